@@ -1,0 +1,242 @@
+"""Read the tracked settings out of the effective tree, with httpd's defaults.
+
+Owns which directives tcpaudit tracks, how each is parsed (``values.py``) and
+which default applies when none is set (``defaults.py``). Server-level values
+come from directives outside any section; a ``<VirtualHost>`` keeps the
+values it sets itself. Later directives win, as in httpd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ..errors import ApacheConfigError
+from ..provenance import Note
+from .defaults import (
+    DEFAULT_KEEPALIVE,
+    DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
+    DEFAULT_LISTEN_BACKLOG,
+    DEFAULT_MAX_KEEPALIVE_REQUESTS,
+    DEFAULT_REQUEST_READ_TIMEOUT_2_4,
+    MPM_DEFAULTS,
+    default_timeout_seconds,
+)
+from .model import ApacheSetting, MpmName, ProxyRoute, SettingValue, VirtualHost
+from .tree import Directive
+from .values import (
+    InvalidValueError,
+    RequestReadTimeoutValue,
+    parse_atoi,
+    parse_flag_keepalive,
+    parse_proxy_params,
+    parse_request_read_timeout,
+    parse_timeout_parameter,
+)
+
+__all__ = ["CANONICAL_NAMES", "server_settings", "virtual_hosts"]
+
+# lower-cased spelling -> canonical name; MaxClients is 2.2's name of MaxRequestWorkers.
+CANONICAL_NAMES = {
+    "timeout": "Timeout",
+    "keepalive": "KeepAlive",
+    "keepalivetimeout": "KeepAliveTimeout",
+    "maxkeepaliverequests": "MaxKeepAliveRequests",
+    "requestreadtimeout": "RequestReadTimeout",
+    "maxrequestworkers": "MaxRequestWorkers",
+    "maxclients": "MaxRequestWorkers",
+    "serverlimit": "ServerLimit",
+    "threadsperchild": "ThreadsPerChild",
+    "threadlimit": "ThreadLimit",
+    "listenbacklog": "ListenBacklog",
+    "listen": "Listen",
+    "acceptfilter": "AcceptFilter",
+    "proxytimeout": "ProxyTimeout",
+}
+# Directives a <VirtualHost> may set for itself (the rest are server-wide only).
+_VHOST_SCOPED = frozenset(
+    {
+        "Timeout",
+        "KeepAlive",
+        "KeepAliveTimeout",
+        "MaxKeepAliveRequests",
+        "RequestReadTimeout",
+        "ProxyTimeout",
+    }
+)
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _parser(
+    name: str, version: tuple[int, ...]
+) -> Callable[[tuple[str, ...], SettingValue], SettingValue]:
+    def first(args: tuple[str, ...]) -> str:
+        if not args:
+            raise InvalidValueError(f"{name} takes one argument")
+        return args[0]
+
+    if name == "KeepAlive":
+        return lambda args, _old: parse_flag_keepalive(first(args))
+    if name == "KeepAliveTimeout":
+        return lambda args, _old: _number(parse_timeout_parameter(first(args), version))
+    if name == "RequestReadTimeout":
+        return lambda args, old: parse_request_read_timeout(
+            args, old if isinstance(old, RequestReadTimeoutValue) else None
+        )
+    if name == "Listen":
+        return lambda args, old: [*(old if isinstance(old, list) else []), " ".join(args)]
+    if name == "AcceptFilter":
+
+        def accept_filter(args: tuple[str, ...], old: SettingValue) -> SettingValue:
+            if len(args) != 2:
+                raise InvalidValueError("AcceptFilter takes two arguments")
+            merged = dict(old) if isinstance(old, dict) else {}
+            merged[args[0]] = args[1]
+            return merged
+
+        return accept_filter
+    return lambda args, _old: parse_atoi(first(args))
+
+
+def _collect(
+    directives: Iterable[Directive], version: tuple[int, ...], scope: frozenset[str] | None
+) -> dict[str, ApacheSetting]:
+    found: dict[str, ApacheSetting] = {}
+    for directive in directives:
+        if directive.children is not None:
+            continue
+        name = CANONICAL_NAMES.get(directive.key)
+        if name is None or (scope is not None and name not in scope):
+            continue
+        old = found.get(name)
+        try:
+            value = _parser(name, version)(directive.args, old.value if old else None)
+        except InvalidValueError as exc:
+            raise ApacheConfigError(str(exc), file=directive.file, line=directive.line) from exc
+        found[name] = ApacheSetting(
+            value=value, spelled=directive.name, file=directive.file, line=directive.line
+        )
+    return found
+
+
+def server_settings(
+    directives: list[Directive],
+    version: tuple[int, ...],
+    mpm: MpmName,
+    modules: list[str],
+) -> tuple[dict[str, ApacheSetting], list[Note]]:
+    """Return the server-level settings, filling httpd's defaults for unset ones."""
+    settings = _collect(directives, version, None)
+    notes: list[Note] = []
+
+    def default(name: str, value: SettingValue, note: str) -> None:
+        if name not in settings:
+            settings[name] = ApacheSetting(value=value, default=True, note=note)
+
+    release = ".".join(str(part) for part in version)
+    default("Timeout", default_timeout_seconds(version), f"compiled default for Apache {release}")
+    default("KeepAlive", DEFAULT_KEEPALIVE, "compiled default")
+    default("KeepAliveTimeout", DEFAULT_KEEPALIVE_TIMEOUT_SECONDS, "compiled default")
+    default("MaxKeepAliveRequests", DEFAULT_MAX_KEEPALIVE_REQUESTS, "compiled default")
+    default("ListenBacklog", DEFAULT_LISTEN_BACKLOG, "compiled default")
+    mpm_defaults = MPM_DEFAULTS.get(mpm, MPM_DEFAULTS["prefork"])
+    for name in ("ServerLimit", "ThreadsPerChild", "ThreadLimit"):
+        default(name, mpm_defaults[name], f"compiled default for the {mpm} MPM")
+    if "MaxRequestWorkers" not in settings:
+        if mpm in ("worker", "event"):
+            limit = settings["ServerLimit"].value
+            threads = settings["ThreadsPerChild"].value
+            assert isinstance(limit, int) and isinstance(threads, int)
+            workers = limit * threads
+        else:
+            workers = mpm_defaults["MaxRequestWorkers"]
+        default("MaxRequestWorkers", workers, f"compiled default for the {mpm} MPM")
+    default(
+        "ProxyTimeout",
+        settings["Timeout"].value,
+        "not set: ProxyTimeout inherits Timeout",
+    )
+    if "reqtimeout_module" not in modules:
+        settings.pop("RequestReadTimeout", None)
+        settings["RequestReadTimeout"] = ApacheSetting(
+            value=None, default=True, note="mod_reqtimeout not loaded"
+        )
+    elif "RequestReadTimeout" not in settings:
+        if version >= (2, 4):
+            settings["RequestReadTimeout"] = ApacheSetting(
+                value=parse_request_read_timeout(DEFAULT_REQUEST_READ_TIMEOUT_2_4, None),
+                default=True,
+                note="mod_reqtimeout's defaults (2.4)",
+            )
+        else:
+            settings["RequestReadTimeout"] = ApacheSetting(
+                value=None, default=True, note="mod_reqtimeout 2.2 has no default limits"
+            )
+    return dict(sorted(settings.items())), notes
+
+
+def virtual_hosts(directives: list[Directive], version: tuple[int, ...]) -> list[VirtualHost]:
+    """Return every ``<VirtualHost>``, in the order httpd reads them.
+
+    Before 2.4.16, ``KeepAliveTimeout`` in a name-based vhost applies only in
+    the first vhost of its address (core docs); later ones are marked
+    ``effective: false``. With an unknown patch level the modern rule applies.
+    """
+    hosts: list[VirtualHost] = []
+    seen_addresses: set[str] = set()
+    legacy = (len(version) >= 3 and version < (2, 4, 16)) or (
+        len(version) == 2 and version < (2, 4)
+    )
+    for directive in _sections(directives, "virtualhost"):
+        children = directive.children or []
+        address = " ".join(directive.args)
+        first_on_address = address not in seen_addresses
+        seen_addresses.add(address)
+        settings = _collect(children, version, _VHOST_SCOPED)
+        if legacy and not first_on_address and "KeepAliveTimeout" in settings:
+            settings["KeepAliveTimeout"] = settings["KeepAliveTimeout"].model_copy(
+                update={
+                    "effective": False,
+                    "note": "ignored before 2.4.16: only the first vhost on an address sets it",
+                }
+            )
+        server_name = next(
+            (child.args[0] for child in children if child.key == "servername" and child.args), None
+        )
+        hosts.append(
+            VirtualHost(
+                address=address,
+                server_name=server_name,
+                file=directive.file,
+                line=directive.line,
+                settings=settings,
+                proxy_routes=proxy_routes(children),
+            )
+        )
+    return hosts
+
+
+def _sections(directives: Iterable[Directive], key: str) -> Iterable[Directive]:
+    for directive in directives:
+        if directive.key == key:
+            yield directive
+
+
+def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
+    """``ProxyPass`` lines directly in this scope, with their worker parameters."""
+    routes: list[ProxyRoute] = []
+    for directive in directives:
+        if directive.key != "proxypass" or len(directive.args) < 2:
+            continue
+        routes.append(
+            ProxyRoute(
+                path=directive.args[0],
+                url=directive.args[1],
+                params=parse_proxy_params(directive.args[2:]),
+                file=directive.file,
+                line=directive.line,
+            )
+        )
+    return routes

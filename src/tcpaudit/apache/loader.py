@@ -1,0 +1,176 @@
+"""``load_apache``: from a root (and optional overrides) to an ``ApacheConfig``.
+
+Glues the parts together: ``locate`` finds the files, ``evaluator`` reads them
+as httpd would, ``effective`` extracts the settings. It also decides the two
+facts the files do not state outright, the Apache version and the MPM, and
+records how it decided them (option, inferred, assumed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import PurePosixPath
+
+from ..errors import ApacheConfigError, UsageError
+from ..provenance import Note
+from ..rootfs import RootFS
+from .effective import proxy_routes, server_settings, virtual_hosts
+from .evaluator import EvaluationResult, evaluate
+from .locate import find_main_config, read_startup_inputs
+from .model import ApacheConfig, MpmName, version_tuple
+from .modules import compiled_in_modules
+
+__all__ = ["infer_version", "load_apache"]
+
+log = logging.getLogger(__name__)
+
+_MPMS: tuple[MpmName, ...] = ("prefork", "worker", "event")
+# Modules that exist only in one major version (httpd's modules/ trees).
+_ONLY_2_2 = frozenset(
+    {"authn_default_module", "authz_default_module", "mem_cache_module", "disk_cache_module"}
+)
+_ONLY_2_4 = frozenset(
+    {"authz_core_module", "unixd_module", "slotmem_shm_module", "socache_shmcb_module"}
+)
+
+
+def infer_version(result: EvaluationResult) -> tuple[str, str]:
+    """Guess 2.2 or 2.4 from what the configuration loads and uses; say why."""
+    modules = set(result.modules)
+    if any(name.startswith("mpm_") and name != "mpm_prefork_module" for name in modules) or (
+        modules & _ONLY_2_4
+    ):
+        return "2.4", "loads modules that exist only in 2.4"
+    if "mpm_prefork_module" in modules and result.files:
+        return "2.4", "loads the MPM as a module (2.4 only)"
+    if modules & _ONLY_2_2:
+        return "2.2", "loads modules that exist only in 2.2"
+    keys = {d.key for d in result.directives}
+    if "includeoptional" in keys or "mutex" in keys:
+        return "2.4", "uses directives that exist only in 2.4"
+    loads_modules = any(d.key == "loadmodule" for d in result.directives)
+    if loads_modules or "maxclients" in keys or "namevirtualhost" in keys:
+        return (
+            "2.2",
+            "loads no MPM module and uses 2.2-era directives (MaxClients, NameVirtualHost)",
+        )
+    return "2.4", "nothing in the configuration tells; assuming the current 2.4"
+
+
+def load_apache(
+    path: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] = "/",
+    version: str | None = None,
+    *,
+    defines: tuple[str, ...] = (),
+    mpm: MpmName | None = None,
+) -> ApacheConfig | None:
+    """Load the effective Apache configuration of a host.
+
+    Args:
+        path: the main configuration file; None finds it under ``root`` by
+            distribution layout. An absolute path is taken inside ``root``.
+        root: the directory that stands for the audited host's ``/``.
+        version: the Apache version (``2.4`` or ``2.4.62``); None infers it.
+        defines: extra ``-D`` names, as on httpd's command line.
+        mpm: force the MPM (only meaningful for 2.2, where it is compiled in).
+
+    Returns:
+        The configuration, or None when ``path`` is None and no configuration
+        exists under ``root``.
+
+    Raises:
+        ApacheConfigError: a configuration httpd would refuse, or an unreadable file.
+        UsageError: ``path`` names no file.
+    """
+    fs = RootFS(root)
+    located = find_main_config(fs, None if path is None else os.fspath(path))
+    if located is None:
+        return None
+    layout, main_real = located
+    if not main_real.is_file():
+        raise UsageError(f"{fs.display(main_real)}: no such Apache configuration file")
+    inputs = read_startup_inputs(fs, layout)
+    all_defines = (*inputs.defines, *defines)
+    notes: list[Note] = []
+
+    sysconfig_mpm: MpmName | None = None
+    if inputs.binary:
+        for name in _MPMS:
+            if inputs.binary.endswith(f".{name}"):
+                sysconfig_mpm = name
+    compiled_mpm: MpmName = mpm or sysconfig_mpm or "prefork"
+
+    def run(release: tuple[int, ...]) -> EvaluationResult:
+        return evaluate(
+            fs,
+            main_real,
+            server_root=PurePosixPath(layout.server_root),
+            version=release,
+            compiled_in=compiled_in_modules(layout.name, release, compiled_mpm),
+            defines=all_defines,
+            environment=inputs.environment,
+        )
+
+    if version is not None:
+        release = version_tuple(version)
+        if len(release) < 2 or release[0] != 2 or release[1] not in (2, 4):
+            raise UsageError(f"unsupported Apache version {version!r}: use 2.2 or 2.4[.patch]")
+        result = run(release)
+        version_text, version_source = ".".join(map(str, release)), "option"
+    else:
+        result = run((2, 4))
+        version_text, why = infer_version(result)
+        version_source = "inferred"
+        notes.append(Note(message=f"Apache version {version_text} inferred: {why}"))
+        if version_text == "2.2":
+            result = run((2, 2))
+        release = version_tuple(version_text)
+
+    mpm_name, mpm_source = _decide_mpm(result, release, mpm, sysconfig_mpm)
+    if mpm_source == "assumed":
+        notes.append(Note(message=f"MPM {mpm_name} assumed: Apache {version_text} links it in"))
+    settings, setting_notes = server_settings(result.directives, release, mpm_name, result.modules)
+    config = ApacheConfig(
+        version=version_text,
+        version_source=version_source,
+        mpm=mpm_name,
+        mpm_source=mpm_source,
+        layout=layout.name,
+        main_file=fs.display(main_real),
+        server_root=str(result.server_root),
+        files=result.files,
+        modules=result.modules,
+        settings=settings,
+        vhosts=virtual_hosts(result.directives, release),
+        proxy_routes=proxy_routes(result.directives),
+        notes=[*notes, *setting_notes, *result.notes],
+    )
+    config._directives = result.directives
+    log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))
+    return config
+
+
+def _decide_mpm(
+    result: EvaluationResult,
+    release: tuple[int, ...],
+    forced: MpmName | None,
+    sysconfig_mpm: MpmName | None,
+) -> tuple[MpmName, str]:
+    loaded = [name for name in _MPMS if f"mpm_{name}_module" in result.modules]
+    if release >= (2, 4):
+        if len(loaded) > 1:
+            raise ApacheConfigError(
+                f"more than one MPM loaded ({', '.join(loaded)}); httpd refuses to start"
+            )
+        if loaded:
+            return loaded[0], "LoadModule"
+        if forced:
+            return forced, "option"
+        return "event", "assumed"
+    if forced:
+        return forced, "option"
+    if sysconfig_mpm:
+        return sysconfig_mpm, "sysconfig"
+    return "prefork", "assumed"

@@ -1,0 +1,122 @@
+"""The Apache part of the host model: effective settings with their provenance.
+
+``ApacheConfig`` is what rules see and what ``tcpaudit facts`` prints. Keys of
+``settings`` are httpd's canonical directive names (``MaxRequestWorkers`` also
+when the file says ``MaxClients``; ``spelled`` keeps what the file says).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from ..provenance import Location, Note
+from .tree import Directive
+from .values import RequestReadTimeoutValue
+
+__all__ = [
+    "ApacheConfig",
+    "ApacheSetting",
+    "MpmName",
+    "ProxyRoute",
+    "SettingValue",
+    "VirtualHost",
+    "version_tuple",
+]
+
+MpmName = Literal["prefork", "worker", "event", "other"]
+SettingValue = (
+    bool | int | float | str | list[str] | RequestReadTimeoutValue | dict[str, str] | None
+)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"2.4.62"`` -> ``(2, 4, 62)``; ``"2.4"`` -> ``(2, 4)``."""
+    parts: list[int] = []
+    for piece in version.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+class ApacheSetting(BaseModel):
+    """One effective directive value and where it comes from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: SettingValue
+    spelled: str | None = None
+    file: str | None = None
+    line: int | None = None
+    default: bool = False
+    note: str | None = None
+    effective: bool = True
+
+    @property
+    def location(self) -> Location | None:
+        return None if self.file is None else Location(file=self.file, line=self.line)
+
+
+class ProxyRoute(BaseModel):
+    """A ``ProxyPass`` mapping and its worker parameters (``timeout=``, ``keepalive=``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    url: str
+    params: dict[str, str] = Field(default_factory=dict)
+    file: str
+    line: int
+
+
+class VirtualHost(BaseModel):
+    """A ``<VirtualHost>`` section and the settings it sets itself."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: str
+    server_name: str | None = None
+    file: str
+    line: int
+    settings: dict[str, ApacheSetting] = Field(default_factory=dict)
+    proxy_routes: list[ProxyRoute] = Field(default_factory=list)
+
+
+class ApacheConfig(BaseModel):
+    """The effective Apache configuration of a host."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str
+    version_source: Literal["option", "probe", "inferred", "assumed"]
+    mpm: MpmName
+    mpm_source: Literal["LoadModule", "sysconfig", "assumed", "option"]
+    layout: str = "custom"
+    main_file: str
+    server_root: str = "/"
+    files: list[str] = Field(default_factory=list)
+    modules: list[str] = Field(default_factory=list)
+    settings: dict[str, ApacheSetting] = Field(default_factory=dict)
+    vhosts: list[VirtualHost] = Field(default_factory=list)
+    proxy_routes: list[ProxyRoute] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+
+    _directives: list[Directive] = PrivateAttr(default_factory=list)
+
+    @property
+    def directives(self) -> list[Directive]:
+        """The effective directive tree (empty when built from a facts document)."""
+        return self._directives
+
+    @property
+    def version_info(self) -> tuple[int, ...]:
+        return version_tuple(self.version)
+
+    def has_module(self, identifier: str) -> bool:
+        return identifier in self.modules
+
+    def setting(self, name: str) -> ApacheSetting | None:
+        return self.settings.get(name)

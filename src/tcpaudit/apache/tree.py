@@ -1,0 +1,47 @@
+"""The effective directive tree: what is left after includes and conditionals.
+
+A plain dataclass tree rather than pydantic models: a 10,000-vhost
+configuration has hundreds of thousands of nodes and needs no validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+__all__ = ["Directive"]
+
+
+@dataclass(slots=True)
+class Directive:
+    """One directive or section as Apache applies it.
+
+    Attributes:
+        name: the name as spelled in the file (``MaxClients``, ``VirtualHost``).
+        args: the words after the name, variables already substituted.
+        file: the file, as shown in reports (relative to the audited root).
+        line: 1-based line (the last physical line of a continued line).
+        children: the contents of a section, or None for a plain directive.
+    """
+
+    name: str
+    args: tuple[str, ...]
+    file: str
+    line: int
+    children: list[Directive] | None = field(default=None)
+
+    @property
+    def key(self) -> str:
+        """The lower-cased name, since directive names are case-insensitive."""
+        return self.name.lower()
+
+    @property
+    def is_section(self) -> bool:
+        return self.children is not None
+
+    def walk(self) -> Iterator[Directive]:
+        """Yield this directive and every directive inside it, in file order."""
+        yield self
+        if self.children:
+            for child in self.children:
+                yield from child.walk()

@@ -1,0 +1,138 @@
+"""Parse directive arguments into values the way httpd's own handlers do.
+
+Each parser mirrors the handler in httpd that reads the directive, because
+the audit must see the number Apache runs with, not the one a reader would
+guess: ``Timeout 5ms`` is five *seconds* (atoi), ``KeepAliveTimeout 100ms``
+is a tenth of a second (ap_timeout_parameter_parse, 2.4 only).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "InvalidValueError",
+    "ReadTimeoutLimit",
+    "RequestReadTimeoutValue",
+    "parse_atoi",
+    "parse_flag_keepalive",
+    "parse_proxy_params",
+    "parse_request_read_timeout",
+    "parse_timeout_parameter",
+]
+
+_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
+_TIMEOUT_UNITS = {"ms": 0.001, "s": 1.0, "mi": 60.0, "min": 60.0, "h": 3600.0, "": 1.0}
+
+
+class InvalidValueError(Exception):
+    """Raised when httpd itself would reject the value (it refuses to start)."""
+
+
+def parse_atoi(text: str) -> int:
+    """C ``atoi``: the leading integer, 0 when there is none (``5ms`` -> 5, ``abc`` -> 0)."""
+    match = _LEADING_INT.match(text)
+    return int(match.group(1)) if match else 0
+
+
+def parse_timeout_parameter(text: str, version: tuple[int, ...]) -> float:
+    """Seconds from a time value as ``KeepAliveTimeout`` reads it.
+
+    2.4 uses ``ap_timeout_parameter_parse`` (units ms, s, min; rejects other
+    trailing text); 2.2 uses atoi.
+    """
+    if version < (2, 4):
+        return float(parse_atoi(text))
+    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
+    if not match:
+        raise InvalidValueError(f"invalid time value {text!r}")
+    unit = match.group(2).lower()
+    if unit not in _TIMEOUT_UNITS:
+        raise InvalidValueError(f"invalid time unit in {text!r}")
+    return int(match.group(1)) * _TIMEOUT_UNITS[unit]
+
+
+def parse_flag_keepalive(text: str) -> bool:
+    """``KeepAlive``: Off (or 0) disables it; any other word enables it (core.c)."""
+    return not (text.lower() == "off" or text == "0")
+
+
+class ReadTimeoutLimit(BaseModel):
+    """One stage of mod_reqtimeout: initial timeout, optional maximum, minimum rate."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_seconds: int
+    max_seconds: int | None = None
+    min_rate_bytes: int | None = None
+
+    @property
+    def worst_case_seconds(self) -> int:
+        """How long a client can hold the stage: the maximum when a rate extends it."""
+        if self.max_seconds is not None and self.min_rate_bytes:
+            return self.max_seconds
+        return self.timeout_seconds
+
+    @property
+    def disabled(self) -> bool:
+        return self.timeout_seconds == 0
+
+
+class RequestReadTimeoutValue(BaseModel):
+    """mod_reqtimeout's limits; a stage set to 0 or absent imposes no limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    handshake: ReadTimeoutLimit | None = None
+    header: ReadTimeoutLimit | None = None
+    body: ReadTimeoutLimit | None = None
+
+
+_STAGE = re.compile(r"^(handshake|header|body)=(.*)$", re.IGNORECASE)
+
+
+def _stage_limit(text: str) -> ReadTimeoutLimit:
+    timeout_part, _, rest = text.partition(",")
+    low, _, high = timeout_part.partition("-")
+    min_rate: int | None = None
+    if rest:
+        key, _, rate = rest.partition("=")
+        if key.lower() != "minrate" or not rate.isdigit():
+            raise InvalidValueError(f"invalid RequestReadTimeout parameter {text!r}")
+        min_rate = int(rate)
+    if not low.isdigit() or (high and not high.isdigit()):
+        raise InvalidValueError(f"invalid RequestReadTimeout timeout {timeout_part!r}")
+    return ReadTimeoutLimit(
+        timeout_seconds=int(low),
+        max_seconds=int(high) if high else None,
+        min_rate_bytes=min_rate,
+    )
+
+
+def parse_request_read_timeout(
+    args: tuple[str, ...], base: RequestReadTimeoutValue | None
+) -> RequestReadTimeoutValue:
+    """Apply ``RequestReadTimeout`` arguments over the limits already in force."""
+    stages: dict[str, ReadTimeoutLimit | None] = {
+        "handshake": base.handshake if base else None,
+        "header": base.header if base else None,
+        "body": base.body if base else None,
+    }
+    for arg in args:
+        match = _STAGE.match(arg)
+        if not match:
+            raise InvalidValueError(f"unknown RequestReadTimeout parameter {arg!r}")
+        stages[match.group(1).lower()] = _stage_limit(match.group(2))
+    return RequestReadTimeoutValue(**stages)
+
+
+def parse_proxy_params(args: tuple[str, ...]) -> dict[str, str]:
+    """The ``key=value`` worker parameters of a ``ProxyPass`` line (lower-cased keys)."""
+    params: dict[str, str] = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if sep and key and "/" not in key and ":" not in key:
+            params[key.lower()] = value
+    return params

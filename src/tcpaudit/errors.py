@@ -1,0 +1,81 @@
+"""The exceptions tcpaudit raises; one root so one ``except`` catches them all.
+
+::
+
+    TcpauditError                 anything tcpaudit itself refuses
+    ├── ParseError                an input could not be read or parsed (.file, .line, .reason)
+    │   ├── ApacheConfigError     the Apache configuration is one Apache itself would refuse
+    │   ├── SysctlError           a sysctl source could not be read
+    │   ├── FactsError            a facts JSON document does not match the contract
+    │   ├── ConfigError           tcpaudit.toml / [tool.tcpaudit] is invalid
+    │   └── CatalogueError        a rule file is invalid
+    └── UsageError                the caller asked for something that cannot be done
+
+The command line prints ``str(error)`` (``file:line: reason``) and exits 2.
+What Apache itself tolerates (an undefined ``${VAR}``) is not an error but a
+note in the model.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ApacheConfigError",
+    "CatalogueError",
+    "ConfigError",
+    "FactsError",
+    "ParseError",
+    "SysctlError",
+    "TcpauditError",
+    "UsageError",
+]
+
+
+class TcpauditError(Exception):
+    """Root of every exception tcpaudit raises on purpose."""
+
+
+class UsageError(TcpauditError):
+    """Raised when the arguments of a call contradict each other or name nothing."""
+
+
+class ParseError(TcpauditError):
+    """Raised when an input file cannot be read or parsed.
+
+    Attributes:
+        file: the file as shown to the user (relative to the audited root), or None.
+        line: 1-based line number, or None when the problem is not tied to a line.
+        reason: what is wrong, in one sentence.
+    """
+
+    def __init__(self, reason: str, file: str | None = None, line: int | None = None) -> None:
+        self.reason = reason
+        self.file = file
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return self.reason
+        if self.line is None:
+            return f"{self.file}: {self.reason}"
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class ApacheConfigError(ParseError):
+    """Raised for a configuration that real Apache would also refuse to start with."""
+
+
+class SysctlError(ParseError):
+    """Raised when a sysctl source (a /proc tree, a file) cannot be read at all."""
+
+
+class FactsError(ParseError):
+    """Raised when a facts document (JSON from Ansible or `tcpaudit facts`) is invalid."""
+
+
+class ConfigError(ParseError):
+    """Raised for an invalid tcpaudit configuration (tcpaudit.toml, pyproject.toml)."""
+
+
+class CatalogueError(ParseError):
+    """Raised for a rule file that does not match the rule schema."""

@@ -1,0 +1,228 @@
+"""``HostFacts``: everything tcpaudit knows of one host, and the timings derived from it.
+
+Loaders fill ``apache`` and ``sysctl``; the derived timings are computed here,
+once, so rules and reports quote the same numbers. Rules read only this model.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from .apache.loader import load_apache
+from .apache.model import ApacheConfig, MpmName
+from .apache.values import RequestReadTimeoutValue
+from .provenance import Note
+from .rootfs import RootFS
+from .sysctl.loader import load_sysctl
+from .sysctl.model import BootTool, SysctlSettings
+
+__all__ = ["DerivedTimings", "HostFacts", "gather", "retries2_giveup_seconds"]
+
+# RFC 6298 / tcp.h: the first retransmission timeout is at least TCP_RTO_MIN
+# (200 ms) and doubles up to TCP_RTO_MAX (120 s).
+TCP_RTO_MIN_SECONDS = 0.2
+TCP_RTO_MAX_SECONDS = 120.0
+# Process- or thread-per-connection MPMs hold a worker through keep-alive waits.
+HOLDING_MPMS: frozenset[MpmName] = frozenset({"prefork", "worker"})
+
+
+def retries2_giveup_seconds(retries: int) -> float:
+    """Minimum time before the kernel drops a connection whose data is never acknowledged.
+
+    With the RTO starting at 200 ms and doubling to the 120 s cap (ip-sysctl.rst):
+    (2^(N+1) - 1) x 0.2 s while uncapped, then 120 s per further retry.
+    """
+    total = 0.0
+    rto = TCP_RTO_MIN_SECONDS
+    for _ in range(retries + 1):
+        total += rto
+        rto = min(rto * 2, TCP_RTO_MAX_SECONDS)
+    return round(total, 1)
+
+
+class DerivedTimings(BaseModel):
+    """Numbers computed from several settings; None when an input is unknown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_request_workers_effective: int | None = None
+    keepalive_detect_seconds: int | None = None
+    retries2_giveup_seconds: float | None = None
+    listen_backlog_effective: int | None = None
+    request_read_hold_seconds: float | None = None
+    keepalive_hold_seconds: float | None = None
+    worker_hold_seconds_worst: float | None = None
+    exhaustion_clients_per_second: float | None = None
+    exhaustion_interval_seconds: float | None = None
+
+
+def _int(config: ApacheConfig, name: str) -> int | None:
+    setting = config.settings.get(name)
+    if setting is None or isinstance(setting.value, bool) or not isinstance(setting.value, int):
+        return None
+    return setting.value
+
+
+def _number(config: ApacheConfig, name: str) -> float | None:
+    setting = config.settings.get(name)
+    if setting is None or isinstance(setting.value, bool):
+        return None
+    return float(setting.value) if isinstance(setting.value, int | float) else None
+
+
+def max_request_workers_effective(config: ApacheConfig) -> int | None:
+    """MaxRequestWorkers after httpd's silent caps (ServerLimit, ThreadsPerChild x ServerLimit)."""
+    workers = _int(config, "MaxRequestWorkers")
+    limit = _int(config, "ServerLimit")
+    if workers is None or limit is None:
+        return None
+    if config.mpm in ("worker", "event"):
+        threads = _int(config, "ThreadsPerChild") or 1
+        thread_limit = _int(config, "ThreadLimit")
+        if thread_limit is not None:
+            threads = min(threads, thread_limit)
+        # Threaded MPMs also round MaxRequestWorkers down to whole children.
+        workers = min(workers, limit * threads) // threads * threads
+        return max(workers, threads)
+    return max(min(workers, limit), 1)
+
+
+def request_read_hold_seconds(config: ApacheConfig) -> float | None:
+    """How long a client that stops sending holds a worker while its request is read."""
+    timeout = _number(config, "Timeout")
+    if timeout is None:
+        return None
+    limits = config.settings.get("RequestReadTimeout")
+    value = limits.value if limits else None
+    if not isinstance(value, RequestReadTimeoutValue):
+        return timeout
+    holds = []
+    for stage in (value.header, value.body):
+        if stage is None or stage.disabled:
+            holds.append(timeout)
+        else:
+            holds.append(min(timeout, float(stage.timeout_seconds)))
+    return max(holds)
+
+
+def keepalive_hold_seconds(config: ApacheConfig) -> float:
+    """How long an idle keep-alive client holds a worker after each response (0 on event)."""
+    keepalive = config.settings.get("KeepAlive")
+    if config.mpm not in HOLDING_MPMS or (keepalive is not None and keepalive.value is False):
+        return 0.0
+    longest = _number(config, "KeepAliveTimeout") or 0.0
+    for vhost in config.vhosts:
+        setting = vhost.settings.get("KeepAliveTimeout")
+        if setting and setting.effective and isinstance(setting.value, int | float):
+            longest = max(longest, float(setting.value))
+    return longest
+
+
+class HostFacts(BaseModel):
+    """The audited host: its Apache configuration, its sysctls, and what follows from them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str
+    apache: ApacheConfig | None = None
+    sysctl: SysctlSettings | None = None
+    notes: list[Note] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived(cls, data: Any) -> Any:
+        # A facts document carries "derived" for readers; it is always recomputed.
+        if isinstance(data, dict) and "derived" in data:
+            data = {key: value for key, value in data.items() if key != "derived"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern
+    @property
+    def derived(self) -> DerivedTimings:
+        """Timings computed from the Apache and kernel values (see ``DerivedTimings``)."""
+        values: dict[str, Any] = {}
+        sysctl = self.sysctl
+        if sysctl is not None:
+            time = sysctl.int_value("net.ipv4.tcp_keepalive_time")
+            interval = sysctl.int_value("net.ipv4.tcp_keepalive_intvl")
+            probes = sysctl.int_value("net.ipv4.tcp_keepalive_probes")
+            if None not in (time, interval, probes):
+                assert time is not None and interval is not None and probes is not None
+                values["keepalive_detect_seconds"] = time + interval * probes
+            retries = sysctl.int_value("net.ipv4.tcp_retries2")
+            if retries is not None:
+                values["retries2_giveup_seconds"] = retries2_giveup_seconds(retries)
+        config = self.apache
+        if config is not None:
+            workers = max_request_workers_effective(config)
+            values["max_request_workers_effective"] = workers
+            backlog = _int(config, "ListenBacklog")
+            somaxconn = sysctl.int_value("net.core.somaxconn") if sysctl else None
+            if backlog is not None:
+                values["listen_backlog_effective"] = (
+                    min(backlog, somaxconn) if somaxconn is not None else backlog
+                )
+            read_hold = request_read_hold_seconds(config)
+            keepalive_hold = keepalive_hold_seconds(config)
+            values["request_read_hold_seconds"] = read_hold
+            values["keepalive_hold_seconds"] = keepalive_hold
+            if read_hold is not None:
+                worst = max(read_hold, keepalive_hold)
+                values["worker_hold_seconds_worst"] = worst
+                if workers and worst > 0:
+                    values["exhaustion_clients_per_second"] = round(workers / worst, 3)
+                    values["exhaustion_interval_seconds"] = round(worst / workers, 3)
+        return DerivedTimings(**values)
+
+
+def _host_name(fs: RootFS) -> str:
+    if fs.is_host:
+        return socket.gethostname()
+    for candidate in ("/etc/hostname",):
+        try:
+            name = fs.resolve(candidate).read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if name:
+            return name.splitlines()[0]
+    return fs.root.name
+
+
+def gather(
+    root: str | os.PathLike[str] = "/",
+    apache_conf: str | os.PathLike[str] | None = None,
+    sysctl: str | os.PathLike[str] | None = None,
+    *,
+    apache_version: str | None = None,
+    sysctl_boot: BootTool | None = None,
+    kernel_version: str | None = None,
+    host: str | None = None,
+) -> HostFacts:
+    """Read a host's Apache configuration and TCP sysctls into ``HostFacts``.
+
+    Args:
+        root: the directory that stands for the host's ``/``.
+        apache_conf: the main Apache configuration; None finds it by layout.
+        sysctl: live sysctl values (a /proc/sys-like directory or ``sysctl -a``
+            text); None reads ``<root>/proc/sys``.
+        apache_version: the Apache version; None infers it from the configuration.
+        sysctl_boot: whose precedence decides persistent values; None detects it.
+        kernel_version: the kernel release for defaults; None reads it.
+        host: the name to report; None uses the host name (or the root's /etc/hostname).
+
+    Raises:
+        TcpauditError: an input exists but cannot be read or parsed.
+    """
+    fs = RootFS(root)
+    notes: list[Note] = []
+    apache = load_apache(apache_conf, root, apache_version)
+    if apache is None:
+        notes.append(
+            Note(message="no Apache configuration found under the root: Apache not audited")
+        )
+    settings = load_sysctl(sysctl, root, boot=sysctl_boot, kernel=kernel_version)
+    return HostFacts(host=host or _host_name(fs), apache=apache, sysctl=settings, notes=notes)
