@@ -1,0 +1,67 @@
+"""What a check is: a typed function from facts and parameters to hits.
+
+A check knows the mechanism and computes numbers; the rule file that uses it
+supplies the words (title, message template) and the thresholds. A ``Hit``
+carries the values its rule's message template may quote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from ..engine.findings import JsonScalar, Severity
+from ..engine.rule import Context
+from ..facts import HostFacts
+from ..provenance import Location
+
+__all__ = ["Check", "CheckParams", "Hit"]
+
+
+class CheckParams(BaseModel):
+    """Base of every check's parameter model: unknown parameters are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ParamsT = TypeVar("ParamsT", bound=CheckParams)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One thing a check found; the engine turns it into a ``Finding``.
+
+    Attributes:
+        setting: the directive or sysctl key at fault (or a derived quantity).
+        current: its value now; recommended: the value to set.
+        location: the file and line to change (or to add the fix to).
+        fix: text an operator can paste.
+        values: named values the rule's message template may quote.
+        scope: which part of the configuration (a vhost), None for the server.
+        severity: a severity the check computed (tiers); None keeps the rule's.
+    """
+
+    setting: str | None
+    current: JsonScalar
+    recommended: JsonScalar
+    location: Location | None
+    fix: str | None
+    values: Mapping[str, object] = field(default_factory=dict)
+    scope: str | None = None
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Check(Generic[ParamsT]):
+    """A registered check: its parameter model and the function that runs it."""
+
+    name: str
+    params: type[ParamsT]
+    run: Callable[[HostFacts, ParamsT, Context], Iterable[Hit]]
+
+    def evaluate(self, facts: HostFacts, params: Mapping[str, Any], context: Context) -> list[Hit]:
+        """Validate ``params`` (raises pydantic's ValidationError) and run the check."""
+        return list(self.run(facts, self.params.model_validate(dict(params)), context))

@@ -1,0 +1,61 @@
+"""Kernel keepalive takes too long to notice a peer that vanished.
+
+Only sockets with SO_KEEPALIVE are probed (Apache sets it on client sockets);
+probing ends a connection whose peer no longer knows it, after
+time + intvl x probes seconds. It never frees a worker that Apache's own
+timers hold, and never ends CLOSE_WAIT, where the peer is alive and has
+already said goodbye.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..engine.rule import Context
+from ..facts import HostFacts
+from .base import CheckParams, Hit
+from .fixes import sysctl_fix, sysctl_location
+
+__all__ = ["KeepaliveDetectionParams", "sysctl_keepalive_detection"]
+
+_TIME = "net.ipv4.tcp_keepalive_time"
+_INTERVAL = "net.ipv4.tcp_keepalive_intvl"
+_PROBES = "net.ipv4.tcp_keepalive_probes"
+
+
+class KeepaliveDetectionParams(CheckParams):
+    max_seconds: int
+    recommended_time: int
+    recommended_intvl: int
+    recommended_probes: int
+
+
+def sysctl_keepalive_detection(
+    facts: HostFacts, params: KeepaliveDetectionParams, context: Context
+) -> Iterator[Hit]:
+    sysctl = facts.sysctl
+    detect = facts.derived.keepalive_detect_seconds
+    if sysctl is None or detect is None or detect <= params.max_seconds:
+        return
+    recommended = params.recommended_time + params.recommended_intvl * params.recommended_probes
+    wanted = {
+        _TIME: params.recommended_time,
+        _INTERVAL: params.recommended_intvl,
+        _PROBES: params.recommended_probes,
+    }
+    changes = {key: value for key, value in wanted.items() if sysctl.int_value(key) != value}
+    time_setting = sysctl.settings.get(_TIME)
+    yield Hit(
+        setting=_TIME,
+        current=detect,
+        recommended=recommended,
+        location=sysctl_location(time_setting),
+        fix=sysctl_fix(changes or wanted, sysctl.settings, sysctl.boot),
+        values={
+            "time": sysctl.int_value(_TIME),
+            "intvl": sysctl.int_value(_INTERVAL),
+            "probes": sysctl.int_value(_PROBES),
+            "detect": detect,
+            "detect_minutes": round(detect / 60),
+        },
+    )

@@ -1,0 +1,50 @@
+"""tcp_retries2 lets the kernel retransmit to a dead peer for a long time.
+
+While it retransmits, the socket stays open and the worker that writes to it
+waits up to Apache's Timeout per write. The recommended value never goes
+below 8 (~102 s): ip-sysctl.rst cites RFC 1122's advice of at least 100 s,
+and less breaks connections on lossy paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..engine.rule import Context
+from ..facts import HostFacts, retries2_giveup_seconds
+from .base import CheckParams, Hit
+from .fixes import sysctl_fix, sysctl_location
+
+__all__ = ["Retries2Params", "sysctl_retries2_giveup"]
+
+_KEY = "net.ipv4.tcp_retries2"
+# RFC 1122 4.2.3.5: R2 should correspond to at least 100 s -> retries2 >= 8.
+RFC1122_MIN_RETRIES2 = 8
+
+
+class Retries2Params(CheckParams):
+    max_seconds: float
+    recommended_retries: int
+
+
+def sysctl_retries2_giveup(
+    facts: HostFacts, params: Retries2Params, context: Context
+) -> Iterator[Hit]:
+    sysctl = facts.sysctl
+    giveup = facts.derived.retries2_giveup_seconds
+    if sysctl is None or giveup is None or giveup <= params.max_seconds:
+        return
+    recommended = max(params.recommended_retries, RFC1122_MIN_RETRIES2)
+    setting = sysctl.settings.get(_KEY)
+    yield Hit(
+        setting=_KEY,
+        current=sysctl.int_value(_KEY),
+        recommended=recommended,
+        location=sysctl_location(setting),
+        fix=sysctl_fix({_KEY: recommended}, sysctl.settings, sysctl.boot),
+        values={
+            "giveup": giveup,
+            "giveup_minutes": round(giveup / 60, 1),
+            "recommended_giveup": retries2_giveup_seconds(recommended),
+        },
+    )

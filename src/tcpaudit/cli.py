@@ -1,0 +1,296 @@
+"""The ``tcpaudit`` command: argv -> library call -> renderer -> exit code.
+
+Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 the input
+could not be read or parsed, or the command line was wrong (one line on
+stderr naming file:line, never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+from pydantic import ValidationError
+
+from . import _version
+from .engine import Report, Severity, audit, load_catalogue, load_config
+from .engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
+from .errors import FactsError, TcpauditError
+from .facts import HostFacts, gather
+from .report import FORMATS
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+FAIL_ON_CHOICES = ["info", "low", "medium", "high", "critical", "never"]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"tcpaudit: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _errors_exit_2(function: F) -> F:
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except TcpauditError as exc:
+            _fail(str(exc))
+        except OSError as exc:
+            _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+
+    return cast(F, wrapper)
+
+
+def _source_options(function: F) -> F:
+    options = [
+        click.option(
+            "--root",
+            type=click.Path(exists=True, file_okay=False),
+            default="/",
+            help="Directory that stands for the audited host's / (default: this host).",
+        ),
+        click.option(
+            "--apache-conf", help="Main Apache configuration file (default: found by layout)."
+        ),
+        click.option(
+            "--apache-version", help="Apache version, e.g. 2.2 or 2.4.62 (default: inferred)."
+        ),
+        click.option(
+            "--sysctl",
+            "sysctl_source",
+            type=click.Path(exists=True),
+            help="Live sysctl values: a /proc/sys-like directory or `sysctl -a` output.",
+        ),
+        click.option(
+            "--sysctl-boot",
+            type=click.Choice(["systemd", "procps"]),
+            help="Whose precedence decides persistent sysctl values (default: detected).",
+        ),
+        click.option(
+            "--kernel-version", help="Kernel release for defaults (default: read from proc)."
+        ),
+        click.option(
+            "--facts",
+            "facts_file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Read a facts JSON document (from `tcpaudit facts`) instead of files.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _facts(
+    root: str,
+    apache_conf: str | None,
+    apache_version: str | None,
+    sysctl_source: str | None,
+    sysctl_boot: str | None,
+    kernel_version: str | None,
+    facts_file: str | None,
+) -> HostFacts:
+    if facts_file is not None:
+        try:
+            text = Path(facts_file).read_text(encoding="utf-8")
+            return HostFacts.model_validate_json(text)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "document"
+            raise FactsError(f"{where}: {first['msg']}", file=facts_file) from exc
+    return gather(
+        root,
+        apache_conf,
+        sysctl_source,
+        apache_version=apache_version,
+        sysctl_boot=sysctl_boot,  # type: ignore[arg-type]  # click.Choice restricts it
+        kernel_version=kernel_version,
+    )
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    # Write next to the target and rename, so a reader never sees half a report;
+    # 0600 because reports describe the host.
+    handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version.__version__, prog_name="tcpaudit")
+@click.option("-v", "--verbose", count=True, help="Log what tcpaudit reads (stderr).")
+def cli(verbose: int) -> None:
+    """Audit Apache httpd and Linux TCP settings for CLOSE_WAIT pile-ups."""
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr)
+
+
+@cli.command("audit")
+@_source_options
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="tcpaudit.toml (default: found upward from the working directory).",
+)
+@click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default="table")
+@click.option("--output", "-o", help="Write the report to this file instead of stdout.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON_CHOICES),
+    default="high",
+    show_default=True,
+    help="Exit 1 when a finding at or above this severity is not suppressed.",
+)
+@click.option(
+    "--rules-dir",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Add the rules in this directory to the catalogue (repeatable).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["internet", "internal", "proxy-backend"]),
+    help="Exposure of the host; changes severities and thresholds (default: internet).",
+)
+@_errors_exit_2
+def audit_command(
+    config_file: str | None,
+    output_format: str,
+    output: str | None,
+    fail_on: str,
+    rules_dir: tuple[str, ...],
+    profile: str | None,
+    **sources: Any,
+) -> None:
+    """Audit a host (or a root-like tree) and grade it."""
+    facts = _facts(**sources)
+    config = load_config(Path(config_file) if config_file else None)
+    if rules_dir:
+        config = config.model_copy(
+            update={"rules_dirs": [*config.rules_dirs, *map(Path, rules_dir)]}
+        )
+    report = audit(facts, config, profile=profile)  # type: ignore[arg-type]  # click.Choice
+    color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    _write(FORMATS[output_format](report, color=color), output)
+    sys.exit(_exit_code(report, fail_on))
+
+
+def _exit_code(report: Report, fail_on: str) -> int:
+    if fail_on == "never":
+        return 0
+    return 1 if report.at_or_above(Severity(fail_on)) else 0
+
+
+@cli.command("facts")
+@_source_options
+@click.option("--output", "-o", help="Write to this file instead of stdout.")
+@_errors_exit_2
+def facts_command(output: str | None, **sources: Any) -> None:
+    """Print the effective settings, with their sources, as JSON."""
+    facts = _facts(**sources)
+    text = json.dumps(
+        facts.model_dump(mode="json", exclude_none=False), indent=2, ensure_ascii=False
+    )
+    _write(text + "\n", output)
+
+
+@cli.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.option("--rules-dir", multiple=True, type=click.Path(exists=True, file_okay=False))
+@_errors_exit_2
+def rules_command(output_format: str, rules_dir: tuple[str, ...]) -> None:
+    """List the rule catalogue."""
+    rules = load_catalogue([Path(d) for d in rules_dir])
+    if output_format == "json":
+        data = [rule.model_dump(mode="json") for rule in rules]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    from tabulate import tabulate
+
+    rows = [[rule.id, rule.severity.value, rule.title] for rule in rules]
+    click.echo(tabulate(rows, headers=["id", "severity", "title"], tablefmt="simple"))
+
+
+@cli.command("explain")
+@click.argument("rule_id", required=False)
+@click.option("--grading", is_flag=True, help="Explain the score and grade instead of a rule.")
+@click.option("--rules-dir", multiple=True, type=click.Path(exists=True, file_okay=False))
+@_errors_exit_2
+def explain_command(rule_id: str | None, grading: bool, rules_dir: tuple[str, ...]) -> None:
+    """Explain a rule: what it does, why it is bad, example, use instead, references."""
+    if grading:
+        weights = ", ".join(f"{s.value} {w}" for s, w in SEVERITY_WEIGHTS.items())
+        floors = ", ".join(f"{letter} >= {floor}" for floor, letter in GRADE_FLOORS)
+        click.echo(
+            "Score: 100 minus a weight per unsuppressed finding "
+            f"({weights}); one rule costs at most twice its worst finding's weight; floor 0.\n"
+            f"Grade: {floors}, else F. Any unsuppressed critical finding gives F.\n"
+            "Fixing a finding never lowers the score or the grade."
+        )
+        return
+    if rule_id is None:
+        _fail("explain needs a RULE_ID (or --grading)")
+        return
+    rules = {rule.id: rule for rule in load_catalogue([Path(d) for d in rules_dir])}
+    rule = rules.get(rule_id.upper())
+    if rule is None:
+        _fail(f"no rule {rule_id!r}; `tcpaudit rules` lists them")
+        return
+    sections = [
+        f"{rule.id}: {rule.title}  [{rule.severity.value}]",
+        f"\n## What it does\n{rule.summary}",
+        f"\n## Why is this bad?\n{' '.join(rule.rationale.split())}",
+        f"\n## Example\n{rule.example.bad.rstrip()}",
+        f"\nUse instead:\n{rule.example.use_instead.rstrip()}",
+    ]
+    if rule.when:
+        contexts = []
+        for override in rule.when:
+            selector = {
+                k: v
+                for k, v in override.model_dump(include={"mpm", "profile", "apache"}).items()
+                if v
+            }
+            change = {
+                k: v
+                for k, v in {"severity": override.severity, "params": override.params}.items()
+                if v
+            }
+            contexts.append(f"- {selector}: {change}")
+        sections.append("\n## Context\n" + "\n".join(contexts))
+    sections.append(f"\n## Parameters\n{json.dumps(rule.params)}")
+    if rule.references:
+        sections.append("\n## References\n" + "\n".join(f"- {ref}" for ref in rule.references))
+    click.echo("\n".join(sections))
+
+
+@cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the audit report."""
+    click.echo(json.dumps(Report.model_json_schema(mode="serialization"), indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="tcpaudit")

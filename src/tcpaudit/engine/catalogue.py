@@ -1,0 +1,106 @@
+"""Load and validate the rule catalogue: the bundled rules/ plus user directories.
+
+A rule file that does not match the schema, names an unknown check, gives a
+check parameters it does not take, or reuses an id is a ``CatalogueError``
+naming the file. Third-party checks register through the ``tcpaudit.checks``
+entry-point group (each entry point loads a ``Check``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..checks import CHECKS, Check
+from ..errors import CatalogueError
+from .rule import Rule
+
+__all__ = ["bundled_rules_dir", "load_catalogue", "registered_checks"]
+
+log = logging.getLogger(__name__)
+ENTRY_POINT_GROUP = "tcpaudit.checks"
+
+
+def bundled_rules_dir() -> Path:
+    """rules/ inside the installed package, or at the source tree's root."""
+    packaged = Path(__file__).resolve().parent.parent / "rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "rules"
+
+
+@cache
+def registered_checks() -> dict[str, Check[Any]]:
+    """Built-in checks plus those third parties publish as entry points."""
+    checks = dict(CHECKS)
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        loaded = entry.load()
+        if not isinstance(loaded, Check):
+            raise CatalogueError(
+                f"entry point {entry.name} ({entry.value}) is not a tcpaudit Check"
+            )
+        checks.setdefault(loaded.name, loaded)
+    return checks
+
+
+def _error_text(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "rule"
+    return f"{where}: {first['msg']}"
+
+
+def _load_file(path: Path) -> Rule:
+    shown = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CatalogueError(f"cannot read rule: {exc.strerror}", file=shown) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise CatalogueError(
+            f"invalid YAML: {getattr(exc, 'problem', exc)}", file=shown, line=line
+        ) from exc
+    if not isinstance(data, dict):
+        raise CatalogueError("a rule file must hold a mapping", file=shown)
+    try:
+        rule = Rule.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogueError(_error_text(exc), file=shown) from exc
+    if not path.name.startswith(f"{rule.id}-"):
+        raise CatalogueError(f"file name must start with the rule id {rule.id}-", file=shown)
+    check = registered_checks().get(rule.check)
+    if check is None:
+        raise CatalogueError(f"unknown check {rule.check!r}", file=shown)
+    for params in [rule.params, *({**rule.params, **o.params} for o in rule.when)]:
+        try:
+            check.params.model_validate(params)
+        except ValidationError as exc:
+            raise CatalogueError(f"params: {_error_text(exc)}", file=shown) from exc
+    return rule
+
+
+def load_catalogue(extra_dirs: Iterable[Path] = (), *, include_bundled: bool = True) -> list[Rule]:
+    """All rules, sorted by id; a user rule may not reuse a bundled id."""
+    directories = [bundled_rules_dir()] if include_bundled else []
+    directories.extend(Path(d) for d in extra_dirs)
+    rules: dict[str, tuple[Rule, Path]] = {}
+    for directory in directories:
+        if not directory.is_dir():
+            raise CatalogueError("not a rules directory", file=str(directory))
+        for path in sorted(directory.glob("*.yaml")):
+            rule = _load_file(path)
+            if rule.id in rules:
+                raise CatalogueError(
+                    f"rule id {rule.id} is already used by {rules[rule.id][1]}", file=str(path)
+                )
+            rules[rule.id] = (rule, path)
+    log.debug("loaded %d rules", len(rules))
+    return [rule for rule, _ in sorted(rules.values(), key=lambda item: item[0].id)]

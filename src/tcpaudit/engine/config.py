@@ -1,0 +1,119 @@
+"""User configuration: ``tcpaudit.toml`` or ``[tool.tcpaudit]`` in pyproject.toml.
+
+Found upward from the working directory unless a file is given. It can pick
+the profile, disable rules, change a rule's severity or parameters, add rule
+directories, and suppress findings (rule + optional setting and file glob +
+a mandatory reason + an optional expiry date).
+
+```toml
+profile = "internet"
+disable = ["TA202"]
+rules_dirs = ["audit-rules"]
+
+[rules.TA101]
+severity = "medium"
+params = { max_seconds = 120 }
+
+[[suppress]]
+rule = "TA102"
+file = "etc/httpd/conf.d/legacy-*.conf"
+reason = "legacy vhost, removed in Q3"
+expires = 2027-01-31
+```
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ConfigError
+from .findings import Profile, Severity
+
+__all__ = ["AuditConfig", "RuleSettings", "Suppression", "find_config", "load_config"]
+
+
+class RuleSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    severity: Severity | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Suppression(BaseModel):
+    """Hide a finding from the grade and exit code, keeping it visible as suppressed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str = Field(pattern=r"^TA\d{3}$")
+    setting: str | None = None
+    file: str | None = Field(default=None, description="a glob matched against location.file")
+    reason: str = Field(min_length=1)
+    expires: dt.date | None = None
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+class AuditConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: Profile = "internet"
+    disable: list[str] = Field(default_factory=list)
+    rules_dirs: list[Path] = Field(default_factory=list)
+    rules: dict[str, RuleSettings] = Field(default_factory=dict)
+    suppress: list[Suppression] = Field(default_factory=list)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest tcpaudit.toml, or pyproject.toml with [tool.tcpaudit], at or above ``start``."""
+    for directory in (start, *start.parents):
+        candidate = directory / "tcpaudit.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            if "tcpaudit" in data.get("tool", {}):
+                return pyproject
+    return None
+
+
+def load_config(path: Path | None = None, *, start: Path | None = None) -> AuditConfig:
+    """Load ``path``, or the configuration found upward from ``start`` (default: cwd).
+
+    Relative ``rules_dirs`` are relative to the configuration file.
+
+    Raises:
+        ConfigError: the file cannot be read or does not match the schema.
+    """
+    if path is None:
+        path = find_config(start or Path.cwd())
+        if path is None:
+            return AuditConfig()
+    shown = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=shown) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=shown) from exc
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("tcpaudit", {})
+    try:
+        config = AuditConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{where}: {first['msg']}", file=shown) from exc
+    base = path.parent
+    dirs = [d if d.is_absolute() else base / d for d in config.rules_dirs]
+    return config.model_copy(update={"rules_dirs": dirs})

@@ -1,0 +1,143 @@
+"""What an audit produces: ``Finding`` and ``Report``, the JSON contract of ``tcpaudit audit``.
+
+Reporters render these and nothing else; they never sort, filter or grade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._version import __version__
+from ..facts import DerivedTimings
+from ..provenance import Location, Note
+
+__all__ = [
+    "ApacheSummary",
+    "Finding",
+    "JsonScalar",
+    "KernelSummary",
+    "Profile",
+    "Report",
+    "Severity",
+    "ToolInfo",
+]
+
+JsonScalar = bool | int | float | str | None
+Profile = Literal["internet", "internal", "proxy-backend"]
+
+
+class Severity(StrEnum):
+    """How much a finding matters, from ``info`` (context) to ``critical`` (an outage waiting)."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+
+_RANKS = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class Finding(BaseModel):
+    """One rule's verdict on one setting (or one virtual host's setting)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str
+    severity: Severity
+    title: str
+    message: str
+    setting: str | None = None
+    scope: str | None = None
+    current: JsonScalar = None
+    recommended: JsonScalar = None
+    location: Location | None = None
+    fix: str | None = None
+    references: list[str] = Field(default_factory=list)
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable identity that survives line shifts: rule, setting, scope and file."""
+        parts = [
+            self.rule,
+            self.setting or "",
+            self.scope or "",
+            self.location.file if self.location else "",
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+class ToolInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Literal["tcpaudit"] = "tcpaudit"
+    version: str = __version__
+
+
+class ApacheSummary(BaseModel):
+    """The Apache facts a reader needs to follow the findings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str
+    version_source: str
+    mpm: str
+    mpm_source: str
+    main_file: str
+    files: int
+    vhosts: int
+
+
+class KernelSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kernel: str | None = None
+    boot: str | None = None
+
+
+class Report(BaseModel):
+    """The result of ``tcpaudit.audit``: graded, sorted findings about one host."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = 1
+    tool: ToolInfo = Field(default_factory=ToolInfo)
+    host: str
+    profile: Profile = "internet"
+    grade: Literal["A", "B", "C", "D", "F"]
+    score: int = Field(ge=0, le=100)
+    apache: ApacheSummary | None = None
+    kernel: KernelSummary | None = None
+    derived: DerivedTimings = Field(default_factory=DerivedTimings)
+    findings: list[Finding] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The JSON report (the contract documented by ``tcpaudit schema``)."""
+        return json.dumps(self.model_dump(mode="json"), indent=indent, ensure_ascii=False)
+
+    def at_or_above(self, severity: Severity) -> list[Finding]:
+        """Unsuppressed findings whose severity is at least ``severity``."""
+        return [
+            finding
+            for finding in self.findings
+            if not finding.suppressed and finding.severity.rank >= severity.rank
+        ]

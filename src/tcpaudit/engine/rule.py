@@ -1,0 +1,130 @@
+"""The rule file schema: one YAML file per rule in rules/, data and documentation at once.
+
+A rule names a check (a function registered in ``tcpaudit.checks``) and gives
+it parameters; it never contains code. Its text fields follow the headings of
+``tcpaudit explain``: summary (what it does), rationale (why it is bad),
+example (bad / use instead) and references. ``when`` adapts severity and
+parameters to the host's context (MPM, Apache version, profile).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..apache.model import MpmName, version_tuple
+from .findings import Profile, Severity
+
+__all__ = ["AppliesTo", "Context", "ContextOverride", "Example", "Rule", "version_matches"]
+
+_VERSION_SPEC = re.compile(r"^(<=|>=|<|>|==)?\s*(\d+(?:\.\d+){0,2})$")
+
+
+def version_matches(spec: str, version: str) -> bool:
+    """``version_matches("<2.4.16", "2.4.10")``; a version missing parts compares as .0."""
+    match = _VERSION_SPEC.match(spec.strip())
+    if not match:
+        raise ValueError(f"invalid version spec {spec!r}")
+    operator = match.group(1) or "=="
+
+    def padded(text: str) -> tuple[int, ...]:
+        parts = version_tuple(text)
+        return parts + (0,) * (3 - len(parts))
+
+    mine, other = padded(version), padded(match.group(2))
+    return {
+        "<": mine < other,
+        "<=": mine <= other,
+        ">": mine > other,
+        ">=": mine >= other,
+        "==": mine == other,
+    }[operator]
+
+
+class Example(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bad: str
+    use_instead: str
+
+
+class Context(BaseModel):
+    """What a rule may depend on besides the facts themselves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: Profile = "internet"
+    mpm: MpmName | None = None
+    apache_version: str | None = None
+
+
+class _Selector(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mpm: list[MpmName] | None = None
+    profile: list[Profile] | None = None
+    apache: str | None = Field(default=None, description="a version spec such as '<2.4.16'")
+
+    @field_validator("apache")
+    @classmethod
+    def _valid_spec(cls, value: str | None) -> str | None:
+        if value is not None:
+            version_matches(value, "2.4")
+        return value
+
+    def matches(self, context: Context) -> bool:
+        if self.mpm is not None and context.mpm not in self.mpm:
+            return False
+        if self.profile is not None and context.profile not in self.profile:
+            return False
+        if self.apache is not None:
+            if context.apache_version is None:
+                return False
+            return version_matches(self.apache, context.apache_version)
+        return True
+
+
+class AppliesTo(_Selector):
+    """Where a rule applies at all; a host outside it is not checked."""
+
+    requires: Literal["apache", "sysctl", "both"] = "apache"
+
+
+class ContextOverride(_Selector):
+    """A change of severity or parameters for hosts that match the selector."""
+
+    severity: Severity | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Rule(BaseModel):
+    """One rule of the catalogue (``rules/TA101-apache-timeout.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^TA\d{3}$")
+    title: str
+    severity: Severity
+    check: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    applies_to: AppliesTo = Field(default_factory=AppliesTo)
+    when: list[ContextOverride] = Field(default_factory=list)
+    summary: str
+    rationale: str
+    example: Example
+    message: str
+    references: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    def resolved(self, context: Context) -> tuple[Severity, dict[str, Any]]:
+        """Severity and parameters for a context: later matching ``when`` entries win."""
+        severity = self.severity
+        params = dict(self.params)
+        for override in self.when:
+            if override.matches(context):
+                if override.severity is not None:
+                    severity = override.severity
+                params.update(override.params)
+        return severity, params

@@ -1,0 +1,193 @@
+"""``audit``: run the catalogue over a host's facts and grade the result.
+
+Applies the user's configuration (disabled rules, severities, parameters,
+suppressions); the checks themselves never see it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+
+from pydantic import ValidationError
+
+from ..errors import CatalogueError
+from ..facts import HostFacts
+from ..provenance import Note
+from .catalogue import load_catalogue, registered_checks
+from .config import AuditConfig, Suppression
+from .findings import ApacheSummary, Finding, KernelSummary, Profile, Report
+from .grade import grade_for, score_for
+from .rule import Context, Rule
+
+__all__ = ["audit", "render_template"]
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def render_template(template: str, values: Mapping[str, object], rule_id: str) -> str:
+    """Fill ``{name}`` placeholders; only plain names, never attribute access."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise CatalogueError(
+                f"rule {rule_id}: message uses {{{name}}}, which its check does not provide"
+            )
+        value = values[name]
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
+
+    return " ".join(_PLACEHOLDER.sub(replace, template).split())
+
+
+def _suppression_for(finding: Finding, suppressions: Sequence[Suppression]) -> Suppression | None:
+    for suppression in suppressions:
+        if suppression.rule != finding.rule:
+            continue
+        if suppression.setting is not None and suppression.setting != finding.setting:
+            continue
+        if suppression.file is not None and (
+            finding.location is None or not fnmatch.fnmatch(finding.location.file, suppression.file)
+        ):
+            continue
+        return suppression
+    return None
+
+
+def _applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
+    requires = rule.applies_to.requires
+    if requires in ("apache", "both") and facts.apache is None:
+        return False
+    if requires in ("sysctl", "both") and facts.sysctl is None:
+        return False
+    return rule.applies_to.matches(context)
+
+
+def audit(
+    facts: HostFacts,
+    config: AuditConfig | None = None,
+    *,
+    rules: Sequence[Rule] | None = None,
+    profile: Profile | None = None,
+    today: dt.date | None = None,
+) -> Report:
+    """Audit a host and return the graded report.
+
+    Args:
+        facts: what ``gather`` (or a facts document) says of the host.
+        config: the user's configuration; None uses the defaults.
+        rules: the catalogue to run; None loads the bundled rules plus
+            ``config.rules_dirs``.
+        profile: overrides ``config.profile``.
+        today: the date suppressions expire against (tests pin it).
+
+    Raises:
+        CatalogueError: a rule is invalid or its parameters do not fit its check.
+    """
+    config = config or AuditConfig()
+    catalogue = list(rules) if rules is not None else load_catalogue(config.rules_dirs)
+    chosen_profile = profile or config.profile
+    apache = facts.apache
+    context = Context(
+        profile=chosen_profile,
+        mpm=apache.mpm if apache else None,
+        apache_version=apache.version if apache else None,
+    )
+    today = today or dt.date.today()
+    active = [s for s in config.suppress if not s.expired(today)]
+    notes: list[Note] = [*facts.notes]
+    notes.extend(
+        Note(
+            message=f"suppression of {s.rule} expired on {s.expires}: it no longer applies ({s.reason})"
+        )
+        for s in config.suppress
+        if s.expired(today)
+    )
+    checks = registered_checks()
+    findings: list[Finding] = []
+    derived = facts.derived
+    for rule in catalogue:
+        settings = config.rules.get(rule.id)
+        if rule.id in config.disable or (settings is not None and not settings.enabled):
+            continue
+        if not _applies(rule, facts, context):
+            continue
+        severity, params = rule.resolved(context)
+        if settings is not None:
+            params.update(settings.params)
+        try:
+            hits = checks[rule.check].evaluate(facts, params, context)
+        except ValidationError as exc:
+            raise CatalogueError(
+                f"rule {rule.id}: invalid params: {exc.errors()[0]['msg']}"
+            ) from exc
+        for hit in hits:
+            values = {
+                **derived.model_dump(),
+                **hit.values,
+                "setting": hit.setting,
+                "current": hit.current,
+                "recommended": hit.recommended,
+                "scope": hit.scope or "server",
+            }
+            chosen = (
+                settings.severity if settings and settings.severity else hit.severity or severity
+            )
+            finding = Finding(
+                rule=rule.id,
+                severity=chosen,
+                title=rule.title,
+                message=render_template(rule.message, values, rule.id),
+                setting=hit.setting,
+                scope=hit.scope,
+                current=hit.current,
+                recommended=hit.recommended,
+                location=hit.location,
+                fix=hit.fix,
+                references=rule.references,
+            )
+            suppression = _suppression_for(finding, active)
+            if suppression is not None:
+                finding = finding.model_copy(
+                    update={"suppressed": True, "suppression_reason": suppression.reason}
+                )
+            findings.append(finding)
+    findings.sort(
+        key=lambda f: (
+            f.suppressed,
+            -f.severity.rank,
+            f.rule,
+            f.location.file if f.location else "",
+            f.location.line or 0 if f.location else 0,
+        )
+    )
+    score = score_for(findings)
+    notes.extend(apache.notes if apache else [])
+    notes.extend(facts.sysctl.notes if facts.sysctl else [])
+    return Report(
+        host=facts.host,
+        profile=chosen_profile,
+        grade=grade_for(score, findings),
+        score=score,
+        apache=ApacheSummary(
+            version=apache.version,
+            version_source=apache.version_source,
+            mpm=apache.mpm,
+            mpm_source=apache.mpm_source,
+            main_file=apache.main_file,
+            files=len(apache.files),
+            vhosts=len(apache.vhosts),
+        )
+        if apache
+        else None,
+        kernel=KernelSummary(kernel=facts.sysctl.kernel, boot=facts.sysctl.boot)
+        if facts.sysctl
+        else None,
+        derived=derived,
+        findings=findings,
+        notes=notes,
+    )

@@ -1,0 +1,91 @@
+"""The terminal report: a summary table (tabulate), then each finding with its fix."""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+
+from tabulate import tabulate
+
+from ..engine.findings import Finding, Report, Severity
+
+__all__ = ["render"]
+
+_COLOURS = {
+    Severity.CRITICAL: "\033[1;31m",
+    Severity.HIGH: "\033[31m",
+    Severity.MEDIUM: "\033[33m",
+    Severity.LOW: "\033[36m",
+    Severity.INFO: "\033[2m",
+}
+_RESET = "\033[0m"
+_WIDTH = 88
+
+
+def _severity(finding: Finding, color: bool) -> str:
+    text = (
+        f"{finding.severity.value} (suppressed)" if finding.suppressed else finding.severity.value
+    )
+    return f"{_COLOURS[finding.severity]}{text}{_RESET}" if color else text
+
+
+def _header(report: Report) -> list[str]:
+    parts = [f"tcpaudit {report.tool.version}", report.host]
+    if report.apache:
+        parts.append(
+            f"Apache {report.apache.version} ({report.apache.version_source}), {report.apache.mpm} MPM"
+        )
+    if report.kernel and report.kernel.kernel:
+        parts.append(f"kernel {report.kernel.kernel}")
+    active = [f for f in report.findings if not f.suppressed]
+    counts = Counter(f.severity for f in active)
+    summary = ", ".join(f"{counts[s]} {s.value}" for s in reversed(Severity) if counts[s])
+    lines = [
+        " | ".join(parts),
+        f"Grade {report.grade} (score {report.score}/100, profile {report.profile})",
+    ]
+    lines.append(f"{len(active)} findings" + (f": {summary}" if summary else ""))
+    suppressed = len(report.findings) - len(active)
+    if suppressed:
+        lines[-1] += f"; {suppressed} suppressed"
+    return lines
+
+
+def render(report: Report, *, color: bool = False) -> str:
+    lines = _header(report)
+    if report.findings:
+        rows = [
+            [
+                _severity(f, color),
+                f.rule,
+                str(f.location) if f.location else "-",
+                f.setting or "-",
+                "-" if f.current is None else f.current,
+                "-" if f.recommended is None else f.recommended,
+            ]
+            for f in report.findings
+        ]
+        lines += [
+            "",
+            tabulate(
+                rows,
+                headers=["severity", "rule", "location", "setting", "current", "recommended"],
+                tablefmt="simple",
+                disable_numparse=True,
+            ),
+        ]
+    for finding in report.findings:
+        lines += ["", f"{finding.rule} {_severity(finding, color)}: {finding.title}"]
+        if finding.location:
+            where = str(finding.location)
+            lines.append(f"  at {where}" + (f" ({finding.scope})" if finding.scope else ""))
+        lines += textwrap.wrap(finding.message, _WIDTH, initial_indent="  ", subsequent_indent="  ")
+        if finding.suppression_reason:
+            lines.append(f"  suppressed: {finding.suppression_reason}")
+        if finding.fix:
+            lines.append("  fix:")
+            lines += [f"    {line}" for line in finding.fix.splitlines()]
+    if report.notes:
+        lines += ["", "notes:"]
+        lines += [f"  - {note}" for note in report.notes]
+    return "\n".join(lines) + "\n"
