@@ -216,7 +216,9 @@ def facts_command(output: str | None, **sources: Any) -> None:
 
 
 @cli.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "json", "markdown"]), default="table"
+)
 @click.option("--rules-dir", multiple=True, type=click.Path(exists=True, file_okay=False))
 @_errors_exit_2
 def rules_command(output_format: str, rules_dir: tuple[str, ...]) -> None:
@@ -228,6 +230,11 @@ def rules_command(output_format: str, rules_dir: tuple[str, ...]) -> None:
         return
     from tabulate import tabulate
 
+    if output_format == "markdown":
+        rows = [[rule.id, rule.severity.value, rule.title, rule.summary] for rule in rules]
+        headers = ["id", "severity", "title", "what it does"]
+        click.echo(tabulate(rows, headers=headers, tablefmt="github"))
+        return
     rows = [[rule.id, rule.severity.value, rule.title] for rule in rules]
     click.echo(tabulate(rows, headers=["id", "severity", "title"], tablefmt="simple"))
 

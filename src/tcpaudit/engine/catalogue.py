@@ -13,14 +13,16 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
-from ..checks import CHECKS, Check
 from ..errors import CatalogueError
 from .rule import Rule
+
+if TYPE_CHECKING:
+    from ..checks import Check
 
 __all__ = ["bundled_rules_dir", "load_catalogue", "registered_checks"]
 
@@ -39,6 +41,10 @@ def bundled_rules_dir() -> Path:
 @cache
 def registered_checks() -> dict[str, Check[Any]]:
     """Built-in checks plus those third parties publish as entry points."""
+    # Imported here: checks import the engine's models, so the engine cannot
+    # import checks at module level.
+    from ..checks import CHECKS, Check
+
     checks = dict(CHECKS)
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         loaded = entry.load()

@@ -1,0 +1,90 @@
+"""The public library surface: exported names, the documented calls, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import tcpaudit
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert list(tcpaudit.__all__) == sorted(tcpaudit.__all__)
+    for name in tcpaudit.__all__:
+        assert hasattr(tcpaudit, name), name
+    public = {name for name in vars(tcpaudit) if not name.startswith("_")}
+    modules = {name for name, value in vars(tcpaudit).items() if type(value).__name__ == "module"}
+    assert public - modules - {"annotations"} <= set(tcpaudit.__all__)
+
+
+def test_documented_flow() -> None:
+    facts = tcpaudit.gather(root=REPO / "examples" / "closewait-incident")
+    report = tcpaudit.audit(facts)
+    assert report.grade == "F"
+    assert [f.severity.rank for f in report.findings] == sorted(
+        (f.severity.rank for f in report.findings), reverse=True
+    )
+    data = json.loads(report.to_json())
+    assert data["schema_version"] == 1 and data["tool"]["name"] == "tcpaudit"
+    assert data["apache"]["mpm"] == "prefork" and data["apache"]["version"] == "2.2"
+
+
+def test_derived_timings_of_the_incident() -> None:
+    derived = tcpaudit.gather(root=REPO / "examples" / "closewait-incident").derived
+    assert derived.max_request_workers_effective == 150
+    assert derived.keepalive_detect_seconds == 7200 + 75 * 9
+    assert derived.retries2_giveup_seconds == 924.6
+    assert derived.listen_backlog_effective == 128  # ListenBacklog 511 capped by somaxconn 128
+    assert derived.worker_hold_seconds_worst == 300
+    assert derived.exhaustion_clients_per_second == 0.5
+
+
+@pytest.mark.parametrize(("retries", "seconds"), [(15, 924.6), (8, 102.2), (9, 204.6), (3, 3.0)])
+def test_retries2_giveup_formula(retries: int, seconds: float) -> None:
+    from tcpaudit.facts import retries2_giveup_seconds
+
+    assert retries2_giveup_seconds(retries) == seconds
+
+
+def test_host_facts_from_dict_recomputes_derived() -> None:
+    facts = tcpaudit.gather(root=REPO / "examples" / "tuned")
+    document = facts.model_dump(mode="json")
+    document["derived"] = {"keepalive_detect_seconds": 1}
+    rebuilt = tcpaudit.HostFacts.model_validate(document)
+    assert rebuilt.derived.keepalive_detect_seconds == 600 + 30 * 5
+
+
+def test_parse_error_prints_file_and_line() -> None:
+    error = tcpaudit.ApacheConfigError("bad", file="etc/x.conf", line=3)
+    assert str(error) == "etc/x.conf:3: bad"
+    assert isinstance(error, tcpaudit.ParseError) and isinstance(error, tcpaudit.TcpauditError)
+
+
+def test_root_without_apache_is_not_an_error(tmp_path: Path) -> None:
+    facts = tcpaudit.gather(root=tmp_path)
+    assert facts.apache is None
+    assert any("no Apache configuration" in note.message for note in facts.notes)
+    report = tcpaudit.audit(facts)
+    assert all(not f.rule.startswith("TA1") for f in report.findings)
+
+
+def test_auditing_never_writes_to_the_tree(tmp_path: Path) -> None:
+    import shutil
+
+    tree = tmp_path / "tree"
+    shutil.copytree(REPO / "examples" / "closewait-incident", tree, symlinks=True)
+
+    def snapshot() -> dict[str, tuple[bytes, int]]:
+        return {
+            str(p.relative_to(tree)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(tree.rglob("*"))
+            if p.is_file()
+        }
+
+    before = snapshot()
+    tcpaudit.audit(tcpaudit.gather(root=tree)).to_json()
+    assert snapshot() == before

@@ -1,0 +1,161 @@
+"""The command line: exit codes, one-line errors, formats, and the examples end to end."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tcpaudit.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+INCIDENT = str(REPO / "examples" / "closewait-incident")
+TUNED = str(REPO / "examples" / "tuned")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_incident_explains_root_cause_and_exits_1() -> None:
+    code, out, _ = run("audit", "--root", INCIDENT, "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["grade"] == "F"
+    top = report["findings"][0]
+    assert top["rule"] == "TA301" and top["severity"] == "critical"
+    # The root cause quoted with the incident's own numbers: 150 workers / 300 s.
+    assert "150 workers" in top["message"] and "0.5 stalled clients per second" in top["message"]
+    assert "one every 2 s" in top["message"]
+    for finding in report["findings"]:
+        assert finding["location"]["file"], finding
+        assert finding["fix"], finding
+        assert finding["recommended"] is not None, finding
+    apache_findings = [f for f in report["findings"] if f["rule"].startswith("TA1")]
+    assert all(f["location"]["line"] for f in apache_findings)
+    rules = {f["rule"] for f in report["findings"]}
+    assert {"TA101", "TA102", "TA103", "TA201", "TA202", "TA301"} <= rules
+
+
+def test_tuned_grades_a_or_b_and_exits_0() -> None:
+    code, out, _ = run("audit", "--root", TUNED, "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["grade"] in ("A", "B")
+    assert all(f["severity"] in ("info", "low") for f in report["findings"])
+
+
+def test_table_output_names_file_and_line() -> None:
+    code, out, _ = run("audit", "--root", INCIDENT)
+    assert code == 1
+    assert "Grade F" in out
+    assert "etc/httpd/conf/httpd.conf:11" in out
+    assert "\033[" not in out, "no colour when stdout is not a terminal"
+
+
+def test_fail_on_thresholds() -> None:
+    assert run("audit", "--root", INCIDENT, "--fail-on", "never")[0] == 0
+    assert run("audit", "--root", INCIDENT, "--fail-on", "critical")[0] == 1
+    assert run("audit", "--root", TUNED, "--fail-on", "info")[0] in (0, 1)
+    code_low = run("audit", "--root", TUNED, "--fail-on", "medium")[0]
+    assert code_low == 0
+
+
+def test_broken_apache_config_is_one_line_exit_2(tmp_path: Path) -> None:
+    conf = tmp_path / "usr/local/apache2/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("Timeout 30\n<VirtualHost *:80>\nServerName x\n")
+    code, out, err = run("audit", "--root", str(tmp_path))
+    assert code == 2
+    assert out == ""
+    assert err.strip().count("\n") == 0
+    assert "usr/local/apache2/conf/httpd.conf:2:" in err and "not closed" in err
+    assert "Traceback" not in err
+
+
+def test_missing_include_is_exit_2_naming_the_line(tmp_path: Path) -> None:
+    conf = tmp_path / "usr/local/apache2/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("Timeout 30\n\nInclude conf/missing.conf\n")
+    code, _, err = run("audit", "--root", str(tmp_path))
+    assert code == 2
+    assert "httpd.conf:3:" in err
+
+
+def test_bad_usage_exits_2() -> None:
+    assert run("audit", "--format", "nope")[0] == 2
+    assert run("audit", "--root", "/nonexistent-root-dir")[0] == 2
+    code, _, err = run("audit", "--root", INCIDENT, "--apache-version", "3.0")
+    assert code == 2 and "unsupported Apache version" in err
+
+
+def test_invalid_facts_file_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "facts.json"
+    bad.write_text('{"host": 5}')
+    code, _, err = run("audit", "--facts", str(bad))
+    assert code == 2 and str(bad) in err
+
+
+def test_facts_roundtrip_gives_same_report(tmp_path: Path) -> None:
+    code, out, _ = run("facts", "--root", INCIDENT)
+    assert code == 0
+    facts = json.loads(out)
+    assert facts["apache"]["settings"]["MaxRequestWorkers"]["spelled"] == "MaxClients"
+    assert facts["apache"]["settings"]["MaxRequestWorkers"]["value"] == 150
+    assert facts["derived"]["exhaustion_interval_seconds"] == 2.0
+    assert facts["sysctl"]["settings"]["net.ipv4.tcp_retries2"]["live"]["value"] == 15
+    saved = tmp_path / "facts.json"
+    saved.write_text(out)
+    direct = json.loads(run("audit", "--root", INCIDENT, "--format", "json")[1])
+    replayed = json.loads(run("audit", "--facts", str(saved), "--format", "json")[1])
+
+    # A facts document has no directive tree, so the only thing it cannot say
+    # is the line after which a missing LoadModule belongs.
+    def comparable(finding: dict) -> dict:
+        if finding["rule"] == "TA103":
+            return {**finding, "location": {**finding["location"], "line": None}}
+        return finding
+
+    assert [comparable(f) for f in replayed["findings"]] == [
+        comparable(f) for f in direct["findings"]
+    ]
+    assert replayed["grade"] == direct["grade"]
+
+
+def test_output_file_is_private_and_complete(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    code, out, _ = run("audit", "--root", INCIDENT, "--format", "json", "--output", str(target))
+    assert code == 1 and out == ""
+    assert json.loads(target.read_text())["grade"] == "F"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_rules_and_explain() -> None:
+    code, out, _ = run("rules", "--format", "json")
+    assert code == 0
+    ids = [rule["id"] for rule in json.loads(out)]
+    assert ids == sorted(ids) and "TA301" in ids
+    code, out, _ = run("explain", "ta101")
+    assert code == 0
+    for heading in (
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "Use instead:",
+        "## References",
+    ):
+        assert heading in out
+    assert run("explain", "TA999")[0] == 2
+    code, out, _ = run("explain", "--grading")
+    assert code == 0 and "critical" in out
+
+
+def test_schema_validates_shape() -> None:
+    code, out, _ = run("schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert "findings" in schema["properties"] and "grade" in schema["properties"]

@@ -1,0 +1,104 @@
+"""tcpaudit.toml / [tool.tcpaudit]: discovery, validation, and what each knob does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import tcpaudit
+from tcpaudit.engine import audit, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+INCIDENT = REPO / "examples" / "closewait-incident"
+
+
+@pytest.fixture(scope="module")
+def incident_facts() -> tcpaudit.HostFacts:
+    return tcpaudit.gather(root=INCIDENT)
+
+
+def write(tmp_path: Path, text: str, name: str = "tcpaudit.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_found_upward_from_start(tmp_path: Path) -> None:
+    write(tmp_path, 'profile = "internal"\n')
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    assert load_config(start=nested).profile == "internal"
+
+
+def test_pyproject_section(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.tcpaudit]\ndisable = ["TA202"]\n', "pyproject.toml")
+    assert load_config(start=tmp_path).disable == ["TA202"]
+
+
+def test_pyproject_without_section_is_ignored(tmp_path: Path) -> None:
+    write(tmp_path, '[project]\nname = "x"\n', "pyproject.toml")
+    assert load_config(start=tmp_path).disable == []
+
+
+def test_unknown_key_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "profil = 'internal'\n")
+    with pytest.raises(tcpaudit.ConfigError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value) and "profil" in str(caught.value)
+
+
+def test_suppression_needs_a_reason(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[suppress]]\nrule = "TA101"\nreason = ""\n')
+    with pytest.raises(tcpaudit.ConfigError):
+        load_config(path)
+
+
+def test_disable_and_severity_override(tmp_path: Path, incident_facts: tcpaudit.HostFacts) -> None:
+    path = write(tmp_path, 'disable = ["TA202"]\n[rules.TA101]\nseverity = "low"\n')
+    report = audit(incident_facts, load_config(path))
+    rules = {f.rule: f for f in report.findings}
+    assert "TA202" not in rules
+    assert rules["TA101"].severity == "low"
+
+
+def test_param_override_changes_threshold(
+    tmp_path: Path, incident_facts: tcpaudit.HostFacts
+) -> None:
+    path = write(tmp_path, "[rules.TA101]\nparams = { max_seconds = 600 }\n")
+    report = audit(incident_facts, load_config(path))
+    assert "TA101" not in {f.rule for f in report.findings}
+
+
+def test_suppression_keeps_the_finding_marked(
+    tmp_path: Path, incident_facts: tcpaudit.HostFacts
+) -> None:
+    path = write(
+        tmp_path,
+        '[[suppress]]\nrule = "TA102"\nfile = "etc/httpd/conf/*.conf"\n'
+        'reason = "keep-alive tuned at the load balancer"\nexpires = 2099-01-01\n',
+    )
+    baseline = audit(incident_facts)
+    report = audit(incident_facts, load_config(path))
+    suppressed = [f for f in report.findings if f.suppressed]
+    assert [f.rule for f in suppressed] == ["TA102"]
+    assert suppressed[0].suppression_reason == "keep-alive tuned at the load balancer"
+    assert report.score > baseline.score
+
+
+def test_expired_suppression_no_longer_applies(
+    tmp_path: Path, incident_facts: tcpaudit.HostFacts
+) -> None:
+    path = write(
+        tmp_path, '[[suppress]]\nrule = "TA102"\nreason = "temporary"\nexpires = 2020-01-01\n'
+    )
+    report = audit(incident_facts, load_config(path), today=dt.date(2026, 1, 1))
+    assert not any(f.suppressed for f in report.findings)
+    assert any("expired" in note.message for note in report.notes)
+
+
+def test_internal_profile_lowers_severity(incident_facts: tcpaudit.HostFacts) -> None:
+    internet = {f.rule: f.severity for f in audit(incident_facts).findings}
+    internal = {f.rule: f.severity for f in audit(incident_facts, profile="internal").findings}
+    assert internet["TA103"] == "high" and internal["TA103"] == "medium"

@@ -1,0 +1,100 @@
+"""The built wheel works on its own: console script, rule catalogue, examples audit.
+
+Builds the wheel from this checkout, installs it into a fresh virtual
+environment (dependencies from the current interpreter's site-packages), and
+runs the installed ``tcpaudit`` from a directory outside the source tree.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(work),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(work.glob("tcpaudit-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "tcpaudit/rules/TA301-worker-exhaustion.yaml" in names
+    assert "tcpaudit/py.typed" in names
+    environment = work / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(environment)
+    python = environment / "bin" / "python"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--quiet",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return environment / "bin"
+
+
+def test_installed_wheel_lists_its_catalogue(installed: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(installed / "tcpaudit"), "rules", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ids = {rule["id"] for rule in json.loads(result.stdout)}
+    source_ids = {path.name.split("-")[0] for path in (REPO / "rules").glob("*.yaml")}
+    assert ids == source_ids
+
+
+def test_installed_wheel_audits_the_incident(installed: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            str(installed / "tcpaudit"),
+            "audit",
+            "--root",
+            str(REPO / "examples" / "closewait-incident"),
+            "--format",
+            "json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["grade"] == "F"
+    imported = subprocess.run(
+        [str(installed / "python"), "-c", "import tcpaudit, sys; print(tcpaudit.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert str(installed.parent) in imported.stdout, "the wheel, not the source tree, is imported"

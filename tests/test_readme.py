@@ -1,0 +1,52 @@
+"""README shows what the code prints today: the audit sample and the rule table.
+
+Run with TCPAUDIT_UPDATE_README=1 to rewrite the generated blocks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tcpaudit.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+
+
+def _generated(args: list[str], fence: bool) -> str:
+    result = CliRunner().invoke(cli, args, env={"NO_COLOR": "1"})
+    text = result.stdout.rstrip("\n")
+    return f"```text\n{text}\n```" if fence else text
+
+
+def _check_block(name: str, content: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    pattern = re.compile(rf"(<!-- {name} -->\n)(.*?)(<!-- /{name} -->)", re.S)
+    match = pattern.search(text)
+    assert match, f"README lacks the <!-- {name} --> block"
+    wanted = content + "\n"
+    if os.environ.get("TCPAUDIT_UPDATE_README"):
+        README.write_text(text[: match.start(2)] + wanted + text[match.end(2) :], encoding="utf-8")
+        return
+    assert match.group(2) == wanted, (
+        f"README block {name} is stale: TCPAUDIT_UPDATE_README=1 pytest {__file__}"
+    )
+
+
+def test_readme_audit_sample_is_current() -> None:
+    # Run from the repository so the paths read as a newcomer sees them.
+    old = Path.cwd()
+    os.chdir(REPO)
+    try:
+        sample = _generated(["audit", "--root", "examples/closewait-incident"], fence=True)
+    finally:
+        os.chdir(old)
+    _check_block("sample:audit", sample)
+
+
+def test_readme_rule_table_is_the_catalogue() -> None:
+    _check_block("rules", _generated(["rules", "--format", "markdown"], fence=False))
