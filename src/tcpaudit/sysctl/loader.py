@@ -1,27 +1,89 @@
-"""``load_sysctl``: live, persistent and default values merged into one model."""
+"""``load_sysctl``: live, persistent and default values merged into one model.
+
+The loader picks the sources (a /proc/sys tree, `sysctl -a` text, the
+audited root's sysctl files), the boot tool and the kernel version, and
+merges per key. Reading each source is left to proc.py, text.py and
+persistent.py, precedence to apply.py, acceptance to limits.py.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+from functools import partial
 from pathlib import Path
 
 from ..errors import SysctlError
 from ..provenance import Note
 from ..rootfs import RootFS
-from .defaults import TRACKED_KEYS, kernel_default, parse_kernel_version
-from .model import BootTool, SysctlSetting, SysctlSettings, SysctlSource
-from .persistent import detect_boot_tool, read_persistent
+from .apply import apply_assignments
+from .defaults import MEMORY_DEPENDENT_KEYS, TRACKED_KEYS, kernel_default, parse_kernel_version
+from .limits import UNPRIVILEGED_PORT_START_DEFAULT, check_value
+from .model import (
+    BootTool,
+    SysctlGlob,
+    SysctlSetting,
+    SysctlSettings,
+    SysctlSource,
+    SysctlValue,
+)
+from .persistent import detect_boot_tool, read_assignments
 from .proc import read_proc_tree
-from .text import parse_sysctl_text
+from .text import Assignment, parse_sysctl_text
 
-__all__ = ["load_sysctl"]
+__all__ = ["AUDITED_PREFIXES", "load_sysctl"]
+
+logger = logging.getLogger(__name__)
+
+# The model keeps the keys of these trees; other keys in the files are the
+# business of other tools.
+AUDITED_PREFIXES = ("net.ipv4.", "net.core.")
 
 
-def _kernel_release(fs: RootFS, proc_sys: Path) -> str | None:
+def _kernel_release(proc_sys: Path) -> str | None:
     try:
         return (proc_sys / "kernel" / "osrelease").read_text(encoding="utf-8").strip() or None
     except OSError:
         return None
+
+
+def _read_live(
+    fs: RootFS, source: str | os.PathLike[str] | None, notes: list[Note], existing: set[str]
+) -> tuple[dict[str, SysctlSource], Path, bool]:
+    """Live values, the /proc/sys directory for osrelease, and whether ``existing`` is complete."""
+    proc_sys = fs.resolve("/proc/sys")
+    if source is None:
+        if proc_sys.is_dir():
+            return read_proc_tree(fs, proc_sys, notes, existing), proc_sys, True
+        notes.append(Note(message="no /proc/sys under the root: no live values"))
+        return {}, proc_sys, False
+    path = Path(source)
+    if path.is_dir():
+        return read_proc_tree(fs, path, notes, existing), path, True
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise SysctlError(f"cannot read: {exc.strerror or exc}", file=str(source)) from exc
+    return parse_sysctl_text(text, fs.display(path.absolute()), notes), proc_sys, False
+
+
+def _unknown_key_notes(
+    assignments: list[Assignment], known: frozenset[str], notes: list[Note]
+) -> None:
+    # Only top-level net.ipv4 / net.core keys can be judged: the live reader
+    # skips sub-directories (conf/, neigh/), so their keys are never "known".
+    for item in assignments:
+        if item.is_glob or not item.key.startswith(AUDITED_PREFIXES) or item.key in known:
+            continue
+        if item.key.count(".") == 2 and "/" not in item.key:
+            notes.append(
+                Note(
+                    message=f"unknown key {item.spelled!r}: no such file in /proc/sys, "
+                    "so the boot tool cannot set it",
+                    file=item.file,
+                    line=item.line,
+                )
+            )
 
 
 def load_sysctl(
@@ -40,55 +102,83 @@ def load_sysctl(
         root: the audited root; its /etc/sysctl.conf and sysctl.d
             directories give the persistent values.
         boot: whose precedence decides the persistent value; None detects it.
-        kernel: the kernel release for defaults; None reads it from
-            ``proc/sys/kernel/osrelease``.
+        kernel: the kernel release for defaults and limits (``"6.1.0-27-amd64"``);
+            None reads it from ``proc/sys/kernel/osrelease``.
+
+    Returns:
+        Every tracked key, and every net.ipv4 / net.core key a source names.
 
     Raises:
         SysctlError: ``source`` is given but cannot be read.
     """
     fs = RootFS(root)
     notes: list[Note] = []
-    proc_sys = fs.resolve("/proc/sys")
-    live: dict[str, SysctlSource] = {}
-    if source is None:
-        if proc_sys.is_dir():
-            live = read_proc_tree(fs, proc_sys, notes)
-        else:
-            notes.append(Note(message="no /proc/sys under the root: no live values"))
-    else:
-        path = Path(source)
-        if path.is_dir():
-            proc_sys = path
-            live = read_proc_tree(fs, path, notes)
-        else:
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                raise SysctlError(f"cannot read: {exc.strerror or exc}", file=str(source)) from exc
-            live = parse_sysctl_text(text, fs.display(path.absolute()), notes)
+    existing: set[str] = set()
+    live, proc_sys, complete = _read_live(fs, source, notes, existing)
 
-    release = kernel or _kernel_release(fs, proc_sys)
+    release = kernel or _kernel_release(proc_sys)
     if release is None and "kernel.osrelease" in live:
         release = str(live["kernel.osrelease"].value)
     version = parse_kernel_version(release) if release else None
-    boot_tool = boot or detect_boot_tool(fs)
-    persistent = read_persistent(fs, boot_tool, notes)
+    if release is None:
+        notes.append(Note(message="kernel version unknown: defaults are those of current kernels"))
+
+    if boot is None:
+        boot_tool = detect_boot_tool(fs, notes)
+    else:
+        boot_tool = boot
+        notes.append(Note(message=f"persistent values follow {boot_tool} order (chosen by caller)"))
+    logger.debug("sysctl: boot tool %s, kernel %s", boot_tool, release)
+
+    files = read_assignments(fs, boot_tool, notes)
+    known = frozenset(live) | frozenset(TRACKED_KEYS)
+    if complete:
+        _unknown_key_notes(files.assignments, known | existing, notes)
+    port_start = live.get("net.ipv4.ip_unprivileged_port_start")
+    check = partial(
+        check_value,
+        kernel=version,
+        unprivileged_port_start=port_start.value
+        if port_start is not None and isinstance(port_start.value, int)
+        else UNPRIVILEGED_PORT_START_DEFAULT,
+    )
+    persistent = apply_assignments(files.assignments, boot_tool, known, check, notes)
 
     settings: dict[str, SysctlSetting] = {}
     for key in sorted(set(TRACKED_KEYS) | set(live) | set(persistent)):
-        if not key.startswith(("net.ipv4.", "net.core.")):
+        if not key.startswith(AUDITED_PREFIXES):
             continue
         default = kernel_default(key, version)
         live_source = live.get(key)
         persistent_source = persistent.get(key)
-        value = (
-            live_source.value
-            if live_source
-            else persistent_source.value
-            if persistent_source
-            else default
-        )
+        value: SysctlValue | None
+        if live_source is not None:
+            value = live_source.value
+        elif persistent_source is not None:
+            value = persistent_source.value
+        else:
+            value = default
         settings[key] = SysctlSetting(
-            value=value, live=live_source, persistent=persistent_source, default=default
+            value=value,
+            live=live_source,
+            persistent=persistent_source,
+            default=default,
+            default_depends_on_memory=key in MEMORY_DEPENDENT_KEYS,
         )
-    return SysctlSettings(boot=boot_tool, kernel=release, settings=settings, notes=notes)
+    globs = [
+        SysctlGlob(pattern=item.spelled, value=item.value, file=item.file, line=item.line)
+        for item in files.assignments
+        if item.is_glob or item.value is None
+    ]
+    return SysctlSettings(
+        boot=boot_tool,
+        kernel=release,
+        settings=settings,
+        globs=globs,
+        persistent_files=[
+            config.listed if fs.is_host else config.listed.lstrip("/")
+            for config in files.files
+            if config.real is not None
+        ],
+        notes=notes,
+    )

@@ -1,37 +1,103 @@
 """The kernel part of the host model: sysctl values with live, persistent and default sources.
 
 ``value`` is what is in force now: the live value when known, else the value
-the persistent files set, else the kernel default. Both other sources stay
-visible, so drift (a persistent value that differs from the live one) can be
-reported with both files.
+the persistent files set at boot, else the kernel default. Both other sources
+stay visible with their file and line, so drift (a persistent value that
+differs from the live one) can be reported with both files. This module only
+holds the data; the loaders in this package fill it and rules judge it.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from ..provenance import Location, Note
 
-__all__ = ["BootTool", "SysctlSetting", "SysctlSettings", "SysctlSource", "SysctlValue"]
+__all__ = [
+    "BootTool",
+    "SysctlGlob",
+    "SysctlSetting",
+    "SysctlSettings",
+    "SysctlSource",
+    "SysctlValue",
+    "effective_int",
+]
 
 SysctlValue = int | list[int] | str
 BootTool = Literal["systemd", "procps"]
 
+# ip-sysctl.rst, tcp_orphan_retries: "Default value is 8. If your machine is a
+# loaded WEB server, you should think about lowering this value"; the file
+# holds 0, which tcp_orphan_retries() in net/ipv4/tcp_timer.c turns into 8
+# while the peer is alive (its RTO is below TCP_RTO_MAX).
+KERNEL_ORPHAN_RETRIES_ZERO_MEANS = 8
+
+
+def effective_int(key: str, value: int) -> int:
+    """What the kernel acts on for a single-number key (tcp_orphan_retries 0 means 8)."""
+    if key == "net.ipv4.tcp_orphan_retries" and value == 0:
+        return KERNEL_ORPHAN_RETRIES_ZERO_MEANS
+    return value
+
 
 class SysctlSource(BaseModel):
-    """A value as one source states it (a /proc file, a line of a sysctl file)."""
+    """A value as one source states it (a /proc file, a line of a sysctl file).
+
+    ``glob`` is the pattern as written when a glob line (``net.ipv4.tcp_keepalive_*``)
+    set this key rather than a line naming it.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     value: SysctlValue
     file: str
     line: int | None = None
+    glob: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_absent_glob(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # Most values are set by a line naming the key; keep the facts JSON
+        # to the contract's {value, file, line} unless a glob set it.
+        data: dict[str, object] = handler(self)
+        if data.get("glob") is None:
+            data.pop("glob", None)
+        return data
+
+
+class SysctlGlob(BaseModel):
+    """A glob line of a persistent file, kept as written.
+
+    tcpaudit expands globs against the keys it knows (the live keys and the
+    keys it tracks), as the boot tools expand them against /proc/sys. A key a
+    glob names but tcpaudit does not know (``net.ipv4.conf.eth0.rp_filter``
+    when no live tree was read) is not invented; the glob stays visible here.
+    ``value`` is None for an exclusion line (``-net.ipv4.conf.lo.rp_filter``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str
+    value: str | None
+    file: str
+    line: int
 
 
 class SysctlSetting(BaseModel):
-    """One sysctl key: the value in force and every source that states it."""
+    """One sysctl key: the value in force and every source that states it.
+
+    ``default_depends_on_memory`` marks keys whose kernel default is computed
+    at boot from the machine's memory: ``default`` is then None
+    (tcp_max_syn_backlog) or the value on hosts with enough memory (the
+    third field of tcp_rmem and tcp_wmem).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,9 +105,11 @@ class SysctlSetting(BaseModel):
     live: SysctlSource | None = None
     persistent: SysctlSource | None = None
     default: SysctlValue | None = None
+    default_depends_on_memory: bool = False
 
     @property
     def source(self) -> Literal["live", "persistent", "default", "unknown"]:
+        """Which source ``value`` comes from."""
         if self.live is not None:
             return "live"
         if self.persistent is not None:
@@ -67,13 +135,22 @@ class SysctlSetting(BaseModel):
 
 
 class SysctlSettings(BaseModel):
-    """All sysctl keys tcpaudit knows of for a host, keyed by dotted name."""
+    """All sysctl keys tcpaudit knows of for a host, keyed by dotted name.
+
+    ``persistent_files`` lists the files the boot tool applies, in its order
+    and as it finds them (relative to the audited root), like
+    ``systemd-sysctl --cat-config``; files masked by a /dev/null link are
+    left out and named in a note. ``globs`` keeps every glob and exclusion
+    line of those files as written.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     boot: BootTool | None = None
     kernel: str | None = None
     settings: dict[str, SysctlSetting] = Field(default_factory=dict)
+    globs: list[SysctlGlob] = Field(default_factory=list)
+    persistent_files: list[str] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
 
     def int_value(self, key: str) -> int | None:
@@ -82,3 +159,8 @@ class SysctlSettings(BaseModel):
         if setting is None or not isinstance(setting.value, int):
             return None
         return setting.value
+
+    def effective_int_value(self, key: str) -> int | None:
+        """Like ``int_value``, but what the kernel acts on (tcp_orphan_retries 0 -> 8)."""
+        value = self.int_value(key)
+        return None if value is None else effective_int(key, value)

@@ -1,24 +1,48 @@
-"""Persistent values: what the boot tools will apply from sysctl.conf and sysctl.d.
+"""Persistent values: which files the boot tool applies, and in which order.
 
-systemd-sysctl (sysctl.d(5)) and procps ``sysctl --system`` read the same
-directories, highest priority first; a file name in an earlier directory masks
-the same name in later ones, and a link to /dev/null masks it entirely. The
-surviving files are applied in lexical order of their names, later settings
-winning. They differ on /etc/sysctl.conf: systemd reads it only through a
-sysctl.d link to it (Debian's 99-sysctl.conf), procps applies it last.
+systemd-sysctl (sysctl.d(5)) and procps ``sysctl --system`` (sysctl(8)) read
+the directories below, highest priority first. A file name seen in an
+earlier directory masks the same name in later ones; a link to /dev/null (or
+an empty file) masks it and sets nothing. The surviving files are applied in
+byte order of their names (strcmp: ``B.conf`` before ``a.conf``), whatever
+directory holds them. Both tools read /lib/sysctl.d too (on merged-/usr
+hosts such as Debian 12 it is /usr/lib/sysctl.d).
+
+They differ, as seen with systemd 252 and procps 4.0.2 (tests/sysctl/test_real_tools.py):
+
+- /etc/sysctl.conf: systemd reads it only through a sysctl.d link to it
+  (Debian's /etc/sysctl.d/99-sysctl.conf) at that link's place in the order;
+  procps applies it after everything else (a second time when a sysctl.d
+  link names it too).
+- Hidden files (``.local.conf``): systemd skips them, procps applies them.
+
+A directory named ``x.conf`` masks the name in both and sets nothing.
+
+Which assignment wins within the applied files is apply.py's business.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 from ..provenance import Note
 from ..rootfs import RootFS
-from .model import BootTool, SysctlSource
-from .text import parse_sysctl_text
+from .model import BootTool
+from .text import Assignment, parse_assignments
 
-__all__ = ["SYSCTL_DIRECTORIES", "detect_boot_tool", "read_persistent"]
+__all__ = [
+    "SYSCTL_CONF",
+    "SYSCTL_DIRECTORIES",
+    "SYSTEMD_SYSCTL_PATHS",
+    "ConfigFile",
+    "PersistentFiles",
+    "detect_boot_tool",
+    "list_config_files",
+    "read_assignments",
+]
 
 SYSCTL_DIRECTORIES = (
     "/etc/sysctl.d",
@@ -27,55 +51,113 @@ SYSCTL_DIRECTORIES = (
     "/usr/lib/sysctl.d",
     "/lib/sysctl.d",
 )
-_MAX_FILE_BYTES = 1024 * 1024
+SYSCTL_CONF = "/etc/sysctl.conf"
+SYSTEMD_SYSCTL_PATHS = ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl")
+# A sysctl file is a few kilobytes; stop reading a runaway one here.
+MAX_FILE_BYTES = 1024 * 1024
+_DEV_NULL = PurePosixPath("/dev/null")
 
 
-def detect_boot_tool(fs: RootFS) -> BootTool:
-    """systemd when the root has systemd-sysctl, else procps."""
-    for candidate in (
-        "/usr/lib/systemd/systemd-sysctl",
-        "/lib/systemd/systemd-sysctl",
-        "/usr/lib/systemd/system/systemd-sysctl.service",
-        "/lib/systemd/system/systemd-sysctl.service",
-    ):
-        if fs.resolve(candidate).exists():
+@dataclass(frozen=True)
+class ConfigFile:
+    """A file the boot tool applies: as listed, and the real file it reads (None: masked)."""
+
+    listed: str
+    real: Path | None
+
+
+@dataclass
+class PersistentFiles:
+    """The files in application order and every assignment they hold, in order."""
+
+    files: list[ConfigFile] = field(default_factory=list)
+    assignments: list[Assignment] = field(default_factory=list)
+
+
+def detect_boot_tool(fs: RootFS, notes: list[Note]) -> BootTool:
+    """systemd when the root has systemd-sysctl, else procps; says which in a note."""
+    for candidate in SYSTEMD_SYSCTL_PATHS:
+        real = fs.resolve(candidate)
+        if real.is_file():
+            notes.append(
+                Note(
+                    message="persistent values follow systemd-sysctl's order "
+                    f"({fs.display(real)} exists)"
+                )
+            )
             return "systemd"
+    notes.append(
+        Note(
+            message="persistent values follow procps `sysctl --system` order "
+            "(no systemd-sysctl under the root); /etc/sysctl.conf is applied last"
+        )
+    )
     return "procps"
 
 
-def _ordered_files(fs: RootFS) -> list[Path]:
-    chosen: dict[str, Path | None] = {}
+def _takes_part(name: str, boot: BootTool) -> bool:
+    if not name.endswith(".conf"):
+        return False
+    # procps takes any name of at least five characters ending in ".conf";
+    # systemd skips hidden names. Both take a directory of that name, which
+    # masks the name and fails to read (checked with both tools).
+    return boot == "procps" or not name.startswith(".")
+
+
+def list_config_files(fs: RootFS, boot: BootTool) -> list[ConfigFile]:
+    """The files ``boot`` applies, in its order, masks resolved."""
+    chosen: dict[str, ConfigFile] = {}
     for directory in SYSCTL_DIRECTORIES:
         real_dir = fs.resolve(directory)
         try:
-            names = os.listdir(real_dir)
+            entries = list(os.scandir(real_dir))
         except OSError:
             continue
-        for name in names:
-            if not name.endswith(".conf") or name in chosen:
+        for entry in entries:
+            if entry.name in chosen or not _takes_part(entry.name, boot):
                 continue
-            link = real_dir / name
-            if link.is_symlink() and os.readlink(link) == "/dev/null":
-                chosen[name] = None
-                continue
-            chosen[name] = fs.resolve(fs.tree_path(link))
-    return [path for _, path in sorted(chosen.items()) if path is not None]
-
-
-def read_persistent(fs: RootFS, boot: BootTool, notes: list[Note]) -> dict[str, SysctlSource]:
-    """Return the value each key will get at boot, with the file:line that sets it."""
-    files = _ordered_files(fs)
-    sysctl_conf = fs.resolve("/etc/sysctl.conf")
-    if boot == "procps" and sysctl_conf.is_file():
-        files.append(sysctl_conf)
-    values: dict[str, SysctlSource] = {}
-    for real in files:
-        shown = fs.display(real)
+            listed = f"{directory}/{entry.name}"
+            real = fs.resolve(listed)
+            chosen[entry.name] = ConfigFile(
+                listed=listed, real=None if fs.tree_path(real) == _DEV_NULL else real
+            )
+    ordered = [chosen[name] for name in sorted(chosen, key=os.fsencode)]
+    if boot == "procps":
+        conf = fs.resolve(SYSCTL_CONF)
+        # procps stat()s /etc/sysctl.conf and applies it when it is a regular file.
         try:
-            with open(real, "rb") as handle:
-                data = handle.read(_MAX_FILE_BYTES)
-        except OSError as exc:
-            notes.append(Note(message=f"cannot read: {exc.strerror}", file=shown))
+            if stat.S_ISREG(os.stat(conf).st_mode):
+                ordered.append(ConfigFile(listed=SYSCTL_CONF, real=conf))
+        except OSError:
+            pass
+    return ordered
+
+
+def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> PersistentFiles:
+    """Read every file ``boot`` applies; unreadable files become notes."""
+    result = PersistentFiles(files=list_config_files(fs, boot))
+    for config in result.files:
+        if config.real is None:
+            notes.append(
+                Note(
+                    message="links to /dev/null: masks every file of this name and sets nothing",
+                    file=config.listed if fs.is_host else config.listed.lstrip("/"),
+                )
+            )
             continue
-        values.update(parse_sysctl_text(data.decode("utf-8", errors="replace"), shown, notes))
-    return values
+        shown = fs.display(config.real)
+        try:
+            with open(config.real, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES)
+        except OSError as exc:
+            notes.append(
+                Note(
+                    message=f"cannot read {config.listed}: {exc.strerror or exc}; "
+                    "the boot tool skips it too",
+                    file=shown,
+                )
+            )
+            continue
+        text = data.decode("utf-8", errors="replace")
+        result.assignments.extend(parse_assignments(text, shown, notes))
+    return result

@@ -1,35 +1,206 @@
-"""``key = value`` text: `sysctl -a` output and sysctl.conf / sysctl.d syntax.
+"""``key = value`` text: sysctl.conf / sysctl.d lines and `sysctl -a` / `sysctl -n` output.
 
-Both share one grammar: blank lines and lines starting with ``#`` or ``;``
-are ignored, the key may be dotted or slashed, a leading ``-`` means "ignore
-if it fails", and the last setting of a key wins. Glob keys (``net.ipv4.conf.*.rp_filter``)
-are kept as written; they never name the keys tcpaudit audits.
+This module splits text into lines and lines into assignments, the way
+systemd-sysctl (sysctl.d(5), src/sysctl/sysctl.c) and procps ``sysctl``
+(sysctl.conf(5), src/sysctl.c) read them:
+
+- blank lines and lines whose first non-blank character is ``#`` or ``;``
+  are comments; a ``#`` later in a line is part of the value (the kernel then
+  ignores it after a number, see limits.py);
+- ``key = value``: blanks around key and value are dropped, CRLF endings too;
+- a leading ``-`` on an assignment means "ignore if the write fails"; a
+  ``-key`` line without ``=`` excludes that key from glob lines;
+- a line without ``=`` is otherwise ignored with a warning (both tools warn);
+- keys may be dotted or slashed (values.normalise_key).
+
+Lines end at ``\\n``, as procps reads them (getline); systemd also ends a
+line at a lone ``\\r`` or NUL, so a file with old Mac line endings is one
+line here and for procps, several for systemd. Which assignment wins is
+decided in apply.py; this module keeps every one in order. Secret keys (values.py) are
+dropped here, before any value is stored or quoted in a note.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..provenance import Note
 from .model import SysctlSource
-from .values import SECRET_KEYS, normalise_key, parse_value
+from .values import (
+    is_glob,
+    is_secret_key,
+    key_to_path,
+    misplaced_dot,
+    normalise_key,
+    parse_value,
+)
 
-__all__ = ["parse_sysctl_text"]
+__all__ = ["Assignment", "parse_assignments", "parse_sysctl_n", "parse_sysctl_text"]
+
+# isspace() in the C locale, which both tools use to strip keys and values.
+_BLANKS = " \t\n\r\v\f"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One ``key = value`` line of a persistent file.
+
+    ``value`` is None for an exclusion line (``-key`` without ``=``);
+    ``key`` is the dotted form, possibly a glob pattern; ``spelled`` is the key
+    as written, for notes.
+    """
+
+    key: str
+    value: str | None
+    file: str
+    line: int
+    spelled: str
+    ignore_failure: bool = False
+
+    @property
+    def is_glob(self) -> bool:
+        return is_glob(self.key)
+
+
+def _lines(text: str, first_line: int) -> list[tuple[int, str]]:
+    """Non-comment lines with their numbers, stripped of blanks."""
+    kept: list[tuple[int, str]] = []
+    for number, raw in enumerate(text.split("\n"), start=first_line):
+        line = raw.strip(_BLANKS)
+        if line and line[0] not in "#;":
+            kept.append((number, line))
+    return kept
+
+
+def _first_word(line: str) -> str:
+    word = line.split(maxsplit=1)[0][:60]
+    return "<a secret key>" if is_secret_key(normalise_key(word.lstrip("-"))) else word
+
+
+def _secret_note(key: str, shown: str, number: int) -> Note:
+    return Note(
+        message=f"skipped {key}: a secret key, its value is never kept", file=shown, line=number
+    )
+
+
+def parse_assignments(
+    text: str, shown: str, notes: list[Note], first_line: int = 1
+) -> list[Assignment]:
+    """Every assignment and exclusion in a persistent file, in order.
+
+    Args:
+        text: the file's contents.
+        shown: the file as reports name it (relative to the audited root).
+        notes: receives a warning, with file and line, for each line the
+            boot tools would ignore.
+        first_line: the number of the first line of ``text`` in its file.
+    """
+    found: list[Assignment] = []
+    for number, line in _lines(text, first_line):
+        spelled, sep, value = line.partition("=")
+        ignore_failure = spelled.startswith("-")
+        spelled = spelled.removeprefix("-").strip(_BLANKS)
+        if not sep and not ignore_failure:
+            notes.append(
+                Note(
+                    message=f"ignored line without '=': {_first_word(line)!r} "
+                    "(systemd-sysctl and procps skip it)",
+                    file=shown,
+                    line=number,
+                )
+            )
+            continue
+        if not spelled:
+            notes.append(Note(message="ignored assignment without a key", file=shown, line=number))
+            continue
+        key = normalise_key(spelled)
+        if is_secret_key(key):
+            notes.append(_secret_note(key, shown, number))
+            continue
+        if "/" in spelled and misplaced_dot(spelled):
+            notes.append(
+                Note(
+                    message=f"key {spelled!r} mixes '.' and '/': it names "
+                    f"/proc/sys/{key_to_path(spelled)}, which the boot tools cannot set",
+                    file=shown,
+                    line=number,
+                )
+            )
+        found.append(
+            Assignment(
+                key=key,
+                value=value.strip(_BLANKS) if sep else None,
+                file=shown,
+                line=number,
+                spelled=spelled,
+                ignore_failure=ignore_failure and bool(sep),
+            )
+        )
+    return found
 
 
 def parse_sysctl_text(text: str, shown: str, notes: list[Note]) -> dict[str, SysctlSource]:
-    """Return the last value of every key in ``text``; ``shown`` names the file in provenance."""
+    """Live values from `sysctl -a` output (or a file in sysctl.conf syntax).
+
+    The last line for a key wins; glob and exclusion lines, which `sysctl -a`
+    never prints, are ignored with a note. Values are parsed, not judged.
+    This loop repeats parse_assignments' grammar for plain lines because a
+    `sysctl -a` dump has thousands of them; anything unusual takes the
+    general path.
+    """
     values: dict[str, SysctlSource] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip(_BLANKS)
         if not line or line[0] in "#;":
             continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            notes.append(
-                Note(message=f"ignored line without '=': {line[:60]!r}", file=shown, line=number)
+        spelled, sep, value = line.partition("=")
+        spelled = spelled.rstrip(_BLANKS)
+        if not sep or not spelled or spelled[0] == "-" or is_glob(spelled):
+            for item in parse_assignments(line, shown, notes, first_line=number):
+                notes.append(
+                    Note(
+                        message=f"ignored {item.spelled!r}: a live listing holds no globs "
+                        "or exclusions",
+                        file=shown,
+                        line=number,
+                    )
+                )
+            continue
+        key = normalise_key(spelled)
+        if is_secret_key(key):
+            notes.append(_secret_note(key, shown, number))
+            continue
+        # Built without validation: the parsed value already has the model's type.
+        values[key] = SysctlSource.model_construct(
+            value=parse_value(value.strip(_BLANKS)), file=shown, line=number, glob=None
+        )
+    return values
+
+
+def parse_sysctl_n(
+    keys: list[str], text: str, shown: str, notes: list[Note]
+) -> dict[str, SysctlSource]:
+    """Live values from `sysctl -n KEY...` output: one line per key, in the order asked.
+
+    Args:
+        keys: the keys passed to `sysctl -n`, in order.
+        text: its output.
+        shown: how reports name the output.
+        notes: receives a warning when the line count does not match.
+    """
+    lines = text.rstrip("\n").split("\n") if text.strip() else []
+    if len(lines) != len(keys):
+        notes.append(
+            Note(
+                message=f"`sysctl -n` output has {len(lines)} lines for {len(keys)} keys; "
+                "values were matched in order up to the shorter",
+                file=shown,
             )
+        )
+    values: dict[str, SysctlSource] = {}
+    for number, (spelled, line) in enumerate(zip(keys, lines, strict=False), start=1):
+        key = normalise_key(spelled)
+        if is_secret_key(key):
             continue
-        key = normalise_key(key.strip().removeprefix("-"))
-        if not key or key in SECRET_KEYS:
-            continue
-        values[key] = SysctlSource(value=parse_value(value.strip()), file=shown, line=number)
+        values[key] = SysctlSource(value=parse_value(line.strip(_BLANKS)), file=shown, line=number)
     return values

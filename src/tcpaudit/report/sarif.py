@@ -1,0 +1,242 @@
+"""The SARIF 2.1.0 report, for code-scanning services (GitHub, GitLab, Azure DevOps).
+
+This module owns the mapping from a ``Report`` to one SARIF run: the rule
+catalogue becomes ``tool.driver.rules`` (with help text built from each rule's
+rationale and example), each finding a ``result`` that points at the file and
+line that decide the setting. Findings keep the report's order; suppressed
+findings stay in the log, marked with an external suppression. What a finding
+says and how bad it is stays with the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from ..engine.catalogue import bundled_rules_dir, load_catalogue
+from ..engine.findings import Finding, Report, Severity
+from ..engine.rule import Rule
+
+__all__ = ["INFORMATION_URI", "SARIF_SCHEMA", "SARIF_VERSION", "level_for", "render"]
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+INFORMATION_URI = "https://pypi.org/project/tcpaudit/"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "tcpaudit/v1"
+
+_LEVELS = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub code scanning reads properties["security-severity"] as a CVSS-like
+# score: over 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low, and 0.0
+# no security severity (docs.github.com, "SARIF support for code scanning").
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "2.0",
+    Severity.INFO: "0.0",
+}
+
+
+def level_for(severity: Severity) -> str:
+    """The SARIF level of a severity: critical/high error, medium warning, low/info note."""
+    return _LEVELS[severity]
+
+
+def _prose(text: str) -> str:
+    """YAML folded text as one paragraph."""
+    return " ".join(text.split())
+
+
+def _rule_names() -> dict[str, str]:
+    """Rule id -> slug from the bundled file names (``TA101-apache-timeout.yaml``)."""
+    names: dict[str, str] = {}
+    directory = bundled_rules_dir()
+    if directory.is_dir():
+        for path in directory.glob("TA*-*.yaml"):
+            rule_id, _, slug = path.stem.partition("-")
+            names[rule_id] = slug
+    return names
+
+
+def _help_text(rule: Rule) -> str:
+    return (
+        f"{_prose(rule.summary)}\n\n{_prose(rule.rationale)}\n\n"
+        f"Example:\n{rule.example.bad.rstrip()}\n\n"
+        f"Use instead:\n{rule.example.use_instead.rstrip()}"
+    )
+
+
+def _fenced(text: str) -> str:
+    # A closing fence is a line of backticks at least as long as the opening one.
+    longest = max(
+        (len(line.strip()) for line in text.splitlines() if set(line.strip()) == {"`"}), default=0
+    )
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text.rstrip()}\n{fence}"
+
+
+def _help_markdown(rule: Rule) -> str:
+    parts = [
+        f"**{rule.id}: {rule.title}**",
+        f"## What it does\n{_prose(rule.summary)}",
+        f"## Why is this bad?\n{_prose(rule.rationale)}",
+        f"## Example\n{_fenced(rule.example.bad)}",
+        f"Use instead:\n\n{_fenced(rule.example.use_instead)}",
+    ]
+    if rule.references:
+        parts.append("## References\n" + "\n".join(f"- <{ref}>" for ref in rule.references))
+    return "\n\n".join(parts)
+
+
+def _descriptor(rule: Rule, name: str) -> dict[str, Any]:
+    descriptor: dict[str, Any] = {
+        "id": rule.id,
+        "name": name,
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": _prose(rule.summary)},
+        "help": {"text": _help_text(rule), "markdown": _help_markdown(rule)},
+        "defaultConfiguration": {"level": level_for(rule.severity)},
+        "properties": {
+            "tags": ["security", *rule.tags],
+            "precision": "high",
+            "security-severity": _SECURITY_SEVERITY[rule.severity],
+        },
+    }
+    if rule.references:
+        descriptor["helpUri"] = rule.references[0]
+    return descriptor
+
+
+def _descriptor_from_finding(finding: Finding) -> dict[str, Any]:
+    """A rule the catalogue does not know (e.g. from another rules directory)."""
+    descriptor: dict[str, Any] = {
+        "id": finding.rule,
+        "name": finding.rule,
+        "shortDescription": {"text": finding.title},
+        "defaultConfiguration": {"level": level_for(finding.severity)},
+        "properties": {
+            "tags": ["security"],
+            "security-severity": _SECURITY_SEVERITY[finding.severity],
+        },
+    }
+    if finding.references:
+        descriptor["helpUri"] = finding.references[0]
+    return descriptor
+
+
+def _artifact(file: str) -> dict[str, Any]:
+    path = PurePosixPath(file)
+    if path.is_absolute():
+        return {"uri": path.as_uri()}
+    return {"uri": quote(str(path), safe="/"), "uriBaseId": SRCROOT}
+
+
+def _location(finding: Finding, report: Report) -> dict[str, Any]:
+    name = finding.setting or finding.rule
+    logical = {
+        "name": name,
+        "fullyQualifiedName": _qualified(finding) if finding.setting else f"{report.host}/{name}",
+        "kind": "member" if finding.setting else "resource",
+    }
+    if finding.location is None:
+        # GitHub code scanning rejects the whole log when one result has no
+        # physical location (codeql-action issues 1738 and 2459), so a finding
+        # that no file holds is anchored, without a line, at the Apache main file.
+        if report.apache is None:
+            return {"logicalLocations": [logical]}
+        anchor = {"artifactLocation": _artifact(report.apache.main_file)}
+        return {"physicalLocation": anchor, "logicalLocations": [logical]}
+    physical: dict[str, Any] = {"artifactLocation": _artifact(finding.location.file)}
+    if finding.location.line is not None:
+        physical["region"] = {"startLine": finding.location.line}
+    location: dict[str, Any] = {"physicalLocation": physical}
+    if finding.setting:
+        location["logicalLocations"] = [logical]
+    return location
+
+
+def _qualified(finding: Finding) -> str:
+    return f"{finding.scope}/{finding.setting}" if finding.scope else f"{finding.setting}"
+
+
+def _result(finding: Finding, index: int, report: Report) -> dict[str, Any]:
+    properties: dict[str, Any] = {"severity": finding.severity.value}
+    for key in ("setting", "scope", "current", "recommended", "fix"):
+        value = getattr(finding, key)
+        if value is not None:
+            properties[key] = value
+    if finding.location is None:
+        properties["location"] = "none: the physical location is only an anchor"
+    result: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "ruleIndex": index,
+        "level": level_for(finding.severity),
+        "message": {"text": finding.message},
+        "locations": [_location(finding, report)],
+        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        # An empty list says "not suppressed"; an absent one would mean "unknown".
+        "suppressions": [],
+        "properties": properties,
+    }
+    if finding.suppressed:
+        suppression: dict[str, Any] = {"kind": "external", "status": "accepted"}
+        if finding.suppression_reason:
+            suppression["justification"] = finding.suppression_reason
+        result["suppressions"] = [suppression]
+    return result
+
+
+def sarif_log(report: Report, rules: Sequence[Rule] | None = None) -> dict[str, Any]:
+    """The SARIF log of ``report`` as a JSON-ready dict.
+
+    Args:
+        report: the audit report.
+        rules: the catalogue the report was made with; None loads the bundled one.
+            Findings of rules outside it get a minimal descriptor from the finding.
+    """
+    catalogue = list(rules) if rules is not None else load_catalogue()
+    names = _rule_names()
+    descriptors = [_descriptor(rule, names.get(rule.id, rule.id)) for rule in catalogue]
+    index = {rule.id: position for position, rule in enumerate(catalogue)}
+    for finding in report.findings:
+        if finding.rule not in index:
+            index[finding.rule] = len(descriptors)
+            descriptors.append(_descriptor_from_finding(finding))
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": report.tool.name,
+                "version": report.tool.version,
+                "informationUri": INFORMATION_URI,
+                "rules": descriptors,
+            }
+        },
+        "originalUriBaseIds": {
+            SRCROOT: {"description": {"text": "The audited root (tcpaudit audit --root)."}}
+        },
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(f, index[f.rule], report) for f in report.findings],
+        "properties": {
+            "host": report.host,
+            "profile": report.profile,
+            "grade": report.grade,
+            "score": report.score,
+            "notes": [str(note) for note in report.notes],
+        },
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def render(report: Report, *, color: bool = False, rules: Sequence[Rule] | None = None) -> str:
+    """The SARIF 2.1.0 log of ``report`` (``color`` is ignored: SARIF is for machines)."""
+    return json.dumps(sarif_log(report, rules), indent=2, ensure_ascii=False) + "\n"

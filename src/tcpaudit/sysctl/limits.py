@@ -1,0 +1,145 @@
+"""What the kernel accepts when a persistent file writes a key: field count and range.
+
+A boot tool writes each value to /proc/sys; the kernel refuses a value it
+cannot parse or that is out of range (EINVAL) and the key keeps its previous
+value. tcpaudit predicts that refusal so the persistent verdict matches what
+the boot tools leave behind, and says why in a note. Keys not listed here are
+parsed but not range-checked.
+
+Ranges come from the handlers in net/ipv4/sysctl_net_ipv4.c and
+net/core/sysctl_net_core.c, and were checked by writing the bounds on Linux
+6.18 in a private network namespace: the keys converted to u8 by commit
+4ecc1baf362c ("tcp: convert elligible sysctls to u8", Linux 5.15) take 0..255;
+before 5.15 they were ints. Jiffies-based keys (tcp_keepalive_time, _intvl,
+tcp_fin_timeout) accept any int that does not overflow once multiplied by HZ,
+negative values included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import SysctlValue
+from .values import parse_kernel_int, parse_value
+
+__all__ = ["KEY_LIMITS", "Checked", "KeyLimit", "check_value"]
+
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+U8_MAX = 255
+# proc_dointvec_jiffies refuses a value whose product with HZ overflows an
+# int; HZ is at least 100 (CONFIG_HZ_100), so above this every kernel refuses.
+JIFFIES_SECONDS_MAX = INT_MAX // 100
+# net/ipv4/tcp.h MAX_TCP_SYNCNT; ip-sysctl.rst: "Should not be higher than 127".
+MAX_TCP_SYNCNT = 127
+# ip_local_port_range: ports are 16 bits and the kernel refuses a low end
+# below ip_unprivileged_port_start (default 1024) or above the high end.
+PORT_MAX = 65535
+UNPRIVILEGED_PORT_START_DEFAULT = 1024
+U8_SINCE = (5, 15)
+
+
+@dataclass(frozen=True)
+class KeyLimit:
+    """The shape of a key's value: how many fields and each field's bounds."""
+
+    fields: int
+    minimum: int
+    maximum: int
+    u8_since_5_15: bool = False
+
+
+_U8 = KeyLimit(1, 0, U8_MAX, u8_since_5_15=True)
+_JIFFIES = KeyLimit(1, INT_MIN, JIFFIES_SECONDS_MAX)
+
+KEY_LIMITS: dict[str, KeyLimit] = {
+    "net.ipv4.tcp_keepalive_time": _JIFFIES,
+    "net.ipv4.tcp_keepalive_intvl": _JIFFIES,
+    "net.ipv4.tcp_fin_timeout": _JIFFIES,
+    "net.ipv4.tcp_keepalive_probes": _U8,
+    "net.ipv4.tcp_retries1": _U8,
+    "net.ipv4.tcp_retries2": _U8,
+    "net.ipv4.tcp_orphan_retries": _U8,
+    "net.ipv4.tcp_synack_retries": _U8,
+    "net.ipv4.tcp_abort_on_overflow": _U8,
+    "net.ipv4.tcp_syncookies": _U8,
+    "net.ipv4.tcp_syn_retries": KeyLimit(1, 1, MAX_TCP_SYNCNT),
+    "net.ipv4.tcp_max_syn_backlog": KeyLimit(1, INT_MIN, INT_MAX),
+    # net/core/sysctl_net_core.c: somaxconn has extra1 = SYSCTL_ZERO.
+    "net.core.somaxconn": KeyLimit(1, 0, INT_MAX),
+    # tcp_rmem/tcp_wmem: three ints, each at least 1 (extra1 = SYSCTL_ONE).
+    "net.ipv4.tcp_rmem": KeyLimit(3, 1, INT_MAX),
+    "net.ipv4.tcp_wmem": KeyLimit(3, 1, INT_MAX),
+    "net.ipv4.ip_local_port_range": KeyLimit(2, 1, PORT_MAX),
+}
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A value as a write would leave it: ``value`` when accepted, else ``problem``.
+
+    ``remark`` explains something the kernel tolerates (text after the last
+    field, fewer fields than the key holds).
+    """
+
+    value: SysctlValue | None
+    problem: str | None = None
+    remark: str | None = None
+
+
+def _limit_for(key: str, kernel: tuple[int, int] | None) -> KeyLimit | None:
+    limit = KEY_LIMITS.get(key)
+    if limit is not None and limit.u8_since_5_15 and kernel is not None and kernel < U8_SINCE:
+        return KeyLimit(1, INT_MIN, INT_MAX)
+    return limit
+
+
+def check_value(
+    key: str,
+    raw: str,
+    kernel: tuple[int, int] | None = None,
+    unprivileged_port_start: int = UNPRIVILEGED_PORT_START_DEFAULT,
+) -> Checked:
+    """Predict what writing ``raw`` to ``key`` does.
+
+    Args:
+        key: the dotted key.
+        raw: the value as the file states it, stripped.
+        kernel: (major, minor) of the audited kernel, None when unknown.
+        unprivileged_port_start: net.ipv4.ip_unprivileged_port_start, which
+            bounds the low end of ip_local_port_range.
+
+    Returns:
+        The value the key holds after the write, or the reason it is refused.
+    """
+    if not raw:
+        return Checked(None, problem="empty value")
+    limit = _limit_for(key, kernel)
+    if limit is None:
+        return Checked(parse_value(raw))
+    tokens = raw.split()
+    # __do_proc_dointvec reads as many fields as the key holds and ignores
+    # what follows once a field ended at whitespace: "4 # note" sets 4
+    # (seen with both boot tools), "5x" is refused.
+    numbers: list[int] = []
+    for token in tokens[: limit.fields]:
+        number = parse_kernel_int(token)
+        if number is None:
+            return Checked(None, problem=f"{token!r} is not a number")
+        if not limit.minimum <= number <= limit.maximum:
+            return Checked(None, problem=f"{number} is outside {limit.minimum}..{limit.maximum}")
+        numbers.append(number)
+    remark = None
+    if len(tokens) > limit.fields:
+        remark = f"the kernel reads {limit.fields} field(s) and ignores the rest of the line"
+    elif len(numbers) < limit.fields:
+        remark = f"{len(numbers)} of {limit.fields} fields given; the kernel keeps the others"
+    if key == "net.ipv4.ip_local_port_range" and len(numbers) == 2:
+        low, high = numbers
+        if high < low or low < unprivileged_port_start:
+            return Checked(
+                None,
+                problem=f"range {low}..{high} is refused: the low end must be at least "
+                f"ip_unprivileged_port_start ({unprivileged_port_start}) and not above the high end",
+            )
+    return Checked(numbers[0] if limit.fields == 1 else numbers, remark=remark)

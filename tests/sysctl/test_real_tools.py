@@ -1,0 +1,118 @@
+"""tcpaudit's persistent verdict equals what the real boot tools leave behind.
+
+Each case is a generated tree of sysctl files. For both boot tools, the real
+program (systemd-sysctl, procps `sysctl --system`) applies it inside fresh
+mount and network namespaces (realtool.py), and every compared key must hold
+what tcpaudit says: its persistent value when tcpaudit finds one, else the
+value the namespace started with. Missing tools or privileges fail the test:
+this comparison is the evidence that the precedence model is right.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from realtool import COMPARED_KEYS, host_values, run_real_tool, write_files
+
+from tcpaudit.sysctl import load_sysctl
+from tcpaudit.sysctl.model import BootTool
+from tcpaudit.sysctl.values import parse_value
+
+CASES: dict[str, dict[str, str | tuple[str, str]]] = {
+    "directories-masks-and-order": {
+        "usr/lib/sysctl.d/10-a.conf": "net.ipv4.tcp_keepalive_time = 100\n",
+        "etc/sysctl.d/10-a.conf": ("link", "/dev/null"),
+        "usr/lib/sysctl.d/11-b.conf": "net.ipv4.tcp_keepalive_intvl = 11\n",
+        "run/sysctl.d/11-b.conf": "",
+        "lib/sysctl.d/20-lib.conf": "net.ipv4.tcp_keepalive_probes = 4\n",
+        "usr/local/lib/sysctl.d/05-local.conf": "net.ipv4.tcp_retries1 = 5\n",
+        "usr/lib/sysctl.d/06-usr.conf": "net.ipv4.tcp_retries1 = 6\n",
+        "etc/sysctl.d/B.conf": "net.ipv4.tcp_fin_timeout = 30\n",
+        "etc/sysctl.d/a.conf": "net.ipv4.tcp_fin_timeout = 40\n",
+        "etc/sysctl.d/x.conf.disabled": "net.ipv4.tcp_syn_retries = 2\n",
+        "etc/sysctl.conf": "net.ipv4.tcp_synack_retries = 3\r\nnet.core.somaxconn = 1000\n",
+        "etc/sysctl.d/99-sysctl.conf": ("link", "../sysctl.conf"),
+        "run/sysctl.d/999-late.conf": "net.ipv4.tcp_synack_retries = 4\nnet.core.somaxconn = 2000\n",
+    },
+    "syntax": {
+        "etc/sysctl.d/20-syntax.conf": (
+            "  # comment\n ; also a comment\n"
+            "net/ipv4/tcp_syn_retries = 3\n"
+            "net.ipv4/tcp_retries2 = 7\n"
+            "-net.ipv4.tcp_retries1 = 4\n"
+            "net.ipv4.tcp_synack_retries = 4 # not a comment\n"
+            "no equals sign\n"
+            "\tnet.ipv4.tcp_orphan_retries=  2  \r\n"
+            "net.ipv4.tcp_rmem = 4096\t100000   5000000\n"
+            "net.ipv4.ip_local_port_range = 1024 65000\n"
+            "net.core.somaxconn = 0x100\n"
+            "net.ipv4.tcp_keepalive_probes = 010\n"
+            "net.ipv4.tcp_keepalive_intvl = -1\n"
+        ),
+    },
+    "refused-values": {
+        "usr/lib/sysctl.d/10-base.conf": (
+            "net.ipv4.tcp_syn_retries = 3\nnet.ipv4.tcp_keepalive_time = 600\n"
+            "net.ipv4.tcp_fin_timeout = 20\nnet.ipv4.tcp_orphan_retries = 3\n"
+            "net.core.somaxconn = 1024\nnet.ipv4.ip_local_port_range = 2000 50001\n"
+            "net.ipv4.tcp_wmem = 4096 16384 4000000\n"
+        ),
+        "etc/sysctl.d/20-bad.conf": (
+            "net.ipv4.tcp_syn_retries = 200\nnet.ipv4.tcp_keepalive_time = 5x\n"
+            "net.ipv4.tcp_fin_timeout =\nnet.ipv4.tcp_orphan_retries = abc\n"
+            "net.core.somaxconn = 99999999999\nnet.ipv4.ip_local_port_range = 100 200\n"
+            "net.ipv4.tcp_wmem = 0 16384 4000000\nnet.ipv4.tcp_retries2 = 256\n"
+            "net.ipv4.tcp_synack_retries = 2\n"
+        ),
+    },
+    "globs": {
+        "etc/sysctl.d/10-a.conf": (
+            "net.ipv4.tcp_keepalive_* = 40\n-net.ipv4.tcp_keepalive_probes\n"
+            "-net.ipv4.tcp_keepalive_i*\nnet.ipv4.tcp_retries? = 5\n"
+            "net.ipv4.tcp_syn*_retries = 3\nnet.ipv4.tcp_fin_timeout = 33\n"
+        ),
+        "etc/sysctl.d/20-b.conf": "net.ipv4.tcp_syn*_retries = 4\nnet.ipv4.tcp_retries? = 9\n",
+        "etc/sysctl.d/30-c.conf": "net.ipv4.tcp_fin_* = 44\nnet.ipv4.tcp_retries2 = 8\n",
+    },
+    "glob-equal-value-keeps-its-place": {
+        "etc/sysctl.d/10-a.conf": "net.ipv4.tcp_syn*_retries = 3\n",
+        "etc/sysctl.d/20-b.conf": "net.ipv4.tcp_syn?ck_retries = 4\n",
+        "etc/sysctl.d/30-c.conf": "net.ipv4.tcp_syn*_retries = 3\n",
+    },
+    "hidden-files-directories-and-sysctl-conf": {
+        "etc/sysctl.d/.hidden.conf": "net.ipv4.tcp_keepalive_probes = 4\n",
+        "usr/lib/sysctl.d/50-dir.conf": "net.ipv4.tcp_retries1 = 7\n",
+        "etc/sysctl.d/50-dir.conf": ("dir", ""),
+        "etc/sysctl.conf": "net.ipv4.tcp_fin_timeout = 21\n",
+        "etc/sysctl.d/60-missing.conf": ("link", "/etc/nowhere.conf"),
+        "etc/sysctl.d/70-abs.conf": ("link", "/usr/lib/sysctl.d/real.txt"),
+        "usr/lib/sysctl.d/real.txt": "net.ipv4.tcp_syn_retries = 4\n",
+    },
+}
+
+
+@pytest.mark.parametrize("tool", ["procps", "systemd"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_persistent_verdict_matches_real_tool(tmp_path: Path, case: str, tool: str) -> None:
+    assert os.geteuid() == 0, "the real-tool comparison needs root for unshare and mount"
+    tree = write_files(tmp_path / "tree", CASES[case])
+    host_before = host_values()
+
+    before, after, output = run_real_tool(tree, tmp_path / "scratch", tool)
+
+    assert host_values() == host_before, "the run changed the host's own values"
+    boot: BootTool = "procps" if tool == "procps" else "systemd"
+    settings = load_sysctl(root=tree, boot=boot, kernel=os.uname().release)
+    expected: dict[str, object] = {}
+    for key in COMPARED_KEYS:
+        persistent = settings.settings[key].persistent
+        expected[key] = persistent.value if persistent else parse_value(before[key])
+    actual = {key: parse_value(after[key]) for key in COMPARED_KEYS}
+    assert actual != {key: parse_value(before[key]) for key in COMPARED_KEYS}, (
+        f"{tool} changed nothing, so this case proves nothing:\n{output}"
+    )
+    assert actual == expected, f"{tool} output:\n{output}\nnotes:\n" + "\n".join(
+        str(note) for note in settings.notes
+    )
