@@ -88,3 +88,32 @@ def test_auditing_never_writes_to_the_tree(tmp_path: Path) -> None:
     before = snapshot()
     tcpaudit.audit(tcpaudit.gather(root=tree)).to_json()
     assert snapshot() == before
+
+
+def _prefork_config(tmp_path: Path, text: str) -> tcpaudit.ApacheConfig:
+    conf = tmp_path / "usr/local/apache2/conf/httpd.conf"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text("LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\n" + text)
+    config = tcpaudit.load_apache(root=tmp_path)
+    assert config is not None
+    return config
+
+
+def test_keepalive_hold_ignores_vhosts_with_keepalive_off(tmp_path: Path) -> None:
+    from tcpaudit.facts import keepalive_hold_seconds
+
+    config = _prefork_config(
+        tmp_path,
+        "KeepAliveTimeout 2\n<VirtualHost *:80>\nKeepAlive Off\nKeepAliveTimeout 30\n</VirtualHost>\n",
+    )
+    assert keepalive_hold_seconds(config) == 2
+
+
+def test_keepalive_hold_counts_a_vhost_that_turns_it_on(tmp_path: Path) -> None:
+    from tcpaudit.facts import keepalive_hold_seconds
+
+    config = _prefork_config(
+        tmp_path,
+        "KeepAlive Off\nKeepAliveTimeout 7\n<VirtualHost *:80>\nKeepAlive On\n</VirtualHost>\n",
+    )
+    assert keepalive_hold_seconds(config) == 7

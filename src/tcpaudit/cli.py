@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -267,26 +268,30 @@ def explain_command(rule_id: str | None, grading: bool, rules_dir: tuple[str, ..
     sections = [
         f"{rule.id}: {rule.title}  [{rule.severity.value}]",
         f"\n## What it does\n{rule.summary}",
-        f"\n## Why is this bad?\n{' '.join(rule.rationale.split())}",
+        "\n## Why is this bad?\n" + textwrap.fill(" ".join(rule.rationale.split()), 88),
         f"\n## Example\n{rule.example.bad.rstrip()}",
         f"\nUse instead:\n{rule.example.use_instead.rstrip()}",
     ]
     if rule.when:
         contexts = []
         for override in rule.when:
-            selector = {
-                k: v
-                for k, v in override.model_dump(include={"mpm", "profile", "apache"}).items()
-                if v
-            }
-            change = {
-                k: v
-                for k, v in {"severity": override.severity, "params": override.params}.items()
-                if v
-            }
-            contexts.append(f"- {selector}: {change}")
+            selector = "; ".join(
+                f"{name} {', '.join(value) if isinstance(value, list) else value}"
+                for name, value in (
+                    ("MPM", override.mpm),
+                    ("profile", override.profile),
+                    ("Apache", override.apache),
+                )
+                if value
+            )
+            changes = []
+            if override.severity is not None:
+                changes.append(f"severity {override.severity.value}")
+            changes += [f"{key} = {value}" for key, value in override.params.items()]
+            contexts.append(f"- {selector}: {', '.join(changes)}")
         sections.append("\n## Context\n" + "\n".join(contexts))
-    sections.append(f"\n## Parameters\n{json.dumps(rule.params)}")
+    params = ", ".join(f"{key} = {value}" for key, value in rule.params.items())
+    sections.append(f"\n## Parameters\n{params}")
     if rule.references:
         sections.append("\n## References\n" + "\n".join(f"- {ref}" for ref in rule.references))
     click.echo("\n".join(sections))

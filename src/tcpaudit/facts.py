@@ -110,15 +110,27 @@ def request_read_hold_seconds(config: ApacheConfig) -> float | None:
 
 
 def keepalive_hold_seconds(config: ApacheConfig) -> float:
-    """How long an idle keep-alive client holds a worker after each response (0 on event)."""
-    keepalive = config.settings.get("KeepAlive")
-    if config.mpm not in HOLDING_MPMS or (keepalive is not None and keepalive.value is False):
+    """How long an idle keep-alive client holds a worker after each response (0 on event).
+
+    The longest wait of any scope where keep-alive is on: the server's, or a
+    vhost's own KeepAlive/KeepAliveTimeout (only where that value is effective).
+    """
+    if config.mpm not in HOLDING_MPMS:
         return 0.0
-    longest = _number(config, "KeepAliveTimeout") or 0.0
+    keepalive = config.settings.get("KeepAlive")
+    server_on = keepalive is None or keepalive.value is not False
+    server_timeout = _number(config, "KeepAliveTimeout") or 0.0
+    longest = server_timeout if server_on else 0.0
     for vhost in config.vhosts:
+        vhost_keepalive = vhost.settings.get("KeepAlive")
+        enabled = server_on if vhost_keepalive is None else vhost_keepalive.value is not False
+        if not enabled:
+            continue
         setting = vhost.settings.get("KeepAliveTimeout")
+        timeout = server_timeout
         if setting and setting.effective and isinstance(setting.value, int | float):
-            longest = max(longest, float(setting.value))
+            timeout = float(setting.value)
+        longest = max(longest, timeout)
     return longest
 
 

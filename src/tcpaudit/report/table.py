@@ -44,7 +44,8 @@ def _header(report: Report) -> list[str]:
         " | ".join(parts),
         f"Grade {report.grade} (score {report.score}/100, profile {report.profile})",
     ]
-    lines.append(f"{len(active)} findings" + (f": {summary}" if summary else ""))
+    noun = "finding" if len(active) == 1 else "findings"
+    lines.append(f"{len(active)} {noun}" + (f": {summary}" if summary else ""))
     suppressed = len(report.findings) - len(active)
     if suppressed:
         lines[-1] += f"; {suppressed} suppressed"

@@ -1,0 +1,117 @@
+"""A ProxyPass route waits on its backend for a long time per read.
+
+mod_proxy waits up to ``timeout=`` on the ProxyPass line, else ProxyTimeout,
+which defaults to the (virtual) server's Timeout (mod_proxy docs). While it
+waits, the Apache worker that serves the client is held on every MPM; when
+the wait ends the client gets 502/504, but the backend keeps working on a
+request nobody will read. A Timeout of 300 s inherited this way lets a slow
+backend drain the worker pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..apache.model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
+from ..apache.values import InvalidValueError, parse_atoi
+from ..engine.rule import Context
+from ..facts import HostFacts
+from ..provenance import Location
+from .base import CheckParams, Hit
+
+__all__ = ["ProxyTimeoutParams", "proxy_timeout_long"]
+
+
+class ProxyTimeoutParams(CheckParams):
+    max_seconds: int
+    recommended_seconds: int
+
+
+def _seconds(setting: ApacheSetting | None) -> int | None:
+    if setting is None or isinstance(setting.value, bool) or not isinstance(setting.value, int):
+        return None
+    return setting.value
+
+
+def _where(setting: ApacheSetting, name: str) -> str:
+    if setting.file is not None:
+        return f"{name} at {setting.file}:{setting.line}"
+    return f"the compiled default {name}"
+
+
+def _route_timeout(
+    config: ApacheConfig, vhost: VirtualHost | None, route: ProxyRoute
+) -> tuple[int, str, Location, str] | None:
+    """Seconds, where they come from, where the fix goes and the fix itself."""
+    inside = (
+        Location(file=vhost.file, line=vhost.line) if vhost else Location(file=config.main_file)
+    )
+    if "timeout" in route.params:
+        try:
+            seconds = parse_atoi(route.params["timeout"])
+        except InvalidValueError:
+            return None
+        kept = " ".join(f"{key}={value}" for key, value in route.params.items() if key != "timeout")
+        line = " ".join(part for part in ("ProxyPass", route.path, route.url, kept) if part)
+        return (
+            seconds,
+            f"set by timeout= on ProxyPass {route.path}",
+            Location(file=route.file, line=route.line),
+            f"{line} timeout=",
+        )
+    scoped = vhost.settings if vhost else {}
+    for name in ("ProxyTimeout", "Timeout"):
+        for setting in (scoped.get(name), config.settings.get(name)):
+            inherited = _seconds(setting)
+            if setting is None or inherited is None or (setting.default and name == "ProxyTimeout"):
+                continue
+            source = _where(setting, name)
+            if name == "Timeout":
+                source = f"inherited from {source} (no ProxyTimeout)"
+            else:
+                source = f"set by {source}"
+            fix_at = inside
+            if name == "ProxyTimeout" and setting.file is not None:
+                fix_at = Location(file=setting.file, line=setting.line)
+            return inherited, source, fix_at, "ProxyTimeout "
+    return None
+
+
+def proxy_timeout_long(
+    facts: HostFacts, params: ProxyTimeoutParams, context: Context
+) -> Iterator[Hit]:
+    config = facts.apache
+    if config is None or not config.has_module("proxy_module"):
+        return
+    routes: list[tuple[VirtualHost | None, ProxyRoute]] = [
+        (None, route) for route in config.proxy_routes
+    ]
+    routes += [(vhost, route) for vhost in config.vhosts for route in vhost.proxy_routes]
+    for vhost, route in routes:
+        found = _route_timeout(config, vhost, route)
+        if found is None or found[0] <= params.max_seconds:
+            continue
+        seconds, source, fix_at, fix = found
+        if fix.startswith("ProxyPass"):
+            where = f"on the ProxyPass line, {fix_at}"
+        elif fix_at.line is not None and vhost is not None and fix_at.line == vhost.line:
+            where = f"inside the <VirtualHost> at {fix_at}"
+        else:
+            where = f"at {fix_at}"
+        yield Hit(
+            setting="ProxyTimeout",
+            current=seconds,
+            recommended=params.recommended_seconds,
+            location=fix_at,
+            fix=f"{fix}{params.recommended_seconds}",
+            scope=f"<VirtualHost {vhost.address}> {vhost.server_name or ''}".strip()
+            if vhost
+            else None,
+            values={
+                "route": f"{route.path} -> {route.url}",
+                "route_at": f"{route.file}:{route.line}",
+                "source": source,
+                "fix_where": where,
+                "mpm": config.mpm,
+            },
+        )

@@ -1,0 +1,108 @@
+"""A virtual host sets a value that the running Apache ignores there.
+
+Before 2.4.16, ``KeepAliveTimeout`` in a name-based ``<VirtualHost>`` applies
+only in the first vhost of its address; later vhosts get that first vhost's
+value, or the server's (core docs, KeepAliveTimeout). The model marks such a
+value ``effective: false``. An operator who shortened keep-alive for one
+site (a carrier proxy's) has then changed nothing: that site's clients keep
+holding workers for the longer value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..apache.model import ApacheConfig, ApacheSetting, VirtualHost
+from ..engine.findings import Severity
+from ..engine.rule import Context
+from ..facts import HostFacts
+from ..provenance import Location
+from .base import CheckParams, Hit
+
+__all__ = ["IgnoredSettingParams", "vhost_setting_ignored"]
+
+
+class IgnoredSettingParams(CheckParams):
+    setting: str
+    # Severity when the ignored value is not shorter than the one applied
+    # (the host is stricter than the file says): a surprise, not a hazard.
+    severity_if_not_shorter: Severity = Severity.LOW
+
+
+def _scope(vhost: VirtualHost) -> str:
+    return f"<VirtualHost {vhost.address}> {vhost.server_name or ''}".strip()
+
+
+def _applied(
+    config: ApacheConfig, setting: str, address: str
+) -> tuple[ApacheSetting | None, VirtualHost | None, Location]:
+    """The value that does apply on ``address``: the first vhost's own, else the server's."""
+    first = next((vhost for vhost in config.vhosts if vhost.address == address), None)
+    if first is not None:
+        own = first.settings.get(setting)
+        if own is not None and own.effective:
+            return own, first, Location(file=own.file or first.file, line=own.line)
+    server = config.settings.get(setting)
+    if server is not None and server.file is not None:
+        return server, first, Location(file=server.file, line=server.line)
+    if first is not None:
+        # Nothing set anywhere: the value belongs inside the first vhost.
+        return server, first, Location(file=first.file, line=first.line)
+    return server, first, Location(file=config.main_file)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def vhost_setting_ignored(
+    facts: HostFacts, params: IgnoredSettingParams, context: Context
+) -> Iterator[Hit]:
+    config = facts.apache
+    if config is None:
+        return
+    for vhost in config.vhosts:
+        ignored = vhost.settings.get(params.setting)
+        if ignored is None or ignored.effective:
+            continue
+        applied, first, fix_at = _applied(config, params.setting, vhost.address)
+        applied_value = applied.value if applied is not None else None
+        wanted, actual = _number(ignored.value), _number(applied_value)
+        shorter = wanted is not None and actual is not None and wanted < actual
+        if shorter:
+            advice = (
+                f"Set {params.setting} {ignored.value} there (it then applies to every "
+                f"vhost on {vhost.address}), or upgrade to 2.4.16 or later"
+            )
+            fix, location = f"{params.setting} {ignored.value}", fix_at
+        else:
+            # The applied value is the shorter one: moving the ignored value to
+            # where it would win would lengthen keep-alive for every vhost.
+            advice = "Delete the line, which changes nothing here"
+            fix = f"# delete: {ignored.spelled or params.setting} {ignored.value}"
+            location = Location(file=ignored.file or vhost.file, line=ignored.line)
+        if applied is not None and applied.file is not None:
+            applied_from = f"{applied.file}:{applied.line}"
+        else:
+            applied_from = "Apache's compiled default"
+        yield Hit(
+            setting=params.setting,
+            current=applied_value if isinstance(applied_value, int | float) else None,
+            recommended=ignored.value if isinstance(ignored.value, int | float) else None,
+            location=location,
+            fix=fix,
+            scope=_scope(vhost),
+            severity=None if shorter else params.severity_if_not_shorter,
+            values={
+                "ignored": ignored.value,
+                "ignored_at": f"{ignored.file}:{ignored.line}",
+                "applied": applied_value,
+                "applied_from": applied_from,
+                "address": vhost.address,
+                "first_vhost": _scope(first) if first is not None else "the server",
+                "version": config.version,
+                "advice": advice,
+            },
+        )
