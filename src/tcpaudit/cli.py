@@ -26,6 +26,7 @@ from .engine import Report, Severity, audit, load_catalogue, load_config
 from .engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
 from .errors import FactsError, TcpauditError
 from .facts import HostFacts, gather
+from .inputs import read_text
 from .report import FORMATS
 
 __all__ = ["main"]
@@ -103,7 +104,7 @@ def _facts(
 ) -> HostFacts:
     if facts_file is not None:
         try:
-            text = Path(facts_file).read_text(encoding="utf-8")
+            text = read_text(facts_file)
             return HostFacts.model_validate_json(text)
         except ValidationError as exc:
             first = exc.errors()[0]

@@ -135,3 +135,16 @@ def test_vlan_interface_keys_are_not_flagged_as_mixed() -> None:
     found = parse_assignments("net.ipv4.conf.eth0/100.rp_filter = 1\n", "f", notes)
     assert found[0].key == "net.ipv4.conf.eth0/100.rp_filter"
     assert notes == []
+
+
+def test_line_of_unicode_space_is_ignored_with_a_note() -> None:
+    from tcpaudit.sysctl.text import parse_sysctl_text
+
+    notes: list[Note] = []
+    assert (
+        parse_sysctl_text("\x85\nnet.ipv4.tcp_retries2 = 8\n", "x.conf", notes)[
+            "net.ipv4.tcp_retries2"
+        ].value
+        == 8
+    )
+    assert any(note.line == 1 for note in notes)

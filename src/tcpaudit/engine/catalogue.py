@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import CatalogueError
+from ..inputs import read_text
 from .rule import Rule
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def _error_text(error: ValidationError) -> str:
 def _load_file(path: Path) -> Rule:
     shown = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text(path))
     except OSError as exc:
         raise CatalogueError(f"cannot read rule: {exc.strerror}", file=shown) from exc
     except yaml.YAMLError as exc:

@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
+from ..inputs import read_text
 from .findings import Profile, Severity
 
 __all__ = ["AuditConfig", "RuleSettings", "Suppression", "find_config", "load_config"]
@@ -101,7 +102,7 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
             return AuditConfig()
     shown = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path))
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=shown) from exc
     except tomllib.TOMLDecodeError as exc:

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import SysctlError
+from ..inputs import read_text
 from ..provenance import Note
 from ..rootfs import RootFS
 from .apply import apply_assignments
@@ -61,7 +62,7 @@ def _read_live(
     if path.is_dir():
         return read_proc_tree(fs, path, notes, existing), path, True
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_text(path)
     except OSError as exc:
         raise SysctlError(f"cannot read: {exc.strerror or exc}", file=str(source)) from exc
     return parse_sysctl_text(text, fs.display(path.absolute()), notes), proc_sys, False

@@ -28,6 +28,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .model import BootTool
@@ -147,8 +148,7 @@ def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> Persisten
             continue
         shown = fs.display(config.real)
         try:
-            with open(config.real, "rb") as handle:
-                data = handle.read(MAX_FILE_BYTES)
+            data = read_bytes(config.real, MAX_FILE_BYTES)
         except OSError as exc:
             notes.append(
                 Note(

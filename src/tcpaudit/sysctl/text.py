@@ -73,7 +73,10 @@ def _lines(text: str, first_line: int) -> list[tuple[int, str]]:
 
 
 def _first_word(line: str) -> str:
-    word = line.split(maxsplit=1)[0][:60]
+    # split(None) also splits on Unicode spaces (U+0085) that _BLANKS keeps,
+    # so a line of such characters has no word at all.
+    words = line.split(maxsplit=1)
+    word = words[0][:60] if words else line[:60]
     return "<a secret key>" if is_secret_key(normalise_key(word.lstrip("-"))) else word
 
 

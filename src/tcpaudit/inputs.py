@@ -1,0 +1,59 @@
+"""Read one input file safely: regular files only, bounded size.
+
+tcpaudit runs as root on production hosts and in CI on untrusted changes.
+Opening a FIFO or a device would block or read forever, so every file named
+by the user or found in an audited tree is checked with ``stat`` first and
+read with a size bound. Errors come back as ``OSError`` subclasses with the
+reason, for the caller to wrap in its own ``ParseError``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+__all__ = ["DEFAULT_LIMIT_BYTES", "NotRegularFileError", "TooLargeError", "read_bytes", "read_text"]
+
+# Large enough for any real configuration or report, small enough to bound memory.
+DEFAULT_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+class NotRegularFileError(OSError):
+    """The path names a FIFO, device, socket or directory."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(errno.EINVAL, "not a regular file", os.fspath(path))
+
+
+class TooLargeError(OSError):
+    """The file is larger than the bound."""
+
+    def __init__(self, path: str | os.PathLike[str], limit: int) -> None:
+        super().__init__(errno.EFBIG, f"larger than {limit} bytes", os.fspath(path))
+
+
+def read_bytes(path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES) -> bytes:
+    """The file's bytes, refusing non-regular files and files above ``limit`` bytes."""
+    # O_NONBLOCK: opening a FIFO that the stat check raced with must not block.
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFileError(path)
+        if info.st_size > limit:
+            raise TooLargeError(path, limit)
+        with os.fdopen(descriptor, "rb", closefd=True) as handle:
+            descriptor = -1
+            data = handle.read(limit + 1)
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
+    if len(data) > limit:
+        raise TooLargeError(path, limit)
+    return data
+
+
+def read_text(path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES) -> str:
+    """``read_bytes`` decoded as UTF-8, undecodable bytes replaced."""
+    return read_bytes(path, limit).decode("utf-8", errors="replace")
