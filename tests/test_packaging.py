@@ -8,6 +8,7 @@ runs the installed ``tcpaudit`` from a directory outside the source tree.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -40,6 +41,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     names = zipfile.ZipFile(wheel).namelist()
     assert "tcpaudit/rules/TA301-worker-exhaustion.yaml" in names
     assert "tcpaudit/py.typed" in names
+    assert "ansible_collections/tcpaudit/audit/plugins/modules/facts.py" in names
     environment = work / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(environment)
     python = environment / "bin" / "python"
@@ -98,3 +100,21 @@ def test_installed_wheel_audits_the_incident(installed: Path, tmp_path: Path) ->
         check=True,
     )
     assert str(installed.parent) in imported.stdout, "the wheel, not the source tree, is imported"
+
+
+def test_installed_wheel_ships_the_ansible_collection(installed: Path, tmp_path: Path) -> None:
+    environment = {
+        **os.environ,
+        "ANSIBLE_HOME": str(tmp_path),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "t"),
+    }
+    environment.pop("ANSIBLE_COLLECTIONS_PATH", None)
+    result = subprocess.run(
+        [str(installed / "python"), "-m", "ansible", "doc", "tcpaudit.audit.facts"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(installed.parent) in result.stdout, "found in the wheel's site-packages"

@@ -19,15 +19,14 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
-from pydantic import ValidationError
 
 from . import _version
 from .engine import Report, Severity, audit, load_catalogue, load_config
 from .engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
-from .errors import FactsError, TcpauditError
+from .errors import TcpauditError
 from .facts import HostFacts, gather
-from .inputs import read_text
 from .report import FORMATS
+from .snapshot import load_facts_document
 
 __all__ = ["main"]
 
@@ -85,7 +84,8 @@ def _source_options(function: F) -> F:
             "--facts",
             "facts_file",
             type=click.Path(exists=True, dir_okay=False),
-            help="Read a facts JSON document (from `tcpaudit facts`) instead of files.",
+            help="Read a facts document instead of files: `tcpaudit facts` JSON, an Ansible "
+            "snapshot (ansible_facts.tcpaudit), or `ansible -m tcpaudit.audit.facts --tree` output.",
         ),
     ]
     for option in reversed(options):
@@ -103,13 +103,7 @@ def _facts(
     facts_file: str | None,
 ) -> HostFacts:
     if facts_file is not None:
-        try:
-            text = read_text(facts_file)
-            return HostFacts.model_validate_json(text)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "document"
-            raise FactsError(f"{where}: {first['msg']}", file=facts_file) from exc
+        return load_facts_document(facts_file)
     return gather(
         root,
         apache_conf,

@@ -1,0 +1,738 @@
+#!/usr/bin/python
+# Copyright: tcpaudit developers
+# SPDX-License-Identifier: Apache-2.0
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may not
+# use this file except in compliance with the License. You may obtain a copy of
+# the License at http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+
+"""Collect the raw inputs tcpaudit needs from a target: the ``tcpaudit.audit.facts`` module.
+
+This file runs on the managed host, so it uses the Python standard library
+only (plus AnsibleModule) and stays compatible with Python 3.8. It gathers and
+judges nothing: it copies the files tcpaudit's loaders would read (the Apache
+configuration and every file its Include lines reach, the envvars/sysconfig
+files, the persistent sysctl files) and the world-readable net.ipv4/net.core
+values of /proc/sys into a "snapshot" document. The controller rebuilds a
+root tree from it and runs the same loaders (``tcpaudit.snapshot``).
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import fnmatch
+import os
+import posixpath
+import re
+import socket
+import stat
+import subprocess
+
+from ansible.module_utils.basic import AnsibleModule
+
+DOCUMENTATION = r"""
+---
+module: facts
+short_description: Collect the Apache and TCP sysctl inputs of a tcpaudit audit
+version_added: "0.1.0"
+description:
+  - Copies, without judging them, the inputs tcpaudit's loaders read on a host
+    into the fact C(ansible_facts.tcpaudit), a snapshot document
+    (C(format=tcpaudit-snapshot/1)).
+  - "Apache: the main configuration (found by distribution layout: Debian, RHEL,
+    Gentoo, upstream, FreeBSD, or O(apache_conf)), every file reachable through
+    C(Include)/C(IncludeOptional) (globs and directories resolved, C(${VAR}) from
+    envvars and C(Define); an unknown variable matches anything), the envvars
+    and sysconfig files, and the output of C(apache2 -v)/C(httpd -v) and C(-V)
+    when O(root) is C(/) and the binary exists."
+  - "Sysctl: the world-readable files directly in C(/proc/sys/net/ipv4) and
+    C(/proc/sys/net/core), C(/proc/sys/kernel/osrelease), C(/etc/sysctl.conf) and
+    the C(sysctl.d) directories. A file that is not world-readable, and any key
+    named like a secret (C(tcp_fastopen_key)), is recorded by name only, never
+    opened."
+  - Symbolic links are recorded as links, so the controller resolves them as the
+    host would. Collection is bounded by O(max_files), O(max_bytes) and
+    O(max_file_bytes); what is left out is named in C(notes).
+  - The grading runs on the controller with M(tcpaudit.audit.check), which needs
+    the C(tcpaudit) Python package there. The target needs nothing but Python.
+options:
+  root:
+    description:
+      - The directory that stands for the host's C(/), for images, chroots and
+        tests. Absolute paths and absolute symbolic links resolve inside it.
+    type: path
+    default: /
+  apache_conf:
+    description:
+      - The main Apache configuration file, as an absolute path inside O(root).
+        By default the first file of the known layouts that exists.
+    type: str
+  probe_apache:
+    description:
+      - Run the Apache binary with C(-v) and C(-V) (fixed arguments, 10 second
+        timeout) so the controller knows the exact version. Only when O(root)
+        is C(/).
+    type: bool
+    default: true
+  max_files:
+    description: At most this many files (and directories, links) are recorded.
+    type: int
+    default: 10000
+  max_bytes:
+    description: At most this many bytes of file contents are recorded in total.
+    type: int
+    default: 33554432
+  max_file_bytes:
+    description:
+      - An Apache configuration file larger than this is recorded without its
+        contents (named in C(notes)). Sysctl files are cut at 1 MiB, as the
+        boot tools and tcpaudit read them.
+    type: int
+    default: 4194304
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  facts:
+    support: full
+notes:
+  - Writes nothing and never changes anything; C(changed) is always false.
+  - Read with C(become=true) when the Apache configuration is not readable by
+    the remote user.
+author:
+  - tcpaudit developers
+"""
+
+EXAMPLES = r"""
+- name: Collect tcpaudit's inputs
+  tcpaudit.audit.facts:
+
+- name: Collect from a mounted image instead of the running system
+  tcpaudit.audit.facts:
+    root: /mnt/image
+    probe_apache: false
+
+- name: Grade them on the controller
+  tcpaudit.audit.check:
+    fail_on: high
+    report_dir: reports
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    tcpaudit:
+      description:
+        - The snapshot document, read by C(tcpaudit.snapshot) on the controller
+          and by C(tcpaudit audit --facts FILE).
+      returned: always
+      type: dict
+      contains:
+        format:
+          description: Document format and version.
+          type: str
+          sample: tcpaudit-snapshot/1
+        host:
+          description: The host name (O(root)'s C(etc/hostname) when O(root) is not C(/)).
+          type: str
+          sample: web1
+        apache_conf:
+          description: O(apache_conf) as given, or null.
+          type: str
+        files:
+          description:
+            - Absolute paths inside O(root), each mapped to one of
+              C({content}), C({content_base64}) (not UTF-8), C({link}) (a
+              symbolic link's target), C({dir}), C({present}) (exists, contents
+              not needed), C({omitted, size}) (over a limit) or C({error}).
+          type: dict
+          sample: {"/etc/httpd/conf/httpd.conf": {"content": "Timeout 300\n"}}
+        proc:
+          description:
+            - Paths below C(/proc/sys) mapped to the file's text, or null for a
+              file recorded by name only (not world-readable, or a secret).
+          type: dict
+          sample: {"net/ipv4/tcp_keepalive_time": "7200\n", "net/ipv4/tcp_fastopen_key": null}
+        apache_version_output:
+          description: Standard output of C(apache2 -v) or C(httpd -v), or null.
+          type: str
+          sample: "Server version: Apache/2.4.62 (Debian)\n"
+        apache_compile_output:
+          description: Standard output of C(-V), or null.
+          type: str
+        notes:
+          description: What was left out, and why.
+          type: list
+          elements: str
+"""
+
+FORMAT = "tcpaudit-snapshot/1"
+
+# The layouts tcpaudit knows (src/tcpaudit/apache/locate.py), in its order:
+# (main file, compiled-in ServerRoot, the binary that layout installs).
+LAYOUTS = (
+    ("/etc/apache2/apache2.conf", "/etc/apache2", "/usr/sbin/apache2"),
+    ("/etc/httpd/conf/httpd.conf", "/etc/httpd", "/usr/sbin/httpd"),
+    ("/etc/apache2/httpd.conf", "/usr/lib64/apache2", "/usr/sbin/apache2"),
+    ("/usr/local/apache2/conf/httpd.conf", "/usr/local/apache2", "/usr/local/apache2/bin/httpd"),
+    ("/usr/local/etc/apache24/httpd.conf", "/usr/local", "/usr/local/sbin/httpd"),
+)
+# Debian's envvars, RHEL's sysconfig, Gentoo's conf.d: shell fragments httpd is started with.
+STARTUP_FILES = ("/etc/apache2/envvars", "/etc/sysconfig/httpd", "/etc/conf.d/apache2")
+SYSCTL_DIRECTORIES = (
+    "/etc/sysctl.d",
+    "/run/sysctl.d",
+    "/usr/local/lib/sysctl.d",
+    "/usr/lib/sysctl.d",
+    "/lib/sysctl.d",
+)
+SYSCTL_CONF = "/etc/sysctl.conf"
+# Whose precedence applies depends on whether systemd-sysctl exists.
+SYSTEMD_SYSCTL = ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl")
+PROC_DIRECTORIES = ("net/ipv4", "net/core")
+OSRELEASE = "kernel/osrelease"
+# systemd-sysctl and procps read at most this much of a file; so does tcpaudit.
+SYSCTL_FILE_BYTES = 1024 * 1024
+# A /proc/sys value is a few bytes; tcpaudit reads at most this much.
+PROC_VALUE_BYTES = 4096
+# Linux gives up after 40 links in one lookup (ELOOP).
+MAX_SYMLINKS = 40
+# httpd's AP_MAX_FNMATCH_DIR_DEPTH.
+MAX_DIRECTORY_DEPTH = 128
+PROBE_TIMEOUT_SECONDS = 10
+PROBE_OUTPUT_BYTES = 65536
+# Keys whose values are secrets: never opened (ip-sysctl.rst: tcp_fastopen_key is 0600).
+SECRET_NAMES = frozenset({"tcp_fastopen_key", "netdev_rss_key"})
+SECRET_SUFFIXES = ("_key", "_secret")
+
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S+)')
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def read_regular(path, limit):
+    """Up to ``limit`` bytes of a regular file; OSError for anything else.
+
+    O_NONBLOCK and the fstat check keep a FIFO or device planted in a tree
+    from blocking or feeding the read forever.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        chunks = []
+        remaining = limit
+        while remaining > 0:
+            chunk = os.read(descriptor, min(remaining, 1024 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
+def is_secret(name):
+    """True for /proc/sys file names whose contents must never be read."""
+    return name in SECRET_NAMES or name.endswith(SECRET_SUFFIXES)
+
+
+def has_wildcard(pattern):
+    """``apr_fnmatch_test``: ``*``/``?`` anywhere, or ``[`` with a later ``]``."""
+    return "*" in pattern or "?" in pattern or re.search(r"\[.*\]", pattern) is not None
+
+
+def directive_lines(text):
+    """Yield (lower-cased name, arguments) of each directive line, continuations joined."""
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.endswith("\\"):
+            pending += line[:-1]
+            continue
+        line = (pending + line).strip()
+        pending = ""
+        if not line or line.startswith("#"):
+            continue
+        words = [
+            next(group for group in match.groups() if group is not None)
+            for match in _WORD.finditer(line)
+        ]
+        if words:
+            yield words[0].lower(), words[1:]
+
+
+def shell_assignments(text):
+    """Plain ``NAME=value`` lines of a shell fragment (Debian's envvars)."""
+    values = {}
+    for line in text.splitlines():
+        match = _ASSIGNMENT.match(line)
+        if match:
+            value = match.group(2).split("#", 1)[0].strip().strip("\"'")
+            values[match.group(1)] = _VARIABLE.sub(lambda ref: values.get(ref.group(1), ""), value)
+    return values
+
+
+class Collector:
+    """Copies files below a root into a snapshot, resolving links as the host would.
+
+    Args:
+        root: the directory that stands for ``/``.
+        max_files: at most this many file entries.
+        max_bytes: at most this many bytes of contents in total.
+        max_file_bytes: Apache files larger than this are recorded without contents.
+    """
+
+    def __init__(
+        self, root="/", max_files=10000, max_bytes=32 * 1024 * 1024, max_file_bytes=4 * 1024 * 1024
+    ):
+        self.root = os.path.abspath(root)
+        self.max_files = max_files
+        self.max_bytes = max_bytes
+        self.max_file_bytes = max_file_bytes
+        self.files = {}
+        self.proc = {}
+        self.notes = []
+        self.bytes_used = 0
+        self._budget_noted = False
+
+    # -- paths -------------------------------------------------------------------
+
+    def real(self, tree):
+        """The path on this machine of an absolute path inside the root."""
+        return os.path.join(self.root, tree.lstrip("/")) if tree != "/" else self.root
+
+    def resolve(self, tree, record=True):
+        """Resolve a path inside the root, component by component, recording each link met.
+
+        Absolute link targets and ``..`` stay inside the root, as in a chroot.
+        A component that does not exist ends the walk. Returns None for a path
+        that cannot be resolved (more than 40 links, an unreadable link), so no
+        caller ever hands the operating system a path with a link left in it.
+        """
+        parts = [part for part in tree.split("/") if part]
+        resolved = []
+        links = 0
+        while parts:
+            name = parts.pop(0)
+            if name == ".":
+                continue
+            if name == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            current = "/" + "/".join([*resolved, name])
+            try:
+                mode = os.lstat(self.real(current)).st_mode
+            except OSError:
+                resolved.append(name)
+                resolved.extend(part for part in parts if part not in ("", "."))
+                break
+            if stat.S_ISLNK(mode):
+                links += 1
+                try:
+                    target = os.readlink(self.real(current))
+                except OSError:
+                    return None
+                if record:
+                    self._record(current, {"link": target})
+                if links > MAX_SYMLINKS:
+                    return None
+                target_parts = [part for part in target.split("/") if part]
+                if target.startswith("/"):
+                    resolved = []
+                parts = target_parts + parts
+                continue
+            resolved.append(name)
+        return "/" + "/".join(resolved)
+
+    # -- recording ---------------------------------------------------------------
+
+    def _record(self, tree, entry):
+        if tree in self.files:
+            return True
+        if len(self.files) >= self.max_files:
+            self._note_budget()
+            return False
+        self.files[tree] = entry
+        return True
+
+    def _note_budget(self):
+        if not self._budget_noted:
+            self._budget_noted = True
+            self.notes.append(
+                f"collection limit reached (max_files={self.max_files}, max_bytes={self.max_bytes}): later files are "
+                "listed without contents or left out"
+            )
+
+    def collect(self, tree, limit=None, truncate=False):
+        """Record what a path names; return (resolved path, kind, text or None).
+
+        ``kind`` is "file", "dir", "other" or "missing". ``limit`` bounds the
+        bytes read (default ``max_file_bytes``); a larger file is recorded as
+        omitted, or cut at the limit when ``truncate`` is true.
+        """
+        resolved = self.resolve(tree)
+        if resolved is None:
+            return tree, "missing", None
+        real = self.real(resolved)
+        try:
+            info = os.stat(real)
+        except OSError:
+            return resolved, "missing", None
+        if stat.S_ISDIR(info.st_mode):
+            self._record(resolved, {"dir": True})
+            return resolved, "dir", None
+        if not stat.S_ISREG(info.st_mode):
+            # /dev/null (a masked sysctl file, `Include /dev/null`) and the like.
+            self._record(resolved, {"present": True})
+            return resolved, "other", None
+        existing = self.files.get(resolved)
+        if existing is not None:
+            return resolved, "file", existing.get("content")
+        limit = self.max_file_bytes if limit is None else limit
+        if info.st_size > limit and not truncate:
+            self._record(resolved, {"omitted": f"larger than {limit} bytes", "size": info.st_size})
+            return resolved, "file", None
+        if (
+            self.bytes_used + min(info.st_size, limit) > self.max_bytes
+            or len(self.files) >= self.max_files
+        ):
+            self._note_budget()
+            self._record(resolved, {"omitted": "collection limit reached", "size": info.st_size})
+            return resolved, "file", None
+        try:
+            data = read_regular(real, limit if truncate else limit + 1)
+        except OSError as exc:
+            self._record(resolved, {"error": exc.strerror or str(exc)})
+            return resolved, "file", None
+        if len(data) > limit:
+            self._record(resolved, {"omitted": f"larger than {limit} bytes", "size": len(data)})
+            return resolved, "file", None
+        self.bytes_used += len(data)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self._record(resolved, {"content_base64": base64.b64encode(data).decode("ascii")})
+            return resolved, "file", data.decode("latin-1")
+        self._record(resolved, {"content": text})
+        return resolved, "file", text
+
+    def present(self, tree):
+        """Record that a path exists without reading it (systemd-sysctl, <IfFile>)."""
+        resolved = self.resolve(tree)
+        if resolved is None:
+            return False
+        try:
+            info = os.stat(self.real(resolved))
+        except OSError:
+            return False
+        self._record(resolved, {"dir": True} if stat.S_ISDIR(info.st_mode) else {"present": True})
+        return True
+
+    def listdir(self, tree):
+        """Names in a directory inside the root (sorted by bytes, as httpd and sysctl do)."""
+        resolved = self.resolve(tree)
+        if resolved is None:
+            return tree, None
+        try:
+            names = os.listdir(self.real(resolved))
+        except OSError:
+            return resolved, None
+        self._record(resolved, {"dir": True})
+        return resolved, sorted(names, key=lambda name: name.encode("utf-8", "surrogateescape"))
+
+    # -- sysctl ------------------------------------------------------------------
+
+    def collect_proc(self):
+        """The world-readable top-level files of net/ipv4 and net/core, and kernel/osrelease."""
+        # The snapshot keys these by their place below /proc/sys, so links on
+        # the way there are followed, not recorded.
+        proc_sys = self.resolve("/proc/sys", record=False)
+        if proc_sys is None:
+            return
+        for directory in PROC_DIRECTORIES:
+            base = os.path.join(self.real(proc_sys), directory)
+            try:
+                entries = sorted(os.listdir(base))
+            except OSError:
+                continue
+            for name in entries:
+                key = directory + "/" + name
+                path = os.path.join(base, name)
+                try:
+                    mode = os.lstat(path).st_mode
+                except OSError:
+                    continue
+                # Named but never opened: secrets, and whatever is not world-readable
+                # (sub-directories too: tcpaudit reads only the top level).
+                if is_secret(name) or not stat.S_ISREG(mode) or not mode & stat.S_IROTH:
+                    self.proc[key] = None
+                    continue
+                try:
+                    data = read_regular(path, PROC_VALUE_BYTES)
+                except OSError as exc:
+                    self.proc[key] = None
+                    self.notes.append(f"cannot read /proc/sys/{key}: {exc.strerror or exc}")
+                    continue
+                self.proc[key] = data.decode("utf-8", "replace")
+        try:
+            data = read_regular(os.path.join(self.real(proc_sys), OSRELEASE), PROC_VALUE_BYTES)
+            self.proc[OSRELEASE] = data.decode("utf-8", "replace")
+        except OSError:
+            pass
+
+    def collect_sysctl_files(self):
+        """/etc/sysctl.conf, every ``*.conf`` entry of the sysctl.d directories, systemd-sysctl."""
+        for directory in SYSCTL_DIRECTORIES:
+            resolved, names = self.listdir(directory)
+            for name in names or ():
+                if name.endswith(".conf"):
+                    self.collect(
+                        posixpath.join(resolved, name), limit=SYSCTL_FILE_BYTES, truncate=True
+                    )
+        self.collect(SYSCTL_CONF, limit=SYSCTL_FILE_BYTES, truncate=True)
+        for path in SYSTEMD_SYSCTL:
+            self.present(path)
+
+    # -- Apache ------------------------------------------------------------------
+
+    def find_apache(self, override=None):
+        """Return (main file, server root, binary) of the configuration, or None."""
+        if override:
+            if not override.startswith("/"):
+                raise ValueError("apache_conf must be an absolute path inside root")
+            parent = posixpath.dirname(override)
+            server_root = (
+                posixpath.dirname(parent) if posixpath.basename(parent) == "conf" else parent
+            )
+            for main, layout_root, binary in LAYOUTS:
+                if main == override:
+                    return main, layout_root, binary
+            return override, server_root, None
+        for main, server_root, binary in LAYOUTS:
+            resolved = self.resolve(main)
+            if resolved is not None and os.path.isfile(self.real(resolved)):
+                return main, server_root, binary
+        return None
+
+    def collect_apache(self, main, server_root):
+        """The main file and every file its Include lines reach, followed lightly.
+
+        Conditions (<IfModule>, <IfDefine>) are not evaluated: every Include is
+        followed, so the snapshot holds a superset of what httpd reads.
+        """
+        variables = {}
+        for path in STARTUP_FILES:
+            _, kind, text = self.collect(path)
+            if kind == "file" and text is not None and path == "/etc/apache2/envvars":
+                variables.update(shell_assignments(text))
+        queue = [main]
+        seen = set()
+        visited_dirs = set()
+        while queue:
+            tree = queue.pop(0)
+            resolved, kind, text = self.collect(tree)
+            if kind != "file" or text is None or resolved in seen:
+                continue
+            seen.add(resolved)
+            for name, args in directive_lines(text):
+                if not args:
+                    continue
+                argument = self._expand(args[0], variables)
+                if name == "define":
+                    variables[args[0]] = self._expand(args[1], variables) if len(args) > 1 else ""
+                elif name == "serverroot":
+                    server_root = argument
+                    self.present(server_root)
+                elif name in ("include", "includeoptional"):
+                    path = (
+                        argument
+                        if argument.startswith("/")
+                        else posixpath.join(server_root, argument)
+                    )
+                    queue.extend(self._include(posixpath.normpath(path), visited_dirs))
+                elif name == "<iffile":
+                    target = argument.rstrip(">").lstrip("!")
+                    if target:
+                        self.present(
+                            target
+                            if target.startswith("/")
+                            else posixpath.join(server_root, target)
+                        )
+                if len(self.files) >= self.max_files:
+                    self._note_budget()
+                    return
+
+    @staticmethod
+    def _expand(value, variables):
+        # An unknown ${VAR} matches anything, so the snapshot over-collects
+        # rather than miss a file httpd would read.
+        return _VARIABLE.sub(lambda ref: variables.get(ref.group(1), "*"), value)
+
+    def _include(self, pattern, visited_dirs):
+        """Files an Include pattern names: wildcards expanded, directories read recursively."""
+        candidates = ["/"]
+        for part in [part for part in pattern.split("/") if part]:
+            if has_wildcard(part):
+                matched = []
+                for base in candidates:
+                    resolved, names = self.listdir(base)
+                    for name in names or ():
+                        if name.startswith(".") and not part.startswith("."):
+                            continue
+                        if fnmatch.fnmatchcase(name, part):
+                            matched.append(posixpath.join(resolved, name))
+                candidates = matched
+            else:
+                candidates = [posixpath.join(base, part) for base in candidates]
+            if len(candidates) > self.max_files:
+                self._note_budget()
+                candidates = candidates[: self.max_files]
+        files = []
+        for candidate in candidates:
+            files.extend(self._walk(candidate, visited_dirs, 0))
+        return files
+
+    def _walk(self, tree, visited_dirs, depth):
+        resolved = self.resolve(tree)
+        if resolved is None:
+            return []
+        try:
+            is_dir = stat.S_ISDIR(os.stat(self.real(resolved)).st_mode)
+        except OSError:
+            return []
+        if not is_dir:
+            return [resolved]
+        if resolved in visited_dirs or depth > MAX_DIRECTORY_DEPTH:
+            return []
+        visited_dirs.add(resolved)
+        _, names = self.listdir(resolved)
+        files = []
+        for name in names or ():
+            files.extend(self._walk(posixpath.join(resolved, name), visited_dirs, depth + 1))
+            if len(files) > self.max_files:
+                break
+        return files
+
+    # -- host --------------------------------------------------------------------
+
+    def host_name(self):
+        """The host name: the running system's, or the tree's etc/hostname, or the tree's name."""
+        if self.root == "/":
+            return socket.gethostname()
+        try:
+            resolved = self.resolve("/etc/hostname", record=False)
+            data = read_regular(self.real(resolved), 4096) if resolved else b""
+            lines = data.decode("utf-8").strip().splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        return lines[0].strip() if lines else os.path.basename(self.root.rstrip("/")) or "localhost"
+
+
+def probe_apache(binary, runner=subprocess.run):
+    """Return the standard output of ``binary -v`` and ``binary -V`` (None when it fails)."""
+    outputs = []
+    for flag in ("-v", "-V"):
+        try:
+            completed = runner(
+                [binary, flag],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                timeout=PROBE_TIMEOUT_SECONDS,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "LC_ALL": "C"},
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            outputs.append(None)
+            continue
+        output = completed.stdout[:PROBE_OUTPUT_BYTES].decode("utf-8", "replace")
+        # Debian's apache2 -V also parses the configuration and exits 1 without
+        # envvars, after printing the compile settings: keep any output that
+        # starts as httpd's does.
+        outputs.append(output if output.startswith("Server version:") else None)
+    return outputs[0], outputs[1]
+
+
+def snapshot(
+    root="/",
+    apache_conf=None,
+    probe=True,
+    max_files=10000,
+    max_bytes=32 * 1024 * 1024,
+    max_file_bytes=4 * 1024 * 1024,
+    runner=subprocess.run,
+):
+    """Collect a host's (or a tree's) inputs into a snapshot document."""
+    collector = Collector(
+        root, max_files=max_files, max_bytes=max_bytes, max_file_bytes=max_file_bytes
+    )
+    collector.collect_proc()
+    collector.collect_sysctl_files()
+    version_output = compile_output = None
+    found = collector.find_apache(apache_conf)
+    if found is not None:
+        main, server_root, binary = found
+        collector.collect_apache(main, server_root)
+        if probe and collector.root == "/":
+            candidates = [binary] if binary else []
+            candidates.extend(layout[2] for layout in LAYOUTS if layout[2] not in candidates)
+            for candidate in candidates:
+                if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                    version_output, compile_output = probe_apache(candidate, runner)
+                    break
+    return {
+        "format": FORMAT,
+        "host": collector.host_name(),
+        "root": collector.root,
+        "apache_conf": apache_conf,
+        "files": collector.files,
+        "proc": collector.proc,
+        "apache_version_output": version_output,
+        "apache_compile_output": compile_output,
+        "notes": collector.notes,
+    }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "root": {"type": "path", "default": "/"},
+            "apache_conf": {"type": "str"},
+            "probe_apache": {"type": "bool", "default": True},
+            "max_files": {"type": "int", "default": 10000},
+            "max_bytes": {"type": "int", "default": 32 * 1024 * 1024},
+            "max_file_bytes": {"type": "int", "default": 4 * 1024 * 1024},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    if not os.path.isdir(params["root"]):
+        module.fail_json(msg="root {} is not a directory".format(params["root"]))
+    try:
+        document = snapshot(
+            root=params["root"],
+            apache_conf=params["apache_conf"],
+            probe=params["probe_apache"],
+            max_files=params["max_files"],
+            max_bytes=params["max_bytes"],
+            max_file_bytes=params["max_file_bytes"],
+        )
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, ansible_facts={"tcpaudit": document})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+"""Facts from documents: snapshots collected elsewhere, and ``tcpaudit facts`` output.
+
+A *snapshot* (``format: tcpaudit-snapshot/1``) is what the Ansible module
+``tcpaudit.audit.facts`` collects on a target: the raw files tcpaudit's
+loaders read, keyed by their absolute path on the host, plus the
+world-readable /proc/sys values and the ``httpd -v`` output. This module
+rebuilds a private root tree from it and runs ``tcpaudit.gather`` on that
+tree, so a snapshot is judged by exactly the loaders a local audit uses.
+It judges nothing itself, and never follows a path outside the tree it
+builds.
+
+A *facts document* is the JSON ``tcpaudit facts`` prints (``HostFacts``).
+``load_facts_document`` accepts either, and also the per-host JSON that
+``ansible HOST -m tcpaudit.audit.facts --tree DIR`` writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import errno
+import json
+import logging
+import os
+import posixpath
+import re
+import stat
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import FactsError
+from .facts import HostFacts, gather
+from .provenance import Note
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "SNAPSHOT_FORMAT",
+    "FileEntry",
+    "Snapshot",
+    "facts_from_document",
+    "facts_from_snapshot",
+    "load_facts_document",
+    "parse_apache_version",
+]
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_FORMAT = "tcpaudit-snapshot/1"
+# A snapshot holds at most the collector's max_bytes (32 MiB by default) of
+# contents; JSON escaping can double that. Far beyond any real document.
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+# The only /proc/sys files the loaders read (sysctl/proc.py, sysctl/loader.py).
+_PROC_KEY = re.compile(r"net/(?:ipv4|core)/[A-Za-z0-9_.+-]+|kernel/osrelease")
+# `httpd -v`: "Server version: Apache/2.4.62 (Debian)" (server/main.c show_version).
+_SERVER_VERSION = re.compile(r"^Server version:\s*Apache/(\d+\.\d+(?:\.\d+)?)", re.MULTILINE)
+# Versions tcpaudit's Apache model knows (apache/loader.py refuses the others).
+_SUPPORTED_SERIES = ("2.2", "2.4")
+
+
+class FileEntry(BaseModel):
+    """One path of a snapshot: exactly one of its kinds is set.
+
+    ``present`` means the path exists but its contents were not needed
+    (systemd-sysctl, a device); ``omitted`` names why contents needed were
+    not collected; ``error`` why the file could not be read.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    content: str | None = None
+    content_base64: str | None = None
+    link: str | None = None
+    dir: bool = False
+    present: bool = False
+    omitted: str | None = None
+    size: int | None = Field(default=None, ge=0)
+    error: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FileEntry:
+        kinds = [
+            self.content is not None,
+            self.content_base64 is not None,
+            self.link is not None,
+            self.dir,
+            self.present,
+            self.omitted is not None,
+            self.error is not None,
+        ]
+        if sum(kinds) != 1:
+            raise ValueError(
+                "set exactly one of content, content_base64, link, dir, present, omitted, error"
+            )
+        if self.link is not None and (not self.link or "\x00" in self.link):
+            raise ValueError("a link target must be a non-empty path")
+        return self
+
+    def data(self) -> bytes:
+        """The file's bytes (empty for kinds without contents)."""
+        if self.content is not None:
+            return self.content.encode("utf-8", "surrogateescape")
+        if self.content_base64 is not None:
+            try:
+                return base64.b64decode(self.content_base64, validate=True)
+            except binascii.Error as exc:
+                raise ValueError(f"content_base64 is not base64: {exc}") from exc
+        return b""
+
+
+class Snapshot(BaseModel):
+    """The document ``tcpaudit.audit.facts`` returns as ``ansible_facts.tcpaudit``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: str
+    host: str = Field(min_length=1)
+    root: str | None = None
+    apache_conf: str | None = None
+    files: dict[str, FileEntry] = Field(default_factory=dict)
+    proc: dict[str, str | None] = Field(default_factory=dict)
+    apache_version_output: str | None = None
+    apache_compile_output: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value != SNAPSHOT_FORMAT:
+            raise ValueError(f"unsupported snapshot format {value!r} (expected {SNAPSHOT_FORMAT})")
+        return value
+
+    @field_validator("files")
+    @classmethod
+    def _tree_paths(cls, value: dict[str, FileEntry]) -> dict[str, FileEntry]:
+        for path in value:
+            # Each key becomes a path below the private tree: only normalised
+            # absolute paths, so none can climb out of it.
+            if (
+                not path.startswith("/")
+                or path == "/"
+                or posixpath.normpath(path) != path
+                or path.startswith("//")
+                or "\x00" in path
+            ):
+                raise ValueError(f"{path!r} is not a normalised absolute path")
+        return value
+
+    @field_validator("proc")
+    @classmethod
+    def _proc_keys(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        for key in value:
+            if not _PROC_KEY.fullmatch(key) or ".." in key.split("/"):
+                raise ValueError(f"{key!r} is not a net/ipv4, net/core or kernel/osrelease file")
+        return value
+
+    @field_validator("apache_conf")
+    @classmethod
+    def _absolute_conf(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError("apache_conf must be an absolute path inside the host's root")
+        return value
+
+
+def parse_apache_version(output: str | None) -> str | None:
+    """The version in ``httpd -v`` output (``"2.4.62"``), or None when absent."""
+    if not output:
+        return None
+    match = _SERVER_VERSION.search(output)
+    return match.group(1) if match else None
+
+
+def _safe_directory(root: Path, parts: tuple[str, ...]) -> Path:
+    """Create ``root/parts`` as real directories; refuse to pass through a link."""
+    current = root
+    for part in parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            os.mkdir(current, 0o700)
+            continue
+        if not stat.S_ISDIR(mode):
+            raise FactsError(
+                f"snapshot lists {'/'.join(parts)} below a file or link; it cannot be rebuilt"
+            )
+    return current
+
+
+def _write(root: Path, tree_path: str, data: bytes, mode: int) -> None:
+    parts = tuple(tree_path.strip("/").split("/"))
+    parent = _safe_directory(root, parts[:-1])
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        handle = os.open(parent / parts[-1], flags, mode)
+    except FileExistsError as exc:
+        raise FactsError(f"snapshot lists {tree_path} twice, or below another entry") from exc
+    # The mode is set outright, not left to the umask: the /proc reader skips
+    # values that are not world-readable, as on the host.
+    os.fchmod(handle, mode)
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
+
+
+def _materialise(snapshot: Snapshot, root: Path) -> list[Note]:
+    """Write the snapshot below ``root``; return notes on what it lacks."""
+    notes = [Note(message=f"collector: {text}") for text in snapshot.notes]
+    links: list[tuple[str, str]] = []
+    # Directories and files first, links last, so no write goes through a link.
+    for tree_path in sorted(snapshot.files):
+        entry = snapshot.files[tree_path]
+        shown = tree_path.lstrip("/")
+        if entry.link is not None:
+            links.append((tree_path, entry.link))
+        elif entry.dir:
+            _safe_directory(root, tuple(shown.split("/")))
+        elif entry.omitted is not None or entry.error is not None:
+            why = entry.omitted or entry.error
+            notes.append(
+                Note(
+                    message=f"not collected ({why}): read as an empty file, so its "
+                    "settings are not audited",
+                    file=shown,
+                )
+            )
+            _write(root, tree_path, b"", 0o644)
+        else:
+            try:
+                data = entry.data()
+            except ValueError as exc:
+                raise FactsError(str(exc), file=shown) from exc
+            _write(root, tree_path, data, 0o644)
+    for tree_path, target in links:
+        parts = tuple(tree_path.strip("/").split("/"))
+        parent = _safe_directory(root, parts[:-1])
+        try:
+            os.symlink(target, parent / parts[-1])
+        except FileExistsError as exc:
+            raise FactsError(f"snapshot lists {tree_path} as a link and as a file") from exc
+    for key, value in sorted(snapshot.proc.items()):
+        if value is None:
+            # Recorded by name only (a secret, or not world-readable): the
+            # loader sees that the key exists and, as on the host, skips it.
+            _write(root, f"/proc/sys/{key}", b"", 0o600)
+        else:
+            _write(root, f"/proc/sys/{key}", value.encode("utf-8"), 0o644)
+    return notes
+
+
+def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None) -> HostFacts:
+    """Judge a snapshot with the same loaders a local audit uses.
+
+    The snapshot is written to a private temporary directory (mode 0700,
+    removed afterwards) laid out as the host's root, and ``gather`` reads it.
+    Paths in the result are relative to that root (``etc/httpd/...``), as
+    with ``--root``. The Apache version comes from the ``httpd -v`` output
+    when the snapshot has it (``version_source: probe``).
+
+    Args:
+        document: the snapshot (``ansible_facts.tcpaudit``).
+        host: the name to report; None uses the snapshot's host name.
+
+    Raises:
+        FactsError: the document is not a valid snapshot.
+        TcpauditError: the rebuilt configuration cannot be read or parsed,
+            exactly as a local audit of the host would say.
+    """
+    try:
+        snapshot = Snapshot.model_validate(document)
+    except ValidationError as exc:
+        raise _facts_error(exc, None) from exc
+    version = parse_apache_version(snapshot.apache_version_output)
+    version_notes: list[Note] = []
+    if version is not None and ".".join(version.split(".")[:2]) not in _SUPPORTED_SERIES:
+        version_notes.append(
+            Note(message=f"httpd -v reports Apache {version}, which tcpaudit does not model")
+        )
+        version = None
+    with tempfile.TemporaryDirectory(prefix="tcpaudit-snapshot-") as temporary:
+        root = Path(temporary)
+        os.chmod(root, 0o700)
+        notes = _materialise(snapshot, root)
+        log.debug("snapshot of %s: %d files rebuilt", snapshot.host, len(snapshot.files))
+        facts = gather(
+            root,
+            snapshot.apache_conf,
+            apache_version=version,
+            host=host or snapshot.host,
+        )
+    apache = facts.apache
+    if apache is not None and version is not None:
+        apache = apache.model_copy(update={"version_source": "probe"})
+    return facts.model_copy(
+        update={"apache": apache, "notes": [*facts.notes, *version_notes, *notes]}
+    )
+
+
+def _facts_error(exc: ValidationError, source: str | None) -> FactsError:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "document"
+    return FactsError(f"{where}: {first['msg']}", file=source)
+
+
+def facts_from_document(
+    document: object, *, host: str | None = None, source: str | None = None
+) -> HostFacts:
+    """Build ``HostFacts`` from a snapshot, a ``tcpaudit facts`` document, or Ansible's output.
+
+    Args:
+        document: parsed JSON: a snapshot (``format: tcpaudit-snapshot/1``), a
+            HostFacts document, or ``{"ansible_facts": {"tcpaudit": snapshot}}``
+            (what ``ansible -m tcpaudit.audit.facts --tree DIR`` writes).
+        host: the name to report instead of the document's.
+        source: the file the document came from, named in errors.
+
+    Raises:
+        FactsError: the document is none of these, or does not match its schema.
+    """
+    if not isinstance(document, Mapping):
+        raise FactsError("not a facts document: expected a JSON object", file=source)
+    wrapped = document.get("ansible_facts")
+    if isinstance(wrapped, Mapping):
+        inner = wrapped.get("tcpaudit")
+        if not isinstance(inner, Mapping):
+            raise FactsError(
+                "ansible_facts has no tcpaudit snapshot (run tcpaudit.audit.facts)", file=source
+            )
+        document = inner
+    if "format" in document:
+        try:
+            return facts_from_snapshot(document, host=host)
+        except FactsError as exc:
+            if exc.file is None and source is not None:
+                raise FactsError(exc.reason, file=source, line=exc.line) from exc
+            raise
+    try:
+        facts = HostFacts.model_validate(document)
+    except ValidationError as exc:
+        raise _facts_error(exc, source) from exc
+    return facts if host is None else facts.model_copy(update={"host": host})
+
+
+def _read_document(path: str | os.PathLike[str]) -> bytes:
+    # O_NONBLOCK and fstat: a FIFO or device named by mistake fails at once
+    # instead of blocking or feeding the read forever.
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > MAX_DOCUMENT_BYTES:
+            raise OSError(errno.EFBIG, f"larger than {MAX_DOCUMENT_BYTES} bytes")
+        return stream.read(MAX_DOCUMENT_BYTES + 1)
+
+
+def load_facts_document(path: str | os.PathLike[str]) -> HostFacts:
+    """Read a JSON file holding a snapshot or a HostFacts document (see ``facts_from_document``).
+
+    Raises:
+        FactsError: the file cannot be read, is not JSON, or matches neither contract.
+    """
+    shown = os.fspath(path)
+    try:
+        text = _read_document(path).decode("utf-8")
+    except OSError as exc:
+        raise FactsError(f"cannot read: {exc.strerror or exc}", file=shown) from exc
+    except UnicodeDecodeError as exc:
+        raise FactsError("not UTF-8 text", file=shown) from exc
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FactsError(f"not JSON: {exc.msg}", file=shown, line=exc.lineno) from exc
+    return facts_from_document(document, source=shown)
