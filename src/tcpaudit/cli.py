@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from . import _version
+from .diagnose.cli import diagnose_command
 from .engine import Report, Severity, audit, load_catalogue, load_config
 from .engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
 from .errors import TcpauditError
@@ -296,6 +297,9 @@ def explain_command(rule_id: str | None, grading: bool, rules_dir: tuple[str, ..
 def schema_command() -> None:
     """Print the JSON Schema of the audit report."""
     click.echo(json.dumps(Report.model_json_schema(mode="serialization"), indent=2))
+
+
+cli.add_command(diagnose_command, "diagnose")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,61 @@
+"""Live CLOSE_WAIT diagnosis: what the sockets on Apache's ports show, and why.
+
+``tcpaudit diagnose`` (and ``diagnose()``) reads the host's TCP socket table
+(``/proc/net/tcp``, or an ``ss``/``netstat`` capture), maps sockets to the
+processes holding them, optionally reads mod_status's scoreboard, and explains
+the result with the audit of the same host::
+
+    from tcpaudit.diagnose import diagnose
+    result = diagnose("/", ports=[80])
+    print(result.connections.close_wait_unaccepted, result.verdict)
+
+Modules: ``sockets`` (the socket table), ``owners`` (inode -> process),
+``ss`` (captures), ``status`` (mod_status), ``classify`` (what each socket
+means), ``verdict`` (the paragraph), ``model`` (the JSON contract), ``run``
+(the steps in order), ``render`` (the terminal view), ``cli`` (the command).
+"""
+
+from __future__ import annotations
+
+from .classify import Classification, classify, listen_ports
+from .model import (
+    CloseWaitSocket,
+    Connections,
+    Diagnosis,
+    Listener,
+    Owner,
+    ScoreboardSummary,
+    Workers,
+)
+from .owners import OwnerMap, scan_owners
+from .run import diagnose
+from .sockets import ProcessRef, SocketRecord, TcpState, parse_proc_net_tcp, read_proc_sockets
+from .ss import parse_netstat, parse_ss
+from .status import Scoreboard, StatusUnavailable, fetch_status, parse_status
+
+__all__ = [
+    "Classification",
+    "CloseWaitSocket",
+    "Connections",
+    "Diagnosis",
+    "Listener",
+    "Owner",
+    "OwnerMap",
+    "ProcessRef",
+    "Scoreboard",
+    "ScoreboardSummary",
+    "SocketRecord",
+    "StatusUnavailable",
+    "TcpState",
+    "Workers",
+    "classify",
+    "diagnose",
+    "fetch_status",
+    "listen_ports",
+    "parse_netstat",
+    "parse_proc_net_tcp",
+    "parse_ss",
+    "parse_status",
+    "read_proc_sockets",
+    "scan_owners",
+]

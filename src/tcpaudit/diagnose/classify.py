@@ -1,0 +1,202 @@
+"""Sort the sockets on Apache's ports into what they mean for its workers.
+
+This module owns the reading of the socket table (KNOWLEDGE.md, "Reading
+those sockets"): which listener holds how many connections in its accept
+queue, which CLOSE_WAIT sockets were never accepted (no process, inode 0: the
+client gave up while queued) and which a worker holds (a handler still runs
+for a client that left), and who holds what. It knows nothing of the
+configuration beyond the ports and a backlog; ``verdict`` combines the two.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..apache.model import ApacheConfig
+from .model import CloseWaitSocket, Connections, Listener, Owner
+from .sockets import SocketRecord, TcpState
+
+__all__ = ["MAX_CLOSE_WAIT_LISTED", "Classification", "classify", "listen_ports"]
+
+# Enough evidence to read; a host with thousands says the same thing a thousand times.
+MAX_CLOSE_WAIT_LISTED = 100
+# What httpd's processes are called by distributions (Debian apache2, RHEL httpd,
+# the 2.2-era RHEL httpd.worker / httpd.event binaries), used only when no
+# listening socket names them.
+APACHE_COMMANDS = frozenset({"apache2", "httpd", "httpd.worker", "httpd.event", "httpd-prefork"})
+
+_STATE_FIELDS: dict[TcpState, str] = {
+    TcpState.SYN_RECV: "syn_recv",
+    TcpState.NEW_SYN_RECV: "syn_recv",
+    TcpState.FIN_WAIT1: "fin_wait",
+    TcpState.FIN_WAIT2: "fin_wait",
+    TcpState.TIME_WAIT: "time_wait",
+    TcpState.LAST_ACK: "last_ack",
+    TcpState.CLOSING: "closing",
+}
+
+
+@dataclass
+class Classification:
+    """The sockets on the ports, sorted.
+
+    Attributes:
+        listeners: one per listening socket on the ports.
+        connections: counts by meaning.
+        owners: processes holding sockets on the ports, Apache's first.
+        close_wait: the CLOSE_WAIT sockets themselves (at most MAX_CLOSE_WAIT_LISTED).
+        close_wait_truncated: more existed than are listed.
+        held: accepted connections on the ports (non-listening sockets a process holds).
+        unattributed: accepted connections whose holding process is unknown.
+        apache_pids: processes holding a listening socket on the ports.
+    """
+
+    listeners: list[Listener] = field(default_factory=list)
+    connections: Connections = field(default_factory=Connections)
+    owners: list[Owner] = field(default_factory=list)
+    close_wait: list[CloseWaitSocket] = field(default_factory=list)
+    close_wait_truncated: bool = False
+    held: int = 0
+    unattributed: int = 0
+    apache_pids: frozenset[int] = frozenset()
+
+
+def listen_ports(config: ApacheConfig) -> list[int]:
+    """The ports of the configuration's ``Listen`` lines (``80``, ``1.2.3.4:80``, ``[::1]:443 https``)."""
+    setting = config.settings.get("Listen")
+    values = setting.value if setting is not None else None
+    if not isinstance(values, list):
+        return []
+    ports: set[int] = set()
+    for value in values:
+        words = str(value).split()
+        if not words:
+            continue
+        # The port is what follows the last colon, or the whole word (Listen 80).
+        port_text = words[0].rpartition(":")[2]
+        if port_text.isdigit() and 0 < int(port_text) < 65536:
+            ports.add(int(port_text))
+    return sorted(ports)
+
+
+def classify(
+    records: list[SocketRecord],
+    ports: list[int],
+    *,
+    config_backlog: int | None = None,
+) -> Classification:
+    """Sort server-side sockets whose local port is one of ``ports``.
+
+    Client-side sockets to those ports (this host connecting to itself) have
+    the port as their remote end and are not counted.
+
+    Args:
+        records: the socket table, with owners attached when known.
+        ports: Apache's listening ports.
+        config_backlog: the backlog the configuration implies, used when the
+            source does not report the kernel's (``/proc``, ``netstat``).
+    """
+    wanted = set(ports)
+    on_ports = [r for r in records if r.local_port in wanted]
+    result = Classification()
+    apache_pids = {
+        process.pid
+        for record in on_ports
+        if record.state is TcpState.LISTEN
+        for process in record.owners
+    }
+    if not apache_pids:
+        apache_pids = {
+            process.pid
+            for record in on_ports
+            for process in record.owners
+            if process.command in APACHE_COMMANDS
+        }
+    result.apache_pids = frozenset(apache_pids)
+
+    counts: Counter[str] = Counter()
+    per_owner: dict[int, Counter[str]] = {}
+    commands: dict[int, str] = {}
+    close_wait: list[CloseWaitSocket] = []
+    for record in on_ports:
+        if record.state is TcpState.LISTEN:
+            result.listeners.append(_listener(record, config_backlog))
+            for process in record.owners:
+                commands[process.pid] = process.command
+                per_owner.setdefault(process.pid, Counter())["listener"] += 1
+            continue
+        held = record.held
+        if record.state is TcpState.CLOSE_WAIT:
+            kind = {True: "close_wait_owned", False: "close_wait_unaccepted", None: None}[held]
+            counts[kind or "close_wait_unknown"] += 1
+            close_wait.append(
+                CloseWaitSocket(
+                    local=record.local,
+                    remote=record.remote,
+                    unread_bytes=record.rx_queue,
+                    accepted=held,
+                    pids=[process.pid for process in record.owners],
+                )
+            )
+        elif record.state is TcpState.ESTABLISHED:
+            counts["established_unaccepted" if held is False else "established"] += 1
+        else:
+            counts[_STATE_FIELDS.get(record.state, "closing")] += 1
+        if held:
+            result.held += 1
+            if not record.owners:
+                result.unattributed += 1
+        for process in record.owners:
+            commands[process.pid] = process.command
+            bucket = {TcpState.CLOSE_WAIT: "close_wait", TcpState.ESTABLISHED: "established"}
+            per_owner.setdefault(process.pid, Counter())[bucket.get(record.state, "other")] += 1
+
+    # Apache holding CLOSE_WAIT elsewhere: a backend (proxy, FastCGI) closed
+    # a connection Apache keeps; that also ties up the worker holding it.
+    counts["close_wait_other"] = sum(
+        1
+        for record in records
+        if record.local_port not in wanted
+        and record.state is TcpState.CLOSE_WAIT
+        and any(process.pid in apache_pids for process in record.owners)
+    )
+    result.connections = Connections(**{key: n for key, n in counts.items() if n})
+    # Never-accepted sockets first: they are the symptom the operator came for.
+    close_wait.sort(key=lambda s: (s.accepted is not False, s.local, s.remote))
+    result.close_wait = close_wait[:MAX_CLOSE_WAIT_LISTED]
+    result.close_wait_truncated = len(close_wait) > MAX_CLOSE_WAIT_LISTED
+    result.owners = sorted(
+        (
+            Owner(
+                pid=pid,
+                command=commands[pid],
+                close_wait=tally["close_wait"],
+                established=tally["established"],
+                other=tally["other"],
+                listener=tally["listener"] > 0,
+            )
+            for pid, tally in per_owner.items()
+        ),
+        key=lambda o: (o.pid not in apache_pids, -o.close_wait, -o.established, o.pid),
+    )
+    return result
+
+
+def _listener(record: SocketRecord, config_backlog: int | None) -> Listener:
+    backlog: int | None
+    source: Literal["ss", "config"] | None
+    if record.backlog is not None:
+        backlog, source = record.backlog, "ss"
+    elif config_backlog is not None:
+        backlog, source = config_backlog, "config"
+    else:
+        backlog, source = None, None
+    return Listener(
+        address=record.local,
+        port=record.local_port,
+        accept_queue=record.rx_queue,
+        backlog=backlog,
+        backlog_source=source,
+    )

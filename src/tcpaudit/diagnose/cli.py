@@ -1,0 +1,167 @@
+"""``tcpaudit diagnose``: argv -> ``diagnose()`` -> renderer -> exit code.
+
+Exit codes, as ``tcpaudit audit``:
+
+- 0: no finding at or above ``--fail-on`` and no CLOSE_WAIT waiting in an
+  accept queue;
+- 1: a finding at or above ``--fail-on`` (default high), or at least one
+  never-accepted CLOSE_WAIT on Apache's ports: a client gave up while queued
+  for a worker, which is the outage itself, whatever the configuration says.
+  CLOSE_WAIT held by a worker alone does not set 1: a worker finishing a
+  reply to a client that just closed is ordinary. ``--fail-on never``
+  always gives 0;
+- 2: an input could not be read or parsed, or the command line was wrong
+  (one line on stderr).
+
+Privileges: reading the socket table needs none; attributing sockets to
+processes of other users (``/proc/<pid>/fd``) needs root, and without it the
+diagnosis says how many processes it could not inspect. Which CLOSE_WAIT
+sockets were never accepted is known without root (inode 0).
+
+With ``--ss``/``--netstat`` the sockets come from the capture, and the
+configuration that explains them from ``--root``/``--apache-conf``: point
+those at the captured host's files (or a copy), not at the local host's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..engine import Severity, load_config
+from ..errors import TcpauditError
+from .model import Diagnosis
+from .render import render_table
+from .run import diagnose
+
+__all__ = ["diagnose_command", "exit_code"]
+
+FAIL_ON_CHOICES = ["info", "low", "medium", "high", "critical", "never"]
+
+
+def _ports(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    ports: list[int] = []
+    for part in value.split(","):
+        text = part.strip()
+        if not text:
+            continue
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise click.BadParameter(f"{text!r} is not a TCP port (1-65535)")
+        ports.append(int(text))
+    if not ports:
+        raise click.BadParameter("no port given")
+    return sorted(set(ports))
+
+
+def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
+    """0 or 1, as the module docstring says."""
+    if fail_on == "never":
+        return 0
+    if diagnosis.connections.close_wait_unaccepted:
+        return 1
+    return 1 if diagnosis.at_or_above(Severity(fail_on)) else 0
+
+
+@click.command("diagnose", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False),
+    default="/",
+    help="Directory that stands for the host's / (a replay tree with proc/ and etc/).",
+)
+@click.option(
+    "--ports",
+    callback=_ports,
+    help="Apache's ports, comma-separated (default: the configuration's Listen lines).",
+)
+@click.option("--apache-conf", help="Main Apache configuration file (default: found by layout).")
+@click.option(
+    "--sysctl",
+    "sysctl_source",
+    type=click.Path(exists=True),
+    help="Live sysctl values: a /proc/sys-like directory or `sysctl -a` output.",
+)
+@click.option(
+    "--status-url",
+    help="Fetch mod_status from this local URL (http://127.0.0.1, localhost or [::1] only).",
+)
+@click.option(
+    "--scoreboard",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A captured /server-status?auto page instead of fetching one.",
+)
+@click.option(
+    "--ss",
+    "ss_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A captured `ss -tanpoe` output instead of reading /proc.",
+)
+@click.option(
+    "--netstat",
+    "netstat_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A captured `netstat -tanp` output instead of reading /proc.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="tcpaudit.toml (default: found upward from the working directory).",
+)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON_CHOICES),
+    default="high",
+    show_default=True,
+    help="Exit 1 when a finding at or above this severity is not suppressed "
+    "(never-accepted CLOSE_WAIT also exits 1, unless 'never').",
+)
+def diagnose_command(
+    root: str,
+    ports: list[int] | None,
+    apache_conf: str | None,
+    sysctl_source: str | None,
+    status_url: str | None,
+    scoreboard: str | None,
+    ss_file: str | None,
+    netstat_file: str | None,
+    config_file: str | None,
+    output_format: str,
+    fail_on: str,
+) -> None:
+    """Explain the CLOSE_WAIT sockets on Apache's ports on a live host (or a replay tree).
+
+    Reads the socket table, which process holds which socket, the Apache
+    configuration and the sysctls; writes nothing and signals nothing.
+    Attributing other users' sockets needs root.
+    """
+    try:
+        diagnosis = diagnose(
+            root,
+            ports=ports,
+            apache_conf=apache_conf,
+            sysctl=sysctl_source,
+            status_url=status_url,
+            scoreboard=scoreboard,
+            ss=ss_file,
+            netstat=netstat_file,
+            config=load_config(Path(config_file) if config_file else None),
+        )
+    except TcpauditError as exc:
+        click.echo(f"tcpaudit: error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        click.echo(f"tcpaudit: error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+    if output_format == "json":
+        click.echo(diagnosis.to_json())
+    else:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        click.echo(render_table(diagnosis, color=color), nl=False)
+    sys.exit(exit_code(diagnosis, fail_on))

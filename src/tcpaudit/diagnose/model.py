@@ -1,0 +1,142 @@
+"""The JSON contract of ``tcpaudit diagnose``: the audit report plus what the sockets show.
+
+``Diagnosis`` extends ``Report`` (DESIGN.md, "Diagnose contract"), so every
+field of an audit report is there, findings included, and these are added:
+``listeners``, ``connections``, ``owners``, ``workers``, ``scoreboard``,
+``close_wait`` (the sockets themselves, as evidence) and ``verdict``. This
+module holds the shapes only; ``classify`` and ``verdict`` fill them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..engine.findings import Report
+
+__all__ = [
+    "CloseWaitSocket",
+    "Connections",
+    "Diagnosis",
+    "Listener",
+    "Owner",
+    "ScoreboardSummary",
+    "SocketSource",
+    "Workers",
+]
+
+SocketSource = Literal["proc", "ss", "netstat"]
+
+
+class Listener(BaseModel):
+    """One listening socket on an Apache port and its accept queue."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: str
+    port: int
+    accept_queue: int = Field(description="connections accepted by the kernel, not yet by Apache")
+    backlog: int | None = Field(description="the accept queue's limit, when known")
+    backlog_source: Literal["ss", "config"] | None = Field(
+        description="ss: the kernel's value; config: min(ListenBacklog, net.core.somaxconn)"
+    )
+
+
+class Connections(BaseModel):
+    """Server-side sockets on the Apache ports, by state (listeners excluded).
+
+    ``*_unaccepted`` sockets wait in a listener's accept queue (no process holds
+    them, inode 0); ``close_wait_owned`` are held by a process whose peer has
+    already closed; ``close_wait_unknown`` when the source cannot tell which.
+    ``close_wait_other`` counts CLOSE_WAIT sockets that Apache processes hold on
+    other ports (typically backend connections the backend closed).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    close_wait_unaccepted: int = 0
+    close_wait_owned: int = 0
+    close_wait_unknown: int = 0
+    established_unaccepted: int = 0
+    established: int = 0
+    syn_recv: int = 0
+    fin_wait: int = 0
+    time_wait: int = 0
+    last_ack: int = 0
+    closing: int = 0
+    close_wait_other: int = 0
+
+
+class Owner(BaseModel):
+    """A process holding sockets on the Apache ports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pid: int
+    command: str
+    close_wait: int = 0
+    established: int = 0
+    other: int = Field(0, description="sockets in other states (FIN_WAIT during lingering close)")
+    listener: bool = Field(False, description="holds an Apache listening socket")
+
+
+class CloseWaitSocket(BaseModel):
+    """One CLOSE_WAIT socket on an Apache port: the evidence behind the counts.
+
+    ``unread_bytes`` is the receive queue: the FIN counts one byte, so 1 means
+    the request was read, more means it never was.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    local: str
+    remote: str
+    unread_bytes: int
+    accepted: bool | None
+    pids: list[int] = Field(default_factory=list)
+
+
+class ScoreboardSummary(BaseModel):
+    """What mod_status said each worker was doing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    busy_workers: int
+    idle_workers: int
+    states: dict[str, int] = Field(default_factory=dict)
+
+
+class Workers(BaseModel):
+    """How many of Apache's workers are taken, and how that is known."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: int | None = Field(None, description="MaxRequestWorkers after ServerLimit caps")
+    busy: int | None = None
+    busy_source: Literal["scoreboard", "sockets"] | None = Field(
+        None,
+        description="sockets: accepted connections on the ports (one per worker on "
+        "prefork/worker; on event idle keep-alive connections hold none)",
+    )
+    keepalive: int | None = Field(None, description="workers in keep-alive wait (scoreboard K)")
+    handler: int | None = Field(None, description="workers running a handler (scoreboard W)")
+    reading: int | None = Field(None, description="workers reading a request (scoreboard R)")
+
+
+class Diagnosis(Report):
+    """The result of ``tcpaudit diagnose``: the audit report and the live evidence."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ports: list[int] = Field(default_factory=list)
+    socket_source: SocketSource = "proc"
+    listeners: list[Listener] = Field(default_factory=list)
+    connections: Connections = Field(default_factory=Connections)
+    owners: list[Owner] = Field(default_factory=list)
+    workers: Workers = Field(default_factory=Workers)
+    scoreboard: ScoreboardSummary | None = None
+    close_wait: list[CloseWaitSocket] = Field(default_factory=list)
+    close_wait_truncated: bool = False
+    verdict: str = ""

@@ -1,0 +1,245 @@
+"""The kernel's TCP socket table: ``/proc/net/tcp`` and ``tcp6`` as typed records.
+
+This module owns the record every socket source produces (``SocketRecord``)
+and the reader of the kernel's text tables. It decides nothing about Apache;
+``classify`` does. Other sources (``ss``, ``netstat`` captures) live in
+``ss.py`` and produce the same record.
+
+What the columns mean (net/ipv4/tcp_ipv4.c, ``get_tcp4_sock``):
+
+- ``rx_queue`` on a LISTEN socket is the current accept-queue length
+  (``sk_ack_backlog``); on any other socket it is the bytes received but not
+  yet read by the application, counting a received FIN as one.
+- ``tx_queue`` on a LISTEN socket is always 0 in this table: the backlog
+  limit is only reported over netlink (``ss`` shows it as Send-Q). So a
+  record read here has ``backlog=None``.
+- ``inode`` 0 on an ESTABLISHED or CLOSE_WAIT socket means no process holds
+  it: the connection waits in a listener's accept queue. Sockets the
+  application already closed (FIN_WAIT, TIME_WAIT, LAST_ACK) also show 0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from ..errors import ParseError
+from ..rootfs import RootFS
+
+__all__ = [
+    "ProcessRef",
+    "SocketRecord",
+    "TcpState",
+    "parse_proc_net_tcp",
+    "read_proc_sockets",
+    "with_owners",
+]
+
+
+class TcpState(StrEnum):
+    """TCP states, named as the kernel's ``tcp_states.h`` names them."""
+
+    ESTABLISHED = "ESTABLISHED"
+    SYN_SENT = "SYN_SENT"
+    SYN_RECV = "SYN_RECV"
+    FIN_WAIT1 = "FIN_WAIT1"
+    FIN_WAIT2 = "FIN_WAIT2"
+    TIME_WAIT = "TIME_WAIT"
+    CLOSE = "CLOSE"
+    CLOSE_WAIT = "CLOSE_WAIT"
+    LAST_ACK = "LAST_ACK"
+    LISTEN = "LISTEN"
+    CLOSING = "CLOSING"
+    NEW_SYN_RECV = "NEW_SYN_RECV"
+
+
+# The numeric states of include/net/tcp_states.h, as /proc/net/tcp prints them (hex).
+_PROC_STATES: dict[int, TcpState] = {
+    0x01: TcpState.ESTABLISHED,
+    0x02: TcpState.SYN_SENT,
+    0x03: TcpState.SYN_RECV,
+    0x04: TcpState.FIN_WAIT1,
+    0x05: TcpState.FIN_WAIT2,
+    0x06: TcpState.TIME_WAIT,
+    0x07: TcpState.CLOSE,
+    0x08: TcpState.CLOSE_WAIT,
+    0x09: TcpState.LAST_ACK,
+    0x0A: TcpState.LISTEN,
+    0x0B: TcpState.CLOSING,
+    0x0C: TcpState.NEW_SYN_RECV,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRef:
+    """A process that holds a socket open: its pid and ``comm`` (command name)."""
+
+    pid: int
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class SocketRecord:
+    """One TCP socket as a source reports it.
+
+    Attributes:
+        local_address: the local IP address (IPv4-mapped IPv6 shown as IPv4).
+        local_port: the local port.
+        remote_address: the peer's IP address (``0.0.0.0``/``::`` for listeners).
+        remote_port: the peer's port (0 for listeners).
+        state: the TCP state.
+        tx_queue: bytes sent and not yet acknowledged (not meaningful on LISTEN).
+        rx_queue: bytes received and not read, a FIN counting one; on LISTEN,
+            the accept-queue length.
+        uid: the socket's owner uid, or None when the source does not say.
+        inode: the socket inode; 0 when no process holds it, None when the
+            source does not say (netstat).
+        backlog: on LISTEN, the backlog limit in force, when the source knows it (ss).
+        owners: processes holding the socket, when known.
+        owners_listed: whether the source lists holding processes at all
+            (``ss -p``, ``netstat -p``); without inodes, that is the only
+            evidence of whether a socket was accepted.
+    """
+
+    local_address: str
+    local_port: int
+    remote_address: str
+    remote_port: int
+    state: TcpState
+    tx_queue: int = 0
+    rx_queue: int = 0
+    uid: int | None = None
+    inode: int | None = None
+    backlog: int | None = None
+    owners: tuple[ProcessRef, ...] = field(default=())
+    owners_listed: bool = False
+
+    @property
+    def local(self) -> str:
+        """``address:port``, IPv6 addresses in brackets."""
+        return format_endpoint(self.local_address, self.local_port)
+
+    @property
+    def remote(self) -> str:
+        return format_endpoint(self.remote_address, self.remote_port)
+
+    @property
+    def held(self) -> bool | None:
+        """Whether some process holds the socket (accepted it, or opened it); None if unknown."""
+        if self.inode is not None:
+            return self.inode != 0
+        if self.owners_listed:
+            return bool(self.owners)
+        return None
+
+
+def format_endpoint(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
+    address_hex, _, port_hex = text.partition(":")
+    try:
+        port = int(port_hex, 16)
+        raw = bytes.fromhex(address_hex)
+    except ValueError as exc:
+        raise ParseError(f"bad address {text!r}", file=where, line=line) from exc
+    # The kernel prints each 32-bit word of the address as a number in host
+    # byte order (%08X of a __be32), so on little-endian hosts (x86, arm64)
+    # every 4-byte group is reversed. Captures are read in this host's order.
+    if sys.byteorder == "little":
+        raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    if len(raw) == 4:
+        return str(ipaddress.IPv4Address(raw)), port
+    if len(raw) != 16:
+        raise ParseError(f"bad address {text!r}", file=where, line=line)
+    address6 = ipaddress.IPv6Address(raw)
+    # Dual-stack listeners (``Listen 80`` binds [::]) see IPv4 peers as ::ffff:a.b.c.d.
+    mapped = address6.ipv4_mapped
+    return (str(mapped) if mapped is not None else str(address6)), port
+
+
+def parse_proc_net_tcp(text: str, where: str = "proc/net/tcp") -> list[SocketRecord]:
+    """Parse the text of ``/proc/net/tcp`` or ``/proc/net/tcp6``.
+
+    Args:
+        text: the whole file, header line included.
+        where: how the file is named in errors.
+
+    Raises:
+        ParseError: a line does not have the kernel's layout.
+    """
+    records: list[SocketRecord] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields or fields[0] == "sl":
+            continue
+        # sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+        if len(fields) < 10 or not fields[0].endswith(":"):
+            raise ParseError("not a /proc/net/tcp line", file=where, line=number)
+        try:
+            state = _PROC_STATES[int(fields[3], 16)]
+            tx_hex, _, rx_hex = fields[4].partition(":")
+            tx_queue, rx_queue = int(tx_hex, 16), int(rx_hex, 16)
+            uid, inode = int(fields[7]), int(fields[9])
+        except (KeyError, ValueError) as exc:
+            raise ParseError("not a /proc/net/tcp line", file=where, line=number) from exc
+        local_address, local_port = _decode_address(fields[1], where, number)
+        remote_address, remote_port = _decode_address(fields[2], where, number)
+        records.append(
+            SocketRecord(
+                local_address=local_address,
+                local_port=local_port,
+                remote_address=remote_address,
+                remote_port=remote_port,
+                state=state,
+                tx_queue=tx_queue,
+                rx_queue=rx_queue,
+                uid=uid,
+                inode=inode,
+            )
+        )
+    return records
+
+
+def read_proc_sockets(fs: RootFS) -> list[SocketRecord]:
+    """Read ``<root>/proc/net/tcp`` and ``tcp6``.
+
+    On the live host (root ``/``) this is the network namespace tcpaudit runs
+    in; Apache in another namespace (a container) is not visible from here.
+
+    Raises:
+        ParseError: ``proc/net/tcp`` is missing or unreadable (tcp6 may be
+            missing: IPv6 can be disabled).
+    """
+    records: list[SocketRecord] = []
+    for name, required in (("tcp", True), ("tcp6", False)):
+        tree_path = f"/proc/net/{name}"
+        real = fs.resolve(tree_path)
+        shown = fs.display_tree(tree_path)
+        try:
+            text = real.read_text(encoding="ascii")
+        except FileNotFoundError as exc:
+            if not required:
+                continue
+            raise ParseError(
+                "no TCP socket table here (give --ss or --netstat with a capture)", file=shown
+            ) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ParseError(f"cannot read: {exc}", file=shown) from exc
+        records.extend(parse_proc_net_tcp(text, shown))
+    return records
+
+
+def with_owners(
+    records: list[SocketRecord], owners: dict[int, tuple[ProcessRef, ...]]
+) -> list[SocketRecord]:
+    """Attach the processes holding each socket, by inode."""
+    return [
+        replace(record, owners=owners.get(record.inode, ()), owners_listed=True)
+        if record.inode and not record.owners
+        else record
+        for record in records
+    ]

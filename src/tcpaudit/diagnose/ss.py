@@ -1,0 +1,180 @@
+"""Captured ``ss -tanpoe`` and ``netstat -tanp`` output as socket records.
+
+For hosts where tcpaudit cannot run, an operator can paste what they already
+captured. This module turns that text into the same ``SocketRecord`` the
+``/proc`` reader produces; it judges nothing.
+
+What each tool can tell (iproute2 ss.c, net-tools netstat.c):
+
+- ``ss`` asks the kernel over netlink: on a LISTEN line Recv-Q is the
+  accept-queue length and Send-Q the backlog limit; ``-e`` adds ``ino:N``
+  (``ino:0`` = never accepted) and ``uid:N``; ``-p`` adds
+  ``users:(("apache2",pid=N,fd=N))``.
+- ``netstat`` reads /proc/net/tcp: Send-Q on LISTEN is 0 (no backlog), and
+  the PID column is ``-`` both for a socket no process holds and for one
+  whose process it may not inspect. Run as root, ``-`` means never accepted;
+  otherwise it is ambiguous, which the caller notes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import ParseError
+from .sockets import ProcessRef, SocketRecord, TcpState
+
+__all__ = ["parse_netstat", "parse_ss"]
+
+# ss prints states with dashes and short names (ss.c: sstate_name).
+_SS_STATES: dict[str, TcpState] = {
+    "ESTAB": TcpState.ESTABLISHED,
+    "SYN-SENT": TcpState.SYN_SENT,
+    "SYN-RECV": TcpState.SYN_RECV,
+    "FIN-WAIT-1": TcpState.FIN_WAIT1,
+    "FIN-WAIT-2": TcpState.FIN_WAIT2,
+    "TIME-WAIT": TcpState.TIME_WAIT,
+    "UNCONN": TcpState.CLOSE,
+    "CLOSE-WAIT": TcpState.CLOSE_WAIT,
+    "LAST-ACK": TcpState.LAST_ACK,
+    "LISTEN": TcpState.LISTEN,
+    "CLOSING": TcpState.CLOSING,
+}
+# netstat prints the kernel's names with underscores (netstat.c: tcp_state).
+_NETSTAT_STATES: dict[str, TcpState] = {
+    "ESTABLISHED": TcpState.ESTABLISHED,
+    "SYN_SENT": TcpState.SYN_SENT,
+    "SYN_RECV": TcpState.SYN_RECV,
+    "FIN_WAIT1": TcpState.FIN_WAIT1,
+    "FIN_WAIT2": TcpState.FIN_WAIT2,
+    "TIME_WAIT": TcpState.TIME_WAIT,
+    "CLOSE": TcpState.CLOSE,
+    "CLOSE_WAIT": TcpState.CLOSE_WAIT,
+    "LAST_ACK": TcpState.LAST_ACK,
+    "LISTEN": TcpState.LISTEN,
+    "CLOSING": TcpState.CLOSING,
+}
+_USER = re.compile(r'\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=\d+\)')
+_INODE = re.compile(r"\bino:(\d+)")
+_UID = re.compile(r"\buid:(\d+)")
+
+
+def _split_endpoint(text: str, file: str, line: int) -> tuple[str, int]:
+    """``127.0.0.1:80``, ``[::1]:80``, ``:::80``, ``*:80``, ``[fe80::1]%eth0:80`` -> (address, port)."""
+    address, sep, port_text = text.rpartition(":")
+    if not sep:
+        raise ParseError(f"no port in {text!r}", file=file, line=line)
+    port = 0 if port_text == "*" else _int(port_text, file, line)
+    address = address.split("%", 1)[0].strip("[]")
+    if address in ("*", "", "::"):
+        # ss shows wildcard listeners as * (both families), netstat as ::.
+        address = "::" if address == "::" else "0.0.0.0"
+    if address.startswith("::ffff:") and "." in address:
+        address = address.removeprefix("::ffff:")
+    return address, port
+
+
+def _int(text: str, file: str, line: int) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise ParseError(f"expected a number, found {text!r}", file=file, line=line) from exc
+
+
+def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
+    """Parse ``ss -tan`` output, with any of ``-p``, ``-o``, ``-e``.
+
+    Continuation lines (older ss wraps the ``-e``/``-p`` details onto an
+    indented line) are joined to the socket above them.
+
+    Raises:
+        ParseError: a line is neither a header, a socket nor a continuation.
+    """
+    rows: list[tuple[int, str]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.startswith(("State", "Netid")):
+            continue
+        first = raw.split()[0]
+        if first in _SS_STATES or (first == "tcp" and len(raw.split()) > 1):
+            rows.append((number, raw))
+        elif raw[:1].isspace() and rows:
+            rows[-1] = (rows[-1][0], rows[-1][1] + " " + raw.strip())
+        else:
+            raise ParseError("not an `ss -tan` line", file=file, line=number)
+    records: list[SocketRecord] = []
+    owners_listed = "users:(" in text
+    for number, row in rows:
+        fields = row.split()
+        if fields[0] == "tcp":  # `ss -an` without -t prints a Netid column first
+            fields = fields[1:]
+        if len(fields) < 5 or fields[0] not in _SS_STATES:
+            raise ParseError("not an `ss -tan` line", file=file, line=number)
+        state = _SS_STATES[fields[0]]
+        recv_q, send_q = _int(fields[1], file, number), _int(fields[2], file, number)
+        local_address, local_port = _split_endpoint(fields[3], file, number)
+        remote_address, remote_port = _split_endpoint(fields[4], file, number)
+        details = " ".join(fields[5:])
+        inode = _INODE.search(details)
+        uid = _UID.search(details)
+        owners = tuple(
+            dict.fromkeys(
+                ProcessRef(pid=int(pid), command=name) for name, pid in _USER.findall(details)
+            )
+        )
+        listening = state is TcpState.LISTEN
+        records.append(
+            SocketRecord(
+                local_address=local_address,
+                local_port=local_port,
+                remote_address=remote_address,
+                remote_port=remote_port,
+                state=state,
+                tx_queue=0 if listening else send_q,
+                rx_queue=recv_q,
+                uid=int(uid.group(1)) if uid else None,
+                # Without -e ss does not print inodes; ownership then comes
+                # from -p alone, as with netstat.
+                inode=int(inode.group(1)) if inode else None,
+                backlog=send_q if listening else None,
+                owners=owners,
+                owners_listed=owners_listed,
+            )
+        )
+    return records
+
+
+def parse_netstat(text: str, file: str = "netstat") -> list[SocketRecord]:
+    """Parse ``netstat -tan`` output, with or without ``-p``.
+
+    Raises:
+        ParseError: a ``tcp``/``tcp6`` line does not have netstat's columns.
+    """
+    records: list[SocketRecord] = []
+    owners_listed = "PID/Program" in text
+    for number, raw in enumerate(text.splitlines(), start=1):
+        fields = raw.split()
+        if not fields or fields[0] not in ("tcp", "tcp6"):
+            continue  # headers, "Active Internet connections", UNIX sockets
+        if len(fields) < 6 or fields[5] not in _NETSTAT_STATES:
+            raise ParseError("not a `netstat -tan` line", file=file, line=number)
+        local_address, local_port = _split_endpoint(fields[3], file, number)
+        remote_address, remote_port = _split_endpoint(fields[4], file, number)
+        owners: tuple[ProcessRef, ...] = ()
+        if len(fields) > 6 and fields[6] != "-":
+            pid, _, command = fields[6].partition("/")
+            if pid.isdigit():
+                owners = (ProcessRef(pid=int(pid), command=command or "?"),)
+        records.append(
+            SocketRecord(
+                local_address=local_address,
+                local_port=local_port,
+                remote_address=remote_address,
+                remote_port=remote_port,
+                state=_NETSTAT_STATES[fields[5]],
+                tx_queue=_int(fields[2], file, number),
+                rx_queue=_int(fields[1], file, number),
+                inode=None,
+                owners=owners,
+                owners_listed=owners_listed,
+            )
+        )
+    return records

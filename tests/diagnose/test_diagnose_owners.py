@@ -1,0 +1,58 @@
+"""Socket inode -> process: the fd links of the recorded server, and what cannot be read."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from diagnose_helpers import case, case_pids
+
+from tcpaudit.diagnose import ProcessRef, scan_owners
+from tcpaudit.rootfs import RootFS
+
+
+def test_recorded_server_processes_own_their_sockets() -> None:
+    owners = scan_owners(RootFS(case("slow-handler-drained")))
+    pids = case_pids("slow-handler-drained")
+    assert (owners.scanned, owners.denied) == (3, 0)
+    # The listening socket is inherited: the parent and both children hold it.
+    (listen_inode,) = [i for i, refs in owners.by_inode.items() if len(refs) == 3]
+    assert sorted(ref.pid for ref in owners.by_inode[listen_inode]) == pids
+    # Each child holds one connection of its own.
+    singles = [refs for refs in owners.by_inode.values() if len(refs) == 1]
+    assert sorted(refs[0].pid for refs in singles) == pids[1:]
+    assert all(refs[0].command == "apache2" for refs in singles)
+
+
+def test_unreadable_fd_tables_are_counted_not_guessed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(case("keepalive-drained"), root, symlinks=True)
+    pids = case_pids("keepalive-drained")
+    # A process that is not ours, a process that exits while we read, a link
+    # that is not a socket.
+    secret = str(root / "proc" / str(pids[1]) / "fd")
+    vanished = root / "proc" / "999999"
+    vanished.mkdir()
+    os.symlink("/dev/null", root / "proc" / str(pids[0]) / "fd" / "0")
+    real_listdir = os.listdir
+
+    def listdir(path: str) -> list[str]:
+        if str(path) == secret:
+            raise PermissionError(13, "Permission denied", path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    owners = scan_owners(RootFS(root))
+    assert (owners.scanned, owners.denied) == (2, 1)
+    holders = {ref for refs in owners.by_inode.values() for ref in refs}
+    assert ProcessRef(pid=pids[1], command="apache2") not in holders
+    assert {ref.pid for ref in holders} == {pids[0], pids[2]}
+
+
+def test_a_root_without_proc_attributes_nothing(tmp_path: Path) -> None:
+    owners = scan_owners(RootFS(tmp_path))
+    assert (owners.by_inode, owners.scanned, owners.denied) == ({}, 0, 0)

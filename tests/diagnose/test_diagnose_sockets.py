@@ -1,0 +1,82 @@
+"""The socket table reader: real /proc/net/tcp lines from a drained Apache, IPv6, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from diagnose_helpers import case, case_port
+
+from tcpaudit.diagnose import TcpState, parse_proc_net_tcp, read_proc_sockets
+from tcpaudit.errors import ParseError
+from tcpaudit.rootfs import RootFS
+
+HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+
+
+def test_real_table_of_a_drained_server() -> None:
+    port = case_port("slow-handler-drained")
+    records = read_proc_sockets(RootFS(case("slow-handler-drained")))
+    server = [r for r in records if r.local_port == port]
+    (listener,) = [r for r in server if r.state is TcpState.LISTEN]
+    # On a LISTEN socket rx_queue is the accept queue; tx_queue is not the backlog here.
+    assert (listener.local, listener.rx_queue, listener.tx_queue) == (f"127.0.0.1:{port}", 3, 0)
+    assert listener.backlog is None
+    close_wait = [r for r in server if r.state is TcpState.CLOSE_WAIT]
+    held = sorted((r.rx_queue, r.uid) for r in close_wait if r.inode)
+    queued = sorted((r.rx_queue, r.uid) for r in close_wait if r.inode == 0)
+    # Held by a worker (uid nobody): the request was read, only the FIN is unread.
+    assert held == [(1, 65534), (1, 65534)]
+    # Never accepted: 39 request bytes + FIN unread, socket still the listener's (uid 0).
+    assert queued == [(40, 0), (40, 0)]
+    assert all(r.held is False for r in server if r.inode == 0)
+    # The test client's own sockets are in the table too, with the port as remote end.
+    assert any(r.remote_port == port and r.state is TcpState.FIN_WAIT2 for r in records)
+
+
+def test_ipv6_and_ipv4_mapped_addresses() -> None:
+    text = HEADER + (
+        # [::]:80 listening, accept queue 2
+        "   0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A "
+        "00000000:00000002 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0\n"
+        # ::ffff:127.0.0.1:80 <- ::ffff:127.0.0.1:40000, CLOSE_WAIT, never accepted
+        "   1: 0000000000000000FFFF00000100007F:0050 0000000000000000FFFF00000100007F:9C40 08 "
+        "00000000:00000001 00:00000000 00000000     0        0 0 2 0 20 4 28 10 -1\n"
+        # ::1:80 <- ::1:40001, established, held by uid 33
+        "   2: 00000000000000000000000001000000:0050 00000000000000000000000001000000:9C41 01 "
+        "00000000:00000000 00:00000000 00000000    33        0 4343 2 0 20 4 28 10 -1\n"
+    )
+    listener, mapped, loopback = parse_proc_net_tcp(text, "proc/net/tcp6")
+    assert (listener.local, listener.state, listener.rx_queue) == ("[::]:80", TcpState.LISTEN, 2)
+    assert (mapped.local, mapped.remote, mapped.held) == ("127.0.0.1:80", "127.0.0.1:40000", False)
+    assert (loopback.local, loopback.uid, loopback.held) == ("[::1]:80", 33, True)
+
+
+def test_time_wait_lines_are_shorter_and_still_parse() -> None:
+    text = HEADER + (
+        "   9: 0100007F:80E7 0100007F:C406 06 00000000:00000000 03:0000175A 00000000"
+        "     0        0 0 3 00000000c2a8bdac\n"
+    )
+    (record,) = parse_proc_net_tcp(text)
+    assert (record.state, record.inode, record.local_port) == (TcpState.TIME_WAIT, 0, 0x80E7)
+
+
+def test_a_broken_line_names_file_and_line() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_proc_net_tcp(HEADER + "   0: 0100007F:0050 garbage\n", "proc/net/tcp")
+    assert str(caught.value) == "proc/net/tcp:2: not a /proc/net/tcp line"
+
+
+def test_missing_table_is_an_error_but_missing_tcp6_is_not(tmp_path: Path) -> None:
+    with pytest.raises(ParseError, match="proc/net/tcp: no TCP socket table"):
+        read_proc_sockets(RootFS(tmp_path))
+    (tmp_path / "proc" / "net").mkdir(parents=True)
+    (tmp_path / "proc" / "net" / "tcp").write_text(HEADER)
+    assert read_proc_sockets(RootFS(tmp_path)) == []
+
+
+def test_a_bad_address_names_file_and_line() -> None:
+    line = "   0: 0100007F00:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1\n"
+    with pytest.raises(ParseError) as caught:
+        parse_proc_net_tcp(HEADER + line, "proc/net/tcp")
+    assert str(caught.value) == "proc/net/tcp:2: bad address '0100007F00:0050'"
