@@ -159,3 +159,25 @@ def test_schema_validates_shape() -> None:
     assert code == 0
     schema = json.loads(out)
     assert "findings" in schema["properties"] and "grade" in schema["properties"]
+
+
+def test_baseline_accepts_known_findings(tmp_path: Path) -> None:
+    base = tmp_path / "base.json"
+    assert run("audit", "--root", INCIDENT, "--format", "json", "-o", str(base))[0] == 1
+    code, out, _ = run("audit", "--root", INCIDENT, "--baseline", str(base), "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["grade"] == "A"
+    assert all(
+        f["suppressed"] and f["suppression_reason"] == "in baseline" for f in report["findings"]
+    )
+    assert run("audit", "--root", INCIDENT, "--baseline", str(tmp_path / "nope.json"))[0] == 2
+
+
+def test_fleet_rolls_up_reports(tmp_path: Path) -> None:
+    for name, root in (("incident", INCIDENT), ("tuned", TUNED)):
+        run("audit", "--root", root, "--format", "json", "-o", str(tmp_path / f"{name}.json"))
+    code, out, _ = run("fleet", str(tmp_path), "--format", "json")
+    assert code == 0
+    summary = json.loads(out)
+    assert {host["grade"] for host in summary["hosts"]} == {"F", "A"}
+    assert run("fleet", str(tmp_path), "--fail-on", "high")[0] == 1

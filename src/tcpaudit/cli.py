@@ -23,9 +23,11 @@ import click
 from . import _version
 from .diagnose.cli import diagnose_command
 from .engine import Report, Severity, audit, load_catalogue, load_config
+from .engine.baseline import apply_baseline, load_baseline
 from .engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
 from .errors import TcpauditError
 from .facts import HostFacts, gather
+from .fleet import fleet_command
 from .report import FORMATS
 from .snapshot import load_facts_document
 
@@ -170,6 +172,12 @@ def cli(verbose: int) -> None:
     type=click.Choice(["internet", "internal", "proxy-backend"]),
     help="Exposure of the host; changes severities and thresholds (default: internet).",
 )
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False),
+    help="A previous JSON report: findings already in it are marked suppressed "
+    '("in baseline") and no longer count toward the grade or the exit code.',
+)
 @_errors_exit_2
 def audit_command(
     config_file: str | None,
@@ -178,6 +186,7 @@ def audit_command(
     fail_on: str,
     rules_dir: tuple[str, ...],
     profile: str | None,
+    baseline: str | None,
     **sources: Any,
 ) -> None:
     """Audit a host (or a root-like tree) and grade it."""
@@ -187,9 +196,14 @@ def audit_command(
         config = config.model_copy(
             update={"rules_dirs": [*config.rules_dirs, *map(Path, rules_dir)]}
         )
-    report = audit(facts, config, profile=profile)  # type: ignore[arg-type]  # click.Choice
+    rules = load_catalogue(config.rules_dirs)
+    report = audit(facts, config, rules=rules, profile=profile)  # type: ignore[arg-type]  # click.Choice
+    if baseline is not None:
+        report = apply_baseline(report, load_baseline(baseline), source=baseline)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _write(FORMATS[output_format](report, color=color), output)
+    # SARIF and JUnit describe every rule of the catalogue, including --rules-dir ones.
+    extra = {"rules": rules} if output_format in ("sarif", "junit") else {}
+    _write(FORMATS[output_format](report, color=color, **extra), output)
     sys.exit(_exit_code(report, fail_on))
 
 
@@ -300,6 +314,7 @@ def schema_command() -> None:
 
 
 cli.add_command(diagnose_command, "diagnose")
+cli.add_command(fleet_command, "fleet")
 
 
 def main(argv: list[str] | None = None) -> None:

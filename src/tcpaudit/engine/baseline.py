@@ -1,0 +1,151 @@
+"""Baselines: accept the findings a previous report already had, report only new ones.
+
+This module owns ``tcpaudit audit --baseline REPORT.json``: reading a previous
+JSON report into the set of its finding fingerprints, and marking the findings
+of a new report that are in that set. It runs after the engine and before any
+reporter; it judges nothing and changes no severity.
+
+Semantics:
+
+- A finding is "in the baseline" when its ``Finding.fingerprint`` (rule,
+  setting, scope and file; not the line) is among the baseline's, so a finding
+  whose line moved because lines were added above it is still matched, while
+  the same rule on another setting, virtual host or file is new.
+- Baseline findings are kept, marked ``suppressed`` with the reason
+  ``"in baseline"``, so JSON and SARIF still show them (SARIF as suppressed
+  results) and a reader can see what was accepted. A finding that a
+  ``tcpaudit.toml`` suppression already covers keeps its own reason.
+- Score and grade are recomputed from the unsuppressed findings, so they, and
+  the exit code of ``--fail-on``, reflect only what is new since the baseline.
+- Every finding of the baseline counts, suppressed or not; the baseline's host
+  is not compared, since a baseline is usually the same host's earlier report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParseError
+from ..provenance import Location, Note
+from .findings import Finding, Report, Severity
+from .grade import grade_for, score_for
+
+__all__ = ["BASELINE_REASON", "apply_baseline", "load_baseline"]
+
+BASELINE_REASON = "in baseline"
+
+
+def _not_a_report(path: str, why: str) -> ParseError:
+    return ParseError(f"not a tcpaudit JSON report ({why})", file=path)
+
+
+def _fingerprint(path: str, index: int, item: Any) -> str:
+    """The fingerprint of one finding of the baseline document.
+
+    Only the fields the fingerprint depends on are read, so a baseline written
+    by another tcpaudit version (with fields added or dropped) still works.
+    """
+    where = f"findings[{index}]"
+    if not isinstance(item, dict) or not isinstance(item.get("rule"), str):
+        raise _not_a_report(path, f"{where} has no rule")
+    location = item.get("location")
+    file = location.get("file") if isinstance(location, dict) else None
+    setting, scope = item.get("setting"), item.get("scope")
+    if not all(isinstance(v, str | None) for v in (file, setting, scope)):
+        raise _not_a_report(path, f"{where}: setting, scope and location.file must be strings")
+    probe = Finding(
+        rule=item["rule"],
+        severity=Severity.INFO,
+        title="",
+        message="",
+        setting=setting,
+        scope=scope,
+        location=Location(file=file) if file is not None else None,
+    )
+    return probe.fingerprint
+
+
+def load_baseline(path: str | Path) -> frozenset[str]:
+    """Read a previous JSON report (``tcpaudit audit --format json``) as fingerprints.
+
+    Args:
+        path: the report file, as the user named it (errors quote it).
+
+    Returns:
+        The fingerprints of all its findings, suppressed ones included.
+
+    Raises:
+        ParseError: the file cannot be read, is not JSON, or is not a tcpaudit
+            JSON report (names the file, and the line for a JSON syntax error).
+    """
+    shown = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ParseError(f"cannot read baseline: {reason}", file=shown) from exc
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"not JSON: {exc.msg}", file=shown, line=exc.lineno) from exc
+    if not isinstance(document, dict):
+        raise _not_a_report(shown, "the document is not an object")
+    tool = document.get("tool")
+    if not isinstance(tool, dict) or tool.get("name") != "tcpaudit":
+        raise _not_a_report(shown, 'no "tool": {"name": "tcpaudit"}')
+    if document.get("schema_version") != 1:
+        raise _not_a_report(shown, f"schema_version {document.get('schema_version')!r}, not 1")
+    findings = document.get("findings")
+    if not isinstance(findings, list):
+        raise _not_a_report(shown, '"findings" is not a list')
+    return frozenset(_fingerprint(shown, i, item) for i, item in enumerate(findings))
+
+
+def apply_baseline(
+    report: Report, fingerprints: Iterable[str], *, source: str | None = None
+) -> Report:
+    """Mark the findings of ``report`` that the baseline already had, and regrade.
+
+    Args:
+        report: a report as ``tcpaudit.audit`` returns it.
+        fingerprints: from ``load_baseline``.
+        source: the baseline file's name, quoted in the note this adds.
+
+    Returns:
+        A new report: baseline findings suppressed with reason ``"in baseline"``
+        (moved after the unsuppressed ones, order otherwise kept), score and
+        grade recomputed, and a note saying how many findings the baseline
+        accepted. ``report`` itself is not changed.
+    """
+    known = frozenset(fingerprints)
+    findings: list[Finding] = []
+    accepted = 0
+    for finding in report.findings:
+        if not finding.suppressed and finding.fingerprint in known:
+            finding = finding.model_copy(
+                update={"suppressed": True, "suppression_reason": BASELINE_REASON}
+            )
+            accepted += 1
+        findings.append(finding)
+    # Stable sort: the engine's order (severity, rule, file, line) holds within
+    # each group, and suppressed findings come last as the engine puts them.
+    findings.sort(key=lambda f: f.suppressed)
+    new = sum(1 for f in findings if not f.suppressed)
+    baseline = f"baseline {source}" if source else "baseline"
+    note = Note(
+        message=f"{baseline}: {accepted} finding(s) already known, marked suppressed; "
+        f"{new} new finding(s) graded",
+        file=None,
+    )
+    score = score_for(findings)
+    return report.model_copy(
+        update={
+            "findings": findings,
+            "score": score,
+            "grade": grade_for(score, findings),
+            "notes": [*report.notes, note],
+        }
+    )
