@@ -66,7 +66,12 @@ def test_finding_whose_line_moved_is_still_in_baseline(tmp_path: Path) -> None:
 
 def test_new_finding_is_reported_and_alone_decides_the_grade(tmp_path: Path) -> None:
     root = copy_example("tuned", tmp_path / "root")
+    # An accepted finding to start from: somaxconn back at this kernel's 128 (TA205).
+    (root / "proc/sys/net/core/somaxconn").write_text("128\n")
+    sysctl_d = root / "etc/sysctl.d/90-tcp-timers.conf"
+    sysctl_d.write_text(sysctl_d.read_text().replace("net.core.somaxconn = 511\n", ""))
     baseline = load_baseline(write_report(root, tmp_path / "baseline.json"))
+    assert baseline
     conf = root / "etc/httpd/conf/httpd.conf"
     conf.write_text(conf.read_text().replace("Timeout 30\n", "Timeout 120\n"), encoding="utf-8")
     result = apply_baseline(audit_root(root), baseline)
