@@ -11,21 +11,19 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import textwrap
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import click
 
 from . import _version
+from .cli_support import errors_exit_2, fail, write_output
 from .diagnose.cli import diagnose_command
 from .engine import Report, Severity, audit, load_catalogue, load_config
 from .engine.baseline import apply_baseline, load_baseline
 from .engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
-from .errors import TcpauditError
 from .facts import HostFacts, gather
 from .fleet import fleet_command
 from .report import FORMATS
@@ -35,24 +33,6 @@ __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 FAIL_ON_CHOICES = ["info", "low", "medium", "high", "critical", "never"]
-
-
-def _fail(message: str) -> None:
-    click.echo(f"tcpaudit: error: {message}", err=True)
-    sys.exit(2)
-
-
-def _errors_exit_2(function: F) -> F:
-    @wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except TcpauditError as exc:
-            _fail(str(exc))
-        except OSError as exc:
-            _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-
-    return cast(F, wrapper)
 
 
 def _source_options(function: F) -> F:
@@ -117,24 +97,6 @@ def _facts(
     )
 
 
-def _write(text: str, output: str | None) -> None:
-    if output is None or output == "-":
-        click.echo(text, nl=False)
-        return
-    target = Path(output)
-    # Write next to the target and rename, so a reader never sees half a report;
-    # 0600 because reports describe the host.
-    handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version.__version__, prog_name="tcpaudit")
 @click.option("-v", "--verbose", count=True, help="Log what tcpaudit reads (stderr).")
@@ -178,7 +140,7 @@ def cli(verbose: int) -> None:
     help="A previous JSON report: findings already in it are marked suppressed "
     '("in baseline") and no longer count toward the grade or the exit code.',
 )
-@_errors_exit_2
+@errors_exit_2
 def audit_command(
     config_file: str | None,
     output_format: str,
@@ -203,7 +165,7 @@ def audit_command(
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     # SARIF and JUnit describe every rule of the catalogue, including --rules-dir ones.
     extra = {"rules": rules} if output_format in ("sarif", "junit") else {}
-    _write(FORMATS[output_format](report, color=color, **extra), output)
+    write_output(FORMATS[output_format](report, color=color, **extra), output)
     sys.exit(_exit_code(report, fail_on))
 
 
@@ -216,14 +178,14 @@ def _exit_code(report: Report, fail_on: str) -> int:
 @cli.command("facts")
 @_source_options
 @click.option("--output", "-o", help="Write to this file instead of stdout.")
-@_errors_exit_2
+@errors_exit_2
 def facts_command(output: str | None, **sources: Any) -> None:
     """Print the effective settings, with their sources, as JSON."""
     facts = _facts(**sources)
     text = json.dumps(
         facts.model_dump(mode="json", exclude_none=False), indent=2, ensure_ascii=False
     )
-    _write(text + "\n", output)
+    write_output(text + "\n", output)
 
 
 @cli.command("rules")
@@ -231,7 +193,7 @@ def facts_command(output: str | None, **sources: Any) -> None:
     "--format", "output_format", type=click.Choice(["table", "json", "markdown"]), default="table"
 )
 @click.option("--rules-dir", multiple=True, type=click.Path(exists=True, file_okay=False))
-@_errors_exit_2
+@errors_exit_2
 def rules_command(output_format: str, rules_dir: tuple[str, ...]) -> None:
     """List the rule catalogue."""
     rules = load_catalogue([Path(d) for d in rules_dir])
@@ -254,7 +216,7 @@ def rules_command(output_format: str, rules_dir: tuple[str, ...]) -> None:
 @click.argument("rule_id", required=False)
 @click.option("--grading", is_flag=True, help="Explain the score and grade instead of a rule.")
 @click.option("--rules-dir", multiple=True, type=click.Path(exists=True, file_okay=False))
-@_errors_exit_2
+@errors_exit_2
 def explain_command(rule_id: str | None, grading: bool, rules_dir: tuple[str, ...]) -> None:
     """Explain a rule: what it does, why it is bad, example, use instead, references."""
     if grading:
@@ -268,12 +230,12 @@ def explain_command(rule_id: str | None, grading: bool, rules_dir: tuple[str, ..
         )
         return
     if rule_id is None:
-        _fail("explain needs a RULE_ID (or --grading)")
+        fail("explain needs a RULE_ID (or --grading)")
         return
     rules = {rule.id: rule for rule in load_catalogue([Path(d) for d in rules_dir])}
     rule = rules.get(rule_id.upper())
     if rule is None:
-        _fail(f"no rule {rule_id!r}; `tcpaudit rules` lists them")
+        fail(f"no rule {rule_id!r}; `tcpaudit rules` lists them")
         return
     sections = [
         f"{rule.id}: {rule.title}  [{rule.severity.value}]",

@@ -27,9 +27,10 @@ import click
 from pydantic import BaseModel, ConfigDict, ValidationError
 from tabulate import tabulate
 
+from .cli_support import errors_exit_2, write_output
 from .engine.findings import Report, Severity
 from .engine.grade import Grade
-from .errors import ParseError, TcpauditError
+from .errors import ParseError
 from .report.markdown import escape_text
 
 __all__ = [
@@ -334,13 +335,11 @@ def _loaded(files: list[Path]) -> Iterator[Report]:
     show_default=True,
     help="Exit 1 when some host has an unsuppressed finding at or above this severity.",
 )
+@errors_exit_2
 def fleet_command(
     paths: tuple[str, ...], output_format: str, output: str | None, fail_on: str
 ) -> None:
     """Roll up many hosts' JSON reports (files, or directories of *.json)."""
-    # Imported here: cli imports this module to register the command.
-    from .cli import _write
-
     threshold = None if fail_on == "never" else Severity(fail_on)
     failing: list[str] = []
 
@@ -351,14 +350,7 @@ def fleet_command(
                 failing.append(report.host)
             yield report
 
-    try:
-        fleet = roll_up(watched(_loaded(report_files(paths))))
-        _write(FLEET_FORMATS[output_format](fleet), output)
-    except TcpauditError as exc:
-        click.echo(f"tcpaudit: error: {exc}", err=True)
-        sys.exit(2)
-    except OSError as exc:
-        click.echo(f"tcpaudit: error: {exc.filename or output}: {exc.strerror or exc}", err=True)
-        sys.exit(2)
+    fleet = roll_up(watched(_loaded(report_files(paths))))
+    write_output(FLEET_FORMATS[output_format](fleet), output)
     if failing:
         sys.exit(1)

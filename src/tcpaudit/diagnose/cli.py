@@ -31,8 +31,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_support import errors_exit_2
 from ..engine import Severity, load_config
-from ..errors import TcpauditError
 from .model import Diagnosis
 from .render import render_table
 from .run import diagnose
@@ -122,6 +122,7 @@ def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
     help="Exit 1 when a finding at or above this severity is not suppressed "
     "(never-accepted CLOSE_WAIT also exits 1, unless 'never').",
 )
+@errors_exit_2
 def diagnose_command(
     root: str,
     ports: list[int] | None,
@@ -141,24 +142,17 @@ def diagnose_command(
     configuration and the sysctls; writes nothing and signals nothing.
     Attributing other users' sockets needs root.
     """
-    try:
-        diagnosis = diagnose(
-            root,
-            ports=ports,
-            apache_conf=apache_conf,
-            sysctl=sysctl_source,
-            status_url=status_url,
-            scoreboard=scoreboard,
-            ss=ss_file,
-            netstat=netstat_file,
-            config=load_config(Path(config_file) if config_file else None),
-        )
-    except TcpauditError as exc:
-        click.echo(f"tcpaudit: error: {exc}", err=True)
-        sys.exit(2)
-    except OSError as exc:
-        click.echo(f"tcpaudit: error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-        sys.exit(2)
+    diagnosis = diagnose(
+        root,
+        ports=ports,
+        apache_conf=apache_conf,
+        sysctl=sysctl_source,
+        status_url=status_url,
+        scoreboard=scoreboard,
+        ss=ss_file,
+        netstat=netstat_file,
+        config=load_config(Path(config_file) if config_file else None),
+    )
     if output_format == "json":
         click.echo(diagnosis.to_json())
     else:

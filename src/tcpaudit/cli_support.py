@@ -1,0 +1,63 @@
+"""Plumbing every tcpaudit command shares: one-line errors with exit 2, private atomic output.
+
+Kept apart from ``cli.py`` so that commands defined elsewhere (``fleet``,
+``diagnose``) use the same behaviour without importing the command group.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar, cast
+
+import click
+
+from .errors import TcpauditError
+
+__all__ = ["errors_exit_2", "fail", "write_output"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> NoReturn:
+    """Print one error line on stderr and exit 2 (the input or the command line is wrong)."""
+    click.echo(f"tcpaudit: error: {message}", err=True)
+    sys.exit(2)
+
+
+def errors_exit_2(function: F) -> F:
+    """Turn ``TcpauditError`` and ``OSError`` into one stderr line and exit 2, never a traceback."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except TcpauditError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+
+    return cast(F, wrapper)
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print ``text``, or write it to ``output`` atomically with mode 0600."""
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    # Write next to the target and rename, so a reader never sees half a report;
+    # 0600 because reports describe the host.
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
