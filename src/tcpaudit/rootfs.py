@@ -31,6 +31,7 @@ class RootFS:
     def __init__(self, root: str | os.PathLike[str] = "/") -> None:
         self.root = Path(os.path.abspath(root))
         self.is_host = self.root == Path("/")
+        self._root_text = str(self.root).rstrip("/") + "/"
 
     def resolve(self, tree_path: str | PurePosixPath) -> Path:
         """Return the real path for an absolute path as seen inside the root.
@@ -40,39 +41,41 @@ class RootFS:
         unresolved). A link loop resolves to the looping path, whose open
         then fails with a clear error.
         """
-        parts = list(PurePosixPath("/", tree_path).parts[1:])
+        # Plain strings and os calls: this runs for every included file, and
+        # pathlib objects cost more than the system calls themselves.
+        parts = [part for part in str(tree_path).split("/") if part not in ("", ".")]
+        parts.reverse()
         resolved: list[str] = []
+        base = self._root_text
         links = 0
         while parts:
-            name = parts.pop(0)
-            if name in ("", "."):
-                continue
+            name = parts.pop()
             if name == "..":
                 if resolved:
                     resolved.pop()
                 continue
-            candidate = self.root.joinpath(*resolved, name)
+            candidate = base + "/".join([*resolved, name])
             try:
                 mode = os.lstat(candidate).st_mode
-            except OSError:
+            except (OSError, ValueError):  # ValueError: a NUL byte in the name
                 resolved.append(name)
-                resolved.extend(p for p in parts if p not in ("", "."))
+                resolved.extend(reversed(parts))
                 break
             if stat.S_ISLNK(mode):
                 links += 1
                 if links > MAX_SYMLINKS:
                     resolved.append(name)
-                    resolved.extend(parts)
+                    resolved.extend(reversed(parts))
                     break
-                target = PurePosixPath(os.readlink(candidate))
-                if target.is_absolute():
+                target = os.readlink(candidate)
+                if target.startswith("/"):
                     resolved = []
-                    parts = list(target.parts[1:]) + parts
-                else:
-                    parts = list(target.parts) + parts
+                parts.extend(
+                    reversed([part for part in target.split("/") if part not in ("", ".")])
+                )
                 continue
             resolved.append(name)
-        return self.root.joinpath(*resolved)
+        return Path(base + "/".join(resolved)) if resolved else self.root
 
     def tree_path(self, real: Path) -> PurePosixPath:
         """Return the absolute in-tree path of a real path below the root."""
@@ -81,6 +84,17 @@ class RootFS:
         except ValueError:
             return PurePosixPath(real)
         return PurePosixPath("/", rel)
+
+    def display_tree(self, tree_path: str | PurePosixPath) -> str:
+        """Return how a path named inside the root is shown, symlinks not followed.
+
+        httpd names an included file by the path it built from the pattern
+        (``mods-enabled/alias.load``), not by the target of a link.
+        """
+        absolute = PurePosixPath("/", tree_path)
+        if self.is_host:
+            return str(absolute)
+        return absolute.relative_to("/").as_posix()
 
     def display(self, real: Path) -> str:
         """Return how a file is named in reports: relative to the root, or absolute on the host."""

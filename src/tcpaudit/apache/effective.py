@@ -33,7 +33,13 @@ from .values import (
     parse_timeout_parameter,
 )
 
-__all__ = ["CANONICAL_NAMES", "server_settings", "virtual_hosts"]
+__all__ = [
+    "CANONICAL_NAMES",
+    "proxy_routes",
+    "server_settings",
+    "validate_directive",
+    "virtual_hosts",
+]
 
 # lower-cased spelling -> canonical name; MaxClients is 2.2's name of MaxRequestWorkers.
 CANONICAL_NAMES = {
@@ -69,16 +75,52 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
+# TAKE1 handlers: httpd refuses any other number of words ("X takes one argument").
+_ONE_WORD = frozenset(
+    {
+        "Timeout",
+        "KeepAlive",
+        "KeepAliveTimeout",
+        "MaxKeepAliveRequests",
+        "MaxRequestWorkers",
+        "ServerLimit",
+        "ThreadsPerChild",
+        "ThreadLimit",
+        "ListenBacklog",
+        "ProxyTimeout",
+    }
+)
+# Sections whose contents are per-directory: server-level directives are
+# refused there ("not allowed here", invoke_cmd in server/config.c).
+_DIRECTORY_SECTIONS = frozenset(
+    {
+        "directory",
+        "directorymatch",
+        "location",
+        "locationmatch",
+        "files",
+        "filesmatch",
+        "if",
+        "elseif",
+        "else",
+        "proxy",
+        "proxymatch",
+    }
+)
+
+
 def _parser(
     name: str, version: tuple[int, ...]
 ) -> Callable[[tuple[str, ...], SettingValue], SettingValue]:
     def first(args: tuple[str, ...]) -> str:
+        if len(args) != 1 and name in _ONE_WORD:
+            raise InvalidValueError(f"{name} takes one argument")
         if not args:
             raise InvalidValueError(f"{name} takes one argument")
         return args[0]
 
     if name == "KeepAlive":
-        return lambda args, _old: parse_flag_keepalive(first(args))
+        return lambda args, _old: parse_flag_keepalive(first(args), version)
     if name == "KeepAliveTimeout":
         return lambda args, _old: _number(parse_timeout_parameter(first(args), version))
     if name == "RequestReadTimeout":
@@ -98,6 +140,38 @@ def _parser(
 
         return accept_filter
     return lambda args, _old: parse_atoi(first(args))
+
+
+def validate_directive(
+    directive: Directive, sections: tuple[str, ...], version: tuple[int, ...]
+) -> None:
+    """Refuse a tracked directive where httpd's handler would, when it walks the tree.
+
+    Args:
+        directive: a directive of the effective tree.
+        sections: lower-cased names of the sections around it, outermost first.
+        version: the Apache version.
+
+    Raises:
+        ApacheConfigError: a value, word count or place httpd refuses.
+    """
+    name = CANONICAL_NAMES.get(directive.key)
+    if name is None or directive.children is not None:
+        return
+    if any(section in _DIRECTORY_SECTIONS for section in sections):
+        raise ApacheConfigError(
+            f"{directive.name} not allowed here", file=directive.file, line=directive.line
+        )
+    if name not in _VHOST_SCOPED and "virtualhost" in sections:
+        raise ApacheConfigError(
+            f"{directive.name} cannot occur within <VirtualHost> section",
+            file=directive.file,
+            line=directive.line,
+        )
+    try:
+        _parser(name, version)(directive.args, None)
+    except InvalidValueError as exc:
+        raise ApacheConfigError(str(exc), file=directive.file, line=directive.line) from exc
 
 
 def _collect(

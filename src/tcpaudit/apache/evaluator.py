@@ -1,47 +1,74 @@
 """Read an Apache configuration the way httpd reads it at start-up.
 
 This module applies what httpd executes while it reads the files:
-``Include``/``IncludeOptional``, ``Define``/``UnDefine`` and ``${VAR}``,
-``LoadModule`` and the conditional sections (``<IfModule>``, ``<IfDefine>``,
-``<IfVersion>``, ``<IfFile>``, ``<IfDirective>``, ``<IfSection>``). What is
-left is the effective directive tree, in the order httpd applies it, every node
-with its file and line. It judges no values; ``model.py`` reads the settings
-out of the tree.
+``Include``/``IncludeOptional`` (``includes.py``), ``Define``/``UnDefine`` and
+``${VAR}`` (``variables.py``), ``LoadModule`` (``modules.py``), ``ServerRoot``,
+mod_macro (``macros.py``) and the conditional sections (``<IfModule>``,
+``<IfDefine>``, ``<IfVersion>``, ``<IfFile>``, ``<IfDirective>``,
+``<IfSection>``; ``conditions.py``). What is left is the effective directive
+tree, in the order httpd applies it, every node with its file and line. Then,
+as httpd's walk of that tree does (``walk.check_commands``), it refuses
+a directive whose module is known but not loaded or that sits where it may
+not. It judges no values itself; ``effective.py`` reads the settings out.
+
+The control flow follows httpd 2.4's server/config.c (``ap_build_config``,
+``ap_build_config_sub``, ``ap_build_cont_config``, ``ap_soak_end_container``):
+a true conditional ends only at a line that is exactly ``</IfXxx>``, and only
+when no other section opened inside it is still open; a false one is skipped
+without substituting variables; a section left open at the end of a file is an
+error, unless it was opened inside a conditional that is itself still open.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
-import re
+import posixpath
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
 from ..rootfs import RootFS
-from .lexer import decode_config, logical_lines, split_words
-from .modules import module_source_name
+from .conditions import ConditionError, condition_argument, if_version
+from .directives import KEPT_READ_TIME_DIRECTIVES, READ_TIME_DIRECTIVES, directive_owners
+from .includes import IncludeError, expand_include
+from .lexer import decode_config, first_word, logical_lines, section_args, split_words
+from .macros import MacroError, MacroTable
+from .modules import LoadedModules
+from .sections import Frame, Line, close_section, container_of, soak
 from .tree import Directive
+from .variables import Variables
+from .walk import check_commands
 
-__all__ = ["MAX_INCLUDE_DEPTH", "EvaluationResult", "evaluate"]
+__all__ = [
+    "MAX_FILES_READ",
+    "MAX_INCLUDE_DEPTH",
+    "EvaluationResult",
+    "evaluate",
+]
 
 log = logging.getLogger(__name__)
 
-# httpd refuses deeper include nesting (AP_MAX_INCLUDE_DEPTH in http_config.c).
+# httpd refuses deeper Include nesting (AP_MAX_INCLUDE_DEPTH in server/core.c).
 MAX_INCLUDE_DEPTH = 128
 # A single configuration file larger than this is not a configuration file.
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# Includes that fan out (every file of a level includes every file of the
+# next) stay within httpd's limits but multiply the reads; tcpaudit stops here.
+MAX_FILES_READ = 200_000
 
-_CONDITIONALS = frozenset(
-    {"ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective", "ifsection"}
-)
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_WILDCARD = re.compile(r"[*?\[]")
-_VERSION_OPERATORS = ("==", ">=", "<=", "=", ">", "<", "~")
+# Conditional sections and the module that registers each (core.c, mod_version.c).
+_CONDITIONALS = {
+    "<ifmodule": ("IfModule", "core_module"),
+    "<ifdefine": ("IfDefine", "core_module"),
+    "<iffile": ("IfFile", "core_module"),
+    "<ifdirective": ("IfDirective", "core_module"),
+    "<ifsection": ("IfSection", "core_module"),
+    "<ifversion": ("IfVersion", "version_module"),
+}
 
 
 @dataclass(slots=True)
@@ -53,14 +80,10 @@ class EvaluationResult:
     modules: list[str]
     defines: dict[str, str]
     server_root: PurePosixPath
+    main_file: str = ""
     notes: list[Note] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Frame:
-    name: str
-    node: Directive | None
-    line: int
+    # id(directive) -> the error its handler gives when httpd walks the tree.
+    deferred: dict[int, str] = field(default_factory=dict)
 
 
 class _Evaluator:
@@ -76,75 +99,59 @@ class _Evaluator:
         self.fs = fs
         self.server_root = server_root
         self.version = version
-        self.defines: dict[str, str] = dict.fromkeys(defines, "")
-        self.environment = dict(environment)
-        self.modules: dict[str, None] = {}
-        self.source_names: set[str] = set()
-        for identifier in compiled_in:
-            self._add_module(identifier)
+        self.variables = Variables(defines, environment)
+        self.modules = LoadedModules(compiled_in)
         self.files: list[str] = []
         self.notes: list[Note] = []
-        self.include_stack: list[Path] = []
+        self.macros = MacroTable()
+        self.deferred: dict[int, str] = {}
+        self.include_depth = 0
+        self.files_read = 0
 
-    # -- modules and variables -------------------------------------------------
-
-    def _add_module(self, identifier: str) -> None:
-        self.modules[identifier] = None
-        self.source_names.add(module_source_name(identifier))
-
-    def _module_loaded(self, name: str) -> bool:
-        return name in self.modules or name in self.source_names
-
-    def _substitute(self, line: str, file: str, number: int) -> str:
-        if "${" not in line:
-            return line
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in self.defines and self.defines[name] != "":
-                return self.defines[name]
-            if name in self.environment:
-                return self.environment[name]
-            # httpd leaves the text as it is and warns (AH00111).
-            self.notes.append(
-                Note(message=f"config variable ${{{name}}} is not defined", file=file, line=number)
-            )
-            return match.group(0)
-
-        return _VARIABLE.sub(replace, line)
+    def _directive_exists(self, key: str) -> bool:
+        owners = directive_owners(key, self.version)
+        return owners is not None and any(owner in self.modules for owner in owners)
 
     # -- files -------------------------------------------------------------------
 
     def read_file(
-        self, real: Path, container: list[Directive], origin: str, origin_line: int | None
+        self,
+        shown: str,
+        real: Path,
+        container: list[Directive],
+        origin: str,
+        origin_line: int | None,
     ) -> None:
-        shown = self.fs.display(real)
-        if real in self.include_stack:
+        self.files_read += 1
+        if self.files_read > MAX_FILES_READ:
             raise ApacheConfigError(
-                f"include cycle: {shown} includes itself", file=origin, line=origin_line
-            )
-        if len(self.include_stack) >= MAX_INCLUDE_DEPTH:
-            raise ApacheConfigError(
-                f"exceeded the maximum include nesting of {MAX_INCLUDE_DEPTH}",
+                f"more than {MAX_FILES_READ} configuration files read; includes recurse",
                 file=origin,
                 line=origin_line,
             )
         try:
             mode = os.stat(real).st_mode
-            if not stat.S_ISREG(mode):
+            if not stat.S_ISREG(mode) and self.fs.tree_path(real) != PurePosixPath("/dev/null"):
                 raise ApacheConfigError(
-                    f"{shown} is not a regular file", file=origin, line=origin_line
+                    f"Access to file {shown} denied by server: not a regular file",
+                    file=origin,
+                    line=origin_line,
                 )
             with open(real, "rb") as handle:
-                data = handle.read(MAX_FILE_BYTES + 1)
+                # Check the size first: read(n) would allocate n bytes up front.
+                if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
+                    raise ApacheConfigError(
+                        f"{shown} is larger than {MAX_FILE_BYTES} bytes",
+                        file=origin,
+                        line=origin_line,
+                    )
+                data = handle.read()
         except OSError as exc:
             raise ApacheConfigError(
-                f"cannot read {shown}: {exc.strerror or exc}", file=origin, line=origin_line
+                f"Could not open configuration file {shown}: {exc.strerror or exc}",
+                file=origin,
+                line=origin_line,
             ) from exc
-        if len(data) > MAX_FILE_BYTES:
-            raise ApacheConfigError(
-                f"{shown} is larger than {MAX_FILE_BYTES} bytes", file=origin, line=origin_line
-            )
         text, valid = decode_config(data)
         if not valid:
             self.notes.append(
@@ -152,181 +159,90 @@ class _Evaluator:
             )
         log.debug("reading %s", shown)
         self.files.append(shown)
-        self.include_stack.append(real)
-        try:
-            self._process(text, shown, container)
-        finally:
-            self.include_stack.pop()
+        self._process(text, shown, container)
 
     def _process(self, text: str, file: str, root: list[Directive]) -> None:
-        lines = list(logical_lines(text))
-        stack: list[_Frame] = []
+        lines: list[Line] = [(number, raw, file, ()) for number, raw in logical_lines(text)]
+        # mod_macro reads the line after a Use through its own reader, which
+        # drops it when the file ends there without a line feed (array_getstr).
+        unterminated_last = None if text.endswith("\n") else text.count("\n") + 1
+        stack: list[Frame] = []
         index = 0
         while index < len(lines):
-            number, raw = lines[index]
+            number, raw, where, _expanding = lines[index]
             index += 1
-            words = split_words(self._substitute(raw, file, number))
-            if not words:
+            if (
+                stack
+                and stack[-1].node is None
+                and raw[:2] == "</"
+                and raw[2:].lower() == stack[-1].name.lower() + ">"
+            ):
+                stack.pop()
                 continue
-            head = words[0]
-            if head.startswith("</"):
-                self._close(stack, head, words, file, number)
+            if "${" in raw:
+                raw = self.variables.substitute(raw, where, number)
+            name, rest = first_word(raw)
+            if not name:
                 continue
-            container = self._container(stack, root)
-            if head.startswith("<"):
-                name, args = self._section_words(words, file, number)
-                lowered = name.lower()
-                if lowered in _CONDITIONALS:
-                    if self._condition(lowered, args, file, number):
-                        stack.append(_Frame(lowered, None, number))
+            if name.startswith("</"):
+                close_section(stack, name, where, number)
+                continue
+            if name.endswith(">"):
+                name = name[:-1]
+            if name.startswith("<") and not rest:
+                rest = ">"
+            key = name.lower()
+            container = container_of(stack, root)
+            conditional = _CONDITIONALS.get(key)
+            try:
+                if conditional is not None and conditional[1] in self.modules.order:
+                    if self._condition(key, rest):
+                        stack.append(Frame(conditional[0], None, number))
                     else:
-                        index = self._skip(lines, index, name, file, number)
+                        index = soak(lines, index, conditional[0], where, number)
                     continue
-                node = Directive(name, tuple(args), file, number, [])
+                if key in ("<macro", "use", "undefmacro") and "macro_module" in self.modules:
+                    index = self.macros.handle(key, rest, lines, index)
+                    if key == "use" and not _expanding and number + 1 == unterminated_last:
+                        lines = [line for line in lines if line[3] or line[0] != unterminated_last]
+                    continue
+            except (ConditionError, MacroError) as exc:
+                raise ApacheConfigError(str(exc), file=where, line=number) from exc
+            if name.startswith("<"):
+                args = section_args(rest)
+                words = args if args is not None else tuple(split_words(rest))
+                node = Directive(name[1:], words, where, number, [])
+                if args is None:
+                    # The section's own handler refuses it, when httpd walks the tree.
+                    self.deferred[id(node)] = f"{name}> directive missing closing '>'"
                 container.append(node)
-                stack.append(_Frame(lowered, node, number))
+                stack.append(Frame(name[1:], node, number))
                 continue
-            self._directive(head, words[1:], file, number, container)
-        if stack:
-            frame = stack[-1]
-            raise ApacheConfigError(
-                f"<{frame.node.name if frame.node else frame.name}> was not closed",
-                file=file,
-                line=frame.line,
-            )
-
-    @staticmethod
-    def _container(stack: list[_Frame], root: list[Directive]) -> list[Directive]:
-        for frame in reversed(stack):
-            if frame.node is not None:
-                assert frame.node.children is not None
-                return frame.node.children
-        return root
-
-    @staticmethod
-    def _section_words(words: list[str], file: str, number: int) -> tuple[str, list[str]]:
-        name = words[0][1:]
-        args = words[1:]
-        if name.endswith(">") and not args:
-            return name[:-1], []
-        if not args or not args[-1].endswith(">"):
-            raise ApacheConfigError(
-                f"<{name}> directive missing closing '>'", file=file, line=number
-            )
-        last = args[-1][:-1]
-        args = args[:-1] + ([last] if last else [])
-        return name, args
-
-    @staticmethod
-    def _close(stack: list[_Frame], head: str, words: list[str], file: str, number: int) -> None:
-        name = head[2:]
-        if name.endswith(">"):
-            name = name[:-1]
-        elif len(words) > 1 and words[1] == ">":
-            pass
-        if not stack:
-            raise ApacheConfigError(
-                f"</{name}> without matching <{name}> section", file=file, line=number
-            )
-        frame = stack.pop()
-        if frame.name != name.lower():
-            opened = frame.node.name if frame.node else frame.name
-            raise ApacheConfigError(
-                f"Expected </{opened}> but saw </{name}>", file=file, line=number
-            )
-
-    @staticmethod
-    def _skip(lines: list[tuple[int, str]], index: int, name: str, file: str, number: int) -> int:
-        """Skip a false conditional section without evaluating it (ap_soak_end_container)."""
-        expected = [name]
-        while index < len(lines):
-            line_number, raw = lines[index]
-            index += 1
-            words = split_words(raw)
-            if not words or not words[0].startswith("<"):
-                continue
-            head = words[0]
-            if head.startswith("</"):
-                closing = head[2:].removesuffix(">")
-                if closing.lower() != expected[-1].lower():
-                    raise ApacheConfigError(
-                        f"Expected </{expected[-1]}> but saw </{closing}>",
-                        file=file,
-                        line=line_number,
-                    )
-                expected.pop()
-                if not expected:
-                    return index
-            else:
-                expected.append(head[1:].removesuffix(">"))
-        raise ApacheConfigError(f"<{name}> was not closed", file=file, line=number)
+            self._directive(name, split_words(rest), where, number, container)
+        # Only sections opened outside any still-open conditional must be closed
+        # (ap_build_cont_config returns quietly at end of file).
+        if stack and stack[0].node is not None:
+            frame = stack[0]
+            raise ApacheConfigError(f"<{frame.name}> was not closed.", file=file, line=frame.line)
 
     # -- conditions --------------------------------------------------------------
 
-    def _condition(self, kind: str, args: list[str], file: str, number: int) -> bool:
-        if kind == "ifversion":
-            return self._if_version(args, file, number)
-        if len(args) != 1:
-            raise ApacheConfigError(f"<{kind}> takes one argument", file=file, line=number)
-        argument = args[0]
-        negate = argument.startswith("!")
-        if negate:
-            argument = argument[1:]
-        if kind == "ifmodule":
-            result = self._module_loaded(argument)
-        elif kind == "ifdefine":
-            result = argument in self.defines
-        elif kind == "iffile":
-            path = self._tree_path(argument)
-            result = self.fs.resolve(path).exists()
+    def _condition(self, key: str, raw_args: str) -> bool:
+        if key == "<ifversion":
+            return if_version(raw_args, self.version)
+        section = _CONDITIONALS[key][0]
+        negated, argument = condition_argument(section, raw_args)
+        if key == "<ifmodule":
+            result = self.modules.matches(argument)
+        elif key == "<ifdefine":
+            result = argument in self.variables.defines
+        elif key == "<iffile":
+            result = self.fs.resolve(self._tree_path(argument)).exists()
+        elif key == "<ifdirective":
+            result = self._directive_exists(argument.lower())
         else:
-            # <IfDirective>/<IfSection>: tcpaudit cannot know every directive a
-            # third-party module registers; it assumes the ones it has seen used.
-            result = False
-            self.notes.append(
-                Note(
-                    message=f"<{kind} {argument}> assumed false: registered directives are not known",
-                    file=file,
-                    line=number,
-                )
-            )
-        return result != negate
-
-    def _if_version(self, args: list[str], file: str, number: int) -> bool:
-        if "version_module" not in self.modules:
-            raise ApacheConfigError(
-                "Invalid command '<IfVersion', perhaps misspelled or defined by a module "
-                "not included in the server configuration",
-                file=file,
-                line=number,
-            )
-        if not args or len(args) > 2:
-            raise ApacheConfigError(
-                "<IfVersion> takes one or two arguments", file=file, line=number
-            )
-        operator, wanted = ("=", args[0]) if len(args) == 1 else (args[0], args[1])
-        negate = operator.startswith("!")
-        operator = operator.removeprefix("!")
-        current = ".".join(str(part) for part in self.version)
-        if operator == "~" or (wanted.startswith("/") and wanted.endswith("/") and len(wanted) > 1):
-            pattern = wanted.strip("/") if operator != "~" else wanted
-            result = re.search(pattern, current) is not None
-        elif operator in _VERSION_OPERATORS:
-            target = _version_tuple(wanted)
-            mine = self.version + (0,) * (3 - len(self.version))
-            result = {
-                "=": mine == target,
-                "==": mine == target,
-                ">": mine > target,
-                ">=": mine >= target,
-                "<": mine < target,
-                "<=": mine <= target,
-            }[operator]
-        else:
-            raise ApacheConfigError(
-                f"unknown <IfVersion> operator {operator!r}", file=file, line=number
-            )
-        return result != negate
+            result = self._directive_exists("<" + argument.lower())
+        return result != negated
 
     # -- directives executed while reading ---------------------------------------
 
@@ -337,108 +253,59 @@ class _Evaluator:
         if key in ("include", "includeoptional"):
             if len(args) != 1:
                 raise ApacheConfigError(f"{name} takes one argument", file=file, line=number)
-            optional = key == "includeoptional"
-            for real in self._expand_include(args[0], optional, file, number):
-                self.read_file(real, container, file, number)
+            self._include(args[0], key == "includeoptional", file, number, container)
             return
-        if key == "define":
-            if not 1 <= len(args) <= 2:
-                raise ApacheConfigError("Define takes one or two arguments", file=file, line=number)
-            self.defines[args[0]] = args[1] if len(args) == 2 else ""
-        elif key == "undefine":
-            if len(args) != 1:
-                raise ApacheConfigError("UnDefine takes one argument", file=file, line=number)
-            self.defines.pop(args[0], None)
+        if key in ("define", "undefine"):
+            self.variables.apply(key, args, file, number)
         elif key == "loadmodule":
             if len(args) != 2:
                 raise ApacheConfigError("LoadModule takes two arguments", file=file, line=number)
-            if args[0] in self.modules:
-                # httpd skips a module that is already loaded, with a warning (AH01574).
+            warning = self.modules.load(args[0], file, number)
+            if warning is not None:
+                self.notes.append(warning)
+        elif key == "serverroot":
+            if len(args) != 1:
+                raise ApacheConfigError("ServerRoot takes one argument", file=file, line=number)
+            self.server_root = self._tree_path(args[0])
+            if not self.fs.resolve(self.server_root).is_dir():
                 self.notes.append(
                     Note(
-                        message=f"module {args[0]} is already loaded, skipping",
+                        message=f"ServerRoot {self.server_root} is not a directory in the audited "
+                        "root (httpd would refuse to start)",
                         file=file,
                         line=number,
                     )
                 )
-            else:
-                self._add_module(args[0])
-        elif key == "serverroot" and len(args) == 1:
-            self.server_root = PurePosixPath("/", args[0])
-        container.append(Directive(name, tuple(args), file, number))
+        if (
+            key in KEPT_READ_TIME_DIRECTIVES
+            or READ_TIME_DIRECTIVES.get(key) not in self.modules.order
+        ):
+            container.append(Directive(name, tuple(args), file, number))
 
-    def _tree_path(self, value: str) -> PurePosixPath:
-        path = PurePosixPath(value)
-        return path if path.is_absolute() else self.server_root / path
-
-    def _expand_include(self, pattern: str, optional: bool, file: str, number: int) -> list[Path]:
-        tree = self._tree_path(pattern)
-        parts = tree.parts[1:]
-        if not any(_WILDCARD.search(part) for part in parts):
-            real = self.fs.resolve(tree)
-            if real.is_dir():
-                return self._directory_files(real)
-            if real.exists() or not optional:
-                return [real]
-            return []
-        current = [self.fs.root]
-        for position, part in enumerate(parts):
-            last = position == len(parts) - 1
-            following: list[Path] = []
-            for base in current:
-                base_real = self.fs.resolve(self.fs.tree_path(base))
-                if not _WILDCARD.search(part):
-                    following.append(base_real / part)
-                    continue
-                try:
-                    names = sorted(os.listdir(base_real))
-                except OSError:
-                    continue
-                for entry in names:
-                    if entry.startswith(".") and not part.startswith("."):
-                        continue
-                    if not fnmatch.fnmatchcase(entry, part):
-                        continue
-                    candidate = self.fs.resolve(self.fs.tree_path(base_real / entry))
-                    if last or candidate.is_dir():
-                        following.append(candidate)
-            current = following
-        found: list[Path] = []
-        for candidate in current:
-            if candidate.is_dir():
-                found.extend(self._directory_files(candidate))
-            elif candidate.exists():
-                found.append(candidate)
-        if not found and not optional and self.version >= (2, 4):
+    def _include(
+        self, pattern: str, optional: bool, file: str, number: int, container: list[Directive]
+    ) -> None:
+        self.include_depth += 1
+        if self.include_depth > MAX_INCLUDE_DEPTH:
             raise ApacheConfigError(
-                f"No matches for the wildcard '{tree.name}' in '{tree.parent}', failing",
+                f"Exceeded maximum include depth of {MAX_INCLUDE_DEPTH}, There appears to be a "
+                "recursion.",
                 file=file,
                 line=number,
             )
-        return found
-
-    def _directory_files(self, directory: Path) -> list[Path]:
-        found: list[Path] = []
         try:
-            names = sorted(os.listdir(directory))
-        except OSError as exc:
-            raise ApacheConfigError(
-                f"cannot read directory {self.fs.display(directory)}: {exc.strerror}"
-            ) from exc
-        for name in names:
-            candidate = self.fs.resolve(self.fs.tree_path(directory / name))
-            if candidate.is_dir():
-                found.extend(self._directory_files(candidate))
-            elif candidate.exists():
-                found.append(candidate)
-        return found
+            found = expand_include(self.fs, str(self._tree_path(pattern)), optional)
+        except IncludeError as exc:
+            raise ApacheConfigError(str(exc), file=file, line=number) from exc
+        for tree, real in found:
+            self.read_file(self.fs.display_tree(tree), real, container, file, number)
+        self.include_depth -= 1
 
-
-def _version_tuple(text: str) -> tuple[int, int, int]:
-    numbers = [int(part) for part in re.findall(r"\d+", text)[:3]]
-    while len(numbers) < 3:
-        numbers.append(0)
-    return numbers[0], numbers[1], numbers[2]
+    def _tree_path(self, value: str) -> PurePosixPath:
+        # ap_server_root_relative: relative to ServerRoot, '.' and '..' folded
+        # (apr_filepath_merge with APR_FILEPATH_TRUENAME), symlinks kept.
+        joined = posixpath.join(str(self.server_root), value)
+        return PurePosixPath(posixpath.normpath(joined).replace("//", "/", 1))
 
 
 def evaluate(
@@ -450,6 +317,9 @@ def evaluate(
     compiled_in: Iterable[str],
     defines: Iterable[str] = (),
     environment: Mapping[str, str] | None = None,
+    main_shown: str | None = None,
+    check: bool = True,
+    validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
 ) -> EvaluationResult:
     """Read ``main_file`` and everything it includes; return the effective tree.
 
@@ -461,18 +331,54 @@ def evaluate(
         compiled_in: identifiers of modules linked into httpd.
         defines: names given with ``-D`` on httpd's command line.
         environment: the variables httpd's environment holds (envvars).
+        main_shown: how to name the main file (default: its real path).
+        check: walk the tree as httpd does and refuse what it refuses (``check_commands``).
+        validate: the value checks of that walk (``effective.validate_directive``).
 
     Raises:
         ApacheConfigError: for anything httpd would refuse while reading.
     """
     evaluator = _Evaluator(fs, server_root, version, compiled_in, defines, environment or {})
     root: list[Directive] = []
-    evaluator.read_file(main_file, root, fs.display(main_file), None)
-    return EvaluationResult(
+    shown = main_shown if main_shown is not None else fs.display(main_file)
+    evaluator.read_file(shown, main_file, root, shown, None)
+    result = EvaluationResult(
         directives=root,
         files=evaluator.files,
-        modules=list(evaluator.modules),
-        defines=evaluator.defines,
+        modules=list(evaluator.modules.order),
+        defines={
+            name: evaluator.variables.values.get(name, "") for name in evaluator.variables.defines
+        },
         server_root=evaluator.server_root,
-        notes=evaluator.notes,
+        main_file=shown,
+        notes=[*evaluator.notes, *evaluator.variables.notes],
+        deferred=evaluator.deferred,
+    )
+    if check:
+        check_result(result, version, validate)
+    return result
+
+
+def check_result(
+    result: EvaluationResult,
+    version: tuple[int, ...],
+    validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
+) -> None:
+    """Refuse what httpd refuses once everything is read; add the notes to ``result``.
+
+    Raises:
+        ApacheConfigError: no MPM (2.4), or the first refusal of the tree walk.
+    """
+    # httpd 2.4 checks for an MPM once everything is read, before it walks
+    # the tree (AH00534 in server/config.c).
+    if version >= (2, 4) and not any(name.startswith("mpm_") for name in result.modules):
+        raise ApacheConfigError("Configuration error: No MPM loaded.", file=result.main_file)
+    result.notes.extend(
+        check_commands(
+            result.directives,
+            result.modules,
+            version,
+            deferred=result.deferred,
+            validate=validate,
+        )
     )

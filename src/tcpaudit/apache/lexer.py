@@ -6,24 +6,39 @@ This module owns the byte-level rules of httpd's ``ap_cfg_getline`` and
 
 Rules, checked against httpd 2.4 (``apache2 -t -D DUMP_CONFIG``):
 
-- a physical line whose last non-blank character is ``\\`` continues on the
-  next line; the logical line is numbered by its *last* physical line;
+- a physical line whose last byte before the line feed (or CR LF) is ``\\``
+  continues on the next line; the logical line is numbered by its *last*
+  physical line;
 - trailing white space is dropped; leading white space is skipped;
 - ``#`` starts a comment only as the first non-blank character of a logical
   line; after a directive it is data (``IndexIgnore .??* *~ *#``);
 - a word is either quoted (``"..."`` or ``'...'``, where ``\\<quote>`` and
   ``\\\\`` are escapes) or runs to the next white space (``\\\\`` is an escape);
 - a UTF-8 byte-order mark is *not* stripped: httpd sees it as part of the
-  first word, and so do we.
+  first word, and so do we;
+- a NUL byte ends its physical line (httpd handles lines as C strings).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-__all__ = ["decode_config", "logical_lines", "split_words"]
+__all__ = [
+    "decode_config",
+    "first_word",
+    "logical_lines",
+    "section_args",
+    "split_words",
+]
 
 _SPACE = " \t\r\n\f\v"
+# A run of non-blank characters; apr_isspace is ASCII " \t\n\v\f\r" only.
+_PLAIN_WORD = re.compile(r"[^ \t\r\n\f\v]+")
+# The common first word: no quote, no backslash; then the blanks after it.
+_PLAIN_FIRST = re.compile(
+    r"([^ \t\r\n\f\v\"'\\][^ \t\r\n\f\v\\]*)(?=[ \t\r\n\f\v]|$)[ \t\r\n\f\v]*"
+)
 
 
 def decode_config(data: bytes) -> tuple[str, bool]:
@@ -42,25 +57,42 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` for each non-empty, non-comment logical line.
 
     ``line_number`` is 1-based and names the last physical line of a
-    continued line, as httpd reports it.
+    continued line, as httpd reports it (``ap_cfg_getline`` counts every
+    physical line it reads). A line continues only when ``\\`` is the very
+    last byte before the line feed (or before ``\\r\\n``); a backslash
+    followed by blanks, or on a last line without a line feed, is data.
     """
+    physical = text.split("\n")
+    terminated_last = text.endswith("\n")
+    if terminated_last:
+        physical.pop()
+    count = len(physical)
     pending: list[str] = []
-    for number, physical in enumerate(text.split("\n"), start=1):
-        stripped = physical.rstrip(_SPACE)
-        if stripped.endswith("\\"):
-            pending.append(stripped[:-1])
-            continue
+    for number, line in enumerate(physical, start=1):
+        if "\0" in line:
+            # httpd reads a line into a C string: it ends at the first NUL byte,
+            # and then cannot continue (the backslash check sees no line feed).
+            line = line[: line.index("\0")]
+            terminated = False
+        else:
+            terminated = number < count or terminated_last
+        if terminated:
+            body = line[:-1] if line.endswith("\r") else line
+            if body.endswith("\\"):
+                pending.append(body[:-1])
+                continue
         if pending:
-            pending.append(stripped)
-            stripped = "".join(pending)
+            pending.append(line)
+            line = "".join(pending)
             pending = []
-        logical = stripped.lstrip(_SPACE)
+        logical = line.strip(_SPACE)
         if logical and logical[0] != "#":
             yield number, logical
     if pending:
-        logical = "".join(pending).lstrip(_SPACE)
+        # End of file inside a continuation: httpd counted one more read.
+        logical = "".join(pending).strip(_SPACE)
         if logical and logical[0] != "#":
-            yield text.count("\n") + 1, logical
+            yield count + 1, logical
 
 
 def _unescape(word: str, quote: str) -> str:
@@ -82,8 +114,27 @@ def _unescape(word: str, quote: str) -> str:
     return "".join(out)
 
 
+def _next_word(line: str, index: int) -> tuple[str, int]:
+    """The word starting at ``index`` (not blank) and the index just after it."""
+    length = len(line)
+    quote = line[index]
+    if quote in "\"'":
+        end = index + 1
+        while end < length and line[end] != quote:
+            if line[end] == "\\" and end + 1 < length and line[end + 1] in (quote, "\\"):
+                end += 2
+            else:
+                end += 1
+        return _unescape(line[index + 1 : end], quote), (end + 1 if end < length else end)
+    match = _PLAIN_WORD.match(line, index)
+    assert match is not None
+    return _unescape(match.group(), ""), match.end()
+
+
 def split_words(line: str) -> list[str]:
     """Split a logical line into words with httpd's ``ap_getword_conf`` rules."""
+    if '"' not in line and "'" not in line and "\\" not in line:
+        return _PLAIN_WORD.findall(line)
     words: list[str] = []
     index = 0
     length = len(line)
@@ -92,19 +143,25 @@ def split_words(line: str) -> list[str]:
             index += 1
         if index >= length:
             return words
-        quote = line[index]
-        if quote in "\"'":
-            end = index + 1
-            while end < length and line[end] != quote:
-                if line[end] == "\\" and end + 1 < length and line[end + 1] in (quote, "\\"):
-                    end += 2
-                else:
-                    end += 1
-            words.append(_unescape(line[index + 1 : end], quote))
-            index = end + 1 if end < length else end
-        else:
-            end = index
-            while end < length and line[end] not in _SPACE:
-                end += 1
-            words.append(_unescape(line[index:end], ""))
-            index = end
+        word, index = _next_word(line, index)
+        words.append(word)
+
+
+def first_word(line: str) -> tuple[str, str]:
+    """``ap_getword_conf`` for the directive name; return it and the rest of the line, raw."""
+    plain = _PLAIN_FIRST.match(line)
+    if plain is not None:
+        return plain.group(1), line[plain.end() :]
+    start = len(line) - len(line.lstrip(_SPACE))
+    if start >= len(line):
+        return "", ""
+    word, end = _next_word(line, start)
+    return word, line[end:].lstrip(_SPACE)
+
+
+def section_args(raw_args: str) -> tuple[str, ...] | None:
+    """Words of a section's arguments up to its last ``>``; None when there is no ``>``."""
+    end = raw_args.rfind(">")
+    if end < 0:
+        return None
+    return tuple(split_words(raw_args[:end]))

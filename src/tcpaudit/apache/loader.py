@@ -15,8 +15,8 @@ from pathlib import PurePosixPath
 from ..errors import ApacheConfigError, UsageError
 from ..provenance import Note
 from ..rootfs import RootFS
-from .effective import proxy_routes, server_settings, virtual_hosts
-from .evaluator import EvaluationResult, evaluate
+from .effective import proxy_routes, server_settings, validate_directive, virtual_hosts
+from .evaluator import EvaluationResult, check_result, evaluate
 from .locate import find_main_config, read_startup_inputs
 from .model import ApacheConfig, MpmName, version_tuple
 from .modules import compiled_in_modules
@@ -65,6 +65,7 @@ def load_apache(
     *,
     defines: tuple[str, ...] = (),
     mpm: MpmName | None = None,
+    compiled_in: tuple[str, ...] | None = None,
 ) -> ApacheConfig | None:
     """Load the effective Apache configuration of a host.
 
@@ -74,7 +75,10 @@ def load_apache(
         root: the directory that stands for the audited host's ``/``.
         version: the Apache version (``2.4`` or ``2.4.62``); None infers it.
         defines: extra ``-D`` names, as on httpd's command line.
-        mpm: force the MPM (only meaningful for 2.2, where it is compiled in).
+        mpm: the MPM linked into httpd (2.2 builds, Gentoo); a LoadModule wins in 2.4.
+        compiled_in: identifiers of the modules linked into httpd, as
+            ``httpd -l`` shows them (``core_module``...); None assumes the
+            usual build of the layout (``modules.COMPILED_IN``).
 
     Returns:
         The configuration, or None when ``path`` is None and no configuration
@@ -100,17 +104,24 @@ def load_apache(
         for name in _MPMS:
             if inputs.binary.endswith(f".{name}"):
                 sysconfig_mpm = name
+    # 2.2 builds link their MPM in: RHEL 6 picks the binary (httpd.worker).
     compiled_mpm: MpmName = mpm or sysconfig_mpm or "prefork"
 
-    def run(release: tuple[int, ...]) -> EvaluationResult:
+    def run(release: tuple[int, ...], linked_mpm: str | None = None) -> EvaluationResult:
         return evaluate(
             fs,
             main_real,
             server_root=PurePosixPath(layout.server_root),
             version=release,
-            compiled_in=compiled_in_modules(layout.name, release, compiled_mpm),
+            compiled_in=compiled_in
+            if compiled_in is not None
+            else compiled_in_modules(
+                layout.name, release, compiled_mpm if release < (2, 4) else linked_mpm
+            ),
             defines=all_defines,
             environment=inputs.environment,
+            main_shown=fs.display_tree(layout.main_file),
+            check=False,
         )
 
     if version is not None:
@@ -120,13 +131,25 @@ def load_apache(
         result = run(release)
         version_text, version_source = ".".join(map(str, release)), "option"
     else:
+        # Which directives exist depends on the version, so the check waits
+        # until the version is known; a 2.2 verdict means reading again as 2.2.
         result = run((2, 4))
         version_text, why = infer_version(result)
         version_source = "inferred"
         notes.append(Note(message=f"Apache version {version_text} inferred: {why}"))
-        if version_text == "2.2":
-            result = run((2, 2))
         release = version_tuple(version_text)
+        if release < (2, 4):
+            result = run(release)
+    loads_mpm = any(name.startswith("mpm_") for name in result.modules)
+    if compiled_in is None and layout.name == "gentoo" and release >= (2, 4) and not loads_mpm:
+        # Gentoo's ebuild links the one MPM of APACHE2_MPMS in; its httpd.conf
+        # loads none. Read again with it, since <IfModule> blocks depend on it.
+        result = run(release, linked_mpm=mpm or "prefork")
+    check_result(
+        result,
+        release,
+        lambda directive, sections: validate_directive(directive, sections, release),
+    )
 
     mpm_name, mpm_source = _decide_mpm(result, release, mpm, sysconfig_mpm)
     if mpm_source == "assumed":
@@ -138,7 +161,7 @@ def load_apache(
         mpm=mpm_name,
         mpm_source=mpm_source,
         layout=layout.name,
-        main_file=fs.display(main_real),
+        main_file=fs.display_tree(layout.main_file),
         server_root=str(result.server_root),
         files=result.files,
         modules=result.modules,
@@ -159,16 +182,23 @@ def _decide_mpm(
     sysconfig_mpm: MpmName | None,
 ) -> tuple[MpmName, str]:
     loaded = [name for name in _MPMS if f"mpm_{name}_module" in result.modules]
+    by_loadmodule = {
+        directive.args[0]
+        for top in result.directives
+        for directive in top.walk()
+        if directive.key == "loadmodule" and directive.args
+    }
     if release >= (2, 4):
         if len(loaded) > 1:
             raise ApacheConfigError(
                 f"more than one MPM loaded ({', '.join(loaded)}); httpd refuses to start"
             )
-        if loaded:
+        if loaded and f"mpm_{loaded[0]}_module" in by_loadmodule:
             return loaded[0], "LoadModule"
         if forced:
             return forced, "option"
-        return "event", "assumed"
+        # Linked in (Gentoo) or given as compiled_in: the build decides.
+        return (loaded[0] if loaded else "event"), "assumed"
     if forced:
         return forced, "option"
     if sysconfig_mpm:

@@ -70,8 +70,11 @@ def find_main_config(fs: RootFS, override: str | None) -> tuple[Layout, Path] | 
     """
     if override is not None:
         candidate = PurePosixPath(override)
-        real = fs.resolve(candidate) if candidate.is_absolute() else Path(override).absolute()
-        tree = fs.tree_path(real)
+        if candidate.is_absolute():
+            real, tree = fs.resolve(candidate), candidate
+        else:
+            real = Path(override).absolute()
+            tree = fs.tree_path(real)
         for layout in LAYOUTS:
             if str(tree) == layout.main_file:
                 return layout, real

@@ -86,7 +86,14 @@ class VirtualHost(BaseModel):
 
 
 class ApacheConfig(BaseModel):
-    """The effective Apache configuration of a host."""
+    """The effective Apache configuration of a host.
+
+    ``files`` are the files httpd reads, in the order it reads them, each named
+    as the Include named it (``etc/apache2/mods-enabled/alias.load``, not the
+    target of that link), once per read, as ``-D DUMP_INCLUDES`` lists them.
+    ``modules`` are the loaded module identifiers, built-in first, then in
+    LoadModule order, as ``-D DUMP_MODULES`` lists them.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

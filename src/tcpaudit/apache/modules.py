@@ -8,8 +8,14 @@ are listed here from httpd's own sources.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from ..errors import ApacheConfigError
+from ..provenance import Note
+
 __all__ = [
     "COMPILED_IN",
+    "LoadedModules",
     "compiled_in_modules",
     "module_source_name",
 ]
@@ -25,6 +31,8 @@ _SOURCE_NAME_EXCEPTIONS = {
     "mpm_itk_module": "mpm_itk.c",
     "mpm_winnt_module": "mpm_winnt.c",
     "so_module": "mod_so.c",
+    # modules/ldap/util_ldap.c defines ldap_module (`apache2 -L` shows util_ldap.c).
+    "ldap_module": "util_ldap.c",
     "php5_module": "mod_php5.c",
     "php7_module": "mod_php7.c",
     "php_module": "mod_php.c",
@@ -59,16 +67,56 @@ def module_source_name(identifier: str) -> str:
     return f"mod_{stem}.c"
 
 
-def compiled_in_modules(layout: str, version: tuple[int, ...], mpm_2_2: str) -> tuple[str, ...]:
+def compiled_in_modules(layout: str, version: tuple[int, ...], mpm: str | None) -> tuple[str, ...]:
     """Return the identifiers of the modules compiled into httpd for a layout and version.
 
     Args:
         layout: a layout name from ``locate.LAYOUTS`` (``debian``, ``rhel``...).
         version: the Apache version as a tuple.
-        mpm_2_2: the MPM a 2.2 build links in (``prefork`` unless told).
+        mpm: the MPM a build links in (``prefork`` unless told), or None for
+            a build that loads its MPM with LoadModule. Every 2.2 build links
+            one in.
     """
     if version < (2, 4):
-        return (*COMPILED_IN["generic-2.2"], f"mpm_{mpm_2_2}_module")
+        return (*COMPILED_IN["generic-2.2"], f"mpm_{mpm or 'prefork'}_module")
+    linked = (f"mpm_{mpm}_module",) if mpm else ()
     if layout == "debian":
-        return COMPILED_IN["debian"]
-    return COMPILED_IN["generic-2.4"]
+        return (*COMPILED_IN["debian"], *linked)
+    return (*COMPILED_IN["generic-2.4"], *linked)
+
+
+class LoadedModules:
+    """The modules loaded so far, in load order, as ``LoadModule`` (mod_so.c) adds them."""
+
+    def __init__(self, compiled_in: Iterable[str]) -> None:
+        linked = list(compiled_in)
+        self.compiled_in = frozenset(linked)
+        self.order: dict[str, None] = dict.fromkeys(linked)
+        self.source_names = {module_source_name(identifier) for identifier in linked}
+
+    def __contains__(self, identifier: object) -> bool:
+        return identifier in self.order
+
+    def matches(self, name: str) -> bool:
+        """``<IfModule name>``: a loaded module's identifier or source file name."""
+        return name in self.order or name in self.source_names
+
+    def load(self, identifier: str, file: str, number: int) -> Note | None:
+        """Apply ``LoadModule identifier``; return the warning httpd would log, if any.
+
+        A module loaded before is skipped with a warning (AH01574); loading one
+        linked in from a ``mod_x.c`` source is an error (load_module in mod_so.c).
+        """
+        if identifier in self.compiled_in:
+            source = module_source_name(identifier)
+            if source == f"mod_{identifier.removesuffix('_module')}.c":
+                raise ApacheConfigError(
+                    f"module {identifier} is built-in and can't be loaded", file=file, line=number
+                )
+        if identifier in self.order:
+            return Note(
+                message=f"module {identifier} is already loaded, skipping", file=file, line=number
+            )
+        self.order[identifier] = None
+        self.source_names.add(module_source_name(identifier))
+        return None

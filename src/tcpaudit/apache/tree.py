@@ -2,6 +2,13 @@
 
 A plain dataclass tree rather than pydantic models: a 10,000-vhost
 configuration has hundreds of thousands of nodes and needs no validation.
+
+It is httpd's tree (what ``apache2 -t -D DUMP_CONFIG`` prints) with two
+differences: ``LoadModule``, ``Define``, ``UnDefine`` and ``ServerRoot`` stay
+in it, although httpd executes them while reading and keeps them out, because
+they say which modules and names the configuration relies on; and a directive
+expanded from a mod_macro ``Use`` keeps the file and line of the macro body
+line, where httpd names the use instead.
 """
 
 from __future__ import annotations

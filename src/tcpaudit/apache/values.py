@@ -24,7 +24,6 @@ __all__ = [
 ]
 
 _LEADING_INT = re.compile(r"\s*([+-]?\d+)")
-_TIMEOUT_UNITS = {"ms": 0.001, "s": 1.0, "mi": 60.0, "min": 60.0, "h": 3600.0, "": 1.0}
 
 
 class InvalidValueError(Exception):
@@ -40,22 +39,35 @@ def parse_atoi(text: str) -> int:
 def parse_timeout_parameter(text: str, version: tuple[int, ...]) -> float:
     """Seconds from a time value as ``KeepAliveTimeout`` reads it.
 
-    2.4 uses ``ap_timeout_parameter_parse`` (units ms, s, min; rejects other
-    trailing text); 2.2 uses atoi.
+    2.4 uses ``ap_timeout_parameter_parse`` (server/util.c): a non-negative
+    integer, then a unit judged by its first letters only: none or ``s...``
+    seconds, ``h...`` hours, ``ms...`` milliseconds, ``mi...`` minutes;
+    anything else (``1m``, ``abc``, ``5 s``) is refused. 2.2 uses atoi.
     """
     if version < (2, 4):
         return float(parse_atoi(text))
-    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
-    if not match:
+    match = _LEADING_INT.match(text)
+    amount = int(match.group(1)) if match else 0
+    unit = text[match.end() :] if match else text
+    if amount < 0:
         raise InvalidValueError(f"invalid time value {text!r}")
-    unit = match.group(2).lower()
-    if unit not in _TIMEOUT_UNITS:
-        raise InvalidValueError(f"invalid time unit in {text!r}")
-    return int(match.group(1)) * _TIMEOUT_UNITS[unit]
+    if unit == "" or unit.startswith("s"):
+        return float(amount)
+    if unit.startswith("h"):
+        return amount * 3600.0
+    if unit.startswith("ms"):
+        return amount / 1000
+    if unit.startswith("mi"):
+        return amount * 60.0
+    raise InvalidValueError(f"invalid time unit in {text!r}")
 
 
-def parse_flag_keepalive(text: str) -> bool:
-    """``KeepAlive``: Off (or 0) disables it; any other word enables it (core.c)."""
+def parse_flag_keepalive(text: str, version: tuple[int, ...] = (2, 4)) -> bool:
+    """``KeepAlive``: a FLAG in 2.4 (``On`` or ``Off`` only, any case); in 2.2
+    ``Off`` (or 0) disables it and any other word enables it (http_core.c).
+    """
+    if version >= (2, 4) and text.lower() not in ("on", "off"):
+        raise InvalidValueError("KeepAlive must be On or Off")
     return not (text.lower() == "off" or text == "0")
 
 

@@ -1,0 +1,204 @@
+"""Expand ``Include``/``IncludeOptional`` arguments into files, in httpd's order.
+
+Owns the file-system walk of httpd 2.4's ``ap_process_fnmatch_configs``
+(server/config.c) and ``ap_dir_nofnmatch``/``ap_dir_fnmatch`` (server/util.c);
+it reads no file contents (``evaluator.py`` does). The rules, from that source:
+
+- a path is a wildcard only if ``apr_fnmatch_test`` says so: it holds ``*`` or
+  ``?``, or a ``[`` with a later ``]``;
+- a directory is read entirely, recursively, every entry but ``.`` and ``..``
+  (hidden files too), sorted by ``strcmp`` of the full path (byte order);
+- a wildcard component matches with ``APR_FNM_PERIOD``: a leading ``.`` must
+  be matched by a literal ``.``; a wildcard that is not the last component
+  keeps only entries that are directories themselves (``d_type``: a symlink to
+  a directory is not followed there);
+- ``Include`` fails when a wildcard matches nothing or a directory cannot be
+  opened; ``IncludeOptional`` skips both and skips names that do not exist;
+- more than 128 nested directories is an error (AP_MAX_FNMATCH_DIR_DEPTH).
+
+Files are named as httpd names them: the path as built from the pattern, not
+the target of a symlink (``mods-enabled/alias.load``, as ``-D DUMP_INCLUDES``
+prints).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from functools import lru_cache
+from pathlib import Path
+
+from ..rootfs import RootFS
+
+__all__ = ["MAX_DIRECTORY_DEPTH", "IncludeError", "expand_include", "has_wildcard"]
+
+MAX_DIRECTORY_DEPTH = 128  # AP_MAX_FNMATCH_DIR_DEPTH, server/util.c
+
+
+class IncludeError(Exception):
+    """An include httpd refuses; the message is httpd's."""
+
+
+def has_wildcard(pattern: str) -> bool:
+    """``apr_fnmatch_test``: ``*``/``?`` anywhere, or ``[`` with a later ``]``."""
+    nesting = 0
+    index = 0
+    length = len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char in "?*":
+            return True
+        if char == "\\":
+            index += 1
+            if index >= length:
+                return False
+        elif char == "[":
+            nesting += 1
+        elif char == "]" and nesting:
+            return True
+        index += 1
+    return False
+
+
+@lru_cache(maxsize=256)
+def _compile(pattern: str) -> re.Pattern[str]:
+    """Translate an ``apr_fnmatch`` pattern (escapes on, ``[!..]`` and ``[^..]``) to a regex."""
+    out: list[str] = []
+    index = 0
+    length = len(pattern)
+    while index < length:
+        char = pattern[index]
+        index += 1
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif char == "\\" and index < length:
+            out.append(re.escape(pattern[index]))
+            index += 1
+        elif char == "[":
+            end = index
+            if end < length and pattern[end] in "!^":
+                end += 1
+            if end < length and pattern[end] == "]":
+                end += 1
+            while end < length and pattern[end] != "]":
+                end += 1
+            if end >= length:
+                out.append(re.escape("["))
+                continue
+            body = pattern[index:end]
+            index = end + 1
+            negate = body[:1] in ("!", "^")
+            if negate:
+                body = body[1:]
+            members = "".join("\\" + c if c in "\\]^[" else c for c in body)
+            out.append(f"[{'^' if negate else ''}{members}]")
+        else:
+            out.append(re.escape(char))
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _matches(pattern: str, name: str) -> bool:
+    if name.startswith(".") and not (pattern.startswith(".") or pattern.startswith("\\.")):
+        return False
+    return _compile(pattern).fullmatch(name) is not None
+
+
+def _sorted_names(real_dir: Path) -> list[str]:
+    names = os.listdir(real_dir)
+    # fname_alphasort is strcmp: byte order of the (UTF-8) names.
+    names.sort(key=lambda name: name.encode("utf-8", "surrogateescape"))
+    return names
+
+
+class _Walk:
+    def __init__(self, fs: RootFS, optional: bool) -> None:
+        self.fs = fs
+        self.optional = optional
+        self.depth = 0
+        self.found: list[tuple[str, Path]] = []
+
+    def no_wildcard(self, tree: str) -> None:
+        real = self.fs.resolve(tree)
+        if real.is_dir():
+            self.depth += 1
+            if self.depth > MAX_DIRECTORY_DEPTH:
+                raise IncludeError(
+                    f"Include/IncludeOptional: Directory '{tree}' exceeds the maximum include "
+                    f"directory nesting level of {MAX_DIRECTORY_DEPTH}. You have probably a "
+                    "recursion somewhere."
+                )
+            try:
+                names = _sorted_names(real)
+            except OSError as exc:
+                raise IncludeError(
+                    f"Include/IncludeOptional: Could not open directory {tree}: {exc.strerror}"
+                ) from exc
+            for name in names:
+                self.no_wildcard(f"{tree.rstrip('/')}/{name}")
+            self.depth -= 1
+            return
+        if self.optional and not real.exists():
+            return
+        self.found.append((tree, real))
+
+    def wildcard(self, path: str, rest: str) -> None:
+        first, slash, remainder = rest.partition("/")
+        if not has_wildcard(first):
+            joined = f"{path.rstrip('/')}/{first}"
+            if slash:
+                self.wildcard(joined, remainder)
+            else:
+                self.no_wildcard(joined)
+            return
+        real = self.fs.resolve(path)
+        try:
+            names = _sorted_names(real)
+        except OSError as exc:
+            if self.optional and isinstance(exc, FileNotFoundError):
+                return
+            raise IncludeError(
+                f"Include/IncludeOptional: Could not open directory {path}: {exc.strerror}"
+            ) from exc
+        candidates: list[str] = []
+        for name in names:
+            if not _matches(first, name):
+                continue
+            if slash:
+                try:
+                    if not stat.S_ISDIR(os.lstat(real / name).st_mode):
+                        continue
+                except OSError:
+                    continue
+            candidates.append(f"{path.rstrip('/')}/{name}")
+        if not candidates and not self.optional:
+            raise IncludeError(
+                f"Include/IncludeOptional: No matches for the wildcard '{first}' in "
+                f"'{path}', failing"
+            )
+        for candidate in candidates:
+            if slash:
+                self.wildcard(candidate, remainder)
+            else:
+                self.no_wildcard(candidate)
+
+
+def expand_include(fs: RootFS, tree_path: str, optional: bool) -> list[tuple[str, Path]]:
+    """Return ``(path as named, real path)`` of every file an include reads, in order.
+
+    Args:
+        fs: the audited root.
+        tree_path: the absolute, normalised path inside the root (ServerRoot applied).
+        optional: True for ``IncludeOptional``.
+
+    Raises:
+        IncludeError: what httpd refuses (no match, unreadable directory, depth).
+    """
+    walk = _Walk(fs, optional)
+    if not has_wildcard(tree_path):
+        walk.no_wildcard(tree_path)
+    else:
+        walk.wildcard("/", tree_path.lstrip("/"))
+    return walk.found

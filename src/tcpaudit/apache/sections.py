@@ -1,0 +1,113 @@
+"""Section nesting as httpd's reader tracks it, over a file's logical lines.
+
+Owns the rules of server/config.c for opening and closing sections
+(``ap_build_config_sub``), skipping a false conditional
+(``ap_soak_end_container``) and capturing a ``<Macro>`` body
+(``get_lines_till_end_token`` in mod_macro.c). ``evaluator.py`` drives them.
+A line is ``(line number, text, file, macros being expanded)``: expanded macro
+lines keep the file and line of the macro body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ApacheConfigError
+from .lexer import first_word
+from .tree import Directive
+
+__all__ = ["Frame", "Line", "capture_macro_body", "close_section", "container_of", "soak"]
+
+Line = tuple[int, str, str, tuple[str, ...]]
+
+
+@dataclass(slots=True)
+class Frame:
+    """An open section: a true conditional (``node`` None) or a section kept in the tree."""
+
+    name: str
+    node: Directive | None
+    line: int
+
+
+def container_of(stack: list[Frame], root: list[Directive]) -> list[Directive]:
+    """Where the next directive goes: the innermost kept section, else the file's level."""
+    for frame in reversed(stack):
+        if frame.node is not None:
+            assert frame.node.children is not None
+            return frame.node.children
+    return root
+
+
+def close_section(stack: list[Frame], word: str, file: str, number: int) -> None:
+    """Close the innermost kept section with ``word`` (``</Name>``) or raise httpd's error.
+
+    A conditional is closed elsewhere, only by a line that is exactly
+    ``</IfXxx>``; any other closing word at its level has no matching section.
+    """
+    if not stack or stack[-1].node is None:
+        bare = word[2:].removesuffix(">")
+        raise ApacheConfigError(
+            f"</{bare}> without matching <{bare}> section", file=file, line=number
+        )
+    if not word.endswith(">"):
+        raise ApacheConfigError(f"{word}> directive missing closing '>'", file=file, line=number)
+    frame = stack[-1]
+    if word[2:-1].lower() != frame.name.lower():
+        raise ApacheConfigError(f"Expected </{frame.name}> but saw {word}", file=file, line=number)
+    stack.pop()
+
+
+def soak(lines: list[Line], index: int, name: str, file: str, opened_at: int) -> int:
+    """Skip a false conditional without evaluating it; return the index after its end.
+
+    Variables are not substituted here, and httpd blames the line that opened
+    the conditional for any error.
+    """
+    expected = [name]
+    while index < len(lines):
+        raw = lines[index][1]
+        index += 1
+        word, rest = first_word(raw)
+        if not word.startswith("<"):
+            continue
+        if word.startswith("</"):
+            # httpd drops the last character, whatever it is.
+            closing = word[2:-1]
+            if closing.lower() != expected[-1].lower():
+                raise ApacheConfigError(
+                    f"Expected </{expected[-1]}> but saw </{closing}>", file=file, line=opened_at
+                )
+            expected.pop()
+            if not expected:
+                return index
+        else:
+            opened = word[1:]
+            if not rest and opened.endswith(">"):
+                opened = opened[:-1]
+            expected.append(opened)
+    raise ApacheConfigError(
+        f"Expected </{name}> before end of configuration", file=file, line=opened_at
+    )
+
+
+def capture_macro_body(
+    lines: list[Line], index: int, file: str, opened_at: int
+) -> tuple[list[Line], int]:
+    """Take the lines of a ``<Macro>`` up to its ``</Macro>``; return them and the next index."""
+    body: list[Line] = []
+    depth = 1
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        word = first_word(line[1])[0]
+        if word.lower() == "</macro>":
+            depth -= 1
+            if not depth:
+                return body, index
+        elif word.lower() == "<macro":
+            depth += 1
+        body.append(line)
+    raise ApacheConfigError(
+        "macro contents error: expected token not found: </Macro>", file=file, line=opened_at
+    )

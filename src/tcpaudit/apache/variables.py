@@ -1,0 +1,79 @@
+"""``Define``/``UnDefine``, ``-D`` names and ``${VAR}`` substitution, as httpd 2.4 does them.
+
+Owns the rules of ``set_define``/``unset_define`` and ``ap_resolve_env``
+(server/core.c); ``evaluator.py`` calls them line by line.
+
+- ``-D NAME`` and ``Define NAME`` make ``<IfDefine NAME>`` true; only
+  ``Define NAME VALUE`` gives ``${NAME}`` a value (an empty one is a value);
+- ``${NAME}`` is looked up in the defined values, then in httpd's environment;
+  an undefined one is left as written, with a warning (a note here) unless the
+  name holds a ``:`` (expressions such as ``${SSL:...}``); one pass, whole line;
+- a name holding ``:`` cannot be defined.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from ..errors import ApacheConfigError
+from ..provenance import Note
+
+__all__ = ["Variables"]
+
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+class Variables:
+    """The names and values in force while httpd reads its files."""
+
+    def __init__(self, defines: Iterable[str], environment: Mapping[str, str]) -> None:
+        self.defines: list[str] = list(dict.fromkeys(defines))
+        self.values: dict[str, str] = {}
+        self.environment = dict(environment)
+        self.notes: list[Note] = []
+
+    def substitute(self, line: str, file: str, number: int) -> str:
+        """Replace every ``${NAME}`` of a line, once."""
+        if "${" not in line:
+            return line
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in self.values:
+                return self.values[name]
+            if name in self.environment:
+                return self.environment[name]
+            if ":" not in name:
+                self.notes.append(
+                    Note(
+                        message=f"config variable ${{{name}}} is not defined",
+                        file=file,
+                        line=number,
+                    )
+                )
+            return match.group(0)
+
+        return _VARIABLE.sub(replace, line)
+
+    def apply(self, key: str, args: list[str], file: str, number: int) -> None:
+        """Execute ``Define`` (``key`` "define") or ``UnDefine`` ("undefine")."""
+        if len(args) not in ((1, 2) if key == "define" else (1,)):
+            reason = (
+                "Define takes one or two arguments"
+                if key == "define"
+                else "UnDefine takes one argument"
+            )
+            raise ApacheConfigError(reason, file=file, line=number)
+        name = args[0]
+        if ":" in name:
+            raise ApacheConfigError("Variable name must not contain ':'", file=file, line=number)
+        if key == "define":
+            if name not in self.defines:
+                self.defines.append(name)
+            if len(args) == 2:
+                self.values[name] = args[1]
+            return
+        if name in self.defines:
+            self.defines.remove(name)
+        self.values.pop(name, None)
