@@ -13,7 +13,7 @@ import yaml
 
 import tcpaudit
 from tcpaudit.checks import CHECKS
-from tcpaudit.engine import audit, load_catalogue
+from tcpaudit.engine import audit, load_catalogue, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"
@@ -31,7 +31,10 @@ def _run(case: Path) -> tuple[list[tcpaudit.engine.Finding], dict[str, str]]:
     expect_file = case / "expect.yaml"
     expect = yaml.safe_load(expect_file.read_text()) if expect_file.exists() else {}
     facts = tcpaudit.gather(root=case, apache_version=expect.get("apache_version"))
-    report = audit(facts, profile=expect.get("profile"))
+    # A case may carry its own tcpaudit.toml (suppressions) and pin today's date.
+    config_file = case / "tcpaudit.toml"
+    config = load_config(config_file) if config_file.exists() else None
+    report = audit(facts, config, profile=expect.get("profile"), today=expect.get("today"))
     return [f for f in report.findings if f.rule == case.parts[-3]], expect
 
 

@@ -95,7 +95,11 @@ def test_expired_suppression_no_longer_applies(
     )
     report = audit(incident_facts, load_config(path), today=dt.date(2026, 1, 1))
     assert not any(f.suppressed for f in report.findings)
-    assert any("expired" in note.message for note in report.notes)
+    expired = [f for f in report.findings if f.rule == "TA901"]
+    assert len(expired) == 1
+    assert expired[0].location is not None
+    assert expired[0].location.file == str(path) and expired[0].location.line == 1
+    assert "TA102" in expired[0].message and "2020-01-01" in expired[0].message
 
 
 def test_internal_profile_lowers_severity(incident_facts: tcpaudit.HostFacts) -> None:

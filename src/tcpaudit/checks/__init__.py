@@ -21,6 +21,7 @@ from .module_missing import ModuleMissingParams, module_missing
 from .proxy_backend_keepalive import BackendKeepaliveParams, proxy_backend_keepalive
 from .proxy_timeout_long import ProxyTimeoutParams, proxy_timeout_long
 from .request_read_timeout_weak import ReadTimeoutParams, request_read_timeout_weak
+from .suppression_expired import SuppressionExpiredParams, suppression_expired
 from .sysctl_drift import DriftParams, sysctl_drift
 from .sysctl_keepalive_detection import KeepaliveDetectionParams, sysctl_keepalive_detection
 from .sysctl_retries2_giveup import Retries2Params, sysctl_retries2_giveup
@@ -34,6 +35,7 @@ CHECKS: dict[str, Check[Any]] = {
     check.name: check
     for check in (
         Check("accept_filter_off", AcceptFilterParams, accept_filter_off),
+        Check("suppression_expired", SuppressionExpiredParams, suppression_expired),
         Check("apache_setting_above", SettingAboveParams, apache_setting_above),
         Check("keepalive_hides_exhaustion", HidingParams, keepalive_hides_exhaustion),
         Check("keepalive_off", KeepAliveOffParams, keepalive_off),

@@ -25,14 +25,16 @@ expires = 2027-01-31
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from ..errors import ConfigError
 from ..inputs import read_text
+from ..provenance import Location
 from .findings import Profile, Severity
 
 __all__ = ["AuditConfig", "RuleSettings", "Suppression", "find_config", "load_config"]
@@ -56,6 +58,13 @@ class Suppression(BaseModel):
     file: str | None = Field(default=None, description="a glob matched against location.file")
     reason: str = Field(min_length=1)
     expires: dt.date | None = None
+
+    # Where the entry is written, so an expired one can be pointed at.
+    _location: Location | None = PrivateAttr(default=None)
+
+    @property
+    def location(self) -> Location | None:
+        return self._location
 
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and self.expires < today
@@ -102,7 +111,8 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
             return AuditConfig()
     shown = str(path)
     try:
-        data = tomllib.loads(read_text(path))
+        text = read_text(path)
+        data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=shown) from exc
     except tomllib.TOMLDecodeError as exc:
@@ -117,4 +127,20 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
         raise ConfigError(f"{where}: {first['msg']}", file=shown) from exc
     base = path.parent
     dirs = [d if d.is_absolute() else base / d for d in config.rules_dirs]
+    _locate_suppressions(config.suppress, text, shown)
     return config.model_copy(update={"rules_dirs": dirs})
+
+
+_SUPPRESS_HEADER = re.compile(r"^\s*\[\[\s*(?:tool\.tcpaudit\.)?suppress\s*\]\]", re.MULTILINE)
+
+
+def _locate_suppressions(suppressions: list[Suppression], text: str, shown: str) -> None:
+    """Give each ``[[suppress]]`` entry the line of its header (tomllib keeps no lines)."""
+    lines: list[int | None] = [
+        text.count("\n", 0, match.start()) + 1 for match in _SUPPRESS_HEADER.finditer(text)
+    ]
+    if len(lines) != len(suppressions):
+        # Inline-table spelling (suppress = [{...}]): the file is all we can name.
+        lines = [None] * len(suppressions)
+    for suppression, line in zip(suppressions, lines, strict=True):
+        suppression._location = Location(file=shown, line=line)

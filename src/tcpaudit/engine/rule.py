@@ -9,15 +9,25 @@ parameters to the host's context (MPM, Apache version, profile).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..apache.model import MpmName, version_tuple
+from ..provenance import Location
 from .findings import Profile, Severity
 
-__all__ = ["AppliesTo", "Context", "ContextOverride", "Example", "Rule", "version_matches"]
+__all__ = [
+    "AppliesTo",
+    "Context",
+    "ContextOverride",
+    "Example",
+    "ExpiredSuppression",
+    "Rule",
+    "version_matches",
+]
 
 _VERSION_SPEC = re.compile(r"^(<=|>=|<|>|==)?\s*(\d+(?:\.\d+){0,2})$")
 
@@ -50,6 +60,17 @@ class Example(BaseModel):
     use_instead: str
 
 
+class ExpiredSuppression(BaseModel):
+    """A ``[[suppress]]`` entry of the user's configuration whose date has passed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str
+    reason: str
+    expires: dt.date
+    location: Location | None = None
+
+
 class Context(BaseModel):
     """What a rule may depend on besides the facts themselves."""
 
@@ -58,6 +79,7 @@ class Context(BaseModel):
     profile: Profile = "internet"
     mpm: MpmName | None = None
     apache_version: str | None = None
+    expired_suppressions: tuple[ExpiredSuppression, ...] = ()
 
 
 class _Selector(BaseModel):
@@ -89,7 +111,8 @@ class _Selector(BaseModel):
 class AppliesTo(_Selector):
     """Where a rule applies at all; a host outside it is not checked."""
 
-    requires: Literal["apache", "sysctl", "both"] = "apache"
+    # "none": the rule judges tcpaudit's own configuration, not the host.
+    requires: Literal["apache", "sysctl", "both", "none"] = "apache"
 
 
 class ContextOverride(_Selector):

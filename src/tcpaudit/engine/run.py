@@ -20,7 +20,7 @@ from .catalogue import load_catalogue, registered_checks
 from .config import AuditConfig, Suppression
 from .findings import ApacheSummary, Finding, KernelSummary, Profile, Report
 from .grade import grade_for, score_for
-from .rule import Context, Rule
+from .rule import Context, ExpiredSuppression, Rule
 
 __all__ = ["audit", "render_template"]
 
@@ -99,14 +99,14 @@ def audit(
     )
     today = today or dt.date.today()
     active = [s for s in config.suppress if not s.expired(today)]
-    notes: list[Note] = [*facts.notes]
-    notes.extend(
-        Note(
-            message=f"suppression of {s.rule} expired on {s.expires}: it no longer applies ({s.reason})"
-        )
+    # Expired suppressions stop applying and become TA901 findings.
+    expired = tuple(
+        ExpiredSuppression(rule=s.rule, reason=s.reason, expires=s.expires, location=s.location)
         for s in config.suppress
-        if s.expired(today)
+        if s.expires is not None and s.expired(today)
     )
+    context = context.model_copy(update={"expired_suppressions": expired})
+    notes: list[Note] = [*facts.notes]
     checks = registered_checks()
     findings: list[Finding] = []
     derived = facts.derived
