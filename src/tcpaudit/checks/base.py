@@ -18,7 +18,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 
-__all__ = ["Check", "CheckParams", "Hit"]
+__all__ = ["Check", "CheckParams", "Hit", "as_seconds", "plain_number"]
 
 
 class CheckParams(BaseModel):
@@ -65,3 +65,15 @@ class Check(Generic[ParamsT]):
     def evaluate(self, facts: HostFacts, params: Mapping[str, Any], context: Context) -> list[Hit]:
         """Validate ``params`` (raises pydantic's ValidationError) and run the check."""
         return list(self.run(facts, self.params.model_validate(dict(params)), context))
+
+
+def as_seconds(value: object) -> float | None:
+    """A setting's value as a number of seconds, or None for flags, text and unset values."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def plain_number(value: float) -> int | float:
+    """``30.0`` -> ``30`` so reports and fixes read as people write them; ``0.5`` stays."""
+    return int(value) if float(value).is_integer() else value

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..apache.model import ApacheSetting
 from ..engine.rule import Context
 from ..facts import HOLDING_MPMS, HostFacts
 from .base import CheckParams, Hit
 from .fixes import apache_location
+from .scopes import scopes
 
 __all__ = ["KeepAliveOffParams", "keepalive_off"]
 
@@ -32,21 +32,12 @@ def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context
     config = facts.apache
     if config is None:
         return
-    scopes: list[tuple[str | None, ApacheSetting | None]] = [
-        (None, config.settings.get("KeepAlive"))
-    ]
-    scopes += [
-        (
-            f"<VirtualHost {vhost.address}> {vhost.server_name or ''}".strip(),
-            vhost.settings.get("KeepAlive"),
-        )
-        for vhost in config.vhosts
-    ]
     holding = config.mpm in HOLDING_MPMS
     fix = "KeepAlive On"
     if holding:
         fix += f"\nKeepAliveTimeout {params.recommended_timeout_seconds}"
-    for scope, setting in scopes:
+    for scope in scopes(config):
+        setting = scope.own("KeepAlive")
         if setting is None or setting.value is not False or not setting.effective:
             continue
         yield Hit(
@@ -55,7 +46,7 @@ def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context
             recommended="On",
             location=apache_location(config, setting),
             fix=fix,
-            scope=scope,
+            scope=scope.label,
             values={
                 "mpm": config.mpm,
                 "pairing": f" with KeepAliveTimeout {params.recommended_timeout_seconds}"

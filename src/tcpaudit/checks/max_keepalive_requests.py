@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..apache.model import ApacheSetting
 from ..engine.rule import Context
 from ..facts import HOLDING_MPMS, HostFacts
 from .base import CheckParams, Hit
 from .fixes import apache_location
+from .scopes import scopes
 
 __all__ = ["MaxKeepAliveRequestsParams", "max_keepalive_requests"]
 
@@ -31,23 +31,10 @@ def max_keepalive_requests(
     config = facts.apache
     if config is None:
         return
-    keepalive = config.settings.get("KeepAlive")
-    server_on = keepalive is None or keepalive.value is not False
-    scopes: list[tuple[str | None, bool, ApacheSetting | None]] = [
-        (None, server_on, config.settings.get("MaxKeepAliveRequests"))
-    ]
-    for vhost in config.vhosts:
-        own = vhost.settings.get("KeepAlive")
-        scopes.append(
-            (
-                f"<VirtualHost {vhost.address}> {vhost.server_name or ''}".strip(),
-                server_on if own is None else own.value is not False,
-                vhost.settings.get("MaxKeepAliveRequests"),
-            )
-        )
     holding = config.mpm in HOLDING_MPMS
-    for scope, enabled, setting in scopes:
-        if not enabled or setting is None or not setting.effective:
+    for scope in scopes(config):
+        setting = scope.own("MaxKeepAliveRequests")
+        if not scope.keepalive or setting is None or not setting.effective:
             continue
         value = setting.value
         if isinstance(value, bool) or not isinstance(value, int):
@@ -70,6 +57,6 @@ def max_keepalive_requests(
             recommended=params.recommended_requests,
             location=apache_location(config, setting),
             fix=f"MaxKeepAliveRequests {params.recommended_requests}",
-            scope=scope,
+            scope=scope.label,
             values={"problem": problem, "mpm": config.mpm},
         )

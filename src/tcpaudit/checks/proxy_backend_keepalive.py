@@ -14,11 +14,11 @@ import ipaddress
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from ..apache.model import ProxyRoute, VirtualHost
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
+from .scopes import proxy_routes, vhost_label
 
 __all__ = ["BackendKeepaliveParams", "proxy_backend_keepalive"]
 
@@ -48,13 +48,9 @@ def proxy_backend_keepalive(
     config = facts.apache
     if config is None or not config.has_module("proxy_module"):
         return
-    routes: list[tuple[VirtualHost | None, ProxyRoute]] = [
-        (None, route) for route in config.proxy_routes
-    ]
-    routes += [(vhost, route) for vhost in config.vhosts for route in vhost.proxy_routes]
     detect = facts.derived.keepalive_detect_seconds
     time = facts.sysctl.int_value("net.ipv4.tcp_keepalive_time") if facts.sysctl else None
-    for vhost, route in routes:
+    for vhost, route in proxy_routes(config):
         host = _remote_host(route.url)
         if host is None or route.params.get("keepalive", "").lower() == "on":
             continue
@@ -68,9 +64,7 @@ def proxy_backend_keepalive(
             recommended="On",
             location=Location(file=route.file, line=route.line),
             fix=f"{line} keepalive=On",
-            scope=f"<VirtualHost {vhost.address}> {vhost.server_name or ''}".strip()
-            if vhost
-            else None,
+            scope=vhost_label(vhost) if vhost else None,
             values={
                 "route": f"{route.path} -> {route.url}",
                 "backend": host,

@@ -18,6 +18,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
+from .scopes import proxy_routes, vhost_label
 
 __all__ = ["ProxyTimeoutParams", "proxy_timeout_long"]
 
@@ -83,11 +84,7 @@ def proxy_timeout_long(
     config = facts.apache
     if config is None or not config.has_module("proxy_module"):
         return
-    routes: list[tuple[VirtualHost | None, ProxyRoute]] = [
-        (None, route) for route in config.proxy_routes
-    ]
-    routes += [(vhost, route) for vhost in config.vhosts for route in vhost.proxy_routes]
-    for vhost, route in routes:
+    for vhost, route in proxy_routes(config):
         found = _route_timeout(config, vhost, route)
         if found is None or found[0] <= params.max_seconds:
             continue
@@ -104,9 +101,7 @@ def proxy_timeout_long(
             recommended=params.recommended_seconds,
             location=fix_at,
             fix=f"{fix}{params.recommended_seconds}",
-            scope=f"<VirtualHost {vhost.address}> {vhost.server_name or ''}".strip()
-            if vhost
-            else None,
+            scope=vhost_label(vhost) if vhost else None,
             values={
                 "route": f"{route.path} -> {route.url}",
                 "route_at": f"{route.file}:{route.line}",

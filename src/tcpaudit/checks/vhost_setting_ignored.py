@@ -17,7 +17,8 @@ from ..engine.findings import Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
-from .base import CheckParams, Hit
+from .base import CheckParams, Hit, as_seconds
+from .scopes import vhost_label
 
 __all__ = ["IgnoredSettingParams", "vhost_setting_ignored"]
 
@@ -27,10 +28,6 @@ class IgnoredSettingParams(CheckParams):
     # Severity when the ignored value is not shorter than the one applied
     # (the host is stricter than the file says): a surprise, not a hazard.
     severity_if_not_shorter: Severity = Severity.LOW
-
-
-def _scope(vhost: VirtualHost) -> str:
-    return f"<VirtualHost {vhost.address}> {vhost.server_name or ''}".strip()
 
 
 def _applied(
@@ -51,12 +48,6 @@ def _applied(
     return server, first, Location(file=config.main_file)
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def vhost_setting_ignored(
     facts: HostFacts, params: IgnoredSettingParams, context: Context
 ) -> Iterator[Hit]:
@@ -69,7 +60,7 @@ def vhost_setting_ignored(
             continue
         applied, first, fix_at = _applied(config, params.setting, vhost.address)
         applied_value = applied.value if applied is not None else None
-        wanted, actual = _number(ignored.value), _number(applied_value)
+        wanted, actual = as_seconds(ignored.value), as_seconds(applied_value)
         shorter = wanted is not None and actual is not None and wanted < actual
         if shorter:
             advice = (
@@ -93,7 +84,7 @@ def vhost_setting_ignored(
             recommended=ignored.value if isinstance(ignored.value, int | float) else None,
             location=location,
             fix=fix,
-            scope=_scope(vhost),
+            scope=vhost_label(vhost),
             severity=None if shorter else params.severity_if_not_shorter,
             values={
                 "ignored": ignored.value,
@@ -101,7 +92,7 @@ def vhost_setting_ignored(
                 "applied": applied_value,
                 "applied_from": applied_from,
                 "address": vhost.address,
-                "first_vhost": _scope(first) if first is not None else "the server",
+                "first_vhost": vhost_label(first) if first is not None else "the server",
                 "version": config.version,
                 "advice": advice,
             },

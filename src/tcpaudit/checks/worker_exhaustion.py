@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from ..engine.findings import Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
-from .base import CheckParams, Hit
+from .base import CheckParams, Hit, plain_number
 from .fixes import apache_location
 
 __all__ = ["ExhaustionParams", "worker_exhaustion"]
@@ -25,10 +25,6 @@ class ExhaustionParams(CheckParams):
     min_clients_per_second: float
     critical_below: float
     recommended_timeout_seconds: int = 30
-
-
-def _plain(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
 
 
 def worker_exhaustion(
@@ -65,7 +61,7 @@ def worker_exhaustion(
     yield Hit(
         setting="exhaustion_clients_per_second",
         current=round(rate, 2),
-        recommended=_plain(params.min_clients_per_second),
+        recommended=plain_number(params.min_clients_per_second),
         location=apache_location(config, config.settings.get(dominant) or workers_setting),
         fix="\n".join(fixes),
         severity=severity,
