@@ -16,7 +16,14 @@ from ..apache.model import ApacheConfig, ApacheSetting
 from ..provenance import Location
 from ..sysctl.model import BootTool, SysctlSetting
 
-__all__ = ["DROP_IN_NAME", "apache_location", "drop_in_name", "sysctl_fix", "sysctl_location"]
+__all__ = [
+    "DROP_IN_NAME",
+    "apache_location",
+    "drop_in_name",
+    "load_module_fix",
+    "sysctl_fix",
+    "sysctl_location",
+]
 
 DROP_IN_NAME = "99-tcpaudit.conf"
 
@@ -26,6 +33,14 @@ def apache_location(config: ApacheConfig, setting: ApacheSetting | None) -> Loca
     if setting is not None and setting.file is not None:
         return Location(file=setting.file, line=setting.line)
     return Location(file=config.main_file)
+
+
+def load_module_fix(config: ApacheConfig, module: str) -> str:
+    """How this layout loads a module: Debian's a2enmod, else a LoadModule line."""
+    stem = module.removesuffix("_module")
+    if config.layout == "debian":
+        return f"a2enmod {stem}"
+    return f"LoadModule {module} modules/mod_{stem}.so"
 
 
 def drop_in_name(current: SysctlSetting | None) -> str:

@@ -17,7 +17,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..sysctl.defaults import KERNEL_DEFAULTS
 from .base import CheckParams, Hit
-from .fixes import apache_location
+from .fixes import apache_location, load_module_fix
 
 __all__ = ["HidingParams", "keepalive_hides_exhaustion"]
 
@@ -59,7 +59,7 @@ def keepalive_hides_exhaustion(
             cause = "RequestReadTimeout"
         else:
             cause = "Timeout"
-            fixes.insert(0, "LoadModule reqtimeout_module modules/mod_reqtimeout.so")
+            fixes.insert(0, load_module_fix(config, "reqtimeout_module"))
         holder = f"a client that stops sending ({cause}, {read_hold:g} s)"
     else:
         cause = "KeepAliveTimeout"

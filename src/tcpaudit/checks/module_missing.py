@@ -9,6 +9,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
+from .fixes import load_module_fix
 
 __all__ = ["ModuleMissingParams", "module_missing"]
 
@@ -36,11 +37,7 @@ def module_missing(
     config = facts.apache
     if config is None or config.has_module(params.module):
         return
-    stem = params.module.removesuffix("_module")
-    if config.layout == "debian":
-        fix = f"a2enmod {stem}"
-    else:
-        fix = f"LoadModule {params.module} modules/mod_{stem}.so"
+    fix = load_module_fix(config, params.module)
     if params.configure:
         fix = f"{fix}\n{params.configure}"
     yield Hit(

@@ -15,7 +15,7 @@ from ..engine.findings import Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit, plain_number
-from .fixes import apache_location
+from .fixes import apache_location, load_module_fix
 
 __all__ = ["ExhaustionParams", "worker_exhaustion"]
 
@@ -50,7 +50,7 @@ def worker_exhaustion(
             fixes.append("RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500")
         else:
             cause = f"a client that stops sending holds a worker up to Timeout, {read_hold:g} s, per read (no mod_reqtimeout)"
-            fixes.append("LoadModule reqtimeout_module modules/mod_reqtimeout.so")
+            fixes.append(load_module_fix(config, "reqtimeout_module"))
         fixes.append(f"Timeout {params.recommended_timeout_seconds}")
     else:
         dominant = "KeepAliveTimeout"
