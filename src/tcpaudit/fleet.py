@@ -310,7 +310,7 @@ FLEET_FORMATS = {"table": render_table, "json": render_json, "markdown": render_
 
 def _loaded(files: list[Path]) -> Iterator[Report]:
     """Load ``files``, with a progress bar on stderr when a person is watching it."""
-    stderr = click.get_text_stream("stderr")
+    stderr = sys.stderr
     if len(files) < PROGRESS_MIN_FILES or not stderr.isatty():
         yield from map(load_report, files)
         return
