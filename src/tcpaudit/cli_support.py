@@ -46,6 +46,9 @@ def errors_exit_2(function: F) -> F:
 
 def write_output(text: str, output: str | None) -> None:
     """Print ``text``, or write it to ``output`` atomically with mode 0600."""
+    # Invalid UTF-8 read from a configuration is kept as lone surrogates
+    # (surrogateescape); reports are UTF-8, so show those bytes as \udcXX.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if output is None or output == "-":
         click.echo(text, nl=False)
         return

@@ -35,8 +35,13 @@ class TooLargeError(OSError):
 
 def read_bytes(path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES) -> bytes:
     """The file's bytes, refusing non-regular files and files above ``limit`` bytes."""
-    # O_NONBLOCK: opening a FIFO that the stat check raced with must not block.
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    # Never open a FIFO, device or socket: opening alone can block (FIFO), or act
+    # (a tape rewinds, a watchdog arms, a tty becomes the controlling terminal).
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise NotRegularFileError(path)
+    # O_NONBLOCK/O_NOCTTY: a node swapped in after the stat check must not block or act.
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    descriptor = os.open(path, flags)
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
