@@ -9,6 +9,7 @@ values it sets itself. Later directives win, as in httpd.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cache, lru_cache
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
@@ -35,6 +36,7 @@ from .values import (
 
 __all__ = [
     "CANONICAL_NAMES",
+    "TRACKED_KEYS",
     "proxy_routes",
     "server_settings",
     "validate_directive",
@@ -58,6 +60,8 @@ CANONICAL_NAMES = {
     "acceptfilter": "AcceptFilter",
     "proxytimeout": "ProxyTimeout",
 }
+# The lower-cased names validate_directive checks (it lets every other pass).
+TRACKED_KEYS = frozenset(CANONICAL_NAMES)
 # Directives a <VirtualHost> may set for itself (the rest are server-wide only).
 _VHOST_SCOPED = frozenset(
     {
@@ -73,6 +77,13 @@ _VHOST_SCOPED = frozenset(
 
 def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
+
+
+# What virtual_hosts reads from a vhost's own lines.
+_VHOST_KEYS = frozenset(
+    {key for key, name in CANONICAL_NAMES.items() if name in _VHOST_SCOPED}
+    | {"servername", "proxypass"}
+)
 
 
 # TAKE1 handlers: httpd refuses any other number of words ("X takes one argument").
@@ -109,6 +120,11 @@ _DIRECTORY_SECTIONS = frozenset(
 )
 
 
+# Parsers whose result depends on the previous value of the directive.
+_ACCUMULATING = frozenset({"RequestReadTimeout", "Listen", "AcceptFilter"})
+
+
+@cache
 def _parser(
     name: str, version: tuple[int, ...]
 ) -> Callable[[tuple[str, ...], SettingValue], SettingValue]:
@@ -142,6 +158,21 @@ def _parser(
     return lambda args, _old: parse_atoi(first(args))
 
 
+@lru_cache(maxsize=1024)
+def _plain_value(name: str, version: tuple[int, ...], args: tuple[str, ...]) -> SettingValue:
+    """The value of a directive that does not accumulate; the same few recur by
+    the thousand (``Timeout 60`` in every vhost). Values are immutable."""
+    return _parser(name, version)(args, None)
+
+
+def _value(
+    name: str, version: tuple[int, ...], args: tuple[str, ...], old: SettingValue
+) -> SettingValue:
+    if name in _ACCUMULATING:
+        return _parser(name, version)(args, old)
+    return _plain_value(name, version, args)
+
+
 def validate_directive(
     directive: Directive, sections: tuple[str, ...], version: tuple[int, ...]
 ) -> None:
@@ -158,7 +189,7 @@ def validate_directive(
     name = CANONICAL_NAMES.get(directive.key)
     if name is None or directive.children is not None:
         return
-    if any(section in _DIRECTORY_SECTIONS for section in sections):
+    if not _DIRECTORY_SECTIONS.isdisjoint(sections):
         raise ApacheConfigError(
             f"{directive.name} not allowed here", file=directive.file, line=directive.line
         )
@@ -169,9 +200,22 @@ def validate_directive(
             line=directive.line,
         )
     try:
-        _parser(name, version)(directive.args, None)
+        _value(name, version, directive.args, None)
     except InvalidValueError as exc:
         raise ApacheConfigError(str(exc), file=directive.file, line=directive.line) from exc
+
+
+def _setting(
+    directive: Directive, name: str, version: tuple[int, ...], old: ApacheSetting | None
+) -> ApacheSetting:
+    """The setting a tracked directive makes, over the one before (``old``)."""
+    try:
+        value = _value(name, version, directive.args, old.value if old else None)
+    except InvalidValueError as exc:
+        raise ApacheConfigError(str(exc), file=directive.file, line=directive.line) from exc
+    return ApacheSetting(
+        value=value, spelled=directive.name, file=directive.file, line=directive.line
+    )
 
 
 def _collect(
@@ -179,19 +223,12 @@ def _collect(
 ) -> dict[str, ApacheSetting]:
     found: dict[str, ApacheSetting] = {}
     for directive in directives:
-        if directive.children is not None:
-            continue
         name = CANONICAL_NAMES.get(directive.key)
-        if name is None or (scope is not None and name not in scope):
+        if name is None or directive.children is not None:
             continue
-        old = found.get(name)
-        try:
-            value = _parser(name, version)(directive.args, old.value if old else None)
-        except InvalidValueError as exc:
-            raise ApacheConfigError(str(exc), file=directive.file, line=directive.line) from exc
-        found[name] = ApacheSetting(
-            value=value, spelled=directive.name, file=directive.file, line=directive.line
-        )
+        if scope is not None and name not in scope:
+            continue
+        found[name] = _setting(directive, name, version, found.get(name))
     return found
 
 
@@ -268,7 +305,24 @@ def virtual_hosts(directives: list[Directive], version: tuple[int, ...]) -> list
         address = " ".join(directive.args)
         first_on_address = address not in seen_addresses
         seen_addresses.add(address)
-        settings = _collect(children, version, _VHOST_SCOPED)
+        # One pass over the vhost's own lines; most are neither settings
+        # tcpaudit tracks nor ServerName/ProxyPass.
+        settings: dict[str, ApacheSetting] = {}
+        proxies: list[Directive] = []
+        server_name = None
+        for child in children:
+            key = child.key
+            if key not in _VHOST_KEYS:
+                continue
+            if key == "servername":
+                # Each ServerName replaces the one before (server_hostname_port in core.c).
+                if child.args:
+                    server_name = child.args[0]
+            elif key == "proxypass":
+                proxies.append(child)
+            elif child.children is None:
+                name = CANONICAL_NAMES[key]
+                settings[name] = _setting(child, name, version, settings.get(name))
         if legacy and not first_on_address and "KeepAliveTimeout" in settings:
             settings["KeepAliveTimeout"] = settings["KeepAliveTimeout"].model_copy(
                 update={
@@ -276,9 +330,6 @@ def virtual_hosts(directives: list[Directive], version: tuple[int, ...]) -> list
                     "note": "ignored before 2.4.16: only the first vhost on an address sets it",
                 }
             )
-        server_name = next(
-            (child.args[0] for child in children if child.key == "servername" and child.args), None
-        )
         hosts.append(
             VirtualHost(
                 address=address,
@@ -286,7 +337,7 @@ def virtual_hosts(directives: list[Directive], version: tuple[int, ...]) -> list
                 file=directive.file,
                 line=directive.line,
                 settings=settings,
-                proxy_routes=proxy_routes(children),
+                proxy_routes=proxy_routes(proxies) if proxies else [],
             )
         )
     return hosts

@@ -10,6 +10,7 @@ tree, in the order httpd applies it, every node with its file and line. Then,
 as httpd's walk of that tree does (``walk.check_commands``), it refuses
 a directive whose module is known but not loaded or that sits where it may
 not. It judges no values itself; ``effective.py`` reads the settings out.
+The loop over each file's lines, with its fast paths, is ``reader.py``'s.
 
 The control flow follows httpd 2.4's server/config.c (``ap_build_config``,
 ``ap_build_config_sub``, ``ap_build_cont_config``, ``ap_soak_end_container``):
@@ -25,20 +26,20 @@ import logging
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
 from ..rootfs import RootFS
-from .conditions import ConditionError, condition_argument, if_version
+from .conditions import condition_argument, if_version
 from .directives import KEPT_READ_TIME_DIRECTIVES, READ_TIME_DIRECTIVES, directive_owners
 from .includes import IncludeError, expand_include
-from .lexer import decode_config, first_word, logical_lines, section_args, split_words
-from .macros import MacroError, MacroTable
+from .lexer import decode_config
+from .macros import MacroTable
 from .modules import LoadedModules
-from .sections import Frame, Line, close_section, container_of, soak
+from .reader import CONDITIONALS, LineReader
 from .tree import Directive
 from .variables import Variables
 from .walk import check_commands
@@ -60,16 +61,6 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 # next) stay within httpd's limits but multiply the reads; tcpaudit stops here.
 MAX_FILES_READ = 200_000
 
-# Conditional sections and the module that registers each (core.c, mod_version.c).
-_CONDITIONALS = {
-    "<ifmodule": ("IfModule", "core_module"),
-    "<ifdefine": ("IfDefine", "core_module"),
-    "<iffile": ("IfFile", "core_module"),
-    "<ifdirective": ("IfDirective", "core_module"),
-    "<ifsection": ("IfSection", "core_module"),
-    "<ifversion": ("IfVersion", "version_module"),
-}
-
 
 @dataclass(slots=True)
 class EvaluationResult:
@@ -84,9 +75,11 @@ class EvaluationResult:
     notes: list[Note] = field(default_factory=list)
     # id(directive) -> the error its handler gives when httpd walks the tree.
     deferred: dict[int, str] = field(default_factory=dict)
+    # Module identifiers named by a LoadModule line of the tree (the first word).
+    load_module_names: set[str] = field(default_factory=set)
 
 
-class _Evaluator:
+class _Evaluator(LineReader):
     def __init__(
         self,
         fs: RootFS,
@@ -96,6 +89,7 @@ class _Evaluator:
         defines: Iterable[str],
         environment: Mapping[str, str],
     ) -> None:
+        super().__init__()
         self.fs = fs
         self.server_root = server_root
         self.version = version
@@ -105,6 +99,7 @@ class _Evaluator:
         self.notes: list[Note] = []
         self.macros = MacroTable()
         self.deferred: dict[int, str] = {}
+        self.load_module_names: set[str] = set()
         self.include_depth = 0
         self.files_read = 0
 
@@ -161,76 +156,12 @@ class _Evaluator:
         self.files.append(shown)
         self._process(text, shown, container)
 
-    def _process(self, text: str, file: str, root: list[Directive]) -> None:
-        lines: list[Line] = [(number, raw, file, ()) for number, raw in logical_lines(text)]
-        # mod_macro reads the line after a Use through its own reader, which
-        # drops it when the file ends there without a line feed (array_getstr).
-        unterminated_last = None if text.endswith("\n") else text.count("\n") + 1
-        stack: list[Frame] = []
-        index = 0
-        while index < len(lines):
-            number, raw, where, _expanding = lines[index]
-            index += 1
-            if (
-                stack
-                and stack[-1].node is None
-                and raw[:2] == "</"
-                and raw[2:].lower() == stack[-1].name.lower() + ">"
-            ):
-                stack.pop()
-                continue
-            if "${" in raw:
-                raw = self.variables.substitute(raw, where, number)
-            name, rest = first_word(raw)
-            if not name:
-                continue
-            if name.startswith("</"):
-                close_section(stack, name, where, number)
-                continue
-            if name.endswith(">"):
-                name = name[:-1]
-            if name.startswith("<") and not rest:
-                rest = ">"
-            key = name.lower()
-            container = container_of(stack, root)
-            conditional = _CONDITIONALS.get(key)
-            try:
-                if conditional is not None and conditional[1] in self.modules.order:
-                    if self._condition(key, rest):
-                        stack.append(Frame(conditional[0], None, number))
-                    else:
-                        index = soak(lines, index, conditional[0], where, number)
-                    continue
-                if key in ("<macro", "use", "undefmacro") and "macro_module" in self.modules:
-                    index = self.macros.handle(key, rest, lines, index)
-                    if key == "use" and not _expanding and number + 1 == unterminated_last:
-                        lines = [line for line in lines if line[3] or line[0] != unterminated_last]
-                    continue
-            except (ConditionError, MacroError) as exc:
-                raise ApacheConfigError(str(exc), file=where, line=number) from exc
-            if name.startswith("<"):
-                args = section_args(rest)
-                words = args if args is not None else tuple(split_words(rest))
-                node = Directive(name[1:], words, where, number, [])
-                if args is None:
-                    # The section's own handler refuses it, when httpd walks the tree.
-                    self.deferred[id(node)] = f"{name}> directive missing closing '>'"
-                container.append(node)
-                stack.append(Frame(name[1:], node, number))
-                continue
-            self._directive(name, split_words(rest), where, number, container)
-        # Only sections opened outside any still-open conditional must be closed
-        # (ap_build_cont_config returns quietly at end of file).
-        if stack and stack[0].node is not None:
-            frame = stack[0]
-            raise ApacheConfigError(f"<{frame.name}> was not closed.", file=file, line=frame.line)
-
     # -- conditions --------------------------------------------------------------
 
     def _condition(self, key: str, raw_args: str) -> bool:
         if key == "<ifversion":
             return if_version(raw_args, self.version)
-        section = _CONDITIONALS[key][0]
+        section = CONDITIONALS[key][0]
         negated, argument = condition_argument(section, raw_args)
         if key == "<ifmodule":
             result = self.modules.matches(argument)
@@ -260,6 +191,7 @@ class _Evaluator:
         elif key == "loadmodule":
             if len(args) != 2:
                 raise ApacheConfigError("LoadModule takes two arguments", file=file, line=number)
+            self.load_module_names.add(args[0])
             warning = self.modules.load(args[0], file, number)
             if warning is not None:
                 self.notes.append(warning)
@@ -353,6 +285,7 @@ def evaluate(
         main_file=shown,
         notes=[*evaluator.notes, *evaluator.variables.notes],
         deferred=evaluator.deferred,
+        load_module_names=evaluator.load_module_names,
     )
     if check:
         check_result(result, version, validate)
@@ -363,8 +296,12 @@ def check_result(
     result: EvaluationResult,
     version: tuple[int, ...],
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
+    validated: Collection[str] | None = None,
 ) -> None:
     """Refuse what httpd refuses once everything is read; add the notes to ``result``.
+
+    ``validate`` is called for the directives whose lower-cased name is in
+    ``validated`` (every directive when None).
 
     Raises:
         ApacheConfigError: no MPM (2.4), or the first refusal of the tree walk.
@@ -380,5 +317,6 @@ def check_result(
             version,
             deferred=result.deferred,
             validate=validate,
+            validated=validated,
         )
     )

@@ -8,14 +8,23 @@ records how it decided them (option, inferred, assumed).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import PurePosixPath
 
 from ..errors import ApacheConfigError, UsageError
 from ..provenance import Note
 from ..rootfs import RootFS
-from .effective import proxy_routes, server_settings, validate_directive, virtual_hosts
+from .effective import (
+    TRACKED_KEYS,
+    proxy_routes,
+    server_settings,
+    validate_directive,
+    virtual_hosts,
+)
 from .evaluator import EvaluationResult, check_result, evaluate
 from .locate import find_main_config, read_startup_inputs
 from .model import ApacheConfig, MpmName, version_tuple
@@ -58,6 +67,33 @@ def infer_version(result: EvaluationResult) -> tuple[str, str]:
     return "2.4", "nothing in the configuration tells; assuming the current 2.4"
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a configuration loads.
+
+    Loading builds hundreds of thousands of long-lived objects (a node per
+    directive) and almost no garbage cycles; with the collector on, its
+    generation scans re-traverse that growing tree again and again and take
+    about half the load time of a large configuration. Reference counting
+    still frees everything as usual; the collector resumes afterwards (it is
+    left off if the caller had turned it off).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            # Re-enabled as is, the collector's first young-generation scan
+            # would walk every node just built (about 0.1 s per 10,000 vhosts).
+            # freeze() + unfreeze() files all tracked objects, the caller's
+            # included, under the oldest generation instead, as surviving two
+            # scans would; they are scanned again at the next full collection.
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()
+
+
 def load_apache(
     path: str | os.PathLike[str] | None = None,
     root: str | os.PathLike[str] = "/",
@@ -88,6 +124,18 @@ def load_apache(
         ApacheConfigError: a configuration httpd would refuse, or an unreadable file.
         UsageError: ``path`` names no file.
     """
+    with _without_cycle_collection():
+        return _load(path, root, version, defines, mpm, compiled_in)
+
+
+def _load(
+    path: str | os.PathLike[str] | None,
+    root: str | os.PathLike[str],
+    version: str | None,
+    defines: tuple[str, ...],
+    mpm: MpmName | None,
+    compiled_in: tuple[str, ...] | None,
+) -> ApacheConfig | None:
     fs = RootFS(root)
     located = find_main_config(fs, None if path is None else os.fspath(path))
     if located is None:
@@ -149,6 +197,7 @@ def load_apache(
         result,
         release,
         lambda directive, sections: validate_directive(directive, sections, release),
+        TRACKED_KEYS,
     )
 
     mpm_name, mpm_source = _decide_mpm(result, release, mpm, sysconfig_mpm)
@@ -182,16 +231,14 @@ def _decide_mpm(
     sysconfig_mpm: MpmName | None,
 ) -> tuple[MpmName, str]:
     loaded = [name for name in _MPMS if f"mpm_{name}_module" in result.modules]
-    by_loadmodule = {
-        directive.args[0]
-        for top in result.directives
-        for directive in top.walk()
-        if directive.key == "loadmodule" and directive.args
-    }
+    by_loadmodule = result.load_module_names
     if release >= (2, 4):
         if len(loaded) > 1:
+            # httpd names no line either (AH00534, once everything is read),
+            # so the error names the main file, as "No MPM loaded" does.
             raise ApacheConfigError(
-                f"more than one MPM loaded ({', '.join(loaded)}); httpd refuses to start"
+                f"more than one MPM loaded ({', '.join(loaded)}); httpd refuses to start",
+                file=result.main_file,
             )
         if loaded and f"mpm_{loaded[0]}_module" in by_loadmodule:
             return loaded[0], "LoadModule"

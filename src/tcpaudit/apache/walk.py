@@ -12,14 +12,14 @@ found while reading but httpd reports only here (a section missing its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
 from .directives import KEPT_READ_TIME_DIRECTIVES, allowed_here, canonical_name, directive_owners
 from .tree import Directive
 
-__all__ = ["check_commands"]
+__all__ = ["check_commands", "invalid_command"]
 
 _BOM = "\ufeff"
 
@@ -53,6 +53,53 @@ def _section_context_error(key: str, sections: tuple[str, ...]) -> str | None:
     return None
 
 
+# What the walk does with a directive, by name and context (see _Verdicts).
+_OK, _UNKNOWN, _INVALID, _NOT_ALLOWED, _SKIP = range(5)
+
+
+class _Verdicts:
+    """The walk's verdict on each name, worked out once per name.
+
+    A configuration repeats a few dozen names; the answers (known? loaded?
+    allowed in a directory context?) do not change during the walk, since
+    every module is loaded by then.
+    """
+
+    def __init__(
+        self, loaded: set[str], version: tuple[int, ...], validated: Collection[str] | None
+    ):
+        self.loaded = loaded
+        self.version = version
+        self.validated = validated
+        # walked key ("<name" for a section) -> (verdict outside, verdict inside
+        # a directory context, whether validate sees it)
+        self.known: dict[str, tuple[int, int, bool]] = {}
+
+    def of(self, key: str) -> tuple[int, int, bool]:
+        cached = self.known.get(key)
+        if cached is None:
+            cached = self.known[key] = self._work_out(key)
+        return cached
+
+    def _work_out(self, key: str) -> tuple[int, int, bool]:
+        validated = self.validated is None or key in self.validated
+        if key in KEPT_READ_TIME_DIRECTIVES:
+            return _SKIP, _SKIP, False
+        if key.lstrip("<").startswith(_BOM) or "${" in key:
+            # No module registers a name that starts with a byte-order mark
+            # or holds an undefined ${VAR} (httpd left it as written).
+            return _INVALID, _INVALID, validated
+        owners = directive_owners(key, self.version)
+        if owners is None:
+            return _UNKNOWN, _UNKNOWN, validated
+        if not owners & self.loaded:
+            return _INVALID, _INVALID, validated
+        modern = self.version >= (2, 4)
+        outside = _OK if not modern or allowed_here(key, False) else _NOT_ALLOWED
+        inside = _OK if not modern or allowed_here(key, True) else _NOT_ALLOWED
+        return outside, inside, validated
+
+
 def check_commands(
     directives: list[Directive],
     modules: Iterable[str],
@@ -60,6 +107,7 @@ def check_commands(
     *,
     deferred: Mapping[int, str] | None = None,
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
+    validated: Collection[str] | None = None,
 ) -> list[Note]:
     """Walk the tree as httpd does after reading it, refusing what it refuses, in order.
 
@@ -76,6 +124,8 @@ def check_commands(
         version: the Apache version.
         deferred: ``id(directive)`` -> the error its handler gives.
         validate: called with each directive and the names of its sections.
+        validated: the lower-cased names ``validate`` needs to see (None: all);
+            it is not called for the others.
 
     Returns:
         Notes for directives no known module registers (third-party modules).
@@ -83,71 +133,61 @@ def check_commands(
     Raises:
         ApacheConfigError: the first refusal, with the directive's file and line.
     """
-    loaded = set(modules)
+    verdicts = _Verdicts(set(modules), version, validated if validate is not None else ())
     notes: list[Note] = []
     unknown: set[str] = set()
     errors = deferred or {}
+    modern = version >= (2, 4)
+    # (section key, enclosing sections) -> core.c's nesting error, or None.
+    misplaced: dict[tuple[str, tuple[str, ...]], str | None] = {}
 
-    known: dict[str, tuple[bool, bool, bool, bool]] = {}
-
-    def verdict(key: str) -> tuple[bool, bool, bool, bool]:
-        """(unknown, loaded, allowed outside, allowed inside a directory context) of a name."""
-        cached = known.get(key)
-        if cached is None:
-            owners = directive_owners(key, version)
-            modern = version >= (2, 4)
-            cached = (
-                owners is None,
-                owners is None or bool(owners & loaded),
-                not modern or allowed_here(key, False),
-                not modern or allowed_here(key, True),
-            )
-            known[key] = cached
-        return cached
+    known = verdicts.known
 
     def walk(nodes: list[Directive], sections: tuple[str, ...], in_directory: bool) -> None:
         for directive in nodes:
-            key = directive.key if directive.children is None else "<" + directive.key
-            if key in KEPT_READ_TIME_DIRECTIVES:
-                continue
-            if key.lstrip("<").startswith(_BOM) or "${" in key:
-                # No module registers a name that starts with a byte-order mark
-                # or holds an undefined ${VAR} (httpd left it as written).
-                _invalid(directive)
-            is_unknown, is_loaded, outside, inside = verdict(key)
-            if is_unknown:
-                if key not in unknown:
-                    unknown.add(key)
-                    notes.append(
-                        Note(
-                            message=f"directive {directive.name} is not known to tcpaudit; "
-                            "assuming a loaded module provides it",
-                            file=directive.file,
-                            line=directive.line,
+            children = directive.children
+            key = directive.key if children is None else "<" + directive.key
+            verdict = known.get(key) or verdicts.of(key)
+            status = verdict[in_directory]
+            if status:
+                if status == _SKIP:
+                    continue
+                if status == _UNKNOWN:
+                    if key not in unknown:
+                        unknown.add(key)
+                        notes.append(
+                            Note(
+                                message=f"directive {directive.name} is not known to tcpaudit; "
+                                "assuming a loaded module provides it",
+                                file=directive.file,
+                                line=directive.line,
+                            )
                         )
+                elif status == _INVALID:
+                    _invalid(directive)
+                else:
+                    shown = directive.name if children is None else "<" + directive.name
+                    raise ApacheConfigError(
+                        f"{shown} not allowed here", file=directive.file, line=directive.line
                     )
-            elif not is_loaded:
-                _invalid(directive)
-            elif not (inside if in_directory else outside):
-                shown = directive.name if directive.children is None else "<" + directive.name
-                raise ApacheConfigError(
-                    f"{shown} not allowed here", file=directive.file, line=directive.line
-                )
-            if directive.children is not None and version >= (2, 4):
-                misplaced = _section_context_error(key, sections)
-                if misplaced is not None:
-                    raise ApacheConfigError(misplaced, file=directive.file, line=directive.line)
+            if children is not None and modern:
+                context = (key, sections)
+                if context not in misplaced:
+                    misplaced[context] = _section_context_error(key, sections)
+                error = misplaced[context]
+                if error is not None:
+                    raise ApacheConfigError(error, file=directive.file, line=directive.line)
             if errors and id(directive) in errors:
                 raise ApacheConfigError(
                     errors[id(directive)], file=directive.file, line=directive.line
                 )
-            if validate is not None:
+            if verdict[2] and validate is not None:
                 validate(directive, sections)
             # A <Macro> kept in the tree (mod_macro loaded only after it) is run by
             # its handler at walk time, which never walks the body.
-            if directive.children and key != "<macro":
+            if children and key != "<macro":
                 walk(
-                    directive.children,
+                    children,
                     (*sections, directive.key),
                     in_directory or directive.key in _PATH_SECTIONS,
                 )
@@ -156,11 +196,14 @@ def check_commands(
     return notes
 
 
-def _invalid(directive: Directive) -> None:
+def invalid_command(directive: Directive) -> str:
+    """httpd's message for a directive no loaded module registers."""
     shown = directive.name if directive.children is None else "<" + directive.name
-    raise ApacheConfigError(
+    return (
         f"Invalid command '{shown}', perhaps misspelled or defined by a module not "
-        "included in the server configuration",
-        file=directive.file,
-        line=directive.line,
+        "included in the server configuration"
     )
+
+
+def _invalid(directive: Directive) -> None:
+    raise ApacheConfigError(invalid_command(directive), file=directive.file, line=directive.line)

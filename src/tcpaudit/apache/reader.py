@@ -1,0 +1,376 @@
+"""Read one file's lines into the tree, as httpd's ``ap_build_config`` does.
+
+``evaluator.py`` opens the files and executes what httpd runs while reading
+(includes, conditions, ``Define``, ``LoadModule``...); this module owns the
+loop over a file's lines that decides, line by line, what each one is: a
+directive for the tree, a section opened or closed, or something for the
+evaluator to execute. It is the hot loop of a large configuration (one pass
+per line, ~170,000 lines for 10,000 vhosts), so it has fast paths:
+
+- *plain* lines (no quote, backslash or ``${``: their words are the runs of
+  non-blanks) whose name httpd does not execute while reading become nodes
+  directly, with ``str.split`` for words and names looked up once per
+  spelling (``_name_entry``);
+- a whole file without quote, backslash, ``${`` or NUL is read straight from
+  its physical lines (``_read_plain``) until a line needs more, such as a
+  conditional or an include; the rest of the file then goes through the
+  general loop (``_read_lines``).
+
+Each fast path does exactly what the general path (``_line``) does for the
+lines it takes; the differential tests against apache2 hold them to that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import ApacheConfigError
+from .conditions import ConditionError
+from .directives import READ_TIME_DIRECTIVES, directive_owners
+from .lexer import (
+    first_word,
+    is_plain,
+    logical_from,
+    logical_lines,
+    plain_splitter,
+    section_args,
+    simple_physical_lines,
+    split_words,
+)
+from .macros import MacroError, MacroTable
+from .modules import LoadedModules
+from .sections import Frame, Line, close_section, container_of, soak
+from .tree import Directive
+from .variables import Variables
+from .walk import invalid_command
+
+__all__ = ["CONDITIONALS", "LineReader"]
+
+_SPACE = " \t\r\n\f\v"
+# Conditional sections and the module that registers each (core.c, mod_version.c).
+CONDITIONALS = {
+    "<ifmodule": ("IfModule", "core_module"),
+    "<ifdefine": ("IfDefine", "core_module"),
+    "<iffile": ("IfFile", "core_module"),
+    "<ifdirective": ("IfDirective", "core_module"),
+    "<ifsection": ("IfSection", "core_module"),
+    "<ifversion": ("IfVersion", "version_module"),
+}
+
+# (fast, name kept, key kept): see LineReader._name_entry.
+_NameEntry = tuple[bool, str, str]
+
+
+class LineReader:
+    """The line loop of the evaluator (``evaluator._Evaluator`` inherits it).
+
+    The evaluator provides the state below and the two hooks, which execute
+    what httpd executes while reading.
+    """
+
+    variables: Variables
+    version: tuple[int, ...]
+    modules: LoadedModules
+    macros: MacroTable
+    deferred: dict[int, str]
+
+    def __init__(self) -> None:
+        # First word as spelled -> _name_entry(); a configuration repeats few names.
+        self._names: dict[str, _NameEntry] = {}
+
+    def _condition(self, key: str, raw_args: str) -> bool:
+        raise NotImplementedError
+
+    def _directive(
+        self, name: str, args: list[str], file: str, number: int, container: list[Directive]
+    ) -> None:
+        raise NotImplementedError
+
+    # -- the loops ---------------------------------------------------------------
+
+    def _process(self, text: str, file: str, root: list[Directive]) -> None:
+        """Read the text of ``file`` into ``root`` (its container in the tree)."""
+        split = plain_splitter(text)
+        stack: list[Frame] = []
+        container = root
+        physical = simple_physical_lines(text)
+        lines: list[Line]
+        if physical is not None and is_plain(text):
+            # A plain file: no line needs the general path's lexing or quoting.
+            start, container = self._read_plain(physical, file, root, stack, split)
+            if start < len(physical):
+                lines = [(number, raw, file, ()) for number, raw in logical_from(physical, start)]
+                self._read_lines(text, lines, file, root, stack, container, split)
+        else:
+            lines = [(number, raw, file, ()) for number, raw in logical_lines(text)]
+            self._read_lines(text, lines, file, root, stack, container, split)
+        # Only sections opened outside any still-open conditional must be closed
+        # (ap_build_cont_config returns quietly at end of file).
+        if stack and stack[0].node is not None:
+            frame = stack[0]
+            raise ApacheConfigError(f"<{frame.name}> was not closed.", file=file, line=frame.line)
+
+    def _read_plain(
+        self,
+        physical: list[str],
+        file: str,
+        root: list[Directive],
+        stack: list[Frame],
+        split: Callable[[str], list[str]],
+    ) -> tuple[int, list[Directive]]:
+        """Read plain physical lines until one needs the general loop.
+
+        Returns the index of that line (``len(physical)`` when none does) and
+        the container in force there.
+        """
+        names = self._names
+        container = root
+        for number, line in enumerate(physical, start=1):
+            # str.split skips the blanks strip() would drop; a blank line has
+            # no words, and a comment's first word starts with '#'.
+            words = split(line)
+            if not words:
+                continue
+            name = words[0]
+            if name[0] == "#":
+                continue
+            known = names.get(name)
+            if known is None:
+                known = self._name_entry(name)
+            if name[0] != "<":
+                if known[0]:
+                    container.append(
+                        Directive(known[1], tuple(words[1:]), file, number, None, known[2])
+                    )
+                    continue
+            elif name[1:2] == "/":
+                top = stack[-1] if stack else None
+                if (
+                    top is not None
+                    and top.node is not None
+                    and name[-1] == ">"
+                    and name[2:-1] == top.name
+                ):
+                    # "</Name>" spelled as opened (close_section's usual case).
+                    stack.pop()
+                    container = container_of(stack, root)
+                else:
+                    container = self._close(stack, line.strip(_SPACE), name, file, number, root)
+                continue
+            elif known[0]:
+                last = words[-1]
+                if len(words) > 1 and last[-1] == ">":
+                    # "<Name args>": the '>' ending the last word is the last '>'
+                    # of the line, where section_args cuts.
+                    if last == ">":
+                        del words[-1]
+                    else:
+                        words[-1] = last[:-1]
+                    children: list[Directive] = []
+                    node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
+                    container.append(node)
+                    stack.append(Frame(known[1], node, number))
+                    container = children
+                    continue
+                raw = line.strip(_SPACE)
+                opened = self._open(known, raw, name, file, number, container, stack, split)
+                if opened is not None:
+                    container = opened
+                    continue
+            return number - 1, container
+        return len(physical), container
+
+    def _read_lines(
+        self,
+        text: str,
+        lines: list[Line],
+        file: str,
+        root: list[Directive],
+        stack: list[Frame],
+        container: list[Directive],
+        split: Callable[[str], list[str]],
+    ) -> None:
+        """The general loop over logical lines, with fast paths for plain lines."""
+        # mod_macro reads the line after a Use through its own reader, which
+        # drops it when the file ends there without a line feed (array_getstr).
+        unterminated_last = None if text.endswith("\n") else text.count("\n") + 1
+        # Most files hold no quote, backslash or ${ at all: then no line does.
+        all_plain = is_plain(text)
+        names = self._names
+        index = 0
+        while index < len(lines):
+            number, raw, where, _expanding = lines[index]
+            index += 1
+            if all_plain or is_plain(raw):
+                if raw[0] != "<":
+                    words = split(raw)
+                    name = words[0]
+                    known = names.get(name)
+                    if known is None:
+                        known = self._name_entry(name)
+                    if known[0]:
+                        container.append(
+                            Directive(known[1], tuple(words[1:]), where, number, None, known[2])
+                        )
+                        continue
+                elif raw[1:2] == "/":
+                    container = self._close(stack, raw, split(raw)[0], where, number, root)
+                    continue
+                else:
+                    name = split(raw)[0]
+                    known = names.get(name)
+                    if known is None:
+                        known = self._name_entry(name)
+                    if known[0]:
+                        opened = self._open(
+                            known, raw, name, where, number, container, stack, split
+                        )
+                        if opened is not None:
+                            container = opened
+                            continue
+            index = self._line(lines, index, stack, root, unterminated_last)
+            container = container_of(stack, root)
+
+    # -- fast-path helpers ---------------------------------------------------------
+
+    def _name_entry(self, name: str) -> _NameEntry:
+        """``(fast, name kept, key kept)`` for a first word, remembered in ``self._names``.
+
+        ``fast`` says a fast path may take a plain line starting with this
+        word: a name httpd does not execute while reading (no include,
+        conditional, macro...), without a trailing ``>``. The kept strings
+        are shared by every node of that spelling (memory).
+        """
+        key = name.lower()
+        fast = (
+            key not in READ_TIME_DIRECTIVES
+            and not name.endswith(">")
+            and not name.startswith("</")
+            and name != "<"
+        )
+        # A section node is named and keyed without its "<".
+        entry = (fast, name[1:], key[1:]) if name.startswith("<") else (fast, name, key)
+        self._names[name] = entry
+        return entry
+
+    @staticmethod
+    def _open(
+        known: _NameEntry,
+        raw: str,
+        name: str,
+        where: str,
+        number: int,
+        container: list[Directive],
+        stack: list[Frame],
+        split: Callable[[str], list[str]],
+    ) -> list[Directive] | None:
+        """Open the section of plain line ``raw``; return its children, or None
+        when it lacks its ``>`` (the general path records that error)."""
+        rest = raw[len(name) :].lstrip(_SPACE) or ">"
+        end = rest.rfind(">")
+        if end < 0:
+            return None
+        children: list[Directive] = []
+        node = Directive(known[1], tuple(split(rest[:end])), where, number, children, known[2])
+        container.append(node)
+        stack.append(Frame(known[1], node, number))
+        return children
+
+    def _close(
+        self,
+        stack: list[Frame],
+        raw: str,
+        name: str,
+        where: str,
+        number: int,
+        root: list[Directive],
+    ) -> list[Directive]:
+        """Close what plain line ``raw`` (``</Name>``) closes; return the container after it."""
+        if self._closes_conditional(stack, raw):
+            stack.pop()
+        else:
+            close_section(stack, name, where, number)
+        return container_of(stack, root)
+
+    @staticmethod
+    def _closes_conditional(stack: list[Frame], raw: str) -> bool:
+        """A true conditional ends only at a line that is exactly ``</IfXxx>``."""
+        return (
+            bool(stack)
+            and stack[-1].node is None
+            and raw[2:].lower() == stack[-1].name.lower() + ">"
+        )
+
+    # -- the general path ----------------------------------------------------------
+
+    def _line(
+        self,
+        lines: list[Line],
+        index: int,
+        stack: list[Frame],
+        root: list[Directive],
+        unterminated_last: int | None,
+    ) -> int:
+        """Read ``lines[index - 1]`` in full generality; return where reading goes on."""
+        number, raw, where, expanding = lines[index - 1]
+        if raw[:2] == "</" and self._closes_conditional(stack, raw):
+            stack.pop()
+            return index
+        named_by_variable = False
+        if "${" in raw:
+            named_by_variable = "${" in first_word(raw)[0]
+            raw = self.variables.substitute(raw, where, number)
+        name, rest = first_word(raw)
+        if not name:
+            return index
+        if name.startswith("</"):
+            close_section(stack, name, where, number)
+            return index
+        if name.endswith(">"):
+            name = name[:-1]
+        if name.startswith("<") and not rest:
+            rest = ">"
+        key = name.lower()
+        container = container_of(stack, root)
+        conditional = CONDITIONALS.get(key)
+        try:
+            if conditional is not None and conditional[1] in self.modules.order:
+                if self._condition(key, rest):
+                    stack.append(Frame(conditional[0], None, number))
+                    return index
+                return soak(lines, index, conditional[0], where, number)
+            if key in ("<macro", "use", "undefmacro") and "macro_module" in self.modules:
+                index = self.macros.handle(key, rest, lines, index)
+                if key == "use" and not expanding and number + 1 == unterminated_last:
+                    lines[:] = [line for line in lines if line[3] or line[0] != unterminated_last]
+                return index
+        except (ConditionError, MacroError) as exc:
+            raise ApacheConfigError(str(exc), file=where, line=number) from exc
+        if name.startswith("<"):
+            args = section_args(rest)
+            words = args if args is not None else tuple(split_words(rest))
+            node = Directive(name[1:], words, where, number, [])
+            if args is None:
+                # The section's own handler refuses it, when httpd walks the tree.
+                self.deferred[id(node)] = f"{name}> directive missing closing '>'"
+            container.append(node)
+            stack.append(Frame(name[1:], node, number))
+            if named_by_variable:
+                self._check_variable_name(node, key)
+            return index
+        self._directive(name, split_words(rest), where, number, container)
+        if named_by_variable and key not in READ_TIME_DIRECTIVES:
+            # Not executed while reading: _directive added exactly this node.
+            self._check_variable_name(container[-1], key)
+        return index
+
+    def _check_variable_name(self, node: Directive, key: str) -> None:
+        """A directive named by ``${VAR}`` gets no benefit of the doubt.
+
+        tcpaudit notes a name it does not know instead of refusing it (a
+        third-party module may register it); a name that a variable spells
+        is no such module's directive, and httpd refuses it ("Invalid
+        command") when it walks the tree, as this records.
+        """
+        if directive_owners(key, self.version) is None:
+            self.deferred[id(node)] = invalid_command(node)
