@@ -11,6 +11,7 @@ contents; it only decides which real path a tree path names and how to show it.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path, PurePosixPath
@@ -64,9 +65,9 @@ class RootFS:
             if stat.S_ISLNK(mode):
                 links += 1
                 if links > MAX_SYMLINKS:
-                    resolved.append(name)
-                    resolved.extend(reversed(parts))
-                    break
+                    # Never hand back a path through a live link: the kernel
+                    # would follow it from the real /, outside the root.
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(tree_path))
                 target = os.readlink(candidate)
                 if target.startswith("/"):
                     resolved = []

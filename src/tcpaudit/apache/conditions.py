@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from .lexer import split_words
+from .values import c_long
 
 __all__ = ["ConditionError", "compare_version", "condition_argument", "if_version"]
 
@@ -54,7 +55,7 @@ def compare_version(text: str, current: tuple[int, ...]) -> int:
     while position <= len(text) and len(parts) < 3:
         if position == len(text) or text[position] == ".":
             segment = text[segment_start:position]
-            parts.append(int(segment) if segment else 0)
+            parts.append(c_long(segment) if segment else 0)
             position += 1
             segment_start = position
             continue

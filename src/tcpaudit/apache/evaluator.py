@@ -23,14 +23,13 @@ error, unless it was opened inside a conditional that is itself still open.
 from __future__ import annotations
 
 import logging
-import os
 import posixpath
-import stat
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import ApacheConfigError
+from ..inputs import NotRegularFileError, TooLargeError, read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .conditions import condition_argument, if_version
@@ -125,22 +124,21 @@ class _Evaluator(LineReader):
                 line=origin_line,
             )
         try:
-            mode = os.stat(real).st_mode
-            if not stat.S_ISREG(mode) and self.fs.tree_path(real) != PurePosixPath("/dev/null"):
-                raise ApacheConfigError(
-                    f"Access to file {shown} denied by server: not a regular file",
-                    file=origin,
-                    line=origin_line,
-                )
-            with open(real, "rb") as handle:
-                # Check the size first: read(n) would allocate n bytes up front.
-                if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
-                    raise ApacheConfigError(
-                        f"{shown} is larger than {MAX_FILE_BYTES} bytes",
-                        file=origin,
-                        line=origin_line,
-                    )
-                data = handle.read()
+            if self.fs.tree_path(real) == PurePosixPath("/dev/null"):
+                # httpd reads its empty device; the tree's dev/null may be anything.
+                data = b""
+            else:
+                data = read_bytes(real, MAX_FILE_BYTES)
+        except NotRegularFileError as exc:
+            raise ApacheConfigError(
+                f"Access to file {shown} denied by server: not a regular file",
+                file=origin,
+                line=origin_line,
+            ) from exc
+        except TooLargeError as exc:
+            raise ApacheConfigError(
+                f"{shown} is larger than {MAX_FILE_BYTES} bytes", file=origin, line=origin_line
+            ) from exc
         except OSError as exc:
             raise ApacheConfigError(
                 f"Could not open configuration file {shown}: {exc.strerror or exc}",
@@ -168,7 +166,10 @@ class _Evaluator(LineReader):
         elif key == "<ifdefine":
             result = argument in self.variables.defines
         elif key == "<iffile":
-            result = self.fs.resolve(self._tree_path(argument)).exists()
+            try:
+                result = self.fs.resolve(self._tree_path(argument)).exists()
+            except OSError:  # ENAMETOOLONG, ELOOP: apr_stat fails, the file "does not exist"
+                result = False
         elif key == "<ifdirective":
             result = self._directive_exists(argument.lower())
         else:
@@ -199,7 +200,11 @@ class _Evaluator(LineReader):
             if len(args) != 1:
                 raise ApacheConfigError("ServerRoot takes one argument", file=file, line=number)
             self.server_root = self._tree_path(args[0])
-            if not self.fs.resolve(self.server_root).is_dir():
+            try:
+                is_dir = self.fs.resolve(self.server_root).is_dir()
+            except OSError:  # ENAMETOOLONG, ELOOP
+                is_dir = False
+            if not is_dir:
                 self.notes.append(
                     Note(
                         message=f"ServerRoot {self.server_root} is not a directory in the audited "

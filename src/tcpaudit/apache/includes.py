@@ -119,6 +119,9 @@ class _Walk:
         self.optional = optional
         self.depth = 0
         self.found: list[tuple[str, Path]] = []
+        # (st_dev, st_ino) of the directories being read: one met again is a
+        # loop, which httpd follows until depth 128 and then refuses.
+        self.reading: set[tuple[int, int]] = set()
 
     def no_wildcard(self, tree: str) -> None:
         real = self.fs.resolve(tree)
@@ -131,13 +134,23 @@ class _Walk:
                     "recursion somewhere."
                 )
             try:
+                info = os.stat(real)
                 names = _sorted_names(real)
             except OSError as exc:
                 raise IncludeError(
                     f"Include/IncludeOptional: Could not open directory {tree}: {exc.strerror}"
                 ) from exc
+            identity = (info.st_dev, info.st_ino)
+            if identity in self.reading:
+                raise IncludeError(
+                    f"Include/IncludeOptional: Directory '{tree}' exceeds the maximum include "
+                    f"directory nesting level of {MAX_DIRECTORY_DEPTH}. You have probably a "
+                    "recursion somewhere."
+                )
+            self.reading.add(identity)
             for name in names:
                 self.no_wildcard(f"{tree.rstrip('/')}/{name}")
+            self.reading.discard(identity)
             self.depth -= 1
             return
         if self.optional and not real.exists():
@@ -197,8 +210,13 @@ def expand_include(fs: RootFS, tree_path: str, optional: bool) -> list[tuple[str
         IncludeError: what httpd refuses (no match, unreadable directory, depth).
     """
     walk = _Walk(fs, optional)
-    if not has_wildcard(tree_path):
-        walk.no_wildcard(tree_path)
-    else:
-        walk.wildcard("/", tree_path.lstrip("/"))
+    try:
+        if not has_wildcard(tree_path):
+            walk.no_wildcard(tree_path)
+        else:
+            walk.wildcard("/", tree_path.lstrip("/"))
+    except OSError as exc:  # ENAMETOOLONG, ELOOP from RootFS.resolve...
+        raise IncludeError(
+            f"Include/IncludeOptional: Could not open {tree_path}: {exc.strerror or exc}"
+        ) from exc
     return walk.found

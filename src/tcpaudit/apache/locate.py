@@ -14,6 +14,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..inputs import read_text
 from ..rootfs import RootFS
 
 __all__ = ["LAYOUTS", "Layout", "StartupInputs", "find_main_config", "read_startup_inputs"]
@@ -134,7 +135,7 @@ def read_startup_inputs(fs: RootFS, layout: Layout) -> StartupInputs:
         if not real.is_file():
             continue
         try:
-            text = real.read_text(encoding="utf-8", errors="replace")
+            text = read_text(real)  # regular files only, 64 MiB at most
         except OSError:
             continue
         inputs.files.append(fs.display(real))

@@ -30,6 +30,9 @@ __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_hea
 _ESCAPE_ARGUMENT = "@"
 # mod_macro substitutes in a MAX_STRING_LEN buffer (httpd.h: 8192 bytes).
 _MAX_LINE = 8192
+# Lines that Use may splice into a configuration in all: each Use may expand
+# macros that Use others twice, 2**n lines for n macros.
+MAX_EXPANDED_LINES = 100_000
 
 
 class MacroError(Exception):
@@ -116,6 +119,7 @@ class MacroTable:
     def __init__(self) -> None:
         self.macros: dict[str, Macro] = {}
         self.defined_any = False
+        self.expanded_lines = 0
 
     def handle(self, key: str, rest: str, lines: list[Line], index: int) -> int:
         """Apply ``<Macro``, ``Use`` or ``UndefMacro`` (``key``) read at ``lines[index - 1]``.
@@ -147,6 +151,9 @@ class MacroTable:
             raise MacroError(f"macro '{name}' undefined")
         if name in expanding:
             raise MacroError(f"recursive use of macro '{name}' is invalid")
+        self.expanded_lines += len(macro.body)
+        if self.expanded_lines > MAX_EXPANDED_LINES:
+            raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")
         expanded = [
             (n, text.strip(" \t\r\n\f\v"), f, (*expanding, name))
             for n, text, f in expand_macro(macro, rest)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ..provenance import Location, Note
 from .tree import Directive
-from .values import RequestReadTimeoutValue
+from .values import RequestReadTimeoutValue, c_long
 
 __all__ = [
     "ApacheConfig",
@@ -38,7 +38,7 @@ def version_tuple(version: str) -> tuple[int, ...]:
         digits = "".join(ch for ch in piece if ch.isdigit())
         if not digits:
             break
-        parts.append(int(digits))
+        parts.append(c_long(digits))
     return tuple(parts)
 
 

@@ -39,7 +39,7 @@ from .lexer import (
 )
 from .macros import MacroError, MacroTable
 from .modules import LoadedModules
-from .sections import Frame, Line, close_section, container_of, soak
+from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .tree import Directive
 from .variables import Variables
 from .walk import invalid_command
@@ -169,7 +169,7 @@ class LineReader:
                     children: list[Directive] = []
                     node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
                     container.append(node)
-                    stack.append(Frame(known[1], node, number))
+                    push_kept(stack, Frame(known[1], node, number), file)
                     container = children
                     continue
                 raw = line.strip(_SPACE)
@@ -273,7 +273,7 @@ class LineReader:
         children: list[Directive] = []
         node = Directive(known[1], tuple(split(rest[:end])), where, number, children, known[2])
         container.append(node)
-        stack.append(Frame(known[1], node, number))
+        push_kept(stack, Frame(known[1], node, number), where)
         return children
 
     def _close(
@@ -336,7 +336,7 @@ class LineReader:
         try:
             if conditional is not None and conditional[1] in self.modules.order:
                 if self._condition(key, rest):
-                    stack.append(Frame(conditional[0], None, number))
+                    stack.append(Frame(conditional[0], None, number, container, kept_depth(stack)))
                     return index
                 return soak(lines, index, conditional[0], where, number)
             if key in ("<macro", "use", "undefmacro") and "macro_module" in self.modules:
@@ -354,7 +354,7 @@ class LineReader:
                 # The section's own handler refuses it, when httpd walks the tree.
                 self.deferred[id(node)] = f"{name}> directive missing closing '>'"
             container.append(node)
-            stack.append(Frame(name[1:], node, number))
+            push_kept(stack, Frame(name[1:], node, number), where)
             if named_by_variable:
                 self._check_variable_name(node, key)
             return index

@@ -16,27 +16,71 @@ from ..errors import ApacheConfigError
 from .lexer import first_word
 from .tree import Directive
 
-__all__ = ["Frame", "Line", "capture_macro_body", "close_section", "container_of", "soak"]
+__all__ = [
+    "MAX_SECTION_DEPTH",
+    "Frame",
+    "Line",
+    "capture_macro_body",
+    "close_section",
+    "container_of",
+    "kept_depth",
+    "push_kept",
+    "soak",
+]
 
 Line = tuple[int, str, str, tuple[str, ...]]
 
 
+# Kept sections nested deeper than this are refused: the tree is walked
+# recursively (as httpd walks it), and no real configuration nests sections
+# more than a few levels. True conditionals do not count: they leave no node.
+MAX_SECTION_DEPTH = 200
+
+
 @dataclass(slots=True)
 class Frame:
-    """An open section: a true conditional (``node`` None) or a section kept in the tree."""
+    """An open section: a true conditional (``node`` None) or a section kept in the tree.
+
+    ``container`` is where directives go while this frame is the innermost one
+    (the node's children, or for a conditional the list in force around it),
+    so finding it costs the same at any depth.
+    """
 
     name: str
     node: Directive | None
     line: int
+    container: list[Directive] | None = None
+    depth: int = 0
+
+    def __post_init__(self) -> None:
+        if self.node is not None and self.container is None:
+            self.container = self.node.children
 
 
 def container_of(stack: list[Frame], root: list[Directive]) -> list[Directive]:
     """Where the next directive goes: the innermost kept section, else the file's level."""
+    if stack and stack[-1].container is not None:
+        return stack[-1].container
     for frame in reversed(stack):
         if frame.node is not None:
             assert frame.node.children is not None
             return frame.node.children
     return root
+
+
+def kept_depth(stack: list[Frame]) -> int:
+    """How many kept sections enclose the next line."""
+    return stack[-1].depth if stack else 0
+
+
+def push_kept(stack: list[Frame], frame: Frame, file: str) -> None:
+    """Open a kept section, refusing nesting deeper than ``MAX_SECTION_DEPTH``."""
+    frame.depth = kept_depth(stack) + 1
+    if frame.depth > MAX_SECTION_DEPTH:
+        raise ApacheConfigError(
+            f"sections nested deeper than {MAX_SECTION_DEPTH} levels", file=file, line=frame.line
+        )
+    stack.append(frame)
 
 
 def close_section(stack: list[Frame], word: str, file: str, number: int) -> None:

@@ -30,10 +30,26 @@ class InvalidValueError(Exception):
     """Raised when httpd itself would reject the value (it refuses to start)."""
 
 
+_LONG_MAX = 2**63 - 1
+
+
+def c_long(digits: str) -> int:
+    """``strtol`` of a run of digits (optional sign): saturates at LONG_MAX / LONG_MIN.
+
+    Python's ``int`` would build a number of any size (and refuses more than
+    4300 digits with ValueError); httpd's C never sees more than a long.
+    """
+    negative = digits.startswith("-")
+    body = digits.lstrip("+-").lstrip("0") or "0"
+    value = _LONG_MAX + (1 if negative else 0) if len(body) > 19 else int(body)
+    value = min(value, _LONG_MAX + (1 if negative else 0))
+    return -value if negative else value
+
+
 def parse_atoi(text: str) -> int:
     """C ``atoi``: the leading integer, 0 when there is none (``5ms`` -> 5, ``abc`` -> 0)."""
     match = _LEADING_INT.match(text)
-    return int(match.group(1)) if match else 0
+    return c_long(match.group(1)) if match else 0
 
 
 def parse_timeout_parameter(text: str, version: tuple[int, ...]) -> float:
@@ -47,7 +63,7 @@ def parse_timeout_parameter(text: str, version: tuple[int, ...]) -> float:
     if version < (2, 4):
         return float(parse_atoi(text))
     match = _LEADING_INT.match(text)
-    amount = int(match.group(1)) if match else 0
+    amount = c_long(match.group(1)) if match else 0
     unit = text[match.end() :] if match else text
     if amount < 0:
         raise InvalidValueError(f"invalid time value {text!r}")
@@ -113,12 +129,12 @@ def _stage_limit(text: str) -> ReadTimeoutLimit:
         key, _, rate = rest.partition("=")
         if key.lower() != "minrate" or not rate.isdigit():
             raise InvalidValueError(f"invalid RequestReadTimeout parameter {text!r}")
-        min_rate = int(rate)
+        min_rate = c_long(rate)
     if not low.isdigit() or (high and not high.isdigit()):
         raise InvalidValueError(f"invalid RequestReadTimeout timeout {timeout_part!r}")
     return ReadTimeoutLimit(
-        timeout_seconds=int(low),
-        max_seconds=int(high) if high else None,
+        timeout_seconds=c_long(low),
+        max_seconds=c_long(high) if high else None,
         min_rate_bytes=min_rate,
     )
 

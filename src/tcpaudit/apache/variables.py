@@ -22,6 +22,10 @@ from ..provenance import Note
 __all__ = ["Variables"]
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# What ${VAR} substitution may add to a whole configuration: as much as one
+# file may hold. Define chains (a=${b}${b}...) and a self-referencing Define in
+# a recursive include otherwise double the text at every step.
+MAX_SUBSTITUTED_BYTES = 64 * 1024 * 1024
 
 
 class Variables:
@@ -32,6 +36,7 @@ class Variables:
         self.values: dict[str, str] = {}
         self.environment = dict(environment)
         self.notes: list[Note] = []
+        self.substituted = 0
 
     def substitute(self, line: str, file: str, number: int) -> str:
         """Replace every ``${NAME}`` of a line, once."""
@@ -54,6 +59,20 @@ class Variables:
                 )
             return match.group(0)
 
+        # Check the size before building the line: the result may be huge.
+        grown = 0
+        for match in _VARIABLE.finditer(line):
+            name = match.group(1)
+            value = self.values.get(name, self.environment.get(name))
+            if value is not None:
+                grown += len(value)
+        self.substituted += grown
+        if self.substituted > MAX_SUBSTITUTED_BYTES:
+            raise ApacheConfigError(
+                f"${{VAR}} substitution produces more than {MAX_SUBSTITUTED_BYTES} bytes",
+                file=file,
+                line=number,
+            )
         return _VARIABLE.sub(replace, line)
 
     def apply(self, key: str, args: list[str], file: str, number: int) -> None:

@@ -1,0 +1,124 @@
+"""Run one tcpaudit call on a hostile tree in this (child) process and print the outcome as JSON.
+
+``test_apache_hostile.py`` starts this script with ``subprocess`` and a
+timeout, so that a hang is a failed test instead of a hung test run, and the
+address space is capped with ``RLIMIT_AS`` so that unbounded memory is a
+``MemoryError`` here instead of the OOM killer on the CI machine.
+
+Every file opened (``os.open``, ``open``/``io.open``) is recorded with the
+real path the kernel opens (``os.path.realpath`` at the moment of the call),
+so the parent can check that nothing outside the audited root was opened.
+
+Usage: ``python apache_hostile_child.py '{"mode": "load"|"cli", "root": ..., ...}'``.
+The last line of stdout is the JSON outcome.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from typing import Any
+
+
+def _spy(opened: list[str]) -> None:
+    real_os_open = os.open
+    real_io_open = io.open
+
+    def record(path: Any) -> None:
+        if isinstance(path, int):
+            return
+        try:
+            opened.append(os.path.realpath(os.fsdecode(path)))
+        except (TypeError, ValueError, OSError):
+            opened.append(repr(path))
+
+    def spy_os_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        record(path)
+        return real_os_open(path, *args, **kwargs)
+
+    def spy_io_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        record(file)
+        return real_io_open(file, *args, **kwargs)
+
+    os.open = spy_os_open
+    io.open = spy_io_open  # type: ignore[assignment]
+    builtins.open = spy_io_open  # type: ignore[assignment]
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    request = json.loads(sys.argv[1])
+    # Import everything first: the cap and the spy are for the call under test.
+    from click.testing import CliRunner
+
+    from tcpaudit.apache.loader import load_apache
+    from tcpaudit.cli import cli
+    from tcpaudit.errors import ParseError, TcpauditError
+
+    if "max_files_read" in request:  # a lower cap, to test the cap quickly
+        from tcpaudit.apache import evaluator
+
+        evaluator.MAX_FILES_READ = int(request["max_files_read"])
+    limit = int(request.get("memory", 1 << 30))
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    sys.setrecursionlimit(int(request.get("recursion", 1000)))
+    opened: list[str] = []
+    outcome: dict[str, Any] = {"opened": opened}
+    started = time.perf_counter()
+    if request["mode"] == "load":
+        _spy(opened)
+        try:
+            config = load_apache(request.get("path"), root=request["root"])
+        except TcpauditError as error:
+            outcome.update(
+                outcome="error",
+                type=type(error).__name__,
+                message=str(error),
+                file=getattr(error, "file", None),
+                line=getattr(error, "line", None),
+                is_parse_error=isinstance(error, ParseError),
+            )
+        except MemoryError:  # the bug this harness is for; keep the report small
+            outcome.update(outcome="crash", type="MemoryError", message="RLIMIT_AS reached")
+        except BaseException as error:  # the bug this harness is for
+            outcome.update(outcome="crash", type=type(error).__name__, message=f"{error!s:.300}")
+            outcome["traceback"] = traceback.format_exc()[-3000:]
+        else:
+            outcome["outcome"] = "none" if config is None else "config"
+            if config is not None:
+                outcome["files"] = config.files
+                outcome["settings"] = {
+                    name: str(setting.value) for name, setting in config.settings.items()
+                }
+    else:
+        runner = CliRunner()
+        _spy(opened)
+        result = runner.invoke(cli, request["args"])
+        exception = result.exception
+        outcome.update(
+            outcome="cli",
+            exit_code=result.exit_code,
+            stdout=result.stdout[-20000:],
+            stderr=result.stderr[-5000:],
+            exception=None
+            if exception is None or isinstance(exception, SystemExit)
+            else f"{type(exception).__name__}: {exception!s:.300}",
+        )
+        if result.exc_info is not None and outcome["exception"] is not None:
+            outcome["traceback"] = "".join(traceback.format_exception(*result.exc_info))[-3000:]
+    outcome["seconds"] = time.perf_counter() - started
+    outcome["peak_mib"] = _peak_mib()
+    sys.stdout.write("\n" + json.dumps(outcome) + "\n")
+
+
+if __name__ == "__main__":
+    main()
