@@ -161,3 +161,36 @@ def test_sysctl_source_that_is_not_a_file(tmp_path: Path, kind: str) -> None:
     else:
         path.mkdir()
         assert tcpaudit.load_sysctl(path, root=tmp_path).settings
+
+
+@FUZZ
+@given(
+    document=st.one_of(
+        st.text(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+            lambda children: (
+                st.lists(children, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(
+                        ["schema_version", "findings", "rule", "location", "file", "x"]
+                    ),
+                    children,
+                    max_size=5,
+                )
+            ),
+            max_leaves=15,
+        ).map(json.dumps),
+    )
+)
+def test_baseline_files_are_valid_or_parse_error(tmp_path: Path, document: str) -> None:
+    from tcpaudit.engine.baseline import load_baseline
+
+    path = tmp_path / "baseline.json"
+    path.write_text(document, encoding="utf-8", errors="surrogatepass")
+    try:
+        fingerprints = load_baseline(path)
+    except tcpaudit.ParseError as error:
+        assert str(path) in str(error)
+    else:
+        assert all(isinstance(item, str) for item in fingerprints)
