@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from .apache.loader import load_apache
 from .apache.model import ApacheConfig, MpmName
+from .apache.scopes import scopes
 from .apache.values import RequestReadTimeoutValue
 from .provenance import Note
 from .rootfs import RootFS
@@ -117,19 +118,15 @@ def keepalive_hold_seconds(config: ApacheConfig) -> float:
     """
     if config.mpm not in HOLDING_MPMS:
         return 0.0
-    keepalive = config.settings.get("KeepAlive")
-    server_on = keepalive is None or keepalive.value is not False
     server_timeout = _number(config, "KeepAliveTimeout") or 0.0
-    longest = server_timeout if server_on else 0.0
-    for vhost in config.vhosts:
-        vhost_keepalive = vhost.settings.get("KeepAlive")
-        enabled = server_on if vhost_keepalive is None else vhost_keepalive.value is not False
-        if not enabled:
+    longest = 0.0
+    for scope in scopes(config):
+        if not scope.keepalive:
             continue
-        setting = vhost.settings.get("KeepAliveTimeout")
         timeout = server_timeout
-        if setting and setting.effective and isinstance(setting.value, int | float):
-            timeout = float(setting.value)
+        own = scope.own("KeepAliveTimeout") if scope.vhost is not None else None
+        if own is not None and own.effective and isinstance(own.value, int | float):
+            timeout = float(own.value)
         longest = max(longest, timeout)
     return longest
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..apache.scopes import scopes
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit, as_seconds, plain_number
 from .fixes import apache_location
-from .scopes import scopes
 
 __all__ = ["SettingAboveParams", "apache_setting_above"]
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..apache.scopes import scopes
 from ..engine.rule import Context
 from ..facts import HOLDING_MPMS, HostFacts
 from .base import CheckParams, Hit, plain_number
 from .fixes import apache_location
-from .scopes import scopes
 
 __all__ = ["KeepAliveParams", "keepalive_on_holding_mpm"]
 

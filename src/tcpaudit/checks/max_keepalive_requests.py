@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..apache.scopes import scopes
 from ..engine.rule import Context
 from ..facts import HOLDING_MPMS, HostFacts
 from .base import CheckParams, Hit
 from .fixes import apache_location
-from .scopes import scopes
 
 __all__ = ["MaxKeepAliveRequestsParams", "max_keepalive_requests"]
 

@@ -14,11 +14,11 @@ import ipaddress
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from ..apache.scopes import proxy_routes, vhost_label
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
-from .scopes import proxy_routes, vhost_label
 
 __all__ = ["BackendKeepaliveParams", "proxy_backend_keepalive"]
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..apache.model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
+from ..apache.scopes import proxy_routes, vhost_label
 from ..apache.values import InvalidValueError, parse_atoi
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
-from .scopes import proxy_routes, vhost_label
 
 __all__ = ["ProxyTimeoutParams", "proxy_timeout_long"]
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..apache.model import ApacheConfig, ApacheSetting, VirtualHost
+from ..apache.scopes import vhost_label
 from ..engine.findings import Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit, as_seconds
-from .scopes import vhost_label
 
 __all__ = ["IgnoredSettingParams", "vhost_setting_ignored"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..apache.model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
+from .model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
 
 __all__ = ["Scope", "proxy_routes", "scopes", "vhost_label"]
 
