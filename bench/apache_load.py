@@ -7,12 +7,12 @@ file) loads faster than the real ``apache2 -t`` checks the very same files,
 end to end as ``tcpaudit facts`` (a new process: imports, load, JSON), with a
 peak memory under 300 MB; time and memory grow linearly with the vhosts.
 
-For each size the script prints, best of ``--runs`` runs each: load_apache in
-process (warm), its tracemalloc peak (one more run: tracemalloc slows
-allocation several times over), ``tcpaudit facts --root TREE -o FILE`` as a
-process (wall time, peak RSS; after a warm-up run that fills a bytecode
-cache, as an installed package has one), ``apache2 -t`` as a process (wall
-time, peak RSS), and the ratios to apache2.
+For each size the script prints: load_apache in process (best of ``--runs``
+warm runs), its tracemalloc peak (one more run: tracemalloc slows allocation
+several times over), ``tcpaudit facts --root TREE -o FILE`` as a process
+(after a warm-up run that fills a bytecode cache, as an installed package
+has one) and ``apache2 -t`` as a process, ``--runs`` times each, taken in
+turn: median and best wall time, peak RSS; and the ratios of the medians.
 
 Run: python bench/apache_load.py [--repeat N] [--runs N] [--vhosts 1000,10000,50000]
      python bench/apache_load.py --keep DIR --vhosts 10000   (keep DIR/t10000 to profile)
@@ -110,6 +110,24 @@ def best_of(runs: int, measure: Callable[[], tuple[float, float]]) -> tuple[floa
     return min((measure() for _ in range(runs)), key=lambda sample: sample[0])
 
 
+def interleaved(
+    runs: int, first: Callable[[], tuple[float, float]], second: Callable[[], tuple[float, float]]
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """``runs`` samples of each command, taken in turn, so that a change of load
+    on the machine during the run weighs on both alike."""
+    samples: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
+    for _ in range(runs):
+        samples[0].append(first())
+        samples[1].append(second())
+    return samples
+
+
+def summary(samples: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """Median seconds, best seconds, largest peak MiB."""
+    seconds = [sample[0] for sample in samples]
+    return statistics.median(seconds), min(seconds), max(sample[1] for sample in samples)
+
+
 def time_load(root: Path, runs: int) -> tuple[float, float]:
     """Seconds of load_apache (best warm run), then peak MiB of one more under tracemalloc."""
     load_apache(root=root)  # warm-up: imports, directive table, page cache
@@ -178,7 +196,7 @@ def apache2_command(root: Path) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=200, help="Debian runs (median)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per generated tree (best)")
+    parser.add_argument("--runs", type=int, default=9, help="runs per generated tree and command")
     parser.add_argument("--vhosts", default="1000,10000,50000")
     parser.add_argument("--keep", type=Path, help="generate the trees in DIR/tN and keep them")
     options = parser.parse_args()
@@ -189,7 +207,8 @@ def main() -> int:
     have_apache2 = shutil.which("apache2") is not None and Path("/usr/bin/time").exists()
     print(
         "| vhosts | lines | load_apache s | load peak MiB (tracemalloc) "
-        "| `tcpaudit facts` s | facts peak RSS MiB | apache2 -t s | apache2 peak RSS MiB "
+        "| `tcpaudit facts` s, median (best) | facts peak RSS MiB "
+        "| apache2 -t s, median (best) | apache2 peak RSS MiB "
         "| load / apache2 | facts / apache2 |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -203,17 +222,21 @@ def main() -> int:
             command = facts_command(root, output)
             env = bytecode_env(Path(work) / "pycache")
             timed_process(command, env=env)  # warm-up: writes the bytecode cache
-            facts = best_of(options.runs, partial(timed_process, command, None, env))
+            run_facts = partial(timed_process, command, None, env)
             row = [f"{vhosts:,}", f"{vhosts * 17 + 8:,}", f"{seconds:.3f}", f"{peak:.0f}"]
-            row += [f"{facts[0]:.2f}", f"{facts[1]:.0f}"]
             if have_apache2:
-                check = partial(timed_process, apache2_command(root), "Syntax OK")
-                apache = best_of(options.runs, check)
-                row += [f"{apache[0]:.2f}", f"{apache[1]:.0f}"]
+                run_apache = partial(timed_process, apache2_command(root), "Syntax OK")
+                facts_samples, apache_samples = interleaved(options.runs, run_facts, run_apache)
+                facts = summary(facts_samples)
+                apache = summary(apache_samples)
+                row += [f"{facts[0]:.3f} ({facts[1]:.3f})", f"{facts[2]:.0f}"]
+                row += [f"{apache[0]:.3f} ({apache[1]:.3f})", f"{apache[2]:.0f}"]
                 row += [f"{seconds / apache[0]:.2f}", f"{facts[0] / apache[0]:.2f}"]
             else:
+                facts = summary([run_facts() for _ in range(options.runs)])
+                row += [f"{facts[0]:.3f} ({facts[1]:.3f})", f"{facts[2]:.0f}"]
                 row += ["n/a"] * 4
-            print("| " + " | ".join(row) + " |")
+            print("| " + " | ".join(row) + " |", flush=True)
     return 0 if median < DEBIAN_TARGET_MS else 1
 
 
