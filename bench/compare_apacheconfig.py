@@ -3,15 +3,16 @@
 ``apacheconfig`` (0.3.x) is the common pure-Python Apache-style config parser.
 This script loads the same trees with both and prints:
 
-- speed: median wall time on the Debian 12 stock tree and on a generated tree
-  of 1,000 virtual hosts (bench/apache_load.py's generator);
+- speed: median wall time in process on the Debian 12 stock tree and on
+  generated trees of 1,000 and 10,000 virtual hosts (bench/apache_load.py's
+  generator);
 - fidelity: what each one reports for facts httpd itself decides: the line of
   a directive, the order of directives of different names, which
   ``<IfModule>`` blocks apply, a ``#`` inside an argument (Debian's
   autoindex.conf ``IndexIgnore .??* *~ *# HEADER* ...``) and ``${VAR}``.
 
 ``apacheconfig`` is not a tcpaudit dependency: ``pip install apacheconfig``
-to run this. Run: python bench/compare_apacheconfig.py [--repeat N]
+to run this. Run: python bench/compare_apacheconfig.py [--repeat N] [--vhosts 1000,10000]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -125,18 +127,28 @@ def fidelity() -> list[tuple[str, str, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--vhosts", default="1000,10000", help="sizes of the generated trees")
     options = parser.parse_args()
-    print("| tree | apacheconfig ms | tcpaudit ms |")
-    print("|---|---|---|")
+    print("| tree | apacheconfig ms | tcpaudit ms | apacheconfig / tcpaudit |")
+    print("|---|---|---|---|")
     debian_theirs = median_ms(lambda: apacheconfig_load(DEBIAN), options.repeat)
     debian_ours = median_ms(lambda: load_apache(root=DEBIAN), options.repeat)
-    print(f"| Debian 12 stock (37 files) | {debian_theirs:.1f} | {debian_ours:.1f} |")
-    with tempfile.TemporaryDirectory() as work:
-        root = Path(work)
-        generate_tree(root, 1000)
-        theirs = median_ms(lambda: apacheconfig_load(root), max(3, options.repeat // 5))
-        ours = median_ms(lambda: load_apache(root=root), max(3, options.repeat // 5))
-        print(f"| generated, 1,000 vhosts (101 files) | {theirs:.1f} | {ours:.1f} |")
+    print(
+        f"| Debian 12 stock (37 files) | {debian_theirs:.1f} | {debian_ours:.1f} "
+        f"| {debian_theirs / debian_ours:.0f}x |"
+    )
+    for vhosts in (int(part) for part in options.vhosts.split(",")):
+        with tempfile.TemporaryDirectory() as work:
+            root = Path(work)
+            generate_tree(root, vhosts)
+            repeat = max(3, options.repeat * 1000 // vhosts // 5)
+            theirs = median_ms(partial(apacheconfig_load, root), repeat)
+            ours = median_ms(partial(load_apache, root=root), repeat)
+            print(
+                f"| generated, {vhosts:,} vhosts (101 files) | {theirs:.1f} | {ours:.1f} "
+                f"| {theirs / ours:.1f}x |",
+                flush=True,
+            )
     print()
     print("| fact | apacheconfig | tcpaudit |")
     print("|---|---|---|")

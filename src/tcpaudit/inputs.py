@@ -17,6 +17,7 @@ __all__ = ["DEFAULT_LIMIT_BYTES", "NotRegularFileError", "TooLargeError", "read_
 
 # Large enough for any real configuration or report, small enough to bound memory.
 DEFAULT_LIMIT_BYTES = 64 * 1024 * 1024
+_CHUNK_BYTES = 1024 * 1024
 
 
 class NotRegularFileError(OSError):
@@ -48,15 +49,33 @@ def read_bytes(path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES) -
             raise NotRegularFileError(path)
         if info.st_size > limit:
             raise TooLargeError(path, limit)
-        with os.fdopen(descriptor, "rb", closefd=True) as handle:
-            descriptor = -1
-            data = handle.read(limit + 1)
+        return _read_bounded(descriptor, info.st_size, path, limit)
     finally:
-        if descriptor >= 0:
-            os.close(descriptor)
-    if len(data) > limit:
-        raise TooLargeError(path, limit)
-    return data
+        os.close(descriptor)
+
+
+def _read_bounded(descriptor: int, size: int, path: str | os.PathLike[str], limit: int) -> bytes:
+    """Read to the end, at most ``limit`` bytes.
+
+    Asks for the size ``fstat`` gave plus one byte (a file that grew since is
+    read on), never for ``limit`` at once: a read of n bytes allocates n bytes
+    first, and most files are a few kilobytes. /proc files report size 0.
+    """
+    chunks: list[bytes] = []
+    total = 0
+    wanted = size + 1 if size else _CHUNK_BYTES
+    while True:
+        chunk = os.read(descriptor, min(wanted, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise TooLargeError(path, limit)
+        # A short read is almost always the end: confirm it cheaply; a file
+        # that keeps giving (it grew, or /proc) is read in larger chunks.
+        wanted = 4096 if len(chunk) < wanted else _CHUNK_BYTES
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_text(path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES) -> str:

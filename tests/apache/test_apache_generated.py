@@ -10,7 +10,7 @@ judged by ``apache2 -t`` and by ``load_apache`` and compared as in
 test_apache_differential.py: accept/reject and the blamed file:line, files, the
 effective directives, vhosts, modules.
 
-The default run tries 300 trees (about fifteen seconds); set
+The default run tries 3,000 trees (about seventy seconds); set
 TCPAUDIT_DIFF_EXAMPLES to try more.
 """
 
@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_apache_differential import Tree, assert_same, load_with_tcpaudit
 
-EXAMPLES = int(os.environ.get("TCPAUDIT_DIFF_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("TCPAUDIT_DIFF_EXAMPLES", "3000"))
 TREE = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
 BASE = [
     f"LoadModule mpm_event_module {MODULE_DIR}/mod_mpm_event.so",
