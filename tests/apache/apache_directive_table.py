@@ -8,6 +8,15 @@ module identifier with ``apache2 -D DUMP_MODULES``, and prints the table that
 src/tcpaudit/apache/directives-2.4.tsv ships. ``test_apache_directive_table.py``
 checks that the shipped table still matches the installed apache2.
 
+The table also says how many words each directive takes, which ``-L`` does not
+print: httpd checks the count before it calls the directive's handler
+(invoke_cmd in server/config.c) with a message that names the kind
+("ServerName takes one argument", "AddType requires at least two arguments").
+Each directive is given no words, then, to confirm, one word too many (or
+"maybe" for On/Off flags, one word for NO_ARGS): the kind is recorded only when
+httpd gives that message both times, so that a handler's own message in the
+same words is not taken for the core's check.
+
 Run: ``python tests/apache/apache_directive_table.py > src/tcpaudit/apache/directives-2.4.tsv``
 """
 
@@ -17,6 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tcpaudit.apache.modules import module_source_name
@@ -77,13 +87,82 @@ def _where(allowed: str) -> str:
     raise RuntimeError(f"unexpected 'Allowed in' text: {allowed}")
 
 
-def directive_table() -> dict[str, tuple[str, set[str], str]]:
-    """Return lower-cased name -> (canonical name, owning module identifiers, where allowed).
+# invoke_cmd's count messages -> the kind of the directive, and the words that
+# must draw the same message again (one too many, or a bad flag).
+ARITY_MESSAGES = {
+    "takes no arguments": ("NO_ARGS", None),
+    "takes one argument": ("TAKE1", "a b"),
+    "takes two arguments": ("TAKE2", "a b c"),
+    "takes three arguments": ("TAKE3", "a b c d"),
+    "takes 1-2 arguments": ("TAKE12", "a b c"),
+    "takes two or three arguments": ("TAKE23", "a b c d"),
+    "takes one, two or three arguments": ("TAKE123", "a b c d"),
+    "takes one or three arguments": ("TAKE13", "a b"),
+    "requires at least one argument": ("ITERATE", None),
+    "requires at least two arguments": ("ITERATE2", None),
+    "must be On or Off": ("FLAG", "maybe"),
+}
+_MESSAGE = re.compile(
+    # Directives run while reading (Define, ServerRoot...) fail with the location first.
+    r"^(?:AH\d+: )?(?:\S+: Syntax error on line \d+ of .*?: )?(?P<name>\S+) (?P<kind>"
+    + "|".join(map(re.escape, ARITY_MESSAGES))
+    + r")(?:,|$)"
+)
+
+
+def _probe_error(workdir: Path, order: list[str], name: str, words: str, where: str) -> str:
+    """apache2 -t's last stderr line for ``name words`` in a context it allows."""
+    line = f"{name} {words}".rstrip()
+    body = f"<Directory />\n{line}\n</Directory>\n" if where == "inside" else f"{line}\n"
+    with tempfile.TemporaryDirectory(dir=workdir) as probe_dir:
+        conf = Path(probe_dir) / "probe.conf"
+        loads = "".join(f"LoadModule {_identifier(n)} {MODULE_DIR / n}\n" for n in order)
+        conf.write_text(f"{loads}ErrorLog {probe_dir}/error.log\n{body}")
+        done = subprocess.run(
+            [APACHE2, "-d", probe_dir, "-f", str(conf), "-t"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    lines = done.stderr.strip().splitlines()
+    return "" if done.returncode == 0 or not lines else lines[-1]
+
+
+def _kind_in(message: str, name: str) -> str | None:
+    match = _MESSAGE.match(message)
+    if match is None or match["name"] != name:
+        return None
+    return match["kind"]
+
+
+def probe_arity(workdir: Path, order: list[str], name: str, where: str) -> str:
+    """The kind of word count httpd checks for ``name`` ("-" when it checks none)."""
+    kind = _kind_in(_probe_error(workdir, order, name, "", where), name)
+    if kind is None:
+        # Accepted bare, or refused by the handler: NO_ARGS if one word is refused.
+        again = _kind_in(_probe_error(workdir, order, name, "a", where), name)
+        return "NO_ARGS" if again == "takes no arguments" else "-"
+    arity, confirm = ARITY_MESSAGES[kind]
+    if arity == "NO_ARGS":
+        return "-"  # no words refused as "takes no arguments": not the core's check
+    if (
+        confirm is not None
+        and _kind_in(_probe_error(workdir, order, name, confirm, where), name) != kind
+    ):
+        return "-"
+    return arity
+
+
+def directive_table(probe: bool = True) -> dict[str, tuple[str, set[str], str, str]]:
+    """Return lower-cased name -> (canonical name, owning module identifiers, where
+    allowed, word count kind).
 
     Where: ``anywhere``, ``outside`` (server and <VirtualHost> only) or
-    ``inside`` (<Directory>, <Location>, <Files>, <If> only).
+    ``inside`` (<Directory>, <Location>, <Files>, <If> only). Kind: see
+    ARITY_MESSAGES; ``-`` for sections and directives whose handlers count
+    their own words; ``?`` when ``probe`` is false.
     """
-    table: dict[str, tuple[str, set[str], str]] = {}
+    table: dict[str, tuple[str, set[str], str, str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for mpm in _MPMS:
@@ -97,6 +176,7 @@ def directive_table() -> dict[str, tuple[str, set[str], str]]:
             ]
             by_source = {module_source_name(identifier): identifier for identifier in identifiers}
             lines = listed.stdout.splitlines()
+            new: list[str] = []
             for index, line in enumerate(lines):
                 match = _DIRECTIVE_LINE.match(line)
                 if not match:
@@ -109,22 +189,41 @@ def directive_table() -> dict[str, tuple[str, set[str], str]]:
                     for text in lines[index + 1 :]
                     if text.strip().startswith("Allowed in")
                 )
-                entry = table.setdefault(name.lower(), (name, set(), _where(allowed)))
-                entry[1].add(by_source[source])
+                if name.lower() not in table:
+                    new.append(name)
+                    table[name.lower()] = (name, set(), _where(allowed), "?")
+                table[name.lower()][1].add(by_source[source])
+            if probe:
+                kinds = probe_kinds(workdir, order, [(n, table[n.lower()][2]) for n in new])
+                for name, kind in kinds.items():
+                    canonical, owners, where, _ = table[name.lower()]
+                    table[name.lower()] = (canonical, owners, where, kind)
     return table
 
 
-def render(table: dict[str, tuple[str, set[str], str]]) -> str:
+def probe_kinds(workdir: Path, order: list[str], names: list[tuple[str, str]]) -> dict[str, str]:
+    """probe_arity for each (name, where); sections take their words raw."""
+
+    def one(item: tuple[str, str]) -> str:
+        name, where = item
+        return "-" if name.startswith("<") else probe_arity(workdir, order, name, where)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip([name for name, _ in names], pool.map(one, names), strict=True))
+
+
+def render(table: dict[str, tuple[str, set[str], str, str]]) -> str:
     version = subprocess.run([APACHE2, "-v"], capture_output=True, text=True, check=True)
     first = version.stdout.splitlines()[0].removeprefix("Server version: ")
     lines = [
-        f"# Directive, owning module(s), where allowed; from `apache2 -L` of {first}",
-        "# with every module in /usr/lib/apache2/modules loaded, once per MPM.",
+        f"# Directive, owning module(s), where allowed, words checked; from `apache2 -L` of {first}",
+        "# with every module in /usr/lib/apache2/modules loaded, once per MPM, and probes of",
+        "# `apache2 -t` for the word counts.",
         "# Generated by tests/apache/apache_directive_table.py; do not edit by hand.",
     ]
     for key in sorted(table):
-        canonical, owners, where = table[key]
-        lines.append(f"{canonical}\t{','.join(sorted(owners))}\t{where}")
+        canonical, owners, where, kind = table[key]
+        lines.append(f"{canonical}\t{','.join(sorted(owners))}\t{where}\t{kind}")
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,7 @@
 
 Hypothesis builds small trees from the constructs httpd executes while reading
 (continued lines, comments, ``#`` inside arguments, CRLF, a byte-order mark,
+word counts httpd refuses,
 Define/UnDefine/``${VAR}``, the six conditional sections, Include and
 IncludeOptional of files, globs, directories and missing paths, LoadModule
 before or after its use, sections left open or closed wrongly, mod_macro) and
@@ -55,6 +56,9 @@ plain = st.sampled_from(
         "ThreadsPerChild 25", "ProxyTimeout 30", "AcceptFilter http data", "AcceptFilter http",
         "KeepAlive maybe", "${ALPHA} 5", "UndefMacro Site", "Use Site late.example",
         "Timeout 8\x00 x y", "ServerAdmin a\x00 \\",
+        "ServerName a b", 'ServerName ""', "RewriteEngine maybe", "RewriteEngine on x",
+        "KeepAlive On extra", "IndexIgnore", 'IndexIgnore ""', 'Define ""', "Define A b c",
+        "DefaultRuntimeDir", "UndefMacro a b", "AcceptFilter http data x", "ServerTokens",
     ]
 )  # fmt: skip
 

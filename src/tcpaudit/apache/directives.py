@@ -22,6 +22,7 @@ __all__ = [
     "allowed_here",
     "canonical_name",
     "directive_owners",
+    "word_count_kind",
 ]
 
 _TABLE_FILE = "directives-2.4.tsv"
@@ -160,15 +161,27 @@ _THIRD_PARTY: dict[str, frozenset[str]] = {
 
 
 @cache
-def _table() -> dict[str, tuple[str, frozenset[str], str]]:
+def _table() -> dict[str, tuple[str, frozenset[str], str, str | None]]:
     text = resources.files(__package__).joinpath(_TABLE_FILE).read_text(encoding="utf-8")
-    table: dict[str, tuple[str, frozenset[str], str]] = {}
+    table: dict[str, tuple[str, frozenset[str], str, str | None]] = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
-        name, owners, where = line.split("\t")
-        table[name.lower()] = (name, frozenset(owners.split(",")), where)
+        name, owners, where, kind = line.split("\t")
+        table[name.lower()] = (
+            name,
+            frozenset(owners.split(",")),
+            where,
+            None if kind == "-" else kind,
+        )
     return table
+
+
+def word_count_kind(key: str) -> str | None:
+    """How httpd 2.4 counts the words of a lower-cased directive (``TAKE1``,
+    ``FLAG``... see arity.py); None when its handler counts them or it is unknown."""
+    known = _table().get(key)
+    return known[3] if known else None
 
 
 def canonical_name(key: str) -> str | None:

@@ -136,6 +136,10 @@ def _parser(
         return args[0]
 
     if name == "KeepAlive":
+        if version >= (2, 4):
+            # A FLAG directive in 2.4 (TAKE1 in 2.2): the first word decides, and
+            # invoke_cmd ignores any after it.
+            return lambda args, _old: parse_flag_keepalive(args[0] if args else "", version)
         return lambda args, _old: parse_flag_keepalive(first(args), version)
     if name == "KeepAliveTimeout":
         return lambda args, _old: _number(parse_timeout_parameter(first(args), version))

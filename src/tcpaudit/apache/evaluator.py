@@ -32,8 +32,14 @@ from ..errors import ApacheConfigError
 from ..inputs import NotRegularFileError, TooLargeError, read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
+from .arity import arity_error
 from .conditions import condition_argument, if_version
-from .directives import KEPT_READ_TIME_DIRECTIVES, READ_TIME_DIRECTIVES, directive_owners
+from .directives import (
+    KEPT_READ_TIME_DIRECTIVES,
+    READ_TIME_DIRECTIVES,
+    directive_owners,
+    word_count_kind,
+)
 from .includes import IncludeError, expand_include
 from .lexer import decode_config
 from .macros import MacroTable
@@ -182,6 +188,8 @@ class _Evaluator(LineReader):
         self, name: str, args: list[str], file: str, number: int, container: list[Directive]
     ) -> None:
         key = name.lower()
+        if key in READ_TIME_DIRECTIVES:
+            self._count_words(key, name, args, file, number)
         if key in ("include", "includeoptional"):
             if len(args) != 1:
                 raise ApacheConfigError(f"{name} takes one argument", file=file, line=number)
@@ -218,6 +226,18 @@ class _Evaluator(LineReader):
             or READ_TIME_DIRECTIVES.get(key) not in self.modules.order
         ):
             container.append(Directive(name, tuple(args), file, number))
+
+    def _count_words(self, key: str, name: str, args: list[str], file: str, number: int) -> None:
+        """invoke_cmd's word count for a directive httpd runs while reading (2.4).
+
+        Run here, not in the walk: httpd checks the count of these at read time.
+        """
+        if self.version < (2, 4) or READ_TIME_DIRECTIVES[key] not in self.modules.order:
+            return
+        kind = word_count_kind(key)
+        message = arity_error(kind, name, tuple(args)) if kind is not None else None
+        if message is not None:
+            raise ApacheConfigError(message, file=file, line=number)
 
     def _include(
         self, pattern: str, optional: bool, file: str, number: int, container: list[Directive]

@@ -86,6 +86,9 @@ class LineReader:
     ) -> None:
         raise NotImplementedError
 
+    def _count_words(self, key: str, name: str, args: list[str], file: str, number: int) -> None:
+        raise NotImplementedError
+
     # -- the loops ---------------------------------------------------------------
 
     def _process(self, text: str, file: str, root: list[Directive]) -> None:
@@ -340,6 +343,8 @@ class LineReader:
                     return index
                 return soak(lines, index, conditional[0], where, number)
             if key in ("<macro", "use", "undefmacro") and "macro_module" in self.modules:
+                if key == "undefmacro":
+                    self._count_words(key, name, split_words(rest), where, number)
                 index = self.macros.handle(key, rest, lines, index)
                 if key == "use" and not expanding and number + 1 == unterminated_last:
                     lines[:] = [line for line in lines if line[3] or line[0] != unterminated_last]

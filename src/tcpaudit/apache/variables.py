@@ -79,9 +79,7 @@ class Variables:
         """Execute ``Define`` (``key`` "define") or ``UnDefine`` ("undefine")."""
         if len(args) not in ((1, 2) if key == "define" else (1,)):
             reason = (
-                "Define takes one or two arguments"
-                if key == "define"
-                else "UnDefine takes one argument"
+                "Define takes 1-2 arguments" if key == "define" else "UnDefine takes one argument"
             )
             raise ApacheConfigError(reason, file=file, line=number)
         name = args[0]

@@ -16,7 +16,14 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
-from .directives import KEPT_READ_TIME_DIRECTIVES, allowed_here, canonical_name, directive_owners
+from .arity import ARITY_BOUNDS, arity_error
+from .directives import (
+    KEPT_READ_TIME_DIRECTIVES,
+    allowed_here,
+    canonical_name,
+    directive_owners,
+    word_count_kind,
+)
 from .tree import Directive
 
 __all__ = ["check_commands", "invalid_command"]
@@ -55,6 +62,9 @@ def _section_context_error(key: str, sections: tuple[str, ...]) -> str | None:
 
 # What the walk does with a directive, by name and context (see _Verdicts).
 _OK, _UNKNOWN, _INVALID, _NOT_ALLOWED, _SKIP = range(5)
+# (verdict outside a directory context, inside one, whether validate sees it,
+# (fewest words, most words, word count kind) or None)
+_Verdict = tuple[int, int, bool, tuple[int, int, str] | None]
 
 
 class _Verdicts:
@@ -71,33 +81,39 @@ class _Verdicts:
         self.loaded = loaded
         self.version = version
         self.validated = validated
-        # walked key ("<name" for a section) -> (verdict outside, verdict inside
-        # a directory context, whether validate sees it)
-        self.known: dict[str, tuple[int, int, bool]] = {}
+        # walked key ("<name" for a section) -> _Verdict
+        self.known: dict[str, _Verdict] = {}
 
-    def of(self, key: str) -> tuple[int, int, bool]:
+    def of(self, key: str) -> _Verdict:
         cached = self.known.get(key)
         if cached is None:
             cached = self.known[key] = self._work_out(key)
         return cached
 
-    def _work_out(self, key: str) -> tuple[int, int, bool]:
+    def _work_out(self, key: str) -> _Verdict:
         validated = self.validated is None or key in self.validated
         if key in KEPT_READ_TIME_DIRECTIVES:
-            return _SKIP, _SKIP, False
+            return _SKIP, _SKIP, False, None
         if key.lstrip("<").startswith(_BOM) or "${" in key:
             # No module registers a name that starts with a byte-order mark
             # or holds an undefined ${VAR} (httpd left it as written).
-            return _INVALID, _INVALID, validated
+            return _INVALID, _INVALID, validated, None
         owners = directive_owners(key, self.version)
         if owners is None:
-            return _UNKNOWN, _UNKNOWN, validated
+            return _UNKNOWN, _UNKNOWN, validated, None
         if not owners & self.loaded:
-            return _INVALID, _INVALID, validated
+            return _INVALID, _INVALID, validated, None
         modern = self.version >= (2, 4)
         outside = _OK if not modern or allowed_here(key, False) else _NOT_ALLOWED
         inside = _OK if not modern or allowed_here(key, True) else _NOT_ALLOWED
-        return outside, inside, validated
+        # Word counts are from httpd 2.4's declarations; 2.2 declared some
+        # directives differently (KeepAlive took any word), so none are checked there.
+        kind = word_count_kind(key) if modern else None
+        if kind is None:
+            return outside, inside, validated, None
+        # A flag's word is always looked at: bounds no count meets.
+        fewest, most = (1, 0) if kind == "FLAG" else ARITY_BOUNDS[kind]
+        return outside, inside, validated, (fewest, most, kind)
 
 
 def check_commands(
@@ -181,6 +197,15 @@ def check_commands(
                 raise ApacheConfigError(
                     errors[id(directive)], file=directive.file, line=directive.line
                 )
+            arity = verdict[3]
+            if arity is not None:
+                # invoke_cmd counts the words before the handler sees them. Most
+                # lines pass the quick test; arity_error decides the others.
+                words = directive.args
+                if not arity[0] <= len(words) <= arity[1] or "" in words:
+                    message = arity_error(arity[2], directive.name, words)
+                    if message is not None:
+                        raise ApacheConfigError(message, file=directive.file, line=directive.line)
             if verdict[2] and validate is not None:
                 validate(directive, sections)
             # A <Macro> kept in the tree (mod_macro loaded only after it) is run by
