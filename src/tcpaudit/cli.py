@@ -162,6 +162,14 @@ def cli(verbose: int) -> None:
     help="Exposure of the host; changes severities and thresholds (default: internet).",
 )
 @click.option(
+    "--paths-relative-to",
+    "paths_base",
+    type=click.Path(exists=True, file_okay=False),
+    help="Name files relative to this directory instead of --root, which it must contain "
+    "(e.g. the repository root, for SARIF and GitHub annotations when --root is a "
+    "subdirectory).",
+)
+@click.option(
     "--baseline",
     type=click.Path(dir_okay=False),
     help="A previous JSON report: findings already in it are marked suppressed "
@@ -175,6 +183,7 @@ def audit_command(
     fail_on: str,
     rules_dir: tuple[str, ...],
     profile: str | None,
+    paths_base: str | None,
     baseline: str | None,
     **sources: Any,
 ) -> None:
@@ -183,6 +192,8 @@ def audit_command(
     from .engine.baseline import apply_baseline, load_baseline
     from .report import FORMATS
 
+    if paths_base is not None:
+        _check_paths_base(paths_base, sources["root"], sources["facts_file"])
     facts = _facts(**sources)
     config = load_config(Path(config_file) if config_file else None)
     if rules_dir:
@@ -191,6 +202,11 @@ def audit_command(
         )
     rules = load_catalogue(config.rules_dirs)
     report = audit(facts, config, rules=rules, profile=profile)  # type: ignore[arg-type]  # click.Choice
+    if paths_base is not None:
+        from .report.paths import rebase_paths
+
+        config_files = {s.location.file for s in config.suppress if s.location is not None}
+        report = rebase_paths(report, Path(sources["root"]), Path(paths_base), config_files)
     if baseline is not None:
         report = apply_baseline(report, load_baseline(baseline), source=baseline)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -198,6 +214,13 @@ def audit_command(
     extra = {"rules": rules} if output_format in ("sarif", "junit") else {}
     write_output(FORMATS[output_format](report, color=color, **extra), output)
     sys.exit(_exit_code(report, fail_on))
+
+
+def _check_paths_base(base: str, root: str, facts_file: str | None) -> None:
+    if facts_file is not None:
+        fail("--paths-relative-to needs the files themselves, not --facts")
+    if not Path(os.path.abspath(root)).is_relative_to(os.path.abspath(base)):
+        fail(f"--root {root} is not inside --paths-relative-to {base}")
 
 
 def _exit_code(report: Report, fail_on: str) -> int:
