@@ -111,3 +111,31 @@ def test_take13_as_invoke_cmd_counts(words: tuple[str, ...], refused: bool) -> N
     # checked against invoke_cmd's own test (server/config.c, case TAKE13).
     message = arity_error("TAKE13", "Example", words)
     assert (message == "Example takes one or three arguments") is refused
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["UndefMacro a b"],
+        ["UndefMacro a b", "AcceptFilter http data x"],
+        ["UndefMacro", "ServerName a b"],
+    ],
+)
+def test_read_time_directive_before_its_module_is_not_counted(
+    lines: list[str], tmp_path: Path
+) -> None:
+    # Found by the generated trees: mod_macro loaded after UndefMacro leaves the
+    # directive in the tree, and httpd's walk skips directives that run while
+    # reading; the next refusal, if any, is the one httpd reports.
+    base = [line for line in BASE if "macro_module" not in line]
+    late = [line for line in BASE if "macro_module" in line]
+    tcpaudit_root = tmp_path / "tcpaudit"
+    (tcpaudit_root / "etc/apache2").mkdir(parents=True)
+    (tcpaudit_root / "etc/apache2/apache2.conf").write_text("\n".join(base + lines + late) + "\n")
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tcpaudit_root, apache_root)
+    map_tree(apache_root)
+    run = run_apache(apache_root, TREE.main_file, TREE.server_root)
+    assert_same(run, load_with_tcpaudit(tcpaudit_root, TREE))
+    # Only a directive after it can make httpd refuse the file.
+    assert run.accepted == (len(lines) == 1)

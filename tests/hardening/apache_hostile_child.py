@@ -52,7 +52,17 @@ def _spy(opened: list[str]) -> None:
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak RSS (VmHWM).
+
+    Not getrusage's ru_maxrss: Linux carries the parent's peak across fork and
+    execve into it, so a child of a large pytest process would report the
+    parent's size.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main() -> None:

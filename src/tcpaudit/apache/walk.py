@@ -19,6 +19,7 @@ from ..provenance import Note
 from .arity import ARITY_BOUNDS, arity_error
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
+    READ_TIME_DIRECTIVES,
     allowed_here,
     canonical_name,
     directive_owners,
@@ -108,7 +109,9 @@ class _Verdicts:
         inside = _OK if not modern or allowed_here(key, True) else _NOT_ALLOWED
         # Word counts are from httpd 2.4's declarations; 2.2 declared some
         # directives differently (KeepAlive took any word), so none are checked there.
-        kind = word_count_kind(key) if modern else None
+        # A directive httpd runs while reading is counted then (evaluator.py);
+        # found in the tree (its module was loaded after it), the walk skips it.
+        kind = word_count_kind(key) if modern and key not in READ_TIME_DIRECTIVES else None
         if kind is None:
             return outside, inside, validated, None
         # A flag's word is always looked at: bounds no count meets.
