@@ -144,8 +144,16 @@ def _parser(
     if name == "KeepAliveTimeout":
         return lambda args, _old: _number(parse_timeout_parameter(first(args), version))
     if name == "RequestReadTimeout":
+        # 2.4 falls back to its default for each stage a line leaves out
+        # (header 20-40 s and body 20 s at 500 B/s; mod_reqtimeout.c, per stage
+        # UNSET); 2.2 has no defaults.
+        first_base = (
+            parse_request_read_timeout(DEFAULT_REQUEST_READ_TIMEOUT_2_4, None)
+            if version >= (2, 4)
+            else None
+        )
         return lambda args, old: parse_request_read_timeout(
-            args, old if isinstance(old, RequestReadTimeoutValue) else None
+            args, old if isinstance(old, RequestReadTimeoutValue) else first_base
         )
     if name == "Listen":
         return lambda args, old: [*(old if isinstance(old, list) else []), " ".join(args)]
@@ -364,6 +372,7 @@ def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
                 path=directive.args[0],
                 url=directive.args[1],
                 params=parse_proxy_params(directive.args[2:]),
+                words=list(directive.args[2:]),
                 file=directive.file,
                 line=directive.line,
             )

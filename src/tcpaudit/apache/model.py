@@ -68,6 +68,8 @@ class ProxyRoute(BaseModel):
     path: str
     url: str
     params: dict[str, str] = Field(default_factory=dict)
+    # Every word after the URL as written, flags (nocanon, interpolate) included.
+    words: list[str] = Field(default_factory=list)
     file: str
     line: int
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
-from ..apache.model import ApacheConfig, ApacheSetting
+from ..apache.model import ApacheConfig, ApacheSetting, ProxyRoute
 from ..provenance import Location
 from ..sysctl.model import BootTool, SysctlSetting
 
@@ -21,6 +21,7 @@ __all__ = [
     "apache_location",
     "drop_in_name",
     "load_module_fix",
+    "proxy_pass_with",
     "sysctl_fix",
     "sysctl_location",
 ]
@@ -78,3 +79,29 @@ def sysctl_fix(
     target = f"/etc/sysctl.d/{name}"
     content = "\\n".join(lines)
     return f"printf '{content}\\n' >> {target} && sysctl -p {target}"
+
+
+def proxy_pass_with(route: ProxyRoute, key: str, value: str) -> str:
+    """The route's ``ProxyPass`` line with ``key=value`` set, every other word kept.
+
+    Flags such as ``nocanon`` or ``interpolate`` and the other parameters stay
+    where they are; an existing ``key=`` (any case) is replaced in place,
+    otherwise the pair is added at the end.
+    """
+    words = list(route.words)
+    wanted = f"{key}={value}"
+    for index, word in enumerate(words):
+        name, sep, _ = word.partition("=")
+        if sep and name.lower() == key:
+            words[index] = wanted
+            break
+    else:
+        words.append(wanted)
+    return " ".join(_as_word(word) for word in ("ProxyPass", route.path, route.url, *words))
+
+
+def _as_word(word: str) -> str:
+    """``word`` spelt so that httpd reads it back as one word."""
+    if word and not any(c.isspace() for c in word) and word[0] not in "\"'":
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'

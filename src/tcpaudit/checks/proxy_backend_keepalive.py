@@ -19,6 +19,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
+from .fixes import proxy_pass_with
 
 __all__ = ["BackendKeepaliveParams", "proxy_backend_keepalive"]
 
@@ -54,16 +55,12 @@ def proxy_backend_keepalive(
         host = _remote_host(route.url)
         if host is None or route.params.get("keepalive", "").lower() == "on":
             continue
-        kept = " ".join(
-            f"{key}={value}" for key, value in route.params.items() if key != "keepalive"
-        )
-        line = " ".join(part for part in ("ProxyPass", route.path, route.url, kept) if part)
         yield Hit(
             setting="ProxyPass keepalive",
             current=route.params.get("keepalive", "Off"),
             recommended="On",
             location=Location(file=route.file, line=route.line),
-            fix=f"{line} keepalive=On",
+            fix=proxy_pass_with(route, "keepalive", "On"),
             scope=vhost_label(vhost) if vhost else None,
             values={
                 "route": f"{route.path} -> {route.url}",

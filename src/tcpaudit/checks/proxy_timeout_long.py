@@ -10,7 +10,7 @@ backend drain the worker pool.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..apache.model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
 from ..apache.scopes import proxy_routes, vhost_label
@@ -19,6 +19,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
+from .fixes import proxy_pass_with
 
 __all__ = ["ProxyTimeoutParams", "proxy_timeout_long"]
 
@@ -42,8 +43,8 @@ def _where(setting: ApacheSetting, name: str) -> str:
 
 def _route_timeout(
     config: ApacheConfig, vhost: VirtualHost | None, route: ProxyRoute
-) -> tuple[int, str, Location, str] | None:
-    """Seconds, where they come from, where the fix goes and the fix itself."""
+) -> tuple[int, str, Location, Callable[[int], str]] | None:
+    """Seconds, where they come from, where the fix goes and the fix for a number of seconds."""
     inside = (
         Location(file=vhost.file, line=vhost.line) if vhost else Location(file=config.main_file)
     )
@@ -52,13 +53,11 @@ def _route_timeout(
             seconds = parse_atoi(route.params["timeout"])
         except InvalidValueError:
             return None
-        kept = " ".join(f"{key}={value}" for key, value in route.params.items() if key != "timeout")
-        line = " ".join(part for part in ("ProxyPass", route.path, route.url, kept) if part)
         return (
             seconds,
             f"set by timeout= on ProxyPass {route.path}",
             Location(file=route.file, line=route.line),
-            f"{line} timeout=",
+            lambda recommended: proxy_pass_with(route, "timeout", str(recommended)),
         )
     scoped = vhost.settings if vhost else {}
     for name in ("ProxyTimeout", "Timeout"):
@@ -74,7 +73,7 @@ def _route_timeout(
             fix_at = inside
             if name == "ProxyTimeout" and setting.file is not None:
                 fix_at = Location(file=setting.file, line=setting.line)
-            return inherited, source, fix_at, "ProxyTimeout "
+            return inherited, source, fix_at, lambda recommended: f"ProxyTimeout {recommended}"
     return None
 
 
@@ -89,7 +88,7 @@ def proxy_timeout_long(
         if found is None or found[0] <= params.max_seconds:
             continue
         seconds, source, fix_at, fix = found
-        if fix.startswith("ProxyPass"):
+        if source.startswith("set by timeout="):
             where = f"on the ProxyPass line, {fix_at}"
         elif fix_at.line is not None and vhost is not None and fix_at.line == vhost.line:
             where = f"inside the <VirtualHost> at {fix_at}"
@@ -100,7 +99,7 @@ def proxy_timeout_long(
             current=seconds,
             recommended=params.recommended_seconds,
             location=fix_at,
-            fix=f"{fix}{params.recommended_seconds}",
+            fix=fix(params.recommended_seconds),
             scope=vhost_label(vhost) if vhost else None,
             values={
                 "route": f"{route.path} -> {route.url}",

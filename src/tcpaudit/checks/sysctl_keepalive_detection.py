@@ -2,9 +2,10 @@
 
 Only sockets with SO_KEEPALIVE are probed (Apache sets it on client sockets);
 probing ends a connection whose peer no longer knows it, after
-time + intvl x probes seconds. It never frees a worker that Apache's own
-timers hold, and never ends CLOSE_WAIT, where the peer is alive and has
-already said goodbye.
+time + intvl x probes seconds; a CLOSE_WAIT socket goes the same way once the
+peer that closed has forgotten it. It never frees a worker that Apache's own
+timers hold: where those drain the pool (TA301's condition), the message says
+to fix them first, since lowering keepalive alone is what TA302 flags.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class KeepaliveDetectionParams(CheckParams):
     recommended_time: int
     recommended_intvl: int
     recommended_probes: int
+    drained_below_clients_per_second: float = 5
 
 
 def sysctl_keepalive_detection(
@@ -57,5 +59,16 @@ def sysctl_keepalive_detection(
             "probes": sysctl.int_value(_PROBES),
             "detect": detect,
             "detect_minutes": round(detect / 60),
+            "caution": _caution(facts, params),
         },
+    )
+
+
+def _caution(facts: HostFacts, params: KeepaliveDetectionParams) -> str:
+    rate = facts.derived.exhaustion_clients_per_second
+    if rate is None or rate >= params.drained_below_clients_per_second:
+        return ""
+    return (
+        " Here Apache's timers drain the workers (TA301): fix them first, since"
+        " lowering keepalive alone only hides CLOSE_WAIT (TA302)."
     )
