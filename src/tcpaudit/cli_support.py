@@ -6,7 +6,9 @@ Kept apart from ``cli.py`` so that commands defined elsewhere (``fleet``,
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -53,6 +55,23 @@ def write_output(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
         return
     target = Path(output)
+    try:
+        info = target.stat()  # follows links: what a write would reach
+    except FileNotFoundError:
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", output)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        # A terminal, pipe or device (-o /dev/stdout): write into it; renaming a
+        # file over it would replace the device node itself.
+        with open(target, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
+    if target.is_symlink():
+        # Replace the file the link points to and keep the link.
+        target = Path(os.path.realpath(target))
+    if not target.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", str(target.parent))
     # Write next to the target and rename, so a reader never sees half a report;
     # 0600 because reports describe the host.
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")

@@ -1,0 +1,65 @@
+"""`--output` writes where the user points, never replacing a link or a device node."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tcpaudit.cli import cli
+
+TUNED = Path(__file__).resolve().parents[1] / "examples" / "tuned"
+
+
+def _audit(output: Path | str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        cli, ["audit", "--root", str(TUNED), "--format", "json", "-o", str(output)]
+    )
+    return result.exit_code, result.output
+
+
+def test_a_symlink_keeps_pointing_at_the_report(tmp_path: Path) -> None:
+    (tmp_path / "existing.json").write_text("old")
+    (tmp_path / "link.json").symlink_to("existing.json")
+    assert _audit(tmp_path / "link.json")[0] == 0
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "existing.json").read_text())["grade"] == "A"
+    assert (tmp_path / "existing.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_fifo_is_written_into_not_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert _audit(fifo)[0] == 0
+    reader.join(timeout=10)
+    assert json.loads(received[0])["grade"] == "A"
+    assert fifo.is_fifo()
+
+
+def test_dev_stdout_receives_the_report() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpaudit", "audit", "--root", str(TUNED), "--format", "json",
+         "-o", "/dev/stdout"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["grade"] == "A"
+    assert Path("/dev/stdout").is_symlink()
+
+
+def test_errors_name_the_target_not_a_temporary_file(tmp_path: Path) -> None:
+    code, output = _audit(tmp_path / "missing" / "report.json")
+    assert code == 2
+    assert f"{tmp_path / 'missing'}: no such directory" in output
+    code, output = _audit(tmp_path)
+    assert code == 2
+    assert f"{tmp_path}: is a directory" in output
+    assert not list(tmp_path.glob(".*"))
