@@ -6,6 +6,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tcpaudit.cli import cli
@@ -181,3 +182,21 @@ def test_fleet_rolls_up_reports(tmp_path: Path) -> None:
     summary = json.loads(out)
     assert {host["grade"] for host in summary["hosts"]} == {"F", "A"}
     assert run("fleet", str(tmp_path), "--fail-on", "high")[0] == 1
+
+
+def test_relative_apache_conf_must_stay_inside_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    (root / "etc/httpd/conf").mkdir(parents=True)
+    (root / "etc/httpd/conf/httpd.conf").write_text("Timeout 60\n")
+    (tmp_path / "outside.conf").write_text("Timeout 999\n")
+    monkeypatch.chdir(root)
+    code, _, err = run("facts", "--root", ".", "--apache-conf", "../outside.conf",
+                       "--apache-version", "2.2")  # fmt: skip
+    assert code == 2
+    assert err.strip().endswith(f"the Apache configuration is outside --root {root}")
+    code, out, _ = run("facts", "--root", ".", "--apache-conf", "etc/httpd/conf/httpd.conf",
+                       "--apache-version", "2.2")  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["apache"]["settings"]["Timeout"]["value"] == 60

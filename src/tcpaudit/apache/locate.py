@@ -9,11 +9,13 @@ no directive.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..errors import UsageError
 from ..inputs import read_text
 from ..rootfs import RootFS
 
@@ -74,8 +76,13 @@ def find_main_config(fs: RootFS, override: str | None) -> tuple[Layout, Path] | 
         if candidate.is_absolute():
             real, tree = fs.resolve(candidate), candidate
         else:
-            real = Path(override).absolute()
-            tree = fs.tree_path(real)
+            # Relative to the working directory, and still inside the root:
+            # the audit never reads the host's files for an audited tree.
+            absolute = Path(os.path.abspath(override))
+            if not absolute.is_relative_to(fs.root):
+                raise UsageError(f"{override}: the Apache configuration is outside --root {fs.root}")
+            tree = fs.tree_path(absolute)
+            real = fs.resolve(tree)
         for layout in LAYOUTS:
             if str(tree) == layout.main_file:
                 return layout, real
