@@ -109,3 +109,39 @@ def test_a_reader_that_goes_away_gets_no_traceback() -> None:
     done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
     assert done.stdout == "{"
     assert "Traceback" not in done.stderr
+
+
+def test_command_line_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    for args, expected in [
+        (["audit", "--fail-on", "bogus"], "Invalid value for '--fail-on'"),
+        (["audit", "--formt", "json"], "No such option '--formt'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["audit", "--kernel-version", "abc"], "'abc' is not a kernel release"),
+        (["audit", "--root", str(tmp_path / "missing")], "does not exist"),
+    ]:
+        done = _run_module(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith("tcpaudit: error: ") and expected in done.stderr
+
+
+def test_an_empty_root_is_not_a_clean_bill_of_health(tmp_path: Path) -> None:
+    done = _run_module("audit", "--root", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"tcpaudit: error: nothing to audit under {tmp_path}: no Apache configuration, "
+        "no sysctl.conf or sysctl.d files and no proc/sys values\n"
+    )
+    # A tree with kernel settings only is audited.
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "sysctl.conf").write_text("net.ipv4.tcp_retries2 = 8\n")
+    assert _run_module("audit", "--root", str(tmp_path)).returncode == 0
+
+
+def test_facts_documents_do_not_mix_with_source_options(tmp_path: Path) -> None:
+    document = tmp_path / "facts.json"
+    document.write_text(_run_module("facts", "--format", "json", "--root", str(INCIDENT)).stdout)
+    assert _run_module("audit", "--facts", str(document)).returncode == 1
+    mixed = _run_module("audit", "--facts", str(document), "--apache-version", "2.4")
+    assert mixed.returncode == 2
+    assert "--facts reads a facts document; --apache-version would be ignored" in mixed.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable
@@ -44,6 +45,14 @@ LAZY_COMMANDS = {
 }
 
 
+def _kernel_release(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.match(r"^\d+\.\d+(?:[.-]|$)", value):
+        raise click.BadParameter(
+            f"{value!r} is not a kernel release such as 5.10 or 6.1.0-27-amd64"
+        )
+    return value
+
+
 def _source_options(function: F) -> F:
     options = [
         click.option(
@@ -70,7 +79,10 @@ def _source_options(function: F) -> F:
             help="Whose precedence decides persistent sysctl values (default: detected).",
         ),
         click.option(
-            "--kernel-version", help="Kernel release for defaults (default: read from proc)."
+            "--kernel-version",
+            callback=_kernel_release,
+            help="Kernel release for defaults, e.g. 5.10 or 6.1.0-27-amd64 (default: read "
+            "from proc).",
         ),
         click.option(
             "--facts",
@@ -95,12 +107,26 @@ def _facts(
     facts_file: str | None,
 ) -> HostFacts:
     if facts_file is not None:
+        given = [
+            option
+            for option, value in (
+                ("--root", root != "/"),
+                ("--apache-conf", apache_conf),
+                ("--apache-version", apache_version),
+                ("--sysctl", sysctl_source),
+                ("--sysctl-boot", sysctl_boot),
+                ("--kernel-version", kernel_version),
+            )
+            if value
+        ]
+        if given:
+            fail(f"--facts reads a facts document; {', '.join(given)} would be ignored")
         from .snapshot import load_facts_document
 
         return load_facts_document(facts_file)
     from .facts import gather
 
-    return gather(
+    facts = gather(
         root,
         apache_conf,
         sysctl_source,
@@ -108,6 +134,18 @@ def _facts(
         sysctl_boot=sysctl_boot,  # type: ignore[arg-type]  # click.Choice restricts it
         kernel_version=kernel_version,
     )
+    sysctl = facts.sysctl
+    read_sysctl = sysctl is not None and (
+        sysctl.persistent_files
+        or any(s.live is not None or s.persistent is not None for s in sysctl.settings.values())
+    )
+    if facts.apache is None and not read_sysctl:
+        # An empty or mistyped --root would otherwise pass a CI gate with grade A.
+        fail(
+            f"nothing to audit under {root}: no Apache configuration, no sysctl.conf or "
+            "sysctl.d files and no proc/sys values"
+        )
+    return facts
 
 
 class _LazyGroup(click.Group):
@@ -233,9 +271,12 @@ def _exit_code(report: Report, fail_on: str) -> int:
 
 @cli.command("facts")
 @_source_options
+@click.option(
+    "--format", "output_format", type=click.Choice(["json"]), default="json", show_default=True
+)
 @click.option("--output", "-o", help="Write to this file instead of stdout.")
 @errors_exit_2
-def facts_command(output: str | None, **sources: Any) -> None:
+def facts_command(output_format: str, output: str | None, **sources: Any) -> None:
     """Print the effective settings, with their sources, as JSON."""
     facts = _facts(**sources)
     # pydantic's own encoder: json.dumps with indent falls back to the pure-Python
@@ -340,23 +381,51 @@ def schema_command() -> None:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point: run the command, then leave at once.
 
-    The output is written and flushed by then; what remains is freeing every
-    object of the configuration one by one (about 15 ms on 10,000 vhosts), which
-    the operating system does better when the process ends.
+    A wrong command line is one line on stderr and exit 2, like every other
+    input error. The output is written and flushed by then; what remains is
+    freeing every object of the configuration one by one (about 15 ms on
+    10,000 vhosts), which the operating system does better when the process ends.
     """
+    code: int | str | None
     try:
-        cli.main(args=argv, prog_name="tcpaudit")
+        returned = cli.main(args=argv, prog_name="tcpaudit", standalone_mode=False)
+        code = returned if isinstance(returned, int) else 0
+    except click.UsageError as exc:
+        if isinstance(exc, _NO_ARGS_IS_HELP):  # bare `tcpaudit`: the help, as click shows it
+            exc.show()
+            _leave(2)
+        command = exc.ctx.command_path if exc.ctx is not None else "tcpaudit"
+        click.echo(f"tcpaudit: error: {exc.format_message()} (see {command} --help)", err=True)
+        code = 2
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        code = 1
     except SystemExit as exc:
         code = exc.code
-    else:  # pragma: no cover - click's standalone mode always raises SystemExit
-        code = 0
     if code is not None and not isinstance(code, int):
         click.echo(str(code), err=True)
         code = 1
+    _leave(code or 0)
+
+
+def _leave(code: int) -> NoReturn:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:  # a reader such as `head` went away: nothing to tell it
         code = code or 1
     logging.shutdown()
-    os._exit(code or 0)
+    os._exit(code)
+
+
+# click 8.2+ raises this for a group called without a command; 8.1 prints the help itself.
+class _NeverRaisedError(Exception):
+    pass
+
+
+_NO_ARGS_IS_HELP: type[Exception] = getattr(
+    click.exceptions, "NoArgsIsHelpError", _NeverRaisedError
+)

@@ -82,6 +82,14 @@ def test_expired_suppression_is_rebased_from_the_working_directory(repository: P
     assert result.exit_code == 0, result.output
     expired = [f for f in json.loads(result.output)["findings"] if f["rule"] == "TA901"]
     assert [f["location"] for f in expired] == [{"file": "tcpaudit.toml", "line": 1}]
+    # Found by looking upward from the working directory, it is named absolutely.
+    found = CliRunner().invoke(
+        cli,
+        ["audit", "--root", "web1", "--format", "json", "--paths-relative-to", "..",
+         "--fail-on", "never"],
+    )  # fmt: skip
+    expired = [f for f in json.loads(found.output)["findings"] if f["rule"] == "TA901"]
+    assert [f["location"] for f in expired] == [{"file": "tcpaudit.toml", "line": 1}]
 
 
 def test_root_outside_the_directory_is_a_usage_error(repository: Path) -> None:

@@ -80,7 +80,9 @@ def find_main_config(fs: RootFS, override: str | None) -> tuple[Layout, Path] | 
             # the audit never reads the host's files for an audited tree.
             absolute = Path(os.path.abspath(override))
             if not absolute.is_relative_to(fs.root):
-                raise UsageError(f"{override}: the Apache configuration is outside --root {fs.root}")
+                raise UsageError(
+                    f"{override}: the Apache configuration is outside --root {fs.root}"
+                )
             tree = fs.tree_path(absolute)
             real = fs.resolve(tree)
         for layout in LAYOUTS:

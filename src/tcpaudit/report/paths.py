@@ -32,16 +32,17 @@ def rebase_paths(
         base: the directory the paths should be relative to; it must contain ``root``.
         cwd_relative: paths that are relative to the working directory instead.
 
-    Absolute paths (an audit of ``/``) are left as they are.
+    Absolute paths of the audited host (an audit of ``/``) are left as they are.
     """
     root_path = Path(os.path.abspath(root))
     base_path = Path(os.path.abspath(base))
 
     def rebased(file: str) -> str:
+        if file in cwd_relative:  # as given or found: relative to the cwd, or absolute
+            return os.path.relpath(os.path.abspath(file), base_path)
         if os.path.isabs(file):
             return file
-        start = Path(os.path.abspath(file)) if file in cwd_relative else root_path / file
-        return os.path.relpath(start, base_path)
+        return os.path.relpath(root_path / file, base_path)
 
     def finding(item: Finding) -> Finding:
         if item.location is None:
