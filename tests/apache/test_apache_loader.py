@@ -247,3 +247,22 @@ def test_include_without_match_is_refused_include_optional_is_not(tmp_path: Path
     with pytest.raises(ApacheConfigError) as raised:
         load(tmp_path)
     assert raised.value.line == 3 and "Could not open directory" in raised.value.reason
+
+
+def test_unknown_patch_level_is_said_when_it_decides_a_vhost(tmp_path: Path) -> None:
+    vhosts = (
+        "<VirtualHost *:80>\nServerName a\n</VirtualHost>\n"
+        "<VirtualHost *:80>\nServerName b\nKeepAliveTimeout 30\n</VirtualHost>\n"
+    )
+    write(tmp_path, "/etc/apache2/apache2.conf", EVENT + "ErrorLog /dev/null\n" + vhosts)
+
+    def patch_notes(version: str) -> list[tuple[str | None, int | None]]:
+        config = load(tmp_path, version=version)
+        return [(n.file, n.line) for n in config.notes if "patch level unknown" in n.message]
+
+    assert patch_notes("2.4") == [("etc/apache2/apache2.conf", 8)]
+    assert patch_notes("2.4.6") == [] and patch_notes("2.4.62") == []
+    # The first vhost of an address is not concerned.
+    write(tmp_path, "/etc/apache2/apache2.conf", EVENT + "ErrorLog /dev/null\n"
+          + "<VirtualHost *:80>\nKeepAliveTimeout 30\n</VirtualHost>\n")  # fmt: skip
+    assert patch_notes("2.4") == []

@@ -27,7 +27,7 @@ from .effective import (
 )
 from .evaluator import EvaluationResult, check_result, evaluate
 from .locate import find_main_config, read_startup_inputs
-from .model import ApacheConfig, MpmName, version_tuple
+from .model import ApacheConfig, MpmName, VirtualHost, version_tuple
 from .modules import compiled_in_modules
 
 __all__ = ["infer_version", "load_apache"]
@@ -204,6 +204,8 @@ def _load(
     if mpm_source == "assumed":
         notes.append(Note(message=f"MPM {mpm_name} assumed: Apache {version_text} links it in"))
     settings, setting_notes = server_settings(result.directives, release, mpm_name, result.modules)
+    vhosts = virtual_hosts(result.directives, release)
+    notes += _patch_level_notes(release, vhosts)
     config = ApacheConfig(
         version=version_text,
         version_source=version_source,
@@ -215,13 +217,40 @@ def _load(
         files=result.files,
         modules=result.modules,
         settings=settings,
-        vhosts=virtual_hosts(result.directives, release),
+        vhosts=vhosts,
         proxy_routes=proxy_routes(result.directives),
         notes=[*notes, *setting_notes, *result.notes],
     )
     config._directives = result.directives
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))
     return config
+
+
+def _patch_level_notes(release: tuple[int, ...], vhosts: list[VirtualHost]) -> list[Note]:
+    """Say so when a 2.4 release without its patch level changes a vhost's value.
+
+    Before 2.4.16 only the first name-based vhost of an address sets
+    KeepAliveTimeout; tcpaudit reads a bare "2.4" as 2.4.16 or later, which
+    RHEL/CentOS 7 (2.4.6) and other long-lived releases are not.
+    """
+    if release != (2, 4):
+        return []
+    seen: set[str] = set()
+    for vhost in vhosts:
+        later_on_address = vhost.address in seen
+        seen.add(vhost.address)
+        if later_on_address and "KeepAliveTimeout" in vhost.settings:
+            return [
+                Note(
+                    message="Apache 2.4 patch level unknown: KeepAliveTimeout in a later "
+                    "name-based vhost is taken to apply (2.4.16 and later); before 2.4.16 "
+                    "httpd ignores it. Give --apache-version (e.g. 2.4.6) to judge an "
+                    "older release.",
+                    file=vhost.file,
+                    line=vhost.settings["KeepAliveTimeout"].line,
+                )
+            ]
+    return []
 
 
 def _decide_mpm(

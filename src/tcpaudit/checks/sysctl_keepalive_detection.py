@@ -47,10 +47,12 @@ def sysctl_keepalive_detection(
     }
     changes = {key: value for key, value in wanted.items() if sysctl.int_value(key) != value}
     time_setting = sysctl.settings.get(_TIME)
+    # current/recommended are the probe start an operator sets; the detection
+    # times are in the message.
     yield Hit(
         setting=_TIME,
-        current=detect,
-        recommended=recommended,
+        current=sysctl.int_value(_TIME),
+        recommended=params.recommended_time,
         location=sysctl_location(time_setting),
         fix=sysctl_fix(changes or wanted, sysctl.settings, sysctl.boot),
         values={
@@ -59,6 +61,7 @@ def sysctl_keepalive_detection(
             "probes": sysctl.int_value(_PROBES),
             "detect": detect,
             "detect_minutes": round(detect / 60),
+            "recommended_detect": recommended,
             "caution": _caution(facts, params),
         },
     )

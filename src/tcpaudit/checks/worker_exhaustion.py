@@ -9,15 +9,20 @@ and the queue fills with CLOSE_WAIT sockets nobody owns. This is the incident.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
+from ..apache.model import ApacheConfig
 from ..engine.findings import Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
-from .base import CheckParams, Hit, plain_number
+from .base import CheckParams, Hit, as_seconds, plain_number
 from .fixes import apache_location, load_module_fix
 
 __all__ = ["ExhaustionParams", "worker_exhaustion"]
+
+_RECOMMENDED_READ = "header=20-40,MinRate=500 body=20,MinRate=500"
+_RECOMMENDED_READ_HOLD = 40.0  # the longest a client can stall under those limits
 
 
 class ExhaustionParams(CheckParams):
@@ -47,15 +52,27 @@ def worker_exhaustion(
         if config.has_module("reqtimeout_module"):
             cause = f"a client that stops sending holds a worker {read_hold:g} s (RequestReadTimeout / Timeout)"
             dominant = "RequestReadTimeout"
-            fixes.append("RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500")
+            if read_hold > _RECOMMENDED_READ_HOLD:
+                fixes.append(f"RequestReadTimeout {_RECOMMENDED_READ}")
         else:
             cause = f"a client that stops sending holds a worker up to Timeout, {read_hold:g} s, per read (no mod_reqtimeout)"
-            fixes.append(load_module_fix(config, "reqtimeout_module"))
-        fixes.append(f"Timeout {params.recommended_timeout_seconds}")
+            loader = load_module_fix(config, "reqtimeout_module")
+            fixes.append(loader)
+            # 2.2 has no default limits; Debian's a2enmod brings its reqtimeout.conf.
+            if not loader.startswith("a2enmod"):
+                fixes.append(f"RequestReadTimeout {_RECOMMENDED_READ}")
+        timeout = config.settings.get("Timeout")
+        timeout_seconds = as_seconds(timeout.value) if timeout is not None else None
+        if timeout_seconds is not None and timeout_seconds > params.recommended_timeout_seconds:
+            fixes.append(f"Timeout {params.recommended_timeout_seconds}")
+        hold_after = max(min(read_hold, _RECOMMENDED_READ_HOLD), keepalive_hold)
     else:
         dominant = "KeepAliveTimeout"
         cause = f"an idle keep-alive client holds a {config.mpm} worker {keepalive_hold:g} s after each response"
         fixes.append("KeepAliveTimeout 2")
+        hold_after = max(read_hold, 2.0)
+    # When shorter timers alone leave too few workers, say how many are needed.
+    fixes += _more_workers(config, workers, hold_after, params.min_clients_per_second)
     severity = Severity.CRITICAL if rate < params.critical_below else None
     workers_setting = config.settings.get("MaxRequestWorkers")
     yield Hit(
@@ -76,3 +93,31 @@ def worker_exhaustion(
             "mpm": config.mpm,
         },
     )
+
+
+def _more_workers(
+    config: ApacheConfig, workers: int, hold: float, min_clients_per_second: float
+) -> list[str]:
+    """``MaxRequestWorkers`` (and ``ServerLimit``) lines for a pool that ``hold``
+    seconds per stalled client still drains below the wanted rate; none if it does not."""
+    if hold <= 0 or workers / hold >= min_clients_per_second:
+        return []
+    needed = math.ceil(hold * min_clients_per_second)
+    setting = config.settings.get("MaxRequestWorkers")
+    name = (setting.spelled if setting else None) or "MaxRequestWorkers"
+    lines = [
+        f"# {needed} workers keep up with {min_clients_per_second:g} stalled clients/s held "
+        f"{hold:g} s each; check the memory per {config.mpm} worker first",
+        f"{name} {needed}",
+    ]
+    limit = config.settings.get("ServerLimit")
+    server_limit = limit.value if limit is not None and isinstance(limit.value, int) else None
+    if config.mpm in ("worker", "event"):
+        threads = config.settings.get("ThreadsPerChild")
+        per_child = threads.value if threads is not None and isinstance(threads.value, int) else 25
+        processes = math.ceil(needed / max(per_child, 1))
+        if server_limit is None or processes > server_limit:
+            lines.append(f"ServerLimit {processes}")
+    elif server_limit is None or needed > server_limit:
+        lines.append(f"ServerLimit {needed}")
+    return lines

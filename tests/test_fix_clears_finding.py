@@ -1,0 +1,51 @@
+"""Pasting a finding's fix makes that finding go away (the incident's root cause)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tcpaudit.cli import cli
+
+INCIDENT = Path(__file__).resolve().parents[1] / "examples" / "closewait-incident"
+MAIN = "etc/httpd/conf/httpd.conf"
+
+
+def _findings(root: Path) -> dict[str, dict[str, object]]:
+    result = CliRunner().invoke(
+        cli, ["audit", "--root", str(root), "--format", "json", "--fail-on", "never"]
+    )
+    assert result.exit_code == 0, result.output
+    return {finding["rule"]: finding for finding in json.loads(result.output)["findings"]}
+
+
+def _apply(conf: Path, fix: str) -> None:
+    """Set each directive of ``fix`` where the file sets it now, else append it."""
+    text = conf.read_text()
+    for line in fix.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name = line.split()[0]
+        pattern = re.compile(rf"^{re.escape(name)}\s.*$", re.MULTILINE | re.IGNORECASE)
+        if pattern.search(text) and name.lower() != "loadmodule":
+            text = pattern.sub(line, text)
+        else:
+            text += line + "\n"
+    conf.write_text(text)
+
+
+def test_the_root_cause_fix_clears_ta301(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    before = _findings(root)
+    fix = before["TA301"]["fix"]
+    assert isinstance(fix, str)
+    _apply(root / MAIN, fix)
+    after = _findings(root)
+    assert "TA301" not in after, after.get("TA301")
+    # The timers the fix set are the ones the other rules asked for too.
+    assert "TA101" not in after and "TA103" not in after and "TA104" not in after
