@@ -106,3 +106,32 @@ def test_internal_profile_lowers_severity(incident_facts: tcpaudit.HostFacts) ->
     internet = {f.rule: f.severity for f in audit(incident_facts).findings}
     internal = {f.rule: f.severity for f in audit(incident_facts, profile="internal").findings}
     assert internet["TA103"] == "high" and internal["TA103"] == "medium"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('disable = ["TA101", "TA999"]\n', 1),
+        ('profile = "internet"\n\n[rules.TA998]\nseverity = "low"\n', 3),
+        ('[[suppress]]\nrule = "TA997"\nreason = "typo"\n', 2),
+    ],
+)
+def test_an_unknown_rule_id_is_named_with_its_line(
+    tmp_path: Path, incident_facts: tcpaudit.HostFacts, text: str, line: int
+) -> None:
+    config = load_config(write(tmp_path, text))
+    with pytest.raises(tcpaudit.ConfigError) as caught:
+        audit(incident_facts, config)
+    assert caught.value.file == str(tmp_path / "tcpaudit.toml")
+    assert caught.value.line == line
+    assert "unknown rule TA99" in str(caught.value)
+
+
+def test_a_bad_user_parameter_names_the_key_and_the_file(
+    tmp_path: Path, incident_facts: tcpaudit.HostFacts
+) -> None:
+    config = load_config(write(tmp_path, "\n[rules.TA101]\nparams = {max_secs = 120}\n"))
+    with pytest.raises(tcpaudit.ConfigError) as caught:
+        audit(incident_facts, config)
+    assert (caught.value.file, caught.value.line) == (str(tmp_path / "tcpaudit.toml"), 2)
+    assert "rules.TA101.params.max_secs" in str(caught.value)

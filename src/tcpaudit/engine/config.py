@@ -79,6 +79,24 @@ class AuditConfig(BaseModel):
     rules: dict[str, RuleSettings] = Field(default_factory=dict)
     suppress: list[Suppression] = Field(default_factory=list)
 
+    # The file it was read from, and the first line naming each rule id there,
+    # so that a reference to an unknown rule can be pointed at.
+    _source: str | None = PrivateAttr(default=None)
+    _rule_lines: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def source(self) -> str | None:
+        return self._source
+
+    def rule_location(self, rule_id: str) -> tuple[str | None, int | None]:
+        """The file and line where this configuration names ``rule_id``."""
+        return self._source, self._rule_lines.get(rule_id)
+
+    def referenced_rules(self) -> list[str]:
+        """Every rule id the configuration disables, tunes or suppresses, once each."""
+        named = [*self.disable, *self.rules, *(entry.rule for entry in self.suppress)]
+        return list(dict.fromkeys(named))
+
 
 def find_config(start: Path) -> Path | None:
     """The nearest tcpaudit.toml, or pyproject.toml with [tool.tcpaudit], at or above ``start``."""
@@ -128,7 +146,14 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
     base = path.parent
     dirs = [d if d.is_absolute() else base / d for d in config.rules_dirs]
     _locate_suppressions(config.suppress, text, shown)
-    return config.model_copy(update={"rules_dirs": dirs})
+    located = config.model_copy(update={"rules_dirs": dirs})
+    located._source = shown
+    for match in _RULE_ID.finditer(text):
+        located._rule_lines.setdefault(match.group(0), text.count("\n", 0, match.start()) + 1)
+    return located
+
+
+_RULE_ID = re.compile(r"\bTA\d{3}\b")
 
 
 _SUPPRESS_HEADER = re.compile(r"^\s*\[\[\s*(?:tool\.tcpaudit\.)?suppress\s*\]\]", re.MULTILINE)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import ValidationError
 
-from ..errors import CatalogueError
+from ..errors import CatalogueError, ConfigError
 from ..facts import HostFacts
 from ..provenance import Note
 from .catalogue import load_catalogue, registered_checks
@@ -58,6 +58,19 @@ def _suppression_for(finding: Finding, suppressions: Sequence[Suppression]) -> S
     return None
 
 
+def _check_references(config: AuditConfig, catalogue: Sequence[Rule]) -> None:
+    """A rule id the catalogue does not have is a typo that would silently do nothing."""
+    known = {rule.id for rule in catalogue}
+    for rule_id in config.referenced_rules():
+        if rule_id not in known:
+            file, line = config.rule_location(rule_id)
+            raise ConfigError(
+                f"unknown rule {rule_id} (`tcpaudit rules` lists the catalogue)",
+                file=file,
+                line=line,
+            )
+
+
 def _applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
     requires = rule.applies_to.requires
     if requires in ("apache", "both") and facts.apache is None:
@@ -87,6 +100,8 @@ def audit(
 
     Raises:
         CatalogueError: a rule is invalid or its parameters do not fit its check.
+        ConfigError: the configuration names a rule the catalogue lacks, or gives
+            a rule parameters its check refuses (file and line of the entry).
     """
     config = config or AuditConfig()
     catalogue = list(rules) if rules is not None else load_catalogue(config.rules_dirs)
@@ -110,6 +125,7 @@ def audit(
     checks = registered_checks()
     findings: list[Finding] = []
     derived = facts.derived
+    _check_references(config, catalogue)
     for rule in catalogue:
         settings = config.rules.get(rule.id)
         if rule.id in config.disable or (settings is not None and not settings.enabled):
@@ -122,9 +138,15 @@ def audit(
         try:
             hits = checks[rule.check].evaluate(facts, params, context)
         except ValidationError as exc:
-            raise CatalogueError(
-                f"rule {rule.id}: invalid params: {exc.errors()[0]['msg']}"
-            ) from exc
+            error = exc.errors()[0]
+            key = ".".join(str(part) for part in error["loc"])
+            if settings is not None and key.split(".")[0] in settings.params:
+                # The user's parameter, not the rule file's: point at tcpaudit.toml.
+                file, line = config.rule_location(rule.id)
+                raise ConfigError(
+                    f"rules.{rule.id}.params.{key}: {error['msg']}", file=file, line=line
+                ) from exc
+            raise CatalogueError(f"rule {rule.id}: invalid params: {key}: {error['msg']}") from exc
         for hit in hits:
             values = {
                 **derived.model_dump(),
