@@ -266,3 +266,11 @@ def test_unknown_patch_level_is_said_when_it_decides_a_vhost(tmp_path: Path) -> 
     write(tmp_path, "/etc/apache2/apache2.conf", EVENT + "ErrorLog /dev/null\n"
           + "<VirtualHost *:80>\nKeepAliveTimeout 30\n</VirtualHost>\n")  # fmt: skip
     assert patch_notes("2.4") == []
+
+
+def test_a_likely_typo_of_a_known_directive_is_pointed_out(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/apache2/apache2.conf",
+          EVENT + "ErrorLog /dev/null\nTimout 30\nAcmeVendorTuning on\n")  # fmt: skip
+    notes = {note.line: note.message for note in load(tmp_path, version="2.4").notes}
+    assert "did you mean Timeout?" in notes[3]
+    assert "not known to tcpaudit" in notes[4] and "did you mean" not in notes[4]

@@ -13,6 +13,7 @@ says so in a note instead of refusing. ``walk.py`` applies these answers.
 
 from __future__ import annotations
 
+import difflib
 from functools import cache
 from importlib import resources
 
@@ -22,6 +23,7 @@ __all__ = [
     "allowed_here",
     "canonical_name",
     "directive_owners",
+    "similar_directive",
     "word_count_kind",
 ]
 
@@ -175,6 +177,12 @@ def _table() -> dict[str, tuple[str, frozenset[str], str, str | None]]:
             None if kind == "-" else kind,
         )
     return table
+
+
+def similar_directive(key: str) -> str | None:
+    """The httpd 2.4 directive a lower-cased unknown name is most likely a typo of."""
+    matches = difflib.get_close_matches(key, list(_table()), n=1, cutoff=0.85)
+    return _table()[matches[0]][0] if matches else None
 
 
 def word_count_kind(key: str) -> str | None:

@@ -23,6 +23,7 @@ from .directives import (
     allowed_here,
     canonical_name,
     directive_owners,
+    similar_directive,
     word_count_kind,
 )
 from .tree import Directive
@@ -174,14 +175,7 @@ def check_commands(
                 if status == _UNKNOWN:
                     if key not in unknown:
                         unknown.add(key)
-                        notes.append(
-                            Note(
-                                message=f"directive {directive.name} is not known to tcpaudit; "
-                                "assuming a loaded module provides it",
-                                file=directive.file,
-                                line=directive.line,
-                            )
-                        )
+                        notes.append(_unknown_note(directive, key))
                 elif status == _INVALID:
                     _invalid(directive)
                 else:
@@ -222,6 +216,17 @@ def check_commands(
 
     walk(directives, (), False)
     return notes
+
+
+def _unknown_note(directive: Directive, key: str) -> Note:
+    message = (
+        f"directive {directive.name} is not known to tcpaudit; assuming a loaded module provides it"
+    )
+    similar = similar_directive(key) if not key.startswith("<") else None
+    if similar is not None:
+        # A typo of a known directive is an "Invalid command" for httpd.
+        message += f" (did you mean {similar}? httpd refuses to start on a misspelled directive)"
+    return Note(message=message, file=directive.file, line=directive.line)
 
 
 def invalid_command(directive: Directive) -> str:
