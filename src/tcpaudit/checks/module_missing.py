@@ -15,14 +15,19 @@ __all__ = ["ModuleMissingParams", "module_missing"]
 
 
 def _after_last_load_module(config: ApacheConfig) -> Location:
-    """Where a LoadModule line belongs: after the last one Apache reads."""
-    last = None
-    for directive in config.directives:
-        if directive.key == "loadmodule":
-            last = directive
-    if last is None:
+    """Where a LoadModule line belongs: after the last one of the main file.
+
+    Not after the last one Apache reads: that is often a module's own file
+    (conf.d/ssl.conf). Debian enables modules with a2enmod, not a line.
+    """
+    if config.layout == "debian":
         return Location(file=config.main_file)
-    return Location(file=last.file, line=last.line)
+    loads = [d for d in config.directives if d.key == "loadmodule"]
+    in_main = [d for d in loads if d.file == config.main_file]
+    candidates = in_main or loads
+    if not candidates:
+        return Location(file=config.main_file)
+    return Location(file=candidates[-1].file, line=candidates[-1].line)
 
 
 class ModuleMissingParams(CheckParams):
@@ -38,7 +43,8 @@ def module_missing(
     if config is None or config.has_module(params.module):
         return
     fix = load_module_fix(config, params.module)
-    if params.configure:
+    # a2enmod also enables Debian's <module>.conf, which configures it already.
+    if params.configure and not fix.startswith("a2enmod"):
         fix = f"{fix}\n{params.configure}"
     yield Hit(
         setting="LoadModule",

@@ -1,0 +1,37 @@
+"""Findings point where the fix belongs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import tcpaudit
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def _finding(root: Path, rule: str, **options: str) -> tcpaudit.Finding:
+    report = tcpaudit.audit(tcpaudit.gather(root, **options))  # type: ignore[arg-type]
+    return next(finding for finding in report.findings if finding.rule == rule)
+
+
+def test_a_missing_module_goes_after_the_main_files_last_loadmodule() -> None:
+    # CentOS 6: the last LoadModule httpd reads is conf.d/ssl.conf's own; the
+    # module list the operator edits is in httpd.conf.
+    root = CORPUS / "certbot-centos6-httpd2.2"
+    finding = _finding(root, "TA103", apache_version="2.2")
+    assert finding.location is not None
+    assert finding.location.file == "etc/httpd/conf/httpd.conf"
+    lines = (root / "etc/httpd/conf/httpd.conf").read_text().splitlines()
+    last = max(i for i, line in enumerate(lines, 1) if line.startswith("LoadModule"))
+    assert finding.location.line == last
+
+
+def test_debian_enables_modules_with_a2enmod_at_the_main_file(tmp_path: Path) -> None:
+    root = tmp_path / "debian"
+    shutil.copytree(CORPUS / "debian-12-apache2.4", root, symlinks=True)
+    for link in (root / "etc/apache2/mods-enabled").glob("reqtimeout.*"):
+        link.unlink()
+    finding = _finding(root, "TA103")
+    assert finding.location == tcpaudit.Location(file="etc/apache2/apache2.conf")
+    assert finding.fix == "a2enmod reqtimeout"
