@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,15 @@ def test_facts_documents_do_not_mix_with_source_options(tmp_path: Path) -> None:
     mixed = _run_module("audit", "--facts", str(document), "--apache-version", "2.4")
     assert mixed.returncode == 2
     assert "--facts reads a facts document; --apache-version would be ignored" in mixed.stderr
+
+
+def test_verbose_says_what_was_read() -> None:
+    done = _run_module("-v", "audit", "--root", str(INCIDENT), "--format", "json")
+    assert done.returncode == 1
+    assert (
+        "tcpaudit: tcpaudit.facts: apache: etc/httpd/conf/httpd.conf (rhel layout)" in done.stderr
+    )
+    assert re.search(r"audit: \d+ rules, 9 findings \(0 suppressed\), score 3", done.stderr)
+    assert json.loads(done.stdout)["grade"] == "F"  # the log stays off stdout
+    quiet = _run_module("audit", "--root", str(INCIDENT), "--format", "json")
+    assert quiet.stderr == ""

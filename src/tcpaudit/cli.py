@@ -168,7 +168,11 @@ class _LazyGroup(click.Group):
 def cli(verbose: int) -> None:
     """Audit Apache httpd and Linux TCP settings for CLOSE_WAIT pile-ups."""
     if verbose:
-        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr)
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            stream=sys.stderr,
+            format="tcpaudit: %(name)s: %(message)s",
+        )
 
 
 @cli.command("audit")

@@ -6,6 +6,7 @@ once, so rules and reports quote the same numbers. Rules read only this model.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from typing import Any
@@ -20,6 +21,8 @@ from .provenance import Note
 from .rootfs import RootFS
 from .sysctl.loader import load_sysctl
 from .sysctl.model import BootTool, SysctlSettings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DerivedTimings", "HostFacts", "gather", "retries2_giveup_seconds"]
 
@@ -233,5 +236,16 @@ def gather(
         notes.append(
             Note(message="no Apache configuration found under the root: Apache not audited")
         )
+    else:
+        log.info(
+            "apache: %s (%s layout), %d files, %d vhosts, Apache %s (%s), %s MPM (%s)",
+            apache.main_file, apache.layout, len(apache.files), len(apache.vhosts),
+            apache.version, apache.version_source, apache.mpm, apache.mpm_source,
+        )  # fmt: skip
     settings = load_sysctl(sysctl, root, boot=sysctl_boot, kernel=kernel_version)
+    live = sum(1 for setting in settings.settings.values() if setting.live is not None)
+    log.info(
+        "sysctl: %d keys, %d live values, %d persistent files applied in %s order",
+        len(settings.settings), live, len(settings.persistent_files), settings.boot or "unknown",
+    )  # fmt: skip
     return HostFacts(host=host or _host_name(fs), apache=apache, sysctl=settings, notes=notes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import logging
 import re
 from collections.abc import Mapping, Sequence
 
@@ -21,6 +22,8 @@ from .config import AuditConfig, Suppression
 from .findings import ApacheSummary, Finding, KernelSummary, Profile, Report
 from .grade import grade_for, score_for
 from .rule import Context, ExpiredSuppression, Rule
+
+log = logging.getLogger(__name__)
 
 __all__ = ["audit", "render_template"]
 
@@ -131,6 +134,7 @@ def audit(
         if rule.id in config.disable or (settings is not None and not settings.enabled):
             continue
         if not _applies(rule, facts, context):
+            log.debug("%s: not applicable here", rule.id)
             continue
         severity, params = rule.resolved(context)
         if settings is not None:
@@ -188,6 +192,10 @@ def audit(
         )
     )
     score = score_for(findings)
+    log.info(
+        "audit: %d rules, %d findings (%d suppressed), score %d",
+        len(catalogue), len(findings), sum(f.suppressed for f in findings), score,
+    )  # fmt: skip
     notes.extend(apache.notes if apache else [])
     notes.extend(facts.sysctl.notes if facts.sysctl else [])
     return Report(
