@@ -114,7 +114,8 @@ def report_files(paths: Iterable[str | Path]) -> list[Path]:
 
     Args:
         paths: files and directories; a directory contributes every ``*.json``
-            directly inside it, sorted by name.
+            directly inside it, sorted by name. A file named twice (directly
+            and through its directory) is read once.
 
     Raises:
         ParseError: a path does not exist, or a directory holds no ``*.json``.
@@ -131,7 +132,10 @@ def report_files(paths: Iterable[str | Path]) -> list[Path]:
             files.append(path)
         else:
             raise ParseError("no such file or directory", file=str(given))
-    return files
+    unique: dict[Path, Path] = {}
+    for file in files:
+        unique.setdefault(file.resolve(), file)
+    return list(unique.values())
 
 
 def load_report(path: str | Path) -> Report:
@@ -309,13 +313,30 @@ FLEET_FORMATS = {"table": render_table, "json": render_json, "markdown": render_
 
 
 def _loaded(files: list[Path]) -> Iterator[Report]:
-    """Load ``files``, with a progress bar on stderr when a person is watching it."""
+    """Load ``files``, with a progress bar on stderr when a person is watching it.
+
+    Raises:
+        ParseError: two files report the same host (a stale copy would count
+            the host twice and hide which one is current).
+    """
+    seen: dict[str, Path] = {}
+
+    def one(path: Path) -> Report:
+        report = load_report(path)
+        first = seen.setdefault(report.host, path)
+        if first != path:
+            raise ParseError(
+                f"host {report.host} is already reported by {first}; give one report per host",
+                file=str(path),
+            )
+        return report
+
     stderr = sys.stderr
     if len(files) < PROGRESS_MIN_FILES or not stderr.isatty():
-        yield from map(load_report, files)
+        yield from map(one, files)
         return
     with click.progressbar(files, label="reading reports", file=stderr) as bar:
-        yield from map(load_report, bar)
+        yield from map(one, bar)
 
 
 @click.command("fleet")

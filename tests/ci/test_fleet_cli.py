@@ -101,7 +101,8 @@ def test_unwritable_output_exits_2(fleet_dir: Path, tmp_path: Path) -> None:
 
 def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     for index in range(PROGRESS_MIN_FILES):
-        (tmp_path / f"h{index:04d}.json").write_text(TUNED.to_json(), encoding="utf-8")
+        host = TUNED.model_copy(update={"host": f"h{index:04d}"})
+        (tmp_path / f"h{index:04d}.json").write_text(host.to_json(), encoding="utf-8")
     code, out, err = run(str(tmp_path), "--format", "json")
     assert code == 0 and err == ""
     assert json.loads(out)["summary"]["hosts"] == PROGRESS_MIN_FILES
@@ -109,7 +110,8 @@ def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
 
 def test_progress_on_a_terminal_goes_to_stderr_only(tmp_path: Path) -> None:
     for index in range(PROGRESS_MIN_FILES):
-        (tmp_path / f"h{index:04d}.json").write_text(TUNED.to_json(), encoding="utf-8")
+        host = TUNED.model_copy(update={"host": f"h{index:04d}"})
+        (tmp_path / f"h{index:04d}.json").write_text(host.to_json(), encoding="utf-8")
     primary, secondary = pty.openpty()
     code = "from tcpaudit.fleet import fleet_command; fleet_command.main()"
     process = subprocess.Popen(
@@ -133,3 +135,20 @@ def test_progress_on_a_terminal_goes_to_stderr_only(tmp_path: Path) -> None:
     assert process.returncode == 0, terminal
     assert b"reading reports" in terminal
     assert json.loads(out)["summary"]["hosts"] == PROGRESS_MIN_FILES, "stdout is only the JSON"
+
+
+def test_a_file_named_twice_counts_once(fleet_dir: Path) -> None:
+    code, out, err = run(str(fleet_dir), str(fleet_dir / "web2.json"))
+    assert code == 0, err
+    assert out.startswith("tcpaudit fleet: 2 hosts;")
+
+
+def test_two_reports_of_one_host_are_refused(fleet_dir: Path, tmp_path: Path) -> None:
+    stale = tmp_path / "web2-old.json"
+    stale.write_text(TUNED.to_json(), encoding="utf-8")
+    code, out, err = run(str(fleet_dir), str(stale))
+    assert code == 2 and out == ""
+    assert err == (
+        f"tcpaudit: error: {stale}: host web2.shop.example is already reported by "
+        f"{fleet_dir / 'web2.json'}; give one report per host\n"
+    )
