@@ -13,7 +13,7 @@ from report_fixtures import EXAMPLES, SUPPRESSION_REASON, hostile_finding
 
 from tcpaudit.cli import cli
 from tcpaudit.engine import Report, Severity, load_catalogue
-from tcpaudit.engine.findings import ApacheSummary
+from tcpaudit.engine.findings import ApacheSummary, Finding
 from tcpaudit.provenance import Location
 from tcpaudit.report import sarif
 
@@ -143,11 +143,29 @@ def test_finding_without_location_is_anchored_at_the_apache_main_file(
     assert result["properties"]["location"].startswith("none")
 
 
-def test_finding_without_location_or_apache_gets_a_logical_one(hostile: Report) -> None:
-    result = rendered(hostile)["runs"][0]["results"][1]
-    (location,) = result["locations"]
-    assert "physicalLocation" not in location
-    assert location["logicalLocations"][0]["name"] == "exhaustion_clients_per_second"
+def test_kernel_finding_without_location_is_anchored_at_sysctl_conf(
+    hostile: Report, sarif_validator: jsonschema.protocols.Validator
+) -> None:
+    kernel = Finding(
+        rule="TA202", severity=Severity.LOW, title="t", message="m",
+        setting="net.ipv4.tcp_retries2", current=15, recommended=8,
+    )  # fmt: skip
+    report = hostile.model_copy(update={"findings": [kernel]})
+    log = rendered(report)
+    assert_valid(sarif_validator, log)
+    (location,) = log["runs"][0]["results"][0]["locations"]
+    # Without Apache too: GitHub rejects a log with a result lacking a file.
+    assert location["physicalLocation"] == {
+        "artifactLocation": {"uri": "etc/sysctl.conf", "uriBaseId": "%SRCROOT%"}
+    }
+    # An audit of the host itself names files absolutely.
+    on_host = kernel.model_copy(update={"location": None})
+    other = kernel.model_copy(
+        update={"rule": "TA201", "location": Location(file="/proc/sys/net/ipv4/tcp_keepalive_time")}
+    )
+    log = rendered(report.model_copy(update={"findings": [on_host, other]}))
+    (location,) = log["runs"][0]["results"][0]["locations"]
+    assert location["physicalLocation"]["artifactLocation"] == {"uri": "file:///etc/sysctl.conf"}
 
 
 def test_uri_is_percent_encoded(hostile: Report) -> None:

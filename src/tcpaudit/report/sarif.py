@@ -151,10 +151,9 @@ def _location(finding: Finding, report: Report) -> dict[str, Any]:
     if finding.location is None:
         # GitHub code scanning rejects the whole log when one result has no
         # physical location (codeql-action issues 1738 and 2459), so a finding
-        # that no file holds is anchored, without a line, at the Apache main file.
-        if report.apache is None:
-            return {"logicalLocations": [logical]}
-        anchor = {"artifactLocation": _artifact(report.apache.main_file)}
+        # that no file holds is anchored, without a line, where its kind of
+        # setting lives: sysctl.conf for a kernel key, else the Apache main file.
+        anchor = {"artifactLocation": _artifact(_anchor_file(finding, report))}
         return {"physicalLocation": anchor, "logicalLocations": [logical]}
     physical: dict[str, Any] = {"artifactLocation": _artifact(finding.location.file)}
     if finding.location.line is not None:
@@ -163,6 +162,17 @@ def _location(finding: Finding, report: Report) -> dict[str, Any]:
     if finding.setting:
         location["logicalLocations"] = [logical]
     return location
+
+
+def _anchor_file(finding: Finding, report: Report) -> str:
+    kernel_key = (finding.setting or "").startswith(("net.", "kernel."))
+    if report.apache is not None and not kernel_key:
+        return report.apache.main_file
+    # Named like the report's other files: absolute for an audit of the host itself.
+    named = [f.location.file for f in report.findings if f.location is not None]
+    if report.apache is not None:
+        named.append(report.apache.main_file)
+    return "/etc/sysctl.conf" if any(file.startswith("/") for file in named) else "etc/sysctl.conf"
 
 
 def _qualified(finding: Finding) -> str:
