@@ -374,12 +374,26 @@ def explain_command(rule_id: str | None, grading: bool, rules_dir: tuple[str, ..
     click.echo("\n".join(sections))
 
 
-@cli.command("schema")
-def schema_command() -> None:
-    """Print the JSON Schema of the audit report."""
-    from .engine import Report
+# `tcpaudit schema DOCUMENT`: the model behind each JSON output, imported on use.
+SCHEMA_MODELS = {
+    "report": "tcpaudit.engine.findings:Report",
+    "facts": "tcpaudit.facts:HostFacts",
+    "diagnose": "tcpaudit.diagnose.model:Diagnosis",
+    "fleet": "tcpaudit.fleet:FleetSummary",
+}
 
-    click.echo(json.dumps(Report.model_json_schema(mode="serialization"), indent=2))
+
+@cli.command("schema")
+@click.argument("document", type=click.Choice(sorted(SCHEMA_MODELS)), default="report")
+def schema_command(document: str) -> None:
+    """Print the JSON Schema of a JSON output: report (audit, default), facts, diagnose, fleet."""
+    module_name, name = SCHEMA_MODELS[document].split(":")
+    model = getattr(import_module(module_name), name)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **model.model_json_schema(mode="serialization"),
+    }
+    click.echo(json.dumps(schema, indent=2))
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
