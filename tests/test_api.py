@@ -117,3 +117,14 @@ def test_keepalive_hold_counts_a_vhost_that_turns_it_on(tmp_path: Path) -> None:
         "KeepAlive Off\nKeepAliveTimeout 7\n<VirtualHost *:80>\nKeepAlive On\n</VirtualHost>\n",
     )
     assert keepalive_hold_seconds(config) == 7
+
+
+def test_a_negative_timeout_is_no_limit_for_the_hold(tmp_path: Path) -> None:
+    conf = tmp_path / "usr/local/apache2/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    event = "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+    conf.write_text(event + "Timeout -5\n")
+    assert tcpaudit.gather(tmp_path).derived.request_read_hold_seconds is None
+    # mod_reqtimeout's limits still bound the read (2.4 defaults: header 20 s).
+    conf.write_text(event + "LoadModule reqtimeout_module modules/mod_reqtimeout.so\nTimeout -5\n")
+    assert tcpaudit.gather(tmp_path).derived.request_read_hold_seconds == 20

@@ -100,16 +100,21 @@ def request_read_hold_seconds(config: ApacheConfig) -> float | None:
     timeout = _number(config, "Timeout")
     if timeout is None:
         return None
+    # A negative Timeout is APR's "block without limit": only mod_reqtimeout bounds it.
+    unbounded = timeout < 0
     limits = config.settings.get("RequestReadTimeout")
     value = limits.value if limits else None
     if not isinstance(value, RequestReadTimeoutValue):
-        return timeout
+        return None if unbounded else timeout
     holds = []
     for stage in (value.header, value.body):
         if stage is None or stage.disabled:
+            if unbounded:
+                return None
             holds.append(timeout)
         else:
-            holds.append(min(timeout, float(stage.timeout_seconds)))
+            limit = float(stage.timeout_seconds)
+            holds.append(limit if unbounded else min(timeout, limit))
     return max(holds)
 
 

@@ -36,6 +36,7 @@ def report_schema() -> dict[str, Any]:
     printed = CliRunner().invoke(cli, ["schema"])
     assert printed.exit_code == 0
     schema: dict[str, Any] = json.loads(printed.stdout)
+    assert schema.pop("$schema") == "https://json-schema.org/draft/2020-12/schema"
     assert schema == Report.model_json_schema(mode="serialization")
     jsonschema.Draft202012Validator.check_schema(schema)
     return schema

@@ -17,6 +17,8 @@ class SettingAboveParams(CheckParams):
     setting: str
     max_seconds: float
     recommended_seconds: float
+    # Timeout: APR reads a negative value as "wait without any limit".
+    negative_is_unlimited: bool = False
 
 
 def apache_setting_above(
@@ -31,7 +33,10 @@ def apache_setting_above(
         if setting is None or not setting.effective:
             continue
         current = as_seconds(setting.value)
-        if current is None or current <= params.max_seconds:
+        if current is None:
+            continue
+        unlimited = params.negative_is_unlimited and current < 0
+        if current <= params.max_seconds and not unlimited:
             continue
         yield Hit(
             setting=params.setting,
@@ -42,6 +47,10 @@ def apache_setting_above(
             scope=scope.label,
             values={
                 "where": "compiled default" if setting.default else "set",
+                "limit": f"{plain_number(current)}, which means no limit"
+                if unlimited
+                else f"{plain_number(current)} s",
+                "hold": "with no time limit" if unlimited else f"up to {plain_number(current)} s",
                 "mpm": config.mpm,
                 "workers": facts.derived.max_request_workers_effective,
             },

@@ -22,7 +22,9 @@ from .fixes import apache_location, load_module_fix
 __all__ = ["ExhaustionParams", "worker_exhaustion"]
 
 _RECOMMENDED_READ = "header=20-40,MinRate=500 body=20,MinRate=500"
-_RECOMMENDED_READ_HOLD = 40.0  # the longest a client can stall under those limits
+# How long a client that sends nothing holds a worker under those limits: the
+# header stage's first 20 s (facts.request_read_hold_seconds counts the same way).
+_RECOMMENDED_READ_HOLD = 20.0
 
 
 class ExhaustionParams(CheckParams):
@@ -65,7 +67,10 @@ def worker_exhaustion(
         timeout_seconds = as_seconds(timeout.value) if timeout is not None else None
         if timeout_seconds is not None and timeout_seconds > params.recommended_timeout_seconds:
             fixes.append(f"Timeout {params.recommended_timeout_seconds}")
-        hold_after = max(min(read_hold, _RECOMMENDED_READ_HOLD), keepalive_hold)
+        read_after = min(
+            read_hold, _RECOMMENDED_READ_HOLD, float(params.recommended_timeout_seconds)
+        )
+        hold_after = max(read_after, keepalive_hold)
     else:
         dominant = "KeepAliveTimeout"
         cause = f"an idle keep-alive client holds a {config.mpm} worker {keepalive_hold:g} s after each response"
