@@ -200,3 +200,18 @@ def test_relative_apache_conf_must_stay_inside_the_root(
                        "--apache-version", "2.2")  # fmt: skip
     assert code == 0
     assert json.loads(out)["apache"]["settings"]["Timeout"]["value"] == 60
+
+
+def test_facts_document_with_a_value_of_the_wrong_kind_is_refused(tmp_path: Path) -> None:
+    code, out, _ = run("facts", "--root", INCIDENT)
+    assert code == 0
+    document = json.loads(out)
+    document["apache"]["vhosts"][0]["settings"]["KeepAliveTimeout"] = {"value": "2s"}
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(document))
+    code, _, err = run("audit", "--facts", str(path))
+    assert code == 2
+    assert err == (
+        f"tcpaudit: error: {path}: apache.vhosts.0.settings.KeepAliveTimeout.value: "
+        "expected a number of seconds or a count, got '2s'\n"
+    )

@@ -32,9 +32,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .apache.model import ApacheSetting
+from .apache.values import RequestReadTimeoutValue
 from .errors import FactsError
 from .facts import HostFacts, gather
 from .provenance import Note
+from .sysctl.defaults import KERNEL_DEFAULTS
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -340,7 +343,55 @@ def facts_from_document(
         facts = HostFacts.model_validate(document)
     except ValidationError as exc:
         raise _facts_error(exc, source) from exc
+    _check_setting_types(facts, source)
     return facts if host is None else facts.model_copy(update={"host": host})
+
+
+# What the loaders put in each tracked Apache setting. A document edited by hand
+# or by another tool could say `"Timeout": {"value": "abc"}`, which the rules
+# would then silently skip: refuse it, naming the setting.
+_NUMBER_SETTINGS = frozenset(
+    {"Timeout", "KeepAliveTimeout", "MaxKeepAliveRequests", "MaxRequestWorkers",
+     "ServerLimit", "ThreadsPerChild", "ThreadLimit", "ListenBacklog", "ProxyTimeout"}
+)  # fmt: skip
+
+
+def _setting_type_error(name: str, value: object) -> str | None:
+    if name in _NUMBER_SETTINGS:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "a number of seconds or a count"
+    elif name == "KeepAlive" and not isinstance(value, bool):
+        return "true or false"
+    elif name == "RequestReadTimeout" and not (
+        value is None or isinstance(value, RequestReadTimeoutValue)
+    ):
+        return "null or an object of header/body/handshake limits"
+    return None
+
+
+def _check_setting_types(facts: HostFacts, source: str | None) -> None:
+    apache = facts.apache
+    if apache is None:
+        return
+    scopes: list[tuple[str, dict[str, ApacheSetting]]] = [("apache.settings", apache.settings)]
+    scopes += [(f"apache.vhosts.{i}.settings", v.settings) for i, v in enumerate(apache.vhosts)]
+    for where, settings in scopes:
+        for name, setting in settings.items():
+            expected = _setting_type_error(name, setting.value)
+            if expected is not None:
+                raise FactsError(
+                    f"{where}.{name}.value: expected {expected}, got {setting.value!r}",
+                    file=source,
+                )
+    sysctl = facts.sysctl
+    for key, entry in (sysctl.settings if sysctl is not None else {}).items():
+        # Keys the kernel keeps as numbers (its default is one) never hold text.
+        if isinstance(entry.value, str) and not isinstance(KERNEL_DEFAULTS.get(key, ""), str):
+            raise FactsError(
+                f"sysctl.settings.{key}.value: expected a number or a list of numbers, "
+                f"got {entry.value!r}",
+                file=source,
+            )
 
 
 def _read_document(path: str | os.PathLike[str]) -> bytes:
