@@ -53,3 +53,34 @@ def test_the_loader_keeps_flags_in_order(tmp_path: Path) -> None:
     (route,) = config.proxy_routes
     assert route.words == ["nocanon", "timeout=300", "retry=0", "noquery"]
     assert route.params == {"timeout": "300", "retry": "0"}
+
+
+def test_routes_in_location_sections_and_proxypassmatch(tmp_path: Path) -> None:
+    conf = tmp_path / "etc/apache2/apache2.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(
+        EVENT + PROXY
+        + "<Location /b/>\n    ProxyPass http://b/ timeout=300\n</Location>\n"
+        + "ProxyPassMatch ^/m/(.*)$ http://m/$1\n"
+        + "ProxyPass /x/ !\n"
+        + "<VirtualHost *:80>\n<LocationMatch ^/c/>\nProxyPass http://c/\n</LocationMatch>\n"
+        + "<Location /skip/>\nProxyPass !\n</Location>\n</VirtualHost>\n"
+    )  # fmt: skip
+    config = load_apache(root=tmp_path, version="2.4", compiled_in=("core_module", "so_module"))
+    assert config is not None
+    server = [(r.directive, r.section, r.path, r.url, r.line) for r in config.proxy_routes]
+    assert server == [
+        ("ProxyPass", "Location /b/", "/b/", "http://b/", 4),
+        ("ProxyPassMatch", None, "^/m/(.*)$", "http://m/$1", 6),
+    ]
+    (vhost,) = config.vhosts
+    assert [(r.section, r.path, r.url) for r in vhost.proxy_routes] == [
+        ("LocationMatch ^/c/", "^/c/", "http://c/")
+    ]
+    # A fix inside a Location names the backend only, as the line there does.
+    assert (
+        proxy_pass_with(config.proxy_routes[0], "timeout", "30") == "ProxyPass http://b/ timeout=30"
+    )
+    assert proxy_pass_with(config.proxy_routes[1], "keepalive", "On") == (
+        "ProxyPassMatch ^/m/(.*)$ http://m/$1 keepalive=On"
+    )

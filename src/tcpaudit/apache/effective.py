@@ -22,14 +22,14 @@ from .defaults import (
     MPM_DEFAULTS,
     default_timeout_seconds,
 )
-from .model import ApacheSetting, MpmName, ProxyRoute, SettingValue, VirtualHost
+from .model import ApacheSetting, MpmName, SettingValue, VirtualHost
+from .proxy import PROXY_KEYS, proxy_routes
 from .tree import Directive
 from .values import (
     InvalidValueError,
     RequestReadTimeoutValue,
     parse_atoi,
     parse_flag_keepalive,
-    parse_proxy_params,
     parse_request_read_timeout,
     parse_timeout_parameter,
 )
@@ -82,7 +82,8 @@ def _number(value: float) -> int | float:
 # What virtual_hosts reads from a vhost's own lines.
 _VHOST_KEYS = frozenset(
     {key for key, name in CANONICAL_NAMES.items() if name in _VHOST_SCOPED}
-    | {"servername", "proxypass"}
+    | {"servername"}
+    | PROXY_KEYS
 )
 
 
@@ -330,7 +331,7 @@ def virtual_hosts(directives: list[Directive], version: tuple[int, ...]) -> list
                 # Each ServerName replaces the one before (server_hostname_port in core.c).
                 if child.args:
                     server_name = child.args[0]
-            elif key == "proxypass":
+            elif key in PROXY_KEYS:
                 proxies.append(child)
             elif child.children is None:
                 name = CANONICAL_NAMES[key]
@@ -359,22 +360,3 @@ def _sections(directives: Iterable[Directive], key: str) -> Iterable[Directive]:
     for directive in directives:
         if directive.key == key:
             yield directive
-
-
-def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
-    """``ProxyPass`` lines directly in this scope, with their worker parameters."""
-    routes: list[ProxyRoute] = []
-    for directive in directives:
-        if directive.key != "proxypass" or len(directive.args) < 2:
-            continue
-        routes.append(
-            ProxyRoute(
-                path=directive.args[0],
-                url=directive.args[1],
-                params=parse_proxy_params(directive.args[2:]),
-                words=list(directive.args[2:]),
-                file=directive.file,
-                line=directive.line,
-            )
-        )
-    return routes

@@ -61,10 +61,16 @@ class ApacheSetting(BaseModel):
 
 
 class ProxyRoute(BaseModel):
-    """A ``ProxyPass`` mapping and its worker parameters (``timeout=``, ``keepalive=``)."""
+    """A ``ProxyPass`` mapping and its worker parameters (``timeout=``, ``keepalive=``).
+
+    ``section`` is the ``<Location>`` it is written in, if any: there the line
+    names only the backend and the path is the section's.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    directive: str = "ProxyPass"
+    section: str | None = None
     path: str
     url: str
     params: dict[str, str] = Field(default_factory=dict)

@@ -97,7 +97,9 @@ def proxy_pass_with(route: ProxyRoute, key: str, value: str) -> str:
             break
     else:
         words.append(wanted)
-    return " ".join(_as_word(word) for word in ("ProxyPass", route.path, route.url, *words))
+    # Inside a <Location> the line names only the backend: the path is the section's.
+    head = [route.directive] if route.section else [route.directive, route.path]
+    return " ".join(_as_word(word) for word in (*head, route.url, *words))
 
 
 def _as_word(word: str) -> str:

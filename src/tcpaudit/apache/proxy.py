@@ -1,0 +1,58 @@
+"""The backends a scope proxies to: ``ProxyPass`` and ``ProxyPassMatch`` routes.
+
+Written at the scope itself (``ProxyPass /api/ http://b/ timeout=300``) or
+inside a ``<Location>``/``<LocationMatch>`` of it, where the path is the
+section's and the directive names only the backend (``ProxyPass http://b/``;
+mod_proxy docs, "ProxyPass in a Location context"). ``ProxyPass /x !``
+excludes a path and has no backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .model import ProxyRoute
+from .tree import Directive
+from .values import parse_proxy_params
+
+__all__ = ["PROXY_KEYS", "proxy_routes"]
+
+# The lower-cased names a scope's lines are scanned for.
+PROXY_KEYS = frozenset({"proxypass", "proxypassmatch", "location", "locationmatch"})
+_ROUTES = frozenset({"proxypass", "proxypassmatch"})
+_LOCATIONS = frozenset({"location", "locationmatch"})
+
+
+def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
+    """The routes set directly in this scope or in one of its Location sections."""
+    routes: list[ProxyRoute] = []
+    for directive in directives:
+        if directive.key in _ROUTES and directive.children is None:
+            if len(directive.args) >= 2 and directive.args[1] != "!":
+                routes.append(_route(directive, directive.args[0], directive.args[1:], None))
+        elif directive.key in _LOCATIONS and directive.children and directive.args:
+            section = f"{directive.name} {directive.args[0]}"
+            for child in directive.children:
+                backend = child.args
+                if (
+                    child.key in _ROUTES
+                    and child.children is None
+                    and backend[:1] not in ((), ("!",))
+                ):
+                    routes.append(_route(child, directive.args[0], backend, section))
+    return routes
+
+
+def _route(
+    directive: Directive, path: str, backend: tuple[str, ...], section: str | None
+) -> ProxyRoute:
+    return ProxyRoute(
+        directive=directive.name,
+        path=path,
+        url=backend[0],
+        params=parse_proxy_params(backend[1:]),
+        words=list(backend[1:]),
+        section=section,
+        file=directive.file,
+        line=directive.line,
+    )
