@@ -334,7 +334,11 @@ def check_result(
     # httpd 2.4 checks for an MPM once everything is read, before it walks
     # the tree (AH00534 in server/config.c).
     if version >= (2, 4) and not any(name.startswith("mpm_") for name in result.modules):
-        raise ApacheConfigError("Configuration error: No MPM loaded.", file=result.main_file)
+        raise ApacheConfigError(
+            "Configuration error: No MPM loaded. (httpd 2.4 refuses to start without a "
+            "LoadModule mpm_* line; for an httpd 2.2 tree give --apache-version 2.2)",
+            file=result.main_file,
+        )
     result.notes.extend(
         check_commands(
             result.directives,
