@@ -30,8 +30,16 @@ def keepalive_on_holding_mpm(
     if config is None or config.mpm not in HOLDING_MPMS:
         return
     workers = facts.derived.max_request_workers_effective
+    server_timeout = config.settings.get("KeepAliveTimeout")
+    server_judged = False
     for scope in scopes(config):
         setting = scope.own("KeepAliveTimeout")
+        if scope.vhost is None:
+            server_judged = scope.keepalive
+        elif setting is None and not server_judged:
+            # A vhost that turns KeepAlive on over a server that has it off
+            # waits the server's KeepAliveTimeout, which nothing judged yet.
+            setting = server_timeout
         if not scope.keepalive or setting is None or not setting.effective:
             continue
         value = setting.value
