@@ -49,3 +49,16 @@ def test_the_root_cause_fix_clears_ta301(tmp_path: Path) -> None:
     assert "TA301" not in after, after.get("TA301")
     # The timers the fix set are the ones the other rules asked for too.
     assert "TA101" not in after and "TA103" not in after and "TA104" not in after
+
+
+def test_the_server_limit_fix_gives_every_worker_asked_for(tmp_path: Path) -> None:
+    # 410 workers at 25 threads per child: ServerLimit 17 alone would still
+    # round them down to 400; the fix says 425 too.
+    case = Path(__file__).resolve().parent / "rules/TA111/trigger/above-server-limit-not-a-multiple"
+    root = tmp_path / "host"
+    shutil.copytree(case, root)
+    fix = _findings(root)["TA111"]["fix"]
+    assert isinstance(fix, str)
+    _apply(root / "usr/local/apache2/conf/httpd.conf", fix)
+    after = _findings(root)
+    assert "TA111" not in after

@@ -78,6 +78,10 @@ def max_request_workers_capped(
         return
     needed = -(-wanted // threads)
     cap = f"ServerLimit x {threads} threads per child" if threaded else "ServerLimit"
+    fix = f"ServerLimit {needed}"
+    if wanted % threads:
+        # Not a multiple of ThreadsPerChild: it would still be rounded down.
+        fix += f"\n{spelled} {needed * threads}"
     yield Hit(
         setting="ServerLimit",
         current=limit,
@@ -85,7 +89,7 @@ def max_request_workers_capped(
         # ServerLimit goes above the worker count: older MPMs compare the two
         # while reading MaxClients, so that order is right in every version.
         location=apache_location(config, setting),
-        fix=f"ServerLimit {needed}",
+        fix=fix,
         values={
             "workers_spelled": spelled,
             "wanted": wanted,
