@@ -274,3 +274,24 @@ def test_a_likely_typo_of_a_known_directive_is_pointed_out(tmp_path: Path) -> No
     notes = {note.line: note.message for note in load(tmp_path, version="2.4").notes}
     assert "did you mean Timeout?" in notes[3]
     assert "not known to tcpaudit" in notes[4] and "did you mean" not in notes[4]
+
+
+@pytest.mark.parametrize(
+    ("version", "line", "expected"),
+    [
+        ("2.4", "Timeout 5min", "Timeout 5min is read as 5"),
+        ("2.2", "KeepAliveTimeout 500ms", "KeepAliveTimeout 500ms is read as 500"),
+        ("2.4", "KeepAliveTimeout 500ms", None),  # 2.4 reads the unit: 0.5 s
+        ("2.4", "Timeout 60", None),
+        ("2.4", "Timeout -5", None),
+    ],
+)
+def test_values_httpd_reads_with_atoi_are_explained(
+    tmp_path: Path, version: str, line: str, expected: str | None
+) -> None:
+    mpm = EVENT if version == "2.4" else ""
+    write(tmp_path, "/usr/local/apache2/conf/httpd.conf", mpm + line + "\n")
+    config = load(tmp_path, version=version)
+    notes = [note.message for note in config.notes if "atoi" in note.message]
+    assert notes == ([f"{expected}: httpd keeps the leading digits (C atoi) and ignores the rest"]
+                     if expected else [])  # fmt: skip

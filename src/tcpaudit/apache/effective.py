@@ -8,6 +8,7 @@ values it sets itself. Later directives win, as in httpd.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 
@@ -37,6 +38,7 @@ from .values import (
 __all__ = [
     "CANONICAL_NAMES",
     "TRACKED_KEYS",
+    "atoi_note",
     "proxy_routes",
     "server_settings",
     "validate_directive",
@@ -216,6 +218,36 @@ def validate_directive(
         _value(name, version, directive.args, None)
     except InvalidValueError as exc:
         raise ApacheConfigError(str(exc), file=directive.file, line=directive.line) from exc
+
+
+# Parsed with C atoi: the leading digits count, anything after them is dropped.
+_ATOI_NAMES = frozenset(
+    {"Timeout", "MaxKeepAliveRequests", "MaxRequestWorkers", "ServerLimit",
+     "ThreadsPerChild", "ThreadLimit", "ListenBacklog", "ProxyTimeout"}
+)  # fmt: skip
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def atoi_note(directive: Directive, version: tuple[int, ...]) -> Note | None:
+    """A note when httpd reads a tracked value other than as written (``Timeout 5min``: 5 s)."""
+    if not directive.args:
+        return None
+    word = directive.args[0]
+    if word.isdigit():
+        return None
+    name = CANONICAL_NAMES.get(directive.key)
+    if name is None or not (
+        name in _ATOI_NAMES or (name == "KeepAliveTimeout" and version < (2, 4))
+    ):
+        return None
+    if _INTEGER.match(word):
+        return None
+    return Note(
+        message=f"{directive.name} {word} is read as {parse_atoi(word)}: httpd keeps the "
+        "leading digits (C atoi) and ignores the rest",
+        file=directive.file,
+        line=directive.line,
+    )
 
 
 def _setting(

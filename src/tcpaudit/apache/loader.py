@@ -20,6 +20,7 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from .effective import (
     TRACKED_KEYS,
+    atoi_note,
     proxy_routes,
     server_settings,
     validate_directive,
@@ -29,6 +30,7 @@ from .evaluator import EvaluationResult, check_result, evaluate
 from .locate import find_main_config, read_startup_inputs
 from .model import ApacheConfig, MpmName, VirtualHost, version_tuple
 from .modules import compiled_in_modules
+from .tree import Directive
 
 __all__ = ["infer_version", "load_apache"]
 
@@ -196,7 +198,7 @@ def _load(
     check_result(
         result,
         release,
-        lambda directive, sections: validate_directive(directive, sections, release),
+        lambda directive, sections: _validate(directive, sections, release, notes),
         TRACKED_KEYS,
     )
 
@@ -224,6 +226,15 @@ def _load(
     config._directives = result.directives
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))
     return config
+
+
+def _validate(
+    directive: Directive, sections: tuple[str, ...], release: tuple[int, ...], notes: list[Note]
+) -> None:
+    validate_directive(directive, sections, release)
+    note = atoi_note(directive, release)
+    if note is not None:
+        notes.append(note)
 
 
 def _patch_level_notes(release: tuple[int, ...], vhosts: list[VirtualHost]) -> list[Note]:
