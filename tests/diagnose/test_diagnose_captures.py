@@ -76,15 +76,19 @@ def test_older_ss_continuation_lines_are_joined() -> None:
 
 def test_netstat_of_the_original_incident() -> None:
     # The two lines of the case that started the project (KNOWLEDGE.md), as
-    # netstat -tanp printed them, with addresses made numeric.
+    # netstat -tanp printed them, with addresses made numeric. PID `-` is
+    # "never accepted" or "not run as root", and nothing here says which.
     text = (
         "Proto Recv-Q Send-Q Local Address     Foreign Address     State       PID/Program name\n"
         "tcp        1      0 192.0.2.10:80     198.51.100.7:54021  CLOSE_WAIT  -\n"
         "tcp      913      0 192.0.2.10:80     198.51.100.7:50953  CLOSE_WAIT  -\n"
     )
     result = classify(parse_netstat(text), [80])
-    assert result.connections.close_wait_unaccepted == 2
+    c = result.connections
+    assert (c.close_wait_unknown, c.close_wait_unaccepted, c.close_wait_owned) == (2, 0, 0)
+    assert [s.accepted for s in result.close_wait] == [None, None]
     assert sorted(s.unread_bytes for s in result.close_wait) == [1, 913]
+    assert (result.unknown_holder, result.unknown_unread) == (2, 1)
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,11 @@ def test_slow_handler_case() -> None:
     assert f"2 CLOSE_WAIT held by Apache workers (pid {pids[1]}, {pids[2]})" in result.verdict
     assert "All MaxRequestWorkers=2 workers are busy" in result.verdict
     assert "drained by slow handlers" in result.verdict and "Timeout=300 s" in result.verdict
-    assert "TA101 `Timeout 30` at etc/apache2/apache2.conf:15" in result.verdict
+    assert "Fix (the audit's findings give the lines to change): TA101 Timeout at " in (
+        result.verdict
+    )
+    assert "etc/apache2/apache2.conf:15" in result.verdict
+    assert result.verdict_fixes[0] == "TA101"
 
 
 def test_keepalive_case_with_scoreboard_names_keepalive_not_load() -> None:
@@ -57,8 +61,9 @@ def test_keepalive_case_with_scoreboard_names_keepalive_not_load() -> None:
         "(KeepAliveTimeout 15 on prefork): the pool is drained by idle keep-alive, not by load."
     ) in result.verdict
     # The keep-alive fix comes first.
-    fixes = result.verdict.split("Fix: ", 1)[1]
-    assert fixes.startswith("TA102 `KeepAliveTimeout 2`")
+    fixes = result.verdict.split("Fix (the audit's findings give the lines to change): ", 1)[1]
+    assert fixes.startswith("TA102 KeepAliveTimeout at etc/apache2/apache2.conf:")
+    assert result.verdict_fixes[0] == "TA102"
 
 
 def test_keepalive_case_without_scoreboard_quotes_the_hold_time() -> None:

@@ -6,6 +6,11 @@ queue, which CLOSE_WAIT sockets were never accepted (no process, inode 0: the
 client gave up while queued) and which a worker holds (a handler still runs
 for a client that left), and who holds what. It knows nothing of the
 configuration beyond the ports and a backlog; ``verdict`` combines the two.
+
+Where the source cannot tell queued from held, it says so (``*_unknown``)
+rather than guess: netstat's PID ``-`` and an ``ss -p`` line without
+``users:`` mean "no process" only when the capture could see Apache's
+processes at all, which the listening socket shows (``_holder_known``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,16 @@ MAX_CLOSE_WAIT_LISTED = 100
 # the 2.2-era RHEL httpd.worker / httpd.event binaries), used only when no
 # listening socket names them.
 APACHE_COMMANDS = frozenset({"apache2", "httpd", "httpd.worker", "httpd.event", "httpd-prefork"})
+
+# States in which a process may still hold the socket: after close() the kernel
+# alone keeps LAST_ACK, CLOSING and TIME_WAIT, and SYN_RECV is not accepted
+# yet. FIN_WAIT stays with Apache during its lingering close.
+_HOLDABLE = frozenset(
+    {TcpState.ESTABLISHED, TcpState.CLOSE_WAIT, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2}
+)
+
+# What a listener's accept queue can hold: connections past the handshake.
+_QUEUEABLE = frozenset({TcpState.ESTABLISHED, TcpState.CLOSE_WAIT})
 
 _STATE_FIELDS: dict[TcpState, str] = {
     TcpState.SYN_RECV: "syn_recv",
@@ -50,7 +65,13 @@ class Classification:
         close_wait_truncated: more existed than are listed.
         held: accepted connections on the ports (non-listening sockets a process holds).
         unattributed: accepted connections whose holding process is unknown.
-        apache_pids: processes holding a listening socket on the ports.
+        unknown_holder: connections on the ports that a process may hold, but
+            whether one does the source cannot tell (so workers cannot be counted).
+        unknown_unread: CLOSE_WAIT among those with request bytes still unread
+            (receive queue above the FIN's one byte).
+        unknown_ports: the ports of the CLOSE_WAIT among those.
+        apache_pids: processes holding a listening socket on the ports, and
+            processes on the ports running the same command.
     """
 
     listeners: list[Listener] = field(default_factory=list)
@@ -60,6 +81,9 @@ class Classification:
     close_wait_truncated: bool = False
     held: int = 0
     unattributed: int = 0
+    unknown_holder: int = 0
+    unknown_unread: int = 0
+    unknown_ports: frozenset[int] = frozenset()
     apache_pids: frozenset[int] = frozenset()
 
 
@@ -101,11 +125,16 @@ def classify(
     wanted = set(ports)
     on_ports = [r for r in records if r.local_port in wanted]
     result = Classification()
-    apache_pids = {
+    listening = [r for r in on_ports if r.state is TcpState.LISTEN]
+    apache_pids = {process.pid for record in listening for process in record.owners}
+    # netstat names one process per socket (the first whose fd it finds), so
+    # the listener shows httpd's parent only; its workers run the same command.
+    listener_commands = {process.command for record in listening for process in record.owners}
+    apache_pids |= {
         process.pid
         for record in on_ports
-        if record.state is TcpState.LISTEN
         for process in record.owners
+        if process.command in listener_commands
     }
     if not apache_pids:
         apache_pids = {
@@ -115,6 +144,10 @@ def classify(
             if process.command in APACHE_COMMANDS
         }
     result.apache_pids = frozenset(apache_pids)
+    visible_ports = {record.local_port for record in listening if record.owners}
+    empty_queue_ports = {record.local_port for record in listening} - {
+        record.local_port for record in listening if record.rx_queue
+    }
 
     counts: Counter[str] = Counter()
     per_owner: dict[int, Counter[str]] = {}
@@ -127,7 +160,13 @@ def classify(
                 commands[process.pid] = process.command
                 per_owner.setdefault(process.pid, Counter())["listener"] += 1
             continue
-        held = record.held
+        held = _holder_known(record, visible_ports, empty_queue_ports)
+        if held is None and record.state in _HOLDABLE:
+            result.unknown_holder += 1
+            if record.state is TcpState.CLOSE_WAIT:
+                result.unknown_ports |= {record.local_port}
+                if record.rx_queue > 1:
+                    result.unknown_unread += 1
         if record.state is TcpState.CLOSE_WAIT:
             kind = {True: "close_wait_owned", False: "close_wait_unaccepted", None: None}[held]
             counts[kind or "close_wait_unknown"] += 1
@@ -141,7 +180,8 @@ def classify(
                 )
             )
         elif record.state is TcpState.ESTABLISHED:
-            counts["established_unaccepted" if held is False else "established"] += 1
+            kind = {True: "established", False: "established_unaccepted", None: None}[held]
+            counts[kind or "established_unknown"] += 1
         else:
             counts[_STATE_FIELDS.get(record.state, "closing")] += 1
         if held:
@@ -182,6 +222,32 @@ def classify(
         key=lambda o: (o.pid not in apache_pids, -o.close_wait, -o.established, o.pid),
     )
     return result
+
+
+def _holder_known(
+    record: SocketRecord, visible_ports: set[int], empty_queue_ports: set[int]
+) -> bool | None:
+    """Whether a process holds ``record``, or None when the source cannot tell.
+
+    An inode is the kernel's word (0: in the accept queue). Without one, an
+    empty process column only means that the capturing user saw no holder:
+    netstat and ``ss -p`` print nothing for another user's process, so unless
+    root ran them, a worker's socket looks like a queued one. A listening
+    socket on the port that shows its process proves that the capture could
+    read Apache's fd tables (httpd's parent usually runs as root), and then an
+    empty column does mean "never accepted". Failing that, a listener whose
+    accept queue is empty (its Recv-Q, the kernel's count of queued
+    connections) proves that an ESTABLISHED or CLOSE_WAIT socket on its port
+    is not queued, so something accepted it.
+    """
+    held = record.held
+    if held is True or record.inode is not None:
+        return held
+    if held is False and record.local_port in visible_ports:
+        return False
+    if record.local_port in empty_queue_ports and record.state in _QUEUEABLE:
+        return True
+    return None
 
 
 def _listener(record: SocketRecord, config_backlog: int | None) -> Listener:

@@ -8,8 +8,9 @@ Exit codes, as ``tcpaudit audit``:
   never-accepted CLOSE_WAIT on Apache's ports: a client gave up while queued
   for a worker, which is the outage itself, whatever the configuration says.
   CLOSE_WAIT held by a worker alone does not set 1: a worker finishing a
-  reply to a client that just closed is ordinary. ``--fail-on never``
-  always gives 0;
+  reply to a client that just closed is ordinary. Nor does CLOSE_WAIT whose
+  holder a capture cannot show (netstat's ``-`` without root): it is not
+  known to be queued. ``--fail-on never`` always gives 0;
 - 2: an input could not be read or parsed, or the command line was wrong
   (one line on stderr).
 

@@ -3,7 +3,8 @@
 ``Diagnosis`` extends ``Report`` (DESIGN.md, "Diagnose contract"), so every
 field of an audit report is there, findings included, and these are added:
 ``listeners``, ``connections``, ``owners``, ``workers``, ``scoreboard``,
-``close_wait`` (the sockets themselves, as evidence) and ``verdict``. This
+``close_wait`` (the sockets themselves, as evidence), ``verdict`` and
+``verdict_fixes`` (the findings the verdict points to). This
 module holds the shapes only; ``classify`` and ``verdict`` fill them.
 """
 
@@ -48,7 +49,8 @@ class Connections(BaseModel):
 
     ``*_unaccepted`` sockets wait in a listener's accept queue (no process holds
     them, inode 0); ``close_wait_owned`` are held by a process whose peer has
-    already closed; ``close_wait_unknown`` when the source cannot tell which.
+    already closed; ``*_unknown`` when the source cannot tell which (a capture
+    without inodes whose user could not see Apache's processes).
     ``close_wait_other`` counts CLOSE_WAIT sockets that Apache processes hold on
     other ports (typically backend connections the backend closed).
     """
@@ -60,6 +62,7 @@ class Connections(BaseModel):
     close_wait_unknown: int = 0
     established_unaccepted: int = 0
     established: int = 0
+    established_unknown: int = 0
     syn_recv: int = 0
     fin_wait: int = 0
     time_wait: int = 0
@@ -140,3 +143,8 @@ class Diagnosis(Report):
     close_wait: list[CloseWaitSocket] = Field(default_factory=list)
     close_wait_truncated: bool = False
     verdict: str = ""
+    verdict_fixes: list[str] = Field(
+        default_factory=list,
+        description="rule ids of the findings whose fixes the verdict asks for, in its order "
+        "(each finding's fix holds the lines to change)",
+    )

@@ -30,6 +30,10 @@ def _connections(diagnosis: Diagnosis) -> list[list[str | int]]:
     rows += [
         ["ESTABLISHED, waiting in the accept queue", c.established_unaccepted],
         ["ESTABLISHED, accepted", c.established],
+    ]
+    if c.established_unknown:
+        rows.append(["ESTABLISHED, holder unknown", c.established_unknown])
+    rows += [
         ["SYN-RECV", c.syn_recv],
         ["FIN-WAIT-1/2", c.fin_wait],
         ["TIME-WAIT", c.time_wait],
@@ -79,7 +83,9 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
     if diagnosis.scoreboard is not None:
         states = ", ".join(f"{name} {n}" for name, n in diagnosis.scoreboard.states.items())
         lines.append(f"Scoreboard ({diagnosis.scoreboard.source}): {states}")
-    lines += ["", "Verdict:"]
+    if lines[-1]:  # no worker line (count unknown): the blank after the tables suffices
+        lines.append("")
+    lines.append("Verdict:")
     lines += textwrap.wrap(
         diagnosis.verdict,
         _WIDTH,

@@ -24,7 +24,7 @@ from .owners import scan_owners
 from .sockets import SocketRecord, read_proc_sockets, with_owners
 from .ss import parse_netstat, parse_ss
 from .status import Scoreboard, StatusUnavailable, fetch_status, parse_status
-from .verdict import compose_verdict, count_workers
+from .verdict import compose_verdict, count_workers, verdict_fixes
 
 __all__ = ["diagnose"]
 
@@ -64,7 +64,9 @@ def _sockets(
         notes.append(
             Note(
                 message="netstat shows '-' both for never-accepted sockets and for sockets of "
-                "processes it may not inspect: unowned counts hold only for a capture run as root",
+                "processes it may not inspect: '-' counts as never accepted only on a port whose "
+                "listening socket shows its process (proof that the capture could see Apache's), "
+                "else as holder unknown",
                 file=shown,
             )
         )
@@ -153,9 +155,23 @@ def diagnose(
     records, source = _sockets(fs, ss, netstat, notes)
     classification = classify(records, ports, config_backlog=facts.derived.listen_backlog_effective)
     if not classification.listeners:
+        shown_ports = ", ".join(map(str, ports))
+        message = (
+            f"nothing listens on port {shown_ports}: is Apache running?"
+            if source == "proc"
+            # A capture is often grepped down to the CLOSE_WAIT lines.
+            else f"the capture shows no socket listening on port {shown_ports}: its accept "
+            "queue and backlog are unknown"
+        )
+        notes.append(Note(message=message))
+    if classification.unknown_holder:
+        unknown = classification.unknown_holder
         notes.append(
             Note(
-                message=f"nothing listens on port {', '.join(map(str, ports))}: is Apache running?"
+                message=f"{unknown} connection{'' if unknown == 1 else 's'} on the ports may or "
+                f"may not be held by a process: the {source} capture does not show it, so "
+                "neither queued versus held nor busy workers are counted (capture "
+                "`ss -tanpoe`, whose inodes tell, or run tcpaudit diagnose on the host)"
             )
         )
     if source == "proc" and classification.unattributed:
@@ -181,7 +197,8 @@ def _assemble(
     notes: list[Note],
 ) -> Diagnosis:
     workers = count_workers(classification, facts, board)
-    verdict = compose_verdict(classification, workers, facts, report, ports)
+    verdict = compose_verdict(classification, workers, facts, report, ports, source)
+    fixes = verdict_fixes(classification, workers, facts, report)
     base = {name: getattr(report, name) for name in Report.model_fields}
     base["notes"] = [*report.notes, *notes]
     summary = (
@@ -207,4 +224,5 @@ def _assemble(
         close_wait=classification.close_wait,
         close_wait_truncated=classification.close_wait_truncated,
         verdict=verdict,
+        verdict_fixes=[finding.rule for finding in fixes],
     )

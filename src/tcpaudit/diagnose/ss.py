@@ -13,7 +13,9 @@ What each tool can tell (iproute2 ss.c, net-tools netstat.c):
 - ``netstat`` reads /proc/net/tcp: Send-Q on LISTEN is 0 (no backlog), and
   the PID column is ``-`` both for a socket no process holds and for one
   whose process it may not inspect. Run as root, ``-`` means never accepted;
-  otherwise it is ambiguous, which the caller notes.
+  otherwise it is ambiguous. ``ss -p`` without ``-e`` has the same gap.
+  The records keep what the tool printed; ``classify`` decides what an
+  empty process column proves.
 """
 
 from __future__ import annotations
