@@ -295,3 +295,12 @@ def test_values_httpd_reads_with_atoi_are_explained(
     notes = [note.message for note in config.notes if "atoi" in note.message]
     assert notes == ([f"{expected}: httpd keeps the leading digits (C atoi) and ignores the rest"]
                      if expected else [])  # fmt: skip
+
+
+def test_a_byte_order_mark_in_a_name_is_shown_not_hidden(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/apache2/apache2.conf", EVENT + "ErrorLog /dev/null\n\ufeffTimeout 5\n")
+    with pytest.raises(ApacheConfigError) as caught:
+        load(tmp_path, version="2.4")
+    assert caught.value.line == 3
+    assert "'\\ufeffTimeout'" in caught.value.reason and "\ufeff" not in caught.value.reason
+    assert "byte-order mark" in caught.value.reason

@@ -232,10 +232,17 @@ def _unknown_note(directive: Directive, key: str) -> Note:
 def invalid_command(directive: Directive) -> str:
     """httpd's message for a directive no loaded module registers."""
     shown = directive.name if directive.children is None else "<" + directive.name
-    return (
+    message = (
         f"Invalid command '{shown}', perhaps misspelled or defined by a module not "
         "included in the server configuration"
     )
+    if _BOM in shown:
+        # Invisible in the message and in most editors: say what is there.
+        message = message.replace(_BOM, "\\ufeff") + (
+            " (the name starts with a byte-order mark, U+FEFF: httpd skips one only at "
+            "the start of a file)"
+        )
+    return message
 
 
 def _invalid(directive: Directive) -> None:
