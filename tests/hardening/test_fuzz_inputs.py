@@ -64,7 +64,13 @@ def test_sysctl_text_never_crashes(tmp_path: Path, lines: list[str], raw: bytes)
     (conf / "50-fuzz.conf").write_bytes(
         raw + "\n".join(lines).encode("utf-8", "surrogatepass") + b"\n" + planted
     )
-    settings_ = tcpaudit.load_sysctl(source, root=tmp_path / "root")
+    try:
+        settings_ = tcpaudit.load_sysctl(source, root=tmp_path / "root")
+    except tcpaudit.SysctlError as error:
+        # Input that is not sysctl text at all is one error naming the file.
+        assert error.file == str(source)
+        assert SECRET not in str(error)
+        return
     dumped = settings_.model_dump_json()
     assert SECRET not in dumped
     report = tcpaudit.audit(tcpaudit.HostFacts(host="fuzz", sysctl=settings_))
@@ -159,8 +165,14 @@ def test_sysctl_source_that_is_not_a_file(tmp_path: Path, kind: str) -> None:
             tcpaudit.load_sysctl(path, root=tmp_path)
         assert "not a regular file" in str(caught.value)
     else:
+        # A directory is read as /proc/sys: one without net/ is not one.
         path.mkdir()
-        assert tcpaudit.load_sysctl(path, root=tmp_path).settings
+        with pytest.raises(tcpaudit.SysctlError) as caught:
+            tcpaudit.load_sysctl(path, root=tmp_path)
+        assert caught.value.file == str(path)
+        (path / "net" / "ipv4").mkdir(parents=True)
+        (path / "net" / "ipv4" / "tcp_retries2").write_text("8\n")
+        assert tcpaudit.load_sysctl(path, root=tmp_path).int_value("net.ipv4.tcp_retries2") == 8
 
 
 @FUZZ

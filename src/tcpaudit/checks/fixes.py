@@ -9,12 +9,15 @@ last and no drop-in could win.
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from ..apache.model import ApacheConfig, ApacheSetting, ProxyRoute
 from ..provenance import Location
-from ..sysctl.model import BootTool, SysctlSetting
+from ..sysctl.model import BootTool, SysctlSetting, SysctlValue, value_text
+from ..sysctl.persistent import name_sorting_after
 
 __all__ = [
     "DROP_IN_NAME",
@@ -45,38 +48,80 @@ def load_module_fix(config: ApacheConfig, module: str) -> str:
 
 
 def drop_in_name(current: SysctlSetting | None) -> str:
-    """A sysctl.d file name that sorts after the file setting the key now."""
+    """A sysctl.d file name that sorts after the file setting the key now.
+
+    Both boot tools apply sysctl.d files in byte order of their names, and
+    the last write of a key wins, so the drop-in must sort after the file
+    (or the sysctl.d link to it) that sets the key now: DROP_IN_NAME when it
+    does, else a name derived from that file's (persistent.name_sorting_after).
+    Appending to /etc/sysctl.d/DROP_IN_NAME itself also wins: its new last
+    line is the key's last write.
+    """
     if current is None or current.persistent is None:
         return DROP_IN_NAME
-    name = PurePosixPath(current.persistent.file).name
-    if name < DROP_IN_NAME:
+    source = current.persistent
+    placed = PurePosixPath(source.via or source.file)
+    if placed.name == DROP_IN_NAME and placed.parent.as_posix().lstrip("/") == "etc/sysctl.d":
         return DROP_IN_NAME
-    return f"zz-{DROP_IN_NAME}"
+    return name_sorting_after(placed.name, DROP_IN_NAME, "tcpaudit")
 
 
-def sysctl_location(setting: SysctlSetting | None) -> Location | None:
-    return None if setting is None else setting.location
+def sysctl_location(
+    setting: SysctlSetting | None, wanted: SysctlValue | None = None
+) -> Location | None:
+    """Where to act on a key: the file that sets it persistently, else its /proc file.
+
+    When the persistent file already holds ``wanted`` and only the live value
+    differs, the file is right and the live value is what to change: the
+    /proc file, so no one edits a line that is already correct.
+    """
+    if setting is None:
+        return None
+    if wanted is not None and setting.pending(wanted):
+        assert setting.live is not None
+        return Location(file=setting.live.file, line=setting.live.line)
+    return setting.location
 
 
 def sysctl_fix(
-    assignments: Mapping[str, int | str],
+    assignments: Mapping[str, SysctlValue | int | str],
     settings: dict[str, SysctlSetting],
     boot: BootTool | None,
 ) -> str:
-    """Shell lines that persist and apply ``assignments`` where they will win at boot."""
-    lines = [f"{key} = {value}" for key, value in assignments.items()]
+    """Shell lines that give the keys ``assignments`` now and at every boot.
+
+    When the persistent files already set every value and only live values
+    differ, ``sysctl -w`` applies them: the files need no edit. Otherwise
+    the values go where they win at boot (a drop-in that sorts after the
+    file setting each key now, or /etc/sysctl.conf, which procps applies
+    last) and are applied from there.
+    """
+    wanted = {key: value_text(value) for key, value in assignments.items()}
+    persisted = all(
+        (setting := settings.get(key)) is not None
+        and setting.persistent is not None
+        and value_text(setting.persistent.value) == value
+        for key, value in wanted.items()
+    )
+    pending = [
+        key for key in wanted if (setting := settings.get(key)) and setting.pending(wanted[key])
+    ]
+    if persisted and pending:
+        words = [shlex.quote(f"{key}={wanted[key]}") for key in pending]
+        return f"sysctl -w {' '.join(words)}"
+    lines = [f"{key} = {value}" for key, value in wanted.items()]
     from_sysctl_conf = any(
         (setting := settings.get(key)) is not None
         and setting.persistent is not None
-        and PurePosixPath(setting.persistent.file).name == "sysctl.conf"
+        and PurePosixPath(setting.persistent.via or setting.persistent.file).name == "sysctl.conf"
         for key in assignments
     )
     if from_sysctl_conf and boot != "systemd":
         # procps applies /etc/sysctl.conf after every sysctl.d file: edit it there.
         body = "; ".join(lines)
         return f"in /etc/sysctl.conf set: {body}; then run: sysctl -p /etc/sysctl.conf"
-    name = max(drop_in_name(settings.get(key)) for key in assignments)
-    target = f"/etc/sysctl.d/{name}"
+    name = max((drop_in_name(settings.get(key)) for key in assignments), key=os.fsencode)
+    target = shlex.quote(f"/etc/sysctl.d/{name}")
     content = "\\n".join(lines)
     return f"printf '{content}\\n' >> {target} && sysctl -p {target}"
 

@@ -3,7 +3,10 @@
 While it retransmits, the socket stays open and the worker that writes to it
 waits up to Apache's Timeout per write. The recommended value never goes
 below 8 (~102 s): ip-sysctl.rst cites RFC 1122's advice of at least 100 s,
-and less breaks connections on lossy paths.
+and less breaks connections on lossy paths. When only the live value is
+long and the persistent files already hold a value no rule flags more than
+the recommended one, the fix
+applies that value with ``sysctl -w`` (see sysctl_value_compare).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts, retries2_giveup_seconds
 from .base import CheckParams, Hit
 from .fixes import sysctl_fix, sysctl_location
+from .sysctl_candidates import judge, judging, pending_note
 
 __all__ = ["Retries2Params", "sysctl_retries2_giveup"]
 
@@ -36,15 +40,29 @@ def sysctl_retries2_giveup(
         return
     recommended = max(params.recommended_retries, RFC1122_MIN_RETRIES2)
     setting = sysctl.settings.get(_KEY)
+    pending = ""
+    if setting is not None and setting.drifts and not judging():
+        assert setting.persistent is not None and setting.live is not None
+        persisted = setting.persistent.value
+        if (
+            isinstance(persisted, int)
+            and retries2_giveup_seconds(persisted) <= params.max_seconds
+            and judge(
+                facts, _KEY, [persisted, setting.live.value, recommended], context
+            ).no_worse_than(persisted, recommended)
+        ):
+            recommended = persisted
+            pending = pending_note({_KEY: setting.persistent})
     yield Hit(
         setting=_KEY,
         current=sysctl.int_value(_KEY),
         recommended=recommended,
-        location=sysctl_location(setting),
+        location=sysctl_location(setting, recommended),
         fix=sysctl_fix({_KEY: recommended}, sysctl.settings, sysctl.boot),
         values={
             "giveup": giveup,
             "giveup_minutes": round(giveup / 60, 1),
             "recommended_giveup": retries2_giveup_seconds(recommended),
+            "pending": pending,
         },
     )

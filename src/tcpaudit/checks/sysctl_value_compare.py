@@ -5,6 +5,12 @@ lowered, tcp_abort_on_overflow on, tcp_orphan_retries high); the rule file
 says which key, which side and why. The comparison uses what the kernel acts
 on (tcp_orphan_retries 0 means 8), and the finding quotes where the value
 comes from: a /proc file, a persistent file and line, or the kernel default.
+
+When only the live value is wrong and the persistent files already hold a
+value this rule accepts and no other rule flags more than the recommended
+value (sysctl_candidates), the
+finding points at the /proc file and the fix applies the file's value with
+``sysctl -w``: editing a line that is already right would change nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from typing import Literal
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..sysctl.defaults import kernel_default, parse_kernel_version
+from ..sysctl.model import SysctlSetting, effective_int
 from .base import CheckParams, Hit
 from .fixes import sysctl_fix, sysctl_location
+from .sysctl_candidates import judge, judging, pending_note
 
 __all__ = ["ValueCompareParams", "sysctl_value_compare"]
 
@@ -36,6 +44,23 @@ def _flagged(value: int, params: ValueCompareParams) -> bool:
     return value == params.threshold
 
 
+def _file_value_to_apply(
+    facts: HostFacts, setting: SysctlSetting | None, params: ValueCompareParams, context: Context
+) -> int | None:
+    """The persistent value, when it is right and only the live value is not."""
+    if setting is None or not setting.drifts or judging():
+        return None
+    assert setting.persistent is not None and setting.live is not None
+    persisted = setting.persistent.value
+    if not isinstance(persisted, int) or _flagged(effective_int(params.key, persisted), params):
+        return None
+    judgement = judge(
+        facts, params.key, [persisted, setting.live.value, params.recommended], context
+    )
+    # Applying the file must not trade this finding for one the rule's own value avoids.
+    return persisted if judgement.no_worse_than(persisted, params.recommended) else None
+
+
 def sysctl_value_compare(
     facts: HostFacts, params: ValueCompareParams, context: Context
 ) -> Iterator[Hit]:
@@ -47,18 +72,24 @@ def sysctl_value_compare(
     if raw is None or value is None or not _flagged(value, params):
         return
     setting = sysctl.settings.get(params.key)
-    location = sysctl_location(setting)
+    persisted = _file_value_to_apply(facts, setting, params, context)
+    recommended = params.recommended if persisted is None else persisted
+    location = sysctl_location(setting, recommended)
     kernel = parse_kernel_version(sysctl.kernel) if sysctl.kernel else None
     default = kernel_default(params.key, kernel)
+    pending = ""
+    if persisted is not None and setting is not None and setting.persistent is not None:
+        pending = pending_note({params.key: setting.persistent})
     yield Hit(
         setting=params.key,
         current=raw,
-        recommended=params.recommended,
+        recommended=recommended,
         location=location,
-        fix=sysctl_fix({params.key: params.recommended}, sysctl.settings, sysctl.boot),
+        fix=sysctl_fix({params.key: recommended}, sysctl.settings, sysctl.boot),
         values={
             "effective": value,
             "source": str(location) if location is not None else "the kernel default",
             "default": default if default is not None else "memory-dependent",
+            "pending": pending,
         },
     )

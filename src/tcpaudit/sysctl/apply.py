@@ -127,4 +127,6 @@ def _write(
         return
     if checked.remark:
         notes.append(Note(message=f"{key}: {checked.remark}", file=item.file, line=item.line))
-    result[key] = SysctlSource(value=checked.value, file=item.file, line=item.line, glob=glob)
+    result[key] = SysctlSource(
+        value=checked.value, file=item.file, line=item.line, glob=glob, via=item.via
+    )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .model import SysctlValue
 from .values import parse_kernel_int, parse_value
 
-__all__ = ["KEY_LIMITS", "Checked", "KeyLimit", "check_value"]
+__all__ = ["KEY_LIMITS", "Checked", "KeyLimit", "check_value", "live_value_problem"]
 
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
@@ -143,3 +143,26 @@ def check_value(
                 f"ip_unprivileged_port_start ({unprivileged_port_start}) and not above the high end",
             )
     return Checked(numbers[0] if limit.fields == 1 else numbers, remark=remark)
+
+
+def live_value_problem(key: str, text: str) -> str | None:
+    """Why ``text`` cannot be the live value of ``key``, or None when it can.
+
+    Only the keys of KEY_LIMITS are judged. The kernel prints every field of
+    such a key as a number, and nothing else, so an empty value, a word or a
+    field too many or too few means the listing or the copied tree is not
+    what the kernel holds. Ranges are not checked: they changed across
+    kernels (u8 since 5.15), and the kernel did hold whatever it prints.
+    """
+    limit = KEY_LIMITS.get(key)
+    if limit is None:
+        return None
+    tokens = text.split()
+    if not tokens:
+        return "empty value"
+    for token in tokens:
+        if parse_kernel_int(token) is None:
+            return f"{token[:20]!r} is not a number"
+    if len(tokens) != limit.fields:
+        return f"{len(tokens)} numbers where the kernel holds {limit.fields}"
+    return None

@@ -48,19 +48,45 @@ def _kernel_release(proc_sys: Path) -> str | None:
         return None
 
 
+def _check_proc_sys(path: Path, given: str) -> None:
+    """Refuse a directory that is not laid out like /proc/sys.
+
+    Read as a live tree, an empty directory or ``<root>/proc`` would give no
+    live value at all and call every persistent key unknown to the kernel.
+    """
+    if (path / "net").is_dir():
+        return
+    reason = "not laid out like /proc/sys: it has no net/ directory"
+    if (path / "sys").is_dir():
+        reason += f"; its sys/ subdirectory may be the one meant ({os.path.join(given, 'sys')})"
+    raise SysctlError(reason, file=given)
+
+
 def _read_live(
-    fs: RootFS, source: str | os.PathLike[str] | None, notes: list[Note], existing: set[str]
+    fs: RootFS,
+    source: str | os.PathLike[str] | None,
+    notes: list[Note],
+    existing: set[str],
+    unknown: dict[str, str],
 ) -> tuple[dict[str, SysctlSource], Path, bool]:
     """Live values, the /proc/sys directory for osrelease, and whether ``existing`` is complete."""
     proc_sys = fs.resolve("/proc/sys")
     if source is None:
+        if (proc_sys / "net").is_dir():
+            return read_proc_tree(fs, proc_sys, notes, existing, unknown), proc_sys, True
         if proc_sys.is_dir():
-            return read_proc_tree(fs, proc_sys, notes, existing), proc_sys, True
-        notes.append(Note(message="no /proc/sys under the root: no live values"))
+            # A copied tree may hold proc/sys/kernel/osrelease alone: that is no
+            # live tree, and the user did not name it, so a note and no error.
+            notes.append(
+                Note(message="no net/ directory here: no live values", file=fs.display(proc_sys))
+            )
+        else:
+            notes.append(Note(message="no /proc/sys under the root: no live values"))
         return {}, proc_sys, False
     path = Path(source)
     if path.is_dir():
-        return read_proc_tree(fs, path, notes, existing), path, True
+        _check_proc_sys(path, os.fspath(source))
+        return read_proc_tree(fs, path, notes, existing, unknown), path, True
     try:
         text = read_text(path)
     except OSError as exc:
@@ -110,12 +136,16 @@ def load_sysctl(
         Every tracked key, and every net.ipv4 / net.core key a source names.
 
     Raises:
-        SysctlError: ``source`` is given but cannot be read.
+        SysctlError: ``source`` is given but cannot be read, is a directory
+            not laid out like /proc/sys (no net/), or is a file that is not
+            `sysctl -a` output or sysctl.conf text (mostly binary, or no
+            ``key = value`` line).
     """
     fs = RootFS(root)
     notes: list[Note] = []
     existing: set[str] = set()
-    live, proc_sys, complete = _read_live(fs, source, notes, existing)
+    unknown: dict[str, str] = {}
+    live, proc_sys, complete = _read_live(fs, source, notes, existing, unknown)
 
     release = kernel or _kernel_release(proc_sys)
     if release is None and "kernel.osrelease" in live:
@@ -155,6 +185,8 @@ def load_sysctl(
         value: SysctlValue | None
         if live_source is not None:
             value = live_source.value
+        elif key in unknown:
+            value = None  # the kernel holds a value tcpaudit could not read
         elif persistent_source is not None:
             value = persistent_source.value
         else:
@@ -165,6 +197,7 @@ def load_sysctl(
             persistent=persistent_source,
             default=default,
             default_depends_on_memory=key in MEMORY_DEPENDENT_KEYS,
+            live_unknown=unknown.get(key),
         )
     globs = [
         SysctlGlob(pattern=item.spelled, value=item.value, file=item.file, line=item.line)

@@ -29,6 +29,7 @@ __all__ = [
     "SysctlSource",
     "SysctlValue",
     "effective_int",
+    "value_text",
 ]
 
 SysctlValue = int | list[int] | str
@@ -48,11 +49,19 @@ def effective_int(key: str, value: int) -> int:
     return value
 
 
+def value_text(value: SysctlValue) -> str:
+    """A value as sysctl.conf lines write it: several fields joined by one blank."""
+    return " ".join(str(part) for part in value) if isinstance(value, list) else str(value)
+
+
 class SysctlSource(BaseModel):
     """A value as one source states it (a /proc file, a line of a sysctl file).
 
     ``glob`` is the pattern as written when a glob line (``net.ipv4.tcp_keepalive_*``)
-    set this key rather than a line naming it.
+    set this key rather than a line naming it. ``via`` is the sysctl.d entry
+    the boot tool read ``file`` through when that is a link with another
+    name (Debian's etc/sysctl.d/99-sysctl.conf -> ../sysctl.conf): that
+    name, not ``file``'s, is the file's place in the boot order.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,14 +70,17 @@ class SysctlSource(BaseModel):
     file: str
     line: int | None = None
     glob: str | None = None
+    via: str | None = None
 
     @model_serializer(mode="wrap")
     def _drop_absent_glob(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        # Most values are set by a line naming the key; keep the facts JSON
-        # to the contract's {value, file, line} unless a glob set it.
+        # Most values are set by a line naming the key in a file of its own
+        # name; keep the facts JSON to the contract's {value, file, line}
+        # unless a glob set it or a link named the file.
         data: dict[str, object] = handler(self)
-        if data.get("glob") is None:
-            data.pop("glob", None)
+        for optional in ("glob", "via"):
+            if data.get(optional) is None:
+                data.pop(optional, None)
         return data
 
 
@@ -97,6 +109,12 @@ class SysctlSetting(BaseModel):
     at boot from the machine's memory: ``default`` is then None
     (tcp_max_syn_backlog) or the value on hosts with enough memory (the
     third field of tcp_rmem and tcp_wmem).
+
+    ``live_unknown`` says why the live value is unknown although the key
+    exists in the live tree (its /proc file is not readable, or holds no
+    value the kernel could); ``value`` is then None: the kernel holds
+    something, and neither the persistent nor the default value may be
+    claimed for it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,12 +124,24 @@ class SysctlSetting(BaseModel):
     persistent: SysctlSource | None = None
     default: SysctlValue | None = None
     default_depends_on_memory: bool = False
+    live_unknown: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_absent_unknown(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # Keep the facts JSON to the contract's fields unless a live value
+        # could not be read.
+        data: dict[str, object] = handler(self)
+        if data.get("live_unknown") is None:
+            data.pop("live_unknown", None)
+        return data
 
     @property
     def source(self) -> Literal["live", "persistent", "default", "unknown"]:
         """Which source ``value`` comes from."""
         if self.live is not None:
             return "live"
+        if self.live_unknown is not None:
+            return "unknown"
         if self.persistent is not None:
             return "persistent"
         if self.default is not None:
@@ -123,6 +153,20 @@ class SysctlSetting(BaseModel):
         """Where to change it: the persistent file that sets it, else the live file."""
         chosen = self.persistent or self.live
         return None if chosen is None else Location(file=chosen.file, line=chosen.line)
+
+    def pending(self, wanted: SysctlValue) -> bool:
+        """True when the persistent files set ``wanted`` and only the live value differs.
+
+        The next boot brings ``wanted`` back, and ``sysctl -w`` brings it now:
+        the files need no edit.
+        """
+        text = value_text(wanted)
+        return (
+            self.persistent is not None
+            and self.live is not None
+            and value_text(self.persistent.value) == text
+            and value_text(self.live.value) != text
+        )
 
     @property
     def drifts(self) -> bool:

@@ -42,6 +42,7 @@ __all__ = [
     "PersistentFiles",
     "detect_boot_tool",
     "list_config_files",
+    "name_sorting_after",
     "read_assignments",
 ]
 
@@ -57,6 +58,11 @@ SYSTEMD_SYSCTL_PATHS = ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd
 # A sysctl file is a few kilobytes; stop reading a runaway one here.
 MAX_FILE_BYTES = 1024 * 1024
 _DEV_NULL = PurePosixPath("/dev/null")
+# Linux NAME_MAX: the longest file name, in bytes.
+NAME_MAX = 255
+# Bytes a generated name may use when it must be short: none needs quoting in
+# a shell, none is "/" or starts a hidden name, in byte order.
+_NAME_BYTES = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~"
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,38 @@ def list_config_files(fs: RootFS, boot: BootTool) -> list[ConfigFile]:
     return ordered
 
 
+def name_sorting_after(name: str, preferred: str, tag: str) -> str:
+    """A ``.conf`` file name both boot tools apply after ``name``.
+
+    Both order the files of the sysctl.d directories by the bytes of their
+    names (strcmp), so the result sorts after ``name`` byte by byte:
+    ``preferred`` when it already does, else ``name``'s stem with
+    ``.<tag>.conf``: ``zz.conf`` gives ``zz.<tag>.conf``, which sorts after
+    it because the two agree up to the dot and ``tag`` starts after "c"
+    (``zz-<tag>.conf`` would not: "-" sorts before "."). A name too long
+    for that gets a short one that differs from it at the first byte that
+    can be raised.
+
+    Args:
+        name: the name of the file that sets the key now (no directory).
+        preferred: the name to use when it sorts after ``name``.
+        tag: a word starting after "c" ("tcpaudit"), put into a derived name.
+    """
+    current = os.fsencode(name)
+    if os.fsencode(preferred) > current:
+        return preferred
+    derived = f"{name.removesuffix('.conf')}.{tag}.conf"
+    if len(os.fsencode(derived)) <= NAME_MAX:
+        return derived
+    suffix = b".conf"
+    for index in range(min(len(current), NAME_MAX - len(suffix) - 1)):
+        higher = [byte for byte in _NAME_BYTES if byte > current[index]]
+        if higher:
+            # Equal up to ``index``, greater there: sorts after, whatever follows.
+            return os.fsdecode(current[:index] + bytes([higher[0]]) + suffix)
+    return derived  # no shorter name sorts after ``name``; the write will say so
+
+
 def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> PersistentFiles:
     """Read every file ``boot`` applies; unreadable files become notes."""
     result = PersistentFiles(files=list_config_files(fs, boot))
@@ -159,5 +197,8 @@ def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> Persisten
             )
             continue
         text = data.decode("utf-8", errors="replace")
-        result.assignments.extend(parse_assignments(text, shown, notes))
+        listed = config.listed if fs.is_host else config.listed.lstrip("/")
+        # A link's own name is the file's place in the order (drop-in names sort after it).
+        via = listed if PurePosixPath(listed).name != config.real.name else None
+        result.assignments.extend(parse_assignments(text, shown, notes, via=via))
     return result

@@ -18,13 +18,22 @@ line at a lone ``\\r`` or NUL, so a file with old Mac line endings is one
 line here and for procps, several for systemd. Which assignment wins is
 decided in apply.py; this module keeps every one in order. Secret keys (values.py) are
 dropped here, before any value is stored or quoted in a note.
+
+A live listing (`sysctl -a`, `sysctl -n`) is what the kernel printed, so a
+tracked key whose value the kernel could not hold (a word, trailing text, no
+value) is noted and left out rather than kept as text no rule can judge; and
+a file that is not such a listing at all (binary data, no ``key = value``
+line) is an error, not hundreds of notes.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from ..errors import SysctlError
 from ..provenance import Note
+from .limits import KEY_LIMITS, live_value_problem
 from .model import SysctlSource
 from .values import (
     is_glob,
@@ -39,6 +48,13 @@ __all__ = ["Assignment", "parse_assignments", "parse_sysctl_n", "parse_sysctl_te
 
 # isspace() in the C locale, which both tools use to strip keys and values.
 _BLANKS = " \t\n\r\v\f"
+# Control characters other than blanks, and U+FFFD for bytes that are not
+# UTF-8: `sysctl -a` prints none of them (a few come from odd interface names).
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+# Above this share of such characters an input is binary data, not a listing.
+MAX_NOT_TEXT_SHARE = 0.3
+# How much of a refused value a note quotes.
+_QUOTED_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -47,7 +63,8 @@ class Assignment:
 
     ``value`` is None for an exclusion line (``-key`` without ``=``);
     ``key`` is the dotted form, possibly a glob pattern; ``spelled`` is the key
-    as written, for notes.
+    as written, for notes; ``via`` is the link the boot tool read ``file``
+    through, when it has another name (model.SysctlSource.via).
     """
 
     key: str
@@ -56,6 +73,7 @@ class Assignment:
     line: int
     spelled: str
     ignore_failure: bool = False
+    via: str | None = None
 
     @property
     def is_glob(self) -> bool:
@@ -87,7 +105,7 @@ def _secret_note(key: str, shown: str, number: int) -> Note:
 
 
 def parse_assignments(
-    text: str, shown: str, notes: list[Note], first_line: int = 1
+    text: str, shown: str, notes: list[Note], first_line: int = 1, via: str | None = None
 ) -> list[Assignment]:
     """Every assignment and exclusion in a persistent file, in order.
 
@@ -97,6 +115,8 @@ def parse_assignments(
         notes: receives a warning, with file and line, for each line the
             boot tools would ignore.
         first_line: the number of the first line of ``text`` in its file.
+        via: the sysctl.d link the boot tool reads the file through, when
+            its name differs from the file's.
     """
     found: list[Assignment] = []
     for number, line in _lines(text, first_line):
@@ -137,27 +157,63 @@ def parse_assignments(
                 line=number,
                 spelled=spelled,
                 ignore_failure=ignore_failure and bool(sep),
+                via=via,
             )
         )
     return found
+
+
+def _check_is_text(text: str, shown: str) -> None:
+    """Refuse binary data before it becomes one note per line of garbage."""
+    if not text:
+        return
+    share = len(_NOT_TEXT.findall(text)) / len(text)
+    if share > MAX_NOT_TEXT_SHARE:
+        raise SysctlError(
+            f"not `sysctl -a` output or sysctl.conf text: {share:.0%} of it is control "
+            "characters or bytes that are not UTF-8 (a binary file?)",
+            file=shown,
+        )
+
+
+def _refused_live_value(key: str, value: str, shown: str, number: int) -> Note | None:
+    problem = live_value_problem(key, value)
+    if problem is None:
+        return None
+    return Note(
+        message=f"ignored {key} = {value[:_QUOTED_CHARS]!r} ({problem}): the kernel never "
+        "prints such a value, so the key counts as not set by this listing",
+        file=shown,
+        line=number,
+    )
 
 
 def parse_sysctl_text(text: str, shown: str, notes: list[Note]) -> dict[str, SysctlSource]:
     """Live values from `sysctl -a` output (or a file in sysctl.conf syntax).
 
     The last line for a key wins; glob and exclusion lines, which `sysctl -a`
-    never prints, are ignored with a note. Values are parsed, not judged.
+    never prints, are ignored with a note. Values are parsed, not judged,
+    except that a tracked key's value must be one the kernel can hold
+    (limits.live_value_problem): otherwise the line is ignored with a note.
     This loop repeats parse_assignments' grammar for plain lines because a
     `sysctl -a` dump has thousands of them; anything unusual takes the
     general path.
+
+    Raises:
+        SysctlError: the text is mostly binary, or holds no ``key = value`` line.
     """
+    _check_is_text(text, shown)
     values: dict[str, SysctlSource] = {}
+    assignments = 0
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip(_BLANKS)
         if not line or line[0] in "#;":
             continue
         spelled, sep, value = line.partition("=")
         spelled = spelled.rstrip(_BLANKS)
+        # A key never holds blanks: "RequestReadTimeout header=20-40" is no assignment.
+        if sep and spelled and len(spelled.split(maxsplit=1)) == 1:
+            assignments += 1
         if not sep or not spelled or spelled[0] == "-" or is_glob(spelled):
             for item in parse_assignments(line, shown, notes, first_line=number):
                 notes.append(
@@ -173,9 +229,17 @@ def parse_sysctl_text(text: str, shown: str, notes: list[Note]) -> dict[str, Sys
         if is_secret_key(key):
             notes.append(_secret_note(key, shown, number))
             continue
+        value = value.strip(_BLANKS)
+        if key in KEY_LIMITS and (refused := _refused_live_value(key, value, shown, number)):
+            notes.append(refused)
+            continue
         # Built without validation: the parsed value already has the model's type.
         values[key] = SysctlSource.model_construct(
-            value=parse_value(value.strip(_BLANKS)), file=shown, line=number, glob=None
+            value=parse_value(value), file=shown, line=number, glob=None
+        )
+    if not assignments:
+        raise SysctlError(
+            "not `sysctl -a` output or sysctl.conf text: no `key = value` line", file=shown
         )
     return values
 
@@ -205,5 +269,9 @@ def parse_sysctl_n(
         key = normalise_key(spelled)
         if is_secret_key(key):
             continue
-        values[key] = SysctlSource(value=parse_value(line.strip(_BLANKS)), file=shown, line=number)
+        value = line.strip(_BLANKS)
+        if key in KEY_LIMITS and (refused := _refused_live_value(key, value, shown, number)):
+            notes.append(refused)
+            continue
+        values[key] = SysctlSource(value=parse_value(value), file=shown, line=number)
     return values

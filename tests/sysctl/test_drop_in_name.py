@@ -1,0 +1,158 @@
+"""The sysctl fix's drop-in sorts after the file that sets the key now, so it wins at boot.
+
+systemd-sysctl and procps apply the sysctl.d files in byte order of their
+names; a drop-in that sorts before the file setting the key loses to it.
+Checked three ways: the name's order over arbitrary file names (hypothesis),
+the cases that used to lose, and the real boot tools applying the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from realtool import run_real_tool, write_files
+
+from tcpaudit.checks.fixes import DROP_IN_NAME, drop_in_name, sysctl_fix
+from tcpaudit.sysctl import load_sysctl
+from tcpaudit.sysctl.model import BootTool, SysctlSetting, SysctlSource
+
+RETRIES2 = "net.ipv4.tcp_retries2"
+NAME_MAX = 255  # Linux: the longest file name, in bytes
+
+
+def _set_in(path: str, via: str | None = None) -> SysctlSetting:
+    link = {} if via is None else {"via": via}
+    return SysctlSetting(value=5, persistent=SysctlSource(value=5, file=path, line=1, **link))
+
+
+def _sorts_after(name: str, current: str) -> bool:
+    return os.fsencode(name) > os.fsencode(current)
+
+
+# Any name a directory may hold: no "/" or NUL, at most NAME_MAX bytes.
+_ANY_CHARACTER = st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00")
+_LONG_ASCII = st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters="/")
+file_names = (
+    st.one_of(
+        st.text(_ANY_CHARACTER, min_size=1, max_size=40),
+        st.text(_LONG_ASCII, min_size=235, max_size=255),
+    )
+    .flatmap(lambda stem: st.sampled_from([stem, f"{stem}.conf"]))
+    .filter(lambda name: name not in (".", "..") and len(os.fsencode(name)) <= NAME_MAX)
+)
+
+
+@given(name=file_names)
+def test_chosen_name_sorts_after_the_current_file_and_ends_in_conf(name: str) -> None:
+    chosen = drop_in_name(_set_in(f"usr/lib/sysctl.d/{name}"))
+    assert _sorts_after(chosen, name)
+    assert chosen.endswith(".conf")
+    # A name both tools take and a shell can be given (sysctl_fix quotes it).
+    assert "/" not in chosen and "\x00" not in chosen and not chosen.startswith(".")
+    assert len(os.fsencode(chosen)) <= NAME_MAX
+    if _sorts_after(DROP_IN_NAME, name):
+        assert chosen == DROP_IN_NAME  # the common case keeps the usual name
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        ("etc/sysctl.d/50-tuning.conf", DROP_IN_NAME),
+        ("etc/sysctl.d/99-sysctl.conf", DROP_IN_NAME),
+        ("etc/sysctl.d/zz.conf", "zz.tcpaudit.conf"),  # was zz-99-tcpaudit.conf: before zz.conf
+        ("etc/sysctl.d/99-zz.conf", "99-zz.tcpaudit.conf"),
+        ("run/sysctl.d/99-tcpaudit.conf", "99-tcpaudit.tcpaudit.conf"),
+        ("etc/sysctl.d/99-tcpaudit.conf", DROP_IN_NAME),  # appending to it wins too
+    ],
+)
+def test_names_for_files_that_sort_late(current: str, expected: str) -> None:
+    assert drop_in_name(_set_in(current)) == expected
+
+
+def test_a_link_is_ordered_by_its_own_name() -> None:
+    # systemd reads /etc/sysctl.conf through Debian's 99-sysctl.conf link:
+    # that name, not "sysctl.conf", is its place in the order.
+    linked = _set_in("etc/sysctl.conf", via="etc/sysctl.d/99-sysctl.conf")
+    assert drop_in_name(linked) == DROP_IN_NAME
+    assert drop_in_name(_set_in("etc/sysctl.conf", via="etc/sysctl.d/zz-local.conf")) == (
+        "zz-local.tcpaudit.conf"
+    )
+
+
+def test_loader_records_the_link_a_file_is_read_through(tmp_path: Path) -> None:
+    root = write_files(
+        tmp_path / "root",
+        {
+            "etc/sysctl.conf": "net.ipv4.tcp_retries2 = 5\n",
+            "etc/sysctl.d/99-sysctl.conf": ("link", "../sysctl.conf"),
+        },
+    )
+    setting = load_sysctl(root=root, boot="systemd").settings[RETRIES2]
+    assert setting.persistent is not None
+    assert (setting.persistent.file, setting.persistent.via) == (
+        "etc/sysctl.conf",
+        "etc/sysctl.d/99-sysctl.conf",
+    )
+    # Files read under their own name keep the facts JSON as it was.
+    plain = load_sysctl(
+        root=write_files(
+            tmp_path / "plain", {"etc/sysctl.d/10-a.conf": "net.ipv4.tcp_retries2 = 5\n"}
+        ),
+        boot="systemd",
+    ).settings[RETRIES2]
+    assert plain.persistent is not None and "via" not in plain.persistent.model_dump()
+
+
+def _apply_fix(root: Path, fix: str) -> str:
+    """Do what the fix's printf does, inside ``root``; return the drop-in's path."""
+    words = shlex.split(fix)
+    assert words[0] == "printf" and words[2] == ">>", fix
+    target = words[3]
+    path = root / target.lstrip("/")
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(words[1].replace("\\n", "\n"))
+    return target
+
+
+LATE_FILES: dict[str, dict[str, str | tuple[str, str]]] = {
+    "zz": {"etc/sysctl.d/zz.conf": "net.ipv4.tcp_retries2 = 5\n"},
+    "99-zz-in-usr-lib": {"usr/lib/sysctl.d/99-zz.conf": "net.ipv4.tcp_retries2 = 5\n"},
+    "blank-and-tilde": {"etc/sysctl.d/~ local.conf": "net.ipv4.tcp_retries2 = 5\n"},
+    "own-drop-in-in-run": {"run/sysctl.d/99-tcpaudit.conf": "net.ipv4.tcp_retries2 = 5\n"},
+    "own-drop-in": {"etc/sysctl.d/99-tcpaudit.conf": "net.ipv4.tcp_retries2 = 5\n"},
+}
+
+
+@pytest.mark.parametrize("boot", ["systemd", "procps"])
+@pytest.mark.parametrize("case", sorted(LATE_FILES))
+def test_the_real_boot_tools_apply_the_fix_last(tmp_path: Path, case: str, boot: BootTool) -> None:
+    tree = write_files(tmp_path / "tree", LATE_FILES[case])
+    settings = load_sysctl(root=tree, boot=boot)
+    assert settings.settings[RETRIES2].value == 5
+    fix = sysctl_fix({RETRIES2: 9}, settings.settings, boot)
+    target = _apply_fix(tree, fix)
+    assert load_sysctl(root=tree, boot=boot).settings[RETRIES2].value == 9, target
+    _, after, output = run_real_tool(tree, tmp_path / "scratch", boot, keys=(RETRIES2,))
+    assert after[RETRIES2] == "9", f"{target} lost to {case}: {output}"
+
+
+def test_the_real_systemd_sysctl_applies_the_fix_after_debians_sysctl_conf_link(
+    tmp_path: Path,
+) -> None:
+    tree = write_files(
+        tmp_path / "tree",
+        {
+            "etc/sysctl.conf": "net.ipv4.tcp_retries2 = 5\n",
+            "etc/sysctl.d/99-sysctl.conf": ("link", "../sysctl.conf"),
+        },
+    )
+    settings = load_sysctl(root=tree, boot="systemd")
+    target = _apply_fix(tree, sysctl_fix({RETRIES2: 9}, settings.settings, "systemd"))
+    assert target == f"/etc/sysctl.d/{DROP_IN_NAME}"
+    _, after, output = run_real_tool(tree, tmp_path / "scratch", "systemd", keys=(RETRIES2,))
+    assert after[RETRIES2] == "9", output
