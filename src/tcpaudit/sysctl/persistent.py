@@ -190,8 +190,8 @@ def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> Persisten
         except OSError as exc:
             notes.append(
                 Note(
-                    message=f"cannot read {config.listed}: {exc.strerror or exc}; "
-                    "the boot tool skips it too",
+                    message=f"cannot read {config.listed}: {exc.strerror or exc}; the "
+                    "values it sets (the boot tool, run as root, may read it) are unknown",
                     file=shown,
                 )
             )
