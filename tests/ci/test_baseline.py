@@ -26,7 +26,7 @@ def test_baseline_holds_every_fingerprint(tmp_path: Path) -> None:
     report = audit_root(EXAMPLES / "closewait-incident")
     path = tmp_path / "baseline.json"
     path.write_text(report.to_json(), encoding="utf-8")
-    assert load_baseline(path) == {f.fingerprint for f in report.findings}
+    assert load_baseline(path) == {f.fingerprint: f.current for f in report.findings}
     assert len(load_baseline(str(path))) == len(report.findings)
 
 
@@ -123,7 +123,7 @@ def test_baseline_from_another_version_with_extra_fields(tmp_path: Path) -> None
         del finding["message"]
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    assert load_baseline(path) == {f.fingerprint for f in report.findings}
+    assert set(load_baseline(path)) == {f.fingerprint for f in report.findings}
 
 
 @pytest.mark.parametrize(
@@ -176,3 +176,22 @@ def test_missing_or_binary_baseline_is_a_parse_error(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ParseError, match=r"binary\.json: cannot read baseline"):
         load_baseline(binary)
+
+
+def test_a_baselined_finding_whose_value_changed_says_so(tmp_path: Path) -> None:
+    root = copy_example("closewait-incident", tmp_path / "root")
+    baseline = load_baseline(write_report(root, tmp_path / "baseline.json"))
+    conf = root / "etc/httpd/conf/httpd.conf"
+    conf.write_text(conf.read_text().replace("Timeout 300", "Timeout 400"), encoding="utf-8")
+    result = apply_baseline(audit_root(root), baseline)
+    timeout = next(f for f in result.findings if f.rule == "TA101")
+    assert timeout.suppressed
+    assert timeout.suppression_reason == f"{BASELINE_REASON} (was 300, now 400)"
+    assert "already known (" in str(result.notes[-1]) and "with a value changed since" in str(
+        result.notes[-1]
+    )
+    # Fingerprints alone (the older call) keep the plain reason.
+    plain = apply_baseline(audit_root(root), set(baseline))
+    assert (
+        next(f for f in plain.findings if f.rule == "TA101").suppression_reason == BASELINE_REASON
+    )

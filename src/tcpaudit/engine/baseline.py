@@ -24,13 +24,13 @@ Semantics:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import ParseError
 from ..provenance import Location, Note
-from .findings import Finding, Report, Severity
+from .findings import Finding, JsonScalar, Report, Severity
 from .grade import grade_for, score_for
 
 __all__ = ["BASELINE_REASON", "apply_baseline", "load_baseline"]
@@ -68,14 +68,15 @@ def _fingerprint(path: str, index: int, item: Any) -> str:
     return probe.fingerprint
 
 
-def load_baseline(path: str | Path) -> frozenset[str]:
+def load_baseline(path: str | Path) -> dict[str, JsonScalar]:
     """Read a previous JSON report (``tcpaudit audit --format json``) as fingerprints.
 
     Args:
         path: the report file, as the user named it (errors quote it).
 
     Returns:
-        The fingerprints of all its findings, suppressed ones included.
+        The fingerprint of each of its findings, suppressed ones included,
+        mapped to the value it had then (``current``).
 
     Raises:
         ParseError: the file cannot be read, is not JSON, or is not a tcpaudit
@@ -101,17 +102,28 @@ def load_baseline(path: str | Path) -> frozenset[str]:
     findings = document.get("findings")
     if not isinstance(findings, list):
         raise _not_a_report(shown, '"findings" is not a list')
-    return frozenset(_fingerprint(shown, i, item) for i, item in enumerate(findings))
+    return {
+        _fingerprint(shown, i, item): _scalar(item.get("current"))
+        for i, item in enumerate(findings)
+    }
+
+
+def _scalar(value: object) -> JsonScalar:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
 def apply_baseline(
-    report: Report, fingerprints: Iterable[str], *, source: str | None = None
+    report: Report,
+    fingerprints: Iterable[str] | Mapping[str, JsonScalar],
+    *,
+    source: str | None = None,
 ) -> Report:
     """Mark the findings of ``report`` that the baseline already had, and regrade.
 
     Args:
         report: a report as ``tcpaudit.audit`` returns it.
-        fingerprints: from ``load_baseline``.
+        fingerprints: from ``load_baseline``; with the values the baseline had,
+            a finding whose value has changed since says so in its reason.
         source: the baseline file's name, quoted in the note this adds.
 
     Returns:
@@ -120,14 +132,21 @@ def apply_baseline(
         grade recomputed, and a note saying how many findings the baseline
         accepted. ``report`` itself is not changed.
     """
-    known = frozenset(fingerprints)
+    then: Mapping[str, JsonScalar] = (
+        fingerprints if isinstance(fingerprints, Mapping) else dict.fromkeys(fingerprints)
+    )
     findings: list[Finding] = []
-    accepted = 0
+    accepted = changed = 0
     for finding in report.findings:
-        if not finding.suppressed and finding.fingerprint in known:
-            finding = finding.model_copy(
-                update={"suppressed": True, "suppression_reason": BASELINE_REASON}
-            )
+        if not finding.suppressed and finding.fingerprint in then:
+            reason = BASELINE_REASON
+            before = then[finding.fingerprint]
+            if isinstance(fingerprints, Mapping) and before != finding.current:
+                # Same finding, another value (Timeout 300 became 400): still
+                # accepted, but a reader of the report should see it moved.
+                reason = f"{BASELINE_REASON} (was {before}, now {finding.current})"
+                changed += 1
+            finding = finding.model_copy(update={"suppressed": True, "suppression_reason": reason})
             accepted += 1
         findings.append(finding)
     # Stable sort: the engine's order (severity, rule, file, line) holds within
@@ -135,8 +154,9 @@ def apply_baseline(
     findings.sort(key=lambda f: f.suppressed)
     new = sum(1 for f in findings if not f.suppressed)
     baseline = f"baseline {source}" if source else "baseline"
+    moved = f" ({changed} with a value changed since)" if changed else ""
     note = Note(
-        message=f"{baseline}: {accepted} finding(s) already known, marked suppressed; "
+        message=f"{baseline}: {accepted} finding(s) already known{moved}, marked suppressed; "
         f"{new} new finding(s) graded",
         file=None,
     )
