@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import sys
-import textwrap
 from collections.abc import Callable
 from importlib import import_module
 from pathlib import Path
@@ -322,17 +321,10 @@ def rules_command(output_format: str, rules_dir: tuple[str, ...]) -> None:
 def explain_command(rule_id: str | None, grading: bool, rules_dir: tuple[str, ...]) -> None:
     """Explain a rule: what it does, why it is bad, example, use instead, references."""
     from .engine import load_catalogue
-    from .engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
+    from .report.explain import explain_grading, explain_rule
 
     if grading:
-        weights = ", ".join(f"{s.value} {w}" for s, w in SEVERITY_WEIGHTS.items())
-        floors = ", ".join(f"{letter} >= {floor}" for floor, letter in GRADE_FLOORS)
-        click.echo(
-            "Score: 100 minus a weight per unsuppressed finding "
-            f"({weights}); one rule costs at most twice its worst finding's weight; floor 0.\n"
-            f"Grade: {floors}, else F. Any unsuppressed critical finding gives F.\n"
-            "Fixing a finding never lowers the score or the grade."
-        )
+        click.echo(explain_grading())
         return
     if rule_id is None:
         fail("explain needs a RULE_ID (or --grading)")
@@ -342,36 +334,7 @@ def explain_command(rule_id: str | None, grading: bool, rules_dir: tuple[str, ..
     if rule is None:
         fail(f"no rule {rule_id!r}; `tcpaudit rules` lists them")
         return
-    sections = [
-        f"{rule.id}: {rule.title}  [{rule.severity.value}]",
-        f"\n## What it does\n{rule.summary}",
-        "\n## Why is this bad?\n" + textwrap.fill(" ".join(rule.rationale.split()), 88),
-        f"\n## Example\n{rule.example.bad.rstrip()}",
-        f"\nUse instead:\n{rule.example.use_instead.rstrip()}",
-    ]
-    if rule.when:
-        contexts = []
-        for override in rule.when:
-            selector = "; ".join(
-                f"{name} {', '.join(value) if isinstance(value, list) else value}"
-                for name, value in (
-                    ("MPM", override.mpm),
-                    ("profile", override.profile),
-                    ("Apache", override.apache),
-                )
-                if value
-            )
-            changes = []
-            if override.severity is not None:
-                changes.append(f"severity {override.severity.value}")
-            changes += [f"{key} = {value}" for key, value in override.params.items()]
-            contexts.append(f"- {selector}: {', '.join(changes)}")
-        sections.append("\n## Context\n" + "\n".join(contexts))
-    params = ", ".join(f"{key} = {value}" for key, value in rule.params.items())
-    sections.append(f"\n## Parameters\n{params}")
-    if rule.references:
-        sections.append("\n## References\n" + "\n".join(f"- {ref}" for ref in rule.references))
-    click.echo("\n".join(sections))
+    click.echo(explain_rule(rule))
 
 
 # `tcpaudit schema DOCUMENT`: the model behind each JSON output, imported on use.

@@ -1,0 +1,61 @@
+"""The text of ``tcpaudit explain``: a rule as ruff explains its rules, and the grading."""
+
+from __future__ import annotations
+
+import textwrap
+
+from ..engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
+from ..engine.rule import Rule
+
+__all__ = ["explain_grading", "explain_rule"]
+
+
+def explain_grading() -> str:
+    """How the score and the grade are computed."""
+    weights = ", ".join(f"{s.value} {w}" for s, w in SEVERITY_WEIGHTS.items())
+    floors = ", ".join(f"{letter} >= {floor}" for floor, letter in GRADE_FLOORS)
+    return (
+        "Score: 100 minus a weight per unsuppressed finding "
+        f"({weights}); one rule costs at most twice its worst finding's weight; floor 0.\n"
+        f"Grade: {floors}, else F. Any unsuppressed critical finding gives F.\n"
+        "Fixing a finding never lowers the score or the grade."
+    )
+
+
+def explain_rule(rule: Rule) -> str:
+    """What the rule does, why it is bad, an example and what to use instead,
+    the contexts that change it, its parameters and references."""
+    sections = [
+        f"{rule.id}: {rule.title}  [{rule.severity.value}]",
+        f"\n## What it does\n{rule.summary}",
+        "\n## Why is this bad?\n" + textwrap.fill(" ".join(rule.rationale.split()), 88),
+        f"\n## Example\n{rule.example.bad.rstrip()}",
+        f"\nUse instead:\n{rule.example.use_instead.rstrip()}",
+    ]
+    if rule.when:
+        sections.append("\n## Context\n" + "\n".join(_contexts(rule)))
+    params = ", ".join(f"{key} = {value}" for key, value in rule.params.items())
+    sections.append(f"\n## Parameters\n{params}")
+    if rule.references:
+        sections.append("\n## References\n" + "\n".join(f"- {ref}" for ref in rule.references))
+    return "\n".join(sections)
+
+
+def _contexts(rule: Rule) -> list[str]:
+    lines = []
+    for override in rule.when:
+        selector = "; ".join(
+            f"{name} {', '.join(value) if isinstance(value, list) else value}"
+            for name, value in (
+                ("MPM", override.mpm),
+                ("profile", override.profile),
+                ("Apache", override.apache),
+            )
+            if value
+        )
+        changes = []
+        if override.severity is not None:
+            changes.append(f"severity {override.severity.value}")
+        changes += [f"{key} = {value}" for key, value in override.params.items()]
+        lines.append(f"- {selector}: {', '.join(changes)}")
+    return lines
