@@ -35,3 +35,11 @@ def test_debian_enables_modules_with_a2enmod_at_the_main_file(tmp_path: Path) ->
     finding = _finding(root, "TA103")
     assert finding.location == tcpaudit.Location(file="etc/apache2/apache2.conf")
     assert finding.fix == "a2enmod reqtimeout"
+
+
+def test_a_server_keepalive_timeout_judged_through_vhosts_is_one_finding() -> None:
+    case = Path(__file__).resolve().parent / "rules/TA102/trigger/vhost-turns-keepalive-on"
+    report = tcpaudit.audit(tcpaudit.gather(case))
+    found = [f for f in report.findings if f.rule == "TA102"]
+    assert len(found) == 1
+    assert found[0].location == tcpaudit.Location(file="usr/local/apache2/conf/httpd.conf", line=6)

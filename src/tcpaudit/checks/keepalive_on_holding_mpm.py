@@ -36,10 +36,12 @@ def keepalive_on_holding_mpm(
         setting = scope.own("KeepAliveTimeout")
         if scope.vhost is None:
             server_judged = scope.keepalive
-        elif setting is None and not server_judged:
+        elif setting is None and not server_judged and scope.keepalive:
             # A vhost that turns KeepAlive on over a server that has it off
-            # waits the server's KeepAliveTimeout, which nothing judged yet.
+            # waits the server's KeepAliveTimeout, which nothing judged yet:
+            # judged once, at the first such vhost.
             setting = server_timeout
+            server_judged = True
         if not scope.keepalive or setting is None or not setting.effective:
             continue
         value = setting.value
