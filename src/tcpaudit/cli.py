@@ -243,13 +243,14 @@ def audit_command(
         )
     rules = load_catalogue(config.rules_dirs)
     report = audit(facts, config, rules=rules, profile=profile)  # type: ignore[arg-type]  # click.Choice
+    if baseline is not None:
+        report = apply_baseline(report, load_baseline(baseline), source=baseline)
     if paths_base is not None:
+        # After the baseline: its fingerprints hold paths relative to --root.
         from .report.paths import rebase_paths
 
         config_files = {s.location.file for s in config.suppress if s.location is not None}
         report = rebase_paths(report, Path(sources["root"]), Path(paths_base), config_files)
-    if baseline is not None:
-        report = apply_baseline(report, load_baseline(baseline), source=baseline)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     # SARIF and JUnit describe every rule of the catalogue, including --rules-dir ones.
     extra = {"rules": rules} if output_format in ("sarif", "junit") else {}

@@ -120,3 +120,14 @@ def test_absolute_paths_are_left_alone(tmp_path: Path) -> None:
     ]
     assert [n.file for n in rebased.notes] == ["hosts/web1/etc/sysctl.conf", None]
     assert report.findings[1].location == Location(file="etc/apache2/apache2.conf", line=3)
+
+
+def test_a_baseline_made_without_the_option_still_matches(repository: Path) -> None:
+    _, baseline = _audit("--format", "json")
+    (repository / "baseline.json").write_text(baseline)
+    code, output = _audit("--paths-relative-to", ".", "--format", "json",
+                          "--baseline", "baseline.json")  # fmt: skip
+    assert code == 0
+    findings = json.loads(output)["findings"]
+    assert findings and all(f["suppressed"] for f in findings)
+    assert any(f["location"] and f["location"]["file"].startswith("deploy/web1/") for f in findings)
