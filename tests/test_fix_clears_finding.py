@@ -62,3 +62,36 @@ def test_the_server_limit_fix_gives_every_worker_asked_for(tmp_path: Path) -> No
     _apply(root / "usr/local/apache2/conf/httpd.conf", fix)
     after = _findings(root)
     assert "TA111" not in after
+
+
+def _tree(tmp_path: Path, text: str) -> Path:
+    conf = tmp_path / "host/usr/local/apache2/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(text)
+    return tmp_path / "host"
+
+
+def test_more_workers_on_a_threaded_mpm_count_whole_children(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule reqtimeout_module modules/mod_reqtimeout.so\n"
+        "RequestReadTimeout header=17 body=17\nTimeout 30\n"
+        "MaxRequestWorkers 75\nServerLimit 3\n",
+    )
+    fix = _findings(root)["TA301"]["fix"]
+    assert isinstance(fix, str) and "MaxRequestWorkers 100" in fix and "ServerLimit 4" in fix
+    _apply(root / "usr/local/apache2/conf/httpd.conf", fix)
+    after = _findings(root)
+    assert "TA301" not in after and "TA111" not in after
+
+
+def test_a_negative_timeout_is_the_worst_case_not_a_blind_spot(tmp_path: Path) -> None:
+    root = _tree(tmp_path, "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\nTimeout -1\n")
+    findings = _findings(root)
+    exhaustion = findings["TA301"]
+    assert exhaustion["severity"] == "critical"
+    assert "as long as it stays connected" in str(exhaustion["message"])
+    assert isinstance(exhaustion["fix"], str) and "Timeout 30" in exhaustion["fix"]
+    _apply(root / "usr/local/apache2/conf/httpd.conf", exhaustion["fix"])
+    assert "TA301" not in _findings(root)

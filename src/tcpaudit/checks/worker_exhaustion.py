@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from ..apache.defaults import MPM_DEFAULTS
 from ..apache.model import ApacheConfig
 from ..engine.findings import Severity
 from ..engine.rule import Context
@@ -42,30 +43,47 @@ def worker_exhaustion(
     rate = derived.exhaustion_clients_per_second
     hold = derived.worker_hold_seconds_worst
     workers = derived.max_request_workers_effective
-    if config is None or rate is None or hold is None or workers is None:
+    if config is None or workers is None:
         return
-    if rate >= params.min_clients_per_second:
+    timeout = config.settings.get("Timeout")
+    timeout_seconds = as_seconds(timeout.value) if timeout is not None else None
+    # A negative Timeout with no read limit: a worker waits as long as its client stays.
+    unlimited = (
+        derived.request_read_hold_seconds is None
+        and timeout_seconds is not None
+        and timeout_seconds < 0
+    )
+    if unlimited:
+        rate, hold = 0.0, math.inf
+    if rate is None or hold is None or rate >= params.min_clients_per_second:
         return
-    read_hold = derived.request_read_hold_seconds or 0.0
+    read_hold = math.inf if unlimited else derived.request_read_hold_seconds or 0.0
     keepalive_hold = derived.keepalive_hold_seconds or 0.0
     fixes: list[str] = []
     if read_hold >= keepalive_hold:
         dominant = "Timeout"
-        if config.has_module("reqtimeout_module"):
+        loaded = config.has_module("reqtimeout_module")
+        if unlimited:
+            cause = (
+                f"Timeout {timeout_seconds:g} means no limit and no request-read limit applies, "
+                "so a client that stops sending holds a worker as long as it stays connected"
+            )
+        elif loaded:
             cause = f"a client that stops sending holds a worker {read_hold:g} s (RequestReadTimeout / Timeout)"
             dominant = "RequestReadTimeout"
-            if read_hold > _RECOMMENDED_READ_HOLD:
-                fixes.append(f"RequestReadTimeout {_RECOMMENDED_READ}")
         else:
             cause = f"a client that stops sending holds a worker up to Timeout, {read_hold:g} s, per read (no mod_reqtimeout)"
+        if not loaded:
             loader = load_module_fix(config, "reqtimeout_module")
             fixes.append(loader)
             # 2.2 has no default limits; Debian's a2enmod brings its reqtimeout.conf.
             if not loader.startswith("a2enmod"):
                 fixes.append(f"RequestReadTimeout {_RECOMMENDED_READ}")
-        timeout = config.settings.get("Timeout")
-        timeout_seconds = as_seconds(timeout.value) if timeout is not None else None
-        if timeout_seconds is not None and timeout_seconds > params.recommended_timeout_seconds:
+        elif read_hold > _RECOMMENDED_READ_HOLD:
+            fixes.append(f"RequestReadTimeout {_RECOMMENDED_READ}")
+        if timeout_seconds is not None and (
+            timeout_seconds > params.recommended_timeout_seconds or timeout_seconds < 0
+        ):
             fixes.append(f"Timeout {params.recommended_timeout_seconds}")
         read_after = min(
             read_hold, _RECOMMENDED_READ_HOLD, float(params.recommended_timeout_seconds)
@@ -94,6 +112,11 @@ def worker_exhaustion(
             "hold": f"{hold:g}",
             "rate": f"{rate:g}",
             "interval": f"{hold / workers:.3g}",
+            "held_by": "can all be held by as few stalled clients, for as long as they stay "
+            "connected"
+            if unlimited
+            else f"are all held by {rate:g} stalled clients per second, one every "
+            f"{hold / workers:.3g} s",
             "cause": cause,
             "mpm": config.mpm,
         },
@@ -110,19 +133,29 @@ def _more_workers(
     needed = math.ceil(hold * min_clients_per_second)
     setting = config.settings.get("MaxRequestWorkers")
     name = (setting.spelled if setting else None) or "MaxRequestWorkers"
+    server_limit = _int_setting(config, "ServerLimit")
+    if config.mpm in ("worker", "event"):
+        # Threaded MPMs count whole children: round up to a multiple of the
+        # threads each child runs (ThreadsPerChild, capped by ThreadLimit).
+        defaults = MPM_DEFAULTS[config.mpm]
+        per_child = _int_setting(config, "ThreadsPerChild") or defaults["ThreadsPerChild"]
+        per_child = max(min(per_child, _int_setting(config, "ThreadLimit") or per_child), 1)
+        children = math.ceil(needed / per_child)
+        needed = children * per_child
+        limit_line = None if server_limit and children <= server_limit else children
+    else:
+        limit_line = None if server_limit and needed <= server_limit else needed
     lines = [
         f"# {needed} workers keep up with {min_clients_per_second:g} stalled clients/s held "
         f"{hold:g} s each; check the memory per {config.mpm} worker first",
         f"{name} {needed}",
     ]
-    limit = config.settings.get("ServerLimit")
-    server_limit = limit.value if limit is not None and isinstance(limit.value, int) else None
-    if config.mpm in ("worker", "event"):
-        threads = config.settings.get("ThreadsPerChild")
-        per_child = threads.value if threads is not None and isinstance(threads.value, int) else 25
-        processes = math.ceil(needed / max(per_child, 1))
-        if server_limit is None or processes > server_limit:
-            lines.append(f"ServerLimit {processes}")
-    elif server_limit is None or needed > server_limit:
-        lines.append(f"ServerLimit {needed}")
+    if limit_line is not None:
+        lines.append(f"ServerLimit {limit_line}")
     return lines
+
+
+def _int_setting(config: ApacheConfig, name: str) -> int | None:
+    setting = config.settings.get(name)
+    value = setting.value if setting is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
