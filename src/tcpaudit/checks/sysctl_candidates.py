@@ -67,7 +67,14 @@ def _judging() -> Iterator[None]:
 
 @cache
 def _rules() -> tuple[Rule, ...]:
-    return tuple(rule for rule in load_catalogue() if rule.check not in _SKIPPED_CHECKS)
+    # Only rules that read sysctl values can change their verdict with one:
+    # the Apache-only rules (most of the catalogue, and the costly ones on a
+    # large configuration) are left out.
+    return tuple(
+        rule
+        for rule in load_catalogue()
+        if rule.check not in _SKIPPED_CHECKS and rule.applies_to.requires in ("sysctl", "both")
+    )
 
 
 def _applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
