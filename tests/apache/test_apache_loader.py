@@ -304,3 +304,18 @@ def test_a_byte_order_mark_in_a_name_is_shown_not_hidden(tmp_path: Path) -> None
     assert caught.value.line == 3
     assert "'\\ufeffTimeout'" in caught.value.reason and "\ufeff" not in caught.value.reason
     assert "byte-order mark" in caught.value.reason
+
+
+def test_a_vhost_request_read_timeout_merges_over_the_servers_stages(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/apache2/apache2.conf",
+          EVENT + f"LoadModule reqtimeout_module {MODULE_DIR}/mod_reqtimeout.so\n"
+          "ErrorLog /dev/null\nRequestReadTimeout header=20-40,MinRate=500 body=0\n"
+          "<VirtualHost *:80>\nRequestReadTimeout header=10\n</VirtualHost>\n"
+          "<VirtualHost *:81>\n</VirtualHost>\n")  # fmt: skip
+    config = load(tmp_path, version="2.4")
+    value = config.vhosts[0].settings["RequestReadTimeout"].value
+    # header from the vhost; body from the server (0: no limit), not the 20 s default.
+    assert value.header.timeout_seconds == 10 and value.header.max_seconds is None
+    assert value.body.timeout_seconds == 0
+    server = config.settings["RequestReadTimeout"].value
+    assert server.header.max_seconds == 40 and server.body.timeout_seconds == 0

@@ -333,6 +333,9 @@ def server_settings(
     return dict(sorted(settings.items())), notes
 
 
+_READ_TIMEOUT = frozenset({"RequestReadTimeout"})
+
+
 def virtual_hosts(directives: list[Directive], version: tuple[int, ...]) -> list[VirtualHost]:
     """Return every ``<VirtualHost>``, in the order httpd reads them.
 
@@ -345,6 +348,9 @@ def virtual_hosts(directives: list[Directive], version: tuple[int, ...]) -> list
     legacy = (len(version) >= 3 and version < (2, 4, 16)) or (
         len(version) == 2 and version < (2, 4)
     )
+    # mod_reqtimeout merges a vhost's stages over the main server's, stage by
+    # stage: a vhost line starts from the server's value, not from the defaults.
+    server_read = _collect(directives, version, _READ_TIMEOUT).get("RequestReadTimeout")
     for directive in _sections(directives, "virtualhost"):
         children = directive.children or []
         address = " ".join(directive.args)
@@ -367,7 +373,10 @@ def virtual_hosts(directives: list[Directive], version: tuple[int, ...]) -> list
                 proxies.append(child)
             elif child.children is None:
                 name = CANONICAL_NAMES[key]
-                settings[name] = _setting(child, name, version, settings.get(name))
+                before = settings.get(name)
+                if before is None and name == "RequestReadTimeout":
+                    before = server_read
+                settings[name] = _setting(child, name, version, before)
         if legacy and not first_on_address and "KeepAliveTimeout" in settings:
             settings["KeepAliveTimeout"] = settings["KeepAliveTimeout"].model_copy(
                 update={
