@@ -19,7 +19,7 @@ import pytest
 from apache_harness import MODULE_DIR, map_tree, run_apache
 from test_apache_differential import Tree, assert_same, load_with_tcpaudit
 
-from tcpaudit.apache.arity import arity_error
+from tcpaudit.apache.arity import ARITY_BOUNDS, arity_error, quick_bounds
 from tcpaudit.errors import ApacheConfigError
 
 TREE = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
@@ -139,3 +139,14 @@ def test_read_time_directive_before_its_module_is_not_counted(
     assert_same(run, load_with_tcpaudit(tcpaudit_root, TREE))
     # Only a directive after it can make httpd refuse the file.
     assert run.accepted == (len(lines) == 1)
+
+
+@pytest.mark.parametrize("kind", sorted(ARITY_BOUNDS))
+def test_the_quick_test_never_passes_what_httpd_refuses(kind: str) -> None:
+    # The walk skips arity_error when the count is within quick_bounds and no
+    # word is empty; that shortcut must agree with arity_error for every shape.
+    fewest, most = quick_bounds(kind)
+    for count in range(6):
+        for words in (tuple("abcdef"[:count]), tuple(["on"] * count)):
+            if fewest <= len(words) <= most:
+                assert arity_error(kind, "X", words) is None, (kind, words)

@@ -15,7 +15,7 @@ An empty quoted word (``""``) counts as missing where httpd tests ``*w ==
 
 from __future__ import annotations
 
-__all__ = ["ARITY_BOUNDS", "arity_error"]
+__all__ = ["ARITY_BOUNDS", "arity_error", "quick_bounds"]
 
 # kind -> (fewest words, most words) that may pass; beyond them httpd refuses.
 # The bounds are a quick first test: arity_error has the last word.
@@ -46,6 +46,17 @@ _MESSAGES = {
     "ITERATE2": "requires at least two arguments",
     "FLAG": "must be On or Off",
 }
+
+
+def quick_bounds(kind: str) -> tuple[int, int]:
+    """Word counts that need no closer look (no empty word among them) for ``kind``.
+
+    A FLAG's word must be read, and TAKE13 refuses two words in the middle of
+    its range: both always take the close look (bounds no count meets).
+    """
+    if kind in ("FLAG", "TAKE13"):
+        return 1, 0
+    return ARITY_BOUNDS[kind]
 
 
 def _refused(kind: str, words: tuple[str, ...]) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
-from .arity import ARITY_BOUNDS, arity_error
+from .arity import arity_error, quick_bounds
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
     READ_TIME_DIRECTIVES,
@@ -115,8 +115,7 @@ class _Verdicts:
         kind = word_count_kind(key) if modern and key not in READ_TIME_DIRECTIVES else None
         if kind is None:
             return outside, inside, validated, None
-        # A flag's word is always looked at: bounds no count meets.
-        fewest, most = (1, 0) if kind == "FLAG" else ARITY_BOUNDS[kind]
+        fewest, most = quick_bounds(kind)
         return outside, inside, validated, (fewest, most, kind)
 
 
