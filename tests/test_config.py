@@ -112,7 +112,7 @@ def test_internal_profile_lowers_severity(incident_facts: tcpaudit.HostFacts) ->
     ("text", "line"),
     [
         ('disable = ["TA101", "TA999"]\n', 1),
-        ('profile = "internet"\n\n[rules.TA998]\nseverity = "low"\n', 3),
+        ('profile = "internet"\n# TA998 is new\n[rules.TA998]\nseverity = "low"\n', 3),
         ('[[suppress]]\nrule = "TA997"\nreason = "typo"\n', 2),
     ],
 )

@@ -148,8 +148,11 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
     _locate_suppressions(config.suppress, text, shown)
     located = config.model_copy(update={"rules_dirs": dirs})
     located._source = shown
-    for match in _RULE_ID.finditer(text):
-        located._rule_lines.setdefault(match.group(0), text.count("\n", 0, match.start()) + 1)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue  # a comment may name any rule
+        for match in _RULE_ID.finditer(line):
+            located._rule_lines.setdefault(match.group(0), number)
     return located
 
 
