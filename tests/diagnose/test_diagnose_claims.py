@@ -17,7 +17,8 @@ from diagnose_helpers import case, case_port, run, run_json
 
 from tcpaudit import audit, gather
 from tcpaudit.diagnose import classify, diagnose, parse_netstat, parse_ss
-from tcpaudit.diagnose.model import SocketSource
+from tcpaudit.diagnose.cli import exit_code
+from tcpaudit.diagnose.model import Diagnosis, SocketSource
 from tcpaudit.diagnose.sockets import ProcessRef, SocketRecord, TcpState
 from tcpaudit.diagnose.verdict import (
     compose_verdict,
@@ -126,18 +127,28 @@ def test_incident_netstat_goes_to_the_unknown_bucket_and_says_how_to_find_out(
 
 
 def test_unknown_close_wait_alone_exits_on_findings_only(tmp_path: Path) -> None:
-    # The healthy case's configuration has no critical finding; an unaccepted
-    # CLOSE_WAIT would force exit 1, an unknown one must not.
+    # A never-accepted CLOSE_WAIT forces exit 1 whatever the findings; one whose
+    # holder the capture cannot show must not. The findings are left out so that
+    # only the sockets decide.
     port = case_port("healthy")
     line = f"tcp        1      0 127.0.0.1:{port}     127.0.0.1:40000  CLOSE_WAIT  -\n"
-    capture = _write(tmp_path, "ns.txt", NETSTAT_HEADER + line)
-    code, data = run_json(
-        "--root", str(case("healthy")), "--netstat", str(capture), "--fail-on", "critical"
+    listener = (
+        f"tcp        1      0 127.0.0.1:{port}     0.0.0.0:*        LISTEN      1000/apache2\n"
     )
-    assert data["connections"]["close_wait_unknown"] == 1
-    assert not any(f["severity"] == "critical" for f in data["findings"])
-    assert code == 0
-    assert data["verdict"].startswith(f"1 CLOSE_WAIT on port {port}: its client has closed")
+
+    def diagnosis(capture_text: str) -> Diagnosis:
+        capture = _write(tmp_path, "ns.txt", NETSTAT_HEADER + capture_text)
+        _, data = run_json("--root", str(case("healthy")), "--netstat", str(capture))
+        return Diagnosis.model_validate(data).model_copy(update={"findings": []})
+
+    unknown = diagnosis(line)
+    assert unknown.connections.close_wait_unknown == 1
+    assert unknown.verdict.startswith(f"1 CLOSE_WAIT on port {port}: its client has closed")
+    assert exit_code(unknown, "critical") == 0
+    # The same socket, once the listener shows its process, was never accepted.
+    unaccepted = diagnosis(listener + line)
+    assert unaccepted.connections.close_wait_unaccepted == 1
+    assert exit_code(unaccepted, "critical") == 1
 
 
 def test_dash_counts_as_never_accepted_when_the_listener_shows_its_process(
