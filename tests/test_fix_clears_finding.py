@@ -95,3 +95,18 @@ def test_a_negative_timeout_is_the_worst_case_not_a_blind_spot(tmp_path: Path) -
     assert isinstance(exhaustion["fix"], str) and "Timeout 30" in exhaustion["fix"]
     _apply(root / "usr/local/apache2/conf/httpd.conf", exhaustion["fix"])
     assert "TA301" not in _findings(root)
+
+
+def test_on_24_loading_mod_reqtimeout_brings_its_limits(tmp_path: Path) -> None:
+    # httpd 2.4 applies header=20-40 body=20 at 500 B/s once the module is
+    # loaded: the fix loads it and says nothing more about limits.
+    root = _tree(
+        tmp_path,
+        "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\n"
+        "Timeout 300\nMaxRequestWorkers 150\nKeepAliveTimeout 2\n",
+    )
+    fix = _findings(root)["TA301"]["fix"]
+    assert fix == "LoadModule reqtimeout_module modules/mod_reqtimeout.so\nTimeout 30"
+    _apply(root / "usr/local/apache2/conf/httpd.conf", str(fix))
+    after = _findings(root)
+    assert "TA301" not in after and "TA103" not in after and "TA104" not in after

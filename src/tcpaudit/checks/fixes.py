@@ -24,6 +24,7 @@ __all__ = [
     "apache_location",
     "drop_in_name",
     "load_module_fix",
+    "module_enabler_configures",
     "proxy_pass_with",
     "sysctl_fix",
     "sysctl_location",
@@ -37,6 +38,15 @@ def apache_location(config: ApacheConfig, setting: ApacheSetting | None) -> Loca
     if setting is not None and setting.file is not None:
         return Location(file=setting.file, line=setting.line)
     return Location(file=config.main_file)
+
+
+def module_enabler_configures(config: ApacheConfig) -> bool:
+    """True where enabling a module also enables its packaged configuration.
+
+    Debian's a2enmod links mods-available/<name>.conf too (reqtimeout.conf
+    brings its limits), so a fix adds no configuration lines there.
+    """
+    return config.layout == "debian"
 
 
 def load_module_fix(config: ApacheConfig, module: str) -> str:

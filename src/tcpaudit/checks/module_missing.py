@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..apache.model import ApacheConfig
+from ..apache.model import ApacheConfig, version_tuple
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
-from .fixes import load_module_fix
+from .fixes import load_module_fix, module_enabler_configures
 
 __all__ = ["ModuleMissingParams", "module_missing"]
 
@@ -32,8 +32,10 @@ def _after_last_load_module(config: ApacheConfig) -> Location:
 
 class ModuleMissingParams(CheckParams):
     module: str
-    # What to paste once the module is loaded (for mod_reqtimeout: its limits).
+    # What to paste once the module is loaded (for mod_reqtimeout: its limits),
+    # needed only before this Apache version (2.4 applies the same limits itself).
     configure: str = ""
+    configure_before: str | None = None
 
 
 def module_missing(
@@ -43,8 +45,10 @@ def module_missing(
     if config is None or config.has_module(params.module):
         return
     fix = load_module_fix(config, params.module)
-    # a2enmod also enables Debian's <module>.conf, which configures it already.
-    if params.configure and not fix.startswith("a2enmod"):
+    needed = params.configure_before is None or config.version_info < version_tuple(
+        params.configure_before
+    )
+    if params.configure and needed and not module_enabler_configures(config):
         fix = f"{fix}\n{params.configure}"
     yield Hit(
         setting="LoadModule",

@@ -18,7 +18,7 @@ from ..engine.findings import Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit, as_seconds, plain_number
-from .fixes import apache_location, load_module_fix
+from .fixes import apache_location, load_module_fix, module_enabler_configures
 
 __all__ = ["ExhaustionParams", "worker_exhaustion"]
 
@@ -76,8 +76,9 @@ def worker_exhaustion(
         if not loaded:
             loader = load_module_fix(config, "reqtimeout_module")
             fixes.append(loader)
-            # 2.2 has no default limits; Debian's a2enmod brings its reqtimeout.conf.
-            if not loader.startswith("a2enmod"):
+            # 2.4 applies these limits once the module is loaded, and Debian's
+            # a2enmod brings reqtimeout.conf; 2.2 elsewhere has no limits at all.
+            if config.version_info < (2, 4) and not module_enabler_configures(config):
                 fixes.append(f"RequestReadTimeout {_RECOMMENDED_READ}")
         elif read_hold > _RECOMMENDED_READ_HOLD:
             fixes.append(f"RequestReadTimeout {_RECOMMENDED_READ}")
