@@ -31,6 +31,7 @@ from functools import cache
 from ..engine.catalogue import load_catalogue, registered_checks
 from ..engine.findings import JsonScalar
 from ..engine.rule import Context, Rule
+from ..engine.run import rule_applies
 from ..facts import HostFacts
 from ..sysctl.model import SysctlSetting, SysctlSource, SysctlValue, value_text
 from ..sysctl.values import parse_value
@@ -75,18 +76,6 @@ def _rules() -> tuple[Rule, ...]:
         for rule in load_catalogue()
         if rule.check not in _SKIPPED_CHECKS and rule.applies_to.requires in ("sysctl", "both")
     )
-
-
-def _applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
-    # As engine.run decides it.
-    requires = rule.applies_to.requires
-    if requires == "none":
-        return False
-    if requires in ("apache", "both") and facts.apache is None:
-        return False
-    if requires in ("sysctl", "both") and facts.sysctl is None:
-        return False
-    return rule.applies_to.matches(context)
 
 
 def with_value(facts: HostFacts, key: str, value: SysctlValue) -> HostFacts:
@@ -158,7 +147,7 @@ def _flagging(facts: HostFacts, key: str, context: Context) -> dict[str, list[Sy
     checks = registered_checks()
     flagged: dict[str, list[SysctlValue]] = {}
     for rule in _rules():
-        if not _applies(rule, facts, context):
+        if not rule_applies(rule, facts, context):
             continue
         _, params = rule.resolved(context)
         for hit in checks[rule.check].evaluate(facts, params, context):

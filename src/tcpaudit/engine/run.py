@@ -25,7 +25,7 @@ from .rule import Context, ExpiredSuppression, Rule
 
 log = logging.getLogger(__name__)
 
-__all__ = ["audit", "render_template"]
+__all__ = ["audit", "render_template", "rule_applies"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -74,7 +74,8 @@ def _check_references(config: AuditConfig, catalogue: Sequence[Rule]) -> None:
             )
 
 
-def _applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
+def rule_applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
+    """Whether ``rule`` runs on these facts: its inputs exist and its context matches."""
     requires = rule.applies_to.requires
     if requires in ("apache", "both") and facts.apache is None:
         return False
@@ -133,7 +134,7 @@ def audit(
         settings = config.rules.get(rule.id)
         if rule.id in config.disable or (settings is not None and not settings.enabled):
             continue
-        if not _applies(rule, facts, context):
+        if not rule_applies(rule, facts, context):
             log.debug("%s: not applicable here", rule.id)
             continue
         severity, params = rule.resolved(context)
