@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .apache.effective import NUMERIC_SETTINGS
 from .apache.model import ApacheSetting
 from .apache.values import RequestReadTimeoutValue
 from .errors import FactsError
@@ -347,17 +348,13 @@ def facts_from_document(
     return facts if host is None else facts.model_copy(update={"host": host})
 
 
-# What the loaders put in each tracked Apache setting. A document edited by hand
-# or by another tool could say `"Timeout": {"value": "abc"}`, which the rules
-# would then silently skip: refuse it, naming the setting.
-_NUMBER_SETTINGS = frozenset(
-    {"Timeout", "KeepAliveTimeout", "MaxKeepAliveRequests", "MaxRequestWorkers",
-     "ServerLimit", "ThreadsPerChild", "ThreadLimit", "ListenBacklog", "ProxyTimeout"}
-)  # fmt: skip
-
-
 def _setting_type_error(name: str, value: object) -> str | None:
-    if name in _NUMBER_SETTINGS:
+    """What the loaders put in a tracked Apache setting, when ``value`` is not that.
+
+    A document edited by hand or by another tool could say `"Timeout":
+    {"value": "abc"}`, which the rules would then silently skip.
+    """
+    if name in NUMERIC_SETTINGS:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return "a number of seconds or a count"
     elif name == "KeepAlive" and not isinstance(value, bool):

@@ -37,6 +37,7 @@ from .values import (
 
 __all__ = [
     "CANONICAL_NAMES",
+    "NUMERIC_SETTINGS",
     "TRACKED_KEYS",
     "atoi_note",
     "proxy_routes",
@@ -225,6 +226,8 @@ _ATOI_NAMES = frozenset(
     {"Timeout", "MaxKeepAliveRequests", "MaxRequestWorkers", "ServerLimit",
      "ThreadsPerChild", "ThreadLimit", "ListenBacklog", "ProxyTimeout"}
 )  # fmt: skip
+# Every tracked setting whose value is a number (KeepAliveTimeout: seconds).
+NUMERIC_SETTINGS = _ATOI_NAMES | {"KeepAliveTimeout"}
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..apache.defaults import DEFAULT_REQUEST_READ_TIMEOUT_2_4
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..sysctl.defaults import KERNEL_DEFAULTS
@@ -31,7 +32,7 @@ class HidingParams(CheckParams):
     min_clients_per_second: float
     recommended_timeout_seconds: int = 30
     recommended_keepalive_seconds: int = 2
-    recommended_read_limits: str = "header=20-40,MinRate=500 body=20,MinRate=500"
+    recommended_read_limits: str = " ".join(DEFAULT_REQUEST_READ_TIMEOUT_2_4)
 
 
 def keepalive_hides_exhaustion(

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from ..apache.defaults import MPM_DEFAULTS
+from ..apache.defaults import DEFAULT_REQUEST_READ_TIMEOUT_2_4, MPM_DEFAULTS
 from ..apache.model import ApacheConfig
+from ..apache.values import parse_request_read_timeout
 from ..engine.findings import Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
@@ -22,10 +23,13 @@ from .fixes import apache_location, load_module_fix, module_enabler_configures
 
 __all__ = ["ExhaustionParams", "worker_exhaustion"]
 
-_RECOMMENDED_READ = "header=20-40,MinRate=500 body=20,MinRate=500"
+# The limits to recommend are httpd 2.4's own defaults.
+_RECOMMENDED_READ = " ".join(DEFAULT_REQUEST_READ_TIMEOUT_2_4)
 # How long a client that sends nothing holds a worker under those limits: the
-# header stage's first 20 s (facts.request_read_hold_seconds counts the same way).
-_RECOMMENDED_READ_HOLD = 20.0
+# header stage's first timeout (facts.request_read_hold_seconds counts the same way).
+_RECOMMENDED_HEADER = parse_request_read_timeout(DEFAULT_REQUEST_READ_TIMEOUT_2_4, None).header
+assert _RECOMMENDED_HEADER is not None
+_RECOMMENDED_READ_HOLD = float(_RECOMMENDED_HEADER.timeout_seconds)
 
 
 class ExhaustionParams(CheckParams):
