@@ -1,8 +1,11 @@
 """The built wheel works on its own: console script, rule catalogue, examples audit.
 
 Builds the wheel from this checkout, installs it into a fresh virtual
-environment (dependencies from the current interpreter's site-packages), and
-runs the installed ``tcpaudit`` from a directory outside the source tree.
+environment, and runs the installed ``tcpaudit`` from a directory outside the
+source tree. The new environment takes its dependencies from the site-packages
+of the interpreter running the tests, whether that is a virtualenv or the
+system Python: ``system_site_packages`` would reach the base interpreter
+instead, which a virtualenv's packages are not in.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -43,8 +47,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "tcpaudit/py.typed" in names
     assert "ansible_collections/tcpaudit/audit/plugins/modules/facts.py" in names
     environment = work / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(environment)
+    venv.EnvBuilder(with_pip=False).create(environment)
     python = environment / "bin" / "python"
+    _borrow_dependencies(python)
     subprocess.run(
         [
             sys.executable,
@@ -61,6 +66,26 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return environment / "bin"
+
+
+def _borrow_dependencies(python: Path) -> None:
+    """Let the new environment import this interpreter's packages, after its own.
+
+    A path written in a ``.pth`` file is appended to ``sys.path`` without its
+    own ``.pth`` files being run, so the editable install of this checkout
+    (itself a ``.pth`` hook in those site-packages) stays out: the wheel's copy
+    of tcpaudit is the one imported.
+    """
+    own = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    borrowed = dict.fromkeys([sysconfig.get_path("purelib"), sysconfig.get_path("platlib")])
+    (Path(own) / "_tcpaudit_test_dependencies.pth").write_text(
+        "".join(f"{path}\n" for path in borrowed), encoding="utf-8"
+    )
 
 
 def test_installed_wheel_lists_its_catalogue(installed: Path, tmp_path: Path) -> None:

@@ -50,3 +50,16 @@ def test_readme_audit_sample_is_current() -> None:
 
 def test_readme_rule_table_is_the_catalogue() -> None:
     _check_block("rules", _generated(["rules", "--format", "markdown"], fence=False))
+
+
+def test_ci_runs_the_two_set_up_commands_readme_prints() -> None:
+    import runpy
+
+    commands = runpy.run_path(str(REPO / ".ci" / "readme_commands.py"))["setup_commands"]
+    found = commands(README.read_text(encoding="utf-8"))
+    assert found == [
+        "pip install . && tcpaudit audit --root examples/closewait-incident",
+        "pip install -e '.[test]' && python -m pytest",
+    ]
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "python3 -m venv .venv" in ci and "readme_commands.py README.md" in ci
