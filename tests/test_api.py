@@ -65,11 +65,34 @@ def test_parse_error_prints_file_and_line() -> None:
 
 
 def test_root_without_apache_is_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "etc" / "sysctl.d").mkdir(parents=True)
+    (tmp_path / "etc" / "sysctl.d" / "90-tcp.conf").write_text("net.ipv4.tcp_retries2 = 8\n")
     facts = tcpaudit.gather(root=tmp_path)
     assert facts.apache is None
     assert any("no Apache configuration" in note.message for note in facts.notes)
     report = tcpaudit.audit(facts)
     assert all(not f.rule.startswith("TA1") for f in report.findings)
+
+
+@pytest.mark.parametrize("shape", ["missing", "file", "empty"])
+def test_a_root_with_nothing_to_audit_is_refused_like_the_cli_does(
+    tmp_path: Path, shape: str
+) -> None:
+    # A mistyped image path must not grade A through the library either.
+    root = tmp_path / "image"
+    if shape == "file":
+        root.write_text("not a tree\n")
+    elif shape == "empty":
+        (root / "etc").mkdir(parents=True)
+    with pytest.raises(tcpaudit.UsageError) as caught:
+        tcpaudit.gather(root=root)
+    assert str(root) in str(caught.value)
+    expected = {
+        "missing": "does not exist",
+        "file": "is not a directory",
+        "empty": "nothing to audit",
+    }
+    assert expected[shape] in str(caught.value)
 
 
 def test_auditing_never_writes_to_the_tree(tmp_path: Path) -> None:
@@ -128,3 +151,65 @@ def test_a_negative_timeout_is_no_limit_for_the_hold(tmp_path: Path) -> None:
     # mod_reqtimeout's limits still bound the read (2.4 defaults: header 20 s).
     conf.write_text(event + "LoadModule reqtimeout_module modules/mod_reqtimeout.so\nTimeout -5\n")
     assert tcpaudit.gather(tmp_path).derived.request_read_hold_seconds == 20
+
+
+def test_severities_order_by_risk_not_by_spelling() -> None:
+    severity = tcpaudit.Severity
+    assert severity("high") < severity("critical") and severity("critical") > severity("high")
+    assert sorted(severity) == [
+        severity.INFO,
+        severity.LOW,
+        severity.MEDIUM,
+        severity.HIGH,
+        severity.CRITICAL,
+    ]
+    assert max(severity("low"), severity("medium")) == "medium"
+    assert severity.HIGH >= "high" and severity.INFO <= "low"
+    with pytest.raises(TypeError):
+        _ = severity.HIGH < "urgent"
+    report = tcpaudit.audit(tcpaudit.gather(root=REPO / "examples" / "closewait-incident"))
+    by_risk = sorted(report.findings, key=lambda f: f.severity, reverse=True)
+    assert [f.severity for f in by_risk] == [f.severity for f in report.findings]
+
+
+def test_a_link_loop_in_the_tree_is_a_parse_error_not_an_oserror(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(REPO / "tests" / "corpus" / "debian-12-apache2.4", tmp_path, dirs_exist_ok=True)
+    envvars = tmp_path / "etc" / "apache2" / "envvars"
+    envvars.unlink()
+    envvars.symlink_to("envvars")  # points at itself: ELOOP on open
+    with pytest.raises(tcpaudit.ParseError) as caught:
+        tcpaudit.gather(root=tmp_path)
+    assert "envvars" in str(caught.value)
+
+
+def test_load_facts_rebuilds_what_gather_gave() -> None:
+    facts = tcpaudit.gather(root=REPO / "examples" / "tuned")
+    from_text = tcpaudit.load_facts(facts.model_dump_json())
+    from_dict = tcpaudit.load_facts(json.loads(facts.model_dump_json()), host="web9")
+    assert from_text.model_dump(mode="json") == facts.model_dump(mode="json")
+    assert from_dict.host == "web9" and from_dict.derived == facts.derived
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ({"host": 5}, "host"),
+        ({"host": "x", "apache": {"files": "etc/httpd.conf"}}, "apache"),
+        ("[" * 100_000 + "]" * 100_000, "JSON"),
+    ],
+)
+def test_load_facts_raises_facts_error_only(document: object, words: str) -> None:
+    with pytest.raises(tcpaudit.FactsError) as caught:
+        tcpaudit.load_facts(document)  # type: ignore[arg-type]  # wrong shapes on purpose
+    assert words in str(caught.value)
+
+
+def test_a_report_given_as_facts_is_named_for_what_it_is() -> None:
+    report = tcpaudit.audit(tcpaudit.gather(root=REPO / "examples" / "tuned"))
+    with pytest.raises(tcpaudit.FactsError) as caught:
+        tcpaudit.load_facts(report.to_json())
+    assert "this is a tcpaudit report" in str(caught.value)

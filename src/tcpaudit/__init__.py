@@ -40,6 +40,7 @@ if _typing.TYPE_CHECKING:
     )
     from .facts import DerivedTimings, HostFacts, gather
     from .provenance import Location, Note
+    from .snapshot import load_facts
     from .sysctl import SysctlSettings, load_sysctl
 
 # Public name -> module that defines it. The package imports a module only when
@@ -70,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "gather": ".facts",
     "Location": ".provenance",
     "Note": ".provenance",
+    "load_facts": ".snapshot",
     "SysctlSettings": ".sysctl",
     "load_sysctl": ".sysctl",
 }
@@ -101,6 +103,7 @@ __all__ = [
     "load_apache",
     "load_catalogue",
     "load_config",
+    "load_facts",
     "load_sysctl",
 ]
 

@@ -18,6 +18,11 @@ note in the model.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
 __all__ = [
     "ApacheConfigError",
     "CatalogueError",
@@ -27,6 +32,7 @@ __all__ = [
     "SysctlError",
     "TcpauditError",
     "UsageError",
+    "raises_only_documented_errors",
 ]
 
 
@@ -79,3 +85,32 @@ class ConfigError(ParseError):
 
 class CatalogueError(ParseError):
     """Raised for a rule file that does not match the rule schema."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def raises_only_documented_errors(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Keep a public entry point's promise that it raises ``TcpauditError`` only.
+
+    The readers turn what they expect (a missing include, a bad value) into
+    errors with file and line themselves; this catches what slips past them at
+    the library's edge: an ``OSError`` (a link loop, a permission change while
+    reading) becomes a ``ParseError`` naming the file, and a ``RecursionError``
+    from an input nested deeper than Python can follow becomes one too.
+    """
+
+    @wraps(function)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return function(*args, **kwargs)
+        except TcpauditError:
+            raise
+        except OSError as exc:
+            file = os.fsdecode(exc.filename) if exc.filename is not None else None
+            raise ParseError(exc.strerror or str(exc), file=file) from exc
+        except RecursionError as exc:
+            raise ParseError("input nested too deeply to read") from exc
+
+    return guarded

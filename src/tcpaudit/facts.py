@@ -17,6 +17,7 @@ from .apache.loader import load_apache
 from .apache.model import ApacheConfig, MpmName
 from .apache.scopes import scopes
 from .apache.values import RequestReadTimeoutValue
+from .errors import UsageError, raises_only_documented_errors
 from .provenance import Note
 from .rootfs import RootFS
 from .sysctl.loader import load_sysctl
@@ -209,6 +210,7 @@ def _host_name(fs: RootFS) -> str:
     return fs.root.name
 
 
+@raises_only_documented_errors
 def gather(
     root: str | os.PathLike[str] = "/",
     apache_conf: str | os.PathLike[str] | None = None,
@@ -232,8 +234,12 @@ def gather(
         host: the name to report; None uses the host name (or the root's /etc/hostname).
 
     Raises:
-        TcpauditError: an input exists but cannot be read or parsed.
+        UsageError: ``root`` is not a directory, or nothing under it can be
+            audited (no Apache configuration, no sysctl.conf or sysctl.d file,
+            no proc/sys value): a mistyped path must not pass as a clean host.
+        ParseError: an input exists but cannot be read or parsed.
     """
+    _check_root(root)
     fs = RootFS(root)
     notes: list[Note] = []
     apache = load_apache(apache_conf, root, apache_version)
@@ -249,8 +255,32 @@ def gather(
         )  # fmt: skip
     settings = load_sysctl(sysctl, root, boot=sysctl_boot, kernel=kernel_version)
     live = sum(1 for setting in settings.settings.values() if setting.live is not None)
+    files = len(settings.persistent_files)
     log.info(
-        "sysctl: %d keys, %d live values, %d persistent files applied in %s order",
-        len(settings.settings), live, len(settings.persistent_files), settings.boot or "unknown",
+        "sysctl: %d keys, %d live values, %d persistent file%s applied in %s order",
+        len(settings.settings), live, files, "" if files == 1 else "s", settings.boot or "unknown",
     )  # fmt: skip
+    if apache is None and not _read_any_sysctl(settings):
+        raise UsageError(
+            f"nothing to audit under {os.fspath(root)}: no Apache configuration, no sysctl.conf "
+            "or sysctl.d files and no proc/sys values"
+        )
     return HostFacts(host=host or _host_name(fs), apache=apache, sysctl=settings, notes=notes)
+
+
+def _read_any_sysctl(settings: SysctlSettings) -> bool:
+    """Whether a sysctl source was found (defaults alone do not count)."""
+    return bool(settings.persistent_files) or any(
+        setting.live is not None or setting.persistent is not None
+        for setting in settings.settings.values()
+    )
+
+
+def _check_root(root: str | os.PathLike[str]) -> None:
+    try:
+        is_directory = os.path.isdir(root)
+    except (TypeError, ValueError) as exc:  # an embedded NUL, a value that is no path
+        raise UsageError(f"root {root!r} is not a path: {exc}") from exc
+    if not is_directory:
+        state = "is not a directory" if os.path.lexists(root) else "does not exist"
+        raise UsageError(f"root {os.fspath(root)} {state}")

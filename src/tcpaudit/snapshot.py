@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .apache.effective import NUMERIC_SETTINGS
 from .apache.model import ApacheSetting
 from .apache.values import RequestReadTimeoutValue
-from .errors import FactsError
+from .errors import FactsError, UsageError
 from .facts import HostFacts, gather
 from .provenance import Note
 from .sysctl.defaults import KERNEL_DEFAULTS
@@ -47,6 +47,7 @@ __all__ = [
     "Snapshot",
     "facts_from_document",
     "facts_from_snapshot",
+    "load_facts",
     "load_facts_document",
     "parse_apache_version",
 ]
@@ -288,12 +289,18 @@ def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None)
         os.chmod(root, 0o700)
         notes = _materialise(snapshot, root)
         log.debug("snapshot of %s: %d files rebuilt", snapshot.host, len(snapshot.files))
-        facts = gather(
-            root,
-            snapshot.apache_conf,
-            apache_version=version,
-            host=host or snapshot.host,
-        )
+        try:
+            facts = gather(
+                root,
+                snapshot.apache_conf,
+                apache_version=version,
+                host=host or snapshot.host,
+            )
+        except UsageError as exc:
+            raise FactsError(
+                "the snapshot holds nothing to audit: no Apache configuration, no sysctl "
+                "files and no /proc/sys values"
+            ) from exc
     apache = facts.apache
     if apache is not None and version is not None:
         apache = apache.model_copy(update={"version_source": "probe"})
@@ -333,6 +340,12 @@ def facts_from_document(
                 "ansible_facts has no tcpaudit snapshot (run tcpaudit.audit.facts)", file=source
             )
         document = inner
+    if "findings" in document and "grade" in document:
+        raise FactsError(
+            "this is a tcpaudit report (it has findings and a grade), not a facts document; "
+            "`tcpaudit facts` writes one, and `tcpaudit audit --baseline` takes reports",
+            file=source,
+        )
     if "format" in document:
         try:
             return facts_from_snapshot(document, host=host)
@@ -346,6 +359,37 @@ def facts_from_document(
         raise _facts_error(exc, source) from exc
     _check_setting_types(facts, source)
     return facts if host is None else facts.model_copy(update={"host": host})
+
+
+def load_facts(document: Mapping[str, Any] | str | bytes, *, host: str | None = None) -> HostFacts:
+    """Build ``HostFacts`` from a saved document, checked as ``tcpaudit audit --facts`` checks it.
+
+    Use this rather than ``HostFacts.model_validate``, which raises pydantic's
+    own errors and does not recognise snapshots.
+
+    Args:
+        document: ``tcpaudit facts`` output, an Ansible snapshot, or the JSON
+            ``ansible -m tcpaudit.audit.facts --tree`` writes; parsed (a dict)
+            or as JSON text.
+        host: the name to report instead of the document's.
+
+    Raises:
+        FactsError: the text is not JSON, or the document matches no contract.
+
+    Example::
+
+        facts = tcpaudit.gather(root="examples/tuned")
+        again = tcpaudit.load_facts(facts.model_dump_json())
+        assert again.derived == facts.derived
+    """
+    if isinstance(document, str | bytes):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError as exc:
+            raise FactsError(f"not JSON: {exc.msg}", line=exc.lineno) from exc
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise FactsError(f"not a readable JSON document: {exc}") from exc
+    return facts_from_document(document, host=host)
 
 
 def _setting_type_error(name: str, value: object) -> str | None:

@@ -32,7 +32,13 @@ Profile = Literal["internet", "internal", "proxy-backend"]
 
 
 class Severity(StrEnum):
-    """How much a finding matters, from ``info`` (context) to ``critical`` (an outage waiting)."""
+    """How much a finding matters, from ``info`` (context) to ``critical`` (an outage waiting).
+
+    Severities order by risk, not by spelling: ``Severity.HIGH < Severity.CRITICAL``
+    and ``sorted(severities)`` runs from info to critical. A plain string that
+    names a severity compares the same way (``Severity.HIGH > "low"``); any other
+    operand is a TypeError, never an alphabetical answer.
+    """
 
     INFO = "info"
     LOW = "low"
@@ -42,7 +48,29 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
+        """0 for info up to 4 for critical."""
         return _RANKS[self]
+
+    def _other_rank(self, other: object) -> int:
+        # A StrEnum inherits str's alphabetical ordering; rank both sides instead.
+        if isinstance(other, str):
+            try:
+                return _RANKS[Severity(other)]
+            except ValueError:
+                pass
+        raise TypeError(f"a severity orders only against another severity, not {other!r}")
+
+    def __lt__(self, other: object) -> bool:
+        return self.rank < self._other_rank(other)
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= self._other_rank(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > self._other_rank(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= self._other_rank(other)
 
 
 _RANKS = {
