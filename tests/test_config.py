@@ -133,5 +133,107 @@ def test_a_bad_user_parameter_names_the_key_and_the_file(
     config = load_config(write(tmp_path, "\n[rules.TA101]\nparams = {max_secs = 120}\n"))
     with pytest.raises(tcpaudit.ConfigError) as caught:
         audit(incident_facts, config)
-    assert (caught.value.file, caught.value.line) == (str(tmp_path / "tcpaudit.toml"), 2)
+    # The line of the bad key, not of the [rules.TA101] header above it.
+    assert (caught.value.file, caught.value.line) == (str(tmp_path / "tcpaudit.toml"), 3)
     assert "rules.TA101.params.max_secs" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        # A letter O typed for a zero: not a rule id at all, still located and explained.
+        ('profile = "internet"\n\ndisable = ["TA101",\n  "TA2O2"]\n', 4, "did you mean TA202"),
+        ("# rules\n[rules.TA1O1]\nenabled = false\n", 2, "did you mean TA101"),
+        ('profile = "internet"\n[rules."TA1O1"]\nseverity = "low"\n', 2, "unknown rule TA1O1"),
+    ],
+)
+def test_an_unknown_rule_id_is_located_however_it_is_spelt(
+    tmp_path: Path, incident_facts: tcpaudit.HostFacts, text: str, line: int, words: str
+) -> None:
+    config = load_config(write(tmp_path, text))
+    with pytest.raises(tcpaudit.ConfigError) as caught:
+        audit(incident_facts, config)
+    assert (caught.value.file, caught.value.line) == (str(tmp_path / "tcpaudit.toml"), line)
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (
+            '# tuned for the shop\n\nprofil = "internal"\n',
+            3,
+            "unknown key 'profil'; did you mean 'profile'?",
+        ),
+        (
+            '[rules.TA101]\nseverity = "low"\nenabeld = false\n',
+            3,
+            "rules.TA101.enabeld: unknown key",
+        ),
+        ('[rules.TA101]\nseverity = "urgent"\n', 2, "rules.TA101.severity"),
+        ('[[suppress]]\nrule = "TA102"\nreson = "x"\n', 3, "did you mean 'reason'?"),
+        (
+            '[[suppress]]\nrule = "TA102"\nreason = "a"\n[[suppress]]\nrule = "TA103"\n',
+            4,
+            "suppress.1.reason: Field required",
+        ),
+        ('disable = "TA101"\n', 1, "disable: Input should be a valid list"),
+        (
+            'suppress = [\n  {rule = "TA102", reason = "a"},\n  {rule = "TA1o3", reason = "b"},\n]\n',
+            3,
+            "'TA1o3' is not a rule id (TA and three digits); did you mean TA103?",
+        ),
+        ('profile = "internet"\nprofile = "internal"\n', 2, "invalid TOML"),
+    ],
+)
+def test_a_mistake_names_the_line_of_the_key_not_the_file(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    with pytest.raises(tcpaudit.ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert (caught.value.file, caught.value.line) == (str(tmp_path / "tcpaudit.toml"), line)
+    assert words in str(caught.value)
+
+
+def test_pyproject_keys_are_located_in_the_tool_table(tmp_path: Path) -> None:
+    text = '[project]\nname = "x"\n\n[tool.tcpaudit]\nprofile = "internal"\nrules_dir = ["r"]\n'
+    with pytest.raises(tcpaudit.ConfigError) as caught:
+        load_config(write(tmp_path, text, "pyproject.toml"))
+    assert caught.value.line == 6
+    assert "tool.tcpaudit.rules_dir: unknown key 'rules_dir'; did you mean 'rules_dirs'?" in str(
+        caught.value
+    )
+
+
+def test_an_inline_suppression_is_located_at_its_own_line(tmp_path: Path) -> None:
+    text = 'suppress = [\n  {rule = "TA102", reason = "a"},\n  {rule = "TA103", reason = "b"},\n]\n'
+    config = load_config(write(tmp_path, text))
+    assert [s.location.line for s in config.suppress if s.location] == [2, 3]
+
+
+@pytest.mark.parametrize(
+    "nesting", ["[" * 50_000 + "]" * 50_000, "{a=" * 5_000 + "1" + "}" * 5_000]
+)
+def test_deep_nesting_is_a_config_error_not_a_crash(tmp_path: Path, nesting: str) -> None:
+    with pytest.raises(tcpaudit.ConfigError) as caught:
+        load_config(write(tmp_path, f'profile = "internet"\nx = {nesting}\n'))
+    assert caught.value.file == str(tmp_path / "tcpaudit.toml")
+
+
+def test_key_lines_follow_tables_arrays_and_strings() -> None:
+    from tcpaudit.engine.toml_lines import key_lines, line_of
+
+    text = (
+        'a = """\n[b]\nc = 1\n"""\n'  # a multi-line string that looks like a table
+        "[d]\n"
+        'e.f = [1,\n  {g = "x # not a comment"}, # a comment\n]\n'
+        "[[h]]\n[[h]]\ni = 2\n[h.j]\nk = 3\n"
+    )
+    lines = key_lines(text)
+    assert ("b",) not in lines and ("c",) not in lines
+    assert lines[("d", "e", "f")] == 6
+    assert lines[("d", "e", "f", 1, "g")] == 7
+    assert lines[("h", 1, "i")] == 11
+    assert lines[("h", 1, "j", "k")] == 13
+    assert line_of(lines, ("d", "e", "f", 1, "missing")) == 7
+    assert line_of(lines, ("nowhere",)) is None

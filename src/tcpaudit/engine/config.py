@@ -25,8 +25,10 @@ expires = 2027-01-31
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +38,16 @@ from ..errors import ConfigError
 from ..inputs import read_text
 from ..provenance import Location
 from .findings import Profile, Severity
+from .toml_lines import KeyPath, key_lines, line_of
 
-__all__ = ["AuditConfig", "RuleSettings", "Suppression", "find_config", "load_config"]
+__all__ = [
+    "AuditConfig",
+    "RuleSettings",
+    "Suppression",
+    "find_config",
+    "load_config",
+    "suggest_rule_id",
+]
 
 
 class RuleSettings(BaseModel):
@@ -79,9 +89,10 @@ class AuditConfig(BaseModel):
     rules: dict[str, RuleSettings] = Field(default_factory=dict)
     suppress: list[Suppression] = Field(default_factory=list)
 
-    # The file it was read from, and the first line naming each rule id there,
-    # so that a reference to an unknown rule can be pointed at.
+    # The file it was read from, and the line of every key in it (tomllib keeps
+    # none), so that a mistake found later can be pointed at.
     _source: str | None = PrivateAttr(default=None)
+    _key_lines: dict[KeyPath, int] = PrivateAttr(default_factory=dict)
     _rule_lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @property
@@ -89,8 +100,15 @@ class AuditConfig(BaseModel):
         return self._source
 
     def rule_location(self, rule_id: str) -> tuple[str | None, int | None]:
-        """The file and line where this configuration names ``rule_id``."""
+        """The file, and the first line where this configuration names ``rule_id``."""
         return self._source, self._rule_lines.get(rule_id)
+
+    def key_location(self, *path: str | int) -> tuple[str | None, int | None]:
+        """The file, and the line of the key ``path`` (``"rules", "TA101", "params", "x"``).
+
+        A key the file does not spell out is located at its nearest enclosing key.
+        """
+        return self._source, line_of(self._key_lines, path)
 
     def referenced_rules(self) -> list[str]:
         """Every rule id the configuration disables, tunes or suppresses, once each."""
@@ -133,42 +151,106 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
         data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=shown) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", file=shown) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", file=shown) from exc
+        raise ConfigError(
+            f"invalid TOML: {_toml_reason(exc)}", file=shown, line=_toml_line(exc)
+        ) from exc
+    except RecursionError as exc:
+        raise ConfigError("invalid TOML: nested too deeply", file=shown) from exc
+    prefix: KeyPath = ()
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("tcpaudit", {})
+        prefix = ("tool", "tcpaudit")
+    lines = key_lines(text)
+    if prefix:
+        lines = {key[2:]: line for key, line in lines.items() if key[:2] == prefix}
+    if not isinstance(data, dict):
+        raise ConfigError("[tool.tcpaudit] must be a table", file=shown, line=lines.get(()))
     try:
         config = AuditConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{where}: {first['msg']}", file=shown) from exc
+        # A misspelt key explains the required one that then seems missing: name it first.
+        first = min(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
+        where = ".".join(str(part) for part in (*prefix, *first["loc"]))
+        raise ConfigError(
+            f"{where}: {_reason(first)}", file=shown, line=line_of(lines, first["loc"])
+        ) from exc
     base = path.parent
     dirs = [d if d.is_absolute() else base / d for d in config.rules_dirs]
-    _locate_suppressions(config.suppress, text, shown)
     located = config.model_copy(update={"rules_dirs": dirs})
     located._source = shown
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith("#"):
-            continue  # a comment may name any rule
-        for match in _RULE_ID.finditer(line):
-            located._rule_lines.setdefault(match.group(0), number)
+    located._key_lines = lines
+    named: list[tuple[str, int | None]] = [
+        *((rule_id, lines.get(("disable", index))) for index, rule_id in enumerate(config.disable)),
+        *((rule_id, lines.get(("rules", rule_id))) for rule_id in config.rules),
+        *(
+            (entry.rule, line_of(lines, ("suppress", index, "rule")))
+            for index, entry in enumerate(config.suppress)
+        ),
+    ]
+    for rule_id, line in sorted(named, key=lambda pair: pair[1] or 0):
+        if line is not None:
+            located._rule_lines.setdefault(rule_id, line)
+    for index, suppression in enumerate(located.suppress):
+        suppression._location = Location(file=shown, line=line_of(lines, ("suppress", index)))
     return located
 
 
-_RULE_ID = re.compile(r"\bTA\d{3}\b")
+# Which keys each table of the file takes, to suggest the one a typo meant.
+_TABLE_KEYS: dict[str, list[str]] = {
+    "": list(AuditConfig.model_fields),
+    "rules": list(RuleSettings.model_fields),
+    "suppress": list(Suppression.model_fields),
+}
 
 
-_SUPPRESS_HEADER = re.compile(r"^\s*\[\[\s*(?:tool\.tcpaudit\.)?suppress\s*\]\]", re.MULTILINE)
+def _reason(error: Any) -> str:
+    """pydantic's message, reworded where a user would not recognise it."""
+    location = error["loc"]
+    if error["type"] == "extra_forbidden":
+        name = str(location[-1])
+        table = "" if len(location) == 1 else str(location[0])
+        known = _TABLE_KEYS.get(table, [])
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+        return f"unknown key {name!r}{hint}"
+    if error["type"] == "string_pattern_mismatch" and location[-1] == "rule":
+        typed = str(error["input"])
+        corrected = typed[:2].upper() + typed[2:].upper().translate(_LOOKALIKE_DIGITS)
+        hint = f"; did you mean {corrected}?" if _RULE_ID.fullmatch(corrected) else ""
+        return f"{typed!r} is not a rule id (TA and three digits){hint}"
+    return str(error["msg"])
 
 
-def _locate_suppressions(suppressions: list[Suppression], text: str, shown: str) -> None:
-    """Give each ``[[suppress]]`` entry the line of its header (tomllib keeps no lines)."""
-    lines: list[int | None] = [
-        text.count("\n", 0, match.start()) + 1 for match in _SUPPRESS_HEADER.finditer(text)
-    ]
-    if len(lines) != len(suppressions):
-        # Inline-table spelling (suppress = [{...}]): the file is all we can name.
-        lines = [None] * len(suppressions)
-    for suppression, line in zip(suppressions, lines, strict=True):
-        suppression._location = Location(file=shown, line=line)
+_RULE_ID = re.compile(r"TA\d{3}")
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+
+
+def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    line = getattr(exc, "lineno", None)  # Python 3.14 adds the position as attributes
+    if isinstance(line, int):
+        return line
+    match = _TOML_POSITION.search(str(exc))
+    return int(match.group(1)) if match else None
+
+
+def _toml_reason(exc: tomllib.TOMLDecodeError) -> str:
+    return _TOML_POSITION.sub("", getattr(exc, "msg", None) or str(exc))
+
+
+# Letters typed for the digits they look like: TA1O1 is TA101, TA2l2 is TA212.
+_LOOKALIKE_DIGITS = str.maketrans({"O": "0", "I": "1", "L": "1", "S": "5", "B": "8"})
+
+
+def suggest_rule_id(name: str, known: Iterable[str]) -> str | None:
+    """The rule id ``name`` was probably meant to be, or None."""
+    ids = list(known)
+    typed = name.strip().upper()
+    head, tail = typed[:2], typed[2:]
+    corrected = head + tail.translate(_LOOKALIKE_DIGITS)
+    if corrected in ids:
+        return corrected
+    close = difflib.get_close_matches(corrected, ids, n=1, cutoff=0.75)
+    return close[0] if close else None

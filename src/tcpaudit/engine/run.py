@@ -18,7 +18,7 @@ from ..errors import CatalogueError, ConfigError
 from ..facts import HostFacts
 from ..provenance import Note
 from .catalogue import load_catalogue, registered_checks
-from .config import AuditConfig, Suppression
+from .config import AuditConfig, Suppression, suggest_rule_id
 from .findings import ApacheSummary, Finding, KernelSummary, Profile, Report
 from .grade import grade_for, score_for
 from .rule import Context, ExpiredSuppression, Rule
@@ -67,11 +67,25 @@ def _check_references(config: AuditConfig, catalogue: Sequence[Rule]) -> None:
     for rule_id in config.referenced_rules():
         if rule_id not in known:
             file, line = config.rule_location(rule_id)
+            close = suggest_rule_id(rule_id, known)
+            hint = f"did you mean {close}? " if close else ""
             raise ConfigError(
-                f"unknown rule {rule_id} (`tcpaudit rules` lists the catalogue)",
+                f"unknown rule {rule_id} ({hint}`tcpaudit rules` lists the catalogue)",
                 file=file,
                 line=line,
             )
+
+
+def _decision(found: list[Finding]) -> str:
+    """One rule's outcome for -vv: nothing, or each finding's setting and values."""
+    if not found:
+        return "no finding"
+    return "; ".join(
+        f"{f.severity} on {f.setting}{f' ({f.scope})' if f.scope else ''}: "
+        f"{'-' if f.current is None else f.current} (recommended {f.recommended})"
+        f"{' [suppressed]' if f.suppressed else ''}"
+        for f in found
+    )
 
 
 def rule_applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
@@ -133,6 +147,7 @@ def audit(
     for rule in catalogue:
         settings = config.rules.get(rule.id)
         if rule.id in config.disable or (settings is not None and not settings.enabled):
+            log.debug("%s: disabled by %s", rule.id, config.source)
             continue
         if not rule_applies(rule, facts, context):
             log.debug("%s: not applicable here", rule.id)
@@ -147,11 +162,12 @@ def audit(
             key = ".".join(str(part) for part in error["loc"])
             if settings is not None and key.split(".")[0] in settings.params:
                 # The user's parameter, not the rule file's: point at tcpaudit.toml.
-                file, line = config.rule_location(rule.id)
+                file, line = config.key_location("rules", rule.id, "params", *error["loc"])
                 raise ConfigError(
                     f"rules.{rule.id}.params.{key}: {error['msg']}", file=file, line=line
                 ) from exc
             raise CatalogueError(f"rule {rule.id}: invalid params: {key}: {error['msg']}") from exc
+        found_before = len(findings)
         for hit in hits:
             values = {
                 **derived.model_dump(),
@@ -183,6 +199,8 @@ def audit(
                     update={"suppressed": True, "suppression_reason": suppression.reason}
                 )
             findings.append(finding)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: %s", rule.id, _decision(findings[found_before:]))
     findings.sort(
         key=lambda f: (
             f.suppressed,
