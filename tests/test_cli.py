@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -215,3 +218,69 @@ def test_facts_document_with_a_value_of_the_wrong_kind_is_refused(tmp_path: Path
         f"tcpaudit: error: {path}: apache.vhosts.0.settings.KeepAliveTimeout.value: "
         "expected a number of seconds or a count, got '2s'\n"
     )
+
+
+def _config_with_rules_dir(tmp_path: Path) -> Path:
+    """A tcpaudit.toml whose rules_dirs adds TA950, a copy of TA101 under a new id."""
+    rules = tmp_path / "house-rules"
+    rules.mkdir()
+    text = (REPO / "rules" / "TA101-apache-timeout.yaml").read_text(encoding="utf-8")
+    (rules / "TA950-house-timeout.yaml").write_text(text.replace("id: TA101", "id: TA950"))
+    config = tmp_path / "tcpaudit.toml"
+    config.write_text('rules_dirs = ["house-rules"]\n')
+    return config
+
+
+def test_rules_and_explain_know_the_rules_of_tcpaudit_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config_with_rules_dir(tmp_path)
+    code, out, _ = run("rules", "--format", "json", "--config", str(config))
+    assert code == 0 and "TA950" in [rule["id"] for rule in json.loads(out)]
+    code, out, _ = run("explain", "TA950", "--config", str(config))
+    assert code == 0 and "## Why is this bad?" in out
+    # Found upward from the working directory, as `audit` finds it.
+    monkeypatch.chdir(tmp_path)
+    assert "TA950" in run("rules")[1]
+    assert run("explain", "TA950")[0] == 0
+    assert "TA950" in run("audit", "--root", INCIDENT, "--format", "json")[1]
+
+
+def test_a_mistyped_rule_id_is_answered_with_the_likely_one() -> None:
+    code, _, err = run("explain", "TA1O1")
+    assert code == 2 and "did you mean TA101?" in err
+
+
+def _tcpaudit(*args: str) -> subprocess.CompletedProcess[str]:
+    # A child process: logging is configured once per process, as on a real command line.
+    return subprocess.run(
+        [sys.executable, "-m", "tcpaudit", *args], capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_verbose_works_before_or_after_the_command(position: str) -> None:
+    args = ["audit", "--root", INCIDENT, "--format", "json"]
+    result = _tcpaudit(*(["-vv", *args] if position == "before" else [*args, "-vv"]))
+    assert result.returncode == 1
+    assert "tcpaudit.facts: apache: etc/httpd/conf/httpd.conf" in result.stderr
+    # -vv logs each rule's decision, with or without a finding.
+    assert "TA101: high on Timeout: 300 (recommended 30)" in result.stderr
+    assert "TA104: no finding" in result.stderr
+    assert json.loads(result.stdout)["grade"] == "F"
+
+
+def test_one_v_on_each_side_counts_as_two() -> None:
+    once = _tcpaudit("audit", "-v", "--root", INCIDENT)
+    assert "tcpaudit.facts: apache:" in once.stderr and "TA104: no finding" not in once.stderr
+    assert "TA104: no finding" in _tcpaudit("-v", "audit", "-v", "--root", INCIDENT).stderr
+
+
+@pytest.mark.parametrize("command", ["audit", "rules", "explain"])
+def test_every_option_of_the_catalogue_commands_has_help(command: str) -> None:
+    code, out, _ = run(command, "--help")
+    assert code == 0
+    assert "--rules-dir DIRECTORY" in out and "Add the rules in this directory" in out
+    assert "--config FILE" in out
+    if command != "explain":
+        assert re.search(r"\[default:\s+table\]", out)
