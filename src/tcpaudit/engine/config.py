@@ -51,6 +51,8 @@ __all__ = [
 
 
 class RuleSettings(BaseModel):
+    """A ``[rules.TAnnn]`` table: turn a rule off, change its severity or its parameters."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
@@ -81,6 +83,15 @@ class Suppression(BaseModel):
 
 
 class AuditConfig(BaseModel):
+    """What a user's tcpaudit.toml (or ``[tool.tcpaudit]``) changes in an audit.
+
+    Built by ``load_config``, or directly: ``AuditConfig(profile="internal",
+    disable=["TA202"])``. ``rules_dirs`` are absolute once loaded from a file
+    (relative entries are relative to that file). Errors found later (an
+    unknown rule id, a parameter a check refuses) name the file and line
+    where the configuration says it.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     profile: Profile = "internet"
@@ -134,12 +145,24 @@ def find_config(start: Path) -> Path | None:
 
 
 def load_config(path: Path | None = None, *, start: Path | None = None) -> AuditConfig:
-    """Load ``path``, or the configuration found upward from ``start`` (default: cwd).
+    r"""Load ``path``, or the configuration found upward from ``start`` (default: cwd).
 
     Relative ``rules_dirs`` are relative to the configuration file.
 
     Raises:
-        ConfigError: the file cannot be read or does not match the schema.
+        ConfigError: the file cannot be read or does not match the schema; it
+            names the file and the line of the offending key.
+
+    Example::
+
+        import pathlib, tempfile
+
+        folder = pathlib.Path(tempfile.mkdtemp())
+        (folder / "tcpaudit.toml").write_text('profile = "internal"\ndisable = ["TA202"]\n')
+        config = tcpaudit.load_config(folder / "tcpaudit.toml")
+        report = tcpaudit.audit(tcpaudit.gather(root="examples/closewait-incident"), config)
+        assert report.profile == "internal"
+        assert "TA202" not in {finding.rule for finding in report.findings}
     """
     if path is None:
         path = find_config(start or Path.cwd())
