@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -63,3 +65,14 @@ def test_ci_runs_the_two_set_up_commands_readme_prints() -> None:
     ]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "python3 -m venv .venv" in ci and "readme_commands.py README.md" in ci
+
+
+def test_readme_library_sample_prints_what_readme_says() -> None:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"<!-- sample:library -->\n```python\n(.*?)```\n", text, re.S)
+    assert match, "README lacks the <!-- sample:library --> block"
+    ran = subprocess.run(
+        [sys.executable, "-c", match.group(1)], cwd=REPO, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    _check_block("sample:library-output", f"```text\n{ran.stdout.rstrip()}\n```")
