@@ -352,8 +352,9 @@ def silent_deferred_seconds(config: ApacheConfig) -> float:
     """
     setting = config.settings.get("AcceptFilter")
     filters = setting.value if setting is not None and isinstance(setting.value, dict) else {}
-    # find_accf_name compares with "none" case-sensitively (server/listen.c).
-    if filters.get("http", "data") == "none":
+    # set_accf_map lower-cases protocol and filter (server/core.c): None is none.
+    chosen = {protocol.lower(): name.lower() for protocol, name in filters.items()}
+    if chosen.get("http", "data") == "none":
         return 0.0
     defer = 30 if _padded(config.version_info) >= _DEFER_30_FROM else 1
     return DEFER_ACCEPT_SECONDS[defer]

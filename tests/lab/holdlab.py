@@ -63,9 +63,11 @@ from apache_server import (
     server_sockets,
     start,
 )
+from tunnel_backend import websocket_backend
 
 __all__ = [
     "KINDS",
+    "TUNNEL_KINDS",
     "Cell",
     "CellResult",
     "LabConfig",
@@ -86,6 +88,8 @@ KINDS = (
     "keepalive_idle",
     "tls_handshake",
 )
+# Proxied WebSockets (``LabConfig.websocket``): one left idle, one kept busy.
+TUNNEL_KINDS = ("websocket_idle", "websocket_active")
 WORKERS = 2
 # Just above the lab's MinRate=500, so mod_reqtimeout extends the stage to its maximum.
 TRICKLE_BYTES_PER_SECOND = 700
@@ -124,6 +128,7 @@ class LabConfig:
             without the directive; None leaves the module out.
         accept_filter: the AcceptFilter of the plain listener (``none`` or ``data``).
         tls: a TLS listener too (mod_ssl), with AcceptFilter https none.
+        websocket: proxy ``/ws/`` to a WebSocket backend (mod_proxy_wstunnel).
         vhosts: name-based virtual hosts on the plain listener, in order.
         target: the Host the stalled clients name once they send a header.
         extra: more lines for the main server.
@@ -137,6 +142,7 @@ class LabConfig:
     reqtimeout: str | None = None
     accept_filter: str = "none"
     tls: bool = False
+    websocket: bool = False
     vhosts: tuple[VirtualHostSpec, ...] = ()
     target: str = "localhost"
     extra: tuple[str, ...] = ()
@@ -183,7 +189,7 @@ class CellResult:
         hold_seconds: from the start of the stall until the queued request
             was served; None when it was still waiting at ``gave_up_after``.
         gave_up_after: the deadline after which the cell says "no limit".
-        deferred_seconds: for a silent client behind ``AcceptFilter data``,
+        deferred_seconds: for a silent client behind an accept filter (any but ``none``),
             how long the kernel kept it from the server (None otherwise).
         still_held: with no limit, whether the server still held both stalled
             connections open when the cell gave up (None otherwise).
@@ -243,11 +249,18 @@ def _modules(config: LabConfig) -> list[str]:
         modules.append("reqtimeout")
     if config.tls:
         modules += ["socache_shmcb", "ssl"]
+    if config.websocket:
+        modules += ["proxy", "proxy_http", "proxy_wstunnel"]
     return modules
 
 
 def write_lab_config(
-    workdir: Path, config: LabConfig, files: LabFiles, port: int, tls_port: int | None
+    workdir: Path,
+    config: LabConfig,
+    files: LabFiles,
+    port: int,
+    tls_port: int | None,
+    backend_port: int | None = None,
 ) -> Path:
     """Write the cell's httpd.conf and its CGI; return the configuration's path."""
     for directory in ("logs", "run", "htdocs", "cgi"):
@@ -284,6 +297,8 @@ def write_lab_config(
     ]
     if config.mpm != "prefork":
         lines.append(f"ScriptSock {workdir}/run/cgid.sock")
+    if backend_port is not None:
+        lines.append(f"ProxyPass /ws/ ws://127.0.0.1:{backend_port}/")
     if config.mpm == "prefork":
         lines += [
             f"StartServers {WORKERS}",
@@ -423,6 +438,24 @@ def stall(kind: str, config: LabConfig, port: int, tls_port: int | None) -> Stal
         sock.sendall(f"GET /index.html HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
         _read_response(sock)
         return Stall(sock, time.monotonic())
+    if kind in TUNNEL_KINDS:
+        sock = _connect(port)
+        sock.sendall(
+            f"GET /ws/ HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise AssertionError(f"no upgrade through the proxy: {head!r}")
+            head += chunk
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise AssertionError(f"the proxy did not switch protocols: {head!r}")
+        held = Stall(sock, time.monotonic())
+        if kind == "websocket_active":
+            held.trickle(lambda step: b"\x81\x01a")  # one small frame every step
+        return held
     if kind == "tls_handshake":
         assert tls_port is not None, "tls_handshake needs a TLS listener"
         sock = _connect(tls_port)
@@ -494,8 +527,23 @@ def run_cell(cell: Cell, files: LabFiles) -> CellResult:
     workdir = make_workdir()
     port = free_port()
     tls_port = free_port() if config.tls else None
-    conf = write_lab_config(workdir, config, files, port, tls_port)
     processes = WORKERS if config.mpm == "prefork" else 1
+    backend = websocket_backend() if config.websocket else contextlib.nullcontext(None)
+    with backend as backend_port:
+        conf = write_lab_config(workdir, config, files, port, tls_port, backend_port)
+        return _measure(cell, files, workdir, conf, port, tls_port, processes)
+
+
+def _measure(
+    cell: Cell,
+    files: LabFiles,
+    workdir: Path,
+    conf: Path,
+    port: int,
+    tls_port: int | None,
+    processes: int,
+) -> CellResult:
+    config = cell.config
     server: ApacheServer | None = None
     stalls: list[Stall] = []
     try:
@@ -506,7 +554,7 @@ def run_cell(cell: Cell, files: LabFiles) -> CellResult:
         stalls = [stall(cell.kind, config, port, tls_port) for _ in range(WORKERS)]
         deferred = None
         began = max(held.started for held in stalls)
-        if cell.kind == "silent" and config.accept_filter == "data":
+        if cell.kind == "silent" and config.accept_filter != "none":
             deferred, began = _wait_deferred(port, stalls, began)
         time.sleep(_SETTLE_SECONDS)
         served = probe(port, began + gave_up_after)
@@ -532,13 +580,19 @@ def run_cell(cell: Cell, files: LabFiles) -> CellResult:
 def _wait_deferred(port: int, stalls: Sequence[Stall], began: float) -> tuple[float, float]:
     """Wait until the kernel hands the silent clients to the server (TCP_DEFER_ACCEPT).
 
-    Returns how long that took and when it happened. First, while they wait
-    in the kernel, a queued request must be served at once.
+    Returns how long that took (0 when a worker took them at once) and when
+    it happened. While they wait in the kernel, a queued request must be
+    served at once: they hold no worker yet.
     """
+    wanted = {_client_port(held) for held in stalls}
+    settled = began + 1.0
+    while time.monotonic() < settled:
+        if wanted <= _accepted_ports(port):
+            return 0.0, began
+        time.sleep(0.05)
     served = probe(port, time.monotonic() + 5)
     if served is None:
         raise AssertionError("a request was not served while silent clients were deferred")
-    wanted = {_client_port(held) for held in stalls}
     deadline = began + 90
     while time.monotonic() < deadline:
         if wanted <= _accepted_ports(port):

@@ -11,9 +11,9 @@ mod_reqtimeout's compiled defaults (header=20-40,MinRate=500 body=20,MinRate=500
 
 from __future__ import annotations
 
-from holdlab import KINDS, Cell, LabConfig, VirtualHostSpec
+from holdlab import KINDS, TUNNEL_KINDS, Cell, LabConfig, VirtualHostSpec
 
-__all__ = ["MPMS", "bench_cells", "ci_cells"]
+__all__ = ["MPMS", "bench_cells", "ci_cells", "tunnel_cells"]
 
 MPMS = ("prefork", "worker", "event")
 READ_LIMITS = "header=2-4,MinRate=500 body=3"
@@ -72,15 +72,27 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
     ]
 
 
+def _accept_none_capitalised() -> list[Cell]:
+    # httpd lower-cases the filter's name (set_accf_map): None is none, nothing deferred.
+    config = LabConfig("accept-None", "prefork", reqtimeout=READ_LIMITS, accept_filter="None")
+    return [Cell(config, "silent")]
+
+
 def ci_cells() -> list[Cell]:
-    """Every cell CI runs; the slow ones (AcceptFilter data: ~31 s of deferral) first."""
+    """Every cell CI runs; the slow ones (an accept filter: ~31 s of deferral) first."""
     cells = [
         Cell(config.with_mpm(mpm), kind)
         for config, kinds in _configs()
         for mpm in MPMS
         for kind in kinds
-    ]
+    ] + _accept_none_capitalised()
     return sorted(cells, key=lambda cell: cell.config.accept_filter != "data")
+
+
+def tunnel_cells() -> list[Cell]:
+    """A proxied WebSocket, idle and busy, on every MPM (TA116's evidence)."""
+    config = LabConfig("websocket", "prefork", websocket=True)
+    return [Cell(config.with_mpm(mpm), kind) for mpm in MPMS for kind in TUNNEL_KINDS]
 
 
 def bench_cells() -> list[Cell]:
@@ -107,4 +119,4 @@ def bench_cells() -> list[Cell]:
         for mpm in MPMS
         for kind in kinds
     ]
-    return ci_cells() + extra
+    return ci_cells() + tunnel_cells() + extra

@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from holdlab import APACHE2, Cell, CellResult, lab_files, run_cells
-from lab_matrix import ci_cells
+from holdlab import APACHE2, KINDS, Cell, CellResult
+from lab_matrix import MPMS, ci_cells
 
 import tcpaudit
 from tcpaudit.hold import kind_holds, silent_deferred_seconds
 
 CELLS = ci_cells()
-# Cells run side by side; each apache2 with two workers sleeps most of the time.
-PARALLEL = 24
 
 
 def tolerance(expected: float) -> float:
@@ -38,13 +35,6 @@ def apache_version() -> str:
     match = re.search(r"Apache/(\d+\.\d+\.\d+)", text)
     assert match, text
     return match.group(1)
-
-
-@pytest.fixture(scope="session")
-def lab() -> Iterator[dict[str, CellResult]]:
-    with lab_files() as files:
-        results = run_cells(CELLS, files, parallel=PARALLEL)
-    yield {result.cell.label: result for result in results}
 
 
 def model_of(result: CellResult, directory: Path) -> tcpaudit.ApacheConfig:
@@ -81,8 +71,5 @@ def test_the_model_gives_the_hold_the_lab_measures(
 
 def test_every_kind_and_mpm_is_measured() -> None:
     kinds = {(cell.config.mpm, cell.kind) for cell in CELLS}
-    from holdlab import KINDS
-    from lab_matrix import MPMS
-
     assert kinds == {(mpm, kind) for mpm in MPMS for kind in KINDS}
     assert {cell.config.reqtimeout is None for cell in CELLS} == {True, False}

@@ -5,11 +5,12 @@ TCP_DEFER_ACCEPT on the listener (ap_apply_accept_filter, server/listen.c):
 30 s from httpd 2.2.28 and in 2.4, 1 s in 2.2.0 to 2.2.27 (CHANGES: PR
 41270). The kernel keeps a client that connects but sends nothing in SYN-RECV
 until then (~31 s for 30 s, measured), and queues it when the period ends: a
-client that speaks or closes meanwhile reaches a worker only then (a FIN is
-not held back), one that stays silent still holds a worker afterwards, for
-the header limit or Timeout. The filter delays the hold; it does not replace
-it. With ``none`` the hold starts at once. ``find_accf_name`` compares with
-"none" case-sensitively: ``None`` keeps the filter.
+client that speaks or closes meanwhile reaches a worker at that moment (a
+FIN is not held back), one that stays silent still holds a worker afterwards,
+for the header limit or Timeout. The filter delays the hold; it does not
+replace it. With ``none`` the hold starts at once. httpd lower-cases both
+words (set_accf_map in server/core.c): ``AcceptFilter HTTP None`` is none too
+(measured: such a client was accepted at once).
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ def accept_filter_off(
     if len(version) >= 3 and version < _THIRTY_SECONDS_FROM:
         return
     holds = kind_holds(config)
+    chosen = {protocol.lower(): name.lower() for protocol, name in setting.value.items()}
     for protocol in params.protocols:
-        if setting.value.get(protocol) != "none":
+        if chosen.get(protocol) != "none":
             continue
         # A silent client on a TLS listener waits in the handshake, not the header.
         hold = holds.get("tls_handshake") if protocol == "https" else None
