@@ -192,3 +192,9 @@ def test_a_negative_timeout_is_no_limit_and_drains_at_rate_zero(tmp_path: Path) 
     drain = exhaustion(holds, 150)
     assert drain.clients_per_second == 0.0 and drain.hold is not None
     assert drain.hold.seconds is None
+
+
+def test_a_negative_keepalive_timeout_on_22_waits_without_limit(tmp_path: Path) -> None:
+    # 2.2 reads KeepAliveTimeout with atoi (apr_time_from_sec(-1): no socket timeout).
+    holds = seconds(config(tmp_path, "KeepAliveTimeout -1\n", "2.2.34"))
+    assert holds["keepalive_idle"] is None

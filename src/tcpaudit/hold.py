@@ -280,10 +280,9 @@ def _for_scope(
         return KindHold(kind, linger, "lingering close", linger, 0.0, scope.label)
     if not _keepalive_in_worker(config):
         return KindHold(kind, 0.0, "none", 0.0, 0.0, scope.label)
+    # 2.2 reads KeepAliveTimeout with atoi: a negative value waits without limit.
     seconds = scope.keepalive_seconds
-    return KindHold(
-        kind, round(seconds + linger, 3), "KeepAliveTimeout", seconds, linger, scope.label
-    )
+    return _candidate(kind, scope, seconds, "KeepAliveTimeout", seconds, linger)
 
 
 def _longer(left: KindHold | None, right: KindHold | None) -> KindHold | None:

@@ -98,12 +98,19 @@ def worker_exhaustion(
     )
 
 
+_STAGE_OF_KIND = {"silent": "header", "header_stop": "header", "body_stall": "body"}
+
+
 def _cause(worst: KindHold, reqtimeout_loaded: bool) -> str:
     text = hold_sentence(worst)
     if worst.kind == "slow_reader":
         text += ", on every MPM: mod_reqtimeout never covers a response"
-    elif worst.limit in ("Timeout", "nothing") and not reqtimeout_loaded:
-        text += ", with no mod_reqtimeout to cut it shorter"
+    elif worst.limit in ("Timeout", "nothing") and worst.kind in _STAGE_OF_KIND:
+        if not reqtimeout_loaded:
+            text += ", with no mod_reqtimeout to cut it shorter"
+        else:
+            # Loaded, yet the stage is off (0, or 2.2's module without a line).
+            text += f", since mod_reqtimeout sets no {_STAGE_OF_KIND[worst.kind]} limit"
     return text
 
 
