@@ -9,7 +9,7 @@ from holdlab import CellResult, lab_files, run_cells
 from lab_matrix import ci_cells, tunnel_cells
 
 # Cells run side by side; each apache2 with two workers sleeps most of the time.
-PARALLEL = 24
+PARALLEL = 40
 
 
 @pytest.fixture(scope="session")
