@@ -188,6 +188,14 @@ def test_proxy_backend_never_recommends_keepalive_at_or_below_the_balancer(
     assert "TA102" not in found
 
 
+def test_proxy_backend_does_not_move_a_short_vhost_keepalive_to_the_first_vhost() -> None:
+    # The incident's ignored vhost value (2 s) is dangerous behind a balancer.
+    found = findings(INCIDENT, profile="proxy-backend")
+    (ignored,) = found["TA107"]
+    assert ignored.fix == "# delete: KeepAliveTimeout 2" and ignored.recommended is None
+    assert "TA118" in ignored.message
+
+
 def test_proxy_backend_asks_for_workers_when_keepalive_drains_the_pool(tmp_path: Path) -> None:
     root = tree(
         tmp_path,
