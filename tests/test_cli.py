@@ -109,7 +109,7 @@ def test_facts_roundtrip_gives_same_report(tmp_path: Path) -> None:
     facts = json.loads(out)
     assert facts["apache"]["settings"]["MaxRequestWorkers"]["spelled"] == "MaxClients"
     assert facts["apache"]["settings"]["MaxRequestWorkers"]["value"] == 150
-    assert facts["derived"]["exhaustion_interval_seconds"] == 2.0
+    assert facts["derived"]["exhaustion_interval_seconds"] == 2.013
     assert facts["sysctl"]["settings"]["net.ipv4.tcp_retries2"]["live"]["value"] == 15
     saved = tmp_path / "facts.json"
     saved.write_text(out)

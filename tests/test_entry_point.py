@@ -154,7 +154,7 @@ def test_verbose_says_what_was_read() -> None:
     assert (
         "tcpaudit: tcpaudit.facts: apache: etc/httpd/conf/httpd.conf (rhel layout)" in done.stderr
     )
-    assert re.search(r"audit: \d+ rules, 9 findings \(0 suppressed\), score 3", done.stderr)
+    assert re.search(r"audit: \d+ rules, 10 findings \(0 suppressed\), score 0", done.stderr)
     assert json.loads(done.stdout)["grade"] == "F"  # the log stays off stdout
     quiet = _run_module("audit", "--root", str(INCIDENT), "--format", "json")
     assert quiet.stderr == ""

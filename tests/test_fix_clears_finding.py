@@ -79,8 +79,10 @@ def test_more_workers_on_a_threaded_mpm_count_whole_children(tmp_path: Path) -> 
         "RequestReadTimeout header=17 body=17\nTimeout 30\n"
         "MaxRequestWorkers 75\nServerLimit 3\n",
     )
+    # A client that stops reading a large response holds a worker Timeout (30 s)
+    # even on event: 5 such clients per second need 150 workers, 6 children of 25.
     fix = _findings(root)["TA301"]["fix"]
-    assert isinstance(fix, str) and "MaxRequestWorkers 100" in fix and "ServerLimit 4" in fix
+    assert isinstance(fix, str) and "MaxRequestWorkers 150" in fix and "ServerLimit 6" in fix
     _apply(root / "usr/local/apache2/conf/httpd.conf", fix)
     after = _findings(root)
     assert "TA301" not in after and "TA111" not in after
@@ -97,16 +99,20 @@ def test_a_negative_timeout_is_the_worst_case_not_a_blind_spot(tmp_path: Path) -
     assert "TA301" not in _findings(root)
 
 
-def test_on_24_loading_mod_reqtimeout_brings_its_limits(tmp_path: Path) -> None:
+def test_on_24_loading_mod_reqtimeout_also_bounds_its_body_stage(tmp_path: Path) -> None:
     # httpd 2.4 applies header=20-40 body=20 at 500 B/s once the module is
-    # loaded: the fix loads it and says nothing more about limits.
+    # loaded, but its body stage has no maximum (TA104): the fix writes one.
     root = _tree(
         tmp_path,
         "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\n"
         "Timeout 300\nMaxRequestWorkers 150\nKeepAliveTimeout 2\n",
     )
     fix = _findings(root)["TA301"]["fix"]
-    assert fix == "LoadModule reqtimeout_module modules/mod_reqtimeout.so\nTimeout 30"
+    assert fix == (
+        "LoadModule reqtimeout_module modules/mod_reqtimeout.so\n"
+        "RequestReadTimeout header=20-40,MinRate=500 body=20-120,MinRate=500\n"
+        "Timeout 30"
+    )
     _apply(root / "usr/local/apache2/conf/httpd.conf", str(fix))
     after = _findings(root)
     assert "TA301" not in after and "TA103" not in after and "TA104" not in after

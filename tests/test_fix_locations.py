@@ -34,7 +34,10 @@ def test_debian_enables_modules_with_a2enmod_at_the_main_file(tmp_path: Path) ->
         link.unlink()
     finding = _finding(root, "TA103")
     assert finding.location == tcpaudit.Location(file="etc/apache2/apache2.conf")
-    assert finding.fix == "a2enmod reqtimeout"
+    # Debian's reqtimeout.conf leaves the body stage without a maximum (TA104).
+    assert finding.fix == (
+        "a2enmod reqtimeout\nRequestReadTimeout header=20-40,MinRate=500 body=20-120,MinRate=500"
+    )
 
 
 def test_a_server_keepalive_timeout_judged_through_vhosts_is_one_finding() -> None:

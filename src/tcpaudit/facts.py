@@ -14,10 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from .apache.loader import load_apache
-from .apache.model import ApacheConfig, MpmName
-from .apache.scopes import scopes
-from .apache.values import RequestReadTimeoutValue
+from .apache.model import ApacheConfig
 from .errors import UsageError, raises_only_documented_errors
+from .hold import HOLDING_MPMS, exhaustion, kind_holds, silent_deferred_seconds
 from .provenance import Note
 from .rootfs import RootFS
 from .sysctl.loader import load_sysctl
@@ -25,14 +24,12 @@ from .sysctl.model import BootTool, SysctlSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DerivedTimings", "HostFacts", "gather", "retries2_giveup_seconds"]
+__all__ = ["HOLDING_MPMS", "DerivedTimings", "HostFacts", "gather", "retries2_giveup_seconds"]
 
 # RFC 6298 / tcp.h: the first retransmission timeout is at least TCP_RTO_MIN
 # (200 ms) and doubles up to TCP_RTO_MAX (120 s).
 TCP_RTO_MIN_SECONDS = 0.2
 TCP_RTO_MAX_SECONDS = 120.0
-# Process- or thread-per-connection MPMs hold a worker through keep-alive waits.
-HOLDING_MPMS: frozenset[MpmName] = frozenset({"prefork", "worker"})
 
 
 def retries2_giveup_seconds(retries: int) -> float:
@@ -50,7 +47,20 @@ def retries2_giveup_seconds(retries: int) -> float:
 
 
 class DerivedTimings(BaseModel):
-    """Numbers computed from several settings; None when an input is unknown."""
+    """Numbers computed from several settings; None when an input is unknown.
+
+    ``worker_hold_seconds`` maps each kind of stalled client (``hold.HOLD_KINDS``)
+    to how long one such client keeps one worker, lingering close included:
+    0 when it holds none, None when nothing ends the hold (see ``tcpaudit.hold``).
+    ``worker_hold_seconds_worst`` is the longest of the kinds that are not
+    attacks (every kind but header_trickle and body_trickle), the one named by
+    ``worker_hold_kind_worst``; ``exhaustion_clients_per_second`` divides the
+    workers by it (0 when that hold has no limit). ``request_read_hold_seconds``
+    is the longest hold of a client that stops sending its request (silent,
+    header_stop, body_stall), ``keepalive_hold_seconds`` that of an idle
+    keep-alive client, ``silent_deferred_seconds`` how long TCP_DEFER_ACCEPT
+    keeps a silent client from Apache before its hold starts.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,9 +68,12 @@ class DerivedTimings(BaseModel):
     keepalive_detect_seconds: int | None = None
     retries2_giveup_seconds: float | None = None
     listen_backlog_effective: int | None = None
+    worker_hold_seconds: dict[str, float | None] | None = None
+    worker_hold_kind_worst: str | None = None
+    worker_hold_seconds_worst: float | None = None
     request_read_hold_seconds: float | None = None
     keepalive_hold_seconds: float | None = None
-    worker_hold_seconds_worst: float | None = None
+    silent_deferred_seconds: float | None = None
     exhaustion_clients_per_second: float | None = None
     exhaustion_interval_seconds: float | None = None
 
@@ -70,13 +83,6 @@ def _int(config: ApacheConfig, name: str) -> int | None:
     if setting is None or isinstance(setting.value, bool) or not isinstance(setting.value, int):
         return None
     return setting.value
-
-
-def _number(config: ApacheConfig, name: str) -> float | None:
-    setting = config.settings.get(name)
-    if setting is None or isinstance(setting.value, bool):
-        return None
-    return float(setting.value) if isinstance(setting.value, int | float) else None
 
 
 def max_request_workers_effective(config: ApacheConfig) -> int | None:
@@ -96,48 +102,31 @@ def max_request_workers_effective(config: ApacheConfig) -> int | None:
     return max(min(workers, limit), 1)
 
 
-def request_read_hold_seconds(config: ApacheConfig) -> float | None:
-    """How long a client that stops sending holds a worker while its request is read."""
-    timeout = _number(config, "Timeout")
-    if timeout is None:
-        return None
-    # A negative Timeout is APR's "block without limit": only mod_reqtimeout bounds it.
-    unbounded = timeout < 0
-    limits = config.settings.get("RequestReadTimeout")
-    value = limits.value if limits else None
-    if not isinstance(value, RequestReadTimeoutValue):
-        return None if unbounded else timeout
-    holds = []
-    for stage in (value.header, value.body):
-        if stage is None or stage.disabled:
-            if unbounded:
-                return None
-            holds.append(timeout)
-        else:
-            limit = float(stage.timeout_seconds)
-            holds.append(limit if unbounded else min(timeout, limit))
-    return max(holds)
-
-
-def keepalive_hold_seconds(config: ApacheConfig) -> float:
-    """How long an idle keep-alive client holds a worker after each response (0 on event).
-
-    The longest wait of any scope where keep-alive is on: the server's, or a
-    vhost's own KeepAlive/KeepAliveTimeout (only where that value is effective).
-    """
-    if config.mpm not in HOLDING_MPMS:
-        return 0.0
-    server_timeout = _number(config, "KeepAliveTimeout") or 0.0
-    longest = 0.0
-    for scope in scopes(config):
-        if not scope.keepalive:
-            continue
-        timeout = server_timeout
-        own = scope.own("KeepAliveTimeout") if scope.vhost is not None else None
-        if own is not None and own.effective and isinstance(own.value, int | float):
-            timeout = float(own.value)
-        longest = max(longest, timeout)
-    return longest
+def hold_timings(config: ApacheConfig, workers: int | None) -> dict[str, Any]:
+    """The worker-hold part of ``DerivedTimings`` (computed by ``tcpaudit.hold``)."""
+    holds = kind_holds(config)
+    values: dict[str, Any] = {
+        "worker_hold_seconds": {kind: hold.seconds for kind, hold in holds.items()},
+        "silent_deferred_seconds": silent_deferred_seconds(config),
+    }
+    reading = [holds[k] for k in ("silent", "header_stop", "body_stall") if k in holds]
+    if reading:
+        values["request_read_hold_seconds"] = (
+            None
+            if any(h.seconds is None for h in reading)
+            else max(h.seconds or 0.0 for h in reading)
+        )
+    if "keepalive_idle" in holds:
+        values["keepalive_hold_seconds"] = holds["keepalive_idle"].seconds
+    drain = exhaustion(holds, workers)
+    if drain.hold is not None:
+        values["worker_hold_kind_worst"] = drain.hold.kind
+        values["worker_hold_seconds_worst"] = drain.hold.seconds
+    if drain.clients_per_second is not None:
+        values["exhaustion_clients_per_second"] = drain.clients_per_second
+        if drain.hold is not None and drain.hold.seconds and workers:
+            values["exhaustion_interval_seconds"] = round(drain.hold.seconds / workers, 3)
+    return values
 
 
 class HostFacts(BaseModel):
@@ -184,16 +173,7 @@ class HostFacts(BaseModel):
                 values["listen_backlog_effective"] = (
                     min(backlog, somaxconn) if somaxconn is not None else backlog
                 )
-            read_hold = request_read_hold_seconds(config)
-            keepalive_hold = keepalive_hold_seconds(config)
-            values["request_read_hold_seconds"] = read_hold
-            values["keepalive_hold_seconds"] = keepalive_hold
-            if read_hold is not None:
-                worst = max(read_hold, keepalive_hold)
-                values["worker_hold_seconds_worst"] = worst
-                if workers and worst > 0:
-                    values["exhaustion_clients_per_second"] = round(workers / worst, 3)
-                    values["exhaustion_interval_seconds"] = round(worst / workers, 3)
+            values.update(hold_timings(config, workers))
         return DerivedTimings(**values)
 
 
@@ -220,6 +200,7 @@ def gather(
     sysctl_boot: BootTool | None = None,
     kernel_version: str | None = None,
     host: str | None = None,
+    allow_empty: bool = False,
 ) -> HostFacts:
     """Read a host's Apache configuration and TCP sysctls into ``HostFacts``.
 
@@ -232,6 +213,9 @@ def gather(
         sysctl_boot: whose precedence decides persistent values; None detects it.
         kernel_version: the kernel release for defaults; None reads it.
         host: the name to report; None uses the host name (or the root's /etc/hostname).
+        allow_empty: return facts with nothing in them rather than refuse a root
+            that holds nothing to audit (for callers with other evidence, such as
+            ``diagnose`` reading sockets).
 
     Raises:
         UsageError: ``root`` is not a directory, or nothing under it can be
@@ -260,7 +244,7 @@ def gather(
         "sysctl: %d keys, %d live values, %d persistent file%s applied in %s order",
         len(settings.settings), live, files, "" if files == 1 else "s", settings.boot or "unknown",
     )  # fmt: skip
-    if apache is None and not _read_any_sysctl(settings):
+    if apache is None and not allow_empty and not _read_any_sysctl(settings):
         raise UsageError(
             f"nothing to audit under {os.fspath(root)}: no Apache configuration, no sysctl.conf "
             "or sysctl.d files and no proc/sys values"

@@ -73,7 +73,7 @@ def test_new_finding_is_reported_and_alone_decides_the_grade(tmp_path: Path) -> 
     baseline = load_baseline(write_report(root, tmp_path / "baseline.json"))
     assert baseline
     conf = root / "etc/httpd/conf/httpd.conf"
-    conf.write_text(conf.read_text().replace("Timeout 30\n", "Timeout 120\n"), encoding="utf-8")
+    conf.write_text(conf.read_text().replace("Timeout 20\n", "Timeout 120\n"), encoding="utf-8")
     result = apply_baseline(audit_root(root), baseline)
     new = [f for f in result.findings if not f.suppressed]
     assert "TA101" in {f.rule for f in new}

@@ -44,14 +44,14 @@ def small_fleet() -> list[Report]:
 
 
 def test_example_reports_are_what_the_fleet_numbers_assume() -> None:
-    assert (INCIDENT.grade, INCIDENT.score, len(INCIDENT.findings)) == ("F", 3, 9)
+    assert (INCIDENT.grade, INCIDENT.score, len(INCIDENT.findings)) == ("F", 0, 10)
     assert (TUNED.grade, TUNED.score, [f.rule for f in TUNED.findings]) == ("A", 100, [])
 
 
 def test_roll_up_numbers() -> None:
     fleet = roll_up(small_fleet())
     assert [h.model_dump() for h in fleet.hosts] == [
-        {"host": "web1", "grade": "F", "score": 3, "findings": 9, "critical": 1, "high": 3},
+        {"host": "web1", "grade": "F", "score": 0, "findings": 10, "critical": 1, "high": 3},
         {"host": "web2", "grade": "A", "score": 100, "findings": 0, "critical": 0, "high": 0},
         {"host": "web3", "grade": "B", "score": 82, "findings": 2, "critical": 0, "high": 1},
     ]
@@ -65,6 +65,7 @@ def test_roll_up_numbers() -> None:
         "TA103",
         "TA107",
         "TA108",
+        "TA113",
         "TA202",
         "TA205",
         "TA301",
@@ -73,7 +74,7 @@ def test_roll_up_numbers() -> None:
     titles = {f.rule: f.title for f in INCIDENT.findings}
     assert all(c.title == titles[c.rule] for c in summary.most_common)
     assert [(w.host, w.grade, w.score) for w in summary.worst] == [
-        ("web1", "F", 3),
+        ("web1", "F", 0),
         ("web3", "B", 82),
     ]
 
@@ -199,8 +200,8 @@ def test_json_output_shape_is_the_design_contract() -> None:
     assert data["hosts"][0] == {
         "host": "web1",
         "grade": "F",
-        "score": 3,
-        "findings": 9,
+        "score": 0,
+        "findings": 10,
         "critical": 1,
         "high": 3,
     }
@@ -220,7 +221,7 @@ def test_table_lists_summary_then_every_host() -> None:
     hosts = lines[lines.index("hosts:") + 1 :]
     assert hosts[0].split() == ["host", "grade", "score", "findings", "critical", "high"]
     assert [row.split() for row in hosts[2:]] == [
-        ["web1", "F", "3", "9", "1", "3"],
+        ["web1", "F", "0", "10", "1", "3"],
         ["web2", "A", "100", "0", "0", "0"],
         ["web3", "B", "82", "2", "0", "1"],
     ]

@@ -60,8 +60,8 @@ def test_json_to_stdout_is_the_contract(fleet_dir: Path) -> None:
     assert data["hosts"][0] == {
         "host": "web1.shop.example",
         "grade": "F",
-        "score": 3,
-        "findings": 9,
+        "score": 0,
+        "findings": 10,
         "critical": 1,
         "high": 3,
     }

@@ -68,7 +68,7 @@ def test_keepalive_case_with_scoreboard_names_keepalive_not_load() -> None:
 
 def test_keepalive_case_without_scoreboard_quotes_the_hold_time() -> None:
     result = diagnose(case("keepalive-drained"))
-    assert "workers are held longer than clients wait, up to 300 s per connection" in (
+    assert "workers are held longer than clients wait, up to 302 s per connection" in (
         result.verdict
     )
 

@@ -8,7 +8,7 @@ from realtool import write_files
 
 import tcpaudit
 from tcpaudit.checks.sysctl_candidates import judge, with_value
-from tcpaudit.engine import Context
+from tcpaudit.engine.run import audit_context
 
 
 def _facts(tmp_path: Path, files: dict[str, str | tuple[str, str]]) -> tcpaudit.HostFacts:
@@ -23,7 +23,7 @@ def test_rules_on_both_sides_and_what_they_recommend(tmp_path: Path) -> None:
             "etc/sysctl.d/60-retries.conf": "net.ipv4.tcp_retries2 = 3\n",
         },
     )
-    judgement = judge(facts, "net.ipv4.tcp_retries2", [3, 15], Context())
+    judgement = judge(facts, "net.ipv4.tcp_retries2", [3, 15], audit_context(facts))
     assert judgement.objecting(3) == ("TA209",)
     assert judgement.objecting(15) == ("TA202",)
     assert judgement.recommendations() == (8,)
@@ -44,7 +44,7 @@ def test_a_rule_that_flags_every_candidate_objects_to_none(tmp_path: Path) -> No
             "etc/sysctl.d/60-ka.conf": "net.ipv4.tcp_keepalive_time = 600\n",
         },
     )
-    judgement = judge(facts, "net.ipv4.tcp_keepalive_time", [600, 7200], Context())
+    judgement = judge(facts, "net.ipv4.tcp_keepalive_time", [600, 7200], audit_context(facts))
     assert judgement.acceptable(600) and judgement.acceptable(7200)
 
 

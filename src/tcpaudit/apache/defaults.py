@@ -6,6 +6,8 @@ so a report can say "not set: Apache's compiled default of 300 s applies".
 
 from __future__ import annotations
 
+from .values import StageDefaults
+
 __all__ = [
     "DEFAULT_KEEPALIVE",
     "DEFAULT_KEEPALIVE_TIMEOUT_SECONDS",
@@ -23,9 +25,13 @@ DEFAULT_KEEPALIVE_TIMEOUT_SECONDS = 5  # core docs: KeepAliveTimeout Default 5
 DEFAULT_MAX_KEEPALIVE_REQUESTS = 100  # core docs: MaxKeepAliveRequests Default 100
 DEFAULT_LISTEN_BACKLOG = 511  # mpm_common docs: ListenBacklog Default 511
 
-# mod_reqtimeout docs (2.4): the limits in force when the module is loaded and
-# RequestReadTimeout is not set. 2.2's module has no defaults (no limit).
-DEFAULT_REQUEST_READ_TIMEOUT_2_4 = ("header=20-40,MinRate=500", "body=20,MinRate=500")
+# mod_reqtimeout docs (2.4), MRT_DEFAULT_* in mod_reqtimeout.c: the limits in force
+# when the module is loaded and RequestReadTimeout does not name a stage (the
+# handshake stage, from 2.4.39, defaults to 0: off). 2.2's module has no
+# defaults (no limit).
+DEFAULT_REQUEST_READ_TIMEOUT_2_4 = StageDefaults(
+    ("header=20-40,MinRate=500", "body=20,MinRate=500")
+)
 
 # mpm_common docs: per-MPM defaults of the worker limits. MaxRequestWorkers of
 # threaded MPMs defaults to ServerLimit x ThreadsPerChild.

@@ -16,6 +16,7 @@ __all__ = [
     "InvalidValueError",
     "ReadTimeoutLimit",
     "RequestReadTimeoutValue",
+    "StageDefaults",
     "parse_atoi",
     "parse_flag_keepalive",
     "parse_proxy_params",
@@ -88,20 +89,37 @@ def parse_flag_keepalive(text: str, version: tuple[int, ...] = (2, 4)) -> bool:
 
 
 class ReadTimeoutLimit(BaseModel):
-    """One stage of mod_reqtimeout: initial timeout, optional maximum, minimum rate."""
+    """One stage of mod_reqtimeout: initial timeout, optional maximum, minimum rate.
+
+    ``default`` marks a stage no RequestReadTimeout line names, which runs with
+    the module's compiled defaults (2.4). It matters in 2.4.39 only, where the
+    compiled MinRate of such stages is not applied (PR 63325, fixed in 2.4.40:
+    the ``#if MRT_DEFAULT_HEADER_MIN_RATE`` tests name macros that do not exist).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timeout_seconds: int
     max_seconds: int | None = None
     min_rate_bytes: int | None = None
+    default: bool = False
 
     @property
     def worst_case_seconds(self) -> int:
-        """How long a client can hold the stage: the maximum when a rate extends it."""
+        """The initial timeout, or the maximum when a MinRate extends the stage up to one.
+
+        A MinRate without a maximum extends the stage without limit while the
+        client keeps sending at that rate; this property then still gives the
+        initial timeout (see ``unbounded_by_rate``).
+        """
         if self.max_seconds is not None and self.min_rate_bytes:
             return self.max_seconds
         return self.timeout_seconds
+
+    @property
+    def unbounded_by_rate(self) -> bool:
+        """A MinRate and no maximum: a client sending at that rate is never cut."""
+        return bool(self.min_rate_bytes) and not self.max_seconds and not self.disabled
 
     @property
     def disabled(self) -> bool:
@@ -116,6 +134,16 @@ class RequestReadTimeoutValue(BaseModel):
     handshake: ReadTimeoutLimit | None = None
     header: ReadTimeoutLimit | None = None
     body: ReadTimeoutLimit | None = None
+
+
+class StageDefaults(tuple[str, ...]):
+    """RequestReadTimeout arguments that stand for the module's compiled defaults.
+
+    ``parse_request_read_timeout`` marks the stages it reads from such a tuple
+    as ``default``: the same words written in a configuration file are not.
+    """
+
+    __slots__ = ()
 
 
 _STAGE = re.compile(r"^(handshake|header|body)=(.*)$", re.IGNORECASE)
@@ -142,17 +170,26 @@ def _stage_limit(text: str) -> ReadTimeoutLimit:
 def parse_request_read_timeout(
     args: tuple[str, ...], base: RequestReadTimeoutValue | None
 ) -> RequestReadTimeoutValue:
-    """Apply ``RequestReadTimeout`` arguments over the limits already in force."""
+    """Apply ``RequestReadTimeout`` arguments over the limits already in force.
+
+    A stage the arguments name replaces that stage only (set_reqtimeout_param
+    clears the stage, then reads it); the others keep ``base``'s. Arguments
+    given as ``StageDefaults`` yield stages marked ``default``.
+    """
     stages: dict[str, ReadTimeoutLimit | None] = {
         "handshake": base.handshake if base else None,
         "header": base.header if base else None,
         "body": base.body if base else None,
     }
+    compiled = isinstance(args, StageDefaults)
     for arg in args:
         match = _STAGE.match(arg)
         if not match:
             raise InvalidValueError(f"unknown RequestReadTimeout parameter {arg!r}")
-        stages[match.group(1).lower()] = _stage_limit(match.group(2))
+        stage = _stage_limit(match.group(2))
+        stages[match.group(1).lower()] = (
+            stage.model_copy(update={"default": True}) if compiled else stage
+        )
     return RequestReadTimeoutValue(**stages)
 
 

@@ -1,42 +1,37 @@
 """AcceptFilter none hands silent connections to a worker at once.
 
-On Linux, Apache's default ``AcceptFilter http data`` (and ``https data``)
-sets TCP_DEFER_ACCEPT with 30 s: a client that connects but sends nothing
-(a browser's speculative preconnect, a scanner, a stalled proxy) stays in
-the kernel, in SYN-RECV, for about 31 s instead of reaching a worker. With
-``none`` it is accepted at once and holds a worker until it speaks or the
-header read limit (mod_reqtimeout) or Timeout ends the wait (core docs).
+On Linux any AcceptFilter other than ``none`` (the default is ``data``) sets
+TCP_DEFER_ACCEPT on the listener (ap_apply_accept_filter, server/listen.c):
+30 s from httpd 2.2.28 and in 2.4, 1 s in 2.2.0 to 2.2.27 (CHANGES: PR
+41270). The kernel keeps a client that connects but sends nothing in SYN-RECV
+until then (~31 s for 30 s, measured), and queues it when the period ends: a
+client that speaks or closes meanwhile reaches a worker at that moment (a
+FIN is not held back), one that stays silent still holds a worker afterwards,
+for the header limit or Timeout. The filter delays the hold; it does not
+replace it. With ``none`` the hold starts at once. httpd lower-cases both
+words (set_accf_map in server/core.c): ``AcceptFilter HTTP None`` is none too
+(measured: such a client was accepted at once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..apache.model import ApacheConfig
-from ..apache.values import RequestReadTimeoutValue
 from ..engine.rule import Context
 from ..facts import HostFacts
+from ..hold import DEFER_ACCEPT_SECONDS, kind_holds
 from .base import CheckParams, Hit
 from .fixes import apache_location
 
 __all__ = ["AcceptFilterParams", "accept_filter_off"]
 
+# 2.2.0 to 2.2.27 defer only 1 s (server/listen.c): switching the filter off
+# there changes next to nothing, so it is not flagged.
+_THIRTY_SECONDS_FROM = (2, 2, 28)
+
 
 class AcceptFilterParams(CheckParams):
     protocols: list[str] = ["http", "https"]
-
-
-def _silent_hold_seconds(config: ApacheConfig) -> int | None:
-    """How long a connection that sends nothing holds its worker: header limit, else Timeout."""
-    timeout = config.settings.get("Timeout")
-    seconds = timeout.value if timeout is not None else None
-    if isinstance(seconds, bool) or not isinstance(seconds, int):
-        return None
-    limits = config.settings.get("RequestReadTimeout")
-    value = limits.value if limits is not None else None
-    if isinstance(value, RequestReadTimeoutValue) and value.header and not value.header.disabled:
-        return min(seconds, value.header.timeout_seconds)
-    return seconds
 
 
 def accept_filter_off(
@@ -48,10 +43,18 @@ def accept_filter_off(
     setting = config.settings.get("AcceptFilter")
     if setting is None or not isinstance(setting.value, dict):
         return
-    hold = _silent_hold_seconds(config)
+    version = config.version_info
+    if len(version) >= 3 and version < _THIRTY_SECONDS_FROM:
+        return
+    holds = kind_holds(config)
+    chosen = {protocol.lower(): name.lower() for protocol, name in setting.value.items()}
     for protocol in params.protocols:
-        if setting.value.get(protocol, "").lower() != "none":
+        if chosen.get(protocol) != "none":
             continue
+        # A silent client on a TLS listener waits in the handshake, not the header.
+        hold = holds.get("tls_handshake") if protocol == "https" else None
+        hold = hold or holds.get("silent")
+        seconds = "without limit" if hold is None or hold.seconds is None else f"{hold.seconds:g} s"
         yield Hit(
             setting="AcceptFilter",
             current=f"{protocol} none",
@@ -60,7 +63,8 @@ def accept_filter_off(
             fix=f"AcceptFilter {protocol} data",
             values={
                 "protocol": protocol,
-                "hold": hold if hold is not None else "Timeout",
+                "hold": seconds,
+                "defer": f"{DEFER_ACCEPT_SECONDS[30]:g}",
                 "mpm": config.mpm,
             },
         )

@@ -1,4 +1,12 @@
-"""A numeric Apache setting above a maximum, server-wide and in each vhost that sets it."""
+"""A numeric Apache setting above a maximum, server-wide and in each vhost that sets it.
+
+For Timeout the values also say what it bounds here (``reading``, ``bounds``):
+with mod_reqtimeout's stages in force a client that stops sending its request
+is cut by them, not by Timeout, while every write to a client that stops
+reading, the wait for CGI output, a proxied backend without ProxyTimeout, an
+idle tunnel and a TLS handshake without a handshake stage still wait Timeout
+(``tcpaudit.hold``; measured on a real apache2).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,10 @@ from collections.abc import Iterator
 from ..apache.scopes import scopes
 from ..engine.rule import Context
 from ..facts import HostFacts
+from ..hold import kind_holds
 from .base import CheckParams, Hit, as_seconds, plain_number
 from .fixes import apache_location
+from .hold_text import timeout_bounds, timeout_reading
 
 __all__ = ["SettingAboveParams", "apache_setting_above"]
 
@@ -28,6 +38,7 @@ def apache_setting_above(
     if config is None:
         return
     recommended = plain_number(params.recommended_seconds)
+    holds = kind_holds(config) if params.setting == "Timeout" else {}
     for scope in scopes(config):
         setting = scope.own(params.setting)
         if setting is None or not setting.effective:
@@ -38,6 +49,7 @@ def apache_setting_above(
         unlimited = params.negative_is_unlimited and current < 0
         if current <= params.max_seconds and not unlimited:
             continue
+        each = "with no time limit" if unlimited else f"{plain_number(current)} s"
         yield Hit(
             setting=params.setting,
             current=plain_number(current),
@@ -51,6 +63,8 @@ def apache_setting_above(
                 if unlimited
                 else f"{plain_number(current)} s",
                 "hold": "with no time limit" if unlimited else f"up to {plain_number(current)} s",
+                "reading": timeout_reading(holds, config.mpm, each) if holds else "",
+                "bounds": timeout_bounds(holds, each) if holds else "",
                 "mpm": config.mpm,
                 "workers": facts.derived.max_request_workers_effective,
             },

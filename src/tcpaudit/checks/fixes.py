@@ -24,10 +24,10 @@ __all__ = [
     "apache_location",
     "drop_in_name",
     "load_module_fix",
-    "module_enabler_configures",
     "proxy_pass_with",
     "sysctl_fix",
     "sysctl_location",
+    "value_source",
 ]
 
 DROP_IN_NAME = "99-tcpaudit.conf"
@@ -38,15 +38,6 @@ def apache_location(config: ApacheConfig, setting: ApacheSetting | None) -> Loca
     if setting is not None and setting.file is not None:
         return Location(file=setting.file, line=setting.line)
     return Location(file=config.main_file)
-
-
-def module_enabler_configures(config: ApacheConfig) -> bool:
-    """True where enabling a module also enables its packaged configuration.
-
-    Debian's a2enmod links mods-available/<name>.conf too (reqtimeout.conf
-    brings its limits), so a fix adds no configuration lines there.
-    """
-    return config.layout == "debian"
 
 
 def load_module_fix(config: ApacheConfig, module: str) -> str:
@@ -91,6 +82,25 @@ def sysctl_location(
         assert setting.live is not None
         return Location(file=setting.live.file, line=setting.live.line)
     return setting.location
+
+
+def value_source(setting: SysctlSetting | None, kernel: str | None = None) -> str:
+    """Where the value in force comes from: its /proc file when it is the live
+    value, else the persistent file:line, else the kernel default.
+
+    Not ``sysctl_location``, which says where to act: a live value that the
+    files do not set (or set otherwise) must not be quoted as theirs.
+    """
+    if setting is None:
+        return "unknown"
+    source = setting.live if setting.source == "live" else None
+    if source is None and setting.source == "persistent":
+        source = setting.persistent
+    if source is not None:
+        return source.file if source.line is None else f"{source.file}:{source.line}"
+    if setting.source == "default":
+        return f"the default of Linux {kernel}" if kernel else "the kernel default"
+    return "unknown"
 
 
 def sysctl_fix(

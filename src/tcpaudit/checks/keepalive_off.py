@@ -26,13 +26,15 @@ __all__ = ["KeepAliveOffParams", "keepalive_off"]
 class KeepAliveOffParams(CheckParams):
     # KeepAliveTimeout to pair with KeepAlive On where a worker waits it out.
     recommended_timeout_seconds: int = 2
+    # Pair it on every MPM (behind a load balancer, whose idle timeout it must outlast).
+    pair_on_every_mpm: bool = False
 
 
 def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context) -> Iterator[Hit]:
     config = facts.apache
     if config is None:
         return
-    holding = config.mpm in HOLDING_MPMS
+    holding = config.mpm in HOLDING_MPMS or params.pair_on_every_mpm
     fix = "KeepAlive On"
     if holding:
         fix += f"\nKeepAliveTimeout {params.recommended_timeout_seconds}"

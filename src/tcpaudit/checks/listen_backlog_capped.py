@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit
-from .fixes import apache_location, sysctl_fix, sysctl_location
+from .fixes import apache_location, sysctl_fix, sysctl_location, value_source
 
 __all__ = ["BacklogParams", "listen_backlog_capped"]
 
@@ -46,22 +46,31 @@ def listen_backlog_capped(
     ):
         # No value read and no kernel version: the default would be a guess.
         return
-    somaxconn_location = sysctl_location(somaxconn_setting)
+    wanted = setting.value
+    persistent = somaxconn_setting.persistent
+    if (
+        persistent is not None
+        and isinstance(persistent.value, int)
+        and persistent.value >= wanted
+        and somaxconn_setting.pending(persistent.value)
+    ):
+        # The files already give enough for the next boot: apply them now
+        # rather than write a lower value over them.
+        wanted = persistent.value
+    somaxconn_location = sysctl_location(somaxconn_setting, wanted)
     yield Hit(
         setting=_SOMAXCONN,
         current=somaxconn,
-        recommended=setting.value,
+        recommended=wanted,
         # With no file setting somaxconn, the ListenBacklog line is the one to open.
         location=somaxconn_location or apache_location(config, setting),
-        fix=sysctl_fix({_SOMAXCONN: setting.value}, sysctl.settings, sysctl.boot),
+        fix=sysctl_fix({_SOMAXCONN: wanted}, sysctl.settings, sysctl.boot),
         values={
             "backlog": setting.value,
             "backlog_at": f"{setting.file}:{setting.line}"
             if setting.file is not None
             else "Apache's compiled default",
             "somaxconn": somaxconn,
-            "somaxconn_from": str(somaxconn_location)
-            if somaxconn_location is not None
-            else f"the default of Linux {sysctl.kernel}",
+            "somaxconn_from": value_source(somaxconn_setting, sysctl.kernel),
         },
     )

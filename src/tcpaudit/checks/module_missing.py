@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from ..apache.model import ApacheConfig, version_tuple
 from ..engine.rule import Context
 from ..facts import HostFacts
+from ..hold import kind_holds
 from ..provenance import Location
 from .base import CheckParams, Hit
-from .fixes import load_module_fix, module_enabler_configures
+from .fixes import load_module_fix
+from .hold_text import hold_sentence
 
 __all__ = ["ModuleMissingParams", "module_missing"]
 
@@ -33,7 +35,8 @@ def _after_last_load_module(config: ApacheConfig) -> Location:
 class ModuleMissingParams(CheckParams):
     module: str
     # What to paste once the module is loaded (for mod_reqtimeout: its limits),
-    # needed only before this Apache version (2.4 applies the same limits itself).
+    # needed only before this Apache version (None: always). Debian's a2enmod
+    # brings the module's packaged configuration too, which the line overrides.
     configure: str = ""
     configure_before: str | None = None
 
@@ -48,8 +51,9 @@ def module_missing(
     needed = params.configure_before is None or config.version_info < version_tuple(
         params.configure_before
     )
-    if params.configure and needed and not module_enabler_configures(config):
+    if params.configure and needed:
         fix = f"{fix}\n{params.configure}"
+    holds = kind_holds(config)
     yield Hit(
         setting="LoadModule",
         current=None,
@@ -58,7 +62,7 @@ def module_missing(
         fix=fix,
         values={
             "module": params.module,
-            "timeout": facts.derived.request_read_hold_seconds,
+            "silent": hold_sentence(holds["silent"]) if "silent" in holds else "unknown",
             "version": config.version,
         },
     )

@@ -1,30 +1,64 @@
-"""mod_reqtimeout is loaded but its header or body limit is off or long.
+"""mod_reqtimeout is loaded but a stage leaves a client reading without a short, bounded limit.
 
 A stage set to 0 imposes no limit; 2.2's module has no defaults at all, so
-without a RequestReadTimeout line it limits nothing (mod_reqtimeout docs).
+without a RequestReadTimeout line it limits nothing (mod_reqtimeout docs). A
+stage with MinRate is extended by the bytes received, up to its maximum, or
+without end when it has none (extend_timeout in mod_reqtimeout.c): httpd
+2.4's own body default, ``body=20,MinRate=500``, never cuts a body that keeps
+arriving at 500 B/s (measured on a real apache2: still held after twice
+every timer). The server and each virtual host that sets its own stages are
+judged; 2.4.39's default stages, whose MinRate is not applied, are TA117's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..apache.scopes import scopes
 from ..apache.values import ReadTimeoutLimit, RequestReadTimeoutValue
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit
 from .fixes import apache_location
+from .hold_fixes import recommended_read_limits
 
 __all__ = ["ReadTimeoutParams", "request_read_timeout_weak"]
 
+_MIN_RATE_BUG = (2, 4, 39)
+
 
 class ReadTimeoutParams(CheckParams):
+    # The header stage's longest hold (its maximum with MinRate), CIS: 40 s.
     max_header_seconds: int
+    # The body stage's initial timeout (CIS: 20 s) and its maximum with MinRate.
     max_body_seconds: int
-    recommended: str = "header=20-40,MinRate=500 body=20,MinRate=500"
+    max_body_total_seconds: int = 120
 
 
-def _weak(stage: ReadTimeoutLimit | None, limit: int) -> bool:
-    return stage is None or stage.disabled or stage.worst_case_seconds > limit
+def _problem(
+    name: str, stage: ReadTimeoutLimit | None, limit: int, total: int | None, rate_applies: bool
+) -> tuple[str, str] | None:
+    """What is wrong with one stage, short and in words; None when nothing is."""
+    if stage is None or stage.disabled:
+        return f"{name}: no limit", f"{name} without any limit"
+    extends = bool(stage.min_rate_bytes) and rate_applies
+    if extends and not stage.max_seconds:
+        return f"{name}: no maximum", (
+            f"{name}={stage.timeout_seconds},MinRate={stage.min_rate_bytes} without a maximum: "
+            f"a {name} that keeps arriving at {stage.min_rate_bytes} B/s is never cut"
+        )
+    worst = stage.max_seconds if extends and stage.max_seconds else stage.timeout_seconds
+    if total is None:
+        if worst > limit:
+            return f"{name}: {worst} s", f"{name} up to {worst} s (more than {limit} s)"
+        return None
+    if stage.timeout_seconds > limit:
+        return f"{name}: {stage.timeout_seconds} s", (
+            f"{name} first timeout {stage.timeout_seconds} s (more than {limit} s)"
+        )
+    if worst > total:
+        return f"{name}: up to {worst} s", f"{name} up to {worst} s (more than {total} s)"
+    return None
 
 
 def request_read_timeout_weak(
@@ -33,31 +67,37 @@ def request_read_timeout_weak(
     config = facts.apache
     if config is None or not config.has_module("reqtimeout_module"):
         return
-    setting = config.settings.get("RequestReadTimeout")
-    value = setting.value if setting else None
-    limits = value if isinstance(value, RequestReadTimeoutValue) else RequestReadTimeoutValue()
-    weak = [
-        name
-        for name, stage, limit in (
-            ("header", limits.header, params.max_header_seconds),
-            ("body", limits.body, params.max_body_seconds),
+    recommended = recommended_read_limits(config)
+    padded = config.version_info + (10**6,) * (3 - len(config.version_info))
+    for scope in scopes(config):
+        setting = scope.own("RequestReadTimeout")
+        if scope.vhost is not None and setting is None:
+            continue
+        value = setting.value if setting else None
+        limits = value if isinstance(value, RequestReadTimeoutValue) else RequestReadTimeoutValue()
+        problems: list[tuple[str, str]] = []
+        for name, stage, limit, total in (
+            ("header", limits.header, params.max_header_seconds, None),
+            ("body", limits.body, params.max_body_seconds, params.max_body_total_seconds),
+        ):
+            # 2.4.39 applies no MinRate to default stages (TA117): they do not extend.
+            rate_applies = not (stage is not None and stage.default and padded == _MIN_RATE_BUG)
+            problem = _problem(name, stage, limit, total, rate_applies)
+            if problem:
+                problems.append(problem)
+        if not problems:
+            continue
+        yield Hit(
+            setting="RequestReadTimeout",
+            current=", ".join(short for short, _ in problems),
+            recommended=recommended,
+            location=apache_location(config, setting),
+            fix=f"RequestReadTimeout {recommended}",
+            scope=scope.label,
+            values={
+                "problems": "; ".join(words for _, words in problems),
+                "where": f"{setting.file}:{setting.line}"
+                if setting is not None and setting.file is not None
+                else "no RequestReadTimeout line",
+            },
         )
-        if _weak(stage, limit)
-    ]
-    if not weak:
-        return
-
-    def describe(stage: ReadTimeoutLimit | None) -> str:
-        if stage is None or stage.disabled:
-            return "no limit"
-        return f"{stage.worst_case_seconds} s"
-
-    current = " ".join(f"{name}: {describe(getattr(limits, name))}" for name in ("header", "body"))
-    yield Hit(
-        setting="RequestReadTimeout",
-        current=current,
-        recommended=params.recommended,
-        location=apache_location(config, setting),
-        fix=f"RequestReadTimeout {params.recommended}",
-        values={"stages": " and ".join(weak), "timeout": facts.derived.request_read_hold_seconds},
-    )

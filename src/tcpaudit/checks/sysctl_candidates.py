@@ -14,10 +14,10 @@ candidate it flags when some other candidate clears it. The candidates are
 the values asked about, then what the flagging rules recommend for the key,
 then the kernel default.
 
-Limits: checks never see the user's configuration, so this runs the bundled
-catalogue with the rules' own parameters and the audit's profile; a rule the
-user disabled or re-parametrised in tcpaudit.toml counts as bundled, and one
-from an extra rules directory does not count.
+The rules come from the engine (``Context.rules``): the audit's catalogue,
+extra rule directories included, with the user's parameters, disabled rules
+left out; only those that read sysctl values run. Outside an audit (a bare
+``Context``) no rule is known and every candidate is acceptable.
 """
 
 from __future__ import annotations
@@ -26,12 +26,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
 
-from ..engine.catalogue import load_catalogue, registered_checks
 from ..engine.findings import JsonScalar
-from ..engine.rule import Context, Rule
-from ..engine.run import rule_applies
+from ..engine.rule import Context
 from ..facts import HostFacts
 from ..sysctl.model import SysctlSetting, SysctlSource, SysctlValue, value_text
 from ..sysctl.values import parse_value
@@ -64,18 +61,6 @@ def _judging() -> Iterator[None]:
         yield
     finally:
         _JUDGING.reset(token)
-
-
-@cache
-def _rules() -> tuple[Rule, ...]:
-    # Only rules that read sysctl values can change their verdict with one:
-    # the Apache-only rules (most of the catalogue, and the costly ones on a
-    # large configuration) are left out.
-    return tuple(
-        rule
-        for rule in load_catalogue()
-        if rule.check not in _SKIPPED_CHECKS and rule.applies_to.requires in ("sysctl", "both")
-    )
 
 
 def with_value(facts: HostFacts, key: str, value: SysctlValue) -> HostFacts:
@@ -144,15 +129,13 @@ class Judgement:
 
 def _flagging(facts: HostFacts, key: str, context: Context) -> dict[str, list[SysctlValue]]:
     """The rules that flag ``facts``, by id, each with what it recommends for ``key``."""
-    checks = registered_checks()
+    if context.rules is None:
+        return {}
     flagged: dict[str, list[SysctlValue]] = {}
-    for rule in _rules():
-        if not rule_applies(rule, facts, context):
-            continue
-        _, params = rule.resolved(context)
-        for hit in checks[rule.check].evaluate(facts, params, context):
-            proposals = flagged.setdefault(rule.id, [])
-            value = _as_value(hit.recommended) if hit.setting == key else None
+    for rule_id, hits in context.rules(facts, context, _SKIPPED_CHECKS).items():
+        proposals = flagged.setdefault(rule_id, [])
+        for setting, recommended in hits:
+            value = _as_value(recommended) if setting == key else None
             if value is not None:
                 proposals.append(value)
     return flagged

@@ -23,7 +23,7 @@ from ..facts import HostFacts
 from ..sysctl.defaults import kernel_default, parse_kernel_version
 from ..sysctl.model import SysctlSetting, effective_int
 from .base import CheckParams, Hit
-from .fixes import sysctl_fix, sysctl_location
+from .fixes import sysctl_fix, sysctl_location, value_source
 from .sysctl_candidates import judge, judging, pending_note
 
 __all__ = ["ValueCompareParams", "sysctl_value_compare"]
@@ -88,7 +88,7 @@ def sysctl_value_compare(
         fix=sysctl_fix({params.key: recommended}, sysctl.settings, sysctl.boot),
         values={
             "effective": value,
-            "source": str(location) if location is not None else "the kernel default",
+            "source": value_source(setting, sysctl.kernel),
             "default": default if default is not None else "memory-dependent",
             "pending": pending,
         },

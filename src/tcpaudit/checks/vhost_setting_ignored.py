@@ -28,6 +28,9 @@ class IgnoredSettingParams(CheckParams):
     # Severity when the ignored value is not shorter than the one applied
     # (the host is stricter than the file says): a surprise, not a hazard.
     severity_if_not_shorter: Severity = Severity.LOW
+    # Never recommend a value below this one (behind a load balancer,
+    # KeepAliveTimeout must outlast its idle timeout: TA118).
+    min_recommended_seconds: float | None = None
 
 
 def _applied(
@@ -62,7 +65,16 @@ def vhost_setting_ignored(
         applied_value = applied.value if applied is not None else None
         wanted, actual = as_seconds(ignored.value), as_seconds(applied_value)
         shorter = wanted is not None and actual is not None and wanted < actual
-        if shorter:
+        floor = params.min_recommended_seconds
+        too_short = floor is not None and wanted is not None and wanted < floor
+        if too_short:
+            advice = (
+                f"Delete the line: below {floor:g} s it would cut connections the load "
+                "balancer still reuses (TA118)"
+            )
+            fix = f"# delete: {ignored.spelled or params.setting} {ignored.value}"
+            location = Location(file=ignored.file or vhost.file, line=ignored.line)
+        elif shorter:
             advice = (
                 f"Set {params.setting} {ignored.value} there (it then applies to every "
                 f"vhost on {vhost.address}), or upgrade to 2.4.16 or later"
@@ -81,11 +93,13 @@ def vhost_setting_ignored(
         yield Hit(
             setting=params.setting,
             current=applied_value if isinstance(applied_value, int | float) else None,
-            recommended=ignored.value if isinstance(ignored.value, int | float) else None,
+            recommended=ignored.value
+            if isinstance(ignored.value, int | float) and not too_short
+            else None,
             location=location,
             fix=fix,
             scope=vhost_label(vhost),
-            severity=None if shorter else params.severity_if_not_shorter,
+            severity=None if shorter and not too_short else params.severity_if_not_shorter,
             values={
                 "ignored": ignored.value,
                 "ignored_at": f"{ignored.file}:{ignored.line}",

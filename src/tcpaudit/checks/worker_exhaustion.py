@@ -1,35 +1,30 @@
 """How few stalled clients per second it takes to occupy every worker.
 
-Each worker can be held for ``worker_hold_seconds_worst`` by a client that
-stops sending (Timeout or mod_reqtimeout's limit) or idles in keep-alive on a
-holding MPM. ``workers / hold`` such clients per second keep the whole pool
-busy; new connections then wait in the accept queue, their clients give up,
-and the queue fills with CLOSE_WAIT sockets nobody owns. This is the incident.
+Each kind of stalled client holds a worker for its own time
+(``tcpaudit.hold``): one that sends nothing until the header limit or
+Timeout, one that stops reading a large response for Timeout on every MPM,
+an idle keep-alive client for KeepAliveTimeout on prefork/worker, each plus
+the lingering close a prefork/worker worker runs. ``workers / the longest
+such hold`` clients per second keep the whole pool busy; new connections then
+wait in the accept queue, their clients give up, and the queue fills with
+CLOSE_WAIT sockets nobody owns. This is the incident. Trickling clients
+(slowloris, slow POST) are attacks judged by TA103 and TA104, not here.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
-from ..apache.defaults import DEFAULT_REQUEST_READ_TIMEOUT_2_4, MPM_DEFAULTS
-from ..apache.model import ApacheConfig
-from ..apache.values import parse_request_read_timeout
 from ..engine.findings import Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
-from .base import CheckParams, Hit, as_seconds, plain_number
-from .fixes import apache_location, load_module_fix, module_enabler_configures
+from ..hold import ADVERSARIAL_KINDS, HoldKind, KindHold, exhaustion, kind_holds
+from .base import CheckParams, Hit, plain_number
+from .fixes import apache_location
+from .hold_fixes import timer_fix
+from .hold_text import hold_sentence
 
 __all__ = ["ExhaustionParams", "worker_exhaustion"]
-
-# The limits to recommend are httpd 2.4's own defaults.
-_RECOMMENDED_READ = " ".join(DEFAULT_REQUEST_READ_TIMEOUT_2_4)
-# How long a client that sends nothing holds a worker under those limits: the
-# header stage's first timeout (facts.request_read_hold_seconds counts the same way).
-_RECOMMENDED_HEADER = parse_request_read_timeout(DEFAULT_REQUEST_READ_TIMEOUT_2_4, None).header
-assert _RECOMMENDED_HEADER is not None
-_RECOMMENDED_READ_HOLD = float(_RECOMMENDED_HEADER.timeout_seconds)
 
 
 class ExhaustionParams(CheckParams):
@@ -37,130 +32,108 @@ class ExhaustionParams(CheckParams):
     min_clients_per_second: float
     critical_below: float
     recommended_timeout_seconds: int = 30
+    recommended_keepalive_seconds: float = 2
+    # Behind a load balancer KeepAliveTimeout must stay above its idle timeout
+    # (TA118): the fix then never lowers it.
+    keep_keepalive: bool = False
+
+
+# The setting a finding points at, by the timer that ends the longest hold.
+_SETTING_OF_LIMIT = {
+    "Timeout": "Timeout",
+    "nothing": "Timeout",
+    "KeepAliveTimeout": "KeepAliveTimeout",
+}
 
 
 def worker_exhaustion(
     facts: HostFacts, params: ExhaustionParams, context: Context
 ) -> Iterator[Hit]:
     config = facts.apache
-    derived = facts.derived
-    rate = derived.exhaustion_clients_per_second
-    hold = derived.worker_hold_seconds_worst
-    workers = derived.max_request_workers_effective
+    workers = facts.derived.max_request_workers_effective
     if config is None or workers is None:
         return
-    timeout = config.settings.get("Timeout")
-    timeout_seconds = as_seconds(timeout.value) if timeout is not None else None
-    # A negative Timeout with no read limit: a worker waits as long as its client stays.
-    unlimited = (
-        derived.request_read_hold_seconds is None
-        and timeout_seconds is not None
-        and timeout_seconds < 0
-    )
-    if unlimited:
-        rate, hold = 0.0, math.inf
-    if rate is None or hold is None or rate >= params.min_clients_per_second:
+    holds = kind_holds(config)
+    drain = exhaustion(holds, workers)
+    rate, worst = drain.clients_per_second, drain.hold
+    if rate is None or worst is None or rate >= params.min_clients_per_second:
         return
-    read_hold = math.inf if unlimited else derived.request_read_hold_seconds or 0.0
-    keepalive_hold = derived.keepalive_hold_seconds or 0.0
-    fixes: list[str] = []
-    if read_hold >= keepalive_hold:
-        dominant = "Timeout"
-        loaded = config.has_module("reqtimeout_module")
-        if unlimited:
-            cause = (
-                f"Timeout {timeout_seconds:g} means no limit and no request-read limit applies, "
-                "so a client that stops sending holds a worker as long as it stays connected"
-            )
-        elif loaded:
-            cause = f"a client that stops sending holds a worker {read_hold:g} s (RequestReadTimeout / Timeout)"
-            dominant = "RequestReadTimeout"
-        else:
-            cause = f"a client that stops sending holds a worker up to Timeout, {read_hold:g} s, per read (no mod_reqtimeout)"
-        if not loaded:
-            loader = load_module_fix(config, "reqtimeout_module")
-            fixes.append(loader)
-            # 2.4 applies these limits once the module is loaded, and Debian's
-            # a2enmod brings reqtimeout.conf; 2.2 elsewhere has no limits at all.
-            if config.version_info < (2, 4) and not module_enabler_configures(config):
-                fixes.append(f"RequestReadTimeout {_RECOMMENDED_READ}")
-        elif read_hold > _RECOMMENDED_READ_HOLD:
-            fixes.append(f"RequestReadTimeout {_RECOMMENDED_READ}")
-        if timeout_seconds is not None and (
-            timeout_seconds > params.recommended_timeout_seconds or timeout_seconds < 0
-        ):
-            fixes.append(f"Timeout {params.recommended_timeout_seconds}")
-        read_after = min(
-            read_hold, _RECOMMENDED_READ_HOLD, float(params.recommended_timeout_seconds)
-        )
-        hold_after = max(read_after, keepalive_hold)
-    else:
-        dominant = "KeepAliveTimeout"
-        cause = f"an idle keep-alive client holds a {config.mpm} worker {keepalive_hold:g} s after each response"
-        fixes.append("KeepAliveTimeout 2")
-        hold_after = max(read_hold, 2.0)
-    # When shorter timers alone leave too few workers, say how many are needed.
-    fixes += _more_workers(config, workers, hold_after, params.min_clients_per_second)
-    severity = Severity.CRITICAL if rate < params.critical_below else None
+    target = workers / params.min_clients_per_second
+    fix = timer_fix(
+        config,
+        workers,
+        params.min_clients_per_second,
+        recommended_timeout_seconds=params.recommended_timeout_seconds,
+        keepalive_seconds=None if params.keep_keepalive else params.recommended_keepalive_seconds,
+    )
+    setting_name = _SETTING_OF_LIMIT.get(worst.limit, "RequestReadTimeout")
+    if not config.has_module("reqtimeout_module") and worst.kind in ("silent", "header_stop"):
+        setting_name = "Timeout"
     workers_setting = config.settings.get("MaxRequestWorkers")
+    unlimited = worst.seconds is None
     yield Hit(
         setting="exhaustion_clients_per_second",
         current=round(rate, 2),
         recommended=plain_number(params.min_clients_per_second),
-        location=apache_location(config, config.settings.get(dominant) or workers_setting),
-        fix="\n".join(fixes),
-        severity=severity,
+        location=apache_location(config, config.settings.get(setting_name) or workers_setting),
+        fix=fix.text,
+        severity=Severity.CRITICAL if rate < params.critical_below else None,
         values={
             "workers": workers,
             "workers_spelled": (workers_setting.spelled if workers_setting else None)
             or "MaxRequestWorkers",
-            "hold": f"{hold:g}",
-            "rate": f"{rate:g}",
-            "interval": f"{hold / workers:.3g}",
+            "kind": worst.kind,
+            "hold": "no limit" if unlimited else f"{worst.seconds:g}",
+            "rate": f"{round(rate, 2):g}",
             "held_by": "can all be held by as few stalled clients, for as long as they stay "
             "connected"
             if unlimited
-            else f"are all held by {rate:g} stalled clients per second, one every "
-            f"{hold / workers:.3g} s",
-            "cause": cause,
+            else f"are all held by {round(rate, 2):g} stalled clients per second, one every "
+            f"{(worst.seconds or 0) / workers:.2g} s",
+            "cause": _cause(worst, config.has_module("reqtimeout_module")),
+            "others": _others(holds, worst, target),
+            "after": _after(fix.clients_per_second, params.min_clients_per_second),
             "mpm": config.mpm,
         },
     )
 
 
-def _more_workers(
-    config: ApacheConfig, workers: int, hold: float, min_clients_per_second: float
-) -> list[str]:
-    """``MaxRequestWorkers`` (and ``ServerLimit``) lines for a pool that ``hold``
-    seconds per stalled client still drains below the wanted rate; none if it does not."""
-    if hold <= 0 or workers / hold >= min_clients_per_second:
-        return []
-    needed = math.ceil(hold * min_clients_per_second)
-    setting = config.settings.get("MaxRequestWorkers")
-    name = (setting.spelled if setting else None) or "MaxRequestWorkers"
-    server_limit = _int_setting(config, "ServerLimit")
-    if config.mpm in ("worker", "event"):
-        # Threaded MPMs count whole children: round up to a multiple of the
-        # threads each child runs (ThreadsPerChild, capped by ThreadLimit).
-        defaults = MPM_DEFAULTS[config.mpm]
-        per_child = _int_setting(config, "ThreadsPerChild") or defaults["ThreadsPerChild"]
-        per_child = max(min(per_child, _int_setting(config, "ThreadLimit") or per_child), 1)
-        children = math.ceil(needed / per_child)
-        needed = children * per_child
-        limit_line = None if server_limit and children <= server_limit else children
-    else:
-        limit_line = None if server_limit and needed <= server_limit else needed
-    lines = [
-        f"# {needed} workers keep up with {min_clients_per_second:g} stalled clients/s held "
-        f"{hold:g} s each; check the memory per {config.mpm} worker first",
-        f"{name} {needed}",
+_STAGE_OF_KIND = {"silent": "header", "header_stop": "header", "body_stall": "body"}
+
+
+def _cause(worst: KindHold, reqtimeout_loaded: bool) -> str:
+    text = hold_sentence(worst)
+    if worst.kind == "slow_reader":
+        text += ", on every MPM: mod_reqtimeout never covers a response"
+    elif worst.limit in ("Timeout", "nothing") and worst.kind in _STAGE_OF_KIND:
+        if not reqtimeout_loaded:
+            text += ", with no mod_reqtimeout to cut it shorter"
+        else:
+            # Loaded, yet the stage is off (0, or 2.2's module without a line).
+            text += f", since mod_reqtimeout sets no {_STAGE_OF_KIND[worst.kind]} limit"
+    return text
+
+
+def _others(holds: Mapping[HoldKind, KindHold], worst: KindHold, target: float) -> str:
+    """The other kinds that alone would drain the pool too, longest first."""
+    others = [
+        hold
+        for kind, hold in holds.items()
+        if kind not in ADVERSARIAL_KINDS
+        and hold.kind != worst.kind
+        and (hold.seconds is None or hold.seconds > target)
     ]
-    if limit_line is not None:
-        lines.append(f"ServerLimit {limit_line}")
-    return lines
+    if not others:
+        return ""
+    others.sort(key=lambda hold: -(hold.seconds if hold.seconds is not None else float("inf")))
+    named = ", ".join(
+        f"{hold.kind} {'no limit' if hold.seconds is None else f'{hold.seconds:g} s'}"
+        for hold in others
+    )
+    return f" Also held longer than the {target:.3g} s this pool affords: {named}."
 
 
-def _int_setting(config: ApacheConfig, name: str) -> int | None:
-    setting = config.settings.get(name)
-    value = setting.value if setting is not None else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _after(rate: float | None, wanted: float) -> str:
+    if rate is None:
+        return ""
+    return f" With the fix: {rate:.3g} clients per second (at least {wanted:g})."

@@ -144,7 +144,7 @@ def diagnose(
     """
     fs = RootFS(root)
     if facts is None:
-        facts = gather(root, apache_conf, sysctl)
+        facts = gather(root, apache_conf, sysctl, allow_empty=True)
     notes: list[Note] = []
     if not ports:
         ports = listen_ports(facts.apache) if facts.apache is not None else []

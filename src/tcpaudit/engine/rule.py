@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..apache.model import MpmName, version_tuple
+from ..facts import HostFacts
 from ..provenance import Location
-from .findings import Profile, Severity
+from .findings import JsonScalar, Profile, Severity
 
 __all__ = [
     "AppliesTo",
@@ -26,6 +28,7 @@ __all__ = [
     "Example",
     "ExpiredSuppression",
     "Rule",
+    "RuleRunner",
     "version_matches",
 ]
 
@@ -71,8 +74,21 @@ class ExpiredSuppression(BaseModel):
     location: Location | None = None
 
 
+# Runs the audit's rules that read sysctl values on other facts (``Context.rules``):
+# (facts, context, check names to leave out) -> rule id -> (setting, recommended) of each hit.
+RuleRunner = Callable[
+    [HostFacts, "Context", frozenset[str]], dict[str, list[tuple[str | None, JsonScalar]]]
+]
+
+
 class Context(BaseModel):
-    """What a rule may depend on besides the facts themselves."""
+    """What a rule may depend on besides the facts themselves.
+
+    ``rules`` is what the engine hands checks that must know how the rest of
+    the catalogue judges a hypothetical value (checks/sysctl_candidates.py):
+    the audit's own rules, with the user's parameters, disabled ones left
+    out. None outside an audit.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -80,6 +96,7 @@ class Context(BaseModel):
     mpm: MpmName | None = None
     apache_version: str | None = None
     expired_suppressions: tuple[ExpiredSuppression, ...] = ()
+    rules: RuleRunner | None = Field(default=None, exclude=True, repr=False)
 
 
 class _Selector(BaseModel):

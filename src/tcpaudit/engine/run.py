@@ -11,6 +11,7 @@ import fnmatch
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -19,13 +20,16 @@ from ..facts import HostFacts
 from ..provenance import Note
 from .catalogue import load_catalogue, registered_checks
 from .config import AuditConfig, Suppression, suggest_rule_id
-from .findings import ApacheSummary, Finding, KernelSummary, Profile, Report
+from .findings import ApacheSummary, Finding, JsonScalar, KernelSummary, Profile, Report
 from .grade import grade_for, score_for
-from .rule import Context, ExpiredSuppression, Rule
+from .rule import Context, ExpiredSuppression, Rule, RuleRunner
+
+if TYPE_CHECKING:
+    from ..checks import Check
 
 log = logging.getLogger(__name__)
 
-__all__ = ["audit", "render_template", "rule_applies"]
+__all__ = ["audit", "audit_context", "render_template", "rule_applies"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -76,6 +80,16 @@ def _check_references(config: AuditConfig, catalogue: Sequence[Rule]) -> None:
             )
 
 
+def rule_applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
+    """Whether ``rule`` runs on these facts: its inputs exist and its context matches."""
+    requires = rule.applies_to.requires
+    if requires in ("apache", "both") and facts.apache is None:
+        return False
+    if requires in ("sysctl", "both") and facts.sysctl is None:
+        return False
+    return rule.applies_to.matches(context)
+
+
 def _decision(found: list[Finding]) -> str:
     """One rule's outcome for -vv: nothing, or each finding's setting and values."""
     if not found:
@@ -88,14 +102,80 @@ def _decision(found: list[Finding]) -> str:
     )
 
 
-def rule_applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
-    """Whether ``rule`` runs on these facts: its inputs exist and its context matches."""
-    requires = rule.applies_to.requires
-    if requires in ("apache", "both") and facts.apache is None:
-        return False
-    if requires in ("sysctl", "both") and facts.sysctl is None:
-        return False
-    return rule.applies_to.matches(context)
+def _active(catalogue: Sequence[Rule], config: AuditConfig) -> list[Rule]:
+    """The rules the user has not disabled."""
+    return [
+        rule
+        for rule in catalogue
+        if rule.id not in config.disable
+        and not ((settings := config.rules.get(rule.id)) is not None and not settings.enabled)
+    ]
+
+
+def _params(rule: Rule, context: Context, config: AuditConfig, check: Check[Any]) -> dict[str, Any]:
+    """The rule's parameters for this context with the user's, validated by its check.
+
+    Raises:
+        ConfigError: the user's parameters do not fit the check (at their line).
+        CatalogueError: the rule file's own parameters do not.
+    """
+    _, params = rule.resolved(context)
+    settings = config.rules.get(rule.id)
+    if settings is not None:
+        params.update(settings.params)
+    try:
+        check.params.model_validate(dict(params))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        if settings is not None and key.split(".")[0] in settings.params:
+            # The user's parameter, not the rule file's: point at tcpaudit.toml.
+            file, line = config.key_location("rules", rule.id, "params", *error["loc"])
+            raise ConfigError(
+                f"rules.{rule.id}.params.{key}: {error['msg']}", file=file, line=line
+            ) from exc
+        raise CatalogueError(f"rule {rule.id}: invalid params: {key}: {error['msg']}") from exc
+    return params
+
+
+def _sysctl_rules(rules: Sequence[Rule], config: AuditConfig) -> RuleRunner:
+    """What checks that judge candidate sysctl values get: the audit's rules that
+    read sysctl values, run with the user's parameters on other facts."""
+    checks = registered_checks()
+    readers = [rule for rule in rules if rule.applies_to.requires in ("sysctl", "both")]
+
+    def run(
+        facts: HostFacts, context: Context, skip_checks: frozenset[str]
+    ) -> dict[str, list[tuple[str | None, JsonScalar]]]:
+        found: dict[str, list[tuple[str | None, JsonScalar]]] = {}
+        for rule in readers:
+            if rule.check in skip_checks or not rule_applies(rule, facts, context):
+                continue
+            check = checks[rule.check]
+            for hit in check.evaluate(facts, _params(rule, context, config, check), context):
+                found.setdefault(rule.id, []).append((hit.setting, hit.recommended))
+        return found
+
+    return run
+
+
+def audit_context(
+    facts: HostFacts,
+    config: AuditConfig | None = None,
+    *,
+    rules: Sequence[Rule] | None = None,
+    profile: Profile | None = None,
+) -> Context:
+    """The context ``audit`` gives checks: profile, MPM, version, and the rules to judge with."""
+    config = config or AuditConfig()
+    catalogue = list(rules) if rules is not None else load_catalogue(config.rules_dirs)
+    apache = facts.apache
+    return Context(
+        profile=profile or config.profile,
+        mpm=apache.mpm if apache else None,
+        apache_version=apache.version if apache else None,
+        rules=_sysctl_rules(_active(catalogue, config), config),
+    )
 
 
 def audit(
@@ -125,11 +205,7 @@ def audit(
     catalogue = list(rules) if rules is not None else load_catalogue(config.rules_dirs)
     chosen_profile = profile or config.profile
     apache = facts.apache
-    context = Context(
-        profile=chosen_profile,
-        mpm=apache.mpm if apache else None,
-        apache_version=apache.version if apache else None,
-    )
+    context = audit_context(facts, config, rules=catalogue, profile=chosen_profile)
     today = today or dt.date.today()
     active = [s for s in config.suppress if not s.expired(today)]
     # Expired suppressions stop applying and become TA901 findings.
@@ -144,29 +220,23 @@ def audit(
     findings: list[Finding] = []
     derived = facts.derived
     _check_references(config, catalogue)
-    for rule in catalogue:
+    enabled = _active(catalogue, config)
+    for rule_id in sorted({rule.id for rule in catalogue} - {rule.id for rule in enabled}):
+        log.debug("%s: disabled by %s", rule_id, config.source)
+    # Every parameter is checked before any check runs: the rules that judge
+    # candidate values run the others.
+    params_of = {
+        rule.id: _params(rule, context, config, checks[rule.check])
+        for rule in enabled
+        if rule_applies(rule, facts, context)
+    }
+    for rule in enabled:
         settings = config.rules.get(rule.id)
-        if rule.id in config.disable or (settings is not None and not settings.enabled):
-            log.debug("%s: disabled by %s", rule.id, config.source)
-            continue
-        if not rule_applies(rule, facts, context):
+        if rule.id not in params_of:
             log.debug("%s: not applicable here", rule.id)
             continue
-        severity, params = rule.resolved(context)
-        if settings is not None:
-            params.update(settings.params)
-        try:
-            hits = checks[rule.check].evaluate(facts, params, context)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            key = ".".join(str(part) for part in error["loc"])
-            if settings is not None and key.split(".")[0] in settings.params:
-                # The user's parameter, not the rule file's: point at tcpaudit.toml.
-                file, line = config.key_location("rules", rule.id, "params", *error["loc"])
-                raise ConfigError(
-                    f"rules.{rule.id}.params.{key}: {error['msg']}", file=file, line=line
-                ) from exc
-            raise CatalogueError(f"rule {rule.id}: invalid params: {key}: {error['msg']}") from exc
+        severity, _ = rule.resolved(context)
+        hits = checks[rule.check].evaluate(facts, params_of[rule.id], context)
         found_before = len(findings)
         for hit in hits:
             values = {

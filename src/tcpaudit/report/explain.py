@@ -27,18 +27,36 @@ def explain_rule(rule: Rule) -> str:
     the contexts that change it, its parameters and references."""
     sections = [
         f"{rule.id}: {rule.title}  [{rule.severity.value}]",
-        f"\n## What it does\n{rule.summary}",
+        "\n## What it does\n" + " ".join(rule.summary.split()),
         "\n## Why is this bad?\n" + textwrap.fill(" ".join(rule.rationale.split()), 88),
         f"\n## Example\n{rule.example.bad.rstrip()}",
         f"\nUse instead:\n{rule.example.use_instead.rstrip()}",
     ]
+    applies = _applies(rule)
+    if applies:
+        sections.append(f"\n## Applies to\n{applies}")
     if rule.when:
         sections.append("\n## Context\n" + "\n".join(_contexts(rule)))
     params = ", ".join(f"{key} = {value}" for key, value in rule.params.items())
-    sections.append(f"\n## Parameters\n{params}")
+    sections.append(f"\n## Parameters\n{params or 'none'}")
     if rule.references:
         sections.append("\n## References\n" + "\n".join(f"- {ref}" for ref in rule.references))
     return "\n".join(sections)
+
+
+def _applies(rule: Rule) -> str:
+    """Where the rule runs at all, when it does not run everywhere."""
+    scope = rule.applies_to
+    parts = [
+        f"{name} {', '.join(value) if isinstance(value, list) else value}"
+        for name, value in (
+            ("MPM", scope.mpm),
+            ("profile", scope.profile),
+            ("Apache", scope.apache),
+        )
+        if value
+    ]
+    return "; ".join(parts)
 
 
 def _contexts(rule: Rule) -> list[str]:

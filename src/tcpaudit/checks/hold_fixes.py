@@ -1,0 +1,358 @@
+"""The lines that shorten the holds of stalled clients, proven on the model before they are given.
+
+TA301 and TA302 recommend timers for the kinds of stalled client that hold a
+worker too long. ``timer_fix`` writes those lines, applies them to a copy of
+the configuration and recomputes every hold with ``tcpaudit.hold``: the
+numbers a finding quotes after the fix are the model's, and extra workers are
+asked for only when the recommended timers cannot reach the rate alone.
+Lines go into the main server; a virtual host that sets its own, longer value
+gets a comment naming where to change it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..apache.defaults import MPM_DEFAULTS
+from ..apache.model import ApacheConfig, ApacheSetting
+from ..apache.scopes import vhost_label
+from ..apache.values import ReadTimeoutLimit, RequestReadTimeoutValue, parse_request_read_timeout
+from ..hold import (
+    ADVERSARIAL_KINDS,
+    HoldKind,
+    KindHold,
+    exhaustion,
+    has_tls_listener,
+    kind_holds,
+)
+from .fixes import load_module_fix
+
+__all__ = [
+    "RECOMMENDED_BODY",
+    "RECOMMENDED_HANDSHAKE",
+    "RECOMMENDED_HEADER",
+    "HoldFix",
+    "handshake_stage_known",
+    "more_workers",
+    "read_limits_text",
+    "recommended_read_limits",
+    "strengthened_read_limits",
+    "timer_fix",
+]
+
+# httpd 2.4's own header stage; its body stage gains a maximum, since a body
+# that keeps arriving at MinRate is otherwise never cut (mod_reqtimeout.c:
+# extend_timeout caps at max_timeout_at only when a maximum is set).
+RECOMMENDED_HEADER = "header=20-40,MinRate=500"
+RECOMMENDED_BODY = "body=20-120,MinRate=500"
+# A TLS handshake is a few round trips; 10 s leaves room for a slow mobile path.
+RECOMMENDED_HANDSHAKE = "handshake=10"
+_HANDSHAKE_FROM = (2, 4, 39)
+_READ_KINDS = frozenset({"silent", "header_stop", "body_stall"})
+
+
+def handshake_stage_known(config: ApacheConfig) -> bool:
+    """The version is known to have mod_reqtimeout's handshake stage (2.4.39+).
+
+    A version without patch level might predate it, and httpd refuses a
+    stage it does not know: the stage is recommended only when certain.
+    """
+    version = config.version_info
+    return len(version) >= 3 and version >= _HANDSHAKE_FROM
+
+
+def recommended_read_limits(config: ApacheConfig) -> str:
+    """The RequestReadTimeout arguments to recommend for this server."""
+    stages = [RECOMMENDED_HEADER, RECOMMENDED_BODY]
+    if has_tls_listener(config) and handshake_stage_known(config):
+        stages.insert(0, RECOMMENDED_HANDSHAKE)
+    return " ".join(stages)
+
+
+def _stage_text(name: str, stage: ReadTimeoutLimit) -> str:
+    text = f"{name}={stage.timeout_seconds}"
+    if stage.min_rate_bytes:
+        if stage.max_seconds:
+            text += f"-{stage.max_seconds}"
+        text += f",MinRate={stage.min_rate_bytes}"
+    return text
+
+
+def read_limits_text(value: RequestReadTimeoutValue) -> str:
+    """RequestReadTimeout arguments that give ``value`` (stages that are set)."""
+    return " ".join(
+        _stage_text(name, stage)
+        for name in ("handshake", "header", "body")
+        if (stage := getattr(value, name)) is not None
+    )
+
+
+def strengthened_read_limits(
+    config: ApacheConfig, current: RequestReadTimeoutValue | None, *, handshake: bool
+) -> RequestReadTimeoutValue:
+    """``current`` with every stage weaker than the recommended one replaced by it.
+
+    Stages already as strict are kept, so a fix for one stage never loosens
+    another, and never leaves one that TA104 flags. ``handshake`` adds the
+    handshake stage (only for versions known to have it).
+    """
+    arguments = [RECOMMENDED_HEADER, RECOMMENDED_BODY]
+    if handshake:
+        arguments.insert(0, RECOMMENDED_HANDSHAKE)
+    wanted = parse_request_read_timeout(tuple(arguments), None)
+    stages: dict[str, ReadTimeoutLimit | None] = {}
+    for name in ("handshake", "header", "body"):
+        mine, theirs = getattr(current, name, None), getattr(wanted, name)
+        if theirs is not None and _weaker(
+            RequestReadTimeoutValue(**{name: mine}), RequestReadTimeoutValue(**{name: theirs})
+        ):
+            stages[name] = theirs
+        else:
+            stages[name] = mine
+    return RequestReadTimeoutValue(**stages)
+
+
+@dataclass(frozen=True)
+class HoldFix:
+    """Lines for the main server, comments for virtual hosts, and what they give.
+
+    Attributes:
+        lines: paste-able lines (LoadModule/a2enmod, RequestReadTimeout,
+            Timeout, KeepAliveTimeout, MaxRequestWorkers, ServerLimit).
+        comments: ``# ...`` lines naming virtual hosts to change by hand.
+        holds: every kind's hold once all of it is applied.
+        clients_per_second: the rate that then drains the pool.
+    """
+
+    lines: list[str]
+    comments: list[str]
+    holds: dict[HoldKind, KindHold]
+    clients_per_second: float | None
+
+    @property
+    def text(self) -> str:
+        return "\n".join([*self.lines, *self.comments])
+
+
+def _stage_bounds_handshake(config: ApacheConfig) -> bool:
+    """A stage can bound a stalled TLS handshake: the handshake stage (known
+    2.4.39+) or, before 2.4.18 and in 2.2, the header stage (tcpaudit.hold)."""
+    version = config.version_info
+    return (
+        handshake_stage_known(config)
+        or version < (2, 4)
+        or (len(version) >= 3 and version < (2, 4, 18))
+    )
+
+
+def timer_fix(
+    config: ApacheConfig,
+    workers: int,
+    min_clients_per_second: float,
+    *,
+    recommended_timeout_seconds: int,
+    keepalive_seconds: float | None,
+) -> HoldFix:
+    """The recommended timers for the kinds that drain the pool, then workers if still short.
+
+    Args:
+        config: the audited configuration.
+        workers: MaxRequestWorkers in force.
+        min_clients_per_second: the rate of stalled clients the pool must withstand.
+        recommended_timeout_seconds: the Timeout to recommend (never lower).
+        keepalive_seconds: the KeepAliveTimeout to recommend; None when it must
+            not be lowered (behind a load balancer).
+    """
+    target = workers / min_clients_per_second
+    holds = kind_holds(config)
+    long = {
+        kind
+        for kind, hold in holds.items()
+        if kind not in ADVERSARIAL_KINDS and _too_long(hold, target)
+    }
+    fix = _Builder(config)
+    loaded = config.has_module("reqtimeout_module")
+    if (
+        not loaded
+        or long & _READ_KINDS
+        or ("tls_handshake" in long and _stage_bounds_handshake(config))
+    ):
+        fix.read_limits()
+    if any(holds[kind].limit in ("Timeout", "nothing") for kind in long):
+        fix.timeout(recommended_timeout_seconds)
+    if "keepalive_idle" in long and keepalive_seconds is not None:
+        fix.keepalive(keepalive_seconds)
+    # Virtual hosts are counted as fixed the way their comments say.
+    after = kind_holds(fix.result())
+    drain = exhaustion(after, workers)
+    hold = drain.hold.seconds if drain.hold is not None else None
+    rate = drain.clients_per_second
+    if hold is not None and rate is not None and rate < min_clients_per_second:
+        fix.lines += more_workers(config, workers, hold, min_clients_per_second)
+        rate = round(_asked_workers(fix.lines, workers) / hold, 3)
+    return HoldFix(fix.lines, fix.comments(), dict(after), rate)
+
+
+class _Builder:
+    """Fix lines for the main server and the configuration they give."""
+
+    def __init__(self, config: ApacheConfig) -> None:
+        self.config = config
+        self.lines: list[str] = []
+        self.updates: dict[str, ApacheSetting] = {}
+        self.modules = list(config.modules)
+        self.vhost_lines: list[tuple[int, str]] = []
+
+    def read_limits(self) -> None:
+        config = self.config
+        if "reqtimeout_module" not in self.modules:
+            self.lines.append(load_module_fix(config, "reqtimeout_module"))
+            self.modules.append("reqtimeout_module")
+        handshake = has_tls_listener(config) and handshake_stage_known(config)
+        base = _read_value(config.settings.get("RequestReadTimeout"))
+        wanted = strengthened_read_limits(config, base, handshake=handshake)
+        if base is None or wanted != base:
+            self.lines.append(f"RequestReadTimeout {read_limits_text(wanted)}")
+            self.updates["RequestReadTimeout"] = ApacheSetting(value=wanted)
+        for index, vhost in enumerate(config.vhosts):
+            own = _read_value(vhost.settings.get("RequestReadTimeout"))
+            if own is not None and _weaker(own, wanted):
+                stronger = strengthened_read_limits(config, own, handshake=handshake)
+                self.vhost_lines.append((index, f"RequestReadTimeout {read_limits_text(stronger)}"))
+
+    def timeout(self, seconds: int) -> None:
+        current = _number(self.config.settings.get("Timeout"))
+        if current is None or current < 0 or current > seconds:
+            self.lines.append(f"Timeout {seconds}")
+            self.updates["Timeout"] = ApacheSetting(value=seconds)
+        for index, vhost in enumerate(self.config.vhosts):
+            own = _number(vhost.settings.get("Timeout"))
+            if own is not None and (own < 0 or own > seconds):
+                self.vhost_lines.append((index, f"Timeout {seconds}"))
+
+    def keepalive(self, seconds: float) -> None:
+        value = int(seconds) if float(seconds).is_integer() else seconds
+        current = _number(self.config.settings.get("KeepAliveTimeout"))
+        if current is None or current > seconds:
+            self.lines.append(f"KeepAliveTimeout {value}")
+            self.updates["KeepAliveTimeout"] = ApacheSetting(value=value)
+        for index, vhost in enumerate(self.config.vhosts):
+            own = vhost.settings.get("KeepAliveTimeout")
+            own_value = _number(own)
+            if own is not None and own.effective and own_value is not None and own_value > seconds:
+                self.vhost_lines.append((index, f"KeepAliveTimeout {value}"))
+
+    def result(self) -> ApacheConfig:
+        config = self.config
+        vhosts = list(config.vhosts)
+        for index, line in self.vhost_lines:
+            name, _, args = line.partition(" ")
+            settings = dict(vhosts[index].settings)
+            if name == "RequestReadTimeout":
+                value = parse_request_read_timeout(
+                    tuple(args.split()), _read_value(settings.get(name))
+                )
+                settings[name] = ApacheSetting(value=value)
+            else:
+                settings[name] = ApacheSetting(value=float(args))
+            vhosts[index] = vhosts[index].model_copy(update={"settings": settings})
+        return config.model_copy(
+            update={
+                "settings": {**config.settings, **self.updates},
+                "modules": self.modules,
+                "vhosts": vhosts,
+            }
+        )
+
+    def comments(self) -> list[str]:
+        vhosts = self.config.vhosts
+        return [
+            f"# {vhost_label(vhosts[index])} ({vhosts[index].file}:{vhosts[index].line}) "
+            f"sets its own value: {line} there too"
+            for index, line in dict.fromkeys(self.vhost_lines)
+        ]
+
+
+def _read_value(setting: ApacheSetting | None) -> RequestReadTimeoutValue | None:
+    value = setting.value if setting is not None else None
+    return value if isinstance(value, RequestReadTimeoutValue) else None
+
+
+def _too_long(hold: KindHold, target: float) -> bool:
+    return hold.seconds is None or hold.seconds > target
+
+
+def _asked_workers(lines: Iterable[str], workers: int) -> int:
+    for line in lines:
+        words = line.split()
+        if (
+            len(words) == 2
+            and words[0] in ("MaxRequestWorkers", "MaxClients")
+            and words[1].isdigit()
+        ):
+            return int(words[1])
+    return workers
+
+
+def _weaker(current: RequestReadTimeoutValue, wanted: RequestReadTimeoutValue) -> bool:
+    """Whether a stage of ``current`` holds a stalled or trickling client longer than ``wanted``'s."""
+    for name in ("handshake", "header", "body"):
+        mine, theirs = getattr(current, name), getattr(wanted, name)
+        if theirs is None or theirs.disabled:
+            continue
+        if mine is None or mine.disabled:
+            return True
+        if mine.timeout_seconds > theirs.timeout_seconds:
+            return True
+        if mine.unbounded_by_rate or (
+            mine.min_rate_bytes and (mine.max_seconds or 0) > (theirs.max_seconds or 0)
+        ):
+            return True
+    return False
+
+
+def _number(setting: ApacheSetting | None) -> float | None:
+    value = setting.value if setting is not None else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _int_setting(config: ApacheConfig, name: str) -> int | None:
+    setting = config.settings.get(name)
+    value = setting.value if setting is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def more_workers(
+    config: ApacheConfig, workers: int, hold: float, min_clients_per_second: float
+) -> list[str]:
+    """``MaxRequestWorkers`` (and ``ServerLimit``) lines for a pool that ``hold``
+    seconds per stalled client still drains below the wanted rate; none if it does not."""
+    if hold <= 0 or workers / hold >= min_clients_per_second:
+        return []
+    needed = math.ceil(hold * min_clients_per_second)
+    setting = config.settings.get("MaxRequestWorkers")
+    name = (setting.spelled if setting else None) or "MaxRequestWorkers"
+    server_limit = _int_setting(config, "ServerLimit")
+    if config.mpm in ("worker", "event"):
+        # Threaded MPMs count whole children: round up to a multiple of the
+        # threads each child runs (ThreadsPerChild, capped by ThreadLimit).
+        defaults = MPM_DEFAULTS[config.mpm]
+        per_child = _int_setting(config, "ThreadsPerChild") or defaults["ThreadsPerChild"]
+        per_child = max(min(per_child, _int_setting(config, "ThreadLimit") or per_child), 1)
+        children = math.ceil(needed / per_child)
+        needed = children * per_child
+        limit_line = None if server_limit and children <= server_limit else children
+    else:
+        limit_line = None if server_limit and needed <= server_limit else needed
+    lines = [
+        f"# {needed} workers keep up with {min_clients_per_second:g} stalled clients/s held "
+        f"{hold:g} s each; check the memory per {config.mpm} worker first",
+        f"{name} {needed}",
+    ]
+    if limit_line is not None:
+        lines.append(f"ServerLimit {limit_line}")
+    return lines

@@ -1,0 +1,122 @@
+"""Which configurations the worker-hold lab measures: in CI, and in the benchmark.
+
+The CI matrix keeps every timer at a few seconds so that all cells, run side by
+side, take about a minute. It holds the model to configurations of several
+shapes: no mod_reqtimeout, stages with and without MinRate and maxima, the
+TLS handshake stage, name-based virtual hosts with their own Timeout,
+KeepAliveTimeout and body stage, a KeepAliveTimeout in milliseconds,
+KeepAlive Off, and AcceptFilter data. The benchmark adds longer timers and
+mod_reqtimeout's compiled defaults (header=20-40,MinRate=500 body=20,MinRate=500).
+"""
+
+from __future__ import annotations
+
+from holdlab import KINDS, TUNNEL_KINDS, Cell, LabConfig, VirtualHostSpec
+
+__all__ = ["MPMS", "bench_cells", "ci_cells", "tunnel_cells"]
+
+MPMS = ("prefork", "worker", "event")
+READ_LIMITS = "header=2-4,MinRate=500 body=3"
+_ALL = KINDS
+_VHOSTS = (
+    VirtualHostSpec("first.example", ("Timeout 3", "KeepAliveTimeout 1")),
+    VirtualHostSpec(
+        "slow.example", ("Timeout 6", "KeepAliveTimeout 3", "RequestReadTimeout body=4")
+    ),
+)
+
+
+def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
+    """(configuration with mpm "prefork", the kinds to measure with it)."""
+    return [
+        (LabConfig("none", "prefork", tls=True), _ALL),
+        (LabConfig("reqtimeout", "prefork", reqtimeout=READ_LIMITS, tls=True), _ALL),
+        (
+            LabConfig("handshake", "prefork", reqtimeout=f"handshake=2 {READ_LIMITS}", tls=True),
+            ("tls_handshake",),
+        ),
+        (
+            # MinRate without a maximum: a trickle is never cut.
+            LabConfig(
+                "rate-no-max", "prefork", reqtimeout="header=3,MinRate=500 body=2,MinRate=500"
+            ),
+            ("header_trickle", "body_stall", "body_trickle"),
+        ),
+        (
+            # A header stage without MinRate is cut at its first timeout; a body stage with one, at its maximum.
+            LabConfig(
+                "bounded-stages", "prefork", timeout=5, reqtimeout="header=2 body=3-5,MinRate=500"
+            ),
+            ("header_trickle", "body_trickle"),
+        ),
+        (
+            LabConfig(
+                "vhosts",
+                "prefork",
+                timeout=3,
+                reqtimeout="header=2-3,MinRate=500 body=2",
+                vhosts=_VHOSTS,
+                target="slow.example",
+            ),
+            ("silent", "header_trickle", "body_stall", "slow_reader", "keepalive_idle"),
+        ),
+        (
+            LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
+            ("silent", "slow_reader", "keepalive_idle"),
+        ),
+        (LabConfig("keepalive-off", "prefork", keepalive=False), ("keepalive_idle",)),
+        (
+            LabConfig("accept-data", "prefork", reqtimeout=READ_LIMITS, accept_filter="data"),
+            ("silent",),
+        ),
+    ]
+
+
+def _accept_none_capitalised() -> list[Cell]:
+    # httpd lower-cases the filter's name (set_accf_map): None is none, nothing deferred.
+    config = LabConfig("accept-None", "prefork", reqtimeout=READ_LIMITS, accept_filter="None")
+    return [Cell(config, "silent")]
+
+
+def ci_cells() -> list[Cell]:
+    """Every cell CI runs; the slow ones (an accept filter: ~31 s of deferral) first."""
+    cells = [
+        Cell(config.with_mpm(mpm), kind)
+        for config, kinds in _configs()
+        for mpm in MPMS
+        for kind in kinds
+    ] + _accept_none_capitalised()
+    return sorted(cells, key=lambda cell: cell.config.accept_filter != "data")
+
+
+def tunnel_cells() -> list[Cell]:
+    """A proxied WebSocket, idle and busy, on every MPM (TA116's evidence)."""
+    config = LabConfig("websocket", "prefork", websocket=True)
+    return [Cell(config.with_mpm(mpm), kind) for mpm in MPMS for kind in TUNNEL_KINDS]
+
+
+def bench_cells() -> list[Cell]:
+    """CI's cells plus longer timers and mod_reqtimeout's compiled defaults."""
+    longer = [
+        (
+            LabConfig(
+                "timeout-8",
+                "prefork",
+                timeout=8,
+                keepalive_timeout="3",
+                reqtimeout="header=4-8,MinRate=500 body=5",
+                tls=True,
+            ),
+            _ALL,
+        ),
+        (LabConfig("compiled-defaults", "prefork", timeout=60, reqtimeout=""), (
+            "silent", "header_trickle", "body_stall",
+        )),
+    ]  # fmt: skip
+    extra = [
+        Cell(config.with_mpm(mpm), kind)
+        for config, kinds in longer
+        for mpm in MPMS
+        for kind in kinds
+    ]
+    return ci_cells() + tunnel_cells() + extra
