@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -50,6 +50,7 @@ from .variables import Variables
 from .walk import check_commands
 
 __all__ = [
+    "COMMAND_LINE_FILE",
     "MAX_FILES_READ",
     "MAX_INCLUDE_DEPTH",
     "EvaluationResult",
@@ -58,6 +59,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# How httpd names the directives given with -C and -c (server/main.c).
+COMMAND_LINE_FILE = "-c/-C directives"
 # httpd refuses deeper Include nesting (AP_MAX_INCLUDE_DEPTH in server/core.c).
 MAX_INCLUDE_DEPTH = 128
 # A single configuration file larger than this is not a configuration file.
@@ -159,6 +162,11 @@ class _Evaluator(LineReader):
         log.debug("reading %s", shown)
         self.files.append(shown)
         self._process(text, shown, container)
+
+    def read_command_line(self, directives: Sequence[str], container: list[Directive]) -> None:
+        """``-C``/``-c`` directives: a pseudo-file httpd names "-c/-C directives"."""
+        text = "\n".join(line.replace("\n", " ") for line in directives) + "\n"
+        self._process(text, COMMAND_LINE_FILE, container)
 
     # -- conditions --------------------------------------------------------------
 
@@ -275,6 +283,8 @@ def evaluate(
     defines: Iterable[str] = (),
     environment: Mapping[str, str] | None = None,
     main_shown: str | None = None,
+    before: Sequence[str] = (),
+    after: Sequence[str] = (),
     check: bool = True,
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
 ) -> EvaluationResult:
@@ -289,6 +299,8 @@ def evaluate(
         defines: names given with ``-D`` on httpd's command line.
         environment: the variables httpd's environment holds (envvars).
         main_shown: how to name the main file (default: its real path).
+        before: ``-C`` directives, read before the main file.
+        after: ``-c`` directives, read after it.
         check: walk the tree as httpd does and refuse what it refuses (``check_commands``).
         validate: the value checks of that walk (``effective.validate_directive``).
 
@@ -298,7 +310,13 @@ def evaluate(
     evaluator = _Evaluator(fs, server_root, version, compiled_in, defines, environment or {})
     root: list[Directive] = []
     shown = main_shown if main_shown is not None else fs.display(main_file)
+    # httpd reads -C directives, the main file and -c directives in that order,
+    # each set of directives as a file of its own, one directive per line.
+    if before:
+        evaluator.read_command_line(before, root)
     evaluator.read_file(shown, main_file, root, shown, None)
+    if after:
+        evaluator.read_command_line(after, root)
     result = EvaluationResult(
         directives=root,
         files=evaluator.files,

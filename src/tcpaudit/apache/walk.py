@@ -23,6 +23,7 @@ from .directives import (
     allowed_here,
     canonical_name,
     directive_owners,
+    known_modules,
     similar_directive,
     word_count_kind,
 )
@@ -83,6 +84,9 @@ class _Verdicts:
         self.loaded = loaded
         self.version = version
         self.validated = validated
+        # Modules loaded whose directives tcpaudit cannot know (third-party,
+        # or any module of a 2.2 server: its list is not probed from httpd).
+        self.unknown_modules = sorted(loaded - known_modules()) if version >= (2, 4) else None
         # walked key ("<name" for a section) -> _Verdict
         self.known: dict[str, _Verdict] = {}
 
@@ -102,6 +106,10 @@ class _Verdicts:
             return _INVALID, _INVALID, validated, None
         owners = directive_owners(key, self.version)
         if owners is None:
+            if self.unknown_modules == []:
+                # Every loaded module is one whose directives are all known:
+                # none registers this name, and httpd refuses it.
+                return _INVALID, _INVALID, validated, None
             return _UNKNOWN, _UNKNOWN, validated, None
         if not owners & self.loaded:
             return _INVALID, _INVALID, validated, None
@@ -174,7 +182,7 @@ def check_commands(
                 if status == _UNKNOWN:
                     if key not in unknown:
                         unknown.add(key)
-                        notes.append(_unknown_note(directive, key))
+                        notes.append(_unknown_note(directive, key, verdicts.unknown_modules))
                 elif status == _INVALID:
                     _invalid(directive)
                 else:
@@ -217,10 +225,15 @@ def check_commands(
     return notes
 
 
-def _unknown_note(directive: Directive, key: str) -> Note:
-    message = (
-        f"directive {directive.name} is not known to tcpaudit; assuming a loaded module provides it"
-    )
+def _unknown_note(directive: Directive, key: str, modules: list[str] | None) -> Note:
+    if modules:
+        shown = ", ".join(modules[:3]) + (
+            f" and {len(modules) - 3} more" if len(modules) > 3 else ""
+        )
+        provider = f"a loaded module whose directives it does not know ({shown}) may provide it"
+    else:
+        provider = "assuming a loaded module of this httpd 2.2 provides it"
+    message = f"directive {directive.name} is not known to tcpaudit; {provider}"
     similar = similar_directive(key) if not key.startswith("<") else None
     if similar is not None:
         # A typo of a known directive is an "Invalid command" for httpd.
@@ -229,12 +242,17 @@ def _unknown_note(directive: Directive, key: str) -> Note:
 
 
 def invalid_command(directive: Directive) -> str:
-    """httpd's message for a directive no loaded module registers."""
+    """httpd's message for a directive no loaded module registers (and a likely fix)."""
     shown = directive.name if directive.children is None else "<" + directive.name
     message = (
         f"Invalid command '{shown}', perhaps misspelled or defined by a module not "
         "included in the server configuration"
     )
+    if directive_owners(directive.key if directive.children is None else "<" + directive.key,
+                        (2, 4)) is None and directive.children is None:  # fmt: skip
+        similar = similar_directive(directive.key)
+        if similar is not None:
+            message += f" (did you mean {similar}?)"
     if _BOM in shown:
         # Invisible in the message and in most editors: say what is there.
         message = message.replace(_BOM, "\\ufeff") + (
