@@ -37,6 +37,7 @@ from .conditions import condition_argument, if_version
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
     READ_TIME_DIRECTIVES,
+    canonical_name,
     directive_owners,
     word_count_kind,
 )
@@ -243,7 +244,8 @@ class _Evaluator(LineReader):
         if self.version < (2, 4) or READ_TIME_DIRECTIVES[key] not in self.modules.order:
             return
         kind = word_count_kind(key)
-        message = arity_error(kind, name, tuple(args)) if kind is not None else None
+        registered = canonical_name(key) or name
+        message = arity_error(kind, registered, tuple(args)) if kind is not None else None
         if message is not None:
             raise ApacheConfigError(message, file=file, line=number)
 
