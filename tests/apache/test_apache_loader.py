@@ -339,3 +339,13 @@ def test_a_vhost_request_read_timeout_merges_over_the_servers_stages(tmp_path: P
     assert value.body.timeout_seconds == 0
     server = config.settings["RequestReadTimeout"].value
     assert server.header.max_seconds == 40 and server.body.timeout_seconds == 0
+
+
+def test_an_httpd_newer_than_the_probed_one_may_know_more_directives(tmp_path: Path) -> None:
+    # The tables come from httpd 2.4.71: a later release may register a name
+    # they lack, so there an unknown name is a note, not a refusal.
+    write(tmp_path, "/etc/apache2/apache2.conf", EVENT + "ErrorLog /dev/null\nNewerDirective on\n")
+    with pytest.raises(ApacheConfigError):
+        load(tmp_path, version="2.4.71")
+    notes = [note for note in load(tmp_path, version="2.4.72").notes if note.line == 3]
+    assert notes and "newer than 2.4.71" in notes[0].message

@@ -14,6 +14,7 @@ says so in a note instead of refusing. ``walk.py`` applies these answers.
 from __future__ import annotations
 
 import difflib
+import re
 from functools import cache
 from importlib import resources
 
@@ -24,6 +25,7 @@ __all__ = [
     "canonical_name",
     "directive_owners",
     "known_modules",
+    "probed_version",
     "similar_directive",
     "word_count_kind",
 ]
@@ -172,6 +174,14 @@ _THIRD_PARTY: dict[str, frozenset[str]] = {
 # Third-party modules whose every directive is in _THIRD_PARTY: mod_php
 # registers exactly php_value, php_flag, php_admin_value and php_admin_flag.
 _COMPLETE_THIRD_PARTY = _PHP
+
+
+@cache
+def probed_version() -> tuple[int, ...]:
+    """The httpd release the tables were probed on (their header names it)."""
+    text = resources.files(__package__).joinpath(_TABLE_FILE).read_text(encoding="utf-8")
+    match = re.search(r"Apache/(\d+)\.(\d+)\.(\d+)", text.split("\n", 1)[0])
+    return tuple(int(part) for part in match.groups()) if match else (2, 4)
 
 
 @cache

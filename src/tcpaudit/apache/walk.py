@@ -24,6 +24,7 @@ from .directives import (
     canonical_name,
     directive_owners,
     known_modules,
+    probed_version,
     similar_directive,
     word_count_kind,
 )
@@ -98,7 +99,13 @@ class _Verdicts:
         self.validated = validated
         # Modules loaded whose directives tcpaudit cannot know (third-party,
         # or any module of a 2.2 server: its list is not probed from httpd).
-        self.unknown_modules = sorted(loaded - known_modules()) if version >= (2, 4) else None
+        # (or of an httpd newer than the one the tables were probed on: it may
+        # register directives they lack)
+        self.unknown_modules = (
+            sorted(loaded - known_modules())
+            if version >= (2, 4) and version[:3] <= probed_version()
+            else None
+        )
         # walked key ("<name" for a section) -> _Verdict
         self.known: dict[str, _Verdict] = {}
 
@@ -209,7 +216,9 @@ def check_commands(
                 if status == _UNKNOWN:
                     if key not in unknown:
                         unknown.add(key)
-                        notes.append(_unknown_note(directive, key, verdicts.unknown_modules))
+                        notes.append(
+                            _unknown_note(directive, key, verdicts.unknown_modules, version)
+                        )
                 elif status == _INVALID:
                     _invalid(directive)
                 else:
@@ -279,12 +288,17 @@ def check_commands(
     return notes
 
 
-def _unknown_note(directive: Directive, key: str, modules: list[str] | None) -> Note:
+def _unknown_note(
+    directive: Directive, key: str, modules: list[str] | None, version: tuple[int, ...]
+) -> Note:
     if modules:
         shown = ", ".join(modules[:3]) + (
             f" and {len(modules) - 3} more" if len(modules) > 3 else ""
         )
         provider = f"a loaded module whose directives it does not know ({shown}) may provide it"
+    elif version >= (2, 4):
+        release = ".".join(map(str, probed_version()))
+        provider = f"this httpd is newer than {release}, whose directives tcpaudit knows"
     else:
         provider = "assuming a loaded module of this httpd 2.2 provides it"
     message = f"directive {directive.name} is not known to tcpaudit; {provider}"
