@@ -101,6 +101,8 @@ CASES = {
     "alias-in-directory": ["<Directory /srv>", "Alias /a /srv/a", "</Directory>"],
     "alias-one-word-in-location": ["<Location /a>", "Alias /srv/a", "</Location>"],
     "alias-two-words-in-location": ["<Location /a>", "Alias /a /srv/a", "</Location>"],
+    "alias-one-word-in-vhost": ["<VirtualHost *:80>", "Alias /srv/a", "</VirtualHost>"],
+    "scriptalias-one-word": ["ScriptAlias /srv/cgi"],
     "alias-in-files-in-vhost": ["<VirtualHost *:80>", "<Files x>", "Alias /srv/a", "</Files>",
                                 "</VirtualHost>"],
     "proxypass-in-if": ["<If \"true\">", "ProxyPass /a http://127.0.0.1/", "</If>"],

@@ -322,6 +322,13 @@ def _error_document(
     return f"Unsupported HTTP response code {directive.args[0]}"
 
 
+def _alias(directive: Directive, _state: WalkState, sections: tuple[str, ...]) -> str | None:
+    """add_alias_internal (mod_alias.c): one word is the <Location> form only."""
+    if len(directive.args) == 1 and _PATH_SECTIONS.isdisjoint(sections):
+        return "Alias must have two arguments when used globally"
+    return None
+
+
 _Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]
 _HANDLERS: dict[str, _Handler] = {
     "options": _options,
@@ -344,6 +351,8 @@ _HANDLERS: dict[str, _Handler] = {
     "maxrangereversals": _ranges("MaxRangeReversals"),
     "errordocument": _error_document,
     "proxytimeout": _at_least(1, "Proxy Timeout must be at least 1 second."),
+    "alias": _alias,
+    "scriptalias": _alias,
 }
 # Every name handler_error may refuse (the walk asks about these only).
 HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
