@@ -432,9 +432,10 @@ def detect_build(
     layout_family = _LAYOUT_FAMILIES.get(layout)
     guess = override or os_family or layout_family
     candidates: list[str] = [binary_override] if binary_override else []
-    families: list[BuildName] = [guess] if guess else []
-    for family in families + [f for f in BUILD_NAMES if f != guess]:
-        candidates += [path for path in _BINARIES[family] if path not in candidates]
+    # The guessed family's binaries, then the two names most builds use.
+    for path in (*_BINARIES[guess or "upstream"], "/usr/sbin/apache2", "/usr/sbin/httpd"):
+        if path not in candidates:
+            candidates.append(path)
     binary = next(
         (facts for path in candidates if (facts := read_binary(fs, path)) is not None), None
     )

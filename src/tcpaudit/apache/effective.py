@@ -261,7 +261,9 @@ def _setting(
         value = _value(name, version, directive.args, old.value if old else None)
     except InvalidValueError as exc:
         raise ApacheConfigError(str(exc), file=directive.file, line=directive.line) from exc
-    return ApacheSetting(
+    # Built from the tree's own, already checked values: pydantic's validation
+    # would only repeat it (30,000 settings and vhosts in a 10,000-vhost load).
+    return ApacheSetting.model_construct(
         value=value, spelled=directive.name, file=directive.file, line=directive.line
     )
 
@@ -388,7 +390,7 @@ def virtual_hosts(directives: list[Directive], version: tuple[int, ...]) -> list
                 }
             )
         hosts.append(
-            VirtualHost(
+            VirtualHost.model_construct(
                 address=address,
                 server_name=server_name,
                 file=directive.file,

@@ -111,6 +111,8 @@ class _Evaluator(LineReader):
         self.load_module_names: set[str] = set()
         self.include_depth = 0
         self.files_read = 0
+        # The real path the root's /dev/null names (httpd reads its own, empty).
+        self.null_device = str(fs.root / "dev/null") if not fs.is_host else "/dev/null"
 
     def _directive_exists(self, key: str) -> bool:
         owners = directive_owners(key, self.version)
@@ -134,11 +136,8 @@ class _Evaluator(LineReader):
                 line=origin_line,
             )
         try:
-            if self.fs.tree_path(real) == PurePosixPath("/dev/null"):
-                # httpd reads its empty device; the tree's dev/null may be anything.
-                data = b""
-            else:
-                data = read_bytes(real, MAX_FILE_BYTES)
+            # httpd reads its empty device; the tree's dev/null may be anything.
+            data = b"" if str(real) == self.null_device else read_bytes(real, MAX_FILE_BYTES)
         except NotRegularFileError as exc:
             raise ApacheConfigError(
                 f"Access to file {shown} denied by server: not a regular file",
@@ -264,8 +263,15 @@ class _Evaluator(LineReader):
             found = expand_include(self.fs, str(self._tree_path(pattern)), optional)
         except IncludeError as exc:
             raise ApacheConfigError(str(exc), file=file, line=number) from exc
+        display = self.fs.display_tree
         for tree, real in found:
-            self.read_file(self.fs.display_tree(tree), real, container, file, number)
+            # Include paths are built normalised (no "//", "/./" or trailing
+            # "/"): shown as they stand, without pathlib's parsing per file.
+            if "//" in tree or "/." in tree or tree.endswith("/"):
+                shown = display(tree)
+            else:
+                shown = tree if self.fs.is_host else tree[1:]
+            self.read_file(shown, real, container, file, number)
         self.include_depth -= 1
 
     def _tree_path(self, value: str) -> PurePosixPath:

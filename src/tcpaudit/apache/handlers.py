@@ -385,10 +385,10 @@ def section_error(directive: Directive) -> str | None:
     """What a section's own handler says of its arguments once its contents are walked."""
     key = directive.key
     words = directive.args
-    shown = canonical_name("<" + key) or "<" + directive.name
-    if key in _ONE_PATH or key in _ONE_PATTERN:
-        expected = 2 if key in _ONE_PATH and words[:1] == ("~",) else 1
+    if len(words) > 1 and (key in _ONE_PATH or key in _ONE_PATTERN):
+        expected = 2 if key in _ONE_PATH and words[0] == "~" else 1
         if len(words) > expected:
+            shown = canonical_name("<" + key) or "<" + directive.name
             return f"Multiple {shown}> arguments not (yet) supported."
     return None
 
@@ -396,10 +396,11 @@ def section_error(directive: Directive) -> str | None:
 def empty_section_error(directive: Directive) -> str | None:
     """A section httpd's handler refuses before it walks the contents."""
     key = directive.key
-    shown = canonical_name("<" + key) or "<" + directive.name
-    if (key in _ONE_PATH or key in _ONE_PATTERN) and not directive.args:
-        return f"{shown}> directive requires additional arguments"
-    if key == "else" and directive.args:
+    if not directive.args:
+        if key in _ONE_PATH or key in _ONE_PATTERN:
+            shown = canonical_name("<" + key) or "<" + directive.name
+            return f"{shown}> directive requires additional arguments"
+    elif key == "else":
         return "<Else> does not take an argument"
     return None
 

@@ -69,16 +69,29 @@ def _read(fs: RootFS, tree_path: str) -> str | None:
 def _masked(fs: RootFS, tree_path: str) -> bool:
     """A unit linked to /dev/null is masked: systemd will not start it."""
     try:
-        return fs.tree_path(fs.resolve(tree_path)).as_posix() == "/dev/null"
+        return str(fs.resolve(tree_path)) == str(fs.root / "dev/null")
     except OSError:
         return False
 
 
+def _directories(fs: RootFS) -> list[str]:
+    """The unit directories the root has (most roots have one or none)."""
+    found = []
+    for directory in UNIT_DIRECTORIES:
+        try:
+            if fs.resolve(directory).is_dir():
+                found.append(directory)
+        except OSError:
+            continue
+    return found
+
+
 def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
     """Read ``name`` (``httpd.service``) and its drop-ins from the root; None if absent or masked."""
+    directories = _directories(fs)
     unit = ServiceUnit(name)
     main = None
-    for directory in UNIT_DIRECTORIES:
+    for directory in directories:
         path = f"{directory}/{name}"
         if _masked(fs, path):
             return None
@@ -89,7 +102,7 @@ def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
     if main is None:
         return None
     drop_ins: dict[str, str] = {}
-    for directory in UNIT_DIRECTORIES:
+    for directory in directories:
         try:
             entries = sorted(fs.resolve(f"{directory}/{name}.d").iterdir())
         except OSError:
