@@ -33,7 +33,8 @@ from ..errors import ApacheConfigError
 from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
-from .shell import MAX_ENVIRONMENT_BYTES, ShellState, run_script, split_words
+from .shell import run_script
+from .shellwords import MAX_ENVIRONMENT_BYTES, ShellState, split_words
 from .units import ServiceUnit, exec_arguments, parse_environment_file, read_unit
 
 __all__ = ["Invocation", "apply_arguments", "read_invocation"]
