@@ -4,8 +4,8 @@
 This script loads the same trees with both and prints:
 
 - speed: median wall time in process on the Debian 12 stock tree and on
-  generated trees of 1,000 and 10,000 virtual hosts (bench/apache_load.py's
-  generator);
+  generated trees of 1,000 and 10,000 virtual hosts (bench/shapes.py's
+  ``sites`` shape);
 - fidelity: what each one reports for facts httpd itself decides: the line of
   a directive, the order of directives of different names, which
   ``<IfModule>`` blocks apply, a ``#`` inside an argument (Debian's
@@ -27,8 +27,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from apache_load import generate_tree
 from apacheconfig import make_loader  # type: ignore[import-not-found]
+from shapes import generate
 
 from tcpaudit.apache import load_apache
 
@@ -140,7 +140,7 @@ def main() -> int:
     for vhosts in (int(part) for part in options.vhosts.split(",")):
         with tempfile.TemporaryDirectory() as work:
             root = Path(work)
-            generate_tree(root, vhosts)
+            generate("sites", root, vhosts)
             repeat = max(3, options.repeat * 1000 // vhosts // 5)
             theirs = median_ms(partial(apacheconfig_load, root), repeat)
             ours = median_ms(partial(load_apache, root=root), repeat)

@@ -177,16 +177,30 @@ def test_severities_order_by_risk_not_by_spelling() -> None:
     assert [f.severity for f in by_risk] == [f.severity for f in report.findings]
 
 
-def test_a_link_loop_in_the_tree_is_a_parse_error_not_an_oserror(tmp_path: Path) -> None:
+def test_a_link_loop_at_envvars_is_skipped_as_apache2ctl_skips_it(tmp_path: Path) -> None:
     import shutil
 
     shutil.copytree(REPO / "tests" / "corpus" / "debian-12-apache2.4", tmp_path, dirs_exist_ok=True)
     envvars = tmp_path / "etc" / "apache2" / "envvars"
     envvars.unlink()
-    envvars.symlink_to("envvars")  # points at itself: ELOOP on open
+    envvars.symlink_to("envvars")  # ELOOP: apache2ctl's `test -f` is false, nothing is sourced
+    facts = tcpaudit.gather(root=tmp_path)
+    assert facts.apache is not None and facts.apache.mpm == "event"
+
+
+def test_an_oserror_deep_in_a_loader_leaves_as_a_parse_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tcpaudit.facts
+
+    def unreadable(*args: object, **kwargs: object) -> None:
+        # What a reader that forgot to wrap it would let through.
+        raise PermissionError(13, "Permission denied", "/etc/sysctl.d/99-x.conf")
+
+    monkeypatch.setattr(tcpaudit.facts, "load_sysctl", unreadable)
     with pytest.raises(tcpaudit.ParseError) as caught:
-        tcpaudit.gather(root=tmp_path)
-    assert "envvars" in str(caught.value)
+        tcpaudit.gather(root=REPO / "examples" / "tuned")
+    assert str(caught.value) == "/etc/sysctl.d/99-x.conf: Permission denied"
 
 
 def test_load_facts_rebuilds_what_gather_gave() -> None:

@@ -52,6 +52,30 @@ def _kernel_release(ctx: click.Context, param: click.Parameter, value: str | Non
     return value
 
 
+# The names of tcpaudit.apache.build.BUILD_NAMES, spelt out so that --help does
+# not import the Apache loader (a test keeps the two equal).
+APACHE_BUILDS = ("debian", "rhel", "suse", "gentoo", "upstream")
+# Linux's MAX_ARG_STRLEN: httpd could not receive a longer environment string.
+_MAX_ENV_VALUE_BYTES = 128 * 1024
+
+
+def _environment(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    environment: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE")
+        if len(item) >= _MAX_ENV_VALUE_BYTES:
+            raise click.BadParameter(
+                f"{name}: longer than the {_MAX_ENV_VALUE_BYTES} bytes execve passes in one "
+                "environment string"
+            )
+        environment[name] = value
+    return environment
+
+
 def _source_options(function: F) -> F:
     options = [
         click.option(
@@ -64,7 +88,39 @@ def _source_options(function: F) -> F:
             "--apache-conf", help="Main Apache configuration file (default: found by layout)."
         ),
         click.option(
-            "--apache-version", help="Apache version, e.g. 2.2 or 2.4.62 (default: inferred)."
+            "--apache-version",
+            help="Apache version, e.g. 2.2 or 2.4.62 (default: from the httpd binary, the "
+            "package database or os-release, else inferred from the configuration).",
+        ),
+        click.option(
+            "--apache-build",
+            type=click.Choice(list(APACHE_BUILDS)),
+            help="Which httpd build runs the configuration, hence which modules it has built "
+            "in (default: worked out from the root: binary, os-release, layout).",
+        ),
+        click.option(
+            "-D",
+            "--define",
+            "defines",
+            multiple=True,
+            metavar="NAME",
+            help="Define NAME for <IfDefine>, as httpd -D (repeatable; added to the service's).",
+        ),
+        click.option(
+            "-C",
+            "directives",
+            multiple=True,
+            metavar="DIRECTIVE",
+            help="Read DIRECTIVE before the main configuration file, as httpd -C (repeatable).",
+        ),
+        click.option(
+            "--env",
+            "environment",
+            multiple=True,
+            callback=_environment,
+            metavar="NAME=VALUE",
+            help="A variable of httpd's environment for ${NAME} (repeatable; overrides the "
+            "service's envvars, sysconfig or unit).",
         ),
         click.option(
             "--sysctl",
@@ -104,6 +160,10 @@ def _facts(
     sysctl_boot: str | None,
     kernel_version: str | None,
     facts_file: str | None,
+    apache_build: str | None = None,
+    defines: tuple[str, ...] = (),
+    directives: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
 ) -> HostFacts:
     if facts_file is not None:
         given = [
@@ -112,6 +172,10 @@ def _facts(
                 ("--root", root != "/"),
                 ("--apache-conf", apache_conf),
                 ("--apache-version", apache_version),
+                ("--apache-build", apache_build),
+                ("-D", defines),
+                ("-C", directives),
+                ("--env", environment),
                 ("--sysctl", sysctl_source),
                 ("--sysctl-boot", sysctl_boot),
                 ("--kernel-version", kernel_version),
@@ -132,6 +196,10 @@ def _facts(
         apache_version=apache_version,
         sysctl_boot=sysctl_boot,  # type: ignore[arg-type]  # click.Choice restricts it
         kernel_version=kernel_version,
+        apache_build=apache_build,  # type: ignore[arg-type]  # click.Choice restricts it
+        defines=defines,
+        directives=directives,
+        environment=environment,
     )
     return facts
 

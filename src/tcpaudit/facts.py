@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from .apache.build import BuildName
 from .apache.loader import load_apache
 from .apache.model import ApacheConfig
 from .errors import UsageError, raises_only_documented_errors
@@ -200,6 +202,10 @@ def gather(
     sysctl_boot: BootTool | None = None,
     kernel_version: str | None = None,
     host: str | None = None,
+    apache_build: BuildName | None = None,
+    defines: Sequence[str] = (),
+    directives: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
     allow_empty: bool = False,
 ) -> HostFacts:
     """Read a host's Apache configuration and TCP sysctls into ``HostFacts``.
@@ -213,6 +219,11 @@ def gather(
         sysctl_boot: whose precedence decides persistent values; None detects it.
         kernel_version: the kernel release for defaults; None reads it.
         host: the name to report; None uses the host name (or the root's /etc/hostname).
+        apache_build: the httpd build (``debian``, ``rhel``, ``suse``, ``gentoo``,
+            ``upstream``); None works it out from the root.
+        defines: ``-D`` names added to the service's, as on httpd's command line.
+        directives: ``-C`` directives added to the service's (read before the main file).
+        environment: variables of httpd's environment, over the service's.
         allow_empty: return facts with nothing in them rather than refuse a root
             that holds nothing to audit (for callers with other evidence, such as
             ``diagnose`` reading sockets).
@@ -224,9 +235,18 @@ def gather(
         ParseError: an input exists but cannot be read or parsed.
     """
     _check_root(root)
+    # One view of the root for every loader: the same resolution and display rules.
     fs = RootFS(root)
     notes: list[Note] = []
-    apache = load_apache(apache_conf, root, apache_version)
+    apache = load_apache(
+        apache_conf,
+        fs,
+        apache_version,
+        build=apache_build,
+        defines=defines,
+        directives=directives,
+        environment=environment,
+    )
     if apache is None:
         notes.append(
             Note(message="no Apache configuration found under the root: Apache not audited")
@@ -237,7 +257,7 @@ def gather(
             apache.main_file, apache.layout, len(apache.files), len(apache.vhosts),
             apache.version, apache.version_source, apache.mpm, apache.mpm_source,
         )  # fmt: skip
-    settings = load_sysctl(sysctl, root, boot=sysctl_boot, kernel=kernel_version)
+    settings = load_sysctl(sysctl, fs.root, boot=sysctl_boot, kernel=kernel_version)
     live = sum(1 for setting in settings.settings.values() if setting.live is not None)
     files = len(settings.persistent_files)
     log.info(

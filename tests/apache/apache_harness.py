@@ -257,6 +257,8 @@ class ApacheRun:
     modules: list[str] = field(default_factory=list)
     server_root: str | None = None
     error: tuple[str, int] | None = None
+    # DUMP_RUN_CFG's "Define:" lines, minus the dump names themselves.
+    defines: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -301,6 +303,32 @@ def run_apache(
             break
         else:
             Path(wanted).mkdir(parents=True, exist_ok=True)
+    run = ApacheRun(done.returncode, done.stdout, done.stderr)
+    _parse(run, prefix)
+    return run
+
+
+DUMPS = ("-D", "DUMP_INCLUDES", "-D", "DUMP_CONFIG", "-D", "DUMP_VHOSTS", "-D", "DUMP_MODULES",
+         "-D", "DUMP_RUN_CFG", "-c", INFO_MODULE)  # fmt: skip
+
+
+def run_apache2ctl(apache_root: Path, environment: dict[str, str] | None = None) -> ApacheRun:
+    """Run Debian's ``apache2ctl -t`` with every dump on an apache copy of a Debian tree.
+
+    apache2ctl sources the copy's ``etc/apache2/envvars`` (APACHE_CONFDIR
+    points there, which also makes it pass ``-d``) and runs apache2 with
+    ``$APACHE_ARGUMENTS``: the service's own invocation, as a host runs it.
+    """
+    prefix = str(apache_root)
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "APACHE_CONFDIR": f"{prefix}/etc/apache2",
+        **(environment or {}),
+    }
+    done = subprocess.run(
+        ["apache2ctl", "-t", *DUMPS], capture_output=True, text=True, env=env, timeout=60,
+        check=False,
+    )  # fmt: skip
     run = ApacheRun(done.returncode, done.stdout, done.stderr)
     _parse(run, prefix)
     return run
@@ -369,6 +397,10 @@ def _parse(run: ApacheRun, prefix: str) -> None:
         elif raw.startswith("ServerRoot: "):
             state = "runcfg"
             run.server_root = text.removeprefix("ServerRoot: ").strip('"')
+        elif state == "runcfg" and raw.startswith("Define: "):
+            name = raw.removeprefix("Define: ")
+            if not name.startswith("DUMP_"):
+                run.defines.append(name)
         elif raw == "Loaded Modules:":
             state = "modules"
         elif state == "includes" and stripped:

@@ -89,7 +89,9 @@ TREES_2_4 = {
     ),
     "upstream-httpd-2.4.62": Tree("/usr/local/apache2/conf/httpd.conf", "/usr/local/apache2"),
 }
-TREES_2_2 = ("certbot-centos6-httpd2.2", "upstream-httpd-2.2.34")
+TREES_2_2 = ("certbot-centos6-httpd2.2", "upstream-httpd-2.2.34", "debian-7-apache2.2")
+# Compared in test_apache_build.py, with the modules its build links in.
+TREES_OTHER_BUILD = ("opensuse-leap-15-apache2.4",)
 _ENVVARS = ("APACHE_RUN_USER", "APACHE_RUN_GROUP", "APACHE_PID_FILE", "APACHE_RUN_DIR",
             "APACHE_LOCK_DIR", "APACHE_LOG_DIR", "LANG")  # fmt: skip
 
@@ -110,7 +112,7 @@ def test_apache2_is_installed() -> None:
 
 def test_every_corpus_tree_is_compared() -> None:
     trees = {path.name for path in CORPUS.iterdir() if path.is_dir()}
-    assert trees == set(TREES_2_4) | set(TREES_2_2)
+    assert trees == set(TREES_2_4) | set(TREES_2_2) | set(TREES_OTHER_BUILD)
 
 
 def projection(directives: list[Directive], depth: int = 0) -> list[Dumped]:

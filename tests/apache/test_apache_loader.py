@@ -178,17 +178,31 @@ def test_directive_of_a_module_not_loaded_is_refused_with_its_place(tmp_path: Pa
     assert "Invalid command 'RewriteEngine'" in raised.value.reason
 
 
-def test_unknown_directive_is_a_note_where_apache2_refuses(tmp_path: Path) -> None:
-    """A deliberate difference: tcpaudit cannot know third-party modules."""
+def test_unknown_directive_is_refused_as_apache2_refuses_it(tmp_path: Path) -> None:
+    # Every loaded module is one whose directives tcpaudit knows: none registers it.
     root = tmp_path / "tcpaudit"
     write(root, "/etc/apache2/apache2.conf", EVENT + "ErrorLog /dev/null\nSomeVendorDirective on\n")
-    config = load(root)
-    assert any("SomeVendorDirective" in note.message and note.line == 3 for note in config.notes)
+    with pytest.raises(ApacheConfigError) as raised:
+        load(root)
+    assert (raised.value.file, raised.value.line) == ("etc/apache2/apache2.conf", 3)
+    assert "Invalid command 'SomeVendorDirective'" in raised.value.reason
     apache_root = tmp_path / "apache"
     write(apache_root, "/etc/apache2/apache2.conf", (root / "etc/apache2/apache2.conf").read_text())
     map_tree(apache_root)
     run = run_apache(apache_root, "/etc/apache2/apache2.conf", "/etc/apache2")
     assert not run.accepted and run.error == ("etc/apache2/apache2.conf", 3)
+
+
+def test_unknown_directive_is_a_note_when_a_module_tcpaudit_cannot_know_is_loaded(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "/etc/apache2/apache2.conf", EVENT
+          + "LoadModule security2_module /usr/lib/apache2/modules/mod_security2.so\n"
+          "ErrorLog /dev/null\nSecRuleEngine On\n")  # fmt: skip
+    config = load(tmp_path)
+    notes = [note for note in config.notes if "SecRuleEngine" in note.message]
+    assert [(note.file, note.line) for note in notes] == [("etc/apache2/apache2.conf", 4)]
+    assert "security2_module" in notes[0].message
 
 
 def test_undefined_variable_is_kept_with_a_note(tmp_path: Path) -> None:
@@ -271,9 +285,15 @@ def test_unknown_patch_level_is_said_when_it_decides_a_vhost(tmp_path: Path) -> 
 def test_a_likely_typo_of_a_known_directive_is_pointed_out(tmp_path: Path) -> None:
     write(tmp_path, "/etc/apache2/apache2.conf",
           EVENT + "ErrorLog /dev/null\nTimout 30\nAcmeVendorTuning on\n")  # fmt: skip
+    with pytest.raises(ApacheConfigError) as raised:
+        load(tmp_path, version="2.4")
+    assert raised.value.line == 3 and raised.value.reason.endswith("(did you mean Timeout?)")
+    write(tmp_path, "/etc/apache2/apache2.conf", EVENT
+          + "LoadModule acme_module /usr/lib/apache2/modules/mod_acme.so\n"
+          "ErrorLog /dev/null\nTimout 30\nAcmeVendorTuning on\n")  # fmt: skip
     notes = {note.line: note.message for note in load(tmp_path, version="2.4").notes}
-    assert "did you mean Timeout?" in notes[3]
-    assert "not known to tcpaudit" in notes[4] and "did you mean" not in notes[4]
+    assert "did you mean Timeout?" in notes[4]
+    assert "not known to tcpaudit" in notes[5] and "did you mean" not in notes[5]
 
 
 @pytest.mark.parametrize(
@@ -319,3 +339,13 @@ def test_a_vhost_request_read_timeout_merges_over_the_servers_stages(tmp_path: P
     assert value.body.timeout_seconds == 0
     server = config.settings["RequestReadTimeout"].value
     assert server.header.max_seconds == 40 and server.body.timeout_seconds == 0
+
+
+def test_an_httpd_newer_than_the_probed_one_may_know_more_directives(tmp_path: Path) -> None:
+    # The tables come from httpd 2.4.71: a later release may register a name
+    # they lack, so there an unknown name is a note, not a refusal.
+    write(tmp_path, "/etc/apache2/apache2.conf", EVENT + "ErrorLog /dev/null\nNewerDirective on\n")
+    with pytest.raises(ApacheConfigError):
+        load(tmp_path, version="2.4.71")
+    notes = [note for note in load(tmp_path, version="2.4.72").notes if note.line == 3]
+    assert notes and "newer than 2.4.71" in notes[0].message

@@ -403,8 +403,10 @@ def test_invalid_utf8_in_the_configuration_reaches_every_format(
 ) -> None:
     # httpd reads bytes; tcpaudit keeps invalid UTF-8 (surrogateescape). A
     # report naming such a directive must still be written, not a traceback.
+    # (A third-party module is loaded: the unknown name is a note, not a refusal.)
     root = tree(tmp_path, "")
-    write(root, MAIN, b"\x80Timeout 5\nServerName caf\xe9\n" + EVENT.encode())
+    write(root, MAIN, b"\x80Timeout 5\nServerName caf\xe9\n" + EVENT.encode()
+          + b"LoadModule security2_module modules/mod_security2.so\n")  # fmt: skip
     args = ["audit", "--root", str(root), "--format", output_format]
     target = tmp_path / "report.out"
     if to_file:

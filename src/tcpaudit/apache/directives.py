@@ -14,6 +14,7 @@ says so in a note instead of refusing. ``walk.py`` applies these answers.
 from __future__ import annotations
 
 import difflib
+import re
 from functools import cache
 from importlib import resources
 
@@ -23,11 +24,14 @@ __all__ = [
     "allowed_here",
     "canonical_name",
     "directive_owners",
+    "known_modules",
+    "probed_version",
     "similar_directive",
     "word_count_kind",
 ]
 
 _TABLE_FILE = "directives-2.4.tsv"
+_MODULES_FILE = "modules-2.4.txt"
 
 # Directives httpd executes while reading the files (EXEC_ON_READ in httpd 2.4's
 # core.c, mod_so.c, mod_version.c, mod_macro.c, mod_remoteip.c) when their
@@ -64,6 +68,11 @@ _MPMS_2_2 = frozenset({"mpm_prefork_module", "mpm_worker_module", "mpm_event_mod
 # httpd.apache.org/docs/2.2/mod/): access control lived in mod_authz_host and
 # core, User/Group in the MPMs, the 2.2 cache back-ends had other names.
 _OWNERS_2_2: dict[str, frozenset[str]] = {
+    # core.c in 2.2; mod_authn_core, mod_authz_core and mod_filter took them in 2.3.
+    "authtype": frozenset({"core_module"}),
+    "authname": frozenset({"core_module"}),
+    "require": frozenset({"core_module"}),
+    "addoutputfilterbytype": frozenset({"core_module"}),
     "order": frozenset({"authz_host_module"}),
     "allow": frozenset({"authz_host_module"}),
     "deny": frozenset({"authz_host_module"}),
@@ -160,6 +169,32 @@ _THIRD_PARTY: dict[str, frozenset[str]] = {
     "wsgipythonpath": frozenset({"wsgi_module"}),
     "wsgipythonhome": frozenset({"wsgi_module"}),
 }
+
+
+# Third-party modules whose every directive is in _THIRD_PARTY: mod_php
+# registers exactly php_value, php_flag, php_admin_value and php_admin_flag.
+_COMPLETE_THIRD_PARTY = _PHP
+
+
+@cache
+def probed_version() -> tuple[int, ...]:
+    """The httpd release the tables were probed on (their header names it)."""
+    text = resources.files(__package__).joinpath(_TABLE_FILE).read_text(encoding="utf-8")
+    match = re.search(r"Apache/(\d+)\.(\d+)\.(\d+)", text.split("\n", 1)[0])
+    return tuple(int(part) for part in match.groups()) if match else (2, 4)
+
+
+@cache
+def known_modules() -> frozenset[str]:
+    """Modules whose every directive tcpaudit knows (httpd 2.4's, probed; mod_php).
+
+    When a configuration loads only these, a directive none of them registers
+    is one httpd refuses ("Invalid command"); a module outside this set may
+    register anything, and such a directive can only be noted.
+    """
+    text = resources.files(__package__).joinpath(_MODULES_FILE).read_text(encoding="utf-8")
+    probed = {line for line in text.splitlines() if line and not line.startswith("#")}
+    return frozenset(probed) | _COMPLETE_THIRD_PARTY
 
 
 @cache

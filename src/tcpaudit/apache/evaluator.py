@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -37,6 +37,7 @@ from .conditions import condition_argument, if_version
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
     READ_TIME_DIRECTIVES,
+    canonical_name,
     directive_owners,
     word_count_kind,
 )
@@ -50,6 +51,7 @@ from .variables import Variables
 from .walk import check_commands
 
 __all__ = [
+    "COMMAND_LINE_FILE",
     "MAX_FILES_READ",
     "MAX_INCLUDE_DEPTH",
     "EvaluationResult",
@@ -58,6 +60,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# How httpd names the directives given with -C and -c (server/main.c).
+COMMAND_LINE_FILE = "-c/-C directives"
 # httpd refuses deeper Include nesting (AP_MAX_INCLUDE_DEPTH in server/core.c).
 MAX_INCLUDE_DEPTH = 128
 # A single configuration file larger than this is not a configuration file.
@@ -107,6 +111,8 @@ class _Evaluator(LineReader):
         self.load_module_names: set[str] = set()
         self.include_depth = 0
         self.files_read = 0
+        # The real path the root's /dev/null names (httpd reads its own, empty).
+        self.null_device = str(fs.root / "dev/null") if not fs.is_host else "/dev/null"
 
     def _directive_exists(self, key: str) -> bool:
         owners = directive_owners(key, self.version)
@@ -130,11 +136,8 @@ class _Evaluator(LineReader):
                 line=origin_line,
             )
         try:
-            if self.fs.tree_path(real) == PurePosixPath("/dev/null"):
-                # httpd reads its empty device; the tree's dev/null may be anything.
-                data = b""
-            else:
-                data = read_bytes(real, MAX_FILE_BYTES)
+            # httpd reads its empty device; the tree's dev/null may be anything.
+            data = b"" if str(real) == self.null_device else read_bytes(real, MAX_FILE_BYTES)
         except NotRegularFileError as exc:
             raise ApacheConfigError(
                 f"Access to file {shown} denied by server: not a regular file",
@@ -159,6 +162,11 @@ class _Evaluator(LineReader):
         log.debug("reading %s", shown)
         self.files.append(shown)
         self._process(text, shown, container)
+
+    def read_command_line(self, directives: Sequence[str], container: list[Directive]) -> None:
+        """``-C``/``-c`` directives: a pseudo-file httpd names "-c/-C directives"."""
+        text = "\n".join(line.replace("\n", " ") for line in directives) + "\n"
+        self._process(text, COMMAND_LINE_FILE, container)
 
     # -- conditions --------------------------------------------------------------
 
@@ -235,7 +243,8 @@ class _Evaluator(LineReader):
         if self.version < (2, 4) or READ_TIME_DIRECTIVES[key] not in self.modules.order:
             return
         kind = word_count_kind(key)
-        message = arity_error(kind, name, tuple(args)) if kind is not None else None
+        registered = canonical_name(key) or name
+        message = arity_error(kind, registered, tuple(args)) if kind is not None else None
         if message is not None:
             raise ApacheConfigError(message, file=file, line=number)
 
@@ -254,8 +263,15 @@ class _Evaluator(LineReader):
             found = expand_include(self.fs, str(self._tree_path(pattern)), optional)
         except IncludeError as exc:
             raise ApacheConfigError(str(exc), file=file, line=number) from exc
+        display = self.fs.display_tree
         for tree, real in found:
-            self.read_file(self.fs.display_tree(tree), real, container, file, number)
+            # Include paths are built normalised (no "//", "/./" or trailing
+            # "/"): shown as they stand, without pathlib's parsing per file.
+            if "//" in tree or "/." in tree or tree.endswith("/"):
+                shown = display(tree)
+            else:
+                shown = tree if self.fs.is_host else tree[1:]
+            self.read_file(shown, real, container, file, number)
         self.include_depth -= 1
 
     def _tree_path(self, value: str) -> PurePosixPath:
@@ -275,6 +291,8 @@ def evaluate(
     defines: Iterable[str] = (),
     environment: Mapping[str, str] | None = None,
     main_shown: str | None = None,
+    before: Sequence[str] = (),
+    after: Sequence[str] = (),
     check: bool = True,
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
 ) -> EvaluationResult:
@@ -289,6 +307,8 @@ def evaluate(
         defines: names given with ``-D`` on httpd's command line.
         environment: the variables httpd's environment holds (envvars).
         main_shown: how to name the main file (default: its real path).
+        before: ``-C`` directives, read before the main file.
+        after: ``-c`` directives, read after it.
         check: walk the tree as httpd does and refuse what it refuses (``check_commands``).
         validate: the value checks of that walk (``effective.validate_directive``).
 
@@ -298,7 +318,13 @@ def evaluate(
     evaluator = _Evaluator(fs, server_root, version, compiled_in, defines, environment or {})
     root: list[Directive] = []
     shown = main_shown if main_shown is not None else fs.display(main_file)
+    # httpd reads -C directives, the main file and -c directives in that order,
+    # each set of directives as a file of its own, one directive per line.
+    if before:
+        evaluator.read_command_line(before, root)
     evaluator.read_file(shown, main_file, root, shown, None)
+    if after:
+        evaluator.read_command_line(after, root)
     result = EvaluationResult(
         directives=root,
         files=evaluator.files,

@@ -175,25 +175,35 @@ class _Walk:
             raise IncludeError(
                 f"Include/IncludeOptional: Could not open directory {path}: {exc.strerror}"
             ) from exc
-        candidates: list[str] = []
+        candidates: list[tuple[str, int]] = []
+        real_dir = str(real)
         for name in names:
             if not _matches(first, name):
                 continue
-            if slash:
-                try:
-                    if not stat.S_ISDIR(os.lstat(real / name).st_mode):
-                        continue
-                except OSError:
+            try:
+                mode = os.lstat(f"{real_dir}/{name}").st_mode
+            except OSError:
+                if slash:
                     continue
-            candidates.append(f"{path.rstrip('/')}/{name}")
+                mode = 0
+            if slash and not stat.S_ISDIR(mode):
+                continue
+            candidates.append((name, mode))
         if not candidates and not self.optional:
             raise IncludeError(
                 f"Include/IncludeOptional: No matches for the wildcard '{first}' in "
                 f"'{path}', failing"
             )
-        for candidate in candidates:
+        base = path.rstrip("/")
+        for name, mode in candidates:
+            candidate = f"{base}/{name}"
             if slash:
                 self.wildcard(candidate, remainder)
+            elif stat.S_ISREG(mode):
+                # A plain file in a directory already resolved: its real path is
+                # that directory's and its name (resolving from the root again
+                # costs a lstat per component, for every file of a large conf.d).
+                self.found.append((candidate, Path(f"{real_dir}/{name}")))
             else:
                 self.no_wildcard(candidate)
 

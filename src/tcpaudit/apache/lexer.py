@@ -79,9 +79,10 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
 def simple_physical_lines(text: str) -> list[str] | None:
     """The physical lines of ``text`` when each is its own logical line, else None.
 
-    That is the common file: no backslash (so no continuation) and no NUL.
+    That is the common file: no line ends in a backslash (so none continues;
+    backslashes elsewhere, as in regular expressions, do not matter) and no NUL.
     """
-    if "\\" in text or "\0" in text:
+    if "\\\n" in text or "\\\r\n" in text or "\0" in text:
         return None
     return text.split("\n")
 
@@ -183,27 +184,40 @@ def plain_splitter(text: str) -> Callable[[str], list[str]]:
 
 
 def is_plain(line: str) -> bool:
-    """Whether a line (or a whole text) holds no quote, no backslash and no ``${``.
+    """Whether a line (or a whole text) holds no quote, no double backslash and no ``${``.
 
-    The words of a plain line are its runs of non-blanks, as it stands.
+    The words of a plain line are its runs of non-blanks, as it stands: outside
+    quotes httpd only turns ``\\\\`` into ``\\`` and keeps any other backslash
+    (``^/old/(.*)\\.html$``).
     """
-    return '"' not in line and "'" not in line and "\\" not in line and "${" not in line
+    return '"' not in line and "'" not in line and "\\\\" not in line and "${" not in line
+
+
+# One word of ap_getword_conf: double-quoted, single-quoted (to the closing
+# quote, or the end of the line; a backslash escapes only the quote and
+# itself), or a run of non-blanks. A word ends at its closing quote even when
+# no blank follows.
+_WORD = re.compile(r'"((?:[^"\\]|\\.?)*)"?|\'((?:[^\'\\]|\\.?)*)\'?|([^ \t\r\n\f\v]+)', re.S)
+_DOUBLE_ESCAPE = re.compile(r'\\(["\\])')
+_SINGLE_ESCAPE = re.compile(r"\\(['\\])")
 
 
 def split_words(line: str) -> list[str]:
     """Split a logical line into words with httpd's ``ap_getword_conf`` rules."""
-    if '"' not in line and "'" not in line and "\\" not in line:
-        return _PLAIN_WORD.findall(line)
-    words: list[str] = []
-    index = 0
-    length = len(line)
-    while True:
-        while index < length and line[index] in _SPACE:
-            index += 1
-        if index >= length:
-            return words
-        word, index = _next_word(line, index)
-        words.append(word)
+    if '"' not in line and "'" not in line:
+        words = _PLAIN_WORD.findall(line)
+        if "\\\\" in line:
+            return [word.replace("\\\\", "\\") for word in words]
+        return words
+    out: list[str] = []
+    for double, single, bare in _WORD.findall(line):
+        if bare:
+            out.append(bare.replace("\\\\", "\\") if "\\" in bare else bare)
+        elif double:
+            out.append(_DOUBLE_ESCAPE.sub(r"\1", double) if "\\" in double else double)
+        else:
+            out.append(_SINGLE_ESCAPE.sub(r"\1", single) if "\\" in single else single)
+    return out
 
 
 def first_word(line: str) -> tuple[str, str]:

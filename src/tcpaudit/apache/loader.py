@@ -1,9 +1,11 @@
 """``load_apache``: from a root (and optional overrides) to an ``ApacheConfig``.
 
-Glues the parts together: ``locate`` finds the files, ``evaluator`` reads them
-as httpd would, ``effective`` extracts the settings. It also decides the two
-facts the files do not state outright, the Apache version and the MPM, and
-records how it decided them (option, inferred, assumed).
+Glues the parts together: ``locate`` finds the main file, ``build`` which
+httpd runs it, ``invocation`` how the service starts it (``-D``, ``-C``,
+environment), ``evaluator`` reads the files as httpd would, ``effective``
+extracts the settings. It also decides the two facts the files do not state
+outright, the Apache version and the MPM, and records how it decided them
+(option, binary, package, os-release, inferred, assumed).
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Iterator
+import posixpath
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Literal
 
 from ..errors import ApacheConfigError, UsageError
 from ..provenance import Note
 from ..rootfs import RootFS
+from .build import BuildName, detect_build
 from .effective import (
     TRACKED_KEYS,
     atoi_note,
@@ -27,9 +33,9 @@ from .effective import (
     virtual_hosts,
 )
 from .evaluator import EvaluationResult, check_result, evaluate
-from .locate import find_main_config, read_startup_inputs
-from .model import ApacheConfig, MpmName, VirtualHost, version_tuple
-from .modules import compiled_in_modules
+from .invocation import Invocation, read_invocation
+from .locate import find_main_config, layout_for_build
+from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
 from .tree import Directive
 
 __all__ = ["infer_version", "load_apache"]
@@ -37,6 +43,8 @@ __all__ = ["infer_version", "load_apache"]
 log = logging.getLogger(__name__)
 
 _MPMS: tuple[MpmName, ...] = ("prefork", "worker", "event")
+VersionSource = Literal["option", "inferred", "binary", "package", "os-release"]
+MpmSource = Literal["LoadModule", "sysconfig", "assumed", "option", "build"]
 # Modules that exist only in one major version (httpd's modules/ trees).
 _ONLY_2_2 = frozenset(
     {"authn_default_module", "authz_default_module", "mem_cache_module", "disk_cache_module"}
@@ -47,13 +55,17 @@ _ONLY_2_4 = frozenset(
 
 
 def infer_version(result: EvaluationResult) -> tuple[str, str]:
-    """Guess 2.2 or 2.4 from what the configuration loads and uses; say why."""
-    modules = set(result.modules)
+    """Guess 2.2 or 2.4 from what the configuration loads and uses; say why.
+
+    Only modules the configuration loads itself count: the ones a build links
+    in (mod_unixd on Debian 2.4) say nothing about the version of this tree.
+    """
+    modules = result.load_module_names
     if any(name.startswith("mpm_") and name != "mpm_prefork_module" for name in modules) or (
         modules & _ONLY_2_4
     ):
         return "2.4", "loads modules that exist only in 2.4"
-    if "mpm_prefork_module" in modules and result.files:
+    if "mpm_prefork_module" in modules:
         return "2.4", "loads the MPM as a module (2.4 only)"
     if modules & _ONLY_2_2:
         return "2.2", "loads modules that exist only in 2.2"
@@ -98,25 +110,39 @@ def _without_cycle_collection() -> Iterator[None]:
 
 def load_apache(
     path: str | os.PathLike[str] | None = None,
-    root: str | os.PathLike[str] = "/",
+    root: str | os.PathLike[str] | RootFS = "/",
     version: str | None = None,
     *,
-    defines: tuple[str, ...] = (),
+    defines: Sequence[str] = (),
     mpm: MpmName | None = None,
     compiled_in: tuple[str, ...] | None = None,
+    build: BuildName | None = None,
+    directives: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
 ) -> ApacheConfig | None:
     """Load the effective Apache configuration of a host.
 
     Args:
-        path: the main configuration file; None finds it under ``root`` by
-            distribution layout. An absolute path is taken inside ``root``.
-        root: the directory that stands for the audited host's ``/``.
-        version: the Apache version (``2.4`` or ``2.4.62``); None infers it.
-        defines: extra ``-D`` names, as on httpd's command line.
-        mpm: the MPM linked into httpd (2.2 builds, Gentoo); a LoadModule wins in 2.4.
+        path: the main configuration file; None takes the one the service
+            starts httpd with (``-f``), else finds it by distribution layout.
+            An absolute path is taken inside ``root``.
+        root: the directory that stands for the audited host's ``/`` (or its
+            ``RootFS``, to share one view of the root with other loaders).
+        version: the Apache version (``2.4`` or ``2.4.62``); None takes it
+            from the build (binary, package database, os-release) or infers it.
+        defines: extra ``-D`` names, as on httpd's command line (after the
+            service's own).
+        mpm: the MPM linked into httpd (2.2 builds, Gentoo, openSUSE) when the
+            root does not tell; a LoadModule wins in 2.4.
         compiled_in: identifiers of the modules linked into httpd, as
-            ``httpd -l`` shows them (``core_module``...); None assumes the
-            usual build of the layout (``modules.COMPILED_IN``).
+            ``httpd -l`` shows them (``core_module``...); None takes them from
+            the build (``build.detect_build``).
+        build: the httpd build family (``debian``, ``rhel``, ``suse``,
+            ``gentoo``, ``upstream``); None works it out from the root.
+        directives: extra ``-C`` directives, read before the main file (after
+            the service's own).
+        environment: variables of httpd's environment for ``${NAME}``; they
+            override the service's.
 
     Returns:
         The configuration, or None when ``path`` is None and no configuration
@@ -124,62 +150,124 @@ def load_apache(
 
     Raises:
         ApacheConfigError: a configuration httpd would refuse, or an unreadable file.
-        UsageError: ``path`` names no file.
+        UsageError: ``path`` names no file, or an option is not understood.
     """
+    request = _Request(
+        tuple(defines), mpm, compiled_in, build, tuple(directives), dict(environment or {})
+    )
     with _without_cycle_collection():
-        return _load(path, root, version, defines, mpm, compiled_in)
+        return _load(path, root, version, request)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What the caller asked for besides the root, the main file and the version."""
+
+    defines: tuple[str, ...]
+    mpm: MpmName | None
+    compiled_in: tuple[str, ...] | None
+    build: BuildName | None
+    directives: tuple[str, ...]
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """The service's invocation with the caller's additions: what httpd starts with."""
+
+    defines: tuple[str, ...]
+    before: tuple[str, ...]
+    environment: dict[str, str]
+    sysconfig_mpm: MpmName | None
+    linked_mpm: MpmName | None
+
+    @classmethod
+    def of(cls, invocation: Invocation, request: _Request, release: tuple[int, ...]) -> _Start:
+        sysconfig_mpm: MpmName | None = None
+        if invocation.binary and release < (2, 4):
+            # RHEL 6: HTTPD=/usr/sbin/httpd.worker picks a binary, hence a linked MPM.
+            sysconfig_mpm = next(
+                (name for name in _MPMS if invocation.binary.endswith(f".{name}")), None
+            )
+        return cls(
+            defines=(*invocation.defines, *request.defines),
+            before=(*invocation.before, *request.directives),
+            environment={**invocation.environment, **request.environment},
+            sysconfig_mpm=sysconfig_mpm,
+            linked_mpm=request.mpm or sysconfig_mpm,
+        )
+
+
+def _version_source(evidence: str) -> VersionSource:
+    if evidence.startswith("binary"):
+        return "binary"
+    if evidence.startswith("etc/os-release"):
+        return "os-release"
+    return "package"
 
 
 def _load(
     path: str | os.PathLike[str] | None,
-    root: str | os.PathLike[str],
+    root: str | os.PathLike[str] | RootFS,
     version: str | None,
-    defines: tuple[str, ...],
-    mpm: MpmName | None,
-    compiled_in: tuple[str, ...] | None,
+    request: _Request,
 ) -> ApacheConfig | None:
-    fs = RootFS(root)
+    fs = root if isinstance(root, RootFS) else RootFS(root)
     located = find_main_config(fs, None if path is None else os.fspath(path))
     if located is None:
         return None
     layout, main_real = located
-    if not main_real.is_file():
-        raise UsageError(f"{fs.display(main_real)}: no such Apache configuration file")
-    inputs = read_startup_inputs(fs, layout)
-    all_defines = (*inputs.defines, *defines)
+    detected = detect_build(fs, layout.name, request.build)
+    layout = layout_for_build(layout, detected.name)
     notes: list[Note] = []
 
-    sysconfig_mpm: MpmName | None = None
-    if inputs.binary:
-        for name in _MPMS:
-            if inputs.binary.endswith(f".{name}"):
-                sysconfig_mpm = name
-    # 2.2 builds link their MPM in: RHEL 6 picks the binary (httpd.worker).
-    compiled_mpm: MpmName = mpm or sysconfig_mpm or "prefork"
+    release_hint = version_tuple(version or detected.version or "2.4")
+    invocation = read_invocation(fs, detected.name, release_hint, layout.environment_file)
+    server_root = invocation.server_root or layout.server_root
+    main_shown = fs.display_tree(layout.main_file)
+    if path is None and invocation.config_file is not None:
+        # The service names its main file (-f), relative to its ServerRoot.
+        tree = PurePosixPath(
+            posixpath.normpath(posixpath.join(server_root, invocation.config_file))
+        )
+        main_real, main_shown = fs.resolve(tree), fs.display_tree(tree)
+    if not main_real.is_file():
+        raise UsageError(f"{main_shown}: no such Apache configuration file")
+    start = _Start.of(invocation, request, release_hint)
 
-    def run(release: tuple[int, ...], linked_mpm: str | None = None) -> EvaluationResult:
+    def run(release: tuple[int, ...], assume_mpm: bool = True) -> EvaluationResult:
+        compiled = (
+            request.compiled_in
+            if request.compiled_in is not None
+            else detected.compiled_in(release, start.linked_mpm, assume_mpm=assume_mpm)
+        )
         return evaluate(
             fs,
             main_real,
-            server_root=PurePosixPath(layout.server_root),
+            server_root=PurePosixPath(server_root),
             version=release,
-            compiled_in=compiled_in
-            if compiled_in is not None
-            else compiled_in_modules(
-                layout.name, release, compiled_mpm if release < (2, 4) else linked_mpm
-            ),
-            defines=all_defines,
-            environment=inputs.environment,
-            main_shown=fs.display_tree(layout.main_file),
+            compiled_in=compiled,
+            defines=start.defines,
+            environment=start.environment,
+            main_shown=main_shown,
+            before=start.before,
+            after=invocation.after,
             check=False,
         )
 
+    version_source: VersionSource
     if version is not None:
         release = version_tuple(version)
         if len(release) < 2 or release[0] != 2 or release[1] not in (2, 4):
             raise UsageError(f"unsupported Apache version {version!r}: use 2.2 or 2.4[.patch]")
         result = run(release)
         version_text, version_source = ".".join(map(str, release)), "option"
+    elif detected.version is not None and detected.version_source is not None:
+        release = version_tuple(detected.version)
+        result = run(release)
+        version_text = detected.version
+        version_source = _version_source(detected.version_source)
+        notes.append(Note(message=f"Apache version {version_text} from {detected.version_source}"))
     else:
         # Which directives exist depends on the version, so the check waits
         # until the version is known; a 2.2 verdict means reading again as 2.2.
@@ -189,12 +277,19 @@ def _load(
         notes.append(Note(message=f"Apache version {version_text} inferred: {why}"))
         release = version_tuple(version_text)
         if release < (2, 4):
+            # 2.2-era services start httpd otherwise (RHEL 6's init script).
+            invocation = read_invocation(fs, detected.name, release, layout.environment_file)
+            start = _Start.of(invocation, request, release)
             result = run(release)
-    loads_mpm = any(name.startswith("mpm_") for name in result.modules)
-    if compiled_in is None and layout.name == "gentoo" and release >= (2, 4) and not loads_mpm:
-        # Gentoo's ebuild links the one MPM of APACHE2_MPMS in; its httpd.conf
-        # loads none. Read again with it, since <IfModule> blocks depend on it.
-        result = run(release, linked_mpm=mpm or "prefork")
+    if (
+        request.compiled_in is None
+        and release >= (2, 4)
+        and start.linked_mpm is None
+        and len([name for name in result.modules if name.startswith("mpm_")]) > 1
+    ):
+        # The family usually links its MPM in (Gentoo, openSUSE), but nothing
+        # showed this build does and the configuration loads one itself.
+        result = run(release, assume_mpm=False)
     check_result(
         result,
         release,
@@ -202,9 +297,13 @@ def _load(
         TRACKED_KEYS,
     )
 
-    mpm_name, mpm_source = _decide_mpm(result, release, mpm, sysconfig_mpm)
+    mpm_name, mpm_source = _decide_mpm(
+        result, release, request.mpm, start.sysconfig_mpm, detected.linked_mpm is not None
+    )
     if mpm_source == "assumed":
         notes.append(Note(message=f"MPM {mpm_name} assumed: Apache {version_text} links it in"))
+    elif mpm_source == "build" and detected.mpm_source is not None:
+        notes.append(Note(message=f"MPM {mpm_name} linked into httpd ({detected.mpm_source})"))
     settings, setting_notes = server_settings(result.directives, release, mpm_name, result.modules)
     vhosts = virtual_hosts(result.directives, release)
     notes += _patch_level_notes(release, vhosts)
@@ -214,14 +313,25 @@ def _load(
         mpm=mpm_name,
         mpm_source=mpm_source,
         layout=layout.name,
-        main_file=fs.display_tree(layout.main_file),
+        build=detected.name,
+        build_source=detected.source,
+        invocation=ApacheInvocation(
+            how=invocation.how or None,
+            binary=invocation.binary,
+            files=invocation.files,
+            defines=list(start.defines),
+            directives=list(start.before),
+            late_directives=list(invocation.after),
+            environment=sorted(start.environment),
+        ),
+        main_file=main_shown,
         server_root=str(result.server_root),
         files=result.files,
         modules=result.modules,
         settings=settings,
         vhosts=vhosts,
         proxy_routes=proxy_routes(result.directives),
-        notes=[*notes, *setting_notes, *result.notes],
+        notes=[*notes, *invocation.notes, *setting_notes, *result.notes],
     )
     config._directives = result.directives
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))
@@ -269,7 +379,9 @@ def _decide_mpm(
     release: tuple[int, ...],
     forced: MpmName | None,
     sysconfig_mpm: MpmName | None,
-) -> tuple[MpmName, str]:
+    linked_known: bool,
+) -> tuple[MpmName, MpmSource]:
+    """The MPM and how it is known; ``linked_known``: the build's evidence names a linked one."""
     loaded = [name for name in _MPMS if f"mpm_{name}_module" in result.modules]
     by_loadmodule = result.load_module_names
     if release >= (2, 4):
@@ -284,10 +396,14 @@ def _decide_mpm(
             return loaded[0], "LoadModule"
         if forced:
             return forced, "option"
-        # Linked in (Gentoo) or given as compiled_in: the build decides.
-        return (loaded[0] if loaded else "event"), "assumed"
+        # Linked in (openSUSE, Gentoo, a binary that says so).
+        if loaded:
+            return loaded[0], "build" if linked_known else "assumed"
+        return "event", "assumed"
     if forced:
         return forced, "option"
     if sysconfig_mpm:
         return sysconfig_mpm, "sysconfig"
-    return "prefork", "assumed"
+    if loaded and linked_known:
+        return loaded[0], "build"
+    return (loaded[0] if loaded else "prefork"), "assumed"

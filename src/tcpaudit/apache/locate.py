@@ -1,25 +1,21 @@
-"""Find a host's main Apache configuration and the start-up inputs around it.
+"""Find a host's main Apache configuration by the layout of its distribution.
 
-Distributions keep httpd.conf in different places and feed httpd extra
-variables (Debian's envvars), ``-D`` flags (RHEL's /etc/sysconfig/httpd
-``OPTIONS``, Gentoo's /etc/conf.d/apache2 ``APACHE2_OPTS``) or even the MPM
-(RHEL 6 ``HTTPD=/usr/sbin/httpd.worker``). This module finds them; it reads
+Distributions keep httpd.conf in different places, with different
+compiled-in ServerRoots. This module finds the main file; ``invocation.py``
+reads how the service starts httpd, ``build.py`` which httpd it is. It reads
 no directive.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import UsageError
-from ..inputs import read_text
 from ..rootfs import RootFS
 
-__all__ = ["LAYOUTS", "Layout", "StartupInputs", "find_main_config", "read_startup_inputs"]
+__all__ = ["LAYOUTS", "SUSE", "Layout", "find_main_config", "layout_for_build"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +26,6 @@ class Layout:
     main_file: str
     server_root: str
     environment_file: str | None = None
-    options_file: str | None = None
 
 
 # Order matters: the first layout whose main file exists wins.
@@ -41,26 +36,15 @@ LAYOUTS: tuple[Layout, ...] = (
         "/etc/apache2",
         environment_file="/etc/apache2/envvars",
     ),
-    Layout("rhel", "/etc/httpd/conf/httpd.conf", "/etc/httpd", options_file="/etc/sysconfig/httpd"),
-    Layout(
-        "gentoo",
-        "/etc/apache2/httpd.conf",
-        "/usr/lib64/apache2",
-        options_file="/etc/conf.d/apache2",
-    ),
+    Layout("rhel", "/etc/httpd/conf/httpd.conf", "/etc/httpd"),
+    Layout("gentoo", "/etc/apache2/httpd.conf", "/usr/lib64/apache2"),
     Layout("upstream", "/usr/local/apache2/conf/httpd.conf", "/usr/local/apache2"),
     Layout("freebsd", "/usr/local/etc/apache24/httpd.conf", "/usr/local"),
 )
 
 
-@dataclass(slots=True)
-class StartupInputs:
-    """What httpd is started with besides its configuration files."""
-
-    environment: dict[str, str] = field(default_factory=dict)
-    defines: list[str] = field(default_factory=list)
-    binary: str | None = None
-    files: list[str] = field(default_factory=list)
+# openSUSE/SLES: the main file of Gentoo's layout, ServerRoot /srv/www (`httpd -V`).
+SUSE = Layout("suse", "/etc/apache2/httpd.conf", "/srv/www")
 
 
 def find_main_config(fs: RootFS, override: str | None) -> tuple[Layout, Path] | None:
@@ -97,63 +81,12 @@ def find_main_config(fs: RootFS, override: str | None) -> tuple[Layout, Path] | 
     return None
 
 
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+def layout_for_build(layout: Layout, build: str) -> Layout:
+    """The layout of a main file that several families share, once the build is known.
 
-
-def _shell_assignments(text: str) -> dict[str, str]:
-    """Plain ``NAME=value`` lines of a shell fragment; anything cleverer is ignored."""
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        match = _ASSIGNMENT.match(line)
-        if not match:
-            continue
-        raw = match.group(2).strip()
-        try:
-            words = shlex.split(raw, comments=True)
-        except ValueError:
-            continue
-        value = " ".join(words) if words else ""
-        values[match.group(1)] = _REFERENCE.sub(
-            lambda ref: values.get(ref.group(1) or ref.group(2), ""), value
-        )
-    return values
-
-
-def _define_flags(options: str) -> list[str]:
-    try:
-        words = shlex.split(options)
-    except ValueError:
-        return []
-    defines: list[str] = []
-    for index, word in enumerate(words):
-        if word == "-D" and index + 1 < len(words):
-            defines.append(words[index + 1])
-        elif word.startswith("-D") and len(word) > 2:
-            defines.append(word[2:])
-    return defines
-
-
-def read_startup_inputs(fs: RootFS, layout: Layout) -> StartupInputs:
-    """Read envvars / sysconfig / conf.d files of a layout when the root has them."""
-    inputs = StartupInputs()
-    for tree_file in (layout.environment_file, layout.options_file):
-        if tree_file is None:
-            continue
-        real = fs.resolve(tree_file)
-        if not real.is_file():
-            continue
-        try:
-            text = read_text(real)  # regular files only, 64 MiB at most
-        except OSError:
-            continue
-        inputs.files.append(fs.display(real))
-        values = _shell_assignments(text)
-        if tree_file == layout.environment_file:
-            inputs.environment.update(values)
-        else:
-            inputs.defines.extend(_define_flags(values.get("OPTIONS", "")))
-            inputs.defines.extend(_define_flags(values.get("APACHE2_OPTS", "")))
-            if values.get("HTTPD"):
-                inputs.binary = values["HTTPD"]
-    return inputs
+    openSUSE/SLES and Gentoo both keep /etc/apache2/httpd.conf; their compiled-in
+    ServerRoot and start-up files differ.
+    """
+    if layout.main_file != SUSE.main_file or layout.name not in ("gentoo", "suse"):
+        return layout
+    return SUSE if build == "suse" else next(item for item in LAYOUTS if item.name == "gentoo")

@@ -17,6 +17,7 @@ from .values import RequestReadTimeoutValue, c_long
 
 __all__ = [
     "ApacheConfig",
+    "ApacheInvocation",
     "ApacheSetting",
     "MpmName",
     "ProxyRoute",
@@ -93,6 +94,24 @@ class VirtualHost(BaseModel):
     proxy_routes: list[ProxyRoute] = Field(default_factory=list)
 
 
+class ApacheInvocation(BaseModel):
+    """How the service starts httpd, besides its configuration files.
+
+    ``environment`` holds the names of the variables httpd receives, not their
+    values: start-up files may keep secrets there.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    how: str | None = None
+    binary: str | None = None
+    files: list[str] = Field(default_factory=list)
+    defines: list[str] = Field(default_factory=list)
+    directives: list[str] = Field(default_factory=list)
+    late_directives: list[str] = Field(default_factory=list)
+    environment: list[str] = Field(default_factory=list)
+
+
 class ApacheConfig(BaseModel):
     """The effective Apache configuration of a host.
 
@@ -100,16 +119,24 @@ class ApacheConfig(BaseModel):
     as the Include named it (``etc/apache2/mods-enabled/alias.load``, not the
     target of that link), once per read, as ``-D DUMP_INCLUDES`` lists them.
     ``modules`` are the loaded module identifiers, built-in first, then in
-    LoadModule order, as ``-D DUMP_MODULES`` lists them.
+    LoadModule order, as ``-D DUMP_MODULES`` lists them. ``build`` names the
+    httpd build whose linked-in modules were assumed and ``build_source`` the
+    evidence (``binary usr/sbin/apache2``, ``etc/os-release``, ``option``...).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: str
-    version_source: Literal["option", "probe", "inferred", "assumed"]
+    version_source: Literal[
+        "option", "probe", "inferred", "assumed", "binary", "package", "os-release"
+    ]
     mpm: MpmName
-    mpm_source: Literal["LoadModule", "sysconfig", "assumed", "option"]
+    mpm_source: Literal["LoadModule", "sysconfig", "assumed", "option", "build"]
     layout: str = "custom"
+    # Which httpd build (debian, rhel, suse, gentoo, upstream) and the evidence.
+    build: str | None = None
+    build_source: str | None = None
+    invocation: ApacheInvocation | None = None
     main_file: str
     server_root: str = "/"
     files: list[str] = Field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Module names as httpd knows them: identifiers, source names, compiled-in sets.
+"""Module names as httpd knows them: identifiers and source names (``build.py``: linked-in sets).
 
 ``<IfModule>`` matches a module by its identifier (``reqtimeout_module``) or by
 the file name of its source (``mod_reqtimeout.c``), and only once the module
@@ -13,12 +13,7 @@ from collections.abc import Iterable
 from ..errors import ApacheConfigError
 from ..provenance import Note
 
-__all__ = [
-    "COMPILED_IN",
-    "LoadedModules",
-    "compiled_in_modules",
-    "module_source_name",
-]
+__all__ = ["LoadedModules", "module_source_name"]
 
 # Source file names that do not follow the x_module -> mod_x.c pattern
 # (module structs in server/mpm/*/ and server/core.c, httpd 2.2 and 2.4).
@@ -38,25 +33,6 @@ _SOURCE_NAME_EXCEPTIONS = {
     "php_module": "mod_php.c",
 }
 
-# What `httpd -l` prints for the builds whose layouts tcpaudit recognises.
-COMPILED_IN: dict[str, tuple[str, ...]] = {
-    # Debian/Ubuntu apache2 2.4 (`apache2 -l`).
-    "debian": (
-        "core_module",
-        "so_module",
-        "watchdog_module",
-        "http_module",
-        "log_config_module",
-        "logio_module",
-        "version_module",
-        "unixd_module",
-    ),
-    # RHEL/Fedora httpd 2.4, the official Docker image and most source builds.
-    "generic-2.4": ("core_module", "so_module", "http_module"),
-    # httpd 2.2 builds always link the MPM in; prefork unless built otherwise.
-    "generic-2.2": ("core_module", "so_module", "http_module"),
-}
-
 
 def module_source_name(identifier: str) -> str:
     """Return the ``mod_x.c`` name ``<IfModule>`` also accepts for a module identifier."""
@@ -65,24 +41,6 @@ def module_source_name(identifier: str) -> str:
         return known
     stem = identifier.removesuffix("_module")
     return f"mod_{stem}.c"
-
-
-def compiled_in_modules(layout: str, version: tuple[int, ...], mpm: str | None) -> tuple[str, ...]:
-    """Return the identifiers of the modules compiled into httpd for a layout and version.
-
-    Args:
-        layout: a layout name from ``locate.LAYOUTS`` (``debian``, ``rhel``...).
-        version: the Apache version as a tuple.
-        mpm: the MPM a build links in (``prefork`` unless told), or None for
-            a build that loads its MPM with LoadModule. Every 2.2 build links
-            one in.
-    """
-    if version < (2, 4):
-        return (*COMPILED_IN["generic-2.2"], f"mpm_{mpm or 'prefork'}_module")
-    linked = (f"mpm_{mpm}_module",) if mpm else ()
-    if layout == "debian":
-        return (*COMPILED_IN["debian"], *linked)
-    return (*COMPILED_IN["generic-2.4"], *linked)
 
 
 class LoadedModules:

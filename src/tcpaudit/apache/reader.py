@@ -30,7 +30,6 @@ from .directives import READ_TIME_DIRECTIVES, directive_owners
 from .lexer import (
     first_word,
     is_plain,
-    logical_from,
     logical_lines,
     plain_splitter,
     section_args,
@@ -59,6 +58,15 @@ CONDITIONALS = {
 
 # (fast, name kept, key kept): see LineReader._name_entry.
 _NameEntry = tuple[bool, str, str]
+
+
+def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
+    """``logical_from`` with each line in the general loop's form, in one pass."""
+    return [
+        (number, logical, file, ())
+        for number, line in enumerate(physical[start:], start=start + 1)
+        if (logical := line.strip(_SPACE)) and logical[0] != "#"
+    ]
 
 
 class LineReader:
@@ -102,8 +110,12 @@ class LineReader:
             # A plain file: no line needs the general path's lexing or quoting.
             start, container = self._read_plain(physical, file, root, stack, split)
             if start < len(physical):
-                lines = [(number, raw, file, ()) for number, raw in logical_from(physical, start)]
+                lines = _numbered(physical, start, file)
                 self._read_lines(text, lines, file, root, stack, container, split)
+        elif physical is not None:
+            self._read_lines(
+                text, _numbered(physical, 0, file), file, root, stack, container, split
+            )
         else:
             lines = [(number, raw, file, ()) for number, raw in logical_lines(text)]
             self._read_lines(text, lines, file, root, stack, container, split)
@@ -200,30 +212,42 @@ class LineReader:
         # Most files hold no quote, backslash or ${ at all: then no line does.
         all_plain = is_plain(text)
         names = self._names
+        name_entry = self._name_entry
         index = 0
-        while index < len(lines):
+        count = len(lines)
+        while index < count:
             number, raw, where, _expanding = lines[index]
             index += 1
-            if all_plain or is_plain(raw):
+            # is_plain(raw), inline: this runs for every line of a large file.
+            if all_plain or (
+                '"' not in raw and "'" not in raw and "\\\\" not in raw and "${" not in raw
+            ):
                 if raw[0] != "<":
                     words = split(raw)
-                    name = words[0]
-                    known = names.get(name)
-                    if known is None:
-                        known = self._name_entry(name)
+                    known = names.get(words[0]) or name_entry(words[0])
                     if known[0]:
                         container.append(
                             Directive(known[1], tuple(words[1:]), where, number, None, known[2])
                         )
                         continue
                 elif raw[1:2] == "/":
-                    container = self._close(stack, raw, split(raw)[0], where, number, root)
+                    name = split(raw)[0]
+                    top = stack[-1] if stack else None
+                    if (
+                        top is not None
+                        and top.node is not None
+                        and name[-1] == ">"
+                        and name[2:-1] == top.name
+                    ):
+                        # "</Name>" spelled as opened (close_section's usual case).
+                        stack.pop()
+                        container = container_of(stack, root)
+                    else:
+                        container = self._close(stack, raw, name, where, number, root)
                     continue
                 else:
                     name = split(raw)[0]
-                    known = names.get(name)
-                    if known is None:
-                        known = self._name_entry(name)
+                    known = names.get(name) or name_entry(name)
                     if known[0]:
                         opened = self._open(
                             known, raw, name, where, number, container, stack, split
@@ -231,8 +255,37 @@ class LineReader:
                         if opened is not None:
                             container = opened
                             continue
+            elif raw[:2] != "</":
+                # Quotes, ${VAR} or a double backslash after a plain name that
+                # httpd does not run while reading: the general path would do
+                # exactly this (substitute the line, split the rest with quotes).
+                name = split(raw)[0]
+                if "${" not in name and name[0] not in "\"'" and "\\" not in name:
+                    known = names.get(name) or name_entry(name)
+                    if known[0]:
+                        line = self.variables.substitute(raw, where, number) if "${" in raw else raw
+                        if name[0] != "<":
+                            words = split_words(line[len(name) :])
+                            container.append(
+                                Directive(known[1], tuple(words), where, number, None, known[2])
+                            )
+                            continue
+                        # (A section whose line holds ${VAR} takes the general path,
+                        # which also records a missing '>'; substituting twice would
+                        # note an undefined variable twice.)
+                        opened = (
+                            None
+                            if line is not raw
+                            else self._open(
+                                known, line, name, where, number, container, stack, split_words
+                            )
+                        )
+                        if opened is not None:
+                            container = opened
+                            continue
             index = self._line(lines, index, stack, root, unterminated_last)
             container = container_of(stack, root)
+            count = len(lines)  # a macro's expansion adds lines
 
     # -- fast-path helpers ---------------------------------------------------------
 

@@ -23,8 +23,20 @@ from .directives import (
     allowed_here,
     canonical_name,
     directive_owners,
+    known_modules,
+    probed_version,
     similar_directive,
     word_count_kind,
+)
+from .handlers import (
+    HANDLED,
+    WalkState,
+    context_error,
+    empty_section_error,
+    handler_error,
+    has_context_rules,
+    module_names,
+    section_error,
 )
 from .tree import Directive
 
@@ -65,8 +77,10 @@ def _section_context_error(key: str, sections: tuple[str, ...]) -> str | None:
 # What the walk does with a directive, by name and context (see _Verdicts).
 _OK, _UNKNOWN, _INVALID, _NOT_ALLOWED, _SKIP = range(5)
 # (verdict outside a directory context, inside one, whether validate sees it,
-# (fewest words, most words, word count kind) or None)
-_Verdict = tuple[int, int, bool, tuple[int, int, str] | None]
+# (fewest words, most words, word count kind) or None, the handler checks:
+# _HANDLER | _CONTEXT)
+_Verdict = tuple[int, int, bool, tuple[int, int, str] | None, int]
+_HANDLER, _CONTEXT = 1, 2
 
 
 class _Verdicts:
@@ -83,6 +97,15 @@ class _Verdicts:
         self.loaded = loaded
         self.version = version
         self.validated = validated
+        # Modules loaded whose directives tcpaudit cannot know (third-party,
+        # or any module of a 2.2 server: its list is not probed from httpd).
+        # (or of an httpd newer than the one the tables were probed on: it may
+        # register directives they lack)
+        self.unknown_modules = (
+            sorted(loaded - known_modules())
+            if version >= (2, 4) and version[:3] <= probed_version()
+            else None
+        )
         # walked key ("<name" for a section) -> _Verdict
         self.known: dict[str, _Verdict] = {}
 
@@ -95,16 +118,20 @@ class _Verdicts:
     def _work_out(self, key: str) -> _Verdict:
         validated = self.validated is None or key in self.validated
         if key in KEPT_READ_TIME_DIRECTIVES:
-            return _SKIP, _SKIP, False, None
+            return _SKIP, _SKIP, False, None, 0
         if key.lstrip("<").startswith(_BOM) or "${" in key:
             # No module registers a name that starts with a byte-order mark
             # or holds an undefined ${VAR} (httpd left it as written).
-            return _INVALID, _INVALID, validated, None
+            return _INVALID, _INVALID, validated, None, 0
         owners = directive_owners(key, self.version)
         if owners is None:
-            return _UNKNOWN, _UNKNOWN, validated, None
+            if self.unknown_modules == []:
+                # Every loaded module is one whose directives are all known:
+                # none registers this name, and httpd refuses it.
+                return _INVALID, _INVALID, validated, None, 0
+            return _UNKNOWN, _UNKNOWN, validated, None, 0
         if not owners & self.loaded:
-            return _INVALID, _INVALID, validated, None
+            return _INVALID, _INVALID, validated, None, 0
         modern = self.version >= (2, 4)
         outside = _OK if not modern or allowed_here(key, False) else _NOT_ALLOWED
         inside = _OK if not modern or allowed_here(key, True) else _NOT_ALLOWED
@@ -113,10 +140,16 @@ class _Verdicts:
         # A directive httpd runs while reading is counted then (evaluator.py);
         # found in the tree (its module was loaded after it), the walk skips it.
         kind = word_count_kind(key) if modern and key not in READ_TIME_DIRECTIVES else None
+        # The handlers' own checks are those of httpd 2.4 (probed); none for 2.2.
+        checks = (
+            (_HANDLER if key in HANDLED else 0) | (_CONTEXT if has_context_rules(key) else 0)
+            if modern
+            else 0
+        )
         if kind is None:
-            return outside, inside, validated, None
+            return outside, inside, validated, None, checks
         fewest, most = quick_bounds(kind)
-        return outside, inside, validated, (fewest, most, kind)
+        return outside, inside, validated, (fewest, most, kind), checks
 
 
 def check_commands(
@@ -153,6 +186,8 @@ def check_commands(
         ApacheConfigError: the first refusal, with the directive's file and line.
     """
     verdicts = _Verdicts(set(modules), version, validated if validate is not None else ())
+    loaded = frozenset(modules)
+    state = WalkState(loaded, module_names(loaded))
     notes: list[Note] = []
     unknown: set[str] = set()
     errors = deferred or {}
@@ -162,7 +197,14 @@ def check_commands(
 
     known = verdicts.known
 
-    def walk(nodes: list[Directive], sections: tuple[str, ...], in_directory: bool) -> None:
+    def walk(
+        nodes: list[Directive],
+        sections: tuple[str, ...],
+        spelled: tuple[str, ...],
+        in_directory: bool,
+    ) -> None:
+        # <If>, <ElseIf> or <Else> last seen in this scope (ap_add_if_conf).
+        last_condition = ""
         for directive in nodes:
             children = directive.children
             key = directive.key if children is None else "<" + directive.key
@@ -174,11 +216,15 @@ def check_commands(
                 if status == _UNKNOWN:
                     if key not in unknown:
                         unknown.add(key)
-                        notes.append(_unknown_note(directive, key))
+                        notes.append(
+                            _unknown_note(directive, key, verdicts.unknown_modules, version)
+                        )
                 elif status == _INVALID:
                     _invalid(directive)
                 else:
-                    shown = directive.name if children is None else "<" + directive.name
+                    shown = canonical_name(key) or (
+                        directive.name if children is None else "<" + directive.name
+                    )
                     raise ApacheConfigError(
                         f"{shown} not allowed here", file=directive.file, line=directive.line
                     )
@@ -199,28 +245,63 @@ def check_commands(
                 # lines pass the quick test; arity_error decides the others.
                 words = directive.args
                 if not arity[0] <= len(words) <= arity[1] or "" in words:
-                    message = arity_error(arity[2], directive.name, words)
+                    # invoke_cmd names the directive as its module registers it.
+                    registered = canonical_name(directive.key) or directive.name
+                    message = arity_error(arity[2], registered, words)
                     if message is not None:
                         raise ApacheConfigError(message, file=directive.file, line=directive.line)
+            checks = verdict[4]
+            if checks:
+                message = (
+                    context_error(directive, sections, spelled) if checks & _CONTEXT else None
+                ) or (handler_error(directive, state, sections) if checks & _HANDLER else None)
+                if message is not None:
+                    raise ApacheConfigError(message, file=directive.file, line=directive.line)
             if verdict[2] and validate is not None:
                 validate(directive, sections)
+            if children is not None and modern:
+                message = empty_section_error(directive)
+                if message is not None:
+                    raise ApacheConfigError(message, file=directive.file, line=directive.line)
             # A <Macro> kept in the tree (mod_macro loaded only after it) is run by
             # its handler at walk time, which never walks the body.
             if children and key != "<macro":
                 walk(
                     children,
                     (*sections, directive.key),
+                    (*spelled, directive.name),
                     in_directory or directive.key in _PATH_SECTIONS,
                 )
+            if children is not None and modern:
+                message = section_error(directive)
+                if message is None and key in ("<if", "<elseif", "<else"):
+                    if key != "<if" and last_condition not in ("<if", "<elseif"):
+                        message = (
+                            "<Else> or <ElseIf> section without previous <If> or <ElseIf> "
+                            "section in same scope"
+                        )
+                    last_condition = key
+                if message is not None:
+                    raise ApacheConfigError(message, file=directive.file, line=directive.line)
 
-    walk(directives, (), False)
+    walk(directives, (), (), False)
     return notes
 
 
-def _unknown_note(directive: Directive, key: str) -> Note:
-    message = (
-        f"directive {directive.name} is not known to tcpaudit; assuming a loaded module provides it"
-    )
+def _unknown_note(
+    directive: Directive, key: str, modules: list[str] | None, version: tuple[int, ...]
+) -> Note:
+    if modules:
+        shown = ", ".join(modules[:3]) + (
+            f" and {len(modules) - 3} more" if len(modules) > 3 else ""
+        )
+        provider = f"a loaded module whose directives it does not know ({shown}) may provide it"
+    elif version >= (2, 4):
+        release = ".".join(map(str, probed_version()))
+        provider = f"this httpd is newer than {release}, whose directives tcpaudit knows"
+    else:
+        provider = "assuming a loaded module of this httpd 2.2 provides it"
+    message = f"directive {directive.name} is not known to tcpaudit; {provider}"
     similar = similar_directive(key) if not key.startswith("<") else None
     if similar is not None:
         # A typo of a known directive is an "Invalid command" for httpd.
@@ -229,12 +310,17 @@ def _unknown_note(directive: Directive, key: str) -> Note:
 
 
 def invalid_command(directive: Directive) -> str:
-    """httpd's message for a directive no loaded module registers."""
+    """httpd's message for a directive no loaded module registers (and a likely fix)."""
     shown = directive.name if directive.children is None else "<" + directive.name
     message = (
         f"Invalid command '{shown}', perhaps misspelled or defined by a module not "
         "included in the server configuration"
     )
+    if directive_owners(directive.key if directive.children is None else "<" + directive.key,
+                        (2, 4)) is None and directive.children is None:  # fmt: skip
+        similar = similar_directive(directive.key)
+        if similar is not None:
+            message += f" (did you mean {similar}?)"
     if _BOM in shown:
         # Invisible in the message and in most editors: say what is there.
         message = message.replace(_BOM, "\\ufeff") + (

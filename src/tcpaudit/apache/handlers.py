@@ -1,0 +1,410 @@
+"""What the handlers of httpd's core and of the modules tcpaudit tracks refuse in their arguments.
+
+httpd calls each directive's handler when it walks the configuration tree,
+and a handler that returns a message stops the start (``apache2 -t`` fails at
+that line). ``walk.py`` asks this module about each directive; it answers with
+httpd's message or None. Three kinds of checks live here:
+
+- keyword arguments, from ``values-2.4.tsv``: the words each handler accepts
+  (``ServerSignature on|off|email``), probed from the real apache2 by
+  tests/apache/apache_value_table.py, with the message it gives otherwise;
+- the places a handler refuses itself (``ap_check_cmd_context``), from
+  ``contexts-2.4.tsv`` (tests/apache/apache_context_table.py);
+- handlers whose rules are more than a keyword list, written from httpd
+  2.4's sources (server/core.c, server/listen.c, modules/proxy/mod_proxy.c)
+  and held to the real apache2 by tests/apache/test_apache_handlers.py:
+  ``Options``, ``AllowOverride``, ``Error``, ``ServerAlias``, ``LogLevel``,
+  ``Listen``, ``ListenBacklog``, ``LimitRequest*``, ``MaxRanges*``,
+  ``ErrorDocument``, ``ProxyTimeout``, the argument count of sections and
+  ``<Else>`` without ``<If>``.
+
+Checks that depend on the host (a DocumentRoot that exists, a user name,
+DNS for ``Listen host:port``) are left out: the audited tree is often a copy.
+Version 2.2 is not checked here (its handlers were not probed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from .directives import canonical_name
+from .modules import module_source_name
+from .tree import Directive
+from .values import parse_atoi
+
+__all__ = ["HANDLED", "WalkState", "context_error", "handler_error", "section_error"]
+
+_SPACE = " \t\r\n\f\v"
+
+
+@dataclass
+class WalkState:
+    """What a walk of the tree remembers between directives."""
+
+    modules: frozenset[str]
+    source_names: frozenset[str] = frozenset()
+    # (address or None for every address, port) of the Listen lines so far.
+    listeners: set[tuple[str | None, int]] = field(default_factory=set)
+
+
+# -- probed data ----------------------------------------------------------------------
+
+
+@cache
+def _keywords() -> dict[str, tuple[str, frozenset[str], str]]:
+    """lower-cased name -> (which words: "1" or "*", accepted lower-cased, message)."""
+    text = resources.files(__package__).joinpath("values-2.4.tsv").read_text(encoding="utf-8")
+    table: dict[str, tuple[str, frozenset[str], str]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, words, accepted, message = line.split("\t")
+            table[name.lower()] = (words, frozenset(accepted.split("|")), message)
+    return table
+
+
+@cache
+def _contexts() -> dict[str, dict[str, str]]:
+    """lower-cased name -> {word count or "*": flags} (see contexts-2.4.tsv)."""
+    text = resources.files(__package__).joinpath("contexts-2.4.tsv").read_text(encoding="utf-8")
+    table: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, count, flags = line.split("\t")
+            table.setdefault(name.lower(), {})[count] = flags
+    return table
+
+
+@cache
+def _error_document_codes() -> frozenset[int]:
+    text = resources.files(__package__).joinpath("values-2.4.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("#ErrorDocument codes\t"):
+            return frozenset(int(code) for code in line.split("\t")[1].split(","))
+    return frozenset()
+
+
+# -- places ---------------------------------------------------------------------------
+
+# ap_check_cmd_context's parents, in the order it looks for them (server/core.c).
+_PARENTS = (
+    ("D", ("directory", "directorymatch")),
+    ("O", ("location", "locationmatch")),
+    ("F", ("files", "filesmatch", "if", "elseif", "else")),
+    ("P", ("proxy", "proxymatch")),
+)
+_PATH_SECTIONS = frozenset(
+    {"directory", "directorymatch", "location", "locationmatch", "files", "filesmatch",
+     "if", "elseif", "else", "proxy", "proxymatch"}
+)  # fmt: skip
+
+
+def has_context_rules(key: str) -> bool:
+    return key in _contexts()
+
+
+def context_error(
+    directive: Directive, sections: tuple[str, ...], spelled: tuple[str, ...]
+) -> str | None:
+    """The place a handler refuses itself in (``sections``: lower-cased, outermost first)."""
+    rows = _contexts().get(directive.key)
+    if rows is None or not sections:
+        return None
+    flags = rows.get(str(len(directive.args)), rows.get("*", ""))
+    name = canonical_name(directive.key) or directive.name
+    if "V" in flags and "virtualhost" in sections:
+        return f"{name} cannot occur within <VirtualHost> section"
+    if "L" in flags and ("limit" in sections or "limitexcept" in sections):
+        return f"{name} cannot occur within <Limit> or <LimitExcept> section"
+    if "C" in flags and not _PATH_SECTIONS.isdisjoint(sections):
+        return f"{name} cannot occur within directory context"
+    for flag, parents in _PARENTS:
+        if flag not in flags:
+            continue
+        # find_parent walks up from the directive: the nearest such section.
+        for index in range(len(sections) - 1, -1, -1):
+            if sections[index] in parents:
+                return f"{name} cannot occur within <{spelled[index]}> section"
+    return None
+
+
+# -- the handlers ---------------------------------------------------------------------
+
+_OPTIONS = frozenset({"indexes", "includes", "includesnoexec", "followsymlinks",
+                      "symlinksifownermatch", "execcgi", "multiviews", "runscripts"})  # fmt: skip
+
+
+def _options(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    """set_options in server/core.c."""
+    first, merge, all_none = True, False, False
+    for word in directive.args:
+        action = word[:1] if word[:1] in "+-" else ""
+        if action:
+            word = word[1:]
+            if not merge and not first and not all_none:
+                return "Either all Options must start with + or -, or no Option may."
+            merge = True
+        elif merge and not first:
+            return "Either all Options must start with + or -, or no Option may."
+        lowered = word.lower()
+        if lowered in ("none", "all"):
+            shown = "None" if lowered == "none" else "All"
+            if not first:
+                if lowered == "none":
+                    return "'Options None' must be the first Option given."
+                return "'Options All' must be the first option given."
+            if merge:
+                return f"You may not use 'Options +{shown}' or 'Options -{shown}'."
+            all_none = True
+        elif lowered not in _OPTIONS:
+            return f"Illegal option {word}"
+        first = False
+    return None
+
+
+_OVERRIDES = frozenset({"limit", "options", "fileinfo", "authconfig", "indexes", "none", "all"})
+
+
+def _allow_override(
+    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    """set_override in server/core.c, with set_allow_opts for ``Options=a,b``."""
+    for word in directive.args:
+        key, equals, value = word.partition("=")
+        lowered = key.lower()
+        if lowered == "nonfatal":
+            if not equals:
+                return f"=Override, =Unknown or =All expected after {key}"
+        elif lowered not in _OVERRIDES:
+            return f"Illegal override option {key}"
+        elif lowered == "options" and equals:
+            for option in filter(None, value.split(",")):
+                if option.lower() not in _OPTIONS and option.lower() not in ("none", "all"):
+                    return f"Illegal option {option}"
+    return None
+
+
+def _error(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    """generate_error: Error always stops the start, with its own message."""
+    message = " ".join(directive.args)
+    return message or "The Error directive was used with no message."
+
+
+def _server_alias(directive: Directive, _state: WalkState, sections: tuple[str, ...]) -> str | None:
+    return None if "virtualhost" in sections else "ServerAlias only used in <VirtualHost>"
+
+
+_LEVELS = frozenset(
+    {"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+     *(f"trace{n}" for n in range(1, 9))}
+)  # fmt: skip
+_LEVEL_ERROR = "Log level keyword must be one of emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8"
+
+
+def _log_level(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    """set_loglevel: a level, or module:level for a loaded module (by either of its names)."""
+    for word in directive.args:
+        module, colon, level = word.rpartition(":")
+        if not colon:
+            if word.lower() not in _LEVELS:
+                return _LEVEL_ERROR
+            continue
+        if not level:
+            return f"Module specifier '{module}' must be followed by a log level keyword"
+        if level.lower() not in _LEVELS:
+            return f"{module}:{level}: {_LEVEL_ERROR}"
+        if not (
+            module in state.modules
+            or module in state.source_names
+            or f"{module}_module" in state.modules
+        ):
+            return f"Cannot find module {module}"
+    return None
+
+
+_PORT = re.compile(r"\d+")
+
+
+def _address_port(text: str) -> tuple[str | None, int] | None:
+    """apr_parse_addr_port: (address or None, port); None when APR refuses the text."""
+    if _PORT.fullmatch(text):
+        port = int(text)
+        return (None, port) if 1 <= port <= 65535 else None
+    address, port_text = text, ""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            return None
+        address, rest = text[1:end], text[end + 1 :]
+        if rest and not rest.startswith(":"):
+            return None
+        port_text = rest[1:]
+    else:
+        head, colon, tail = text.rpartition(":")
+        if colon and (tail == "" or _PORT.fullmatch(tail)) and ":" not in head:
+            address, port_text = head, tail
+    if port_text:
+        port = int(port_text)
+        if not 1 <= port <= 65535:
+            return None
+    if not address:
+        return None
+    return (None if address == "*" else address.lower()), int(port_text or 0)
+
+
+def _listen(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    """ap_set_listener (server/listen.c); a host name is not resolved here."""
+    if not 1 <= len(directive.args) <= 2:
+        return "Listen requires 1 or 2 arguments."
+    parsed = _address_port(directive.args[0])
+    if parsed is None:
+        return "Invalid address or port"
+    if parsed[1] == 0:
+        return "Port must be specified"
+    if parsed in state.listeners:
+        return "Cannot define multiple Listeners on the same IP:port"
+    state.listeners.add(parsed)
+    return None
+
+
+def _at_least(
+    minimum: int, message: str
+) -> Callable[[Directive, WalkState, tuple[str, ...]], str | None]:
+    def check(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+        if directive.args and parse_atoi(directive.args[0]) < minimum:
+            return message.format(word=directive.args[0])
+        return None
+
+    return check
+
+
+def _limit_request_body(
+    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    """apr_strtoff(base 10): optional blanks and sign, digits, nothing after."""
+    word = directive.args[0] if directive.args else ""
+    match = re.match(r"[ \t\n\v\f\r]*([+-]?)(\d+)", word)
+    if (
+        match is not None
+        and len(match.group(2).lstrip("0")) > 19
+        and int(match.group(2)) > 2**63 - 1
+    ):
+        return "LimitRequestBody argument is not parsable."  # strtoll's ERANGE
+    # No digits leaves strtoll's end at the start: "not a non-negative integer".
+    if match is None or match.end() != len(word):
+        return "LimitRequestBody requires a non-negative integer."
+    if match.group(1) == "-" and int(match.group(2)) != 0:
+        return "LimitRequestBody requires a non-negative integer."
+    return None
+
+
+def _ranges(name: str) -> Callable[[Directive, WalkState, tuple[str, ...]], str | None]:
+    def check(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+        word = directive.args[0] if directive.args else ""
+        if word.lower() in ("none", "default", "unlimited") or parse_atoi(word) > 0:
+            return None
+        return f"{name} requires 'none', 'default', 'unlimited' or a positive integer"
+
+    return check
+
+
+def _error_document(
+    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    if not directive.args:
+        return None
+    code = parse_atoi(directive.args[0])
+    if code == 500 or code in _error_document_codes():
+        return None
+    return f"Unsupported HTTP response code {directive.args[0]}"
+
+
+def _alias(directive: Directive, _state: WalkState, sections: tuple[str, ...]) -> str | None:
+    """add_alias_internal (mod_alias.c): one word is the <Location> form only."""
+    if len(directive.args) == 1 and _PATH_SECTIONS.isdisjoint(sections):
+        return "Alias must have two arguments when used globally"
+    return None
+
+
+_Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]
+_HANDLERS: dict[str, _Handler] = {
+    "options": _options,
+    "allowoverride": _allow_override,
+    "error": _error,
+    "serveralias": _server_alias,
+    "loglevel": _log_level,
+    "listen": _listen,
+    "listenbacklog": _at_least(1, "ListenBacklog must be > 0"),
+    "limitrequestline": _at_least(0, 'LimitRequestLine "{word}" must be a non-negative integer'),
+    "limitrequestfieldsize": _at_least(
+        0, 'LimitRequestFieldsize "{word}" must be a non-negative integer'
+    ),
+    "limitrequestfields": _at_least(
+        0, 'LimitRequestFields "{word}" must be a non-negative integer (0 = no limit)'
+    ),
+    "limitrequestbody": _limit_request_body,
+    "maxranges": _ranges("MaxRanges"),
+    "maxrangeoverlaps": _ranges("MaxRangeOverlaps"),
+    "maxrangereversals": _ranges("MaxRangeReversals"),
+    "errordocument": _error_document,
+    "proxytimeout": _at_least(1, "Proxy Timeout must be at least 1 second."),
+    "alias": _alias,
+    "scriptalias": _alias,
+}
+# Every name handler_error may refuse (the walk asks about these only).
+HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
+
+
+def handler_error(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
+    """httpd's message when the handler of ``directive`` refuses its arguments, else None."""
+    handler = _HANDLERS.get(directive.key)
+    if handler is not None:
+        message = handler(directive, state, sections)
+        if message is not None:
+            return message
+    keyword = _keywords().get(directive.key)
+    if keyword is None:
+        return None
+    which, accepted, message = keyword
+    words = directive.args if which == "*" else directive.args[:1]
+    for word in words:
+        if word.lower() not in accepted:
+            return message.replace("{word}", word)
+    return None
+
+
+# Sections whose handler reads one path (two with "~" first) and refuses more.
+_ONE_PATH = frozenset({"directory", "location", "files"})
+_ONE_PATTERN = frozenset({"directorymatch", "locationmatch", "filesmatch"})
+
+
+def section_error(directive: Directive) -> str | None:
+    """What a section's own handler says of its arguments once its contents are walked."""
+    key = directive.key
+    words = directive.args
+    if len(words) > 1 and (key in _ONE_PATH or key in _ONE_PATTERN):
+        expected = 2 if key in _ONE_PATH and words[0] == "~" else 1
+        if len(words) > expected:
+            shown = canonical_name("<" + key) or "<" + directive.name
+            return f"Multiple {shown}> arguments not (yet) supported."
+    return None
+
+
+def empty_section_error(directive: Directive) -> str | None:
+    """A section httpd's handler refuses before it walks the contents."""
+    key = directive.key
+    if not directive.args:
+        if key in _ONE_PATH or key in _ONE_PATTERN:
+            shown = canonical_name("<" + key) or "<" + directive.name
+            return f"{shown}> directive requires additional arguments"
+    elif key == "else":
+        return "<Else> does not take an argument"
+    return None
+
+
+def module_names(modules: frozenset[str]) -> frozenset[str]:
+    """The source names (``mod_rewrite.c``) of loaded modules, as LogLevel also takes them."""
+    return frozenset(module_source_name(name) for name in modules)

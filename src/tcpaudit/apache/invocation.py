@@ -1,0 +1,363 @@
+"""How the host's service starts httpd: its ``-D``/``-C``/``-c``/``-f``/``-d`` and environment.
+
+httpd's configuration reads ``<IfDefine>`` against its ``-D`` names and
+``${VAR}`` against its environment, and both come from where each family
+keeps its service's invocation:
+
+- Debian/Ubuntu: ``apache2.service`` runs ``apachectl start``, which sources
+  ``/etc/apache2/envvars`` (only *exported* names reach httpd) and passes
+  ``$APACHE_ARGUMENTS``;
+- RHEL/Fedora 7+: ``httpd.service`` reads ``/etc/sysconfig/httpd`` as an
+  environment file and runs ``httpd $OPTIONS -DFOREGROUND``; RHEL 6's init
+  script sources it as shell and runs ``$HTTPD $OPTIONS``;
+- Gentoo: OpenRC sources ``/etc/conf.d/apache2`` (``APACHE2_OPTS``,
+  ``SERVERROOT``, ``CONFIGFILE``); its systemd unit reads it as an
+  environment file;
+- openSUSE/SLES: ``start_apache2`` sources ``/etc/sysconfig/apache2`` and
+  passes each word of ``APACHE_SERVER_FLAGS`` as a ``-D`` name (and
+  ``SYSCONFIG`` once it has generated ``sysconfig.d/``); ``APACHE_MPM``
+  picks the binary.
+
+A unit found under the root (with its drop-ins) replaces the family's
+default. Every value is bounded (``shell.py``). The result is an
+``Invocation``; the loader adds the user's ``-D``/``-C``/``--env``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from ..errors import ApacheConfigError
+from ..inputs import read_bytes
+from ..provenance import Note
+from ..rootfs import RootFS
+from .shell import run_script
+from .shellwords import MAX_ENVIRONMENT_BYTES, ShellState, split_words
+from .units import ServiceUnit, exec_arguments, parse_environment_file, read_unit
+
+__all__ = ["Invocation", "apply_arguments", "read_invocation"]
+
+MAX_STARTUP_FILE_BYTES = 1024 * 1024
+_UNITS = {
+    "debian": "apache2.service",
+    "rhel": "httpd.service",
+    "gentoo": "apache2.service",
+    "suse": "apache2.service",
+    "upstream": "httpd.service",
+}
+_CONTROL_SCRIPTS = frozenset({"apachectl", "apache2ctl"})
+
+
+@dataclass
+class Invocation:
+    """What httpd is started with besides its configuration files."""
+
+    defines: list[str] = field(default_factory=list)
+    before: list[str] = field(default_factory=list)  # -C, read before the main file
+    after: list[str] = field(default_factory=list)  # -c, read after it
+    environment: dict[str, str] = field(default_factory=dict)
+    config_file: str | None = None  # -f
+    server_root: str | None = None  # -d
+    binary: str | None = None
+    files: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    how: str = ""
+
+
+def apply_arguments(arguments: list[str], invocation: Invocation) -> None:
+    """Take httpd's own command-line options from ``arguments`` (its getopt string)."""
+    index = 0
+    with_value = {"-C", "-c", "-D", "-d", "-E", "-e", "-f", "-k", "-n", "-R"}
+    while index < len(arguments):
+        word = arguments[index]
+        index += 1
+        option, value = word[:2], word[2:]
+        if option in with_value:
+            if not value:
+                if index >= len(arguments):
+                    break
+                value = arguments[index]
+                index += 1
+            if option == "-D":
+                invocation.defines.append(value)
+            elif option == "-C":
+                invocation.before.append(value)
+            elif option == "-c":
+                invocation.after.append(value)
+            elif option == "-f":
+                invocation.config_file = value
+            elif option == "-d":
+                invocation.server_root = value
+        elif word == "-X":
+            # main.c: -X is "debug mode", a define named DEBUG.
+            invocation.defines.append("DEBUG")
+
+
+class _Reader:
+    """Reads the start-up files of one root, each once, within the bounds."""
+
+    def __init__(self, fs: RootFS, invocation: Invocation) -> None:
+        self.fs = fs
+        self.invocation = invocation
+
+    def text(self, tree_path: str) -> tuple[str, str] | None:
+        """The text and shown name of a start-up file in the root, or None."""
+        try:
+            real = self.fs.resolve(tree_path)
+            if not real.is_file():
+                return None
+            data = read_bytes(real, MAX_STARTUP_FILE_BYTES)
+        except OSError:
+            return None
+        shown = self.fs.display_tree(tree_path)
+        if shown not in self.invocation.files:
+            self.invocation.files.append(shown)
+        return data.decode("utf-8", errors="surrogateescape"), shown
+
+    def exists(self, test: str, path: str) -> bool | None:
+        if not path.startswith("/"):
+            return None
+        try:
+            real = self.fs.resolve(path)
+        except OSError:
+            return False
+        if test == "-d":
+            return real.is_dir()
+        if test in ("-f", "-r", "-s", "-x"):
+            return real.is_file() and (test != "-s" or real.stat().st_size > 0)
+        return real.exists()
+
+    def shell(self, tree_path: str, state: ShellState) -> bool:
+        loaded = self.text(tree_path)
+        if loaded is None:
+            return False
+        text, shown = loaded
+        run_script(text, state, shown, source=self.sourced, exists=self.exists)
+        return True
+
+    def sourced(self, path: str) -> tuple[str, str] | None:
+        return self.text(path) if path.startswith("/") else None
+
+    def unit_environment(self, unit: ServiceUnit) -> dict[str, str]:
+        """Environment= then EnvironmentFile= (which win), as systemd builds them."""
+        environment = {name: value for name, value, _, _ in unit.environment}
+        for path, optional, file, line in unit.environment_files:
+            loaded = self.text(path) if path.startswith("/") else None
+            if loaded is None:
+                if not optional:
+                    self.invocation.notes.append(
+                        Note(
+                            message=f"EnvironmentFile {path} is missing: systemd would refuse "
+                            "to start the service",
+                            file=file,
+                            line=line,
+                        )
+                    )
+                continue
+            for name, value, _ in parse_environment_file(loaded[0]):
+                environment[name] = value
+        return environment
+
+
+def read_invocation(
+    fs: RootFS, build: str, release: tuple[int, ...], environment_file: str | None = None
+) -> Invocation:
+    """Work out how the service of a ``build`` family starts httpd on this root.
+
+    Args:
+        fs: the audited root.
+        build: the build family (``build.BUILD_NAMES``).
+        release: the Apache version, for the family's 2.2-era start-up.
+        environment_file: Debian's envvars path, when the layout names one.
+
+    Raises:
+        ApacheConfigError: an expansion beyond the bounds, or an environment
+            larger than execve passes.
+    """
+    invocation = Invocation()
+    reader = _Reader(fs, invocation)
+    unit = read_unit(fs, _UNITS.get(build, "httpd.service"))
+    if unit is not None:
+        invocation.files.extend(unit.files)
+    handler = _FAMILIES.get(build, _upstream)
+    handler(reader, unit, release, environment_file)
+    _check_size(invocation)
+    return invocation
+
+
+def _check_size(invocation: Invocation) -> None:
+    size = sum(len(name) + len(value) + 2 for name, value in invocation.environment.items())
+    if size > MAX_ENVIRONMENT_BYTES:
+        raise ApacheConfigError(
+            f"httpd's environment would hold {size} bytes, more than execve passes "
+            f"({MAX_ENVIRONMENT_BYTES}): the service could not start it",
+            file=invocation.files[-1] if invocation.files else None,
+        )
+
+
+def _exec(
+    reader: _Reader, unit: ServiceUnit | None, environment: dict[str, str]
+) -> list[str] | None:
+    if unit is None or unit.exec_start is None:
+        return None
+    words, _, _ = unit.exec_start
+    return exec_arguments(words, environment)
+
+
+def _debian(
+    reader: _Reader, unit: ServiceUnit | None, release: tuple[int, ...], envvars: str | None
+) -> None:
+    invocation = reader.invocation
+    environment = reader.unit_environment(unit) if unit is not None else {}
+    command = _exec(reader, unit, environment) or ["/usr/sbin/apachectl", "start"]
+    program = PurePosixPath(command[0]).name
+    if program not in _CONTROL_SCRIPTS:
+        invocation.how = f"{unit.name if unit else 'the unit'} runs {command[0]} directly"
+        invocation.binary = command[0]
+        invocation.environment = environment
+        apply_arguments(command[1:], invocation)
+        return
+    state = ShellState(variables=dict(environment), exported=set(environment))
+    confdir = environment.get("APACHE_CONFDIR") or "/etc/apache2"
+    state.variables.setdefault("APACHE_CONFDIR", confdir)
+    path = environment.get("APACHE_ENVVARS") or (
+        f"{confdir}/envvars" if confdir != "/etc/apache2" or envvars is None else envvars
+    )
+    read = reader.shell(path, state)
+    invocation.how = (
+        f"{unit.name if unit else 'apache2.service'} runs apachectl, which sources "
+        f"{fs_shown(reader, path) if read else path + ' (absent)'}"
+    )
+    arguments = split_words(state.variables.get("APACHE_ARGUMENTS", ""), state, path, 0)
+    if confdir != "/etc/apache2":
+        arguments = ["-d", confdir, *arguments]
+    httpd = split_words(
+        state.variables.get("APACHE_HTTPD", "") or "/usr/sbin/apache2", state, path, 0
+    )
+    invocation.binary = httpd[0]
+    apply_arguments([*httpd[1:], *arguments], invocation)
+    invocation.environment = state.environment()
+    invocation.notes.extend(state.notes)
+
+
+def fs_shown(reader: _Reader, tree_path: str) -> str:
+    return reader.fs.display_tree(tree_path)
+
+
+def _rhel(
+    reader: _Reader, unit: ServiceUnit | None, release: tuple[int, ...], _envvars: str | None
+) -> None:
+    invocation = reader.invocation
+    if unit is None and release < (2, 4):
+        # RHEL 6's init script: `. /etc/sysconfig/httpd`, then `$HTTPD $OPTIONS`.
+        state = ShellState()
+        read = reader.shell("/etc/sysconfig/httpd", state)
+        invocation.how = "the init script sources etc/sysconfig/httpd" if read else ""
+        words = split_words(state.variables.get("OPTIONS", ""), state, "/etc/sysconfig/httpd", 0)
+        invocation.binary = state.variables.get("HTTPD") or "/usr/sbin/httpd"
+        apply_arguments(words, invocation)
+        environment = state.environment()
+        environment["LANG"] = state.variables.get("HTTPD_LANG", "C")
+        invocation.environment = environment
+        invocation.notes.extend(state.notes)
+        return
+    if unit is None:
+        # RHEL/Fedora's own httpd.service, when the root holds no unit.
+        unit = ServiceUnit("httpd.service")
+        unit.environment_files.append(("/etc/sysconfig/httpd", True, "httpd.service", 0))
+        unit.exec_start = (["/usr/sbin/httpd", "$OPTIONS", "-DFOREGROUND"], "httpd.service", 0)
+        invocation.how = "no httpd.service under the root: RHEL's (EnvironmentFile=/etc/sysconfig/httpd, ExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND)"
+    else:
+        invocation.how = f"{unit.name}"
+    _systemd_httpd(reader, unit)
+
+
+def _systemd_httpd(reader: _Reader, unit: ServiceUnit) -> None:
+    """A unit whose ExecStart runs httpd itself."""
+    invocation = reader.invocation
+    environment = reader.unit_environment(unit)
+    command = _exec(reader, unit, environment)
+    invocation.environment = environment
+    if command:
+        invocation.binary = command[0]
+        apply_arguments(command[1:], invocation)
+
+
+def _gentoo(
+    reader: _Reader, unit: ServiceUnit | None, release: tuple[int, ...], _envvars: str | None
+) -> None:
+    invocation = reader.invocation
+    if unit is not None and unit.exec_start is not None:
+        invocation.how = unit.name
+        _systemd_httpd(reader, unit)
+        return
+    # OpenRC's init.d/apache2 sources conf.d/apache2 and runs
+    # `apache2 ${APACHE2_OPTS} -d ${SERVERROOT} -f ${CONFIGFILE}`.
+    state = ShellState()
+    read = reader.shell("/etc/conf.d/apache2", state)
+    invocation.how = "OpenRC sources etc/conf.d/apache2" if read else ""
+    variables = state.variables
+    words = split_words(variables.get("APACHE2_OPTS", ""), state, "/etc/conf.d/apache2", 0)
+    if variables.get("SERVERROOT"):
+        words += ["-d", variables["SERVERROOT"]]
+    if variables.get("CONFIGFILE"):
+        words += ["-f", variables["CONFIGFILE"]]
+    invocation.binary = "/usr/sbin/apache2"
+    apply_arguments(words, invocation)
+    invocation.environment = state.environment()
+    invocation.notes.extend(state.notes)
+
+
+def _suse(
+    reader: _Reader, unit: ServiceUnit | None, release: tuple[int, ...], _envvars: str | None
+) -> None:
+    invocation = reader.invocation
+    environment = reader.unit_environment(unit) if unit is not None else {}
+    command = _exec(reader, unit, environment)
+    if command and "start_apache2" not in command[0]:
+        invocation.how = f"{unit.name if unit else ''} runs {command[0]} directly"
+        invocation.binary = command[0]
+        invocation.environment = environment
+        apply_arguments(command[1:], invocation)
+        return
+    state = ShellState(variables=dict(environment), exported=set(environment))
+    read = reader.shell("/etc/sysconfig/apache2", state)
+    invocation.how = "start_apache2 sources etc/sysconfig/apache2" if read else ""
+    flags = split_words(
+        state.variables.get("APACHE_SERVER_FLAGS", ""), state, "/etc/sysconfig/apache2", 0
+    )
+    arguments = [f"-D{flag.removeprefix('-D')}" for flag in flags if flag not in ("-D", "")]
+    if reader.exists("-f", "/etc/apache2/sysconfig.d/loadmodule.conf"):
+        # The start script generated sysconfig.d/ from the sysconfig file: it
+        # runs httpd with SYSCONFIG defined, so that httpd.conf includes it.
+        arguments.insert(0, "-DSYSCONFIG")
+    if command:
+        arguments += [word for word in command[1:] if word.startswith("-D")]
+    mpm = state.variables.get("APACHE_MPM") or "prefork"
+    invocation.binary = f"/usr/sbin/httpd-{mpm}"
+    apply_arguments(arguments, invocation)
+    invocation.environment = state.environment()
+    invocation.notes.extend(state.notes)
+
+
+def _upstream(
+    reader: _Reader, unit: ServiceUnit | None, release: tuple[int, ...], _envvars: str | None
+) -> None:
+    if unit is None or unit.exec_start is None:
+        return
+    program = PurePosixPath(unit.exec_start[0][0].lstrip("@-:+!")).name
+    if "httpd" in program or "apache" in program:
+        reader.invocation.how = unit.name
+        _systemd_httpd(reader, unit)
+
+
+_Handler = Callable[[_Reader, ServiceUnit | None, tuple[int, ...], str | None], None]
+_FAMILIES: dict[str, _Handler] = {
+    "debian": _debian,
+    "rhel": _rhel,
+    "gentoo": _gentoo,
+    "suse": _suse,
+    "upstream": _upstream,
+}

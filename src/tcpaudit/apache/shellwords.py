@@ -1,0 +1,302 @@
+"""Words of a POSIX sh fragment: lexing, parameter expansion and the bounds on both.
+
+``shell.py`` runs the commands; this module turns a line into words and
+expands ``$X``, ``${X}``, ``${X:-w}``, ``${X-w}``, ``${X:+w}``, ``${X+w}``,
+``${X:=w}``, ``${X#p}``, ``${X##p}``, ``${X%p}``, ``${X%%p}`` and ``${#X}``
+against a ``ShellState``, charging every value against the bounds: a value
+longer than execve's 128 KiB per string (MAX_ARG_STRLEN) could never reach
+httpd, and all expansions of one start-up together may produce at most
+``MAX_EXPANDED_BYTES``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+from ..errors import ApacheConfigError
+from ..provenance import Note
+
+__all__ = [
+    "MAX_ENVIRONMENT_BYTES",
+    "MAX_EXPANDED_BYTES",
+    "MAX_VALUE_BYTES",
+    "Expander",
+    "ShellState",
+    "Word",
+    "lex",
+    "split_words",
+]
+
+# Linux's MAX_ARG_STRLEN (32 pages): execve refuses a longer NAME=value (E2BIG).
+MAX_VALUE_BYTES = 128 * 1024
+# ARG_MAX with the usual 8 MiB stack: what the whole environment may hold.
+MAX_ENVIRONMENT_BYTES = 2 * 1024 * 1024
+# What all expansions of one start-up may produce (a real envvars: a few KiB).
+MAX_EXPANDED_BYTES = 16 * 1024 * 1024
+# A glob trim tries every prefix or suffix; longer values are left as they are.
+_MAX_PATTERN_TRIM = 4096
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class ShellState:
+    """Variables of the shell that sources the start-up files, and what it exports."""
+
+    variables: dict[str, str] = field(default_factory=dict)
+    exported: set[str] = field(default_factory=set)
+    notes: list[Note] = field(default_factory=list)
+    all_export: bool = False
+    expanded: int = 0
+
+    def environment(self) -> dict[str, str]:
+        """The exported variables, as the program the shell starts receives them."""
+        return {name: self.variables[name] for name in self.variables if name in self.exported}
+
+    def charge(self, size: int, file: str, line: int) -> None:
+        """Count a value of ``size`` bytes against the bounds."""
+        self.expanded += size
+        self.check(size, file, line)
+        if self.expanded > MAX_EXPANDED_BYTES:
+            raise ApacheConfigError(
+                f"shell expansion of the start-up files produces more than {MAX_EXPANDED_BYTES} "
+                "bytes",
+                file=file,
+                line=line,
+            )
+
+    @staticmethod
+    def check(size: int, file: str, line: int) -> None:
+        """Refuse a value longer than execve passes (checked while it is built)."""
+        if size > MAX_VALUE_BYTES:
+            raise ApacheConfigError(
+                f"a value grows past {MAX_VALUE_BYTES} bytes, the most execve passes in one "
+                "environment string: the service could not start httpd with it",
+                file=file,
+                line=line,
+            )
+
+
+# -- words ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Word:
+    """A shell word before expansion: its parts, each quoted or not."""
+
+    parts: list[tuple[str, str]]  # (kind, text): kind "'" literal, '"' double-quoted, "" bare
+
+
+def lex(line: str) -> list[list[Word]]:
+    """Split a logical line into commands (at unquoted ``;``) of words."""
+    commands: list[list[Word]] = [[]]
+    index = 0
+    length = len(line)
+    while index < length:
+        char = line[index]
+        if char in " \t":
+            index += 1
+            continue
+        if char == "#":
+            break
+        if char == ";":
+            commands.append([])
+            index += 1
+            continue
+        parts: list[tuple[str, str]] = []
+        while index < length and line[index] not in " \t;":
+            char = line[index]
+            if char == "'":
+                end = line.find("'", index + 1)
+                end = length if end < 0 else end
+                parts.append(("'", line[index + 1 : end]))
+                index = end + 1
+            elif char == '"':
+                end = index + 1
+                while end < length and line[end] != '"':
+                    end += 2 if line[end] == "\\" else 1
+                parts.append(('"', line[index + 1 : min(end, length)]))
+                index = end + 1
+            elif char == "\\" and index + 1 < length:
+                parts.append(("'", line[index + 1]))
+                index += 2
+            elif char == "$" and line.startswith("${", index):
+                end = _closing_brace(line, index + 2)
+                parts.append(("", line[index:end]))
+                index = end
+            elif char in "$`" and (line.startswith("$(", index) or char == "`"):
+                end = _closing_substitution(line, index)
+                parts.append(("", line[index:end]))
+                index = end
+            elif char == "$":
+                name = _NAME.match(line, index + 1)
+                end = name.end() if name else min(index + 2, length)
+                parts.append(("", line[index:end]))
+                index = end
+            else:
+                start = index
+                while index < length and line[index] not in " \t;'\"\\$`":
+                    index += 1
+                parts.append(("", line[start:index]))
+        commands[-1].append(Word(parts))
+    return [command for command in commands if command]
+
+
+def _closing_brace(line: str, index: int) -> int:
+    depth = 1
+    while index < len(line):
+        if line[index] == "{":
+            depth += 1
+        elif line[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return len(line)
+
+
+def _closing_substitution(line: str, index: int) -> int:
+    if line[index] == "`":
+        end = line.find("`", index + 1)
+        return len(line) if end < 0 else end + 1
+    depth = 0
+    while index < len(line):
+        if line[index] == "(":
+            depth += 1
+        elif line[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return len(line)
+
+
+_PARAMETER = re.compile(
+    r"\$(?:\{(#?)([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])(.*)\}|([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-]))",
+    re.S,
+)
+
+
+class Expander:
+    """Expands the words of one line against a shell state."""
+
+    def __init__(self, state: ShellState, file: str, line: int) -> None:
+        self.state = state
+        self.file = file
+        self.line = line
+
+    def word(self, word: Word) -> str:
+        pieces: list[str] = []
+        for kind, text in word.parts:
+            pieces.append(text if kind == "'" else self.text(text, kind == '"'))
+        value = "".join(pieces)
+        self.state.charge(len(value), self.file, self.line)
+        return value
+
+    def fields(self, word: Word) -> list[str]:
+        """The word after field splitting (unquoted expansions split at blanks)."""
+        if all(kind for kind, _ in word.parts):
+            return [self.word(word)]
+        value = self.word(word)
+        quoted = any(kind for kind, _ in word.parts)
+        split = value.split()
+        return split if split or not quoted else [value]
+
+    def text(self, text: str, quoted: bool) -> str:
+        if "$" not in text and "`" not in text and not (quoted and "\\" in text):
+            return text
+        out: list[str] = []
+        built = 0
+        index = 0
+        while index < len(text):
+            char = text[index]
+            if quoted and char == "\\" and index + 1 < len(text) and text[index + 1] in '$`"\\\n':
+                out.append(text[index + 1])
+                index += 2
+                continue
+            if char == "`" or text.startswith("$(", index):
+                end = _closing_substitution(text, index)
+                self._note("command substitution is not evaluated; it is taken as empty")
+                index = end
+                continue
+            if char == "$":
+                end = _closing_brace(text, index + 2) if text.startswith("${", index) else index + 1
+                if not text.startswith("${", index):
+                    name = _NAME.match(text, index + 1)
+                    end = (
+                        name.end() if name else (index + 2 if index + 1 < len(text) else index + 1)
+                    )
+                piece = text[index:end]
+                out.append(self.parameter(piece))
+                built += len(out[-1])
+                self.state.check(built, self.file, self.line)
+                index = end
+                continue
+            out.append(char)
+            index += 1
+        return "".join(out)
+
+    def parameter(self, piece: str) -> str:
+        match = _PARAMETER.fullmatch(piece)
+        if match is None:
+            return piece
+        length, name, operation, bare = match.groups()
+        name = name or bare
+        variables = self.state.variables
+        value = variables.get(name)
+        if length:
+            return str(len(value or ""))
+        if not operation:
+            return value or ""
+        for op in (":-", ":=", ":+", ":?", "-", "=", "+", "?", "##", "#", "%%", "%"):
+            if operation.startswith(op):
+                argument = self.text(operation[len(op) :], True)
+                break
+        else:
+            self._note(f"parameter expansion ${{{name}{operation}}} is not evaluated")
+            return ""
+        unset_or_empty = value is None or (op.startswith(":") and value == "")
+        if op in (":-", "-"):
+            return argument if unset_or_empty else value or ""
+        if op in (":=", "="):
+            if unset_or_empty:
+                variables[name] = argument
+                return argument
+            return value or ""
+        if op in (":+", "+"):
+            return "" if unset_or_empty else argument
+        if op in (":?", "?"):
+            return value or ""
+        return _trim(value or "", op, argument)
+
+    def _note(self, message: str) -> None:
+        self.state.notes.append(Note(message=message, file=self.file, line=self.line))
+
+
+def _trim(value: str, op: str, pattern: str) -> str:
+    """``${X#p}`` and friends: remove the shortest/longest matching prefix/suffix."""
+    if not any(char in pattern for char in "*?["):
+        if op in ("#", "##"):
+            return value.removeprefix(pattern)
+        return value.removesuffix(pattern)
+    if len(value) > _MAX_PATTERN_TRIM:
+        return value
+    sizes = range(len(value) + 1)
+    if op in ("#", "##"):
+        order = sizes if op == "#" else reversed(sizes)
+        for size in order:
+            if fnmatch.fnmatchcase(value[:size], pattern):
+                return value[size:]
+        return value
+    order = sizes if op == "%" else reversed(sizes)
+    for size in order:
+        if fnmatch.fnmatchcase(value[len(value) - size :], pattern):
+            return value[: len(value) - size]
+    return value
+
+
+def split_words(text: str, state: ShellState, file: str, line: int) -> list[str]:
+    """Expand and field-split ``text`` as an unquoted ``$VAR`` on a command line would be."""
+    expander = Expander(state, file, line)
+    return [piece for command in lex(text) for word in command for piece in expander.fields(word)]

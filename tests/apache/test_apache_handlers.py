@@ -1,0 +1,155 @@
+"""Refusals of httpd's handlers: tcpaudit refuses the same lines, at the same file:line.
+
+Each case is a configuration fragment that goes through the real ``apache2 -t``
+and ``load_apache``: both accept it, or both refuse it at the same line, and
+where httpd's message names the problem, tcpaudit's says the same. The cases
+cover the handlers tcpaudit repeats (handlers.py): unknown directives, Options
+mixing and its other rules, AllowOverride, Error, ServerAlias, LogLevel,
+Listen (syntax and duplicates), ListenBacklog, LimitRequest*, MaxRanges,
+ErrorDocument, ProxyTimeout, the keyword lists of values-2.4.tsv, the places
+of contexts-2.4.tsv and the argument rules of sections.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from apache_harness import MODULE_DIR, map_tree, run_apache
+from test_apache_differential import Tree, assert_same, load_with_tcpaudit
+
+from tcpaudit.apache.handlers import _contexts, _keywords
+from tcpaudit.errors import ApacheConfigError
+
+TREE = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
+MODULES = ("mpm_event", "alias", "proxy", "authz_core", "authz_host", "access_compat",
+           "negotiation", "deflate", "filter", "rewrite", "mime")  # fmt: skip
+BASE = [
+    *(f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so" for name in MODULES),
+    "ErrorLog /dev/null",
+]
+
+CASES = {
+    # Unknown names, with every loaded module known to tcpaudit.
+    "unknown": ["FooBarBaz 1"],
+    "stray-text": ["some words left over"],
+    "broken-continuation": ["Timeout 5", "50"],
+    "unknown-section": ["<Foo bar>", "</Foo>"],
+    # Options: +/- mixed with bare words is fatal in 2.4; None/All must come first.
+    "options-mixed": ["<Directory /srv>", "Options -Indexes FollowSymLinks", "</Directory>"],
+    "options-mixed-2": ["<Directory /srv>", "Options FollowSymLinks -Indexes", "</Directory>"],
+    "options-signed": ["<Directory /srv>", "Options -Indexes +FollowSymLinks", "</Directory>"],
+    "options-none-then-signed": ["<Directory /srv>", "Options None +Indexes", "</Directory>"],
+    "options-none-later": ["<Directory /srv>", "Options Indexes None", "</Directory>"],
+    "options-plus-all": ["<Directory /srv>", "Options +All", "</Directory>"],
+    "options-illegal": ["<Directory /srv>", "Options Indexes FollowSymlinks Bogus", "</Directory>"],
+    "options-case": ["<Directory /srv>", "Options indexes EXECCGI RunScripts", "</Directory>"],
+    "options-server": ["Options -Indexes"],
+    # AllowOverride
+    "override-ok": ["<Directory /srv>", "AllowOverride FileInfo AuthConfig Options=Indexes,X",
+                    "</Directory>"],
+    "override-bad": ["<Directory /srv>", "AllowOverride FileInfo Bogus", "</Directory>"],
+    "override-nonfatal": ["<Directory /srv>", "AllowOverride Nonfatal", "</Directory>"],
+    "override-nonfatal-value": ["<Directory /srv>", "AllowOverride Nonfatal=Whatever",
+                                "</Directory>"],
+    # Error always stops the start; ServerAlias only in a vhost.
+    "error": ['<IfModule !mod_ssl.c>', 'Error "mod_ssl is needed"', "</IfModule>"],
+    "server-alias-outside": ["ServerAlias www.example"],
+    "server-alias-inside": ["<VirtualHost *:80>", "ServerAlias www.example", "</VirtualHost>"],
+    # LogLevel: levels, and module:level for loaded modules by any of their names.
+    "loglevel-ok": ["LogLevel warn rewrite:trace3 mod_alias.c:info core:debug proxy_module:error"],
+    "loglevel-bad-level": ["LogLevel warning"],
+    "loglevel-unloaded-module": ["LogLevel info ssl:warn"],
+    "loglevel-empty-level": ["LogLevel rewrite:"],
+    "loglevel-bad-module-level": ["LogLevel rewrite:loud"],
+    # Listen
+    "listen-duplicate": ["Listen 80", "Listen 80"],
+    "listen-duplicate-star": ["Listen *:8080", "Listen 8080"],
+    "listen-duplicate-leading-zero": ["Listen 8081", "Listen 08081"],
+    "listen-distinct": ["Listen 80", "Listen 127.0.0.1:80", "Listen [::1]:80 https"],
+    "listen-no-port": ["Listen 127.0.0.1"],
+    "listen-port-range": ["Listen 99999"],
+    "listen-port-zero": ["Listen 0"],
+    "listen-empty-address": ["Listen :80"],
+    "listen-in-vhost": ["<VirtualHost *:80>", "Listen 81", "</VirtualHost>"],
+    # Numbers checked by their handlers.
+    "backlog-zero": ["ListenBacklog 0"],
+    "backlog-text": ["ListenBacklog many"],
+    "limit-line-negative": ["LimitRequestLine -1"],
+    "limit-fields-ok": ["LimitRequestFields 0", "LimitRequestFieldSize 8190"],
+    "limit-body-text": ["LimitRequestBody lots"],
+    "limit-body-suffix": ["LimitRequestBody 10k"],
+    "limit-body-negative": ["LimitRequestBody -5"],
+    "limit-body-ok": ["LimitRequestBody 102400"],
+    "max-ranges": ["MaxRanges unlimited", "MaxRangeOverlaps 5", "MaxRangeReversals 0"],
+    "error-document-ok": ["ErrorDocument 404 /404.html", "ErrorDocument 503 \"busy\""],
+    "error-document-bad": ["ErrorDocument 499 /x.html"],
+    "error-document-text": ["ErrorDocument notfound /x.html"],
+    "proxy-timeout-zero": ["ProxyTimeout 0"],
+    # Keyword lists (values-2.4.tsv).
+    "signature-bad": ["ServerSignature maybe"],
+    "tokens-ok": ["ServerTokens ProductOnly", "ServerSignature EMail", "HostnameLookups Double"],
+    "tokens-bad": ["ServerTokens Product"],
+    "trace-enable-bad": ["TraceEnable yes"],
+    "canonical-bad": ["UseCanonicalName yes"],
+    "order-bad": ["<Directory /srv>", "Order allow deny", "</Directory>"],
+    "order-ok": ["<Directory /srv>", "Order Allow,Deny", "Satisfy Any", "</Directory>"],
+    "force-language-each": ["ForceLanguagePriority Prefer sometimes"],
+    "proxy-via-bad": ["ProxyVia yes"],
+    # Places handlers refuse themselves (contexts-2.4.tsv).
+    "alias-in-directory": ["<Directory /srv>", "Alias /a /srv/a", "</Directory>"],
+    "alias-one-word-in-location": ["<Location /a>", "Alias /srv/a", "</Location>"],
+    "alias-two-words-in-location": ["<Location /a>", "Alias /a /srv/a", "</Location>"],
+    "alias-one-word-in-vhost": ["<VirtualHost *:80>", "Alias /srv/a", "</VirtualHost>"],
+    "scriptalias-one-word": ["ScriptAlias /srv/cgi"],
+    "alias-in-files-in-vhost": ["<VirtualHost *:80>", "<Files x>", "Alias /srv/a", "</Files>",
+                                "</VirtualHost>"],
+    "proxypass-in-if": ["<If \"true\">", "ProxyPass /a http://127.0.0.1/", "</If>"],
+    "workers-in-vhost": ["<VirtualHost *:80>", "MaxRequestWorkers 10", "</VirtualHost>"],
+    "tokens-in-vhost": ["<VirtualHost *:80>", "ServerTokens OS", "</VirtualHost>"],
+    # Sections' own rules.
+    "directory-two-paths": ["<Directory /srv /var>", "</Directory>"],
+    "directory-regex": ["<Directory ~ \"^/srv\">", "</Directory>"],
+    "directory-regex-extra": ["<Directory ~ ^/srv x>", "</Directory>"],
+    "location-two": ["<Location /a /b>", "Bogus", "</Location>"],
+    "files-none": ["<Files>", "</Files>"],
+    "else-alone": ["<Else>", "</Else>"],
+    "else-after-if": ["<If \"true\">", "</If>", "Timeout 5", "<Else>", "</Else>"],
+    "else-with-argument": ["<If \"true\">", "</If>", "<Else x>", "</Else>"],
+    "elseif-after-else": ["<If \"true\">", "</If>", "<Else>", "</Else>",
+                          "<ElseIf \"false\">", "</ElseIf>"],
+    "else-other-scope": ["<VirtualHost *:80>", "<If \"true\">", "</If>", "</VirtualHost>",
+                         "<Else>", "</Else>"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_handler_refusals_as_apache2(case: str, tmp_path: Path) -> None:
+    tcpaudit_root = tmp_path / "tcpaudit"
+    (tcpaudit_root / "etc/apache2").mkdir(parents=True)
+    (tcpaudit_root / "etc/apache2/apache2.conf").write_text("\n".join([*BASE, *CASES[case]]) + "\n")
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tcpaudit_root, apache_root)
+    map_tree(apache_root)
+    run = run_apache(apache_root, TREE.main_file, TREE.server_root)
+    loaded = load_with_tcpaudit(tcpaudit_root, TREE)
+    assert_same(run, loaded)
+    if isinstance(loaded, ApacheConfigError):
+        httpd_message = run.stderr.strip().splitlines()[-1]
+        reason = loaded.reason.split(" (did you mean")[0]
+        assert reason in httpd_message, (reason, httpd_message)
+
+
+def test_the_cases_exercise_refusals_and_acceptances() -> None:
+    # Holds the list to its purpose: most cases are refusals, some must pass.
+    assert sum(1 for lines in CASES.values() if lines) == len(CASES)
+    assert len(CASES) > 70
+
+
+def test_the_shipped_tables_are_not_empty() -> None:
+    # values-2.4.tsv and contexts-2.4.tsv are probed (apache_value_table.py,
+    # apache_context_table.py); test_apache_directive_table.py re-probes them.
+    assert len(_keywords()) >= 19 and "serversignature" in _keywords()
+    assert _contexts()["listen"] == {"*": "V"}
+    assert _contexts()["alias"] == {"1": "DFL", "2": "CL"}

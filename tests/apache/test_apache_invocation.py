@@ -1,0 +1,302 @@
+"""The service's invocation: -D, -C, the environment, and where each family keeps them.
+
+tcpaudit runs no shell, so it evaluates envvars-like files itself; each
+script below is also sourced by the real ``sh`` and the exported environment
+must be the same. Debian's whole chain (apache2ctl sourcing envvars, then
+apache2 with ``$APACHE_ARGUMENTS``) runs for real through ``apache2ctl -t``,
+and ``-D``/``-C``/environment given to tcpaudit must make it read a tree as
+``apache2`` given the same invocation does: same values, same verdict, same
+refusing line. systemd is not PID 1 on this machine, so the unit and
+environment-file readings are checked against systemd.exec(5)/systemd.service(5),
+not against systemd itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from apache_harness import MODULE_DIR, map_tree, run_apache, run_apache2ctl
+from click.testing import CliRunner
+from test_apache_differential import Tree, assert_same, load_with_tcpaudit
+
+from tcpaudit.apache import load_apache
+from tcpaudit.apache.invocation import read_invocation
+from tcpaudit.apache.shell import run_script
+from tcpaudit.apache.shellwords import MAX_VALUE_BYTES, ShellState
+from tcpaudit.apache.units import parse_environment_file
+from tcpaudit.cli import cli
+from tcpaudit.errors import ApacheConfigError
+from tcpaudit.rootfs import RootFS
+
+EVENT = f"LoadModule mpm_event_module {MODULE_DIR}/mod_mpm_event.so\n"
+DEBIAN = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
+STOCK_ENVVARS = (
+    Path(__file__).resolve().parent.parent / "corpus/debian-12-apache2.4/etc/apache2/envvars"
+)
+
+
+def write(root: Path, path: str, text: str) -> Path:
+    target = root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    return target
+
+
+SCRIPTS = {
+    "debian-stock": STOCK_ENVVARS.read_text(),
+    "unexported": "export A=1\nB=2\nC=$B$A\nexport C\nexport D\nD=late\n",
+    "conditionals": (
+        'X=/etc/apache2-two\nif [ "${X##/etc/apache2-}" != "$X" ] ; then\n  SUFFIX="-${X##/etc/apache2-}"\n'
+        'elif [ -z "$X" ]; then SUFFIX=none\nelse\n  SUFFIX=\nfi\nexport RUN=/run/apache2$SUFFIX\n'
+        'if test "$SUFFIX" = "-two"; then export TWO=yes; fi\n'
+    ),
+    "defaults": "export A=${UNSET:-dflt} B=${UNSET-x} C=${A:+set} D=${#A}\nE=${F:=assigned}\nexport E F\n",
+    "trims": "P=/usr/lib/apache2/modules/mod_x.so\nexport N=${P##*/} D=${P%/*} S=${P%.so} L=${P#/usr}\n",
+    "quoting": 'export Q=\'it\'\'s\' R="a \\"b\\" \\$c" S=plain\\ space T="$Q and $R"\n',
+    "set-a": "set -a\nA=1\nB=two\nset +a\nC=3\nexport D=4\n",
+    "unset": "export A=1 B=2\nunset A\nexport C=${A:-gone}\n",
+    "continuation": "export LONG=one\\\ntwo\nexport AFTER=$LONG\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_exported_environment_is_what_sh_exports(name: str, tmp_path: Path) -> None:
+    script = write(tmp_path, "/envvars", SCRIPTS[name])
+    base = {"PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        ["sh", "-c", f'. "{script}" >/dev/null 2>&1; env -0'],
+        capture_output=True, text=True, env=base, check=True,
+    )  # fmt: skip
+    exported = dict(item.split("=", 1) for item in done.stdout.split("\0") if "=" in item)
+    for name_set_by_sh in ("PWD", "SHLVL", "_", "OLDPWD"):
+        exported.pop(name_set_by_sh, None)
+    state = ShellState(variables=dict(base), exported=set(base))
+    run_script(SCRIPTS[name], state, "envvars")
+    assert state.environment() == exported
+
+
+def test_a_doubling_envvars_ends_in_one_error_not_gigabytes(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/apache2/apache2.conf", EVENT + "ServerName ${A}\n")
+    write(tmp_path, "/etc/apache2/envvars", "A=x\n" + "A=$A$A$A$A\n" * 60 + "export A\n")
+    started = time.perf_counter()
+    with pytest.raises(ApacheConfigError) as raised:
+        load_apache(root=tmp_path)
+    assert time.perf_counter() - started < 5
+    # 4^9 > 128 KiB: the ninth line is where execve could no longer pass A.
+    assert (raised.value.file, raised.value.line) == ("etc/apache2/envvars", 10)
+    assert str(MAX_VALUE_BYTES) in raised.value.reason
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "where"),
+    [
+        ("/etc/apache2/envvars", "export A=$(cat /dev/zero)\nB=x\n" + "B=$B$B\n" * 40, 20),
+        ("/etc/sysconfig/httpd", "X=y\n" * 10 + "A=x\n" + "A=$A$A\n" * 40, 29),
+        ("/etc/conf.d/apache2", "APACHE2_OPTS=-DX\nA=x\n" + "A=${A}${A}\n" * 40, 20),
+        ("/etc/sysconfig/apache2", "APACHE_MPM=prefork\nA=x\n" + 'A="$A$A"\n' * 40, 20),
+    ],
+    ids=["debian", "rhel-6", "gentoo", "suse"],
+)
+def test_every_family_bounds_its_expansions(
+    tmp_path: Path, path: str, text: str, where: int
+) -> None:
+    write(tmp_path, path, text)
+    build = {"/etc/apache2/envvars": "debian", "/etc/sysconfig/httpd": "rhel",
+             "/etc/conf.d/apache2": "gentoo", "/etc/sysconfig/apache2": "suse"}[path]  # fmt: skip
+    release = (2, 2) if build == "rhel" else (2, 4)
+    with pytest.raises(ApacheConfigError) as raised:
+        read_invocation(RootFS(tmp_path), build, release, "/etc/apache2/envvars")
+    assert (raised.value.file, raised.value.line) == (path.lstrip("/"), where)
+
+
+def test_the_cli_reports_a_bomb_on_one_line(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/apache2/apache2.conf", EVENT)
+    write(tmp_path, "/etc/apache2/envvars", "A=x\n" + "A=$A$A\n" * 40)
+    result = CliRunner().invoke(cli, ["facts", "--root", str(tmp_path), "-o", os.devnull])
+    assert result.exit_code == 2
+    error = result.stderr.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("tcpaudit: error: etc/apache2/envvars:19: ")
+
+
+def test_debian_service_chain_matches_apache2ctl(tmp_path: Path) -> None:
+    """apache2ctl sources envvars: exported names reach ${...}, APACHE_ARGUMENTS gives -D."""
+    tcpaudit_root = tmp_path / "tcpaudit"
+    write(tcpaudit_root, "/etc/apache2/apache2.conf", (
+        EVENT + "ErrorLog /dev/null\nServerName ${SITE}\nServerAdmin ${HIDDEN}@example.org\n"
+        "<IfDefine FAST>\nTimeout 7\n</IfDefine>\n<IfDefine !QUIET>\nKeepAlive Off\n</IfDefine>\n"
+        "<IfDefine DEBUG>\nMaxKeepAliveRequests 7\n</IfDefine>\n"
+    ))  # fmt: skip
+    write(tcpaudit_root, "/etc/apache2/envvars", (
+        'export SITE=www.example\nHIDDEN=secret\nexport APACHE_ARGUMENTS="-D FAST -DQUIET -X"\n'
+    ))  # fmt: skip
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tcpaudit_root, apache_root)
+    map_tree(apache_root)
+    run = run_apache2ctl(apache_root)
+    config = load_with_tcpaudit(tcpaudit_root, DEBIAN)
+    assert_same(run, config)
+    assert not isinstance(config, ApacheConfigError)
+    assert config.invocation is not None
+    # -X is httpd's debug mode: a define named DEBUG (server/main.c).
+    assert config.invocation.defines == run.defines == ["FAST", "QUIET", "DEBUG"]
+    assert config.settings["Timeout"].value == 7
+    assert config.settings["KeepAlive"].value is True
+    names = {d.key: d.args for d in config.directives}
+    # HIDDEN is not exported: httpd never sees it and leaves ${HIDDEN} as written.
+    assert names["servername"] == ("www.example",)
+    assert names["serveradmin"] == ("${HIDDEN}@example.org",)
+
+
+@pytest.mark.parametrize(
+    ("options", "environment", "extra"),
+    [
+        (("-D", "ONE", "-D", "TWO"), {}, ""),
+        (("-C", "Timeout 9", "-C", "Define SITE from-c"), {}, ""),
+        (("-C", "Bogus 1"), {}, ""),
+        (("-C", "Timeout 1 2"), {}, ""),
+        (("-C", "<IfDefine ONE>"), {}, ""),
+        (("-D", "ONE"), {"SITE": "env.example", "PORT": "8080"}, "Listen ${PORT}\n"),
+        (("-D", "NAME=VALUE"), {}, "<IfDefine NAME=VALUE>\nKeepAlive Off\n</IfDefine>\n"),
+        ((), {"SITE": "a b"}, ""),
+    ],
+    ids=["defines", "directives-before", "invalid-in-C", "word-count-in-C", "open-section-in-C",
+         "environment", "define-with-equals", "environment-with-space"],
+)  # fmt: skip
+def test_the_same_invocation_gives_the_same_reading(
+    tmp_path: Path, options: tuple[str, ...], environment: dict[str, str], extra: str
+) -> None:
+    tcpaudit_root = tmp_path / "tcpaudit"
+    write(tcpaudit_root, "/etc/apache2/apache2.conf", (
+        EVENT + "ErrorLog /dev/null\nServerName ${SITE}\n<IfDefine ONE>\nTimeout 11\n</IfDefine>\n"
+        "<IfDefine TWO>\nKeepAliveTimeout 3\n</IfDefine>\n" + extra
+    ))  # fmt: skip
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tcpaudit_root, apache_root)
+    map_tree(apache_root)
+    run = run_apache(apache_root, DEBIAN.main_file, DEBIAN.server_root, options=options,
+                     environment=environment)  # fmt: skip
+    defines = [options[i + 1] for i in range(len(options)) if options[i] == "-D"]
+    directives = [options[i + 1] for i in range(len(options)) if options[i] == "-C"]
+    try:
+        loaded = load_apache(DEBIAN.main_file, root=tcpaudit_root, version="2.4.71",
+                             compiled_in=_static(), defines=defines, directives=directives,
+                             environment=environment)  # fmt: skip
+    except ApacheConfigError as exc:
+        loaded = exc  # type: ignore[assignment]
+    assert_same(run, loaded)  # type: ignore[arg-type]
+    if run.accepted:
+        assert loaded is not None and not isinstance(loaded, ApacheConfigError)
+        # DUMP_RUN_CFG lists the -D names first, then the configuration's Defines.
+        assert run.defines[: len(defines)] == defines
+
+
+def _static() -> tuple[str, ...]:
+    from apache_harness import static_modules
+
+    return static_modules()
+
+
+def test_cli_options_reach_the_loader(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/apache2/apache2.conf",
+          EVENT + "ServerName ${SITE}\n<IfDefine ONE>\nTimeout 11\n</IfDefine>\n")  # fmt: skip
+    output = tmp_path / "facts.json"
+    result = CliRunner().invoke(cli, [
+        "facts", "--root", str(tmp_path), "-D", "ONE", "-C", "KeepAlive Off",
+        "--env", "SITE=cli.example", "--apache-build", "debian", "-o", str(output),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    apache = json.loads(output.read_text())["apache"]
+    assert apache["settings"]["Timeout"]["value"] == 11
+    assert apache["settings"]["KeepAlive"]["value"] is False
+    assert apache["settings"]["KeepAlive"]["file"] == "-c/-C directives"
+    assert (apache["build"], apache["build_source"]) == ("debian", "option")
+    assert apache["invocation"]["defines"] == ["ONE"]
+    assert "SITE" in apache["invocation"]["environment"]
+    # Values never travel: a start-up file may keep a secret there.
+    assert "cli.example" not in json.dumps(apache["invocation"])
+
+
+def test_rhel_unit_drop_ins_and_environment_files(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/httpd/conf/httpd.conf", EVENT)
+    write(tmp_path, "/usr/lib/systemd/system/httpd.service", (
+        "[Unit]\nDescription=httpd\n[Service]\nEnvironment=LANG=C OPTIONS=-DFROM_UNIT\n"
+        "EnvironmentFile=/etc/sysconfig/httpd\nExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND\n"
+    ))  # fmt: skip
+    write(
+        tmp_path,
+        "/etc/sysconfig/httpd",
+        "# comment\n; also a comment\nOPTIONS=\"-DFROM_SYSCONFIG -C 'Timeout 5'\"\nSITE= a b \n",
+    )
+    write(tmp_path, "/etc/systemd/system/httpd.service.d/50-extra.conf", (
+        "[Service]\nEnvironment=\"EXTRA=x y\"\nExecStart=\nExecStart=/usr/sbin/httpd $OPTIONS "
+        "-DFROM_DROP_IN ${EXTRA}\n"
+    ))  # fmt: skip
+    invocation = read_invocation(RootFS(tmp_path), "rhel", (2, 4), None)
+    # EnvironmentFile= wins over Environment= (systemd.exec(5)); $OPTIONS splits
+    # at blanks, quotes not honoured; ${EXTRA} stays one word; the empty
+    # ExecStart= resets the list.
+    assert invocation.defines == ["FROM_SYSCONFIG", "FROM_DROP_IN"]
+    assert invocation.before == ["'Timeout"]
+    assert invocation.environment["SITE"] == "a b"
+    assert invocation.files == [
+        "usr/lib/systemd/system/httpd.service",
+        "etc/systemd/system/httpd.service.d/50-extra.conf",
+        "etc/sysconfig/httpd",
+    ]
+
+
+def test_environment_file_syntax() -> None:
+    text = (
+        'A=plain value \nB=\'single $X \\n\'\nC="double \\"q\\" \\\\ $X"\nexport D=1\n'
+        'E=one\\\ntwo\n#F=comment\n;G=comment\nH\n I = spaced\nJ="multi\nline"\n'
+    )
+    assert parse_environment_file(text) == [
+        ("A", "plain value", 1),
+        ("B", "single $X \\n", 2),
+        ("C", 'double "q" \\ $X', 3),
+        ("E", "onetwo", 5),
+        ("I", "spaced", 10),
+        ("J", "multi\nline", 11),
+    ]
+
+
+def test_gentoo_conf_d_gives_options_server_root_and_config_file(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/conf.d/apache2", (
+        'APACHE2_OPTS="-D DEFAULT_VHOST -D SSL"\nSERVERROOT=/usr/lib64/apache2\n'
+        "CONFIGFILE=/etc/apache2/other.conf\n"
+    ))  # fmt: skip
+    write(tmp_path, "/etc/apache2/httpd.conf", "Timeout 1\n")
+    write(tmp_path, "/etc/apache2/other.conf", "<IfDefine SSL>\nTimeout 2\n</IfDefine>\n")
+    (tmp_path / "usr/lib64/apache2").mkdir(parents=True)
+    config = load_apache(root=tmp_path)
+    assert config is not None
+    assert (config.main_file, config.settings["Timeout"].value) == ("etc/apache2/other.conf", 2)
+    assert config.invocation is not None and config.invocation.defines == ["DEFAULT_VHOST", "SSL"]
+
+
+def test_suse_server_flags_and_sysconfig_define(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/os-release", 'ID="opensuse-leap"\nVERSION_ID="15.5"\n')
+    write(
+        tmp_path,
+        "/etc/sysconfig/apache2",
+        'APACHE_SERVER_FLAGS="SSL -DSTATUS"\nAPACHE_MPM="event"\n',
+    )
+    write(tmp_path, "/etc/apache2/sysconfig.d/loadmodule.conf", "")
+    write(tmp_path, "/etc/apache2/httpd.conf", (
+        "<IfDefine SYSCONFIG>\nInclude /etc/apache2/sysconfig.d/loadmodule.conf\n</IfDefine>\n"
+        "<IfDefine SSL>\nTimeout 3\n</IfDefine>\n<IfModule event.c>\nMaxRequestWorkers 200\n</IfModule>\n"
+    ))  # fmt: skip
+    config = load_apache(root=tmp_path)
+    assert config is not None and config.invocation is not None
+    assert config.invocation.defines == ["SYSCONFIG", "SSL", "STATUS"]
+    assert config.invocation.binary == "/usr/sbin/httpd-event"
+    assert (config.mpm, config.mpm_source) == ("event", "build")
+    assert config.settings["Timeout"].value == 3
+    assert config.settings["MaxRequestWorkers"].value == 200
