@@ -231,7 +231,8 @@ def gather(
     Raises:
         UsageError: ``root`` is not a directory, or nothing under it can be
             audited (no Apache configuration, no sysctl.conf or sysctl.d file,
-            no proc/sys value): a mistyped path must not pass as a clean host.
+            no proc/sys value, and no ``sysctl`` source named): a mistyped path
+            must not pass as a clean host.
         ParseError: an input exists but cannot be read or parsed.
     """
     _check_root(root)
@@ -264,7 +265,7 @@ def gather(
         "sysctl: %d keys, %d live values, %d persistent file%s applied in %s order",
         len(settings.settings), live, files, "" if files == 1 else "s", settings.boot or "unknown",
     )  # fmt: skip
-    if apache is None and not allow_empty and not _read_any_sysctl(settings):
+    if apache is None and sysctl is None and not allow_empty and not _read_any_sysctl(settings):
         raise UsageError(
             f"nothing to audit under {os.fspath(root)}: no Apache configuration, no sysctl.conf "
             "or sysctl.d files and no proc/sys values"
