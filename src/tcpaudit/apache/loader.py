@@ -304,6 +304,10 @@ def _load(
         notes.append(Note(message=f"MPM {mpm_name} assumed: Apache {version_text} links it in"))
     elif mpm_source == "build" and detected.mpm_source is not None:
         notes.append(Note(message=f"MPM {mpm_name} linked into httpd ({detected.mpm_source})"))
+    if log.isEnabledFor(logging.DEBUG):
+        # Logged from the final reading only: inferring the version may read twice.
+        for shown in result.files:
+            log.debug("read %s", shown)
     settings, setting_notes = server_settings(result.directives, release, mpm_name, result.modules)
     vhosts = virtual_hosts(result.directives, release)
     notes += _patch_level_notes(release, vhosts)
