@@ -234,6 +234,18 @@ def gather(
             no proc/sys value, and no ``sysctl`` source named): a mistyped path
             must not pass as a clean host.
         ParseError: an input exists but cannot be read or parsed.
+
+    Example::
+
+        facts = tcpaudit.gather(root="examples/closewait-incident")
+        assert facts.apache.mpm == "prefork"
+        assert facts.derived.max_request_workers_effective == 150
+        # Timeout 300 and 2 s of lingering close for a client that sends nothing:
+        assert facts.derived.worker_hold_seconds["silent"] == 302.0
+        keepalive = facts.sysctl.settings["net.ipv4.tcp_keepalive_time"]
+        assert (keepalive.value, keepalive.live.file) == (
+            7200, "proc/sys/net/ipv4/tcp_keepalive_time"
+        )
     """
     _check_root(root)
     # One view of the root for every loader: the same resolution and display rules.
