@@ -27,28 +27,57 @@ from typing import Any
 
 
 def _spy(opened: list[str]) -> None:
+    """Record the real file behind every descriptor opened and every directory listed.
+
+    The target is read back from /proc/self/fd once the call succeeded, so
+    opens relative to a directory descriptor (``dir_fd``) and through links
+    are recorded as what the kernel actually opened.
+    """
     real_os_open = os.open
     real_io_open = io.open
+    real_listdir = os.listdir
+    real_scandir = os.scandir
 
-    def record(path: Any) -> None:
-        if isinstance(path, int):
-            return
+    def target(descriptor: int) -> str:
         try:
-            opened.append(os.path.realpath(os.fsdecode(path)))
+            return os.readlink(f"/proc/self/fd/{descriptor}")
+        except OSError:
+            return f"<fd {descriptor}>"
+
+    def named(path: Any) -> str:
+        if isinstance(path, int):
+            return target(path)
+        try:
+            return os.path.realpath(os.fsdecode(path))
         except (TypeError, ValueError, OSError):
-            opened.append(repr(path))
+            return repr(path)
 
     def spy_os_open(path: Any, *args: Any, **kwargs: Any) -> int:
-        record(path)
-        return real_os_open(path, *args, **kwargs)
+        descriptor = real_os_open(path, *args, **kwargs)
+        opened.append(target(descriptor))
+        return descriptor
 
     def spy_io_open(file: Any, *args: Any, **kwargs: Any) -> Any:
-        record(file)
-        return real_io_open(file, *args, **kwargs)
+        stream = real_io_open(file, *args, **kwargs)
+        try:
+            opened.append(target(stream.fileno()))
+        except (AttributeError, ValueError, OSError):
+            opened.append(named(file))
+        return stream
+
+    def spy_listdir(path: Any = ".") -> list[str]:
+        opened.append(named(path))
+        return real_listdir(path)
+
+    def spy_scandir(path: Any = ".") -> Any:
+        opened.append(named(path))
+        return real_scandir(path)
 
     os.open = spy_os_open
     io.open = spy_io_open  # type: ignore[assignment]
     builtins.open = spy_io_open  # type: ignore[assignment]
+    os.listdir = spy_listdir
+    os.scandir = spy_scandir  # type: ignore[assignment]
 
 
 # Taken before the spies replace open(): reading our own status is not the
@@ -87,7 +116,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     sys.setrecursionlimit(int(request.get("recursion", 1000)))
     opened: list[str] = []
-    outcome: dict[str, Any] = {"opened": opened}
+    outcome: dict[str, Any] = {"opened": opened, "pid": os.getpid()}
     started = time.perf_counter()
     if request["mode"] == "load":
         _spy(opened)
