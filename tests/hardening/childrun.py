@@ -26,6 +26,7 @@ __all__ = [
     "SAFE_SECONDS",
     "assert_one_error_line",
     "cli_in_child",
+    "clis_in_child",
     "opened_outside",
 ]
 
@@ -50,8 +51,22 @@ _OWN_FILES = ("/dev/null", "pipe:[")
 def cli_in_child(
     args: list[str], cwd: Path, timeout: float = 2 * SAFE_SECONDS, memory: int = GIB
 ) -> dict[str, Any]:
-    """Run ``tcpaudit ARGS`` in a child; a timeout or a dead child fails the test."""
-    request = {"mode": "cli", "args": args, "memory": memory}
+    """Run ``tcpaudit ARGS`` in a child; a timeout or a dead child fails the test.
+
+    ``seconds`` is the time the command took; ``peak_mib`` the child's peak RSS.
+    """
+    return clis_in_child([args], cwd, timeout, memory)
+
+
+def clis_in_child(
+    runs: list[list[str]], cwd: Path, timeout: float = 2 * SAFE_SECONDS, memory: int = GIB
+) -> dict[str, Any]:
+    """Run several commands in turn in one child; ``runs`` holds each one's outcome.
+
+    ``seconds`` is the longest command's time.
+    """
+    args = runs[-1]
+    request = {"mode": "cli", "runs": runs, "memory": memory}
     try:
         process = subprocess.run(
             [sys.executable, str(CHILD), json.dumps(request)],
@@ -64,7 +79,8 @@ def cli_in_child(
         pytest.fail(f"no answer within {timeout} s: a hang or unbounded work ({args})")
     assert process.returncode == 0, process.stderr[-3000:]
     outcome: dict[str, Any] = json.loads(process.stdout.splitlines()[-1])
-    assert outcome["exception"] is None, outcome.get("traceback") or outcome["exception"]
+    for run in outcome["runs"]:
+        assert run["exception"] is None, run.get("traceback") or run["exception"]
     return outcome
 
 

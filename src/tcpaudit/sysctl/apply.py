@@ -39,7 +39,7 @@ from .keys import KeyUniverse
 from .limits import Checked
 from .model import BootTool, SysctlSource, SysctlValue
 from .text import Assignment
-from .values import SECRET_KEYS, is_secret_key, quoted
+from .values import is_secret_key, quoted
 
 __all__ = ["MAX_GLOB_WRITES", "Checker", "apply_assignments", "glob_matches"]
 
@@ -76,9 +76,7 @@ def _systemd_entries(assignments: list[Assignment]) -> list[Assignment]:
 
 def secret_glob(pattern: str, universe: KeyUniverse) -> bool:
     """True when a glob names a secret key of ``universe`` or of SECRET_KEYS."""
-    named = universe.expand(pattern, MAX_GLOB_WRITES)
-    named += KeyUniverse.of_keys(SECRET_KEYS).expand(pattern, len(SECRET_KEYS))
-    return any(is_secret_key(key) for key in named)
+    return bool(universe.secrets().expand(pattern, 1))
 
 
 def apply_assignments(

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from .values import is_glob, key_to_path
+from .values import SECRET_KEYS, is_glob, is_secret_key, key_to_path
 
 __all__ = [
     "BOOT_CONF_INTERFACES",
@@ -343,6 +343,7 @@ class KeyUniverse:
     conf: dict[str, frozenset[str]] = field(default_factory=dict)
     neigh: dict[str, frozenset[str]] = field(default_factory=dict)
     _tree: _Tree | None = field(default=None, init=False, repr=False)
+    _secrets: KeyUniverse | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def at_boot(cls, extra: Iterable[str] = ()) -> KeyUniverse:
@@ -405,6 +406,20 @@ class KeyUniverse:
         siblings = [k.rpartition(".")[2] for k in self.top_level if k.startswith(parent + ".")]
         found = difflib.get_close_matches(name, siblings, n=1, cutoff=_LIKELY_RATIO)
         return f"{parent}.{found[0]}" if found else None
+
+    def secrets(self) -> KeyUniverse:
+        """The secret keys among these and SECRET_KEYS, for telling which globs name one."""
+        if self._secrets is None:
+            found = {key for key in self.top_level if is_secret_key(key)} | set(SECRET_KEYS)
+            for branch, interfaces in (("conf", self.conf), ("neigh", self.neigh)):
+                for interface, names in interfaces.items():
+                    found.update(
+                        _dotted(["net", "ipv4", branch, interface, name])
+                        for name in names
+                        if is_secret_key(name)
+                    )
+            self._secrets = KeyUniverse.of_keys(found)
+        return self._secrets
 
     def expand(self, pattern: str, limit: int) -> list[str]:
         """The existing keys a glob names, sorted; at most ``limit`` of them.
