@@ -70,8 +70,11 @@ MAX_DOCUMENT_BYTES = DEFAULT_LIMIT_BYTES
 MAX_CONTENT_BYTES = DEFAULT_LIMIT_BYTES
 # The collector's max_files is 10,000 by default; /proc adds a few hundred.
 MAX_ENTRIES = 100_000
-# The only /proc/sys files the loaders read (sysctl/proc.py, sysctl/loader.py).
+# The only /proc/sys files the loaders read (sysctl/proc.py, sysctl/loader.py),
+# and the names in interface directories (IFNAMSIZ: at most 15 bytes), which
+# the collector records without values.
 _PROC_KEY = re.compile(r"net/(?:ipv4|core)/[A-Za-z0-9_.+-]+|kernel/osrelease")
+_INTERFACE_KEY = re.compile(r"net/ipv4/(?:conf|neigh)/[^/\x00]{1,15}/[A-Za-z0-9_]+")
 # `httpd -v`: "Server version: Apache/2.4.62 (Debian)" (server/main.c show_version).
 _SERVER_VERSION = re.compile(r"^Server version:\s*Apache/(\d+\.\d+(?:\.\d+)?)", re.MULTILINE)
 # Versions tcpaudit's Apache model knows (apache/loader.py refuses the others).
@@ -173,8 +176,13 @@ class Snapshot(BaseModel):
     def _proc_keys(cls, value: dict[str, str | None]) -> dict[str, str | None]:
         if len(value) > MAX_ENTRIES:
             raise ValueError(f"more than {MAX_ENTRIES} entries")
-        for key in value:
-            if not _PROC_KEY.fullmatch(key) or ".." in key.split("/"):
+        for key, text in value.items():
+            if ".." in key.split("/") or "." in key.split("/"):
+                raise ValueError(f"{key!r} is not a net/ipv4, net/core or kernel/osrelease file")
+            if _INTERFACE_KEY.fullmatch(key):
+                if text is not None:
+                    raise ValueError(f"{key!r}: interface files are recorded by name only")
+            elif not _PROC_KEY.fullmatch(key):
                 raise ValueError(f"{key!r} is not a net/ipv4, net/core or kernel/osrelease file")
         return value
 

@@ -49,17 +49,25 @@ _OWN_FILES = ("/dev/null", "pipe:[")
 
 
 def cli_in_child(
-    args: list[str], cwd: Path, timeout: float = 2 * SAFE_SECONDS, memory: int = GIB
+    args: list[str],
+    cwd: Path,
+    timeout: float = 2 * SAFE_SECONDS,
+    memory: int = GIB,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run ``tcpaudit ARGS`` in a child; a timeout or a dead child fails the test.
 
     ``seconds`` is the time the command took; ``peak_mib`` the child's peak RSS.
     """
-    return clis_in_child([args], cwd, timeout, memory)
+    return clis_in_child([args], cwd, timeout, memory, env)
 
 
 def clis_in_child(
-    runs: list[list[str]], cwd: Path, timeout: float = 2 * SAFE_SECONDS, memory: int = GIB
+    runs: list[list[str]],
+    cwd: Path,
+    timeout: float = 2 * SAFE_SECONDS,
+    memory: int = GIB,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run several commands in turn in one child; ``runs`` holds each one's outcome.
 
@@ -74,6 +82,7 @@ def clis_in_child(
             text=True,
             timeout=timeout,
             cwd=cwd,
+            env={**os.environ, **(env or {})},
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"no answer within {timeout} s: a hang or unbounded work ({args})")
