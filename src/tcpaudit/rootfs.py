@@ -25,9 +25,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from .inputs import DEFAULT_LIMIT_BYTES, open_directory, open_subdirectory, read_entry
+from .errors import ParseError
+from .inputs import (
+    DEFAULT_LIMIT_BYTES,
+    SecretFileError,
+    open_directory,
+    open_subdirectory,
+    read_entry,
+)
 
-__all__ = ["MAX_SYMLINKS", "OutsideRootError", "RootFS", "overlay_links"]
+__all__ = ["MAX_SYMLINKS", "LinkLoopError", "OutsideRootError", "RootFS", "overlay_links"]
 
 # Linux gives up after 40 links in one lookup (ELOOP); so do we.
 MAX_SYMLINKS = 40
@@ -41,6 +48,24 @@ class OutsideRootError(OSError):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__(errno.EXDEV, "outside the audited root", os.fspath(path))
+
+
+class LinkLoopError(OSError, ParseError):
+    """A path goes through more than MAX_SYMLINKS links (ELOOP), as a loop does.
+
+    An ``OSError`` for the readers that turn unreadable files into notes, and a
+    ``ParseError`` naming the path for any caller that does not: the command
+    line prints it as one line, like every input it cannot read.
+    """
+
+    def __init__(self, shown: str) -> None:
+        OSError.__init__(self, errno.ELOOP, os.strerror(errno.ELOOP), shown)
+        self.reason = f"more than {MAX_SYMLINKS} symbolic links (a loop?)"
+        self.file = shown
+        self.line = None
+
+    def __str__(self) -> str:
+        return ParseError.__str__(self)
 
 
 @contextmanager
@@ -80,8 +105,10 @@ class RootFS:
 
         Symlinks are followed as the audited host would follow them; a
         component that does not exist ends the walk (the rest is appended
-        unresolved). A link loop resolves to the looping path, whose open
-        then fails with a clear error.
+        unresolved).
+
+        Raises:
+            LinkLoopError: more than MAX_SYMLINKS links on the way (a loop).
         """
         # Plain strings and os calls: this runs for every included file, and
         # pathlib objects cost more than the system calls themselves.
@@ -109,7 +136,7 @@ class RootFS:
                 if links > MAX_SYMLINKS:
                     # Never hand back a path through a live link: the kernel
                     # would follow it from the real /, outside the root.
-                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(tree_path))
+                    raise LinkLoopError(self.display_tree(str(tree_path)))
                 target = overlaid if overlaid is not None else os.readlink(candidate)
                 if target.startswith("/"):
                     resolved = []
@@ -144,6 +171,8 @@ class RootFS:
         *directories, name = self._parts_below_root(real) or [""]
         if not name:
             raise OSError(errno.EISDIR, "is a directory", os.fspath(real))
+        if name.endswith(("_key", "_secret")) and "proc/sys" in "/".join(directories):
+            raise SecretFileError(real)
         with self._directory(directories) as descriptor:
             return read_entry(descriptor, name, limit)
 

@@ -14,7 +14,9 @@ import json
 import os
 import shutil
 import stat
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from childrun import assert_one_error_line, cli_in_child, opened_outside
@@ -195,3 +197,43 @@ def test_named_documents_are_regular_files_of_bounded_size(
     reason = "larger than" if kind == "huge" else "not a regular file"
     assert_one_error_line(outcome, str(document), reason)
     assert outcome["peak_mib"] < 512
+
+
+# -- found by the fuzz harness (tests/fuzz) ------------------------------------------------
+
+
+def test_a_main_configuration_that_loops_is_one_error_line(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    conf = root / "usr/local/apache2/conf"
+    conf.mkdir(parents=True)
+    (conf / "httpd.conf").symlink_to("httpd.conf")
+    outcome = cli_in_child(["audit", "--root", str(root)], tmp_path)
+    assert_one_error_line(outcome, "usr/local/apache2/conf/httpd.conf", "symbolic links")
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o644])
+def test_an_include_that_reaches_proc_sys_never_reads_a_secret_key(
+    tmp_path: Path, mode: int
+) -> None:
+    # `Include modules.d/*.conf` where one entry links to "/": httpd would read
+    # the whole tree as configuration, /proc/sys/net/ipv4/tcp_fastopen_key too.
+    root = _incident(tmp_path)
+    key = root / "proc/sys/net/ipv4/tcp_fastopen_key"
+    key.write_text(f"{MARKER}\n")
+    key.chmod(mode)
+    conf = root / "etc/httpd/conf.d"
+    (conf / "00-all.conf").symlink_to("/proc/sys/net/ipv4")
+    outcome = cli_in_child(["audit", "--root", str(root), "--format", "json"], tmp_path)
+    assert outcome["exit_code"] in (1, 2)
+    assert MARKER not in str(outcome["stdout"]) + str(outcome["stderr"])
+    assert str(key) not in outcome["opened"]
+    document = _facts_module().snapshot(str(root), runner=None)
+    assert MARKER not in json.dumps(document)
+
+
+def _facts_module() -> Any:
+    """The Ansible facts module, loaded from its file as tests/ansible does."""
+    sys.path.insert(0, str(REPO / "tests" / "ansible"))
+    from ansible_trees import load_facts_module
+
+    return load_facts_module()

@@ -548,6 +548,11 @@ class Collector:
         existing = self.files.get(resolved)
         if existing is not None:
             return resolved, "file", existing.get("content")
+        if resolved.startswith(("/proc/", "/sys/", "/dev/")):
+            # No configuration lives there, and /proc/sys holds secrets: an
+            # `Include /` reaches them, but they never leave the host.
+            self._record(resolved, {"omitted": "below /proc, /sys or /dev: not read"})
+            return resolved, "file", None
         limit = self.max_file_bytes if limit is None else limit
         if info.st_size > limit and not truncate:
             self._record(resolved, {"omitted": f"larger than {limit} bytes", "size": info.st_size})
