@@ -87,9 +87,12 @@ def read_bytes(
             (ELOOP), for paths already resolved inside an audited root.
     """
     _refuse_secret(path)
+    info = os.stat(path, follow_symlinks=follow_links)
+    if not info.st_mode & stat.S_IROTH and "/proc/sys/" in os.path.abspath(path):
+        raise SecretFileError(path)  # /proc/sys keeps its secrets 0600 (tcp_fastopen_key)
     # Never open a FIFO, device or socket: opening alone can block (FIFO), or act
     # (a tape rewinds, a watchdog arms, a tty becomes the controlling terminal).
-    if not stat.S_ISREG(os.stat(path, follow_symlinks=follow_links).st_mode):
+    if not stat.S_ISREG(info.st_mode):
         if not follow_links and stat.S_ISLNK(os.lstat(path).st_mode):
             raise OSError(errno.ELOOP, "is a symbolic link", os.fspath(path))
         raise NotRegularFileError(path)
@@ -99,7 +102,8 @@ def read_bytes(
 
 
 class SecretFileError(OSError):
-    """The path names a secret /proc/sys key (tcp_fastopen_key): never opened."""
+    """The path names a /proc/sys key that is secret (``*_key``, ``*_secret``) or not
+    world-readable: never opened, whatever names it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__(errno.EACCES, "a secret key file, never read", os.fspath(path))
@@ -115,19 +119,24 @@ def _refuse_secret(path: str | os.PathLike[str]) -> None:
         raise SecretFileError(path)
 
 
-def read_entry(directory: int, name: str, limit: int = DEFAULT_LIMIT_BYTES) -> bytes:
+def read_entry(
+    directory: int, name: str, limit: int = DEFAULT_LIMIT_BYTES, *, world_readable: bool = False
+) -> bytes:
     """The bytes of ``name`` in an open directory, never through a symlink.
 
     Args:
         directory: a descriptor from ``open_directory``/``open_subdirectory``.
         name: one path component (no ``/``).
         limit: the most bytes accepted.
+        world_readable: refuse a file that is not world-readable (``SecretFileError``).
 
     Raises:
         OSError: ELOOP for a symlink, ``NotRegularFileError``, ``TooLargeError``,
             or the error of the system call.
     """
     info = os.stat(name, dir_fd=directory, follow_symlinks=False)
+    if world_readable and not info.st_mode & stat.S_IROTH:
+        raise SecretFileError(name)
     if stat.S_ISLNK(info.st_mode):
         raise OSError(errno.ELOOP, "is a symbolic link", name)
     if not stat.S_ISREG(info.st_mode):

@@ -171,10 +171,11 @@ class RootFS:
         *directories, name = self._parts_below_root(real) or [""]
         if not name:
             raise OSError(errno.EISDIR, "is a directory", os.fspath(real))
-        if name.endswith(("_key", "_secret")) and "proc/sys" in "/".join(directories):
+        below_proc_sys = "proc/sys" in "/".join(directories)
+        if below_proc_sys and name.endswith(("_key", "_secret")):
             raise SecretFileError(real)
         with self._directory(directories) as descriptor:
-            return read_entry(descriptor, name, limit)
+            return read_entry(descriptor, name, limit, world_readable=below_proc_sys)
 
     @contextmanager
     def open_real_directory(self, real: str | os.PathLike[str]) -> Iterator[int]:
