@@ -110,6 +110,7 @@ def _invoke(runner: Any, command: Any, args: list[str]) -> dict[str, Any]:
     exception = result.exception
     outcome: dict[str, Any] = {
         "outcome": "cli",
+        "pid": os.getpid(),
         "args": args,
         "exit_code": result.exit_code,
         "stdout": result.stdout[-_OUTPUT_CHARACTERS:],
@@ -171,7 +172,11 @@ def main() -> None:
     else:
         runner = CliRunner()
         _spy(opened)
-        runs = [_invoke(runner, cli, args) for args in request.get("runs", [request.get("args")])]
+        runs = []
+        for args in request.get("runs", [request.get("args")]):
+            first = len(opened)
+            runs.append(_invoke(runner, cli, args))
+            runs[-1]["opened"] = opened[first:]
         outcome.update(runs[-1])
         outcome["runs"] = runs
     outcome["seconds"] = max(

@@ -94,9 +94,10 @@ def clis_in_child(
 
 
 def opened_outside(outcome: dict[str, Any], *roots: Path) -> list[str]:
-    """What the child opened or listed that is neither in ``roots`` nor tcpaudit's own."""
+    """What the child (or one of its runs) opened or listed that is neither in ``roots``
+    nor tcpaudit's own."""
     inside = [str(root.resolve()) for root in roots]
-    inside += [*_OWN_DIRECTORIES[:-1], f"/proc/{outcome['pid']}"]
+    inside += [*_OWN_DIRECTORIES[:-1], f"/proc/{outcome.get('pid', os.getpid())}"]
     return [
         path
         for path in outcome["opened"]

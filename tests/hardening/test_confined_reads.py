@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from childrun import assert_one_error_line, cli_in_child, opened_outside
+from childrun import assert_one_error_line, cli_in_child, clis_in_child, opened_outside
 
 REPO = Path(__file__).resolve().parents[2]
 INCIDENT = REPO / "examples" / "closewait-incident"
@@ -64,84 +64,117 @@ def _plant(path: Path, kind: str, outside: Path) -> None:
         raise AssertionError(kind)
 
 
-def _assert_contained(outcome: dict[str, object], root: Path) -> None:
+def _assert_contained(outcome: dict[str, Any], root: Path) -> None:
     assert MARKER not in str(outcome["stdout"]) + str(outcome["stderr"])
-    assert not opened_outside(outcome, root)  # type: ignore[arg-type]
+    assert not opened_outside(outcome, root)
+
+
+def _cases(tmp_path: Path, kinds: list[str], build: Any) -> dict[str, Path]:
+    """One root per kind, built by ``build(root, kind)``, under tmp_path/<kind>/root."""
+    roots: dict[str, Path] = {}
+    for kind in kinds:
+        roots[kind] = build(tmp_path / kind, kind)
+    return roots
+
+
+KINDS = ["link-out", "link-climbing", "fifo", "device", "not-utf8"]
 
 
 # -- 1. the kernel release and the host name -------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["link-out", "link-climbing", "fifo", "device", "not-utf8"])
 @pytest.mark.parametrize("where", ["proc/sys/kernel/osrelease", "etc/hostname"])
 def test_kernel_release_and_host_name_are_read_inside_the_root(
-    tmp_path: Path, outside: Path, where: str, kind: str
+    tmp_path: Path, outside: Path, where: str
 ) -> None:
-    root = _incident(tmp_path)
-    _plant(root / where, kind, outside)
-    for args in (["audit", "--root", str(root)], ["facts", "--root", str(root)]):
-        outcome = cli_in_child(args, tmp_path)
-        assert outcome["exit_code"] in (0, 1), outcome["stderr"]
-        _assert_contained(outcome, root)
-        assert "\x1b" not in str(outcome["stdout"])
-    if where == "etc/hostname":
-        # Nothing usable in etc/hostname: the host is named after the root.
-        assert str(outcome["stdout"]).count('"host": "root"') == 1
+    def build(directory: Path, kind: str) -> Path:
+        root = _incident(directory)
+        _plant(root / where, kind, outside)
+        return root
+
+    roots = _cases(tmp_path, KINDS, build)
+    runs = [
+        [command, "--root", str(root)] for root in roots.values() for command in ("audit", "facts")
+    ]
+    outcomes = clis_in_child(runs, tmp_path)["runs"]
+    for index, kind in enumerate(roots):
+        for outcome in outcomes[2 * index : 2 * index + 2]:
+            assert outcome["exit_code"] in (0, 1), (kind, outcome["stderr"])
+            _assert_contained(outcome, roots[kind])
+            assert "\x1b" not in str(outcome["stdout"]), kind
+        if where == "etc/hostname":
+            # Nothing usable in etc/hostname: the host is named after the root.
+            assert '"host": "root"' in str(outcomes[2 * index + 1]["stdout"]), kind
 
 
 # -- 2. the /proc/sys walk ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("linked", ["proc/sys/net", "proc/sys/net/ipv4", "proc/sys/net/core"])
-def test_a_linked_proc_sys_directory_is_not_walked(
-    tmp_path: Path, outside: Path, linked: str
-) -> None:
-    root = _incident(tmp_path)
-    target = outside if linked.endswith("net") else outside / linked.rsplit("/", 1)[1]
-    shutil.rmtree(root / linked)
-    (root / linked).symlink_to(target)
-    outcome = cli_in_child(["facts", "--root", str(root)], tmp_path)
-    assert outcome["exit_code"] == 0, outcome["stderr"]
-    _assert_contained(outcome, root)
-    facts = json.loads(str(outcome["stdout"]))
-    assert "net.ipv4.passwd" not in facts["sysctl"]["settings"]
-    assert any(
-        note["file"] == linked and "symbolic link" in note["message"]
-        for note in facts["sysctl"]["notes"]
-    )
+def test_a_linked_proc_sys_directory_is_not_walked(tmp_path: Path, outside: Path) -> None:
+    def build(directory: Path, linked: str) -> Path:
+        root = _incident(directory)
+        target = outside if linked.endswith("net") else outside / linked.rsplit("/", 1)[1]
+        shutil.rmtree(root / linked)
+        (root / linked).symlink_to(target)
+        return root
+
+    roots = _cases(tmp_path, ["proc/sys/net", "proc/sys/net/ipv4", "proc/sys/net/core"], build)
+    runs = [["facts", "--root", str(root)] for root in roots.values()]
+    for (linked, root), outcome in zip(
+        roots.items(), clis_in_child(runs, tmp_path)["runs"], strict=True
+    ):
+        assert outcome["exit_code"] == 0, outcome["stderr"]
+        _assert_contained(outcome, root)
+        facts = json.loads(str(outcome["stdout"]))
+        assert "net.ipv4.passwd" not in facts["sysctl"]["settings"]
+        assert any(
+            note["file"] == linked and "symbolic link" in note["message"]
+            for note in facts["sysctl"]["notes"]
+        ), linked
 
 
-@pytest.mark.parametrize("kind", ["link-out", "fifo", "device"])
-def test_a_hostile_key_file_is_never_opened(tmp_path: Path, outside: Path, kind: str) -> None:
-    root = _incident(tmp_path)
-    _plant(root / "proc/sys/net/ipv4/tcp_retries2", kind, outside)
-    outcome = cli_in_child(["facts", "--root", str(root)], tmp_path)
-    assert outcome["exit_code"] == 0, outcome["stderr"]
-    _assert_contained(outcome, root)
-    retries = json.loads(str(outcome["stdout"]))["sysctl"]["settings"]["net.ipv4.tcp_retries2"]
-    assert retries["value"] is None and "not read" in retries["live_unknown"]
+def test_a_hostile_key_file_is_never_opened(tmp_path: Path, outside: Path) -> None:
+    def build(directory: Path, kind: str) -> Path:
+        root = _incident(directory)
+        _plant(root / "proc/sys/net/ipv4/tcp_retries2", kind, outside)
+        return root
+
+    roots = _cases(tmp_path, ["link-out", "fifo", "device"], build)
+    runs = [["facts", "--root", str(root)] for root in roots.values()]
+    for (kind, root), outcome in zip(
+        roots.items(), clis_in_child(runs, tmp_path)["runs"], strict=True
+    ):
+        assert outcome["exit_code"] == 0, outcome["stderr"]
+        _assert_contained(outcome, root)
+        settings = json.loads(str(outcome["stdout"]))["sysctl"]["settings"]
+        retries = settings["net.ipv4.tcp_retries2"]
+        assert retries["value"] is None and "not read" in retries["live_unknown"], kind
 
 
 # -- 5. diagnose's /proc -----------------------------------------------------------------
 
 
-def _diagnose_root(tmp_path: Path) -> tuple[Path, list[int]]:
-    root = tmp_path / "root"
+def _diagnose_root(directory: Path) -> tuple[Path, list[int]]:
+    root = directory / "root"
     shutil.copytree(DIAGNOSE_CASE, root, symlinks=True)
     pids = sorted(int(p.name) for p in (root / "proc").iterdir() if p.name.isdigit())
     return root, pids
 
 
-@pytest.mark.parametrize("kind", ["link-out", "link-climbing", "fifo", "device", "not-utf8"])
-def test_diagnose_reads_process_names_inside_the_root(
-    tmp_path: Path, outside: Path, kind: str
-) -> None:
-    root, pids = _diagnose_root(tmp_path)
-    _plant(root / "proc" / str(pids[0]) / "comm", kind, outside)
-    outcome = cli_in_child(["diagnose", "--root", str(root)], tmp_path)
-    assert outcome["exit_code"] in (0, 1), outcome["stderr"]
-    _assert_contained(outcome, root)
-    assert "\x1b" not in str(outcome["stdout"])
+def test_diagnose_reads_process_names_inside_the_root(tmp_path: Path, outside: Path) -> None:
+    def build(directory: Path, kind: str) -> Path:
+        root, pids = _diagnose_root(directory)
+        _plant(root / "proc" / str(pids[0]) / "comm", kind, outside)
+        return root
+
+    roots = _cases(tmp_path, KINDS, build)
+    runs = [["diagnose", "--root", str(root)] for root in roots.values()]
+    for (kind, root), outcome in zip(
+        roots.items(), clis_in_child(runs, tmp_path)["runs"], strict=True
+    ):
+        assert outcome["exit_code"] in (0, 1), (kind, outcome["stderr"])
+        _assert_contained(outcome, root)
+        assert "\x1b" not in str(outcome["stdout"]), kind
 
 
 def test_diagnose_does_not_list_a_process_directory_that_is_a_link(
@@ -158,44 +191,50 @@ def test_diagnose_does_not_list_a_process_directory_that_is_a_link(
     assert 4242 not in [owner["pid"] for owner in json.loads(str(outcome["stdout"]))["owners"]]
 
 
-@pytest.mark.parametrize("kind", ["link-out", "fifo", "device"])
-def test_diagnose_socket_table_is_read_inside_the_root(
-    tmp_path: Path, outside: Path, kind: str
-) -> None:
-    root, _ = _diagnose_root(tmp_path)
-    _plant(root / "proc/net/tcp", kind, outside)
-    outcome = cli_in_child(["diagnose", "--root", str(root)], tmp_path)
-    assert_one_error_line(outcome, "proc/net/tcp")
-    _assert_contained(outcome, root)
+def test_diagnose_socket_table_is_read_inside_the_root(tmp_path: Path, outside: Path) -> None:
+    def build(directory: Path, kind: str) -> Path:
+        root, _ = _diagnose_root(directory)
+        _plant(root / "proc/net/tcp", kind, outside)
+        return root
+
+    roots = _cases(tmp_path, ["link-out", "fifo", "device"], build)
+    runs = [["diagnose", "--root", str(root)] for root in roots.values()]
+    for root, outcome in zip(roots.values(), clis_in_child(runs, tmp_path)["runs"], strict=True):
+        assert_one_error_line(outcome, "proc/net/tcp")
+        _assert_contained(outcome, root)
 
 
 # -- 10. documents the user names ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
-@pytest.mark.parametrize("command", ["fleet", "baseline", "facts", "ss", "netstat", "scoreboard"])
-def test_named_documents_are_regular_files_of_bounded_size(
-    tmp_path: Path, command: str, kind: str
-) -> None:
-    document = tmp_path / "document.json"
-    if kind == "huge":
-        with document.open("wb") as handle:  # sparse: 100 GB that cost no disk
-            handle.truncate(100 * 10**9)
-    else:
-        _plant(document, kind, tmp_path)
-    args = {
-        "fleet": ["fleet", str(document)],
-        "baseline": ["audit", "--root", str(INCIDENT), "--baseline", str(document)],
-        "facts": ["audit", "--facts", str(document)],
-        "ss": ["diagnose", "--root", str(DIAGNOSE_CASE), "--ss", str(document)],
-        "netstat": ["diagnose", "--root", str(DIAGNOSE_CASE), "--netstat", str(document)],
-        "scoreboard": [
-            "diagnose", "--root", str(DIAGNOSE_CASE), "--scoreboard", str(document),
-        ],
-    }[command]  # fmt: skip
-    outcome = cli_in_child(args, tmp_path)
-    reason = "larger than" if kind == "huge" else "not a regular file"
-    assert_one_error_line(outcome, str(document), reason)
+def test_named_documents_are_regular_files_of_bounded_size(tmp_path: Path) -> None:
+    documents: dict[str, Path] = {}
+    for kind in ("fifo", "device", "huge"):
+        document = tmp_path / f"{kind}.json"
+        if kind == "huge":
+            with document.open("wb") as handle:  # sparse: 100 GB that cost no disk
+                handle.truncate(100 * 10**9)
+        else:
+            _plant(document, kind, tmp_path)
+        documents[kind] = document
+    cases: list[tuple[str, str, list[str]]] = []
+    for kind, document in documents.items():
+        path = str(document)
+        for name, args in {
+            "fleet": ["fleet", path],
+            "baseline": ["audit", "--root", str(INCIDENT), "--baseline", path],
+            "facts": ["audit", "--facts", path],
+            "sysctl": ["audit", "--root", str(INCIDENT), "--sysctl", path],
+            "ss": ["diagnose", "--root", str(DIAGNOSE_CASE), "--ss", path],
+            "netstat": ["diagnose", "--root", str(DIAGNOSE_CASE), "--netstat", path],
+            "scoreboard": ["diagnose", "--root", str(DIAGNOSE_CASE), "--scoreboard", path],
+        }.items():
+            cases.append((kind, name, args))
+    outcome = clis_in_child([args for _, _, args in cases], tmp_path)
+    for (kind, name, _), run in zip(cases, outcome["runs"], strict=True):
+        reason = "larger than" if kind == "huge" else "not a regular file"
+        assert run["exit_code"] == 2, (name, kind, run["stdout"][-500:])
+        assert_one_error_line(run, documents[kind].name, reason)
     assert outcome["peak_mib"] < 512
 
 
