@@ -303,3 +303,32 @@ def test_a_hostile_managed_host_reaches_neither_the_report_nor_the_controller(
     assert document["proc"]["kernel/osrelease"] is None
     assert document["host"] == "host"  # etc/hostname names nothing inside the tree
     assert json.loads(report)["grade"] == "F"
+
+
+def test_what_a_host_wrote_reaches_the_controllers_terminal_escaped(
+    ansible_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A snapshot that fails to load, with collector notes written by the host.
+    snapshot = {
+        "format": "tcpaudit-snapshot/1",
+        "host": "web1",
+        "files": {"/etc/httpd/conf/httpd.conf": {"content": "NoSuchDirective x\n"}},
+        "notes": ["\x1b]0;owned\x07\x1b[2Jcollector note"],
+    }
+    result = run(
+        [
+            ansible_command("ansible"),
+            "-i",
+            str(INVENTORY),
+            "tuned",
+            "-m",
+            "tcpaudit.audit.check",
+            "-a",
+            json.dumps({"facts": snapshot}),
+        ],
+        ansible_env,
+        tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "collector note" in output and "\x1b" not in output and "\x07" not in output
