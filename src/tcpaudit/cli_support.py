@@ -20,7 +20,7 @@ import click
 
 from .errors import TcpauditError, UsageError
 from .rootfs import MAX_SYMLINKS
-from .safetext import show_bytes
+from .safetext import printable, show_bytes
 
 __all__ = ["errors_exit_2", "fail", "link_inside_root", "write_output"]
 
@@ -28,8 +28,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str) -> NoReturn:
-    """Print one error line on stderr and exit 2 (the input or the command line is wrong)."""
-    click.echo(f"tcpaudit: error: {message}", err=True)
+    """Print one error line on stderr and exit 2 (the input or the command line is wrong).
+
+    A file name or value from the audited tree may hold a newline or an escape
+    sequence: they are shown escaped, so the error stays one line.
+    """
+    click.echo(f"tcpaudit: error: {printable(message)}", err=True)
     sys.exit(2)
 
 

@@ -46,6 +46,7 @@ from .inputs import DEFAULT_LIMIT_BYTES, DocumentError, load_json, read_bytes
 from .notes import limit_notes
 from .provenance import Note
 from .rootfs import overlay_links
+from .safetext import printable
 from .sysctl.defaults import KERNEL_DEFAULTS
 
 __all__ = [
@@ -214,7 +215,8 @@ def _safe_directory(root: Path, parts: tuple[str, ...]) -> Path:
             continue
         if not stat.S_ISDIR(mode):
             raise FactsError(
-                f"snapshot lists {'/'.join(parts)} below a file or link; it cannot be rebuilt"
+                f"snapshot lists {printable('/'.join(parts))} below a file or link; it cannot "
+                "be rebuilt"
             )
     return current
 
@@ -226,7 +228,9 @@ def _write(root: Path, tree_path: str, data: bytes, mode: int) -> None:
     try:
         handle = os.open(parent / parts[-1], flags, mode)
     except FileExistsError as exc:
-        raise FactsError(f"snapshot lists {tree_path} twice, or below another entry") from exc
+        raise FactsError(
+            f"snapshot lists {printable(tree_path)} twice, or below another entry"
+        ) from exc
     # The mode is set outright, not left to the umask: the /proc reader skips
     # values that are not world-readable, as on the host.
     os.fchmod(handle, mode)
@@ -274,7 +278,9 @@ def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, 
         try:
             _write(root, tree_path, b"", 0o644)
         except FactsError as exc:
-            raise FactsError(f"snapshot lists {tree_path} as a link and as a file") from exc
+            raise FactsError(
+                f"snapshot lists {printable(tree_path)} as a link and as a file"
+            ) from exc
     for key, value in sorted(snapshot.proc.items()):
         if value is None:
             # Recorded by name only (a secret, or not world-readable): the
@@ -337,7 +343,7 @@ def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None)
 def _facts_error(exc: ValidationError, source: str | None) -> FactsError:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "document"
-    return FactsError(f"{where}: {first['msg']}", file=source)
+    return FactsError(printable(f"{where}: {first['msg']}"), file=source)
 
 
 def facts_from_document(

@@ -9,6 +9,7 @@ diagnose fixtures) without following a single link.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import stat
@@ -82,16 +83,40 @@ def load_seeds() -> list[tuple[str, Tree]]:
 
 
 def materialise(tree: Tree, root: Path) -> None:
-    """Write ``tree`` below ``root`` (which must not exist yet); parents first."""
+    """Write ``tree`` below ``root`` (which must not exist yet); parents first, links last.
+
+    Nothing is ever written through a link: a mutated tree may hold ``usr ->
+    /usr`` or ``etc -> /``, and writing ``usr/lib/sysctl.d/01-fuzz.conf`` after
+    it would write into the machine's own /usr/lib/sysctl.d. Links are made
+    after every other node, and a node whose parent path passes through a link
+    (or anything but a real directory below ``root``) is skipped.
+    """
     root.mkdir(parents=True)
-    for relative in sorted(tree, key=lambda name: name.count("/")):
+    order = sorted(tree, key=lambda name: (tree[name].kind == "link", name.count("/")))
+    for relative in order:
         node = tree[relative]
         path = root / relative
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_parents(root, path.parent)
             _write(node, path)
         except OSError:
             continue  # a mutation put a node below a file or a link: skip it
+
+
+def _make_parents(root: Path, directory: Path) -> None:
+    """Create ``directory`` below ``root`` one component at a time, never through a link."""
+    current = root
+    for part in directory.relative_to(root).parts:
+        if part in ("", ".", ".."):
+            raise OSError(errno.EINVAL, "not a plain component", str(directory))
+        current = current / part
+        try:
+            info = current.lstat()
+        except FileNotFoundError:
+            current.mkdir()
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            raise OSError(errno.ENOTDIR, "a link or file on the way", str(current))
 
 
 def _write(node: Node, path: Path) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from childrun import cli_in_child, opened_outside
 
+from tcpaudit import FactsError
 from tcpaudit.snapshot import SNAPSHOT_FORMAT, facts_from_snapshot
 
 MARKER = "CONTROLLER-SECRET-91f2"
@@ -106,3 +108,27 @@ def test_links_inside_the_snapshot_still_resolve_as_on_the_host(tmp_path: Path) 
     retries = facts.sysctl.settings["net.ipv4.tcp_retries2"].persistent
     assert retries is not None and retries.via == "etc/sysctl.d/99-sysctl.conf"
     assert facts.sysctl.settings["net.core.somaxconn"].persistent is None
+
+
+def test_names_with_newlines_and_nul_bytes_are_errors_of_one_line(tmp_path: Path) -> None:
+    # Found by the fuzz harness: a path with a newline in an error message, and
+    # an Include with a NUL byte that made the facts module raise ValueError.
+    document = {
+        "format": SNAPSHOT_FORMAT,
+        "host": "web1",
+        "files": {
+            "/etc/sysctl.d/9\n0-tcp.conf": {"content": "x"},
+            "/etc/sysctl.d/9\n0-tcp.conf/below": {"link": "/"},
+        },
+    }
+    with pytest.raises(FactsError) as caught:
+        facts_from_snapshot(document)
+    assert "\n" not in str(caught.value) and "9\\n0-tcp.conf" in str(caught.value)
+    root = tmp_path / "root"
+    (root / "usr/local/apache2/conf").mkdir(parents=True)
+    (root / "usr/local/apache2/conf/httpd.conf").write_bytes(b"Include conf/a\x00b.conf\n")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ansible"))
+    from ansible_trees import load_facts_module
+
+    snapshot = load_facts_module().snapshot(str(root), runner=None)
+    assert "/usr/local/apache2/conf/httpd.conf" in snapshot["files"]

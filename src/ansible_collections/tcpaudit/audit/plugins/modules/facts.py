@@ -466,6 +466,8 @@ class Collector:
         that cannot be resolved (more than 40 links, an unreadable link), so no
         caller ever hands the operating system a path with a link left in it.
         """
+        if "\x00" in tree:
+            return None  # no file has such a name (the system call refuses it)
         parts = [part for part in tree.split("/") if part]
         resolved = []
         links = 0
