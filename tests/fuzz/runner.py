@@ -64,6 +64,7 @@ class Stats:
     problems: int = 0
     documented_errors: int = 0
     snapshot_differs: int = 0
+    snapshots: int = 0  # inputs that also went through the module and the controller
     over_time: int = 0
     peak_rss_mib: float = 0.0
     worst_seconds: float = 0.0
@@ -186,6 +187,7 @@ def _finish(running: _Running, stats: Stats, timed_out: bool, keep: bool) -> Non
         stats.documented_errors += any(
             not stage.startswith("hostile") for stage in outcome.get("documented", [])
         )
+        stats.snapshots += bool(outcome.get("snapshot"))
         if outcome.get("snapshot_differs"):
             stats.snapshot_differs += 1
             if len(stats.differing) < 20:
