@@ -78,7 +78,8 @@ def globs_over_interfaces(work: Path) -> list[str]:
         directory.mkdir(parents=True)
         for name in ("rp_filter", "accept_redirects", "log_martians"):
             (directory / name).write_text("1\n")
-    (root / "etc/sysctl.d/10-g.conf").write_text("net.ipv4.conf.*.* = 2\n" * 100_000)
+    for index in range(3):  # 100,000 lines, each file under the 1 MiB the boot tools read
+        (root / f"etc/sysctl.d/1{index}-g.conf").write_text("net.ipv4.conf.*.* = 2\n" * 33_334)
     return ["facts", "--root", str(root)]
 
 
@@ -97,14 +98,14 @@ def snapshot_of_64_mib(work: Path) -> list[str]:
 
 
 def baseline_of_64_mib(work: Path) -> list[str]:
-    """A --baseline report of 64 MiB: 200,000 findings."""
+    """A --baseline report just under 64 MiB: 200,000 findings."""
     finding = {"rule": "TA101", "setting": "Timeout", "scope": None, "current": 300,
                "location": {"file": "etc/httpd/conf/httpd.conf", "line": 1}}  # fmt: skip
     document = {"schema_version": 1, "tool": {"name": "tcpaudit"}, "findings": []}
     findings = document["findings"]
     assert isinstance(findings, list)
     for index in range(200_000):
-        findings.append({**finding, "scope": f"<VirtualHost *:80> v{index}.example" + "x" * 180})
+        findings.append({**finding, "scope": f"<VirtualHost *:80> v{index}.example" + "x" * 150})
     baseline = work / "baseline.json"
     baseline.write_text(json.dumps(document))
     return ["audit", "--root", str(INCIDENT), "--baseline", str(baseline), "--format", "json"]
