@@ -20,6 +20,7 @@ import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from importlib import resources
 
 from .values import SECRET_KEYS, is_glob, is_secret_key, key_to_path
 
@@ -34,204 +35,28 @@ __all__ = [
     "KeyUniverse",
 ]
 
-# net.ipv4 and net.core files of Linux 6.18 (init network namespace), the
+_KEY_LISTS = "kernel-keys-6.18.txt"
+
+
+def _key_lists() -> dict[str, frozenset[str]]:
+    """The sections of kernel-keys-6.18.txt: the files of each /proc/sys tree tcpaudit knows."""
+    text = resources.files(__package__).joinpath(_KEY_LISTS).read_text(encoding="utf-8")
+    sections: dict[str, set[str]] = {}
+    current: set[str] = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], set())
+        elif line and not line.startswith("#"):
+            current.add(line)
+    return {name: frozenset(names) for name, names in sections.items()}
+
+
+_LISTS = _key_lists()
+# net.ipv4 and net.core files of Linux 6.18 (initial network namespace), the
 # kernel the test suite ran on; per-interface directories excluded.
 TOP_LEVEL_KEYS: frozenset[str] = frozenset(
-    [
-        f"net.ipv4.{name}"
-        for name in [
-            "cipso_cache_bucket_size",
-            "cipso_cache_enable",
-            "cipso_rbm_optfmt",
-            "cipso_rbm_strictvalid",
-            "fib_multipath_hash_fields",
-            "fib_multipath_hash_policy",
-            "fib_multipath_hash_seed",
-            "fib_multipath_use_neigh",
-            "fib_notify_on_flag_change",
-            "fib_sync_mem",
-            "fwmark_reflect",
-            "icmp_echo_enable_probe",
-            "icmp_echo_ignore_all",
-            "icmp_echo_ignore_broadcasts",
-            "icmp_errors_use_inbound_ifaddr",
-            "icmp_ignore_bogus_error_responses",
-            "icmp_msgs_burst",
-            "icmp_msgs_per_sec",
-            "icmp_ratelimit",
-            "icmp_ratemask",
-            "igmp_link_local_mcast_reports",
-            "igmp_max_memberships",
-            "igmp_max_msf",
-            "igmp_qrv",
-            "inet_peer_maxttl",
-            "inet_peer_minttl",
-            "inet_peer_threshold",
-            "ip_autobind_reuse",
-            "ip_default_ttl",
-            "ip_dynaddr",
-            "ip_early_demux",
-            "ip_forward",
-            "ip_forward_update_priority",
-            "ip_forward_use_pmtu",
-            "ip_local_port_range",
-            "ip_local_reserved_ports",
-            "ip_no_pmtu_disc",
-            "ip_nonlocal_bind",
-            "ip_unprivileged_port_start",
-            "ipfrag_high_thresh",
-            "ipfrag_low_thresh",
-            "ipfrag_max_dist",
-            "ipfrag_secret_interval",
-            "ipfrag_time",
-            "nexthop_compat_mode",
-            "ping_group_range",
-            "raw_l3mdev_accept",
-            "tcp_abort_on_overflow",
-            "tcp_adv_win_scale",
-            "tcp_allowed_congestion_control",
-            "tcp_app_win",
-            "tcp_autocorking",
-            "tcp_available_congestion_control",
-            "tcp_available_ulp",
-            "tcp_backlog_ack_defer",
-            "tcp_base_mss",
-            "tcp_challenge_ack_limit",
-            "tcp_child_ehash_entries",
-            "tcp_comp_sack_delay_ns",
-            "tcp_comp_sack_nr",
-            "tcp_comp_sack_slack_ns",
-            "tcp_congestion_control",
-            "tcp_dsack",
-            "tcp_early_demux",
-            "tcp_early_retrans",
-            "tcp_ecn",
-            "tcp_ecn_fallback",
-            "tcp_ecn_option",
-            "tcp_ecn_option_beacon",
-            "tcp_ehash_entries",
-            "tcp_fack",
-            "tcp_fastopen",
-            "tcp_fastopen_blackhole_timeout_sec",
-            "tcp_fastopen_key",
-            "tcp_fin_timeout",
-            "tcp_frto",
-            "tcp_fwmark_accept",
-            "tcp_invalid_ratelimit",
-            "tcp_keepalive_intvl",
-            "tcp_keepalive_probes",
-            "tcp_keepalive_time",
-            "tcp_l3mdev_accept",
-            "tcp_limit_output_bytes",
-            "tcp_low_latency",
-            "tcp_max_orphans",
-            "tcp_max_reordering",
-            "tcp_max_syn_backlog",
-            "tcp_max_tw_buckets",
-            "tcp_mem",
-            "tcp_migrate_req",
-            "tcp_min_rtt_wlen",
-            "tcp_min_snd_mss",
-            "tcp_min_tso_segs",
-            "tcp_moderate_rcvbuf",
-            "tcp_mtu_probe_floor",
-            "tcp_mtu_probing",
-            "tcp_no_metrics_save",
-            "tcp_no_ssthresh_metrics_save",
-            "tcp_notsent_lowat",
-            "tcp_orphan_retries",
-            "tcp_pacing_ca_ratio",
-            "tcp_pacing_ss_ratio",
-            "tcp_pingpong_thresh",
-            "tcp_plb_cong_thresh",
-            "tcp_plb_enabled",
-            "tcp_plb_idle_rehash_rounds",
-            "tcp_plb_rehash_rounds",
-            "tcp_plb_suspend_rto_sec",
-            "tcp_probe_interval",
-            "tcp_probe_threshold",
-            "tcp_recovery",
-            "tcp_reflect_tos",
-            "tcp_reordering",
-            "tcp_retrans_collapse",
-            "tcp_retries1",
-            "tcp_retries2",
-            "tcp_rfc1337",
-            "tcp_rmem",
-            "tcp_rto_max_ms",
-            "tcp_rto_min_us",
-            "tcp_sack",
-            "tcp_shrink_window",
-            "tcp_slow_start_after_idle",
-            "tcp_stdurg",
-            "tcp_syn_linear_timeouts",
-            "tcp_syn_retries",
-            "tcp_synack_retries",
-            "tcp_syncookies",
-            "tcp_thin_linear_timeouts",
-            "tcp_timestamps",
-            "tcp_tso_rtt_log",
-            "tcp_tso_win_divisor",
-            "tcp_tw_reuse",
-            "tcp_tw_reuse_delay",
-            "tcp_window_scaling",
-            "tcp_wmem",
-            "tcp_workaround_signed_windows",
-            "udp_child_hash_entries",
-            "udp_early_demux",
-            "udp_hash_entries",
-            "udp_l3mdev_accept",
-            "udp_mem",
-            "udp_rmem_min",
-            "udp_wmem_min",
-            "xfrm4_gc_thresh",
-        ]
-    ]
-    + [
-        f"net.core.{name}"
-        for name in [
-            "bpf_jit_enable",
-            "bpf_jit_harden",
-            "bpf_jit_kallsyms",
-            "bpf_jit_limit",
-            "busy_poll",
-            "busy_read",
-            "default_qdisc",
-            "dev_weight",
-            "dev_weight_rx_bias",
-            "dev_weight_tx_bias",
-            "devconf_inherit_init_net",
-            "fb_tunnels_only_for_init_net",
-            "gro_normal_batch",
-            "high_order_alloc_disable",
-            "max_skb_frags",
-            "mem_pcpu_rsv",
-            "message_burst",
-            "message_cost",
-            "netdev_budget",
-            "netdev_budget_usecs",
-            "netdev_max_backlog",
-            "netdev_rss_key",
-            "netdev_tstamp_prequeue",
-            "netdev_unregister_timeout_secs",
-            "optmem_max",
-            "rmem_default",
-            "rmem_max",
-            "rps_default_mask",
-            "rps_sock_flow_entries",
-            "skb_defer_max",
-            "somaxconn",
-            "tstamp_allow_data",
-            "txrehash",
-            "warnings",
-            "wmem_default",
-            "wmem_max",
-            "xfrm_acq_expires",
-            "xfrm_aevent_etime",
-            "xfrm_aevent_rseqth",
-            "xfrm_larval_drop",
-        ]
-    ]
+    f"{tree}.{name}" for tree in ("net.ipv4", "net.core") for name in _LISTS[tree]
 )
 # Keys older kernels had and 6.18 has not: no typo when a file for an old host names one.
 REMOVED_KEYS: frozenset[str] = frozenset(
@@ -250,73 +75,11 @@ REMOVED_KEYS: frozenset[str] = frozenset(
         "route.flush",
     )
 )
-# Files of /proc/sys/net/ipv4/conf/<interface>/ (Linux 6.18).
-CONF_KEYS: frozenset[str] = frozenset(
-    [
-        "accept_local",
-        "accept_redirects",
-        "accept_source_route",
-        "arp_accept",
-        "arp_announce",
-        "arp_evict_nocarrier",
-        "arp_filter",
-        "arp_ignore",
-        "arp_notify",
-        "bc_forwarding",
-        "bootp_relay",
-        "disable_policy",
-        "disable_xfrm",
-        "drop_gratuitous_arp",
-        "drop_unicast_in_l2_multicast",
-        "force_igmp_version",
-        "forwarding",
-        "igmpv2_unsolicited_report_interval",
-        "igmpv3_unsolicited_report_interval",
-        "ignore_routes_with_linkdown",
-        "log_martians",
-        "mc_forwarding",
-        "medium_id",
-        "promote_secondaries",
-        "proxy_arp",
-        "proxy_arp_pvlan",
-        "route_localnet",
-        "rp_filter",
-        "secure_redirects",
-        "send_redirects",
-        "shared_media",
-        "src_valid_mark",
-        "tag",
-    ]
-)
-# Files of /proc/sys/net/ipv4/neigh/<interface>/; ``default`` of the initial
-# namespace has the garbage-collector keys too.
-NEIGH_KEYS: frozenset[str] = frozenset(
-    [
-        "anycast_delay",
-        "app_solicit",
-        "base_reachable_time",
-        "base_reachable_time_ms",
-        "delay_first_probe_time",
-        "gc_stale_time",
-        "interval_probe_time_ms",
-        "locktime",
-        "mcast_resolicit",
-        "mcast_solicit",
-        "proxy_delay",
-        "proxy_qlen",
-        "retrans_time",
-        "retrans_time_ms",
-        "ucast_solicit",
-        "unres_qlen",
-        "unres_qlen_bytes",
-    ]
-)
-NEIGH_DEFAULT_KEYS: frozenset[str] = NEIGH_KEYS | {
-    "gc_interval",
-    "gc_thresh1",
-    "gc_thresh2",
-    "gc_thresh3",
-}
+# Files of /proc/sys/net/ipv4/conf/<interface>/ and neigh/<interface>/; the
+# initial namespace's neigh/default has the garbage-collector keys too.
+CONF_KEYS: frozenset[str] = _LISTS["net.ipv4.conf.<interface>"]
+NEIGH_KEYS: frozenset[str] = _LISTS["net.ipv4.neigh.<interface>"]
+NEIGH_DEFAULT_KEYS: frozenset[str] = NEIGH_KEYS | _LISTS["net.ipv4.neigh.default"]
 # What exists when the boot tool runs, before any other interface is up.
 BOOT_CONF_INTERFACES = ("all", "default", "lo")
 BOOT_NEIGH_INTERFACES = ("default", "lo")
