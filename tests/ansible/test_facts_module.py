@@ -430,3 +430,12 @@ def test_proc_values_count_toward_the_bounds(module: ModuleType, tmp_path: Path)
     assert any("collection limit reached" in note for note in document["notes"])
     small = module.snapshot(str(root), runner=never_run, max_files=10_000)
     assert small["proc"]["net/ipv4/conf/eth0/rp_filter"] is None  # named, never read
+
+
+def test_a_host_name_no_host_can_have_is_not_sent(module: ModuleType, tmp_path: Path) -> None:
+    root = tmp_path / "web7"
+    for text in ("web\x1b]0;x\x07\n", "h" * 300 + "\n", "\n"):
+        write(root, "/etc/hostname", text)
+        assert module.snapshot(str(root), runner=never_run)["host"] == "web7"
+    write(root, "/etc/hostname", "web7.example\n")
+    assert module.snapshot(str(root), runner=never_run)["host"] == "web7.example"

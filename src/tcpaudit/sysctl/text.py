@@ -261,8 +261,18 @@ def parse_sysctl_text(
         spelled, sep, value = line.partition("=")
         spelled = spelled.rstrip(_BLANKS)
         # A key never holds blanks: "RequestReadTimeout header=20-40" is no assignment.
-        if sep and spelled and len(spelled.split(maxsplit=1)) == 1:
+        blank_free = " " not in spelled and "\t" not in spelled
+        if sep and spelled and (blank_free or len(spelled.split(maxsplit=1)) == 1):
             assignments += 1
+        plain = sep and spelled[:1] not in ("", "-", "/") and "/" not in spelled
+        if keep is not None and plain and not is_glob(spelled):
+            # A plain dotted key is decided here: one of a tree not kept, or one
+            # past max_keys, costs nothing more than its line.
+            if not keep(spelled):
+                continue
+            if max_keys is not None and len(values) >= max_keys and spelled not in values:
+                dropped += 1
+                continue
         if not sep or not spelled or spelled[0] == "-" or is_glob(spelled):
             for item in parse_assignments(line, shown, notes, first_line=number):
                 notes.append(

@@ -877,7 +877,11 @@ class Collector:
             lines = data.decode("utf-8").strip().splitlines()
         except (OSError, UnicodeDecodeError):
             lines = []
-        return lines[0].strip() if lines else os.path.basename(self.root.rstrip("/")) or "localhost"
+        name = lines[0].strip() if lines else ""
+        # Only text a host name can be: one printable line of at most 253 characters.
+        if not name or len(name) > 253 or not name.isprintable():
+            name = os.path.basename(self.root.rstrip("/"))[:253]
+        return name if name.isprintable() and name else "localhost"
 
 
 def probe_apache(binary, runner=subprocess.run):
