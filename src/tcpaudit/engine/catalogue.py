@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import CatalogueError, raises_only_documented_errors
-from ..inputs import read_text
+from ..inputs import DocumentError, check_yaml_shape, read_text
 from .rule import Rule
 
 if TYPE_CHECKING:
@@ -66,9 +66,14 @@ def _error_text(error: ValidationError) -> str:
 def _load_file(path: Path) -> Rule:
     shown = str(path)
     try:
-        data = yaml.safe_load(read_text(path))
+        text = read_text(path)
+        # Nesting and aliases bounded before the composer recurses into them.
+        check_yaml_shape(text)
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise CatalogueError(f"cannot read rule: {exc.strerror}", file=shown) from exc
+    except DocumentError as exc:
+        raise CatalogueError(f"not a rule file: {exc}", file=shown) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
