@@ -232,3 +232,34 @@ def test_a_report_given_as_facts_is_named_for_what_it_is() -> None:
     with pytest.raises(tcpaudit.FactsError) as caught:
         tcpaudit.load_facts(report.to_json())
     assert "this is a tcpaudit report" in str(caught.value)
+
+
+def test_load_sysctl_turns_an_oserror_deep_inside_into_a_parse_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tcpaudit.sysctl.loader
+
+    def unreadable(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", "/etc/sysctl.d/99-x.conf")
+
+    monkeypatch.setattr(tcpaudit.sysctl.loader, "read_assignments", unreadable)
+    with pytest.raises(tcpaudit.ParseError) as caught:
+        tcpaudit.load_sysctl(root=REPO / "examples" / "tuned")
+    assert str(caught.value) == "/etc/sysctl.d/99-x.conf: Permission denied"
+
+
+def test_a_boot_tool_given_by_the_user_is_named_as_given() -> None:
+    settings = tcpaudit.load_sysctl(root=REPO / "examples" / "tuned", boot="systemd")
+    messages = [note.message for note in settings.notes]
+    assert "persistent values follow systemd order, as given (--sysctl-boot)" in messages
+    assert not any("caller" in message for message in messages)
+
+
+def test_sysctl_naming_a_copy_of_sysctl_d_points_to_the_root(tmp_path: Path) -> None:
+    drop_ins = tmp_path / "sysctl.d"
+    drop_ins.mkdir()
+    (drop_ins / "60-tcp.conf").write_text("net.ipv4.tcp_keepalive_time = 600\n")
+    with pytest.raises(tcpaudit.SysctlError) as caught:
+        tcpaudit.load_sysctl(drop_ins, root=tmp_path)
+    assert "it holds .conf files" in str(caught.value)
+    assert "etc/sysctl.d (give the tree with --root)" in str(caught.value)

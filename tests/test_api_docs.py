@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 from pathlib import Path
 from types import ModuleType
@@ -51,3 +52,14 @@ def test_the_introduction_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("name", sorted(GENERATOR.examples()))
 def test_each_example_runs(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _run(GENERATOR.examples()[name], monkeypatch)
+
+
+def test_every_public_function_has_an_example() -> None:
+    functions = [
+        name
+        for name in tcpaudit.__all__
+        if not name.startswith("__") and inspect.isfunction(getattr(tcpaudit, name))
+    ]
+    assert functions, "the library exports entry points"
+    missing = sorted(set(functions) - set(GENERATOR.examples()))
+    assert not missing, f"entry points without an Example in their docstring: {missing}"

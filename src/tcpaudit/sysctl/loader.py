@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ..errors import SysctlError
+from ..errors import SysctlError, raises_only_documented_errors
 from ..inputs import read_text
 from ..notes import limit_notes
 from ..provenance import Note
@@ -80,6 +80,13 @@ def _check_proc_sys(path: Path, given: str) -> None:
     if (path / "net").is_dir():
         return
     reason = "not laid out like /proc/sys: it has no net/ directory"
+    if any(path.glob("*.conf")):
+        # A copy of /etc/sysctl.d: those are persistent files, read from the root.
+        reason += (
+            "; it holds .conf files: persistent files are read from the root's "
+            "etc/sysctl.conf and etc/sysctl.d (give the tree with --root), --sysctl "
+            "is for live values"
+        )
     if (path / "sys").is_dir():
         reason += f"; its sys/ subdirectory may be the one meant ({os.path.join(given, 'sys')})"
     raise SysctlError(reason, file=given)
@@ -157,6 +164,7 @@ def _universe(live: _Live) -> KeyUniverse:
     return universe
 
 
+@raises_only_documented_errors
 def load_sysctl(
     source: str | os.PathLike[str] | None = None,
     root: str | os.PathLike[str] = "/",
@@ -184,6 +192,15 @@ def load_sysctl(
             not laid out like /proc/sys (no net/), or is a file that is not
             `sysctl -a` output or sysctl.conf text (mostly binary, or no
             ``key = value`` line).
+
+    Example::
+
+        settings = tcpaudit.load_sysctl(root="examples/tuned")
+        keepalive = settings.settings["net.ipv4.tcp_keepalive_time"]
+        # Live, persistent and in force agree; the drop-in is where it is kept.
+        assert keepalive.value == keepalive.live.value == 600
+        assert keepalive.persistent.file == "etc/sysctl.d/90-tcp-timers.conf"
+        assert settings.boot == "procps"
     """
     fs = RootFS(root)
     notes: list[Note] = []
@@ -201,7 +218,9 @@ def load_sysctl(
         boot_tool = detect_boot_tool(fs, notes)
     else:
         boot_tool = boot
-        notes.append(Note(message=f"persistent values follow {boot_tool} order (chosen by caller)"))
+        notes.append(
+            Note(message=f"persistent values follow {boot_tool} order, as given (--sysctl-boot)")
+        )
     logger.debug("sysctl: boot tool %s, kernel %s", boot_tool, release)
 
     files = read_assignments(fs, boot_tool, notes)
