@@ -99,6 +99,9 @@ class RootFS:
         self.is_host = self.root == Path("/")
         self._root_text = str(self.root).rstrip("/") + "/"
         self._links: Mapping[str, str] = _OVERLAYS.get(self._root_text, {})
+        # A rebuilt snapshot: some regular files stand for links, so a reader
+        # must resolve every name rather than trust what lstat says.
+        self.has_overlay = bool(self._links)
 
     def resolve(self, tree_path: str | PurePosixPath) -> Path:
         """Return the real path for an absolute path as seen inside the root.

@@ -199,7 +199,7 @@ class _Walk:
             candidate = f"{base}/{name}"
             if slash:
                 self.wildcard(candidate, remainder)
-            elif stat.S_ISREG(mode):
+            elif stat.S_ISREG(mode) and not self.fs.has_overlay:
                 # A plain file in a directory already resolved: its real path is
                 # that directory's and its name (resolving from the root again
                 # costs a lstat per component, for every file of a large conf.d).
