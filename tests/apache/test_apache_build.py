@@ -247,3 +247,23 @@ def test_centos_7_is_2_4_6_so_a_later_vhosts_keepalive_timeout_is_ignored(tmp_pa
     second = next(vhost for vhost in config.vhosts if vhost.server_name == "b.example")
     # Before 2.4.16 only the first name-based vhost of an address sets it (core docs).
     assert second.settings["KeepAliveTimeout"].effective is False
+
+
+@pytest.mark.parametrize(
+    ("path", "content"),
+    [
+        ("/usr/sbin/apache2", b"\x7fELF" + b"Apache/" + b"9" * 5000 + b".4.1 (Debian)\x00"),
+        ("/usr/sbin/httpd", b"\x7fELF" + b"Apache/2.4." + b"7" * 5000 + b"\x00"),
+        ("/var/lib/dpkg/status",
+         b"Package: apache2-bin\nStatus: install ok installed\nVersion: 2.4." + b"1" * 5000 + b"\n"),
+        ("/var/db/pkg/www-servers/apache-2." + "4" * 200 + ".1/x", b""),
+    ],
+)  # fmt: skip
+def test_evidence_with_numbers_no_httpd_has_gives_no_version(
+    tmp_path: Path, path: str, content: bytes
+) -> None:
+    target = tmp_path / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    build = detect_build(RootFS(tmp_path), "debian")
+    assert build.version is None or len(build.version) <= 14

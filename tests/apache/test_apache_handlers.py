@@ -73,6 +73,13 @@ CASES = {
     "listen-port-zero": ["Listen 0"],
     "listen-empty-address": ["Listen :80"],
     "listen-in-vhost": ["<VirtualHost *:80>", "Listen 81", "</VirtualHost>"],
+    # Numbers longer than int() converts (4,300 digits): refused as httpd does.
+    "listen-port-5000-digits": ["Listen " + "9" * 5000],
+    "listen-address-port-5000-digits": ["Listen 127.0.0.1:" + "9" * 5000],
+    "listen-port-leading-zeros": ["Listen " + "0" * 5000 + "8082"],
+    "limit-body-5000-digits": ["LimitRequestBody " + "9" * 5000],
+    "limit-body-negative-5000-digits": ["LimitRequestBody -" + "9" * 5000],
+    "limit-body-negative-zeros": ["LimitRequestBody -" + "0" * 5000],
     # Numbers checked by their handlers.
     "backlog-zero": ["ListenBacklog 0"],
     "backlog-text": ["ListenBacklog many"],

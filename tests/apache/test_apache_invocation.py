@@ -61,6 +61,12 @@ SCRIPTS = {
     "set-a": "set -a\nA=1\nB=two\nset +a\nC=3\nexport D=4\n",
     "unset": "export A=1 B=2\nunset A\nexport C=${A:-gone}\n",
     "continuation": "export LONG=one\\\ntwo\nexport AFTER=$LONG\n",
+    # test(1) fails on a number out of range, it does not stop the script.
+    "huge-numbers": (
+        f'N={"9" * 5000}\nif [ "$N" -eq 1 ]; then export A=1; else export A=2; fi\n'
+        f"if [ -{'9' * 5000} -lt 0 ]; then export B=1; else export B=2; fi\n"
+        "if [ 5 -lt 7 ]; then export C=yes; fi\n"
+    ),
 }
 
 

@@ -19,7 +19,7 @@ __all__ = ["BinaryFacts", "read_binary"]
 
 # httpd binaries are a few MiB; a file far larger is not one.
 _MAX_BINARY_BYTES = 64 * 1024 * 1024
-_VERSION = re.compile(rb"Apache/(\d+\.\d+\.\d+)( \([^)\x00]{1,60}\))?")
+_VERSION = re.compile(rb"Apache/(\d{1,4}\.\d{1,4}\.\d{1,4})(?!\d)( \([^)\x00]{1,60}\))?")
 _IDENTIFIER = re.compile(rb"[a-z][a-z0-9_]{0,60}_module")
 _MPM_SOURCES = {b"prefork.c": "prefork", b"worker.c": "worker", b"event.c": "event"}
 

@@ -91,7 +91,7 @@ def dpkg_status(fs: RootFS) -> tuple[str | None, str | None]:
             continue
         package, package_version = match.groups()
         if package in ("apache2-bin", "apache2.2-bin", "apache2.2-common", "apache2-common"):
-            upstream = re.match(r"(?:\d+:)?(\d+\.\d+\.\d+)", package_version)
+            upstream = re.match(r"(?:\d+:)?(\d{1,4}\.\d{1,4}\.\d{1,4})(?!\d)", package_version)
             if upstream and (version is None or package == "apache2-bin"):
                 version = upstream.group(1)
         elif package.startswith("apache2-mpm-"):
@@ -107,7 +107,7 @@ def portage_record(fs: RootFS) -> tuple[str | None, str | None, str | None]:
     except OSError:
         return None, None, None
     for entry in reversed(entries):
-        match = re.fullmatch(r"apache-(\d+\.\d+\.\d+)(?:-r\d+)?", entry)
+        match = re.fullmatch(r"apache-(\d{1,4}\.\d{1,4}\.\d{1,4})(?:-r\d+)?", entry)
         if match is None:
             continue
         use = _text(fs, f"/var/db/pkg/www-servers/{entry}/USE") or ""

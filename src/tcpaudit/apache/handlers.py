@@ -228,10 +228,20 @@ def _log_level(directive: Directive, state: WalkState, _sections: tuple[str, ...
 _PORT = re.compile(r"\d+")
 
 
+def _port_number(digits: str) -> int:
+    """The port a run of digits names; any over five significant digits is out of range.
+
+    Counting digits first keeps a hostile 5,000-digit port from reaching int(),
+    which refuses strings over 4,300 digits.
+    """
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= 5 else 65536
+
+
 def _address_port(text: str) -> tuple[str | None, int] | None:
     """apr_parse_addr_port: (address or None, port); None when APR refuses the text."""
     if _PORT.fullmatch(text):
-        port = int(text)
+        port = _port_number(text)
         return (None, port) if 1 <= port <= 65535 else None
     address, port_text = text, ""
     if text.startswith("["):
@@ -246,13 +256,12 @@ def _address_port(text: str) -> tuple[str | None, int] | None:
         head, colon, tail = text.rpartition(":")
         if colon and (tail == "" or _PORT.fullmatch(tail)) and ":" not in head:
             address, port_text = head, tail
-    if port_text:
-        port = int(port_text)
-        if not 1 <= port <= 65535:
-            return None
+    port = _port_number(port_text) if port_text else 0
+    if port_text and not 1 <= port <= 65535:
+        return None
     if not address:
         return None
-    return (None if address == "*" else address.lower()), int(port_text or 0)
+    return (None if address == "*" else address.lower()), port
 
 
 def _listen(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
@@ -287,16 +296,13 @@ def _limit_request_body(
     """apr_strtoff(base 10): optional blanks and sign, digits, nothing after."""
     word = directive.args[0] if directive.args else ""
     match = re.match(r"[ \t\n\v\f\r]*([+-]?)(\d+)", word)
-    if (
-        match is not None
-        and len(match.group(2).lstrip("0")) > 19
-        and int(match.group(2)) > 2**63 - 1
-    ):
+    significant = match.group(2).lstrip("0") if match is not None else ""
+    if len(significant) > 19 or (len(significant) == 19 and int(significant) > 2**63 - 1):
         return "LimitRequestBody argument is not parsable."  # strtoll's ERANGE
     # No digits leaves strtoll's end at the start: "not a non-negative integer".
     if match is None or match.end() != len(word):
         return "LimitRequestBody requires a non-negative integer."
-    if match.group(1) == "-" and int(match.group(2)) != 0:
+    if match.group(1) == "-" and significant:
         return "LimitRequestBody requires a non-negative integer."
     return None
 

@@ -264,5 +264,7 @@ def _test(args: list[str], exists: Callable[[str, str], bool | None] | None) -> 
         numeric = {"-eq": int.__eq__, "-ne": int.__ne__, "-lt": int.__lt__,
                    "-le": int.__le__, "-gt": int.__gt__, "-ge": int.__ge__}  # fmt: skip
         if op in numeric and left.lstrip("-").isdigit() and right.lstrip("-").isdigit():
+            if max(len(left), len(right)) > 19:
+                return False  # test(1): "out of range", an error: the condition fails
             return bool(numeric[op](int(left), int(right)))
     return None
