@@ -281,7 +281,10 @@ def test_queued_clients_with_spare_workers_point_at_apache_not_accepting(tmp_pat
     assert "1 unowned CLOSE_WAIT in the accept queue of 0.0.0.0:80 (queue 2/?), 1 more client" in (
         verdict
     )
-    assert "a client that gave up before a worker accepted it; it will still be served" in verdict
+    assert (
+        "a client that gave up before a worker accepted it, its request unread (Recv-Q above "
+        "1); it will still be served"
+    ) in verdict
     assert (
         "the pool is not drained, yet clients wait in the accept queue: Apache is not "
         "accepting them although it has room for 149 more workers"

@@ -92,7 +92,13 @@ def _setting(facts: HostFacts, name: str) -> str:
     return str(setting.value)
 
 
-def symptoms(classification: Classification, ports: list[int], source: SocketSource) -> list[str]:
+def symptoms(
+    classification: Classification,
+    ports: list[int],
+    source: SocketSource,
+    *,
+    backends_explained: bool = False,
+) -> list[str]:
     c = classification.connections
     where = _where(classification, ports)
     queue = _queue(classification)
@@ -104,13 +110,7 @@ def symptoms(classification: Classification, ports: list[int], source: SocketSou
             if c.established_unaccepted
             else ""
         )
-        meaning = (
-            "a client that gave up before a worker accepted it; it will still be served, "
-            "for nobody, once a worker frees up."
-            if c.close_wait_unaccepted == 1
-            else "clients that gave up before a worker accepted them; each will still be "
-            "served, for nobody, once a worker frees up."
-        )
+        meaning = _unaccepted_meaning(c.close_wait_unaccepted, c.close_wait_unaccepted_fin_only)
         sentences.append(
             f"{c.close_wait_unaccepted} unowned CLOSE_WAIT in the accept queue of {where}"
             f"{in_queue}{waiting}: {meaning}"
@@ -141,7 +141,7 @@ def symptoms(classification: Classification, ports: list[int], source: SocketSou
         sentences.append(f"No CLOSE_WAIT on {where}: {accepted}{queue_text}.")
     if not classification.listeners and not c.close_wait_unknown:
         sentences.append(_no_listener_sentence(where, source))
-    if c.close_wait_other:
+    if c.close_wait_other and not backends_explained:
         n = c.close_wait_other
         sentences.append(
             f"Apache also holds {n} CLOSE_WAIT on other ports (a backend closed first; "
@@ -152,6 +152,42 @@ def symptoms(classification: Classification, ports: list[int], source: SocketSou
             )
         )
     return sentences
+
+
+def _unaccepted_meaning(unaccepted: int, fin_only: int) -> str:
+    """What the queued CLOSE_WAIT will cost: a request served for nobody, or nothing at all.
+
+    Recv-Q on CLOSE_WAIT counts the FIN as one byte (KNOWLEDGE.md): 1 is a
+    client that sent nothing else (a proxy's spare connection, dropped), so a
+    worker will accept it, read end-of-file and close, logging nothing; more
+    is a request that will be read and served to a client that left.
+    """
+    one = unaccepted == 1
+    carrying = unaccepted - fin_only
+    if fin_only == unaccepted:
+        return (
+            "a client that gave up before a worker accepted it, having sent nothing but its "
+             "FIN (Recv-Q 1): there is no request to serve; a worker will accept it, read "
+             "end-of-file and close it, without a line in the access log."
+             if one else
+             "clients that gave up before a worker accepted them, having sent nothing but "
+             "their FIN (all Recv-Q 1): there is no request to serve; a worker will accept "
+             "each, read end-of-file and close it, without a line in the access log."
+        )  # fmt: skip
+    if fin_only == 0:
+        return (
+            "a client that gave up before a worker accepted it, its request unread (Recv-Q "
+            "above 1); it will still be served, for nobody, once a worker frees up."
+            if one
+            else "clients that gave up before a worker accepted them, their requests unread "
+            "(Recv-Q above 1); each will still be served, for nobody, once a worker frees up."
+        )
+    return (
+        f"clients that gave up before a worker accepted them; {fin_only} sent nothing but "
+        f"the FIN (Recv-Q 1: a worker will read end-of-file and close, logging nothing), "
+        f"{carrying} {'carries a request' if carrying == 1 else 'carry requests'} (Recv-Q "
+        f"above 1) that will still be served, for nobody, once a worker frees up."
+    )
 
 
 def _owned_sentence(classification: Classification, source: SocketSource) -> str:
@@ -193,6 +229,14 @@ def _unknown_sentences(
         unknown += (
             f"; {subject} request bytes unread, which fits a never-accepted connection "
             "but does not prove it"
+        )
+    fin_only = n - unread
+    if fin_only:
+        holder = "it holds" if one else f"{fin_only} of them {'holds' if fin_only == 1 else 'hold'}"
+        unknown += (
+            f"; {holder} nothing unread but the client's FIN (Recv-Q 1): if queued, there is "
+            "no request to serve (a worker will read end-of-file and close without a log line); "
+            "if held, the request was read and a handler still runs for it"
         )
     sentences.append(unknown + ".")
     ports = classification.unknown_ports
