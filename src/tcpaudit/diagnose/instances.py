@@ -120,8 +120,8 @@ def group_listeners(
         ports: the ports asked for; None takes every listener an httpd holds.
 
     Returns:
-        The groups (instances first, by root pid; the group of listeners with
-        no visible holder last) and the processes read, by pid.
+        The groups (instances first, by lowest port; the group of listeners
+        with no visible holder last) and the processes read, by pid.
     """
     listening = [r for r in records if r.state is TcpState.LISTEN]
     if ports is not None:
@@ -153,7 +153,7 @@ def group_listeners(
     for group in groups.values():
         group.ports.sort()
     ordered = sorted((g for g in groups.values() if g.root_pid is not None),
-                     key=lambda g: g.root_pid or 0)  # fmt: skip
+                     key=lambda g: (g.ports[:1], g.root_pid or 0))  # fmt: skip
     if None in groups:
         ordered.append(groups[None])
     return ordered, processes

@@ -68,7 +68,6 @@ def combine(sections: list[Diagnosis]) -> Diagnosis:
         close_wait=close_wait[:MAX_CLOSE_WAIT_LISTED],
         close_wait_truncated=len(close_wait) > MAX_CLOSE_WAIT_LISTED
         or any(section.close_wait_truncated for section in sections),
-        kernel=first.kernel,
         backends=[backend for section in sections for backend in section.backends],
         instances=sections,
         verdict=f"{len(sections)} Apache instances on the ports. " + " ".join(paragraphs),

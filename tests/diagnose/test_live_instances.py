@@ -1,0 +1,225 @@
+"""On real apache2 (prefork and event, side by side): diagnose finds and judges each running instance.
+
+Each site runs from a temporary directory as ``apache2 -f DIR/site.conf -D
+SLOWSITE``, a file no layout search would find, whose Timeout depends on the
+``-D`` and whose ``User`` line needs Debian's built-in mod_unixd. With only
+``--ports``, diagnose must judge that very file (every Apache finding's
+file:line in it, Timeout 120 from inside ``<IfDefine SLOWSITE>``), count the
+queued CLOSE_WAIT that hold only the FIN apart from the one carrying a
+request, see the SYN-RECV and the kernel's counters, and name the ProxyPass
+line whose pooled backend connection sits in CLOSE_WAIT. Both servers and
+their backends start and are driven concurrently; everything is stopped on
+the way out, failure or not. Without apache2 the tests fail: they are the proof.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from apache_server import APACHE2, server_sockets, wait_for
+from diagnose_helpers import run, run_json
+from live_site import STEP_SECONDS, WORKERS, Site, drive, give_up, running_site
+
+from tcpaudit.diagnose import TcpState, prepare
+
+MPMS = ("prefork", "event")
+
+
+@pytest.fixture(scope="module")
+def sites() -> Iterator[dict[str, Site]]:
+    assert APACHE2 is not None, "apache2 is required (Debian: apt-get install apache2)"
+    release = threading.Event()
+    with ExitStack() as stack, ThreadPoolExecutor(len(MPMS)) as pool:
+        started = list(pool.map(lambda mpm: stack.enter_context(running_site(mpm, release)), MPMS))
+        list(pool.map(drive, started))
+        yield {site.mpm: site for site in started}
+
+
+def _instance_checks(data: dict[str, Any], site: Site) -> None:
+    assert site.server is not None
+    instance = data["instance"]
+    assert instance["pid"] == site.server.process.pid
+    assert instance["config_file"] == str(site.conf)
+    assert (
+        instance["arguments"][:2] == ["-f", str(site.conf)] and "SLOWSITE" in instance["arguments"]
+    )
+    assert instance["binary_version"].startswith("Apache/2.4.")
+    assert (
+        f"process {site.server.process.pid} (apache2) holds the listening socket"
+        in (instance["found_by"])
+    )
+    assert data["apache"]["mpm"] == site.mpm
+
+
+@pytest.mark.parametrize("mpm", MPMS)
+def test_ports_alone_judge_the_running_instance(sites: dict[str, Site], mpm: str) -> None:
+    site = sites[mpm]
+    assert site.server is not None
+    code, data = run_json("--ports", str(site.port))
+    assert code == 1
+    _instance_checks(data, site)
+    apache_files = {
+        f["location"]["file"]
+        for f in data["findings"]
+        if f["location"] and not f["location"]["file"].startswith("/proc/")
+    }
+    assert apache_files == {str(site.conf)}
+    timeout = next(f for f in data["findings"] if f["rule"] == "TA101")
+    assert (timeout["current"], timeout["location"]["line"]) == (120, site.timeout_line)
+
+    c = data["connections"]
+    assert {
+        key: c[key]
+        for key in (
+            "close_wait_unaccepted",
+            "close_wait_unaccepted_fin_only",
+            "close_wait_owned",
+            "close_wait_unknown",
+            "established_unaccepted",
+            "established",
+            "syn_recv",
+            "close_wait_other",
+        )
+    } == {
+        "close_wait_unaccepted": 3,
+        "close_wait_unaccepted_fin_only": 2,
+        "close_wait_owned": 1,
+        "close_wait_unknown": 0,
+        "established_unaccepted": 1,
+        "established": 1,
+        "syn_recv": 1,
+        "close_wait_other": 1,
+    }
+    (listener,) = data["listeners"]
+    assert (listener["address"], listener["accept_queue"]) == (f"127.0.0.1:{site.port}", 4)
+    workers = site.server.workers()
+    owned = [s for s in data["close_wait"] if s["accepted"]]
+    assert len(owned) == 1 and set(owned[0]["pids"]) <= set(workers)
+    queued = sorted(s["unread_bytes"] for s in data["close_wait"] if s["accepted"] is False)
+    assert queued[:2] == [1, 1] and queued[2] > 1
+    if mpm == "prefork":
+        assert (data["workers"]["busy"], data["workers"]["limit"]) == (WORKERS, WORKERS)
+    else:  # event parks idle connections without a worker: not counted from sockets
+        assert data["workers"]["busy"] is None and data["workers"]["limit"] == WORKERS
+
+    pooled = site.pooled_backend.port
+    (backend,) = data["backends"]
+    assert backend["backend"] == f"127.0.0.1:{pooled}" and backend["close_wait"] == 1
+    assert (backend["file"], backend["line"]) == (str(site.conf), site.api_line)
+    assert backend["route"] == f"ProxyPass /api/ http://127.0.0.1:{pooled}/api/"
+    assert set(backend["pids"]) <= set(workers)
+    kernel = data["kernel"]
+    assert isinstance(kernel["listen_overflows"], int) and isinstance(kernel["listen_drops"], int)
+
+    verdict = data["verdict"]
+    assert verdict.startswith(
+        f"3 unowned CLOSE_WAIT in the accept queue of 127.0.0.1:{site.port} (queue 4/511), "
+        "1 more client still waiting there: clients that gave up before a worker accepted "
+        "them; 2 sent nothing but the FIN (Recv-Q 1: a worker will read end-of-file and "
+        "close, logging nothing), 1 carries a request (Recv-Q above 1)"
+    )
+    assert "1 connection in SYN-RECV on the ports" in verdict
+    assert "drained by slow handlers" in verdict and "Timeout=120 s" in verdict
+    assert f"TA101 Timeout at {site.conf}:{site.timeout_line}" in verdict
+    assert (
+        f"toward the backend 127.0.0.1:{pooled} of `ProxyPass /api/ http://127.0.0.1:{pooled}"
+        f"/api/` at {site.conf}:{site.api_line}: pooled backend connection"
+    ) in verdict
+    if mpm == "prefork":
+        assert "All MaxRequestWorkers=2 workers are busy" in verdict
+
+
+def test_the_file_given_with_apache_conf_is_read_as_the_host_runs_it(
+    sites: dict[str, Site],
+) -> None:
+    # Its bare `User` needs mod_unixd, built into Debian's apache2 (not a LoadModule).
+    site = sites["prefork"]
+    code, data = run_json("--ports", str(site.port), "--apache-conf", str(site.conf))
+    assert code == 1 and data["apache"]["main_file"] == str(site.conf)
+    # Without the instance's -D SLOWSITE the file says Timeout 300; -D adds it back.
+    timeout = next(f for f in data["findings"] if f["rule"] == "TA101")
+    assert timeout["current"] == 300
+    code, data = run_json(
+        "--ports", str(site.port), "--apache-conf", str(site.conf), "-D", "SLOWSITE"
+    )
+    timeout = next(f for f in data["findings"] if f["rule"] == "TA101")
+    assert (timeout["current"], timeout["location"]["line"]) == (120, site.timeout_line)
+
+
+def test_two_instances_one_section_each(sites: dict[str, Site]) -> None:
+    by_port = sorted(MPMS, key=lambda mpm: sites[mpm].port)
+    ports = ",".join(str(sites[mpm].port) for mpm in MPMS)
+    code, data = run_json("--ports", ports)
+    assert code == 1
+    sections = data["instances"]  # in the order of their ports
+    assert [section["apache"]["mpm"] for section in sections] == by_port
+    for section, mpm in zip(sections, by_port, strict=True):
+        _instance_checks(section, sites[mpm])
+        assert section["ports"] == [sites[mpm].port]
+    assert data["connections"]["close_wait_unaccepted"] == 6
+    assert data["connections"]["close_wait_unaccepted_fin_only"] == 4
+    assert len(data["backends"]) == 2
+    assert data["verdict"].startswith("2 Apache instances on the ports. [httpd ")
+    # The table shows one section each.
+    code, out, _ = run("--ports", ports)
+    assert out.count("=== ") == 2 and "Instance:" in out
+
+
+def test_without_ports_every_running_httpd_is_found(sites: dict[str, Site]) -> None:
+    # Other httpd may run on this machine: ours must be among the sections.
+    code, out, err = run("--format", "json")
+    assert code in (0, 1), err
+    data = json.loads(out)
+    sections = data["instances"] or [data]
+    found = {section["instance"]["pid"]: section for section in sections if section["instance"]}
+    for site in sites.values():
+        assert site.server is not None
+        section = found[site.server.process.pid]
+        assert section["instance"]["config_file"] == str(site.conf)
+        assert site.port in section["ports"]
+
+
+def test_watch_samples_growth_against_the_exhaustion_rate(sites: dict[str, Site]) -> None:
+    site = sites["prefork"]
+    code, out, _ = run(
+        "--ports", str(site.port), "--watch", "0.2", "--count", "2", "--format", "json"
+    )
+    lines = out.splitlines()
+    assert code == 1 and len(lines) == 2
+    documents = [json.loads(line) for line in lines]
+    assert [d["sample"]["index"] for d in documents] == [1, 2]
+    assert documents[1]["kernel"]["listen_overflows_increase"] is not None
+    code, out, _ = run("--ports", str(site.port), "--watch", "0.1", "--count", "2")
+    table = out.splitlines()
+    assert table[0].split()[:4] == ["sample", "s", "queued", "FIN"]
+    assert table[1].split()[:5] == ["1/2", "0.0", "3", "2", "1"]
+    assert table[2].split()[0] == "2/2" and "Verdict:" in out
+
+    session = prepare(ports=[site.port])
+    first = session.sample(1, 3)
+    assert first.sample is not None and first.sample.elapsed_seconds == 0
+    # One more client gives up in the queue between the samples: CLOSE_WAIT grows.
+    give_up(site.connect())
+    wait_for(
+        lambda: sum(1 for r in server_sockets(site.port) if r.state is TcpState.CLOSE_WAIT) == 5,
+        STEP_SECONDS,
+        "a fifth CLOSE_WAIT",
+    )
+    session.sample(2, 3)
+    last = session.sample(3, 3)
+    assert last.sample is not None and last.sample.index == 3
+    assert last.connections.close_wait_unaccepted_fin_only == 3
+    rate = last.sample.close_wait_per_second
+    assert rate is not None and rate > 0
+    assert last.sample.drain_seconds == 0  # both prefork workers were already taken
+    assert last.sample.exhaustion_clients_per_second == pytest.approx(
+        last.derived.exhaustion_clients_per_second
+    )
+    assert f"Over {last.sample.elapsed_seconds:g} s (3 samples): CLOSE_WAIT +" in last.verdict
+    assert "the pool is drained" in last.verdict and "exhausts it" in last.verdict
