@@ -122,7 +122,7 @@ def test_incident_netstat_goes_to_the_unknown_bucket_and_says_how_to_find_out(
     assert "If they are queued, no worker was free to accept them" in verdict
     notes = [n["message"] for n in data["notes"]]
     assert any(n.startswith("2 connections on the ports may or may not be held") for n in notes)
-    assert any(n.startswith("the capture shows no socket listening on port 80") for n in notes)
+    assert any(n.startswith("the netstat capture has no listening socket") for n in notes)
     assert code == 1  # the incident's high findings
 
 

@@ -25,7 +25,7 @@ from ..apache import load_apache
 from ..apache.build import BuildName
 from ..engine import AuditConfig, audit
 from ..engine.findings import Report
-from ..errors import ParseError, UsageError
+from ..errors import ParseError, TcpauditError, UsageError
 from ..facts import HostFacts, _host_name, gather
 from ..inputs import read_bytes
 from ..provenance import Note
@@ -46,7 +46,7 @@ from .model import (
 )
 from .owners import scan_owners
 from .processes import ProcessInfo
-from .sockets import SocketRecord, read_proc_sockets, with_owners
+from .sockets import SocketRecord, TcpState, read_proc_sockets, with_owners
 from .ss import capture_notes, parse_netstat, parse_ss
 from .status import Scoreboard, StatusUnavailable, fetch_status, parse_status
 from .summary import combine
@@ -263,9 +263,15 @@ def prepare(
             sysctl_settings = load_sysctl(sysctl, fs.root)
             host = _host_name(fs)
             for group in groups:
-                section_facts, instance, notes = _judge_instance(
-                    fs, group, processes, options, sysctl_settings, host
-                )
+                try:
+                    section_facts, instance, notes = _judge_instance(
+                        fs, group, processes, options, sysctl_settings, host
+                    )
+                except TcpauditError as exc:
+                    if len(groups) == 1:
+                        raise
+                    # One instance's unreadable configuration must not hide the others.
+                    section_facts, instance, notes = _unjudged(group, exc, sysctl_settings, host)
                 sections.append(
                     _Section(
                         ports=list(group.ports),
@@ -396,6 +402,19 @@ def _judge_instance(
     return facts, instance, notes
 
 
+def _unjudged(
+    group: InstanceGroup, error: TcpauditError, sysctl_settings: SysctlSettings, host: str
+) -> tuple[HostFacts, Instance, list[Note]]:
+    """A section for an instance whose configuration could not be read: sockets only."""
+    message = (
+        f"the configuration of httpd {group.root_pid} ({', '.join(group.addresses)}) could "
+        f"not be read, so its timers are not judged: {error}"
+    )
+    facts = HostFacts(host=host, apache=None, sysctl=sysctl_settings)
+    instance = Instance(pid=group.root_pid, listeners=list(group.addresses), found_by=message)
+    return facts, instance, [Note(message=message)]
+
+
 def _place_unheard_ports(
     sections: list[_Section],
     ports: list[int] | None,
@@ -428,7 +447,11 @@ def _explain(
     facts, ports = section.facts, section.ports
     notes = list(notes)
     classification = classify(records, ports, config_backlog=facts.derived.listen_backlog_effective)
-    if not classification.listeners:
+    capture_without_listeners = source != "proc" and not any(
+        record.state is TcpState.LISTEN for record in records
+    )
+    # A capture without any listener already has its note (capture_notes).
+    if not classification.listeners and not capture_without_listeners:
         shown_ports = ", ".join(map(str, ports))
         message = (
             f"nothing listens on port {shown_ports}: is Apache running?"
