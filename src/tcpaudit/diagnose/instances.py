@@ -201,7 +201,16 @@ def _binary(fs: RootFS, process: ProcessInfo, notes: list[Note]) -> BinaryFacts 
         return None
     # Live: the path as the process's own root names it; a copy: inside the copy.
     where = RootFS(process.root_path) if fs.is_host else fs
-    return read_binary(where, process.exe)
+    binary = read_binary(where, process.exe)
+    if binary is None:
+        notes.append(
+            Note(
+                message=f"{shown_link} names {process.exe}, which is not an httpd binary that "
+                "can be read here (absent, unreadable, or without a version string): the build "
+                "and version are worked out from the root instead"
+            )
+        )
+    return binary
 
 
 def _short(arguments: list[str]) -> str:
