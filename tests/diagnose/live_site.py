@@ -78,9 +78,14 @@ class Backend:
         self.server.server_close()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Apache resets pooled connections at shutdown: not worth a traceback."""
+
+
 def start_backend(release: threading.Event) -> Backend:
     handler = type("Handler", (_Backend,), {"release": release})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
