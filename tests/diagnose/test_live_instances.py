@@ -14,7 +14,11 @@ the way out, failure or not. Without apache2 the tests fail: they are the proof.
 
 from __future__ import annotations
 
+import grp
 import json
+import os
+import pwd
+import shutil
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +26,15 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from apache_server import APACHE2, server_sockets, wait_for
+from apache_server import (
+    APACHE2,
+    MODULE_DIR,
+    free_port,
+    make_workdir,
+    server_sockets,
+    start,
+    wait_for,
+)
 from diagnose_helpers import run, run_json
 from live_site import STEP_SECONDS, WORKERS, Site, drive, give_up, running_site
 
@@ -223,3 +235,52 @@ def test_watch_samples_growth_against_the_exhaustion_rate(sites: dict[str, Site]
     )
     assert f"Over {last.sample.elapsed_seconds:g} s (3 samples): CLOSE_WAIT +" in last.verdict
     assert "the pool is drained" in last.verdict and "exhausts it" in last.verdict
+
+
+def test_without_f_the_compiled_in_file_under_d_is_judged() -> None:
+    """``apache2 -d DIR -C 'Timeout 77'``: httpd reads DIR/apache2.conf (SERVER_CONFIG_FILE).
+
+    The file sets no ServerRoot and includes ``conf.d/*.conf`` by a relative
+    path: only ``-d`` says where both are; only the binary says the file's name.
+    """
+    assert APACHE2 is not None
+    workdir = make_workdir()
+    server = None
+    try:
+        port = free_port()
+        for directory in ("logs", "run", "htdocs", "conf.d"):
+            (workdir / directory).mkdir()
+        (workdir / "conf.d" / "keepalive.conf").write_text("KeepAliveTimeout 15\n")
+        user = pwd.getpwnam("nobody")
+        group = grp.getgrgid(user.pw_gid).gr_name
+        if os.geteuid() == 0:
+            shutil.chown(workdir / "run", user=user.pw_name, group=group)
+        conf = workdir / "apache2.conf"
+        conf.write_text(
+            f"LoadModule mpm_prefork_module {MODULE_DIR}/mod_mpm_prefork.so\n"
+            f"LoadModule authz_core_module {MODULE_DIR}/mod_authz_core.so\n"
+            f"ServerName localhost\nListen 127.0.0.1:{port}\n"
+            "PidFile run/httpd.pid\nErrorLog logs/error.log\nDefaultRuntimeDir run\n"
+            f"Mutex file:{workdir}/run default\nDocumentRoot htdocs\n"
+            f"User {user.pw_name}\nGroup {group}\n"
+            "StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\nServerLimit 1\n"
+            "MaxRequestWorkers 1\nInclude conf.d/*.conf\n"
+        )
+        server = start(conf, port, 1, ("-d", str(workdir), "-C", "Timeout 77"), with_f=False)
+        code, data = run_json("--ports", str(port))
+        assert code in (0, 1)
+        instance = data["instance"]
+        assert instance["pid"] == server.process.pid and instance["config_file"] == str(conf)
+        assert (
+            "no -f: the binary's compiled-in SERVER_CONFIG_FILE apache2.conf = "
+            in (instance["found_by"])
+        )
+        keepalive = next(f for f in data["findings"] if f["setting"] == "KeepAliveTimeout")
+        assert keepalive["current"] == 15
+        assert keepalive["location"] == {"file": str(workdir / "conf.d" / "keepalive.conf"),
+                                         "line": 1}  # fmt: skip
+        assert {f["current"] for f in data["findings"] if f["setting"] == "Timeout"} == {77}
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

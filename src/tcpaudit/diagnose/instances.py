@@ -18,6 +18,7 @@ compiled-in one, which each family's build fixes (``httpd -V``: HTTPD_ROOT).
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -30,8 +31,10 @@ from .sockets import SocketRecord, TcpState
 
 __all__ = [
     "APACHE_COMMANDS",
+    "CompiledPaths",
     "InstanceGroup",
     "LoadPlan",
+    "compiled_paths",
     "group_listeners",
     "plan_load",
 ]
@@ -56,6 +59,8 @@ _COMPILED_SERVER_ROOTS: tuple[tuple[str, str], ...] = (
     ("suse", "/srv/www"),
     ("unix", "/usr/local/apache2"),
 )
+# httpd binaries are a few MiB; a file far larger is not one (as apache.binary).
+_MAX_BINARY_BYTES = 64 * 1024 * 1024
 # A command line longer than this is shown cut (it is evidence, not data).
 _SHOWN_ARGUMENTS = 12
 
@@ -179,6 +184,33 @@ def _compiled_server_root(binary: BinaryFacts | None) -> str | None:
     return next((root for word, root in _COMPILED_SERVER_ROOTS if word in platform), None)
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledPaths:
+    """``httpd -V``'s HTTPD_ROOT and SERVER_CONFIG_FILE, as the binary's bytes hold them."""
+
+    server_root: str | None
+    config_file: str | None
+
+
+# main.c prints them with `-D HTTPD_ROOT="` HTTPD_ROOT `"`: the literal is in the binary.
+_COMPILED = re.compile(rb'HTTPD_ROOT="([^"\x00]{1,4096})"|SERVER_CONFIG_FILE="([^"\x00]{1,4096})"')
+
+
+def compiled_paths(where: RootFS, tree_path: str) -> CompiledPaths:
+    """Read the compiled-in ServerRoot and main file from an httpd binary, never running it."""
+    try:
+        data = where.read_bytes(tree_path, _MAX_BINARY_BYTES)
+    except OSError:
+        return CompiledPaths(None, None)
+    root = config = None
+    for match in _COMPILED.finditer(data):
+        if match.group(1) and root is None:
+            root = match.group(1).decode("utf-8", errors="replace")
+        elif match.group(2) and config is None:
+            config = match.group(2).decode("utf-8", errors="replace")
+    return CompiledPaths(root, config)
+
+
 def _binary(fs: RootFS, process: ProcessInfo, notes: list[Note]) -> BinaryFacts | None:
     shown_link = f"/proc/{process.pid}/exe"
     if process.exe is None:
@@ -200,8 +232,7 @@ def _binary(fs: RootFS, process: ProcessInfo, notes: list[Note]) -> BinaryFacts 
         )
         return None
     # Live: the path as the process's own root names it; a copy: inside the copy.
-    where = RootFS(process.root_path) if fs.is_host else fs
-    binary = read_binary(where, process.exe)
+    binary = read_binary(_process_root(fs, process), process.exe)
     if binary is None:
         notes.append(
             Note(
@@ -211,6 +242,11 @@ def _binary(fs: RootFS, process: ProcessInfo, notes: list[Note]) -> BinaryFacts 
             )
         )
     return binary
+
+
+def _process_root(fs: RootFS, process: ProcessInfo) -> RootFS:
+    """Live: paths as the process's own root names them; a copy: inside the copy."""
+    return RootFS(process.root_path) if fs.is_host else fs
 
 
 def _short(arguments: list[str]) -> str:
@@ -253,7 +289,12 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
     if plan.binary is not None:
         plan.version = plan.binary.version
         plan.compiled_in = plan.binary.linked
-    compiled_root = _compiled_server_root(plan.binary)
+    compiled = (
+        compiled_paths(_process_root(fs, process), process.exe)
+        if plan.binary is not None and process.exe is not None
+        else CompiledPaths(None, None)
+    )
+    compiled_root = compiled.server_root or _compiled_server_root(plan.binary)
     server_root = invocation.server_root or compiled_root
     if server_root is not None:
         # -d (or the compiled-in root) as httpd applies it: before the -C lines,
@@ -278,11 +319,11 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
                 "applied by this diagnosis (check them by hand)"
             )
         )
-    if invocation.config_file is not None:
+    # Without -f, httpd reads its compiled-in SERVER_CONFIG_FILE, relative to ServerRoot.
+    config_file = invocation.config_file or compiled.config_file
+    if config_file is not None:
         effective_root = _last_server_root(plan.directives) or "/"
-        plan.apache_conf = posixpath.normpath(
-            posixpath.join(effective_root, invocation.config_file)
-        )
+        plan.apache_conf = posixpath.normpath(posixpath.join(effective_root, config_file))
     if process.own_root:
         plan.notes.append(
             Note(
@@ -298,12 +339,17 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
         if plan.binary is not None
         else (process.exe or "not readable")
     )
-    config_text = (
-        f"-f {invocation.config_file}"
-        + (f" = {plan.apache_conf}" if plan.apache_conf != invocation.config_file else "")
-        if invocation.config_file is not None
-        else "no -f: the build's default file"
-    )
+    if invocation.config_file is not None:
+        config_text = f"-f {invocation.config_file}" + (
+            f" = {plan.apache_conf}" if plan.apache_conf != invocation.config_file else ""
+        )
+    elif plan.apache_conf is not None:
+        config_text = (
+            f"no -f: the binary's compiled-in SERVER_CONFIG_FILE {compiled.config_file} = "
+            f"{plan.apache_conf}"
+        )
+    else:
+        config_text = "no -f, and no compiled-in file read from the binary: found by layout"
     plan.found_by = (
         f"process {process.pid} ({process.command}) holds the listening socket"
         f"{'s' if len(group.addresses) > 1 else ''} of {addresses}; its command line "
