@@ -234,15 +234,20 @@ def diagnose_command(
     count = sample_count or DEFAULT_SAMPLES
     codes = []
     last = None
-    for index in range(1, count + 1):
-        if index > 1:
-            time.sleep(watch_seconds)
-        last = session.sample(index, count)
-        codes.append(exit_code(last, fail_on))
-        if output_format == "json":
-            click.echo(last.to_json(indent=None))
-        else:
-            click.echo(render_sample_line(last))
+    try:
+        for index in range(1, count + 1):
+            if index > 1:
+                time.sleep(watch_seconds)
+            last = session.sample(index, count)
+            codes.append(exit_code(last, fail_on))
+            if output_format == "json":
+                click.echo(last.to_json(indent=None))
+            else:
+                click.echo(render_sample_line(last))
+    except KeyboardInterrupt:
+        # Ctrl-C ends the watch early: what was sampled stands, the last sample is explained.
+        if not codes:
+            sys.exit(130)
     if output_format != "json" and last is not None:
         click.echo("")
         click.echo(render_table(last, color=color), nl=False)
