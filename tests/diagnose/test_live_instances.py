@@ -19,6 +19,7 @@ import json
 import os
 import pwd
 import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,11 +30,13 @@ import pytest
 from apache_server import (
     APACHE2,
     MODULE_DIR,
+    ApacheServer,
     free_port,
     make_workdir,
     server_sockets,
     start,
     wait_for,
+    write_config,
 )
 from diagnose_helpers import run, run_json
 from live_site import STEP_SECONDS, WORKERS, Site, drive, give_up, running_site
@@ -284,3 +287,51 @@ def test_without_f_the_compiled_in_file_under_d_is_judged() -> None:
         if server is not None:
             server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_an_instance_in_its_own_mount_namespace_is_judged_by_what_it_sees() -> None:
+    """``unshare -m``: a bind mount puts another site.conf at the path the command line names.
+
+    tcpaudit's own view of that path holds a decoy (Timeout 300); the server
+    reads the file mounted over it (Timeout 55), which /proc/PID/root reaches.
+    """
+    assert APACHE2 is not None
+    unshare = shutil.which("unshare")
+    assert unshare is not None, "unshare (util-linux) is required"
+    assert os.geteuid() == 0, "a mount namespace needs root"
+    shown, hidden = make_workdir(), make_workdir()
+    process = None
+    try:
+        port = free_port()
+        for workdir in (shown, hidden):
+            write_config(workdir, port, workers=1, timeout=300, name="site.conf")
+        # The server's ServerRoot, logs and pid file are the shown directory's path too.
+        conf_text = (hidden / "site.conf").read_text().replace(str(hidden), str(shown))
+        (hidden / "site.conf").write_text(conf_text.replace("Timeout 300", "Timeout 55"))
+        script = (
+            f"mount --bind {hidden} {shown} && exec {APACHE2} -f {shown}/site.conf -DFOREGROUND"
+        )
+        process = subprocess.Popen(
+            [unshare, "-m", "--propagation", "private", "sh", "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for(
+            lambda: any(r.state is TcpState.LISTEN for r in server_sockets(port)),
+            STEP_SECONDS,
+            "the namespaced apache2 listening",
+        )
+        code, data = run_json("--ports", str(port))
+        assert code in (0, 1)
+        assert data["instance"]["pid"] == process.pid  # sh exec'd apache2
+        assert {f["current"] for f in data["findings"] if f["setting"] == "Timeout"} == {55}
+        assert data["instance"]["config_file"] == f"{str(shown).lstrip('/')}/site.conf"
+        assert any("sees another filesystem than tcpaudit" in n["message"] for n in data["notes"])
+    finally:
+        if process is not None:
+            server = ApacheServer(conf=shown / "site.conf", port=0, process=process)
+            server.stop()
+        for workdir in (shown, hidden):
+            shutil.rmtree(workdir, ignore_errors=True)

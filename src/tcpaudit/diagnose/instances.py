@@ -327,8 +327,9 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
     if process.own_root:
         plan.notes.append(
             Note(
-                message=f"process {process.pid} runs in its own root directory "
-                f"(/proc/{process.pid}/root): its paths are read there"
+                message=f"process {process.pid} sees another filesystem than tcpaudit (its own "
+                "root directory or mount namespace: a container, a chroot): its binary and "
+                f"configuration are read through /proc/{process.pid}/root, and shown relative to it"
             )
         )
     binary_text = (

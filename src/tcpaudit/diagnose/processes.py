@@ -54,8 +54,9 @@ class ProcessInfo:
             (its link ends in `` (deleted)``): the file at that path now is
             not the one running.
         environment: ``environ`` as a mapping, or None when not readable.
-        own_root: ``/proc/<pid>/root`` is another directory than ours (a
-            chroot or container): paths it names live under it.
+        own_root: the process sees another filesystem than ours (its root
+            directory or its mount namespace differs: a chroot, a container,
+            ``unshare -m``): paths it names are read under ``/proc/<pid>/root``.
     """
 
     pid: int
@@ -104,7 +105,12 @@ def _environment(text: str | None) -> dict[str, str] | None:
 
 
 def _other_root(fs: RootFS, process: int) -> bool:
-    """Whether the process's root directory is not ours (live host only)."""
+    """Whether the process sees another filesystem than ours (live host only).
+
+    Another root directory (chroot, container), or the same one in another
+    mount namespace (``unshare -m``, a container sharing the root
+    filesystem): there a bind mount can put another file at the same path.
+    """
     if not fs.is_host:
         return False
     try:
@@ -112,7 +118,12 @@ def _other_root(fs: RootFS, process: int) -> bool:
         ours = os.stat("/")
     except OSError:
         return False
-    return (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino)
+    if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):
+        return True
+    try:
+        return os.readlink("ns/mnt", dir_fd=process) != os.readlink("/proc/self/ns/mnt")
+    except OSError:
+        return False
 
 
 def read_process(fs: RootFS, pid: int) -> ProcessInfo | None:
