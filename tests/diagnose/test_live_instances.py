@@ -31,6 +31,7 @@ from apache_server import (
     APACHE2,
     MODULE_DIR,
     ApacheServer,
+    Clients,
     free_port,
     make_workdir,
     server_sockets,
@@ -42,6 +43,8 @@ from diagnose_helpers import run, run_json
 from live_site import STEP_SECONDS, WORKERS, Site, drive, give_up, running_site
 
 from tcpaudit.diagnose import TcpState, prepare
+from tcpaudit.diagnose.counters import read_listen_counters
+from tcpaudit.rootfs import RootFS
 
 MPMS = ("prefork", "event")
 
@@ -335,3 +338,57 @@ def test_an_instance_in_its_own_mount_namespace_is_judged_by_what_it_sees() -> N
             server.stop()
         for workdir in (shown, hidden):
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _queue(port: int) -> int:
+    return sum(r.rx_queue for r in server_sockets(port) if r.state is TcpState.LISTEN)
+
+
+def _overflows() -> int:
+    counters = read_listen_counters(RootFS("/"))
+    assert counters is not None and counters.listen_overflows is not None
+    return counters.listen_overflows
+
+
+def test_watch_sees_the_kernel_drop_clients_at_a_full_queue() -> None:
+    """ListenBacklog 1 and one worker kept in keep-alive: the queue fills, the kernel drops.
+
+    ListenOverflows is the host's (other processes may add to it): the test
+    asserts at least the drops it caused, and that the verdict says so.
+    """
+    assert APACHE2 is not None
+    workdir = make_workdir()
+    server = None
+    clients = Clients(0)
+    try:
+        port = free_port()
+        clients.port = port
+        conf = write_config(workdir, port, workers=1, listen_backlog=1, keepalive_timeout=15)
+        server = start(conf, port, 1)
+        clients.request("/index.html", read_reply=True)  # the only worker waits in keep-alive
+        session = prepare(ports=[port])
+        first = session.sample(1, 2)
+        assert first.kernel is not None and first.kernel.listen_overflows is not None
+        # The queue holds backlog + 1 = 2 (clients that sent a request: AcceptFilter's
+        # TCP_DEFER_ACCEPT keeps silent ones out of it); SYNs beyond are dropped.
+        for _ in range(2):
+            clients.request("/index.html")
+        wait_for(lambda: _queue(port) == 2, STEP_SECONDS, "a full queue")
+        for _ in range(2):
+            clients.knock()
+        wait_for(
+            lambda: _overflows() >= (first.kernel.listen_overflows or 0) + 2,  # type: ignore[union-attr]
+            STEP_SECONDS,
+            "the kernel counting overflows",
+        )
+        last = session.sample(2, 2)
+        assert last.kernel is not None and (last.kernel.listen_overflows_increase or 0) >= 2
+        assert last.listeners[0].accept_queue == 2 and last.listeners[0].backlog == 1
+        assert f"The accept queue of 127.0.0.1:{port} is full (2 > backlog 1)" in last.verdict
+        assert "ListenOverflows rose by" in last.verdict
+        assert "One of these queues is full now, so the count is rising." in last.verdict
+    finally:
+        clients.close()
+        if server is not None:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
