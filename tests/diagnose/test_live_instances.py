@@ -21,6 +21,7 @@ import pwd
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -286,6 +287,15 @@ def test_without_f_the_compiled_in_file_under_d_is_judged() -> None:
         assert keepalive["location"] == {"file": str(workdir / "conf.d" / "keepalive.conf"),
                                          "line": 1}  # fmt: skip
         assert {f["current"] for f in data["findings"] if f["setting"] == "Timeout"} == {77}
+        assert not any("changed after every process" in n["message"] for n in data["notes"])
+        # Edited after the server started, not reloaded: the diagnosis says so.
+        edited = workdir / "conf.d" / "keepalive.conf"
+        later = time.time() + 5
+        os.utime(edited, (later, later))
+        _, data = run_json("--ports", str(port))
+        assert f"{edited} changed after every process of httpd {server.process.pid} started" in (
+            " | ".join(n["message"] for n in data["notes"])
+        )
     finally:
         if server is not None:
             server.stop()

@@ -14,9 +14,19 @@ Exit codes, as ``tcpaudit audit``:
 - 2: an input could not be read or parsed, or the command line was wrong
   (one line on stderr).
 
+With ``--watch SECONDS --count N`` the code is the worst sample's (Ctrl-C
+ends the series early and keeps the samples taken).
+
+Which configuration is judged: without ``--apache-conf``, the one each
+running httpd on the ports was started with (its ``/proc/PID/cmdline``, its
+binary), one section per instance; ``-D``, ``-C`` and ``--env`` are added to
+the instance's own, ``--apache-version``/``--apache-build`` override its
+binary's.
+
 Privileges: reading the socket table needs none; attributing sockets to
-processes of other users (``/proc/<pid>/fd``) needs root, and without it the
-diagnosis says how many processes it could not inspect. Which CLOSE_WAIT
+processes of other users (``/proc/<pid>/fd``), and reading their binary and
+environment, needs root; without it the diagnosis says what it could not
+read and falls back to the host's own configuration. Which CLOSE_WAIT
 sockets were never accepted is known without root (inode 0).
 
 With ``--ss``/``--netstat`` the sockets come from the capture, and the

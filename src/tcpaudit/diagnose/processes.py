@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ..inputs import open_subdirectory, read_entry
 from ..rootfs import RootFS
 
-__all__ = ["ProcessInfo", "read_process"]
+__all__ = ["ProcessInfo", "boot_time", "read_process", "started_at"]
 
 # Linux bounds one argument or environment string at MAX_ARG_STRLEN (128 KiB)
 # and the whole of them at about a quarter of the stack limit; 1 MiB holds any
@@ -54,6 +54,7 @@ class ProcessInfo:
             (its link ends in `` (deleted)``): the file at that path now is
             not the one running.
         environment: ``environ`` as a mapping, or None when not readable.
+        start_ticks: when it started, in clock ticks after boot (``stat`` field 22).
         own_root: the process sees another filesystem than ours (its root
             directory or its mount namespace differs: a chroot, a container,
             ``unshare -m``): paths it names are read under ``/proc/<pid>/root``.
@@ -67,6 +68,7 @@ class ProcessInfo:
     exe_deleted: bool
     environment: dict[str, str] | None
     own_root: bool
+    start_ticks: int | None = None
 
     @property
     def root_path(self) -> str:
@@ -85,12 +87,34 @@ def _text(process: int, name: str, limit: int) -> str | None:
         return None
 
 
-def _parent(stat_text: str | None) -> int | None:
+def _stat_field(stat_text: str | None, number: int) -> int | None:
+    """Field ``number`` (1-based, as proc(5) counts) of ``stat``, from the 3rd on."""
     if not stat_text:
         return None
     # The command may hold spaces and parentheses: the fields follow the last ')'.
     fields = stat_text.rpartition(")")[2].split()
-    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+    index = number - 3
+    return int(fields[index]) if len(fields) > index and fields[index].isdigit() else None
+
+
+def boot_time(fs: RootFS) -> int | None:
+    """``btime`` of ``<root>/proc/stat``: the boot, in seconds since the epoch."""
+    try:
+        text = fs.read_bytes("/proc/stat", 1024 * 1024).decode("ascii", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("btime "):
+            value = line.split()[1]
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def started_at(process: ProcessInfo, booted: int | None) -> float | None:
+    """When the process started, in seconds since the epoch (stat's starttime + btime)."""
+    if process.start_ticks is None or booted is None:
+        return None
+    return booted + process.start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _environment(text: str | None) -> dict[str, str] | None:
@@ -147,9 +171,11 @@ def read_process(fs: RootFS, pid: int) -> ProcessInfo | None:
         deleted = exe is not None and exe.endswith(_DELETED)
         if exe is not None and deleted:
             exe = exe.removesuffix(_DELETED)
+        stat_text = _text(process, "stat", _MAX_STAT_BYTES)
         return ProcessInfo(
             pid=pid,
-            parent=_parent(_text(process, "stat", _MAX_STAT_BYTES)),
+            parent=_stat_field(stat_text, 4),
+            start_ticks=_stat_field(stat_text, 22),
             command=_printable(comm),
             arguments=arguments,
             exe=exe,

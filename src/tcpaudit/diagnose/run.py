@@ -45,7 +45,7 @@ from .model import (
     SocketSource,
 )
 from .owners import scan_owners
-from .processes import ProcessInfo
+from .processes import ProcessInfo, boot_time, started_at
 from .sockets import SocketRecord, TcpState, read_proc_sockets, with_owners
 from .ss import capture_notes, parse_netstat, parse_ss
 from .status import Scoreboard, StatusUnavailable, fetch_status, parse_status
@@ -379,6 +379,8 @@ def _judge_instance(
         build=options.build,
     )
     notes = list(plan.notes)
+    if config is not None and fs.is_host and process is not None:
+        notes += _changed_since_start(where, config.files, group, processes)
     if config is None:
         notes.append(
             Note(message="no Apache configuration found for this instance: Apache not audited")
@@ -400,6 +402,46 @@ def _judge_instance(
         found_by=plan.found_by,
     )
     return facts, instance, notes
+
+
+def _changed_since_start(
+    where: RootFS, files: list[str], group: InstanceGroup, processes: dict[int, ProcessInfo]
+) -> list[Note]:
+    """Configuration files changed after every process of the instance started.
+
+    httpd reads its configuration when it starts and at each reload, and a
+    reload replaces every child: a file modified after the newest process of
+    the tree started has been read by none of them (a reload is pending).
+    Older files may still have changed before an unnoticed reload: no claim.
+    """
+    booted = boot_time(RootFS("/"))
+    starts = [
+        started
+        for pid in group.holders
+        if pid in processes and (started := started_at(processes[pid], booted)) is not None
+    ]
+    if not starts:
+        return []
+    newest = max(starts)
+    changed = []
+    for shown in files:
+        try:
+            modified = os.stat(where.resolve(shown if shown.startswith("/") else "/" + shown))
+        except OSError:
+            continue
+        # One second of slack: starttime is in clock ticks, btime in whole seconds.
+        if modified.st_mtime > newest + 1:
+            changed.append(shown)
+    if not changed:
+        return []
+    listed = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    return [
+        Note(
+            message=f"{listed} changed after every process of httpd {group.root_pid} started: "
+            "the running server has not read the file as it is now (a reload is pending), and "
+            "this diagnosis judges the file, not necessarily what runs"
+        )
+    ]
 
 
 def _unjudged(
