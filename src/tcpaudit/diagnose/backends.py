@@ -71,6 +71,8 @@ def _walk(directives: Iterable[Directive]) -> Iterator[Directive]:
 
 
 def _target(directive: Directive, word: str) -> ProxyTarget | None:
+    if word.lower().startswith(("unix:", "proxy:unix:")):
+        return None  # a Unix socket (unix:/run/php.sock|fcgi://localhost): no TCP end
     match = _URL.search(word)
     if match is None:
         return None
