@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
+import jsonschema
 import pytest
 from apache_server import (
     APACHE2,
@@ -43,7 +44,7 @@ from apache_server import (
 from diagnose_helpers import run, run_json
 from live_site import STEP_SECONDS, WORKERS, Site, drive, give_up, running_site
 
-from tcpaudit.diagnose import TcpState, prepare
+from tcpaudit.diagnose import Diagnosis, TcpState, prepare
 from tcpaudit.diagnose.counters import read_listen_counters
 from tcpaudit.rootfs import RootFS
 
@@ -185,6 +186,11 @@ def test_two_instances_one_section_each(sites: dict[str, Site]) -> None:
     assert data["connections"]["close_wait_unaccepted_fin_only"] == 4
     assert len(data["backends"]) == 2
     assert data["verdict"].startswith("2 Apache instances on the ports. [httpd ")
+    # The two-section document is the published diagnose schema's, sections included.
+    schema = Diagnosis.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(data)]
+    assert errors == []
     # The table shows one section each.
     code, out, _ = run("--ports", ports)
     assert out.count("=== ") == 2 and "Instance:" in out
