@@ -17,7 +17,9 @@ ListenOverflows/ListenDrops), ``status`` (mod_status), ``classify`` (what
 each socket means), ``backends`` (CLOSE_WAIT toward proxied backends),
 ``verdict``, ``sentences`` and ``signals`` (the paragraph), ``watch``
 (``--watch`` growth), ``summary`` (several instances in one document),
-``model`` (the JSON contract), ``run`` (the steps in order), ``render`` (the
+``model`` (the JSON contract), ``sources`` (sockets and scoreboard
+sources), ``sections`` (the configuration each section judges), ``run``
+(the steps in order), ``render`` (the
 terminal view), ``cli`` (the command).
 """
 

@@ -11,6 +11,7 @@ from typing import Literal
 from ..facts import HOLDING_MPMS, HostFacts
 from .classify import Classification
 from .model import SocketSource, Workers
+from .signals import unaccepted_meaning
 
 __all__ = [
     "Cause",
@@ -110,7 +111,7 @@ def symptoms(
             if c.established_unaccepted
             else ""
         )
-        meaning = _unaccepted_meaning(c.close_wait_unaccepted, c.close_wait_unaccepted_fin_only)
+        meaning = unaccepted_meaning(c.close_wait_unaccepted, c.close_wait_unaccepted_fin_only)
         sentences.append(
             f"{c.close_wait_unaccepted} unowned CLOSE_WAIT in the accept queue of {where}"
             f"{in_queue}{waiting}: {meaning}"
@@ -152,42 +153,6 @@ def symptoms(
             )
         )
     return sentences
-
-
-def _unaccepted_meaning(unaccepted: int, fin_only: int) -> str:
-    """What the queued CLOSE_WAIT will cost: a request served for nobody, or nothing at all.
-
-    Recv-Q on CLOSE_WAIT counts the FIN as one byte (KNOWLEDGE.md): 1 is a
-    client that sent nothing else (a proxy's spare connection, dropped), so a
-    worker will accept it, read end-of-file and close, logging nothing; more
-    is a request that will be read and served to a client that left.
-    """
-    one = unaccepted == 1
-    carrying = unaccepted - fin_only
-    if fin_only == unaccepted:
-        return (
-            "a client that gave up before a worker accepted it, having sent nothing but its "
-             "FIN (Recv-Q 1): there is no request to serve; a worker will accept it, read "
-             "end-of-file and close it, without a line in the access log."
-             if one else
-             "clients that gave up before a worker accepted them, having sent nothing but "
-             "their FIN (all Recv-Q 1): there is no request to serve; a worker will accept "
-             "each, read end-of-file and close it, without a line in the access log."
-        )  # fmt: skip
-    if fin_only == 0:
-        return (
-            "a client that gave up before a worker accepted it, its request unread (Recv-Q "
-            "above 1); it will still be served, for nobody, once a worker frees up."
-            if one
-            else "clients that gave up before a worker accepted them, their requests unread "
-            "(Recv-Q above 1); each will still be served, for nobody, once a worker frees up."
-        )
-    return (
-        f"clients that gave up before a worker accepted them; {fin_only} sent nothing but "
-        f"the FIN (Recv-Q 1: a worker will read end-of-file and close, logging nothing), "
-        f"{carrying} {'carries a request' if carrying == 1 else 'carry requests'} (Recv-Q "
-        f"above 1) that will still be served, for nobody, once a worker frees up."
-    )
 
 
 def _owned_sentence(classification: Classification, source: SocketSource) -> str:

@@ -1,5 +1,6 @@
-"""Sentences for the evidence beside the ports' CLOSE_WAIT: the kernel's counters,
-half-open handshakes, and CLOSE_WAIT toward proxied backends.
+"""Sentences for what queued CLOSE_WAIT will cost, and for the evidence beside the
+ports' CLOSE_WAIT: the kernel's counters, half-open handshakes, and CLOSE_WAIT
+toward proxied backends.
 
 Each says something only when it matters: an overflow counter at 0, no
 SYN-RECV, or no backend CLOSE_WAIT add nothing to the verdict.
@@ -11,7 +12,7 @@ from ..apache.model import ApacheConfig
 from .classify import Classification
 from .model import BackendCloseWait, KernelCounters
 
-__all__ = ["backend_sentences", "kernel_sentence", "syn_recv_sentence"]
+__all__ = ["backend_sentences", "kernel_sentence", "syn_recv_sentence", "unaccepted_meaning"]
 
 
 def kernel_sentence(kernel: KernelCounters | None, classification: Classification) -> str | None:
@@ -94,3 +95,39 @@ def backend_sentences(backends: list[BackendCloseWait]) -> list[str]:
             f"left, and no worker is held by {'it' if n == 1 else 'them'}. Fix: {fix}."
         )
     return sentences
+
+
+def unaccepted_meaning(unaccepted: int, fin_only: int) -> str:
+    """What the queued CLOSE_WAIT will cost: a request served for nobody, or nothing at all.
+
+    Recv-Q on CLOSE_WAIT counts the FIN as one byte (KNOWLEDGE.md): 1 is a
+    client that sent nothing else (a proxy's spare connection, dropped), so a
+    worker will accept it, read end-of-file and close, logging nothing; more
+    is a request that will be read and served to a client that left.
+    """
+    one = unaccepted == 1
+    carrying = unaccepted - fin_only
+    if fin_only == unaccepted:
+        return (
+            "a client that gave up before a worker accepted it, having sent nothing but its "
+             "FIN (Recv-Q 1): there is no request to serve; a worker will accept it, read "
+             "end-of-file and close it, without a line in the access log."
+             if one else
+             "clients that gave up before a worker accepted them, having sent nothing but "
+             "their FIN (all Recv-Q 1): there is no request to serve; a worker will accept "
+             "each, read end-of-file and close it, without a line in the access log."
+        )  # fmt: skip
+    if fin_only == 0:
+        return (
+            "a client that gave up before a worker accepted it, its request unread (Recv-Q "
+            "above 1); it will still be served, for nobody, once a worker frees up."
+            if one
+            else "clients that gave up before a worker accepted them, their requests unread "
+            "(Recv-Q above 1); each will still be served, for nobody, once a worker frees up."
+        )
+    return (
+        f"clients that gave up before a worker accepted them; {fin_only} sent nothing but "
+        f"the FIN (Recv-Q 1: a worker will read end-of-file and close, logging nothing), "
+        f"{carrying} {'carries a request' if carrying == 1 else 'carry requests'} (Recv-Q "
+        f"above 1) that will still be served, for nobody, once a worker frees up."
+    )
