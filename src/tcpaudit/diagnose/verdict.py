@@ -195,12 +195,6 @@ def compose_verdict(
     cause = decide_cause(classification, workers, facts)
     backends = backends or []
     sentences = symptoms(classification, ports, source, backends_explained=bool(backends))
-    extra = [
-        syn_recv_sentence(classification, facts.apache),
-        kernel_sentence(kernel, classification),
-    ]
-    sentences += [sentence for sentence in extra if sentence]
-    sentences += backend_sentences(backends)
     workers_text = workers_sentence(classification, workers, facts, cause)
     if workers_text is not None:
         sentences.append(workers_text)
@@ -236,4 +230,11 @@ def compose_verdict(
             "The audit finds no timer to shorten: look at what the handlers wait for "
             "(backends, CGI, locks)."
         )
+    # The main story (symptoms, cause, fix) first; the evidence beside it after.
+    extra = [
+        syn_recv_sentence(classification, facts.apache),
+        kernel_sentence(kernel, classification),
+    ]
+    sentences += [sentence for sentence in extra if sentence]
+    sentences += backend_sentences(backends)
     return " ".join(sentences)
