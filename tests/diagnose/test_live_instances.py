@@ -1,4 +1,4 @@
-"""On real apache2 (prefork and event, side by side): diagnose finds and judges each running instance.
+"""On real apache2 (prefork, worker and event, side by side): diagnose finds and judges each running instance.
 
 Each site runs from a temporary directory as ``apache2 -f DIR/site.conf -D
 SLOWSITE``, a file no layout search would find, whose Timeout depends on the
@@ -48,7 +48,7 @@ from tcpaudit.diagnose import Diagnosis, TcpState, prepare
 from tcpaudit.diagnose.counters import read_listen_counters
 from tcpaudit.rootfs import RootFS
 
-MPMS = ("prefork", "event")
+MPMS = ("prefork", "worker", "event")
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_ports_alone_judge_the_running_instance(sites: dict[str, Site], mpm: str
     assert len(owned) == 1 and set(owned[0]["pids"]) <= set(workers)
     queued = sorted(s["unread_bytes"] for s in data["close_wait"] if s["accepted"] is False)
     assert queued[:2] == [1, 1] and queued[2] > 1
-    if mpm == "prefork":
+    if mpm != "event":  # one worker per accepted connection: counted from the sockets
         assert (data["workers"]["busy"], data["workers"]["limit"]) == (WORKERS, WORKERS)
     else:  # event parks idle connections without a worker: not counted from sockets
         assert data["workers"]["busy"] is None and data["workers"]["limit"] == WORKERS
@@ -151,7 +151,7 @@ def test_ports_alone_judge_the_running_instance(sites: dict[str, Site], mpm: str
         f"toward the backend 127.0.0.1:{pooled} of `ProxyPass /api/ http://127.0.0.1:{pooled}"
         f"/api/` at {site.conf}:{site.api_line}: pooled backend connection"
     ) in verdict
-    if mpm == "prefork":
+    if mpm != "event":
         assert "All MaxRequestWorkers=2 workers are busy" in verdict
 
 
@@ -172,7 +172,7 @@ def test_the_file_given_with_apache_conf_is_read_as_the_host_runs_it(
     assert (timeout["current"], timeout["location"]["line"]) == (120, site.timeout_line)
 
 
-def test_two_instances_one_section_each(sites: dict[str, Site]) -> None:
+def test_several_instances_one_section_each(sites: dict[str, Site]) -> None:
     by_port = sorted(MPMS, key=lambda mpm: sites[mpm].port)
     ports = ",".join(str(sites[mpm].port) for mpm in MPMS)
     code, data = run_json("--ports", ports)
@@ -182,10 +182,11 @@ def test_two_instances_one_section_each(sites: dict[str, Site]) -> None:
     for section, mpm in zip(sections, by_port, strict=True):
         _instance_checks(section, sites[mpm])
         assert section["ports"] == [sites[mpm].port]
-    assert data["connections"]["close_wait_unaccepted"] == 6
-    assert data["connections"]["close_wait_unaccepted_fin_only"] == 4
-    assert len(data["backends"]) == 2
-    assert data["verdict"].startswith("2 Apache instances on the ports. [httpd ")
+    n = len(MPMS)
+    assert data["connections"]["close_wait_unaccepted"] == 3 * n
+    assert data["connections"]["close_wait_unaccepted_fin_only"] == 2 * n
+    assert len(data["backends"]) == n
+    assert data["verdict"].startswith(f"{n} Apache instances on the ports. [httpd ")
     # The two-section document is the published diagnose schema's, sections included.
     schema = Diagnosis.model_json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -193,7 +194,7 @@ def test_two_instances_one_section_each(sites: dict[str, Site]) -> None:
     assert errors == []
     # The table shows one section each.
     code, out, _ = run("--ports", ports)
-    assert out.count("=== ") == 2 and "Instance:" in out
+    assert out.count("=== ") == len(MPMS) and "Instance:" in out
 
 
 def test_without_ports_every_running_httpd_is_found(sites: dict[str, Site]) -> None:
