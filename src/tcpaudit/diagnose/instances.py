@@ -145,8 +145,10 @@ def group_listeners(
     groups: dict[int | None, InstanceGroup] = {}
     for record in listening:
         holders = {ref.pid for ref in record.owners}
-        if ports is None and not any(_is_apache(process(ref.pid), ref.command)
-                                     for ref in record.owners):  # fmt: skip
+        if ports is None and not any(
+            ref.command in APACHE_COMMANDS or _is_apache(process(ref.pid), ref.command)
+            for ref in record.owners
+        ):
             continue
         root = _tree_root(holders, process) if holders else None
         group = groups.setdefault(root, InstanceGroup(root_pid=root))
