@@ -165,9 +165,8 @@ def prepare(
                         fs, group, processes, options, sysctl_settings, host
                     )
                 except TcpauditError as exc:
-                    if len(groups) == 1:
-                        raise
-                    # One instance's unreadable configuration must not hide the others.
+                    # The server runs this configuration: a file tcpaudit cannot read (or
+                    # reads otherwise) must not hide what the sockets show, nor other instances.
                     section_facts, instance, notes = unjudged(group, exc, sysctl_settings, host)
                 sections.append(
                     Section(

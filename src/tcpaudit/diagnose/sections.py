@@ -89,6 +89,7 @@ def single_section(
 ) -> Section:
     """Every port in one section, judged by the configuration given or found by layout."""
     notes: list[Note] = []
+    given = facts is not None
     if facts is None:
         facts = _gather(fs, options, sysctl)
     if not ports:
@@ -99,7 +100,9 @@ def single_section(
             )
     instance = None
     if facts.apache is not None:
-        if options.apache_conf is not None:
+        if given:
+            how = f"judged {facts.apache.main_file}, from the facts given to diagnose()"
+        elif options.apache_conf is not None:
             how = f"judged {facts.apache.main_file}, as --apache-conf says"
         elif source != "proc":
             how = (
@@ -113,7 +116,7 @@ def single_section(
                 f"{facts.apache.main_file}, the configuration the host's service starts httpd "
                 "with (its -f, else the distribution's default file)"
             )
-        if options.apache_conf is None and source == "proc":
+        if not given and options.apache_conf is None and source == "proc":
             notes.append(Note(message=how))
         instance = Instance(pid=None, config_file=facts.apache.main_file, found_by=how)
     return Section(
