@@ -93,7 +93,8 @@ def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
 @click.option(
     "--ports",
     callback=_ports,
-    help="Apache's ports, comma-separated (default: the configuration's Listen lines).",
+    help="Apache's ports, comma-separated (default: every running httpd's listening ports, "
+    "else the configuration's Listen lines).",
 )
 @click.option(
     "--apache-conf",
@@ -157,7 +158,8 @@ def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
     "--netstat",
     "netstat_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="A captured `netstat -tanp` output instead of reading /proc.",
+    help="A captured `netstat -tanp` output, or a pasted `netstat -tp` (service and host "
+    "names, no listener), instead of reading /proc.",
 )
 @click.option(
     "--config",
@@ -170,12 +172,14 @@ def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
     "--watch",
     "watch_seconds",
     type=click.FloatRange(min=0.1, max=3600),
+    metavar="SECONDS",
     help="Sample every SECONDS (with --count): a line per sample, or one JSON document per line.",
 )
 @click.option(
     "--count",
     "sample_count",
     type=click.IntRange(min=1, max=100000),
+    metavar="N",
     help="How many samples --watch takes (default 10).",
 )
 @click.option(
@@ -209,9 +213,11 @@ def diagnose_command(
 ) -> None:
     """Explain the CLOSE_WAIT sockets on Apache's ports on a live host (or a replay tree).
 
-    Reads the socket table, which process holds which socket, the Apache
-    configuration and the sysctls; writes nothing and signals nothing.
-    Attributing other users' sockets needs root.
+    Reads the socket table, which process holds which socket, how each running
+    httpd was started (/proc/PID/cmdline, its binary's bytes) and the
+    configuration it runs, the kernel's counters and the sysctls; runs nothing,
+    writes nothing and signals nothing. Attributing other users' sockets, and
+    reading their binary and environment, needs root.
     """
     if sample_count is not None and watch_seconds is None:
         raise UsageError("--count needs --watch SECONDS")
