@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 from ..apache.binary import BinaryFacts, read_binary
 from ..apache.invocation import Invocation, apply_arguments
+from ..apache.locate import find_main_config
+from ..errors import TcpauditError
 from ..provenance import Note
 from ..rootfs import RootFS
 from .processes import ProcessInfo, read_process
@@ -326,6 +328,14 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
     if config_file is not None:
         effective_root = _last_server_root(plan.directives) or "/"
         plan.apache_conf = posixpath.normpath(posixpath.join(effective_root, config_file))
+    if (
+        server_root is not None
+        and plan.apache_conf is not None
+        and _layout_root(_process_root(fs, process), plan.apache_conf) == server_root
+    ):
+        # The loader takes that ServerRoot from the file's place anyway: no extra -C line
+        # (it would show among the instance's own -C lines and shift their numbers).
+        plan.directives.remove(f"ServerRoot {server_root}")
     if process.own_root:
         plan.notes.append(
             Note(
@@ -359,6 +369,15 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
         f"({_short(list(process.arguments)) or '-'}) gives {config_text}; binary {binary_text}"
     )
     return plan
+
+
+def _layout_root(where: RootFS, main_file: str) -> str | None:
+    """The ServerRoot ``load_apache`` assumes for ``main_file`` (its layout's, or its directory)."""
+    try:
+        located = find_main_config(where, main_file)
+    except (OSError, TcpauditError):
+        return None
+    return located[0].server_root if located is not None else None
 
 
 def _last_server_root(directives: list[str]) -> str | None:
