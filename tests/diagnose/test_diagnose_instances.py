@@ -192,3 +192,30 @@ def test_netstat_counters_parse_only_tcpext() -> None:
     assert parse_netstat_counters(NETSTAT)["ListenOverflows"] == 12
     assert parse_netstat_counters("TcpExt: A B\nTcpExt: 1\n") == {}
     assert parse_netstat_counters("") == {}
+
+
+def test_a_proxy_holding_the_port_is_not_taken_for_httpd(tmp_path: Path) -> None:
+    _site_tree(tmp_path)
+    # haproxy in front holds 8080 instead: its -f is haproxy's, not httpd's.
+    for pid in ("500", "501"):
+        for entry in (tmp_path / "proc" / pid).iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                for link in entry.iterdir():
+                    link.unlink()
+                entry.rmdir()
+            else:
+                entry.unlink()
+        (tmp_path / "proc" / pid).rmdir()
+    argv = ["/usr/sbin/haproxy", "-f", "/etc/haproxy/haproxy.cfg", "-Ws"]
+    _process(tmp_path, 600, 1, "haproxy", argv, [100], exe="/usr/sbin/haproxy")
+    (tmp_path / "etc" / "httpd" / "conf").mkdir(parents=True)
+    (tmp_path / "etc" / "httpd" / "conf" / "httpd.conf").write_text(
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\nListen 8080\nTimeout 60\n"
+    )
+    result = diagnose(tmp_path, ports=[8080])
+    assert result.instance is not None and result.instance.command is None
+    assert result.instance.found_by.startswith(
+        "process 600 (haproxy), which holds 0.0.0.0:8080, is not an httpd"
+    )
+    assert result.apache is not None and result.apache.main_file == "etc/httpd/conf/httpd.conf"
+    assert "-c" not in " ".join(n.message for n in result.notes).split()

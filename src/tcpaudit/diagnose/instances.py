@@ -285,11 +285,24 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
         )
         plan.notes.append(Note(message=plan.found_by))
         return plan
+    binary_notes: list[Note] = []
+    binary = _binary(fs, process, binary_notes)
+    if binary is None and not _is_apache(process, process.command):
+        # Another server holds the port (a proxy in front, a load balancer): its
+        # command line is not httpd's and means nothing to httpd's options.
+        plan.found_by = (
+            f"process {process.pid} ({process.command}), which holds {addresses}, is not an "
+            "httpd (neither its name nor its binary says so): judged the configuration the "
+            "host's service starts httpd with (its -f, else the distribution's default file)"
+        )
+        plan.notes.append(Note(message=plan.found_by))
+        return plan
     plan.process = process
+    plan.binary = binary
+    plan.notes += binary_notes
     plan.arguments = list(process.arguments[1:])
     invocation = Invocation()
     apply_arguments(plan.arguments, invocation)
-    plan.binary = _binary(fs, process, plan.notes)
     if plan.binary is not None:
         plan.version = plan.binary.version
         plan.compiled_in = plan.binary.linked
