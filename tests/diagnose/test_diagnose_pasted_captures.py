@@ -154,3 +154,17 @@ def test_the_shipped_table_agrees_with_this_hosts_services_file() -> None:
         if name in system and system[name] != port
     }
     assert disagree == {}
+
+
+@pytest.mark.parametrize(("queued", "warned"), [(6, True), (5, False), (9, False)])
+def test_a_queue_close_to_its_backlog_is_said(tmp_path: Path, queued: int, warned: bool) -> None:
+    # ss -ltn shows the queue (Recv-Q) and the backlog (Send-Q) of a listener; 9 > 8 is full.
+    capture = tmp_path / "ss.txt"
+    capture.write_text(
+        "State      Recv-Q Send-Q Local Address:Port  Peer Address:Port Process\n"
+        f"LISTEN     {queued}      8      0.0.0.0:80         0.0.0.0:*\n"
+    )
+    _, data = run_json("--root", str(INCIDENT), "--ss", str(capture))
+    verdict = data["verdict"]
+    assert (f"is close to its backlog ({queued} of 8)" in verdict) is warned
+    assert ("is full (9 > backlog 8)" in verdict) is (queued == 9)

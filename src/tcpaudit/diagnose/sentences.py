@@ -30,6 +30,10 @@ Cause = Literal["keepalive", "reading", "handler", "held", "unknown", "none"]
 Pool = Literal["drained", "spare", "unknown"]
 
 
+# Below this backlog a queue at three quarters is a handful of clients, no warning sign.
+_NEAR_FULL_MINIMUM = 8
+
+
 def pool_state(workers: Workers) -> Pool:
     """Whether the count shows every worker busy, some free, or nothing."""
     if workers.busy is None or workers.limit is None:
@@ -129,6 +133,16 @@ def symptoms(
                 f"The accept queue of {listener.address} is full ({listener.accept_queue} > "
                 f"backlog {listener.backlog}): the kernel drops new clients' SYNs until a "
                 "worker accepts; they retry, then time out without a trace in Apache's logs."
+            )
+        elif (
+            listener.backlog is not None
+            and listener.backlog >= _NEAR_FULL_MINIMUM
+            and listener.accept_queue * 4 >= listener.backlog * 3
+        ):
+            sentences.append(
+                f"The accept queue of {listener.address} is close to its backlog "
+                f"({listener.accept_queue} of {listener.backlog}): a little more and the "
+                "kernel drops new clients' SYNs."
             )
     if c.close_wait_owned:
         sentences.append(_owned_sentence(classification, source))
