@@ -219,3 +219,17 @@ def test_a_proxy_holding_the_port_is_not_taken_for_httpd(tmp_path: Path) -> None
     )
     assert result.apache is not None and result.apache.main_file == "etc/httpd/conf/httpd.conf"
     assert "-c" not in " ".join(n.message for n in result.notes).split()
+
+
+def test_what_the_service_adds_beyond_the_command_line_is_named(tmp_path: Path) -> None:
+    _site_tree(tmp_path)
+    # A RHEL host whose httpd.service would pass -DEXTRA: process 500 was started by hand.
+    (tmp_path / "etc" / "sysconfig").mkdir(parents=True)
+    (tmp_path / "etc" / "sysconfig" / "httpd").write_text('OPTIONS="-DEXTRA"\n')
+    (tmp_path / "etc" / "os-release").write_text("ID=rhel\nVERSION_ID=9.4\n")
+    result = diagnose(tmp_path, ports=[8080])
+    notes = " | ".join(n.message for n in result.notes)
+    # RHEL's unit runs `httpd $OPTIONS -DFOREGROUND`: both are the service's, not the process's.
+    assert "adds -D EXTRA, -D FOREGROUND, which process 500 was not started with" in notes
+    # The instance's own -D EDGE is no addition.
+    assert "-D EDGE" not in notes

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..apache import load_apache
 from ..apache.build import BuildName
+from ..apache.model import ApacheInvocation
 from ..engine import AuditConfig, audit
 from ..engine.findings import Report
 from ..errors import TcpauditError, UsageError
@@ -23,7 +24,7 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from ..sysctl.model import SysctlSettings
 from .classify import listen_ports
-from .instances import InstanceGroup, plan_load
+from .instances import InstanceGroup, LoadPlan, plan_load
 from .model import Instance, SocketSource
 from .processes import ProcessInfo, boot_time, started_at
 
@@ -148,6 +149,8 @@ def judge_instance(
         build=options.build,
     )
     notes = list(plan.notes)
+    if config is not None and process is not None and config.invocation is not None:
+        notes += _service_additions(config.invocation, plan, options, process.pid)
     if config is not None and fs.is_host and process is not None:
         notes += _changed_since_start(where, config.files, group, processes)
     if config is None:
@@ -171,6 +174,32 @@ def judge_instance(
         found_by=plan.found_by,
     )
     return facts, instance, notes
+
+
+def _service_additions(
+    invocation: ApacheInvocation, plan: LoadPlan, options: ApacheOptions, pid: int
+) -> list[Note]:
+    """What the host's service start-up added that this process was not started with.
+
+    The loader reads the service's -D and -C (unit, envvars, sysconfig) under
+    the instance's own; a server started by hand did not get them, so they are
+    named for the reader to weigh.
+    """
+    own_defines = {*plan.defines, *options.defines}
+    own_directives = {*plan.directives, *options.directives}
+    defines = [name for name in invocation.defines if name not in own_defines]
+    directives = [line for line in invocation.directives if line not in own_directives]
+    added = [f"-D {name}" for name in dict.fromkeys(defines)]
+    added += [f"-C '{line}'" for line in dict.fromkeys(directives)]
+    if not added:
+        return []
+    return [
+        Note(
+            message=f"the host's service start-up ({invocation.how or 'its unit'}) adds "
+            f"{', '.join(added)}, which process {pid} was not started with: they were read "
+            "too, so settings they decide may not be this instance's"
+        )
+    ]
 
 
 def _changed_since_start(
