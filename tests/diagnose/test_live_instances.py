@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -409,3 +410,44 @@ def test_watch_sees_the_kernel_drop_clients_at_a_full_queue() -> None:
         if server is not None:
             server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+_WATCHING: list[list[str]] = []
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    """Record what tcpaudit asks of the system while a test watches (audit hooks stay for good)."""
+    if not _WATCHING:
+        return
+    if event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.fork",
+                 "os.forkpty", "os.kill", "os.killpg", "signal.pthread_kill", "os.spawn"):  # fmt: skip
+        _WATCHING[-1].append(f"{event} {args[:1]!r}")
+    elif event == "open":
+        path, mode, flags = args
+        writes = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & writes
+        ):
+            _WATCHING[-1].append(f"open for writing {path!r}")
+    elif event in ("os.remove", "os.rename", "os.chmod", "os.chown", "os.mkdir", "os.symlink",
+                   "os.truncate", "os.utime", "shutil.rmtree"):  # fmt: skip
+        _WATCHING[-1].append(f"{event} {args[:1]!r}")
+
+
+sys.addaudithook(_audit)
+
+
+def test_diagnosing_runs_no_program_sends_no_signal_and_writes_nothing(
+    sites: dict[str, Site],
+) -> None:
+    ports = [sites[mpm].port for mpm in MPMS]
+    _WATCHING.append([])
+    try:
+        session = prepare(ports=ports)
+        for index in (1, 2):
+            diagnosis = session.sample(index, 2)
+        seen = _WATCHING[-1]
+    finally:
+        _WATCHING.pop()
+    assert len(diagnosis.instances) == len(MPMS)  # it did read every instance
+    assert seen == []
