@@ -55,6 +55,7 @@ def test_diagnosing_the_seed_capture_says_what_it_cannot_show() -> None:
     assert data["ports"] == [80]  # from the configuration's Listen line
     c = data["connections"]
     assert (c["close_wait_unknown"], c["close_wait_unaccepted"], c["close_wait_owned"]) == (2, 0, 0)
+    assert c["close_wait_unknown_fin_only"] == 1  # Recv-Q 1; the other holds 912 request bytes
     assert sorted(s["unread_bytes"] for s in data["close_wait"]) == [1, 913]
     assert {s["remote"] for s in data["close_wait"]} == {
         "proxy.example:54021",

@@ -167,9 +167,10 @@ def classify(
         if record.state is TcpState.CLOSE_WAIT:
             kind = {True: "close_wait_owned", False: "close_wait_unaccepted", None: None}[held]
             counts[kind or "close_wait_unknown"] += 1
-            if held is False and record.rx_queue <= 1:
+            if held is not True and record.rx_queue <= 1:
                 # Recv-Q counts the FIN as one byte: 1 = the client sent nothing else.
-                counts["close_wait_unaccepted_fin_only"] += 1
+                kind = "unaccepted" if held is False else "unknown"
+                counts[f"close_wait_{kind}_fin_only"] += 1
             close_wait.append(
                 CloseWaitSocket(
                     local=record.local,

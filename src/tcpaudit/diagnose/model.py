@@ -69,6 +69,10 @@ class Connections(BaseModel):
     )
     close_wait_owned: int = 0
     close_wait_unknown: int = 0
+    close_wait_unknown_fin_only: int = Field(
+        0,
+        description="of close_wait_unknown, those with nothing unread but the FIN (Recv-Q 1)",
+    )
     established_unaccepted: int = 0
     established: int = 0
     established_unknown: int = 0
