@@ -233,3 +233,21 @@ def test_what_the_service_adds_beyond_the_command_line_is_named(tmp_path: Path) 
     assert "adds -D EXTRA, -D FOREGROUND, which process 500 was not started with" in notes
     # The instance's own -D EDGE is no addition.
     assert "-D EDGE" not in notes
+
+
+def test_a_binary_replaced_since_start_is_not_read(tmp_path: Path) -> None:
+    _site_tree(tmp_path)
+    # An upgrade without a restart: the kernel's link names the old file, gone.
+    exe = tmp_path / "proc" / "500" / "exe"
+    exe.unlink()
+    os.symlink("/opt/httpd/bin/httpd (deleted)", exe)
+    (tmp_path / "opt" / "httpd" / "bin").mkdir(parents=True)
+    (tmp_path / "opt" / "httpd" / "bin" / "httpd").write_bytes(b"\0Apache/2.4.99 (Unix)\0")
+    result = diagnose(tmp_path, ports=[8080])
+    assert result.instance is not None and result.instance.binary_version is None
+    assert result.instance.binary == "/opt/httpd/bin/httpd"
+    notes = " | ".join(n.message for n in result.notes)
+    assert (
+        "/proc/500/exe points to /opt/httpd/bin/httpd (deleted): the binary was replaced" in notes
+    )
+    assert result.apache is not None and result.apache.version != "2.4.99"
