@@ -78,11 +78,13 @@ class Session:
     def sample(self, index: int = 1, count: int = 1) -> Diagnosis:
         """Read the sockets (again) and explain them; ``index`` of ``count`` for ``--watch``."""
         notes: list[Note] = []
-        if self.first_records is not None and self.first_source is not None:
-            # The first sample reuses the reading that found the instances.
+        if self.first_records is not None and self.first_source is not None and count == 1:
+            # A single sample reuses the reading that found the instances; a series
+            # reads again, so that every sample's sockets, counters and time agree.
             records, source = self.first_records, self.first_source
             self.first_records = None
         else:
+            self.first_records = None
             records, source = read_sockets(self.fs, self.ss, self.netstat, notes)
         counters = self._counters(source)
         now = time.monotonic()
