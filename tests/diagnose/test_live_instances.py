@@ -163,6 +163,13 @@ def test_the_file_given_with_apache_conf_is_read_as_the_host_runs_it(
     site = sites["prefork"]
     code, data = run_json("--ports", str(site.port), "--apache-conf", str(site.conf))
     assert code == 1 and data["apache"]["main_file"] == str(site.conf)
+    # The running server is named beside the file judged, with its own command line.
+    assert site.server is not None and data["instance"]["pid"] == site.server.process.pid
+    assert data["instance"]["found_by"].startswith(
+        f"judged {site.conf}, as --apache-conf says; the server running there is process "
+        f"{site.server.process.pid} (apache2), started as: "
+    )
+    assert "-D SLOWSITE" in data["instance"]["found_by"]
     # Without the instance's -D SLOWSITE the file says Timeout 300; -D adds it back.
     timeout = next(f for f in data["findings"] if f["rule"] == "TA101")
     assert timeout["current"] == 300

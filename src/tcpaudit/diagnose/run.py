@@ -181,7 +181,10 @@ def prepare(
                 )
             place_unheard_ports(sections, ports, fs, options, sysctl, config)
     if not sections:
-        sections.append(single_section(fs, ports, options, sysctl, config, facts, source))
+        section = single_section(fs, ports, options, sysctl, config, facts, source)
+        if options.apache_conf is not None and source == "proc":
+            section.instance = _running_beside(fs, records, section)
+        sections.append(section)
     for section in sections[:1]:
         section.notes[:0] = first_notes
     return Session(
@@ -193,6 +196,31 @@ def prepare(
         scoreboard=scoreboard,
         first_records=records,
         first_source=source,
+    )
+
+
+def _running_beside(fs: RootFS, records: list[SocketRecord], section: Section) -> Instance | None:
+    """With --apache-conf, the instance that runs on the ports all the same, for comparison."""
+    judged = section.instance
+    groups, processes = group_listeners(fs, records, section.ports)
+    running = [group for group in groups if group.root_pid is not None]
+    if judged is None or len(running) != 1:
+        return judged
+    group = running[0]
+    process = processes.get(group.root_pid) if group.root_pid is not None else None
+    if process is None:
+        return judged
+    arguments = " ".join(process.arguments) or "not readable"
+    return judged.model_copy(
+        update={
+            "pid": group.root_pid,
+            "command": process.command,
+            "binary": process.exe,
+            "arguments": list(process.arguments[1:]),
+            "listeners": list(group.addresses),
+            "found_by": f"{judged.found_by}; the server running there is process "
+            f"{group.root_pid} ({process.command}), started as: {arguments}",
+        }
     )
 
 
