@@ -79,7 +79,7 @@ def test_readme_library_sample_prints_what_readme_says() -> None:
 
 
 def _diagnosis_part(args: list[str], *, with_notes: bool = False) -> str:
-    """A diagnose session as README shows it: the diagnosis, not the audit that follows."""
+    """A diagnose run as README shows it: the diagnosis, not the audit that follows."""
     old = Path.cwd()
     os.chdir(REPO)
     try:
@@ -101,8 +101,8 @@ def test_readme_diagnose_sample_of_a_running_instance_is_current() -> None:
     )
 
 
-def test_readme_diagnose_watch_sample_is_the_recorded_session() -> None:
-    recorded = REPO / "tests" / "diagnose" / "fixtures" / "proxied-site" / "watch-session.txt"
+def test_readme_diagnose_watch_sample_is_the_recorded_run() -> None:
+    recorded = REPO / "tests" / "diagnose" / "fixtures" / "proxied-site" / "watch-recorded.txt"
     _check_block("sample:diagnose-watch", f"```text\n{recorded.read_text().rstrip()}\n```")
 
 

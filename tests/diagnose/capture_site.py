@@ -14,7 +14,7 @@ to the tested state, then:
   ``etc/os-release``;
 - records a real ``tcpaudit diagnose --ports P --watch 1 --count 4`` on the
   live site while one more client gives up in the queue every second
-  (``watch-session.txt``: the samples and the verdict, the port renamed 8080).
+  (``watch-recorded.txt``: the samples and the verdict, the port renamed 8080).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def record_watch(site: Site) -> None:
     )
     command = f"$ tcpaudit diagnose --ports {SHOWN_PORT} --watch 1 --count 4"
     text = f"{command}\n{shown_text(shown)}\n...\nVerdict:\n{wrapped}\n"
-    (TARGET / "watch-session.txt").write_text(text)
+    (TARGET / "watch-recorded.txt").write_text(text)
 
 
 def main() -> None:

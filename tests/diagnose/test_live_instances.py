@@ -235,8 +235,8 @@ def test_watch_samples_growth_against_the_exhaustion_rate(sites: dict[str, Site]
     assert table[1].split()[:5] == ["1/2", "0.0", "3", "2", "1"]
     assert table[2].split()[0] == "2/2" and "Verdict:" in out
 
-    session = prepare(ports=[site.port])
-    first = session.sample(1, 3)
+    sampler = prepare(ports=[site.port])
+    first = sampler.sample(1, 3)
     assert first.sample is not None and first.sample.elapsed_seconds == 0
     # One more client gives up in the queue between the samples: CLOSE_WAIT grows.
     give_up(site.connect())
@@ -245,8 +245,8 @@ def test_watch_samples_growth_against_the_exhaustion_rate(sites: dict[str, Site]
         STEP_SECONDS,
         "a fifth CLOSE_WAIT",
     )
-    session.sample(2, 3)
-    last = session.sample(3, 3)
+    sampler.sample(2, 3)
+    last = sampler.sample(3, 3)
     assert last.sample is not None and last.sample.index == 3
     assert last.connections.close_wait_unaccepted_fin_only == 3
     rate = last.sample.close_wait_per_second
@@ -391,8 +391,8 @@ def test_watch_sees_the_kernel_drop_clients_at_a_full_queue() -> None:
         conf = write_config(workdir, port, workers=1, listen_backlog=1, keepalive_timeout=15)
         server = start(conf, port, 1)
         clients.request("/index.html", read_reply=True)  # the only worker waits in keep-alive
-        session = prepare(ports=[port])
-        first = session.sample(1, 2)
+        sampler = prepare(ports=[port])
+        first = sampler.sample(1, 2)
         assert first.kernel is not None and first.kernel.listen_overflows is not None
         # The queue holds backlog + 1 = 2 (clients that sent a request: AcceptFilter's
         # TCP_DEFER_ACCEPT keeps silent ones out of it); SYNs beyond are dropped.
@@ -406,7 +406,7 @@ def test_watch_sees_the_kernel_drop_clients_at_a_full_queue() -> None:
             STEP_SECONDS,
             "the kernel counting overflows",
         )
-        last = session.sample(2, 2)
+        last = sampler.sample(2, 2)
         assert last.kernel is not None and (last.kernel.listen_overflows_increase or 0) >= 2
         assert last.listeners[0].accept_queue == 2 and last.listeners[0].backlog == 1
         assert f"The accept queue of 127.0.0.1:{port} is full (2 > backlog 1)" in last.verdict
@@ -450,9 +450,9 @@ def test_diagnosing_runs_no_program_sends_no_signal_and_writes_nothing(
     ports = [sites[mpm].port for mpm in MPMS]
     _WATCHING.append([])
     try:
-        session = prepare(ports=ports)
+        sampler = prepare(ports=ports)
         for index in (1, 2):
-            diagnosis = session.sample(index, 2)
+            diagnosis = sampler.sample(index, 2)
         seen = _WATCHING[-1]
     finally:
         _WATCHING.pop()

@@ -40,7 +40,7 @@ from .model import (
     Workers,
 )
 from .owners import OwnerMap, scan_owners
-from .run import ApacheOptions, Session, diagnose, prepare
+from .run import ApacheOptions, Sampler, diagnose, prepare
 from .sockets import ProcessRef, SocketRecord, TcpState, parse_proc_net_tcp, read_proc_sockets
 from .ss import parse_netstat, parse_ss
 from .status import Scoreboard, StatusUnavailable, fetch_status, parse_status
@@ -59,9 +59,9 @@ __all__ = [
     "OwnerMap",
     "ProcessRef",
     "Sample",
+    "Sampler",
     "Scoreboard",
     "ScoreboardSummary",
-    "Session",
     "SocketRecord",
     "StatusUnavailable",
     "TcpState",

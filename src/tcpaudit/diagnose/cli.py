@@ -221,7 +221,7 @@ def diagnose_command(
     """
     if sample_count is not None and watch_seconds is None:
         raise UsageError("--count needs --watch SECONDS")
-    session = prepare(
+    sampler = prepare(
         root,
         ports=ports,
         sysctl=sysctl_source,
@@ -241,7 +241,7 @@ def diagnose_command(
     )
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     if watch_seconds is None:
-        diagnosis = session.sample()
+        diagnosis = sampler.sample()
         if output_format == "json":
             click.echo(diagnosis.to_json())
         else:
@@ -254,7 +254,7 @@ def diagnose_command(
         for index in range(1, count + 1):
             if index > 1:
                 time.sleep(watch_seconds)
-            last = session.sample(index, count)
+            last = sampler.sample(index, count)
             codes.append(exit_code(last, fail_on))
             if output_format == "json":
                 click.echo(last.to_json(indent=None))

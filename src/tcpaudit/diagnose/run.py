@@ -4,7 +4,7 @@ This module owns the order of the steps and the notes about what could not
 be seen. ``prepare`` does the slow, once-only part: it reads the socket
 table a first time to find which running httpd owns which listening port
 (``instances``), and loads and audits the configuration each one runs.
-``Session.sample`` does the part ``--watch`` repeats: it reads the sockets
+``Sampler.sample`` does the part ``--watch`` repeats: it reads the sockets
 and the kernel's counters again and explains them with that audit.
 
 The order matters on a live host: the socket table and the fd maps are read
@@ -56,13 +56,13 @@ from .summary import combine
 from .verdict import compose_verdict, count_workers, verdict_fixes
 from .watch import Baseline, sample_progress
 
-__all__ = ["ApacheOptions", "Session", "diagnose", "prepare"]
+__all__ = ["ApacheOptions", "Sampler", "diagnose", "prepare"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Session:
+class Sampler:
     """A prepared diagnosis: instances found and judged; ``sample`` reads the sockets."""
 
     fs: RootFS
@@ -138,7 +138,7 @@ def prepare(
     config: AuditConfig | None = None,
     facts: HostFacts | None = None,
     apache: ApacheOptions | None = None,
-) -> Session:
+) -> Sampler:
     """Find the instances on the ports and judge their configurations (see ``diagnose``)."""
     fs = RootFS(root)
     options = apache or ApacheOptions()
@@ -187,7 +187,7 @@ def prepare(
         sections.append(section)
     for section in sections[:1]:
         section.notes[:0] = first_notes
-    return Session(
+    return Sampler(
         fs=fs,
         sections=sections,
         ss=ss,
@@ -386,7 +386,7 @@ def diagnose(
         UsageError: no ports known, or two sources of one kind given.
         ParseError: an input exists but cannot be read or parsed.
     """
-    session = prepare(
+    sampler = prepare(
         root,
         ports=ports,
         sysctl=sysctl,
@@ -405,4 +405,4 @@ def diagnose(
             environment=environment,
         ),
     )
-    return session.sample()
+    return sampler.sample()
