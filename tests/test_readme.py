@@ -76,3 +76,37 @@ def test_readme_library_sample_prints_what_readme_says() -> None:
     )
     assert ran.returncode == 0, ran.stderr
     _check_block("sample:library-output", f"```text\n{ran.stdout.rstrip()}\n```")
+
+
+def _diagnosis_part(args: list[str], *, with_notes: bool = False) -> str:
+    """A diagnose run as README shows it: the diagnosis, not the audit that follows."""
+    old = Path.cwd()
+    os.chdir(REPO)
+    try:
+        out = CliRunner().invoke(cli, args, env={"NO_COLOR": "1"}).stdout
+    finally:
+        os.chdir(old)
+    # The audit report follows the diagnosis under its "tcpaudit VERSION | host" line.
+    diagnosis, report = ([*re.split(r"\ntcpaudit \S+ \| ", out, maxsplit=1), ""])[:2]
+    text = f"$ tcpaudit {' '.join(args)}\n{diagnosis.rstrip()}\n..."
+    if with_notes:
+        text += "\nnotes:" + report.rpartition("\nnotes:")[2].rstrip()
+    return f"```text\n{text}\n```"
+
+
+def test_readme_diagnose_sample_of_a_running_instance_is_current() -> None:
+    _check_block(
+        "sample:diagnose-instance",
+        _diagnosis_part(["diagnose", "--root", "tests/diagnose/fixtures/proxied-site"]),
+    )
+
+
+def test_readme_diagnose_watch_sample_is_the_recorded_run() -> None:
+    recorded = REPO / "tests" / "diagnose" / "fixtures" / "proxied-site" / "watch-recorded.txt"
+    _check_block("sample:diagnose-watch", f"```text\n{recorded.read_text().rstrip()}\n```")
+
+
+def test_readme_diagnose_sample_of_the_incident_capture_is_current() -> None:
+    capture = "examples/closewait-incident/netstat-tp.txt"
+    args = ["diagnose", "--root", "examples/closewait-incident", "--netstat", capture]
+    _check_block("sample:diagnose-netstat", _diagnosis_part(args, with_notes=True))

@@ -248,13 +248,19 @@ class ApacheServer:
                 time.sleep(0.1)
 
 
-def start(conf: Path, port: int, workers: int) -> ApacheServer:
-    """Start apache2 in the foreground; return once it listens and ``workers`` children run."""
+def start(
+    conf: Path, port: int, workers: int, arguments: tuple[str, ...] = (), *, with_f: bool = True
+) -> ApacheServer:
+    """Start apache2 in the foreground; return once it listens and ``workers`` children run.
+
+    ``arguments`` go on its command line after ``-f CONF`` (``-D NAME``, ``-C LINE``);
+    ``with_f`` False leaves ``-f`` out (``arguments`` then say where, with ``-d``).
+    """
     if APACHE2 is None:
         raise AssertionError("apache2 is not installed: the end-to-end test needs Debian's apache2")
     environment = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
     process = subprocess.Popen(
-        [APACHE2, "-f", str(conf), "-DFOREGROUND"],
+        [APACHE2, *(["-f", str(conf)] if with_f else []), *arguments, "-DFOREGROUND"],
         env=environment,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

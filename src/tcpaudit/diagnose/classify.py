@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..apache.model import ApacheConfig
+from .instances import APACHE_COMMANDS
 from .model import CloseWaitSocket, Connections, Listener, Owner
 from .sockets import SocketRecord, TcpState
 
@@ -27,10 +28,6 @@ __all__ = ["MAX_CLOSE_WAIT_LISTED", "Classification", "classify", "listen_ports"
 
 # Enough evidence to read; a host with thousands says the same thing a thousand times.
 MAX_CLOSE_WAIT_LISTED = 100
-# What httpd's processes are called by distributions (Debian apache2, RHEL httpd,
-# the 2.2-era RHEL httpd.worker / httpd.event binaries), used only when no
-# listening socket names them.
-APACHE_COMMANDS = frozenset({"apache2", "httpd", "httpd.worker", "httpd.event", "httpd-prefork"})
 
 # States in which a process may still hold the socket: after close() the kernel
 # alone keeps LAST_ACK, CLOSING and TIME_WAIT, and SYN_RECV is not accepted
@@ -170,6 +167,10 @@ def classify(
         if record.state is TcpState.CLOSE_WAIT:
             kind = {True: "close_wait_owned", False: "close_wait_unaccepted", None: None}[held]
             counts[kind or "close_wait_unknown"] += 1
+            if held is not True and record.rx_queue <= 1:
+                # Recv-Q counts the FIN as one byte: 1 = the client sent nothing else.
+                kind = "unaccepted" if held is False else "unknown"
+                counts[f"close_wait_{kind}_fin_only"] += 1
             close_wait.append(
                 CloseWaitSocket(
                     local=record.local,

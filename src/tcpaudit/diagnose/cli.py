@@ -14,9 +14,19 @@ Exit codes, as ``tcpaudit audit``:
 - 2: an input could not be read or parsed, or the command line was wrong
   (one line on stderr).
 
+With ``--watch SECONDS --count N`` the code is the worst sample's (Ctrl-C
+ends the series early and keeps the samples taken).
+
+Which configuration is judged: without ``--apache-conf``, the one each
+running httpd on the ports was started with (its ``/proc/PID/cmdline``, its
+binary), one section per instance; ``-D``, ``-C`` and ``--env`` are added to
+the instance's own, ``--apache-version``/``--apache-build`` override its
+binary's.
+
 Privileges: reading the socket table needs none; attributing sockets to
-processes of other users (``/proc/<pid>/fd``) needs root, and without it the
-diagnosis says how many processes it could not inspect. Which CLOSE_WAIT
+processes of other users (``/proc/<pid>/fd``), and reading their binary and
+environment, needs root; without it the diagnosis says what it could not
+read and falls back to the host's own configuration. Which CLOSE_WAIT
 sockets were never accepted is known without root (inode 0).
 
 With ``--ss``/``--netstat`` the sockets come from the capture, and the
@@ -28,19 +38,24 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
 
+from ..cli import APACHE_BUILDS
+from ..cli import _environment as environment_option
 from ..cli_support import errors_exit_2
 from ..engine import Severity, load_config
+from ..errors import UsageError
 from .model import Diagnosis
-from .render import render_table
-from .run import diagnose
+from .render import render_sample_line, render_table
+from .run import ApacheOptions, prepare
 
 __all__ = ["diagnose_command", "exit_code"]
 
 FAIL_ON_CHOICES = ["info", "low", "medium", "high", "critical", "never"]
+DEFAULT_SAMPLES = 10
 
 
 def _ports(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
@@ -78,9 +93,46 @@ def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
 @click.option(
     "--ports",
     callback=_ports,
-    help="Apache's ports, comma-separated (default: the configuration's Listen lines).",
+    help="Apache's ports, comma-separated (default: every running httpd's listening ports, "
+    "else the configuration's Listen lines).",
 )
-@click.option("--apache-conf", help="Main Apache configuration file (default: found by layout).")
+@click.option(
+    "--apache-conf",
+    help="Main Apache configuration file to judge for every port (default: the one each "
+    "running httpd was started with, from /proc/PID/cmdline; else found by layout).",
+)
+@click.option(
+    "--apache-version",
+    help="Apache version, e.g. 2.4.62 (default: read from the running httpd's binary).",
+)
+@click.option(
+    "--apache-build",
+    type=click.Choice(list(APACHE_BUILDS)),
+    help="Which httpd build runs the configuration (default: the running binary's modules).",
+)
+@click.option(
+    "-D",
+    "--define",
+    "defines",
+    multiple=True,
+    metavar="NAME",
+    help="Define NAME for <IfDefine>, as httpd -D (repeatable; added to the instance's).",
+)
+@click.option(
+    "-C",
+    "directives",
+    multiple=True,
+    metavar="DIRECTIVE",
+    help="Read DIRECTIVE before the main configuration file, as httpd -C (repeatable).",
+)
+@click.option(
+    "--env",
+    "environment",
+    multiple=True,
+    callback=environment_option,
+    metavar="NAME=VALUE",
+    help="A variable of httpd's environment for ${NAME} (repeatable; over the instance's).",
+)
 @click.option(
     "--sysctl",
     "sysctl_source",
@@ -106,7 +158,8 @@ def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
     "--netstat",
     "netstat_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="A captured `netstat -tanp` output instead of reading /proc.",
+    help="A captured `netstat -tanp` output, or a pasted `netstat -tp` (service and host "
+    "names, no listener), instead of reading /proc.",
 )
 @click.option(
     "--config",
@@ -115,6 +168,20 @@ def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
     help="tcpaudit.toml (default: found upward from the working directory).",
 )
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--watch",
+    "watch_seconds",
+    type=click.FloatRange(min=0.1, max=3600),
+    metavar="SECONDS",
+    help="Sample every SECONDS (with --count): a line per sample, or one JSON document per line.",
+)
+@click.option(
+    "--count",
+    "sample_count",
+    type=click.IntRange(min=1, max=100000),
+    metavar="N",
+    help="How many samples --watch takes (default 10).",
+)
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON_CHOICES),
@@ -136,27 +203,68 @@ def diagnose_command(
     config_file: str | None,
     output_format: str,
     fail_on: str,
+    apache_version: str | None,
+    apache_build: str | None,
+    defines: tuple[str, ...],
+    directives: tuple[str, ...],
+    environment: dict[str, str],
+    watch_seconds: float | None,
+    sample_count: int | None,
 ) -> None:
     """Explain the CLOSE_WAIT sockets on Apache's ports on a live host (or a replay tree).
 
-    Reads the socket table, which process holds which socket, the Apache
-    configuration and the sysctls; writes nothing and signals nothing.
-    Attributing other users' sockets needs root.
+    Reads the socket table, which process holds which socket, how each running
+    httpd was started (/proc/PID/cmdline, its binary's bytes) and the
+    configuration it runs, the kernel's counters and the sysctls; runs nothing,
+    writes nothing and signals nothing. Attributing other users' sockets, and
+    reading their binary and environment, needs root.
     """
-    diagnosis = diagnose(
+    if sample_count is not None and watch_seconds is None:
+        raise UsageError("--count needs --watch SECONDS")
+    sampler = prepare(
         root,
         ports=ports,
-        apache_conf=apache_conf,
         sysctl=sysctl_source,
         status_url=status_url,
         scoreboard=scoreboard,
         ss=ss_file,
         netstat=netstat_file,
         config=load_config(Path(config_file) if config_file else None),
+        apache=ApacheOptions(
+            apache_conf=apache_conf,
+            version=apache_version,
+            build=apache_build,  # type: ignore[arg-type]  # click.Choice restricts it
+            defines=defines,
+            directives=directives,
+            environment=environment,
+        ),
     )
-    if output_format == "json":
-        click.echo(diagnosis.to_json())
-    else:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        click.echo(render_table(diagnosis, color=color), nl=False)
-    sys.exit(exit_code(diagnosis, fail_on))
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    if watch_seconds is None:
+        diagnosis = sampler.sample()
+        if output_format == "json":
+            click.echo(diagnosis.to_json())
+        else:
+            click.echo(render_table(diagnosis, color=color), nl=False)
+        sys.exit(exit_code(diagnosis, fail_on))
+    count = sample_count or DEFAULT_SAMPLES
+    codes = []
+    last = None
+    try:
+        for index in range(1, count + 1):
+            if index > 1:
+                time.sleep(watch_seconds)
+            last = sampler.sample(index, count)
+            codes.append(exit_code(last, fail_on))
+            if output_format == "json":
+                click.echo(last.to_json(indent=None))
+            else:
+                click.echo(render_sample_line(last))
+    except KeyboardInterrupt:
+        # Ctrl-C ends the watch early: what was sampled stands, the last sample is explained.
+        if not codes:
+            sys.exit(130)
+    if output_format != "json" and last is not None:
+        click.echo("")
+        click.echo(render_table(last, color=color), nl=False)
+    sys.exit(max(codes))

@@ -14,14 +14,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..engine.findings import Report
+from ..engine.findings import KernelSummary, Report
 
 __all__ = [
+    "BackendCloseWait",
     "CloseWaitSocket",
     "Connections",
     "Diagnosis",
+    "Instance",
+    "KernelCounters",
     "Listener",
     "Owner",
+    "Sample",
     "ScoreboardSummary",
     "SocketSource",
     "Workers",
@@ -58,8 +62,17 @@ class Connections(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     close_wait_unaccepted: int = 0
+    close_wait_unaccepted_fin_only: int = Field(
+        0,
+        description="of close_wait_unaccepted, those whose client sent nothing but its FIN "
+        "(Recv-Q 1): a worker will read end-of-file and close, serving and logging nothing",
+    )
     close_wait_owned: int = 0
     close_wait_unknown: int = 0
+    close_wait_unknown_fin_only: int = Field(
+        0,
+        description="of close_wait_unknown, those with nothing unread but the FIN (Recv-Q 1)",
+    )
     established_unaccepted: int = 0
     established: int = 0
     established_unknown: int = 0
@@ -128,6 +141,83 @@ class Workers(BaseModel):
     reading: int | None = Field(None, description="workers reading a request (scoreboard R)")
 
 
+class Instance(BaseModel):
+    """The running httpd whose sockets a section explains, and how it was found."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pid: int | None = Field(
+        description="the root of the process tree holding the listening sockets (httpd's "
+        "parent); None when no holder was visible"
+    )
+    command: str | None = None
+    binary: str | None = Field(None, description="/proc/<pid>/exe's target")
+    binary_version: str | None = Field(None, description="read from the binary's bytes")
+    arguments: list[str] = Field(default_factory=list, description="the command line after argv[0]")
+    listeners: list[str] = Field(default_factory=list)
+    config_file: str | None = Field(None, description="the main file judged")
+    found_by: str = Field(description="how the configuration judged was found, in words")
+
+
+class KernelCounters(KernelSummary):
+    """The audit's kernel summary plus the accept-queue overflows the kernel counted.
+
+    From /proc/net/netstat (TcpExt); the counters are the network namespace's, all listeners together, since boot;
+    ``*_increase`` is their change since the first sample of ``--watch``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    counters_source: str | None = None
+    listen_overflows: int | None = Field(
+        None, description="SYNs or handshake completions dropped because an accept queue was full"
+    )
+    listen_drops: int | None = Field(
+        None, description="every dropped connection request (overflows included)"
+    )
+    listen_overflows_increase: int | None = None
+    listen_drops_increase: int | None = None
+
+
+class BackendCloseWait(BaseModel):
+    """CLOSE_WAIT that Apache holds toward a proxied backend that closed first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str = Field(description="the remote end, address:port")
+    close_wait: int
+    pids: list[int] = Field(default_factory=list)
+    route: str | None = Field(None, description="the ProxyPass (or other proxy) line it matches")
+    file: str | None = None
+    line: int | None = None
+    matched_by: str | None = Field(None, description="'address and port', or 'port' (a name)")
+    ttl: str | None = Field(None, description="the route's ttl= parameter, if set")
+    disablereuse: bool = False
+
+
+class Sample(BaseModel):
+    """Where one ``--watch`` sample stands in the series, and what changed since the first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(description="1 for the first sample")
+    count: int
+    elapsed_seconds: float
+    close_wait_per_second: float | None = None
+    accept_queue_per_second: float | None = None
+    held_per_second: float | None = Field(
+        None,
+        description="growth of the accepted connections on the ports (busy workers on "
+        "prefork/worker)",
+    )
+    drain_seconds: float | None = Field(
+        None, description="at held_per_second, when the remaining workers are taken"
+    )
+    exhaustion_clients_per_second: float | None = Field(
+        None, description="the audit's rate of stalled clients that takes every worker"
+    )
+
+
 class Diagnosis(Report):
     """The result of ``tcpaudit diagnose``: the audit report and the live evidence."""
 
@@ -142,6 +232,15 @@ class Diagnosis(Report):
     scoreboard: ScoreboardSummary | None = None
     close_wait: list[CloseWaitSocket] = Field(default_factory=list)
     close_wait_truncated: bool = False
+    instance: Instance | None = None
+    kernel: KernelCounters | None = None  # the audit's summary, extended
+    backends: list[BackendCloseWait] = Field(default_factory=list)
+    sample: Sample | None = None
+    instances: list[Diagnosis] = Field(
+        default_factory=list,
+        description="one section per running httpd when the ports belong to several; the "
+        "document's own counts are then their totals and its findings their union",
+    )
     verdict: str = ""
     verdict_fixes: list[str] = Field(
         default_factory=list,

@@ -1,117 +1,135 @@
-"""``diagnose()``: gather, read the sockets, classify, audit, explain.
+"""``diagnose()``: find the instances, judge their configurations, read the sockets, explain.
 
 This module owns the order of the steps and the notes about what could not
-be seen. The order matters on a live host: the socket table and the fd maps
-are read before the (opt-in) status request, because that request is itself
-a connection to the server and, on a drained one, joins the accept queue.
+be seen. ``prepare`` does the slow, once-only part: it reads the socket
+table a first time to find which running httpd owns which listening port
+(``instances``), and loads and audits the configuration each one runs.
+``Sampler.sample`` does the part ``--watch`` repeats: it reads the sockets
+and the kernel's counters again and explains them with that audit.
+
+The order matters on a live host: the socket table and the fd maps are read
+before the (opt-in) status request, because that request is itself a
+connection to the server and, on a drained one, joins the accept queue.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from ..apache.build import BuildName
 from ..engine import AuditConfig, audit
 from ..engine.findings import Report
-from ..errors import ParseError, UsageError
-from ..facts import HostFacts, gather
-from ..inputs import read_bytes
+from ..errors import ParseError, TcpauditError, UsageError
+from ..facts import HostFacts, _host_name
 from ..provenance import Note
 from ..rootfs import RootFS
-from .classify import Classification, classify, listen_ports
-from .model import Diagnosis, ScoreboardSummary, SocketSource
-from .owners import scan_owners
-from .sockets import SocketRecord, read_proc_sockets, with_owners
-from .ss import parse_netstat, parse_ss
-from .status import Scoreboard, StatusUnavailable, fetch_status, parse_status
+from ..sysctl import load_sysctl
+from .backends import backend_close_wait
+from .classify import Classification, classify
+from .counters import ListenCounters, read_listen_counters
+from .instances import group_listeners
+from .model import (
+    BackendCloseWait,
+    Diagnosis,
+    Instance,
+    KernelCounters,
+    ScoreboardSummary,
+    SocketSource,
+)
+from .sections import (
+    ApacheOptions,
+    Section,
+    judge_instance,
+    place_unheard_ports,
+    single_section,
+    unjudged,
+)
+from .sockets import SocketRecord, TcpState
+from .sources import read_scoreboard, read_sockets
+from .status import Scoreboard
+from .summary import combine
 from .verdict import compose_verdict, count_workers, verdict_fixes
+from .watch import Baseline, sample_progress
 
-__all__ = ["diagnose"]
+__all__ = ["ApacheOptions", "Sampler", "diagnose", "prepare"]
 
 log = logging.getLogger(__name__)
 
 
-def _read_capture(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """A capture the user named: a regular file (never a FIFO or device), 64 MiB at most."""
-    shown = os.fspath(path)
-    try:
-        return read_bytes(path).decode("utf-8", errors="replace"), shown
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror or exc}", file=shown) from exc
+@dataclass
+class Sampler:
+    """A prepared diagnosis: instances found and judged; ``sample`` reads the sockets."""
 
+    fs: RootFS
+    sections: list[Section]
+    ss: str | os.PathLike[str] | None
+    netstat: str | os.PathLike[str] | None
+    status_url: str | None
+    scoreboard: str | os.PathLike[str] | None
+    first_records: list[SocketRecord] | None = None
+    first_source: SocketSource | None = None
+    baseline: Baseline | None = None
 
-def _sockets(
-    fs: RootFS,
-    ss: str | os.PathLike[str] | None,
-    netstat: str | os.PathLike[str] | None,
-    notes: list[Note],
-) -> tuple[list[SocketRecord], SocketSource]:
-    if ss is not None and netstat is not None:
-        raise UsageError("give either --ss or --netstat, not both")
-    if ss is not None:
-        text, shown = _read_capture(ss)
-        records = parse_ss(text, shown)
-        if records and all(r.held is None for r in records):
-            notes.append(
-                Note(
-                    message="the ss capture has neither inodes (-e) nor processes (-p): "
-                    "queued and held CLOSE_WAIT cannot be told apart",
-                    file=shown,
-                )
+    def sample(self, index: int = 1, count: int = 1) -> Diagnosis:
+        """Read the sockets (again) and explain them; ``index`` of ``count`` for ``--watch``."""
+        notes: list[Note] = []
+        if self.first_records is not None and self.first_source is not None and count == 1:
+            # A single sample reuses the reading that found the instances; a series
+            # reads again, so that every sample's sockets, counters and time agree.
+            records, source = self.first_records, self.first_source
+            self.first_records = None
+        else:
+            self.first_records = None
+            records, source = read_sockets(self.fs, self.ss, self.netstat, notes)
+        counters = self._counters(source)
+        now = time.monotonic()
+        results = []
+        for number, section in enumerate(self.sections):
+            board = None
+            if number == self._status_section():
+                board = read_scoreboard(self.status_url, self.scoreboard, notes)
+            results.append(
+                _explain(section, records, source, board, counters, [*notes, *section.notes])
             )
-        return records, "ss"
-    if netstat is not None:
-        text, shown = _read_capture(netstat)
-        notes.append(
-            Note(
-                message="netstat shows '-' both for never-accepted sockets and for sockets of "
-                "processes it may not inspect: '-' counts as never accepted only on a port whose "
-                "listening socket shows its process (proof that the capture could see Apache's), "
-                "else as holder unknown",
-                file=shown,
-            )
-        )
-        return parse_netstat(text, shown), "netstat"
-    records = read_proc_sockets(fs)
-    owner_map = scan_owners(fs)
-    if owner_map.denied:
-        notes.append(
-            Note(
-                message=f"the fd tables of {owner_map.denied} processes were not readable: "
-                "run as root to attribute sockets of other users' processes (which sockets "
-                "were never accepted is known regardless)"
-            )
-        )
-    return with_owners(records, owner_map.by_inode), "proc"
+        diagnosis = results[0] if len(results) == 1 else combine(results)
+        if count > 1:
+            if self.baseline is None:
+                self.baseline = Baseline.of(diagnosis, now)
+            diagnosis = sample_progress(diagnosis, self.baseline, now, index, count)
+        log.info("diagnosis: %s", diagnosis.verdict)
+        return diagnosis
+
+    def _counters(self, source: SocketSource) -> ListenCounters | None:
+        # A capture's host is not this one: only a copied tree's counters describe it.
+        if source != "proc" and self.fs.is_host:
+            return None
+        return read_listen_counters(self.fs)
+
+    def _status_section(self) -> int:
+        """The section whose ports the status URL's port is (mod_status is one server's)."""
+        if self.status_url is None and self.scoreboard is None:
+            return -1
+        if self.status_url is not None:
+            parsed = urllib.parse.urlsplit(self.status_url)
+            try:
+                port = parsed.port or 80
+            except ValueError:
+                port = 80
+            for number, section in enumerate(self.sections):
+                if port in section.ports:
+                    return number
+        return 0
 
 
-def _scoreboard(
-    status_url: str | None, scoreboard: str | os.PathLike[str] | None, notes: list[Note]
-) -> Scoreboard | None:
-    if status_url is not None and scoreboard is not None:
-        raise UsageError("give either --status-url or --scoreboard, not both")
-    if scoreboard is not None:
-        text, shown = _read_capture(scoreboard)
-        return parse_status(text, shown)
-    if status_url is None:
-        return None
-    try:
-        return fetch_status(status_url)
-    except StatusUnavailable as exc:
-        notes.append(
-            Note(
-                message=f"mod_status not available: {exc.reason} (a drained server cannot "
-                "answer it either: the request waits in the same accept queue)"
-            )
-        )
-        return None
-
-
-def diagnose(
+def prepare(
     root: str | os.PathLike[str] = "/",
     *,
     ports: list[int] | None = None,
-    apache_conf: str | os.PathLike[str] | None = None,
     sysctl: str | os.PathLike[str] | None = None,
     status_url: str | None = None,
     scoreboard: str | os.PathLike[str] | None = None,
@@ -119,43 +137,109 @@ def diagnose(
     netstat: str | os.PathLike[str] | None = None,
     config: AuditConfig | None = None,
     facts: HostFacts | None = None,
-) -> Diagnosis:
-    """Explain the CLOSE_WAIT sockets on Apache's ports with the audited configuration.
-
-    Reads only: the socket table, ``/proc/<pid>/fd`` links and ``comm``, the
-    configuration and sysctls; with ``status_url``, one GET to the local
-    mod_status page.
-
-    Args:
-        root: the directory that stands for the host's ``/`` (a replay tree
-            holds ``proc/net/tcp``, ``proc/<pid>/fd`` and ``etc/``).
-        ports: Apache's ports; None takes them from the ``Listen`` lines.
-        apache_conf: the main Apache configuration; None finds it by layout.
-        sysctl: live sysctl values, as for ``gather``.
-        status_url: a local ``/server-status`` URL to fetch (``?auto`` is added).
-        scoreboard: a captured ``?auto`` page instead of fetching one.
-        ss: a captured ``ss -tanpoe`` output instead of reading ``/proc``.
-        netstat: a captured ``netstat -tanp`` output instead of reading ``/proc``.
-        config: audit configuration (suppressions, parameters).
-        facts: already gathered facts; when given, ``root``'s configuration is not read.
-
-    Raises:
-        UsageError: no ports known, or two sources of one kind given.
-        ParseError: an input exists but cannot be read or parsed.
-    """
+    apache: ApacheOptions | None = None,
+) -> Sampler:
+    """Find the instances on the ports and judge their configurations (see ``diagnose``)."""
     fs = RootFS(root)
-    if facts is None:
-        facts = gather(root, apache_conf, sysctl, allow_empty=True)
-    notes: list[Note] = []
-    if not ports:
-        ports = listen_ports(facts.apache) if facts.apache is not None else []
+    options = apache or ApacheOptions()
+    if ss is not None and netstat is not None:
+        raise UsageError("give either --ss or --netstat, not both")
+    if status_url is not None and scoreboard is not None:
+        raise UsageError("give either --status-url or --scoreboard, not both")
+    first_notes: list[Note] = []
+    try:
+        records, source = read_sockets(fs, ss, netstat, first_notes)
+    except ParseError:
         if not ports:
-            raise UsageError(
-                "no Listen port found in the Apache configuration: name the ports with --ports"
-            )
-    records, source = _sockets(fs, ss, netstat, notes)
+            # Without ports nor sockets, the configuration must name them: say that first.
+            single_section(fs, ports, options, sysctl, config, facts, "proc")
+        raise
+    sections: list[Section] = []
+    discover = facts is None and options.apache_conf is None and source == "proc"
+    if discover:
+        groups, processes = group_listeners(fs, records, ports)
+        if groups:
+            sysctl_settings = load_sysctl(sysctl, fs.root)
+            host = _host_name(fs)
+            for group in groups:
+                try:
+                    section_facts, instance, notes = judge_instance(
+                        fs, group, processes, options, sysctl_settings, host
+                    )
+                except TcpauditError as exc:
+                    # The server runs this configuration: a file tcpaudit cannot read (or
+                    # reads otherwise) must not hide what the sockets show, nor other instances.
+                    section_facts, instance, notes = unjudged(group, exc, sysctl_settings, host)
+                sections.append(
+                    Section(
+                        ports=list(group.ports),
+                        facts=section_facts,
+                        report=audit(section_facts, config),
+                        instance=instance,
+                        notes=notes,
+                    )
+                )
+            place_unheard_ports(sections, ports, fs, options, sysctl, config)
+    if not sections:
+        section = single_section(fs, ports, options, sysctl, config, facts, source)
+        if options.apache_conf is not None and source == "proc":
+            section.instance = _running_beside(fs, records, section)
+        sections.append(section)
+    for section in sections[:1]:
+        section.notes[:0] = first_notes
+    return Sampler(
+        fs=fs,
+        sections=sections,
+        ss=ss,
+        netstat=netstat,
+        status_url=status_url,
+        scoreboard=scoreboard,
+        first_records=records,
+        first_source=source,
+    )
+
+
+def _running_beside(fs: RootFS, records: list[SocketRecord], section: Section) -> Instance | None:
+    """With --apache-conf, the instance that runs on the ports all the same, for comparison."""
+    judged = section.instance
+    groups, processes = group_listeners(fs, records, section.ports)
+    running = [group for group in groups if group.root_pid is not None]
+    if judged is None or len(running) != 1:
+        return judged
+    group = running[0]
+    process = processes.get(group.root_pid) if group.root_pid is not None else None
+    if process is None:
+        return judged
+    arguments = " ".join(process.arguments) or "not readable"
+    return judged.model_copy(
+        update={
+            "pid": group.root_pid,
+            "command": process.command,
+            "binary": process.exe,
+            "arguments": list(process.arguments[1:]),
+            "listeners": list(group.addresses),
+            "found_by": f"{judged.found_by}; the server running there is process "
+            f"{group.root_pid} ({process.command}), started as: {arguments}",
+        }
+    )
+
+
+def _explain(
+    section: Section,
+    records: list[SocketRecord],
+    source: SocketSource,
+    board: Scoreboard | None,
+    counters: ListenCounters | None,
+    notes: list[Note],
+) -> Diagnosis:
+    facts, ports = section.facts, section.ports
+    notes = list(notes)
     classification = classify(records, ports, config_backlog=facts.derived.listen_backlog_effective)
-    if not classification.listeners:
+    capture_without_listeners = source != "proc" and not any(
+        record.state is TcpState.LISTEN for record in records
+    )
+    # A capture without any listener already has its note (capture_notes).
+    if not classification.listeners and not capture_without_listeners:
         shown_ports = ", ".join(map(str, ports))
         message = (
             f"nothing listens on port {shown_ports}: is Apache running?"
@@ -183,9 +267,19 @@ def diagnose(
                 "PID namespace)"
             )
         )
-    board = _scoreboard(status_url, scoreboard, notes)
-    report = audit(facts, config)
-    return _assemble(report, classification, facts, board, ports, source, notes)
+    backends = backend_close_wait(records, classification.apache_pids, set(ports), facts.apache)
+    report = section.report
+    kernel = KernelCounters(
+        kernel=report.kernel.kernel if report.kernel else None,
+        boot=report.kernel.boot if report.kernel else None,
+        counters_source=counters.source if counters else None,
+        listen_overflows=counters.listen_overflows if counters else None,
+        listen_drops=counters.listen_drops if counters else None,
+    )
+    return _assemble(
+        report, classification, facts, board, ports, source, notes, section.instance,
+        kernel, backends,
+    )  # fmt: skip
 
 
 def _assemble(
@@ -196,12 +290,18 @@ def _assemble(
     ports: list[int],
     source: SocketSource,
     notes: list[Note],
+    instance: Instance | None,
+    kernel: KernelCounters,
+    backends: list[BackendCloseWait],
 ) -> Diagnosis:
     workers = count_workers(classification, facts, board)
-    verdict = compose_verdict(classification, workers, facts, report, ports, source)
+    verdict = compose_verdict(
+        classification, workers, facts, report, ports, source, kernel=kernel, backends=backends
+    )
     fixes = verdict_fixes(classification, workers, facts, report)
     base = {name: getattr(report, name) for name in Report.model_fields}
     base["notes"] = [*report.notes, *notes]
+    base["kernel"] = kernel
     summary = (
         ScoreboardSummary(
             source=board.source,
@@ -212,7 +312,6 @@ def _assemble(
         if board is not None
         else None
     )
-    log.info("diagnosis: %s", verdict)
     return Diagnosis(
         **base,
         ports=ports,
@@ -224,6 +323,86 @@ def _assemble(
         scoreboard=summary,
         close_wait=classification.close_wait,
         close_wait_truncated=classification.close_wait_truncated,
+        instance=instance,
+        backends=backends,
         verdict=verdict,
         verdict_fixes=[finding.rule for finding in fixes],
     )
+
+
+def diagnose(
+    root: str | os.PathLike[str] = "/",
+    *,
+    ports: list[int] | None = None,
+    apache_conf: str | os.PathLike[str] | None = None,
+    sysctl: str | os.PathLike[str] | None = None,
+    status_url: str | None = None,
+    scoreboard: str | os.PathLike[str] | None = None,
+    ss: str | os.PathLike[str] | None = None,
+    netstat: str | os.PathLike[str] | None = None,
+    config: AuditConfig | None = None,
+    facts: HostFacts | None = None,
+    apache_version: str | None = None,
+    apache_build: BuildName | None = None,
+    defines: Sequence[str] = (),
+    directives: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
+) -> Diagnosis:
+    """Explain the CLOSE_WAIT sockets on Apache's ports with the configuration that runs there.
+
+    Reads only: the socket table, ``/proc/<pid>/fd`` links, ``comm``,
+    ``cmdline``, ``stat``, ``environ`` and the ``exe`` binary's bytes, the
+    configuration and sysctls, ``/proc/net/netstat``; with ``status_url``,
+    one GET to the local mod_status page. It runs no program and sends no signal.
+
+    Which configuration: without ``apache_conf``, each running httpd that
+    holds a listening socket on the ports (``ports`` None: every httpd's
+    listening ports) is judged with the file its command line names (``-f``,
+    ``-d``, ``-D``, ``-C``) and the build its binary shows; several
+    instances give one section each (``Diagnosis.instances``). When no
+    holder is visible, or with a capture, the host's own configuration is
+    judged, and the result says so.
+
+    Args:
+        root: the directory that stands for the host's ``/`` (a replay tree
+            holds ``proc/net/tcp``, ``proc/<pid>/fd`` and ``etc/``).
+        ports: Apache's ports; None takes the running httpd's listening ports,
+            else the configuration's ``Listen`` lines.
+        apache_conf: the main Apache configuration to judge for every port.
+        sysctl: live sysctl values, as for ``gather``.
+        status_url: a local ``/server-status`` URL to fetch (``?auto`` is added).
+        scoreboard: a captured ``?auto`` page instead of fetching one.
+        ss: a captured ``ss -tanpoe`` output instead of reading ``/proc``.
+        netstat: a captured ``netstat -tanp`` (or ``-tp``) output instead of reading ``/proc``.
+        config: audit configuration (suppressions, parameters).
+        facts: already gathered facts; when given, no configuration is read.
+        apache_version: the Apache version, over the binary's.
+        apache_build: the httpd build family, over the binary's.
+        defines: ``-D`` names added to the instance's.
+        directives: ``-C`` directives added to the instance's.
+        environment: variables added to (over) the instance's environment.
+
+    Raises:
+        UsageError: no ports known, or two sources of one kind given.
+        ParseError: an input exists but cannot be read or parsed.
+    """
+    sampler = prepare(
+        root,
+        ports=ports,
+        sysctl=sysctl,
+        status_url=status_url,
+        scoreboard=scoreboard,
+        ss=ss,
+        netstat=netstat,
+        config=config,
+        facts=facts,
+        apache=ApacheOptions(
+            apache_conf=apache_conf,
+            version=apache_version,
+            build=apache_build,
+            defines=defines,
+            directives=directives,
+            environment=environment,
+        ),
+    )
+    return sampler.sample()

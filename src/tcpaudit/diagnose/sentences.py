@@ -11,6 +11,7 @@ from typing import Literal
 from ..facts import HOLDING_MPMS, HostFacts
 from .classify import Classification
 from .model import SocketSource, Workers
+from .signals import unaccepted_meaning
 
 __all__ = [
     "Cause",
@@ -27,6 +28,10 @@ __all__ = [
 Cause = Literal["keepalive", "reading", "handler", "held", "unknown", "none"]
 # "drained": every worker busy; "spare": some free; "unknown": no count.
 Pool = Literal["drained", "spare", "unknown"]
+
+
+# Below this backlog a queue at three quarters is a handful of clients, no warning sign.
+_NEAR_FULL_MINIMUM = 8
 
 
 def pool_state(workers: Workers) -> Pool:
@@ -92,7 +97,13 @@ def _setting(facts: HostFacts, name: str) -> str:
     return str(setting.value)
 
 
-def symptoms(classification: Classification, ports: list[int], source: SocketSource) -> list[str]:
+def symptoms(
+    classification: Classification,
+    ports: list[int],
+    source: SocketSource,
+    *,
+    backends_explained: bool = False,
+) -> list[str]:
     c = classification.connections
     where = _where(classification, ports)
     queue = _queue(classification)
@@ -104,13 +115,7 @@ def symptoms(classification: Classification, ports: list[int], source: SocketSou
             if c.established_unaccepted
             else ""
         )
-        meaning = (
-            "a client that gave up before a worker accepted it; it will still be served, "
-            "for nobody, once a worker frees up."
-            if c.close_wait_unaccepted == 1
-            else "clients that gave up before a worker accepted them; each will still be "
-            "served, for nobody, once a worker frees up."
-        )
+        meaning = unaccepted_meaning(c.close_wait_unaccepted, c.close_wait_unaccepted_fin_only)
         sentences.append(
             f"{c.close_wait_unaccepted} unowned CLOSE_WAIT in the accept queue of {where}"
             f"{in_queue}{waiting}: {meaning}"
@@ -129,6 +134,16 @@ def symptoms(classification: Classification, ports: list[int], source: SocketSou
                 f"backlog {listener.backlog}): the kernel drops new clients' SYNs until a "
                 "worker accepts; they retry, then time out without a trace in Apache's logs."
             )
+        elif (
+            listener.backlog is not None
+            and listener.backlog >= _NEAR_FULL_MINIMUM
+            and listener.accept_queue * 4 >= listener.backlog * 3
+        ):
+            sentences.append(
+                f"The accept queue of {listener.address} is close to its backlog "
+                f"({listener.accept_queue} of {listener.backlog}): a little more and the "
+                "kernel drops new clients' SYNs."
+            )
     if c.close_wait_owned:
         sentences.append(_owned_sentence(classification, source))
     if c.close_wait_unknown:
@@ -141,7 +156,7 @@ def symptoms(classification: Classification, ports: list[int], source: SocketSou
         sentences.append(f"No CLOSE_WAIT on {where}: {accepted}{queue_text}.")
     if not classification.listeners and not c.close_wait_unknown:
         sentences.append(_no_listener_sentence(where, source))
-    if c.close_wait_other:
+    if c.close_wait_other and not backends_explained:
         n = c.close_wait_other
         sentences.append(
             f"Apache also holds {n} CLOSE_WAIT on other ports (a backend closed first; "
@@ -193,6 +208,14 @@ def _unknown_sentences(
         unknown += (
             f"; {subject} request bytes unread, which fits a never-accepted connection "
             "but does not prove it"
+        )
+    fin_only = n - unread
+    if fin_only:
+        holder = "it holds" if one else f"{fin_only} of them {'holds' if fin_only == 1 else 'hold'}"
+        unknown += (
+            f"; {holder} nothing unread but the client's FIN (Recv-Q 1): if queued, there is "
+            "no request to serve (a worker will read end-of-file and close without a log line); "
+            "if held, the request was read and a handler still runs for it"
         )
     sentences.append(unknown + ".")
     ports = classification.unknown_ports

@@ -20,12 +20,15 @@ What each tool can tell (iproute2 ss.c, net-tools netstat.c):
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ..errors import ParseError
+from ..provenance import Note
+from .services import service_port
 from .sockets import ProcessRef, SocketRecord, TcpState
 
-__all__ = ["parse_netstat", "parse_ss"]
+__all__ = ["capture_notes", "parse_netstat", "parse_ss"]
 
 # ss prints states with dashes and short names (ss.c: sstate_name).
 _SS_STATES: dict[str, TcpState] = {
@@ -65,7 +68,7 @@ def _split_endpoint(text: str, file: str, line: int) -> tuple[str, int]:
     address, sep, port_text = text.rpartition(":")
     if not sep:
         raise ParseError(f"no port in {text!r}", file=file, line=line)
-    port = 0 if port_text == "*" else _int(port_text, file, line)
+    port = 0 if port_text == "*" else _port(port_text, file, line)
     address = address.split("%", 1)[0].strip("[]")
     if address in ("*", "", "::"):
         # ss shows wildcard listeners as * (both families), netstat as ::.
@@ -73,6 +76,73 @@ def _split_endpoint(text: str, file: str, line: int) -> tuple[str, int]:
     if address.startswith("::ffff:") and "." in address:
         address = address.removeprefix("::ffff:")
     return address, port
+
+
+def _port(text: str, file: str, line: int) -> int:
+    """A port as printed: a number, or (without -n) a service name such as ``http``."""
+    if text.isdigit():
+        return int(text)
+    port = service_port(text)
+    if port is None:
+        raise ParseError(
+            f"unknown service name {text!r} (not in /etc/services or tcpaudit's own table): "
+            "capture with -n to print ports as numbers",
+            file=file,
+            line=line,
+        )
+    return port
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def capture_notes(records: list[SocketRecord], text: str, file: str, tool: str) -> list[Note]:
+    """What a capture taken as users take it cannot show, said once each.
+
+    ``netstat -tp`` (the usual paste) has no listener (no ``-l``/``-a``), so
+    no accept queue; without ``-p`` no process; without ``-n`` host names
+    instead of addresses, which netstat truncates to fit its column
+    (``s1117227.xgsspn.imtp.``), and service names instead of ports.
+    """
+    notes: list[Note] = []
+    if records and not any(record.state is TcpState.LISTEN for record in records):
+        notes.append(
+            Note(
+                message=f"the {tool} capture has no listening socket (taken without -l or -a): "
+                "the accept queue's length and limit, and so how many clients wait for a "
+                "worker, are not in it",
+                file=file,
+            )
+        )
+    if records and not any(record.owners_listed for record in records):
+        notes.append(
+            Note(
+                message=f"the {tool} capture has no process column (taken without -p): which "
+                "process holds each socket is not in it",
+                file=file,
+            )
+        )
+    names = sorted(
+        {r.remote_address for r in records if not _is_address(r.remote_address)}
+        | {r.local_address for r in records if not _is_address(r.local_address)}
+    )
+    if names:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        notes.append(
+            Note(
+                message=f"the {tool} capture shows host names ({shown}; taken without -n): they "
+                "are kept as printed, as opaque names (netstat cuts long ones to fit its "
+                "column, so they may not resolve), and service names were read back as ports "
+                "through the services table",
+                file=file,
+            )
+        )
+    return notes
 
 
 def _int(text: str, file: str, line: int) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from ..engine.findings import Finding, Report, Severity
 from ..facts import HOLDING_MPMS, DerivedTimings, HostFacts
 from .classify import Classification
-from .model import SocketSource, Workers
+from .model import BackendCloseWait, KernelCounters, SocketSource, Workers
 from .sentences import (
     Cause,
     Pool,
@@ -32,6 +32,7 @@ from .sentences import (
     unknown_busy_sentence,
     workers_sentence,
 )
+from .signals import backend_sentences, kernel_sentence, syn_recv_sentence
 from .status import Scoreboard
 
 __all__ = [
@@ -181,6 +182,9 @@ def compose_verdict(
     report: Report,
     ports: list[int],
     source: SocketSource = "proc",
+    *,
+    kernel: KernelCounters | None = None,
+    backends: list[BackendCloseWait] | None = None,
 ) -> str:
     """The paragraph: symptoms, who holds the workers and why, and the fixes.
 
@@ -189,7 +193,8 @@ def compose_verdict(
             (netstat's ``-``, ss without inodes) with how to do better.
     """
     cause = decide_cause(classification, workers, facts)
-    sentences = symptoms(classification, ports, source)
+    backends = backends or []
+    sentences = symptoms(classification, ports, source, backends_explained=bool(backends))
     workers_text = workers_sentence(classification, workers, facts, cause)
     if workers_text is not None:
         sentences.append(workers_text)
@@ -225,4 +230,11 @@ def compose_verdict(
             "The audit finds no timer to shorten: look at what the handlers wait for "
             "(backends, CGI, locks)."
         )
+    # The main story (symptoms, cause, fix) first; the evidence beside it after.
+    extra = [
+        syn_recv_sentence(classification, facts.apache),
+        kernel_sentence(kernel, classification),
+    ]
+    sentences += [sentence for sentence in extra if sentence]
+    sentences += backend_sentences(backends)
     return " ".join(sentences)
