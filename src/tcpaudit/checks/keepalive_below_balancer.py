@@ -20,7 +20,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..hold import HOLDING_MPMS
 from .base import CheckParams, Hit, as_seconds, plain_number
-from .fixes import apache_location
+from .fixes import apache_location, set_directive
 
 __all__ = ["BalancerParams", "keepalive_below_balancer"]
 
@@ -51,12 +51,14 @@ def keepalive_below_balancer(
         if seconds is None or seconds > params.balancer_idle_timeout_seconds:
             continue
         holding = config.mpm in HOLDING_MPMS
+        fix = set_directive(config, setting, f"KeepAliveTimeout {recommended}", vhost=scope.vhost)
         yield Hit(
             setting="KeepAliveTimeout",
             current=plain_number(seconds),
             recommended=recommended,
             location=apache_location(config, setting),
-            fix=f"KeepAliveTimeout {recommended}",
+            fix=fix.text,
+            changes=fix.changes,
             scope=scope.label,
             values={
                 "balancer": plain_number(params.balancer_idle_timeout_seconds),

@@ -73,6 +73,7 @@ def keepalive_hides_exhaustion(
         recommended=None,
         location=apache_location(config, setting),
         fix=fix.text,
+        changes=fix.fix.changes,
         values={
             "time": time,
             "time_from": str(time_from) if time_from else "the live value",

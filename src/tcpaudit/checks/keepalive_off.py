@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..apache.scopes import scopes
+from ..apache.model import ApacheSetting
+from ..apache.scopes import Scope, scopes
 from ..engine.rule import Context
 from ..facts import HOLDING_MPMS, HostFacts
-from .base import CheckParams, Hit
-from .fixes import apache_location
+from .base import CheckParams, Hit, as_seconds
+from .fixes import Fix, apache_location, set_directive
 
 __all__ = ["KeepAliveOffParams", "keepalive_off"]
 
@@ -35,19 +36,18 @@ def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context
     if config is None:
         return
     holding = config.mpm in HOLDING_MPMS or params.pair_on_every_mpm
-    fix = "KeepAlive On"
-    if holding:
-        fix += f"\nKeepAliveTimeout {params.recommended_timeout_seconds}"
     for scope in scopes(config):
         setting = scope.own("KeepAlive")
         if setting is None or setting.value is not False or not setting.effective:
             continue
+        fix = _fix(scope, setting, holding, params)
         yield Hit(
             setting="KeepAlive",
             current="Off",
             recommended="On",
             location=apache_location(config, setting),
-            fix=fix,
+            fix=fix.text,
+            changes=fix.changes,
             scope=scope.label,
             values={
                 "mpm": config.mpm,
@@ -56,3 +56,29 @@ def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context
                 else "",
             },
         )
+
+
+def _fix(scope: Scope, setting: ApacheSetting, holding: bool, params: KeepAliveOffParams) -> Fix:
+    """KeepAlive On where it is off, and on a holding MPM a KeepAliveTimeout no
+    longer than recommended where the scope's value is set (or inherited)."""
+    config = scope.config
+    fix = set_directive(config, setting, "KeepAlive On", vhost=scope.vhost)
+    if not holding:
+        return fix
+    wanted = params.recommended_timeout_seconds
+    own = scope.own("KeepAliveTimeout")
+    current = own if own is not None else config.settings.get("KeepAliveTimeout")
+    seconds = as_seconds(current.value) if current is not None else None
+    # Behind a balancer it must outlast the balancer's idle timeout; on a
+    # holding MPM it must be short.
+    fine = seconds is not None and (
+        seconds >= wanted if params.pair_on_every_mpm else seconds <= wanted
+    )
+    if fine:
+        return fix
+    replaced = fix.changes[0] if fix.changes else None
+    if (own is None or own.default) and replaced is not None and replaced.action == "replace":
+        # Next to the KeepAlive line it turns on, in the same scope.
+        paired = f"KeepAlive On\nKeepAliveTimeout {wanted}"
+        return Fix((replaced.model_copy(update={"text": paired}),))
+    return fix + set_directive(config, own, f"KeepAliveTimeout {wanted}", vhost=scope.vhost)

@@ -77,6 +77,7 @@ def worker_exhaustion(
         recommended=plain_number(params.min_clients_per_second),
         location=apache_location(config, config.settings.get(setting_name) or workers_setting),
         fix=fix.text,
+        changes=fix.fix.changes,
         severity=Severity.CRITICAL if rate < params.critical_below else None,
         values={
             "workers": workers,

@@ -261,6 +261,7 @@ def audit(
                 recommended=hit.recommended,
                 location=hit.location,
                 fix=hit.fix,
+                fix_changes=list(hit.changes),
                 references=rule.references,
             )
             suppression = _suppression_for(finding, active)
