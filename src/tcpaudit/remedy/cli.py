@@ -1,0 +1,96 @@
+"""``tcpaudit fix``: the findings' changes as a patch or an Ansible playbook.
+
+It audits as ``tcpaudit audit`` does (same sources, configuration and
+profile), plans the changes on the files under --root and prints them; it
+never writes to the tree. Exit codes: 0 printed (an empty patch when nothing
+is to change), 2 an input could not be read or no longer holds what the
+findings say.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..cli import _catalogue_options, _facts, _load_catalogue, _source_options
+from ..cli_support import errors_exit_2, fail, write_output
+
+__all__ = ["fix_command"]
+
+
+@click.command("fix")
+@_source_options
+@_catalogue_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["diff", "ansible"]),
+    default="diff",
+    show_default=True,
+    help="A unified diff for `patch -p1` or `git apply` run in the root, or an Ansible "
+    "playbook doing the same.",
+)
+@click.option(
+    "--rule",
+    "rules_wanted",
+    multiple=True,
+    metavar="ID",
+    help="Only the fixes of this rule (repeatable).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["internet", "internal", "proxy-backend"]),
+    help="Exposure of the host, as for audit (default: internet).",
+)
+@click.option("--output", "-o", help="Write to this file instead of stdout.")
+@errors_exit_2
+def fix_command(
+    config_file: str | None,
+    rules_dir: tuple[str, ...],
+    output_format: str,
+    rules_wanted: tuple[str, ...],
+    profile: str | None,
+    output: str | None,
+    **sources: Any,
+) -> None:
+    """Print the fixes of the findings as a patch (or playbook); change nothing."""
+    from ..engine import audit
+    from .diff import render_diff
+    from .plan import plan
+    from .playbook import render_playbook
+
+    if sources["facts_file"] is not None:
+        fail("fix needs the files themselves (--root), not --facts")
+    facts = _facts(**sources)
+    config, catalogue = _load_catalogue(config_file, rules_dir)
+    known = {rule.id for rule in catalogue}
+    for rule_id in rules_wanted:
+        if rule_id.upper() not in known:
+            fail(f"--rule {rule_id}: no such rule; `tcpaudit rules` lists them")
+    report = audit(facts, config, rules=catalogue, profile=profile)  # type: ignore[arg-type]  # click.Choice
+    planned = plan(report.findings, sources["root"], rules=rules_wanted)
+    for note in planned.notes:
+        click.echo(f"tcpaudit: note: {note}", err=True)
+    without = sorted(
+        {
+            f.rule
+            for f in report.findings
+            if not f.suppressed
+            and f.fix
+            and not f.fix_changes
+            and (not rules_wanted or f.rule in {r.upper() for r in rules_wanted})
+        }
+    )
+    if without:
+        click.echo(
+            f"tcpaudit: note: {', '.join(without)}: no file to change (the finding's fix "
+            "says what to run or decide)",
+            err=True,
+        )
+    if output_format == "ansible":
+        layout = facts.apache.layout if facts.apache else None
+        text = render_playbook(planned, host=report.host, layout=layout)
+    else:
+        text = render_diff(planned)
+    write_output(text, output)
