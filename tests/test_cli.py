@@ -211,7 +211,15 @@ def test_relative_apache_conf_must_stay_inside_the_root(
     code, _, err = run("facts", "--root", ".", "--apache-conf", "../outside.conf",
                        "--apache-version", "2.2")  # fmt: skip
     assert code == 2
-    assert err.strip().endswith(f"the Apache configuration is outside --root {root}")
+    assert f"outside --root {root}; give the path the host uses (such as /outside.conf)" in err
+    # From outside the root, the host's own path for the same file is what to give.
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("facts", "--root", "root", "--apache-conf", "etc/httpd/conf/httpd.conf")
+    assert code == 2 and "(such as /etc/httpd/conf/httpd.conf)" in err
+    code, out, _ = run("facts", "--root", "root", "--apache-conf", "/etc/httpd/conf/httpd.conf",
+                       "--apache-version", "2.2")  # fmt: skip
+    assert code == 0
+    monkeypatch.chdir(root)
     code, out, _ = run("facts", "--root", ".", "--apache-conf", "etc/httpd/conf/httpd.conf",
                        "--apache-version", "2.2")  # fmt: skip
     assert code == 0
@@ -280,6 +288,8 @@ def test_verbose_works_before_or_after_the_command(position: str) -> None:
     # -vv logs each rule's decision, with or without a finding.
     assert "TA101: high on Timeout: 300 (recommended 30)" in result.stderr
     assert "TA104: no finding" in result.stderr
+    # Inferring the version reads the files twice; each is logged once.
+    assert result.stderr.count("read etc/httpd/conf/httpd.conf\n") == 1
     assert json.loads(result.stdout)["grade"] == "F"
 
 

@@ -366,7 +366,11 @@ def audit_command(
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     # SARIF and JUnit describe every rule of the catalogue, including --rules-dir ones.
     extra = {"rules": rules} if output_format in ("sarif", "junit") else {}
-    write_output(FORMATS[output_format](report, color=color, **extra), output)
+    write_output(
+        FORMATS[output_format](report, color=color, **extra),
+        output,
+        root=None if sources["facts_file"] else sources["root"],
+    )
     sys.exit(_exit_code(report, fail_on))
 
 
@@ -396,8 +400,12 @@ def facts_command(output_format: str, output: str | None, **sources: Any) -> Non
     """Print the effective settings, with their sources, as JSON."""
     facts = _facts(**sources)
     # pydantic's own encoder: json.dumps with indent falls back to the pure-Python
-    # encoder, six times slower on a 10,000-vhost configuration.
-    write_output(facts.model_dump_json(indent=2) + "\n", output)
+    # encoder, six times slower on a 10,000-vhost configuration; dump_model_json
+    # uses it unless the facts hold bytes that are not UTF-8.
+    from .safetext import dump_model_json
+
+    root = None if sources["facts_file"] else sources["root"]
+    write_output(dump_model_json(facts) + "\n", output, root=root)
 
 
 @cli.command("rules")

@@ -18,16 +18,22 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import click
 
-from .errors import TcpauditError
+from .errors import TcpauditError, UsageError
+from .rootfs import MAX_SYMLINKS
+from .safetext import printable, show_bytes
 
-__all__ = ["errors_exit_2", "fail", "write_output"]
+__all__ = ["errors_exit_2", "fail", "link_inside_root", "write_output"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str) -> NoReturn:
-    """Print one error line on stderr and exit 2 (the input or the command line is wrong)."""
-    click.echo(f"tcpaudit: error: {message}", err=True)
+    """Print one error line on stderr and exit 2 (the input or the command line is wrong).
+
+    A file name or value from the audited tree may hold a newline or an escape
+    sequence: they are shown escaped, so the error stays one line.
+    """
+    click.echo(f"tcpaudit: error: {printable(message)}", err=True)
     sys.exit(2)
 
 
@@ -46,14 +52,76 @@ def errors_exit_2(function: F) -> F:
     return cast(F, wrapper)
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Print ``text``, or write it to ``output`` atomically with mode 0600."""
+def link_inside_root(output: str, root: str | os.PathLike[str]) -> str | None:
+    """The first symlink inside ``root`` that writing to ``output`` would go through, or None.
+
+    The path is walked as the kernel walks it, from the working directory:
+    links outside the root (the user's own) are followed, a link inside it
+    is returned. A repository audited in CI may hold a committed
+    ``tcpaudit.sarif -> ~/.bashrc``, or a directory link, waiting for the
+    report to be written through it.
+    """
+    root_real = os.path.realpath(root)
+    inside = root_real.rstrip("/") + "/"
+    pending = [part for part in os.path.join(os.getcwd(), output).split("/") if part]
+    pending.reverse()
+    current = "/"
+    links = 0
+    while pending:
+        part = pending.pop()
+        if part == ".":
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        candidate = os.path.join(current, part)
+        try:
+            is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+        except OSError:
+            return None  # missing: nothing to follow from here on
+        if not is_link:
+            current = candidate
+            continue
+        if candidate.startswith(inside):
+            return candidate
+        links += 1
+        if links > MAX_SYMLINKS:
+            return None  # the write fails with ELOOP
+        target = os.readlink(candidate)
+        if target.startswith("/"):
+            current = "/"
+        pending.extend(reversed([p for p in target.split("/") if p]))
+    return None
+
+
+def write_output(
+    text: str, output: str | None, *, root: str | os.PathLike[str] | None = None
+) -> None:
+    """Print ``text``, or write it to ``output`` atomically with mode 0600.
+
+    Args:
+        text: the report.
+        output: the file, or None / ``-`` for stdout.
+        root: the audited tree (``--root``, when not ``/``): a symlink inside
+            it on the way to ``output`` is refused, never written through.
+
+    Raises:
+        UsageError: ``output`` goes through a symlink inside ``root``.
+        OSError: the file cannot be written.
+    """
     # Invalid UTF-8 read from a configuration is kept as lone surrogates
-    # (surrogateescape); reports are UTF-8, so show those bytes as \udcXX.
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    # (surrogateescape); reports are UTF-8, so show those bytes as \xNN.
+    text = show_bytes(text)
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
+    if root is not None and os.path.realpath(root) != "/":
+        link = link_inside_root(output, root)
+        if link is not None:
+            raise UsageError(
+                f"refusing to write {output}: {link} is a symbolic link inside the audited "
+                f"root (to {show_bytes(os.readlink(link))!r}); remove it or write elsewhere"
+            )
     target = Path(output)
     try:
         info = target.stat()  # follows links: what a write would reach

@@ -39,12 +39,16 @@ def retries2_giveup_seconds(retries: int) -> float:
 
     With the RTO starting at 200 ms and doubling to the 120 s cap (ip-sysctl.rst):
     (2^(N+1) - 1) x 0.2 s while uncapped, then 120 s per further retry.
+    In closed form, so that a value of two billion costs no more than 15.
     """
-    total = 0.0
-    rto = TCP_RTO_MIN_SECONDS
-    for _ in range(retries + 1):
-        total += rto
-        rto = min(rto * 2, TCP_RTO_MAX_SECONDS)
+    if retries < 0:
+        return 0.0
+    doubling = 0  # retransmissions whose RTO is still below the cap
+    while doubling <= retries and TCP_RTO_MIN_SECONDS * (1 << doubling) < TCP_RTO_MAX_SECONDS:
+        doubling += 1
+    total = (
+        TCP_RTO_MIN_SECONDS * ((1 << doubling) - 1) + (retries + 1 - doubling) * TCP_RTO_MAX_SECONDS
+    )
     return round(total, 1)
 
 
@@ -179,16 +183,27 @@ class HostFacts(BaseModel):
         return DerivedTimings(**values)
 
 
+# HOST_NAME_MAX is 64; a fully qualified name is at most 253 characters.
+_HOST_NAME_CHARACTERS = 253
+
+
 def _host_name(fs: RootFS) -> str:
+    """The host name: this machine's, else the root's etc/hostname, else the root's name.
+
+    etc/hostname is read like every file of the tree (inside the root, a
+    regular file, 4 KiB at most); its first line counts, and only if it is
+    text a host name can be (no control characters, at most 253 characters).
+    """
     if fs.is_host:
         return socket.gethostname()
-    for candidate in ("/etc/hostname",):
-        try:
-            name = fs.resolve(candidate).read_text(encoding="utf-8").strip()
-        except OSError:
-            continue
-        if name:
-            return name.splitlines()[0]
+    try:
+        data = fs.read_bytes("/etc/hostname", 4096)
+    except OSError:
+        data = b""
+    lines = data.decode("utf-8", errors="replace").strip().splitlines()
+    name = lines[0].strip() if lines else ""
+    if name and len(name) <= _HOST_NAME_CHARACTERS and name.isprintable():
+        return name
     return fs.root.name
 
 
@@ -234,6 +249,18 @@ def gather(
             no proc/sys value, and no ``sysctl`` source named): a mistyped path
             must not pass as a clean host.
         ParseError: an input exists but cannot be read or parsed.
+
+    Example::
+
+        facts = tcpaudit.gather(root="examples/closewait-incident")
+        assert facts.apache.mpm == "prefork"
+        assert facts.derived.max_request_workers_effective == 150
+        # Timeout 300 and 2 s of lingering close for a client that sends nothing:
+        assert facts.derived.worker_hold_seconds["silent"] == 302.0
+        keepalive = facts.sysctl.settings["net.ipv4.tcp_keepalive_time"]
+        assert (keepalive.value, keepalive.live.file) == (
+            7200, "proc/sys/net/ipv4/tcp_keepalive_time"
+        )
     """
     _check_root(root)
     # One view of the root for every loader: the same resolution and display rules.

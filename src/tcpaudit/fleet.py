@@ -31,7 +31,9 @@ from .cli_support import errors_exit_2, write_output
 from .engine.findings import Report, Severity
 from .engine.grade import Grade
 from .errors import ParseError
+from .inputs import load_json, read_bytes
 from .report.markdown import escape_text
+from .safetext import dump_model_json
 
 __all__ = [
     "FLEET_FORMATS",
@@ -146,7 +148,8 @@ def load_report(path: str | Path) -> Report:
             JSON report; the message names the file and the first problem.
     """
     try:
-        data = Path(path).read_bytes()
+        # A regular file only (a FIFO or device named by mistake fails at once), 64 MiB at most.
+        data = read_bytes(path)
     except OSError as exc:
         raise ParseError(f"cannot read report: {exc.strerror or exc}", file=str(path)) from exc
     try:
@@ -155,6 +158,10 @@ def load_report(path: str | Path) -> Report:
         return Report.model_validate_json(data)
     except ValidationError as exc:
         errors = exc.errors()
+        if errors[0]["type"] == "json_invalid" and "surrogate" in errors[0]["msg"]:
+            # Reports of tcpaudit 0.1 wrote bytes that are not UTF-8 as \udcXX
+            # escapes, which pydantic-core refuses and Python's json reads.
+            return _load_escaped(data, path)
         # A missing field says "this is some other document" better than an extra one.
         first = next((e for e in errors if e["type"] == "missing"), errors[0])
         if first["type"] == "json_invalid":
@@ -162,6 +169,15 @@ def load_report(path: str | Path) -> Report:
         where = ".".join(str(part) for part in first["loc"]) or "document"
         reason = f"not a tcpaudit JSON report ({where}: {first['msg']})"
         raise ParseError(reason, file=str(path)) from exc
+
+
+def _load_escaped(data: bytes, path: str | Path) -> Report:
+    try:
+        return Report.model_validate(load_json(data))
+    except (ValueError, ValidationError) as exc:
+        raise ParseError(
+            f"not a tcpaudit JSON report: {exc}".splitlines()[0], file=str(path)
+        ) from exc
 
 
 def load_reports(paths: Iterable[str | Path]) -> list[Report]:
@@ -277,7 +293,7 @@ def render_table(fleet: FleetSummary) -> str:
 
 def render_json(fleet: FleetSummary) -> str:
     """The JSON contract: ``{"hosts": [...], "summary": {...}}``."""
-    return fleet.model_dump_json(indent=2) + "\n"
+    return dump_model_json(fleet) + "\n"
 
 
 def _md_row(cells: Iterable[object]) -> str:

@@ -1,23 +1,60 @@
-"""Read one input file safely: regular files only, bounded size.
+"""Read one input safely: regular files only, bounded size, bounded nesting.
 
 tcpaudit runs as root on production hosts and in CI on untrusted changes.
-Opening a FIFO or a device would block or read forever, so every file named
-by the user or found in an audited tree is checked with ``stat`` first and
-read with a size bound. Errors come back as ``OSError`` subclasses with the
-reason, for the caller to wrap in its own ``ParseError``.
+Opening a FIFO or a device would block or read forever, so every file is
+checked with ``stat`` first and read with a size bound; documents (JSON,
+YAML) are refused when they nest deeper than any real one before a parser
+recurses into them. Errors come back as ``OSError`` (files) or ``ValueError``
+(documents) subclasses with the reason, for the caller to wrap in its own
+``ParseError``.
+
+Two ways to name a file:
+
+- a path the user gave (``--baseline``, ``--facts``, ``fleet FILE``, ``--ss``):
+  ``read_bytes(path)``; a symlink the user made is followed, as any tool would;
+- an entry of a directory opened without following links (``open_directory``,
+  ``open_subdirectory``, ``read_entry``): what ``rootfs.RootFS`` uses for every
+  path inside an audited tree, so that a link can never lead a read elsewhere,
+  even one swapped in while tcpaudit runs.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
+import re
 import stat
 
-__all__ = ["DEFAULT_LIMIT_BYTES", "NotRegularFileError", "TooLargeError", "read_bytes", "read_text"]
+__all__ = [
+    "DEFAULT_LIMIT_BYTES",
+    "MAX_DOCUMENT_DEPTH",
+    "MAX_YAML_NODES",
+    "DocumentError",
+    "NotRegularFileError",
+    "SecretFileError",
+    "TooLargeError",
+    "check_json_depth",
+    "check_yaml_shape",
+    "load_json",
+    "open_directory",
+    "open_subdirectory",
+    "read_bytes",
+    "read_entry",
+    "read_text",
+]
 
 # Large enough for any real configuration or report, small enough to bound memory.
 DEFAULT_LIMIT_BYTES = 64 * 1024 * 1024
 _CHUNK_BYTES = 1024 * 1024
+# tcpaudit's own documents nest at most 8 deep (facts: apache.vhosts[i].settings.X.value.header);
+# far below the interpreter's recursion limit, which parsers and validators would hit.
+MAX_DOCUMENT_DEPTH = 64
+# A rule file has a few dozen nodes; YAML aliases could make a small file name billions.
+MAX_YAML_NODES = 100_000
+
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 
 class NotRegularFileError(OSError):
@@ -34,15 +71,100 @@ class TooLargeError(OSError):
         super().__init__(errno.EFBIG, f"larger than {limit} bytes", os.fspath(path))
 
 
-def read_bytes(path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES) -> bytes:
-    """The file's bytes, refusing non-regular files and files above ``limit`` bytes."""
+class DocumentError(ValueError):
+    """A document is not the shape tcpaudit reads: not UTF-8, too deep, too many nodes."""
+
+
+def read_bytes(
+    path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES, *, follow_links: bool = True
+) -> bytes:
+    """The file's bytes, refusing non-regular files and files above ``limit`` bytes.
+
+    Args:
+        path: the file.
+        limit: the most bytes accepted.
+        follow_links: False refuses a path whose last component is a symlink
+            (ELOOP), for paths already resolved inside an audited root.
+    """
+    _refuse_secret(path)
+    info = os.stat(path, follow_symlinks=follow_links)
+    if not info.st_mode & stat.S_IROTH and "/proc/sys/" in os.path.abspath(path):
+        raise SecretFileError(path)  # /proc/sys keeps its secrets 0600 (tcp_fastopen_key)
     # Never open a FIFO, device or socket: opening alone can block (FIFO), or act
     # (a tape rewinds, a watchdog arms, a tty becomes the controlling terminal).
-    if not stat.S_ISREG(os.stat(path).st_mode):
+    if not stat.S_ISREG(info.st_mode):
+        if not follow_links and stat.S_ISLNK(os.lstat(path).st_mode):
+            raise OSError(errno.ELOOP, "is a symbolic link", os.fspath(path))
         raise NotRegularFileError(path)
     # O_NONBLOCK/O_NOCTTY: a node swapped in after the stat check must not block or act.
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
-    descriptor = os.open(path, flags)
+    flags = _READ_FLAGS if follow_links else _READ_FLAGS | os.O_NOFOLLOW
+    return _read_descriptor(os.open(path, flags), path, limit)
+
+
+class SecretFileError(OSError):
+    """The path names a /proc/sys key that is secret (``*_key``, ``*_secret``) or not
+    world-readable: never opened, whatever names it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(errno.EACCES, "a secret key file, never read", os.fspath(path))
+
+
+_SECRET_SUFFIXES = ("_key", "_secret")
+
+
+def _refuse_secret(path: str | os.PathLike[str]) -> None:
+    """Refuse a /proc/sys secret key, whatever names it (``Include /`` reaches it too)."""
+    text = os.fspath(path)
+    if text.endswith(_SECRET_SUFFIXES) and "/proc/sys/" in os.path.abspath(text):
+        raise SecretFileError(path)
+
+
+def read_entry(
+    directory: int, name: str, limit: int = DEFAULT_LIMIT_BYTES, *, world_readable: bool = False
+) -> bytes:
+    """The bytes of ``name`` in an open directory, never through a symlink.
+
+    Args:
+        directory: a descriptor from ``open_directory``/``open_subdirectory``.
+        name: one path component (no ``/``).
+        limit: the most bytes accepted.
+        world_readable: refuse a file that is not world-readable (``SecretFileError``).
+
+    Raises:
+        OSError: ELOOP for a symlink, ``NotRegularFileError``, ``TooLargeError``,
+            or the error of the system call.
+    """
+    info = os.stat(name, dir_fd=directory, follow_symlinks=False)
+    if world_readable and not info.st_mode & stat.S_IROTH:
+        raise SecretFileError(name)
+    if stat.S_ISLNK(info.st_mode):
+        raise OSError(errno.ELOOP, "is a symbolic link", name)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRegularFileError(name)
+    descriptor = os.open(name, _READ_FLAGS | os.O_NOFOLLOW, dir_fd=directory)
+    return _read_descriptor(descriptor, name, limit)
+
+
+def open_directory(path: str | os.PathLike[str], *, follow_links: bool = True) -> int:
+    """A descriptor of a directory (close it with ``os.close``).
+
+    With ``follow_links`` False the last component must not be a symlink.
+    A FIFO or device is never opened: O_DIRECTORY refuses it before it is.
+    """
+    flags = _DIRECTORY_FLAGS if follow_links else _DIRECTORY_FLAGS | os.O_NOFOLLOW
+    return os.open(path, flags)
+
+
+def open_subdirectory(directory: int, name: str) -> int:
+    """A descriptor of the directory ``name`` inside an open directory, not through a symlink.
+
+    Raises:
+        OSError: ENOTDIR or ELOOP when ``name`` is a symlink or not a directory.
+    """
+    return os.open(name, _DIRECTORY_FLAGS | os.O_NOFOLLOW, dir_fd=directory)
+
+
+def _read_descriptor(descriptor: int, path: str | os.PathLike[str], limit: int) -> bytes:
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
@@ -78,6 +200,113 @@ def _read_bounded(descriptor: int, size: int, path: str | os.PathLike[str], limi
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def read_text(path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES) -> str:
+def read_text(
+    path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES, *, follow_links: bool = True
+) -> str:
     """``read_bytes`` decoded as UTF-8, undecodable bytes replaced."""
-    return read_bytes(path, limit).decode("utf-8", errors="replace")
+    return read_bytes(path, limit, follow_links=follow_links).decode("utf-8", errors="replace")
+
+
+# A JSON string (escapes included) or one bracket: strings are skipped whole,
+# so brackets inside them do not count.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def check_json_depth(text: str, limit: int = MAX_DOCUMENT_DEPTH) -> None:
+    """Refuse JSON text whose arrays and objects nest deeper than ``limit``.
+
+    Runs before ``json.loads``, whose decoder recurses once per level and
+    would end in RecursionError (and the validators after it, deeper still).
+
+    Raises:
+        DocumentError: with the 1-based line of the first bracket too deep.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return  # cannot be deeper than its number of openings
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                line = text.count("\n", 0, match.start()) + 1
+                raise DocumentError(f"nested deeper than {limit} levels (line {line})")
+        elif token in ("]", "}"):
+            depth -= 1
+
+
+def load_json(data: bytes | str, limit: int = MAX_DOCUMENT_DEPTH) -> object:
+    """Parse a JSON document (UTF-8 bytes or text) no deeper than ``limit``.
+
+    Raises:
+        DocumentError: not UTF-8, or nested too deep.
+        json.JSONDecodeError: not JSON (a ``ValueError`` with ``.lineno``).
+    """
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"not UTF-8 text (byte {exc.start})") from exc
+    else:
+        text = data
+    check_json_depth(text, limit)
+    return json.loads(text)
+
+
+def check_yaml_shape(
+    text: str, max_depth: int = MAX_DOCUMENT_DEPTH, max_nodes: int = MAX_YAML_NODES
+) -> None:
+    """Refuse YAML that nests deeper than ``max_depth`` or expands to over ``max_nodes`` nodes.
+
+    Reads the event stream (the parser keeps its own stack and does not
+    recurse), before the composer and constructor, which recurse per level. Aliases count as the nodes they repeat, so an alias bomb that a
+    few hundred bytes spell out is refused rather than validated node by node.
+
+    Raises:
+        DocumentError: with the line of the node that crosses a bound.
+        yaml.YAMLError: the text is not YAML.
+    """
+    import yaml  # the rule catalogue's dependency; imported where it is used
+
+    sizes: dict[str, int] = {}  # nodes each anchor stands for, expanded
+    anchors: list[str | None] = []  # per open collection
+    counts: list[int] = []  # nodes so far per open collection, itself included
+    total = 0
+
+    def grow(nodes: int, event: yaml.Event) -> None:
+        nonlocal total
+        total += nodes
+        if total > max_nodes:
+            raise DocumentError(f"expands to more than {max_nodes} nodes (line {_line(event)})")
+        if counts:
+            counts[-1] += nodes
+
+    # libyaml's parser when PyYAML has it: the same events, thirty times faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            grow(1, event)
+            if counts:
+                counts[-1] -= 1  # the parent gets the whole size when this one ends
+            anchors.append(event.anchor)
+            counts.append(1)
+            if len(counts) > max_depth:
+                raise DocumentError(f"nested deeper than {max_depth} levels (line {_line(event)})")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            size = counts.pop()
+            anchor = anchors.pop()
+            if anchor:
+                sizes[anchor] = size
+            if counts:
+                counts[-1] += size
+        elif isinstance(event, yaml.ScalarEvent):
+            grow(1, event)
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            grow(sizes.get(event.anchor or "", 1), event)
+
+
+def _line(event: object) -> int | str:
+    mark = getattr(event, "start_mark", None)
+    return mark.line + 1 if mark is not None else "?"

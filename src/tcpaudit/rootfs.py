@@ -6,7 +6,14 @@ found inside that tree (``Include /etc/apache2/mods-enabled/*.load``, absolute
 symlinks such as ``sites-enabled/x -> /etc/apache2/sites-available/x``) mean
 paths inside the tree, so they are resolved component by component here, with
 ``..`` and absolute link targets clamped to the root. Nothing here reads file
-contents; it only decides which real path a tree path names and how to show it.
+contents itself: ``read_bytes`` resolves a path here, then has inputs.py open
+it one directory at a time without following any link, so that what is read
+is what was resolved, even if the tree changes meanwhile.
+
+A snapshot (snapshot.py) rebuilds a host's tree without creating a single
+symlink: its links live in memory, registered with ``overlay_links`` for the
+time of one audit, and every ``RootFS`` of that root resolves them as if
+they were on disk.
 """
 
 from __future__ import annotations
@@ -14,12 +21,70 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-__all__ = ["MAX_SYMLINKS", "RootFS"]
+from .errors import ParseError
+from .inputs import (
+    DEFAULT_LIMIT_BYTES,
+    SecretFileError,
+    open_directory,
+    open_subdirectory,
+    read_entry,
+)
+
+__all__ = ["MAX_SYMLINKS", "LinkLoopError", "OutsideRootError", "RootFS", "overlay_links"]
 
 # Linux gives up after 40 links in one lookup (ELOOP); so do we.
 MAX_SYMLINKS = 40
+
+# root text (absolute, ending in "/") -> {absolute tree path: link target}
+_OVERLAYS: dict[str, Mapping[str, str]] = {}
+
+
+class OutsideRootError(OSError):
+    """A path handed to a reader does not lie below the root."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(errno.EXDEV, "outside the audited root", os.fspath(path))
+
+
+class LinkLoopError(OSError, ParseError):
+    """A path goes through more than MAX_SYMLINKS links (ELOOP), as a loop does.
+
+    An ``OSError`` for the readers that turn unreadable files into notes, and a
+    ``ParseError`` naming the path for any caller that does not: the command
+    line prints it as one line, like every input it cannot read.
+    """
+
+    def __init__(self, shown: str) -> None:
+        OSError.__init__(self, errno.ELOOP, os.strerror(errno.ELOOP), shown)
+        self.reason = f"more than {MAX_SYMLINKS} symbolic links (a loop?)"
+        self.file = shown
+        self.line = None
+
+    def __str__(self) -> str:
+        return ParseError.__str__(self)
+
+
+@contextmanager
+def overlay_links(root: str | os.PathLike[str], links: Mapping[str, str]) -> Iterator[None]:
+    """Make every ``RootFS(root)`` see ``links`` as symlinks while the block runs.
+
+    Args:
+        root: the rebuilt tree.
+        links: absolute tree paths (``/etc/apache2/sites-enabled/a.conf``)
+            mapped to link targets, as the host had them. The path itself
+            should exist in the tree as an empty file, so directory listings
+            show the name as they showed the link.
+    """
+    key = RootFS(root)._root_text
+    _OVERLAYS[key] = dict(links)
+    try:
+        yield
+    finally:
+        _OVERLAYS.pop(key, None)
 
 
 class RootFS:
@@ -33,14 +98,17 @@ class RootFS:
         self.root = Path(os.path.abspath(root))
         self.is_host = self.root == Path("/")
         self._root_text = str(self.root).rstrip("/") + "/"
+        self._links: Mapping[str, str] = _OVERLAYS.get(self._root_text, {})
 
     def resolve(self, tree_path: str | PurePosixPath) -> Path:
         """Return the real path for an absolute path as seen inside the root.
 
         Symlinks are followed as the audited host would follow them; a
         component that does not exist ends the walk (the rest is appended
-        unresolved). A link loop resolves to the looping path, whose open
-        then fails with a clear error.
+        unresolved).
+
+        Raises:
+            LinkLoopError: more than MAX_SYMLINKS links on the way (a loop).
         """
         # Plain strings and os calls: this runs for every included file, and
         # pathlib objects cost more than the system calls themselves.
@@ -56,8 +124,9 @@ class RootFS:
                     resolved.pop()
                 continue
             candidate = base + "/".join([*resolved, name])
+            overlaid = self._links.get(candidate[len(base) - 1 :]) if self._links else None
             try:
-                mode = os.lstat(candidate).st_mode
+                mode = stat.S_IFLNK if overlaid is not None else os.lstat(candidate).st_mode
             except (OSError, ValueError):  # ValueError: a NUL byte in the name
                 resolved.append(name)
                 resolved.extend(reversed(parts))
@@ -67,8 +136,8 @@ class RootFS:
                 if links > MAX_SYMLINKS:
                     # Never hand back a path through a live link: the kernel
                     # would follow it from the real /, outside the root.
-                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(tree_path))
-                target = os.readlink(candidate)
+                    raise LinkLoopError(self.display_tree(str(tree_path)))
+                target = overlaid if overlaid is not None else os.readlink(candidate)
                 if target.startswith("/"):
                     resolved = []
                 parts.extend(
@@ -77,6 +146,72 @@ class RootFS:
                 continue
             resolved.append(name)
         return Path(base + "/".join(resolved)) if resolved else self.root
+
+    def read_bytes(self, tree_path: str | PurePosixPath, limit: int = DEFAULT_LIMIT_BYTES) -> bytes:
+        """The bytes of a file named inside the root, links resolved inside it.
+
+        Raises:
+            OSError: missing, a FIFO, device, socket or directory
+                (``inputs.NotRegularFileError``), over ``limit`` bytes
+                (``inputs.TooLargeError``), or a link loop.
+        """
+        return self.read_real(self.resolve(tree_path), limit)
+
+    def read_real(self, real: str | os.PathLike[str], limit: int = DEFAULT_LIMIT_BYTES) -> bytes:
+        """The bytes of a path ``resolve`` returned, opened one directory at a time.
+
+        No component below the root is followed if it is a symlink (which
+        ``resolve`` never returns): a tree changed after resolution fails
+        with ELOOP or ENOTDIR instead of leading the read elsewhere.
+
+        Raises:
+            OutsideRootError: ``real`` does not lie below the root.
+            OSError: as ``read_bytes``.
+        """
+        *directories, name = self._parts_below_root(real) or [""]
+        if not name:
+            raise OSError(errno.EISDIR, "is a directory", os.fspath(real))
+        below_proc_sys = "proc/sys" in "/".join(directories)
+        if below_proc_sys and name.endswith(("_key", "_secret")):
+            raise SecretFileError(real)
+        with self._directory(directories) as descriptor:
+            return read_entry(descriptor, name, limit, world_readable=below_proc_sys)
+
+    @contextmanager
+    def open_real_directory(self, real: str | os.PathLike[str]) -> Iterator[int]:
+        """A descriptor of a directory ``resolve`` returned, opened as ``read_real`` opens files.
+
+        ``os.scandir(descriptor)``, ``os.stat(name, dir_fd=descriptor,
+        follow_symlinks=False)`` and ``inputs.read_entry`` then read it
+        without following links.
+        """
+        with self._directory(self._parts_below_root(real)) as descriptor:
+            yield descriptor
+
+    @contextmanager
+    def _directory(self, parts: list[str]) -> Iterator[int]:
+        descriptor = open_directory(self.root)
+        try:
+            for part in parts:
+                inner = open_subdirectory(descriptor, part)
+                os.close(descriptor)
+                descriptor = inner
+            yield descriptor
+        finally:
+            os.close(descriptor)
+
+    def contains(self, real: str | os.PathLike[str]) -> bool:
+        """True when a real path lies at or below the root (no link is followed to decide)."""
+        text = os.path.abspath(real)
+        return text == str(self.root) or text.startswith(self._root_text)
+
+    def _parts_below_root(self, real: str | os.PathLike[str]) -> list[str]:
+        text = os.path.abspath(real)
+        if text == str(self.root):
+            return []
+        if not text.startswith(self._root_text):
+            raise OutsideRootError(real)
+        return text[len(self._root_text) :].split("/")
 
     def tree_path(self, real: Path) -> PurePosixPath:
         """Return the absolute in-tree path of a real path below the root."""

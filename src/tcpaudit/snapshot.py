@@ -6,8 +6,14 @@ loaders read, keyed by their absolute path on the host, plus the
 world-readable /proc/sys values and the ``httpd -v`` output. This module
 rebuilds a private root tree from it and runs ``tcpaudit.gather`` on that
 tree, so a snapshot is judged by exactly the loaders a local audit uses.
-It judges nothing itself, and never follows a path outside the tree it
-builds.
+It judges nothing itself.
+
+The managed host must never be able to make the controller read anything:
+the tree holds directories and regular files only. A ``link`` entry is
+never created as a symlink: it is an empty file in the tree and a link in
+memory (``rootfs.overlay_links``), which the loaders resolve inside the
+tree as the host did, so no target, absolute or climbing, reaches the
+controller's own files. Entries are bounded in number and size.
 
 A *facts document* is the JSON ``tcpaudit facts`` prints (``HostFacts``).
 ``load_facts_document`` accepts either, and also the per-host JSON that
@@ -18,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import errno
 import json
 import logging
 import os
@@ -37,11 +42,17 @@ from .apache.model import ApacheSetting
 from .apache.values import RequestReadTimeoutValue
 from .errors import FactsError, UsageError
 from .facts import HostFacts, gather
+from .inputs import DEFAULT_LIMIT_BYTES, DocumentError, load_json, read_bytes
+from .notes import limit_notes
 from .provenance import Note
+from .rootfs import overlay_links
+from .safetext import printable
 from .sysctl.defaults import KERNEL_DEFAULTS
 
 __all__ = [
+    "MAX_CONTENT_BYTES",
     "MAX_DOCUMENT_BYTES",
+    "MAX_ENTRIES",
     "SNAPSHOT_FORMAT",
     "FileEntry",
     "Snapshot",
@@ -56,10 +67,16 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_FORMAT = "tcpaudit-snapshot/1"
 # A snapshot holds at most the collector's max_bytes (32 MiB by default) of
-# contents; JSON escaping can double that. Far beyond any real document.
-MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
-# The only /proc/sys files the loaders read (sysctl/proc.py, sysctl/loader.py).
+# contents, base64 or JSON escapes making it larger on disk.
+MAX_DOCUMENT_BYTES = DEFAULT_LIMIT_BYTES
+MAX_CONTENT_BYTES = DEFAULT_LIMIT_BYTES
+# The collector's max_files is 10,000 by default; /proc adds a few hundred.
+MAX_ENTRIES = 100_000
+# The only /proc/sys files the loaders read (sysctl/proc.py, sysctl/loader.py),
+# and the names in interface directories (IFNAMSIZ: at most 15 bytes), which
+# the collector records without values.
 _PROC_KEY = re.compile(r"net/(?:ipv4|core)/[A-Za-z0-9_.+-]+|kernel/osrelease")
+_INTERFACE_KEY = re.compile(r"net/ipv4/(?:conf|neigh)/[^/\x00]{1,15}/[A-Za-z0-9_]+")
 # `httpd -v`: "Server version: Apache/2.4.62 (Debian)" (server/main.c show_version).
 _SERVER_VERSION = re.compile(r"^Server version:\s*Apache/(\d+\.\d+(?:\.\d+)?)", re.MULTILINE)
 # Versions tcpaudit's Apache model knows (apache/loader.py refuses the others).
@@ -122,7 +139,7 @@ class Snapshot(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     format: str
-    host: str = Field(min_length=1)
+    host: str = Field(min_length=1, max_length=253)
     root: str | None = None
     apache_conf: str | None = None
     files: dict[str, FileEntry] = Field(default_factory=dict)
@@ -141,6 +158,8 @@ class Snapshot(BaseModel):
     @field_validator("files")
     @classmethod
     def _tree_paths(cls, value: dict[str, FileEntry]) -> dict[str, FileEntry]:
+        if len(value) > MAX_ENTRIES:
+            raise ValueError(f"more than {MAX_ENTRIES} entries")
         for path in value:
             # Each key becomes a path below the private tree: only normalised
             # absolute paths, so none can climb out of it.
@@ -157,8 +176,15 @@ class Snapshot(BaseModel):
     @field_validator("proc")
     @classmethod
     def _proc_keys(cls, value: dict[str, str | None]) -> dict[str, str | None]:
-        for key in value:
-            if not _PROC_KEY.fullmatch(key) or ".." in key.split("/"):
+        if len(value) > MAX_ENTRIES:
+            raise ValueError(f"more than {MAX_ENTRIES} entries")
+        for key, text in value.items():
+            if ".." in key.split("/") or "." in key.split("/"):
+                raise ValueError(f"{key!r} is not a net/ipv4, net/core or kernel/osrelease file")
+            if _INTERFACE_KEY.fullmatch(key):
+                if text is not None:
+                    raise ValueError(f"{key!r}: interface files are recorded by name only")
+            elif not _PROC_KEY.fullmatch(key):
                 raise ValueError(f"{key!r} is not a net/ipv4, net/core or kernel/osrelease file")
         return value
 
@@ -190,7 +216,8 @@ def _safe_directory(root: Path, parts: tuple[str, ...]) -> Path:
             continue
         if not stat.S_ISDIR(mode):
             raise FactsError(
-                f"snapshot lists {'/'.join(parts)} below a file or link; it cannot be rebuilt"
+                f"snapshot lists {printable('/'.join(parts))} below a file or link; it cannot "
+                "be rebuilt"
             )
     return current
 
@@ -202,7 +229,9 @@ def _write(root: Path, tree_path: str, data: bytes, mode: int) -> None:
     try:
         handle = os.open(parent / parts[-1], flags, mode)
     except FileExistsError as exc:
-        raise FactsError(f"snapshot lists {tree_path} twice, or below another entry") from exc
+        raise FactsError(
+            f"snapshot lists {printable(tree_path)} twice, or below another entry"
+        ) from exc
     # The mode is set outright, not left to the umask: the /proc reader skips
     # values that are not world-readable, as on the host.
     os.fchmod(handle, mode)
@@ -210,16 +239,21 @@ def _write(root: Path, tree_path: str, data: bytes, mode: int) -> None:
         stream.write(data)
 
 
-def _materialise(snapshot: Snapshot, root: Path) -> list[Note]:
-    """Write the snapshot below ``root``; return notes on what it lacks."""
+def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, str]]:
+    """Write the snapshot below ``root``; return notes on what it lacks, and its links.
+
+    Links are written as empty files (so a directory listing shows their
+    names) and returned, to be resolved in memory: no symlink is created.
+    """
     notes = [Note(message=f"collector: {text}") for text in snapshot.notes]
-    links: list[tuple[str, str]] = []
-    # Directories and files first, links last, so no write goes through a link.
+    links: dict[str, str] = {}
+    budget = MAX_CONTENT_BYTES
+    # Directories and files first, links last, so a link never hides a file below it.
     for tree_path in sorted(snapshot.files):
         entry = snapshot.files[tree_path]
         shown = tree_path.lstrip("/")
         if entry.link is not None:
-            links.append((tree_path, entry.link))
+            links[tree_path] = entry.link
         elif entry.dir:
             _safe_directory(root, tuple(shown.split("/")))
         elif entry.omitted is not None or entry.error is not None:
@@ -237,22 +271,25 @@ def _materialise(snapshot: Snapshot, root: Path) -> list[Note]:
                 data = entry.data()
             except ValueError as exc:
                 raise FactsError(str(exc), file=shown) from exc
+            budget -= len(data)
+            if budget < 0:
+                raise FactsError(f"the snapshot's files hold more than {MAX_CONTENT_BYTES} bytes")
             _write(root, tree_path, data, 0o644)
-    for tree_path, target in links:
-        parts = tuple(tree_path.strip("/").split("/"))
-        parent = _safe_directory(root, parts[:-1])
+    for tree_path in links:
         try:
-            os.symlink(target, parent / parts[-1])
-        except FileExistsError as exc:
-            raise FactsError(f"snapshot lists {tree_path} as a link and as a file") from exc
+            _write(root, tree_path, b"", 0o644)
+        except FactsError as exc:
+            raise FactsError(
+                f"snapshot lists {printable(tree_path)} as a link and as a file"
+            ) from exc
     for key, value in sorted(snapshot.proc.items()):
         if value is None:
             # Recorded by name only (a secret, or not world-readable): the
             # loader sees that the key exists and, as on the host, skips it.
             _write(root, f"/proc/sys/{key}", b"", 0o600)
         else:
-            _write(root, f"/proc/sys/{key}", value.encode("utf-8"), 0o644)
-    return notes
+            _write(root, f"/proc/sys/{key}", value.encode("utf-8", "replace"), 0o644)
+    return notes, links
 
 
 def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None) -> HostFacts:
@@ -287,15 +324,16 @@ def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None)
     with tempfile.TemporaryDirectory(prefix="tcpaudit-snapshot-") as temporary:
         root = Path(temporary)
         os.chmod(root, 0o700)
-        notes = _materialise(snapshot, root)
+        notes, links = _materialise(snapshot, root)
         log.debug("snapshot of %s: %d files rebuilt", snapshot.host, len(snapshot.files))
         try:
-            facts = gather(
-                root,
-                snapshot.apache_conf,
-                apache_version=version,
-                host=host or snapshot.host,
-            )
+            with overlay_links(root, links):
+                facts = gather(
+                    root,
+                    snapshot.apache_conf,
+                    apache_version=version,
+                    host=host or snapshot.host,
+                )
         except UsageError as exc:
             raise FactsError(
                 "the snapshot holds nothing to audit: no Apache configuration, no sysctl "
@@ -305,14 +343,14 @@ def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None)
     if apache is not None and version is not None:
         apache = apache.model_copy(update={"version_source": "probe"})
     return facts.model_copy(
-        update={"apache": apache, "notes": [*facts.notes, *version_notes, *notes]}
+        update={"apache": apache, "notes": limit_notes([*facts.notes, *version_notes, *notes])}
     )
 
 
 def _facts_error(exc: ValidationError, source: str | None) -> FactsError:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "document"
-    return FactsError(f"{where}: {first['msg']}", file=source)
+    return FactsError(printable(f"{where}: {first['msg']}"), file=source)
 
 
 def facts_from_document(
@@ -435,19 +473,6 @@ def _check_setting_types(facts: HostFacts, source: str | None) -> None:
             )
 
 
-def _read_document(path: str | os.PathLike[str]) -> bytes:
-    # O_NONBLOCK and fstat: a FIFO or device named by mistake fails at once
-    # instead of blocking or feeding the read forever.
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(descriptor, "rb") as stream:
-        info = os.fstat(stream.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        if info.st_size > MAX_DOCUMENT_BYTES:
-            raise OSError(errno.EFBIG, f"larger than {MAX_DOCUMENT_BYTES} bytes")
-        return stream.read(MAX_DOCUMENT_BYTES + 1)
-
-
 def load_facts_document(path: str | os.PathLike[str]) -> HostFacts:
     """Read a JSON file holding a snapshot or a HostFacts document (see ``facts_from_document``).
 
@@ -456,13 +481,13 @@ def load_facts_document(path: str | os.PathLike[str]) -> HostFacts:
     """
     shown = os.fspath(path)
     try:
-        text = _read_document(path).decode("utf-8")
+        data = read_bytes(path, MAX_DOCUMENT_BYTES)
     except OSError as exc:
         raise FactsError(f"cannot read: {exc.strerror or exc}", file=shown) from exc
-    except UnicodeDecodeError as exc:
-        raise FactsError("not UTF-8 text", file=shown) from exc
     try:
-        document = json.loads(text)
+        document = load_json(data)
     except json.JSONDecodeError as exc:
         raise FactsError(f"not JSON: {exc.msg}", file=shown, line=exc.lineno) from exc
+    except DocumentError as exc:
+        raise FactsError(str(exc), file=shown) from exc
     return facts_from_document(document, source=shown)

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -281,3 +282,160 @@ def test_fifos_in_a_tree_are_never_read(module: ModuleType, tmp_path: Path) -> N
     assert document["files"]["/etc/httpd/conf.d/pipe.conf"] == {"present": True}
     assert document["proc"]["net/ipv4/tcp_pipe"] is None
     assert document["host"] == "root"
+
+
+# -- what leaves a managed host: only what httpd and the boot tool read, secrets removed --
+
+PEM = (
+    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-SECRET-PEM-BODY\n"
+    "c2VjcmV0LWtleS1tYXRlcmlhbA==SECRET-PEM-BODY\n-----END PRIVATE KEY-----\n"
+)
+
+
+def test_an_unknown_variable_stays_literal_as_httpd_reads_it(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # httpd reads `IncludeOptional ${SITE_EXTRA}` as a file named "${SITE_EXTRA}";
+    # expanded to "*", it copied every file under ServerRoot, a 0600 key included.
+    root = tmp_path / "root"
+    write(root, "/etc/httpd/conf/httpd.conf", "IncludeOptional ${SITE_EXTRA}\nTimeout 30\n")
+    write(root, "/etc/httpd/private.key", PEM, mode=0o600)
+    write(root, "/etc/httpd/conf.d/other.conf", "Timeout 999\n")
+    document = module.snapshot(str(root), runner=never_run)
+    assert set(document["files"]) <= {"/etc/httpd/conf/httpd.conf", "/etc/httpd"}
+    assert "SECRET-PEM-BODY" not in json.dumps(document)
+
+
+def test_secret_sysctl_lines_are_redacted_at_the_source_line_for_line(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    write(root, "/proc/sys/net/ipv4/tcp_fastopen_key", "x\n", mode=0o600)
+    write(root, "/proc/sys/net/ipv4/tcp_keepalive_time", "7200\n")
+    text = (
+        "net.ipv4.tcp_keepalive_time = 600\n"
+        "net.ipv4.tcp_fastopen_key = SECRET-1\n"
+        "-net/ipv4/tcp_fastopen_key=SECRET-2\n"
+        "net.ipv4.tcp_fastopen_ke? = SECRET-3\n"
+        "net.ipv4.tcp_* = SECRET-4\n"
+        "net.core.netdev_rss_* = SECRET-5\n"
+        "net.ipv4.tcp_retries2 = 8\n"
+    )
+    write(root, "/etc/sysctl.d/60-tfo.conf", text)
+    write(root, "/etc/sysctl.conf", "net.ipv4.tcp_fastopen_ke[y] = SECRET-6\n")
+    document = module.snapshot(str(root), runner=never_run)
+    assert "SECRET" not in json.dumps(document)
+    kept = document["files"]["/etc/sysctl.d/60-tfo.conf"]["content"].splitlines()
+    assert len(kept) == len(text.splitlines())
+    assert kept[0] == "net.ipv4.tcp_keepalive_time = 600" and kept[-1].endswith("= 8")
+    # The controller still names each line, as a local audit would.
+    facts = snapshot_facts(document)
+    assert facts.sysctl is not None
+    lines = {note.line for note in facts.sysctl.notes if note.file == "etc/sysctl.d/60-tfo.conf"}
+    assert {2, 3, 4, 5, 6} <= lines
+    assert facts.sysctl.settings["net.ipv4.tcp_retries2"].value == 8
+
+
+def snapshot_facts(document: dict[str, Any]) -> tcpaudit.HostFacts:
+    from tcpaudit.snapshot import facts_from_snapshot
+
+    return facts_from_snapshot(json.loads(json.dumps(document)))
+
+
+def test_private_keys_and_secret_variables_never_leave_the_host(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    write(
+        root,
+        "/etc/apache2/envvars",
+        "export APACHE_RUN_USER=www-data\nexport DB_PASSWORD='SECRET-VAR'\n"
+        "API_TOKEN=SECRET-TOKEN\nexport SSL_KEY=SECRET-SSL\n",
+    )
+    write(root, "/etc/sysconfig/httpd", "OPTIONS=-DSSL\nHTTPD_SECRET=SECRET-SYS\n")
+    write(
+        root,
+        "/etc/apache2/apache2.conf",
+        "Include /etc/ssl/private/site.pem\nInclude conf.d/\nTimeout 30\n",
+    )
+    write(root, "/etc/ssl/private/site.pem", PEM, mode=0o600)
+    write(root, "/etc/apache2/conf.d/inline.conf", "# pasted by mistake\n" + PEM)
+    document = module.snapshot(str(root), runner=never_run)
+    text = json.dumps(document)
+    assert "SECRET-" not in text  # values; the variable names stay
+    envvars = document["files"]["/etc/apache2/envvars"]["content"].splitlines()
+    assert envvars[0] == "export APACHE_RUN_USER=www-data" and len(envvars) == 4
+    pem = document["files"]["/etc/ssl/private/site.pem"]["content"].splitlines()
+    assert pem[0] == "-----BEGIN PRIVATE KEY-----" and len(pem) == 4
+
+
+def test_define_and_envvars_doubling_is_bounded(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    defines = "".join(f"Define V{i} ${{V{i - 1}}}${{V{i - 1}}}\n" for i in range(1, 70))
+    write(root, "/etc/httpd/conf/httpd.conf", "Define V0 x\n" + defines + "Include ${V69}\n")
+    shells = "".join(f"export E{i}=${{E{i - 1}}}${{E{i - 1}}}\n" for i in range(1, 70))
+    write(root, "/etc/apache2/envvars", "export E0=y\n" + shells)
+    write(root, "/etc/apache2/apache2.conf", "Include ${E69}\n")
+    # In a child capped at 1 GiB: unbounded, this is 2^69 characters.
+    script = (
+        "import json, resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from ansible_trees import load_facts_module\n"
+        "module = load_facts_module()\n"
+        "for main in ('/etc/httpd/conf/httpd.conf', '/etc/apache2/apache2.conf'):\n"
+        f"    document = module.snapshot({str(root)!r}, apache_conf=main, runner=None)\n"
+        "    print(json.dumps(document))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for line in done.stdout.splitlines():
+        document = json.loads(line)
+        assert len(line) < 100_000
+        assert any("expansion passed 4096 characters" in note for note in document["notes"])
+
+
+def test_proc_sys_is_read_inside_the_root_without_following_links(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    outside = write(tmp_path, "/outside/ipv4/passwd", "SECRET-OUTSIDE\n")
+    write(tmp_path, "/outside/osrelease", "SECRET-OUTSIDE\n")
+    for linked in ("net", "net/ipv4", "kernel/osrelease"):
+        root = tmp_path / linked.replace("/", "-")
+        write(root, "/proc/sys/net/core/somaxconn", "4096\n")
+        write(root, "/proc/sys/kernel/ostype", "Linux\n")
+        target = {
+            "net": outside.parent.parent,
+            "net/ipv4": outside.parent,
+            "kernel/osrelease": tmp_path / "outside/osrelease",
+        }[linked]
+        shutil.rmtree(root / "proc/sys" / linked, ignore_errors=True)
+        link(root, f"/proc/sys/{linked}", str(target))
+        document = module.snapshot(str(root), runner=never_run)
+        assert "SECRET-OUTSIDE" not in json.dumps(document), linked
+        assert "net/ipv4/passwd" not in document["proc"]
+
+
+def test_proc_values_count_toward_the_bounds(module: ModuleType, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    for index in range(500):
+        write(root, f"/proc/sys/net/ipv4/k{index:03d}", "1" * 1000 + "\n")
+    for interface in ("all", "default", "lo", "eth0"):
+        write(root, f"/proc/sys/net/ipv4/conf/{interface}/rp_filter", "1\n")
+    document = module.snapshot(str(root), runner=never_run, max_files=100, max_bytes=50_000)
+    assert len(document["files"]) + len(document["proc"]) <= 100
+    assert sum(len(value or "") for value in document["proc"].values()) <= 50_000
+    assert any("collection limit reached" in note for note in document["notes"])
+    small = module.snapshot(str(root), runner=never_run, max_files=10_000)
+    assert small["proc"]["net/ipv4/conf/eth0/rp_filter"] is None  # named, never read
+
+
+def test_a_host_name_no_host_can_have_is_not_sent(module: ModuleType, tmp_path: Path) -> None:
+    root = tmp_path / "web7"
+    for text in ("web\x1b]0;x\x07\n", "h" * 300 + "\n", "\n"):
+        write(root, "/etc/hostname", text)
+        assert module.snapshot(str(root), runner=never_run)["host"] == "web7"
+    write(root, "/etc/hostname", "web7.example\n")
+    assert module.snapshot(str(root), runner=never_run)["host"] == "web7.example"

@@ -233,3 +233,102 @@ def test_collection_builds_with_ansible_galaxy(ansible_env: dict[str, str], tmp_
         "meta/runtime.yml",
         "README.md",
     } <= names
+
+
+def test_a_hostile_managed_host_reaches_neither_the_report_nor_the_controller(
+    ansible_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Through real ansible-playbook: a compromised host's tree, collected and graded.
+
+    The host's tree has what an attacker plants: `IncludeOptional ${SITE_EXTRA}`
+    beside a 0600 private key, a TCP Fast Open key set directly and through a
+    glob, and links that name the controller's files (the connection is local,
+    so a link followed by mistake would read them). None of it may reach the
+    facts Ansible carries, the report, or the output.
+    """
+    controller = tmp_path / "controller"
+    controller.mkdir()
+    (controller / "shadow").write_text("CONTROLLER-SHADOW\n", encoding="utf-8")
+    host = tmp_path / "host"
+    shutil.copytree(INCIDENT, host, symlinks=True)
+    conf = host / "etc/httpd/conf/httpd.conf"
+    conf.write_text(conf.read_text() + "IncludeOptional ${SITE_EXTRA}\n", encoding="utf-8")
+    key = host / "etc/httpd/server.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nHOST-KEY-BODY\n-----END PRIVATE KEY-----\n")
+    key.chmod(0o600)
+    (host / "etc/sysctl.d").mkdir(exist_ok=True)
+    (host / "etc/sysctl.d/60-tfo.conf").write_text(
+        "net.ipv4.tcp_fastopen_key = HOST-TFO-1\nnet.ipv4.tcp_fastopen_ke? = HOST-TFO-2\n"
+        "net.ipv4.tcp_keepalive_time = 600\n",
+        encoding="utf-8",
+    )
+    for planted in ("proc/sys/kernel/osrelease", "etc/hostname"):
+        (host / planted).unlink()
+        (host / planted).symlink_to(controller / "shadow")
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(
+        f'[web]\nhostile tcpaudit_root="{host}"\n\n[web:vars]\nansible_connection=local\n'
+        'ansible_python_interpreter="{{ ansible_playbook_python }}"\n',
+        encoding="utf-8",
+    )
+    collected = tmp_path / "collected.json"
+    reports = tmp_path / "reports"
+    play = tmp_path / "play.yml"
+    play.write_text(
+        "- hosts: web\n  gather_facts: false\n  tasks:\n"
+        "    - tcpaudit.audit.facts:\n        root: '{{ tcpaudit_root }}'\n"
+        "    - ansible.builtin.copy:\n"
+        "        content: '{{ ansible_facts.tcpaudit | to_json }}'\n"
+        f"        dest: {collected}\n"
+        "      delegate_to: localhost\n"
+        "    - tcpaudit.audit.check:\n        fail_on: never\n"
+        f"        report_dir: {reports}\n",
+        encoding="utf-8",
+    )
+    result = run(
+        [ansible_command("ansible-playbook"), "-i", str(inventory), str(play), "-v"],
+        ansible_env,
+        tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    report = (reports / "hostile.json").read_text(encoding="utf-8")
+    snapshot = collected.read_text(encoding="utf-8")
+    for secret in ("HOST-KEY-BODY", "HOST-TFO-1", "HOST-TFO-2", "CONTROLLER-SHADOW"):
+        for name, text in (("output", output), ("snapshot", snapshot), ("report", report)):
+            assert secret not in text, f"{secret} in the {name}"
+    document = json.loads(snapshot)
+    assert "/etc/httpd/server.key" not in document["files"]
+    # A link where the kernel has a file: named, never followed, on either side.
+    assert document["proc"]["kernel/osrelease"] is None
+    assert document["host"] == "host"  # etc/hostname names nothing inside the tree
+    assert json.loads(report)["grade"] == "F"
+
+
+def test_what_a_host_wrote_reaches_the_controllers_terminal_escaped(
+    ansible_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A snapshot that fails to load, with collector notes written by the host.
+    snapshot = {
+        "format": "tcpaudit-snapshot/1",
+        "host": "web1",
+        "files": {"/etc/httpd/conf/httpd.conf": {"content": "NoSuchDirective x\n"}},
+        "notes": ["\x1b]0;owned\x07\x1b[2Jcollector note"],
+    }
+    result = run(
+        [
+            ansible_command("ansible"),
+            "-i",
+            str(INVENTORY),
+            "tuned",
+            "-m",
+            "tcpaudit.audit.check",
+            "-a",
+            json.dumps({"facts": snapshot}),
+        ],
+        ansible_env,
+        tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "collector note" in output and "\x1b" not in output and "\x07" not in output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from diagnose_helpers import case, case_pids
@@ -34,18 +35,19 @@ def test_unreadable_fd_tables_are_counted_not_guessed(
     pids = case_pids("keepalive-drained")
     # A process that is not ours, a process that exits while we read, a link
     # that is not a socket.
-    secret = str(root / "proc" / str(pids[1]) / "fd")
+    secret = str(root / "proc" / str(pids[1]))
     vanished = root / "proc" / "999999"
     vanished.mkdir()
     os.symlink("/dev/null", root / "proc" / str(pids[0]) / "fd" / "0")
-    real_listdir = os.listdir
+    real_open = os.open
 
-    def listdir(path: str) -> list[str]:
-        if str(path) == secret:
+    def opener(path: Any, flags: int, *args: Any, dir_fd: int | None = None, **kwargs: Any) -> int:
+        # The fd directory of pids[1], opened by name inside its process directory.
+        if path == "fd" and dir_fd is not None and os.readlink(f"/proc/self/fd/{dir_fd}") == secret:
             raise PermissionError(13, "Permission denied", path)
-        return real_listdir(path)
+        return real_open(path, flags, *args, dir_fd=dir_fd, **kwargs)
 
-    monkeypatch.setattr(os, "listdir", listdir)
+    monkeypatch.setattr(os, "open", opener)
     owners = scan_owners(RootFS(root))
     assert (owners.scanned, owners.denied) == (2, 1)
     holders = {ref for refs in owners.by_inode.values() for ref in refs}

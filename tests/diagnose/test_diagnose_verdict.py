@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from diagnose_helpers import case, case_pids, case_port
@@ -159,15 +160,20 @@ def test_holders_hidden_from_an_unprivileged_reader(
     # As a non-root user sees a www-data Apache: no fd table of the workers.
     root = tmp_path / "root"
     shutil.copytree(case("slow-handler-drained"), root, symlinks=True)
-    workers = {str(root / "proc" / str(pid) / "fd") for pid in case_pids("slow-handler-drained")}
-    real_listdir = os.listdir
+    workers = {str(root / "proc" / str(pid)) for pid in case_pids("slow-handler-drained")}
+    real_open = os.open
 
-    def listdir(path: str) -> list[str]:
-        if str(path) in workers:
+    def opener(path: Any, flags: int, *args: Any, dir_fd: int | None = None, **kwargs: Any) -> int:
+        # Each worker's fd directory, opened by name inside its process directory.
+        if (
+            path == "fd"
+            and dir_fd is not None
+            and os.readlink(f"/proc/self/fd/{dir_fd}") in workers
+        ):
             raise PermissionError(13, "Permission denied", path)
-        return real_listdir(path)
+        return real_open(path, flags, *args, dir_fd=dir_fd, **kwargs)
 
-    monkeypatch.setattr(os, "listdir", listdir)
+    monkeypatch.setattr(os, "open", opener)
     result = diagnose(root)
     # Queued versus held still follows from the inodes alone.
     c = result.connections

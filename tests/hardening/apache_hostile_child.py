@@ -9,7 +9,8 @@ Every file opened (``os.open``, ``open``/``io.open``) is recorded with the
 real path the kernel opens (``os.path.realpath`` at the moment of the call),
 so the parent can check that nothing outside the audited root was opened.
 
-Usage: ``python apache_hostile_child.py '{"mode": "load"|"cli", "root": ..., ...}'``.
+Usage: ``python apache_hostile_child.py '{"mode": "load"|"cli", "root": ..., ...}'``;
+mode ``cli`` takes ``"args"`` (one command) or ``"runs"`` (several, in turn).
 The last line of stdout is the JSON outcome.
 """
 
@@ -27,28 +28,57 @@ from typing import Any
 
 
 def _spy(opened: list[str]) -> None:
+    """Record the real file behind every descriptor opened and every directory listed.
+
+    The target is read back from /proc/self/fd once the call succeeded, so
+    opens relative to a directory descriptor (``dir_fd``) and through links
+    are recorded as what the kernel actually opened.
+    """
     real_os_open = os.open
     real_io_open = io.open
+    real_listdir = os.listdir
+    real_scandir = os.scandir
 
-    def record(path: Any) -> None:
-        if isinstance(path, int):
-            return
+    def target(descriptor: int) -> str:
         try:
-            opened.append(os.path.realpath(os.fsdecode(path)))
+            return os.readlink(f"/proc/self/fd/{descriptor}")
+        except OSError:
+            return f"<fd {descriptor}>"
+
+    def named(path: Any) -> str:
+        if isinstance(path, int):
+            return target(path)
+        try:
+            return os.path.realpath(os.fsdecode(path))
         except (TypeError, ValueError, OSError):
-            opened.append(repr(path))
+            return repr(path)
 
     def spy_os_open(path: Any, *args: Any, **kwargs: Any) -> int:
-        record(path)
-        return real_os_open(path, *args, **kwargs)
+        descriptor = real_os_open(path, *args, **kwargs)
+        opened.append(target(descriptor))
+        return descriptor
 
     def spy_io_open(file: Any, *args: Any, **kwargs: Any) -> Any:
-        record(file)
-        return real_io_open(file, *args, **kwargs)
+        stream = real_io_open(file, *args, **kwargs)
+        try:
+            opened.append(target(stream.fileno()))
+        except (AttributeError, ValueError, OSError):
+            opened.append(named(file))
+        return stream
+
+    def spy_listdir(path: Any = ".") -> list[str]:
+        opened.append(named(path))
+        return real_listdir(path)
+
+    def spy_scandir(path: Any = ".") -> Any:
+        opened.append(named(path))
+        return real_scandir(path)
 
     os.open = spy_os_open
     io.open = spy_io_open  # type: ignore[assignment]
     builtins.open = spy_io_open  # type: ignore[assignment]
+    os.listdir = spy_listdir
+    os.scandir = spy_scandir  # type: ignore[assignment]
 
 
 # Taken before the spies replace open(): reading our own status is not the
@@ -70,6 +100,31 @@ def _peak_mib() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+# Outputs are returned whole up to this size (secret checks read all of them).
+_OUTPUT_CHARACTERS = 4 * 1024 * 1024
+
+
+def _invoke(runner: Any, command: Any, args: list[str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    result = runner.invoke(command, args)
+    exception = result.exception
+    outcome: dict[str, Any] = {
+        "outcome": "cli",
+        "pid": os.getpid(),
+        "args": args,
+        "exit_code": result.exit_code,
+        "stdout": result.stdout[-_OUTPUT_CHARACTERS:],
+        "stderr": result.stderr[-5000:],
+        "exception": None
+        if exception is None or isinstance(exception, SystemExit)
+        else f"{type(exception).__name__}: {exception!s:.300}",
+        "seconds": time.perf_counter() - started,
+    }
+    if result.exc_info is not None and outcome["exception"] is not None:
+        outcome["traceback"] = "".join(traceback.format_exception(*result.exc_info))[-3000:]
+    return outcome
+
+
 def main() -> None:
     request = json.loads(sys.argv[1])
     # Import everything first: the cap and the spy are for the call under test.
@@ -87,7 +142,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     sys.setrecursionlimit(int(request.get("recursion", 1000)))
     opened: list[str] = []
-    outcome: dict[str, Any] = {"opened": opened}
+    outcome: dict[str, Any] = {"opened": opened, "pid": os.getpid()}
     started = time.perf_counter()
     if request["mode"] == "load":
         _spy(opened)
@@ -117,20 +172,17 @@ def main() -> None:
     else:
         runner = CliRunner()
         _spy(opened)
-        result = runner.invoke(cli, request["args"])
-        exception = result.exception
-        outcome.update(
-            outcome="cli",
-            exit_code=result.exit_code,
-            stdout=result.stdout[-20000:],
-            stderr=result.stderr[-5000:],
-            exception=None
-            if exception is None or isinstance(exception, SystemExit)
-            else f"{type(exception).__name__}: {exception!s:.300}",
-        )
-        if result.exc_info is not None and outcome["exception"] is not None:
-            outcome["traceback"] = "".join(traceback.format_exception(*result.exc_info))[-3000:]
-    outcome["seconds"] = time.perf_counter() - started
+        runs = []
+        for args in request.get("runs", [request.get("args")]):
+            first = len(opened)
+            runs.append(_invoke(runner, cli, args))
+            runs[-1]["opened"] = opened[first:]
+        outcome.update(runs[-1])
+        outcome["runs"] = runs
+    outcome["seconds"] = max(
+        [time.perf_counter() - started if request["mode"] == "load" else 0.0]
+        + [run["seconds"] for run in outcome.get("runs", [])]
+    )
     outcome["peak_mib"] = _peak_mib()
     sys.stdout.write("\n" + json.dumps(outcome) + "\n")
 

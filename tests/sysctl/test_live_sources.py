@@ -7,8 +7,8 @@ each say so, never turn into a text value, a pile of notes or a default.
 
 from __future__ import annotations
 
-import builtins
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -148,7 +148,9 @@ def test_proc_instead_of_proc_sys_suggests_its_sys_subdirectory(tmp_path: Path) 
 
 
 def test_a_roots_proc_sys_without_net_is_a_note_not_a_live_tree(tmp_path: Path) -> None:
-    # --root: the user did not name proc/sys, so no error; but no claims either.
+    # --root: the user did not name proc/sys, so no error; and no claim that the
+    # file is missing from a /proc/sys that was never read: only that current
+    # kernels have no such key, and the value stays as the file sets it.
     root = write_files(
         tmp_path / "root",
         {
@@ -160,7 +162,12 @@ def test_a_roots_proc_sys_without_net_is_a_note_not_a_live_tree(tmp_path: Path) 
     assert settings.kernel == "6.1.0"
     messages = [note.message for note in settings.notes]
     assert "no net/ directory here: no live values" in messages
-    assert not any("unknown key" in message for message in messages)
+    assert not any("no such file in /proc/sys" in message for message in messages)
+    assert any(
+        message.startswith("unknown key 'net.ipv4.tcp_made_up': not a key of current kernels")
+        for message in messages
+    )
+    assert settings.settings["net.ipv4.tcp_made_up"].persistent is not None
 
 
 # 3. a /proc/sys file that exists but gives no value
@@ -198,14 +205,14 @@ def test_tracked_key_whose_read_fails_is_unknown_with_a_note(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _proc_root(tmp_path)
-    real_open = builtins.open
+    real_open = os.open
 
-    def failing(file: Any, *args: Any, **kwargs: Any) -> Any:
-        if str(file).endswith("tcp_retries2"):
+    def failing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(path).endswith("tcp_retries2"):
             raise PermissionError(13, "Permission denied")
-        return real_open(file, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", failing)
+    monkeypatch.setattr(os, "open", failing)
     _assert_unknown(load_sysctl(root=root, boot="procps"), "Permission denied")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import builtins
+import os
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +60,18 @@ def test_keys_that_are_not_world_readable_are_never_opened(
         },
     )
     opened: list[str] = []
-    real_open = builtins.open
+    real_open = os.open
 
-    def spy(file: Any, *args: Any, **kwargs: Any) -> Any:
-        opened.append(str(file))
-        return real_open(file, *args, **kwargs)
+    def spy(path: Any, flags: int, *args: Any, **kwargs: Any) -> Any:
+        if not flags & os.O_DIRECTORY:
+            opened.append(str(path))
+        return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", spy)
+    monkeypatch.setattr(os, "open", spy)
     values = read_proc_tree(RootFS(tmp_path), proc_sys, [])
     assert list(values) == ["net.ipv4.tcp_retries2"]
-    assert opened == [str(proc_sys / "net/ipv4/tcp_retries2")]
+    # Opened by name inside net/ipv4, never by a path a link could redirect.
+    assert opened == ["tcp_retries2"]
 
 
 def test_secret_key_is_skipped_even_when_a_copy_made_it_readable(tmp_path: Path) -> None:
@@ -85,14 +87,14 @@ def test_unreadable_entry_is_skipped_with_a_note(
         tmp_path,
         {"net/ipv4/tcp_retries2": ("15\n", 0o644), "net/ipv4/tcp_broken": ("1\n", 0o644)},
     )
-    real_open = builtins.open
+    real_open = os.open
 
-    def failing(file: Any, *args: Any, **kwargs: Any) -> Any:
-        if str(file).endswith("tcp_broken"):
+    def failing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(path).endswith("tcp_broken"):
             raise PermissionError(13, "Permission denied")
-        return real_open(file, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", failing)
+    monkeypatch.setattr(os, "open", failing)
     notes: list[Note] = []
     values = read_proc_tree(RootFS(tmp_path), proc_sys, notes)
     assert list(values) == ["net.ipv4.tcp_retries2"]

@@ -116,3 +116,74 @@ def test_persistent_verdict_matches_real_tool(tmp_path: Path, case: str, tool: s
     assert actual == expected, f"{tool} output:\n{output}\nnotes:\n" + "\n".join(
         str(note) for note in settings.notes
     )
+
+
+# Per-interface keys, a blank after the dash, and keys the kernel lacks. The
+# namespace the tools run in has the interfaces of a host at boot: all,
+# default and lo under conf/ (lo alone under neigh/, which has no default
+# outside the initial namespace).
+INTERFACE_KEYS = (
+    "net.ipv4.conf.all.rp_filter",
+    "net.ipv4.conf.default.rp_filter",
+    "net.ipv4.conf.lo.rp_filter",
+    "net.ipv4.conf.lo.accept_redirects",
+    "net.ipv4.conf.all.log_martians",
+    "net.ipv4.neigh.lo.gc_stale_time",
+    "net.ipv4.tcp_retries2",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_fin_timeout",
+)
+FAITHFUL_CASES: dict[str, dict[str, str | tuple[str, str]]] = {
+    "interface-globs-dash-blank-unknown-keys": {
+        "etc/sysctl.d/10-net.conf": (
+            "net.ipv4.conf.*.rp_filter = 2\n"
+            "net/ipv4/conf/lo/accept_redirects = 0\n"
+            "net.ipv4.conf.a*.log_martians = 1\n"
+            "net.ipv4.neigh.*.gc_stale_time = 77\n"
+            "- net.ipv4.tcp_retries2 = 9\n"
+            "-\tnet.ipv4.tcp_fin_timeout = 21\n"
+            "net.ipv4.tcp_keepalive_tme = 5\n"
+            "net.ipv4.tcp_keepalive_intvl = 30\n"
+            "-net.ipv4.tcp_keepalive_probez = 3\n"
+        ),
+    },
+    "unknown-key-then-real-one": {
+        "etc/sysctl.d/10-a.conf": "net.ipv4.tcp_retries2 = 7\nnet.ipv4.tcp_retires2 = 3\n",
+        "etc/sysctl.d/20-b.conf": "net.ipv4.conf.lo.rp_filtre = 1\nnet.ipv4.conf.*.rp_filter = 1\n",
+    },
+}
+
+
+@pytest.mark.parametrize("tool", ["procps", "systemd"])
+@pytest.mark.parametrize("case", sorted(FAITHFUL_CASES))
+def test_interfaces_and_unknown_keys_match_real_tool(tmp_path: Path, case: str, tool: str) -> None:
+    assert os.geteuid() == 0, "the real-tool comparison needs root for unshare and mount"
+    tree = write_files(tmp_path / "tree", FAITHFUL_CASES[case])
+    before, after, output = run_real_tool(tree, tmp_path / "scratch", tool, INTERFACE_KEYS)
+    boot: BootTool = "procps" if tool == "procps" else "systemd"
+    settings = load_sysctl(root=tree, boot=boot, kernel=os.uname().release)
+    expected: dict[str, object] = {}
+    for key in INTERFACE_KEYS:
+        setting = settings.settings.get(key)
+        persistent = setting.persistent if setting is not None else None
+        expected[key] = persistent.value if persistent else parse_value(before[key])
+    actual = {key: parse_value(after[key]) for key in INTERFACE_KEYS}
+    assert actual != {key: parse_value(before[key]) for key in INTERFACE_KEYS}, output
+    assert actual == expected, f"{tool} output:\n{output}\nnotes:\n" + "\n".join(
+        str(note) for note in settings.notes
+    )
+    # Every key the tool could not set is named, with the key it was meant to be.
+    messages = "\n".join(note.message for note in settings.notes)
+    for typo, meant in (
+        ("net.ipv4.tcp_keepalive_tme", "net.ipv4.tcp_keepalive_time"),
+        ("net.ipv4.tcp_retires2", "net.ipv4.tcp_retries2"),
+        ("net.ipv4.conf.lo.rp_filtre", "net.ipv4.conf.lo.rp_filter"),
+    ):
+        if typo in str(FAITHFUL_CASES[case]).replace("/", "."):
+            assert f"unknown key '{typo}'" in messages and f"probably {meant}" in messages
+            if tool == "systemd":
+                assert "Couldn't write '" in output and typo.replace(".", "/") in output
+    if "- net.ipv4.tcp_retries2" in str(FAITHFUL_CASES[case]):
+        dropped = "procps drops '- net.ipv4.tcp_retries2' silently" in messages
+        assert dropped == (tool == "procps")

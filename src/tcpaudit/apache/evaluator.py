@@ -22,7 +22,6 @@ error, unless it was opened inside a conditional that is itself still open.
 
 from __future__ import annotations
 
-import logging
 import posixpath
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +57,6 @@ __all__ = [
     "evaluate",
 ]
 
-log = logging.getLogger(__name__)
 
 # How httpd names the directives given with -C and -c (server/main.c).
 COMMAND_LINE_FILE = "-c/-C directives"
@@ -159,7 +157,6 @@ class _Evaluator(LineReader):
             self.notes.append(
                 Note(message="file is not valid UTF-8; read byte for byte", file=shown)
             )
-        log.debug("reading %s", shown)
         self.files.append(shown)
         self._process(text, shown, container)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
-from ..errors import ApacheConfigError, UsageError
+from ..errors import ApacheConfigError, UsageError, raises_only_documented_errors
 from ..provenance import Note
 from ..rootfs import RootFS
 from .build import BuildName, detect_build
@@ -108,6 +108,7 @@ def _without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+@raises_only_documented_errors
 def load_apache(
     path: str | os.PathLike[str] | None = None,
     root: str | os.PathLike[str] | RootFS = "/",
@@ -151,6 +152,18 @@ def load_apache(
     Raises:
         ApacheConfigError: a configuration httpd would refuse, or an unreadable file.
         UsageError: ``path`` names no file, or an option is not understood.
+
+    Example::
+
+        config = tcpaudit.load_apache(root="tests/corpus/debian-12-apache2.4")
+        assert (config.layout, config.mpm) == ("debian", "event")
+        timeout = config.settings["Timeout"]
+        assert (timeout.value, timeout.file, timeout.line) == (300, "etc/apache2/apache2.conf", 92)
+        # The same tree as a service started with -D SSL and its own -C line reads it:
+        tuned = tcpaudit.load_apache(
+            root="tests/corpus/debian-12-apache2.4", defines=["SSL"], directives=["Timeout 20"]
+        )
+        assert tuned.settings["Timeout"].value == 300  # the file's line, read after -C, wins
     """
     request = _Request(
         tuple(defines), mpm, compiled_in, build, tuple(directives), dict(environment or {})
@@ -304,6 +317,10 @@ def _load(
         notes.append(Note(message=f"MPM {mpm_name} assumed: Apache {version_text} links it in"))
     elif mpm_source == "build" and detected.mpm_source is not None:
         notes.append(Note(message=f"MPM {mpm_name} linked into httpd ({detected.mpm_source})"))
+    if log.isEnabledFor(logging.DEBUG):
+        # Logged from the final reading only: inferring the version may read twice.
+        for shown in result.files:
+            log.debug("read %s", shown)
     settings, setting_notes = server_settings(result.directives, release, mpm_name, result.modules)
     vhosts = virtual_hosts(result.directives, release)
     notes += _patch_level_notes(release, vhosts)

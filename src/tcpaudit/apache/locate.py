@@ -64,8 +64,11 @@ def find_main_config(fs: RootFS, override: str | None) -> tuple[Layout, Path] | 
             # the audit never reads the host's files for an audited tree.
             absolute = Path(os.path.abspath(override))
             if not absolute.is_relative_to(fs.root):
+                host_path = "/" + override.lstrip("./")
                 raise UsageError(
-                    f"{override}: the Apache configuration is outside --root {fs.root}"
+                    f"{override}: a relative --apache-conf is taken from the working directory, "
+                    f"which puts it outside --root {fs.root}; give the path the host uses "
+                    f"(such as {host_path}), which is read inside --root"
                 )
             tree = fs.tree_path(absolute)
             real = fs.resolve(tree)

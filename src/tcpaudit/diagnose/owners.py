@@ -2,7 +2,12 @@
 
 This module owns the inode -> process map. It only reads: it lists fd
 directories and reads links and ``comm``; it never opens a socket, signals or
-attaches to a process.
+attaches to a process. Under ``--root`` (a copied /proc) nothing is followed
+if it is a symlink: ``<pid>``, ``fd`` and ``comm`` are opened one directory at
+a time without following links, and ``comm`` only if it is a regular file,
+so a planted link or FIFO can neither lead the scan outside the root nor
+block it. A process name is any 15 bytes its owner chose: control
+characters in it are shown escaped, never passed to the terminal.
 
 Permissions: ``/proc/<pid>/fd`` of another user's process is readable only by
 root (or with CAP_SYS_PTRACE), and ``hidepid`` mounts hide such processes
@@ -18,6 +23,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from ..inputs import open_subdirectory, read_entry
 from ..rootfs import RootFS
 from .sockets import ProcessRef
 
@@ -26,6 +32,8 @@ __all__ = ["OwnerMap", "scan_owners"]
 log = logging.getLogger(__name__)
 
 _SOCKET_PREFIX = "socket:["
+# TASK_COMM_LEN is 16; a longer comm is not the kernel's.
+_COMM_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -44,12 +52,14 @@ class OwnerMap:
     denied: int = 0
 
 
-def _command(process_dir: str) -> str:
+def _command(process: int) -> str:
+    """The process name in ``comm``, control characters escaped, or "?"."""
     try:
-        with open(os.path.join(process_dir, "comm"), encoding="utf-8", errors="replace") as f:
-            return f.read().strip() or "?"
+        data = read_entry(process, "comm", _COMM_BYTES)
     except OSError:
         return "?"
+    name = data.decode("utf-8", errors="backslashreplace").strip()
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name) or "?"
 
 
 def _socket_inode(link: str) -> int | None:
@@ -68,45 +78,64 @@ def scan_owners(fs: RootFS) -> OwnerMap:
     changes under the reader); processes whose fd table is not readable are
     counted in ``denied``.
     """
-    proc = str(fs.resolve("/proc"))
     try:
-        entries = os.listdir(proc)
+        proc = fs.resolve("/proc")
+        with fs.open_real_directory(proc) as directory:
+            return _scan(directory)
     except OSError:
-        log.info("no process table under %s: sockets cannot be attributed", proc)
+        log.info(
+            "no process table under %s: sockets cannot be attributed", fs.display_tree("/proc")
+        )
         return OwnerMap()
+
+
+def _scan(proc: int) -> OwnerMap:
     holders: dict[int, list[ProcessRef]] = {}
     scanned = denied = 0
-    for entry in sorted(entries, key=lambda name: (len(name), name)):
+    for entry in sorted(os.listdir(proc), key=lambda name: (len(name), name)):
         if not entry.isdigit():
             continue
-        process_dir = os.path.join(proc, entry)
-        fd_dir = os.path.join(process_dir, "fd")
         try:
-            fds = os.listdir(fd_dir)
+            process = open_subdirectory(proc, entry)
+        except OSError:
+            continue  # gone, or not a directory (a link planted in a copy)
+        try:
+            links = _fd_links(process)
+            scanned += 1
+            reference: ProcessRef | None = None
+            for link in links:
+                inode = _socket_inode(link)
+                if inode is None:
+                    continue
+                if reference is None:
+                    reference = ProcessRef(pid=int(entry), command=_command(process))
+                owners = holders.setdefault(inode, [])
+                if reference not in owners:
+                    owners.append(reference)
         except PermissionError:
             denied += 1
-            continue
         except OSError:
-            # Gone (FileNotFoundError) or a kernel thread: nothing to attribute.
-            continue
-        scanned += 1
-        process: ProcessRef | None = None
-        for fd in fds:
-            try:
-                link = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            inode = _socket_inode(link)
-            if inode is None:
-                continue
-            if process is None:
-                process = ProcessRef(pid=int(entry), command=_command(process_dir))
-            owners = holders.setdefault(inode, [])
-            if process not in owners:
-                owners.append(process)
+            continue  # gone (FileNotFoundError) or a kernel thread: nothing to attribute
+        finally:
+            os.close(process)
     log.debug("fd tables read: %d, not permitted: %d", scanned, denied)
     return OwnerMap(
         by_inode={inode: tuple(refs) for inode, refs in holders.items()},
         scanned=scanned,
         denied=denied,
     )
+
+
+def _fd_links(process: int) -> list[str]:
+    """The targets of the links in ``<pid>/fd`` (readlink reads a link, never follows it)."""
+    fd_directory = open_subdirectory(process, "fd")
+    try:
+        links = []
+        for name in os.listdir(fd_directory):
+            try:
+                links.append(os.readlink(name, dir_fd=fd_directory))
+            except OSError:
+                continue
+        return links
+    finally:
+        os.close(fd_directory)

@@ -11,6 +11,7 @@ import textwrap
 from tabulate import tabulate
 
 from ..report import table
+from ..safetext import printable
 from .model import Diagnosis
 
 __all__ = ["render_table"]
@@ -50,7 +51,7 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
     """Render the diagnosis for a terminal."""
     ports = ", ".join(map(str, diagnosis.ports))
     lines = [
-        f"Diagnosis of {diagnosis.host}: ports {ports}, sockets from "
+        f"Diagnosis of {printable(diagnosis.host)}: ports {ports}, sockets from "
         f"{_SOURCES[diagnosis.socket_source]}",
         "",
     ]
@@ -71,7 +72,14 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
     lines += [tabulate(_connections(diagnosis), headers=["connections on the ports", "count"]), ""]
     if diagnosis.owners:
         rows = [
-            [o.pid, o.command, o.close_wait, o.established, o.other, "yes" if o.listener else ""]
+            [
+                o.pid,
+                printable(o.command),
+                o.close_wait,
+                o.established,
+                o.other,
+                "yes" if o.listener else "",
+            ]
             for o in diagnosis.owners
         ]
         headers = ["pid", "command", "CLOSE_WAIT", "ESTABLISHED", "other", "listener"]
@@ -87,7 +95,7 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
         lines.append("")
     lines.append("Verdict:")
     lines += textwrap.wrap(
-        diagnosis.verdict,
+        printable(diagnosis.verdict),
         _WIDTH,
         initial_indent="  ",
         subsequent_indent="  ",

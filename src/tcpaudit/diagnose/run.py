@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 from ..engine import AuditConfig, audit
 from ..engine.findings import Report
 from ..errors import ParseError, UsageError
 from ..facts import HostFacts, gather
+from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .classify import Classification, classify, listen_ports
@@ -32,9 +32,10 @@ log = logging.getLogger(__name__)
 
 
 def _read_capture(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """A capture the user named: a regular file (never a FIFO or device), 64 MiB at most."""
     shown = os.fspath(path)
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace"), shown
+        return read_bytes(path).decode("utf-8", errors="replace"), shown
     except OSError as exc:
         raise ParseError(f"cannot read: {exc.strerror or exc}", file=shown) from exc
 

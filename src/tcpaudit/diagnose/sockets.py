@@ -217,10 +217,11 @@ def read_proc_sockets(fs: RootFS) -> list[SocketRecord]:
     records: list[SocketRecord] = []
     for name, required in (("tcp", True), ("tcp6", False)):
         tree_path = f"/proc/net/{name}"
-        real = fs.resolve(tree_path)
         shown = fs.display_tree(tree_path)
         try:
-            text = real.read_text(encoding="ascii")
+            # Inside the root, no link followed, regular files only (a FIFO
+            # here would block), 64 MiB at most.
+            text = fs.read_bytes(tree_path).decode("ascii")
         except FileNotFoundError as exc:
             if not required:
                 continue

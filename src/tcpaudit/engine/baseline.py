@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParseError
+from ..inputs import DocumentError, load_json, read_bytes
 from ..provenance import Location, Note
 from .findings import Finding, JsonScalar, Report, Severity
 from .grade import grade_for, score_for
@@ -84,14 +85,16 @@ def load_baseline(path: str | Path) -> dict[str, JsonScalar]:
     """
     shown = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ParseError(f"cannot read baseline: {reason}", file=shown) from exc
+        # A regular file only, 64 MiB at most: a FIFO must not hang the gate.
+        data = read_bytes(path)
+    except OSError as exc:
+        raise ParseError(f"cannot read baseline: {exc.strerror or exc}", file=shown) from exc
     try:
-        document = json.loads(text)
+        document = load_json(data)
     except json.JSONDecodeError as exc:
         raise ParseError(f"not JSON: {exc.msg}", file=shown, line=exc.lineno) from exc
+    except DocumentError as exc:
+        raise ParseError(f"cannot read baseline: {exc}", file=shown) from exc
     if not isinstance(document, dict):
         raise _not_a_report(shown, "the document is not an object")
     tool = document.get("tool")

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
-from ..errors import CatalogueError
-from ..inputs import read_text
+from ..errors import CatalogueError, raises_only_documented_errors
+from ..inputs import DocumentError, check_yaml_shape, read_text
 from .rule import Rule
 
 if TYPE_CHECKING:
@@ -66,9 +66,14 @@ def _error_text(error: ValidationError) -> str:
 def _load_file(path: Path) -> Rule:
     shown = str(path)
     try:
-        data = yaml.safe_load(read_text(path))
+        text = read_text(path)
+        # Nesting and aliases bounded before the composer recurses into them.
+        check_yaml_shape(text)
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise CatalogueError(f"cannot read rule: {exc.strerror}", file=shown) from exc
+    except DocumentError as exc:
+        raise CatalogueError(f"not a rule file: {exc}", file=shown) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -94,8 +99,25 @@ def _load_file(path: Path) -> Rule:
     return rule
 
 
+@raises_only_documented_errors
 def load_catalogue(extra_dirs: Iterable[Path] = (), *, include_bundled: bool = True) -> list[Rule]:
-    """All rules, sorted by id; a user rule may not reuse a bundled id."""
+    """All rules, sorted by id: the bundled catalogue and the rules of ``extra_dirs``.
+
+    Args:
+        extra_dirs: directories of rule files (``TA950-name.yaml``) to add.
+        include_bundled: False loads ``extra_dirs`` alone.
+
+    Raises:
+        CatalogueError: a rule file is invalid (named with its key), or a user
+            rule reuses an id of the bundled catalogue.
+
+    Example::
+
+        rules = tcpaudit.load_catalogue()
+        by_id = {rule.id: rule for rule in rules}
+        print(by_id["TA301"].title)
+        assert [rule.id for rule in rules] == sorted(by_id)
+    """
     directories = [bundled_rules_dir()] if include_bundled else []
     directories.extend(Path(d) for d in extra_dirs)
     rules: dict[str, tuple[Rule, Path]] = {}

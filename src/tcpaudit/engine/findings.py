@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .._version import __version__
 from ..facts import DerivedTimings
 from ..provenance import Location, Note
+from ..safetext import json_safe, show_bytes
 
 __all__ = [
     "ApacheSummary",
@@ -142,7 +143,8 @@ class Finding(BaseModel):
             self.scope or "",
             self.location.file if self.location else "",
         ]
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+        # show_bytes: a byte that is not UTF-8 counts as the text reports show for it.
+        return hashlib.sha256(show_bytes("\x1f".join(parts)).encode()).hexdigest()[:16]
 
 
 class ToolInfo(BaseModel):
@@ -192,7 +194,8 @@ class Report(BaseModel):
 
     def to_json(self, indent: int | None = 2) -> str:
         """The JSON report (the contract documented by ``tcpaudit schema``)."""
-        return json.dumps(self.model_dump(mode="json"), indent=indent, ensure_ascii=False)
+        text = json.dumps(self.model_dump(mode="json"), indent=indent, ensure_ascii=False)
+        return json_safe(text)
 
     def at_or_above(self, severity: Severity) -> list[Finding]:
         """Unsuppressed findings whose severity is at least ``severity``."""

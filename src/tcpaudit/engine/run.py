@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ..errors import CatalogueError, ConfigError
+from ..errors import CatalogueError, ConfigError, raises_only_documented_errors
 from ..facts import HostFacts
 from ..provenance import Note
 from .catalogue import load_catalogue, registered_checks
@@ -178,6 +178,7 @@ def audit_context(
     )
 
 
+@raises_only_documented_errors
 def audit(
     facts: HostFacts,
     config: AuditConfig | None = None,
@@ -200,6 +201,14 @@ def audit(
         CatalogueError: a rule is invalid or its parameters do not fit its check.
         ConfigError: the configuration names a rule the catalogue lacks, or gives
             a rule parameters its check refuses (file and line of the entry).
+
+    Example::
+
+        facts = tcpaudit.gather(root="examples/closewait-incident")
+        report = tcpaudit.audit(facts, profile="internal")
+        worst = report.findings[0]
+        print(report.grade, worst.rule, worst.severity, worst.location)
+        assert report.at_or_above(tcpaudit.Severity.HIGH)
     """
     config = config or AuditConfig()
     catalogue = list(rules) if rules is not None else load_catalogue(config.rules_dirs)

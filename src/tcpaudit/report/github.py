@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..engine.findings import Finding, Report, Severity
+from ..safetext import show_bytes
 
 __all__ = ["command_for", "escape_data", "escape_property", "render"]
 
@@ -76,4 +77,4 @@ def render(report: Report, *, color: bool = False) -> str:
     if suppressed:
         summary += f", {suppressed} suppressed"
     lines.append(_command("notice", {"title": "tcpaudit"}, summary))
-    return "\n".join(lines) + "\n"
+    return show_bytes("\n".join(lines)) + "\n"

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from ..engine.catalogue import load_catalogue
 from ..engine.findings import Finding, Report
 from ..engine.rule import Rule
+from ..safetext import show_bytes
 
 __all__ = ["render", "xml_safe"]
 
@@ -29,8 +30,9 @@ def xml_safe(text: str) -> str:
 
     ElementTree escapes ``<``, ``&`` and quotes but writes control characters
     as they are, which makes the document unreadable for every JUnit consumer.
+    A byte that was not UTF-8 is shown as ``\\xNN``, as in every format.
     """
-    return _NOT_XML.sub("\ufffd", text)
+    return _NOT_XML.sub("\ufffd", show_bytes(text))
 
 
 def _finding_text(finding: Finding) -> str:

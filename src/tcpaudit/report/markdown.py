@@ -4,7 +4,9 @@ This module owns the GitHub-flavoured Markdown layout: a heading with host,
 grade and score, a table of findings, then one collapsible section per finding
 with its message and its fix in a code block. It escapes what the audited
 files put in the text (``|`` in cells, backticks in code, Markdown and HTML
-markup in prose); which findings exist and in what order is the engine's.
+markup in prose, and control characters everywhere, code included, which
+``safetext.printable`` shows as ``\x1b``: the report is also read with
+``cat`` in a terminal); which findings exist and in what order is the engine's.
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ import re
 from collections import Counter
 
 from ..engine.findings import Finding, JsonScalar, Report, Severity
+from ..safetext import printable
 
 __all__ = ["code_span", "escape_cell", "escape_text", "fenced", "render"]
 
 # Characters that would otherwise start emphasis, links, HTML, code or a table cell.
 _MARKUP = re.compile(r"([\\`*_\[\]<>|~#&])")
-# C0 controls and DEL: nothing a reader could see, so they are shown as U+FFFD.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def escape_text(text: str) -> str:
     """Prose as literal Markdown: markup characters backslash-escaped, one line,
-    control characters replaced by U+FFFD."""
-    return _MARKUP.sub(r"\\\1", _CONTROL.sub("\ufffd", " ".join(text.split())))
+    control characters shown as escapes (``\\x1b``)."""
+    return _MARKUP.sub(r"\\\1", printable(" ".join(text.split())))
 
 
 def escape_cell(text: str) -> str:
@@ -34,8 +35,8 @@ def escape_cell(text: str) -> str:
 
 
 def code_span(text: str) -> str:
-    """``text`` as an inline code span, whatever backticks it contains."""
-    text = " ".join(text.splitlines())
+    """``text`` as an inline code span, whatever backticks it contains; one line."""
+    text = printable(" ".join(text.splitlines()))
     runs = [len(run) for run in re.findall(r"`+", text)]
     ticks = "`" * (max(runs, default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -44,6 +45,7 @@ def code_span(text: str) -> str:
 
 def fenced(text: str, info: str = "") -> str:
     """``text`` as a fenced code block whose fence no line of ``text`` can close."""
+    text = printable(text, keep_newlines=True)
     runs = [len(run) for run in re.findall(r"`+", text)]
     fence = "`" * max(3, max(runs, default=0) + 1)
     return f"{fence}{info}\n{text.rstrip()}\n{fence}"
@@ -118,7 +120,7 @@ def _details(finding: Finding) -> list[str]:
     if finding.fix:
         lines += ["Fix:", "", fenced(finding.fix), ""]
     if finding.references:
-        lines += [f"- <{ref}>" for ref in finding.references] + [""]
+        lines += [f"- <{printable(ref)}>" for ref in finding.references] + [""]
     lines.append("</details>")
     return lines
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from ..engine.catalogue import bundled_rules_dir, load_catalogue
 from ..engine.findings import Finding, Report, Severity
 from ..engine.rule import Rule
+from ..safetext import json_safe
 
 __all__ = ["INFORMATION_URI", "SARIF_SCHEMA", "SARIF_VERSION", "level_for", "render"]
 
@@ -138,7 +139,8 @@ def _artifact(file: str) -> dict[str, Any]:
     path = PurePosixPath(file)
     if path.is_absolute():
         return {"uri": path.as_uri()}
-    return {"uri": quote(str(path), safe="/"), "uriBaseId": SRCROOT}
+    # surrogateescape: a file name that is not UTF-8 is percent-encoded byte by byte.
+    return {"uri": quote(str(path), safe="/", errors="surrogateescape"), "uriBaseId": SRCROOT}
 
 
 def _location(finding: Finding, report: Report) -> dict[str, Any]:
@@ -249,4 +251,4 @@ def sarif_log(report: Report, rules: Sequence[Rule] | None = None) -> dict[str, 
 
 def render(report: Report, *, color: bool = False, rules: Sequence[Rule] | None = None) -> str:
     """The SARIF 2.1.0 log of ``report`` (``color`` is ignored: SARIF is for machines)."""
-    return json.dumps(sarif_log(report, rules), indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(sarif_log(report, rules), indent=2, ensure_ascii=False)) + "\n"

@@ -1,4 +1,10 @@
-"""The terminal report: a summary table (tabulate), then each finding with its fix."""
+"""The terminal report: a summary table (tabulate), then each finding with its fix.
+
+Every text that comes from audited files (host name, paths, virtual host
+names, values, notes) passes through ``safetext.printable``: a control
+character in a ServerName or a file name is shown as ``\x1b``, never sent
+to the terminal. Only this module's own colours are escape sequences.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ from collections import Counter
 
 from tabulate import tabulate
 
-from ..engine.findings import Finding, Report, Severity
+from ..engine.findings import Finding, JsonScalar, Report, Severity
+from ..safetext import printable
 
 __all__ = ["render"]
 
@@ -29,14 +36,21 @@ def _severity(finding: Finding, color: bool) -> str:
     return f"{_COLOURS[finding.severity]}{text}{_RESET}" if color else text
 
 
+def _cell(value: JsonScalar) -> str:
+    return "-" if value is None else printable(str(value))
+
+
 def _header(report: Report) -> list[str]:
-    parts = [f"tcpaudit {report.tool.version}", report.host]
+    parts = [f"tcpaudit {report.tool.version}", printable(report.host)]
     if report.apache:
         parts.append(
-            f"Apache {report.apache.version} ({report.apache.version_source}), {report.apache.mpm} MPM"
+            printable(
+                f"Apache {report.apache.version} ({report.apache.version_source}), "
+                f"{report.apache.mpm} MPM"
+            )
         )
     if report.kernel and report.kernel.kernel:
-        parts.append(f"kernel {report.kernel.kernel}")
+        parts.append(f"kernel {printable(report.kernel.kernel)}")
     active = [f for f in report.findings if not f.suppressed]
     counts = Counter(f.severity for f in active)
     summary = ", ".join(f"{counts[s]} {s.value}" for s in reversed(Severity) if counts[s])
@@ -58,11 +72,11 @@ def render(report: Report, *, color: bool = False) -> str:
         rows = [
             [
                 _severity(f, color),
-                f.rule,
-                str(f.location) if f.location else "-",
-                f.setting or "-",
-                "-" if f.current is None else f.current,
-                "-" if f.recommended is None else f.recommended,
+                printable(f.rule),
+                _cell(str(f.location) if f.location else None),
+                _cell(f.setting),
+                _cell(f.current),
+                _cell(f.recommended),
             ]
             for f in report.findings
         ]
@@ -76,17 +90,21 @@ def render(report: Report, *, color: bool = False) -> str:
             ),
         ]
     for finding in report.findings:
-        lines += ["", f"{finding.rule} {_severity(finding, color)}: {finding.title}"]
+        title = printable(finding.title)
+        lines += ["", f"{printable(finding.rule)} {_severity(finding, color)}: {title}"]
         if finding.location:
-            where = str(finding.location)
-            lines.append(f"  at {where}" + (f" ({finding.scope})" if finding.scope else ""))
-        lines += textwrap.wrap(finding.message, _WIDTH, initial_indent="  ", subsequent_indent="  ")
+            where = printable(str(finding.location))
+            scope = f" ({printable(finding.scope)})" if finding.scope else ""
+            lines.append(f"  at {where}{scope}")
+        lines += textwrap.wrap(
+            printable(finding.message), _WIDTH, initial_indent="  ", subsequent_indent="  "
+        )
         if finding.suppression_reason:
-            lines.append(f"  suppressed: {finding.suppression_reason}")
+            lines.append(f"  suppressed: {printable(finding.suppression_reason)}")
         if finding.fix:
             lines.append("  fix:")
-            lines += [f"    {line}" for line in finding.fix.splitlines()]
+            lines += [f"    {printable(line)}" for line in finding.fix.splitlines()]
     if report.notes:
         lines += ["", "notes:"]
-        lines += [f"  - {note}" for note in report.notes]
+        lines += [f"  - {printable(str(note))}" for note in report.notes]
     return "\n".join(lines) + "\n"

@@ -11,30 +11,44 @@ and procps `sysctl --system` 4.0.2 in a private network namespace
   value keeps the earlier entry and its place), then writes those; a refused
   last value leaves the key at its boot value even when an earlier line was
   valid.
-- Glob lines (``net.ipv4.tcp_keepalive_* = 4``) are expanded at their place
-  in the order; a key named on a line of its own anywhere, including a
+- Glob lines (``net.ipv4.tcp_keepalive_* = 4``, ``net.ipv4.conf.*.rp_filter
+  = 2``) are expanded over the files that exist when the tool runs
+  (keys.KeyUniverse: at least all, default and lo under conf/), at their
+  place in the order; a key named on a line of its own anywhere, including a
   ``-key`` exclusion line, is skipped by every glob. Exclusions match keys
   exactly: a glob exclusion (``-net.ipv4.conf.e*.rp_filter``) excludes
   nothing in either tool.
+- A key with no file under /proc/sys is not set: systemd-sysctl warns and
+  goes on, procps skips it. It is left out of the result, with a note naming
+  the key it was probably meant to be.
+- ``- key = value`` (a blank after the dash): systemd-sysctl applies it,
+  procps drops it silently (text.py).
 
-A refused write (limits.py) becomes a note with file and line; the key then
-keeps what the earlier writes left, or its kernel default.
+A glob that names a secret key (``net.ipv4.tcp_fastopen_ke? = ...``) is
+never applied: its value may be the secret, and every key it sets would
+show it. A refused write (limits.py) becomes a note with file and line; the
+key then keeps what the earlier writes left, or its kernel default.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from fnmatch import fnmatchcase
 
 from ..provenance import Note
+from .keys import KeyUniverse
 from .limits import Checked
-from .model import BootTool, SysctlSource
+from .model import BootTool, SysctlSource, SysctlValue
 from .text import Assignment
-from .values import is_secret_key, key_to_path
+from .values import is_secret_key, quoted
 
-__all__ = ["Checker", "apply_assignments", "glob_matches"]
+__all__ = ["MAX_GLOB_WRITES", "Checker", "apply_assignments", "glob_matches"]
 
 Checker = Callable[[str, str], Checked]
+# Keys all glob lines together may set; `net.ipv4.conf.*.*` on a host with a
+# thousand interfaces sets 35,000.
+MAX_GLOB_WRITES = 100_000
+# Unknown keys that get a "probably <key>" suggestion.
+MAX_SUGGESTIONS = 20
 
 
 def glob_matches(pattern: str, keys: Iterable[str]) -> list[str]:
@@ -43,15 +57,7 @@ def glob_matches(pattern: str, keys: Iterable[str]) -> list[str]:
     ``*`` never crosses a separator: ``net.ipv4.*`` names net.ipv4.tcp_retries2
     but not net.ipv4.conf.all.rp_filter.
     """
-    pattern_parts = key_to_path(pattern).split("/")
-    matched: list[str] = []
-    for key in keys:
-        parts = key_to_path(key).split("/")
-        if len(parts) == len(pattern_parts) and all(
-            fnmatchcase(part, wanted) for part, wanted in zip(parts, pattern_parts, strict=True)
-        ):
-            matched.append(key)
-    return sorted(matched)
+    return KeyUniverse.of_keys(keys).expand(pattern, MAX_GLOB_WRITES)
 
 
 def _systemd_entries(assignments: list[Assignment]) -> list[Assignment]:
@@ -68,10 +74,15 @@ def _systemd_entries(assignments: list[Assignment]) -> list[Assignment]:
     return list(entries.values())
 
 
+def secret_glob(pattern: str, universe: KeyUniverse) -> bool:
+    """True when a glob names a secret key of ``universe`` or of SECRET_KEYS."""
+    return bool(universe.secrets().expand(pattern, 1))
+
+
 def apply_assignments(
     assignments: list[Assignment],
     boot: BootTool,
-    known_keys: frozenset[str],
+    known_keys: KeyUniverse | frozenset[str],
     check: Checker,
     notes: list[Note],
 ) -> dict[str, SysctlSource]:
@@ -80,24 +91,108 @@ def apply_assignments(
     Args:
         assignments: every assignment of the applied files, in order.
         boot: whose rules apply.
-        known_keys: the keys that exist, for glob expansion.
+        known_keys: the keys that exist, for glob expansion and unknown keys
+            (a plain set is taken as complete).
         check: predicts the kernel's answer to writing a value to a key.
-        notes: receives a note for every refused write.
+        notes: receives a note for every refused write, unknown key, glob
+            naming a secret and line procps drops.
     """
+    universe = (
+        known_keys if isinstance(known_keys, KeyUniverse) else KeyUniverse.of_keys(known_keys)
+    )
     ordered = _systemd_entries(assignments) if boot == "systemd" else assignments
     named = {item.key for item in ordered if not item.is_glob}
     result: dict[str, SysctlSource] = {}
+    budget = MAX_GLOB_WRITES
+    unknown: list[int] = [0]  # unknown keys met, so only the first get a suggestion
     for item in ordered:
         if item.value is None:
             continue
+        if item.blank_after_dash and boot == "procps":
+            notes.append(
+                Note(
+                    message=f"procps drops {quoted('- ' + item.spelled)} silently: the blank "
+                    "after '-' becomes part of the key, which names no file "
+                    "(systemd-sysctl strips it and applies the line)",
+                    file=item.file,
+                    line=item.line,
+                )
+            )
+            continue
         if item.is_glob:
-            for key in glob_matches(item.key, known_keys):
-                # A glob never brings a secret key's value into the model.
-                if key not in named and not is_secret_key(key):
-                    _write(key, item, item.value, check, result, notes, glob=item.spelled)
-        else:
+            budget = _apply_glob(item, universe, named, check, result, notes, budget)
+        elif _exists(item, universe, notes, unknown):
             _write(item.key, item, item.value, check, result, notes, glob=None)
     return result
+
+
+def _exists(item: Assignment, universe: KeyUniverse, notes: list[Note], unknown: list[int]) -> bool:
+    """False (with a note) for a key the kernel certainly lacks; a note when it likely does."""
+    exists = universe.exists(item.key)
+    if exists is not False:
+        return True
+    unknown[0] += 1
+    # A suggestion costs a fuzzy search; notes of one kind are cut at a few dozen anyway.
+    likely = universe.likely(item.key) if unknown[0] <= MAX_SUGGESTIONS else None
+    meant = f"; probably {likely}" if likely else ""
+    if universe.complete:
+        notes.append(
+            Note(
+                message=f"unknown key {quoted(item.spelled)}: no such file in /proc/sys, so "
+                f"the boot tool cannot set it (systemd-sysctl warns and goes on, procps skips "
+                f"it){meant}",
+                file=item.file,
+                line=item.line,
+            )
+        )
+        return False
+    notes.append(
+        Note(
+            message=f"unknown key {quoted(item.spelled)}: not a key of current kernels, so "
+            f"the boot tool most likely cannot set it{meant}",
+            file=item.file,
+            line=item.line,
+        )
+    )
+    return True
+
+
+def _apply_glob(
+    item: Assignment,
+    universe: KeyUniverse,
+    named: set[str],
+    check: Checker,
+    result: dict[str, SysctlSource],
+    notes: list[Note],
+    budget: int,
+) -> int:
+    assert item.value is not None
+    if secret_glob(item.key, universe):
+        notes.append(
+            Note(
+                message=f"glob {quoted(item.spelled)} names a secret key (tcp_fastopen_key): "
+                "its value is never kept or applied, and the keys it sets are not judged",
+                file=item.file,
+                line=item.line,
+            )
+        )
+        return budget
+    if budget <= 0:
+        notes.append(
+            Note(
+                message=f"glob {quoted(item.spelled)} not expanded: globs already set "
+                f"{MAX_GLOB_WRITES} keys",
+                file=item.file,
+                line=item.line,
+            )
+        )
+        return budget
+    matched = universe.expand(item.key, budget)
+    for key in matched:
+        # A glob never brings a secret key's value into the model.
+        if key not in named and not is_secret_key(key):
+            _write(key, item, item.value, check, result, notes, glob=item.spelled)
+    return budget - len(matched)
 
 
 def _write(
@@ -113,13 +208,14 @@ def _write(
     if checked.value is None:
         kept = result.get(key)
         keeps = (
-            f"it keeps {kept.value!r} from {kept.file}:{kept.line}"
+            f"it keeps {_shown(kept.value)} from {kept.file}:{kept.line}"
             if kept
             else "it keeps its boot value"
         )
         notes.append(
             Note(
-                message=f"{key} = {value!r} is refused by the kernel ({checked.problem}); {keeps}",
+                message=f"{key} = {quoted(value)} is refused by the kernel ({checked.problem}); "
+                f"{keeps}",
                 file=item.file,
                 line=item.line,
             )
@@ -130,3 +226,7 @@ def _write(
     result[key] = SysctlSource(
         value=checked.value, file=item.file, line=item.line, glob=glob, via=item.via
     )
+
+
+def _shown(value: SysctlValue) -> str:
+    return quoted(value) if isinstance(value, str) else repr(value)

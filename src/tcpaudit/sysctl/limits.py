@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .model import SysctlValue
-from .values import parse_kernel_int, parse_value
+from .values import kernel_int_problem, parse_kernel_int, parse_value
 
 __all__ = ["KEY_LIMITS", "Checked", "KeyLimit", "check_value", "live_value_problem"]
 
@@ -125,7 +125,7 @@ def check_value(
     for token in tokens[: limit.fields]:
         number = parse_kernel_int(token)
         if number is None:
-            return Checked(None, problem=f"{token!r} is not a number")
+            return Checked(None, problem=kernel_int_problem(token) or "not a number")
         if not limit.minimum <= number <= limit.maximum:
             return Checked(None, problem=f"{number} is outside {limit.minimum}..{limit.maximum}")
         numbers.append(number)
@@ -151,8 +151,9 @@ def live_value_problem(key: str, text: str) -> str | None:
     Only the keys of KEY_LIMITS are judged. The kernel prints every field of
     such a key as a number, and nothing else, so an empty value, a word or a
     field too many or too few means the listing or the copied tree is not
-    what the kernel holds. Ranges are not checked: they changed across
-    kernels (u8 since 5.15), and the kernel did hold whatever it prints.
+    what the kernel holds. Ranges within an int are not checked: they
+    changed across kernels (u8 since 5.15), and the kernel did hold
+    whatever it prints; beyond an int no kernel holds it.
     """
     limit = KEY_LIMITS.get(key)
     if limit is None:
@@ -161,8 +162,12 @@ def live_value_problem(key: str, text: str) -> str | None:
     if not tokens:
         return "empty value"
     for token in tokens:
-        if parse_kernel_int(token) is None:
-            return f"{token[:20]!r} is not a number"
+        number = parse_kernel_int(token)
+        if number is None:
+            return kernel_int_problem(token) or "not a number"
+        # Every key listed here is an int in the kernel (u8 since 5.15 for some).
+        if not INT_MIN <= number <= INT_MAX:
+            return f"{number} does not fit the int the kernel stores"
     if len(tokens) != limit.fields:
         return f"{len(tokens)} numbers where the kernel holds {limit.fields}"
     return None

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from ..errors import SysctlError
 from ..inputs import read_text
+from ..notes import limit_notes
 from ..provenance import Note
 from ..rootfs import RootFS
-from .apply import apply_assignments
+from .apply import apply_assignments, secret_glob
 from .defaults import MEMORY_DEPENDENT_KEYS, TRACKED_KEYS, kernel_default, parse_kernel_version
+from .keys import BOOT_CONF_INTERFACES, CONF_KEYS, NEIGH_DEFAULT_KEYS, NEIGH_KEYS, KeyUniverse
 from .limits import UNPRIVILEGED_PORT_START_DEFAULT, check_value
 from .model import (
     BootTool,
@@ -29,23 +32,43 @@ from .model import (
     SysctlValue,
 )
 from .persistent import detect_boot_tool, read_assignments
-from .proc import read_proc_tree
-from .text import Assignment, parse_sysctl_text
+from .proc import (
+    Interfaces,
+    has_directory,
+    read_interfaces,
+    read_keys,
+    read_osrelease,
+    read_proc_tree,
+)
+from .text import parse_sysctl_text
+from .values import is_glob
 
-__all__ = ["AUDITED_PREFIXES", "load_sysctl"]
+__all__ = ["AUDITED_PREFIXES", "MAX_GLOBS", "MAX_KEYS", "WITHHELD", "load_sysctl"]
 
 logger = logging.getLogger(__name__)
 
 # The model keeps the keys of these trees; other keys in the files are the
 # business of other tools.
 AUDITED_PREFIXES = ("net.ipv4.", "net.core.")
+# Keys kept besides the tracked ones; a real host has a few hundred (more
+# with many interfaces), a hostile listing millions.
+MAX_KEYS = 10_000
+# Glob and exclusion lines listed in the model, as written.
+MAX_GLOBS = 1_000
+# Stands for the value of a glob line that names a secret key.
+WITHHELD = "<withheld: the glob names a secret key>"
 
 
-def _kernel_release(proc_sys: Path) -> str | None:
-    try:
-        return (proc_sys / "kernel" / "osrelease").read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
+@dataclass
+class _Live:
+    """What the live source gave: values, and what it says about which keys exist."""
+
+    values: dict[str, SysctlSource]
+    proc_sys: Path  # the tree per-interface values and kernel/osrelease are read from
+    complete: bool  # a /proc/sys tree was listed: a key not in it does not exist
+    existing: set[str] = field(default_factory=set)
+    unknown: dict[str, str] = field(default_factory=dict)
+    interfaces: Interfaces = field(default_factory=Interfaces)
 
 
 def _check_proc_sys(path: Path, given: str) -> None:
@@ -62,55 +85,76 @@ def _check_proc_sys(path: Path, given: str) -> None:
     raise SysctlError(reason, file=given)
 
 
-def _read_live(
-    fs: RootFS,
-    source: str | os.PathLike[str] | None,
-    notes: list[Note],
-    existing: set[str],
-    unknown: dict[str, str],
-) -> tuple[dict[str, SysctlSource], Path, bool]:
-    """Live values, the /proc/sys directory for osrelease, and whether ``existing`` is complete."""
-    proc_sys = fs.resolve("/proc/sys")
-    if source is None:
-        if (proc_sys / "net").is_dir():
-            return read_proc_tree(fs, proc_sys, notes, existing, unknown), proc_sys, True
-        if proc_sys.is_dir():
-            # A copied tree may hold proc/sys/kernel/osrelease alone: that is no
-            # live tree, and the user did not name it, so a note and no error.
-            notes.append(
-                Note(message="no net/ directory here: no live values", file=fs.display(proc_sys))
-            )
-        else:
-            notes.append(Note(message="no /proc/sys under the root: no live values"))
-        return {}, proc_sys, False
-    path = Path(source)
-    if path.is_dir():
-        _check_proc_sys(path, os.fspath(source))
-        return read_proc_tree(fs, path, notes, existing, unknown), path, True
+def _kept(key: str) -> bool:
+    return key.startswith(AUDITED_PREFIXES) or key == "kernel.osrelease"
+
+
+def _read_live(fs: RootFS, source: str | os.PathLike[str] | None, notes: list[Note]) -> _Live:
+    """The live values, from ``<root>/proc/sys``, a /proc/sys-like directory or a listing."""
     try:
-        text = read_text(path)
-    except OSError as exc:
-        raise SysctlError(f"cannot read: {exc.strerror or exc}", file=str(source)) from exc
-    return parse_sysctl_text(text, fs.display(path.absolute()), notes), proc_sys, False
-
-
-def _unknown_key_notes(
-    assignments: list[Assignment], known: frozenset[str], notes: list[Note]
-) -> None:
-    # Only top-level net.ipv4 / net.core keys can be judged: the live reader
-    # skips sub-directories (conf/, neigh/), so their keys are never "known".
-    for item in assignments:
-        if item.is_glob or not item.key.startswith(AUDITED_PREFIXES) or item.key in known:
-            continue
-        if item.key.count(".") == 2 and "/" not in item.key:
-            notes.append(
-                Note(
-                    message=f"unknown key {item.spelled!r}: no such file in /proc/sys, "
-                    "so the boot tool cannot set it",
-                    file=item.file,
-                    line=item.line,
+        proc_sys = fs.resolve("/proc/sys")
+    except OSError:  # a link loop
+        proc_sys = fs.root / "proc" / "sys"
+    if source is None:
+        if not has_directory(fs, proc_sys, "net"):
+            if (proc_sys / "net").is_symlink():
+                notes.append(
+                    Note(
+                        message="skipped: a symbolic link where /proc/sys has a directory; "
+                        "nothing below it is read, so there are no live values",
+                        file=fs.display(proc_sys / "net"),
+                    )
                 )
+            elif proc_sys.is_dir():
+                # A copied tree may hold proc/sys/kernel/osrelease alone: that is no
+                # live tree, and the user did not name it, so a note and no error.
+                notes.append(
+                    Note(
+                        message="no net/ directory here: no live values", file=fs.display(proc_sys)
+                    )
+                )
+            else:
+                notes.append(Note(message="no /proc/sys under the root: no live values"))
+            return _Live({}, proc_sys, complete=False)
+    else:
+        path = Path(source)
+        if not path.is_dir():
+            try:
+                text = read_text(path)
+            except OSError as exc:
+                raise SysctlError(f"cannot read: {exc.strerror or exc}", file=str(source)) from exc
+            values = parse_sysctl_text(
+                text, fs.display(path.absolute()), notes, keep=_kept, max_keys=MAX_KEYS
             )
+            return _Live(values, proc_sys, complete=False)
+        _check_proc_sys(path, os.fspath(source))
+        proc_sys = path.absolute()
+    live = _Live({}, proc_sys, complete=True)
+    live.values = read_proc_tree(fs, proc_sys, notes, live.existing, live.unknown)
+    live.interfaces = read_interfaces(fs, proc_sys)
+    return live
+
+
+def _universe(live: _Live) -> KeyUniverse:
+    """The keys the boot tool finds: the live tree's, else those of current kernels."""
+    if live.complete:
+        interfaces = live.interfaces
+        return KeyUniverse(
+            # Tracked keys exist in every kernel tcpaudit knows, listed or not (a
+            # copied tree may hold only some files).
+            top_level=frozenset(live.existing) | frozenset(live.values) | frozenset(TRACKED_KEYS),
+            complete=True,
+            conf=interfaces.conf or dict.fromkeys(BOOT_CONF_INTERFACES, CONF_KEYS),
+            neigh=interfaces.neigh or {"default": NEIGH_DEFAULT_KEYS, "lo": NEIGH_KEYS},
+        )
+    universe = KeyUniverse.at_boot(extra=[*TRACKED_KEYS, *live.values])
+    # A listing names per-interface keys: their interfaces exist too.
+    listed = KeyUniverse.of_keys(key for key in live.values if key.count(".") == 4)
+    for name, keys in listed.conf.items():
+        universe.conf[name] = universe.conf.get(name, frozenset()) | keys
+    for name, keys in listed.neigh.items():
+        universe.neigh[name] = universe.neigh.get(name, frozenset()) | keys
+    return universe
 
 
 def load_sysctl(
@@ -143,13 +187,12 @@ def load_sysctl(
     """
     fs = RootFS(root)
     notes: list[Note] = []
-    existing: set[str] = set()
-    unknown: dict[str, str] = {}
-    live, proc_sys, complete = _read_live(fs, source, notes, existing, unknown)
+    live = _read_live(fs, source, notes)
 
-    release = kernel or _kernel_release(proc_sys)
-    if release is None and "kernel.osrelease" in live:
-        release = str(live["kernel.osrelease"].value)
+    release = kernel or read_osrelease(fs, live.proc_sys, notes)
+    listed_release = live.values.pop("kernel.osrelease", None)
+    if release is None and listed_release is not None:
+        release = str(listed_release.value)[:64]
     version = parse_kernel_version(release) if release else None
     if release is None:
         notes.append(Note(message="kernel version unknown: defaults are those of current kernels"))
@@ -162,10 +205,8 @@ def load_sysctl(
     logger.debug("sysctl: boot tool %s, kernel %s", boot_tool, release)
 
     files = read_assignments(fs, boot_tool, notes)
-    known = frozenset(live) | frozenset(TRACKED_KEYS)
-    if complete:
-        _unknown_key_notes(files.assignments, known | existing, notes)
-    port_start = live.get("net.ipv4.ip_unprivileged_port_start")
+    universe = _universe(live)
+    port_start = live.values.get("net.ipv4.ip_unprivileged_port_start")
     check = partial(
         check_value,
         kernel=version,
@@ -173,19 +214,71 @@ def load_sysctl(
         if port_start is not None and isinstance(port_start.value, int)
         else UNPRIVILEGED_PORT_START_DEFAULT,
     )
-    persistent = apply_assignments(files.assignments, boot_tool, known, check, notes)
+    persistent = apply_assignments(files.assignments, boot_tool, universe, check, notes)
+    persistent = {key: source for key, source in persistent.items() if _kept(key)}
+    if live.complete:
+        # Per-interface keys are read only where a persistent file sets them.
+        deeper = sorted(key for key in persistent if key.count(".") > 2)[:MAX_KEYS]
+        live.values.update(read_keys(fs, live.proc_sys, deeper, notes))
 
+    settings = _settings(live, persistent, version, notes)
+    globs = [
+        SysctlGlob(
+            pattern=item.spelled,
+            value=WITHHELD
+            if item.value is not None and secret_glob(item.key, universe)
+            else item.value,
+            file=item.file,
+            line=item.line,
+        )
+        for item in files.assignments
+        if is_glob(item.key) or item.value is None
+    ]
+    if len(globs) > MAX_GLOBS:
+        notes.append(
+            Note(message=f"{len(globs) - MAX_GLOBS} more glob and exclusion lines not listed")
+        )
+        del globs[MAX_GLOBS:]
+    return SysctlSettings(
+        boot=boot_tool,
+        kernel=release,
+        settings=settings,
+        globs=globs,
+        persistent_files=[
+            config.listed if fs.is_host else config.listed.lstrip("/")
+            for config in files.files
+            if config.real is not None
+        ],
+        notes=limit_notes(notes),
+    )
+
+
+def _settings(
+    live: _Live,
+    persistent: dict[str, SysctlSource],
+    version: tuple[int, int] | None,
+    notes: list[Note],
+) -> dict[str, SysctlSetting]:
+    """One setting per key: the tracked ones, then the others up to MAX_KEYS."""
+    others = sorted((set(live.values) | set(persistent)) - set(TRACKED_KEYS))
+    others = [key for key in others if key.startswith(AUDITED_PREFIXES)]
+    if len(others) > MAX_KEYS:
+        notes.append(
+            Note(
+                message=f"{len(others) - MAX_KEYS} more keys not kept: tcpaudit keeps the "
+                f"{len(TRACKED_KEYS)} keys it judges and at most {MAX_KEYS} others"
+            )
+        )
+        del others[MAX_KEYS:]
     settings: dict[str, SysctlSetting] = {}
-    for key in sorted(set(TRACKED_KEYS) | set(live) | set(persistent)):
-        if not key.startswith(AUDITED_PREFIXES):
-            continue
+    for key in sorted([*TRACKED_KEYS, *others]):
         default = kernel_default(key, version)
-        live_source = live.get(key)
+        live_source = live.values.get(key)
         persistent_source = persistent.get(key)
         value: SysctlValue | None
         if live_source is not None:
             value = live_source.value
-        elif key in unknown:
+        elif key in live.unknown:
             value = None  # the kernel holds a value tcpaudit could not read
         elif persistent_source is not None:
             value = persistent_source.value
@@ -197,22 +290,6 @@ def load_sysctl(
             persistent=persistent_source,
             default=default,
             default_depends_on_memory=key in MEMORY_DEPENDENT_KEYS,
-            live_unknown=unknown.get(key),
+            live_unknown=live.unknown.get(key),
         )
-    globs = [
-        SysctlGlob(pattern=item.spelled, value=item.value, file=item.file, line=item.line)
-        for item in files.assignments
-        if item.is_glob or item.value is None
-    ]
-    return SysctlSettings(
-        boot=boot_tool,
-        kernel=release,
-        settings=settings,
-        globs=globs,
-        persistent_files=[
-            config.listed if fs.is_host else config.listed.lstrip("/")
-            for config in files.files
-            if config.real is not None
-        ],
-        notes=notes,
-    )
+    return settings

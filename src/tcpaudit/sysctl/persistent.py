@@ -19,6 +19,10 @@ They differ, as seen with systemd 252 and procps 4.0.2 (tests/sysctl/test_real_t
 A directory named ``x.conf`` masks the name in both and sets nothing.
 
 Which assignment wins within the applied files is apply.py's business.
+
+Bounds, far above any real host (a few dozen files of a few kilobytes):
+at most MAX_FILES files and MAX_TOTAL_BYTES bytes are read, 1 MiB each, and
+at most MAX_ASSIGNMENTS lines are kept; what lies beyond is named in a note.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .model import BootTool
 from .text import Assignment, parse_assignments
 
 __all__ = [
+    "MAX_ASSIGNMENTS",
+    "MAX_FILES",
+    "MAX_TOTAL_BYTES",
     "SYSCTL_CONF",
     "SYSCTL_DIRECTORIES",
     "SYSTEMD_SYSCTL_PATHS",
@@ -57,6 +63,9 @@ SYSCTL_CONF = "/etc/sysctl.conf"
 SYSTEMD_SYSCTL_PATHS = ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl")
 # A sysctl file is a few kilobytes; stop reading a runaway one here.
 MAX_FILE_BYTES = 1024 * 1024
+MAX_FILES = 1000
+MAX_TOTAL_BYTES = 16 * 1024 * 1024
+MAX_ASSIGNMENTS = 100_000
 _DEV_NULL = PurePosixPath("/dev/null")
 # Linux NAME_MAX: the longest file name, in bytes.
 NAME_MAX = 255
@@ -117,15 +126,19 @@ def list_config_files(fs: RootFS, boot: BootTool) -> list[ConfigFile]:
     for directory in SYSCTL_DIRECTORIES:
         real_dir = fs.resolve(directory)
         try:
-            entries = list(os.scandir(real_dir))
+            with fs.open_real_directory(real_dir) as descriptor, os.scandir(descriptor) as scan:
+                names = [entry.name for entry in scan]
         except OSError:
             continue
-        for entry in entries:
-            if entry.name in chosen or not _takes_part(entry.name, boot):
+        for name in names:
+            if name in chosen or not _takes_part(name, boot):
                 continue
-            listed = f"{directory}/{entry.name}"
-            real = fs.resolve(listed)
-            chosen[entry.name] = ConfigFile(
+            listed = f"{directory}/{name}"
+            try:
+                real = fs.resolve(listed)
+            except OSError:  # a link loop: the boot tool cannot read it either
+                real = fs.root / listed.lstrip("/")
+            chosen[name] = ConfigFile(
                 listed=listed, real=None if fs.tree_path(real) == _DEV_NULL else real
             )
     ordered = [chosen[name] for name in sorted(chosen, key=os.fsencode)]
@@ -133,7 +146,7 @@ def list_config_files(fs: RootFS, boot: BootTool) -> list[ConfigFile]:
         conf = fs.resolve(SYSCTL_CONF)
         # procps stat()s /etc/sysctl.conf and applies it when it is a regular file.
         try:
-            if stat.S_ISREG(os.stat(conf).st_mode):
+            if stat.S_ISREG(os.stat(conf, follow_symlinks=False).st_mode):
                 ordered.append(ConfigFile(listed=SYSCTL_CONF, real=conf))
         except OSError:
             pass
@@ -175,7 +188,17 @@ def name_sorting_after(name: str, preferred: str, tag: str) -> str:
 def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> PersistentFiles:
     """Read every file ``boot`` applies; unreadable files become notes."""
     result = PersistentFiles(files=list_config_files(fs, boot))
-    for config in result.files:
+    total_bytes = 0
+    for index, config in enumerate(result.files):
+        if index >= MAX_FILES or total_bytes > MAX_TOTAL_BYTES:
+            notes.append(
+                Note(
+                    message=f"{len(result.files) - index} more sysctl files not read: tcpaudit "
+                    f"reads at most {MAX_FILES} files and {MAX_TOTAL_BYTES // (1024 * 1024)} MiB",
+                )
+            )
+            del result.files[index:]
+            break
         if config.real is None:
             notes.append(
                 Note(
@@ -186,7 +209,7 @@ def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> Persisten
             continue
         shown = fs.display(config.real)
         try:
-            data = read_bytes(config.real, MAX_FILE_BYTES)
+            data = fs.read_real(config.real, MAX_FILE_BYTES)
         except OSError as exc:
             notes.append(
                 Note(
@@ -196,9 +219,22 @@ def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> Persisten
                 )
             )
             continue
+        total_bytes += len(data)
         text = data.decode("utf-8", errors="replace")
         listed = config.listed if fs.is_host else config.listed.lstrip("/")
         # A link's own name is the file's place in the order (drop-in names sort after it).
         via = listed if PurePosixPath(listed).name != config.real.name else None
-        result.assignments.extend(parse_assignments(text, shown, notes, via=via))
+        room = MAX_ASSIGNMENTS - len(result.assignments)
+        found = parse_assignments(text, shown, notes, via=via, limit=room)
+        result.assignments.extend(found[:room])
+        if len(found) > room:
+            notes.append(
+                Note(
+                    message=f"this file and the files after it are not read past the first "
+                    f"{MAX_ASSIGNMENTS} assignments of all sysctl files",
+                    file=shown,
+                )
+            )
+            del result.files[index + 1 :]
+            break
     return result

@@ -9,7 +9,10 @@ systemd-sysctl (sysctl.d(5), src/sysctl/sysctl.c) and procps ``sysctl``
   ignores it after a number, see limits.py);
 - ``key = value``: blanks around key and value are dropped, CRLF endings too;
 - a leading ``-`` on an assignment means "ignore if the write fails"; a
-  ``-key`` line without ``=`` excludes that key from glob lines;
+  ``-key`` line without ``=`` excludes that key from glob lines. A blank
+  after the dash (``- net.ipv4.x = 1``) is stripped by systemd-sysctl, which
+  applies the line, and kept by procps, for which the key then names no
+  file, so it drops the line without a word (``Assignment.blank_after_dash``);
 - a line without ``=`` is otherwise ignored with a warning (both tools warn);
 - keys may be dotted or slashed (values.normalise_key).
 
@@ -29,6 +32,7 @@ line) is an error, not hundreds of notes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import SysctlError
@@ -42,6 +46,7 @@ from .values import (
     misplaced_dot,
     normalise_key,
     parse_value,
+    quoted,
 )
 
 __all__ = ["Assignment", "parse_assignments", "parse_sysctl_n", "parse_sysctl_text"]
@@ -53,8 +58,11 @@ _BLANKS = " \t\n\r\v\f"
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 # Above this share of such characters an input is binary data, not a listing.
 MAX_NOT_TEXT_SHARE = 0.3
-# How much of a refused value a note quotes.
-_QUOTED_CHARS = 40
+# The share is measured on the first this many characters: binary data is
+# binary from the start, and counting a 64 MiB input whole costs seconds.
+_TEXT_SAMPLE_CHARACTERS = 1024 * 1024
+# PATH_MAX: a longer key names no file under /proc/sys.
+MAX_KEY_CHARACTERS = 4096
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ class Assignment:
     ``value`` is None for an exclusion line (``-key`` without ``=``);
     ``key`` is the dotted form, possibly a glob pattern; ``spelled`` is the key
     as written, for notes; ``via`` is the link the boot tool read ``file``
-    through, when it has another name (model.SysctlSource.via).
+    through, when it has another name (model.SysctlSource.via);
+    ``blank_after_dash`` marks ``- key = value``, which procps drops.
     """
 
     key: str
@@ -74,6 +83,7 @@ class Assignment:
     spelled: str
     ignore_failure: bool = False
     via: str | None = None
+    blank_after_dash: bool = False
 
     @property
     def is_glob(self) -> bool:
@@ -100,12 +110,19 @@ def _first_word(line: str) -> str:
 
 def _secret_note(key: str, shown: str, number: int) -> Note:
     return Note(
-        message=f"skipped {key}: a secret key, its value is never kept", file=shown, line=number
+        message=f"skipped {quoted(key)}: a secret key, its value is never kept",
+        file=shown,
+        line=number,
     )
 
 
 def parse_assignments(
-    text: str, shown: str, notes: list[Note], first_line: int = 1, via: str | None = None
+    text: str,
+    shown: str,
+    notes: list[Note],
+    first_line: int = 1,
+    via: str | None = None,
+    limit: int | None = None,
 ) -> list[Assignment]:
     """Every assignment and exclusion in a persistent file, in order.
 
@@ -117,11 +134,16 @@ def parse_assignments(
         first_line: the number of the first line of ``text`` in its file.
         via: the sysctl.d link the boot tool reads the file through, when
             its name differs from the file's.
+        limit: stop after this many assignments (one more is returned, so
+            the caller can tell the text went on).
     """
     found: list[Assignment] = []
     for number, line in _lines(text, first_line):
+        if limit is not None and len(found) > limit:
+            break
         spelled, sep, value = line.partition("=")
         ignore_failure = spelled.startswith("-")
+        blank_after_dash = ignore_failure and spelled[1:2] in tuple(_BLANKS)
         spelled = spelled.removeprefix("-").strip(_BLANKS)
         if not sep and not ignore_failure:
             notes.append(
@@ -136,6 +158,16 @@ def parse_assignments(
         if not spelled:
             notes.append(Note(message="ignored assignment without a key", file=shown, line=number))
             continue
+        if len(spelled) > MAX_KEY_CHARACTERS:
+            notes.append(
+                Note(
+                    message=f"ignored key of {len(spelled)} characters: no file under "
+                    "/proc/sys has so long a name",
+                    file=shown,
+                    line=number,
+                )
+            )
+            continue
         key = normalise_key(spelled)
         if is_secret_key(key):
             notes.append(_secret_note(key, shown, number))
@@ -143,8 +175,8 @@ def parse_assignments(
         if "/" in spelled and misplaced_dot(spelled):
             notes.append(
                 Note(
-                    message=f"key {spelled!r} mixes '.' and '/': it names "
-                    f"/proc/sys/{key_to_path(spelled)}, which the boot tools cannot set",
+                    message=f"key {quoted(spelled)} mixes '.' and '/': it names "
+                    f"/proc/sys/{quoted(key_to_path(spelled))}, which the boot tools cannot set",
                     file=shown,
                     line=number,
                 )
@@ -158,6 +190,7 @@ def parse_assignments(
                 spelled=spelled,
                 ignore_failure=ignore_failure and bool(sep),
                 via=via,
+                blank_after_dash=blank_after_dash and bool(sep),
             )
         )
     return found
@@ -167,7 +200,8 @@ def _check_is_text(text: str, shown: str) -> None:
     """Refuse binary data before it becomes one note per line of garbage."""
     if not text:
         return
-    share = len(_NOT_TEXT.findall(text)) / len(text)
+    sample = text[:_TEXT_SAMPLE_CHARACTERS]
+    share = len(_NOT_TEXT.findall(sample)) / len(sample)
     if share > MAX_NOT_TEXT_SHARE:
         raise SysctlError(
             f"not `sysctl -a` output or sysctl.conf text: {share:.0%} of it is control "
@@ -181,14 +215,20 @@ def _refused_live_value(key: str, value: str, shown: str, number: int) -> Note |
     if problem is None:
         return None
     return Note(
-        message=f"ignored {key} = {value[:_QUOTED_CHARS]!r} ({problem}): the kernel never "
+        message=f"ignored {key} = {quoted(value)} ({problem}): the kernel never "
         "prints such a value, so the key counts as not set by this listing",
         file=shown,
         line=number,
     )
 
 
-def parse_sysctl_text(text: str, shown: str, notes: list[Note]) -> dict[str, SysctlSource]:
+def parse_sysctl_text(
+    text: str,
+    shown: str,
+    notes: list[Note],
+    keep: Callable[[str], bool] | None = None,
+    max_keys: int | None = None,
+) -> dict[str, SysctlSource]:
     """Live values from `sysctl -a` output (or a file in sysctl.conf syntax).
 
     The last line for a key wins; glob and exclusion lines, which `sysctl -a`
@@ -199,12 +239,21 @@ def parse_sysctl_text(text: str, shown: str, notes: list[Note]) -> dict[str, Sys
     `sysctl -a` dump has thousands of them; anything unusual takes the
     general path.
 
+    Args:
+        text: the listing.
+        shown: how reports name it.
+        notes: receives a note per ignored line.
+        keep: when given, only keys it accepts are kept (the others cost
+            nothing more than their line).
+        max_keys: when given, keys beyond this many are dropped with one note.
+
     Raises:
         SysctlError: the text is mostly binary, or holds no ``key = value`` line.
     """
     _check_is_text(text, shown)
     values: dict[str, SysctlSource] = {}
     assignments = 0
+    dropped = 0
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip(_BLANKS)
         if not line or line[0] in "#;":
@@ -212,13 +261,23 @@ def parse_sysctl_text(text: str, shown: str, notes: list[Note]) -> dict[str, Sys
         spelled, sep, value = line.partition("=")
         spelled = spelled.rstrip(_BLANKS)
         # A key never holds blanks: "RequestReadTimeout header=20-40" is no assignment.
-        if sep and spelled and len(spelled.split(maxsplit=1)) == 1:
+        blank_free = " " not in spelled and "\t" not in spelled
+        if sep and spelled and (blank_free or len(spelled.split(maxsplit=1)) == 1):
             assignments += 1
+        plain = sep and spelled[:1] not in ("", "-", "/") and "/" not in spelled
+        if keep is not None and plain and not is_glob(spelled):
+            # A plain dotted key is decided here: one of a tree not kept, or one
+            # past max_keys, costs nothing more than its line.
+            if not keep(spelled):
+                continue
+            if max_keys is not None and len(values) >= max_keys and spelled not in values:
+                dropped += 1
+                continue
         if not sep or not spelled or spelled[0] == "-" or is_glob(spelled):
             for item in parse_assignments(line, shown, notes, first_line=number):
                 notes.append(
                     Note(
-                        message=f"ignored {item.spelled!r}: a live listing holds no globs "
+                        message=f"ignored {quoted(item.spelled)}: a live listing holds no globs "
                         "or exclusions",
                         file=shown,
                         line=number,
@@ -229,6 +288,11 @@ def parse_sysctl_text(text: str, shown: str, notes: list[Note]) -> dict[str, Sys
         if is_secret_key(key):
             notes.append(_secret_note(key, shown, number))
             continue
+        if keep is not None and not keep(key):
+            continue
+        if max_keys is not None and len(values) >= max_keys and key not in values:
+            dropped += 1
+            continue
         value = value.strip(_BLANKS)
         if key in KEY_LIMITS and (refused := _refused_live_value(key, value, shown, number)):
             notes.append(refused)
@@ -236,6 +300,14 @@ def parse_sysctl_text(text: str, shown: str, notes: list[Note]) -> dict[str, Sys
         # Built without validation: the parsed value already has the model's type.
         values[key] = SysctlSource.model_construct(
             value=parse_value(value), file=shown, line=number, glob=None
+        )
+    if dropped:
+        notes.append(
+            Note(
+                message=f"{dropped} more keys not kept: a listing gives at most {max_keys} "
+                "of the keys tcpaudit reads",
+                file=shown,
+            )
         )
     if not assignments:
         raise SysctlError(

@@ -12,14 +12,17 @@ from .model import SysctlValue
 
 __all__ = [
     "GLOB_CHARACTERS",
+    "QUOTED_CHARACTERS",
     "SECRET_KEYS",
     "is_glob",
     "is_secret_key",
+    "kernel_int_problem",
     "key_to_path",
     "misplaced_dot",
     "normalise_key",
     "parse_kernel_int",
     "parse_value",
+    "quoted",
 ]
 
 # Keys whose values are secrets. tcpaudit never reads, keeps or prints them,
@@ -43,12 +46,25 @@ GLOB_CHARACTERS = "*?["
 # kstrtoul(..., 0) as proc_get_long() calls it: 0x hex, leading-0 octal,
 # decimal, with an optional minus (kernel/sysctl.c). No '+', no '_'.
 _KERNEL_INT = re.compile(r"-?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+# kstrtoul() parses into an unsigned long and refuses more (ERANGE); the
+# longest such number has 22 octal digits, so a longer token is never
+# converted (Python refuses int() of over 4,300 digits anyway).
+ULONG_MAX = 2**64 - 1
+_MAX_NUMBER_CHARACTERS = 24
+# How much of a key or value a note quotes.
+QUOTED_CHARACTERS = 60
 
 
 def is_secret_key(key: str) -> bool:
     """True for keys tcpaudit must never keep (see SECRET_KEYS)."""
     last = key.rsplit(".", 1)[-1]
     return key in SECRET_KEYS or last.endswith(_SECRET_SUFFIXES)
+
+
+def quoted(text: str, limit: int = QUOTED_CHARACTERS) -> str:
+    """``repr`` of at most ``limit`` characters of ``text``, for notes: a hostile
+    line of a megabyte must not be copied into every report."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
 def is_glob(key: str) -> bool:
@@ -102,9 +118,21 @@ def misplaced_dot(key: str) -> bool:
     return any("." in part for part in key_to_path(key).split("/")[:3])
 
 
+def kernel_int_problem(token: str) -> str | None:
+    """Why the kernel refuses ``token`` as a number, or None when it reads one."""
+    if len(token) > _MAX_NUMBER_CHARACTERS and _KERNEL_INT.fullmatch(token):
+        return f"{quoted(token, 20)} is out of range (more than 64 bits)"
+    if parse_kernel_int(token) is None:
+        return f"{quoted(token, 20)} is not a number"
+    return None
+
+
 def parse_kernel_int(token: str) -> int | None:
-    """One number as the kernel reads it (``0x10`` = 16, ``010`` = 8), else None."""
-    if not _KERNEL_INT.fullmatch(token):
+    """One number as the kernel reads it (``0x10`` = 16, ``010`` = 8), else None.
+
+    None also for a number beyond an unsigned long, which the kernel refuses.
+    """
+    if len(token) > _MAX_NUMBER_CHARACTERS or not _KERNEL_INT.fullmatch(token):
         return None
     negative = token.startswith("-")
     body = token[1:] if negative else token
@@ -114,6 +142,8 @@ def parse_kernel_int(token: str) -> int | None:
         number = int(body, 8)
     else:
         number = int(body)
+    if number > ULONG_MAX:
+        return None
     return -number if negative else number
 
 
@@ -125,7 +155,12 @@ def parse_value(text: str) -> SysctlValue:
     fields = text.split()
     numbers: list[int] = []
     for field in fields:
-        if field.isascii() and field.isdigit() and (field[0] != "0" or len(field) == 1):
+        if (
+            field.isascii()
+            and field.isdigit()
+            and (field[0] != "0" or len(field) == 1)
+            and len(field) < 20
+        ):
             numbers.append(int(field))  # plain decimal: the common case, kept fast
             continue
         number = parse_kernel_int(field)

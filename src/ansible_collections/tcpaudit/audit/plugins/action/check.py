@@ -111,12 +111,15 @@ class ActionModule(ActionBase):
             facts = facts_from_document(_plain(document), host=str(host))
             report = tcpaudit.audit(facts, config, profile=args["profile"])
         except tcpaudit.TcpauditError as exc:
+            from tcpaudit.safetext import printable
+
             message = f"tcpaudit: {exc}"
             notes = document.get("notes") if isinstance(document, dict) else None
-            if notes:
+            if isinstance(notes, list) and notes:
                 # A file the collector left out may be why the configuration fails.
-                message += " (the collector noted: " + "; ".join(map(str, notes)) + ")"
-            result.update(failed=True, msg=message)
+                message += " (the collector noted: " + "; ".join(map(str, notes[:20])) + ")"
+            # The managed host wrote part of this: no control character reaches the terminal.
+            result.update(failed=True, msg=printable(message))
             return result
 
         text = report.to_json()

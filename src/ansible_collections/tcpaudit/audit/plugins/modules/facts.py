@@ -47,17 +47,25 @@ description:
   - "Apache: the main configuration (found by distribution layout: Debian, RHEL,
     Gentoo, upstream, FreeBSD, or O(apache_conf)), every file reachable through
     C(Include)/C(IncludeOptional) (globs and directories resolved, C(${VAR}) from
-    envvars and C(Define); an unknown variable matches anything), the envvars
-    and sysconfig files, and the output of C(apache2 -v)/C(httpd -v) and C(-V)
-    when O(root) is C(/) and the binary exists."
+    envvars and C(Define); an unknown variable stays literal, as httpd reads it),
+    the envvars and sysconfig files, and the output of C(apache2 -v)/C(httpd -v)
+    and C(-V) when O(root) is C(/) and the binary exists."
   - "Sysctl: the world-readable files directly in C(/proc/sys/net/ipv4) and
-    C(/proc/sys/net/core), C(/proc/sys/kernel/osrelease), C(/etc/sysctl.conf) and
-    the C(sysctl.d) directories. A file that is not world-readable, and any key
+    C(/proc/sys/net/core), the names of the interface directories under C(conf)
+    and C(neigh), C(/proc/sys/kernel/osrelease), C(/etc/sysctl.conf) and the
+    C(sysctl.d) directories. A file that is not world-readable, and any key
     named like a secret (C(tcp_fastopen_key)), is recorded by name only, never
-    opened."
+    opened. Nothing below C(/proc/sys) is followed if it is a symbolic link."
+  - "Secrets are removed before anything leaves the host: the value of a
+    sysctl line that sets a secret key, directly or through a glob
+    (C(net.ipv4.tcp_fastopen_ke? = ...)), the body of a PEM private key in any
+    collected file, and shell variables named like secrets (C(DB_PASSWORD)) in
+    envvars and sysconfig files. Lines are kept, so line numbers stay right."
   - Symbolic links are recorded as links, so the controller resolves them as the
-    host would. Collection is bounded by O(max_files), O(max_bytes) and
-    O(max_file_bytes); what is left out is named in C(notes).
+    host would; a link is never followed out of O(root), and a FIFO, device or
+    socket is never opened. Collection is bounded by O(max_files), O(max_bytes)
+    and O(max_file_bytes), /proc/sys values included; C(${VAR}) expansion stops
+    at 4096 characters. What is left out is named in C(notes).
   - The grading runs on the controller with M(tcpaudit.audit.check), which needs
     the C(tcpaudit) Python package there. The target needs nothing but Python.
 options:
@@ -214,18 +222,41 @@ PROBE_OUTPUT_BYTES = 65536
 SECRET_NAMES = frozenset({"tcp_fastopen_key", "netdev_rss_key"})
 SECRET_SUFFIXES = ("_key", "_secret")
 
+# A path longer than PATH_MAX names no file: an expansion beyond it is not followed.
+MAX_EXPANSION_CHARACTERS = 4096
+# Interface directories under /proc/sys/net/ipv4/conf and neigh that are listed.
+MAX_INTERFACES = 4096
+REDACTED = "<redacted by tcpaudit.audit.facts>"
+# Secret keys of every kernel (below /proc/sys), for sysctl lines naming them by a glob.
+SECRET_PATHS = (
+    "net/ipv4/tcp_fastopen_key",
+    "net/core/netdev_rss_key",
+    "net/ipv6/conf/all/stable_secret",
+    "net/ipv6/conf/default/stable_secret",
+)
+_SECRET_VARIABLE = re.compile(r"(?i)pass|secret|token|credential|(^|_)key$|api_?key|private")
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S+)')
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
 
-def read_regular(path, limit):
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_regular(path, limit, dir_fd=None):
     """Up to ``limit`` bytes of a regular file; OSError for anything else.
 
-    O_NONBLOCK and the fstat check keep a FIFO or device planted in a tree
-    from blocking or feeding the read forever.
+    ``path`` is one already resolved inside the root (or a name inside the
+    open directory ``dir_fd``): its last component is never followed if it
+    is a symbolic link. lstat first, then O_NONBLOCK and the fstat check
+    keep a FIFO or device planted in a tree from being opened, blocking or
+    feeding the read forever.
     """
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.stat(path, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    descriptor = os.open(path, _READ_FLAGS | os.O_NOFOLLOW, dir_fd=dir_fd)
     try:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise OSError(errno.EINVAL, "not a regular file", path)
@@ -240,6 +271,25 @@ def read_regular(path, limit):
         return b"".join(chunks)
     finally:
         os.close(descriptor)
+
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_below(base, parts):
+    """A descriptor of ``parts`` below the open directory ``base``, no link followed."""
+    descriptor = base
+    try:
+        for part in parts:
+            inner = os.open(part, _DIRECTORY_FLAGS | os.O_NOFOLLOW, dir_fd=descriptor)
+            if descriptor != base:
+                os.close(descriptor)
+            descriptor = inner
+    except OSError:
+        if descriptor != base:
+            os.close(descriptor)
+        raise
+    return descriptor if descriptor != base else os.dup(base)
 
 
 def is_secret(name):
@@ -272,6 +322,34 @@ def directive_lines(text):
             yield words[0].lower(), words[1:]
 
 
+def expand(value, variables, missing=None):
+    """``${VAR}`` replaced from ``variables``.
+
+    An unknown variable stays literal, as httpd leaves it (``missing`` None),
+    or becomes ``missing`` (the shell's empty string). Returns None when the
+    result would pass MAX_EXPANSION_CHARACTERS: no path that long names a
+    file, and definitions that double each other grow without end.
+    """
+    if "${" not in value:
+        return value if len(value) <= MAX_EXPANSION_CHARACTERS else None
+    pieces = []
+    size = 0
+    last = 0
+    for match in _VARIABLE.finditer(value):
+        known = variables.get(match.group(1))
+        if known is None:
+            known = match.group(0) if missing is None else missing
+        pieces.append(value[last : match.start()])
+        pieces.append(known)
+        size += match.start() - last + len(known)
+        if size > MAX_EXPANSION_CHARACTERS:
+            return None
+        last = match.end()
+    pieces.append(value[last:])
+    result = "".join(pieces)
+    return None if len(result) > MAX_EXPANSION_CHARACTERS else result
+
+
 def shell_assignments(text):
     """Plain ``NAME=value`` lines of a shell fragment (Debian's envvars)."""
     values = {}
@@ -279,8 +357,75 @@ def shell_assignments(text):
         match = _ASSIGNMENT.match(line)
         if match:
             value = match.group(2).split("#", 1)[0].strip().strip("\"'")
-            values[match.group(1)] = _VARIABLE.sub(lambda ref: values.get(ref.group(1), ""), value)
+            # The shell expands an unset variable to nothing.
+            expanded = expand(value, values, missing="")
+            if expanded is not None:
+                values[match.group(1)] = expanded
     return values
+
+
+def sysctl_path(key):
+    """The path below /proc/sys a sysctl.d key names (systemd's and procps' rule)."""
+    key = key.strip().lstrip("/")
+    first = next((char for char in key if char in "./"), None)
+    if first == ".":
+        key = key.replace(".", "\0").replace("/", ".").replace("\0", "/")
+    return "/".join(part for part in key.split("/") if part)
+
+
+def names_secret(key, secret_paths):
+    """True when a sysctl.d key (a glob too) may write a secret key's file."""
+    path = sysctl_path(key)
+    parts = path.split("/")
+    if parts and is_secret(parts[-1]):
+        return True
+    for secret in secret_paths:
+        secret_parts = secret.split("/")
+        if len(secret_parts) == len(parts) and all(
+            fnmatch.fnmatchcase(name, wanted)
+            for name, wanted in zip(secret_parts, parts)  # noqa: B905 (3.8: no strict=)
+        ):
+            return True
+    return False
+
+
+def redact_sysctl(text, secret_paths):
+    """The text with the value of every line that may set a secret key replaced."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;" or "=" not in stripped:
+            continue
+        key, _, _ = stripped.partition("=")
+        if names_secret(key.lstrip("-").strip(), secret_paths):
+            lines[index] = key.rstrip() + " = " + REDACTED
+    return "\n".join(lines)
+
+
+def redact_private_keys(text):
+    """The text with the body of each PEM private key replaced, line for line."""
+    if "PRIVATE KEY-----" not in text:
+        return text
+    lines = text.split("\n")
+    inside = False
+    for index, line in enumerate(lines):
+        if _PEM_BEGIN.search(line):
+            inside = True
+        elif _PEM_END.search(line):
+            inside = False
+        elif inside:
+            lines[index] = REDACTED
+    return "\n".join(lines)
+
+
+def redact_shell(text):
+    """The text with the value of each variable named like a secret replaced."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        match = _ASSIGNMENT.match(line)
+        if match and _SECRET_VARIABLE.search(match.group(1)):
+            lines[index] = line[: match.start(2)] + REDACTED
+    return redact_private_keys("\n".join(lines))
 
 
 class Collector:
@@ -305,6 +450,7 @@ class Collector:
         self.notes = []
         self.bytes_used = 0
         self._budget_noted = False
+        self._expansion_noted = False
 
     # -- paths -------------------------------------------------------------------
 
@@ -320,6 +466,8 @@ class Collector:
         that cannot be resolved (more than 40 links, an unreadable link), so no
         caller ever hands the operating system a path with a link left in it.
         """
+        if "\x00" in tree:
+            return None  # no file has such a name (the system call refuses it)
         parts = [part for part in tree.split("/") if part]
         resolved = []
         links = 0
@@ -375,19 +523,21 @@ class Collector:
                 "listed without contents or left out"
             )
 
-    def collect(self, tree, limit=None, truncate=False):
+    def collect(self, tree, limit=None, truncate=False, redact=redact_private_keys):
         """Record what a path names; return (resolved path, kind, text or None).
 
         ``kind`` is "file", "dir", "other" or "missing". ``limit`` bounds the
         bytes read (default ``max_file_bytes``); a larger file is recorded as
-        omitted, or cut at the limit when ``truncate`` is true.
+        omitted, or cut at the limit when ``truncate`` is true. ``redact``
+        removes secrets from the text before it is recorded.
         """
         resolved = self.resolve(tree)
         if resolved is None:
             return tree, "missing", None
         real = self.real(resolved)
         try:
-            info = os.stat(real)
+            # resolve() leaves no link in the path: a link here was swapped in since.
+            info = os.stat(real, follow_symlinks=False)
         except OSError:
             return resolved, "missing", None
         if stat.S_ISDIR(info.st_mode):
@@ -400,6 +550,11 @@ class Collector:
         existing = self.files.get(resolved)
         if existing is not None:
             return resolved, "file", existing.get("content")
+        if resolved.startswith(("/proc/", "/sys/", "/dev/")):
+            # No configuration lives there, and /proc/sys holds secrets: an
+            # `Include /` reaches them, but they never leave the host.
+            self._record(resolved, {"omitted": "below /proc, /sys or /dev: not read"})
+            return resolved, "file", None
         limit = self.max_file_bytes if limit is None else limit
         if info.st_size > limit and not truncate:
             self._record(resolved, {"omitted": f"larger than {limit} bytes", "size": info.st_size})
@@ -420,9 +575,11 @@ class Collector:
             self._record(resolved, {"omitted": f"larger than {limit} bytes", "size": len(data)})
             return resolved, "file", None
         self.bytes_used += len(data)
+        text = redact(data.decode("utf-8", "surrogateescape"))
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            data = text.encode("utf-8", "surrogateescape")
             self._record(resolved, {"content_base64": base64.b64encode(data).decode("ascii")})
             return resolved, "file", data.decode("latin-1")
         self._record(resolved, {"content": text})
@@ -434,7 +591,7 @@ class Collector:
         if resolved is None:
             return False
         try:
-            info = os.stat(self.real(resolved))
+            info = os.stat(self.real(resolved), follow_symlinks=False)
         except OSError:
             return False
         self._record(resolved, {"dir": True} if stat.S_ISDIR(info.st_mode) else {"present": True})
@@ -455,42 +612,105 @@ class Collector:
     # -- sysctl ------------------------------------------------------------------
 
     def collect_proc(self):
-        """The world-readable top-level files of net/ipv4 and net/core, and kernel/osrelease."""
+        """The world-readable top-level files of net/ipv4 and net/core, kernel/osrelease,
+        and the interface directories under net/ipv4/conf and neigh (names only).
+
+        Nothing below /proc/sys is followed if it is a link (the kernel's tree
+        has none); each value counts toward max_files and max_bytes.
+        """
         # The snapshot keys these by their place below /proc/sys, so links on
-        # the way there are followed, not recorded.
+        # the way there are followed (inside the root), not recorded.
         proc_sys = self.resolve("/proc/sys", record=False)
         if proc_sys is None:
             return
-        for directory in PROC_DIRECTORIES:
-            base = os.path.join(self.real(proc_sys), directory)
-            try:
-                entries = sorted(os.listdir(base))
-            except OSError:
-                continue
-            for name in entries:
-                key = directory + "/" + name
-                path = os.path.join(base, name)
-                try:
-                    mode = os.lstat(path).st_mode
-                except OSError:
-                    continue
-                # Named but never opened: secrets, and whatever is not world-readable
-                # (sub-directories too: tcpaudit reads only the top level).
-                if is_secret(name) or not stat.S_ISREG(mode) or not mode & stat.S_IROTH:
-                    self.proc[key] = None
-                    continue
-                try:
-                    data = read_regular(path, PROC_VALUE_BYTES)
-                except OSError as exc:
-                    self.proc[key] = None
-                    self.notes.append(f"cannot read /proc/sys/{key}: {exc.strerror or exc}")
-                    continue
-                self.proc[key] = data.decode("utf-8", "replace")
         try:
-            data = read_regular(os.path.join(self.real(proc_sys), OSRELEASE), PROC_VALUE_BYTES)
-            self.proc[OSRELEASE] = data.decode("utf-8", "replace")
+            base = os.open(self.real(proc_sys), _DIRECTORY_FLAGS)
         except OSError:
-            pass
+            return
+        try:
+            for directory in PROC_DIRECTORIES:
+                self._collect_proc_directory(base, directory)
+            for branch in ("conf", "neigh"):
+                self._collect_interfaces(base, branch)
+            self._collect_proc_value(base, "kernel", "osrelease")
+        finally:
+            os.close(base)
+
+    def _collect_proc_directory(self, base, directory):
+        try:
+            descriptor = open_below(base, directory.split("/"))
+        except OSError:
+            return
+        try:
+            for name in sorted(os.listdir(descriptor)):
+                self._collect_proc_value(descriptor, directory, name, opened=True)
+        finally:
+            os.close(descriptor)
+
+    def _collect_proc_value(self, base, directory, name, opened=False):
+        key = directory + "/" + name
+        descriptor = base
+        try:
+            if not opened:
+                descriptor = open_below(base, directory.split("/"))
+        except OSError:
+            return
+        try:
+            try:
+                mode = os.stat(name, dir_fd=descriptor, follow_symlinks=False).st_mode
+            except OSError:
+                return
+            if stat.S_ISDIR(mode):
+                return  # conf/, neigh/, route/: listed by _collect_interfaces
+            # Named but never opened: secrets, links, FIFOs and devices, and
+            # whatever is not world-readable.
+            if is_secret(name) or not stat.S_ISREG(mode) or not mode & stat.S_IROTH:
+                self.proc[key] = None
+                return
+            if len(self.files) + len(self.proc) >= self.max_files or (
+                self.bytes_used + PROC_VALUE_BYTES > self.max_bytes
+            ):
+                self._note_budget()
+                return
+            try:
+                data = read_regular(name, PROC_VALUE_BYTES, dir_fd=descriptor)
+            except OSError as exc:
+                self.proc[key] = None
+                self.notes.append(f"cannot read /proc/sys/{key}: {exc.strerror or exc}")
+                return
+            self.bytes_used += len(data)
+            self.proc[key] = data.decode("utf-8", "replace")
+        finally:
+            if descriptor != base:
+                os.close(descriptor)
+
+    def _collect_interfaces(self, base, branch):
+        """The files of each interface directory of net/ipv4/<branch>, by name only.
+
+        The controller expands glob lines (``net.ipv4.conf.*.rp_filter``) over
+        them as the boot tool does over the host's interfaces.
+        """
+        try:
+            descriptor = open_below(base, ["net", "ipv4", branch])
+        except OSError:
+            return
+        try:
+            for interface in sorted(os.listdir(descriptor))[:MAX_INTERFACES]:
+                try:
+                    inner = open_below(descriptor, [interface])
+                except OSError:
+                    continue  # a link or a file: not an interface directory
+                try:
+                    names = sorted(os.listdir(inner))
+                finally:
+                    os.close(inner)
+                if len(self.files) + len(self.proc) + len(names) > self.max_files:
+                    self._note_budget()
+                    return
+                for name in names:
+                    self.proc[f"net/ipv4/{branch}/{interface}/{name}"] = None
+        finally:
+            os.close(descriptor)
 
     def collect_sysctl_files(self):
         """/etc/sysctl.conf, every ``*.conf`` entry of the sysctl.d directories, systemd-sysctl."""
@@ -499,11 +719,22 @@ class Collector:
             for name in names or ():
                 if name.endswith(".conf"):
                     self.collect(
-                        posixpath.join(resolved, name), limit=SYSCTL_FILE_BYTES, truncate=True
+                        posixpath.join(resolved, name),
+                        limit=SYSCTL_FILE_BYTES,
+                        truncate=True,
+                        redact=self._redact_sysctl,
                     )
-        self.collect(SYSCTL_CONF, limit=SYSCTL_FILE_BYTES, truncate=True)
+        self.collect(
+            SYSCTL_CONF, limit=SYSCTL_FILE_BYTES, truncate=True, redact=self._redact_sysctl
+        )
         for path in SYSTEMD_SYSCTL:
             self.present(path)
+
+    def _redact_sysctl(self, text):
+        # The secret keys this host has (recorded by name) and those of every kernel.
+        secrets = set(SECRET_PATHS)
+        secrets.update(key for key in self.proc if is_secret(key.rsplit("/", 1)[-1]))
+        return redact_private_keys(redact_sysctl(text, sorted(secrets)))
 
     # -- Apache ------------------------------------------------------------------
 
@@ -534,7 +765,7 @@ class Collector:
         """
         variables = {}
         for path in STARTUP_FILES:
-            _, kind, text = self.collect(path)
+            _, kind, text = self.collect(path, redact=redact_shell)
             if kind == "file" and text is not None and path == "/etc/apache2/envvars":
                 variables.update(shell_assignments(text))
         queue = [main]
@@ -550,8 +781,12 @@ class Collector:
                 if not args:
                     continue
                 argument = self._expand(args[0], variables)
+                if argument is None:
+                    continue
                 if name == "define":
-                    variables[args[0]] = self._expand(args[1], variables) if len(args) > 1 else ""
+                    value = self._expand(args[1], variables) if len(args) > 1 else ""
+                    if value is not None:
+                        variables[args[0]] = value
                 elif name == "serverroot":
                     server_root = argument
                     self.present(server_root)
@@ -574,11 +809,16 @@ class Collector:
                     self._note_budget()
                     return
 
-    @staticmethod
-    def _expand(value, variables):
-        # An unknown ${VAR} matches anything, so the snapshot over-collects
-        # rather than miss a file httpd would read.
-        return _VARIABLE.sub(lambda ref: variables.get(ref.group(1), "*"), value)
+    def _expand(self, value, variables):
+        # An unknown ${VAR} stays literal, as httpd reads it: `IncludeOptional
+        # ${SITE_EXTRA}` names a file called "${SITE_EXTRA}", not every file.
+        expanded = expand(value, variables)
+        if expanded is None and not self._expansion_noted:
+            self._expansion_noted = True
+            self.notes.append(
+                f"a ${{VAR}} expansion passed {MAX_EXPANSION_CHARACTERS} characters: not followed"
+            )
+        return expanded
 
     def _include(self, pattern, visited_dirs):
         """Files an Include pattern names: wildcards expanded, directories read recursively."""
@@ -637,7 +877,11 @@ class Collector:
             lines = data.decode("utf-8").strip().splitlines()
         except (OSError, UnicodeDecodeError):
             lines = []
-        return lines[0].strip() if lines else os.path.basename(self.root.rstrip("/")) or "localhost"
+        name = lines[0].strip() if lines else ""
+        # Only text a host name can be: one printable line of at most 253 characters.
+        if not name or len(name) > 253 or not name.isprintable():
+            name = os.path.basename(self.root.rstrip("/"))[:253]
+        return name if name.isprintable() and name else "localhost"
 
 
 def probe_apache(binary, runner=subprocess.run):

@@ -1,0 +1,181 @@
+"""Time and memory of tcpaudit on hostile inputs at the documented bounds (SECURITY.md).
+
+Each case builds its input in a scratch directory, then runs the command as
+a new process (``python -m tcpaudit ...``) and reports its wall time, its
+peak resident memory (from wait4) and how it ended. The promise is under
+30 s and under 1 GiB for every input within the bounds; the script exits 1
+when a case misses it.
+
+Run: python bench/hostile_inputs.py [--only NAME] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+INCIDENT = REPO / "examples" / "closewait-incident"
+SECONDS_BOUND = 30.0
+MIB_BOUND = 1024.0
+MIB = 1024 * 1024
+
+
+def _root(work: Path) -> Path:
+    root = work / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "etc/sysctl.d").mkdir(exist_ok=True)
+    return root
+
+
+def sysctl_files_at_the_bounds(work: Path) -> list[str]:
+    """1,000 sysctl.d files, 16 MiB in all, every line a distinct key (the boot tools read them all)."""
+    root = _root(work)
+    for index in range(1000):
+        lines = [f"net.ipv4.k{index}_{n} = {n}" for n in range(800)]
+        (root / f"etc/sysctl.d/{index:04d}-k.conf").write_text("\n".join(lines) + "\n")
+    return ["audit", "--root", str(root), "--format", "json"]
+
+
+def sysctl_files_of_a_megabyte(work: Path) -> list[str]:
+    """24 files of just under 1 MiB of distinct keys (52 s, 4.9 GB, a 223 MB report before)."""
+    root = _root(work)
+    for index in range(24):
+        text = "".join(f"net.ipv4.k{index}_{n} = {n}\n" for n in range(40_000))
+        (root / f"etc/sysctl.d/{index:02d}-k.conf").write_text(text[: MIB - 1])
+    return ["audit", "--root", str(root), "--format", "json"]
+
+
+def listing_of_64_mib(work: Path) -> list[str]:
+    """A `sysctl -a` listing of 64 MiB: 2 million lines of distinct keys and interfaces."""
+    listing = work / "sysctl-a.txt"
+    with listing.open("w") as handle:
+        index = 0
+        while handle.tell() < 64 * MIB - 100:
+            handle.write(
+                f"net.ipv4.conf.if{index}.rp_filter = 1\n"
+                if index % 2
+                else f"net.ipv4.k{index} = 1\n"
+            )
+            index += 1
+    return ["facts", "--root", str(INCIDENT), "--sysctl", str(listing)]
+
+
+def globs_over_interfaces(work: Path) -> list[str]:
+    """100,000 glob lines over a live tree of 4,096 interfaces (the interface bound)."""
+    root = _root(work)
+    conf = root / "proc/sys/net/ipv4/conf"
+    for index in range(4096):
+        directory = conf / f"if{index}"
+        directory.mkdir(parents=True)
+        for name in ("rp_filter", "accept_redirects", "log_martians"):
+            (directory / name).write_text("1\n")
+    for index in range(3):  # 100,000 lines, each file under the 1 MiB the boot tools read
+        (root / f"etc/sysctl.d/1{index}-g.conf").write_text("net.ipv4.conf.*.* = 2\n" * 33_334)
+    return ["facts", "--root", str(root)]
+
+
+def snapshot_of_64_mib(work: Path) -> list[str]:
+    """A facts document of 64 MiB: a snapshot of 10,000 files of 6 kB."""
+    files = {
+        f"/etc/httpd/conf.d/{index:05d}.conf": {"content": f"# {index}\n" + "x" * 6000 + "\n"}
+        for index in range(10_000)
+    }
+    files["/etc/httpd/conf/httpd.conf"] = {
+        "content": "LoadModule mpm_event_module modules/mod_mpm_event.so\nInclude conf.d/*.conf\n"
+    }
+    document = work / "snapshot.json"
+    document.write_text(json.dumps({"format": "tcpaudit-snapshot/1", "host": "h", "files": files}))
+    return ["audit", "--facts", str(document), "--format", "json"]
+
+
+def baseline_of_64_mib(work: Path) -> list[str]:
+    """A --baseline report just under 64 MiB: 200,000 findings."""
+    finding = {"rule": "TA101", "setting": "Timeout", "scope": None, "current": 300,
+               "location": {"file": "etc/httpd/conf/httpd.conf", "line": 1}}  # fmt: skip
+    document = {"schema_version": 1, "tool": {"name": "tcpaudit"}, "findings": []}
+    findings = document["findings"]
+    assert isinstance(findings, list)
+    for index in range(200_000):
+        findings.append({**finding, "scope": f"<VirtualHost *:80> v{index}.example" + "x" * 150})
+    baseline = work / "baseline.json"
+    baseline.write_text(json.dumps(document))
+    return ["audit", "--root", str(INCIDENT), "--baseline", str(baseline), "--format", "json"]
+
+
+def deep_json_of_64_mib(work: Path) -> list[str]:
+    """A facts document of 64 MiB of nested brackets."""
+    document = work / "deep.json"
+    document.write_text("[" * (32 * MIB) + "]" * (32 * MIB))
+    return ["audit", "--facts", str(document)]
+
+
+CASES: dict[str, Callable[[Path], list[str]]] = {
+    case.__name__: case
+    for case in (
+        sysctl_files_at_the_bounds,
+        sysctl_files_of_a_megabyte,
+        listing_of_64_mib,
+        globs_over_interfaces,
+        snapshot_of_64_mib,
+        baseline_of_64_mib,
+        deep_json_of_64_mib,
+    )
+}
+
+
+def run(args: list[str]) -> tuple[float, float, int, int, str]:
+    """Wall seconds, peak RSS in MiB (wait4), exit code, output bytes, last stderr line."""
+    with tempfile.TemporaryFile() as output, tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tcpaudit", *args], stdout=output, stderr=errors
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        size = output.tell()
+        errors.seek(0)
+        last = errors.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
+    return elapsed, usage.ru_maxrss / 1024, process.returncode, size, last[0][:160]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=sorted(CASES))
+    parser.add_argument("--keep", type=Path, help="build the inputs below this directory")
+    arguments = parser.parse_args()
+    print(
+        f"python {sys.version.split()[0]}, one run each; bound {SECONDS_BOUND:.0f} s, {MIB_BOUND:.0f} MiB"
+    )
+    missed = False
+    for name, build in CASES.items():
+        if arguments.only and name != arguments.only:
+            continue
+        work = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=arguments.keep))
+        try:
+            args = build(work)
+            seconds, peak, code, size, last = run(args)
+        finally:
+            if arguments.keep is None:
+                shutil.rmtree(work, ignore_errors=True)
+        over = seconds > SECONDS_BOUND or peak > MIB_BOUND
+        missed |= over
+        print(
+            f"{name}: {seconds:.2f} s, peak {peak:.0f} MiB, exit {code}, output {size} bytes"
+            + (f", stderr: {last}" if last else "")
+            + ("  <-- over the bound" if over else "")
+        )
+    sys.exit(1 if missed else 0)
+
+
+if __name__ == "__main__":
+    main()

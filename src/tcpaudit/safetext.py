@@ -1,0 +1,101 @@
+"""Text from audited files on its way out: bytes that are not UTF-8, and control characters.
+
+Audited files and file names may hold bytes that are not UTF-8; the loaders
+keep them as lone surrogates (``surrogateescape``), so a path can still be
+opened. No output may carry a lone surrogate: UTF-8 cannot encode it, and
+JSON readers (pydantic-core, GitHub's SARIF upload) refuse a ``\\udcff``
+escape. Every output shows such a byte as the four characters ``\\xff``,
+the way Python writes bytes; the same text names the finding in baseline
+fingerprints, so a report read back matches the audit that wrote it.
+
+A terminal acts on control characters: ESC starts a sequence that can
+rewrite the screen, set the window title or, on some terminals, answer
+back. The terminal and Markdown renderers show every control character of
+audited text (C0, DEL, C1, and the bidirectional overrides that reorder
+what is displayed) as an escape such as ``\\x1b``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
+
+__all__ = ["dump_model_json", "json_safe", "printable", "show_bytes"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 but tab and newline, DEL, C1, and the Unicode bidirectional controls
+# (U+061C, U+200E/F, U+202A-E, U+2066-9) that reorder a line as displayed.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_OR_BREAK = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+)
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _byte(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # U+DC80..U+DCFF stand for the bytes 0x80..0xFF; other surrogates for nothing.
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def show_bytes(text: str) -> str:
+    """``text`` with each byte that was not UTF-8 written as ``\\xNN``; unchanged otherwise."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(_byte, text)
+    return text
+
+
+def json_safe(document: str) -> str:
+    """JSON text with each lone surrogate written as the JSON string ``\\\\xNN``.
+
+    In JSON text a raw character can only stand inside a string, so this
+    replacement keeps the document valid; the value read back is ``\\xNN``.
+    """
+    try:
+        document.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda match: "\\" + _byte(match), document)
+    return document
+
+
+def dump_model_json(model: BaseModel, indent: int | None = 2) -> str:
+    """``model.model_dump_json``, or the same document when text in it is not UTF-8.
+
+    pydantic's encoder refuses lone surrogates; only then is the slower
+    standard encoder used, with ``json_safe`` applied.
+    """
+    try:
+        return model.model_dump_json(indent=indent)
+    except PydanticSerializationError:
+        text = json.dumps(model.model_dump(mode="json"), indent=indent, ensure_ascii=False)
+        return json_safe(text)
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` as a terminal may show it: control characters and surrogates escaped.
+
+    Args:
+        text: audited text (a host name, a path, a message).
+        keep_newlines: keep ``\\n`` and tab (a multi-line fix); otherwise they
+            are escaped too, so one field stays one line.
+    """
+    text = show_bytes(text)
+    pattern = _CONTROL if keep_newlines else _CONTROL_OR_BREAK
+    return pattern.sub(_escape, text) if pattern.search(text) else text

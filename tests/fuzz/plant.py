@@ -1,0 +1,94 @@
+"""Secrets and a place outside the root, planted in each fuzzed tree after it is mutated.
+
+Every promise of SECURITY.md about secrets is tested with a canary: a
+TCP Fast Open key in /proc/sys and in sysctl.d lines (directly and through
+globs), a PEM private key that a directive names, a secret-named variable in
+envvars, and files outside the root that links point to. None may appear in
+any output, error message, facts document or snapshot.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from trees import Node, Tree
+
+__all__ = ["OUTSIDE_CANARY", "SECRET_CANARY", "make_outside", "plant"]
+
+SECRET_CANARY = "SECRET-CANARY-3f9a"
+OUTSIDE_CANARY = "OUTSIDE-CANARY-77c4"
+
+
+def make_outside(directory: Path) -> Path:
+    """A directory beside the roots, every file of which holds OUTSIDE_CANARY."""
+    (directory / "dir" / "ipv4").mkdir(parents=True, exist_ok=True)
+    for name in ("secret", "dir/a.conf", "dir/ipv4/tcp_retries2", "dir/osrelease"):
+        (directory / name).write_text(f"ServerName {OUTSIDE_CANARY}\n{OUTSIDE_CANARY}\n")
+    return directory
+
+
+def _config_files(tree: Tree) -> list[str]:
+    return sorted(
+        path
+        for path, node in tree.items()
+        if node.kind == "file" and path.endswith(".conf") and "sysctl" not in path
+    )
+
+
+def plant(tree: Tree, rng: random.Random) -> list[str]:
+    """Plant some of the canaries in ``tree``; return what was planted."""
+    planted: list[str] = []
+    secret = SECRET_CANARY
+    if rng.random() < 0.7:
+        mode = rng.choice([0o600, 0o644])
+        tree["proc/sys/net/ipv4/tcp_fastopen_key"] = Node(
+            "file", data=f"{secret}\n".encode(), mode=mode
+        )
+        planted.append(f"proc tcp_fastopen_key {mode:o}")
+    if rng.random() < 0.7:
+        lines = rng.sample(
+            [
+                f"net.ipv4.tcp_fastopen_key = {secret}",
+                f"-net.ipv4.tcp_fastopen_key={secret}",
+                f"net.ipv4.tcp_fastopen_ke? = {secret}",
+                f"net/ipv4/tcp_fastopen_k[e]y = {secret}",
+                f"net.ipv4.tcp_* = {secret}",
+                f"net.core.netdev_rss_* = {secret}",
+                f"net.ipv4.tcp_fast*_key = {secret}",
+            ],
+            k=rng.randint(1, 4),
+        )
+        where = rng.choice(
+            ["etc/sysctl.d/55-tfo.conf", "usr/lib/sysctl.d/55-tfo.conf", "etc/sysctl.conf"]
+        )
+        previous = tree.get(where)
+        head = previous.data + b"\n" if previous is not None and previous.kind == "file" else b""
+        tree[where] = Node("file", data=head + "\n".join(lines).encode() + b"\n")
+        planted.append(f"sysctl lines in {where}")
+    configs = _config_files(tree)
+    if configs and rng.random() < 0.5:
+        tree["etc/ssl/private/canary.key"] = Node(
+            "file",
+            data=(
+                "-----BEGIN PRIVATE KEY-----\n"
+                f"MIIEvQIBADANBgkqhkiG9w0BAQEFAASC{secret}\n"
+                "-----END PRIVATE KEY-----\n"
+            ).encode(),
+            mode=0o600,
+        )
+        target = rng.choice(configs)
+        node = tree[target]
+        tree[target] = Node(
+            "file",
+            data=node.data + b"\nSSLCertificateKeyFile /etc/ssl/private/canary.key\n",
+            mode=node.mode,
+        )
+        planted.append(f"key named in {target}")
+    envvars = tree.get("etc/apache2/envvars")
+    if envvars is not None and envvars.kind == "file":
+        tree["etc/apache2/envvars"] = Node(
+            "file", data=envvars.data + f"\nexport DB_PASSWORD={secret}\n".encode(), mode=0o644
+        )
+        planted.append("envvars DB_PASSWORD")
+    return planted

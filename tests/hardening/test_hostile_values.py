@@ -1,0 +1,220 @@
+"""Values and documents built to cost: huge numbers, deep nesting, amplification, secret globs.
+
+Each runs the command in a capped, timed child (childrun.py): the promise is
+a result or one error line, under 30 s and 1 GiB, for inputs within the
+documented bounds (SECURITY.md), and that no secret value reaches an output.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from childrun import GIB, SAFE_SECONDS, assert_one_error_line, cli_in_child, clis_in_child
+
+REPO = Path(__file__).resolve().parents[2]
+INCIDENT = REPO / "examples" / "closewait-incident"
+FORMATS = ("table", "json", "sarif", "junit", "markdown", "github")
+SECRET = "5EC2E7-fa57-0pen-4a3b"
+
+
+def _root(directory: Path, files: dict[str, str]) -> Path:
+    root = directory / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def _every_format(root: Path, formats: tuple[str, ...], *extra: str) -> list[list[str]]:
+    runs = [["audit", "--root", str(root), "--format", name, *extra] for name in formats]
+    return [*runs, ["facts", "--root", str(root), *extra]]
+
+
+def _audit_every_format(
+    roots: list[Path], cwd: Path, *extra: str, formats: tuple[str, ...] = FORMATS
+) -> list[list[dict[str, Any]]]:
+    """Each format and facts for each root, all in one child; the outcomes grouped by root."""
+    runs = [run for root in roots for run in _every_format(root, formats, *extra)]
+    outcomes: list[dict[str, Any]] = clis_in_child(runs, cwd)["runs"]
+    for outcome in outcomes:
+        assert outcome["exit_code"] in (0, 1), (outcome["args"], outcome["stderr"])
+        assert float(outcome["seconds"]) < SAFE_SECONDS
+    size = len(formats) + 1
+    return [outcomes[index : index + size] for index in range(0, len(outcomes), size)]
+
+
+# -- 6. numbers no kernel holds ---------------------------------------------------------
+
+HUGE = "9" * 4400
+
+
+NUMBERS: dict[str, dict[str, str]] = {
+    "retries2-int-max": {"proc/sys/net/ipv4/tcp_retries2": "2147483647\n"},
+    "retries2-int-min": {"proc/sys/net/ipv4/tcp_retries2": "-2147483648\n"},
+    "keepalive-300-digits": {f"proc/sys/net/ipv4/{key}": f"{'9' * 300}\n" for key in (
+        "tcp_keepalive_time", "tcp_keepalive_intvl", "tcp_keepalive_probes")},
+    "ulong-max": {"proc/sys/net/ipv4/tcp_keepalive_time": "18446744073709551615\n"},
+    "untracked-4400-digits": {"proc/sys/net/ipv4/tcp_made_up": f"{HUGE}\n"},
+    "sysctl.d-4400-digits": {"etc/sysctl.d/50-huge.conf": (
+        f"net.ipv4.tcp_keepalive_time = {HUGE}\nnet.ipv4.tcp_made_up = {HUGE}\n"
+        f"net.ipv4.tcp_retries2 = -{HUGE}\nnet.ipv4.tcp_rmem = 1 {HUGE} 0x{'f' * 40}\n")},
+}  # fmt: skip
+
+
+def test_numbers_no_kernel_holds_end_in_notes(tmp_path: Path) -> None:
+    roots = [_root(tmp_path / name, files) for name, files in NUMBERS.items()]
+    # The numbers reach the derived timings and every rule: one text and one JSON format suffice.
+    outcomes_by_root = _audit_every_format(roots, tmp_path, formats=("table", "json"))
+    for name, outcomes in zip(NUMBERS, outcomes_by_root, strict=True):
+        for outcome in outcomes:
+            assert HUGE not in str(outcome["stdout"]), name
+
+
+def test_a_sysctl_listing_with_huge_values(tmp_path: Path) -> None:
+    listing = tmp_path / "sysctl-a.txt"
+    listing.write_text(
+        f"net.ipv4.tcp_retries2 = 2147483647\nnet.ipv4.tcp_keepalive_time = {HUGE}\n"
+        f"net.ipv4.tcp_made_up = {HUGE}\nnet.core.somaxconn = -{HUGE}\n"
+    )
+    root = _root(tmp_path, {})
+    (outcomes,) = _audit_every_format([root], tmp_path, "--sysctl", str(listing))
+    facts = json.loads(str(outcomes[-1]["stdout"]))
+    settings = facts["sysctl"]["settings"]
+    assert settings["net.ipv4.tcp_retries2"]["value"] == 2147483647
+    assert facts["derived"]["retries2_giveup_seconds"] == 257698036764.6
+    assert settings["net.ipv4.tcp_keepalive_time"]["value"] == 7200  # the line is ignored
+
+
+# -- 8. documents nested deeper than any real one ---------------------------------------
+
+
+def _deep_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_deep_json_is_one_error_line(tmp_path: Path) -> None:
+    cases: list[tuple[Path, list[str]]] = []
+    for depth in (200, 100_000):
+        for where in ("baseline", "facts", "facts-inner", "fleet"):
+            document = tmp_path / f"{where}-{depth}.json"
+            inner = '{"host": "h", "notes": ' + _deep_json(depth) + "}"
+            document.write_text(inner if where == "facts-inner" else _deep_json(depth))
+            args = {
+                "baseline": ["audit", "--root", str(INCIDENT), "--baseline", str(document)],
+                "facts": ["audit", "--facts", str(document)],
+                "facts-inner": ["audit", "--facts", str(document)],
+                "fleet": ["fleet", str(document)],
+            }[where]
+            cases.append((document, args))
+    outcome = clis_in_child([args for _, args in cases], tmp_path)
+    for (document, _), run in zip(cases, outcome["runs"], strict=True):
+        assert_one_error_line(run, str(document))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id: TA950\n" + "x:\n" + "".join("  " * i + f"- k{i}:\n" for i in range(1, 3000)),
+        "id: TA950\nx: " + "[" * 50_000 + "]" * 50_000 + "\n",
+        # An alias bomb: nine levels of ten aliases name 10^9 nodes.
+        "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10)),
+    ],
+    ids=["deep-block", "deep-flow", "alias-bomb"],
+)
+def test_hostile_rule_files_are_one_error_line(tmp_path: Path, text: str) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "TA950-hostile.yaml").write_text(text)
+    outcome = cli_in_child(["rules", "--rules-dir", str(rules)], tmp_path)
+    assert_one_error_line(outcome, "TA950-hostile.yaml")
+
+
+# -- 11. amplification --------------------------------------------------------------------
+
+
+def test_many_sysctl_files_of_distinct_keys(tmp_path: Path) -> None:
+    # 24 files of just under 1 MiB, 30,000 distinct keys each: 52 s, 4.9 GB and a
+    # 223 MB report before the bounds.
+    files = {
+        f"etc/sysctl.d/{n:02d}-k.conf": "".join(
+            f"net.ipv4.k{n}_{i} = {i}\n" for i in range(30_000)
+        )[: 1024 * 1024 - 1]
+        for n in range(24)
+    }
+    root = _root(tmp_path, files)
+    outcome = cli_in_child(["audit", "--root", str(root), "--format", "json"], tmp_path)
+    assert outcome["exit_code"] == 1, outcome["stderr"]
+    assert float(outcome["seconds"]) < SAFE_SECONDS
+    assert float(outcome["peak_mib"]) < 1024
+    assert len(outcome["stdout"]) < 200_000
+    notes = json.loads(outcome["stdout"])["notes"]
+    assert any("more notes like this one left out" in note["message"] for note in notes)
+
+
+def test_a_listing_of_a_million_lines(tmp_path: Path) -> None:
+    listing = tmp_path / "sysctl-a.txt"
+    with listing.open("w") as handle:
+        for i in range(1_000_000):
+            handle.write(
+                f"net.ipv4.conf.if{i}.rp_filter = 1\n" if i % 2 else f"net.ipv4.k{i} = {i}\n"
+            )
+    written = tmp_path / "facts.json"
+    outcome = cli_in_child(
+        ["facts", "--root", str(INCIDENT), "--sysctl", str(listing), "-o", str(written)],
+        tmp_path,
+        memory=GIB,
+    )
+    assert outcome["exit_code"] == 0, outcome["stderr"]
+    assert float(str(outcome["seconds"])) < SAFE_SECONDS
+    facts = json.loads(written.read_text())
+    assert len(facts["sysctl"]["settings"]) <= 10_000 + 20
+    assert any("more keys not kept" in note["message"] for note in facts["sysctl"]["notes"])
+
+
+def test_glob_lines_over_many_interfaces_are_bounded(tmp_path: Path) -> None:
+    listing = tmp_path / "sysctl-a.txt"
+    listing.write_text(
+        "".join(f"net.ipv4.conf.if{i}.rp_filter = 1\n" for i in range(9_000))
+        + "net.ipv4.tcp_retries2 = 15\n"
+    )
+    root = _root(tmp_path, {"etc/sysctl.d/10-g.conf": "net.ipv4.conf.*.* = 2\n" * 5_000})
+    written = tmp_path / "facts.json"
+    outcome = cli_in_child(
+        ["facts", "--root", str(root), "--sysctl", str(listing), "-o", str(written)],
+        tmp_path,
+        memory=GIB,
+    )
+    assert outcome["exit_code"] == 0, outcome["stderr"]
+    assert float(str(outcome["seconds"])) < SAFE_SECONDS
+    notes = json.loads(written.read_text())["sysctl"]["notes"]
+    assert any("not expanded: globs already set" in note["message"] for note in notes)
+
+
+# -- 12. a glob that names a secret key -------------------------------------------------
+
+
+SECRET_LINES = (
+    f"net.ipv4.tcp_fastopen_ke? = {SECRET}",
+    f"net/ipv4/tcp_fastopen_k[e]y = {SECRET}",
+    f"net.ipv4.tcp_* = {SECRET}",
+    f"-net.ipv4.tcp_fast*open_key = {SECRET}",
+    f"net.core.netdev_rss_* = {SECRET}",
+    f"net.ipv4.tcp_fastopen_key = {SECRET}",
+)
+
+
+def test_a_secret_never_reaches_an_output(tmp_path: Path) -> None:
+    roots = [
+        _root(tmp_path / str(index), {"etc/sysctl.d/60-tfo.conf": f"{line}\n"})
+        for index, line in enumerate(SECRET_LINES)
+    ]
+    for line, outcomes in zip(SECRET_LINES, _audit_every_format(roots, tmp_path), strict=True):
+        for outcome in outcomes:
+            assert SECRET not in str(outcome["stdout"]) + str(outcome["stderr"]), line

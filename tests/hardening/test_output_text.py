@@ -1,0 +1,210 @@
+"""What audited text may do to the outputs: bytes that are not UTF-8, control characters, links.
+
+- Bytes that are not UTF-8 (a latin-1 ServerName, a file name) reach every
+  format as ``\\xNN``, every JSON output is read back by tcpaudit itself
+  (``--facts``, ``--baseline``, ``fleet``) and by pydantic-core, and the
+  round trips keep every finding.
+- Control characters from a host name, a ServerName or a file name never
+  reach the terminal raw from the table and Markdown formats.
+- ``--output`` never writes through a symlink inside the audited root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tcpaudit.cli import cli
+from tcpaudit.engine.findings import Report
+from tcpaudit.facts import HostFacts
+
+REPO = Path(__file__).resolve().parents[2]
+INCIDENT = REPO / "examples" / "closewait-incident"
+FORMATS = ("table", "json", "sarif", "junit", "markdown", "github")
+# ESC sequences that clear the screen, set the window title and move the
+# cursor, a C1 CSI, BEL, and a right-to-left override that reorders a line.
+HOSTILE = "\x1b[2J\x1b]0;owned\x07\x9b31m\u202eevil"
+RAW = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+def _run(*args: str) -> tuple[int, bytes, str]:
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout_bytes, result.stderr
+
+
+def _latin1_tree(tmp_path: Path) -> Path:
+    """The incident with bytes that are not UTF-8 in a ServerName, a vhost and file names."""
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    conf_d = root / "etc/httpd/conf.d"
+    with (root / "etc/httpd/conf/httpd.conf").open("ab") as handle:
+        handle.write(b"ServerName caf\xe9.example\n")
+    (conf_d / "b\xe9ta.conf".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(
+        b"<VirtualHost *:80>\nServerName b\xff.example\nTimeout 400\n</VirtualHost>\n"
+    )
+    sysctl_d = root / "etc/sysctl.d"
+    sysctl_d.mkdir(parents=True, exist_ok=True)
+    (sysctl_d / b"\xfe.conf".decode("utf-8", "surrogateescape")).write_bytes(
+        b"net.ipv4.tcp_keepalive_time = 600\nnet.ipv4.\xfe = 1\n"
+    )
+    return root
+
+
+# -- 9. bytes that are not UTF-8 -------------------------------------------------------
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_every_format_shows_bytes_that_are_not_utf8(tmp_path: Path, output_format: str) -> None:
+    root = _latin1_tree(tmp_path)
+    code, out, err = _run("audit", "--root", str(root), "--format", output_format)
+    assert code == 1, err
+    text = out.decode("utf-8")  # strict: the output is UTF-8
+    assert "\udcff" not in text and "\\udc" not in text
+    if output_format in ("json", "sarif"):
+        json.loads(text)
+        # The JSON string b\\xff.example: the value read back is b\xff.example.
+        assert "b\\\\xff.example" in text
+        if output_format == "json":
+            Report.model_validate_json(out)  # pydantic-core reads it too
+    elif output_format == "markdown":
+        assert "b\\\\xff.example" in text  # the backslash escaped for Markdown
+    else:
+        assert "b\\xff.example" in text
+
+
+def test_facts_round_trip_keeps_every_finding(tmp_path: Path) -> None:
+    root = _latin1_tree(tmp_path)
+    code, facts_out, err = _run("facts", "--root", str(root))
+    assert code == 0, err
+    HostFacts.model_validate_json(facts_out)
+    saved = tmp_path / "facts.json"
+    saved.write_bytes(facts_out)
+    direct = json.loads(_run("audit", "--root", str(root), "--format", "json")[1])
+    again = json.loads(_run("audit", "--facts", str(saved), "--format", "json")[1])
+    # Rule, scope and file: what names a finding (lines are the audit's business).
+    assert [(f["rule"], f["scope"], f["location"]["file"]) for f in again["findings"]] == [
+        (f["rule"], f["scope"], f["location"]["file"]) for f in direct["findings"]
+    ]
+    assert any("b\\xff.example" in (f["scope"] or "") for f in again["findings"])
+
+
+def test_baseline_and_fleet_read_tcpaudits_own_report(tmp_path: Path) -> None:
+    root = _latin1_tree(tmp_path)
+    report = tmp_path / "web1.json"
+    code, _, err = _run("audit", "--root", str(root), "--format", "json", "-o", str(report))
+    assert code == 1, err
+    code, out, err = _run(
+        "audit", "--root", str(root), "--format", "json", "--baseline", str(report)
+    )
+    assert code == 0, err
+    findings = json.loads(out)["findings"]
+    assert findings and all(f["suppression_reason"] == "in baseline" for f in findings)
+    assert any("b\\xff.example" in (f["scope"] or "") for f in findings)
+    code, out, err = _run("fleet", str(report), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["hosts"][0]["findings"] == len(findings)
+
+
+def test_fleet_reads_reports_that_escaped_bytes_as_surrogates(tmp_path: Path) -> None:
+    # tcpaudit 0.1 wrote such a byte as the JSON escape \udcff, which
+    # pydantic-core refuses; the report is still read.
+    report = json.loads(_run("audit", "--root", str(INCIDENT), "--format", "json")[1])
+    report["host"] = "web\udcff1"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(report))
+    assert "\\udcff" in path.read_text()
+    code, out, err = _run("fleet", str(path), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["hosts"][0]["host"] == "web\\xff1"
+
+
+# -- 13. control characters ------------------------------------------------------------
+
+
+def _hostile_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "etc/hostname").write_text(f"web{HOSTILE}\n")
+    conf_d = root / "etc/httpd/conf.d"
+    (conf_d / f"x{HOSTILE}.conf").write_text(
+        f"<VirtualHost *:80>\nServerName a{HOSTILE}.example\nTimeout 400\n</VirtualHost>\n"
+    )
+    (root / "etc/sysctl.d").mkdir(exist_ok=True)
+    (root / "etc/sysctl.d" / f"{HOSTILE}.conf").write_text(
+        f"net.ipv4.tcp_retries2 = 9{HOSTILE}\nnet.ipv4.{HOSTILE} = 1\n"
+    )
+    return root
+
+
+@pytest.mark.parametrize("output_format", ["table", "markdown"])
+def test_terminal_formats_never_pass_control_characters(tmp_path: Path, output_format: str) -> None:
+    root = _hostile_tree(tmp_path)
+    code, out, err = _run("audit", "--root", str(root), "--format", output_format)
+    assert code == 1, err
+    text = out.decode("utf-8")
+    assert not [char for char in RAW if char in text]
+    # Each is shown, so the reader sees that something odd is there.
+    assert "\\x1b" in text and "\\u202e" in text
+    # No host is named so: the root's name is used instead.
+    assert " root" in text.splitlines()[0]
+
+
+def test_notes_and_fixes_in_the_table_are_one_line_each(tmp_path: Path) -> None:
+    root = _hostile_tree(tmp_path)
+    (root / "etc/sysctl.d/z.conf").write_text("net.ipv4.a\rb\u2028c = 1\n")
+    text = _run("audit", "--root", str(root))[1].decode()
+    notes = text.split("\nnotes:\n", 1)[1].splitlines()
+    assert all(line.startswith("  - ") for line in notes)
+
+
+# -- 14. --output through a link inside the root ---------------------------------------
+
+
+@pytest.mark.parametrize("command", ["audit", "facts"])
+@pytest.mark.parametrize("link", ["file", "directory", "climbing"])
+def test_output_never_goes_through_a_link_inside_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, link: str
+) -> None:
+    repository = tmp_path / "repository"
+    shutil.copytree(INCIDENT, repository, symlinks=True)
+    victim_directory = tmp_path / "home"
+    victim_directory.mkdir()
+    victim = victim_directory / ".bashrc"
+    victim.write_text("untouched\n")
+    if link == "file":
+        (repository / "tcpaudit.sarif").symlink_to(victim)
+        output = "tcpaudit.sarif"
+    elif link == "directory":
+        (repository / "reports").symlink_to(victim_directory)
+        output = "reports/.bashrc"
+    else:
+        (repository / "up").symlink_to("etc/../..")
+        output = "up/home/.bashrc"
+    monkeypatch.chdir(repository)
+    code, _, err = _run(command, "--root", ".", "-o", output)
+    assert code == 2
+    assert err.startswith("tcpaudit: error: refusing to write ") and err.count("\n") == 1
+    assert "symbolic link inside the audited root" in err
+    assert victim.read_text() == "untouched\n"
+    assert not [p for p in victim_directory.iterdir() if p.name != ".bashrc"]
+
+
+def test_output_through_links_outside_the_root_is_written(tmp_path: Path) -> None:
+    # A link of the user's own (outside --root) is the user's choice.
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (tmp_path / "alias").symlink_to(reports)
+    code, _, err = _run(
+        "audit", "--root", str(INCIDENT), "--format", "json", "-o", str(tmp_path / "alias/r.json")
+    )
+    assert code == 1, err
+    assert json.loads((reports / "r.json").read_text())["grade"] == "F"
+    assert (reports / "r.json").stat().st_mode & 0o777 == 0o600
+    assert not os.path.islink(reports / "r.json")
