@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..apache.defaults import MPM_DEFAULTS
 from ..apache.model import ApacheConfig, ApacheSetting
+from ..apache.scopes import scopes
 from ..apache.values import ReadTimeoutLimit, RequestReadTimeoutValue, parse_request_read_timeout
 from ..hold import (
     ADVERSARIAL_KINDS,
@@ -153,6 +154,7 @@ def timer_fix(
     *,
     recommended_timeout_seconds: int,
     keepalive_seconds: float | None,
+    balancer_keepalive: tuple[float, float] | None = None,
 ) -> HoldFix:
     """The recommended timers for the kinds that drain the pool, then workers if still short.
 
@@ -163,15 +165,21 @@ def timer_fix(
         recommended_timeout_seconds: the Timeout to recommend (never lower).
         keepalive_seconds: the KeepAliveTimeout to recommend; None when it must
             not be lowered (behind a load balancer).
+        balancer_keepalive: behind a load balancer, its idle timeout and the
+            KeepAliveTimeout TA118 asks for where a scope's is not above it:
+            the holds are counted with that value, so the workers asked for
+            suffice once both fixes are applied.
     """
     target = workers / min_clients_per_second
-    holds = kind_holds(config)
+    fix = _Builder(config)
+    if balancer_keepalive is not None:
+        fix.keepalive_above(*balancer_keepalive)
+    holds = kind_holds(fix.result())
     long = {
         kind
         for kind, hold in holds.items()
         if kind not in ADVERSARIAL_KINDS and _too_long(hold, target)
     }
-    fix = _Builder(config)
     loaded = config.has_module("reqtimeout_module")
     if (
         not loaded
@@ -268,6 +276,26 @@ class _Builder:
             own = vhost.settings.get("KeepAliveTimeout")
             own_value = _number(own)
             if own is not None and own.effective and own_value is not None and own_value > seconds:
+                self._set_in_vhost(index, "KeepAliveTimeout", f"KeepAliveTimeout {value}")
+
+    def keepalive_above(self, idle_seconds: float, seconds: float) -> None:
+        """KeepAliveTimeout ``seconds`` in every keep-alive scope whose value is
+        not above ``idle_seconds`` (the change keepalive_below_balancer makes)."""
+        value = int(seconds) if float(seconds).is_integer() else seconds
+        server = self.config.settings.get("KeepAliveTimeout")
+        for scope in scopes(self.config):
+            own = scope.own("KeepAliveTimeout")
+            setting = own or server
+            current = _number(setting)
+            if not scope.keepalive or setting is None or not setting.effective:
+                continue
+            if current is None or current > idle_seconds:
+                continue
+            if scope.vhost is None:
+                self._set("KeepAliveTimeout", f"KeepAliveTimeout {value}")
+                self.updates["KeepAliveTimeout"] = ApacheSetting(value=value)
+            elif own is not None:
+                index = self.config.vhosts.index(scope.vhost)
                 self._set_in_vhost(index, "KeepAliveTimeout", f"KeepAliveTimeout {value}")
 
     def result(self) -> ApacheConfig:

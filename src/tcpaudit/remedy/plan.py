@@ -30,8 +30,10 @@ from ..errors import ParseError
 from ..rootfs import RootFS
 from .merge import MergedChange, merge_changes
 
-__all__ = ["FileEdit", "Plan", "plan"]
+__all__ = ["DEBIAN_MODULE_DIR", "FileEdit", "Plan", "plan"]
 
+# Where Debian's packages install modules (the path in mods-available/x.load).
+DEBIAN_MODULE_DIR = "/usr/lib/apache2/modules"
 _INDENT = re.compile(r"[ \t]*")
 # The bytes a patch should never have to carry: changes are to text files.
 _MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -210,11 +212,22 @@ def _link_edit(fs: RootFS, merged: MergedChange, notes: list[str]) -> FileEdit |
         notes.append(f"{shown} exists: left as it is ({', '.join(merged.rules)})")
         return None
     if not target.exists():
-        # What a2enmod does only for the files the module has.
-        if not change.file.endswith(".conf"):
+        # a2enmod links only the files the module has; without mods-available's
+        # x.load the file itself says what Debian's would: the LoadModule line.
+        if change.file.endswith(".load"):
+            stem = posixpath.basename(change.file).removesuffix(".load")
+            text = f"LoadModule {stem}_module {DEBIAN_MODULE_DIR}/mod_{stem}.so\n"
             notes.append(
-                f"{shown}: {change.text} is not in the tree, so the module cannot be enabled "
-                f"this way ({', '.join(merged.rules)})"
+                f"{shown}: {change.text} is not in the tree: written as a file holding the "
+                f"LoadModule line ({', '.join(merged.rules)})"
+            )
+            return FileEdit(
+                path=shown,
+                before=None,
+                after=text,
+                rules=merged.rules,
+                lines=["new file"],
+                changes=[FileChange(file=change.file, action="create", text=text.rstrip("\n"))],
             )
         return None
     return FileEdit(path=shown, before=None, after=None, link=change.text, rules=merged.rules)
@@ -243,7 +256,23 @@ def plan(
     notes: list[str] = []
     by_file: dict[str, list[MergedChange]] = {}
     edits: list[FileEdit] = []
-    for merged in merge_changes(chosen):
+    texts: dict[str, list[str] | None] = {}
+
+    def original(change: FileChange) -> str | None:
+        """The logical line a replace rewrites, words joined, or None."""
+        real = fs.resolve(_host_name(change.file))
+        shown = _shown(fs, real)
+        if shown not in texts:
+            texts[shown] = (
+                _read(real, shown).splitlines(keepends=True) if os.path.isfile(real) else None
+            )
+        lines = texts[shown]
+        if lines is None or change.line is None or not 1 <= change.line <= len(lines):
+            return None
+        start = _logical_start(lines, change.line - 1)
+        return "".join(lines[start : change.line]).replace("\\\n", " ").strip()
+
+    for merged in merge_changes(chosen, original):
         if merged.change.link:
             edit = _link_edit(fs, merged, notes)
             if edit is not None:
