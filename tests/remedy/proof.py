@@ -132,13 +132,17 @@ def _apache_check(
     return run.accepted, run.stderr.strip()
 
 
-def prove(source: Path, work: Path) -> Proof:
-    """Copy, audit, patch, audit again; apache2 -t before and after for 2.4 trees."""
-    name = case_name(source)
+def prove(source: Path, work: Path, tree: Tree | None = None) -> Proof:
+    """Copy, audit, patch, audit again; apache2 -t before and after for 2.4 trees.
+
+    ``tree`` says how httpd starts on it (corpus trees: known by name).
+    """
+    name = case_name(source) if source.is_relative_to(REPO) else source.name
     work.mkdir(parents=True)
     options = _expect(source)
     extra: dict[str, Any] = {}
-    tree = TREES_2_4.get(source.name) if source.parent.name == "corpus" else None
+    if tree is None and source.parent.name == "corpus":
+        tree = TREES_2_4.get(source.name)
     if tree is not None:
         prepared = prepare(source, work / "prepared", tree)
         base = prepared.tcpaudit_root
