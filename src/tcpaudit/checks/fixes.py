@@ -40,6 +40,7 @@ __all__ = [
     "drop_in_for",
     "drop_in_name",
     "editable",
+    "line_text",
     "load_module",
     "load_module_fix",
     "proxy_pass_fix",
@@ -92,6 +93,19 @@ class Fix:
         )
 
 
+def line_text(config: ApacheConfig, file: str | None, line: int | None) -> str | None:
+    """The directive at ``file:line`` as read (name and words), or None."""
+    if file is None or line is None:
+        return None
+    for top in config.directives:
+        for directive in top.walk():
+            if directive.file == file and directive.line == line:
+                words = " ".join(_as_word(word) for word in directive.args)
+                text = f"{directive.name} {words}".rstrip()
+                return f"<{text}>" if directive.children is not None else text
+    return None
+
+
 def editable(file: str | None) -> bool:
     """Whether a file name is one a patch can change (not httpd's ``-c/-C directives``)."""
     return bool(file) and not (file or "").startswith("-")
@@ -133,12 +147,22 @@ def set_directive(
         and editable(setting.file)
     ):
         change = FileChange(
-            file=setting.file, line=setting.line, action="replace", text=text, scope=label
+            file=setting.file,
+            line=setting.line,
+            action="replace",
+            text=text,
+            scope=label,
+            was=line_text(config, setting.file, setting.line),
         )
         return Fix((change,), scope=label)
     if vhost is not None and editable(vhost.file):
         change = FileChange(
-            file=vhost.file, line=vhost.line, action="insert_after", text=text, scope=label
+            file=vhost.file,
+            line=vhost.line,
+            action="insert_after",
+            text=text,
+            scope=label,
+            was=line_text(config, vhost.file, vhost.line),
         )
         return Fix((change,), scope=label)
     return Fix((FileChange(file=config.main_file, action="append", text=text),))
@@ -148,7 +172,7 @@ def delete_line(file: str, line: int | None, was: str, scope: str | None = None)
     """Delete the (logical) line at ``file:line``, which reads ``was``."""
     if line is None or not editable(file):
         return Fix(comments=(f"# delete: {was}",))
-    change = FileChange(file=file, line=line, action="replace", text="", scope=scope)
+    change = FileChange(file=file, line=line, action="replace", text="", scope=scope, was=was)
     return Fix((change,), deleted=((change, was),), scope=scope)
 
 
@@ -193,7 +217,11 @@ def load_module(config: ApacheConfig, module: str) -> Fix:
     line = f"LoadModule {module} {directory}/mod_{stem}.so"
     if anchor is None:
         return Fix((FileChange(file=config.main_file, action="append", text=line),))
-    return Fix((FileChange(file=anchor.file, line=anchor.line, action="insert_after", text=line),))
+    was = line_text(config, anchor.file, anchor.line)
+    change = FileChange(
+        file=anchor.file, line=anchor.line, action="insert_after", text=line, was=was
+    )
+    return Fix((change,))
 
 
 def proxy_pass_with(route: ProxyRoute, key: str, value: str) -> str:
@@ -222,7 +250,10 @@ def proxy_pass_fix(route: ProxyRoute, key: str, value: str) -> Fix:
     text = proxy_pass_with(route, key, value)
     if not editable(route.file):
         return Fix(comments=(text,))
-    return Fix((FileChange(file=route.file, line=route.line, action="replace", text=text),))
+    head = [route.directive] if route.section else [route.directive, route.path]
+    was = " ".join(_as_word(word) for word in (*head, route.url, *route.words))
+    change = FileChange(file=route.file, line=route.line, action="replace", text=text, was=was)
+    return Fix((change,))
 
 
 def _as_word(word: str) -> str:
@@ -354,8 +385,11 @@ def sysctl_fix(assignments: Mapping[str, SysctlValue | int | str], sysctl: Sysct
                 source.file.lstrip("/") == drop_in.lstrip("/")
             ):
                 # procps applies /etc/sysctl.conf after every sysctl.d file: edit it there.
+                was = f"{key} = {value_text(source.value)}"
                 changes.append(
-                    FileChange(file=source.file, line=source.line, action="replace", text=line)
+                    FileChange(
+                        file=source.file, line=source.line, action="replace", text=line, was=was
+                    )
                 )
                 continue
         appended.append(line)

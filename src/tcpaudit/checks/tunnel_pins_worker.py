@@ -111,4 +111,5 @@ def _event_fix(config: ApacheConfig) -> Fix:
     load = loads[-1]
     directory = load.args[1].rpartition("/")[0]
     text = f"LoadModule mpm_event_module {directory + '/' if directory else ''}{event}"
-    return Fix((FileChange(file=load.file, line=load.line, action="replace", text=text),))
+    was = f"LoadModule {' '.join(load.args)}"
+    return Fix((FileChange(file=load.file, line=load.line, action="replace", text=text, was=was),))

@@ -101,7 +101,9 @@ class FileChange(BaseModel):
     without a final newline; an empty ``text`` with ``replace`` deletes the
     line. ``link`` marks a ``create`` of a symbolic link whose target is
     ``text`` (Debian's a2enmod enables a module so). ``scope`` names the
-    virtual host the change is in, None for the server.
+    virtual host the change is in, None for the server. ``was`` is the line
+    as the audit read it (words joined by one space; for ``insert_after`` the
+    line the text goes after), for people: None when not known.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -112,6 +114,7 @@ class FileChange(BaseModel):
     text: str
     link: bool = False
     scope: str | None = None
+    was: str | None = None
 
 
 class Finding(BaseModel):
