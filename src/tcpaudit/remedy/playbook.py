@@ -15,20 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Sequence
 
 from ..errors import TcpauditError
 from .plan import FileEdit, Plan
+from .tasks import HTTPD_SERVICE, needs_restart
 
 __all__ = ["HTTPD_SERVICE", "render_playbook"]
 
-# The service name of httpd in each layout's packages.
-HTTPD_SERVICE = {"debian": "apache2", "suse": "apache2", "gentoo": "apache2"}
 _ROOT = "{{ tcpaudit_root | default('') }}"
 _WHEN = "tcpaudit_reload | default(true) | bool"
-# Changes httpd takes only on a full restart (a graceful reload keeps the MPM
-# and its ServerLimit; a2enmod also asks for a restart).
-_RESTART_WORDS = ("LoadModule", "ServerLimit")
 
 
 def _q(text: str) -> str:
@@ -38,15 +33,6 @@ def _q(text: str) -> str:
 
 def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def _restart(edits: Sequence[FileEdit]) -> bool:
-    for edit in edits:
-        if edit.link is not None:
-            return True
-        if any(change.text.startswith(_RESTART_WORDS) for change in edit.changes):
-            return True
-    return False
 
 
 def _file_tasks(edit: FileEdit, index: int, handler: str) -> list[str]:
@@ -116,7 +102,7 @@ def render_playbook(plan: Plan, *, host: str, layout: str | None) -> str:
     """
     apache = [edit for edit in plan.edits if not edit.sysctl]
     sysctl = [edit for edit in plan.edits if edit.sysctl]
-    restart = _restart(apache)
+    restart = needs_restart(apache)
     state, httpd = ("restarted", "restart httpd") if restart else ("reloaded", "reload httpd")
     lines = [
         f"# tcpaudit fix --format ansible for {host}: rules {', '.join(plan.rules()) or 'none'}.",
