@@ -166,3 +166,22 @@ def test_paths_git_must_quote_are_quoted() -> None:
     assert quoted_path("a/etc/plain.conf") == "a/etc/plain.conf"
     assert quoted_path('a/my "site".conf') == '"a/my \\"site\\".conf"'
     assert quoted_path("a/caf\u00e9 x.conf") == '"a/caf\\303\\251 x.conf"'
+
+
+def test_a_file_that_is_not_utf8_is_patched_byte_for_byte(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    conf = root / "usr/local/apache2/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_bytes(
+        b"LoadModule mpm_event_module modules/mod_mpm_event.so\n# caf\xe9\nTimeout 300\n"
+    )
+    # A playbook carries text: it refuses the file and says to use the patch.
+    code, _, err = _fix("--root", str(root), "--format", "ansible")
+    assert code == 2 and "not UTF-8 text" in err and "use the patch" in err
+    target = tmp_path / "fix.patch"
+    code, _, _ = _fix("--root", str(root), "-o", str(target))
+    assert code == 0 and b"# caf\xe9\n" in target.read_bytes()
+    done = subprocess.run(["patch", "-p1", "--batch", "-i", str(target)], cwd=root,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    assert b"# caf\xe9\nTimeout 30\n" in conf.read_bytes()

@@ -9,12 +9,13 @@ findings say.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
 from ..cli import _catalogue_options, _facts, _load_catalogue, _source_options
-from ..cli_support import errors_exit_2, fail, write_output
+from ..cli_support import errors_exit_2, fail, link_inside_root, write_output
 
 __all__ = ["fix_command"]
 
@@ -90,7 +91,31 @@ def fix_command(
         )
     if output_format == "ansible":
         layout = facts.apache.layout if facts.apache else None
-        text = render_playbook(planned, host=report.host, layout=layout)
+        write_output(render_playbook(planned, host=report.host, layout=layout), output,
+                     root=sources["root"])  # fmt: skip
+        return
+    _write_patch(render_diff(planned), output, sources["root"])
+
+
+def _write_patch(text: str, output: str | None, root: str) -> None:
+    """The patch as bytes: a line that is not UTF-8 must reach ``patch`` as it is in the file.
+
+    Text without such bytes goes through ``write_output`` (mode 0600, atomic,
+    no symlink inside the root followed); other text is written raw.
+    """
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
     else:
-        text = render_diff(planned)
-    write_output(text, output)
+        write_output(text, output, root=root)
+        return
+    if output is None or output == "-":
+        click.echo(data, nl=False)
+        return
+    if os.path.realpath(root) != "/" and link_inside_root(output, root) is not None:
+        fail(f"refusing to write {output}: a symbolic link inside the audited root leads there")
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(data)
