@@ -79,3 +79,33 @@ def test_sysctl_values_go_where_they_win_at_boot(variant_proofs: dict[str, Proof
     drop_ins = sorted(p.name for p in (proof.patched / "etc/sysctl.d").iterdir())
     assert drop_ins[-1] != "zz-vendor.conf" and drop_ins[-1] > "zz-vendor.conf"
     assert "net.ipv4.tcp_retries2 = 8" in _text(proof.patched, f"etc/sysctl.d/{drop_ins[-1]}")
+
+
+def test_an_existing_drop_in_line_is_replaced_not_repeated(
+    variant_proofs: dict[str, Proof],
+) -> None:
+    proof = variant_proofs["sysctl-vendor-slash-and-existing-drop-in"]
+    text = _text(proof.patched, "etc/sysctl.d/99-tcpaudit.conf")
+    assert text.startswith("net.ipv4.tcp_retries2 = 8\nnet.core.somaxconn = 4096\n")
+    assert text.count("tcp_retries2") == 1
+    # The vendor file in /usr/lib is never edited.
+    assert _text(proof.patched, "usr/lib/sysctl.d/50-default.conf") == (
+        "net.ipv4.tcp_keepalive_time = 7200\n"
+    )
+
+
+def test_values_inside_a_section_keep_their_indentation(variant_proofs: dict[str, Proof]) -> None:
+    proof = variant_proofs["values-inside-ifmodule"]
+    text = _text(proof.patched, "usr/local/apache2/conf/httpd.conf")
+    assert "<IfModule mpm_prefork_module>\n    Timeout 30\n    KeepAliveTimeout 2\n" in text
+
+
+def test_a_link_to_the_main_file_and_an_absolute_link_are_followed(
+    variant_proofs: dict[str, Proof],
+) -> None:
+    main = variant_proofs["main-file-is-a-link-two-vhosts"]
+    assert (main.patched / "usr/local/apache2/conf/httpd.conf").is_symlink()
+    assert "\nTimeout 30\n" in _text(main.patched, "usr/local/apache2/conf/real.conf")
+    behind = variant_proofs["vhost-behind-an-absolute-link"]
+    assert "  Timeout 30\n" in _text(behind.patched, "srv/sites/s.conf")
+    assert (behind.patched / "etc/sites").is_symlink()

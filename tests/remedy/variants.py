@@ -90,6 +90,76 @@ def keepalive_in_milliseconds_in_vhost(root: Path) -> None:
     )
 
 
+_CONF = "usr/local/apache2/conf/"
+
+
+def _tree(files: dict[str, str], links: dict[str, str] | None = None) -> Callable[[Path], None]:
+    """A builder writing ``files`` and making ``links`` (path -> target) under the root."""
+
+    def build(root: Path) -> None:
+        for name, text in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        for name, target in (links or {}).items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.symlink_to(target)
+
+    return build
+
+
+_PREFORK = "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\n"
+_SMALL_TREES: dict[str, Callable[[Path], None]] = {
+    # Values set inside <IfModule>: replaced there, indentation kept.
+    "values-inside-ifmodule": _tree(
+        {
+            _CONF + "httpd.conf": _PREFORK
+            + "LoadModule reqtimeout_module modules/mod_reqtimeout.so\n"
+            "<IfModule mpm_prefork_module>\n    Timeout 300\n    KeepAliveTimeout 15\n"
+            "</IfModule>\nListen 80\n"
+        }
+    ),
+    # The main file is a link; two vhosts in an Include by glob set their own values.
+    "main-file-is-a-link-two-vhosts": _tree(
+        {
+            _CONF + "real.conf": "LoadModule mpm_worker_module modules/mod_mpm_worker.so\n"
+            "Timeout 300\nInclude conf/extra/*.conf\n",
+            _CONF + "extra/v.conf": "<VirtualHost *:80>\n\tServerName a\n\tKeepAliveTimeout 20\n"
+            "</VirtualHost>\n<VirtualHost *:80>\n\tServerName b\n\tKeepAliveTimeout 40\n"
+            "</VirtualHost>\n",
+        },
+        {_CONF + "httpd.conf": "real.conf"},
+    ),
+    # A directory reached through an absolute link inside the root; trailing blanks.
+    "vhost-behind-an-absolute-link": _tree(
+        {
+            _CONF + "httpd.conf": _PREFORK + "IncludeOptional /etc/sites/*.conf\n",
+            "srv/sites/s.conf": "<VirtualHost *:80>\n  ServerName s\n  Timeout 200  \n"
+            "</VirtualHost>\n",
+        },
+        {"etc/sites": "/srv/sites"},
+    ),
+    # A vendor file, a slash-spelt key, and an existing 99-tcpaudit.conf setting another value.
+    "sysctl-vendor-slash-and-existing-drop-in": _tree(
+        {
+            _CONF + "httpd.conf": "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+            "LoadModule reqtimeout_module modules/mod_reqtimeout.so\nTimeout 30\n",
+            "usr/lib/sysctl.d/50-default.conf": "net.ipv4.tcp_keepalive_time = 7200\n",
+            "etc/sysctl.d/10-x.conf": "net/ipv4/tcp_retries2 = 15\n",
+            "etc/sysctl.d/99-tcpaudit.conf": "net.ipv4.tcp_retries2 = 12\nnet.core.somaxconn = 4096\n",
+        }
+    ),
+    # One file included twice: its line wins from the second reading.
+    "file-included-twice": _tree(
+        {
+            _CONF + "httpd.conf": _PREFORK + "Include conf/t.conf\nInclude conf/t.conf\n",
+            _CONF + "t.conf": "Timeout 300\n",
+        }
+    ),
+}
+
+
 VARIANTS: dict[str, tuple[Callable[[Path], None], Tree | None]] = {
     "reqtimeout-disabled-prefork-vhost-override": (
         reqtimeout_disabled_prefork_vhost_override,
@@ -99,4 +169,5 @@ VARIANTS: dict[str, tuple[Callable[[Path], None], Tree | None]] = {
     "continued-line-crlf-no-final-newline": (continued_line_crlf_no_final_newline, DEBIAN_TREE),
     "incident-sysctl-conf-and-late-drop-in": (incident_sysctl_conf_and_late_drop_in, None),
     "keepalive-in-milliseconds-in-vhost": (keepalive_in_milliseconds_in_vhost, DEBIAN_TREE),
+    **{name: (build, None) for name, build in _SMALL_TREES.items()},
 }
