@@ -10,6 +10,7 @@ the files, so it cannot know a line's indentation).
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -103,3 +104,28 @@ def test_a_deleted_line_goes_with_its_end() -> None:
     ]
     region = {"startLine": 13, "startColumn": 1, "endLine": 14, "endColumn": 1}
     assert {"deletedRegion": region, "insertedContent": {"text": ""}} in replacements
+
+
+def test_fix_format_sarif_gives_every_text_fix_exactly(
+    tmp_path: Path, sarif_validator: jsonschema.protocols.Validator
+) -> None:
+    """``tcpaudit fix --format sarif``: fixes computed on the files, appends included."""
+    from click.testing import CliRunner
+
+    from tcpaudit.cli import cli
+
+    done = CliRunner().invoke(cli, ["fix", "--root", str(INCIDENT), "--format", "sarif"])
+    assert done.exit_code == 0, done.output
+    log = json.loads(done.stdout)
+    sarif_validator.validate(log)
+    report = example_report("closewait-incident")
+    results = log["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == [f.rule for f in report.findings]
+    for finding, result in zip(report.findings, results, strict=True):
+        # Every finding of the incident has a text fix here, TA301's appended line too.
+        (fix,) = result["fixes"]
+        copy = tmp_path / finding.rule
+        shutil.copytree(INCIDENT, copy, symlinks=True)
+        apply_fix(copy, fix)
+        for edit in plan([finding], INCIDENT).edits:
+            assert (copy / edit.path).read_text() == edit.after, (finding.rule, edit.path)

@@ -9,6 +9,7 @@ findings say.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -26,11 +27,12 @@ __all__ = ["fix_command"]
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["diff", "ansible"]),
+    type=click.Choice(["diff", "ansible", "sarif"]),
     default="diff",
     show_default=True,
-    help="A unified diff for `patch -p1` or `git apply` run in the root, or an Ansible "
-    "playbook doing the same.",
+    help="A unified diff for `patch -p1` or `git apply` run in the root, an Ansible "
+    "playbook doing the same, or the audit's SARIF log with each finding's fix "
+    "computed on the files.",
 )
 @click.option(
     "--rule",
@@ -89,6 +91,14 @@ def fix_command(
             "says what to run or decide)",
             err=True,
         )
+    if output_format == "sarif":
+        from ..safetext import json_safe
+        from .sarif_fixes import sarif_with_file_fixes
+
+        log = sarif_with_file_fixes(report, sources["root"], catalogue)
+        text = json_safe(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
+        write_output(text, output, root=sources["root"])
+        return
     if output_format == "ansible":
         layout = facts.apache.layout if facts.apache else None
         write_output(render_playbook(planned, host=report.host, layout=layout), output,

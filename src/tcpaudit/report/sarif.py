@@ -22,7 +22,15 @@ from ..engine.findings import FileChange, Finding, Report, Severity
 from ..engine.rule import Rule
 from ..safetext import json_safe
 
-__all__ = ["INFORMATION_URI", "SARIF_SCHEMA", "SARIF_VERSION", "level_for", "render"]
+__all__ = [
+    "INFORMATION_URI",
+    "SARIF_SCHEMA",
+    "SARIF_VERSION",
+    "artifact_location",
+    "level_for",
+    "render",
+    "sarif_log",
+]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -134,6 +142,11 @@ def _descriptor_from_finding(finding: Finding) -> dict[str, Any]:
     if finding.references:
         descriptor["helpUri"] = finding.references[0]
     return descriptor
+
+
+def artifact_location(file: str) -> dict[str, Any]:
+    """A file as a SARIF artifactLocation: relative to %SRCROOT%, or a file: URI."""
+    return _artifact(file)
 
 
 def _artifact(file: str) -> dict[str, Any]:
