@@ -160,7 +160,12 @@ def test_the_real_systemd_sysctl_applies_the_fix_after_debians_sysctl_conf_link(
         },
     )
     settings = load_sysctl(root=tree, boot="systemd")
-    target = _apply_fix(tree, sysctl_fix({RETRIES2: 9}, settings).text)
-    assert target == f"/etc/sysctl.d/{DROP_IN_NAME}"
-    _, after, output = run_real_tool(tree, tmp_path / "scratch", "systemd", keys=(RETRIES2,))
-    assert after[RETRIES2] == "9", output
+    _apply_fix(tree, sysctl_fix({RETRIES2: 9}, settings).text)
+    # The line of sysctl.conf is edited in place and the drop-in sorts after
+    # the link: systemd-sysctl at boot and procps `sysctl --system` (what the
+    # playbook's handler runs, applying sysctl.conf last) both leave 9.
+    assert (tree / "etc/sysctl.conf").read_text() == f"{RETRIES2} = 9\n"
+    assert f"{RETRIES2} = 9" in (tree / f"etc/sysctl.d/{DROP_IN_NAME}").read_text()
+    for tool in ("systemd", "procps"):
+        _, after, output = run_real_tool(tree, tmp_path / f"scratch-{tool}", tool, keys=(RETRIES2,))
+        assert after[RETRIES2] == "9", (tool, output)

@@ -356,8 +356,9 @@ def sysctl_fix(assignments: Mapping[str, SysctlValue | int | str], sysctl: Sysct
     When the persistent files already set every value and only live values
     differ, ``sysctl -w`` applies them: the files need no edit. Otherwise
     each value goes where it wins at boot: the line of /etc/sysctl.conf that
-    sets it when procps applies that file last, else the host's one drop-in
-    (``drop_in_for``), replacing the key's line there if it has one.
+    sets it is replaced (procps applies that file last; under systemd-sysctl
+    the value also goes to the drop-in), else the host's one drop-in
+    (``drop_in_for``) gets it, replacing the key's line there if it has one.
     """
     settings = sysctl.settings
     wanted = {key: value_text(value) for key, value in assignments.items()}
@@ -380,18 +381,21 @@ def sysctl_fix(assignments: Mapping[str, SysctlValue | int | str], sysctl: Sysct
         line = f"{key} = {value}"
         source = (setting := settings.get(key)) and setting.persistent
         if source and source.line is not None and source.glob is None:
-            in_conf = PurePosixPath(source.file).name == "sysctl.conf" and source.via is None
-            if (in_conf and sysctl.boot != "systemd") or (
-                source.file.lstrip("/") == drop_in.lstrip("/")
-            ):
-                # procps applies /etc/sysctl.conf after every sysctl.d file: edit it there.
+            path = PurePosixPath(source.file)
+            in_conf = path.name == "sysctl.conf" and path.parent.name == "etc"
+            if in_conf or source.file.lstrip("/") == drop_in.lstrip("/"):
                 was = f"{key} = {value_text(source.value)}"
                 changes.append(
                     FileChange(
                         file=source.file, line=source.line, action="replace", text=line, was=was
                     )
                 )
-                continue
+                # procps (`sysctl --system`, what the playbook's handler runs)
+                # applies /etc/sysctl.conf after every sysctl.d file, systemd-sysctl
+                # at its 99-sysctl.conf link: edited in place, the line is right
+                # for both; under systemd the drop-in also sorts after any later file.
+                if not (in_conf and sysctl.boot == "systemd"):
+                    continue
         appended.append(line)
     if appended:
         changes.append(FileChange(file=drop_in, action="append", text="\n".join(appended)))
