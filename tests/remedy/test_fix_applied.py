@@ -221,4 +221,9 @@ def test_ansible_playbook_gives_the_same_tree_as_patch(
     # Run again on the fixed copy: every file is recognised as fixed, nothing changes.
     assert changed[-1] == 0, plays[-1]
     # The handlers were skipped (tcpaudit_reload=false): no service was touched.
-    assert "RUNNING HANDLER" not in done.stdout or "skipping" in done.stdout
+    handlers = done.stdout.split("RUNNING HANDLER [")[1:]
+    assert handlers, "the changed files notified no handler"
+    for handler in handlers:
+        first = handler.split("\n", 2)[1:2] or [""]
+        body = handler.split("\n\n", 1)[0]
+        assert "skipping: [localhost]" in body and "changed:" not in body, (first, body)

@@ -185,3 +185,24 @@ def test_a_file_that_is_not_utf8_is_patched_byte_for_byte(tmp_path: Path) -> Non
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stdout
     assert b"# caf\xe9\nTimeout 30\n" in conf.read_bytes()
+
+
+def test_a_file_name_with_quotes_blanks_and_utf8_applies_with_both_tools(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    conf = source / "usr/local/apache2/conf"
+    conf.mkdir(parents=True)
+    name = 'my "odd" site \u00e9.conf'
+    (conf / "httpd.conf").write_text(
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule reqtimeout_module modules/mod_reqtimeout.so\n"
+        'Include "conf/my \\"odd\\" site \u00e9.conf"\n'
+    )
+    (conf / name).write_text("Timeout 300\n")
+    code, diff, _ = _fix("--root", str(source))
+    assert code == 0 and '"a/usr/local/apache2/conf/my \\"odd\\" site \\303\\251.conf"' in diff
+    for tool in (["patch", "-p1", "--batch"], ["git", "apply"]):
+        copy = tmp_path / tool[0]
+        shutil.copytree(source, copy)
+        done = subprocess.run(tool, input=diff, text=True, cwd=copy, capture_output=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (copy / "usr/local/apache2/conf" / name).read_text() == "Timeout 30\n"
