@@ -132,14 +132,17 @@ def _apache_check(
     return run.accepted, run.stderr.strip()
 
 
-def prove(source: Path, work: Path, tree: Tree | None = None) -> Proof:
+def prove(source: Path, work: Path, tree: Tree | None = None, profile: str | None = None) -> Proof:
     """Copy, audit, patch, audit again; apache2 -t before and after for 2.4 trees.
 
-    ``tree`` says how httpd starts on it (corpus trees: known by name).
+    ``tree`` says how httpd starts on it (corpus trees: known by name);
+    ``profile`` replaces the one expect.yaml names.
     """
     name = case_name(source) if source.is_relative_to(REPO) else source.name
     work.mkdir(parents=True)
     options = _expect(source)
+    if profile is not None:
+        options["profile"] = profile
     extra: dict[str, Any] = {}
     if tree is None and source.parent.name == "corpus":
         tree = TREES_2_4.get(source.name)

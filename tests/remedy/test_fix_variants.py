@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from proof import Proof, fixed_apache_findings, is_sysctl_finding, prove
+from proof import (
+    CORPUS,
+    EXAMPLES,
+    Proof,
+    case_name,
+    fixed_apache_findings,
+    is_sysctl_finding,
+    prove,
+)
 from variants import VARIANTS
 
 from tcpaudit.remedy import plan, render_diff
@@ -109,3 +118,39 @@ def test_a_link_to_the_main_file_and_an_absolute_link_are_followed(
     behind = variant_proofs["vhost-behind-an-absolute-link"]
     assert "  Timeout 30\n" in _text(behind.patched, "srv/sites/s.conf")
     assert (behind.patched / "etc/sites").is_symlink()
+
+
+_PROFILED = [
+    (source, profile)
+    for profile in ("proxy-backend", "internal")
+    for source in (*EXAMPLES, *CORPUS)
+]
+
+
+@pytest.fixture(scope="module")
+def profile_proofs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Proof]:
+    """The examples and corpus trees audited with the other two profiles."""
+    work = tmp_path_factory.mktemp("fix-profiles")
+    sources = [source for source, _ in _PROFILED]
+    works = [work / f"p{index}" for index in range(len(_PROFILED))]
+    profiles = [profile for _, profile in _PROFILED]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        done = pool.map(prove, sources, works, [None] * len(sources), profiles)
+        return {
+            f"{profile}:{proof.name}": proof for profile, proof in zip(profiles, done, strict=True)
+        }
+
+
+@pytest.mark.parametrize(
+    "name", [f"{profile}:{case_name(source)}" for source, profile in _PROFILED]
+)
+def test_other_profiles_are_fixed_too(profile_proofs: dict[str, Proof], name: str) -> None:
+    """Behind a balancer the fix raises KeepAliveTimeout to 65 s (TA118, TA105):
+    on prefork it must then size the pool too, or TA301 follows the fix."""
+    proof = profile_proofs[name]
+    assert not fixed_apache_findings(proof.after), fixed_apache_findings(proof.after)
+    assert render_diff(plan(proof.after.findings, proof.patched)) == ""
+    grades = "ABCDEF"
+    assert grades.index(proof.after.grade) <= grades.index(proof.before.grade)
+    if proof.apache_before:
+        assert proof.apache_after, proof.apache_error

@@ -34,6 +34,7 @@ __all__ = [
     "RECOMMENDED_HANDSHAKE",
     "RECOMMENDED_HEADER",
     "HoldFix",
+    "balancer_workers_fix",
     "handshake_stage_known",
     "more_workers",
     "read_limits_text",
@@ -202,6 +203,29 @@ def timer_fix(
         fix.fix += _workers_fix(config, lines)
         rate = round(_asked_workers(fix.lines, workers) / hold, 3)
     return HoldFix(fix.lines, fix.fix, dict(after), rate)
+
+
+def balancer_workers_fix(
+    config: ApacheConfig,
+    workers: int,
+    min_clients_per_second: float,
+    balancer_keepalive: tuple[float, float],
+) -> Fix:
+    """The workers a holding MPM needs once KeepAliveTimeout outlasts the balancer.
+
+    Raising KeepAliveTimeout (TA118) makes each idle balancer connection hold
+    a prefork/worker worker that long; when that alone drains the pool below
+    ``min_clients_per_second``, MaxRequestWorkers (and ServerLimit) grow, as
+    TA301 would then ask. No change when the pool keeps up.
+    """
+    builder = _Builder(config)
+    builder.keepalive_above(*balancer_keepalive)
+    drain = exhaustion(kind_holds(builder.result()), workers)
+    hold = drain.hold.seconds if drain.hold is not None else None
+    rate = drain.clients_per_second
+    if hold is None or rate is None or rate >= min_clients_per_second:
+        return Fix()
+    return _workers_fix(config, more_workers(config, workers, hold, min_clients_per_second))
 
 
 def _workers_fix(config: ApacheConfig, lines: list[str]) -> Fix:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..apache.model import ApacheSetting
+from ..apache.model import ApacheConfig, ApacheSetting
 from ..apache.scopes import Scope, scopes
 from ..engine.rule import Context
 from ..facts import HOLDING_MPMS, HostFacts
 from .base import CheckParams, Hit, as_seconds
 from .fixes import Fix, apache_location, set_directive
+from .hold_fixes import balancer_workers_fix
 
 __all__ = ["KeepAliveOffParams", "keepalive_off"]
 
@@ -29,6 +30,27 @@ class KeepAliveOffParams(CheckParams):
     recommended_timeout_seconds: int = 2
     # Pair it on every MPM (behind a load balancer, whose idle timeout it must outlast).
     pair_on_every_mpm: bool = False
+    # TA301's rate, for the workers a holding MPM needs behind a balancer.
+    min_clients_per_second: float = 5
+
+
+# keepalive_above raises values not above its first bound: this makes it "below".
+_JUST_BELOW = 1e-6
+
+
+def _turned_on(scope: Scope) -> ApacheConfig:
+    """The configuration with KeepAlive On in ``scope`` (what the fix writes)."""
+    config = scope.config
+    on = ApacheSetting(value=True)
+    if scope.vhost is None:
+        return config.model_copy(update={"settings": {**config.settings, "KeepAlive": on}})
+    vhosts = [
+        vhost.model_copy(update={"settings": {**vhost.settings, "KeepAlive": on}})
+        if vhost is scope.vhost
+        else vhost
+        for vhost in config.vhosts
+    ]
+    return config.model_copy(update={"vhosts": vhosts})
 
 
 def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context) -> Iterator[Hit]:
@@ -41,6 +63,19 @@ def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context
         if setting is None or setting.value is not False or not setting.effective:
             continue
         fix = _fix(scope, setting, holding, params)
+        workers = facts.derived.max_request_workers_effective
+        if params.pair_on_every_mpm and config.mpm in HOLDING_MPMS and workers is not None:
+            # Behind a balancer each idle connection then holds a worker for the
+            # long KeepAliveTimeout: size the pool as TA301 would ask.
+            fix += balancer_workers_fix(
+                _turned_on(scope),
+                workers,
+                params.min_clients_per_second,
+                (
+                    params.recommended_timeout_seconds - _JUST_BELOW,
+                    params.recommended_timeout_seconds,
+                ),
+            )
         yield Hit(
             setting="KeepAlive",
             current="Off",
