@@ -206,3 +206,19 @@ def test_a_file_name_with_quotes_blanks_and_utf8_applies_with_both_tools(tmp_pat
         done = subprocess.run(tool, input=diff, text=True, cwd=copy, capture_output=True)
         assert done.returncode == 0, done.stdout + done.stderr
         assert (copy / "usr/local/apache2/conf" / name).read_text() == "Timeout 30\n"
+
+
+def test_a_drop_in_masked_by_a_link_to_dev_null_is_left_alone(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    conf = root / "usr/local/apache2/conf"
+    conf.mkdir(parents=True)
+    (conf / "httpd.conf").write_text(
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\nTimeout 300\n"
+    )
+    (root / "etc/sysctl.d").mkdir(parents=True)
+    os.symlink("/dev/null", root / "etc/sysctl.d/99-tcpaudit.conf")
+    code, diff, err = _fix("--root", str(root))
+    assert code == 0 and "+Timeout 30" in diff
+    # Never a patch creating dev/null: the masked file's changes are named on stderr.
+    assert "dev/null b/dev/null" not in diff and "sysctl" not in diff
+    assert "99-tcpaudit.conf is a link to /dev/null (masked)" in err

@@ -279,6 +279,14 @@ def plan(
                 edits.append(edit)
             continue
         real = fs.resolve(_host_name(merged.change.file))
+        if _shown(fs, real) == "dev/null":
+            # Masked (systemd-sysctl and procps skip a link to /dev/null): the
+            # operator turned this file off; a patch must not write a file there.
+            notes.append(
+                f"{merged.change.file} is a link to /dev/null (masked): its changes are left "
+                f"out ({', '.join(merged.rules)})"
+            )
+            continue
         by_file.setdefault(_shown(fs, real), []).append(merged)
     for shown, group in by_file.items():
         real = fs.root / shown
