@@ -116,17 +116,35 @@ def test_facts_roundtrip_gives_same_report(tmp_path: Path) -> None:
     direct = json.loads(run("audit", "--root", INCIDENT, "--format", "json")[1])
     replayed = json.loads(run("audit", "--facts", str(saved), "--format", "json")[1])
 
-    # A facts document has no directive tree, so the only thing it cannot say
-    # is the line after which a missing LoadModule belongs.
+    # A facts document has no directive tree, so the only things it cannot say
+    # are the line after which a missing LoadModule belongs and how each
+    # changed line reads now (``was``).
     def comparable(finding: dict) -> dict:
+        changes = [
+            {**c, "was": None}
+            for c in finding["fix_changes"]
+            if not c["text"].startswith("LoadModule ")
+        ]
         if finding["rule"] == "TA103":
-            return {**finding, "location": {**finding["location"], "line": None}}
-        return finding
+            finding = {**finding, "location": {**finding["location"], "line": None}}
+        return {**finding, "fix_changes": changes}
 
     assert [comparable(f) for f in replayed["findings"]] == [
         comparable(f) for f in direct["findings"]
     ]
     assert replayed["grade"] == direct["grade"]
+    # From the files the module line goes after the main file's last LoadModule;
+    # from facts, at the end of the main file (before the lines that need it).
+    (direct_ta103,) = [f for f in direct["findings"] if f["rule"] == "TA103"]
+    (replayed_ta103,) = [f for f in replayed["findings"] if f["rule"] == "TA103"]
+    assert [(c["action"], c["line"]) for c in direct_ta103["fix_changes"]] == [
+        ("insert_after", 56),
+        ("append", None),
+    ]
+    assert [(c["action"], c["line"]) for c in replayed_ta103["fix_changes"]] == [
+        ("append", None),
+        ("append", None),
+    ]
 
 
 def test_output_file_is_private_and_complete(tmp_path: Path) -> None:

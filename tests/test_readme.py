@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,30 @@ def test_readme_audit_sample_is_current() -> None:
     finally:
         os.chdir(old)
     _check_block("sample:audit", sample)
+
+
+def test_readme_fix_sample_is_current(tmp_path: Path) -> None:
+    """The incident's patch, and the audit of a copy it was applied to with patch -p1."""
+    old = Path.cwd()
+    os.chdir(REPO)
+    try:
+        patch = CliRunner().invoke(cli, ["fix", "--root", "examples/closewait-incident"]).stdout
+    finally:
+        os.chdir(old)
+    _check_block("sample:fix", f"```diff\n{patch.rstrip()}\n```")
+    copy = tmp_path / "closewait-incident"
+    shutil.copytree(REPO / "examples" / "closewait-incident", copy, symlinks=True)
+    subprocess.run(["patch", "-p1", "--batch"], input=patch, text=True, cwd=copy, check=True,
+                   capture_output=True)  # fmt: skip
+    os.chdir(tmp_path)
+    try:
+        audited = _generated(["audit", "--root", "closewait-incident"], fence=False)
+    finally:
+        os.chdir(old)
+    # The summary and the table: the findings' texts are in the sample above.
+    head = audited.split("\n\n")[:2]
+    assert "Grade B" in head[0]
+    _check_block("sample:fix-applied", "```text\n" + "\n\n".join(head) + "\n```")
 
 
 def test_readme_rule_table_is_the_catalogue() -> None:

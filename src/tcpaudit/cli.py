@@ -41,6 +41,7 @@ REPORT_FORMATS = ["github", "json", "junit", "markdown", "sarif", "table"]
 LAZY_COMMANDS = {
     "diagnose": "tcpaudit.diagnose.cli:diagnose_command",
     "fleet": "tcpaudit.fleet:fleet_command",
+    "fix": "tcpaudit.remedy.cli:fix_command",
 }
 
 

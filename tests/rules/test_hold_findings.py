@@ -122,9 +122,12 @@ def test_ta301_names_the_virtual_host_it_cannot_fix_from_the_main_file(tmp_path:
     assert "(slow_reader)" in exhaustion.message and "files.example" in exhaustion.message
     assert exhaustion.fix is not None
     assert (
-        "# <VirtualHost *:80> files.example" in exhaustion.fix
-        and "Timeout 30 there" in exhaustion.fix
+        exhaustion.fix
+        == "# in <VirtualHost *:80> files.example (usr/local/apache2/conf/httpd.conf:7):\nTimeout 30"
     )
+    # The change replaces the virtual host's own line, where it wins.
+    (change,) = exhaustion.fix_changes
+    assert (change.line, change.action, change.text) == (7, "replace", "Timeout 30")
 
 
 def test_debian_ta101_says_what_timeout_still_bounds(tmp_path: Path) -> None:
@@ -192,7 +195,15 @@ def test_proxy_backend_does_not_move_a_short_vhost_keepalive_to_the_first_vhost(
     # The incident's ignored vhost value (2 s) is dangerous behind a balancer.
     found = findings(INCIDENT, profile="proxy-backend")
     (ignored,) = found["TA107"]
-    assert ignored.fix == "# delete: KeepAliveTimeout 2" and ignored.recommended is None
+    assert ignored.fix == "# delete: KeepAliveTimeout 2 (etc/httpd/conf.d/shop.conf:13)"
+    assert ignored.recommended is None
+    (change,) = ignored.fix_changes
+    assert (change.file, change.line, change.action, change.text) == (
+        "etc/httpd/conf.d/shop.conf",
+        13,
+        "replace",
+        "",
+    )
     assert "TA118" in ignored.message
 
 

@@ -9,9 +9,9 @@ and audits again.
 
 from __future__ import annotations
 
-import re
 import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,36 +41,27 @@ def _write_live(root: Path, key: str, value: str) -> None:
 
 
 def _paste(root: Path, fix: str) -> None:
-    """Run the fix's first line (the rest are commented alternatives) against ``root``."""
-    line = fix.splitlines()[0]
+    """Run the fix's shell lines against ``root`` (comments are alternatives), then
+    give the live tree the values they set, as their ``sysctl -p``/``-w`` would."""
+    lines = [line for line in fix.splitlines() if not line.startswith("#")]
     assignments: list[tuple[str, str]] = []
-    if line.startswith("sysctl -w "):
-        for word in shlex.split(line)[2:]:
-            key, _, value = word.partition("=")
+    for line in lines:
+        if line.startswith("sysctl -w "):
+            for word in shlex.split(line)[2:]:
+                key, _, value = word.partition("=")
+                assignments.append((key, value))
+        elif not line.startswith("sysctl -p "):
+            # grep || echo 'k = v' >> FILE, or sed -i 'Nc k = v' FILE
+            words = shlex.split(line)
+            assert words[0] in ("grep", "sed"), line
+            written = words[-1]
+            setting = words[2] if words[0] == "grep" else words[2].split("c ", 1)[1]
+            key, _, value = (part.strip() for part in setting.partition("="))
             assignments.append((key, value))
-    elif line.startswith("printf "):
-        words = shlex.split(line)
-        assert words[2] == ">>" and words[4:7] == ["&&", "sysctl", "-p"], line
-        content = words[1].replace("\\n", "\n")
-        drop_in = root / words[3].lstrip("/")
-        with drop_in.open("a", encoding="utf-8") as handle:
-            handle.write(content)
-        assignments = [
-            (key.strip(), value.strip())
-            for key, _, value in (row.partition("=") for row in content.splitlines())
-        ]
-    else:
-        match = re.fullmatch(
-            r"in /etc/sysctl\.conf set: (.*); then run: sysctl -p /etc/sysctl\.conf", line
-        )
-        assert match, line
-        conf = root / "etc/sysctl.conf"
-        text = conf.read_text()
-        for item in match.group(1).split("; "):
-            key, _, value = (part.strip() for part in item.partition("="))
-            assignments.append((key, value))
-            text += f"{key} = {value}\n"
-        conf.write_text(text)
+            assert written.startswith("/etc/sysctl"), line
+            script = line.replace(written, shlex.quote(str(root / written.lstrip("/"))))
+            subprocess.run(["sh", "-e", "-c", script], check=True)
+    assert assignments, fix
     for key, value in assignments:
         _write_live(root, key, value)
 
@@ -180,7 +171,7 @@ def test_file_that_another_rule_flags_is_still_the_place_to_edit(tmp_path: Path)
     assert (finding.location.file, finding.location.line) == ("etc/sysctl.d/60-retries.conf", 1)
     assert finding.recommended == 8 and finding.fix is not None
     assert finding.fix.startswith(
-        "printf 'net.ipv4.tcp_retries2 = 8\\n' >> /etc/sysctl.d/99-tcpaudit.conf"
+        "grep -qxF 'net.ipv4.tcp_retries2 = 8' /etc/sysctl.d/99-tcpaudit.conf 2>/dev/null"
     )
     _paste(root, finding.fix)
     assert not [f for f in _findings(root) if f.setting == RETRIES2]
@@ -190,7 +181,7 @@ def test_no_drift_keeps_pointing_at_the_file(tmp_path: Path) -> None:
     root = _tree(tmp_path, SYNCOOKIES, "0", "0")
     finding = _one(_findings(root), "TA206")
     assert finding.location is not None and finding.location.file == "etc/sysctl.d/60-tuning.conf"
-    assert finding.fix is not None and finding.fix.startswith("printf ")
+    assert finding.fix is not None and finding.fix.startswith("grep -qxF ")
 
 
 INCIDENT = Path(__file__).resolve().parents[2] / "examples" / "closewait-incident"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -109,14 +110,21 @@ def test_loader_records_the_link_a_file_is_read_through(tmp_path: Path) -> None:
 
 
 def _apply_fix(root: Path, fix: str) -> str:
-    """Do what the fix's printf does, inside ``root``; return the drop-in's path."""
-    words = shlex.split(fix)
-    assert words[0] == "printf" and words[2] == ">>", fix
-    target = words[3]
-    path = root / target.lstrip("/")
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(words[1].replace("\\n", "\n"))
-    return target
+    """Run the fix's shell lines inside ``root`` (twice: the second run adds
+    nothing); return the file they write, as the host names it."""
+    written = [shlex.split(line)[-1] for line in fix.splitlines() if line.startswith("sysctl -p")]
+    assert written, fix
+    script = (
+        "\n".join(line for line in fix.splitlines() if not line.startswith(("sysctl ", "#")))
+        .replace(" /etc/", f" {root}/etc/")
+        .replace("'/etc/", f"'{root}/etc/")
+    )
+    target = root / written[0].lstrip("/")
+    subprocess.run(["sh", "-e", "-c", script], check=True)
+    once = target.read_text()
+    subprocess.run(["sh", "-e", "-c", script], check=True)
+    assert target.read_text() == once, "running the fix again changed the file"
+    return written[0]
 
 
 LATE_FILES: dict[str, dict[str, str | tuple[str, str]]] = {
@@ -134,7 +142,7 @@ def test_the_real_boot_tools_apply_the_fix_last(tmp_path: Path, case: str, boot:
     tree = write_files(tmp_path / "tree", LATE_FILES[case])
     settings = load_sysctl(root=tree, boot=boot)
     assert settings.settings[RETRIES2].value == 5
-    fix = sysctl_fix({RETRIES2: 9}, settings.settings, boot)
+    fix = sysctl_fix({RETRIES2: 9}, settings).text
     target = _apply_fix(tree, fix)
     assert load_sysctl(root=tree, boot=boot).settings[RETRIES2].value == 9, target
     _, after, output = run_real_tool(tree, tmp_path / "scratch", boot, keys=(RETRIES2,))
@@ -152,7 +160,12 @@ def test_the_real_systemd_sysctl_applies_the_fix_after_debians_sysctl_conf_link(
         },
     )
     settings = load_sysctl(root=tree, boot="systemd")
-    target = _apply_fix(tree, sysctl_fix({RETRIES2: 9}, settings.settings, "systemd"))
-    assert target == f"/etc/sysctl.d/{DROP_IN_NAME}"
-    _, after, output = run_real_tool(tree, tmp_path / "scratch", "systemd", keys=(RETRIES2,))
-    assert after[RETRIES2] == "9", output
+    _apply_fix(tree, sysctl_fix({RETRIES2: 9}, settings).text)
+    # The line of sysctl.conf is edited in place and the drop-in sorts after
+    # the link: systemd-sysctl at boot and procps `sysctl --system` (what the
+    # playbook's handler runs, applying sysctl.conf last) both leave 9.
+    assert (tree / "etc/sysctl.conf").read_text() == f"{RETRIES2} = 9\n"
+    assert f"{RETRIES2} = 9" in (tree / f"etc/sysctl.d/{DROP_IN_NAME}").read_text()
+    for tool in ("systemd", "procps"):
+        _, after, output = run_real_tool(tree, tmp_path / f"scratch-{tool}", tool, keys=(RETRIES2,))
+        assert after[RETRIES2] == "9", (tool, output)

@@ -21,7 +21,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..hold import DEFER_ACCEPT_SECONDS, kind_holds
 from .base import CheckParams, Hit
-from .fixes import apache_location
+from .fixes import apache_location, set_directive
 
 __all__ = ["AcceptFilterParams", "accept_filter_off"]
 
@@ -55,12 +55,14 @@ def accept_filter_off(
         hold = holds.get("tls_handshake") if protocol == "https" else None
         hold = hold or holds.get("silent")
         seconds = "without limit" if hold is None or hold.seconds is None else f"{hold.seconds:g} s"
+        fix = set_directive(config, setting, f"AcceptFilter {protocol} data")
         yield Hit(
             setting="AcceptFilter",
             current=f"{protocol} none",
             recommended=f"{protocol} data",
             location=apache_location(config, setting),
-            fix=f"AcceptFilter {protocol} data",
+            fix=fix.text,
+            changes=fix.changes,
             values={
                 "protocol": protocol,
                 "hold": seconds,

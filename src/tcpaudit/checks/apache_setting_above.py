@@ -17,7 +17,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..hold import kind_holds
 from .base import CheckParams, Hit, as_seconds, plain_number
-from .fixes import apache_location
+from .fixes import apache_location, set_directive
 from .hold_text import timeout_bounds, timeout_reading
 
 __all__ = ["SettingAboveParams", "apache_setting_above"]
@@ -49,13 +49,15 @@ def apache_setting_above(
         unlimited = params.negative_is_unlimited and current < 0
         if current <= params.max_seconds and not unlimited:
             continue
+        fix = set_directive(config, setting, f"{params.setting} {recommended}", vhost=scope.vhost)
         each = "with no time limit" if unlimited else f"{plain_number(current)} s"
         yield Hit(
             setting=params.setting,
             current=plain_number(current),
             recommended=recommended,
             location=apache_location(config, setting),
-            fix=f"{params.setting} {recommended}",
+            fix=fix.text,
+            changes=fix.changes,
             scope=scope.label,
             values={
                 "where": "compiled default" if setting.default else "set",

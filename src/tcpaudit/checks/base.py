@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from ..engine.findings import JsonScalar, Severity
+from ..engine.findings import FileChange, JsonScalar, Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
@@ -42,6 +42,7 @@ class Hit:
         values: named values the rule's message template may quote.
         scope: which part of the configuration (a vhost), None for the server.
         severity: a severity the check computed (tiers); None keeps the rule's.
+        changes: the file changes ``fix`` is rendered from (checks.fixes).
     """
 
     setting: str | None
@@ -52,6 +53,7 @@ class Hit:
     values: Mapping[str, object] = field(default_factory=dict)
     scope: str | None = None
     severity: Severity | None = None
+    changes: tuple[FileChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,36 +1,114 @@
-"""Paste-able fixes, placed where they win.
+"""Fixes as file changes, placed where they win, and the paste-able text made from them.
 
-An Apache fix replaces the line that sets the value now (the location points
-at it) or, for a value that is a compiled default, goes into the main file.
-A sysctl fix goes into a /etc/sysctl.d drop-in whose name sorts after the file
-that sets the key now, or edits /etc/sysctl.conf when procps applies that file
-last and no drop-in could win.
+A ``Fix`` is a list of ``FileChange`` (engine.findings) plus advice that
+changes no file; its text (checks.paste) is rendered from those changes, so
+the patch ``tcpaudit fix`` prints and the text a finding shows never differ.
+
+An Apache fix replaces the line that sets the value now (the model holds the
+winning line), goes inside the virtual host a finding is about when that host
+does not set it, or else at the end of the main file (after every module is
+loaded). A module is loaded the way the layout does it: Debian's a2enmod
+links mods-enabled/x.load (and x.conf) to mods-available, other layouts take
+a LoadModule line after the main file's last one, with its directory.
+
+A sysctl value goes into one /etc/sysctl.d drop-in whose name sorts after
+every file that sets a key tcpaudit tracks, or replaces its line in
+/etc/sysctl.conf when procps applies that file last.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
-from collections.abc import Mapping
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ..apache.model import ApacheConfig, ApacheSetting, ProxyRoute
+from ..apache.model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
+from ..apache.scopes import vhost_label
+from ..engine.findings import FileChange
 from ..provenance import Location
-from ..sysctl.model import BootTool, SysctlSetting, SysctlValue, value_text
+from ..sysctl.model import SysctlSetting, SysctlSettings, SysctlValue, value_text
 from ..sysctl.persistent import name_sorting_after
+from .paste import paste_text
 
 __all__ = [
     "DROP_IN_NAME",
+    "Fix",
     "apache_location",
+    "delete_line",
+    "drop_in_for",
     "drop_in_name",
+    "editable",
+    "line_text",
+    "load_module",
     "load_module_fix",
+    "proxy_pass_fix",
     "proxy_pass_with",
+    "set_directive",
     "sysctl_fix",
     "sysctl_location",
     "value_source",
 ]
 
 DROP_IN_NAME = "99-tcpaudit.conf"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The file changes of a fix, and advice lines (``# ...``) that change no file."""
+
+    changes: tuple[FileChange, ...] = ()
+    comments: tuple[str, ...] = ()
+    # Shown before the changes (e.g. "# after the fix of TA301:").
+    preface: tuple[str, ...] = ()
+    # Live sysctl values to set now (the files already hold them): key, value.
+    apply_now: tuple[tuple[str, str], ...] = ()
+    # What each deleted line reads, for the text.
+    deleted: tuple[tuple[FileChange, str], ...] = ()
+    # The virtual host the fix is for (None: the server); the text names
+    # every other scope it changes.
+    scope: str | None = None
+
+    def __add__(self, other: Fix) -> Fix:
+        return Fix(
+            (*self.changes, *other.changes),
+            (*self.comments, *other.comments),
+            (*self.preface, *other.preface),
+            (*self.apply_now, *other.apply_now),
+            (*self.deleted, *other.deleted),
+            self.scope,
+        )
+
+    @property
+    def text(self) -> str:
+        """What an operator pastes: rendered from ``changes``, then the comments."""
+        return paste_text(
+            self.changes,
+            self.comments,
+            self.preface,
+            self.apply_now,
+            dict(self.deleted),
+            self.scope,
+        )
+
+
+def line_text(config: ApacheConfig, file: str | None, line: int | None) -> str | None:
+    """The directive at ``file:line`` as read (name and words), or None."""
+    if file is None or line is None:
+        return None
+    for top in config.directives:
+        for directive in top.walk():
+            if directive.file == file and directive.line == line:
+                words = " ".join(_as_word(word) for word in directive.args)
+                text = f"{directive.name} {words}".rstrip()
+                return f"<{text}>" if directive.children is not None else text
+    return None
+
+
+def editable(file: str | None) -> bool:
+    """Whether a file name is one a patch can change (not httpd's ``-c/-C directives``)."""
+    return bool(file) and not (file or "").startswith("-")
 
 
 def apache_location(config: ApacheConfig, setting: ApacheSetting | None) -> Location:
@@ -40,31 +118,200 @@ def apache_location(config: ApacheConfig, setting: ApacheSetting | None) -> Loca
     return Location(file=config.main_file)
 
 
+def set_directive(
+    config: ApacheConfig,
+    setting: ApacheSetting | None,
+    text: str,
+    *,
+    vhost: VirtualHost | None = None,
+) -> Fix:
+    """``text`` (one or more directive lines) where it wins for the scope.
+
+    Args:
+        config: the configuration.
+        setting: the value in force in the scope now (None or a default:
+            nothing sets it there).
+        text: the directive lines to write.
+        vhost: the virtual host the fix is for; None for the server.
+
+    The line that sets the value is replaced; else the lines go just inside
+    the ``<VirtualHost>`` they are for, or at the end of the main file, after
+    every Include and LoadModule, where a server-wide value is read last.
+    """
+    label = vhost_label(vhost) if vhost is not None else None
+    if (
+        setting is not None
+        and not setting.default
+        and setting.line is not None
+        and setting.file is not None
+        and editable(setting.file)
+    ):
+        change = FileChange(
+            file=setting.file,
+            line=setting.line,
+            action="replace",
+            text=text,
+            scope=label,
+            was=line_text(config, setting.file, setting.line),
+        )
+        return Fix((change,), scope=label)
+    if vhost is not None and editable(vhost.file):
+        change = FileChange(
+            file=vhost.file,
+            line=vhost.line,
+            action="insert_after",
+            text=text,
+            scope=label,
+            was=line_text(config, vhost.file, vhost.line),
+        )
+        return Fix((change,), scope=label)
+    return Fix((FileChange(file=config.main_file, action="append", text=text),))
+
+
+def delete_line(file: str, line: int | None, was: str, scope: str | None = None) -> Fix:
+    """Delete the (logical) line at ``file:line``, which reads ``was``."""
+    if line is None or not editable(file):
+        return Fix(comments=(f"# delete: {was}",))
+    change = FileChange(file=file, line=line, action="replace", text="", scope=scope, was=was)
+    return Fix((change,), deleted=((change, was),), scope=scope)
+
+
+def _module_stem(module: str) -> str:
+    return module.removesuffix("_module")
+
+
 def load_module_fix(config: ApacheConfig, module: str) -> str:
-    """How this layout loads a module: Debian's a2enmod, else a LoadModule line."""
-    stem = module.removesuffix("_module")
+    """How this layout loads a module, as text: Debian's a2enmod, else a LoadModule line."""
+    return load_module(config, module).text
+
+
+def load_module(config: ApacheConfig, module: str) -> Fix:
+    """The changes that load ``module`` the way the layout does.
+
+    Debian: what ``a2enmod`` does, the links mods-enabled/x.load and x.conf
+    to ../mods-available (a link whose target the tree lacks is left out
+    when the patch is made). Elsewhere: a LoadModule line after the main
+    file's last one, naming the module file in that line's directory.
+    """
+    stem = _module_stem(module)
     if config.layout == "debian":
-        return f"a2enmod {stem}"
-    return f"LoadModule {module} modules/mod_{stem}.so"
+        enabled = posixpath.join(posixpath.dirname(config.main_file), "mods-enabled")
+        return Fix(
+            tuple(
+                FileChange(
+                    file=f"{enabled}/{stem}.{kind}",
+                    action="create",
+                    text=f"../mods-available/{stem}.{kind}",
+                    link=True,
+                )
+                for kind in ("load", "conf")
+            )
+        )
+    loads = [d for d in config.directives if d.key == "loadmodule" and editable(d.file)]
+    in_main = [d for d in loads if d.file == config.main_file]
+    candidates = in_main or loads
+    anchor = candidates[-1] if candidates else None
+    directory = "modules"
+    if anchor is not None and len(anchor.args) >= 2 and "/" in anchor.args[1]:
+        directory = posixpath.dirname(anchor.args[1])
+    line = f"LoadModule {module} {directory}/mod_{stem}.so"
+    if anchor is None:
+        return Fix((FileChange(file=config.main_file, action="append", text=line),))
+    was = line_text(config, anchor.file, anchor.line)
+    change = FileChange(
+        file=anchor.file, line=anchor.line, action="insert_after", text=line, was=was
+    )
+    return Fix((change,))
+
+
+def proxy_pass_with(route: ProxyRoute, key: str, value: str) -> str:
+    """The route's ``ProxyPass`` line with ``key=value`` set, every other word kept.
+
+    Flags such as ``nocanon`` or ``interpolate`` and the other parameters stay
+    where they are; an existing ``key=`` (any case) is replaced in place,
+    otherwise the pair is added at the end.
+    """
+    words = list(route.words)
+    wanted = f"{key}={value}"
+    for index, word in enumerate(words):
+        name, sep, _ = word.partition("=")
+        if sep and name.lower() == key:
+            words[index] = wanted
+            break
+    else:
+        words.append(wanted)
+    # Inside a <Location> the line names only the backend: the path is the section's.
+    head = [route.directive] if route.section else [route.directive, route.path]
+    return " ".join(_as_word(word) for word in (*head, route.url, *words))
+
+
+def proxy_pass_fix(route: ProxyRoute, key: str, value: str) -> Fix:
+    """The route's line replaced by ``proxy_pass_with``."""
+    text = proxy_pass_with(route, key, value)
+    if not editable(route.file):
+        return Fix(comments=(text,))
+    head = [route.directive] if route.section else [route.directive, route.path]
+    was = " ".join(_as_word(word) for word in (*head, route.url, *route.words))
+    change = FileChange(file=route.file, line=route.line, action="replace", text=text, was=was)
+    return Fix((change,))
+
+
+def _as_word(word: str) -> str:
+    """``word`` spelt so that httpd reads it back as one word."""
+    if word and not any(c.isspace() for c in word) and word[0] not in "\"'":
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# --- sysctl ---------------------------------------------------------------
 
 
 def drop_in_name(current: SysctlSetting | None) -> str:
-    """A sysctl.d file name that sorts after the file setting the key now.
+    """A sysctl.d file name that sorts after the file setting one key now.
 
     Both boot tools apply sysctl.d files in byte order of their names, and
     the last write of a key wins, so the drop-in must sort after the file
     (or the sysctl.d link to it) that sets the key now: DROP_IN_NAME when it
     does, else a name derived from that file's (persistent.name_sorting_after).
-    Appending to /etc/sysctl.d/DROP_IN_NAME itself also wins: its new last
+    Writing to /etc/sysctl.d/DROP_IN_NAME itself also wins: its new last
     line is the key's last write.
     """
-    if current is None or current.persistent is None:
-        return DROP_IN_NAME
-    source = current.persistent
-    placed = PurePosixPath(source.via or source.file)
-    if placed.name == DROP_IN_NAME and placed.parent.as_posix().lstrip("/") == "etc/sysctl.d":
-        return DROP_IN_NAME
-    return name_sorting_after(placed.name, DROP_IN_NAME, "tcpaudit")
+    return _after_files([_placed(current)] if current is not None else [], DROP_IN_NAME)
+
+
+def _placed(setting: SysctlSetting) -> str | None:
+    source = setting.persistent
+    return None if source is None else (source.via or source.file)
+
+
+def _after_files(files: Iterable[str | None], name: str) -> str:
+    for placed in sorted({f for f in files if f}, key=lambda f: os.fsencode(PurePosixPath(f).name)):
+        path = PurePosixPath(placed)
+        if path.name == "sysctl.conf" and path.parent.name == "etc":
+            continue  # not a sysctl.d file: procps applies it last (edited in place)
+        if path.name == name and path.parent.as_posix().lstrip("/") == "etc/sysctl.d":
+            continue  # the drop-in itself: its new last line wins
+        if os.fsencode(path.name) >= os.fsencode(name):
+            name = name_sorting_after(path.name, name, "tcpaudit")
+    return name
+
+
+def drop_in_for(sysctl: SysctlSettings) -> str:
+    """The one drop-in name every sysctl fix of this host uses.
+
+    It sorts after every file that sets a key tcpaudit tracks, so one file
+    holds every value the fixes write and each of them wins.
+    """
+    return _after_files((_placed(s) for s in sysctl.settings.values()), DROP_IN_NAME)
+
+
+def _absolute_names(sysctl: SysctlSettings) -> bool:
+    """Whether the audit names files absolutely (the host itself, root /)."""
+    for setting in sysctl.settings.values():
+        for source in (setting.live, setting.persistent):
+            if source is not None:
+                return source.file.startswith("/")
+    return any(file.startswith("/") for file in sysctl.persistent_files)
 
 
 def sysctl_location(
@@ -103,19 +350,17 @@ def value_source(setting: SysctlSetting | None, kernel: str | None = None) -> st
     return "unknown"
 
 
-def sysctl_fix(
-    assignments: Mapping[str, SysctlValue | int | str],
-    settings: dict[str, SysctlSetting],
-    boot: BootTool | None,
-) -> str:
-    """Shell lines that give the keys ``assignments`` now and at every boot.
+def sysctl_fix(assignments: Mapping[str, SysctlValue | int | str], sysctl: SysctlSettings) -> Fix:
+    """The changes that give the keys ``assignments`` at every boot, and apply them now.
 
     When the persistent files already set every value and only live values
     differ, ``sysctl -w`` applies them: the files need no edit. Otherwise
-    the values go where they win at boot (a drop-in that sorts after the
-    file setting each key now, or /etc/sysctl.conf, which procps applies
-    last) and are applied from there.
+    each value goes where it wins at boot: the line of /etc/sysctl.conf that
+    sets it is replaced (procps applies that file last; under systemd-sysctl
+    the value also goes to the drop-in), else the host's one drop-in
+    (``drop_in_for``) gets it, replacing the key's line there if it has one.
     """
+    settings = sysctl.settings
     wanted = {key: value_text(value) for key, value in assignments.items()}
     persisted = all(
         (setting := settings.get(key)) is not None
@@ -127,48 +372,31 @@ def sysctl_fix(
         key for key in wanted if (setting := settings.get(key)) and setting.pending(wanted[key])
     ]
     if persisted and pending:
-        words = [shlex.quote(f"{key}={wanted[key]}") for key in pending]
-        return f"sysctl -w {' '.join(words)}"
-    lines = [f"{key} = {value}" for key, value in wanted.items()]
-    from_sysctl_conf = any(
-        (setting := settings.get(key)) is not None
-        and setting.persistent is not None
-        and PurePosixPath(setting.persistent.via or setting.persistent.file).name == "sysctl.conf"
-        for key in assignments
-    )
-    if from_sysctl_conf and boot != "systemd":
-        # procps applies /etc/sysctl.conf after every sysctl.d file: edit it there.
-        body = "; ".join(lines)
-        return f"in /etc/sysctl.conf set: {body}; then run: sysctl -p /etc/sysctl.conf"
-    name = max((drop_in_name(settings.get(key)) for key in assignments), key=os.fsencode)
-    target = shlex.quote(f"/etc/sysctl.d/{name}")
-    content = "\\n".join(lines)
-    return f"printf '{content}\\n' >> {target} && sysctl -p {target}"
-
-
-def proxy_pass_with(route: ProxyRoute, key: str, value: str) -> str:
-    """The route's ``ProxyPass`` line with ``key=value`` set, every other word kept.
-
-    Flags such as ``nocanon`` or ``interpolate`` and the other parameters stay
-    where they are; an existing ``key=`` (any case) is replaced in place,
-    otherwise the pair is added at the end.
-    """
-    words = list(route.words)
-    wanted = f"{key}={value}"
-    for index, word in enumerate(words):
-        name, sep, _ = word.partition("=")
-        if sep and name.lower() == key:
-            words[index] = wanted
-            break
-    else:
-        words.append(wanted)
-    # Inside a <Location> the line names only the backend: the path is the section's.
-    head = [route.directive] if route.section else [route.directive, route.path]
-    return " ".join(_as_word(word) for word in (*head, route.url, *words))
-
-
-def _as_word(word: str) -> str:
-    """``word`` spelt so that httpd reads it back as one word."""
-    if word and not any(c.isspace() for c in word) and word[0] not in "\"'":
-        return word
-    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return Fix(apply_now=tuple((key, wanted[key]) for key in pending))
+    prefix = "/" if _absolute_names(sysctl) else ""
+    drop_in = f"{prefix}etc/sysctl.d/{drop_in_for(sysctl)}"
+    changes: list[FileChange] = []
+    appended: list[str] = []
+    for key, value in wanted.items():
+        line = f"{key} = {value}"
+        source = (setting := settings.get(key)) and setting.persistent
+        if source and source.line is not None and source.glob is None:
+            path = PurePosixPath(source.file)
+            in_conf = path.name == "sysctl.conf" and path.parent.name == "etc"
+            if in_conf or source.file.lstrip("/") == drop_in.lstrip("/"):
+                was = f"{key} = {value_text(source.value)}"
+                changes.append(
+                    FileChange(
+                        file=source.file, line=source.line, action="replace", text=line, was=was
+                    )
+                )
+                # procps (`sysctl --system`, what the playbook's handler runs)
+                # applies /etc/sysctl.conf after every sysctl.d file, systemd-sysctl
+                # at its 99-sysctl.conf link: edited in place, the line is right
+                # for both; under systemd the drop-in also sorts after any later file.
+                if not (in_conf and sysctl.boot == "systemd"):
+                    continue
+        appended.append(line)
+    if appended:
+        changes.append(FileChange(file=drop_in, action="append", text="\n".join(appended)))
+    return Fix(tuple(changes))

@@ -5,8 +5,8 @@ worker too long. ``timer_fix`` writes those lines, applies them to a copy of
 the configuration and recomputes every hold with ``tcpaudit.hold``: the
 numbers a finding quotes after the fix are the model's, and extra workers are
 asked for only when the recommended timers cannot reach the rate alone.
-Lines go into the main server; a virtual host that sets its own, longer value
-gets a comment naming where to change it.
+Lines go where the server's value is set (or at the end of the main file);
+a virtual host that sets its own, longer value gets its line replaced too.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..apache.defaults import MPM_DEFAULTS
 from ..apache.model import ApacheConfig, ApacheSetting
-from ..apache.scopes import vhost_label
+from ..apache.scopes import scopes
 from ..apache.values import ReadTimeoutLimit, RequestReadTimeoutValue, parse_request_read_timeout
 from ..hold import (
     ADVERSARIAL_KINDS,
@@ -27,13 +27,14 @@ from ..hold import (
     has_tls_listener,
     kind_holds,
 )
-from .fixes import load_module_fix
+from .fixes import Fix, delete_line, load_module, set_directive
 
 __all__ = [
     "RECOMMENDED_BODY",
     "RECOMMENDED_HANDSHAKE",
     "RECOMMENDED_HEADER",
     "HoldFix",
+    "balancer_workers_fix",
     "handshake_stage_known",
     "more_workers",
     "read_limits_text",
@@ -116,24 +117,24 @@ def strengthened_read_limits(
 
 @dataclass(frozen=True)
 class HoldFix:
-    """Lines for the main server, comments for virtual hosts, and what they give.
+    """The changes, for the server and the virtual hosts, and what they give.
 
     Attributes:
-        lines: paste-able lines (LoadModule/a2enmod, RequestReadTimeout,
+        lines: the directives for the main server (RequestReadTimeout,
             Timeout, KeepAliveTimeout, MaxRequestWorkers, ServerLimit).
-        comments: ``# ...`` lines naming virtual hosts to change by hand.
+        fix: every change (module, server and virtual host lines) and advice.
         holds: every kind's hold once all of it is applied.
         clients_per_second: the rate that then drains the pool.
     """
 
     lines: list[str]
-    comments: list[str]
+    fix: Fix
     holds: dict[HoldKind, KindHold]
     clients_per_second: float | None
 
     @property
     def text(self) -> str:
-        return "\n".join([*self.lines, *self.comments])
+        return self.fix.text
 
 
 def _stage_bounds_handshake(config: ApacheConfig) -> bool:
@@ -154,6 +155,7 @@ def timer_fix(
     *,
     recommended_timeout_seconds: int,
     keepalive_seconds: float | None,
+    balancer_keepalive: tuple[float, float] | None = None,
 ) -> HoldFix:
     """The recommended timers for the kinds that drain the pool, then workers if still short.
 
@@ -164,15 +166,21 @@ def timer_fix(
         recommended_timeout_seconds: the Timeout to recommend (never lower).
         keepalive_seconds: the KeepAliveTimeout to recommend; None when it must
             not be lowered (behind a load balancer).
+        balancer_keepalive: behind a load balancer, its idle timeout and the
+            KeepAliveTimeout TA118 asks for where a scope's is not above it:
+            the holds are counted with that value, so the workers asked for
+            suffice once both fixes are applied.
     """
     target = workers / min_clients_per_second
-    holds = kind_holds(config)
+    fix = _Builder(config)
+    if balancer_keepalive is not None:
+        fix.keepalive_above(*balancer_keepalive)
+    holds = kind_holds(fix.result())
     long = {
         kind
         for kind, hold in holds.items()
         if kind not in ADVERSARIAL_KINDS and _too_long(hold, target)
     }
-    fix = _Builder(config)
     loaded = config.has_module("reqtimeout_module")
     if (
         not loaded
@@ -190,9 +198,48 @@ def timer_fix(
     hold = drain.hold.seconds if drain.hold is not None else None
     rate = drain.clients_per_second
     if hold is not None and rate is not None and rate < min_clients_per_second:
-        fix.lines += more_workers(config, workers, hold, min_clients_per_second)
+        lines = more_workers(config, workers, hold, min_clients_per_second)
+        fix.lines += lines
+        fix.fix += _workers_fix(config, lines)
         rate = round(_asked_workers(fix.lines, workers) / hold, 3)
-    return HoldFix(fix.lines, fix.comments(), dict(after), rate)
+    return HoldFix(fix.lines, fix.fix, dict(after), rate)
+
+
+def balancer_workers_fix(
+    config: ApacheConfig,
+    workers: int,
+    min_clients_per_second: float,
+    balancer_keepalive: tuple[float, float],
+) -> Fix:
+    """The workers a holding MPM needs once KeepAliveTimeout outlasts the balancer.
+
+    Raising KeepAliveTimeout (TA118) makes each idle balancer connection hold
+    a prefork/worker worker that long; when that alone drains the pool below
+    ``min_clients_per_second``, MaxRequestWorkers (and ServerLimit) grow, as
+    TA301 would then ask. No change when the pool keeps up.
+    """
+    builder = _Builder(config)
+    builder.keepalive_above(*balancer_keepalive)
+    drain = exhaustion(kind_holds(builder.result()), workers)
+    hold = drain.hold.seconds if drain.hold is not None else None
+    rate = drain.clients_per_second
+    if hold is None or rate is None or rate >= min_clients_per_second:
+        return Fix()
+    return _workers_fix(config, more_workers(config, workers, hold, min_clients_per_second))
+
+
+def _workers_fix(config: ApacheConfig, lines: list[str]) -> Fix:
+    """``more_workers``' lines as changes: ServerLimit right above the worker count."""
+    comments = tuple(line for line in lines if line.startswith("#"))
+    directives = [line for line in lines if not line.startswith("#")]
+    limit = next((line for line in directives if line.startswith("ServerLimit ")), None)
+    count = [line for line in directives if line is not limit]
+    ordered = "\n".join([*([limit] if limit else []), *count])
+    fix = set_directive(config, config.settings.get("MaxRequestWorkers"), ordered)
+    current = config.settings.get("ServerLimit")
+    if limit and current is not None and not current.default and current.file is not None:
+        fix += delete_line(current.file, current.line, f"ServerLimit {current.value}")
+    return fix + Fix(comments=comments)
 
 
 class _Builder:
@@ -204,45 +251,76 @@ class _Builder:
         self.updates: dict[str, ApacheSetting] = {}
         self.modules = list(config.modules)
         self.vhost_lines: list[tuple[int, str]] = []
+        self.fix = Fix()
+
+    def _set(self, name: str, line: str) -> None:
+        self.lines.append(line)
+        self.fix += set_directive(self.config, self.config.settings.get(name), line)
+
+    def _set_in_vhost(self, index: int, name: str, line: str) -> None:
+        self.vhost_lines.append((index, line))
+        vhost = self.config.vhosts[index]
+        self.fix += set_directive(self.config, vhost.settings.get(name), line, vhost=vhost)
 
     def read_limits(self) -> None:
         config = self.config
         if "reqtimeout_module" not in self.modules:
-            self.lines.append(load_module_fix(config, "reqtimeout_module"))
+            self.fix += load_module(config, "reqtimeout_module")
             self.modules.append("reqtimeout_module")
         handshake = has_tls_listener(config) and handshake_stage_known(config)
         base = _read_value(config.settings.get("RequestReadTimeout"))
         wanted = strengthened_read_limits(config, base, handshake=handshake)
         if base is None or wanted != base:
-            self.lines.append(f"RequestReadTimeout {read_limits_text(wanted)}")
+            self._set("RequestReadTimeout", f"RequestReadTimeout {read_limits_text(wanted)}")
             self.updates["RequestReadTimeout"] = ApacheSetting(value=wanted)
         for index, vhost in enumerate(config.vhosts):
             own = _read_value(vhost.settings.get("RequestReadTimeout"))
             if own is not None and _weaker(own, wanted):
                 stronger = strengthened_read_limits(config, own, handshake=handshake)
-                self.vhost_lines.append((index, f"RequestReadTimeout {read_limits_text(stronger)}"))
+                text = f"RequestReadTimeout {read_limits_text(stronger)}"
+                self._set_in_vhost(index, "RequestReadTimeout", text)
 
     def timeout(self, seconds: int) -> None:
         current = _number(self.config.settings.get("Timeout"))
         if current is None or current < 0 or current > seconds:
-            self.lines.append(f"Timeout {seconds}")
+            self._set("Timeout", f"Timeout {seconds}")
             self.updates["Timeout"] = ApacheSetting(value=seconds)
         for index, vhost in enumerate(self.config.vhosts):
             own = _number(vhost.settings.get("Timeout"))
             if own is not None and (own < 0 or own > seconds):
-                self.vhost_lines.append((index, f"Timeout {seconds}"))
+                self._set_in_vhost(index, "Timeout", f"Timeout {seconds}")
 
     def keepalive(self, seconds: float) -> None:
         value = int(seconds) if float(seconds).is_integer() else seconds
         current = _number(self.config.settings.get("KeepAliveTimeout"))
         if current is None or current > seconds:
-            self.lines.append(f"KeepAliveTimeout {value}")
+            self._set("KeepAliveTimeout", f"KeepAliveTimeout {value}")
             self.updates["KeepAliveTimeout"] = ApacheSetting(value=value)
         for index, vhost in enumerate(self.config.vhosts):
             own = vhost.settings.get("KeepAliveTimeout")
             own_value = _number(own)
             if own is not None and own.effective and own_value is not None and own_value > seconds:
-                self.vhost_lines.append((index, f"KeepAliveTimeout {value}"))
+                self._set_in_vhost(index, "KeepAliveTimeout", f"KeepAliveTimeout {value}")
+
+    def keepalive_above(self, idle_seconds: float, seconds: float) -> None:
+        """KeepAliveTimeout ``seconds`` in every keep-alive scope whose value is
+        not above ``idle_seconds`` (the change keepalive_below_balancer makes)."""
+        value = int(seconds) if float(seconds).is_integer() else seconds
+        server = self.config.settings.get("KeepAliveTimeout")
+        for scope in scopes(self.config):
+            own = scope.own("KeepAliveTimeout")
+            setting = own or server
+            current = _number(setting)
+            if not scope.keepalive or setting is None or not setting.effective:
+                continue
+            if current is None or current > idle_seconds:
+                continue
+            if scope.vhost is None:
+                self._set("KeepAliveTimeout", f"KeepAliveTimeout {value}")
+                self.updates["KeepAliveTimeout"] = ApacheSetting(value=value)
+            elif own is not None:
+                index = self.config.vhosts.index(scope.vhost)
+                self._set_in_vhost(index, "KeepAliveTimeout", f"KeepAliveTimeout {value}")
 
     def result(self) -> ApacheConfig:
         config = self.config
@@ -265,14 +343,6 @@ class _Builder:
                 "vhosts": vhosts,
             }
         )
-
-    def comments(self) -> list[str]:
-        vhosts = self.config.vhosts
-        return [
-            f"# {vhost_label(vhosts[index])} ({vhosts[index].file}:{vhosts[index].line}) "
-            f"sets its own value: {line} there too"
-            for index, line in dict.fromkeys(self.vhost_lines)
-        ]
 
 
 def _read_value(setting: ApacheSetting | None) -> RequestReadTimeoutValue | None:

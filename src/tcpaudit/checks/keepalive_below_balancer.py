@@ -20,7 +20,8 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..hold import HOLDING_MPMS
 from .base import CheckParams, Hit, as_seconds, plain_number
-from .fixes import apache_location
+from .fixes import Fix, apache_location, set_directive
+from .hold_fixes import balancer_workers_fix
 
 __all__ = ["BalancerParams", "keepalive_below_balancer"]
 
@@ -28,6 +29,8 @@ __all__ = ["BalancerParams", "keepalive_below_balancer"]
 class BalancerParams(CheckParams):
     balancer_idle_timeout_seconds: float = 60
     margin_seconds: float = 5
+    # TA301's rate: on prefork/worker the fix also sizes the pool for it.
+    min_clients_per_second: float = 5
 
 
 def keepalive_below_balancer(
@@ -38,6 +41,16 @@ def keepalive_below_balancer(
         return
     recommended = plain_number(params.balancer_idle_timeout_seconds + params.margin_seconds)
     server = config.settings.get("KeepAliveTimeout")
+    workers = facts.derived.max_request_workers_effective
+    # Once, with the first finding: the workers every raised scope needs together.
+    pool = Fix()
+    if config.mpm in HOLDING_MPMS and workers is not None:
+        pool = balancer_workers_fix(
+            config,
+            workers,
+            params.min_clients_per_second,
+            (params.balancer_idle_timeout_seconds, float(recommended)),
+        )
     for scope in scopes(config):
         if not scope.keepalive:
             continue
@@ -51,12 +64,15 @@ def keepalive_below_balancer(
         if seconds is None or seconds > params.balancer_idle_timeout_seconds:
             continue
         holding = config.mpm in HOLDING_MPMS
+        fix = set_directive(config, setting, f"KeepAliveTimeout {recommended}", vhost=scope.vhost)
+        fix, pool = fix + pool, Fix()
         yield Hit(
             setting="KeepAliveTimeout",
             current=plain_number(seconds),
             recommended=recommended,
             location=apache_location(config, setting),
-            fix=f"KeepAliveTimeout {recommended}",
+            fix=fix.text,
+            changes=fix.changes,
             scope=scope.label,
             values={
                 "balancer": plain_number(params.balancer_idle_timeout_seconds),

@@ -37,6 +37,10 @@ class HidingParams(CheckParams):
     recommended_timeout_seconds: int = 30
     recommended_keepalive_seconds: float = 2
     keep_keepalive: bool = False
+    # With keep_keepalive: the balancer's idle timeout and the KeepAliveTimeout
+    # TA118 asks for at or below it; the fix counts holds with that value.
+    balancer_idle_timeout_seconds: float = 60
+    balancer_keepalive_seconds: float = 65
 
 
 def keepalive_hides_exhaustion(
@@ -60,6 +64,12 @@ def keepalive_hides_exhaustion(
         params.min_clients_per_second,
         recommended_timeout_seconds=params.recommended_timeout_seconds,
         keepalive_seconds=None if params.keep_keepalive else params.recommended_keepalive_seconds,
+        balancer_keepalive=(
+            params.balancer_idle_timeout_seconds,
+            params.balancer_keepalive_seconds,
+        )
+        if params.keep_keepalive
+        else None,
     )
     timer = "KeepAliveTimeout" if worst.limit == "KeepAliveTimeout" else "Timeout"
     if worst.limit.startswith("RequestReadTimeout"):
@@ -73,6 +83,7 @@ def keepalive_hides_exhaustion(
         recommended=None,
         location=apache_location(config, setting),
         fix=fix.text,
+        changes=fix.fix.changes,
         values={
             "time": time,
             "time_from": str(time_from) if time_from else "the live value",

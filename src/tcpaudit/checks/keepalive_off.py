@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..apache.scopes import scopes
+from ..apache.model import ApacheConfig, ApacheSetting
+from ..apache.scopes import Scope, scopes
 from ..engine.rule import Context
 from ..facts import HOLDING_MPMS, HostFacts
-from .base import CheckParams, Hit
-from .fixes import apache_location
+from .base import CheckParams, Hit, as_seconds
+from .fixes import Fix, apache_location, set_directive
+from .hold_fixes import balancer_workers_fix
 
 __all__ = ["KeepAliveOffParams", "keepalive_off"]
 
@@ -28,6 +30,27 @@ class KeepAliveOffParams(CheckParams):
     recommended_timeout_seconds: int = 2
     # Pair it on every MPM (behind a load balancer, whose idle timeout it must outlast).
     pair_on_every_mpm: bool = False
+    # TA301's rate, for the workers a holding MPM needs behind a balancer.
+    min_clients_per_second: float = 5
+
+
+# keepalive_above raises values not above its first bound: this makes it "below".
+_JUST_BELOW = 1e-6
+
+
+def _turned_on(scope: Scope) -> ApacheConfig:
+    """The configuration with KeepAlive On in ``scope`` (what the fix writes)."""
+    config = scope.config
+    on = ApacheSetting(value=True)
+    if scope.vhost is None:
+        return config.model_copy(update={"settings": {**config.settings, "KeepAlive": on}})
+    vhosts = [
+        vhost.model_copy(update={"settings": {**vhost.settings, "KeepAlive": on}})
+        if vhost is scope.vhost
+        else vhost
+        for vhost in config.vhosts
+    ]
+    return config.model_copy(update={"vhosts": vhosts})
 
 
 def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context) -> Iterator[Hit]:
@@ -35,19 +58,31 @@ def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context
     if config is None:
         return
     holding = config.mpm in HOLDING_MPMS or params.pair_on_every_mpm
-    fix = "KeepAlive On"
-    if holding:
-        fix += f"\nKeepAliveTimeout {params.recommended_timeout_seconds}"
     for scope in scopes(config):
         setting = scope.own("KeepAlive")
         if setting is None or setting.value is not False or not setting.effective:
             continue
+        fix = _fix(scope, setting, holding, params)
+        workers = facts.derived.max_request_workers_effective
+        if params.pair_on_every_mpm and config.mpm in HOLDING_MPMS and workers is not None:
+            # Behind a balancer each idle connection then holds a worker for the
+            # long KeepAliveTimeout: size the pool as TA301 would ask.
+            fix += balancer_workers_fix(
+                _turned_on(scope),
+                workers,
+                params.min_clients_per_second,
+                (
+                    params.recommended_timeout_seconds - _JUST_BELOW,
+                    params.recommended_timeout_seconds,
+                ),
+            )
         yield Hit(
             setting="KeepAlive",
             current="Off",
             recommended="On",
             location=apache_location(config, setting),
-            fix=fix,
+            fix=fix.text,
+            changes=fix.changes,
             scope=scope.label,
             values={
                 "mpm": config.mpm,
@@ -56,3 +91,29 @@ def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context
                 else "",
             },
         )
+
+
+def _fix(scope: Scope, setting: ApacheSetting, holding: bool, params: KeepAliveOffParams) -> Fix:
+    """KeepAlive On where it is off, and on a holding MPM a KeepAliveTimeout no
+    longer than recommended where the scope's value is set (or inherited)."""
+    config = scope.config
+    fix = set_directive(config, setting, "KeepAlive On", vhost=scope.vhost)
+    if not holding:
+        return fix
+    wanted = params.recommended_timeout_seconds
+    own = scope.own("KeepAliveTimeout")
+    current = own if own is not None else config.settings.get("KeepAliveTimeout")
+    seconds = as_seconds(current.value) if current is not None else None
+    # Behind a balancer it must outlast the balancer's idle timeout; on a
+    # holding MPM it must be short.
+    fine = seconds is not None and (
+        seconds >= wanted if params.pair_on_every_mpm else seconds <= wanted
+    )
+    if fine:
+        return fix
+    replaced = fix.changes[0] if fix.changes else None
+    if (own is None or own.default) and replaced is not None and replaced.action == "replace":
+        # Next to the KeepAlive line it turns on, in the same scope.
+        paired = f"KeepAlive On\nKeepAliveTimeout {wanted}"
+        return Fix((replaced.model_copy(update={"text": paired}),))
+    return fix + set_directive(config, own, f"KeepAliveTimeout {wanted}", vhost=scope.vhost)

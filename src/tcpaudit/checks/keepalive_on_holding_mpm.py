@@ -13,7 +13,7 @@ from ..apache.scopes import scopes
 from ..engine.rule import Context
 from ..facts import HOLDING_MPMS, HostFacts
 from .base import CheckParams, Hit, plain_number
-from .fixes import apache_location
+from .fixes import apache_location, set_directive
 
 __all__ = ["KeepAliveParams", "keepalive_on_holding_mpm"]
 
@@ -51,12 +51,19 @@ def keepalive_on_holding_mpm(
             or value <= params.max_seconds
         ):
             continue
+        fix = set_directive(
+            config,
+            setting,
+            f"KeepAliveTimeout {plain_number(params.recommended_seconds)}",
+            vhost=scope.vhost,
+        )
         yield Hit(
             setting="KeepAliveTimeout",
             current=plain_number(value),
             recommended=plain_number(params.recommended_seconds),
             location=apache_location(config, setting),
-            fix=f"KeepAliveTimeout {plain_number(params.recommended_seconds)}",
+            fix=fix.text,
+            changes=fix.changes,
             scope=scope.label,
             values={"mpm": config.mpm, "workers": workers},
         )

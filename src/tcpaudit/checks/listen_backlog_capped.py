@@ -64,7 +64,8 @@ def listen_backlog_capped(
         recommended=wanted,
         # With no file setting somaxconn, the ListenBacklog line is the one to open.
         location=somaxconn_location or apache_location(config, setting),
-        fix=sysctl_fix({_SOMAXCONN: wanted}, sysctl.settings, sysctl.boot),
+        fix=(fix := sysctl_fix({_SOMAXCONN: wanted}, sysctl)).text,
+        changes=fix.changes,
         values={
             "backlog": setting.value,
             "backlog_at": f"{setting.file}:{setting.line}"

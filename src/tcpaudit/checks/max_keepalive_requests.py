@@ -15,7 +15,7 @@ from ..apache.scopes import scopes
 from ..engine.rule import Context
 from ..facts import HOLDING_MPMS, HostFacts
 from .base import CheckParams, Hit
-from .fixes import apache_location
+from .fixes import apache_location, set_directive
 
 __all__ = ["MaxKeepAliveRequestsParams", "max_keepalive_requests"]
 
@@ -51,12 +51,19 @@ def max_keepalive_requests(
             )
         else:
             continue
+        fix = set_directive(
+            config,
+            setting,
+            f"MaxKeepAliveRequests {params.recommended_requests}",
+            vhost=scope.vhost,
+        )
         yield Hit(
             setting="MaxKeepAliveRequests",
             current=value,
             recommended=params.recommended_requests,
             location=apache_location(config, setting),
-            fix=f"MaxKeepAliveRequests {params.recommended_requests}",
+            fix=fix.text,
+            changes=fix.changes,
             scope=scope.label,
             values={"problem": problem, "mpm": config.mpm},
         )

@@ -15,7 +15,7 @@ from ..apache.model import ApacheConfig
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit
-from .fixes import apache_location
+from .fixes import apache_location, delete_line, set_directive
 
 __all__ = ["WorkersCappedParams", "max_request_workers_capped"]
 
@@ -61,12 +61,14 @@ def max_request_workers_capped(
     if limit is not None and wanted <= limit * threads:
         # Within ServerLimit: only the rounding down to whole children bites.
         rounded_up = -(-wanted // threads) * threads
+        fix = set_directive(config, setting, f"{spelled} {rounded_up}")
         yield Hit(
             setting="MaxRequestWorkers",
             current=wanted,
             recommended=rounded_up,
             location=apache_location(config, setting),
-            fix=f"{spelled} {rounded_up}",
+            fix=fix.text,
+            changes=fix.changes,
             values={
                 "workers_spelled": spelled,
                 "wanted": wanted,
@@ -78,10 +80,13 @@ def max_request_workers_capped(
         return
     needed = -(-wanted // threads)
     cap = f"ServerLimit x {threads} threads per child" if threaded else "ServerLimit"
-    fix = f"ServerLimit {needed}"
-    if wanted % threads:
-        # Not a multiple of ThreadsPerChild: it would still be rounded down.
-        fix += f"\n{spelled} {needed * threads}"
+    # Not a multiple of ThreadsPerChild: it would still be rounded down.
+    workers_line = f"{spelled} {needed * threads if wanted % threads else wanted}"
+    # ServerLimit goes right above the worker count (older MPMs compare the
+    # two while reading MaxClients), replacing a ServerLimit line elsewhere.
+    fix = set_directive(config, setting, f"ServerLimit {needed}\n{workers_line}")
+    if server_limit is not None and not server_limit.default and server_limit.file is not None:
+        fix += delete_line(server_limit.file, server_limit.line, f"ServerLimit {limit}")
     yield Hit(
         setting="ServerLimit",
         current=limit,
@@ -89,7 +94,8 @@ def max_request_workers_capped(
         # ServerLimit goes above the worker count: older MPMs compare the two
         # while reading MaxClients, so that order is right in every version.
         location=apache_location(config, setting),
-        fix=fix,
+        fix=fix.text,
+        changes=fix.changes,
         values={
             "workers_spelled": spelled,
             "wanted": wanted,

@@ -10,26 +10,18 @@ from ..facts import HostFacts
 from ..hold import kind_holds
 from ..provenance import Location
 from .base import CheckParams, Hit
-from .fixes import load_module_fix
+from .fixes import Fix, load_module, set_directive
 from .hold_text import hold_sentence
 
 __all__ = ["ModuleMissingParams", "module_missing"]
 
 
-def _after_last_load_module(config: ApacheConfig) -> Location:
-    """Where a LoadModule line belongs: after the last one of the main file.
-
-    Not after the last one Apache reads: that is often a module's own file
-    (conf.d/ssl.conf). Debian enables modules with a2enmod, not a line.
-    """
-    if config.layout == "debian":
+def _after_last_load_module(config: ApacheConfig, fix: Fix) -> Location:
+    """Where the finding points: where the module gets loaded (Debian: the main file)."""
+    change = fix.changes[0] if fix.changes else None
+    if config.layout == "debian" or change is None:
         return Location(file=config.main_file)
-    loads = [d for d in config.directives if d.key == "loadmodule"]
-    in_main = [d for d in loads if d.file == config.main_file]
-    candidates = in_main or loads
-    if not candidates:
-        return Location(file=config.main_file)
-    return Location(file=candidates[-1].file, line=candidates[-1].line)
+    return Location(file=change.file, line=change.line)
 
 
 class ModuleMissingParams(CheckParams):
@@ -47,19 +39,21 @@ def module_missing(
     config = facts.apache
     if config is None or config.has_module(params.module):
         return
-    fix = load_module_fix(config, params.module)
+    fix = load_module(config, params.module)
     needed = params.configure_before is None or config.version_info < version_tuple(
         params.configure_before
     )
     if params.configure and needed:
-        fix = f"{fix}\n{params.configure}"
+        name = params.configure.split()[0]
+        fix += set_directive(config, config.settings.get(name), params.configure)
     holds = kind_holds(config)
     yield Hit(
         setting="LoadModule",
         current=None,
         recommended=params.module,
-        location=_after_last_load_module(config),
-        fix=fix,
+        location=_after_last_load_module(config, fix),
+        fix=fix.text,
+        changes=fix.changes,
         values={
             "module": params.module,
             "silent": hold_sentence(holds["silent"]) if "silent" in holds else "unknown",

@@ -19,7 +19,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
-from .fixes import proxy_pass_with
+from .fixes import proxy_pass_fix
 
 __all__ = ["BackendKeepaliveParams", "proxy_backend_keepalive"]
 
@@ -60,7 +60,8 @@ def proxy_backend_keepalive(
             current=route.params.get("keepalive", "Off"),
             recommended="On",
             location=Location(file=route.file, line=route.line),
-            fix=proxy_pass_with(route, "keepalive", "On"),
+            fix=(fix := proxy_pass_fix(route, "keepalive", "On")).text,
+            changes=fix.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={
                 "route": f"{route.path} -> {route.url}",

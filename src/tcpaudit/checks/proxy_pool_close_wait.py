@@ -20,7 +20,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit, plain_number
-from .fixes import proxy_pass_with
+from .fixes import proxy_pass_fix
 
 __all__ = ["PoolParams", "backend_scheme", "proxy_pool_close_wait"]
 
@@ -71,7 +71,8 @@ def proxy_pool_close_wait(facts: HostFacts, params: PoolParams, context: Context
             current=f"ttl={ttl_text}" if ttl_text is not None else "no ttl",
             recommended=f"ttl={ttl_wanted}",
             location=Location(file=route.file, line=route.line),
-            fix=proxy_pass_with(route, "ttl", str(ttl_wanted)),
+            fix=(fix := proxy_pass_fix(route, "ttl", str(ttl_wanted))).text,
+            changes=fix.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={
                 "route": f"{route.path} -> {route.url}",

@@ -19,7 +19,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
-from .fixes import proxy_pass_with
+from .fixes import Fix, proxy_pass_fix, set_directive
 
 __all__ = ["ProxyTimeoutParams", "proxy_timeout_long"]
 
@@ -43,7 +43,7 @@ def _where(setting: ApacheSetting, name: str) -> str:
 
 def _route_timeout(
     config: ApacheConfig, vhost: VirtualHost | None, route: ProxyRoute
-) -> tuple[int, str, Location, Callable[[int], str]] | None:
+) -> tuple[int, str, Location, Callable[[int], Fix]] | None:
     """Seconds, where they come from, where the fix goes and the fix for a number of seconds."""
     inside = (
         Location(file=vhost.file, line=vhost.line) if vhost else Location(file=config.main_file)
@@ -57,7 +57,7 @@ def _route_timeout(
             seconds,
             f"set by timeout= on ProxyPass {route.path}",
             Location(file=route.file, line=route.line),
-            lambda recommended: proxy_pass_with(route, "timeout", str(recommended)),
+            lambda recommended: proxy_pass_fix(route, "timeout", str(recommended)),
         )
     scoped = vhost.settings if vhost else {}
     for name in ("ProxyTimeout", "Timeout"):
@@ -71,9 +71,15 @@ def _route_timeout(
             else:
                 source = f"set by {source}"
             fix_at = inside
-            if name == "ProxyTimeout" and setting.file is not None:
-                fix_at = Location(file=setting.file, line=setting.line)
-            return inherited, source, fix_at, lambda recommended: f"ProxyTimeout {recommended}"
+            replaced = setting if name == "ProxyTimeout" else None
+            if replaced is not None and replaced.file is not None:
+                fix_at = Location(file=replaced.file, line=replaced.line)
+
+            def fix(recommended: int, replaced: ApacheSetting | None = replaced) -> Fix:
+                text = f"ProxyTimeout {recommended}"
+                return set_directive(config, replaced, text, vhost=vhost)
+
+            return inherited, source, fix_at, fix
     return None
 
 
@@ -99,7 +105,8 @@ def proxy_timeout_long(
             current=seconds,
             recommended=params.recommended_seconds,
             location=fix_at,
-            fix=fix(params.recommended_seconds),
+            fix=(changes := fix(params.recommended_seconds)).text,
+            changes=changes.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={
                 "route": f"{route.path} -> {route.url}",

@@ -18,7 +18,7 @@ from ..apache.values import RequestReadTimeoutValue
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit
-from .fixes import apache_location
+from .fixes import apache_location, set_directive
 from .hold_fixes import recommended_read_limits
 
 __all__ = ["DefaultRatesParams", "reqtimeout_default_rates"]
@@ -52,12 +52,14 @@ def reqtimeout_default_rates(
         if not stages:
             continue
         recommended = recommended_read_limits(config)
+        fix = set_directive(config, setting, f"RequestReadTimeout {recommended}", vhost=scope.vhost)
         yield Hit(
             setting="RequestReadTimeout",
             current=" ".join(f"{name} (default)" for name in stages),
             recommended=recommended,
             location=apache_location(config, setting),
-            fix=f"RequestReadTimeout {recommended}",
+            fix=fix.text,
+            changes=fix.changes,
             scope=scope.label,
             values={
                 "stages": " and ".join(

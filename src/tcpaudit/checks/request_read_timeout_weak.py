@@ -19,7 +19,7 @@ from ..apache.values import ReadTimeoutLimit, RequestReadTimeoutValue
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit
-from .fixes import apache_location
+from .fixes import apache_location, set_directive
 from .hold_fixes import recommended_read_limits
 
 __all__ = ["ReadTimeoutParams", "request_read_timeout_weak"]
@@ -87,12 +87,14 @@ def request_read_timeout_weak(
                 problems.append(problem)
         if not problems:
             continue
+        fix = set_directive(config, setting, f"RequestReadTimeout {recommended}", vhost=scope.vhost)
         yield Hit(
             setting="RequestReadTimeout",
             current=", ".join(short for short, _ in problems),
             recommended=recommended,
             location=apache_location(config, setting),
-            fix=f"RequestReadTimeout {recommended}",
+            fix=fix.text,
+            changes=fix.changes,
             scope=scope.label,
             values={
                 "problems": "; ".join(words for _, words in problems),

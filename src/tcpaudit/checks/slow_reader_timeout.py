@@ -16,7 +16,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..hold import kind_holds
 from .base import CheckParams, Hit, plain_number
-from .fixes import apache_location
+from .fixes import apache_location, set_directive
 
 __all__ = ["SlowReaderParams", "slow_reader_timeout"]
 
@@ -45,12 +45,15 @@ def slow_reader_timeout(
     )
     setting = (vhost.settings.get("Timeout") if vhost else None) or config.settings.get("Timeout")
     recommended = plain_number(params.recommended_seconds)
+    own = vhost is not None and vhost.settings.get("Timeout") is not None
+    fix = set_directive(config, setting, f"Timeout {recommended}", vhost=vhost if own else None)
     yield Hit(
         setting="Timeout",
         current=plain_number(hold.seconds),
         recommended=recommended,
         location=apache_location(config, setting),
-        fix=f"Timeout {recommended}",
+        fix=fix.text,
+        changes=fix.changes,
         scope=hold.scope,
         values={
             "hold": f"{hold.seconds:g}",

@@ -22,7 +22,7 @@ from ..facts import HostFacts
 from ..sysctl.defaults import TRACKED_KEYS
 from ..sysctl.model import SysctlSource, SysctlValue, value_text
 from .base import CheckParams, Hit
-from .fixes import sysctl_fix
+from .fixes import Fix, sysctl_fix
 from .sysctl_candidates import Judgement, judge, judging
 
 __all__ = ["DriftParams", "sysctl_drift"]
@@ -130,22 +130,27 @@ def sysctl_drift(facts: HostFacts, params: DriftParams, context: Context) -> Ite
         judgement = judge(facts, key, [persistent.value, live.value], context)
         chosen, waiting = _choose(judgement, persistent.value, live.value, setting.default)
         if chosen is None:
-            fix = "# no value clears every rule yet: apply the other findings' fixes first"
+            fix = Fix(
+                comments=(
+                    "# no value clears every rule yet: apply the other findings' fixes first",
+                )
+            )
         else:
             # sysctl_fix gives `sysctl -w` when the file already holds ``chosen``.
-            fix = sysctl_fix({key: chosen}, sysctl.settings, sysctl.boot)
+            fix = sysctl_fix({key: chosen}, sysctl)
             if waiting:
-                fix = f"# after the fix of {' and '.join(waiting)}:\n{fix}"
+                fix = Fix(preface=(f"# after the fix of {' and '.join(waiting)}:",)) + fix
             alternatives = {value_text(chosen), value_text(persistent.value)}
             if judgement.acceptable(live.value) and value_text(live.value) not in alternatives:
-                keep_live = sysctl_fix({key: live.value}, sysctl.settings, sysctl.boot)
-                fix += f"\n# or keep the live value across reboots:\n# {keep_live}"
+                keep_live = sysctl_fix({key: live.value}, sysctl).text.replace("\n", "\n# ")
+                fix += Fix(comments=("# or keep the live value across reboots:", f"# {keep_live}"))
         yield Hit(
             setting=key,
             current=value_text(live.value),
             recommended=None if chosen is None else value_text(chosen),
             location=setting.location,
-            fix=fix,
+            fix=fix.text,
+            changes=fix.changes,
             values={
                 "live": value_text(live.value),
                 "live_from": _where(live),

@@ -55,7 +55,7 @@ def sysctl_keepalive_detection(
     changes = {key: value for key, value in wanted.items() if sysctl.int_value(key) != value}
     time_setting = sysctl.settings.get(_TIME)
     location = sysctl_location(time_setting)
-    fix = sysctl_fix(changes or wanted, sysctl.settings, sysctl.boot)
+    fix = sysctl_fix(changes or wanted, sysctl)
     recommended_time = params.recommended_time
     pending = ""
     persisted = _files_to_apply(facts, sysctl, params, wanted, context)
@@ -63,9 +63,7 @@ def sysctl_keepalive_detection(
         # The files already detect fast enough: apply them, edit nothing.
         first = _TIME if _TIME in persisted else next(iter(persisted))
         location = sysctl_location(sysctl.settings.get(first), persisted[first].value)
-        fix = sysctl_fix(
-            {key: source.value for key, source in persisted.items()}, sysctl.settings, sysctl.boot
-        )
+        fix = sysctl_fix({key: source.value for key, source in persisted.items()}, sysctl)
         time_now = persisted[_TIME].value if _TIME in persisted else sysctl.int_value(_TIME)
         if isinstance(time_now, int):
             recommended_time = time_now
@@ -77,7 +75,8 @@ def sysctl_keepalive_detection(
         current=sysctl.int_value(_TIME),
         recommended=recommended_time,
         location=location,
-        fix=fix,
+        fix=fix.text,
+        changes=fix.changes,
         values={
             "time": sysctl.int_value(_TIME),
             "intvl": sysctl.int_value(_INTERVAL),

@@ -58,7 +58,8 @@ def sysctl_retries2_giveup(
         current=sysctl.int_value(_KEY),
         recommended=recommended,
         location=sysctl_location(setting, recommended),
-        fix=sysctl_fix({_KEY: recommended}, sysctl.settings, sysctl.boot),
+        fix=(fix := sysctl_fix({_KEY: recommended}, sysctl)).text,
+        changes=fix.changes,
         values={
             "giveup": giveup,
             "giveup_minutes": round(giveup / 60, 1),

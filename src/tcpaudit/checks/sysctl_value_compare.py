@@ -85,7 +85,8 @@ def sysctl_value_compare(
         current=raw,
         recommended=recommended,
         location=location,
-        fix=sysctl_fix({params.key: recommended}, sysctl.settings, sysctl.boot),
+        fix=(fix := sysctl_fix({params.key: recommended}, sysctl)).text,
+        changes=fix.changes,
         values={
             "effective": value,
             "source": value_source(setting, sysctl.kernel),

@@ -19,7 +19,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..hold import kind_holds
 from .base import CheckParams, Hit
-from .fixes import apache_location
+from .fixes import Fix, apache_location, load_module, set_directive
 from .hold_fixes import (
     RECOMMENDED_HANDSHAKE,
     handshake_stage_known,
@@ -56,16 +56,21 @@ def tls_handshake_timeout(
     )
     wanted = strengthened_read_limits(config, current, handshake=True)
     line = f"RequestReadTimeout {read_limits_text(wanted)}"
-    if not config.has_module("reqtimeout_module"):
-        line = f"# with mod_reqtimeout loaded (TA103):\n{line}"
+    fix = Fix()
     if len(version) >= 3 and version < (2, 4, 39):
+        # httpd refuses a stage it does not know: advice, no change to apply.
         stage = "2.4.39 added mod_reqtimeout's handshake stage: upgrade, then set it"
-        line = f"# after upgrading to httpd 2.4.39 or later:\n{line}"
+        fix = Fix(comments=("# after upgrading to httpd 2.4.39 or later:", line))
     elif not handshake_stage_known(config):
         stage = "from 2.4.39 mod_reqtimeout's handshake stage bounds it"
-        line = f"# needs httpd 2.4.39 or later (older versions refuse the stage):\n{line}"
+        fix = Fix(
+            comments=("# needs httpd 2.4.39 or later (older versions refuse the stage):", line)
+        )
     else:
         stage = "mod_reqtimeout's handshake stage is off (its default)"
+        if not config.has_module("reqtimeout_module"):
+            fix = load_module(config, "reqtimeout_module")
+        fix += set_directive(config, setting, line)
     seconds = "without limit" if hold.seconds is None else f"{hold.seconds:g} s"
     yield Hit(
         setting="RequestReadTimeout",
@@ -74,6 +79,7 @@ def tls_handshake_timeout(
         location=apache_location(
             config, setting if setting and setting.file else config.settings.get("Timeout")
         ),
-        fix=line,
+        fix=fix.text,
+        changes=fix.changes,
         values={"hold": seconds, "stage": stage, "mpm": config.mpm, "version": config.version},
     )

@@ -18,12 +18,13 @@ from collections.abc import Iterator
 
 from ..apache.model import ApacheConfig
 from ..apache.scopes import proxy_routes, vhost_label
+from ..engine.findings import FileChange
 from ..engine.rule import Context
 from ..facts import HostFacts
 from ..hold import HOLDING_MPMS, LINGER_SECONDS, worker_lingers
 from ..provenance import Location
 from .base import CheckParams, Hit, as_seconds
-from .fixes import load_module_fix
+from .fixes import Fix, editable
 from .proxy_pool_close_wait import backend_scheme
 
 __all__ = ["TunnelParams", "tunnel_pins_worker"]
@@ -57,9 +58,11 @@ def tunnel_pins_worker(facts: HostFacts, params: TunnelParams, context: Context)
                 "a worker is a cheap thread and the pool can be sized for them"
             )
         else:
-            fix = (
-                "# each open WebSocket keeps one worker: size MaxRequestWorkers (and "
-                "ServerLimit) for the WebSockets open at once, on top of the other clients"
+            fix = Fix(
+                comments=(
+                    "# each open WebSocket keeps one worker: size MaxRequestWorkers (and "
+                    "ServerLimit) for the WebSockets open at once, on top of the other clients",
+                )
             )
             remedy = (
                 "Size MaxRequestWorkers for the WebSockets open at once, on top of the other "
@@ -70,7 +73,8 @@ def tunnel_pins_worker(facts: HostFacts, params: TunnelParams, context: Context)
             current=route.url if scheme in _TUNNEL_SCHEMES else f"upgrade={upgrade}",
             recommended=None,
             location=Location(file=route.file, line=route.line),
-            fix=fix,
+            fix=fix.text,
+            changes=fix.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={
                 "route": f"{route.path} -> {route.url}",
@@ -85,11 +89,27 @@ def tunnel_pins_worker(facts: HostFacts, params: TunnelParams, context: Context)
         )
 
 
-def _event_fix(config: ApacheConfig) -> str:
+def _event_fix(config: ApacheConfig) -> Fix:
+    """Move to the event MPM: the LoadModule line of the MPM replaced, where one
+    line loads it and no mod_php (which refuses a threaded MPM) is loaded."""
     current = f"mpm_{config.mpm}"
     if config.layout == "debian":
-        return f"a2dismod {current} && a2enmod mpm_event"
-    return (
-        f"# replace the LoadModule line of {current}_module with:\n"
-        f"{load_module_fix(config, 'mpm_event_module')}"
-    )
+        return Fix(comments=(f"a2dismod {current} && a2enmod mpm_event",))
+    loads = [
+        d
+        for d in config.directives
+        if d.key == "loadmodule" and d.args[:1] == (f"{current}_module",) and len(d.args) >= 2
+    ]
+    event = "mod_mpm_event.so"
+    if not loads or not editable(loads[-1].file) or any("php" in m for m in config.modules):
+        return Fix(
+            comments=(
+                f"# replace the LoadModule line of {current}_module with:",
+                f"LoadModule mpm_event_module modules/{event}",
+            )
+        )
+    load = loads[-1]
+    directory = load.args[1].rpartition("/")[0]
+    text = f"LoadModule mpm_event_module {directory + '/' if directory else ''}{event}"
+    was = f"LoadModule {' '.join(load.args)}"
+    return Fix((FileChange(file=load.file, line=load.line, action="replace", text=text, was=was),))

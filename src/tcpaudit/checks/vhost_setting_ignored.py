@@ -19,6 +19,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit, as_seconds
+from .fixes import delete_line, set_directive
 
 __all__ = ["IgnoredSettingParams", "vhost_setting_ignored"]
 
@@ -72,19 +73,41 @@ def vhost_setting_ignored(
                 f"Delete the line: below {floor:g} s it would cut connections the load "
                 "balancer still reuses (TA118)"
             )
-            fix = f"# delete: {ignored.spelled or params.setting} {ignored.value}"
+            fix = delete_line(
+                ignored.file or vhost.file,
+                ignored.line,
+                f"{ignored.spelled or params.setting} {ignored.value}",
+                vhost_label(vhost),
+            )
             location = Location(file=ignored.file or vhost.file, line=ignored.line)
         elif shorter:
             advice = (
                 f"Set {params.setting} {ignored.value} there (it then applies to every "
                 f"vhost on {vhost.address}), or upgrade to 2.4.16 or later"
             )
-            fix, location = f"{params.setting} {ignored.value}", fix_at
+            # Where it wins, and the ignored line goes: it would change nothing.
+            text = f"{params.setting} {ignored.value}"
+            if applied is not None and applied.file is not None and applied.effective:
+                fix = set_directive(config, applied, text)
+            else:
+                fix = set_directive(config, None, text, vhost=first)
+            fix += delete_line(
+                ignored.file or vhost.file,
+                ignored.line,
+                f"{ignored.spelled or params.setting} {ignored.value}",
+                vhost_label(vhost),
+            )
+            location = fix_at
         else:
             # The applied value is the shorter one: moving the ignored value to
             # where it would win would lengthen keep-alive for every vhost.
             advice = "Delete the line, which changes nothing here"
-            fix = f"# delete: {ignored.spelled or params.setting} {ignored.value}"
+            fix = delete_line(
+                ignored.file or vhost.file,
+                ignored.line,
+                f"{ignored.spelled or params.setting} {ignored.value}",
+                vhost_label(vhost),
+            )
             location = Location(file=ignored.file or vhost.file, line=ignored.line)
         if applied is not None and applied.file is not None:
             applied_from = f"{applied.file}:{applied.line}"
@@ -97,7 +120,8 @@ def vhost_setting_ignored(
             if isinstance(ignored.value, int | float) and not too_short
             else None,
             location=location,
-            fix=fix,
+            fix=fix.text,
+            changes=fix.changes,
             scope=vhost_label(vhost),
             severity=None if shorter and not too_short else params.severity_if_not_shorter,
             values={

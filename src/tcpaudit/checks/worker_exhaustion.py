@@ -36,6 +36,10 @@ class ExhaustionParams(CheckParams):
     # Behind a load balancer KeepAliveTimeout must stay above its idle timeout
     # (TA118): the fix then never lowers it.
     keep_keepalive: bool = False
+    # With keep_keepalive: the balancer's idle timeout and the KeepAliveTimeout
+    # TA118 asks for at or below it; the fix counts holds with that value.
+    balancer_idle_timeout_seconds: float = 60
+    balancer_keepalive_seconds: float = 65
 
 
 # The setting a finding points at, by the timer that ends the longest hold.
@@ -65,6 +69,12 @@ def worker_exhaustion(
         params.min_clients_per_second,
         recommended_timeout_seconds=params.recommended_timeout_seconds,
         keepalive_seconds=None if params.keep_keepalive else params.recommended_keepalive_seconds,
+        balancer_keepalive=(
+            params.balancer_idle_timeout_seconds,
+            params.balancer_keepalive_seconds,
+        )
+        if params.keep_keepalive
+        else None,
     )
     setting_name = _SETTING_OF_LIMIT.get(worst.limit, "RequestReadTimeout")
     if not config.has_module("reqtimeout_module") and worst.kind in ("silent", "header_stop"):
@@ -77,6 +87,7 @@ def worker_exhaustion(
         recommended=plain_number(params.min_clients_per_second),
         location=apache_location(config, config.settings.get(setting_name) or workers_setting),
         fix=fix.text,
+        changes=fix.fix.changes,
         severity=Severity.CRITICAL if rate < params.critical_below else None,
         values={
             "workers": workers,

@@ -19,6 +19,8 @@ from ..safetext import json_safe, show_bytes
 
 __all__ = [
     "ApacheSummary",
+    "ChangeAction",
+    "FileChange",
     "Finding",
     "JsonScalar",
     "KernelSummary",
@@ -83,6 +85,38 @@ _RANKS = {
 }
 
 
+ChangeAction = Literal["replace", "insert_after", "append", "create"]
+
+
+class FileChange(BaseModel):
+    """One edit of one file that applies a finding's fix.
+
+    ``file`` is named as the finding's location names it (relative to the
+    audited root). ``line`` is the line httpd or the sysctl tools report: for
+    ``replace`` the line to replace, the whole logical line it ends (a line
+    continued with ``\\`` is reported at its last physical line); for
+    ``insert_after`` the line after which ``text`` goes (a section's opening
+    line puts it inside the section); None for ``append`` (at the end of the
+    file, created if missing) and ``create``. ``text`` holds the new lines,
+    without a final newline; an empty ``text`` with ``replace`` deletes the
+    line. ``link`` marks a ``create`` of a symbolic link whose target is
+    ``text`` (Debian's a2enmod enables a module so). ``scope`` names the
+    virtual host the change is in, None for the server. ``was`` is the line
+    as the audit read it (words joined by one space; for ``insert_after`` the
+    line the text goes after), for people: None when not known.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str
+    line: int | None = None
+    action: ChangeAction
+    text: str
+    link: bool = False
+    scope: str | None = None
+    was: str | None = None
+
+
 class Finding(BaseModel):
     """One rule's verdict on one setting (or one virtual host's setting)."""
 
@@ -98,6 +132,7 @@ class Finding(BaseModel):
     recommended: JsonScalar = None
     location: Location | None = None
     fix: str | None = None
+    fix_changes: list[FileChange] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)
     suppressed: bool = False
     suppression_reason: str | None = None

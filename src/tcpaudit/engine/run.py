@@ -270,6 +270,7 @@ def audit(
                 recommended=hit.recommended,
                 location=hit.location,
                 fix=hit.fix,
+                fix_changes=list(hit.changes),
                 references=rule.references,
             )
             suppression = _suppression_for(finding, active)

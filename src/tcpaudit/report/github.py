@@ -1,7 +1,8 @@
 """GitHub Actions workflow commands: one annotation per finding, then a summary.
 
 This module owns the ``::error``/``::warning``/``::notice`` lines a workflow
-step prints so GitHub annotates the files that decide each setting, and their
+step prints so GitHub annotates the files that decide each setting (with the
+fix and the change's diff hunks, report.hunks), and their
 escaping (the rules of ``@actions/core``'s command.ts: ``%``, CR and LF in the
 message; also ``:`` and ``,`` in properties). Suppressed findings are not
 annotated, only counted in the summary line. Which findings exist and how bad
@@ -14,6 +15,7 @@ from collections import Counter
 
 from ..engine.findings import Finding, Report, Severity
 from ..safetext import show_bytes
+from .hunks import change_hunks
 
 __all__ = ["command_for", "escape_data", "escape_property", "render"]
 
@@ -60,6 +62,8 @@ def _annotation(finding: Finding) -> str:
     message = finding.message
     if finding.fix:
         message += f"\n\nFix:\n{finding.fix}"
+    if finding.fix_changes:
+        message += f"\n\nChange:\n{change_hunks(finding.fix_changes)}"
     return _command(command_for(finding.severity), properties, message)
 
 

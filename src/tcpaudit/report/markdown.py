@@ -2,7 +2,8 @@
 
 This module owns the GitHub-flavoured Markdown layout: a heading with host,
 grade and score, a table of findings, then one collapsible section per finding
-with its message and its fix in a code block. It escapes what the audited
+with its message, its fix in a code block and the change it makes to each
+file as diff hunks (report.hunks). It escapes what the audited
 files put in the text (``|`` in cells, backticks in code, Markdown and HTML
 markup in prose, and control characters everywhere, code included, which
 ``safetext.printable`` shows as ``\x1b``: the report is also read with
@@ -16,6 +17,7 @@ from collections import Counter
 
 from ..engine.findings import Finding, JsonScalar, Report, Severity
 from ..safetext import printable
+from .hunks import change_hunks
 
 __all__ = ["code_span", "escape_cell", "escape_text", "fenced", "render"]
 
@@ -119,6 +121,9 @@ def _details(finding: Finding) -> list[str]:
         lines += [f"Suppressed: {escape_text(reason)}", ""]
     if finding.fix:
         lines += ["Fix:", "", fenced(finding.fix), ""]
+    if finding.fix_changes:
+        lines += ["Change (`tcpaudit fix` prints the patch):", ""]
+        lines += [fenced(change_hunks(finding.fix_changes), "diff"), ""]
     if finding.references:
         lines += [f"- <{printable(ref)}>" for ref in finding.references] + [""]
     lines.append("</details>")

@@ -3,7 +3,8 @@
 This module owns the mapping from a ``Report`` to one SARIF run: the rule
 catalogue becomes ``tool.driver.rules`` (with help text built from each rule's
 rationale and example), each finding a ``result`` that points at the file and
-line that decide the setting. Findings keep the report's order; suppressed
+line that decide the setting, with the finding's changes as SARIF ``fixes``
+where they can be written without the file's text. Findings keep the report's order; suppressed
 findings stay in the log, marked with an external suppression. What a finding
 says and how bad it is stays with the engine.
 """
@@ -17,11 +18,19 @@ from typing import Any
 from urllib.parse import quote
 
 from ..engine.catalogue import bundled_rules_dir, load_catalogue
-from ..engine.findings import Finding, Report, Severity
+from ..engine.findings import FileChange, Finding, Report, Severity
 from ..engine.rule import Rule
 from ..safetext import json_safe
 
-__all__ = ["INFORMATION_URI", "SARIF_SCHEMA", "SARIF_VERSION", "level_for", "render"]
+__all__ = [
+    "INFORMATION_URI",
+    "SARIF_SCHEMA",
+    "SARIF_VERSION",
+    "artifact_location",
+    "level_for",
+    "render",
+    "sarif_log",
+]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -135,6 +144,11 @@ def _descriptor_from_finding(finding: Finding) -> dict[str, Any]:
     return descriptor
 
 
+def artifact_location(file: str) -> dict[str, Any]:
+    """A file as a SARIF artifactLocation: relative to %SRCROOT%, or a file: URI."""
+    return _artifact(file)
+
+
 def _artifact(file: str) -> dict[str, Any]:
     path = PurePosixPath(file)
     if path.is_absolute():
@@ -181,6 +195,64 @@ def _qualified(finding: Finding) -> str:
     return f"{finding.scope}/{finding.setting}" if finding.scope else f"{finding.setting}"
 
 
+def _replacement(change: FileChange) -> dict[str, Any] | None:
+    """One change as a SARIF replacement, or None when it needs the file's text.
+
+    A replaced line becomes the line's whole text (a region of one line with
+    no column is that line without its end, SARIF 3.30.2); a deleted line is
+    removed with its end (the region reaches column 1 of the next); an inserted line
+    goes at the start of the next line; a new file is text at offset 0. An
+    appended line needs the file's length and a link is no text: those are in
+    the patch ``tcpaudit fix`` prints.
+    """
+    if change.link or change.action == "append":
+        return None
+    if change.action == "create":
+        return {
+            "deletedRegion": {"charOffset": 0, "charLength": 0},
+            "insertedContent": {"text": change.text + "\n"},
+        }
+    if change.line is None:
+        return None
+    if change.action == "replace" and not change.text:
+        # A deleted line goes with its end: from its start to the next line's.
+        region = {"startLine": change.line, "startColumn": 1, "endLine": change.line + 1}
+        return {"deletedRegion": {**region, "endColumn": 1}, "insertedContent": {"text": ""}}
+    if change.action == "replace":
+        return {
+            "deletedRegion": {"startLine": change.line},
+            "insertedContent": {"text": change.text},
+        }
+    return {
+        "deletedRegion": {"startLine": change.line + 1, "startColumn": 1, "endColumn": 1},
+        "insertedContent": {"text": change.text + "\n"},
+    }
+
+
+def _fixes(finding: Finding) -> list[dict[str, Any]]:
+    """The finding's changes as one SARIF fix, when every one can be written as text."""
+    if not finding.fix_changes:
+        return []
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for change in finding.fix_changes:
+        replacement = _replacement(change)
+        if replacement is None:
+            return []
+        by_file.setdefault(change.file, []).append(replacement)
+    description = f"{finding.rule}: set {finding.setting}" if finding.setting else finding.rule
+    if finding.recommended is not None and finding.setting:
+        description += f" to {finding.recommended}"
+    return [
+        {
+            "description": {"text": description},
+            "artifactChanges": [
+                {"artifactLocation": _artifact(file), "replacements": replacements}
+                for file, replacements in by_file.items()
+            ],
+        }
+    ]
+
+
 def _result(finding: Finding, index: int, report: Report) -> dict[str, Any]:
     properties: dict[str, Any] = {"severity": finding.severity.value}
     for key in ("setting", "scope", "current", "recommended", "fix"):
@@ -200,6 +272,9 @@ def _result(finding: Finding, index: int, report: Report) -> dict[str, Any]:
         "suppressions": [],
         "properties": properties,
     }
+    fixes = _fixes(finding)
+    if fixes:
+        result["fixes"] = fixes
     if finding.suppressed:
         suppression: dict[str, Any] = {"kind": "external", "status": "accepted"}
         if finding.suppression_reason:

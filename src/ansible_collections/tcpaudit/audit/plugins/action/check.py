@@ -14,8 +14,9 @@
 It takes ``ansible_facts.tcpaudit`` (collected by ``tcpaudit.audit.facts``, which
 it runs itself when the fact is absent), hands it to the ``tcpaudit`` library
 (``tcpaudit.snapshot`` rebuilds the host's files, ``tcpaudit.audit`` grades
-them) and turns the report into a task result. It parses and judges nothing
-itself. The documentation is in ``plugins/modules/check.py``.
+them) and turns the report into a task result; with ``remediate`` it adds the
+fixes as data (``tcpaudit.remedy.tasks``: what ``tcpaudit fix --format
+ansible`` would write to each file). It parses and judges nothing itself. The documentation is in ``plugins/modules/check.py``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ ARGUMENT_SPEC = {
     "facts": {"type": "dict"},
     "root": {"type": "path", "default": "/"},
     "apache_conf": {"type": "str"},
+    "remediate": {"type": "bool", "default": False},
+    "rules": {"type": "list", "elements": "str", "default": []},
 }
 
 
@@ -121,6 +124,19 @@ class ActionModule(ActionBase):
             # The managed host wrote part of this: no control character reaches the terminal.
             result.update(failed=True, msg=printable(message))
             return result
+
+        if args["remediate"]:
+            try:
+                from tcpaudit.remedy.tasks import plan_snapshot, remediation
+
+                layout = facts.apache.layout if facts.apache else None
+                planned = plan_snapshot(report.findings, _plain(document), rules=args["rules"])
+                result["remediation"] = remediation(planned, layout=layout)
+            except tcpaudit.TcpauditError as exc:
+                from tcpaudit.safetext import printable
+
+                result.update(failed=True, msg=printable(f"tcpaudit: remediate: {exc}"))
+                return result
 
         text = report.to_json()
         payload = json.loads(text)

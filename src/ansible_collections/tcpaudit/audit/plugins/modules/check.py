@@ -71,6 +71,21 @@ options:
   apache_conf:
     description: Passed to M(tcpaudit.audit.facts) when this action runs it.
     type: str
+  remediate:
+    description:
+      - Also return RV(remediation), the fixes as data, planned on the
+        snapshot's files as C(tcpaudit fix) plans them on a tree. A play
+        applies them with M(ansible.builtin.copy) and M(ansible.builtin.file)
+        (see EXAMPLES); nothing is written by this action.
+      - Needs a snapshot (O(facts) or C(ansible_facts.tcpaudit)), not a
+        C(tcpaudit facts) document, which holds no files.
+    type: bool
+    default: false
+  rules:
+    description: With O(remediate), only the fixes of these rule ids.
+    type: list
+    elements: str
+    default: []
 attributes:
   action:
     support: full
@@ -97,6 +112,46 @@ EXAMPLES = r"""
     report_dir: reports
 
 # then, on the controller: tcpaudit fleet reports/
+
+- name: Grade and plan the fixes
+  tcpaudit.audit.check:
+    fail_on: never
+    remediate: true
+  register: audit
+
+- name: Check each file is still the one audited (or already fixed)
+  ansible.builtin.stat:
+    path: "{{ item.path }}"
+    checksum_algorithm: sha1
+  loop: "{{ audit.remediation.files | selectattr('state', 'eq', 'file') }}"
+  register: before
+
+- name: Refuse to write over a file changed since the audit
+  ansible.builtin.assert:
+    that: >-
+      (item.item.checksum_before is none and not item.stat.exists)
+      or item.stat.checksum | default('') in [item.item.checksum_before, item.item.checksum_after]
+  loop: "{{ before.results }}"
+
+- name: Directories of new files (a new sysctl.d drop-in)
+  ansible.builtin.file:
+    path: "{{ item.path | dirname }}"
+    state: directory
+  loop: "{{ audit.remediation.files }}"
+
+- name: Write the fixed files
+  ansible.builtin.copy:
+    dest: "{{ item.path }}"
+    content: "{{ item.content }}"
+    mode: "0644"
+  loop: "{{ audit.remediation.files | selectattr('state', 'eq', 'file') }}"
+
+- name: Enable modules as a2enmod does
+  ansible.builtin.file:
+    src: "{{ item.src }}"
+    dest: "{{ item.path }}"
+    state: link
+  loop: "{{ audit.remediation.files | selectattr('state', 'eq', 'link') }}"
 """
 
 RETURN = r"""
@@ -120,6 +175,30 @@ failing:
   type: list
   elements: str
   sample: [TA101, TA104]
+remediation:
+  description:
+    - The fixes as data, when O(remediate) is true. C(files) lists each file
+      to change with C(path) (the host's), C(rules), C(where) and either
+      C(state=file), C(content) (the whole fixed text), C(checksum_before)
+      (SHA-1; null for a new file), C(checksum_after), or C(state=link) and
+      C(src). C(httpd) names the service and whether it must be C(reloaded)
+      or C(restarted); C(sysctl) says whether C(sysctl --system) must run.
+  returned: when remediate is true
+  type: dict
+  sample:
+    files:
+      - path: /etc/httpd/conf/httpd.conf
+        state: file
+        rules: [TA301, TA101]
+        where: [line 11]
+        handler: httpd
+        content: "..."
+        checksum_before: 2f360278337f4ae5def4528541be3df6593d7d7a
+        checksum_after: 985d2b5a8f1927871f872b76aefb2b0627de9120
+    httpd: {service: httpd, state: restarted}
+    sysctl: true
+    rules: [TA301, TA101]
+    notes: []
 report_path:
   description: The report file written, when O(report_dir) is set.
   returned: when report_dir is set

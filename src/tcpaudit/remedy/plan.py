@@ -1,0 +1,316 @@
+"""The merged changes of a report, applied in memory to the audited files.
+
+``plan`` reads (never writes) each file a change names, through the root the
+way the audit read it: a file named through a link (Debian's sites-enabled)
+is changed where the link points, since a patch cannot edit through a link.
+Each change is checked against the text before it is applied, so facts that
+no longer match the files give an error at the file and line rather than a
+patch in the wrong place.
+
+A replacement covers the whole logical line (httpd numbers a line continued
+with ``\\`` by its last physical line); a line inserted inside a section is
+indented one step deeper than the section's opening line; a replaced line
+keeps its indentation.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..apache.lexer import split_words
+from ..checks.paste import is_sysctl_file
+from ..engine.findings import FileChange, Finding
+from ..errors import ParseError
+from ..rootfs import RootFS
+from .merge import MergedChange, merge_changes
+
+__all__ = ["DEBIAN_MODULE_DIR", "FileEdit", "Plan", "plan"]
+
+# Where Debian's packages install modules (the path in mods-available/x.load).
+DEBIAN_MODULE_DIR = "/usr/lib/apache2/modules"
+_INDENT = re.compile(r"[ \t]*")
+# The bytes a patch should never have to carry: changes are to text files.
+_MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class FileEdit:
+    """One file's change: its text before and after (None: it does not exist).
+
+    Attributes:
+        path: the file relative to the root, links resolved (what a patch names).
+        before: the text now; None for a file to create.
+        after: the text once every change is applied.
+        link: for a link to create, its target (``before`` and ``after`` None).
+        rules: the rules whose fixes change it, in report order.
+        lines: the changed places, for people (``line 11``, ``after line 56``).
+        changes: the merged changes applied to it.
+    """
+
+    path: str
+    before: str | None
+    after: str | None
+    link: str | None = None
+    rules: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    changes: list[FileChange] = field(default_factory=list)
+    sysctl: bool = False
+
+
+@dataclass
+class Plan:
+    """The edits, and what could not be planned (one line each)."""
+
+    edits: list[FileEdit]
+    notes: list[str]
+
+    def rules(self) -> list[str]:
+        """The rules whose fixes the plan applies, in report order."""
+        seen: dict[str, None] = {}
+        for edit in self.edits:
+            seen.update(dict.fromkeys(edit.rules))
+        return list(seen)
+
+
+def _read(real: Path, shown: str) -> str:
+    try:
+        info = os.stat(real)
+        if not stat.S_ISREG(info.st_mode):
+            raise ParseError("not a regular file: a patch cannot change it", file=shown)
+        if info.st_size > _MAX_FILE_BYTES:
+            raise ParseError("larger than 64 MiB", file=shown)
+        data = real.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"cannot read it: {exc.strerror or exc}", file=shown) from exc
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _logical_start(lines: Sequence[str], last: int) -> int:
+    """The first physical line (0-based) of the logical line ending at ``last``."""
+    start = last
+    while start > 0 and lines[start - 1].rstrip("\r\n").endswith("\\"):
+        start -= 1
+    return start
+
+
+def _indent(line: str) -> str:
+    match = _INDENT.match(line)
+    return match.group(0) if match else ""
+
+
+def _inside_indent(lines: Sequence[str], anchor: int) -> str:
+    """How lines inserted after ``anchor`` are indented."""
+    own = _indent(lines[anchor])
+    if not lines[anchor].lstrip().startswith("<"):
+        return own
+    for following in lines[anchor + 1 :]:
+        if following.strip():
+            deeper = _indent(following)
+            if len(deeper) > len(own) and not following.lstrip().startswith("</"):
+                return deeper
+            break
+    return own + ("\t" if own.endswith("\t") else "    ")
+
+
+def _text_lines(text: str, indent: str, newline: str) -> list[str]:
+    return [f"{indent}{line}{newline}" if line else newline for line in text.splitlines()]
+
+
+def _check_replaced(change: FileChange, old: str, shown: str) -> None:
+    """The replaced line sets what the change sets (or the change deletes it)."""
+    if not change.text:
+        return
+    words = split_words(old.replace("\\\n", " ").strip())
+    names = {line.split(None, 1)[0].lower() for line in change.text.splitlines() if line.strip()}
+    if not words or words[0].lower() not in names:
+        found = words[0] if words else "an empty line"
+        raise ParseError(
+            f"expected {' or '.join(sorted(names))} here, found {found}: the file changed since "
+            "it was read; audit it again",
+            file=shown,
+            line=change.line,
+        )
+
+
+def _apply(before: str, changes: Sequence[FileChange], shown: str) -> tuple[str, list[str]]:
+    """``before`` with ``changes`` applied (line numbers are those of ``before``)."""
+    lines = before.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    replaced: dict[int, tuple[int, FileChange]] = {}
+    inserted: dict[int, list[str]] = {}
+    appended: list[str] = []
+    places: list[str] = []
+    for change in changes:
+        if change.action in ("replace", "insert_after") and (
+            change.line is None or not 1 <= change.line <= len(lines)
+        ):
+            raise ParseError(
+                f"has {len(lines)} lines, no line {change.line} to change: the file changed "
+                "since it was read; audit it again",
+                file=shown,
+                line=change.line,
+            )
+        if change.action == "replace":
+            assert change.line is not None
+            last = change.line - 1
+            start = _logical_start(lines, last)
+            _check_replaced(change, "".join(lines[start : last + 1]), shown)
+            replaced[start] = (last, change)
+            places.append(f"line {start + 1}" if start == last else f"lines {start + 1}-{last + 1}")
+        elif change.action == "insert_after":
+            assert change.line is not None
+            anchor = change.line - 1
+            text = _text_lines(change.text, _inside_indent(lines, anchor), newline)
+            inserted.setdefault(anchor, []).extend(text)
+            places.append(f"after line {change.line}")
+        else:
+            appended.extend(_text_lines(change.text, "", newline))
+            places.append("at the end")
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if index in replaced:
+            last, change = replaced[index]
+            out.extend(_text_lines(change.text, _indent(lines[index]), newline))
+            for anchor in range(index, last + 1):
+                out.extend(inserted.get(anchor, []))
+            index = last + 1
+            continue
+        out.append(lines[index])
+        out.extend(inserted.get(index, []))
+        index += 1
+    if appended:
+        if out and not out[-1].endswith("\n"):
+            out[-1] += newline
+        out.extend(appended)
+    return "".join(out), places
+
+
+def _host_name(file: str) -> str:
+    return "/" + file.lstrip("/")
+
+
+def _shown(fs: RootFS, real: Path) -> str:
+    return real.relative_to(fs.root).as_posix() if real != fs.root else "."
+
+
+def _link_edit(fs: RootFS, merged: MergedChange, notes: list[str]) -> FileEdit | None:
+    change = merged.change
+    parent = fs.resolve(posixpath.dirname(_host_name(change.file)))
+    link = parent / posixpath.basename(change.file)
+    shown = _shown(fs, link)
+    target = fs.resolve(posixpath.join(posixpath.dirname(_host_name(change.file)), change.text))
+    if os.path.lexists(link):
+        if os.path.islink(link) and os.readlink(link) == change.text:
+            return None
+        notes.append(f"{shown} exists: left as it is ({', '.join(merged.rules)})")
+        return None
+    if not target.exists():
+        # a2enmod links only the files the module has; without mods-available's
+        # x.load the file itself says what Debian's would: the LoadModule line.
+        if change.file.endswith(".load"):
+            stem = posixpath.basename(change.file).removesuffix(".load")
+            text = f"LoadModule {stem}_module {DEBIAN_MODULE_DIR}/mod_{stem}.so\n"
+            notes.append(
+                f"{shown}: {change.text} is not in the tree: written as a file holding the "
+                f"LoadModule line ({', '.join(merged.rules)})"
+            )
+            return FileEdit(
+                path=shown,
+                before=None,
+                after=text,
+                rules=merged.rules,
+                lines=["new file"],
+                changes=[FileChange(file=change.file, action="create", text=text.rstrip("\n"))],
+            )
+        return None
+    return FileEdit(path=shown, before=None, after=None, link=change.text, rules=merged.rules)
+
+
+def plan(
+    findings: Iterable[Finding], root: str | os.PathLike[str], *, rules: Sequence[str] = ()
+) -> Plan:
+    """The edits that apply every unsuppressed finding's changes (only ``rules`` when given).
+
+    Args:
+        findings: the report's findings, most severe first.
+        root: the audited root the changes' files are relative to.
+        rules: rule ids to limit the plan to (empty: every rule).
+
+    Raises:
+        ParseError: a file cannot be read, or does not hold what the change expects.
+    """
+    fs = RootFS(root)
+    wanted = {rule.upper() for rule in rules}
+    chosen = [
+        finding
+        for finding in findings
+        if not finding.suppressed and (not wanted or finding.rule in wanted)
+    ]
+    notes: list[str] = []
+    by_file: dict[str, list[MergedChange]] = {}
+    edits: list[FileEdit] = []
+    texts: dict[str, list[str] | None] = {}
+
+    def original(change: FileChange) -> str | None:
+        """The logical line a replace rewrites, words joined, or None."""
+        real = fs.resolve(_host_name(change.file))
+        shown = _shown(fs, real)
+        if shown not in texts:
+            texts[shown] = (
+                _read(real, shown).splitlines(keepends=True) if os.path.isfile(real) else None
+            )
+        lines = texts[shown]
+        if lines is None or change.line is None or not 1 <= change.line <= len(lines):
+            return None
+        start = _logical_start(lines, change.line - 1)
+        return "".join(lines[start : change.line]).replace("\\\n", " ").strip()
+
+    for merged in merge_changes(chosen, original):
+        if merged.change.link:
+            edit = _link_edit(fs, merged, notes)
+            if edit is not None:
+                edits.append(edit)
+            continue
+        real = fs.resolve(_host_name(merged.change.file))
+        if _shown(fs, real) == "dev/null":
+            # Masked (systemd-sysctl and procps skip a link to /dev/null): the
+            # operator turned this file off; a patch must not write a file there.
+            notes.append(
+                f"{merged.change.file} is a link to /dev/null (masked): its changes are left "
+                f"out ({', '.join(merged.rules)})"
+            )
+            continue
+        by_file.setdefault(_shown(fs, real), []).append(merged)
+    for shown, group in by_file.items():
+        real = fs.root / shown
+        exists = os.path.lexists(real)
+        before = _read(real, shown) if exists else None
+        changes = [merged.change for merged in group]
+        if before is None and any(c.action in ("replace", "insert_after") for c in changes):
+            raise ParseError("does not exist: audit the tree again", file=shown)
+        after, places = _apply(before or "", changes, shown)
+        rules_here: dict[str, None] = {}
+        for merged in group:
+            rules_here.update(dict.fromkeys(merged.rules))
+        edits.append(
+            FileEdit(
+                path=shown,
+                before=before,
+                after=after,
+                rules=list(rules_here),
+                lines=places,
+                changes=changes,
+                sysctl=is_sysctl_file(shown),
+            )
+        )
+    edits.sort(key=lambda edit: edit.path)
+    return Plan(
+        edits=[edit for edit in edits if edit.before != edit.after or edit.link], notes=notes
+    )

@@ -1,0 +1,78 @@
+"""SARIF ``fixes`` computed on the files: every text change, appended lines included.
+
+A report alone cannot say where the end of a file is, so the audit's SARIF
+(report.sarif) leaves out fixes that append; ``tcpaudit fix --format sarif``
+reads the files and gives each finding the fix its own changes make (planned
+alone, as ``--rule`` would), as replacements at exact character offsets.
+Applied one finding at a time they give what the patch gives for that
+finding. A fix that creates a link (Debian's a2enmod) is not text: such a
+finding keeps no fix here; the patch has it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from ..engine.findings import Finding, Report
+from ..report.sarif import artifact_location, sarif_log
+from .plan import FileEdit, plan
+
+__all__ = ["file_fixes", "sarif_with_file_fixes"]
+
+
+def _replacements(edit: FileEdit) -> list[dict[str, Any]]:
+    after = edit.after or ""
+    if edit.before is None:
+        region = {"charOffset": 0, "charLength": 0}
+        return [{"deletedRegion": region, "insertedContent": {"text": after}}]
+    before_lines = edit.before.splitlines(keepends=True)
+    after_lines = after.splitlines(keepends=True)
+    offsets = [0]
+    for line in before_lines:
+        offsets.append(offsets[-1] + len(line))
+    matcher = difflib.SequenceMatcher(None, before_lines, after_lines, autojunk=False)
+    replacements = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        region = {"charOffset": offsets[i1], "charLength": offsets[i2] - offsets[i1]}
+        text = "".join(after_lines[j1:j2])
+        replacements.append({"deletedRegion": region, "insertedContent": {"text": text}})
+    return replacements
+
+
+def file_fixes(
+    findings: Sequence[Finding], root: str | os.PathLike[str]
+) -> dict[int, list[dict[str, Any]]]:
+    """Each finding's SARIF fix from the files under ``root``, by its index."""
+    fixes: dict[int, list[dict[str, Any]]] = {}
+    for index, finding in enumerate(findings):
+        if finding.suppressed or not finding.fix_changes:
+            continue
+        edits = plan([finding], root).edits
+        if not edits or any(edit.link is not None for edit in edits):
+            continue
+        changes = [
+            {"artifactLocation": artifact_location(edit.path), "replacements": _replacements(edit)}
+            for edit in edits
+        ]
+        description = f"{finding.rule}: {finding.title}"
+        fixes[index] = [{"description": {"text": description}, "artifactChanges": changes}]
+    return fixes
+
+
+def sarif_with_file_fixes(
+    report: Report, root: str | os.PathLike[str], rules: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """The audit's SARIF log, each result's ``fixes`` computed on the files."""
+    log = sarif_log(report, rules)
+    results = log["runs"][0]["results"]
+    computed = file_fixes(report.findings, root)
+    for index, result in enumerate(results):
+        result.pop("fixes", None)
+        if index in computed:
+            result["fixes"] = computed[index]
+    return log

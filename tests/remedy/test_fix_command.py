@@ -1,0 +1,224 @@
+"""``tcpaudit fix``: the command line, and each behaviour of the planner, one test each."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import tcpaudit
+from tcpaudit.cli import cli
+from tcpaudit.engine.findings import FileChange, Finding, Severity
+from tcpaudit.errors import ParseError
+from tcpaudit.remedy import merge_changes, plan, render_diff
+from tcpaudit.remedy.diff import quoted_path
+
+REPO = Path(__file__).resolve().parents[2]
+INCIDENT = REPO / "examples" / "closewait-incident"
+
+
+def _fix(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["fix", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def _copy(tmp_path: Path, source: Path = INCIDENT) -> Path:
+    root = tmp_path / "host"
+    shutil.copytree(source, root, symlinks=True)
+    return root
+
+
+def test_fix_never_writes_to_the_tree(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    before = _digest(root)
+    code, out, _ = _fix("--root", str(root))
+    assert code == 0 and out.startswith("diff --git a/")
+    code, playbook, _ = _fix("--root", str(root), "--format", "ansible")
+    assert code == 0 and "ansible.builtin.copy" in playbook
+    assert _digest(root) == before
+
+
+def test_rule_limits_the_patch_to_that_rule(tmp_path: Path) -> None:
+    code, out, _ = _fix("--root", str(INCIDENT), "--rule", "ta101")
+    assert code == 0
+    assert "+Timeout 30" in out and "KeepAliveTimeout" not in out and "sysctl" not in out
+
+
+def test_unknown_rule_and_facts_file_exit_2(tmp_path: Path) -> None:
+    code, _, err = _fix("--root", str(INCIDENT), "--rule", "TA999")
+    assert code == 2 and "--rule TA999: no such rule" in err
+    facts = tmp_path / "facts.json"
+    facts.write_text(tcpaudit.gather(root=INCIDENT).model_dump_json())
+    code, _, err = _fix("--facts", str(facts))
+    assert code == 2 and "not --facts" in err
+
+
+def test_a_file_changed_since_the_audit_is_refused_at_its_line(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    report = tcpaudit.audit(tcpaudit.gather(root=root))
+    conf = root / "etc/httpd/conf/httpd.conf"
+    conf.write_text(conf.read_text().replace("Timeout 300\n", "# Timeout 300\n"))
+    with pytest.raises(ParseError) as raised:
+        plan(report.findings, root)
+    assert (raised.value.file, raised.value.line) == ("etc/httpd/conf/httpd.conf", 11)
+    assert "expected timeout here" in raised.value.reason
+
+
+def test_a_clean_tree_gives_an_empty_patch() -> None:
+    code, out, _ = _fix("--root", str(REPO / "examples" / "tuned"))
+    assert (code, out) == (0, "")
+
+
+def test_output_file_holds_the_patch_and_patch_applies_it(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    target = tmp_path / "fix.patch"
+    code, out, _ = _fix("--root", str(root), "-o", str(target))
+    assert code == 0 and out == ""
+    done = subprocess.run(["patch", "-p1", "--batch", "-i", str(target)], cwd=root,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    assert "\nTimeout 30\n" in (root / "etc/httpd/conf/httpd.conf").read_text()
+    # Applied, there is nothing left to fix in the files.
+    assert _fix("--root", str(root))[1] == ""
+
+
+def _finding(rule: str, *changes: FileChange, severity: Severity = Severity.HIGH) -> Finding:
+    return Finding(rule=rule, severity=severity, title=rule, message=rule,
+                   fix_changes=list(changes))  # fmt: skip
+
+
+def test_same_line_asked_twice_is_written_once_and_the_more_severe_value_kept() -> None:
+    one = FileChange(file="a.conf", line=3, action="replace", text="Timeout 30")
+    two = FileChange(file="a.conf", line=3, action="replace", text="Timeout 45")
+    merged = merge_changes([_finding("TA301", one), _finding("TA115", two, severity=Severity.LOW)])
+    assert [(m.change.text, m.rules) for m in merged] == [("Timeout 30", ["TA301", "TA115"])]
+
+
+def test_proxy_pass_rewrites_keep_what_each_rule_changed(tmp_path: Path) -> None:
+    conf = tmp_path / "etc" / "p.conf"
+    conf.parent.mkdir()
+    conf.write_text("ProxyPass /a/ http://b/ keepalive=Off timeout=300\n")
+    ttl = FileChange(file="etc/p.conf", line=1, action="replace",
+                     text="ProxyPass /a/ http://b/ keepalive=Off timeout=300 ttl=4")  # fmt: skip
+    alive = FileChange(file="etc/p.conf", line=1, action="replace",
+                       text="ProxyPass /a/ http://b/ keepalive=On timeout=300")  # fmt: skip
+    short = FileChange(file="etc/p.conf", line=1, action="replace",
+                       text="ProxyPass /a/ http://b/ keepalive=Off timeout=30")  # fmt: skip
+    findings = [_finding("TA113", ttl), _finding("TA109", alive), _finding("TA108", short)]
+    (edit,) = plan(findings, tmp_path).edits
+    assert edit.after == "ProxyPass /a/ http://b/ keepalive=On timeout=30 ttl=4\n"
+
+
+def test_inserted_lines_are_indented_inside_their_section(tmp_path: Path) -> None:
+    conf = tmp_path / "v.conf"
+    conf.write_text("<VirtualHost *:80>\n\tServerName a\n</VirtualHost>\n")
+    change = FileChange(file="v.conf", line=1, action="insert_after", text="Timeout 30")
+    (edit,) = plan([_finding("TA101", change)], tmp_path).edits
+    assert edit.after == "<VirtualHost *:80>\n\tTimeout 30\n\tServerName a\n</VirtualHost>\n"
+
+
+def test_append_to_a_file_without_final_newline_and_create_a_new_one(tmp_path: Path) -> None:
+    (tmp_path / "m.conf").write_text("Listen 80")
+    appended = FileChange(file="m.conf", action="append", text="Timeout 30")
+    created = FileChange(file="etc/sysctl.d/99-tcpaudit.conf", action="append",
+                         text="net.ipv4.tcp_retries2 = 8")  # fmt: skip
+    planned = plan([_finding("TA101", appended), _finding("TA202", created)], tmp_path)
+    diff = render_diff(planned)
+    assert "new file mode 100644\n--- /dev/null\n+++ b/etc/sysctl.d/99-tcpaudit.conf" in diff
+    assert "-Listen 80\n\\ No newline at end of file\n+Listen 80\n+Timeout 30\n" in diff
+    root = tmp_path
+    done = subprocess.run(["git", "apply", "--check", "-"], input=diff, text=True, cwd=root,
+                          capture_output=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_change_through_a_link_edits_the_file_it_points_to(tmp_path: Path) -> None:
+    (tmp_path / "avail").mkdir()
+    (tmp_path / "enabled").mkdir()
+    (tmp_path / "avail" / "site.conf").write_text("Timeout 300\n")
+    os.symlink("../avail/site.conf", tmp_path / "enabled" / "site.conf")
+    change = FileChange(file="enabled/site.conf", line=1, action="replace", text="Timeout 30")
+    (edit,) = plan([_finding("TA101", change)], tmp_path).edits
+    assert edit.path == "avail/site.conf"
+
+
+def test_suppressed_findings_are_not_fixed(tmp_path: Path) -> None:
+    (tmp_path / "m.conf").write_text("Timeout 300\n")
+    change = FileChange(file="m.conf", line=1, action="replace", text="Timeout 30")
+    finding = _finding("TA101", change).model_copy(update={"suppressed": True})
+    assert plan([finding], tmp_path).edits == []
+
+
+def test_paths_git_must_quote_are_quoted() -> None:
+    assert quoted_path("a/etc/plain.conf") == "a/etc/plain.conf"
+    assert quoted_path('a/my "site".conf') == '"a/my \\"site\\".conf"'
+    assert quoted_path("a/caf\u00e9 x.conf") == '"a/caf\\303\\251 x.conf"'
+
+
+def test_a_file_that_is_not_utf8_is_patched_byte_for_byte(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    conf = root / "usr/local/apache2/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_bytes(
+        b"LoadModule mpm_event_module modules/mod_mpm_event.so\n# caf\xe9\nTimeout 300\n"
+    )
+    # A playbook carries text: it refuses the file and says to use the patch.
+    code, _, err = _fix("--root", str(root), "--format", "ansible")
+    assert code == 2 and "not UTF-8 text" in err and "use the patch" in err
+    target = tmp_path / "fix.patch"
+    code, _, _ = _fix("--root", str(root), "-o", str(target))
+    assert code == 0 and b"# caf\xe9\n" in target.read_bytes()
+    done = subprocess.run(["patch", "-p1", "--batch", "-i", str(target)], cwd=root,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    assert b"# caf\xe9\nTimeout 30\n" in conf.read_bytes()
+
+
+def test_a_file_name_with_quotes_blanks_and_utf8_applies_with_both_tools(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    conf = source / "usr/local/apache2/conf"
+    conf.mkdir(parents=True)
+    name = 'my "odd" site \u00e9.conf'
+    (conf / "httpd.conf").write_text(
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule reqtimeout_module modules/mod_reqtimeout.so\n"
+        'Include "conf/my \\"odd\\" site \u00e9.conf"\n'
+    )
+    (conf / name).write_text("Timeout 300\n")
+    code, diff, _ = _fix("--root", str(source))
+    assert code == 0 and '"a/usr/local/apache2/conf/my \\"odd\\" site \\303\\251.conf"' in diff
+    for tool in (["patch", "-p1", "--batch"], ["git", "apply"]):
+        copy = tmp_path / tool[0]
+        shutil.copytree(source, copy)
+        done = subprocess.run(tool, input=diff, text=True, cwd=copy, capture_output=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (copy / "usr/local/apache2/conf" / name).read_text() == "Timeout 30\n"
+
+
+def test_a_drop_in_masked_by_a_link_to_dev_null_is_left_alone(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    conf = root / "usr/local/apache2/conf"
+    conf.mkdir(parents=True)
+    (conf / "httpd.conf").write_text(
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\nTimeout 300\n"
+    )
+    (root / "etc/sysctl.d").mkdir(parents=True)
+    os.symlink("/dev/null", root / "etc/sysctl.d/99-tcpaudit.conf")
+    code, diff, err = _fix("--root", str(root))
+    assert code == 0 and "+Timeout 30" in diff
+    # Never a patch creating dev/null: the masked file's changes are named on stderr.
+    assert "dev/null b/dev/null" not in diff and "sysctl" not in diff
+    assert "99-tcpaudit.conf is a link to /dev/null (masked)" in err
