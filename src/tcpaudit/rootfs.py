@@ -147,6 +147,17 @@ class RootFS:
             resolved.append(name)
         return Path(base + "/".join(resolved)) if resolved else self.root
 
+    def is_overlay_link(self, real: str) -> bool:
+        """Whether ``real`` (a path below the root) is a link of ``overlay_links``.
+
+        Such a path is an empty regular file on disk; only ``resolve`` follows
+        it, so a reader that takes a directory's regular files as they are
+        must resolve these instead.
+        """
+        if not self._links or not real.startswith(self._root_text):
+            return False
+        return "/" + real[len(self._root_text) :] in self._links
+
     def read_bytes(self, tree_path: str | PurePosixPath, limit: int = DEFAULT_LIMIT_BYTES) -> bytes:
         """The bytes of a file named inside the root, links resolved inside it.
 

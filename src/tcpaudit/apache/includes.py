@@ -199,10 +199,11 @@ class _Walk:
             candidate = f"{base}/{name}"
             if slash:
                 self.wildcard(candidate, remainder)
-            elif stat.S_ISREG(mode):
+            elif stat.S_ISREG(mode) and not self.fs.is_overlay_link(f"{real_dir}/{name}"):
                 # A plain file in a directory already resolved: its real path is
                 # that directory's and its name (resolving from the root again
                 # costs a lstat per component, for every file of a large conf.d).
+                # A snapshot's link is a regular placeholder: it is resolved.
                 self.found.append((candidate, Path(f"{real_dir}/{name}")))
             else:
                 self.no_wildcard(candidate)
