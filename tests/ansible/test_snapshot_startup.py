@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 from ansible_trees import link, load_facts_module, write
+from test_playbook import ansible_command, run
+from test_playbook import ansible_env as ansible_env  # the playbook test's fixture
 
 import tcpaudit
 from tcpaudit import rootfs
@@ -323,3 +325,61 @@ def test_a_masked_unit_is_masked_in_the_snapshot_too(module: ModuleType, tmp_pat
         facts_from_snapshot(document)
     assert "No MPM loaded" in str(local.value)
     assert str(remote.value) == str(local.value)
+
+
+def test_through_ansible_playbook_every_tree_grades_as_its_local_audit(
+    ansible_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Real ansible-playbook over the five trees: each report is the local audit's."""
+    roots = {}
+    for name, build in TREES.items():
+        roots[name] = tmp_path / "hosts" / name
+        roots[name].mkdir(parents=True)
+        build(roots[name])
+    hosts = "".join(f'{name} tcpaudit_root="{root}"\n' for name, root in roots.items())
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(
+        f"[web]\n{hosts}\n[web:vars]\nansible_connection=local\n"
+        'ansible_python_interpreter="{{ ansible_playbook_python }}"\n',
+        encoding="utf-8",
+    )
+    reports = tmp_path / "reports"
+    play = tmp_path / "play.yml"
+    play.write_text(
+        "- hosts: web\n  gather_facts: false\n  tasks:\n"
+        "    - tcpaudit.audit.facts:\n        root: '{{ tcpaudit_root }}'\n"
+        "    - tcpaudit.audit.check:\n        fail_on: never\n"
+        f"        report_dir: {reports}\n",
+        encoding="utf-8",
+    )
+    result = run(
+        [ansible_command("ansible-playbook"), "-i", str(inventory), str(play)],
+        ansible_env,
+        tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "SECRET-" not in output
+    for name, root in roots.items():
+        text = (reports / f"{name}.json").read_text(encoding="utf-8")
+        assert "SECRET-" not in text
+        fleet = json.loads(text)
+        local = json.loads(tcpaudit.audit(tcpaudit.gather(root, host=name)).to_json())
+        assert fleet["findings"] == local["findings"], name
+        assert (fleet["grade"], fleet["score"]) == (local["grade"], local["score"]), name
+        assert fleet["apache"] == local["apache"], name
+
+
+def test_the_collector_looks_where_the_loader_looks(module: ModuleType) -> None:
+    # The module runs on targets without tcpaudit: its lists are copies, kept equal here.
+    from tcpaudit.apache import binary, build, evidence, invocation, units
+
+    assert module.UNIT_DIRECTORIES == units.UNIT_DIRECTORIES
+    assert set(module.UNIT_NAMES) == set(invocation._UNITS.values())
+    assert module.MODULE_DIRECTORIES == tuple(path for path, _ in build._MODULE_DIRS)
+    binaries = {path for paths in build._BINARIES.values() for path in paths}
+    assert set(module.HTTPD_BINARIES) == binaries
+    assert module.EVIDENCE_TEXT_BYTES == evidence._MAX_TEXT_BYTES
+    assert module.BINARY_BYTES == binary._MAX_BINARY_BYTES
+    assert module.MAX_DROP_INS == units._MAX_DROP_INS
