@@ -377,7 +377,7 @@ def test_the_collector_looks_where_the_loader_looks(module: ModuleType) -> None:
 
     assert module.UNIT_DIRECTORIES == units.UNIT_DIRECTORIES
     assert set(module.UNIT_NAMES) == set(invocation._UNITS.values())
-    assert module.MODULE_DIRECTORIES == tuple(path for path, _ in build._MODULE_DIRS)
+    assert tuple(path for path, _ in build._MODULE_DIRS) == module.MODULE_DIRECTORIES
     binaries = {path for paths in build._BINARIES.values() for path in paths}
     assert set(module.HTTPD_BINARIES) == binaries
     assert module.EVIDENCE_TEXT_BYTES == evidence._MAX_TEXT_BYTES
