@@ -383,3 +383,24 @@ def test_the_collector_looks_where_the_loader_looks(module: ModuleType) -> None:
     assert module.EVIDENCE_TEXT_BYTES == evidence._MAX_TEXT_BYTES
     assert module.BINARY_BYTES == binary._MAX_BINARY_BYTES
     assert module.MAX_DROP_INS == units._MAX_DROP_INS
+
+
+def test_a_multi_line_secret_leaves_no_line_and_keeps_the_rest_readable(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(
+        root,
+        "/etc/sysconfig/httpd-site",
+        'DB_PASSWORD="SECRET-LINE-1\nSECRET-LINE-2"\nOPTIONS="-DLOWTIMEOUT -f conf/site.conf"\n',
+    )
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    content = document["files"]["/etc/sysconfig/httpd-site"]["content"]
+    assert "SECRET-" not in content and len(content.split("\n")) == 4
+    local = tcpaudit.gather(root)
+    remote = facts_from_snapshot(document, host=local.host)
+    # OPTIONS, read after the secret, still gives -DLOWTIMEOUT and -f site.conf.
+    assert remote.apache is not None and remote.apache.settings["Timeout"].value == 20
+    assert comparable(remote) == comparable(local)
