@@ -404,3 +404,32 @@ def test_a_multi_line_secret_leaves_no_line_and_keeps_the_rest_readable(
     # OPTIONS, read after the secret, still gives -DLOWTIMEOUT and -f site.conf.
     assert remote.apache is not None and remote.apache.settings["Timeout"].value == 20
     assert comparable(remote) == comparable(local)
+
+
+def test_a_start_up_file_only_its_owner_reads_sends_only_httpds_options(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # A 0600 EnvironmentFile is where secrets are kept, under any name: only the
+    # values httpd's command line is built from leave the host.
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(
+        root,
+        "/etc/sysconfig/httpd-site",
+        "root:$6$SECRET-HASH:19000:0:99999:7:::\nDB_URL=postgres://app:SECRET-URL@db/app\n"
+        'OPTIONS="-DLOWTIMEOUT -f conf/site.conf"\n',
+        mode=0o600,
+    )
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    content = document["files"]["/etc/sysconfig/httpd-site"]["content"]
+    assert "SECRET-" not in json.dumps(document)
+    assert content.split("\n")[:3] == [
+        "",
+        "DB_URL='<redacted by tcpaudit.audit.facts>'",
+        'OPTIONS="-DLOWTIMEOUT -f conf/site.conf"',
+    ]
+    local = tcpaudit.gather(root)
+    remote = facts_from_snapshot(document, host=local.host)
+    assert remote.apache is not None and remote.apache.settings["Timeout"].value == 20
+    assert comparable(remote) == comparable(local)

@@ -504,12 +504,35 @@ def redact_private_keys(text):
     return "\n".join(lines)
 
 
-def redact_shell(text):
+# Variables whose values tcpaudit's loader turns into httpd's command line or
+# environment choice (invocation.py): kept even in a file only its owner may read.
+INVOCATION_VARIABLES = frozenset(
+    {
+        "OPTIONS",
+        "HTTPD",
+        "HTTPD_LANG",
+        "APACHE_ARGUMENTS",
+        "APACHE_HTTPD",
+        "APACHE_CONFDIR",
+        "APACHE_ENVVARS",
+        "APACHE2_OPTS",
+        "SERVERROOT",
+        "CONFIGFILE",
+        "APACHE_SERVER_FLAGS",
+        "APACHE_MPM",
+    }
+)
+
+
+def redact_shell(text, private=False):
     """The text with the value of each variable named like a secret replaced.
 
     The value becomes one single-quoted word, which the shell and systemd's
     environment files both read as plain text; the lines of a quoted value
     that goes on over several lines are emptied (kept, for line numbers).
+    A ``private`` file (not world-readable: where secrets are kept) keeps only
+    the values of INVOCATION_VARIABLES; its other values are replaced and
+    its lines that assign nothing are emptied.
     """
     lines = text.split("\n")
     index = 0
@@ -517,7 +540,13 @@ def redact_shell(text):
         line = lines[index]
         match = _ASSIGNMENT.match(line)
         index += 1
-        if not (match and _SECRET_VARIABLE.search(match.group(1))):
+        if match is None:
+            if private:
+                lines[index - 1] = ""
+            continue
+        name = match.group(1)
+        secret = _SECRET_VARIABLE.search(name) is not None
+        if not secret and (not private or name in INVOCATION_VARIABLES):
             continue
         value = match.group(2).strip()
         lines[index - 1] = line[: match.start(2)] + "'" + REDACTED + "'"
@@ -530,6 +559,11 @@ def redact_shell(text):
                 if closed:
                     break
     return redact_private_keys("\n".join(lines))
+
+
+def redact_private_shell(text):
+    """``redact_shell`` for a file only its owner may read."""
+    return redact_shell(text, private=True)
 
 
 def _closes(text, quote):
@@ -1031,7 +1065,7 @@ class Collector:
             variables.update(environment)
             for path in files:
                 if path.startswith("/"):
-                    _, kind, loaded = self.collect(path, redact=redact_shell)
+                    _, kind, loaded = self.collect(path, redact=self._shell_redaction(path))
                     if kind == "file" and loaded is not None:
                         texts.append(("environment", loaded))
                         variables.update(shell_assignments(loaded, variables))
@@ -1056,7 +1090,7 @@ class Collector:
         """A shell fragment, the files it sources, and the paths it tests (present or not)."""
         if depth > MAX_SOURCE_DEPTH or self._sourced >= MAX_SOURCED_FILES:
             return
-        _, kind, text = self.collect(path, redact=redact_shell)
+        _, kind, text = self.collect(path, redact=self._shell_redaction(path))
         if kind != "file" or text is None:
             return
         self._sourced += 1
@@ -1070,6 +1104,15 @@ class Collector:
             sourced = shell_path(word, variables)
             if sourced.startswith("/"):
                 self._collect_shell(sourced, variables, texts, depth + 1)
+
+    def _shell_redaction(self, tree):
+        """How a start-up file is redacted: ``redact_private_shell`` unless world-readable."""
+        resolved = self.resolve(tree, record=False)
+        try:
+            mode = os.stat(self.real(resolved), follow_symlinks=False).st_mode if resolved else 0
+        except OSError:
+            mode = 0
+        return redact_shell if mode & stat.S_IROTH else redact_private_shell
 
     def collect_build_evidence(self):
         """os-release, dpkg's and Portage's records of httpd, the module directories, the binaries."""
