@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -433,3 +435,28 @@ def test_a_start_up_file_only_its_owner_reads_sends_only_httpds_options(
     remote = facts_from_snapshot(document, host=local.host)
     assert remote.apache is not None and remote.apache.settings["Timeout"].value == 20
     assert comparable(remote) == comparable(local)
+
+
+def test_bare_variable_doubling_in_start_up_files_is_bounded(tmp_path: Path) -> None:
+    # `$A$A` chains, as assignments and as a sourced path: 2^60 characters
+    # unbounded, so the collector runs in a child capped at 1 GiB.
+    root = tmp_path / "root"
+    root.mkdir()
+    debian_tree(root)
+    chain = "".join(f"export E{i}=$E{i - 1}$E{i - 1}\n" for i in range(1, 61))
+    line = ". " + "$E60" * 100_000 + "\n"
+    write(root, "/etc/apache2/envvars.local", "export E0=xy\n" + chain + line)
+    script = (
+        "import json, resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from ansible_trees import load_facts_module\n"
+        f"print(json.dumps(load_facts_module().snapshot({str(root)!r}, runner=None)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    document = json.loads(done.stdout)
+    assert "/etc/apache2/envvars.local" in document["files"]
+    assert len(done.stdout) < 4 * 1024 * 1024

@@ -443,11 +443,35 @@ def shell_assignments(text, known=None):
         match = _ASSIGNMENT.match(line)
         if match:
             value = match.group(2).split("#", 1)[0].strip().strip("\"'")
-            value = _BARE_VARIABLE.sub(lambda found: values.get(found.group(1), ""), value)
-            expanded = expand(value, values, missing="")
+            value = expand_bare(value, values)
+            expanded = expand(value, values, missing="") if value is not None else None
             if expanded is not None:
                 values[match.group(1)] = expanded
     return values
+
+
+def expand_bare(value, variables, pattern=None):
+    """``$NAME`` (or ``pattern``'s matches) replaced from ``variables``, unset ones empty.
+
+    None when the result would pass MAX_EXPANSION_CHARACTERS, checked before
+    it is built: a line of ``$A$A$A...`` would otherwise multiply its length
+    by that of A.
+    """
+    pieces = []
+    size = 0
+    last = 0
+    for match in (pattern or _BARE_VARIABLE).finditer(value):
+        name = next((group for group in match.groups() if group), "")
+        known = variables.get(name, "")
+        pieces.append(value[last : match.start()])
+        pieces.append(known)
+        size += match.start() - last + len(known)
+        if size > MAX_EXPANSION_CHARACTERS:
+            return None
+        last = match.end()
+    pieces.append(value[last:])
+    result = "".join(pieces)
+    return None if len(result) > MAX_EXPANSION_CHARACTERS else result
 
 
 def sysctl_path(key):
@@ -641,10 +665,11 @@ _SHELL_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_]
 
 
 def shell_path(word, variables):
-    """A path word of a shell fragment with ``$VAR``/``${VAR}`` from known assignments."""
-    return _SHELL_VARIABLE.sub(
-        lambda match: variables.get(match.group(1) or match.group(2), ""), _unquote(word)
-    )
+    """A path word of a shell fragment with ``$VAR``/``${VAR}`` from known assignments.
+
+    Empty when the expansion would pass MAX_EXPANSION_CHARACTERS (no such path exists).
+    """
+    return expand_bare(_unquote(word), variables, _SHELL_VARIABLE) or ""
 
 
 def binary_evidence(data):
