@@ -192,12 +192,52 @@ def gentoo_tree(root: Path) -> None:
     proc(root)
 
 
+def upstream_tree(root: Path) -> None:
+    """httpd in /usr/local/apache2 (a Debian-built binary), run by the unit with -f ${SITE}/..."""
+    (root / "usr/local/apache2/bin").mkdir(parents=True)
+    shutil.copyfile(APACHE2, root / "usr/local/apache2/bin/httpd")
+    write(
+        root,
+        "/etc/systemd/system/apache2.service",
+        "[Service]\nEnvironment=SITE=/srv/conf\n"
+        "ExecStart=/usr/local/apache2/bin/httpd -DFOREGROUND -f ${SITE}/main.conf\n",
+    )
+    write(root, "/usr/local/apache2/conf/httpd.conf", "Timeout 300\n")
+    write(
+        root,
+        "/srv/conf/main.conf",
+        "LoadModule mpm_worker_module modules/mod_mpm_worker.so\n"
+        "Timeout 45\nIncludeOptional conf.d/*.conf\n",
+    )
+    write(root, "/usr/local/apache2/conf.d/ka.conf", "KeepAliveTimeout 4\n")
+    proc(root)
+
+
+def debian_confdir_tree(root: Path) -> None:
+    """Debian's envvars sourcing ${APACHE_CONFDIR}/envvars.d/*, a -D from there."""
+    debian_tree(root)
+    write(
+        root,
+        "/etc/apache2/envvars",
+        "export APACHE_RUN_USER=www-data\n"
+        'for f in "${APACHE_CONFDIR}"/envvars.d/local; do . "$f"; done\n'
+        '. "${APACHE_CONFDIR}/envvars.d/local"\n',
+    )
+    write(
+        root,
+        "/etc/apache2/envvars.d/local",
+        'export APACHE_ARGUMENTS="-D TUNED"\nexport SITES=/etc/apache2/sites-shop\n',
+    )
+
+
 TREES: dict[str, Callable[[Path], None]] = {
     "debian": debian_tree,
     "debian-2.2": debian22_tree,
     "rhel": rhel_tree,
     "suse": suse_tree,
     "gentoo": gentoo_tree,
+    "upstream-unit": upstream_tree,
+    "debian-confdir": debian_confdir_tree,
 }
 
 
@@ -232,6 +272,8 @@ def test_snapshot_facts_and_report_equal_the_local_ones(
         "rhel": ("rhel", "2.4.37", "os-release", 20),
         "suse": ("suse", "2.4", "inferred", 60),
         "gentoo": ("gentoo", "2.4.62", "package", 90),
+        "upstream-unit": ("debian", "2.4.71", "binary", 45),
+        "debian-confdir": ("debian", "2.4.71", "binary", 42),
     }[name]
     timeout = apache.settings["Timeout"].value
     assert (apache.build, apache.version, apache.version_source, timeout) == expected
@@ -333,7 +375,7 @@ def test_through_ansible_playbook_every_tree_grades_as_its_local_audit(
     ansible_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    """Real ansible-playbook over the five trees: each report is the local audit's."""
+    """Real ansible-playbook over every tree above: each report is the local audit's."""
     roots = {}
     for name, build in TREES.items():
         roots[name] = tmp_path / "hosts" / name

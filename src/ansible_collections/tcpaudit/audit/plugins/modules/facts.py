@@ -1100,6 +1100,8 @@ class Collector:
                 value = environment.get(name)
                 if value and value.startswith("/"):
                     shells.append(value if name == "APACHE_ENVVARS" else value + "/envvars")
+        # apachectl sets APACHE_CONFDIR before it sources envvars (invocation.py too).
+        variables.setdefault("APACHE_CONFDIR", "/etc/apache2")
         for path in shells:
             self._collect_shell(path, variables, texts, 0)
         self.present(SUSE_LOADMODULE)
