@@ -209,7 +209,7 @@ def _host_name(fs: RootFS) -> str:
 
 @raises_only_documented_errors
 def gather(
-    root: str | os.PathLike[str] = "/",
+    root: str | os.PathLike[str] | RootFS = "/",
     apache_conf: str | os.PathLike[str] | None = None,
     sysctl: str | os.PathLike[str] | None = None,
     *,
@@ -226,7 +226,8 @@ def gather(
     """Read a host's Apache configuration and TCP sysctls into ``HostFacts``.
 
     Args:
-        root: the directory that stands for the host's ``/``.
+        root: the directory that stands for the host's ``/`` (or its ``RootFS``,
+            which the Apache and sysctl loaders then share).
         apache_conf: the main Apache configuration; None finds it by layout.
         sysctl: live sysctl values (a /proc/sys-like directory or ``sysctl -a``
             text); None reads ``<root>/proc/sys``.
@@ -262,9 +263,13 @@ def gather(
             7200, "proc/sys/net/ipv4/tcp_keepalive_time"
         )
     """
-    _check_root(root)
     # One view of the root for every loader: the same resolution and display rules.
-    fs = RootFS(root)
+    if isinstance(root, RootFS):
+        fs, root_shown = root, str(root.root)
+        _check_root(fs.root)
+    else:
+        _check_root(root)
+        fs, root_shown = RootFS(root), os.fspath(root)
     notes: list[Note] = []
     apache = load_apache(
         apache_conf,
@@ -285,7 +290,7 @@ def gather(
             apache.main_file, apache.layout, len(apache.files), len(apache.vhosts),
             apache.version, apache.version_source, apache.mpm, apache.mpm_source,
         )  # fmt: skip
-    settings = load_sysctl(sysctl, fs.root, boot=sysctl_boot, kernel=kernel_version)
+    settings = load_sysctl(sysctl, fs, boot=sysctl_boot, kernel=kernel_version)
     live = sum(1 for setting in settings.settings.values() if setting.live is not None)
     files = len(settings.persistent_files)
     log.info(
@@ -294,7 +299,7 @@ def gather(
     )  # fmt: skip
     if apache is None and sysctl is None and not allow_empty and not _read_any_sysctl(settings):
         raise UsageError(
-            f"nothing to audit under {os.fspath(root)}: no Apache configuration, no sysctl.conf "
+            f"nothing to audit under {root_shown}: no Apache configuration, no sysctl.conf "
             "or sysctl.d files and no proc/sys values"
         )
     return HostFacts(host=host or _host_name(fs), apache=apache, sysctl=settings, notes=notes)

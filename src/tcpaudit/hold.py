@@ -304,7 +304,14 @@ def kind_holds(config: ApacheConfig) -> dict[HoldKind, KindHold]:
     linger = LINGER_SECONDS if worker_lingers(config) else 0.0
     kinds = [k for k in HOLD_KINDS if k != "tls_handshake" or has_tls_listener(config)]
     found: dict[HoldKind, KindHold] = {}
-    all_scopes = list(_scopes(config))
+    # Scopes alike but for their label hold alike, and a later one never
+    # replaces an equal earlier one (_longer keeps the first): one of each
+    # suffices (10,000 vhosts of one template are two or three scopes).
+    distinct: dict[tuple[object, ...], _Scope] = {}
+    for scope in _scopes(config):
+        key = (scope.timeout, scope.limits, scope.keepalive, scope.keepalive_seconds, scope.base)
+        distinct.setdefault(key, scope)
+    all_scopes = list(distinct.values())
     for kind in kinds:
         longest: KindHold | None = None
         for scope in all_scopes:

@@ -99,9 +99,6 @@ class RootFS:
         self.is_host = self.root == Path("/")
         self._root_text = str(self.root).rstrip("/") + "/"
         self._links: Mapping[str, str] = _OVERLAYS.get(self._root_text, {})
-        # A rebuilt snapshot: some regular files stand for links, so a reader
-        # must resolve every name rather than trust what lstat says.
-        self.has_overlay = bool(self._links)
 
     def resolve(self, tree_path: str | PurePosixPath) -> Path:
         """Return the real path for an absolute path as seen inside the root.
@@ -113,13 +110,31 @@ class RootFS:
         Raises:
             LinkLoopError: more than MAX_SYMLINKS links on the way (a loop).
         """
+        return self.resolve_counting(tree_path)[0]
+
+    def resolve_counting(self, tree_path: str | PurePosixPath) -> tuple[Path, int]:
+        """``resolve``, and how many links the walk followed (for ``resolve_below``)."""
+        return self._walk([], str(tree_path), 0, str(tree_path))
+
+    def resolve_below(self, real_dir: str, name: str, links: int, tree_path: str) -> Path:
+        """``resolve(tree_path)`` for ``tree_path`` = a resolved directory + ``name``.
+
+        ``real_dir`` is what ``resolve_counting`` gave for the directory (no
+        link left in it) and ``links`` the links it followed: the walk goes on
+        from there, as the full walk would, without an lstat per component
+        of the directory again (a Debian tree's mods-enabled holds dozens of
+        links, each resolved from the root otherwise).
+        """
+        below = real_dir[len(self._root_text) :] if real_dir != str(self.root) else ""
+        resolved = [part for part in below.split("/") if part]
+        return self._walk(resolved, name, links, tree_path)[0]
+
+    def _walk(self, resolved: list[str], rest: str, links: int, shown: str) -> tuple[Path, int]:
         # Plain strings and os calls: this runs for every included file, and
         # pathlib objects cost more than the system calls themselves.
-        parts = [part for part in str(tree_path).split("/") if part not in ("", ".")]
+        parts = [part for part in rest.split("/") if part not in ("", ".")]
         parts.reverse()
-        resolved: list[str] = []
         base = self._root_text
-        links = 0
         while parts:
             name = parts.pop()
             if name == "..":
@@ -139,7 +154,7 @@ class RootFS:
                 if links > MAX_SYMLINKS:
                     # Never hand back a path through a live link: the kernel
                     # would follow it from the real /, outside the root.
-                    raise LinkLoopError(self.display_tree(str(tree_path)))
+                    raise LinkLoopError(self.display_tree(shown))
                 target = overlaid if overlaid is not None else os.readlink(candidate)
                 if target.startswith("/"):
                     resolved = []
@@ -148,7 +163,18 @@ class RootFS:
                 )
                 continue
             resolved.append(name)
-        return Path(base + "/".join(resolved)) if resolved else self.root
+        return (Path(base + "/".join(resolved)) if resolved else self.root), links
+
+    def is_overlay_link(self, real: str) -> bool:
+        """Whether ``real`` (a path below the root) is a link of ``overlay_links``.
+
+        Such a path is an empty regular file on disk; only ``resolve`` follows
+        it, so a reader that takes a directory's regular files as they are
+        must resolve these instead.
+        """
+        if not self._links or not real.startswith(self._root_text):
+            return False
+        return "/" + real[len(self._root_text) :] in self._links
 
     def read_bytes(self, tree_path: str | PurePosixPath, limit: int = DEFAULT_LIMIT_BYTES) -> bytes:
         """The bytes of a file named inside the root, links resolved inside it.

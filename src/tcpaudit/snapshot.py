@@ -33,7 +33,7 @@ import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -55,6 +55,7 @@ __all__ = [
     "MAX_ENTRIES",
     "SNAPSHOT_FORMAT",
     "FileEntry",
+    "HttpdBinary",
     "Snapshot",
     "facts_from_document",
     "facts_from_snapshot",
@@ -133,6 +134,55 @@ class FileEntry(BaseModel):
         return b""
 
 
+_BINARY_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,60}_module")
+
+
+class HttpdBinary(BaseModel):
+    """What the loader reads from an httpd binary's bytes (``apache/binary.py``).
+
+    The collector reads the binary on the managed host and sends only this;
+    the controller writes it back as a file holding exactly these strings,
+    which ``read_binary`` reads as it reads the real binary (a test holds
+    the two readings equal on this machine's apache2).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(pattern=r"^\d{1,6}\.\d{1,6}\.\d{1,6}$")
+    platform: str | None = Field(default=None, min_length=1, max_length=60)
+    linked: list[str] | None = Field(default=None, min_length=2, max_length=1000)
+    mpm_source: Literal["prefork", "worker", "event"] | None = None
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, value: str | None) -> str | None:
+        if value is not None and (")" in value or "\x00" in value or not value.isprintable()):
+            raise ValueError("a platform is printable text without ')'")
+        return value
+
+    @field_validator("linked")
+    @classmethod
+    def _identifiers(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if value[0] != "core_module" or "so_module" not in value:
+            raise ValueError("linked modules start with core_module and hold so_module")
+        for name in value:
+            if not _BINARY_IDENTIFIER.fullmatch(name) or name.startswith("ap_"):
+                raise ValueError(f"{name!r} is not a module identifier")
+        return value
+
+    def data(self) -> bytes:
+        """Bytes that ``read_binary`` reads as this binary: the banner, the table, the MPM."""
+        banner = f"Apache/{self.version}" + (f" ({self.platform})" if self.platform else "")
+        parts = [b"\0", banner.encode("latin-1", "replace"), b"\0"]
+        if self.linked is not None:
+            parts += [b"\0".join(name.encode("ascii") for name in self.linked), b"\0"]
+        if self.mpm_source is not None:
+            parts += [f"{self.mpm_source}.c".encode("ascii"), b"\0"]
+        return b"".join(parts)
+
+
 class Snapshot(BaseModel):
     """The document ``tcpaudit.audit.facts`` returns as ``ansible_facts.tcpaudit``."""
 
@@ -144,6 +194,7 @@ class Snapshot(BaseModel):
     apache_conf: str | None = None
     files: dict[str, FileEntry] = Field(default_factory=dict)
     proc: dict[str, str | None] = Field(default_factory=dict)
+    binaries: dict[str, HttpdBinary] = Field(default_factory=dict)
     apache_version_output: str | None = None
     apache_compile_output: str | None = None
     notes: list[str] = Field(default_factory=list)
@@ -155,9 +206,9 @@ class Snapshot(BaseModel):
             raise ValueError(f"unsupported snapshot format {value!r} (expected {SNAPSHOT_FORMAT})")
         return value
 
-    @field_validator("files")
+    @field_validator("files", "binaries")
     @classmethod
-    def _tree_paths(cls, value: dict[str, FileEntry]) -> dict[str, FileEntry]:
+    def _tree_paths(cls, value: dict[str, Any]) -> dict[str, Any]:
         if len(value) > MAX_ENTRIES:
             raise ValueError(f"more than {MAX_ENTRIES} entries")
         for path in value:
@@ -275,6 +326,10 @@ def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, 
             if budget < 0:
                 raise FactsError(f"the snapshot's files hold more than {MAX_CONTENT_BYTES} bytes")
             _write(root, tree_path, data, 0o644)
+    for tree_path, binary in sorted(snapshot.binaries.items()):
+        if tree_path in snapshot.files:
+            raise FactsError(f"snapshot lists {printable(tree_path)} as a file and as a binary")
+        _write(root, tree_path, binary.data(), 0o755)
     for tree_path in links:
         try:
             _write(root, tree_path, b"", 0o644)

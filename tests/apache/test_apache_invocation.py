@@ -169,9 +169,11 @@ def test_debian_service_chain_matches_apache2ctl(tmp_path: Path) -> None:
         (("-D", "ONE"), {"SITE": "env.example", "PORT": "8080"}, "Listen ${PORT}\n"),
         (("-D", "NAME=VALUE"), {}, "<IfDefine NAME=VALUE>\nKeepAlive Off\n</IfDefine>\n"),
         ((), {"SITE": "a b"}, ""),
+        # main.c keeps each -D; UnDefine removes the first it finds: ONE stays defined.
+        (("-D", "ONE", "-D", "ONE"), {}, "UnDefine ONE\n<IfDefine ONE>\nKeepAliveTimeout 9\n</IfDefine>\n"),
     ],
     ids=["defines", "directives-before", "invalid-in-C", "word-count-in-C", "open-section-in-C",
-         "environment", "define-with-equals", "environment-with-space"],
+         "environment", "define-with-equals", "environment-with-space", "define-twice-undefine-once"],
 )  # fmt: skip
 def test_the_same_invocation_gives_the_same_reading(
     tmp_path: Path, options: tuple[str, ...], environment: dict[str, str], extra: str
@@ -197,8 +199,13 @@ def test_the_same_invocation_gives_the_same_reading(
     assert_same(run, loaded)  # type: ignore[arg-type]
     if run.accepted:
         assert loaded is not None and not isinstance(loaded, ApacheConfigError)
-        # DUMP_RUN_CFG lists the -D names first, then the configuration's Defines.
-        assert run.defines[: len(defines)] == defines
+        # DUMP_RUN_CFG lists the -D names first (less those UnDefine removed,
+        # the first of each), then the configuration's Defines.
+        kept = list(defines)
+        for line in extra.splitlines():
+            if line.startswith("UnDefine ") and line[9:] in kept:
+                kept.remove(line[9:])
+        assert run.defines[: len(kept)] == kept
 
 
 def _static() -> tuple[str, ...]:

@@ -123,8 +123,10 @@ class _Walk:
         # loop, which httpd follows until depth 128 and then refuses.
         self.reading: set[tuple[int, int]] = set()
 
-    def no_wildcard(self, tree: str) -> None:
-        real = self.fs.resolve(tree)
+    def no_wildcard(self, tree: str, real: Path | None = None) -> None:
+        """Read ``tree``: a directory's entries in turn, else the file (``real``: resolved)."""
+        if real is None:
+            real = self.fs.resolve(tree)
         if real.is_dir():
             self.depth += 1
             if self.depth > MAX_DIRECTORY_DEPTH:
@@ -166,7 +168,7 @@ class _Walk:
             else:
                 self.no_wildcard(joined)
             return
-        real = self.fs.resolve(path)
+        real, links = self.fs.resolve_counting(path)
         try:
             names = _sorted_names(real)
         except OSError as exc:
@@ -199,13 +201,14 @@ class _Walk:
             candidate = f"{base}/{name}"
             if slash:
                 self.wildcard(candidate, remainder)
-            elif stat.S_ISREG(mode) and not self.fs.has_overlay:
+            elif stat.S_ISREG(mode) and not self.fs.is_overlay_link(f"{real_dir}/{name}"):
                 # A plain file in a directory already resolved: its real path is
                 # that directory's and its name (resolving from the root again
                 # costs a lstat per component, for every file of a large conf.d).
+                # A snapshot's link is a regular placeholder: it is resolved.
                 self.found.append((candidate, Path(f"{real_dir}/{name}")))
             else:
-                self.no_wildcard(candidate)
+                self.no_wildcard(candidate, self.fs.resolve_below(real_dir, name, links, candidate))
 
 
 def expand_include(fs: RootFS, tree_path: str, optional: bool) -> list[tuple[str, Path]]:

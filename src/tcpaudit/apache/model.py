@@ -7,6 +7,7 @@ when the file says ``MaxClients``; ``spelled`` keeps what the file says).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -32,6 +33,9 @@ SettingValue = (
 )
 
 
+# Cached: rules and the hold model ask once per virtual host and kind of client
+# (160,000 calls on 10,000 vhosts, a third of the derived timings' time).
+@lru_cache(maxsize=64)
 def version_tuple(version: str) -> tuple[int, ...]:
     """``"2.4.62"`` -> ``(2, 4, 62)``; ``"2.4"`` -> ``(2, 4)``."""
     parts: list[int] = []

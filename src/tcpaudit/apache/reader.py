@@ -184,7 +184,7 @@ class LineReader:
                     children: list[Directive] = []
                     node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
                     container.append(node)
-                    push_kept(stack, Frame(known[1], node, number), file)
+                    push_kept(stack, Frame(known[1], node, number, children), file)
                     container = children
                     continue
                 raw = line.strip(_SPACE)
@@ -329,7 +329,7 @@ class LineReader:
         children: list[Directive] = []
         node = Directive(known[1], tuple(split(rest[:end])), where, number, children, known[2])
         container.append(node)
-        push_kept(stack, Frame(known[1], node, number), where)
+        push_kept(stack, Frame(known[1], node, number, children), where)
         return children
 
     def _close(
@@ -412,7 +412,7 @@ class LineReader:
                 # The section's own handler refuses it, when httpd walks the tree.
                 self.deferred[id(node)] = f"{name}> directive missing closing '>'"
             container.append(node)
-            push_kept(stack, Frame(name[1:], node, number), where)
+            push_kept(stack, Frame(name[1:], node, number, node.children), where)
             if named_by_variable:
                 self._check_variable_name(node, key)
             return index

@@ -49,12 +49,10 @@ class Frame:
     name: str
     node: Directive | None
     line: int
+    # A kept section's node.children, given by the caller (no __post_init__:
+    # a frame is built for every section of a large configuration).
     container: list[Directive] | None = None
     depth: int = 0
-
-    def __post_init__(self) -> None:
-        if self.node is not None and self.container is None:
-            self.container = self.node.children
 
 
 def container_of(stack: list[Frame], root: list[Directive]) -> list[Directive]:
@@ -75,8 +73,8 @@ def kept_depth(stack: list[Frame]) -> int:
 
 def push_kept(stack: list[Frame], frame: Frame, file: str) -> None:
     """Open a kept section, refusing nesting deeper than ``MAX_SECTION_DEPTH``."""
-    frame.depth = kept_depth(stack) + 1
-    if frame.depth > MAX_SECTION_DEPTH:
+    frame.depth = depth = stack[-1].depth + 1 if stack else 1
+    if depth > MAX_SECTION_DEPTH:
         raise ApacheConfigError(
             f"sections nested deeper than {MAX_SECTION_DEPTH} levels", file=file, line=frame.line
         )

@@ -32,7 +32,10 @@ class Variables:
     """The names and values in force while httpd reads its files."""
 
     def __init__(self, defines: Iterable[str], environment: Mapping[str, str]) -> None:
-        self.defines: list[str] = list(dict.fromkeys(defines))
+        # -D names are kept as given, repeats included: httpd's main.c pushes each
+        # one, and UnDefine removes only the first it finds (unset_define), so
+        # `-D X -D X` and `UnDefine X` leave X defined (differential, apache2 2.4.71).
+        self.defines: list[str] = list(defines)
         self.values: dict[str, str] = {}
         self.environment = dict(environment)
         self.notes: list[Note] = []

@@ -167,7 +167,7 @@ def _universe(live: _Live) -> KeyUniverse:
 @raises_only_documented_errors
 def load_sysctl(
     source: str | os.PathLike[str] | None = None,
-    root: str | os.PathLike[str] = "/",
+    root: str | os.PathLike[str] | RootFS = "/",
     *,
     boot: BootTool | None = None,
     kernel: str | None = None,
@@ -179,7 +179,8 @@ def load_sysctl(
             directory laid out like /proc/sys, or a file of ``sysctl -a``
             output (sysctl.conf syntax is read the same way).
         root: the audited root; its /etc/sysctl.conf and sysctl.d
-            directories give the persistent values.
+            directories give the persistent values (or its ``RootFS``, to
+            share one view of the root with other loaders).
         boot: whose precedence decides the persistent value; None detects it.
         kernel: the kernel release for defaults and limits (``"6.1.0-27-amd64"``);
             None reads it from ``proc/sys/kernel/osrelease``.
@@ -202,7 +203,7 @@ def load_sysctl(
         assert keepalive.persistent.file == "etc/sysctl.d/90-tcp-timers.conf"
         assert settings.boot == "procps"
     """
-    fs = RootFS(root)
+    fs = root if isinstance(root, RootFS) else RootFS(root)
     notes: list[Note] = []
     live = _read_live(fs, source, notes)
 

@@ -17,7 +17,8 @@ only (plus AnsibleModule) and stays compatible with Python 3.8. It gathers and
 judges nothing: it copies the files tcpaudit's loaders would read (the Apache
 configuration and every file its Include lines reach, the envvars/sysconfig
 files, the persistent sysctl files) and the world-readable net.ipv4/net.core
-values of /proc/sys into a "snapshot" document. The controller rebuilds a
+values of /proc/sys, and the evidence of httpd's build and of the service's
+invocation the loader reads, into a "snapshot" document. The controller rebuilds a
 root tree from it and runs the same loaders (``tcpaudit.snapshot``).
 """
 
@@ -48,8 +49,18 @@ description:
     Gentoo, upstream, FreeBSD, or O(apache_conf)), every file reachable through
     C(Include)/C(IncludeOptional) (globs and directories resolved, C(${VAR}) from
     envvars and C(Define); an unknown variable stays literal, as httpd reads it),
-    the envvars and sysconfig files, and the output of C(apache2 -v)/C(httpd -v)
-    and C(-V) when O(root) is C(/) and the binary exists."
+    the output of C(apache2 -v)/C(httpd -v) and C(-V) when O(root) is C(/) and
+    the binary exists."
+  - "How the service starts httpd and which httpd it is, as the loader works
+    them out: the C(apache2.service)/C(httpd.service) units and their
+    drop-ins, their C(EnvironmentFile=) files, Debian's envvars and the files
+    it sources, C(/etc/sysconfig/httpd), C(/etc/sysconfig/apache2),
+    C(/etc/conf.d/apache2), the main file the service names with C(-f) (below
+    its C(-d)), os-release, the stanzas of Apache's packages in dpkg's status
+    (not the rest of it), Portage's C(www-servers/apache-*) records, whether
+    the module directories and openSUSE's C(sysconfig.d/loadmodule.conf)
+    exist, and from each httpd binary only its version banner and the
+    identifiers of its linked-in modules (C(binaries)), read from its bytes."
   - "Sysctl: the world-readable files directly in C(/proc/sys/net/ipv4) and
     C(/proc/sys/net/core), the names of the interface directories under C(conf)
     and C(neigh), C(/proc/sys/kernel/osrelease), C(/etc/sysctl.conf) and the
@@ -59,8 +70,9 @@ description:
   - "Secrets are removed before anything leaves the host: the value of a
     sysctl line that sets a secret key, directly or through a glob
     (C(net.ipv4.tcp_fastopen_ke? = ...)), the body of a PEM private key in any
-    collected file, and shell variables named like secrets (C(DB_PASSWORD)) in
-    envvars and sysconfig files. Lines are kept, so line numbers stay right."
+    collected file, and variables named like secrets (C(DB_PASSWORD)) in
+    envvars, sysconfig and environment files and in units' C(Environment=).
+    Lines are kept, so line numbers stay right."
   - Symbolic links are recorded as links, so the controller resolves them as the
     host would; a link is never followed out of O(root), and a FIFO, device or
     socket is never opened. Collection is bounded by O(max_files), O(max_bytes)
@@ -170,6 +182,16 @@ ansible_facts:
               file recorded by name only (not world-readable, or a secret).
           type: dict
           sample: {"net/ipv4/tcp_keepalive_time": "7200\n", "net/ipv4/tcp_fastopen_key": null}
+        binaries:
+          description:
+            - Each httpd binary found (its path inside O(root), links resolved)
+              mapped to what its bytes tell, C(version), C(platform) (the
+              banner's C((Debian))), C(linked) (the linked-in module
+              identifiers, in C(httpd -l) order; null for 2.2) and
+              C(mpm_source) (2.2's linked MPM). The binary itself is not sent.
+          type: dict
+          sample: {"/usr/sbin/apache2": {"version": "2.4.62", "platform": "Debian",
+                   "linked": ["core_module", "so_module", "http_module"], "mpm_source": null}}
         apache_version_output:
           description: Standard output of C(apache2 -v) or C(httpd -v), or null.
           type: str
@@ -194,8 +216,68 @@ LAYOUTS = (
     ("/usr/local/apache2/conf/httpd.conf", "/usr/local/apache2", "/usr/local/apache2/bin/httpd"),
     ("/usr/local/etc/apache24/httpd.conf", "/usr/local", "/usr/local/sbin/httpd"),
 )
-# Debian's envvars, RHEL's sysconfig, Gentoo's conf.d: shell fragments httpd is started with.
-STARTUP_FILES = ("/etc/apache2/envvars", "/etc/sysconfig/httpd", "/etc/conf.d/apache2")
+# Debian's envvars, RHEL's and openSUSE's sysconfig, Gentoo's conf.d: shell
+# fragments httpd is started with (src/tcpaudit/apache/invocation.py).
+STARTUP_FILES = (
+    "/etc/apache2/envvars",
+    "/etc/sysconfig/httpd",
+    "/etc/conf.d/apache2",
+    "/etc/sysconfig/apache2",
+)
+# What the loader reads to work out httpd's build and the service's invocation
+# (src/tcpaudit/apache/build.py, evidence.py, invocation.py, units.py); a test
+# keeps these lists equal to the loader's.
+UNIT_DIRECTORIES = (
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+)
+UNIT_NAMES = ("apache2.service", "httpd.service")
+MAX_DROP_INS = 256
+OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
+DPKG_STATUS = "/var/lib/dpkg/status"
+# The loader reads os-release and dpkg's status only up to this size (evidence.py).
+EVIDENCE_TEXT_BYTES = 8 * 1024 * 1024
+# The stanzas of dpkg's status the loader reads: httpd's version, 2.2's MPM package.
+_DPKG_PACKAGE = re.compile(
+    r"^Package: (?:apache2-bin|apache2\.2-bin|apache2\.2-common|apache2-common|apache2-mpm-\S+)$",
+    re.M,
+)
+PORTAGE_SERVERS = "/var/db/pkg/www-servers"
+_PORTAGE_ENTRY = re.compile(r"apache-\d+\.\d+\.\d+(?:-r\d+)?")
+SUSE_LOADMODULE = "/etc/apache2/sysconfig.d/loadmodule.conf"
+MODULE_DIRECTORIES = (
+    "/usr/lib/apache2/modules",
+    "/usr/lib64/httpd/modules",
+    "/usr/lib/httpd/modules",
+    "/usr/lib64/apache2-prefork",
+    "/usr/lib64/apache2-worker",
+    "/usr/lib64/apache2-event",
+    "/usr/lib64/apache2/modules",
+    "/usr/local/apache2/modules",
+)
+HTTPD_BINARIES = (
+    "/usr/sbin/apache2",
+    "/usr/sbin/httpd",
+    "/usr/sbin/httpd.worker",
+    "/usr/sbin/httpd.event",
+    "/usr/sbin/httpd-prefork",
+    "/usr/sbin/httpd-worker",
+    "/usr/sbin/httpd-event",
+    "/usr/sbin/httpd2",
+    "/usr/local/apache2/bin/httpd",
+    "/usr/local/sbin/httpd",
+)
+# httpd binaries are a few MiB; the loader reads none larger (binary.py).
+BINARY_BYTES = 64 * 1024 * 1024
+_BINARY_VERSION = re.compile(rb"Apache/(\d+\.\d+\.\d+)( \([^)\x00]{1,60}\))?")
+_BINARY_IDENTIFIER = re.compile(rb"[a-z][a-z0-9_]{0,60}_module")
+_MPM_SOURCES = ((b"prefork.c", "prefork"), (b"worker.c", "worker"), (b"event.c", "event"))
+# Shell fragments sourced from start-up files, followed at most this deep and this many.
+MAX_SOURCE_DEPTH = 8
+MAX_SOURCED_FILES = 64
 SYSCTL_DIRECTORIES = (
     "/etc/sysctl.d",
     "/run/sysctl.d",
@@ -240,6 +322,7 @@ _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S+)')
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_BARE_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
@@ -350,18 +433,45 @@ def expand(value, variables, missing=None):
     return None if len(result) > MAX_EXPANSION_CHARACTERS else result
 
 
-def shell_assignments(text):
-    """Plain ``NAME=value`` lines of a shell fragment (Debian's envvars)."""
-    values = {}
+def shell_assignments(text, known=None):
+    """Plain ``NAME=value`` lines of a shell fragment (Debian's envvars), over ``known``.
+
+    ``$NAME`` and ``${NAME}`` take earlier values; an unset one is empty, as in the shell.
+    """
+    values = dict(known or {})
     for line in text.splitlines():
         match = _ASSIGNMENT.match(line)
         if match:
             value = match.group(2).split("#", 1)[0].strip().strip("\"'")
-            # The shell expands an unset variable to nothing.
-            expanded = expand(value, values, missing="")
+            value = expand_bare(value, values)
+            expanded = expand(value, values, missing="") if value is not None else None
             if expanded is not None:
                 values[match.group(1)] = expanded
     return values
+
+
+def expand_bare(value, variables, pattern=None):
+    """``$NAME`` (or ``pattern``'s matches) replaced from ``variables``, unset ones empty.
+
+    None when the result would pass MAX_EXPANSION_CHARACTERS, checked before
+    it is built: a line of ``$A$A$A...`` would otherwise multiply its length
+    by that of A.
+    """
+    pieces = []
+    size = 0
+    last = 0
+    for match in (pattern or _BARE_VARIABLE).finditer(value):
+        name = next((group for group in match.groups() if group), "")
+        known = variables.get(name, "")
+        pieces.append(value[last : match.start()])
+        pieces.append(known)
+        size += match.start() - last + len(known)
+        if size > MAX_EXPANSION_CHARACTERS:
+            return None
+        last = match.end()
+    pieces.append(value[last:])
+    result = "".join(pieces)
+    return None if len(result) > MAX_EXPANSION_CHARACTERS else result
 
 
 def sysctl_path(key):
@@ -418,14 +528,199 @@ def redact_private_keys(text):
     return "\n".join(lines)
 
 
-def redact_shell(text):
-    """The text with the value of each variable named like a secret replaced."""
+# Variables whose values tcpaudit's loader turns into httpd's command line or
+# environment choice (invocation.py): kept even in a file only its owner may read.
+INVOCATION_VARIABLES = frozenset(
+    {
+        "OPTIONS",
+        "HTTPD",
+        "HTTPD_LANG",
+        "APACHE_ARGUMENTS",
+        "APACHE_HTTPD",
+        "APACHE_CONFDIR",
+        "APACHE_ENVVARS",
+        "APACHE2_OPTS",
+        "SERVERROOT",
+        "CONFIGFILE",
+        "APACHE_SERVER_FLAGS",
+        "APACHE_MPM",
+    }
+)
+
+
+def redact_shell(text, private=False):
+    """The text with the value of each variable named like a secret replaced.
+
+    The value becomes one single-quoted word, which the shell and systemd's
+    environment files both read as plain text; the lines of a quoted value
+    that goes on over several lines are emptied (kept, for line numbers).
+    A ``private`` file (not world-readable: where secrets are kept) keeps only
+    the values of INVOCATION_VARIABLES; its other values are replaced and
+    its lines that assign nothing are emptied.
+    """
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        match = _ASSIGNMENT.match(line)
+        index += 1
+        if match is None:
+            if private:
+                lines[index - 1] = ""
+            continue
+        name = match.group(1)
+        secret = _SECRET_VARIABLE.search(name) is not None
+        if not secret and (not private or name in INVOCATION_VARIABLES):
+            continue
+        value = match.group(2).strip()
+        lines[index - 1] = line[: match.start(2)] + "'" + REDACTED + "'"
+        quote = value[:1]
+        if quote in ("'", '"') and not _closes(value[1:], quote):
+            while index < len(lines):
+                closed = _closes(lines[index], quote)
+                lines[index] = ""
+                index += 1
+                if closed:
+                    break
+    return redact_private_keys("\n".join(lines))
+
+
+def redact_private_shell(text):
+    """``redact_shell`` for a file only its owner may read."""
+    return redact_shell(text, private=True)
+
+
+def _closes(text, quote):
+    """Whether ``text`` holds the quote that ends a value (unescaped, for double quotes)."""
+    position = 0
+    while True:
+        position = text.find(quote, position)
+        if position < 0:
+            return False
+        if quote == "'" or not (position and text[position - 1] == "\\"):
+            return True
+        position += 1
+
+
+def _unquote(word):
+    if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'":
+        return word[1:-1]
+    return word
+
+
+def redact_unit(text):
+    """A systemd unit with each secret-named ``Environment=`` value replaced."""
     lines = text.split("\n")
     for index, line in enumerate(lines):
-        match = _ASSIGNMENT.match(line)
-        if match and _SECRET_VARIABLE.search(match.group(1)):
-            lines[index] = line[: match.start(2)] + REDACTED
+        stripped = line.strip()
+        if not stripped.startswith("Environment=") or not _SECRET_VARIABLE.search(stripped):
+            continue
+        head, _, value = line.partition("=")
+        words = []
+        for match in _WORD.finditer(value):
+            name, sep, _ = _unquote(match.group(0)).partition("=")
+            if sep and _SECRET_VARIABLE.search(name):
+                words.append(f'"{name}={REDACTED}"')
+            else:
+                words.append(match.group(0))
+        lines[index] = head + "=" + " ".join(words)
     return redact_private_keys("\n".join(lines))
+
+
+def unit_settings(text):
+    """(Environment= assignments, EnvironmentFile= paths, ExecStart= words) of a unit's [Service]."""
+    environment, files, command = {}, [], []
+    section = ""
+    for raw in text.replace("\\\n", " ").splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        if section != "Service" or "=" not in line or line[0] in "#;":
+            continue
+        key, _, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if key == "Environment":
+            for match in _WORD.finditer(value):
+                name, sep, assigned = _unquote(match.group(0)).partition("=")
+                if sep:
+                    environment[name] = assigned
+        elif key == "EnvironmentFile" and value:
+            files.append(value.lstrip("-"))
+        elif key == "ExecStart":
+            command = [_unquote(match.group(0)) for match in _WORD.finditer(value)]
+    return environment, files, command
+
+
+# `. FILE` / `source FILE` and `[ -f FILE ]` / `test -f FILE` in a shell fragment.
+_SOURCED = re.compile(
+    r"(?:^|[;&|(]|\bthen\b|\bdo\b|\belse\b)\s*(?:\.|source)\s+(\"[^\"]*\"|'[^']*'|[^\s;&|)]+)",
+    re.M,
+)
+_TESTED = re.compile(r"(?:\[|\btest)\s+(?:!\s+)?-[a-zA-Z]\s+(\"[^\"]*\"|'[^']*'|[^\s;&|\]]+)")
+# httpd's -f and -d (and Gentoo's CONFIGFILE/SERVERROOT) in start-up files and ExecStart.
+_OPTION_PATH = re.compile(r"(?:^|[\s\"'=])-([fd])\s*(\"[^\"]*\"|'[^']*'|[^\s\"';]+)")
+_GENTOO_PATH = re.compile(r"^\s*(CONFIGFILE|SERVERROOT)=(\"[^\"]*\"|'[^']*'|\S+)", re.M)
+_SHELL_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def shell_path(word, variables):
+    """A path word of a shell fragment with ``$VAR``/``${VAR}`` from known assignments.
+
+    Empty when the expansion would pass MAX_EXPANSION_CHARACTERS (no such path exists).
+    """
+    return expand_bare(_unquote(word), variables, _SHELL_VARIABLE) or ""
+
+
+def binary_evidence(data):
+    """What the loader reads from an httpd binary's bytes (src/tcpaudit/apache/binary.py).
+
+    The version banner, the identifiers of the modules linked in
+    (``ap_prelinked_module_symbols``, in ``httpd -l`` order) or, without that
+    table (httpd 2.2), the MPM's source name. None when the file holds no
+    ``Apache/X.Y.Z``: the loader would not take it for httpd.
+    """
+    matches = list(_BINARY_VERSION.finditer(data))
+    if not matches:
+        return None
+    found = next((match for match in matches if match.group(2)), matches[0])
+    linked = _prelinked(data)
+    mpm_source = None
+    if linked is None:
+        mpm_source = next(
+            (name for source, name in _MPM_SOURCES if b"\0" + source + b"\0" in data), None
+        )
+    return {
+        "version": found.group(1).decode("ascii"),
+        "platform": found.group(2).decode("latin-1")[2:-1] if found.group(2) else None,
+        "linked": linked,
+        "mpm_source": mpm_source,
+    }
+
+
+def _prelinked(data):
+    best = None
+    start = data.find(b"\0core_module\0")
+    while start >= 0:
+        names = []
+        position = start + 1
+        while True:
+            match = _BINARY_IDENTIFIER.match(data, position)
+            if match is None or data[match.end() : match.end() + 1] != b"\0":
+                break
+            name = match.group().decode("ascii")
+            if name.startswith("ap_"):
+                break
+            names.append(name)
+            position = match.end()
+            while position < len(data) and data[position] == 0 and position - match.end() < 16:
+                position += 1
+        if names[:1] == ["core_module"] and (best is None or len(names) > len(best)):
+            best = names
+        start = data.find(b"\0core_module\0", start + 1)
+    if best is None or len(best) < 2 or "so_module" not in best:
+        return None
+    return best
 
 
 class Collector:
@@ -447,10 +742,12 @@ class Collector:
         self.max_file_bytes = max_file_bytes
         self.files = {}
         self.proc = {}
+        self.binaries = {}
         self.notes = []
         self.bytes_used = 0
         self._budget_noted = False
         self._expansion_noted = False
+        self._sourced = 0
 
     # -- paths -------------------------------------------------------------------
 
@@ -548,8 +845,10 @@ class Collector:
             self._record(resolved, {"present": True})
             return resolved, "other", None
         existing = self.files.get(resolved)
-        if existing is not None:
+        if existing is not None and not existing.get("present"):
             return resolved, "file", existing.get("content")
+        if existing is not None:
+            del self.files[resolved]  # named by a test first, read now: its contents count
         if resolved.startswith(("/proc/", "/sys/", "/dev/")):
             # No configuration lives there, and /proc/sys holds secrets: an
             # `Include /` reaches them, but they never leave the host.
@@ -757,17 +1056,154 @@ class Collector:
                 return main, server_root, binary
         return None
 
-    def collect_apache(self, main, server_root):
+    # -- how the service starts httpd, and which httpd -----------------------------
+
+    def collect_startup(self):
+        """The service's units, environment files and shell fragments, as the loader reads them.
+
+        Returns (variables, main files, server roots): the union of the
+        assignments found (for ``${VAR}`` in Include lines) and the ``-f`` and
+        ``-d`` values the start-up names, so the configuration they choose is
+        collected too. Values of variables named like secrets are redacted.
+        """
+        variables = {}
+        texts = []
+        for directory in UNIT_DIRECTORIES:
+            self.present(directory)
+        for name in UNIT_NAMES:
+            for directory in UNIT_DIRECTORIES:
+                _, kind, text = self.collect(directory + "/" + name, redact=redact_unit)
+                if kind == "file" and text is not None:
+                    texts.append(("unit", text))
+                resolved, names = self.listdir(directory + "/" + name + ".d")
+                for entry in [entry for entry in names or () if entry.endswith(".conf")][
+                    :MAX_DROP_INS
+                ]:
+                    _, kind, text = self.collect(
+                        posixpath.join(resolved, entry), redact=redact_unit
+                    )
+                    if kind == "file" and text is not None:
+                        texts.append(("unit", text))
+        shells = list(STARTUP_FILES)
+        for _, text in list(texts):
+            environment, files, command = unit_settings(text)
+            variables.update(environment)
+            for path in files:
+                if path.startswith("/"):
+                    _, kind, loaded = self.collect(path, redact=self._shell_redaction(path))
+                    if kind == "file" and loaded is not None:
+                        texts.append(("environment", loaded))
+                        variables.update(shell_assignments(loaded, variables))
+            texts.append(("command", " ".join(command)))
+            # Debian's apache2@.service: APACHE_CONFDIR picks another envvars.
+            for name in ("APACHE_ENVVARS", "APACHE_CONFDIR"):
+                value = environment.get(name)
+                if value and value.startswith("/"):
+                    shells.append(value if name == "APACHE_ENVVARS" else value + "/envvars")
+        # apachectl sets APACHE_CONFDIR before it sources envvars (invocation.py too).
+        variables.setdefault("APACHE_CONFDIR", "/etc/apache2")
+        for path in shells:
+            self._collect_shell(path, variables, texts, 0)
+        self.present(SUSE_LOADMODULE)
+        configs, roots = [], []
+        for _, text in texts:
+            for option, word in _OPTION_PATH.findall(text):
+                (configs if option == "f" else roots).append(shell_path(word, variables))
+            for name, word in _GENTOO_PATH.findall(text):
+                (configs if name == "CONFIGFILE" else roots).append(shell_path(word, variables))
+        return variables, [path for path in configs if path], [path for path in roots if path]
+
+    def _collect_shell(self, path, variables, texts, depth):
+        """A shell fragment, the files it sources, and the paths it tests (present or not)."""
+        if depth > MAX_SOURCE_DEPTH or self._sourced >= MAX_SOURCED_FILES:
+            return
+        _, kind, text = self.collect(path, redact=self._shell_redaction(path))
+        if kind != "file" or text is None:
+            return
+        self._sourced += 1
+        texts.append(("shell", text))
+        variables.update(shell_assignments(text, variables))
+        for word in _TESTED.findall(text):
+            tested = shell_path(word, variables)
+            if tested.startswith("/"):
+                self.present(tested)
+        for word in _SOURCED.findall(text):
+            sourced = shell_path(word, variables)
+            if sourced.startswith("/"):
+                self._collect_shell(sourced, variables, texts, depth + 1)
+
+    def _shell_redaction(self, tree):
+        """How a start-up file is redacted: ``redact_private_shell`` unless world-readable."""
+        resolved = self.resolve(tree, record=False)
+        try:
+            mode = os.stat(self.real(resolved), follow_symlinks=False).st_mode if resolved else 0
+        except OSError:
+            mode = 0
+        return redact_shell if mode & stat.S_IROTH else redact_private_shell
+
+    def collect_build_evidence(self):
+        """os-release, dpkg's and Portage's records of httpd, the module directories, the binaries."""
+        for path in OS_RELEASE_FILES:
+            self.collect(path, limit=EVIDENCE_TEXT_BYTES)
+        self._collect_dpkg_status()
+        resolved, names = self.listdir(PORTAGE_SERVERS)
+        for name in names or ():
+            if _PORTAGE_ENTRY.fullmatch(name):
+                entry = posixpath.join(resolved, name)
+                self.present(entry)
+                self.collect(entry + "/USE", limit=EVIDENCE_TEXT_BYTES)
+        for path in MODULE_DIRECTORIES:
+            self.present(path)
+        for path in HTTPD_BINARIES:
+            self._collect_binary(path)
+
+    def _collect_dpkg_status(self):
+        """The stanzas of httpd's packages in dpkg's status (the rest of the file is not sent)."""
+        resolved = self.resolve(DPKG_STATUS)
+        if resolved is None or resolved in self.files:
+            return
+        try:
+            data = read_regular(self.real(resolved), EVIDENCE_TEXT_BYTES + 1)
+        except OSError:
+            return
+        if len(data) > EVIDENCE_TEXT_BYTES:
+            return  # the loader reads no larger file either
+        text = data.decode("utf-8", "replace")
+        kept = [stanza for stanza in text.split("\n\n") if _DPKG_PACKAGE.search(stanza)]
+        excerpt = "\n\n".join(kept) + "\n" if kept else ""
+        if self.bytes_used + len(excerpt) > self.max_bytes:
+            self._note_budget()
+            return
+        self.bytes_used += len(excerpt)
+        self._record(resolved, {"content": excerpt})
+
+    def _collect_binary(self, tree):
+        """What the loader reads from an httpd binary, as ``binaries[resolved path]``."""
+        resolved = self.resolve(tree)
+        if resolved is None or resolved in self.binaries:
+            return
+        try:
+            data = read_regular(self.real(resolved), BINARY_BYTES + 1)
+        except OSError:
+            return
+        if len(data) > BINARY_BYTES:
+            return
+        evidence = binary_evidence(data)
+        if evidence is not None and len(self.binaries) < len(HTTPD_BINARIES):
+            self.binaries[resolved] = evidence
+
+    # -- Apache configuration --------------------------------------------------------
+
+    def collect_apache(self, main, server_root, variables=None, server_roots=()):
         """The main file and every file its Include lines reach, followed lightly.
 
         Conditions (<IfModule>, <IfDefine>) are not evaluated: every Include is
-        followed, so the snapshot holds a superset of what httpd reads.
+        followed, so the snapshot holds a superset of what httpd reads. A
+        relative path is taken below ``server_root`` and each of
+        ``server_roots`` (the service's ``-d``).
         """
-        variables = {}
-        for path in STARTUP_FILES:
-            _, kind, text = self.collect(path, redact=redact_shell)
-            if kind == "file" and text is not None and path == "/etc/apache2/envvars":
-                variables.update(shell_assignments(text))
+        variables = dict(variables or {})
+        roots = [server_root, *[root for root in server_roots if root != server_root]]
         queue = [main]
         seen = set()
         visited_dirs = set()
@@ -788,23 +1224,18 @@ class Collector:
                     if value is not None:
                         variables[args[0]] = value
                 elif name == "serverroot":
-                    server_root = argument
-                    self.present(server_root)
+                    if argument not in roots:
+                        roots.append(argument)
+                    self.present(argument)
                 elif name in ("include", "includeoptional"):
-                    path = (
-                        argument
-                        if argument.startswith("/")
-                        else posixpath.join(server_root, argument)
-                    )
-                    queue.extend(self._include(posixpath.normpath(path), visited_dirs))
+                    for base in roots if not argument.startswith("/") else ["/"]:
+                        path = posixpath.join(base, argument)
+                        queue.extend(self._include(posixpath.normpath(path), visited_dirs))
                 elif name == "<iffile":
                     target = argument.rstrip(">").lstrip("!")
-                    if target:
-                        self.present(
-                            target
-                            if target.startswith("/")
-                            else posixpath.join(server_root, target)
-                        )
+                    for base in roots if target and not target.startswith("/") else ["/"]:
+                        if target:
+                            self.present(posixpath.join(base, target))
                 if len(self.files) >= self.max_files:
                     self._note_budget()
                     return
@@ -925,17 +1356,31 @@ def snapshot(
     collector.collect_proc()
     collector.collect_sysctl_files()
     version_output = compile_output = None
+    variables, configs, server_roots = collector.collect_startup()
+    collector.collect_build_evidence()
     found = collector.find_apache(apache_conf)
+    # openSUSE keeps Gentoo's main file with ServerRoot /srv/www (locate.py).
+    layout_roots = [*(layout[1] for layout in LAYOUTS), "/srv/www"]
     if found is not None:
         main, server_root, binary = found
-        collector.collect_apache(main, server_root)
-        if probe and collector.root == "/":
-            candidates = [binary] if binary else []
-            candidates.extend(layout[2] for layout in LAYOUTS if layout[2] not in candidates)
-            for candidate in candidates:
-                if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-                    version_output, compile_output = probe_apache(candidate, runner)
-                    break
+        extra = [*server_roots, *(["/srv/www"] if main == "/etc/apache2/httpd.conf" else [])]
+        collector.collect_apache(main, server_root, variables, extra)
+    # A main file the service names (-f), below its -d or else each layout's ServerRoot.
+    bases = server_roots or layout_roots
+    for config in configs if not apache_conf else ():
+        if config.startswith("/"):
+            mains = [posixpath.normpath(config)]
+        else:
+            mains = [posixpath.normpath(posixpath.join(base, config)) for base in bases]
+        for main in mains:
+            collector.collect_apache(main, bases[0], variables, bases)
+    if found is not None and probe and collector.root == "/":
+        candidates = [binary] if binary else []
+        candidates.extend(layout[2] for layout in LAYOUTS if layout[2] not in candidates)
+        for candidate in candidates:
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                version_output, compile_output = probe_apache(candidate, runner)
+                break
     return {
         "format": FORMAT,
         "host": collector.host_name(),
@@ -943,6 +1388,7 @@ def snapshot(
         "apache_conf": apache_conf,
         "files": collector.files,
         "proc": collector.proc,
+        "binaries": collector.binaries,
         "apache_version_output": version_output,
         "apache_compile_output": compile_output,
         "notes": collector.notes,

@@ -1,0 +1,81 @@
+"""kind_holds looks at each distinct scope once: the answer is the one of every scope.
+
+Virtual hosts cut from one template hold alike; kind_holds keeps one scope of
+each kind of settings. These tests compare it with the longest hold taken
+over every scope one by one (what it did before), on mixes of repeated and
+different virtual hosts, including the label it names on ties.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import tcpaudit
+from tcpaudit.hold import (
+    HOLD_KINDS,
+    LINGER_SECONDS,
+    HoldKind,
+    KindHold,
+    _for_scope,
+    _longer,
+    _scopes,
+    has_tls_listener,
+    kind_holds,
+    worker_lingers,
+)
+
+HEAD = (
+    "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\n"
+    "LoadModule reqtimeout_module modules/mod_reqtimeout.so\n"
+    "LoadModule ssl_module modules/mod_ssl.so\n"
+    "Listen 80\nListen 443\nTimeout 60\nKeepAliveTimeout 5\n"
+)
+VHOST_BODIES = [
+    "",
+    "Timeout 30\n",
+    "Timeout 300\n",
+    "Timeout -1\n",
+    "KeepAliveTimeout 15\n",
+    "RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500\n",
+    "RequestReadTimeout header=0 body=0\n",
+    "RequestReadTimeout handshake=5 header=10\nTimeout 30\n",
+]
+
+
+def every_scope(config: tcpaudit.ApacheConfig) -> dict[HoldKind, KindHold]:
+    """The longest hold of each kind, scope by scope, none skipped."""
+    linger = LINGER_SECONDS if worker_lingers(config) else 0.0
+    found: dict[HoldKind, KindHold] = {}
+    scopes = list(_scopes(config))
+    kinds = [kind for kind in HOLD_KINDS if kind != "tls_handshake" or has_tls_listener(config)]
+    for kind in kinds:
+        longest: KindHold | None = None
+        for scope in scopes:
+            longest = _longer(longest, _for_scope(config, kind, scope, linger))
+        if longest is not None:
+            found[kind] = longest
+    return found
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_distinct_scopes_give_the_answer_of_every_scope(tmp_path: Path, seed: int) -> None:
+    chooser = random.Random(seed)
+    lines = [HEAD]
+    for number in range(40):
+        port = chooser.choice(["80", "443", "8080"])
+        body = chooser.choice(VHOST_BODIES)
+        lines.append(
+            f"<VirtualHost *:{port}>\nServerName v{number}.example\n{body}</VirtualHost>\n"
+        )
+    conf = tmp_path / "usr/local/apache2/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("".join(lines))
+    config = tcpaudit.load_apache(root=tmp_path, version="2.4.71")
+    assert config is not None and len(config.vhosts) == 40
+    expected = every_scope(config)
+    assert kind_holds(config) == expected
+    # The mix is varied enough that the vhost named differs between kinds.
+    assert len({hold.scope for hold in expected.values()}) > 1
