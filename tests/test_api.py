@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -263,3 +265,30 @@ def test_sysctl_naming_a_copy_of_sysctl_d_points_to_the_root(tmp_path: Path) -> 
         tcpaudit.load_sysctl(drop_ins, root=tmp_path)
     assert "it holds .conf files" in str(caught.value)
     assert "etc/sysctl.d (give the tree with --root)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        "ServerLimit 0\nThreadLimit 0\nThreadsPerChild 0\n",
+        "ServerLimit -2\nThreadLimit -3\nThreadsPerChild 25\n",
+        "ServerLimit 2\nThreadLimit 0\nThreadsPerChild 25\n",
+    ],
+)
+def test_limits_below_one_are_raised_to_one_as_httpd_does(tmp_path: Path, limits: str) -> None:
+    # httpd warns and raises each to 1, then caps MaxRequestWorkers to what is left.
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(
+        f"ServerRoot {tmp_path}\n"
+        "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+        "LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so\n"
+        f"PidFile {tmp_path}/pid\nErrorLog {tmp_path}/error.log\nServerName t.test\n"
+        f"Listen 127.0.0.1:80\n{limits}MaxRequestWorkers 150\n"
+    )
+    checked = subprocess.run(
+        ["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, check=True
+    )
+    decreased = re.search(r"MaxRequestWorkers of 150 .* decreasing to (\d+)", checked.stderr)
+    assert decreased is not None, checked.stderr
+    facts = tcpaudit.gather(root="/", apache_conf=conf)
+    assert facts.derived.max_request_workers_effective == int(decreased.group(1))

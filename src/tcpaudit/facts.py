@@ -97,11 +97,14 @@ def max_request_workers_effective(config: ApacheConfig) -> int | None:
     limit = _int(config, "ServerLimit")
     if workers is None or limit is None:
         return None
+    # httpd raises a ServerLimit, ThreadLimit or ThreadsPerChild below 1 to 1
+    # at start-up (with a warning), so none of them divides by zero here.
+    limit = max(limit, 1)
     if config.mpm in ("worker", "event"):
-        threads = _int(config, "ThreadsPerChild") or 1
+        threads = max(_int(config, "ThreadsPerChild") or 1, 1)
         thread_limit = _int(config, "ThreadLimit")
         if thread_limit is not None:
-            threads = min(threads, thread_limit)
+            threads = min(threads, max(thread_limit, 1))
         # Threaded MPMs also round MaxRequestWorkers down to whole children.
         workers = min(workers, limit * threads) // threads * threads
         return max(workers, threads)
