@@ -17,11 +17,13 @@ import contextlib
 import grp
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,11 +39,40 @@ START_SECONDS = 10.0
 STOP_SECONDS = 5.0
 
 
+_HANDED_OUT: set[int] = set()
+_PORT_LOCK = threading.Lock()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on right now (the kernel picks it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A TCP port nothing is bound to now, below the kernel's ephemeral range.
+
+    A port the kernel picks for a listener comes from the range it also gives
+    outgoing connections: with dozens of servers and their clients side by
+    side, a client's source port took one before apache2 bound it
+    (EADDRINUSE). Ports below the range are never handed to clients, and the
+    ports given out here are never given twice in one run.
+    """
+    low = _ephemeral_low()
+    with _PORT_LOCK:
+        for _ in range(1000):
+            port = random.randint(min(20000, low - 1000), low - 1)
+            if port in _HANDED_OUT:
+                continue
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _HANDED_OUT.add(port)
+            return port
+    raise AssertionError("no free TCP port below the ephemeral range")
 
 
 def make_workdir() -> Path:
