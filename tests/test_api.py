@@ -292,3 +292,34 @@ def test_limits_below_one_are_raised_to_one_as_httpd_does(tmp_path: Path, limits
     assert decreased is not None, checked.stderr
     facts = tcpaudit.gather(root="/", apache_conf=conf)
     assert facts.derived.max_request_workers_effective == int(decreased.group(1))
+
+
+def test_an_error_naming_a_file_with_a_newline_stays_one_line() -> None:
+    error = tcpaudit.ParseError("unexpected \x1b[2J", file="conf.d/a\nb.conf", line=6)
+    assert str(error) == "conf.d/a\\nb.conf:6: unexpected \\x1b[2J"
+    assert "\n" not in str(error) and "\x1b" not in str(error)
+
+
+def test_a_proxy_url_no_parser_accepts_is_no_backend_and_no_crash(tmp_path: Path) -> None:
+    conf = tmp_path / "etc/httpd/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule proxy_module modules/mod_proxy.so\n"
+        "LoadModule proxy_http_module modules/mod_proxy_http.so\n"
+        "Listen 80\n"
+        "ProxyPass /a http://[::1/app\n"
+        f"ProxyPass /b http://127.0.0.1:{'9' * 5000}/app\n"
+    )
+    report = tcpaudit.audit(tcpaudit.gather(root=tmp_path))
+    assert report.grade in ("A", "B", "C", "D", "F")
+    from tcpaudit.diagnose.backends import proxy_targets
+
+    targets = facts_targets(tmp_path, proxy_targets)
+    assert not any("9" * 10 in target.text for target in targets)  # type: ignore[attr-defined]
+
+
+def facts_targets(root: Path, proxy_targets: object) -> list[object]:
+    facts = tcpaudit.gather(root=root)
+    assert facts.apache is not None
+    return list(proxy_targets(facts.apache))  # type: ignore[operator]

@@ -19,6 +19,7 @@ note in the model.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -61,10 +62,26 @@ class ParseError(TcpauditError):
 
     def __str__(self) -> str:
         if self.file is None:
-            return self.reason
-        if self.line is None:
-            return f"{self.file}: {self.reason}"
-        return f"{self.file}:{self.line}: {self.reason}"
+            text = self.reason
+        elif self.line is None:
+            text = f"{self.file}: {self.reason}"
+        else:
+            text = f"{self.file}:{self.line}: {self.reason}"
+        # A file name from the audited tree may hold a newline or an escape
+        # sequence: the message stays one line, whoever prints it.
+        return _LINE_BREAKING.sub(_escaped, text)
+
+
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    character = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(character)
+    if named is not None:
+        return named
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class ApacheConfigError(ParseError):

@@ -59,6 +59,12 @@ def test_anything_not_local_plain_http_is_refused(url: str) -> None:
         status_url(url)
 
 
+@pytest.mark.parametrize("url", ["http://[::1/server-status", "http://[127.0.0.1/"])
+def test_a_url_python_cannot_parse_is_a_usage_error(url: str) -> None:
+    with pytest.raises(UsageError, match="--status-url"):
+        status_url(url)
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/elsewhere"):

@@ -32,7 +32,10 @@ def _remote_host(url: str) -> str | None:
     """The backend's host, or None for loopback, Unix sockets, balancers and ``!``."""
     if "://" not in url or url.lower().startswith(("unix:", "balancer://")):
         return None
-    host = urlsplit(url).hostname
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # "http://[::1/": no host httpd could reach either
+        return None
     if host is None or host == "localhost":
         return None
     try:

@@ -77,7 +77,10 @@ def _target(directive: Directive, word: str) -> ProxyTarget | None:
     if match is None:
         return None
     scheme = match.group(1).lower()
-    port = int(match.group(3)) if match.group(3) else _DEFAULT_PORTS.get(scheme)
+    digits = match.group(3)
+    if digits and len(digits.lstrip("0")) > 5:
+        return None  # no port has more than five digits (and int() refuses 4,300)
+    port = int(digits) if digits else _DEFAULT_PORTS.get(scheme)
     if port is None:
         return None
     params = {

@@ -129,8 +129,11 @@ def status_url(url: str) -> str:
     Raises:
         UsageError: another scheme or host (tcpaudit fetches nothing remote).
     """
-    parts = urllib.parse.urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError as exc:  # an unclosed "[" of an IPv6 address
+        raise UsageError(f"--status-url {url!r}: not a URL ({exc})") from exc
     if parts.scheme != "http" or host not in _LOCAL_HOSTS:
         raise UsageError(
             f"--status-url {url!r}: only http://127.0.0.1, http://localhost or http://[::1] "
