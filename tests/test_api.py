@@ -292,6 +292,9 @@ def test_limits_below_one_are_raised_to_one_as_httpd_does(tmp_path: Path, limits
     assert decreased is not None, checked.stderr
     facts = tcpaudit.gather(root="/", apache_conf=conf)
     assert facts.derived.max_request_workers_effective == int(decreased.group(1))
+    # Every rule runs on such a tree (TA111 divided by a ThreadLimit of 0).
+    capped = [f for f in tcpaudit.audit(facts).findings if f.rule == "TA111"]
+    assert capped and capped[0].recommended is not None
 
 
 def test_an_error_naming_a_file_with_a_newline_stays_one_line() -> None:

@@ -26,7 +26,14 @@ from .sysctl.model import BootTool, SysctlSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HOLDING_MPMS", "DerivedTimings", "HostFacts", "gather", "retries2_giveup_seconds"]
+__all__ = [
+    "HOLDING_MPMS",
+    "DerivedTimings",
+    "HostFacts",
+    "gather",
+    "retries2_giveup_seconds",
+    "threads_per_child_effective",
+]
 
 # RFC 6298 / tcp.h: the first retransmission timeout is at least TCP_RTO_MIN
 # (200 ms) and doubles up to TCP_RTO_MAX (120 s).
@@ -91,6 +98,21 @@ def _int(config: ApacheConfig, name: str) -> int | None:
     return setting.value
 
 
+def threads_per_child_effective(config: ApacheConfig) -> int:
+    """ThreadsPerChild as httpd runs it: at least 1, at most ThreadLimit (1 for prefork).
+
+    httpd raises a ThreadLimit or ThreadsPerChild below 1 to 1 at start-up
+    (with a warning), so the result never divides by zero.
+    """
+    if config.mpm not in ("worker", "event"):
+        return 1
+    threads = max(_int(config, "ThreadsPerChild") or 1, 1)
+    thread_limit = _int(config, "ThreadLimit")
+    if thread_limit is not None:
+        threads = min(threads, max(thread_limit, 1))
+    return threads
+
+
 def max_request_workers_effective(config: ApacheConfig) -> int | None:
     """MaxRequestWorkers after httpd's silent caps (ServerLimit, ThreadsPerChild x ServerLimit)."""
     workers = _int(config, "MaxRequestWorkers")
@@ -101,10 +123,7 @@ def max_request_workers_effective(config: ApacheConfig) -> int | None:
     # at start-up (with a warning), so none of them divides by zero here.
     limit = max(limit, 1)
     if config.mpm in ("worker", "event"):
-        threads = max(_int(config, "ThreadsPerChild") or 1, 1)
-        thread_limit = _int(config, "ThreadLimit")
-        if thread_limit is not None:
-            threads = min(threads, max(thread_limit, 1))
+        threads = threads_per_child_effective(config)
         # Threaded MPMs also round MaxRequestWorkers down to whole children.
         workers = min(workers, limit * threads) // threads * threads
         return max(workers, threads)

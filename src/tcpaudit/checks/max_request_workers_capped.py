@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from ..apache.model import ApacheConfig
 from ..engine.rule import Context
-from ..facts import HostFacts
+from ..facts import HostFacts, threads_per_child_effective
 from .base import CheckParams, Hit
 from .fixes import apache_location, delete_line, set_directive
 
@@ -45,11 +45,7 @@ def max_request_workers_capped(
     if setting is None or wanted is None or wanted <= effective:
         return
     threaded = config.mpm in ("worker", "event")
-    threads = 1
-    if threaded:
-        threads = _value(config, "ThreadsPerChild") or 1
-        thread_limit = _value(config, "ThreadLimit")
-        threads = min(threads, thread_limit) if thread_limit is not None else threads
+    threads = threads_per_child_effective(config)
     server_limit = config.settings.get("ServerLimit")
     limit = _value(config, "ServerLimit")
     spelled = setting.spelled or "MaxRequestWorkers"
