@@ -15,10 +15,10 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..apache.defaults import MPM_DEFAULTS
 from ..apache.model import ApacheConfig, ApacheSetting
 from ..apache.scopes import scopes
 from ..apache.values import ReadTimeoutLimit, RequestReadTimeoutValue, parse_request_read_timeout
+from ..facts import threads_per_child_effective
 from ..hold import (
     ADVERSARIAL_KINDS,
     HoldKind,
@@ -410,9 +410,7 @@ def more_workers(
     if config.mpm in ("worker", "event"):
         # Threaded MPMs count whole children: round up to a multiple of the
         # threads each child runs (ThreadsPerChild, capped by ThreadLimit).
-        defaults = MPM_DEFAULTS[config.mpm]
-        per_child = _int_setting(config, "ThreadsPerChild") or defaults["ThreadsPerChild"]
-        per_child = max(min(per_child, _int_setting(config, "ThreadLimit") or per_child), 1)
+        per_child = threads_per_child_effective(config)
         children = math.ceil(needed / per_child)
         needed = children * per_child
         limit_line = None if server_limit and children <= server_limit else children
