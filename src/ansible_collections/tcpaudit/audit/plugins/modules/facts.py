@@ -415,13 +415,28 @@ def expand(value, variables, missing=None):
     """
     if "${" not in value:
         return value if len(value) <= MAX_EXPANSION_CHARACTERS else None
+
+    def value_of(match):
+        known = variables.get(match.group(1))
+        if known is None:
+            return match.group(0) if missing is None else missing
+        return known
+
+    return _bounded_substitution(value, _VARIABLE, value_of)
+
+
+def _bounded_substitution(value, pattern, value_of):
+    """``pattern``'s matches in ``value`` replaced by ``value_of(match)``.
+
+    None when the result would pass MAX_EXPANSION_CHARACTERS, checked while it
+    is built: a line of ``$A$A$A...`` would otherwise multiply its length by
+    that of A before any check.
+    """
     pieces = []
     size = 0
     last = 0
-    for match in _VARIABLE.finditer(value):
-        known = variables.get(match.group(1))
-        if known is None:
-            known = match.group(0) if missing is None else missing
+    for match in pattern.finditer(value):
+        known = value_of(match)
         pieces.append(value[last : match.start()])
         pieces.append(known)
         size += match.start() - last + len(known)
@@ -453,25 +468,14 @@ def shell_assignments(text, known=None):
 def expand_bare(value, variables, pattern=None):
     """``$NAME`` (or ``pattern``'s matches) replaced from ``variables``, unset ones empty.
 
-    None when the result would pass MAX_EXPANSION_CHARACTERS, checked before
-    it is built: a line of ``$A$A$A...`` would otherwise multiply its length
-    by that of A.
+    None when the result would pass MAX_EXPANSION_CHARACTERS (checked as it is built).
     """
-    pieces = []
-    size = 0
-    last = 0
-    for match in (pattern or _BARE_VARIABLE).finditer(value):
+
+    def value_of(match):
         name = next((group for group in match.groups() if group), "")
-        known = variables.get(name, "")
-        pieces.append(value[last : match.start()])
-        pieces.append(known)
-        size += match.start() - last + len(known)
-        if size > MAX_EXPANSION_CHARACTERS:
-            return None
-        last = match.end()
-    pieces.append(value[last:])
-    result = "".join(pieces)
-    return None if len(result) > MAX_EXPANSION_CHARACTERS else result
+        return variables.get(name, "")
+
+    return _bounded_substitution(value, pattern or _BARE_VARIABLE, value_of)
 
 
 def sysctl_path(key):
