@@ -143,33 +143,29 @@ def lex(line: str) -> list[list[Word]]:
     return [command for command in commands if command]
 
 
-def _closing_brace(line: str, index: int) -> int:
-    depth = 1
+def _closing(line: str, index: int, opening: str, closing: str, depth: int) -> int:
+    """The index after the ``closing`` that brings ``depth`` to 0, else the line's end."""
     while index < len(line):
-        if line[index] == "{":
+        if line[index] == opening:
             depth += 1
-        elif line[index] == "}":
+        elif line[index] == closing:
             depth -= 1
             if depth == 0:
                 return index + 1
         index += 1
     return len(line)
+
+
+def _closing_brace(line: str, index: int) -> int:
+    # ``index`` is past the opening "${".
+    return _closing(line, index, "{", "}", 1)
 
 
 def _closing_substitution(line: str, index: int) -> int:
     if line[index] == "`":
         end = line.find("`", index + 1)
         return len(line) if end < 0 else end + 1
-    depth = 0
-    while index < len(line):
-        if line[index] == "(":
-            depth += 1
-        elif line[index] == ")":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-        index += 1
-    return len(line)
+    return _closing(line, index, "(", ")", 0)
 
 
 _PARAMETER = re.compile(
