@@ -284,3 +284,40 @@ def test_apache_conf_override_travels_with_the_snapshot(module: ModuleType, tmp_
     assert via_snapshot == report_json(tcpaudit.gather(root, conf))
     assert via_snapshot["apache"]["main_file"] == "etc/httpd/conf/site.conf"
     assert via_snapshot["grade"] == "F"
+
+
+def test_sysctl_files_past_the_loaders_limits_do_not_change_the_verdict(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    """The module collects the sysctl files the loader reads, in boot order, and stops where it stops.
+
+    33 files of 1 MiB in /etc/sysctl.d would fill the module's 32 MiB before
+    it reached /usr/lib/sysctl.d in directory order; the file that sets the
+    value sorts first at boot. Files past the loader's 16 MiB set another
+    value that neither side may apply.
+    """
+    root = debian_tree(tmp_path / "deb")
+    padding = "# padding\n" * (1024 * 1024 // 10)
+    write(root, "/usr/lib/sysctl.d/05-first.conf", "net.ipv4.tcp_keepalive_time = 61\n")
+    for number in range(33):
+        late = "net.ipv4.tcp_keepalive_time = 9999\n" if number >= 17 else ""
+        write(root, f"/etc/sysctl.d/50-pad-{number:02}.conf", late + padding)
+        # Masked by the /etc file of the same name: neither side reads it.
+        write(root, f"/usr/lib/sysctl.d/50-pad-{number:02}.conf", padding)
+    facts = tcpaudit.gather(root)
+    persistent = facts.sysctl.settings["net.ipv4.tcp_keepalive_time"].persistent
+    assert persistent is not None and persistent.value == 61
+    assert any(
+        "more sysctl files not read" in note.message for note in facts.notes + facts.sysctl.notes
+    )
+    snapshot = take(module, root)
+    from_snapshot = facts_from_snapshot(snapshot)
+    assert from_snapshot.sysctl.settings == facts.sysctl.settings
+    assert any("more sysctl files not collected" in note for note in snapshot["notes"])
+    collected = [path for path in snapshot["files"] if path.startswith("/usr/lib/sysctl.d/50-pad")]
+    assert collected == []
+    direct, via_snapshot = report_json(facts), report_json(from_snapshot)
+    # The limit notes differ in wording (collected / read); all else is equal.
+    for report in (direct, via_snapshot):
+        report.pop("notes")
+    assert via_snapshot == direct

@@ -63,8 +63,11 @@ description:
     identifiers of its linked-in modules (C(binaries)), read from its bytes."
   - "Sysctl: the world-readable files directly in C(/proc/sys/net/ipv4) and
     C(/proc/sys/net/core), the names of the interface directories under C(conf)
-    and C(neigh), C(/proc/sys/kernel/osrelease), C(/etc/sysctl.conf) and the
-    C(sysctl.d) directories. A file that is not world-readable, and any key
+    and C(neigh), C(/proc/sys/kernel/osrelease), and the sysctl files the boot
+    tool applies (systemd-sysctl's or procps' choice of C(sysctl.d) names, masks
+    resolved, C(/etc/sysctl.conf) for procps), in boot order and within
+    tcpaudit's own limits (1,000 files, 16 MiB, 1 MiB each), so the controller
+    reads the values a local audit would. A file that is not world-readable, and any key
     named like a secret (C(tcp_fastopen_key)), is recorded by name only, never
     opened. Nothing below C(/proc/sys) is followed if it is a symbolic link."
   - "Secrets are removed before anything leaves the host: the value of a
@@ -292,6 +295,10 @@ PROC_DIRECTORIES = ("net/ipv4", "net/core")
 OSRELEASE = "kernel/osrelease"
 # systemd-sysctl and procps read at most this much of a file; so does tcpaudit.
 SYSCTL_FILE_BYTES = 1024 * 1024
+# tcpaudit's loader applies at most this many sysctl files, and stops once it
+# has read this many bytes (sysctl/persistent.py); the module collects as much.
+SYSCTL_MAX_FILES = 1000
+SYSCTL_MAX_TOTAL_BYTES = 16 * 1024 * 1024
 # A /proc/sys value is a few bytes; tcpaudit reads at most this much.
 PROC_VALUE_BYTES = 4096
 # Linux gives up after 40 links in one lookup (ELOOP).
@@ -357,6 +364,15 @@ def read_regular(path, limit, dir_fd=None):
 
 
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+
+
+def _content_bytes(entry):
+    """Bytes a recorded entry holds once written out on the controller."""
+    if "content" in entry:
+        return len(entry["content"].encode("utf-8", "surrogateescape"))
+    if "content_base64" in entry:
+        return len(base64.b64decode(entry["content_base64"]))
+    return 0
 
 
 def open_below(base, parts):
@@ -1016,22 +1032,53 @@ class Collector:
             os.close(descriptor)
 
     def collect_sysctl_files(self):
-        """/etc/sysctl.conf, every ``*.conf`` entry of the sysctl.d directories, systemd-sysctl."""
+        """The sysctl files the boot tool applies, in its order, within tcpaudit's limits.
+
+        systemd-sysctl (when present) or procps decides which names take part
+        and whether /etc/sysctl.conf is applied; a name met in an earlier
+        directory masks the same name in later ones. Collection stops where
+        tcpaudit's own loader stops reading (SYSCTL_MAX_FILES files, or once
+        SYSCTL_MAX_TOTAL_BYTES are read), so the controller reaches the same
+        values as a local audit of this host.
+        """
+        # Both paths are recorded: the controller decides from them as the loader does.
+        present = [path for path in SYSTEMD_SYSCTL if self.present(path)]
+        systemd = any(self._is_regular(path) for path in present)
+        chosen = {}
         for directory in SYSCTL_DIRECTORIES:
             resolved, names = self.listdir(directory)
             for name in names or ():
-                if name.endswith(".conf"):
-                    self.collect(
-                        posixpath.join(resolved, name),
-                        limit=SYSCTL_FILE_BYTES,
-                        truncate=True,
-                        redact=self._redact_sysctl,
-                    )
-        self.collect(
-            SYSCTL_CONF, limit=SYSCTL_FILE_BYTES, truncate=True, redact=self._redact_sysctl
-        )
-        for path in SYSTEMD_SYSCTL:
-            self.present(path)
+                # procps takes every name ending in ".conf"; systemd skips hidden ones.
+                if name in chosen or not name.endswith(".conf"):
+                    continue
+                if systemd and name.startswith("."):
+                    continue
+                chosen[name] = posixpath.join(resolved, name)
+        ordered = [
+            chosen[name]
+            for name in sorted(chosen, key=lambda name: name.encode("utf-8", "surrogateescape"))
+        ]
+        if not systemd:
+            ordered.append(SYSCTL_CONF)
+        total = 0
+        for index, path in enumerate(ordered):
+            if index >= SYSCTL_MAX_FILES or total > SYSCTL_MAX_TOTAL_BYTES:
+                self.notes.append(
+                    f"{len(ordered) - index} more sysctl files not collected: tcpaudit reads at "
+                    f"most {SYSCTL_MAX_FILES} files and {SYSCTL_MAX_TOTAL_BYTES // (1024 * 1024)} MiB"
+                )
+                break
+            resolved, _, _ = self.collect(
+                path, limit=SYSCTL_FILE_BYTES, truncate=True, redact=self._redact_sysctl
+            )
+            total += _content_bytes(self.files.get(resolved, {}))
+
+    def _is_regular(self, tree):
+        resolved = self.resolve(tree, record=False)
+        try:
+            return resolved is not None and stat.S_ISREG(os.stat(self.real(resolved)).st_mode)
+        except OSError:
+            return False
 
     def _redact_sysctl(self, text):
         # The secret keys this host has (recorded by name) and those of every kernel.
