@@ -10,7 +10,7 @@ fingerprints, so a report read back matches the audit that wrote it.
 
 A terminal acts on control characters: ESC starts a sequence that can
 rewrite the screen, set the window title or, on some terminals, answer
-back. The terminal and Markdown renderers show every control character of
+back. The terminal, Markdown and GitHub renderers show every control character of
 audited text (C0, DEL, C1, and the bidirectional overrides that reorder
 what is displayed) as an escape such as ``\\x1b``.
 """

@@ -152,7 +152,7 @@ class _Run:
                 ElementTree.fromstring(text)
             except ElementTree.ParseError as exc:
                 self.problems.append(f"junit: not XML: {exc}")
-        if label in ("table", "table colour", "markdown", "diagnose table"):
+        if label in ("table", "table colour", "markdown", "github", "diagnose table"):
             raw = _TERMINAL_RAW.search(_COLOURS.sub("", text))
             if raw:
                 self.problems.append(f"{label}: raw control character {raw.group()!r}")

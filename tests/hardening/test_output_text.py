@@ -5,7 +5,8 @@
   (``--facts``, ``--baseline``, ``fleet``) and by pydantic-core, and the
   round trips keep every finding.
 - Control characters from a host name, a ServerName or a file name never
-  reach the terminal raw from the table and Markdown formats.
+  reach the terminal raw from the table, Markdown and GitHub formats (a
+  workflow log renders ANSI sequences).
 - ``--output`` never writes through a symlink inside the audited root.
 """
 
@@ -143,7 +144,7 @@ def _hostile_tree(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("output_format", ["table", "markdown"])
+@pytest.mark.parametrize("output_format", ["table", "markdown", "github"])
 def test_terminal_formats_never_pass_control_characters(tmp_path: Path, output_format: str) -> None:
     root = _hostile_tree(tmp_path)
     code, out, err = _run("audit", "--root", str(root), "--format", output_format)
@@ -153,7 +154,8 @@ def test_terminal_formats_never_pass_control_characters(tmp_path: Path, output_f
     # Each is shown, so the reader sees that something odd is there.
     assert "\\x1b" in text and "\\u202e" in text
     # No host is named so: the root's name is used instead.
-    assert " root" in text.splitlines()[0]
+    header = text.splitlines()[-1] if output_format == "github" else text.splitlines()[0]
+    assert " root" in header or "::root:" in header
 
 
 def test_notes_and_fixes_in_the_table_are_one_line_each(tmp_path: Path) -> None:

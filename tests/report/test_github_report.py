@@ -55,7 +55,7 @@ def test_hostile_finding_stays_on_one_line(hostile: Report) -> None:
     assert first == (
         "::warning file=etc/httpd/conf.d/a b%2Cc%3Ad%25.conf,line=7,"
         "title=TA101 Timeout%2C per read%3A 100%25 | `bad` <b>::"
-        "50%25 of workers | held: `Timeout` <300> & more%0D%0Anext line\x01 end"
+        "50%25 of workers | held: `Timeout` <300> & more%0D%0Anext line\\x01 end"
         "%0A%0AFix:%0A```%0ATimeout 30%0A```"
     )
 

@@ -4,7 +4,8 @@ This module owns the ``::error``/``::warning``/``::notice`` lines a workflow
 step prints so GitHub annotates the files that decide each setting (with the
 fix and the change's diff hunks, report.hunks), and their
 escaping (the rules of ``@actions/core``'s command.ts: ``%``, CR and LF in the
-message; also ``:`` and ``,`` in properties). Suppressed findings are not
+message; also ``:`` and ``,`` in properties); control characters of audited
+text are shown as escapes (safetext), since the log renders ANSI sequences. Suppressed findings are not
 annotated, only counted in the summary line. Which findings exist and how bad
 they are is the engine's.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..engine.findings import Finding, Report, Severity
-from ..safetext import show_bytes
+from ..safetext import printable
 from .hunks import change_hunks
 
 __all__ = ["command_for", "escape_data", "escape_property", "render"]
@@ -81,4 +82,5 @@ def render(report: Report, *, color: bool = False) -> str:
     if suppressed:
         summary += f", {suppressed} suppressed"
     lines.append(_command("notice", {"title": "tcpaudit"}, summary))
-    return show_bytes("\n".join(lines)) + "\n"
+    # A workflow log renders ANSI sequences: audited text shows its control characters escaped.
+    return printable("\n".join(lines), keep_newlines=True) + "\n"
