@@ -220,14 +220,20 @@ def test_collection_is_bounded_in_bytes_and_files(module: ModuleType, tmp_path: 
     assert any(entry.get("omitted") == "collection limit reached" for entry in files.values())
 
 
-def test_sysctl_files_are_cut_where_the_boot_tools_stop(module: ModuleType, tmp_path: Path) -> None:
+def test_sysctl_files_over_the_loaders_limit_are_not_sent(module: ModuleType, tmp_path: Path) -> None:
+    """tcpaudit reads no sysctl file over 1 MiB (its values are unknown): the module sends none."""
     root = tmp_path / "root"
     big = "net.ipv4.tcp_retries2 = 8\n" + "# padding\n" * 120_000
     write(root, "/etc/sysctl.d/10-big.conf", big)
+    write(root, "/etc/sysctl.d/20-small.conf", "net.ipv4.tcp_retries2 = 9\n")
     document = module.snapshot(str(root), runner=never_run)
-    content = document["files"]["/etc/sysctl.d/10-big.conf"]["content"]
-    assert len(content) == module.SYSCTL_FILE_BYTES
-    assert content.startswith("net.ipv4.tcp_retries2 = 8\n")
+    assert document["files"]["/etc/sysctl.d/10-big.conf"] == {
+        "omitted": f"larger than {module.SYSCTL_FILE_BYTES} bytes",
+        "size": len(big),
+    }
+    assert document["files"]["/etc/sysctl.d/20-small.conf"] == {
+        "content": "net.ipv4.tcp_retries2 = 9\n"
+    }
 
 
 def test_apache_probe_runs_fixed_arguments_and_keeps_httpd_output(module: ModuleType) -> None:

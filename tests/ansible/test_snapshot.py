@@ -299,6 +299,8 @@ def test_sysctl_files_past_the_loaders_limits_do_not_change_the_verdict(
     root = debian_tree(tmp_path / "deb")
     padding = "# padding\n" * (1024 * 1024 // 10)
     write(root, "/usr/lib/sysctl.d/05-first.conf", "net.ipv4.tcp_keepalive_time = 61\n")
+    # Over 1 MiB: the loader reads none of it (its values are unknown), nor may the module send it.
+    write(root, "/etc/sysctl.d/06-huge.conf", "net.ipv4.tcp_keepalive_time = 4444\n" + padding * 2)
     for number in range(33):
         late = "net.ipv4.tcp_keepalive_time = 9999\n" if number >= 17 else ""
         write(root, f"/etc/sysctl.d/50-pad-{number:02}.conf", late + padding)

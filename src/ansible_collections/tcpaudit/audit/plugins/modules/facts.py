@@ -66,7 +66,7 @@ description:
     and C(neigh), C(/proc/sys/kernel/osrelease), and the sysctl files the boot
     tool applies (systemd-sysctl's or procps' choice of C(sysctl.d) names, masks
     resolved, C(/etc/sysctl.conf) for procps), in boot order and within
-    tcpaudit's own limits (1,000 files, 16 MiB, 1 MiB each), so the controller
+    tcpaudit's own limits (1,000 files, 16 MiB, none over 1 MiB), so the controller
     reads the values a local audit would. A file that is not world-readable, and any key
     named like a secret (C(tcp_fastopen_key)), is recorded by name only, never
     opened. Nothing below C(/proc/sys) is followed if it is a symbolic link."
@@ -293,7 +293,7 @@ SYSCTL_CONF = "/etc/sysctl.conf"
 SYSTEMD_SYSCTL = ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl")
 PROC_DIRECTORIES = ("net/ipv4", "net/core")
 OSRELEASE = "kernel/osrelease"
-# systemd-sysctl and procps read at most this much of a file; so does tcpaudit.
+# tcpaudit reads no sysctl file larger than this (its values are then unknown): none is sent.
 SYSCTL_FILE_BYTES = 1024 * 1024
 # tcpaudit's loader applies at most this many sysctl files, and stops once it
 # has read this many bytes (sysctl/persistent.py); the module collects as much.
@@ -840,12 +840,12 @@ class Collector:
                 "listed without contents or left out"
             )
 
-    def collect(self, tree, limit=None, truncate=False, redact=redact_private_keys):
+    def collect(self, tree, limit=None, redact=redact_private_keys):
         """Record what a path names; return (resolved path, kind, text or None).
 
         ``kind`` is "file", "dir", "other" or "missing". ``limit`` bounds the
         bytes read (default ``max_file_bytes``); a larger file is recorded as
-        omitted, or cut at the limit when ``truncate`` is true. ``redact``
+        omitted. ``redact``
         removes secrets from the text before it is recorded.
         """
         resolved = self.resolve(tree)
@@ -875,7 +875,7 @@ class Collector:
             self._record(resolved, {"omitted": "below /proc, /sys or /dev: not read"})
             return resolved, "file", None
         limit = self.max_file_bytes if limit is None else limit
-        if info.st_size > limit and not truncate:
+        if info.st_size > limit:
             self._record(resolved, {"omitted": f"larger than {limit} bytes", "size": info.st_size})
             return resolved, "file", None
         if (
@@ -886,7 +886,7 @@ class Collector:
             self._record(resolved, {"omitted": "collection limit reached", "size": info.st_size})
             return resolved, "file", None
         try:
-            data = read_regular(real, limit if truncate else limit + 1)
+            data = read_regular(real, limit + 1)
         except OSError as exc:
             self._record(resolved, {"error": exc.strerror or str(exc)})
             return resolved, "file", None
@@ -1069,7 +1069,7 @@ class Collector:
                 )
                 break
             resolved, _, _ = self.collect(
-                path, limit=SYSCTL_FILE_BYTES, truncate=True, redact=self._redact_sysctl
+                path, limit=SYSCTL_FILE_BYTES, redact=self._redact_sysctl
             )
             total += _content_bytes(self.files.get(resolved, {}))
 
