@@ -220,7 +220,9 @@ def test_collection_is_bounded_in_bytes_and_files(module: ModuleType, tmp_path: 
     assert any(entry.get("omitted") == "collection limit reached" for entry in files.values())
 
 
-def test_sysctl_files_over_the_loaders_limit_are_not_sent(module: ModuleType, tmp_path: Path) -> None:
+def test_sysctl_files_over_the_loaders_limit_are_not_sent(
+    module: ModuleType, tmp_path: Path
+) -> None:
     """tcpaudit reads no sysctl file over 1 MiB (its values are unknown): the module sends none."""
     root = tmp_path / "root"
     big = "net.ipv4.tcp_retries2 = 8\n" + "# padding\n" * 120_000

@@ -97,6 +97,8 @@ def insert_bytes(tree: Tree, rng: random.Random, context: dict[str, object]) -> 
             "".join(rng.choices(CONTROL, k=3)).encode("utf-8", "surrogatepass"),
             b"\\\n" * rng.randint(1, 50),
             b"\r\n",
+            # Line breaks to str.splitlines() and to nothing else that reads these files.
+            rng.choice([b"\x0b", b"\x0c", b"\x1c", b"\x1e", b"\xc2\x85", b"\xe2\x80\xa8", b"\r"]),
             b"\x00",
             b"#" * 1000,
         ]

@@ -1,7 +1,8 @@
 """What one fuzzed input goes through, in a child process, and what is checked on the way.
 
 gather -> audit -> every renderer (table with and without colour, json,
-sarif, junit, markdown, github) -> the facts document read back and audited
+sarif, junit, markdown, github) -> the fix planned on the files (patch,
+playbook, SARIF with fixes) -> the facts document read back and audited
 again -> the JSON report read back as a baseline and by fleet -> diagnose on
 trees with a socket table -> for half the inputs, the Ansible module's
 snapshot of the same tree audited on the "controller", and a hostile version
@@ -48,6 +49,9 @@ from tcpaudit.engine.catalogue import bundled_rules_dir, load_catalogue
 from tcpaudit.errors import TcpauditError
 from tcpaudit.facts import HostFacts
 from tcpaudit.fleet import load_report
+from tcpaudit.remedy import plan, render_diff
+from tcpaudit.remedy.playbook import render_playbook
+from tcpaudit.remedy.sarif_fixes import sarif_with_file_fixes
 from tcpaudit.report import FORMATS
 from tcpaudit.safetext import dump_model_json
 from tcpaudit.snapshot import facts_from_document, facts_from_snapshot
@@ -140,7 +144,7 @@ class _Run:
         except UnicodeEncodeError:
             self.problems.append(f"{label}: not UTF-8 (a lone surrogate)")
             return
-        if label in ("json", "sarif", "facts", "diagnose json"):
+        if label in ("json", "sarif", "facts", "diagnose json", "fix sarif"):
             try:
                 json.loads(text)
             except ValueError as exc:
@@ -176,6 +180,16 @@ def _local(run: _Run) -> list[str] | None:
         run.check_output(name, render(report, color=False, **extra))
     run.check_output("table colour", FORMATS["table"](report, color=True))
     run.lap("renderers")
+    try:
+        planned = plan(report.findings, run.root)
+        # A patch carries a line that is not UTF-8 as its bytes (the CLI writes them raw).
+        run.outputs.append(("fix diff", render_diff(planned)))
+        layout = facts.apache.layout if facts.apache else None
+        run.check_output("fix playbook", render_playbook(planned, host=report.host, layout=layout))
+        run.check_output("fix sarif", json.dumps(sarif_with_file_fixes(report, run.root, RULES)))
+    except TcpauditError as error:
+        run.error("fix", error)
+    run.lap("fix")
     facts_text = dump_model_json(facts)
     run.check_output("facts", facts_text)
     again = tcpaudit.audit(HostFacts.model_validate_json(facts_text), rules=RULES)

@@ -15,7 +15,7 @@ from proof import (
     is_sysctl_finding,
     prove,
 )
-from variants import VARIANTS
+from variants import ODD_BREAKS, VARIANTS
 
 from tcpaudit.remedy import plan, render_diff
 
@@ -66,6 +66,15 @@ def test_a_continued_line_is_replaced_whole_and_crlf_kept(
     assert "\r\nTimeout 30\r\n" in text
     assert "Timeout \\" not in text and "    300" not in text
     assert text.count("\n") == text.count("\r\n")
+
+
+def test_lines_end_at_lf_only(variant_proofs: dict[str, Proof]) -> None:
+    """A form feed or U+2028 inside a comment does not shift the line the fix changes."""
+    proof = variant_proofs["breaks-httpd-does-not-break-at"]
+    before = _text(proof.pristine, "etc/apache2/apache2.conf")
+    after = _text(proof.patched, "etc/apache2/apache2.conf")
+    assert before.replace("\nTimeout 300\n", "\nTimeout 30\n") == after
+    assert all(f"# page{char}break\n" in after for char in ODD_BREAKS)
 
 
 def test_vhost_values_are_changed_in_the_site_behind_its_link(

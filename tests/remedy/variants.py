@@ -68,6 +68,19 @@ def continued_line_crlf_no_final_newline(root: Path) -> None:
     _prefork(conf)
 
 
+# Characters str.splitlines() breaks at and httpd does not (it ends a line at LF only).
+ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\r"
+
+
+def breaks_httpd_does_not_break_at(root: Path) -> None:
+    """Comments before Timeout hold a form feed, NEL, U+2028 and a lone CR: no line ends there."""
+    conf = _debian(root)
+    main = conf / "apache2.conf"
+    odd = "".join(f"# page{char}break\n" for char in ODD_BREAKS)
+    main.write_text(main.read_text().replace("Timeout 300\n", f"{odd}Timeout 300\n"))
+    _prefork(conf)
+
+
 def incident_sysctl_conf_and_late_drop_in(root: Path) -> None:
     """The incident with tcp_keepalive_time in /etc/sysctl.conf (procps applies it last)
     and tcp_retries2 in a sysctl.d file whose name sorts after 99-tcpaudit.conf."""
@@ -167,6 +180,7 @@ VARIANTS: dict[str, tuple[Callable[[Path], None], Tree | None]] = {
     ),
     "set-twice-later-wins-by-glob": (set_twice_later_wins_by_glob, DEBIAN_TREE),
     "continued-line-crlf-no-final-newline": (continued_line_crlf_no_final_newline, DEBIAN_TREE),
+    "breaks-httpd-does-not-break-at": (breaks_httpd_does_not_break_at, DEBIAN_TREE),
     "incident-sysctl-conf-and-late-drop-in": (incident_sysctl_conf_and_late_drop_in, None),
     "keepalive-in-milliseconds-in-vhost": (keepalive_in_milliseconds_in_vhost, DEBIAN_TREE),
     **{name: (build, None) for name, build in _SMALL_TREES.items()},

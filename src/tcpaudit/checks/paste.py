@@ -14,6 +14,7 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..engine.findings import FileChange
+from ..lines import physical_lines
 
 __all__ = ["is_sysctl_file", "paste_text", "shell_path"]
 
@@ -51,7 +52,7 @@ def _apache_lines(
         if was is not None:
             return [f"# delete: {was} ({change.file}:{change.line})"]
         return [f"# delete line {change.line} of {change.file}"]
-    return change.text.splitlines()
+    return physical_lines(change.text)
 
 
 def _sysctl_lines(changes: Sequence[FileChange]) -> list[str]:
@@ -68,7 +69,7 @@ def _sysctl_lines(changes: Sequence[FileChange]) -> list[str]:
         lines.extend(
             f"grep -qxF {shlex.quote(line)} {target} 2>/dev/null"
             f" || echo {shlex.quote(line)} >> {target}"
-            for line in change.text.splitlines()
+            for line in physical_lines(change.text)
         )
     lines.extend(f"sysctl -p {target}" for target in files)
     return lines

@@ -9,9 +9,10 @@ control characters are quoted the way git quotes them.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
+from ..lines import physical_lines
+from .linediff import Span, grouped_opcodes, span_opcodes
 from .plan import FileEdit, Plan
 
 __all__ = ["quoted_path", "render_diff", "unified_hunks"]
@@ -48,11 +49,13 @@ def _range(start: int, count: int) -> str:
     return f"{start + 1 if count else start},{count}"
 
 
-def unified_hunks(before: Sequence[str], after: Sequence[str], context: int = _CONTEXT) -> str:
-    """The ``@@`` hunks between two lists of lines (each keeping its newline)."""
+def unified_hunks(before: Sequence[str], after: Sequence[str], spans: Sequence[Span]) -> str:
+    """The ``@@`` hunks between two lists of lines (each keeping its newline).
+
+    ``spans`` are the line ranges that changed (FileEdit.spans); the rest is equal.
+    """
     out: list[str] = []
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-    for group in matcher.get_grouped_opcodes(context):
+    for group in grouped_opcodes(span_opcodes(before, after, spans), _CONTEXT):
         first, last = group[0], group[-1]
         old_start, old_end = first[1], last[2]
         new_start, new_end = first[3], last[4]
@@ -78,11 +81,14 @@ def _file_diff(edit: FileEdit) -> str:
             f"{header}new file mode 120000\n--- /dev/null\n+++ {b}\n@@ -0,0 +1 @@\n"
             f"{_line('+', edit.link)}"
         )
-    after = (edit.after or "").splitlines(keepends=True)
+    after = physical_lines(edit.after or "", keepends=True)
     if edit.before is None:
-        return f"{header}new file mode 100644\n--- /dev/null\n+++ {b}\n" + unified_hunks([], after)
-    before = edit.before.splitlines(keepends=True)
-    return f"{header}--- {a}\n+++ {b}\n" + unified_hunks(before, after)
+        whole = [(0, 0, 0, len(after))]
+        return f"{header}new file mode 100644\n--- /dev/null\n+++ {b}\n" + unified_hunks(
+            [], after, whole
+        )
+    before = physical_lines(edit.before, keepends=True)
+    return f"{header}--- {a}\n+++ {b}\n" + unified_hunks(before, after, edit.spans)
 
 
 def render_diff(plan: Plan) -> str:

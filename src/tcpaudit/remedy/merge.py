@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..apache.lexer import split_words
 from ..engine.findings import FileChange, Finding
+from ..lines import physical_lines
 
 __all__ = ["MergedChange", "merge_changes", "merge_lines"]
 
@@ -116,7 +117,7 @@ def merge_changes(
             if not change.text:
                 continue
             base = original(change) if original and change.action == "replace" else None
-            lines = merge_lines(old.text.splitlines(), change.text.splitlines(), base)
+            lines = merge_lines(physical_lines(old.text), physical_lines(change.text), base)
             if change.action in ("append", "insert_after"):
                 lines.sort(key=lambda line: _name(line) != "loadmodule")
             found.change = old.model_copy(update={"text": "\n".join(lines)})

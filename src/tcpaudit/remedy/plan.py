@@ -27,7 +27,9 @@ from ..apache.lexer import split_words
 from ..checks.paste import is_sysctl_file
 from ..engine.findings import FileChange, Finding
 from ..errors import ParseError
+from ..lines import physical_lines
 from ..rootfs import RootFS
+from .linediff import Span
 from .merge import MergedChange, merge_changes
 
 __all__ = ["DEBIAN_MODULE_DIR", "FileEdit", "Plan", "plan"]
@@ -51,6 +53,9 @@ class FileEdit:
         rules: the rules whose fixes change it, in report order.
         lines: the changed places, for people (``line 11``, ``after line 56``).
         changes: the merged changes applied to it.
+        sysctl: whether the file is a sysctl file.
+        spans: the line ranges the changes touch (linediff); a new file's is
+            all of it.
     """
 
     path: str
@@ -61,6 +66,7 @@ class FileEdit:
     lines: list[str] = field(default_factory=list)
     changes: list[FileChange] = field(default_factory=list)
     sysctl: bool = False
+    spans: list[Span] = field(default_factory=list)
 
 
 @dataclass
@@ -119,7 +125,7 @@ def _inside_indent(lines: Sequence[str], anchor: int) -> str:
 
 
 def _text_lines(text: str, indent: str, newline: str) -> list[str]:
-    return [f"{indent}{line}{newline}" if line else newline for line in text.splitlines()]
+    return [f"{indent}{line}{newline}" if line else newline for line in physical_lines(text)]
 
 
 def _check_replaced(change: FileChange, old: str, shown: str) -> None:
@@ -127,7 +133,7 @@ def _check_replaced(change: FileChange, old: str, shown: str) -> None:
     if not change.text:
         return
     words = split_words(old.replace("\\\n", " ").strip())
-    names = {line.split(None, 1)[0].lower() for line in change.text.splitlines() if line.strip()}
+    names = {line.split(None, 1)[0].lower() for line in physical_lines(change.text) if line.strip()}
     if not words or words[0].lower() not in names:
         found = words[0] if words else "an empty line"
         raise ParseError(
@@ -138,9 +144,15 @@ def _check_replaced(change: FileChange, old: str, shown: str) -> None:
         )
 
 
-def _apply(before: str, changes: Sequence[FileChange], shown: str) -> tuple[str, list[str]]:
-    """``before`` with ``changes`` applied (line numbers are those of ``before``)."""
-    lines = before.splitlines(keepends=True)
+def _apply(
+    before: str, changes: Sequence[FileChange], shown: str
+) -> tuple[str, list[str], list[Span]]:
+    """``before`` with ``changes`` applied (line numbers are those of ``before``).
+
+    Returns the text, the changed places for people, and the changed spans
+    of lines (linediff), so a diff need not compare the whole file.
+    """
+    lines = physical_lines(before, keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     replaced: dict[int, tuple[int, FileChange]] = {}
     inserted: dict[int, list[str]] = {}
@@ -173,23 +185,50 @@ def _apply(before: str, changes: Sequence[FileChange], shown: str) -> tuple[str,
             appended.extend(_text_lines(change.text, "", newline))
             places.append("at the end")
     out: list[str] = []
+    spans: list[Span] = []
+
+    def end_last_line(before_index: int) -> None:
+        """A last line without a newline gets one before lines follow it."""
+        if out and not out[-1].endswith("\n"):
+            out[-1] += newline
+            spans.append((before_index, before_index + 1, len(out) - 1, len(out)))
+
     index = 0
     while index < len(lines):
         if index in replaced:
             last, change = replaced[index]
+            start = len(out)
             out.extend(_text_lines(change.text, _indent(lines[index]), newline))
             for anchor in range(index, last + 1):
                 out.extend(inserted.get(anchor, []))
+            spans.append((index, last + 1, start, len(out)))
             index = last + 1
             continue
         out.append(lines[index])
-        out.extend(inserted.get(index, []))
+        if inserted.get(index):
+            end_last_line(index)
+            start = len(out)
+            out.extend(inserted[index])
+            spans.append((index + 1, index + 1, start, len(out)))
         index += 1
     if appended:
-        if out and not out[-1].endswith("\n"):
-            out[-1] += newline
+        end_last_line(len(lines) - 1)
+        start = len(out)
         out.extend(appended)
-    return "".join(out), places
+        spans.append((len(lines), len(lines), start, len(out)))
+    return "".join(out), places, _joined(spans)
+
+
+def _joined(spans: list[Span]) -> list[Span]:
+    """Spans in order, those that touch or overlap made one."""
+    out: list[Span] = []
+    for start, end, new_start, new_end in sorted(spans):
+        if out and start <= out[-1][1]:
+            first = out[-1]
+            out[-1] = (first[0], max(first[1], end), first[2], max(first[3], new_end))
+        else:
+            out.append((start, end, new_start, new_end))
+    return out
 
 
 def _host_name(file: str) -> str:
@@ -264,7 +303,7 @@ def plan(
         shown = _shown(fs, real)
         if shown not in texts:
             texts[shown] = (
-                _read(real, shown).splitlines(keepends=True) if os.path.isfile(real) else None
+                physical_lines(_read(real, shown), keepends=True) if os.path.isfile(real) else None
             )
         lines = texts[shown]
         if lines is None or change.line is None or not 1 <= change.line <= len(lines):
@@ -295,7 +334,7 @@ def plan(
         changes = [merged.change for merged in group]
         if before is None and any(c.action in ("replace", "insert_after") for c in changes):
             raise ParseError("does not exist: audit the tree again", file=shown)
-        after, places = _apply(before or "", changes, shown)
+        after, places, spans = _apply(before or "", changes, shown)
         rules_here: dict[str, None] = {}
         for merged in group:
             rules_here.update(dict.fromkeys(merged.rules))
@@ -308,6 +347,7 @@ def plan(
                 lines=places,
                 changes=changes,
                 sysctl=is_sysctl_file(shown),
+                spans=spans,
             )
         )
     edits.sort(key=lambda edit: edit.path)

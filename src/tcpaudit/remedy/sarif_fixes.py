@@ -11,13 +11,14 @@ finding keeps no fix here; the patch has it.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Sequence
 from typing import Any
 
 from ..engine.findings import Finding, Report
+from ..lines import physical_lines
 from ..report.sarif import artifact_location, sarif_log
+from .linediff import span_opcodes
 from .plan import FileEdit, plan
 
 __all__ = ["file_fixes", "sarif_with_file_fixes"]
@@ -28,14 +29,13 @@ def _replacements(edit: FileEdit) -> list[dict[str, Any]]:
     if edit.before is None:
         region = {"charOffset": 0, "charLength": 0}
         return [{"deletedRegion": region, "insertedContent": {"text": after}}]
-    before_lines = edit.before.splitlines(keepends=True)
-    after_lines = after.splitlines(keepends=True)
+    before_lines = physical_lines(edit.before, keepends=True)
+    after_lines = physical_lines(after, keepends=True)
     offsets = [0]
     for line in before_lines:
         offsets.append(offsets[-1] + len(line))
-    matcher = difflib.SequenceMatcher(None, before_lines, after_lines, autojunk=False)
     replacements = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in span_opcodes(before_lines, after_lines, edit.spans):
         if tag == "equal":
             continue
         region = {"charOffset": offsets[i1], "charLength": offsets[i2] - offsets[i1]}

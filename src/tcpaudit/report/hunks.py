@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..engine.findings import FileChange
+from ..lines import physical_lines
 
 __all__ = ["change_hunks"]
 
 
 def _hunk(change: FileChange, shift: int) -> tuple[list[str], int]:
     """The hunk of one change, and how many lines it adds to the file."""
-    new = change.text.splitlines() if change.text else []
+    new = physical_lines(change.text) if change.text else []
     added = [f"+{line}" for line in new]
     if change.action == "append" or change.line is None:
         return ["@@ at the end of the file @@", *added], len(new)

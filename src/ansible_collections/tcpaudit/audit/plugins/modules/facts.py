@@ -1068,9 +1068,7 @@ class Collector:
                     f"most {SYSCTL_MAX_FILES} files and {SYSCTL_MAX_TOTAL_BYTES // (1024 * 1024)} MiB"
                 )
                 break
-            resolved, _, _ = self.collect(
-                path, limit=SYSCTL_FILE_BYTES, redact=self._redact_sysctl
-            )
+            resolved, _, _ = self.collect(path, limit=SYSCTL_FILE_BYTES, redact=self._redact_sysctl)
             total += _content_bytes(self.files.get(resolved, {}))
 
     def _is_regular(self, tree):
