@@ -222,3 +222,40 @@ def test_a_drop_in_masked_by_a_link_to_dev_null_is_left_alone(tmp_path: Path) ->
     # Never a patch creating dev/null: the masked file's changes are named on stderr.
     assert "dev/null b/dev/null" not in diff and "sysctl" not in diff
     assert "99-tcpaudit.conf is a link to /dev/null (masked)" in err
+
+
+@pytest.mark.parametrize(
+    "secret_line",
+    [
+        "net.ipv4.tcp_fastopen_key = 0f1e2d3c-4b5a6978-8796a5b4-c3d2e1f0",
+        "-net.ipv4.tcp_fastopen_key=0f1e2d3c-4b5a6978-8796a5b4-c3d2e1f0",
+        "net/ipv4/tcp_fastopen_k[e]y = 0f1e2d3c-4b5a6978-8796a5b4-c3d2e1f0",
+        "net.ipv4.tcp_fast*_key = 0f1e2d3c-4b5a6978-8796a5b4-c3d2e1f0",
+    ],
+)
+def test_a_file_holding_a_secret_is_left_out_with_a_note(tmp_path: Path, secret_line: str) -> None:
+    """A patch's context lines and a playbook's whole file would copy the secret."""
+    root = _copy(tmp_path)
+    conf = root / "etc/sysctl.conf"
+    conf.write_text(conf.read_text() + f"net.ipv4.tcp_keepalive_time = 7200\n{secret_line}\n")
+    secret = "0f1e2d3c-4b5a6978-8796a5b4-c3d2e1f0"
+    for output_format in ("diff", "ansible", "sarif"):
+        code, out, err = _fix("--root", str(root), "--format", output_format)
+        assert code == 0, err
+        assert secret not in out and secret not in err
+        assert "etc/sysctl.conf holds a secret sysctl key (line" in err
+        assert "make them by hand" in err
+    # The other files' changes are still planned.
+    code, out, err = _fix("--root", str(root))
+    assert "+++ b/etc/httpd/conf/httpd.conf" in out and "etc/sysctl.conf" not in out
+
+
+def test_a_configuration_file_holding_a_private_key_is_left_out(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    main = root / "etc/httpd/conf/httpd.conf"
+    key = "-----BEGIN RSA PRIVATE KEY-----\n# MIIEpAIBAAKCAQEA-not-a-real-key\n# -----END RSA PRIVATE KEY-----\n"
+    main.write_text(main.read_text().replace("Timeout 300\n", f"# {key}Timeout 300\n"))
+    code, out, err = _fix("--root", str(root), "--format", "ansible")
+    assert code == 0, err
+    assert "MIIEpAIBAAKCAQEA" not in out
+    assert "etc/httpd/conf/httpd.conf holds a private key (line" in err

@@ -31,6 +31,7 @@ from ..lines import physical_lines
 from ..rootfs import RootFS
 from .linediff import Span
 from .merge import MergedChange, merge_changes
+from .secrets import secret_line
 
 __all__ = ["DEBIAN_MODULE_DIR", "FileEdit", "Plan", "plan"]
 
@@ -334,6 +335,14 @@ def plan(
         changes = [merged.change for merged in group]
         if before is None and any(c.action in ("replace", "insert_after") for c in changes):
             raise ParseError("does not exist: audit the tree again", file=shown)
+        secret = secret_line(before, sysctl=is_sysctl_file(shown)) if before else None
+        if secret is not None:
+            rules_named = ", ".join(dict.fromkeys(r for merged in group for r in merged.rules))
+            notes.append(
+                f"{shown} holds {secret[1]} (line {secret[0]}): its changes are left out, "
+                f"since a patch or playbook would copy it; make them by hand ({rules_named})"
+            )
+            continue
         after, places, spans = _apply(before or "", changes, shown)
         rules_here: dict[str, None] = {}
         for merged in group:
