@@ -29,6 +29,7 @@ import stat
 __all__ = [
     "DEFAULT_LIMIT_BYTES",
     "MAX_DOCUMENT_DEPTH",
+    "MAX_INT_DIGITS",
     "MAX_YAML_NODES",
     "DocumentError",
     "NotRegularFileError",
@@ -37,6 +38,7 @@ __all__ = [
     "check_json_depth",
     "check_yaml_shape",
     "load_json",
+    "long_number_line",
     "open_directory",
     "open_subdirectory",
     "read_bytes",
@@ -52,6 +54,10 @@ _CHUNK_BYTES = 1024 * 1024
 MAX_DOCUMENT_DEPTH = 64
 # A rule file has a few dozen nodes; YAML aliases could make a small file name billions.
 MAX_YAML_NODES = 100_000
+# int() refuses a decimal of more digits (sys.get_int_max_str_digits(), CVE-2020-10735):
+# the JSON, TOML and YAML readers would raise ValueError from deep inside.
+MAX_INT_DIGITS = 4300
+_LONG_NUMBER = re.compile(rf"[-+]?[0-9][0-9_]{{{MAX_INT_DIGITS},}}")
 
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
@@ -235,11 +241,23 @@ def check_json_depth(text: str, limit: int = MAX_DOCUMENT_DEPTH) -> None:
             depth -= 1
 
 
+def long_number_line(text: str) -> int | None:
+    """The 1-based line of the first number of more than MAX_INT_DIGITS digits, if any."""
+    match = _LONG_NUMBER.search(text)
+    return None if match is None else text.count("\n", 0, match.start()) + 1
+
+
+def _number_too_long(text: str) -> DocumentError:
+    line = long_number_line(text)
+    where = f" (line {line})" if line is not None else ""
+    return DocumentError(f"a number of more than {MAX_INT_DIGITS} digits{where}")
+
+
 def load_json(data: bytes | str, limit: int = MAX_DOCUMENT_DEPTH) -> object:
     """Parse a JSON document (UTF-8 bytes or text) no deeper than ``limit``.
 
     Raises:
-        DocumentError: not UTF-8, or nested too deep.
+        DocumentError: not UTF-8, nested too deep, or a number too long for int().
         json.JSONDecodeError: not JSON (a ``ValueError`` with ``.lineno``).
     """
     if isinstance(data, bytes):
@@ -250,7 +268,13 @@ def load_json(data: bytes | str, limit: int = MAX_DOCUMENT_DEPTH) -> object:
     else:
         text = data
     check_json_depth(text, limit)
-    return json.loads(text)
+
+    def parse_int(literal: str) -> int:
+        if len(literal) > MAX_INT_DIGITS:
+            raise _number_too_long(text)
+        return int(literal)
+
+    return json.loads(text, parse_int=parse_int)
 
 
 def check_yaml_shape(
@@ -263,7 +287,8 @@ def check_yaml_shape(
     few hundred bytes spell out is refused rather than validated node by node.
 
     Raises:
-        DocumentError: with the line of the node that crosses a bound.
+        DocumentError: with the line of the node that crosses a bound, or of a
+            plain number too long for int().
         yaml.YAMLError: the text is not YAML.
     """
     import yaml  # the rule catalogue's dependency; imported where it is used
@@ -301,6 +326,10 @@ def check_yaml_shape(
                 counts[-1] += size
         elif isinstance(event, yaml.ScalarEvent):
             grow(1, event)
+            if not event.style and _LONG_NUMBER.fullmatch(event.value):  # plain (None or "")
+                raise DocumentError(
+                    f"a number of more than {MAX_INT_DIGITS} digits (line {_line(event)})"
+                )
             if event.anchor:
                 sizes[event.anchor] = 1
         elif isinstance(event, yaml.AliasEvent):

@@ -2,7 +2,9 @@
 
 gather -> audit -> every renderer (table with and without colour, json,
 sarif, junit, markdown, github) -> the fix planned on the files (patch,
-playbook, SARIF with fixes) -> the facts document read back and audited
+playbook, SARIF with fixes) -> one file of the tree (a FIFO or a device
+too) given to each reader of a named input (--sysctl text, --baseline,
+fleet, --config, --facts, --rules-dir) -> the facts document read back and audited
 again -> the JSON report read back as a baseline and by fleet -> diagnose on
 trees with a socket table -> for half the inputs, the Ansible module's
 snapshot of the same tree audited on the "controller", and a hostile version
@@ -44,6 +46,7 @@ from plant import OUTSIDE_CANARY, SECRET_CANARY
 import tcpaudit
 from tcpaudit.diagnose import diagnose
 from tcpaudit.diagnose.render import render_table
+from tcpaudit.engine import load_config
 from tcpaudit.engine.baseline import apply_baseline, load_baseline
 from tcpaudit.engine.catalogue import bundled_rules_dir, load_catalogue
 from tcpaudit.errors import TcpauditError
@@ -54,7 +57,7 @@ from tcpaudit.remedy.playbook import render_playbook
 from tcpaudit.remedy.sarif_fixes import sarif_with_file_fixes
 from tcpaudit.report import FORMATS
 from tcpaudit.safetext import dump_model_json
-from tcpaudit.snapshot import facts_from_document, facts_from_snapshot
+from tcpaudit.snapshot import facts_from_document, facts_from_snapshot, load_facts_document
 
 __all__ = ["run_pipeline"]
 
@@ -215,6 +218,32 @@ def _local(run: _Run) -> list[str] | None:
     return _fingerprints(report)
 
 
+def _readers(run: _Run, rng: random.Random) -> None:
+    """A file of the tree given to each reader of a named input: --sysctl text, --baseline,
+    fleet, --config, --facts, --rules-dir. FIFOs and devices included, links out not
+    (a path the user names may be a link; one met inside a root may not)."""
+    candidates = sorted(
+        path for path in run.root.rglob("*") if not path.is_symlink() and path.name != "tcp"
+    )
+    if not candidates:
+        return
+    path = rng.choice(candidates)
+    readers = [
+        ("sysctl text", lambda: tcpaudit.load_sysctl(path, run.root)),
+        ("baseline", lambda: load_baseline(path)),
+        ("fleet", lambda: load_report(path)),
+        ("config", lambda: load_config(path)),
+        ("facts file", lambda: load_facts_document(path)),
+        ("rules dir", lambda: load_catalogue([path if path.is_dir() else path.parent])),
+    ]
+    for label, read in readers:
+        try:
+            read()
+        except TcpauditError as error:
+            run.error(label, error)
+    run.lap("readers")
+
+
 def _hostile_document(document: dict[str, Any], rng: random.Random, outside: str) -> Any:
     """A snapshot as a compromised host could send it: links out, odd values, deep nesting."""
     hostile = json.loads(json.dumps(document))
@@ -287,6 +316,7 @@ def run_pipeline(
     local = snapshot = None
     try:
         local = _local(run)
+        _readers(run, random.Random(variant * 7919 + 1))
         rng = random.Random(variant)
         # Half the inputs also go through the Ansible module and the controller:
         # three more loads of the tree, the costliest part of an input.

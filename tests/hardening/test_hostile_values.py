@@ -136,6 +136,46 @@ def test_hostile_rule_files_are_one_error_line(tmp_path: Path, text: str) -> Non
     assert_one_error_line(outcome, "TA950-hostile.yaml")
 
 
+LONG = "9" * 4400  # int() refuses more than 4,300 digits with a ValueError
+
+
+def test_numbers_too_long_for_int_in_every_named_input(tmp_path: Path) -> None:
+    """tcpaudit.toml, a rule file, --baseline, --facts, fleet, ss and netstat captures."""
+    capture = REPO / "tests/diagnose/fixtures/keepalive-drained"
+    ss_rows = (capture / "ss-tanpoe.txt").read_text().splitlines()
+    netstat_rows = (capture / "netstat-tanp.txt").read_text().splitlines()
+    files = {
+        # Not in the working directory, where every other command would find it.
+        "config/tcpaudit.toml": f'profile = "internal"\nfail_on = {LONG}\n',
+        "rules/TA951-long.yaml": f"id: TA951\nseverity: {LONG}\n",
+        "baseline.json": '{"fingerprints": [' + LONG + "]}",
+        "facts.json": '{"host": "h", "apache": ' + LONG + "}",
+        "report.json": '{"schema_version": ' + LONG + "}",
+        "ss-queue.txt": "\n".join([ss_rows[0], ss_rows[1].replace(" 3 ", f" {LONG} ", 1)]),
+        "ss-port.txt": "\n".join([ss_rows[0], ss_rows[2].replace(":60521", f":{LONG}", 1)]),
+        "netstat.txt": "\n".join(
+            [*netstat_rows[:2], netstat_rows[2].replace(" 3 ", f" {LONG} ", 1)]
+        ),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    cases = {
+        "tcpaudit.toml:2": ["audit", "--root", str(INCIDENT), "--config", "config/tcpaudit.toml"],
+        "TA951-long.yaml": ["rules", "--rules-dir", "rules"],
+        "baseline.json": ["audit", "--root", str(INCIDENT), "--baseline", "baseline.json"],
+        "facts.json": ["audit", "--facts", "facts.json"],
+        "report.json": ["fleet", "report.json"],
+        "ss-queue.txt": ["diagnose", "--root", str(capture), "--ss", "ss-queue.txt"],
+        "ss-port.txt": ["diagnose", "--root", str(capture), "--ss", "ss-port.txt"],
+        "netstat.txt": ["diagnose", "--root", str(capture), "--netstat", "netstat.txt"],
+    }
+    outcome = clis_in_child(list(cases.values()), tmp_path)
+    for name, run in zip(cases, outcome["runs"], strict=True):
+        line = assert_one_error_line(run, name)
+        assert len(line) < 400, line  # the number is not copied whole
+
+
 # -- 11. amplification --------------------------------------------------------------------
 
 

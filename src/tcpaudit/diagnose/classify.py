@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..apache.model import ApacheConfig
+from ..numbers import ascii_int
 from .instances import APACHE_COMMANDS
 from .model import CloseWaitSocket, Connections, Listener, Owner
 from .sockets import SocketRecord, TcpState
@@ -97,8 +98,9 @@ def listen_ports(config: ApacheConfig) -> list[int]:
             continue
         # The port is what follows the last colon, or the whole word (Listen 80).
         port_text = words[0].rpartition(":")[2]
-        if port_text.isdigit() and 0 < int(port_text) < 65536:
-            ports.add(int(port_text))
+        port = ascii_int(port_text)
+        if port is not None and 0 < port < 65536:
+            ports.add(port)
     return sorted(ports)
 
 

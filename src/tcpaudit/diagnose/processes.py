@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass
 
 from ..inputs import open_subdirectory, read_entry
+from ..numbers import ascii_int
 from ..rootfs import RootFS
 
 __all__ = ["ProcessInfo", "boot_time", "read_process", "started_at"]
@@ -94,7 +95,7 @@ def _stat_field(stat_text: str | None, number: int) -> int | None:
     # The command may hold spaces and parentheses: the fields follow the last ')'.
     fields = stat_text.rpartition(")")[2].split()
     index = number - 3
-    return int(fields[index]) if len(fields) > index and fields[index].isdigit() else None
+    return ascii_int(fields[index]) if len(fields) > index else None
 
 
 def boot_time(fs: RootFS) -> int | None:
@@ -106,7 +107,7 @@ def boot_time(fs: RootFS) -> int | None:
     for line in text.splitlines():
         if line.startswith("btime "):
             value = line.split()[1]
-            return int(value) if value.isdigit() else None
+            return ascii_int(value)
     return None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import cache
 
 from ..inputs import read_bytes
+from ..numbers import ascii_int
 
 __all__ = ["BUILTIN_SERVICES", "service_port"]
 
@@ -46,10 +47,11 @@ def _system_table() -> dict[str, int]:
         if len(words) < 2:
             continue
         port_text, _, protocol = words[1].partition("/")
-        if protocol != "tcp" or not port_text.isdigit():
+        port = ascii_int(port_text)
+        if protocol != "tcp" or port is None or port > 65535:
             continue
         for name in (words[0], *words[2:]):
-            table.setdefault(name.lower(), int(port_text))
+            table.setdefault(name.lower(), port)
     return table
 
 

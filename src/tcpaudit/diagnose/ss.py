@@ -24,7 +24,9 @@ import ipaddress
 import re
 
 from ..errors import ParseError
+from ..numbers import ascii_int
 from ..provenance import Note
+from ..sysctl.values import quoted
 from .services import service_port
 from .sockets import ProcessRef, SocketRecord, TcpState
 
@@ -81,7 +83,10 @@ def _split_endpoint(text: str, file: str, line: int) -> tuple[str, int]:
 def _port(text: str, file: str, line: int) -> int:
     """A port as printed: a number, or (without -n) a service name such as ``http``."""
     if text.isdigit():
-        return int(text)
+        number = ascii_int(text)
+        if number is None or number > 65535:
+            raise ParseError(f"not a port: {quoted(text)}", file=file, line=line)
+        return number
     port = service_port(text)
     if port is None:
         raise ParseError(
@@ -146,10 +151,10 @@ def capture_notes(records: list[SocketRecord], text: str, file: str, tool: str) 
 
 
 def _int(text: str, file: str, line: int) -> int:
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise ParseError(f"expected a number, found {text!r}", file=file, line=line) from exc
+    number = ascii_int(text)
+    if number is None:
+        raise ParseError(f"expected a number, found {quoted(text)}", file=file, line=line)
+    return number
 
 
 def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
@@ -189,7 +194,9 @@ def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
         uid = _UID.search(details)
         owners = tuple(
             dict.fromkeys(
-                ProcessRef(pid=int(pid), command=name) for name, pid in _USER.findall(details)
+                ProcessRef(pid=pid, command=name)
+                for name, pid_text in _USER.findall(details)
+                if (pid := ascii_int(pid_text)) is not None
             )
         )
         listening = state is TcpState.LISTEN
@@ -202,10 +209,10 @@ def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
                 state=state,
                 tx_queue=0 if listening else send_q,
                 rx_queue=recv_q,
-                uid=int(uid.group(1)) if uid else None,
+                uid=ascii_int(uid.group(1)) if uid else None,
                 # Without -e ss does not print inodes; ownership then comes
                 # from -p alone, as with netstat.
-                inode=int(inode.group(1)) if inode else None,
+                inode=ascii_int(inode.group(1)) if inode else None,
                 backlog=send_q if listening else None,
                 owners=owners,
                 owners_listed=owners_listed,
@@ -233,8 +240,9 @@ def parse_netstat(text: str, file: str = "netstat") -> list[SocketRecord]:
         owners: tuple[ProcessRef, ...] = ()
         if len(fields) > 6 and fields[6] != "-":
             pid, _, command = fields[6].partition("/")
-            if pid.isdigit():
-                owners = (ProcessRef(pid=int(pid), command=command or "?"),)
+            pid_number = ascii_int(pid)
+            if pid_number is not None:
+                owners = (ProcessRef(pid=pid_number, command=command or "?"),)
         records.append(
             SocketRecord(
                 local_address=local_address,

@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from ..errors import ConfigError
-from ..inputs import read_text
+from ..inputs import MAX_INT_DIGITS, long_number_line, read_text
 from ..provenance import Location
 from .findings import Profile, Severity
 from .toml_lines import KeyPath, key_lines, line_of
@@ -136,9 +136,9 @@ def find_config(start: Path) -> Path | None:
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
             try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError):
-                continue
+                data = tomllib.loads(read_text(pyproject))
+            except (OSError, ValueError, RecursionError):
+                continue  # not readable TOML: not ours (load_config says why when named)
             if "tcpaudit" in data.get("tool", {}):
                 return pyproject
     return None
@@ -182,6 +182,12 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
         ) from exc
     except RecursionError as exc:
         raise ConfigError("invalid TOML: nested too deeply", file=shown) from exc
+    except ValueError as exc:  # int() refusing a long number, inside tomllib
+        raise ConfigError(
+            f"invalid TOML: a number of more than {MAX_INT_DIGITS} digits",
+            file=shown,
+            line=long_number_line(text),
+        ) from exc
     prefix: KeyPath = ()
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("tcpaudit", {})
