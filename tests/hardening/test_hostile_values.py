@@ -176,6 +176,23 @@ def test_numbers_too_long_for_int_in_every_named_input(tmp_path: Path) -> None:
         assert len(line) < 400, line  # the number is not copied whole
 
 
+def test_a_rule_file_linking_out_of_its_directory_is_not_read(tmp_path: Path) -> None:
+    """A pull request's tcpaudit.toml names its rules directory; a link there leads to the host."""
+    host_file = tmp_path / "host-secret.yaml"
+    host_file.write_text(f"{SECRET}: 1\n")
+    repo = tmp_path / "repo"
+    (repo / "rules").mkdir(parents=True)
+    (repo / "tcpaudit.toml").write_text('rules_dirs = ["rules"]\n')
+    (repo / "rules" / "TA952-linked.yaml").symlink_to(host_file)
+    outcome = clis_in_child(
+        [["rules"], ["audit", "--root", str(INCIDENT)], ["explain", "TA952"]], repo
+    )
+    for run in outcome["runs"]:
+        line = assert_one_error_line(run, "TA952-linked.yaml", "symbolic link")
+        assert SECRET not in line
+    assert str(host_file) not in outcome["opened"]
+
+
 # -- 11. amplification --------------------------------------------------------------------
 
 

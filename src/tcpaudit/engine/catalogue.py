@@ -65,8 +65,15 @@ def _error_text(error: ValidationError) -> str:
 
 def _load_file(path: Path) -> Rule:
     shown = str(path)
+    if path.is_symlink():
+        # A rules directory may come from the audited repository (tcpaudit.toml's
+        # rules_dirs): a link there must not make tcpaudit read a file of the host.
+        raise CatalogueError(
+            "a symbolic link: rule files are read only as files of the rules directory itself",
+            file=shown,
+        )
     try:
-        text = read_text(path)
+        text = read_text(path, follow_links=False)
         # Nesting and aliases bounded before the composer recurses into them.
         check_yaml_shape(text)
         data = yaml.safe_load(text)
