@@ -69,6 +69,32 @@ def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
     ]
 
 
+def _open_words(
+    known: _NameEntry,
+    words: list[str],
+    file: str,
+    number: int,
+    container: list[Directive],
+    stack: list[Frame],
+) -> list[Directive]:
+    """Open the section of a plain line split into ``words``, the last ending with ``>``.
+
+    That ``>`` is then the last of the line, where ``section_args`` cuts
+    (the line is stripped): the arguments are the words before it. Returns
+    the section's children, where the next lines go.
+    """
+    last = words[-1]
+    if last == ">":
+        del words[-1]
+    else:
+        words[-1] = last[:-1]
+    children: list[Directive] = []
+    node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
+    container.append(node)
+    push_kept(stack, Frame(known[1], node, number, children), file)
+    return children
+
+
 class LineReader:
     """The line loop of the evaluator (``evaluator._Evaluator`` inherits it).
 
@@ -173,19 +199,8 @@ class LineReader:
                     container = self._close(stack, line.strip(_SPACE), name, file, number, root)
                 continue
             elif known[0]:
-                last = words[-1]
-                if len(words) > 1 and last[-1] == ">":
-                    # "<Name args>": the '>' ending the last word is the last '>'
-                    # of the line, where section_args cuts.
-                    if last == ">":
-                        del words[-1]
-                    else:
-                        words[-1] = last[:-1]
-                    children: list[Directive] = []
-                    node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
-                    container.append(node)
-                    push_kept(stack, Frame(known[1], node, number, children), file)
-                    container = children
+                if len(words) > 1 and words[-1][-1] == ">":
+                    container = _open_words(known, words, file, number, container, stack)
                     continue
                 raw = line.strip(_SPACE)
                 opened = self._open(known, raw, name, file, number, container, stack, split)
@@ -246,9 +261,13 @@ class LineReader:
                         container = self._close(stack, raw, name, where, number, root)
                     continue
                 else:
-                    name = split(raw)[0]
+                    words = split(raw)
+                    name = words[0]
                     known = names.get(name) or name_entry(name)
                     if known[0]:
+                        if len(words) > 1 and words[-1][-1] == ">":
+                            container = _open_words(known, words, where, number, container, stack)
+                            continue
                         opened = self._open(
                             known, raw, name, where, number, container, stack, split
                         )
