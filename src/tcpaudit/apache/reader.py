@@ -11,13 +11,18 @@ per line, ~170,000 lines for 10,000 vhosts), so it has fast paths:
   non-blanks) whose name httpd does not execute while reading become nodes
   directly, with ``str.split`` for words and names looked up once per
   spelling (``_name_entry``);
-- a whole file without quote, backslash, ``${`` or NUL is read straight from
-  its physical lines (``_read_plain``) until a line needs more, such as a
-  conditional or an include; the rest of the file then goes through the
-  general loop (``_read_lines``).
+- lines with quotes or ``${VAR}`` after such a name are substituted and
+  split without the general path's checks for conditionals and macros;
+- a file whose physical lines are its logical lines (no continuation, no
+  NUL) is read straight from them (``_read_physical``), read-time
+  directives (``LoadModule``, ``Include``) and conditionals that hold
+  included, until a line needs more, such as a conditional that does not
+  hold or a macro; the rest of the file then goes through the general loop
+  (``_read_lines``), which first numbers every line.
 
 Each fast path does exactly what the general path (``_line``) does for the
-lines it takes; the differential tests against apache2 hold them to that.
+lines it takes: tests/test_reader_paths.py compares the two on generated
+files, and the differential tests against apache2 hold both to httpd.
 """
 
 from __future__ import annotations
@@ -132,16 +137,15 @@ class LineReader:
         container = root
         physical = simple_physical_lines(text)
         lines: list[Line]
-        if physical is not None and is_plain(text):
-            # A plain file: no line needs the general path's lexing or quoting.
-            start, container = self._read_plain(physical, file, root, stack, split)
+        if physical is not None:
+            # Physical lines are logical lines: read them as they are until one
+            # needs the general loop, which goes on from there.
+            start, container = self._read_physical(
+                physical, file, root, stack, split, is_plain(text)
+            )
             if start < len(physical):
                 lines = _numbered(physical, start, file)
                 self._read_lines(text, lines, file, root, stack, container, split)
-        elif physical is not None:
-            self._read_lines(
-                text, _numbered(physical, 0, file), file, root, stack, container, split
-            )
         else:
             lines = [(number, raw, file, ()) for number, raw in logical_lines(text)]
             self._read_lines(text, lines, file, root, stack, container, split)
@@ -151,18 +155,23 @@ class LineReader:
             frame = stack[0]
             raise ApacheConfigError(f"<{frame.name}> was not closed.", file=file, line=frame.line)
 
-    def _read_plain(
+    def _read_physical(
         self,
         physical: list[str],
         file: str,
         root: list[Directive],
         stack: list[Frame],
         split: Callable[[str], list[str]],
+        all_plain: bool,
     ) -> tuple[int, list[Directive]]:
-        """Read plain physical lines until one needs the general loop.
+        """Read physical lines until one needs the general loop.
 
-        Returns the index of that line (``len(physical)`` when none does) and
-        the container in force there.
+        Takes what the general loop's fast paths take (plain lines; lines with
+        quotes, ``${VAR}`` or a double backslash after a plain name httpd does
+        not run while reading), and a conditional that holds, without first
+        numbering every line as the general loop needs. Returns the index of
+        the first line it leaves (``len(physical)`` when none) and the
+        container in force there.
         """
         names = self._names
         container = root
@@ -178,11 +187,19 @@ class LineReader:
             known = names.get(name)
             if known is None:
                 known = self._name_entry(name)
+            if not all_plain and ('"' in line or "'" in line or "\\\\" in line or "${" in line):
+                after = self._unplain_line(known, line, name, file, number, container, stack)
+                if after is None:
+                    return number - 1, container
+                container = after
+                continue
             if name[0] != "<":
                 if known[0]:
                     container.append(
                         Directive(known[1], tuple(words[1:]), file, number, None, known[2])
                     )
+                    continue
+                if self._run_plain(name, words, file, number, container):
                     continue
             elif name[1:2] == "/":
                 top = stack[-1] if stack else None
@@ -207,8 +224,80 @@ class LineReader:
                 if opened is not None:
                     container = opened
                     continue
+            elif self._enter_true_conditional(name, line, number, stack, container):
+                continue
             return number - 1, container
         return len(physical), container
+
+    def _unplain_line(
+        self,
+        known: _NameEntry,
+        line: str,
+        name: str,
+        file: str,
+        number: int,
+        container: list[Directive],
+        stack: list[Frame],
+    ) -> list[Directive] | None:
+        """A line with quotes, ``${VAR}`` or a double backslash, as ``_read_lines``
+        takes it on its second fast path; the container after it, or None when
+        the general path must read it (then nothing was done)."""
+        if (
+            not known[0]
+            or name[:2] == "</"
+            or "${" in name
+            or name[0] in "\"'"
+            or "\\" in name
+            or (name[0] == "<" and "${" in line)
+        ):
+            return None
+        raw = line.strip(_SPACE)
+        if name[0] == "<":
+            return self._open(known, raw, name, file, number, container, stack, split_words)
+        substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
+        words = split_words(substituted[len(name) :])
+        container.append(Directive(known[1], tuple(words), file, number, None, known[2]))
+        return container
+
+    def _run_plain(
+        self, name: str, words: list[str], file: str, number: int, container: list[Directive]
+    ) -> bool:
+        """Run a plain line httpd executes while reading (``LoadModule``, ``Include``...)
+        as the general path does; False leaves it to that path, untouched (a
+        macro's ``Use``, a name ending with ``>`` or holding a backslash)."""
+        key = name.lower()
+        if key in ("use", "undefmacro") or name[-1] == ">" or "\\" in name:
+            return False
+        # A plain line's words are what split_words gives for the rest of it.
+        self._directive(name, words[1:], file, number, container)
+        return True
+
+    def _enter_true_conditional(
+        self, name: str, line: str, number: int, stack: list[Frame], container: list[Directive]
+    ) -> bool:
+        """Enter the conditional plain ``line`` opens if it holds (``<IfModule mod_ssl.c>``).
+
+        False leaves the line to the general loop, untouched: a conditional
+        that does not hold (soaked there), ``<IfFile>`` (it reads the disk),
+        one that is not a conditional or is malformed (the error is raised there).
+        """
+        key = name.lower()
+        conditional = CONDITIONALS.get(key)
+        if (
+            conditional is None
+            or key == "<iffile"
+            or name[-1] == ">"
+            or conditional[1] not in self.modules.order
+        ):
+            return False
+        rest = first_word(line.strip(_SPACE))[1]
+        try:
+            holds = self._condition(key, rest)
+        except ConditionError:
+            return False
+        if holds:
+            stack.append(Frame(conditional[0], None, number, container, kept_depth(stack)))
+        return holds
 
     def _read_lines(
         self,
