@@ -14,10 +14,10 @@ per line, ~170,000 lines for 10,000 vhosts), so it has fast paths:
 - lines with quotes or ``${VAR}`` after such a name are substituted and
   split without the general path's checks for conditionals and macros;
 - a file whose physical lines are its logical lines (no continuation, no
-  NUL) is read straight from them (``_read_physical``), read-time
-  directives (``LoadModule``, ``Include``) and conditionals that hold
-  included, until a line needs more, such as a conditional that does not
-  hold or a macro; the rest of the file then goes through the general loop
+  NUL) is read straight from them (``physical.py``), read-time directives
+  (``LoadModule``, ``Include``) and conditionals that hold included, until
+  a line needs more, such as a conditional that does not hold or a macro;
+  the rest of the file then goes through the general loop
   (``_read_lines``), which first numbers every line.
 
 Each fast path does exactly what the general path (``_line``) does for the
@@ -48,7 +48,7 @@ from .tree import Directive
 from .variables import Variables
 from .walk import invalid_command
 
-__all__ = ["CONDITIONALS", "LineReader"]
+__all__ = ["CONDITIONALS", "LineReader", "NameEntry"]
 
 _SPACE = " \t\r\n\f\v"
 # Conditional sections and the module that registers each (core.c, mod_version.c).
@@ -62,7 +62,7 @@ CONDITIONALS = {
 }
 
 # (fast, name kept, key kept): see LineReader._name_entry.
-_NameEntry = tuple[bool, str, str]
+NameEntry = tuple[bool, str, str]
 
 
 def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
@@ -74,34 +74,9 @@ def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
     ]
 
 
-def _open_words(
-    known: _NameEntry,
-    words: list[str],
-    file: str,
-    number: int,
-    container: list[Directive],
-    stack: list[Frame],
-) -> list[Directive]:
-    """Open the section of a plain line split into ``words``, the last ending with ``>``.
-
-    That ``>`` is then the last of the line, where ``section_args`` cuts
-    (the line is stripped): the arguments are the words before it. Returns
-    the section's children, where the next lines go.
-    """
-    last = words[-1]
-    if last == ">":
-        del words[-1]
-    else:
-        words[-1] = last[:-1]
-    children: list[Directive] = []
-    node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
-    container.append(node)
-    push_kept(stack, Frame(known[1], node, number, children), file)
-    return children
-
-
 class LineReader:
-    """The line loop of the evaluator (``evaluator._Evaluator`` inherits it).
+    """The line loop of the evaluator (``evaluator._Evaluator`` inherits it, through
+    ``physical.PhysicalLineReader``).
 
     The evaluator provides the state below and the two hooks, which execute
     what httpd executes while reading.
@@ -115,7 +90,7 @@ class LineReader:
 
     def __init__(self) -> None:
         # First word as spelled -> _name_entry(); a configuration repeats few names.
-        self._names: dict[str, _NameEntry] = {}
+        self._names: dict[str, NameEntry] = {}
 
     def _condition(self, key: str, raw_args: str) -> bool:
         raise NotImplementedError
@@ -164,140 +139,10 @@ class LineReader:
         split: Callable[[str], list[str]],
         all_plain: bool,
     ) -> tuple[int, list[Directive]]:
-        """Read physical lines until one needs the general loop.
-
-        Takes what the general loop's fast paths take (plain lines; lines with
-        quotes, ``${VAR}`` or a double backslash after a plain name httpd does
-        not run while reading), and a conditional that holds, without first
-        numbering every line as the general loop needs. Returns the index of
-        the first line it leaves (``len(physical)`` when none) and the
-        container in force there.
-        """
-        names = self._names
-        container = root
-        for number, line in enumerate(physical, start=1):
-            # str.split skips the blanks strip() would drop; a blank line has
-            # no words, and a comment's first word starts with '#'.
-            words = split(line)
-            if not words:
-                continue
-            name = words[0]
-            if name[0] == "#":
-                continue
-            known = names.get(name)
-            if known is None:
-                known = self._name_entry(name)
-            if not all_plain and ('"' in line or "'" in line or "\\\\" in line or "${" in line):
-                after = self._unplain_line(known, line, name, file, number, container, stack)
-                if after is None:
-                    return number - 1, container
-                container = after
-                continue
-            if name[0] != "<":
-                if known[0]:
-                    container.append(
-                        Directive(known[1], tuple(words[1:]), file, number, None, known[2])
-                    )
-                    continue
-                if self._run_plain(name, words, file, number, container):
-                    continue
-            elif name[1:2] == "/":
-                top = stack[-1] if stack else None
-                if (
-                    top is not None
-                    and top.node is not None
-                    and name[-1] == ">"
-                    and name[2:-1] == top.name
-                ):
-                    # "</Name>" spelled as opened (close_section's usual case).
-                    stack.pop()
-                    container = container_of(stack, root)
-                else:
-                    container = self._close(stack, line.strip(_SPACE), name, file, number, root)
-                continue
-            elif known[0]:
-                if len(words) > 1 and words[-1][-1] == ">":
-                    container = _open_words(known, words, file, number, container, stack)
-                    continue
-                raw = line.strip(_SPACE)
-                opened = self._open(known, raw, name, file, number, container, stack, split)
-                if opened is not None:
-                    container = opened
-                    continue
-            elif self._enter_true_conditional(name, line, number, stack, container):
-                continue
-            return number - 1, container
-        return len(physical), container
-
-    def _unplain_line(
-        self,
-        known: _NameEntry,
-        line: str,
-        name: str,
-        file: str,
-        number: int,
-        container: list[Directive],
-        stack: list[Frame],
-    ) -> list[Directive] | None:
-        """A line with quotes, ``${VAR}`` or a double backslash, as ``_read_lines``
-        takes it on its second fast path; the container after it, or None when
-        the general path must read it (then nothing was done)."""
-        if (
-            not known[0]
-            or name[:2] == "</"
-            or "${" in name
-            or name[0] in "\"'"
-            or "\\" in name
-            or (name[0] == "<" and "${" in line)
-        ):
-            return None
-        raw = line.strip(_SPACE)
-        if name[0] == "<":
-            return self._open(known, raw, name, file, number, container, stack, split_words)
-        substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
-        words = split_words(substituted[len(name) :])
-        container.append(Directive(known[1], tuple(words), file, number, None, known[2]))
-        return container
-
-    def _run_plain(
-        self, name: str, words: list[str], file: str, number: int, container: list[Directive]
-    ) -> bool:
-        """Run a plain line httpd executes while reading (``LoadModule``, ``Include``...)
-        as the general path does; False leaves it to that path, untouched (a
-        macro's ``Use``, a name ending with ``>`` or holding a backslash)."""
-        key = name.lower()
-        if key in ("use", "undefmacro") or name[-1] == ">" or "\\" in name:
-            return False
-        # A plain line's words are what split_words gives for the rest of it.
-        self._directive(name, words[1:], file, number, container)
-        return True
-
-    def _enter_true_conditional(
-        self, name: str, line: str, number: int, stack: list[Frame], container: list[Directive]
-    ) -> bool:
-        """Enter the conditional plain ``line`` opens if it holds (``<IfModule mod_ssl.c>``).
-
-        False leaves the line to the general loop, untouched: a conditional
-        that does not hold (soaked there), ``<IfFile>`` (it reads the disk),
-        one that is not a conditional or is malformed (the error is raised there).
-        """
-        key = name.lower()
-        conditional = CONDITIONALS.get(key)
-        if (
-            conditional is None
-            or key == "<iffile"
-            or name[-1] == ">"
-            or conditional[1] not in self.modules.order
-        ):
-            return False
-        rest = first_word(line.strip(_SPACE))[1]
-        try:
-            holds = self._condition(key, rest)
-        except ConditionError:
-            return False
-        if holds:
-            stack.append(Frame(conditional[0], None, number, container, kept_depth(stack)))
-        return holds
+        """Read physical lines until one needs the general loop; return its index
+        and the container in force there. Here every line does: the evaluator's
+        reader (``physical.PhysicalLineReader``) takes those it can."""
+        return 0, root
 
     def _read_lines(
         self,
@@ -355,7 +200,9 @@ class LineReader:
                     known = names.get(name) or name_entry(name)
                     if known[0]:
                         if len(words) > 1 and words[-1][-1] == ">":
-                            container = _open_words(known, words, where, number, container, stack)
+                            container = self._open_words(
+                                known, words, where, number, container, stack
+                            )
                             continue
                         opened = self._open(
                             known, raw, name, where, number, container, stack, split
@@ -397,7 +244,7 @@ class LineReader:
 
     # -- fast-path helpers ---------------------------------------------------------
 
-    def _name_entry(self, name: str) -> _NameEntry:
+    def _name_entry(self, name: str) -> NameEntry:
         """``(fast, name kept, key kept)`` for a first word, remembered in ``self._names``.
 
         ``fast`` says a fast path may take a plain line starting with this
@@ -418,8 +265,34 @@ class LineReader:
         return entry
 
     @staticmethod
+    def _open_words(
+        known: NameEntry,
+        words: list[str],
+        file: str,
+        number: int,
+        container: list[Directive],
+        stack: list[Frame],
+    ) -> list[Directive]:
+        """Open the section of a plain line split into ``words``, the last ending with ``>``.
+
+        That ``>`` is then the last of the line, where ``section_args`` cuts
+        (the line is stripped): the arguments are the words before it. Returns
+        the section's children, where the next lines go.
+        """
+        last = words[-1]
+        if last == ">":
+            del words[-1]
+        else:
+            words[-1] = last[:-1]
+        children: list[Directive] = []
+        node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
+        container.append(node)
+        push_kept(stack, Frame(known[1], node, number, children), file)
+        return children
+
+    @staticmethod
     def _open(
-        known: _NameEntry,
+        known: NameEntry,
         raw: str,
         name: str,
         where: str,
