@@ -9,19 +9,23 @@ different virtual hosts, including the label it names on ties.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import tcpaudit
+from tcpaudit.apache.scopes import scopes as every_apache_scope
 from tcpaudit.hold import (
     HOLD_KINDS,
     LINGER_SECONDS,
     HoldKind,
     KindHold,
     _for_scope,
+    _limits,
     _longer,
-    _scopes,
+    _Scope,
+    _seconds,
     has_tls_listener,
     kind_holds,
     worker_lingers,
@@ -42,14 +46,42 @@ VHOST_BODIES = [
     "RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500\n",
     "RequestReadTimeout header=0 body=0\n",
     "RequestReadTimeout handshake=5 header=10\nTimeout 30\n",
+    "KeepAlive Off\n",
+    "KeepAlive Off\nKeepAliveTimeout 15\n",
 ]
+
+
+def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
+    """Every scope, the server's first, each with its own label (none merged)."""
+    server_timeout = _seconds(config.settings.get("Timeout"))
+    server_keepalive = _seconds(config.settings.get("KeepAliveTimeout")) or 0.0
+    server_limits = _limits(config.settings.get("RequestReadTimeout"))
+    seen: set[str] = set()
+    for scope in every_apache_scope(config):
+        timeout = _seconds(scope.own("Timeout")) if scope.vhost else None
+        limits = server_limits
+        keepalive_seconds = server_keepalive
+        base = True
+        if scope.vhost is not None:
+            own_limits = scope.vhost.settings.get("RequestReadTimeout")
+            if own_limits is not None:
+                limits = _limits(own_limits)
+            own_keepalive = scope.own("KeepAliveTimeout")
+            if own_keepalive is not None and own_keepalive.effective:
+                keepalive_seconds = _seconds(own_keepalive) or 0.0
+            base = scope.vhost.address not in seen
+            seen.add(scope.vhost.address)
+        timeout = timeout if timeout is not None else server_timeout
+        if timeout is None:
+            continue
+        yield _Scope(scope.label, timeout, limits, scope.keepalive, keepalive_seconds, base)
 
 
 def every_scope(config: tcpaudit.ApacheConfig) -> dict[HoldKind, KindHold]:
     """The longest hold of each kind, scope by scope, none skipped."""
     linger = LINGER_SECONDS if worker_lingers(config) else 0.0
     found: dict[HoldKind, KindHold] = {}
-    scopes = list(_scopes(config))
+    scopes = list(all_scopes(config))
     kinds = [kind for kind in HOLD_KINDS if kind != "tls_handshake" or has_tls_listener(config)]
     for kind in kinds:
         longest: KindHold | None = None
@@ -60,10 +92,13 @@ def every_scope(config: tcpaudit.ApacheConfig) -> dict[HoldKind, KindHold]:
     return found
 
 
+@pytest.mark.parametrize("server", ["", "KeepAlive Off\nRequestReadTimeout header=15\n"])
 @pytest.mark.parametrize("seed", range(12))
-def test_distinct_scopes_give_the_answer_of_every_scope(tmp_path: Path, seed: int) -> None:
+def test_distinct_scopes_give_the_answer_of_every_scope(
+    tmp_path: Path, seed: int, server: str
+) -> None:
     chooser = random.Random(seed)
-    lines = [HEAD]
+    lines = [HEAD + server]
     for number in range(40):
         port = chooser.choice(["80", "443", "8080"])
         body = chooser.choice(VHOST_BODIES)

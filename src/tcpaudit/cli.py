@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from . import _version
-from .cli_support import errors_exit_2, fail, write_output
+from .cli_support import errors_exit_2, fail, keep_until_exit, write_output
 
 if TYPE_CHECKING:
     from .engine import AuditConfig, Report, Rule
@@ -355,6 +355,7 @@ def audit_command(
     facts = _facts(**sources)
     config, rules = _load_catalogue(config_file, rules_dir)
     report = audit(facts, config, rules=rules, profile=profile)  # type: ignore[arg-type]  # click.Choice
+    keep_until_exit(facts, report)
     if baseline is not None:
         report = apply_baseline(report, load_baseline(baseline), source=baseline)
     if paths_base is not None:
@@ -399,6 +400,7 @@ def _exit_code(report: Report, fail_on: str) -> int:
 def facts_command(output_format: str, output: str | None, **sources: Any) -> None:
     """Print the effective settings, with their sources, as JSON."""
     facts = _facts(**sources)
+    keep_until_exit(facts)
     # pydantic's own encoder: json.dumps with indent falls back to the pure-Python
     # encoder, six times slower on a 10,000-vhost configuration; dump_model_json
     # uses it unless the facts hold bytes that are not UTF-8.

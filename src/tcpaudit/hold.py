@@ -25,12 +25,11 @@ trees) and is held against a real apache2 by tests/lab, cell by cell.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from .apache.model import ApacheConfig, ApacheSetting, MpmName
-from .apache.scopes import scopes
+from .apache.scopes import keepalive_on, vhost_label
 from .apache.values import ReadTimeoutLimit, RequestReadTimeoutValue
 
 __all__ = [
@@ -158,29 +157,45 @@ def _seconds(setting: ApacheSetting | None) -> float | None:
     return math.inf if value < 0 else float(value)
 
 
-def _scopes(config: ApacheConfig) -> Iterator[_Scope]:
+def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
+    """The server's scope and the vhosts', one of each set of scopes that hold alike.
+
+    Scopes alike but for their label hold alike, and a later one never
+    replaces an equal earlier one (``_longer`` keeps the first): the first of
+    each suffices (10,000 vhosts of one template are two or three scopes),
+    and only those kept get their label built.
+    """
     server_timeout = _seconds(config.settings.get("Timeout"))
     server_keepalive = _seconds(config.settings.get("KeepAliveTimeout")) or 0.0
     server_limits = _limits(config.settings.get("RequestReadTimeout"))
+    server_keepalive_on = keepalive_on(config.settings.get("KeepAlive"), True)
+    distinct: dict[tuple[float, int, bool, float, bool], _Scope] = {}
+    if server_timeout is not None:
+        key = (server_timeout, id(server_limits), server_keepalive_on, server_keepalive, True)
+        distinct[key] = _Scope(None, server_timeout, server_limits, *key[2:])
     seen: set[str] = set()
-    for scope in scopes(config):
-        timeout = _seconds(scope.own("Timeout")) if scope.vhost else None
-        limits = server_limits
-        keepalive_seconds = server_keepalive
-        base = True
-        if scope.vhost is not None:
-            own_limits = scope.vhost.settings.get("RequestReadTimeout")
-            if own_limits is not None:
-                limits = _limits(own_limits)
-            own_keepalive = scope.own("KeepAliveTimeout")
-            if own_keepalive is not None and own_keepalive.effective:
-                keepalive_seconds = _seconds(own_keepalive) or 0.0
-            base = scope.vhost.address not in seen
-            seen.add(scope.vhost.address)
-        timeout = timeout if timeout is not None else server_timeout
+    for vhost in config.vhosts:
+        settings = vhost.settings
+        timeout = _seconds(settings.get("Timeout"))
+        if timeout is None:
+            timeout = server_timeout
+        base = vhost.address not in seen
+        seen.add(vhost.address)
         if timeout is None:
             continue
-        yield _Scope(scope.label, timeout, limits, scope.keepalive, keepalive_seconds, base)
+        own_limits = settings.get("RequestReadTimeout")
+        limits = server_limits if own_limits is None else _limits(own_limits)
+        keepalive_seconds = server_keepalive
+        own_keepalive = settings.get("KeepAliveTimeout")
+        if own_keepalive is not None and own_keepalive.effective:
+            keepalive_seconds = _seconds(own_keepalive) or 0.0
+        scope_keepalive = keepalive_on(settings.get("KeepAlive"), server_keepalive_on)
+        # The limits by identity: hashing a model per vhost costs more than the
+        # rest of the loop, and equal limits kept twice change nothing.
+        key = (timeout, id(limits), scope_keepalive, keepalive_seconds, base)
+        if key not in distinct:
+            distinct[key] = _Scope(vhost_label(vhost), timeout, limits, *key[2:])
+    return list(distinct.values())
 
 
 def _limits(setting: ApacheSetting | None) -> RequestReadTimeoutValue | None:
@@ -304,14 +319,7 @@ def kind_holds(config: ApacheConfig) -> dict[HoldKind, KindHold]:
     linger = LINGER_SECONDS if worker_lingers(config) else 0.0
     kinds = [k for k in HOLD_KINDS if k != "tls_handshake" or has_tls_listener(config)]
     found: dict[HoldKind, KindHold] = {}
-    # Scopes alike but for their label hold alike, and a later one never
-    # replaces an equal earlier one (_longer keeps the first): one of each
-    # suffices (10,000 vhosts of one template are two or three scopes).
-    distinct: dict[tuple[object, ...], _Scope] = {}
-    for scope in _scopes(config):
-        key = (scope.timeout, scope.limits, scope.keepalive, scope.keepalive_seconds, scope.base)
-        distinct.setdefault(key, scope)
-    all_scopes = list(distinct.values())
+    all_scopes = _distinct_scopes(config)
     for kind in kinds:
         longest: KindHold | None = None
         for scope in all_scopes:

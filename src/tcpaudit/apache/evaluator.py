@@ -44,7 +44,8 @@ from .includes import IncludeError, expand_include
 from .lexer import decode_config
 from .macros import MacroTable
 from .modules import LoadedModules
-from .reader import CONDITIONALS, LineReader
+from .physical import PhysicalLineReader
+from .reader import CONDITIONALS
 from .tree import Directive
 from .variables import Variables
 from .walk import check_commands
@@ -86,7 +87,7 @@ class EvaluationResult:
     load_module_names: set[str] = field(default_factory=set)
 
 
-class _Evaluator(LineReader):
+class _Evaluator(PhysicalLineReader):
     def __init__(
         self,
         fs: RootFS,

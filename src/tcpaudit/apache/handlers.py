@@ -36,7 +36,14 @@ from .modules import module_source_name
 from .tree import Directive
 from .values import parse_atoi
 
-__all__ = ["HANDLED", "WalkState", "context_error", "handler_error", "section_error"]
+__all__ = [
+    "HANDLED",
+    "WalkState",
+    "context_error",
+    "handler_error",
+    "section_error",
+    "words_decide",
+]
 
 _SPACE = " \t\r\n\f\v"
 
@@ -362,6 +369,22 @@ _HANDLERS: dict[str, _Handler] = {
 }
 # Every name handler_error may refuse (the walk asks about these only).
 HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
+# Handlers that judge the words alone (LogLevel also asks which modules are
+# loaded, which no directive changes during a walk); ServerAlias and Alias
+# look at the sections around, Listen at the Listen lines before.
+_WORDS_ONLY = frozenset(
+    {"options", "allowoverride", "error", "loglevel", "listenbacklog", "limitrequestline",
+     "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
+     "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout"}
+)  # fmt: skip
+
+
+def words_decide(key: str) -> bool:
+    """Whether ``handler_error`` gives every ``key`` directive with the same words the
+    same answer during one walk (so the walk may ask once per spelling of them)."""
+    if key in _HANDLERS:
+        return key in _WORDS_ONLY
+    return key in _keywords()
 
 
 def handler_error(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:

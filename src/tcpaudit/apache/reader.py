@@ -11,13 +11,18 @@ per line, ~170,000 lines for 10,000 vhosts), so it has fast paths:
   non-blanks) whose name httpd does not execute while reading become nodes
   directly, with ``str.split`` for words and names looked up once per
   spelling (``_name_entry``);
-- a whole file without quote, backslash, ``${`` or NUL is read straight from
-  its physical lines (``_read_plain``) until a line needs more, such as a
-  conditional or an include; the rest of the file then goes through the
-  general loop (``_read_lines``).
+- lines with quotes or ``${VAR}`` after such a name are substituted and
+  split without the general path's checks for conditionals and macros;
+- a file whose physical lines are its logical lines (no continuation, no
+  NUL) is read straight from them (``physical.py``), read-time directives
+  (``LoadModule``, ``Include``) and conditionals that hold included, until
+  a line needs more, such as a conditional that does not hold or a macro;
+  the rest of the file then goes through the general loop
+  (``_read_lines``), which first numbers every line.
 
 Each fast path does exactly what the general path (``_line``) does for the
-lines it takes; the differential tests against apache2 hold them to that.
+lines it takes: tests/test_reader_paths.py compares the two on generated
+files, and the differential tests against apache2 hold both to httpd.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from .tree import Directive
 from .variables import Variables
 from .walk import invalid_command
 
-__all__ = ["CONDITIONALS", "LineReader"]
+__all__ = ["CONDITIONALS", "LineReader", "NameEntry"]
 
 _SPACE = " \t\r\n\f\v"
 # Conditional sections and the module that registers each (core.c, mod_version.c).
@@ -57,7 +62,7 @@ CONDITIONALS = {
 }
 
 # (fast, name kept, key kept): see LineReader._name_entry.
-_NameEntry = tuple[bool, str, str]
+NameEntry = tuple[bool, str, str]
 
 
 def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
@@ -70,7 +75,8 @@ def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
 
 
 class LineReader:
-    """The line loop of the evaluator (``evaluator._Evaluator`` inherits it).
+    """The line loop of the evaluator (``evaluator._Evaluator`` inherits it, through
+    ``physical.PhysicalLineReader``).
 
     The evaluator provides the state below and the two hooks, which execute
     what httpd executes while reading.
@@ -84,7 +90,7 @@ class LineReader:
 
     def __init__(self) -> None:
         # First word as spelled -> _name_entry(); a configuration repeats few names.
-        self._names: dict[str, _NameEntry] = {}
+        self._names: dict[str, NameEntry] = {}
 
     def _condition(self, key: str, raw_args: str) -> bool:
         raise NotImplementedError
@@ -106,16 +112,15 @@ class LineReader:
         container = root
         physical = simple_physical_lines(text)
         lines: list[Line]
-        if physical is not None and is_plain(text):
-            # A plain file: no line needs the general path's lexing or quoting.
-            start, container = self._read_plain(physical, file, root, stack, split)
+        if physical is not None:
+            # Physical lines are logical lines: read them as they are until one
+            # needs the general loop, which goes on from there.
+            start, container = self._read_physical(
+                physical, file, root, stack, split, is_plain(text)
+            )
             if start < len(physical):
                 lines = _numbered(physical, start, file)
                 self._read_lines(text, lines, file, root, stack, container, split)
-        elif physical is not None:
-            self._read_lines(
-                text, _numbered(physical, 0, file), file, root, stack, container, split
-            )
         else:
             lines = [(number, raw, file, ()) for number, raw in logical_lines(text)]
             self._read_lines(text, lines, file, root, stack, container, split)
@@ -125,75 +130,19 @@ class LineReader:
             frame = stack[0]
             raise ApacheConfigError(f"<{frame.name}> was not closed.", file=file, line=frame.line)
 
-    def _read_plain(
+    def _read_physical(
         self,
         physical: list[str],
         file: str,
         root: list[Directive],
         stack: list[Frame],
         split: Callable[[str], list[str]],
+        all_plain: bool,
     ) -> tuple[int, list[Directive]]:
-        """Read plain physical lines until one needs the general loop.
-
-        Returns the index of that line (``len(physical)`` when none does) and
-        the container in force there.
-        """
-        names = self._names
-        container = root
-        for number, line in enumerate(physical, start=1):
-            # str.split skips the blanks strip() would drop; a blank line has
-            # no words, and a comment's first word starts with '#'.
-            words = split(line)
-            if not words:
-                continue
-            name = words[0]
-            if name[0] == "#":
-                continue
-            known = names.get(name)
-            if known is None:
-                known = self._name_entry(name)
-            if name[0] != "<":
-                if known[0]:
-                    container.append(
-                        Directive(known[1], tuple(words[1:]), file, number, None, known[2])
-                    )
-                    continue
-            elif name[1:2] == "/":
-                top = stack[-1] if stack else None
-                if (
-                    top is not None
-                    and top.node is not None
-                    and name[-1] == ">"
-                    and name[2:-1] == top.name
-                ):
-                    # "</Name>" spelled as opened (close_section's usual case).
-                    stack.pop()
-                    container = container_of(stack, root)
-                else:
-                    container = self._close(stack, line.strip(_SPACE), name, file, number, root)
-                continue
-            elif known[0]:
-                last = words[-1]
-                if len(words) > 1 and last[-1] == ">":
-                    # "<Name args>": the '>' ending the last word is the last '>'
-                    # of the line, where section_args cuts.
-                    if last == ">":
-                        del words[-1]
-                    else:
-                        words[-1] = last[:-1]
-                    children: list[Directive] = []
-                    node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
-                    container.append(node)
-                    push_kept(stack, Frame(known[1], node, number, children), file)
-                    container = children
-                    continue
-                raw = line.strip(_SPACE)
-                opened = self._open(known, raw, name, file, number, container, stack, split)
-                if opened is not None:
-                    container = opened
-                    continue
-            return number - 1, container
-        return len(physical), container
+        """Read physical lines until one needs the general loop; return its index
+        and the container in force there. Here every line does: the evaluator's
+        reader (``physical.PhysicalLineReader``) takes those it can."""
+        return 0, root
 
     def _read_lines(
         self,
@@ -246,9 +195,15 @@ class LineReader:
                         container = self._close(stack, raw, name, where, number, root)
                     continue
                 else:
-                    name = split(raw)[0]
+                    words = split(raw)
+                    name = words[0]
                     known = names.get(name) or name_entry(name)
                     if known[0]:
+                        if len(words) > 1 and words[-1][-1] == ">":
+                            container = self._open_words(
+                                known, words, where, number, container, stack
+                            )
+                            continue
                         opened = self._open(
                             known, raw, name, where, number, container, stack, split
                         )
@@ -289,7 +244,7 @@ class LineReader:
 
     # -- fast-path helpers ---------------------------------------------------------
 
-    def _name_entry(self, name: str) -> _NameEntry:
+    def _name_entry(self, name: str) -> NameEntry:
         """``(fast, name kept, key kept)`` for a first word, remembered in ``self._names``.
 
         ``fast`` says a fast path may take a plain line starting with this
@@ -310,8 +265,34 @@ class LineReader:
         return entry
 
     @staticmethod
+    def _open_words(
+        known: NameEntry,
+        words: list[str],
+        file: str,
+        number: int,
+        container: list[Directive],
+        stack: list[Frame],
+    ) -> list[Directive]:
+        """Open the section of a plain line split into ``words``, the last ending with ``>``.
+
+        That ``>`` is then the last of the line, where ``section_args`` cuts
+        (the line is stripped): the arguments are the words before it. Returns
+        the section's children, where the next lines go.
+        """
+        last = words[-1]
+        if last == ">":
+            del words[-1]
+        else:
+            words[-1] = last[:-1]
+        children: list[Directive] = []
+        node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
+        container.append(node)
+        push_kept(stack, Frame(known[1], node, number, children), file)
+        return children
+
+    @staticmethod
     def _open(
-        known: _NameEntry,
+        known: NameEntry,
         raw: str,
         name: str,
         where: str,

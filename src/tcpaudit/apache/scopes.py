@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
 
-__all__ = ["Scope", "proxy_routes", "scopes", "vhost_label"]
+__all__ = ["Scope", "keepalive_on", "proxy_routes", "scopes", "vhost_label"]
 
 
 def vhost_label(vhost: VirtualHost) -> str:
@@ -39,16 +39,17 @@ class Scope:
         return settings.get(name)
 
 
-def _keepalive_on(setting: ApacheSetting | None, inherited: bool) -> bool:
+def keepalive_on(setting: ApacheSetting | None, inherited: bool) -> bool:
+    """Whether keep-alive is on in a scope that sets ``KeepAlive`` to ``setting`` (or not)."""
     return inherited if setting is None else setting.value is not False
 
 
 def scopes(config: ApacheConfig) -> Iterator[Scope]:
     """The server first, then every vhost in the order httpd reads them."""
-    server_on = _keepalive_on(config.settings.get("KeepAlive"), True)
+    server_on = keepalive_on(config.settings.get("KeepAlive"), True)
     yield Scope(config, None, server_on)
     for vhost in config.vhosts:
-        yield Scope(config, vhost, _keepalive_on(vhost.settings.get("KeepAlive"), server_on))
+        yield Scope(config, vhost, keepalive_on(vhost.settings.get("KeepAlive"), server_on))
 
 
 def proxy_routes(config: ApacheConfig) -> Iterator[tuple[VirtualHost | None, ProxyRoute]]:

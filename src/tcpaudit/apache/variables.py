@@ -63,10 +63,12 @@ class Variables:
             return match.group(0)
 
         # Check the size before building the line: the result may be huge.
+        values, environment = self.values, self.environment
         grown = 0
-        for match in _VARIABLE.finditer(line):
-            name = match.group(1)
-            value = self.values.get(name, self.environment.get(name))
+        for name in _VARIABLE.findall(line):
+            value = values.get(name)
+            if value is None:
+                value = environment.get(name)
             if value is not None:
                 grown += len(value)
         self.substituted += grown

@@ -37,6 +37,7 @@ from .handlers import (
     has_context_rules,
     module_names,
     section_error,
+    words_decide,
 )
 from .tree import Directive
 
@@ -80,7 +81,8 @@ _OK, _UNKNOWN, _INVALID, _NOT_ALLOWED, _SKIP = range(5)
 # (fewest words, most words, word count kind) or None, the handler checks:
 # _HANDLER | _CONTEXT)
 _Verdict = tuple[int, int, bool, tuple[int, int, str] | None, int]
-_HANDLER, _CONTEXT = 1, 2
+# _WORDS: the handler's answer depends on the words alone (words_decide).
+_HANDLER, _CONTEXT, _WORDS = 1, 2, 4
 
 
 class _Verdicts:
@@ -141,11 +143,8 @@ class _Verdicts:
         # found in the tree (its module was loaded after it), the walk skips it.
         kind = word_count_kind(key) if modern and key not in READ_TIME_DIRECTIVES else None
         # The handlers' own checks are those of httpd 2.4 (probed); none for 2.2.
-        checks = (
-            (_HANDLER if key in HANDLED else 0) | (_CONTEXT if has_context_rules(key) else 0)
-            if modern
-            else 0
-        )
+        handler = (_HANDLER | (_WORDS if words_decide(key) else 0)) if key in HANDLED else 0
+        checks = (handler | (_CONTEXT if has_context_rules(key) else 0)) if modern else 0
         if kind is None:
             return outside, inside, validated, None, checks
         fewest, most = quick_bounds(kind)
@@ -194,6 +193,8 @@ def check_commands(
     modern = version >= (2, 4)
     # (section key, enclosing sections) -> core.c's nesting error, or None.
     misplaced: dict[tuple[str, tuple[str, ...]], str | None] = {}
+    # (key, words) that handlers judging the words alone let pass.
+    passed: set[tuple[str, tuple[str, ...]]] = set()
 
     known = verdicts.known
 
@@ -252,9 +253,17 @@ def check_commands(
                         raise ApacheConfigError(message, file=directive.file, line=directive.line)
             checks = verdict[4]
             if checks:
-                message = (
-                    context_error(directive, sections, spelled) if checks & _CONTEXT else None
-                ) or (handler_error(directive, state, sections) if checks & _HANDLER else None)
+                message = context_error(directive, sections, spelled) if checks & _CONTEXT else None
+                if message is None and checks & _HANDLER:
+                    if checks & _WORDS:
+                        # Thousands of vhosts repeat "Options -Indexes": judged once.
+                        words_key = (key, directive.args)
+                        if words_key not in passed:
+                            message = handler_error(directive, state, sections)
+                            if message is None:
+                                passed.add(words_key)
+                    else:
+                        message = handler_error(directive, state, sections)
                 if message is not None:
                     raise ApacheConfigError(message, file=directive.file, line=directive.line)
             if verdict[2] and validate is not None:

@@ -1,0 +1,174 @@
+"""The reader's fastest path: a file's physical lines read as they are.
+
+Most configuration files have no continued line, so each physical line is a
+logical line. ``PhysicalLineReader._read_physical`` reads them straight from
+the file's list of lines, taking what ``reader.LineReader``'s general loop
+takes on its fast paths (plain lines; lines with quotes or ``${VAR}`` after
+a name httpd does not run while reading), read-time directives
+(``LoadModule``, ``Include``) and conditionals that hold, until a line needs
+the general loop (a conditional that does not hold, a macro, a mistake);
+the general loop, which first numbers every line, goes on from there.
+tests/test_reader_paths.py compares the two on generated files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .conditions import ConditionError
+from .lexer import first_word, split_words
+from .reader import CONDITIONALS, LineReader, NameEntry
+from .sections import Frame, container_of, kept_depth
+from .tree import Directive
+
+__all__ = ["PhysicalLineReader"]
+
+_SPACE = " \t\r\n\f\v"
+
+
+class PhysicalLineReader(LineReader):
+    """``LineReader`` with the physical-line loop (the evaluator's reader)."""
+
+    def _read_physical(
+        self,
+        physical: list[str],
+        file: str,
+        root: list[Directive],
+        stack: list[Frame],
+        split: Callable[[str], list[str]],
+        all_plain: bool,
+    ) -> tuple[int, list[Directive]]:
+        """Read physical lines until one needs the general loop.
+
+        Takes what the general loop's fast paths take (plain lines; lines with
+        quotes, ``${VAR}`` or a double backslash after a plain name httpd does
+        not run while reading), and a conditional that holds, without first
+        numbering every line as the general loop needs. Returns the index of
+        the first line it leaves (``len(physical)`` when none) and the
+        container in force there.
+        """
+        names = self._names
+        container = root
+        for number, line in enumerate(physical, start=1):
+            # str.split skips the blanks strip() would drop; a blank line has
+            # no words, and a comment's first word starts with '#'.
+            words = split(line)
+            if not words:
+                continue
+            name = words[0]
+            if name[0] == "#":
+                continue
+            known = names.get(name)
+            if known is None:
+                known = self._name_entry(name)
+            if not all_plain and ('"' in line or "'" in line or "\\\\" in line or "${" in line):
+                after = self._unplain_line(known, line, name, file, number, container, stack)
+                if after is None:
+                    return number - 1, container
+                container = after
+                continue
+            if name[0] != "<":
+                if known[0]:
+                    container.append(
+                        Directive(known[1], tuple(words[1:]), file, number, None, known[2])
+                    )
+                    continue
+                if self._run_plain(name, words, file, number, container):
+                    continue
+            elif name[1:2] == "/":
+                top = stack[-1] if stack else None
+                if (
+                    top is not None
+                    and top.node is not None
+                    and name[-1] == ">"
+                    and name[2:-1] == top.name
+                ):
+                    # "</Name>" spelled as opened (close_section's usual case).
+                    stack.pop()
+                    container = container_of(stack, root)
+                else:
+                    container = self._close(stack, line.strip(_SPACE), name, file, number, root)
+                continue
+            elif known[0]:
+                if len(words) > 1 and words[-1][-1] == ">":
+                    container = self._open_words(known, words, file, number, container, stack)
+                    continue
+                raw = line.strip(_SPACE)
+                opened = self._open(known, raw, name, file, number, container, stack, split)
+                if opened is not None:
+                    container = opened
+                    continue
+            elif self._enter_true_conditional(name, line, number, stack, container):
+                continue
+            return number - 1, container
+        return len(physical), container
+
+    def _unplain_line(
+        self,
+        known: NameEntry,
+        line: str,
+        name: str,
+        file: str,
+        number: int,
+        container: list[Directive],
+        stack: list[Frame],
+    ) -> list[Directive] | None:
+        """A line with quotes, ``${VAR}`` or a double backslash, as ``_read_lines``
+        takes it on its second fast path; the container after it, or None when
+        the general path must read it (then nothing was done)."""
+        if (
+            not known[0]
+            or name[:2] == "</"
+            or "${" in name
+            or name[0] in "\"'"
+            or "\\" in name
+            or (name[0] == "<" and "${" in line)
+        ):
+            return None
+        raw = line.strip(_SPACE)
+        if name[0] == "<":
+            return self._open(known, raw, name, file, number, container, stack, split_words)
+        substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
+        words = split_words(substituted[len(name) :])
+        container.append(Directive(known[1], tuple(words), file, number, None, known[2]))
+        return container
+
+    def _run_plain(
+        self, name: str, words: list[str], file: str, number: int, container: list[Directive]
+    ) -> bool:
+        """Run a plain line httpd executes while reading (``LoadModule``, ``Include``...)
+        as the general path does; False leaves it to that path, untouched (a
+        macro's ``Use``, a name ending with ``>`` or holding a backslash)."""
+        key = name.lower()
+        if key in ("use", "undefmacro") or name[-1] == ">" or "\\" in name:
+            return False
+        # A plain line's words are what split_words gives for the rest of it.
+        self._directive(name, words[1:], file, number, container)
+        return True
+
+    def _enter_true_conditional(
+        self, name: str, line: str, number: int, stack: list[Frame], container: list[Directive]
+    ) -> bool:
+        """Enter the conditional plain ``line`` opens if it holds (``<IfModule mod_ssl.c>``).
+
+        False leaves the line to the general loop, untouched: a conditional
+        that does not hold (soaked there), ``<IfFile>`` (it reads the disk),
+        one that is not a conditional or is malformed (the error is raised there).
+        """
+        key = name.lower()
+        conditional = CONDITIONALS.get(key)
+        if (
+            conditional is None
+            or key == "<iffile"
+            or name[-1] == ">"
+            or conditional[1] not in self.modules.order
+        ):
+            return False
+        rest = first_word(line.strip(_SPACE))[1]
+        try:
+            holds = self._condition(key, rest)
+        except ConditionError:
+            return False
+        if holds:
+            stack.append(Frame(conditional[0], None, number, container, kept_depth(stack)))
+        return holds
