@@ -60,6 +60,34 @@ def test_chosen_name_sorts_after_the_current_file_and_ends_in_conf(name: str) ->
         assert chosen == DROP_IN_NAME  # the common case keeps the usual name
 
 
+byte_names = (
+    st.binary(min_size=1, max_size=40)
+    .map(lambda data: data.replace(b"/", b"-").replace(b"\x00", b"-"))
+    .filter(lambda data: data not in (b".", b".."))
+    .map(os.fsdecode)
+)
+
+
+@given(name=byte_names)
+def test_a_name_that_is_not_utf8_gets_a_utf8_one_when_one_sorts_after(name: str) -> None:
+    """A playbook (YAML text) cannot carry a name that is not UTF-8; the patch can."""
+    chosen = drop_in_name(_set_in(f"etc/sysctl.d/{name}"))
+    assert _sorts_after(chosen, name)
+    if os.fsencode(name)[0] < ord("~"):
+        chosen.encode("utf-8")  # an ASCII byte raised at the first place: no surrogate left
+
+
+def test_a_playbook_refuses_a_file_name_that_is_not_utf8() -> None:
+    from tcpaudit.errors import TcpauditError
+    from tcpaudit.remedy.plan import FileEdit, Plan
+    from tcpaudit.remedy.playbook import render_playbook
+
+    name = os.fsdecode(b"etc/sysctl.d/\xff.conf")
+    edit = FileEdit(path=name, before=None, after="net.ipv4.tcp_retries2 = 8\n", sysctl=True)
+    with pytest.raises(TcpauditError, match=r"\\xff.conf: a file name that is not UTF-8"):
+        render_playbook(Plan(edits=[edit], notes=[]), host="h", layout=None)
+
+
 @pytest.mark.parametrize(
     ("current", "expected"),
     [

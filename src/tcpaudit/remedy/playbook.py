@@ -17,6 +17,7 @@ import json
 import posixpath
 
 from ..errors import TcpauditError
+from ..safetext import show_bytes
 from .plan import FileEdit, Plan
 from .tasks import HTTPD_SERVICE, needs_restart
 
@@ -36,6 +37,15 @@ def _sha1(text: str) -> str:
 
 
 def _file_tasks(edit: FileEdit, index: int, handler: str) -> list[str]:
+    for name in (edit.path, edit.link or ""):
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # Shown as \xNN, YAML would read it as another character: another file.
+            raise TcpauditError(
+                f"{show_bytes(name)}: a file name that is not UTF-8, which a playbook "
+                "cannot carry; use the patch"
+            ) from exc
     path = _q(f"{_ROOT}/{edit.path}")
     rules = ", ".join(edit.rules)
     if edit.link is not None:

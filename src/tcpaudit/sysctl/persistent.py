@@ -162,8 +162,8 @@ def name_sorting_after(name: str, preferred: str, tag: str) -> str:
     ``.<tag>.conf``: ``zz.conf`` gives ``zz.<tag>.conf``, which sorts after
     it because the two agree up to the dot and ``tag`` starts after "c"
     (``zz-<tag>.conf`` would not: "-" sorts before "."). A name too long
-    for that gets a short one that differs from it at the first byte that
-    can be raised.
+    for that, or not UTF-8, gets a short one that differs from it at the
+    first byte that can be raised.
 
     Args:
         name: the name of the file that sets the key now (no directory).
@@ -174,7 +174,9 @@ def name_sorting_after(name: str, preferred: str, tag: str) -> str:
     if os.fsencode(preferred) > current:
         return preferred
     derived = f"{name.removesuffix('.conf')}.{tag}.conf"
-    if len(os.fsencode(derived)) <= NAME_MAX:
+    # A name that is not UTF-8 cannot travel in a playbook (YAML is text): such
+    # a name gets the short one too, whose raised byte is ASCII.
+    if _is_utf8(current) and len(os.fsencode(derived)) <= NAME_MAX:
         return derived
     suffix = b".conf"
     for index in range(min(len(current), NAME_MAX - len(suffix) - 1)):
@@ -183,6 +185,14 @@ def name_sorting_after(name: str, preferred: str, tag: str) -> str:
             # Equal up to ``index``, greater there: sorts after, whatever follows.
             return os.fsdecode(current[:index] + bytes([higher[0]]) + suffix)
     return derived  # no shorter name sorts after ``name``; the write will say so
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> PersistentFiles:
