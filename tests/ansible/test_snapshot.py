@@ -323,3 +323,20 @@ def test_sysctl_files_past_the_loaders_limits_do_not_change_the_verdict(
     for report in (direct, via_snapshot):
         report.pop("notes")
     assert via_snapshot == direct
+
+
+def test_a_live_value_longer_than_any_kernel_prints_is_unknown_on_both_sides(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    """The loader believes no /proc/sys value over 4 KiB; the module sends none either."""
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "proc/sys/net/ipv4/tcp_retries2").write_text("15\n" + "\n" * 90_000)
+    facts = tcpaudit.gather(root)
+    assert facts.sysctl.settings["net.ipv4.tcp_retries2"].live is None
+    snapshot = take(module, root)
+    assert snapshot["proc"]["net/ipv4/tcp_retries2"] is None
+    from_snapshot = facts_from_snapshot(snapshot)
+    assert from_snapshot.sysctl.settings["net.ipv4.tcp_retries2"].live is None
+    direct, via_snapshot = report_json(facts), report_json(from_snapshot)
+    assert via_snapshot["findings"] == direct["findings"]

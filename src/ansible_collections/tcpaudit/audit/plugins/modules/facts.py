@@ -992,10 +992,17 @@ class Collector:
                 self._note_budget()
                 return
             try:
-                data = read_regular(name, PROC_VALUE_BYTES, dir_fd=descriptor)
+                data = read_regular(name, PROC_VALUE_BYTES + 1, dir_fd=descriptor)
             except OSError as exc:
                 self.proc[key] = None
                 self.notes.append(f"cannot read /proc/sys/{key}: {exc.strerror or exc}")
+                return
+            if len(data) > PROC_VALUE_BYTES:
+                # tcpaudit's loader believes no longer value (no kernel prints one): unknown.
+                self.proc[key] = None
+                self.notes.append(
+                    f"cannot read /proc/sys/{key}: larger than {PROC_VALUE_BYTES} bytes"
+                )
                 return
             self.bytes_used += len(data)
             self.proc[key] = data.decode("utf-8", "replace")
