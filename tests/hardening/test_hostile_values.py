@@ -275,3 +275,30 @@ def test_a_secret_never_reaches_an_output(tmp_path: Path) -> None:
     for line, outcomes in zip(SECRET_LINES, _audit_every_format(roots, tmp_path), strict=True):
         for outcome in outcomes:
             assert SECRET not in str(outcome["stdout"]) + str(outcome["stderr"]), line
+
+
+def test_diagnose_inputs_built_to_cost(tmp_path: Path) -> None:
+    """A capture of a million continuation lines, and status URLs Python cannot fetch."""
+    capture = REPO / "tests/diagnose/fixtures/backlog-full"
+    head = (capture / "ss-tanpoe.txt").read_text().splitlines()[:2]
+    (tmp_path / "ss-continued.txt").write_text("\n".join(head) + "\n" + " x\n" * 1_000_000)
+    bad_urls = [
+        "http://[::1/x",
+        "http://localhost:8 0/",
+        "http://localhost:99999/",
+        "http://localhost:0/",
+    ]
+    base = ["diagnose", "--root", str(capture), "--ss", str(capture / "ss-tanpoe.txt")]
+    outcome = clis_in_child(
+        [
+            ["diagnose", "--root", str(capture), "--ss", "ss-continued.txt"],
+            *[[*base, "--status-url", url] for url in bad_urls],
+        ],
+        tmp_path,
+    )
+    continued, *refused = outcome["runs"]
+    assert continued["exit_code"] in (0, 1), continued["stderr"]
+    assert continued["seconds"] < SAFE_SECONDS  # it was quadratic: 3 MB took minutes
+    for url, run in zip(bad_urls, refused, strict=True):
+        assert_one_error_line(run, "--status-url", "not a URL")
+        assert url in run["stderr"]

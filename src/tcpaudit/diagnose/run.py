@@ -52,6 +52,7 @@ from .sections import (
 from .sockets import SocketRecord, TcpState
 from .sources import read_scoreboard, read_sockets
 from .status import Scoreboard
+from .status import status_url as checked_status_url
 from .summary import combine
 from .verdict import compose_verdict, count_workers, verdict_fixes
 from .watch import Baseline, sample_progress
@@ -146,6 +147,8 @@ def prepare(
         raise UsageError("give either --ss or --netstat, not both")
     if status_url is not None and scoreboard is not None:
         raise UsageError("give either --status-url or --scoreboard, not both")
+    if status_url is not None:
+        checked_status_url(status_url)  # refused before any work, as a usage error
     first_notes: list[Note] = []
     try:
         records, source = read_sockets(fs, ss, netstat, first_notes)

@@ -166,17 +166,20 @@ def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
     Raises:
         ParseError: a line is neither a header, a socket nor a continuation.
     """
-    rows: list[tuple[int, str]] = []
+    # Each socket's line and its continuations, joined once at the end: joining
+    # line by line is quadratic in a capture of many continuation lines.
+    pieces: list[tuple[int, list[str]]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.startswith(("State", "Netid")):
             continue
         first = raw.split()[0]
         if first in _SS_STATES or (first == "tcp" and len(raw.split()) > 1):
-            rows.append((number, raw))
-        elif raw[:1].isspace() and rows:
-            rows[-1] = (rows[-1][0], rows[-1][1] + " " + raw.strip())
+            pieces.append((number, [raw]))
+        elif raw[:1].isspace() and pieces:
+            pieces[-1][1].append(raw.strip())
         else:
             raise ParseError("not an `ss -tan` line", file=file, line=number)
+    rows = [(number, " ".join(parts)) for number, parts in pieces]
     records: list[SocketRecord] = []
     owners_listed = "users:(" in text
     for number, row in rows:

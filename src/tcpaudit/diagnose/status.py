@@ -132,8 +132,11 @@ def status_url(url: str) -> str:
     try:
         parts = urllib.parse.urlsplit(url)
         host = (parts.hostname or "").lower()
+        port = parts.port  # a port that is not a number, or above 65535
     except ValueError as exc:  # an unclosed "[" of an IPv6 address
         raise UsageError(f"--status-url {url!r}: not a URL ({exc})") from exc
+    if port == 0 or any(char.isspace() or ord(char) < 0x20 for char in parts.netloc):
+        raise UsageError(f"--status-url {url!r}: not a URL (no such port)")
     if parts.scheme != "http" or host not in _LOCAL_HOSTS:
         raise UsageError(
             f"--status-url {url!r}: only http://127.0.0.1, http://localhost or http://[::1] "
