@@ -302,3 +302,26 @@ def test_diagnose_inputs_built_to_cost(tmp_path: Path) -> None:
     for url, run in zip(bad_urls, refused, strict=True):
         assert_one_error_line(run, "--status-url", "not a URL")
         assert url in run["stderr"]
+
+
+def test_start_up_files_built_to_cost(tmp_path: Path) -> None:
+    """A unit of half a million continuation lines, and envvars repeating a glob trim."""
+    debian = REPO / "tests/corpus/debian-12-apache2.4"
+    unit_root = tmp_path / "unit"
+    shutil.copytree(debian, unit_root, symlinks=True)
+    unit = unit_root / "etc/systemd/system/apache2.service"
+    unit.parent.mkdir(parents=True, exist_ok=True)
+    unit.write_text("[Service]\nEnvironment=A=1 \\\n" + "\\\n" * 500_000 + "x\n")
+    trim_root = tmp_path / "trim"
+    shutil.copytree(debian, trim_root, symlinks=True)
+    envvars = trim_root / "etc/apache2/envvars"
+    envvars.write_text(envvars.read_text() + "X=" + "a" * 4095 + "c\n" + "Y=${X#a*c}\n" * 10_000)
+    outcome = clis_in_child(
+        [["facts", "--root", str(unit_root)], ["facts", "--root", str(trim_root)]], tmp_path
+    )
+    unit_run, trim_run = outcome["runs"]
+    assert unit_run["exit_code"] == 0, unit_run["stderr"]
+    assert unit_run["seconds"] < SAFE_SECONDS  # it was quadratic: 15 s for one such file
+    # Minutes of pattern matching before; now the expansion bound ends it.
+    assert_one_error_line(trim_run, "etc/apache2/envvars", "shell expansion")
+    assert trim_run["seconds"] < SAFE_SECONDS

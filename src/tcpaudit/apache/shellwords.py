@@ -37,6 +37,8 @@ MAX_ENVIRONMENT_BYTES = 2 * 1024 * 1024
 MAX_EXPANDED_BYTES = 16 * 1024 * 1024
 # A glob trim tries every prefix or suffix; longer values are left as they are.
 _MAX_PATTERN_TRIM = 4096
+# A glob trim of an n-character value counts as n * (n + 1) / 64 bytes of expansion.
+TRIM_WORK_PER_BYTE = 64
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -56,8 +58,12 @@ class ShellState:
 
     def charge(self, size: int, file: str, line: int) -> None:
         """Count a value of ``size`` bytes against the bounds."""
-        self.expanded += size
         self.check(size, file, line)
+        self.charge_work(size, file, line)
+
+    def charge_work(self, size: int, file: str, line: int) -> None:
+        """Count ``size`` bytes of expansion work against MAX_EXPANDED_BYTES."""
+        self.expanded += size
         if self.expanded > MAX_EXPANDED_BYTES:
             raise ApacheConfigError(
                 f"shell expansion of the start-up files produces more than {MAX_EXPANDED_BYTES} "
@@ -264,6 +270,11 @@ class Expander:
             return "" if unset_or_empty else argument
         if op in (":?", "?"):
             return value or ""
+        if any(char in argument for char in "*?["):
+            # A glob trim tries every prefix or suffix: quadratic work, charged as
+            # such, so a file repeating one costs an error, not minutes.
+            size = len(value or "")
+            self.state.charge_work(size * (size + 1) // TRIM_WORK_PER_BYTE, self.file, self.line)
         return _trim(value or "", op, argument)
 
     def _note(self, message: str) -> None:

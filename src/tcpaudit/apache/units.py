@@ -124,13 +124,15 @@ def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
 
 def _apply(unit: ServiceUnit, text: str, shown: str) -> None:
     section = ""
-    pending = ""
+    # The pieces of a continued line, joined once it ends (joining at each
+    # piece is quadratic in a run of backslash lines).
+    pending: list[str] = []
     for number, raw in enumerate(text.split("\n"), start=1):
-        line = pending + raw
-        if line.endswith("\\"):
-            pending = line[:-1] + " "
+        if raw.endswith("\\"):
+            pending.append(raw[:-1] + " ")
             continue
-        pending = ""
+        line = "".join(pending) + raw if pending else raw
+        pending = []
         stripped = line.strip()
         if not stripped or stripped[0] in "#;":
             continue
