@@ -430,12 +430,24 @@ def rules_command(output_format: str, config_file: str | None, rules_dir: tuple[
         return
     from tabulate import tabulate
 
+    from .safetext import printable
+
+    # Rules of a rules directory come from whoever wrote them (an audited
+    # repository's tcpaudit.toml names one): their text reaches no terminal raw.
     if output_format == "markdown":
-        rows = [[rule.id, rule.severity.value, rule.title, rule.summary] for rule in rules]
+        rows = [
+            [
+                rule.id,
+                rule.severity.value,
+                printable(rule.title.strip()),
+                printable(rule.summary.strip()),
+            ]
+            for rule in rules
+        ]
         headers = ["id", "severity", "title", "what it does"]
         click.echo(tabulate(rows, headers=headers, tablefmt="github"))
         return
-    rows = [[rule.id, rule.severity.value, rule.title] for rule in rules]
+    rows = [[rule.id, rule.severity.value, printable(rule.title.strip())] for rule in rules]
     click.echo(tabulate(rows, headers=["id", "severity", "title"], tablefmt="simple"))
 
 
@@ -466,7 +478,9 @@ def explain_command(
         hint = f"did you mean {close}? " if close else ""
         fail(f"no rule {rule_id!r}; {hint}`tcpaudit rules` lists them")
         return
-    click.echo(explain_rule(rule))
+    from .safetext import printable
+
+    click.echo(printable(explain_rule(rule), keep_newlines=True))
 
 
 # `tcpaudit schema DOCUMENT`: the model behind each JSON output, imported on use.

@@ -210,3 +210,23 @@ def test_output_through_links_outside_the_root_is_written(tmp_path: Path) -> Non
     assert json.loads((reports / "r.json").read_text())["grade"] == "F"
     assert (reports / "r.json").stat().st_mode & 0o777 == 0o600
     assert not os.path.islink(reports / "r.json")
+
+
+def test_a_repository_rule_reaches_no_terminal_raw(tmp_path: Path) -> None:
+    """A rules directory named by an audited repository's tcpaudit.toml: rules and explain."""
+    from tcpaudit.engine.catalogue import bundled_rules_dir
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (bundled_rules_dir() / next(bundled_rules_dir().glob("TA101-*.yaml")).name).read_text()
+    text = text.replace("id: TA101", "id: TA950", 1)
+    title_line = next(line for line in text.splitlines() if line.startswith("title:"))
+    hostile = json.dumps(f"evil {HOSTILE}")
+    (rules / "TA950-hostile.yaml").write_text(text.replace(title_line, f"title: {hostile}", 1))
+    for args in (["rules"], ["rules", "--format", "markdown"], ["explain", "TA950"]):
+        code, out, err = _run(*args, "--rules-dir", str(rules))
+        assert code == 0, err
+        text_out = out.decode("utf-8")
+        assert "evil" in text_out, args
+        assert not [char for char in RAW if char in text_out], args
+        assert "\\x1b" in text_out, args
