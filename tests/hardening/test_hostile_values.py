@@ -325,3 +325,22 @@ def test_start_up_files_built_to_cost(tmp_path: Path) -> None:
     # Minutes of pattern matching before; now the expansion bound ends it.
     assert_one_error_line(trim_run, "etc/apache2/envvars", "shell expansion")
     assert trim_run["seconds"] < SAFE_SECONDS
+
+
+def test_ten_thousand_proxied_vhosts_are_audited_in_time(tmp_path: Path) -> None:
+    """Each finding's fix looked its line up by walking the whole tree: quadratic (48 s)."""
+    vhosts = "".join(
+        f"<VirtualHost *:80>\nServerName v{i}.example\nProxyPass /a/ http://127.0.0.1:8080/\n"
+        "</VirtualHost>\n"
+        for i in range(10_000)
+    )
+    root = _root(tmp_path, {"etc/httpd/conf.d/many.conf": vhosts})
+    report = tmp_path / "report.json"
+    outcome = cli_in_child(
+        ["audit", "--root", str(root), "--format", "json", "-o", str(report)], tmp_path
+    )
+    assert outcome["exit_code"] == 1, outcome["stderr"]
+    assert outcome["seconds"] < SAFE_SECONDS
+    findings = json.loads(report.read_text())["findings"]
+    # One per vhost, and the incident's own route.
+    assert sum(finding["rule"] == "TA108" for finding in findings) == 10_001

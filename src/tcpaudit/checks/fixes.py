@@ -26,6 +26,7 @@ from pathlib import PurePosixPath
 
 from ..apache.model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
 from ..apache.scopes import vhost_label
+from ..apache.tree import Directive
 from ..engine.findings import FileChange
 from ..provenance import Location
 from ..sysctl.model import SysctlSetting, SysctlSettings, SysctlValue, value_text
@@ -93,17 +94,36 @@ class Fix:
         )
 
 
+# The directives of the last configuration asked about, by file and line: a
+# check asks once per finding, and walking the tree each time was quadratic
+# (10,000 ProxyPass vhosts took 48 s). One configuration is kept, the last.
+_BY_LINE: tuple[ApacheConfig, dict[tuple[str, int], Directive]] | None = None
+
+
+def _directives_by_line(config: ApacheConfig) -> dict[tuple[str, int], Directive]:
+    global _BY_LINE
+    cached = _BY_LINE
+    if cached is not None and cached[0] is config:
+        return cached[1]
+    index: dict[tuple[str, int], Directive] = {}
+    for top in config.directives:
+        for directive in top.walk():
+            if directive.file is not None and directive.line is not None:
+                index.setdefault((directive.file, directive.line), directive)
+    _BY_LINE = (config, index)
+    return index
+
+
 def line_text(config: ApacheConfig, file: str | None, line: int | None) -> str | None:
     """The directive at ``file:line`` as read (name and words), or None."""
     if file is None or line is None:
         return None
-    for top in config.directives:
-        for directive in top.walk():
-            if directive.file == file and directive.line == line:
-                words = " ".join(_as_word(word) for word in directive.args)
-                text = f"{directive.name} {words}".rstrip()
-                return f"<{text}>" if directive.children is not None else text
-    return None
+    directive = _directives_by_line(config).get((file, line))
+    if directive is None:
+        return None
+    words = " ".join(_as_word(word) for word in directive.args)
+    text = f"{directive.name} {words}".rstrip()
+    return f"<{text}>" if directive.children is not None else text
 
 
 def editable(file: str | None) -> bool:
