@@ -18,7 +18,7 @@ from collections.abc import Callable
 from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .reader import CONDITIONALS, LineReader, NameEntry
-from .sections import Frame, container_of, kept_depth
+from .sections import Frame, kept_depth
 from .tree import Directive
 
 __all__ = ["PhysicalLineReader"]
@@ -76,18 +76,7 @@ class PhysicalLineReader(LineReader):
                 if self._run_plain(name, words, file, number, container):
                     continue
             elif name[1:2] == "/":
-                top = stack[-1] if stack else None
-                if (
-                    top is not None
-                    and top.node is not None
-                    and name[-1] == ">"
-                    and name[2:-1] == top.name
-                ):
-                    # "</Name>" spelled as opened (close_section's usual case).
-                    stack.pop()
-                    container = container_of(stack, root)
-                else:
-                    container = self._close(stack, line.strip(_SPACE), name, file, number, root)
+                container = self._close(stack, line.strip(_SPACE), name, file, number, root)
                 continue
             elif known[0]:
                 if len(words) > 1 and words[-1][-1] == ">":

@@ -180,19 +180,7 @@ class LineReader:
                         )
                         continue
                 elif raw[1:2] == "/":
-                    name = split(raw)[0]
-                    top = stack[-1] if stack else None
-                    if (
-                        top is not None
-                        and top.node is not None
-                        and name[-1] == ">"
-                        and name[2:-1] == top.name
-                    ):
-                        # "</Name>" spelled as opened (close_section's usual case).
-                        stack.pop()
-                        container = container_of(stack, root)
-                    else:
-                        container = self._close(stack, raw, name, where, number, root)
+                    container = self._close(stack, raw, split(raw)[0], where, number, root)
                     continue
                 else:
                     words = split(raw)
@@ -323,7 +311,11 @@ class LineReader:
         root: list[Directive],
     ) -> list[Directive]:
         """Close what plain line ``raw`` (``</Name>``) closes; return the container after it."""
-        if self._closes_conditional(stack, raw):
+        top = stack[-1] if stack else None
+        if top is not None and top.node is not None and name[-1] == ">" and name[2:-1] == top.name:
+            # "</Name>" spelled as opened (close_section's usual case).
+            stack.pop()
+        elif self._closes_conditional(stack, raw):
             stack.pop()
         else:
             close_section(stack, name, where, number)
