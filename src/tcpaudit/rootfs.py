@@ -125,9 +125,15 @@ class RootFS:
         of the directory again (a Debian tree's mods-enabled holds dozens of
         links, each resolved from the root otherwise).
         """
+        return self.resolve_below_counting(real_dir, name, links, tree_path)[0]
+
+    def resolve_below_counting(
+        self, real_dir: str, name: str, links: int, tree_path: str
+    ) -> tuple[Path, int]:
+        """``resolve_below``, and how many links the whole walk followed."""
         below = real_dir[len(self._root_text) :] if real_dir != str(self.root) else ""
         resolved = [part for part in below.split("/") if part]
-        return self._walk(resolved, name, links, tree_path)[0]
+        return self._walk(resolved, name, links, tree_path)
 
     def _walk(self, resolved: list[str], rest: str, links: int, shown: str) -> tuple[Path, int]:
         # Plain strings and os calls: this runs for every included file, and

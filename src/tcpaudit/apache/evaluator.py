@@ -40,7 +40,7 @@ from .directives import (
     directive_owners,
     word_count_kind,
 )
-from .includes import IncludeError, expand_include
+from .includes import DirectoryBudget, IncludeError, expand_include
 from .lexer import decode_config
 from .macros import MacroTable
 from .modules import LoadedModules
@@ -110,6 +110,7 @@ class _Evaluator(PhysicalLineReader):
         self.load_module_names: set[str] = set()
         self.include_depth = 0
         self.files_read = 0
+        self.directories = DirectoryBudget()
         # The real path the root's /dev/null names (httpd reads its own, empty).
         self.null_device = str(fs.root / "dev/null") if not fs.is_host else "/dev/null"
 
@@ -258,7 +259,9 @@ class _Evaluator(PhysicalLineReader):
                 line=number,
             )
         try:
-            found = expand_include(self.fs, str(self._tree_path(pattern)), optional)
+            found = expand_include(
+                self.fs, str(self._tree_path(pattern)), optional, self.directories
+            )
         except IncludeError as exc:
             raise ApacheConfigError(str(exc), file=file, line=number) from exc
         display = self.fs.display_tree

@@ -23,6 +23,7 @@ prints).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -31,9 +32,21 @@ from pathlib import Path
 
 from ..rootfs import RootFS
 
-__all__ = ["MAX_DIRECTORY_DEPTH", "IncludeError", "expand_include", "has_wildcard"]
+__all__ = [
+    "MAX_DIRECTORIES_READ",
+    "MAX_DIRECTORY_DEPTH",
+    "DirectoryBudget",
+    "IncludeError",
+    "expand_include",
+    "has_wildcard",
+]
 
 MAX_DIRECTORY_DEPTH = 128  # AP_MAX_FNMATCH_DIR_DEPTH, server/util.c
+# Directories each holding two links to the next never loop, so httpd's loop
+# and depth checks pass, yet the last one is read 2**levels times (2**40 at
+# the kernel's 40 links a path). tcpaudit stops a load after this many
+# directory reads; real trees read tens, a directory per vhost 50,000.
+MAX_DIRECTORIES_READ = 100_000
 
 
 class IncludeError(Exception):
@@ -113,21 +126,53 @@ def _sorted_names(real_dir: Path) -> list[str]:
     return names
 
 
+class DirectoryBudget:
+    """The directory reads one configuration load may still make."""
+
+    __slots__ = ("limit", "remaining")
+
+    def __init__(self, limit: int = MAX_DIRECTORIES_READ) -> None:
+        self.limit = limit
+        self.remaining = limit
+
+    def take(self, tree: str) -> None:
+        """Count one directory read; raise IncludeError once over the limit."""
+        self.remaining -= 1
+        if self.remaining < 0:
+            raise IncludeError(
+                f"Include/IncludeOptional: more than {self.limit} directories read while "
+                f"reading '{tree}'; directory links fan out"
+            )
+
+
 class _Walk:
-    def __init__(self, fs: RootFS, optional: bool) -> None:
+    def __init__(self, fs: RootFS, optional: bool, budget: DirectoryBudget) -> None:
         self.fs = fs
         self.optional = optional
+        self.budget = budget
         self.depth = 0
         self.found: list[tuple[str, Path]] = []
         # (st_dev, st_ino) of the directories being read: one met again is a
         # loop, which httpd follows until depth 128 and then refuses.
         self.reading: set[tuple[int, int]] = set()
 
-    def no_wildcard(self, tree: str, real: Path | None = None) -> None:
-        """Read ``tree``: a directory's entries in turn, else the file (``real``: resolved)."""
-        if real is None:
-            real = self.fs.resolve(tree)
-        if real.is_dir():
+    def no_wildcard(self, tree: str, real: Path | None = None, links: int | None = None) -> None:
+        """Read ``tree``: a directory's entries in turn, else the file.
+
+        ``real`` is ``tree`` resolved and ``links`` the links that took, when known.
+        """
+        if real is None or links is None:
+            real, links = self.fs.resolve_counting(tree)
+        try:
+            info: os.stat_result | None = os.stat(real)
+        except (FileNotFoundError, NotADirectoryError):
+            info = None
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            info = None
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            self.budget.take(tree)
             self.depth += 1
             if self.depth > MAX_DIRECTORY_DEPTH:
                 raise IncludeError(
@@ -136,7 +181,6 @@ class _Walk:
                     "recursion somewhere."
                 )
             try:
-                info = os.stat(real)
                 names = _sorted_names(real)
             except OSError as exc:
                 raise IncludeError(
@@ -150,12 +194,20 @@ class _Walk:
                     "recursion somewhere."
                 )
             self.reading.add(identity)
+            base = tree.rstrip("/")
+            real_dir = str(real)
             for name in names:
-                self.no_wildcard(f"{tree.rstrip('/')}/{name}")
+                child = f"{base}/{name}"
+                # Resolved from the directory already resolved, not from the
+                # root again: a lstat per component per entry otherwise.
+                child_real, child_links = self.fs.resolve_below_counting(
+                    real_dir, name, links, child
+                )
+                self.no_wildcard(child, child_real, child_links)
             self.reading.discard(identity)
             self.depth -= 1
             return
-        if self.optional and not real.exists():
+        if self.optional and info is None:
             return
         self.found.append((tree, real))
 
@@ -169,6 +221,7 @@ class _Walk:
                 self.no_wildcard(joined)
             return
         real, links = self.fs.resolve_counting(path)
+        self.budget.take(path)
         try:
             names = _sorted_names(real)
         except OSError as exc:
@@ -208,21 +261,27 @@ class _Walk:
                 # A snapshot's link is a regular placeholder: it is resolved.
                 self.found.append((candidate, Path(f"{real_dir}/{name}")))
             else:
-                self.no_wildcard(candidate, self.fs.resolve_below(real_dir, name, links, candidate))
+                self.no_wildcard(
+                    candidate, *self.fs.resolve_below_counting(real_dir, name, links, candidate)
+                )
 
 
-def expand_include(fs: RootFS, tree_path: str, optional: bool) -> list[tuple[str, Path]]:
+def expand_include(
+    fs: RootFS, tree_path: str, optional: bool, budget: DirectoryBudget | None = None
+) -> list[tuple[str, Path]]:
     """Return ``(path as named, real path)`` of every file an include reads, in order.
 
     Args:
         fs: the audited root.
         tree_path: the absolute, normalised path inside the root (ServerRoot applied).
         optional: True for ``IncludeOptional``.
+        budget: directory reads left to the whole load (one include's own if None).
 
     Raises:
-        IncludeError: what httpd refuses (no match, unreadable directory, depth).
+        IncludeError: what httpd refuses (no match, unreadable directory, depth),
+            and more directory reads than ``budget`` allows.
     """
-    walk = _Walk(fs, optional)
+    walk = _Walk(fs, optional, budget if budget is not None else DirectoryBudget())
     try:
         if not has_wildcard(tree_path):
             walk.no_wildcard(tree_path)
