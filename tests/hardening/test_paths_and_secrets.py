@@ -84,3 +84,40 @@ def test_a_full_run_changes_no_byte_and_no_mtime(tmp_path: Path) -> None:
     runner.invoke(cli, ["diagnose", "--root", str(root)])
     assert snapshot() == before
     assert sorted(os.listdir(root)) == sorted(os.listdir(REPO / "examples" / "closewait-incident"))
+
+
+def test_a_secret_named_variable_used_in_a_directive_is_not_shown(tmp_path: Path) -> None:
+    # The service's start-up files export DB_PASSWORD; a directive names it.
+    # httpd would read the value; tcpaudit shows a placeholder wherever the
+    # value would appear (here: the note that Timeout is not a number).
+    debian = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", debian, symlinks=True)
+    with (debian / "etc/apache2/envvars").open("a") as envvars:
+        envvars.write(f"export DB_PASSWORD={MARKER}\nexport API_TOKEN=${{DB_PASSWORD}}x\n")
+    with (debian / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write("Timeout ${DB_PASSWORD}\nServerAdmin ${API_TOKEN}\n")
+    rhel = tmp_path / "rhel"
+    shutil.copytree(REPO / "tests/corpus/certbot-centos7", rhel, symlinks=True)
+    (rhel / "etc/sysconfig").mkdir(parents=True, exist_ok=True)
+    (rhel / "etc/sysconfig/httpd").write_text(f"SECRET_KEY={MARKER}\n")
+    unit = rhel / "etc/systemd/system/httpd.service"
+    unit.parent.mkdir(parents=True)
+    unit.write_text(
+        f"[Service]\nEnvironment=DB_PASS={MARKER}\nEnvironmentFile=/etc/sysconfig/httpd\n"
+        "ExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND\n"
+    )
+    with (rhel / "etc/httpd/conf/httpd.conf").open("a") as conf:
+        conf.write("ServerAdmin ${SECRET_KEY}\nTimeout ${DB_PASS}\n")
+    runner = CliRunner()
+    for root in (debian, rhel):
+        facts = runner.invoke(cli, ["facts", "--root", str(root)])
+        assert facts.exit_code == 0, facts.output
+        notes = " ".join(note["message"] for note in json.loads(facts.output)["apache"]["notes"])
+        assert "tcpaudit-redacted" in notes
+        outputs = [facts.output]
+        for name in FORMATS:
+            result = runner.invoke(cli, ["audit", "--root", str(root), "--format", name])
+            assert result.exit_code in (0, 1), result.output
+            outputs.append(result.output + result.stderr)
+        for text in outputs:
+            assert MARKER not in text

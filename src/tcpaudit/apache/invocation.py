@@ -34,7 +34,7 @@ from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .shell import run_script
-from .shellwords import MAX_ENVIRONMENT_BYTES, ShellState, split_words
+from .shellwords import MAX_ENVIRONMENT_BYTES, ShellState, redact_environment, split_words
 from .units import ServiceUnit, exec_arguments, parse_environment_file, read_unit
 
 __all__ = ["Invocation", "apply_arguments", "read_invocation"]
@@ -184,6 +184,8 @@ def read_invocation(
     handler = _FAMILIES.get(build, _upstream)
     handler(reader, unit, release, environment_file)
     _check_size(invocation)
+    # Unit Environment= and environment files set variables outside the shell.
+    invocation.environment = redact_environment(invocation.environment)
     return invocation
 
 

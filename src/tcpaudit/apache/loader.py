@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from ..errors import ApacheConfigError, UsageError, raises_only_documented_errors
+from ..notes import limit_notes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .build import BuildName, detect_build
@@ -36,6 +37,7 @@ from .evaluator import EvaluationResult, check_result, evaluate
 from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
+from .shellwords import redact_environment
 from .tree import Directive
 
 __all__ = ["infer_version", "load_apache"]
@@ -205,7 +207,7 @@ class _Start:
         return cls(
             defines=(*invocation.defines, *request.defines),
             before=(*invocation.before, *request.directives),
-            environment={**invocation.environment, **request.environment},
+            environment=redact_environment({**invocation.environment, **request.environment}),
             sysconfig_mpm=sysconfig_mpm,
             linked_mpm=request.mpm or sysconfig_mpm,
         )
@@ -348,7 +350,7 @@ def _load(
         settings=settings,
         vhosts=vhosts,
         proxy_routes=proxy_routes(result.directives),
-        notes=[*notes, *invocation.notes, *setting_notes, *result.notes],
+        notes=limit_notes([*notes, *invocation.notes, *setting_notes, *result.notes]),
     )
     config._directives = result.directives
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))

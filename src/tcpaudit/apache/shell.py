@@ -83,6 +83,7 @@ def run_script(
     stack: list[_Branch] = []
     for number, raw in _logical_lines(text):
         for words in lex(raw):
+            state.count_command(file, number)
             active = not stack or stack[-1].active
             head = _plain(words[0])
             if head in ("then", "else", "do") and len(words) > 1 and head != "else":
@@ -158,7 +159,7 @@ def _command(
                 pending += [(name, None) for name in expander.fields(word) if _NAME.fullmatch(name)]
         for name, value in pending:
             if value is not None:
-                state.variables[name] = value
+                state.assign(name, value)
             if exporting and (value is not None or head == "export"):
                 state.exported.add(name)
         return
@@ -208,7 +209,7 @@ def _assignment_value(word: Word, expander: Expander) -> tuple[str, str]:
 
 def _assign(word: Word, state: ShellState, expander: Expander, *, export: bool) -> None:
     name, value = _assignment_value(word, expander)
-    state.variables[name] = value
+    state.assign(name, value)
     if export:
         state.exported.add(name)
 

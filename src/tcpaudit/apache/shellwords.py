@@ -13,19 +13,25 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..errors import ApacheConfigError
+from ..notes import BoundedNotes
 from ..provenance import Note
 
 __all__ = [
+    "MAX_COMMANDS",
     "MAX_ENVIRONMENT_BYTES",
     "MAX_EXPANDED_BYTES",
     "MAX_VALUE_BYTES",
+    "REDACTED_VALUE",
     "Expander",
     "ShellState",
     "Word",
+    "is_secret_variable",
     "lex",
+    "redact_environment",
     "split_words",
 ]
 
@@ -35,6 +41,13 @@ MAX_VALUE_BYTES = 128 * 1024
 MAX_ENVIRONMENT_BYTES = 2 * 1024 * 1024
 # What all expansions of one start-up may produce (a real envvars: a few KiB).
 MAX_EXPANDED_BYTES = 16 * 1024 * 1024
+# Variables named like secrets: their values never reach a report. The
+# Ansible module replaces the same names' values before they leave the host.
+_SECRET_VARIABLE = re.compile(r"(?i)pass|secret|token|credential|(^|_)key$|api_?key|private")
+REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directive's
+# Commands all start-up files of one service may hold (a real envvars: about
+# 30); each costs microseconds, and a 1 MiB file of "a;" holds 500,000.
+MAX_COMMANDS = 100_000
 # A glob trim tries every prefix or suffix; longer values are left as they are.
 _MAX_PATTERN_TRIM = 4096
 # A glob trim of an n-character value counts as n * (n + 1) / 64 bytes of expansion.
@@ -48,13 +61,28 @@ class ShellState:
 
     variables: dict[str, str] = field(default_factory=dict)
     exported: set[str] = field(default_factory=set)
-    notes: list[Note] = field(default_factory=list)
+    notes: BoundedNotes = field(default_factory=BoundedNotes)
     all_export: bool = False
     expanded: int = 0
+    commands: int = 0
 
     def environment(self) -> dict[str, str]:
         """The exported variables, as the program the shell starts receives them."""
         return {name: self.variables[name] for name in self.variables if name in self.exported}
+
+    def assign(self, name: str, value: str) -> None:
+        """Set ``name``; a variable named like a secret holds REDACTED_VALUE instead."""
+        self.variables[name] = REDACTED_VALUE if is_secret_variable(name) else value
+
+    def count_command(self, file: str, line: int) -> None:
+        """Count one command against MAX_COMMANDS."""
+        self.commands += 1
+        if self.commands > MAX_COMMANDS:
+            raise ApacheConfigError(
+                f"the start-up files hold more than {MAX_COMMANDS} shell commands",
+                file=file,
+                line=line,
+            )
 
     def charge(self, size: int, file: str, line: int) -> None:
         """Count a value of ``size`` bytes against the bounds."""
@@ -84,6 +112,19 @@ class ShellState:
             )
 
 
+def is_secret_variable(name: str) -> bool:
+    """Whether a variable's name says it holds a secret (``DB_PASSWORD``, ``API_TOKEN``)."""
+    return _SECRET_VARIABLE.search(name) is not None
+
+
+def redact_environment(environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` with the value of each variable named like a secret replaced."""
+    return {
+        name: REDACTED_VALUE if is_secret_variable(name) else value
+        for name, value in environment.items()
+    }
+
+
 # -- words ----------------------------------------------------------------------------
 
 
@@ -94,9 +135,12 @@ class Word:
     parts: list[tuple[str, str]]  # (kind, text): kind "'" literal, '"' double-quoted, "" bare
 
 
-def lex(line: str) -> list[list[Word]]:
-    """Split a logical line into commands (at unquoted ``;``) of words."""
-    commands: list[list[Word]] = [[]]
+def lex(line: str) -> Iterator[list[Word]]:
+    """The commands of a logical line (split at unquoted ``;``), each a list of words.
+
+    One at a time: a line of 500,000 commands is not held whole.
+    """
+    command: list[Word] = []
     index = 0
     length = len(line)
     while index < length:
@@ -107,7 +151,9 @@ def lex(line: str) -> list[list[Word]]:
         if char == "#":
             break
         if char == ";":
-            commands.append([])
+            if command:
+                yield command
+                command = []
             index += 1
             continue
         parts: list[tuple[str, str]] = []
@@ -145,8 +191,9 @@ def lex(line: str) -> list[list[Word]]:
                 while index < length and line[index] not in " \t;'\"\\$`":
                     index += 1
                 parts.append(("", line[start:index]))
-        commands[-1].append(Word(parts))
-    return [command for command in commands if command]
+        command.append(Word(parts))
+    if command:
+        yield command
 
 
 def _closing(line: str, index: int, opening: str, closing: str, depth: int) -> int:
@@ -263,8 +310,8 @@ class Expander:
             return argument if unset_or_empty else value or ""
         if op in (":=", "="):
             if unset_or_empty:
-                variables[name] = argument
-                return argument
+                self.state.assign(name, argument)
+                return variables[name]
             return value or ""
         if op in (":+", "+"):
             return "" if unset_or_empty else argument
