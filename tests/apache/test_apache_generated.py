@@ -289,6 +289,22 @@ def _third_party_hidden() -> Iterator[None]:
         environment=(),
     )
 )
+@example(  # a name spelled by a defined ${VAR}, beside a third-party module: noted
+    Case(
+        build="third-party",
+        files={
+            "etc/apache2/apache2.conf": (
+                b"LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+                b"ErrorLog /dev/null\n"
+                b"LoadModule lua_module /usr/lib/apache2/modules/mod_lua.so\n"
+                b"${ALPHA} 5\n"
+            ),
+        },
+        defines=(),
+        directives=(),
+        environment=(("ALPHA", "env-value"),),
+    )
+)
 def test_generated_tree_matches_apache2(generated: Case) -> None:
     with tempfile.TemporaryDirectory() as work:
         tcpaudit_root = Path(work) / "tcpaudit"

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 from ..errors import ApacheConfigError
 from .conditions import ConditionError
-from .directives import READ_TIME_DIRECTIVES, directive_owners
+from .directives import READ_TIME_DIRECTIVES
 from .lexer import (
     first_word,
     is_plain,
@@ -46,7 +46,6 @@ from .modules import LoadedModules
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .tree import Directive
 from .variables import Variables
-from .walk import invalid_command
 
 __all__ = ["CONDITIONALS", "LineReader", "NameEntry"]
 
@@ -345,9 +344,7 @@ class LineReader:
         if raw[:2] == "</" and self._closes_conditional(stack, raw):
             stack.pop()
             return index
-        named_by_variable = False
         if "${" in raw:
-            named_by_variable = "${" in first_word(raw)[0]
             raw = self.variables.substitute(raw, where, number)
         name, rest = first_word(raw)
         if not name:
@@ -386,22 +383,6 @@ class LineReader:
                 self.deferred[id(node)] = f"{name}> directive missing closing '>'"
             container.append(node)
             push_kept(stack, Frame(name[1:], node, number, node.children), where)
-            if named_by_variable:
-                self._check_variable_name(node, key)
             return index
         self._directive(name, split_words(rest), where, number, container)
-        if named_by_variable and key not in READ_TIME_DIRECTIVES:
-            # Not executed while reading: _directive added exactly this node.
-            self._check_variable_name(container[-1], key)
         return index
-
-    def _check_variable_name(self, node: Directive, key: str) -> None:
-        """A directive named by ``${VAR}`` gets no benefit of the doubt.
-
-        tcpaudit notes a name it does not know instead of refusing it (a
-        third-party module may register it); a name that a variable spells
-        is no such module's directive, and httpd refuses it ("Invalid
-        command") when it walks the tree, as this records.
-        """
-        if directive_owners(key, self.version) is None:
-            self.deferred[id(node)] = invalid_command(node)
