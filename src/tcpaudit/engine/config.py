@@ -128,12 +128,21 @@ class AuditConfig(BaseModel):
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest tcpaudit.toml, or pyproject.toml with [tool.tcpaudit], at or above ``start``."""
+    """The nearest tcpaudit.toml, or pyproject.toml with [tool.tcpaudit], at or above ``start``.
+
+    Raises:
+        ConfigError: the nearest one is a symbolic link. A configuration is
+            found in the working directory, which in CI is the repository
+            under audit: a link there could make tcpaudit read a host file
+            (name it with ``--config`` to use it anyway).
+    """
     for directory in (start, *start.parents):
         candidate = directory / "tcpaudit.toml"
+        _refuse_link(candidate)
         if candidate.is_file():
             return candidate
         pyproject = directory / "pyproject.toml"
+        _refuse_link(pyproject)
         if pyproject.is_file():
             try:
                 data = tomllib.loads(read_text(pyproject))
@@ -144,14 +153,60 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def _refuse_link(path: Path) -> None:
+    if path.is_symlink():
+        raise ConfigError(
+            "a symbolic link: a configuration found by search is read only as a regular file "
+            "(name it with --config to use it)",
+            file=str(path),
+        )
+
+
+def _rules_dirs_inside(
+    config: AuditConfig, base: Path, shown: str, lines: dict[KeyPath, int]
+) -> list[Path]:
+    """``rules_dirs`` made absolute, each inside the directory of the configuration.
+
+    The configuration may come from the repository under audit; a rule
+    directory naming a host directory, or a link in the repository leading
+    to one, would make tcpaudit read host files and name their keys in
+    errors. Directories elsewhere are given with ``--rules-dir``.
+    """
+    located: list[Path] = []
+    home = base.resolve()
+    for index, directory in enumerate(config.rules_dirs):
+        line = line_of(lines, ("rules_dirs", index))
+        if directory.is_absolute():
+            raise ConfigError(
+                f"rules_dirs: {str(directory)!r} is absolute; a configuration's rule "
+                "directories lie below it (give others with --rules-dir)",
+                file=shown,
+                line=line,
+            )
+        joined = base / directory
+        real = joined.resolve()
+        if real != home and home not in real.parents:
+            raise ConfigError(
+                f"rules_dirs: {str(directory)!r} leads outside the configuration's directory "
+                "(by '..' or a symbolic link; give such directories with --rules-dir)",
+                file=shown,
+                line=line,
+            )
+        located.append(joined)
+    return located
+
+
 def load_config(path: Path | None = None, *, start: Path | None = None) -> AuditConfig:
     r"""Load ``path``, or the configuration found upward from ``start`` (default: cwd).
 
-    Relative ``rules_dirs`` are relative to the configuration file.
+    Relative ``rules_dirs`` are relative to the configuration file and must
+    stay below its directory (no absolute path, no way out by ``..`` or by a
+    symbolic link): the file may be the audited repository's.
 
     Raises:
-        ConfigError: the file cannot be read or does not match the schema; it
-            names the file and the line of the offending key.
+        ConfigError: the file cannot be read or does not match the schema,
+            a found file is a symbolic link, or a rule directory lies outside;
+            it names the file and the line of the offending key.
 
     Example::
 
@@ -206,8 +261,7 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
         raise ConfigError(
             f"{where}: {_reason(first)}", file=shown, line=line_of(lines, first["loc"])
         ) from exc
-    base = path.parent
-    dirs = [d if d.is_absolute() else base / d for d in config.rules_dirs]
+    dirs = _rules_dirs_inside(config, path.parent, shown, lines)
     located = config.model_copy(update={"rules_dirs": dirs})
     located._source = shown
     located._key_lines = lines
