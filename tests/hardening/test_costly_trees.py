@@ -1,0 +1,138 @@
+"""Configuration trees built to cost: each within the documented sizes, each once slow or huge.
+
+Every case ran for a minute or took gigabytes before its bound existed:
+directory links that fan out without looping, mod_macro substitution over
+many parameters, macros expanding to gigabytes of text, start-up files of
+hundreds of thousands of commands, and tens of thousands of directive names
+no known module registers. The promise (SECURITY.md): a result or one error
+line naming file and line, under 30 s and 1 GiB.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from childrun import SAFE_SECONDS, assert_one_error_line, clis_in_child
+
+REPO = Path(__file__).resolve().parents[2]
+DEBIAN = REPO / "tests/corpus/debian-12-apache2.4"
+
+
+def _debian(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / name
+    shutil.copytree(DEBIAN, root, symlinks=True)
+    return root
+
+
+def _append(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        handle.write(text)
+
+
+def _fan_out(root: Path, levels: int, last_file: bool) -> None:
+    """``dag/d{i}/a`` and ``dag/d{i}/b`` both link to ``d{i+1}``: 2**levels paths, no loop."""
+    base = root / "etc/apache2/dag"
+    for level in range(levels + 1):
+        (base / f"d{level}").mkdir(parents=True)
+    for level in range(levels):
+        for name in "ab":
+            (base / f"d{level}" / name).symlink_to(f"../d{level + 1}")
+    if last_file:
+        (base / f"d{levels}" / "x.conf").write_text("Timeout 5\n")
+    _append(root, "etc/apache2/apache2.conf", "IncludeOptional dag/d0\n")
+
+
+def test_directory_links_that_fan_out_end_in_an_error(tmp_path: Path) -> None:
+    # 18 levels: 262,143 directories to read (16 took over a minute before).
+    fan_out = _debian(tmp_path, "fan-out")
+    _fan_out(fan_out, 18, last_file=True)
+    # A directory per vhost, read recursively: 2,000 directories are no fan-out.
+    wide = _debian(tmp_path, "wide")
+    for index in range(2_000):
+        _append(wide, f"etc/apache2/vhosts/v{index}/site.conf", f"ServerAlias v{index}.example\n")
+    _append(
+        wide, "etc/apache2/apache2.conf", "<VirtualHost *:80>\nInclude vhosts/\n</VirtualHost>\n"
+    )
+    runs = clis_in_child([["facts", "--root", str(root)] for root in (fan_out, wide)], tmp_path)[
+        "runs"
+    ]
+    assert_one_error_line(
+        runs[0], "etc/apache2/apache2.conf:", "more than 100000 directories read", "fan out"
+    )
+    assert runs[0]["seconds"] < SAFE_SECONDS
+    assert runs[1]["exit_code"] == 0, runs[1]["stderr"]
+    facts = json.loads(runs[1]["stdout"])
+    assert sum("/vhosts/v" in name for name in facts["apache"]["files"]) == 2_000
+
+
+def test_macros_built_to_cost(tmp_path: Path) -> None:
+    # 1,000 parameters named 1,100 times, used 25 times: about a minute before.
+    many = _debian(tmp_path, "many-parameters")
+    parameters = " ".join(f"$p{index}" for index in range(1_000))
+    body = " ".join(f"$p{index % 1_000}" for index in range(1_100))
+    values = " ".join(f"v{index}" for index in range(1_000))
+    _append(many, "etc/apache2/conf-enabled/zz-macro.conf",
+            f"<Macro big {parameters}>\n<IfDefine NEVER>\nServerAdmin {body}\n</IfDefine>\n"
+            f"</Macro>\n" + f"Use big {values}\n" * 25)  # fmt: skip
+    # A line of 8,000 characters used 99,000 times: 1.65 GB before.
+    wide = _debian(tmp_path, "wide-text")
+    _append(wide, "etc/apache2/conf-enabled/zz-macro.conf",
+            "<Macro wide $a>\nServerAdmin $a" + "x" * 8_000 + "\n</Macro>\n"
+            + "".join(f"Use wide {index}\n" for index in range(99_000)))  # fmt: skip
+    for root in (many, wide):
+        (root / "etc/apache2/mods-enabled/macro.load").symlink_to("../mods-available/macro.load")
+    many_run, wide_run = clis_in_child(
+        [["facts", "--root", str(many)], ["facts", "--root", str(wide)]], tmp_path
+    )["runs"]
+    assert many_run["exit_code"] == 0, many_run["stderr"]
+    assert many_run["seconds"] < SAFE_SECONDS
+    assert_one_error_line(
+        wide_run, "etc/apache2/conf-enabled/zz-macro.conf:", "macros expand to more than"
+    )
+    assert wide_run["seconds"] < SAFE_SECONDS
+
+
+def test_start_up_files_of_many_commands(tmp_path: Path) -> None:
+    # Three sourced files of one quoted value whose second line is 500,000
+    # commands: 1.3 GB of notes before.
+    flood = _debian(tmp_path, "flood")
+    for index in range(3):
+        _append(flood, f"etc/apache2/big{index}", f'BIG{index}="x\n' + "a;" * 500_000 + '"\n')
+        _append(flood, "etc/apache2/envvars", f". /etc/apache2/big{index}\n")
+    # Under the bound: 90,000 commands it does not evaluate, one note per kind left.
+    many = _debian(tmp_path, "many")
+    _append(many, "etc/apache2/envvars", "frobnicate;" * 90_000 + "\n")
+    flood_run, many_run = clis_in_child(
+        [["facts", "--root", str(flood)], ["facts", "--root", str(many)]], tmp_path
+    )["runs"]
+    assert_one_error_line(flood_run, "etc/apache2/big0:2:", "more than 100000 shell commands")
+    assert flood_run["seconds"] < SAFE_SECONDS
+    assert many_run["exit_code"] == 0, many_run["stderr"]
+    notes = [note["message"] for note in json.loads(many_run["stdout"])["apache"]["notes"]]
+    frobnicate = [message for message in notes if "'frobnicate'" in message]
+    assert len(frobnicate) == 21, notes
+    assert frobnicate[-1].startswith("89980 more notes like this one left out")
+
+
+def test_thousands_of_unknown_directive_names(tmp_path: Path) -> None:
+    # A module tcpaudit cannot know, and 50,000 names it might register, each
+    # used 6 times: 70 s and a 12 MB report of notes before.
+    root = _debian(tmp_path, "third-party")
+    (root / "usr/lib/apache2/modules").mkdir(parents=True)
+    (root / "usr/lib/apache2/modules/mod_foo.so").write_bytes(b"")
+    _append(root, "etc/apache2/conf-enabled/zz.conf",
+            "LoadModule foo_module /usr/lib/apache2/modules/mod_foo.so\n"
+            + "".join(f"FooThing{index % 50_000} x\n" for index in range(300_000)))  # fmt: skip
+    (run,) = clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"]
+    assert run["exit_code"] == 0, run["stderr"]
+    assert run["seconds"] < SAFE_SECONDS
+    notes = [note["message"] for note in json.loads(run["stdout"])["apache"]["notes"]]
+    unknown = [message for message in notes if "not known to tcpaudit" in message]
+    # The first 100 names noted (20 shown, as for any kind of note), the rest counted.
+    assert len(unknown) == 22, unknown
+    assert unknown[-2].startswith("80 more notes like this one left out: directive FooThing20")
+    assert unknown[-1].startswith("49900 more directive names not known to tcpaudit")
