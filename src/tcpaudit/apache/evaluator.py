@@ -177,7 +177,7 @@ class _Evaluator(PhysicalLineReader):
         if key == "<ifmodule":
             result = self.modules.matches(argument)
         elif key == "<ifdefine":
-            result = argument in self.variables.defines
+            result = self.variables.is_defined(argument)
         elif key == "<iffile":
             try:
                 result = self.fs.resolve(self._tree_path(argument)).exists()

@@ -14,7 +14,9 @@ Owns the rules of ``set_define``/``unset_define`` and ``ap_resolve_env``
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
@@ -26,6 +28,15 @@ _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # file may hold. Define chains (a=${b}${b}...) and a self-referencing Define in
 # a recursive include otherwise double the text at every step.
 MAX_SUBSTITUTED_BYTES = 64 * 1024 * 1024
+# Undefined names noted one by one (each at its first use); the rest are counted.
+MAX_UNDEFINED_NOTED = 100
+
+
+@dataclass(slots=True)
+class _Uses:
+    file: str  # where the first use is
+    line: int
+    uses: int = 1
 
 
 class Variables:
@@ -35,11 +46,34 @@ class Variables:
         # -D names are kept as given, repeats included: httpd's main.c pushes each
         # one, and UnDefine removes only the first it finds (unset_define), so
         # `-D X -D X` and `UnDefine X` leave X defined (differential, apache2 2.4.71).
-        self.defines: list[str] = list(defines)
+        # httpd's array is searched on every Define; here each entry has a
+        # serial number, so 100,000 names cost no quadratic time.
+        self._entries: dict[int, str] = {}  # serial -> name, in httpd's array order
+        self._serials: dict[str, deque[int]] = {}  # name -> its entries' serials
+        self._next_serial = 0
+        for name in defines:
+            self._push(name)
         self.values: dict[str, str] = {}
         self.environment = dict(environment)
-        self.notes: list[Note] = []
+        # name -> its first use and how many: httpd warns at every
+        # use; a line of 2,000 uses repeated 1,000 times was 2 million notes.
+        self._undefined: dict[str, _Uses] = {}
+        self._unnoted: _Uses | None = None  # uses of names past the limit
         self.substituted = 0
+
+    @property
+    def defines(self) -> list[str]:
+        """The defined names in httpd's order, repeats included."""
+        return list(self._entries.values())
+
+    def is_defined(self, name: str) -> bool:
+        """Whether ``<IfDefine name>`` holds."""
+        return name in self._serials
+
+    def _push(self, name: str) -> None:
+        self._entries[self._next_serial] = name
+        self._serials.setdefault(name, deque()).append(self._next_serial)
+        self._next_serial += 1
 
     def substitute(self, line: str, file: str, number: int) -> str:
         """Replace every ``${NAME}`` of a line, once."""
@@ -53,13 +87,7 @@ class Variables:
             if name in self.environment:
                 return self.environment[name]
             if ":" not in name:
-                self.notes.append(
-                    Note(
-                        message=f"config variable ${{{name}}} is not defined",
-                        file=file,
-                        line=number,
-                    )
-                )
+                self._note_undefined(name, file, number)
             return match.group(0)
 
         # Check the size before building the line: the result may be huge.
@@ -80,6 +108,33 @@ class Variables:
             )
         return _VARIABLE.sub(replace, line)
 
+    def _note_undefined(self, name: str, file: str, number: int) -> None:
+        seen = self._undefined.get(name)
+        if seen is not None:
+            seen.uses += 1
+        elif len(self._undefined) < MAX_UNDEFINED_NOTED:
+            self._undefined[name] = _Uses(file, number)
+        elif self._unnoted is not None:
+            self._unnoted.uses += 1
+        else:
+            self._unnoted = _Uses(file, number)
+
+    @property
+    def notes(self) -> list[Note]:
+        """One note per undefined name, at its first use, saying how many uses followed."""
+        notes = []
+        for name, seen in self._undefined.items():
+            more = f" (and {seen.uses - 1} more uses)" if seen.uses > 1 else ""
+            message = f"config variable ${{{name}}} is not defined{more}"
+            notes.append(Note(message=message, file=seen.file, line=seen.line))
+        if self._unnoted is not None:
+            message = (
+                f"{self._unnoted.uses} more uses of config variables that are not defined, "
+                f"beyond the first {MAX_UNDEFINED_NOTED} names"
+            )
+            notes.append(Note(message=message, file=self._unnoted.file, line=self._unnoted.line))
+        return notes
+
     def apply(self, key: str, args: list[str], file: str, number: int) -> None:
         """Execute ``Define`` (``key`` "define") or ``UnDefine`` ("undefine")."""
         if len(args) not in ((1, 2) if key == "define" else (1,)):
@@ -91,11 +146,14 @@ class Variables:
         if ":" in name:
             raise ApacheConfigError("Variable name must not contain ':'", file=file, line=number)
         if key == "define":
-            if name not in self.defines:
-                self.defines.append(name)
+            if name not in self._serials:
+                self._push(name)
             if len(args) == 2:
                 self.values[name] = args[1]
             return
-        if name in self.defines:
-            self.defines.remove(name)
+        serials = self._serials.get(name)
+        if serials:
+            del self._entries[serials.popleft()]
+            if not serials:
+                del self._serials[name]
         self.values.pop(name, None)
