@@ -46,11 +46,17 @@ def read_binary(fs: RootFS, tree_path: str) -> BinaryFacts | None:
         data = read_bytes(real, _MAX_BINARY_BYTES)
     except OSError:
         return None
-    # "Apache/2.4.71" and the banner "Apache/2.4.71 (Debian)" are both stored.
-    matches = list(_VERSION.finditer(data))
-    if not matches:
+    # "Apache/2.4.71" and the banner "Apache/2.4.71 (Debian)" are both stored;
+    # matches are not kept (a file repeating the string has millions).
+    first = found = None
+    for match in _VERSION.finditer(data):
+        first = first or match
+        if match.group(2):
+            found = match
+            break
+    found = found or first
+    if found is None:
         return None
-    found = next((match for match in matches if match.group(2)), matches[0])
     platform = found.group(2).decode("latin-1")[2:-1] if found.group(2) else None
     linked = _prelinked(data)
     mpm = None
@@ -102,7 +108,9 @@ def _prelinked(data: bytes) -> tuple[str, ...] | None:
                 position += 1
         if "core_module" in names[:1] and (best is None or len(names) > len(best)):
             best = tuple(names)
-        start = data.find(b"\0core_module\0", start + 1)
+        # A run starting inside this one is a part of it: search past its end
+        # (from start + 1, a file repeating "core_module" took minutes).
+        start = data.find(b"\0core_module\0", max(start + 1, position))
     if best is None or len(best) < 2 or "so_module" not in best:
         return None
     return best

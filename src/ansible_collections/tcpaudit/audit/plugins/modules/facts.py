@@ -700,10 +700,16 @@ def binary_evidence(data):
     table (httpd 2.2), the MPM's source name. None when the file holds no
     ``Apache/X.Y.Z``: the loader would not take it for httpd.
     """
-    matches = list(_BINARY_VERSION.finditer(data))
-    if not matches:
+    # The matches are not kept: a file repeating the string has millions.
+    first = found = None
+    for match in _BINARY_VERSION.finditer(data):
+        first = first or match
+        if match.group(2):
+            found = match
+            break
+    found = found or first
+    if found is None:
         return None
-    found = next((match for match in matches if match.group(2)), matches[0])
     linked = _prelinked(data)
     mpm_source = None
     if linked is None:
@@ -737,7 +743,8 @@ def _prelinked(data):
                 position += 1
         if names[:1] == ["core_module"] and (best is None or len(names) > len(best)):
             best = names
-        start = data.find(b"\0core_module\0", start + 1)
+        # A run starting inside this one is a part of it: search past its end.
+        start = data.find(b"\0core_module\0", max(start + 1, position))
     if best is None or len(best) < 2 or "so_module" not in best:
         return None
     return best
