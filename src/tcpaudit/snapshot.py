@@ -73,6 +73,12 @@ MAX_DOCUMENT_BYTES = DEFAULT_LIMIT_BYTES
 MAX_CONTENT_BYTES = DEFAULT_LIMIT_BYTES
 # The collector's max_files is 10,000 by default; /proc adds a few hundred.
 MAX_ENTRIES = 100_000
+# A path rebuilt below the private tree: NAME_MAX per name, and a depth and
+# length that the rebuilt tree (and its removal) can hold below the
+# temporary directory's own path.
+_MAX_NAME_BYTES = 255
+_MAX_PATH_BYTES = 3_800
+_MAX_PATH_DEPTH = 256
 # The only /proc/sys files the loaders read (sysctl/proc.py, sysctl/loader.py),
 # and the names in interface directories (IFNAMSIZ: at most 15 bytes), which
 # the collector records without values.
@@ -120,6 +126,8 @@ class FileEntry(BaseModel):
             )
         if self.link is not None and (not self.link or "\x00" in self.link):
             raise ValueError("a link target must be a non-empty path")
+        if self.link is not None and not _encodable(self.link):
+            raise ValueError("a link target must be text a file system can hold")
         return self
 
     def data(self) -> bytes:
@@ -220,8 +228,21 @@ class Snapshot(BaseModel):
                 or posixpath.normpath(path) != path
                 or path.startswith("//")
                 or "\x00" in path
+                or not _encodable(path)
             ):
                 raise ValueError(f"{path!r} is not a normalised absolute path")
+            encoded = path.encode("utf-8", "surrogateescape")
+            names = encoded.split(b"/")
+            if (
+                len(encoded) > _MAX_PATH_BYTES
+                or len(names) > _MAX_PATH_DEPTH
+                or max(map(len, names)) > _MAX_NAME_BYTES
+            ):
+                raise ValueError(
+                    f"{printable(path[:80])}...: longer or deeper than a path of a host "
+                    f"(names of at most {_MAX_NAME_BYTES} bytes, {_MAX_PATH_DEPTH} levels, "
+                    f"{_MAX_PATH_BYTES} bytes in all)"
+                )
         return value
 
     @field_validator("proc")
@@ -230,6 +251,8 @@ class Snapshot(BaseModel):
         if len(value) > MAX_ENTRIES:
             raise ValueError(f"more than {MAX_ENTRIES} entries")
         for key, text in value.items():
+            if not _encodable(key):
+                raise ValueError(f"{key!r}: not text a file system can hold")
             if ".." in key.split("/") or "." in key.split("/"):
                 raise ValueError(f"{key!r} is not a net/ipv4, net/core or kernel/osrelease file")
             if _INTERFACE_KEY.fullmatch(key):
@@ -247,6 +270,18 @@ class Snapshot(BaseModel):
         return value
 
 
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is bytes a path can hold: UTF-8, or bytes JSON carried escaped.
+
+    A lone surrogate other than surrogateescape's U+DC80-U+DCFF names no byte.
+    """
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_apache_version(output: str | None) -> str | None:
     """The version in ``httpd -v`` output (``"2.4.62"``), or None when absent."""
     if not output:
@@ -255,39 +290,52 @@ def parse_apache_version(output: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _safe_directory(root: Path, parts: tuple[str, ...]) -> Path:
-    """Create ``root/parts`` as real directories; refuse to pass through a link."""
-    current = root
-    for part in parts:
-        current = current / part
+class _Tree:
+    """The private tree a snapshot is rebuilt in, and the directories made in it so far."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        # Directories known to be real directories of the tree: each entry's
+        # parents are checked once, not once per entry (a lstat per name per
+        # entry made 2,000 entries 500 levels deep take 89 s).
+        self.made: set[str] = set()
+
+    def directory(self, parts: tuple[str, ...]) -> Path:
+        """Create ``root/parts`` as real directories; refuse to pass through a link."""
+        current = str(self.root)
+        for part in parts:
+            current = f"{current}/{part}"
+            if current in self.made:
+                continue
+            try:
+                mode = os.lstat(current).st_mode
+            except FileNotFoundError:
+                os.mkdir(current, 0o700)
+                self.made.add(current)
+                continue
+            if not stat.S_ISDIR(mode):
+                raise FactsError(
+                    f"snapshot lists {printable('/'.join(parts))} below a file or link; it "
+                    "cannot be rebuilt"
+                )
+            self.made.add(current)
+        return Path(current)
+
+    def write(self, tree_path: str, data: bytes, mode: int) -> None:
+        parts = tuple(tree_path.strip("/").split("/"))
+        parent = self.directory(parts[:-1])
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         try:
-            mode = os.lstat(current).st_mode
-        except FileNotFoundError:
-            os.mkdir(current, 0o700)
-            continue
-        if not stat.S_ISDIR(mode):
+            handle = os.open(parent / parts[-1], flags, mode)
+        except FileExistsError as exc:
             raise FactsError(
-                f"snapshot lists {printable('/'.join(parts))} below a file or link; it cannot "
-                "be rebuilt"
-            )
-    return current
-
-
-def _write(root: Path, tree_path: str, data: bytes, mode: int) -> None:
-    parts = tuple(tree_path.strip("/").split("/"))
-    parent = _safe_directory(root, parts[:-1])
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        handle = os.open(parent / parts[-1], flags, mode)
-    except FileExistsError as exc:
-        raise FactsError(
-            f"snapshot lists {printable(tree_path)} twice, or below another entry"
-        ) from exc
-    # The mode is set outright, not left to the umask: the /proc reader skips
-    # values that are not world-readable, as on the host.
-    os.fchmod(handle, mode)
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(data)
+                f"snapshot lists {printable(tree_path)} twice, or below another entry"
+            ) from exc
+        # The mode is set outright, not left to the umask: the /proc reader skips
+        # values that are not world-readable, as on the host.
+        os.fchmod(handle, mode)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
 
 
 def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, str]]:
@@ -297,6 +345,7 @@ def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, 
     names) and returned, to be resolved in memory: no symlink is created.
     """
     notes = [Note(message=f"collector: {text}") for text in snapshot.notes]
+    tree = _Tree(root)
     links: dict[str, str] = {}
     budget = MAX_CONTENT_BYTES
     # Directories and files first, links last, so a link never hides a file below it.
@@ -306,7 +355,7 @@ def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, 
         if entry.link is not None:
             links[tree_path] = entry.link
         elif entry.dir:
-            _safe_directory(root, tuple(shown.split("/")))
+            tree.directory(tuple(shown.split("/")))
         elif entry.omitted is not None or entry.error is not None:
             why = entry.omitted or entry.error
             notes.append(
@@ -316,7 +365,7 @@ def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, 
                     file=shown,
                 )
             )
-            _write(root, tree_path, b"", 0o644)
+            tree.write(tree_path, b"", 0o644)
         else:
             try:
                 data = entry.data()
@@ -325,14 +374,14 @@ def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, 
             budget -= len(data)
             if budget < 0:
                 raise FactsError(f"the snapshot's files hold more than {MAX_CONTENT_BYTES} bytes")
-            _write(root, tree_path, data, 0o644)
+            tree.write(tree_path, data, 0o644)
     for tree_path, binary in sorted(snapshot.binaries.items()):
         if tree_path in snapshot.files:
             raise FactsError(f"snapshot lists {printable(tree_path)} as a file and as a binary")
-        _write(root, tree_path, binary.data(), 0o755)
+        tree.write(tree_path, binary.data(), 0o755)
     for tree_path in links:
         try:
-            _write(root, tree_path, b"", 0o644)
+            tree.write(tree_path, b"", 0o644)
         except FactsError as exc:
             raise FactsError(
                 f"snapshot lists {printable(tree_path)} as a link and as a file"
@@ -341,9 +390,9 @@ def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, 
         if value is None:
             # Recorded by name only (a secret, or not world-readable): the
             # loader sees that the key exists and, as on the host, skips it.
-            _write(root, f"/proc/sys/{key}", b"", 0o600)
+            tree.write(f"/proc/sys/{key}", b"", 0o600)
         else:
-            _write(root, f"/proc/sys/{key}", value.encode("utf-8", "replace"), 0o644)
+            tree.write(f"/proc/sys/{key}", value.encode("utf-8", "replace"), 0o644)
     return notes, links
 
 
@@ -379,7 +428,11 @@ def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None)
     with tempfile.TemporaryDirectory(prefix="tcpaudit-snapshot-") as temporary:
         root = Path(temporary)
         os.chmod(root, 0o700)
-        notes, links = _materialise(snapshot, root)
+        try:
+            notes, links = _materialise(snapshot, root)
+        except OSError as exc:
+            # Named without the private tree's path, which says nothing to the reader.
+            raise FactsError(f"the snapshot cannot be rebuilt: {exc.strerror or exc}") from exc
         log.debug("snapshot of %s: %d files rebuilt", snapshot.host, len(snapshot.files))
         try:
             with overlay_links(root, links):
