@@ -230,3 +230,43 @@ def test_a_repository_rule_reaches_no_terminal_raw(tmp_path: Path) -> None:
         assert "evil" in text_out, args
         assert not [char for char in RAW if char in text_out], args
         assert "\\x1b" in text_out, args
+
+
+def test_markdown_and_junit_keep_a_file_name_on_one_line(tmp_path: Path) -> None:
+    # A newline in a file name reached the fix comment and the diff headers
+    # raw: a line of its own, which an Actions log reads as a workflow command.
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "etc/httpd/conf.d/a\n::error file=evil::pwn.conf").write_text(
+        "<VirtualHost *:80>\nServerName b.example\nTimeout 900\n</VirtualHost>\n"
+    )
+    for output_format in ("markdown", "junit", "table", "github", "sarif", "json"):
+        code, out, err = _run("audit", "--root", str(root), "--format", output_format)
+        assert code == 1, err
+        lines = out.decode("utf-8").splitlines()
+        assert not [line for line in lines if line.lstrip().startswith("::error file=evil")], (
+            output_format
+        )
+
+
+def test_a_repository_rule_cannot_put_markup_in_references(tmp_path: Path) -> None:
+    from tcpaudit.engine.catalogue import bundled_rules_dir
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (
+        next(bundled_rules_dir().glob("TA101-*.yaml"))
+        .read_text()
+        .replace("id: TA101", "id: TA951", 1)
+    )
+    markup = "x> ![t](https://evil.example/p.png) <img src=https://evil.example/q.png> <y"
+    hostile = text.replace("references:\n", f"references:\n  - {json.dumps(markup)}\n", 1)
+    (rules / "TA951-hostile.yaml").write_text(hostile)
+    line = hostile.splitlines().index("references:") + 1
+    code, out, err = _run("audit", "--root", str(INCIDENT), "--format", "markdown",
+                          "--rules-dir", str(rules))  # fmt: skip
+    assert code == 2 and b"evil" not in out
+    assert err.strip().splitlines() == [
+        f"tcpaudit: error: {rules / 'TA951-hostile.yaml'}:{line}: references: Value error, "
+        f"{markup[:80]!r} is not an http(s) address without spaces, quotes or <>"
+    ]

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from ..engine.findings import FileChange
 from ..lines import physical_lines
+from ..safetext import printable
 
 __all__ = ["is_sysctl_file", "paste_text", "shell_path"]
 
@@ -99,7 +100,8 @@ def paste_text(
         deletion = change.action == "replace" and not change.text
         if change.scope is not None and change.scope != scope and not deletion:
             where = change.file if change.line is None else f"{change.file}:{change.line}"
-            lines.append(f"# in {change.scope} ({where}):")
+            # One comment line whatever the names hold (a file name may hold a newline).
+            lines.append(f"# in {printable(change.scope)} ({printable(where)}):")
         lines.extend(_apache_lines(change, enabled, deleted or {}))
     lines.extend(_sysctl_lines(pending))
     now = [shlex.quote(f"{key}={value}") for key, value in apply_now]

@@ -63,6 +63,34 @@ def _error_text(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+def _yaml_line(text: str, location: tuple[str | int, ...]) -> int | None:
+    """The line of the deepest node of ``location`` in a rule file, None if not found.
+
+    Only on an error: composing the file again keeps every load cheap.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            key = next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
+            if key is not None:
+                line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            found = node.value[part] if 0 <= part < len(node.value) else None
+            if found is not None:
+                line = found.start_mark.line + 1
+        else:
+            found = None
+        if found is None:
+            break
+        node = found
+    return line
+
+
 def _load_file(path: Path) -> Rule:
     shown = str(path)
     if path.is_symlink():
@@ -92,12 +120,19 @@ def _load_file(path: Path) -> Rule:
     try:
         rule = Rule.model_validate(data)
     except ValidationError as exc:
-        raise CatalogueError(_error_text(exc), file=shown) from exc
+        line = _yaml_line(text, tuple(exc.errors()[0]["loc"]))
+        raise CatalogueError(_error_text(exc), file=shown, line=line) from exc
     if not path.name.startswith(f"{rule.id}-"):
-        raise CatalogueError(f"file name must start with the rule id {rule.id}-", file=shown)
+        raise CatalogueError(
+            f"file name must start with the rule id {rule.id}-",
+            file=shown,
+            line=_yaml_line(text, ("id",)),
+        )
     check = registered_checks().get(rule.check)
     if check is None:
-        raise CatalogueError(f"unknown check {rule.check!r}", file=shown)
+        raise CatalogueError(
+            f"unknown check {rule.check!r}", file=shown, line=_yaml_line(text, ("check",))
+        )
     for params in [rule.params, *({**rule.params, **o.params} for o in rule.when)]:
         try:
             check.params.model_validate(params)

@@ -139,6 +139,10 @@ class ContextOverride(_Selector):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+# An http(s) address: printable ASCII without spaces, quotes, angle brackets or backslashes.
+_REFERENCE = re.compile(r"https?://[!#-&(-;=?-\[\]-~]{1,2000}")
+
+
 class Rule(BaseModel):
     """One rule of the catalogue (``rules/TA101-apache-timeout.yaml``)."""
 
@@ -157,6 +161,18 @@ class Rule(BaseModel):
     message: str
     references: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+
+    @field_validator("references")
+    @classmethod
+    def _web_addresses(cls, value: list[str]) -> list[str]:
+        # Shown as links in Markdown and SARIF: a rule from an audited
+        # repository must not put markup, images or scripts there.
+        for reference in value:
+            if not _REFERENCE.fullmatch(reference):
+                raise ValueError(
+                    f"{reference[:80]!r} is not an http(s) address without spaces, quotes or <>"
+                )
+        return value
 
     def resolved(self, context: Context) -> tuple[Severity, dict[str, Any]]:
         """Severity and parameters for a context: later matching ``when`` entries win."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ..engine.findings import FileChange
 from ..lines import physical_lines
+from ..safetext import printable
 
 __all__ = ["change_hunks"]
 
@@ -43,10 +44,17 @@ def change_hunks(changes: Sequence[FileChange]) -> str:
     files: dict[str, list[FileChange]] = {}
     for change in changes:
         files.setdefault(change.file, []).append(change)
-    for file, group in files.items():
+    for name, group in files.items():
+        # A header is one line whatever the name holds (a newline, a terminal escape).
+        file = printable(name)
         if any(change.link for change in group):
             target = next(change.text for change in group if change.link)
-            out += ["--- /dev/null", f"+++ b/{file}", "@@ new symbolic link @@", f"+{target}"]
+            out += [
+                "--- /dev/null",
+                f"+++ b/{file}",
+                "@@ new symbolic link @@",
+                f"+{printable(target)}",
+            ]
             continue
         created = all(change.action in ("create", "append") for change in group) and any(
             change.action == "create" for change in group

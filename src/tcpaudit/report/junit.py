@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from ..engine.catalogue import load_catalogue
 from ..engine.findings import Finding, Report
 from ..engine.rule import Rule
-from ..safetext import show_bytes
+from ..safetext import printable, show_bytes
 
 __all__ = ["render", "xml_safe"]
 
@@ -36,9 +36,10 @@ def xml_safe(text: str) -> str:
 
 
 def _finding_text(finding: Finding) -> str:
-    where = str(finding.location) if finding.location else "(no file)"
+    # One line per field: a newline in a file name must not start a line of its own.
+    where = printable(str(finding.location)) if finding.location else "(no file)"
     if finding.scope:
-        where += f" ({finding.scope})"
+        where += f" ({printable(finding.scope)})"
     lines = [f"{where}: [{finding.severity.value}] {finding.message}"]
     if finding.setting is not None:
         current = "(unset)" if finding.current is None else finding.current

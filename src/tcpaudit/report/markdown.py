@@ -21,6 +21,8 @@ from .hunks import change_hunks
 
 __all__ = ["code_span", "escape_cell", "escape_text", "fenced", "render"]
 
+# What rule files may give as references (engine/rule.py checks them too).
+_WEB_ADDRESS = re.compile(r"https?://[!#-&(-;=?-\[\]-~]{1,2000}")
 # Characters that would otherwise start emphasis, links, HTML, code or a table cell.
 _MARKUP = re.compile(r"([\\`*_\[\]<>|~#&])")
 
@@ -107,6 +109,13 @@ def _table(report: Report) -> list[str]:
     return lines
 
 
+def _reference(reference: str) -> str:
+    """A web address as a link; anything else (a finding built by hand) as code."""
+    if _WEB_ADDRESS.fullmatch(reference):
+        return f"<{reference}>"
+    return code_span(reference)
+
+
 def _details(finding: Finding) -> list[str]:
     summary = f"{finding.rule} ({_severity(finding)}): {finding.title}"
     lines = ["<details>", f"<summary>{escape_text(summary)}</summary>", ""]
@@ -125,7 +134,7 @@ def _details(finding: Finding) -> list[str]:
         lines += ["Change (`tcpaudit fix` prints the patch):", ""]
         lines += [fenced(change_hunks(finding.fix_changes), "diff"), ""]
     if finding.references:
-        lines += [f"- <{printable(ref)}>" for ref in finding.references] + [""]
+        lines += [f"- {_reference(ref)}" for ref in finding.references] + [""]
     lines.append("</details>")
     return lines
 
