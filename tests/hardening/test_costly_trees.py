@@ -136,3 +136,54 @@ def test_thousands_of_unknown_directive_names(tmp_path: Path) -> None:
     assert len(unknown) == 22, unknown
     assert unknown[-2].startswith("80 more notes like this one left out: directive FooThing20")
     assert unknown[-1].startswith("49900 more directive names not known to tcpaudit")
+
+
+def test_variables_defines_and_binaries_built_to_cost(tmp_path: Path) -> None:
+    # 2,000,000 uses of an undefined ${U}: 2 million notes, 3.5 GB before.
+    undefined = _debian(tmp_path, "undefined")
+    _append(undefined, "etc/apache2/conf-enabled/z.conf",
+            "<VirtualHost *:80>\n" + ("ServerAlias " + "${U}" * 2_000 + "\n") * 1_000
+            + "</VirtualHost>\n" + "".join(f"ServerAdmin ${{V{i}}}\n" for i in range(300)))  # fmt: skip
+    # 100,000 distinct Define names: quadratic, 82 s before.
+    defines = _debian(tmp_path, "defines")
+    _append(defines, "etc/apache2/conf-enabled/z.conf",
+            "".join(f"Define D{index}\n" for index in range(100_000))
+            + "".join(f"UnDefine D{index}\n" for index in range(0, 100_000, 2))
+            + "<IfDefine D99999>\nTimeout 77\n</IfDefine>\n")  # fmt: skip
+    # An "httpd binary" repeating the module table's first name: minutes before.
+    binary = _debian(tmp_path, "binary")
+    (binary / "usr/sbin").mkdir(parents=True)
+    (binary / "usr/sbin/apache2").write_bytes(
+        b"\0Apache/2.4.62 (Debian)\0" + b"\0core_module" * 200_000 + b"\0so_module\0"
+    )
+    runs = clis_in_child(
+        [["facts", "--root", str(root)] for root in (undefined, defines, binary)], tmp_path
+    )["runs"]
+    for run in runs:
+        assert run["seconds"] < SAFE_SECONDS, run["args"]
+    assert runs[0]["exit_code"] == 0, runs[0]["stderr"]
+    notes = [note["message"] for note in json.loads(runs[0]["stdout"])["apache"]["notes"]]
+    assert "config variable ${U} is not defined (and 1999999 more uses)" in notes
+    assert sum("is not defined" in message for message in notes) <= 22, notes
+    assert any(message.startswith("201 more uses of config variables") for message in notes)
+    assert runs[1]["exit_code"] == 0, runs[1]["stderr"]
+    assert json.loads(runs[1]["stdout"])["apache"]["settings"]["Timeout"]["value"] == 77
+    # The table lists core_module and so_module only: httpd's own refusal follows.
+    assert_one_error_line(runs[2], "Invalid command")
+
+
+def test_thousands_of_vhosts_with_their_own_timers(tmp_path: Path) -> None:
+    # Each finding recomputed the hold timings of every vhost: 2,000 took 87 s.
+    root = _debian(tmp_path, "vhosts")
+    _append(root, "etc/apache2/conf-enabled/z.conf", "".join(
+        f"<VirtualHost 10.0.{i // 250}.{i % 250}:{1024 + i}>\nServerName h{i}.example\n"
+        f"Timeout {i % 500 + 1}\nKeepAliveTimeout {i % 100 + 1}\n"
+        "RequestReadTimeout header=1 body=1\n</VirtualHost>\n"
+        for i in range(5_000)))  # fmt: skip
+    report = tmp_path / "report.json"
+    (run,) = clis_in_child(
+        [["audit", "--root", str(root), "--format", "json", "-o", str(report)]], tmp_path
+    )["runs"]
+    assert run["exit_code"] == 1, run["stderr"]
+    assert run["seconds"] < SAFE_SECONDS
+    assert len(json.loads(report.read_text())["findings"]) > 4_000  # most vhosts have one
