@@ -131,8 +131,9 @@ def assert_clean(outcome: dict[str, Any]) -> None:
 
 
 def assert_opened_only_inside(outcome: dict[str, Any], root: Path) -> None:
-    """Every file opened or directory listed is the root or below it, or tcpaudit's own data."""
-    allowed = (str(root.resolve()) + "/", str(PACKAGE) + "/")
+    """Every file opened or directory listed is the root or below it, tcpaudit's own data,
+    or the process's own /proc entry (its resident memory, read by the loader)."""
+    allowed = (str(root.resolve()) + "/", str(PACKAGE) + "/", f"/proc/{outcome['pid']}/")
     outside = [
         path
         for path in outcome["opened"]

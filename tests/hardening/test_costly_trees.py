@@ -187,3 +187,24 @@ def test_thousands_of_vhosts_with_their_own_timers(tmp_path: Path) -> None:
     assert run["exit_code"] == 1, run["stderr"]
     assert run["seconds"] < SAFE_SECONDS
     assert len(json.loads(report.read_text())["findings"]) > 4_000  # most vhosts have one
+
+
+def test_configurations_that_need_gigabytes_stop_at_the_memory_bound(tmp_path: Path) -> None:
+    # Within the bounds on files (64 MiB each, 200,000 of them) and yet
+    # gigabytes of tree: one file of 6.6 million directives, 300 files of
+    # 60,000 (each below the loops' check interval), one line of 21 million
+    # words. Each ended in MemoryError under the 1 GiB cap before.
+    dense = _debian(tmp_path, "dense")
+    _append(dense, "etc/apache2/conf-enabled/z.conf", "Timeout 1\n" * 6_600_000)
+    many = _debian(tmp_path, "many")
+    for index in range(300):
+        _append(many, f"etc/apache2/conf-enabled/z{index:03d}.conf", "Timeout 1\n" * 60_000)
+    wide = _debian(tmp_path, "wide")
+    _append(wide, "etc/apache2/conf-enabled/z.conf",
+            "<VirtualHost *:80>\nServerAlias " + "ab " * 21_000_000 + "\n</VirtualHost>\n")  # fmt: skip
+    # One child each: memory one run leaves behind would count against the next.
+    runs = [clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"][0]
+            for root in (dense, many, wide)]  # fmt: skip
+    for run, where in zip(runs, ("z.conf:", "conf-enabled/z", "z.conf:2:"), strict=True):
+        assert_one_error_line(run, where, "takes more than 640 MiB of memory")
+        assert run["seconds"] < SAFE_SECONDS

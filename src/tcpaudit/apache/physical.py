@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from .conditions import ConditionError
 from .lexer import first_word, split_words
+from .memory import CHECK_EVERY_LINES
 from .reader import CONDITIONALS, LineReader, NameEntry
 from .sections import Frame, kept_depth
 from .tree import Directive
@@ -49,7 +50,10 @@ class PhysicalLineReader(LineReader):
         """
         names = self._names
         container = root
+        check_memory = self.memory.check
         for number, line in enumerate(physical, start=1):
+            if not number & CHECK_EVERY_LINES:
+                check_memory(file, number)
             # str.split skips the blanks strip() would drop; a blank line has
             # no words, and a comment's first word starts with '#'.
             words = split(line)

@@ -42,6 +42,7 @@ from .lexer import (
     split_words,
 )
 from .macros import MacroError, MacroTable
+from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
 from .modules import LoadedModules
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .tree import Directive
@@ -90,6 +91,8 @@ class LineReader:
     def __init__(self) -> None:
         # First word as spelled -> _name_entry(); a configuration repeats few names.
         self._names: dict[str, NameEntry] = {}
+        self.memory = MemoryGuard()
+        self._lines_unchecked = 0
 
     def _condition(self, key: str, raw_args: str) -> bool:
         raise NotImplementedError
@@ -111,6 +114,13 @@ class LineReader:
         container = root
         physical = simple_physical_lines(text)
         lines: list[Line]
+        if len(text) > LONG_LINE_CHARACTERS:
+            self._room_for_long_lines(text, physical, file)
+        # Many files of fewer lines than the loops check at add up as well.
+        self._lines_unchecked += text.count("\n")
+        if self._lines_unchecked > CHECK_EVERY_LINES:
+            self._lines_unchecked = 0
+            self.memory.check(file, 1)
         if physical is not None:
             # Physical lines are logical lines: read them as they are until one
             # needs the general loop, which goes on from there.
@@ -128,6 +138,15 @@ class LineReader:
         if stack and stack[0].node is not None:
             frame = stack[0]
             raise ApacheConfigError(f"<{frame.name}> was not closed.", file=file, line=frame.line)
+
+    def _room_for_long_lines(self, text: str, physical: list[str] | None, file: str) -> None:
+        """Before reading a file with a line of over a million characters,
+        check that its words fit: a line is split at once, between two checks."""
+        lines = physical if physical is not None else text.split("\n")
+        if max(map(len, lines), default=0) > LONG_LINE_CHARACTERS:
+            longest = next(n for n, line in enumerate(lines) if len(line) > LONG_LINE_CHARACTERS)
+            words = text.count(" ") + text.count("\t") + len(lines)
+            self.memory.check(file, longest + 1, needed=words * BYTES_PER_WORD)
 
     def _read_physical(
         self,
@@ -166,6 +185,8 @@ class LineReader:
         while index < count:
             number, raw, where, _expanding = lines[index]
             index += 1
+            if not index & CHECK_EVERY_LINES:
+                self.memory.check(where, number)
             # is_plain(raw), inline: this runs for every line of a large file.
             if all_plain or (
                 '"' not in raw and "'" not in raw and "\\\\" not in raw and "${" not in raw

@@ -1,0 +1,69 @@
+"""How much memory reading a configuration has taken, to stop before it takes too much.
+
+The bounds on files (64 MiB each, 200,000 of them) leave room for a
+configuration whose tree needs gigabytes: 64 MiB of ``Timeout 1`` lines is
+6.7 million directives (1.7 GB), 64 MiB of two-letter words 21 million
+strings. Counting lines or words would refuse large real configurations
+whose directives are bigger; the resident memory the load has added is what
+the promise is about (SECURITY.md: under 1 GiB), so that is what is checked,
+every 65,536 lines, every 256 files, and before a line of over a million
+characters is split into words.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+
+from ..errors import ApacheConfigError
+
+__all__ = [
+    "BYTES_PER_WORD",
+    "CHECK_EVERY_LINES",
+    "LONG_LINE_CHARACTERS",
+    "MAX_LOAD_MEMORY_BYTES",
+    "MemoryGuard",
+]
+
+# What a load may add to the process's resident memory. The rest of the
+# promise's 1 GiB is for the interpreter, the model built from the tree and
+# the report.
+MAX_LOAD_MEMORY_BYTES = 640 * 1024 * 1024
+# A mask: the line loops check when ``number & CHECK_EVERY_LINES == 0``.
+CHECK_EVERY_LINES = 0xFFFF
+# A line this long is split into words at once, between two checks: its
+# words are counted first (a word of a directive costs about 100 bytes).
+LONG_LINE_CHARACTERS = 1024 * 1024
+BYTES_PER_WORD = 100
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int:
+    """The process's resident memory now (Linux), else its peak so far."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_BYTES
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class MemoryGuard:
+    """Raises once a load has added more than ``limit`` bytes of resident memory."""
+
+    __slots__ = ("base", "limit")
+
+    def __init__(self, limit: int = MAX_LOAD_MEMORY_BYTES) -> None:
+        self.base = resident_bytes()
+        self.limit = limit
+
+    def check(self, file: str, line: int | None, needed: int = 0) -> None:
+        """Raise ApacheConfigError, naming ``file:line``, when over the limit
+        (or when ``needed`` more bytes would take it there)."""
+        grown = resident_bytes() - self.base + needed
+        if grown > self.limit:
+            raise ApacheConfigError(
+                f"reading the configuration takes more than {self.limit // (1024 * 1024)} MiB "
+                "of memory; tcpaudit stops here",
+                file=file,
+                line=line,
+            )
