@@ -208,3 +208,34 @@ def test_configurations_that_need_gigabytes_stop_at_the_memory_bound(tmp_path: P
     for run, where in zip(runs, ("z.conf:", "conf-enabled/z", "z.conf:2:"), strict=True):
         assert_one_error_line(run, where, "takes more than 640 MiB of memory")
         assert run["seconds"] < SAFE_SECONDS
+
+
+def test_patterns_built_to_backtrack(tmp_path: Path) -> None:
+    # <IfVersion ~ regex>: Python's engine backtracked for minutes on a
+    # 100-byte configuration; an Include wildcard of many stars did the same
+    # against one long file name, locally and through a snapshot.
+    redos = _debian(tmp_path, "ifversion")
+    _append(redos, "etc/apache2/apache2.conf",
+            "<IfVersion ~ (.?){40}(.?){40}(.?){40}x>\nTimeout 1\n</IfVersion>\n"
+            "<IfVersion ~ ^2\\.4\\.[0-9]+$>\nKeepAliveTimeout 3\n</IfVersion>\n")  # fmt: skip
+    fine = _debian(tmp_path, "ifversion-fine")
+    _append(fine, "etc/apache2/apache2.conf",
+            "<IfVersion ~ ^2\\.4\\.[0-9]+$>\nKeepAliveTimeout 3\n</IfVersion>\n")  # fmt: skip
+    glob = _debian(tmp_path, "glob")
+    (glob / "etc/apache2/many").mkdir()
+    for index in range(20):
+        (glob / "etc/apache2/many" / ("a" * 250 + str(index))).write_text("")
+    (glob / "etc/apache2/many/aaaaaab").write_text("KeepAliveTimeout 4\n")
+    _append(glob, "etc/apache2/apache2.conf", "IncludeOptional many/*a*a*a*a*a*a*b\n")
+    runs = clis_in_child(
+        [["facts", "--root", str(root), "--apache-version", "2.4.62"]
+         for root in (redos, fine, glob)], tmp_path
+    )["runs"]  # fmt: skip
+    for run in runs:
+        assert run["seconds"] < SAFE_SECONDS, run["args"]
+    assert_one_error_line(runs[0], "etc/apache2/apache2.conf:", "takes more than 2 s to match")
+    assert runs[1]["exit_code"] == 0, runs[1]["stderr"]
+    settings = json.loads(runs[1]["stdout"])["apache"]["settings"]
+    assert settings["KeepAliveTimeout"]["value"] == 3
+    assert runs[2]["exit_code"] == 0, runs[2]["stderr"]
+    assert json.loads(runs[2]["stdout"])["apache"]["settings"]["KeepAliveTimeout"]["value"] == 4

@@ -8,12 +8,75 @@ and ``<IfVersion>`` (``start_ifversion`` in modules/metadata/mod_version.c);
 
 from __future__ import annotations
 
+import os
 import re
+import select
+import signal
 
 from .lexer import split_words
 from .values import c_long
 
 __all__ = ["ConditionError", "compare_version", "condition_argument", "if_version"]
+
+
+# A regular expression from the configuration is matched in a child process
+# killed after this long: Python's engine has no match limit (PCRE, httpd's,
+# has one), and `(.?){40}(.?){40}x` backtracks for minutes on "2.4.62".
+REGEX_SECONDS = 2.0
+_QUANTIFIERS = frozenset("*+?{")
+_NO_MATCH, _MATCH, _INVALID = 0, 1, 2
+
+
+def _search(pattern: str, subject: str) -> int:
+    try:
+        compiled = re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return _INVALID
+    return _MATCH if compiled.search(subject) is not None else _NO_MATCH
+
+
+def _regex_matches(pattern: str, subject: str) -> bool:
+    """Whether ``pattern`` finds a match in ``subject``, within REGEX_SECONDS.
+
+    Raises:
+        ConditionError: the pattern does not compile, or takes too long.
+    """
+    if _QUANTIFIERS.isdisjoint(pattern):
+        outcome = _search(pattern, subject)  # no repetition: nothing to backtrack
+    else:
+        outcome = _search_in_child(pattern, subject)
+    if outcome == _INVALID:
+        raise ConditionError("Unable to compile regular expression")
+    return outcome == _MATCH
+
+
+def _search_in_child(pattern: str, subject: str) -> int:
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through the pipe)
+        code = _INVALID
+        try:
+            os.close(reading)
+            code = _search(pattern, subject)
+        finally:
+            os.write(writing, bytes([code]))
+            os._exit(0)
+    os.close(writing)
+    answer = b""
+    try:
+        ready, _, _ = select.select([reading], [], [], REGEX_SECONDS)
+        answer = os.read(reading, 1) if ready else b""
+    finally:
+        os.close(reading)
+        if not answer:
+            os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    if not answer:
+        raise ConditionError(
+            f"the regular expression takes more than {REGEX_SECONDS:g} s to match; "
+            "tcpaudit stops it (httpd's PCRE gives up at its match limit)"
+        )
+    return answer[0]
 
 
 class ConditionError(Exception):
@@ -100,11 +163,8 @@ def if_version(raw_args: str, current: tuple[int, ...]) -> bool:
             raise ConditionError("Missing delimiting / of regular expression.")
         head, version = "~", version[1:-1]
     if head == "~":
-        try:
-            pattern = re.compile(version)
-        except re.error as exc:
-            raise ConditionError("Unable to compile regular expression") from exc
-        result = pattern.search(".".join(str(part) for part in (*current, 0, 0, 0)[:3])) is not None
+        subject = ".".join(str(part) for part in (*current, 0, 0, 0)[:3])
+        result = _regex_matches(version, subject)
     else:
         compared = compare_version(version, current)
         if head == "=":
