@@ -121,3 +121,32 @@ def test_a_secret_named_variable_used_in_a_directive_is_not_shown(tmp_path: Path
             outputs.append(result.output + result.stderr)
         for text in outputs:
             assert MARKER not in text
+
+
+def test_secret_named_values_reach_neither_notes_nor_fixes(tmp_path: Path) -> None:
+    # Shell the start-up files hold but tcpaudit does not evaluate was quoted
+    # in notes; `tcpaudit fix` copied a secret-named Define as a context line
+    # of its patch and inside its playbook's whole-file copy.
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    with (root / "etc/apache2/envvars").open("a") as envvars:
+        envvars.write(f"DB_PASSWORD+={MARKER}\nA=${{DB_PASSWORD/{MARKER}/x}}\n")
+    conf = root / "etc/apache2/apache2.conf"
+    conf.write_text(
+        conf.read_text().replace("Timeout 300", f"Define DB_PASSWORD {MARKER}\nTimeout 300")
+    )
+    runner = CliRunner()
+    facts = runner.invoke(cli, ["facts", "--root", str(root)])
+    assert facts.exit_code == 0, facts.output
+    notes = [note["message"] for note in json.loads(facts.output)["apache"]["notes"]]
+    assert "shell command 'DB_PASSWORD+=...' is not evaluated" in notes
+    outputs = [facts.output]
+    for name in FORMATS:
+        outputs.append(runner.invoke(cli, ["audit", "--root", str(root), "--format", name]).output)
+    for fix_format in ("diff", "ansible", "sarif"):
+        result = runner.invoke(cli, ["fix", "--root", str(root), "--format", fix_format])
+        assert result.exit_code in (0, 1), result.output
+        outputs.append(result.output + result.stderr)
+    assert "secret-named variable" in outputs[-3]
+    for text in outputs:
+        assert MARKER not in text

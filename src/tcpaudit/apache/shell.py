@@ -189,8 +189,21 @@ def _command(
     if head in (":", "true", "false", "umask", "ulimit", "echo", "printf"):
         return
     state.notes.append(
-        Note(message=f"shell command {head or '?'!r} is not evaluated", file=file, line=number)
+        Note(
+            message=f"shell command {_shown_command(head)!r} is not evaluated",
+            file=file,
+            line=number,
+        )
     )
+
+
+def _shown_command(head: str | None) -> str:
+    """The command's name for a note: up to an ``=``, whose value may be a secret
+    (``DB_PASSWORD+=x`` is an assignment this shell does not evaluate)."""
+    if not head:
+        return "?"
+    name, equals, _ = head.partition("=")
+    return f"{name}=..." if equals else head
 
 
 def _assignment(word: Word) -> str | None:

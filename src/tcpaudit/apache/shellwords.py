@@ -303,7 +303,9 @@ class Expander:
                 argument = self.text(operation[len(op) :], True)
                 break
         else:
-            self._note(f"parameter expansion ${{{name}{operation}}} is not evaluated")
+            # Its words (a pattern, a replacement) may quote a secret: not shown.
+            kind = operation[:1]
+            self._note(f"parameter expansion ${{{name}{kind}...}} is not evaluated")
             return ""
         unset_or_empty = value is None or (op.startswith(":") and value == "")
         if op in (":-", "-"):

@@ -6,13 +6,17 @@ the secret in the output (a CI artifact, a pull request comment). Such a
 file's changes are left out of the plan, with a note; the secret is named
 by kind and line, never shown.
 
-Secrets are what SECURITY.md lists: a PEM private key in any file, and in a
+Secrets are what SECURITY.md lists: a PEM private key in any file, in a
 sysctl file a line setting a secret key (tcp_fastopen_key and the like,
-sysctl/values.py), directly or through a glob that names one.
+sysctl/values.py), directly or through a glob that names one, and in an
+Apache file a ``Define`` or ``SetEnv`` giving a value to a variable named
+like a secret (``Define DB_PASSWORD ...``), which audits show redacted.
 """
 
 from __future__ import annotations
 
+from ..apache.lexer import split_words
+from ..apache.shellwords import is_secret_variable
 from ..lines import physical_lines
 from ..sysctl.apply import glob_matches
 from ..sysctl.values import SECRET_KEYS, is_glob, is_secret_key, normalise_key
@@ -34,7 +38,29 @@ def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:
             return number, "a private key"
         if sysctl and _sets_secret_key(line):
             return number, "a secret sysctl key"
+        if not sysctl and _defines_secret(line):
+            return number, "a secret-named variable's value"
     return None
+
+
+_SETTING_DIRECTIVES = ("define", "setenv", "setenvif", "setenvifnocase", "setenvifexpr")
+
+
+def _defines_secret(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped or stripped[0] == "#":
+        return False
+    name = stripped.split(None, 1)[0].lower()
+    if name not in _SETTING_DIRECTIVES:
+        return False
+    try:
+        words = split_words(stripped)
+    except ValueError:
+        return True  # unreadable: keep it out rather than copy it
+    # Define NAME VALUE, SetEnv NAME VALUE; SetEnvIf ATTR REGEX NAME=VALUE...
+    names = [words[1]] if name in ("define", "setenv") and len(words) > 2 else []
+    names += [word.partition("=")[0] for word in words[3:] if "=" in word]
+    return any(is_secret_variable(variable.lstrip("!")) for variable in names)
 
 
 def _sets_secret_key(line: str) -> bool:
