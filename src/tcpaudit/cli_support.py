@@ -111,12 +111,13 @@ def link_inside_root(output: str, root: str | os.PathLike[str]) -> str | None:
 
 
 def write_output(
-    text: str, output: str | None, *, root: str | os.PathLike[str] | None = None
+    text: str | bytes, output: str | None, *, root: str | os.PathLike[str] | None = None
 ) -> None:
     """Print ``text``, or write it to ``output`` atomically with mode 0600.
 
     Args:
-        text: the report.
+        text: the report; bytes are written as they are (a patch whose lines
+            must match files that are not UTF-8).
         output: the file, or None / ``-`` for stdout.
         root: the audited tree (``--root``, when not ``/``): a symlink inside
             it on the way to ``output`` is refused, never written through.
@@ -127,9 +128,9 @@ def write_output(
     """
     # Invalid UTF-8 read from a configuration is kept as lone surrogates
     # (surrogateescape); reports are UTF-8, so show those bytes as \xNN.
-    text = show_bytes(text)
+    data = text if isinstance(text, bytes) else show_bytes(text).encode("utf-8")
     if output is None or output == "-":
-        click.echo(text, nl=False)
+        click.echo(data, nl=False)
         return
     if root is not None and os.path.realpath(root) != "/":
         link = link_inside_root(output, root)
@@ -148,8 +149,8 @@ def write_output(
     if info is not None and not stat.S_ISREG(info.st_mode):
         # A terminal, pipe or device (-o /dev/stdout): write into it; renaming a
         # file over it would replace the device node itself.
-        with open(target, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with open(target, "wb") as stream:
+            stream.write(data)
         return
     if target.is_symlink():
         # Replace the file the link points to and keep the link.
@@ -160,8 +161,8 @@ def write_output(
     # 0600 because reports describe the host.
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
         os.chmod(temporary, 0o600)
         os.replace(temporary, target)
     except BaseException:

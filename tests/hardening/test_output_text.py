@@ -270,3 +270,21 @@ def test_a_repository_rule_cannot_put_markup_in_references(tmp_path: Path) -> No
         f"tcpaudit: error: {rules / 'TA951-hostile.yaml'}:{line}: references: Value error, "
         f"{markup[:80]!r} is not an http(s) address without spaces, quotes or <>"
     ]
+
+
+def test_a_patch_of_bytes_that_are_not_utf8_is_written_like_every_report(tmp_path: Path) -> None:
+    # The patch must carry a latin-1 line as it is, so it was written raw:
+    # in place, not atomically, keeping an existing file's mode (0644).
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    conf = root / "etc/httpd/conf/httpd.conf"
+    conf.write_bytes(
+        conf.read_bytes().replace(b"Timeout", b"ServerAdmin caf\xe9@example.org\nTimeout", 1)
+    )
+    target = tmp_path / "out.diff"
+    target.write_text("old\n")
+    target.chmod(0o644)
+    code, _, err = _run("fix", "--root", str(root), "-o", str(target))
+    assert code in (0, 1), err
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert b"caf\xe9@example.org" in target.read_bytes()

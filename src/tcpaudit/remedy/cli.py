@@ -10,13 +10,12 @@ findings say.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import click
 
 from ..cli import _catalogue_options, _facts, _load_catalogue, _source_options
-from ..cli_support import errors_exit_2, fail, link_inside_root, write_output
+from ..cli_support import errors_exit_2, fail, write_output
 
 __all__ = ["fix_command"]
 
@@ -110,22 +109,14 @@ def fix_command(
 def _write_patch(text: str, output: str | None, root: str) -> None:
     """The patch as bytes: a line that is not UTF-8 must reach ``patch`` as it is in the file.
 
-    Text without such bytes goes through ``write_output`` (mode 0600, atomic,
-    no symlink inside the root followed); other text is written raw.
+    Either way it goes through ``write_output`` (mode 0600, atomic, no
+    symlink inside the root followed).
     """
-    data = text.encode("utf-8", "surrogateescape")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        pass
+        # Bytes that are not UTF-8 go out as they are in the file, by the same
+        # atomic, 0600, link-refusing writer as every report.
+        write_output(text.encode("utf-8", "surrogateescape"), output, root=root)
     else:
         write_output(text, output, root=root)
-        return
-    if output is None or output == "-":
-        click.echo(data, nl=False)
-        return
-    if os.path.realpath(root) != "/" and link_inside_root(output, root) is not None:
-        fail(f"refusing to write {output}: a symbolic link inside the audited root leads there")
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as stream:
-        stream.write(data)
