@@ -449,3 +449,33 @@ def test_a_host_name_no_host_can_have_is_not_sent(module: ModuleType, tmp_path: 
         assert module.snapshot(str(root), runner=never_run)["host"] == "web7"
     write(root, "/etc/hostname", "web7.example\n")
     assert module.snapshot(str(root), runner=never_run)["host"] == "web7.example"
+
+
+def test_secret_assignments_of_every_shape_stay_on_the_host(
+    tmp_path: Path, module: ModuleType
+) -> None:
+    # Each of these shapes went out verbatim: only `NAME=` or `export NAME=`
+    # at the start of a line, and `Environment=` without spaces, were redacted.
+    root = debian_tree(tmp_path / "root")
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(
+        envvars.read_text() + "DB_PASSWORD=abc\\\nLEAK1-continuation\nreadonly API_TOKEN=LEAK2\n"
+        "declare -x SECRET_KEY=LEAK3\nexport A=1 DB_PASS=LEAK4\nDB_PASSWORD+=LEAK5\n"
+        "MY_TOKEN=$'x\nLEAK6'\nexport APACHE_ARGUMENTS=-DKEPT\n"
+    )
+    write(root, "/etc/systemd/system/apache2.service",
+          '[Service]\nEnvironment = "DB_PASSWORD=LEAK7"\nEnvironment=FOO=1 \\\n  API_TOKEN=LEAK8\n'
+          "EnvironmentFile=/etc/default/apache-env\n"
+          "ExecStart=/usr/sbin/apachectl start\n")  # fmt: skip
+    write(root, "/etc/default/apache-env", "DB_PASSWORD = LEAK9\n")
+    for path in (
+        envvars,
+        root / "etc/default/apache-env",
+        root / "etc/systemd/system/apache2.service",
+    ):
+        path.chmod(0o644)
+    document = json.dumps(module.snapshot(root=str(root), probe=False))
+    assert re.findall(r"LEAK\d", document) == []
+    sent = json.loads(document)["files"]["/etc/apache2/envvars"]["content"]
+    assert sent.count("\n") == envvars.read_text().count("\n")  # line numbers kept
+    assert "-DKEPT" in sent

@@ -568,6 +568,63 @@ INVOCATION_VARIABLES = frozenset(
 )
 
 
+# NAME= or NAME+= (spaces around "=" as environment files allow), anywhere a
+# word starts: `export A=1 DB_PASS=x`, `readonly API_TOKEN=x`, `declare -x K=x`.
+_ANY_ASSIGNMENT = re.compile(r"(?<![A-Za-z0-9_$\\])([A-Za-z_][A-Za-z0-9_]*)([ \t]*\+?=[ \t]*)")
+
+
+def _value_end(text, start):
+    """Where the shell word starting at ``start`` ends: quotes, $'...' and escapes
+    (an escaped newline too) are part of it."""
+    index = start
+    length = len(text)
+    while index < length:
+        char = text[index]
+        if char in " \t\n;&|":
+            return index
+        if char == "\\":
+            index += 2
+        elif char == "'":
+            close = text.find("'", index + 1)
+            index = length if close < 0 else close + 1
+        elif char == "$" and text.startswith("$'", index):
+            index += 2
+            while index < length and text[index] != "'":
+                index += 2 if text[index] == "\\" else 1
+            index += 1
+        elif char == '"':
+            index += 1
+            while index < length and text[index] != '"':
+                index += 2 if text[index] == "\\" else 1
+            index += 1
+        else:
+            index += 1
+    return min(index, length)
+
+
+def redact_secret_assignments(text):
+    """``text`` with the value of every assignment to a secret-named variable replaced.
+
+    Wherever the assignment is on its line, whichever builtin precedes it,
+    with ``+=``, continued over lines by a backslash or a quote: the value
+    becomes one quoted placeholder followed by as many empty lines as it
+    spanned, so line numbers stay right.
+    """
+    if not _SECRET_VARIABLE.search(text):
+        return text
+    out = []
+    position = 0
+    for match in _ANY_ASSIGNMENT.finditer(text):
+        if match.start() < position or not _SECRET_VARIABLE.search(match.group(1)):
+            continue
+        end = _value_end(text, match.end())
+        out.append(text[position : match.end()])
+        out.append("'" + REDACTED + "'" + "\n" * text.count("\n", match.end(), end))
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
 def redact_shell(text, private=False):
     """The text with the value of each variable named like a secret replaced.
 
@@ -578,7 +635,7 @@ def redact_shell(text, private=False):
     the values of INVOCATION_VARIABLES; its other values are replaced and
     its lines that assign nothing are emptied.
     """
-    lines = text.split("\n")
+    lines = redact_secret_assignments(text).split("\n")
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -630,6 +687,7 @@ def _unquote(word):
 
 def redact_unit(text):
     """A systemd unit with each secret-named ``Environment=`` value replaced."""
+    text = _redact_environment_lines(text)
     lines = text.split("\n")
     for index, line in enumerate(lines):
         stripped = line.strip()
@@ -645,6 +703,36 @@ def redact_unit(text):
                 words.append(match.group(0))
         lines[index] = head + "=" + " ".join(words)
     return redact_private_keys("\n".join(lines))
+
+
+def _redact_environment_lines(text):
+    """Each ``Environment=`` setting (spaces around ``=``, continued by backslashes)
+    whose words assign a secret-named variable: those values replaced."""
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        first = index
+        while lines[index].endswith("\\") and index + 1 < len(lines):
+            index += 1
+        index += 1
+        setting = "\n".join(lines[first:index])
+        key, equals, _ = setting.partition("=")
+        if not equals or key.strip() != "Environment" or not _SECRET_VARIABLE.search(setting):
+            continue
+        redacted = []
+        for raw in setting.split("\n"):
+            words = []
+            for match in _WORD.finditer(raw):
+                word = match.group(0)
+                name, sep, _ = _unquote(word.rstrip("\\")).partition("=")
+                if sep and _SECRET_VARIABLE.search(name.split("=")[-1].strip()):
+                    prefix = word[: word.index("=") + 1] if word.startswith("Environment") else ""
+                    words.append(f'{prefix}"{name.split("=")[-1].strip()}={REDACTED}"')
+                else:
+                    words.append(word)
+            redacted.append(" ".join(words))
+        lines[first:index] = redacted
+    return "\n".join(lines)
 
 
 def unit_settings(text):
