@@ -8,6 +8,7 @@ from pathlib import Path
 import tcpaudit
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
+INCIDENT = Path(__file__).resolve().parents[1] / "examples" / "closewait-incident"
 
 
 def _finding(root: Path, rule: str, **options: str) -> tcpaudit.Finding:
@@ -46,3 +47,26 @@ def test_a_server_keepalive_timeout_judged_through_vhosts_is_one_finding() -> No
     found = [f for f in report.findings if f.rule == "TA102"]
     assert len(found) == 1
     assert found[0].location == tcpaudit.Location(file="usr/local/apache2/conf/httpd.conf", line=6)
+
+
+def test_a_missing_module_is_the_same_finding_from_the_facts(tmp_path: Path) -> None:
+    # When every LoadModule line is in an included file, the finding pointed at
+    # that file's last one, which a facts document cannot say: its fingerprint
+    # changed through a facts round trip (found by the long fuzz run).
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    main = root / "etc/httpd/conf/httpd.conf"
+    text = main.read_text()
+    loads = "".join(line + "\n" for line in text.splitlines() if line.startswith("LoadModule"))
+    kept = "".join(line + "\n" for line in text.splitlines() if not line.startswith("LoadModule"))
+    (root / "etc/httpd/conf.modules.d").mkdir()
+    (root / "etc/httpd/conf.modules.d/00-base.conf").write_text(loads)
+    main.write_text("Include conf.modules.d/*.conf\n" + kept)
+    facts = tcpaudit.gather(root=root)
+    live = tcpaudit.audit(facts)
+    again = tcpaudit.audit(tcpaudit.HostFacts.model_validate_json(facts.model_dump_json()))
+    missing = [finding for finding in live.findings if finding.rule == "TA103"]
+    assert missing and missing[0].location == tcpaudit.Location(file="etc/httpd/conf/httpd.conf")
+    assert sorted(f.fingerprint for f in live.findings) == sorted(
+        f.fingerprint for f in again.findings
+    )

@@ -11,7 +11,7 @@ import os
 import socket
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -167,6 +167,12 @@ class HostFacts(BaseModel):
     apache: ApacheConfig | None = None
     sysctl: SysctlSettings | None = None
     notes: list[Note] = Field(default_factory=list)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; ``derived`` is computed again for it (its values may differ)."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("derived", None)
+        return copied
 
     @model_validator(mode="before")
     @classmethod

@@ -16,12 +16,18 @@ from .hold_text import hold_sentence
 __all__ = ["ModuleMissingParams", "module_missing"]
 
 
-def _after_last_load_module(config: ApacheConfig, fix: Fix) -> Location:
-    """Where the finding points: where the module gets loaded (Debian: the main file)."""
+def _location(config: ApacheConfig, fix: Fix) -> Location:
+    """Where the finding points: the main file, at the line the module gets loaded
+    after when that line is in it.
+
+    Never another file: which file holds the last LoadModule comes from the
+    directive tree, which a facts document does not carry, and a finding must
+    be the same (fingerprint included) audited on the host or from its facts.
+    """
     change = fix.changes[0] if fix.changes else None
-    if config.layout == "debian" or change is None:
-        return Location(file=config.main_file)
-    return Location(file=change.file, line=change.line)
+    if config.layout != "debian" and change is not None and change.file == config.main_file:
+        return Location(file=config.main_file, line=change.line)
+    return Location(file=config.main_file)
 
 
 class ModuleMissingParams(CheckParams):
@@ -51,7 +57,7 @@ def module_missing(
         setting="LoadModule",
         current=None,
         recommended=params.module,
-        location=_after_last_load_module(config, fix),
+        location=_location(config, fix),
         fix=fix.text,
         changes=fix.changes,
         values={
