@@ -165,8 +165,11 @@ def open_subdirectory(directory: int, name: str) -> int:
     """A descriptor of the directory ``name`` inside an open directory, not through a symlink.
 
     Raises:
-        OSError: ENOTDIR or ELOOP when ``name`` is a symlink or not a directory.
+        OSError: ENOTDIR or ELOOP when ``name`` is a symlink or not a directory,
+            ENOENT when it holds a NUL (no file is named so).
     """
+    if "\x00" in name:
+        raise FileNotFoundError(errno.ENOENT, "no such file", name)
     return os.open(name, _DIRECTORY_FLAGS | os.O_NOFOLLOW, dir_fd=directory)
 
 

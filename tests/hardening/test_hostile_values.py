@@ -344,3 +344,16 @@ def test_ten_thousand_proxied_vhosts_are_audited_in_time(tmp_path: Path) -> None
     findings = json.loads(report.read_text())["findings"]
     # One per vhost, and the incident's own route.
     assert sum(finding["rule"] == "TA108" for finding in findings) == 10_001
+
+
+def test_a_nul_byte_in_a_per_interface_key(tmp_path: Path) -> None:
+    # A sysctl.d key naming an interface with a NUL reached os.open: a
+    # ValueError traceback instead of a result (found by the long fuzz run).
+    root = _root(tmp_path, {
+        "etc/sysctl.d/60-x.conf": "net.ipv4.conf.e\x00th0.rp_filter = 1\n"
+                                  "net.ipv4.conf.*.accept_redirects\x00 = 0\n",
+        "proc/sys/net/ipv4/conf/eth0/rp_filter": "1\n",
+    })  # fmt: skip
+    outcomes = clis_in_child(_every_format(root, ("json", "table")), tmp_path)["runs"]
+    for outcome in outcomes:
+        assert outcome["exit_code"] in (0, 1), (outcome["args"], outcome["stderr"])

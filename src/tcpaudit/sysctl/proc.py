@@ -270,8 +270,8 @@ def read_keys(
     """
     values: dict[str, SysctlSource] = {}
     for key in keys:
-        if is_secret_key(key):
-            continue
+        if is_secret_key(key) or "\x00" in key:
+            continue  # a NUL names no file (os calls refuse it with ValueError)
         *parents, name = key_to_path(key).split("/")
         try:
             with _opened(fs, proc_sys, parents) as descriptor:
