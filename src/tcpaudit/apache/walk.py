@@ -192,8 +192,7 @@ def check_commands(
     state = WalkState(loaded, module_names(loaded))
     notes: list[Note] = []
     unknown: set[str] = set()
-    unnoted: list[Directive] = []  # the first unknown name not noted, then only counted
-    unnoted_count = 0
+    first_unnoted: Directive | None = None  # the first unknown name past the limit
     errors = deferred or {}
     modern = version >= (2, 4)
     # (section key, enclosing sections) -> core.c's nesting error, or None.
@@ -209,6 +208,7 @@ def check_commands(
         spelled: tuple[str, ...],
         in_directory: bool,
     ) -> None:
+        nonlocal first_unnoted
         # <If>, <ElseIf> or <Else> last seen in this scope (ap_add_if_conf).
         last_condition = ""
         for directive in nodes:
@@ -226,11 +226,8 @@ def check_commands(
                             notes.append(
                                 _unknown_note(directive, key, verdicts.unknown_modules, version)
                             )
-                        else:
-                            nonlocal unnoted_count
-                            unnoted_count += 1
-                            if not unnoted:
-                                unnoted.append(directive)
+                        elif first_unnoted is None:
+                            first_unnoted = directive
                 elif status == _INVALID:
                     _invalid(directive)
                 else:
@@ -305,14 +302,13 @@ def check_commands(
                     raise ApacheConfigError(message, file=directive.file, line=directive.line)
 
     walk(directives, (), (), False)
-    if unnoted:
-        first = unnoted[0]
+    if first_unnoted is not None:
         notes.append(
             Note(
-                message=f"{unnoted_count} more directive names not known to tcpaudit left out "
-                f"of these notes, the first {first.name}",
-                file=first.file,
-                line=first.line,
+                message=f"{len(unknown) - MAX_UNKNOWN_NOTED} more directive names not known to "
+                f"tcpaudit left out of these notes, the first {first_unnoted.name}",
+                file=first_unnoted.file,
+                line=first_unnoted.line,
             )
         )
     return notes

@@ -107,16 +107,7 @@ def fix_command(
 
 
 def _write_patch(text: str, output: str | None, root: str) -> None:
-    """The patch as bytes: a line that is not UTF-8 must reach ``patch`` as it is in the file.
-
-    Either way it goes through ``write_output`` (mode 0600, atomic, no
-    symlink inside the root followed).
-    """
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # Bytes that are not UTF-8 go out as they are in the file, by the same
-        # atomic, 0600, link-refusing writer as every report.
-        write_output(text.encode("utf-8", "surrogateescape"), output, root=root)
-    else:
-        write_output(text, output, root=root)
+    """The patch as bytes: a line that is not UTF-8 must reach ``patch`` as it is in the
+    file, through ``write_output`` like every report (mode 0600, atomic, no symlink
+    inside the root followed)."""
+    write_output(text.encode("utf-8", "surrogateescape"), output, root=root)

@@ -53,10 +53,7 @@ def _defines_secret(line: str) -> bool:
     name = stripped.split(None, 1)[0].lower()
     if name not in _SETTING_DIRECTIVES:
         return False
-    try:
-        words = split_words(stripped)
-    except ValueError:
-        return True  # unreadable: keep it out rather than copy it
+    words = split_words(stripped)
     # Define NAME VALUE, SetEnv NAME VALUE; SetEnvIf ATTR REGEX NAME=VALUE...
     names = [words[1]] if name in ("define", "setenv") and len(words) > 2 else []
     names += [word.partition("=")[0] for word in words[3:] if "=" in word]
