@@ -464,7 +464,7 @@ def test_secret_assignments_of_every_shape_stay_on_the_host(
         "MY_TOKEN=$'x\nLEAK6'\nexport APACHE_ARGUMENTS=-DKEPT\n"
     )
     write(root, "/etc/systemd/system/apache2.service",
-          '[Service]\nEnvironment = "DB_PASSWORD=LEAK7"\nEnvironment=FOO=1 \\\n  API_TOKEN=LEAK8\n'
+          '[Service]\nEnvironment = "DB_PASSWORD=LEAK7"\nEnvironment=FOO=1 \\\n  API_TOKEN=LEAK8\nEnvironment =DB_PASS=LEAK10 A=1\n'
           "EnvironmentFile=/etc/default/apache-env\n"
           "ExecStart=/usr/sbin/apachectl start\n")  # fmt: skip
     write(root, "/etc/default/apache-env", "DB_PASSWORD = LEAK9\n")

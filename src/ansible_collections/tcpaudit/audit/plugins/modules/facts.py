@@ -720,17 +720,21 @@ def _redact_environment_lines(text):
         if not equals or key.strip() != "Environment" or not _SECRET_VARIABLE.search(setting):
             continue
         redacted = []
-        for raw in setting.split("\n"):
+        for offset, raw in enumerate(setting.split("\n")):
+            # The words after the key's "=", on the first line; whole later lines.
+            head, value = (
+                (raw[: raw.index("=") + 1], raw[raw.index("=") + 1 :]) if not offset else ("", raw)
+            )
             words = []
-            for match in _WORD.finditer(raw):
+            for match in _WORD.finditer(value):
                 word = match.group(0)
                 name, sep, _ = _unquote(word.rstrip("\\")).partition("=")
-                if sep and _SECRET_VARIABLE.search(name.split("=")[-1].strip()):
-                    prefix = word[: word.index("=") + 1] if word.startswith("Environment") else ""
-                    words.append(f'{prefix}"{name.split("=")[-1].strip()}={REDACTED}"')
+                if sep and _SECRET_VARIABLE.search(name):
+                    continued = "\\" if word.endswith("\\") else ""
+                    words.append(f'"{name}={REDACTED}"{continued}')
                 else:
                     words.append(word)
-            redacted.append(" ".join(words))
+            redacted.append(head + " ".join(words))
         lines[first:index] = redacted
     return "\n".join(lines)
 
