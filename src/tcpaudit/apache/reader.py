@@ -117,7 +117,7 @@ class LineReader:
         if len(text) > LONG_LINE_CHARACTERS:
             self._room_for_long_lines(text, physical, file)
         # Many files of fewer lines than the loops check at add up as well.
-        self._lines_unchecked += text.count("\n")
+        self._lines_unchecked += len(physical) if physical is not None else text.count("\n")
         if self._lines_unchecked > CHECK_EVERY_LINES:
             self._lines_unchecked = 0
             self.memory.check(file, 1)
