@@ -259,3 +259,18 @@ def test_sarif_fixes_of_thousands_of_findings_in_one_file(tmp_path: Path) -> Non
     assert 0 < with_fixes < len(results)
     assert any("findings are given no fix here" in note
                for note in log["runs"][0]["properties"]["notes"])  # fmt: skip
+
+
+def test_a_binary_repeating_its_version_string(tmp_path: Path) -> None:
+    # Every match of the version string was kept: about 1 GB for a binary of
+    # just under 64 MiB (the bound on binaries); now the first banner ends it.
+    root = _debian(tmp_path, "versions")
+    (root / "usr/sbin").mkdir(parents=True)
+    (root / "usr/sbin/apache2").write_bytes(b"Apache/1.1.1" * (64 * 1024 * 1024 // 12 - 10))
+    outcome = clis_in_child([["facts", "--root", str(root)]], tmp_path)
+    (run,) = outcome["runs"]
+    assert run["seconds"] < SAFE_SECONDS
+    assert outcome["peak_mib"] < 512  # the 64 MiB file and its text, not its matches
+    assert run["exit_code"] in (0, 2), run["stderr"]
+    if run["exit_code"] == 2:
+        assert_one_error_line(run)
