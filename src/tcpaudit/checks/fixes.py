@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -72,13 +72,19 @@ class Fix:
     scope: str | None = None
 
     def __add__(self, other: Fix) -> Fix:
+        return Fix.joined((self, other), self.scope)
+
+    @staticmethod
+    def joined(parts: Sequence[Fix], scope: str | None = None) -> Fix:
+        """The parts one after the other, for ``scope``: in one pass, where adding
+        them one by one copies every earlier change again."""
         return Fix(
-            (*self.changes, *other.changes),
-            (*self.comments, *other.comments),
-            (*self.preface, *other.preface),
-            (*self.apply_now, *other.apply_now),
-            (*self.deleted, *other.deleted),
-            self.scope,
+            tuple(change for part in parts for change in part.changes),
+            tuple(comment for part in parts for comment in part.comments),
+            tuple(line for part in parts for line in part.preface),
+            tuple(pair for part in parts for pair in part.apply_now),
+            tuple(pair for part in parts for pair in part.deleted),
+            scope,
         )
 
     @property
@@ -96,21 +102,22 @@ class Fix:
 
 # The directives of the last configuration asked about, by file and line: a
 # check asks once per finding, and walking the tree each time was quadratic
-# (10,000 ProxyPass vhosts took 48 s). One configuration is kept, the last.
-_BY_LINE: tuple[ApacheConfig, dict[tuple[str, int], Directive]] | None = None
+# (10,000 ProxyPass vhosts took 48 s). One tree is kept, the last: keyed by the
+# directives themselves, which the copies fixes make of a configuration share.
+_BY_LINE: tuple[list[Directive], dict[tuple[str, int], Directive]] | None = None
 
 
 def _directives_by_line(config: ApacheConfig) -> dict[tuple[str, int], Directive]:
     global _BY_LINE
     cached = _BY_LINE
-    if cached is not None and cached[0] is config:
+    if cached is not None and cached[0] is config.directives:
         return cached[1]
     index: dict[tuple[str, int], Directive] = {}
     for top in config.directives:
         for directive in top.walk():
             if directive.file is not None and directive.line is not None:
                 index.setdefault((directive.file, directive.line), directive)
-    _BY_LINE = (config, index)
+    _BY_LINE = (config.directives, index)
     return index
 
 

@@ -200,7 +200,7 @@ def timer_fix(
     if hold is not None and rate is not None and rate < min_clients_per_second:
         lines = more_workers(config, workers, hold, min_clients_per_second)
         fix.lines += lines
-        fix.fix += _workers_fix(config, lines)
+        fix.parts.append(_workers_fix(config, lines))
         rate = round(_asked_workers(fix.lines, workers) / hold, 3)
     return HoldFix(fix.lines, fix.fix, dict(after), rate)
 
@@ -242,6 +242,11 @@ def _workers_fix(config: ApacheConfig, lines: list[str]) -> Fix:
     return fix + Fix(comments=comments)
 
 
+# The changes one fix lists for virtual hosts: the fix of 100,000 vhosts each
+# with its own Timeout listed 100,000 changes (37 MB of JSON, 13 s).
+MAX_VHOST_CHANGES = 1_000
+
+
 class _Builder:
     """Fix lines for the main server and the configuration they give."""
 
@@ -251,21 +256,39 @@ class _Builder:
         self.updates: dict[str, ApacheSetting] = {}
         self.modules = list(config.modules)
         self.vhost_lines: list[tuple[int, str]] = []
-        self.fix = Fix()
+        # Joined once at the end: adding 20,000 vhosts' changes one by one
+        # copied every earlier change again each time (quadratic).
+        self.parts: list[Fix] = []
+        self.vhost_index = {id(vhost): index for index, vhost in enumerate(config.vhosts)}
+
+        # Lines for virtual hosts past MAX_VHOST_CHANGES: counted, not listed.
+        self.unlisted: dict[str, int] = {}
+
+    @property
+    def fix(self) -> Fix:
+        advice = tuple(
+            f"# and {count:,} more virtual hosts need `{line}` (not listed: apply these, "
+            "then audit again for the next)"
+            for line, count in self.unlisted.items()
+        )
+        return Fix.joined([*self.parts, Fix(comments=advice)])
 
     def _set(self, name: str, line: str) -> None:
         self.lines.append(line)
-        self.fix += set_directive(self.config, self.config.settings.get(name), line)
+        self.parts.append(set_directive(self.config, self.config.settings.get(name), line))
 
     def _set_in_vhost(self, index: int, name: str, line: str) -> None:
         self.vhost_lines.append((index, line))
+        if len(self.vhost_lines) > MAX_VHOST_CHANGES:
+            self.unlisted[line] = self.unlisted.get(line, 0) + 1
+            return
         vhost = self.config.vhosts[index]
-        self.fix += set_directive(self.config, vhost.settings.get(name), line, vhost=vhost)
+        self.parts.append(set_directive(self.config, vhost.settings.get(name), line, vhost=vhost))
 
     def read_limits(self) -> None:
         config = self.config
         if "reqtimeout_module" not in self.modules:
-            self.fix += load_module(config, "reqtimeout_module")
+            self.parts.append(load_module(config, "reqtimeout_module"))
             self.modules.append("reqtimeout_module")
         handshake = has_tls_listener(config) and handshake_stage_known(config)
         base = _read_value(config.settings.get("RequestReadTimeout"))
@@ -319,7 +342,7 @@ class _Builder:
                 self._set("KeepAliveTimeout", f"KeepAliveTimeout {value}")
                 self.updates["KeepAliveTimeout"] = ApacheSetting(value=value)
             elif own is not None:
-                index = self.config.vhosts.index(scope.vhost)
+                index = self.vhost_index[id(scope.vhost)]
                 self._set_in_vhost(index, "KeepAliveTimeout", f"KeepAliveTimeout {value}")
 
     def result(self) -> ApacheConfig:
