@@ -354,10 +354,11 @@ def audit_command(
         _check_paths_base(paths_base, sources["root"], sources["facts_file"])
     facts = _facts(**sources)
     config, rules = _load_catalogue(config_file, rules_dir)
-    report = audit(facts, config, rules=rules, profile=profile)  # type: ignore[arg-type]  # click.Choice
+    known = load_baseline(baseline) if baseline is not None else None
+    report = audit(facts, config, rules=rules, profile=profile, baseline=known)  # type: ignore[arg-type]  # click.Choice
     keep_until_exit(facts, report)
-    if baseline is not None:
-        report = apply_baseline(report, load_baseline(baseline), source=baseline)
+    if baseline is not None and known is not None:
+        report = apply_baseline(report, known, source=baseline)
     if paths_base is not None:
         # After the baseline: its fingerprints hold paths relative to --root.
         from .report.paths import rebase_paths

@@ -7,6 +7,7 @@ carries the values its rule's message template may quote.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -64,9 +65,17 @@ class Check(Generic[ParamsT]):
     params: type[ParamsT]
     run: Callable[[HostFacts, ParamsT, Context], Iterable[Hit]]
 
-    def evaluate(self, facts: HostFacts, params: Mapping[str, Any], context: Context) -> list[Hit]:
-        """Validate ``params`` (raises pydantic's ValidationError) and run the check."""
-        return list(self.run(facts, self.params.model_validate(dict(params)), context))
+    def evaluate(
+        self,
+        facts: HostFacts,
+        params: Mapping[str, Any],
+        context: Context,
+        limit: int | None = None,
+    ) -> list[Hit]:
+        """Validate ``params`` (raises pydantic's ValidationError) and run the check,
+        stopping after ``limit`` hits (None: every hit)."""
+        hits = self.run(facts, self.params.model_validate(dict(params)), context)
+        return list(itertools.islice(hits, limit))
 
 
 def as_seconds(value: object) -> float | None:

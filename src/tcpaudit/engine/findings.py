@@ -28,6 +28,7 @@ __all__ = [
     "Report",
     "Severity",
     "ToolInfo",
+    "fingerprint_of",
 ]
 
 JsonScalar = bool | int | float | str | None
@@ -140,14 +141,16 @@ class Finding(BaseModel):
     @property
     def fingerprint(self) -> str:
         """A stable identity that survives line shifts: rule, setting, scope and file."""
-        parts = [
-            self.rule,
-            self.setting or "",
-            self.scope or "",
-            self.location.file if self.location else "",
-        ]
-        # show_bytes: a byte that is not UTF-8 counts as the text reports show for it.
-        return hashlib.sha256(show_bytes("\x1f".join(parts)).encode()).hexdigest()[:16]
+        return fingerprint_of(
+            self.rule, self.setting, self.scope, self.location.file if self.location else None
+        )
+
+
+def fingerprint_of(rule: str, setting: str | None, scope: str | None, file: str | None) -> str:
+    """``Finding.fingerprint`` from its parts, before the finding is built."""
+    parts = [rule, setting or "", scope or "", file or ""]
+    # show_bytes: a byte that is not UTF-8 counts as the text reports show for it.
+    return hashlib.sha256(show_bytes("\x1f".join(parts)).encode()).hexdigest()[:16]
 
 
 class ToolInfo(BaseModel):

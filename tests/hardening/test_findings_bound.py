@@ -1,0 +1,106 @@
+"""Findings in proportion to virtual hosts: a report must not grow with the host.
+
+A rule finds once per virtual host. 20,000 vhosts with four findings each (a
+3 MB configuration) made 80,000 findings: a 188 MB SARIF log and 1.8 GB of
+memory (JSON 1.1 GB, table 760 MB), 17-27 s. A report now lists the worst
+``MAX_FINDINGS_PER_RULE`` findings of each rule (new ones first) and a note
+counts the rest; a fix lists ``MAX_VHOST_CHANGES`` virtual hosts' changes.
+The grade, score and exit code are the same as with every finding listed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from childrun import SAFE_SECONDS, clis_in_child
+
+import tcpaudit
+from tcpaudit.checks.hold_fixes import MAX_VHOST_CHANGES
+from tcpaudit.engine.baseline import apply_baseline
+from tcpaudit.engine.run import MAX_FINDINGS_PER_RULE, MAX_JUDGED_PER_RULE
+
+REPO = Path(__file__).resolve().parents[2]
+INCIDENT = REPO / "examples" / "closewait-incident"
+# Four rules find in each of these (TA101 Timeout, TA107 ProxyTimeout, TA108
+# ProxyPass without a pool bound, TA113 the route's timeout=).
+VHOST = (
+    "<VirtualHost *:80>\nServerName v{index}.example\nTimeout 300\nKeepAliveTimeout 30\n"
+    "ProxyPass /a/ http://127.0.0.1:8080/ timeout=600\nProxyTimeout 900\n</VirtualHost>\n"
+)
+
+
+def _root(tmp_path: Path, vhosts: int) -> Path:
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    text = "".join(VHOST.format(index=index) for index in range(vhosts))
+    (root / "etc/httpd/conf.d/many.conf").write_text(text)
+    return root
+
+
+def _left_out(notes: list[dict[str, object]], rule: str) -> str:
+    found = [str(n["message"]) for n in notes if str(n["message"]).startswith(f"{rule}: ")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_twenty_thousand_vhosts_of_four_findings_each(tmp_path: Path) -> None:
+    root = _root(tmp_path, 20_000)
+    outputs = {name: tmp_path / f"out.{name}" for name in ("json", "sarif", "table", "diff")}
+    runs = [
+        ["audit", "--root", str(root), "--format", name, "-o", str(outputs[name])]
+        for name in ("json", "sarif", "table")
+    ]
+    runs.append(["fix", "--root", str(root), "-o", str(outputs["diff"])])
+    outcome = clis_in_child(runs, tmp_path)
+    for run in outcome["runs"]:
+        assert run["exit_code"] in (0, 1), (run["args"], run["stderr"])
+        assert run["seconds"] < SAFE_SECONDS, run["args"]
+    for path in outputs.values():
+        assert path.stat().st_size < 8_000_000, (path, path.stat().st_size)
+    report = json.loads(outputs["json"].read_text())
+    for rule in ("TA101", "TA107", "TA108", "TA113"):
+        listed = [f for f in report["findings"] if f["rule"] == rule]
+        assert len(listed) == MAX_FINDINGS_PER_RULE
+        # A check stops after MAX_JUDGED_PER_RULE findings (each costs its fix).
+        note = _left_out(report["notes"], rule)
+        left = MAX_JUDGED_PER_RULE - MAX_FINDINGS_PER_RULE
+        assert f"{left:,} more finding(s) not listed ({left:,} unsuppressed, 0 suppressed" in note
+        assert f"stopped after {MAX_JUDGED_PER_RULE:,} findings, so there are more" in note
+    sarif = json.loads(outputs["sarif"].read_text())
+    assert len(sarif["runs"][0]["results"]) == len(report["findings"])
+    # One fix sets Timeout in every vhost: it lists the first ones, counts the rest.
+    # (the server's own lines besides)
+    assert max(len(f["fix_changes"]) for f in report["findings"]) <= MAX_VHOST_CHANGES + 10
+    counted = [f for f in report["findings"] if "more virtual hosts need" in (f["fix"] or "")]
+    assert counted, "no fix says how many virtual hosts it leaves to the next run"
+    match = re.search(r"and ([\d,]+) more virtual hosts need `Timeout \d+`", counted[0]["fix"])
+    assert match and int(match.group(1).replace(",", "")) == 20_000 - MAX_VHOST_CHANGES
+
+
+def test_the_bound_changes_neither_score_nor_grade(tmp_path: Path) -> None:
+    facts = tcpaudit.gather(root=str(_root(tmp_path, MAX_FINDINGS_PER_RULE + 40)))
+    bounded = tcpaudit.audit(facts)
+    every = tcpaudit.audit(facts, max_findings_per_rule=10**9)
+    assert len(every.findings) > len(bounded.findings)
+    assert (bounded.score, bounded.grade) == (every.score, every.grade)
+    worst = max(f.severity for f in every.findings)
+    assert bounded.at_or_above(worst) and max(f.severity for f in bounded.findings) == worst
+    listed = {f.fingerprint for f in bounded.findings}
+    assert listed <= {f.fingerprint for f in every.findings}
+
+
+def test_findings_new_since_the_baseline_are_listed_first(tmp_path: Path) -> None:
+    # A baseline of the first findings must not hide the others behind the bound.
+    facts = tcpaudit.gather(root=str(_root(tmp_path, MAX_FINDINGS_PER_RULE + 40)))
+    first = tcpaudit.audit(facts)
+    known = {f.fingerprint for f in first.findings if f.rule == "TA101"}
+    report = apply_baseline(tcpaudit.audit(facts, baseline=known), known)
+    new = [f for f in report.findings if f.rule == "TA101" and not f.suppressed]
+    assert len(new) == MAX_FINDINGS_PER_RULE + 40 + 1 - len(known)
+    assert not {f.fingerprint for f in new} & known
+    # Without the baseline given to audit, the known ones fill the list.
+    hidden = apply_baseline(first, known)
+    assert not [f for f in hidden.findings if f.rule == "TA101" and not f.suppressed]
