@@ -11,6 +11,7 @@ line naming file and line, under 30 s and 1 GiB.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -186,7 +187,14 @@ def test_thousands_of_vhosts_with_their_own_timers(tmp_path: Path) -> None:
     )["runs"]
     assert run["exit_code"] == 1, run["stderr"]
     assert run["seconds"] < SAFE_SECONDS
-    assert len(json.loads(report.read_text())["findings"]) > 4_000  # most vhosts have one
+    document = json.loads(report.read_text())
+    # Most vhosts have one: the worst 250 of each rule listed, a note counts the rest.
+    left_out = sum(
+        int(match.group(1).replace(",", ""))
+        for note in document["notes"]
+        if (match := re.match(r"TA\d+: ([\d,]+) more finding", note["message"]))
+    )
+    assert len(document["findings"]) + left_out > 4_000
 
 
 def test_configurations_that_need_gigabytes_stop_at_the_memory_bound(tmp_path: Path) -> None:
@@ -206,7 +214,7 @@ def test_configurations_that_need_gigabytes_stop_at_the_memory_bound(tmp_path: P
     runs = [clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"][0]
             for root in (dense, many, wide)]  # fmt: skip
     for run, where in zip(runs, ("z.conf:", "conf-enabled/z", "z.conf:2:"), strict=True):
-        assert_one_error_line(run, where, "takes more than 640 MiB of memory")
+        assert_one_error_line(run, where, "takes more than 512 MiB of memory")
         assert run["seconds"] < SAFE_SECONDS
 
 
