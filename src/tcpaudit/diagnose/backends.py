@@ -28,6 +28,9 @@ from ..apache.tree import Directive
 from .model import BackendCloseWait
 from .sockets import SocketRecord, TcpState
 
+# The pids named for one backend: the lowest ones; the count says the rest.
+MAX_PIDS_LISTED = 100
+
 __all__ = ["ProxyTarget", "backend_close_wait", "proxy_targets"]
 
 # Default ports of the schemes mod_proxy's modules speak.
@@ -149,7 +152,7 @@ def backend_close_wait(
             BackendCloseWait(
                 backend=shown,
                 close_wait=n,
-                pids=sorted(holders[(address, port)]),
+                pids=sorted(holders[(address, port)])[:MAX_PIDS_LISTED],
                 route=match.text if match else None,
                 file=match.file if match else None,
                 line=match.line if match else None,

@@ -15,6 +15,7 @@ processes at all, which the listening socket shows (``_holder_known``).
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,10 +26,20 @@ from .instances import APACHE_COMMANDS
 from .model import CloseWaitSocket, Connections, Listener, Owner
 from .sockets import SocketRecord, TcpState
 
-__all__ = ["MAX_CLOSE_WAIT_LISTED", "Classification", "classify", "listen_ports"]
+__all__ = [
+    "MAX_CLOSE_WAIT_LISTED",
+    "MAX_LISTED",
+    "Classification",
+    "classify",
+    "listen_ports",
+]
 
 # Enough evidence to read; a host with thousands says the same thing a thousand times.
 MAX_CLOSE_WAIT_LISTED = 100
+# Listeners and processes listed (the worst first); the rest are counted. A
+# capture of 908,572 sockets of as many processes held 2.9 GB and printed a
+# table of every process.
+MAX_LISTED = 100
 
 # States in which a process may still hold the socket: after close() the kernel
 # alone keeps LAST_ACK, CLOSING and TIME_WAIT, and SYN_RECV is not accepted
@@ -50,6 +61,9 @@ _STATE_FIELDS: dict[TcpState, str] = {
     TcpState.CLOSING: "closing",
 }
 
+# Which count of ``per_owner`` a socket's state adds to (2: other states).
+_OWNER_BUCKETS = {TcpState.CLOSE_WAIT: 0, TcpState.ESTABLISHED: 1}
+
 
 @dataclass
 class Classification:
@@ -58,7 +72,9 @@ class Classification:
     Attributes:
         listeners: one per listening socket on the ports.
         connections: counts by meaning.
-        owners: processes holding sockets on the ports, Apache's first.
+        owners: processes holding sockets on the ports, Apache's first (at
+            most MAX_LISTED); owners_not_listed: how many more.
+        listeners_not_listed: listening sockets beyond MAX_LISTED.
         close_wait: the CLOSE_WAIT sockets themselves (at most MAX_CLOSE_WAIT_LISTED).
         close_wait_truncated: more existed than are listed.
         held: accepted connections on the ports (non-listening sockets a process holds).
@@ -75,6 +91,8 @@ class Classification:
     listeners: list[Listener] = field(default_factory=list)
     connections: Connections = field(default_factory=Connections)
     owners: list[Owner] = field(default_factory=list)
+    owners_not_listed: int = 0
+    listeners_not_listed: int = 0
     close_wait: list[CloseWaitSocket] = field(default_factory=list)
     close_wait_truncated: bool = False
     held: int = 0
@@ -149,15 +167,19 @@ def classify(
     }
 
     counts: Counter[str] = Counter()
-    per_owner: dict[int, Counter[str]] = {}
+    # Per pid: CLOSE_WAIT, ESTABLISHED, other states, listening sockets.
+    per_owner: dict[int, list[int]] = {}
     commands: dict[int, str] = {}
-    close_wait: list[CloseWaitSocket] = []
+    # The CLOSE_WAIT sockets as (order, record, holder known): models are made
+    # for the listed ones only.
+    close_wait: list[tuple[SocketRecord, bool | None]] = []
+    listeners: list[SocketRecord] = []
     for record in on_ports:
         if record.state is TcpState.LISTEN:
-            result.listeners.append(_listener(record, config_backlog))
+            listeners.append(record)
             for process in record.owners:
                 commands[process.pid] = process.command
-                per_owner.setdefault(process.pid, Counter())["listener"] += 1
+                per_owner.setdefault(process.pid, [0, 0, 0, 0])[3] += 1
             continue
         held = _holder_known(record, visible_ports, empty_queue_ports)
         if held is None and record.state in _HOLDABLE:
@@ -173,15 +195,7 @@ def classify(
                 # Recv-Q counts the FIN as one byte: 1 = the client sent nothing else.
                 kind = "unaccepted" if held is False else "unknown"
                 counts[f"close_wait_{kind}_fin_only"] += 1
-            close_wait.append(
-                CloseWaitSocket(
-                    local=record.local,
-                    remote=record.remote,
-                    unread_bytes=record.rx_queue,
-                    accepted=held,
-                    pids=[process.pid for process in record.owners],
-                )
-            )
+            close_wait.append((record, held))
         elif record.state is TcpState.ESTABLISHED:
             kind = {True: "established", False: "established_unaccepted", None: None}[held]
             counts[kind or "established_unknown"] += 1
@@ -193,8 +207,8 @@ def classify(
                 result.unattributed += 1
         for process in record.owners:
             commands[process.pid] = process.command
-            bucket = {TcpState.CLOSE_WAIT: "close_wait", TcpState.ESTABLISHED: "established"}
-            per_owner.setdefault(process.pid, Counter())[bucket.get(record.state, "other")] += 1
+            bucket = _OWNER_BUCKETS.get(record.state, 2)
+            per_owner.setdefault(process.pid, [0, 0, 0, 0])[bucket] += 1
 
     # Apache holding CLOSE_WAIT elsewhere: a backend (proxy, FastCGI) closed
     # a connection Apache keeps; that also ties up the worker holding it.
@@ -207,23 +221,49 @@ def classify(
     )
     result.connections = Connections(**{key: n for key, n in counts.items() if n})
     # Never-accepted sockets first: they are the symptom the operator came for.
-    close_wait.sort(key=lambda s: (s.accepted is not False, s.local, s.remote))
-    result.close_wait = close_wait[:MAX_CLOSE_WAIT_LISTED]
-    result.close_wait_truncated = len(close_wait) > MAX_CLOSE_WAIT_LISTED
-    result.owners = sorted(
-        (
-            Owner(
-                pid=pid,
-                command=commands[pid],
-                close_wait=tally["close_wait"],
-                established=tally["established"],
-                other=tally["other"],
-                listener=tally["listener"] > 0,
-            )
-            for pid, tally in per_owner.items()
-        ),
-        key=lambda o: (o.pid not in apache_pids, -o.close_wait, -o.established, o.pid),
+    listed = heapq.nsmallest(
+        MAX_CLOSE_WAIT_LISTED,
+        close_wait,
+        key=lambda item: (item[1] is not False, item[0].local, item[0].remote),
     )
+    result.close_wait = [
+        CloseWaitSocket(
+            local=record.local,
+            remote=record.remote,
+            unread_bytes=record.rx_queue,
+            accepted=held,
+            pids=[process.pid for process in record.owners],
+        )
+        for record, held in listed
+    ]
+    result.close_wait_truncated = len(close_wait) > MAX_CLOSE_WAIT_LISTED
+    # Past the bound, the fullest accept queues are kept, in the table's order.
+    kept = heapq.nsmallest(MAX_LISTED, enumerate(listeners), key=lambda item: -item[1].rx_queue)
+    for _, record in sorted(kept, key=lambda item: item[0]):
+        result.listeners.append(_listener(record, config_backlog))
+    result.listeners_not_listed = max(0, len(listeners) - MAX_LISTED)
+    worst = heapq.nsmallest(
+        MAX_LISTED,
+        per_owner.items(),
+        key=lambda item: (
+            item[0] not in apache_pids,
+            -item[1][0],
+            -item[1][1],
+            item[0],
+        ),
+    )
+    result.owners = [
+        Owner(
+            pid=pid,
+            command=commands[pid],
+            close_wait=tally[0],
+            established=tally[1],
+            other=tally[2],
+            listener=tally[3] > 0,
+        )
+        for pid, tally in worst
+    ]
+    result.owners_not_listed = max(0, len(per_owner) - MAX_LISTED)
     return result
 
 

@@ -67,6 +67,11 @@ _MAX_BINARY_BYTES = 64 * 1024 * 1024
 _SHOWN_ARGUMENTS = 12
 
 
+# The listening addresses an instance names (SO_REUSEPORT and many IPs aside,
+# a handful): a capture of a million listeners must not list them all.
+MAX_ADDRESSES_LISTED = 100
+
+
 @dataclass
 class InstanceGroup:
     """Listening sockets held by one process tree, or by no visible process.
@@ -75,7 +80,8 @@ class InstanceGroup:
         root_pid: the tree's root (httpd's parent process), or None for the
             listeners whose holder is not visible.
         ports: the ports of its listening sockets, sorted.
-        addresses: the listening addresses (``127.0.0.1:8080``).
+        addresses: the listening addresses (``127.0.0.1:8080``), the first
+            MAX_ADDRESSES_LISTED.
         holders: every pid that holds one of the listening sockets.
     """
 
@@ -145,6 +151,7 @@ def group_listeners(
         return processes[pid]
 
     groups: dict[int | None, InstanceGroup] = {}
+    seen_of: dict[int | None, tuple[set[int], set[str]]] = {}
     for record in listening:
         holders = {ref.pid for ref in record.owners}
         if ports is None and not any(
@@ -155,10 +162,15 @@ def group_listeners(
         root = _tree_root(holders, process) if holders else None
         group = groups.setdefault(root, InstanceGroup(root_pid=root))
         group.holders |= holders
-        if record.local_port not in group.ports:
+        # Sets beside the lists: a capture can hold a million listeners.
+        seen = seen_of.setdefault(root, (set(), set()))
+        if record.local_port not in seen[0]:
+            seen[0].add(record.local_port)
             group.ports.append(record.local_port)
-        if record.local not in group.addresses:
-            group.addresses.append(record.local)
+        if record.local not in seen[1]:
+            seen[1].add(record.local)
+            if len(group.addresses) < MAX_ADDRESSES_LISTED:
+                group.addresses.append(record.local)
     for group in groups.values():
         group.ports.sort()
     ordered = sorted((g for g in groups.values() if g.root_pid is not None),

@@ -186,7 +186,7 @@ class BackendCloseWait(BaseModel):
 
     backend: str = Field(description="the remote end, address:port")
     close_wait: int
-    pids: list[int] = Field(default_factory=list)
+    pids: list[int] = Field(default_factory=list, description="the lowest 100 pids holding them")
     route: str | None = Field(None, description="the ProxyPass (or other proxy) line it matches")
     file: str | None = None
     line: int | None = None
@@ -228,6 +228,15 @@ class Diagnosis(Report):
     listeners: list[Listener] = Field(default_factory=list)
     connections: Connections = Field(default_factory=Connections)
     owners: list[Owner] = Field(default_factory=list)
+    owners_not_listed: int = Field(
+        0, description="processes on the ports beyond the 100 listed (Apache's and the busiest)"
+    )
+    listeners_not_listed: int = Field(
+        0, description="listening sockets beyond the 100 listed (the fullest queues)"
+    )
+    backends_not_listed: int = Field(
+        0, description="backends beyond the 100 listed (the most CLOSE_WAIT)"
+    )
     workers: Workers = Field(default_factory=Workers)
     scoreboard: ScoreboardSummary | None = None
     close_wait: list[CloseWaitSocket] = Field(default_factory=list)

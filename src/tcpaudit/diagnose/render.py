@@ -87,8 +87,17 @@ def _evidence(diagnosis: Diagnosis) -> list[str]:
             for backend in diagnosis.backends
         ]
         headers = ["backend (CLOSE_WAIT held by Apache)", "count", "pids", "proxy line"]
-        lines += [tabulate(rows, headers=headers), ""]
+        lines += [
+            tabulate(rows, headers=headers),
+            *_more(diagnosis.backends_not_listed, "backends"),
+            "",
+        ]
     return lines
+
+
+def _more(count: int, what: str) -> list[str]:
+    """The line under a table whose rows stop at the bound (nothing when all are listed)."""
+    return [f"... and {count:,} more {what}, not listed"] if count else []
 
 
 def render_sample_line(diagnosis: Diagnosis) -> str:
@@ -165,6 +174,7 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
         ]
         lines += [
             tabulate(rows, headers=["listener", "accept queue", "backlog", "backlog from"]),
+            *_more(diagnosis.listeners_not_listed, "listening sockets"),
             "",
         ]
     lines += [tabulate(_connections(diagnosis), headers=["connections on the ports", "count"]), ""]
@@ -181,7 +191,11 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
             for o in diagnosis.owners
         ]
         headers = ["pid", "command", "CLOSE_WAIT", "ESTABLISHED", "other", "listener"]
-        lines += [tabulate(rows, headers=headers), ""]
+        lines += [
+            tabulate(rows, headers=headers),
+            *_more(diagnosis.owners_not_listed, "processes"),
+            "",
+        ]
     workers = diagnosis.workers
     if workers.busy is not None:
         limit = "?" if workers.limit is None else workers.limit

@@ -30,7 +30,7 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from ..sysctl import load_sysctl
 from .backends import backend_close_wait
-from .classify import Classification, classify
+from .classify import MAX_LISTED, Classification, classify
 from .counters import ListenCounters, read_listen_counters
 from .instances import group_listeners
 from .model import (
@@ -322,12 +322,15 @@ def _assemble(
         listeners=classification.listeners,
         connections=classification.connections,
         owners=classification.owners,
+        owners_not_listed=classification.owners_not_listed,
+        listeners_not_listed=classification.listeners_not_listed,
+        backends_not_listed=max(0, len(backends) - MAX_LISTED),
         workers=workers,
         scoreboard=summary,
         close_wait=classification.close_wait,
         close_wait_truncated=classification.close_wait_truncated,
         instance=instance,
-        backends=backends,
+        backends=backends[:MAX_LISTED],
         verdict=verdict,
         verdict_fixes=[finding.rule for finding in fixes],
     )

@@ -65,7 +65,8 @@ def syn_recv_sentence(classification: Classification, config: ApacheConfig | Non
 def backend_sentences(backends: list[BackendCloseWait]) -> list[str]:
     """CLOSE_WAIT toward a proxied backend: the pooled-connection pitfall, with its line."""
     sentences = []
-    for backend in backends:
+    # The ten with the most CLOSE_WAIT (the list comes sorted), then a count.
+    for backend in backends[:10]:
         n = backend.close_wait
         plural = "" if n == 1 else "s"
         if backend.route is None:
@@ -93,6 +94,12 @@ def backend_sentences(backends: list[BackendCloseWait]) -> list[str]:
             f"`{backend.route}`{where}{by}: pooled backend connection{plural} that the backend "
             f"closed while idle and httpd has not reused or dropped yet; not a client that "
             f"left, and no worker is held by {'it' if n == 1 else 'them'}. Fix: {fix}."
+        )
+    if len(backends) > 10:
+        more = backends[10:]
+        sentences.append(
+            f"Apache holds {sum(b.close_wait for b in more)} CLOSE_WAIT toward {len(more)} "
+            "more backends, not described here."
         )
     return sentences
 

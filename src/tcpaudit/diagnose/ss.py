@@ -98,7 +98,17 @@ def _port(text: str, file: str, line: int) -> int:
     return port
 
 
+# An IPv4 address as ipaddress accepts it (decimal octets up to 255, no
+# leading zero): most addresses of a capture, matched without building one.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
 def _is_address(text: str) -> bool:
+    if _IPV4.fullmatch(text):
+        return True
+    if ":" not in text:
+        return False  # neither IPv4 nor IPv6: a host name
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -132,10 +142,9 @@ def capture_notes(records: list[SocketRecord], text: str, file: str, tool: str) 
                 file=file,
             )
         )
-    names = sorted(
-        {r.remote_address for r in records if not _is_address(r.remote_address)}
-        | {r.local_address for r in records if not _is_address(r.local_address)}
-    )
+    # Each distinct address once: a capture repeats the same few many times.
+    addresses = {r.remote_address for r in records} | {r.local_address for r in records}
+    names = sorted(address for address in addresses if not _is_address(address))
     if names:
         shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
         notes.append(
@@ -166,23 +175,14 @@ def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
     Raises:
         ParseError: a line is neither a header, a socket nor a continuation.
     """
-    # Each socket's line and its continuations, joined once at the end: joining
-    # line by line is quadratic in a capture of many continuation lines.
-    pieces: list[tuple[int, list[str]]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip() or raw.startswith(("State", "Netid")):
-            continue
-        first = raw.split()[0]
-        if first in _SS_STATES or (first == "tcp" and len(raw.split()) > 1):
-            pieces.append((number, [raw]))
-        elif raw[:1].isspace() and pieces:
-            pieces[-1][1].append(raw.strip())
-        else:
-            raise ParseError("not an `ss -tan` line", file=file, line=number)
-    rows = [(number, " ".join(parts)) for number, parts in pieces]
     records: list[SocketRecord] = []
     owners_listed = "users:(" in text
-    for number, row in rows:
+    # One object per distinct process and local address: a capture names the
+    # same few many times, and 900,000 copies held hundreds of MB.
+    processes: dict[tuple[str, str], ProcessRef] = {}
+    addresses: dict[str, str] = {}
+
+    def record_of(number: int, row: str) -> SocketRecord:
         fields = row.split()
         if fields[0] == "tcp":  # `ss -an` without -t prints a Netid column first
             fields = fields[1:]
@@ -195,32 +195,50 @@ def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
         details = " ".join(fields[5:])
         inode = _INODE.search(details)
         uid = _UID.search(details)
-        owners = tuple(
-            dict.fromkeys(
-                ProcessRef(pid=pid, command=name)
-                for name, pid_text in _USER.findall(details)
-                if (pid := ascii_int(pid_text)) is not None
-            )
-        )
+        owners: dict[ProcessRef, None] = {}
+        for name, pid_text in _USER.findall(details):
+            process = processes.get((name, pid_text))
+            if process is None:
+                pid = ascii_int(pid_text)
+                if pid is None:
+                    continue
+                process = processes.setdefault((name, pid_text), ProcessRef(pid=pid, command=name))
+            owners[process] = None
         listening = state is TcpState.LISTEN
-        records.append(
-            SocketRecord(
-                local_address=local_address,
-                local_port=local_port,
-                remote_address=remote_address,
-                remote_port=remote_port,
-                state=state,
-                tx_queue=0 if listening else send_q,
-                rx_queue=recv_q,
-                uid=ascii_int(uid.group(1)) if uid else None,
-                # Without -e ss does not print inodes; ownership then comes
-                # from -p alone, as with netstat.
-                inode=ascii_int(inode.group(1)) if inode else None,
-                backlog=send_q if listening else None,
-                owners=owners,
-                owners_listed=owners_listed,
-            )
+        return SocketRecord(
+            local_address=addresses.setdefault(local_address, local_address),
+            local_port=local_port,
+            remote_address=remote_address,
+            remote_port=remote_port,
+            state=state,
+            tx_queue=0 if listening else send_q,
+            rx_queue=recv_q,
+            uid=ascii_int(uid.group(1)) if uid else None,
+            # Without -e ss does not print inodes; ownership then comes
+            # from -p alone, as with netstat.
+            inode=ascii_int(inode.group(1)) if inode else None,
+            backlog=send_q if listening else None,
+            owners=tuple(owners),
+            owners_listed=owners_listed,
         )
+
+    # A socket's line and its continuations, read when the next socket starts:
+    # joining line by line is quadratic in a capture of many continuation lines.
+    pending: tuple[int, list[str]] | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.startswith(("State", "Netid")):
+            continue
+        first = raw.split(None, 1)[0]
+        if first in _SS_STATES or (first == "tcp" and len(raw.split(None, 2)) > 1):
+            if pending is not None:
+                records.append(record_of(pending[0], " ".join(pending[1])))
+            pending = (number, [raw])
+        elif raw[:1].isspace() and pending is not None:
+            pending[1].append(raw.strip())
+        else:
+            raise ParseError("not an `ss -tan` line", file=file, line=number)
+    if pending is not None:
+        records.append(record_of(pending[0], " ".join(pending[1])))
     return records
 
 

@@ -64,6 +64,9 @@ def combine(sections: list[Diagnosis]) -> Diagnosis:
         listeners=[listener for section in sections for listener in section.listeners],
         connections=Connections(**totals),
         owners=[owner for section in sections for owner in section.owners],
+        owners_not_listed=sum(section.owners_not_listed for section in sections),
+        listeners_not_listed=sum(section.listeners_not_listed for section in sections),
+        backends_not_listed=sum(section.backends_not_listed for section in sections),
         workers=Workers(),
         close_wait=close_wait[:MAX_CLOSE_WAIT_LISTED],
         close_wait_truncated=len(close_wait) > MAX_CLOSE_WAIT_LISTED
