@@ -36,6 +36,7 @@ from .effective import (
 from .evaluator import EvaluationResult, check_result, evaluate
 from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
+from .memory import MemoryGuard
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
 from .shellwords import redact_environment
 from .tree import Directive
@@ -249,6 +250,8 @@ def _load(
     if not main_real.is_file():
         raise UsageError(f"{main_shown}: no such Apache configuration file")
     start = _Start.of(invocation, request, release_hint)
+    # The reading checks its own growth; what is built from it counts too.
+    memory = MemoryGuard()
 
     def run(release: tuple[int, ...], assume_mpm: bool = True) -> EvaluationResult:
         compiled = (
@@ -324,7 +327,8 @@ def _load(
         for shown in result.files:
             log.debug("read %s", shown)
     settings, setting_notes = server_settings(result.directives, release, mpm_name, result.modules)
-    vhosts = virtual_hosts(result.directives, release)
+    memory.check(main_shown, None)
+    vhosts = virtual_hosts(result.directives, release, memory)
     notes += _patch_level_notes(release, vhosts)
     config = ApacheConfig(
         version=version_text,
