@@ -348,16 +348,27 @@ class _Builder:
     def result(self) -> ApacheConfig:
         config = self.config
         vhosts = list(config.vhosts)
+        lines_of: dict[int, list[str]] = {}
         for index, line in self.vhost_lines:
-            name, _, args = line.partition(" ")
+            lines_of.setdefault(index, []).append(line)
+        # Equal lines share one value: the hold model tells scopes apart by
+        # their values' identity, and 100,000 copies made as many scopes.
+        shared: dict[tuple[str, int], ApacheSetting] = {}
+        for index, lines in lines_of.items():
             settings = dict(vhosts[index].settings)
-            if name == "RequestReadTimeout":
-                value = parse_request_read_timeout(
-                    tuple(args.split()), _read_value(settings.get(name))
-                )
-                settings[name] = ApacheSetting(value=value)
-            else:
-                settings[name] = ApacheSetting(value=float(args))
+            for line in lines:
+                name, _, args = line.partition(" ")
+                before = _read_value(settings.get(name)) if name == "RequestReadTimeout" else None
+                key = (line, id(before))
+                setting = shared.get(key)
+                if setting is None:
+                    if name == "RequestReadTimeout":
+                        value = parse_request_read_timeout(tuple(args.split()), before)
+                        setting = ApacheSetting(value=value)
+                    else:
+                        setting = ApacheSetting(value=float(args))
+                    shared[key] = setting
+                settings[name] = setting
             vhosts[index] = vhosts[index].model_copy(update={"settings": settings})
         return config.model_copy(
             update={
