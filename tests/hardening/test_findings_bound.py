@@ -19,7 +19,7 @@ from childrun import SAFE_SECONDS, clis_in_child
 
 import tcpaudit
 from tcpaudit.checks.hold_fixes import MAX_VHOST_CHANGES
-from tcpaudit.engine.baseline import apply_baseline
+from tcpaudit.engine.baseline import apply_baseline, load_baseline
 from tcpaudit.engine.run import MAX_FINDINGS_PER_RULE, MAX_JUDGED_PER_RULE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,3 +104,27 @@ def test_findings_new_since_the_baseline_are_listed_first(tmp_path: Path) -> Non
     # Without the baseline given to audit, the known ones fill the list.
     hidden = apply_baseline(first, known)
     assert not [f for f in hidden.findings if f.rule == "TA101" and not f.suppressed]
+
+
+def test_a_baseline_made_from_a_bounded_report_accepts_every_finding(tmp_path: Path) -> None:
+    # The report lists 250 of TA101's, TA108's and TA113's 291 findings and of
+    # TA107's 290; its "unlisted" holds the others' fingerprints, so a
+    # baseline made from it accepts all of them.
+    facts = tcpaudit.gather(root=str(_root(tmp_path, MAX_FINDINGS_PER_RULE + 40)))
+    first = tcpaudit.audit(facts)
+    assert len(first.unlisted) == 3 * 41 + 40
+    path = tmp_path / "baseline.json"
+    path.write_text(first.to_json())
+    known = load_baseline(path)
+    assert set(first.unlisted) <= set(known)
+    again = apply_baseline(tcpaudit.audit(facts, baseline=known), known, source=str(path))
+    assert not [f for f in again.findings if not f.suppressed]
+    # The unlisted ones have no value in the baseline: none reads as "changed".
+    assert {f.suppression_reason for f in again.findings} == {"in baseline"}
+    # Without "unlisted" (an older report), the 40 are new.
+    document = json.loads(path.read_text())
+    del document["unlisted"]
+    path.write_text(json.dumps(document))
+    older = load_baseline(path)
+    new = apply_baseline(tcpaudit.audit(facts, baseline=older), older)
+    assert len([f for f in new.findings if not f.suppressed]) == 3 * 41 + 40

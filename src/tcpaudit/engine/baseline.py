@@ -24,6 +24,7 @@ Semantics:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ from ..provenance import Location, Note
 from .findings import Finding, JsonScalar, Report, Severity
 from .grade import grade_for, score_for
 
-__all__ = ["BASELINE_REASON", "apply_baseline", "load_baseline"]
+__all__ = ["BASELINE_REASON", "Fingerprints", "apply_baseline", "load_baseline"]
+
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 
 BASELINE_REASON = "in baseline"
 
@@ -69,7 +72,7 @@ def _fingerprint(path: str, index: int, item: Any) -> str:
     return probe.fingerprint
 
 
-def load_baseline(path: str | Path) -> dict[str, JsonScalar]:
+def load_baseline(path: str | Path) -> Fingerprints:
     """Read a previous JSON report (``tcpaudit audit --format json``) as fingerprints.
 
     Args:
@@ -77,7 +80,8 @@ def load_baseline(path: str | Path) -> dict[str, JsonScalar]:
 
     Returns:
         The fingerprint of each of its findings, suppressed ones included,
-        mapped to the value it had then (``current``).
+        mapped to the value it had then (``current``), and those of the
+        findings it judged but did not list (``unlisted``, values unknown).
 
     Raises:
         ParseError: the file cannot be read, is not JSON, or is not a tcpaudit
@@ -105,10 +109,32 @@ def load_baseline(path: str | Path) -> dict[str, JsonScalar]:
     findings = document.get("findings")
     if not isinstance(findings, list):
         raise _not_a_report(shown, '"findings" is not a list')
-    return {
-        _fingerprint(shown, i, item): _scalar(item.get("current"))
+    fingerprints = Fingerprints(
+        (_fingerprint(shown, i, item), _scalar(item.get("current")))
         for i, item in enumerate(findings)
-    }
+    )
+    # The findings the report judged but did not list (a rule's beyond the
+    # bound): accepted too, their values unknown. Older reports have none.
+    unlisted = document.get("unlisted", [])
+    if not isinstance(unlisted, list) or not all(
+        isinstance(item, str) and _FINGERPRINT.fullmatch(item) for item in unlisted
+    ):
+        raise _not_a_report(shown, '"unlisted" is not a list of fingerprints')
+    for fingerprint in unlisted:
+        if fingerprint not in fingerprints:
+            fingerprints[fingerprint] = None
+            fingerprints.unvalued.add(fingerprint)
+    return fingerprints
+
+
+class Fingerprints(dict[str, JsonScalar]):
+    """A baseline's fingerprints, each with the value its finding had then;
+    ``unvalued`` holds those whose value the baseline does not give (its
+    unlisted findings)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.unvalued: set[str] = set()
 
 
 def _scalar(value: object) -> JsonScalar:
@@ -144,7 +170,12 @@ def apply_baseline(
         if not finding.suppressed and finding.fingerprint in then:
             reason = BASELINE_REASON
             before = then[finding.fingerprint]
-            if isinstance(fingerprints, Mapping) and before != finding.current:
+            unvalued = getattr(fingerprints, "unvalued", ())
+            if (
+                isinstance(fingerprints, Mapping)
+                and finding.fingerprint not in unvalued
+                and before != finding.current
+            ):
                 # Same finding, another value (Timeout 300 became 400): still
                 # accepted, but a reader of the report should see it moved.
                 reason = f"{BASELINE_REASON} (was {before}, now {finding.current})"

@@ -196,6 +196,11 @@ class Report(BaseModel):
     kernel: KernelSummary | None = None
     derived: DerivedTimings = Field(default_factory=DerivedTimings)
     findings: list[Finding] = Field(default_factory=list)
+    unlisted: list[str] = Field(
+        default_factory=list,
+        description="fingerprints of the findings judged but not listed (a rule's beyond the "
+        "250 a report lists): a baseline made from this report accepts them too",
+    )
     notes: list[Note] = Field(default_factory=list)
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -98,17 +98,15 @@ class _Judged(NamedTuple):
     hit: Hit
 
 
-def _listed(judged: list[_Judged], limit: int) -> tuple[list[_Judged], int, int]:
-    """The worst ``limit`` hits of each group (unsuppressed and not in the baseline;
-    the others), and how many of each group are left out."""
+def _listed(
+    judged: list[_Judged], limit: int
+) -> tuple[list[_Judged], list[_Judged], list[_Judged]]:
+    """The worst ``limit`` hits of each group (unsuppressed and not in the
+    baseline; the others), then the left-out ones of each group."""
     judged.sort()
     fresh = [item for item in judged if not (item.suppressed or item.known)]
     others = [item for item in judged if item.suppressed or item.known]
-    return (
-        sorted([*fresh[:limit], *others[:limit]]),
-        max(0, len(fresh) - limit),
-        max(0, len(others) - limit),
-    )
+    return sorted([*fresh[:limit], *others[:limit]]), fresh[limit:], others[limit:]
 
 
 def _left_out_note(rule: Rule, fresh: int, others: int, limit: int, unjudged: bool) -> Note:
@@ -298,6 +296,7 @@ def audit(
     notes: list[Note] = [*facts.notes]
     checks = registered_checks()
     findings: list[Finding] = []
+    unlisted: list[str] = []
     derived = facts.derived
     derived_values = derived.model_dump()
     _check_references(config, catalogue)
@@ -350,8 +349,14 @@ def audit(
         listed, fresh_left, others_left = _listed(judged, max_findings_per_rule)
         if fresh_left or others_left or unjudged:
             notes.append(
-                _left_out_note(rule, fresh_left, others_left, max_findings_per_rule, unjudged)
+                _left_out_note(
+                    rule, len(fresh_left), len(others_left), max_findings_per_rule, unjudged
+                )
             )
+        unlisted.extend(
+            fingerprint_of(rule.id, item.hit.setting, item.hit.scope, item.file or None)
+            for item in (*fresh_left, *others_left)
+        )
         found_before = len(findings)
         for item in listed:
             hit = item.hit
@@ -420,5 +425,6 @@ def audit(
         else None,
         derived=derived,
         findings=findings,
+        unlisted=unlisted,
         notes=notes,
     )
