@@ -214,7 +214,7 @@ def test_configurations_that_need_gigabytes_stop_at_the_memory_bound(tmp_path: P
     runs = [clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"][0]
             for root in (dense, many, wide)]  # fmt: skip
     for run, where in zip(runs, ("z.conf:", "conf-enabled/z", "z.conf:2:"), strict=True):
-        assert_one_error_line(run, where, "takes more than 512 MiB of memory")
+        assert_one_error_line(run, where, "takes more than 640 MiB of memory")
         assert run["seconds"] < SAFE_SECONDS
 
 

@@ -28,7 +28,7 @@ __all__ = [
 # What a load may add to the process's resident memory. The rest of the
 # promise's 1 GiB is for the interpreter, the model built from the tree and
 # the report.
-MAX_LOAD_MEMORY_BYTES = 512 * 1024 * 1024
+MAX_LOAD_MEMORY_BYTES = 640 * 1024 * 1024
 # A mask: the line loops check when ``number & CHECK_EVERY_LINES == 0``.
 CHECK_EVERY_LINES = 0xFFFF
 # A line this long is split into words at once, between two checks: its
