@@ -7,11 +7,10 @@ suppressions); the checks themselves never see it.
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import logging
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -19,7 +18,7 @@ from ..errors import CatalogueError, ConfigError, raises_only_documented_errors
 from ..facts import HostFacts
 from ..provenance import Note
 from .catalogue import load_catalogue, registered_checks
-from .config import AuditConfig, Suppression, suggest_rule_id
+from .config import AuditConfig, suggest_rule_id
 from .findings import (
     ApacheSummary,
     Finding,
@@ -27,26 +26,25 @@ from .findings import (
     KernelSummary,
     Profile,
     Report,
-    Severity,
     fingerprint_of,
 )
 from .grade import grade_for, score_for
 from .rule import Context, ExpiredSuppression, Rule, RuleRunner
+from .selection import (
+    MAX_FINDINGS_PER_RULE,
+    MAX_JUDGED_PER_RULE,
+    Judged,
+    Suppressions,
+    left_out_note,
+    listed,
+)
 
 if TYPE_CHECKING:
     from ..checks import Check
-    from ..checks.base import Hit
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_FINDINGS_PER_RULE", "audit", "audit_context", "render_template", "rule_applies"]
-
-# One rule finds once per virtual host: without a bound, 20,000 vhosts with
-# four findings each made a 188 MB SARIF log and held 1.8 GB.
-MAX_FINDINGS_PER_RULE = 250
-# A check stops after this many hits: each costs its fix (about 0.1 ms), and
-# 100,000 vhosts with four findings each took 38 s.
-MAX_JUDGED_PER_RULE = 10_000
+__all__ = ["audit", "audit_context", "render_template", "rule_applies"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -66,63 +64,6 @@ def render_template(template: str, values: Mapping[str, object], rule_id: str) -
         return str(value)
 
     return " ".join(_PLACEHOLDER.sub(replace, template).split())
-
-
-def _suppression_for(
-    rule_id: str, setting: str | None, file: str | None, suppressions: Sequence[Suppression]
-) -> Suppression | None:
-    for suppression in suppressions:
-        if suppression.rule != rule_id:
-            continue
-        if suppression.setting is not None and suppression.setting != setting:
-            continue
-        if suppression.file is not None and (
-            file is None or not fnmatch.fnmatch(file, suppression.file)
-        ):
-            continue
-        return suppression
-    return None
-
-
-class _Judged(NamedTuple):
-    """A hit with what the engine decided for it, ordered as the report lists findings."""
-
-    suppressed: bool
-    minus_rank: int
-    file: str
-    line: int
-    order: int
-    severity: Severity
-    reason: str | None
-    known: bool
-    hit: Hit
-
-
-def _listed(
-    judged: list[_Judged], limit: int
-) -> tuple[list[_Judged], list[_Judged], list[_Judged]]:
-    """The worst ``limit`` hits of each group (unsuppressed and not in the
-    baseline; the others), then the left-out ones of each group."""
-    judged.sort()
-    fresh = [item for item in judged if not (item.suppressed or item.known)]
-    others = [item for item in judged if item.suppressed or item.known]
-    return sorted([*fresh[:limit], *others[:limit]]), fresh[limit:], others[limit:]
-
-
-def _left_out_note(rule: Rule, fresh: int, others: int, limit: int, unjudged: bool) -> Note:
-    stopped = (
-        f"; the check stopped after {MAX_JUDGED_PER_RULE:,} findings, so there are more"
-        if unjudged
-        else ""
-    )
-    return Note(
-        message=f"{rule.id}: {fresh + others:,} more finding(s) not listed ({fresh:,} "
-        f"unsuppressed, {others:,} suppressed or in the baseline){stopped}. A report lists "
-        f"the {limit:,} worst findings of each rule, new ones first, so that it does not "
-        "grow with the number of virtual hosts; the grade and the exit code are the same "
-        "with them. Fix the listed ones and audit again for the next.",
-        file=None,
-    )
 
 
 def _check_references(config: AuditConfig, catalogue: Sequence[Rule]) -> None:
@@ -285,7 +226,7 @@ def audit(
     apache = facts.apache
     context = audit_context(facts, config, rules=catalogue, profile=chosen_profile)
     today = today or dt.date.today()
-    active = [s for s in config.suppress if not s.expired(today)]
+    suppressions = Suppressions([s for s in config.suppress if not s.expired(today)])
     # Expired suppressions stop applying and become TA901 findings.
     expired = tuple(
         ExpiredSuppression(rule=s.rule, reason=s.reason, expires=s.expires, location=s.location)
@@ -321,20 +262,20 @@ def audit(
         )
         unjudged = len(hits) > MAX_JUDGED_PER_RULE
         del hits[MAX_JUDGED_PER_RULE:]
-        judged: list[_Judged] = []
+        judged: list[Judged] = []
         for order, hit in enumerate(hits):
             chosen = (
                 settings.severity if settings and settings.severity else hit.severity or severity
             )
             file = hit.location.file if hit.location else None
-            suppression = _suppression_for(rule.id, hit.setting, file, active)
+            suppression = suppressions.find(rule.id, hit.setting, file)
             known = baseline is not None and (
                 fingerprint_of(rule.id, hit.setting, hit.scope, file) in baseline
             )
             line = hit.location.line or 0 if hit.location else 0
             reason = suppression.reason if suppression else None
             judged.append(
-                _Judged(
+                Judged(
                     suppression is not None,
                     -chosen.rank,
                     file or "",
@@ -346,10 +287,10 @@ def audit(
                     hit,
                 )
             )
-        listed, fresh_left, others_left = _listed(judged, max_findings_per_rule)
+        kept, fresh_left, others_left = listed(judged, max_findings_per_rule)
         if fresh_left or others_left or unjudged:
             notes.append(
-                _left_out_note(
+                left_out_note(
                     rule, len(fresh_left), len(others_left), max_findings_per_rule, unjudged
                 )
             )
@@ -358,7 +299,7 @@ def audit(
             for item in (*fresh_left, *others_left)
         )
         found_before = len(findings)
-        for item in listed:
+        for item in kept:
             hit = item.hit
             values = {
                 **derived_values,
