@@ -9,7 +9,12 @@ import pytest
 from ci_helpers import EXAMPLES, audit_root, copy_example
 
 from tcpaudit.engine import AuditConfig, Severity, Suppression, audit
-from tcpaudit.engine.baseline import BASELINE_REASON, apply_baseline, load_baseline
+from tcpaudit.engine.baseline import (
+    BASELINE_REASON,
+    MAX_UNLISTED,
+    apply_baseline,
+    load_baseline,
+)
 from tcpaudit.engine.grade import score_for
 from tcpaudit.errors import ParseError
 from tcpaudit.facts import gather
@@ -153,8 +158,31 @@ def test_baseline_from_another_version_with_extra_fields(tmp_path: Path) -> None
             "must be strings",
             None,
         ),
+        (
+            '{"schema_version": 1, "tool": {"name": "tcpaudit"}, "findings": [],'
+            ' "unlisted": ["0123456789abcdef", "../etc/passwd"]}',
+            '"unlisted" is not a list of fingerprints',
+            None,
+        ),
+        (
+            '{"schema_version": 1, "tool": {"name": "tcpaudit"}, "findings": [], "unlisted": ['
+            + ", ".join(['"0123456789abcdef"'] * (MAX_UNLISTED + 1))
+            + "]}",
+            f'more than {MAX_UNLISTED:,} "unlisted" fingerprints',
+            None,
+        ),
     ],
-    ids=["syntax", "list", "sarif", "schema-2", "findings-object", "no-rule", "bad-setting"],
+    ids=[
+        "syntax",
+        "list",
+        "sarif",
+        "schema-2",
+        "findings-object",
+        "no-rule",
+        "bad-setting",
+        "bad-unlisted",
+        "too-many-unlisted",
+    ],
 )
 def test_invalid_baseline_names_the_file(
     tmp_path: Path, content: str, reason: str, line: int | None

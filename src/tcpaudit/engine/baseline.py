@@ -35,9 +35,12 @@ from ..provenance import Location, Note
 from .findings import Finding, JsonScalar, Report, Severity
 from .grade import grade_for, score_for
 
-__all__ = ["BASELINE_REASON", "Fingerprints", "apply_baseline", "load_baseline"]
+__all__ = ["BASELINE_REASON", "MAX_UNLISTED", "Fingerprints", "apply_baseline", "load_baseline"]
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+# More than any report holds (a check stops after 10,000 findings of its
+# rule); 3.3 million, what 64 MiB can hold, took 700 MB.
+MAX_UNLISTED = 1_000_000
 
 BASELINE_REASON = "in baseline"
 
@@ -116,6 +119,8 @@ def load_baseline(path: str | Path) -> Fingerprints:
     # The findings the report judged but did not list (a rule's beyond the
     # bound): accepted too, their values unknown. Older reports have none.
     unlisted = document.get("unlisted", [])
+    if isinstance(unlisted, list) and len(unlisted) > MAX_UNLISTED:
+        raise _not_a_report(shown, f'more than {MAX_UNLISTED:,} "unlisted" fingerprints')
     if not isinstance(unlisted, list) or not all(
         isinstance(item, str) and _FINGERPRINT.fullmatch(item) for item in unlisted
     ):
