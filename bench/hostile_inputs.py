@@ -118,6 +118,40 @@ def deep_json_of_64_mib(work: Path) -> list[str]:
     return ["audit", "--facts", str(document)]
 
 
+def vhosts_of_four_findings(work: Path) -> list[str]:
+    """20,000 vhosts with four findings each, as SARIF (188 MB and 1.8 GB before)."""
+    root = _root(work)
+    (root / "etc/httpd/conf.d/many.conf").write_text("".join(
+        f"<VirtualHost *:80>\nServerName v{index}.example\nTimeout 300\nKeepAliveTimeout 30\n"
+        "ProxyPass /a/ http://127.0.0.1:8080/ timeout=600\nProxyTimeout 900\n</VirtualHost>\n"
+        for index in range(20_000)))  # fmt: skip
+    return ["audit", "--root", str(root), "--format", "sarif"]
+
+
+def vhosts_at_the_load_bound(work: Path) -> list[str]:
+    """150,000 three-line vhosts with two findings each: about the most the loader accepts."""
+    root = _root(work)
+    (root / "etc/httpd/conf.d/many.conf").write_text(
+        "<VirtualHost *:80>\nTimeout 300\nProxyPass /a/ http://127.0.0.1:8080/\n</VirtualHost>\n"
+        * 150_000
+    )
+    return ["audit", "--root", str(root), "--format", "sarif"]
+
+
+def ss_capture_of_64_mib(work: Path) -> list[str]:
+    """An `ss` capture just under 64 MiB: 893,000 CLOSE_WAIT sockets of distinct processes."""
+    capture = work / "ss.txt"
+    with capture.open("w") as handle:
+        handle.write("State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n")
+        handle.write('LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("apache2",pid=1,fd=3))\n')
+        for index in range(893_000):
+            handle.write(
+                f"CLOSE-WAIT 1 0 10.0.0.1:80 10.{index >> 16 & 255}.{index >> 8 & 255}."
+                f'{index & 255}:{1024 + index % 60000} users:(("a",pid={index + 2},fd=3))\n'
+            )
+    return ["diagnose", "--root", str(INCIDENT), "--ss", str(capture)]
+
+
 CASES: dict[str, Callable[[Path], list[str]]] = {
     case.__name__: case
     for case in (
@@ -128,6 +162,9 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
         snapshot_of_64_mib,
         baseline_of_64_mib,
         deep_json_of_64_mib,
+        vhosts_of_four_findings,
+        vhosts_at_the_load_bound,
+        ss_capture_of_64_mib,
     )
 }
 
