@@ -10,11 +10,14 @@ socket.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 from childrun import SAFE_SECONDS, clis_in_child
 
 from tcpaudit.diagnose.classify import MAX_LISTED
+from tcpaudit.diagnose.run import MAX_INSTANCES
 
 REPO = Path(__file__).resolve().parents[2]
 INCIDENT = REPO / "examples" / "closewait-incident"
@@ -78,3 +81,49 @@ def test_a_capture_of_three_hundred_thousand_processes(tmp_path: Path) -> None:
     assert f"... and {300 - MAX_LISTED:,} more listening sockets, not listed" in text
     assert f"... and {500 - MAX_LISTED:,} more backends, not listed" in text
     assert "more backends, not described here" in diagnosis["verdict"]
+
+
+def _proc_tree(root: Path, processes: int, cmdline: bytes) -> None:
+    """``processes`` httpd processes, each its own instance on its own port, with
+    ``cmdline`` as command line and environment (hard links: one file on disk)."""
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "proc/net").mkdir(parents=True)
+    blob = root.parent / f"{root.name}-blob"
+    blob.write_bytes(cmdline)
+    table = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   "
+             "uid  timeout inode\n"]  # fmt: skip
+    for index in range(processes):
+        pid, inode = 1000 + index, 5000 + index
+        directory = root / f"proc/{pid}"
+        (directory / "fd").mkdir(parents=True)
+        os.link(blob, directory / "cmdline")
+        os.link(blob, directory / "environ")
+        (directory / "comm").write_text("httpd\n")
+        (directory / "stat").write_text(
+            f"{pid} (httpd) S 1 {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n"
+        )
+        os.symlink(f"socket:[{inode}]", directory / "fd/3")
+        table.append(
+            f"{index}: 00000000:{8000 + index:04X} 00000000:0000 0A 0:0 0:0 0 0 0 {inode}\n"
+        )
+    (root / "proc/net/tcp").write_text("".join(table))
+
+
+def test_processes_of_long_command_lines_and_many_instances(tmp_path: Path) -> None:
+    # 60 processes of a 1 MiB command line and environment (262,144 words
+    # each) held 1.2 GB; 400 instances, each judged with a load and an audit,
+    # took 38 s. Command lines are kept short, environments read for the
+    # judged process only, and 20 instances judged with a note for the rest.
+    words = b"".join(b"%03x\0" % (index % 4096) for index in range(262_144))[: (1 << 20) - 1]
+    long_lines, many = tmp_path / "long", tmp_path / "many"
+    _proc_tree(long_lines, 60, words)
+    _proc_tree(many, MAX_INSTANCES + 20, b"/usr/sbin/httpd\0")
+    runs = [["diagnose", "--root", str(root), "--format", "json"] for root in (long_lines, many)]
+    outcomes = clis_in_child(runs, tmp_path)["runs"]
+    for run in outcomes:
+        assert run["exit_code"] in (0, 1), run["stderr"]
+        assert run["seconds"] < SAFE_SECONDS
+    diagnosis = json.loads(outcomes[1]["stdout"])
+    assert len(diagnosis["instances"]) == MAX_INSTANCES
+    note = f"20 more Apache instances hold listening sockets (ports {8000 + MAX_INSTANCES}, "
+    assert any(n["message"].startswith(note) for n in diagnosis["notes"]), diagnosis["notes"]

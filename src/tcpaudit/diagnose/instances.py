@@ -28,7 +28,7 @@ from ..apache.locate import find_main_config
 from ..errors import TcpauditError
 from ..provenance import Note
 from ..rootfs import RootFS
-from .processes import ProcessInfo, read_process
+from .processes import ProcessInfo, read_environment, read_process
 from .sockets import SocketRecord, TcpState
 
 __all__ = [
@@ -70,6 +70,9 @@ _SHOWN_ARGUMENTS = 12
 # The listening addresses an instance names (SO_REUSEPORT and many IPs aside,
 # a handful): a capture of a million listeners must not list them all.
 MAX_ADDRESSES_LISTED = 100
+# Processes read to group the listeners (workers hold them too): a bound on
+# the work and memory a /proc tree of many processes costs.
+MAX_PROCESSES_READ = 10_000
 
 
 @dataclass
@@ -144,6 +147,8 @@ def group_listeners(
 
     def process(pid: int) -> ProcessInfo | None:
         if pid not in processes:
+            if len(processes) >= MAX_PROCESSES_READ:
+                return None  # as a process gone: its sockets' holder is unknown
             info = read_process(fs, pid)
             if info is None:
                 return None
@@ -331,8 +336,9 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
         plan.directives.append(f"ServerRoot {server_root}")
     plan.directives += invocation.before
     plan.defines = list(invocation.defines)
-    if process.environment is not None:
-        plan.environment = dict(process.environment)
+    environment = read_environment(fs, process.pid)
+    if environment is not None:
+        plan.environment = environment
     else:
         plan.notes.append(
             Note(

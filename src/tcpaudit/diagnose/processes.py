@@ -28,13 +28,20 @@ from ..inputs import open_subdirectory, read_entry
 from ..numbers import ascii_int
 from ..rootfs import RootFS
 
-__all__ = ["ProcessInfo", "boot_time", "read_process", "started_at"]
+__all__ = ["ProcessInfo", "boot_time", "read_environment", "read_process", "started_at"]
 
 # Linux bounds one argument or environment string at MAX_ARG_STRLEN (128 KiB)
 # and the whole of them at about a quarter of the stack limit; 1 MiB holds any
 # httpd command line and environment a service passes.
-_MAX_CMDLINE_BYTES = 1024 * 1024
 _MAX_ENVIRON_BYTES = 1024 * 1024
+# But every holder of a listening socket is read, workers included, and only
+# the first words matter (argv[0], httpd's -f -d -D -C -c): 60 processes of a
+# 1 MiB command line and environment each held 1.2 GB. A command line is kept
+# to 8 KiB and 256 arguments, an environment to 4,096 variables and read only
+# for the process an instance is judged from.
+_MAX_CMDLINE_BYTES = 8 * 1024
+_MAX_ARGUMENTS = 256
+_MAX_VARIABLES = 4096
 _MAX_STAT_BYTES = 4096
 _COMM_BYTES = 64
 _DELETED = " (deleted)"
@@ -54,7 +61,6 @@ class ProcessInfo:
         exe_deleted: the binary was replaced or removed since it was started
             (its link ends in `` (deleted)``): the file at that path now is
             not the one running.
-        environment: ``environ`` as a mapping, or None when not readable.
         start_ticks: when it started, in clock ticks after boot (``stat`` field 22).
         own_root: the process sees another filesystem than ours (its root
             directory or its mount namespace differs: a chroot, a container,
@@ -67,7 +73,6 @@ class ProcessInfo:
     arguments: tuple[str, ...]
     exe: str | None
     exe_deleted: bool
-    environment: dict[str, str] | None
     own_root: bool
     start_ticks: int | None = None
 
@@ -118,6 +123,21 @@ def started_at(process: ProcessInfo, booted: int | None) -> float | None:
     return booted + process.start_ticks / os.sysconf("SC_CLK_TCK")
 
 
+def read_environment(fs: RootFS, pid: int) -> dict[str, str] | None:
+    """``<root>/proc/<pid>/environ`` as a mapping (its first 4,096 variables),
+    or None when not readable."""
+    try:
+        proc = fs.resolve("/proc")
+        with fs.open_real_directory(proc) as directory:
+            process = open_subdirectory(directory, str(pid))
+    except OSError:
+        return None
+    try:
+        return _environment(_text(process, "environ", _MAX_ENVIRON_BYTES))
+    finally:
+        os.close(process)
+
+
 def _environment(text: str | None) -> dict[str, str] | None:
     if text is None:
         return None
@@ -126,6 +146,8 @@ def _environment(text: str | None) -> dict[str, str] | None:
         name, sep, value = entry.partition("=")
         if sep and name:
             environment[name] = value
+            if len(environment) >= _MAX_VARIABLES:
+                break
     return environment
 
 
@@ -161,7 +183,11 @@ def read_process(fs: RootFS, pid: int) -> ProcessInfo | None:
         return None
     try:
         cmdline = _text(process, "cmdline", _MAX_CMDLINE_BYTES) or ""
-        arguments = tuple(cmdline.rstrip("\0").split("\0")) if cmdline.strip("\0") else ()
+        arguments = (
+            tuple(cmdline.rstrip("\0").split("\0", _MAX_ARGUMENTS)[:_MAX_ARGUMENTS])
+            if cmdline.strip("\0")
+            else ()
+        )
         comm = (_text(process, "comm", _COMM_BYTES) or "").strip()
         exe: str | None
         try:
@@ -181,7 +207,6 @@ def read_process(fs: RootFS, pid: int) -> ProcessInfo | None:
             arguments=arguments,
             exe=exe,
             exe_deleted=deleted,
-            environment=_environment(_text(process, "environ", _MAX_ENVIRON_BYTES)),
             own_root=_other_root(fs, process),
         )
     finally:
