@@ -22,6 +22,7 @@ from tcpaudit.checks.hold_fixes import MAX_VHOST_CHANGES
 from tcpaudit.engine.baseline import apply_baseline, load_baseline
 from tcpaudit.engine.config import MAX_SUPPRESSIONS
 from tcpaudit.engine.selection import MAX_FINDINGS_PER_RULE, MAX_JUDGED_PER_RULE
+from tcpaudit.fleet import MAX_REPORT_FINDINGS
 
 REPO = Path(__file__).resolve().parents[2]
 INCIDENT = REPO / "examples" / "closewait-incident"
@@ -169,3 +170,22 @@ def test_websocket_routes_beside_a_long_configuration(tmp_path: Path) -> None:
     assert run["seconds"] < SAFE_SECONDS
     findings = json.loads(report.read_text())["findings"]
     assert sum(f["rule"] == "TA116" for f in findings) == MAX_FINDINGS_PER_RULE
+
+
+def test_fleet_refuses_a_report_of_more_findings_than_tcpaudit_writes(tmp_path: Path) -> None:
+    # 884,401 small findings in a 64 MiB report: fleet built every model, 1.7 GB.
+    report = tcpaudit.audit(tcpaudit.gather(root=str(INCIDENT)))
+    document = json.loads(report.to_json())
+    item = {"rule": "TA101", "severity": "high", "title": "", "message": ""}
+    paths = []
+    for count in (MAX_REPORT_FINDINGS, MAX_REPORT_FINDINGS + 1):
+        document["findings"] = [{**item, "scope": str(index)} for index in range(count)]
+        path = tmp_path / f"report-{count}.json"
+        path.write_text(json.dumps(document))
+        paths.append(path)
+    runs = [["fleet", str(path), "--format", "json"] for path in paths]
+    accepted, refused = clis_in_child(runs, tmp_path)["runs"]
+    assert accepted["exit_code"] == 0, accepted["stderr"]
+    assert accepted["seconds"] < SAFE_SECONDS
+    assert json.loads(accepted["stdout"])["hosts"][0]["findings"] == MAX_REPORT_FINDINGS
+    assert_one_error_line(refused, paths[1].name, "more than 100,000 findings")

@@ -198,6 +198,7 @@ class Report(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     unlisted: list[str] = Field(
         default_factory=list,
+        max_length=1_000_000,
         description="fingerprints of the findings judged but not listed (a rule's beyond the "
         "250 a report lists): a baseline made from this report accepts them too",
     )
