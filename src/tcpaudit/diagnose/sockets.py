@@ -21,7 +21,9 @@ What the columns mean (net/ipv4/tcp_ipv4.c, ``get_tcp4_sock``):
 from __future__ import annotations
 
 import ipaddress
+import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -139,8 +141,29 @@ def format_endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
+_IPV4_HEX = re.compile(r"[0-9A-Fa-f]{8}")
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+
 def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
     address_hex, _, port_hex = text.partition(":")
+    if _IPV4_HEX.fullmatch(address_hex):
+        # IPv4, most of a table: the dotted quad from the number, without
+        # building an address object (a table of millions spent half its time there).
+        try:
+            port = int(port_hex, 16)
+        except ValueError as exc:
+            raise ParseError(f"bad address {text!r}", file=where, line=line) from exc
+        value = int(address_hex, 16)
+        first, second, third, fourth = (
+            value >> 24,
+            value >> 16 & 255,
+            value >> 8 & 255,
+            value & 255,
+        )
+        if _LITTLE_ENDIAN:
+            first, second, third, fourth = fourth, third, second, first
+        return f"{first}.{second}.{third}.{fourth}", port
     try:
         port = int(port_hex, 16)
         raw = bytes.fromhex(address_hex)
@@ -161,17 +184,27 @@ def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
     return (str(mapped) if mapped is not None else str(address6)), port
 
 
-def parse_proc_net_tcp(text: str, where: str = "proc/net/tcp") -> list[SocketRecord]:
+def parse_proc_net_tcp(
+    text: str,
+    where: str = "proc/net/tcp",
+    owners: Mapping[int, tuple[ProcessRef, ...]] | None = None,
+) -> list[SocketRecord]:
     """Parse the text of ``/proc/net/tcp`` or ``/proc/net/tcp6``.
 
     Args:
         text: the whole file, header line included.
         where: how the file is named in errors.
+        owners: the processes holding each inode (``scan_owners``): each
+            socket with an inode gets them, as ``with_owners`` would attach
+            them afterwards (without a second record per socket).
 
     Raises:
         ParseError: a line does not have the kernel's layout.
     """
     records: list[SocketRecord] = []
+    # One string per distinct local address: a table names the same few
+    # (the listeners') millions of times.
+    locals_seen: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields or fields[0] == "sl":
@@ -190,7 +223,7 @@ def parse_proc_net_tcp(text: str, where: str = "proc/net/tcp") -> list[SocketRec
         remote_address, remote_port = _decode_address(fields[2], where, number)
         records.append(
             SocketRecord(
-                local_address=local_address,
+                local_address=locals_seen.setdefault(local_address, local_address),
                 local_port=local_port,
                 remote_address=remote_address,
                 remote_port=remote_port,
@@ -199,13 +232,17 @@ def parse_proc_net_tcp(text: str, where: str = "proc/net/tcp") -> list[SocketRec
                 rx_queue=rx_queue,
                 uid=uid,
                 inode=inode,
+                owners=owners.get(inode, ()) if owners is not None and inode else (),
+                owners_listed=owners is not None and inode != 0,
             )
         )
     return records
 
 
-def read_proc_sockets(fs: RootFS) -> list[SocketRecord]:
-    """Read ``<root>/proc/net/tcp`` and ``tcp6``.
+def read_proc_sockets(
+    fs: RootFS, owners: Mapping[int, tuple[ProcessRef, ...]] | None = None
+) -> list[SocketRecord]:
+    """Read ``<root>/proc/net/tcp`` and ``tcp6`` (``owners``: as ``parse_proc_net_tcp``).
 
     On the live host (root ``/``) this is the network namespace tcpaudit runs
     in; Apache in another namespace (a container) is not visible from here.
@@ -230,17 +267,19 @@ def read_proc_sockets(fs: RootFS) -> list[SocketRecord]:
             ) from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise ParseError(f"cannot read: {exc}", file=shown) from exc
-        records.extend(parse_proc_net_tcp(text, shown))
+        records.extend(parse_proc_net_tcp(text, shown, owners))
+        del text  # before the next table is read
     return records
 
 
 def with_owners(
     records: list[SocketRecord], owners: dict[int, tuple[ProcessRef, ...]]
 ) -> list[SocketRecord]:
-    """Attach the processes holding each socket, by inode."""
-    return [
-        replace(record, owners=owners.get(record.inode, ()), owners_listed=True)
-        if record.inode and not record.owners
-        else record
-        for record in records
-    ]
+    """Attach the processes holding each socket, by inode (``records`` itself is
+    updated, and returned: a copy of a table of millions doubled its memory)."""
+    for index, record in enumerate(records):
+        if record.inode and not record.owners:
+            records[index] = replace(
+                record, owners=owners.get(record.inode, ()), owners_listed=True
+            )
+    return records

@@ -14,7 +14,7 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from .model import SocketSource
 from .owners import scan_owners
-from .sockets import SocketRecord, read_proc_sockets, with_owners
+from .sockets import SocketRecord, read_proc_sockets
 from .ss import capture_notes, parse_netstat, parse_ss
 from .status import Scoreboard, StatusUnavailable, fetch_status, parse_status
 
@@ -65,8 +65,8 @@ def read_sockets(
         records = parse_netstat(text, shown)
         notes.extend(capture_notes(records, text, shown, "netstat"))
         return records, "netstat"
-    records = read_proc_sockets(fs)
     owner_map = scan_owners(fs)
+    records = read_proc_sockets(fs, owner_map.by_inode)
     if owner_map.denied:
         notes.append(
             Note(
@@ -75,7 +75,7 @@ def read_sockets(
                 "were never accepted is known regardless)"
             )
         )
-    return with_owners(records, owner_map.by_inode), "proc"
+    return records, "proc"
 
 
 def read_scoreboard(
