@@ -11,6 +11,7 @@ line naming file and line, under 30 s and 1 GiB.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -282,3 +283,36 @@ def test_a_binary_repeating_its_version_string(tmp_path: Path) -> None:
     assert run["exit_code"] in (0, 2), run["stderr"]
     if run["exit_code"] == 2:
         assert_one_error_line(run)
+
+
+def _chain(directory: Path, last: str) -> None:
+    """``c0 -> c1 -> ... -> c38 -> last``: 39 links, one short of the kernel's limit."""
+    for index in range(38):
+        os.symlink(f"c{index + 1}", directory / f"c{index}")
+    os.symlink(last, directory / "c38")
+
+
+def test_names_each_the_head_of_a_long_link_chain(tmp_path: Path) -> None:
+    # Every name resolved through 39 links: 100,000 sysctl.d names took 52 s
+    # (only 1,000 files are read), 50,000 included files 47 s.
+    sysctl_root = _debian(tmp_path, "sysctl")
+    sysctl_d = sysctl_root / "etc/sysctl.d"
+    sysctl_d.mkdir(parents=True, exist_ok=True)
+    (sysctl_d / "real").write_text("net.ipv4.tcp_keepalive_time = 600\n")
+    _chain(sysctl_d, "real")
+    for index in range(100_000):
+        os.symlink("c0", sysctl_d / f"x{index:06d}.conf")
+    include_root = _debian(tmp_path, "include")
+    conf = include_root / "etc/apache2/conf-enabled"
+    (conf / "real").write_text("# empty\n")
+    _chain(conf, "real")
+    for index in range(50_000):
+        os.symlink("c0", conf / f"x{index:06d}.conf")
+    runs = [["facts", "--root", str(root)] for root in (sysctl_root, include_root)]
+    sysctl_run, include_run = clis_in_child(runs, tmp_path)["runs"]
+    assert sysctl_run["exit_code"] == 0, sysctl_run["stderr"]
+    notes = json.loads(sysctl_run["stdout"])["sysctl"]["notes"]
+    assert any(n["message"].startswith("99000 more sysctl files not read") for n in notes)
+    assert_one_error_line(include_run, "conf-enabled/x", "symbolic links followed in all")
+    for run in (sysctl_run, include_run):
+        assert run["seconds"] < SAFE_SECONDS
