@@ -98,14 +98,14 @@ def snapshot_of_64_mib(work: Path) -> list[str]:
 
 
 def baseline_of_64_mib(work: Path) -> list[str]:
-    """A --baseline report just under 64 MiB: 200,000 findings."""
+    """A --baseline report just under 64 MiB: 100,000 findings (the most a report may hold)."""
     finding = {"rule": "TA101", "setting": "Timeout", "scope": None, "current": 300,
                "location": {"file": "etc/httpd/conf/httpd.conf", "line": 1}}  # fmt: skip
     document = {"schema_version": 1, "tool": {"name": "tcpaudit"}, "findings": []}
     findings = document["findings"]
     assert isinstance(findings, list)
-    for index in range(200_000):
-        findings.append({**finding, "scope": f"<VirtualHost *:80> v{index}.example" + "x" * 150})
+    for index in range(100_000):
+        findings.append({**finding, "scope": f"<VirtualHost *:80> v{index}.example" + "x" * 500})
     baseline = work / "baseline.json"
     baseline.write_text(json.dumps(document))
     return ["audit", "--root", str(INCIDENT), "--baseline", str(baseline), "--format", "json"]

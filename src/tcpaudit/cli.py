@@ -260,6 +260,10 @@ class _LazyGroup(click.Group):
 )
 def cli() -> None:
     """Audit Apache httpd and Linux TCP settings for CLOSE_WAIT pile-ups."""
+    from .apache.memory import count_memory_from_now
+
+    # The load's memory bound counts what the command read before it too.
+    count_memory_from_now()
 
 
 def _catalogue_options(function: F) -> F:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tabulate import tabulate
 
 from .cli_support import errors_exit_2, write_output
-from .engine.findings import Report, Severity
+from .engine.findings import MAX_REPORT_FINDINGS, Report, Severity, too_many_findings
 from .engine.grade import Grade
 from .errors import ParseError
 from .inputs import load_json, read_bytes
@@ -111,10 +111,6 @@ class FleetSummary(BaseModel):
     summary: FleetStats
 
 
-# More than any report tcpaudit writes (250 findings of a rule are listed).
-MAX_REPORT_FINDINGS = 100_000
-
-
 def report_files(paths: Iterable[str | Path]) -> list[Path]:
     """The report files that ``paths`` name: files as given, directories as their ``*.json``.
 
@@ -156,10 +152,8 @@ def load_report(path: str | Path) -> Report:
         data = read_bytes(path)
     except OSError as exc:
         raise ParseError(f"cannot read report: {exc.strerror or exc}", file=str(path)) from exc
-    # Each finding has exactly one "rule" key, and the word cannot appear
-    # quoted so inside a JSON string: an upper bound counted before the
-    # models are built (884,401 small findings in 64 MiB took 1.7 GB).
-    if data.count(b'"rule"') > MAX_REPORT_FINDINGS:
+    # Counted before the models are built: 884,401 small findings in 64 MiB took 1.7 GB.
+    if too_many_findings(data):
         raise ParseError(
             f"not a tcpaudit JSON report (more than {MAX_REPORT_FINDINGS:,} findings)",
             file=str(path),

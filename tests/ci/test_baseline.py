@@ -15,6 +15,7 @@ from tcpaudit.engine.baseline import (
     apply_baseline,
     load_baseline,
 )
+from tcpaudit.engine.findings import MAX_REPORT_FINDINGS
 from tcpaudit.engine.grade import score_for
 from tcpaudit.errors import ParseError
 from tcpaudit.facts import gather
@@ -171,6 +172,13 @@ def test_baseline_from_another_version_with_extra_fields(tmp_path: Path) -> None
             f'more than {MAX_UNLISTED:,} "unlisted" fingerprints',
             None,
         ),
+        (
+            '{"schema_version": 1, "tool": {"name": "tcpaudit"}, "findings": ['
+            + ", ".join(['{"rule": "TA101"}'] * (MAX_REPORT_FINDINGS + 1))
+            + "]}",
+            f"more than {MAX_REPORT_FINDINGS:,} findings",
+            None,
+        ),
     ],
     ids=[
         "syntax",
@@ -182,6 +190,7 @@ def test_baseline_from_another_version_with_extra_fields(tmp_path: Path) -> None
         "bad-setting",
         "bad-unlisted",
         "too-many-unlisted",
+        "too-many-findings",
     ],
 )
 def test_invalid_baseline_names_the_file(

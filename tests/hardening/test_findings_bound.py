@@ -21,8 +21,8 @@ import tcpaudit
 from tcpaudit.checks.hold_fixes import MAX_VHOST_CHANGES
 from tcpaudit.engine.baseline import apply_baseline, load_baseline
 from tcpaudit.engine.config import MAX_SUPPRESSIONS
+from tcpaudit.engine.findings import MAX_REPORT_FINDINGS
 from tcpaudit.engine.selection import MAX_FINDINGS_PER_RULE, MAX_JUDGED_PER_RULE
-from tcpaudit.fleet import MAX_REPORT_FINDINGS
 
 REPO = Path(__file__).resolve().parents[2]
 INCIDENT = REPO / "examples" / "closewait-incident"

@@ -23,6 +23,7 @@ __all__ = [
     "LONG_LINE_CHARACTERS",
     "MAX_LOAD_MEMORY_BYTES",
     "MemoryGuard",
+    "count_memory_from_now",
 ]
 
 # What a load may add to the process's resident memory. The rest of the
@@ -47,13 +48,26 @@ def resident_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+# Where the count starts when a command set it (count_memory_from_now): what
+# the command read before the configuration counts too. A 64 MiB baseline read
+# first, then the largest tree the load allowed on top of it, held 1.2 GB.
+_COMMAND_BASE: int | None = None
+
+
+def count_memory_from_now() -> None:
+    """Make every later load count the memory added since now (the CLI's start)."""
+    global _COMMAND_BASE
+    _COMMAND_BASE = resident_bytes()
+
+
 class MemoryGuard:
-    """Raises once a load has added more than ``limit`` bytes of resident memory."""
+    """Raises once a load has added more than ``limit`` bytes of resident memory
+    (since ``count_memory_from_now`` when a command called it)."""
 
     __slots__ = ("base", "limit")
 
     def __init__(self, limit: int = MAX_LOAD_MEMORY_BYTES) -> None:
-        self.base = resident_bytes()
+        self.base = _COMMAND_BASE if _COMMAND_BASE is not None else resident_bytes()
         self.limit = limit
 
     def check(self, file: str, line: int | None, needed: int = 0) -> None:

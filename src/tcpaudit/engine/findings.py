@@ -18,6 +18,7 @@ from ..provenance import Location, Note
 from ..safetext import json_safe, show_bytes
 
 __all__ = [
+    "MAX_REPORT_FINDINGS",
     "ApacheSummary",
     "ChangeAction",
     "FileChange",
@@ -29,6 +30,7 @@ __all__ = [
     "Severity",
     "ToolInfo",
     "fingerprint_of",
+    "too_many_findings",
 ]
 
 JsonScalar = bool | int | float | str | None
@@ -151,6 +153,18 @@ def fingerprint_of(rule: str, setting: str | None, scope: str | None, file: str 
     parts = [rule, setting or "", scope or "", file or ""]
     # show_bytes: a byte that is not UTF-8 counts as the text reports show for it.
     return hashlib.sha256(show_bytes("\x1f".join(parts)).encode()).hexdigest()[:16]
+
+
+# More than any report tcpaudit writes (it lists 250 findings of a rule):
+# fleet and --baseline refuse a document of more.
+MAX_REPORT_FINDINGS = 100_000
+
+
+def too_many_findings(document: bytes) -> bool:
+    """Whether a JSON report holds more than MAX_REPORT_FINDINGS findings, told
+    before it is parsed: each finding has one "rule" key, and that word cannot
+    appear so quoted inside a JSON string (its quotes would be escaped)."""
+    return document.count(b'"rule"') > MAX_REPORT_FINDINGS
 
 
 class ToolInfo(BaseModel):
