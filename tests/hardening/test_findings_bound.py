@@ -26,6 +26,7 @@ from tcpaudit.engine.selection import MAX_FINDINGS_PER_RULE, MAX_JUDGED_PER_RULE
 
 REPO = Path(__file__).resolve().parents[2]
 INCIDENT = REPO / "examples" / "closewait-incident"
+CONF = "/etc/apache2/apache2.conf"
 # Four rules find in each of these (TA101 Timeout, TA107 ProxyTimeout, TA108
 # ProxyPass without a pool bound, TA113 the route's timeout=).
 VHOST = (
@@ -189,3 +190,47 @@ def test_fleet_refuses_a_report_of_more_findings_than_tcpaudit_writes(tmp_path: 
     assert accepted["seconds"] < SAFE_SECONDS
     assert json.loads(accepted["stdout"])["hosts"][0]["findings"] == MAX_REPORT_FINDINGS
     assert_one_error_line(refused, paths[1].name, "more than 100,000 findings")
+
+
+def test_checks_that_searched_the_vhosts_once_per_finding(tmp_path: Path) -> None:
+    # TA105 on the proxy-backend profile sized the pool for each KeepAlive Off
+    # vhost over the whole tree (6,000 vhosts: 149 s); TA107 searched every
+    # vhost for each ignored one's first (12,000 after 40,000 others: 53 s).
+    keepalive = tmp_path / "keepalive/etc/apache2/apache2.conf"
+    keepalive.parent.mkdir(parents=True)
+    keepalive.write_text(
+        "LoadModule mpm_prefork_module /usr/lib/apache2/modules/mod_mpm_prefork.so\n"
+        "Listen 80\nKeepAlive On\nMaxRequestWorkers 150\n"
+        + "".join(
+            f"<VirtualHost *:80>\nServerName a{index}.example\nKeepAlive Off\n</VirtualHost>\n"
+            for index in range(6_000)
+        )
+    )
+    ignored = tmp_path / "ignored/etc/apache2/apache2.conf"
+    ignored.parent.mkdir(parents=True)
+    last = "10.0.159.249:80"
+    ignored.write_text(
+        "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+        "Listen 80\nKeepAlive On\nKeepAliveTimeout 5\nTimeout 60\n"
+        + "".join(
+            f"<VirtualHost 10.0.{index // 250}.{index % 250}:80>\nServerName a{index}\n"
+            "</VirtualHost>\n"
+            for index in range(40_000)
+        )
+        + "".join(
+            f"<VirtualHost {last}>\nServerName b{index}\nKeepAliveTimeout 2\n</VirtualHost>\n"
+            for index in range(12_000)
+        )
+    )
+    runs = [
+        ["audit", "--root", str(tmp_path / "keepalive"), "--apache-conf", CONF,
+         "--profile", "proxy-backend", "--format", "json"],
+        ["audit", "--root", str(tmp_path / "ignored"), "--apache-conf", CONF,
+         "--apache-version", "2.4.10", "--format", "json"],
+    ]  # fmt: skip
+    outcomes = clis_in_child(runs, tmp_path)["runs"]
+    for run, rule in zip(outcomes, ("TA105", "TA107"), strict=True):
+        assert run["exit_code"] == 1, run["stderr"]
+        assert run["seconds"] < SAFE_SECONDS, rule
+        findings = json.loads(run["stdout"])["findings"]
+        assert sum(f["rule"] == rule for f in findings) == MAX_FINDINGS_PER_RULE

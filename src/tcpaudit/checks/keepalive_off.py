@@ -38,19 +38,27 @@ class KeepAliveOffParams(CheckParams):
 _JUST_BELOW = 1e-6
 
 
-def _turned_on(scope: Scope) -> ApacheConfig:
-    """The configuration with KeepAlive On in ``scope`` (what the fix writes)."""
-    config = scope.config
+def _turned_on(config: ApacheConfig, turned: list[Scope]) -> ApacheConfig:
+    """The configuration with KeepAlive On in every scope of ``turned`` (what the fixes write)."""
     on = ApacheSetting(value=True)
-    if scope.vhost is None:
-        return config.model_copy(update={"settings": {**config.settings, "KeepAlive": on}})
+    settings = config.settings
+    if any(scope.vhost is None for scope in turned):
+        settings = {**settings, "KeepAlive": on}
+    changed = {id(scope.vhost) for scope in turned if scope.vhost is not None}
     vhosts = [
         vhost.model_copy(update={"settings": {**vhost.settings, "KeepAlive": on}})
-        if vhost is scope.vhost
+        if id(vhost) in changed
         else vhost
         for vhost in config.vhosts
     ]
-    return config.model_copy(update={"vhosts": vhosts})
+    return config.model_copy(update={"settings": settings, "vhosts": vhosts})
+
+
+def _off(scope: Scope) -> ApacheSetting | None:
+    setting = scope.own("KeepAlive")
+    if setting is None or setting.value is not False or not setting.effective:
+        return None
+    return setting
 
 
 def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context) -> Iterator[Hit]:
@@ -58,24 +66,27 @@ def keepalive_off(facts: HostFacts, params: KeepAliveOffParams, context: Context
     if config is None:
         return
     holding = config.mpm in HOLDING_MPMS or params.pair_on_every_mpm
-    for scope in scopes(config):
-        setting = scope.own("KeepAlive")
-        if setting is None or setting.value is not False or not setting.effective:
-            continue
+    off = [(scope, setting) for scope in scopes(config) if (setting := _off(scope)) is not None]
+    workers = facts.derived.max_request_workers_effective
+    pool: Fix | None = None
+    if off and params.pair_on_every_mpm and config.mpm in HOLDING_MPMS and workers is not None:
+        # Behind a balancer each idle connection then holds a worker for the
+        # long KeepAliveTimeout: size the pool as TA301 would ask, once for
+        # every scope turned on (once per scope redid the whole tree: 6,000
+        # vhosts took 149 s), the same lines in each finding's fix.
+        pool = balancer_workers_fix(
+            _turned_on(config, [scope for scope, _ in off]),
+            workers,
+            params.min_clients_per_second,
+            (
+                params.recommended_timeout_seconds - _JUST_BELOW,
+                params.recommended_timeout_seconds,
+            ),
+        )
+    for scope, setting in off:
         fix = _fix(scope, setting, holding, params)
-        workers = facts.derived.max_request_workers_effective
-        if params.pair_on_every_mpm and config.mpm in HOLDING_MPMS and workers is not None:
-            # Behind a balancer each idle connection then holds a worker for the
-            # long KeepAliveTimeout: size the pool as TA301 would ask.
-            fix += balancer_workers_fix(
-                _turned_on(scope),
-                workers,
-                params.min_clients_per_second,
-                (
-                    params.recommended_timeout_seconds - _JUST_BELOW,
-                    params.recommended_timeout_seconds,
-                ),
-            )
+        if pool is not None:
+            fix += pool
         yield Hit(
             setting="KeepAlive",
             current="Off",

@@ -35,10 +35,10 @@ class IgnoredSettingParams(CheckParams):
 
 
 def _applied(
-    config: ApacheConfig, setting: str, address: str
+    config: ApacheConfig, setting: str, first: VirtualHost | None
 ) -> tuple[ApacheSetting | None, VirtualHost | None, Location]:
-    """The value that does apply on ``address``: the first vhost's own, else the server's."""
-    first = next((vhost for vhost in config.vhosts if vhost.address == address), None)
+    """The value that does apply on an address whose first vhost is ``first``:
+    that vhost's own, else the server's."""
     if first is not None:
         own = first.settings.get(setting)
         if own is not None and own.effective:
@@ -58,11 +58,16 @@ def vhost_setting_ignored(
     config = facts.apache
     if config is None:
         return
+    # Each address's first vhost, found once (a search per finding walked every
+    # vhost before it: 12,000 after 40,000 others took 53 s).
+    first_on: dict[str, VirtualHost] = {}
+    for vhost in config.vhosts:
+        first_on.setdefault(vhost.address, vhost)
     for vhost in config.vhosts:
         ignored = vhost.settings.get(params.setting)
         if ignored is None or ignored.effective:
             continue
-        applied, first, fix_at = _applied(config, params.setting, vhost.address)
+        applied, first, fix_at = _applied(config, params.setting, first_on[vhost.address])
         applied_value = applied.value if applied is not None else None
         wanted, actual = as_seconds(ignored.value), as_seconds(applied_value)
         shorter = wanted is not None and actual is not None and wanted < actual
