@@ -86,7 +86,8 @@ def globs_over_interfaces(work: Path) -> list[str]:
 def snapshot_of_64_mib(work: Path) -> list[str]:
     """A facts document of 64 MiB: a snapshot of 10,000 files of 6 kB."""
     files = {
-        f"/etc/httpd/conf.d/{index:05d}.conf": {"content": f"# {index}\n" + "x" * 6000 + "\n"}
+        # A comment of 6 kB each: httpd refuses a line that is not a directive.
+        f"/etc/httpd/conf.d/{index:05d}.conf": {"content": f"# {index} " + "x" * 6000 + "\n"}
         for index in range(10_000)
     }
     files["/etc/httpd/conf/httpd.conf"] = {

@@ -21,7 +21,6 @@ What the columns mean (net/ipv4/tcp_ipv4.c, ``get_tcp4_sock``):
 from __future__ import annotations
 
 import ipaddress
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -141,20 +140,29 @@ def format_endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-_IPV4_HEX = re.compile(r"[0-9A-Fa-f]{8}")
 _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
     address_hex, _, port_hex = text.partition(":")
-    if _IPV4_HEX.fullmatch(address_hex):
+    # [0-9A-Fa-f]{8}, as bytes.fromhex below takes it (int() alone would also
+    # take "0x", "_" and other scripts' digits); letters past f fail in int().
+    if (
+        len(address_hex) == 8
+        and address_hex.isascii()
+        and address_hex.isalnum()
+        and address_hex[1] not in "xX"
+    ):
         # IPv4, most of a table: the dotted quad from the number, without
         # building an address object (a table of millions spent half its time there).
         try:
             port = int(port_hex, 16)
         except ValueError as exc:
             raise ParseError(f"bad address {text!r}", file=where, line=line) from exc
-        value = int(address_hex, 16)
+        try:
+            value = int(address_hex, 16)
+        except ValueError as exc:
+            raise ParseError(f"bad address {text!r}", file=where, line=line) from exc
         first, second, third, fourth = (
             value >> 24,
             value >> 16 & 255,
@@ -202,9 +210,9 @@ def parse_proc_net_tcp(
         ParseError: a line does not have the kernel's layout.
     """
     records: list[SocketRecord] = []
-    # One string per distinct local address: a table names the same few
-    # (the listeners') millions of times.
-    locals_seen: dict[str, str] = {}
+    # The local column names the same few endpoints (the listeners') millions
+    # of times: each decoded once, one string each (at most 4,096 kept).
+    locals_seen: dict[str, tuple[str, int]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields or fields[0] == "sl":
@@ -219,11 +227,16 @@ def parse_proc_net_tcp(
             uid, inode = int(fields[7]), int(fields[9])
         except (KeyError, ValueError) as exc:
             raise ParseError("not a /proc/net/tcp line", file=where, line=number) from exc
-        local_address, local_port = _decode_address(fields[1], where, number)
+        local = locals_seen.get(fields[1])
+        if local is None:
+            local = _decode_address(fields[1], where, number)
+            if len(locals_seen) < 4096:
+                locals_seen[fields[1]] = local
+        local_address, local_port = local
         remote_address, remote_port = _decode_address(fields[2], where, number)
         records.append(
             SocketRecord(
-                local_address=locals_seen.setdefault(local_address, local_address),
+                local_address=local_address,
                 local_port=local_port,
                 remote_address=remote_address,
                 remote_port=remote_port,
