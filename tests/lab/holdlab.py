@@ -137,14 +137,22 @@ def run_cell(cell: Cell, files: LabFiles) -> CellResult:
     if APACHE2 is None:
         raise AssertionError("the lab needs apache2 (Debian: apt-get install apache2)")
     config = cell.config
-    workdir = make_workdir()
-    port = free_port()
-    tls_port = free_port() if config.tls else None
     processes = WORKERS if config.mpm == "prefork" else 1
-    backend = websocket_backend() if config.websocket else contextlib.nullcontext(None)
-    with backend as backend_port:
-        conf = write_lab_config(workdir, config, files, port, tls_port, backend_port)
-        return _measure(cell, files, workdir, conf, port, tls_port, processes)
+    # A port free when probed can be taken by another program on the machine
+    # before apache2 binds it: then the cell starts again on other ports.
+    for attempt in range(3):
+        workdir = make_workdir()
+        port = free_port()
+        tls_port = free_port() if config.tls else None
+        backend = websocket_backend() if config.websocket else contextlib.nullcontext(None)
+        with backend as backend_port:
+            conf = write_lab_config(workdir, config, files, port, tls_port, backend_port)
+            try:
+                return _measure(cell, files, workdir, conf, port, tls_port, processes)
+            except AssertionError as error:
+                if "Address already in use" not in str(error) or attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
 
 
 def _measure(
