@@ -123,14 +123,21 @@ def started_at(process: ProcessInfo, booted: int | None) -> float | None:
     return booted + process.start_ticks / os.sysconf("SC_CLK_TCK")
 
 
-def read_environment(fs: RootFS, pid: int) -> dict[str, str] | None:
-    """``<root>/proc/<pid>/environ`` as a mapping (its first 4,096 variables),
-    or None when not readable."""
+def _open_process(fs: RootFS, pid: int) -> int | None:
+    """A descriptor of ``<root>/proc/<pid>`` (the caller closes it); None when gone."""
     try:
         proc = fs.resolve("/proc")
         with fs.open_real_directory(proc) as directory:
-            process = open_subdirectory(directory, str(pid))
+            return open_subdirectory(directory, str(pid))
     except OSError:
+        return None
+
+
+def read_environment(fs: RootFS, pid: int) -> dict[str, str] | None:
+    """``<root>/proc/<pid>/environ`` as a mapping (its first 4,096 variables),
+    or None when not readable."""
+    process = _open_process(fs, pid)
+    if process is None:
         return None
     try:
         return _environment(_text(process, "environ", _MAX_ENVIRON_BYTES))
@@ -175,11 +182,8 @@ def _other_root(fs: RootFS, process: int) -> bool:
 
 def read_process(fs: RootFS, pid: int) -> ProcessInfo | None:
     """Read ``<root>/proc/<pid>``; None when the process is gone or not a directory."""
-    try:
-        proc = fs.resolve("/proc")
-        with fs.open_real_directory(proc) as directory:
-            process = open_subdirectory(directory, str(pid))
-    except OSError:
+    process = _open_process(fs, pid)
+    if process is None:
         return None
     try:
         cmdline = _text(process, "cmdline", _MAX_CMDLINE_BYTES) or ""
