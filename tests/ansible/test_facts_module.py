@@ -28,6 +28,8 @@ from ansible_trees import (
     load_facts_module,
     write,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tcpaudit
 
@@ -479,3 +481,80 @@ def test_secret_assignments_of_every_shape_stay_on_the_host(
     sent = json.loads(document)["files"]["/etc/apache2/envvars"]["content"]
     assert sent.count("\n") == envvars.read_text().count("\n")  # line numbers kept
     assert "-DKEPT" in sent
+
+
+DIRECTIVE_CANARY = "DIRECTIVE-CANARY-c2d1"
+
+
+def test_secrets_in_apache_directives_are_redacted_at_the_source(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # httpd needs these values, so configurations hold them; they stayed in
+    # the collected files before (only start-up files were redacted).
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    secret = DIRECTIVE_CANARY
+    conf = (
+        f"ProxyPass /priv/ http://admin:{secret}@127.0.0.1:8080/\n"
+        "ProxyPass /cont/ \\\n"
+        f'    "http://user:{secret}@127.0.0.1:8081/" keepalive=On\n'
+        f"SetEnvIf Request_URI ^/x DB_PASSWORD={secret}\n"
+        "<IfModule mod_authnz_ldap.c>\n"
+        f"    AuthLDAPBindPassword {secret}\n"
+        "</IfModule>\n"
+        "<IfModule mod_headers.c>\n"
+        f'    RequestHeader set Authorization "Bearer {secret}"\n'
+        "</IfModule>\n"
+        f"RewriteRule ^/r http://127.0.0.1:8083/?token={secret} [P,E=API_TOKEN:{secret}]\n"
+        "ServerAdmin webmaster@example.com\n"
+    )
+    write(root, "/etc/httpd/conf.d/secrets.conf", conf)
+    document = module.snapshot(str(root), runner=never_run)
+    assert secret not in json.dumps(document)
+    collected = document["files"]["/etc/httpd/conf.d/secrets.conf"]["content"]
+    # Line for line: what tcpaudit reports for line N is line N of the host's file.
+    assert len(collected.split("\n")) == len(conf.split("\n"))
+    lines = collected.split("\n")
+    assert lines[0] == "ProxyPass /priv/ http://admin:tcpaudit-redacted@127.0.0.1:8080/"
+    assert lines[1] == ""
+    assert '"http://user:tcpaudit-redacted@127.0.0.1:8081/" keepalive=On' in lines[2]
+    assert lines[-2] == "ServerAdmin webmaster@example.com"
+    # The controller reads the same routes as a local audit, passwords replaced.
+    facts = snapshot_facts(document)
+    report = tcpaudit.audit(facts)
+    assert "http://admin:tcpaudit-redacted@127.0.0.1:8080/" in report.to_json()
+    # A fix against the redacted copy would not apply (and a playbook would
+    # write the placeholder over the password): the file is left out.
+    from tcpaudit.remedy.tasks import plan_snapshot
+
+    planned = plan_snapshot(report.findings, json.loads(json.dumps(document)))
+    assert not any(edit.path.endswith("secrets.conf") for edit in planned.edits)
+    assert any(
+        "secrets.conf holds a value redacted before it was collected" in note
+        for note in planned.notes
+    )
+
+
+_KEYS = (
+    "proxypass", "authldapbindpassword", "authbasicfake", "ldaptrustedglobalcert", "define",
+    "setenv", "setenvif", "header", "requestheader", "dbdparams", "rewriterule", "servername",
+)  # fmt: skip
+_PIECES = (
+    "http://", "ws://", "a", "b:", "@", "/", "?", "&", "=", ":", "pass", "token", "KEY", "x-api-",
+    "authorization", "always", "set", "edit", "E=", "[", "]", ",", "'", "tcpaudit-redacted",
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    key=st.sampled_from(_KEYS),
+    words=st.lists(
+        st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6).map("".join), max_size=5
+    ),
+)
+def test_the_module_redacts_directive_words_as_the_loaders_do(
+    module: ModuleType, key: str, words: list[str]
+) -> None:
+    from tcpaudit.apache.secret_words import redact_arguments
+
+    assert module.redact_directive_words(key, words) == list(redact_arguments(key, tuple(words)))

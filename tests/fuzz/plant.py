@@ -3,7 +3,9 @@
 Every promise of SECURITY.md about secrets is tested with a canary: a
 TCP Fast Open key in /proc/sys and in sysctl.d lines (directly and through
 globs), a PEM private key that a directive names, a secret-named variable in
-envvars, and files outside the root that links point to. None may appear in
+envvars, secrets written in directives (a proxy URL's password, AJP's
+secret=, AuthLDAPBindPassword, a credential header, a secret-named variable
+or parameter), and files outside the root that links point to. None may appear in
 any output, error message, facts document or snapshot.
 """
 
@@ -85,6 +87,33 @@ def plant(tree: Tree, rng: random.Random) -> list[str]:
             mode=node.mode,
         )
         planted.append(f"key named in {target}")
+    if configs and rng.random() < 0.5:
+        # Secrets httpd needs, written in directives (each inside the
+        # <IfModule> of its module, so a tree without it still loads).
+        lines = rng.sample(
+            [
+                f"<IfModule mod_proxy.c>\nProxyPass /p/ http://admin:{secret}@127.0.0.1:8080/\n"
+                "</IfModule>",
+                f"<IfModule mod_proxy.c>\nProxyPass /a/ ajp://127.0.0.1:8009/ secret={secret}\n"
+                "</IfModule>",
+                f"<IfModule mod_authnz_ldap.c>\nAuthLDAPBindPassword {secret}\n</IfModule>",
+                f'<IfModule mod_headers.c>\nRequestHeader set Authorization "Bearer {secret}"\n'
+                "</IfModule>",
+                f"<IfModule mod_setenvif.c>\nSetEnvIf Request_URI ^/x DB_PASSWORD={secret}\n"
+                "</IfModule>",
+                f"Define PROXY_PASSWORD {secret}",
+                f"Define BACKEND http://svc:{secret}@127.0.0.1:8081/",
+                f"<IfModule mod_rewrite.c>\nRewriteRule ^/r http://127.0.0.1:8082/?token={secret}"
+                " [P]\n</IfModule>",
+            ],
+            k=rng.randint(1, 4),
+        )
+        target = rng.choice(configs)
+        node = tree[target]
+        tree[target] = Node(
+            "file", data=node.data + ("\n" + "\n".join(lines) + "\n").encode(), mode=node.mode
+        )
+        planted.append(f"directive secrets in {target}")
     envvars = tree.get("etc/apache2/envvars")
     if envvars is not None and envvars.kind == "file":
         tree["etc/apache2/envvars"] = Node(

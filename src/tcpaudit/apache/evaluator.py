@@ -46,6 +46,7 @@ from .macros import MacroTable
 from .modules import LoadedModules
 from .physical import PhysicalLineReader
 from .reader import CONDITIONALS
+from .secret_words import redact_arguments
 from .tree import Directive
 from .variables import Variables
 from .walk import check_commands
@@ -195,6 +196,8 @@ class _Evaluator(PhysicalLineReader):
         self, name: str, args: list[str], file: str, number: int, container: list[Directive]
     ) -> None:
         key = name.lower()
+        # A secret's value never enters the model (a Define's value included).
+        args = list(redact_arguments(key, tuple(args)))
         if key in READ_TIME_DIRECTIVES:
             self._count_words(key, name, args, file, number)
         if key in ("include", "includeoptional"):

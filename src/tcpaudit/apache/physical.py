@@ -19,6 +19,7 @@ from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .memory import CHECK_EVERY_LINES
 from .reader import CONDITIONALS, LineReader, NameEntry
+from .secret_words import SECRET_DIRECTIVES, redact_arguments
 from .sections import Frame, kept_depth
 from .tree import Directive
 
@@ -73,9 +74,10 @@ class PhysicalLineReader(LineReader):
                 continue
             if name[0] != "<":
                 if known[0]:
-                    container.append(
-                        Directive(known[1], tuple(words[1:]), file, number, None, known[2])
-                    )
+                    args = tuple(words[1:])
+                    if "@" in line or "=" in line or known[2] in SECRET_DIRECTIVES:
+                        args = redact_arguments(known[2], args, line)
+                    container.append(Directive(known[1], args, file, number, None, known[2]))
                     continue
                 if self._run_plain(name, words, file, number, container):
                     continue
@@ -122,8 +124,8 @@ class PhysicalLineReader(LineReader):
         if name[0] == "<":
             return self._open(known, raw, name, file, number, container, stack, split_words)
         substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
-        words = split_words(substituted[len(name) :])
-        container.append(Directive(known[1], tuple(words), file, number, None, known[2]))
+        words = redact_arguments(known[2], tuple(split_words(substituted[len(name) :])))
+        container.append(Directive(known[1], words, file, number, None, known[2]))
         return container
 
     def _run_plain(

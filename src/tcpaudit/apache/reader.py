@@ -44,6 +44,7 @@ from .lexer import (
 from .macros import MacroError, MacroTable
 from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
 from .modules import LoadedModules
+from .secret_words import SECRET_DIRECTIVES, redact_arguments
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .tree import Directive
 from .variables import Variables
@@ -195,9 +196,10 @@ class LineReader:
                     words = split(raw)
                     known = names.get(words[0]) or name_entry(words[0])
                     if known[0]:
-                        container.append(
-                            Directive(known[1], tuple(words[1:]), where, number, None, known[2])
-                        )
+                        args = tuple(words[1:])
+                        if "@" in raw or "=" in raw or known[2] in SECRET_DIRECTIVES:
+                            args = redact_arguments(known[2], args, raw)
+                        container.append(Directive(known[1], args, where, number, None, known[2]))
                         continue
                 elif raw[1:2] == "/":
                     container = self._close(stack, raw, split(raw)[0], where, number, root)
@@ -228,9 +230,9 @@ class LineReader:
                     if known[0]:
                         line = self.variables.substitute(raw, where, number) if "${" in raw else raw
                         if name[0] != "<":
-                            words = split_words(line[len(name) :])
+                            args = redact_arguments(known[2], tuple(split_words(line[len(name) :])))
                             container.append(
-                                Directive(known[1], tuple(words), where, number, None, known[2])
+                                Directive(known[1], args, where, number, None, known[2])
                             )
                             continue
                         # (A section whose line holds ${VAR} takes the general path,
@@ -293,7 +295,8 @@ class LineReader:
         else:
             words[-1] = last[:-1]
         children: list[Directive] = []
-        node = Directive(known[1], tuple(words[1:]), file, number, children, known[2])
+        args = redact_arguments(known[2], tuple(words[1:]))
+        node = Directive(known[1], args, file, number, children, known[2])
         container.append(node)
         push_kept(stack, Frame(known[1], node, number, children), file)
         return children
@@ -316,7 +319,8 @@ class LineReader:
         if end < 0:
             return None
         children: list[Directive] = []
-        node = Directive(known[1], tuple(split(rest[:end])), where, number, children, known[2])
+        args = redact_arguments(known[2], tuple(split(rest[:end])), rest)
+        node = Directive(known[1], args, where, number, children, known[2])
         container.append(node)
         push_kept(stack, Frame(known[1], node, number, children), where)
         return children
@@ -398,7 +402,7 @@ class LineReader:
         if name.startswith("<"):
             args = section_args(rest)
             words = args if args is not None else tuple(split_words(rest))
-            node = Directive(name[1:], words, where, number, [])
+            node = Directive(name[1:], redact_arguments(key[1:], words, rest), where, number, [])
             if args is None:
                 # The section's own handler refuses it, when httpd walks the tree.
                 self.deferred[id(node)] = f"{name}> directive missing closing '>'"

@@ -39,6 +39,7 @@ from .handlers import (
     section_error,
     words_decide,
 )
+from .secret_words import redact_text
 from .tree import Directive
 
 __all__ = ["check_commands", "invalid_command"]
@@ -306,7 +307,7 @@ def check_commands(
         notes.append(
             Note(
                 message=f"{len(unknown) - MAX_UNKNOWN_NOTED} more directive names not known to "
-                f"tcpaudit left out of these notes, the first {first_unnoted.name}",
+                f"tcpaudit left out of these notes, the first {redact_text(first_unnoted.name)}",
                 file=first_unnoted.file,
                 line=first_unnoted.line,
             )
@@ -327,7 +328,8 @@ def _unknown_note(
         provider = f"this httpd is newer than {release}, whose directives tcpaudit knows"
     else:
         provider = "assuming a loaded module of this httpd 2.2 provides it"
-    message = f"directive {directive.name} is not known to tcpaudit; {provider}"
+    # A stray line may be a URL with its password (a broken continuation).
+    message = f"directive {redact_text(directive.name)} is not known to tcpaudit; {provider}"
     similar = similar_directive(key) if not key.startswith("<") else None
     if similar is not None:
         # A typo of a known directive is an "Invalid command" for httpd.
@@ -337,7 +339,7 @@ def _unknown_note(
 
 def invalid_command(directive: Directive) -> str:
     """httpd's message for a directive no loaded module registers (and a likely fix)."""
-    shown = directive.name if directive.children is None else "<" + directive.name
+    shown = redact_text(directive.name if directive.children is None else "<" + directive.name)
     message = (
         f"Invalid command '{shown}', perhaps misspelled or defined by a module not "
         "included in the server configuration"

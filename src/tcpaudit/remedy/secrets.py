@@ -9,14 +9,20 @@ by kind and line, never shown.
 Secrets are what SECURITY.md lists: a PEM private key in any file, in a
 sysctl file a line setting a secret key (tcp_fastopen_key and the like,
 sysctl/values.py), directly or through a glob that names one, and in an
-Apache file a ``Define`` or ``SetEnv`` giving a value to a variable named
-like a secret (``Define DB_PASSWORD ...``), which audits show redacted.
+Apache file every value the loaders redact (apache/secret_words.py: a
+password in a URL, ``AuthLDAPBindPassword``, a credential header, a
+secret-named variable or parameter), or a value the Ansible module
+already redacted at the source (a patch made against it would not apply,
+and a playbook would write the placeholder over the secret).
 """
 
 from __future__ import annotations
 
+import re
+
 from ..apache.lexer import split_words
-from ..apache.shellwords import is_secret_variable
+from ..apache.secret_words import may_hold_secret, secret_in_words
+from ..apache.shellwords import REDACTED_VALUE
 from ..lines import physical_lines
 from ..sysctl.apply import glob_matches
 from ..sysctl.values import SECRET_KEYS, is_glob, is_secret_key, normalise_key
@@ -24,6 +30,10 @@ from ..sysctl.values import SECRET_KEYS, is_glob, is_secret_key, normalise_key
 __all__ = ["secret_line"]
 
 _PRIVATE_KEY = "PRIVATE KEY-----"
+# The placeholders of the loaders and of the Ansible module (plugins/modules/facts.py).
+_REDACTED_AT_SOURCE = re.compile(
+    re.escape(REDACTED_VALUE) + "|" + re.escape("<redacted by tcpaudit.audit.facts>")
+)
 
 
 def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:
@@ -33,31 +43,37 @@ def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:
         text: a file's contents.
         sysctl: the file is a sysctl file (its assignments are checked too).
     """
+    pending: list[str] = []  # the physical lines of an Apache line continued by '\\'
     for number, line in enumerate(physical_lines(text), start=1):
         if "-----BEGIN" in line and _PRIVATE_KEY in line:
             return number, "a private key"
-        if sysctl and _sets_secret_key(line):
-            return number, "a secret sysctl key"
-        if not sysctl and _defines_secret(line):
-            return number, "a secret-named variable's value"
+        if sysctl:
+            if _sets_secret_key(line):
+                return number, "a secret sysctl key"
+            continue
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            continue
+        logical = "".join(pending) + line if pending else line
+        pending.clear()
+        kind = _apache_secret(logical)
+        if kind is not None:
+            return number, kind
     return None
 
 
-_SETTING_DIRECTIVES = ("define", "setenv", "setenvif", "setenvifnocase", "setenvifexpr")
-
-
-def _defines_secret(line: str) -> bool:
+def _apache_secret(line: str) -> str | None:
+    if _REDACTED_AT_SOURCE.search(line):
+        return "a value redacted before it was collected"
     stripped = line.strip()
     if not stripped or stripped[0] == "#":
-        return False
-    name = stripped.split(None, 1)[0].lower()
-    if name not in _SETTING_DIRECTIVES:
-        return False
+        return None
+    name = stripped.split(None, 1)[0]
+    key = name.lower().removeprefix("<").removesuffix(">")
+    if not may_hold_secret(key, stripped):
+        return None
     words = split_words(stripped)
-    # Define NAME VALUE, SetEnv NAME VALUE; SetEnvIf ATTR REGEX NAME=VALUE...
-    names = [words[1]] if name in ("define", "setenv") and len(words) > 2 else []
-    names += [word.partition("=")[0] for word in words[3:] if "=" in word]
-    return any(is_secret_variable(variable.lstrip("!")) for variable in names)
+    return secret_in_words(key, words[1:]) if words else None
 
 
 def _sets_secret_key(line: str) -> bool:

@@ -74,8 +74,12 @@ description:
     sysctl line that sets a secret key, directly or through a glob
     (C(net.ipv4.tcp_fastopen_ke? = ...)), the body of a PEM private key in any
     collected file, and variables named like secrets (C(DB_PASSWORD)) in
-    envvars, sysconfig and environment files and in units' C(Environment=).
-    Lines are kept, so line numbers stay right."
+    envvars, sysconfig and environment files and in units' C(Environment=),
+    and in Apache files the secrets of directives (a password in a URL,
+    AJP's C(secret=), C(AuthLDAPBindPassword), a credential header such as
+    C(RequestHeader set Authorization), a secret-named variable or parameter),
+    replaced by C(tcpaudit-redacted). Lines are kept, so line numbers stay
+    right; a fix is never planned for a file holding a redacted value."
   - Symbolic links are recorded as links, so the controller resolves them as the
     host would; a link is never followed out of O(root), and a FIFO, device or
     socket is never opened. Collection is bounded by O(max_files), O(max_bytes)
@@ -546,6 +550,141 @@ def redact_private_keys(text):
         elif inside:
             lines[index] = REDACTED
     return "\n".join(lines)
+
+
+# Secrets written in Apache directives (tcpaudit/apache/secret_words.py holds
+# the same rules, which the controller's loaders apply; tests compare the two).
+APACHE_REDACTED = "tcpaudit-redacted"  # one word: it stands for a directive's word
+_SECRET_FROM = {
+    "authldapbindpassword": 0,
+    "sessioncryptopassphrase": 0,
+    "sslsrpunknownuserseed": 0,
+    "authbasicfake": 1,
+    "ldaptrustedglobalcert": 2,
+    "ldaptrustedclientcert": 2,
+}
+_SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, "define", "setenv", "header", "requestheader"])
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#\s\"'<>]*)@")
+_PARAMETER = re.compile(r"(?<![^?&;\s,])([A-Za-z0-9_.\-]+)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)")
+_ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
+_SECRET_NAME = re.compile(r"(?i)pass|secret|token|credential|key|private|pwd")
+_CREDENTIAL_HEADERS = frozenset(
+    ["authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate"]
+)
+
+
+def _may_hold_secret(key, text):
+    return (
+        key in _SECRET_DIRECTIVES
+        or "@" in text
+        or ("=" in text and _SECRET_NAME.search(text) is not None)
+    )
+
+
+def _redact_url_and_parameters(word):
+    if "@" in word and "://" in word:
+
+        def without_password(match):
+            user, colon, _ = match.group(2).partition(":")
+            if colon:
+                return match.group(1) + user + ":" + APACHE_REDACTED + "@"
+            return match.group(1) + APACHE_REDACTED + "@"
+
+        word = _USERINFO.sub(without_password, word)
+    if "=" in word:
+
+        def without_value(match):
+            name, value = match.group(1), match.group(2)
+            if not value or value == APACHE_REDACTED or not _SECRET_VARIABLE.search(name):
+                return match.group()
+            return name + "=" + APACHE_REDACTED
+
+        def without_flag(match):
+            if not match.group(3) or not _SECRET_VARIABLE.search(match.group(2)):
+                return match.group()
+            return match.group(1) + match.group(2) + ":" + APACHE_REDACTED
+
+        word = _ENV_FLAG.sub(without_flag, _PARAMETER.sub(without_value, word))
+    return word
+
+
+def redact_directive_words(key, words):
+    """The words after directive ``key`` (lower-cased) with every secret replaced."""
+    words = list(words)
+    first = _SECRET_FROM.get(key)
+    if first is not None and len(words) > first:
+        words[first:] = [APACHE_REDACTED] * (len(words) - first)
+    elif key in ("define", "setenv"):
+        if len(words) > 1 and _SECRET_VARIABLE.search(words[0]):
+            words[1:] = [APACHE_REDACTED] * (len(words) - 1)
+    elif key in ("header", "requestheader"):
+        start = 1 if words and words[0].lower() in ("always", "onsuccess") else 0
+        if len(words) >= start + 3:
+            action, name = words[start].lower(), words[start + 1]
+            if name.lower() in _CREDENTIAL_HEADERS or _SECRET_VARIABLE.search(
+                name.replace("-", "_")
+            ):
+                last = start + (4 if action in ("edit", "edit*") else 3)
+                for index in range(start + 2, min(last, len(words))):
+                    words[index] = APACHE_REDACTED
+    return [word if word == APACHE_REDACTED else _redact_url_and_parameters(word) for word in words]
+
+
+def _redact_apache_line(line):
+    """One logical Apache line with the secrets of its words replaced, quoting kept."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+        return line
+    key = stripped.split(None, 1)[0].lower()
+    key = key[1:] if key.startswith("<") else key
+    key = key[:-1] if key.endswith(">") else key
+    if not _may_hold_secret(key, stripped):
+        return line
+    matches = list(_WORD.finditer(line))
+    if not matches:
+        return line
+    values = [next(group for group in match.groups() if group is not None) for match in matches]
+    # A stray line (a broken continuation) may be a URL: its name goes too.
+    redacted = [_redact_url_and_parameters(values[0]), *redact_directive_words(key, values[1:])]
+    pieces = []
+    position = 0
+    for match, value, new in zip(matches, values, redacted):  # noqa: B905 (3.8: no strict=)
+        if new == value:
+            continue
+        quote = match.group()[0] if match.group()[0] in "\"'" and match.group(3) is None else ""
+        pieces.append(line[position : match.start()])
+        pieces.append(quote + new + quote)
+        position = match.end()
+    return "".join(pieces) + line[position:] if pieces else line
+
+
+def redact_apache(text):
+    """An Apache file's text with the secrets of its directives replaced, line for line.
+
+    A continued line whose words change is written whole on its last
+    physical line, the lines before it left empty: every line keeps its number.
+    """
+    text = redact_private_keys(text)
+    if "@" not in text and "=" not in text and not _NAMED_SECRET.search(text):
+        return text
+    lines = text.split("\n")
+    first = 0
+    for index, raw in enumerate(lines):
+        if raw.rstrip("\r").endswith("\\"):
+            continue
+        group = lines[first : index + 1]
+        joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+        redacted = _redact_apache_line(joined)
+        if redacted != joined:
+            lines[first : index + 1] = [""] * (index - first) + [redacted]
+        first = index + 1
+    return "\n".join(lines)
+
+
+_NAMED_SECRET = re.compile(
+    r"(?i)authldapbindpassword|sessioncryptopassphrase|sslsrpunknownuserseed|authbasicfake"
+    r"|ldaptrusted|define|setenv|header"
+)
 
 
 # Variables whose values tcpaudit's loader turns into httpd's command line or
@@ -1364,7 +1503,7 @@ class Collector:
         visited_dirs = set()
         while queue:
             tree = queue.pop(0)
-            resolved, kind, text = self.collect(tree)
+            resolved, kind, text = self.collect(tree, redact=redact_apache)
             if kind != "file" or text is None or resolved in seen:
                 continue
             seen.add(resolved)

@@ -1,0 +1,185 @@
+"""Secrets written in Apache directives, found word by word and replaced as directives are built.
+
+A configuration may hold credentials httpd needs: a password in a proxy
+URL (``ProxyPass /p/ http://user:PASSWORD@backend/``), an AJP ``secret=``,
+``AuthLDAPBindPassword``, ``RequestHeader set Authorization "Bearer ..."``,
+``SetEnv DB_PASSWORD ...``, a ``DBDParams`` password. The loaders replace
+each such value with REDACTED_VALUE when they build the directive, so no
+model, note, finding, fix or facts document made from it can show it; the
+number of words stays, so httpd's argument checks still apply to it.
+
+``remedy/secrets.py`` uses ``secret_in_words`` to leave out of a fix the
+files holding one (a patch's context lines and a playbook's copy would
+carry it), and the Ansible module redacts the same values before the
+files leave the managed host (it keeps its own copy of these rules, being
+limited to the standard library).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .shellwords import REDACTED_VALUE, is_secret_variable
+
+__all__ = [
+    "SECRET_DIRECTIVES",
+    "may_hold_secret",
+    "redact_arguments",
+    "redact_text",
+    "secret_in_words",
+]
+
+# Directives some of whose words are secrets whatever they look like, with
+# the index of the first such word (all words from there on).
+_SECRET_FROM = {
+    "authldapbindpassword": 0,  # the password, or exec: and a program
+    "sessioncryptopassphrase": 0,
+    "sslsrpunknownuserseed": 0,
+    "authbasicfake": 1,  # username [password]
+    "ldaptrustedglobalcert": 2,  # type path [password]
+    "ldaptrustedclientcert": 2,
+}
+# Directives naming a variable or a header whose value may be a secret.
+_NAMING = ("define", "setenv", "header", "requestheader")
+SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING))
+
+# userinfo of a URL: scheme://user:password@ (the last '@' before the path).
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#\s\"'<>]*)@")
+# name=value at a word's start or after a separator: query strings, proxy
+# worker parameters (AJP's secret=), DBDParams' "user=x pass=y",
+# SetEnvIf's NAME=VALUE. A value may be quoted (libpq connection strings).
+_ASSIGNMENT = re.compile(r"(?<![^?&;\s,])([A-Za-z0-9_.\-]+)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)")
+# mod_rewrite's env flag: [E=NAME:VALUE] (also env=).
+_ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
+# Cheap test of a text before the regular expressions run (every directive
+# of a 50,000-vhost tree passes here).
+_SECRET_NAME = re.compile(r"(?i)pass|secret|token|credential|key|private|pwd")
+_CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate"}
+)
+_HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
+
+
+def may_hold_secret(key: str, text: str) -> bool:
+    """Whether directive ``key`` whose line is ``text`` may hold a secret (cheap, no false "no")."""
+    return (
+        key in SECRET_DIRECTIVES
+        or "@" in text
+        or ("=" in text and _SECRET_NAME.search(text) is not None)
+    )
+
+
+def redact_arguments(key: str, args: tuple[str, ...], text: str | None = None) -> tuple[str, ...]:
+    """``args`` of directive ``key`` (lower-cased) with every secret replaced by REDACTED_VALUE.
+
+    ``text`` is the line the words come from, when the caller has it (else
+    they are joined). Returns ``args`` itself when it holds none.
+    """
+    if not may_hold_secret(key, " ".join(args) if text is None else text):
+        return args
+    words, _kind = _redacted(key, args)
+    return args if words is None else tuple(words)
+
+
+def secret_in_words(key: str, args: Sequence[str]) -> str | None:
+    """What secret the arguments of directive ``key`` hold (to name it), or None."""
+    if not may_hold_secret(key, " ".join(args)):
+        return None
+    return _redacted(key, args)[1]
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a message, a directive name) with URL passwords and secret parameters replaced."""
+    if "@" not in text and "=" not in text:
+        return text
+    return _redact_word(text)[0]
+
+
+def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | None]:
+    words = list(args)
+    kind: str | None = None
+    first = _SECRET_FROM.get(key)
+    if first is not None and len(words) > first:
+        words[first:] = [REDACTED_VALUE] * (len(words) - first)
+        kind = f"the value of {_key_shown(key)}"
+    elif key in ("define", "setenv"):
+        if len(words) > 1 and is_secret_variable(words[0]):
+            words[1:] = [REDACTED_VALUE] * (len(words) - 1)
+            kind = "a secret-named variable's value"
+    elif key in ("header", "requestheader"):
+        kind = _redact_header(words)
+    for index, word in enumerate(words):
+        if word is REDACTED_VALUE or ("@" not in word and "=" not in word):
+            continue
+        redacted, word_kind = _redact_word(word)
+        if word_kind is not None:
+            words[index] = redacted
+            kind = kind or word_kind
+    return (words if kind is not None else None), kind
+
+
+def _redact_header(words: list[str]) -> str | None:
+    """Header [condition] action name value [replacement] ...: a credential header's value."""
+    start = 1 if words and words[0].lower() in _HEADER_CONDITIONS else 0
+    if len(words) < start + 3:
+        return None
+    action, name = words[start].lower(), words[start + 1]
+    if name.lower() not in _CREDENTIAL_HEADERS and not is_secret_variable(name.replace("-", "_")):
+        return None
+    last = start + (4 if action in ("edit", "edit*") else 3)
+    for index in range(start + 2, min(last, len(words))):
+        words[index] = REDACTED_VALUE
+    return "a credential header's value"
+
+
+def _redact_word(word: str) -> tuple[str, str | None]:
+    kind: str | None = None
+    if "@" in word and "://" in word:
+        replaced = _USERINFO.sub(_without_password, word)
+        if replaced != word:
+            word, kind = replaced, "a password in a URL"
+    if "=" in word:
+        replaced = _ASSIGNMENT.sub(_without_secret_value, word)
+        replaced = _ENV_FLAG.sub(_without_secret_flag, replaced)
+        if replaced != word:
+            word, kind = replaced, kind or "a secret-named parameter's value"
+    return word, kind
+
+
+def _without_password(match: re.Match[str]) -> str:
+    user, colon, _password = match.group(2).partition(":")
+    # A URL with a user and no password may carry a token as the user.
+    return (
+        f"{match.group(1)}{user}:{REDACTED_VALUE}@"
+        if colon
+        else f"{match.group(1)}{REDACTED_VALUE}@"
+    )
+
+
+def _without_secret_value(match: re.Match[str]) -> str:
+    name, value = match.group(1), match.group(2)
+    if not value or value == REDACTED_VALUE or not is_secret_variable(name):
+        return match.group()
+    return f"{name}={REDACTED_VALUE}"
+
+
+def _without_secret_flag(match: re.Match[str]) -> str:
+    if not match.group(3) or not is_secret_variable(match.group(2)):
+        return match.group()
+    return f"{match.group(1)}{match.group(2)}:{REDACTED_VALUE}"
+
+
+def _key_shown(key: str) -> str:
+    """The usual spelling of a secret directive's lower-cased name."""
+    return _SHOWN.get(key, key)
+
+
+_SHOWN = {
+    "authldapbindpassword": "AuthLDAPBindPassword",
+    "sessioncryptopassphrase": "SessionCryptoPassphrase",
+    "sslsrpunknownuserseed": "SSLSRPUnknownUserSeed",
+    "authbasicfake": "AuthBasicFake",
+    "ldaptrustedglobalcert": "LDAPTrustedGlobalCert",
+    "ldaptrustedclientcert": "LDAPTrustedClientCert",
+}
