@@ -139,6 +139,50 @@ def vhosts_at_the_load_bound(work: Path) -> list[str]:
     return ["audit", "--root", str(root), "--format", "sarif"]
 
 
+def _rule_file(rule_id: str, filler: int) -> str:
+    """A rule at every bound of its text, finding once per vhost that sets Timeout."""
+    long = "x" * 7_990
+    placeholders = "{scope} " * 240  # a 2,000-character template of long values
+    references = "".join(f"  - https://example.org/{index}/{'r' * 470}\n" for index in range(8))
+    body = (
+        f"id: {rule_id}\ntitle: {'T' * 200}\nseverity: high\ncheck: apache_setting_above\n"
+        "params: {setting: Timeout, max_seconds: 1, recommended_seconds: 1}\n"
+        f"summary: {long}\nrationale: {long}\nexample:\n  bad: {long}\n"
+        f"  use_instead: {long}\nmessage: '{placeholders[:1_990]}'\n"
+        f"references:\n{references}"
+    )
+    return body + "# " + "c" * (filler - len(body) - 3) + "\n"
+
+
+def rules_dir_at_the_bounds(work: Path) -> list[str]:
+    """A repository's 100 rules of 64 KiB at every text bound, each finding once per vhost
+    of 20,000 (a 462 KiB message over 300 findings wrote 67 MB before)."""
+    repo = work / "repo"
+    root = _root(repo)
+    (root / "etc/httpd/conf.d/many.conf").write_text(
+        "".join(
+            f"<VirtualHost *:80>\nServerName {'v' * 200}{index}.example\nTimeout 300\n"
+            "</VirtualHost>\n"
+            for index in range(20_000)
+        )
+    )
+    rules = repo / "rules"
+    rules.mkdir()
+    for index in range(100):
+        rule_id = f"TA{500 + index:03d}"
+        (rules / f"{rule_id}-bound.yaml").write_text(_rule_file(rule_id, 64 * 1024))
+    (repo / "tcpaudit.toml").write_text('rules_dirs = ["rules"]\n')
+    return [
+        "audit",
+        "--root",
+        str(root),
+        "--config",
+        str(repo / "tcpaudit.toml"),
+        "--format",
+        "json",
+    ]
+
+
 def ss_capture_of_64_mib(work: Path) -> list[str]:
     """An `ss` capture just under 64 MiB: 893,000 CLOSE_WAIT sockets of distinct processes."""
     capture = work / "ss.txt"
@@ -193,6 +237,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
         deep_json_of_64_mib,
         vhosts_of_four_findings,
         vhosts_at_the_load_bound,
+        rules_dir_at_the_bounds,
         ss_capture_of_64_mib,
         proc_tables_of_64_mib,
     )

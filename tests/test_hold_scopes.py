@@ -27,6 +27,7 @@ from tcpaudit.hold import (
     _Scope,
     _seconds,
     has_tls_listener,
+    holds_remembered,
     kind_holds,
     worker_lingers,
 )
@@ -114,3 +115,29 @@ def test_distinct_scopes_give_the_answer_of_every_scope(
     assert kind_holds(config) == expected
     # The mix is varied enough that the vhost named differs between kinds.
     assert len({hold.scope for hold in expected.values()}) > 1
+
+
+def test_remembered_holds_answer_each_configuration_for_itself(tmp_path: Path) -> None:
+    # Within an audit the holds of a configuration are worked out once; a
+    # copy with another Timeout (as a fix builds one) has its own answer.
+    conf = tmp_path / "usr/local/apache2/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(HEAD + "<VirtualHost *:80>\nServerName a.example\nTimeout 90\n</VirtualHost>\n")
+    config = tcpaudit.load_apache(root=tmp_path, version="2.4.71")
+    assert config is not None
+    timeout = config.settings["Timeout"]
+    copies = [
+        config.model_copy(
+            update={
+                "settings": {**config.settings, "Timeout": timeout.model_copy(update={"value": v})}
+            }
+        )
+        for v in (120, 240, 480, 960, 1920)
+    ]
+    with holds_remembered():
+        for _ in range(2):
+            for copy in [config, *copies]:
+                assert kind_holds(copy) == every_scope(copy)
+        assert kind_holds(config) is kind_holds(config)
+    assert kind_holds(copies[0]) is not kind_holds(copies[0])
+    assert kind_holds(copies[0]) != kind_holds(config)

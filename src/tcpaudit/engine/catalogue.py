@@ -9,6 +9,7 @@ entry-point group (each entry point loads a ``Check``).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from functools import cache
 from importlib import metadata
@@ -25,10 +26,21 @@ from .rule import Rule
 if TYPE_CHECKING:
     from ..checks import Check
 
-__all__ = ["bundled_rules_dir", "load_catalogue", "registered_checks"]
+__all__ = ["bundled_rule_ids", "bundled_rules_dir", "load_catalogue", "registered_checks"]
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "tcpaudit.checks"
+# A rules directory may come from the audited repository. The bundled rule
+# files are under 2.5 KiB; PyYAML reads about 2 MiB/s (libyaml: 20 MiB/s),
+# and one 60 MiB rule file took 36 s and 343 MB to explain.
+MAX_RULE_FILE_BYTES = 64 * 1024
+# Rules of the rules directories in all (the bundled catalogue apart): each
+# walks every virtual host, 0.1 s or more on the largest tree tcpaudit loads.
+MAX_EXTRA_RULES = 100
+# Entries of a rules directory looked at, rule files or not.
+MAX_DIRECTORY_ENTRIES = 10_000
+# yaml.safe_load's loader, in C when PyYAML has libyaml (ten times faster).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def bundled_rules_dir() -> Path:
@@ -101,10 +113,14 @@ def _load_file(path: Path) -> Rule:
             file=shown,
         )
     try:
-        text = read_text(path, follow_links=False)
+        if path.stat().st_size > MAX_RULE_FILE_BYTES:
+            raise CatalogueError(
+                f"larger than {MAX_RULE_FILE_BYTES:,} bytes: not a rule file", file=shown
+            )
+        text = read_text(path, MAX_RULE_FILE_BYTES, follow_links=False)
         # Nesting and aliases bounded before the composer recurses into them.
         check_yaml_shape(text)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except OSError as exc:
         raise CatalogueError(f"cannot read rule: {exc.strerror}", file=shown) from exc
     except DocumentError as exc:
@@ -141,6 +157,33 @@ def _load_file(path: Path) -> Rule:
     return rule
 
 
+def _rule_files(directory: Path) -> list[Path]:
+    """The ``*.yaml`` files of a rules directory, sorted; bounded in number."""
+    found: list[Path] = []
+    with os.scandir(directory) as entries:
+        for seen, entry in enumerate(entries, start=1):
+            if seen > MAX_DIRECTORY_ENTRIES:
+                raise CatalogueError(
+                    f"more than {MAX_DIRECTORY_ENTRIES:,} entries: not a rules directory",
+                    file=str(directory),
+                )
+            if entry.name.endswith(".yaml"):
+                found.append(Path(entry.path))
+                if len(found) > MAX_EXTRA_RULES:
+                    raise CatalogueError(
+                        f"more than {MAX_EXTRA_RULES} rule files: rules directories may hold "
+                        f"{MAX_EXTRA_RULES} rules in all",
+                        file=str(directory),
+                    )
+    return sorted(found)
+
+
+@cache
+def bundled_rule_ids() -> frozenset[str]:
+    """The ids of the bundled catalogue's rules (whose checks have no shared budget)."""
+    return frozenset(path.name[:5] for path in bundled_rules_dir().glob("TA*-*.yaml"))
+
+
 @raises_only_documented_errors
 def load_catalogue(extra_dirs: Iterable[Path] = (), *, include_bundled: bool = True) -> list[Rule]:
     """All rules, sorted by id: the bundled catalogue and the rules of ``extra_dirs``.
@@ -163,10 +206,18 @@ def load_catalogue(extra_dirs: Iterable[Path] = (), *, include_bundled: bool = T
     directories = [bundled_rules_dir()] if include_bundled else []
     directories.extend(Path(d) for d in extra_dirs)
     rules: dict[str, tuple[Rule, Path]] = {}
+    extra = 0
     for directory in directories:
         if not directory.is_dir():
             raise CatalogueError("not a rules directory", file=str(directory))
-        for path in sorted(directory.glob("*.yaml")):
+        bundled = include_bundled and directory == directories[0]
+        for path in _rule_files(directory) if not bundled else sorted(directory.glob("*.yaml")):
+            extra += not bundled
+            if extra > MAX_EXTRA_RULES:
+                raise CatalogueError(
+                    f"more than {MAX_EXTRA_RULES} rules in the rules directories in all",
+                    file=str(path),
+                )
             rule = _load_file(path)
             if rule.id in rules:
                 raise CatalogueError(

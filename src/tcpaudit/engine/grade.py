@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, Protocol
 
-from .findings import Finding, Severity
+from .findings import Severity
 
-__all__ = ["GRADE_FLOORS", "SEVERITY_WEIGHTS", "Grade", "grade_for", "score_for"]
+__all__ = ["GRADE_FLOORS", "SEVERITY_WEIGHTS", "Grade", "Graded", "grade_for", "score_for"]
 
 Grade = Literal["A", "B", "C", "D", "F"]
 
@@ -26,11 +26,24 @@ SEVERITY_WEIGHTS: dict[Severity, int] = {
     Severity.HIGH: 15,
     Severity.CRITICAL: 30,
 }
+
+
+class Graded(Protocol):
+    """What the grade reads of a finding (a ``Finding``, or one the engine is judging)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def suppressed(self) -> bool: ...
+
+
 # The lowest score that still earns each grade.
 GRADE_FLOORS: tuple[tuple[int, Grade], ...] = ((90, "A"), (80, "B"), (65, "C"), (50, "D"))
 
 
-def score_for(findings: Iterable[Finding]) -> int:
+def score_for(findings: Iterable[Graded]) -> int:
     """100 minus the capped per-rule penalties of unsuppressed findings, floored at 0."""
     penalties: dict[str, int] = defaultdict(int)
     worst: dict[str, int] = defaultdict(int)
@@ -44,7 +57,7 @@ def score_for(findings: Iterable[Finding]) -> int:
     return max(0, 100 - total)
 
 
-def grade_for(score: int, findings: Iterable[Finding]) -> Grade:
+def grade_for(score: int, findings: Iterable[Graded]) -> Grade:
     """The letter for a score; F whenever an unsuppressed critical finding exists."""
     if any(f.severity is Severity.CRITICAL and not f.suppressed for f in findings):
         return "F"

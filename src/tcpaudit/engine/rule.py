@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -22,6 +22,7 @@ from ..provenance import Location
 from .findings import JsonScalar, Profile, Severity
 
 __all__ = [
+    "MAX_MESSAGE_CHARACTERS",
     "AppliesTo",
     "Context",
     "ContextOverride",
@@ -56,11 +57,23 @@ def version_matches(spec: str, version: str) -> bool:
     }[operator]
 
 
+# Bounds on a rule's text. A rules directory may come from the audited
+# repository, and a rule's message is copied into each of its findings: a
+# 462 KiB message over 300 findings wrote 67 MB of JSON. The bundled rules
+# use a fifth of each bound or less.
+MAX_TITLE_CHARACTERS = 200
+MAX_MESSAGE_CHARACTERS = 2_000
+MAX_TEXT_CHARACTERS = 8_000  # summary, rationale, each side of the example
+MAX_LIST_ITEMS = 32  # tags, when entries
+MAX_REFERENCES = 8  # copied into each finding too
+MAX_TAG_CHARACTERS = 64
+
+
 class Example(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    bad: str
-    use_instead: str
+    bad: str = Field(max_length=MAX_TEXT_CHARACTERS)
+    use_instead: str = Field(max_length=MAX_TEXT_CHARACTERS)
 
 
 class ExpiredSuppression(BaseModel):
@@ -140,7 +153,7 @@ class ContextOverride(_Selector):
 
 
 # An http(s) address: printable ASCII without spaces, quotes, angle brackets or backslashes.
-_REFERENCE = re.compile(r"https?://[!#-&(-;=?-\[\]-~]{1,2000}")
+_REFERENCE = re.compile(r"https?://[!#-&(-;=?-\[\]-~]{1,500}")
 
 
 class Rule(BaseModel):
@@ -149,18 +162,20 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^TA\d{3}$")
-    title: str
+    title: str = Field(max_length=MAX_TITLE_CHARACTERS)
     severity: Severity
-    check: str
+    check: str = Field(max_length=MAX_TITLE_CHARACTERS)
     params: dict[str, Any] = Field(default_factory=dict)
     applies_to: AppliesTo = Field(default_factory=AppliesTo)
-    when: list[ContextOverride] = Field(default_factory=list)
-    summary: str
-    rationale: str
+    when: list[ContextOverride] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    summary: str = Field(max_length=MAX_TEXT_CHARACTERS)
+    rationale: str = Field(max_length=MAX_TEXT_CHARACTERS)
     example: Example
-    message: str
-    references: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
+    message: str = Field(max_length=MAX_MESSAGE_CHARACTERS)
+    references: list[str] = Field(default_factory=list, max_length=MAX_REFERENCES)
+    tags: list[Annotated[str, Field(max_length=MAX_TAG_CHARACTERS)]] = Field(
+        default_factory=list, max_length=MAX_LIST_ITEMS
+    )
 
     @field_validator("references")
     @classmethod

@@ -10,14 +10,15 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
 from ..errors import CatalogueError, ConfigError, raises_only_documented_errors
 from ..facts import HostFacts
+from ..hold import holds_remembered
 from ..provenance import Note
-from .catalogue import load_catalogue, registered_checks
+from .catalogue import bundled_rule_ids, load_catalogue, registered_checks
 from .config import AuditConfig, suggest_rule_id
 from .findings import (
     ApacheSummary,
@@ -26,17 +27,21 @@ from .findings import (
     KernelSummary,
     Profile,
     Report,
+    Severity,
     fingerprint_of,
 )
 from .grade import grade_for, score_for
-from .rule import Context, ExpiredSuppression, Rule, RuleRunner
+from .rule import MAX_MESSAGE_CHARACTERS, Context, ExpiredSuppression, Rule, RuleRunner
 from .selection import (
     MAX_FINDINGS_PER_RULE,
+    MAX_JUDGED_OF_EXTRA_RULES,
     MAX_JUDGED_PER_RULE,
+    MAX_LISTED_FINDINGS,
     Judged,
     Suppressions,
     left_out_note,
     listed,
+    listed_in_report,
 )
 
 if TYPE_CHECKING:
@@ -47,23 +52,40 @@ log = logging.getLogger(__name__)
 __all__ = ["audit", "audit_context", "render_template", "rule_applies"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+# A finding's message as shown: twice what a rule's template may hold.
+MAX_RENDERED_CHARACTERS = 2 * MAX_MESSAGE_CHARACTERS
 
 
 def render_template(template: str, values: Mapping[str, object], rule_id: str) -> str:
-    """Fill ``{name}`` placeholders; only plain names, never attribute access."""
+    """Fill ``{name}`` placeholders; only plain names, never attribute access.
 
-    def replace(match: re.Match[str]) -> str:
+    The result is cut at MAX_RENDERED_CHARACTERS: placeholders may repeat a
+    long value (a path, a vhost name), and a message is copied per finding.
+    """
+    pieces: list[str] = []
+    size = 0
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
         name = match.group(1)
         if name not in values:
             raise CatalogueError(
                 f"rule {rule_id}: message uses {{{name}}}, which its check does not provide"
             )
+        if size > MAX_RENDERED_CHARACTERS:
+            continue  # every name is still checked
         value = values[name]
-        if isinstance(value, float):
-            return f"{value:g}"
-        return str(value)
-
-    return " ".join(_PLACEHOLDER.sub(replace, template).split())
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        pieces += (template[position : match.start()], shown)
+        size += match.start() - position + len(shown)
+        position = match.end()
+    if size <= MAX_RENDERED_CHARACTERS:
+        pieces.append(template[position:])
+    text = " ".join("".join(pieces).split())
+    if size > MAX_RENDERED_CHARACTERS:
+        text = (
+            f"{text[:MAX_RENDERED_CHARACTERS]}... (cut at {MAX_RENDERED_CHARACTERS:,} characters)"
+        )
+    return text
 
 
 def _check_references(config: AuditConfig, catalogue: Sequence[Rule]) -> None:
@@ -91,15 +113,50 @@ def rule_applies(rule: Rule, facts: HostFacts, context: Context) -> bool:
     return rule.applies_to.matches(context)
 
 
-def _decision(found: list[Finding]) -> str:
+def _decision(found: list[Judged]) -> str:
     """One rule's outcome for -vv: nothing, or each finding's setting and values."""
     if not found:
         return "no finding"
     return "; ".join(
-        f"{f.severity} on {f.setting}{f' ({f.scope})' if f.scope else ''}: "
-        f"{'-' if f.current is None else f.current} (recommended {f.recommended})"
-        f"{' [suppressed]' if f.suppressed else ''}"
-        for f in found
+        f"{item.severity} on {item.hit.setting}"
+        f"{f' ({item.hit.scope})' if item.hit.scope else ''}: "
+        f"{'-' if item.hit.current is None else item.hit.current} "
+        f"(recommended {item.hit.recommended}){' [suppressed]' if item.suppressed else ''}"
+        for item in found
+    )
+
+
+class _Graded(NamedTuple):
+    rule: str
+    severity: Severity
+    suppressed: bool
+
+
+def _finding(rule: Rule, item: Judged, derived_values: Mapping[str, object]) -> Finding:
+    hit = item.hit
+    values = {
+        **derived_values,
+        **hit.values,
+        "setting": hit.setting,
+        "current": hit.current,
+        "recommended": hit.recommended,
+        "scope": hit.scope or "server",
+    }
+    return Finding(
+        rule=rule.id,
+        severity=item.severity,
+        title=rule.title,
+        message=render_template(rule.message, values, rule.id),
+        setting=hit.setting,
+        scope=hit.scope,
+        current=hit.current,
+        recommended=hit.recommended,
+        location=hit.location,
+        fix=hit.fix,
+        fix_changes=list(hit.changes),
+        references=rule.references,
+        suppressed=item.suppressed,
+        suppression_reason=item.reason,
     )
 
 
@@ -236,7 +293,7 @@ def audit(
     context = context.model_copy(update={"expired_suppressions": expired})
     notes: list[Note] = [*facts.notes]
     checks = registered_checks()
-    findings: list[Finding] = []
+    listed_items: list[tuple[Rule, Judged]] = []
     unlisted: list[str] = []
     derived = facts.derived
     derived_values = derived.model_dump()
@@ -251,84 +308,85 @@ def audit(
         for rule in enabled
         if rule_applies(rule, facts, context)
     }
-    for rule in enabled:
-        settings = config.rules.get(rule.id)
-        if rule.id not in params_of:
-            log.debug("%s: not applicable here", rule.id)
-            continue
-        severity, _ = rule.resolved(context)
-        hits = checks[rule.check].evaluate(
-            facts, params_of[rule.id], context, limit=MAX_JUDGED_PER_RULE + 1
-        )
-        unjudged = len(hits) > MAX_JUDGED_PER_RULE
-        del hits[MAX_JUDGED_PER_RULE:]
-        judged: list[Judged] = []
-        for order, hit in enumerate(hits):
-            chosen = (
-                settings.severity if settings and settings.severity else hit.severity or severity
+    # Rules ask the same questions of one configuration (kind_holds).
+    with holds_remembered():
+        bundled = bundled_rule_ids()
+        extra_budget = MAX_JUDGED_OF_EXTRA_RULES
+        for rule in enabled:
+            settings = config.rules.get(rule.id)
+            if rule.id not in params_of:
+                log.debug("%s: not applicable here", rule.id)
+                continue
+            severity, _ = rule.resolved(context)
+            judged_limit = MAX_JUDGED_PER_RULE
+            if rule.id not in bundled:
+                # Rules of a rules directory share one budget (each keeps enough to list).
+                judged_limit = min(judged_limit, max(max_findings_per_rule, extra_budget))
+            hits = checks[rule.check].evaluate(
+                facts, params_of[rule.id], context, limit=judged_limit + 1
             )
-            file = hit.location.file if hit.location else None
-            suppression = suppressions.find(rule.id, hit.setting, file)
-            known = baseline is not None and (
-                fingerprint_of(rule.id, hit.setting, hit.scope, file) in baseline
-            )
-            line = hit.location.line or 0 if hit.location else 0
-            reason = suppression.reason if suppression else None
-            judged.append(
-                Judged(
-                    suppression is not None,
-                    -chosen.rank,
-                    file or "",
-                    line,
-                    order,
-                    chosen,
-                    reason,
-                    known,
-                    hit,
+            unjudged = len(hits) > judged_limit
+            del hits[judged_limit:]
+            if rule.id not in bundled:
+                extra_budget -= len(hits)
+            judged: list[Judged] = []
+            for order, hit in enumerate(hits):
+                chosen = (
+                    settings.severity
+                    if settings and settings.severity
+                    else hit.severity or severity
                 )
-            )
-        kept, fresh_left, others_left = listed(judged, max_findings_per_rule)
-        if fresh_left or others_left or unjudged:
-            notes.append(
-                left_out_note(
-                    rule, len(fresh_left), len(others_left), max_findings_per_rule, unjudged
+                file = hit.location.file if hit.location else None
+                suppression = suppressions.find(rule.id, hit.setting, file)
+                known = baseline is not None and (
+                    fingerprint_of(rule.id, hit.setting, hit.scope, file) in baseline
                 )
+                line = hit.location.line or 0 if hit.location else 0
+                reason = suppression.reason if suppression else None
+                judged.append(
+                    Judged(
+                        suppression is not None,
+                        -chosen.rank,
+                        file or "",
+                        line,
+                        order,
+                        chosen,
+                        reason,
+                        known,
+                        hit,
+                    )
+                )
+            kept, fresh_left, others_left = listed(judged, max_findings_per_rule)
+            if fresh_left or others_left or unjudged:
+                notes.append(
+                    left_out_note(
+                        rule,
+                        len(fresh_left),
+                        len(others_left),
+                        max_findings_per_rule,
+                        judged_limit if unjudged else None,
+                    )
+                )
+            unlisted.extend(
+                fingerprint_of(rule.id, item.hit.setting, item.hit.scope, item.file or None)
+                for item in (*fresh_left, *others_left)
             )
+            listed_items.extend((rule, item) for item in kept)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s: %s", rule.id, _decision(kept))
+    # Score and grade count every rule's listed findings; the report lists
+    # at most MAX_LISTED_FINDINGS of them, made into findings only then.
+    graded = [_Graded(rule.id, item.severity, item.suppressed) for rule, item in listed_items]
+    score = score_for(graded)
+    grade = grade_for(score, graded)
+    shown, left_out, trimmed = listed_in_report(listed_items, MAX_LISTED_FINDINGS)
+    if trimmed is not None:
+        notes.append(trimmed)
         unlisted.extend(
             fingerprint_of(rule.id, item.hit.setting, item.hit.scope, item.file or None)
-            for item in (*fresh_left, *others_left)
+            for rule, item in left_out
         )
-        found_before = len(findings)
-        for item in kept:
-            hit = item.hit
-            values = {
-                **derived_values,
-                **hit.values,
-                "setting": hit.setting,
-                "current": hit.current,
-                "recommended": hit.recommended,
-                "scope": hit.scope or "server",
-            }
-            findings.append(
-                Finding(
-                    rule=rule.id,
-                    severity=item.severity,
-                    title=rule.title,
-                    message=render_template(rule.message, values, rule.id),
-                    setting=hit.setting,
-                    scope=hit.scope,
-                    current=hit.current,
-                    recommended=hit.recommended,
-                    location=hit.location,
-                    fix=hit.fix,
-                    fix_changes=list(hit.changes),
-                    references=rule.references,
-                    suppressed=item.suppressed,
-                    suppression_reason=item.reason,
-                )
-            )
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: %s", rule.id, _decision(findings[found_before:]))
+    findings = [_finding(rule, item, derived_values) for rule, item in shown]
     findings.sort(
         key=lambda f: (
             f.suppressed,
@@ -338,7 +396,6 @@ def audit(
             f.location.line or 0 if f.location else 0,
         )
     )
-    score = score_for(findings)
     log.info(
         "audit: %d rules, %d findings (%d suppressed), score %d",
         len(catalogue), len(findings), sum(f.suppressed for f in findings), score,
@@ -348,7 +405,7 @@ def audit(
     return Report(
         host=facts.host,
         profile=chosen_profile,
-        grade=grade_for(score, findings),
+        grade=grade,
         score=score,
         apache=ApacheSummary(
             version=apache.version,
