@@ -197,7 +197,10 @@ class _Evaluator(PhysicalLineReader):
     ) -> None:
         key = name.lower()
         # A secret's value never enters the model (a Define's value included).
-        args = list(redact_arguments(key, tuple(args)))
+        words = tuple(args)
+        redacted = redact_arguments(key, words)
+        if redacted is not words:
+            args = list(redacted)
         if key in READ_TIME_DIRECTIVES:
             self._count_words(key, name, args, file, number)
         if key in ("include", "includeoptional"):

@@ -75,7 +75,7 @@ class PhysicalLineReader(LineReader):
             if name[0] != "<":
                 if known[0]:
                     args = tuple(words[1:])
-                    if "@" in line or "=" in line or known[2] in SECRET_DIRECTIVES:
+                    if known[2] in SECRET_DIRECTIVES or "@" in line:
                         args = redact_arguments(known[2], args, line)
                     container.append(Directive(known[1], args, file, number, None, known[2]))
                     continue
@@ -124,7 +124,9 @@ class PhysicalLineReader(LineReader):
         if name[0] == "<":
             return self._open(known, raw, name, file, number, container, stack, split_words)
         substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
-        words = redact_arguments(known[2], tuple(split_words(substituted[len(name) :])))
+        words = tuple(split_words(substituted[len(name) :]))
+        if known[2] in SECRET_DIRECTIVES or "@" in substituted:
+            words = redact_arguments(known[2], words, substituted)
         container.append(Directive(known[1], words, file, number, None, known[2]))
         return container
 

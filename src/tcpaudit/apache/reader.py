@@ -197,7 +197,7 @@ class LineReader:
                     known = names.get(words[0]) or name_entry(words[0])
                     if known[0]:
                         args = tuple(words[1:])
-                        if "@" in raw or "=" in raw or known[2] in SECRET_DIRECTIVES:
+                        if known[2] in SECRET_DIRECTIVES or "@" in raw:
                             args = redact_arguments(known[2], args, raw)
                         container.append(Directive(known[1], args, where, number, None, known[2]))
                         continue
@@ -230,7 +230,9 @@ class LineReader:
                     if known[0]:
                         line = self.variables.substitute(raw, where, number) if "${" in raw else raw
                         if name[0] != "<":
-                            args = redact_arguments(known[2], tuple(split_words(line[len(name) :])))
+                            args = tuple(split_words(line[len(name) :]))
+                            if known[2] in SECRET_DIRECTIVES or "@" in line:
+                                args = redact_arguments(known[2], args, line)
                             container.append(
                                 Directive(known[1], args, where, number, None, known[2])
                             )
@@ -295,7 +297,9 @@ class LineReader:
         else:
             words[-1] = last[:-1]
         children: list[Directive] = []
-        args = redact_arguments(known[2], tuple(words[1:]))
+        args = tuple(words[1:])
+        if known[2] in SECRET_DIRECTIVES or "@" in "".join(args):
+            args = redact_arguments(known[2], args)
         node = Directive(known[1], args, file, number, children, known[2])
         container.append(node)
         push_kept(stack, Frame(known[1], node, number, children), file)
@@ -319,7 +323,9 @@ class LineReader:
         if end < 0:
             return None
         children: list[Directive] = []
-        args = redact_arguments(known[2], tuple(split(rest[:end])), rest)
+        args = tuple(split(rest[:end]))
+        if known[2] in SECRET_DIRECTIVES or "@" in rest:
+            args = redact_arguments(known[2], args, rest)
         node = Directive(known[1], args, where, number, children, known[2])
         container.append(node)
         push_kept(stack, Frame(known[1], node, number, children), where)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -173,9 +173,15 @@ class Rule(BaseModel):
     example: Example
     message: str = Field(max_length=MAX_MESSAGE_CHARACTERS)
     references: list[str] = Field(default_factory=list, max_length=MAX_REFERENCES)
-    tags: list[Annotated[str, Field(max_length=MAX_TAG_CHARACTERS)]] = Field(
-        default_factory=list, max_length=MAX_LIST_ITEMS
-    )
+    tags: list[str] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+
+    @field_validator("tags")
+    @classmethod
+    def _short_tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if len(tag) > MAX_TAG_CHARACTERS:
+                raise ValueError(f"a tag has at most {MAX_TAG_CHARACTERS} characters")
+        return value
 
     @field_validator("references")
     @classmethod

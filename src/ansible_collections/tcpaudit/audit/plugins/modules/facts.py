@@ -563,22 +563,39 @@ _SECRET_FROM = {
     "ldaptrustedglobalcert": 2,
     "ldaptrustedclientcert": 2,
 }
-_SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, "define", "setenv", "header", "requestheader"])
+_NAMING = frozenset(["define", "setenv", "header", "requestheader"])
+_PARAMETERS = frozenset(
+    [
+        "proxypass", "proxypassmatch", "proxypassreverse", "balancermember", "proxyset",
+        "proxyremote", "proxyremotematch", "proxyhctemplate", "proxy", "proxymatch",
+        "location", "locationmatch", "rewriterule", "redirect", "redirectmatch",
+        "redirectpermanent", "redirecttemp", "errordocument", "dbdparams", "setenvif",
+        "setenvifnocase", "setenvifexpr", "browsermatch", "browsermatchnocase",
+    ]
+)  # fmt: skip
+_SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS])
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#\s\"'<>]*)@")
 _PARAMETER = re.compile(r"(?<![^?&;\s,])([A-Za-z0-9_.\-]+)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)")
 _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
-_SECRET_NAME = re.compile(r"(?i)pass|secret|token|credential|key|private|pwd")
+_SECRET_NAME_PARTS = (
+    "pass", "secret", "token", "key", "pwd", "credential", "private", "authoriz", "cookie"
+)  # fmt: skip
 _CREDENTIAL_HEADERS = frozenset(
     ["authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate"]
 )
 
 
 def _may_hold_secret(key, text):
-    return (
-        key in _SECRET_DIRECTIVES
-        or "@" in text
-        or ("=" in text and _SECRET_NAME.search(text) is not None)
-    )
+    if "@" in text and "://" in text:
+        return True
+    if key not in _SECRET_DIRECTIVES:
+        return False
+    if key in _SECRET_FROM:
+        return True
+    if key in _NAMING or "=" in text:
+        lowered = text.lower()
+        return any(part in lowered for part in _SECRET_NAME_PARTS)
+    return False
 
 
 def _redact_url_and_parameters(word):
@@ -611,6 +628,8 @@ def _redact_url_and_parameters(word):
 def redact_directive_words(key, words):
     """The words after directive ``key`` (lower-cased) with every secret replaced."""
     words = list(words)
+    if not _may_hold_secret(key, " ".join(words)):
+        return words
     first = _SECRET_FROM.get(key)
     if first is not None and len(words) > first:
         words[first:] = [APACHE_REDACTED] * (len(words) - first)
@@ -638,7 +657,7 @@ def _redact_apache_line(line):
     key = stripped.split(None, 1)[0].lower()
     key = key[1:] if key.startswith("<") else key
     key = key[:-1] if key.endswith(">") else key
-    if not _may_hold_secret(key, stripped):
+    if "@" not in stripped and key not in _SECRET_DIRECTIVES:
         return line
     matches = list(_WORD.finditer(line))
     if not matches:
@@ -665,8 +684,6 @@ def redact_apache(text):
     physical line, the lines before it left empty: every line keeps its number.
     """
     text = redact_private_keys(text)
-    if "@" not in text and "=" not in text and not _NAMED_SECRET.search(text):
-        return text
     lines = text.split("\n")
     first = 0
     for index, raw in enumerate(lines):
@@ -679,12 +696,6 @@ def redact_apache(text):
             lines[first : index + 1] = [""] * (index - first) + [redacted]
         first = index + 1
     return "\n".join(lines)
-
-
-_NAMED_SECRET = re.compile(
-    r"(?i)authldapbindpassword|sessioncryptopassphrase|sslsrpunknownuserseed|authbasicfake"
-    r"|ldaptrusted|define|setenv|header"
-)
 
 
 # Variables whose values tcpaudit's loader turns into httpd's command line or
