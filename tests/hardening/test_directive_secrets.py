@@ -97,6 +97,10 @@ def test_no_secret_of_a_directive_reaches_any_output(tmp_path: Path) -> None:
     assert f"http://svc:{PLACEHOLDER}@127.0.0.1:8086/" in table
     facts = json.loads(outputs[0])
     assert facts["apache"]["settings"]["Timeout"]["value"] == 60
+    # A fix quoting such a line says the placeholder is not to be pasted.
+    report = json.loads(outputs[2])
+    quoting = [f["fix"] for f in report["findings"] if PLACEHOLDER in (f["fix"] or "")]
+    assert quoting and all("keep your own value there" in fix for fix in quoting)
 
 
 def test_fix_leaves_out_a_file_holding_a_secret_and_names_it(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
+from ..apache.shellwords import REDACTED_VALUE
 from ..errors import CatalogueError, ConfigError, raises_only_documented_errors
 from ..facts import HostFacts
 from ..hold import holds_remembered
@@ -126,6 +127,17 @@ def _decision(found: list[Judged]) -> str:
     )
 
 
+def _with_redaction_note(fix: str | None) -> str | None:
+    """A fix quoting a line whose secret the loader replaced says so: pasted as
+    shown, it would write the placeholder over the password."""
+    if fix is None or REDACTED_VALUE not in fix:
+        return fix
+    return (
+        f"{fix}\n# {REDACTED_VALUE} stands for a secret of this configuration, which "
+        "tcpaudit never shows: keep your own value there"
+    )
+
+
 class _Graded(NamedTuple):
     rule: str
     severity: Severity
@@ -152,7 +164,7 @@ def _finding(rule: Rule, item: Judged, derived_values: Mapping[str, object]) -> 
         current=hit.current,
         recommended=hit.recommended,
         location=hit.location,
-        fix=hit.fix,
+        fix=_with_redaction_note(hit.fix),
         fix_changes=list(hit.changes),
         references=rule.references,
         suppressed=item.suppressed,
