@@ -22,6 +22,7 @@ from ansible_trees import (
     COLLECTION,
     FACTS_MODULE_FILE,
     INCIDENT,
+    REPO,
     TUNED,
     debian_tree,
     link,
@@ -538,10 +539,12 @@ def test_secrets_in_apache_directives_are_redacted_at_the_source(
 _KEYS = (
     "proxypass", "authldapbindpassword", "authbasicfake", "ldaptrustedglobalcert", "define",
     "setenv", "setenvif", "header", "requestheader", "dbdparams", "rewriterule", "servername",
+    "rewritecond", "if", "require", "proxyfcgisetenvif", "oidcclientsecret", "servertokens",
 )  # fmt: skip
 _PIECES = (
     "http://", "ws://", "a", "b:", "@", "/", "?", "&", "=", ":", "pass", "token", "KEY", "x-api-",
     "authorization", "always", "set", "edit", "E=", "[", "]", ",", "'", "tcpaudit-redacted",
+    "%{HTTP:", "%{HTTP_COOKIE}", "}", "req('", " ", '"', "<", "PRIVATE_PORT", "_PASS",
 )  # fmt: skip
 
 
@@ -558,3 +561,35 @@ def test_the_module_redacts_directive_words_as_the_loaders_do(
     from tcpaudit.apache.secret_words import redact_arguments
 
     assert module.redact_directive_words(key, words) == list(redact_arguments(key, tuple(words)))
+
+
+def test_values_standing_where_a_secret_is_are_redacted_in_every_file(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # The password is written once, in a Define, an envvars export or a
+    # macro's Use, and used elsewhere in a URL: each of those lines was sent.
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    secret = DIRECTIVE_CANARY
+    with (root / "etc/apache2/envvars").open("a") as envvars:
+        envvars.write(f"export BACKEND_PW={secret}e\n")
+    write(root, "/etc/apache2/conf-enabled/defines.conf", f"Define PW {secret}d\n")
+    write(
+        root,
+        "/etc/apache2/sites-enabled/uses.conf",
+        "ProxyPass /d/ http://svc:${PW}@127.0.0.1:8081/\n"
+        "ProxyPass /e/ http://svc:${BACKEND_PW}@127.0.0.1:8082/\n"
+        "<Macro Backend $where $password>\n"
+        "ProxyPass $where http://user:$password@127.0.0.1:8083/\n</Macro>\n"
+        f"Use Backend /m/ {secret}m\n",
+    )
+    document = module.snapshot(str(root), runner=never_run)
+    assert secret not in json.dumps(document)
+    files = document["files"]
+    assert (
+        files["/etc/apache2/conf-enabled/defines.conf"]["content"]
+        == "Define PW tcpaudit-redacted\n"
+    )
+    uses = files["/etc/apache2/sites-enabled/uses.conf"]["content"].splitlines()
+    assert uses[-1] == "Use Backend /m/ tcpaudit-redacted"  # the path stays
+    assert "export BACKEND_PW=" in files["/etc/apache2/envvars"]["content"]

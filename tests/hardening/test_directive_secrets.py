@@ -135,6 +135,95 @@ def test_a_stray_url_line_is_refused_or_noted_without_its_password(tmp_path: Pat
     assert f"directive {shown} is not known" in noted.output
 
 
+# Shapes found by attacking the first version of the rules: each printed
+# the canary somewhere (reports, fix, or the module's snapshot).
+VARIANTS = {
+    "quote in a URL password": f"ProxyPass /q/ http://admin:pa'{CANARY}@backend/",
+    "space in a URL password": f'ProxyPass /s/ "http://admin:pa {CANARY}@backend/"',
+    "FastCGI variable": f'ProxyFCGISetEnvIf "true" DB_PASSWORD "{CANARY}"',
+    "ACME account binding": f"MDExternalAccountBinding kid-1 {CANARY}",
+    "DBDParams with spaces": f'DBDParams "host=db user=u password = {CANARY}"',
+    "token compared in RewriteCond": f"RewriteCond %{{HTTP:X-Api-Key}} !^{CANARY}$",
+    "Authorization matched by SetEnvIf": f'SetEnvIf Authorization "^Bearer {CANARY}$" ok',
+    "token compared in <If>": f"<If \"%{{HTTP:X-Api-Key}} == '{CANARY}'\">\nRequire all granted\n</If>",
+    "token compared in Require expr": (
+        f"<Location /t>\nRequire expr \"req('X-Auth-Token') == '{CANARY}'\"\n</Location>"
+    ),
+}
+
+
+def _debian_with_modules(tmp_path: Path, conf: str) -> Path:
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    enabled = root / "etc/apache2/mods-enabled"
+    for module in ("proxy", "proxy_http", "proxy_fcgi", "headers", "rewrite", "dbd", "md"):
+        for suffix in ("load", "conf"):
+            if (root / f"etc/apache2/mods-available/{module}.{suffix}").exists():
+                link = enabled / f"{module}.{suffix}"
+                if not link.exists():
+                    link.symlink_to(f"../mods-available/{module}.{suffix}")
+    (root / "etc/apache2/sites-enabled/secret.conf").write_text(
+        f"<VirtualHost *:80>\nServerName a.example\nKeepAlive Off\n{conf}\n"
+        "ProxyPass /p2/ http://backend2/\n</VirtualHost>\n"
+    )
+    return root
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_variants_of_directive_secrets_reach_no_output(tmp_path: Path, name: str) -> None:
+    outputs = _outputs(_debian_with_modules(tmp_path, VARIANTS[name]))
+    for text in outputs:
+        assert CANARY not in text
+    # The file is left out of every fix: its context would carry the secret.
+    assert "secret.conf holds" in outputs[-3]
+
+
+def test_a_third_party_directive_named_as_a_secret_is_replaced() -> None:
+    # mod_auth_openidc's OIDCClientSecret, mod_auth_mysql's AuthMySQLPassword.
+    for key in ("oidcclientsecret", "authmysqlpassword", "someapitoken"):
+        assert redact_arguments(key, ("x", "y")) == (PLACEHOLDER, PLACEHOLDER)
+    assert redact_arguments("servertokens", ("Prod",)) == ("Prod",)
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        "Define PRIVATE_PORT 8081\nListen ${PRIVATE_PORT}\n"
+        "<VirtualHost *:${PRIVATE_PORT}>\nServerName x\n</VirtualHost>",
+        "Define BYPASS_TIMEOUT 5\nTimeout ${BYPASS_TIMEOUT}",
+    ],
+)
+def test_ordinary_names_holding_pass_or_private_keep_their_values(
+    tmp_path: Path, conf: str
+) -> None:
+    # httpd reads these as any value; replacing them changed verdicts
+    # (an error "Port must be specified", Timeout read as 0).
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    (root / "etc/apache2/sites-enabled/v.conf").write_text(conf + "\n")
+    result = CliRunner().invoke(cli, ["facts", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    facts = json.loads(result.output)
+    if "Timeout" in conf:
+        assert facts["apache"]["settings"]["Timeout"]["value"] == 5
+    else:
+        assert "*:8081" in [v["address"] for v in facts["apache"]["vhosts"]]
+
+
+def test_fix_leaves_out_a_file_holding_a_terminal_escape(tmp_path: Path) -> None:
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    conf = root / "etc/apache2/apache2.conf"
+    conf.write_text(
+        conf.read_text().replace("Timeout 300", "# \x1b]0;pwned\x07 title\nTimeout 300")
+    )
+    for fix_format in ("diff", "ansible", "sarif"):
+        result = CliRunner().invoke(cli, ["fix", "--root", str(root), "--format", fix_format])
+        assert result.exit_code in (0, 1)
+        assert "\x1b" not in result.output + result.stderr
+    assert "apache2.conf holds a control character a terminal acts on" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("key", "words", "expected"),
     [
@@ -151,7 +240,7 @@ def test_a_stray_url_line_is_refused_or_noted_without_its_password(tmp_path: Pat
         ("setenv", ["API_TOKEN", "t"], ["API_TOKEN", PLACEHOLDER]),
         ("define", ["DB_PASS", "p"], ["DB_PASS", PLACEHOLDER]),
         ("setenvif", ["Host", "x", "!A", "MY_KEY=v"], ["Host", "x", "!A", f"MY_KEY={PLACEHOLDER}"]),
-        ("dbdparams", ["user=u pass='a b' db=x"], [f"user=u pass={PLACEHOLDER} db=x"]),
+        ("dbdparams", ["user=u pass='a b' db=x"], [PLACEHOLDER]),
         ("rewriterule", ["^/", "/x?token=t&a=1", "[E=SECRET_X:v]"],
          ["^/", f"/x?token={PLACEHOLDER}&a=1", f"[E=SECRET_X:{PLACEHOLDER}]"]),
     ],
@@ -192,3 +281,30 @@ def test_secret_line_finds_a_secret_across_a_continued_line() -> None:
     assert secret_line("Timeout 5\nServerAdmin a@b.org\n", sysctl=False) is None
     # What the Ansible module already replaced: a patch against it would not apply.
     assert secret_line(f"AuthLDAPBindPassword {PLACEHOLDER}\n", sysctl=False) is not None
+
+
+def test_values_used_as_secrets_elsewhere_keep_their_files_out_of_fixes(tmp_path: Path) -> None:
+    # `Define PW ...` in apache2.conf, used as a URL's password in a site
+    # file; a macro argument put there by `Use`: both lines are secrets by
+    # use, and apache2.conf (which fix changes) must not be copied.
+    root = _debian_with_modules(tmp_path, "ProxyPass /d/ http://svc:${PW}@127.0.0.1:8081/")
+    (root / "etc/apache2/mods-enabled/macro.load").symlink_to("../mods-available/macro.load")
+    (root / "etc/apache2/sites-enabled/macro.conf").write_text(
+        "<Macro Backend $password>\nProxyPass /m/ http://user:$password@127.0.0.1:8082/\n</Macro>\n"
+    )
+    conf = root / "etc/apache2/apache2.conf"
+    text = conf.read_text()
+    conf.write_text(
+        text.replace("Timeout 300", f"Define PW {CANARY}\nTimeout 300")
+        + f"IncludeOptional sites-enabled/macro.conf\nUse Backend {CANARY}x\n"
+    )
+    facts = CliRunner().invoke(cli, ["facts", "--root", str(root)])
+    assert facts.exit_code == 0, facts.output
+    places = json.loads(facts.output)["apache"]["secret_value_lines"]
+    lines = text.count("\n", 0, text.index("Timeout 300")) + 1
+    assert {"file": "etc/apache2/apache2.conf", "line": lines} in places
+    assert len(places) == 2
+    outputs = _outputs(root)
+    for output in outputs:
+        assert CANARY not in output
+    assert f"apache2.conf holds a value used as a secret elsewhere (line {lines})" in outputs[-3]

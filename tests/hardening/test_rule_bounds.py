@@ -171,3 +171,17 @@ def test_rules_of_rules_directories_share_one_budget_of_findings(tmp_path: Path)
     assert "the check stopped after 981 findings" in nineteenth
     assert "the check stopped after 250 findings" in last
     assert "judge 20,000 findings in all" in last
+
+
+def test_a_control_character_in_a_rule_is_one_error_line(tmp_path: Path) -> None:
+    # A rule's text and parameters reach terminals (explain, the table, a
+    # patch's added lines): an escape written as \u001b in YAML is refused.
+    repository = _repository(tmp_path)
+    text = _rule("TA950").replace(
+        "params: {setting: Timeout,", 'params: {setting: "Time\\u001b]0;x\\u0007out",'
+    )
+    (repository / "rules/TA950-esc.yaml").write_text(text)
+    code, _, errors = _audit(repository)
+    assert code == 2 and errors.count("\n") == 1
+    assert "TA950-esc.yaml:4: params.setting: a control character" in errors
+    assert "\x1b" not in errors

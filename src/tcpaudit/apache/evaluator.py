@@ -86,6 +86,8 @@ class EvaluationResult:
     deferred: dict[int, str] = field(default_factory=dict)
     # Module identifiers named by a LoadModule line of the tree (the first word).
     load_module_names: set[str] = field(default_factory=set)
+    # (file, line) of the Define and Use lines whose values stand where a secret is.
+    secret_value_lines: list[tuple[str, int]] = field(default_factory=list)
 
 
 class _Evaluator(PhysicalLineReader):
@@ -344,6 +346,9 @@ def evaluate(
         notes=[*evaluator.notes, *evaluator.variables.notes],
         deferred=evaluator.deferred,
         load_module_names=evaluator.load_module_names,
+        secret_value_lines=sorted(
+            {*evaluator.variables.secret_define_lines(), *evaluator.macros.secret_use_lines}
+        ),
     )
     if check:
         check_result(result, version, validate)

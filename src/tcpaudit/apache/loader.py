@@ -22,7 +22,7 @@ from typing import Literal
 
 from ..errors import ApacheConfigError, UsageError, raises_only_documented_errors
 from ..notes import limit_notes
-from ..provenance import Note
+from ..provenance import Location, Note
 from ..rootfs import RootFS
 from .build import BuildName, detect_build
 from .effective import (
@@ -354,6 +354,9 @@ def _load(
         settings=settings,
         vhosts=vhosts,
         proxy_routes=proxy_routes(result.directives),
+        secret_value_lines=[
+            Location(file=file, line=line) for file, line in result.secret_value_lines
+        ],
         notes=limit_notes([*notes, *invocation.notes, *setting_notes, *result.notes]),
     )
     config._directives = result.directives

@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .lexer import split_words
+from .lexer import first_word, split_words
+from .secret_words import is_secret_directive, references_in_secrets
 from .sections import Line, capture_macro_body
 
 __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_header"]
@@ -129,6 +130,17 @@ def _substitute(line: str, macro: Macro, values: list[str]) -> str:
     return "".join(done)
 
 
+def secret_parameters(macro: Macro) -> set[int]:
+    """The indexes of the parameters ``macro`` puts where a secret is."""
+    found: set[str] = set()
+    for _number, text, _file in macro.body:
+        name, rest = first_word(text)
+        key = name.lower().lstrip("<").rstrip(">")
+        if "@" in text or is_secret_directive(key):
+            found |= references_in_secrets(key, split_words(rest), macro.parameters)
+    return {index for index, parameter in enumerate(macro.parameters) if parameter in found}
+
+
 def expand_macro(macro: Macro, raw_args: str) -> list[tuple[int, str, str]]:
     """Body lines of ``Use`` with the values of ``raw_args`` substituted."""
     values = split_words(raw_args)[1:]
@@ -148,6 +160,17 @@ class MacroTable:
         self.defined_any = False
         self.expanded_lines = 0
         self.expanded_characters = 0
+        # `Use` lines passing a value a macro puts where a secret is (a URL's
+        # password): `fix` leaves their files out. Parameters per macro, kept.
+        self.secret_use_lines: set[tuple[str, int]] = set()
+        self._secret_parameters: dict[tuple[str, str, int], set[int]] = {}
+
+    def _secret_parameter_indexes(self, macro: Macro) -> set[int]:
+        where = (macro.name, macro.file, macro.line)
+        known = self._secret_parameters.get(where)
+        if known is None:
+            known = self._secret_parameters[where] = secret_parameters(macro)
+        return known
 
     def handle(self, key: str, rest: str, lines: list[Line], index: int) -> int:
         """Apply ``<Macro``, ``Use`` or ``UndefMacro`` (``key``) read at ``lines[index - 1]``.
@@ -179,6 +202,8 @@ class MacroTable:
             raise MacroError(f"macro '{name}' undefined")
         if name in expanding:
             raise MacroError(f"recursive use of macro '{name}' is invalid")
+        if self._secret_parameter_indexes(macro):
+            self.secret_use_lines.add((where, number))
         self.expanded_lines += len(macro.body)
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")

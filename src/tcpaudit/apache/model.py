@@ -126,6 +126,10 @@ class ApacheConfig(BaseModel):
     LoadModule order, as ``-D DUMP_MODULES`` lists them. ``build`` names the
     httpd build whose linked-in modules were assumed and ``build_source`` the
     evidence (``binary usr/sbin/apache2``, ``etc/os-release``, ``option``...).
+    ``secret_value_lines`` are the lines whose value stands elsewhere where a
+    secret is (``Define PW ...`` used as ``http://user:${PW}@backend/``, a
+    ``Use`` argument a macro puts there): ``tcpaudit fix`` leaves their files
+    out. Only places are kept, never values.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -148,6 +152,7 @@ class ApacheConfig(BaseModel):
     settings: dict[str, ApacheSetting] = Field(default_factory=dict)
     vhosts: list[VirtualHost] = Field(default_factory=list)
     proxy_routes: list[ProxyRoute] = Field(default_factory=list)
+    secret_value_lines: list[Location] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
 
     _directives: list[Directive] = PrivateAttr(default_factory=list)

@@ -19,7 +19,7 @@ from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .memory import CHECK_EVERY_LINES
 from .reader import CONDITIONALS, LineReader, NameEntry
-from .secret_words import SECRET_DIRECTIVES, redact_arguments
+from .secret_words import redact_arguments
 from .sections import Frame, kept_depth
 from .tree import Directive
 
@@ -75,7 +75,7 @@ class PhysicalLineReader(LineReader):
             if name[0] != "<":
                 if known[0]:
                     args = tuple(words[1:])
-                    if known[2] in SECRET_DIRECTIVES or "@" in line:
+                    if known[3] or "@" in line:
                         args = redact_arguments(known[2], args, line)
                     container.append(Directive(known[1], args, file, number, None, known[2]))
                     continue
@@ -125,7 +125,7 @@ class PhysicalLineReader(LineReader):
             return self._open(known, raw, name, file, number, container, stack, split_words)
         substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
         words = tuple(split_words(substituted[len(name) :]))
-        if known[2] in SECRET_DIRECTIVES or "@" in substituted:
+        if known[3] or "@" in substituted:
             words = redact_arguments(known[2], words, substituted)
         container.append(Directive(known[1], words, file, number, None, known[2]))
         return container

@@ -44,7 +44,7 @@ from .lexer import (
 from .macros import MacroError, MacroTable
 from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
 from .modules import LoadedModules
-from .secret_words import SECRET_DIRECTIVES, redact_arguments
+from .secret_words import is_secret_directive, redact_arguments
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .tree import Directive
 from .variables import Variables
@@ -62,8 +62,8 @@ CONDITIONALS = {
     "<ifversion": ("IfVersion", "version_module"),
 }
 
-# (fast, name kept, key kept): see LineReader._name_entry.
-NameEntry = tuple[bool, str, str]
+# (fast, name kept, key kept, may hold a secret): see LineReader._name_entry.
+NameEntry = tuple[bool, str, str, bool]
 
 
 def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
@@ -197,7 +197,7 @@ class LineReader:
                     known = names.get(words[0]) or name_entry(words[0])
                     if known[0]:
                         args = tuple(words[1:])
-                        if known[2] in SECRET_DIRECTIVES or "@" in raw:
+                        if known[3] or "@" in raw:
                             args = redact_arguments(known[2], args, raw)
                         container.append(Directive(known[1], args, where, number, None, known[2]))
                         continue
@@ -231,7 +231,7 @@ class LineReader:
                         line = self.variables.substitute(raw, where, number) if "${" in raw else raw
                         if name[0] != "<":
                             args = tuple(split_words(line[len(name) :]))
-                            if known[2] in SECRET_DIRECTIVES or "@" in line:
+                            if known[3] or "@" in line:
                                 args = redact_arguments(known[2], args, line)
                             container.append(
                                 Directive(known[1], args, where, number, None, known[2])
@@ -257,7 +257,7 @@ class LineReader:
     # -- fast-path helpers ---------------------------------------------------------
 
     def _name_entry(self, name: str) -> NameEntry:
-        """``(fast, name kept, key kept)`` for a first word, remembered in ``self._names``.
+        """``(fast, name, key, may hold a secret)`` for a first word, kept in ``self._names``.
 
         ``fast`` says a fast path may take a plain line starting with this
         word: a name httpd does not execute while reading (no include,
@@ -271,8 +271,12 @@ class LineReader:
             and not name.startswith("</")
             and name != "<"
         )
-        # A section node is named and keyed without its "<".
-        entry = (fast, name[1:], key[1:]) if name.startswith("<") else (fast, name, key)
+        # A section node is named and keyed without its "<". The last item
+        # says whether the directive may hold a secret (secret_words.py).
+        if name.startswith("<"):
+            entry = (fast, name[1:], key[1:], is_secret_directive(key[1:]))
+        else:
+            entry = (fast, name, key, is_secret_directive(key))
         self._names[name] = entry
         return entry
 
@@ -298,7 +302,7 @@ class LineReader:
             words[-1] = last[:-1]
         children: list[Directive] = []
         args = tuple(words[1:])
-        if known[2] in SECRET_DIRECTIVES or "@" in "".join(args):
+        if known[3] or "@" in "".join(args):
             args = redact_arguments(known[2], args)
         node = Directive(known[1], args, file, number, children, known[2])
         container.append(node)
@@ -324,7 +328,7 @@ class LineReader:
             return None
         children: list[Directive] = []
         args = tuple(split(rest[:end]))
-        if known[2] in SECRET_DIRECTIVES or "@" in rest:
+        if known[3] or "@" in rest:
             args = redact_arguments(known[2], args, rest)
         node = Directive(known[1], args, where, number, children, known[2])
         container.append(node)

@@ -18,15 +18,17 @@ limited to the standard library).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from .shellwords import REDACTED_VALUE, is_secret_variable
 
 __all__ = [
     "SECRET_DIRECTIVES",
+    "is_secret_directive",
     "may_hold_secret",
     "redact_arguments",
     "redact_text",
+    "references_in_secrets",
     "secret_in_words",
 ]
 
@@ -39,9 +41,25 @@ _SECRET_FROM = {
     "authbasicfake": 1,  # username [password]
     "ldaptrustedglobalcert": 2,  # type path [password]
     "ldaptrustedclientcert": 2,
+    "dbdparams": 0,  # a connection string: "host=db user=u password = x"
+    "mdexternalaccountbinding": 0,  # an ACME account's key id and HMAC key
 }
+# Other directives whose name says they hold a secret (a third-party
+# module's OIDCClientSecret, AuthMySQLPassword...): every word goes.
+_SECRET_NAME_IN_DIRECTIVE = re.compile(
+    "password|passwd|passphrase|secret|token|credential|apikey|api_key|hmac"
+)
+_NOT_SECRET_DIRECTIVES = frozenset({"servertokens"})
 # Directives naming a variable or a header whose value may be a secret.
-_NAMING = frozenset({"define", "setenv", "header", "requestheader"})
+_NAMING = frozenset({"define", "setenv", "header", "requestheader", "proxyfcgisetenvif"})
+# Directives whose words compare a request header with a literal: the
+# literal is a secret when the header is a credential (a shared token).
+_COMPARING = frozenset(
+    {"rewritecond", "setenvif", "setenvifnocase", "if", "elseif", "setenvifexpr", "require"}
+)
+# Those whose words name a header only inside %{...} or req(...) (SetEnvIf
+# names it bare, as its first word).
+_EXPRESSIONS = frozenset({"rewritecond", "if", "elseif", "setenvifexpr", "require"})
 # Directives and sections whose words may carry name=value parameters (a
 # proxy worker's, DBDParams', an environment variable's) or a query string.
 _PARAMETERS = frozenset(
@@ -49,16 +67,23 @@ _PARAMETERS = frozenset(
         "proxypass", "proxypassmatch", "proxypassreverse", "balancermember", "proxyset",
         "proxyremote", "proxyremotematch", "proxyhctemplate", "proxy", "proxymatch",
         "location", "locationmatch", "rewriterule", "redirect", "redirectmatch",
-        "redirectpermanent", "redirecttemp", "errordocument", "dbdparams", "setenvif",
+        "redirectpermanent", "redirecttemp", "errordocument", "setenvif",
         "setenvifnocase", "setenvifexpr", "browsermatch", "browsermatchnocase",
     }
 )  # fmt: skip
 # A line may hold a secret when its directive is one of these or it holds a
 # URL with a user ('@' and '://'): the loaders test that inline, for every line.
-SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING, *_PARAMETERS))
+SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING))
 
-# userinfo of a URL: scheme://user:password@ (the last '@' before the path).
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#\s\"'<>]*)@")
+# userinfo of a URL: scheme://user:password@, up to the last '@' before the
+# path, query or fragment, as apr_uri_parse takes it (quotes, '<', '>' and,
+# in a quoted word, spaces are characters of a password too).
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)@")
+# A request header named in an expression or a test string: %{HTTP:Name},
+# %{HTTP_NAME}, req('Name'), http('Name'), req_novary('Name').
+_HEADER_REFERENCE = re.compile(
+    r"(?i)(?:%\{http[:_]|\b(?:req|req_novary|http)\(\s*['\"])([A-Za-z0-9_-]+)"
+)
 # name=value at a word's start or after a separator: query strings, proxy
 # worker parameters (AJP's secret=), DBDParams' "user=x pass=y",
 # SetEnvIf's NAME=VALUE. A value may be quoted (libpq connection strings).
@@ -78,6 +103,14 @@ _CREDENTIAL_HEADERS = frozenset(
 _HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
 
 
+def is_secret_directive(key: str) -> bool:
+    """Whether directive ``key`` (lower-cased, a section's without '<') may hold
+    a secret whatever its line looks like; the loaders keep the answer per name."""
+    return key in SECRET_DIRECTIVES or (
+        key not in _NOT_SECRET_DIRECTIVES and _SECRET_NAME_IN_DIRECTIVE.search(key) is not None
+    )
+
+
 def may_hold_secret(key: str, text: str) -> bool:
     """Whether directive ``key`` whose line is ``text`` may hold a secret (cheap, no false "no").
 
@@ -87,10 +120,12 @@ def may_hold_secret(key: str, text: str) -> bool:
     if "@" in text and "://" in text:
         return True
     if key not in SECRET_DIRECTIVES:
-        return False
+        return is_secret_directive(key)
     if key in _SECRET_FROM:
         return True
-    if key in _NAMING or "=" in text:
+    if key in _EXPRESSIONS and "%{" not in text and "(" not in text:
+        return "=" in text  # no header named: only a parameter
+    if key in _NAMING or key in _COMPARING or "=" in text:
         lowered = text.lower()
         for part in _SECRET_NAME_PARTS:
             if part in lowered:
@@ -117,6 +152,22 @@ def secret_in_words(key: str, args: Sequence[str]) -> str | None:
     return _redacted(key, args)[1]
 
 
+def references_in_secrets(key: str, args: Sequence[str], references: Iterable[str]) -> set[str]:
+    """Which of ``references`` (``${NAME}``, a macro's ``$name``) stand, in the words
+    of directive ``key``, where a secret is (a URL's password...): their
+    values are secrets too, wherever they are written."""
+    if not may_hold_secret(key, " ".join(args)):
+        return set()
+    words, _kind = _redacted(key, args)
+    if words is None:
+        return set()
+    found: set[str] = set()
+    for before, after in zip(args, words, strict=True):
+        if before != after:
+            found.update(ref for ref in references if ref in before and ref not in after)
+    return found
+
+
 def redact_text(text: str) -> str:
     """``text`` (a message, a directive name) with URL passwords and secret parameters replaced."""
     if "@" not in text and "=" not in text:
@@ -128,6 +179,8 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
     words = list(args)
     kind: str | None = None
     first = _SECRET_FROM.get(key)
+    if first is None and key not in SECRET_DIRECTIVES and is_secret_directive(key):
+        first = 0
     if first is not None and len(words) > first:
         words[first:] = [REDACTED_VALUE] * (len(words) - first)
         kind = f"the value of {_key_shown(key)}"
@@ -137,6 +190,13 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
             kind = "a secret-named variable's value"
     elif key in ("header", "requestheader"):
         kind = _redact_header(words)
+    elif key == "proxyfcgisetenvif":
+        # ProxyFCGISetEnvIf condition NAME [VALUE]
+        if len(words) > 2 and is_secret_variable(words[1]):
+            words[2:] = [REDACTED_VALUE] * (len(words) - 2)
+            kind = "a secret-named variable's value"
+    elif key in _COMPARING:
+        kind = _redact_comparison(key, words)
     for index, word in enumerate(words):
         if word is REDACTED_VALUE or ("@" not in word and "=" not in word):
             continue
@@ -159,6 +219,41 @@ def _redact_header(words: list[str]) -> str | None:
     for index in range(start + 2, min(last, len(words))):
         words[index] = REDACTED_VALUE
     return "a credential header's value"
+
+
+def _is_credential_header(name: str) -> bool:
+    return name.lower().replace("_", "-") in _CREDENTIAL_HEADERS or is_secret_variable(
+        name.replace("-", "_")
+    )
+
+
+def _names_credential(text: str) -> bool:
+    return any(_is_credential_header(m.group(1)) for m in _HEADER_REFERENCE.finditer(text))
+
+
+def _redact_comparison(key: str, words: list[str]) -> str | None:
+    """The literal a credential header is compared with (a shared token)."""
+    kind = "a literal compared with a credential header"
+    if key == "rewritecond":
+        # RewriteCond TestString CondPattern [flags]
+        if len(words) > 1 and _names_credential(words[0]):
+            words[1] = REDACTED_VALUE
+            return kind
+        return None
+    if key in ("setenvif", "setenvifnocase"):
+        # SetEnvIf attribute regex [!]env-variable[=value] ...
+        if len(words) > 1 and _is_credential_header(words[0]):
+            words[1] = REDACTED_VALUE
+            return kind
+        return None
+    # <If expr>, <ElseIf expr>, SetEnvIfExpr expr ..., Require expr ...:
+    # an expression naming a credential header goes whole.
+    found = None
+    for index, word in enumerate(words):
+        if _names_credential(word):
+            words[index] = REDACTED_VALUE
+            found = kind
+    return found
 
 
 def _redact_word(word: str) -> tuple[str, str | None]:
@@ -210,4 +305,6 @@ _SHOWN = {
     "authbasicfake": "AuthBasicFake",
     "ldaptrustedglobalcert": "LDAPTrustedGlobalCert",
     "ldaptrustedclientcert": "LDAPTrustedClientCert",
+    "dbdparams": "DBDParams",
+    "mdexternalaccountbinding": "MDExternalAccountBinding",
 }

@@ -43,7 +43,12 @@ MAX_ENVIRONMENT_BYTES = 2 * 1024 * 1024
 MAX_EXPANDED_BYTES = 16 * 1024 * 1024
 # Variables named like secrets: their values never reach a report. The
 # Ansible module replaces the same names' values before they leave the host.
-_SECRET_VARIABLE = re.compile(r"(?i)pass|secret|token|credential|(^|_)key$|api_?key|private")
+# Not every name holding "pass" or "private": PRIVATE_PORT and BYPASS_CACHE
+# are ordinary values a configuration expands (Listen ${PRIVATE_PORT}).
+_SECRET_VARIABLE = re.compile(
+    r"(?i)password|passwd|passphrase|secret|token|credential|api_?key|private_?key"
+    r"|(^|_)(pass|pwd)($|_)|(^|_)key$"
+)
 REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directive's
 # Commands all start-up files of one service may hold (a real envvars: about
 # 30); each costs microseconds, and a 1 MiB file of "a;" holds 500,000.

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
+from .lexer import first_word, split_words
+from .secret_words import is_secret_directive, references_in_secrets
 
 __all__ = ["Variables"]
 
@@ -60,6 +62,10 @@ class Variables:
         self._undefined: dict[str, _Uses] = {}
         self._unnoted: _Uses | None = None  # uses of names past the limit
         self.substituted = 0
+        # Names whose ${NAME} stands where a secret is (http://user:${PW}@host/):
+        # their values are secrets, so `fix` leaves out the files defining them.
+        self.secret_names: set[str] = set()
+        self._define_lines: dict[str, list[tuple[str, int]]] = {}
 
     @property
     def defines(self) -> list[str]:
@@ -106,7 +112,17 @@ class Variables:
                 file=file,
                 line=number,
             )
+        self._note_secret_uses(line)
         return _VARIABLE.sub(replace, line)
+
+    def _note_secret_uses(self, line: str) -> None:
+        name, rest = first_word(line)
+        key = name.lower().lstrip("<").rstrip(">")
+        if "@" not in line and not is_secret_directive(key):
+            return
+        references = {f"${{{variable}}}" for variable in _VARIABLE.findall(line)}
+        found = references_in_secrets(key, split_words(rest.rstrip().rstrip(">")), references)
+        self.secret_names.update(reference[2:-1] for reference in found)
 
     def _note_undefined(self, name: str, file: str, number: int) -> None:
         seen = self._undefined.get(name)
@@ -118,6 +134,12 @@ class Variables:
             self._unnoted.uses += 1
         else:
             self._unnoted = _Uses(file, number)
+
+    def secret_define_lines(self) -> list[tuple[str, int]]:
+        """The ``Define`` lines giving a value to a name of ``secret_names``."""
+        return sorted(
+            place for name in self.secret_names for place in self._define_lines.get(name, ())
+        )
 
     @property
     def notes(self) -> list[Note]:
@@ -150,6 +172,7 @@ class Variables:
                 self._push(name)
             if len(args) == 2:
                 self.values[name] = args[1]
+                self._define_lines.setdefault(name, []).append((file, number))
             return
         serials = self._serials.get(name)
         if serials:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable
 from functools import cache
 from importlib import metadata
@@ -103,6 +104,31 @@ def _yaml_line(text: str, location: tuple[str | int, ...]) -> int | None:
     return line
 
 
+# C0 but tab, line feed and carriage return, DEL, C1: rule text reaches terminals.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _control_character_at(
+    data: object, where: tuple[str | int, ...]
+) -> tuple[str | int, ...] | None:
+    """Where in a loaded rule file a string holds a control character, or None."""
+    if isinstance(data, str):
+        return where if _CONTROL.search(data) else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found = _control_character_at(key, where)
+            if found is None:
+                found = _control_character_at(value, (*where, str(key)))
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found = _control_character_at(value, (*where, index))
+            if found is not None:
+                return found
+    return None
+
+
 def _load_file(path: Path) -> Rule:
     shown = str(path)
     if path.is_symlink():
@@ -133,6 +159,14 @@ def _load_file(path: Path) -> Rule:
         ) from exc
     if not isinstance(data, dict):
         raise CatalogueError("a rule file must hold a mapping", file=shown)
+    control = _control_character_at(data, ())
+    if control is not None:
+        where = ".".join(str(part) for part in control) or "rule"
+        raise CatalogueError(
+            f"{where}: a control character (an escape a terminal would act on)",
+            file=shown,
+            line=_yaml_line(text, control),
+        )
     try:
         rule = Rule.model_validate(data)
     except ValidationError as exc:

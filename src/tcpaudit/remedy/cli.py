@@ -71,7 +71,8 @@ def fix_command(
         if rule_id.upper() not in known:
             fail(f"--rule {rule_id}: no such rule; `tcpaudit rules` lists them")
     report = audit(facts, config, rules=catalogue, profile=profile)  # type: ignore[arg-type]  # click.Choice
-    planned = plan(report.findings, sources["root"], rules=rules_wanted)
+    secret_lines = facts.apache.secret_value_lines if facts.apache else []
+    planned = plan(report.findings, sources["root"], rules=rules_wanted, secret_lines=secret_lines)
     for note in planned.notes:
         click.echo(f"tcpaudit: note: {note}", err=True)
     without = sorted(
@@ -94,7 +95,7 @@ def fix_command(
         from ..safetext import json_safe
         from .sarif_fixes import sarif_with_file_fixes
 
-        log = sarif_with_file_fixes(report, sources["root"], catalogue)
+        log = sarif_with_file_fixes(report, sources["root"], catalogue, secret_lines=secret_lines)
         text = json_safe(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
         write_output(text, output, root=sources["root"])
         return

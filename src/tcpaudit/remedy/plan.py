@@ -28,10 +28,11 @@ from ..checks.paste import is_sysctl_file
 from ..engine.findings import FileChange, Finding
 from ..errors import ParseError
 from ..lines import physical_lines
+from ..provenance import Location
 from ..rootfs import RootFS
 from .linediff import Span
 from .merge import MergedChange, merge_changes
-from .secrets import secret_line
+from .secrets import control_line, secret_line
 
 __all__ = ["DEBIAN_MODULE_DIR", "FileEdit", "Plan", "plan"]
 
@@ -274,7 +275,11 @@ def _link_edit(fs: RootFS, merged: MergedChange, notes: list[str]) -> FileEdit |
 
 
 def plan(
-    findings: Iterable[Finding], root: str | os.PathLike[str], *, rules: Sequence[str] = ()
+    findings: Iterable[Finding],
+    root: str | os.PathLike[str],
+    *,
+    rules: Sequence[str] = (),
+    secret_lines: Iterable[Location] = (),
 ) -> Plan:
     """The edits that apply every unsuppressed finding's changes (only ``rules`` when given).
 
@@ -282,11 +287,18 @@ def plan(
         findings: the report's findings, most severe first.
         root: the audited root the changes' files are relative to.
         rules: rule ids to limit the plan to (empty: every rule).
+        secret_lines: lines whose values are secrets by use
+            (``ApacheConfig.secret_value_lines``): their files are left out.
 
     Raises:
         ParseError: a file cannot be read, or does not hold what the change expects.
     """
     fs = RootFS(root)
+    secret_by_file: dict[str, int] = {}
+    for place in secret_lines:
+        # Named as the Include named it: the patch names the file a link leads to.
+        shown_place = _shown(fs, fs.resolve(_host_name(place.file)))
+        secret_by_file.setdefault(shown_place, place.line or 0)
     wanted = {rule.upper() for rule in rules}
     chosen = [
         finding
@@ -336,11 +348,19 @@ def plan(
         if before is None and any(c.action in ("replace", "insert_after") for c in changes):
             raise ParseError("does not exist: audit the tree again", file=shown)
         secret = secret_line(before, sysctl=is_sysctl_file(shown)) if before else None
-        if secret is not None:
+        if secret is None and shown in secret_by_file:
+            secret = (secret_by_file[shown], "a value used as a secret elsewhere")
+        control = control_line(before) if before and secret is None else None
+        if secret is not None or control is not None:
             rules_named = ", ".join(dict.fromkeys(r for merged in group for r in merged.rules))
+            held = (
+                f"{secret[1]} (line {secret[0]})"
+                if secret is not None
+                else f"a control character a terminal acts on (line {control})"
+            )
             notes.append(
-                f"{shown} holds {secret[1]} (line {secret[0]}): its changes are left out, "
-                f"since a patch or playbook would copy it; make them by hand ({rules_named})"
+                f"{shown} holds {held}: its changes are left out, since a patch or playbook "
+                f"would copy it; make them by hand ({rules_named})"
             )
             continue
         after, places, spans = _apply(before or "", changes, shown)

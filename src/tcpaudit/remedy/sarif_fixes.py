@@ -17,6 +17,7 @@ from typing import Any
 
 from ..engine.findings import Finding, Report
 from ..lines import physical_lines
+from ..provenance import Location
 from ..report.sarif import artifact_location, sarif_log
 from .linediff import span_opcodes
 from .plan import FileEdit, plan
@@ -50,7 +51,9 @@ def _replacements(edit: FileEdit) -> list[dict[str, Any]]:
 
 
 def file_fixes(
-    findings: Sequence[Finding], root: str | os.PathLike[str]
+    findings: Sequence[Finding],
+    root: str | os.PathLike[str],
+    secret_lines: Sequence[Location] = (),
 ) -> tuple[dict[int, list[dict[str, Any]]], int]:
     """Each finding's SARIF fix from the files under ``root``, by its index, and
     how many findings with changes were left without one (past the work bound)."""
@@ -63,7 +66,7 @@ def file_fixes(
         if work > MAX_FIX_WORK_CHARACTERS:
             left_out += 1
             continue
-        edits = plan([finding], root).edits
+        edits = plan([finding], root, secret_lines=secret_lines).edits
         work += sum(len(edit.before or "") + len(edit.after or "") for edit in edits)
         if not edits or any(edit.link is not None for edit in edits):
             continue
@@ -77,12 +80,17 @@ def file_fixes(
 
 
 def sarif_with_file_fixes(
-    report: Report, root: str | os.PathLike[str], rules: Sequence[Any] | None = None
+    report: Report,
+    root: str | os.PathLike[str],
+    rules: Sequence[Any] | None = None,
+    *,
+    secret_lines: Sequence[Location] = (),
 ) -> dict[str, Any]:
-    """The audit's SARIF log, each result's ``fixes`` computed on the files."""
+    """The audit's SARIF log, each result's ``fixes`` computed on the files
+    (``secret_lines``: as ``plan`` takes them)."""
     log = sarif_log(report, rules)
     results = log["runs"][0]["results"]
-    computed, left_out = file_fixes(report.findings, root)
+    computed, left_out = file_fixes(report.findings, root, secret_lines)
     for index, result in enumerate(results):
         result.pop("fixes", None)
         if index in computed:

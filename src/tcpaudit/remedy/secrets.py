@@ -27,13 +27,26 @@ from ..lines import physical_lines
 from ..sysctl.apply import glob_matches
 from ..sysctl.values import SECRET_KEYS, is_glob, is_secret_key, normalise_key
 
-__all__ = ["secret_line"]
+__all__ = ["control_line", "secret_line"]
 
 _PRIVATE_KEY = "PRIVATE KEY-----"
 # The placeholders of the loaders and of the Ansible module (plugins/modules/facts.py).
 _REDACTED_AT_SOURCE = re.compile(
     re.escape(REDACTED_VALUE) + "|" + re.escape("<redacted by tcpaudit.audit.facts>")
 )
+
+
+# What a terminal acts on (C0 but tab, line feed and carriage return, DEL,
+# C1, bidirectional controls): a patch printed there would carry it raw.
+_TERMINAL_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def control_line(text: str) -> int | None:
+    """The first line of ``text`` holding a character a terminal acts on (ESC...), or None."""
+    match = _TERMINAL_CONTROL.search(text)
+    return None if match is None else text.count("\n", 0, match.start()) + 1
 
 
 def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:

@@ -327,7 +327,13 @@ SECRET_PATHS = (
     "net/ipv6/conf/all/stable_secret",
     "net/ipv6/conf/default/stable_secret",
 )
-_SECRET_VARIABLE = re.compile(r"(?i)pass|secret|token|credential|(^|_)key$|api_?key|private")
+# A name saying it holds a secret (tcpaudit/apache/shellwords.py: the same).
+_SECRET_VARIABLE = re.compile(
+    r"(?i)password|passwd|passphrase|secret|token|credential|api_?key|private_?key"
+    r"|(^|_)(pass|pwd)($|_)|(^|_)key$"
+)
+# A text that may assign one (a cheap first test, never a false "no").
+_SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pwd")
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -562,19 +568,33 @@ _SECRET_FROM = {
     "authbasicfake": 1,
     "ldaptrustedglobalcert": 2,
     "ldaptrustedclientcert": 2,
+    "dbdparams": 0,
+    "mdexternalaccountbinding": 0,
 }
-_NAMING = frozenset(["define", "setenv", "header", "requestheader"])
+_SECRET_NAME_IN_DIRECTIVE = re.compile(
+    "password|passwd|passphrase|secret|token|credential|apikey|api_key|hmac"
+)
+_NOT_SECRET_DIRECTIVES = frozenset(["servertokens"])
+_NAMING = frozenset(["define", "setenv", "header", "requestheader", "proxyfcgisetenvif"])
+_COMPARING = frozenset(
+    ["rewritecond", "setenvif", "setenvifnocase", "if", "elseif", "setenvifexpr", "require"]
+)
+# Those whose words name a header only inside %{...} or req(...).
+_EXPRESSIONS = frozenset(["rewritecond", "if", "elseif", "setenvifexpr", "require"])
 _PARAMETERS = frozenset(
     [
         "proxypass", "proxypassmatch", "proxypassreverse", "balancermember", "proxyset",
         "proxyremote", "proxyremotematch", "proxyhctemplate", "proxy", "proxymatch",
         "location", "locationmatch", "rewriterule", "redirect", "redirectmatch",
-        "redirectpermanent", "redirecttemp", "errordocument", "dbdparams", "setenvif",
+        "redirectpermanent", "redirecttemp", "errordocument", "setenvif",
         "setenvifnocase", "setenvifexpr", "browsermatch", "browsermatchnocase",
     ]
 )  # fmt: skip
-_SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS])
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#\s\"'<>]*)@")
+_SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING])
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)@")
+_HEADER_REFERENCE = re.compile(
+    r"(?i)(?:%\{http[:_]|\b(?:req|req_novary|http)\(\s*['\"])([A-Za-z0-9_-]+)"
+)
 _PARAMETER = re.compile(r"(?<![^?&;\s,])([A-Za-z0-9_.\-]+)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)")
 _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
 _SECRET_NAME_PARTS = (
@@ -585,14 +605,22 @@ _CREDENTIAL_HEADERS = frozenset(
 )
 
 
+def _is_secret_directive(key):
+    return key in _SECRET_DIRECTIVES or (
+        key not in _NOT_SECRET_DIRECTIVES and _SECRET_NAME_IN_DIRECTIVE.search(key) is not None
+    )
+
+
 def _may_hold_secret(key, text):
     if "@" in text and "://" in text:
         return True
     if key not in _SECRET_DIRECTIVES:
-        return False
+        return _is_secret_directive(key)
     if key in _SECRET_FROM:
         return True
-    if key in _NAMING or "=" in text:
+    if key in _EXPRESSIONS and "%{" not in text and "(" not in text:
+        return "=" in text
+    if key in _NAMING or key in _COMPARING or "=" in text:
         lowered = text.lower()
         return any(part in lowered for part in _SECRET_NAME_PARTS)
     return False
@@ -625,12 +653,37 @@ def _redact_url_and_parameters(word):
     return word
 
 
+def _is_credential_header(name):
+    return name.lower().replace("_", "-") in _CREDENTIAL_HEADERS or bool(
+        _SECRET_VARIABLE.search(name.replace("-", "_"))
+    )
+
+
+def _names_credential(text):
+    return any(_is_credential_header(m.group(1)) for m in _HEADER_REFERENCE.finditer(text))
+
+
+def _redact_comparison(key, words):
+    if key == "rewritecond":
+        if len(words) > 1 and _names_credential(words[0]):
+            words[1] = APACHE_REDACTED
+    elif key in ("setenvif", "setenvifnocase"):
+        if len(words) > 1 and _is_credential_header(words[0]):
+            words[1] = APACHE_REDACTED
+    else:
+        for index, word in enumerate(words):
+            if _names_credential(word):
+                words[index] = APACHE_REDACTED
+
+
 def redact_directive_words(key, words):
     """The words after directive ``key`` (lower-cased) with every secret replaced."""
     words = list(words)
     if not _may_hold_secret(key, " ".join(words)):
         return words
     first = _SECRET_FROM.get(key)
+    if first is None and key not in _SECRET_DIRECTIVES and _is_secret_directive(key):
+        first = 0
     if first is not None and len(words) > first:
         words[first:] = [APACHE_REDACTED] * (len(words) - first)
     elif key in ("define", "setenv"):
@@ -646,25 +699,30 @@ def redact_directive_words(key, words):
                 last = start + (4 if action in ("edit", "edit*") else 3)
                 for index in range(start + 2, min(last, len(words))):
                     words[index] = APACHE_REDACTED
+    elif key == "proxyfcgisetenvif":
+        if len(words) > 2 and _SECRET_VARIABLE.search(words[1]):
+            words[2:] = [APACHE_REDACTED] * (len(words) - 2)
+    elif key in _COMPARING:
+        _redact_comparison(key, words)
     return [word if word == APACHE_REDACTED else _redact_url_and_parameters(word) for word in words]
 
 
-def _redact_apache_line(line):
-    """One logical Apache line with the secrets of its words replaced, quoting kept."""
+def _rewrite_apache_line(line, rewrite):
+    """One logical Apache line with its words rewritten by ``rewrite(key, values)``
+    (which returns the new values, the name's included), quoting kept."""
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
         return line
     key = stripped.split(None, 1)[0].lower()
     key = key[1:] if key.startswith("<") else key
     key = key[:-1] if key.endswith(">") else key
-    if "@" not in stripped and key not in _SECRET_DIRECTIVES:
-        return line
     matches = list(_WORD.finditer(line))
     if not matches:
         return line
     values = [next(group for group in match.groups() if group is not None) for match in matches]
-    # A stray line (a broken continuation) may be a URL: its name goes too.
-    redacted = [_redact_url_and_parameters(values[0]), *redact_directive_words(key, values[1:])]
+    redacted = rewrite(key, values)
+    if redacted is None:
+        return line
     pieces = []
     position = 0
     for match, value, new in zip(matches, values, redacted):  # noqa: B905 (3.8: no strict=)
@@ -677,13 +735,79 @@ def _redact_apache_line(line):
     return "".join(pieces) + line[position:] if pieces else line
 
 
-def redact_apache(text):
+def _secrets_of_line(uses, macro):
+    """The rewrite of ``redact_apache``: the secrets of a directive's words, and
+    in ``uses`` the ${NAME}s and the macro parameters found in them."""
+
+    def rewrite(key, values):
+        if "@" not in " ".join(values) and not _is_secret_directive(key):
+            return None
+        # A stray line (a broken continuation) may be a URL: its name goes too.
+        redacted = [_redact_url_and_parameters(values[0]), *redact_directive_words(key, values[1:])]
+        if uses is not None:
+            for value, new in zip(values, redacted):  # noqa: B905 (3.8: no strict=)
+                if new == value:
+                    continue
+                uses["variables"].update(
+                    set(_VARIABLE.findall(value)) - set(_VARIABLE.findall(new))
+                )
+                for index, parameter in enumerate(macro[1] if macro else ()):
+                    if parameter in value and parameter not in new:
+                        uses["macros"].add((macro[0], index))
+        return redacted
+
+    return rewrite
+
+
+def redact_apache(text, uses=None):
     """An Apache file's text with the secrets of its directives replaced, line for line.
 
     A continued line whose words change is written whole on its last
     physical line, the lines before it left empty: every line keeps its number.
+    ``uses`` (``{"variables": set(), "macros": set()}``) collects the names of
+    the variables and the macro parameters whose values stood in a secret's
+    place, for ``redact_secret_uses``.
     """
     text = redact_private_keys(text)
+    lines = text.split("\n")
+    first = 0
+    macro = None
+    for index, raw in enumerate(lines):
+        if raw.rstrip("\r").endswith("\\"):
+            continue
+        group = lines[first : index + 1]
+        joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+        opening = joined.strip().lower()
+        if opening.startswith("<macro") and opening[6:7].isspace():
+            words = joined.strip().rstrip(">").split()
+            macro = (words[1].lower(), words[2:]) if len(words) > 1 else None
+        redacted = _rewrite_apache_line(joined, _secrets_of_line(uses, macro))
+        if opening.startswith("</macro"):
+            macro = None
+        if redacted != joined:
+            lines[first : index + 1] = [""] * (index - first) + [redacted]
+        first = index + 1
+    return "\n".join(lines)
+
+
+def redact_secret_uses(text, uses):
+    """An Apache file with the values of the ``Define``s and ``Use`` arguments that
+    ``redact_apache`` found standing in a secret's place (``uses``) replaced."""
+    variables, macros = uses["variables"], uses["macros"]
+    if not variables and not macros:
+        return text
+
+    def rewrite(key, values):
+        values = list(values)
+        if key == "define" and len(values) > 2 and values[1] in variables:
+            values[2:] = [APACHE_REDACTED] * (len(values) - 2)
+        elif key == "use" and len(values) > 2:
+            name = values[1].lower()
+            for index in range(len(values) - 2):
+                if (name, index) in macros:
+                    values[index + 2] = APACHE_REDACTED
+        return values
+
     lines = text.split("\n")
     first = 0
     for index, raw in enumerate(lines):
@@ -691,7 +815,7 @@ def redact_apache(text):
             continue
         group = lines[first : index + 1]
         joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
-        redacted = _redact_apache_line(joined)
+        redacted = _rewrite_apache_line(joined, rewrite)
         if redacted != joined:
             lines[first : index + 1] = [""] * (index - first) + [redacted]
         first = index + 1
@@ -752,7 +876,7 @@ def _value_end(text, start):
     return min(index, length)
 
 
-def redact_secret_assignments(text):
+def redact_secret_assignments(text, names=frozenset()):
     """``text`` with the value of every assignment to a secret-named variable replaced.
 
     Wherever the assignment is on its line, whichever builtin precedes it,
@@ -760,12 +884,12 @@ def redact_secret_assignments(text):
     becomes one quoted placeholder followed by as many empty lines as it
     spanned, so line numbers stay right.
     """
-    if not _SECRET_VARIABLE.search(text):
+    if not names and not _SECRET_HINT.search(text):
         return text
     out = []
     position = 0
     for match in _ANY_ASSIGNMENT.finditer(text):
-        if match.start() < position or not _SECRET_VARIABLE.search(match.group(1)):
+        if match.start() < position or not _is_secret_name(match.group(1), names):
             continue
         end = _value_end(text, match.end())
         out.append(text[position : match.end()])
@@ -775,7 +899,7 @@ def redact_secret_assignments(text):
     return "".join(out)
 
 
-def redact_shell(text, private=False):
+def redact_shell(text, private=False, names=frozenset()):
     """The text with the value of each variable named like a secret replaced.
 
     The value becomes one single-quoted word, which the shell and systemd's
@@ -785,7 +909,7 @@ def redact_shell(text, private=False):
     the values of INVOCATION_VARIABLES; its other values are replaced and
     its lines that assign nothing are emptied.
     """
-    lines = redact_secret_assignments(text).split("\n")
+    lines = redact_secret_assignments(text, names).split("\n")
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -796,7 +920,7 @@ def redact_shell(text, private=False):
                 lines[index - 1] = ""
             continue
         name = match.group(1)
-        secret = _SECRET_VARIABLE.search(name) is not None
+        secret = _is_secret_name(name, names)
         if not secret and (not private or name in INVOCATION_VARIABLES):
             continue
         value = match.group(2).strip()
@@ -812,9 +936,14 @@ def redact_shell(text, private=False):
     return redact_private_keys("\n".join(lines))
 
 
-def redact_private_shell(text):
+def redact_private_shell(text, names=frozenset()):
     """``redact_shell`` for a file only its owner may read."""
-    return redact_shell(text, private=True)
+    return redact_shell(text, private=True, names=names)
+
+
+def _is_secret_name(name, names):
+    """A variable named like a secret, or one whose value stands in a secret's place."""
+    return name in names or _SECRET_VARIABLE.search(name) is not None
 
 
 def _closes(text, quote):
@@ -835,19 +964,19 @@ def _unquote(word):
     return word
 
 
-def redact_unit(text):
+def redact_unit(text, names=frozenset()):
     """A systemd unit with each secret-named ``Environment=`` value replaced."""
-    text = _redact_environment_lines(text)
+    text = _redact_environment_lines(text, names)
     lines = text.split("\n")
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if not stripped.startswith("Environment=") or not _SECRET_VARIABLE.search(stripped):
+        if not stripped.startswith("Environment=") or not (names or _SECRET_HINT.search(stripped)):
             continue
         head, _, value = line.partition("=")
         words = []
         for match in _WORD.finditer(value):
             name, sep, _ = _unquote(match.group(0)).partition("=")
-            if sep and _SECRET_VARIABLE.search(name):
+            if sep and _is_secret_name(name, names):
                 words.append(f'"{name}={REDACTED}"')
             else:
                 words.append(match.group(0))
@@ -855,7 +984,7 @@ def redact_unit(text):
     return redact_private_keys("\n".join(lines))
 
 
-def _redact_environment_lines(text):
+def _redact_environment_lines(text, names=frozenset()):
     """Each ``Environment=`` setting (spaces around ``=``, continued by backslashes)
     whose words assign a secret-named variable: those values replaced."""
     lines = text.split("\n")
@@ -867,7 +996,11 @@ def _redact_environment_lines(text):
         index += 1
         setting = "\n".join(lines[first:index])
         key, equals, _ = setting.partition("=")
-        if not equals or key.strip() != "Environment" or not _SECRET_VARIABLE.search(setting):
+        if (
+            not equals
+            or key.strip() != "Environment"
+            or not (names or _SECRET_HINT.search(setting))
+        ):
             continue
         redacted = []
         for offset, raw in enumerate(setting.split("\n")):
@@ -879,7 +1012,7 @@ def _redact_environment_lines(text):
             for match in _WORD.finditer(value):
                 word = match.group(0)
                 name, sep, _ = _unquote(word.rstrip("\\")).partition("=")
-                if sep and _SECRET_VARIABLE.search(name):
+                if sep and _is_secret_name(name, names):
                     continued = "\\" if word.endswith("\\") else ""
                     words.append(f'"{name}={REDACTED}"{continued}')
                 else:
@@ -1017,6 +1150,10 @@ class Collector:
         self._budget_noted = False
         self._expansion_noted = False
         self._sourced = 0
+        # How each collected text was redacted, and what redact_apache found
+        # standing in a secret's place (redact_secret_uses, at the end).
+        self._redactions = {}
+        self.secret_uses = {"variables": set(), "macros": set()}
 
     # -- paths -------------------------------------------------------------------
 
@@ -1151,6 +1288,7 @@ class Collector:
             self._record(resolved, {"content_base64": base64.b64encode(data).decode("ascii")})
             return resolved, "file", data.decode("latin-1")
         self._record(resolved, {"content": text})
+        self._redactions[resolved] = redact
         return resolved, "file", text
 
     def present(self, tree):
@@ -1437,6 +1575,26 @@ class Collector:
             if sourced.startswith("/"):
                 self._collect_shell(sourced, variables, texts, depth + 1)
 
+    def _redact_apache(self, text):
+        return redact_apache(text, self.secret_uses)
+
+    def redact_secret_uses(self):
+        """Replace, in every collected text, the values of the variables and macro
+        arguments that stood in a secret's place in an Apache file (a
+        ``Define PW ...`` used as ``http://user:${PW}@backend/``)."""
+        names = frozenset(self.secret_uses["variables"])
+        if not names and not self.secret_uses["macros"]:
+            return
+        for path, redact in self._redactions.items():
+            entry = self.files.get(path)
+            text = entry.get("content") if entry else None
+            if text is None:
+                continue
+            if redact == self._redact_apache:
+                entry["content"] = redact_secret_uses(text, self.secret_uses)
+            elif redact in (redact_shell, redact_private_shell, redact_unit) and names:
+                entry["content"] = redact(text, names=names)
+
     def _shell_redaction(self, tree):
         """How a start-up file is redacted: ``redact_private_shell`` unless world-readable."""
         resolved = self.resolve(tree, record=False)
@@ -1514,7 +1672,7 @@ class Collector:
         visited_dirs = set()
         while queue:
             tree = queue.pop(0)
-            resolved, kind, text = self.collect(tree, redact=redact_apache)
+            resolved, kind, text = self.collect(tree, redact=self._redact_apache)
             if kind != "file" or text is None or resolved in seen:
                 continue
             seen.add(resolved)
@@ -1679,6 +1837,7 @@ def snapshot(
             mains = [posixpath.normpath(posixpath.join(base, config)) for base in bases]
         for main in mains:
             collector.collect_apache(main, bases[0], variables, bases)
+    collector.redact_secret_uses()
     if found is not None and probe and collector.root == "/":
         candidates = [binary] if binary else []
         candidates.extend(layout[2] for layout in LAYOUTS if layout[2] not in candidates)
