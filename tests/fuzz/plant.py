@@ -103,6 +103,11 @@ def plant(tree: Tree, rng: random.Random) -> list[str]:
                 "</IfModule>",
                 f"Define PROXY_PASSWORD {secret}",
                 f"Define BACKEND http://svc:{secret}@127.0.0.1:8081/",
+                f"Define PW {secret}\n<IfModule mod_proxy.c>\n"
+                "ProxyPass /d/ http://svc:${PW}@127.0.0.1:8084/\n</IfModule>",
+                f'<IfModule mod_proxy.c>\nProxyPass /q/ "http://a:p\'x {secret}@127.0.0.1:8085/"\n'
+                "</IfModule>",
+                f"<IfModule mod_rewrite.c>\nRewriteCond %{{HTTP:X-Api-Key}} !^{secret}$\n</IfModule>",
                 f"<IfModule mod_rewrite.c>\nRewriteRule ^/r http://127.0.0.1:8082/?token={secret}"
                 " [P]\n</IfModule>",
             ],
