@@ -19,7 +19,7 @@ from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .memory import CHECK_EVERY_LINES
 from .reader import CONDITIONALS, LineReader, NameEntry
-from .secret_words import redact_arguments
+from .secret_words import redact_arguments, worth_checking
 from .sections import Frame, kept_depth
 from .tree import Directive
 
@@ -75,8 +75,9 @@ class PhysicalLineReader(LineReader):
             if name[0] != "<":
                 if known[0]:
                     args = tuple(words[1:])
-                    if known[3] or "@" in line:
-                        args = redact_arguments(known[2], args, line)
+                    # Most names never hold a secret: one test, then worth_checking.
+                    if (known[3] or "@" in line) and worth_checking(known[3], line):
+                        args = redact_arguments(known[2], args)
                     container.append(Directive(known[1], args, file, number, None, known[2]))
                     continue
                 if self._run_plain(name, words, file, number, container):
@@ -125,8 +126,8 @@ class PhysicalLineReader(LineReader):
             return self._open(known, raw, name, file, number, container, stack, split_words)
         substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
         words = tuple(split_words(substituted[len(name) :]))
-        if known[3] or "@" in substituted:
-            words = redact_arguments(known[2], words, substituted)
+        if (known[3] or "@" in substituted) and worth_checking(known[3], substituted):
+            words = redact_arguments(known[2], words)
         container.append(Directive(known[1], words, file, number, None, known[2]))
         return container
 

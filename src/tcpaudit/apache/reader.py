@@ -44,7 +44,7 @@ from .lexer import (
 from .macros import MacroError, MacroTable
 from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
 from .modules import LoadedModules
-from .secret_words import is_secret_directive, redact_arguments
+from .secret_words import redact_arguments, secret_check, worth_checking
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .tree import Directive
 from .variables import Variables
@@ -63,7 +63,7 @@ CONDITIONALS = {
 }
 
 # (fast, name kept, key kept, may hold a secret): see LineReader._name_entry.
-NameEntry = tuple[bool, str, str, bool]
+NameEntry = tuple[bool, str, str, int]
 
 
 def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
@@ -197,8 +197,9 @@ class LineReader:
                     known = names.get(words[0]) or name_entry(words[0])
                     if known[0]:
                         args = tuple(words[1:])
-                        if known[3] or "@" in raw:
-                            args = redact_arguments(known[2], args, raw)
+                        # Most names never hold a secret: one test, then worth_checking.
+                        if (known[3] or "@" in raw) and worth_checking(known[3], raw):
+                            args = redact_arguments(known[2], args)
                         container.append(Directive(known[1], args, where, number, None, known[2]))
                         continue
                 elif raw[1:2] == "/":
@@ -231,8 +232,8 @@ class LineReader:
                         line = self.variables.substitute(raw, where, number) if "${" in raw else raw
                         if name[0] != "<":
                             args = tuple(split_words(line[len(name) :]))
-                            if known[3] or "@" in line:
-                                args = redact_arguments(known[2], args, line)
+                            if (known[3] or "@" in line) and worth_checking(known[3], line):
+                                args = redact_arguments(known[2], args)
                             container.append(
                                 Directive(known[1], args, where, number, None, known[2])
                             )
@@ -274,9 +275,9 @@ class LineReader:
         # A section node is named and keyed without its "<". The last item
         # says whether the directive may hold a secret (secret_words.py).
         if name.startswith("<"):
-            entry = (fast, name[1:], key[1:], is_secret_directive(key[1:]))
+            entry = (fast, name[1:], key[1:], secret_check(key[1:]))
         else:
-            entry = (fast, name, key, is_secret_directive(key))
+            entry = (fast, name, key, secret_check(key))
         self._names[name] = entry
         return entry
 
@@ -328,8 +329,8 @@ class LineReader:
             return None
         children: list[Directive] = []
         args = tuple(split(rest[:end]))
-        if known[3] or "@" in rest:
-            args = redact_arguments(known[2], args, rest)
+        if worth_checking(known[3], rest):
+            args = redact_arguments(known[2], args)
         node = Directive(known[1], args, where, number, children, known[2])
         container.append(node)
         push_kept(stack, Frame(known[1], node, number, children), where)
@@ -412,7 +413,7 @@ class LineReader:
         if name.startswith("<"):
             args = section_args(rest)
             words = args if args is not None else tuple(split_words(rest))
-            node = Directive(name[1:], redact_arguments(key[1:], words, rest), where, number, [])
+            node = Directive(name[1:], redact_arguments(key[1:], words), where, number, [])
             if args is None:
                 # The section's own handler refuses it, when httpd walks the tree.
                 self.deferred[id(node)] = f"{name}> directive missing closing '>'"

@@ -19,17 +19,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from .shellwords import REDACTED_VALUE, is_secret_variable
 
 __all__ = [
+    "CHECK_ALWAYS",
+    "CHECK_EXPRESSION",
+    "CHECK_NAMED",
+    "CHECK_NEVER",
+    "CHECK_PARAMETERS",
     "SECRET_DIRECTIVES",
     "is_secret_directive",
     "may_hold_secret",
     "redact_arguments",
     "redact_text",
     "references_in_secrets",
+    "secret_check",
     "secret_in_words",
+    "worth_checking",
 ]
 
 # Directives some of whose words are secrets whatever they look like, with
@@ -49,7 +57,11 @@ _SECRET_FROM = {
 _SECRET_NAME_IN_DIRECTIVE = re.compile(
     "password|passwd|passphrase|secret|token|credential|apikey|api_key|hmac"
 )
-_NOT_SECRET_DIRECTIVES = frozenset({"servertokens"})
+# Names that say "token" or "pass..." of what is no secret: ServerTokens,
+# SSLPassPhraseDialog (builtin, or a program), the name of a form's field.
+_NOT_SECRET_DIRECTIVES = frozenset(
+    {"servertokens", "sslpassphrasedialog", "authformpassword", "sessioncryptopassphrasefile"}
+)
 # Directives naming a variable or a header whose value may be a secret.
 _NAMING = frozenset({"define", "setenv", "header", "requestheader", "proxyfcgisetenvif"})
 # Directives whose words compare a request header with a literal: the
@@ -103,19 +115,70 @@ _CREDENTIAL_HEADERS = frozenset(
 _HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
 
 
+# How the loaders test a line of a directive before calling redact_arguments
+# (``secret_check``, kept per name; ``worth_checking``): never (unless the
+# line holds '@'), always, when the lowered line holds a secret-like name,
+# when it also holds '=', or when it names a request header ('%{http', '(').
+CHECK_NEVER, CHECK_ALWAYS, CHECK_NAMED, CHECK_PARAMETERS, CHECK_EXPRESSION = 0, 1, 2, 3, 4
+
+
+@lru_cache(maxsize=4096)
 def is_secret_directive(key: str) -> bool:
-    """Whether directive ``key`` (lower-cased, a section's without '<') may hold
-    a secret whatever its line looks like; the loaders keep the answer per name."""
+    """Whether directive ``key`` (lower-cased, a section's without '<') may hold a secret."""
     return key in SECRET_DIRECTIVES or (
         key not in _NOT_SECRET_DIRECTIVES and _SECRET_NAME_IN_DIRECTIVE.search(key) is not None
+    )
+
+
+def secret_check(key: str) -> int:
+    """When a line of directive ``key`` is worth ``redact_arguments`` (CHECK_*)."""
+    if key in _SECRET_FROM:
+        return CHECK_ALWAYS
+    if key in _EXPRESSIONS and key not in _PARAMETERS:
+        return CHECK_EXPRESSION
+    if key in _NAMING or key in _COMPARING:
+        return CHECK_NAMED
+    if key in _PARAMETERS:
+        return CHECK_PARAMETERS
+    return CHECK_ALWAYS if is_secret_directive(key) else CHECK_NEVER
+
+
+def worth_checking(check: int, text: str) -> bool:
+    """Whether a line whose name's ``secret_check`` is ``check`` may hold a secret:
+    a cheap first test, never a false "no" (``may_hold_secret`` decides)."""
+    if "@" in text or check == CHECK_ALWAYS:
+        return True
+    if not check:
+        return False
+    lowered = text.lower()
+    if check == CHECK_EXPRESSION:
+        return "%{http" in lowered or "(" in lowered
+    if check == CHECK_PARAMETERS and "=" not in text:
+        return False
+    return _has_secret_name(lowered)
+
+
+def _has_secret_name(lowered: str) -> bool:
+    # _SECRET_NAME_PARTS written out: a generator over them costs twice as much.
+    return (
+        "pass" in lowered
+        or "secret" in lowered
+        or "token" in lowered
+        or "key" in lowered
+        or "pwd" in lowered
+        or "credential" in lowered
+        or "private" in lowered
+        or "authoriz" in lowered
+        or "cookie" in lowered
     )
 
 
 def may_hold_secret(key: str, text: str) -> bool:
     """Whether directive ``key`` whose line is ``text`` may hold a secret (cheap, no false "no").
 
-    The loaders first test inline whether ``key`` is in SECRET_DIRECTIVES or
-    the line holds '@': on a realistic tree one line in ten goes further.
+    The loaders test first, inline, what ``secret_check`` says of the name,
+    or whether the line holds '@': on a realistic tree one line in eight
+    goes further.
     """
     if "@" in text and "://" in text:
         return True
@@ -123,23 +186,24 @@ def may_hold_secret(key: str, text: str) -> bool:
         return is_secret_directive(key)
     if key in _SECRET_FROM:
         return True
-    if key in _EXPRESSIONS and "%{" not in text and "(" not in text:
-        return "=" in text  # no header named: only a parameter
-    if key in _NAMING or key in _COMPARING or "=" in text:
+    if key in _EXPRESSIONS:
         lowered = text.lower()
-        for part in _SECRET_NAME_PARTS:
-            if part in lowered:
-                return True
+        # A credential is compared only where a request header is named.
+        if "%{http:" in lowered or "%{http_" in lowered or "(" in lowered:
+            return _has_secret_name(lowered)
+        return key in _PARAMETERS and "=" in text and _has_secret_name(lowered)
+    if key in _NAMING or key in _COMPARING or "=" in text:
+        return _has_secret_name(text.lower())
     return False
 
 
-def redact_arguments(key: str, args: tuple[str, ...], text: str | None = None) -> tuple[str, ...]:
+def redact_arguments(key: str, args: tuple[str, ...]) -> tuple[str, ...]:
     """``args`` of directive ``key`` (lower-cased) with every secret replaced by REDACTED_VALUE.
 
-    ``text`` is the line the words come from, when the caller has it (else
-    they are joined). Returns ``args`` itself when it holds none.
+    Returns ``args`` itself when it holds none. The words are tested without
+    the directive's name (ProxyPass holds "pass").
     """
-    if not may_hold_secret(key, " ".join(args) if text is None else text):
+    if not may_hold_secret(key, " ".join(args)):
         return args
     words, _kind = _redacted(key, args)
     return args if words is None else tuple(words)

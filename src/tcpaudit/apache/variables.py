@@ -116,10 +116,11 @@ class Variables:
         return _VARIABLE.sub(replace, line)
 
     def _note_secret_uses(self, line: str) -> None:
+        words = line.split(None, 1)
+        if not words or ("@" not in line and not is_secret_directive(words[0].lower().strip("<>"))):
+            return
         name, rest = first_word(line)
         key = name.lower().lstrip("<").rstrip(">")
-        if "@" not in line and not is_secret_directive(key):
-            return
         references = {f"${{{variable}}}" for variable in _VARIABLE.findall(line)}
         found = references_in_secrets(key, split_words(rest.rstrip().rstrip(">")), references)
         self.secret_names.update(reference[2:-1] for reference in found)

@@ -104,7 +104,7 @@ def _yaml_line(text: str, location: tuple[str | int, ...]) -> int | None:
     return line
 
 
-# C0 but tab, line feed and carriage return, DEL, C1: rule text reaches terminals.
+# C0 but tab, line feed and carriage return, DEL, C1.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -159,7 +159,9 @@ def _load_file(path: Path) -> Rule:
         ) from exc
     if not isinstance(data, dict):
         raise CatalogueError("a rule file must hold a mapping", file=shown)
-    control = _control_character_at(data, ())
+    # Parameters reach patches (a fix's added lines), which cannot escape
+    # what they copy; the text fields are shown escaped.
+    control = _control_character_at({"params": data.get("params"), "when": data.get("when")}, ())
     if control is not None:
         where = ".".join(str(part) for part in control) or "rule"
         raise CatalogueError(

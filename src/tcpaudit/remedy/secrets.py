@@ -36,10 +36,14 @@ _REDACTED_AT_SOURCE = re.compile(
 )
 
 
-# What a terminal acts on (C0 but tab, line feed and carriage return, DEL,
-# C1, bidirectional controls): a patch printed there would carry it raw.
+# What a terminal acts on beyond moving the cursor: ESC and the C1
+# sequence introducers (CSI, OSC, DCS...), which rewrite the screen or set
+# the title; BEL, which ends an OSC; backspace, which hides what precedes
+# it; the charset shifts SO and SI; and the bidirectional controls, which
+# reorder what is shown. Line breaks httpd reads as characters of a line
+# (VT, FF, NEL, U+2028...) are left to the patch: fixes must keep them.
 _TERMINAL_CONTROL = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+    "[\x07\x08\x0e\x0f\x1b\x90\x98\x9b-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
 
 

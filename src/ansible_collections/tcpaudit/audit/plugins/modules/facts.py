@@ -574,7 +574,9 @@ _SECRET_FROM = {
 _SECRET_NAME_IN_DIRECTIVE = re.compile(
     "password|passwd|passphrase|secret|token|credential|apikey|api_key|hmac"
 )
-_NOT_SECRET_DIRECTIVES = frozenset(["servertokens"])
+_NOT_SECRET_DIRECTIVES = frozenset(
+    ["servertokens", "sslpassphrasedialog", "authformpassword", "sessioncryptopassphrasefile"]
+)
 _NAMING = frozenset(["define", "setenv", "header", "requestheader", "proxyfcgisetenvif"])
 _COMPARING = frozenset(
     ["rewritecond", "setenvif", "setenvifnocase", "if", "elseif", "setenvifexpr", "require"]
