@@ -593,3 +593,48 @@ def test_values_standing_where_a_secret_is_are_redacted_in_every_file(
     uses = files["/etc/apache2/sites-enabled/uses.conf"]["content"].splitlines()
     assert uses[-1] == "Use Backend /m/ tcpaudit-redacted"  # the path stays
     assert "export BACKEND_PW=" in files["/etc/apache2/envvars"]["content"]
+
+
+@pytest.mark.parametrize(
+    ("conf", "files"),
+    [
+        (
+            "Include /etc/apache2/backend.conf\nProxyPass /app ${BACKEND}",
+            {"backend.conf": f"Define BACKEND http://u:{DIRECTIVE_CANARY}@app:8080/\n"},
+        ),
+        (f"Define H http://u:\nProxyPass /h ${{H}}{DIRECTIVE_CANARY}@h/\nUnDefine H", {}),
+        (
+            f"Define B {DIRECTIVE_CANARY}\nInclude /etc/apache2/px.conf",
+            {"px.conf": "Define A ${B}\nProxyPass /a http://u:${A}@h/\n"},
+        ),
+        (
+            f"Include /etc/apache2/macros.conf\nUse Outer {DIRECTIVE_CANARY}",
+            {
+                "macros.conf": "<Macro Inner $p>\nProxyPass /m http://u:$p@h/\n</Macro>\n"
+                "<Macro Outer $q>\nUse Inner $q\n</Macro>\n"
+            },
+        ),
+        (
+            f"SetEnv XV {DIRECTIVE_CANARY}\nInclude /etc/apache2/hdr.conf",
+            {"hdr.conf": 'RequestHeader set Authorization "Basic %{XV}e"\n'},
+        ),
+    ],
+)
+def test_secrets_reached_through_names_stay_on_the_host(
+    module: ModuleType, tmp_path: Path, conf: str, files: dict[str, str]
+) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    for name, text in files.items():
+        write(root, f"/etc/apache2/{name}", text)
+    for enabled in ("proxy", "proxy_http", "headers", "macro"):
+        link = root / f"etc/apache2/mods-enabled/{enabled}.load"
+        link.symlink_to(f"../mods-available/{enabled}.load")
+    main = root / "etc/apache2/apache2.conf"
+    main.write_text(main.read_text() + conf + "\n")
+    lines = len(main.read_text().split("\n"))
+    document = module.snapshot(str(root), runner=never_run)
+    assert DIRECTIVE_CANARY not in json.dumps(document)
+    # Line for line, and the controller still reads the configuration.
+    assert len(document["files"]["/etc/apache2/apache2.conf"]["content"].split("\n")) == lines
+    assert snapshot_facts(document).apache is not None

@@ -302,9 +302,97 @@ def test_values_used_as_secrets_elsewhere_keep_their_files_out_of_fixes(tmp_path
     assert facts.exit_code == 0, facts.output
     places = json.loads(facts.output)["apache"]["secret_value_lines"]
     lines = text.count("\n", 0, text.index("Timeout 300")) + 1
-    assert {"file": "etc/apache2/apache2.conf", "line": lines} in places
-    assert len(places) == 2
+    assert {"file": "etc/apache2/apache2.conf", "line": lines} in places  # the Define
+    # The Use line (the last), and the lines whose words held the secret.
+    assert {"file": "etc/apache2/apache2.conf", "line": conf.read_text().count("\n")} in places
+    assert {"file": "etc/apache2/sites-enabled/macro.conf", "line": 2} in places
+    assert {"file": "etc/apache2/sites-enabled/secret.conf", "line": 4} in places
     outputs = _outputs(root)
     for output in outputs:
         assert CANARY not in output
     assert f"apache2.conf holds a value used as a secret elsewhere (line {lines})" in outputs[-3]
+
+
+# Shapes found by attacking the second version: a secret that appears only
+# once the line's ${NAME}s are expanded, or that reaches a secret's place
+# through another Define, another macro or an environment variable.
+INDIRECT = {
+    "URL in a Define of another file": (
+        "Include /etc/apache2/backend.conf\nProxyPass /app ${BACKEND}",
+        {"backend.conf": f"Define BACKEND http://appuser:{CANARY}@app.internal:8080/\n"},
+    ),
+    "scheme from a Define": (
+        f"Define H http://u:\nProxyPass /h ${{H}}{CANARY}@h/\nUnDefine H",
+        {},
+    ),
+    "nested Define": (
+        f"Define B {CANARY}\nInclude /etc/apache2/px.conf",
+        {"px.conf": "Define A ${B}\nProxyPass /a http://u:${A}@h/\n"},
+    ),
+    "macro passing its argument on": (
+        f"Include /etc/apache2/macros.conf\nUse Outer {CANARY}",
+        {
+            "macros.conf": "<Macro Inner $p>\nProxyPass /m http://u:$p@h/\n</Macro>\n"
+            "<Macro Outer $q>\nUse Inner $q\n</Macro>\n"
+        },
+    ),
+    "environment variable in a credential header": (
+        f"SetEnv XV {CANARY}\nInclude /etc/apache2/hdr.conf",
+        {"hdr.conf": 'RequestHeader set Authorization "Basic %{XV}e"\n'},
+    ),
+}
+
+
+def _indirect_tree(tmp_path: Path, name: str) -> Path:
+    conf, files = INDIRECT[name]
+    root = _debian_with_modules(tmp_path, "ServerAlias b.example")
+    (root / "etc/apache2/mods-enabled/macro.load").symlink_to("../mods-available/macro.load")
+    for file, text in files.items():
+        (root / "etc/apache2" / file).write_text(text)
+    main = root / "etc/apache2/apache2.conf"
+    anchor = "IncludeOptional mods-enabled/*.conf\n"
+    # Right after the modules, a few lines above what fix changes (Timeout).
+    text = main.read_text().replace(anchor, anchor + conf + "\n", 1)
+    main.write_text(text.replace("\nTimeout 300\n", "\n") + "Timeout 300\n")
+    return root
+
+
+@pytest.mark.parametrize("name", sorted(INDIRECT))
+def test_secrets_reached_through_names_reach_no_output(tmp_path: Path, name: str) -> None:
+    root = _indirect_tree(tmp_path, name)
+    outputs = _outputs(root)
+    for text in outputs:
+        assert CANARY not in text
+    # fix never writes the placeholder over a secret: the file is left out.
+    assert "+++ b/etc/apache2/apache2.conf" not in outputs[-3]
+    assert "apache2.conf holds" in outputs[-3]
+    for text in outputs[-3:]:
+        assert f"+ProxyPass /app http://appuser:{PLACEHOLDER}" not in text
+
+
+def test_userinfo_is_found_in_linear_time_as_the_pattern_found_it() -> None:
+    # The pattern searched a scheme before each '@': a 320,000-character
+    # line took over 120 s. The scan from each "://" finds the same userinfo.
+    import random
+    import re
+
+    from tcpaudit.apache.secret_words import redact_userinfo
+
+    pattern = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)@")
+
+    def by_pattern(text: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            user, colon, _ = match.group(2).partition(":")
+            shown = f"{user}:{PLACEHOLDER}" if colon else PLACEHOLDER
+            return f"{match.group(1)}{shown}@"
+
+        return pattern.sub(replace, text)
+
+    chooser = random.Random(5)
+    pieces = ["a", "1", ":", "/", "@", "://", "?", "#", " ", "b:c", "'"]
+    for _ in range(20_000):
+        text = "".join(chooser.choice(pieces) for _ in range(chooser.randint(1, 14)))
+        assert redact_userinfo(text) == by_pattern(text), text
+    assert redact_userinfo("ProxyPass /p " + "a" * 320_000 + "@://") == (
+        "ProxyPass /p " + "a" * 320_000 + "@://"
+    )

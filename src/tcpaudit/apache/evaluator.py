@@ -46,7 +46,6 @@ from .macros import MacroTable
 from .modules import LoadedModules
 from .physical import PhysicalLineReader
 from .reader import CONDITIONALS
-from .secret_words import redact_arguments
 from .tree import Directive
 from .variables import Variables
 from .walk import check_commands
@@ -200,7 +199,7 @@ class _Evaluator(PhysicalLineReader):
         key = name.lower()
         # A secret's value never enters the model (a Define's value included).
         words = tuple(args)
-        redacted = redact_arguments(key, words)
+        redacted = self._redact(key, words, file, number)
         if redacted is not words:
             args = list(redacted)
         if key in READ_TIME_DIRECTIVES:
@@ -347,7 +346,11 @@ def evaluate(
         deferred=evaluator.deferred,
         load_module_names=evaluator.load_module_names,
         secret_value_lines=sorted(
-            {*evaluator.variables.secret_define_lines(), *evaluator.macros.secret_use_lines}
+            {
+                *evaluator.variables.secret_define_lines(),
+                *evaluator.macros.secret_use_lines,
+                *evaluator.secret_value_lines(),
+            }
         ),
     )
     if check:

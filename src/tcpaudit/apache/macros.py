@@ -21,6 +21,7 @@ used on line M of G", line = position in the body).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .lexer import first_word, split_words
@@ -130,13 +131,20 @@ def _substitute(line: str, macro: Macro, values: list[str]) -> str:
     return "".join(done)
 
 
-def secret_parameters(macro: Macro) -> set[int]:
-    """The indexes of the parameters ``macro`` puts where a secret is."""
+def secret_parameters(macro: Macro, secret_of: Callable[[str], set[int]]) -> set[int]:
+    """The indexes of the parameters ``macro`` puts where a secret is, directly or
+    through a ``Use`` of another macro (``secret_of(name)``: that macro's)."""
     found: set[str] = set()
     for _number, text, _file in macro.body:
         name, rest = first_word(text)
         key = name.lower().lstrip("<").rstrip(">")
-        if "@" in text or is_secret_directive(key):
+        if key == "use":
+            words = split_words(rest)
+            inner = secret_of(words[0].lower()) if words else set()
+            for index in inner:
+                if index + 1 < len(words):
+                    found.update(p for p in macro.parameters if p in words[index + 1])
+        elif "@" in text or is_secret_directive(key):
             found |= references_in_secrets(key, split_words(rest), macro.parameters)
     return {index for index, parameter in enumerate(macro.parameters) if parameter in found}
 
@@ -169,8 +177,14 @@ class MacroTable:
         where = (macro.name, macro.file, macro.line)
         known = self._secret_parameters.get(where)
         if known is None:
-            known = self._secret_parameters[where] = secret_parameters(macro)
+            self._secret_parameters[where] = set()  # a macro using itself: nothing more
+            known = secret_parameters(macro, self._secret_parameters_of)
+            self._secret_parameters[where] = known
         return known
+
+    def _secret_parameters_of(self, name: str) -> set[int]:
+        macro = self.macros.get(name)
+        return self._secret_parameter_indexes(macro) if macro is not None else set()
 
     def handle(self, key: str, rest: str, lines: list[Line], index: int) -> int:
         """Apply ``<Macro``, ``Use`` or ``UndefMacro`` (``key``) read at ``lines[index - 1]``.

@@ -19,7 +19,7 @@ from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .memory import CHECK_EVERY_LINES
 from .reader import CONDITIONALS, LineReader, NameEntry
-from .secret_words import redact_arguments, worth_checking
+from .secret_words import worth_checking
 from .sections import Frame, kept_depth
 from .tree import Directive
 
@@ -77,7 +77,7 @@ class PhysicalLineReader(LineReader):
                     args = tuple(words[1:])
                     # Most names never hold a secret: one test, then worth_checking.
                     if (known[3] or "@" in line) and worth_checking(known[3], line):
-                        args = redact_arguments(known[2], args)
+                        args = self._redact(known[2], args, file, number)
                     container.append(Directive(known[1], args, file, number, None, known[2]))
                     continue
                 if self._run_plain(name, words, file, number, container):
@@ -127,7 +127,7 @@ class PhysicalLineReader(LineReader):
         substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
         words = tuple(split_words(substituted[len(name) :]))
         if (known[3] or "@" in substituted) and worth_checking(known[3], substituted):
-            words = redact_arguments(known[2], words)
+            words = self._redact(known[2], words, file, number)
         container.append(Directive(known[1], words, file, number, None, known[2]))
         return container
 

@@ -27,6 +27,7 @@ files, and the differential tests against apache2 hold both to httpd.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..errors import ApacheConfigError
@@ -66,6 +67,10 @@ CONDITIONALS = {
 NameEntry = tuple[bool, str, str, int]
 
 
+# A header value's %{NAME}e: the value of environment variable NAME.
+_ENVIRONMENT_REFERENCE = re.compile(r"%\{([^}]+)\}e")
+
+
 def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
     """``logical_from`` with each line in the general loop's form, in one pass."""
     return [
@@ -94,6 +99,10 @@ class LineReader:
         self._names: dict[str, NameEntry] = {}
         self.memory = MemoryGuard()
         self._lines_unchecked = 0
+        # (file, line) of the directives whose words held a secret.
+        self.secret_lines: set[tuple[str, int]] = set()
+        self.secret_environment: set[str] = set()
+        self._setenv_lines: dict[str, list[tuple[str, int]]] = {}
 
     def _condition(self, key: str, raw_args: str) -> bool:
         raise NotImplementedError
@@ -199,7 +208,7 @@ class LineReader:
                         args = tuple(words[1:])
                         # Most names never hold a secret: one test, then worth_checking.
                         if (known[3] or "@" in raw) and worth_checking(known[3], raw):
-                            args = redact_arguments(known[2], args)
+                            args = self._redact(known[2], args, where, number)
                         container.append(Directive(known[1], args, where, number, None, known[2]))
                         continue
                 elif raw[1:2] == "/":
@@ -233,7 +242,7 @@ class LineReader:
                         if name[0] != "<":
                             args = tuple(split_words(line[len(name) :]))
                             if (known[3] or "@" in line) and worth_checking(known[3], line):
-                                args = redact_arguments(known[2], args)
+                                args = self._redact(known[2], args, where, number)
                             container.append(
                                 Directive(known[1], args, where, number, None, known[2])
                             )
@@ -281,8 +290,27 @@ class LineReader:
         self._names[name] = entry
         return entry
 
-    @staticmethod
+    def _redact(self, key: str, args: tuple[str, ...], file: str, number: int) -> tuple[str, ...]:
+        """``redact_arguments``, remembering the lines it changed (``fix`` leaves their files out)."""
+        if key == "setenv" and args:
+            self._setenv_lines.setdefault(args[0], []).append((file, number))
+        redacted = redact_arguments(key, args)
+        if redacted is not args:
+            self.secret_lines.add((file, number))
+            if key in ("header", "requestheader"):
+                # "Basic %{CREDENTIALS}e": the variable's value is the secret.
+                self.secret_environment.update(_ENVIRONMENT_REFERENCE.findall(" ".join(args)))
+        return redacted
+
+    def secret_value_lines(self) -> set[tuple[str, int]]:
+        """The lines holding a secret, and the ``SetEnv`` lines of variables a
+        credential header is built from."""
+        return self.secret_lines | {
+            place for name in self.secret_environment for place in self._setenv_lines.get(name, ())
+        }
+
     def _open_words(
+        self,
         known: NameEntry,
         words: list[str],
         file: str,
@@ -304,14 +332,14 @@ class LineReader:
         children: list[Directive] = []
         args = tuple(words[1:])
         if known[3] or "@" in "".join(args):
-            args = redact_arguments(known[2], args)
+            args = self._redact(known[2], args, file, number)
         node = Directive(known[1], args, file, number, children, known[2])
         container.append(node)
         push_kept(stack, Frame(known[1], node, number, children), file)
         return children
 
-    @staticmethod
     def _open(
+        self,
         known: NameEntry,
         raw: str,
         name: str,
@@ -330,7 +358,7 @@ class LineReader:
         children: list[Directive] = []
         args = tuple(split(rest[:end]))
         if worth_checking(known[3], rest):
-            args = redact_arguments(known[2], args)
+            args = self._redact(known[2], args, where, number)
         node = Directive(known[1], args, where, number, children, known[2])
         container.append(node)
         push_kept(stack, Frame(known[1], node, number, children), where)
@@ -413,7 +441,9 @@ class LineReader:
         if name.startswith("<"):
             args = section_args(rest)
             words = args if args is not None else tuple(split_words(rest))
-            node = Directive(name[1:], redact_arguments(key[1:], words), where, number, [])
+            node = Directive(
+                name[1:], self._redact(key[1:], words, where, number), where, number, []
+            )
             if args is None:
                 # The section's own handler refuses it, when httpd walks the tree.
                 self.deferred[id(node)] = f"{name}> directive missing closing '>'"

@@ -34,6 +34,7 @@ __all__ = [
     "may_hold_secret",
     "redact_arguments",
     "redact_text",
+    "redact_userinfo",
     "references_in_secrets",
     "secret_check",
     "secret_in_words",
@@ -89,8 +90,12 @@ SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARIN
 
 # userinfo of a URL: scheme://user:password@, up to the last '@' before the
 # path, query or fragment, as apr_uri_parse takes it (quotes, '<', '>' and,
-# in a quoted word, spaces are characters of a password too).
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)@")
+# in a quoted word, spaces are characters of a password too). Found by
+# scanning from each "://" (a pattern searching for the scheme first was
+# quadratic on a long run of letters before an '@').
+_SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_MAX_SCHEME = 32
+_AUTHORITY_END = re.compile("[/?#]")
 # A request header named in an expression or a test string: %{HTTP:Name},
 # %{HTTP_NAME}, req('Name'), http('Name'), req_novary('Name').
 _HEADER_REFERENCE = re.compile(
@@ -132,7 +137,7 @@ def is_secret_directive(key: str) -> bool:
 
 def secret_check(key: str) -> int:
     """When a line of directive ``key`` is worth ``redact_arguments`` (CHECK_*)."""
-    if key in _SECRET_FROM:
+    if key in _SECRET_FROM or key == "setenv":  # the loaders note every SetEnv's name
         return CHECK_ALWAYS
     if key in _EXPRESSIONS and key not in _PARAMETERS:
         return CHECK_EXPRESSION
@@ -323,7 +328,7 @@ def _redact_comparison(key: str, words: list[str]) -> str | None:
 def _redact_word(word: str) -> tuple[str, str | None]:
     kind: str | None = None
     if "@" in word and "://" in word:
-        replaced = _USERINFO.sub(_without_password, word)
+        replaced = redact_userinfo(word)
         if replaced != word:
             word, kind = replaced, "a password in a URL"
     if "=" in word:
@@ -334,14 +339,31 @@ def _redact_word(word: str) -> tuple[str, str | None]:
     return word, kind
 
 
-def _without_password(match: re.Match[str]) -> str:
-    user, colon, _password = match.group(2).partition(":")
-    # A URL with a user and no password may carry a token as the user.
-    return (
-        f"{match.group(1)}{user}:{REDACTED_VALUE}@"
-        if colon
-        else f"{match.group(1)}{REDACTED_VALUE}@"
-    )
+def redact_userinfo(text: str) -> str:
+    """``text`` with the password of each URL's userinfo (or a lone user: a token) replaced."""
+    pieces: list[str] = []
+    position = 0
+    start = text.find("://")
+    while start >= 0:
+        scheme = start
+        while (
+            scheme > 0 and start - scheme < _MAX_SCHEME and text[scheme - 1] in _SCHEME_CHARACTERS
+        ):
+            scheme -= 1
+        while scheme < start and not text[scheme].isalpha():
+            scheme += 1  # a scheme starts with a letter
+        authority = start + 3
+        found = _AUTHORITY_END.search(text, authority)
+        end = found.start() if found is not None else len(text)
+        at = text.rfind("@", authority, end)
+        if scheme < start and at >= 0 and authority >= position:
+            user, colon, _password = text[authority:at].partition(":")
+            # A URL with a user and no password may carry a token as the user.
+            shown = f"{user}:{REDACTED_VALUE}" if colon else REDACTED_VALUE
+            pieces += (text[position:authority], shown)
+            position = at
+        start = text.find("://", start + 3)
+    return "".join(pieces) + text[position:] if pieces else text
 
 
 def _without_secret_value(match: re.Match[str]) -> str:

@@ -66,6 +66,7 @@ class Variables:
         # their values are secrets, so `fix` leaves out the files defining them.
         self.secret_names: set[str] = set()
         self._define_lines: dict[str, list[tuple[str, int]]] = {}
+        self._define_uses: dict[str, set[str]] = {}  # Define A ${B}: A -> {B}
 
     @property
     def defines(self) -> list[str]:
@@ -116,8 +117,13 @@ class Variables:
         return _VARIABLE.sub(replace, line)
 
     def _note_secret_uses(self, line: str) -> None:
-        words = line.split(None, 1)
-        if not words or ("@" not in line and not is_secret_directive(words[0].lower().strip("<>"))):
+        words = line.split(None, 2)
+        if not words:
+            return
+        if words[0].lower() == "define" and len(words) > 2:
+            # Define A ${B}: if A's value stands where a secret is, so does B's.
+            self._define_uses.setdefault(words[1], set()).update(_VARIABLE.findall(words[2]))
+        if "@" not in line and not is_secret_directive(words[0].lower().strip("<>")):
             return
         name, rest = first_word(line)
         key = name.lower().lstrip("<").rstrip(">")
@@ -137,10 +143,16 @@ class Variables:
             self._unnoted = _Uses(file, number)
 
     def secret_define_lines(self) -> list[tuple[str, int]]:
-        """The ``Define`` lines giving a value to a name of ``secret_names``."""
-        return sorted(
-            place for name in self.secret_names for place in self._define_lines.get(name, ())
-        )
+        """The ``Define`` lines giving a value to a name of ``secret_names``, or to a
+        name whose value went into one (``Define A ${B}``), however deep."""
+        names = set(self.secret_names)
+        frontier = list(names)
+        while frontier:
+            for used in self._define_uses.get(frontier.pop(), ()):
+                if used not in names:
+                    names.add(used)
+                    frontier.append(used)
+        return sorted(place for name in names for place in self._define_lines.get(name, ()))
 
     @property
     def notes(self) -> list[Note]:

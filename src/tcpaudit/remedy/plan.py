@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..apache.lexer import split_words
+from ..apache.shellwords import REDACTED_VALUE
 from ..checks.paste import is_sysctl_file
 from ..engine.findings import FileChange, Finding
 from ..errors import ParseError
@@ -350,6 +351,12 @@ def plan(
         secret = secret_line(before, sysctl=is_sysctl_file(shown)) if before else None
         if secret is None and shown in secret_by_file:
             secret = (secret_by_file[shown], "a value used as a secret elsewhere")
+        if secret is None:
+            # A change built from a directive whose secret was replaced would
+            # write the placeholder over the secret.
+            placeholder = next((c for c in changes if REDACTED_VALUE in c.text), None)
+            if placeholder is not None:
+                secret = (placeholder.line or 0, "a secret tcpaudit does not show")
         control = control_line(before) if before and secret is None else None
         if secret is not None or control is not None:
             rules_named = ", ".join(dict.fromkeys(r for merged in group for r in merged.rules))

@@ -593,7 +593,9 @@ _PARAMETERS = frozenset(
     ]
 )  # fmt: skip
 _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING])
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)@")
+_SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_AUTHORITY_END = re.compile("[/?#]")
+_ENVIRONMENT_REFERENCE = re.compile(r"%\{([^}]+)\}e")
 _HEADER_REFERENCE = re.compile(
     r"(?i)(?:%\{http[:_]|\b(?:req|req_novary|http)\(\s*['\"])([A-Za-z0-9_-]+)"
 )
@@ -628,16 +630,33 @@ def _may_hold_secret(key, text):
     return False
 
 
+def redact_userinfo(text):
+    """``text`` with the password of each URL's userinfo (or a lone user) replaced."""
+    pieces = []
+    position = 0
+    start = text.find("://")
+    while start >= 0:
+        scheme = start
+        while scheme > 0 and start - scheme < 32 and text[scheme - 1] in _SCHEME_CHARACTERS:
+            scheme -= 1
+        while scheme < start and not text[scheme].isalpha():
+            scheme += 1
+        authority = start + 3
+        found = _AUTHORITY_END.search(text, authority)
+        end = found.start() if found is not None else len(text)
+        at = text.rfind("@", authority, end)
+        if scheme < start and at >= 0 and authority >= position:
+            user, colon, _ = text[authority:at].partition(":")
+            shown = user + ":" + APACHE_REDACTED if colon else APACHE_REDACTED
+            pieces += [text[position:authority], shown]
+            position = at
+        start = text.find("://", start + 3)
+    return "".join(pieces) + text[position:] if pieces else text
+
+
 def _redact_url_and_parameters(word):
     if "@" in word and "://" in word:
-
-        def without_password(match):
-            user, colon, _ = match.group(2).partition(":")
-            if colon:
-                return match.group(1) + user + ":" + APACHE_REDACTED + "@"
-            return match.group(1) + APACHE_REDACTED + "@"
-
-        word = _USERINFO.sub(without_password, word)
+        word = redact_userinfo(word)
     if "=" in word:
 
         def without_value(match):
@@ -753,6 +772,9 @@ def _secrets_of_line(uses, macro):
                 uses["variables"].update(
                     set(_VARIABLE.findall(value)) - set(_VARIABLE.findall(new))
                 )
+                if key in ("header", "requestheader"):
+                    # "Basic %{CREDENTIALS}e": that variable's value is the secret.
+                    uses["environment"].update(_ENVIRONMENT_REFERENCE.findall(value))
                 for index, parameter in enumerate(macro[1] if macro else ()):
                     if parameter in value and parameter not in new:
                         uses["macros"].add((macro[0], index))
@@ -792,16 +814,96 @@ def redact_apache(text, uses=None):
     return "\n".join(lines)
 
 
+def redact_expanded_secrets(texts):
+    """The texts (by path) whose lines hold a secret only once their ``${NAME}``s
+    are expanded with the ``Define``s of all of them (``Define H http://u:``
+    then ``ProxyPass /h ${H}PASSWORD@host/``): such a line is sent expanded,
+    its secret replaced, as httpd would read it."""
+    defines = {}
+    for text in texts.values():
+        if "${" not in text and "define" not in text.lower():
+            continue
+        for name, args in directive_lines(text):
+            if name == "define" and len(args) > 1:
+                defines[args[0]] = " ".join(args[1:])
+    changed = {}
+    for path, text in texts.items():
+        if "${" not in text:
+            continue
+        lines = text.split("\n")
+        first = 0
+        touched = False
+        for index, raw in enumerate(lines):
+            if raw.rstrip("\r").endswith("\\"):
+                continue
+            group = lines[first : index + 1]
+            joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+            first = index + 1
+            if "${" not in joined or joined.lstrip().lower().startswith("define"):
+                continue
+            expanded = _VARIABLE.sub(lambda m: defines.get(m.group(1), m.group(0)), joined)
+            redacted = _rewrite_apache_line(expanded, _secrets_of_line(None, None))
+            if (
+                redacted != expanded
+                and _rewrite_apache_line(joined, _secrets_of_line(None, None)) == joined
+            ):
+                lines[first - len(group) : first] = [""] * (len(group) - 1) + [redacted]
+                touched = True
+        if touched:
+            changed[path] = "\n".join(lines)
+    return changed
+
+
+def follow_secret_uses(texts, uses):
+    """Add to ``uses`` what feeds a secret through another name: ``Define A ${B}``
+    with A's value in a secret's place makes B's a secret too, and a macro
+    passing its parameter on to another macro's secret parameter (``Use Inner
+    $q``) makes that parameter secret as well."""
+    define_uses = {}
+    macro_uses = []
+    for text in texts:
+        macro = None
+        for name, args in directive_lines(text):
+            if name == "define" and len(args) > 1:
+                define_uses.setdefault(args[0], set()).update(_VARIABLE.findall(" ".join(args[1:])))
+            elif name in ("<macro", "<macro>"):
+                words = [word.rstrip(">") for word in args]
+                macro = (words[0].lower(), words[1:]) if words and words[0] else None
+            elif name.startswith("</macro"):
+                macro = None
+            elif name == "use" and macro is not None and args:
+                macro_uses.append((macro[0], macro[1], args[0].lower(), args[1:]))
+    frontier = list(uses["variables"])
+    while frontier:
+        for used in define_uses.get(frontier.pop(), ()):
+            if used not in uses["variables"]:
+                uses["variables"].add(used)
+                frontier.append(used)
+    changed = True
+    while changed:
+        changed = False
+        for outer, parameters, inner, args in macro_uses:
+            for index, argument in enumerate(args):
+                if (inner, index) not in uses["macros"]:
+                    continue
+                for position, parameter in enumerate(parameters):
+                    if parameter in argument and (outer, position) not in uses["macros"]:
+                        uses["macros"].add((outer, position))
+                        changed = True
+
+
 def redact_secret_uses(text, uses):
     """An Apache file with the values of the ``Define``s and ``Use`` arguments that
     ``redact_apache`` found standing in a secret's place (``uses``) replaced."""
     variables, macros = uses["variables"], uses["macros"]
-    if not variables and not macros:
+    environment = uses.get("environment", ())
+    if not variables and not macros and not environment:
         return text
 
     def rewrite(key, values):
         values = list(values)
-        if key == "define" and len(values) > 2 and values[1] in variables:
+        named = variables if key == "define" else environment if key == "setenv" else ()
+        if len(values) > 2 and values[1] in named:
             values[2:] = [APACHE_REDACTED] * (len(values) - 2)
         elif key == "use" and len(values) > 2:
             name = values[1].lower()
@@ -1155,7 +1257,7 @@ class Collector:
         # How each collected text was redacted, and what redact_apache found
         # standing in a secret's place (redact_secret_uses, at the end).
         self._redactions = {}
-        self.secret_uses = {"variables": set(), "macros": set()}
+        self.secret_uses = {"variables": set(), "macros": set(), "environment": set()}
 
     # -- paths -------------------------------------------------------------------
 
@@ -1584,9 +1686,25 @@ class Collector:
         """Replace, in every collected text, the values of the variables and macro
         arguments that stood in a secret's place in an Apache file (a
         ``Define PW ...`` used as ``http://user:${PW}@backend/``)."""
-        names = frozenset(self.secret_uses["variables"])
-        if not names and not self.secret_uses["macros"]:
+        texts = {
+            path: self.files[path]["content"]
+            for path, redact in self._redactions.items()
+            if redact == self._redact_apache and self.files.get(path, {}).get("content")
+        }
+        expanded = redact_expanded_secrets(texts)
+        for path, text in expanded.items():
+            self.files[path]["content"] = text
+        if not any(self.secret_uses.values()):
             return
+        follow_secret_uses(
+            [
+                self.files[path].get("content") or ""
+                for path, redact in self._redactions.items()
+                if redact == self._redact_apache and path in self.files
+            ],
+            self.secret_uses,
+        )
+        names = frozenset(self.secret_uses["variables"])
         for path, redact in self._redactions.items():
             entry = self.files.get(path)
             text = entry.get("content") if entry else None
