@@ -183,6 +183,16 @@ def rules_dir_at_the_bounds(work: Path) -> list[str]:
     ]
 
 
+def url_lines_of_a_megabyte(work: Path) -> list[str]:
+    """Lines of a million characters holding '@' and '://' (a quadratic search for a
+    URL's password took over 120 s for 320,000 before)."""
+    root = _root(work)
+    (root / "etc/httpd/conf.d/urls.conf").write_text(
+        "".join(f"ServerAlias {'a' * 1_000_000}@{index}://\n" for index in range(8))
+    )
+    return ["audit", "--root", str(root), "--format", "json"]
+
+
 def ss_capture_of_64_mib(work: Path) -> list[str]:
     """An `ss` capture just under 64 MiB: 893,000 CLOSE_WAIT sockets of distinct processes."""
     capture = work / "ss.txt"
@@ -238,6 +248,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
         vhosts_of_four_findings,
         vhosts_at_the_load_bound,
         rules_dir_at_the_bounds,
+        url_lines_of_a_megabyte,
         ss_capture_of_64_mib,
         proc_tables_of_64_mib,
     )
