@@ -618,6 +618,42 @@ def test_values_standing_where_a_secret_is_are_redacted_in_every_file(
             f"SetEnv XV {DIRECTIVE_CANARY}\nInclude /etc/apache2/hdr.conf",
             {"hdr.conf": 'RequestHeader set Authorization "Basic %{XV}e"\n'},
         ),
+        (
+            f'SetEnvIf Request_URI "." UPHDR={DIRECTIVE_CANARY}\nInclude /etc/apache2/hdr.conf',
+            {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
+        ),
+        (
+            f"RewriteRule ^ - [E=UPHDR:{DIRECTIVE_CANARY}]\nInclude /etc/apache2/hdr.conf",
+            {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
+        ),
+        (
+            "Define H http://appuser:\nDefine B ${H}\nInclude /etc/apache2/px.conf",
+            {"px.conf": f"ProxyPass /x ${{B}}{DIRECTIVE_CANARY}@10.0.0.2:8080/\n"},
+        ),
+        (
+            "Define H http://appuser:\nInclude /etc/apache2/px.conf\nDefine H other",
+            {"px.conf": f"ProxyPass /x ${{H}}{DIRECTIVE_CANARY}@10.0.0.2:8080/\n"},
+        ),
+        (
+            f"Define UPVAL {DIRECTIVE_CANARY}\nSetEnv UPHDR ${{UPVAL}}\nInclude /etc/apache2/hdr.conf",
+            {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
+        ),
+        (
+            "PassEnv UPHDR\nInclude /etc/apache2/hdr.conf",
+            {
+                "hdr.conf": 'RequestHeader set Authorization "%{UPHDR}e"\n',
+                "envvars-extra": f'export UPHDR="Basic {DIRECTIVE_CANARY}"\n',
+            },
+        ),
+        (
+            "Include /etc/apache2/chain.conf\nUse M0 " + DIRECTIVE_CANARY,
+            {
+                "chain.conf": "".join(
+                    f"<Macro M{i} $p>\nUse M{i + 1} $p\n</Macro>\n" for i in range(3000)
+                )
+                + "<Macro M3000 $p>\nProxyPass /m http://appuser:$p@10.0.0.2/\n</Macro>\n"
+            },
+        ),
     ],
 )
 def test_secrets_reached_through_names_stay_on_the_host(
@@ -626,8 +662,12 @@ def test_secrets_reached_through_names_stay_on_the_host(
     root = tmp_path / "root"
     shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
     for name, text in files.items():
+        if name == "envvars-extra":
+            with (root / "etc/apache2/envvars").open("a") as envvars:
+                envvars.write(text)
+            continue
         write(root, f"/etc/apache2/{name}", text)
-    for enabled in ("proxy", "proxy_http", "headers", "macro"):
+    for enabled in ("proxy", "proxy_http", "headers", "macro", "rewrite"):
         link = root / f"etc/apache2/mods-enabled/{enabled}.load"
         link.symlink_to(f"../mods-available/{enabled}.load")
     main = root / "etc/apache2/apache2.conf"
@@ -638,3 +678,14 @@ def test_secrets_reached_through_names_stay_on_the_host(
     # Line for line, and the controller still reads the configuration.
     assert len(document["files"]["/etc/apache2/apache2.conf"]["content"].split("\n")) == lines
     assert snapshot_facts(document).apache is not None
+
+
+def test_expanding_variables_to_find_secrets_is_bounded(module: ModuleType, tmp_path: Path) -> None:
+    # 40,000 uses of a 10,000-character Define on one line: 1.2 GB before.
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    write(root, "/etc/apache2/conf-enabled/0.conf", "Define A " + "a" * 10_000 + "\n")
+    write(root, "/etc/apache2/conf-enabled/a.conf", "ProxyPass /x " + "${A}" * 40_000 + "\n")
+    document = module.snapshot(str(root), runner=never_run)
+    assert document["files"]["/etc/apache2/conf-enabled/a.conf"]["content"].count("${A}") == 40_000
+    assert module.MAX_EXPANDED_LINE < 10_000 * 40_000

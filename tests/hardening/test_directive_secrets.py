@@ -340,6 +340,32 @@ INDIRECT = {
         f"SetEnv XV {CANARY}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "Basic %{XV}e"\n'},
     ),
+    # Found by attacking the third version.
+    "SetEnvIf feeding a credential header": (
+        f'SetEnvIf Request_URI "." UPHDR={CANARY}\nInclude /etc/apache2/hdr.conf',
+        {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
+    ),
+    "RewriteRule [E=] feeding a credential header": (
+        f"RewriteEngine On\nRewriteRule ^ - [E=UPHDR:{CANARY}]\nInclude /etc/apache2/hdr.conf",
+        {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
+    ),
+    "two Defines giving the scheme": (
+        "Define H http://appuser:\nDefine B ${H}\nInclude /etc/apache2/px.conf",
+        {"px.conf": f"ProxyPass /x ${{B}}{CANARY}@10.0.0.2:8080/\n"},
+    ),
+    "Define, then SetEnv, then a credential header": (
+        f"Define UPVAL {CANARY}\nSetEnv UPHDR ${{UPVAL}}\nInclude /etc/apache2/hdr.conf",
+        {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
+    ),
+    "a chain of 400 macros": (
+        "Include /etc/apache2/chain.conf\nUse M0 " + CANARY,
+        {
+            "chain.conf": "".join(
+                f"<Macro M{index} $p>\nUse M{index + 1} $p\n</Macro>\n" for index in range(400)
+            )
+            + "<Macro M400 $p>\nProxyPass /m http://appuser:$p@10.0.0.2/\n</Macro>\n"
+        },
+    ),
 }
 
 
@@ -363,11 +389,11 @@ def test_secrets_reached_through_names_reach_no_output(tmp_path: Path, name: str
     outputs = _outputs(root)
     for text in outputs:
         assert CANARY not in text
-    # fix never writes the placeholder over a secret: the file is left out.
-    assert "+++ b/etc/apache2/apache2.conf" not in outputs[-3]
-    assert "apache2.conf holds" in outputs[-3]
-    for text in outputs[-3:]:
-        assert f"+ProxyPass /app http://appuser:{PLACEHOLDER}" not in text
+    # fix never writes the placeholder over a secret, and says what it left out.
+    diff, playbook = outputs[-3], outputs[-2]
+    assert not [line for line in diff.splitlines() if line[:1] == "+" and PLACEHOLDER in line]
+    assert PLACEHOLDER not in playbook
+    assert " holds " in diff
 
 
 def test_userinfo_is_found_in_linear_time_as_the_pattern_found_it() -> None:

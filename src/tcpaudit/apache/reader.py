@@ -45,7 +45,13 @@ from .lexer import (
 from .macros import MacroError, MacroTable
 from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
 from .modules import LoadedModules
-from .secret_words import redact_arguments, secret_check, worth_checking
+from .secret_words import (
+    ENVIRONMENT_SETTERS,
+    redact_arguments,
+    secret_check,
+    set_environment_names,
+    worth_checking,
+)
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .tree import Directive
 from .variables import Variables
@@ -292,8 +298,9 @@ class LineReader:
 
     def _redact(self, key: str, args: tuple[str, ...], file: str, number: int) -> tuple[str, ...]:
         """``redact_arguments``, remembering the lines it changed (``fix`` leaves their files out)."""
-        if key == "setenv" and args:
-            self._setenv_lines.setdefault(args[0], []).append((file, number))
+        if key in ENVIRONMENT_SETTERS or key == "rewriterule":
+            for name in set_environment_names(key, args):
+                self._setenv_lines.setdefault(name, []).append((file, number))
         redacted = redact_arguments(key, args)
         if redacted is not args:
             self.secret_lines.add((file, number))

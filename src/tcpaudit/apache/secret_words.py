@@ -29,6 +29,8 @@ __all__ = [
     "CHECK_NAMED",
     "CHECK_NEVER",
     "CHECK_PARAMETERS",
+    "CHECK_REWRITE",
+    "ENVIRONMENT_SETTERS",
     "SECRET_DIRECTIVES",
     "is_secret_directive",
     "may_hold_secret",
@@ -38,6 +40,7 @@ __all__ = [
     "references_in_secrets",
     "secret_check",
     "secret_in_words",
+    "set_environment_names",
     "worth_checking",
 ]
 
@@ -125,6 +128,12 @@ _HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
 # line holds '@'), always, when the lowered line holds a secret-like name,
 # when it also holds '=', or when it names a request header ('%{http', '(').
 CHECK_NEVER, CHECK_ALWAYS, CHECK_NAMED, CHECK_PARAMETERS, CHECK_EXPRESSION = 0, 1, 2, 3, 4
+CHECK_REWRITE = 5  # CHECK_PARAMETERS, or an environment flag ([E=NAME:value])
+# Directives that give an environment variable a value (the loaders note
+# which, for the credential headers that read one as %{NAME}e).
+ENVIRONMENT_SETTERS = frozenset(
+    {"setenv", "setenvif", "setenvifnocase", "setenvifexpr", "browsermatch", "browsermatchnocase"}
+)
 
 
 @lru_cache(maxsize=4096)
@@ -137,8 +146,10 @@ def is_secret_directive(key: str) -> bool:
 
 def secret_check(key: str) -> int:
     """When a line of directive ``key`` is worth ``redact_arguments`` (CHECK_*)."""
-    if key in _SECRET_FROM or key == "setenv":  # the loaders note every SetEnv's name
+    if key in _SECRET_FROM or key in ENVIRONMENT_SETTERS:  # the loaders note their names
         return CHECK_ALWAYS
+    if key == "rewriterule":
+        return CHECK_REWRITE
     if key in _EXPRESSIONS and key not in _PARAMETERS:
         return CHECK_EXPRESSION
     if key in _NAMING or key in _COMPARING:
@@ -158,8 +169,10 @@ def worth_checking(check: int, text: str) -> bool:
     lowered = text.lower()
     if check == CHECK_EXPRESSION:
         return "%{http" in lowered or "(" in lowered
-    if check == CHECK_PARAMETERS and "=" not in text:
+    if check in (CHECK_PARAMETERS, CHECK_REWRITE) and "=" not in text:
         return False
+    if check == CHECK_REWRITE and ("e=" in lowered or "env=" in lowered):
+        return True
     return _has_secret_name(lowered)
 
 
@@ -235,6 +248,24 @@ def references_in_secrets(key: str, args: Sequence[str], references: Iterable[st
         if before != after:
             found.update(ref for ref in references if ref in before and ref not in after)
     return found
+
+
+_SETTING = re.compile(r"(?i)(?<![^\[,\s])((?:e|env)=!?|)([A-Za-z0-9_.\-]+)([=:])([^,\]\s]*)")
+
+
+def set_environment_names(key: str, args: Sequence[str]) -> set[str]:
+    """The environment variables directive ``key`` gives a value: SetEnv's,
+    SetEnvIf's ``NAME=value``, RewriteRule's ``[E=NAME:value]``."""
+    if key == "setenv":
+        return {args[0]} if args else set()
+    names: set[str] = set()
+    for word in args[1:]:
+        for flag, name, separator, _value in _SETTING.findall(word):
+            if (flag and separator == ":") or (
+                not flag and separator == "=" and key != "rewriterule"
+            ):
+                names.add(name)
+    return names
 
 
 def redact_text(text: str) -> str:

@@ -814,44 +814,102 @@ def redact_apache(text, uses=None):
     return "\n".join(lines)
 
 
-def redact_expanded_secrets(texts):
+# What the pass expanding ${NAME}s may build: per line, and in all.
+MAX_EXPANDED_LINE = 65536
+MAX_EXPANDED_TOTAL = 16 * 1024 * 1024
+
+
+def redact_expanded_secrets(texts, variables=None):
     """The texts (by path) whose lines hold a secret only once their ``${NAME}``s
-    are expanded with the ``Define``s of all of them (``Define H http://u:``
-    then ``ProxyPass /h ${H}PASSWORD@host/``): such a line is sent expanded,
-    its secret replaced, as httpd would read it."""
-    defines = {}
-    for text in texts.values():
-        if "${" not in text and "define" not in text.lower():
-            continue
-        for name, args in directive_lines(text):
-            if name == "define" and len(args) > 1:
-                defines[args[0]] = " ".join(args[1:])
-    changed = {}
-    for path, text in texts.items():
-        if "${" not in text:
-            continue
-        lines = text.split("\n")
+    are expanded (``Define H http://u:`` then ``ProxyPass /h ${H}PASSWORD@host/``):
+    such a line is sent expanded, its secret replaced, as httpd would read it.
+
+    Includes are not followed in httpd's order here, so a line is tried with
+    every value each of its names is given anywhere (a ``Define``'s value
+    expanded when it is read, over the start-up files' ``variables``), within
+    bounds: 8 values a name, 64 combinations a line, 64 KiB a line and
+    16 MiB of expansion in all.
+    """
+    values = {name: [value] for name, value in (variables or {}).items()}
+    latest = dict(variables or {})
+    budget = [MAX_EXPANDED_TOTAL]
+
+    def expand_with(line, chosen):
+        result = _bounded_substitution_to(
+            line, lambda m: chosen.get(m.group(1), m.group(0)), MAX_EXPANDED_LINE
+        )
+        if result is not None:
+            budget[0] -= len(result)
+        return result if budget[0] > 0 else None
+
+    lines_of = {
+        path: text.split("\n") for path, text in texts.items() if "${" in text or "efine" in text
+    }
+    logical = {}
+    for path, lines in lines_of.items():
         first = 0
-        touched = False
         for index, raw in enumerate(lines):
             if raw.rstrip("\r").endswith("\\"):
                 continue
             group = lines[first : index + 1]
             joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+            logical.setdefault(path, []).append((first, index + 1, joined))
             first = index + 1
-            if "${" not in joined or joined.lstrip().lower().startswith("define"):
+            words = joined.split(None, 2)
+            if len(words) > 2 and words[0].lower() == "define":
+                value = expand_with(words[2].strip(), latest)
+                if value is None:
+                    continue
+                latest[words[1]] = value
+                known = values.setdefault(words[1], [])
+                if value not in known and len(known) < 8:
+                    known.append(value)
+    changed = {}
+    for path, entries in logical.items():
+        lines = lines_of[path]
+        touched = False
+        for first, end, joined in entries:
+            if "${" not in joined:
                 continue
-            expanded = _VARIABLE.sub(lambda m: defines.get(m.group(1), m.group(0)), joined)
-            redacted = _rewrite_apache_line(expanded, _secrets_of_line(None, None))
-            if (
-                redacted != expanded
-                and _rewrite_apache_line(joined, _secrets_of_line(None, None)) == joined
-            ):
-                lines[first - len(group) : first] = [""] * (len(group) - 1) + [redacted]
-                touched = True
+            names = list(dict.fromkeys(_VARIABLE.findall(joined)))[:4]
+            combinations = [{}]
+            for name in names:
+                combinations = [
+                    {**chosen, name: value}
+                    for chosen in combinations
+                    for value in values.get(name, [])
+                ][:64] or combinations
+            if _rewrite_apache_line(joined, _secrets_of_line(None, None)) != joined:
+                continue
+            for chosen in combinations:
+                line = expand_with(joined, chosen)
+                if line is None or line == joined:
+                    continue
+                redacted = _rewrite_apache_line(line, _secrets_of_line(None, None))
+                if redacted != line:
+                    lines[first:end] = [""] * (end - first - 1) + [redacted]
+                    touched = True
+                    break
         if touched:
             changed[path] = "\n".join(lines)
     return changed
+
+
+def _bounded_substitution_to(value, value_of, limit):
+    """``_bounded_substitution`` of ``${NAME}``s with its own ``limit``."""
+    pieces = []
+    size = 0
+    last = 0
+    for match in _VARIABLE.finditer(value):
+        known = value_of(match)
+        pieces.append(value[last : match.start()])
+        pieces.append(known)
+        size += match.start() - last + len(known)
+        if size > limit:
+            return None
+        last = match.end()
+    pieces.append(value[last:])
+    return "".join(pieces)
 
 
 def follow_secret_uses(texts, uses):
@@ -860,12 +918,15 @@ def follow_secret_uses(texts, uses):
     passing its parameter on to another macro's secret parameter (``Use Inner
     $q``) makes that parameter secret as well."""
     define_uses = {}
+    setenv_uses = {}
     macro_uses = []
     for text in texts:
         macro = None
         for name, args in directive_lines(text):
             if name == "define" and len(args) > 1:
                 define_uses.setdefault(args[0], set()).update(_VARIABLE.findall(" ".join(args[1:])))
+            elif name == "setenv" and len(args) > 1:
+                setenv_uses.setdefault(args[0], set()).update(_VARIABLE.findall(" ".join(args[1:])))
             elif name in ("<macro", "<macro>"):
                 words = [word.rstrip(">") for word in args]
                 macro = (words[0].lower(), words[1:]) if words and words[0] else None
@@ -873,23 +934,60 @@ def follow_secret_uses(texts, uses):
                 macro = None
             elif name == "use" and macro is not None and args:
                 macro_uses.append((macro[0], macro[1], args[0].lower(), args[1:]))
+    environment = uses.setdefault("environment", set())
+    for name in environment:
+        uses["variables"].update(setenv_uses.get(name, ()))
     frontier = list(uses["variables"])
     while frontier:
         for used in define_uses.get(frontier.pop(), ()):
             if used not in uses["variables"]:
                 uses["variables"].add(used)
                 frontier.append(used)
-    changed = True
-    while changed:
-        changed = False
-        for outer, parameters, inner, args in macro_uses:
-            for index, argument in enumerate(args):
-                if (inner, index) not in uses["macros"]:
-                    continue
-                for position, parameter in enumerate(parameters):
-                    if parameter in argument and (outer, position) not in uses["macros"]:
-                        uses["macros"].add((outer, position))
-                        changed = True
+    # Macros passing a parameter on: a worklist from each secret parameter
+    # to the macros whose Use of it carries one of their own parameters.
+    callers = {}
+    for outer, parameters, inner, args in macro_uses:
+        callers.setdefault(inner, []).append((outer, parameters, args))
+    pending = list(uses["macros"])
+    while pending:
+        inner, index = pending.pop()
+        for outer, parameters, args in callers.get(inner, ()):
+            if index >= len(args):
+                continue
+            for position, parameter in enumerate(parameters):
+                if parameter in args[index] and (outer, position) not in uses["macros"]:
+                    uses["macros"].add((outer, position))
+                    pending.append((outer, position))
+
+
+_ENVIRONMENT_SETTERS = frozenset(
+    [
+        "setenvif",
+        "setenvifnocase",
+        "setenvifexpr",
+        "browsermatch",
+        "browsermatchnocase",
+        "rewriterule",
+    ]
+)
+_SETTING = re.compile(r"(?i)(?<![^\[,\s])((?:e|env)=!?|)([A-Za-z0-9_.\-]+)([=:])([^,\]\s]*)")
+
+
+def _without_environment_values(word, names):
+    """``word`` with the value it gives a variable of ``names`` replaced."""
+
+    def replace(match):
+        flag, name, separator, value = match.groups()
+        if (
+            name not in names
+            or not value
+            or (flag and separator != ":")
+            or (not flag and separator != "=")
+        ):
+            return match.group()
+        return flag + name + separator + APACHE_REDACTED
+
+    return _SETTING.sub(replace, word)
 
 
 def redact_secret_uses(text, uses):
@@ -905,6 +1003,9 @@ def redact_secret_uses(text, uses):
         named = variables if key == "define" else environment if key == "setenv" else ()
         if len(values) > 2 and values[1] in named:
             values[2:] = [APACHE_REDACTED] * (len(values) - 2)
+        elif environment and key in _ENVIRONMENT_SETTERS:
+            # SetEnvIf attribute regex NAME=value, RewriteRule ... [E=NAME:value]
+            values = [_without_environment_values(value, environment) for value in values]
         elif key == "use" and len(values) > 2:
             name = values[1].lower()
             for index in range(len(values) - 2):
@@ -1258,6 +1359,7 @@ class Collector:
         # standing in a secret's place (redact_secret_uses, at the end).
         self._redactions = {}
         self.secret_uses = {"variables": set(), "macros": set(), "environment": set()}
+        self.startup_variables = {}
 
     # -- paths -------------------------------------------------------------------
 
@@ -1691,7 +1793,7 @@ class Collector:
             for path, redact in self._redactions.items()
             if redact == self._redact_apache and self.files.get(path, {}).get("content")
         }
-        expanded = redact_expanded_secrets(texts)
+        expanded = redact_expanded_secrets(texts, self.startup_variables)
         for path, text in expanded.items():
             self.files[path]["content"] = text
         if not any(self.secret_uses.values()):
@@ -1704,7 +1806,8 @@ class Collector:
             ],
             self.secret_uses,
         )
-        names = frozenset(self.secret_uses["variables"])
+        # A start-up export a credential header reads (PassEnv) counts too.
+        names = frozenset(self.secret_uses["variables"] | self.secret_uses["environment"])
         for path, redact in self._redactions.items():
             entry = self.files.get(path)
             text = entry.get("content") if entry else None
@@ -1940,6 +2043,7 @@ def snapshot(
     collector.collect_sysctl_files()
     version_output = compile_output = None
     variables, configs, server_roots = collector.collect_startup()
+    collector.startup_variables = variables
     collector.collect_build_evidence()
     found = collector.find_apache(apache_conf)
     # openSUSE keeps Gentoo's main file with ServerRoot /srv/www (locate.py).
