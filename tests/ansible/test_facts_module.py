@@ -639,6 +639,10 @@ def test_values_standing_where_a_secret_is_are_redacted_in_every_file(
             {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
         ),
         (
+            f"SetEnv UPSTREAMHDR {DIRECTIVE_CANARY}\nInclude /etc/apache2/hdr.conf",
+            {"hdr.conf": 'RequestHeader set X-Api-Key "expr=%{ENV:UPSTREAMHDR}"\n'},
+        ),
+        (
             "PassEnv UPHDR\nInclude /etc/apache2/hdr.conf",
             {
                 "hdr.conf": 'RequestHeader set Authorization "%{UPHDR}e"\n',

@@ -357,6 +357,11 @@ INDIRECT = {
         f"Define UPVAL {CANARY}\nSetEnv UPHDR ${{UPVAL}}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
     ),
+    # Found by attacking the fourth version.
+    "expr= reading an environment variable": (
+        f"SetEnv UPSTREAMHDR {CANARY}\nInclude /etc/apache2/hdr.conf",
+        {"hdr.conf": 'RequestHeader set Authorization "expr=Bearer %{reqenv:UPSTREAMHDR}"\n'},
+    ),
     "a chain of 400 macros": (
         "Include /etc/apache2/chain.conf\nUse M0 " + CANARY,
         {

@@ -74,7 +74,15 @@ NameEntry = tuple[bool, str, str, int]
 
 
 # A header value's %{NAME}e: the value of environment variable NAME.
-_ENVIRONMENT_REFERENCE = re.compile(r"%\{([^}]+)\}e")
+# A header value reading an environment variable: %{NAME}e, and in an
+# expr= value %{reqenv:NAME}, %{ENV:NAME}, reqenv('NAME'), env('NAME').
+_ENVIRONMENT_REFERENCE = re.compile(
+    r"(?i)%\{([^}:]+)\}e|%\{(?:reqenv|env):([^}]+)\}|\b(?:reqenv|env)\(\s*['\"]([^'\"]+)['\"]"
+)
+
+
+def _environment_names(text: str) -> set[str]:
+    return {name for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name}
 
 
 def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
@@ -306,7 +314,7 @@ class LineReader:
             self.secret_lines.add((file, number))
             if key in ("header", "requestheader"):
                 # "Basic %{CREDENTIALS}e": the variable's value is the secret.
-                self.secret_environment.update(_ENVIRONMENT_REFERENCE.findall(" ".join(args)))
+                self.secret_environment.update(_environment_names(" ".join(args)))
         return redacted
 
     def secret_value_lines(self) -> set[tuple[str, int]]:

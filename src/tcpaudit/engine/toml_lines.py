@@ -31,11 +31,20 @@ class _Scanner:
         self.pos = 0
         self.lines: dict[KeyPath, int] = {}
         self._array_tables: dict[KeyPath, int] = {}
+        self._counted_to = 0
+        self._counted_lines = 1
 
     # -- positions ---------------------------------------------------------
 
     def line(self, pos: int | None = None) -> int:
-        return self.text.count("\n", 0, self.pos if pos is None else pos) + 1
+        # Counted from the last place asked (the scanner mostly moves forward):
+        # counting from the start for each key was quadratic on a long array.
+        target = self.pos if pos is None else pos
+        if target < self._counted_to:
+            self._counted_to, self._counted_lines = 0, 1
+        self._counted_lines += self.text.count("\n", self._counted_to, target)
+        self._counted_to = target
+        return self._counted_lines
 
     def record(self, path: KeyPath, pos: int) -> None:
         self.lines.setdefault(path, self.line(pos))

@@ -275,6 +275,11 @@ def _link_edit(fs: RootFS, merged: MergedChange, notes: list[str]) -> FileEdit |
     return FileEdit(path=shown, before=None, after=None, link=change.text, rules=merged.rules)
 
 
+# The files one plan changes, in all: each is held whole, before and after,
+# and a playbook copies it (eight 30 MiB files took 1.35 GB).
+MAX_PLANNED_BYTES = 64 * 1024 * 1024
+
+
 def plan(
     findings: Iterable[Finding],
     root: str | os.PathLike[str],
@@ -310,15 +315,20 @@ def plan(
     by_file: dict[str, list[MergedChange]] = {}
     edits: list[FileEdit] = []
     texts: dict[str, list[str] | None] = {}
+    cached = [0]  # characters of the files in texts
 
     def original(change: FileChange) -> str | None:
         """The logical line a replace rewrites, words joined, or None."""
         real = fs.resolve(_host_name(change.file))
         shown = _shown(fs, real)
         if shown not in texts:
-            texts[shown] = (
-                physical_lines(_read(real, shown), keepends=True) if os.path.isfile(real) else None
-            )
+            text = _read(real, shown) if os.path.isfile(real) else None
+            cached[0] += len(text) if text is not None else 0
+            if cached[0] > MAX_PLANNED_BYTES:
+                # Lines of other files are read again if needed: memory stays bounded.
+                texts.clear()
+                cached[0] = len(text) if text is not None else 0
+            texts[shown] = physical_lines(text, keepends=True) if text is not None else None
         lines = texts[shown]
         if lines is None or change.line is None or not 1 <= change.line <= len(lines):
             return None
@@ -341,9 +351,20 @@ def plan(
             )
             continue
         by_file.setdefault(_shown(fs, real), []).append(merged)
+    planned_bytes = 0  # of the files planned so far: each is held whole, twice
     for shown, group in by_file.items():
         real = fs.root / shown
         exists = os.path.lexists(real)
+        size = os.lstat(real).st_size if exists else 0
+        if planned_bytes + size > MAX_PLANNED_BYTES:
+            rules_named = ", ".join(dict.fromkeys(r for merged in group for r in merged.rules))
+            notes.append(
+                f"{shown} is left out: a plan holds at most {MAX_PLANNED_BYTES // 2**20} MiB "
+                f"of files, and the files before it reach that; make its changes by hand "
+                f"({rules_named})"
+            )
+            continue
+        planned_bytes += size
         before = _read(real, shown) if exists else None
         changes = [merged.change for merged in group]
         if before is None and any(c.action in ("replace", "insert_after") for c in changes):

@@ -6,6 +6,7 @@ import textwrap
 
 from ..engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
 from ..engine.rule import Rule
+from ..safetext import printable
 
 __all__ = ["explain_grading", "explain_rule"]
 
@@ -26,7 +27,9 @@ def explain_rule(rule: Rule) -> str:
     """What the rule does, why it is bad, an example and what to use instead,
     the contexts that change it, its parameters and references."""
     sections = [
-        f"{rule.id}: {rule.title}  [{rule.severity.value}]",
+        # One line: a line break in a repository rule's title could start a
+        # line of its own (an Actions workflow command such as ::error).
+        f"{rule.id}: {printable(rule.title)}  [{rule.severity.value}]",
         "\n## What it does\n" + " ".join(rule.summary.split()),
         "\n## Why is this bad?\n" + textwrap.fill(" ".join(rule.rationale.split()), 88),
         f"\n## Example\n{rule.example.bad.rstrip()}",

@@ -17,10 +17,11 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from ..engine.catalogue import bundled_rules_dir, load_catalogue
+from ..engine.catalogue import bundled_rule_ids, bundled_rules_dir, load_catalogue
 from ..engine.findings import FileChange, Finding, Report, Severity
 from ..engine.rule import Rule
 from ..safetext import json_safe
+from .markdown import escape_text
 
 __all__ = [
     "INFORMATION_URI",
@@ -96,10 +97,15 @@ def _fenced(text: str) -> str:
 
 
 def _help_markdown(rule: Rule) -> str:
+    title, summary, rationale = rule.title, _prose(rule.summary), _prose(rule.rationale)
+    if rule.id not in bundled_rule_ids():
+        # A repository's rule: its text is shown literally (no image, HTML,
+        # javascript: link or heading of its own), as --format markdown does.
+        title, summary, rationale = escape_text(title), escape_text(summary), escape_text(rationale)
     parts = [
-        f"**{rule.id}: {rule.title}**",
-        f"## What it does\n{_prose(rule.summary)}",
-        f"## Why is this bad?\n{_prose(rule.rationale)}",
+        f"**{rule.id}: {title}**",
+        f"## What it does\n{summary}",
+        f"## Why is this bad?\n{rationale}",
         f"## Example\n{_fenced(rule.example.bad)}",
         f"Use instead:\n\n{_fenced(rule.example.use_instead)}",
     ]

@@ -595,7 +595,15 @@ _PARAMETERS = frozenset(
 _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING])
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
-_ENVIRONMENT_REFERENCE = re.compile(r"%\{([^}]+)\}e")
+_ENVIRONMENT_REFERENCE = re.compile(
+    r"(?i)%\{([^}:]+)\}e|%\{(?:reqenv|env):([^}]+)\}|\b(?:reqenv|env)\(\s*['\"]([^'\"]+)['\"]"
+)
+
+
+def _environment_names(text):
+    return {name for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name}
+
+
 _HEADER_REFERENCE = re.compile(
     r"(?i)(?:%\{http[:_]|\b(?:req|req_novary|http)\(\s*['\"])([A-Za-z0-9_-]+)"
 )
@@ -774,7 +782,7 @@ def _secrets_of_line(uses, macro):
                 )
                 if key in ("header", "requestheader"):
                     # "Basic %{CREDENTIALS}e": that variable's value is the secret.
-                    uses["environment"].update(_ENVIRONMENT_REFERENCE.findall(value))
+                    uses["environment"].update(_environment_names(value))
                 for index, parameter in enumerate(macro[1] if macro else ()):
                     if parameter in value and parameter not in new:
                         uses["macros"].add((macro[0], index))
