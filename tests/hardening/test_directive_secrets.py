@@ -135,8 +135,8 @@ def test_a_stray_url_line_is_refused_or_noted_without_its_password(tmp_path: Pat
     assert f"directive {shown} is not known" in noted.output
 
 
-# Shapes found by attacking the first version of the rules: each printed
-# the canary somewhere (reports, fix, or the module's snapshot).
+# Further shapes of a secret in a directive: each printed the canary
+# somewhere before (reports, fix, or the module's snapshot).
 VARIANTS = {
     "quote in a URL password": f"ProxyPass /q/ http://admin:pa'{CANARY}@backend/",
     "space in a URL password": f'ProxyPass /s/ "http://admin:pa {CANARY}@backend/"',
@@ -313,9 +313,9 @@ def test_values_used_as_secrets_elsewhere_keep_their_files_out_of_fixes(tmp_path
     assert f"apache2.conf holds a value used as a secret elsewhere (line {lines})" in outputs[-3]
 
 
-# Shapes found by attacking the second version: a secret that appears only
-# once the line's ${NAME}s are expanded, or that reaches a secret's place
-# through another Define, another macro or an environment variable.
+# A secret that appears only once the line's ${NAME}s are expanded, or
+# that reaches a secret's place through another Define, another macro or
+# an environment variable.
 INDIRECT = {
     "URL in a Define of another file": (
         "Include /etc/apache2/backend.conf\nProxyPass /app ${BACKEND}",
@@ -340,7 +340,6 @@ INDIRECT = {
         f"SetEnv XV {CANARY}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "Basic %{XV}e"\n'},
     ),
-    # Found by attacking the third version.
     "SetEnvIf feeding a credential header": (
         f'SetEnvIf Request_URI "." UPHDR={CANARY}\nInclude /etc/apache2/hdr.conf',
         {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
@@ -357,7 +356,6 @@ INDIRECT = {
         f"Define UPVAL {CANARY}\nSetEnv UPHDR ${{UPVAL}}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
     ),
-    # Found by attacking the fourth version.
     "expr= reading an environment variable": (
         f"SetEnv UPSTREAMHDR {CANARY}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "expr=Bearer %{reqenv:UPSTREAMHDR}"\n'},
