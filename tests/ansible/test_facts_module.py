@@ -643,6 +643,20 @@ def test_values_standing_where_a_secret_is_are_redacted_in_every_file(
             {"hdr.conf": 'RequestHeader set X-Api-Key "expr=%{ENV:UPSTREAMHDR}"\n'},
         ),
         (
+            f"SetEnvIf Request_URI . SRCVAR={DIRECTIVE_CANARY}\nInclude /etc/apache2/hdr.conf",
+            {
+                "hdr.conf": "RewriteRule ^ - [E=UPHDR:%{ENV:SRCVAR}]\n"
+                'RequestHeader set Authorization "Basic %{UPHDR}e"\n'
+            },
+        ),
+        (
+            "Include /etc/apache2/hdr.conf",
+            {
+                "hdr.conf": 'RequestHeader set Authorization "expr=Bearer %{osenv:UPHDR}"\n',
+                "envvars-extra": f"export UPHDR={DIRECTIVE_CANARY}\n",
+            },
+        ),
+        (
             "PassEnv UPHDR\nInclude /etc/apache2/hdr.conf",
             {
                 "hdr.conf": 'RequestHeader set Authorization "%{UPHDR}e"\n',

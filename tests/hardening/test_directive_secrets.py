@@ -360,6 +360,26 @@ INDIRECT = {
         f"SetEnv UPSTREAMHDR {CANARY}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "expr=Bearer %{reqenv:UPSTREAMHDR}"\n'},
     ),
+    "SetEnvIf copying one variable into another": (
+        f"SetEnvIf Request_URI . SRCVAR={CANARY}\nInclude /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": 'SetEnvIf SRCVAR (.*) UPHDR=$1\nRequestHeader set Authorization "Basic %{UPHDR}e"\n'
+        },
+    ),
+    "RewriteRule [E=] copying one variable into another": (
+        f"SetEnvIf Request_URI . SRCVAR={CANARY}\nInclude /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": "RewriteEngine On\nRewriteRule ^ - [E=UPHDR:%{ENV:SRCVAR}]\n"
+            'RequestHeader set Authorization "Basic %{UPHDR}e"\n'
+        },
+    ),
+    "a proxied URL's password read from a variable": (
+        f"SetEnvIf Request_URI . SRCVAR={CANARY}\nInclude /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": "RewriteEngine On\n"
+            "RewriteRule ^/app/(.*) http://svc:%{ENV:SRCVAR}@127.0.0.1:8081/$1 [P]\n"
+        },
+    ),
     "a chain of 400 macros": (
         "Include /etc/apache2/chain.conf\nUse M0 " + CANARY,
         {

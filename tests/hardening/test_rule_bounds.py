@@ -226,6 +226,16 @@ def test_repository_rule_text_stays_literal_in_explain_and_sarif(tmp_path: Path)
     )
     assert explained.exit_code == 0, explained.output
     assert not [line for line in explained.output.splitlines() if line.startswith("C::error")]
+    # The example's lines too: none starts a line of the output.
+    (repository / "rules/TA950-h.yaml").write_text(
+        hostile.replace("bad: Timeout 300", 'bad: "Timeout 300\\n::error file=x::injected"')
+    )
+    explained = CliRunner().invoke(
+        cli, ["explain", "TA950", "--config", str(repository / "tcpaudit.toml")]
+    )
+    assert explained.exit_code == 0, explained.output
+    assert "::error file=x::injected" in explained.output
+    assert not [line for line in explained.output.splitlines() if line.startswith("::")]
     code, output, _ = _audit(repository, "--format", "sarif")
     assert code in (0, 1)
     rules = json.loads(output)["runs"][0]["tool"]["driver"]["rules"]

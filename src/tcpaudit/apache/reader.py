@@ -77,7 +77,8 @@ NameEntry = tuple[bool, str, str, int]
 # A header value reading an environment variable: %{NAME}e, and in an
 # expr= value %{reqenv:NAME}, %{ENV:NAME}, reqenv('NAME'), env('NAME').
 _ENVIRONMENT_REFERENCE = re.compile(
-    r"(?i)%\{([^}:]+)\}e|%\{(?:reqenv|env):([^}]+)\}|\b(?:reqenv|env)\(\s*['\"]([^'\"]+)['\"]"
+    r"(?i)%\{([^}:]+)\}e|%\{(?:reqenv|env|osenv):([^}]+)\}"
+    r"|\b(?:reqenv|env|osenv)\(\s*['\"]([^'\"]+)['\"]"
 )
 
 
@@ -117,6 +118,7 @@ class LineReader:
         self.secret_lines: set[tuple[str, int]] = set()
         self.secret_environment: set[str] = set()
         self._setenv_lines: dict[str, list[tuple[str, int]]] = {}
+        self._environment_uses: dict[str, set[str]] = {}  # X -> the variables X is made of
 
     def _condition(self, key: str, raw_args: str) -> bool:
         raise NotImplementedError
@@ -307,21 +309,37 @@ class LineReader:
     def _redact(self, key: str, args: tuple[str, ...], file: str, number: int) -> tuple[str, ...]:
         """``redact_arguments``, remembering the lines it changed (``fix`` leaves their files out)."""
         if key in ENVIRONMENT_SETTERS or key == "rewriterule":
-            for name in set_environment_names(key, args):
+            names = set_environment_names(key, args)
+            # What the value is made of: another variable (E=X:%{ENV:Y},
+            # SetEnvIf Y (.*) X=$1), whose value is then a secret too.
+            read = _environment_names(" ".join(args))
+            if key in ("setenvif", "setenvifnocase") and args:
+                read.add(args[0])
+            for name in names:
                 self._setenv_lines.setdefault(name, []).append((file, number))
+                self._environment_uses.setdefault(name, set()).update(read)
         redacted = redact_arguments(key, args)
         if redacted is not args:
             self.secret_lines.add((file, number))
-            if key in ("header", "requestheader"):
-                # "Basic %{CREDENTIALS}e": the variable's value is the secret.
-                self.secret_environment.update(_environment_names(" ".join(args)))
+            # "Basic %{CREDENTIALS}e", http://u:%{ENV:PW}@host/: the variable's value
+            # is the secret.
+            for before, after in zip(args, redacted, strict=True):
+                if before != after:
+                    self.secret_environment.update(_environment_names(before))
         return redacted
 
     def secret_value_lines(self) -> set[tuple[str, int]]:
         """The lines holding a secret, and the ``SetEnv`` lines of variables a
         credential header is built from."""
+        names = set(self.secret_environment)
+        pending = list(names)
+        while pending:
+            for used in self._environment_uses.get(pending.pop(), ()):
+                if used not in names:
+                    names.add(used)
+                    pending.append(used)
         return self.secret_lines | {
-            place for name in self.secret_environment for place in self._setenv_lines.get(name, ())
+            place for name in names for place in self._setenv_lines.get(name, ())
         }
 
     def _open_words(

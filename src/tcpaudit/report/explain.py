@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from ..engine.catalogue import bundled_rule_ids
 from ..engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
 from ..engine.rule import Rule
 from ..safetext import printable
@@ -23,6 +24,14 @@ def explain_grading() -> str:
     )
 
 
+def _example(rule: Rule, text: str) -> str:
+    """An example's lines; a repository rule's indented, so that none starts a
+    line of the output (an Actions workflow command such as ``::error``)."""
+    if rule.id in bundled_rule_ids():
+        return text.rstrip()
+    return "\n".join("    " + line for line in text.rstrip().split("\n"))
+
+
 def explain_rule(rule: Rule) -> str:
     """What the rule does, why it is bad, an example and what to use instead,
     the contexts that change it, its parameters and references."""
@@ -32,8 +41,8 @@ def explain_rule(rule: Rule) -> str:
         f"{rule.id}: {printable(rule.title)}  [{rule.severity.value}]",
         "\n## What it does\n" + " ".join(rule.summary.split()),
         "\n## Why is this bad?\n" + textwrap.fill(" ".join(rule.rationale.split()), 88),
-        f"\n## Example\n{rule.example.bad.rstrip()}",
-        f"\nUse instead:\n{rule.example.use_instead.rstrip()}",
+        f"\n## Example\n{_example(rule, rule.example.bad)}",
+        f"\nUse instead:\n{_example(rule, rule.example.use_instead)}",
     ]
     applies = _applies(rule)
     if applies:

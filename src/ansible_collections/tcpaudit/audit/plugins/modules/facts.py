@@ -596,7 +596,8 @@ _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARI
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
 _ENVIRONMENT_REFERENCE = re.compile(
-    r"(?i)%\{([^}:]+)\}e|%\{(?:reqenv|env):([^}]+)\}|\b(?:reqenv|env)\(\s*['\"]([^'\"]+)['\"]"
+    r"(?i)%\{([^}:]+)\}e|%\{(?:reqenv|env|osenv):([^}]+)\}"
+    r"|\b(?:reqenv|env|osenv)\(\s*['\"]([^'\"]+)['\"]"
 )
 
 
@@ -780,9 +781,9 @@ def _secrets_of_line(uses, macro):
                 uses["variables"].update(
                     set(_VARIABLE.findall(value)) - set(_VARIABLE.findall(new))
                 )
-                if key in ("header", "requestheader"):
-                    # "Basic %{CREDENTIALS}e": that variable's value is the secret.
-                    uses["environment"].update(_environment_names(value))
+                # "Basic %{CREDENTIALS}e", http://u:%{ENV:PW}@host/: that
+                # variable's value is the secret.
+                uses["environment"].update(_environment_names(value))
                 for index, parameter in enumerate(macro[1] if macro else ()):
                     if parameter in value and parameter not in new:
                         uses["macros"].add((macro[0], index))
@@ -927,6 +928,7 @@ def follow_secret_uses(texts, uses):
     $q``) makes that parameter secret as well."""
     define_uses = {}
     setenv_uses = {}
+    environment_uses = {}  # X -> the environment variables X is made of
     macro_uses = []
     for text in texts:
         macro = None
@@ -935,6 +937,14 @@ def follow_secret_uses(texts, uses):
                 define_uses.setdefault(args[0], set()).update(_VARIABLE.findall(" ".join(args[1:])))
             elif name == "setenv" and len(args) > 1:
                 setenv_uses.setdefault(args[0], set()).update(_VARIABLE.findall(" ".join(args[1:])))
+            if name in _ENVIRONMENT_SETTERS and args:
+                read = _environment_names(" ".join(args))
+                if name in ("setenvif", "setenvifnocase"):
+                    read.add(args[0])
+                for word in args[1:]:
+                    for flag, set_name, separator, _value in _SETTING.findall(word):
+                        if (flag and separator == ":") or (not flag and separator == "="):
+                            environment_uses.setdefault(set_name, set()).update(read)
             elif name in ("<macro", "<macro>"):
                 words = [word.rstrip(">") for word in args]
                 macro = (words[0].lower(), words[1:]) if words and words[0] else None
@@ -943,6 +953,12 @@ def follow_secret_uses(texts, uses):
             elif name == "use" and macro is not None and args:
                 macro_uses.append((macro[0], macro[1], args[0].lower(), args[1:]))
     environment = uses.setdefault("environment", set())
+    pending = list(environment)
+    while pending:
+        for used in environment_uses.get(pending.pop(), ()):
+            if used not in environment:
+                environment.add(used)
+                pending.append(used)
     for name in environment:
         uses["variables"].update(setenv_uses.get(name, ()))
     frontier = list(uses["variables"])
