@@ -47,6 +47,7 @@ from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, Mem
 from .modules import LoadedModules
 from .secret_words import (
     ENVIRONMENT_SETTERS,
+    close_over,
     redact_arguments,
     secret_check,
     set_environment_names,
@@ -331,13 +332,7 @@ class LineReader:
     def secret_value_lines(self) -> set[tuple[str, int]]:
         """The lines holding a secret, and the ``SetEnv`` lines of variables a
         credential header is built from."""
-        names = set(self.secret_environment)
-        pending = list(names)
-        while pending:
-            for used in self._environment_uses.get(pending.pop(), ()):
-                if used not in names:
-                    names.add(used)
-                    pending.append(used)
+        names = close_over(self.secret_environment, self._environment_uses)
         return self.secret_lines | {
             place for name in names for place in self._setenv_lines.get(name, ())
         }

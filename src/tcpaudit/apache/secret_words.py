@@ -18,7 +18,7 @@ limited to the standard library).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from .shellwords import REDACTED_VALUE, is_secret_variable
@@ -32,6 +32,7 @@ __all__ = [
     "CHECK_REWRITE",
     "ENVIRONMENT_SETTERS",
     "SECRET_DIRECTIVES",
+    "close_over",
     "is_secret_directive",
     "may_hold_secret",
     "redact_arguments",
@@ -266,6 +267,19 @@ def set_environment_names(key: str, args: Sequence[str]) -> set[str]:
             ):
                 names.add(name)
     return names
+
+
+def close_over(names: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[str]:
+    """``names`` and every name ``edges`` leads to from one of them, however far
+    (``Define A ${B}``: A -> B; ``SetEnvIf Y (.*) X=$1``: X -> Y)."""
+    found = set(names)
+    pending = list(found)
+    while pending:
+        for used in edges.get(pending.pop(), ()):
+            if used not in found:
+                found.add(used)
+                pending.append(used)
+    return found
 
 
 def redact_text(text: str) -> str:

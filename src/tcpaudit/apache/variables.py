@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ..errors import ApacheConfigError
 from ..provenance import Note
 from .lexer import first_word, split_words
-from .secret_words import is_secret_directive, references_in_secrets
+from .secret_words import close_over, is_secret_directive, references_in_secrets
 
 __all__ = ["Variables"]
 
@@ -145,13 +145,7 @@ class Variables:
     def secret_define_lines(self) -> list[tuple[str, int]]:
         """The ``Define`` lines giving a value to a name of ``secret_names``, or to a
         name whose value went into one (``Define A ${B}``), however deep."""
-        names = set(self.secret_names)
-        frontier = list(names)
-        while frontier:
-            for used in self._define_uses.get(frontier.pop(), ()):
-                if used not in names:
-                    names.add(used)
-                    frontier.append(used)
+        names = close_over(self.secret_names, self._define_uses)
         return sorted(place for name in names for place in self._define_lines.get(name, ()))
 
     @property

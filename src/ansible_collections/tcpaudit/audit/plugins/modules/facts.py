@@ -451,10 +451,10 @@ def expand(value, variables, missing=None):
     return _bounded_substitution(value, _VARIABLE, value_of)
 
 
-def _bounded_substitution(value, pattern, value_of):
+def _bounded_substitution(value, pattern, value_of, limit=MAX_EXPANSION_CHARACTERS):
     """``pattern``'s matches in ``value`` replaced by ``value_of(match)``.
 
-    None when the result would pass MAX_EXPANSION_CHARACTERS, checked while it
+    None when the result would pass ``limit`` characters, checked while it
     is built: a line of ``$A$A$A...`` would otherwise multiply its length by
     that of A before any check.
     """
@@ -466,12 +466,12 @@ def _bounded_substitution(value, pattern, value_of):
         pieces.append(value[last : match.start()])
         pieces.append(known)
         size += match.start() - last + len(known)
-        if size > MAX_EXPANSION_CHARACTERS:
+        if size > limit:
             return None
         last = match.end()
     pieces.append(value[last:])
     result = "".join(pieces)
-    return None if len(result) > MAX_EXPANSION_CHARACTERS else result
+    return None if len(result) > limit else result
 
 
 def shell_assignments(text, known=None):
@@ -844,8 +844,8 @@ def redact_expanded_secrets(texts, variables=None):
     budget = [MAX_EXPANDED_TOTAL]
 
     def expand_with(line, chosen):
-        result = _bounded_substitution_to(
-            line, lambda m: chosen.get(m.group(1), m.group(0)), MAX_EXPANDED_LINE
+        result = _bounded_substitution(
+            line, _VARIABLE, lambda m: chosen.get(m.group(1), m.group(0)), MAX_EXPANDED_LINE
         )
         if result is not None:
             budget[0] -= len(result)
@@ -904,21 +904,14 @@ def redact_expanded_secrets(texts, variables=None):
     return changed
 
 
-def _bounded_substitution_to(value, value_of, limit):
-    """``_bounded_substitution`` of ``${NAME}``s with its own ``limit``."""
-    pieces = []
-    size = 0
-    last = 0
-    for match in _VARIABLE.finditer(value):
-        known = value_of(match)
-        pieces.append(value[last : match.start()])
-        pieces.append(known)
-        size += match.start() - last + len(known)
-        if size > limit:
-            return None
-        last = match.end()
-    pieces.append(value[last:])
-    return "".join(pieces)
+def _close_over(names, edges):
+    """Add to the set ``names`` every name ``edges`` leads to from one of them."""
+    pending = list(names)
+    while pending:
+        for used in edges.get(pending.pop(), ()):
+            if used not in names:
+                names.add(used)
+                pending.append(used)
 
 
 def follow_secret_uses(texts, uses):
@@ -953,20 +946,10 @@ def follow_secret_uses(texts, uses):
             elif name == "use" and macro is not None and args:
                 macro_uses.append((macro[0], macro[1], args[0].lower(), args[1:]))
     environment = uses.setdefault("environment", set())
-    pending = list(environment)
-    while pending:
-        for used in environment_uses.get(pending.pop(), ()):
-            if used not in environment:
-                environment.add(used)
-                pending.append(used)
+    _close_over(environment, environment_uses)
     for name in environment:
         uses["variables"].update(setenv_uses.get(name, ()))
-    frontier = list(uses["variables"])
-    while frontier:
-        for used in define_uses.get(frontier.pop(), ()):
-            if used not in uses["variables"]:
-                uses["variables"].add(used)
-                frontier.append(used)
+    _close_over(uses["variables"], define_uses)
     # Macros passing a parameter on: a worklist from each secret parameter
     # to the macros whose Use of it carries one of their own parameters.
     callers = {}
