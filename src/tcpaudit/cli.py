@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable
 from importlib import import_module
@@ -20,11 +19,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from . import _version
+from .cli_sources import facts_from_sources, source_options
 from .cli_support import errors_exit_2, fail, keep_until_exit, write_output
 
 if TYPE_CHECKING:
     from .engine import AuditConfig, Report, Rule
-    from .facts import HostFacts
 
 # Each command imports what it uses when it runs: `tcpaudit facts` on a large
 # configuration must not pay for the rule engine, the renderers, `diagnose` or
@@ -43,166 +42,6 @@ LAZY_COMMANDS = {
     "fleet": "tcpaudit.fleet:fleet_command",
     "fix": "tcpaudit.remedy.cli:fix_command",
 }
-
-
-def _kernel_release(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not re.match(r"^\d+\.\d+(?:[.-]|$)", value):
-        raise click.BadParameter(
-            f"{value!r} is not a kernel release such as 5.10 or 6.1.0-27-amd64"
-        )
-    return value
-
-
-# The names of tcpaudit.apache.build.BUILD_NAMES, spelt out so that --help does
-# not import the Apache loader (a test keeps the two equal).
-APACHE_BUILDS = ("debian", "rhel", "suse", "gentoo", "upstream")
-# Linux's MAX_ARG_STRLEN: httpd could not receive a longer environment string.
-_MAX_ENV_VALUE_BYTES = 128 * 1024
-
-
-def _environment(
-    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-) -> dict[str, str]:
-    environment: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE")
-        if len(item) >= _MAX_ENV_VALUE_BYTES:
-            raise click.BadParameter(
-                f"{name}: longer than the {_MAX_ENV_VALUE_BYTES} bytes execve passes in one "
-                "environment string"
-            )
-        environment[name] = value
-    return environment
-
-
-def _source_options(function: F) -> F:
-    options = [
-        click.option(
-            "--root",
-            type=click.Path(exists=True, file_okay=False),
-            default="/",
-            help="Directory that stands for the audited host's / (default: this host).",
-        ),
-        click.option(
-            "--apache-conf", help="Main Apache configuration file (default: found by layout)."
-        ),
-        click.option(
-            "--apache-version",
-            help="Apache version, e.g. 2.2 or 2.4.62 (default: from the httpd binary, the "
-            "package database or os-release, else inferred from the configuration).",
-        ),
-        click.option(
-            "--apache-build",
-            type=click.Choice(list(APACHE_BUILDS)),
-            help="Which httpd build runs the configuration, hence which modules it has built "
-            "in (default: worked out from the root: binary, os-release, layout).",
-        ),
-        click.option(
-            "-D",
-            "--define",
-            "defines",
-            multiple=True,
-            metavar="NAME",
-            help="Define NAME for <IfDefine>, as httpd -D (repeatable; added to the service's).",
-        ),
-        click.option(
-            "-C",
-            "directives",
-            multiple=True,
-            metavar="DIRECTIVE",
-            help="Read DIRECTIVE before the main configuration file, as httpd -C (repeatable).",
-        ),
-        click.option(
-            "--env",
-            "environment",
-            multiple=True,
-            callback=_environment,
-            metavar="NAME=VALUE",
-            help="A variable of httpd's environment for ${NAME} (repeatable; overrides the "
-            "service's envvars, sysconfig or unit).",
-        ),
-        click.option(
-            "--sysctl",
-            "sysctl_source",
-            type=click.Path(exists=True),
-            help="Live sysctl values: a /proc/sys-like directory or `sysctl -a` output.",
-        ),
-        click.option(
-            "--sysctl-boot",
-            type=click.Choice(["systemd", "procps"]),
-            help="Whose precedence decides persistent sysctl values (default: detected).",
-        ),
-        click.option(
-            "--kernel-version",
-            callback=_kernel_release,
-            help="Kernel release for defaults, e.g. 5.10 or 6.1.0-27-amd64 (default: read "
-            "from proc).",
-        ),
-        click.option(
-            "--facts",
-            "facts_file",
-            type=click.Path(exists=True, dir_okay=False),
-            help="Read a facts document instead of files: `tcpaudit facts` JSON, an Ansible "
-            "snapshot (ansible_facts.tcpaudit), or `ansible -m tcpaudit.audit.facts --tree` output.",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def _facts(
-    root: str,
-    apache_conf: str | None,
-    apache_version: str | None,
-    sysctl_source: str | None,
-    sysctl_boot: str | None,
-    kernel_version: str | None,
-    facts_file: str | None,
-    apache_build: str | None = None,
-    defines: tuple[str, ...] = (),
-    directives: tuple[str, ...] = (),
-    environment: dict[str, str] | None = None,
-) -> HostFacts:
-    if facts_file is not None:
-        given = [
-            option
-            for option, value in (
-                ("--root", root != "/"),
-                ("--apache-conf", apache_conf),
-                ("--apache-version", apache_version),
-                ("--apache-build", apache_build),
-                ("-D", defines),
-                ("-C", directives),
-                ("--env", environment),
-                ("--sysctl", sysctl_source),
-                ("--sysctl-boot", sysctl_boot),
-                ("--kernel-version", kernel_version),
-            )
-            if value
-        ]
-        if given:
-            fail(f"--facts reads a facts document; {', '.join(given)} would be ignored")
-        from .snapshot import load_facts_document
-
-        return load_facts_document(facts_file)
-    from .facts import gather
-
-    facts = gather(
-        root,
-        apache_conf,
-        sysctl_source,
-        apache_version=apache_version,
-        sysctl_boot=sysctl_boot,  # type: ignore[arg-type]  # click.Choice restricts it
-        kernel_version=kernel_version,
-        apache_build=apache_build,  # type: ignore[arg-type]  # click.Choice restricts it
-        defines=defines,
-        directives=directives,
-        environment=environment,
-    )
-    return facts
 
 
 VERBOSE_HELP = "Log what tcpaudit reads (-v) and each rule's decision (-vv) on stderr."
@@ -299,7 +138,7 @@ def _load_catalogue(
 
 
 @cli.command("audit")
-@_source_options
+@source_options
 @_catalogue_options
 @click.option(
     "--format",
@@ -356,7 +195,7 @@ def audit_command(
 
     if paths_base is not None:
         _check_paths_base(paths_base, sources["root"], sources["facts_file"])
-    facts = _facts(**sources)
+    facts = facts_from_sources(**sources)
     config, rules = _load_catalogue(config_file, rules_dir)
     known = load_baseline(baseline) if baseline is not None else None
     report = audit(facts, config, rules=rules, profile=profile, baseline=known)  # type: ignore[arg-type]  # click.Choice
@@ -396,7 +235,7 @@ def _exit_code(report: Report, fail_on: str) -> int:
 
 
 @cli.command("facts")
-@_source_options
+@source_options
 @click.option(
     "--format", "output_format", type=click.Choice(["json"]), default="json", show_default=True
 )
@@ -404,7 +243,7 @@ def _exit_code(report: Report, fail_on: str) -> int:
 @errors_exit_2
 def facts_command(output_format: str, output: str | None, **sources: Any) -> None:
     """Print the effective settings, with their sources, as JSON."""
-    facts = _facts(**sources)
+    facts = facts_from_sources(**sources)
     keep_until_exit(facts)
     # pydantic's own encoder: json.dumps with indent falls back to the pure-Python
     # encoder, six times slower on a 10,000-vhost configuration; dump_model_json

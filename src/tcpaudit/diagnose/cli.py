@@ -43,8 +43,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import APACHE_BUILDS
-from ..cli import _environment as environment_option
+from ..cli_sources import APACHE_BUILDS, environment_option
 from ..cli_support import errors_exit_2
 from ..engine import Severity, load_config
 from ..errors import UsageError

@@ -14,14 +14,15 @@ from typing import Any
 
 import click
 
-from ..cli import _catalogue_options, _facts, _load_catalogue, _source_options
+from ..cli import _catalogue_options, _load_catalogue
+from ..cli_sources import facts_from_sources, source_options
 from ..cli_support import errors_exit_2, fail, write_output
 
 __all__ = ["fix_command"]
 
 
 @click.command("fix")
-@_source_options
+@source_options
 @_catalogue_options
 @click.option(
     "--format",
@@ -64,7 +65,7 @@ def fix_command(
 
     if sources["facts_file"] is not None:
         fail("fix needs the files themselves (--root), not --facts")
-    facts = _facts(**sources)
+    facts = facts_from_sources(**sources)
     config, catalogue = _load_catalogue(config_file, rules_dir)
     known = {rule.id for rule in catalogue}
     for rule_id in rules_wanted:
