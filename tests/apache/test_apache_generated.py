@@ -48,7 +48,9 @@ _POOL = ThreadPoolExecutor(max_workers=1)
 # The module the third-party build loads, hidden from tcpaudit's tables.
 THIRD_PARTY = "lua_module"
 
-names = st.sampled_from(["ALPHA", "beta", "Gamma_2"])
+# Spelt in several cases: ${NAME} finds a Define whatever its case (an apr
+# table), <IfDefine> only as spelt (strcmp over httpd's array).
+names = st.sampled_from(["ALPHA", "beta", "Gamma_2", "alpha", "BETA"])
 modules = st.sampled_from(
     ["reqtimeout_module", "mod_reqtimeout.c", "rewrite_module", "mod_rewrite.c",
      "version_module", "mod_version.c", "nonexistent_module", "autoindex_module",
@@ -65,6 +67,7 @@ plain = st.sampled_from(
         "MaxSpareServers 3", "\ufeffTimeout 9", "Timeout\t 11  ",
         "'Timeout' 12", "# a comment", "  # indented comment", "# comment \\",
         "ServerAdmin ${ALPHA}", "ServerAdmin ${undefined_var}", "ServerAdmin a${beta}b",
+        "ServerAdmin ${alpha}", "ServerAdmin ${BETA}", "KeepAlive ${GAMMA_2}",
         "ListenBacklog 1024", "ListenBacklog 1024 2048", "MaxRequestWorkers 300", "ServerLimit 12",
         "ThreadsPerChild 25", "ProxyTimeout 30", "AcceptFilter http data", "AcceptFilter http",
         "KeepAlive maybe", "${ALPHA} 5", "UndefMacro Site", "Use Site late.example",
@@ -303,6 +306,23 @@ def _third_party_hidden() -> Iterator[None]:
         defines=(),
         directives=(),
         environment=(("ALPHA", "env-value"),),
+    )
+)
+@example(  # ${NAME} finds a Define of another case; UnDefine too, <IfDefine> does not
+    Case(
+        build="this",
+        files={
+            "etc/apache2/apache2.conf": (
+                b"LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+                b"ErrorLog /dev/null\n"
+                b"Define ka Off\nKeepAlive ${KA}\nDefine tmo 7\nTimeout ${TMO}\n"
+                b"Define Pw one\nUnDefine PW\nServerAdmin x${pw}\n"
+                b"<IfDefine KA>\nTimeout 9\n</IfDefine>\n"
+            ),
+        },
+        defines=(),
+        directives=(),
+        environment=(),
     )
 )
 def test_generated_tree_matches_apache2(generated: Case) -> None:

@@ -149,6 +149,14 @@ VARIANTS = {
     "token compared in Require expr": (
         f"<Location /t>\nRequire expr \"req('X-Auth-Token') == '{CANARY}'\"\n</Location>"
     ),
+    # mod_headers drops a trailing ':' from the name (Debian's security.conf
+    # writes "X-Content-Type-Options:"): the upstream gets Authorization.
+    "credential header named with a colon": f'RequestHeader set Authorization: "Bearer {CANARY}"',
+    "Set-Cookie named with a colon": f'Header always set Set-Cookie: "sid={CANARY}"',
+    "X-Authorization": f'RequestHeader set X-Authorization "{CANARY}"',
+    "X-Forwarded-Authorization": f"RequestHeader set X-Forwarded-Authorization {CANARY}",
+    "Bearer value in any header": f'RequestHeader set X-Upstream "Bearer {CANARY}"',
+    "Basic value in any header": f"RequestHeader append X-Upstream 'basic {CANARY}'",
 }
 
 
@@ -380,6 +388,49 @@ INDIRECT = {
             "RewriteRule ^/app/(.*) http://svc:%{ENV:SRCVAR}@127.0.0.1:8081/$1 [P]\n"
         },
     ),
+    # httpd keeps Define values and the request's environment in apr tables,
+    # whose keys match whatever their case.
+    "a Define named in another case": (
+        f"Define pw {CANARY}\nInclude /etc/apache2/px.conf",
+        {"px.conf": "ProxyPass /d/ http://svc:${PW}@127.0.0.1:8081/\n"},
+    ),
+    "an environment variable named in another case": (
+        f"SetEnv xv {CANARY}\nInclude /etc/apache2/hdr.conf",
+        {"hdr.conf": 'RequestHeader set Authorization "Basic %{XV}e"\n'},
+    ),
+    "a RewriteCond's capture feeding [E=]": (
+        f"SetEnvIf Request_URI . SRCV={CANARY}\nInclude /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": "RewriteEngine On\nRewriteCond %{ENV:SRCV} (.+)\n"
+            "RewriteRule ^ - [E=UPH:%1]\n"
+            'RequestHeader set Authorization "Basic %{UPH}e"\n'
+        },
+    ),
+    "a RewriteCond's capture as a proxied URL's password": (
+        f"SetEnvIf Request_URI . SRCV={CANARY}\nInclude /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": "RewriteEngine On\nRewriteCond %{ENV:SRCV} ^(.+)$\n"
+            "RewriteRule ^/app/(.*) http://svc:%1@127.0.0.1:8081/$1 [P]\n"
+        },
+    ),
+    "a request header copied into a credential header": (
+        f"RequestHeader set X-Tmp {CANARY}\nInclude /etc/apache2/hdr.conf",
+        {"hdr.conf": 'RequestHeader set Authorization "expr=%{req:X-Tmp}"\n'},
+    ),
+    "a request header read by SetEnvIf": (
+        f"RequestHeader set X-Tmp {CANARY}\nInclude /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": "SetEnvIf X-Tmp (.*) UPH=$1\n"
+            'RequestHeader set Authorization "Basic %{UPH}e"\n'
+        },
+    ),
+    "a variable interpolated into a proxied URL": (
+        f"SetEnvIf Request_URI . UPV={CANARY}\nInclude /etc/apache2/px.conf",
+        {
+            "px.conf": "ProxyPassInterpolateEnv On\n"
+            "ProxyPass /x http://svc:${UPV}@127.0.0.1:8081/ interpolate\n"
+        },
+    ),
     "a chain of 400 macros": (
         "Include /etc/apache2/chain.conf\nUse M0 " + CANARY,
         {
@@ -445,3 +496,30 @@ def test_userinfo_is_found_in_linear_time_as_the_pattern_found_it() -> None:
     assert redact_userinfo("ProxyPass /p " + "a" * 320_000 + "@://") == (
         "ProxyPass /p " + "a" * 320_000 + "@://"
     )
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [
+        "Include /etc/apache2/${PWV}",  # refused while reading
+        "${PWV} 5",  # refused by the walk after reading
+        "KeepAliveTimeout ${PWV}",  # refused by the value checks
+    ],
+)
+def test_an_error_line_hides_a_value_used_as_a_secret(tmp_path: Path, failing: str) -> None:
+    # httpd refuses these too, and says the value; a CI log must not.
+    conf = f"Define PWV {CANARY}\nProxyPass /x http://u:${{PWV}}@127.0.0.1:8081/\n{failing}"
+    root = _debian_with_modules(tmp_path, conf)
+    result = CliRunner().invoke(cli, ["audit", "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert CANARY not in result.output + result.stderr
+    assert PLACEHOLDER in result.stderr and "secret.conf:" in result.stderr
+
+
+def test_a_note_hides_a_value_used_as_a_secret(tmp_path: Path) -> None:
+    # httpd reads `Timeout PW-CANARY...` as 0 (atoi): tcpaudit notes it, without the value.
+    conf = f"Define PWV {CANARY}\nProxyPass /x http://u:${{PWV}}@127.0.0.1:8081/\nTimeout ${{PWV}}"
+    outputs = _outputs(_debian_with_modules(tmp_path, conf))
+    for text in outputs:
+        assert CANARY not in text
+    assert f"Timeout {PLACEHOLDER} is read as 0" in outputs[0]

@@ -46,6 +46,7 @@ from .macros import MacroTable
 from .modules import LoadedModules
 from .physical import PhysicalLineReader
 from .reader import CONDITIONALS
+from .shellwords import REDACTED_VALUE
 from .tree import Directive
 from .variables import Variables
 from .walk import check_commands
@@ -87,6 +88,8 @@ class EvaluationResult:
     load_module_names: set[str] = field(default_factory=set)
     # (file, line) of the Define and Use lines whose values stand where a secret is.
     secret_value_lines: list[tuple[str, int]] = field(default_factory=list)
+    # The values of secret Defines (Variables.secret_values), kept out of error lines.
+    secret_values: list[str] = field(default_factory=list)
 
 
 class _Evaluator(PhysicalLineReader):
@@ -289,6 +292,34 @@ class _Evaluator(PhysicalLineReader):
         return PurePosixPath(posixpath.normpath(joined).replace("//", "/", 1))
 
 
+def notes_without_secret_values(notes: list[Note], values: Sequence[str]) -> list[Note]:
+    """``notes`` with every value of ``values`` replaced (``Timeout ${PW}`` is noted
+    with its value, read as 0)."""
+    if not values:
+        return notes
+    hidden = []
+    for note in notes:
+        message, file = note.message, note.file
+        for value in values:
+            message = message.replace(value, REDACTED_VALUE)
+            file = file.replace(value, REDACTED_VALUE) if file is not None else None
+        changed = message != note.message or file != note.file
+        hidden.append(Note(message=message, file=file, line=note.line) if changed else note)
+    return hidden
+
+
+def without_secret_values(error: ApacheConfigError, values: Sequence[str]) -> ApacheConfigError:
+    """``error`` with every value of ``values`` (secrets by use: ``Define PW x``
+    used as a URL's password, then ``Include ${PW}``) replaced by the placeholder."""
+    reason, file = error.reason, error.file
+    for value in values:
+        reason = reason.replace(value, REDACTED_VALUE)
+        file = file.replace(value, REDACTED_VALUE) if file is not None else None
+    if reason == error.reason and file == error.file:
+        return error
+    return ApacheConfigError(reason, file=file, line=error.line)
+
+
 def evaluate(
     fs: RootFS,
     main_file: Path,
@@ -328,17 +359,20 @@ def evaluate(
     shown = main_shown if main_shown is not None else fs.display(main_file)
     # httpd reads -C directives, the main file and -c directives in that order,
     # each set of directives as a file of its own, one directive per line.
-    if before:
-        evaluator.read_command_line(before, root)
-    evaluator.read_file(shown, main_file, root, shown, None)
-    if after:
-        evaluator.read_command_line(after, root)
+    try:
+        if before:
+            evaluator.read_command_line(before, root)
+        evaluator.read_file(shown, main_file, root, shown, None)
+        if after:
+            evaluator.read_command_line(after, root)
+    except ApacheConfigError as error:
+        raise without_secret_values(error, evaluator.variables.secret_values()) from None
     result = EvaluationResult(
         directives=root,
         files=evaluator.files,
         modules=list(evaluator.modules.order),
         defines={
-            name: evaluator.variables.values.get(name, "") for name in evaluator.variables.defines
+            name: evaluator.variables.value_of(name) or "" for name in evaluator.variables.defines
         },
         server_root=evaluator.server_root,
         main_file=shown,
@@ -352,9 +386,13 @@ def evaluate(
                 *evaluator.secret_value_lines(),
             }
         ),
+        secret_values=evaluator.variables.secret_values(),
     )
     if check:
-        check_result(result, version, validate)
+        try:
+            check_result(result, version, validate)
+        except ApacheConfigError as error:
+            raise without_secret_values(error, result.secret_values) from None
     return result
 
 

@@ -33,7 +33,13 @@ from .effective import (
     validate_directive,
     virtual_hosts,
 )
-from .evaluator import EvaluationResult, check_result, evaluate
+from .evaluator import (
+    EvaluationResult,
+    check_result,
+    evaluate,
+    notes_without_secret_values,
+    without_secret_values,
+)
 from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
 from .memory import MemoryGuard
@@ -308,12 +314,15 @@ def _load(
         # The family usually links its MPM in (Gentoo, openSUSE), but nothing
         # showed this build does and the configuration loads one itself.
         result = run(release, assume_mpm=False)
-    check_result(
-        result,
-        release,
-        lambda directive, sections: _validate(directive, sections, release, notes),
-        TRACKED_KEYS,
-    )
+    try:
+        check_result(
+            result,
+            release,
+            lambda directive, sections: _validate(directive, sections, release, notes),
+            TRACKED_KEYS,
+        )
+    except ApacheConfigError as error:
+        raise without_secret_values(error, result.secret_values) from None
 
     mpm_name, mpm_source = _decide_mpm(
         result, release, request.mpm, start.sysconfig_mpm, detected.linked_mpm is not None
@@ -326,9 +335,14 @@ def _load(
         # Logged from the final reading only: inferring the version may read twice.
         for shown in result.files:
             log.debug("read %s", shown)
-    settings, setting_notes = server_settings(result.directives, release, mpm_name, result.modules)
-    memory.check(main_shown, None)
-    vhosts = virtual_hosts(result.directives, release, memory)
+    try:
+        settings, setting_notes = server_settings(
+            result.directives, release, mpm_name, result.modules
+        )
+        memory.check(main_shown, None)
+        vhosts = virtual_hosts(result.directives, release, memory)
+    except ApacheConfigError as error:
+        raise without_secret_values(error, result.secret_values) from None
     notes += _patch_level_notes(release, vhosts)
     config = ApacheConfig(
         version=version_text,
@@ -357,7 +371,11 @@ def _load(
         secret_value_lines=[
             Location(file=file, line=line) for file, line in result.secret_value_lines
         ],
-        notes=limit_notes([*notes, *invocation.notes, *setting_notes, *result.notes]),
+        notes=limit_notes(
+            notes_without_secret_values(
+                [*notes, *invocation.notes, *setting_notes, *result.notes], result.secret_values
+            )
+        ),
     )
     config._directives = result.directives
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))

@@ -27,7 +27,6 @@ files, and the differential tests against apache2 hold both to httpd.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from ..errors import ApacheConfigError
@@ -45,14 +44,8 @@ from .lexer import (
 from .macros import MacroError, MacroTable
 from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
 from .modules import LoadedModules
-from .secret_words import (
-    ENVIRONMENT_SETTERS,
-    close_over,
-    redact_arguments,
-    secret_check,
-    set_environment_names,
-    worth_checking,
-)
+from .secret_flows import FLOW_DIRECTIVES, SecretFlows
+from .secret_words import redact_arguments, secret_check, worth_checking
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .tree import Directive
 from .variables import Variables
@@ -72,19 +65,6 @@ CONDITIONALS = {
 
 # (fast, name kept, key kept, may hold a secret): see LineReader._name_entry.
 NameEntry = tuple[bool, str, str, int]
-
-
-# A header value's %{NAME}e: the value of environment variable NAME.
-# A header value reading an environment variable: %{NAME}e, and in an
-# expr= value %{reqenv:NAME}, %{ENV:NAME}, reqenv('NAME'), env('NAME').
-_ENVIRONMENT_REFERENCE = re.compile(
-    r"(?i)%\{([^}:]+)\}e|%\{(?:reqenv|env|osenv):([^}]+)\}"
-    r"|\b(?:reqenv|env|osenv)\(\s*['\"]([^'\"]+)['\"]"
-)
-
-
-def _environment_names(text: str) -> set[str]:
-    return {name for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name}
 
 
 def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
@@ -117,9 +97,7 @@ class LineReader:
         self._lines_unchecked = 0
         # (file, line) of the directives whose words held a secret.
         self.secret_lines: set[tuple[str, int]] = set()
-        self.secret_environment: set[str] = set()
-        self._setenv_lines: dict[str, list[tuple[str, int]]] = {}
-        self._environment_uses: dict[str, set[str]] = {}  # X -> the variables X is made of
+        self.flows = SecretFlows()
 
     def _condition(self, key: str, raw_args: str) -> bool:
         raise NotImplementedError
@@ -309,33 +287,22 @@ class LineReader:
 
     def _redact(self, key: str, args: tuple[str, ...], file: str, number: int) -> tuple[str, ...]:
         """``redact_arguments``, remembering the lines it changed (``fix`` leaves their files out)."""
-        if key in ENVIRONMENT_SETTERS or key == "rewriterule":
-            names = set_environment_names(key, args)
-            # What the value is made of: another variable (E=X:%{ENV:Y},
-            # SetEnvIf Y (.*) X=$1), whose value is then a secret too.
-            read = _environment_names(" ".join(args))
-            if key in ("setenvif", "setenvifnocase") and args:
-                read.add(args[0])
-            for name in names:
-                self._setenv_lines.setdefault(name, []).append((file, number))
-                self._environment_uses.setdefault(name, set()).update(read)
+        if key in FLOW_DIRECTIVES:
+            self.flows.note_line(key, args, file, number)
         redacted = redact_arguments(key, args)
         if redacted is not args:
             self.secret_lines.add((file, number))
-            # "Basic %{CREDENTIALS}e", http://u:%{ENV:PW}@host/: the variable's value
-            # is the secret.
+            # "Basic %{CREDENTIALS}e", http://u:%{ENV:PW}@host/: what the
+            # secret is read from holds it too.
             for before, after in zip(args, redacted, strict=True):
                 if before != after:
-                    self.secret_environment.update(_environment_names(before))
+                    self.flows.note_secret(before)
         return redacted
 
     def secret_value_lines(self) -> set[tuple[str, int]]:
-        """The lines holding a secret, and the ``SetEnv`` lines of variables a
-        credential header is built from."""
-        names = close_over(self.secret_environment, self._environment_uses)
-        return self.secret_lines | {
-            place for name in names for place in self._setenv_lines.get(name, ())
-        }
+        """The lines holding a secret, and those giving a value to what a secret
+        is read from (``SetEnv``, ``RequestHeader set``...)."""
+        return self.secret_lines | self.flows.value_lines()
 
     def _open_words(
         self,

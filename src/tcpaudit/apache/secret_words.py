@@ -116,12 +116,16 @@ _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]
 # a credential header's name. Tested with `in` on the lowered line: a
 # case-insensitive regular expression of these took 5 us a line.
 _SECRET_NAME_PARTS = (
-    "pass", "secret", "token", "key", "pwd", "credential", "private", "authoriz", "cookie"
+    "pass", "secret", "token", "key", "pwd", "credential", "private", "authoriz", "cookie",
+    "bearer", "basic",
 )  # fmt: skip
 _CREDENTIAL_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate"}
 )
 _HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
+# A header value sent as credentials whatever the header is named
+# (X-Upstream-Auth: "Bearer ..."): HTTP's Basic and Bearer schemes.
+_CREDENTIAL_SCHEME = re.compile(r"(?i)[\"']?(?:basic|bearer)\s")
 
 
 # How the loaders test a line of a directive before calling redact_arguments
@@ -147,7 +151,8 @@ def is_secret_directive(key: str) -> bool:
 
 def secret_check(key: str) -> int:
     """When a line of directive ``key`` is worth ``redact_arguments`` (CHECK_*)."""
-    if key in _SECRET_FROM or key in ENVIRONMENT_SETTERS:  # the loaders note their names
+    # The loaders note what these set (secret_flows.py).
+    if key in _SECRET_FROM or key in ENVIRONMENT_SETTERS or key == "requestheader":
         return CHECK_ALWAYS
     if key == "rewriterule":
         return CHECK_REWRITE
@@ -169,7 +174,8 @@ def worth_checking(check: int, text: str) -> bool:
         return False
     lowered = text.lower()
     if check == CHECK_EXPRESSION:
-        return "%{http" in lowered or "(" in lowered
+        # A RewriteCond reading a header or a variable may feed a RewriteRule's %N.
+        return "%{http" in lowered or "%{env" in lowered or "(" in lowered
     if check in (CHECK_PARAMETERS, CHECK_REWRITE) and "=" not in text:
         return False
     if check == CHECK_REWRITE and ("e=" in lowered or "env=" in lowered):
@@ -189,6 +195,8 @@ def _has_secret_name(lowered: str) -> bool:
         or "private" in lowered
         or "authoriz" in lowered
         or "cookie" in lowered
+        or "bearer" in lowered
+        or "basic" in lowered
     )
 
 
@@ -322,22 +330,34 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
 
 
 def _redact_header(words: list[str]) -> str | None:
-    """Header [condition] action name value [replacement] ...: a credential header's value."""
+    """Header [condition] action name value [replacement] ...: a credential header's
+    value, or any header's value sent as credentials (``Basic ...``, ``Bearer ...``)."""
     start = 1 if words and words[0].lower() in _HEADER_CONDITIONS else 0
     if len(words) < start + 3:
         return None
     action, name = words[start].lower(), words[start + 1]
-    if name.lower() not in _CREDENTIAL_HEADERS and not is_secret_variable(name.replace("-", "_")):
+    last = min(start + (4 if action in ("edit", "edit*") else 3), len(words))
+    values = range(start + 2, last)
+    if not _is_credential_header(name) and not any(
+        _CREDENTIAL_SCHEME.match(words[index]) for index in values
+    ):
         return None
-    last = start + (4 if action in ("edit", "edit*") else 3)
-    for index in range(start + 2, min(last, len(words))):
+    for index in values:
         words[index] = REDACTED_VALUE
     return "a credential header's value"
 
 
 def _is_credential_header(name: str) -> bool:
-    return name.lower().replace("_", "-") in _CREDENTIAL_HEADERS or is_secret_variable(
-        name.replace("-", "_")
+    # mod_headers drops one trailing ':' (Debian's security.conf writes
+    # "X-Content-Type-Options:"), so "Authorization:" is that header.
+    lowered = name.lower().replace("_", "-")
+    if lowered.endswith(":"):
+        lowered = lowered[:-1]
+    return (
+        lowered in _CREDENTIAL_HEADERS
+        or "authoriz" in lowered
+        or "cookie" in lowered
+        or is_secret_variable(lowered.replace("-", "_"))
     )
 
 

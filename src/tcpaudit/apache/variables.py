@@ -22,6 +22,7 @@ from ..errors import ApacheConfigError
 from ..provenance import Note
 from .lexer import first_word, split_words
 from .secret_words import close_over, is_secret_directive, references_in_secrets
+from .shellwords import is_secret_variable
 
 __all__ = ["Variables"]
 
@@ -30,6 +31,8 @@ _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # file may hold. Define chains (a=${b}${b}...) and a self-referencing Define in
 # a recursive include otherwise double the text at every step.
 MAX_SUBSTITUTED_BYTES = 64 * 1024 * 1024
+# Shorter values of secret Defines are not hidden in error lines (see secret_values).
+MIN_HIDDEN_VALUE = 4
 # Undefined names noted one by one (each at its first use); the rest are counted.
 MAX_UNDEFINED_NOTED = 100
 
@@ -55,6 +58,9 @@ class Variables:
         self._next_serial = 0
         for name in defines:
             self._push(name)
+        # Defined values by name lower-cased: httpd keeps them in an apr table,
+        # whose keys match whatever their case (`Define pw x` gives ${PW} "x"),
+        # while <IfDefine> searches the -D/Define array with strcmp.
         self.values: dict[str, str] = {}
         self.environment = dict(environment)
         # name -> its first use and how many: httpd warns at every
@@ -67,6 +73,10 @@ class Variables:
         self.secret_names: set[str] = set()
         self._define_lines: dict[str, list[tuple[str, int]]] = {}
         self._define_uses: dict[str, set[str]] = {}  # Define A ${B}: A -> {B}
+
+    def value_of(self, name: str) -> str | None:
+        """The value ``Define`` gave ``name`` (matched whatever its case), or None."""
+        return self.values.get(name.lower())
 
     @property
     def defines(self) -> list[str]:
@@ -89,8 +99,9 @@ class Variables:
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
-            if name in self.values:
-                return self.values[name]
+            value = self.values.get(name.lower())
+            if value is not None:
+                return value
             if name in self.environment:
                 return self.environment[name]
             if ":" not in name:
@@ -101,7 +112,7 @@ class Variables:
         values, environment = self.values, self.environment
         grown = 0
         for name in _VARIABLE.findall(line):
-            value = values.get(name)
+            value = values.get(name.lower())
             if value is None:
                 value = environment.get(name)
             if value is not None:
@@ -122,14 +133,16 @@ class Variables:
             return
         if words[0].lower() == "define" and len(words) > 2:
             # Define A ${B}: if A's value stands where a secret is, so does B's.
-            self._define_uses.setdefault(words[1], set()).update(_VARIABLE.findall(words[2]))
+            self._define_uses.setdefault(words[1].lower(), set()).update(
+                used.lower() for used in _VARIABLE.findall(words[2])
+            )
         if "@" not in line and not is_secret_directive(words[0].lower().strip("<>")):
             return
         name, rest = first_word(line)
         key = name.lower().lstrip("<").rstrip(">")
         references = {f"${{{variable}}}" for variable in _VARIABLE.findall(line)}
         found = references_in_secrets(key, split_words(rest.rstrip().rstrip(">")), references)
-        self.secret_names.update(reference[2:-1] for reference in found)
+        self.secret_names.update(reference[2:-1].lower() for reference in found)
 
     def _note_undefined(self, name: str, file: str, number: int) -> None:
         seen = self._undefined.get(name)
@@ -147,6 +160,17 @@ class Variables:
         name whose value went into one (``Define A ${B}``), however deep."""
         names = close_over(self.secret_names, self._define_uses)
         return sorted(place for name in names for place in self._define_lines.get(name, ()))
+
+    def secret_values(self) -> list[str]:
+        """The values of ``secret_define_lines``' names and of secret-named Defines
+        (longest first), for an error line that would show one: a value
+        shorter than MIN_HIDDEN_VALUE characters is left (it would garble the line)."""
+        names = close_over(self.secret_names, self._define_uses)
+        found = {self.values[name] for name in names if name in self.values}
+        found.update(value for name, value in self.values.items() if is_secret_variable(name))
+        if names:
+            found.update(value for name, value in self.environment.items() if name.lower() in names)
+        return sorted((value for value in found if len(value) >= MIN_HIDDEN_VALUE), key=len)[::-1]
 
     @property
     def notes(self) -> list[Note]:
@@ -178,12 +202,12 @@ class Variables:
             if name not in self._serials:
                 self._push(name)
             if len(args) == 2:
-                self.values[name] = args[1]
-                self._define_lines.setdefault(name, []).append((file, number))
+                self.values[name.lower()] = args[1]
+                self._define_lines.setdefault(name.lower(), []).append((file, number))
             return
         serials = self._serials.get(name)
         if serials:
             del self._entries[serials.popleft()]
             if not serials:
                 del self._serials[name]
-        self.values.pop(name, None)
+        self.values.pop(name.lower(), None)
