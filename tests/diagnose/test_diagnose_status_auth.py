@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -316,3 +317,47 @@ def test_a_prepared_diagnosis_keeps_the_url_out_of_its_repr() -> None:
     sampler = prepare(HEALTHY, ss=f"{HEALTHY}/ss-tanpoe.txt", status_url=url)
     assert sampler.status_url == url  # still there to fetch with
     assert_no_secret(repr(sampler))
+
+
+def test_a_password_missing_its_at_sign_is_not_shown() -> None:
+    # "user:password" with the "@" escaped reads as host:port: the port error hides both.
+    code, _, err = run(*CAPTURED, "--status-url", "http://opsreader:Vq9kZx7w%40127.0.0.1/")
+    assert code == 2 and "port is not a number" in err
+    assert_no_secret(err)
+
+
+def test_an_at_sign_left_in_an_accepted_url_hides_what_precedes_it() -> None:
+    # User "localhost", password "<port>/Vq9kZx7w" with its "/" unescaped: a fetchable
+    # http://localhost:<port>/Vq9kZx7w@127.0.0.1/. The note must not show the rest.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(StatusUnavailable, match="refused") as refused:
+        fetch_status(f"http://localhost:{port}/Vq9kZx7w@127.0.0.1/", timeout_seconds=1)
+    assert refused.value.reason.startswith("http://***@127.0.0.1/?auto: ")
+    assert_no_secret(refused.value.reason)
+
+
+def test_no_password_piece_survives_any_url_shape() -> None:
+    """Seeded random URLs: user and password from a hostile alphabet, marked pieces inside."""
+    rng = random.Random(11)
+    alphabet = "aZ09:@/?#%[]. \t;&=+~\u00e9\uff1a\uff0f"
+    hosts = ["127.0.0.1", "localhost", "[::1]", "[::1", "", "192.0.2.1", "localhost:x"]
+    leaks = []
+    for _ in range(3000):
+        noise = ["".join(rng.choices(alphabet, k=rng.randint(0, 4))) for _ in range(4)]
+        user = f"{noise[0]}opsreader{noise[1]}"
+        password = f"{noise[2]}Vq9k{noise[3]}Zx7w"
+        scheme = rng.choice(["http://", "https://", "HTTP://", "http:", "http:/", "ftp://", ""])
+        port = rng.choice(["", ":80", ":0", ":99999", ":8a", ":"])
+        path = rng.choice(["/server-status", "", "/a@b", "?auto", "#x"])
+        url = f"{scheme}{user}:{password}@{rng.choice(hosts)}{port}{path}"
+        try:
+            target = status_target(url)
+        except UsageError as error:
+            shown = str(error)
+        else:
+            shown = shown_url(target.url)
+        if any(secret in shown for secret in ("opsreader", "Vq9k", "Zx7w")):
+            leaks.append((url, shown))
+    assert leaks == []

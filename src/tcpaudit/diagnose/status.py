@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..errors import ParseError
-from .status_target import StatusTarget, status_target
+from .status_target import StatusTarget, shown_url, status_target
 
 __all__ = [
     "SCOREBOARD_STATES",
@@ -150,13 +150,14 @@ def fetch_status(url: str, timeout_seconds: float = STATUS_TIMEOUT_SECONDS) -> S
         StatusUnavailable: no answer in time, an HTTP error, or not a status page.
     """
     target = status_target(url)
-    shown = target.url
+    # An "@" left in the path may end a password cut short by a "/": hidden too.
+    shown = shown_url(target.url)
     # No ProxyHandler settings: an http_proxy in the environment must not see the request.
     handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), _NoRedirect()]
     if target.tls:
         handlers.append(urllib.request.HTTPSHandler(context=_loopback_tls()))
     opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(shown)
+    request = urllib.request.Request(target.url)
     if target.authorization is not None:
         # Sent with the first request, as curl does: no second round trip on a busy server.
         request.add_unredirected_header("Authorization", target.authorization)
@@ -181,7 +182,7 @@ def fetch_status(url: str, timeout_seconds: float = STATUS_TIMEOUT_SECONDS) -> S
 
 def _refusal(target: StatusTarget, code: int, challenge: str) -> str:
     """Why an HTTP error status stops the fetch, with what to do about a 401."""
-    text = f"{target.url} answered HTTP {code}"
+    text = f"{shown_url(target.url)} answered HTTP {code}"
     if code != 401:
         return text
     scheme = challenge.split(None, 1)[0] if challenge.strip() else ""

@@ -111,6 +111,9 @@ def status_target(url: str) -> StatusTarget:
         and port.isdigit()
         and 0 < int(port) < 65536
     ):
+        if not (port.isascii() and port.isdigit()) and parts.netloc in shown:
+            # "user:password" whose "@" is missing or escaped reads as host:port: not shown.
+            shown = shown.replace(parts.netloc, "***", 1)
         raise UsageError(
             f"--status-url {shown!r}: not a URL (the port is not a number from 1 to 65535){hint}"
         )
