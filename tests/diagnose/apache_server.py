@@ -102,6 +102,9 @@ def write_config(
     cgi_sleep_seconds: int | None = None,
     listen_backlog: int | None = None,
     name: str = "httpd.conf",
+    modules: tuple[str, ...] = (),
+    status_access: tuple[str, ...] = (),
+    extra: tuple[str, ...] = (),
 ) -> Path:
     """Write a self-contained configuration; return its path.
 
@@ -116,6 +119,9 @@ def write_config(
         reqtimeout: a RequestReadTimeout argument; None leaves mod_reqtimeout out.
         cgi_sleep_seconds: serve /slow from a CGI that waits this long (prefork only).
         listen_backlog: ListenBacklog; None keeps httpd's default (511).
+        modules: more modules to load (``auth_basic``, ``ssl``...).
+        status_access: directives inside ``<Location /server-status>`` (AuthType...).
+        extra: directives at the end of the main configuration (a TLS virtual host...).
     """
     for directory in ("logs", "run", "htdocs", "cgi"):
         (workdir / directory).mkdir(exist_ok=True)
@@ -123,7 +129,7 @@ def write_config(
     account = _worker_account()
     if account is not None:
         shutil.chown(workdir / "run", user=account[0], group=account[1])
-    modules = [f"mpm_{mpm}", "authz_core", "alias", "status"]
+    modules = [f"mpm_{mpm}", "authz_core", "alias", "status", *modules]
     if cgi_sleep_seconds is not None:
         modules.append("cgi")
     if reqtimeout is not None:
@@ -145,6 +151,7 @@ def write_config(
         "MaxKeepAliveRequests 100",
         "<Location /server-status>",
         "    SetHandler server-status",
+        *(f"    {line}" for line in status_access),
         "</Location>",
     ]
     if mpm == "prefork":
@@ -179,6 +186,7 @@ def write_config(
             f"    Group {account[1]}",
             "</IfModule>",
         ]
+    lines += extra
     if cgi_sleep_seconds is not None:
         script = workdir / "cgi" / "slow"
         # exec: the sleeping process is the CGI itself, so Apache's cleanup

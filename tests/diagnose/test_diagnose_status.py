@@ -38,6 +38,7 @@ def test_not_a_status_page() -> None:
         ("http://127.0.0.1/server-status", "http://127.0.0.1/server-status?auto"),
         ("http://localhost:8080/server-status?auto", "http://localhost:8080/server-status?auto"),
         ("http://[::1]/status?x=1", "http://[::1]/status?x=1&auto"),
+        ("https://127.0.0.1:8443/server-status#top", "https://127.0.0.1:8443/server-status?auto"),
     ],
 )
 def test_local_urls_get_auto(url: str, checked: str) -> None:
@@ -47,14 +48,14 @@ def test_local_urls_get_auto(url: str, checked: str) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "https://127.0.0.1/server-status",
+        "https://192.0.2.1/server-status",
         "http://192.0.2.1/server-status",
         "http://127.0.0.1.example.net/server-status",
         "http://user@example.net/server-status",
         "file:///etc/passwd",
     ],
 )
-def test_anything_not_local_plain_http_is_refused(url: str) -> None:
+def test_anything_not_local_http_or_https_is_refused(url: str) -> None:
     with pytest.raises(UsageError, match=r"only http://127\.0\.0\.1"):
         status_url(url)
 

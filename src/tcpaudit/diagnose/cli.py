@@ -50,6 +50,7 @@ from ..errors import UsageError
 from .model import Diagnosis
 from .render import render_sample_line, render_table
 from .run import ApacheOptions, prepare
+from .status_target import credentials_from_environment, url_with_credentials
 
 __all__ = ["diagnose_command", "exit_code"]
 
@@ -140,7 +141,16 @@ def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
 )
 @click.option(
     "--status-url",
-    help="Fetch mod_status from this local URL (http://127.0.0.1, localhost or [::1] only).",
+    metavar="URL",
+    help="Fetch mod_status from this local URL: http:// or https:// to 127.0.0.1, localhost "
+    "or [::1] only (the certificate is not checked). USER:PASSWORD@ before the host is sent "
+    "as basic authentication and never printed.",
+)
+@click.option(
+    "--status-auth-env",
+    metavar="NAME",
+    help="Read the --status-url credentials, as USER:PASSWORD, from the environment variable "
+    "NAME (a command line is visible to every user in ps).",
 )
 @click.option(
     "--scoreboard",
@@ -196,6 +206,7 @@ def diagnose_command(
     apache_conf: str | None,
     sysctl_source: str | None,
     status_url: str | None,
+    status_auth_env: str | None,
     scoreboard: str | None,
     ss_file: str | None,
     netstat_file: str | None,
@@ -220,6 +231,11 @@ def diagnose_command(
     """
     if sample_count is not None and watch_seconds is None:
         raise UsageError("--count needs --watch SECONDS")
+    if status_auth_env is not None:
+        if status_url is None:
+            raise UsageError("--status-auth-env needs --status-url")
+        credentials = credentials_from_environment(status_auth_env, os.environ)
+        status_url = url_with_credentials(status_url, credentials)
     sampler = prepare(
         root,
         ports=ports,

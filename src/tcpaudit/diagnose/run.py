@@ -19,7 +19,7 @@ import os
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..apache.build import BuildName
 from ..engine import AuditConfig, audit
@@ -75,7 +75,7 @@ class Sampler:
     sections: list[Section]
     ss: str | os.PathLike[str] | None
     netstat: str | os.PathLike[str] | None
-    status_url: str | None
+    status_url: str | None = field(repr=False)  # may hold a user and password
     scoreboard: str | os.PathLike[str] | None
     first_records: list[SocketRecord] | None = None
     first_source: SocketSource | None = None
@@ -123,7 +123,7 @@ class Sampler:
         if self.status_url is not None:
             parsed = urllib.parse.urlsplit(self.status_url)
             try:
-                port = parsed.port or 80
+                port = parsed.port or (443 if parsed.scheme == "https" else 80)
             except ValueError:
                 port = 80
             for number, section in enumerate(self.sections):

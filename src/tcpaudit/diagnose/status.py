@@ -2,11 +2,12 @@
 
 This module owns reading the scoreboard, from a capture (``--scoreboard FILE``)
 or, when the operator opts in (``--status-url``), from the local server. The
-fetch is the only network access tcpaudit makes, and it is fenced: plain HTTP
-to 127.0.0.1, ``localhost`` or ``[::1]`` only, no proxy, no redirect, a short
-timeout, a bounded read. A drained server cannot answer it either (the request
-waits in the same accept queue), so a timeout is reported as a fact, not an
-error.
+fetch is the only network access tcpaudit makes, and it is fenced: http or
+https to 127.0.0.1, ``localhost`` or ``[::1]`` only, no proxy, no redirect, a
+short timeout, a bounded read. Credentials in the URL go as basic
+authentication and never into a message (``status_target``). A drained server
+cannot answer it either (the request waits in the same accept queue), so a
+timeout is reported as a fact, not an error.
 
 Scoreboard letters (modules/generators/mod_status.c): ``_`` waiting for a
 connection, ``S`` starting, ``R`` reading the request, ``W`` sending the reply
@@ -16,13 +17,15 @@ connection, ``S`` starting, ``R`` reading the request, ``W`` sending the reply
 
 from __future__ import annotations
 
+import logging
+import ssl
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..errors import ParseError, UsageError
+from ..errors import ParseError
+from .status_target import StatusTarget, shown_url, status_target
 
 __all__ = [
     "SCOREBOARD_STATES",
@@ -52,7 +55,8 @@ SCOREBOARD_STATES: dict[str, str] = {
 STATUS_TIMEOUT_SECONDS = 2.0
 # ?auto is a few hundred bytes per thousand slots; anything far larger is not it.
 _MAX_STATUS_BYTES = 1 << 20
-_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -124,28 +128,12 @@ def parse_status(text: str, source: str) -> Scoreboard:
 
 
 def status_url(url: str) -> str:
-    """Check that ``url`` names this host's status page over plain HTTP; add ``?auto``.
+    """Check that ``url`` names this host's status page; return it without credentials, with ``?auto``.
 
     Raises:
-        UsageError: another scheme or host (tcpaudit fetches nothing remote).
+        UsageError: not a URL, or another scheme or host (tcpaudit fetches nothing remote).
     """
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = (parts.hostname or "").lower()
-        port = parts.port  # a port that is not a number, or above 65535
-    except ValueError as exc:  # an unclosed "[" of an IPv6 address
-        raise UsageError(f"--status-url {url!r}: not a URL ({exc})") from exc
-    if port == 0 or any(char.isspace() or ord(char) < 0x20 for char in parts.netloc):
-        raise UsageError(f"--status-url {url!r}: not a URL (no such port)")
-    if parts.scheme != "http" or host not in _LOCAL_HOSTS:
-        raise UsageError(
-            f"--status-url {url!r}: only http://127.0.0.1, http://localhost or http://[::1] "
-            "are fetched (capture remote pages and pass them with --scoreboard)"
-        )
-    query = parts.query
-    if "auto" not in urllib.parse.parse_qs(query, keep_blank_values=True):
-        query = f"{query}&auto" if query else "auto"
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+    return status_target(url).url
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -155,28 +143,65 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def fetch_status(url: str, timeout_seconds: float = STATUS_TIMEOUT_SECONDS) -> Scoreboard:
-    """Fetch and parse the local status page.
+    """Fetch and parse the local status page (with basic authentication if ``url`` has a user).
 
     Raises:
-        UsageError: the URL is not a local plain-HTTP one.
+        UsageError: the URL is not a local http or https one.
         StatusUnavailable: no answer in time, an HTTP error, or not a status page.
     """
-    checked = status_url(url)
+    target = status_target(url)
+    # An "@" left in the path may end a password cut short by a "/": hidden too.
+    shown = shown_url(target.url)
     # No ProxyHandler settings: an http_proxy in the environment must not see the request.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), _NoRedirect()]
+    if target.tls:
+        handlers.append(urllib.request.HTTPSHandler(context=_loopback_tls()))
+    opener = urllib.request.build_opener(*handlers)
+    request = urllib.request.Request(target.url)
+    if target.authorization is not None:
+        # Sent with the first request, as curl does: no second round trip on a busy server.
+        request.add_unredirected_header("Authorization", target.authorization)
+    log.info("fetching %s%s", shown, " with basic authentication" if target.authorization else "")
     try:
-        with opener.open(checked, timeout=timeout_seconds) as response:
+        with opener.open(request, timeout=timeout_seconds) as response:
             body = response.read(_MAX_STATUS_BYTES)
     except urllib.error.HTTPError as exc:
-        raise StatusUnavailable(f"{checked} answered HTTP {exc.code}") from exc
+        challenge = exc.headers.get("WWW-Authenticate", "") if exc.headers else ""
+        exc.close()
+        raise StatusUnavailable(_refusal(target, exc.code, challenge)) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-            raise StatusUnavailable(
-                f"{checked} did not answer within {timeout_seconds:g} s"
-            ) from exc
-        raise StatusUnavailable(f"{checked}: {reason}") from exc
+            raise StatusUnavailable(f"{shown} did not answer within {timeout_seconds:g} s") from exc
+        raise StatusUnavailable(f"{shown}: {reason}") from exc
     try:
-        return parse_status(body.decode("utf-8", errors="replace"), checked)
+        return parse_status(body.decode("utf-8", errors="replace"), shown)
     except ParseError as exc:
-        raise StatusUnavailable(f"{checked}: {exc.reason}") from exc
+        raise StatusUnavailable(f"{shown}: {exc.reason}") from exc
+
+
+def _refusal(target: StatusTarget, code: int, challenge: str) -> str:
+    """Why an HTTP error status stops the fetch, with what to do about a 401."""
+    text = f"{shown_url(target.url)} answered HTTP {code}"
+    if code != 401:
+        return text
+    scheme = challenge.split(None, 1)[0] if challenge.strip() else ""
+    if scheme and scheme.lower() != "basic":
+        # The scheme is the server's word: shown only when it is a plain token.
+        named = scheme if scheme.isascii() and scheme.isalnum() else "another scheme"
+        return f"{text}: it asks for {named} authentication, and tcpaudit sends only basic"
+    if target.authorization is not None:
+        return f"{text}: the user and password were refused"
+    return (
+        f"{text}: it asks for a user and password (http://USER:PASSWORD@host/... "
+        "or --status-auth-env)"
+    )
+
+
+def _loopback_tls() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    # The connection stays on this host, and a local server's certificate names
+    # its public name, never 127.0.0.1: checking it would refuse every server.
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
