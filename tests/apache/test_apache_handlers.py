@@ -6,7 +6,8 @@ where httpd's message names the problem, tcpaudit's says the same. The cases
 cover the handlers tcpaudit repeats (handlers.py): unknown directives, Options
 mixing and its other rules, AllowOverride, Error, ServerAlias, LogLevel,
 Listen (syntax and duplicates), ListenBacklog, LimitRequest*, MaxRanges,
-ErrorDocument, ProxyTimeout, the keyword lists of values-2.4.tsv, the places
+ErrorDocument, ProxyTimeout, mod_headers' Header/RequestHeader and
+mod_setenvif's SetEnvIf/BrowserMatch, the keyword lists of values-2.4.tsv, the places
 of contexts-2.4.tsv and the argument rules of sections.
 """
 
@@ -24,7 +25,8 @@ from tcpaudit.errors import ApacheConfigError
 
 TREE = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
 MODULES = ("mpm_event", "alias", "proxy", "authz_core", "authz_host", "access_compat",
-           "negotiation", "deflate", "filter", "rewrite", "mime")  # fmt: skip
+           "negotiation", "deflate", "filter", "rewrite", "mime", "headers",
+           "setenvif")  # fmt: skip
 BASE = [
     *(f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so" for name in MODULES),
     "ErrorLog /dev/null",
@@ -128,6 +130,46 @@ CASES = {
                           "<ElseIf \"false\">", "</ElseIf>"],
     "else-other-scope": ["<VirtualHost *:80>", "<If \"true\">", "</If>", "</VirtualHost>",
                          "<Else>", "</Else>"],
+    # mod_headers (header_cmd, header_inout_cmd) and mod_setenvif.
+    "header-bare": ["Header"],
+    "header-no-value": ["RequestHeader set Authorization"],
+    "header-always-only": ["Header always"],
+    "header-always-set": ["Header always set"],
+    "header-action-bad": ["Header bogus X y"],
+    "header-action-case": ["Header ALWAYS SET X y"],
+    "header-onsuccess": ["Header onsuccess set X y"],
+    "requestheader-always": ["RequestHeader always set X y"],
+    "requestheader-early-first": ["RequestHeader early set X y"],
+    "header-early-last": ["RequestHeader set X y early", "Header set X y EARLY"],
+    "header-unset": ["Header unset X", "RequestHeader unset X", "Header unset X env=a"],
+    "header-unset-word": ["Header unset X y"],
+    "header-unset-three": ["Header unset X env=a b"],
+    "requestheader-unset-word": ["RequestHeader unset X y"],
+    "header-echo": ["Header echo X", "Header echo", "Header always echo", "Header echo X env=a"],
+    "header-echo-word": ["Header echo X y"],
+    "requestheader-echo": ["RequestHeader echo X"],
+    "header-note": ["Header note X y"],
+    "header-note-short": ["Header note X"],
+    "requestheader-note": ["RequestHeader note X y"],
+    "header-unknown-clause": ["Header set X y z"],
+    "header-too-many": ["Header set X y a b"],
+    "header-far-too-many": ["Header set X y a b c"],
+    "header-edit": ["Header edit X a b", "Header edit* X a b env=c"],
+    "header-edit-short": ["Header edit X a"],
+    "header-edit-too-many": ["Header edit X a b c d"],
+    "header-env-empty": ["Header set X y env=!"],
+    "header-env-negated": ["Header set X y env=!a", "Header set X \"\"", "Header set \"\" y"],
+    "header-actions": ["Header setifempty X y", "Header merge X y", "Header append X y",
+                       "Header add X y", "RequestHeader setifempty X y"],
+    "setenvif-bare": ["SetEnvIf"],
+    "setenvif-one": ["SetEnvIf A"],
+    "setenvif-two": ["SetEnvIfNoCase A b"],
+    "setenvif-empty-field": ["SetEnvIf \"\" b c"],
+    "setenvif-empty-variable": ["SetEnvIf A b \"\""],
+    "setenvif-ok": ["SetEnvIf A b c", "SetEnvIf A b c=d e", "SetEnvIf A b !", "SetEnvIf A b =x"],
+    "browsermatch-bare": ["BrowserMatch"],
+    "browsermatch-one": ["BrowserMatchNoCase x"],
+    "browsermatch-ok": ["BrowserMatch x y", "BrowserMatchNoCase x y"],
 }  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from functools import cache
 from importlib import resources
 
 from .directives import canonical_name
+from .handler_modules import header_error, setenvif_error
 from .modules import module_source_name
 from .tree import Directive
 from .values import parse_atoi
@@ -366,6 +367,12 @@ _HANDLERS: dict[str, _Handler] = {
     "proxytimeout": _at_least(1, "Proxy Timeout must be at least 1 second."),
     "alias": _alias,
     "scriptalias": _alias,
+    "header": header_error,
+    "requestheader": header_error,
+    "setenvif": setenvif_error,
+    "setenvifnocase": setenvif_error,
+    "browsermatch": setenvif_error,
+    "browsermatchnocase": setenvif_error,
 }
 # Every name handler_error may refuse (the walk asks about these only).
 HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
@@ -375,7 +382,8 @@ HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
 _WORDS_ONLY = frozenset(
     {"options", "allowoverride", "error", "loglevel", "listenbacklog", "limitrequestline",
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
-     "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout"}
+     "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
+     "requestheader", "setenvif", "setenvifnocase", "browsermatch", "browsermatchnocase"}
 )  # fmt: skip
 
 
