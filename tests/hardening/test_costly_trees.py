@@ -316,3 +316,23 @@ def test_names_each_the_head_of_a_long_link_chain(tmp_path: Path) -> None:
     assert_one_error_line(include_run, "conf-enabled/x", "symbolic links followed in all")
     for run in (sysctl_run, include_run):
         assert run["seconds"] < SAFE_SECONDS
+
+
+def test_variable_references_without_an_end(tmp_path: Path) -> None:
+    # '${' or '%{' repeated with no '}' after it: the patterns finding
+    # ${NAME} and %{NAME}e scanned from each one to the end of the line
+    # (40,000 of them, 80 KB: 35 s a line, over 140 s for the four lines).
+    root = _debian(tmp_path, "unended")
+    repeated = 40_000
+    _append(root, "etc/apache2/conf-enabled/unended.conf",
+            f"<IfModule mod_env.c>\nSetEnv X {'%{' * repeated}\n</IfModule>\n"
+            f"SetEnvIf Request_URI . Y={'${' * repeated}\n"
+            f"ServerAdmin {'${' * repeated}}}\n"
+            f"<IfModule mod_headers.c>\nRequestHeader set X-A {'%{env:' * repeated}\n"
+            "</IfModule>\n")  # fmt: skip
+    run = clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"][0]
+    assert run["seconds"] < SAFE_SECONDS, run["seconds"]
+    assert run["exit_code"] == 0, run["stderr"]
+    # httpd's reading: ServerAdmin's one ${NAME} runs to the '}' (undefined, kept).
+    notes = [note["message"] for note in json.loads(run["stdout"])["apache"]["notes"]]
+    assert "config variable " + "${" * repeated + "} is not defined" in notes
