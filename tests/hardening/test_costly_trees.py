@@ -336,3 +336,17 @@ def test_variable_references_without_an_end(tmp_path: Path) -> None:
     # httpd's reading: ServerAdmin's one ${NAME} runs to the '}' (undefined, kept).
     notes = [note["message"] for note in json.loads(run["stdout"])["apache"]["notes"]]
     assert "config variable " + "${" * repeated + "} is not defined" in notes
+
+
+def test_a_package_database_of_one_long_stanza(tmp_path: Path) -> None:
+    # dpkg's status file read for httpd's version: a stanza of "Package:"
+    # lines made the stanza pattern quadratic (8,000 lines: 13 s; these
+    # 2 MiB of them would have taken hours). The stanza after it still counts.
+    root = _debian(tmp_path, "dpkg")
+    _append(root, "var/lib/dpkg/status",
+            "Package: apache2-bin\n" * 100_000 + "\n"
+            "Package: apache2-bin\nStatus: install ok installed\nVersion: 2.4.57-2\n")  # fmt: skip
+    run = clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"][0]
+    assert run["seconds"] < SAFE_SECONDS, run["seconds"]
+    assert run["exit_code"] == 0, run["stderr"]
+    assert json.loads(run["stdout"])["apache"]["version"] == "2.4.57"

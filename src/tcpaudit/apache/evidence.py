@@ -75,8 +75,27 @@ def release_version(release: dict[str, str]) -> tuple[str, str] | None:
     return version, f"etc/os-release ({name} ships httpd {version})"
 
 
-_DPKG_STANZA = re.compile(r"^Package: (\S+)\n(?:(?!\n\n).)*?^Status: install ok installed"
-                          r"(?:(?!\n\n).)*?^Version: (\S+)", re.S | re.M)  # fmt: skip
+def _dpkg_fields(stanza: str) -> tuple[str, str] | None:
+    """(package, version) of a stanza whose Status is "install ok installed".
+
+    A line loop: a pattern with lazy scans between the fields took 13 s for
+    a stanza of 8,000 "Package:" lines (quadratic in them).
+    """
+    package = version = None
+    installed = False
+    for line in stanza.split("\n"):
+        if package is None:
+            value = line[9:] if line.startswith("Package: ") else ""
+            if value and len(value.split()) == 1 and not value[0].isspace():
+                package = value
+        elif not installed:
+            installed = line.startswith("Status: install ok installed")
+        elif line.startswith("Version: "):
+            words = line[9:].split()
+            version = words[0] if words and not line[9].isspace() else None
+            if version is not None:
+                return package, version
+    return None
 
 
 def dpkg_status(fs: RootFS) -> tuple[str | None, str | None]:
@@ -86,10 +105,10 @@ def dpkg_status(fs: RootFS) -> tuple[str | None, str | None]:
         return None, None
     version = mpm = None
     for stanza in text.split("\n\n"):
-        match = _DPKG_STANZA.search(stanza + "\n")
-        if match is None:
+        fields = _dpkg_fields(stanza)
+        if fields is None:
             continue
-        package, package_version = match.groups()
+        package, package_version = fields
         if package in ("apache2-bin", "apache2.2-bin", "apache2.2-common", "apache2-common"):
             upstream = re.match(r"(?:\d+:)?(\d{1,4}\.\d{1,4}\.\d{1,4})(?!\d)", package_version)
             if upstream and (version is None or package == "apache2-bin"):

@@ -35,6 +35,8 @@ def _references(line: str) -> list[str]:
     after it the pattern would scan to the end of the line in vain (a line
     of 40,000 '${' took 35 s)."""
     return _VARIABLE.findall(line, 0, line.rfind("}") + 1)
+
+
 # What ${VAR} substitution may add to a whole configuration: as much as one
 # file may hold. Define chains (a=${b}${b}...) and a self-referencing Define in
 # a recursive include otherwise double the text at every step.
