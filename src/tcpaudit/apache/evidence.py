@@ -141,5 +141,7 @@ def portage_record(fs: RootFS) -> tuple[str | None, str | None, str | None]:
 
 def suse_mpm(fs: RootFS) -> str | None:
     text = _text(fs, "/etc/sysconfig/apache2") or ""
-    match = re.search(r"^\s*APACHE_MPM=[\"']?(prefork|worker|event)\b", text, re.M)
+    # [ \t]*, not \s*: \s also takes line breaks, and from every line start
+    # it ran over all the blank lines after it (8 MiB of them: hours).
+    match = re.search(r"^[ \t]*APACHE_MPM=[\"']?(prefork|worker|event)\b", text, re.M)
     return match.group(1) if match else None
