@@ -731,7 +731,7 @@ def _is_credential_header(name):
     )
 
 
-_CREDENTIAL_SCHEME = re.compile(r"(?i)(?:basic|bearer) ")
+_CREDENTIAL_SCHEME = re.compile(r"(?i)\s*(?:basic|bearer)\s")
 
 
 def _is_credential_value(word):
@@ -1019,6 +1019,7 @@ class _ExpansionWalk:
         self.environment_at = any("@" in value for value in environment.values())
         self.closed_lines = 0
         self.macros = {}
+        self.every_macro = None
         self.budget = MAX_EXPANDED_TOTAL
         self.substituted = MAX_SUBSTITUTED_TOTAL
         self.walked = 0
@@ -1322,6 +1323,19 @@ class _ExpansionWalk:
                 "not collected"
             )
 
+    def macro_anywhere(self, name):
+        """A macro defined in no file read before its Use (httpd refuses that
+        Use, but its arguments would still be sent): the first one of that name."""
+        if self.every_macro is None:
+            self.every_macro = {}
+            for path, text in self.texts.items():
+                if "acro" not in text:
+                    continue
+                for entry in self.entries_of(path):
+                    if entry[0] == "macro":
+                        self.every_macro.setdefault(entry[1], (entry[2], entry[3], path))
+        return self.every_macro.get(name)
+
     def include(self, frame, argument, conditional):
         pushed = []
         if len(frame.chain) > MAX_INCLUDE_DEPTH:
@@ -1334,7 +1348,7 @@ class _ExpansionWalk:
         return pushed
 
     def use(self, frame, name, arguments, conditional):
-        macro = self.macros.get(name)
+        macro = self.macros.get(name) or self.macro_anywhere(name)
         if macro is None or ("macro", name) in frame.chain or len(frame.chain) > 100000:
             return []
         parameters, body, path = macro
@@ -1367,7 +1381,8 @@ def _redact_marked_line(line, words, markers, path, number):
                 "secrets: not collected"
             )
         count = len(line[found.start() :].split())
-        return line[: found.start()].rstrip() + (" " + APACHE_REDACTED) * count
+        trailing = line[len(line.rstrip()) :]  # a CR stays
+        return line[: found.start()].rstrip() + (" " + APACHE_REDACTED) * count + trailing
 
     def rewrite(key, values):
         values = list(values)
@@ -1506,6 +1521,10 @@ _FOLLOWED = frozenset(
 )  # fmt: skip
 
 
+# The Uses of one macro whose arguments name what its body sets that are followed.
+MAX_FOLLOWED_CALLS = 10000
+
+
 def follow_secret_uses(texts, uses):
     """Add to ``uses`` what feeds a secret through another name: ``Define A ${B}``
     with A's value in a secret's place makes B's a secret too; so does an
@@ -1514,6 +1533,10 @@ def follow_secret_uses(texts, uses):
     macro parameter (``Define UPW $v``, ``Use Inner $q``). Define and
     environment names fold case, as httpd's tables do."""
     edges = {}  # node -> the nodes its value is made of
+    # Lines of a macro's body naming what they set by a parameter (Define $n $v),
+    # and the arguments each Use gives: the names they set once expanded.
+    named_by_parameter = {}
+    calls = {}
 
     def feed(node, sources):
         edges.setdefault(node, set()).update(sources)
@@ -1522,6 +1545,11 @@ def follow_secret_uses(texts, uses):
         macro = None
         conditions = set()  # what the RewriteConds since the last RewriteRule read
         for name, args in directive_lines(text, _FOLLOWED):
+            named = (
+                args[1] if name == "requestheader" and len(args) > 1 else args[0] if args else ""
+            )
+            if macro is not None and any(p and p in named for p in macro[1]):
+                named_by_parameter.setdefault(macro[0], []).append((name, args, macro))
             if name in ("define", "setenv") and len(args) > 1:
                 kind = "variable" if name == "define" else "environment"
                 feed((kind, args[0].lower()), _sources(" ".join(args[1:]), macro))
@@ -1552,6 +1580,25 @@ def follow_secret_uses(texts, uses):
                 # A parameter of the macro used is made of what its argument holds.
                 for index, argument in enumerate(args[1:]):
                     feed(("macro", args[0].lower(), index), _sources(argument, macro))
+                if len(calls.setdefault(args[0].lower(), [])) < MAX_FOLLOWED_CALLS:
+                    calls[args[0].lower()].append(args[1:])
+    for macro_name, lines in named_by_parameter.items():
+        for arguments in calls.get(macro_name, ()):
+            for name, args, macro in lines:
+                parameters = macro[1]
+                if len(arguments) != len(parameters):
+                    continue
+                # The name the line sets with this Use's arguments (longest parameter first).
+                named = args[1] if name == "requestheader" else args[0]
+                for parameter in sorted(parameters, key=len, reverse=True):
+                    if parameter:
+                        named = named.replace(parameter, arguments[parameters.index(parameter)])
+                if name == "requestheader" and len(args) > 2:
+                    node = ("header", _header_name(named))
+                    feed(node, _sources(" ".join(args[2:]), macro))
+                elif name in ("define", "setenv") and len(args) > 1:
+                    node = ("variable" if name == "define" else "environment", named.lower())
+                    feed(node, _sources(" ".join(args[1:]), macro))
     found = {("variable", name.lower()) for name in uses["variables"]}
     found.update(("environment", name.lower()) for name in uses.get("environment", ()))
     found.update(("header", name) for name in uses.get("headers", ()))
