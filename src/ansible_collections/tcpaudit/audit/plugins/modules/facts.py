@@ -903,7 +903,9 @@ MAX_NAME_VALUES = 8
 MAX_COMBINATIONS = 64
 MAX_EXPANDED_LINE = 65536
 MAX_EXPANDED_TOTAL = 16 * 1024 * 1024
-MAX_WALKED_LINES = 1000000
+MAX_WALKED_LINES = 2000000
+# Of which lines read again: a macro's body at each Use, a file included again.
+MAX_REPEATED_LINES = 1000000
 MAX_SUBSTITUTED_TOTAL = 256 * 1024 * 1024
 EXPANSION_CHECK_COST = 1024
 # Past this many lines replaced for want of a check, the snapshot is refused.
@@ -960,8 +962,10 @@ def _walk_entries(text):
     entries = []
     body = None
     macro = ("", [])
+    keys = {}  # one string per directive name, not one per line
     for first, end, line in _logical_lines(text):
         key = _line_key(line)
+        key = keys.setdefault(key, key)
         if not key:
             continue
         if body is not None:
@@ -983,9 +987,11 @@ def _walk_entries(text):
 class _Frame:
     """A file or a macro's body being read: where, how deep, under which conditions."""
 
-    __slots__ = ("chain", "conditional", "conditions", "items", "macro", "path", "position")
+    __slots__ = (
+        "chain", "conditional", "conditions", "items", "macro", "path", "position", "repeat"
+    )  # fmt: skip
 
-    def __init__(self, path, items, conditional, macro, chain):
+    def __init__(self, path, items, conditional, macro, chain, repeat=False):
         self.path = path
         self.items = items
         self.position = 0
@@ -993,6 +999,7 @@ class _Frame:
         self.conditional = conditional
         self.macro = macro  # (name, parameters, arguments, pattern) in a macro's body
         self.chain = chain  # the files and macros it is read from
+        self.repeat = repeat  # read again: a macro's body, a file included before
 
 
 class _ExpansionWalk:
@@ -1023,6 +1030,7 @@ class _ExpansionWalk:
         self.budget = MAX_EXPANDED_TOTAL
         self.substituted = MAX_SUBSTITUTED_TOTAL
         self.walked = 0
+        self.repeated = 0
         self.visited = set()
         self.expanded = {}
         self.words = {}
@@ -1053,16 +1061,20 @@ class _ExpansionWalk:
         stack = [_Frame(main, self.entries_of(main), conditional, None, (main,))]
         while stack:
             frame = stack[-1]
+            if frame.items is None:  # read when its turn comes, not when it is named
+                frame.items = self.entries_of(frame.path)
             if frame.position >= len(frame.items):
                 stack.pop()
                 continue
             entry = frame.items[frame.position]
             frame.position += 1
             self.walked += 1
-            if self.walked > MAX_WALKED_LINES:
+            self.repeated += frame.repeat
+            if self.walked > MAX_WALKED_LINES or self.repeated > MAX_REPEATED_LINES:
                 raise ValueError(
-                    f"{frame.path}:{entry[1] + 1}: the Apache configuration needs more than {MAX_WALKED_LINES} lines read to "
-                    "check it for secrets (Includes and macros): not collected"
+                    f"{frame.path}:{entry[1] + 1}: the Apache configuration needs more than "
+                    f"{MAX_WALKED_LINES} lines read ({MAX_REPEATED_LINES} of them again, for "
+                    "Includes and macros) to check it for secrets: not collected"
                 )
             if entry[0] == "macro":
                 self.macros[entry[1]] = (entry[2], entry[3], frame.path)
@@ -1342,9 +1354,10 @@ class _ExpansionWalk:
             return pushed
         for path in self.includes(argument):
             if path in self.texts and path not in frame.chain:
+                chain = (*frame.chain, path)
+                repeat = path in self.visited
                 self.visited.add(path)
-                inner = _Frame(path, self.entries_of(path), conditional, None, (*frame.chain, path))
-                pushed.append(inner)
+                pushed.append(_Frame(path, None, conditional, None, chain, repeat))
         return pushed
 
     def use(self, frame, name, arguments, conditional):
@@ -1361,7 +1374,8 @@ class _ExpansionWalk:
         items = [("line", first, end, line, None) for first, end, line in body]
         holding_at = any("@" in argument for argument in arguments)
         context = (name, list(parameters), list(arguments), pattern, holding_at)
-        return [_Frame(path, items, conditional, context, (*frame.chain, ("macro", name)))]
+        chain = (*frame.chain, ("macro", name))
+        return [_Frame(path, items, conditional, context, chain, True)]
 
 
 _WORD_HOLDING_VARIABLE = re.compile(r"(?<!\S)\S*\$\{")
@@ -1418,9 +1432,9 @@ def redact_expanded_secrets(texts, variables=None, mains=(), includes=None, uses
     is tried. A line whose expansion holds a secret is sent expanded, its
     secret replaced; in a macro's body the words making it are replaced,
     and in ``uses`` the Defines and Use arguments feeding it are noted.
-    Bounded: 8 values a name (more under <IfDefine>s), 64 combinations a
+    Bounded: 8 values a name (a Define under <IfDefine> adds one), 64 combinations a
     line, 64 KiB a line, 16 MiB of expansion in all (256 MiB of macro bodies),
-    1,000,000 lines read;
+    2,000,000 lines read (1,000,000 of them again: macro bodies, repeated Includes);
     a line a bound stops that may hold a secret has its ${NAME} words
     replaced (or the snapshot is refused, naming the line).
     """
