@@ -213,12 +213,17 @@ def test_secrets_carried_by_rewrite_headers_and_interpolation_stay_on_the_host(
 def test_a_header_no_credential_reads_keeps_its_value(module: ModuleType, tmp_path: Path) -> None:
     snippet = (
         "RequestHeader set X-Tmp plain-value\nRequestHeader set X-Other x\n"
-        'RequestHeader set Authorization "expr=%{req:X-Other}"'
+        'RequestHeader set Authorization "expr=%{req:X-Other}"\n'
+        # A token compared in an expression naming another header too: Host stays.
+        "RequestHeader set Host internal.example\n"
+        "<If \"%{HTTP:X-Api-Key} == 'tok' && %{HTTP:Host} == 'a'\">\n</If>"
     )
     document = take(module, debian_with(tmp_path, snippet))
     lines = sent_lines(document)
     assert "RequestHeader set X-Tmp plain-value" in lines
     assert "RequestHeader set X-Other tcpaudit-redacted" in lines
+    assert "RequestHeader set Host internal.example" in lines
+    assert "tok" not in "".join(line for line in lines if line.startswith("<If"))
 
 
 # -- ${NAME}s tried in httpd's order; bounds that fail closed ----------------------

@@ -77,9 +77,22 @@ description:
     envvars, sysconfig and environment files and in units' C(Environment=),
     and in Apache files the secrets of directives (a password in a URL,
     AJP's C(secret=), C(AuthLDAPBindPassword), a credential header such as
-    C(RequestHeader set Authorization), a secret-named variable or parameter),
-    replaced by C(tcpaudit-redacted). Lines are kept, so line numbers stay
-    right; a fix is never planned for a file holding a redacted value."
+    C(RequestHeader set Authorization) however its name is written, any
+    header set to C(Basic ...) or C(Bearer ...), a secret-named variable or
+    parameter), replaced by C(tcpaudit-redacted). Lines are kept, so line
+    numbers stay right; a fix is never planned for a file holding a redacted
+    value."
+  - "A value standing in a secret's place through another name is redacted
+    where it is written: a C(Define) or C(SetEnv) (names of any case, as httpd
+    reads them), a variable set by C(SetEnvIf) or C(RewriteRule [E=]) (with
+    what its C(RewriteCond)s read), a request header a credential header
+    reads, a C(Use) argument. Lines holding C(${NAME}) or a macro's
+    parameters are tried as httpd reads them (Includes in place, Defines in
+    order, each C(Use)); a line the bounds stop (64 combinations, 8 values of
+    a name, 64 KiB, 16 MiB of expansion) that may hold a secret has those
+    words replaced, and the collection fails, naming the file and line,
+    rather than send more than 10,000 such lines, a directive name it cannot
+    expand, or a configuration needing more than 2,000,000 lines read."
   - Symbolic links are recorded as links, so the controller resolves them as the
     host would; a link is never followed out of O(root), and a FIFO, device or
     socket is never opened. Collection is bounded by O(max_files), O(max_bytes)
@@ -830,15 +843,16 @@ def _secrets_of_line(uses, macro):
             interpolated = key.startswith("proxypass") and any(
                 value.lower() == "interpolate" for value in values[2:]
             )
+            headers = key in ("header", "requestheader")
             for value, new in zip(values, redacted):  # noqa: B905 (3.8: no strict=)
                 if new != value:
-                    _note_secret_word(uses, value, new, macro, interpolated)
+                    _note_secret_word(uses, value, new, macro, interpolated, headers)
         return redacted
 
     return rewrite
 
 
-def _note_secret_word(uses, value, new, macro=None, interpolated=False):
+def _note_secret_word(uses, value, new, macro=None, interpolated=False, headers=False):
     """Record in ``uses`` what stood in the secret's place in ``value`` (now ``new``):
     the ${NAME}s (Define names fold case, as httpd's table does), the
     environment variables and request headers it reads, the macro parameters."""
@@ -850,7 +864,8 @@ def _note_secret_word(uses, value, new, macro=None, interpolated=False):
     # "Basic %{CREDENTIALS}e", http://u:%{ENV:PW}@host/: that variable's value
     # is the secret; "expr=%{req:X-Tmp}": that header's.
     uses.setdefault("environment", set()).update(_environment_names(value))
-    uses.setdefault("headers", set()).update(_read_headers(value))
+    if headers:  # a credential header's value read from another request header
+        uses.setdefault("headers", set()).update(_read_headers(value))
     for index, parameter in enumerate(macro[1] if macro else ()):
         if parameter in value and parameter not in new:
             uses["macros"].add((macro[0], index))
