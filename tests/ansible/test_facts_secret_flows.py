@@ -289,6 +289,18 @@ def test_a_header_no_credential_reads_keeps_its_value(module: ModuleType, tmp_pa
         ),
         (f"Define H http://u:\nProxyPass /h \\\n  ${{H}}{CANARY}@h/", {}),
         (f'Define H "http://u:"\nProxyPass /h "${{H}}{CANARY}@h/"', {}),
+        # A value secret by its use elsewhere, beside or inside the words that
+        # make another secret once expanded: the line is not sent expanded.
+        (
+            f"Define PW {CANARY}\nProxyPass /a http://u:${{PW}}@h/\nDefine H http://u:\n"
+            "ProxyPass /x${PW} ${H}y@h/",
+            {},
+        ),
+        (
+            f"Define PW {CANARY}\nProxyPass /a http://u:${{PW}}@h/\nDefine H http://u:\n"
+            "<VirtualHost *:80>\nServerAlias ${PW}${H}x@h/\n</VirtualHost>",
+            {},
+        ),
         # A directive whose name is a Define.
         ("Define RH RequestHeader\n${RH} set Authorization " + CANARY, {}),
     ],

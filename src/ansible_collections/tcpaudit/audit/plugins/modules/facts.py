@@ -1022,9 +1022,8 @@ class _ExpansionWalk:
     in order, a macro's body where it is used) and tries each line holding a
     ${NAME} or a macro parameter with the values it may have there.
 
-    What it finds: ``expanded`` (a line whose expansion holds a secret: sent
-    expanded, its secret replaced), ``words`` (the words of a macro's body
-    that make a secret), ``closed`` (lines a bound stopped from being tried
+    What it finds: ``words`` (the words of a line, or of a macro's body, that
+    make a secret once expanded), ``closed`` (lines a bound stopped from being tried
     that may hold a secret: their ${NAME} words go), and in ``uses`` the
     names and parameters whose values stood in a secret's place.
     """
@@ -1047,7 +1046,6 @@ class _ExpansionWalk:
         self.walked = 0
         self.repeated = 0
         self.visited = set()
-        self.expanded = {}
         self.words = {}
         self.closed = {}
         self.uses = {"variables": set(), "macros": set()}
@@ -1239,11 +1237,10 @@ class _ExpansionWalk:
         for index in changed:
             if index < len(before):
                 self.note(before[index], macro)
-        if macro is None:
-            self.expanded.setdefault(source[0], {}).setdefault(source[1], (source[2], redacted))
-        else:
-            marked = self.words.setdefault(source[0], {}).setdefault(source[1], (source[2], set()))
-            marked[1].update(changed)
+        # The words of the line as written go whole: an expansion would carry
+        # the values of every name in them (and in the words beside them).
+        marked = self.words.setdefault(source[0], {}).setdefault(source[1], (source[2], set()))
+        marked[1].update(changed)
         return True
 
     def note(self, word, macro):
@@ -1444,9 +1441,10 @@ def redact_expanded_secrets(texts, variables=None, mains=(), includes=None, uses
     The files are read in httpd's order from ``mains`` (``includes`` names
     the files an Include argument reaches), so each name has the value it
     has at each line, and every inclusion of a file and every use of a macro
-    is tried. A line whose expansion holds a secret is sent expanded, its
-    secret replaced; in a macro's body the words making it are replaced,
-    and in ``uses`` the Defines and Use arguments feeding it are noted.
+    is tried. The words of a line (or of a macro's body) that make a secret
+    once expanded are replaced as written (an expansion would carry the
+    values of every name in them), and in ``uses`` the Defines and Use
+    arguments feeding them are noted.
     Bounded: 8 values a name (a Define under <IfDefine> adds one), 64 combinations a
     line, 64 KiB a line, 16 MiB of expansion in all (256 MiB of macro bodies),
     2,000,000 lines read (1,000,000 of them again: macro bodies, repeated Includes);
@@ -1459,27 +1457,23 @@ def redact_expanded_secrets(texts, variables=None, mains=(), includes=None, uses
         uses["variables"].update(walk.uses["variables"])
         uses["macros"].update(walk.uses["macros"])
     changed = {}
-    for path in {*walk.expanded, *walk.words, *walk.closed}:
+    for path in {*walk.words, *walk.closed}:
         lines = texts[path].split("\n")
         closed = walk.closed.get(path, {})
         words = walk.words.get(path, {})
-        expanded = walk.expanded.get(path, {})
-        for first in sorted({*closed, *words, *expanded}):
+        for first in sorted({*closed, *words}):
             end, markers = closed.get(first, (None, None))
             if end is None:
-                end, marked = words.get(first, (None, ()))
+                end, marked = words[first]
             else:
                 marked = words.get(first, (None, ()))[1]
-            if end is None:
-                end, new = expanded[first]
-            else:
-                group = lines[first:end]
-                joined = (
-                    "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
-                    if end - first > 1
-                    else group[0]
-                )
-                new = _redact_marked_line(joined, sorted(marked), markers, path, first + 1)
+            group = lines[first:end]
+            joined = (
+                "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+                if end - first > 1
+                else group[0]
+            )
+            new = _redact_marked_line(joined, sorted(marked), markers, path, first + 1)
             if end - first > 1:
                 lines[first:end] = [""] * (end - first - 1) + [new]
             else:
