@@ -920,7 +920,7 @@ MAX_EXPANDED_LINE = 65536
 MAX_EXPANDED_TOTAL = 16 * 1024 * 1024
 MAX_WALKED_LINES = 2000000
 # Of which lines read again: a macro's body at each Use, a file included again.
-MAX_REPEATED_LINES = 1000000
+MAX_REPEATED_LINES = 500000
 MAX_SUBSTITUTED_TOTAL = 256 * 1024 * 1024
 EXPANSION_CHECK_COST = 1024
 # Past this many lines replaced for want of a check, the snapshot is refused.
@@ -1447,7 +1447,7 @@ def redact_expanded_secrets(texts, variables=None, mains=(), includes=None, uses
     arguments feeding them are noted.
     Bounded: 8 values a name (a Define under <IfDefine> adds one), 64 combinations a
     line, 64 KiB a line, 16 MiB of expansion in all (256 MiB of macro bodies),
-    2,000,000 lines read (1,000,000 of them again: macro bodies, repeated Includes);
+    2,000,000 lines read (500,000 of them again: macro bodies, repeated Includes);
     a line a bound stops that may hold a secret has its ${NAME} words
     replaced (or the snapshot is refused, naming the line).
     """
@@ -1544,8 +1544,9 @@ _FOLLOWED = frozenset(
 )  # fmt: skip
 
 
-# The Uses of one macro whose arguments name what its body sets that are followed.
-MAX_FOLLOWED_CALLS = 10000
+# Lines of macro bodies naming what they set by a parameter, times the Uses of
+# their macro, that are followed by name; past it, their values are secrets.
+MAX_FOLLOWED_CALLS = 1000000
 
 
 def follow_secret_uses(texts, uses):
@@ -1603,12 +1604,18 @@ def follow_secret_uses(texts, uses):
                 # A parameter of the macro used is made of what its argument holds.
                 for index, argument in enumerate(args[1:]):
                     feed(("macro", args[0].lower(), index), _sources(argument, macro))
-                if len(calls.setdefault(args[0].lower(), [])) < MAX_FOLLOWED_CALLS:
-                    calls[args[0].lower()].append(args[1:])
+                calls.setdefault(args[0].lower(), []).append(args[1:])
+    budget = MAX_FOLLOWED_CALLS
+    forced = set()  # past the budget: what such a line sets is taken for a secret
     for macro_name, lines in named_by_parameter.items():
         for arguments in calls.get(macro_name, ()):
             for name, args, macro in lines:
                 parameters = macro[1]
+                budget -= 1
+                if budget < 0:
+                    value = " ".join(args[2:] if name == "requestheader" else args[1:])
+                    forced.update(_sources(value, macro))
+                    continue
                 if len(arguments) != len(parameters):
                     continue
                 # The name the line sets with this Use's arguments (longest parameter first).
@@ -1626,6 +1633,7 @@ def follow_secret_uses(texts, uses):
     found.update(("environment", name.lower()) for name in uses.get("environment", ()))
     found.update(("header", name) for name in uses.get("headers", ()))
     found.update(("macro", name, index) for name, index in uses["macros"])
+    found.update(forced)
     _close_over(found, edges)
     uses["variables"] = {node[1] for node in found if node[0] == "variable"}
     uses["environment"] = {node[1] for node in found if node[0] == "environment"}
