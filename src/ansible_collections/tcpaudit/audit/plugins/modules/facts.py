@@ -884,29 +884,36 @@ def redact_apache(text, uses=None):
     lines = text.split("\n")
     first = 0
     macro = None
+    secret_keys = {}  # directive name -> _is_secret_directive (one test a name)
     for index, raw in enumerate(lines):
-        if raw.rstrip("\r").endswith("\\"):
+        if raw.endswith("\\") or (raw.endswith("\r") and raw.rstrip("\r").endswith("\\")):
             continue
-        group = lines[first : index + 1]
-        joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
-        opening = joined.strip().lower()
-        if opening.startswith("<macro") and opening[6:7].isspace():
+        start, first = first, index + 1
+        if start == index:
+            joined = raw
+        else:
+            group = lines[start : index + 1]
+            joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+        head = joined.split(None, 1)
+        if not head:
+            continue
+        word = head[0].lower()
+        if word == "<macro":
             words = joined.strip().rstrip(">").split()
             macro = (words[1].lower(), words[2:]) if len(words) > 1 else None
-        head = opening.split(None, 1)
-        key = head[0].lstrip("<").rstrip(">") if head else ""
+        key = word.lstrip("<").rstrip(">")
+        secret = secret_keys.get(key)
+        if secret is None:
+            secret = secret_keys[key] = _is_secret_directive(key)
         # _may_hold_secret on the raw words: a hint within a word is there either way.
         if "@" in joined or (
-            _is_secret_directive(key) and _may_hold_secret(key, head[1] if len(head) > 1 else "")
+            secret and _may_hold_secret(key, head[1].lower() if len(head) > 1 else "")
         ):
             redacted = _rewrite_apache_line(joined, _secrets_of_line(uses, macro))
-        else:
-            redacted = joined  # what _secrets_of_line would leave as it is
-        if opening.startswith("</macro"):
+            if redacted != joined:
+                lines[start : index + 1] = [""] * (index - start) + [redacted]
+        if word.startswith("</macro"):
             macro = None
-        if redacted != joined:
-            lines[first : index + 1] = [""] * (index - first) + [redacted]
-        first = index + 1
     return "\n".join(lines)
 
 
