@@ -705,5 +705,9 @@ def test_expanding_variables_to_find_secrets_is_bounded(module: ModuleType, tmp_
     write(root, "/etc/apache2/conf-enabled/0.conf", "Define A " + "a" * 10_000 + "\n")
     write(root, "/etc/apache2/conf-enabled/a.conf", "ProxyPass /x " + "${A}" * 40_000 + "\n")
     document = module.snapshot(str(root), runner=never_run)
-    assert document["files"]["/etc/apache2/conf-enabled/a.conf"]["content"].count("${A}") == 40_000
+    # Not tried (it would pass 64 KiB), and a ProxyPass may hold a password:
+    # its ${NAME} words go rather than leave unchecked.
+    assert document["files"]["/etc/apache2/conf-enabled/a.conf"]["content"] == (
+        "ProxyPass /x tcpaudit-redacted\n"
+    )
     assert module.MAX_EXPANDED_LINE < 10_000 * 40_000

@@ -77,9 +77,22 @@ description:
     envvars, sysconfig and environment files and in units' C(Environment=),
     and in Apache files the secrets of directives (a password in a URL,
     AJP's C(secret=), C(AuthLDAPBindPassword), a credential header such as
-    C(RequestHeader set Authorization), a secret-named variable or parameter),
-    replaced by C(tcpaudit-redacted). Lines are kept, so line numbers stay
-    right; a fix is never planned for a file holding a redacted value."
+    C(RequestHeader set Authorization) however its name is written, any
+    header set to C(Basic ...) or C(Bearer ...), a secret-named variable or
+    parameter), replaced by C(tcpaudit-redacted). Lines are kept, so line
+    numbers stay right; a fix is never planned for a file holding a redacted
+    value."
+  - "A value standing in a secret's place through another name is redacted
+    where it is written: a C(Define) or C(SetEnv) (names of any case, as httpd
+    reads them), a variable set by C(SetEnvIf) or C(RewriteRule [E=]) (with
+    what its C(RewriteCond)s read), a request header a credential header
+    reads, a C(Use) argument. Lines holding C(${NAME}) or a macro's
+    parameters are tried as httpd reads them (Includes in place, Defines in
+    order, each C(Use)); a line the bounds stop (64 combinations, 8 values of
+    a name, 64 KiB, 16 MiB of expansion) that may hold a secret has those
+    words replaced, and the collection fails, naming the file and line,
+    rather than send more than 10,000 such lines, a directive name it cannot
+    expand, or a configuration needing more than 2,000,000 lines read."
   - Symbolic links are recorded as links, so the controller resolves them as the
     host would; a link is never followed out of O(root), and a FIFO, device or
     socket is never opened. Collection is bounded by O(max_files), O(max_bytes)
@@ -411,8 +424,9 @@ def has_wildcard(pattern):
     return "*" in pattern or "?" in pattern or re.search(r"\[.*\]", pattern) is not None
 
 
-def directive_lines(text):
-    """Yield (lower-cased name, arguments) of each directive line, continuations joined."""
+def directive_lines(text, wanted=None):
+    """Yield (lower-cased name, arguments) of each directive line, continuations joined
+    (only those whose name is in ``wanted``, when given: the others are not split)."""
     pending = ""
     for raw in text.splitlines():
         line = raw.rstrip()
@@ -422,6 +436,8 @@ def directive_lines(text):
         line = (pending + line).strip()
         pending = ""
         if not line or line.startswith("#"):
+            continue
+        if wanted is not None and line.split(None, 1)[0].lower() not in wanted:
             continue
         words = [
             next(group for group in match.groups() if group is not None)
@@ -474,10 +490,12 @@ def _bounded_substitution(value, pattern, value_of, limit=MAX_EXPANSION_CHARACTE
     return None if len(result) > limit else result
 
 
-def shell_assignments(text, known=None):
+def shell_assignments(text, known=None, overflowed=None):
     """Plain ``NAME=value`` lines of a shell fragment (Debian's envvars), over ``known``.
 
     ``$NAME`` and ``${NAME}`` take earlier values; an unset one is empty, as in the shell.
+    A value whose expansion passes MAX_EXPANSION_CHARACTERS is left unset (its
+    name added to the list ``overflowed``).
     """
     values = dict(known or {})
     for line in text.splitlines():
@@ -488,6 +506,8 @@ def shell_assignments(text, known=None):
             expanded = expand(value, values, missing="") if value is not None else None
             if expanded is not None:
                 values[match.group(1)] = expanded
+            elif overflowed is not None:
+                overflowed.append(match.group(1))
     return values
 
 
@@ -602,7 +622,28 @@ _ENVIRONMENT_REFERENCE = re.compile(
 
 
 def _environment_names(text):
-    return {name for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name}
+    """The environment variables ``text`` reads, lower-cased: httpd keeps them
+    in a case-insensitive table (``%{XV}e`` reads ``SetEnv xv``)."""
+    if "%{" not in text and "(" not in text:
+        return set()
+    return {
+        name.lower() for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name
+    }
+
+
+# A request header read by a value: ap_expr's %{req:H}, %{http:H}, req('H'),
+# http('H'), %{HTTP_H}; mod_headers' %{H}i; mod_rewrite's %{HTTP:H}.
+_READ_HEADER = re.compile(
+    r"(?i)%\{(?:req|req_novary|http):\s*([A-Za-z0-9_-]+)|%\{http_([A-Za-z0-9_]+)\}"
+    r"|\b(?:req|req_novary|http)\(\s*['\"]([A-Za-z0-9_-]+)|%\{([A-Za-z0-9_-]+)\}i"
+)
+
+
+def _read_headers(text):
+    """The request headers ``text`` reads (``_header_name`` form)."""
+    if "%{" not in text and "(" not in text:
+        return set()
+    return {_header_name(name) for match in _READ_HEADER.findall(text) for name in match if name}
 
 
 _HEADER_REFERENCE = re.compile(
@@ -635,7 +676,10 @@ def _may_hold_secret(key, text):
         return "=" in text
     if key in _NAMING or key in _COMPARING or "=" in text:
         lowered = text.lower()
-        return any(part in lowered for part in _SECRET_NAME_PARTS)
+        # A header of any name carrying "Basic ..." or "Bearer ..." is a credential.
+        return any(part in lowered for part in _SECRET_NAME_PARTS) or (
+            key in _NAMING and ("bearer" in lowered or "basic" in lowered)
+        )
     return False
 
 
@@ -683,10 +727,29 @@ def _redact_url_and_parameters(word):
     return word
 
 
+def _header_name(name):
+    """A header's name as mod_headers and HTTP compare it: one trailing ':' dropped
+    (mod_headers strips it), lower-cased, '_' read as '-'."""
+    name = name[:-1] if name.endswith(":") else name
+    return name.lower().replace("_", "-")
+
+
 def _is_credential_header(name):
-    return name.lower().replace("_", "-") in _CREDENTIAL_HEADERS or bool(
-        _SECRET_VARIABLE.search(name.replace("-", "_"))
+    folded = _header_name(name)
+    return (
+        folded in _CREDENTIAL_HEADERS
+        or "authoriz" in folded
+        or "cookie" in folded
+        or _SECRET_VARIABLE.search(folded.replace("-", "_")) is not None
     )
+
+
+_CREDENTIAL_SCHEME = re.compile(r"(?i)\s*(?:basic|bearer)\s")
+
+
+def _is_credential_value(word):
+    """A header value (quotes stripped) carrying a credential: "Basic ...", "Bearer ..."."""
+    return _CREDENTIAL_SCHEME.match(word.strip("\"'")) is not None
 
 
 def _names_credential(text):
@@ -723,11 +786,11 @@ def redact_directive_words(key, words):
         start = 1 if words and words[0].lower() in ("always", "onsuccess") else 0
         if len(words) >= start + 3:
             action, name = words[start].lower(), words[start + 1]
-            if name.lower() in _CREDENTIAL_HEADERS or _SECRET_VARIABLE.search(
-                name.replace("-", "_")
+            last = min(start + (4 if action in ("edit", "edit*") else 3), len(words))
+            if _is_credential_header(name) or any(
+                _is_credential_value(words[index]) for index in range(start + 2, last)
             ):
-                last = start + (4 if action in ("edit", "edit*") else 3)
-                for index in range(start + 2, min(last, len(words))):
+                for index in range(start + 2, last):
                     words[index] = APACHE_REDACTED
     elif key == "proxyfcgisetenvif":
         if len(words) > 2 and _SECRET_VARIABLE.search(words[1]):
@@ -775,21 +838,37 @@ def _secrets_of_line(uses, macro):
         # A stray line (a broken continuation) may be a URL: its name goes too.
         redacted = [_redact_url_and_parameters(values[0]), *redact_directive_words(key, values[1:])]
         if uses is not None:
+            # ProxyPass ... interpolate reads an unexpanded ${NAME} from the
+            # request's environment (ProxyPassInterpolateEnv).
+            interpolated = key.startswith("proxypass") and any(
+                value.lower() == "interpolate" for value in values[2:]
+            )
+            headers = key in ("header", "requestheader")
             for value, new in zip(values, redacted):  # noqa: B905 (3.8: no strict=)
-                if new == value:
-                    continue
-                uses["variables"].update(
-                    set(_VARIABLE.findall(value)) - set(_VARIABLE.findall(new))
-                )
-                # "Basic %{CREDENTIALS}e", http://u:%{ENV:PW}@host/: that
-                # variable's value is the secret.
-                uses["environment"].update(_environment_names(value))
-                for index, parameter in enumerate(macro[1] if macro else ()):
-                    if parameter in value and parameter not in new:
-                        uses["macros"].add((macro[0], index))
+                if new != value:
+                    _note_secret_word(uses, value, new, macro, interpolated, headers)
         return redacted
 
     return rewrite
+
+
+def _note_secret_word(uses, value, new, macro=None, interpolated=False, headers=False):
+    """Record in ``uses`` what stood in the secret's place in ``value`` (now ``new``):
+    the ${NAME}s (Define names fold case, as httpd's table does), the
+    environment variables and request headers it reads, the macro parameters."""
+    names = {name.lower() for name in _VARIABLE.findall(value)}
+    names -= {name.lower() for name in _VARIABLE.findall(new)}
+    uses["variables"].update(names)
+    if interpolated:
+        uses.setdefault("environment", set()).update(names)
+    # "Basic %{CREDENTIALS}e", http://u:%{ENV:PW}@host/: that variable's value
+    # is the secret; "expr=%{req:X-Tmp}": that header's.
+    uses.setdefault("environment", set()).update(_environment_names(value))
+    if headers:  # a credential header's value read from another request header
+        uses.setdefault("headers", set()).update(_read_headers(value))
+    for index, parameter in enumerate(macro[1] if macro else ()):
+        if parameter in value and parameter not in new:
+            uses["macros"].add((macro[0], index))
 
 
 def redact_apache(text, uses=None):
@@ -805,103 +884,631 @@ def redact_apache(text, uses=None):
     lines = text.split("\n")
     first = 0
     macro = None
+    secret_keys = {}  # directive name -> _is_secret_directive (one test a name)
+    for index, raw in enumerate(lines):
+        if raw.endswith("\\") or (raw.endswith("\r") and raw.rstrip("\r").endswith("\\")):
+            continue
+        start, first = first, index + 1
+        if start == index:
+            joined = raw
+        else:
+            group = lines[start : index + 1]
+            joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+        head = joined.split(None, 1)
+        if not head:
+            continue
+        word = head[0].lower()
+        if word == "<macro":
+            words = joined.strip().rstrip(">").split()
+            macro = (words[1].lower(), words[2:]) if len(words) > 1 else None
+        key = word.lstrip("<").rstrip(">")
+        secret = secret_keys.get(key)
+        if secret is None:
+            secret = secret_keys[key] = _is_secret_directive(key)
+        # _may_hold_secret on the raw words: a hint within a word is there either way.
+        if "@" in joined or (
+            secret and _may_hold_secret(key, head[1].lower() if len(head) > 1 else "")
+        ):
+            redacted = _rewrite_apache_line(joined, _secrets_of_line(uses, macro))
+            if redacted != joined:
+                lines[start : index + 1] = [""] * (index - start) + [redacted]
+        if word.startswith("</macro"):
+            macro = None
+    return "\n".join(lines)
+
+
+# What the pass expanding ${NAME}s and macros may build and do: the values a
+# name may hold at one point, the combinations tried on one line, the
+# characters of one line and of all of them, the lines walked in all, and
+# httpd's own limit on nested Includes.
+MAX_NAME_VALUES = 8
+MAX_COMBINATIONS = 64
+MAX_EXPANDED_LINE = 65536
+MAX_EXPANDED_TOTAL = 16 * 1024 * 1024
+MAX_WALKED_LINES = 2000000
+# Of which lines read again: a macro's body at each Use, a file included again.
+MAX_REPEATED_LINES = 500000
+MAX_SUBSTITUTED_TOTAL = 256 * 1024 * 1024
+EXPANSION_CHECK_COST = 1024
+# Past this many lines replaced for want of a check, the snapshot is refused.
+MAX_CLOSED_LINES = 10000
+MAX_INCLUDE_DEPTH = 128
+
+# Sections that may leave out what they hold: a Define inside one adds a
+# value its name may hold, rather than replacing the one it had.
+_CONDITION_SECTIONS = frozenset(
+    ["<ifdefine", "<ifmodule", "<iffile", "<ifversion", "<ifsection", "<ifdirective",
+     "<if", "<elseif", "<else"]
+)  # fmt: skip
+_CONDITION_ENDS = frozenset("</" + name[1:] for name in _CONDITION_SECTIONS)
+# Lines that change what a later ${NAME} or Use reads.
+_EFFECTS = frozenset(["define", "undefine", "include", "includeoptional", "use"])
+_WALKED = _EFFECTS | _CONDITION_SECTIONS | _CONDITION_ENDS
+
+
+def _logical_lines(text):
+    """(first line index, end index, the line with its continuations joined)."""
+    lines = text.split("\n")
+    first = 0
     for index, raw in enumerate(lines):
         if raw.rstrip("\r").endswith("\\"):
             continue
         group = lines[first : index + 1]
-        joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
-        opening = joined.strip().lower()
-        if opening.startswith("<macro") and opening[6:7].isspace():
-            words = joined.strip().rstrip(">").split()
-            macro = (words[1].lower(), words[2:]) if len(words) > 1 else None
-        redacted = _rewrite_apache_line(joined, _secrets_of_line(uses, macro))
-        if opening.startswith("</macro"):
-            macro = None
-        if redacted != joined:
-            lines[first : index + 1] = [""] * (index - first) + [redacted]
+        yield first, index + 1, "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
         first = index + 1
-    return "\n".join(lines)
 
 
-# What the pass expanding ${NAME}s may build: per line, and in all.
-MAX_EXPANDED_LINE = 65536
-MAX_EXPANDED_TOTAL = 16 * 1024 * 1024
+def _line_key(line):
+    """A line's directive name, lower-cased ('<ifdefine', '</ifdefine'), or ''."""
+    stripped = line.lstrip()
+    if not stripped or stripped[0] == "#":
+        return ""
+    return stripped.split(None, 1)[0].lower().rstrip(">")
 
 
-def redact_expanded_secrets(texts, variables=None):
-    """The texts (by path) whose lines hold a secret only once their ``${NAME}``s
-    are expanded (``Define H http://u:`` then ``ProxyPass /h ${H}PASSWORD@host/``):
-    such a line is sent expanded, its secret replaced, as httpd would read it.
+def _words(line):
+    return [
+        next(group for group in match.groups() if group is not None)
+        for match in _WORD.finditer(line)
+    ]
 
-    Includes are not followed in httpd's order here, so a line is tried with
-    every value each of its names is given anywhere (a ``Define``'s value
-    expanded when it is read, over the start-up files' ``variables``), within
-    bounds: 8 values a name, 64 combinations a line, 64 KiB a line and
-    16 MiB of expansion in all.
+
+def _walk_entries(text):
+    """The lines of an Apache file the expansion pass reads, in order: ("line",
+    first, end, line) and ("macro", name, parameters, body lines)."""
+    lowered = text.lower()
+    if "${" not in text and not any(
+        word in lowered for word in ("define", "include", "use", "macro")
+    ):
+        return []
+    entries = []
+    body = None
+    macro = ("", [])
+    keys = {}  # one string per directive name, not one per line
+    for first, end, line in _logical_lines(text):
+        key = _line_key(line)
+        key = keys.setdefault(key, key)
+        if not key:
+            continue
+        if body is not None:
+            if key == "</macro":
+                entries.append(("macro", macro[0], macro[1], body))
+                body = None
+            else:
+                body.append((first, end, line))
+        elif key == "<macro":
+            words = _words(line.strip().rstrip(">"))
+            if len(words) > 1:
+                macro = (words[1].lower(), [word.rstrip(">") for word in words[2:]])
+                body = []
+        elif key in _WALKED or "${" in line:
+            entries.append(("line", first, end, line, key))
+    return entries
+
+
+class _Frame:
+    """A file or a macro's body being read: where, how deep, under which conditions."""
+
+    __slots__ = (
+        "chain", "conditional", "conditions", "items", "macro", "path", "position", "repeat"
+    )  # fmt: skip
+
+    def __init__(self, path, items, conditional, macro, chain, repeat=False):
+        self.path = path
+        self.items = items
+        self.position = 0
+        self.conditions = 0
+        self.conditional = conditional
+        self.macro = macro  # (name, parameters, arguments, pattern) in a macro's body
+        self.chain = chain  # the files and macros it is read from
+        self.repeat = repeat  # read again: a macro's body, a file included before
+
+
+class _ExpansionWalk:
+    """Reads the Apache files as httpd does (Includes where they stand, Defines
+    in order, a macro's body where it is used) and tries each line holding a
+    ${NAME} or a macro parameter with the values it may have there.
+
+    What it finds: ``words`` (the words of a line, or of a macro's body, that
+    make a secret once expanded), ``closed`` (lines a bound stopped from being tried
+    that may hold a secret: their ${NAME} words go), and in ``uses`` the
+    names and parameters whose values stood in a secret's place.
     """
-    values = {name: [value] for name, value in (variables or {}).items()}
-    latest = dict(variables or {})
-    budget = [MAX_EXPANDED_TOTAL]
 
-    def expand_with(line, chosen):
-        result = _bounded_substitution(
-            line, _VARIABLE, lambda m: chosen.get(m.group(1), m.group(0)), MAX_EXPANDED_LINE
-        )
-        if result is not None:
-            budget[0] -= len(result)
-        return result if budget[0] > 0 else None
+    def __init__(self, texts, environment, includes):
+        self.texts = texts
+        self.environment = environment  # the start-up exports: getenv, case kept
+        self.includes = includes  # an Include's argument -> the files it names
+        self.entries = {}
+        self.defined = {}  # folded name -> the values it may hold (None: not Define'd), or None
+        self.every_value = {}  # folded name -> every value it was given, or None
+        self.holding_at = set()  # folded names that may hold '@' (or unknown values)
+        self.secret_keys = {}  # directive name -> _is_secret_directive
+        self.environment_at = any("@" in value for value in environment.values())
+        self.closed_lines = 0
+        self.macros = {}
+        self.every_macro = None
+        self.budget = MAX_EXPANDED_TOTAL
+        self.substituted = MAX_SUBSTITUTED_TOTAL
+        self.walked = 0
+        self.repeated = 0
+        self.visited = set()
+        self.words = {}
+        self.closed = {}
+        self.uses = {"variables": set(), "macros": set()}
 
-    lines_of = {
-        path: text.split("\n") for path, text in texts.items() if "${" in text or "efine" in text
-    }
-    logical = {}
-    for path, lines in lines_of.items():
-        first = 0
-        for index, raw in enumerate(lines):
-            if raw.rstrip("\r").endswith("\\"):
+    def entries_of(self, path):
+        if path not in self.entries:
+            self.entries[path] = _walk_entries(self.texts[path])
+        return self.entries[path]
+
+    def run(self, mains):
+        for main in mains:
+            if main in self.texts and main not in self.visited:
+                self.walk(main, False)
+        # A file no Include of the walk reached (its Include named it with
+        # other values): tried with every value each name was given.
+        for path in self.texts:
+            if path not in self.visited:
+                self.defined = {}
+                self.holding_at = set()
+                for folded, values in self.every_value.items():
+                    self.set_values(folded, values)
+                self.walk(path, True)
+
+    def walk(self, main, conditional):
+        self.visited.add(main)
+        stack = [_Frame(main, self.entries_of(main), conditional, None, (main,))]
+        while stack:
+            frame = stack[-1]
+            if frame.items is None:  # read when its turn comes, not when it is named
+                frame.items = self.entries_of(frame.path)
+            if frame.position >= len(frame.items):
+                stack.pop()
                 continue
-            group = lines[first : index + 1]
-            joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
-            logical.setdefault(path, []).append((first, index + 1, joined))
-            first = index + 1
-            words = joined.split(None, 2)
-            if len(words) > 2 and words[0].lower() == "define":
-                value = expand_with(words[2].strip(), latest)
-                if value is None:
-                    continue
-                latest[words[1]] = value
-                known = values.setdefault(words[1], [])
-                if value not in known and len(known) < 8:
-                    known.append(value)
-    changed = {}
-    for path, entries in logical.items():
-        lines = lines_of[path]
-        touched = False
-        for first, end, joined in entries:
-            if "${" not in joined:
+            entry = frame.items[frame.position]
+            frame.position += 1
+            self.walked += 1
+            self.repeated += frame.repeat
+            if self.walked > MAX_WALKED_LINES or self.repeated > MAX_REPEATED_LINES:
+                raise ValueError(
+                    f"{frame.path}:{entry[1] + 1}: the Apache configuration needs more than "
+                    f"{MAX_WALKED_LINES} lines read ({MAX_REPEATED_LINES} of them again, for "
+                    "Includes and macros) to check it for secrets: not collected"
+                )
+            if entry[0] == "macro":
+                self.macros[entry[1]] = (entry[2], entry[3], frame.path)
                 continue
-            names = list(dict.fromkeys(_VARIABLE.findall(joined)))[:4]
-            combinations = [{}]
-            for name in names:
-                combinations = [
-                    {**chosen, name: value}
-                    for chosen in combinations
-                    for value in values.get(name, [])
-                ][:64] or combinations
-            if _rewrite_apache_line(joined, _secrets_of_line(None, None)) != joined:
-                continue
-            for chosen in combinations:
-                line = expand_with(joined, chosen)
-                if line is None or line == joined:
-                    continue
-                redacted = _rewrite_apache_line(line, _secrets_of_line(None, None))
-                if redacted != line:
-                    lines[first:end] = [""] * (end - first - 1) + [redacted]
-                    touched = True
+            pushed = self.step(frame, entry[1], entry[2], entry[3], entry[4])
+            if pushed:
+                stack.extend(reversed(pushed))
+
+    # -- one line ------------------------------------------------------------------
+
+    def step(self, frame, first, end, template, key):
+        source = (frame.path, first, end)
+        macro = frame.macro
+        line = template
+        if macro is not None and macro[3] is not None:
+            key = _line_key(template)
+            if (
+                not macro[4]
+                and key not in _WALKED
+                and "$" not in key
+                and not self.may_hold(key, template)
+            ):
+                return []  # no argument holds '@' and the directive holds no secret
+            key = None
+            line = _bounded_substitution(
+                template,
+                macro[3],
+                lambda m: macro[2][macro[1].index(m.group())],
+                MAX_EXPANDED_LINE,
+            )
+            if line is None or len(line) > self.substituted:
+                self.close(source, template, macro)
+                return []
+            self.substituted -= len(line)
+        if key is None:
+            key = _line_key(line)
+        if key in _CONDITION_ENDS:
+            frame.conditions = max(0, frame.conditions - 1)
+        if "${" not in line:
+            if macro is not None and not self.check(source, template, line, macro):
+                self.close(source, template, macro)
+            return self.effects(frame, key, [line])
+        effect = key in _EFFECTS or "$" in key
+        holds = self.may_hold(key, line)
+        if not effect and not holds:
+            expansions = None  # cannot hold a secret once expanded: not tried
+        else:
+            expansions = self.expand(line)
+            if expansions is None:
+                if holds:
+                    self.close(source, template, macro)
+                self.unknown_effect(key, line, source)
+                if key in _CONDITION_SECTIONS:
+                    frame.conditions += 1
+                return []
+            for expanded in expansions:
+                if not self.check(source, template, expanded, macro):
+                    self.close(source, template, macro)
                     break
-        if touched:
-            changed[path] = "\n".join(lines)
+        if key in _CONDITION_SECTIONS:
+            frame.conditions += 1
+            return []
+        return self.effects(frame, key, expansions or [line])
+
+    def may_hold(self, key, line):
+        """Whether ``line`` may hold a secret once its ${NAME}s are expanded (no false "no")."""
+        if "$" in key or "@" in line:
+            return True
+        secret = self.secret_keys.get(key)
+        if secret is None:
+            secret = self.secret_keys[key] = _is_secret_directive(key.lstrip("<"))
+        if secret:
+            return True
+        if not self.holding_at and not self.environment_at:
+            return False  # no value of any name holds '@'
+        for name in set(_VARIABLE.findall(line)):
+            folded = name.lower()
+            if folded in self.holding_at:
+                return True
+            values = self.defined.get(folded, (None,))
+            if None in values and "@" in self.environment.get(name, ""):
+                return True
+        return False
+
+    def values(self, name):
+        """The values ${name} may have here (None: as written), or None when unknown."""
+        folded = name.lower()
+        if folded not in self.defined:
+            return [self.environment.get(name)]
+        values = self.defined[folded]
+        if values is None:
+            return None
+        return list(dict.fromkeys(self.environment.get(name) if v is None else v for v in values))
+
+    def expand(self, line):
+        """Every expansion of ``line``, or None when a bound stops it (checked
+        before substituting)."""
+        if self.budget <= 0:
+            return None  # spent: nothing more is tried
+        names = list(dict.fromkeys(_VARIABLE.findall(line)))
+        choices = [[{}, 0]]
+        for name in names:
+            values = self.values(name)
+            if values is None or len(choices) * len(values) > MAX_COMBINATIONS:
+                return None
+            written = line.count("${" + name + "}")
+            choices = [
+                [{**chosen, name: value}, size + written * (len(value) - len(name) - 3)]
+                for chosen, size in choices
+                for value in values
+                if value is not None
+            ] + [[chosen, size] for chosen, size in choices if None in values]
+        expansions = []
+        for chosen, growth in choices:
+            size = len(line) + growth
+            if size > MAX_EXPANDED_LINE or size > self.budget:
+                return None
+            self.budget -= size
+            expansions.append(
+                _VARIABLE.sub(lambda m, chosen=chosen: chosen.get(m.group(1), m.group(0)), line)
+                if chosen
+                else line
+            )
+        return expansions
+
+    def check(self, source, template, expanded, macro):
+        """Note what of ``template`` makes a secret once it reads as ``expanded``;
+        False when the budget is spent before it could be checked."""
+        parts = expanded.split(None, 1)
+        key = parts[0].lower().rstrip(">") if parts else ""
+        rest = parts[1] if len(parts) > 1 else ""
+        if not _may_hold_secret(key[1:] if key.startswith("<") else key, rest):
+            return True
+        # A check costs this much whatever the line's size.
+        if self.budget < EXPANSION_CHECK_COST:
+            self.budget = 0  # spent: nothing more is tried
+            return False
+        self.budget -= EXPANSION_CHECK_COST
+        redacted = _rewrite_apache_line(expanded, _secrets_of_line(None, None))
+        if redacted == expanded:
+            return True
+        before, after, replaced = _words(template), _words(expanded), _words(redacted)
+        if len(before) == len(after) == len(replaced):
+            changed = [i for i, (a, r) in enumerate(zip(after, replaced)) if a != r]  # noqa: B905
+        else:
+            changed = list(range(1, len(before)))
+        for index in changed:
+            if index < len(before):
+                self.note(before[index], macro)
+        # The words of the line as written go whole: an expansion would carry
+        # the values of every name in them (and in the words beside them).
+        marked = self.words.setdefault(source[0], {}).setdefault(source[1], (source[2], set()))
+        marked[1].update(changed)
+        return True
+
+    def note(self, word, macro):
+        """The names and parameters in ``word`` stood where a secret is."""
+        self.uses["variables"].update(name.lower() for name in _VARIABLE.findall(word))
+        for index, parameter in enumerate(macro[1] if macro else ()):
+            if parameter and parameter in word:
+                self.uses["macros"].add((macro[0], index))
+
+    def close(self, source, template, macro):
+        """A bound stopped ``template`` from being tried: its ${NAME} (and parameter)
+        words go, and the values of those names and parameters are secrets."""
+        self.closed_lines += 1
+        if self.closed_lines > MAX_CLOSED_LINES:
+            raise ValueError(
+                f"{source[0]}:{source[1] + 1}: more than {MAX_CLOSED_LINES} lines could not be checked for secrets within the "
+                "bounds of ${NAME} and macro expansion: not collected"
+            )
+        self.closed.setdefault(source[0], {})[source[1]] = (
+            source[2],
+            tuple(macro[1]) if macro else (),
+        )
+        self.note(template, macro)
+
+    # -- what a line changes ------------------------------------------------------
+
+    def effects(self, frame, key, lines):
+        conditional = frame.conditional or frame.conditions > 0 or len(lines) > 1
+        if key in _CONDITION_SECTIONS:
+            frame.conditions += 1
+            return []
+        if key not in _EFFECTS and "$" not in key:
+            return []
+        pushed = []
+        defines = {}
+        for line in lines:
+            words = _words(line)
+            name = words[0].lower() if words else ""
+            if name == "define" and len(words) > 2:
+                defines.setdefault(words[1].lower(), []).append(words[2])
+            elif name == "undefine" and len(words) > 1:
+                folded = words[1].lower()
+                if conditional:
+                    known = self.defined.get(folded, [None])
+                    self.set_values(folded, None if known is None else list({*known, None}))
+                else:
+                    self.defined.pop(folded, None)
+                    self.holding_at.discard(folded)
+            elif name in ("include", "includeoptional") and len(words) > 1:
+                pushed.extend(self.include(frame, words[1], conditional))
+            elif name == "use" and len(words) > 1:
+                pushed.extend(self.use(frame, words[1].lower(), words[2:], conditional))
+        for folded, values in defines.items():
+            self.define(folded, values, conditional)
+        return pushed
+
+    def set_values(self, folded, values, holding_at=True):
+        """``values`` (None: unknown, then ``holding_at`` says whether one may hold '@')."""
+        self.defined[folded] = values
+        if values is not None:
+            holding_at = any(value is not None and "@" in value for value in values)
+        if holding_at:
+            self.holding_at.add(folded)
+        else:
+            self.holding_at.discard(folded)
+
+    def define(self, folded, values, conditional):
+        known = self.defined.get(folded, [None]) if conditional else []
+        merged = None if known is None else list(dict.fromkeys([*known, *values]))
+        # Past the bound the values are unknown, but whether one holds '@' is not.
+        holding_at = (conditional and folded in self.holding_at) or any("@" in v for v in values)
+        bounded = merged if merged and len(merged) <= MAX_NAME_VALUES else None
+        self.set_values(folded, bounded, holding_at)
+        every = self.every_value.get(folded, [])
+        every = None if every is None else list(dict.fromkeys([*every, *values]))
+        self.every_value[folded] = every if every and len(every) <= MAX_NAME_VALUES else None
+
+    def unknown_effect(self, key, line, source):
+        """A line whose expansion a bound stopped: what it would change is unknown."""
+        if key not in _EFFECTS and "$" not in key:
+            return
+        words = _words(line)
+        if key in ("define", "undefine"):
+            if len(words) < 2 or "$" in words[1]:
+                raise ValueError(
+                    f"{source[0]}:{source[1] + 1}: a Define whose name is a ${{NAME}} too costly to expand: "
+                    "not collected"
+                )
+            self.set_values(words[1].lower(), None)
+            self.every_value[words[1].lower()] = None
+        elif key == "use" and len(words) > 1:
+            macro = self.macros.get(words[1].lower())
+            if macro is None:
+                return
+            parameters, body, path = macro
+            for first, end, line in body:
+                if any(parameter in line for parameter in parameters):
+                    self.closed.setdefault(path, {})[first] = (end, tuple(parameters))
+            name = words[1].lower()
+            self.uses["macros"].update((name, index) for index in range(len(parameters)))
+        elif "$" in key:
+            raise ValueError(
+                f"{source[0]}:{source[1] + 1}: a directive name that is a ${{NAME}} too costly to expand: "
+                "not collected"
+            )
+
+    def macro_anywhere(self, name):
+        """A macro defined in no file read before its Use (httpd refuses that
+        Use, but its arguments would still be sent): the first one of that name."""
+        if self.every_macro is None:
+            self.every_macro = {}
+            for path, text in self.texts.items():
+                if "acro" not in text:
+                    continue
+                for entry in self.entries_of(path):
+                    if entry[0] == "macro":
+                        self.every_macro.setdefault(entry[1], (entry[2], entry[3], path))
+        return self.every_macro.get(name)
+
+    def include(self, frame, argument, conditional):
+        pushed = []
+        if len(frame.chain) > MAX_INCLUDE_DEPTH:
+            return pushed
+        for path in self.includes(argument):
+            if path in self.texts and path not in frame.chain:
+                chain = (*frame.chain, path)
+                repeat = path in self.visited
+                self.visited.add(path)
+                pushed.append(_Frame(path, None, conditional, None, chain, repeat))
+        return pushed
+
+    def use(self, frame, name, arguments, conditional):
+        macro = self.macros.get(name) or self.macro_anywhere(name)
+        if macro is None or ("macro", name) in frame.chain or len(frame.chain) > 100000:
+            return []
+        parameters, body, path = macro
+        if len(arguments) != len(parameters):
+            return []  # mod_macro refuses it
+        pattern = None
+        if parameters:
+            ordered = sorted((p for p in parameters if p), key=len, reverse=True)
+            pattern = re.compile("|".join(re.escape(p) for p in ordered)) if ordered else None
+        items = [("line", first, end, line, None) for first, end, line in body]
+        holding_at = any("@" in argument for argument in arguments)
+        context = (name, list(parameters), list(arguments), pattern, holding_at)
+        chain = (*frame.chain, ("macro", name))
+        return [_Frame(path, items, conditional, context, chain, True)]
+
+
+_WORD_HOLDING_VARIABLE = re.compile(r"(?<!\S)\S*\$\{")
+
+
+def _redact_marked_line(line, words, markers, path, number):
+    """``line`` with the words at ``words`` replaced, and (``markers`` not None)
+    every word from the first holding '${' or one of ``markers`` on."""
+    if not words and markers == () and '"' not in line and "'" not in line:
+        # Unquoted words: cut at the first word holding '${' (most closed lines).
+        found = _WORD_HOLDING_VARIABLE.search(line)
+        if found is None:
+            return line
+        if not line[: found.start()].strip():
+            raise ValueError(
+                f"{path}:{number}: a directive name too costly to expand to check it for "
+                "secrets: not collected"
+            )
+        count = len(line[found.start() :].split())
+        trailing = line[len(line.rstrip()) :]  # a CR stays
+        return line[: found.start()].rstrip() + (" " + APACHE_REDACTED) * count + trailing
+
+    def rewrite(key, values):
+        values = list(values)
+        for index in words:
+            if index < len(values):
+                values[index] = APACHE_REDACTED
+        if markers is not None:
+            holding = [
+                index
+                for index, value in enumerate(values)
+                if "${" in value or any(marker and marker in value for marker in markers)
+            ]
+            if holding and holding[0] == 0:
+                raise ValueError(
+                    f"{path}:{number}: a directive name too costly to expand to check it for "
+                    "secrets: not collected"
+                )
+            if holding:
+                values[holding[0] :] = [APACHE_REDACTED] * (len(values) - holding[0])
+        return values
+
+    return _rewrite_apache_line(line, rewrite)
+
+
+def redact_expanded_secrets(texts, variables=None, mains=(), includes=None, uses=None):
+    """The texts (by path) whose lines hold a secret only once their ``${NAME}``s
+    or a macro's parameters are expanded (``Define H http://u:`` then
+    ``ProxyPass /h ${H}PASSWORD@host/``; ``Use Px http:// u:PASSWORD@h/``).
+
+    The files are read in httpd's order from ``mains`` (``includes`` names
+    the files an Include argument reaches), so each name has the value it
+    has at each line, and every inclusion of a file and every use of a macro
+    is tried. The words of a line (or of a macro's body) that make a secret
+    once expanded are replaced as written (an expansion would carry the
+    values of every name in them), and in ``uses`` the Defines and Use
+    arguments feeding them are noted.
+    Bounded: 8 values a name (a Define under <IfDefine> adds one), 64 combinations a
+    line, 64 KiB a line, 16 MiB of expansion in all (256 MiB of macro bodies),
+    2,000,000 lines read (500,000 of them again: macro bodies, repeated Includes);
+    a line a bound stops that may hold a secret has its ${NAME} words
+    replaced (or the snapshot is refused, naming the line).
+    """
+    walk = _ExpansionWalk(texts, dict(variables or {}), includes or (lambda argument: []))
+    walk.run([main for main in mains if main in texts])
+    if uses is not None:
+        uses["variables"].update(walk.uses["variables"])
+        uses["macros"].update(walk.uses["macros"])
+    changed = {}
+    for path in {*walk.words, *walk.closed}:
+        lines = texts[path].split("\n")
+        closed = walk.closed.get(path, {})
+        words = walk.words.get(path, {})
+        for first in sorted({*closed, *words}):
+            end, markers = closed.get(first, (None, None))
+            if end is None:
+                end, marked = words[first]
+            else:
+                marked = words.get(first, (None, ()))[1]
+            group = lines[first:end]
+            joined = (
+                "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+                if end - first > 1
+                else group[0]
+            )
+            new = _redact_marked_line(joined, sorted(marked), markers, path, first + 1)
+            if end - first > 1:
+                lines[first:end] = [""] * (end - first - 1) + [new]
+            else:
+                lines[first] = new
+        changed[path] = "\n".join(lines)
     return changed
+
+
+# The directives that decide which files collect_apache reads.
+_COLLECTION_DIRECTIVES = frozenset(
+    ["define", "serverroot", "include", "includeoptional", "<iffile"]
+)
+
+
+class _Variables:
+    """What a ${NAME} reads in httpd: the Define'd values (a case-insensitive
+    table: ``Define pw X`` gives ``${PW}``), then the environment, exactly."""
+
+    def __init__(self, environment=None):
+        self.environment = dict(environment or {})
+        self.defined = {}
+
+    def define(self, name, value):
+        self.defined[name.lower()] = value
+
+    def get(self, name, default=None):
+        found = self.defined.get(name.lower())
+        return found if found is not None else self.environment.get(name, default)
 
 
 def _close_over(names, edges):
@@ -914,57 +1521,131 @@ def _close_over(names, edges):
                 pending.append(used)
 
 
+def _sources(text, macro=None):
+    """The nodes whose values ``text`` is made of: ("variable", name) for a
+    ${NAME}, ("environment", name), ("header", name) it reads, ("macro",
+    macro, index) for a parameter of the macro it is written in."""
+    found = {("variable", name.lower()) for name in _VARIABLE.findall(text)}
+    found.update(("environment", name) for name in _environment_names(text))
+    found.update(("header", name) for name in _read_headers(text))
+    if macro is not None:
+        found.update(
+            ("macro", macro[0], index)
+            for index, parameter in enumerate(macro[1])
+            if parameter and parameter in text
+        )
+    return found
+
+
+_HEADER_SETTING_ACTIONS = frozenset(
+    ["set", "add", "append", "merge", "setifempty", "edit", "edit*"]
+)
+# A RewriteRule's %1..%9 are what the RewriteConds just before it captured.
+_CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
+
+
+_FOLLOWED = frozenset(
+    ["define", "setenv", "requestheader", "rewritecond", "rewriterule", "use", "<macro",
+     "<macro>", "</macro>", "</macro", "setenvif", "setenvifnocase", "setenvifexpr",
+     "browsermatch", "browsermatchnocase"]
+)  # fmt: skip
+
+
+# Lines of macro bodies naming what they set by a parameter, times the Uses of
+# their macro, that are followed by name; past it, their values are secrets.
+MAX_FOLLOWED_CALLS = 1000000
+
+
 def follow_secret_uses(texts, uses):
     """Add to ``uses`` what feeds a secret through another name: ``Define A ${B}``
-    with A's value in a secret's place makes B's a secret too, and a macro
-    passing its parameter on to another macro's secret parameter (``Use Inner
-    $q``) makes that parameter secret as well."""
-    define_uses = {}
-    setenv_uses = {}
-    environment_uses = {}  # X -> the environment variables X is made of
-    macro_uses = []
+    with A's value in a secret's place makes B's a secret too; so does an
+    environment variable or a request header set from another one (SetEnvIf,
+    RewriteRule [E=] with what its RewriteConds read, RequestHeader set), or a
+    macro parameter (``Define UPW $v``, ``Use Inner $q``). Define and
+    environment names fold case, as httpd's tables do."""
+    edges = {}  # node -> the nodes its value is made of
+    # Lines of a macro's body naming what they set by a parameter (Define $n $v),
+    # and the arguments each Use gives: the names they set once expanded.
+    named_by_parameter = {}
+    calls = {}
+
+    def feed(node, sources):
+        edges.setdefault(node, set()).update(sources)
+
     for text in texts:
         macro = None
-        for name, args in directive_lines(text):
-            if name == "define" and len(args) > 1:
-                define_uses.setdefault(args[0], set()).update(_VARIABLE.findall(" ".join(args[1:])))
-            elif name == "setenv" and len(args) > 1:
-                setenv_uses.setdefault(args[0], set()).update(_VARIABLE.findall(" ".join(args[1:])))
+        conditions = set()  # what the RewriteConds since the last RewriteRule read
+        for name, args in directive_lines(text, _FOLLOWED):
+            named = (
+                args[1] if name == "requestheader" and len(args) > 1 else args[0] if args else ""
+            )
+            if macro is not None and any(p and p in named for p in macro[1]):
+                named_by_parameter.setdefault(macro[0], []).append((name, args, macro))
+            if name in ("define", "setenv") and len(args) > 1:
+                kind = "variable" if name == "define" else "environment"
+                feed((kind, args[0].lower()), _sources(" ".join(args[1:]), macro))
+            elif name == "requestheader" and len(args) > 2:
+                if args[0].lower() in _HEADER_SETTING_ACTIONS:
+                    feed(("header", _header_name(args[1])), _sources(" ".join(args[2:]), macro))
+            elif name == "rewritecond" and args:
+                conditions.update(_sources(args[0], macro))
             if name in _ENVIRONMENT_SETTERS and args:
-                read = _environment_names(" ".join(args))
+                read = _sources(" ".join(args), macro)
                 if name in ("setenvif", "setenvifnocase"):
-                    read.add(args[0])
+                    # The attribute: a request header, or else an environment variable.
+                    read.add(("environment", args[0].lower()))
+                    read.add(("header", _header_name(args[0])))
                 for word in args[1:]:
-                    for flag, set_name, separator, _value in _SETTING.findall(word):
+                    for flag, set_name, separator, value in _SETTING.findall(word):
                         if (flag and separator == ":") or (not flag and separator == "="):
-                            environment_uses.setdefault(set_name, set()).update(read)
+                            extra = conditions if _CONDITION_BACKREFERENCE.search(value) else ()
+                            feed(("environment", set_name.lower()), read | set(extra))
+            if name == "rewriterule":
+                conditions = set()
             elif name in ("<macro", "<macro>"):
                 words = [word.rstrip(">") for word in args]
                 macro = (words[0].lower(), words[1:]) if words and words[0] else None
             elif name.startswith("</macro"):
                 macro = None
-            elif name == "use" and macro is not None and args:
-                macro_uses.append((macro[0], macro[1], args[0].lower(), args[1:]))
-    environment = uses.setdefault("environment", set())
-    _close_over(environment, environment_uses)
-    for name in environment:
-        uses["variables"].update(setenv_uses.get(name, ()))
-    _close_over(uses["variables"], define_uses)
-    # Macros passing a parameter on: a worklist from each secret parameter
-    # to the macros whose Use of it carries one of their own parameters.
-    callers = {}
-    for outer, parameters, inner, args in macro_uses:
-        callers.setdefault(inner, []).append((outer, parameters, args))
-    pending = list(uses["macros"])
-    while pending:
-        inner, index = pending.pop()
-        for outer, parameters, args in callers.get(inner, ()):
-            if index >= len(args):
-                continue
-            for position, parameter in enumerate(parameters):
-                if parameter in args[index] and (outer, position) not in uses["macros"]:
-                    uses["macros"].add((outer, position))
-                    pending.append((outer, position))
+            elif name == "use" and args:
+                # A parameter of the macro used is made of what its argument holds.
+                for index, argument in enumerate(args[1:]):
+                    feed(("macro", args[0].lower(), index), _sources(argument, macro))
+                calls.setdefault(args[0].lower(), []).append(args[1:])
+    budget = MAX_FOLLOWED_CALLS
+    forced = set()  # past the budget: what such a line sets is taken for a secret
+    for macro_name, lines in named_by_parameter.items():
+        for arguments in calls.get(macro_name, ()):
+            for name, args, macro in lines:
+                parameters = macro[1]
+                budget -= 1
+                if budget < 0:
+                    value = " ".join(args[2:] if name == "requestheader" else args[1:])
+                    forced.update(_sources(value, macro))
+                    continue
+                if len(arguments) != len(parameters):
+                    continue
+                # The name the line sets with this Use's arguments (longest parameter first).
+                named = args[1] if name == "requestheader" else args[0]
+                for parameter in sorted(parameters, key=len, reverse=True):
+                    if parameter:
+                        named = named.replace(parameter, arguments[parameters.index(parameter)])
+                if name == "requestheader" and len(args) > 2:
+                    node = ("header", _header_name(named))
+                    feed(node, _sources(" ".join(args[2:]), macro))
+                elif name in ("define", "setenv") and len(args) > 1:
+                    node = ("variable" if name == "define" else "environment", named.lower())
+                    feed(node, _sources(" ".join(args[1:]), macro))
+    found = {("variable", name.lower()) for name in uses["variables"]}
+    found.update(("environment", name.lower()) for name in uses.get("environment", ()))
+    found.update(("header", name) for name in uses.get("headers", ()))
+    found.update(("macro", name, index) for name, index in uses["macros"])
+    found.update(forced)
+    _close_over(found, edges)
+    uses["variables"] = {node[1] for node in found if node[0] == "variable"}
+    uses["environment"] = {node[1] for node in found if node[0] == "environment"}
+    uses["headers"] = {node[1] for node in found if node[0] == "header"}
+    uses["macros"] = {(node[1], node[2]) for node in found if node[0] == "macro"}
 
 
 _ENVIRONMENT_SETTERS = frozenset(
@@ -986,7 +1667,7 @@ def _without_environment_values(word, names):
     def replace(match):
         flag, name, separator, value = match.groups()
         if (
-            name not in names
+            name.lower() not in names
             or not value
             or (flag and separator != ":")
             or (not flag and separator != "=")
@@ -997,19 +1678,28 @@ def _without_environment_values(word, names):
     return _SETTING.sub(replace, word)
 
 
+_USES_REWRITTEN = frozenset(["define", "setenv", "requestheader", "use", *_ENVIRONMENT_SETTERS])
+
+
 def redact_secret_uses(text, uses):
     """An Apache file with the values of the ``Define``s and ``Use`` arguments that
     ``redact_apache`` found standing in a secret's place (``uses``) replaced."""
     variables, macros = uses["variables"], uses["macros"]
     environment = uses.get("environment", ())
-    if not variables and not macros and not environment:
+    headers = uses.get("headers", ())
+    if not variables and not macros and not environment and not headers:
         return text
 
     def rewrite(key, values):
         values = list(values)
         named = variables if key == "define" else environment if key == "setenv" else ()
-        if len(values) > 2 and values[1] in named:
+        if len(values) > 2 and values[1].lower() in named:
             values[2:] = [APACHE_REDACTED] * (len(values) - 2)
+        elif key == "requestheader" and len(values) > 3 and headers:
+            action = values[1].lower()
+            if action in _HEADER_SETTING_ACTIONS and _header_name(values[2]) in headers:
+                last = 5 if action in ("edit", "edit*") else 4
+                values[3:last] = [APACHE_REDACTED] * len(values[3:last])
         elif environment and key in _ENVIRONMENT_SETTERS:
             # SetEnvIf attribute regex NAME=value, RewriteRule ... [E=NAME:value]
             values = [_without_environment_values(value, environment) for value in values]
@@ -1027,6 +1717,9 @@ def redact_secret_uses(text, uses):
             continue
         group = lines[first : index + 1]
         joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+        if _line_key(joined) not in _USES_REWRITTEN:
+            first = index + 1
+            continue
         redacted = _rewrite_apache_line(joined, rewrite)
         if redacted != joined:
             lines[first : index + 1] = [""] * (index - first) + [redacted]
@@ -1154,8 +1847,10 @@ def redact_private_shell(text, names=frozenset()):
 
 
 def _is_secret_name(name, names):
-    """A variable named like a secret, or one whose value stands in a secret's place."""
-    return name in names or _SECRET_VARIABLE.search(name) is not None
+    """A variable named like a secret, or one whose value stands in a secret's place
+    (``names``, lower-cased: httpd reads ${pw} and %{PW}e from its own tables
+    whatever their case, so a start-up variable of any case goes)."""
+    return name.lower() in names or _SECRET_VARIABLE.search(name) is not None
 
 
 def _closes(text, quote):
@@ -1365,8 +2060,18 @@ class Collector:
         # How each collected text was redacted, and what redact_apache found
         # standing in a secret's place (redact_secret_uses, at the end).
         self._redactions = {}
-        self.secret_uses = {"variables": set(), "macros": set(), "environment": set()}
+        self.secret_uses = {
+            "variables": set(),
+            "macros": set(),
+            "environment": set(),
+            "headers": set(),
+        }
         self.startup_variables = {}
+        # The main files read, in order, each with its server roots, and the
+        # files each Include argument named (the expansion pass reads them again).
+        self._mains = []
+        self._roots = {}
+        self._included = {}
 
     # -- paths -------------------------------------------------------------------
 
@@ -1749,7 +2454,7 @@ class Collector:
                     _, kind, loaded = self.collect(path, redact=self._shell_redaction(path))
                     if kind == "file" and loaded is not None:
                         texts.append(("environment", loaded))
-                        variables.update(shell_assignments(loaded, variables))
+                        variables.update(self._shell_assignments(loaded, variables))
             texts.append(("command", " ".join(command)))
             # Debian's apache2@.service: APACHE_CONFDIR picks another envvars.
             for name in ("APACHE_ENVVARS", "APACHE_CONFDIR"):
@@ -1778,7 +2483,7 @@ class Collector:
             return
         self._sourced += 1
         texts.append(("shell", text))
-        variables.update(shell_assignments(text, variables))
+        variables.update(self._shell_assignments(text, variables))
         for word in _TESTED.findall(text):
             tested = shell_path(word, variables)
             if tested.startswith("/"):
@@ -1800,7 +2505,15 @@ class Collector:
             for path, redact in self._redactions.items()
             if redact == self._redact_apache and self.files.get(path, {}).get("content")
         }
-        expanded = redact_expanded_secrets(texts, self.startup_variables)
+        before = set(self.files)
+        try:
+            expanded = redact_expanded_secrets(
+                texts, self.startup_variables, self._mains, self._walk_include, self.secret_uses
+            )
+        finally:
+            # Resolving Includes again records nothing new in the snapshot.
+            for path in set(self.files) - before:
+                del self.files[path]
         for path, text in expanded.items():
             self.files[path]["content"] = text
         if not any(self.secret_uses.values()):
@@ -1895,8 +2608,12 @@ class Collector:
         relative path is taken below ``server_root`` and each of
         ``server_roots`` (the service's ``-d``).
         """
-        variables = dict(variables or {})
+        variables = _Variables(variables)
         roots = [server_root, *[root for root in server_roots if root != server_root]]
+        resolved_main = self.resolve(main, record=False)
+        if resolved_main is not None and resolved_main not in self._roots:
+            self._mains.append(resolved_main)
+            self._roots[resolved_main] = roots
         queue = [main]
         seen = set()
         visited_dirs = set()
@@ -1906,7 +2623,7 @@ class Collector:
             if kind != "file" or text is None or resolved in seen:
                 continue
             seen.add(resolved)
-            for name, args in directive_lines(text):
+            for name, args in directive_lines(text, _COLLECTION_DIRECTIVES):
                 if not args:
                     continue
                 argument = self._expand(args[0], variables)
@@ -1915,7 +2632,7 @@ class Collector:
                 if name == "define":
                     value = self._expand(args[1], variables) if len(args) > 1 else ""
                     if value is not None:
-                        variables[args[0]] = value
+                        variables.define(args[0], value)
                 elif name == "serverroot":
                     if argument not in roots:
                         roots.append(argument)
@@ -1933,16 +2650,38 @@ class Collector:
                     self._note_budget()
                     return
 
-    def _expand(self, value, variables):
-        # An unknown ${VAR} stays literal, as httpd reads it: `IncludeOptional
-        # ${SITE_EXTRA}` names a file called "${SITE_EXTRA}", not every file.
-        expanded = expand(value, variables)
-        if expanded is None and not self._expansion_noted:
+    def _shell_assignments(self, text, variables):
+        overflowed = []
+        assignments = shell_assignments(text, variables, overflowed)
+        if overflowed:
+            self._note_expansion()
+        return assignments
+
+    def _note_expansion(self):
+        if not self._expansion_noted:
             self._expansion_noted = True
             self.notes.append(
                 f"a ${{VAR}} expansion passed {MAX_EXPANSION_CHARACTERS} characters: not followed"
             )
+
+    def _expand(self, value, variables):
+        # An unknown ${VAR} stays literal, as httpd reads it: `IncludeOptional
+        # ${SITE_EXTRA}` names a file called "${SITE_EXTRA}", not every file.
+        expanded = expand(value, variables)
+        if expanded is None:
+            self._note_expansion()
         return expanded
+
+    def _walk_include(self, argument):
+        """The files an Include argument names, for the expansion pass (each main's roots)."""
+        if argument not in self._included:
+            roots = [root for roots in self._roots.values() for root in roots]
+            files = []
+            for base in list(dict.fromkeys(roots)) if not argument.startswith("/") else ["/"]:
+                path = posixpath.normpath(posixpath.join(base, argument))
+                files.extend(self._include(path, set()))
+            self._included[argument] = list(dict.fromkeys(files))
+        return self._included[argument]
 
     def _include(self, pattern, visited_dirs):
         """Files an Include pattern names: wildcards expanded, directories read recursively."""

@@ -1,0 +1,503 @@
+"""The facts module's redaction of secrets that only show once httpd reads a line:
+header names as mod_headers compares them, Define and environment names of any
+case, values carried from one variable or request header to another, ${NAME}s
+tried in httpd's reading order within bounds that fail closed, and mod_macro.
+
+Each tree is Debian's configuration with proxy, headers, rewrite, setenvif,
+macro and env enabled and a snippet read right after the modules' files; the
+module file is imported as Ansible ships it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from ansible_trees import REPO, load_facts_module, write
+
+import tcpaudit
+from tcpaudit.snapshot import facts_from_snapshot
+
+CANARY = "FLOW-CANARY-5e1b"
+MAIN = "/etc/apache2/apache2.conf"
+_MODULES = ("proxy", "proxy_http", "headers", "rewrite", "setenvif", "macro", "env")
+
+
+@pytest.fixture(scope="module")
+def module() -> ModuleType:
+    return load_facts_module()
+
+
+def never_run(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError(f"no program may run for a tree root: {args}")
+
+
+def debian_with(tmp_path: Path, snippet: str, files: dict[str, str] | None = None) -> Path:
+    """Debian's tree with the modules enabled and ``snippet`` after their Include."""
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    enabled = root / "etc/apache2/mods-enabled"
+    for name in _MODULES:
+        for kind in ("load", "conf"):
+            available = root / f"etc/apache2/mods-available/{name}.{kind}"
+            if available.exists() and not (enabled / f"{name}.{kind}").exists():
+                (enabled / f"{name}.{kind}").symlink_to(f"../mods-available/{name}.{kind}")
+    main = root / MAIN.lstrip("/")
+    anchor = "IncludeOptional mods-enabled/*.conf\n"
+    text = main.read_text(encoding="utf-8")
+    assert anchor in text
+    main.write_text(text.replace(anchor, anchor + snippet + "\n", 1), encoding="utf-8")
+    for path, content in (files or {}).items():
+        if path == "+envvars":  # added to Debian's envvars
+            with (root / "etc/apache2/envvars").open("a", encoding="utf-8") as envvars:
+                envvars.write(content)
+        else:
+            write(root, path, content)
+    return root
+
+
+def take(module: ModuleType, root: Path) -> dict[str, Any]:
+    """The snapshot as the controller receives it (through JSON)."""
+    document: dict[str, Any] = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    return document
+
+
+def sent_lines(document: dict[str, Any], path: str = MAIN) -> list[str]:
+    content: str = document["files"][path]["content"]
+    return content.split("\n")
+
+
+def assert_kept_out(module: ModuleType, root: Path, *, valid: bool = True) -> dict[str, Any]:
+    """No canary leaves the host, every Apache file keeps its lines, the controller
+    reads it (or, for a configuration httpd refuses, refuses it too)."""
+    document = take(module, root)
+    assert CANARY not in json.dumps(document)
+    for path, entry in document["files"].items():
+        original = root / path.lstrip("/")
+        if "content" in entry and original.is_file() and not original.is_symlink():
+            text = original.read_text(encoding="utf-8", errors="surrogateescape")
+            assert len(entry["content"].split("\n")) == len(text.split("\n")), path
+    if valid:
+        assert facts_from_snapshot(document).apache is not None
+    else:
+        with pytest.raises(tcpaudit.ApacheConfigError, match=r"apache2\.conf:\d+: "):
+            facts_from_snapshot(document)
+    return document
+
+
+# -- header names as mod_headers compares them, and credential values -------------
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f'RequestHeader set Authorization: "Bearer {CANARY}"',
+        f'Header always set Set-Cookie: "sid={CANARY}; HttpOnly"',
+        f'RequestHeader set Proxy_Authorization "Basic {CANARY}"',
+        f"RequestHeader set X-Authorization tok{CANARY}",
+        f"RequestHeader set X-Forwarded-Authorization tok{CANARY}",
+        f"RequestHeader append x-session-cookie {CANARY}",
+        f"RequestHeader set X-Api-Key: {CANARY}",
+        # Any header name carrying a credential scheme.
+        f'RequestHeader set X-Upstream "Bearer {CANARY}"',
+        f"Header always set X-Debug 'basic {CANARY}'",
+        f'Header onsuccess edit X-Up ^(.*)$ "BEARER {CANARY}"',
+        f'RequestHeader set X-Upstream "bearer {CANARY}" early',
+        f'RequestHeader set X-Upstream "Bearer\t{CANARY}"',
+        f'RequestHeader set X-Upstream "  Basic {CANARY}"',
+    ],
+)
+def test_credential_headers_of_every_spelling_are_redacted(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    document = assert_kept_out(module, debian_with(tmp_path, snippet))
+    line = next(line for line in sent_lines(document) if "eader" in line and "tcpaudit" in line)
+    # The name and the action stay: the controller still sees which header is set.
+    assert line.split()[:2] == snippet.split()[:2]
+
+
+def test_header_words_follow_the_package_for_these_rules(module: ModuleType) -> None:
+    redact = module.redact_directive_words
+    assert redact("requestheader", ["set", "Authorization:", "Bearer x"])[2] == "tcpaudit-redacted"
+    assert redact("header", ["always", "set", "X-Note", "Basic x"])[3] == "tcpaudit-redacted"
+    # Not a credential scheme, not a credential name: kept.
+    kept = ["set", "X-Forwarded-Proto", "https"]
+    assert redact("requestheader", kept) == kept
+    kept = ["set", "X-Basically", "basics"]
+    assert redact("header", kept) == kept
+
+
+# -- Define and environment names fold case, as httpd's tables do -----------------
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f"Define pw {CANARY}\nProxyPass /d/ http://svc:${{PW}}@127.0.0.1:8081/",
+        f"Define Pw {CANARY}\nDefine URL http://svc:${{pW}}@127.0.0.1:8081/\nProxyPass /d/ ${{url}}",
+        f'SetEnv xv {CANARY}\nRequestHeader set Authorization "Basic %{{XV}}e"',
+        f'SetEnv xv {CANARY}\nRequestHeader set Authorization "expr=%{{ENV:XV}}"',
+        f"SetEnv xv {CANARY}\nRequestHeader set Cookie \"expr=%{{reqenv('XV')}}\"",
+        f"RequestHeader set x-tmp {CANARY}\nSetEnvIfNoCase X-TMP (.*) tv=$1\n"
+        'RequestHeader set Authorization "Basic %{TV}e"',
+        f"SetEnvIf Request_URI . lower={CANARY}\n"
+        'RequestHeader set Authorization "Basic %{LOWER}e"',
+        'PassEnv upw\nRequestHeader set Authorization "Basic %{UPW}e"',
+    ],
+)
+def test_define_and_environment_names_of_any_case_are_followed(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    root = debian_with(tmp_path, snippet)
+    if "PassEnv" in snippet:
+        with (root / "etc/apache2/envvars").open("a", encoding="utf-8") as envvars:
+            envvars.write(f"export upw={CANARY}\n")
+    assert_kept_out(module, root)
+
+
+def test_a_case_folded_define_that_is_no_secret_keeps_the_verdict(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # httpd reads ${KA} as ka's value: the line is sent as written.
+    root = debian_with(tmp_path, "Define ka Off\nKeepAlive ${KA}")
+    document = take(module, root)
+    assert "KeepAlive ${KA}" in sent_lines(document)
+    assert "Define ka Off" in sent_lines(document)
+
+
+# -- values carried from one name to another ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # A RewriteRule's %1 is what the RewriteCond before it read.
+        f"SetEnvIf Request_URI . SRCV={CANARY}\nRewriteEngine On\n"
+        "RewriteCond %{ENV:SRCV} (.+)\nRewriteRule ^ - [E=UPH:%1]\n"
+        'RequestHeader set Authorization "Basic %{UPH}e"',
+        f"RequestHeader set X-Src {CANARY}\nRewriteEngine On\n"
+        "RewriteCond %{HTTP:X-Src} (.+)\nRewriteRule ^ - [E=UPH:%1,L]\n"
+        'RequestHeader set Authorization "Basic %{UPH}e"',
+        # A credential header reading another request header.
+        f'RequestHeader set X-Tmp {CANARY}\nRequestHeader set Authorization "expr=%{{req:X-Tmp}}"',
+        f'RequestHeader add x-tmp {CANARY}\nRequestHeader set Authorization "expr=%{{HTTP:X-TMP}}"',
+        f"RequestHeader merge X-Tmp {CANARY}\n"
+        "RequestHeader set Authorization \"expr=%{req('x-tmp')}\"",
+        f"RequestHeader setifempty X-Tmp {CANARY}\n"
+        "RequestHeader set Authorization \"expr=%{http('X-Tmp')}\"",
+        f'RequestHeader append X-Tmp {CANARY}\nRequestHeader set Cookie "%{{X-Tmp}}i"',
+        f'RequestHeader set X-Tmp {CANARY}\nRequestHeader set Authorization "expr=%{{HTTP_X_TMP}}"',
+        f"RequestHeader set X-Tmp {CANARY}\nSetEnvIf X-Tmp (.*) TV=$1\n"
+        'RequestHeader set Authorization "Basic %{TV}e"',
+        f"RequestHeader set X-A {CANARY}\nRequestHeader set X-B %{{X-A}}i\n"
+        'RequestHeader set Authorization "expr=%{req:X-B}"',
+        # An unexpanded ${NAME} of a ProxyPass ... interpolate is read from the environment.
+        f"SetEnvIf Request_URI . UPV={CANARY}\nProxyPassInterpolateEnv On\n"
+        "ProxyPass /x http://svc:${UPV}@127.0.0.1:8081/ interpolate",
+        f"RewriteEngine On\nRewriteRule ^ - [E=upv:{CANARY}]\nProxyPassInterpolateEnv On\n"
+        "ProxyPassReverse /x http://svc:${UPV}@127.0.0.1:8081/ interpolate",
+    ],
+)
+def test_secrets_carried_by_rewrite_headers_and_interpolation_stay_on_the_host(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
+def test_a_header_no_credential_reads_keeps_its_value(module: ModuleType, tmp_path: Path) -> None:
+    snippet = (
+        "RequestHeader set X-Tmp plain-value\nRequestHeader set X-Other x\n"
+        'RequestHeader set Authorization "expr=%{req:X-Other}"\n'
+        # A token compared in an expression naming another header too: Host stays.
+        "RequestHeader set Host internal.example\n"
+        "<If \"%{HTTP:X-Api-Key} == 'tok' && %{HTTP:Host} == 'a'\">\n</If>"
+    )
+    document = take(module, debian_with(tmp_path, snippet))
+    lines = sent_lines(document)
+    assert "RequestHeader set X-Tmp plain-value" in lines
+    assert "RequestHeader set X-Other tcpaudit-redacted" in lines
+    assert "RequestHeader set Host internal.example" in lines
+    assert "tok" not in "".join(line for line in lines if line.startswith("<If"))
+
+
+# -- ${NAME}s tried in httpd's order; bounds that fail closed ----------------------
+
+
+@pytest.mark.parametrize(
+    ("snippet", "files"),
+    [
+        # A ninth value, five names on a line, a line over 64 KiB once expanded.
+        (
+            "".join(f"Define H http://h{i}/\n" for i in range(1, 9))
+            + f"Define H http://u:\nProxyPass /h ${{H}}{CANARY}@127.0.0.1:8081/",
+            {},
+        ),
+        (
+            "Define A h\nDefine B t\nDefine C t\nDefine D p\nDefine E ://u:\n"
+            f"ProxyPass /h ${{A}}${{B}}${{C}}${{D}}${{E}}{CANARY}@127.0.0.1:8081/",
+            {},
+        ),
+        (
+            "Define PAD " + "p" * 40_000 + "\nDefine H http://u:\n"
+            f"ProxyPass /h ${{H}}{CANARY}@127.0.0.1:8081/${{PAD}}${{PAD}}",
+            {},
+        ),
+        # The budget spent by earlier lines.
+        (
+            "Define BIG "
+            + "x" * 60_000
+            + "\n"
+            + "".join(f'Header always set X-Pad{i} "pass${{BIG}}"\n' for i in range(300))
+            + f"Define H http://u:\nProxyPass /h ${{H}}{CANARY}@127.0.0.1:8081/",
+            {},
+        ),
+        # More values than tried under <IfDefine>s.
+        (
+            "".join(f"<IfDefine V{i}>\nDefine H http://u{i}:\n</IfDefine>\n" for i in range(12))
+            + f"ProxyPass /h ${{H}}{CANARY}@127.0.0.1:8081/",
+            {},
+        ),
+        (
+            "".join(f"<IfDefine V{i}>\nDefine H http://u{i}:\n</IfDefine>\n" for i in range(12))
+            + f"Define PW {CANARY}\nProxyPass /h ${{H}}${{PW}}@127.0.0.1:8081/",
+            {},
+        ),
+        # The password split over two Defines: each is a part of the secret.
+        (f"Define H http://u:\nDefine PW {CANARY}\nProxyPass /h ${{H}}${{PW}}@h/", {}),
+        # Each inclusion of a file reads the value Define'd before it.
+        (
+            "Define H http://a/\nInclude /etc/apache2/px.conf\n"
+            "Define H http://u:\nInclude /etc/apache2/px.conf\nUnDefine H",
+            {"/etc/apache2/px.conf": f"ProxyPass /x ${{H}}{CANARY}@10.0.0.2:8080/\n"},
+        ),
+        # Under a condition the value may or may not be the one given.
+        (
+            f"<IfDefine NEVER_SET>\nDefine H http://u:\n</IfDefine>\n"
+            f"RequestHeader set X-Note ${{H}}{CANARY}@h/",
+            {},
+        ),
+        # A start-up export, and a value written over a continued line.
+        (
+            f"ProxyPass /h ${{BACKEND_URL}}{CANARY}@h/",
+            {"+envvars": "export BACKEND_URL=http://u:\n"},
+        ),
+        (f"Define H http://u:\nProxyPass /h \\\n  ${{H}}{CANARY}@h/", {}),
+        (f'Define H "http://u:"\nProxyPass /h "${{H}}{CANARY}@h/"', {}),
+        # A value secret by its use elsewhere, beside or inside the words that
+        # make another secret once expanded: the line is not sent expanded.
+        (
+            f"Define PW {CANARY}\nProxyPass /a http://u:${{PW}}@h/\nDefine H http://u:\n"
+            "ProxyPass /x${PW} ${H}y@h/",
+            {},
+        ),
+        (
+            f"Define PW {CANARY}\nProxyPass /a http://u:${{PW}}@h/\nDefine H http://u:\n"
+            "<VirtualHost *:80>\nServerAlias ${PW}${H}x@h/\n</VirtualHost>",
+            {},
+        ),
+        # A directive whose name is a Define.
+        ("Define RH RequestHeader\n${RH} set Authorization " + CANARY, {}),
+    ],
+)
+def test_expanded_lines_never_leave_a_secret_whatever_bound_applies(
+    module: ModuleType, tmp_path: Path, snippet: str, files: dict[str, str]
+) -> None:
+    assert_kept_out(module, debian_with(tmp_path, snippet, files))
+
+
+def test_a_line_a_bound_stops_keeps_its_words_and_count(module: ModuleType, tmp_path: Path) -> None:
+    # Twelve values of H, each a path holding '@': more than are tried.
+    snippet = (
+        "".join(f"<IfDefine V{i}>\nDefine H http://x/{i}@\n</IfDefine>\n" for i in range(12))
+        + 'ProxyPass "/h" ${H}/path keepalive=On'
+    )
+    document = take(module, debian_with(tmp_path, snippet))
+    assert 'ProxyPass "/h" tcpaudit-redacted tcpaudit-redacted' in sent_lines(document)
+
+
+def test_lines_that_cannot_hold_a_secret_are_sent_as_written(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # Twelve values of H (past the bound), none holding '@': ServerAlias stays.
+    snippet = (
+        "".join(f"<IfDefine V{i}>\nDefine H h{i}.example\n</IfDefine>\n" for i in range(12))
+        + "ServerAlias ${H} www.${H}"
+    )
+    document = take(module, debian_with(tmp_path, snippet))
+    assert "ServerAlias ${H} www.${H}" in sent_lines(document)
+
+
+def test_a_directive_name_too_costly_to_expand_refuses_the_snapshot(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    snippet = (
+        "".join(f"<IfDefine V{i}>\nDefine K Header{i}\n</IfDefine>\n" for i in range(12))
+        + f"${{K}} set Authorization {CANARY}"
+    )
+    root = debian_with(tmp_path, snippet)
+    with pytest.raises(ValueError, match=r"^/etc/apache2/apache2\.conf:\d+: ") as raised:
+        module.snapshot(str(root), runner=never_run)
+    assert CANARY not in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_too_many_unchecked_lines_refuse_the_snapshot_naming_one(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    cases = "".join(f"<IfDefine V{i}>\nDefine H http://x/{i}@\n</IfDefine>\n" for i in range(12))
+    lines = "".join(f"ProxyPass /p{i} ${{H}}{CANARY}\n" for i in range(module.MAX_CLOSED_LINES + 1))
+    root = debian_with(
+        tmp_path, "Include /etc/apache2/many.conf", {"/etc/apache2/many.conf": cases + lines}
+    )
+    with pytest.raises(ValueError, match=r"^/etc/apache2/many\.conf:\d+: more than ") as raised:
+        module.snapshot(str(root), runner=never_run)
+    assert CANARY not in str(raised.value)
+
+
+def test_honest_sites_redefining_a_name_snapshot_unchanged(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # 100 sites each Define SITE and use it (and ${APACHE_LOG_DIR}): each line
+    # has one value where it stands, none is a secret, nothing changes.
+    root = debian_with(tmp_path, "")
+    sites = root / "etc/apache2/sites-enabled"
+    for number in range(100):
+        (sites / f"site{number:03d}.conf").write_text(
+            f"Define SITE site{number}\n"
+            "<VirtualHost *:80>\n"
+            "    ServerName ${SITE}.example.org\n"
+            "    DocumentRoot /srv/www/${SITE}\n"
+            "    ErrorLog ${APACHE_LOG_DIR}/${SITE}-error.log\n"
+            "    CustomLog ${APACHE_LOG_DIR}/${SITE}-access.log combined\n"
+            "    ProxyPass /api/ http://${SITE}-backend:8080/ keepalive=On\n"
+            "    KeepAliveTimeout 5\n"
+            "</VirtualHost>\n",
+            encoding="utf-8",
+        )
+    document = take(module, root)
+    for number in range(100):
+        path = f"/etc/apache2/sites-enabled/site{number:03d}.conf"
+        assert document["files"][path]["content"] == (root / path.lstrip("/")).read_text()
+    # The controller reads them as a local audit does.
+    direct = json.loads(tcpaudit.audit(tcpaudit.gather(root)).to_json())
+    remote = json.loads(tcpaudit.audit(facts_from_snapshot(document)).to_json())
+    assert remote["findings"] == direct["findings"]
+    assert remote["grade"] == direct["grade"]
+
+
+# -- mod_macro ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f"<Macro Mk $v>\nDefine UPW $v\n</Macro>\nUse Mk {CANARY}\n"
+        "ProxyPass /d/ http://svc:${UPW}@127.0.0.1:8081/",
+        f"<Macro Mk $v>\nSetEnv XV $v\n</Macro>\nUse Mk {CANARY}\n"
+        'RequestHeader set Authorization "Basic %{XV}e"',
+        f'<Macro Hd $name $val>\nRequestHeader set $name "$val"\n</Macro>\n'
+        f'Use Hd Authorization "Bearer {CANARY}"',
+        f"<Macro Hd $name $val>\nRequestHeader set $name $val\n</Macro>\nUse Hd X-Api-Token {CANARY}",
+        f"<Macro Px $scheme $rest>\nProxyPass /m $scheme$rest\n</Macro>\n"
+        f"Use Px http:// svc:{CANARY}@h:8081/",
+        # The secret written in the body, its URL completed by the argument.
+        f"<Macro Px $s>\nProxyPass /m $s//svc:{CANARY}@h:8081/\n</Macro>\nUse Px http:",
+        # Through a Define the Use argument names.
+        f"Define PART svc:{CANARY}\n<Macro Px $rest>\nProxyPass /m http://$rest@h/\n</Macro>\n"
+        "Use Px ${PART}",
+        # Through a macro using another.
+        f"<Macro In $x>\nRequestHeader set Cookie $x\n</Macro>\n"
+        f"<Macro Out $y>\nUse In $y\n</Macro>\nUse Out {CANARY}",
+        # A Use before its macro (httpd refuses it; its arguments are still checked).
+        f'Use Hd Authorization "Bearer {CANARY}"\n<Macro Hd $name $val>\n'
+        'RequestHeader set $name "$val"\n</Macro>',
+        # The name a body line sets is an argument too.
+        f"<Macro S $n $v>\nDefine $n $v\n</Macro>\nUse S PW {CANARY}\n"
+        "ProxyPass /q http://u:${PW}@h/",
+        f"<Macro S $n $v>\nSetEnv $n $v\n</Macro>\nUse S XV {CANARY}\n"
+        'RequestHeader set Authorization "Basic %{XV}e"',
+        f"<Macro S $n $v>\nRequestHeader set $n $v\n</Macro>\nUse S X-Tmp {CANARY}\n"
+        'RequestHeader set Authorization "expr=%{req:X-Tmp}"',
+        f"<Macro A $x>\nUse B $x\n</Macro>\n<Macro B $y>\nDefine Q $y\n</Macro>\n"
+        f"Use A {CANARY}\nProxyPass /q http://u:${{Q}}@h/",
+        # A macro whose body Defines a name and another line using it.
+        f"<Macro Mk $v>\nDefine H $v\nProxyPass /m ${{H}}@h/\n</Macro>\nUse Mk http://u:{CANARY}",
+    ],
+)
+def test_secrets_assembled_by_macros_stay_on_the_host(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    assert_kept_out(module, debian_with(tmp_path, snippet), valid=not snippet.startswith("Use"))
+
+
+def test_honest_macros_are_sent_as_written(module: ModuleType, tmp_path: Path) -> None:
+    snippet = (
+        "<Macro VHost $name $port>\n<VirtualHost *:$port>\n    ServerName $name\n"
+        "    ProxyPass / http://$name-backend:8080/ keepalive=On\n</VirtualHost>\n</Macro>\n"
+        "Use VHost shop.example 80\nUse VHost blog.example 8080"
+    )
+    root = debian_with(tmp_path, snippet)
+    document = take(module, root)
+    assert document["files"][MAIN]["content"] == (root / MAIN.lstrip("/")).read_text()
+
+
+# -- cost ---------------------------------------------------------------------------------
+
+
+def run_snapshot_child(root: Path) -> str:
+    """The snapshot of ``root`` taken in a child (safety bound: 120 s, the limit is 30 s)."""
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from ansible_trees import load_facts_module\n"
+        "module = load_facts_module()\n"
+        "try:\n"
+        f"    print(json.dumps(module.snapshot({str(root)!r}, runner=None)))\n"
+        "except ValueError as exc:\n"
+        "    print('refused: ' + str(exc))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_a_file_of_the_largest_size_combining_names_is_read_within_bounds(
+    tmp_path: Path,
+) -> None:
+    # 32 Defines of four names, then ${A}${B}${C}${D} as often as 4 MiB allows:
+    # 88 s in the module before; each line has one value per name where it stands.
+    defines = "".join(
+        f"Define {name} {name.lower()}{value}\n" for name in "ABCD" for value in range(8)
+    )
+    line = "ServerAlias ${A}${B}${C}${D}\n"
+    body = line * ((4 * 1024 * 1024 - 4096) // len(line))
+    root = debian_with(
+        tmp_path, "Include /etc/apache2/combo.conf", {"/etc/apache2/combo.conf": defines + body}
+    )
+    out = run_snapshot_child(root)
+    document = json.loads(out)
+    assert document["files"]["/etc/apache2/combo.conf"]["content"] == defines + body
+
+
+def test_a_hostile_file_of_the_largest_size_is_refused_not_sent(tmp_path: Path) -> None:
+    cases = "".join(
+        f"<IfDefine V{i}>\nDefine {n} http://x/{n}{i}@\n</IfDefine>\n"
+        for n in "AB"
+        for i in range(12)
+    )
+    line = f"ProxyPass /p ${{A}}${{B}}{CANARY}\n"
+    body = line * ((4 * 1024 * 1024 - 4096) // len(line))
+    root = debian_with(
+        tmp_path, "Include /etc/apache2/combo.conf", {"/etc/apache2/combo.conf": cases + body}
+    )
+    out = run_snapshot_child(root)
+    assert out.startswith("refused: /etc/apache2/combo.conf:")
+    assert CANARY not in out
