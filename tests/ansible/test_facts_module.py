@@ -711,3 +711,33 @@ def test_expanding_variables_to_find_secrets_is_bounded(module: ModuleType, tmp_
         "ProxyPass /x tcpaudit-redacted\n"
     )
     assert module.MAX_EXPANDED_LINE < 10_000 * 40_000
+
+
+def test_references_without_an_end_are_found_in_linear_time(tmp_path: Path) -> None:
+    # '${' or '%{' repeated with no '}' after them: the module's patterns
+    # scanned from every one to the end of the line (57 s for these lines),
+    # and a start-up file's blank lines were scanned from every line start.
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    repeated = 40_000
+    write(root, "/etc/apache2/conf-enabled/unended.conf",
+          f"SetEnv X {'%{' * repeated}\nSetEnvIf Request_URI . Y={'${' * repeated}\n"
+          f"ServerAdmin {'${' * repeated}}}\nRequestHeader set X-A {'%{env:' * repeated}\n"
+          f"ProxyPass /x {'${' * repeated}\n")  # fmt: skip
+    gentoo = tmp_path / "gentoo"
+    shutil.copytree(REPO / "tests/corpus/certbot-gentoo", gentoo, symlinks=True)
+    write(gentoo, "/etc/conf.d/apache2", "\n" * 500_000 + "# not yet\nAPACHE2_OPTS=\n")
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from ansible_trees import load_facts_module\n"
+        "module = load_facts_module()\n"
+        f"for root in ({str(root)!r}, {str(gentoo)!r}):\n"
+        "    print(json.dumps(module.snapshot(root, runner=None)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    first = json.loads(done.stdout.splitlines()[0])
+    assert "%{" * repeated in first["files"]["/etc/apache2/conf-enabled/unended.conf"]["content"]

@@ -110,6 +110,19 @@ def plant(tree: Tree, rng: random.Random) -> list[str]:
                 f"<IfModule mod_rewrite.c>\nRewriteCond %{{HTTP:X-Api-Key}} !^{secret}$\n</IfModule>",
                 f"<IfModule mod_rewrite.c>\nRewriteRule ^/r http://127.0.0.1:8082/?token={secret}"
                 " [P]\n</IfModule>",
+                # A header name written with mod_headers' trailing colon; any
+                # header sent a Bearer value; a Define named in another case.
+                f'<IfModule mod_headers.c>\nRequestHeader set Authorization: "Bearer {secret}"\n'
+                "</IfModule>",
+                f'<IfModule mod_headers.c>\nRequestHeader set X-Upstream "Bearer {secret}"\n'
+                "</IfModule>",
+                f"Define pw_lower {secret}\n<IfModule mod_proxy.c>\n"
+                "ProxyPass /l/ http://svc:${PW_LOWER}@127.0.0.1:8086/\n</IfModule>",
+                # A variable a credential header reads through a RewriteCond's capture.
+                f"<IfModule mod_setenvif.c>\nSetEnvIf Request_URI . SRCV={secret}\n</IfModule>\n"
+                "<IfModule mod_rewrite.c>\nRewriteEngine On\nRewriteCond %{ENV:SRCV} (.+)\n"
+                "RewriteRule ^ - [E=UPH:%1]\n</IfModule>\n<IfModule mod_headers.c>\n"
+                'RequestHeader set Authorization "Basic %{UPH}e"\n</IfModule>',
             ],
             k=rng.randint(1, 4),
         )

@@ -350,6 +350,15 @@ _SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pwd")
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def _variable_names(text):
+    """The names of ``text``'s ``${NAME}``s (a name runs to the next '}'), searched
+    only up to the last '}': from each '${' after it the pattern scanned to
+    the end in vain (a line of 40,000 '${': a minute)."""
+    return _VARIABLE.findall(text, 0, text.rfind("}") + 1)
+
+
 _WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S+)')
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _BARE_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -477,7 +486,7 @@ def _bounded_substitution(value, pattern, value_of, limit=MAX_EXPANSION_CHARACTE
     pieces = []
     size = 0
     last = 0
-    for match in pattern.finditer(value):
+    for match in _matches(pattern, value):
         known = value_of(match)
         pieces.append(value[last : match.start()])
         pieces.append(known)
@@ -488,6 +497,18 @@ def _bounded_substitution(value, pattern, value_of, limit=MAX_EXPANSION_CHARACTE
     pieces.append(value[last:])
     result = "".join(pieces)
     return None if len(result) > limit else result
+
+
+def _matches(pattern, value):
+    """``pattern.finditer(value)``, in linear time for the patterns that need a
+    closing '}' (``${NAME}``): they are searched up to the last '}' only."""
+    if pattern is not _VARIABLE and pattern is not _SHELL_VARIABLE:
+        return pattern.finditer(value)
+    end = value.rfind("}") + 1
+    found = list(pattern.finditer(value, 0, end))
+    if pattern is _SHELL_VARIABLE:  # its bare $NAME may follow
+        found.extend(_BARE_VARIABLE.finditer(value, end))
+    return found
 
 
 def shell_assignments(text, known=None, overflowed=None):
@@ -616,7 +637,7 @@ _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARI
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
 _ENVIRONMENT_REFERENCE = re.compile(
-    r"(?i)%\{([^}:]+)\}e|%\{(?:reqenv|env|osenv):([^}]+)\}"
+    r"(?i)%\{([^}:{%$]+)\}e|%\{(?:reqenv|env|osenv):([^}{%$]+)\}"
     r"|\b(?:reqenv|env|osenv)\(\s*['\"]([^'\"]+)['\"]"
 )
 
@@ -856,8 +877,8 @@ def _note_secret_word(uses, value, new, macro=None, interpolated=False, headers=
     """Record in ``uses`` what stood in the secret's place in ``value`` (now ``new``):
     the ${NAME}s (Define names fold case, as httpd's table does), the
     environment variables and request headers it reads, the macro parameters."""
-    names = {name.lower() for name in _VARIABLE.findall(value)}
-    names -= {name.lower() for name in _VARIABLE.findall(new)}
+    names = {name.lower() for name in _variable_names(value)}
+    names -= {name.lower() for name in _variable_names(new)}
     uses["variables"].update(names)
     if interpolated:
         uses.setdefault("environment", set()).update(names)
@@ -1170,7 +1191,7 @@ class _ExpansionWalk:
             return True
         if not self.holding_at and not self.environment_at:
             return False  # no value of any name holds '@'
-        for name in set(_VARIABLE.findall(line)):
+        for name in set(_variable_names(line)):
             folded = name.lower()
             if folded in self.holding_at:
                 return True
@@ -1194,7 +1215,7 @@ class _ExpansionWalk:
         before substituting)."""
         if self.budget <= 0:
             return None  # spent: nothing more is tried
-        names = list(dict.fromkeys(_VARIABLE.findall(line)))
+        names = list(dict.fromkeys(_variable_names(line)))
         choices = [[{}, 0]]
         for name in names:
             values = self.values(name)
@@ -1213,8 +1234,12 @@ class _ExpansionWalk:
             if size > MAX_EXPANDED_LINE or size > self.budget:
                 return None
             self.budget -= size
+            end = line.rfind("}") + 1  # as _variable_names
             expansions.append(
-                _VARIABLE.sub(lambda m, chosen=chosen: chosen.get(m.group(1), m.group(0)), line)
+                _VARIABLE.sub(
+                    lambda m, chosen=chosen: chosen.get(m.group(1), m.group(0)), line[:end]
+                )
+                + line[end:]
                 if chosen
                 else line
             )
@@ -1252,7 +1277,7 @@ class _ExpansionWalk:
 
     def note(self, word, macro):
         """The names and parameters in ``word`` stood where a secret is."""
-        self.uses["variables"].update(name.lower() for name in _VARIABLE.findall(word))
+        self.uses["variables"].update(name.lower() for name in _variable_names(word))
         for index, parameter in enumerate(macro[1] if macro else ()):
             if parameter and parameter in word:
                 self.uses["macros"].add((macro[0], index))
@@ -1525,7 +1550,7 @@ def _sources(text, macro=None):
     """The nodes whose values ``text`` is made of: ("variable", name) for a
     ${NAME}, ("environment", name), ("header", name) it reads, ("macro",
     macro, index) for a parameter of the macro it is written in."""
-    found = {("variable", name.lower()) for name in _VARIABLE.findall(text)}
+    found = {("variable", name.lower()) for name in _variable_names(text)}
     found.update(("environment", name) for name in _environment_names(text))
     found.update(("header", name) for name in _read_headers(text))
     if macro is not None:
@@ -1956,13 +1981,13 @@ def unit_settings(text):
 
 # `. FILE` / `source FILE` and `[ -f FILE ]` / `test -f FILE` in a shell fragment.
 _SOURCED = re.compile(
-    r"(?:^|[;&|(]|\bthen\b|\bdo\b|\belse\b)\s*(?:\.|source)\s+(\"[^\"]*\"|'[^']*'|[^\s;&|)]+)",
+    r"(?:^|[;&|(]|\bthen\b|\bdo\b|\belse\b)[ \t]*(?:\.|source)[ \t]+(\"[^\"]*\"|'[^']*'|[^\s;&|)]+)",
     re.M,
 )
 _TESTED = re.compile(r"(?:\[|\btest)\s+(?:!\s+)?-[a-zA-Z]\s+(\"[^\"]*\"|'[^']*'|[^\s;&|\]]+)")
 # httpd's -f and -d (and Gentoo's CONFIGFILE/SERVERROOT) in start-up files and ExecStart.
 _OPTION_PATH = re.compile(r"(?:^|[\s\"'=])-([fd])\s*(\"[^\"]*\"|'[^']*'|[^\s\"';]+)")
-_GENTOO_PATH = re.compile(r"^\s*(CONFIGFILE|SERVERROOT)=(\"[^\"]*\"|'[^']*'|\S+)", re.M)
+_GENTOO_PATH = re.compile(r"^[ \t]*(CONFIGFILE|SERVERROOT)=(\"[^\"]*\"|'[^']*'|\S+)", re.M)
 _SHELL_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
