@@ -111,6 +111,13 @@ def assert_kept_out(module: ModuleType, root: Path, *, valid: bool = True) -> di
         f'RequestHeader set X-Upstream "bearer {CANARY}" early',
         f'RequestHeader set X-Upstream "Bearer\t{CANARY}"',
         f'RequestHeader set X-Upstream "  Basic {CANARY}"',
+        # Names holding "auth" or "session", and the other credential schemes.
+        f"RequestHeader set X-Auth {CANARY}",
+        f"RequestHeader set X-Session-Id {CANARY}",
+        f'RequestHeader set X-Upstream "Token {CANARY}"',
+        f'RequestHeader set X-Upstream "ApiKey {CANARY}"',
+        f'RequestHeader set X-Upstream "Digest username={CANARY}"',
+        f'RequestHeader set X-Upstream "AWS4-HMAC-SHA256 Credential={CANARY}"',
     ],
 )
 def test_credential_headers_of_every_spelling_are_redacted(
@@ -501,3 +508,18 @@ def test_a_hostile_file_of_the_largest_size_is_refused_not_sent(tmp_path: Path) 
     out = run_snapshot_child(root)
     assert out.startswith("refused: /etc/apache2/combo.conf:")
     assert CANARY not in out
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f'RewriteEngine On\nRewriteCond "%{{req:Authorization}}" "={CANARY}"\nRewriteRule ^ - [F]',
+        f"<If \"%{{req_novary:Authorization}} == '{CANARY}'\">\nRequire all granted\n</If>",
+        f"<If \"%{{REQ:X-Api-Token}} == '{CANARY}'\">\nRequire all granted\n</If>",
+    ],
+)
+def test_literals_compared_with_a_header_read_as_req_are_redacted(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    # ap_expr's %{req:NAME} and %{req_novary:NAME} read a request header too.
+    assert_kept_out(module, debian_with(tmp_path, snippet))

@@ -325,6 +325,22 @@ def _third_party_hidden() -> Iterator[None]:
         environment=(),
     )
 )
+@example(  # Define NAME "" defines NAME without a value: ${NAME} stays as written
+    Case(
+        build="this",
+        files={
+            "etc/apache2/apache2.conf": (
+                b"LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+                b"ErrorLog /dev/null\n"
+                b"Define E \"\"\nTimeout ${E}\nDefine F two\nDefine F ''\nServerAdmin ${F}\n"
+                b"<IfDefine E>\nKeepAlive O${E}n\n</IfDefine>\n"
+            ),
+        },
+        defines=(),
+        directives=(),
+        environment=(),
+    )
+)
 def test_generated_tree_matches_apache2(generated: Case) -> None:
     with tempfile.TemporaryDirectory() as work:
         tcpaudit_root = Path(work) / "tcpaudit"

@@ -170,6 +170,13 @@ CASES = {
     "browsermatch-bare": ["BrowserMatch"],
     "browsermatch-one": ["BrowserMatchNoCase x"],
     "browsermatch-ok": ["BrowserMatch x y", "BrowserMatchNoCase x y"],
+    "setenvif-empty-regex": ['SetEnvIf Host "" X=1'],
+    "browsermatch-empty-regex": ['BrowserMatch "" X=1'],
+    "setenvifexpr-empty": ['SetEnvIfExpr "" a'],
+    "setenvifexpr-bare": ["SetEnvIfExpr"],
+    "setenvifexpr-no-variable": ['SetEnvIfExpr "true"'],
+    "setenvifexpr-empty-variable": ['SetEnvIfExpr "true" ""'],
+    "setenvifexpr-ok": ['SetEnvIfExpr "true" a'],
 }  # fmt: skip
 
 

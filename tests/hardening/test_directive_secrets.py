@@ -157,6 +157,16 @@ VARIANTS = {
     "X-Forwarded-Authorization": f"RequestHeader set X-Forwarded-Authorization {CANARY}",
     "Bearer value in any header": f'RequestHeader set X-Upstream "Bearer {CANARY}"',
     "Basic value in any header": f"RequestHeader append X-Upstream 'basic {CANARY}'",
+    "a header named X-Auth": f"RequestHeader set X-Auth {CANARY}",
+    "a session header": f"RequestHeader set X-Session-Id {CANARY}",
+    "Token value in any header": f'RequestHeader set X-Upstream "Token {CANARY}"',
+    "ApiKey value in any header": f'RequestHeader set X-Upstream "ApiKey {CANARY}"',
+    "Authorization compared as %{req:}": (
+        f'RewriteEngine On\nRewriteCond "%{{req:Authorization}}" "={CANARY}"\nRewriteRule ^ - [F]'
+    ),
+    "Authorization compared as %{req_novary:}": (
+        f"<If \"%{{req_novary:Authorization}} == '{CANARY}'\">\nRequire all granted\n</If>"
+    ),
 }
 
 

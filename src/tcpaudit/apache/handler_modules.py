@@ -83,14 +83,19 @@ def _clause_error(clause: str | None) -> str | None:
 def setenvif_error(
     directive: Directive, _state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
-    """``SetEnvIf attribute regex var...``; ``BrowserMatch regex var...`` (User-Agent)."""
+    """``SetEnvIf attribute regex var...``; ``BrowserMatch regex var...`` (User-Agent);
+    ``SetEnvIfExpr expression var...``."""
     words = list(directive.args)
-    if directive.key.startswith("browsermatch"):
-        words.insert(0, "User-Agent")
     name = canonical_name(directive.key) or directive.name
+    if directive.key == "setenvifexpr":
+        if not words or not words[0]:
+            return f"Missing expression for {name}"
+        words.insert(0, "expression")  # then as SetEnvIf's regular expression and variables
+    elif directive.key.startswith("browsermatch"):
+        words.insert(0, "User-Agent")
     if not words or not words[0]:
         return f"Missing header-field name for {name}"
-    if len(words) < 2:
+    if len(words) < 2 or not words[1]:
         return f"Missing regular expression for {name}"
     if len(words) < 3 or not words[2]:
         return f"Missing envariable expression for {name}"

@@ -371,6 +371,7 @@ _HANDLERS: dict[str, _Handler] = {
     "requestheader": header_error,
     "setenvif": setenvif_error,
     "setenvifnocase": setenvif_error,
+    "setenvifexpr": setenvif_error,
     "browsermatch": setenvif_error,
     "browsermatchnocase": setenvif_error,
 }
@@ -383,7 +384,8 @@ _WORDS_ONLY = frozenset(
     {"options", "allowoverride", "error", "loglevel", "listenbacklog", "limitrequestline",
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
-     "requestheader", "setenvif", "setenvifnocase", "browsermatch", "browsermatchnocase"}
+     "requestheader", "setenvif", "setenvifnocase", "setenvifexpr", "browsermatch",
+     "browsermatchnocase"}
 )  # fmt: skip
 
 

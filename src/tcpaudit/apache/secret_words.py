@@ -103,7 +103,8 @@ _AUTHORITY_END = re.compile("[/?#]")
 # A request header named in an expression or a test string: %{HTTP:Name},
 # %{HTTP_NAME}, req('Name'), http('Name'), req_novary('Name').
 _HEADER_REFERENCE = re.compile(
-    r"(?i)(?:%\{http[:_]|\b(?:req|req_novary|http)\(\s*['\"])([A-Za-z0-9_-]+)"
+    r"(?i)(?:%\{http[:_]|%\{(?:req|req_novary):\s*|\b(?:req|req_novary|http)\(\s*['\"])"
+    r"([A-Za-z0-9_-]+)"
 )
 # name=value at a word's start or after a separator: query strings, proxy
 # worker parameters (AJP's secret=), DBDParams' "user=x pass=y",
@@ -116,8 +117,8 @@ _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]
 # a credential header's name. Tested with `in` on the lowered line: a
 # case-insensitive regular expression of these took 5 us a line.
 _SECRET_NAME_PARTS = (
-    "pass", "secret", "token", "key", "pwd", "credential", "private", "authoriz", "cookie",
-    "bearer", "basic",
+    "pass", "secret", "token", "key", "pwd", "credential", "private", "auth", "cookie",
+    "session", "bearer", "basic", "digest", "negotiate", "aws4",
 )  # fmt: skip
 _CREDENTIAL_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate"}
@@ -125,7 +126,9 @@ _CREDENTIAL_HEADERS = frozenset(
 _HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
 # A header value sent as credentials whatever the header is named
 # (X-Upstream-Auth: "Bearer ..."): HTTP's Basic and Bearer schemes.
-_CREDENTIAL_SCHEME = re.compile(r"(?i)[\"']?(?:basic|bearer)\s")
+_CREDENTIAL_SCHEME = re.compile(
+    r"(?i)[\"']?\s*(?:basic|bearer|digest|negotiate|token|apikey|aws4-hmac-sha256)\s"
+)
 
 
 # How the loaders test a line of a directive before calling redact_arguments
@@ -175,7 +178,7 @@ def worth_checking(check: int, text: str) -> bool:
     lowered = text.lower()
     if check == CHECK_EXPRESSION:
         # A RewriteCond reading a header or a variable may feed a RewriteRule's %N.
-        return "%{http" in lowered or "%{env" in lowered or "(" in lowered
+        return "%{http" in lowered or "%{req" in lowered or "%{env" in lowered or "(" in lowered
     if check in (CHECK_PARAMETERS, CHECK_REWRITE) and "=" not in text:
         return False
     if check == CHECK_REWRITE and ("e=" in lowered or "env=" in lowered):
@@ -193,10 +196,14 @@ def _has_secret_name(lowered: str) -> bool:
         or "pwd" in lowered
         or "credential" in lowered
         or "private" in lowered
-        or "authoriz" in lowered
+        or "auth" in lowered
         or "cookie" in lowered
+        or "session" in lowered
         or "bearer" in lowered
         or "basic" in lowered
+        or "digest" in lowered
+        or "negotiate" in lowered
+        or "aws4" in lowered
     )
 
 
@@ -216,7 +223,7 @@ def may_hold_secret(key: str, text: str) -> bool:
     if key in _EXPRESSIONS:
         lowered = text.lower()
         # A credential is compared only where a request header is named.
-        if "%{http:" in lowered or "%{http_" in lowered or "(" in lowered:
+        if "%{http:" in lowered or "%{http_" in lowered or "%{req" in lowered or "(" in lowered:
             return _has_secret_name(lowered)
         return key in _PARAMETERS and "=" in text and _has_secret_name(lowered)
     if key in _NAMING or key in _COMPARING or "=" in text:
@@ -355,7 +362,8 @@ def _is_credential_header(name: str) -> bool:
         lowered = lowered[:-1]
     return (
         lowered in _CREDENTIAL_HEADERS
-        or "authoriz" in lowered
+        or "auth" in lowered
+        or "session" in lowered
         or "cookie" in lowered
         or is_secret_variable(lowered.replace("-", "_"))
     )

@@ -4,7 +4,8 @@ Owns the rules of ``set_define``/``unset_define`` and ``ap_resolve_env``
 (server/core.c); ``evaluator.py`` calls them line by line.
 
 - ``-D NAME`` and ``Define NAME`` make ``<IfDefine NAME>`` true; only
-  ``Define NAME VALUE`` gives ``${NAME}`` a value (an empty one is a value);
+  ``Define NAME VALUE`` gives ``${NAME}`` a value (an empty word is none:
+  ``Define NAME ""`` leaves ``${NAME}`` as it was);
 - ``${NAME}`` is looked up in the defined values, then in httpd's environment;
   an undefined one is left as written, with a warning (a note here) unless the
   name holds a ``:`` (expressions such as ``${SSL:...}``); one pass, whole line;
@@ -212,7 +213,9 @@ class Variables:
         if key == "define":
             if name not in self._serials:
                 self._push(name)
-            if len(args) == 2:
+            # httpd passes an empty second word as no value (`*w2 ? w2 : NULL`):
+            # the name is defined, ${NAME} keeps what it had (apache2 2.4.71).
+            if len(args) == 2 and args[1]:
                 self.values[name.lower()] = args[1]
                 self._define_lines.setdefault(name.lower(), []).append((file, number))
             return
