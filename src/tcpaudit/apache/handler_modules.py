@@ -9,13 +9,8 @@ compiles them is not judged here (accepted).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .directives import canonical_name
 from .tree import Directive
-
-if TYPE_CHECKING:
-    from .handlers import WalkState
 
 __all__ = ["header_error", "setenvif_error"]
 
@@ -28,7 +23,7 @@ _ACTION_MESSAGE = (
 )
 
 
-def header_error(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+def header_error(directive: Directive, _state: object, _sections: tuple[str, ...]) -> str | None:
     """``Header``/``RequestHeader``: [condition] action header [value] [replacement] [clause]."""
     words = list(directive.args)
     is_response = directive.key == "header"
@@ -80,9 +75,7 @@ def _clause_error(clause: str | None) -> str | None:
     return f"Unknown parameter: {clause}"
 
 
-def setenvif_error(
-    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
-) -> str | None:
+def setenvif_error(directive: Directive, _state: object, _sections: tuple[str, ...]) -> str | None:
     """``SetEnvIf attribute regex var...``; ``BrowserMatch regex var...`` (User-Agent);
     ``SetEnvIfExpr expression var...``."""
     words = list(directive.args)
