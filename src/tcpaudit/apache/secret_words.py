@@ -177,8 +177,16 @@ def worth_checking(check: int, text: str) -> bool:
         return False
     lowered = text.lower()
     if check == CHECK_EXPRESSION:
-        # A RewriteCond reading a header or a variable may feed a RewriteRule's %N.
-        return "%{http" in lowered or "%{req" in lowered or "%{env" in lowered or "(" in lowered
+        # A RewriteCond reading a header or a variable may feed a RewriteRule's %N;
+        # a compared literal may hold a secret-named parameter (pass=...).
+        return (
+            "%{http:" in lowered
+            or "%{http_" in lowered
+            or "%{req" in lowered
+            or "%{env" in lowered
+            or "(" in lowered
+            or ("=" in text and _has_secret_name(lowered))
+        )
     if check in (CHECK_PARAMETERS, CHECK_REWRITE) and "=" not in text:
         return False
     if check == CHECK_REWRITE and ("e=" in lowered or "env=" in lowered):
@@ -225,7 +233,8 @@ def may_hold_secret(key: str, text: str) -> bool:
         # A credential is compared only where a request header is named.
         if "%{http:" in lowered or "%{http_" in lowered or "%{req" in lowered or "(" in lowered:
             return _has_secret_name(lowered)
-        return key in _PARAMETERS and "=" in text and _has_secret_name(lowered)
+        # Or a secret-named parameter in a compared literal (pass=...).
+        return "=" in text and _has_secret_name(lowered)
     if key in _NAMING or key in _COMPARING or "=" in text:
         return _has_secret_name(text.lower())
     return False

@@ -108,22 +108,26 @@ class Variables:
         if "${" not in line:
             return line
 
+        values, environment = self.values, self.environment
+
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
-            value = self.values.get(name.lower())
+            value = values.get(name.lower()) if values else None
             if value is not None:
                 return value
-            if name in self.environment:
-                return self.environment[name]
+            if name in environment:
+                return environment[name]
             if ":" not in name:
                 self._note_undefined(name, file, number)
             return match.group(0)
 
         # Check the size before building the line: the result may be huge.
-        values, environment = self.values, self.environment
+        # Searched up to the last '}' only (see _references).
+        end = line.rfind("}") + 1
         grown = 0
-        for name in _references(line):
-            value = values.get(name.lower())
+        for name in _VARIABLE.findall(line, 0, end):
+            # Most trees define no value (Debian's names come from envvars).
+            value = values.get(name.lower()) if values else None
             if value is None:
                 value = environment.get(name)
             if value is not None:
@@ -136,7 +140,6 @@ class Variables:
                 line=number,
             )
         self._note_secret_uses(line)
-        end = line.rfind("}") + 1  # as in _references
         return _VARIABLE.sub(replace, line[:end]) + line[end:]
 
     def _note_secret_uses(self, line: str) -> None:
