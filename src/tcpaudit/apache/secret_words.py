@@ -168,6 +168,9 @@ def secret_check(key: str) -> int:
     return CHECK_ALWAYS if is_secret_directive(key) else CHECK_NEVER
 
 
+# Remembered: configurations repeat the same lines in every vhost (a header,
+# a RewriteCond, a log line), and the test runs for one line in two.
+@lru_cache(maxsize=8192)
 def worth_checking(check: int, text: str) -> bool:
     """Whether a line whose name's ``secret_check`` is ``check`` may hold a secret:
     a cheap first test, never a false "no" (``may_hold_secret`` decides)."""
