@@ -168,12 +168,27 @@ def secret_check(key: str) -> int:
     return CHECK_ALWAYS if is_secret_directive(key) else CHECK_NEVER
 
 
-# Remembered: configurations repeat the same lines in every vhost (a header,
-# a RewriteCond, a log line), and the test runs for one line in two.
-@lru_cache(maxsize=8192)
+# Lines up to this long are remembered: configurations repeat the same lines
+# in every vhost (a header, a RewriteCond, a log line), and the test runs for
+# one line in two. The bound keeps what the cache holds between loads small
+# (8,192 lines of 256 characters).
+_REMEMBERED_LINE = 256
+
+
 def worth_checking(check: int, text: str) -> bool:
     """Whether a line whose name's ``secret_check`` is ``check`` may hold a secret:
     a cheap first test, never a false "no" (``may_hold_secret`` decides)."""
+    if len(text) <= _REMEMBERED_LINE:
+        return _worth_checking_remembered(check, text)
+    return _worth_checking(check, text)
+
+
+@lru_cache(maxsize=8192)
+def _worth_checking_remembered(check: int, text: str) -> bool:
+    return _worth_checking(check, text)
+
+
+def _worth_checking(check: int, text: str) -> bool:
     if "@" in text or check == CHECK_ALWAYS:
         return True
     if not check:
