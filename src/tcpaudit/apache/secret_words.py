@@ -125,7 +125,7 @@ _CREDENTIAL_HEADERS = frozenset(
 )
 _HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
 # A header value sent as credentials whatever the header is named
-# (X-Upstream-Auth: "Bearer ..."): HTTP's Basic and Bearer schemes.
+# (X-Upstream: "Bearer ..."): the HTTP authentication schemes in use.
 _CREDENTIAL_SCHEME = re.compile(
     r"(?i)[\"']?\s*(?:basic|bearer|digest|negotiate|token|apikey|aws4-hmac-sha256)\s"
 )
@@ -365,7 +365,7 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
 
 def _redact_header(words: list[str]) -> str | None:
     """Header [condition] action name value [replacement] ...: a credential header's
-    value, or any header's value sent as credentials (``Basic ...``, ``Bearer ...``)."""
+    value, or any header's value sent as credentials (``Bearer ...``, ``Token ...``)."""
     start = 1 if words and words[0].lower() in _HEADER_CONDITIONS else 0
     if len(words) < start + 3:
         return None
