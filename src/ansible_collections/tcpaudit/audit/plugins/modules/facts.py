@@ -916,11 +916,7 @@ def redact_apache(text, uses=None):
         if raw.endswith("\\") or (raw.endswith("\r") and raw.rstrip("\r").endswith("\\")):
             continue
         start, first = first, index + 1
-        if start == index:
-            joined = raw
-        else:
-            group = lines[start : index + 1]
-            joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+        joined = raw if start == index else _joined(lines[start : index + 1])
         head = joined.split(None, 1)
         if not head:
             continue
@@ -973,6 +969,14 @@ _EFFECTS = frozenset(["define", "undefine", "include", "includeoptional", "use"]
 _WALKED = _EFFECTS | _CONDITION_SECTIONS | _CONDITION_ENDS
 
 
+def _joined(group):
+    """Physical lines ending with '\\' (a '\\r' before the break allowed) joined
+    to the last one, as httpd joins a continued line."""
+    if len(group) == 1:
+        return group[0]
+    return "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+
+
 def _logical_lines(text):
     """(first line index, end index, the line with its continuations joined)."""
     lines = text.split("\n")
@@ -980,8 +984,7 @@ def _logical_lines(text):
     for index, raw in enumerate(lines):
         if raw.rstrip("\r").endswith("\\"):
             continue
-        group = lines[first : index + 1]
-        yield first, index + 1, "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+        yield first, index + 1, _joined(lines[first : index + 1])
         first = index + 1
 
 
@@ -1506,12 +1509,7 @@ def redact_expanded_secrets(texts, variables=None, mains=(), includes=None, uses
                 end, marked = words[first]
             else:
                 marked = words.get(first, (None, ()))[1]
-            group = lines[first:end]
-            joined = (
-                "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
-                if end - first > 1
-                else group[0]
-            )
+            joined = _joined(lines[first:end])
             new = _redact_marked_line(joined, sorted(marked), markers, path, first + 1)
             if end - first > 1:
                 lines[first:end] = [""] * (end - first - 1) + [new]
@@ -1743,19 +1741,12 @@ def redact_secret_uses(text, uses):
         return values
 
     lines = text.split("\n")
-    first = 0
-    for index, raw in enumerate(lines):
-        if raw.rstrip("\r").endswith("\\"):
-            continue
-        group = lines[first : index + 1]
-        joined = "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+    for first, end, joined in _logical_lines(text):
         if _line_key(joined) not in _USES_REWRITTEN:
-            first = index + 1
             continue
         redacted = _rewrite_apache_line(joined, rewrite)
         if redacted != joined:
-            lines[first : index + 1] = [""] * (index - first) + [redacted]
-        first = index + 1
+            lines[first:end] = [""] * (end - first - 1) + [redacted]
     return "\n".join(lines)
 
 
