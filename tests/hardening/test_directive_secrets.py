@@ -533,3 +533,10 @@ def test_a_note_hides_a_value_used_as_a_secret(tmp_path: Path) -> None:
     for text in outputs:
         assert CANARY not in text
     assert f"Timeout {PLACEHOLDER} is read as 0" in outputs[0]
+
+
+def test_a_secret_named_parameter_in_a_compared_literal_is_replaced() -> None:
+    # RewriteCond %{QUERY_STRING} pass=...: the module replaced it, the loaders did not.
+    words = redact_arguments("rewritecond", ("%{QUERY_STRING}", f"pass={CANARY}"))
+    assert words == ("%{QUERY_STRING}", f"pass={PLACEHOLDER}")
+    assert redact_arguments("rewritecond", ("%{HTTPS}", "!=on")) == ("%{HTTPS}", "!=on")
