@@ -218,7 +218,7 @@ def read_text(
 
 # A JSON string (escapes included) or one bracket: strings are skipped whole,
 # so brackets inside them do not count.
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
 
 
 def check_json_depth(text: str, limit: int = MAX_DOCUMENT_DEPTH) -> None:

@@ -523,3 +523,106 @@ def test_literals_compared_with_a_header_read_as_req_are_redacted(
 ) -> None:
     # ap_expr's %{req:NAME} and %{req_novary:NAME} read a request header too.
     assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
+# -- literals compared with credentials in further shapes ---------------------------
+
+_COPY = {"/etc/apache2/copy.conf": 'SetEnvIf Authorization "(.*)" HC=$1\n'}
+
+
+@pytest.mark.parametrize(
+    ("snippet", "files"),
+    [
+        (
+            f"RewriteEngine On\nRewriteCond expr \"req('Authorization') == 'Bearer {CANARY}'\"\n"
+            "RewriteRule ^ - [F]",
+            {},
+        ),
+        (
+            f"RewriteEngine On\nRewriteCond expr \"req ('X-Api-Key') == '{CANARY}'\"\n"
+            "RewriteRule ^ - [F]",
+            {},
+        ),
+        (f"SetEnvIfExpr \"req ( 'Authorization' ) == '{CANARY}'\" x=1", {}),
+        (f"Header set X-Ok 1 \"expr=req('Authorization') == 'Bearer {CANARY}'\"", {}),
+        (f'RequestHeader set X-Ok 1 "expr=%{{HTTP:Cookie}} =~ /sid={CANARY}/"', {}),
+        (f"SetEnvIfExpr \"resp('Set-Cookie') == '{CANARY}'\" x=1", {}),
+        (f"<If \"resp ('Set-Cookie') == '{CANARY}'\">\nRequire all granted\n</If>", {}),
+        (f"<Location /t>\nRequire expr %{{HTTP:X-Api-Key}} == '{CANARY}'\n</Location>", {}),
+        (f'SetEnvIf ^Prox.*ization "^Basic {CANARY}$" ok=1', {}),
+        (f'SetEnvIf ^Pr.xy-A "^{CANARY}$" ok=1', {}),
+        (f'RequestHeader set X-Up "NTLM {CANARY}"', {}),
+        (f'Header set X-Okta "SSWS {CANARY}"', {}),
+        (f'RequestHeader set X-Up "Vendor {CANARY}x9y8z7"', {}),
+        # A capture of Authorization compared by the next RewriteCond.
+        (
+            "RewriteEngine On\nRewriteCond %{HTTP:Authorization} ^(.*)$\n"
+            f'RewriteCond %1 "=Bearer {CANARY}"\nRewriteRule ^ - [F]',
+            {},
+        ),
+        (
+            "RewriteEngine On\nInclude /etc/apache2/cond.conf\n"
+            f"RewriteCond %1 ={CANARY}\nRewriteRule ^ - [F]",
+            {"/etc/apache2/cond.conf": "RewriteCond %{HTTP:Authorization} ^(.*)$\n"},
+        ),
+        # A copy of Authorization, made in another file, compared with a literal.
+        (
+            "Include /etc/apache2/copy.conf\nRewriteEngine On\n"
+            f'RewriteCond %{{ENV:HC}} "=Bearer {CANARY}"\nRewriteRule ^ - [F]',
+            _COPY,
+        ),
+        (f"Include /etc/apache2/copy.conf\nSetEnvIfExpr \"reqenv('HC') == '{CANARY}'\" d=1", _COPY),
+        (f'Include /etc/apache2/copy.conf\nSetEnvIf HC "^Bearer {CANARY}$" deny=1', _COPY),
+        (
+            f"Include /etc/apache2/copy.conf\nHeader set X-Ok 1 \"expr=reqenv('hc') == '{CANARY}'\"",
+            _COPY,
+        ),
+        (
+            f"Include /etc/apache2/copy.conf\n<If \"%{{ENV:HC}} == '{CANARY}'\">\n"
+            "Require all granted\n</If>",
+            {
+                "/etc/apache2/copy.conf": "RewriteEngine On\n"
+                "RewriteCond %{HTTP:Authorization} (.+)\nRewriteRule ^ - [E=HC:%1]\n"
+            },
+        ),
+        (
+            f"Include /etc/apache2/copy.conf\n<If \"req('X-Copy') == '{CANARY}'\">\n"
+            "Require all granted\n</If>",
+            {"/etc/apache2/copy.conf": 'RequestHeader set X-Copy "expr=%{req:Authorization}"\n'},
+        ),
+        # The comparison read before the copy, in httpd's order.
+        (
+            f'SetEnvIf HC "^{CANARY}$" deny=1\nInclude /etc/apache2/copy.conf',
+            _COPY,
+        ),
+    ],
+)
+def test_literals_compared_with_credentials_in_any_shape_stay_on_the_host(
+    module: ModuleType, tmp_path: Path, snippet: str, files: dict[str, str]
+) -> None:
+    # Each is a configuration apache2 -t accepts.
+    assert_kept_out(module, debian_with(tmp_path, snippet, files))
+
+
+def test_honest_conditions_beside_a_copied_credential_are_sent_as_written(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # PHP-FPM sites copy Authorization into the environment; their other
+    # conditions, and headers of no credential, keep every word.
+    kept = [
+        "RewriteEngine On",
+        r"RewriteCond %{HTTP_HOST} ^(www\.)?(.*)$",
+        r"RewriteCond %2 ^example\.org$",
+        "RewriteRule ^ - [E=SITE:%2]",
+        "RewriteCond %{REQUEST_FILENAME} !-f",
+        "RewriteRule ^ index.php [L]",
+        "<If \"%{ENV:SITE} == 'example.org'\">",
+        "</If>",
+        'Header always set Strict-Transport-Security "max-age=63072000; includeSubDomains"',
+        'Header set Server "Apache 2.4.62"',
+        "SetEnvIf User-Agent ^Mozilla/4 nokeepalive",
+    ]
+    snippet = 'SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1\n' + "\n".join(kept)
+    lines = sent_lines(take(module, debian_with(tmp_path, snippet)))
+    for line in kept:
+        assert line in lines

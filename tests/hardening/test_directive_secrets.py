@@ -167,6 +167,41 @@ VARIANTS = {
     "Authorization compared as %{req_novary:}": (
         f"<If \"%{{req_novary:Authorization}} == '{CANARY}'\">\nRequire all granted\n</If>"
     ),
+    # The expression of RewriteCond expr, Header's expr= condition, ap_expr's
+    # functions written with spaces, a response header read by resp().
+    "token compared in RewriteCond expr": (
+        f"RewriteEngine On\nRewriteCond expr \"req('Authorization') == 'Bearer {CANARY}'\"\n"
+        "RewriteRule ^ - [F]"
+    ),
+    "a space before req's parenthesis": (
+        f"RewriteEngine On\nRewriteCond expr \"req ('X-Api-Key') == '{CANARY}'\"\n"
+        "RewriteRule ^ - [F]"
+    ),
+    "spaces inside req's parenthesis": f"SetEnvIfExpr \"req ( 'Authorization' ) == '{CANARY}'\" x=1",
+    "Header's expr= condition": (
+        f"Header set X-Ok 1 \"expr=req('Authorization') == 'Bearer {CANARY}'\""
+    ),
+    "RequestHeader's expr= condition": (
+        f'RequestHeader set X-Ok 1 "expr=%{{HTTP:Cookie}} =~ /sid={CANARY}/"'
+    ),
+    "Set-Cookie read by resp()": f"SetEnvIfExpr \"resp('Set-Cookie') == '{CANARY}'\" x=1",
+    "Set-Cookie read by resp () in <If>": (
+        f"<If \"resp ('Set-Cookie') == '{CANARY}'\">\nRequire all granted\n</If>"
+    ),
+    "Require expr over several words": (
+        f"<Location /t>\nRequire expr %{{HTTP:X-Api-Key}} == '{CANARY}'\n</Location>"
+    ),
+    # mod_setenvif matches an attribute that is a regular expression against
+    # every request header's name.
+    "SetEnvIf attribute matching Proxy-Authorization": (
+        f'SetEnvIf ^Prox.*ization "^Basic {CANARY}$" ok=1'
+    ),
+    "SetEnvIf attribute matching Proxy-Authorization by any name": (
+        f'SetEnvIf ^Pr.xy-A "^{CANARY}$" ok=1'
+    ),
+    "NTLM value in any header": f'RequestHeader set X-Up "NTLM {CANARY}"',
+    "SSWS value in any header": f'Header set X-Okta "SSWS {CANARY}"',
+    "an unlisted scheme with an opaque token": f'RequestHeader set X-Up "Vendor {CANARY}x9y8z7"',
 }
 
 
@@ -441,6 +476,43 @@ INDIRECT = {
             "ProxyPass /x http://svc:${UPV}@127.0.0.1:8081/ interpolate\n"
         },
     ),
+    # A credential header's value copied into a variable or another header,
+    # then compared with a literal in another file.
+    "a copy of Authorization compared by RewriteCond": (
+        "Include /etc/apache2/copy.conf\nRewriteEngine On\n"
+        f'RewriteCond %{{ENV:HC}} "=Bearer {CANARY}"\nRewriteRule ^ - [F]',
+        {"copy.conf": 'SetEnvIf Authorization "(.*)" HC=$1\n'},
+    ),
+    "a copy of Authorization compared by reqenv()": (
+        f"Include /etc/apache2/copy.conf\nSetEnvIfExpr \"reqenv('HC') == 'Bearer {CANARY}'\" d=1",
+        {"copy.conf": 'SetEnvIf Authorization "(.*)" HC=$1\n'},
+    ),
+    "a copy of Authorization compared by SetEnvIf": (
+        f'Include /etc/apache2/copy.conf\nSetEnvIf HC "^Bearer {CANARY}$" deny=1',
+        {"copy.conf": 'SetEnvIf Authorization "(.*)" HC=$1\n'},
+    ),
+    "a copy of Authorization compared in Header's condition": (
+        f"Include /etc/apache2/copy.conf\nHeader set X-Ok 1 \"expr=reqenv('HC') == '{CANARY}'\"",
+        {"copy.conf": 'SetEnvIf Authorization "(.*)" HC=$1\n'},
+    ),
+    "a capture of Authorization set by [E=] compared in <If>": (
+        f"Include /etc/apache2/copy.conf\n<If \"%{{ENV:HC}} == '{CANARY}'\">\n"
+        "Require all granted\n</If>",
+        {
+            "copy.conf": "RewriteEngine On\nRewriteCond %{HTTP:Authorization} (.+)\n"
+            "RewriteRule ^ - [E=HC:%1]\n"
+        },
+    ),
+    "Authorization copied into another request header, compared": (
+        f"Include /etc/apache2/copy.conf\n<If \"req('X-Copy') == '{CANARY}'\">\n"
+        "Require all granted\n</If>",
+        {"copy.conf": 'RequestHeader set X-Copy "expr=%{req:Authorization}"\n'},
+    ),
+    "a capture of Authorization compared by the next RewriteCond": (
+        "RewriteEngine On\nInclude /etc/apache2/cond.conf\n"
+        f'RewriteCond %1 "=Bearer {CANARY}"\nRewriteRule ^ - [F]',
+        {"cond.conf": "RewriteCond %{HTTP:Authorization} ^(.*)$\n"},
+    ),
     "a chain of 400 macros": (
         "Include /etc/apache2/chain.conf\nUse M0 " + CANARY,
         {
@@ -540,3 +612,62 @@ def test_a_secret_named_parameter_in_a_compared_literal_is_replaced() -> None:
     words = redact_arguments("rewritecond", ("%{QUERY_STRING}", f"pass={CANARY}"))
     assert words == ("%{QUERY_STRING}", f"pass={PLACEHOLDER}")
     assert redact_arguments("rewritecond", ("%{HTTPS}", "!=on")) == ("%{HTTPS}", "!=on")
+
+
+@pytest.mark.parametrize(
+    ("key", "words", "redacted"),
+    [
+        ("logmessage", ["seen", "expr=req('Authorization') == 'Bearer s3'"], [0, 1]),
+        ("sslrequire", ["%{HTTP_COOKIE}", "eq", '"sid=s3"'], [0, 1, 2]),
+        ("filterprovider", ["f", "INCLUDES", "req('X-Api-Key') == 's3'"], [0, 1, 2]),
+        ("require", ["expr", "'s3'", "==", "%{HTTP:X-Api-Key}"], [1, 2, 3]),
+        ("header", ["set", "X", "1", "EXPR=req('Cookie') =~ /s3/"], [3]),
+    ],
+)  # fmt: skip
+def test_expressions_comparing_a_credential_lose_their_literals(
+    key: str, words: list[str], redacted: list[int]
+) -> None:
+    result = redact_arguments(key, tuple(words))
+    assert [index for index, word in enumerate(result) if word != words[index]] == redacted
+    assert "s3" not in " ".join(result)
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("header", ["always", "set", "Strict-Transport-Security", "max-age=63072000; includeSubDomains"]),
+        ("header", ["set", "Server", "Apache 2.4.62"]),
+        ("header", ["set", "X-Build", "release 2024.12.05"]),
+        ("header", ["set", "Link", "</style.css>; rel=preload; as=style"]),
+        ("setenvif", ["User-Agent", "^Mozilla/4", "nokeepalive"]),
+        ("setenvif", ["Request_URI", r"\.gif$", "no-gzip"]),
+        ("setenvifexpr", ["req('Host') == 'a.example'", "vh=a"]),
+        ("rewritecond", ["expr", "%{HTTP:Host} == 'a.example'"]),
+        ("rewritecond", ["%2", r"^example\.org$"]),
+    ],
+)  # fmt: skip
+def test_honest_headers_and_conditions_keep_their_words(key: str, words: list[str]) -> None:
+    assert redact_arguments(key, tuple(words)) == tuple(words)
+
+
+def _schemes() -> list[str]:
+    from tcpaudit.apache import secret_words
+
+    listed = re.search(r"\(\?:([^)]*)\)", secret_words._CREDENTIAL_SCHEME.pattern)
+    assert listed is not None
+    return listed.group(1).split("|")
+
+
+@pytest.mark.parametrize("scheme", _schemes())
+def test_the_first_test_of_a_header_line_never_misses_a_credential_value(scheme: str) -> None:
+    # worth_checking runs before redact_arguments and must never say "no" to a
+    # line redact_arguments would change.
+    from tcpaudit.apache.secret_words import CHECK_HEADER, secret_check, worth_checking
+
+    assert secret_check("header") == CHECK_HEADER
+    for value in (f"{scheme} v", f"{scheme.upper()}\tv", f"Vendor{scheme} a1b2c3d4e5f6g7h8i9"):
+        words = ("always", "set", "X-Up", value)
+        line = f'Header always set X-Up "{value}"'
+        if redact_arguments("header", words) != words:
+            assert worth_checking(CHECK_HEADER, line)
+    assert redact_arguments("header", ("set", "X-Up", f"{scheme} v"))[2] == PLACEHOLDER

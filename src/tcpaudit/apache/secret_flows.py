@@ -9,7 +9,9 @@ by other lines (``SetEnv``, ``SetEnvIf``, ``RewriteRule [E=...]``,
 (``SetEnvIf SRC (.*) X=$1``, ``RewriteCond %{ENV:SRC} (.+)`` feeding
 ``[E=X:%1]``). ``SecretFlows`` records, line by line, which name each line
 sets and what it reads, and which names a secret was read from; the lines
-setting those names, followed however far, are ``value_lines``.
+setting those names, followed however far, are ``value_lines``. So are the lines comparing with a literal a name whose
+value is copied from a credential header (``SetEnvIf Authorization (.*)
+HC=$1`` then ``RewriteCond %{ENV:HC} =token``, or a RewriteCond's ``%1``).
 
 Names are lower-cased: the request's environment and headers are apr tables,
 whose keys match whatever their case (``SetEnv xv`` is read as ``%{XV}e``).
@@ -21,7 +23,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .secret_words import ENVIRONMENT_SETTERS, close_over, set_environment_names
+from .secret_words import (
+    ENVIRONMENT_SETTERS,
+    HEADER_FUNCTIONS,
+    close_over,
+    function_calls,
+    header_conditions,
+    is_credential_header,
+    set_environment_names,
+)
 
 __all__ = ["FLOW_DIRECTIVES", "SecretFlows", "names_read"]
 
@@ -31,33 +41,45 @@ __all__ = ["FLOW_DIRECTIVES", "SecretFlows", "names_read"]
 # holds no '{', '%' or '$': a scan from each '%{' then ends at the next one
 # (with [^}]+, a line of 40,000 '%{' took 33 s).
 _ENVIRONMENT_REFERENCE = re.compile(
-    r"(?i)%\{([^}:{%$]+)\}e|%\{(?:reqenv|env|osenv):([^}{%$]+)\}"
-    r"|\b(?:reqenv|env|osenv)\(\s*['\"]([^'\"]+)['\"]|\$\{([^}:{%$]+)\}"
+    r"(?i)%\{([^}:{%$]+)\}e|%\{(?:reqenv|env|osenv):([^}{%$]+)\}|\$\{([^}:{%$]+)\}"
 )
+_ENVIRONMENT_FUNCTIONS = frozenset({"reqenv", "env", "osenv"})
 # A request header read: %{HTTP:Name}, %{HTTP_NAME}, %{req:Name},
-# %{req_novary:Name}, req('Name'), http('Name'), req_novary('Name').
-_HEADER_REFERENCE = re.compile(
-    r"(?i)%\{(?:http:|http_|req:|req_novary:)([^}{%$]+)\}"
-    r"|\b(?:req|req_novary|http)\(\s*['\"]([^'\"]+)['\"]"
-)
+# %{req_novary:Name}, req('Name'), http('Name'), req_novary('Name'),
+# resp('Name') (a response header: Set-Cookie).
+_HEADER_REFERENCE = re.compile(r"(?i)%\{(?:http:|http_|req:|req_novary:)([^}{%$]+)\}")
 # RequestHeader actions that give a request header a value.
 _HEADER_SETTING = frozenset({"set", "add", "append", "merge", "setifempty"})
 # The directives whose lines SecretFlows reads (secret_words.secret_check lets
 # each through to the loaders' _redact: CHECK_ALWAYS, or their own tests).
-FLOW_DIRECTIVES = frozenset({*ENVIRONMENT_SETTERS, "rewriterule", "rewritecond", "requestheader"})
+# Directives comparing what they read with a literal (expressions, conditions).
+_CONDITIONS = frozenset(
+    {"if", "elseif", "require", "sslrequire", "filterprovider", "logmessage", "header"}
+)
+FLOW_DIRECTIVES = frozenset(
+    {*ENVIRONMENT_SETTERS, *_CONDITIONS, "rewriterule", "rewritecond", "requestheader"}
+)
 # A RewriteRule value using a RewriteCond's backreference: %1 ... %9.
 _CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
 
 
 def names_read(text: str) -> set[str]:
     """The environment variables and (as ``header:name``) request headers ``text`` reads."""
-    names = {
-        name.lower() for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name
-    }
-    for match in _HEADER_REFERENCE.findall(text):
-        for name in match:
-            if name:
-                names.add("header:" + name.lower().replace("_", "-"))
+    names: set[str] = set()
+    if "{" in text:
+        names.update(
+            name.lower() for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name
+        )
+        names.update(
+            "header:" + name.lower().replace("_", "-") for name in _HEADER_REFERENCE.findall(text)
+        )
+    for function, argument in function_calls(text):
+        if not argument:
+            continue
+        if function in _ENVIRONMENT_FUNCTIONS:
+            names.add(argument.lower())
+        elif function in HEADER_FUNCTIONS:
+            names.add("header:" + argument.lower().replace("_", "-"))
     return names
 
 
@@ -72,15 +94,22 @@ class SecretFlows:
         # what those of the RewriteRule read last read.
         self._condition_reads: set[str] = set()
         self._rule_conditions: set[str] = set()
+        # Lines comparing what they read with a literal: (names read, place).
+        self._comparisons: list[tuple[set[str], tuple[str, int]]] = []
 
     def note_line(self, key: str, args: Sequence[str], file: str, number: int) -> None:
         """Record what directive ``key``'s line sets and what it reads."""
         if key == "rewritecond":
-            if args:
-                self._condition_reads |= names_read(args[0])
+            self._note_condition(args, file, number)
             return
-        if key == "requestheader":
-            self._note_request_header(args, file, number)
+        if key in _CONDITIONS or key == "requestheader":
+            # An expression, or a header's expr= condition.
+            words = args if key not in ("header", "requestheader") else header_conditions(args)
+            read = names_read(" ".join(words))
+            if read:
+                self._comparisons.append((read, (file, number)))
+            if key == "requestheader":
+                self._note_request_header(args, file, number)
             return
         if key not in ENVIRONMENT_SETTERS and key != "rewriterule":
             return
@@ -89,12 +118,26 @@ class SecretFlows:
             # The attribute is a request header, or an earlier variable.
             attribute = args[0].lower()
             read |= {attribute, "header:" + attribute}
+        if key != "rewriterule" and read:
+            self._comparisons.append((read, (file, number)))
         if key == "rewriterule":
             self._rule_conditions, self._condition_reads = self._condition_reads, set()
             if any(_CONDITION_BACKREFERENCE.search(word) for word in args[1:]):
                 read |= self._rule_conditions
         for name in set_environment_names(key, args):
             self._sets(name.lower(), read, file, number)
+
+    def _note_condition(self, args: Sequence[str], file: str, number: int) -> None:
+        # RewriteCond TestString CondPattern, or RewriteCond expr "...": a %N in
+        # the test string is what the RewriteConds before it captured.
+        if not args:
+            return
+        read = names_read(args[1] if args[0].lower() == "expr" and len(args) > 1 else args[0])
+        if _CONDITION_BACKREFERENCE.search(args[0]):
+            read |= self._condition_reads
+        if read:
+            self._comparisons.append((read, (file, number)))
+            self._condition_reads |= read
 
     def _note_request_header(self, args: Sequence[str], file: str, number: int) -> None:
         # RequestHeader [early] action name value ...
@@ -118,6 +161,29 @@ class SecretFlows:
             self.secret_names |= self._rule_conditions
 
     def value_lines(self) -> set[tuple[str, int]]:
-        """The lines giving a value to a name secrets were read from, however far."""
+        """The lines giving a value to a name secrets were read from, however far,
+        and those comparing a literal with a name a credential header's value
+        reaches."""
         names = close_over(self.secret_names, self._uses)
-        return {place for name in names for place in self._setting_lines.get(name, ())}
+        lines = {place for name in names for place in self._setting_lines.get(name, ())}
+        credentials = self._credential_names()
+        lines.update(place for read, place in self._comparisons if not read.isdisjoint(credentials))
+        return lines
+
+    def _credential_names(self) -> set[str]:
+        """The credential headers read, and every name whose value is made of one."""
+        read = {name for names in self._uses.values() for name in names}
+        for names, _place in self._comparisons:
+            read |= names
+        found = {
+            name
+            for name in read
+            if name.startswith("header:") and is_credential_header(name[len("header:") :])
+        }
+        if not found:
+            return found
+        used_by: dict[str, set[str]] = {}
+        for name, uses in self._uses.items():
+            for used in uses:
+                used_by.setdefault(used, set()).add(name)
+        return close_over(found, used_by)

@@ -26,13 +26,18 @@ from .shellwords import REDACTED_VALUE, is_secret_variable
 __all__ = [
     "CHECK_ALWAYS",
     "CHECK_EXPRESSION",
+    "CHECK_HEADER",
     "CHECK_NAMED",
     "CHECK_NEVER",
     "CHECK_PARAMETERS",
     "CHECK_REWRITE",
     "ENVIRONMENT_SETTERS",
+    "HEADER_FUNCTIONS",
     "SECRET_DIRECTIVES",
     "close_over",
+    "function_calls",
+    "header_conditions",
+    "is_credential_header",
     "is_secret_directive",
     "may_hold_secret",
     "redact_arguments",
@@ -71,12 +76,14 @@ _NOT_SECRET_DIRECTIVES = frozenset(
 _NAMING = frozenset({"define", "setenv", "header", "requestheader", "proxyfcgisetenvif"})
 # Directives whose words compare a request header with a literal: the
 # literal is a secret when the header is a credential (a shared token).
-_COMPARING = frozenset(
-    {"rewritecond", "setenvif", "setenvifnocase", "if", "elseif", "setenvifexpr", "require"}
-)
-# Those whose words name a header only inside %{...} or req(...) (SetEnvIf
-# names it bare, as its first word).
-_EXPRESSIONS = frozenset({"rewritecond", "if", "elseif", "setenvifexpr", "require"})
+# Expressions (ap_expr's, SSLRequire's) may compare one in any of these.
+_EXPRESSIONS = frozenset(
+    {
+        "rewritecond", "if", "elseif", "setenvifexpr", "require", "sslrequire",
+        "filterprovider", "logmessage",
+    }
+)  # fmt: skip
+_COMPARING = frozenset({"setenvif", "setenvifnocase", *_EXPRESSIONS})
 # Directives and sections whose words may carry name=value parameters (a
 # proxy worker's, DBDParams', an environment variable's) or a query string.
 _PARAMETERS = frozenset(
@@ -100,12 +107,20 @@ SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARIN
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _MAX_SCHEME = 32
 _AUTHORITY_END = re.compile("[/?#]")
-# A request header named in an expression or a test string: %{HTTP:Name},
-# %{HTTP_NAME}, req('Name'), http('Name'), req_novary('Name').
-_HEADER_REFERENCE = re.compile(
-    r"(?i)(?:%\{http[:_]|%\{(?:req|req_novary):\s*|\b(?:req|req_novary|http)\(\s*['\"])"
-    r"([A-Za-z0-9_-]+)"
-)
+# A header named in an expression or a test string: %{HTTP:Name},
+# %{HTTP_NAME}, %{req:Name}; or by a function (HEADER_FUNCTIONS).
+_BRACED_HEADER = re.compile(r"(?i)%\{(?:http[:_]|(?:req|req_novary):\s*)([A-Za-z0-9_-]+)")
+# ap_expr's functions reading a request header (resp: a response header).
+HEADER_FUNCTIONS = frozenset({"req", "req_novary", "http", "resp"})
+# A function's quoted argument; the name is found by walking back from the
+# '(' over blanks (ap_expr's lexer skips any) and the name's characters: a
+# pattern starting with the names tried each position and read 30 MB/s.
+_CALL_ARGUMENT = re.compile(r"\(\s*['\"]([^'\"]*)")
+_BLANKS = frozenset(" \t\r\n\f\v")
+_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+# SetEnvIf's attribute is a regular expression of header names unless it is
+# made of these characters only (mod_setenvif's is_header_regex).
+_PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # name=value at a word's start or after a separator: query strings, proxy
 # worker parameters (AJP's secret=), DBDParams' "user=x pass=y",
 # SetEnvIf's NAME=VALUE. A value may be quoted (libpq connection strings).
@@ -124,10 +139,33 @@ _CREDENTIAL_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate"}
 )
 _HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
+# How many values a mod_headers action takes (one for the others).
+_HEADER_VALUES = {"edit": 2, "edit*": 2, "unset": 0, "echo": 0}
 # A header value sent as credentials whatever the header is named
-# (X-Upstream: "Bearer ..."): the HTTP authentication schemes in use.
+# (X-Upstream: "Bearer ..."): the HTTP authentication schemes in use
+# (IANA's registry and common vendors' own).
 _CREDENTIAL_SCHEME = re.compile(
-    r"(?i)[\"']?\s*(?:basic|bearer|digest|negotiate|token|apikey|aws4-hmac-sha256)\s"
+    r"(?i)[\"']?\s*(?:basic|bearer|digest|negotiate|ntlm|kerberos|gssapi|token|apikey"
+    r"|api-key|key|aws|aws4-hmac-sha256|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
+    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedkeylite|sharedaccesssignature"
+    r"|privatetoken|concealed|otp|jwt|sso-key|client-id|googlelogin|gsessionid)\s"
+)
+# What a line may hold for a header value to be one of these (a first test):
+# a scheme _has_secret_name does not find, or a blank and 16 token characters,
+# a digit among them.
+_CREDENTIAL_SHAPE = re.compile(
+    r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
+    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
+    r"|jwt|sso-key|client-id|googlelogin|gsessionid)\s"
+    r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
+)
+# RewriteCond's %1..%9: what the RewriteConds before it captured.
+_CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
+# Or of a scheme not listed: one word, then an opaque token of 16 characters
+# or more holding a digit (RFC 9110's token68), and nothing else.
+_OPAQUE_CREDENTIAL = re.compile(
+    r"[\"']?\s*[A-Za-z][A-Za-z0-9!#$%&*+.^_`|~-]*[ \t]+"
+    r"(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}=*\s*[\"']?"
 )
 
 
@@ -137,6 +175,7 @@ _CREDENTIAL_SCHEME = re.compile(
 # when it also holds '=', or when it names a request header ('%{http', '(').
 CHECK_NEVER, CHECK_ALWAYS, CHECK_NAMED, CHECK_PARAMETERS, CHECK_EXPRESSION = 0, 1, 2, 3, 4
 CHECK_REWRITE = 5  # CHECK_PARAMETERS, or an environment flag ([E=NAME:value])
+CHECK_HEADER = 6  # CHECK_NAMED, an expr= condition, or a credential's shape (_CREDENTIAL_SHAPE)
 # Directives that give an environment variable a value (the loaders note
 # which, for the credential headers that read one as %{NAME}e).
 ENVIRONMENT_SETTERS = frozenset(
@@ -155,8 +194,11 @@ def is_secret_directive(key: str) -> bool:
 def secret_check(key: str) -> int:
     """When a line of directive ``key`` is worth ``redact_arguments`` (CHECK_*)."""
     # The loaders note what these set (secret_flows.py).
+    # A SetEnvIf attribute may be a regular expression of header names.
     if key in _SECRET_FROM or key in ENVIRONMENT_SETTERS or key == "requestheader":
         return CHECK_ALWAYS
+    if key == "header":
+        return CHECK_HEADER
     if key == "rewriterule":
         return CHECK_REWRITE
     if key in _EXPRESSIONS and key not in _PARAMETERS:
@@ -195,15 +237,27 @@ def _worth_checking(check: int, text: str) -> bool:
         return False
     lowered = text.lower()
     if check == CHECK_EXPRESSION:
-        # A RewriteCond reading a header or a variable may feed a RewriteRule's %N;
-        # a compared literal may hold a secret-named parameter (pass=...).
+        # A header or a variable is read by %{HTTP:X}, %{ENV:X}... or a function
+        # (req('H')); a RewriteCond reading one may feed a RewriteRule's %N or
+        # a later RewriteCond's (%1). A compared literal may hold a
+        # secret-named parameter (pass=...).
         return (
             "%{http:" in lowered
             or "%{http_" in lowered
-            or "%{req" in lowered
+            or "%{req:" in lowered
+            or "%{req_novary:" in lowered
             or "%{env" in lowered
-            or "(" in lowered
+            or "%{reqenv:" in lowered
+            or "%{osenv:" in lowered
+            or "(" in text
+            or _CONDITION_BACKREFERENCE.search(text) is not None
             or ("=" in text and _has_secret_name(lowered))
+        )
+    if check == CHECK_HEADER:
+        return (
+            "expr=" in lowered
+            or _has_secret_name(lowered)
+            or _CREDENTIAL_SHAPE.search(text) is not None
         )
     if check in (CHECK_PARAMETERS, CHECK_REWRITE) and "=" not in text:
         return False
@@ -244,7 +298,8 @@ def may_hold_secret(key: str, text: str) -> bool:
         return True
     if key not in SECRET_DIRECTIVES:
         return is_secret_directive(key)
-    if key in _SECRET_FROM:
+    if key in _SECRET_FROM or key in ("header", "requestheader", "setenvif", "setenvifnocase"):
+        # Header values of any scheme; SetEnvIf attributes that are regular expressions.
         return True
     if key in _EXPRESSIONS:
         lowered = text.lower()
@@ -370,15 +425,29 @@ def _redact_header(words: list[str]) -> str | None:
     if len(words) < start + 3:
         return None
     action, name = words[start].lower(), words[start + 1]
-    last = min(start + (4 if action in ("edit", "edit*") else 3), len(words))
+    last = min(start + 2 + _HEADER_VALUES.get(action, 1), len(words))
     values = range(start + 2, last)
-    if not _is_credential_header(name) and not any(
-        _CREDENTIAL_SCHEME.match(words[index]) for index in values
-    ):
-        return None
-    for index in values:
-        words[index] = REDACTED_VALUE
-    return "a credential header's value"
+    kind = None
+    if _is_credential_header(name) or any(_is_credential_value(words[i]) for i in values):
+        for index in values:
+            words[index] = REDACTED_VALUE
+        kind = "a credential header's value"
+    # An expr= condition comparing a credential header with a literal (a
+    # value's expr= only reads one: RequestHeader set X "expr=%{req:Cookie}").
+    for index in range(last, len(words)):
+        word = words[index]
+        if word[:5].lower() == "expr=" and _names_credential(word):
+            # Kept a condition: mod_headers' checks of the line still apply.
+            words[index] = word[:5] + REDACTED_VALUE
+            kind = kind or "a literal compared with a credential header"
+    return kind
+
+
+def _is_credential_value(word: str) -> bool:
+    """A header value sent as credentials: "Bearer ...", "NTLM ...", "Scheme <token>"."""
+    return (
+        _CREDENTIAL_SCHEME.match(word) is not None or _OPAQUE_CREDENTIAL.fullmatch(word) is not None
+    )
 
 
 def _is_credential_header(name: str) -> bool:
@@ -396,33 +465,86 @@ def _is_credential_header(name: str) -> bool:
     )
 
 
+def header_conditions(words: Sequence[str]) -> list[str]:
+    """The expr= conditions of a Header/RequestHeader line's words (after its values)."""
+    start = 1 if words and words[0].lower() in _HEADER_CONDITIONS else 0
+    if len(words) <= start:
+        return []
+    first = start + 2 + _HEADER_VALUES.get(words[start].lower(), 1)
+    return [word for word in words[first:] if word[:5].lower() == "expr="]
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header named ``name`` carries credentials (Authorization,
+    Cookie, X-Api-Key...): its value, and what it is compared with, are secrets."""
+    return _is_credential_header(name)
+
+
+def function_calls(text: str) -> list[tuple[str, str]]:
+    """``(name, argument)`` of each call ``name('argument')`` in ``text``, the name
+    lower-cased (``req ( 'X' )`` too). Linear: each character is walked back
+    over by one call at most."""
+    calls: list[tuple[str, str]] = []
+    if "(" not in text:
+        return calls
+    for match in _CALL_ARGUMENT.finditer(text):
+        end = match.start()
+        while end > 0 and text[end - 1] in _BLANKS:
+            end -= 1
+        start = end
+        while start > 0 and text[start - 1] in _NAME_CHARACTERS:
+            start -= 1
+        if start < end:
+            calls.append((text[start:end].lower(), match.group(1)))
+    return calls
+
+
 def _names_credential(text: str) -> bool:
-    return any(_is_credential_header(m.group(1)) for m in _HEADER_REFERENCE.finditer(text))
+    if "%{" in text and any(_is_credential_header(name) for name in _BRACED_HEADER.findall(text)):
+        return True
+    return any(
+        name in HEADER_FUNCTIONS and _is_credential_header(argument)
+        for name, argument in function_calls(text)
+    )
 
 
 def _redact_comparison(key: str, words: list[str]) -> str | None:
     """The literal a credential header is compared with (a shared token)."""
     kind = "a literal compared with a credential header"
     if key == "rewritecond":
-        # RewriteCond TestString CondPattern [flags]
-        if len(words) > 1 and _names_credential(words[0]):
+        # RewriteCond TestString CondPattern [flags], or RewriteCond expr "..." [flags]
+        if len(words) > 1 and (
+            _names_credential(words[0])
+            or (words[0].lower() == "expr" and _names_credential(words[1]))
+        ):
             words[1] = REDACTED_VALUE
             return kind
         return None
     if key in ("setenvif", "setenvifnocase"):
-        # SetEnvIf attribute regex [!]env-variable[=value] ...
-        if len(words) > 1 and _is_credential_header(words[0]):
+        # SetEnvIf attribute regex [!]env-variable[=value] ...: an attribute
+        # that is a regular expression of header names may match a credential's.
+        if len(words) > 1 and (
+            _is_credential_header(words[0]) or _PLAIN_ATTRIBUTE.fullmatch(words[0]) is None
+        ):
             words[1] = REDACTED_VALUE
             return kind
         return None
-    # <If expr>, <ElseIf expr>, SetEnvIfExpr expr ..., Require expr ...:
-    # an expression naming a credential header goes whole.
-    found = None
+    # SetEnvIfExpr expr [!]name[=value] ..., <If expr>: the expression is one word.
+    if key in ("setenvifexpr", "if", "elseif"):
+        if words and _names_credential(words[0]):
+            words[0] = REDACTED_VALUE
+            return kind
+        return None
+    # Require expr ..., SSLRequire ..., LogMessage, FilterProvider:
+    # an expression may be written over several words (Require's and
+    # SSLRequire's take the rest of the line), the literal before or after
+    # the header: all go, but Require's own keywords.
+    if not any(_names_credential(word) for word in words):
+        return None
     for index, word in enumerate(words):
-        if _names_credential(word):
+        if key != "require" or word.lower() not in ("expr", "not"):
             words[index] = REDACTED_VALUE
-            found = kind
-    return found
+    return kind
 
 
 def _redact_word(word: str) -> tuple[str, str | None]:

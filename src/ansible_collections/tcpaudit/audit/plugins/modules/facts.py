@@ -359,7 +359,9 @@ def _variable_names(text):
     return _VARIABLE.findall(text, 0, text.rfind("}") + 1)
 
 
-_WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S+)')
+# Unrolled (runs of plain characters, then one escape): an alternation
+# tried per character read quoted words at a few MB/s.
+_WORD = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"|\'([^\']*)\'|(\S+)')
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _BARE_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -622,11 +624,14 @@ _NOT_SECRET_DIRECTIVES = frozenset(
     ["servertokens", "sslpassphrasedialog", "authformpassword", "sessioncryptopassphrasefile"]
 )
 _NAMING = frozenset(["define", "setenv", "header", "requestheader", "proxyfcgisetenvif"])
-_COMPARING = frozenset(
-    ["rewritecond", "setenvif", "setenvifnocase", "if", "elseif", "setenvifexpr", "require"]
-)
 # Those whose words name a header only inside %{...} or req(...).
-_EXPRESSIONS = frozenset(["rewritecond", "if", "elseif", "setenvifexpr", "require"])
+_EXPRESSIONS = frozenset(
+    [
+        "rewritecond", "if", "elseif", "setenvifexpr", "require", "sslrequire",
+        "filterprovider", "logmessage",
+    ]
+)  # fmt: skip
+_COMPARING = frozenset(["setenvif", "setenvifnocase", *_EXPRESSIONS])
 _PARAMETERS = frozenset(
     [
         "proxypass", "proxypassmatch", "proxypassreverse", "balancermember", "proxyset",
@@ -639,41 +644,74 @@ _PARAMETERS = frozenset(
 _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING])
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
-_ENVIRONMENT_REFERENCE = re.compile(
-    r"(?i)%\{([^}:{%$]+)\}e|%\{(?:reqenv|env|osenv):([^}{%$]+)\}"
-    r"|\b(?:reqenv|env|osenv)\(\s*['\"]([^'\"]+)['\"]"
-)
+_ENVIRONMENT_REFERENCE = re.compile(r"(?i)%\{([^}:{%$]+)\}e|%\{(?:reqenv|env|osenv):([^}{%$]+)\}")
+# A function's quoted argument; the name is found by walking back from the
+# '(' over blanks (ap_expr's lexer skips any) and the name's characters.
+_CALL_ARGUMENT = re.compile(r"\(\s*['\"]([^'\"]*)")
+_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _function_calls(text):
+    """(lower-cased name, argument) of each call ``name ('argument')`` in ``text``."""
+    calls = []
+    if "(" not in text:
+        return calls
+    for match in _CALL_ARGUMENT.finditer(text):
+        end = match.start()
+        while end > 0 and text[end - 1] in " \t\r\n\f\v":
+            end -= 1
+        start = end
+        while start > 0 and text[start - 1] in _NAME_CHARACTERS:
+            start -= 1
+        if start < end and match.group(1):
+            calls.append((text[start:end].lower(), match.group(1)))
+    return calls
 
 
 def _environment_names(text):
     """The environment variables ``text`` reads, lower-cased: httpd keeps them
     in a case-insensitive table (``%{XV}e`` reads ``SetEnv xv``)."""
-    if "%{" not in text and "(" not in text:
-        return set()
-    return {
-        name.lower() for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name
-    }
+    names = set()
+    if "%{" in text:
+        names.update(
+            name.lower() for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name
+        )
+    names.update(
+        argument.lower()
+        for name, argument in _function_calls(text)
+        if name in ("reqenv", "env", "osenv")
+    )
+    return names
 
 
-# A request header read by a value: ap_expr's %{req:H}, %{http:H}, req('H'),
-# http('H'), %{HTTP_H}; mod_headers' %{H}i; mod_rewrite's %{HTTP:H}.
+# A header read by a value: ap_expr's %{req:H}, %{http:H}, req('H'),
+# http('H'), resp('H'), %{HTTP_H}; mod_headers' %{H}i; mod_rewrite's %{HTTP:H}.
 _READ_HEADER = re.compile(
     r"(?i)%\{(?:req|req_novary|http):\s*([A-Za-z0-9_-]+)|%\{http_([A-Za-z0-9_]+)\}"
-    r"|\b(?:req|req_novary|http)\(\s*['\"]([A-Za-z0-9_-]+)|%\{([A-Za-z0-9_-]+)\}i"
+    r"|%\{([A-Za-z0-9_-]+)\}i"
 )
+_HEADER_FUNCTIONS = frozenset(["req", "req_novary", "http", "resp"])
 
 
 def _read_headers(text):
     """The request headers ``text`` reads (``_header_name`` form)."""
-    if "%{" not in text and "(" not in text:
-        return set()
-    return {_header_name(name) for match in _READ_HEADER.findall(text) for name in match if name}
+    names = set()
+    if "%{" in text:
+        names.update(
+            _header_name(name) for match in _READ_HEADER.findall(text) for name in match if name
+        )
+    names.update(
+        _header_name(argument)
+        for name, argument in _function_calls(text)
+        if name in _HEADER_FUNCTIONS
+    )
+    return names
 
 
-_HEADER_REFERENCE = re.compile(
-    r"(?i)(?:%\{http[:_]|%\{(?:req|req_novary):\s*|\b(?:req|req_novary|http)\(\s*['\"])"
-    r"([A-Za-z0-9_-]+)"
-)
+_HEADER_REFERENCE = re.compile(r"(?i)%\{(?:http[:_]|(?:req|req_novary):\s*)([A-Za-z0-9_-]+)")
+# SetEnvIf's attribute is a regular expression of header names unless it is
+# made of these characters only (mod_setenvif's is_header_regex).
+_PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 _PARAMETER = re.compile(r"(?<![^?&;\s,])([A-Za-z0-9_.\-]+)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)")
 _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
 _SECRET_NAME_PARTS = (
@@ -696,9 +734,17 @@ def _may_hold_secret(key, text):
         return True
     if key not in _SECRET_DIRECTIVES:
         return _is_secret_directive(key)
-    if key in _SECRET_FROM:
+    if key in _SECRET_FROM or key in ("requestheader", "setenvif", "setenvifnocase"):
+        # Header values of any scheme; SetEnvIf attributes that are regular expressions.
         return True
-    if key in _EXPRESSIONS and "%{" not in text and "(" not in text:
+    if key == "header":
+        lowered = text.lower()
+        return (
+            "expr=" in lowered
+            or any(part in lowered for part in _SECRET_NAME_PARTS)
+            or _CREDENTIAL_SHAPE.search(text) is not None
+        )
+    if key in _EXPRESSIONS and "%" not in text and "(" not in text:
         return "=" in text
     if key in _NAMING or key in _COMPARING or "=" in text:
         lowered = text.lower()
@@ -770,30 +816,85 @@ def _is_credential_header(name):
 
 
 _CREDENTIAL_SCHEME = re.compile(
-    r"(?i)\s*(?:basic|bearer|digest|negotiate|token|apikey|aws4-hmac-sha256)\s"
+    r"(?i)\s*(?:basic|bearer|digest|negotiate|ntlm|kerberos|gssapi|token|apikey"
+    r"|api-key|key|aws|aws4-hmac-sha256|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
+    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedkeylite|sharedaccesssignature"
+    r"|privatetoken|concealed|otp|jwt|sso-key|client-id|googlelogin|gsessionid)\s"
+)
+# What a Header line may hold for its value to be one of these (a first test):
+# a scheme _SECRET_NAME_PARTS do not find, or a blank and 16 token characters,
+# a digit among them.
+_CREDENTIAL_SHAPE = re.compile(
+    r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
+    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
+    r"|jwt|sso-key|client-id|googlelogin|gsessionid)\s"
+    r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
+)
+# Or of a scheme not listed: one word, then an opaque token of 16 characters
+# or more holding a digit, and nothing else.
+_OPAQUE_CREDENTIAL = re.compile(
+    r"\s*[A-Za-z][A-Za-z0-9!#$%&*+.^_`|~-]*[ \t]+"
+    r"(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}=*\s*"
 )
 
 
 def _is_credential_value(word):
-    """A header value (quotes stripped) carrying a credential: "Basic ...", "Bearer ..."."""
-    return _CREDENTIAL_SCHEME.match(word.strip("\"'")) is not None
+    """A header value (quotes stripped) carrying a credential: "Basic ...", "NTLM ..."."""
+    word = word.strip("\"'")
+    return (
+        _CREDENTIAL_SCHEME.match(word) is not None or _OPAQUE_CREDENTIAL.fullmatch(word) is not None
+    )
 
 
 def _names_credential(text):
-    return any(_is_credential_header(m.group(1)) for m in _HEADER_REFERENCE.finditer(text))
+    if "%{" in text and any(
+        _is_credential_header(name) for name in _HEADER_REFERENCE.findall(text)
+    ):
+        return True
+    return any(
+        name in _HEADER_FUNCTIONS and _is_credential_header(argument)
+        for name, argument in _function_calls(text)
+    )
 
 
-def _redact_comparison(key, words):
+def _redact_comparison(key, words, names_credential=_names_credential):
+    """Replace the literal a credential (``names_credential`` of a word) is compared with."""
     if key == "rewritecond":
-        if len(words) > 1 and _names_credential(words[0]):
+        # RewriteCond TestString CondPattern, or RewriteCond expr "..."
+        if len(words) > 1 and (
+            names_credential(words[0])
+            or (words[0].lower() == "expr" and names_credential(words[1]))
+        ):
             words[1] = APACHE_REDACTED
     elif key in ("setenvif", "setenvifnocase"):
-        if len(words) > 1 and _is_credential_header(words[0]):
+        # An attribute that is a regular expression of header names may match a credential's.
+        if len(words) > 1 and (
+            _is_credential_header(words[0]) or _PLAIN_ATTRIBUTE.fullmatch(words[0]) is None
+        ):
             words[1] = APACHE_REDACTED
-    else:
+    elif key in ("setenvifexpr", "if", "elseif"):
+        # SetEnvIfExpr expr [!]name[=value] ..., <If expr>: the expression is one word.
+        if words and names_credential(words[0]):
+            words[0] = APACHE_REDACTED
+    elif any(names_credential(word) for word in words):
+        # Require's and SSLRequire's expressions run over several words: all go,
+        # but Require's own keywords.
         for index, word in enumerate(words):
-            if _names_credential(word):
+            if key != "require" or word.lower() not in ("expr", "not"):
                 words[index] = APACHE_REDACTED
+
+
+# How many values a mod_headers action takes (one for the others).
+_HEADER_VALUES = {"edit": 2, "edit*": 2, "unset": 0, "echo": 0}
+
+
+def _redact_header_conditions(words, start, names_credential=_names_credential):
+    """Replace an expr= condition (from ``start``) of a Header line comparing a
+    credential, kept a condition; a value's expr= only reads one."""
+    for index in range(start, len(words)):
+        word = words[index]
+        if word[:5].lower() == "expr=" and names_credential(word):
+            words[index] = word[:5] + APACHE_REDACTED
 
 
 def redact_directive_words(key, words):
@@ -813,12 +914,13 @@ def redact_directive_words(key, words):
         start = 1 if words and words[0].lower() in ("always", "onsuccess") else 0
         if len(words) >= start + 3:
             action, name = words[start].lower(), words[start + 1]
-            last = min(start + (4 if action in ("edit", "edit*") else 3), len(words))
+            last = min(start + 2 + _HEADER_VALUES.get(action, 1), len(words))
             if _is_credential_header(name) or any(
                 _is_credential_value(words[index]) for index in range(start + 2, last)
             ):
                 for index in range(start + 2, last):
                     words[index] = APACHE_REDACTED
+            _redact_header_conditions(words, last)
     elif key == "proxyfcgisetenvif":
         if len(words) > 2 and _SECRET_VARIABLE.search(words[1]):
             words[2:] = [APACHE_REDACTED] * (len(words) - 2)
@@ -937,7 +1039,30 @@ def redact_apache(text, uses=None):
                 lines[start : index + 1] = [""] * (index - start) + [redacted]
         if word.startswith("</macro"):
             macro = None
+        if uses is not None and key in _COPYING and _copies_credential(key, joined):
+            # A variable or a capture made of a credential: what compares it,
+            # in any file, is found by follow_secret_uses.
+            uses.setdefault("credential_reads", set()).add(key)
     return "\n".join(lines)
+
+
+# Directives whose lines may copy a header's value into a variable, another
+# header or a RewriteCond's capture.
+_COPYING = frozenset(
+    ["setenvif", "setenvifnocase", "setenvifexpr", "rewritecond", "rewriterule", "requestheader"]
+)
+
+
+def _copies_credential(key, line):
+    """Whether a line of ``key`` (one of _COPYING) reads a credential header."""
+    if any(_is_credential_header(name) for name in _read_headers(line)):
+        return True
+    if key in ("setenvif", "setenvifnocase"):
+        words = _words(line)
+        return len(words) > 1 and (
+            _is_credential_header(words[1]) or _PLAIN_ATTRIBUTE.fullmatch(words[1]) is None
+        )
+    return False
 
 
 # What the pass expanding ${NAME}s and macros may build and do: the values a
@@ -1598,6 +1723,7 @@ def follow_secret_uses(texts, uses):
     # and the arguments each Use gives: the names they set once expanded.
     named_by_parameter = {}
     calls = {}
+    tested = set()  # what RewriteConds read (a later one may compare its capture)
 
     def feed(node, sources):
         edges.setdefault(node, set()).update(sources)
@@ -1618,13 +1744,17 @@ def follow_secret_uses(texts, uses):
                 if args[0].lower() in _HEADER_SETTING_ACTIONS:
                     feed(("header", _header_name(args[1])), _sources(" ".join(args[2:]), macro))
             elif name == "rewritecond" and args:
-                conditions.update(_sources(args[0], macro))
+                conditions.update(_condition_sources(args, macro))
+                tested.update(conditions)
             if name in _ENVIRONMENT_SETTERS and args:
                 read = _sources(" ".join(args), macro)
                 if name in ("setenvif", "setenvifnocase"):
-                    # The attribute: a request header, or else an environment variable.
+                    # The attribute: a request header, or else an environment variable;
+                    # a regular expression of header names may match a credential's.
                     read.add(("environment", args[0].lower()))
                     read.add(("header", _header_name(args[0])))
+                    if _PLAIN_ATTRIBUTE.fullmatch(args[0]) is None:
+                        read.add(_ANY_CREDENTIAL)
                 for word in args[1:]:
                     for flag, set_name, separator, value in _SETTING.findall(word):
                         if (flag and separator == ":") or (not flag and separator == "="):
@@ -1666,6 +1796,12 @@ def follow_secret_uses(texts, uses):
                 elif name in ("define", "setenv") and len(args) > 1:
                     node = ("variable" if name == "define" else "environment", named.lower())
                     feed(node, _sources(" ".join(args[1:]), macro))
+    if uses.get("credential_reads"):
+        compared = _made_of_credentials(edges)
+        compared.update(node for node in tested if _is_credential_node(node))
+        uses["compared"] = compared
+        # A RewriteCond's %1 may compare a capture made in another file.
+        uses["captures_credential"] = not compared.isdisjoint(tested)
     found = {("variable", name.lower()) for name in uses["variables"]}
     found.update(("environment", name.lower()) for name in uses.get("environment", ()))
     found.update(("header", name) for name in uses.get("headers", ()))
@@ -1676,6 +1812,32 @@ def follow_secret_uses(texts, uses):
     uses["environment"] = {node[1] for node in found if node[0] == "environment"}
     uses["headers"] = {node[1] for node in found if node[0] == "header"}
     uses["macros"] = {(node[1], node[2]) for node in found if node[0] == "macro"}
+
+
+# What a SetEnvIf attribute written as a regular expression of header names reads.
+_ANY_CREDENTIAL = ("header", "authorization")
+
+
+def _condition_sources(args, macro=None):
+    """What a RewriteCond's test string (or its expr) reads."""
+    tested = args[1] if args[0].lower() == "expr" and len(args) > 1 else args[0]
+    return _sources(tested, macro)
+
+
+def _is_credential_node(node):
+    return node[0] == "header" and _is_credential_header(node[1])
+
+
+def _made_of_credentials(edges):
+    """The nodes whose values are made of a credential header's, however far,
+    and the credential headers read."""
+    used_by = {}
+    for node, sources in edges.items():
+        for source in sources:
+            used_by.setdefault(source, set()).add(node)
+    found = {node for node in used_by if _is_credential_node(node)}
+    _close_over(found, used_by)
+    return found
 
 
 _ENVIRONMENT_SETTERS = frozenset(
@@ -1709,6 +1871,8 @@ def _without_environment_values(word, names):
 
 
 _USES_REWRITTEN = frozenset(["define", "setenv", "requestheader", "use", *_ENVIRONMENT_SETTERS])
+# Lines comparing a value with a literal (section names as _line_key gives them).
+_COMPARED = frozenset([*_COMPARING, "<if", "<elseif", "header"])
 
 
 def redact_secret_uses(text, uses):
@@ -1717,11 +1881,49 @@ def redact_secret_uses(text, uses):
     variables, macros = uses["variables"], uses["macros"]
     environment = uses.get("environment", ())
     headers = uses.get("headers", ())
-    if not variables and not macros and not environment and not headers:
+    compared = uses.get("compared", ())
+    if not variables and not macros and not environment and not headers and not compared:
         return text
+    conditions = set()  # what the RewriteConds since the last RewriteRule read
+    # Whether those may include RewriteConds of another file (before this one's
+    # first RewriteRule, or after an Include): their captures are unknown here.
+    group = {"elsewhere": True}
+
+    def names_credential(word):
+        return not compared.isdisjoint(_sources(word))
 
     def rewrite(key, values):
         values = list(values)
+        if compared and key in _COMPARING:
+            # A literal compared with a value made of a credential header's.
+            words = values[1:]
+            if key == "rewritecond" and words:
+                read = _condition_sources(words)
+                tainted = False
+                if _CONDITION_BACKREFERENCE.search(words[0]):
+                    read |= conditions  # %1: what the RewriteConds before it captured
+                    tainted = group["elsewhere"] and uses.get("captures_credential")
+                conditions.update(read)
+                if len(words) > 1 and (tainted or not compared.isdisjoint(read)):
+                    words[1] = APACHE_REDACTED
+            elif key in ("setenvif", "setenvifnocase") and len(words) > 1:
+                attribute = words[0].lower()
+                if ("environment", attribute) in compared or (
+                    "header",
+                    _header_name(attribute),
+                ) in compared:
+                    words[1] = APACHE_REDACTED
+            else:
+                _redact_comparison(key, words, names_credential)
+            values[1:] = words
+        elif compared and key in ("header", "requestheader"):
+            words = values[1:]
+            start = 1 if words and words[0].lower() in ("always", "onsuccess") else 0
+            if len(words) > start:
+                action = words[start].lower()
+                first = start + 2 + _HEADER_VALUES.get(action, 1)
+                _redact_header_conditions(words, first, names_credential)
+            values[1:] = words
         named = variables if key == "define" else environment if key == "setenv" else ()
         if len(values) > 2 and values[1].lower() in named:
             values[2:] = [APACHE_REDACTED] * (len(values) - 2)
@@ -1741,8 +1943,15 @@ def redact_secret_uses(text, uses):
         return values
 
     lines = text.split("\n")
+    rewritten = _USES_REWRITTEN | _COMPARED if compared else _USES_REWRITTEN
     for first, end, joined in _logical_lines(text):
-        if _line_key(joined) not in _USES_REWRITTEN:
+        key = _line_key(joined)
+        if key == "rewriterule":
+            conditions = set()
+            group["elsewhere"] = False
+        elif key in ("include", "includeoptional"):
+            group["elsewhere"] = True
+        if key not in rewritten:
             continue
         redacted = _rewrite_apache_line(joined, rewrite)
         if redacted != joined:
