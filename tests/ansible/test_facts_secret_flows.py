@@ -590,6 +590,33 @@ _COPY = {"/etc/apache2/copy.conf": 'SetEnvIf Authorization "(.*)" HC=$1\n'}
             "Require all granted\n</If>",
             {"/etc/apache2/copy.conf": 'RequestHeader set X-Copy "expr=%{req:Authorization}"\n'},
         ),
+        # Look-ahead, %{resp:}, headers and variables named at request time.
+        (
+            f"RewriteEngine On\nRewriteCond %{{LA-U:HTTP:X-Api-Key}} ^{CANARY}$\nRewriteRule ^ - [F]",
+            {},
+        ),
+        (
+            f'RewriteEngine On\nRewriteCond %{{LA-F:HTTP:Authorization}} "=Bearer {CANARY}"\n'
+            "RewriteRule ^ - [F]",
+            {},
+        ),
+        (f"<If \"req(tolower('COOKIE')) == '{CANARY}'\">\nRequire all denied\n</If>", {}),
+        (f"<If \"req('Coo' . 'kie') == '{CANARY}'\">\nRequire all denied\n</If>", {}),
+        (f'Header set X-C "v" "expr=%{{resp:Set-Cookie}} == \'{CANARY}\'"', {}),
+        (
+            f"Include /etc/apache2/copy.conf\n<If \"reqenv(tolower('HC')) == '{CANARY}'\">\n"
+            "Require all denied\n</If>",
+            _COPY,
+        ),
+        # A credential kept in a variable of any name.
+        (f'SetEnv UPSTREAM_HDR "Bearer {CANARY}"\nRequestHeader set X-Up "%{{UPSTREAM_HDR}}e"', {}),
+        (f'SetEnvIf Request_URI ^/ "UPH=Bearer {CANARY}"\nRequestHeader set X-Up "%{{UPH}}e"', {}),
+        (
+            f'RewriteEngine On\nRewriteRule ^ - "[E=UPH:NTLM\\ {CANARY}]"\n'
+            'RequestHeader set X-Up "%{UPH}e"',
+            {},
+        ),
+        (f'SetEnv UPH "SSWS {CANARY}"', {}),
         # The comparison read before the copy, in httpd's order.
         (
             f'SetEnvIf HC "^{CANARY}$" deny=1\nInclude /etc/apache2/copy.conf',
@@ -621,6 +648,10 @@ def test_honest_conditions_beside_a_copied_credential_are_sent_as_written(
         'Header always set Strict-Transport-Security "max-age=63072000; includeSubDomains"',
         'Header set Server "Apache 2.4.62"',
         "SetEnvIf User-Agent ^Mozilla/4 nokeepalive",
+        'BrowserMatch "MSIE 4\\.0b2;" nokeepalive downgrade-1.0 force-response-1.0',
+        'SetEnv PHP_VALUE "upload_max_filesize 64M"',
+        "SetEnv APP_ENV production",
+        "RewriteRule ^/old/(.*)$ /new/$1 [R=301,L,E=MOVED:1]",
     ]
     snippet = 'SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1\n' + "\n".join(kept)
     lines = sent_lines(take(module, debian_with(tmp_path, snippet)))

@@ -123,6 +123,17 @@ def plant(tree: Tree, rng: random.Random) -> list[str]:
                 "<IfModule mod_rewrite.c>\nRewriteEngine On\nRewriteCond %{ENV:SRCV} (.+)\n"
                 "RewriteRule ^ - [E=UPH:%1]\n</IfModule>\n<IfModule mod_headers.c>\n"
                 'RequestHeader set Authorization "Basic %{UPH}e"\n</IfModule>',
+                # Comparisons: an expression, a header's condition, a regex of
+                # header names, a copy of Authorization; a scheme by its shape.
+                "<IfModule mod_rewrite.c>\nRewriteEngine On\n"
+                f"RewriteCond expr \"req ('Authorization') == 'Bearer {secret}'\"\n"
+                "RewriteRule ^ - [F]\n</IfModule>",
+                f"<IfModule mod_headers.c>\nHeader set X-Ok 1 \"expr=resp('Set-Cookie') == '{secret}'\"\n"
+                "</IfModule>",
+                f'<IfModule mod_setenvif.c>\nSetEnvIf ^Prox.*ation "^{secret}$" ok=1\n</IfModule>',
+                '<IfModule mod_setenvif.c>\nSetEnvIf Authorization "(.*)" HC=$1\n'
+                f'SetEnvIf HC "^Bearer {secret}$" deny=1\n</IfModule>',
+                f'<IfModule mod_headers.c>\nRequestHeader set X-Up "NTLM {secret}"\n</IfModule>',
             ],
             k=rng.randint(1, 4),
         )

@@ -202,6 +202,33 @@ VARIANTS = {
     "NTLM value in any header": f'RequestHeader set X-Up "NTLM {CANARY}"',
     "SSWS value in any header": f'Header set X-Okta "SSWS {CANARY}"',
     "an unlisted scheme with an opaque token": f'RequestHeader set X-Up "Vendor {CANARY}x9y8z7"',
+    # mod_rewrite's look-ahead, ap_expr's %{resp:}, a header named at request time.
+    "a header read by look-ahead": (
+        f"RewriteEngine On\nRewriteCond %{{LA-U:HTTP:X-Api-Key}} ^{CANARY}$\nRewriteRule ^/a - [F]"
+    ),
+    "Authorization read by LA-F": (
+        "RewriteEngine On\n"
+        f'RewriteCond %{{LA-F:HTTP:Authorization}} "=Bearer {CANARY}"\nRewriteRule ^/b - [F]'
+    ),
+    "a header named by a function": (
+        f"<If \"req(tolower('COOKIE')) == '{CANARY}'\">\nRequire all denied\n</If>"
+    ),
+    "a header named by concatenation": (
+        f"<If \"req('Coo' . 'kie') == '{CANARY}'\">\nRequire all denied\n</If>"
+    ),
+    "Set-Cookie read as %{resp:}": f'Header set X-C "v" "expr=%{{resp:Set-Cookie}} == \'{CANARY}\'"',
+    # A credential kept in a variable of any name.
+    "Bearer value in SetEnv": (
+        f'SetEnv UPSTREAM_HDR "Bearer {CANARY}"\nRequestHeader set X-Up "%{{UPSTREAM_HDR}}e"'
+    ),
+    "Bearer value set by SetEnvIf": (
+        f'SetEnvIf Request_URI ^/ "UPH=Bearer {CANARY}"\nRequestHeader set X-Up "%{{UPH}}e"'
+    ),
+    "NTLM value set by a rewrite flag": (
+        f'RewriteEngine On\nRewriteRule ^ - "[E=UPH:NTLM\\ {CANARY}]"\n'
+        'RequestHeader set X-Up "%{UPH}e"'
+    ),
+    "SSWS value in SetEnv": f'SetEnv UPH "SSWS {CANARY}"',
 }
 
 
@@ -512,6 +539,11 @@ INDIRECT = {
         "RewriteEngine On\nInclude /etc/apache2/cond.conf\n"
         f'RewriteCond %1 "=Bearer {CANARY}"\nRewriteRule ^ - [F]',
         {"cond.conf": "RewriteCond %{HTTP:Authorization} ^(.*)$\n"},
+    ),
+    "a copy of Authorization read by a variable named at request time": (
+        f"Include /etc/apache2/copy.conf\n<If \"reqenv(tolower('HC')) == '{CANARY}'\">\n"
+        "Require all denied\n</If>",
+        {"copy.conf": 'SetEnvIf Authorization "(.*)" HC=$1\n'},
     ),
     "a chain of 400 macros": (
         "Include /etc/apache2/chain.conf\nUse M0 " + CANARY,

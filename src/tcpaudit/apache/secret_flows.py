@@ -41,13 +41,18 @@ __all__ = ["FLOW_DIRECTIVES", "SecretFlows", "names_read"]
 # holds no '{', '%' or '$': a scan from each '%{' then ends at the next one
 # (with [^}]+, a line of 40,000 '%{' took 33 s).
 _ENVIRONMENT_REFERENCE = re.compile(
-    r"(?i)%\{([^}:{%$]+)\}e|%\{(?:reqenv|env|osenv):([^}{%$]+)\}|\$\{([^}:{%$]+)\}"
+    r"(?i)%\{([^}:{%$]+)\}e|%\{(?:la-[uf]:)?(?:reqenv|env|osenv):([^}{%$]+)\}"
+    r"|\$\{([^}:{%$]+)\}"
 )
 _ENVIRONMENT_FUNCTIONS = frozenset({"reqenv", "env", "osenv"})
 # A request header read: %{HTTP:Name}, %{HTTP_NAME}, %{req:Name},
 # %{req_novary:Name}, req('Name'), http('Name'), req_novary('Name'),
 # resp('Name') (a response header: Set-Cookie).
-_HEADER_REFERENCE = re.compile(r"(?i)%\{(?:http:|http_|req:|req_novary:)([^}{%$]+)\}")
+_HEADER_REFERENCE = re.compile(
+    r"(?i)%\{(?:la-[uf]:)?(?:http:|http_|req:|req_novary:|resp:)([^}{%$]+)\}"
+)
+# What a function reads when its argument is not a literal: any variable, any header.
+UNKNOWN_VARIABLE, UNKNOWN_HEADER = "*", "header:*"
 # RequestHeader actions that give a request header a value.
 _HEADER_SETTING = frozenset({"set", "add", "append", "merge", "setifempty"})
 # The directives whose lines SecretFlows reads (secret_words.secret_check lets
@@ -74,12 +79,14 @@ def names_read(text: str) -> set[str]:
             "header:" + name.lower().replace("_", "-") for name in _HEADER_REFERENCE.findall(text)
         )
     for function, argument in function_calls(text):
-        if not argument:
-            continue
         if function in _ENVIRONMENT_FUNCTIONS:
-            names.add(argument.lower())
+            names.add(UNKNOWN_VARIABLE if argument is None else argument.lower())
         elif function in HEADER_FUNCTIONS:
-            names.add("header:" + argument.lower().replace("_", "-"))
+            names.add(
+                UNKNOWN_HEADER
+                if argument is None
+                else "header:" + argument.lower().replace("_", "-")
+            )
     return names
 
 
@@ -167,7 +174,14 @@ class SecretFlows:
         names = close_over(self.secret_names, self._uses)
         lines = {place for name in names for place in self._setting_lines.get(name, ())}
         credentials = self._credential_names()
-        lines.update(place for read, place in self._comparisons if not read.isdisjoint(credentials))
+        for read, place in self._comparisons:
+            # A name read only at request time may be a credential or a copy of one.
+            if (
+                not read.isdisjoint(credentials)
+                or UNKNOWN_HEADER in read
+                or (UNKNOWN_VARIABLE in read and credentials)
+            ):
+                lines.add(place)
         return lines
 
     def _credential_names(self) -> set[str]:
@@ -178,7 +192,8 @@ class SecretFlows:
         found = {
             name
             for name in read
-            if name.startswith("header:") and is_credential_header(name[len("header:") :])
+            if name == UNKNOWN_HEADER
+            or (name.startswith("header:") and is_credential_header(name[len("header:") :]))
         }
         if not found:
             return found

@@ -109,13 +109,20 @@ _MAX_SCHEME = 32
 _AUTHORITY_END = re.compile("[/?#]")
 # A header named in an expression or a test string: %{HTTP:Name},
 # %{HTTP_NAME}, %{req:Name}; or by a function (HEADER_FUNCTIONS).
-_BRACED_HEADER = re.compile(r"(?i)%\{(?:http[:_]|(?:req|req_novary):\s*)([A-Za-z0-9_-]+)")
+# mod_rewrite's look-ahead (%{LA-U:HTTP:Name}) reads one too; ap_expr's
+# %{resp:Name} a response header (Set-Cookie).
+_BRACED_HEADER = re.compile(
+    r"(?i)%\{(?:la-[uf]:)?(?:http[:_]|(?:req|req_novary|resp):\s*)([A-Za-z0-9_-]+)"
+)
 # ap_expr's functions reading a request header (resp: a response header).
 HEADER_FUNCTIONS = frozenset({"req", "req_novary", "http", "resp"})
-# A function's quoted argument; the name is found by walking back from the
-# '(' over blanks (ap_expr's lexer skips any) and the name's characters: a
-# pattern starting with the names tried each position and read 30 MB/s.
-_CALL_ARGUMENT = re.compile(r"\(\s*['\"]([^'\"]*)")
+# A call's '(' and its argument when that is one quoted literal and nothing
+# else (``req('X')``; not ``req(tolower('X'))`` or ``req('A' . 'B')``, which
+# name a header only at request time); the name is found by walking back
+# from the '(' over blanks (ap_expr's lexer skips any) and the name's
+# characters: a pattern starting with the names tried each position and
+# read 30 MB/s.
+_CALL_ARGUMENT = re.compile(r"\(\s*(?:(['\"])([^'\"]*)\1\s*\))?")
 _BLANKS = frozenset(" \t\r\n\f\v")
 _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 # SetEnvIf's attribute is a regular expression of header names unless it is
@@ -156,7 +163,7 @@ _CREDENTIAL_SCHEME = re.compile(
 _CREDENTIAL_SHAPE = re.compile(
     r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
     r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
-    r"|jwt|sso-key|client-id|googlelogin|gsessionid)\s"
+    r"|jwt|sso-key|client-id|googlelogin|gsessionid)[\s\\]"
     r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
 )
 # RewriteCond's %1..%9: what the RewriteConds before it captured.
@@ -237,19 +244,11 @@ def _worth_checking(check: int, text: str) -> bool:
         return False
     lowered = text.lower()
     if check == CHECK_EXPRESSION:
-        # A header or a variable is read by %{HTTP:X}, %{ENV:X}... or a function
-        # (req('H')); a RewriteCond reading one may feed a RewriteRule's %N or
-        # a later RewriteCond's (%1). A compared literal may hold a
+        # A RewriteCond reading a header or a variable may feed a RewriteRule's
+        # %N or a later RewriteCond's (%1). A compared literal may hold a
         # secret-named parameter (pass=...).
         return (
-            "%{http:" in lowered
-            or "%{http_" in lowered
-            or "%{req:" in lowered
-            or "%{req_novary:" in lowered
-            or "%{env" in lowered
-            or "%{reqenv:" in lowered
-            or "%{osenv:" in lowered
-            or "(" in text
+            _reads_request(lowered)
             or _CONDITION_BACKREFERENCE.search(text) is not None
             or ("=" in text and _has_secret_name(lowered))
         )
@@ -263,7 +262,24 @@ def _worth_checking(check: int, text: str) -> bool:
         return False
     if check == CHECK_REWRITE and ("e=" in lowered or "env=" in lowered):
         return True
-    return _has_secret_name(lowered)
+    return _has_secret_name(lowered) or _CREDENTIAL_SHAPE.search(text) is not None
+
+
+def _reads_request(lowered: str) -> bool:
+    """Whether a lowered line may read a header or a variable: %{HTTP:X},
+    %{ENV:X}, mod_rewrite's look-ahead, ap_expr's %{req:X} or a function."""
+    return (
+        "%{http:" in lowered
+        or "%{http_" in lowered
+        or "%{req:" in lowered
+        or "%{req_novary:" in lowered
+        or "%{resp:" in lowered
+        or "%{la-" in lowered
+        or "%{env" in lowered
+        or "%{reqenv:" in lowered
+        or "%{osenv:" in lowered
+        or "(" in lowered
+    )
 
 
 def _has_secret_name(lowered: str) -> bool:
@@ -303,13 +319,13 @@ def may_hold_secret(key: str, text: str) -> bool:
         return True
     if key in _EXPRESSIONS:
         lowered = text.lower()
-        # A credential is compared only where a request header is named.
-        if "%{http:" in lowered or "%{http_" in lowered or "%{req" in lowered or "(" in lowered:
-            return _has_secret_name(lowered)
-        # Or a secret-named parameter in a compared literal (pass=...).
-        return "=" in text and _has_secret_name(lowered)
+        # A credential is compared only where a header is read (its name may be
+        # known only at request time: req(tolower('X'))), or a secret-named
+        # parameter in a compared literal (pass=...).
+        return _reads_request(lowered) or ("=" in text and _has_secret_name(lowered))
     if key in _NAMING or key in _COMPARING or "=" in text:
-        return _has_secret_name(text.lower())
+        # A name like a secret's, or a value shaped like a credential ("NTLM ...").
+        return _has_secret_name(text.lower()) or _CREDENTIAL_SHAPE.search(text) is not None
     return False
 
 
@@ -399,15 +415,26 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
         if len(words) > 1 and is_secret_variable(words[0]):
             words[1:] = [REDACTED_VALUE] * (len(words) - 1)
             kind = "a secret-named variable's value"
+        elif len(words) > 1 and any(_is_credential_value(word) for word in words[1:]):
+            # "Bearer ..." kept in a variable of any name (sent by %{NAME}e).
+            words[1:] = [REDACTED_VALUE] * (len(words) - 1)
+            kind = "a credential kept in a variable"
     elif key in ("header", "requestheader"):
         kind = _redact_header(words)
     elif key == "proxyfcgisetenvif":
         # ProxyFCGISetEnvIf condition NAME [VALUE]
-        if len(words) > 2 and is_secret_variable(words[1]):
+        if len(words) > 2 and (is_secret_variable(words[1]) or _is_credential_value(words[2])):
             words[2:] = [REDACTED_VALUE] * (len(words) - 2)
             kind = "a secret-named variable's value"
     elif key in _COMPARING:
         kind = _redact_comparison(key, words)
+    if key in ENVIRONMENT_SETTERS:
+        # SetEnvIf ... "NAME=Bearer ...": a credential set in a variable of any name.
+        for index in range(1, len(words)):
+            name, equals, value = words[index].partition("=")
+            if equals and value != REDACTED_VALUE and _is_credential_value(value):
+                words[index] = f"{name}={REDACTED_VALUE}"
+                kind = kind or "a credential kept in a variable"
     for index, word in enumerate(words):
         if word is REDACTED_VALUE or ("@" not in word and "=" not in word):
             continue
@@ -480,11 +507,12 @@ def is_credential_header(name: str) -> bool:
     return _is_credential_header(name)
 
 
-def function_calls(text: str) -> list[tuple[str, str]]:
+def function_calls(text: str) -> list[tuple[str, str | None]]:
     """``(name, argument)`` of each call ``name('argument')`` in ``text``, the name
-    lower-cased (``req ( 'X' )`` too). Linear: each character is walked back
-    over by one call at most."""
-    calls: list[tuple[str, str]] = []
+    lower-cased (``req ( 'X' )`` too); the argument is None when it is not one
+    quoted literal. Linear: each character is walked back over by one call
+    at most."""
+    calls: list[tuple[str, str | None]] = []
     if "(" not in text:
         return calls
     for match in _CALL_ARGUMENT.finditer(text):
@@ -495,15 +523,16 @@ def function_calls(text: str) -> list[tuple[str, str]]:
         while start > 0 and text[start - 1] in _NAME_CHARACTERS:
             start -= 1
         if start < end:
-            calls.append((text[start:end].lower(), match.group(1)))
+            calls.append((text[start:end].lower(), match.group(2)))
     return calls
 
 
 def _names_credential(text: str) -> bool:
     if "%{" in text and any(_is_credential_header(name) for name in _BRACED_HEADER.findall(text)):
         return True
+    # A header named only at request time may be a credential's.
     return any(
-        name in HEADER_FUNCTIONS and _is_credential_header(argument)
+        name in HEADER_FUNCTIONS and (argument is None or _is_credential_header(argument))
         for name, argument in function_calls(text)
     )
 
@@ -596,7 +625,11 @@ def _without_secret_value(match: re.Match[str]) -> str:
 
 
 def _without_secret_flag(match: re.Match[str]) -> str:
-    if not match.group(3) or not is_secret_variable(match.group(2)):
+    # [E=NAME:Bearer\ token]: mod_rewrite's flags escape their blanks.
+    value = match.group(3)
+    if not value or not (
+        is_secret_variable(match.group(2)) or _is_credential_value(value.replace("\\", ""))
+    ):
         return match.group()
     return f"{match.group(1)}{match.group(2)}:{REDACTED_VALUE}"
 

@@ -644,15 +644,19 @@ _PARAMETERS = frozenset(
 _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING])
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
-_ENVIRONMENT_REFERENCE = re.compile(r"(?i)%\{([^}:{%$]+)\}e|%\{(?:reqenv|env|osenv):([^}{%$]+)\}")
+_ENVIRONMENT_REFERENCE = re.compile(
+    r"(?i)%\{([^}:{%$]+)\}e|%\{(?:la-[uf]:)?(?:reqenv|env|osenv):([^}{%$]+)\}"
+)
 # A function's quoted argument; the name is found by walking back from the
 # '(' over blanks (ap_expr's lexer skips any) and the name's characters.
-_CALL_ARGUMENT = re.compile(r"\(\s*['\"]([^'\"]*)")
+# A call's '(' and its argument when that is one quoted literal and nothing else.
+_CALL_ARGUMENT = re.compile(r"\(\s*(?:(['\"])([^'\"]*)\1\s*\))?")
 _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def _function_calls(text):
-    """(lower-cased name, argument) of each call ``name ('argument')`` in ``text``."""
+    """(lower-cased name, argument) of each call ``name ('argument')`` in ``text``;
+    the argument is "*" (any) when it is not one quoted literal."""
     calls = []
     if "(" not in text:
         return calls
@@ -663,8 +667,9 @@ def _function_calls(text):
         start = end
         while start > 0 and text[start - 1] in _NAME_CHARACTERS:
             start -= 1
-        if start < end and match.group(1):
-            calls.append((text[start:end].lower(), match.group(1)))
+        if start < end:
+            argument = match.group(2)
+            calls.append((text[start:end].lower(), "*" if argument is None else argument))
     return calls
 
 
@@ -687,8 +692,8 @@ def _environment_names(text):
 # A header read by a value: ap_expr's %{req:H}, %{http:H}, req('H'),
 # http('H'), resp('H'), %{HTTP_H}; mod_headers' %{H}i; mod_rewrite's %{HTTP:H}.
 _READ_HEADER = re.compile(
-    r"(?i)%\{(?:req|req_novary|http):\s*([A-Za-z0-9_-]+)|%\{http_([A-Za-z0-9_]+)\}"
-    r"|%\{([A-Za-z0-9_-]+)\}i"
+    r"(?i)%\{(?:la-[uf]:)?(?:req|req_novary|http|resp):\s*([A-Za-z0-9_-]+)"
+    r"|%\{(?:la-[uf]:)?http_([A-Za-z0-9_]+)\}|%\{([A-Za-z0-9_-]+)\}i"
 )
 _HEADER_FUNCTIONS = frozenset(["req", "req_novary", "http", "resp"])
 
@@ -708,7 +713,9 @@ def _read_headers(text):
     return names
 
 
-_HEADER_REFERENCE = re.compile(r"(?i)%\{(?:http[:_]|(?:req|req_novary):\s*)([A-Za-z0-9_-]+)")
+_HEADER_REFERENCE = re.compile(
+    r"(?i)%\{(?:la-[uf]:)?(?:http[:_]|(?:req|req_novary|resp):\s*)([A-Za-z0-9_-]+)"
+)
 # SetEnvIf's attribute is a regular expression of header names unless it is
 # made of these characters only (mod_setenvif's is_header_regex).
 _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
@@ -744,13 +751,36 @@ def _may_hold_secret(key, text):
             or any(part in lowered for part in _SECRET_NAME_PARTS)
             or _CREDENTIAL_SHAPE.search(text) is not None
         )
-    if key in _EXPRESSIONS and "%" not in text and "(" not in text:
-        return "=" in text
+    lowered = text.lower()
+    if key in _EXPRESSIONS:
+        # A header read (its name may be known only at request time), or a
+        # secret-named parameter in a compared literal.
+        return _reads_request(lowered) or (
+            "=" in text and any(part in lowered for part in _SECRET_NAME_PARTS)
+        )
     if key in _NAMING or key in _COMPARING or "=" in text:
-        lowered = text.lower()
-        # A header of any name carrying "Basic ..." or "Bearer ..." is a credential.
-        return any(part in lowered for part in _SECRET_NAME_PARTS)
+        # A name like a secret's, or a value shaped like a credential ("NTLM ...").
+        return (
+            any(part in lowered for part in _SECRET_NAME_PARTS)
+            or _CREDENTIAL_SHAPE.search(text) is not None
+        )
     return False
+
+
+def _reads_request(lowered):
+    """Whether a lowered line may read a header or a variable."""
+    return (
+        "%{http:" in lowered
+        or "%{http_" in lowered
+        or "%{req:" in lowered
+        or "%{req_novary:" in lowered
+        or "%{resp:" in lowered
+        or "%{la-" in lowered
+        or "%{env" in lowered
+        or "%{reqenv:" in lowered
+        or "%{osenv:" in lowered
+        or "(" in lowered
+    )
 
 
 def redact_userinfo(text):
@@ -789,7 +819,12 @@ def _redact_url_and_parameters(word):
             return name + "=" + APACHE_REDACTED
 
         def without_flag(match):
-            if not match.group(3) or not _SECRET_VARIABLE.search(match.group(2)):
+            # [E=NAME:Bearer\ token]: mod_rewrite's flags escape their blanks.
+            value = match.group(3)
+            if not value or not (
+                _SECRET_VARIABLE.search(match.group(2))
+                or _is_credential_value(value.replace("\\", ""))
+            ):
                 return match.group()
             return match.group(1) + match.group(2) + ":" + APACHE_REDACTED
 
@@ -807,7 +842,8 @@ def _header_name(name):
 def _is_credential_header(name):
     folded = _header_name(name)
     return (
-        folded in _CREDENTIAL_HEADERS
+        folded == "*"  # named only at request time: req(tolower('X'))
+        or folded in _CREDENTIAL_HEADERS
         or "auth" in folded
         or "session" in folded
         or "cookie" in folded
@@ -827,7 +863,7 @@ _CREDENTIAL_SCHEME = re.compile(
 _CREDENTIAL_SHAPE = re.compile(
     r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
     r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
-    r"|jwt|sso-key|client-id|googlelogin|gsessionid)\s"
+    r"|jwt|sso-key|client-id|googlelogin|gsessionid)[\s\\]"
     r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
 )
 # Or of a scheme not listed: one word, then an opaque token of 16 characters
@@ -908,7 +944,11 @@ def redact_directive_words(key, words):
     if first is not None and len(words) > first:
         words[first:] = [APACHE_REDACTED] * (len(words) - first)
     elif key in ("define", "setenv"):
-        if len(words) > 1 and _SECRET_VARIABLE.search(words[0]):
+        # A secret-named variable, or "Bearer ..." kept in a variable of any name.
+        if len(words) > 1 and (
+            _SECRET_VARIABLE.search(words[0])
+            or any(_is_credential_value(word) for word in words[1:])
+        ):
             words[1:] = [APACHE_REDACTED] * (len(words) - 1)
     elif key in ("header", "requestheader"):
         start = 1 if words and words[0].lower() in ("always", "onsuccess") else 0
@@ -922,10 +962,16 @@ def redact_directive_words(key, words):
                     words[index] = APACHE_REDACTED
             _redact_header_conditions(words, last)
     elif key == "proxyfcgisetenvif":
-        if len(words) > 2 and _SECRET_VARIABLE.search(words[1]):
+        if len(words) > 2 and (_SECRET_VARIABLE.search(words[1]) or _is_credential_value(words[2])):
             words[2:] = [APACHE_REDACTED] * (len(words) - 2)
     elif key in _COMPARING:
         _redact_comparison(key, words)
+    if key in _ENVIRONMENT_SETTERS and key != "rewriterule":
+        # SetEnvIf ... "NAME=Bearer ...": a credential set in a variable of any name.
+        for index in range(1, len(words)):
+            name, equals, value = words[index].partition("=")
+            if equals and value != APACHE_REDACTED and _is_credential_value(value):
+                words[index] = name + "=" + APACHE_REDACTED
     return [word if word == APACHE_REDACTED else _redact_url_and_parameters(word) for word in words]
 
 
@@ -1889,8 +1935,12 @@ def redact_secret_uses(text, uses):
     # first RewriteRule, or after an Include): their captures are unknown here.
     group = {"elsewhere": True}
 
+    copies = any(node[0] == "environment" for node in compared)
+
     def names_credential(word):
-        return not compared.isdisjoint(_sources(word))
+        sources = _sources(word)
+        # reqenv(tolower('X')) may read any variable, a copy of a credential too.
+        return not compared.isdisjoint(sources) or (copies and ("environment", "*") in sources)
 
     def rewrite(key, values):
         values = list(values)
