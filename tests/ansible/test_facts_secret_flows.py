@@ -617,6 +617,32 @@ _COPY = {"/etc/apache2/copy.conf": 'SetEnvIf Authorization "(.*)" HC=$1\n'}
             {},
         ),
         (f'SetEnv UPH "SSWS {CANARY}"', {}),
+        # Parameters after any character no name holds; copies by %{X}i, into a
+        # response header, by SetEnvIfExpr's $1; a piped program's command line.
+        (
+            f"RewriteEngine On\nRewriteCond %{{QUERY_STRING}} (^|&)token={CANARY}($|&)\n"
+            "RewriteRule ^/q1$ - [F]",
+            {},
+        ),
+        (f'Redirect /cb "https://h.example/done#access_token={CANARY}"', {}),
+        (f'<LocationMatch "^/api/(token)={CANARY}">\nRequire all denied\n</LocationMatch>', {}),
+        (
+            'RewriteEngine On\nRequestHeader set X-Tmp "%{Authorization}i"\n'
+            f"RewriteCond %{{HTTP:X-Tmp}} ={CANARY}\nRewriteRule ^/q3$ - [F]",
+            {},
+        ),
+        (
+            "SetEnvIfExpr \"req('Authorization') =~ /(.*)/\" HC=$1\n"
+            f"<If \"env('HC') == '{CANARY}'\">\nRequire all denied\n</If>",
+            {},
+        ),
+        (
+            'Header set X-Copy "%{Authorization}i"\n'
+            f'Header set X-Ok "1" "expr=%{{resp:X-Copy}} == \'{CANARY}\'"',
+            {},
+        ),
+        (f'CustomLog "|/usr/bin/logger -t x Authorization=Bearer\\ {CANARY}" combined', {}),
+        (f'ErrorLog "|/usr/bin/logger --password={CANARY}"', {}),
         # The comparison read before the copy, in httpd's order.
         (
             f'SetEnvIf HC "^{CANARY}$" deny=1\nInclude /etc/apache2/copy.conf',
@@ -652,6 +678,9 @@ def test_honest_conditions_beside_a_copied_credential_are_sent_as_written(
         'SetEnv PHP_VALUE "upload_max_filesize 64M"',
         "SetEnv APP_ENV production",
         "RewriteRule ^/old/(.*)$ /new/$1 [R=301,L,E=MOVED:1]",
+        'CustomLog "|/usr/bin/rotatelogs -l /var/log/apache2/access.%Y%m%d 86400" combined',
+        "RewriteCond %{QUERY_STRING} (^|&)page=([0-9]+)",
+        'Header set X-Copy-Host "%{Host}i"',
     ]
     snippet = 'SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1\n' + "\n".join(kept)
     lines = sent_lines(take(module, debian_with(tmp_path, snippet)))

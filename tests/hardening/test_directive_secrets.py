@@ -229,6 +229,37 @@ VARIANTS = {
         'RequestHeader set X-Up "%{UPH}e"'
     ),
     "SSWS value in SetEnv": f'SetEnv UPH "SSWS {CANARY}"',
+    # A secret-named parameter after any character no name holds: a regular
+    # expression's group or alternation, a fragment.
+    "token in a regex of the query string": (
+        f"RewriteEngine On\nRewriteCond %{{QUERY_STRING}} (^|&)token={CANARY}($|&)\n"
+        "RewriteRule ^/q1$ - [F]"
+    ),
+    "key in SetEnvIf's regex": f'SetEnvIf Query_String "(^|&)key={CANARY}" ok',
+    "api_key in an <If> regex": (
+        f'<If "%{{QUERY_STRING}} =~ /(?:^|&)api_key={CANARY}/">\nRequire all denied\n</If>'
+    ),
+    "access_token in a fragment": f'Redirect /cb "https://h.example/done#access_token={CANARY}"',
+    "token in a header's URL fragment": f'Header set X-Next "https://h.example/#token={CANARY}"',
+    "a group closing before '='": (
+        f'<LocationMatch "^/api/(token)={CANARY}">\nRequire all denied\n</LocationMatch>'
+    ),
+    # A credential header copied with mod_headers' %{X}i, then compared.
+    "Authorization copied by %{X}i, compared": (
+        'RewriteEngine On\nRequestHeader set X-Tmp "%{Authorization}i"\n'
+        f"RewriteCond %{{HTTP:X-Tmp}} ={CANARY}\nRewriteRule ^/q3$ - [F]"
+    ),
+    "Authorization copied into a response header, compared": (
+        'Header set X-Copy "%{Authorization}i"\n'
+        f'Header set X-Ok "1" "expr=%{{resp:X-Copy}} == \'{CANARY}\'"'
+    ),
+    # A secret on the command line of a piped log.
+    "a token on a piped logger's command line": (
+        f'CustomLog "|/usr/bin/logger -t x Authorization=Bearer\\ {CANARY}" combined'
+    ),
+    "a password on a piped error log's command line": (
+        f'ErrorLog "|/usr/bin/logger --password={CANARY}"'
+    ),
 }
 
 
@@ -703,3 +734,35 @@ def test_the_first_test_of_a_header_line_never_misses_a_credential_value(scheme:
         if redact_arguments("header", words) != words:
             assert worth_checking(CHECK_HEADER, line)
     assert redact_arguments("header", ("set", "X-Up", f"{scheme} v"))[2] == PLACEHOLDER
+
+
+def test_only_short_lines_are_remembered_by_the_first_test() -> None:
+    # The cache holds lines between loads: long ones (a hostile tree's) are
+    # tested each time instead of kept.
+    from tcpaudit.apache import secret_words
+
+    remembered = secret_words._worth_checking_remembered
+    before = remembered.cache_info().currsize
+    long_line = "Header set X-Long " + "a" * 300
+    assert secret_words.worth_checking(secret_words.CHECK_HEADER, long_line) is False
+    assert remembered.cache_info().currsize == before
+    short_line = "Header set X-Short abc-" + str(before)
+    secret_words.worth_checking(secret_words.CHECK_HEADER, short_line)
+    assert remembered.cache_info().currsize == min(before + 1, remembered.cache_info().maxsize)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(^|&)token=s3($|&)", f"(^|&)token={PLACEHOLDER}"),
+        ("https://h/#access_token=s3", f"https://h/#access_token={PLACEHOLDER}"),
+        ("^/api/(token)=s3", f"^/api/(token)={PLACEHOLDER}"),
+        ("/x?a=1&b=2", "/x?a=1&b=2"),
+        ("max-age=600", "max-age=600"),
+    ],
+)
+def test_secret_named_parameters_follow_any_character_no_name_holds(
+    text: str, expected: str
+) -> None:
+    assert redact_text(text).startswith(expected)
+    assert "s3" not in redact_text(text)

@@ -50,6 +50,7 @@ _ENVIRONMENT_FUNCTIONS = frozenset({"reqenv", "env", "osenv"})
 # resp('Name') (a response header: Set-Cookie).
 _HEADER_REFERENCE = re.compile(
     r"(?i)%\{(?:la-[uf]:)?(?:http:|http_|req:|req_novary:|resp:)([^}{%$]+)\}"
+    r"|%\{([^}:{%$]+)\}i"
 )
 # What a function reads when its argument is not a literal: any variable, any header.
 UNKNOWN_VARIABLE, UNKNOWN_HEADER = "*", "header:*"
@@ -76,7 +77,10 @@ def names_read(text: str) -> set[str]:
             name.lower() for match in _ENVIRONMENT_REFERENCE.findall(text) for name in match if name
         )
         names.update(
-            "header:" + name.lower().replace("_", "-") for name in _HEADER_REFERENCE.findall(text)
+            "header:" + name.lower().replace("_", "-")
+            for match in _HEADER_REFERENCE.findall(text)
+            for name in match
+            if name
         )
     for function, argument in function_calls(text):
         if function in _ENVIRONMENT_FUNCTIONS:
@@ -115,8 +119,9 @@ class SecretFlows:
             read = names_read(" ".join(words))
             if read:
                 self._comparisons.append((read, (file, number)))
-            if key == "requestheader":
-                self._note_request_header(args, file, number)
+            if key in ("header", "requestheader"):
+                # A request or response header given a value (resp('X') reads the latter).
+                self._note_header(args, file, number)
             return
         if key not in ENVIRONMENT_SETTERS and key != "rewriterule":
             return
@@ -146,9 +151,9 @@ class SecretFlows:
             self._comparisons.append((read, (file, number)))
             self._condition_reads |= read
 
-    def _note_request_header(self, args: Sequence[str], file: str, number: int) -> None:
-        # RequestHeader [early] action name value ...
-        start = 1 if args and args[0].lower() == "early" else 0
+    def _note_header(self, args: Sequence[str], file: str, number: int) -> None:
+        # [RequestHeader|Header] [always|onsuccess] action name value ...
+        start = 1 if args and args[0].lower() in ("always", "onsuccess") else 0
         if len(args) < start + 3 or args[start].lower() not in _HEADER_SETTING:
             return
         name = args[start + 1].lower()

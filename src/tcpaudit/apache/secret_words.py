@@ -95,9 +95,18 @@ _PARAMETERS = frozenset(
         "setenvifnocase", "setenvifexpr", "browsermatch", "browsermatchnocase",
     }
 )  # fmt: skip
+# Directives whose words may be a program's command line (a piped log, a
+# RewriteMap program, mod_md's commands, a pass-phrase program): a secret
+# given to it (--password=..., a token) takes the whole word.
+_PROGRAMS = frozenset(
+    {
+        "customlog", "transferlog", "errorlog", "globallog", "rewritemap",
+        "mdchallengedns01", "mdmessagecmd", "mdnotifycmd", "sslpassphrasedialog",
+    }
+)  # fmt: skip
 # A line may hold a secret when its directive is one of these or it holds a
 # URL with a user ('@' and '://'): the loaders test that inline, for every line.
-SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING))
+SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING, *_PROGRAMS))
 
 # userinfo of a URL: scheme://user:password@, up to the last '@' before the
 # path, query or fragment, as apr_uri_parse takes it (quotes, '<', '>' and,
@@ -131,7 +140,12 @@ _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # name=value at a word's start or after a separator: query strings, proxy
 # worker parameters (AJP's secret=), DBDParams' "user=x pass=y",
 # SetEnvIf's NAME=VALUE. A value may be quoted (libpq connection strings).
-_ASSIGNMENT = re.compile(r"(?<![^?&;\s,])([A-Za-z0-9_.\-]+)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)")
+# Any character that is not a name's may come before one: a regular
+# expression's '(', '|' or '^' (``(^|&)token=``), a fragment's '#'; and a
+# group may close between a name and its '=' (``(token)=``).
+_ASSIGNMENT = re.compile(
+    r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)(\)*)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)"
+)
 # mod_rewrite's env flag: [E=NAME:VALUE] (also env=).
 _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
 # What a line holding a secret other than a URL's password must contain,
@@ -157,14 +171,18 @@ _CREDENTIAL_SCHEME = re.compile(
     r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedkeylite|sharedaccesssignature"
     r"|privatetoken|concealed|otp|jwt|sso-key|client-id|googlelogin|gsessionid)\s"
 )
+# Credential schemes _has_secret_name does not find (a program's command
+# line is tested for these alone: its paths hold digits).
+_SCHEME_WORD = re.compile(
+    r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
+    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
+    r"|jwt|sso-key|client-id|googlelogin|gsessionid)[\s\\]"
+)
 # What a line may hold for a header value to be one of these (a first test):
 # a scheme _has_secret_name does not find, or a blank and 16 token characters,
 # a digit among them.
 _CREDENTIAL_SHAPE = re.compile(
-    r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
-    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
-    r"|jwt|sso-key|client-id|googlelogin|gsessionid)[\s\\]"
-    r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
+    _SCHEME_WORD.pattern + r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
 )
 # RewriteCond's %1..%9: what the RewriteConds before it captured.
 _CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
@@ -210,7 +228,7 @@ def secret_check(key: str) -> int:
         return CHECK_REWRITE
     if key in _EXPRESSIONS and key not in _PARAMETERS:
         return CHECK_EXPRESSION
-    if key in _NAMING or key in _COMPARING:
+    if key in _NAMING or key in _COMPARING or key in _PROGRAMS:
         return CHECK_NAMED
     if key in _PARAMETERS:
         return CHECK_PARAMETERS
@@ -323,7 +341,7 @@ def may_hold_secret(key: str, text: str) -> bool:
         # known only at request time: req(tolower('X'))), or a secret-named
         # parameter in a compared literal (pass=...).
         return _reads_request(lowered) or ("=" in text and _has_secret_name(lowered))
-    if key in _NAMING or key in _COMPARING or "=" in text:
+    if key in _NAMING or key in _COMPARING or key in _PROGRAMS or "=" in text:
         # A name like a secret's, or a value shaped like a credential ("NTLM ...").
         return _has_secret_name(text.lower()) or _CREDENTIAL_SHAPE.search(text) is not None
     return False
@@ -428,6 +446,13 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
             kind = "a secret-named variable's value"
     elif key in _COMPARING:
         kind = _redact_comparison(key, words)
+    elif key in _PROGRAMS:
+        for index, word in enumerate(words):
+            if _is_program(key, word) and (
+                _has_secret_name(word.lower()) or _SCHEME_WORD.search(word) is not None
+            ):
+                words[index] = REDACTED_VALUE
+                kind = "a secret on a program's command line"
     if key in ENVIRONMENT_SETTERS:
         # SetEnvIf ... "NAME=Bearer ...": a credential set in a variable of any name.
         for index in range(1, len(words)):
@@ -443,6 +468,17 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
             words[index] = redacted
             kind = kind or word_kind
     return (words if kind is not None else None), kind
+
+
+def _is_program(key: str, word: str) -> bool:
+    """Whether ``word`` of directive ``key`` (one of _PROGRAMS) is a command line."""
+    if key in ("customlog", "transferlog", "errorlog", "globallog"):
+        return word.startswith("|")
+    if key == "rewritemap":
+        return word[:4].lower() == "prg:"
+    if key == "sslpassphrasedialog":
+        return word[:5].lower() == "exec:"
+    return True  # mod_md's commands and their arguments
 
 
 def _redact_header(words: list[str]) -> str | None:
@@ -618,10 +654,10 @@ def redact_userinfo(text: str) -> str:
 
 
 def _without_secret_value(match: re.Match[str]) -> str:
-    name, value = match.group(1), match.group(2)
+    name, parentheses, value = match.groups()
     if not value or value == REDACTED_VALUE or not is_secret_variable(name):
         return match.group()
-    return f"{name}={REDACTED_VALUE}"
+    return f"{name}{parentheses}={REDACTED_VALUE}"
 
 
 def _without_secret_flag(match: re.Match[str]) -> str:

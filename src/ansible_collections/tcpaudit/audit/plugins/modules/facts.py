@@ -641,7 +641,15 @@ _PARAMETERS = frozenset(
         "setenvifnocase", "setenvifexpr", "browsermatch", "browsermatchnocase",
     ]
 )  # fmt: skip
-_SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING])
+# Directives whose words may be a program's command line: a secret given to
+# it (--password=..., a token) takes the whole word.
+_PROGRAMS = frozenset(
+    [
+        "customlog", "transferlog", "errorlog", "globallog", "rewritemap",
+        "mdchallengedns01", "mdmessagecmd", "mdnotifycmd", "sslpassphrasedialog",
+    ]
+)  # fmt: skip
+_SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING, *_PROGRAMS])
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
 _ENVIRONMENT_REFERENCE = re.compile(
@@ -719,7 +727,11 @@ _HEADER_REFERENCE = re.compile(
 # SetEnvIf's attribute is a regular expression of header names unless it is
 # made of these characters only (mod_setenvif's is_header_regex).
 _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
-_PARAMETER = re.compile(r"(?<![^?&;\s,])([A-Za-z0-9_.\-]+)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)")
+# Any character that is not a name's may come before one ("(^|&)token=",
+# "#token="), and a group may close between a name and its '=' ("(token)=").
+_PARAMETER = re.compile(
+    r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)(\)*)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)"
+)
 _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
 _SECRET_NAME_PARTS = (
     "pass", "secret", "token", "key", "pwd", "credential", "private", "auth", "cookie",
@@ -758,7 +770,7 @@ def _may_hold_secret(key, text):
         return _reads_request(lowered) or (
             "=" in text and any(part in lowered for part in _SECRET_NAME_PARTS)
         )
-    if key in _NAMING or key in _COMPARING or "=" in text:
+    if key in _NAMING or key in _COMPARING or key in _PROGRAMS or "=" in text:
         # A name like a secret's, or a value shaped like a credential ("NTLM ...").
         return (
             any(part in lowered for part in _SECRET_NAME_PARTS)
@@ -813,10 +825,10 @@ def _redact_url_and_parameters(word):
     if "=" in word:
 
         def without_value(match):
-            name, value = match.group(1), match.group(2)
+            name, parentheses, value = match.groups()
             if not value or value == APACHE_REDACTED or not _SECRET_VARIABLE.search(name):
                 return match.group()
-            return name + "=" + APACHE_REDACTED
+            return name + parentheses + "=" + APACHE_REDACTED
 
         def without_flag(match):
             # [E=NAME:Bearer\ token]: mod_rewrite's flags escape their blanks.
@@ -857,14 +869,18 @@ _CREDENTIAL_SCHEME = re.compile(
     r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedkeylite|sharedaccesssignature"
     r"|privatetoken|concealed|otp|jwt|sso-key|client-id|googlelogin|gsessionid)\s"
 )
+# Credential schemes _has_secret_name does not find (a program's command
+# line is tested for these alone: its paths hold digits).
+_SCHEME_WORD = re.compile(
+    r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
+    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
+    r"|jwt|sso-key|client-id|googlelogin|gsessionid)[\s\\]"
+)
 # What a Header line may hold for its value to be one of these (a first test):
 # a scheme _SECRET_NAME_PARTS do not find, or a blank and 16 token characters,
 # a digit among them.
 _CREDENTIAL_SHAPE = re.compile(
-    r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
-    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
-    r"|jwt|sso-key|client-id|googlelogin|gsessionid)[\s\\]"
-    r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
+    _SCHEME_WORD.pattern + r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
 )
 # Or of a scheme not listed: one word, then an opaque token of 16 characters
 # or more holding a digit, and nothing else.
@@ -933,6 +949,17 @@ def _redact_header_conditions(words, start, names_credential=_names_credential):
             words[index] = word[:5] + APACHE_REDACTED
 
 
+def _is_program(key, word):
+    """Whether ``word`` of directive ``key`` (one of _PROGRAMS) is a command line."""
+    if key in ("customlog", "transferlog", "errorlog", "globallog"):
+        return word.startswith("|")
+    if key == "rewritemap":
+        return word[:4].lower() == "prg:"
+    if key == "sslpassphrasedialog":
+        return word[:5].lower() == "exec:"
+    return True
+
+
 def redact_directive_words(key, words):
     """The words after directive ``key`` (lower-cased) with every secret replaced."""
     words = list(words)
@@ -966,6 +993,13 @@ def redact_directive_words(key, words):
             words[2:] = [APACHE_REDACTED] * (len(words) - 2)
     elif key in _COMPARING:
         _redact_comparison(key, words)
+    elif key in _PROGRAMS:
+        for index, word in enumerate(words):
+            if _is_program(key, word) and (
+                any(part in word.lower() for part in _SECRET_NAME_PARTS)
+                or _SCHEME_WORD.search(word) is not None
+            ):
+                words[index] = APACHE_REDACTED
     if key in _ENVIRONMENT_SETTERS and key != "rewriterule":
         # SetEnvIf ... "NAME=Bearer ...": a credential set in a variable of any name.
         for index in range(1, len(words)):
@@ -1095,7 +1129,15 @@ def redact_apache(text, uses=None):
 # Directives whose lines may copy a header's value into a variable, another
 # header or a RewriteCond's capture.
 _COPYING = frozenset(
-    ["setenvif", "setenvifnocase", "setenvifexpr", "rewritecond", "rewriterule", "requestheader"]
+    [
+        "setenvif",
+        "setenvifnocase",
+        "setenvifexpr",
+        "rewritecond",
+        "rewriterule",
+        "requestheader",
+        "header",
+    ]
 )
 
 
@@ -1746,7 +1788,7 @@ _CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
 
 
 _FOLLOWED = frozenset(
-    ["define", "setenv", "requestheader", "rewritecond", "rewriterule", "use", "<macro",
+    ["define", "setenv", "requestheader", "header", "rewritecond", "rewriterule", "use", "<macro",
      "<macro>", "</macro>", "</macro", "setenvif", "setenvifnocase", "setenvifexpr",
      "browsermatch", "browsermatchnocase"]
 )  # fmt: skip
@@ -1778,15 +1820,22 @@ def follow_secret_uses(texts, uses):
         macro = None
         conditions = set()  # what the RewriteConds since the last RewriteRule read
         for name, args in directive_lines(text, _FOLLOWED):
+            if name == "header" and args and args[0].lower() in ("always", "onsuccess"):
+                args = args[1:]  # Header [condition] action name value: as RequestHeader
             named = (
-                args[1] if name == "requestheader" and len(args) > 1 else args[0] if args else ""
+                args[1]
+                if name in ("requestheader", "header") and len(args) > 1
+                else args[0]
+                if args
+                else ""
             )
             if macro is not None and any(p and p in named for p in macro[1]):
                 named_by_parameter.setdefault(macro[0], []).append((name, args, macro))
             if name in ("define", "setenv") and len(args) > 1:
                 kind = "variable" if name == "define" else "environment"
                 feed((kind, args[0].lower()), _sources(" ".join(args[1:]), macro))
-            elif name == "requestheader" and len(args) > 2:
+            elif name in ("requestheader", "header") and len(args) > 2:
+                # A request header, or a response header resp('X') reads.
                 if args[0].lower() in _HEADER_SETTING_ACTIONS:
                     feed(("header", _header_name(args[1])), _sources(" ".join(args[2:]), macro))
             elif name == "rewritecond" and args:
@@ -1826,17 +1875,17 @@ def follow_secret_uses(texts, uses):
                 parameters = macro[1]
                 budget -= 1
                 if budget < 0:
-                    value = " ".join(args[2:] if name == "requestheader" else args[1:])
+                    value = " ".join(args[2:] if name in ("requestheader", "header") else args[1:])
                     forced.update(_sources(value, macro))
                     continue
                 if len(arguments) != len(parameters):
                     continue
                 # The name the line sets with this Use's arguments (longest parameter first).
-                named = args[1] if name == "requestheader" else args[0]
+                named = args[1] if name in ("requestheader", "header") else args[0]
                 for parameter in sorted(parameters, key=len, reverse=True):
                     if parameter:
                         named = named.replace(parameter, arguments[parameters.index(parameter)])
-                if name == "requestheader" and len(args) > 2:
+                if name in ("requestheader", "header") and len(args) > 2:
                     node = ("header", _header_name(named))
                     feed(node, _sources(" ".join(args[2:]), macro))
                 elif name in ("define", "setenv") and len(args) > 1:
@@ -2342,6 +2391,7 @@ class Collector:
         # How each collected text was redacted, and what redact_apache found
         # standing in a secret's place (redact_secret_uses, at the end).
         self._redactions = {}
+        self._apache_originals = {}  # never sent: only follow_secret_uses reads them
         self.secret_uses = {
             "variables": set(),
             "macros": set(),
@@ -2480,7 +2530,8 @@ class Collector:
             self._record(resolved, {"omitted": f"larger than {limit} bytes", "size": len(data)})
             return resolved, "file", None
         self.bytes_used += len(data)
-        text = redact(data.decode("utf-8", "surrogateescape"))
+        decoded = data.decode("utf-8", "surrogateescape")
+        text = redact(decoded)
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
@@ -2489,6 +2540,10 @@ class Collector:
             return resolved, "file", data.decode("latin-1")
         self._record(resolved, {"content": text})
         self._redactions[resolved] = redact
+        if redact == self._redact_apache:
+            # What follow_secret_uses reads: redaction may have replaced the very
+            # word naming a copy's source (SetEnvIfExpr "req('Authorization') ...").
+            self._apache_originals[resolved] = decoded
         return resolved, "file", text
 
     def present(self, tree):
@@ -2802,7 +2857,7 @@ class Collector:
             return
         follow_secret_uses(
             [
-                self.files[path].get("content") or ""
+                self._apache_originals.get(path) or self.files[path].get("content") or ""
                 for path, redact in self._redactions.items()
                 if redact == self._redact_apache and path in self.files
             ],
