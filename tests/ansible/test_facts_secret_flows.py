@@ -643,6 +643,14 @@ _COPY = {"/etc/apache2/copy.conf": 'SetEnvIf Authorization "(.*)" HC=$1\n'}
         ),
         (f'CustomLog "|/usr/bin/logger -t x Authorization=Bearer\\ {CANARY}" combined', {}),
         (f'ErrorLog "|/usr/bin/logger --password={CANARY}"', {}),
+        (
+            "LoadModule md_module /usr/lib/apache2/modules/mod_md.so\n"
+            f"MDChallengeDns01 /usr/local/bin/dns01 --secret {CANARY}",
+            {},
+        ),
+        (f'ProxyPass /k "http://127.0.0.1:8080/?api-key={CANARY}"', {}),
+        (f'ProxyPass /a "http://127.0.0.1:8080/?auth[password]={CANARY}"', {}),
+        (f'Header set Refresh "0; url=https://x.example/?token={CANARY}"', {}),
         # The comparison read before the copy, in httpd's order.
         (
             f'SetEnvIf HC "^{CANARY}$" deny=1\nInclude /etc/apache2/copy.conf',
@@ -681,6 +689,7 @@ def test_honest_conditions_beside_a_copied_credential_are_sent_as_written(
         'CustomLog "|/usr/bin/rotatelogs -l /var/log/apache2/access.%Y%m%d 86400" combined',
         "RewriteCond %{QUERY_STRING} (^|&)page=([0-9]+)",
         'Header set X-Copy-Host "%{Host}i"',
+        "SSLPassPhraseDialog exec:/usr/libexec/httpd-ssl-pass-dialog",
     ]
     snippet = 'SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1\n' + "\n".join(kept)
     lines = sent_lines(take(module, debian_with(tmp_path, snippet)))

@@ -260,6 +260,17 @@ VARIANTS = {
     "a password on a piped error log's command line": (
         f'ErrorLog "|/usr/bin/logger --password={CANARY}"'
     ),
+    # A secret as its own word after its option; names with '-' or an index.
+    "a secret after its option on mod_md's command": (
+        f"MDChallengeDns01 /usr/local/bin/dns01 --secret {CANARY}"
+    ),
+    "api-key in a proxied URL": f'ProxyPass /k "http://127.0.0.1:8080/?api-key={CANARY}"',
+    "an index naming a password": (
+        f'ProxyPass /a "http://127.0.0.1:8080/?auth[password]={CANARY}"'
+    ),
+    "a token inside another parameter's value": (
+        f'Header set Refresh "0; url=https://x.example/?token={CANARY}"'
+    ),
 }
 
 
@@ -766,3 +777,36 @@ def test_secret_named_parameters_follow_any_character_no_name_holds(
 ) -> None:
     assert redact_text(text).startswith(expected)
     assert "s3" not in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    ("key", "words", "kept"),
+    [
+        ("forensiclog", ["|/usr/local/bin/flog --token=s3"], []),
+        ("extfilterdefine", ["gz", "mode=output", 'cmd="/usr/local/bin/f --password=s3"'], [0, 1]),
+        ("defineexternalauth", ["pwauth", "pipe", "/usr/sbin/pwauth --password s3"], [0, 1]),
+        ("mdmessagecmd", ["/usr/local/bin/notify", "--token", "s3"], [0]),
+        ("action", ["h", "/cgi-bin/h?token=s3"], [0]),
+        ("customlog", ["|/usr/bin/logger -t x Authorization=Bearer\\ s3", "combined"], [1]),
+    ],
+)  # fmt: skip
+def test_secrets_on_command_lines_and_in_paths_are_replaced(
+    key: str, words: list[str], kept: list[int]
+) -> None:
+    result = redact_arguments(key, tuple(words))
+    assert "s3" not in " ".join(result)
+    assert [index for index, word in enumerate(result) if word == words[index]] == kept
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        # RHEL's stock line: a path's parts name no secret.
+        ("sslpassphrasedialog", ["exec:/usr/libexec/httpd-ssl-pass-dialog"]),
+        ("customlog", ["|/usr/bin/rotatelogs /var/log/apache2/session-auth.%Y 86400", "combined"]),
+        ("errorlog", ["syslog:local1"]),
+        ("rewritemap", ["lower", "int:tolower"]),
+    ],
+)  # fmt: skip
+def test_honest_command_lines_keep_their_words(key: str, words: list[str]) -> None:
+    assert redact_arguments(key, tuple(words)) == tuple(words)

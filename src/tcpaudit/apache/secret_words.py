@@ -30,6 +30,7 @@ __all__ = [
     "CHECK_NAMED",
     "CHECK_NEVER",
     "CHECK_PARAMETERS",
+    "CHECK_PROGRAM",
     "CHECK_REWRITE",
     "ENVIRONMENT_SETTERS",
     "HEADER_FUNCTIONS",
@@ -91,19 +92,23 @@ _PARAMETERS = frozenset(
         "proxypass", "proxypassmatch", "proxypassreverse", "balancermember", "proxyset",
         "proxyremote", "proxyremotematch", "proxyhctemplate", "proxy", "proxymatch",
         "location", "locationmatch", "rewriterule", "redirect", "redirectmatch",
-        "redirectpermanent", "redirecttemp", "errordocument", "setenvif",
+        "redirectpermanent", "redirecttemp", "errordocument", "setenvif", "action",
+        "alias", "aliasmatch", "scriptalias", "scriptaliasmatch",
         "setenvifnocase", "setenvifexpr", "browsermatch", "browsermatchnocase",
     }
 )  # fmt: skip
 # Directives whose words may be a program's command line (a piped log, a
 # RewriteMap program, mod_md's commands, a pass-phrase program): a secret
 # given to it (--password=..., a token) takes the whole word.
-_PROGRAMS = frozenset(
+_PIPES = frozenset({"customlog", "transferlog", "errorlog", "globallog", "forensiclog"})
+# mod_md's commands and mod_authnz_external's: every word after the first.
+_COMMANDS = frozenset(
     {
-        "customlog", "transferlog", "errorlog", "globallog", "rewritemap",
-        "mdchallengedns01", "mdmessagecmd", "mdnotifycmd", "sslpassphrasedialog",
+        "mdchallengedns01", "mdmessagecmd", "mdnotifycmd", "defineexternalauth",
+        "defineexternalgroup", "addexternalauth", "addexternalgroup",
     }
 )  # fmt: skip
+_PROGRAMS = frozenset({*_PIPES, *_COMMANDS, "rewritemap", "sslpassphrasedialog", "extfilterdefine"})
 # A line may hold a secret when its directive is one of these or it holds a
 # URL with a user ('@' and '://'): the loaders test that inline, for every line.
 SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING, *_PROGRAMS))
@@ -141,11 +146,13 @@ _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # worker parameters (AJP's secret=), DBDParams' "user=x pass=y",
 # SetEnvIf's NAME=VALUE. A value may be quoted (libpq connection strings).
 # Any character that is not a name's may come before one: a regular
-# expression's '(', '|' or '^' (``(^|&)token=``), a fragment's '#'; and a
-# group may close between a name and its '=' (``(token)=``).
-_ASSIGNMENT = re.compile(
-    r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)(\)*)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)"
-)
+# expression's '(', '|' or '^' (``(^|&)token=``), a fragment's '#'; a group
+# may close, or an array's index follow, between a name and its '='
+# (``(token)=``, ``auth[password]=``). Each name is looked at, also inside
+# another's value (``url=https://h/?token=...``).
+_PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
+_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;\s,]*")
+_INDEX = re.compile(r"\[([^\]=]*)\]")
 # mod_rewrite's env flag: [E=NAME:VALUE] (also env=).
 _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
 # What a line holding a secret other than a URL's password must contain,
@@ -174,16 +181,23 @@ _CREDENTIAL_SCHEME = re.compile(
 # Credential schemes _has_secret_name does not find (a program's command
 # line is tested for these alone: its paths hold digits).
 _SCHEME_WORD = re.compile(
-    r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
+    r"\b(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
     r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
     r"|jwt|sso-key|client-id|googlelogin|gsessionid)[\s\\]"
 )
 # What a line may hold for a header value to be one of these (a first test):
 # a scheme _has_secret_name does not find, or a blank and 16 token characters,
 # a digit among them.
-_CREDENTIAL_SHAPE = re.compile(
-    _SCHEME_WORD.pattern + r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
-)
+_OPAQUE_SHAPE = re.compile(r"[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}")
+
+
+def _credential_shape(text: str, lowered: str) -> bool:
+    """Whether ``text`` (``lowered``, lower-cased) may hold a credential's shape: a
+    scheme word (on the lowered text: a case-insensitive alternation tried at
+    every position cost 15 us a line) or a blank and an opaque token."""
+    return _SCHEME_WORD.search(lowered) is not None or _OPAQUE_SHAPE.search(text) is not None
+
+
 # RewriteCond's %1..%9: what the RewriteConds before it captured.
 _CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
 # Or of a scheme not listed: one word, then an opaque token of 16 characters
@@ -200,7 +214,8 @@ _OPAQUE_CREDENTIAL = re.compile(
 # when it also holds '=', or when it names a request header ('%{http', '(').
 CHECK_NEVER, CHECK_ALWAYS, CHECK_NAMED, CHECK_PARAMETERS, CHECK_EXPRESSION = 0, 1, 2, 3, 4
 CHECK_REWRITE = 5  # CHECK_PARAMETERS, or an environment flag ([E=NAME:value])
-CHECK_HEADER = 6  # CHECK_NAMED, an expr= condition, or a credential's shape (_CREDENTIAL_SHAPE)
+CHECK_HEADER = 6  # CHECK_NAMED, an expr= condition, or a credential's shape
+CHECK_PROGRAM = 7  # a program's command line ("|...", prg:, exec:, cmd=) with a secret's hint
 # Directives that give an environment variable a value (the loaders note
 # which, for the credential headers that read one as %{NAME}e).
 ENVIRONMENT_SETTERS = frozenset(
@@ -216,6 +231,7 @@ def is_secret_directive(key: str) -> bool:
     )
 
 
+@lru_cache(maxsize=4096)
 def secret_check(key: str) -> int:
     """When a line of directive ``key`` is worth ``redact_arguments`` (CHECK_*)."""
     # The loaders note what these set (secret_flows.py).
@@ -228,7 +244,9 @@ def secret_check(key: str) -> int:
         return CHECK_REWRITE
     if key in _EXPRESSIONS and key not in _PARAMETERS:
         return CHECK_EXPRESSION
-    if key in _NAMING or key in _COMPARING or key in _PROGRAMS:
+    if key in _PROGRAMS and key not in _COMMANDS:
+        return CHECK_PROGRAM
+    if key in _NAMING or key in _COMPARING or key in _COMMANDS:
         return CHECK_NAMED
     if key in _PARAMETERS:
         return CHECK_PARAMETERS
@@ -245,6 +263,8 @@ _REMEMBERED_LINE = 256
 def worth_checking(check: int, text: str) -> bool:
     """Whether a line whose name's ``secret_check`` is ``check`` may hold a secret:
     a cheap first test, never a false "no" (``may_hold_secret`` decides)."""
+    if check == CHECK_PROGRAM and not ("|" in text or ":" in text or "=" in text or "@" in text):
+        return False  # a log file's path, the commonest of these lines
     if len(text) <= _REMEMBERED_LINE:
         return _worth_checking_remembered(check, text)
     return _worth_checking(check, text)
@@ -271,16 +291,34 @@ def _worth_checking(check: int, text: str) -> bool:
             or ("=" in text and _has_secret_name(lowered))
         )
     if check == CHECK_HEADER:
-        return (
-            "expr=" in lowered
-            or _has_secret_name(lowered)
-            or _CREDENTIAL_SHAPE.search(text) is not None
-        )
+        return "expr=" in lowered or _has_secret_name(lowered) or _credential_shape(text, lowered)
+    if check == CHECK_PROGRAM:
+        return _program_hint(lowered)
     if check in (CHECK_PARAMETERS, CHECK_REWRITE) and "=" not in text:
         return False
     if check == CHECK_REWRITE and ("e=" in lowered or "env=" in lowered):
         return True
-    return _has_secret_name(lowered) or _CREDENTIAL_SHAPE.search(text) is not None
+    return _has_secret_name(lowered) or _credential_shape(text, lowered)
+
+
+def _program_hint(lowered: str) -> bool:
+    """Whether a lowered line may give a program a secret on its command line."""
+    return (
+        "|" in lowered or "prg:" in lowered or "exec:" in lowered or "cmd=" in lowered
+    ) and _command_hint(lowered)
+
+
+# A command line's words and options: a path's parts ("httpd-ssl-pass-dialog")
+# name no secret.
+_COMMAND_TOKEN = re.compile(r"[^\s=:'\"]+")
+
+
+def _command_hint(lowered: str) -> bool:
+    """Whether a lowered command line names a secret (--password, a token's
+    option, a credential header) or a credential scheme, outside its paths."""
+    return _SCHEME_WORD.search(lowered) is not None or any(
+        "/" not in token and _has_secret_name(token) for token in _COMMAND_TOKEN.findall(lowered)
+    )
 
 
 def _reads_request(lowered: str) -> bool:
@@ -341,9 +379,12 @@ def may_hold_secret(key: str, text: str) -> bool:
         # known only at request time: req(tolower('X'))), or a secret-named
         # parameter in a compared literal (pass=...).
         return _reads_request(lowered) or ("=" in text and _has_secret_name(lowered))
-    if key in _NAMING or key in _COMPARING or key in _PROGRAMS or "=" in text:
+    if key in _PROGRAMS and key not in _COMMANDS:
+        return _program_hint(text.lower())
+    if key in _NAMING or key in _COMPARING or key in _COMMANDS or "=" in text:
         # A name like a secret's, or a value shaped like a credential ("NTLM ...").
-        return _has_secret_name(text.lower()) or _CREDENTIAL_SHAPE.search(text) is not None
+        lowered = text.lower()
+        return _has_secret_name(lowered) or _credential_shape(text, lowered)
     return False
 
 
@@ -447,12 +488,17 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
     elif key in _COMPARING:
         kind = _redact_comparison(key, words)
     elif key in _PROGRAMS:
+        # A command line split over words (mod_md's) loses every word from the hint on.
+        hinted = False
         for index, word in enumerate(words):
-            if _is_program(key, word) and (
-                _has_secret_name(word.lower()) or _SCHEME_WORD.search(word) is not None
-            ):
+            if not _is_program(key, index, word):
+                continue
+            hinted = hinted or _command_hint(word.lower())
+            if hinted:
                 words[index] = REDACTED_VALUE
                 kind = "a secret on a program's command line"
+            if key not in _COMMANDS:
+                hinted = False
     if key in ENVIRONMENT_SETTERS:
         # SetEnvIf ... "NAME=Bearer ...": a credential set in a variable of any name.
         for index in range(1, len(words)):
@@ -470,15 +516,18 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
     return (words if kind is not None else None), kind
 
 
-def _is_program(key: str, word: str) -> bool:
-    """Whether ``word`` of directive ``key`` (one of _PROGRAMS) is a command line."""
-    if key in ("customlog", "transferlog", "errorlog", "globallog"):
+def _is_program(key: str, index: int, word: str) -> bool:
+    """Whether word ``index`` of directive ``key`` (one of _PROGRAMS) is (part of)
+    a command line."""
+    if key in _PIPES:
         return word.startswith("|")
     if key == "rewritemap":
         return word[:4].lower() == "prg:"
     if key == "sslpassphrasedialog":
         return word[:5].lower() == "exec:"
-    return True  # mod_md's commands and their arguments
+    if key == "extfilterdefine":
+        return word[:4].lower() == "cmd="
+    return index >= 1  # the words after a command's name
 
 
 def _redact_header(words: list[str]) -> str | None:
@@ -619,7 +668,7 @@ def _redact_word(word: str) -> tuple[str, str | None]:
         if replaced != word:
             word, kind = replaced, "a password in a URL"
     if "=" in word:
-        replaced = _ASSIGNMENT.sub(_without_secret_value, word)
+        replaced = _without_secret_parameters(word)
         replaced = _ENV_FLAG.sub(_without_secret_flag, replaced)
         if replaced != word:
             word, kind = replaced, kind or "a secret-named parameter's value"
@@ -653,11 +702,25 @@ def redact_userinfo(text: str) -> str:
     return "".join(pieces) + text[position:] if pieces else text
 
 
-def _without_secret_value(match: re.Match[str]) -> str:
-    name, parentheses, value = match.groups()
-    if not value or value == REDACTED_VALUE or not is_secret_variable(name):
-        return match.group()
-    return f"{name}{parentheses}={REDACTED_VALUE}"
+def _without_secret_parameters(word: str) -> str:
+    """``word`` with the value of each secret-named parameter replaced."""
+    pieces: list[str] = []
+    position = 0
+    for match in _PARAMETER_NAME.finditer(word):
+        if match.start() < position:
+            continue  # within a value already replaced
+        name, closers = match.groups()
+        if not (
+            is_secret_variable(name)
+            or any(is_secret_variable(index) for index in _INDEX.findall(closers))
+        ):
+            continue
+        value = _PARAMETER_VALUE.match(word, match.end())
+        if value is None or not value.group() or value.group() == REDACTED_VALUE:
+            continue
+        pieces += (word[position : match.end()], REDACTED_VALUE)
+        position = value.end()
+    return "".join(pieces) + word[position:] if pieces else word
 
 
 def _without_secret_flag(match: re.Match[str]) -> str:

@@ -46,8 +46,8 @@ MAX_EXPANDED_BYTES = 16 * 1024 * 1024
 # Not every name holding "pass" or "private": PRIVATE_PORT and BYPASS_CACHE
 # are ordinary values a configuration expands (Listen ${PRIVATE_PORT}).
 _SECRET_VARIABLE = re.compile(
-    r"(?i)password|passwd|passphrase|secret|token|credential|api_?key|private_?key"
-    r"|(^|_)(pass|pwd)($|_)|(^|_)key$"
+    r"(?i)password|passwd|passphrase|secret|token|credential|api[_-]?key|private[_-]?key"
+    r"|(^|[_-])(pass|pwd)($|[_-])|(^|[_-])key$"
 )
 REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directive's
 # Commands all start-up files of one service may hold (a real envvars: about

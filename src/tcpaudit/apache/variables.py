@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from ..errors import ApacheConfigError
 from ..provenance import Note
 from .lexer import first_word, split_words
-from .secret_words import close_over, is_secret_directive, references_in_secrets
+from .secret_words import (
+    close_over,
+    is_secret_directive,
+    references_in_secrets,
+    secret_check,
+    worth_checking,
+)
 from .shellwords import is_secret_variable
 
 __all__ = ["Variables"]
@@ -151,7 +157,11 @@ class Variables:
             self._define_uses.setdefault(words[1].lower(), set()).update(
                 used.lower() for used in _references(words[2])
             )
-        if "@" not in line and not is_secret_directive(words[0].lower().strip("<>")):
+        key = words[0].lower().strip("<>")
+        if "@" not in line and not is_secret_directive(key):
+            return
+        # The loaders' first test (remembered per line): most such lines hold no secret.
+        if not worth_checking(secret_check(key), line):
             return
         name, rest = first_word(line)
         key = name.lower().lstrip("<").rstrip(">")

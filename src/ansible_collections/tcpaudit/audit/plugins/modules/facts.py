@@ -342,8 +342,8 @@ SECRET_PATHS = (
 )
 # A name saying it holds a secret (tcpaudit/apache/shellwords.py: the same).
 _SECRET_VARIABLE = re.compile(
-    r"(?i)password|passwd|passphrase|secret|token|credential|api_?key|private_?key"
-    r"|(^|_)(pass|pwd)($|_)|(^|_)key$"
+    r"(?i)password|passwd|passphrase|secret|token|credential|api[_-]?key|private[_-]?key"
+    r"|(^|[_-])(pass|pwd)($|[_-])|(^|[_-])key$"
 )
 # A text that may assign one (a cheap first test, never a false "no").
 _SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pwd")
@@ -637,18 +637,22 @@ _PARAMETERS = frozenset(
         "proxypass", "proxypassmatch", "proxypassreverse", "balancermember", "proxyset",
         "proxyremote", "proxyremotematch", "proxyhctemplate", "proxy", "proxymatch",
         "location", "locationmatch", "rewriterule", "redirect", "redirectmatch",
-        "redirectpermanent", "redirecttemp", "errordocument", "setenvif",
+        "redirectpermanent", "redirecttemp", "errordocument", "setenvif", "action",
+        "alias", "aliasmatch", "scriptalias", "scriptaliasmatch",
         "setenvifnocase", "setenvifexpr", "browsermatch", "browsermatchnocase",
     ]
 )  # fmt: skip
 # Directives whose words may be a program's command line: a secret given to
 # it (--password=..., a token) takes the whole word.
-_PROGRAMS = frozenset(
+_PIPES = frozenset(["customlog", "transferlog", "errorlog", "globallog", "forensiclog"])
+# mod_md's commands and mod_authnz_external's: every word after the first.
+_COMMANDS = frozenset(
     [
-        "customlog", "transferlog", "errorlog", "globallog", "rewritemap",
-        "mdchallengedns01", "mdmessagecmd", "mdnotifycmd", "sslpassphrasedialog",
+        "mdchallengedns01", "mdmessagecmd", "mdnotifycmd", "defineexternalauth",
+        "defineexternalgroup", "addexternalauth", "addexternalgroup",
     ]
 )  # fmt: skip
+_PROGRAMS = frozenset([*_PIPES, *_COMMANDS, "rewritemap", "sslpassphrasedialog", "extfilterdefine"])
 _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING, *_PROGRAMS])
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
@@ -728,10 +732,34 @@ _HEADER_REFERENCE = re.compile(
 # made of these characters only (mod_setenvif's is_header_regex).
 _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # Any character that is not a name's may come before one ("(^|&)token=",
-# "#token="), and a group may close between a name and its '=' ("(token)=").
-_PARAMETER = re.compile(
-    r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)(\)*)=('[^']*'|\"[^\"]*\"|[^&;\s,]*)"
-)
+# "#token="), a group close or an index follow it ("(token)=",
+# "auth[password]="); names inside another's value are looked at too.
+_PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
+_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;\s,]*")
+_INDEX = re.compile(r"\[([^\]=]*)\]")
+
+
+def _without_secret_parameters(word):
+    """``word`` with the value of each secret-named parameter replaced."""
+    pieces = []
+    position = 0
+    for match in _PARAMETER_NAME.finditer(word):
+        if match.start() < position:
+            continue
+        name, closers = match.groups()
+        if not (
+            _SECRET_VARIABLE.search(name)
+            or any(_SECRET_VARIABLE.search(index) for index in _INDEX.findall(closers))
+        ):
+            continue
+        value = _PARAMETER_VALUE.match(word, match.end())
+        if value is None or not value.group() or value.group() == APACHE_REDACTED:
+            continue
+        pieces += [word[position : match.end()], APACHE_REDACTED]
+        position = value.end()
+    return "".join(pieces) + word[position:] if pieces else word
+
+
 _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
 _SECRET_NAME_PARTS = (
     "pass", "secret", "token", "key", "pwd", "credential", "private", "auth", "cookie",
@@ -761,7 +789,7 @@ def _may_hold_secret(key, text):
         return (
             "expr=" in lowered
             or any(part in lowered for part in _SECRET_NAME_PARTS)
-            or _CREDENTIAL_SHAPE.search(text) is not None
+            or _credential_shape(text, lowered)
         )
     lowered = text.lower()
     if key in _EXPRESSIONS:
@@ -770,13 +798,34 @@ def _may_hold_secret(key, text):
         return _reads_request(lowered) or (
             "=" in text and any(part in lowered for part in _SECRET_NAME_PARTS)
         )
-    if key in _NAMING or key in _COMPARING or key in _PROGRAMS or "=" in text:
+    if key in _PROGRAMS and key not in _COMMANDS:
+        return _program_hint(lowered)
+    if key in _NAMING or key in _COMPARING or key in _COMMANDS or "=" in text:
         # A name like a secret's, or a value shaped like a credential ("NTLM ...").
-        return (
-            any(part in lowered for part in _SECRET_NAME_PARTS)
-            or _CREDENTIAL_SHAPE.search(text) is not None
+        return any(part in lowered for part in _SECRET_NAME_PARTS) or _credential_shape(
+            text, lowered
         )
     return False
+
+
+def _program_hint(lowered):
+    """Whether a lowered line may give a program a secret on its command line."""
+    return (
+        "|" in lowered or "prg:" in lowered or "exec:" in lowered or "cmd=" in lowered
+    ) and _command_hint(lowered)
+
+
+# A command line's words and options: a path's parts name no secret.
+_COMMAND_TOKEN = re.compile(r"[^\s=:'\"]+")
+
+
+def _command_hint(lowered):
+    """Whether a lowered command line names a secret or a credential scheme,
+    outside its paths."""
+    return _SCHEME_WORD.search(lowered) is not None or any(
+        "/" not in token and any(part in token for part in _SECRET_NAME_PARTS)
+        for token in _COMMAND_TOKEN.findall(lowered)
+    )
 
 
 def _reads_request(lowered):
@@ -824,12 +873,6 @@ def _redact_url_and_parameters(word):
         word = redact_userinfo(word)
     if "=" in word:
 
-        def without_value(match):
-            name, parentheses, value = match.groups()
-            if not value or value == APACHE_REDACTED or not _SECRET_VARIABLE.search(name):
-                return match.group()
-            return name + parentheses + "=" + APACHE_REDACTED
-
         def without_flag(match):
             # [E=NAME:Bearer\ token]: mod_rewrite's flags escape their blanks.
             value = match.group(3)
@@ -840,7 +883,7 @@ def _redact_url_and_parameters(word):
                 return match.group()
             return match.group(1) + match.group(2) + ":" + APACHE_REDACTED
 
-        word = _ENV_FLAG.sub(without_flag, _PARAMETER.sub(without_value, word))
+        word = _ENV_FLAG.sub(without_flag, _without_secret_parameters(word))
     return word
 
 
@@ -872,16 +915,21 @@ _CREDENTIAL_SCHEME = re.compile(
 # Credential schemes _has_secret_name does not find (a program's command
 # line is tested for these alone: its paths hold digits).
 _SCHEME_WORD = re.compile(
-    r"(?i)(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
+    r"\b(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
     r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
     r"|jwt|sso-key|client-id|googlelogin|gsessionid)[\s\\]"
 )
 # What a Header line may hold for its value to be one of these (a first test):
 # a scheme _SECRET_NAME_PARTS do not find, or a blank and 16 token characters,
 # a digit among them.
-_CREDENTIAL_SHAPE = re.compile(
-    _SCHEME_WORD.pattern + r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
-)
+_OPAQUE_SHAPE = re.compile(r"[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}")
+
+
+def _credential_shape(text, lowered):
+    """A scheme word (``lowered``: lower-cased) or a blank and an opaque token."""
+    return _SCHEME_WORD.search(lowered) is not None or _OPAQUE_SHAPE.search(text) is not None
+
+
 # Or of a scheme not listed: one word, then an opaque token of 16 characters
 # or more holding a digit, and nothing else.
 _OPAQUE_CREDENTIAL = re.compile(
@@ -949,15 +997,18 @@ def _redact_header_conditions(words, start, names_credential=_names_credential):
             words[index] = word[:5] + APACHE_REDACTED
 
 
-def _is_program(key, word):
-    """Whether ``word`` of directive ``key`` (one of _PROGRAMS) is a command line."""
-    if key in ("customlog", "transferlog", "errorlog", "globallog"):
+def _is_program(key, index, word):
+    """Whether word ``index`` of directive ``key`` (one of _PROGRAMS) is (part of)
+    a command line."""
+    if key in _PIPES:
         return word.startswith("|")
     if key == "rewritemap":
         return word[:4].lower() == "prg:"
     if key == "sslpassphrasedialog":
         return word[:5].lower() == "exec:"
-    return True
+    if key == "extfilterdefine":
+        return word[:4].lower() == "cmd="
+    return index >= 1
 
 
 def redact_directive_words(key, words):
@@ -994,12 +1045,16 @@ def redact_directive_words(key, words):
     elif key in _COMPARING:
         _redact_comparison(key, words)
     elif key in _PROGRAMS:
+        # A command line split over words (mod_md's) loses every word from the hint on.
+        hinted = False
         for index, word in enumerate(words):
-            if _is_program(key, word) and (
-                any(part in word.lower() for part in _SECRET_NAME_PARTS)
-                or _SCHEME_WORD.search(word) is not None
-            ):
+            if not _is_program(key, index, word):
+                continue
+            hinted = hinted or _command_hint(word.lower())
+            if hinted:
                 words[index] = APACHE_REDACTED
+            if key not in _COMMANDS:
+                hinted = False
     if key in _ENVIRONMENT_SETTERS and key != "rewriterule":
         # SetEnvIf ... "NAME=Bearer ...": a credential set in a variable of any name.
         for index in range(1, len(words)):
