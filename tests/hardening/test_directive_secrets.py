@@ -725,9 +725,9 @@ def test_honest_headers_and_conditions_keep_their_words(key: str, words: list[st
 
 
 def _schemes() -> list[str]:
-    from tcpaudit.apache import secret_words
+    from tcpaudit.apache import credentials
 
-    listed = re.search(r"\(\?:([^)]*)\)", secret_words._CREDENTIAL_SCHEME.pattern)
+    listed = re.search(r"\(\?:([^)]*)\)", credentials._CREDENTIAL_SCHEME.pattern)
     assert listed is not None
     return listed.group(1).split("|")
 

@@ -9,9 +9,10 @@ by other lines (``SetEnv``, ``SetEnvIf``, ``RewriteRule [E=...]``,
 (``SetEnvIf SRC (.*) X=$1``, ``RewriteCond %{ENV:SRC} (.+)`` feeding
 ``[E=X:%1]``). ``SecretFlows`` records, line by line, which name each line
 sets and what it reads, and which names a secret was read from; the lines
-setting those names, followed however far, are ``value_lines``. So are the lines comparing with a literal a name whose
-value is copied from a credential header (``SetEnvIf Authorization (.*)
-HC=$1`` then ``RewriteCond %{ENV:HC} =token``, or a RewriteCond's ``%1``).
+setting those names, followed however far, are ``value_lines``. So are the
+lines comparing a literal with a name whose value is copied from a
+credential header (``SetEnvIf Authorization (.*) HC=$1`` then ``RewriteCond
+%{ENV:HC} =token``, or a RewriteCond's ``%1``).
 
 Names are lower-cased: the request's environment and headers are apr tables,
 whose keys match whatever their case (``SetEnv xv`` is read as ``%{XV}e``).
@@ -23,15 +24,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .secret_words import (
-    ENVIRONMENT_SETTERS,
+from .credentials import (
     HEADER_FUNCTIONS,
-    close_over,
     function_calls,
     header_conditions,
     is_credential_header,
-    set_environment_names,
 )
+from .secret_words import ENVIRONMENT_SETTERS, close_over, set_environment_names
 
 __all__ = ["FLOW_DIRECTIVES", "SecretFlows", "names_read"]
 
@@ -45,9 +44,9 @@ _ENVIRONMENT_REFERENCE = re.compile(
     r"|\$\{([^}:{%$]+)\}"
 )
 _ENVIRONMENT_FUNCTIONS = frozenset({"reqenv", "env", "osenv"})
-# A request header read: %{HTTP:Name}, %{HTTP_NAME}, %{req:Name},
-# %{req_novary:Name}, req('Name'), http('Name'), req_novary('Name'),
-# resp('Name') (a response header: Set-Cookie).
+# A header read: %{HTTP:Name}, %{HTTP_NAME}, %{req:Name}, %{req_novary:Name},
+# %{resp:Name} (a response header), mod_rewrite's look-ahead %{LA-U:HTTP:Name},
+# mod_headers' %{Name}i; the functions (req('Name')...) are function_calls'.
 _HEADER_REFERENCE = re.compile(
     r"(?i)%\{(?:la-[uf]:)?(?:http:|http_|req:|req_novary:|resp:)([^}{%$]+)\}"
     r"|%\{([^}:{%$]+)\}i"
@@ -56,12 +55,12 @@ _HEADER_REFERENCE = re.compile(
 UNKNOWN_VARIABLE, UNKNOWN_HEADER = "*", "header:*"
 # RequestHeader actions that give a request header a value.
 _HEADER_SETTING = frozenset({"set", "add", "append", "merge", "setifempty"})
-# The directives whose lines SecretFlows reads (secret_words.secret_check lets
-# each through to the loaders' _redact: CHECK_ALWAYS, or their own tests).
 # Directives comparing what they read with a literal (expressions, conditions).
 _CONDITIONS = frozenset(
     {"if", "elseif", "require", "sslrequire", "filterprovider", "logmessage", "header"}
 )
+# The directives whose lines SecretFlows reads (secret_words.secret_check lets
+# each through to the loaders' _redact: CHECK_ALWAYS, or their own tests).
 FLOW_DIRECTIVES = frozenset(
     {*ENVIRONMENT_SETTERS, *_CONDITIONS, "rewriterule", "rewritecond", "requestheader"}
 )

@@ -21,6 +21,19 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
+from .credentials import (
+    HEADER_CONDITIONS,
+    HEADER_VALUES,
+    command_hint,
+    credential_shape,
+    has_secret_name,
+    is_credential_header,
+    is_credential_value,
+    names_credential,
+    redact_userinfo,
+    without_secret_flags,
+    without_secret_parameters,
+)
 from .shellwords import REDACTED_VALUE, is_secret_variable
 
 __all__ = [
@@ -33,12 +46,8 @@ __all__ = [
     "CHECK_PROGRAM",
     "CHECK_REWRITE",
     "ENVIRONMENT_SETTERS",
-    "HEADER_FUNCTIONS",
     "SECRET_DIRECTIVES",
     "close_over",
-    "function_calls",
-    "header_conditions",
-    "is_credential_header",
     "is_secret_directive",
     "may_hold_secret",
     "redact_arguments",
@@ -113,101 +122,11 @@ _PROGRAMS = frozenset({*_PIPES, *_COMMANDS, "rewritemap", "sslpassphrasedialog",
 # URL with a user ('@' and '://'): the loaders test that inline, for every line.
 SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING, *_PROGRAMS))
 
-# userinfo of a URL: scheme://user:password@, up to the last '@' before the
-# path, query or fragment, as apr_uri_parse takes it (quotes, '<', '>' and,
-# in a quoted word, spaces are characters of a password too). Found by
-# scanning from each "://" (a pattern searching for the scheme first was
-# quadratic on a long run of letters before an '@').
-_SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
-_MAX_SCHEME = 32
-_AUTHORITY_END = re.compile("[/?#]")
-# A header named in an expression or a test string: %{HTTP:Name},
-# %{HTTP_NAME}, %{req:Name}; or by a function (HEADER_FUNCTIONS).
-# mod_rewrite's look-ahead (%{LA-U:HTTP:Name}) reads one too; ap_expr's
-# %{resp:Name} a response header (Set-Cookie).
-_BRACED_HEADER = re.compile(
-    r"(?i)%\{(?:la-[uf]:)?(?:http[:_]|(?:req|req_novary|resp):\s*)([A-Za-z0-9_-]+)"
-)
-# ap_expr's functions reading a request header (resp: a response header).
-HEADER_FUNCTIONS = frozenset({"req", "req_novary", "http", "resp"})
-# A call's '(' and its argument when that is one quoted literal and nothing
-# else (``req('X')``; not ``req(tolower('X'))`` or ``req('A' . 'B')``, which
-# name a header only at request time); the name is found by walking back
-# from the '(' over blanks (ap_expr's lexer skips any) and the name's
-# characters: a pattern starting with the names tried each position and
-# read 30 MB/s.
-_CALL_ARGUMENT = re.compile(r"\(\s*(?:(['\"])([^'\"]*)\1\s*\))?")
-_BLANKS = frozenset(" \t\r\n\f\v")
-_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 # SetEnvIf's attribute is a regular expression of header names unless it is
 # made of these characters only (mod_setenvif's is_header_regex).
 _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
-# name=value at a word's start or after a separator: query strings, proxy
-# worker parameters (AJP's secret=), DBDParams' "user=x pass=y",
-# SetEnvIf's NAME=VALUE. A value may be quoted (libpq connection strings).
-# Any character that is not a name's may come before one: a regular
-# expression's '(', '|' or '^' (``(^|&)token=``), a fragment's '#'; a group
-# may close, or an array's index follow, between a name and its '='
-# (``(token)=``, ``auth[password]=``). Each name is looked at, also inside
-# another's value (``url=https://h/?token=...``).
-_PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
-_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;\s,]*")
-_INDEX = re.compile(r"\[([^\]=]*)\]")
-# mod_rewrite's env flag: [E=NAME:VALUE] (also env=).
-_ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
-# What a line holding a secret other than a URL's password must contain,
-# lower-cased: a secret-like name (of a variable, a parameter, a header) or
-# a credential header's name. Tested with `in` on the lowered line: a
-# case-insensitive regular expression of these took 5 us a line.
-_SECRET_NAME_PARTS = (
-    "pass", "secret", "token", "key", "pwd", "credential", "private", "auth", "cookie",
-    "session", "bearer", "basic", "digest", "negotiate", "aws4",
-)  # fmt: skip
-_CREDENTIAL_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate"}
-)
-_HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
-# How many values a mod_headers action takes (one for the others).
-_HEADER_VALUES = {"edit": 2, "edit*": 2, "unset": 0, "echo": 0}
-# A header value sent as credentials whatever the header is named
-# (X-Upstream: "Bearer ..."): the HTTP authentication schemes in use
-# (IANA's registry and common vendors' own).
-_CREDENTIAL_SCHEME = re.compile(
-    r"(?i)[\"']?\s*(?:basic|bearer|digest|negotiate|ntlm|kerberos|gssapi|token|apikey"
-    r"|api-key|key|aws|aws4-hmac-sha256|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
-    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedkeylite|sharedaccesssignature"
-    r"|privatetoken|concealed|otp|jwt|sso-key|client-id|googlelogin|gsessionid)\s"
-)
-# Credential schemes _has_secret_name does not find (a program's command
-# line is tested for these alone: its paths hold digits).
-_SCHEME_WORD = re.compile(
-    r"\b(?:ntlm|kerberos|gssapi|aws|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid"
-    r"|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedaccesssignature|concealed|otp"
-    r"|jwt|sso-key|client-id|googlelogin|gsessionid)[\s\\]"
-)
-# What a line may hold for a header value to be one of these (a first test):
-# a scheme _has_secret_name does not find, or a blank and 16 token characters,
-# a digit among them.
-_OPAQUE_SHAPE = re.compile(r"[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}")
-
-
-def _credential_shape(text: str, lowered: str) -> bool:
-    """Whether ``text`` (``lowered``, lower-cased) may hold a credential's shape: a
-    scheme word (on the lowered text: a case-insensitive alternation tried at
-    every position cost 15 us a line) or a blank and an opaque token."""
-    return _SCHEME_WORD.search(lowered) is not None or _OPAQUE_SHAPE.search(text) is not None
-
-
 # RewriteCond's %1..%9: what the RewriteConds before it captured.
 _CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
-# Or of a scheme not listed: one word, then an opaque token of 16 characters
-# or more holding a digit (RFC 9110's token68), and nothing else.
-_OPAQUE_CREDENTIAL = re.compile(
-    r"[\"']?\s*[A-Za-z][A-Za-z0-9!#$%&*+.^_`|~-]*[ \t]+"
-    r"(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}=*\s*[\"']?"
-)
-
-
 # How the loaders test a line of a directive before calling redact_arguments
 # (``secret_check``, kept per name; ``worth_checking``): never (unless the
 # line holds '@'), always, when the lowered line holds a secret-like name,
@@ -288,37 +207,24 @@ def _worth_checking(check: int, text: str) -> bool:
         return (
             _reads_request(lowered)
             or _CONDITION_BACKREFERENCE.search(text) is not None
-            or ("=" in text and _has_secret_name(lowered))
+            or ("=" in text and has_secret_name(lowered))
         )
     if check == CHECK_HEADER:
-        return "expr=" in lowered or _has_secret_name(lowered) or _credential_shape(text, lowered)
+        return "expr=" in lowered or has_secret_name(lowered) or credential_shape(text, lowered)
     if check == CHECK_PROGRAM:
         return _program_hint(lowered)
     if check in (CHECK_PARAMETERS, CHECK_REWRITE) and "=" not in text:
         return False
     if check == CHECK_REWRITE and ("e=" in lowered or "env=" in lowered):
         return True
-    return _has_secret_name(lowered) or _credential_shape(text, lowered)
+    return has_secret_name(lowered) or credential_shape(text, lowered)
 
 
 def _program_hint(lowered: str) -> bool:
     """Whether a lowered line may give a program a secret on its command line."""
     return (
         "|" in lowered or "prg:" in lowered or "exec:" in lowered or "cmd=" in lowered
-    ) and _command_hint(lowered)
-
-
-# A command line's words and options: a path's parts ("httpd-ssl-pass-dialog")
-# name no secret.
-_COMMAND_TOKEN = re.compile(r"[^\s=:'\"]+")
-
-
-def _command_hint(lowered: str) -> bool:
-    """Whether a lowered command line names a secret (--password, a token's
-    option, a credential header) or a credential scheme, outside its paths."""
-    return _SCHEME_WORD.search(lowered) is not None or any(
-        "/" not in token and _has_secret_name(token) for token in _COMMAND_TOKEN.findall(lowered)
-    )
+    ) and command_hint(lowered)
 
 
 def _reads_request(lowered: str) -> bool:
@@ -335,27 +241,6 @@ def _reads_request(lowered: str) -> bool:
         or "%{reqenv:" in lowered
         or "%{osenv:" in lowered
         or "(" in lowered
-    )
-
-
-def _has_secret_name(lowered: str) -> bool:
-    # _SECRET_NAME_PARTS written out: a generator over them costs twice as much.
-    return (
-        "pass" in lowered
-        or "secret" in lowered
-        or "token" in lowered
-        or "key" in lowered
-        or "pwd" in lowered
-        or "credential" in lowered
-        or "private" in lowered
-        or "auth" in lowered
-        or "cookie" in lowered
-        or "session" in lowered
-        or "bearer" in lowered
-        or "basic" in lowered
-        or "digest" in lowered
-        or "negotiate" in lowered
-        or "aws4" in lowered
     )
 
 
@@ -378,13 +263,13 @@ def may_hold_secret(key: str, text: str) -> bool:
         # A credential is compared only where a header is read (its name may be
         # known only at request time: req(tolower('X'))), or a secret-named
         # parameter in a compared literal (pass=...).
-        return _reads_request(lowered) or ("=" in text and _has_secret_name(lowered))
+        return _reads_request(lowered) or ("=" in text and has_secret_name(lowered))
     if key in _PROGRAMS and key not in _COMMANDS:
         return _program_hint(text.lower())
     if key in _NAMING or key in _COMPARING or key in _COMMANDS or "=" in text:
         # A name like a secret's, or a value shaped like a credential ("NTLM ...").
         lowered = text.lower()
-        return _has_secret_name(lowered) or _credential_shape(text, lowered)
+        return has_secret_name(lowered) or credential_shape(text, lowered)
     return False
 
 
@@ -474,7 +359,7 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
         if len(words) > 1 and is_secret_variable(words[0]):
             words[1:] = [REDACTED_VALUE] * (len(words) - 1)
             kind = "a secret-named variable's value"
-        elif len(words) > 1 and any(_is_credential_value(word) for word in words[1:]):
+        elif len(words) > 1 and any(is_credential_value(word) for word in words[1:]):
             # "Bearer ..." kept in a variable of any name (sent by %{NAME}e).
             words[1:] = [REDACTED_VALUE] * (len(words) - 1)
             kind = "a credential kept in a variable"
@@ -482,7 +367,7 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
         kind = _redact_header(words)
     elif key == "proxyfcgisetenvif":
         # ProxyFCGISetEnvIf condition NAME [VALUE]
-        if len(words) > 2 and (is_secret_variable(words[1]) or _is_credential_value(words[2])):
+        if len(words) > 2 and (is_secret_variable(words[1]) or is_credential_value(words[2])):
             words[2:] = [REDACTED_VALUE] * (len(words) - 2)
             kind = "a secret-named variable's value"
     elif key in _COMPARING:
@@ -493,7 +378,7 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
         for index, word in enumerate(words):
             if not _is_program(key, index, word):
                 continue
-            hinted = hinted or _command_hint(word.lower())
+            hinted = hinted or command_hint(word.lower())
             if hinted:
                 words[index] = REDACTED_VALUE
                 kind = "a secret on a program's command line"
@@ -503,7 +388,7 @@ def _redacted(key: str, args: Sequence[str]) -> tuple[list[str] | None, str | No
         # SetEnvIf ... "NAME=Bearer ...": a credential set in a variable of any name.
         for index in range(1, len(words)):
             name, equals, value = words[index].partition("=")
-            if equals and value != REDACTED_VALUE and _is_credential_value(value):
+            if equals and value != REDACTED_VALUE and is_credential_value(value):
                 words[index] = f"{name}={REDACTED_VALUE}"
                 kind = kind or "a credential kept in a variable"
     for index, word in enumerate(words):
@@ -533,14 +418,14 @@ def _is_program(key: str, index: int, word: str) -> bool:
 def _redact_header(words: list[str]) -> str | None:
     """Header [condition] action name value [replacement] ...: a credential header's
     value, or any header's value sent as credentials (``Bearer ...``, ``Token ...``)."""
-    start = 1 if words and words[0].lower() in _HEADER_CONDITIONS else 0
+    start = 1 if words and words[0].lower() in HEADER_CONDITIONS else 0
     if len(words) < start + 3:
         return None
     action, name = words[start].lower(), words[start + 1]
-    last = min(start + 2 + _HEADER_VALUES.get(action, 1), len(words))
+    last = min(start + 2 + HEADER_VALUES.get(action, 1), len(words))
     values = range(start + 2, last)
     kind = None
-    if _is_credential_header(name) or any(_is_credential_value(words[i]) for i in values):
+    if is_credential_header(name) or any(is_credential_value(words[i]) for i in values):
         for index in values:
             words[index] = REDACTED_VALUE
         kind = "a credential header's value"
@@ -548,78 +433,11 @@ def _redact_header(words: list[str]) -> str | None:
     # value's expr= only reads one: RequestHeader set X "expr=%{req:Cookie}").
     for index in range(last, len(words)):
         word = words[index]
-        if word[:5].lower() == "expr=" and _names_credential(word):
+        if word[:5].lower() == "expr=" and names_credential(word):
             # Kept a condition: mod_headers' checks of the line still apply.
             words[index] = word[:5] + REDACTED_VALUE
             kind = kind or "a literal compared with a credential header"
     return kind
-
-
-def _is_credential_value(word: str) -> bool:
-    """A header value sent as credentials: "Bearer ...", "NTLM ...", "Scheme <token>"."""
-    return (
-        _CREDENTIAL_SCHEME.match(word) is not None or _OPAQUE_CREDENTIAL.fullmatch(word) is not None
-    )
-
-
-def _is_credential_header(name: str) -> bool:
-    # mod_headers drops one trailing ':' (Debian's security.conf writes
-    # "X-Content-Type-Options:"), so "Authorization:" is that header.
-    lowered = name.lower().replace("_", "-")
-    if lowered.endswith(":"):
-        lowered = lowered[:-1]
-    return (
-        lowered in _CREDENTIAL_HEADERS
-        or "auth" in lowered
-        or "session" in lowered
-        or "cookie" in lowered
-        or is_secret_variable(lowered.replace("-", "_"))
-    )
-
-
-def header_conditions(words: Sequence[str]) -> list[str]:
-    """The expr= conditions of a Header/RequestHeader line's words (after its values)."""
-    start = 1 if words and words[0].lower() in _HEADER_CONDITIONS else 0
-    if len(words) <= start:
-        return []
-    first = start + 2 + _HEADER_VALUES.get(words[start].lower(), 1)
-    return [word for word in words[first:] if word[:5].lower() == "expr="]
-
-
-def is_credential_header(name: str) -> bool:
-    """Whether a header named ``name`` carries credentials (Authorization,
-    Cookie, X-Api-Key...): its value, and what it is compared with, are secrets."""
-    return _is_credential_header(name)
-
-
-def function_calls(text: str) -> list[tuple[str, str | None]]:
-    """``(name, argument)`` of each call ``name('argument')`` in ``text``, the name
-    lower-cased (``req ( 'X' )`` too); the argument is None when it is not one
-    quoted literal. Linear: each character is walked back over by one call
-    at most."""
-    calls: list[tuple[str, str | None]] = []
-    if "(" not in text:
-        return calls
-    for match in _CALL_ARGUMENT.finditer(text):
-        end = match.start()
-        while end > 0 and text[end - 1] in _BLANKS:
-            end -= 1
-        start = end
-        while start > 0 and text[start - 1] in _NAME_CHARACTERS:
-            start -= 1
-        if start < end:
-            calls.append((text[start:end].lower(), match.group(2)))
-    return calls
-
-
-def _names_credential(text: str) -> bool:
-    if "%{" in text and any(_is_credential_header(name) for name in _BRACED_HEADER.findall(text)):
-        return True
-    # A header named only at request time may be a credential's.
-    return any(
-        name in HEADER_FUNCTIONS and (argument is None or _is_credential_header(argument))
-        for name, argument in function_calls(text)
-    )
 
 
 def _redact_comparison(key: str, words: list[str]) -> str | None:
@@ -628,8 +446,8 @@ def _redact_comparison(key: str, words: list[str]) -> str | None:
     if key == "rewritecond":
         # RewriteCond TestString CondPattern [flags], or RewriteCond expr "..." [flags]
         if len(words) > 1 and (
-            _names_credential(words[0])
-            or (words[0].lower() == "expr" and _names_credential(words[1]))
+            names_credential(words[0])
+            or (words[0].lower() == "expr" and names_credential(words[1]))
         ):
             words[1] = REDACTED_VALUE
             return kind
@@ -638,14 +456,14 @@ def _redact_comparison(key: str, words: list[str]) -> str | None:
         # SetEnvIf attribute regex [!]env-variable[=value] ...: an attribute
         # that is a regular expression of header names may match a credential's.
         if len(words) > 1 and (
-            _is_credential_header(words[0]) or _PLAIN_ATTRIBUTE.fullmatch(words[0]) is None
+            is_credential_header(words[0]) or _PLAIN_ATTRIBUTE.fullmatch(words[0]) is None
         ):
             words[1] = REDACTED_VALUE
             return kind
         return None
     # SetEnvIfExpr expr [!]name[=value] ..., <If expr>: the expression is one word.
     if key in ("setenvifexpr", "if", "elseif"):
-        if words and _names_credential(words[0]):
+        if words and names_credential(words[0]):
             words[0] = REDACTED_VALUE
             return kind
         return None
@@ -653,7 +471,7 @@ def _redact_comparison(key: str, words: list[str]) -> str | None:
     # an expression may be written over several words (Require's and
     # SSLRequire's take the rest of the line), the literal before or after
     # the header: all go, but Require's own keywords.
-    if not any(_names_credential(word) for word in words):
+    if not any(names_credential(word) for word in words):
         return None
     for index, word in enumerate(words):
         if key != "require" or word.lower() not in ("expr", "not"):
@@ -668,69 +486,11 @@ def _redact_word(word: str) -> tuple[str, str | None]:
         if replaced != word:
             word, kind = replaced, "a password in a URL"
     if "=" in word:
-        replaced = _without_secret_parameters(word)
-        replaced = _ENV_FLAG.sub(_without_secret_flag, replaced)
+        replaced = without_secret_parameters(word)
+        replaced = without_secret_flags(replaced)
         if replaced != word:
             word, kind = replaced, kind or "a secret-named parameter's value"
     return word, kind
-
-
-def redact_userinfo(text: str) -> str:
-    """``text`` with the password of each URL's userinfo (or a lone user: a token) replaced."""
-    pieces: list[str] = []
-    position = 0
-    start = text.find("://")
-    while start >= 0:
-        scheme = start
-        while (
-            scheme > 0 and start - scheme < _MAX_SCHEME and text[scheme - 1] in _SCHEME_CHARACTERS
-        ):
-            scheme -= 1
-        while scheme < start and not text[scheme].isalpha():
-            scheme += 1  # a scheme starts with a letter
-        authority = start + 3
-        found = _AUTHORITY_END.search(text, authority)
-        end = found.start() if found is not None else len(text)
-        at = text.rfind("@", authority, end)
-        if scheme < start and at >= 0 and authority >= position:
-            user, colon, _password = text[authority:at].partition(":")
-            # A URL with a user and no password may carry a token as the user.
-            shown = f"{user}:{REDACTED_VALUE}" if colon else REDACTED_VALUE
-            pieces += (text[position:authority], shown)
-            position = at
-        start = text.find("://", start + 3)
-    return "".join(pieces) + text[position:] if pieces else text
-
-
-def _without_secret_parameters(word: str) -> str:
-    """``word`` with the value of each secret-named parameter replaced."""
-    pieces: list[str] = []
-    position = 0
-    for match in _PARAMETER_NAME.finditer(word):
-        if match.start() < position:
-            continue  # within a value already replaced
-        name, closers = match.groups()
-        if not (
-            is_secret_variable(name)
-            or any(is_secret_variable(index) for index in _INDEX.findall(closers))
-        ):
-            continue
-        value = _PARAMETER_VALUE.match(word, match.end())
-        if value is None or not value.group() or value.group() == REDACTED_VALUE:
-            continue
-        pieces += (word[position : match.end()], REDACTED_VALUE)
-        position = value.end()
-    return "".join(pieces) + word[position:] if pieces else word
-
-
-def _without_secret_flag(match: re.Match[str]) -> str:
-    # [E=NAME:Bearer\ token]: mod_rewrite's flags escape their blanks.
-    value = match.group(3)
-    if not value or not (
-        is_secret_variable(match.group(2)) or _is_credential_value(value.replace("\\", ""))
-    ):
-        return match.group()
-    return f"{match.group(1)}{match.group(2)}:{REDACTED_VALUE}"
 
 
 def _key_shown(key: str) -> str:
