@@ -63,3 +63,18 @@ def test_errors_name_the_target_not_a_temporary_file(tmp_path: Path) -> None:
     assert code == 2
     assert f"{tmp_path}: is a directory" in output
     assert not list(tmp_path.glob(".*"))
+
+
+def test_a_name_near_the_longest_a_directory_holds_is_written(tmp_path: Path) -> None:
+    # The temporary file beside it was named ".NAME.xxxxxxxx": over 255 bytes.
+    for length in (245, 250, 255):
+        target = tmp_path / ("b" * length)
+        code, output = _audit(target)
+        assert code in (0, 1), output
+        assert json.loads(target.read_text())["grade"]
+
+
+def test_a_device_that_refuses_the_write_is_named_in_one_line() -> None:
+    code, output = _audit("/dev/full")
+    assert code == 2
+    assert output.count("\n") <= 1 and "/dev/full" in output, output

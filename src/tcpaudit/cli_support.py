@@ -149,8 +149,12 @@ def write_output(
     if info is not None and not stat.S_ISREG(info.st_mode):
         # A terminal, pipe or device (-o /dev/stdout): write into it; renaming a
         # file over it would replace the device node itself.
-        with open(target, "wb") as stream:
-            stream.write(data)
+        try:
+            with open(target, "wb") as stream:
+                stream.write(data)
+        except OSError as exc:
+            # One line naming the file (-o /dev/full: "No space left on device").
+            raise OSError(exc.errno, exc.strerror, output) from exc
         return
     if target.is_symlink():
         # Replace the file the link points to and keep the link.
@@ -159,7 +163,9 @@ def write_output(
         raise FileNotFoundError(errno.ENOENT, "no such directory", str(target.parent))
     # Write next to the target and rename, so a reader never sees half a report;
     # 0600 because reports describe the host.
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    # The temporary name stays under NAME_MAX (255 bytes) whatever the target's length.
+    stem = target.name.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "surrogateescape")
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{stem}.")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

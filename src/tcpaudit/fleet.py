@@ -17,7 +17,6 @@ naming the file).
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,7 +32,7 @@ from .engine.grade import Grade
 from .errors import ParseError
 from .inputs import load_json, read_bytes
 from .report.markdown import escape_text
-from .safetext import dump_model_json
+from .safetext import dump_model_json, printable
 
 __all__ = [
     "FLEET_FORMATS",
@@ -56,8 +55,6 @@ MOST_COMMON_LIMIT = 10  # rules listed under summary.most_common
 WORST_LIMIT = 10  # hosts listed under summary.worst
 # Below this many reports a progress bar would only flicker.
 PROGRESS_MIN_FILES = 200
-# Host names and titles come from report files: never let them drive the terminal.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class FleetHost(BaseModel):
@@ -261,7 +258,8 @@ def _grades_line(fleet: FleetSummary) -> str:
 
 
 def _plain(text: str) -> str:
-    return _CONTROL.sub("\ufffd", text)
+    # Escaped as every terminal format escapes them (bidi controls too).
+    return printable(text)
 
 
 def render_table(fleet: FleetSummary) -> str:

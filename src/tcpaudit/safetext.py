@@ -26,11 +26,14 @@ from pydantic_core import PydanticSerializationError
 __all__ = ["dump_model_json", "json_safe", "printable", "show_bytes"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 but tab and newline, DEL, C1, and the Unicode bidirectional controls
-# (U+061C, U+200E/F, U+202A-E, U+2066-9) that reorder a line as displayed.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 but tab and newline, DEL, C1, the Unicode bidirectional controls
+# (U+061C, U+200E/F, U+202A-E, U+2066-9) that reorder a line as displayed,
+# and U+FEFF, which shows as nothing.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 _CONTROL_OR_BREAK = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
 )
 
 

@@ -228,9 +228,13 @@ def test_table_lists_summary_then_every_host() -> None:
 
 
 def test_table_neutralises_control_characters_in_host_names() -> None:
-    hostile = INCIDENT.model_copy(update={"host": "evil\x1b[2J\nhost"})
+    # Escaped as every terminal format escapes them: bidi controls, line
+    # separators and U+FEFF too (before, only C0 and C1 were replaced).
+    hostile = INCIDENT.model_copy(update={"host": "evil\x1b[2J\nhost\u202eb\u2028c\ufeffd"})
     text = render_table(roll_up([hostile]))
-    assert "\x1b" not in text and "evil\ufffd[2J\ufffdhost" in text
+    for raw in ("\x1b", "\u202e", "\u2028", "\ufeff"):
+        assert raw not in text
+    assert "evil\\x1b[2J\\nhost\\u202eb\\u2028c\\ufeffd" in text
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:

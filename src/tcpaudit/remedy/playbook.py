@@ -6,8 +6,12 @@ then ``copy`` with the fixed text; ``file`` for a link a2enmod would make.
 Every path is prefixed with ``{{ tcpaudit_root | default('') }}``, so the
 same playbook fixes a copy of a host's tree. Handlers reload (or, for a
 module, MPM or ServerLimit change, restart) httpd and run ``sysctl
---system``; both are skipped when ``tcpaudit_reload`` is false. File texts
-are tagged ``!unsafe`` so that Ansible never reads them as templates.
+--system``; both are skipped when ``tcpaudit_reload`` is false. Every value
+holding text of the audited tree (file texts, task names, messages, a
+link's target) is tagged ``!unsafe`` so that Ansible never reads it as a
+template; a path, which must join ``tcpaudit_root``, is refused when it
+holds a template's delimiter (a file named ``{{ lookup('pipe', ...) }}.conf``
+would run a command on the controller).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import json
 import posixpath
 
 from ..errors import TcpauditError
-from ..safetext import show_bytes
+from ..safetext import printable, show_bytes
 from .plan import FileEdit, Plan
 from .tasks import HTTPD_SERVICE, needs_restart
 
@@ -30,6 +34,15 @@ _WHEN = "tcpaudit_reload | default(true) | bool"
 def _q(text: str) -> str:
     """A YAML double-quoted scalar (JSON is valid YAML)."""
     return json.dumps(text, ensure_ascii=False)
+
+
+def _unsafe(text: str) -> str:
+    """A scalar Ansible never templates (text of the audited tree)."""
+    return f"!unsafe {_q(text)}"
+
+
+# Jinja's delimiters: Ansible templates any string holding one.
+_TEMPLATE_MARKS = ("{{", "{%", "{#")
 
 
 def _sha1(text: str) -> str:
@@ -46,13 +59,18 @@ def _file_tasks(edit: FileEdit, index: int, handler: str) -> list[str]:
                 f"{show_bytes(name)}: a file name that is not UTF-8, which a playbook "
                 "cannot carry; use the patch"
             ) from exc
+    if any(mark in edit.path for mark in _TEMPLATE_MARKS):
+        raise TcpauditError(
+            f"{printable(edit.path)}: a file name holding a template's delimiter "
+            "({{, {% or {#), which Ansible would run; use the patch"
+        )
     path = _q(f"{_ROOT}/{edit.path}")
     rules = ", ".join(edit.rules)
     if edit.link is not None:
         return [
-            f"    - name: {_q(f'{edit.path} -> {edit.link} ({rules})')}",
+            f"    - name: {_unsafe(f'{edit.path} -> {edit.link} ({rules})')}",
             "      ansible.builtin.file:",
-            f"        src: {_q(edit.link)}",
+            f"        src: {_unsafe(edit.link)}",
             f"        dest: {path}",
             "        state: link",
             f"      notify: {_q(handler)}",
@@ -71,27 +89,27 @@ def _file_tasks(edit: FileEdit, index: int, handler: str) -> list[str]:
         sums = f"['{_sha1(edit.before)}', '{_sha1(after)}']"
         allowed = f"{registered}.stat.exists and {registered}.stat.checksum in {sums}"
     tasks = [
-        f"    - name: {_q(f'{edit.path} is the file audited, or already fixed')}",
+        f"    - name: {_unsafe(f'{edit.path} is the file audited, or already fixed')}",
         "      ansible.builtin.stat:",
         f"        path: {path}",
         "        checksum_algorithm: sha1",
         f"      register: {registered}",
-        f"    - name: {_q(f'{edit.path} has not changed since the audit')}",
+        f"    - name: {_unsafe(f'{edit.path} has not changed since the audit')}",
         "      ansible.builtin.assert:",
         f"        that: {_q(allowed)}",
-        f"        fail_msg: {_q(f'{edit.path} changed since it was audited: audit it again')}",
+        f"        fail_msg: {_unsafe(f'{edit.path} changed since it was audited: audit it again')}",
         "        quiet: true",
     ]
     if edit.before is None:
         tasks += [
-            f"    - name: {_q(f'{posixpath.dirname(edit.path)} exists')}",
+            f"    - name: {_unsafe(f'{posixpath.dirname(edit.path)} exists')}",
             "      ansible.builtin.file:",
             f"        path: {_q(f'{_ROOT}/{posixpath.dirname(edit.path)}')}",
             "        state: directory",
         ]
     where = ", ".join(edit.lines)
     tasks += [
-        f"    - name: {_q(f'{edit.path}: {where} ({rules})')}",
+        f"    - name: {_unsafe(f'{edit.path}: {where} ({rules})')}",
         "      ansible.builtin.copy:",
         f"        dest: {path}",
         f"        content: !unsafe {_q(after)}",
@@ -115,10 +133,12 @@ def render_playbook(plan: Plan, *, host: str, layout: str | None) -> str:
     restart = needs_restart(apache)
     state, httpd = ("restarted", "restart httpd") if restart else ("reloaded", "reload httpd")
     lines = [
-        f"# tcpaudit fix --format ansible for {host}: rules {', '.join(plan.rules()) or 'none'}.",
+        # The host's name is audited text: quoted, so a line break stays in the comment.
+        f"# tcpaudit fix --format ansible for {_q(host)}: rules "
+        f"{', '.join(plan.rules()) or 'none'}.",
         "# ansible-playbook -i HOST, --become THIS.yml; -e tcpaudit_root=DIR changes a copy",
         "# of the tree under DIR, -e tcpaudit_reload=false skips reloading httpd and sysctl.",
-        f"- name: {_q(f'tcpaudit fixes for {host}')}",
+        f"- name: {_unsafe(f'tcpaudit fixes for {host}')}",
         "  hosts: \"{{ tcpaudit_hosts | default('all') }}\"",
         "  gather_facts: false",
         "  tasks:",

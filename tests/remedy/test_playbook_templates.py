@@ -1,0 +1,81 @@
+"""A playbook never lets Ansible template text of the audited tree.
+
+A file named ``{{ lookup('pipe', 'touch X') }}.conf`` in a repository's tree
+was copied into the task names, paths and messages of ``fix --format
+ansible``, and the real ansible-playbook ran the command on the controller
+(in check mode too). Task names, messages, a link's target and the play's
+name are now ``!unsafe``; a path, which joins ``tcpaudit_root`` and so must
+be templated, is refused when it holds a template's delimiter.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tcpaudit import audit
+from tcpaudit.cli import cli
+from tcpaudit.facts import gather
+from tcpaudit.remedy import plan
+from tcpaudit.remedy.playbook import render_playbook
+
+REPO = Path(__file__).resolve().parents[2]
+HOSTILE = "{{ lookup('pipe', 'touch PWNED') }}"
+
+
+def _debian_with(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    (root / "etc/apache2/conf-enabled" / name).write_text("Timeout 300\n")
+    return root
+
+
+def test_a_file_named_as_a_template_is_refused_by_the_playbook_only(tmp_path: Path) -> None:
+    for marks in (HOSTILE, "{% if true %}x{% endif %}", "{# c #}"):
+        root = _debian_with(tmp_path / str(len(marks)), f"{marks}.conf")
+        result = CliRunner().invoke(cli, ["fix", "--root", str(root), "--format", "ansible"])
+        assert result.exit_code == 2, result.output
+        error = result.stderr.strip()
+        assert "\n" not in error and "template's delimiter" in error, error
+        # The patch carries the name as any other: nothing templates it.
+        diff = CliRunner().invoke(cli, ["fix", "--root", str(root), "--format", "diff"])
+        assert diff.exit_code in (0, 1), diff.output
+        assert f"{marks}.conf" in diff.output
+
+
+def test_ansible_playbook_runs_no_template_of_the_tree(tmp_path: Path) -> None:
+    """The real ansible-playbook, check mode, on a play named by a hostile host."""
+    root = tmp_path / "tree"
+    shutil.copytree(REPO / "examples/closewait-incident", root, symlinks=True)
+    facts = gather(root=root)
+    planned = plan(audit(facts).findings, root)
+    assert planned.edits
+    book = tmp_path / "play.yml"
+    book.write_text(render_playbook(planned, host=HOSTILE, layout=None))
+    assert "!unsafe" in book.read_text()
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {
+        **os.environ,
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
+         "-c", "local", "--check", "-e", "tcpaudit_reload=false",
+         "-e", f"tcpaudit_root={root}",
+         "-e", "ansible_python_interpreter=" + sys.executable, str(book)],
+        capture_output=True, text=True, env=env, cwd=work, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    # A pipe lookup runs in the playbook's directory.
+    assert not (work / "PWNED").exists() and not (book.parent / "PWNED").exists()
+    # The play is shown by its name as written, not as a template's result.
+    assert "lookup('pipe'" in done.stdout
