@@ -22,6 +22,7 @@ from .errors import UsageError, raises_only_documented_errors
 from .hold import HOLDING_MPMS, exhaustion, kind_holds, silent_deferred_seconds
 from .provenance import Note
 from .rootfs import RootFS
+from .safetext import printable
 from .sysctl.loader import load_sysctl
 from .sysctl.model import BootTool, SysctlSettings
 
@@ -237,7 +238,9 @@ def _host_name(fs: RootFS) -> str:
     name = lines[0].strip() if lines else ""
     if name and len(name) <= _HOST_NAME_CHARACTERS and name.isprintable():
         return name
-    return fs.root.name
+    # The root directory's own name, as the other outputs show names: control
+    # characters and line breaks (U+0085, U+2028 too) escaped.
+    return printable(fs.root.name)
 
 
 @raises_only_documented_errors

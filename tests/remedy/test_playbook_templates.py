@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner
 
 from tcpaudit import audit
@@ -79,3 +80,37 @@ def test_ansible_playbook_runs_no_template_of_the_tree(tmp_path: Path) -> None:
     assert not (work / "PWNED").exists() and not (book.parent / "PWNED").exists()
     # The play is shown by its name as written, not as a template's result.
     assert "lookup('pipe'" in done.stdout
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML reads line breaks as Ansible's loader does (YAML 1.1)."""
+
+
+_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))  # type: ignore[arg-type]
+
+_BREAKS = "\x85\u2028\u2029"
+
+
+def test_line_breaks_of_yaml_neither_end_a_comment_nor_fold_a_value(tmp_path: Path) -> None:
+    # A root directory named "h\x85- hosts: ..." gave the playbook a play of its
+    # own (its comment line ended at U+0085); a file name or text holding one
+    # was folded into another name, other bytes.
+    name = "h\x85- hosts: localhost\x85  tasks:\x85    - ansible.builtin.shell: echo x\x85#"
+    root = tmp_path / name
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    conf = root / "etc/apache2/conf-enabled" / f"a{_BREAKS}b.conf"
+    conf.write_text(f"# note {_BREAKS}  indented\nTimeout 300\n")
+    facts = gather(root=root)
+    assert not any(char in facts.host for char in _BREAKS)
+    planned = plan(audit(facts).findings, root)
+    text = render_playbook(planned, host=name, layout="debian")
+    assert not any(char in text for char in _BREAKS + "\x7f")
+    plays = yaml.load(text, Loader=_Loader)
+    assert len(plays) == 1
+    copies = [
+        task["ansible.builtin.copy"] for task in plays[0]["tasks"] if "ansible.builtin.copy" in task
+    ]
+    written = {copy["dest"].rsplit("/", 1)[-1]: copy["content"] for copy in copies}
+    edit = next(edit for edit in planned.edits if edit.path.endswith("b.conf"))
+    assert written[conf.name] == edit.after
+    assert f"# note {_BREAKS}  indented" in written[conf.name]

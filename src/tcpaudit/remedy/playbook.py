@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+import re
 
 from ..errors import TcpauditError
 from ..safetext import printable, show_bytes
@@ -31,9 +32,16 @@ _ROOT = "{{ tcpaudit_root | default('') }}"
 _WHEN = "tcpaudit_reload | default(true) | bool"
 
 
+# Characters a YAML reader takes for a line break (U+0085, U+2028, U+2029:
+# a comment would end there, a quoted path or text be folded) or refuses
+# (DEL, C1, U+FEFF, U+FFFE, U+FFFF), which JSON leaves as they are.
+_YAML_ESCAPED = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+
+
 def _q(text: str) -> str:
-    """A YAML double-quoted scalar (JSON is valid YAML)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A YAML double-quoted scalar (JSON is valid YAML, with those escaped too)."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _YAML_ESCAPED.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
 
 
 def _unsafe(text: str) -> str:
