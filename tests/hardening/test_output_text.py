@@ -288,3 +288,38 @@ def test_a_patch_of_bytes_that_are_not_utf8_is_written_like_every_report(tmp_pat
     assert code in (0, 1), err
     assert target.stat().st_mode & 0o777 == 0o600
     assert b"caf\xe9@example.org" in target.read_bytes()
+
+
+def test_a_file_name_holding_newlines_adds_no_line_to_a_fix(tmp_path: Path) -> None:
+    # httpd includes such a file; the fix named it in "# delete: ... (FILE:1)",
+    # so pasting the fix pasted "KeepAlive Off" as a directive.
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    (root / "etc/apache2/conf-enabled/z\nKeepAlive Off\n#.conf").write_text("ServerLimit 4\n")
+    code, out, _err = _run("audit", "--root", str(root), "--format", "json")
+    assert code in (0, 1)
+    fixes = [finding["fix"] or "" for finding in json.loads(out)["findings"]]
+    assert any("ServerLimit 4" in fix for fix in fixes), fixes
+    for fix in fixes:
+        assert "KeepAlive Off" not in fix.splitlines(), fix
+
+
+def test_markdown_mentions_no_one_named_by_the_tree(tmp_path: Path) -> None:
+    # A ServerName "@org/team" in a pull request's comment would notify the team.
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    (root / "etc/apache2/sites-enabled/evil.conf").write_text(
+        "<VirtualHost *:80>\nServerName @acme-corp/security-team\nKeepAliveTimeout 60\n"
+        "Timeout 300\n</VirtualHost>\n"
+    )
+    code, out, _err = _run("audit", "--root", str(root), "--format", "markdown")
+    assert code in (0, 1)
+    # Prose only: GitHub mentions no one inside a code block.
+    prose, fenced = [], False
+    for line in out.decode().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            prose.append(line)
+    text = "\n".join(prose)
+    assert "acme-corp/security-team" in text and "@acme" not in text

@@ -29,6 +29,7 @@ from ..apache.scopes import vhost_label
 from ..apache.tree import Directive
 from ..engine.findings import FileChange
 from ..provenance import Location
+from ..safetext import printable
 from ..sysctl.model import SysctlSetting, SysctlSettings, SysctlValue, value_text
 from ..sysctl.persistent import name_sorting_after
 from .paste import paste_text
@@ -198,7 +199,7 @@ def set_directive(
 def delete_line(file: str, line: int | None, was: str, scope: str | None = None) -> Fix:
     """Delete the (logical) line at ``file:line``, which reads ``was``."""
     if line is None or not editable(file):
-        return Fix(comments=(f"# delete: {was}",))
+        return Fix(comments=(f"# delete: {printable(was)}",))
     change = FileChange(file=file, line=line, action="replace", text="", scope=scope, was=was)
     return Fix((change,), deleted=((change, was),), scope=scope)
 

@@ -47,12 +47,13 @@ def _apache_lines(
             return [f"a2enmod {module.group(1)}"]
         return [f"ln -s {shlex.quote(change.text)} {shell_path(change.file)}"]
     if change.action == "create":
-        return [f"# new file {change.file}:", *change.text.splitlines()]
+        # One comment line whatever the names hold (a file name may hold a newline).
+        return [f"# new file {printable(change.file)}:", *change.text.splitlines()]
     if change.action == "replace" and not change.text:
         was = deleted.get(change)
         if was is not None:
-            return [f"# delete: {was} ({change.file}:{change.line})"]
-        return [f"# delete line {change.line} of {change.file}"]
+            return [f"# delete: {printable(was)} ({printable(change.file)}:{change.line})"]
+        return [f"# delete line {change.line} of {printable(change.file)}"]
     return physical_lines(change.text)
 
 

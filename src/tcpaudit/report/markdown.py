@@ -29,8 +29,11 @@ _MARKUP = re.compile(r"([\\`*_\[\]<>|~#&])")
 
 def escape_text(text: str) -> str:
     """Prose as literal Markdown: markup characters backslash-escaped, one line,
-    control characters shown as escapes (``\\x1b``)."""
-    return _MARKUP.sub(r"\\\1", printable(" ".join(text.split())))
+    control characters shown as escapes (``\\x1b``), and an ``@`` followed by
+    a word joiner: a ServerName ``@org/team`` in a pull request's comment
+    would notify that team."""
+    escaped = _MARKUP.sub(r"\\\1", printable(" ".join(text.split())))
+    return escaped.replace("@", "@\u2060") if "@" in escaped else escaped
 
 
 def escape_cell(text: str) -> str:
