@@ -11,10 +11,28 @@ from __future__ import annotations
 import re
 import time
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tcpaudit.apache.includes import _glob_match, _items, _one_star_regex
+
+
+def _members(body: str) -> str:
+    """A bracket's members as a regex class body; a reversed range matches
+    nothing (apr_fnmatch), and the members beside it still match."""
+    out: list[str] = []
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if index + 2 < len(body) and body[index + 1] == "-":
+            last = body[index + 2]
+            if char <= last:
+                out.append(f"{re.escape(char)}-{re.escape(last)}")
+            index += 3
+            continue
+        out.append(re.escape(char))
+        index += 1
+    return "".join(out)
 
 
 def reference(pattern: str, name: str) -> bool:
@@ -47,13 +65,16 @@ def reference(pattern: str, name: str) -> bool:
             negate = body[:1] in ("!", "^")
             if negate:
                 body = body[1:]
-            members = "".join("\\" + c if c in "\\]^[" else c for c in body)
-            out.append(f"[{'^' if negate else ''}{members}]")
+            members = _members(body)
+            if members:
+                out.append(f"[{'^' if negate else ''}{members}]")
+            else:  # only reversed ranges: nothing, or (negated) any character
+                out.append("." if negate else "(?!)")
         else:
             out.append(re.escape(char))
     try:
         compiled = re.compile("".join(out), re.DOTALL)
-    except re.error:  # a reversed range: matches nothing
+    except re.error:
         return False
     return compiled.fullmatch(name) is not None
 
@@ -63,6 +84,10 @@ def reference(pattern: str, name: str) -> bool:
     st.text(alphabet="ab.*?[]!^-\\", max_size=10),
     st.text(alphabet="ab.-]\\^!*", max_size=10),
 )
+# A reversed range beside a member that matches (the reference took the
+# whole bracket for an error).
+@example(pattern="[?-..]", name=".")
+@example(pattern="[!b-a]", name="x")
 def test_agrees_with_the_regex_translation(pattern: str, name: str) -> None:
     expected = reference(pattern, name)
     assert _glob_match(_items(pattern), name) == expected
