@@ -242,7 +242,7 @@ def load_module(config: ApacheConfig, module: str) -> Fix:
     directory = "modules"
     if anchor is not None and len(anchor.args) >= 2 and "/" in anchor.args[1]:
         directory = posixpath.dirname(anchor.args[1])
-    line = f"LoadModule {module} {directory}/mod_{stem}.so"
+    line = f"LoadModule {module} {_as_word(f'{directory}/mod_{stem}.so')}"
     if anchor is None:
         return Fix((FileChange(file=config.main_file, action="append", text=line),))
     was = line_text(config, anchor.file, anchor.line)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pydantic import Field
+
 from ..apache.model import ApacheConfig, version_tuple
 from ..engine.rule import Context
 from ..facts import HostFacts
@@ -31,7 +33,9 @@ def _location(config: ApacheConfig, fix: Fix) -> Location:
 
 
 class ModuleMissingParams(CheckParams):
-    module: str
+    # A module's identifier: it becomes a file name and a word of a2enmod's
+    # command line in the fix (a rule file may come from the audited repository).
+    module: str = Field(pattern=r"^[a-z0-9_]{1,64}_module$")
     # What to paste once the module is loaded (for mod_reqtimeout: its limits),
     # needed only before this Apache version (None: always). Debian's a2enmod
     # brings the module's packaged configuration too, which the line overrides.

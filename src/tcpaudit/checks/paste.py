@@ -44,7 +44,7 @@ def _apache_lines(
             if module.group(1) in enabled:
                 return []
             enabled.add(module.group(1))
-            return [f"a2enmod {module.group(1)}"]
+            return [f"a2enmod {shlex.quote(module.group(1))}"]
         return [f"ln -s {shlex.quote(change.text)} {shell_path(change.file)}"]
     if change.action == "create":
         # One comment line whatever the names hold (a file name may hold a newline).

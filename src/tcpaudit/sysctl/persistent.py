@@ -182,9 +182,11 @@ def name_sorting_after(name: str, preferred: str, tag: str) -> str:
     if os.fsencode(preferred) > current:
         return preferred
     derived = f"{name.removesuffix('.conf')}.{tag}.conf"
-    # A name that is not UTF-8 cannot travel in a playbook (YAML is text): such
-    # a name gets the short one too, whose raised byte is ASCII.
-    if _is_utf8(current) and len(os.fsencode(derived)) <= NAME_MAX:
+    # A name that is not UTF-8 cannot travel in a playbook (YAML is text), and
+    # one holding a control character (a newline) would split the text to
+    # paste: such a name gets the short one too, whose raised byte is ASCII
+    # and comes before any control character.
+    if _is_utf8(current) and name.isprintable() and len(os.fsencode(derived)) <= NAME_MAX:
         return derived
     suffix = b".conf"
     for index in range(min(len(current), NAME_MAX - len(suffix) - 1)):
