@@ -77,3 +77,58 @@ def test_a_sysctl_file_name_holding_newlines_adds_no_line_to_a_fix(tmp_path: Pat
     assert any("tcp_keepalive_time" in fix for fix in fixes), fixes
     for fix in fixes:
         assert "id" not in fix.splitlines(), fix
+
+
+def _rule_with(tmp_path: Path, number: int, old: str, new: str) -> Path:
+    rules = tmp_path / f"rules{number}"
+    rules.mkdir()
+    text = (REPO / "rules/TA103-reqtimeout-missing.yaml").read_text()
+    assert old in text
+    text = text.replace("id: TA103", f"id: TA95{number}").replace(old, new)
+    (rules / f"TA95{number}-x.yaml").write_text(text)
+    return rules
+
+
+def test_a_rule_file_cannot_add_lines_or_other_directives_to_a_fix(tmp_path: Path) -> None:
+    # configure: was pasted as it stood: a newline added a piped ErrorLog (a
+    # command httpd runs as root) and a LoadModule; a blank one raised IndexError.
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    configure = 'configure: "RequestReadTimeout header=20-40,MinRate=500 body=20-120,MinRate=500"'
+    hostile = [
+        (
+            configure,
+            'configure: "ErrorLog \\"|/bin/sh -c id\\"\\nLoadModule evil_module /tmp/e.so"',
+        ),
+        (configure, 'configure: "RequestReadTimeout header=1\\nLoadModule evil_module /tmp/e.so"'),
+        (configure, 'configure: "ErrorLog \\"|/bin/sh -c id\\""'),
+        (configure, 'configure: "   "'),
+        ("module: reqtimeout_module", "module: reqtimeout_module\n  configure_before: banana"),
+    ]
+    for number, (old, new) in enumerate(hostile):
+        rules = _rule_with(tmp_path, number, old, new)
+        result = CliRunner().invoke(cli, ["audit", "--root", str(root), "--rules-dir", str(rules)])
+        assert result.exit_code == 2, (new, result.output)
+        error = result.stderr.strip()
+        assert "\n" not in error and f"TA95{number}-x.yaml" in error, error
+
+
+def test_a_quoted_protocol_stays_one_word_in_the_accept_filter_fix(tmp_path: Path) -> None:
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write('AcceptFilter "a b" none\n')
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    source = (REPO / "rules/TA112-accept-filter-none.yaml").read_text()
+    source = source.replace("id: TA112", "id: TA960").replace(
+        "check: accept_filter_off", 'check: accept_filter_off\nparams:\n  protocols: ["a b"]'
+    )
+    (rules / "TA960-a.yaml").write_text(source)
+    fixes = [
+        str(f["fix"])
+        for f in _findings(root, "--rules-dir", str(rules), "--apache-version", "2.4.71")
+        if f["rule"] == "TA960"
+    ]
+    line = next(line for fix in fixes for line in fix.splitlines() if "AcceptFilter" in line)
+    assert split_words(line) == ["AcceptFilter", "a b", "data"]

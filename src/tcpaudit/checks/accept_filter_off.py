@@ -21,7 +21,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..hold import DEFER_ACCEPT_SECONDS, kind_holds
 from .base import CheckParams, Hit
-from .fixes import apache_location, set_directive
+from .fixes import apache_location, as_word, set_directive
 
 __all__ = ["AcceptFilterParams", "accept_filter_off"]
 
@@ -55,7 +55,8 @@ def accept_filter_off(
         hold = holds.get("tls_handshake") if protocol == "https" else None
         hold = hold or holds.get("silent")
         seconds = "without limit" if hold is None or hold.seconds is None else f"{hold.seconds:g} s"
-        fix = set_directive(config, setting, f"AcceptFilter {protocol} data")
+        # A protocol the tree quoted ("a b") stays one word.
+        fix = set_directive(config, setting, f"AcceptFilter {as_word(protocol)} data")
         yield Hit(
             setting="AcceptFilter",
             current=f"{protocol} none",

@@ -38,6 +38,7 @@ __all__ = [
     "DROP_IN_NAME",
     "Fix",
     "apache_location",
+    "as_word",
     "delete_line",
     "drop_in_for",
     "drop_in_name",
@@ -129,7 +130,7 @@ def line_text(config: ApacheConfig, file: str | None, line: int | None) -> str |
     directive = _directives_by_line(config).get((file, line))
     if directive is None:
         return None
-    words = " ".join(_as_word(word) for word in directive.args)
+    words = " ".join(as_word(word) for word in directive.args)
     text = f"{directive.name} {words}".rstrip()
     return f"<{text}>" if directive.children is not None else text
 
@@ -242,7 +243,7 @@ def load_module(config: ApacheConfig, module: str) -> Fix:
     directory = "modules"
     if anchor is not None and len(anchor.args) >= 2 and "/" in anchor.args[1]:
         directory = posixpath.dirname(anchor.args[1])
-    line = f"LoadModule {module} {_as_word(f'{directory}/mod_{stem}.so')}"
+    line = f"LoadModule {module} {as_word(f'{directory}/mod_{stem}.so')}"
     if anchor is None:
         return Fix((FileChange(file=config.main_file, action="append", text=line),))
     was = line_text(config, anchor.file, anchor.line)
@@ -270,7 +271,7 @@ def proxy_pass_with(route: ProxyRoute, key: str, value: str) -> str:
         words.append(wanted)
     # Inside a <Location> the line names only the backend: the path is the section's.
     head = [route.directive] if route.section else [route.directive, route.path]
-    return " ".join(_as_word(word) for word in (*head, route.url, *words))
+    return " ".join(as_word(word) for word in (*head, route.url, *words))
 
 
 def proxy_pass_fix(route: ProxyRoute, key: str, value: str) -> Fix:
@@ -279,12 +280,12 @@ def proxy_pass_fix(route: ProxyRoute, key: str, value: str) -> Fix:
     if not editable(route.file):
         return Fix(comments=(text,))
     head = [route.directive] if route.section else [route.directive, route.path]
-    was = " ".join(_as_word(word) for word in (*head, route.url, *route.words))
+    was = " ".join(as_word(word) for word in (*head, route.url, *route.words))
     change = FileChange(file=route.file, line=route.line, action="replace", text=text, was=was)
     return Fix((change,))
 
 
-def _as_word(word: str) -> str:
+def as_word(word: str) -> str:
     """``word`` spelt so that httpd reads it back as one word."""
     if word and not any(c.isspace() for c in word) and word[0] not in "\"'":
         return word

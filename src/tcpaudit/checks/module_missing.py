@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from ..apache.directives import directive_owners
 from ..apache.model import ApacheConfig, version_tuple
 from ..engine.rule import Context
 from ..facts import HostFacts
@@ -39,8 +41,23 @@ class ModuleMissingParams(CheckParams):
     # What to paste once the module is loaded (for mod_reqtimeout: its limits),
     # needed only before this Apache version (None: always). Debian's a2enmod
     # brings the module's packaged configuration too, which the line overrides.
+    # One line of one of that module's own directives: the fix writes it into
+    # the main file, where a line of another (a piped ErrorLog, a LoadModule)
+    # would run a program.
     configure: str = ""
-    configure_before: str | None = None
+    configure_before: str | None = Field(default=None, pattern=r"^[0-9]{1,3}(\.[0-9]{1,3}){0,2}$")
+
+    @model_validator(mode="after")
+    def _configure_is_one_line_of_the_module(self) -> Self:
+        if not self.configure:
+            return self
+        if not self.configure.isprintable() or not self.configure.strip():
+            raise ValueError("configure: one line of printable text")
+        directive = self.configure.split()[0].lower()
+        owners = directive_owners(directive, (2, 4))
+        if owners is None or self.module not in owners:
+            raise ValueError(f"configure: a directive of {self.module} (not {directive})")
+        return self
 
 
 def module_missing(
