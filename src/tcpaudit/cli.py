@@ -279,12 +279,15 @@ def rules_command(output_format: str, config_file: str | None, rules_dir: tuple[
     # Rules of a rules directory come from whoever wrote them (an audited
     # repository's tcpaudit.toml names one): their text reaches no terminal raw.
     if output_format == "markdown":
+        from .report.markdown import escape_text
+
+        # Markup (a cell's '|' too) and mentions escaped as in the audit's Markdown.
         rows = [
             [
                 rule.id,
                 rule.severity.value,
-                printable(rule.title.strip()),
-                printable(rule.summary.strip()),
+                escape_text(rule.title.strip()),
+                escape_text(rule.summary.strip()),
             ]
             for rule in rules
         ]

@@ -79,10 +79,11 @@ def _evidence(diagnosis: Diagnosis) -> list[str]:
     if diagnosis.backends:
         rows = [
             [
-                backend.backend,
+                # A capture's host name and a file name are the host's text.
+                printable(backend.backend),
                 backend.close_wait,
                 ", ".join(map(str, backend.pids)),
-                f"{backend.file}:{backend.line}" if backend.file else "(no proxy line)",
+                printable(f"{backend.file}:{backend.line}") if backend.file else "(no proxy line)",
             ]
             for backend in diagnosis.backends
         ]

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..errors import ParseError
+from ..safetext import printable
 from .status_target import StatusTarget, shown_url, status_target
 
 __all__ = [
@@ -109,11 +110,8 @@ def parse_status(text: str, source: str) -> Scoreboard:
     if unknown:
         raise ParseError(f"unknown scoreboard letters {sorted(unknown)}", file=source)
     states = {SCOREBOARD_STATES[letter]: n for letter, n in letters.items() if letter != "."}
-    try:
-        busy = int(values["BusyWorkers"]) if "BusyWorkers" in values else None
-        idle = int(values["IdleWorkers"]) if "IdleWorkers" in values else None
-    except ValueError as exc:
-        raise ParseError(f"bad worker count: {exc}", file=source) from exc
+    busy = _worker_count(values, "BusyWorkers", len(board), source)
+    idle = _worker_count(values, "IdleWorkers", len(board), source)
     if busy is None:
         busy = sum(n for name, n in states.items() if name not in ("waiting", "open_slot"))
     if idle is None:
@@ -125,6 +123,19 @@ def parse_status(text: str, source: str) -> Scoreboard:
         states=dict(sorted(states.items())),
         mpm=values.get("ServerMPM"),
     )
+
+
+def _worker_count(values: dict[str, str], key: str, slots: int, source: str) -> int | None:
+    """``key``'s count, which no server can make larger than its scoreboard."""
+    if key not in values:
+        return None
+    text = values[key]
+    if not text.isdigit() or not text.isascii() or len(text) > 9 or int(text) > slots:
+        shown = printable(text[:24]) + ("..." if len(text) > 24 else "")
+        raise ParseError(
+            f"{key} {shown!r} is not a count of the scoreboard's {slots} slots", file=source
+        )
+    return int(text)
 
 
 def status_url(url: str) -> str:

@@ -49,7 +49,8 @@ def explain_rule(rule: Rule) -> str:
         sections.append(f"\n## Applies to\n{applies}")
     if rule.when:
         sections.append("\n## Context\n" + "\n".join(_contexts(rule)))
-    params = ", ".join(f"{key} = {value}" for key, value in rule.params.items())
+    # A repository rule's parameters: one line whatever they hold.
+    params = ", ".join(printable(f"{key} = {value}") for key, value in rule.params.items())
     sections.append(f"\n## Parameters\n{params or 'none'}")
     if rule.references:
         sections.append("\n## References\n" + "\n".join(f"- {ref}" for ref in rule.references))
@@ -87,5 +88,5 @@ def _contexts(rule: Rule) -> list[str]:
         if override.severity is not None:
             changes.append(f"severity {override.severity.value}")
         changes += [f"{key} = {value}" for key, value in override.params.items()]
-        lines.append(f"- {selector}: {', '.join(changes)}")
+        lines.append(printable(f"- {selector}: {', '.join(changes)}"))
     return lines
