@@ -6,6 +6,7 @@ believed only when a scoreboard could hold them.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -95,3 +96,23 @@ def test_a_status_count_no_scoreboard_could_hold_is_refused_in_one_line(tmp_path
     code, output = _run("diagnose", "--root", str(FIXTURES / "healthy"), "--scoreboard", str(board))
     assert code == 2, output
     assert output.strip().count("\n") == 0 and "9" * 100 not in output
+
+
+def test_a_baseline_value_is_quoted_short_in_every_changed_finding(tmp_path: Path) -> None:
+    # A baseline's value of a megabyte was copied into the reason of every
+    # finding of its fingerprint: 1.5 GB of report from an 11 MB baseline.
+    incident = REPO / "examples/closewait-incident"
+    code, output = _run("audit", "--root", str(incident), "--format", "json")
+    assert code in (0, 1)
+    report = json.loads(output)
+    for finding in report["findings"]:
+        finding["current"] = "B" * 1_000_000
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps(report))
+    code, output = _run(
+        "audit", "--root", str(incident), "--baseline", str(baseline), "--format", "json"
+    )
+    assert code in (0, 1), output[:2000]
+    reasons = [f["suppression_reason"] for f in json.loads(output)["findings"]]
+    assert any(reason and reason.startswith("in baseline (was BBB") for reason in reasons)
+    assert len(output) < 200_000

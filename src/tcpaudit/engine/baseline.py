@@ -153,8 +153,19 @@ class Fingerprints(dict[str, JsonScalar]):
         self.unvalued: set[str] = set()
 
 
+# The longest value a changed finding's reason quotes: a baseline's value of a
+# megabyte was copied into every finding of its fingerprint (1.5 GB of report
+# from an 11 MB baseline).
+_SHOWN_VALUE = 80
+
+
 def _scalar(value: object) -> JsonScalar:
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def _shown(value: JsonScalar) -> str:
+    text = str(value)
+    return text if len(text) <= _SHOWN_VALUE else text[:_SHOWN_VALUE] + "..."
 
 
 def apply_baseline(
@@ -194,7 +205,7 @@ def apply_baseline(
             ):
                 # Same finding, another value (Timeout 300 became 400): still
                 # accepted, but a reader of the report should see it moved.
-                reason = f"{BASELINE_REASON} (was {before}, now {finding.current})"
+                reason = f"{BASELINE_REASON} (was {_shown(before)}, now {_shown(finding.current)})"
                 changed += 1
             finding = finding.model_copy(update={"suppressed": True, "suppression_reason": reason})
             accepted += 1

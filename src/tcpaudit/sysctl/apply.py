@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..provenance import Note
+from .globs import may_use_braces
 from .keys import KeyUniverse
 from .limits import Checked
 from .model import BootTool, SysctlSource, SysctlValue
@@ -75,8 +76,9 @@ def _systemd_entries(assignments: list[Assignment]) -> list[Assignment]:
 
 
 def secret_glob(pattern: str, universe: KeyUniverse) -> bool:
-    """True when a glob names a secret key of ``universe`` or of SECRET_KEYS."""
-    return bool(universe.secrets().expand(pattern, 1))
+    """True when a glob names a secret key of ``universe`` or of SECRET_KEYS (a
+    brace, which a boot tool may expand, is taken to)."""
+    return may_use_braces(pattern) or bool(universe.secrets().expand(pattern, 1))
 
 
 def apply_assignments(

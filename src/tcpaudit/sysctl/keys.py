@@ -19,9 +19,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from importlib import resources
 
+from .globs import component_matches
 from .values import SECRET_KEYS, is_glob, is_secret_key, key_to_path
 
 __all__ = [
@@ -233,7 +233,7 @@ def _branch(node: _Tree, name: str) -> _Tree:
 def _walk(node: _Tree, wanted: list[str], path: list[str]) -> Iterator[str]:
     head, rest = wanted[0], wanted[1:]
     if is_glob(head):
-        names: Iterable[str] = sorted(name for name in node if fnmatchcase(name, head))
+        names: Iterable[str] = sorted(name for name in node if component_matches(name, head))
     else:
         names = [head] if head in node else []
     for name in names:

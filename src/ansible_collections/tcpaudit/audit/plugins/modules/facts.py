@@ -565,14 +565,111 @@ def names_secret(key, secret_paths):
     parts = path.split("/")
     if parts and is_secret(parts[-1]):
         return True
+    # A brace a boot tool may expand (GLOB_BRACE): taken to name one.
+    start = key.find("{")
+    if start >= 0 and key.find("}", start) > start:
+        return True
     for secret in secret_paths:
         secret_parts = secret.split("/")
         if len(secret_parts) == len(parts) and all(
-            fnmatch.fnmatchcase(name, wanted)
+            _glob_component_matches(name, wanted)
             for name, wanted in zip(secret_parts, parts)  # noqa: B905 (3.8: no strict=)
         ):
             return True
     return False
+
+
+# POSIX character classes in the C locale (glibc's fnmatch, which the boot
+# tools' glob(3) uses: [^k] negates, [[:alpha:]] is a class, '\\' escapes).
+_GLOB_CLASSES = {
+    "alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z",
+    "lower": "a-z", "space": " \\t\\n\\r\\f\\v", "blank": " \\t", "xdigit": "0-9A-Fa-f",
+    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), "cntrl": "\\x00-\\x1f\\x7f",
+    "print": "\\x20-\\x7e", "graph": "\\x21-\\x7e",
+}  # fmt: skip
+_GLOB_CACHE = {}
+
+
+def _glob_component_matches(name, pattern):
+    """Whether one path component matches ``pattern`` as fnmatch(3) has it."""
+    if pattern not in _GLOB_CACHE:
+        if len(_GLOB_CACHE) > 1024:
+            _GLOB_CACHE.clear()
+        _GLOB_CACHE[pattern] = _glob_regex(pattern)
+    compiled = _GLOB_CACHE[pattern]
+    return compiled is not None and compiled.fullmatch(name) is not None
+
+
+def _glob_regex(pattern):
+    out = []
+    index, length = 0, len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == "\\":
+            if index + 1 == length:
+                return None
+            out.append(re.escape(pattern[index + 1]))
+            index += 2
+        elif char in "*?":
+            out.append(".*" if char == "*" else ".")
+            index += 1
+        elif char == "[":
+            bracket = _glob_bracket(pattern, index + 1)
+            if bracket is None:
+                out.append(re.escape(char))
+                index += 1
+            else:
+                members, index = bracket
+                if members is None:
+                    return None
+                out.append(members)
+        else:
+            out.append(re.escape(char))
+            index += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _glob_bracket(pattern, index):
+    length = len(pattern)
+    negate = index < length and pattern[index] in "!^"
+    if negate:
+        index += 1
+    members = []
+    first = True
+    while index < length and (pattern[index] != "]" or first):
+        first = False
+        end = None
+        if pattern.startswith("[:", index):
+            # glibc reads a class name only of letters 'a' to 'y', else '[' is a member.
+            end = index + 2
+            while end < length and "a" <= pattern[end] < "z":
+                end += 1
+            end = end if pattern.startswith(":]", end) else None
+        if end is not None:
+            ranges = _GLOB_CLASSES.get(pattern[index + 2 : end])
+            if ranges is None:
+                return None, end + 2
+            members.append(ranges)
+            index = end + 2
+            continue
+        low, index = _glob_bracket_char(pattern, index)
+        if index + 1 < length and pattern[index] == "-" and pattern[index + 1] != "]":
+            high, index = _glob_bracket_char(pattern, index + 1)
+            if low <= high:
+                members.append(re.escape(low) + "-" + re.escape(high))
+            continue
+        members.append(re.escape(low))
+    if index >= length:
+        return None
+    if not members:
+        return ("." if negate else "(?!)"), index + 1
+    return "[" + ("^" if negate else "") + "".join(members) + "]", index + 1
+
+
+def _glob_bracket_char(pattern, index):
+    if pattern[index] == "\\" and index + 1 < len(pattern):
+        return pattern[index + 1], index + 2
+    return pattern[index], index + 1
 
 
 def redact_sysctl(text, secret_paths):
