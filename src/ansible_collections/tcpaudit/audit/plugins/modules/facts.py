@@ -590,17 +590,48 @@ _GLOB_CLASSES = {
 _GLOB_CACHE = {}
 
 
+_GLOB_STAR, _GLOB_ANY = object(), object()
+
+
 def _glob_component_matches(name, pattern):
     """Whether one path component matches ``pattern`` as fnmatch(3) has it."""
     if pattern not in _GLOB_CACHE:
         if len(_GLOB_CACHE) > 1024:
             _GLOB_CACHE.clear()
-        _GLOB_CACHE[pattern] = _glob_regex(pattern)
-    compiled = _GLOB_CACHE[pattern]
-    return compiled is not None and compiled.fullmatch(name) is not None
+        _GLOB_CACHE[pattern] = _glob_tokens(pattern)
+    tokens = _GLOB_CACHE[pattern]
+    if tokens is None:
+        return False
+    # The greedy-star walk, O(len(name) * len(tokens)): a regular expression of
+    # several '.*' backtracked for minutes on a short line.
+    token_index = name_index = 0
+    star, resume = -1, 0
+    while name_index < len(name):
+        if token_index < len(tokens) and tokens[token_index] is _GLOB_STAR:
+            star, resume = token_index, name_index
+            token_index += 1
+        elif token_index < len(tokens) and _glob_one(tokens[token_index], name[name_index]):
+            token_index += 1
+            name_index += 1
+        elif star >= 0:
+            resume += 1
+            token_index, name_index = star + 1, resume
+        else:
+            return False
+    while token_index < len(tokens) and tokens[token_index] is _GLOB_STAR:
+        token_index += 1
+    return token_index == len(tokens)
 
 
-def _glob_regex(pattern):
+def _glob_one(token, char):
+    if token is _GLOB_ANY:
+        return True
+    if isinstance(token, str):
+        return token == char
+    return token.fullmatch(char) is not None
+
+
+def _glob_tokens(pattern):
     out = []
     index, length = 0, len(pattern)
     while index < length:
@@ -608,25 +639,29 @@ def _glob_regex(pattern):
         if char == "\\":
             if index + 1 == length:
                 return None
-            out.append(re.escape(pattern[index + 1]))
+            out.append(pattern[index + 1])
             index += 2
-        elif char in "*?":
-            out.append(".*" if char == "*" else ".")
+        elif char == "*":
+            if not out or out[-1] is not _GLOB_STAR:
+                out.append(_GLOB_STAR)
+            index += 1
+        elif char == "?":
+            out.append(_GLOB_ANY)
             index += 1
         elif char == "[":
             bracket = _glob_bracket(pattern, index + 1)
             if bracket is None:
-                out.append(re.escape(char))
+                out.append(char)
                 index += 1
             else:
                 members, index = bracket
                 if members is None:
                     return None
-                out.append(members)
+                out.append(re.compile(members, re.DOTALL))
         else:
-            out.append(re.escape(char))
+            out.append(char)
             index += 1
-    return re.compile("".join(out), re.DOTALL)
+    return out
 
 
 def _glob_bracket(pattern, index):
