@@ -277,11 +277,28 @@ def _hostile_document(document: dict[str, Any], rng: random.Random, outside: str
     return json.loads(json.dumps(hostile))
 
 
+# The module's refusal: "/path:LINE: why" (or the apache_conf argument's own check).
+_REFUSAL = re.compile(r"/[^\n]*:\d+: |apache_conf ")
+
+
 def _snapshot(run: _Run, module: ModuleType, rng: random.Random, outside: str) -> list[str] | None:
     def never(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the module ran a program for a tree")
 
-    document = json.loads(json.dumps(module.snapshot(str(run.root), runner=never)))
+    try:
+        raw = module.snapshot(str(run.root), runner=never)
+    except ValueError as refusal:
+        # The module's documented refusal (main() gives Ansible its one line):
+        # a bound of its ${NAME} expansion that would otherwise send an
+        # unchecked line. It names the file and line.
+        text = str(refusal)
+        run.outputs.append(("module snapshot error", text))
+        run.documented.append("module snapshot: refused")
+        if "\n" in text or not _REFUSAL.match(text):
+            run.problems.append(f"module snapshot: refusal not one file:line line: {text[:200]!r}")
+        run.lap("module snapshot")
+        return None
+    document = json.loads(json.dumps(raw))
     run.outputs.append(("snapshot", json.dumps(document)))
     run.lap("module snapshot")
     try:
