@@ -8,8 +8,8 @@ it reads no file contents (``evaluator.py`` does). The rules, from that source:
   ``?``, or a ``[`` with a later ``]``;
 - a directory is read entirely, recursively, every entry but ``.`` and ``..``
   (hidden files too), sorted by ``strcmp`` of the full path (byte order);
-- a wildcard component matches with ``APR_FNM_PERIOD``: a leading ``.`` must
-  be matched by a literal ``.``; a wildcard that is not the last component
+- a wildcard component matches as ``apr_fnmatch`` with ``APR_FNM_PERIOD``
+  matches (``wildcards.py``); a wildcard that is not the last component
   keeps only entries that are directories themselves (``d_type``: a symlink to
   a directory is not followed there);
 - ``Include`` fails when a wildcard matches nothing or a directory cannot be
@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
-from functools import lru_cache
 from pathlib import Path
 
 from ..rootfs import RootFS
+from .wildcards import wildcard_matches
 
 __all__ = [
     "MAX_DIRECTORIES_READ",
@@ -72,139 +71,6 @@ def has_wildcard(pattern: str) -> bool:
             return True
         index += 1
     return False
-
-
-# A pattern's items: ANY_ONE ("?"), ANY_RUN ("*"), a character, or a set
-# ([abc], [!a-z]) as (negated, ranges).
-_Set = tuple[bool, tuple[tuple[str, str], ...]]
-_Item = str | _Set | None  # None is "*"
-ANY_ONE: _Set = (True, ())  # a negated empty set: any one character
-
-
-@lru_cache(maxsize=256)
-def _items(pattern: str) -> tuple[_Item, ...]:
-    """Split an ``apr_fnmatch`` pattern (escapes on, ``[!..]``/``[^..]``) into items."""
-    items: list[_Item] = []
-    index = 0
-    length = len(pattern)
-    while index < length:
-        char = pattern[index]
-        index += 1
-        if char == "*":
-            if not items or items[-1] is not None:  # "**" is "*"
-                items.append(None)
-        elif char == "?":
-            items.append(ANY_ONE)
-        elif char == "\\" and index < length:
-            items.append(pattern[index])
-            index += 1
-        elif char == "[":
-            end = index
-            if end < length and pattern[end] in "!^":
-                end += 1
-            if end < length and pattern[end] == "]":
-                end += 1
-            while end < length and pattern[end] != "]":
-                end += 1
-            if end >= length:
-                items.append("[")
-                continue
-            body = pattern[index:end]
-            index = end + 1
-            negated = body[:1] in ("!", "^")
-            if negated:
-                body = body[1:]
-            ranges: list[tuple[str, str]] = []
-            position = 0
-            while position < len(body):
-                if position + 2 < len(body) and body[position + 1] == "-":
-                    ranges.append((body[position], body[position + 2]))
-                    position += 3
-                else:
-                    ranges.append((body[position], body[position]))
-                    position += 1
-            items.append((negated, tuple(ranges)))
-        else:
-            items.append(char)
-    return tuple(items)
-
-
-def _one(item: str | _Set, char: str) -> bool:
-    if isinstance(item, str):
-        return item == char
-    negated, ranges = item
-    return any(low <= char <= high for low, high in ranges) != negated
-
-
-def _glob_match(items: tuple[_Item, ...], name: str) -> bool:
-    """Whether ``name`` matches, in O(len(items) x len(name)) steps.
-
-    On a mismatch only the last ``*`` takes one more character, so
-    ``*a*a*a*a*a*b`` against 250 ``a`` no longer backtracks through every way
-    of placing each ``*`` (a regex took minutes).
-    """
-    item = position = 0
-    star_item = -1
-    star_position = 0
-    count = len(items)
-    while position < len(name):
-        if item < count:
-            current = items[item]
-            if current is None:
-                star_item, star_position = item, position
-                item += 1
-                continue
-            if _one(current, name[position]):
-                item += 1
-                position += 1
-                continue
-        if star_item < 0:
-            return False
-        item = star_item + 1
-        star_position += 1
-        position = star_position
-    while item < count and items[item] is None:
-        item += 1
-    return item == count
-
-
-@lru_cache(maxsize=256)
-def _one_star_regex(pattern: str) -> re.Pattern[str] | None:
-    """The pattern as a regex when it has at most one ``*`` (no way to backtrack
-    through placings of stars: a regex is then linear and faster than
-    ``_glob_match``, which a conf.d of 10,000 files feels); else None."""
-    items = _items(pattern)
-    if sum(item is None for item in items) > 1:
-        return None
-    parts = []
-    for item in items:
-        if item is None:
-            parts.append(".*")
-        elif isinstance(item, str):
-            parts.append(re.escape(item))
-        else:
-            negated, ranges = item
-            if not ranges:
-                parts.append("." if negated else "(?!)")
-                continue
-            members = "".join(
-                re.escape(low) if low == high else f"{re.escape(low)}-{re.escape(high)}"
-                for low, high in ranges
-            )
-            parts.append(f"[{'^' if negated else ''}{members}]")
-    try:
-        return re.compile("".join(parts), re.DOTALL)
-    except re.error:  # a reversed range: the item-by-item matcher says what it matches
-        return None
-
-
-def _matches(pattern: str, name: str) -> bool:
-    if name.startswith(".") and not (pattern.startswith(".") or pattern.startswith("\\.")):
-        return False
-    regex = _one_star_regex(pattern)
-    if regex is not None:
-        return regex.fullmatch(name) is not None
-    return _glob_match(_items(pattern), name)
 
 
 def _sorted_names(real_dir: Path) -> list[str]:
@@ -321,7 +187,7 @@ class _Walk:
         candidates: list[tuple[str, int]] = []
         real_dir = str(real)
         for name in names:
-            if not _matches(first, name):
+            if not wildcard_matches(first, name):
                 continue
             try:
                 mode = os.lstat(f"{real_dir}/{name}").st_mode
