@@ -319,6 +319,47 @@ def test_an_unknown_variable_stays_literal_as_httpd_reads_it(
     assert "SECRET-PEM-BODY" not in json.dumps(document)
 
 
+# Include wildcards the module reads as httpd's apr_fnmatch does (the loader's
+# matcher, checked against libapr in tests/apache/test_include_glob.py): per
+# byte, escapes inside brackets, '^' negating. Read as Python's fnmatch reads
+# them, `[\\].pem` sent `server\\.pem`, a file httpd never reads, and `caf?`
+# missed `café`.
+WILDCARD_ENTRIES = ["café.conf", "cafe.conf", "caf].conf", "site-z.conf", "site-^.conf",
+                    "server\\.pem", "a*b.conf", "a\\*b.conf"]  # fmt: skip
+# Each line, and the entries httpd reads for it (as apache2 -t -D DUMP_INCLUDES
+# lists them for these names).
+WILDCARD_LINES = {
+    "IncludeOptional conf.d/caf??.conf": {"café.conf"},
+    "IncludeOptional conf.d/caf[\\]].conf": {"caf].conf"},
+    "IncludeOptional conf.d/site-[^z].conf": {"site-^.conf"},
+    "IncludeOptional conf.d/server[\\].pem": set(),
+    "IncludeOptional conf.d/a\\*b.conf": {"a\\*b.conf"},
+}
+
+
+@pytest.mark.parametrize("line", sorted(WILDCARD_LINES))
+def test_include_wildcards_send_the_files_httpd_reads(
+    module: ModuleType, tmp_path: Path, line: str
+) -> None:
+    root = tmp_path / "root"
+    main = f"LoadModule mpm_event_module modules/mod_mpm_event.so\n{line}\nTimeout 30\n"
+    write(root, "/etc/httpd/conf/httpd.conf", main)
+    for index, name in enumerate(WILDCARD_ENTRIES):
+        write(root, f"/etc/httpd/conf.d/{name}", f"ServerAdmin never-read-{index}@example.org\n")
+    config = tcpaudit.load_apache("/etc/httpd/conf/httpd.conf", root=root)
+    assert config is not None
+    read = {f"/{name.lstrip('/')}" for name in config.files if "/conf.d/" in name}
+    document = module.snapshot(str(root), runner=never_run)
+    sent = {name for name in document["files"] if name.startswith("/etc/httpd/conf.d/")}
+    expected = {f"/etc/httpd/conf.d/{name}" for name in WILDCARD_LINES[line]}
+    assert read == expected
+    assert sent == expected
+    text = json.dumps(document)
+    for index, name in enumerate(WILDCARD_ENTRIES):
+        if f"/etc/httpd/conf.d/{name}" not in read:
+            assert f"never-read-{index}@" not in text, name
+
+
 def test_secret_sysctl_lines_are_redacted_at_the_source_line_for_line(
     module: ModuleType, tmp_path: Path
 ) -> None:

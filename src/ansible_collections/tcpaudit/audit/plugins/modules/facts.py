@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import errno
-import fnmatch
 import os
 import posixpath
 import re
@@ -431,11 +430,157 @@ def is_secret(name):
 
 
 def has_wildcard(pattern):
-    """``apr_fnmatch_test``: ``*``/``?`` anywhere, or ``[`` with a later ``]``."""
-    # A '[' with a ']' after it; the pattern \[.*\] scanned from every '[' to the
-    # end (240,000 of them on one Include line: 32 s).
-    bracket = pattern.find("[")
-    return "*" in pattern or "?" in pattern or (bracket >= 0 and "]" in pattern[bracket:])
+    """``apr_fnmatch_test``: ``*``/``?`` anywhere, or ``[`` with a later ``]``;
+    a backslash hides the character after it (``a\\*b`` is a file's name)."""
+    nesting = 0
+    index, length = 0, len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char in "?*":
+            return True
+        if char == "\\":
+            index += 1
+            if index >= length:
+                return False
+        elif char == "[":
+            nesting += 1
+        elif char == "]" and nesting:
+            return True
+        index += 1
+    return False
+
+
+# Include wildcards, matched as httpd's apr_fnmatch(pattern, name,
+# APR_FNM_PERIOD) matches them (tcpaudit.apache.wildcards, written again: a
+# module is one file): bytes, not characters; escapes inside brackets too;
+# ranges compare signed chars (x86); a leading '.' needs '.' or '\\.'; each
+# '*' takes the first place its run of fixed items matches, and the run after
+# the last '*' matches the end. Each run is a regular expression, so a pattern
+# of many stars costs what it costs httpd.
+_ALL_BYTES = (1 << 256) - 1
+_WILDCARD_CACHE = {}
+
+
+def _apr_bracket(pattern, start):
+    """The bracket at ``pattern[start]`` as (byte mask, index after it), or None."""
+    length = len(pattern)
+
+    def at(index):
+        return pattern[index] if index < length else 0
+
+    def signed(byte):
+        return byte - 256 if byte >= 128 else byte
+
+    index = start + 1
+    negated = at(index) in b"!^"
+    if negated:
+        index += 1
+    mask, first = 0, True
+    while index < length:
+        char = pattern[index]
+        if char == 0x5D and not first:  # ']'
+            return (mask ^ _ALL_BYTES if negated else mask), index + 1
+        if char == 0x5C:  # '\\'
+            index += 1
+            if index >= length:
+                return None
+            char = pattern[index]
+        first = False
+        if at(index + 1) == 0x2D and at(index + 2) != 0x5D:  # 'x-y', y not ']'
+            low = char
+            index += 3 if at(index + 2) == 0x5C else 2
+            if index >= length:
+                return None
+            high = pattern[index]
+            for byte in range(256):
+                if signed(low) <= signed(byte) <= signed(high):
+                    mask |= 1 << byte
+            index += 1
+            continue
+        mask |= 1 << char
+        index += 1
+    return None
+
+
+def _apr_mask_regex(mask):
+    if mask == _ALL_BYTES:
+        return rb"[\x00-\xff]"
+    if not mask:
+        return rb"(?!)"
+    return b"[" + b"".join(b"\\x%02x" % byte for byte in range(256) if mask >> byte & 1) + b"]"
+
+
+def _apr_run(items):
+    parts, index = [], 0
+    while index < len(items):
+        item, end = items[index], index + 1
+        if item.startswith((b"[", b"(")):
+            while end < len(items) and items[end] == item:
+                end += 1
+        parts.append(item if end == index + 1 else b"(?:%s){%d}" % (item, end - index))
+        index = end
+    return re.compile(b"".join(parts)), len(items)
+
+
+def _apr_compile(pattern):
+    runs, items, starred = [], [], False
+    index, length = 0, len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == 0x2A:  # '*'
+            runs.append(_apr_run(items))
+            items, starred = [], True
+            while index < length and pattern[index] == 0x2A:
+                index += 1
+            continue
+        if char == 0x3F:  # '?'
+            items.append(rb"[\x00-\xff]")
+            index += 1
+            continue
+        if char == 0x5B:  # '['
+            bracket = _apr_bracket(pattern, index)
+            if bracket is not None:
+                mask, index = bracket
+                items.append(_apr_mask_regex(mask))
+                continue
+        elif char == 0x5C and index + 1 < length:
+            index += 1
+            char = pattern[index]
+        items.append(re.escape(bytes((char,))))
+        index += 1
+    runs.append(_apr_run(items))
+    return runs, starred
+
+
+def wildcard_matches(pattern, name):
+    """Whether directory entry ``name`` matches Include component ``pattern``."""
+    pattern, name = os.fsencode(pattern), os.fsencode(name)
+    if name.startswith(b"."):
+        if pattern.startswith(b"."):
+            pattern, name = pattern[1:], name[1:]
+        elif pattern.startswith(b"\\."):
+            pattern, name = pattern[2:], name[1:]
+        else:
+            return False
+    if pattern not in _WILDCARD_CACHE:
+        if len(_WILDCARD_CACHE) > 512:
+            _WILDCARD_CACHE.clear()
+        _WILDCARD_CACHE[pattern] = _apr_compile(pattern)
+    runs, starred = _WILDCARD_CACHE[pattern]
+    if not starred:
+        regex, width = runs[0]
+        return len(name) == width and regex.fullmatch(name) is not None
+    (head, head_width), (tail, tail_width) = runs[0], runs[-1]
+    tail_start = len(name) - tail_width
+    if tail_start < head_width or head.match(name) is None:
+        return False
+    position = head_width
+    for regex, _ in runs[1:-1]:
+        found = regex.search(name, position, tail_start)
+        if found is None:
+            return False
+        position = found.end()
+    return tail.fullmatch(name, tail_start) is not None
 
 
 def directive_lines(text, wanted=None):
@@ -3216,9 +3361,7 @@ class Collector:
                 for base in candidates:
                     resolved, names = self.listdir(base)
                     for name in names or ():
-                        if name.startswith(".") and not part.startswith("."):
-                            continue
-                        if fnmatch.fnmatchcase(name, part):
+                        if wildcard_matches(part, name):
                             matched.append(posixpath.join(resolved, name))
                 candidates = matched
             else:
