@@ -11,7 +11,6 @@ httpd, and all expansions of one start-up together may produce at most
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from ..errors import ApacheConfigError
 from ..notes import BoundedNotes
 from ..provenance import Note
+from .shell_patterns import compile_pattern, trim
 
 __all__ = [
     "MAX_COMMANDS",
@@ -269,27 +269,60 @@ class Expander:
                 out.append(text[index + 1])
                 index += 2
                 continue
-            if char == "`" or text.startswith("$(", index):
-                end = _closing_substitution(text, index)
-                self._note("command substitution is not evaluated; it is taken as empty")
-                index = end
-                continue
-            if char == "$":
-                end = _closing_brace(text, index + 2) if text.startswith("${", index) else index + 1
-                if not text.startswith("${", index):
-                    name = _NAME.match(text, index + 1)
-                    end = (
-                        name.end() if name else (index + 2 if index + 1 < len(text) else index + 1)
-                    )
-                piece = text[index:end]
-                out.append(self.parameter(piece))
-                built += len(out[-1])
+            if char in "$`":
+                expanded, index = self._expansion(text, index)
+                out.append(expanded)
+                built += len(expanded)
                 self.state.check(built, self.file, self.line)
-                index = end
                 continue
             out.append(char)
             index += 1
         return "".join(out)
+
+    def _expansion(self, text: str, index: int) -> tuple[str, int]:
+        """The value of the ``$...`` or backquote at ``text[index]``, and the index after it."""
+        if text[index] == "`" or text.startswith("$(", index):
+            self._note("command substitution is not evaluated; it is taken as empty")
+            return "", _closing_substitution(text, index)
+        if text.startswith("${", index):
+            end = _closing_brace(text, index + 2)
+        else:
+            name = _NAME.match(text, index + 1)
+            end = name.end() if name else (index + 2 if index + 1 < len(text) else index + 1)
+        return self.parameter(text[index:end]), end
+
+    def pattern(self, text: str) -> str:
+        """A trim's pattern (``${X#...}``) with every quoted character escaped.
+
+        What is quoted (``\\*``, ``'*'``, ``"*"``, ``"$Y"``) matches itself;
+        unquoted ``*?[``, in the text or in an unquoted ``$Y``, stay a pattern's.
+        """
+        out: list[str] = []
+        index = 0
+        length = len(text)
+        while index < length:
+            char = text[index]
+            if char == "\\":
+                out.append(text[index : index + 2] if index + 1 < length else "\\\\")
+                index += 2
+            elif char == "'":
+                end = text.find("'", index + 1)
+                end = length if end < 0 else end
+                out.append(_escaped(text[index + 1 : end]))
+                index = end + 1
+            elif char == '"':
+                end = _closing_quote(text, index + 1)
+                out.append(_escaped(self.text(text[index + 1 : end], True)))
+                index = end + 1
+            elif char in "$`":
+                expanded, index = self._expansion(text, index)
+                out.append(expanded)
+            else:
+                out.append(char)
+                index += 1
+        built = "".join(out)
+        self.state.check(len(built), self.file, self.line)
+        return built
 
     def parameter(self, piece: str) -> str:
         match = _PARAMETER.fullmatch(piece)
@@ -305,6 +338,8 @@ class Expander:
             return value or ""
         for op in (":-", ":=", ":+", ":?", "-", "=", "+", "?", "##", "#", "%%", "%"):
             if operation.startswith(op):
+                if op[0] in "#%":
+                    return self._trim(value or "", op, operation[len(op) :])
                 argument = self.text(operation[len(op) :], True)
                 break
         else:
@@ -322,39 +357,42 @@ class Expander:
             return value or ""
         if op in (":+", "+"):
             return "" if unset_or_empty else argument
-        if op in (":?", "?"):
-            return value or ""
-        if any(char in argument for char in "*?["):
+        return value or ""  # ":?" and "?": set, so the value
+
+    def _trim(self, value: str, op: str, text: str) -> str:
+        pattern = compile_pattern(self.pattern(text))
+        if pattern.plain is None:
+            if len(value) > _MAX_PATTERN_TRIM:
+                return value
             # A glob trim tries every prefix or suffix: quadratic work, charged as
             # such, so a file repeating one costs an error, not minutes.
-            size = len(value or "")
+            size = len(value)
             self.state.charge_work(size * (size + 1) // TRIM_WORK_PER_BYTE, self.file, self.line)
-        return _trim(value or "", op, argument)
+        return trim(value, op, pattern)
 
     def _note(self, message: str) -> None:
         self.state.notes.append(Note(message=message, file=self.file, line=self.line))
 
 
-def _trim(value: str, op: str, pattern: str) -> str:
-    """``${X#p}`` and friends: remove the shortest/longest matching prefix/suffix."""
-    if not any(char in pattern for char in "*?["):
-        if op in ("#", "##"):
-            return value.removeprefix(pattern)
-        return value.removesuffix(pattern)
-    if len(value) > _MAX_PATTERN_TRIM:
-        return value
-    sizes = range(len(value) + 1)
-    if op in ("#", "##"):
-        order = sizes if op == "#" else reversed(sizes)
-        for size in order:
-            if fnmatch.fnmatchcase(value[:size], pattern):
-                return value[size:]
-        return value
-    order = sizes if op == "%" else reversed(sizes)
-    for size in order:
-        if fnmatch.fnmatchcase(value[len(value) - size :], pattern):
-            return value[: len(value) - size]
-    return value
+def _escaped(text: str) -> str:
+    return "".join(f"\\{char}" for char in text)
+
+
+def _closing_quote(text: str, index: int) -> int:
+    """The index of the ``"`` closing a double-quoted run that starts at ``index``."""
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+        elif char == '"':
+            return index
+        elif text.startswith("${", index):
+            index = _closing_brace(text, index + 2)
+        elif char == "`" or text.startswith("$(", index):
+            index = _closing_substitution(text, index)
+        else:
+            index += 1
+    return len(text)
 
 
 def split_words(text: str, state: ShellState, file: str, line: int) -> list[str]:

@@ -19,22 +19,17 @@ does (apr strings/apr_fnmatch.c), and so what this module does:
   ``*`` match, and is never revisited; the items after the last ``*`` match
   the end of the name.
 
-The last rule makes a match linear in the name for each fixed run of the
-pattern. Each run is a compiled regular expression of fixed width, so a
-pattern of many stars costs what it costs httpd, with the loop in C.
+The matching itself, in linear regex steps, is ``glob_runs.py``'s.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["wildcard_matches"]
+from .glob_runs import ALL_BYTES, ANY_BYTE, BytePattern, byte_set, literal
 
-# One fixed item of a pattern: the bytes it matches, as a 256-bit mask.
-_ALL_BYTES = (1 << 256) - 1
+__all__ = ["wildcard_matches"]
 
 
 def _signed(byte: int) -> int:
@@ -43,7 +38,7 @@ def _signed(byte: int) -> int:
 
 
 def _bracket(pattern: bytes, start: int) -> tuple[int, int] | None:
-    """The bracket at ``pattern[start]`` (a ``[``) as (mask, index after it);
+    """The bracket at ``pattern[start]`` (a ``[``) as (byte mask, index after it);
     None when it has no end, and so is a literal ``[``."""
     length = len(pattern)
 
@@ -59,7 +54,7 @@ def _bracket(pattern: bytes, start: int) -> tuple[int, int] | None:
     while index < length:
         char = pattern[index]
         if char == ord("]") and not first:
-            return (mask ^ _ALL_BYTES if negated else mask), index + 1
+            return (mask ^ ALL_BYTES if negated else mask), index + 1
         if char == ord("\\"):
             index += 1
             if index >= length:
@@ -82,92 +77,31 @@ def _bracket(pattern: bytes, start: int) -> tuple[int, int] | None:
     return None
 
 
-def _mask_regex(mask: int) -> bytes:
-    if mask == _ALL_BYTES:
-        return rb"[\x00-\xff]"
-    if not mask:
-        return rb"(?!)"
-    members = [byte for byte in range(256) if mask >> byte & 1]
-    if len(members) == 1:
-        return re.escape(bytes(members))
-    runs: list[bytes] = []
-    first = previous = members[0]
-    for byte in [*members[1:], -1]:
-        if byte == previous + 1:
-            previous = byte
-            continue
-        runs.append(
-            b"\\x%02x" % first if first == previous else b"\\x%02x-\\x%02x" % (first, previous)
-        )
-        first = previous = byte
-    return b"[" + b"".join(runs) + b"]"
-
-
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """Fixed items between two stars: their regular expression and width."""
-
-    regex: re.Pattern[bytes]
-    width: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    runs: tuple[_Run, ...]  # the runs between stars, in order
-    starred: bool  # False: the one run is the whole pattern
-
-
-def _run(items: list[bytes]) -> _Run:
-    # Repeats of one class are one counted repeat, which the regex engine
-    # steps over at once (100 '?' cost 100 steps per place otherwise);
-    # literals stay as they are, for the engine's fast literal search.
-    parts: list[bytes] = []
-    index = 0
-    while index < len(items):
-        item = items[index]
-        end = index + 1
-        if item.startswith((b"[", b"(")):
-            while end < len(items) and items[end] == item:
-                end += 1
-        parts.append(item if end == index + 1 else b"(?:%s){%d}" % (item, end - index))
-        index = end
-    return _Run(re.compile(b"".join(parts)), len(items))
-
-
 @lru_cache(maxsize=512)
-def _compile(pattern: bytes) -> _Compiled:
-    runs: list[_Run] = []
-    items: list[bytes] = []
-    starred = False
+def _compile(pattern: bytes) -> BytePattern:
+    items: list[bytes | None] = []
     index = 0
     length = len(pattern)
     while index < length:
         char = pattern[index]
+        index += 1
         if char == ord("*"):
-            runs.append(_run(items))
-            items = []
-            starred = True
-            index += 1
-            while index < length and pattern[index] == ord("*"):
-                index += 1
+            items.append(None)
             continue
         if char == ord("?"):
-            items.append(rb"[\x00-\xff]")
-            index += 1
+            items.append(ANY_BYTE)
             continue
         if char == ord("["):
-            bracket = _bracket(pattern, index)
+            bracket = _bracket(pattern, index - 1)
             if bracket is not None:
                 mask, index = bracket
-                items.append(_mask_regex(mask))
+                items.append(byte_set(mask))
                 continue
-        elif char == ord("\\") and index + 1 < length:
-            index += 1
+        elif char == ord("\\") and index < length:
             char = pattern[index]
-        items.append(re.escape(bytes((char,))))
-        index += 1
-    runs.append(_run(items))
-    return _Compiled(tuple(runs), starred)
+            index += 1
+        items.append(literal(char))
+    return BytePattern.build(items)
 
 
 def _matches_bytes(pattern: bytes, name: bytes) -> bool:
@@ -178,23 +112,7 @@ def _matches_bytes(pattern: bytes, name: bytes) -> bool:
             pattern, name = pattern[2:], name[1:]
         else:
             return False
-    compiled = _compile(pattern)
-    runs = compiled.runs
-    if not compiled.starred:
-        return len(name) == runs[0].width and runs[0].regex.fullmatch(name) is not None
-    head, tail = runs[0], runs[-1]
-    tail_start = len(name) - tail.width
-    if tail_start < head.width or head.regex.match(name) is None:
-        return False
-    position = head.width
-    for run in runs[1:-1]:
-        # The leftmost place the run matches, as apr_fnmatch's loop finds it;
-        # a place past the tail's start cannot leave room for the tail.
-        found = run.regex.search(name, position, tail_start)
-        if found is None:
-            return False
-        position = found.end()
-    return tail.regex.fullmatch(name, tail_start) is not None
+    return _compile(pattern).matches(name)
 
 
 def wildcard_matches(pattern: str, name: str) -> bool:

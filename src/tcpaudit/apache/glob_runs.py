@@ -1,0 +1,134 @@
+"""Patterns of one-byte items and stars, matched in linear regex steps.
+
+The two pattern languages tcpaudit evaluates, httpd's Include wildcards
+(``apr_fnmatch``, ``wildcards.py``) and the shell's ``${X#pattern}`` trims
+(dash's ``pmatch``, ``shell_patterns.py``), differ in their syntax only: each
+pattern is a row of items that take one byte each (a literal, ``?``, a
+bracket) with stars between them. Such a pattern matches when the fixed
+items before the first star match the start, each later run of fixed items
+matches at the first place it can, and the run after the last star matches
+the end; taking the first place is never wrong, since a run has a fixed
+width. Each run is one compiled regular expression, so a pattern of many
+stars costs what it costs the C functions, with the loop in C (a walk in
+Python took minutes on a few lines of stars over long names).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["ALL_BYTES", "ANY_BYTE", "BytePattern", "byte_set", "literal"]
+
+ALL_BYTES = (1 << 256) - 1  # a set of bytes as a 256-bit mask
+ANY_BYTE = rb"[\x00-\xff]"
+
+
+def literal(byte: int) -> bytes:
+    """The item matching ``byte`` alone."""
+    return re.escape(bytes((byte,)))
+
+
+def byte_set(mask: int) -> bytes:
+    """The item matching the bytes of ``mask`` (bit n: byte n)."""
+    if mask == ALL_BYTES:
+        return ANY_BYTE
+    if not mask:
+        return rb"(?!)"
+    members = [byte for byte in range(256) if mask >> byte & 1]
+    if len(members) == 1:
+        return literal(members[0])
+    runs: list[bytes] = []
+    first = previous = members[0]
+    for byte in [*members[1:], -1]:
+        if byte == previous + 1:
+            previous = byte
+            continue
+        runs.append(
+            b"\\x%02x" % first if first == previous else b"\\x%02x-\\x%02x" % (first, previous)
+        )
+        first = previous = byte
+    return b"[" + b"".join(runs) + b"]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Fixed items between two stars: their regular expression and width."""
+
+    regex: re.Pattern[bytes]
+    width: int
+
+
+def _run(items: list[bytes]) -> _Run:
+    # Repeats of one set are one counted repeat, which the regex engine steps
+    # over at once (100 '?' cost 100 steps per place otherwise); literals stay
+    # as they are, for the engine's fast literal search.
+    parts: list[bytes] = []
+    index = 0
+    while index < len(items):
+        item = items[index]
+        end = index + 1
+        if item.startswith((b"[", b"(")):
+            while end < len(items) and items[end] == item:
+                end += 1
+        parts.append(item if end == index + 1 else b"(?:%s){%d}" % (item, end - index))
+        index = end
+    return _Run(re.compile(b"".join(parts)), len(items))
+
+
+@dataclass(frozen=True, slots=True)
+class BytePattern:
+    """A compiled pattern: its runs of fixed items, split at the stars."""
+
+    runs: tuple[_Run, ...]
+    starred: bool  # False: the one run is the whole pattern
+    plain: bytes | None  # the pattern's bytes when every item is a literal, no star
+
+    @classmethod
+    def build(cls, items: list[bytes | None]) -> BytePattern:
+        """From items in order, None standing for a star."""
+        runs: list[_Run] = []
+        current: list[bytes] = []
+        starred = False
+        for item in items:
+            if item is None:
+                if not starred or current:  # "**" is "*"
+                    runs.append(_run(current))
+                current = []
+                starred = True
+            else:
+                current.append(item)
+        runs.append(_run(current))
+        plain: bytes | None = None
+        if not starred:
+            unescaped = [re.sub(rb"\\(.)", rb"\1", item, flags=re.S) for item in current]
+            if all(len(item) == 1 for item in unescaped):
+                plain = b"".join(unescaped)
+        return cls(tuple(runs), starred, plain)
+
+    def matches(self, data: bytes, start: int = 0, end: int | None = None) -> bool:
+        """Whether ``data[start:end]`` matches the whole pattern."""
+        stop = len(data) if end is None else end
+        runs = self.runs
+        if not self.starred:
+            return (
+                stop - start == runs[0].width
+                and runs[0].regex.fullmatch(data, start, stop) is not None
+            )
+        head, tail = runs[0], runs[-1]
+        tail_start = stop - tail.width
+        if (
+            tail_start < start + head.width
+            or head.regex.match(data, start, stop) is None
+            or tail.regex.fullmatch(data, tail_start, stop) is None
+        ):
+            return False
+        position = start + head.width
+        for run in runs[1:-1]:
+            # The first place the run matches; a place past the tail's start
+            # cannot leave room for the tail.
+            found = run.regex.search(data, position, tail_start)
+            if found is None:
+                return False
+            position = found.end()
+        return True

@@ -1,0 +1,95 @@
+"""``${X#p}``, ``${X##p}``, ``${X%p}``, ``${X%%p}`` in envvars: what dash removes, tcpaudit removes.
+
+Debian's apache2ctl sources envvars with /bin/sh (dash). Generated values
+and patterns (quoting in each form, escapes, brackets with classes, ranges and
+'!' or '^', unquoted and quoted ``$Y``, bytes over 0x7f) are evaluated by the
+real dash and by ``run_script``; the exported results must be the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from tcpaudit.apache.shell import run_script
+from tcpaudit.apache.shellwords import ShellState
+
+DASH = shutil.which("dash") or "/bin/dash"
+HIGH = "\udce9\udcff\udc80"  # bytes 0xe9, 0xff, 0x80 as tcpaudit reads them
+VALUE_CHARS = "ab*?[]!^-\\:.é" + HIGH
+
+
+def single_quoted(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+unquoted = st.sampled_from(
+    ["a", "b", "*", "?", "[", "]", "!", "^", "-", ":", ".", "é", "[a-b]", "[!a]", "[^a]",
+     "[]a]", "[[:alpha:]]", "[[:punct:]]", "[\\]]", "[a-\\]]", "\\*", "\\?", "\\[", "\\\\",
+     "\\a", "$Y", "${Y}", "[\udce9-z]", "[a-\udcff]", "[\udc80-\udcff]", "[*"]
+)  # fmt: skip
+quoted = st.sampled_from(["'*'", "'a*'", '"*"', '"?a"', '"$Y"', '"\\\\"', '"[a]"', "'['"])
+patterns = st.lists(st.one_of(unquoted, quoted), max_size=5).map("".join)
+values = st.text(alphabet=VALUE_CHARS, max_size=8)
+OPERATIONS = ("#", "##", "%", "%%")
+
+
+def by_dash(script: str) -> dict[str, bytes]:
+    done = subprocess.run(
+        [DASH, "-c", '. "$0" >/dev/null 2>&1; env -0', "/dev/stdin"],
+        input=os.fsencode(script), capture_output=True, env={"PATH": "/usr/bin:/bin"},
+        check=True,
+    )  # fmt: skip
+    items = [item.split(b"=", 1) for item in done.stdout.split(b"\0") if b"=" in item]
+    return {os.fsdecode(name): value for name, value in items}
+
+
+def by_tcpaudit(script: str) -> dict[str, bytes]:
+    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
+    run_script(script, state, "envvars")
+    return {name: os.fsencode(value) for name, value in state.environment().items()}
+
+
+@settings(max_examples=600, deadline=None)
+@given(values, patterns, values)
+# Quoted or escaped, '*' matches itself (it was read as a pattern's).
+@example(value="*ab", pattern="\\*", y="")
+@example(value="*ab", pattern='"*"', y="")
+@example(value="*ab", pattern="'*'", y="")
+@example(value="*ab", pattern='"$Y"', y="*")
+# Unquoted, a variable's '*' is a pattern's.
+@example(value="*ab", pattern="$Y", y="*a")
+# '!' negates, '^' is a member; classes are ctype's in the C locale.
+@example(value="^ab", pattern="[^a]", y="")
+@example(value="ab", pattern="[[:alpha:]]", y="")
+# '?' takes one byte: 'é' is two.
+@example(value="éa", pattern="?", y="")
+@example(value="éa", pattern="??", y="")
+def test_trims_remove_what_dash_removes(value: str, pattern: str, y: str) -> None:
+    lines = [f"V={single_quoted(value)}", f"Y={single_quoted(y)}"]
+    lines += [f"R{index}=${{V{op}{pattern}}}" for index, op in enumerate(OPERATIONS)]
+    lines.append("export " + " ".join(f"R{index}" for index in range(len(OPERATIONS))))
+    script = "\n".join(lines) + "\n"
+    expected = by_dash(script)
+    got = by_tcpaudit(script)
+    for index in range(len(OPERATIONS)):
+        name = f"R{index}"
+        assert got.get(name) == expected.get(name), (name, value, pattern, y)
+
+
+def test_a_trim_of_many_stars_is_linear_steps() -> None:
+    """A pattern of 200 stars over a 4,000-byte value (the longest a glob trim
+    evaluates): a walk in Python costs seconds per prefix tried."""
+    value = "a" * 4000
+    pattern = "*a" * 200 + "*b"
+    script = f"V={value}\nexport R=${{V#{pattern}}} S=${{V%%{pattern}}}\n"
+    started = time.process_time()
+    got = by_tcpaudit(script)
+    elapsed = time.process_time() - started
+    assert got["R"] == got["S"] == value.encode()
+    assert elapsed < 30, elapsed
