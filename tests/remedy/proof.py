@@ -16,8 +16,10 @@ with ``-C``, as httpd is.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,3 +216,22 @@ def tree_bytes(root: Path) -> dict[str, tuple[str, bytes]]:
         elif path.is_dir():
             found[rel] = ("dir", b"")
     return found
+
+
+def run_ansible_playbook(
+    tmp_path: Path, playbook: Path, *options: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """This environment's real ansible-playbook, on localhost over the local
+    connection, with its home and temporary files kept in ``tmp_path``."""
+    env = {
+        **os.environ,
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+    }
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         "-e", "ansible_python_interpreter=" + sys.executable, *options, str(playbook)],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=600, check=False,
+    )  # fmt: skip

@@ -17,10 +17,7 @@ and 32 s for the one ansible-playbook run.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -36,6 +33,7 @@ from proof import (
     is_sysctl_finding,
     patch,
     prove,
+    run_ansible_playbook,
     tree_bytes,
 )
 
@@ -196,19 +194,7 @@ def test_ansible_playbook_gives_the_same_tree_as_patch(
         copies[name] = copy
     main = tmp_path / "all.yml"
     main.write_text("".join([*imports, imports[0]]))
-    env = {
-        **os.environ,
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
-        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
-    }
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
-         "-c", "local", "-e", "tcpaudit_reload=false",
-         "-e", "ansible_python_interpreter=" + sys.executable, str(main)],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
-    )  # fmt: skip
+    done = run_ansible_playbook(tmp_path, main, "-e", "tcpaudit_reload=false")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     # The default callback prints each play as "PLAY [name]", then per task
     # "TASK [name]" and "changed: [localhost]" for a task that changed something.

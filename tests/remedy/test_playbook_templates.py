@@ -10,14 +10,12 @@ be templated, is refused when it holds a template's delimiter.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
+from proof import run_ansible_playbook
 
 from tcpaudit import audit
 from tcpaudit.cli import cli
@@ -61,20 +59,16 @@ def test_ansible_playbook_runs_no_template_of_the_tree(tmp_path: Path) -> None:
     assert "!unsafe" in book.read_text()
     work = tmp_path / "work"
     work.mkdir()
-    env = {
-        **os.environ,
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
-        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
-    }
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
-         "-c", "local", "--check", "-e", "tcpaudit_reload=false",
-         "-e", f"tcpaudit_root={root}",
-         "-e", "ansible_python_interpreter=" + sys.executable, str(book)],
-        capture_output=True, text=True, env=env, cwd=work, timeout=600, check=False,
-    )  # fmt: skip
+    done = run_ansible_playbook(
+        tmp_path,
+        book,
+        "--check",
+        "-e",
+        "tcpaudit_reload=false",
+        "-e",
+        f"tcpaudit_root={root}",
+        cwd=work,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     # A pipe lookup runs in the playbook's directory.
     assert not (work / "PWNED").exists() and not (book.parent / "PWNED").exists()

@@ -30,7 +30,12 @@ from .credentials import (
     header_conditions,
     is_credential_header,
 )
-from .secret_words import ENVIRONMENT_SETTERS, close_over, set_environment_names
+from .secret_words import (
+    CONDITION_BACKREFERENCE,
+    ENVIRONMENT_SETTERS,
+    close_over,
+    set_environment_names,
+)
 
 __all__ = ["FLOW_DIRECTIVES", "SecretFlows", "names_read"]
 
@@ -64,8 +69,6 @@ _CONDITIONS = frozenset(
 FLOW_DIRECTIVES = frozenset(
     {*ENVIRONMENT_SETTERS, *_CONDITIONS, "rewriterule", "rewritecond", "requestheader"}
 )
-# A RewriteRule value using a RewriteCond's backreference: %1 ... %9.
-_CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
 
 
 def names_read(text: str) -> set[str]:
@@ -133,7 +136,7 @@ class SecretFlows:
             self._comparisons.append((read, (file, number)))
         if key == "rewriterule":
             self._rule_conditions, self._condition_reads = self._condition_reads, set()
-            if any(_CONDITION_BACKREFERENCE.search(word) for word in args[1:]):
+            if any(CONDITION_BACKREFERENCE.search(word) for word in args[1:]):
                 read |= self._rule_conditions
         for name in set_environment_names(key, args):
             self._sets(name.lower(), read, file, number)
@@ -144,7 +147,7 @@ class SecretFlows:
         if not args:
             return
         read = names_read(args[1] if args[0].lower() == "expr" and len(args) > 1 else args[0])
-        if _CONDITION_BACKREFERENCE.search(args[0]):
+        if CONDITION_BACKREFERENCE.search(args[0]):
             read |= self._condition_reads
         if read:
             self._comparisons.append((read, (file, number)))
@@ -168,7 +171,7 @@ class SecretFlows:
         """A secret was found in ``word`` (before redaction): what it reads is secret."""
         self.secret_names |= names_read(word)
         # RewriteRule ^ http://u:%1@backend/ [P]: the password is a condition's capture.
-        if _CONDITION_BACKREFERENCE.search(word):
+        if CONDITION_BACKREFERENCE.search(word):
             self.secret_names |= self._rule_conditions
 
     def value_lines(self) -> set[tuple[str, int]]:

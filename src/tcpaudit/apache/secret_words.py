@@ -45,6 +45,7 @@ __all__ = [
     "CHECK_PARAMETERS",
     "CHECK_PROGRAM",
     "CHECK_REWRITE",
+    "CONDITION_BACKREFERENCE",
     "ENVIRONMENT_SETTERS",
     "SECRET_DIRECTIVES",
     "close_over",
@@ -126,7 +127,7 @@ SECRET_DIRECTIVES = frozenset((*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARIN
 # made of these characters only (mod_setenvif's is_header_regex).
 _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # RewriteCond's %1..%9: what the RewriteConds before it captured.
-_CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
+CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
 # How the loaders test a line of a directive before calling redact_arguments
 # (``secret_check``, kept per name; ``worth_checking``): never (unless the
 # line holds '@'), always, when the lowered line holds a secret-like name,
@@ -206,7 +207,7 @@ def _worth_checking(check: int, text: str) -> bool:
         # secret-named parameter (pass=...).
         return (
             _reads_request(lowered)
-            or _CONDITION_BACKREFERENCE.search(text) is not None
+            or CONDITION_BACKREFERENCE.search(text) is not None
             or ("=" in text and has_secret_name(lowered))
         )
     if check == CHECK_HEADER:

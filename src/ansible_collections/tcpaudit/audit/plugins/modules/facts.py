@@ -2314,7 +2314,8 @@ def redact_secret_uses(text, uses):
     conditions = set()  # what the RewriteConds since the last RewriteRule read
     # Whether those may include RewriteConds of another file (before this one's
     # first RewriteRule, or after an Include): their captures are unknown here.
-    group = {"elsewhere": True}
+    # (``rewrite`` reads the binding current when it runs.)
+    elsewhere = True
 
     copies = any(node[0] == "environment" for node in compared)
 
@@ -2333,7 +2334,7 @@ def redact_secret_uses(text, uses):
                 tainted = False
                 if _CONDITION_BACKREFERENCE.search(words[0]):
                     read |= conditions  # %1: what the RewriteConds before it captured
-                    tainted = group["elsewhere"] and uses.get("captures_credential")
+                    tainted = elsewhere and uses.get("captures_credential")
                 conditions.update(read)
                 if len(words) > 1 and (tainted or not compared.isdisjoint(read)):
                     words[1] = APACHE_REDACTED
@@ -2379,9 +2380,9 @@ def redact_secret_uses(text, uses):
         key = _line_key(joined)
         if key == "rewriterule":
             conditions = set()
-            group["elsewhere"] = False
+            elsewhere = False
         elif key in ("include", "includeoptional"):
-            group["elsewhere"] = True
+            elsewhere = True
         if key not in rewritten:
             continue
         redacted = _rewrite_apache_line(joined, rewrite)
