@@ -219,6 +219,21 @@ def test_configurations_that_need_gigabytes_stop_at_the_memory_bound(tmp_path: P
         assert run["seconds"] < SAFE_SECONDS
 
 
+def test_configurations_of_more_bytes_than_a_load_reads(tmp_path: Path) -> None:
+    # Five files of 60 MB, each under the 64 MiB a file may hold: time grows
+    # with the bytes read (470 MB of long quoted values took 26 s), so one
+    # load reads 256 MiB in all, then refuses at the Include that goes past.
+    heavy = _debian(tmp_path, "heavy")
+    block = ("# " + "x" * 998 + "\n") * 1000
+    for index in range(5):
+        _append(heavy, f"etc/apache2/conf-enabled/z{index}.conf", block * 60)
+    run = clis_in_child([["facts", "--root", str(heavy)]], tmp_path)["runs"][0]
+    assert_one_error_line(
+        run, "etc/apache2/apache2.conf:", "more than 268435456 bytes in all", "conf-enabled/z4.conf"
+    )
+    assert run["seconds"] < SAFE_SECONDS
+
+
 def test_patterns_built_to_backtrack(tmp_path: Path) -> None:
     # <IfVersion ~ regex>: Python's engine backtracked for minutes on a
     # 100-byte configuration; an Include wildcard of many stars did the same

@@ -69,6 +69,10 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 # Includes that fan out (every file of a level includes every file of the
 # next) stay within httpd's limits but multiply the reads; tcpaudit stops here.
 MAX_FILES_READ = 200_000
+# What one load reads in all (a file read twice counts twice). Time grows with
+# it (a 470 MB tree of long quoted values took 26 s); real trees hold a few
+# MB, a realistic one of 50,000 vhosts about 70 MB (bench/shapes.py).
+MAX_BYTES_READ = 256 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -115,6 +119,7 @@ class _Evaluator(PhysicalLineReader):
         self.load_module_names: set[str] = set()
         self.include_depth = 0
         self.files_read = 0
+        self.bytes_read = 0
         self.directories = DirectoryBudget()
         # The real path the root's /dev/null names (httpd reads its own, empty).
         self.null_device = str(fs.root / "dev/null") if not fs.is_host else "/dev/null"
@@ -142,7 +147,8 @@ class _Evaluator(PhysicalLineReader):
             )
         try:
             # httpd reads its empty device; the tree's dev/null may be anything.
-            data = b"" if str(real) == self.null_device else read_bytes(real, MAX_FILE_BYTES)
+            limit = min(MAX_FILE_BYTES, MAX_BYTES_READ - self.bytes_read)
+            data = b"" if str(real) == self.null_device else read_bytes(real, limit)
         except NotRegularFileError as exc:
             raise ApacheConfigError(
                 f"Access to file {shown} denied by server: not a regular file",
@@ -150,6 +156,13 @@ class _Evaluator(PhysicalLineReader):
                 line=origin_line,
             ) from exc
         except TooLargeError as exc:
+            if limit < MAX_FILE_BYTES:
+                raise ApacheConfigError(
+                    f"the configuration files hold more than {MAX_BYTES_READ} bytes in all "
+                    f"when {shown} is read",
+                    file=origin,
+                    line=origin_line,
+                ) from exc
             raise ApacheConfigError(
                 f"{shown} is larger than {MAX_FILE_BYTES} bytes", file=origin, line=origin_line
             ) from exc
@@ -159,6 +172,7 @@ class _Evaluator(PhysicalLineReader):
                 file=origin,
                 line=origin_line,
             ) from exc
+        self.bytes_read += len(data)
         text, valid = decode_config(data)
         if not valid:
             self.notes.append(
