@@ -15,17 +15,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from apache_harness import MODULE_DIR, map_tree, run_apache, static_modules
+from apache_harness import APACHE2, MODULE_DIR, map_tree, run_apache, static_modules
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_apache_differential import Tree, apache_version
 
-from tcpaudit.apache import load_apache
+from tcpaudit.apache import includes, load_apache
 from tcpaudit.apache.wildcards import _matches_bytes, wildcard_matches
 from tcpaudit.errors import ApacheConfigError
 
@@ -174,3 +175,90 @@ def test_a_tree_of_such_names_reads_as_apache2_reads_it(lines: list[str]) -> Non
         assert run.accepted, f"apache2 refused:\n{run.stderr}"
         assert loaded is not None
         assert loaded.files == run.includes
+
+
+def _apache2_on_host(server_root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [APACHE2, "-t", "-d", str(server_root), "-f", str(server_root / "apache2.conf")],
+        capture_output=True, text=True, env={"PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C"},
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("slack", [0, 1, 2])
+def test_an_include_path_too_long_for_apr_is_refused_as_apache2_refuses_it(
+    tmp_path: Path, slack: int
+) -> None:
+    """ServerRoot plus the path plus 4 over 4,096 bytes: apr_filepath_merge fails,
+    so httpd refuses "Invalid Include path" (a wildcard never reaches the
+    file system, so tcpaudit accepted it). Both read this host's paths here,
+    so ServerRoot has the same length for both."""
+    server_root = tmp_path / "sr"
+    (server_root / "d").mkdir(parents=True)
+    (server_root / "d" / "x.conf").write_text("ServerAdmin a@example.org\n")
+    head = "IncludeOptional "
+    # slack 0: exactly at the limit (accepted); 1 and 2: over it.
+    length = 4096 - 4 - len(str(server_root)) + (1 if slack else 0) + (slack > 1) * 500
+    pattern = "d/*" + "a" * (length - 3)
+    (server_root / "apache2.conf").write_text(
+        f"{BASE[0]}\nErrorLog /dev/null\nServerRoot {server_root}\n{head}{pattern}\n"
+    )
+    done = _apache2_on_host(server_root)
+    try:
+        load_apache(
+            str(server_root / "apache2.conf"), root="/", version=apache_version(),
+            compiled_in=static_modules(),
+        )  # fmt: skip
+        refused = None
+    except ApacheConfigError as exc:
+        refused = exc
+    if slack == 0:
+        assert done.returncode == 0, done.stderr
+        assert refused is None, refused
+    else:
+        assert "Invalid Include path" in done.stderr, done.stderr
+        assert refused is not None and "Invalid Include path" in str(refused)
+        assert refused.line == 4
+
+
+def test_wildcards_built_to_cost_end_in_one_error(tmp_path: Path) -> None:
+    """600 Include lines of a 1,320-range bracket each (36.8 s before: every
+    range a loop over 256 bytes, every line compiled anew): a load compiles at
+    most 1 MiB of distinct wildcard text, then refuses at that line."""
+    root = tmp_path / "brackets"
+    conf = root / "etc/apache2"
+    (conf / "d").mkdir(parents=True)
+    (conf / "d" / "x.conf").write_text("ServerAdmin a@example.org\n")
+    lines = [f"IncludeOptional d/x{index:05d}[{'a-b' * 1320}]" for index in range(600)]
+    (conf / "apache2.conf").write_text("\n".join([*BASE, *lines, ""]))
+    started = time.process_time()
+    with pytest.raises(ApacheConfigError, match="bytes of distinct wildcards") as refused:
+        load_apache(
+            TREE.main_file, root=root, version=apache_version(), compiled_in=static_modules()
+        )
+    assert refused.value.line is not None and refused.value.line > 200
+    assert time.process_time() - started < 20
+
+
+def test_entries_matched_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each Include line matches every entry of its directory: lines times
+    entries is the work (5,000,000 in a load; lowered here to keep the test short)."""
+    monkeypatch.setattr(includes, "MAX_NAMES_MATCHED", 10_000)
+    root = tmp_path / "names"
+    conf = root / "etc/apache2"
+    (conf / "d").mkdir(parents=True)
+    for index in range(1_000):
+        (conf / "d" / f"site{index:04d}.conf").write_text(f"ServerAdmin a{index}@example.org\n")
+    lines = [f"IncludeOptional d/*{index:02d}.conf" for index in range(11)]
+    (conf / "apache2.conf").write_text("\n".join([*BASE, *lines, ""]))
+    with pytest.raises(ApacheConfigError, match="10000 directory entries") as refused:
+        load_apache(
+            TREE.main_file, root=root, version=apache_version(), compiled_in=static_modules()
+        )
+    assert refused.value.line == len(BASE) + 11
+    # Ten lines are within the bound: read as httpd reads them.
+    (conf / "apache2.conf").write_text("\n".join([*BASE, *lines[:10], ""]))
+    config = load_apache(
+        TREE.main_file, root=root, version=apache_version(), compiled_in=static_modules()
+    )
+    assert config is not None and len(config.files) == 1 + 10 * 10

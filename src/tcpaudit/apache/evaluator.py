@@ -64,6 +64,10 @@ __all__ = [
 COMMAND_LINE_FILE = "-c/-C directives"
 # httpd refuses deeper Include nesting (AP_MAX_INCLUDE_DEPTH in server/core.c).
 MAX_INCLUDE_DEPTH = 128
+# apr_filepath_merge refuses a ServerRoot and a path longer than this together
+# (their lengths plus 4: slashes and the final NUL), so ap_server_root_relative
+# fails and httpd says "Invalid Include path" (server/core.c, include_config).
+APR_PATH_MAX = 4096
 # A single configuration file larger than this is not a configuration file.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 # Includes that fan out (every file of a level includes every file of the
@@ -282,6 +286,9 @@ class _Evaluator(PhysicalLineReader):
                 file=file,
                 line=number,
             )
+        root_length = len(str(self.server_root).encode("utf-8", "surrogateescape"))
+        if root_length + len(pattern.encode("utf-8", "surrogateescape")) + 4 > APR_PATH_MAX:
+            raise ApacheConfigError(f"Invalid Include path {pattern}", file=file, line=number)
         try:
             found = expand_include(
                 self.fs, str(self._tree_path(pattern)), optional, self.directories

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-__all__ = ["ALL_BYTES", "ANY_BYTE", "BytePattern", "byte_set", "literal"]
+__all__ = ["ALL_BYTES", "ANY_BYTE", "BytePattern", "byte_set", "literal", "signed_range"]
 
 ALL_BYTES = (1 << 256) - 1  # a set of bytes as a 256-bit mask
 ANY_BYTE = rb"[\x00-\xff]"
@@ -29,6 +30,18 @@ def literal(byte: int) -> bytes:
     return re.escape(bytes((byte,)))
 
 
+def signed_range(low: int, high: int) -> int:
+    """The bytes from ``low`` to ``high`` as a mask, compared as C ``char`` is on
+    x86 (signed: 0x80 to 0xff come before 0x00)."""
+    first, last = (low - 256 if low > 127 else low), (high - 256 if high > 127 else high)
+    mask = 0
+    for start, end in ((max(first, 0), min(last, 127)), (max(first, -128), min(last, -1))):
+        if start <= end:
+            mask |= ((1 << (end % 256 + 1)) - 1) ^ ((1 << (start % 256)) - 1)
+    return mask
+
+
+@lru_cache(maxsize=1024)
 def byte_set(mask: int) -> bytes:
     """The item matching the bytes of ``mask`` (bit n: byte n)."""
     if mask == ALL_BYTES:

@@ -34,6 +34,8 @@ from .wildcards import wildcard_matches
 __all__ = [
     "MAX_DIRECTORIES_READ",
     "MAX_DIRECTORY_DEPTH",
+    "MAX_NAMES_MATCHED",
+    "MAX_WILDCARD_BYTES",
     "DirectoryBudget",
     "IncludeError",
     "expand_include",
@@ -46,6 +48,12 @@ MAX_DIRECTORY_DEPTH = 128  # AP_MAX_FNMATCH_DIR_DEPTH, server/util.c
 # the kernel's 40 links a path). tcpaudit stops a load after this many
 # directory reads; real trees read tens, a directory per vhost 50,000.
 MAX_DIRECTORIES_READ = 100_000
+# Matching costs what the patterns and names cost (a bracket range is a set
+# built, each run a regular expression compiled): a load compiles at most
+# this much distinct wildcard text (real trees: tens of bytes a line) and
+# matches at most this many names (a conf.d of 50,000 sites: 50,000).
+MAX_WILDCARD_BYTES = 1024 * 1024
+MAX_NAMES_MATCHED = 5_000_000
 
 
 class IncludeError(Exception):
@@ -83,11 +91,32 @@ def _sorted_names(real_dir: Path) -> list[str]:
 class DirectoryBudget:
     """The directory reads one configuration load may still make."""
 
-    __slots__ = ("limit", "remaining")
+    __slots__ = ("limit", "names_left", "pattern_bytes_left", "patterns", "remaining")
 
     def __init__(self, limit: int = MAX_DIRECTORIES_READ) -> None:
         self.limit = limit
         self.remaining = limit
+        self.names_left = MAX_NAMES_MATCHED
+        self.pattern_bytes_left = MAX_WILDCARD_BYTES
+        self.patterns: set[str] = set()
+
+    def take_matching(self, pattern: str, names: int, tree: str) -> None:
+        """Count a wildcard matched against ``names`` entries of ``tree``; raise
+        IncludeError once over the bounds on patterns or names."""
+        if pattern not in self.patterns:
+            self.patterns.add(pattern)
+            self.pattern_bytes_left -= len(pattern)
+        self.names_left -= names
+        if self.pattern_bytes_left < 0:
+            raise IncludeError(
+                f"Include/IncludeOptional: more than {MAX_WILDCARD_BYTES} bytes of distinct "
+                f"wildcards matched while reading '{tree}'"
+            )
+        if self.names_left < 0:
+            raise IncludeError(
+                f"Include/IncludeOptional: more than {MAX_NAMES_MATCHED} directory entries "
+                f"matched against wildcards while reading '{tree}'"
+            )
 
     def take(self, tree: str) -> None:
         """Count one directory read; raise IncludeError once over the limit."""
@@ -184,6 +213,7 @@ class _Walk:
             raise IncludeError(
                 f"Include/IncludeOptional: Could not open directory {path}: {exc.strerror}"
             ) from exc
+        self.budget.take_matching(first, len(names), path)
         candidates: list[tuple[str, int]] = []
         real_dir = str(real)
         for name in names:

@@ -27,14 +27,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from .glob_runs import ALL_BYTES, ANY_BYTE, BytePattern, byte_set, literal
+from .glob_runs import ALL_BYTES, ANY_BYTE, BytePattern, byte_set, literal, signed_range
 
 __all__ = ["wildcard_matches"]
-
-
-def _signed(byte: int) -> int:
-    """A byte as x86's C ``char`` compares it."""
-    return byte - 256 if byte >= 128 else byte
 
 
 def _bracket(pattern: bytes, start: int) -> tuple[int, int] | None:
@@ -66,10 +61,7 @@ def _bracket(pattern: bytes, start: int) -> tuple[int, int] | None:
             index += 3 if at(index + 2) == ord("\\") else 2
             if index >= length:
                 return None
-            high = pattern[index]
-            for byte in range(256):
-                if _signed(low) <= _signed(byte) <= _signed(high):
-                    mask |= 1 << byte
+            mask |= signed_range(low, pattern[index])
             index += 1
             continue
         mask |= 1 << char
