@@ -360,6 +360,43 @@ def test_include_wildcards_send_the_files_httpd_reads(
             assert f"never-read-{index}@" not in text, name
 
 
+def test_a_wildcard_before_the_last_component_follows_no_directory_link(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # httpd keeps, for `sites-*` in `sites-*/*`, only entries that are
+    # directories themselves: `sites-keys -> /etc/ssl/private` is not read.
+    # The module followed it and sent a 0600 file of credentials.
+    root = tmp_path / "root"
+    main = "LoadModule mpm_event_module modules/mod_mpm_event.so\nIncludeOptional sites-*/*\n"
+    write(root, "/etc/httpd/conf/httpd.conf", main)
+    write(root, "/etc/httpd/sites-enabled/a.conf", "KeepAlive Off\n")
+    write(root, "/etc/ssl/private/vault.txt", "db_login=root:VAULT-SECRET-LINE\n", mode=0o600)
+    link(root, "/etc/httpd/sites-keys", "/etc/ssl/private")
+    config = tcpaudit.load_apache("/etc/httpd/conf/httpd.conf", root=root)
+    assert config is not None
+    assert [name.lstrip("/") for name in config.files] == [
+        "etc/httpd/conf/httpd.conf",
+        "etc/httpd/sites-enabled/a.conf",
+    ]
+    document = module.snapshot(str(root), runner=never_run)
+    assert "content" in document["files"]["/etc/httpd/sites-enabled/a.conf"]
+    assert "/etc/ssl/private/vault.txt" not in document["files"]
+    assert "VAULT-SECRET" not in json.dumps(document)
+
+
+def test_include_wildcards_past_the_matching_bounds_are_noted(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # 300 lines of a 4,000-byte bracket pattern: over 1 MiB of distinct
+    # wildcards, which took a second each to build before.
+    root = tmp_path / "root"
+    lines = [f"IncludeOptional conf.d/x{index:03d}[{'a-b' * 1330}]" for index in range(300)]
+    write(root, "/etc/httpd/conf/httpd.conf", "\n".join(lines) + "\nInclude conf.d/*.conf\n")
+    write(root, "/etc/httpd/conf.d/a.conf", "Timeout 30\n")
+    document = module.snapshot(str(root), runner=never_run)
+    assert any("matching bounds" in note for note in document["notes"]), document["notes"]
+
+
 def test_secret_sysctl_lines_are_redacted_at_the_source_line_for_line(
     module: ModuleType, tmp_path: Path
 ) -> None:

@@ -461,15 +461,22 @@ _ALL_BYTES = (1 << 256) - 1
 _WILDCARD_CACHE = {}
 
 
+def _apr_signed_range(low, high):
+    """Bytes ``low`` to ``high`` as a mask, compared as x86's signed char."""
+    first, last = (low - 256 if low > 127 else low), (high - 256 if high > 127 else high)
+    mask = 0
+    for start, end in ((max(first, 0), min(last, 127)), (max(first, -128), min(last, -1))):
+        if start <= end:
+            mask |= ((1 << (end % 256 + 1)) - 1) ^ ((1 << (start % 256)) - 1)
+    return mask
+
+
 def _apr_bracket(pattern, start):
     """The bracket at ``pattern[start]`` as (byte mask, index after it), or None."""
     length = len(pattern)
 
     def at(index):
         return pattern[index] if index < length else 0
-
-    def signed(byte):
-        return byte - 256 if byte >= 128 else byte
 
     index = start + 1
     negated = at(index) in b"!^"
@@ -491,10 +498,7 @@ def _apr_bracket(pattern, start):
             index += 3 if at(index + 2) == 0x5C else 2
             if index >= length:
                 return None
-            high = pattern[index]
-            for byte in range(256):
-                if signed(low) <= signed(byte) <= signed(high):
-                    mask |= 1 << byte
+            mask |= _apr_signed_range(low, pattern[index])
             index += 1
             continue
         mask |= 1 << char
@@ -502,7 +506,18 @@ def _apr_bracket(pattern, start):
     return None
 
 
+_MASK_REGEX_CACHE = {}
+
+
 def _apr_mask_regex(mask):
+    if mask not in _MASK_REGEX_CACHE:
+        if len(_MASK_REGEX_CACHE) > 1024:
+            _MASK_REGEX_CACHE.clear()
+        _MASK_REGEX_CACHE[mask] = _apr_mask_regex_uncached(mask)
+    return _MASK_REGEX_CACHE[mask]
+
+
+def _apr_mask_regex_uncached(mask):
     if mask == _ALL_BYTES:
         return rb"[\x00-\xff]"
     if not mask:
@@ -2720,6 +2735,10 @@ class Collector:
         self.bytes_used = 0
         self._budget_noted = False
         self._expansion_noted = False
+        self._wildcards_seen = set()
+        self._wildcard_bytes = 0
+        self._names_matched = 0
+        self._wildcards_noted = False
         self._sourced = 0
         # How each collected text was redacted, and what redact_apache found
         # standing in a secret's place (redact_secret_uses, at the end).
@@ -3356,14 +3375,24 @@ class Collector:
     def _include(self, pattern, visited_dirs):
         """Files an Include pattern names: wildcards expanded, directories read recursively."""
         candidates = ["/"]
-        for part in [part for part in pattern.split("/") if part]:
+        parts = [part for part in pattern.split("/") if part]
+        for index, part in enumerate(parts):
             if has_wildcard(part):
                 matched = []
                 for base in candidates:
                     resolved, names = self.listdir(base)
+                    if not self._take_matching(part, len(names or ())):
+                        names = ()
                     for name in names or ():
-                        if wildcard_matches(part, name):
-                            matched.append(posixpath.join(resolved, name))
+                        if not wildcard_matches(part, name):
+                            continue
+                        path = posixpath.join(resolved, name)
+                        # httpd keeps, for a wildcard before the last component,
+                        # only entries that are directories themselves (d_type):
+                        # a link to a directory is not followed there.
+                        if index < len(parts) - 1 and not self._is_real_directory(path):
+                            continue
+                        matched.append(path)
                 candidates = matched
             else:
                 candidates = [posixpath.join(base, part) for base in candidates]
@@ -3374,6 +3403,30 @@ class Collector:
         for candidate in candidates:
             files.extend(self._walk(candidate, visited_dirs, 0))
         return files
+
+    def _take_matching(self, pattern, names):
+        """Count a wildcard matched against ``names`` entries; False once past the
+        bounds on distinct wildcard text (1 MiB) and entries matched (5,000,000)
+        in one snapshot (a note says so, and the rest is left out)."""
+        if pattern not in self._wildcards_seen:
+            self._wildcards_seen.add(pattern)
+            self._wildcard_bytes += len(pattern)
+        self._names_matched += names
+        if self._wildcard_bytes > 1024 * 1024 or self._names_matched > 5000000:
+            if not self._wildcards_noted:
+                self._wildcards_noted = True
+                self.notes.append(
+                    "Include wildcards past the matching bounds (1 MiB of distinct wildcards, "
+                    "5000000 entries matched): later wildcards are left unexpanded"
+                )
+            return False
+        return True
+
+    def _is_real_directory(self, tree):
+        try:
+            return stat.S_ISDIR(os.lstat(self.real(tree)).st_mode)
+        except OSError:
+            return False
 
     def _walk(self, tree, visited_dirs, depth):
         resolved = self.resolve(tree)
