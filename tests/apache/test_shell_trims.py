@@ -13,11 +13,13 @@ import shutil
 import subprocess
 import time
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tcpaudit.apache.shell import run_script
 from tcpaudit.apache.shellwords import ShellState
+from tcpaudit.errors import ApacheConfigError
 
 DASH = shutil.which("dash") or "/bin/dash"
 HIGH = "\udce9\udcff\udc80"  # bytes 0xe9, 0xff, 0x80 as tcpaudit reads them
@@ -34,7 +36,11 @@ unquoted = st.sampled_from(
      "\\a", "$Y", "${Y}", "[\udce9-z]", "[a-\udcff]", "[\udc80-\udcff]", "[*"]
 )  # fmt: skip
 quoted = st.sampled_from(["'*'", "'a*'", '"*"', '"?a"', '"$Y"', '"\\\\"', '"[a]"', "'['"])
-patterns = st.lists(st.one_of(unquoted, quoted), max_size=5).map("".join)
+# Braces and nesting: a quoted or escaped '}' does not close the expansion, a
+# '{' alone opens nothing, a nested expansion is read whole.
+braces = st.sampled_from(["'}'", '"}"', "\\}", "{", '"/"', "${Y}", '"${Y#a}"', "${Y%?}",
+                          '"${Y:-}}"', "'\"'", '"\'"'])  # fmt: skip
+patterns = st.lists(st.one_of(unquoted, quoted, braces), max_size=5).map("".join)
 values = st.text(alphabet=VALUE_CHARS, max_size=8)
 OPERATIONS = ("#", "##", "%", "%%")
 
@@ -55,24 +61,31 @@ def by_tcpaudit(script: str) -> dict[str, bytes]:
     return {name: os.fsencode(value) for name, value in state.environment().items()}
 
 
-@settings(max_examples=600, deadline=None)
-@given(values, patterns, values)
+@settings(max_examples=800, deadline=None)
+@given(values, patterns, values, st.booleans())
 # Quoted or escaped, '*' matches itself (it was read as a pattern's).
-@example(value="*ab", pattern="\\*", y="")
-@example(value="*ab", pattern='"*"', y="")
-@example(value="*ab", pattern="'*'", y="")
-@example(value="*ab", pattern='"$Y"', y="*")
+@example(value="*ab", pattern="\\*", y="", quoted=False)
+@example(value="*ab", pattern='"*"', y="", quoted=False)
+@example(value="*ab", pattern="'*'", y="", quoted=False)
+@example(value="*ab", pattern='"$Y"', y="*", quoted=False)
 # Unquoted, a variable's '*' is a pattern's.
-@example(value="*ab", pattern="$Y", y="*a")
+@example(value="*ab", pattern="$Y", y="*a", quoted=False)
 # '!' negates, '^' is a member; classes are ctype's in the C locale.
-@example(value="^ab", pattern="[^a]", y="")
-@example(value="ab", pattern="[[:alpha:]]", y="")
+@example(value="^ab", pattern="[^a]", y="", quoted=False)
+@example(value="ab", pattern="[[:alpha:]]", y="", quoted=False)
 # '?' takes one byte: 'é' is two.
-@example(value="éa", pattern="?", y="")
-@example(value="éa", pattern="??", y="")
-def test_trims_remove_what_dash_removes(value: str, pattern: str, y: str) -> None:
+@example(value="éa", pattern="?", y="", quoted=False)
+@example(value="éa", pattern="??", y="", quoted=False)
+# Quotes inside the braces, in double quotes too (the expansion was left
+# unread: "${SITES%"/"}" stayed literal).
+@example(value="/etc/sites/", pattern='"/"', y="", quoted=True)
+@example(value="}ab", pattern="'}'", y="", quoted=False)
+@example(value="}ab", pattern="\\}", y="", quoted=True)
+@example(value="{a}b", pattern="{", y="", quoted=False)
+def test_trims_remove_what_dash_removes(value: str, pattern: str, y: str, quoted: bool) -> None:
     lines = [f"V={single_quoted(value)}", f"Y={single_quoted(y)}"]
-    lines += [f"R{index}=${{V{op}{pattern}}}" for index, op in enumerate(OPERATIONS)]
+    mark = '"' if quoted else ""
+    lines += [f"R{index}={mark}${{V{op}{pattern}}}{mark}" for index, op in enumerate(OPERATIONS)]
     lines.append("export " + " ".join(f"R{index}" for index in range(len(OPERATIONS))))
     script = "\n".join(lines) + "\n"
     expected = by_dash(script)
@@ -93,3 +106,20 @@ def test_a_trim_of_many_stars_is_linear_steps() -> None:
     elapsed = time.process_time() - started
     assert got["R"] == got["S"] == value.encode()
     assert elapsed < 30, elapsed
+
+
+@pytest.mark.parametrize("stars", [2, 100, 4000])
+def test_trims_built_to_cost_end_in_one_error(stars: int) -> None:
+    """Fifty trims of a 4,096-byte value by a pattern of many stars took 76 s:
+    each try is a step per run of the pattern, and the charge counted the
+    value's length only. It counts the runs too, and the 16 MiB of expansion
+    work a start-up may do ends it in one error, within seconds (dash itself
+    did not finish one such trim in a minute)."""
+    lines = ["V=" + "a" * 4096, f"P='{'*a' * stars}*b*?'"]
+    lines += [f"export R{index}=${{V#$P}}" for index in range(200)]
+    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
+    started = time.process_time()
+    with pytest.raises(ApacheConfigError, match="shell expansion") as refused:
+        run_script("\n".join(lines) + "\n", state, "envvars")
+    assert time.process_time() - started < 15
+    assert refused.value.line is not None and 2 < refused.value.line < 200

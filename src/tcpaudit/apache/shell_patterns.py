@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from .glob_runs import ALL_BYTES, ANY_BYTE, BytePattern, byte_set, literal
+from .glob_runs import ALL_BYTES, ANY_BYTE, BytePattern, byte_set, literal, signed_range
 
 __all__ = ["compile_pattern", "trim"]
 
@@ -54,10 +54,6 @@ _CLASSES = {
     for name in ("alnum", "cntrl", "lower", "space", "alpha", "digit", "print", "upper",
                  "blank", "graph", "punct", "xdigit")
 }  # fmt: skip
-
-
-def _signed(byte: int) -> int:
-    return byte - 256 if byte >= 128 else byte
 
 
 def _bracket(pattern: bytes, start: int) -> tuple[int, int] | None:
@@ -95,11 +91,8 @@ def _bracket(pattern: bytes, start: int) -> tuple[int, int] | None:
                     index += 1
                 if index >= length:
                     return None
-                high = pattern[index]
+                mask |= signed_range(char, pattern[index])
                 index += 1
-                for byte in range(256):
-                    if _signed(char) <= _signed(byte) <= _signed(high):
-                        mask |= 1 << byte
             else:
                 mask |= 1 << char
         if index >= length:

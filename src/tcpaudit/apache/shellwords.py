@@ -55,8 +55,11 @@ REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directiv
 MAX_COMMANDS = 100_000
 # A glob trim tries every prefix or suffix; longer values are left as they are.
 _MAX_PATTERN_TRIM = 4096
-# A glob trim of an n-character value counts as n * (n + 1) / 64 bytes of expansion.
+# A glob trim of an n-character value by a pattern of r runs (split at its
+# stars) counts as (n + 1) * (n + 64 r) / 64 bytes of expansion: each of the
+# n + 1 places tried scans the value and takes a step per run.
 TRIM_WORK_PER_BYTE = 64
+TRIM_WORK_PER_RUN = 64
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -170,9 +173,7 @@ def lex(line: str) -> Iterator[list[Word]]:
                 parts.append(("'", line[index + 1 : end]))
                 index = end + 1
             elif char == '"':
-                end = index + 1
-                while end < length and line[end] != '"':
-                    end += 2 if line[end] == "\\" else 1
+                end = _closing_quote(line, index + 1)
                 parts.append(('"', line[index + 1 : min(end, length)]))
                 index = end + 1
             elif char == "\\" and index + 1 < length:
@@ -214,9 +215,53 @@ def _closing(line: str, index: int, opening: str, closing: str, depth: int) -> i
     return len(line)
 
 
+def _scan(line: str, index: int, closer: str) -> int:
+    """The index after the ``closer`` (``}`` of a ``${``, ``"`` of a double-quoted
+    run) that ends the construct open before ``index``; -1 when the line ends first.
+
+    As dash reads it: inside ``${...}`` quotes and backslashes quote (a quoted
+    or escaped ``}`` does not close: ``${X%"}"}``, ``${X#\\}}``), a ``{`` alone
+    opens nothing (``${X#{}}`` ends at the first ``}``); inside double quotes a
+    ``'`` is a character; nested ``${...}``, ``$(...)`` and backquotes are
+    skipped whole. A stack, not recursion: a line may nest deeper than Python.
+    """
+    stack = [closer]
+    length = len(line)
+    while index < length:
+        char = line[index]
+        inside_braces = stack[-1] == "}"
+        if char == "\\":
+            index += 2
+        elif char == "'" and inside_braces:
+            end = line.find("'", index + 1)
+            index = length if end < 0 else end + 1
+        elif char == '"' and not inside_braces:
+            stack.pop()
+            index += 1
+            if not stack:
+                return index
+        elif char == '"':
+            stack.append('"')
+            index += 1
+        elif line.startswith("${", index):
+            stack.append("}")
+            index += 2
+        elif char == "`" or line.startswith("$(", index):
+            index = _closing_substitution(line, index)
+        elif char == "}" and inside_braces:
+            stack.pop()
+            index += 1
+            if not stack:
+                return index
+        else:
+            index += 1
+    return -1
+
+
 def _closing_brace(line: str, index: int) -> int:
-    # ``index`` is past the opening "${".
-    return _closing(line, index, "{", "}", 1)
+    """The index after the ``}`` closing the ``${`` before ``index``, else the line's end."""
+    end = _scan(line, index, "}")
+    return len(line) if end < 0 else end
 
 
 def _closing_substitution(line: str, index: int) -> int:
@@ -360,14 +405,18 @@ class Expander:
         return value or ""  # ":?" and "?": set, so the value
 
     def _trim(self, value: str, op: str, text: str) -> str:
-        pattern = compile_pattern(self.pattern(text))
+        written = self.pattern(text)
+        pattern = compile_pattern(written)
         if pattern.plain is None:
             if len(value) > _MAX_PATTERN_TRIM:
                 return value
-            # A glob trim tries every prefix or suffix: quadratic work, charged as
-            # such, so a file repeating one costs an error, not minutes.
+            # A glob trim tries every prefix or suffix, each a step per run of the
+            # pattern and a scan of the value: charged as such (and the pattern's
+            # compiling too), so a file repeating one costs an error, not minutes.
             size = len(value)
-            self.state.charge_work(size * (size + 1) // TRIM_WORK_PER_BYTE, self.file, self.line)
+            steps = (size + 1) * (size + TRIM_WORK_PER_RUN * len(pattern.runs))
+            compiling = 8 * len(written)
+            self.state.charge_work(compiling + steps // TRIM_WORK_PER_BYTE, self.file, self.line)
         return trim(value, op, pattern)
 
     def _note(self, message: str) -> None:
@@ -380,19 +429,8 @@ def _escaped(text: str) -> str:
 
 def _closing_quote(text: str, index: int) -> int:
     """The index of the ``"`` closing a double-quoted run that starts at ``index``."""
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-        elif char == '"':
-            return index
-        elif text.startswith("${", index):
-            index = _closing_brace(text, index + 2)
-        elif char == "`" or text.startswith("$(", index):
-            index = _closing_substitution(text, index)
-        else:
-            index += 1
-    return len(text)
+    end = _scan(text, index, '"')
+    return len(text) if end < 0 else end - 1
 
 
 def split_words(text: str, state: ShellState, file: str, line: int) -> list[str]:
