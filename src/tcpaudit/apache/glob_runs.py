@@ -70,6 +70,7 @@ class _Run:
 
     regex: re.Pattern[bytes]
     width: int
+    source: bytes
 
 
 def _run(items: list[bytes]) -> _Run:
@@ -86,7 +87,8 @@ def _run(items: list[bytes]) -> _Run:
                 end += 1
         parts.append(item if end == index + 1 else b"(?:%s){%d}" % (item, end - index))
         index = end
-    return _Run(re.compile(b"".join(parts)), len(items))
+    source = b"".join(parts)
+    return _Run(re.compile(source), len(items), source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,11 @@ class BytePattern:
     runs: tuple[_Run, ...]
     starred: bool  # False: the one run is the whole pattern
     plain: bytes | None  # the pattern's bytes when every item is a literal, no star
+    # The runs between the first and the last star as one expression: each
+    # "(?>.*?RUN)" takes the first place its run matches and never gives it
+    # back, so a name is one call into the regex engine, not one per run.
+    middle: re.Pattern[bytes] | None
+    width: int  # the fixed items' width in all: a shorter name cannot match
 
     @classmethod
     def build(cls, items: list[bytes | None]) -> BytePattern:
@@ -117,7 +124,12 @@ class BytePattern:
             unescaped = [re.sub(rb"\\(.)", rb"\1", item, flags=re.S) for item in current]
             if all(len(item) == 1 for item in unescaped):
                 plain = b"".join(unescaped)
-        return cls(tuple(runs), starred, plain)
+        middle = None
+        if len(runs) > 2:
+            middle = re.compile(
+                b"".join(b"(?>.*?%s)" % run.source for run in runs[1:-1]), re.DOTALL
+            )
+        return cls(tuple(runs), starred, plain, middle, sum(run.width for run in runs))
 
     def matches(self, data: bytes, start: int = 0, end: int | None = None) -> bool:
         """Whether ``data[start:end]`` matches the whole pattern."""
@@ -131,17 +143,11 @@ class BytePattern:
         head, tail = runs[0], runs[-1]
         tail_start = stop - tail.width
         if (
-            tail_start < start + head.width
+            stop - start < self.width
             or head.regex.match(data, start, stop) is None
             or tail.regex.fullmatch(data, tail_start, stop) is None
         ):
             return False
-        position = start + head.width
-        for run in runs[1:-1]:
-            # The first place the run matches; a place past the tail's start
-            # cannot leave room for the tail.
-            found = run.regex.search(data, position, tail_start)
-            if found is None:
-                return False
-            position = found.end()
-        return True
+        # The middle runs must end before the tail's start: room for the tail.
+        middle = self.middle
+        return middle is None or middle.match(data, start + head.width, tail_start) is not None

@@ -458,6 +458,7 @@ def has_wildcard(pattern):
 # the last '*' matches the end. Each run is a regular expression, so a pattern
 # of many stars costs what it costs httpd.
 _ALL_BYTES = (1 << 256) - 1
+MAX_DIRECTORY_ENTRIES = 500000  # the loader's bound on a directory's names
 _WILDCARD_CACHE = {}
 
 
@@ -534,7 +535,8 @@ def _apr_run(items):
                 end += 1
         parts.append(item if end == index + 1 else b"(?:%s){%d}" % (item, end - index))
         index = end
-    return re.compile(b"".join(parts)), len(items)
+    source = b"".join(parts)
+    return re.compile(source), len(items), source
 
 
 def _apr_compile(pattern):
@@ -564,7 +566,20 @@ def _apr_compile(pattern):
         items.append(re.escape(bytes((char,))))
         index += 1
     runs.append(_apr_run(items))
-    return runs, starred
+    # The runs between stars as one expression: "(?=(?P<rN>.*?RUN))(?P=rN)"
+    # takes the first place a run matches and never gives it back (an atomic
+    # group, in the regular expressions of Python 3.8), so a name is one call
+    # into the regex engine, not one per run.
+    middle = None
+    if len(runs) > 2:
+        middle = re.compile(
+            b"".join(
+                b"(?=(?P<r%d>.*?%s))(?P=r%d)" % (number, run[2], number)
+                for number, run in enumerate(runs[1:-1])
+            ),
+            re.DOTALL,
+        )
+    return runs, starred, middle, sum(run[1] for run in runs)
 
 
 def wildcard_matches(pattern, name):
@@ -581,21 +596,15 @@ def wildcard_matches(pattern, name):
         if len(_WILDCARD_CACHE) > 512:
             _WILDCARD_CACHE.clear()
         _WILDCARD_CACHE[pattern] = _apr_compile(pattern)
-    runs, starred = _WILDCARD_CACHE[pattern]
+    runs, starred, middle, width = _WILDCARD_CACHE[pattern]
     if not starred:
-        regex, width = runs[0]
+        regex, width, _ = runs[0]
         return len(name) == width and regex.fullmatch(name) is not None
-    (head, head_width), (tail, tail_width) = runs[0], runs[-1]
+    (head, head_width, _), (tail, tail_width, _) = runs[0], runs[-1]
     tail_start = len(name) - tail_width
-    if tail_start < head_width or head.match(name) is None:
+    if len(name) < width or head.match(name) is None or tail.fullmatch(name, tail_start) is None:
         return False
-    position = head_width
-    for regex, _ in runs[1:-1]:
-        found = regex.search(name, position, tail_start)
-        if found is None:
-            return False
-        position = found.end()
-    return tail.fullmatch(name, tail_start) is not None
+    return middle is None or middle.match(name, head_width, tail_start) is not None
 
 
 def directive_lines(text, wanted=None):
@@ -2916,7 +2925,16 @@ class Collector:
         if resolved is None:
             return tree, None
         try:
-            names = os.listdir(self.real(resolved))
+            names = []
+            with os.scandir(self.real(resolved)) as entries:
+                for entry in entries:
+                    names.append(entry.name)
+                    if len(names) > MAX_DIRECTORY_ENTRIES:
+                        # Held and sorted whole, as the loader does: bounded too.
+                        self.notes.append(
+                            f"{resolved}: more than {MAX_DIRECTORY_ENTRIES} entries; not listed"
+                        )
+                        return resolved, None
         except OSError:
             return resolved, None
         self._record(resolved, {"dir": True})
@@ -3406,18 +3424,18 @@ class Collector:
 
     def _take_matching(self, pattern, names):
         """Count a wildcard matched against ``names`` entries; False once past the
-        bounds on distinct wildcard text (1 MiB) and entries matched (5,000,000)
+        bounds on distinct wildcard text (1 MiB) and entries matched (2,000,000)
         in one snapshot (a note says so, and the rest is left out)."""
         if pattern not in self._wildcards_seen:
             self._wildcards_seen.add(pattern)
             self._wildcard_bytes += len(pattern)
         self._names_matched += names
-        if self._wildcard_bytes > 1024 * 1024 or self._names_matched > 5000000:
+        if self._wildcard_bytes > 1024 * 1024 or self._names_matched > 2000000:
             if not self._wildcards_noted:
                 self._wildcards_noted = True
                 self.notes.append(
                     "Include wildcards past the matching bounds (1 MiB of distinct wildcards, "
-                    "5000000 entries matched): later wildcards are left unexpanded"
+                    "2000000 entries matched): later wildcards are left unexpanded"
                 )
             return False
         return True
