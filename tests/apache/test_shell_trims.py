@@ -15,7 +15,7 @@ import subprocess
 import time
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from tcpaudit.apache.shell import run_script
@@ -126,3 +126,68 @@ def test_trims_built_to_cost_end_in_one_error(stars: int) -> None:
         run_script("\n".join(lines) + "\n", state, "envvars")
     assert time.process_time() - started < 15
     assert refused.value.line is not None and 2 < refused.value.line < 200
+
+
+WORD_OPERATIONS = (":-", "-", ":+", "+", ":=", "=")
+words = st.lists(
+    st.sampled_from(
+        ["a", " ", "b c", "'a'", "'a b'", '"a b"', '"\\""', "\\a", "a\\ b", "\\}", '"}"', "'}'",
+        "\\$", "\\\\", "$Y", '"$Y"', "${Y}", "${Y:-'q'}", '"${Y:-q}"', "'\\'", "*", "{", "é"]
+    ),
+    max_size=4,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.sampled_from([None, "", "v1"]), words, values, st.booleans())
+# The word keeps no quotes: "${U:-"a b"}" is a b; inside double quotes a single
+# quote is a character and a quoted '}' still ends nothing.
+@example(value=None, word='"a b"', y="", quoted=False)
+@example(value=None, word="'a'", y="", quoted=False)
+@example(value=None, word="'a'", y="", quoted=True)
+@example(value=None, word="\\}", y="", quoted=True)
+@example(value=None, word="a\\ b", y="", quoted=False)
+@example(value=None, word="'}'", y="", quoted=False)
+def test_words_of_defaults_are_what_dash_gives(
+    value: str | None, word: str, y: str, quoted: bool
+) -> None:
+    # In double quotes, '}' in single quotes ends the expansion (as the
+    # example shows) and the rest of the line becomes a command: a shape of
+    # its own, not a word's.
+    assume(not (quoted and "'}'" in word))
+    mark = '"' if quoted else ""
+    lines = [f"Y={single_quoted(y)}"]
+    for index, op in enumerate(WORD_OPERATIONS):
+        if value is not None:
+            lines.append(f"V{index}={single_quoted(value)}")
+        lines.append(f"R{index}={mark}${{V{index}{op}{word}}}{mark}")
+    names = [f"R{index} V{index}" for index in range(len(WORD_OPERATIONS))]
+    lines.append("export " + " ".join(names))
+    script = "\n".join(lines) + "\n"
+    expected = by_dash(script)
+    got = by_tcpaudit(script)
+    for index in range(len(WORD_OPERATIONS)):
+        for name in (f"R{index}", f"V{index}"):
+            assert got.get(name) == expected.get(name), (name, value, word, y, quoted)
+
+
+def test_expansions_nested_past_the_bound_end_in_one_error() -> None:
+    """${U:-${U:-...}} 2,000 deep: a RecursionError without a file or line
+    before (and a 1 MiB line of 200-deep copies took 40 s). Thirty-two levels
+    are read as dash reads them; deeper is one error naming the line."""
+    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
+    run_script("export X=" + "${U:-" * 32 + "a" + "}" * 32 + "\n", state, "envvars")
+    assert state.environment()["X"] == "a"
+    for depth in (33, 2_000):
+        state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
+        script = "\n" + "export X=" + "${U:-" * depth + "a" + "}" * depth + "\n"
+        with pytest.raises(ApacheConfigError, match="nested more than 32 deep") as refused:
+            run_script(script, state, "envvars")
+        assert (refused.value.file, refused.value.line) == ("envvars", 2)
+    # A line of 1 MiB of 32-deep copies: each level scans its own text once.
+    count = 1024 * 1024 // 200
+    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
+    started = time.process_time()
+    run_script("export X=" + ("${U:-" * 32 + "a" + "}" * 32) * count + "\n", state, "envvars")
+    assert state.environment()["X"] == "a" * count
+    assert time.process_time() - started < 20

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_COMMANDS",
     "MAX_ENVIRONMENT_BYTES",
     "MAX_EXPANDED_BYTES",
+    "MAX_EXPANSION_DEPTH",
     "MAX_VALUE_BYTES",
     "REDACTED_VALUE",
     "Expander",
@@ -53,6 +54,9 @@ REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directiv
 # Commands all start-up files of one service may hold (a real envvars: about
 # 30); each costs microseconds, and a 1 MiB file of "a;" holds 500,000.
 MAX_COMMANDS = 100_000
+# ${...} inside ${...}: real start-up files nest two or three; each level
+# rescans its text (dash reads thousands; tcpaudit refuses past this).
+MAX_EXPANSION_DEPTH = 32
 # A glob trim tries every prefix or suffix; longer values are left as they are.
 _MAX_PATTERN_TRIM = 4096
 # A glob trim of an n-character value by a pattern of r runs (split at its
@@ -215,27 +219,40 @@ def _closing(line: str, index: int, opening: str, closing: str, depth: int) -> i
     return len(line)
 
 
-def _scan(line: str, index: int, closer: str) -> int:
-    """The index after the ``closer`` (``}`` of a ``${``, ``"`` of a double-quoted
-    run) that ends the construct open before ``index``; -1 when the line ends first.
+# "${NAME#" or "${NAME%": a trim, whose pattern reads quotes as quotes even
+# inside double quotes (the word of "${X:-'a'}" keeps its single quotes).
+_TRIM_AFTER_BRACE = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])[#%]")
 
-    As dash reads it: inside ``${...}`` quotes and backslashes quote (a quoted
-    or escaped ``}`` does not close: ``${X%"}"}``, ``${X#\\}}``), a ``{`` alone
-    opens nothing (``${X#{}}`` ends at the first ``}``); inside double quotes a
+
+def _brace_frame(line: str, index: int, quoted: bool) -> str:
+    """How the ``${`` ending before ``index`` reads: ``}`` where single quotes
+    quote, ``)`` where they are characters (inside double quotes, not a trim)."""
+    return "}" if not quoted or _TRIM_AFTER_BRACE.match(line, index) else ")"
+
+
+def _scan(line: str, index: int, frame: str) -> int:
+    """The index after the end of the construct open before ``index`` (``frame``:
+    ``"`` a double-quoted run, ``}`` or ``)`` a ``${``, see ``_brace_frame``);
+    -1 when the line ends first.
+
+    As dash reads it: inside ``${...}`` double quotes and backslashes quote
+    (``${X%"}"}``, ``${X#\\}}`` do not end there), single quotes too unless
+    the expansion stands in double quotes and is no trim; a ``{`` alone opens
+    nothing (``${X#{}}`` ends at the first ``}``); inside double quotes a
     ``'`` is a character; nested ``${...}``, ``$(...)`` and backquotes are
     skipped whole. A stack, not recursion: a line may nest deeper than Python.
     """
-    stack = [closer]
+    stack = [frame]
     length = len(line)
     while index < length:
         char = line[index]
-        inside_braces = stack[-1] == "}"
+        top = stack[-1]
         if char == "\\":
             index += 2
-        elif char == "'" and inside_braces:
+        elif char == "'" and top == "}":
             end = line.find("'", index + 1)
             index = length if end < 0 else end + 1
-        elif char == '"' and not inside_braces:
+        elif char == '"' and top == '"':
             stack.pop()
             index += 1
             if not stack:
@@ -244,11 +261,11 @@ def _scan(line: str, index: int, closer: str) -> int:
             stack.append('"')
             index += 1
         elif line.startswith("${", index):
-            stack.append("}")
+            stack.append(_brace_frame(line, index + 2, top in '")'))
             index += 2
         elif char == "`" or line.startswith("$(", index):
             index = _closing_substitution(line, index)
-        elif char == "}" and inside_braces:
+        elif char == "}" and top != '"':
             stack.pop()
             index += 1
             if not stack:
@@ -258,9 +275,10 @@ def _scan(line: str, index: int, closer: str) -> int:
     return -1
 
 
-def _closing_brace(line: str, index: int) -> int:
-    """The index after the ``}`` closing the ``${`` before ``index``, else the line's end."""
-    end = _scan(line, index, "}")
+def _closing_brace(line: str, index: int, quoted: bool = False) -> int:
+    """The index after the ``}`` closing the ``${`` before ``index``, else the
+    line's end; ``quoted``: the expansion stands inside double quotes."""
+    end = _scan(line, index, _brace_frame(line, index, quoted))
     return len(line) if end < 0 else end
 
 
@@ -284,6 +302,7 @@ class Expander:
         self.state = state
         self.file = file
         self.line = line
+        self.depth = 0  # ${...} being expanded, one inside another
 
     def word(self, word: Word) -> str:
         pieces: list[str] = []
@@ -315,7 +334,7 @@ class Expander:
                 index += 2
                 continue
             if char in "$`":
-                expanded, index = self._expansion(text, index)
+                expanded, index = self._expansion(text, index, quoted)
                 out.append(expanded)
                 built += len(expanded)
                 self.state.check(built, self.file, self.line)
@@ -324,17 +343,30 @@ class Expander:
             index += 1
         return "".join(out)
 
-    def _expansion(self, text: str, index: int) -> tuple[str, int]:
-        """The value of the ``$...`` or backquote at ``text[index]``, and the index after it."""
+    def _expansion(self, text: str, index: int, quoted: bool) -> tuple[str, int]:
+        """The value of the ``$...`` or backquote at ``text[index]``, and the index
+        after it; ``quoted``: it stands inside double quotes."""
         if text[index] == "`" or text.startswith("$(", index):
             self._note("command substitution is not evaluated; it is taken as empty")
             return "", _closing_substitution(text, index)
-        if text.startswith("${", index):
-            end = _closing_brace(text, index + 2)
-        else:
+        if not text.startswith("${", index):
             name = _NAME.match(text, index + 1)
             end = name.end() if name else (index + 2 if index + 1 < len(text) else index + 1)
-        return self.parameter(text[index:end]), end
+            return self.parameter(text[index:end], quoted), end
+        end = _closing_brace(text, index + 2, quoted)
+        # Each level rescans its own text: bounded, so a line of 1 MiB costs
+        # at most this many scans of it (and Python's stack is never reached).
+        self.depth += 1
+        if self.depth > MAX_EXPANSION_DEPTH:
+            raise ApacheConfigError(
+                f"parameter expansions nested more than {MAX_EXPANSION_DEPTH} deep",
+                file=self.file,
+                line=self.line,
+            )
+        try:
+            return self.parameter(text[index:end], quoted), end
+        finally:
+            self.depth -= 1
 
     def pattern(self, text: str) -> str:
         """A trim's pattern (``${X#...}``) with every quoted character escaped.
@@ -360,7 +392,7 @@ class Expander:
                 out.append(_escaped(self.text(text[index + 1 : end], True)))
                 index = end + 1
             elif char in "$`":
-                expanded, index = self._expansion(text, index)
+                expanded, index = self._expansion(text, index, False)
                 out.append(expanded)
             else:
                 out.append(char)
@@ -369,7 +401,45 @@ class Expander:
         self.state.check(len(built), self.file, self.line)
         return built
 
-    def parameter(self, piece: str) -> str:
+    def word_value(self, text: str, quoted: bool) -> str:
+        """The word of ``${X:-word}`` (and ``-``, ``:+``, ``+``, ``:=``, ``=``, ``:?``,
+        ``?``) after quote removal, as dash gives it: outside double quotes,
+        quotes and backslashes quote; inside (``quoted``), single quotes are
+        characters and a backslash escapes only ``$ ` " \\ }`` and a newline."""
+        out: list[str] = []
+        index = 0
+        length = len(text)
+        while index < length:
+            char = text[index]
+            if char == "\\":
+                following = text[index + 1 : index + 2]
+                if not following:
+                    out.append(char)
+                elif not quoted or following in '$`"\\}\n':
+                    out.append("" if following == "\n" else following)
+                else:
+                    out.append(char + following)
+                index += 2
+            elif char == "'" and not quoted:
+                end = text.find("'", index + 1)
+                end = length if end < 0 else end
+                out.append(text[index + 1 : end])
+                index = end + 1
+            elif char == '"':
+                end = _closing_quote(text, index + 1)
+                out.append(self.text(text[index + 1 : end], True))
+                index = end + 1
+            elif char in "$`":
+                expanded, index = self._expansion(text, index, quoted)
+                out.append(expanded)
+            else:
+                out.append(char)
+                index += 1
+        value = "".join(out)
+        self.state.check(len(value), self.file, self.line)
+        return value
+
+    def parameter(self, piece: str, quoted: bool = False) -> str:
         match = _PARAMETER.fullmatch(piece)
         if match is None:
             return piece
@@ -385,7 +455,7 @@ class Expander:
             if operation.startswith(op):
                 if op[0] in "#%":
                     return self._trim(value or "", op, operation[len(op) :])
-                argument = self.text(operation[len(op) :], True)
+                argument = self.word_value(operation[len(op) :], quoted)
                 break
         else:
             # Its words (a pattern, a replacement) may quote a secret: not shown.
