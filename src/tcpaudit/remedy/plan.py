@@ -78,6 +78,7 @@ class Plan:
 
     edits: list[FileEdit]
     notes: list[str]
+    bytes_read: int = 0  # of the files read to plan it (checked for secrets whole)
 
     def rules(self) -> list[str]:
         """The rules whose fixes the plan applies, in report order."""
@@ -409,5 +410,7 @@ def plan(
         )
     edits.sort(key=lambda edit: edit.path)
     return Plan(
-        edits=[edit for edit in edits if edit.before != edit.after or edit.link], notes=notes
+        edits=[edit for edit in edits if edit.before != edit.after or edit.link],
+        notes=notes,
+        bytes_read=planned_bytes,
     )

@@ -66,7 +66,11 @@ def file_fixes(
         if work > MAX_FIX_WORK_CHARACTERS:
             left_out += 1
             continue
-        edits = plan([finding], root, secret_lines=secret_lines).edits
+        planned = plan([finding], root, secret_lines=secret_lines)
+        edits = planned.edits
+        # A file is read and checked for secrets whole for each finding, fixed
+        # or not (751 findings on a file of 20,000 lines held by a secret: 38 s).
+        work += planned.bytes_read
         work += sum(len(edit.before or "") + len(edit.after or "") for edit in edits)
         if not edits or any(edit.link is not None for edit in edits):
             continue
