@@ -124,6 +124,7 @@ class _Evaluator(PhysicalLineReader):
         self.include_depth = 0
         self.files_read = 0
         self.bytes_read = 0
+        self.server_root_slash = False
         self.directories = DirectoryBudget()
         # The real path the root's /dev/null names (httpd reads its own, empty).
         self.null_device = str(fs.root / "dev/null") if not fs.is_host else "/dev/null"
@@ -243,6 +244,9 @@ class _Evaluator(PhysicalLineReader):
             if len(args) != 1:
                 raise ApacheConfigError("ServerRoot takes one argument", file=file, line=number)
             self.server_root = self._tree_path(args[0])
+            # apr_filepath_merge keeps one trailing '/' ("/x/", "/x/." and
+            # "/x//" are "/x/"): httpd's ServerRoot is a byte longer.
+            self.server_root_slash = str(self.server_root) != "/" and args[0].endswith(("/", "/."))
             try:
                 is_dir = self.fs.resolve(self.server_root).is_dir()
             except OSError:  # ENAMETOOLONG, ELOOP
@@ -287,6 +291,7 @@ class _Evaluator(PhysicalLineReader):
                 line=number,
             )
         root_length = len(str(self.server_root).encode("utf-8", "surrogateescape"))
+        root_length += self.server_root_slash
         if root_length + len(pattern.encode("utf-8", "surrogateescape")) + 4 > APR_PATH_MAX:
             raise ApacheConfigError(f"Invalid Include path {pattern}", file=file, line=number)
         try:

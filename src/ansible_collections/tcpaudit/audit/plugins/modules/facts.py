@@ -3424,18 +3424,19 @@ class Collector:
 
     def _take_matching(self, pattern, names):
         """Count a wildcard matched against ``names`` entries; False once past the
-        bounds on distinct wildcard text (1 MiB) and entries matched (2,000,000)
+        bounds on distinct wildcard text (1 MiB) and entries matched (1,000,000)
         in one snapshot (a note says so, and the rest is left out)."""
         if pattern not in self._wildcards_seen:
             self._wildcards_seen.add(pattern)
             self._wildcard_bytes += len(pattern)
-        self._names_matched += names
-        if self._wildcard_bytes > 1024 * 1024 or self._names_matched > 2000000:
+        # An entry counts once more per 16 bytes of the wildcard (the loader's).
+        self._names_matched += names * (1 + len(pattern) // 16)
+        if self._wildcard_bytes > 1024 * 1024 or self._names_matched > 1000000:
             if not self._wildcards_noted:
                 self._wildcards_noted = True
                 self.notes.append(
                     "Include wildcards past the matching bounds (1 MiB of distinct wildcards, "
-                    "2000000 entries matched): later wildcards are left unexpanded"
+                    "1000000 entries matched): later wildcards are left unexpanded"
                 )
             return False
         return True
