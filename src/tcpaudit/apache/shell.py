@@ -187,6 +187,9 @@ def _command(
         run_script(sourced_text, state, shown, source=source, exists=exists, depth=depth + 1)
         return
     if head in (":", "true", "false", "umask", "ulimit", "echo", "printf"):
+        # Run for their expansions' effects: ": ${X:=default}" sets X.
+        for word in words[1:]:
+            expander.fields(word)
         return
     state.notes.append(
         Note(

@@ -192,8 +192,7 @@ def lex(line: str) -> Iterator[list[Word]]:
                 parts.append(("", line[index:end]))
                 index = end
             elif char == "$":
-                name = _NAME.match(line, index + 1)
-                end = name.end() if name else min(index + 2, length)
+                end = _plain_expansion_end(line, index)
                 parts.append(("", line[index:end]))
                 index = end
             else:
@@ -222,6 +221,16 @@ def _closing(line: str, index: int, opening: str, closing: str, depth: int) -> i
 # "${NAME#" or "${NAME%": a trim, whose pattern reads quotes as quotes even
 # inside double quotes (the word of "${X:-'a'}" keeps its single quotes).
 _TRIM_AFTER_BRACE = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])[#%]")
+
+
+def _plain_expansion_end(text: str, index: int) -> int:
+    """The end of ``$NAME`` or ``$?``-like at ``text[index]``; a ``$`` that starts
+    neither is a character (``$'...'`` is ``$`` and a quoted string in dash)."""
+    name = _NAME.match(text, index + 1)
+    if name:
+        return name.end()
+    following = text[index + 1 : index + 2]
+    return index + 2 if following and following in "0123456789@*#?$!-" else index + 1
 
 
 def _brace_frame(line: str, index: int, quoted: bool) -> str:
@@ -350,10 +359,13 @@ class Expander:
             self._note("command substitution is not evaluated; it is taken as empty")
             return "", _closing_substitution(text, index)
         if not text.startswith("${", index):
-            name = _NAME.match(text, index + 1)
-            end = name.end() if name else (index + 2 if index + 1 < len(text) else index + 1)
+            end = _plain_expansion_end(text, index)
             return self.parameter(text[index:end], quoted), end
         end = _closing_brace(text, index + 2, quoted)
+        # Each level scans its own text again (a character per step): charged
+        # as expansion work, so a 1 MiB line nested deep costs an error, not
+        # half a minute.
+        self.state.charge_work(2 * (end - index), self.file, self.line)
         # Each level rescans its own text: bounded, so a line of 1 MiB costs
         # at most this many scans of it (and Python's stack is never reached).
         self.depth += 1
@@ -455,7 +467,7 @@ class Expander:
             if operation.startswith(op):
                 if op[0] in "#%":
                     return self._trim(value or "", op, operation[len(op) :])
-                argument = self.word_value(operation[len(op) :], quoted)
+                word = operation[len(op) :]
                 break
         else:
             # Its words (a pattern, a replacement) may quote a secret: not shown.
@@ -463,15 +475,17 @@ class Expander:
             self._note(f"parameter expansion ${{{name}{kind}...}} is not evaluated")
             return ""
         unset_or_empty = value is None or (op.startswith(":") and value == "")
+        # The word is expanded only where it is used, as in dash: an unused
+        # ${X:+${Y:=v}} assigns nothing.
         if op in (":-", "-"):
-            return argument if unset_or_empty else value or ""
+            return self.word_value(word, quoted) if unset_or_empty else value or ""
         if op in (":=", "="):
             if unset_or_empty:
-                self.state.assign(name, argument)
+                self.state.assign(name, self.word_value(word, quoted))
                 return variables[name]
             return value or ""
         if op in (":+", "+"):
-            return "" if unset_or_empty else argument
+            return "" if unset_or_empty else self.word_value(word, quoted)
         return value or ""  # ":?" and "?": set, so the value
 
     def _trim(self, value: str, op: str, text: str) -> str:
