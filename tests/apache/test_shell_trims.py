@@ -236,3 +236,46 @@ def test_a_password_in_dollar_quotes_stays_whole_and_unshown(tmp_path: Path) -> 
     result = CliRunner().invoke(cli, ["audit", "--root", str(root), "--format", "json"])
     assert result.exit_code in (0, 1), result.output
     assert "correcthorse" not in result.output and "Tr0ub4dor" not in result.output
+
+
+LIST_SCRIPTS = {
+    # ':' and its kin expand their arguments, but not in a list or pipeline:
+    # dash never runs the ':' of "false && :" and runs a pipeline's in a subshell.
+    "and-list": "export A\nfalse && : ${A:=1}\n",
+    "or-list": "export A\ntrue || : ${A:=x}\n",
+    "pipeline": "export A\n: ${A:=1} | :\n",
+    "background": "export A\n: ${A:=1} &\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIST_SCRIPTS))
+def test_lists_and_pipelines_assign_nothing_dash_does_not(name: str) -> None:
+    expected = by_dash(LIST_SCRIPTS[name])
+    expected.pop("PWD", None)
+    assert by_tcpaudit(LIST_SCRIPTS[name]) == expected
+
+
+@pytest.mark.parametrize("script", [": ${CONF:?not set}\nA=1\n", "export X=${CONF?}\nA=1\n"])
+def test_an_unset_parameter_that_stops_the_shell_stops_the_reading(script: str) -> None:
+    """${X:?msg} on an unset X ends dash (apachectl fails, httpd never
+    starts); it was read as empty and the file went on."""
+    done = subprocess.run([DASH, "-c", '. /dev/stdin; echo reached'], input=script.encode(),
+                          capture_output=True, check=False)  # fmt: skip
+    assert done.returncode != 0 and b"reached" not in done.stdout
+    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
+    with pytest.raises(ApacheConfigError, match="CONF: parameter not set") as refused:
+        run_script(script, state, "envvars")
+    assert refused.value.line == 1
+
+
+def test_sourcing_is_bounded_in_all(tmp_path: Path) -> None:
+    """A 1 MiB file sourced again and again (each time read and lexed; 20,000
+    times took minutes): 16 MiB sourced in all, then one error."""
+    big = "if [ a = b ]; then\n" + "a" * (1024 * 1024 - 30) + "\nfi\n"
+    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
+    script = "export A=1\n" + ". /big\n" * 40
+    started = time.process_time()
+    with pytest.raises(ApacheConfigError, match="source more than") as refused:
+        run_script(script, state, "envvars", source=lambda path: (big, "big"))
+    assert refused.value.line is not None and 10 < refused.value.line < 30
+    assert time.process_time() - started < 20

@@ -24,8 +24,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import ApacheConfigError
 from ..provenance import Note
-from .shellwords import Expander, ShellState, Word, lex
+from .shellwords import MAX_SOURCED_BYTES, Expander, ShellState, Word, lex
 
 __all__ = ["run_script"]
 
@@ -184,10 +185,33 @@ def _command(
                                     file=file, line=number))  # fmt: skip
             return
         sourced_text, shown = loaded
+        # Each sourcing is read and lexed again: bounded in all, not per file
+        # (a 1 MiB file sourced 20,000 times took minutes).
+        state.sourced += len(sourced_text)
+        if state.sourced > MAX_SOURCED_BYTES:
+            raise ApacheConfigError(
+                f"the start-up files source more than {MAX_SOURCED_BYTES} bytes in all",
+                file=file,
+                line=number,
+            )
         run_script(sourced_text, state, shown, source=source, exists=exists, depth=depth + 1)
         return
     if head in (":", "true", "false", "umask", "ulimit", "echo", "printf"):
-        # Run for their expansions' effects: ": ${X:=default}" sets X.
+        # Run for their expansions' effects: ": ${X:=default}" sets X. Not in
+        # a list or a pipeline ("false && : ${X:=v}" never runs the ':'; a
+        # pipeline's or a background command's assignments are a subshell's).
+        if any(
+            (plain := _plain(word)) is not None and ("&" in plain or "|" in plain)
+            for word in words[1:]
+        ):
+            state.notes.append(
+                Note(
+                    message="a list or pipeline (&&, ||, |, &) is not evaluated",
+                    file=file,
+                    line=number,
+                )
+            )
+            return
         for word in words[1:]:
             expander.fields(word)
         return

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_ENVIRONMENT_BYTES",
     "MAX_EXPANDED_BYTES",
     "MAX_EXPANSION_DEPTH",
+    "MAX_SOURCED_BYTES",
     "MAX_VALUE_BYTES",
     "REDACTED_VALUE",
     "Expander",
@@ -54,6 +55,8 @@ REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directiv
 # Commands all start-up files of one service may hold (a real envvars: about
 # 30); each costs microseconds, and a 1 MiB file of "a;" holds 500,000.
 MAX_COMMANDS = 100_000
+# What '.' may run in all, each sourcing counted (a real envvars: a few KiB).
+MAX_SOURCED_BYTES = 16 * 1024 * 1024
 # ${...} inside ${...}: real start-up files nest two or three; each level
 # rescans its text (dash reads thousands; tcpaudit refuses past this).
 MAX_EXPANSION_DEPTH = 32
@@ -77,6 +80,7 @@ class ShellState:
     all_export: bool = False
     expanded: int = 0
     commands: int = 0
+    sourced: int = 0  # bytes of files run with '.', each time counted
 
     def environment(self) -> dict[str, str]:
         """The exported variables, as the program the shell starts receives them."""
@@ -486,7 +490,15 @@ class Expander:
             return value or ""
         if op in (":+", "+"):
             return "" if unset_or_empty else self.word_value(word, quoted)
-        return value or ""  # ":?" and "?": set, so the value
+        if unset_or_empty:
+            # ":?" and "?": the shell stops (apachectl fails, httpd never starts).
+            raise ApacheConfigError(
+                f"{name}: parameter not set (${{{name}{op}...}}): the shell sourcing the "
+                "start-up files stops here",
+                file=self.file,
+                line=self.line,
+            )
+        return value or ""
 
     def _trim(self, value: str, op: str, text: str) -> str:
         written = self.pattern(text)
