@@ -16,10 +16,19 @@ Python took minutes on a few lines of stars over long names).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["ALL_BYTES", "ANY_BYTE", "BytePattern", "byte_set", "literal", "signed_range"]
+__all__ = [
+    "ALL_BYTES",
+    "ANY_BYTE",
+    "BytePattern",
+    "byte_set",
+    "literal",
+    "parse_pattern",
+    "signed_range",
+]
 
 ALL_BYTES = (1 << 256) - 1  # a set of bytes as a 256-bit mask
 ANY_BYTE = rb"[\x00-\xff]"
@@ -151,3 +160,30 @@ class BytePattern:
         # The middle runs must end before the tail's start: room for the tail.
         middle = self.middle
         return middle is None or middle.match(data, start + head.width, tail_start) is not None
+
+
+def parse_pattern(
+    pattern: bytes, bracket: Callable[[bytes, int], tuple[int, int] | None]
+) -> BytePattern:
+    """A pattern of ``*``, ``?``, ``\\x`` and brackets, compiled; ``bracket`` reads
+    the bracket at an index (its syntax is the language's) as (byte mask, index
+    after it), or None for a ``[`` that opens none and so is a literal."""
+    items: list[bytes | None] = []
+    index = 0
+    length = len(pattern)
+    while index < length:
+        char = pattern[index]
+        index += 1
+        if char == ord("*"):
+            items.append(None)
+        elif char == ord("?"):
+            items.append(ANY_BYTE)
+        elif char == ord("[") and (read := bracket(pattern, index - 1)) is not None:
+            mask, index = read
+            items.append(byte_set(mask))
+        else:
+            if char == ord("\\") and index < length:
+                char = pattern[index]
+                index += 1
+            items.append(literal(char))
+    return BytePattern.build(items)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from .glob_runs import ALL_BYTES, ANY_BYTE, BytePattern, byte_set, literal, signed_range
+from .glob_runs import ALL_BYTES, BytePattern, parse_pattern, signed_range
 
 __all__ = ["compile_pattern", "trim"]
 
@@ -105,25 +105,7 @@ def _bracket(pattern: bytes, start: int) -> tuple[int, int] | None:
 
 @lru_cache(maxsize=256)
 def _compile(pattern: bytes) -> BytePattern:
-    items: list[bytes | None] = []
-    index = 0
-    length = len(pattern)
-    while index < length:
-        char = pattern[index]
-        index += 1
-        if char == ord("*"):
-            items.append(None)
-        elif char == ord("?"):
-            items.append(ANY_BYTE)
-        elif char == ord("[") and (bracket := _bracket(pattern, index - 1)) is not None:
-            mask, index = bracket
-            items.append(byte_set(mask))
-        else:
-            if char == ord("\\") and index < length:
-                char = pattern[index]
-                index += 1
-            items.append(literal(char))
-    return BytePattern.build(items)
+    return parse_pattern(pattern, _bracket)
 
 
 def compile_pattern(pattern: str) -> BytePattern:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from .glob_runs import ALL_BYTES, ANY_BYTE, BytePattern, byte_set, literal, signed_range
+from .glob_runs import ALL_BYTES, BytePattern, parse_pattern, signed_range
 
 __all__ = ["wildcard_matches"]
 
@@ -71,29 +71,7 @@ def _bracket(pattern: bytes, start: int) -> tuple[int, int] | None:
 
 @lru_cache(maxsize=512)
 def _compile(pattern: bytes) -> BytePattern:
-    items: list[bytes | None] = []
-    index = 0
-    length = len(pattern)
-    while index < length:
-        char = pattern[index]
-        index += 1
-        if char == ord("*"):
-            items.append(None)
-            continue
-        if char == ord("?"):
-            items.append(ANY_BYTE)
-            continue
-        if char == ord("["):
-            bracket = _bracket(pattern, index - 1)
-            if bracket is not None:
-                mask, index = bracket
-                items.append(byte_set(mask))
-                continue
-        elif char == ord("\\") and index < length:
-            char = pattern[index]
-            index += 1
-        items.append(literal(char))
-    return BytePattern.build(items)
+    return parse_pattern(pattern, _bracket)
 
 
 def _matches_bytes(pattern: bytes, name: bytes) -> bool:
