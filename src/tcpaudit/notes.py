@@ -92,6 +92,20 @@ class BoundedNotes:
         self._notes: list[Note] = []
         self._kinds: list[str] = []
         self._counts: Counter[str] = Counter()
+        self._kind_of: dict[str, str] = {}  # message -> kind, for append_message
+
+    def append_message(self, message: str, file: str | None, line: int | None) -> None:
+        """``append(Note(...))`` without building the note once its kind is over
+        the bound: a start-up file of millions of one construct costs a count each."""
+        kind = self._kind_of.get(message)
+        if kind is None:
+            kind = note_kind(Note(message=message))
+            if len(self._kind_of) < 4096:
+                self._kind_of[message] = kind
+        if self._counts[kind] > self.per_kind:
+            self._counts[kind] += 1
+            return
+        self.append(Note(message=message, file=file, line=line))
 
     def append(self, note: Note) -> None:
         """Count ``note``; keep it if it is among the first per_kind + 1 of its kind."""

@@ -99,11 +99,11 @@ def test_macros_built_to_cost(tmp_path: Path) -> None:
 
 
 def test_start_up_files_of_many_commands(tmp_path: Path) -> None:
-    # Three sourced files of one quoted value whose second line is 500,000
-    # commands: 1.3 GB of notes before.
+    # Three sourced files whose second line is 500,000 commands: 1.3 GB of
+    # notes before.
     flood = _debian(tmp_path, "flood")
     for index in range(3):
-        _append(flood, f"etc/apache2/big{index}", f'BIG{index}="x\n' + "a;" * 500_000 + '"\n')
+        _append(flood, f"etc/apache2/big{index}", f"BIG{index}=x\n" + "a;" * 500_000 + "\n")
         _append(flood, "etc/apache2/envvars", f". /etc/apache2/big{index}\n")
     # Under the bound: 90,000 commands it does not evaluate, one note per kind left.
     many = _debian(tmp_path, "many")

@@ -34,7 +34,7 @@ from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .shell import run_script
-from .shellwords import MAX_ENVIRONMENT_BYTES, ShellState, redact_environment, split_words
+from .shellwords import MAX_ENVIRONMENT_BYTES, ShellState, redact_environment, split_fields
 from .units import ServiceUnit, exec_arguments, parse_environment_file, read_unit
 
 __all__ = ["Invocation", "apply_arguments", "read_invocation"]
@@ -232,12 +232,10 @@ def _debian(
         f"{unit.name if unit else 'apache2.service'} runs apachectl, which sources "
         f"{fs_shown(reader, path) if read else path + ' (absent)'}"
     )
-    arguments = split_words(state.variables.get("APACHE_ARGUMENTS", ""), state, path, 0)
+    arguments = split_fields(state.variables.get("APACHE_ARGUMENTS", ""))
     if confdir != "/etc/apache2":
         arguments = ["-d", confdir, *arguments]
-    httpd = split_words(
-        state.variables.get("APACHE_HTTPD", "") or "/usr/sbin/apache2", state, path, 0
-    )
+    httpd = split_fields(state.variables.get("APACHE_HTTPD", "") or "/usr/sbin/apache2")
     invocation.binary = httpd[0]
     apply_arguments([*httpd[1:], *arguments], invocation)
     invocation.environment = state.environment()
@@ -257,7 +255,7 @@ def _rhel(
         state = ShellState()
         read = reader.shell("/etc/sysconfig/httpd", state)
         invocation.how = "the init script sources etc/sysconfig/httpd" if read else ""
-        words = split_words(state.variables.get("OPTIONS", ""), state, "/etc/sysconfig/httpd", 0)
+        words = split_fields(state.variables.get("OPTIONS", ""))
         invocation.binary = state.variables.get("HTTPD") or "/usr/sbin/httpd"
         apply_arguments(words, invocation)
         environment = state.environment()
@@ -301,7 +299,7 @@ def _gentoo(
     read = reader.shell("/etc/conf.d/apache2", state)
     invocation.how = "OpenRC sources etc/conf.d/apache2" if read else ""
     variables = state.variables
-    words = split_words(variables.get("APACHE2_OPTS", ""), state, "/etc/conf.d/apache2", 0)
+    words = split_fields(variables.get("APACHE2_OPTS", ""))
     if variables.get("SERVERROOT"):
         words += ["-d", variables["SERVERROOT"]]
     if variables.get("CONFIGFILE"):
@@ -327,9 +325,7 @@ def _suse(
     state = ShellState(variables=dict(environment), exported=set(environment))
     read = reader.shell("/etc/sysconfig/apache2", state)
     invocation.how = "start_apache2 sources etc/sysconfig/apache2" if read else ""
-    flags = split_words(
-        state.variables.get("APACHE_SERVER_FLAGS", ""), state, "/etc/sysconfig/apache2", 0
-    )
+    flags = split_fields(state.variables.get("APACHE_SERVER_FLAGS", ""))
     arguments = [f"-D{flag.removeprefix('-D')}" for flag in flags if flag not in ("-D", "")]
     if reader.exists("-f", "/etc/apache2/sysconfig.d/loadmodule.conf"):
         # The start script generated sysconfig.d/ from the sysconfig file: it

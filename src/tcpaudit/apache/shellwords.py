@@ -12,13 +12,19 @@ httpd, and all expansions of one start-up together may produce at most
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..errors import ApacheConfigError
 from ..notes import BoundedNotes
-from ..provenance import Note
+from .shell_lexer import Word
 from .shell_patterns import compile_pattern, trim
+from .shell_scan import (
+    SIMPLE_SUBSTITUTIONS,
+    closing_brace,
+    closing_quote,
+    closing_substitution,
+    plain_expansion_end,
+)
 
 __all__ = [
     "MAX_COMMANDS",
@@ -30,11 +36,9 @@ __all__ = [
     "REDACTED_VALUE",
     "Expander",
     "ShellState",
-    "Word",
     "is_secret_variable",
-    "lex",
     "redact_environment",
-    "split_words",
+    "split_fields",
 ]
 
 # Linux's MAX_ARG_STRLEN (32 pages): execve refuses a longer NAME=value (E2BIG).
@@ -68,6 +72,10 @@ _MAX_PATTERN_TRIM = 4096
 TRIM_WORK_PER_BYTE = 64
 TRIM_WORK_PER_RUN = 64
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IFS = re.compile("[ \t\n]+")
+# Where Expander.text has work: an expansion, and inside double quotes a backslash.
+_SPECIAL_BARE = re.compile(r"[$`]")
+_SPECIAL_QUOTED = re.compile(r"[$`\\]")
 
 
 @dataclass
@@ -89,6 +97,8 @@ class ShellState:
     def assign(self, name: str, value: str) -> None:
         """Set ``name``; a variable named like a secret holds REDACTED_VALUE instead."""
         self.variables[name] = REDACTED_VALUE if is_secret_variable(name) else value
+        if self.all_export:  # set -a: every assignment exports, ${X:=v} too
+            self.exported.add(name)
 
     def count_command(self, file: str, line: int) -> None:
         """Count one command against MAX_COMMANDS."""
@@ -141,165 +151,7 @@ def redact_environment(environment: dict[str, str]) -> dict[str, str]:
     }
 
 
-# -- words ----------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Word:
-    """A shell word before expansion: its parts, each quoted or not."""
-
-    parts: list[tuple[str, str]]  # (kind, text): kind "'" literal, '"' double-quoted, "" bare
-
-
-def lex(line: str) -> Iterator[list[Word]]:
-    """The commands of a logical line (split at unquoted ``;``), each a list of words.
-
-    One at a time: a line of 500,000 commands is not held whole.
-    """
-    command: list[Word] = []
-    index = 0
-    length = len(line)
-    while index < length:
-        char = line[index]
-        if char in " \t":
-            index += 1
-            continue
-        if char == "#":
-            break
-        if char == ";":
-            if command:
-                yield command
-                command = []
-            index += 1
-            continue
-        parts: list[tuple[str, str]] = []
-        while index < length and line[index] not in " \t;":
-            char = line[index]
-            if char == "'":
-                end = line.find("'", index + 1)
-                end = length if end < 0 else end
-                parts.append(("'", line[index + 1 : end]))
-                index = end + 1
-            elif char == '"':
-                end = _closing_quote(line, index + 1)
-                parts.append(('"', line[index + 1 : min(end, length)]))
-                index = end + 1
-            elif char == "\\" and index + 1 < length:
-                parts.append(("'", line[index + 1]))
-                index += 2
-            elif char == "$" and line.startswith("${", index):
-                end = _closing_brace(line, index + 2)
-                parts.append(("", line[index:end]))
-                index = end
-            elif char in "$`" and (line.startswith("$(", index) or char == "`"):
-                end = _closing_substitution(line, index)
-                parts.append(("", line[index:end]))
-                index = end
-            elif char == "$":
-                end = _plain_expansion_end(line, index)
-                parts.append(("", line[index:end]))
-                index = end
-            else:
-                start = index
-                while index < length and line[index] not in " \t;'\"\\$`":
-                    index += 1
-                parts.append(("", line[start:index]))
-        command.append(Word(parts))
-    if command:
-        yield command
-
-
-def _closing(line: str, index: int, opening: str, closing: str, depth: int) -> int:
-    """The index after the ``closing`` that brings ``depth`` to 0, else the line's end."""
-    while index < len(line):
-        if line[index] == opening:
-            depth += 1
-        elif line[index] == closing:
-            depth -= 1
-            if depth == 0:
-                return index + 1
-        index += 1
-    return len(line)
-
-
-# "${NAME#" or "${NAME%": a trim, whose pattern reads quotes as quotes even
-# inside double quotes (the word of "${X:-'a'}" keeps its single quotes).
-_TRIM_AFTER_BRACE = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])[#%]")
-
-
-def _plain_expansion_end(text: str, index: int) -> int:
-    """The end of ``$NAME`` or ``$?``-like at ``text[index]``; a ``$`` that starts
-    neither is a character (``$'...'`` is ``$`` and a quoted string in dash)."""
-    name = _NAME.match(text, index + 1)
-    if name:
-        return name.end()
-    following = text[index + 1 : index + 2]
-    return index + 2 if following and following in "0123456789@*#?$!-" else index + 1
-
-
-def _brace_frame(line: str, index: int, quoted: bool) -> str:
-    """How the ``${`` ending before ``index`` reads: ``}`` where single quotes
-    quote, ``)`` where they are characters (inside double quotes, not a trim)."""
-    return "}" if not quoted or _TRIM_AFTER_BRACE.match(line, index) else ")"
-
-
-def _scan(line: str, index: int, frame: str) -> int:
-    """The index after the end of the construct open before ``index`` (``frame``:
-    ``"`` a double-quoted run, ``}`` or ``)`` a ``${``, see ``_brace_frame``);
-    -1 when the line ends first.
-
-    As dash reads it: inside ``${...}`` double quotes and backslashes quote
-    (``${X%"}"}``, ``${X#\\}}`` do not end there), single quotes too unless
-    the expansion stands in double quotes and is no trim; a ``{`` alone opens
-    nothing (``${X#{}}`` ends at the first ``}``); inside double quotes a
-    ``'`` is a character; nested ``${...}``, ``$(...)`` and backquotes are
-    skipped whole. A stack, not recursion: a line may nest deeper than Python.
-    """
-    stack = [frame]
-    length = len(line)
-    while index < length:
-        char = line[index]
-        top = stack[-1]
-        if char == "\\":
-            index += 2
-        elif char == "'" and top == "}":
-            end = line.find("'", index + 1)
-            index = length if end < 0 else end + 1
-        elif char == '"' and top == '"':
-            stack.pop()
-            index += 1
-            if not stack:
-                return index
-        elif char == '"':
-            stack.append('"')
-            index += 1
-        elif line.startswith("${", index):
-            stack.append(_brace_frame(line, index + 2, top in '")'))
-            index += 2
-        elif char == "`" or line.startswith("$(", index):
-            index = _closing_substitution(line, index)
-        elif char == "}" and top != '"':
-            stack.pop()
-            index += 1
-            if not stack:
-                return index
-        else:
-            index += 1
-    return -1
-
-
-def _closing_brace(line: str, index: int, quoted: bool = False) -> int:
-    """The index after the ``}`` closing the ``${`` before ``index``, else the
-    line's end; ``quoted``: the expansion stands inside double quotes."""
-    end = _scan(line, index, _brace_frame(line, index, quoted))
-    return len(line) if end < 0 else end
-
-
-def _closing_substitution(line: str, index: int) -> int:
-    if line[index] == "`":
-        end = line.find("`", index + 1)
-        return len(line) if end < 0 else end + 1
-    return _closing(line, index, "(", ")", 0)
+# -- expansion ------------------------------------------------------------------------
 
 
 _PARAMETER = re.compile(
@@ -316,6 +168,7 @@ class Expander:
         self.file = file
         self.line = line
         self.depth = 0  # ${...} being expanded, one inside another
+        self.substituted = False  # a command substitution is noted on this line
 
     def word(self, word: Word) -> str:
         pieces: list[str] = []
@@ -331,41 +184,51 @@ class Expander:
             return [self.word(word)]
         value = self.word(word)
         quoted = any(kind for kind, _ in word.parts)
-        split = value.split()
+        split = [piece for piece in _IFS.split(value) if piece]
         return split if split or not quoted else [value]
 
     def text(self, text: str, quoted: bool) -> str:
-        if "$" not in text and "`" not in text and not (quoted and "\\" in text):
+        special = _SPECIAL_QUOTED if quoted else _SPECIAL_BARE
+        found = special.search(text)
+        if found is None:
             return text
         out: list[str] = []
         built = 0
         index = 0
-        while index < len(text):
-            char = text[index]
-            if quoted and char == "\\" and index + 1 < len(text) and text[index + 1] in '$`"\\\n':
-                out.append(text[index + 1])
-                index += 2
-                continue
-            if char in "$`":
-                expanded, index = self._expansion(text, index, quoted)
+        while found is not None:
+            start = found.start()
+            out.append(text[index:start])
+            char = text[start]
+            if char == "\\":  # inside double quotes: escapes only these
+                following = text[start + 1 : start + 2]
+                out.append(following if following and following in '$`"\\\n' else "\\" + following)
+                index = start + 2
+            else:
+                expanded, index = self._expansion(text, start, quoted)
                 out.append(expanded)
                 built += len(expanded)
                 self.state.check(built, self.file, self.line)
-                continue
-            out.append(char)
-            index += 1
+            found = special.search(text, index)
+        out.append(text[index:])
         return "".join(out)
 
     def _expansion(self, text: str, index: int, quoted: bool) -> tuple[str, int]:
         """The value of the ``$...`` or backquote at ``text[index]``, and the index
         after it; ``quoted``: it stands inside double quotes."""
         if text[index] == "`" or text.startswith("$(", index):
-            self._note("command substitution is not evaluated; it is taken as empty")
-            return "", _closing_substitution(text, index)
+            if not self.substituted:  # once a line: a line may hold millions
+                self.substituted = True
+                self._note("command substitution is not evaluated; it is taken as empty")
+            run = SIMPLE_SUBSTITUTIONS.match(text, index)
+            end = run.end() if run else closing_substitution(text, index)
+            # Read twice (lexed, then skipped here), a step per character: charged
+            # as expansion work, so megabytes of them cost an error, not minutes.
+            self.state.charge_work(2 * (end - index), self.file, self.line)
+            return "", end
         if not text.startswith("${", index):
-            end = _plain_expansion_end(text, index)
+            end = plain_expansion_end(text, index)
             return self.parameter(text[index:end], quoted), end
-        end = _closing_brace(text, index + 2, quoted)
+        end = closing_brace(text, index + 2, quoted)
         # Each level scans its own text again (a character per step): charged
         # as expansion work, so a 1 MiB line nested deep costs an error, not
         # half a minute.
@@ -404,7 +267,7 @@ class Expander:
                 out.append(_escaped(text[index + 1 : end]))
                 index = end + 1
             elif char == '"':
-                end = _closing_quote(text, index + 1)
+                end = closing_quote(text, index + 1)
                 out.append(_escaped(self.text(text[index + 1 : end], True)))
                 index = end + 1
             elif char in "$`":
@@ -442,7 +305,7 @@ class Expander:
                 out.append(text[index + 1 : end])
                 index = end + 1
             elif char == '"':
-                end = _closing_quote(text, index + 1)
+                end = closing_quote(text, index + 1)
                 out.append(self.text(text[index + 1 : end], True))
                 index = end + 1
             elif char in "$`":
@@ -464,7 +327,8 @@ class Expander:
         variables = self.state.variables
         value = variables.get(name)
         if length:
-            return str(len(value or ""))
+            # dash counts bytes, not characters (${#Y} of "é" is 2).
+            return str(len((value or "").encode("utf-8", "surrogateescape")))
         if not operation:
             return value or ""
         for op in (":-", ":=", ":+", ":?", "-", "=", "+", "?", "##", "#", "%%", "%"):
@@ -516,20 +380,18 @@ class Expander:
         return trim(value, op, pattern)
 
     def _note(self, message: str) -> None:
-        self.state.notes.append(Note(message=message, file=self.file, line=self.line))
+        self.state.notes.append_message(message, self.file, self.line)
 
 
 def _escaped(text: str) -> str:
     return "".join(f"\\{char}" for char in text)
 
 
-def _closing_quote(text: str, index: int) -> int:
-    """The index of the ``"`` closing a double-quoted run that starts at ``index``."""
-    end = _scan(text, index, '"')
-    return len(text) if end < 0 else end - 1
+def split_fields(value: str) -> list[str]:
+    """The fields an unquoted ``$VAR`` holding ``value`` gives on a command line.
 
-
-def split_words(text: str, state: ShellState, file: str, line: int) -> list[str]:
-    """Expand and field-split ``text`` as an unquoted ``$VAR`` on a command line would be."""
-    expander = Expander(state, file, line)
-    return [piece for command in lex(text) for word in command for piece in expander.fields(word)]
+    Split at the default IFS (space, tab, newline) and nothing more: the
+    value's quotes are characters and its ``$`` is not expanded again
+    (``APACHE_ARGUMENTS='-D "A B"'`` gives ``-D``, ``"A``, ``B"``).
+    """
+    return [piece for piece in _IFS.split(value) if piece]

@@ -1,0 +1,265 @@
+"""Lists, pipelines, ``if`` blocks and the reading of start-up files, against the real dash.
+
+Debian's apache2ctl sources envvars with /bin/sh (dash). Generated scripts of
+commands whose status tcpaudit knows (``true``, ``false``, tests, assignments,
+``export``, ``:`` and its kin, quoted command names, redirections), joined by
+``&&``, ``||``, ``|``, ``&`` and ``!``, glued to their words or not, continued
+on the next line or not, inside ``if``/``elif``/``else`` blocks, with here-
+documents, subshells and loops that never run, are evaluated by dash and by
+``run_script``: the exported variables and the values of all variables must be
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from tcpaudit.apache.shell import run_script
+from tcpaudit.apache.shellwords import ShellState, split_fields
+from tcpaudit.errors import ApacheConfigError, ParseError
+
+DASH = shutil.which("dash") or "/bin/dash"
+NAMES = ("A", "B", "C", "D")
+# Generated scripts compared with dash a run; set TCPAUDIT_LIST_EXAMPLES for more.
+EXAMPLES = int(os.environ.get("TCPAUDIT_LIST_EXAMPLES", "400"))
+# Every variable's value (or "-" when unset) at the end, exported as REPORT.
+REPORT = "REPORT=" + "".join(f'"{name}=${{{name}--}};"' for name in NAMES) + "\nexport REPORT\n"
+
+
+def by_dash(script: str) -> dict[str, bytes]:
+    done = subprocess.run(
+        [DASH, "-c", '. "$0" >/dev/null 2>&1; env -0', "/dev/stdin"],
+        input=os.fsencode(script), capture_output=True, env={"PATH": "/usr/bin:/bin"},
+        check=False, cwd="/",
+    )  # fmt: skip
+    items = [item.split(b"=", 1) for item in done.stdout.split(b"\0") if b"=" in item]
+    found = {os.fsdecode(name): value for name, value in items}
+    found.pop("PWD", None)
+    return found
+
+
+def by_tcpaudit(script: str, exists: bool | None = None) -> dict[str, bytes]:
+    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
+    run_script(script, state, "envvars", exists=lambda test, path: exists)
+    return {name: os.fsencode(value) for name, value in state.environment().items()}
+
+
+name = st.sampled_from(NAMES)
+value = st.sampled_from(["x", "y", "'a&&b'", '"c|d"', "e\\;f", "'g h'"])
+status_commands = st.one_of(
+    st.sampled_from(["true", "false", ":", "\\:", '"true"', "'false'"]),
+    st.builds(lambda n, v: f'[ "${n}" = {v} ]', name, value),
+    st.builds(lambda n: f'[ -n "${n}" ]', name),
+    st.builds(lambda n: f'test -z "${n}"', name),
+)
+effects = st.one_of(
+    st.builds(lambda n, v: f"export {n}={v}", name, value),
+    st.builds(lambda n, v: f"{n}={v}", name, value),
+    st.builds(lambda n: f"export {n}", name),
+    st.builds(lambda n: f"unset {n}", name),
+    st.builds(lambda n, v: f": ${{{n}:={v}}}", name, value),
+    st.builds(lambda n, v: f"echo ${{{n}:={v}}} >/dev/null 2>&1", name, value),
+    st.builds(lambda n, v: f'"echo" "${{{n}:=a|b}}" 2>&1 >/dev/null', name, value),
+    st.builds(lambda n, v: f"\\: ${{{n}={v}}}", name, value),
+    st.builds(lambda n, v: f"{n}={v} :", name, value),
+    st.builds(lambda n, v: f"{n}={v} true", name, value),
+    st.sampled_from(["set -a", "set +a"]),
+)
+commands = st.one_of(status_commands, effects)
+connector = st.sampled_from([" && ", " || ", "&&", "||", " &&\n", " ||\n  ", " | ", "|\n"])
+
+
+@st.composite
+def lists(draw: st.DrawFn) -> str:
+    # "!" negates a pipeline: it may start one, not follow a "|".
+    parts = [draw(st.sampled_from(["", "", "! "])) + draw(commands)]
+    for _ in range(draw(st.integers(0, 3))):
+        joined = draw(connector)
+        if "|" in joined and "||" not in joined:
+            # A pipeline's status is its last command's, run in a subshell:
+            # tcpaudit knows it when that command is a plain true, false or ':'.
+            parts += [joined, draw(st.sampled_from(["true", "false", ":", "false x"]))]
+        else:
+            parts += [joined, draw(st.sampled_from(["", "! "])) + draw(commands)]
+    return "".join(parts)
+
+
+@st.composite
+def statements(draw: st.DrawFn) -> str:
+    kind = draw(st.integers(0, 9))
+    if kind <= 5:
+        return draw(lists()) + (" &" if kind == 0 else "")
+    if kind == 6:
+        branches = [f"if {draw(lists())}; then {draw(lists())}"]
+        if draw(st.booleans()):
+            branches.append(f"elif {draw(lists())}\nthen\n  {draw(lists())}")
+        if draw(st.booleans()):
+            branches.append(f"else {draw(lists())}")
+        return "\n".join(branches) + "\nfi"
+    if kind == 7:
+        return f"cat >/dev/null <<EOF\nexport {draw(name)}=heredoc\nEOF"
+    if kind == 8:
+        return f"( export {draw(name)}=subshell )"
+    return f"while false; do export {draw(name)}=loop; done"
+
+
+scripts = st.lists(statements(), min_size=1, max_size=6).map(lambda found: "\n".join(found))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(scripts)
+# Glued operators, a list continued on the next line, and '&' or '|' that are
+# no list: in ${...}, in quotes, in a redirection.
+@example("false $B&& : ${A:=v}")
+@example("false &&\n: ${A:=v}")
+@example("true ||\n\n  export A=v")
+@example("echo ${A:=v} 2>&1")
+@example(": ${A:=a|b} 'c&&d'")
+@example(r"\: ${A:=v}")
+@example('"echo" ${A:=v} >/dev/null')
+@example("export A\n: ${A:=1} | :")
+@example('if false || [ -z "$A" ]; then export B=1; fi')
+@example("set -a\n: ${C:=v}")
+def test_scripts_leave_what_dash_leaves(script: str) -> None:
+    script += "\n" + REPORT
+    assert by_tcpaudit(script) == by_dash(script), script
+
+
+def test_a_list_continued_after_a_file_test_runs_as_the_test_says() -> None:
+    """`[ -f x ] &&` then `export X=v` on the next line: the export ran
+    whatever the test gave, as the list was cut at the line's end."""
+    script = "[ -f /etc/nothing ] &&\n  export X=v\n"
+    assert "X" not in by_tcpaudit(script, exists=False)
+    assert by_tcpaudit(script, exists=True)["X"] == b"v"
+    # A test tcpaudit cannot answer: the rest of the list is not run.
+    assert "X" not in by_tcpaudit(script, exists=None)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "mkdir -p ${RUN_DIR:?}\n",
+        "cd ${RUN_DIR:?not set} || exit 1\n",
+        "LANG=C ${RUN_DIR:?} --version\n",
+        "X=${RUN_DIR:?} somecommand\n",
+        "frobnicate > ${RUN_DIR:?}\n",
+    ],
+)
+def test_an_unset_parameter_in_a_command_not_run_still_stops_the_shell(script: str) -> None:
+    """dash expands a command's words before it runs it: ${X:?} on an unset X
+    stops there, whatever the command. tcpaudit runs no such command, and read
+    on past it."""
+    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
+                          capture_output=True, check=False, cwd="/tmp")  # fmt: skip
+    assert done.returncode != 0 and b"reached" not in done.stdout
+    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
+    with pytest.raises(ApacheConfigError, match="RUN_DIR: parameter not set") as refused:
+        run_script(script, state, "envvars")
+    assert refused.value.line == 1
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # ${#Y} counts bytes in dash 0.5.12.
+        "Y=é€\nexport N=${#Y}\n",
+        # set -a exports what ${X:=v} assigns.
+        "set -a\n: ${X:=v}\n",
+        # A quoted value over several lines, and backslash-newline inside it.
+        "export X=\"a\nb\\\nc\" Y='d\ne'\n",
+        # A here-document's body is no command, with <<- its tabs are stripped.
+        "cat <<EOF >/dev/null\nexport A=1\nEOF\ncat <<-'E' >/dev/null\n\texport B=1\n\tE\nexport C=1\n",
+        # A function is defined, not run; a loop that never runs, runs nothing.
+        "f() {\n  export A=1\n}\nwhile false; do export B=1; done\nfor i in; do export C=1; done\n",
+        # A subshell's and a background command's assignments are its own.
+        "( export A=1 )\nexport B=1 &\nwait\n",
+        # A comment ends at the line's end; '#' inside a word is a character.
+        "export A=a#b # export B=1\n",
+        # return in a sourced file ends that file.
+        "export A=1\nreturn\nexport B=1\n",
+    ],
+)
+def test_shapes_of_start_up_files_read_as_dash_reads_them(script: str) -> None:
+    assert by_tcpaudit(script) == by_dash(script), script
+
+
+def test_return_ends_the_sourced_file_only() -> None:
+    """Every start-up file is sourced (envvars by apache2ctl): ``return`` ends
+    that file; inside a nested ``.``, the nested one only."""
+    state = ShellState(variables={}, exported=set())
+    inner = "export B=1\nreturn\nexport C=1\n"
+    run_script(
+        "export A=1\n. /inner\nexport D=1\n",
+        state,
+        "envvars",
+        source=lambda path: (inner, "inner"),
+        depth=1,
+    )
+    assert state.environment() == {"A": "1", "B": "1", "D": "1"}
+
+
+def test_exit_ends_the_shell_before_httpd_starts() -> None:
+    state = ShellState(variables={}, exported=set())
+    with pytest.raises(ApacheConfigError, match="exit: the shell") as refused:
+        run_script('export A=1\n[ -n "$A" ] && exit 0\nexport B=1\n', state, "envvars")
+    assert refused.value.line == 2
+
+
+@pytest.mark.parametrize(
+    ("script", "line"),
+    [('export A=1\nB="never closed\nC=1\n', 2), ("A=1\n\nB=${X:-y\n", 3), ("A='x\n", 1)],
+)
+def test_a_quote_never_closed_stops_the_shell_at_its_line(script: str, line: int) -> None:
+    """dash reads the file up to the syntax error and stops (apachectl with it)."""
+    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
+                          capture_output=True, check=False)  # fmt: skip
+    assert done.returncode != 0 and b"Syntax error" in done.stderr
+    state = ShellState(variables={}, exported=set())
+    with pytest.raises(ApacheConfigError, match="never closed") as refused:
+        run_script(script, state, "envvars")
+    assert refused.value.line == line
+
+
+def test_an_error_finding_a_sourced_file_names_the_sourcing_line() -> None:
+    def source(path: str) -> tuple[str, str] | None:
+        raise ParseError("more than 1,000,000 symbolic links followed in all", file="etc/x/l99")
+
+    state = ShellState(variables={}, exported=set())
+    with pytest.raises(ApacheConfigError, match="symbolic links") as refused:
+        run_script("A=1\n\n. /etc/apache2/extra\n", state, "etc/apache2/envvars", source=source)
+    assert (refused.value.file, refused.value.line) == ("etc/apache2/envvars", 3)
+
+
+@pytest.mark.parametrize(
+    "value", ['-D "A B"', "-DX\t-DY\n -f /etc/x.conf", "-D $HOME", "  ", "-D'Q'"]
+)
+def test_service_arguments_are_split_as_an_unquoted_expansion(value: str) -> None:
+    """apache2ctl runs ``$HTTPD ${APACHE_ARGUMENTS} -k start``: the value is
+    split at blanks, its quotes are characters, its ``$`` is not expanded."""
+    done = subprocess.run(
+        [DASH, "-c", 'for f in $0; do printf "%s\\0" "$f"; done', value], capture_output=True, check=True
+    )  # fmt: skip
+    expected = [os.fsdecode(field) for field in done.stdout.split(b"\0")[:-1]]
+    assert split_fields(value) == expected
+
+
+@pytest.mark.parametrize("unit", ["$(a)`b`", "$(a)x", "$((a))", '$(a)"$(b)"'])
+def test_command_substitutions_in_bulk_end_within_seconds(unit: str) -> None:
+    """16 MiB of start-up text made of command substitutions built a note per
+    construct: 45 s. Each line notes them once, and the text they take is
+    charged as expansion work: one error."""
+    line = "export A=" + unit * (8000 // len(unit)) + "\n"
+    text = line * (16 * 1024 * 1024 // len(line))
+    state = ShellState(variables={}, exported=set())
+    started = time.process_time()
+    with pytest.raises(ApacheConfigError, match="shell expansion"):
+        run_script(text, state, "envvars")
+    assert time.process_time() - started < 20
+    assert len(list(state.notes)) <= 21
