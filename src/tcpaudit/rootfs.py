@@ -35,6 +35,7 @@ from .inputs import (
 )
 
 __all__ = [
+    "LONG_PATH_BYTES",
     "MAX_LINKS_FOLLOWED",
     "MAX_SYMLINKS",
     "LinkBudgetError",
@@ -46,6 +47,12 @@ __all__ = [
 
 # Linux gives up after 40 links in one lookup (ELOOP); so do we.
 MAX_SYMLINKS = 40
+# The kernel refuses a path name of PATH_MAX (4,096) bytes or more with
+# ENAMETOOLONG. A path below the root is the root's path and the tree path
+# together: from this length on, it is reached one directory at a time
+# instead, so that only the tree path's own length matters (httpd's limits on
+# it are includes.py's).
+LONG_PATH_BYTES = 3072
 # Links followed through one view of a root, all lookups together: 50,000
 # included names, each the head of a 39-link chain, took 47 s. Real trees
 # follow a few hundred.
@@ -53,6 +60,12 @@ MAX_LINKS_FOLLOWED = 1_000_000
 
 # root text (absolute, ending in "/") -> {absolute tree path: link target}
 _OVERLAYS: dict[str, Mapping[str, str]] = {}
+
+
+def _long(path: str) -> bool:
+    """Whether ``path`` is to be reached one directory at a time (a character
+    is at most 4 bytes: most paths are told short without being encoded)."""
+    return len(path) >= LONG_PATH_BYTES // 4 and len(os.fsencode(path)) >= LONG_PATH_BYTES
 
 
 class LinkBudgetError(ParseError):
@@ -173,7 +186,7 @@ class RootFS:
             candidate = base + "/".join([*resolved, name])
             overlaid = self._links.get(candidate[len(base) - 1 :]) if self._links else None
             try:
-                mode = stat.S_IFLNK if overlaid is not None else os.lstat(candidate).st_mode
+                mode = stat.S_IFLNK if overlaid is not None else self.lstat_real(candidate).st_mode
             except (OSError, ValueError):  # ValueError: a NUL byte in the name
                 resolved.append(name)
                 resolved.extend(reversed(parts))
@@ -187,7 +200,7 @@ class RootFS:
                     # Never hand back a path through a live link: the kernel
                     # would follow it from the real /, outside the root.
                     raise LinkLoopError(self.display_tree(shown))
-                target = overlaid if overlaid is not None else os.readlink(candidate)
+                target = overlaid if overlaid is not None else self._readlink(candidate)
                 if target.startswith("/"):
                     resolved = []
                 parts.extend(
@@ -196,6 +209,46 @@ class RootFS:
                 continue
             resolved.append(name)
         return (Path(base + "/".join(resolved)) if resolved else self.root), links
+
+    def lstat_real(self, real: str) -> os.stat_result:
+        """``os.lstat`` of a path below the root, however long the root's path is.
+
+        Raises:
+            OSError: as ``os.lstat``; ``OutsideRootError`` for a long path
+                outside the root.
+        """
+        if not _long(real):
+            return os.lstat(real)
+        *directories, name = self._parts_below_root(real)
+        with self._directory(directories) as descriptor:
+            return os.stat(name, dir_fd=descriptor, follow_symlinks=False)
+
+    def _readlink(self, real: str) -> str:
+        if not _long(real):
+            return os.readlink(real)
+        *directories, name = self._parts_below_root(real)
+        with self._directory(directories) as descriptor:
+            return os.readlink(name, dir_fd=descriptor)
+
+    @contextmanager
+    def scandir_real(self, real: str | os.PathLike[str]) -> Iterator[Iterator[os.DirEntry[str]]]:
+        """``os.scandir`` of a directory ``resolve`` returned, however long the
+        root's path is (only the entries' names are meant to be used)."""
+        text = os.fspath(real)
+        if not _long(text):
+            with os.scandir(text) as entries:
+                yield entries
+            return
+        with self.open_real_directory(text) as descriptor, os.scandir(descriptor) as entries:
+            yield entries
+
+    def read_long(self, real: str | os.PathLike[str], limit: int) -> bytes | None:
+        """``read_real(real, limit)`` when ``real`` is too long for the kernel to
+        take whole; None when it is not (the caller reads it as it does)."""
+        text = os.fspath(real)
+        if not _long(text):
+            return None
+        return self.read_real(text, limit)
 
     def is_overlay_link(self, real: str) -> bool:
         """Whether ``real`` (a path below the root) is a link of ``overlay_links``.

@@ -76,8 +76,17 @@ log = logging.getLogger(__name__)
 _SUPPORTED_SERIES = ("2.2", "2.4")
 
 
+# Directories of the rebuilt tree: opened, never followed if a link.
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+
+
 class _Tree:
-    """The private tree a snapshot is rebuilt in, and the directories made in it so far."""
+    """The private tree a snapshot is rebuilt in, and the directories made in it so far.
+
+    Every name is made and opened from its directory's descriptor, never
+    through a link: a host's path may be nearly 4,096 bytes long, which the
+    temporary directory's own path would push past the kernel's limit.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -85,34 +94,55 @@ class _Tree:
         # parents are checked once, not once per entry (a lstat per name per
         # entry made 2,000 entries 500 levels deep take 89 s).
         self.made: set[str] = set()
+        # The directory last written in, kept open: entries come sorted, so
+        # most share it with the one before.
+        self._open: tuple[tuple[str, ...], int] | None = None
 
-    def directory(self, parts: tuple[str, ...]) -> Path:
-        """Create ``root/parts`` as real directories; refuse to pass through a link."""
-        current = str(self.root)
-        for part in parts:
-            current = f"{current}/{part}"
-            if current in self.made:
-                continue
-            try:
-                mode = os.lstat(current).st_mode
-            except FileNotFoundError:
-                os.mkdir(current, 0o700)
-                self.made.add(current)
-                continue
-            if not stat.S_ISDIR(mode):
-                raise FactsError(
-                    f"snapshot lists {printable('/'.join(parts))} below a file or link; it "
-                    "cannot be rebuilt"
-                )
-            self.made.add(current)
-        return Path(current)
+    def close(self) -> None:
+        if self._open is not None:
+            os.close(self._open[1])
+            self._open = None
+
+    def directory(self, parts: tuple[str, ...]) -> int:
+        """Create ``root/parts`` as real directories; refuse to pass through a link.
+
+        Returns a descriptor of it, valid until the next call or ``close``.
+        """
+        if self._open is not None and self._open[0] == parts:
+            return self._open[1]
+        self.close()
+        descriptor = os.open(self.root, _DIRECTORY_FLAGS)
+        try:
+            current = ""
+            for part in parts:
+                current = f"{current}/{part}"
+                if current not in self.made:
+                    try:
+                        mode = os.stat(part, dir_fd=descriptor, follow_symlinks=False).st_mode
+                    except FileNotFoundError:
+                        os.mkdir(part, 0o700, dir_fd=descriptor)
+                        mode = stat.S_IFDIR
+                    if not stat.S_ISDIR(mode):
+                        raise FactsError(
+                            f"snapshot lists {printable('/'.join(parts))} below a file or "
+                            "link; it cannot be rebuilt"
+                        )
+                    self.made.add(current)
+                inner = os.open(part, _DIRECTORY_FLAGS | os.O_NOFOLLOW, dir_fd=descriptor)
+                os.close(descriptor)
+                descriptor = inner
+        except BaseException:
+            os.close(descriptor)
+            raise
+        self._open = (parts, descriptor)
+        return descriptor
 
     def write(self, tree_path: str, data: bytes, mode: int) -> None:
         parts = tuple(tree_path.strip("/").split("/"))
         parent = self.directory(parts[:-1])
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         try:
-            handle = os.open(parent / parts[-1], flags, mode)
+            handle = os.open(parts[-1], flags, mode, dir_fd=parent)
         except FileExistsError as exc:
             raise FactsError(
                 f"snapshot lists {printable(tree_path)} twice, or below another entry"
@@ -130,8 +160,15 @@ def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, 
     Links are written as empty files (so a directory listing shows their
     names) and returned, to be resolved in memory: no symlink is created.
     """
-    notes = [Note(message=f"collector: {text}") for text in snapshot.notes]
     tree = _Tree(root)
+    try:
+        return _rebuild(snapshot, tree)
+    finally:
+        tree.close()
+
+
+def _rebuild(snapshot: Snapshot, tree: _Tree) -> tuple[list[Note], dict[str, str]]:
+    notes = [Note(message=f"collector: {text}") for text in snapshot.notes]
     links: dict[str, str] = {}
     budget = MAX_CONTENT_BYTES
     # Directories and files first, links last, so a link never hides a file below it.

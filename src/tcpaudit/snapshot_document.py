@@ -38,11 +38,12 @@ MAX_DOCUMENT_BYTES = DEFAULT_LIMIT_BYTES
 MAX_CONTENT_BYTES = DEFAULT_LIMIT_BYTES
 # The collector's max_files is 10,000 by default; /proc adds a few hundred.
 MAX_ENTRIES = 100_000
-# A path rebuilt below the private tree: NAME_MAX per name, and a depth and
-# length that the rebuilt tree (and its removal) can hold below the
-# temporary directory's own path.
+# A path rebuilt below the private tree: NAME_MAX per name, a host's path
+# length (below PATH_MAX, 4,096 bytes with its NUL; the tree is rebuilt and
+# read one directory at a time, so the temporary directory's own path does
+# not count), and a depth the rebuilt tree (and its removal) can hold.
 _MAX_NAME_BYTES = 255
-_MAX_PATH_BYTES = 3_800
+_MAX_PATH_BYTES = 4_095
 _MAX_PATH_DEPTH = 256
 # The only /proc/sys files the loaders read (sysctl/proc.py, sysctl/loader.py),
 # and the names in interface directories (IFNAMSIZ: at most 15 bytes), which
@@ -197,14 +198,16 @@ class Snapshot(BaseModel):
             encoded = path.encode("utf-8", "surrogateescape")
             names = encoded.split(b"/")
             if (
-                len(encoded) > _MAX_PATH_BYTES
+                # A name listed in a directory the host can reach may itself be
+                # too long to reach (httpd fails or skips it): the snapshot shows it.
+                len(encoded.rpartition(b"/")[0]) > _MAX_PATH_BYTES
                 or len(names) > _MAX_PATH_DEPTH
                 or max(map(len, names)) > _MAX_NAME_BYTES
             ):
                 raise ValueError(
                     f"{printable(path[:80])}...: longer or deeper than a path of a host "
                     f"(names of at most {_MAX_NAME_BYTES} bytes, {_MAX_PATH_DEPTH} levels, "
-                    f"{_MAX_PATH_BYTES} bytes in all)"
+                    f"{_MAX_PATH_BYTES} bytes to the last name)"
                 )
         return value
 
