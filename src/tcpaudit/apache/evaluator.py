@@ -23,6 +23,7 @@ error, unless it was opened inside a conditional that is itself still open.
 from __future__ import annotations
 
 import posixpath
+import stat
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -153,7 +154,13 @@ class _Evaluator(PhysicalLineReader):
         try:
             # httpd reads its empty device; the tree's dev/null may be anything.
             limit = min(MAX_FILE_BYTES, MAX_BYTES_READ - self.bytes_read)
-            data = b"" if str(real) == self.null_device else read_bytes(real, limit)
+            if str(real) == self.null_device:
+                data = b""
+            else:
+                # A path too long for the kernel with the root's path before it
+                # is read one directory at a time.
+                long_read = self.fs.read_long(real, limit)
+                data = long_read if long_read is not None else read_bytes(real, limit)
         except NotRegularFileError as exc:
             raise ApacheConfigError(
                 f"Access to file {shown} denied by server: not a regular file",
@@ -204,7 +211,10 @@ class _Evaluator(PhysicalLineReader):
             result = self.variables.is_defined(argument)
         elif key == "<iffile":
             try:
-                result = self.fs.resolve(self._tree_path(argument)).exists()
+                real = self.fs.resolve(self._tree_path(argument))
+                mode = self.fs.lstat_real(str(real)).st_mode
+                # apr_stat of "file/" fails: such a name holds for a directory only.
+                result = stat.S_ISDIR(mode) or not names_directory(argument)
             except OSError:  # ENAMETOOLONG, ELOOP: apr_stat fails, the file "does not exist"
                 result = False
         elif key == "<ifdirective":
@@ -248,7 +258,8 @@ class _Evaluator(PhysicalLineReader):
             # "/x//" are "/x/"): httpd's ServerRoot is a byte longer.
             self.server_root_slash = str(self.server_root) != "/" and args[0].endswith(("/", "/."))
             try:
-                is_dir = self.fs.resolve(self.server_root).is_dir()
+                mode = self.fs.lstat_real(str(self.fs.resolve(self.server_root))).st_mode
+                is_dir = stat.S_ISDIR(mode)
             except OSError:  # ENAMETOOLONG, ELOOP
                 is_dir = False
             if not is_dir:
@@ -294,10 +305,11 @@ class _Evaluator(PhysicalLineReader):
         root_length += self.server_root_slash
         if root_length + len(pattern.encode("utf-8", "surrogateescape")) + 4 > APR_PATH_MAX:
             raise ApacheConfigError(f"Invalid Include path {pattern}", file=file, line=number)
+        tree_path = str(self._tree_path(pattern))
+        if tree_path != "/" and names_directory(pattern):
+            tree_path += "/"
         try:
-            found = expand_include(
-                self.fs, str(self._tree_path(pattern)), optional, self.directories
-            )
+            found = expand_include(self.fs, tree_path, optional, self.directories)
         except IncludeError as exc:
             raise ApacheConfigError(str(exc), file=file, line=number) from exc
         display = self.fs.display_tree
@@ -305,9 +317,16 @@ class _Evaluator(PhysicalLineReader):
             # Include paths are built normalised (no "//", "/./" or trailing
             # "/"): shown as they stand, without pathlib's parsing per file.
             if "//" in tree or "/." in tree or tree.endswith("/"):
-                shown = display(tree)
+                shown = display(tree) + ("/" if tree.endswith("/") and tree != "/" else "")
             else:
                 shown = tree if self.fs.is_host else tree[1:]
+            if isinstance(real, OSError):
+                # Include opens a name httpd could not stat, and fails there.
+                raise ApacheConfigError(
+                    f"Could not open configuration file {shown}: {real.strerror or real}",
+                    file=file,
+                    line=number,
+                )
             self.read_file(shown, real, container, file, number)
         self.include_depth -= 1
 
@@ -316,6 +335,16 @@ class _Evaluator(PhysicalLineReader):
         # (apr_filepath_merge with APR_FILEPATH_TRUENAME), symlinks kept.
         joined = posixpath.join(str(self.server_root), value)
         return PurePosixPath(posixpath.normpath(joined).replace("//", "/", 1))
+
+
+def names_directory(value: str) -> bool:
+    """Whether a path httpd makes absolute names a directory only.
+
+    apr_filepath_merge keeps a trailing '/' when the path ends in an empty,
+    '.' or '..' component ("x/", "x//", "x/.", "x/y/.."), and the stat or open
+    of "file/" fails ("Not a directory").
+    """
+    return value.rpartition("/")[2] in ("", ".", "..")
 
 
 def notes_without_secret_values(notes: list[Note], values: Sequence[str]) -> list[Note]:

@@ -14,7 +14,17 @@ it reads no file contents (``evaluator.py`` does). The rules, from that source:
   a directory is not followed there);
 - ``Include`` fails when a wildcard matches nothing or a directory cannot be
   opened; ``IncludeOptional`` skips both and skips names that do not exist;
-- more than 128 nested directories is an error (AP_MAX_FNMATCH_DIR_DEPTH).
+- more than 128 nested directories is an error (AP_MAX_FNMATCH_DIR_DEPTH);
+- a path that ends in ``/`` (``conf.d/x/``, ``conf.d/*.conf/``) names
+  directories only: a wildcard before it keeps directories (``d_type``), and
+  a file or a link to one so named cannot be opened ("Not a directory");
+- a name that cannot be stat'ed (missing, a link loop, a path of 4,096 bytes
+  or more) is skipped by ``IncludeOptional``; ``Include`` opens it and fails.
+  A directory that cannot be opened fails both, unless it is missing.
+
+Paths are walked below the root one directory at a time when the root's path
+and the tree path together are too long for the kernel (``rootfs.py``): only
+the tree path's own length, the one httpd sees, counts.
 
 Files are named as httpd names them: the path as built from the pattern, not
 the target of a symlink (``mods-enabled/alias.load``, as ``-D DUMP_INCLUDES``
@@ -44,6 +54,10 @@ __all__ = [
 ]
 
 MAX_DIRECTORY_DEPTH = 128  # AP_MAX_FNMATCH_DIR_DEPTH, server/util.c
+# The kernel refuses a path name of PATH_MAX bytes or more, its NUL included
+# (ENAMETOOLONG): what httpd builds from a wildcard or a directory's entries
+# may pass it.
+PATH_MAX = 4096
 # Directories each holding two links to the next never loop, so httpd's loop
 # and depth checks pass, yet the last one is read 2**levels times (2**40 at
 # the kernel's 40 links a path). tcpaudit stops a load after this many
@@ -88,9 +102,15 @@ def has_wildcard(pattern: str) -> bool:
     return False
 
 
-def _sorted_names(real_dir: Path, tree: str) -> list[str]:
+def _too_long(tree: str) -> bool:
+    """Whether httpd's path is too long for the kernel (ENAMETOOLONG): the
+    tree path is the path httpd builds on the host, whatever the root."""
+    return len(tree) >= PATH_MAX // 4 and len(tree.encode("utf-8", "surrogateescape")) >= PATH_MAX
+
+
+def _sorted_names(fs: RootFS, real_dir: Path, tree: str) -> list[str]:
     names: list[str] = []
-    with os.scandir(real_dir) as entries:
+    with fs.scandir_real(real_dir) as entries:
         for entry in entries:
             names.append(entry.name)
             if len(names) > MAX_DIRECTORY_ENTRIES:
@@ -150,80 +170,94 @@ class _Walk:
         self.optional = optional
         self.budget = budget
         self.depth = 0
-        self.found: list[tuple[str, Path]] = []
+        self.found: list[tuple[str, Path | OSError]] = []
         # (st_dev, st_ino) of the directories being read: one met again is a
         # loop, which httpd follows until depth 128 and then refuses.
         self.reading: set[tuple[int, int]] = set()
 
-    def no_wildcard(self, tree: str, real: Path | None = None, links: int | None = None) -> None:
-        """Read ``tree``: a directory's entries in turn, else the file.
+    def no_wildcard(self, tree: str, parent: tuple[str, str, int] | None = None) -> None:
+        """Read ``tree`` (``process_resource_config_nofnmatch``): a directory's
+        entries in turn, else the file; a ``tree`` ending in ``/`` names a
+        directory only.
 
-        ``real`` is ``tree`` resolved and ``links`` the links that took, when known.
+        ``parent`` is the resolved directory ``tree`` is an entry of, the
+        entry's name and the links that directory took, when known.
         """
-        if real is None or links is None:
-            real, links = self.fs.resolve_counting(tree)
         try:
-            info: os.stat_result | None = os.stat(real)
-        except (FileNotFoundError, NotADirectoryError):
-            info = None
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            info = None
-        if info is not None and stat.S_ISDIR(info.st_mode):
-            self.budget.take(tree)
-            self.depth += 1
-            if self.depth > MAX_DIRECTORY_DEPTH:
-                raise IncludeError(
-                    f"Include/IncludeOptional: Directory '{tree}' exceeds the maximum include "
-                    f"directory nesting level of {MAX_DIRECTORY_DEPTH}. You have probably a "
-                    "recursion somewhere."
-                )
-            try:
-                names = _sorted_names(real, tree)
-            except OSError as exc:
-                raise IncludeError(
-                    f"Include/IncludeOptional: Could not open directory {tree}: {exc.strerror}"
-                ) from exc
-            identity = (info.st_dev, info.st_ino)
-            if identity in self.reading:
-                raise IncludeError(
-                    f"Include/IncludeOptional: Directory '{tree}' exceeds the maximum include "
-                    f"directory nesting level of {MAX_DIRECTORY_DEPTH}. You have probably a "
-                    "recursion somewhere."
-                )
-            self.reading.add(identity)
-            base = tree.rstrip("/")
-            real_dir = str(real)
-            for name in names:
-                child = f"{base}/{name}"
+            if _too_long(tree):
+                raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), tree)
+            if parent is None:
+                real, links = self.fs.resolve_counting(tree)
+            else:
                 # Resolved from the directory already resolved, not from the
                 # root again: a lstat per component per entry otherwise.
-                child_real, child_links = self.fs.resolve_below_counting(
-                    real_dir, name, links, child
-                )
-                self.no_wildcard(child, child_real, child_links)
-            self.reading.discard(identity)
-            self.depth -= 1
+                real, links = self.fs.resolve_below_counting(*parent, tree)
+            info = self.fs.lstat_real(str(real))
+        except OSError as exc:  # ENOENT, ENOTDIR, ELOOP (a link loop), ENAMETOOLONG
+            self._unopenable(tree, exc)
             return
-        if self.optional and info is None:
-            return
-        self.found.append((tree, real))
+        if stat.S_ISDIR(info.st_mode):
+            self._directory(tree, real, links, info)
+        elif tree.endswith("/") and tree != "/":
+            # apr_stat of "file/" fails: the name is opened (Include) or skipped.
+            self._unopenable(tree, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), tree))
+        else:
+            self.found.append((tree, real))
+
+    def _unopenable(self, tree: str, error: OSError) -> None:
+        """``tree`` cannot be stat'ed: IncludeOptional skips it; Include opens
+        it as a file, and that fails with the same error, in its turn."""
+        if not self.optional:
+            self.found.append((tree, error))
+
+    def _directory(self, tree: str, real: Path, links: int, info: os.stat_result) -> None:
+        self.budget.take(tree)
+        self.depth += 1
+        if self.depth > MAX_DIRECTORY_DEPTH:
+            raise IncludeError(
+                f"Include/IncludeOptional: Directory '{tree}' exceeds the maximum include "
+                f"directory nesting level of {MAX_DIRECTORY_DEPTH}. You have probably a "
+                "recursion somewhere."
+            )
+        try:
+            names = _sorted_names(self.fs, real, tree)
+        except OSError as exc:
+            raise IncludeError(
+                f"Include/IncludeOptional: Could not open directory {tree}: {exc.strerror}"
+            ) from exc
+        identity = (info.st_dev, info.st_ino)
+        if identity in self.reading:
+            raise IncludeError(
+                f"Include/IncludeOptional: Directory '{tree}' exceeds the maximum include "
+                f"directory nesting level of {MAX_DIRECTORY_DEPTH}. You have probably a "
+                "recursion somewhere."
+            )
+        self.reading.add(identity)
+        base = tree.rstrip("/")
+        real_dir = str(real)
+        for name in names:
+            self.no_wildcard(f"{base}/{name}", (real_dir, name, links))
+        self.reading.discard(identity)
+        self.depth -= 1
 
     def wildcard(self, path: str, rest: str) -> None:
         first, slash, remainder = rest.partition("/")
         if not has_wildcard(first):
+            # "dir/*.conf/" ends in an empty component: "dir/x.conf/" is read.
             joined = f"{path.rstrip('/')}/{first}"
             if slash:
                 self.wildcard(joined, remainder)
             else:
                 self.no_wildcard(joined)
             return
-        real, links = self.fs.resolve_counting(path)
-        self.budget.take(path)
         try:
-            names = _sorted_names(real, path)
+            if _too_long(path):
+                raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), path)
+            real, links = self.fs.resolve_counting(path)
+            self.budget.take(path)
+            names = _sorted_names(self.fs, real, path)
         except OSError as exc:
+            # apr_dir_open failed: only a missing directory is optional.
             if self.optional and isinstance(exc, FileNotFoundError):
                 return
             raise IncludeError(
@@ -236,11 +270,13 @@ class _Walk:
             if not wildcard_matches(first, name):
                 continue
             try:
-                mode = os.lstat(f"{real_dir}/{name}").st_mode
+                mode = self.fs.lstat_real(f"{real_dir}/{name}").st_mode
             except OSError:
                 if slash:
                     continue
                 mode = 0
+            # Before a '/' (another component, or none: "*.conf/"), only
+            # entries that are directories themselves (d_type) are kept.
             if slash and not stat.S_ISDIR(mode):
                 continue
             candidates.append((name, mode))
@@ -254,26 +290,33 @@ class _Walk:
             candidate = f"{base}/{name}"
             if slash:
                 self.wildcard(candidate, remainder)
-            elif stat.S_ISREG(mode) and not self.fs.is_overlay_link(f"{real_dir}/{name}"):
+            elif (
+                stat.S_ISREG(mode)
+                and not _too_long(candidate)
+                and not self.fs.is_overlay_link(f"{real_dir}/{name}")
+            ):
                 # A plain file in a directory already resolved: its real path is
                 # that directory's and its name (resolving from the root again
                 # costs a lstat per component, for every file of a large conf.d).
                 # A snapshot's link is a regular placeholder: it is resolved.
                 self.found.append((candidate, Path(f"{real_dir}/{name}")))
             else:
-                self.no_wildcard(
-                    candidate, *self.fs.resolve_below_counting(real_dir, name, links, candidate)
-                )
+                self.no_wildcard(candidate, (real_dir, name, links))
 
 
 def expand_include(
     fs: RootFS, tree_path: str, optional: bool, budget: DirectoryBudget | None = None
-) -> list[tuple[str, Path]]:
+) -> list[tuple[str, Path | OSError]]:
     """Return ``(path as named, real path)`` of every file an include reads, in order.
+
+    In place of the real path stands the error of a name ``Include`` opens and
+    httpd cannot (missing, "file/", a link loop, too long): httpd fails there,
+    after reading the files before it.
 
     Args:
         fs: the audited root.
-        tree_path: the absolute, normalised path inside the root (ServerRoot applied).
+        tree_path: the absolute, normalised path inside the root (ServerRoot
+            applied), ending in ``/`` where httpd's does (a directory only).
         optional: True for ``IncludeOptional``.
         budget: directory reads left to the whole load (one include's own if None).
 
