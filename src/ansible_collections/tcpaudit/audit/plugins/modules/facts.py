@@ -321,6 +321,9 @@ PROC_VALUE_BYTES = 4096
 MAX_SYMLINKS = 40
 # httpd's AP_MAX_FNMATCH_DIR_DEPTH.
 MAX_DIRECTORY_DEPTH = 128
+# The kernel refuses a path name of this many bytes or more (its NUL included):
+# httpd cannot stat or open an Include path that long.
+PATH_MAX = 4096
 PROBE_TIMEOUT_SECONDS = 10
 PROBE_OUTPUT_BYTES = 65536
 # Keys whose values are secrets: never opened (ip-sysctl.rst: tcp_fastopen_key is 0600).
@@ -427,6 +430,17 @@ def open_below(base, parts):
 def is_secret(name):
     """True for /proc/sys file names whose contents must never be read."""
     return name in SECRET_NAMES or name.endswith(SECRET_SUFFIXES)
+
+
+def _too_long(tree):
+    """Whether httpd's path ``tree`` is too long for the kernel (ENAMETOOLONG)."""
+    return len(tree) >= PATH_MAX // 4 and len(tree.encode("utf-8", "surrogateescape")) >= PATH_MAX
+
+
+def _directory_only(argument):
+    """Whether an Include argument names directories only: apr_filepath_merge
+    keeps its trailing '/' when it ends in an empty, '.' or '..' component."""
+    return argument.rpartition("/")[2] in ("", ".", "..")
 
 
 def has_wildcard(pattern):
@@ -3347,7 +3361,11 @@ class Collector:
                 elif name in ("include", "includeoptional"):
                     for base in roots if not argument.startswith("/") else ["/"]:
                         path = posixpath.join(base, argument)
-                        queue.extend(self._include(posixpath.normpath(path), visited_dirs))
+                        queue.extend(
+                            self._include(
+                                posixpath.normpath(path), visited_dirs, _directory_only(argument)
+                            )
+                        )
                 elif name == "<iffile":
                     target = argument.rstrip(">").lstrip("!")
                     for base in roots if target and not target.startswith("/") else ["/"]:
@@ -3386,14 +3404,20 @@ class Collector:
             files = []
             for base in list(dict.fromkeys(roots)) if not argument.startswith("/") else ["/"]:
                 path = posixpath.normpath(posixpath.join(base, argument))
-                files.extend(self._include(path, set()))
+                files.extend(self._include(path, set(), _directory_only(argument)))
             self._included[argument] = list(dict.fromkeys(files))
         return self._included[argument]
 
-    def _include(self, pattern, visited_dirs):
-        """Files an Include pattern names: wildcards expanded, directories read recursively."""
+    def _include(self, pattern, visited_dirs, directory_only=False):
+        """Files an Include pattern names: wildcards expanded, directories read recursively.
+
+        ``directory_only``: the argument ended in '/' (or '/.', '/..'), so httpd
+        takes only directories by the names matched.
+        """
         candidates = ["/"]
         parts = [part for part in pattern.split("/") if part]
+        # A wildcard before a '/' keeps only entries that are directories.
+        last = len(parts) - 1 if not directory_only else len(parts)
         for index, part in enumerate(parts):
             if has_wildcard(part):
                 matched = []
@@ -3405,10 +3429,15 @@ class Collector:
                         if not wildcard_matches(part, name):
                             continue
                         path = posixpath.join(resolved, name)
+                        if _too_long(path):
+                            # httpd keeps it, then cannot open it: the snapshot
+                            # shows the name for the loader to fail or skip.
+                            self._record_too_long(path)
+                            continue
                         # httpd keeps, for a wildcard before the last component,
                         # only entries that are directories themselves (d_type):
                         # a link to a directory is not followed there.
-                        if index < len(parts) - 1 and not self._is_real_directory(path):
+                        if index < last and not self._is_real_directory(path):
                             continue
                         matched.append(path)
                 candidates = matched
@@ -3419,7 +3448,7 @@ class Collector:
                 candidates = candidates[: self.max_files]
         files = []
         for candidate in candidates:
-            files.extend(self._walk(candidate, visited_dirs, 0))
+            files.extend(self._walk(candidate, visited_dirs, 0, directory_only))
         return files
 
     def _take_matching(self, pattern, names):
@@ -3441,19 +3470,43 @@ class Collector:
             return False
         return True
 
+    def _record_too_long(self, tree):
+        """Record a listed name whose path is PATH_MAX bytes or longer (httpd's
+        stat and open of it fail), as a directory or a file, without reading it."""
+        parent, _, name = tree.rpartition("/")
+        try:
+            descriptor = os.open(self.real(parent or "/"), _DIRECTORY_FLAGS)
+        except OSError:
+            return
+        try:
+            mode = os.stat(name, dir_fd=descriptor, follow_symlinks=False).st_mode
+        except OSError:
+            return
+        finally:
+            os.close(descriptor)
+        self._record(tree, {"dir": True} if stat.S_ISDIR(mode) else {"present": True})
+
     def _is_real_directory(self, tree):
         try:
             return stat.S_ISDIR(os.lstat(self.real(tree)).st_mode)
         except OSError:
             return False
 
-    def _walk(self, tree, visited_dirs, depth):
+    def _walk(self, tree, visited_dirs, depth, directory_only=False):
+        if _too_long(tree):
+            self._record_too_long(tree)
+            return []
         resolved = self.resolve(tree)
         if resolved is None:
             return []
         try:
             is_dir = stat.S_ISDIR(os.stat(self.real(resolved)).st_mode)
         except OSError:
+            return []
+        if not is_dir and directory_only:
+            # "file/": httpd cannot open it (Include) or skips it; the loader
+            # sees the file and says the same.
+            self._record(resolved, {"present": True})
             return []
         if not is_dir:
             return [resolved]
