@@ -213,6 +213,32 @@ def long_line(tree: Tree, rng: random.Random, context: dict[str, object]) -> Non
     _edit(tree, rng, lambda data: data + b"\n" + line + b"\n")
 
 
+# Pieces of the shell that start-up files are read with: lists, pipelines,
+# quotes over lines, here-documents, nesting, what stops the shell.
+SHELL_PIECES = (
+    "false && ", "true || ", " | ", " &", "; ", "\n", "&&\n", "! ", "( ", " )", "{ ", "; }",
+    "export APACHE_ARGUMENTS=", "set -a", "set +a", ": ${X:=-DSSL}", "${X:?}", "${#X}", "$(",
+    "`", "'", '"', "\\", "<<EOF\nexport A=1\nEOF\n", "<<-'E'\n", "2>&1", ">/dev/null",
+    "if [ -n \"$X\" ]; then ", "elif ", "else ", "fi", "while ", "do ", "done", "case $X in ",
+    "esac", "f() ", "return", "exit 0", ". /etc/apache2/envvars", "${X:-${Y:-\"$(a)\"}}",
+    "${X#*}", "${X%%[!a]}", "eval ", "APACHE_ARGUMENTS=\"-D A B\" ", "-D\tFAST",
+)  # fmt: skip
+_START_UP = ("etc/apache2/envvars", "etc/sysconfig/httpd", "etc/conf.d/apache2",
+             "etc/sysconfig/apache2")  # fmt: skip
+
+
+def shell_fragment(tree: Tree, rng: random.Random, context: dict[str, object]) -> None:
+    """A start-up file given a fragment of shell made of pieces, some repeated."""
+    path = next((name for name in _START_UP if name in tree), _START_UP[0])
+    pieces = [rng.choice(SHELL_PIECES) for _ in range(rng.randint(2, 40))]
+    if rng.random() < HEAVY:
+        pieces *= _size(rng, [100], 20_000)
+    fragment = "".join(pieces).encode()
+    node = tree.get(path)
+    data = node.data if node is not None and node.kind == "file" and node.data else b""
+    tree[path] = Node("file", data=data + b"\n" + fragment + b"\n", mode=0o644)
+
+
 def _any_path(tree: Tree, rng: random.Random) -> str | None:
     return rng.choice(sorted(tree)) if tree else None
 
@@ -288,7 +314,7 @@ def sysctl_files(tree: Tree, rng: random.Random, context: dict[str, object]) -> 
 MUTATIONS: tuple[Callable[[Tree, random.Random, dict[str, object]], None], ...] = (
     flip_bytes, insert_bytes, drop_lines, repeat_line, splice, huge_number, hostile_line,
     nest_sections, variable_chain, long_line, special_node, special_node, hostile_name,
-    proc_values, sysctl_files,
+    proc_values, sysctl_files, shell_fragment,
 )  # fmt: skip
 
 
