@@ -10,6 +10,7 @@ or changed there.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,3 +72,30 @@ def _expected_churn(path: str) -> bool:
     """Entries the system itself changes while tests run (not tcpaudit's business)."""
     name = Path(path).name
     return path in ("/etc/ld.so.cache", "/etc/mtab") or name.startswith(".")
+
+
+@pytest.fixture
+def deep_trees() -> Iterator[list[Path]]:
+    """Directories a test makes too deep for pytest's own clean-up (its
+    shutil.rmtree recurses a call per level): the test lists them here, and
+    they are flattened, then removed, after it."""
+    trees: list[Path] = []
+    yield trees
+    for tree in trees:
+        _remove_deep(tree)
+
+
+def _remove_deep(top: Path) -> None:
+    # Every directory below top moves up to top's level, one rename each,
+    # so what is left is at most two levels deep.
+    moved = 0
+    queue = [entry.name for entry in os.scandir(top) if entry.is_dir(follow_symlinks=False)]
+    while queue:
+        name = queue.pop()
+        with os.scandir(top / name) as entries:
+            inner = [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
+        for entry in inner:
+            moved += 1
+            os.rename(entry.path, top / f"flattened-{moved}")
+            queue.append(f"flattened-{moved}")
+    shutil.rmtree(top)

@@ -145,6 +145,8 @@ class RootFS:
 
         Raises:
             LinkLoopError: more than MAX_SYMLINKS links on the way (a loop).
+            NotADirectoryError: a name that is no directory has more after it
+                (``a.conf/``, or a link to ``a.conf/.``), as the kernel says.
         """
         return self.resolve_counting(tree_path)[0]
 
@@ -174,11 +176,17 @@ class RootFS:
     def _walk(self, resolved: list[str], rest: str, links: int, shown: str) -> tuple[Path, int]:
         # Plain strings and os calls: this runs for every included file, and
         # pathlib objects cost more than the system calls themselves.
-        parts = [part for part in rest.split("/") if part not in ("", ".")]
+        # "" and "." are kept while walking: after a name they say it must be
+        # a directory ("a.conf/", "a.conf/." and "a.conf/.." of a file fail
+        # with ENOTDIR, as in the kernel); they add nothing to the path.
+        # (Raised, not left in the path: pathlib drops a trailing "/" or ".".)
+        parts = rest.split("/")
         parts.reverse()
         base = self._root_text
         while parts:
             name = parts.pop()
+            if name in ("", "."):
+                continue
             if name == "..":
                 if resolved:
                     resolved.pop()
@@ -188,9 +196,15 @@ class RootFS:
             try:
                 mode = stat.S_IFLNK if overlaid is not None else self.lstat_real(candidate).st_mode
             except (OSError, ValueError):  # ValueError: a NUL byte in the name
+                # The rest stays unresolved ("missing/../x"): the kernel, and
+                # _parts_below_root, refuse such a path.
                 resolved.append(name)
                 resolved.extend(reversed(parts))
                 break
+            if parts and not stat.S_ISLNK(mode) and not stat.S_ISDIR(mode):
+                raise NotADirectoryError(
+                    errno.ENOTDIR, os.strerror(errno.ENOTDIR), self.display_tree(shown)
+                )
             if stat.S_ISLNK(mode):
                 links += 1
                 self._followed += 1
@@ -203,9 +217,7 @@ class RootFS:
                 target = overlaid if overlaid is not None else self._readlink(candidate)
                 if target.startswith("/"):
                     resolved = []
-                parts.extend(
-                    reversed([part for part in target.split("/") if part not in ("", ".")])
-                )
+                parts.extend(reversed(target.split("/")))
                 continue
             resolved.append(name)
         return (Path(base + "/".join(resolved)) if resolved else self.root), links
@@ -220,15 +232,41 @@ class RootFS:
         if not _long(real):
             return os.lstat(real)
         *directories, name = self._parts_below_root(real)
-        with self._directory(directories) as descriptor:
+        with self._directory_in_steps(directories) as descriptor:
             return os.stat(name, dir_fd=descriptor, follow_symlinks=False)
 
     def _readlink(self, real: str) -> str:
         if not _long(real):
             return os.readlink(real)
         *directories, name = self._parts_below_root(real)
-        with self._directory(directories) as descriptor:
+        with self._directory_in_steps(directories) as descriptor:
             return os.readlink(name, dir_fd=descriptor)
+
+    @contextmanager
+    def _directory_in_steps(self, parts: list[str]) -> Iterator[int]:
+        """A descriptor of the directory ``parts`` below the root, opened a few
+        thousand bytes of path at a time (not a name at a time: ``_walk``
+        looks up every name of a deep path, and a lookup opening each
+        directory from the root made that quadratic: 40 s for five Include
+        lines 1,990 directories deep). As ``os.lstat`` of a short path, for
+        the paths ``_walk`` builds, whose directories it has found no link in.
+        """
+        descriptor = open_directory(self.root)
+        try:
+            start = 0
+            while start < len(parts):
+                end, size = start, 0
+                while end < len(parts) and (end == start or size + len(parts[end]) < 2048):
+                    size += len(parts[end]) + 1
+                    end += 1
+                flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+                inner = os.open("/".join(parts[start:end]), flags, dir_fd=descriptor)
+                os.close(descriptor)
+                descriptor = inner
+                start = end
+            yield descriptor
+        finally:
+            os.close(descriptor)
 
     @contextmanager
     def scandir_real(self, real: str | os.PathLike[str]) -> Iterator[Iterator[os.DirEntry[str]]]:
@@ -320,12 +358,25 @@ class RootFS:
         return text == str(self.root) or text.startswith(self._root_text)
 
     def _parts_below_root(self, real: str | os.PathLike[str]) -> list[str]:
-        text = os.path.abspath(real)
-        if text == str(self.root):
+        """The names below the root of a path ``resolve`` returned.
+
+        Not normalised as text: ``missing/..`` or ``a.conf/..`` is left of a
+        walk that failed there, and the kernel refuses it (ENOENT, ENOTDIR);
+        cancelling the ``..`` would read what httpd cannot.
+        """
+        text = os.fspath(real)
+        if not text.startswith("/"):
+            text = os.path.abspath(text)
+        if text.rstrip("/") == str(self.root).rstrip("/"):
             return []
         if not text.startswith(self._root_text):
             raise OutsideRootError(real)
-        return text[len(self._root_text) :].split("/")
+        names = [name for name in text[len(self._root_text) :].split("/") if name]
+        if ".." in names:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), text)
+        if text.endswith("/"):
+            names.append("")  # "file/": opened as a directory, it fails
+        return names
 
     def tree_path(self, real: Path) -> PurePosixPath:
         """Return the absolute in-tree path of a real path below the root."""

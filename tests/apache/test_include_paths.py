@@ -112,6 +112,14 @@ def _shapes_tree(root: Path) -> None:
     (conf / "d/loop.conf").symlink_to("loop.conf")
     (conf / "loopdir").symlink_to("loopdir")
     (conf / "e/z.conf").symlink_to("../d/loop.conf")
+    # s/: links whose targets go through a file or a missing name: the kernel
+    # refuses "a.conf/", "a.conf/.", "a.conf/../x" and "nothere/../x".
+    (conf / "s").mkdir()
+    (conf / "s/a.conf").write_text("ServerAdmin sa@example.org\n")
+    (conf / "s/slash.conf").symlink_to("a.conf/")
+    (conf / "s/dot.conf").symlink_to("a.conf/.")
+    (conf / "s/dd.conf").symlink_to("a.conf/../a.conf")
+    (conf / "s/miss.conf").symlink_to("nothere/../a.conf")
 
 
 TRAILING_SLASH = [
@@ -162,8 +170,20 @@ LINK_LOOPS = [
     "IncludeOptional e/",
 ]
 
+LINKS_THROUGH_FILES = [
+    "Include s/slash.conf",
+    "Include s/dot.conf",
+    "Include s/dd.conf",
+    "Include s/miss.conf",
+    "IncludeOptional s/slash.conf",
+    "IncludeOptional s/miss.conf",
+    "IncludeOptional s",
+    "IncludeOptional s/*.conf",
+    "Include s/a.conf",
+]
 
-@pytest.mark.parametrize("line", TRAILING_SLASH + LINK_LOOPS)
+
+@pytest.mark.parametrize("line", TRAILING_SLASH + LINK_LOOPS + LINKS_THROUGH_FILES)
 def test_include_shapes_read_as_apache2_reads_them(tmp_path: Path, line: str) -> None:
     ours = tmp_path / "tcpaudit"
     _shapes_tree(ours)
@@ -210,6 +230,17 @@ def _deep_tree(root: Path) -> None:
         _write_at(descriptor, "y.conf", "ServerAdmin y@example.org\n")
     finally:
         os.close(descriptor)
+    # Beside x.conf, a link through a missing name: a path past 3,072 bytes
+    # was normalised as text, "nothere/.." cancelled, and x.conf read.
+    descriptor = os.open(root / "etc/apache2/deep", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in CHAIN:
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=descriptor)
+            os.close(descriptor)
+            descriptor = inner
+        os.symlink("nothere/../x.conf", "miss.conf", dir_fd=descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _write_at(directory: int, name: str, text: str) -> None:
@@ -230,6 +261,8 @@ DEEP_LINES = {
     "a directory read whole": lambda: "Include deep",
     "a wildcard, optional": lambda: f"IncludeOptional {_chain()}/*.conf",
     "a wildcard in a directory past 4,096 bytes": lambda: f"IncludeOptional {_chain()}/*/*.conf",
+    "a link through a missing name": lambda: f"Include {_chain()}/miss.conf",
+    "a link through a missing name, optional": lambda: f"IncludeOptional {_chain()}/miss.conf",
 }
 
 
@@ -274,3 +307,27 @@ def test_iffile_of_a_name_ending_in_a_slash_holds_for_a_directory_only(
     expected = _apache(theirs)
     assert _loader(ours) == expected
     assert _through_snapshot(ours) == expected
+
+
+def test_a_wildcard_a_thousand_directories_deep_reads_as_apache2_reads_it(
+    tmp_path: Path, deep_trees: list[Path]
+) -> None:
+    """The loader matched a wildcard one call deeper per name before it: 990
+    plain names ended in a RecursionError, "input nested too deeply", with no
+    file or line; httpd reads the file."""
+    relative = "/".join(["a"] * 990)
+    config = "\n".join([*BASE, f"Include {relative}/*.conf", ""])
+    trees = []
+    for name in ("tcpaudit", "apache"):
+        (tmp_path / name / "etc/apache2").mkdir(parents=True)
+        deep_trees.append(tmp_path / name)
+        deep = str(tmp_path / name / "etc/apache2")
+        for _ in range(990):  # makedirs recurses a call per level
+            deep += "/a"
+            os.mkdir(deep)
+        Path(deep, "f0.conf").write_text("ServerAdmin f@example.org\n")
+        (tmp_path / name / "etc/apache2/apache2.conf").write_text(config)
+        trees.append(tmp_path / name)
+    expected = _apache(trees[1])  # every path is relative: nothing to map
+    assert expected[0] == "accepted"
+    assert _loader(trees[0]) == expected

@@ -176,6 +176,8 @@ def test_an_unset_parameter_in_a_command_not_run_still_stops_the_shell(script: s
         "export X=\"a\nb\\\nc\" Y='d\ne'\n",
         # A here-document's body is no command, with <<- its tabs are stripped.
         "cat <<EOF >/dev/null\nexport A=1\nEOF\ncat <<-'E' >/dev/null\n\texport B=1\n\tE\nexport C=1\n",
+        # A here-document's delimiter is not expanded (its ':=' assigns nothing).
+        "cat <<${D:=x} >/dev/null\nexport A=1\n${D:=x}\nexport B=$D\n",
         # A function is defined, not run; a loop that never runs, runs nothing.
         "f() {\n  export A=1\n}\nwhile false; do export B=1; done\nfor i in; do export C=1; done\n",
         # A subshell's and a background command's assignments are its own.
@@ -214,7 +216,13 @@ def test_exit_ends_the_shell_before_httpd_starts() -> None:
 
 @pytest.mark.parametrize(
     ("script", "line"),
-    [('export A=1\nB="never closed\nC=1\n', 2), ("A=1\n\nB=${X:-y\n", 3), ("A='x\n", 1)],
+    [
+        ('export A=1\nB="never closed\nC=1\n', 2),
+        ("A=1\n\nB=${X:-y\n", 3),
+        ("A='x\n", 1),
+        ("A=$(echo\nB=1\n", 1),
+        ("A=1\nB=`x\n", 2),
+    ],
 )
 def test_a_quote_never_closed_stops_the_shell_at_its_line(script: str, line: int) -> None:
     """dash reads the file up to the syntax error and stops (apachectl with it)."""
@@ -222,7 +230,7 @@ def test_a_quote_never_closed_stops_the_shell_at_its_line(script: str, line: int
                           capture_output=True, check=False)  # fmt: skip
     assert done.returncode != 0 and b"Syntax error" in done.stderr
     state = ShellState(variables={}, exported=set())
-    with pytest.raises(ApacheConfigError, match="never closed") as refused:
+    with pytest.raises(ApacheConfigError, match="is never closed") as refused:
         run_script(script, state, "envvars")
     assert refused.value.line == line
 

@@ -403,3 +403,32 @@ def test_a_sysconfig_file_of_blank_lines(tmp_path: Path) -> None:
     assert run["seconds"] < SAFE_SECONDS, run["seconds"]
     assert run["exit_code"] == 0, run["stderr"]
     assert json.loads(run["stdout"])["apache"]["mpm"] == "worker"
+
+
+def test_include_lines_two_thousand_directories_deep(
+    tmp_path: Path, deep_trees: list[Path]
+) -> None:
+    """Past 3,072 bytes of path, each name looked up opened every directory
+    from the root: five Include lines of a file 1,990 directories deep (a
+    3,992-byte path) took 43 s."""
+    deep = _debian(tmp_path, "deep")
+    deep_trees.append(deep)
+    relative = "/".join(["a"] * 1990)
+    descriptor = os.open(deep / "etc/apache2", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(1990):
+            os.mkdir("a", dir_fd=descriptor)
+            inner = os.open("a", os.O_RDONLY | os.O_DIRECTORY, dir_fd=descriptor)
+            os.close(descriptor)
+            descriptor = inner
+        written = os.open("f0.conf", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=descriptor)
+        os.write(written, b"ServerAdmin deep@example.org\n")
+        os.close(written)
+    finally:
+        os.close(descriptor)
+    _append(deep, "etc/apache2/apache2.conf", f"Include {relative}/f0.conf\n" * 5)
+    (run,) = clis_in_child([["facts", "--root", str(deep)]], tmp_path)["runs"]
+    assert run["exit_code"] == 0, run["stderr"]
+    assert run["seconds"] < SAFE_SECONDS
+    files = json.loads(run["stdout"])["apache"]["files"]
+    assert sum(name.endswith("/f0.conf") for name in files) >= 1

@@ -241,15 +241,27 @@ class _Walk:
         self.depth -= 1
 
     def wildcard(self, path: str, rest: str) -> None:
+        """Read what ``path`` + ``rest`` (a wildcard pattern) names, in httpd's order.
+
+        A stack of what is left to match, not recursion: a pattern may hold a
+        thousand components (httpd recurses in C and has no such limit).
+        """
+        pending = [(path, rest)]
+        while pending:
+            path, rest = pending.pop()
+            pending.extend(reversed(self._wildcard_level(path, rest)))
+
+    def _wildcard_level(self, path: str, rest: str) -> list[tuple[str, str]]:
+        """Match the first wildcard component of ``rest`` below ``path``: files
+        are read at once; what is left for each matching directory is returned."""
         first, slash, remainder = rest.partition("/")
-        if not has_wildcard(first):
+        while not has_wildcard(first):
             # "dir/*.conf/" ends in an empty component: "dir/x.conf/" is read.
-            joined = f"{path.rstrip('/')}/{first}"
-            if slash:
-                self.wildcard(joined, remainder)
-            else:
-                self.no_wildcard(joined)
-            return
+            path = f"{path.rstrip('/')}/{first}"
+            if not slash:
+                self.no_wildcard(path)
+                return []
+            first, slash, remainder = remainder.partition("/")
         try:
             if _too_long(path):
                 raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), path)
@@ -259,7 +271,7 @@ class _Walk:
         except OSError as exc:
             # apr_dir_open failed: only a missing directory is optional.
             if self.optional and isinstance(exc, FileNotFoundError):
-                return
+                return []
             raise IncludeError(
                 f"Include/IncludeOptional: Could not open directory {path}: {exc.strerror}"
             ) from exc
@@ -286,11 +298,11 @@ class _Walk:
                 f"'{path}', failing"
             )
         base = path.rstrip("/")
+        if slash:
+            return [(f"{base}/{name}", remainder) for name, _ in candidates]
         for name, mode in candidates:
             candidate = f"{base}/{name}"
-            if slash:
-                self.wildcard(candidate, remainder)
-            elif (
+            if (
                 stat.S_ISREG(mode)
                 and not _too_long(candidate)
                 and not self.fs.is_overlay_link(f"{real_dir}/{name}")
@@ -302,6 +314,7 @@ class _Walk:
                 self.found.append((candidate, Path(f"{real_dir}/{name}")))
             else:
                 self.no_wildcard(candidate, (real_dir, name, links))
+        return []
 
 
 def expand_include(

@@ -198,6 +198,8 @@ class _Tokens:
             elif char == "`" or text.startswith("$(", index):
                 run = SIMPLE_SUBSTITUTIONS.match(text, index)
                 index = run.end() if run else closing_substitution(text, index)
+                if index < 0:
+                    raise self._unterminated("a command substitution is never closed", self.line)
                 parts.append(("", text[start:index]))
             elif char == "$":
                 index = plain_expansion_end(text, index)
@@ -261,7 +263,7 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
     redirections: list[Word] = []
     negated = False
     line = 0
-    target = False  # the next word is a redirection's
+    target = ""  # the operator whose word comes next (a redirection's)
     piped = False  # a "|" waits for its next command
 
     def command_done() -> None:
@@ -291,8 +293,9 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
         if kind == "word":
             assert isinstance(value, Word)
             if target:
-                redirections.append(value)
-                target = False
+                if target != "<<":  # a here-document's delimiter is not expanded
+                    redirections.append(value)
+                target = ""
             elif not words and not commands and not negated and _bare(value) == "!":
                 negated = True
             else:
@@ -312,7 +315,7 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
         if operator in _REDIRECTIONS:
             if not words and not redirections:
                 line = token_line
-            target = True
+            target = operator[:2]
         elif operator in ("&&", "||"):
             pipeline_done()
             connectors.append(operator)

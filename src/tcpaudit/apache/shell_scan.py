@@ -80,6 +80,8 @@ def scan(text: str, index: int, frame: str) -> int:
             index += 2
         elif char == "`" or text.startswith("$(", index):
             index = closing_substitution(text, index)
+            if index < 0:
+                return -1
         elif char == "}" and top != '"':
             stack.pop()
             index += 1
@@ -106,8 +108,8 @@ def closing_quote(text: str, index: int) -> int:
 
 def closing_substitution(text: str, index: int) -> int:
     """The index after the backquote or ``$(...)`` starting at ``text[index]``,
-    else the text's end: quotes inside are skipped whole (``$(echo ")")``),
-    nested ``$(`` counted. A stack, not recursion."""
+    -1 when the text ends first: quotes inside are skipped whole
+    (``$(echo ")")``), nested ``$(`` counted. A stack, not recursion."""
     length = len(text)
     # The common short forms, `cmd` and $(cmd) with nothing nested, at once.
     if text[index] == "`":
@@ -122,7 +124,7 @@ def closing_substitution(text: str, index: int) -> int:
         end = index + 1
         while end < length and text[end] != "`":
             end += 2 if text[end] == "\\" else 1
-        return min(end + 1, length)
+        return end + 1 if end < length else -1
     stack = ["("]
     index += 2
     while index < length:
@@ -149,6 +151,8 @@ def closing_substitution(text: str, index: int) -> int:
                 return index
         elif char == "`":
             index = closing_substitution(text, index)
+            if index < 0:
+                return -1
         else:
             index += 1
-    return length
+    return -1

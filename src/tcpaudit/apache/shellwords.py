@@ -221,6 +221,7 @@ class Expander:
                 self._note("command substitution is not evaluated; it is taken as empty")
             run = SIMPLE_SUBSTITUTIONS.match(text, index)
             end = run.end() if run else closing_substitution(text, index)
+            end = len(text) if end < 0 else end
             # Read twice (lexed, then skipped here), a step per character: charged
             # as expansion work, so megabytes of them cost an error, not minutes.
             self.state.charge_work(2 * (end - index), self.file, self.line)

@@ -2796,12 +2796,14 @@ class Collector:
         """
         if "\x00" in tree:
             return None  # no file has such a name (the system call refuses it)
-        parts = [part for part in tree.split("/") if part]
+        # "" and "." stay while walking: after a name they say it must be a
+        # directory ("a.conf/" or "a.conf/." of a file fails with ENOTDIR).
+        parts = tree.split("/")
         resolved = []
         links = 0
         while parts:
             name = parts.pop(0)
-            if name == ".":
+            if name in ("", "."):
                 continue
             if name == "..":
                 if resolved:
@@ -2810,9 +2812,13 @@ class Collector:
             current = "/" + "/".join([*resolved, name])
             try:
                 mode = os.lstat(self.real(current)).st_mode
+                if parts and not stat.S_ISLNK(mode) and not stat.S_ISDIR(mode):
+                    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
             except OSError:
+                # The rest stays as written ("a.conf/.", "missing/.."): the
+                # system refuses such a path, as it refuses it to httpd.
                 resolved.append(name)
-                resolved.extend(part for part in parts if part not in ("", "."))
+                resolved.extend(part if part else "." for part in parts)
                 break
             if stat.S_ISLNK(mode):
                 links += 1
@@ -2824,10 +2830,9 @@ class Collector:
                     self._record(current, {"link": target})
                 if links > MAX_SYMLINKS:
                     return None
-                target_parts = [part for part in target.split("/") if part]
                 if target.startswith("/"):
                     resolved = []
-                parts = target_parts + parts
+                parts = target.split("/") + parts
                 continue
             resolved.append(name)
         return "/" + "/".join(resolved)
