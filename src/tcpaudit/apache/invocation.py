@@ -34,7 +34,13 @@ from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .shell import run_script
-from .shellwords import MAX_ENVIRONMENT_BYTES, ShellState, redact_environment, split_fields
+from .shellwords import (
+    DEFAULT_IFS,
+    MAX_ENVIRONMENT_BYTES,
+    ShellState,
+    redact_environment,
+    split_fields,
+)
 from .units import ServiceUnit, exec_arguments, parse_environment_file, read_unit
 
 __all__ = ["Invocation", "apply_arguments", "read_invocation"]
@@ -221,7 +227,7 @@ def _debian(
         invocation.environment = environment
         apply_arguments(command[1:], invocation)
         return
-    state = ShellState(variables=dict(environment), exported=set(environment))
+    state = ShellState(variables=redact_environment(environment), exported=set(environment))
     confdir = environment.get("APACHE_CONFDIR") or "/etc/apache2"
     state.variables.setdefault("APACHE_CONFDIR", confdir)
     path = environment.get("APACHE_ENVVARS") or (
@@ -232,10 +238,16 @@ def _debian(
         f"{unit.name if unit else 'apache2.service'} runs apachectl, which sources "
         f"{fs_shown(reader, path) if read else path + ' (absent)'}"
     )
-    arguments = split_fields(state.variables.get("APACHE_ARGUMENTS", ""))
+    arguments = split_fields(
+        state.variables.get("APACHE_ARGUMENTS", ""), state.variables.get("IFS", DEFAULT_IFS)
+    )
     if confdir != "/etc/apache2":
         arguments = ["-d", confdir, *arguments]
-    httpd = split_fields(state.variables.get("APACHE_HTTPD", "") or "/usr/sbin/apache2")
+    httpd = split_fields(
+        state.variables.get("APACHE_HTTPD", "") or "/usr/sbin/apache2",
+        state.variables.get("IFS", DEFAULT_IFS),
+    )
+    httpd = httpd or ["/usr/sbin/apache2"]  # blanks only: apachectl would run nothing
     invocation.binary = httpd[0]
     apply_arguments([*httpd[1:], *arguments], invocation)
     invocation.environment = state.environment()
@@ -252,10 +264,12 @@ def _rhel(
     invocation = reader.invocation
     if unit is None and release < (2, 4):
         # RHEL 6's init script: `. /etc/sysconfig/httpd`, then `$HTTPD $OPTIONS`.
-        state = ShellState()
+        state = ShellState(dash=False)
         read = reader.shell("/etc/sysconfig/httpd", state)
         invocation.how = "the init script sources etc/sysconfig/httpd" if read else ""
-        words = split_fields(state.variables.get("OPTIONS", ""))
+        words = split_fields(
+            state.variables.get("OPTIONS", ""), state.variables.get("IFS", DEFAULT_IFS)
+        )
         invocation.binary = state.variables.get("HTTPD") or "/usr/sbin/httpd"
         apply_arguments(words, invocation)
         environment = state.environment()
@@ -295,11 +309,11 @@ def _gentoo(
         return
     # OpenRC's init.d/apache2 sources conf.d/apache2 and runs
     # `apache2 ${APACHE2_OPTS} -d ${SERVERROOT} -f ${CONFIGFILE}`.
-    state = ShellState()
+    state = ShellState(dash=False)
     read = reader.shell("/etc/conf.d/apache2", state)
     invocation.how = "OpenRC sources etc/conf.d/apache2" if read else ""
     variables = state.variables
-    words = split_fields(variables.get("APACHE2_OPTS", ""))
+    words = split_fields(variables.get("APACHE2_OPTS", ""), variables.get("IFS", DEFAULT_IFS))
     if variables.get("SERVERROOT"):
         words += ["-d", variables["SERVERROOT"]]
     if variables.get("CONFIGFILE"):
@@ -322,10 +336,14 @@ def _suse(
         invocation.environment = environment
         apply_arguments(command[1:], invocation)
         return
-    state = ShellState(variables=dict(environment), exported=set(environment))
+    state = ShellState(
+        variables=redact_environment(environment), exported=set(environment), dash=False
+    )
     read = reader.shell("/etc/sysconfig/apache2", state)
     invocation.how = "start_apache2 sources etc/sysconfig/apache2" if read else ""
-    flags = split_fields(state.variables.get("APACHE_SERVER_FLAGS", ""))
+    flags = split_fields(
+        state.variables.get("APACHE_SERVER_FLAGS", ""), state.variables.get("IFS", DEFAULT_IFS)
+    )
     arguments = [f"-D{flag.removeprefix('-D')}" for flag in flags if flag not in ("-D", "")]
     if reader.exists("-f", "/etc/apache2/sysconfig.d/loadmodule.conf"):
         # The start script generated sysconfig.d/ from the sysconfig file: it

@@ -43,6 +43,8 @@ _OPERATORS = ("&&", "||", ";;", "<<-", "<<", ">>", "<&", ">&", "<>", ">|",
 _METACHARACTERS = frozenset(" \t\n;&|()<>")
 _WORD_END = frozenset(" \t\n;&|()<>'\"\\$`")
 _REDIRECTIONS = frozenset(("<<-", "<<", ">>", "<&", ">&", "<>", ">|", "<", ">"))
+# Reserved words after which a command starts (where "case", "{" and "}" count).
+_OPENERS = frozenset(("then", "do", "else", "elif", "if", "while", "until", "{", "!"))
 
 
 @dataclass(slots=True)
@@ -119,6 +121,8 @@ class _Tokens:
                 end = text.find("\n", self.index)
                 self.index = length if end < 0 else end
             elif char == "\n":
+                if self.delimiter_next is not None:
+                    raise self._unterminated("a here-document has no delimiter", self.line)
                 line = self.line
                 self.index += 1
                 self.line += 1
@@ -156,6 +160,9 @@ class _Tokens:
                 if (row.lstrip("\t") if strip_tabs else row) == delimiter:
                     break
         self.heredocs = []
+
+    def error(self, what: str, line: int) -> ApacheConfigError:
+        return self._unterminated(what, line)
 
     def _unterminated(self, what: str, line: int) -> ApacheConfigError:
         return ApacheConfigError(
@@ -265,6 +272,11 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
     line = 0
     target = ""  # the operator whose word comes next (a redirection's)
     piped = False  # a "|" waits for its next command
+    cases = 0  # case statements open: ";;" and ")" belong to them
+    opening = False  # the command's words so far are reserved words ("then", "{")
+
+    def syntax(what: str, at: int) -> ApacheConfigError:
+        return tokens.error(f"{what} unexpected", at)
 
     def command_done() -> None:
         nonlocal words, redirections
@@ -301,6 +313,10 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
             else:
                 if not words:
                     line = token_line
+                if not words or opening:  # at a command's start, reserved words aside
+                    bare = _bare(value) or ""
+                    cases += {"case": 1, "esac": -1}.get(bare, 0)
+                    opening = bare in _OPENERS
                 words.append(value)
             continue
         if kind == "newline":
@@ -312,6 +328,15 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
                 yield done
             continue
         operator = str(value)
+        empty = not (words or redirections or commands)
+        if operator in ("&&", "||", "|") and empty:
+            raise syntax(f'"{operator}"', token_line)
+        if operator in (";", "&") and empty:
+            raise syntax(f'"{operator}"', token_line)
+        # ";;" and ")" belong to case; "(" after a word to case or to "name()".
+        stray_paren = operator == "(" and len(words) > 1
+        if not cases and (operator in (";;", ")") or stray_paren):
+            raise syntax(f'"{operator}"', token_line)
         if operator in _REDIRECTIONS:
             if not words and not redirections:
                 line = token_line
@@ -331,6 +356,9 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
             words = []
         elif (done := list_done(operator == "&")) is not None:
             yield done  # ";", ";;", "&", and parentheses of case patterns
+    dangling = connectors and len(connectors) == len(pipelines) and not (words or commands)
+    if piped or dangling:
+        raise syntax("the end of the file", tokens.line)
     if (done := list_done(False)) is not None:
         yield done
 
@@ -359,6 +387,7 @@ def _skip_group(tokens: _Tokens, opening: str, closing: str) -> None:
             depth -= 1
             if depth == 0:
                 return
+    raise tokens.error(f"the file ends before its {closing}", tokens.line)
 
 
 def _skip_function_body(tokens: _Tokens) -> None:
@@ -370,5 +399,27 @@ def _skip_function_body(tokens: _Tokens) -> None:
         if kind == "op" and value == "(":
             _skip_group(tokens, "(", ")")
         elif isinstance(value, Word) and _bare(value) == "{":
-            _skip_group(tokens, "{", "}")
+            _skip_braces(tokens)
         return
+
+
+def _skip_braces(tokens: _Tokens) -> None:
+    """Step over tokens up to the ``}`` closing a ``{`` just read: braces count
+    only where a command starts (``echo }`` closes nothing)."""
+    depth = 1
+    at_start = True
+    after_redirection = False
+    while (token := tokens.next()) is not None:
+        kind, value, _ = token
+        if kind != "word":
+            after_redirection = kind == "op" and str(value) in _REDIRECTIONS
+            at_start = at_start or not after_redirection
+            continue
+        text = _bare(value) if isinstance(value, Word) else None
+        if at_start and not after_redirection and text in ("{", "}"):
+            depth += 1 if text == "{" else -1
+            if depth == 0:
+                return
+        at_start = text in _OPENERS and not after_redirection
+        after_redirection = False
+    raise tokens.error("the file ends before its }", tokens.line)

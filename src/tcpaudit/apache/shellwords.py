@@ -27,6 +27,7 @@ from .shell_scan import (
 )
 
 __all__ = [
+    "DEFAULT_IFS",
     "MAX_COMMANDS",
     "MAX_ENVIRONMENT_BYTES",
     "MAX_EXPANDED_BYTES",
@@ -72,6 +73,7 @@ _MAX_PATTERN_TRIM = 4096
 TRIM_WORK_PER_BYTE = 64
 TRIM_WORK_PER_RUN = 64
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DEFAULT_IFS = " \t\n"
 _IFS = re.compile("[ \t\n]+")
 # Where Expander.text has work: an expansion, and inside double quotes a backslash.
 _SPECIAL_BARE = re.compile(r"[$`]")
@@ -89,6 +91,12 @@ class ShellState:
     expanded: int = 0
     commands: int = 0
     sourced: int = 0  # bytes of files run with '.', each time counted
+    # dash sources Debian's envvars; bash the other families' files, and goes
+    # on after errors that stop dash (a bad name given to export).
+    dash: bool = True
+    last_status: bool | None = True  # of the last pipeline run: $?
+    errexit: bool = False  # set -e
+    nounset: bool = False  # set -u
 
     def environment(self) -> dict[str, str]:
         """The exported variables, as the program the shell starts receives them."""
@@ -172,7 +180,10 @@ class Expander:
 
     def word(self, word: Word) -> str:
         pieces: list[str] = []
-        for kind, text in word.parts:
+        parts = word.parts
+        if parts and parts[0][0] == "" and parts[0][1].startswith("~"):
+            parts = [*self._tilde(parts[0][1], len(parts) == 1), *parts[1:]]
+        for kind, text in parts:
             pieces.append(text if kind == "'" else self.text(text, kind == '"'))
         value = "".join(pieces)
         self.state.charge(len(value), self.file, self.line)
@@ -184,7 +195,7 @@ class Expander:
             return [self.word(word)]
         value = self.word(word)
         quoted = any(kind for kind, _ in word.parts)
-        split = [piece for piece in _IFS.split(value) if piece]
+        split = split_fields(value, self.state.variables.get("IFS", DEFAULT_IFS))
         return split if split or not quoted else [value]
 
     def text(self, text: str, quoted: bool) -> str:
@@ -326,7 +337,19 @@ class Expander:
         length, name, operation, bare = match.groups()
         name = name or bare
         variables = self.state.variables
-        value = variables.get(name)
+        value = variables.get(name) if _NAME.fullmatch(name) else self._special(name)
+        if (
+            value is None
+            and self.state.nounset
+            and name not in "@*"
+            and (not operation or operation[:1] in "#%" or length)
+        ):
+            raise ApacheConfigError(
+                f"{name}: parameter not set (set -u): the shell sourcing the start-up files "
+                "stops here",
+                file=self.file,
+                line=self.line,
+            )
         if length:
             # dash counts bytes, not characters (${#Y} of "é" is 2).
             return str(len((value or "").encode("utf-8", "surrogateescape")))
@@ -349,6 +372,13 @@ class Expander:
         if op in (":-", "-"):
             return self.word_value(word, quoted) if unset_or_empty else value or ""
         if op in (":=", "="):
+            if unset_or_empty and not _NAME.fullmatch(name):
+                raise ApacheConfigError(
+                    f"${{{name}{op}...}}: a special parameter cannot be assigned; the shell "
+                    "sourcing the start-up files stops here",
+                    file=self.file,
+                    line=self.line,
+                )
             if unset_or_empty:
                 self.state.assign(name, self.word_value(word, quoted))
                 return variables[name]
@@ -364,6 +394,29 @@ class Expander:
                 line=self.line,
             )
         return value or ""
+
+    def _tilde(self, text: str, whole: bool) -> list[tuple[str, str]]:
+        """``~`` or ``~/...`` at a word's start: HOME when set, as in dash;
+        ``~user`` is left as written, with a note."""
+        slash = text.find("/")
+        if slash < 0 and not whole:
+            return [("", text)]  # "~"x": a quoted tilde prefix is not expanded
+        prefix = text[1:] if slash < 0 else text[1:slash]
+        home = self.state.variables.get("HOME")
+        if prefix:
+            self._note("~user is not expanded (the host's user database is not read)")
+            return [("", text)]
+        if home is None:
+            return [("", text)]
+        return [("'", home), ("", "" if slash < 0 else text[slash:])]
+
+    def _special(self, name: str) -> str | None:
+        """``$?``, and the parameters tcpaudit cannot know (``$1``, ``$#``, ``$$``...:
+        apachectl's arguments and process), taken as unset, with a note."""
+        if name == "?" and self.state.last_status is not None:
+            return "0" if self.state.last_status else "1"
+        self._note(f"special parameter ${name} is not known; it is taken as unset")
+        return None
 
     def _trim(self, value: str, op: str, text: str) -> str:
         written = self.pattern(text)
@@ -388,11 +441,38 @@ def _escaped(text: str) -> str:
     return "".join(f"\\{char}" for char in text)
 
 
-def split_fields(value: str) -> list[str]:
+def split_fields(value: str, ifs: str = DEFAULT_IFS) -> list[str]:
     """The fields an unquoted ``$VAR`` holding ``value`` gives on a command line.
 
-    Split at the default IFS (space, tab, newline) and nothing more: the
-    value's quotes are characters and its ``$`` is not expanded again
-    (``APACHE_ARGUMENTS='-D "A B"'`` gives ``-D``, ``"A``, ``B"``).
+    Split at ``ifs`` (the shell's IFS: space, tab, newline unless a start-up
+    file set it) and nothing more: the value's quotes are characters and its
+    ``$`` is not expanded again (``APACHE_ARGUMENTS='-D "A B"'`` gives
+    ``-D``, ``"A``, ``B"``). IFS white space runs count as one delimiter and
+    are dropped at the ends; each other IFS character ends a field, an empty
+    one too (``a,,b`` with IFS ``,`` gives ``a``, ``""``, ``b``).
     """
-    return [piece for piece in _IFS.split(value) if piece]
+    if ifs == DEFAULT_IFS:
+        return [piece for piece in _IFS.split(value) if piece]
+    if not ifs:
+        return [value] if value else []
+    white = "".join(char for char in ifs if char in DEFAULT_IFS)
+    fields: list[str] = []
+    index, length = 0, len(value)
+    while index < length and value[index] in white:
+        index += 1
+    start = index
+    while index < length:
+        if value[index] not in ifs:
+            index += 1
+            continue
+        fields.append(value[start:index])
+        while index < length and value[index] in white:
+            index += 1
+        if index < length and value[index] in ifs and value[index] not in white:
+            index += 1
+            while index < length and value[index] in white:
+                index += 1
+        start = index
+    if start < length:
+        fields.append(value[start:])
+    return fields

@@ -1,0 +1,318 @@
+"""Simple commands of a start-up file: what each builtin tcpaudit knows does to the shell.
+
+``shell.py`` decides which commands run (lists, ``if`` blocks); this module
+runs one: assignments, ``export``/``readonly``, ``unset``, ``set``, ``.``,
+``:`` and its kin (run for their expansions), ``[``/``test``, ``exit`` and
+``return``. Any other command is not run, but its words are expanded first,
+as dash expands them (a ``:=`` in them assigns, a ``:?`` stops the shell).
+Arguments are expanded before the assignments written before the command
+take effect (``A=1 export B=$A`` gives B the A of before), as dash does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Protocol
+
+from ..errors import ApacheConfigError
+from .secret_words import redact_text
+from .shell_lexer import Command, Word
+from .shellwords import Expander, ShellState
+
+__all__ = ["ReturnError", "Runner", "literal", "run_simple"]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
+# Special builtins: an assignment before one stays in the shell (A=1 : sets A).
+_SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "export",
+                      "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
+_EXPANDING = frozenset((":", "true", "false", "echo", "printf", "umask", "ulimit"))
+_TEST_OPERATOR = re.compile(r"-[a-zA-Z]{1,2}|!?=|[!()<>]")
+_INT64 = (-(2**63), 2**63 - 1)
+_NUMBER = re.compile(r"[ \t]*[-+]?[0-9]+")
+
+
+class ReturnError(Exception):
+    """``return`` in a sourced file: that file ends, its caller goes on."""
+
+
+class Runner(Protocol):
+    """What a simple command needs of the runner of its file."""
+
+    state: ShellState
+    file: str
+    depth: int
+    exists: Callable[[str, str], bool | None] | None
+
+    def note(self, message: str, line: int) -> None: ...
+
+    def source(self, path: str, written: str, line: int) -> bool | None: ...
+
+
+def run_simple(command: Command, runner: Runner) -> bool | None:
+    """Run one simple command; its status, None when not known."""
+    state, file, number = runner.state, runner.file, command.line
+    expander = Expander(state, file, number)
+    words = command.words
+    prefix = 0
+    while prefix < len(words) and _assignment(words[prefix]) is not None:
+        prefix += 1
+    assignments, arguments = words[:prefix], words[prefix:]
+    if not arguments:
+        for word in assignments:
+            _assign(word, state, expander)
+        for target in command.redirections:
+            expander.word(target)
+        return True
+    name = literal(arguments[0])
+    action = _expanded_action(name, arguments, expander, runner, number)
+    # Alone, or before a special builtin, assignments stay in the shell;
+    # before another command they are its own environment: expanded, not kept.
+    for word in assignments:
+        if name in _SPECIAL:
+            _assign(word, state, expander)
+        else:
+            _assignment_value(word, expander)
+    for target in command.redirections:
+        expander.word(target)
+    return action()
+
+
+def _expanded_action(
+    name: str | None, arguments: list[Word], expander: Expander, runner: Runner, number: int
+) -> Callable[[], bool | None]:
+    """Expand the arguments of command ``name``; what running it then does."""
+    state = runner.state
+    words = arguments[1:]
+    if name in ("export", "readonly"):
+        pending = _declared(name, words, expander, runner, number)
+        return lambda: _declare(name, pending, state)
+    if name == "unset":
+        fields = [piece for word in words for piece in expander.fields(word)]
+        return lambda: _unset(fields, state)
+    if name == "set":
+        flags = [expander.word(word) for word in words]
+        return lambda: _set(flags, state, runner, number)
+    if name in (".", "source") and words:
+        written = "".join(text for _, text in words[0].parts)
+        path = expander.word(words[0])
+        return lambda: runner.source(path, written, number)
+    if name in _EXPANDING:
+        # Run for their expansions' effects: ": ${X:=default}" sets X.
+        for word in words:
+            expander.fields(word)
+        return lambda: name != "false"
+    if name in ("[", "test"):
+        args = [piece for word in words for piece in expander.fields(word)]
+        return lambda: _condition(name, args, runner, number)
+    if name in ("exit", "return"):
+        for word in words:
+            expander.fields(word)
+        return lambda: _leave(name, runner, number)
+    # Not run, but its words are expanded first, as dash does: their ':='
+    # assign and their ':?' stop the shell.
+    for word in arguments:
+        expander.fields(word)
+
+    def not_run() -> None:
+        runner.note(f"shell command {_shown_command(name)!r} is not evaluated", number)
+
+    return not_run
+
+
+def _leave(name: str, runner: Runner, number: int) -> bool:
+    if name == "return":  # every start-up file is sourced: it ends that file
+        raise ReturnError
+    raise ApacheConfigError(
+        "exit: the shell sourcing the start-up files ends here, before it starts httpd",
+        file=runner.file,
+        line=number,
+    )
+
+
+def _declared(
+    name: str, words: list[Word], expander: Expander, runner: Runner, number: int
+) -> list[tuple[str, str | None]]:
+    """The names and values ``export``/``readonly`` set, every argument expanded
+    first (in ``export A=1 B=$A``, B sees the A of before the line)."""
+    pending: list[tuple[str, str | None]] = []
+    options = True
+    for word in words:
+        if _assignment(word) is not None:
+            options = False
+            pending.append(_assignment_value(word, expander))
+            continue
+        for field in expander.fields(word):
+            if options and field.startswith("-") and field != "-":
+                if field == "-p":  # prints the variables: nothing is set
+                    return []
+                if field == "--":
+                    options = False
+                else:
+                    _stop(runner, number, f"{name}: {field}: an option dash does not know")
+                continue
+            options = False
+            if not _NAME.fullmatch(field):
+                _stop(runner, number, f"{name}: {redact_text(field)}: a bad variable name")
+                continue
+            pending.append((field, None))
+    return pending
+
+
+def _stop(runner: Runner, number: int, reason: str) -> None:
+    """A special builtin's error: dash (Debian's apachectl) stops there; bash,
+    which sources the other families' files, says so and goes on."""
+    if runner.state.dash:
+        raise ApacheConfigError(
+            f"{reason}: the shell sourcing the start-up files stops here",
+            file=runner.file,
+            line=number,
+        )
+    runner.note(f"{reason}: skipped, as bash skips it", number)
+
+
+def _declare(name: str, pending: list[tuple[str, str | None]], state: ShellState) -> bool:
+    exporting = name == "export" or state.all_export
+    for variable, value in pending:
+        if value is not None:
+            state.assign(variable, value)
+        if exporting and (value is not None or name == "export"):
+            state.exported.add(variable)
+    return True
+
+
+def _unset(fields: list[str], state: ShellState) -> bool:
+    functions = False
+    for index, field in enumerate(fields):
+        if field.startswith("-") and all(flag in "fv" for flag in field[1:]) and field != "-":
+            functions = "f" in field[1:]
+            continue
+        for variable in fields[index:]:
+            if not functions:  # unset -f removes functions, which tcpaudit keeps none of
+                state.variables.pop(variable, None)
+                state.exported.discard(variable)
+        break
+    return True
+
+
+def _set(flags: list[str], state: ShellState, runner: Runner, number: int) -> bool:
+    """``set -a``/``+a`` and ``-o allexport`` among other flags (``set -ua``)."""
+    index = 0
+    while index < len(flags):
+        flag = flags[index]
+        if flag in ("--", "-") or flag[:1] not in "-+" or len(flag) < 2:
+            runner.note("set with positional parameters is not evaluated", number)
+            break
+        letters, on = flag[1:], flag[0] == "-"
+        if "o" in letters and index + 1 < len(flags):
+            index += 1
+            option = flags[index]
+            state.all_export = on if option == "allexport" else state.all_export
+            state.errexit = on if option == "errexit" else state.errexit
+            state.nounset = on if option == "nounset" else state.nounset
+        state.all_export = on if "a" in letters else state.all_export
+        state.errexit = on if "e" in letters else state.errexit
+        state.nounset = on if "u" in letters else state.nounset
+        index += 1
+    return True
+
+
+def _condition(name: str, args: list[str], runner: Runner, number: int) -> bool | None:
+    """``[ ... ]`` / ``test ...``: string, integer and file tests; None when not known."""
+    if name == "[":
+        if args[-1:] != ["]"]:
+            return False  # "[: missing ]", an error: the condition fails
+        args = args[:-1]
+    result = _test(args, runner.exists)
+    if result is None:
+        # Its operators only: an operand may be any value, a secret too.
+        operators = " ".join(arg for arg in args if _TEST_OPERATOR.fullmatch(arg))
+        runner.note(f"a test of {len(args)} words ({operators or 'no operator'}) is not "
+                    "evaluated", number)  # fmt: skip
+    return result
+
+
+def _test(args: list[str], exists: Callable[[str, str], bool | None] | None) -> bool | None:
+    negations = 0
+    while args[:1] == ["!"] and len(args) > 1:
+        negations, args = negations + 1, args[1:]
+    result = _test_plain(args, exists)
+    return result if result is None or negations % 2 == 0 else not result
+
+
+def _test_plain(args: list[str], exists: Callable[[str, str], bool | None] | None) -> bool | None:
+    if len(args) == 0:
+        return False
+    if len(args) == 1:
+        return args[0] != ""
+    if len(args) == 2:
+        if args[0] == "-z":
+            return args[1] == ""
+        if args[0] == "-n":
+            return args[1] != ""
+        if args[0] in ("-e", "-f", "-d", "-r", "-s", "-x", "-L", "-h") and exists is not None:
+            return exists(args[0], args[1])
+        return None
+    if len(args) == 3:
+        left, op, right = args
+        if op == "=":
+            return left == right
+        if op == "!=":
+            return left != right
+        numeric = {"-eq": int.__eq__, "-ne": int.__ne__, "-lt": int.__lt__,
+                   "-le": int.__le__, "-gt": int.__gt__, "-ge": int.__ge__}  # fmt: skip
+        if op in numeric:
+            numbers = [_integer(left), _integer(right)]
+            if numbers[0] is None or numbers[1] is None:
+                return False  # "illegal number" or out of range: an error, the test fails
+            return bool(numeric[op](numbers[0], numbers[1]))
+        if op == "==":
+            return False  # dash's test knows no "==": an error, the test fails
+    return None
+
+
+def _integer(text: str) -> int | None:
+    if len(text) > 40 or not _NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if _INT64[0] <= value <= _INT64[1] else None
+
+
+def literal(word: Word) -> str | None:
+    """The word after quote removal when it holds no expansion (``\\:`` and
+    ``"echo"`` name ``:`` and ``echo``), else None."""
+    pieces: list[str] = []
+    for kind, text in word.parts:
+        if kind != "'" and ("$" in text or "`" in text):
+            return None
+        pieces.append(re.sub(r'\\([$`"\\])', r"\1", text) if kind == '"' else text)
+    return "".join(pieces)
+
+
+def _shown_command(head: str | None) -> str:
+    """The command's name for a note: up to an ``=``, whose value may be a secret
+    (``DB_PASSWORD+=x`` is an assignment this shell does not evaluate)."""
+    if not head:
+        return "?"
+    name, equals, _ = head.partition("=")
+    return f"{name}=..." if equals else redact_text(head)
+
+
+def _assignment(word: Word) -> str | None:
+    first = word.parts[0] if word.parts else ("'", "")
+    if first[0] != "":
+        return None
+    match = _ASSIGNMENT.match(first[1])
+    return match.group(1) if match else None
+
+
+def _assignment_value(word: Word, expander: Expander) -> tuple[str, str]:
+    kind, text = word.parts[0]
+    name, _, rest = text.partition("=")
+    return name, expander.word(Word([(kind, rest), *word.parts[1:]]))
+
+
+def _assign(word: Word, state: ShellState, expander: Expander) -> None:
+    name, value = _assignment_value(word, expander)
+    state.assign(name, value)  # exported too under set -a
