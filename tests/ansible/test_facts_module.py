@@ -821,3 +821,16 @@ def test_references_without_an_end_are_found_in_linear_time(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr[-2000:]
     first = json.loads(done.stdout.splitlines()[0])
     assert "%{" * repeated in first["files"]["/etc/apache2/conf-enabled/unended.conf"]["content"]
+
+
+def test_a_name_past_path_max_holding_a_nul_is_skipped(module: ModuleType, tmp_path: Path) -> None:
+    """A listed name past PATH_MAX is recorded without being read; one whose
+    Include path held a NUL byte ended the snapshot in a ValueError (the
+    system calls refuse such a name: no file has it)."""
+    root = debian_tree(tmp_path / "host")
+    chain = "/".join(["d" * 250] * 14)
+    (root / "etc/apache2" / chain).mkdir(parents=True)  # its parent can be opened
+    with (root / "etc/apache2/apache2.conf").open("a") as handle:
+        handle.write(f"IncludeOptional /etc/apache2/{chain}/x\x00{'y' * 600}.conf\n")
+    document = module.snapshot(str(root), runner=never_run)
+    assert "/etc/apache2/apache2.conf" in document["files"]

@@ -3481,11 +3481,11 @@ class Collector:
         parent, _, name = tree.rpartition("/")
         try:
             descriptor = os.open(self.real(parent or "/"), _DIRECTORY_FLAGS)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte, a name no file has
             return
         try:
             mode = os.stat(name, dir_fd=descriptor, follow_symlinks=False).st_mode
-        except OSError:
+        except (OSError, ValueError):
             return
         finally:
             os.close(descriptor)
