@@ -58,8 +58,10 @@ class FileEntry(BaseModel):
     """One path of a snapshot: exactly one of its kinds is set.
 
     ``present`` means the path exists but its contents were not needed
-    (systemd-sysctl, a device); ``omitted`` names why contents needed were
-    not collected; ``error`` why the file could not be read.
+    (systemd-sysctl, ``/dev/null``); ``special`` that it is a FIFO, a
+    socket or a device other than ``/dev/null``, which httpd refuses to read
+    ("not a regular file"); ``omitted`` names why contents needed were not
+    collected; ``error`` why the file could not be read.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -69,6 +71,7 @@ class FileEntry(BaseModel):
     link: str | None = None
     dir: bool = False
     present: bool = False
+    special: bool = False
     omitted: str | None = None
     size: int | None = Field(default=None, ge=0)
     error: str | None = None
@@ -81,12 +84,14 @@ class FileEntry(BaseModel):
             self.link is not None,
             self.dir,
             self.present,
+            self.special,
             self.omitted is not None,
             self.error is not None,
         ]
         if sum(kinds) != 1:
             raise ValueError(
-                "set exactly one of content, content_base64, link, dir, present, omitted, error"
+                "set exactly one of content, content_base64, link, dir, present, special, "
+                "omitted, error"
             )
         if self.link is not None and (not self.link or "\x00" in self.link):
             raise ValueError("a link target must be a non-empty path")

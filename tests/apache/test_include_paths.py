@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Callable
@@ -331,3 +332,27 @@ def test_a_wildcard_a_thousand_directories_deep_reads_as_apache2_reads_it(
     expected = _apache(trees[1])  # every path is relative: nothing to map
     assert expected[0] == "accepted"
     assert _loader(trees[0]) == expected
+
+
+@pytest.mark.parametrize(
+    "line", ["IncludeOptional s", "Include s/*", "IncludeOptional s/b.sock", "Include s/f.conf"]
+)
+def test_a_socket_or_fifo_included_is_refused_through_the_snapshot_too(
+    tmp_path: Path, line: str
+) -> None:
+    """httpd refuses to read a node that is no regular file (/dev/null
+    aside). The module recorded one as present, the controller rebuilt it as
+    an empty file, and the snapshot's audit accepted what the host's refuses."""
+    root = tmp_path / "tcpaudit"
+    (root / "etc/apache2/s").mkdir(parents=True)
+    (root / "etc/apache2/s/a.conf").write_text("ServerAdmin a@example.org\n")
+    os.mkfifo(root / "etc/apache2/s/f.conf")
+    listener = socket.socket(socket.AF_UNIX)
+    try:
+        listener.bind(str(root / "etc/apache2/s/b.sock"))
+        (root / "etc/apache2/apache2.conf").write_text("\n".join([*BASE, line, ""]))
+        expected = _loader(root)
+        assert expected == ("refused", ("etc/apache2/apache2.conf", len(BASE) + 1))
+        assert _through_snapshot(root) == expected
+    finally:
+        listener.close()

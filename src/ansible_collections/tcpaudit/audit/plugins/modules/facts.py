@@ -2668,6 +2668,11 @@ _GENTOO_PATH = re.compile(r"^[ \t]*(CONFIGFILE|SERVERROOT)=(\"[^\"]*\"|'[^']*'|\
 _SHELL_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
+def _node_entry(tree):
+    """The entry of a path that is neither a directory nor a regular file."""
+    return {"present": True} if tree == "/dev/null" else {"special": True}
+
+
 def shell_path(word, variables):
     """A path word of a shell fragment with ``$VAR``/``${VAR}`` from known assignments.
 
@@ -2877,8 +2882,9 @@ class Collector:
             self._record(resolved, {"dir": True})
             return resolved, "dir", None
         if not stat.S_ISREG(info.st_mode):
-            # /dev/null (a masked sysctl file, `Include /dev/null`) and the like.
-            self._record(resolved, {"present": True})
+            # /dev/null (a masked sysctl file, `Include /dev/null`) is read as
+            # empty; httpd refuses any other FIFO, socket or device.
+            self._record(resolved, _node_entry(resolved))
             return resolved, "other", None
         existing = self.files.get(resolved)
         if existing is not None and not existing.get("present"):
@@ -2935,7 +2941,12 @@ class Collector:
             info = os.stat(self.real(resolved), follow_symlinks=False)
         except OSError:
             return False
-        self._record(resolved, {"dir": True} if stat.S_ISDIR(info.st_mode) else {"present": True})
+        if stat.S_ISDIR(info.st_mode):
+            self._record(resolved, {"dir": True})
+        elif stat.S_ISREG(info.st_mode):
+            self._record(resolved, {"present": True})
+        else:
+            self._record(resolved, _node_entry(resolved))
         return True
 
     def listdir(self, tree):
