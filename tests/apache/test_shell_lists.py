@@ -16,14 +16,17 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tcpaudit.apache.invocation import Invocation, _Reader
 from tcpaudit.apache.shell import run_script
 from tcpaudit.apache.shellwords import ShellState, split_fields
 from tcpaudit.errors import ApacheConfigError, ParseError
+from tcpaudit.rootfs import RootFS
 
 DASH = shutil.which("dash") or "/bin/dash"
 NAMES = ("A", "B", "C", "D")
@@ -379,3 +382,87 @@ def test_ifs_set_by_a_start_up_file_splits_the_arguments() -> None:
         )  # fmt: skip
         expected = [os.fsdecode(field) for field in done.stdout.split(b"\0")[:-1]]
         assert split_fields(value, ifs) == expected, (value, ifs)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # An assignment given to export as a quoted or expanded word (a common
+        # 'export "LANG=C"' was refused as a bad name).
+        'export "LANG=C" A"=1" B=1 "C=2"\n',
+        "X=D; export $X=1\nY=E=2; export $Y\n",
+        'readonly "R=1"\nexport R\n',
+        # unset: the last of -f and -v wins.
+        "A=1; export A; unset -fv A\n",
+        "A=1; export A; unset -vf A\n",
+        # Integers with blanks around them.
+        '[ "1 " -eq 1 ] && export A=1\n[ " 2" -gt 1 ] && export B=1\n',
+        "export -p >/dev/null\nexport A=1\n",
+    ],
+)
+def test_builtins_read_as_dash_runs_them(script: str) -> None:
+    assert by_tcpaudit(script) == by_dash(script), script
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "readonly A=1\nA=2\nexport B=1\n",
+        "readonly A=1\nexport A=2\n",
+        "readonly A=1\nunset A\n",
+        "unset -x A\n",
+        "unset 1\n",
+        "export --password=hunter2xyz\n",
+    ],
+)
+def test_errors_of_special_builtins_stop_the_reading(script: str) -> None:
+    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
+                          capture_output=True, check=False)  # fmt: skip
+    assert b"reached" not in done.stdout
+    with pytest.raises(ApacheConfigError) as refused:
+        run_script(script, ShellState(), "envvars")
+    assert "hunter2xyz" not in str(refused.value)
+
+
+def test_a_bad_option_in_bash_mode_is_a_note_without_its_value() -> None:
+    state = ShellState(dash=False)
+    run_script("export --password=hunter2xyz\n", state, "etc/conf.d/apache2")
+    notes = " ".join(note.message for note in state.notes)
+    assert "export" in notes and "hunter2xyz" not in notes
+
+
+def test_file_tests_are_dash_tests(tmp_path: Path) -> None:
+    """-L and -h test the link itself, -x an execute bit, -s any file's size."""
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    (root / "etc/apache2/envvars").write_text("x\n")
+    (root / "etc/apache2/link").symlink_to("envvars")
+    (root / "etc/apache2/run").write_text("#!/bin/sh\n")
+    (root / "etc/apache2/run").chmod(0o755)
+    checks = {
+        "-L /etc/apache2/envvars": False, "-h /etc/apache2/link": True,
+        "-L /etc/apache2/link": True, "-x /etc/apache2/envvars": False,
+        "-x /etc/apache2/run": True, "-x /etc/apache2": True, "-s /etc/apache2": True,
+        "-f /etc/apache2": False, "-d /etc/apache2/link": False, "-e /etc/apache2/nothing": False,
+    }  # fmt: skip
+    for test, expected in checks.items():
+        done = subprocess.run(
+            [DASH, "-c", f"[ {test.replace('/etc', str(root) + '/etc')} ]"], check=False
+        )
+        assert (done.returncode == 0) is expected, test
+        state = ShellState()
+        reader = _Reader(RootFS(root), Invocation())
+        run_script(f"[ {test} ] && export A=yes\n", state, "envvars", exists=reader.exists)
+        assert (state.variables.get("A") == "yes") is expected, test
+
+
+def test_many_words_sourced_again_end_within_seconds() -> None:
+    """15 MiB of one-letter words (1 MiB sourced 15 times), about 15 commands
+    within every bound: 59 s. Each word is charged as expansion work."""
+    words = "unset " + "A " * (512 * 1024 - 4) + "\n"
+    script = ". /u\n" * 15
+    state = ShellState()
+    started = time.process_time()
+    with pytest.raises(ApacheConfigError, match="shell expansion"):
+        run_script(script, state, "envvars", source=lambda path: (words, "u"))
+    assert time.process_time() - started < 20

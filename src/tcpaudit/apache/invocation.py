@@ -25,6 +25,7 @@ default. Every value is bounded (``shell.py``). The result is an
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -125,15 +126,28 @@ class _Reader:
     def exists(self, test: str, path: str) -> bool | None:
         if not path.startswith("/"):
             return None
+        if test in ("-L", "-h"):
+            # A link itself: the path's directory resolved, its last name not.
+            parent, _, name = path.rstrip("/").rpartition("/")
+            try:
+                real_parent = self.fs.resolve(parent or "/")
+                return stat.S_ISLNK(self.fs.lstat_real(f"{real_parent}/{name}").st_mode)
+            except OSError:
+                return False
         try:
-            real = self.fs.resolve(path)
+            info = self.fs.lstat_real(str(self.fs.resolve(path)))
         except OSError:
             return False
         if test == "-d":
-            return real.is_dir()
-        if test in ("-f", "-r", "-s", "-x"):
-            return real.is_file() and (test != "-s" or real.stat().st_size > 0)
-        return real.exists()
+            return stat.S_ISDIR(info.st_mode)
+        if test == "-f":
+            return stat.S_ISREG(info.st_mode)
+        if test == "-s":
+            return info.st_size > 0
+        if test == "-x":
+            # apachectl runs as root: any execute bit, or a directory.
+            return stat.S_ISDIR(info.st_mode) or bool(info.st_mode & 0o111)
+        return True  # -e, -r (root reads what exists)
 
     def shell(self, tree_path: str, state: ShellState) -> bool:
         loaded = self.text(tree_path)

@@ -30,7 +30,7 @@ _SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "ex
 _EXPANDING = frozenset((":", "true", "false", "echo", "printf", "umask", "ulimit"))
 _TEST_OPERATOR = re.compile(r"-[a-zA-Z]{1,2}|!?=|[!()<>]")
 _INT64 = (-(2**63), 2**63 - 1)
-_NUMBER = re.compile(r"[ \t]*[-+]?[0-9]+")
+_NUMBER = re.compile(r"\s*[-+]?[0-9]+\s*")
 
 
 class ReturnError(Exception):
@@ -87,10 +87,10 @@ def _expanded_action(
     words = arguments[1:]
     if name in ("export", "readonly"):
         pending = _declared(name, words, expander, runner, number)
-        return lambda: _declare(name, pending, state)
+        return lambda: _declare(name, pending, state, runner, number)
     if name == "unset":
         fields = [piece for word in words for piece in expander.fields(word)]
-        return lambda: _unset(fields, state)
+        return lambda: _unset(fields, state, runner, number)
     if name == "set":
         flags = [expander.word(word) for word in words]
         return lambda: _set(flags, state, runner, number)
@@ -145,18 +145,20 @@ def _declared(
             continue
         for field in expander.fields(word):
             if options and field.startswith("-") and field != "-":
-                if field == "-p":  # prints the variables: nothing is set
-                    return []
                 if field == "--":
                     options = False
+                elif set(field[1:]) == {"p"}:
+                    return []  # -p prints the variables: nothing is set
                 else:
-                    _stop(runner, number, f"{name}: {field}: an option dash does not know")
+                    _stop(runner, number, f"{name}: an option dash does not know")
                 continue
             options = False
-            if not _NAME.fullmatch(field):
-                _stop(runner, number, f"{name}: {redact_text(field)}: a bad variable name")
+            # "export "A=1"" and "export $X" holding "A=1" assign, as in dash.
+            variable, equals, value = field.partition("=")
+            if not _NAME.fullmatch(variable):
+                _stop(runner, number, f"{name}: a bad variable name")
                 continue
-            pending.append((field, None))
+            pending.append((variable, value if equals else None))
     return pending
 
 
@@ -172,24 +174,40 @@ def _stop(runner: Runner, number: int, reason: str) -> None:
     runner.note(f"{reason}: skipped, as bash skips it", number)
 
 
-def _declare(name: str, pending: list[tuple[str, str | None]], state: ShellState) -> bool:
+def _declare(
+    name: str, pending: list[tuple[str, str | None]], state: ShellState, runner: Runner, number: int
+) -> bool:
     exporting = name == "export" or state.all_export
     for variable, value in pending:
+        if value is not None and variable in state.readonly:
+            _stop(runner, number, f"{name}: {variable} is read only")
+            continue
         if value is not None:
             state.assign(variable, value)
         if exporting and (value is not None or name == "export"):
             state.exported.add(variable)
+        if name == "readonly":
+            state.readonly.add(variable)
     return True
 
 
-def _unset(fields: list[str], state: ShellState) -> bool:
+def _unset(fields: list[str], state: ShellState, runner: Runner, number: int) -> bool:
     functions = False
     for index, field in enumerate(fields):
-        if field.startswith("-") and all(flag in "fv" for flag in field[1:]) and field != "-":
-            functions = "f" in field[1:]
-            continue
+        if field.startswith("-") and field != "-":
+            if field == "--" or any(flag not in "fv" for flag in field[1:]):
+                if field != "--":
+                    _stop(runner, number, "unset: an option dash does not know")
+                index += 1
+            else:
+                functions = field[-1] == "f"  # the last flag given wins
+                continue
         for variable in fields[index:]:
-            if not functions:  # unset -f removes functions, which tcpaudit keeps none of
+            if not _NAME.fullmatch(variable):
+                _stop(runner, number, "unset: a bad variable name")
+            elif variable in state.readonly:
+                _stop(runner, number, f"unset: {variable} is read only")
+            elif not functions:  # unset -f removes functions, which tcpaudit keeps none of
                 state.variables.pop(variable, None)
                 state.exported.discard(variable)
         break
@@ -315,4 +333,11 @@ def _assignment_value(word: Word, expander: Expander) -> tuple[str, str]:
 
 def _assign(word: Word, state: ShellState, expander: Expander) -> None:
     name, value = _assignment_value(word, expander)
+    if name in state.readonly:
+        # An assignment's error ends a shell that is not interactive: dash and bash.
+        raise ApacheConfigError(
+            f"{name}: is read only: the shell sourcing the start-up files stops here",
+            file=expander.file,
+            line=expander.line,
+        )
     state.assign(name, value)  # exported too under set -a

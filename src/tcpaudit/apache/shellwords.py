@@ -65,6 +65,8 @@ MAX_SOURCED_BYTES = 16 * 1024 * 1024
 # ${...} inside ${...}: real start-up files nest two or three; each level
 # rescans its text (dash reads thousands; tcpaudit refuses past this).
 MAX_EXPANSION_DEPTH = 32
+# What one word's expansion is charged beyond its length (see Expander.word).
+WORD_WORK = 32
 # A glob trim tries every prefix or suffix; longer values are left as they are.
 _MAX_PATTERN_TRIM = 4096
 # A glob trim of an n-character value by a pattern of r runs (split at its
@@ -96,6 +98,7 @@ class ShellState:
     dash: bool = True
     last_status: bool | None = True  # of the last pipeline run: $?
     errexit: bool = False  # set -e
+    readonly: set[str] = field(default_factory=set)
     nounset: bool = False  # set -u
 
     def environment(self) -> dict[str, str]:
@@ -187,6 +190,10 @@ class Expander:
             pieces.append(text if kind == "'" else self.text(text, kind == '"'))
         value = "".join(pieces)
         self.state.charge(len(value), self.file, self.line)
+        # A word costs microseconds however short: counted as WORD_WORK bytes
+        # of expansion, so a file of a million one-letter words sourced again
+        # and again ends in an error, not a minute (15 MiB of "A ": 59 s).
+        self.state.charge_work(WORD_WORK, self.file, self.line)
         return value
 
     def fields(self, word: Word) -> list[str]:
