@@ -466,3 +466,37 @@ def test_many_words_sourced_again_end_within_seconds() -> None:
     with pytest.raises(ApacheConfigError, match="shell expansion"):
         run_script(script, state, "envvars", source=lambda path: (words, "u"))
     assert time.process_time() - started < 20
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "true && if true; then export A=1; fi\nexport B=2\n",
+        "true && { export A=1; }\nexport B=1\n",
+        "! if false; then export A=1; fi\nexport B=1\n",
+        "true | while false; do export A=1; done\nexport B=1\n",
+    ],
+)
+def test_a_compound_command_inside_a_list_is_noted_not_refused(script: str) -> None:
+    """A compound command after &&, |, or !: refused as 'then out of place'
+    where dash runs it. It is stepped over whole, with a note; what follows
+    is read."""
+    state = ShellState(variables={}, exported=set())
+    run_script(script, state, "envvars")
+    assert state.variables.get("B") == "1" or state.variables.get("B") == "2"
+    assert any("compound command" in note.message for note in state.notes)
+    if script.startswith("!"):
+        assert by_tcpaudit(script) == by_dash(script)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "cat <<EOF >/dev/null\n${A:=x}\nEOF\nexport A\n",
+        "cat <<'EOF' >/dev/null\n${A:=x}\nEOF\nexport A\n",
+        "cat <<-E >/dev/null\n\t${A:=y} ${B:-z}\n\tE\nexport A B\n",
+        "cat <<A <<B >/dev/null\n${C:=1}\nA\n${D:=2}\nB\nexport C D\n",
+    ],
+)
+def test_here_documents_are_expanded_unless_their_delimiter_is_quoted(script: str) -> None:
+    assert by_tcpaudit(script) == by_dash(script), script

@@ -38,6 +38,8 @@ __all__ = ["run_script"]
 
 _MAX_SOURCE_DEPTH = 8
 _LOOPS = frozenset(("for", "while", "until", "case"))
+_OPENING = frozenset(("if", "for", "while", "until", "case"))
+_RESERVED_BEFORE = frozenset(("then", "else", "do", "!"))
 # Words that close a compound command: nothing but redirections may follow.
 _CLOSING = frozenset(("fi", "done", "esac", "}"))
 
@@ -139,10 +141,15 @@ class _Runner:
         words = self._keywords(first.words, first.line)
         head = _plain(words[0]) if words else None
         if self.skipping:
-            if head in _LOOPS:
-                self.skipping += 1
-            elif head in ("done", "esac"):
-                self.skipping -= 1
+            self.skipping += _block_delta(listed)
+            return
+        if _block_inside(listed):
+            # "true && if ...", "! {", "x | while": a compound command inside a
+            # list or a pipeline. Its status and subshell are the list's:
+            # stepped over whole, with a note.
+            self.note("a compound command (if, {, a loop) inside a list or pipeline is not "
+                      "evaluated (nor the commands in it)", first.line)  # fmt: skip
+            self.skipping = max(_block_delta(listed), 0)
             return
         if head in _CLOSING or head in ("if", "elif"):
             rest = _with_first(listed, words[1:])
@@ -354,6 +361,44 @@ def _literal_status(command: Command) -> bool | None:
     if any(name is None for name in names) or "=" in (names[0] or "="):
         return None
     return {"true": True, ":": True, "false": False}.get(names[0] or "")
+
+
+def _block_delta(listed: AndOr) -> int:
+    """Blocks a list opens minus those it closes (``if``, loops, ``case``,
+    ``{`` against ``fi``, ``done``, ``esac``, ``}``), at its commands' starts."""
+    delta = 0
+    for pipeline in listed.pipelines:
+        for command in pipeline.commands:
+            for word in command.words:
+                text = _plain(word)
+                if text == "{":
+                    delta += 1
+                    continue
+                if text in _RESERVED_BEFORE:
+                    continue
+                delta += 1 if text in _OPENING else -1 if text in _CLOSING else 0
+                break
+    return delta
+
+
+def _opens_block(command: Command) -> bool:
+    for word in command.words:
+        text = _plain(word)
+        if text == "!":
+            continue
+        return text == "{" or text in _OPENING
+    return False
+
+
+def _block_inside(listed: AndOr) -> bool:
+    """Whether a compound command starts past the list's first command, or
+    the first one after ``!``. (What follows a first ``if`` or ``{`` on its
+    line, ``|`` and ``&`` too, is inside it: its condition or its body.)"""
+    first = listed.pipelines[0]
+    if first.negated and _opens_block(first.commands[0]):
+        return True
+    commands = [command for pipeline in listed.pipelines for command in pipeline.commands]
+    return any(_opens_block(command) for command in commands[1:])
 
 
 def _plain(word: Word) -> str | None:

@@ -17,6 +17,7 @@ line where it opens.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -99,6 +100,7 @@ class _Tokens:
         self.line = 1
         self.heredocs: list[tuple[str, bool]] = []  # delimiters whose bodies come next
         self.delimiter_next: str | None = None
+        self.bodies: deque[str] = deque()  # here-documents read, waiting for their commands
         self.back: list[tuple[str, object, int]] = []
 
     def push(self, token: tuple[str, object, int]) -> None:
@@ -148,17 +150,22 @@ class _Tokens:
         return None
 
     def _skip_heredocs(self) -> None:
-        """Step over the bodies of the here-documents opened on the line just ended."""
+        """Read the bodies of the here-documents opened on the line just ended
+        (``bodies``: no command, but expanded as dash expands them)."""
         text = self.text
         for delimiter, strip_tabs in self.heredocs:
+            rows: list[str] = []
             while self.index < len(text):
                 end = text.find("\n", self.index)
                 end = len(text) if end < 0 else end
                 row = text[self.index : end]
                 self.index = end + 1
                 self.line += 1
-                if (row.lstrip("\t") if strip_tabs else row) == delimiter:
+                row = row.lstrip("\t") if strip_tabs else row
+                if row == delimiter:
                     break
+                rows.append(row)
+            self.bodies.append("\n".join(rows))
         self.heredocs = []
 
     def error(self, what: str, line: int) -> ApacheConfigError:
@@ -298,15 +305,27 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
         pipelines, connectors = [], []
         return done if done.pipelines else None
 
+    heredocs: deque[tuple[Word, bool]] = deque()  # bodies to fill, in order
     while (token := tokens.next()) is not None:
         kind, value, token_line = token
+        while tokens.bodies and heredocs:
+            body, quoted = heredocs.popleft()
+            text_of_body = tokens.bodies.popleft()
+            body.parts = [] if quoted else [('"', text_of_body)]
         if kind != "newline":
             piped = kind == "op" and value == "|"
         if kind == "word":
             assert isinstance(value, Word)
-            if target:
-                if target != "<<":  # a here-document's delimiter is not expanded
-                    redirections.append(value)
+            if target == "<<":
+                # The delimiter is not expanded; the body, unless the delimiter
+                # is quoted, is, when the command runs (its ':=' assigns).
+                body = Word([])
+                redirections.append(body)
+                quoted = any(kind for kind, _ in value.parts)
+                heredocs.append((body, quoted))
+                target = ""
+            elif target:
+                redirections.append(value)
                 target = ""
             elif not words and not commands and not negated and _bare(value) == "!":
                 negated = True
