@@ -500,3 +500,22 @@ def test_a_compound_command_inside_a_list_is_noted_not_refused(script: str) -> N
 )
 def test_here_documents_are_expanded_unless_their_delimiter_is_quoted(script: str) -> None:
     assert by_tcpaudit(script) == by_dash(script), script
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # A block run in the background or a pipeline is a subshell's: what it
+        # assigns stays there (an APACHE_ARGUMENTS of -D EVIL was taken).
+        '{ export APACHE_ARGUMENTS="-D EVIL"; } &\nexport B=1\n',
+        "if true; then export A=1; fi | cat\nexport B=1\n",
+        "if true; then\n  { export A=1; } &\n  export C=1\nfi\nexport B=1\n",
+        # In a block whose status is tested, set -e is off.
+        "set -e; { [ a = b ]; } || true; export A=1\n",
+        "set -e; if false; then :; else false; fi && true\nexport A=1\n",
+    ],
+)
+def test_a_block_is_read_whole_before_it_runs(script: str) -> None:
+    """dash reads a compound command whole before it runs it; what its
+    closing line says ('} &', 'fi | x', 'fi || x') decides how it runs."""
+    assert by_tcpaudit(script) == by_dash(script), script

@@ -24,7 +24,7 @@ gigabytes; all expansions of one start-up together may produce at most
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..errors import ApacheConfigError, ParseError
@@ -81,9 +81,10 @@ def run_script(
     """
     runner = _Runner(state, file, source, exists, depth)
     try:
-        for listed in parse_lists(text, file):
-            runner.count(listed)
-            runner.run_list(listed)
+        for block in _blocks(parse_lists(text, file)):
+            for listed in block.lists:
+                runner.count(listed)
+            runner.run_block(block)
     except ReturnError:
         return
     runner.finish()
@@ -108,6 +109,7 @@ class _Runner:
         self.branches: list[_Branch] = []
         self.skipping = 0  # loops and case statements open, being stepped over
         self.groups = 0  # "{" open
+        self.quiet = 0  # blocks open whose status is tested: set -e is off in them
         self.line = 0
 
     def count(self, listed: AndOr) -> None:
@@ -183,7 +185,7 @@ class _Runner:
         elif self.branches and self.branches[-1].deciding:
             self._condition(rest)
         elif rest is not None and self.active:
-            self._record(self.run(rest, errexit=self.state.errexit))
+            self._record(self.run(rest, errexit=not self.quiet))
 
     def _keywords(self, words: list[Word], line: int) -> list[Word]:
         """``words`` past the ``then``, ``else``, ``do`` or ``{`` opening them,
@@ -248,9 +250,10 @@ class _Runner:
         self._record(self.run(_with_first(rest, words) or rest))
 
     def run(self, listed: AndOr, errexit: bool = False) -> bool | None:
-        """Run a list; its status, None when not known. ``errexit``: under
-        ``set -e``, the list's last pipeline failing (not negated, not cut
-        short by ``&&``/``||``) ends the shell."""
+        """Run a list; its status, None when not known. ``errexit``: the list
+        is not tested (no condition, no block whose status is), so under
+        ``set -e`` its last pipeline failing (not negated, not cut short by
+        ``&&``/``||``) ends the shell."""
         if listed.background:
             self.note("a command run in the background (&) is not evaluated: it runs in a "
                       "subshell", listed.line)  # fmt: skip
@@ -266,7 +269,8 @@ class _Runner:
                     continue
             status = self.pipeline(pipeline)
             self.state.last_status = status
-            if errexit and index == len(listed.pipelines) - 1 and not pipeline.negated:
+            last = index == len(listed.pipelines) - 1
+            if errexit and self.state.errexit and last and not pipeline.negated:
                 self._errexit(status, pipeline.commands[0].line)
         return status
 
@@ -297,6 +301,24 @@ class _Runner:
             self.note("a function definition is not evaluated (nor calls to it)", command.line)
             return True
         return run_simple(command, self)
+
+    def run_block(self, block: _Block) -> None:
+        """The lists of a compound command read whole (as dash reads one before
+        running it): a block run in the background or a pipeline is a
+        subshell's, stepped over; in a block whose status is tested, set -e
+        is off."""
+        index = 0
+        while index < len(block.lists):
+            end = block.subshells.get(index)
+            if end is not None and not self.skipping and self.active:
+                self.note("a compound command run in the background (&) or a pipeline is not "
+                          "evaluated: it runs in a subshell", block.lists[index].line)  # fmt: skip
+                index = end + 1
+                continue
+            self.quiet += block.quiet_starts.count(index)
+            self.run_list(block.lists[index])
+            self.quiet -= block.quiet_ends.count(index)
+            index += 1
 
     def source(self, path: str, written: str, line: int) -> bool | None:
         """``. path`` (``written`` so in the file: notes show that, not what it
@@ -332,6 +354,65 @@ class _Runner:
             depth=self.depth + 1,
         )  # fmt: skip
         return state.last_status
+
+
+@dataclass
+class _Block:
+    """Lists read together: one outside any block, or a compound command's."""
+
+    lists: list[AndOr]
+    subshells: dict[int, int]  # first list of a block run in a subshell -> its last
+    quiet_starts: list[int]  # first lists of blocks whose status is tested
+    quiet_ends: list[int]  # their last lists
+
+
+def _blocks(lists: Iterator[AndOr]) -> Iterator[_Block]:
+    """Group ``lists`` so that each compound command opened at a list's start
+    comes whole, with what its closing line says of it: ``} &``, ``fi | x``
+    (a subshell), ``done || x`` (its status tested)."""
+    pending: list[AndOr] = []
+    opened: list[int] = []  # list index of each block open, -1 if opened mid-list
+    block = _Block(pending, {}, [], [])
+    for listed in lists:
+        index = len(pending)
+        pending.append(listed)
+        for place, (text, pipeline, position) in enumerate(_block_words(listed)):
+            if text == "{" or text in _OPENING:
+                at_start = place == 0 and pipeline == 0 and position == 0
+                opened.append(index if at_start and not listed.pipelines[0].negated else -1)
+            elif text in _CLOSING and opened:
+                start = opened.pop()
+                closing = listed.pipelines[pipeline]
+                if start < 0:
+                    continue
+                if listed.background or position < len(closing.commands) - 1:
+                    block.subshells[start] = index
+                elif pipeline < len(listed.pipelines) - 1:
+                    block.quiet_starts.append(start)
+                    block.quiet_ends.append(index)
+        if not opened:
+            yield block
+            pending = []
+            block = _Block(pending, {}, [], [])
+    if pending:
+        yield block
+
+
+def _block_words(listed: AndOr) -> Iterator[tuple[str, int, int]]:
+    """The words at the commands' starts that open or close blocks, with
+    their pipeline's and command's places in the list."""
+    for pipeline_index, pipeline in enumerate(listed.pipelines):
+        for position, command in enumerate(pipeline.commands):
+            for word in command.words:
+                text = _plain(word)
+                if text == "{":
+                    yield text, pipeline_index, position
+                    continue
+                if text in _RESERVED_BEFORE:
+                    continue
+                if text in _OPENING or text in _CLOSING:
+                    yield text or "", pipeline_index, position
+                break
 
 
 def _with_first(listed: AndOr, words: list[Word]) -> AndOr | None:

@@ -73,7 +73,9 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         if name in _SPECIAL:
             _assign(word, state, expander)
         else:
-            _assignment_value(word, expander)
+            variable, _ = _assignment_value(word, expander)
+            if state.all_export and variable not in state.variables:
+                state.exported.add(variable)  # dash leaves an unset name marked for export
     for target in command.redirections:
         expander.word(target)
     return action()
