@@ -85,3 +85,20 @@ def test_an_include_through_many_links_ends_as_httpd_does(tmp_path: Path) -> Non
     )
     with pytest.raises(tcpaudit.ApacheConfigError, match="symbolic links"):
         tcpaudit.load_apache(root=root)
+
+
+def test_a_path_through_a_file_resolves_to_one_the_kernel_refuses(tmp_path: Path) -> None:
+    """resolve() never raises for a name that is no directory: callers (fix's
+    plan, the sysctl reader) take its result to the kernel, which says ENOTDIR.
+    Raising it made `tcpaudit fix` end in a traceback when etc/sysctl.d was a
+    file (the fuzz run, seed 16)."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/sysctl.d").write_text("not a directory\n")
+    fs = RootFS(tmp_path)
+    for name in ("/etc/sysctl.d/99-x.conf", "/etc/sysctl.d/", "/etc/sysctl.d/.",
+                 "/etc/sysctl.d/../sysctl.d"):  # fmt: skip
+        real = fs.resolve(name)
+        with pytest.raises(NotADirectoryError):
+            os.lstat(real)
+        with pytest.raises(OSError):
+            fs.read_real(real)

@@ -145,8 +145,9 @@ class RootFS:
 
         Raises:
             LinkLoopError: more than MAX_SYMLINKS links on the way (a loop).
-            NotADirectoryError: a name that is no directory has more after it
-                (``a.conf/``, or a link to ``a.conf/.``), as the kernel says.
+
+        A name that is no directory with more after it (``a.conf/``, a link
+        to ``a.conf/.``) ends the walk with a path the kernel refuses.
         """
         return self.resolve_counting(tree_path)[0]
 
@@ -179,7 +180,6 @@ class RootFS:
         # "" and "." are kept while walking: after a name they say it must be
         # a directory ("a.conf/", "a.conf/." and "a.conf/.." of a file fail
         # with ENOTDIR, as in the kernel); they add nothing to the path.
-        # (Raised, not left in the path: pathlib drops a trailing "/" or ".".)
         parts = rest.split("/")
         parts.reverse()
         base = self._root_text
@@ -202,9 +202,13 @@ class RootFS:
                 resolved.extend(reversed(parts))
                 break
             if parts and not stat.S_ISLNK(mode) and not stat.S_ISDIR(mode):
-                raise NotADirectoryError(
-                    errno.ENOTDIR, os.strerror(errno.ENOTDIR), self.display_tree(shown)
-                )
+                # "a.conf/", "a.conf/." or "a.conf/../b" of a file: the walk
+                # stops with a path the kernel refuses (ENOTDIR), ".." kept
+                # where pathlib would drop a trailing "/" or ".".
+                resolved.append(name)
+                tail = [part for part in reversed(parts) if part not in ("", ".")]
+                resolved.extend(tail or [".."])
+                break
             if stat.S_ISLNK(mode):
                 links += 1
                 self._followed += 1
