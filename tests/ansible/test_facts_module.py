@@ -834,3 +834,27 @@ def test_a_name_past_path_max_holding_a_nul_is_skipped(module: ModuleType, tmp_p
         handle.write(f"IncludeOptional /etc/apache2/{chain}/x\x00{'y' * 600}.conf\n")
     document = module.snapshot(str(root), runner=never_run)
     assert "/etc/apache2/apache2.conf" in document["files"]
+
+
+def test_start_up_secrets_in_expansions_and_command_lines_are_redacted(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    """${DB_PASSWORD:=x}, ${MY_PASSWORD:-x}, a -C 'Define API_TOKEN x' and a URL
+    password in APACHE_ARGUMENTS or ExecStart left the host verbatim."""
+    root = debian_tree(tmp_path / "host")
+    with (root / "etc/apache2/envvars").open("a") as handle:
+        handle.write(
+            'echo "${API_TOKEN:=hunterRR}" >/dev/null\n'
+            '. "/etc/apache2/x/${DB_PASSWORD:=hunterQQ}"\n'
+            "X=${MY_PASSWORD:-hunterTT}; export X\n"
+            'IFS=,; export APACHE_ARGUMENTS="-C,Define DB_PASSWORD hunter9,-C,'
+            'ServerAdmin http://bob:hunter3@x"\n'
+        )
+    write(
+        root,
+        "/etc/systemd/system/apache2.service",
+        '[Service]\nExecStart=/usr/sbin/apache2 -k start -C "Define API_TOKEN hunterA" '
+        '-D "http://u:hunterB@h"\n',
+    )
+    document = json.dumps(module.snapshot(str(root), runner=never_run))
+    assert "hunter" not in document

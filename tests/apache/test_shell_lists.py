@@ -19,12 +19,14 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tcpaudit.apache.invocation import Invocation, _Reader
 from tcpaudit.apache.shell import run_script
 from tcpaudit.apache.shellwords import ShellState, split_fields
+from tcpaudit.cli import cli
 from tcpaudit.errors import ApacheConfigError, ParseError
 from tcpaudit.rootfs import RootFS
 
@@ -519,3 +521,76 @@ def test_a_block_is_read_whole_before_it_runs(script: str) -> None:
     """dash reads a compound command whole before it runs it; what its
     closing line says ('} &', 'fi | x', 'fi || x') decides how it runs."""
     assert by_tcpaudit(script) == by_dash(script), script
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # A list done before its here-document's body is read at the line's end.
+        ": <<EOF; export A=1\n${B:=y}\nEOF\nexport B\n",
+        ": <<EOF; : <<EOF\n${C:=z}\nEOF\n${D:=w}\nEOF\nexport C D\n",
+        # Redirections are expanded before a special builtin's assignments.
+        "A=1 : >/dev/null${B:=$A}\nexport B\n",
+        "A=1 : <<EOF\n${B:=$A}\nEOF\nexport B\n",
+        # Integers of any length with leading zeros.
+        "[ 00000000000000000000000000000000000000001 -eq 1 ] && export A=1\n",
+    ],
+)
+def test_the_thirty_fourth_rounds_shapes_read_as_dash_reads_them(script: str) -> None:
+    assert by_tcpaudit(script) == by_dash(script), script
+
+
+@pytest.mark.parametrize(
+    "script", ["readonly A; : ${A:=2}\n", "readonly A=1; A=2 true\n", "readonly A; A=3 true\n"]
+)
+def test_read_only_names_stop_the_shell_wherever_assigned(script: str) -> None:
+    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
+                          capture_output=True, check=False)  # fmt: skip
+    assert b"reached" not in done.stdout
+    with pytest.raises(ApacheConfigError, match="read only"):
+        run_script(script, ShellState(), "envvars")
+
+
+def test_a_negated_group_is_noted_not_refused() -> None:
+    """'! { export LANG=C; }' counted its '{' before the list was stepped
+    over: 'the file ends before its }', exit 2, where dash runs it."""
+    state = ShellState()
+    run_script("! { export LANG=C; }\nexport B=1\n", state, "envvars")
+    assert state.variables["B"] == "1"
+
+
+def test_blocks_whose_status_is_tested_cost_linear_time() -> None:
+    """33,000 '{ :; } || :' inside one block: each list searched the block's
+    list of tested blocks (100 s)."""
+    script = "{\n" + "{ :; } || :\n" * 33_000 + "}\nexport B=1\n"
+    state = ShellState()
+    started = time.process_time()
+    run_script(script, state, "envvars")
+    assert time.process_time() - started < 20
+    assert state.variables["B"] == "1"
+
+
+def test_a_sourced_path_note_never_shows_an_expansions_word() -> None:
+    state = ShellState()
+    run_script('. "/etc/apache2/x/${DB_PASSWORD:=hunterSECRETpw}"\n', state, "envvars")
+    shown = " ".join(note.message for note in state.notes)
+    assert "is not read" in shown and "hunterSECRETpw" not in shown
+
+
+def test_facts_never_show_a_secret_given_on_httpds_command_line(tmp_path: Path) -> None:
+    """-C 'Define API_TOKEN x', -D with a URL password, -c with one: facts
+    printed the invocation's defines and directives raw."""
+    root = tmp_path / "deb"
+    shutil.copytree(
+        Path(__file__).resolve().parents[1] / "corpus/debian-12-apache2.4", root, symlinks=True
+    )
+    unit = root / "etc/systemd/system/apache2.service"
+    unit.parent.mkdir(parents=True, exist_ok=True)
+    unit.write_text(
+        '[Service]\nExecStart=/usr/sbin/apache2 -k start -C "Define API_TOKEN hunterAtoken" '
+        '-D "http://u:hunterB@h" -c "ServerAdmin http://u:hunterC@h/"\n'
+    )
+    result = CliRunner().invoke(cli, ["facts", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "hunter" not in result.output
+    assert "Define API_TOKEN" in result.output

@@ -44,6 +44,7 @@ from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
 from .memory import MemoryGuard
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
+from .secret_words import redact_directive_line, redact_text
 from .shellwords import redact_environment
 from .tree import Directive
 
@@ -356,9 +357,10 @@ def _load(
             how=invocation.how or None,
             binary=invocation.binary,
             files=invocation.files,
-            defines=list(start.defines),
-            directives=list(start.before),
-            late_directives=list(invocation.after),
+            # Shown, never read again: a -D or -C given a secret is replaced.
+            defines=[redact_text(name) for name in start.defines],
+            directives=[redact_directive_line(line) for line in start.before],
+            late_directives=[redact_directive_line(line) for line in invocation.after],
             environment=sorted(start.environment),
         ),
         main_file=main_shown,

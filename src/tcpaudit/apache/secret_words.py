@@ -34,6 +34,7 @@ from .credentials import (
     without_secret_flags,
     without_secret_parameters,
 )
+from .lexer import split_words
 from .shellwords import REDACTED_VALUE, is_secret_variable
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "is_secret_directive",
     "may_hold_secret",
     "redact_arguments",
+    "redact_directive_line",
     "redact_text",
     "redact_userinfo",
     "references_in_secrets",
@@ -338,6 +340,19 @@ def close_over(names: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[
                 found.add(used)
                 pending.append(used)
     return found
+
+
+def redact_directive_line(line: str) -> str:
+    """A directive given on httpd's command line (``-C``/``-c``) with its secrets
+    replaced, as the loader replaces them in files (``Define DB_PASSWORD x``)."""
+    words = split_words(line)
+    if not words:
+        return line
+    arguments = tuple(words[1:])
+    redacted = redact_arguments(words[0].lower(), arguments)
+    if redacted is arguments:
+        return redact_text(line)
+    return redact_text(" ".join([words[0], *redacted]))
 
 
 def redact_text(text: str) -> str:

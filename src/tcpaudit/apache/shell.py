@@ -24,6 +24,8 @@ gigabytes; all expansions of one start-up together may produce at most
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -40,6 +42,7 @@ _MAX_SOURCE_DEPTH = 8
 _LOOPS = frozenset(("for", "while", "until", "case"))
 _OPENING = frozenset(("if", "for", "while", "until", "case"))
 _RESERVED_BEFORE = frozenset(("then", "else", "do", "!"))
+_EXPANSION_WORDS = re.compile(r"\$\{[^}]*\}?|\$\(.*|`.*")
 # Words that close a compound command: nothing but redirections may follow.
 _CLOSING = frozenset(("fi", "done", "esac", "}"))
 
@@ -140,18 +143,18 @@ class _Runner:
     def run_list(self, listed: AndOr) -> None:
         first = listed.pipelines[0].commands[0]
         self.line = first.line
-        words = self._keywords(first.words, first.line)
-        head = _plain(words[0]) if words else None
-        if self.skipping:
-            self.skipping += _block_delta(listed)
-            return
-        if _block_inside(listed):
+        if not self.skipping and _block_inside(listed):
             # "true && if ...", "! {", "x | while": a compound command inside a
             # list or a pipeline. Its status and subshell are the list's:
             # stepped over whole, with a note.
             self.note("a compound command (if, {, a loop) inside a list or pipeline is not "
                       "evaluated (nor the commands in it)", first.line)  # fmt: skip
             self.skipping = max(_block_delta(listed), 0)
+            return
+        words = self._keywords(first.words, first.line)
+        head = _plain(words[0]) if words else None
+        if self.skipping:
+            self.skipping += _block_delta(listed)
             return
         if head in _CLOSING or head in ("if", "elif"):
             rest = _with_first(listed, words[1:])
@@ -315,9 +318,9 @@ class _Runner:
                           "evaluated: it runs in a subshell", block.lists[index].line)  # fmt: skip
                 index = end + 1
                 continue
-            self.quiet += block.quiet_starts.count(index)
+            self.quiet += block.quiet_starts[index]
             self.run_list(block.lists[index])
-            self.quiet -= block.quiet_ends.count(index)
+            self.quiet -= block.quiet_ends[index]
             index += 1
 
     def source(self, path: str, written: str, line: int) -> bool | None:
@@ -333,10 +336,10 @@ class _Runner:
         except ParseError as refused:
             # A bound reached while finding the file: named at the line sourcing it.
             raise ApacheConfigError(
-                f"{redact_text(written)}: {refused.reason}", file=self.file, line=line
+                f"{_shown_path(written)}: {refused.reason}", file=self.file, line=line
             ) from None
         if loaded is None:
-            self.note(f"{redact_text(written)} is not read (not in the root, or nested too "
+            self.note(f"{_shown_path(written)} is not read (not in the root, or nested too "
                       "deep)", line)  # fmt: skip
             return None
         sourced_text, shown = loaded
@@ -362,8 +365,8 @@ class _Block:
 
     lists: list[AndOr]
     subshells: dict[int, int]  # first list of a block run in a subshell -> its last
-    quiet_starts: list[int]  # first lists of blocks whose status is tested
-    quiet_ends: list[int]  # their last lists
+    quiet_starts: Counter[int]  # first lists of blocks whose status is tested
+    quiet_ends: Counter[int]  # their last lists (counted: a dict, not a list to search)
 
 
 def _blocks(lists: Iterator[AndOr]) -> Iterator[_Block]:
@@ -372,7 +375,7 @@ def _blocks(lists: Iterator[AndOr]) -> Iterator[_Block]:
     (a subshell), ``done || x`` (its status tested)."""
     pending: list[AndOr] = []
     opened: list[int] = []  # list index of each block open, -1 if opened mid-list
-    block = _Block(pending, {}, [], [])
+    block = _Block(pending, {}, Counter(), Counter())
     for listed in lists:
         index = len(pending)
         pending.append(listed)
@@ -388,12 +391,12 @@ def _blocks(lists: Iterator[AndOr]) -> Iterator[_Block]:
                 if listed.background or position < len(closing.commands) - 1:
                     block.subshells[start] = index
                 elif pipeline < len(listed.pipelines) - 1:
-                    block.quiet_starts.append(start)
-                    block.quiet_ends.append(index)
+                    block.quiet_starts[start] += 1
+                    block.quiet_ends[index] += 1
         if not opened:
             yield block
             pending = []
-            block = _Block(pending, {}, [], [])
+            block = _Block(pending, {}, Counter(), Counter())
     if pending:
         yield block
 
@@ -413,6 +416,12 @@ def _block_words(listed: AndOr) -> Iterator[tuple[str, int, int]]:
                 if text in _OPENING or text in _CLOSING:
                     yield text or "", pipeline_index, position
                 break
+
+
+def _shown_path(written: str) -> str:
+    """A sourced path as written, each ``${...}`` shown without its word
+    (``${DB_PASSWORD:=value}`` assigns a secret) and passwords redacted."""
+    return redact_text(_EXPANSION_WORDS.sub("${...}", written))
 
 
 def _with_first(listed: AndOr, words: list[Word]) -> AndOr | None:

@@ -67,17 +67,20 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         return True
     name = literal(arguments[0])
     action = _expanded_action(name, arguments, expander, runner, number)
+    # Redirections (here-documents too) are expanded before the assignments
+    # written before the command take effect, as in dash.
+    for target in command.redirections:
+        expander.word(target)
     # Alone, or before a special builtin, assignments stay in the shell;
     # before another command they are its own environment: expanded, not kept.
     for word in assignments:
         if name in _SPECIAL:
             _assign(word, state, expander)
-        else:
-            variable, _ = _assignment_value(word, expander)
-            if state.all_export and variable not in state.variables:
-                state.exported.add(variable)  # dash leaves an unset name marked for export
-    for target in command.redirections:
-        expander.word(target)
+            continue
+        variable, _ = _assignment_value(word, expander)
+        _refuse_read_only(variable, state, expander)
+        if state.all_export and variable not in state.variables:
+            state.exported.add(variable)  # dash leaves an unset name marked for export
     return action()
 
 
@@ -293,8 +296,11 @@ def _test_plain(args: list[str], exists: Callable[[str, str], bool | None] | Non
 
 
 def _integer(text: str) -> int | None:
-    if len(text) > 40 or not _NUMBER.fullmatch(text):
+    if not _NUMBER.fullmatch(text):
         return None
+    digits = text.strip().lstrip("+-").lstrip("0")
+    if len(digits) > 19:
+        return None  # out of 64 bits whatever its digits (and int() of thousands is slow)
     value = int(text)
     return value if _INT64[0] <= value <= _INT64[1] else None
 
@@ -335,6 +341,11 @@ def _assignment_value(word: Word, expander: Expander) -> tuple[str, str]:
 
 def _assign(word: Word, state: ShellState, expander: Expander) -> None:
     name, value = _assignment_value(word, expander)
+    _refuse_read_only(name, state, expander)
+    state.assign(name, value)  # exported too under set -a
+
+
+def _refuse_read_only(name: str, state: ShellState, expander: Expander) -> None:
     if name in state.readonly:
         # An assignment's error ends a shell that is not interactive: dash and bash.
         raise ApacheConfigError(
@@ -342,4 +353,3 @@ def _assign(word: Word, state: ShellState, expander: Expander) -> None:
             file=expander.file,
             line=expander.line,
         )
-    state.assign(name, value)  # exported too under set -a

@@ -306,12 +306,17 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
         return done if done.pipelines else None
 
     heredocs: deque[tuple[Word, bool]] = deque()  # bodies to fill, in order
+    ready: deque[AndOr] = deque()  # lists done, waiting for their bodies
     while (token := tokens.next()) is not None:
         kind, value, token_line = token
         while tokens.bodies and heredocs:
             body, quoted = heredocs.popleft()
             text_of_body = tokens.bodies.popleft()
             body.parts = [] if quoted else [('"', text_of_body)]
+        # A list waits for the bodies of the here-documents it opened, read at
+        # the line's end ("cat <<EOF; x" is done before its body is read).
+        while ready and not heredocs:
+            yield ready.popleft()
         if kind != "newline":
             piped = kind == "op" and value == "|"
         if kind == "word":
@@ -344,7 +349,7 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
             if piped:
                 continue  # "a |" then a newline: the pipeline goes on
             if (done := list_done(False)) is not None:
-                yield done
+                ready.append(done)
             continue
         operator = str(value)
         empty = not (words or redirections or commands)
@@ -374,12 +379,13 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
             commands.append(Command(words, line, kind="function"))
             words = []
         elif (done := list_done(operator == "&")) is not None:
-            yield done  # ";", ";;", "&", and parentheses of case patterns
+            ready.append(done)  # ";", ";;", "&", and parentheses of case patterns
     dangling = connectors and len(connectors) == len(pipelines) and not (words or commands)
     if piped or dangling:
         raise syntax("the end of the file", tokens.line)
     if (done := list_done(False)) is not None:
-        yield done
+        ready.append(done)
+    yield from ready
 
 
 def _bare(word: Word) -> str | None:

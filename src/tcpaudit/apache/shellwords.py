@@ -387,7 +387,14 @@ class Expander:
                     line=self.line,
                 )
             if unset_or_empty:
-                self.state.assign(name, self.word_value(word, quoted))
+                assigned = self.word_value(word, quoted)
+                if name in self.state.readonly:
+                    raise ApacheConfigError(
+                        f"{name}: is read only: the shell sourcing the start-up files stops here",
+                        file=self.file,
+                        line=self.line,
+                    )
+                self.state.assign(name, assigned)
                 return variables[name]
             return value or ""
         if op in (":+", "+"):

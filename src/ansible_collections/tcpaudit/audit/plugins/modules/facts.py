@@ -2540,7 +2540,33 @@ def redact_shell(text, private=False, names=frozenset()):
                 index += 1
                 if closed:
                     break
-    return redact_private_keys("\n".join(lines))
+    return redact_userinfo(redact_private_keys(redact_expansion_words("\n".join(lines), names)))
+
+
+# ${NAME:=word}, ${NAME=word}, ${NAME:-word}, ${NAME-word}: the word becomes (or
+# stands for) NAME's value; and Define NAME value given with -C in a variable.
+_EXPANSION_WORD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=+?]([^}]*)\}")
+_DEFINE_IN_SHELL = re.compile(r"(?i)(\bDefine[ \t]+)([A-Za-z_][A-Za-z0-9_]*)([ \t]+)([^\s,\"']+)")
+
+
+def redact_expansion_words(text, names=frozenset()):
+    """``text`` with the word of each expansion of a secret-named variable and
+    the value of each ``Define`` of one replaced (``${DB_PASSWORD:=x}``,
+    ``APACHE_ARGUMENTS="-C 'Define API_TOKEN x'"``)."""
+    if "${" not in text and "efine" not in text:
+        return text
+
+    def word(match):
+        if not _is_secret_name(match.group(1), names):
+            return match.group(0)
+        return "${" + match.group(0)[2 : match.start(2) - match.start(0)] + REDACTED + "}"
+
+    def define(match):
+        if not _is_secret_name(match.group(2), names):
+            return match.group(0)
+        return match.group(1) + match.group(2) + match.group(3) + REDACTED
+
+    return _DEFINE_IN_SHELL.sub(define, _EXPANSION_WORD.sub(word, text))
 
 
 def redact_private_shell(text, names=frozenset()):
@@ -2590,7 +2616,8 @@ def redact_unit(text, names=frozenset()):
             else:
                 words.append(match.group(0))
         lines[index] = head + "=" + " ".join(words)
-    return redact_private_keys("\n".join(lines))
+    # ExecStart's -C "Define API_TOKEN x" and URL passwords, as in envvars.
+    return redact_userinfo(redact_private_keys(redact_expansion_words("\n".join(lines), names)))
 
 
 def _redact_environment_lines(text, names=frozenset()):
