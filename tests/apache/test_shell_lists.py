@@ -400,6 +400,8 @@ def test_ifs_set_by_a_start_up_file_splits_the_arguments() -> None:
         # Integers with blanks around them.
         '[ "1 " -eq 1 ] && export A=1\n[ " 2" -gt 1 ] && export B=1\n',
         "export -p >/dev/null\nexport A=1\n",
+        # A test's error gives $? = 2, a false test 1.
+        "[ a == a ] || export A=$?\n[ 1 -lt x ] || export B=$?\n[ 2 -lt 1 ] || export C=$?\n",
     ],
 )
 def test_builtins_read_as_dash_runs_them(script: str) -> None:

@@ -25,12 +25,12 @@ gigabytes; all expansions of one start-up together may produce at most
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import ApacheConfigError, ParseError
 from .secret_words import redact_text
+from .shell_blocks import CLOSING, Block, block_delta, block_inside, blocks
 from .shell_commands import ReturnError, literal, run_simple
 from .shell_lexer import AndOr, Command, Pipeline, Word
 from .shell_lexer import parse as parse_lists
@@ -40,11 +40,7 @@ __all__ = ["run_script"]
 
 _MAX_SOURCE_DEPTH = 8
 _LOOPS = frozenset(("for", "while", "until", "case"))
-_OPENING = frozenset(("if", "for", "while", "until", "case"))
-_RESERVED_BEFORE = frozenset(("then", "else", "do", "!"))
 _EXPANSION_WORDS = re.compile(r"\$\{[^}]*\}?|\$\(.*|`.*")
-# Words that close a compound command: nothing but redirections may follow.
-_CLOSING = frozenset(("fi", "done", "esac", "}"))
 
 
 @dataclass
@@ -84,7 +80,7 @@ def run_script(
     """
     runner = _Runner(state, file, source, exists, depth)
     try:
-        for block in _blocks(parse_lists(text, file)):
+        for block in blocks(parse_lists(text, file)):
             for listed in block.lists:
                 runner.count(listed)
             runner.run_block(block)
@@ -143,24 +139,24 @@ class _Runner:
     def run_list(self, listed: AndOr) -> None:
         first = listed.pipelines[0].commands[0]
         self.line = first.line
-        if not self.skipping and _block_inside(listed):
+        if not self.skipping and block_inside(listed):
             # "true && if ...", "! {", "x | while": a compound command inside a
             # list or a pipeline. Its status and subshell are the list's:
             # stepped over whole, with a note.
             self.note("a compound command (if, {, a loop) inside a list or pipeline is not "
                       "evaluated (nor the commands in it)", first.line)  # fmt: skip
-            self.skipping = max(_block_delta(listed), 0)
+            self.skipping = max(block_delta(listed), 0)
             return
         words = self._keywords(first.words, first.line)
         head = _plain(words[0]) if words else None
         if self.skipping:
-            self.skipping += _block_delta(listed)
+            self.skipping += block_delta(listed)
             return
-        if head in _CLOSING or head in ("if", "elif"):
+        if head in CLOSING or head in ("if", "elif"):
             rest = _with_first(listed, words[1:])
         else:
             rest = _with_first(listed, words)
-        if head in _CLOSING and len(words) > 1:
+        if head in CLOSING and len(words) > 1:
             raise self.syntax(f"a word after {head!r}", first.line)
         if head == "if":
             self.branches.append(_Branch(parent_active=self.active))
@@ -272,6 +268,8 @@ class _Runner:
                     continue
             status = self.pipeline(pipeline)
             self.state.last_status = status
+            # $? of the next command: 2 when this one failed as a test's error.
+            self.state.test_error, self.state.failed_test = self.state.failed_test, False
             last = index == len(listed.pipelines) - 1
             if errexit and self.state.errexit and last and not pipeline.negated:
                 self._errexit(status, pipeline.commands[0].line)
@@ -305,7 +303,7 @@ class _Runner:
             return True
         return run_simple(command, self)
 
-    def run_block(self, block: _Block) -> None:
+    def run_block(self, block: Block) -> None:
         """The lists of a compound command read whole (as dash reads one before
         running it): a block run in the background or a pipeline is a
         subshell's, stepped over; in a block whose status is tested, set -e
@@ -359,65 +357,6 @@ class _Runner:
         return state.last_status
 
 
-@dataclass
-class _Block:
-    """Lists read together: one outside any block, or a compound command's."""
-
-    lists: list[AndOr]
-    subshells: dict[int, int]  # first list of a block run in a subshell -> its last
-    quiet_starts: Counter[int]  # first lists of blocks whose status is tested
-    quiet_ends: Counter[int]  # their last lists (counted: a dict, not a list to search)
-
-
-def _blocks(lists: Iterator[AndOr]) -> Iterator[_Block]:
-    """Group ``lists`` so that each compound command opened at a list's start
-    comes whole, with what its closing line says of it: ``} &``, ``fi | x``
-    (a subshell), ``done || x`` (its status tested)."""
-    pending: list[AndOr] = []
-    opened: list[int] = []  # list index of each block open, -1 if opened mid-list
-    block = _Block(pending, {}, Counter(), Counter())
-    for listed in lists:
-        index = len(pending)
-        pending.append(listed)
-        for place, (text, pipeline, position) in enumerate(_block_words(listed)):
-            if text == "{" or text in _OPENING:
-                at_start = place == 0 and pipeline == 0 and position == 0
-                opened.append(index if at_start and not listed.pipelines[0].negated else -1)
-            elif text in _CLOSING and opened:
-                start = opened.pop()
-                closing = listed.pipelines[pipeline]
-                if start < 0:
-                    continue
-                if listed.background or position < len(closing.commands) - 1:
-                    block.subshells[start] = index
-                elif pipeline < len(listed.pipelines) - 1:
-                    block.quiet_starts[start] += 1
-                    block.quiet_ends[index] += 1
-        if not opened:
-            yield block
-            pending = []
-            block = _Block(pending, {}, Counter(), Counter())
-    if pending:
-        yield block
-
-
-def _block_words(listed: AndOr) -> Iterator[tuple[str, int, int]]:
-    """The words at the commands' starts that open or close blocks, with
-    their pipeline's and command's places in the list."""
-    for pipeline_index, pipeline in enumerate(listed.pipelines):
-        for position, command in enumerate(pipeline.commands):
-            for word in command.words:
-                text = _plain(word)
-                if text == "{":
-                    yield text, pipeline_index, position
-                    continue
-                if text in _RESERVED_BEFORE:
-                    continue
-                if text in _OPENING or text in _CLOSING:
-                    yield text or "", pipeline_index, position
-                break
-
-
 def _shown_path(written: str) -> str:
     """A sourced path as written, each ``${...}`` shown without its word
     (``${DB_PASSWORD:=value}`` assigns a secret) and passwords redacted."""
@@ -451,44 +390,6 @@ def _literal_status(command: Command) -> bool | None:
     if any(name is None for name in names) or "=" in (names[0] or "="):
         return None
     return {"true": True, ":": True, "false": False}.get(names[0] or "")
-
-
-def _block_delta(listed: AndOr) -> int:
-    """Blocks a list opens minus those it closes (``if``, loops, ``case``,
-    ``{`` against ``fi``, ``done``, ``esac``, ``}``), at its commands' starts."""
-    delta = 0
-    for pipeline in listed.pipelines:
-        for command in pipeline.commands:
-            for word in command.words:
-                text = _plain(word)
-                if text == "{":
-                    delta += 1
-                    continue
-                if text in _RESERVED_BEFORE:
-                    continue
-                delta += 1 if text in _OPENING else -1 if text in _CLOSING else 0
-                break
-    return delta
-
-
-def _opens_block(command: Command) -> bool:
-    for word in command.words:
-        text = _plain(word)
-        if text == "!":
-            continue
-        return text == "{" or text in _OPENING
-    return False
-
-
-def _block_inside(listed: AndOr) -> bool:
-    """Whether a compound command starts past the list's first command, or
-    the first one after ``!``. (What follows a first ``if`` or ``{`` on its
-    line, ``|`` and ``&`` too, is inside it: its condition or its body.)"""
-    first = listed.pipelines[0]
-    if first.negated and _opens_block(first.commands[0]):
-        return True
-    commands = [command for pipeline in listed.pipelines for command in pipeline.commands]
-    return any(_opens_block(command) for command in commands[1:])
 
 
 def _plain(word: Word) -> str | None:

@@ -245,9 +245,12 @@ def _condition(name: str, args: list[str], runner: Runner, number: int) -> bool 
     """``[ ... ]`` / ``test ...``: string, integer and file tests; None when not known."""
     if name == "[":
         if args[-1:] != ["]"]:
+            runner.state.failed_test = True
             return False  # "[: missing ]", an error: the condition fails
         args = args[:-1]
     result = _test(args, runner.exists)
+    if result is False and _is_error(args):
+        runner.state.failed_test = True  # test's status 2, as $? shows it
     if result is None:
         # Its operators only: an operand may be any value, a secret too.
         operators = " ".join(arg for arg in args if _TEST_OPERATOR.fullmatch(arg))
@@ -293,6 +296,14 @@ def _test_plain(args: list[str], exists: Callable[[str, str], bool | None] | Non
         if op == "==":
             return False  # dash's test knows no "==": an error, the test fails
     return None
+
+
+def _is_error(args: list[str]) -> bool:
+    """Whether a failing three-word test failed as an error (an unknown
+    operator, a number that is none): test(1) then gives 2, not 1."""
+    if len(args) != 3 or args[1] in ("=", "!="):
+        return False
+    return args[1] == "==" or _integer(args[0]) is None or _integer(args[2]) is None
 
 
 def _integer(text: str) -> int | None:

@@ -1,0 +1,186 @@
+"""The state of the shell that sources the start-up files, and the bounds it keeps.
+
+Variables and what is exported, the flags ``set`` gives, the notes, and the
+counters every bound is charged against: a value longer than execve's 128 KiB
+per string (MAX_ARG_STRLEN) could never reach httpd, and all expansions of one
+start-up together may produce at most ``MAX_EXPANDED_BYTES``. Also how an
+unquoted value splits into fields, and which variables hold secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import ApacheConfigError
+from ..notes import BoundedNotes
+
+__all__ = [
+    "DEFAULT_IFS",
+    "MAX_COMMANDS",
+    "MAX_ENVIRONMENT_BYTES",
+    "MAX_EXPANDED_BYTES",
+    "MAX_EXPANSION_DEPTH",
+    "MAX_SOURCED_BYTES",
+    "MAX_VALUE_BYTES",
+    "REDACTED_VALUE",
+    "TRIM_WORK_PER_BYTE",
+    "TRIM_WORK_PER_RUN",
+    "WORD_WORK",
+    "ShellState",
+    "is_secret_variable",
+    "redact_environment",
+    "split_fields",
+]
+
+# Linux's MAX_ARG_STRLEN (32 pages): execve refuses a longer NAME=value (E2BIG).
+MAX_VALUE_BYTES = 128 * 1024
+# ARG_MAX with the usual 8 MiB stack: what the whole environment may hold.
+MAX_ENVIRONMENT_BYTES = 2 * 1024 * 1024
+# What all expansions of one start-up may produce (a real envvars: a few KiB).
+MAX_EXPANDED_BYTES = 16 * 1024 * 1024
+# Variables named like secrets: their values never reach a report. The
+# Ansible module replaces the same names' values before they leave the host.
+# Not every name holding "pass" or "private": PRIVATE_PORT and BYPASS_CACHE
+# are ordinary values a configuration expands (Listen ${PRIVATE_PORT}).
+_SECRET_VARIABLE = re.compile(
+    r"(?i)password|passwd|passphrase|secret|token|credential|api[_-]?key|private[_-]?key"
+    r"|(^|[_-])(pass|pwd)($|[_-])|(^|[_-])key$"
+)
+REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directive's
+# Commands all start-up files of one service may hold (a real envvars: about
+# 30); each costs microseconds, and a 1 MiB file of "a;" holds 500,000.
+MAX_COMMANDS = 100_000
+# What '.' may run in all, each sourcing counted (a real envvars: a few KiB).
+MAX_SOURCED_BYTES = 16 * 1024 * 1024
+# ${...} inside ${...}: real start-up files nest two or three; each level
+# rescans its text (dash reads thousands; tcpaudit refuses past this).
+MAX_EXPANSION_DEPTH = 32
+# What one word's expansion is charged beyond its length (see Expander.word).
+WORD_WORK = 32
+# A glob trim of an n-character value by a pattern of r runs (split at its
+# stars) counts as (n + 1) * (n + 64 r) / 64 bytes of expansion: each of the
+# n + 1 places tried scans the value and takes a step per run.
+TRIM_WORK_PER_BYTE = 64
+TRIM_WORK_PER_RUN = 64
+DEFAULT_IFS = " \t\n"
+_IFS = re.compile("[ \t\n]+")
+
+
+@dataclass
+class ShellState:
+    """Variables of the shell that sources the start-up files, and what it exports."""
+
+    variables: dict[str, str] = field(default_factory=dict)
+    exported: set[str] = field(default_factory=set)
+    notes: BoundedNotes = field(default_factory=BoundedNotes)
+    all_export: bool = False
+    expanded: int = 0
+    commands: int = 0
+    sourced: int = 0  # bytes of files run with '.', each time counted
+    # dash sources Debian's envvars; bash the other families' files, and goes
+    # on after errors that stop dash (a bad name given to export).
+    dash: bool = True
+    last_status: bool | None = True  # of the last pipeline run: $?
+    test_error: bool = False  # that pipeline failed as a test's error ($? is 2, not 1)
+    failed_test: bool = False  # set by the running pipeline's test, for test_error
+    errexit: bool = False  # set -e
+    readonly: set[str] = field(default_factory=set)
+    nounset: bool = False  # set -u
+
+    def environment(self) -> dict[str, str]:
+        """The exported variables, as the program the shell starts receives them."""
+        return {name: self.variables[name] for name in self.variables if name in self.exported}
+
+    def assign(self, name: str, value: str) -> None:
+        """Set ``name``; a variable named like a secret holds REDACTED_VALUE instead."""
+        self.variables[name] = REDACTED_VALUE if is_secret_variable(name) else value
+        if self.all_export:  # set -a: every assignment exports, ${X:=v} too
+            self.exported.add(name)
+
+    def count_command(self, file: str, line: int) -> None:
+        """Count one command against MAX_COMMANDS."""
+        self.commands += 1
+        if self.commands > MAX_COMMANDS:
+            raise ApacheConfigError(
+                f"the start-up files hold more than {MAX_COMMANDS} shell commands",
+                file=file,
+                line=line,
+            )
+
+    def charge(self, size: int, file: str, line: int) -> None:
+        """Count a value of ``size`` bytes against the bounds."""
+        self.check(size, file, line)
+        self.charge_work(size, file, line)
+
+    def charge_work(self, size: int, file: str, line: int) -> None:
+        """Count ``size`` bytes of expansion work against MAX_EXPANDED_BYTES."""
+        self.expanded += size
+        if self.expanded > MAX_EXPANDED_BYTES:
+            raise ApacheConfigError(
+                f"shell expansion of the start-up files produces more than {MAX_EXPANDED_BYTES} "
+                "bytes",
+                file=file,
+                line=line,
+            )
+
+    @staticmethod
+    def check(size: int, file: str, line: int) -> None:
+        """Refuse a value longer than execve passes (checked while it is built)."""
+        if size > MAX_VALUE_BYTES:
+            raise ApacheConfigError(
+                f"a value grows past {MAX_VALUE_BYTES} bytes, the most execve passes in one "
+                "environment string: the service could not start httpd with it",
+                file=file,
+                line=line,
+            )
+
+
+def is_secret_variable(name: str) -> bool:
+    """Whether a variable's name says it holds a secret (``DB_PASSWORD``, ``API_TOKEN``)."""
+    return _SECRET_VARIABLE.search(name) is not None
+
+
+def redact_environment(environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` with the value of each variable named like a secret replaced."""
+    return {
+        name: REDACTED_VALUE if is_secret_variable(name) else value
+        for name, value in environment.items()
+    }
+
+
+def split_fields(value: str, ifs: str = DEFAULT_IFS) -> list[str]:
+    """The fields an unquoted ``$VAR`` holding ``value`` gives on a command line.
+
+    Split at ``ifs`` (the shell's IFS: space, tab, newline unless a start-up
+    file set it) and nothing more: the value's quotes are characters and its
+    ``$`` is not expanded again (``APACHE_ARGUMENTS='-D "A B"'`` gives
+    ``-D``, ``"A``, ``B"``). IFS white space runs count as one delimiter and
+    are dropped at the ends; each other IFS character ends a field, an empty
+    one too (``a,,b`` with IFS ``,`` gives ``a``, ``""``, ``b``).
+    """
+    if ifs == DEFAULT_IFS:
+        return [piece for piece in _IFS.split(value) if piece]
+    if not ifs:
+        return [value] if value else []
+    white = "".join(char for char in ifs if char in DEFAULT_IFS)
+    fields: list[str] = []
+    index, length = 0, len(value)
+    while index < length and value[index] in white:
+        index += 1
+    start = index
+    while index < length:
+        if value[index] not in ifs:
+            index += 1
+            continue
+        fields.append(value[start:index])
+        while index < length and value[index] in white:
+            index += 1
+        if index < length and value[index] in ifs and value[index] not in white:
+            index += 1
+            while index < length and value[index] in white:
+                index += 1
+        start = index
+    if start < length:
+        fields.append(value[start:])
+    return fields
