@@ -538,7 +538,7 @@ def test_a_block_is_read_whole_before_it_runs(script: str) -> None:
         "[ 00000000000000000000000000000000000000001 -eq 1 ] && export A=1\n",
     ],
 )
-def test_the_thirty_fourth_rounds_shapes_read_as_dash_reads_them(script: str) -> None:
+def test_here_documents_redirections_and_long_integers_read_as_dash_reads_them(script: str) -> None:
     assert by_tcpaudit(script) == by_dash(script), script
 
 
