@@ -596,3 +596,28 @@ def test_facts_never_show_a_secret_given_on_httpds_command_line(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "hunter" not in result.output
     assert "Define API_TOKEN" in result.output
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # A redirection-only command after && or || ends at its line's end (the
+        # next line was read as its words).
+        "true || >/dev/null\nexport A=1\n",
+        "false && 2>/dev/null\nexport B=2\n",
+        # After a redirection a reserved word is a command name.
+        ">/dev/null fi\nexport A=1\n",
+        "true <<E || >/dev/null\n",
+    ],
+)
+def test_redirections_before_words_read_as_dash_reads_them(script: str) -> None:
+    assert by_tcpaudit(script) == by_dash(script), script
+
+
+def test_a_reserved_word_after_a_redirection_is_no_keyword() -> None:
+    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"],
+                          input=b"2>/dev/null if true; then export A=1; fi\n",
+                          capture_output=True, check=False)  # fmt: skip
+    assert b"reached" not in done.stdout
+    with pytest.raises(ApacheConfigError, match="'then' out of place"):
+        run_script("2>/dev/null if true; then export A=1; fi\n", ShellState(), "envvars")

@@ -337,6 +337,10 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
             else:
                 if not words:
                     line = token_line
+                    if redirections and _bare(value) is not None:
+                        # After a redirection a reserved word is a command name
+                        # (">/dev/null fi" runs a command named fi).
+                        value = Word([("'", _bare(value) or "")])
                 if not words or opening:  # at a command's start, reserved words aside
                     bare = _bare(value) or ""
                     cases += {"case": 1, "esac": -1}.get(bare, 0)
@@ -344,7 +348,11 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
                 words.append(value)
             continue
         if kind == "newline":
-            if connectors and len(connectors) == len(pipelines) and not (words or commands):
+            if (
+                connectors
+                and len(connectors) == len(pipelines)
+                and not (words or redirections or commands)
+            ):
                 continue  # "a &&" then a newline: the list goes on
             if piped:
                 continue  # "a |" then a newline: the pipeline goes on
@@ -380,7 +388,9 @@ def parse(text: str, file: str) -> Iterator[AndOr]:
             words = []
         elif (done := list_done(operator == "&")) is not None:
             ready.append(done)  # ";", ";;", "&", and parentheses of case patterns
-    dangling = connectors and len(connectors) == len(pipelines) and not (words or commands)
+    dangling = (
+        connectors and len(connectors) == len(pipelines) and not (words or redirections or commands)
+    )
     if piped or dangling:
         raise syntax("the end of the file", tokens.line)
     if (done := list_done(False)) is not None:
