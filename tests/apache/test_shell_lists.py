@@ -50,6 +50,13 @@ def by_dash(script: str) -> dict[str, bytes]:
     return found
 
 
+def sourced_by_dash(script: str, cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    """dash sourcing ``script`` then echoing "reached": a shell that stops
+    before the echo (as apachectl does) prints no "reached"."""
+    return subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
+                          capture_output=True, check=False, cwd=cwd)  # fmt: skip
+
+
 def by_tcpaudit(script: str, exists: bool | None = None) -> dict[str, bytes]:
     state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
     run_script(script, state, "envvars", exists=lambda test, path: exists)
@@ -176,8 +183,7 @@ def test_an_unset_parameter_in_a_command_not_run_still_stops_the_shell(script: s
     """dash expands a command's words before it runs it: ${X:?} on an unset X
     stops there, whatever the command. tcpaudit runs no such command, and read
     on past it."""
-    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
-                          capture_output=True, check=False, cwd="/tmp")  # fmt: skip
+    done = sourced_by_dash(script, cwd="/tmp")
     assert done.returncode != 0 and b"reached" not in done.stdout
     state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
     with pytest.raises(ApacheConfigError, match="RUN_DIR: parameter not set") as refused:
@@ -246,8 +252,7 @@ def test_exit_ends_the_shell_before_httpd_starts() -> None:
 )
 def test_a_quote_never_closed_stops_the_shell_at_its_line(script: str, line: int) -> None:
     """dash reads the file up to the syntax error and stops (apachectl with it)."""
-    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
-                          capture_output=True, check=False)  # fmt: skip
+    done = sourced_by_dash(script)
     assert done.returncode != 0 and b"Syntax error" in done.stderr
     state = ShellState(variables={}, exported=set())
     with pytest.raises(ApacheConfigError, match="is never closed") as refused:
@@ -353,8 +358,7 @@ SYNTAX_ERRORS = [
 def test_what_stops_dash_stops_the_reading(script: str) -> None:
     """dash stops at a syntax error or a special builtin's error (apachectl
     with it: httpd never starts); tcpaudit read on and accepted."""
-    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
-                          capture_output=True, check=False)  # fmt: skip
+    done = sourced_by_dash(script)
     assert b"reached" not in done.stdout
     with pytest.raises(ApacheConfigError, match="stops here"):
         run_script(script, ShellState(), "envvars")
@@ -420,8 +424,7 @@ def test_builtins_read_as_dash_runs_them(script: str) -> None:
     ],
 )
 def test_errors_of_special_builtins_stop_the_reading(script: str) -> None:
-    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
-                          capture_output=True, check=False)  # fmt: skip
+    done = sourced_by_dash(script)
     assert b"reached" not in done.stdout
     with pytest.raises(ApacheConfigError) as refused:
         run_script(script, ShellState(), "envvars")
@@ -546,8 +549,7 @@ def test_here_documents_redirections_and_long_integers_read_as_dash_reads_them(s
     "script", ["readonly A; : ${A:=2}\n", "readonly A=1; A=2 true\n", "readonly A; A=3 true\n"]
 )
 def test_read_only_names_stop_the_shell_wherever_assigned(script: str) -> None:
-    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"], input=script.encode(),
-                          capture_output=True, check=False)  # fmt: skip
+    done = sourced_by_dash(script)
     assert b"reached" not in done.stdout
     with pytest.raises(ApacheConfigError, match="read only"):
         run_script(script, ShellState(), "envvars")
@@ -615,9 +617,7 @@ def test_redirections_before_words_read_as_dash_reads_them(script: str) -> None:
 
 
 def test_a_reserved_word_after_a_redirection_is_no_keyword() -> None:
-    done = subprocess.run([DASH, "-c", ". /dev/stdin; echo reached"],
-                          input=b"2>/dev/null if true; then export A=1; fi\n",
-                          capture_output=True, check=False)  # fmt: skip
+    done = sourced_by_dash("2>/dev/null if true; then export A=1; fi\n")
     assert b"reached" not in done.stdout
     with pytest.raises(ApacheConfigError, match="'then' out of place"):
         run_script("2>/dev/null if true; then export A=1; fi\n", ShellState(), "envvars")

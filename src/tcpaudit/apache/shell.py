@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from ..errors import ApacheConfigError, ParseError
 from .secret_words import redact_text
-from .shell_blocks import CLOSING, Block, block_delta, block_inside, blocks
+from .shell_blocks import CLOSING, OPENING, Block, block_delta, block_inside, blocks, plain
 from .shell_commands import ReturnError, literal, run_simple
 from .shell_lexer import AndOr, Command, Pipeline, Word
 from .shell_lexer import parse as parse_lists
@@ -39,7 +39,7 @@ from .shellwords import MAX_SOURCED_BYTES, ShellState
 __all__ = ["run_script"]
 
 _MAX_SOURCE_DEPTH = 8
-_LOOPS = frozenset(("for", "while", "until", "case"))
+_LOOPS = OPENING - {"if"}
 _EXPANSION_WORDS = re.compile(r"\$\{[^}]*\}?|\$\(.*|`.*")
 
 
@@ -148,7 +148,7 @@ class _Runner:
             self.skipping = max(block_delta(listed), 0)
             return
         words = self._keywords(first.words, first.line)
-        head = _plain(words[0]) if words else None
+        head = plain(words[0]) if words else None
         if self.skipping:
             self.skipping += block_delta(listed)
             return
@@ -192,7 +192,7 @@ class _Runner:
         150,000 ``{`` was quadratic)."""
         start = 0
         while start < len(words):
-            head = _plain(words[start])
+            head = plain(words[start])
             if head not in ("then", "else", "do", "{"):
                 break
             start += 1
@@ -369,7 +369,7 @@ def _with_first(listed: AndOr, words: list[Word]) -> AndOr | None:
     command = first.commands[0]
     negated = first.negated
     start = 0
-    while start < len(words) and _plain(words[start]) == "!":  # "then ! cmd"
+    while start < len(words) and plain(words[start]) == "!":  # "then ! cmd"
         start, negated = start + 1, not negated
     words = words[start:]
     if not words and not command.redirections:
@@ -390,8 +390,3 @@ def _literal_status(command: Command) -> bool | None:
     if any(name is None for name in names) or "=" in (names[0] or "="):
         return None
     return {"true": True, ":": True, "false": False}.get(names[0] or "")
-
-
-def _plain(word: Word) -> str | None:
-    """The word's text when it is one unquoted run (a reserved word must be)."""
-    return word.parts[0][1] if len(word.parts) == 1 and word.parts[0][0] == "" else None
