@@ -18,9 +18,19 @@ from typing import Protocol
 from ..errors import ApacheConfigError
 from .secret_words import redact_text
 from .shell_lexer import Command, Word
+from .shell_redirections import failed_redirection
 from .shellwords import Expander, ShellState
 
-__all__ = ["ReturnError", "Runner", "literal", "run_simple"]
+__all__ = [
+    "ReturnError",
+    "Runner",
+    "expand_targets",
+    "failed",
+    "literal",
+    "open_redirections",
+    "run_simple",
+    "stop",
+]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
@@ -59,29 +69,61 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     while prefix < len(words) and _assignment(words[prefix]) is not None:
         prefix += 1
     assignments, arguments = words[:prefix], words[prefix:]
-    if not arguments:
-        for word in assignments:
-            _assign(word, state, expander)
-        for target in command.redirections:
-            expander.word(target)
-        return True
-    name = literal(arguments[0])
-    action = _expanded_action(name, arguments, expander, runner, number)
-    # Redirections (here-documents too) are expanded before the assignments
-    # written before the command take effect, as in dash.
-    for target in command.redirections:
-        expander.word(target)
+    name = literal(arguments[0]) if arguments else None
+    action = _expanded_action(name, arguments, expander, runner, number) if arguments else None
+    # Redirections (here-documents too) are expanded, then opened, before the
+    # assignments written before the command take effect, as in dash.
+    targets = expand_targets(command.operators, command.redirections, expander)
+    failure = open_redirections(command.operators, command.redirections, targets, runner, number)
     # Alone, or before a special builtin, assignments stay in the shell;
     # before another command they are its own environment: expanded, not kept.
     for word in assignments:
-        if name in _SPECIAL:
+        if failure is None and (action is None or name in _SPECIAL):
             _assign(word, state, expander)
             continue
         variable, _ = _assignment_value(word, expander)
         _refuse_read_only(variable, state, expander)
         if state.all_export and variable not in state.variables:
             state.exported.add(variable)  # dash leaves an unset name marked for export
-    return action()
+    if failure is not None:
+        return failed(failure, runner, number, special=name in _SPECIAL)
+    return True if action is None else action()
+
+
+def expand_targets(operators: list[str], words: list[Word], expander: Expander) -> list[str]:
+    """Redirections' targets expanded; a here-document's body is no value."""
+    return [
+        expander.body(word) if operator in ("<<", "<<-") else expander.word(word)
+        for operator, word in zip(operators, words, strict=True)
+    ]
+
+
+def open_redirections(
+    operators: list[str], words: list[Word], targets: list[str], runner: Runner, number: int
+) -> str | None:
+    """Why the first of a command's redirections cannot be opened, or None."""
+    opened = failed_redirection(operators, words, targets, runner.exists)
+    if opened.unknown is not None:
+        runner.note(f"{opened.unknown}; taken as it can", number)
+    if opened.fatal and runner.state.dash:
+        raise ApacheConfigError(
+            f"{opened.failure}: a syntax error to the shell sourcing the start-up files, "
+            "which stops here",
+            file=runner.file,
+            line=number,
+        )
+    return None if opened.fatal else opened.failure
+
+
+def failed(reason: str, runner: Runner, number: int, *, special: bool) -> bool:
+    """A redirection that cannot be opened: the command is not run (status
+    2); before a special builtin, dash stops."""
+    if special:
+        stop(runner, number, reason)
+    else:
+        runner.note(f"{reason}: the command is not run", number)
+    runner.state.failed_test = True  # $? is 2
+    return False
 
 
 def _expanded_action(
@@ -111,6 +153,11 @@ def _expanded_action(
     if name in ("[", "test"):
         args = [piece for word in words for piece in expander.fields(word)]
         return lambda: _condition(name, args, runner, number)
+    if name == "local":
+        # Run only where a function's body would run, which tcpaudit never runs.
+        for word in words:
+            expander.fields(word)
+        return lambda: _refused(runner, number, "local: not in a function")
     if name in ("exit", "return"):
         for word in words:
             expander.fields(word)
@@ -155,19 +202,24 @@ def _declared(
                 elif set(field[1:]) == {"p"}:
                     return []  # -p prints the variables: nothing is set
                 else:
-                    _stop(runner, number, f"{name}: an option dash does not know")
+                    stop(runner, number, f"{name}: an option dash does not know")
                 continue
             options = False
             # "export "A=1"" and "export $X" holding "A=1" assign, as in dash.
             variable, equals, value = field.partition("=")
             if not _NAME.fullmatch(variable):
-                _stop(runner, number, f"{name}: a bad variable name")
+                stop(runner, number, f"{name}: a bad variable name")
                 continue
             pending.append((variable, value if equals else None))
     return pending
 
 
-def _stop(runner: Runner, number: int, reason: str) -> None:
+def _refused(runner: Runner, number: int, reason: str) -> bool:
+    stop(runner, number, reason)
+    return False
+
+
+def stop(runner: Runner, number: int, reason: str) -> None:
     """A special builtin's error: dash (Debian's apachectl) stops there; bash,
     which sources the other families' files, says so and goes on."""
     if runner.state.dash:
@@ -185,7 +237,7 @@ def _declare(
     exporting = name == "export" or state.all_export
     for variable, value in pending:
         if value is not None and variable in state.readonly:
-            _stop(runner, number, f"{name}: {variable} is read only")
+            stop(runner, number, f"{name}: {variable} is read only")
             continue
         if value is not None:
             state.assign(variable, value)
@@ -202,16 +254,16 @@ def _unset(fields: list[str], state: ShellState, runner: Runner, number: int) ->
         if field.startswith("-") and field != "-":
             if field == "--" or any(flag not in "fv" for flag in field[1:]):
                 if field != "--":
-                    _stop(runner, number, "unset: an option dash does not know")
+                    stop(runner, number, "unset: an option dash does not know")
                 index += 1
             else:
                 functions = field[-1] == "f"  # the last flag given wins
                 continue
         for variable in fields[index:]:
             if not _NAME.fullmatch(variable):
-                _stop(runner, number, "unset: a bad variable name")
+                stop(runner, number, "unset: a bad variable name")
             elif variable in state.readonly:
-                _stop(runner, number, f"unset: {variable} is read only")
+                stop(runner, number, f"unset: {variable} is read only")
             elif not functions:  # unset -f removes functions, which tcpaudit keeps none of
                 state.variables.pop(variable, None)
                 state.exported.discard(variable)

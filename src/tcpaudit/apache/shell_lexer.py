@@ -1,13 +1,12 @@
-"""The commands of a POSIX sh fragment, as dash reads them, before any expansion.
+"""The tokens of a POSIX sh fragment, as dash reads them, before any expansion.
 
 The text is read whole, not line by line, because dash reads it so: quotes and
-``${...}`` may span lines, a line ending in ``&&``, ``||`` or ``|`` goes on
-on the next one, and a here-document's body is no command. Commands are split
-at ``;``, ``&``, newlines and the list and pipeline operators wherever they
-stand outside quotes and expansions (``false $Y&& :`` is a list); a digit
-glued to ``<`` or ``>`` is the redirection's (``2>&1`` is no list). What is
-made of them (``shell.py``) decides what runs; ``shellwords.py`` expands
-their words.
+``${...}`` may span lines, and a here-document's body is no command. Words
+end at blanks and at the operators (``;``, ``&``, ``|``, ``&&``, ``||``,
+parentheses, redirections) wherever they stand outside quotes and expansions
+(``false $Y&& :`` is a list); a digit glued to ``<`` or ``>`` is the
+redirection's (``2>&1`` is no list). ``shell_parser.py`` makes a tree of
+them; ``shellwords.py`` expands their words.
 
 A quote or ``${`` that the file never closes is a syntax error to dash, which
 then stops (so does the service that sources the file): one error naming the
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..errors import ApacheConfigError
@@ -32,20 +30,19 @@ from .shell_scan import (
 )
 
 __all__ = [
-    "AndOr",
+    "REDIRECTIONS",
     "Command",
-    "Pipeline",
+    "Token",
+    "Tokens",
     "Word",
-    "parse",
+    "bare",
 ]
 
 _OPERATORS = ("&&", "||", ";;", "<<-", "<<", ">>", "<&", ">&", "<>", ">|",
               ";", "&", "|", "(", ")", "<", ">")  # fmt: skip
 _METACHARACTERS = frozenset(" \t\n;&|()<>")
 _WORD_END = frozenset(" \t\n;&|()<>'\"\\$`")
-_REDIRECTIONS = frozenset(("<<-", "<<", ">>", "<&", ">&", "<>", ">|", "<", ">"))
-# Reserved words after which a command starts (where "case", "{" and "}" count).
-_OPENERS = frozenset(("then", "do", "else", "elif", "if", "while", "until", "{", "!"))
+REDIRECTIONS = frozenset(("<<-", "<<", ">>", "<&", ">&", "<>", ">|", "<", ">"))
 
 
 @dataclass(slots=True)
@@ -57,40 +54,21 @@ class Word:
 
 @dataclass(slots=True)
 class Command:
-    """A simple command (``kind`` "simple"), or a subshell or function definition,
-    which tcpaudit does not run (their words are not kept)."""
+    """A simple command: its words and its redirections' targets."""
 
     words: list[Word]
     line: int
     redirections: list[Word] = field(default_factory=list)  # targets, expanded as dash does
-    kind: str = "simple"
+    operators: list[str] = field(default_factory=list)  # each redirection's ("<<": a body)
 
 
-@dataclass(slots=True)
-class Pipeline:
-    """Commands joined by ``|``; ``!`` before them negates the status."""
-
-    commands: list[Command]
-    negated: bool = False
-
-
-@dataclass(slots=True)
-class AndOr:
-    """Pipelines joined by ``&&`` and ``||``; ``background``: ended by ``&``."""
-
-    pipelines: list[Pipeline]
-    connectors: list[str]
-    background: bool = False
-
-    @property
-    def line(self) -> int:
-        return self.pipelines[0].commands[0].line
+Token = tuple[str, object, int]
 
 
 # -- tokens ---------------------------------------------------------------------------
 
 
-class _Tokens:
+class Tokens:
     """Words, operators and newlines of a text, with line numbers and a push-back."""
 
     def __init__(self, text: str, file: str) -> None:
@@ -101,12 +79,12 @@ class _Tokens:
         self.heredocs: list[tuple[str, bool]] = []  # delimiters whose bodies come next
         self.delimiter_next: str | None = None
         self.bodies: deque[str] = deque()  # here-documents read, waiting for their commands
-        self.back: list[tuple[str, object, int]] = []
+        self.back: list[Token] = []
 
-    def push(self, token: tuple[str, object, int]) -> None:
+    def push(self, token: Token) -> None:
         self.back.append(token)
 
-    def next(self) -> tuple[str, object, int] | None:
+    def next(self) -> Token | None:
         """("word", Word, line), ("op", str, line), ("newline", "", line), None at the end."""
         if self.back:
             return self.back.pop()
@@ -260,201 +238,6 @@ def _without_continuations(text: str) -> str:
                   flags=re.S)  # fmt: skip
 
 
-# -- commands -------------------------------------------------------------------------
-
-
-def parse(text: str, file: str) -> Iterator[AndOr]:
-    """The lists of ``text`` in order, one at a time (a file of 500,000 is not held whole).
-
-    Raises:
-        ApacheConfigError: a quote or ``${`` never closed (dash stops there).
-    """
-    tokens = _Tokens(text, file)
-    pipelines: list[Pipeline] = []
-    connectors: list[str] = []
-    commands: list[Command] = []
-    words: list[Word] = []
-    redirections: list[Word] = []
-    negated = False
-    line = 0
-    target = ""  # the operator whose word comes next (a redirection's)
-    piped = False  # a "|" waits for its next command
-    cases = 0  # case statements open: ";;" and ")" belong to them
-    opening = False  # the command's words so far are reserved words ("then", "{")
-
-    def syntax(what: str, at: int) -> ApacheConfigError:
-        return tokens.error(f"{what} unexpected", at)
-
-    def command_done() -> None:
-        nonlocal words, redirections
-        if words or redirections:
-            commands.append(Command(words, line, redirections))
-        words, redirections = [], []
-
-    def pipeline_done() -> None:
-        nonlocal commands, negated
-        command_done()
-        if commands:
-            pipelines.append(Pipeline(commands, negated))
-        commands, negated = [], False
-
-    def list_done(background: bool) -> AndOr | None:
-        nonlocal pipelines, connectors
-        pipeline_done()
-        done = AndOr(pipelines, connectors[: max(len(pipelines) - 1, 0)], background)
-        pipelines, connectors = [], []
-        return done if done.pipelines else None
-
-    heredocs: deque[tuple[Word, bool]] = deque()  # bodies to fill, in order
-    ready: deque[AndOr] = deque()  # lists done, waiting for their bodies
-    while (token := tokens.next()) is not None:
-        kind, value, token_line = token
-        while tokens.bodies and heredocs:
-            body, quoted = heredocs.popleft()
-            text_of_body = tokens.bodies.popleft()
-            body.parts = [] if quoted else [('"', text_of_body)]
-        # A list waits for the bodies of the here-documents it opened, read at
-        # the line's end ("cat <<EOF; x" is done before its body is read).
-        while ready and not heredocs:
-            yield ready.popleft()
-        if kind != "newline":
-            piped = kind == "op" and value == "|"
-        if kind == "word":
-            assert isinstance(value, Word)
-            if target == "<<":
-                # The delimiter is not expanded; the body, unless the delimiter
-                # is quoted, is, when the command runs (its ':=' assigns).
-                body = Word([])
-                redirections.append(body)
-                quoted = any(kind for kind, _ in value.parts)
-                heredocs.append((body, quoted))
-                target = ""
-            elif target:
-                redirections.append(value)
-                target = ""
-            elif not words and not commands and not negated and _bare(value) == "!":
-                negated = True
-            else:
-                if not words:
-                    line = token_line
-                    if redirections and _bare(value) is not None:
-                        # After a redirection a reserved word is a command name
-                        # (">/dev/null fi" runs a command named fi).
-                        value = Word([("'", _bare(value) or "")])
-                if not words or opening:  # at a command's start, reserved words aside
-                    bare = _bare(value) or ""
-                    cases += {"case": 1, "esac": -1}.get(bare, 0)
-                    opening = bare in _OPENERS
-                words.append(value)
-            continue
-        if kind == "newline":
-            if (
-                connectors
-                and len(connectors) == len(pipelines)
-                and not (words or redirections or commands)
-            ):
-                continue  # "a &&" then a newline: the list goes on
-            if piped:
-                continue  # "a |" then a newline: the pipeline goes on
-            if (done := list_done(False)) is not None:
-                ready.append(done)
-            continue
-        operator = str(value)
-        empty = not (words or redirections or commands)
-        if operator in ("&&", "||", "|") and empty:
-            raise syntax(f'"{operator}"', token_line)
-        if operator in (";", "&") and empty:
-            raise syntax(f'"{operator}"', token_line)
-        # ";;" and ")" belong to case; "(" after a word to case or to "name()".
-        stray_paren = operator == "(" and len(words) > 1
-        if not cases and (operator in (";;", ")") or stray_paren):
-            raise syntax(f'"{operator}"', token_line)
-        if operator in _REDIRECTIONS:
-            if not words and not redirections:
-                line = token_line
-            target = operator[:2]
-        elif operator in ("&&", "||"):
-            pipeline_done()
-            connectors.append(operator)
-        elif operator == "|":
-            command_done()
-        elif operator == "(" and not words:
-            _skip_group(tokens, "(", ")")
-            commands.append(Command([], token_line, kind="subshell"))
-        elif operator == "(" and len(words) == 1 and _peek_operator(tokens) == ")":
-            tokens.next()
-            _skip_function_body(tokens)
-            commands.append(Command(words, line, kind="function"))
-            words = []
-        elif (done := list_done(operator == "&")) is not None:
-            ready.append(done)  # ";", ";;", "&", and parentheses of case patterns
-    dangling = (
-        connectors and len(connectors) == len(pipelines) and not (words or redirections or commands)
-    )
-    if piped or dangling:
-        raise syntax("the end of the file", tokens.line)
-    if (done := list_done(False)) is not None:
-        ready.append(done)
-    yield from ready
-
-
-def _bare(word: Word) -> str | None:
+def bare(word: Word) -> str | None:
+    """The word's text when it is one unquoted run (a reserved word must be)."""
     return word.parts[0][1] if len(word.parts) == 1 and word.parts[0][0] == "" else None
-
-
-def _peek_operator(tokens: _Tokens) -> str | None:
-    token = tokens.next()
-    if token is None:
-        return None
-    tokens.push(token)
-    return str(token[1]) if token[0] == "op" else None
-
-
-def _skip_group(tokens: _Tokens, opening: str, closing: str) -> None:
-    """Step over tokens up to the ``closing`` that matches an ``opening`` just read."""
-    depth = 1
-    while (token := tokens.next()) is not None:
-        kind, value, _ = token
-        text = str(value) if kind == "op" else _bare(value) if isinstance(value, Word) else None
-        if text == opening:
-            depth += 1
-        elif text == closing:
-            depth -= 1
-            if depth == 0:
-                return
-    raise tokens.error(f"the file ends before its {closing}", tokens.line)
-
-
-def _skip_function_body(tokens: _Tokens) -> None:
-    """Step over ``{ ...; }`` or ``( ... )`` after ``name()``, newlines before it too."""
-    while (token := tokens.next()) is not None:
-        kind, value, _ = token
-        if kind == "newline":
-            continue
-        if kind == "op" and value == "(":
-            _skip_group(tokens, "(", ")")
-        elif isinstance(value, Word) and _bare(value) == "{":
-            _skip_braces(tokens)
-        return
-
-
-def _skip_braces(tokens: _Tokens) -> None:
-    """Step over tokens up to the ``}`` closing a ``{`` just read: braces count
-    only where a command starts (``echo }`` closes nothing)."""
-    depth = 1
-    at_start = True
-    after_redirection = False
-    while (token := tokens.next()) is not None:
-        kind, value, _ = token
-        if kind != "word":
-            after_redirection = kind == "op" and str(value) in _REDIRECTIONS
-            at_start = at_start or not after_redirection
-            continue
-        text = _bare(value) if isinstance(value, Word) else None
-        if at_start and not after_redirection and text in ("{", "}"):
-            depth += 1 if text == "{" else -1
-            if depth == 0:
-                return
-        at_start = text in _OPENERS and not after_redirection
-        after_redirection = False
-    raise tokens.error("the file ends before its }", tokens.line)

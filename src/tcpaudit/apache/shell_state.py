@@ -88,6 +88,18 @@ class ShellState:
     readonly: set[str] = field(default_factory=set)
     nounset: bool = False  # set -u
 
+    def __post_init__(self) -> None:
+        # What the shell sets before it reads a line: IFS and OPTIND whatever
+        # the environment held, the prompts unless it held them (dash's PS1
+        # is root's), and PWD, exported, the service's working directory.
+        self.variables["IFS"] = DEFAULT_IFS
+        self.variables["OPTIND"] = "1"
+        prompts = {"PS1": "# ", "PS2": "> ", "PS4": "+ "} if self.dash else {"PS4": "+ "}
+        for name, value in prompts.items():
+            self.variables.setdefault(name, value)
+        self.variables["PWD"] = "/"
+        self.exported.add("PWD")
+
     def environment(self) -> dict[str, str]:
         """The exported variables, as the program the shell starts receives them."""
         return {name: self.variables[name] for name in self.variables if name in self.exported}

@@ -8,6 +8,7 @@ every value against its bounds.
 
 from __future__ import annotations
 
+import os
 import re
 
 from ..errors import ApacheConfigError
@@ -80,6 +81,9 @@ class Expander:
         self.line = line
         self.depth = 0  # ${...} being expanded, one inside another
         self.substituted = False  # a command substitution is noted on this line
+        # Values are bounded by what execve passes; a here-document's body is
+        # no value (its expansion work is still charged).
+        self.bounded = True
 
     def word(self, word: Word) -> str:
         pieces: list[str] = []
@@ -89,12 +93,23 @@ class Expander:
         for kind, text in parts:
             pieces.append(text if kind == "'" else self.text(text, kind == '"'))
         value = "".join(pieces)
-        self.state.charge(len(value), self.file, self.line)
+        if self.bounded:
+            self.state.charge(len(value), self.file, self.line)
+        else:
+            self.state.charge_work(len(value), self.file, self.line)
         # A word costs microseconds however short: counted as WORD_WORK bytes
         # of expansion, so a file of a million one-letter words sourced again
         # and again ends in an error, not a minute (15 MiB of "A ": 59 s).
         self.state.charge_work(WORD_WORK, self.file, self.line)
         return value
+
+    def body(self, word: Word) -> str:
+        """A here-document's body, expanded as dash expands it."""
+        self.bounded = False
+        try:
+            return self.word(word)
+        finally:
+            self.bounded = True
 
     def fields(self, word: Word) -> list[str]:
         """The word after field splitting (unquoted expansions split at blanks)."""
@@ -125,7 +140,8 @@ class Expander:
                 expanded, index = self._expansion(text, start, quoted)
                 out.append(expanded)
                 built += len(expanded)
-                self.state.check(built, self.file, self.line)
+                if self.bounded:
+                    self.state.check(built, self.file, self.line)
             found = special.search(text, index)
         out.append(text[index:])
         return "".join(out)
@@ -346,6 +362,23 @@ class Expander:
             compiling = 8 * len(written)
             self.state.charge_work(compiling + steps // TRIM_WORK_PER_BYTE, self.file, self.line)
         return trim(value, op, pattern)
+
+    def case_matches(self, value: str, pattern: Word) -> bool:
+        """Whether a case pattern matches ``value`` whole (quoted characters
+        match themselves); the match is charged as a trim's step."""
+        written = "".join(
+            _escaped(text) if kind == "'"
+            else _escaped(self.text(text, True)) if kind == '"'
+            else self.pattern(text)
+            for kind, text in pattern.parts
+        )  # fmt: skip
+        compiled = compile_pattern(written)
+        data = os.fsencode(value)
+        if compiled.plain is not None:
+            return data == compiled.plain
+        steps = len(data) + TRIM_WORK_PER_RUN * len(compiled.runs)
+        self.state.charge_work(8 * len(written) + steps // TRIM_WORK_PER_BYTE, self.file, self.line)
+        return compiled.matches(data)
 
     def _note(self, message: str) -> None:
         self.state.notes.append_message(message, self.file, self.line)

@@ -1,0 +1,95 @@
+"""What dash does around the commands of a start-up file, against the real dash:
+redirections that cannot be opened, ``.`` of a missing file, ``local``, the
+variables dash sets before it reads a line, and here-documents of any size.
+
+The root given to tcpaudit here is ``/`` itself, the host dash runs on, so
+that what a redirection or ``.`` finds is the same file for both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from test_shell_lists import by_dash, sourced_by_dash
+
+from tcpaudit.apache.invocation import Invocation, _Reader
+from tcpaudit.apache.shell import run_script
+from tcpaudit.apache.shellwords import ShellState
+from tcpaudit.errors import ApacheConfigError
+from tcpaudit.rootfs import RootFS
+
+HOST = _Reader(RootFS(Path("/")), Invocation())
+
+
+def on_host(script: str, *, dash: bool = True) -> ShellState:
+    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"}, dash=dash)
+    run_script(script, state, "envvars", exists=HOST.exists, source=HOST.sourced)
+    return state
+
+
+def environment(state: ShellState) -> dict[str, bytes]:
+    return {name: os.fsencode(value) for name, value in state.environment().items()}
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # The command is not run, its status is 2; assignments alone are not made.
+        "A=1 >/nonexistent/x\nexport A B=$?\n",
+        "echo hi >/nonexistent/x; export B=$?\n",
+        "true >/etc || export B=$?\n",
+        "cat </nonexistent || export B=$?\n",
+        "{ export B=3; } >/nonexistent/x; export C=$?\n",
+        "if true </nonexistent; then export A=1; else export A=$?; fi\n",
+        # What opens: /dev/null, a directory's new file, descriptors 0 to 2.
+        "export A=1 >/dev/null 2>&1 <&0\n",
+        "X=/nonexistent; true ${A:=before} >$X/y || export B=$?\nexport A\n",
+    ],
+)
+def test_redirections_open_as_dash_opens_them(script: str) -> None:
+    assert environment(on_host(script)) == by_dash(script), script
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "export B=2 >/nonexistent/x\nexport C=1\n",
+        ": </nonexistent\n",
+        "echo x >&/tmp/f\n",
+        ". /nonexistent/envvars\nexport A=1\n",
+        "local A=1\n",
+        "true\nlocal >/dev/null\n",
+    ],
+)
+def test_what_fails_so_stops_dash(script: str) -> None:
+    """A special builtin's redirection, '.' of a file that cannot be opened,
+    'local' outside a function: dash stops (apachectl with it)."""
+    done = sourced_by_dash(script)
+    assert b"reached" not in done.stdout
+    with pytest.raises(ApacheConfigError, match="stops here"):
+        on_host(script)
+
+
+def test_bash_goes_on_after_them() -> None:
+    """RHEL's, SUSE's and Gentoo's files are sourced by bash, which says so and goes on."""
+    state = on_host(
+        "export B=2 >/nonexistent/x\n. /nonexistent/x\nlocal A=1\nexport C=1\n", dash=False
+    )
+    assert state.variables.get("C") == "1" and "B" not in state.variables
+    notes = " ".join(note.message for note in state.notes)
+    assert "cannot create" in notes and "cannot open" in notes and "local" in notes
+
+
+def test_the_variables_dash_sets_before_it_reads() -> None:
+    script = 'export IFS OPTIND PS2 PS4\nexport P="$PWD"\n'
+    assert environment(on_host(script)) == by_dash(script)
+
+
+def test_a_here_document_is_no_value_whatever_its_size() -> None:
+    """A body over 128 KiB was refused as a value too long for execve."""
+    body = ("x" * 1023 + "\n") * 300
+    script = f": <<EOF\n{body}${{A:=set}}\nEOF\nexport A\n"
+    assert environment(on_host(script)) == by_dash(script)
+    assert environment(on_host(script))["A"] == b"set"
