@@ -9,18 +9,22 @@ that what a redirection or ``.`` finds is the same file for both.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from test_shell_lists import by_dash, sourced_by_dash
+from test_shell_lists import DASH, by_dash, sourced_by_dash
 
-from tcpaudit.apache.invocation import Invocation, _Reader
+from tcpaudit.apache.invocation import Invocation, _Reader, read_invocation
 from tcpaudit.apache.shell import run_script
-from tcpaudit.apache.shellwords import ShellState
+from tcpaudit.apache.shell_pathnames import expand_pathnames
+from tcpaudit.apache.shellwords import ShellState, split_fields
 from tcpaudit.errors import ApacheConfigError
 from tcpaudit.rootfs import RootFS
 
 HOST = _Reader(RootFS(Path("/")), Invocation())
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 
 def on_host(script: str, *, dash: bool = True) -> ShellState:
@@ -93,3 +97,37 @@ def test_a_here_document_is_no_value_whatever_its_size() -> None:
     script = f": <<EOF\n{body}${{A:=set}}\nEOF\nexport A\n"
     assert environment(on_host(script)) == by_dash(script)
     assert environment(on_host(script))["A"] == b"set"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["-D KEEP?", "-DK* -f x", "-D .h*", "dir/*.conf", "-D NOMATCH?", "[K]EEPX", "*/a.conf",
+     "-D [!K]*", "dir/*/x", ".*", "KEEP[XY]", "-D 'KEEP?'", "/dir/*.conf"],
+)  # fmt: skip
+def test_service_arguments_are_matched_as_pathnames(tmp_path: Path, value: str) -> None:
+    """apachectl expands ${APACHE_ARGUMENTS} unquoted from /: a field holding
+    *, ? or [ becomes the names it matches (the word was kept as written)."""
+    root = tmp_path / "root"
+    (root / "dir").mkdir(parents=True)
+    for name in ("KEEPX", "KEEPY", ".hidden", "dir/a.conf", "dir/b.conf", "Zed"):
+        (root / name).write_text("")
+    done = subprocess.run(
+        [DASH, "-c", 'cd "$1"; for f in $0; do printf "%s\\0" "$f"; done',
+         value.replace("/dir", f"{root}/dir") if value.startswith("/") else value, str(root)],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    expected = [
+        os.fsdecode(field).replace(str(root), "") for field in done.stdout.split(b"\0")[:-1]
+    ]
+    assert expand_pathnames(split_fields(value), RootFS(root)) == expected
+    assert expand_pathnames(split_fields(value), RootFS(root), noglob=True) == split_fields(value)
+
+
+def test_facts_show_the_matched_define(tmp_path: Path) -> None:
+    root = tmp_path / "deb"
+    shutil.copytree(CORPUS / "debian-12-apache2.4", root, symlinks=True)
+    (root / "KEEPX").write_text("")
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(envvars.read_text() + "export APACHE_ARGUMENTS='-D KEEP?'\n")
+    state = read_invocation(RootFS(root), "debian", (2, 4, 62), "/etc/apache2/envvars")
+    assert "KEEPX" in state.defines and "KEEP?" not in state.defines

@@ -35,6 +35,7 @@ from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .shell import run_script
+from .shell_pathnames import expand_pathnames
 from .shellwords import (
     DEFAULT_IFS,
     MAX_ENVIRONMENT_BYTES,
@@ -252,20 +253,24 @@ def _debian(
         f"{unit.name if unit else 'apache2.service'} runs apachectl, which sources "
         f"{fs_shown(reader, path) if read else path + ' (absent)'}"
     )
-    arguments = split_fields(
-        state.variables.get("APACHE_ARGUMENTS", ""), state.variables.get("IFS", DEFAULT_IFS)
-    )
+    arguments = _unquoted(reader, state, "APACHE_ARGUMENTS")
     if confdir != "/etc/apache2":
         arguments = ["-d", confdir, *arguments]
-    httpd = split_fields(
-        state.variables.get("APACHE_HTTPD", "") or "/usr/sbin/apache2",
-        state.variables.get("IFS", DEFAULT_IFS),
-    )
+    httpd = _unquoted(reader, state, "APACHE_HTTPD", "/usr/sbin/apache2")
     httpd = httpd or ["/usr/sbin/apache2"]  # blanks only: apachectl would run nothing
     invocation.binary = httpd[0]
     apply_arguments([*httpd[1:], *arguments], invocation)
     invocation.environment = state.environment()
     invocation.notes.extend(state.notes)
+
+
+def _unquoted(reader: _Reader, state: ShellState, name: str, default: str = "") -> list[str]:
+    """``$NAME`` expanded unquoted by the service's script: split, then
+    matched against the root's names."""
+    fields = split_fields(
+        state.variables.get(name, "") or default, state.variables.get("IFS", DEFAULT_IFS)
+    )
+    return expand_pathnames(fields, reader.fs, noglob=state.noglob)
 
 
 def fs_shown(reader: _Reader, tree_path: str) -> str:
@@ -281,9 +286,7 @@ def _rhel(
         state = ShellState(dash=False)
         read = reader.shell("/etc/sysconfig/httpd", state)
         invocation.how = "the init script sources etc/sysconfig/httpd" if read else ""
-        words = split_fields(
-            state.variables.get("OPTIONS", ""), state.variables.get("IFS", DEFAULT_IFS)
-        )
+        words = _unquoted(reader, state, "OPTIONS")
         invocation.binary = state.variables.get("HTTPD") or "/usr/sbin/httpd"
         apply_arguments(words, invocation)
         environment = state.environment()
@@ -327,7 +330,7 @@ def _gentoo(
     read = reader.shell("/etc/conf.d/apache2", state)
     invocation.how = "OpenRC sources etc/conf.d/apache2" if read else ""
     variables = state.variables
-    words = split_fields(variables.get("APACHE2_OPTS", ""), variables.get("IFS", DEFAULT_IFS))
+    words = _unquoted(reader, state, "APACHE2_OPTS")
     if variables.get("SERVERROOT"):
         words += ["-d", variables["SERVERROOT"]]
     if variables.get("CONFIGFILE"):
@@ -355,9 +358,7 @@ def _suse(
     )
     read = reader.shell("/etc/sysconfig/apache2", state)
     invocation.how = "start_apache2 sources etc/sysconfig/apache2" if read else ""
-    flags = split_fields(
-        state.variables.get("APACHE_SERVER_FLAGS", ""), state.variables.get("IFS", DEFAULT_IFS)
-    )
+    flags = _unquoted(reader, state, "APACHE_SERVER_FLAGS")
     arguments = [f"-D{flag.removeprefix('-D')}" for flag in flags if flag not in ("-D", "")]
     if reader.exists("-f", "/etc/apache2/sysconfig.d/loadmodule.conf"):
         # The start script generated sysconfig.d/ from the sysconfig file: it

@@ -272,7 +272,8 @@ def _unset(fields: list[str], state: ShellState, runner: Runner, number: int) ->
 
 
 def _set(flags: list[str], state: ShellState, runner: Runner, number: int) -> bool:
-    """``set -a``/``+a`` and ``-o allexport`` among other flags (``set -ua``)."""
+    """``set -a``/``+a``, ``-e``, ``-u``, ``-f`` and their ``-o`` names among
+    other flags (``set -ua``)."""
     index = 0
     while index < len(flags):
         flag = flags[index]
@@ -286,9 +287,11 @@ def _set(flags: list[str], state: ShellState, runner: Runner, number: int) -> bo
             state.all_export = on if option == "allexport" else state.all_export
             state.errexit = on if option == "errexit" else state.errexit
             state.nounset = on if option == "nounset" else state.nounset
+            state.noglob = on if option == "noglob" else state.noglob
         state.all_export = on if "a" in letters else state.all_export
         state.errexit = on if "e" in letters else state.errexit
         state.nounset = on if "u" in letters else state.nounset
+        state.noglob = on if "f" in letters else state.noglob
         index += 1
     return True
 

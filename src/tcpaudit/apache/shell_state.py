@@ -87,6 +87,7 @@ class ShellState:
     errexit: bool = False  # set -e
     readonly: set[str] = field(default_factory=set)
     nounset: bool = False  # set -u
+    noglob: bool = False  # set -f: no pathname expansion of the service's arguments
 
     def __post_init__(self) -> None:
         # What the shell sets before it reads a line: IFS and OPTIND whatever
