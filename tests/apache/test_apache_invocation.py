@@ -76,10 +76,10 @@ def test_exported_environment_is_what_sh_exports(name: str, tmp_path: Path) -> N
     base = {"PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         ["sh", "-c", f'. "{script}" >/dev/null 2>&1; env -0'],
-        capture_output=True, text=True, env=base, check=True,
+        capture_output=True, text=True, env=base, check=True, cwd="/",
     )  # fmt: skip
     exported = dict(item.split("=", 1) for item in done.stdout.split("\0") if "=" in item)
-    for name_set_by_sh in ("PWD", "SHLVL", "_", "OLDPWD"):
+    for name_set_by_sh in ("SHLVL", "_", "OLDPWD"):
         exported.pop(name_set_by_sh, None)
     state = ShellState(variables=dict(base), exported=set(base))
     run_script(SCRIPTS[name], state, "envvars")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,92 @@ def test_facts_show_the_matched_define(tmp_path: Path) -> None:
     envvars.write_text(envvars.read_text() + "export APACHE_ARGUMENTS='-D KEEP?'\n")
     state = read_invocation(RootFS(root), "debian", (2, 4, 62), "/etc/apache2/envvars")
     assert "KEEPX" in state.defines and "KEEP?" not in state.defines
+
+
+def test_parsing_alone_is_bounded() -> None:
+    """16 MiB of function bodies and branches never run (case patterns: no
+    command, no expansion) took 57 s. Each token parsed is charged."""
+    line = "f() case x in " + "a|" * 2000 + "a) esac\n"
+    text = line * (1024 * 1024 // len(line))
+    started = time.process_time()
+    with pytest.raises(ApacheConfigError, match="shell expansion"):
+        run_script(". /f\n" * 16, ShellState(), "envvars", source=lambda path: (text, "f"))
+    assert time.process_time() - started < 20
+
+
+@pytest.mark.parametrize("name", ["export", "set", "unset", "local", "eval", "exec", "trap"])
+def test_a_special_builtins_name_is_no_function_name_to_dash(name: str) -> None:
+    script = f"{name}() {{ :; }}\nexport A=1\n"
+    assert b"reached" not in sourced_by_dash(script).stdout
+    with pytest.raises(ApacheConfigError, match="bad function name"):
+        on_host(script)
+    on_host(script, dash=False)  # bash takes it
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # A call to a defined function is not known: it is not the builtin.
+        "true() { false; }\ntrue && export A=1\nexport B=1\n",
+        "test() { false; }\ntest -n x && export A=1\n",
+        "true() { false; }\nunset -f true\ntrue && export A=1\n",
+        "true() { false; }\nunset true\ntrue && export A=1\n",
+        # Redirections: set -C, an empty name, a trailing slash, a closed descriptor.
+        "set -C\ntrue >/etc/hostname || export A=$?\n",
+        "set -o noclobber\ntrue >|/dev/null && true >/dev/null && export A=1\n",
+        'true <"" || export A=$?\nX=; true >$X || export B=$?\n',
+        "true >/nonexistent-dir-of-tcpaudit/ || export A=$?\n",
+        "true 2>&- >&2 || export A=$?\ntrue 0<&- <&0 || export B=$?\n",
+        # A failing redirection: the assignments are not expanded.
+        "A=${B:=1} true </nonexistent/x || export B\n",
+        # A case over a value not known is not matched (it ran '*').
+        "case $(uname) in Linux) ;; *) export A=other;; esac\n",
+    ],
+)
+def test_functions_and_redirections_as_dash_runs_them(script: str) -> None:
+    assert environment(on_host(script)) == by_dash(script), script
+
+
+def test_redirections_through_links_and_new_directories(tmp_path: Path) -> None:
+    (tmp_path / "dangling").symlink_to("/nonexistent-dir-of-tcpaudit/q")
+    (tmp_path / "pointing").symlink_to(tmp_path / "new-file")
+    script = (
+        f"true >{tmp_path}/dangling || export A=$?\n"
+        f"true >{tmp_path}/newdir/ || export B=$?\n"
+        f"set -C; true >{tmp_path}/pointing && export C=1\n"
+    )
+    try:
+        assert environment(on_host(script)) == by_dash(script), script
+    finally:
+        (tmp_path / "new-file").unlink(missing_ok=True)  # dash created it
+
+
+def test_dot_finds_names_as_dash_finds_them(tmp_path: Path) -> None:
+    """'. name' searches PATH, '. dir/name' reads from / (the service's
+    working directory): both were notes."""
+    (tmp_path / "found.sh").write_text("export A=1\n")
+    relative = str(tmp_path / "found.sh").lstrip("/")
+    for script in (f"PATH={tmp_path}:$PATH\n. found.sh\n", f". {relative}\n"):
+        assert environment(on_host(script))["A"] == b"1" == by_dash(script)["A"]
+    for script in (". nonexistent-name-of-tcpaudit\n", ". etc/nonexistent-name-of-tcpaudit\n"):
+        assert b"reached" not in sourced_by_dash(script).stdout
+        with pytest.raises(ApacheConfigError, match="stops here"):
+            on_host(script)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "for x in $(echo a); do export A=1; done && export B=1\n",
+        'X=$(uname)\n[ "$X" = Linux ] && export A=1\n',
+        "X=$$\ncase $X in *) export A=1;; esac\n",
+    ],
+)
+def test_what_holds_a_value_not_known_is_not_known(script: str) -> None:
+    """A test, case or for over a command substitution's value (or one
+    assigned from it) was evaluated over an empty value, with no note on the
+    conclusion: now it is not known, noted, and the list stops there."""
+    state = on_host(script)
+    assert "A" not in state.variables and "B" not in state.variables
+    notes = " ".join(note.message for note in state.notes)
+    assert "not known" in notes or "not evaluated" in notes

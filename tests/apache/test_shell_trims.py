@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
+from test_shell_lists import by_dash, by_tcpaudit
 
 from tcpaudit.apache.shell import run_script
 from tcpaudit.apache.shellwords import ShellState
@@ -51,22 +52,6 @@ values = st.text(alphabet=VALUE_CHARS, max_size=8)
 OPERATIONS = ("#", "##", "%", "%%")
 # Generated scripts compared with dash a run; set TCPAUDIT_TRIM_EXAMPLES for more.
 EXAMPLES = int(os.environ.get("TCPAUDIT_TRIM_EXAMPLES", "800"))
-
-
-def by_dash(script: str) -> dict[str, bytes]:
-    done = subprocess.run(
-        [DASH, "-c", '. "$0" >/dev/null 2>&1; env -0', "/dev/stdin"],
-        input=os.fsencode(script), capture_output=True, env={"PATH": "/usr/bin:/bin"},
-        check=True,
-    )  # fmt: skip
-    items = [item.split(b"=", 1) for item in done.stdout.split(b"\0") if b"=" in item]
-    return {os.fsdecode(name): value for name, value in items}
-
-
-def by_tcpaudit(script: str) -> dict[str, bytes]:
-    state = ShellState(variables={"PATH": "/usr/bin:/bin"}, exported={"PATH"})
-    run_script(script, state, "envvars")
-    return {name: os.fsencode(value) for name, value in state.environment().items()}
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -224,9 +209,7 @@ SCRIPTS = {
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_scripts_export_what_dash_exports(name: str) -> None:
-    expected = by_dash(SCRIPTS[name])
-    expected.pop("PWD", None)
-    assert by_tcpaudit(SCRIPTS[name]) == expected
+    assert by_tcpaudit(SCRIPTS[name]) == by_dash(SCRIPTS[name])
 
 
 def test_a_password_in_dollar_quotes_stays_whole_and_unshown(tmp_path: Path) -> None:

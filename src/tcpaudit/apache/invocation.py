@@ -127,6 +127,15 @@ class _Reader:
     def exists(self, test: str, path: str) -> bool | None:
         if not path.startswith("/"):
             return None
+        if test == "creatable":
+            # An open with O_CREAT: the link at the end followed, its
+            # directory must be one.
+            try:
+                real = str(self.fs.resolve(path))
+                directory = self.fs.lstat_real(real.rstrip("/").rpartition("/")[0] or "/")
+            except OSError:
+                return False
+            return stat.S_ISDIR(directory.st_mode)
         if test in ("-L", "-h"):
             # A link itself: the path's directory resolved, its last name not.
             parent, _, name = path.rstrip("/").rpartition("/")

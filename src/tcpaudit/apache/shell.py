@@ -28,6 +28,7 @@ gigabytes; all expansions of one start-up together may produce at most
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from ..errors import ApacheConfigError, ParseError
 from .shell_commands import (
@@ -42,7 +43,8 @@ from .shell_commands import (
 from .shell_lexer import Command
 from .shell_parser import AndOr, Compound, Node, Pipeline, parse
 from .shell_redirections import shown_text
-from .shellwords import MAX_SOURCED_BYTES, Expander, ShellState
+from .shell_state import MAX_SOURCED_BYTES, PARSE_WORK, ShellState
+from .shellwords import Expander
 
 __all__ = ["run_script"]
 
@@ -80,8 +82,11 @@ def run_script(
     def count(line: int) -> None:
         state.count_command(file, line)
 
+    def work(line: int) -> None:
+        state.charge_work(PARSE_WORK, file, line)
+
     try:
-        for lists in parse(text, file, count=count, nesting=nesting):
+        for lists in parse(text, file, count=count, work=work, nesting=nesting, dash=state.dash):
             runner.sequence(lists, tested=False)
     except ReturnError:
         return
@@ -178,6 +183,7 @@ class _Runner:
             return None
         if node.kind == "function":
             self.note("a function definition is not evaluated (nor calls to it)", node.line)
+            self.state.functions.add(node.name)
             return True
         # dash opens a compound command's redirections before it runs it.
         targets = expand_targets(node.operators, node.redirections, expander)
@@ -198,14 +204,24 @@ class _Runner:
         if node.kind == "case":
             # The first item with a pattern matching the word runs; each
             # pattern is expanded only when reached, as in dash.
-            subject = expander.word(node.words[0])
+            subject, unknown = expander.tracked(lambda: expander.word(node.words[0]))
             for patterns, body in zip(node.patterns, node.parts, strict=True):
-                if any(expander.case_matches(subject, pattern) for pattern in patterns):
-                    return self.sequence(body, tested)
+                for pattern in patterns:
+                    matched, unknown_pattern = expander.tracked(
+                        partial(expander.case_matches, subject, pattern)
+                    )
+                    if unknown or unknown_pattern:
+                        self.note("a case over a value not known is not evaluated (nor the "
+                                  "commands in it)", node.line)  # fmt: skip
+                        return None
+                    if matched:
+                        return self.sequence(body, tested)
             return True
         if node.kind == "for":
-            fields = [piece for word in node.words for piece in expander.fields(word)]
-            if node.has_in and not fields:
+            fields, unknown = expander.tracked(
+                lambda: [piece for word in node.words for piece in expander.fields(word)]
+            )
+            if node.has_in and not fields and not unknown:
                 return True  # a loop over nothing runs nothing
         else:
             # A while or until loop's condition runs first: when it ends the
@@ -231,10 +247,29 @@ class _Runner:
             return self.sequence(parts[-1], tested)
         return True
 
+    def _sourced_path(self, path: str) -> str | None:
+        """Where ``. path`` reads: a name with a slash from / (the service's
+        working directory), one without along PATH, as dash finds it (None:
+        in no directory of PATH)."""
+        if "/" in path:
+            return path if path.startswith("/") else f"/{path}"
+        if not path or self.exists is None:
+            return path
+        for directory in self.state.variables.get("PATH", "").split(":"):
+            candidate = f"/{directory.strip('/')}/{path}".replace("//", "/")
+            if self.exists("-f", candidate):
+                return candidate
+        return None
+
     def source(self, path: str, written: str, line: int) -> bool | None:
         """``. path`` (``written`` so in the file: notes show that, not what it
         expands to, which may hold a secret's value)."""
         state = self.state
+        found = self._sourced_path(path)
+        if found is None:
+            stop(self, line, f"{shown_text(written)}: not found in PATH")
+            return False
+        path = found
         try:
             loaded = (
                 self.sourcer(path)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 from ..errors import ApacheConfigError
 from .secret_words import redact_text
-from .shell_lexer import Command, Word
+from .shell_lexer import Command, Word, split_redirection
 from .shell_redirections import failed_redirection
 from .shellwords import Expander, ShellState
 
@@ -75,25 +76,28 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     # assignments written before the command take effect, as in dash.
     targets = expand_targets(command.operators, command.redirections, expander)
     failure = open_redirections(command.operators, command.redirections, targets, runner, number)
+    if failure is not None:
+        # dash stops at the failing redirection: the assignments are not even expanded.
+        return failed(failure, runner, number, special=name in _SPECIAL)
     # Alone, or before a special builtin, assignments stay in the shell;
     # before another command they are its own environment: expanded, not kept.
     for word in assignments:
-        if failure is None and (action is None or name in _SPECIAL):
+        if action is None or name in _SPECIAL:
             _assign(word, state, expander)
             continue
-        variable, _ = _assignment_value(word, expander)
+        variable, _, _ = _assignment_value(word, expander)
         _refuse_read_only(variable, state, expander)
         if state.all_export and variable not in state.variables:
             state.exported.add(variable)  # dash leaves an unset name marked for export
-    if failure is not None:
-        return failed(failure, runner, number, special=name in _SPECIAL)
     return True if action is None else action()
 
 
 def expand_targets(operators: list[str], words: list[Word], expander: Expander) -> list[str]:
     """Redirections' targets expanded; a here-document's body is no value."""
     return [
-        expander.body(word) if operator in ("<<", "<<-") else expander.word(word)
+        expander.body(word)
+        if split_redirection(operator)[1] in ("<<", "<<-")
+        else expander.word(word)
         for operator, word in zip(operators, words, strict=True)
     ]
 
@@ -102,7 +106,9 @@ def open_redirections(
     operators: list[str], words: list[Word], targets: list[str], runner: Runner, number: int
 ) -> str | None:
     """Why the first of a command's redirections cannot be opened, or None."""
-    opened = failed_redirection(operators, words, targets, runner.exists)
+    opened = failed_redirection(
+        operators, words, targets, runner.exists, noclobber=runner.state.noclobber
+    )
     if opened.unknown is not None:
         runner.note(f"{opened.unknown}; taken as it can", number)
     if opened.fatal and runner.state.dash:
@@ -132,6 +138,11 @@ def _expanded_action(
     """Expand the arguments of command ``name``; what running it then does."""
     state = runner.state
     words = arguments[1:]
+    if name is not None and name in state.functions:
+        for word in arguments:
+            expander.fields(word)
+        shown = _shown_command(name)
+        return lambda: _not_known(runner, number, f"a call to the function {shown!r}")
     if name in ("export", "readonly"):
         pending = _declared(name, words, expander, runner, number)
         return lambda: _declare(name, pending, state, runner, number)
@@ -151,7 +162,11 @@ def _expanded_action(
             expander.fields(word)
         return lambda: name != "false"
     if name in ("[", "test"):
-        args = [piece for word in words for piece in expander.fields(word)]
+        args, unknown = expander.tracked(
+            lambda: [piece for word in words for piece in expander.fields(word)]
+        )
+        if unknown:
+            return lambda: _not_known(runner, number, "a test of a value not known")
         return lambda: _condition(name, args, runner, number)
     if name == "local":
         # Run only where a function's body would run, which tcpaudit never runs.
@@ -185,17 +200,18 @@ def _leave(name: str, runner: Runner, number: int) -> bool:
 
 def _declared(
     name: str, words: list[Word], expander: Expander, runner: Runner, number: int
-) -> list[tuple[str, str | None]]:
+) -> list[tuple[str, str | None, bool]]:
     """The names and values ``export``/``readonly`` set, every argument expanded
     first (in ``export A=1 B=$A``, B sees the A of before the line)."""
-    pending: list[tuple[str, str | None]] = []
+    pending: list[tuple[str, str | None, bool]] = []
     options = True
     for word in words:
         if _assignment(word) is not None:
             options = False
             pending.append(_assignment_value(word, expander))
             continue
-        for field in expander.fields(word):
+        fields, unknown = expander.tracked(partial(expander.fields, word))
+        for field in fields:
             if options and field.startswith("-") and field != "-":
                 if field == "--":
                     options = False
@@ -210,8 +226,13 @@ def _declared(
             if not _NAME.fullmatch(variable):
                 stop(runner, number, f"{name}: a bad variable name")
                 continue
-            pending.append((variable, value if equals else None))
+            pending.append((variable, value if equals else None, unknown))
     return pending
+
+
+def _not_known(runner: Runner, number: int, what: str) -> bool | None:
+    runner.note(f"{what} is not evaluated; its result is not known", number)
+    return None
 
 
 def _refused(runner: Runner, number: int, reason: str) -> bool:
@@ -232,15 +253,19 @@ def stop(runner: Runner, number: int, reason: str) -> None:
 
 
 def _declare(
-    name: str, pending: list[tuple[str, str | None]], state: ShellState, runner: Runner, number: int
+    name: str,
+    pending: list[tuple[str, str | None, bool]],
+    state: ShellState,
+    runner: Runner,
+    number: int,
 ) -> bool:
     exporting = name == "export" or state.all_export
-    for variable, value in pending:
+    for variable, value, unknown in pending:
         if value is not None and variable in state.readonly:
             stop(runner, number, f"{name}: {variable} is read only")
             continue
         if value is not None:
-            state.assign(variable, value)
+            state.assign(variable, value, unknown)
         if exporting and (value is not None or name == "export"):
             state.exported.add(variable)
         if name == "readonly":
@@ -249,7 +274,7 @@ def _declare(
 
 
 def _unset(fields: list[str], state: ShellState, runner: Runner, number: int) -> bool:
-    functions = False
+    functions = False  # unset -f: functions, not variables
     for index, field in enumerate(fields):
         if field.startswith("-") and field != "-":
             if field == "--" or any(flag not in "fv" for flag in field[1:]):
@@ -264,9 +289,12 @@ def _unset(fields: list[str], state: ShellState, runner: Runner, number: int) ->
                 stop(runner, number, "unset: a bad variable name")
             elif variable in state.readonly:
                 stop(runner, number, f"unset: {variable} is read only")
-            elif not functions:  # unset -f removes functions, which tcpaudit keeps none of
+            elif functions:
+                state.functions.discard(variable)
+            else:
                 state.variables.pop(variable, None)
                 state.exported.discard(variable)
+                state.unknown.discard(variable)
         break
     return True
 
@@ -288,10 +316,12 @@ def _set(flags: list[str], state: ShellState, runner: Runner, number: int) -> bo
             state.errexit = on if option == "errexit" else state.errexit
             state.nounset = on if option == "nounset" else state.nounset
             state.noglob = on if option == "noglob" else state.noglob
+            state.noclobber = on if option == "noclobber" else state.noclobber
         state.all_export = on if "a" in letters else state.all_export
         state.errexit = on if "e" in letters else state.errexit
         state.nounset = on if "u" in letters else state.nounset
         state.noglob = on if "f" in letters else state.noglob
+        state.noclobber = on if "C" in letters else state.noclobber
         index += 1
     return True
 
@@ -399,16 +429,18 @@ def _assignment(word: Word) -> str | None:
     return match.group(1) if match else None
 
 
-def _assignment_value(word: Word, expander: Expander) -> tuple[str, str]:
+def _assignment_value(word: Word, expander: Expander) -> tuple[str, str, bool]:
+    """The name, the value and whether it holds what is not known."""
     kind, text = word.parts[0]
     name, _, rest = text.partition("=")
-    return name, expander.word(Word([(kind, rest), *word.parts[1:]]))
+    value, unknown = expander.tracked(lambda: expander.word(Word([(kind, rest), *word.parts[1:]])))
+    return name, value, unknown
 
 
 def _assign(word: Word, state: ShellState, expander: Expander) -> None:
-    name, value = _assignment_value(word, expander)
+    name, value, unknown = _assignment_value(word, expander)
     _refuse_read_only(name, state, expander)
-    state.assign(name, value)  # exported too under set -a
+    state.assign(name, value, unknown)  # exported too under set -a
 
 
 def _refuse_read_only(name: str, state: ShellState, expander: Expander) -> None:

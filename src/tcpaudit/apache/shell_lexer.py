@@ -36,6 +36,7 @@ __all__ = [
     "Tokens",
     "Word",
     "bare",
+    "split_redirection",
 ]
 
 _OPERATORS = ("&&", "||", ";;", "<<-", "<<", ">>", "<&", ">&", "<>", ">|",
@@ -85,7 +86,8 @@ class Tokens:
         self.back.append(token)
 
     def next(self) -> Token | None:
-        """("word", Word, line), ("op", str, line), ("newline", "", line), None at the end."""
+        """("word", Word, line), ("op", str, line), ("redir", str, line),
+        ("newline", "", line), None at the end."""
         if self.back:
             return self.back.pop()
         text = self.text
@@ -110,22 +112,30 @@ class Tokens:
                     self._skip_heredocs()
                 return ("newline", "", line)
             elif char in _METACHARACTERS:
-                operator = next(op for op in _OPERATORS if text.startswith(op, self.index))
-                self.index += len(operator)
-                if operator in ("<<", "<<-"):
-                    self.delimiter_next = operator
-                return ("op", operator, self.line)
+                return self._operator("")
             else:
                 line = self.line
                 word = self._word()
                 if self.index < length and text[self.index] in "<>" and _digits(word):
-                    continue  # "2>&1": the descriptor belongs to the redirection
+                    # "2>&1": the descriptor belongs to the redirection.
+                    return self._operator(word.parts[0][1])
                 if self.delimiter_next is not None:
                     delimiter = "".join(text for _, text in word.parts)
                     self.heredocs.append((delimiter, self.delimiter_next == "<<-"))
                     self.delimiter_next = None
                 return ("word", word, line)
         return None
+
+    def _operator(self, descriptor: str) -> Token:
+        """("op", operator, line), or ("redir", descriptor + operator, line)."""
+        text = self.text
+        operator = next(op for op in _OPERATORS if text.startswith(op, self.index))
+        self.index += len(operator)
+        if operator in ("<<", "<<-"):
+            self.delimiter_next = operator
+        if operator in REDIRECTIONS:
+            return ("redir", descriptor + operator, self.line)
+        return ("op", operator, self.line)
 
     def _skip_heredocs(self) -> None:
         """Read the bodies of the here-documents opened on the line just ended
@@ -236,6 +246,13 @@ def _without_continuations(text: str) -> str:
         return text
     return re.sub(r"\\(.)", lambda match: "" if match.group(1) == "\n" else match.group(0), text,
                   flags=re.S)  # fmt: skip
+
+
+def split_redirection(written: str) -> tuple[int | None, str]:
+    """A redirection's descriptor (None when not written) and operator: "2>&" is (2, ">&")."""
+    operator = written.lstrip("0123456789")
+    digits = written[: len(written) - len(operator)]
+    return (int(digits) if digits else None), operator
 
 
 def bare(word: Word) -> str | None:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import ApacheConfigError
-from .shell_lexer import REDIRECTIONS, Command, Token, Tokens, Word, bare
+from .shell_lexer import Command, Token, Tokens, Word, bare, split_redirection
 
 __all__ = [
     "MAX_NESTING",
@@ -39,6 +39,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # which starts none).
 _ENDS_LIST = frozenset(("then", "do", "done", "elif", "else", "esac", "fi", "}", "in"))
 _OPENERS = frozenset(("if", "while", "until", "for", "case", "{"))
+_SPECIAL_BUILTINS = frozenset(("break", "continue", "eval", "exec", "exit", "export", "local",
+                               "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -88,7 +90,13 @@ class AndOr:
 
 
 def parse(
-    text: str, file: str, *, count: Callable[[int], None] | None = None, nesting: int = 0
+    text: str,
+    file: str,
+    *,
+    count: Callable[[int], None] | None = None,
+    work: Callable[[int], None] | None = None,
+    nesting: int = 0,
+    dash: bool = True,
 ) -> Iterator[list[AndOr]]:
     """The lists of ``text``, a line (with the compound commands it opens) at a time.
 
@@ -96,12 +104,16 @@ def parse(
         text: the file's text.
         file: how the file is named in errors.
         count: called with each simple command's line (bounds the commands).
+        work: called with each token's line as it is read (bounds the parsing).
         nesting: compound commands already open around this text (``.`` inside one).
+        dash: dash's grammar (Debian's envvars); else bash's, which takes
+            any word as a function's name.
 
     Raises:
         ApacheConfigError: a syntax error (dash stops there) or nesting past MAX_NESTING.
     """
     parser = _Parser(Tokens(text, file), file, count, nesting)
+    parser.work, parser.dash = work, dash
     while True:
         lists = parser.top_line()
         if lists is None:
@@ -119,11 +131,16 @@ class _Parser:
         self.count = count
         self.nesting = nesting
         self.heredocs: deque[tuple[Word, bool]] = deque()  # bodies to fill, in order
+        self.work: Callable[[int], None] | None = None
+        self.dash = True
 
     # -- tokens -----------------------------------------------------------------------
 
     def next(self) -> Token | None:
+        pushed_back = bool(self.tokens.back)
         token = self.tokens.next()
+        if token is not None and not pushed_back and self.work is not None:
+            self.work(token[2])
         if token is not None and token[0] == "newline":
             # The bodies of the here-documents opened on the line just ended.
             while self.tokens.bodies and self.heredocs:
@@ -248,14 +265,12 @@ class _Parser:
             node = self.nested(keyword or "", token[2])
         elif token[0] == "op" and token[1] == "(":
             node = self.nested("subshell", token[2])
-        elif (token[0] == "word" and keyword is None) or (
-            token[0] == "op" and token[1] in REDIRECTIONS
-        ):
+        elif (token[0] == "word" and keyword is None) or (token[0] == "redir"):
             self.tokens.push(token)
             return self.simple()
         else:
             raise self.unexpected(token)
-        while (token := self.peek()) is not None and token[0] == "op" and token[1] in REDIRECTIONS:
+        while (token := self.peek()) is not None and token[0] == "redir":
             self.next()
             node.redirections.append(self.redirection_target(str(token[1]), token[2]))
             node.operators.append(str(token[1]))
@@ -385,7 +400,7 @@ class _Parser:
         line = 0
         while (token := self.next()) is not None:
             kind, value, token_line = token
-            if kind == "op" and value in REDIRECTIONS:
+            if kind == "redir":
                 line = line or token_line
                 redirections.append(self.redirection_target(str(value), token_line))
                 operators.append(str(value))
@@ -407,7 +422,7 @@ class _Parser:
         if token is None or token[0] != "op" or token[1] != ")":
             raise self.unexpected(token, ")")
         name = bare(name_word)
-        if name is None or not _NAME.match(name):
+        if name is None or not _good_function_name(name, self.dash):
             raise self.error("bad function name", line)
         self.skip_newlines()
         if self.nesting >= MAX_NESTING:
@@ -424,13 +439,20 @@ class _Parser:
         if token is None or token[0] != "word":
             raise self.unexpected(token, "a word")
         assert isinstance(token[1], Word)
-        if operator in ("<<", "<<-"):
+        if split_redirection(operator)[1] in ("<<", "<<-"):
             # The delimiter is not expanded; the body, unless the delimiter is
             # quoted, is, when the command runs (its ':=' assigns).
             body = Word([])
             self.heredocs.append((body, any(kind for kind, _ in token[1].parts)))
             return body
         return token[1]
+
+
+def _good_function_name(name: str, dash: bool) -> bool:
+    """dash takes a name, not a special builtin's (nor local); bash most words."""
+    if not dash:
+        return "$" not in name and "`" not in name
+    return _NAME.match(name) is not None and name not in _SPECIAL_BUILTINS
 
 
 def _keyword(token: Token | None) -> str | None:
@@ -451,7 +473,7 @@ def _shown(token: Token) -> str:
     kind, value, _ = token
     if kind == "newline":
         return "newline"
-    if kind == "op":
+    if kind in ("op", "redir"):
         return f'"{value}"'
     keyword = _keyword(token)
     return f'"{keyword}"' if keyword is not None else "word"

@@ -1,7 +1,8 @@
 """Whether a command's redirections open, as dash opens them before the command runs.
 
 A redirection that cannot be opened (``>/missing/dir/x``, ``</missing``,
-``>/etc``, ``>&5`` with no descriptor 5) fails the command: it is not run, its
+``>/etc``, ``>x`` on an existing file under ``set -C``, ``>&2`` after
+``2>&-``) fails the command: it is not run, its
 status is 2, and before a special builtin (``export``, ``.``, ``:``) dash
 stops. The audited root stands for the host; the service's working directory
 is ``/``, so a relative path is read from there.
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .secret_words import redact_text
-from .shell_lexer import Word
+from .shell_lexer import Word, split_redirection
 
 __all__ = ["Opened", "failed_redirection", "shown_text", "shown_word"]
 
@@ -48,40 +49,76 @@ def failed_redirection(
     targets: list[Word],
     values: list[str],
     exists: Callable[[str, str], bool | None] | None,
+    *,
+    noclobber: bool = False,
 ) -> Opened:
-    """Open ``targets`` (their expanded ``values``) in turn, as far as the root tells."""
+    """Open ``targets`` (their expanded ``values``) in turn, as far as the root
+    tells, with the descriptors each leaves open or closed (``2>&- >&2`` fails)."""
+    opened = {0, 1, 2}
     unknown: str | None = None
-    for operator, target, value in zip(operators, targets, values, strict=True):
+    for written, target, value in zip(operators, targets, values, strict=True):
+        descriptor, operator = split_redirection(written)
+        number = (0 if operator[0] == "<" else 1) if descriptor is None else descriptor
         if operator in ("<<", "<<-"):
+            opened.add(number)
             continue
         shown = shown_word(target)
         if operator in (">&", "<&"):
-            if value == "-" or value in ("0", "1", "2"):
+            if value == "-":
+                opened.discard(number)
                 continue
-            if value.isdigit():
+            if not value.isdigit():
+                return Opened(f"{shown}: a bad descriptor number", unknown, fatal=True)
+            if int(value) not in opened and int(value) != number:  # "<&0": no change
+                if int(value) <= 2:
+                    return Opened(f"descriptor {value} is closed", unknown)
                 unknown = unknown or f"whether descriptor {shown} is open is not known"
-                continue
-            return Opened(f"{shown}: a bad descriptor number", unknown, fatal=True)
-        path = value if value.startswith("/") else "/" + value
-        if path in _ALWAYS_OPEN or path.startswith("/dev/fd/"):
+            opened.add(number)
             continue
-        if exists is None:
-            unknown = unknown or f"whether {shown} can be opened is not known"
-            continue
-        if operator in _WRITING:
-            parent = path.rstrip("/").rpartition("/")[0] or "/"
-            holds_parent = exists("-d", parent)
-            is_directory = exists("-d", path)
-            if holds_parent is False:
-                return Opened(f"cannot create {shown}: its directory is missing", unknown)
-            if is_directory:
-                return Opened(f"cannot create {shown}: a directory", unknown)
-            if holds_parent is None or is_directory is None:
-                unknown = unknown or f"whether {shown} can be created is not known"
+        why = _why_not(operator, value, shown, exists, noclobber)
+        if why is None:
+            opened.add(number)
+        elif why.startswith("whether"):
+            unknown = unknown or why
+            opened.add(number)
         else:
-            found = exists("-e", path)
-            if found is False:
-                return Opened(f"cannot open {shown}: no such file", unknown)
-            if found is None:
-                unknown = unknown or f"whether {shown} can be opened is not known"
+            return Opened(why, unknown)
     return Opened(None, unknown)
+
+
+def _why_not(
+    operator: str,
+    value: str,
+    shown: str,
+    exists: Callable[[str, str], bool | None] | None,
+    noclobber: bool,
+) -> str | None:
+    """Why a file redirection cannot be opened ("whether..." when not known), or None."""
+    if not value:
+        return f"cannot open {shown}: an empty name"
+    path = value if value.startswith("/") else "/" + value  # the service runs from /
+    if path in _ALWAYS_OPEN or path.startswith("/dev/fd/"):
+        return None
+    if exists is None:
+        return f"whether {shown} can be opened is not known"
+    found = exists("-e", path)
+    if operator not in _WRITING:
+        if found is None:
+            return f"whether {shown} can be opened is not known"
+        return None if found else f"cannot open {shown}: no such file"
+    if exists("-d", path):
+        return f"cannot create {shown}: a directory"
+    if found:
+        if noclobber and operator == ">" and exists("-f", path):
+            return f"cannot create {shown}: the file exists (set -C)"
+        return None
+    if found is None:
+        return f"whether {shown} can be created is not known"
+    if path.endswith("/"):
+        return f"cannot create {shown}: a directory"
+    if noclobber and operator == ">" and exists("-L", path):
+        return f"cannot create {shown}: a link exists there (set -C)"
+    creatable = exists("creatable", path)
+    if creatable is None:
+        return f"whether {shown} can be created is not known"
+    return None if creatable else f"cannot create {shown}: its directory is missing"

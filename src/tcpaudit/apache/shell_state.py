@@ -23,6 +23,7 @@ __all__ = [
     "MAX_EXPANSION_DEPTH",
     "MAX_SOURCED_BYTES",
     "MAX_VALUE_BYTES",
+    "PARSE_WORK",
     "REDACTED_VALUE",
     "TRIM_WORK_PER_BYTE",
     "TRIM_WORK_PER_RUN",
@@ -58,6 +59,9 @@ MAX_SOURCED_BYTES = 16 * 1024 * 1024
 MAX_EXPANSION_DEPTH = 32
 # What one word's expansion is charged beyond its length (see Expander.word).
 WORD_WORK = 32
+# Each token parsed (a function's body or a branch never run too) is
+# charged this much: parsing 16 MiB of "a|" took 57 s with nothing run.
+PARSE_WORK = 8
 # A glob trim of an n-character value by a pattern of r runs (split at its
 # stars) counts as (n + 1) * (n + 64 r) / 64 bytes of expansion: each of the
 # n + 1 places tried scans the value and takes a step per run.
@@ -88,6 +92,11 @@ class ShellState:
     readonly: set[str] = field(default_factory=set)
     nounset: bool = False  # set -u
     noglob: bool = False  # set -f: no pathname expansion of the service's arguments
+    noclobber: bool = False  # set -C: ">" does not open an existing regular file
+    # Variables whose value came from what tcpaudit does not evaluate (a
+    # command substitution, $$...): a test, case or for over one is not known.
+    unknown: set[str] = field(default_factory=set)
+    functions: set[str] = field(default_factory=set)  # names defined as functions
 
     def __post_init__(self) -> None:
         # What the shell sets before it reads a line: IFS and OPTIND whatever
@@ -105,9 +114,14 @@ class ShellState:
         """The exported variables, as the program the shell starts receives them."""
         return {name: self.variables[name] for name in self.variables if name in self.exported}
 
-    def assign(self, name: str, value: str) -> None:
-        """Set ``name``; a variable named like a secret holds REDACTED_VALUE instead."""
+    def assign(self, name: str, value: str, unknown: bool = False) -> None:
+        """Set ``name``; a variable named like a secret holds REDACTED_VALUE instead.
+        ``unknown``: the value came from an expansion tcpaudit does not evaluate."""
         self.variables[name] = REDACTED_VALUE if is_secret_variable(name) else value
+        if unknown:
+            self.unknown.add(name)
+        else:
+            self.unknown.discard(name)
         if self.all_export:  # set -a: every assignment exports, ${X:=v} too
             self.exported.add(name)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import ApacheConfigError
 from .shell_lexer import Word
@@ -60,6 +62,7 @@ _SPECIAL_BARE = re.compile(r"[$`]")
 _SPECIAL_QUOTED = re.compile(r"[$`\\]")
 # A glob trim tries every prefix or suffix; longer values are left as they are.
 _MAX_PATTERN_TRIM = 4096
+_T = TypeVar("_T")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -81,6 +84,7 @@ class Expander:
         self.line = line
         self.depth = 0  # ${...} being expanded, one inside another
         self.substituted = False  # a command substitution is noted on this line
+        self.unknown = False  # something expanded was not known (taken as empty)
         # Values are bounded by what execve passes; a here-document's body is
         # no value (its expansion work is still charged).
         self.bounded = True
@@ -150,6 +154,7 @@ class Expander:
         """The value of the ``$...`` or backquote at ``text[index]``, and the index
         after it; ``quoted``: it stands inside double quotes."""
         if text[index] == "`" or text.startswith("$(", index):
+            self.unknown = True
             if not self.substituted:  # once a line: a line may hold millions
                 self.substituted = True
                 self._note("command substitution is not evaluated; it is taken as empty")
@@ -261,6 +266,11 @@ class Expander:
         name = name or bare
         variables = self.state.variables
         value = variables.get(name) if _NAME.fullmatch(name) else self._special(name)
+        if name in self.state.unknown:
+            self.unknown = True
+        if value is None and name == "PPID":
+            # dash sets it to its parent's process number, which no file tells.
+            self._note("$PPID (a process number) is not known; it is taken as unset")
         if (
             value is None
             and self.state.nounset
@@ -303,14 +313,14 @@ class Expander:
                     line=self.line,
                 )
             if unset_or_empty:
-                assigned = self.word_value(word, quoted)
+                assigned, unknown = self.tracked(lambda: self.word_value(word, quoted))
                 if name in self.state.readonly:
                     raise ApacheConfigError(
                         f"{name}: is read only: the shell sourcing the start-up files stops here",
                         file=self.file,
                         line=self.line,
                     )
-                self.state.assign(name, assigned)
+                self.state.assign(name, assigned, unknown)
                 return variables[name]
             return value or ""
         if op in (":+", "+"):
@@ -380,7 +390,17 @@ class Expander:
         self.state.charge_work(8 * len(written) + steps // TRIM_WORK_PER_BYTE, self.file, self.line)
         return compiled.matches(data)
 
+    def tracked(self, expand: Callable[[], _T]) -> tuple[_T, bool]:
+        """What ``expand`` gives, and whether it held something not known."""
+        before, self.unknown = self.unknown, False
+        try:
+            value = expand()
+            return value, self.unknown
+        finally:
+            self.unknown = self.unknown or before
+
     def _note(self, message: str) -> None:
+        self.unknown = True
         self.state.notes.append_message(message, self.file, self.line)
 
 
