@@ -160,6 +160,7 @@ def test_a_special_builtins_name_is_no_function_name_to_dash(name: str) -> None:
         # A call to a defined function is not known: it is not the builtin.
         "true() { false; }\ntrue && export A=1\nexport B=1\n",
         "test() { false; }\ntest -n x && export A=1\n",
+        "true() { false; }\n: | true && export A=1\n",
         "true() { false; }\nunset -f true\ntrue && export A=1\n",
         "true() { false; }\nunset true\ntrue && export A=1\n",
         # Redirections: set -C, an empty name, a trailing slash, a closed descriptor.

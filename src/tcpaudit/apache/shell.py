@@ -153,7 +153,7 @@ class _Runner:
         first = pipeline.commands[0]
         if len(pipeline.commands) > 1:
             self.note("a pipeline (|) is not evaluated: its commands run in subshells", first.line)
-            status = _literal_status(pipeline.commands[-1])
+            status = _literal_status(pipeline.commands[-1], self.state.functions)
             checked = True
         else:
             status = self.node(first, tested or pipeline.negated)
@@ -309,12 +309,13 @@ class _Runner:
         return state.last_status
 
 
-def _literal_status(command: Node) -> bool | None:
+def _literal_status(command: Node, functions: set[str]) -> bool | None:
     """The status of ``true``, ``false`` or ``:`` written with no expansion (a
-    pipeline's last command, whose status is the pipeline's); else None."""
+    pipeline's last command, whose status is the pipeline's), unless a
+    function of that name replaces it; else None."""
     if not isinstance(command, Command) or not command.words or command.redirections:
         return None
     names = [literal(word) for word in command.words]
-    if any(name is None for name in names) or "=" in (names[0] or "="):
+    if any(name is None for name in names) or "=" in (names[0] or "=") or names[0] in functions:
         return None
     return {"true": True, ":": True, "false": False}.get(names[0] or "")
