@@ -222,3 +222,71 @@ def test_what_holds_a_value_not_known_is_not_known(script: str) -> None:
     assert "A" not in state.variables and "B" not in state.variables
     notes = " ".join(note.message for note in state.notes)
     assert "not known" in notes or "not evaluated" in notes
+
+
+NOT_KNOWN = [
+    # ':=' and ':?' on a value not known decide nothing (it assigned 'v').
+    "X=$(echo hi); : ${X:=v}\ncase $X in v) export C=1;; esac\n",
+    "X=$(echo hi); : ${X:?}\nexport A=1\n",
+    # Names from a value not known: any variable may have changed.
+    'export $(echo A=1)\n[ -n "$A" ] && export B=1\n',
+    "A=5; unset $(echo A)\ncase $A in 5) export B=1;; esac\n",
+    "export A$(echo B)=1\n",
+    "A=1; set -$(echo a); B=2\n",
+    # Redirection targets and '.' paths not known.
+    'export A=1 >"$(echo /dev/null)"; export B=2\n',
+    ". /etc/apache2/a$(echo b)\nexport A=1\n",
+    # What a part not run may change (a function's body, a loop, a branch
+    # over a condition not known, the rest of a list) is not known.
+    "f() { A=1; }; f\ncase $A in 1) export B=1;; esac\n",
+    "while true; do A=1; break; done\ncase $A in 1) export B=1;; esac\n",
+    "for i in a; do X=$(echo x); done\ncase $X in '') export A=1;; esac\n",
+    'if [ "$(echo x)" ]; then A=1; fi\ncase $A in 1) export B=1;; esac\n',
+    'if [ "$(echo x)" ]; then true() { return 1; }; fi\ntrue && export A=1\n',
+    '[ "$(echo x)" ] && A=1\ncase $A in 1) export B=1;; esac\n',
+    "read A <<END\n1\nEND\ncase $A in 1) export B=1;; esac\n",
+    "eval A=1\ncase $A in 1) export B=1;; esac\n",
+    "command export A=1\ncase $A in 1) export B=1;; esac\n",
+    "cd /tmp\ncase $PWD in /) export B=1;; esac\n",
+]
+
+
+@pytest.mark.parametrize("script", NOT_KNOWN)
+def test_what_tcpaudit_claims_known_is_what_dash_leaves(script: str) -> None:
+    """A value tcpaudit keeps as known must be dash's: each of these took a
+    guess (an empty value, a branch not run) for a known value. Now what
+    depends on something not evaluated is not known, and a note says so."""
+    script += "export A B C X\n"
+    state = on_host(script)
+    theirs = by_dash(script)
+    ours = environment(state)
+    claimed = [
+        name for name in ("A", "B", "C", "X") if state.opaque is None and name not in state.unknown
+    ]
+    for name in claimed:
+        assert ours.get(name) == theirs.get(name), (name, script)
+    notes = " ".join(note.message for note in state.notes)
+    assert "not known" in notes or "not evaluated" in notes, script
+
+
+def test_arguments_from_a_value_not_known_are_said_to_be(tmp_path: Path) -> None:
+    root = tmp_path / "deb"
+    shutil.copytree(CORPUS / "debian-12-apache2.4", root, symlinks=True)
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(
+        envvars.read_text() + 'X=$(cat /etc/apache2/ssl-on)\nAPACHE_ARGUMENTS="-D SSL_$X"\n'
+    )
+    invocation = read_invocation(RootFS(root), "debian", (2, 4, 62), "/etc/apache2/envvars")
+    assert any("APACHE_ARGUMENTS holds a value" in note.message for note in invocation.notes)
+
+
+def test_apachectls_own_arguments_are_not_known_not_unset() -> None:
+    """apachectl sources envvars with its arguments set ($1 is "start"): set -u
+    and ${1:?} stopped tcpaudit where the service goes on."""
+    script = "set -u\n: ${1:?} $1\nexport A=1\n"
+    done = subprocess.run(
+        [DASH, "-c", '. /dev/stdin; echo "A=$A"', "apache2ctl", "start"],
+        input=script.encode(), capture_output=True, check=False,
+    )  # fmt: skip
+    assert done.stdout == b"A=1\n"
+    assert on_host(script).variables["A"] == "1"

@@ -279,6 +279,16 @@ def _unquoted(reader: _Reader, state: ShellState, name: str, default: str = "") 
     fields = split_fields(
         state.variables.get(name, "") or default, state.variables.get("IFS", DEFAULT_IFS)
     )
+    if name in state.unknown or state.opaque is not None:
+        # Its value came from what tcpaudit does not evaluate: say so where
+        # the arguments (and -D names) are reported.
+        where = f" (from {state.opaque} on, no value is known)" if state.opaque else ""
+        reader.invocation.notes.append(
+            Note(
+                message=f"{name} holds a value tcpaudit could not evaluate{where}: the "
+                "service's arguments may differ from those shown"
+            )
+        )
     return expand_pathnames(fields, reader.fs, noglob=state.noglob)
 
 

@@ -40,6 +40,7 @@ from .shell_commands import (
     run_simple,
     stop,
 )
+from .shell_effects import Effects, effects_of, effects_of_lists
 from .shell_lexer import Command
 from .shell_parser import AndOr, Compound, Node, Pipeline, parse
 from .shell_redirections import shown_text
@@ -120,6 +121,20 @@ class _Runner:
     def note(self, message: str, line: int) -> None:
         self.state.notes.append_message(message, self.file, line)
 
+    def make_opaque(self, line: int, why: str) -> None:
+        """Something ran that may change any name: from here on none is known."""
+        if self.state.opaque is None:
+            self.state.opaque = f"{self.file}:{line}"
+            self.note(f"{why} is not evaluated; it may change any variable, so no value is "
+                      "known from here on", line)  # fmt: skip
+
+    def skipped(self, effects: Effects, line: int) -> None:
+        """A part dash runs and tcpaudit does not: what it may assign is not known."""
+        self.state.unknown.update(effects.names)
+        self.state.functions.update(effects.functions)
+        if effects.opaque or effects.calls & self.state.functions:
+            self.make_opaque(line, "what it runs")
+
     def sequence(self, lists: list[AndOr], tested: bool) -> bool | None:
         """Lists run in turn; the status of the last (True for none)."""
         status: bool | None = True
@@ -140,6 +155,8 @@ class _Runner:
                 if status is None:
                     self.note("the rest of a list (&&, ||) after a command whose result is not "
                               "known is not evaluated", pipeline.commands[0].line)  # fmt: skip
+                    rest = AndOr(listed.pipelines[index:], listed.connectors[index:])
+                    self.skipped(effects_of_lists([rest]), pipeline.commands[0].line)
                     return None
                 if (listed.connectors[index - 1] == "&&") != status:
                     continue
@@ -213,6 +230,7 @@ class _Runner:
                     if unknown or unknown_pattern:
                         self.note("a case over a value not known is not evaluated (nor the "
                                   "commands in it)", node.line)  # fmt: skip
+                        self.skipped(effects_of(node, Effects()), node.line)
                         return None
                     if matched:
                         return self.sequence(body, tested)
@@ -230,6 +248,7 @@ class _Runner:
             if status is not None and status == (node.kind == "until"):
                 return True
         self.note(f"{_LOOPS[node.kind]} is not evaluated (nor the commands in it)", node.line)
+        self.skipped(effects_of(node, Effects()), node.line)
         return None
 
     def if_clause(self, node: Compound, tested: bool) -> bool | None:
@@ -239,9 +258,16 @@ class _Runner:
             condition = self.sequence(parts[2 * pair], True)
             self.state.last_status = condition
             if condition is None:
-                self.note("an if condition whose result is not known is taken as false",
-                          parts[2 * pair + 1][0].line)  # fmt: skip
-            elif condition:
+                # Neither branch is known to run: what any of the rest may
+                # assign is not known.
+                self.note("an if condition whose result is not known: the branches after it "
+                          "are not evaluated", parts[2 * pair + 1][0].line)  # fmt: skip
+                effects = Effects()
+                for part in parts[2 * pair + 1 :]:
+                    effects_of_lists(part, effects)
+                self.skipped(effects, node.line)
+                return None
+            if condition:
                 return self.sequence(parts[2 * pair + 1], tested)
         if node.has_else:
             return self.sequence(parts[-1], tested)
@@ -289,8 +315,9 @@ class _Runner:
             stop(self, line, f"{shown_text(written)}: cannot open it")
             return False
         if loaded is None:
-            self.note(f"{shown_text(written)} is not read (not in the root, or nested too "
-                      "deep)", line)  # fmt: skip
+            self.make_opaque(
+                line, f"'. {shown_text(written)}' (not in the root, or nested too deep)"
+            )
             return None
         sourced_text, shown = loaded
         # Each sourcing is read and lexed again: bounded in all, not per file

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from ..errors import ApacheConfigError
 from .secret_words import redact_text
+from .shell_effects import OPAQUE_BUILTINS
 from .shell_lexer import Command, Word, split_redirection
 from .shell_redirections import failed_redirection
 from .shellwords import Expander, ShellState
@@ -38,6 +39,10 @@ _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
 # Special builtins: an assignment before one stays in the shell (A=1 : sets A).
 _SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "export",
                       "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
+# Builtins tcpaudit does not run that may change any variable ('.' it runs).
+_NOT_RUN_OPAQUE = OPAQUE_BUILTINS - {".", "source"}
+# Builtins that change the shell's variables or options when run.
+_CHANGING = frozenset(("export", "readonly", "unset", "set", "local", "read", "getopts", "shift"))
 _EXPANDING = frozenset((":", "true", "false", "echo", "printf", "umask", "ulimit"))
 _TEST_OPERATOR = re.compile(r"-[a-zA-Z]{1,2}|!?=|[!()<>]")
 _INT64 = (-(2**63), 2**63 - 1)
@@ -59,6 +64,8 @@ class Runner(Protocol):
     def note(self, message: str, line: int) -> None: ...
 
     def source(self, path: str, written: str, line: int) -> bool | None: ...
+
+    def make_opaque(self, line: int, why: str) -> None: ...
 
 
 def run_simple(command: Command, runner: Runner) -> bool | None:
@@ -92,18 +99,21 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     return True if action is None else action()
 
 
-def expand_targets(operators: list[str], words: list[Word], expander: Expander) -> list[str]:
-    """Redirections' targets expanded; a here-document's body is no value."""
-    return [
-        expander.body(word)
-        if split_redirection(operator)[1] in ("<<", "<<-")
-        else expander.word(word)
-        for operator, word in zip(operators, words, strict=True)
-    ]
+def expand_targets(operators: list[str], words: list[Word], expander: Expander) -> list[str | None]:
+    """Redirections' targets expanded (None: holding a value not known); a
+    here-document's body is no value."""
+    targets: list[str | None] = []
+    for operator, word in zip(operators, words, strict=True):
+        if split_redirection(operator)[1] in ("<<", "<<-"):
+            targets.append(expander.body(word))
+            continue
+        target, unknown = expander.tracked(partial(expander.word, word))
+        targets.append(None if unknown else target)
+    return targets
 
 
 def open_redirections(
-    operators: list[str], words: list[Word], targets: list[str], runner: Runner, number: int
+    operators: list[str], words: list[Word], targets: list[str | None], runner: Runner, number: int
 ) -> str | None:
     """Why the first of a command's redirections cannot be opened, or None."""
     opened = failed_redirection(
@@ -138,23 +148,38 @@ def _expanded_action(
     """Expand the arguments of command ``name``; what running it then does."""
     state = runner.state
     words = arguments[1:]
-    if name is not None and name in state.functions:
-        for word in arguments:
+    if name is None:
+        # A command named by an expansion: dash runs whatever it names.
+        fields, unknown = expander.tracked(partial(expander.fields, arguments[0]))
+        named = fields[0] if fields else ""
+        if unknown or named in _CHANGING or named in OPAQUE_BUILTINS or named in state.functions:
+            for word in words:
+                expander.fields(word)
+            return lambda: _opaque(runner, number, "a command named by an expansion")
+    elif name in state.functions or name in _NOT_RUN_OPAQUE:
+        for word in words:
             expander.fields(word)
-        shown = _shown_command(name)
-        return lambda: _not_known(runner, number, f"a call to the function {shown!r}")
+        what = "a call to a function" if name in state.functions else f"{name!r}"
+        return lambda: _opaque(runner, number, what)
     if name in ("export", "readonly"):
         pending = _declared(name, words, expander, runner, number)
         return lambda: _declare(name, pending, state, runner, number)
-    if name == "unset":
-        fields = [piece for word in words for piece in expander.fields(word)]
-        return lambda: _unset(fields, state, runner, number)
-    if name == "set":
-        flags = [expander.word(word) for word in words]
-        return lambda: _set(flags, state, runner, number)
+    if name in ("unset", "set", "read", "getopts"):
+        fields, unknown = expander.tracked(
+            lambda: [piece for word in words for piece in expander.fields(word)]
+        )
+        if unknown:
+            return lambda: _opaque(runner, number, f"{name} of names not known")
+        if name == "unset":
+            return lambda: _unset(fields, state, runner, number)
+        if name == "set":
+            return lambda: _set(fields, state, runner, number)
+        return lambda: _read(name, fields, runner, number)
     if name in (".", "source") and words:
         written = "".join(text for _, text in words[0].parts)
-        path = expander.word(words[0])
+        path, unknown = expander.tracked(partial(expander.word, words[0]))
+        if unknown:
+            return lambda: _opaque(runner, number, f"{name} of a path not known")
         return lambda: runner.source(path, written, number)
     if name in _EXPANDING:
         # Run for their expansions' effects: ": ${X:=default}" sets X.
@@ -188,6 +213,22 @@ def _expanded_action(
     return not_run
 
 
+def _opaque(runner: Runner, number: int, why: str) -> bool | None:
+    runner.make_opaque(number, why)
+    return None
+
+
+def _read(name: str, fields: list[str], runner: Runner, number: int) -> bool | None:
+    """``read A B`` and ``getopts spec NAME``: the names get values not known."""
+    names = fields[1:2] if name == "getopts" else [f for f in fields if not f.startswith("-")]
+    if name == "getopts":
+        names += ["OPTIND", "OPTARG"]
+    for variable in names:
+        runner.state.assign(variable, runner.state.variables.get(variable, ""), unknown=True)
+    runner.note(f"{name} is not evaluated; the values it sets are not known", number)
+    return None
+
+
 def _leave(name: str, runner: Runner, number: int) -> bool:
     if name == "return":  # every start-up file is sourced: it ends that file
         raise ReturnError
@@ -211,6 +252,10 @@ def _declared(
             pending.append(_assignment_value(word, expander))
             continue
         fields, unknown = expander.tracked(partial(expander.fields, word))
+        if unknown:
+            # "export $(...)": which names it sets is not known.
+            runner.make_opaque(number, f"{name} of names not known")
+            continue
         for field in fields:
             if options and field.startswith("-") and field != "-":
                 if field == "--":

@@ -47,13 +47,13 @@ class Opened:
 def failed_redirection(
     operators: list[str],
     targets: list[Word],
-    values: list[str],
+    values: list[str | None],
     exists: Callable[[str, str], bool | None] | None,
     *,
     noclobber: bool = False,
 ) -> Opened:
-    """Open ``targets`` (their expanded ``values``) in turn, as far as the root
-    tells, with the descriptors each leaves open or closed (``2>&- >&2`` fails)."""
+    """Open ``targets`` (their expanded ``values``, None when not known) in
+    turn, as far as the root tells, with the descriptors each leaves open or closed (``2>&- >&2`` fails)."""
     opened = {0, 1, 2}
     unknown: str | None = None
     for written, target, value in zip(operators, targets, values, strict=True):
@@ -63,6 +63,10 @@ def failed_redirection(
             opened.add(number)
             continue
         shown = shown_word(target)
+        if value is None:
+            unknown = unknown or f"whether {shown} (a value not known) can be opened is not known"
+            opened.add(number)
+            continue
         if operator in (">&", "<&"):
             if value == "-":
                 opened.discard(number)

@@ -97,6 +97,9 @@ class ShellState:
     # command substitution, $$...): a test, case or for over one is not known.
     unknown: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)  # names defined as functions
+    # Where something ran that may change any name (eval, a function's call):
+    # from there on no variable's value is known.
+    opaque: str | None = None
 
     def __post_init__(self) -> None:
         # What the shell sets before it reads a line: IFS and OPTIND whatever

@@ -265,15 +265,19 @@ class Expander:
         length, name, operation, bare = match.groups()
         name = name or bare
         variables = self.state.variables
+        before, self.unknown = self.unknown, False
         value = variables.get(name) if _NAME.fullmatch(name) else self._special(name)
-        if name in self.state.unknown:
-            self.unknown = True
         if value is None and name == "PPID":
             # dash sets it to its parent's process number, which no file tells.
             self._note("$PPID (a process number) is not known; it is taken as unset")
+        if name in self.state.unknown or (self.state.opaque and _NAME.fullmatch(name)):
+            self.unknown = True
+        # Whether it is set is not known: no ':=' assigns, no ':?' or set -u stops.
+        not_known, self.unknown = self.unknown, self.unknown or before
         if (
             value is None
             and self.state.nounset
+            and not not_known
             and name not in "@*"
             and (not operation or operation[:1] in "#%" or length)
         ):
@@ -304,6 +308,9 @@ class Expander:
         # ${X:+${Y:=v}} assigns nothing.
         if op in (":-", "-"):
             return self.word_value(word, quoted) if unset_or_empty else value or ""
+        if not_known and op not in (":-", "-", ":+", "+"):
+            self._note(f"${{{name}{op}...}} of a value not known is not evaluated")
+            return value or ""
         if op in (":=", "="):
             if unset_or_empty and not _NAME.fullmatch(name):
                 raise ApacheConfigError(
