@@ -269,8 +269,22 @@ def _debian(
     httpd = httpd or ["/usr/sbin/apache2"]  # blanks only: apachectl would run nothing
     invocation.binary = httpd[0]
     apply_arguments([*httpd[1:], *arguments], invocation)
-    invocation.environment = state.environment()
+    invocation.environment = _environment(reader, state)
     invocation.notes.extend(state.notes)
+
+
+def _environment(reader: _Reader, state: ShellState) -> dict[str, str]:
+    """The exported variables; a note when some may differ from the service's
+    (set or exported by what tcpaudit does not evaluate)."""
+    if state.opaque is not None or state.unknown:
+        named = ", ".join(sorted(state.unknown)[:10]) or "any"
+        reader.invocation.notes.append(
+            Note(
+                message=f"the start-up files set variables to values tcpaudit could not "
+                f"evaluate ({named}): httpd's environment may differ from the one shown"
+            )
+        )
+    return state.environment()
 
 
 def _unquoted(reader: _Reader, state: ShellState, name: str, default: str = "") -> list[str]:
@@ -308,7 +322,7 @@ def _rhel(
         words = _unquoted(reader, state, "OPTIONS")
         invocation.binary = state.variables.get("HTTPD") or "/usr/sbin/httpd"
         apply_arguments(words, invocation)
-        environment = state.environment()
+        environment = _environment(reader, state)
         environment["LANG"] = state.variables.get("HTTPD_LANG", "C")
         invocation.environment = environment
         invocation.notes.extend(state.notes)
@@ -356,7 +370,7 @@ def _gentoo(
         words += ["-f", variables["CONFIGFILE"]]
     invocation.binary = "/usr/sbin/apache2"
     apply_arguments(words, invocation)
-    invocation.environment = state.environment()
+    invocation.environment = _environment(reader, state)
     invocation.notes.extend(state.notes)
 
 
@@ -388,7 +402,7 @@ def _suse(
     mpm = state.variables.get("APACHE_MPM") or "prefork"
     invocation.binary = f"/usr/sbin/httpd-{mpm}"
     apply_arguments(arguments, invocation)
-    invocation.environment = state.environment()
+    invocation.environment = _environment(reader, state)
     invocation.notes.extend(state.notes)
 
 
