@@ -40,7 +40,7 @@ from .shell_commands import (
     run_simple,
     stop,
 )
-from .shell_effects import Effects, effects_of, effects_of_lists
+from .shell_effects import Effects, arithmetic_names, effects_of, effects_of_lists
 from .shell_lexer import Command
 from .shell_parser import AndOr, Compound, Node, Pipeline, parse
 from .shell_redirections import shown_text
@@ -130,9 +130,13 @@ class _Runner:
 
     def skipped(self, effects: Effects, line: int) -> None:
         """A part dash runs and tcpaudit does not: what it may assign is not known."""
-        self.state.unknown.update(effects.names)
-        self.state.functions.update(effects.functions)
-        if effects.opaque or effects.calls & self.state.functions:
+        state = self.state
+        state.unknown.update(effects.names)
+        state.unsure.update(effects.attributes)
+        state.maybe_readonly.update(effects.readonly)
+        state.functions.update(effects.functions)
+        # Under set -e any command of it may fail and stop the shell.
+        if effects.opaque or effects.calls & state.functions or state.errexit:
             self.make_opaque(line, "what it runs")
 
     def sequence(self, lists: list[AndOr], tested: bool) -> bool | None:
@@ -197,6 +201,10 @@ class _Runner:
         expander = Expander(self.state, self.file, node.line)
         if node.kind == "subshell":
             self.note("a subshell ( ... ) is not evaluated", node.line)
+            return None
+        if node.kind == "arithmetic":
+            self.state.unknown.update(arithmetic_names(node.name))
+            self.note("an arithmetic command (( )) is not evaluated", node.line)
             return None
         if node.kind == "function":
             self.note("a function definition is not evaluated (nor calls to it)", node.line)

@@ -36,6 +36,8 @@ __all__ = [
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
+_APPENDING = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
+_ARRAY_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^]]*\]\+?=")
 # Special builtins: an assignment before one stays in the shell (A=1 : sets A).
 _SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "export",
                       "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
@@ -74,7 +76,12 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     expander = Expander(state, file, number)
     words = command.words
     prefix = 0
-    while prefix < len(words) and _assignment(words[prefix]) is not None:
+    bash = not state.dash
+    if bash and words and _ARRAY_ASSIGNMENT.match(literal(words[0]) or ""):
+        # bash's A[0]=x makes an array of A (no longer exported as it was).
+        runner.make_opaque(number, "an array assignment of bash")
+        return None
+    while prefix < len(words) and _assignment(words[prefix], bash) is not None:
         prefix += 1
     assignments, arguments = words[:prefix], words[prefix:]
     name = literal(arguments[0]) if arguments else None
@@ -181,6 +188,11 @@ def _expanded_action(
         if unknown:
             return lambda: _opaque(runner, number, f"{name} of a path not known")
         return lambda: runner.source(path, written, number)
+    if not state.dash and name in ("printf", "trap") and (name == "trap" or _option_v(words)):
+        # bash's printf -v assigns; its traps (DEBUG, RETURN, ERR) run anywhere.
+        for word in words:
+            expander.fields(word)
+        return lambda: _opaque(runner, number, f"bash's {name}")
     if name in _EXPANDING:
         # Run for their expansions' effects: ": ${X:=default}" sets X.
         for word in words:
@@ -211,6 +223,19 @@ def _expanded_action(
         runner.note(f"shell command {_shown_command(name)!r} is not evaluated", number)
 
     return not_run
+
+
+def _option_v(words: list[Word]) -> bool:
+    return bool(words) and (literal(words[0]) or "").startswith("-v")
+
+
+def _unknown_option(runner: Runner, number: int, name: str) -> None:
+    """dash stops at an option it does not know; bash has many (export -n,
+    unset -n) that tcpaudit does not evaluate."""
+    if runner.state.dash:
+        stop(runner, number, f"{name}: an option dash does not know")
+    else:
+        runner.make_opaque(number, f"an option of bash's {name}")
 
 
 def _opaque(runner: Runner, number: int, why: str) -> bool | None:
@@ -247,7 +272,7 @@ def _declared(
     pending: list[tuple[str, str | None, bool]] = []
     options = True
     for word in words:
-        if _assignment(word) is not None:
+        if _assignment(word, not runner.state.dash) is not None:
             options = False
             pending.append(_assignment_value(word, expander))
             continue
@@ -263,7 +288,7 @@ def _declared(
                 elif set(field[1:]) == {"p"}:
                     return []  # -p prints the variables: nothing is set
                 else:
-                    stop(runner, number, f"{name}: an option dash does not know")
+                    _unknown_option(runner, number, name)
                 continue
             options = False
             # "export "A=1"" and "export $X" holding "A=1" assign, as in dash.
@@ -324,7 +349,7 @@ def _unset(fields: list[str], state: ShellState, runner: Runner, number: int) ->
         if field.startswith("-") and field != "-":
             if field == "--" or any(flag not in "fv" for flag in field[1:]):
                 if field != "--":
-                    stop(runner, number, "unset: an option dash does not know")
+                    _unknown_option(runner, number, "unset")
                 index += 1
             else:
                 functions = field[-1] == "f"  # the last flag given wins
@@ -466,19 +491,27 @@ def _shown_command(head: str | None) -> str:
     return f"{name}=..." if equals else redact_text(head)
 
 
-def _assignment(word: Word) -> str | None:
+def _assignment(word: Word, bash: bool = False) -> str | None:
+    """The name ``word`` assigns (``A=x``; bash's ``A+=x`` too), or None."""
     first = word.parts[0] if word.parts else ("'", "")
     if first[0] != "":
         return None
-    match = _ASSIGNMENT.match(first[1])
+    match = (_APPENDING if bash else _ASSIGNMENT).match(first[1])
     return match.group(1) if match else None
 
 
 def _assignment_value(word: Word, expander: Expander) -> tuple[str, str, bool]:
-    """The name, the value and whether it holds what is not known."""
+    """The name, the value and whether it holds what is not known (bash's
+    ``A+=x`` appends to A's value)."""
     kind, text = word.parts[0]
     name, _, rest = text.partition("=")
     value, unknown = expander.tracked(lambda: expander.word(Word([(kind, rest), *word.parts[1:]])))
+    if name.endswith("+"):
+        name = name[:-1]
+        state = expander.state
+        unknown = unknown or name in state.unknown or state.opaque is not None
+        value = state.variables.get(name, "") + value
+        state.check(len(value), expander.file, expander.line)
     return name, value, unknown
 
 
@@ -489,6 +522,15 @@ def _assign(word: Word, state: ShellState, expander: Expander) -> None:
 
 
 def _refuse_read_only(name: str, state: ShellState, expander: Expander) -> None:
+    if name in state.maybe_readonly and state.opaque is None:
+        # A part not run may have made it read-only: the shell may stop here.
+        state.opaque = f"{expander.file}:{expander.line}"
+        state.notes.append_message(
+            f"{name} may be read only (set so by what is not evaluated): whether the shell "
+            "stops here is not known, so no value is known from here on",
+            expander.file,
+            expander.line,
+        )
     if name in state.readonly:
         # An assignment's error ends a shell that is not interactive: dash and bash.
         raise ApacheConfigError(

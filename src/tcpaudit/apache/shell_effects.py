@@ -19,16 +19,24 @@ from dataclasses import dataclass, field
 from .shell_lexer import Command, Word
 from .shell_parser import AndOr, Node
 
-__all__ = ["OPAQUE_BUILTINS", "Effects", "effects_of", "effects_of_lists"]
+__all__ = ["OPAQUE_BUILTINS", "Effects", "arithmetic_names", "effects_of", "effects_of_lists"]
 
 # Builtins that may change any variable, the working directory or how later
 # lines are read; tcpaudit runs none of them.
 OPAQUE_BUILTINS = frozenset(("eval", ".", "source", "command", "exec", "alias", "unalias",
                              "builtin", "declare", "typeset", "let", "mapfile", "readarray",
                              "enable", "cd", "pushd", "popd", "shopt"))  # fmt: skip
-_NAMING = frozenset(("export", "readonly", "local", "unset", "read"))
+_NAMING = frozenset(("export", "readonly", "unset", "read"))
+_ENDING = frozenset(("return", "exit", "exec", "local"))
+_SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "export",
+                      "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
 _ASSIGNED_IN_WORD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?=")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
+_ARRAY_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^]]*\]\+?=")
+_ARITHMETIC_ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)")
+_ARITHMETIC_STEPPED = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:\+\+|--)|(?:\+\+|--)\s*([A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
 @dataclass
@@ -38,6 +46,8 @@ class Effects:
     names: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)
     calls: set[str] = field(default_factory=set)  # names run (a function's call changes all)
+    attributes: set[str] = field(default_factory=set)  # exported, unset or read-only perhaps
+    readonly: set[str] = field(default_factory=set)
     opaque: bool = False
 
 
@@ -56,8 +66,12 @@ def effects_of(node: Node, effects: Effects) -> Effects:
     if isinstance(node, Command):
         _command(node, effects)
         return effects
-    for word in (*node.words, *node.redirections):
+    patterns = [word for item in node.patterns for word in item]
+    for word in (*node.words, *node.redirections, *patterns):
         _words(word, effects)
+    if node.kind == "arithmetic":
+        effects.names.update(arithmetic_names(node.name))
+        return effects
     if node.kind == "subshell":
         return effects
     if node.kind == "function":
@@ -78,23 +92,36 @@ def _command(command: Command, effects: Effects) -> None:
     while index < len(words) and (assigned := _assignment_name(words[index])) is not None:
         effects.names.add(assigned)
         index += 1
+    if index < len(words) and _ARRAY_ASSIGNMENT.match(_text(words[index])):
+        effects.opaque = True  # bash's A[0]=x makes an array of A
+        return
     if index == len(words):
         return
     name = _literal(words[index])
-    if name is None or name in OPAQUE_BUILTINS:
-        effects.opaque = True  # a command named by an expansion may be any builtin
+    if name is None or name in OPAQUE_BUILTINS or name in _ENDING:
+        # A command named by an expansion may be any builtin; return, exit,
+        # exec and local end the file or the shell, or may.
+        effects.opaque = True
+        return
+    if name in _SPECIAL and command.redirections:
+        effects.opaque = True  # a failing redirection would stop dash
         return
     if name in _NAMING or name == "getopts":
         if name == "getopts":
             effects.names.update(("OPTIND", "OPTARG"))
         for word in words[index + 1 :]:
             text = _literal(word)
-            if text is None:
-                effects.opaque = True
+            if text is None or text.startswith("-"):
+                effects.opaque = True  # names not known, or an option of bash's
                 return
-            effects.names.add(text.partition("=")[0])
-    elif name == "set":
-        effects.opaque = True  # its flags change how what follows runs
+            variable = text.partition("=")[0]
+            effects.names.add(variable)
+            if name != "read":
+                effects.attributes.add(variable)
+            if name == "readonly":
+                effects.readonly.add(variable)
+    elif name in ("set", "trap"):
+        effects.opaque = True  # flags change how what follows runs; bash's traps run anywhere
     else:
         effects.calls.add(name)  # a function's, or an external command changing nothing here
 
@@ -103,13 +130,26 @@ def _words(word: Word, effects: Effects) -> None:
     for kind, text in word.parts:
         if kind != "'":
             effects.names.update(_ASSIGNED_IN_WORD.findall(text))
+            if "$((" in text:
+                effects.names.update(arithmetic_names(text))
+
+
+def arithmetic_names(text: str) -> set[str]:
+    """Names an arithmetic expansion may assign (``$((A=5))``, ``A+=1``, bash's ``A++``)."""
+    stepped = {before or after for before, after in _ARITHMETIC_STEPPED.findall(text)}
+    return set(_ARITHMETIC_ASSIGNED.findall(text)) | stepped
 
 
 def _assignment_name(word: Word) -> str | None:
+    """``A=...``, and bash's ``A+=...``."""
     if not word.parts or word.parts[0][0] != "":
         return None
-    match = _NAME.match(word.parts[0][1])
-    return match.group(0) if match and word.parts[0][1][match.end() :].startswith("=") else None
+    match = _ASSIGNMENT.match(word.parts[0][1])
+    return match.group(1) if match else None
+
+
+def _text(word: Word) -> str:
+    return word.parts[0][1] if word.parts and word.parts[0][0] == "" else ""
 
 
 def _literal(word: Word) -> str | None:

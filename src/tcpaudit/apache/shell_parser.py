@@ -48,7 +48,7 @@ class Compound:
     """A compound command.
 
     ``kind`` is "group" (``{ }``), "subshell", "if", "while", "until", "for",
-    "case" or "function". ``parts``: a group's or subshell's body; an if's
+    "case", "function" or "arithmetic" (bash's ``(( ))``, its text as ``name``). ``parts``: a group's or subshell's body; an if's
     conditions and bodies in turn, then its else body; a loop's condition and
     body (a for loop's body only); each case item's body; a function's body.
     """
@@ -264,7 +264,14 @@ class _Parser:
         if keyword in _OPENERS:
             node = self.nested(keyword or "", token[2])
         elif token[0] == "op" and token[1] == "(":
-            node = self.nested("subshell", token[2])
+            if (
+                not self.dash
+                and not self.tokens.back
+                and self.tokens.text.startswith("(", self.tokens.index)
+            ):
+                node = self.arithmetic(token[2])  # bash's (( ... ))
+            else:
+                node = self.nested("subshell", token[2])
         elif (token[0] == "word" and keyword is None) or (token[0] == "redir"):
             self.tokens.push(token)
             return self.simple()
@@ -311,6 +318,26 @@ class _Parser:
         if kind == "for":
             return self.for_clause(line)
         return self.case_clause(line)
+
+    def arithmetic(self, line: int) -> Compound:
+        """bash's ``(( expression ))``: its text, up to the parentheses closing it."""
+        text, tokens = self.tokens.text, self.tokens
+        start = index = tokens.index  # at the second "("
+        depth = 0
+        while index < len(text):
+            char = text[index]
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth == 0:
+                    if not text.startswith(")", index + 1):
+                        raise self.error('"))" expected', line)
+                    tokens.line += text.count("\n", start, index)
+                    tokens.index = index + 2
+                    return Compound("arithmetic", line, [], name=text[start + 1 : index])
+            index += 1
+        raise self.unexpected(None, "))")
 
     def if_clause(self, line: int) -> Compound:
         parts: list[list[AndOr]] = []

@@ -97,6 +97,10 @@ class ShellState:
     # command substitution, $$...): a test, case or for over one is not known.
     unknown: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)  # names defined as functions
+    # Names a part not run may have exported, unset or made read-only: what
+    # is assigned to them later is not known to reach httpd (or may stop).
+    unsure: set[str] = field(default_factory=set)
+    maybe_readonly: set[str] = field(default_factory=set)
     # Where something ran that may change any name (eval, a function's call):
     # from there on no variable's value is known.
     opaque: str | None = None
@@ -121,7 +125,7 @@ class ShellState:
         """Set ``name``; a variable named like a secret holds REDACTED_VALUE instead.
         ``unknown``: the value came from an expansion tcpaudit does not evaluate."""
         self.variables[name] = REDACTED_VALUE if is_secret_variable(name) else value
-        if unknown:
+        if unknown or name in self.unsure:
             self.unknown.add(name)
         else:
             self.unknown.discard(name)

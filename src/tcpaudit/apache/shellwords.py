@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ..errors import ApacheConfigError
+from .shell_effects import arithmetic_names
 from .shell_lexer import Word
 from .shell_patterns import compile_pattern, trim
 from .shell_scan import (
@@ -94,8 +95,11 @@ class Expander:
         parts = word.parts
         if parts and parts[0][0] == "" and parts[0][1].startswith("~"):
             parts = [*self._tilde(parts[0][1], len(parts) == 1), *parts[1:]]
-        for kind, text in parts:
+        for index, (kind, text) in enumerate(parts):
             pieces.append(text if kind == "'" else self.text(text, kind == '"'))
+            following = parts[index + 1][0] if index + 1 < len(parts) else ""
+            if not self.state.dash and kind == "" and text.endswith("$") and following == "'":
+                self._note("bash's $'...' quoting is not evaluated")
         value = "".join(pieces)
         if self.bounded:
             self.state.charge(len(value), self.file, self.line)
@@ -155,6 +159,10 @@ class Expander:
         after it; ``quoted``: it stands inside double quotes."""
         if text[index] == "`" or text.startswith("$(", index):
             self.unknown = True
+            if text.startswith("$((", index):
+                # Arithmetic is not evaluated: what it assigns is not known.
+                end = closing_substitution(text, index)
+                self.state.unknown.update(arithmetic_names(text[index : end if end > 0 else None]))
             if not self.substituted:  # once a line: a line may hold millions
                 self.substituted = True
                 self._note("command substitution is not evaluated; it is taken as empty")
