@@ -31,20 +31,14 @@ from collections.abc import Callable
 from functools import partial
 
 from ..errors import ApacheConfigError, ParseError
-from .shell_commands import (
-    ReturnError,
-    expand_targets,
-    failed,
-    literal,
-    open_redirections,
-    run_simple,
-    stop,
-)
+from .shell_builtins import ReturnError, stop
+from .shell_commands import expand_targets, failed, literal, open_redirections, run_simple
 from .shell_effects import Effects, arithmetic_names, effects_of, effects_of_lists
 from .shell_lexer import Command
-from .shell_parser import AndOr, Compound, Node, Pipeline, parse
+from .shell_parser import parse
 from .shell_redirections import shown_text
 from .shell_state import MAX_SOURCED_BYTES, PARSE_WORK, ShellState
+from .shell_tree import AndOr, Compound, Node, Pipeline
 from .shellwords import Expander
 
 __all__ = ["run_script"]

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .shell_lexer import Command, Word
-from .shell_parser import AndOr, Node
+from .shell_tree import AndOr, Node
 
 __all__ = ["OPAQUE_BUILTINS", "Effects", "arithmetic_names", "effects_of", "effects_of_lists"]
 

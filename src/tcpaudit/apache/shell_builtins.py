@@ -1,0 +1,277 @@
+"""The builtins of a start-up file that change the shell: assignments,
+``export``/``readonly``, ``unset``, ``set``, ``read``/``getopts``, ``exit``/``return``,
+and how a builtin's error stops dash (bash goes on).
+
+``shell_commands.py`` expands a command's words and picks what runs; the
+functions here run it on the shell's state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Protocol
+
+from ..errors import ApacheConfigError
+from .shell_lexer import Word
+from .shellwords import Expander, ShellState
+
+__all__ = [
+    "ReturnError",
+    "Runner",
+    "assign",
+    "assignment_name",
+    "assignment_value",
+    "declare",
+    "declared",
+    "leave",
+    "not_known",
+    "opaque",
+    "read_names",
+    "refuse_read_only",
+    "refused",
+    "set_flags",
+    "stop",
+    "unknown_option",
+    "unset",
+]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
+_APPENDING = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
+
+
+class ReturnError(Exception):
+    """``return`` in a sourced file: that file ends, its caller goes on."""
+
+
+class Runner(Protocol):
+    """What a simple command needs of the runner of its file."""
+
+    state: ShellState
+    file: str
+    depth: int
+    exists: Callable[[str, str], bool | None] | None
+
+    def note(self, message: str, line: int) -> None: ...
+
+    def source(self, path: str, written: str, line: int) -> bool | None: ...
+
+    def make_opaque(self, line: int, why: str) -> None: ...
+
+
+def unknown_option(runner: Runner, number: int, name: str) -> None:
+    """dash stops at an option it does not know; bash has many (export -n,
+    unset -n) that tcpaudit does not evaluate."""
+    if runner.state.dash:
+        stop(runner, number, f"{name}: an option dash does not know")
+    else:
+        runner.make_opaque(number, f"an option of bash's {name}")
+
+
+def opaque(runner: Runner, number: int, why: str) -> bool | None:
+    runner.make_opaque(number, why)
+    return None
+
+
+def read_names(name: str, fields: list[str], runner: Runner, number: int) -> bool | None:
+    """``read A B`` and ``getopts spec NAME``: the names get values not known."""
+    names = fields[1:2] if name == "getopts" else [f for f in fields if not f.startswith("-")]
+    if name == "getopts":
+        names += ["OPTIND", "OPTARG"]
+    for variable in names:
+        runner.state.assign(variable, runner.state.variables.get(variable, ""), unknown=True)
+    runner.note(f"{name} is not evaluated; the values it sets are not known", number)
+    return None
+
+
+def leave(name: str, runner: Runner, number: int) -> bool:
+    if name == "return":  # every start-up file is sourced: it ends that file
+        raise ReturnError
+    raise ApacheConfigError(
+        "exit: the shell sourcing the start-up files ends here, before it starts httpd",
+        file=runner.file,
+        line=number,
+    )
+
+
+def declared(
+    name: str, words: list[Word], expander: Expander, runner: Runner, number: int
+) -> list[tuple[str, str | None, bool]]:
+    """The names and values ``export``/``readonly`` set, every argument expanded
+    first (in ``export A=1 B=$A``, B sees the A of before the line)."""
+    pending: list[tuple[str, str | None, bool]] = []
+    options = True
+    for word in words:
+        if assignment_name(word, not runner.state.dash) is not None:
+            options = False
+            pending.append(assignment_value(word, expander))
+            continue
+        fields, unknown = expander.tracked(partial(expander.fields, word))
+        if unknown:
+            # "export $(...)": which names it sets is not known.
+            runner.make_opaque(number, f"{name} of names not known")
+            continue
+        for field in fields:
+            if options and field.startswith("-") and field != "-":
+                if field == "--":
+                    options = False
+                elif set(field[1:]) == {"p"}:
+                    return []  # -p prints the variables: nothing is set
+                else:
+                    unknown_option(runner, number, name)
+                continue
+            options = False
+            # "export "A=1"" and "export $X" holding "A=1" assign, as in dash.
+            variable, equals, value = field.partition("=")
+            if not _NAME.fullmatch(variable):
+                stop(runner, number, f"{name}: a bad variable name")
+                continue
+            pending.append((variable, value if equals else None, unknown))
+    return pending
+
+
+def not_known(runner: Runner, number: int, what: str) -> bool | None:
+    runner.note(f"{what} is not evaluated; its result is not known", number)
+    return None
+
+
+def refused(runner: Runner, number: int, reason: str) -> bool:
+    stop(runner, number, reason)
+    return False
+
+
+def stop(runner: Runner, number: int, reason: str) -> None:
+    """A special builtin's error: dash (Debian's apachectl) stops there; bash,
+    which sources the other families' files, says so and goes on."""
+    if runner.state.dash:
+        raise ApacheConfigError(
+            f"{reason}: the shell sourcing the start-up files stops here",
+            file=runner.file,
+            line=number,
+        )
+    runner.note(f"{reason}: skipped, as bash skips it", number)
+
+
+def declare(
+    name: str,
+    pending: list[tuple[str, str | None, bool]],
+    state: ShellState,
+    runner: Runner,
+    number: int,
+) -> bool:
+    exporting = name == "export" or state.all_export
+    for variable, value, unknown in pending:
+        if value is not None and variable in state.readonly:
+            stop(runner, number, f"{name}: {variable} is read only")
+            continue
+        if value is not None:
+            state.assign(variable, value, unknown)
+        if exporting and (value is not None or name == "export"):
+            state.exported.add(variable)
+        if name == "readonly":
+            state.readonly.add(variable)
+    return True
+
+
+def unset(fields: list[str], state: ShellState, runner: Runner, number: int) -> bool:
+    functions = False  # unset -f: functions, not variables
+    for index, field in enumerate(fields):
+        if field.startswith("-") and field != "-":
+            if field == "--" or any(flag not in "fv" for flag in field[1:]):
+                if field != "--":
+                    unknown_option(runner, number, "unset")
+                index += 1
+            else:
+                functions = field[-1] == "f"  # the last flag given wins
+                continue
+        for variable in fields[index:]:
+            if not _NAME.fullmatch(variable):
+                stop(runner, number, "unset: a bad variable name")
+            elif variable in state.readonly:
+                stop(runner, number, f"unset: {variable} is read only")
+            elif functions:
+                state.functions.discard(variable)
+            else:
+                state.variables.pop(variable, None)
+                state.exported.discard(variable)
+                state.unknown.discard(variable)
+        break
+    return True
+
+
+def set_flags(flags: list[str], state: ShellState, runner: Runner, number: int) -> bool:
+    """``set -a``/``+a``, ``-e``, ``-u``, ``-f`` and their ``-o`` names among
+    other flags (``set -ua``)."""
+    index = 0
+    while index < len(flags):
+        flag = flags[index]
+        if flag in ("--", "-") or flag[:1] not in "-+" or len(flag) < 2:
+            runner.note("set with positional parameters is not evaluated", number)
+            break
+        letters, on = flag[1:], flag[0] == "-"
+        if "o" in letters and index + 1 < len(flags):
+            index += 1
+            option = flags[index]
+            state.all_export = on if option == "allexport" else state.all_export
+            state.errexit = on if option == "errexit" else state.errexit
+            state.nounset = on if option == "nounset" else state.nounset
+            state.noglob = on if option == "noglob" else state.noglob
+            state.noclobber = on if option == "noclobber" else state.noclobber
+        state.all_export = on if "a" in letters else state.all_export
+        state.errexit = on if "e" in letters else state.errexit
+        state.nounset = on if "u" in letters else state.nounset
+        state.noglob = on if "f" in letters else state.noglob
+        state.noclobber = on if "C" in letters else state.noclobber
+        index += 1
+    return True
+
+
+def assignment_name(word: Word, bash: bool = False) -> str | None:
+    """The name ``word`` assigns (``A=x``; bash's ``A+=x`` too), or None."""
+    first = word.parts[0] if word.parts else ("'", "")
+    if first[0] != "":
+        return None
+    match = (_APPENDING if bash else _ASSIGNMENT).match(first[1])
+    return match.group(1) if match else None
+
+
+def assignment_value(word: Word, expander: Expander) -> tuple[str, str, bool]:
+    """The name, the value and whether it holds what is not known (bash's
+    ``A+=x`` appends to A's value)."""
+    kind, text = word.parts[0]
+    name, _, rest = text.partition("=")
+    value, unknown = expander.tracked(lambda: expander.word(Word([(kind, rest), *word.parts[1:]])))
+    if name.endswith("+"):
+        name = name[:-1]
+        state = expander.state
+        unknown = unknown or name in state.unknown or state.opaque is not None
+        value = state.variables.get(name, "") + value
+        state.check(len(value), expander.file, expander.line)
+    return name, value, unknown
+
+
+def assign(word: Word, state: ShellState, expander: Expander) -> None:
+    name, value, unknown = assignment_value(word, expander)
+    refuse_read_only(name, state, expander)
+    state.assign(name, value, unknown)  # exported too under set -a
+
+
+def refuse_read_only(name: str, state: ShellState, expander: Expander) -> None:
+    if name in state.maybe_readonly and state.opaque is None:
+        # A part not run may have made it read-only: the shell may stop here.
+        state.opaque = f"{expander.file}:{expander.line}"
+        state.notes.append_message(
+            f"{name} may be read only (set so by what is not evaluated): whether the shell "
+            "stops here is not known, so no value is known from here on",
+            expander.file,
+            expander.line,
+        )
+    if name in state.readonly:
+        # An assignment's error ends a shell that is not interactive: dash and bash.
+        raise ApacheConfigError(
+            f"{name}: is read only: the shell sourcing the start-up files stops here",
+            file=expander.file,
+            line=expander.line,
+        )

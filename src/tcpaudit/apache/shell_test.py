@@ -1,0 +1,75 @@
+"""``test`` and ``[``, as dash's test(1) evaluates them over known words.
+
+String tests (``-z``, ``-n``, ``=``, ``!=``), integer comparisons over 64-bit
+numbers (anything else is test's error: status 2, as ``is_error`` says), and
+file tests answered by the audited root. Other forms are not known (None).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+__all__ = ["evaluate_test", "is_error"]
+
+_NUMBER = re.compile(r"\s*[-+]?[0-9]+\s*")
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def evaluate_test(args: list[str], exists: Callable[[str, str], bool | None] | None) -> bool | None:
+    """What ``test args`` gives (``[``'s closing ``]`` removed); None when not
+    known. ``exists(test, path)`` answers the file tests."""
+    negations = 0
+    while args[:1] == ["!"] and len(args) > 1:
+        negations, args = negations + 1, args[1:]
+    result = _test_plain(args, exists)
+    return result if result is None or negations % 2 == 0 else not result
+
+
+def _test_plain(args: list[str], exists: Callable[[str, str], bool | None] | None) -> bool | None:
+    if len(args) == 0:
+        return False
+    if len(args) == 1:
+        return args[0] != ""
+    if len(args) == 2:
+        if args[0] == "-z":
+            return args[1] == ""
+        if args[0] == "-n":
+            return args[1] != ""
+        if args[0] in ("-e", "-f", "-d", "-r", "-s", "-x", "-L", "-h") and exists is not None:
+            return exists(args[0], args[1])
+        return None
+    if len(args) == 3:
+        left, op, right = args
+        if op == "=":
+            return left == right
+        if op == "!=":
+            return left != right
+        numeric = {"-eq": int.__eq__, "-ne": int.__ne__, "-lt": int.__lt__,
+                   "-le": int.__le__, "-gt": int.__gt__, "-ge": int.__ge__}  # fmt: skip
+        if op in numeric:
+            numbers = [_integer(left), _integer(right)]
+            if numbers[0] is None or numbers[1] is None:
+                return False  # "illegal number" or out of range: an error, the test fails
+            return bool(numeric[op](numbers[0], numbers[1]))
+        if op == "==":
+            return False  # dash's test knows no "==": an error, the test fails
+    return None
+
+
+def is_error(args: list[str]) -> bool:
+    """Whether a failing three-word test failed as an error (an unknown
+    operator, a number that is none): test(1) then gives 2, not 1."""
+    if len(args) != 3 or args[1] in ("=", "!="):
+        return False
+    return args[1] == "==" or _integer(args[0]) is None or _integer(args[2]) is None
+
+
+def _integer(text: str) -> int | None:
+    if not _NUMBER.fullmatch(text):
+        return None
+    digits = text.strip().lstrip("+-").lstrip("0")
+    if len(digits) > 19:
+        return None  # out of 64 bits whatever its digits (and int() of thousands is slow)
+    value = int(text)
+    return value if _INT64[0] <= value <= _INT64[1] else None
