@@ -93,6 +93,9 @@ class LineReader:
     def __init__(self) -> None:
         # First word as spelled -> _name_entry(); a configuration repeats few names.
         self._names: dict[str, NameEntry] = {}
+        # Plain line text -> (name, args, key) of its node, or () for a blank
+        # line or a comment (physical.py's loop).
+        self._plain_lines: dict[str, tuple[str, tuple[str, ...], str] | tuple[()]] = {}
         self.memory = MemoryGuard()
         self._lines_unchecked = 0
         # (file, line) of the directives whose words held a secret.
