@@ -182,6 +182,12 @@ REPEATED = [
     'Header always set X-Content-Type-Options "nosniff"',
     "\tDocumentRoot /var/www/html",
     "# the same comment",
+    "<Directory /var/www>",
+    "\tRequire all granted",
+    "</Directory>",
+    "<IfModule rewrite_module>",
+    "RewriteEngine On",
+    "</IfModule>",
 ]
 
 
