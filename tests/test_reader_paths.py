@@ -172,3 +172,52 @@ def test_the_generated_files_reach_both_outcomes(
         _write(root, random.Random(seed))
         outcomes.add(_load(root, monkeypatch, fast=True)[1].startswith("error: "))
     assert outcomes == {True, False}
+
+
+REPEATED = [
+    "ServerAdmin webmaster@example.org",
+    "ProxyPass /api/ http://user:secret@127.0.0.1:8080/api/",
+    "SetEnv BACKEND_TOKEN s3cret",
+    'RequestHeader set Authorization "Bearer abc"',
+    'Header always set X-Content-Type-Options "nosniff"',
+    "\tDocumentRoot /var/www/html",
+    "# the same comment",
+    "<Directory /var/www>",
+    "\tRequire all granted",
+    "</Directory>",
+    "<IfModule rewrite_module>",
+    "RewriteEngine On",
+    "</IfModule>",
+]
+
+
+def test_repeated_lines_make_the_nodes_and_secret_lines_of_their_first_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The physical loop remembers a line's node by its text: every repetition,
+    in another file too, still has its own file and line, and a secret on it
+    is redacted and listed each time."""
+    conf = tmp_path / "etc/apache2"
+    (conf / "conf.d").mkdir(parents=True)
+    head = [
+        *HEAD,
+        f"LoadModule proxy_module {MODULES}/mod_proxy.so",
+        f"LoadModule proxy_http_module {MODULES}/mod_proxy_http.so",
+        f"LoadModule env_module {MODULES}/mod_env.so",
+    ]
+    vhosts = [
+        line for _ in range(3) for line in ["<VirtualHost *:80>", *REPEATED, "</VirtualHost>"]
+    ]
+    (conf / "apache2.conf").write_text(
+        "\n".join([*head, *vhosts, "Include conf.d/extra.conf"]) + "\n"
+    )
+    (conf / "conf.d/extra.conf").write_text("\n".join(vhosts) + "\n")
+    fast = _load(tmp_path, monkeypatch, fast=True)
+    assert fast == _load(tmp_path, monkeypatch, fast=False)
+    document = fast[1]
+    assert "s3cret" not in document and "user:secret@" not in document
+    secret_lines = tcpaudit.load_apache(root=tmp_path, version="2.4.71", build="debian")
+    assert secret_lines is not None
+    listed = {(place.file, place.line) for place in secret_lines.secret_value_lines}
+    proxy_lines = [n for n, line in enumerate(vhosts, start=1) if line.startswith("ProxyPass")]
+    assert {("etc/apache2/conf.d/extra.conf", n) for n in proxy_lines} <= listed

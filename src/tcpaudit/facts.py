@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, Self
@@ -229,6 +228,8 @@ def _host_name(fs: RootFS) -> str:
     text a host name can be (no control characters, at most 253 characters).
     """
     if fs.is_host:
+        import socket  # only here: a tree's facts need no sockets (4 ms of imports)
+
         return socket.gethostname()
     try:
         data = fs.read_bytes("/etc/hostname", 4096)

@@ -13,7 +13,6 @@ says so in a note instead of refusing. ``walk.py`` applies these answers.
 
 from __future__ import annotations
 
-import difflib
 import re
 from functools import cache
 from importlib import resources
@@ -216,6 +215,8 @@ def _table() -> dict[str, tuple[str, frozenset[str], str, str | None]]:
 
 def similar_directive(key: str) -> str | None:
     """The httpd 2.4 directive a lower-cased unknown name is most likely a typo of."""
+    import difflib  # only for a name no module registers: kept out of every start
+
     matches = difflib.get_close_matches(key, list(_table()), n=1, cutoff=0.85)
     return _table()[matches[0]][0] if matches else None
 

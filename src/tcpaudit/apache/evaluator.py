@@ -22,6 +22,7 @@ error, unless it was opened inside a conditional that is itself still open.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import stat
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -139,7 +140,7 @@ class _Evaluator(PhysicalLineReader):
     def read_file(
         self,
         shown: str,
-        real: Path,
+        real: str | Path,
         container: list[Directive],
         origin: str,
         origin_line: int | None,
@@ -154,7 +155,7 @@ class _Evaluator(PhysicalLineReader):
         try:
             # httpd reads its empty device; the tree's dev/null may be anything.
             limit = min(MAX_FILE_BYTES, MAX_BYTES_READ - self.bytes_read)
-            if str(real) == self.null_device:
+            if os.fspath(real) == self.null_device:
                 data = b""
             else:
                 # A path too long for the kernel with the root's path before it

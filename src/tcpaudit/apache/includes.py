@@ -170,7 +170,7 @@ class _Walk:
         self.optional = optional
         self.budget = budget
         self.depth = 0
-        self.found: list[tuple[str, Path | OSError]] = []
+        self.found: list[tuple[str, str | Path | OSError]] = []
         # (st_dev, st_ino) of the directories being read: one met again is a
         # loop, which httpd follows until depth 128 and then refuses.
         self.reading: set[tuple[int, int]] = set()
@@ -311,7 +311,8 @@ class _Walk:
                 # that directory's and its name (resolving from the root again
                 # costs a lstat per component, for every file of a large conf.d).
                 # A snapshot's link is a regular placeholder: it is resolved.
-                self.found.append((candidate, Path(f"{real_dir}/{name}")))
+                # (A string: a Path per file of a large conf.d costs more than its read.)
+                self.found.append((candidate, f"{real_dir}/{name}"))
             else:
                 self.no_wildcard(candidate, (real_dir, name, links))
         return []
@@ -319,7 +320,7 @@ class _Walk:
 
 def expand_include(
     fs: RootFS, tree_path: str, optional: bool, budget: DirectoryBudget | None = None
-) -> list[tuple[str, Path | OSError]]:
+) -> list[tuple[str, str | Path | OSError]]:
     """Return ``(path as named, real path)`` of every file an include reads, in order.
 
     In place of the real path stands the error of a name ``Include`` opens and

@@ -19,13 +19,22 @@ from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .memory import CHECK_EVERY_LINES
 from .reader import CONDITIONALS, LineReader, NameEntry
+from .secret_flows import FLOW_DIRECTIVES
 from .secret_words import worth_checking
-from .sections import Frame, kept_depth
+from .sections import Frame, kept_depth, push_kept
 from .tree import Directive
 
 __all__ = ["PhysicalLineReader"]
 
 _SPACE = " \t\r\n\f\v"
+# Lines remembered per load (see ``_read_physical``), and the longest one: a
+# bound on what the memo holds (16 MiB of text at most) on any input.
+_REMEMBERED_LINES = 65_536
+_REMEMBERED_LINE = 256
+# What the memo holds for a blank line or a comment, and ends a section
+# opening's entry (reader.Remembered).
+_NOTHING: tuple[()] = ()
+_OPENS = True
 
 
 class PhysicalLineReader(LineReader):
@@ -50,19 +59,29 @@ class PhysicalLineReader(LineReader):
         container in force there.
         """
         names = self._names
+        memo = self._plain_lines
         container = root
         check_memory = self.memory.check
         for number, line in enumerate(physical, start=1):
             if not number & CHECK_EVERY_LINES:
                 check_memory(file, number)
+            # Vhosts repeat most of their lines word for word: a plain line is
+            # read as its first reading found (reader.Remembered).
+            seen = memo.get(line)
+            if seen is not None:
+                if len(seen) == 3:
+                    container.append(Directive(seen[0], seen[1], file, number, None, seen[2]))
+                elif seen:
+                    container = self._remembered_section(seen, file, number, container, stack, root)
+                continue
             # str.split skips the blanks strip() would drop; a blank line has
             # no words, and a comment's first word starts with '#'.
             words = split(line)
-            if not words:
+            if not words or words[0][0] == "#":
+                if len(memo) < _REMEMBERED_LINES and len(line) <= _REMEMBERED_LINE:
+                    memo[line] = _NOTHING
                 continue
             name = words[0]
-            if name[0] == "#":
-                continue
             known = names.get(name)
             if known is None:
                 known = self._name_entry(name)
@@ -77,17 +96,33 @@ class PhysicalLineReader(LineReader):
                     args = tuple(words[1:])
                     # Most names never hold a secret: one test, then worth_checking.
                     if (known[3] or "@" in line) and worth_checking(known[3], line):
-                        args = self._redact(known[2], args, file, number)
+                        args = self._redact_and_remember(line, known, args, file, number)
+                    elif len(memo) < _REMEMBERED_LINES and len(line) <= _REMEMBERED_LINE:
+                        # The same text makes the same node (args is a tuple,
+                        # shared safely).
+                        memo[line] = (known[1], args, known[2])
                     container.append(Directive(known[1], args, file, number, None, known[2]))
                     continue
                 if self._run_plain(name, words, file, number, container):
                     continue
             elif name[1:2] == "/":
-                container = self._close(stack, line.strip(_SPACE), name, file, number, root)
+                raw = line.strip(_SPACE)
+                if len(memo) < _REMEMBERED_LINES and len(line) <= _REMEMBERED_LINE:
+                    memo[line] = (name, raw)
+                container = self._close(stack, raw, name, file, number, root)
                 continue
             elif known[0]:
                 if len(words) > 1 and words[-1][-1] == ">":
+                    parent = container
                     container = self._open_words(known, words, file, number, container, stack)
+                    # Without "@" or a name that may hold a secret, nothing was redacted.
+                    if (
+                        not known[3]
+                        and "@" not in line
+                        and len(memo) < _REMEMBERED_LINES
+                        and len(line) <= _REMEMBERED_LINE
+                    ):
+                        memo[line] = (known[1], parent[-1].args, known[2], _OPENS)
                     continue
                 raw = line.strip(_SPACE)
                 opened = self._open(known, raw, name, file, number, container, stack, split)
@@ -126,10 +161,56 @@ class PhysicalLineReader(LineReader):
             return self._open(known, raw, name, file, number, container, stack, split_words)
         substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
         words = tuple(split_words(substituted[len(name) :]))
+        # Without ${VAR} (whose value a Define may change) the same text makes
+        # the same node, as for plain lines.
         if (known[3] or "@" in substituted) and worth_checking(known[3], substituted):
-            words = self._redact(known[2], words, file, number)
+            if substituted is raw:
+                words = self._redact_and_remember(line, known, words, file, number)
+            else:
+                words = self._redact(known[2], words, file, number)
+        elif (
+            substituted is raw
+            and len(self._plain_lines) < _REMEMBERED_LINES
+            and len(line) <= _REMEMBERED_LINE
+        ):
+            self._plain_lines[line] = (known[1], words, known[2])
         container.append(Directive(known[1], words, file, number, None, known[2]))
         return container
+
+    def _remembered_section(
+        self,
+        seen: tuple[str, str] | tuple[str, tuple[str, ...], str, bool],
+        file: str,
+        number: int,
+        container: list[Directive],
+        stack: list[Frame],
+        root: list[Directive],
+    ) -> list[Directive]:
+        """Open or close a section as a line of the same text did (``_open_words``
+        without its redaction, which it did not need; ``_close``); the container after it."""
+        if len(seen) == 4:
+            name, args, key, _ = seen
+            children: list[Directive] = []
+            node = Directive(name, args, file, number, children, key)
+            container.append(node)
+            push_kept(stack, Frame(name, node, number, children), file)
+            return children
+        return self._close(stack, seen[1], seen[0], file, number, root)
+
+    def _redact_and_remember(
+        self, line: str, known: NameEntry, args: tuple[str, ...], file: str, number: int
+    ) -> tuple[str, ...]:
+        """``_redact`` the words of ``line``, remembering its node when that left
+        no trace (no secret, not a directive whose values secret flows follow)."""
+        redacted = self._redact(known[2], args, file, number)
+        if (
+            redacted is args
+            and known[2] not in FLOW_DIRECTIVES
+            and len(self._plain_lines) < _REMEMBERED_LINES
+            and len(line) <= _REMEMBERED_LINE
+        ):
+            self._plain_lines[line] = (known[1], args, known[2])
+        return redacted
 
     def _run_plain(
         self, name: str, words: list[str], file: str, number: int, container: list[Directive]

@@ -50,7 +50,7 @@ from .sections import Frame, Line, close_section, container_of, kept_depth, push
 from .tree import Directive
 from .variables import Variables
 
-__all__ = ["CONDITIONALS", "LineReader", "NameEntry"]
+__all__ = ["CONDITIONALS", "LineReader", "NameEntry", "Remembered"]
 
 _SPACE = " \t\r\n\f\v"
 # Conditional sections and the module that registers each (core.c, mod_version.c).
@@ -65,6 +65,15 @@ CONDITIONALS = {
 
 # (fast, name kept, key kept, may hold a secret): see LineReader._name_entry.
 NameEntry = tuple[bool, str, str, int]
+# What physical.py's loop remembers of a line, by its text: () for a blank
+# line or a comment; (name, args, key) for a directive; (name, args, key,
+# True) for a section it opens; (first word, stripped line) for one it closes.
+Remembered = (
+    tuple[()]
+    | tuple[str, tuple[str, ...], str]
+    | tuple[str, tuple[str, ...], str, bool]
+    | tuple[str, str]
+)
 
 
 def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
@@ -93,6 +102,8 @@ class LineReader:
     def __init__(self) -> None:
         # First word as spelled -> _name_entry(); a configuration repeats few names.
         self._names: dict[str, NameEntry] = {}
+        # Plain line text -> what physical.py's loop found in it.
+        self._plain_lines: dict[str, Remembered] = {}
         self.memory = MemoryGuard()
         self._lines_unchecked = 0
         # (file, line) of the directives whose words held a secret.

@@ -115,29 +115,27 @@ class Variables:
             return line
 
         values, environment = self.values, self.environment
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            value = values.get(name.lower()) if values else None
-            if value is not None:
-                return value
-            if name in environment:
-                return environment[name]
-            if ":" not in name:
-                self._note_undefined(name, file, number)
-            return match.group(0)
-
-        # Check the size before building the line: the result may be huge.
-        # Searched up to the last '}' only (see _references).
+        # What _VARIABLE finds, found with str.find (a line holds one or two):
+        # each "${" up to the first "}" after it, searched up to the last "}"
+        # (see _references). No "}" after a "${" means none after a later one.
         end = line.rfind("}") + 1
+        found: list[tuple[int, int, str | None]] = []  # start, close, value
         grown = 0
-        for name in _VARIABLE.findall(line, 0, end):
+        position = line.find("${", 0, end)
+        while position >= 0:
+            close = line.find("}", position + 2, end)
+            if close < 0:
+                break
+            name = line[position + 2 : close]
             # Most trees define no value (Debian's names come from envvars).
             value = values.get(name.lower()) if values else None
             if value is None:
                 value = environment.get(name)
             if value is not None:
                 grown += len(value)
+            found.append((position, close, value))
+            position = line.find("${", close + 1, end)
+        # Check the size before building the line: the result may be huge.
         self.substituted += grown
         if self.substituted > MAX_SUBSTITUTED_BYTES:
             raise ApacheConfigError(
@@ -146,7 +144,19 @@ class Variables:
                 line=number,
             )
         self._note_secret_uses(line)
-        return _VARIABLE.sub(replace, line[:end]) + line[end:]
+        pieces: list[str] = []
+        done = 0
+        for position, close, value in found:
+            pieces.append(line[done:position])
+            if value is None:
+                name = line[position + 2 : close]
+                if ":" not in name:
+                    self._note_undefined(name, file, number)
+                value = line[position : close + 1]
+            pieces.append(value)
+            done = close + 1
+        pieces.append(line[done:])
+        return "".join(pieces)
 
     def _note_secret_uses(self, line: str) -> None:
         words = line.split(None, 2)

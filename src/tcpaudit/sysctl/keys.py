@@ -16,7 +16,6 @@ unknown: udev runs systemd-sysctl again for each interface that appears.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -160,6 +159,8 @@ class KeyUniverse:
 
     def likely(self, key: str) -> str | None:
         """The existing key ``key`` was most probably meant to be, if one is close."""
+        import difflib  # only for a key the kernel lacks: kept out of every start
+
         parts = key.split(".")
         if len(parts) == 5 and parts[2] in ("conf", "neigh"):
             names = CONF_KEYS if parts[2] == "conf" else NEIGH_DEFAULT_KEYS
