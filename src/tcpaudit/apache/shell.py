@@ -34,7 +34,7 @@ from ..errors import ApacheConfigError, ParseError
 from .shell_builtins import ReturnError, stop
 from .shell_commands import expand_targets, failed, literal, open_redirections, run_simple
 from .shell_effects import Effects, arithmetic_names, effects_of, effects_of_lists
-from .shell_lexer import Command
+from .shell_lexer import Command, ShellSyntaxError
 from .shell_parser import parse
 from .shell_redirections import shown_text
 from .shell_state import MAX_SOURCED_BYTES, PARSE_WORK, ShellState
@@ -85,6 +85,14 @@ def run_script(
             runner.sequence(lists, tested=False)
     except ReturnError:
         return
+    except ShellSyntaxError as error:
+        if state.dash:
+            raise
+        # bash leaves the file it reads at a syntax error (the '.' fails) and goes on.
+        what = error.reason.partition(": a syntax error")[0]
+        runner.note(f"{what}: a syntax error; bash leaves this file here and goes on",
+                    error.line or 0)  # fmt: skip
+        state.last_status = False
 
 
 class _Runner:
@@ -129,8 +137,12 @@ class _Runner:
         state.unsure.update(effects.attributes)
         state.maybe_readonly.update(effects.readonly)
         state.functions.update(effects.functions)
-        # Under set -e any command of it may fail and stop the shell.
-        if effects.opaque or effects.calls & state.functions or state.errexit:
+        # Under set -e any command of it may fail and stop the shell, under
+        # set -u any expansion; an assignment to a read-only name stops it.
+        read_only = state.readonly | state.maybe_readonly
+        stops = (state.errexit or (state.nounset and effects.expands)
+                 or bool((effects.names | effects.attributes) & read_only))  # fmt: skip
+        if effects.opaque or effects.calls & state.functions or stops:
             self.make_opaque(line, "what it runs")
 
     def sequence(self, lists: list[AndOr], tested: bool) -> bool | None:
@@ -309,13 +321,17 @@ class _Runner:
             raise ApacheConfigError(
                 f"{shown_text(written)}: {refused.reason}", file=self.file, line=line
             ) from None
+        # dash stops only where open() fails: a name that does not exist
+        # (a directory or a device it opens and reads as it can).
         missing = (
-            path.startswith("/") and self.exists is not None and self.exists("-f", path) is False
+            path.startswith("/") and self.exists is not None and self.exists("-e", path) is False
         )
         if loaded is None and missing:
             # dash stops at a '.' whose file cannot be opened; bash goes on.
             stop(self, line, f"{shown_text(written)}: cannot open it")
             return False
+        if loaded is None and path == "/dev/null":
+            return True
         if loaded is None:
             self.make_opaque(
                 line, f"'. {shown_text(written)}' (not in the root, or nested too deep)"

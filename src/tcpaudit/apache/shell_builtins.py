@@ -38,6 +38,14 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# dash's set flags, and its -o names (to their letters: "" for those without).
+_DASH_FLAGS = frozenset("efIimnsxvVECabuop")
+_DASH_OPTIONS = {"errexit": "e", "noglob": "f", "ignoreeof": "I", "interactive": "i",
+                 "monitor": "m", "noexec": "n", "stdin": "s", "xtrace": "x", "verbose": "v",
+                 "vi": "V", "emacs": "E", "noclobber": "C", "allexport": "a", "notify": "b",
+                 "nounset": "u", "privileged": "p", "nolog": "", "debug": ""}  # fmt: skip
+_FLAG_ATTRIBUTES = {"a": "all_export", "e": "errexit", "u": "nounset", "f": "noglob",
+                    "C": "noclobber"}  # fmt: skip
 _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
 _APPENDING = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
 
@@ -117,7 +125,7 @@ def declared(
             if options and field.startswith("-") and field != "-":
                 if field == "--":
                     options = False
-                elif set(field[1:]) == {"p"}:
+                elif set(field[1:]) == {"p"} and runner.state.dash:
                     return []  # -p prints the variables: nothing is set
                 else:
                     unknown_option(runner, number, name)
@@ -163,6 +171,8 @@ def declare(
 ) -> bool:
     exporting = name == "export" or state.all_export
     for variable, value, unknown in pending:
+        if value is not None:
+            state.may_stop_on(variable, runner.file, number)
         if value is not None and variable in state.readonly:
             stop(runner, number, f"{name}: {variable} is read only")
             continue
@@ -187,9 +197,11 @@ def unset(fields: list[str], state: ShellState, runner: Runner, number: int) -> 
                 functions = field[-1] == "f"  # the last flag given wins
                 continue
         for variable in fields[index:]:
+            if not functions:
+                state.may_stop_on(variable, runner.file, number)
             if not _NAME.fullmatch(variable):
                 stop(runner, number, "unset: a bad variable name")
-            elif variable in state.readonly:
+            elif not functions and variable in state.readonly:
                 stop(runner, number, f"unset: {variable} is read only")
             elif functions:
                 state.functions.discard(variable)
@@ -202,8 +214,8 @@ def unset(fields: list[str], state: ShellState, runner: Runner, number: int) -> 
 
 
 def set_flags(flags: list[str], state: ShellState, runner: Runner, number: int) -> bool:
-    """``set -a``/``+a``, ``-e``, ``-u``, ``-f`` and their ``-o`` names among
-    other flags (``set -ua``)."""
+    """``set -a``/``+a``, ``-e``, ``-u``, ``-f``, ``-C`` and their ``-o`` names
+    among other flags (``set -ua``); a flag dash does not have stops it."""
     index = 0
     while index < len(flags):
         flag = flags[index]
@@ -211,20 +223,21 @@ def set_flags(flags: list[str], state: ShellState, runner: Runner, number: int) 
             runner.note("set with positional parameters is not evaluated", number)
             break
         letters, on = flag[1:], flag[0] == "-"
-        if "o" in letters and index + 1 < len(flags):
-            index += 1
-            option = flags[index]
-            state.all_export = on if option == "allexport" else state.all_export
-            state.errexit = on if option == "errexit" else state.errexit
-            state.nounset = on if option == "nounset" else state.nounset
-            state.noglob = on if option == "noglob" else state.noglob
-            state.noclobber = on if option == "noclobber" else state.noclobber
-        state.all_export = on if "a" in letters else state.all_export
-        state.errexit = on if "e" in letters else state.errexit
-        state.nounset = on if "u" in letters else state.nounset
-        state.noglob = on if "f" in letters else state.noglob
-        state.noclobber = on if "C" in letters else state.noclobber
-        index += 1
+        options = [flags[index + 1]] if "o" in letters and index + 1 < len(flags) else []
+        index += 1 + len(options)
+        unknown = set(letters) - _DASH_FLAGS or set(options) - set(_DASH_OPTIONS)
+        if unknown:
+            if state.dash:
+                stop(runner, number, "set: an option dash does not have")
+            else:
+                runner.make_opaque(number, "an option of bash's set")
+            return True
+        if "n" in letters or "noexec" in options:
+            runner.make_opaque(number, "set -n (no command runs after it)")
+        flags_on = set(letters) | {_DASH_OPTIONS[option] for option in options}
+        for letter, attribute in _FLAG_ATTRIBUTES.items():
+            if letter in flags_on:
+                setattr(state, attribute, on)
     return True
 
 
@@ -252,22 +265,14 @@ def assignment_value(word: Word, expander: Expander) -> tuple[str, str, bool]:
     return name, value, unknown
 
 
-def assign(word: Word, state: ShellState, expander: Expander) -> None:
-    name, value, unknown = assignment_value(word, expander)
+def assign(word: Word, state: ShellState, expander: Expander, *, unknown: bool = False) -> None:
+    name, value, value_unknown = assignment_value(word, expander)
     refuse_read_only(name, state, expander)
-    state.assign(name, value, unknown)  # exported too under set -a
+    state.assign(name, value, unknown or value_unknown)  # exported too under set -a
 
 
 def refuse_read_only(name: str, state: ShellState, expander: Expander) -> None:
-    if name in state.maybe_readonly and state.opaque is None:
-        # A part not run may have made it read-only: the shell may stop here.
-        state.opaque = f"{expander.file}:{expander.line}"
-        state.notes.append_message(
-            f"{name} may be read only (set so by what is not evaluated): whether the shell "
-            "stops here is not known, so no value is known from here on",
-            expander.file,
-            expander.line,
-        )
+    state.may_stop_on(name, expander.file, expander.line)
     if name in state.readonly:
         # An assignment's error ends a shell that is not interactive: dash and bash.
         raise ApacheConfigError(

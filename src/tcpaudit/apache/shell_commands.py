@@ -34,7 +34,7 @@ from .shell_builtins import (
     stop,
     unset,
 )
-from .shell_effects import OPAQUE_BUILTINS
+from .shell_effects import OPAQUE_BUILTINS, assigned_in_words
 from .shell_lexer import Command, Word, split_redirection
 from .shell_redirections import failed_redirection
 from .shell_test import evaluate_test, is_error
@@ -51,6 +51,10 @@ _SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "ex
 _NOT_RUN_OPAQUE = OPAQUE_BUILTINS - {".", "source"}
 # Builtins that change the shell's variables or options when run.
 _CHANGING = frozenset(("export", "readonly", "unset", "set", "local", "read", "getopts", "shift"))
+# What tcpaudit runs itself (any other command is an external one, forked).
+_RUN_BUILTINS = frozenset(("export", "readonly", "unset", "set", ".", "source", "[", "test",
+                           "local", "exit", "return", "read", "getopts", ":", "true",
+                           "false"))  # fmt: skip
 _EXPANDING = frozenset((":", "true", "false", "echo", "printf", "umask", "ulimit"))
 _TEST_OPERATOR = re.compile(r"-[a-zA-Z]{1,2}|!?=|[!()<>]")
 
@@ -80,9 +84,18 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         return failed(failure, runner, number, special=name in _SPECIAL)
     # Alone, or before a special builtin, assignments stay in the shell;
     # before another command they are its own environment: expanded, not kept.
+    if bash and action is not None and name not in _RUN_BUILTINS:
+        # bash expands a forked command's redirections in the child: what
+        # their ${A=x} assign does not reach this shell (dash's does).
+        state.unknown.update(assigned_in_words(command.redirections))
     for word in assignments:
         if action is None or name in _SPECIAL:
-            assign(word, state, expander)
+            # bash keeps one before a special builtin only in POSIX mode.
+            temporary = bash and action is not None
+            assign(word, state, expander, unknown=temporary)
+            if temporary:
+                runner.note("an assignment before a special builtin is kept by bash only in "
+                            "POSIX mode: its value is not known", number)  # fmt: skip
             continue
         variable, _, _ = assignment_value(word, expander)
         refuse_read_only(variable, state, expander)
@@ -156,6 +169,10 @@ def _expanded_action(
     if name in ("export", "readonly"):
         pending = declared(name, words, expander, runner, number)
         return lambda: declare(name, pending, state, runner, number)
+    if name in ("shift", "break", "continue") and words:
+        for word in words:
+            expander.fields(word)
+        return lambda: opaque(runner, number, f"{name} with a count")
     if name in ("unset", "set", "read", "getopts"):
         fields, unknown = expander.tracked(
             lambda: [piece for word in words for piece in expander.fields(word)]

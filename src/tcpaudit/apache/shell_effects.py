@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from .shell_lexer import Command, Word
 from .shell_tree import AndOr, Node
 
-__all__ = ["OPAQUE_BUILTINS", "Effects", "arithmetic_names", "effects_of", "effects_of_lists"]
+__all__ = [
+    "OPAQUE_BUILTINS",
+    "Effects",
+    "arithmetic_names",
+    "assigned_in_words",
+    "effects_of",
+    "effects_of_lists",
+]
 
 # Builtins that may change any variable, the working directory or how later
 # lines are read; tcpaudit runs none of them.
@@ -28,6 +35,8 @@ OPAQUE_BUILTINS = frozenset(("eval", ".", "source", "command", "exec", "alias", 
                              "enable", "cd", "pushd", "popd", "shopt"))  # fmt: skip
 _NAMING = frozenset(("export", "readonly", "unset", "read"))
 _ENDING = frozenset(("return", "exit", "exec", "local"))
+_COUNTING = frozenset(("shift", "break", "continue"))  # special builtins a count makes fail
+_STOPPING = re.compile(r"\$\{[A-Za-z_0-9@*#$!-]+:?\?")
 _SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "export",
                       "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
 _ASSIGNED_IN_WORD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?=")
@@ -48,6 +57,7 @@ class Effects:
     calls: set[str] = field(default_factory=set)  # names run (a function's call changes all)
     attributes: set[str] = field(default_factory=set)  # exported, unset or read-only perhaps
     readonly: set[str] = field(default_factory=set)
+    expands: bool = False  # any $ expansion (set -u may stop at it)
     opaque: bool = False
 
 
@@ -98,7 +108,7 @@ def _command(command: Command, effects: Effects) -> None:
     if index == len(words):
         return
     name = _literal(words[index])
-    if name is None or name in OPAQUE_BUILTINS or name in _ENDING:
+    if name is None or name in OPAQUE_BUILTINS or name in _ENDING or name in _COUNTING:
         # A command named by an expansion may be any builtin; return, exit,
         # exec and local end the file or the shell, or may.
         effects.opaque = True
@@ -128,10 +138,24 @@ def _command(command: Command, effects: Effects) -> None:
 
 def _words(word: Word, effects: Effects) -> None:
     for kind, text in word.parts:
-        if kind != "'":
+        if kind != "'" and "$" in text:
+            effects.expands = True
             effects.names.update(_ASSIGNED_IN_WORD.findall(text))
-            if "$((" in text:
+            if "$((" in text or _STOPPING.search(text):
+                # Arithmetic and ${X?} may stop the shell.
                 effects.names.update(arithmetic_names(text))
+                effects.opaque = True
+
+
+def assigned_in_words(words: list[Word]) -> set[str]:
+    """Names ``${NAME=...}`` and ``${NAME:=...}`` in ``words`` assign."""
+    return {
+        name
+        for word in words
+        for kind, text in word.parts
+        if kind != "'"
+        for name in _ASSIGNED_IN_WORD.findall(text)
+    }
 
 
 def arithmetic_names(text: str) -> set[str]:

@@ -32,6 +32,7 @@ from .shell_scan import (
 __all__ = [
     "REDIRECTIONS",
     "Command",
+    "ShellSyntaxError",
     "Token",
     "Tokens",
     "Word",
@@ -44,6 +45,11 @@ _OPERATORS = ("&&", "||", ";;", "<<-", "<<", ">>", "<&", ">&", "<>", ">|",
 _METACHARACTERS = frozenset(" \t\n;&|()<>")
 _WORD_END = frozenset(" \t\n;&|()<>'\"\\$`")
 REDIRECTIONS = frozenset(("<<-", "<<", ">>", "<&", ">&", "<>", ">|", "<", ">"))
+
+
+class ShellSyntaxError(ApacheConfigError):
+    """A syntax error in a start-up file: dash stops there; bash leaves the
+    file it was reading and goes on."""
 
 
 @dataclass(slots=True)
@@ -160,7 +166,7 @@ class Tokens:
         return self._unterminated(what, line)
 
     def _unterminated(self, what: str, line: int) -> ApacheConfigError:
-        return ApacheConfigError(
+        return ShellSyntaxError(
             f"{what}: a syntax error to the shell sourcing the start-up files, which stops here",
             file=self.file,
             line=line,

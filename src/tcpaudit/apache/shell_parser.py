@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from ..errors import ApacheConfigError
-from .shell_lexer import Command, Token, Tokens, Word, bare, split_redirection
+from .shell_lexer import Command, ShellSyntaxError, Token, Tokens, Word, bare, split_redirection
 from .shell_tree import AndOr, Compound, Node, Pipeline
 
 __all__ = ["MAX_NESTING", "parse"]
@@ -109,7 +109,7 @@ class _Parser:
             self.tokens.push(token)
 
     def error(self, what: str, line: int) -> ApacheConfigError:
-        return ApacheConfigError(
+        return ShellSyntaxError(
             f"{what}: a syntax error to the shell sourcing the start-up files, which stops here",
             file=self.file,
             line=line,

@@ -117,6 +117,18 @@ class ShellState:
         self.variables["PWD"] = "/"
         self.exported.add("PWD")
 
+    def may_stop_on(self, name: str, file: str, line: int) -> None:
+        """Assigning or unsetting ``name``, which a part not run may have made
+        read only: whether the shell stops here is not known."""
+        if name in self.maybe_readonly and self.opaque is None:
+            self.opaque = f"{file}:{line}"
+            self.notes.append_message(
+                f"{name} may be read only (set so by what is not evaluated): whether the shell "
+                "stops here is not known, so no value is known from here on",
+                file,
+                line,
+            )
+
     def environment(self) -> dict[str, str]:
         """The exported variables, as the program the shell starts receives them."""
         return {name: self.variables[name] for name in self.variables if name in self.exported}
