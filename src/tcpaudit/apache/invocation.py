@@ -164,7 +164,10 @@ class _Reader:
         if loaded is None:
             return False
         text, shown = loaded
-        run_script(text, state, shown, source=self.sourced, exists=self.exists)
+        run_script(
+            text, state, shown, source=self.sourced, exists=self.exists,
+            pathnames=lambda fields: expand_pathnames(fields, self.fs),
+        )  # fmt: skip
         return True
 
     def sourced(self, path: str) -> tuple[str, str] | None:
@@ -293,7 +296,7 @@ def _unquoted(reader: _Reader, state: ShellState, name: str, default: str = "") 
     fields = split_fields(
         state.variables.get(name, "") or default, state.variables.get("IFS", DEFAULT_IFS)
     )
-    if name in state.unknown or state.opaque is not None:
+    if name in state.unknown or "IFS" in state.unknown or state.opaque is not None:
         # Its value came from what tcpaudit does not evaluate: say so where
         # the arguments (and -D names) are reported.
         where = f" (from {state.opaque} on, no value is known)" if state.opaque else ""

@@ -27,23 +27,25 @@ gigabytes; all expansions of one start-up together may produce at most
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 
 from ..errors import ApacheConfigError, ParseError
-from .shell_builtins import ReturnError, stop
+from .shell_builtins import LoopControlError, ReturnError, stop
 from .shell_commands import expand_targets, failed, literal, open_redirections, run_simple
 from .shell_effects import Effects, arithmetic_names, effects_of, effects_of_lists
 from .shell_lexer import Command, ShellSyntaxError
 from .shell_parser import parse
 from .shell_redirections import shown_text
-from .shell_state import MAX_SOURCED_BYTES, PARSE_WORK, ShellState
+from .shell_state import MAX_LOOP_ITERATIONS, MAX_SOURCED_BYTES, PARSE_WORK, ShellState
 from .shell_tree import AndOr, Compound, Node, Pipeline
 from .shellwords import Expander
 
 __all__ = ["run_script"]
 
 _MAX_SOURCE_DEPTH = 8
+_GLOB = re.compile(r"[*?\[]")
 _LOOPS = {"while": "a while loop", "until": "an until loop", "for": "a for loop"}
 
 
@@ -56,6 +58,7 @@ def run_script(
     exists: Callable[[str, str], bool | None] | None = None,
     depth: int = 0,
     nesting: int = 0,
+    pathnames: Callable[[list[str]], list[str]] | None = None,
 ) -> None:
     """Evaluate a start-up shell fragment into ``state``.
 
@@ -67,12 +70,13 @@ def run_script(
         exists: for ``[ -f path ]`` and friends: whether the test holds, None if unknown.
         depth: nesting of ``.`` (bounded).
         nesting: compound commands open around the ``.`` that sources this file.
+        pathnames: fields matched as pathnames against the root (a for loop's words).
 
     Raises:
         ApacheConfigError: an expansion beyond the bounds, a syntax error or a
             command that ends the shell (``exit``, ``${X:?}`` on an unset X).
     """
-    runner = _Runner(state, file, source, exists, depth, nesting)
+    runner = _Runner(state, file, source, exists, depth, nesting, pathnames)
 
     def count(line: int) -> None:
         state.count_command(file, line)
@@ -112,6 +116,7 @@ class _Runner:
         exists: Callable[[str, str], bool | None] | None,
         depth: int,
         nesting: int,
+        pathnames: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
         self.state = state
         self.file = file
@@ -119,6 +124,8 @@ class _Runner:
         self.exists = exists
         self.depth = depth
         self.nesting = nesting  # compound commands open, for a file sourced in one
+        self.pathnames = pathnames
+        self.loops = 0  # for loops running (break and continue end their bodies)
 
     def note(self, message: str, line: int) -> None:
         self.state.notes.append_message(message, self.file, line)
@@ -250,11 +257,11 @@ class _Runner:
                         return self.sequence(body, tested)
             return True
         if node.kind == "for":
-            fields, unknown = expander.tracked(
-                lambda: [piece for word in node.words for piece in expander.fields(word)]
-            )
-            if node.has_in and not fields and not unknown:
-                return True  # a loop over nothing runs nothing
+            fields, unknown = expander.tracked(partial(self._for_fields, node, expander))
+            iterations = self.state.iterations + len(fields)
+            if node.has_in and not unknown and iterations <= MAX_LOOP_ITERATIONS:
+                self.state.iterations = iterations
+                return self.for_loop(node, fields, tested, expander)
         else:
             # A while or until loop's condition runs first: when it ends the
             # loop there, the body never runs (and the status is 0).
@@ -264,6 +271,44 @@ class _Runner:
         self.note(f"{_LOOPS[node.kind]} is not evaluated (nor the commands in it)", node.line)
         self.skipped(effects_of(node, Effects()), node.line)
         return None
+
+    def _for_fields(self, node: Compound, expander: Expander) -> list[str]:
+        """The loop's words, split and, where unquoted *, ? or [ stand, matched
+        as pathnames against the root (``for f in /etc/apache2/envvars.d/*``)."""
+        fields: list[str] = []
+        for word in node.words:
+            pieces = expander.fields(word)
+            globbing = any(kind == "" and _GLOB.search(text) for kind, text in word.parts)
+            if globbing and self.pathnames is not None and not self.state.noglob:
+                pieces = self.pathnames(pieces)
+            fields.extend(pieces)
+        return fields
+
+    def for_loop(
+        self, node: Compound, fields: list[str], tested: bool, expander: Expander
+    ) -> bool | None:
+        """Run the body once a word, the variable set to it; its status is the
+        last command's (0 when it never runs)."""
+        status: bool | None = True
+        self.loops += 1
+        try:
+            for field in fields:
+                self.state.may_stop_on(node.name, self.file, node.line)
+                if node.name in self.state.readonly:
+                    stop(self, node.line, f"for: {node.name} is read only")
+                self.state.assign(node.name, field)
+                try:
+                    status = self.sequence(node.parts[0], tested)
+                except LoopControlError as control:
+                    if control.kind == "break":
+                        break
+        finally:
+            self.loops -= 1
+        return status
+
+    @property
+    def in_loop(self) -> bool:
+        return self.loops > 0
 
     def if_clause(self, node: Compound, tested: bool) -> bool | None:
         parts = node.parts
@@ -295,6 +340,8 @@ class _Runner:
             return path if path.startswith("/") else f"/{path}"
         if not path or self.exists is None:
             return path
+        if "PATH" in self.state.unknown or self.state.opaque is not None:
+            return path  # where it is found is not known: not read (no value known after)
         for directory in self.state.variables.get("PATH", "").split(":"):
             candidate = f"/{directory.strip('/')}/{path}".replace("//", "/")
             if self.exists("-f", candidate):
@@ -349,7 +396,7 @@ class _Runner:
             )
         run_script(
             sourced_text, state, shown, source=self.sourcer, exists=self.exists,
-            depth=self.depth + 1, nesting=self.nesting,
+            depth=self.depth + 1, nesting=self.nesting, pathnames=self.pathnames,
         )  # fmt: skip
         return state.last_status
 

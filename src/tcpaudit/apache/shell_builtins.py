@@ -18,6 +18,7 @@ from .shell_lexer import Word
 from .shellwords import Expander, ShellState
 
 __all__ = [
+    "LoopControlError",
     "ReturnError",
     "Runner",
     "assign",
@@ -50,6 +51,14 @@ _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
 _APPENDING = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
 
 
+class LoopControlError(Exception):
+    """``break`` or ``continue`` inside a for loop tcpaudit runs."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
 class ReturnError(Exception):
     """``return`` in a sourced file: that file ends, its caller goes on."""
 
@@ -67,6 +76,9 @@ class Runner(Protocol):
     def source(self, path: str, written: str, line: int) -> bool | None: ...
 
     def make_opaque(self, line: int, why: str) -> None: ...
+
+    @property
+    def in_loop(self) -> bool: ...
 
 
 def unknown_option(runner: Runner, number: int, name: str) -> None:

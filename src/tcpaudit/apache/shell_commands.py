@@ -18,6 +18,7 @@ from functools import partial
 from ..errors import ApacheConfigError
 from .secret_words import redact_text
 from .shell_builtins import (
+    LoopControlError,
     Runner,
     assign,
     assignment_name,
@@ -169,6 +170,8 @@ def _expanded_action(
     if name in ("export", "readonly"):
         pending = declared(name, words, expander, runner, number)
         return lambda: declare(name, pending, state, runner, number)
+    if name in ("break", "continue") and not words:
+        return lambda: _loop_control(name, runner)
     if name in ("shift", "break", "continue") and words:
         for word in words:
             expander.fields(word)
@@ -225,6 +228,12 @@ def _expanded_action(
         runner.note(f"shell command {_shown_command(name)!r} is not evaluated", number)
 
     return not_run
+
+
+def _loop_control(name: str, runner: Runner) -> bool:
+    if runner.in_loop:
+        raise LoopControlError(name)
+    return True  # outside a loop dash does nothing
 
 
 def _option_v(words: list[Word]) -> bool:

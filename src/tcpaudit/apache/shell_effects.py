@@ -32,7 +32,7 @@ __all__ = [
 # lines are read; tcpaudit runs none of them.
 OPAQUE_BUILTINS = frozenset(("eval", ".", "source", "command", "exec", "alias", "unalias",
                              "builtin", "declare", "typeset", "let", "mapfile", "readarray",
-                             "enable", "cd", "pushd", "popd", "shopt"))  # fmt: skip
+                             "enable", "cd", "pushd", "popd", "shopt", "coproc"))  # fmt: skip
 _NAMING = frozenset(("export", "readonly", "unset", "read"))
 _ENDING = frozenset(("return", "exit", "exec", "local"))
 _COUNTING = frozenset(("shift", "break", "continue"))  # special builtins a count makes fail
@@ -42,9 +42,14 @@ _SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "ex
 _ASSIGNED_IN_WORD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?=")
 _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
 _ARRAY_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^]]*\]\+?=")
-_ARITHMETIC_ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)")
+# Whole names only (a lookbehind): an unanchored name backtracked at each
+# character of a long run of them (35,000 letters took 50 s).
+_ARITHMETIC_ASSIGNED = re.compile(
+    r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)"
+)
 _ARITHMETIC_STEPPED = re.compile(
-    r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:\+\+|--)|(?:\+\+|--)\s*([A-Za-z_][A-Za-z0-9_]*)"
+    r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*)\s*(?:\+\+|--)"
+    r"|(?:\+\+|--)\s*([A-Za-z_][A-Za-z0-9_]*)"
 )
 
 
@@ -130,6 +135,10 @@ def _command(command: Command, effects: Effects) -> None:
                 effects.attributes.add(variable)
             if name == "readonly":
                 effects.readonly.add(variable)
+    elif name in ("printf", "wait") and any(
+        (_literal(word) or "-").startswith(("-v", "-p")) for word in words[index + 1 :]
+    ):
+        effects.opaque = True  # bash's printf -v and wait -p assign
     elif name in ("set", "trap"):
         effects.opaque = True  # flags change how what follows runs; bash's traps run anywhere
     else:

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_ENVIRONMENT_BYTES",
     "MAX_EXPANDED_BYTES",
     "MAX_EXPANSION_DEPTH",
+    "MAX_LOOP_ITERATIONS",
     "MAX_SOURCED_BYTES",
     "MAX_VALUE_BYTES",
     "PARSE_WORK",
@@ -52,6 +53,8 @@ REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directiv
 # Commands all start-up files of one service may hold (a real envvars: about
 # 30); each costs microseconds, and a 1 MiB file of "a;" holds 500,000.
 MAX_COMMANDS = 100_000
+# Iterations of the for loops tcpaudit runs, in all (then a loop is not run).
+MAX_LOOP_ITERATIONS = 10_000
 # What '.' may run in all, each sourcing counted (a real envvars: a few KiB).
 MAX_SOURCED_BYTES = 16 * 1024 * 1024
 # ${...} inside ${...}: real start-up files nest two or three; each level
@@ -81,6 +84,7 @@ class ShellState:
     all_export: bool = False
     expanded: int = 0
     commands: int = 0
+    iterations: int = 0  # of for loops run
     sourced: int = 0  # bytes of files run with '.', each time counted
     # dash sources Debian's envvars; bash the other families' files, and goes
     # on after errors that stop dash (a bad name given to export).

@@ -125,6 +125,9 @@ class Expander:
             return [self.word(word)]
         value = self.word(word)
         quoted = any(kind for kind, _ in word.parts)
+        expands = any(kind == "" and ("$" in text or "`" in text) for kind, text in word.parts)
+        if expands and ("IFS" in self.state.unknown or self.state.opaque is not None):
+            self.unknown = True  # how it splits is not known
         split = split_fields(value, self.state.variables.get("IFS", DEFAULT_IFS))
         return split if split or not quoted else [value]
 
@@ -290,6 +293,10 @@ class Expander:
             self._note("$PPID (a process number) is not known; it is taken as unset")
         if name in self.state.unknown or (self.state.opaque and _NAME.fullmatch(name)):
             self.unknown = True
+        elif value is not None and is_secret_variable(name):
+            # It holds a placeholder, never the secret: what depends on it is not known.
+            self._note(f"${name} holds a secret, which tcpaudit does not keep: what depends "
+                       "on its value is not known")  # fmt: skip
         # Whether it is set is not known: no ':=' assigns, no ':?' or set -u stops.
         not_known, self.unknown = self.unknown, self.unknown or before
         if (
@@ -369,6 +376,8 @@ class Expander:
             return [("", text)]  # "~"x": a quoted tilde prefix is not expanded
         prefix = text[1:] if slash < 0 else text[1:slash]
         home = self.state.variables.get("HOME")
+        if "HOME" in self.state.unknown or self.state.opaque is not None:
+            self.unknown = True
         if prefix:
             self._note("~user is not expanded (the host's user database is not read)")
             return [("", text)]
