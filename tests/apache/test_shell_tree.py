@@ -277,6 +277,8 @@ NOT_KNOWN = [
     '[ "$(echo x)" ] && readonly B\n: ${B:=4}\nexport A=1\n',
     '[ "$(echo x)" ] && readonly B\nunset B\nexport A=1\n',
     "shift 5\nexport A=1\n",
+    # set -e over a status not known (a pipeline's block): the shell may stop.
+    "set -e\ntrue | { true && false; }\nexport A=1\n",
     ": $((1/0))\nexport A=1\n",
     # '.' of what exists but is no regular file: dash goes on.
     ". /dev/null\nexport A=1\n",

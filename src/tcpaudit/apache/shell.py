@@ -200,7 +200,8 @@ class _Runner:
 
     def _errexit(self, status: bool | None, line: int) -> None:
         if status is None:
-            self.note("set -e: whether this command fails is not known; taken as not", line)
+            # The shell may stop here or go on: no value is known from here on.
+            self.make_opaque(line, "set -e over a command whose result is not known")
         elif not status:
             raise ApacheConfigError(
                 "set -e: a command fails, and the shell sourcing the start-up files stops here",
