@@ -301,12 +301,50 @@ FOR_LOOPS = [
     'X=\'x y\'; for f in $X "$X"; do export A="$A[$f]"; done\n',
     "for f in; do export A=1; done; export B=$?\n",
     "break; continue; export A=1\n",
+    # Literal text is not split; patterns from an expansion are matched.
+    'for i in a\\ b "c d"; do A="$A|$i"; done; export A\n',
+    'IFS=:; for i in a:b c; do A="$A|$i"; done; export A\n',
+    "IFS=o; : ${B:=foo}; for i in foo; do C=$C.$i; done; export C\n",
+    # The status after break or continue is theirs (0).
+    "for i in a b; do if [ $i = b ]; then break; fi; false; done; export A=$?\n",
+    "for i in a b; do false; [ $i = b ] && continue; done; export A=$?\n",
 ]
 
 
 @pytest.mark.parametrize("script", FOR_LOOPS)
 def test_for_loops_over_known_words_run_as_dash_runs_them(script: str) -> None:
     assert environment(on_host(script)) == by_dash(script), script
+
+
+def test_loop_patterns_match_as_dashs(tmp_path: Path) -> None:
+    """A final / matches directories only; slashes stay as written; a
+    pattern from an expansion is matched; break in a sourced file ends the
+    loop around the '.'."""
+    (tmp_path / "d/sub").mkdir(parents=True)
+    for name in ("a", "b", "a b"):
+        (tmp_path / "d" / name).write_text("")
+    (tmp_path / "stop.sh").write_text("export B=in\nbreak\nexport B=after\n")
+    root = str(tmp_path)
+    scripts = [
+        f'for f in {root}/d/*/ {root}/d/a*/; do X="$X|$f"; done; export X\n',
+        f'for f in {root}//d/s*b; do X="$X|$f"; done; export X\n',
+        f'P="{root}/d/?"; for f in $P; do X="$X|$f"; done; export X\n',
+        f'for f in {root}/d/a\\ *; do X="$X|$f"; done; export X\n',
+        f"for i in a b; do . {root}/stop.sh; export A=$A$i; done\n",
+    ]
+    for script in scripts:
+        assert environment(on_host(script)) == by_dash(script), script
+
+
+def test_a_loops_work_is_bounded() -> None:
+    """A loop of 9,000 words over a body of 3,000 commands ran for minutes:
+    each command run is charged."""
+    body = ":\n" * 3000
+    script = "for i in " + "w " * 9000 + "; do\n" + body + "done\n"
+    started = time.process_time()
+    with pytest.raises(ApacheConfigError, match="shell expansion"):
+        run_script(script, ShellState(), "envvars")
+    assert time.process_time() - started < 20
 
 
 def test_a_for_loop_sources_what_its_pattern_matches(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .shell import run_script
-from .shell_pathnames import expand_pathnames
+from .shell_pathnames import PathnameBudget, expand_pathnames
 from .shellwords import (
     DEFAULT_IFS,
     MAX_ENVIRONMENT_BYTES,
@@ -109,6 +109,7 @@ class _Reader:
     def __init__(self, fs: RootFS, invocation: Invocation) -> None:
         self.fs = fs
         self.invocation = invocation
+        self.budget = PathnameBudget()  # directory entries read by all the loops' patterns
 
     def text(self, tree_path: str) -> tuple[str, str] | None:
         """The text and shown name of a start-up file in the root, or None."""
@@ -166,7 +167,7 @@ class _Reader:
         text, shown = loaded
         run_script(
             text, state, shown, source=self.sourced, exists=self.exists,
-            pathnames=lambda fields: expand_pathnames(fields, self.fs),
+            pathnames=lambda fields: expand_pathnames(fields, self.fs, budget=self.budget),
         )  # fmt: skip
         return True
 

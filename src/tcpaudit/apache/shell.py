@@ -125,7 +125,6 @@ class _Runner:
         self.depth = depth
         self.nesting = nesting  # compound commands open, for a file sourced in one
         self.pathnames = pathnames
-        self.loops = 0  # for loops running (break and continue end their bodies)
 
     def note(self, message: str, line: int) -> None:
         self.state.notes.append_message(message, self.file, line)
@@ -274,12 +273,18 @@ class _Runner:
         return None
 
     def _for_fields(self, node: Compound, expander: Expander) -> list[str]:
-        """The loop's words, split and, where unquoted *, ? or [ stand, matched
-        as pathnames against the root (``for f in /etc/apache2/envvars.d/*``)."""
+        """The loop's words: split where an unquoted expansion stands, and
+        matched as pathnames in the root where unquoted *, ? or [ stand (in
+        the text or from an unquoted expansion), as dash does
+        (``for f in /etc/apache2/envvars.d/*``)."""
         fields: list[str] = []
         for word in node.words:
-            pieces = expander.fields(word)
-            globbing = any(kind == "" and _GLOB.search(text) for kind, text in word.parts)
+            bare = [text for kind, text in word.parts if kind == ""]
+            expands = any("$" in text or "`" in text for text in bare)
+            pieces = expander.fields(word) if expands else [expander.word(word)]
+            globbing = any(_GLOB.search(text) for text in bare) or (
+                expands and any(_GLOB.search(piece) for piece in pieces)
+            )
             if globbing and self.pathnames is not None and not self.state.noglob:
                 pieces = self.pathnames(pieces)
             fields.extend(pieces)
@@ -291,7 +296,7 @@ class _Runner:
         """Run the body once a word, the variable set to it; its status is the
         last command's (0 when it never runs)."""
         status: bool | None = True
-        self.loops += 1
+        self.state.loops += 1  # in the state: a file sourced in the body may break
         try:
             for field in fields:
                 self.state.may_stop_on(node.name, self.file, node.line)
@@ -301,15 +306,16 @@ class _Runner:
                 try:
                     status = self.sequence(node.parts[0], tested)
                 except LoopControlError as control:
+                    status = True  # the status of break or continue
                     if control.kind == "break":
                         break
         finally:
-            self.loops -= 1
+            self.state.loops -= 1
         return status
 
     @property
     def in_loop(self) -> bool:
-        return self.loops > 0
+        return self.state.loops > 0
 
     def if_clause(self, node: Compound, tested: bool) -> bool | None:
         parts = node.parts

@@ -38,6 +38,7 @@ from .shell_builtins import (
 from .shell_effects import OPAQUE_BUILTINS, assigned_in_words
 from .shell_lexer import Command, Word, split_redirection
 from .shell_redirections import failed_redirection
+from .shell_state import WORD_WORK
 from .shell_test import evaluate_test, is_error
 from .shellwords import Expander
 
@@ -63,6 +64,8 @@ _TEST_OPERATOR = re.compile(r"-[a-zA-Z]{1,2}|!?=|[!()<>]")
 def run_simple(command: Command, runner: Runner) -> bool | None:
     """Run one simple command; its status, None when not known."""
     state, file, number = runner.state, runner.file, command.line
+    # Each command run is charged: a loop runs its body again and again.
+    state.charge_work(WORD_WORK, file, number)
     expander = Expander(state, file, number)
     words = command.words
     prefix = 0

@@ -15,25 +15,34 @@ from __future__ import annotations
 import os
 import re
 
+from ..errors import ApacheConfigError
 from ..rootfs import RootFS
 from .shell_patterns import compile_pattern
 
-__all__ = ["MAX_LISTED_NAMES", "expand_pathnames"]
+__all__ = ["MAX_LISTED_NAMES", "PathnameBudget", "expand_pathnames"]
 
 MAX_LISTED_NAMES = 100_000  # directory entries read for one invocation's fields
 _GLOB = re.compile(r"[*?\[]")
 
 
-class _Budget:
+class PathnameBudget:
+    """Directory entries left to read for one invocation's pathname expansions."""
+
     def __init__(self) -> None:
         self.left = MAX_LISTED_NAMES
 
 
-def expand_pathnames(fields: list[str], fs: RootFS, *, noglob: bool = False) -> list[str]:
-    """``fields`` with each pattern replaced by the names it matches in the root."""
+def expand_pathnames(
+    fields: list[str], fs: RootFS, *, noglob: bool = False, budget: PathnameBudget | None = None
+) -> list[str]:
+    """``fields`` with each pattern replaced by the names it matches in the root.
+
+    Raises:
+        ApacheConfigError: more than MAX_LISTED_NAMES entries read with ``budget``.
+    """
     if noglob:
         return fields
-    budget = _Budget()
+    budget = budget if budget is not None else PathnameBudget()
     expanded: list[str] = []
     for field in fields:
         matches = _matches(field, fs, budget) if _GLOB.search(field) else []
@@ -41,32 +50,34 @@ def expand_pathnames(fields: list[str], fs: RootFS, *, noglob: bool = False) -> 
     return expanded
 
 
-def _matches(field: str, fs: RootFS, budget: _Budget) -> list[str]:
-    absolute = field.startswith("/")
+def _matches(field: str, fs: RootFS, budget: PathnameBudget) -> list[str]:
+    """What ``field`` matches, each written as dash writes it (its own slashes
+    kept; a final ``/`` matches directories only)."""
     components = field.split("/")
-    if absolute:
-        components = components[1:]
-    # (how the match is written, its path in the tree); relative to "/".
-    found: list[tuple[str, str]] = [("/" if absolute else "", "/")]
-    for index, component in enumerate(components):
-        last = index == len(components) - 1
-        following: list[tuple[str, str]] = []
+    directories_only = len(components) > 1 and components[-1] == ""
+    if directories_only:
+        components = components[:-1]
+    # (the match's components as written, its path in the tree); from "/".
+    found: list[tuple[list[str], str]] = [([], "/")]
+    for component in components:
+        following: list[tuple[list[str], str]] = []
         for written, tree in found:
-            joiner = "" if not written or written.endswith("/") else "/"
-            if not _GLOB.search(component):
-                following.append((f"{written}{joiner}{component}", _join(tree, component)))
+            if not component or not _GLOB.search(component):
+                following.append(([*written, component], _join(tree, component)))
                 continue
             for name in _listed(fs, tree, component, budget):
-                following.append((f"{written}{joiner}{name}", _join(tree, name)))
+                following.append(([*written, name], _join(tree, name)))
         found = following
         if not found:
             return []
-        if last:
-            break
-    return [written for written, tree in found if _exists(fs, tree)]
+    matches = []
+    for written, tree in found:
+        if _exists(fs, tree) and (not directories_only or _is_directory(fs, tree)):
+            matches.append("/".join(written) + ("/" if directories_only else ""))
+    return matches
 
 
-def _listed(fs: RootFS, tree: str, component: str, budget: _Budget) -> list[str]:
+def _listed(fs: RootFS, tree: str, component: str, budget: PathnameBudget) -> list[str]:
     """The names in directory ``tree`` that ``component`` matches (dot files
     only when it starts with a dot)."""
     pattern = compile_pattern(component)
@@ -76,7 +87,10 @@ def _listed(fs: RootFS, tree: str, component: str, budget: _Budget) -> list[str]
             for entry in entries:
                 budget.left -= 1
                 if budget.left < 0:
-                    return []
+                    raise ApacheConfigError(
+                        f"more than {MAX_LISTED_NAMES} directory entries read to expand the "
+                        "start-up files' patterns"
+                    )
                 names.append(entry.name)
     except OSError:
         return []
@@ -98,4 +112,11 @@ def _exists(fs: RootFS, tree: str) -> bool:
 
 
 def _join(tree: str, name: str) -> str:
-    return f"{tree.rstrip('/')}/{name}"
+    return tree if not name else f"{tree.rstrip('/')}/{name}"
+
+
+def _is_directory(fs: RootFS, tree: str) -> bool:
+    try:
+        return fs.resolve(tree).is_dir()
+    except OSError:
+        return False

@@ -85,6 +85,7 @@ class ShellState:
     expanded: int = 0
     commands: int = 0
     iterations: int = 0  # of for loops run
+    loops: int = 0  # for loops running, across '.' (break and continue end their bodies)
     sourced: int = 0  # bytes of files run with '.', each time counted
     # dash sources Debian's envvars; bash the other families' files, and goes
     # on after errors that stop dash (a bad name given to export).
