@@ -4,19 +4,21 @@ httpd's environment and ``-D`` flags come from shell fragments the service
 sources before it starts httpd: Debian's ``envvars`` (sourced by apache2ctl),
 RHEL 6's ``/etc/sysconfig/httpd`` and Gentoo's ``/etc/conf.d/apache2``
 (sourced by their init scripts). tcpaudit runs no program, so this module
-evaluates what such files hold: assignments, ``export`` (only exported names
-reach httpd), ``unset``, ``set -a``, ``. file``, ``if``/``elif``/``else``/``fi``
-over ``[``/``test``, ``{ ... }``, loops whose condition ends them before
-their body runs, lists (``&&``, ``||``) of commands whose status is known,
-at any nesting (``shell_parser.py`` parses them as dash does), and the
-parameter expansions ``$X``, ``${X}``,
-``${X:-w}``, ``${X-w}``, ``${X:+w}``, ``${X+w}``, ``${X:=w}``, ``${X#p}``,
-``${X##p}``, ``${X%p}``, ``${X%%p}``, ``${#X}`` (``shellwords.py``). Anything else (command
-substitution, functions, loops that run, ``case``, pipelines, subshells and
-``&``, which run in subshells) is
-skipped with a note; a command tcpaudit does not run still has its words
-expanded, as dash expands them before running it (``mkdir ${D:=/run/x}``
-sets D, ``cd ${D:?}`` on an unset D stops the shell).
+evaluates what such files hold, parsed as dash parses them
+(``shell_parser.py``): assignments, ``export`` (only exported names reach
+httpd), ``unset``, ``set``, ``. file``, ``if``/``elif``/``else`` over
+``[``/``test``, ``{ ... }``, ``case``, ``for`` over known words, loops
+whose condition ends them before their body runs, lists (``&&``, ``||``)
+of commands whose status is known, redirections as far as the root tells,
+and the parameter expansions (``shellwords.py``). Anything else (command
+substitution, arithmetic, functions' bodies, loops that run, pipelines,
+subshells and ``&``) is noted, not evaluated, and what it may change is
+*not known* (``shell_effects.py``): a test, ``case`` or loop over such a
+value is not guessed, and where any value may have changed (``eval``, a
+call to a function) none is known from there on. A command tcpaudit does
+not run still has its words expanded, as dash expands them before running
+it (``mkdir ${D:=/run/x}`` sets D, ``cd ${D:?}`` on an unset D stops the
+shell).
 
 Every expansion is bounded: a value longer than execve's 128 KiB per string
 (MAX_ARG_STRLEN) could never reach httpd, and doubling chains (``A=$A$A``)
