@@ -133,10 +133,8 @@ class _Runner:
 
     def make_opaque(self, line: int, why: str) -> None:
         """Something ran that may change any name: from here on none is known."""
-        if self.state.opaque is None:
-            self.state.opaque = f"{self.file}:{line}"
-            self.note(f"{why} is not evaluated; it may change any variable, so no value is "
-                      "known from here on", line)  # fmt: skip
+        self.state.make_opaque(f"{why} is not evaluated; it may change any variable, so no "
+                               "value is known from here on", self.file, line)  # fmt: skip
 
     def skipped(self, effects: Effects, line: int) -> None:
         """A part dash runs and tcpaudit does not: what it may assign is not known."""

@@ -36,7 +36,7 @@ from .shell_builtins import (
     unset,
 )
 from .shell_effects import OPAQUE_BUILTINS, assigned_in_words
-from .shell_lexer import Command, Word, split_redirection
+from .shell_lexer import SPECIAL_BUILTINS, Command, Word, split_redirection
 from .shell_redirections import failed_redirection
 from .shell_state import WORD_WORK
 from .shell_test import evaluate_test, is_error
@@ -46,9 +46,6 @@ __all__ = ["expand_targets", "failed", "literal", "open_redirections", "run_simp
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ARRAY_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^]]*\]\+?=")
-# Special builtins: an assignment before one stays in the shell (A=1 : sets A).
-_SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "export",
-                      "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
 # Builtins tcpaudit does not run that may change any variable ('.' it runs).
 _NOT_RUN_OPAQUE = OPAQUE_BUILTINS - {".", "source"}
 # Builtins that change the shell's variables or options when run.
@@ -85,7 +82,7 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     failure = open_redirections(command.operators, command.redirections, targets, runner, number)
     if failure is not None:
         # dash stops at the failing redirection: the assignments are not even expanded.
-        return failed(failure, runner, number, special=name in _SPECIAL)
+        return failed(failure, runner, number, special=name in SPECIAL_BUILTINS)
     # Alone, or before a special builtin, assignments stay in the shell;
     # before another command they are its own environment: expanded, not kept.
     if bash and action is not None and name not in _RUN_BUILTINS:
@@ -93,7 +90,7 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         # their ${A=x} assign does not reach this shell (dash's does).
         state.unknown.update(assigned_in_words(command.redirections))
     for word in assignments:
-        if action is None or name in _SPECIAL:
+        if action is None or name in SPECIAL_BUILTINS:
             # bash keeps one before a special builtin only in POSIX mode.
             temporary = bash and action is not None
             assign(word, state, expander, unknown=temporary)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .shell_lexer import Command, Word
+from .shell_lexer import SPECIAL_BUILTINS, Command, Word
 from .shell_tree import AndOr, Node
 
 __all__ = [
@@ -37,8 +37,6 @@ _NAMING = frozenset(("export", "readonly", "unset", "read"))
 _ENDING = frozenset(("return", "exit", "exec", "local"))
 _COUNTING = frozenset(("shift", "break", "continue"))  # special builtins a count makes fail
 _STOPPING = re.compile(r"\$\{[A-Za-z_0-9@*#$!-]+:?\?")
-_SPECIAL = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "export",
-                      "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
 _ASSIGNED_IN_WORD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?=")
 _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
 _ARRAY_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^]]*\]\+?=")
@@ -118,7 +116,7 @@ def _command(command: Command, effects: Effects) -> None:
         # exec and local end the file or the shell, or may.
         effects.opaque = True
         return
-    if name in _SPECIAL and command.redirections:
+    if name in SPECIAL_BUILTINS and command.redirections:
         effects.opaque = True  # a failing redirection would stop dash
         return
     if name in _NAMING or name == "getopts":

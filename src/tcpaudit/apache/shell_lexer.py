@@ -31,6 +31,7 @@ from .shell_scan import (
 
 __all__ = [
     "REDIRECTIONS",
+    "SPECIAL_BUILTINS",
     "Command",
     "ShellSyntaxError",
     "Token",
@@ -44,6 +45,10 @@ _OPERATORS = ("&&", "||", ";;", "<<-", "<<", ">>", "<&", ">&", "<>", ">|",
               ";", "&", "|", "(", ")", "<", ">")  # fmt: skip
 _METACHARACTERS = frozenset(" \t\n;&|()<>")
 _WORD_END = frozenset(" \t\n;&|()<>'\"\\$`")
+# dash's special builtins: an assignment before one stays, its errors stop
+# the shell, and no function may take its name.
+SPECIAL_BUILTINS = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "export",
+                              "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
 REDIRECTIONS = frozenset(("<<-", "<<", ">>", "<&", ">&", "<>", ">|", "<", ">"))
 
 

@@ -21,7 +21,16 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from ..errors import ApacheConfigError
-from .shell_lexer import Command, ShellSyntaxError, Token, Tokens, Word, bare, split_redirection
+from .shell_lexer import (
+    SPECIAL_BUILTINS,
+    Command,
+    ShellSyntaxError,
+    Token,
+    Tokens,
+    Word,
+    bare,
+    split_redirection,
+)
 from .shell_tree import AndOr, Compound, Node, Pipeline
 
 __all__ = ["MAX_NESTING", "parse"]
@@ -32,8 +41,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # which starts none).
 _ENDS_LIST = frozenset(("then", "do", "done", "elif", "else", "esac", "fi", "}", "in"))
 _OPENERS = frozenset(("if", "while", "until", "for", "case", "{"))
-_SPECIAL_BUILTINS = frozenset(("break", "continue", "eval", "exec", "exit", "export", "local",
-                               "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
 
 
 def parse(
@@ -426,7 +433,7 @@ def _good_function_name(name: str, dash: bool) -> bool:
     """dash takes a name, not a special builtin's (nor local); bash most words."""
     if not dash:
         return "$" not in name and "`" not in name
-    return _NAME.match(name) is not None and name not in _SPECIAL_BUILTINS
+    return _NAME.match(name) is not None and name not in SPECIAL_BUILTINS and name != "local"
 
 
 def _keyword(token: Token | None) -> str | None:

@@ -122,12 +122,18 @@ class ShellState:
         self.variables["PWD"] = "/"
         self.exported.add("PWD")
 
+    def make_opaque(self, message: str, file: str, line: int) -> None:
+        """Something may have changed any name: from here on none is known
+        (noted once, with ``message``)."""
+        if self.opaque is None:
+            self.opaque = f"{file}:{line}"
+            self.notes.append_message(message, file, line)
+
     def may_stop_on(self, name: str, file: str, line: int) -> None:
         """Assigning or unsetting ``name``, which a part not run may have made
         read only: whether the shell stops here is not known."""
-        if name in self.maybe_readonly and self.opaque is None:
-            self.opaque = f"{file}:{line}"
-            self.notes.append_message(
+        if name in self.maybe_readonly:
+            self.make_opaque(
                 f"{name} may be read only (set so by what is not evaluated): whether the shell "
                 "stops here is not known, so no value is known from here on",
                 file,

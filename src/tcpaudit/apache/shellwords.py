@@ -172,10 +172,8 @@ class Expander:
                 # stop dash: whether it goes on is not known.
                 end = closing_substitution(text, index)
                 self.state.unknown.update(arithmetic_names(text[index : end if end > 0 else None]))
-                if self.state.opaque is None:
-                    self.state.opaque = f"{self.file}:{self.line}"
-                    self._note("arithmetic is not evaluated; it may stop the shell, so no value "
-                               "is known from here on")  # fmt: skip
+                self.state.make_opaque("arithmetic is not evaluated; it may stop the shell, so "
+                                       "no value is known from here on", self.file, self.line)  # fmt: skip
             if not self.substituted:  # once a line: a line may hold millions
                 self.substituted = True
                 self._note("command substitution is not evaluated; it is taken as empty")
