@@ -39,14 +39,18 @@ EXAMPLES = int(os.environ.get("TCPAUDIT_LIST_EXAMPLES", "400"))
 REPORT = "REPORT=" + "".join(f'"{name}=${{{name}--}};"' for name in NAMES) + "\nexport REPORT\n"
 
 
-def by_dash(script: str) -> dict[str, bytes]:
+def by_dash(script: str, shell: str = DASH) -> dict[str, bytes]:
+    """What ``shell`` (dash, or bash for the files bash sources) exports
+    after sourcing ``script``, less what bash itself adds."""
     done = subprocess.run(
-        [DASH, "-c", '. "$0" >/dev/null 2>&1; env -0', "/dev/stdin"],
+        [shell, "-c", '. "$0" >/dev/null 2>&1; env -0', "/dev/stdin"],
         input=os.fsencode(script), capture_output=True, env={"PATH": "/usr/bin:/bin"},
         check=False, cwd="/",
     )  # fmt: skip
     items = [item.split(b"=", 1) for item in done.stdout.split(b"\0") if b"=" in item]
     found = {os.fsdecode(name): value for name, value in items}
+    for name in ("SHLVL", "_", "OLDPWD"):
+        found.pop(name, None)
     return found
 
 
