@@ -27,7 +27,7 @@ from test_apache_differential import Tree, assert_same, load_with_tcpaudit
 from tcpaudit.apache import load_apache
 from tcpaudit.apache.invocation import read_invocation
 from tcpaudit.apache.shell import run_script
-from tcpaudit.apache.shellwords import MAX_VALUE_BYTES, ShellState
+from tcpaudit.apache.shell_state import MAX_VALUE_BYTES, ShellState
 from tcpaudit.apache.units import parse_environment_file
 from tcpaudit.cli import cli
 from tcpaudit.errors import ApacheConfigError

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from tcpaudit.apache.invocation import Invocation, _Reader
 from tcpaudit.apache.shell import run_script
 from tcpaudit.apache.shell_parser import MAX_NESTING
-from tcpaudit.apache.shellwords import ShellState, split_fields
+from tcpaudit.apache.shell_state import ShellState, split_fields
 from tcpaudit.cli import cli
 from tcpaudit.errors import ApacheConfigError, ParseError
 from tcpaudit.rootfs import RootFS

@@ -21,7 +21,7 @@ from test_shell_lists import DASH, by_dash, sourced_by_dash
 from tcpaudit.apache.invocation import Invocation, _Reader, read_invocation
 from tcpaudit.apache.shell import run_script
 from tcpaudit.apache.shell_pathnames import expand_pathnames
-from tcpaudit.apache.shellwords import ShellState, split_fields
+from tcpaudit.apache.shell_state import ShellState, split_fields
 from tcpaudit.errors import ApacheConfigError
 from tcpaudit.rootfs import RootFS
 
@@ -109,7 +109,9 @@ def test_a_here_document_is_no_value_whatever_its_size() -> None:
 @pytest.mark.parametrize(
     "value",
     ["-D KEEP?", "-DK* -f x", "-D .h*", "dir/*.conf", "-D NOMATCH?", "[K]EEPX", "*/a.conf",
-     "-D [!K]*", "dir/*/x", ".*", "KEEP[XY]", "-D 'KEEP?'", "/dir/*.conf"],
+     "-D [!K]*", "dir/*/x", ".*", "KEEP[XY]", "-D 'KEEP?'", "/dir/*.conf",
+     # A backslash escapes: no pattern left, an escaped dot, an escaped letter.
+     "-D KEEP\\?", "-D \\.h*", "K\\EEP*", "d\\ir/*.conf", "dir/\\a.conf", "KEEP\\[XY]"],
 )  # fmt: skip
 def test_service_arguments_are_matched_as_pathnames(tmp_path: Path, value: str) -> None:
     """apachectl expands ${APACHE_ARGUMENTS} unquoted from /: a field holding
@@ -291,6 +293,17 @@ NOT_KNOWN = [
     'DB_PASSWORD=hunter2\nif [ "$DB_PASSWORD" = hunter2 ]; then export A=1; else export A=2; fi\n',
     "DB_PASSWORD=hunter2\ncase $DB_PASSWORD in h*) export A=1;; *) export A=2;; esac\n",
     "DB_PASSWORD=hunter2\nexport A=${#DB_PASSWORD} B=$DB_PASSWORD\n",
+    # Assignments alone take their last command substitution's status.
+    "X=$(false); export A=$?\n",
+    "X=$(exit 3); export A=$?\n",
+    "X=$(false) && export A=1\n",
+    "X=$(false) || export A=1\n",
+    "if X=$(false); then export A=1; else export A=2; fi\n",
+    "X=$(true)`false`; export A=$?\n",
+    "set -e; X=$(false); export A=1\n",
+    # shift fails, and stops dash, when no parameter is left.
+    "set --; shift; export A=1\n",
+    "shift; shift; shift; shift; export A=1\n",
 ]
 
 # For loops over known words run, as dash runs them (break, continue, globs).
@@ -336,6 +349,38 @@ def test_loop_patterns_match_as_dashs(tmp_path: Path) -> None:
         assert environment(on_host(script)) == by_dash(script), script
 
 
+def test_quoted_pattern_characters_match_themselves(tmp_path: Path) -> None:
+    """A quoted or escaped *, ? or [ in a loop's word matches itself; a
+    backslash from an unquoted expansion escapes what follows; an escaped
+    dot matches a dot file (they were all taken as pattern characters)."""
+    for name in ("a*", "ab", "a\\b", ".hid", "a?"):
+        (tmp_path / name).write_text("")
+    d = str(tmp_path)
+    words = [
+        f"{d}/'a*'", f"{d}/a\\*", f'{d}/"a"?', f"{d}/a\\\\*", f"{d}/a[\\\\]b",
+        f"{d}/\\.h*", f"'{d}/a'*", f"{d}/'['a]*", f"{d}/a\\?",
+    ]  # fmt: skip
+    values = [f"{d}/a\\*", f"{d}/\\.h*", f"{d}/a\\b*", f"{d}/a\\?", f"{d}/\\a*"]
+    scripts = [f'for f in {word}; do X="$X|$f"; done; export X\n' for word in words]
+    scripts += [f"P='{value}'\n" + 'for f in $P; do X="$X|$f"; done; export X\n' for value in values]
+    scripts += [f'B={d}/a; for f in "$B"*; do X="$X|$f"; done; export X\n']
+    for script in scripts:
+        assert environment(on_host(script)) == by_dash(script), script
+    # Splitting loses what was quoted: not known, and said so.
+    mixed = f'Y=b; for f in {d}/"a*"$Y {d}/"a?"$Y; do export A="$f"; done\n'
+    state = on_host(mixed)
+    assert "A" in state.unknown or state.opaque is not None
+    assert "pathname expansion of a word mixing" in " ".join(n.message for n in state.notes)
+
+
+def test_bash_gives_status_1_to_a_failed_redirection() -> None:
+    script = "true >/nonexistent/x; export C=$?\nexport B=2 >/nonexistent/x; export A=$?\n"
+    assert environment(on_host(script, dash=False)) == by_dash(script, shell="bash")
+    assert environment(on_host(script, dash=False))["C"] == b"1"
+    script = "true >/nonexistent/x; export C=$?\n"
+    assert environment(on_host(script))["C"] == b"2" == by_dash(script)["C"]
+
+
 def test_a_loops_work_is_bounded() -> None:
     """A loop of 9,000 words over a body of 3,000 commands ran for minutes:
     each command run is charged."""
@@ -378,9 +423,29 @@ NOT_KNOWN_BASH = [
     "export A=$'\\x41'\n",
     'trap "A=9" DEBUG\nexport A=1\nexport B=$A\n',
     "export A=1; A[0]=2\n",
-    # bash leaves a file at a syntax error and goes on.
+    # An array assignment whose subscript is expanded or quoted, or after
+    # another assignment, makes an array of A all the same.
+    "export A=5\ni=0\nA[$i]=3\n",
+    'export A=5\nB=1 A["x"]=2\n',
+    "export A=5\nA['0']+=1\n",
+    # bash leaves a file at a syntax error and goes on; what dash's grammar
+    # refuses may be bash's own syntax, which it runs.
     "export B=1\nfoo (\nexport C=1\n",
     "export B=1\nif true; then\n",
+    "function f { :; }; export A=1\n",
+    "export A=1\nfunction f { :; }\nexport A=2\n",
+    "A=(a b); export A B=1\n",
+    "export A=1; source <(echo export A=2)\n",
+    "for ((i=0;i<2;i++)); do export A=$i; done\n",
+    "case a in a) export A=1;& b) export A=2;; esac\n",
+    # Brace expansion, $"..." and bash's own pathname rules.
+    "export A={a,b}\n",
+    'for i in {1..3}; do export A="$A$i"; done\n',
+    "for f in /e{t,x}c; do export A=$f; done\n",
+    "export B=x{y,z} C={1..2}\n",
+    'export A=$"hi"\n',
+    "GLOBIGNORE=/etc; for f in /e*; do export A=$f; done\n",
+    "for f in /.*; do export A=$f; done\n",
     # Assignments before a special builtin are the builtin's own in bash;
     # a forked command's redirections are expanded in the child.
     "export A=1\nA=2 :\nexport B=$A\n",

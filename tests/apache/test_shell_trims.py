@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from test_shell_lists import by_dash, by_tcpaudit
 
 from tcpaudit.apache.shell import run_script
-from tcpaudit.apache.shellwords import ShellState
+from tcpaudit.apache.shell_state import ShellState
 from tcpaudit.cli import cli
 from tcpaudit.errors import ApacheConfigError
 

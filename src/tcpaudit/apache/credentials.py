@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .shellwords import REDACTED_VALUE, is_secret_variable
+from .shell_state import REDACTED_VALUE, is_secret_variable
 
 __all__ = [
     "HEADER_CONDITIONS",

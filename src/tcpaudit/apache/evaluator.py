@@ -48,7 +48,7 @@ from .macros import MacroTable
 from .modules import LoadedModules
 from .physical import PhysicalLineReader
 from .reader import CONDITIONALS
-from .shellwords import REDACTED_VALUE
+from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .variables import Variables
 from .walk import check_commands

@@ -36,7 +36,7 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from .shell import run_script
 from .shell_pathnames import PathnameBudget, expand_pathnames
-from .shellwords import (
+from .shell_state import (
     DEFAULT_IFS,
     MAX_ENVIRONMENT_BYTES,
     ShellState,

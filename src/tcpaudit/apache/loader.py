@@ -45,7 +45,7 @@ from .locate import find_main_config, layout_for_build
 from .memory import MemoryGuard
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
 from .secret_words import redact_directive_line, redact_text
-from .shellwords import redact_environment
+from .shell_state import redact_environment
 from .tree import Directive
 
 __all__ = ["infer_version", "load_apache"]

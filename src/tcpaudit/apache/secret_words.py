@@ -35,7 +35,7 @@ from .credentials import (
     without_secret_parameters,
 )
 from .lexer import split_words
-from .shellwords import REDACTED_VALUE, is_secret_variable
+from .shell_state import REDACTED_VALUE, is_secret_variable
 
 __all__ = [
     "CHECK_ALWAYS",

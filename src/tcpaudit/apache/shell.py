@@ -35,10 +35,12 @@ from functools import partial
 
 from ..errors import ApacheConfigError, ParseError
 from .shell_builtins import LoopControlError, ReturnError, stop
-from .shell_commands import expand_targets, failed, literal, open_redirections, run_simple
+from .shell_commands import expand_targets, failed, open_redirections, run_simple
 from .shell_effects import Effects, arithmetic_names, effects_of, effects_of_lists
-from .shell_lexer import Command, ShellSyntaxError
+from .shell_lexer import Command, ShellSyntaxError, Word, brace_expansion, literal
 from .shell_parser import parse
+from .shell_pathnames import Pathnames, is_pattern
+from .shell_patterns import GLOB
 from .shell_redirections import shown_text
 from .shell_state import MAX_LOOP_ITERATIONS, MAX_SOURCED_BYTES, PARSE_WORK, ShellState
 from .shell_tree import AndOr, Compound, Node, Pipeline
@@ -47,8 +49,9 @@ from .shellwords import Expander
 __all__ = ["run_script"]
 
 _MAX_SOURCE_DEPTH = 8
-_GLOB = re.compile(r"[*?\[]")
 _LOOPS = {"while": "a while loop", "until": "an until loop", "for": "a for loop"}
+_PATTERN_CHARACTERS = re.compile(r"[*?\[\\]")
+_MAY_HOLD_PATTERN = re.compile(r"[*?\[\\$`]")
 
 
 def run_script(
@@ -60,7 +63,7 @@ def run_script(
     exists: Callable[[str, str], bool | None] | None = None,
     depth: int = 0,
     nesting: int = 0,
-    pathnames: Callable[[list[str]], list[str]] | None = None,
+    pathnames: Pathnames | None = None,
 ) -> None:
     """Evaluate a start-up shell fragment into ``state``.
 
@@ -94,11 +97,14 @@ def run_script(
     except ShellSyntaxError as error:
         if state.dash:
             raise
-        # bash leaves the file it reads at a syntax error (the '.' fails) and goes on.
+        # What dash's grammar refuses, bash may read (function f { }, A=(x),
+        # for ((...)), ;&) or, at a syntax error of its own, leave the file
+        # and go on: which, and what follows, is not known.
         what = error.reason.partition(": a syntax error")[0]
-        runner.note(f"{what}: a syntax error; bash leaves this file here and goes on",
-                    error.line or 0)  # fmt: skip
-        state.last_status = False
+        state.make_opaque(f"{what}: not evaluated (dash's grammar refuses it; bash may read "
+                          "it as its own syntax, or leave this file here), so no value is known "
+                          "from here on", file, error.line or 0)  # fmt: skip
+        state.last_status = None
 
 
 class _Runner:
@@ -118,7 +124,7 @@ class _Runner:
         exists: Callable[[str, str], bool | None] | None,
         depth: int,
         nesting: int,
-        pathnames: Callable[[list[str]], list[str]] | None = None,
+        pathnames: Pathnames | None = None,
     ) -> None:
         self.state = state
         self.file = file
@@ -274,21 +280,30 @@ class _Runner:
 
     def _for_fields(self, node: Compound, expander: Expander) -> list[str]:
         """The loop's words: split where an unquoted expansion stands, and
-        matched as pathnames in the root where unquoted *, ? or [ stand (in
-        the text or from an unquoted expansion), as dash does
-        (``for f in /etc/apache2/envvars.d/*``)."""
-        fields: list[str] = []
+        matched as pathnames in the root where an unquoted *, ? or [ stands
+        (in the text or from an unquoted expansion), as dash does
+        (``for f in /etc/apache2/envvars.d/*``); a quoted one matches itself."""
+        fields: list[str | tuple[str, str]] = []
         for word in node.words:
+            if not self.state.dash and brace_expansion(word):
+                expander.not_known("bash's brace expansion is not evaluated")
             bare = [text for kind, text in word.parts if kind == ""]
-            expands = any("$" in text or "`" in text for text in bare)
-            pieces = expander.fields(word) if expands else [expander.word(word)]
-            globbing = any(_GLOB.search(text) for text in bare) or (
-                expands and any(_GLOB.search(piece) for piece in pieces)
-            )
-            if globbing and self.pathnames is not None and not self.state.noglob:
-                pieces = self.pathnames(pieces)
+            if not any("$" in text or "`" in text for text in bare):
+                value, pattern = expander.word_pattern(word)
+                fields.append((pattern, value))
+                continue
+            pieces = expander.fields(word)
+            if any(GLOB.search(piece) for piece in pieces) and _quotes_pattern(word):
+                # Splitting loses which characters were quoted ("*"$X).
+                expander.not_known("pathname expansion of a word mixing quoted pattern "
+                                   "characters and an unquoted expansion is not evaluated")  # fmt: skip
             fields.extend(pieces)
-        return fields
+        if self.pathnames is None or self.state.noglob:
+            return [field if isinstance(field, str) else field[1] for field in fields]
+        if not self.state.dash and _bash_matching_differs(fields, self.state):
+            expander.not_known("bash's pathname expansion of . and .., or with GLOBIGNORE, is "
+                               "not evaluated")  # fmt: skip
+        return self.pathnames(fields)
 
     def for_loop(
         self, node: Compound, fields: list[str], tested: bool, expander: Expander
@@ -406,6 +421,29 @@ class _Runner:
             depth=self.depth + 1, nesting=self.nesting, pathnames=self.pathnames,
         )  # fmt: skip
         return state.last_status
+
+
+def _quotes_pattern(word: Word) -> bool:
+    """Whether a quoted part of ``word`` holds, or may expand to, a pattern's
+    character or a backslash."""
+    return any(
+        (kind == "'" and _PATTERN_CHARACTERS.search(text))
+        or (kind == '"' and _MAY_HOLD_PATTERN.search(text))
+        for kind, text in word.parts
+    )
+
+
+def _bash_matching_differs(fields: list[str | tuple[str, str]], state: ShellState) -> bool:
+    """Whether bash's own rules may match otherwise: ``.*`` matches ``.`` and
+    ``..`` up to bash 5.1 only, and GLOBIGNORE drops names."""
+    if "GLOBIGNORE" in state.variables or "GLOBIGNORE" in state.unknown:
+        return True
+    for field in fields:
+        pattern = field if isinstance(field, str) else field[0]
+        for component in pattern.split("/"):
+            if component.startswith((".", "\\.")) and is_pattern(component):
+                return True
+    return False
 
 
 def _literal_status(command: Node, functions: set[str]) -> bool | None:

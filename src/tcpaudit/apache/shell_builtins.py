@@ -8,21 +8,21 @@ functions here run it on the shell's state.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import partial
 from typing import Protocol
 
 from ..errors import ApacheConfigError
-from .shell_lexer import Word
-from .shellwords import Expander, ShellState
+from .shell_lexer import Word, assignment_name
+from .shell_scan import NAME
+from .shell_state import ShellState
+from .shellwords import Expander
 
 __all__ = [
     "LoopControlError",
     "ReturnError",
     "Runner",
     "assign",
-    "assignment_name",
     "assignment_value",
     "declare",
     "declared",
@@ -38,7 +38,6 @@ __all__ = [
     "unset",
 ]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # dash's set flags, and its -o names (to their letters: "" for those without).
 _DASH_FLAGS = frozenset("efIimnsxvVECabuop")
 _DASH_OPTIONS = {"errexit": "e", "noglob": "f", "ignoreeof": "I", "interactive": "i",
@@ -47,8 +46,6 @@ _DASH_OPTIONS = {"errexit": "e", "noglob": "f", "ignoreeof": "I", "interactive":
                  "nounset": "u", "privileged": "p", "nolog": "", "debug": ""}  # fmt: skip
 _FLAG_ATTRIBUTES = {"a": "all_export", "e": "errexit", "u": "nounset", "f": "noglob",
                     "C": "noclobber"}  # fmt: skip
-_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
-_APPENDING = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
 
 
 class LoopControlError(Exception):
@@ -145,7 +142,7 @@ def declared(
             options = False
             # "export "A=1"" and "export $X" holding "A=1" assign, as in dash.
             variable, equals, value = field.partition("=")
-            if not _NAME.fullmatch(variable):
+            if not NAME.fullmatch(variable):
                 stop(runner, number, f"{name}: a bad variable name")
                 continue
             pending.append((variable, value if equals else None, unknown))
@@ -211,7 +208,7 @@ def unset(fields: list[str], state: ShellState, runner: Runner, number: int) -> 
         for variable in fields[index:]:
             if not functions:
                 state.may_stop_on(variable, runner.file, number)
-            if not _NAME.fullmatch(variable):
+            if not NAME.fullmatch(variable):
                 stop(runner, number, "unset: a bad variable name")
             elif not functions and variable in state.readonly:
                 stop(runner, number, f"unset: {variable} is read only")
@@ -251,15 +248,6 @@ def set_flags(flags: list[str], state: ShellState, runner: Runner, number: int) 
             if letter in flags_on:
                 setattr(state, attribute, on)
     return True
-
-
-def assignment_name(word: Word, bash: bool = False) -> str | None:
-    """The name ``word`` assigns (``A=x``; bash's ``A+=x`` too), or None."""
-    first = word.parts[0] if word.parts else ("'", "")
-    if first[0] != "":
-        return None
-    match = (_APPENDING if bash else _ASSIGNMENT).match(first[1])
-    return match.group(1) if match else None
 
 
 def assignment_value(word: Word, expander: Expander) -> tuple[str, str, bool]:

@@ -21,7 +21,6 @@ from .shell_builtins import (
     LoopControlError,
     Runner,
     assign,
-    assignment_name,
     assignment_value,
     declare,
     declared,
@@ -36,16 +35,23 @@ from .shell_builtins import (
     unset,
 )
 from .shell_effects import OPAQUE_BUILTINS, assigned_in_words
-from .shell_lexer import SPECIAL_BUILTINS, Command, Word, split_redirection
+from .shell_lexer import (
+    SPECIAL_BUILTINS,
+    Command,
+    Word,
+    array_assignment,
+    assignment_name,
+    brace_expansion,
+    literal,
+    split_redirection,
+)
 from .shell_redirections import failed_redirection
 from .shell_state import WORD_WORK
 from .shell_test import evaluate_test, is_error
 from .shellwords import Expander
 
-__all__ = ["expand_targets", "failed", "literal", "open_redirections", "run_simple"]
+__all__ = ["expand_targets", "failed", "open_redirections", "run_simple"]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ARRAY_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^]]*\]\+?=")
 # Builtins tcpaudit does not run that may change any variable ('.' it runs).
 _NOT_RUN_OPAQUE = OPAQUE_BUILTINS - {".", "source"}
 # Builtins that change the shell's variables or options when run.
@@ -67,12 +73,16 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     words = command.words
     prefix = 0
     bash = not state.dash
-    if bash and words and _ARRAY_ASSIGNMENT.match(literal(words[0]) or ""):
+    while prefix < len(words) and assignment_name(words[prefix], bash) is not None:
+        prefix += 1
+    if bash and prefix < len(words) and array_assignment(words[prefix]):
         # bash's A[0]=x makes an array of A (no longer exported as it was).
         runner.make_opaque(number, "an array assignment of bash")
         return None
-    while prefix < len(words) and assignment_name(words[prefix], bash) is not None:
-        prefix += 1
+    if bash and any(map(brace_expansion, [*words[prefix:], *command.redirections])):
+        # export A={a,b} is export A=a A=b to bash.
+        runner.make_opaque(number, "bash's brace expansion")
+        return None
     assignments, arguments = words[:prefix], words[prefix:]
     name = literal(arguments[0]) if arguments else None
     action = _expanded_action(name, arguments, expander, runner, number) if arguments else None
@@ -102,7 +112,11 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         refuse_read_only(variable, state, expander)
         if state.all_export and variable not in state.variables:
             state.exported.add(variable)  # dash leaves an unset name marked for export
-    return True if action is None else action()
+    if action is None:
+        # Assignments alone take the status of their last command
+        # substitution (X=$(false) fails), which is not run: not known.
+        return None if expander.substituted else True
+    return action()
 
 
 def expand_targets(operators: list[str], words: list[Word], expander: Expander) -> list[str | None]:
@@ -139,12 +153,12 @@ def open_redirections(
 
 def failed(reason: str, runner: Runner, number: int, *, special: bool) -> bool:
     """A redirection that cannot be opened: the command is not run (status
-    2); before a special builtin, dash stops."""
+    2 in dash, 1 in bash); before a special builtin, dash stops."""
     if special:
         stop(runner, number, reason)
     else:
         runner.note(f"{reason}: the command is not run", number)
-    runner.state.failed_test = True  # $? is 2
+    runner.state.failed_test = runner.state.dash  # $? is 2 in dash
     return False
 
 
@@ -172,10 +186,16 @@ def _expanded_action(
         return lambda: declare(name, pending, state, runner, number)
     if name in ("break", "continue") and not words:
         return lambda: _loop_control(name, runner)
-    if name in ("shift", "break", "continue") and words:
+    if name == "shift" or (name in ("break", "continue") and words):
+        # shift fails and stops dash when $# is too small, which is not known.
         for word in words:
             expander.fields(word)
-        return lambda: opaque(runner, number, f"{name} with a count")
+        why = (
+            f"{name} with a count"
+            if words
+            else "shift, which stops dash when no parameter is left,"
+        )
+        return lambda: opaque(runner, number, why)
     if name in ("unset", "set", "read", "getopts"):
         fields, unknown = expander.tracked(
             lambda: [piece for word in words for piece in expander.fields(word)]
@@ -256,17 +276,6 @@ def _condition(name: str, args: list[str], runner: Runner, number: int) -> bool 
         runner.note(f"a test of {len(args)} words ({operators or 'no operator'}) is not "
                     "evaluated", number)  # fmt: skip
     return result
-
-
-def literal(word: Word) -> str | None:
-    """The word after quote removal when it holds no expansion (``\\:`` and
-    ``"echo"`` name ``:`` and ``echo``), else None."""
-    pieces: list[str] = []
-    for kind, text in word.parts:
-        if kind != "'" and ("$" in text or "`" in text):
-            return None
-        pieces.append(re.sub(r'\\([$`"\\])', r"\1", text) if kind == '"' else text)
-    return "".join(pieces)
 
 
 def _shown_command(head: str | None) -> str:

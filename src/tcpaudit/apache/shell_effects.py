@@ -16,7 +16,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .shell_lexer import SPECIAL_BUILTINS, Command, Word
+from .shell_lexer import (
+    SPECIAL_BUILTINS,
+    Command,
+    Word,
+    array_assignment,
+    assignment_name,
+    literal,
+)
 from .shell_tree import AndOr, Node
 
 __all__ = [
@@ -38,8 +45,6 @@ _ENDING = frozenset(("return", "exit", "exec", "local"))
 _COUNTING = frozenset(("shift", "break", "continue"))  # special builtins a count makes fail
 _STOPPING = re.compile(r"\$\{[A-Za-z_0-9@*#$!-]+:?\?")
 _ASSIGNED_IN_WORD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?=")
-_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
-_ARRAY_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^]]*\]\+?=")
 # Whole names only (a lookbehind): an unanchored name backtracked at each
 # character of a long run of them (35,000 letters took 50 s).
 _ARITHMETIC_ASSIGNED = re.compile(
@@ -102,15 +107,15 @@ def _command(command: Command, effects: Effects) -> None:
     for word in (*words, *command.redirections):
         _words(word, effects)
     index = 0
-    while index < len(words) and (assigned := _assignment_name(words[index])) is not None:
+    while index < len(words) and (assigned := assignment_name(words[index], bash=True)) is not None:
         effects.names.add(assigned)
         index += 1
-    if index < len(words) and _ARRAY_ASSIGNMENT.match(_text(words[index])):
+    if index < len(words) and array_assignment(words[index]):
         effects.opaque = True  # bash's A[0]=x makes an array of A
         return
     if index == len(words):
         return
-    name = _literal(words[index])
+    name = literal(words[index])
     if name is None or name in OPAQUE_BUILTINS or name in _ENDING or name in _COUNTING:
         # A command named by an expansion may be any builtin; return, exit,
         # exec and local end the file or the shell, or may.
@@ -123,7 +128,7 @@ def _command(command: Command, effects: Effects) -> None:
         if name == "getopts":
             effects.names.update(("OPTIND", "OPTARG"))
         for word in words[index + 1 :]:
-            text = _literal(word)
+            text = literal(word)
             if text is None or text.startswith("-"):
                 effects.opaque = True  # names not known, or an option of bash's
                 return
@@ -134,7 +139,7 @@ def _command(command: Command, effects: Effects) -> None:
             if name == "readonly":
                 effects.readonly.add(variable)
     elif name in ("printf", "wait") and any(
-        (_literal(word) or "-").startswith(("-v", "-p")) for word in words[index + 1 :]
+        (literal(word) or "-").startswith(("-v", "-p")) for word in words[index + 1 :]
     ):
         effects.opaque = True  # bash's printf -v and wait -p assign
     elif name in ("set", "trap"):
@@ -169,21 +174,3 @@ def arithmetic_names(text: str) -> set[str]:
     """Names an arithmetic expansion may assign (``$((A=5))``, ``A+=1``, bash's ``A++``)."""
     stepped = {before or after for before, after in _ARITHMETIC_STEPPED.findall(text)}
     return set(_ARITHMETIC_ASSIGNED.findall(text)) | stepped
-
-
-def _assignment_name(word: Word) -> str | None:
-    """``A=...``, and bash's ``A+=...``."""
-    if not word.parts or word.parts[0][0] != "":
-        return None
-    match = _ASSIGNMENT.match(word.parts[0][1])
-    return match.group(1) if match else None
-
-
-def _text(word: Word) -> str:
-    return word.parts[0][1] if word.parts and word.parts[0][0] == "" else ""
-
-
-def _literal(word: Word) -> str | None:
-    if any(kind != "'" and ("$" in text or "`" in text) for kind, text in word.parts):
-        return None
-    return "".join(text for _, text in word.parts)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ApacheConfigError
 from .shell_scan import (
+    NAME,
     SIMPLE_SUBSTITUTIONS,
     brace_frame,
     closing_quote,
@@ -37,7 +38,11 @@ __all__ = [
     "Token",
     "Tokens",
     "Word",
+    "array_assignment",
+    "assignment_name",
     "bare",
+    "brace_expansion",
+    "literal",
     "split_redirection",
 ]
 
@@ -50,6 +55,12 @@ _WORD_END = frozenset(" \t\n;&|()<>'\"\\$`")
 SPECIAL_BUILTINS = frozenset((":", ".", "break", "continue", "eval", "exec", "exit", "export",
                               "readonly", "return", "set", "shift", "times", "trap", "unset"))  # fmt: skip
 REDIRECTIONS = frozenset(("<<-", "<<", ">>", "<&", ">&", "<>", ">|", "<", ">"))
+_ASSIGNMENT = re.compile(rf"({NAME.pattern})=")
+_APPENDING = re.compile(rf"({NAME.pattern})\+?=")
+_ARRAY_START = re.compile(rf"{NAME.pattern}\[")
+_ARRAY_END = re.compile(r"\]\+?=")
+_PARAMETER = re.compile(r"\$\{[^}]*\}")
+_BRACES = re.compile(r"\{[^{}]*(?:,|\.\.)[^{}]*\}")
 
 
 class ShellSyntaxError(ApacheConfigError):
@@ -269,3 +280,42 @@ def split_redirection(written: str) -> tuple[int | None, str]:
 def bare(word: Word) -> str | None:
     """The word's text when it is one unquoted run (a reserved word must be)."""
     return word.parts[0][1] if len(word.parts) == 1 and word.parts[0][0] == "" else None
+
+
+# -- words, before expansion ------------------------------------------------------------
+
+
+def literal(word: Word) -> str | None:
+    """The word after quote removal when it holds no expansion (``\\:`` and
+    ``"echo"`` name ``:`` and ``echo``), else None."""
+    pieces: list[str] = []
+    for kind, text in word.parts:
+        if kind != "'" and ("$" in text or "`" in text):
+            return None
+        pieces.append(re.sub(r'\\([$`"\\])', r"\1", text) if kind == '"' else text)
+    return "".join(pieces)
+
+
+def assignment_name(word: Word, bash: bool = False) -> str | None:
+    """The name ``word`` assigns (``A=x``; bash's ``A+=x`` too), or None."""
+    first = word.parts[0] if word.parts else ("'", "")
+    if first[0] != "":
+        return None
+    match = (_APPENDING if bash else _ASSIGNMENT).match(first[1])
+    return match.group(1) if match else None
+
+
+def array_assignment(word: Word) -> bool:
+    """bash's ``A[i]=x``, ``A["k"]=x`` or ``A[$i]+=x``: it makes an array of A
+    (the subscript may be quoted or expanded; the ``]=`` may not be quoted)."""
+    first = word.parts[0] if word.parts else ("'", "")
+    if first[0] != "" or not _ARRAY_START.match(first[1]):
+        return False
+    return any(kind == "" and _ARRAY_END.search(text) for kind, text in word.parts)
+
+
+def brace_expansion(word: Word) -> bool:
+    """Whether bash may make several words of ``word`` (``{a,b}``, ``{1..3}``:
+    its braces and their comma or ``..`` unquoted); dash keeps it as written."""
+    shape = "".join(text if kind == "" else "x" for kind, text in word.parts)
+    return "{" in shape and _BRACES.search(_PARAMETER.sub("x", shape)) is not None

@@ -16,7 +16,6 @@ tree is walked by recursion, and real start-up files nest a few levels.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Callable, Iterator
 
@@ -31,12 +30,12 @@ from .shell_lexer import (
     bare,
     split_redirection,
 )
+from .shell_scan import NAME
 from .shell_tree import AndOr, Compound, Node, Pipeline
 
 __all__ = ["MAX_NESTING", "parse"]
 
 MAX_NESTING = 32
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Reserved words that end a list where a command would start (and "in",
 # which starts none).
 _ENDS_LIST = frozenset(("then", "do", "done", "elif", "else", "esac", "fi", "}", "in"))
@@ -314,7 +313,7 @@ class _Parser:
     def for_clause(self, line: int) -> Compound:
         token = self.next()
         name = bare(token[1]) if token is not None and isinstance(token[1], Word) else None
-        if name is None or not _NAME.match(name):
+        if name is None or not NAME.fullmatch(name):
             raise self.error("bad for loop variable", line if token is None else token[2])
         self.skip_newlines()
         token = self.next()
@@ -433,7 +432,7 @@ def _good_function_name(name: str, dash: bool) -> bool:
     """dash takes a name, not a special builtin's (nor local); bash most words."""
     if not dash:
         return "$" not in name and "`" not in name
-    return _NAME.match(name) is not None and name not in SPECIAL_BUILTINS and name != "local"
+    return NAME.fullmatch(name) is not None and name not in SPECIAL_BUILTINS and name != "local"
 
 
 def _keyword(token: Token | None) -> str | None:

@@ -4,25 +4,31 @@ apache2ctl runs ``$HTTPD ${APACHE_ARGUMENTS} -k start``: the unquoted
 expansion is split into fields, and a field holding ``*``, ``?`` or ``[``
 becomes the sorted names it matches, when any does (``-D KEEP?`` becomes
 ``-D KEEPX`` when a file ``/KEEPX`` exists: the service runs from ``/``).
-Matching is dash's (``shell_patterns.py``): a name starting with ``.``
-matches only a pattern starting with ``.``; a field matching nothing stays
-as written. The audited root stands for the host; its directories are read
-within a bound.
+Matching is dash's (``shell_patterns.py``): a backslash escapes the
+character after it (a field whose every ``*?[`` is escaped is no pattern),
+a name starting with ``.`` matches only a pattern starting with ``.`` or
+``\\.``; a field matching nothing stays as written. The audited root
+stands for the host; its directories are read within a bound.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Sequence
 
 from ..errors import ApacheConfigError
 from ..rootfs import RootFS
 from .shell_patterns import compile_pattern
 
-__all__ = ["MAX_LISTED_NAMES", "PathnameBudget", "expand_pathnames"]
+__all__ = ["MAX_LISTED_NAMES", "PathnameBudget", "Pathnames", "expand_pathnames", "is_pattern"]
 
+# What matches fields as pathnames in the root (see expand_pathnames).
+Pathnames = Callable[[list[str | tuple[str, str]]], list[str]]
 MAX_LISTED_NAMES = 100_000  # directory entries read for one invocation's fields
-_GLOB = re.compile(r"[*?\[]")
+# An unescaped *, ? or [ (escaped pairs are skipped whole, so this is linear).
+_UNESCAPED_GLOB = re.compile(r"(?:[^\\*?\[]|\\.)*[*?\[]", re.S)
+_ESCAPE = re.compile(r"\\(.)", re.S)
 
 
 class PathnameBudget:
@@ -32,21 +38,34 @@ class PathnameBudget:
         self.left = MAX_LISTED_NAMES
 
 
+def is_pattern(text: str) -> bool:
+    """Whether ``text`` holds a ``*``, ``?`` or ``[`` that no backslash escapes."""
+    return _UNESCAPED_GLOB.match(text) is not None
+
+
 def expand_pathnames(
-    fields: list[str], fs: RootFS, *, noglob: bool = False, budget: PathnameBudget | None = None
+    fields: Sequence[str | tuple[str, str]],
+    fs: RootFS,
+    *,
+    noglob: bool = False,
+    budget: PathnameBudget | None = None,
 ) -> list[str]:
     """``fields`` with each pattern replaced by the names it matches in the root.
+
+    A field is a value from an unquoted expansion (its backslashes escape,
+    and it stays as written when it matches nothing), or a word's
+    ``(pattern, written)``: its quoted characters escaped in the pattern,
+    and what it is after quote removal.
 
     Raises:
         ApacheConfigError: more than MAX_LISTED_NAMES entries read with ``budget``.
     """
-    if noglob:
-        return fields
     budget = budget if budget is not None else PathnameBudget()
     expanded: list[str] = []
     for field in fields:
-        matches = _matches(field, fs, budget) if _GLOB.search(field) else []
-        expanded.extend(sorted(matches, key=os.fsencode) if matches else [field])
+        pattern, written = (field, field) if isinstance(field, str) else field
+        matches = _matches(pattern, fs, budget) if not noglob and is_pattern(pattern) else []
+        expanded.extend(sorted(matches, key=os.fsencode) if matches else [written])
     return expanded
 
 
@@ -62,8 +81,9 @@ def _matches(field: str, fs: RootFS, budget: PathnameBudget) -> list[str]:
     for component in components:
         following: list[tuple[list[str], str]] = []
         for written, tree in found:
-            if not component or not _GLOB.search(component):
-                following.append(([*written, component], _join(tree, component)))
+            if not is_pattern(component):
+                name = _ESCAPE.sub(r"\1", component)  # dash writes it unescaped
+                following.append(([*written, name], _join(tree, name)))
                 continue
             for name in _listed(fs, tree, component, budget):
                 following.append(([*written, name], _join(tree, name)))
@@ -79,9 +99,10 @@ def _matches(field: str, fs: RootFS, budget: PathnameBudget) -> list[str]:
 
 def _listed(fs: RootFS, tree: str, component: str, budget: PathnameBudget) -> list[str]:
     """The names in directory ``tree`` that ``component`` matches (dot files
-    only when it starts with a dot)."""
+    only when it starts with a dot, escaped or not)."""
     pattern = compile_pattern(component)
-    names: list[str] = [".", ".."] if component.startswith(".") else []
+    dotted = component.startswith((".", "\\."))
+    names: list[str] = [".", ".."] if dotted else []
     try:
         with fs.scandir_real(fs.resolve(tree)) as entries:
             for entry in entries:
@@ -97,8 +118,7 @@ def _listed(fs: RootFS, tree: str, component: str, budget: PathnameBudget) -> li
     return [
         name
         for name in names
-        if (component.startswith(".") or not name.startswith("."))
-        and pattern.matches(os.fsencode(name))
+        if (dotted or not name.startswith(".")) and pattern.matches(os.fsencode(name))
     ]
 
 

@@ -18,11 +18,15 @@ which the caller charges as quadratic work.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 
 from .glob_runs import ALL_BYTES, BytePattern, parse_pattern, signed_range
 
-__all__ = ["compile_pattern", "trim"]
+__all__ = ["GLOB", "compile_pattern", "trim"]
+
+# A character that makes a word a pattern when it is not quoted.
+GLOB = re.compile(r"[*?\[]")
 
 
 def _mask(test: str) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "NAME",
     "SIMPLE_SUBSTITUTIONS",
     "brace_frame",
     "closing_brace",
@@ -20,7 +21,7 @@ __all__ = [
     "scan",
 ]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NESTING = re.compile(r"[()'\"`\\]")
 # "${NAME#" or "${NAME%": a trim, whose pattern reads quotes as quotes even
 # inside double quotes (the word of "${X:-'a'}" keeps its single quotes).
@@ -32,7 +33,7 @@ SIMPLE_SUBSTITUTIONS = re.compile(r"(?:\$\([^()'\"`\\]*\)|`[^`\\]*`)+")
 def plain_expansion_end(text: str, index: int) -> int:
     """The end of ``$NAME`` or ``$?``-like at ``text[index]``; a ``$`` that starts
     neither is a character (``$'...'`` is ``$`` and a quoted string in dash)."""
-    name = _NAME.match(text, index + 1)
+    name = NAME.match(text, index + 1)
     if name:
         return name.end()
     following = text[index + 1 : index + 2]

@@ -18,6 +18,7 @@ from .shell_effects import arithmetic_names
 from .shell_lexer import Word
 from .shell_patterns import compile_pattern, trim
 from .shell_scan import (
+    NAME,
     SIMPLE_SUBSTITUTIONS,
     closing_brace,
     closing_quote,
@@ -26,37 +27,16 @@ from .shell_scan import (
 )
 from .shell_state import (
     DEFAULT_IFS,
-    MAX_COMMANDS,
-    MAX_ENVIRONMENT_BYTES,
-    MAX_EXPANDED_BYTES,
     MAX_EXPANSION_DEPTH,
-    MAX_SOURCED_BYTES,
-    MAX_VALUE_BYTES,
-    REDACTED_VALUE,
     TRIM_WORK_PER_BYTE,
     TRIM_WORK_PER_RUN,
     WORD_WORK,
     ShellState,
     is_secret_variable,
-    redact_environment,
     split_fields,
 )
 
-__all__ = [
-    "DEFAULT_IFS",
-    "MAX_COMMANDS",
-    "MAX_ENVIRONMENT_BYTES",
-    "MAX_EXPANDED_BYTES",
-    "MAX_EXPANSION_DEPTH",
-    "MAX_SOURCED_BYTES",
-    "MAX_VALUE_BYTES",
-    "REDACTED_VALUE",
-    "Expander",
-    "ShellState",
-    "is_secret_variable",
-    "redact_environment",
-    "split_fields",
-]
+__all__ = ["Expander"]
 
 # Where Expander.text has work: an expansion, and inside double quotes a backslash.
 _SPECIAL_BARE = re.compile(r"[$`]")
@@ -64,7 +44,6 @@ _SPECIAL_QUOTED = re.compile(r"[$`\\]")
 # A glob trim tries every prefix or suffix; longer values are left as they are.
 _MAX_PATTERN_TRIM = 4096
 _T = TypeVar("_T")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # -- expansion ------------------------------------------------------------------------
@@ -91,15 +70,25 @@ class Expander:
         self.bounded = True
 
     def word(self, word: Word) -> str:
+        return self.word_pattern(word)[0]
+
+    def word_pattern(self, word: Word) -> tuple[str, str]:
+        """The word after quote removal, and as a pattern (what was quoted
+        escaped, as dash marks it): ``'*'x*`` is ``*x*`` and ``\\*x*``."""
         pieces: list[str] = []
+        pattern: list[str] = []
         parts = word.parts
         if parts and parts[0][0] == "" and parts[0][1].startswith("~"):
             parts = [*self._tilde(parts[0][1], len(parts) == 1), *parts[1:]]
         for index, (kind, text) in enumerate(parts):
-            pieces.append(text if kind == "'" else self.text(text, kind == '"'))
+            piece = text if kind == "'" else self.text(text, kind == '"')
+            pieces.append(piece)
+            # Slashes stay as they are: pathname matching splits at them.
+            pattern.append(_escaped(piece).replace("\\/", "/") if kind else piece)
             following = parts[index + 1][0] if index + 1 < len(parts) else ""
-            if not self.state.dash and kind == "" and text.endswith("$") and following == "'":
-                self._note("bash's $'...' quoting is not evaluated")
+            if not self.state.dash and kind == "" and text.endswith("$") and following:
+                # bash's $'\n' quoting and $"..." translation (dash: a $ and a quote).
+                self._note(f"bash's ${following}...{following} quoting is not evaluated")
         value = "".join(pieces)
         if self.bounded:
             self.state.charge(len(value), self.file, self.line)
@@ -109,7 +98,7 @@ class Expander:
         # of expansion, so a file of a million one-letter words sourced again
         # and again ends in an error, not a minute (15 MiB of "A ": 59 s).
         self.state.charge_work(WORD_WORK, self.file, self.line)
-        return value
+        return value, "".join(pattern)
 
     def body(self, word: Word) -> str:
         """A here-document's body, expanded as dash expands it."""
@@ -285,11 +274,11 @@ class Expander:
         name = name or bare
         variables = self.state.variables
         before, self.unknown = self.unknown, False
-        value = variables.get(name) if _NAME.fullmatch(name) else self._special(name)
+        value = variables.get(name) if NAME.fullmatch(name) else self._special(name)
         if value is None and name == "PPID":
             # dash sets it to its parent's process number, which no file tells.
             self._note("$PPID (a process number) is not known; it is taken as unset")
-        if name in self.state.unknown or (self.state.opaque and _NAME.fullmatch(name)):
+        if name in self.state.unknown or (self.state.opaque and NAME.fullmatch(name)):
             self.unknown = True
         elif value is not None and is_secret_variable(name):
             # It holds a placeholder, never the secret: what depends on it is not known.
@@ -335,7 +324,7 @@ class Expander:
             self._note(f"${{{name}{op}...}} of a value not known is not evaluated")
             return value or ""
         if op in (":=", "="):
-            if unset_or_empty and not _NAME.fullmatch(name):
+            if unset_or_empty and not NAME.fullmatch(name):
                 raise ApacheConfigError(
                     f"${{{name}{op}...}}: a special parameter cannot be assigned; the shell "
                     "sourcing the start-up files stops here",
@@ -431,6 +420,10 @@ class Expander:
             return value, self.unknown
         finally:
             self.unknown = self.unknown or before
+
+    def not_known(self, message: str) -> None:
+        """What ``message`` names is not evaluated: what is expanded is not known."""
+        self._note(message)
 
     def _note(self, message: str) -> None:
         self.unknown = True

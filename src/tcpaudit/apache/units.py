@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..inputs import read_bytes
 from ..rootfs import RootFS
-from .shellwords import MAX_VALUE_BYTES
+from .shell_state import MAX_VALUE_BYTES
 
 __all__ = [
     "UNIT_DIRECTORIES",

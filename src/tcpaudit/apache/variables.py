@@ -29,7 +29,7 @@ from .secret_words import (
     secret_check,
     worth_checking,
 )
-from .shellwords import is_secret_variable
+from .shell_state import is_secret_variable
 
 __all__ = ["Variables"]
 

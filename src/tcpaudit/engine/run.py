@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
-from ..apache.shellwords import REDACTED_VALUE
+from ..apache.shell_state import REDACTED_VALUE
 from ..errors import CatalogueError, ConfigError, raises_only_documented_errors
 from ..facts import HostFacts
 from ..hold import holds_remembered

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..apache.lexer import split_words
-from ..apache.shellwords import REDACTED_VALUE
+from ..apache.shell_state import REDACTED_VALUE
 from ..checks.paste import is_sysctl_file
 from ..engine.findings import FileChange, Finding
 from ..errors import ParseError

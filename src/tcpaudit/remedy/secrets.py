@@ -22,7 +22,7 @@ import re
 
 from ..apache.lexer import split_words
 from ..apache.secret_words import may_hold_secret, secret_in_words
-from ..apache.shellwords import REDACTED_VALUE
+from ..apache.shell_state import REDACTED_VALUE
 from ..lines import physical_lines
 from ..sysctl.apply import glob_matches
 from ..sysctl.values import SECRET_KEYS, is_glob, is_secret_key, normalise_key
