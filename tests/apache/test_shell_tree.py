@@ -362,7 +362,9 @@ def test_quoted_pattern_characters_match_themselves(tmp_path: Path) -> None:
     ]  # fmt: skip
     values = [f"{d}/a\\*", f"{d}/\\.h*", f"{d}/a\\b*", f"{d}/a\\?", f"{d}/\\a*"]
     scripts = [f'for f in {word}; do X="$X|$f"; done; export X\n' for word in words]
-    scripts += [f"P='{value}'\n" + 'for f in $P; do X="$X|$f"; done; export X\n' for value in values]
+    scripts += [
+        f"P='{value}'\n" + 'for f in $P; do X="$X|$f"; done; export X\n' for value in values
+    ]
     scripts += [f'B={d}/a; for f in "$B"*; do X="$X|$f"; done; export X\n']
     for script in scripts:
         assert environment(on_host(script)) == by_dash(script), script
