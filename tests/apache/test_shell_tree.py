@@ -111,7 +111,8 @@ def test_a_here_document_is_no_value_whatever_its_size() -> None:
     ["-D KEEP?", "-DK* -f x", "-D .h*", "dir/*.conf", "-D NOMATCH?", "[K]EEPX", "*/a.conf",
      "-D [!K]*", "dir/*/x", ".*", "KEEP[XY]", "-D 'KEEP?'", "/dir/*.conf",
      # A backslash escapes: no pattern left, an escaped dot, an escaped letter.
-     "-D KEEP\\?", "-D \\.h*", "K\\EEP*", "d\\ir/*.conf", "dir/\\a.conf", "KEEP\\[XY]"],
+     "-D KEEP\\?", "-D \\.h*", "K\\EEP*", "d\\ir/*.conf", "dir/\\a.conf", "KEEP\\[XY]",
+     "dir\\/*.conf"],
 )  # fmt: skip
 def test_service_arguments_are_matched_as_pathnames(tmp_path: Path, value: str) -> None:
     """apachectl expands ${APACHE_ARGUMENTS} unquoted from /: a field holding
@@ -360,7 +361,7 @@ def test_quoted_pattern_characters_match_themselves(tmp_path: Path) -> None:
         f"{d}/'a*'", f"{d}/a\\*", f'{d}/"a"?', f"{d}/a\\\\*", f"{d}/a[\\\\]b",
         f"{d}/\\.h*", f"'{d}/a'*", f"{d}/'['a]*", f"{d}/a\\?",
     ]  # fmt: skip
-    values = [f"{d}/a\\*", f"{d}/\\.h*", f"{d}/a\\b*", f"{d}/a\\?", f"{d}/\\a*"]
+    values = [f"{d}/a\\*", f"{d}/\\.h*", f"{d}/a\\b*", f"{d}/a\\?", f"{d}/\\a*", f"{d}\\/a*"]
     scripts = [f'for f in {word}; do X="$X|$f"; done; export X\n' for word in words]
     scripts += [
         f"P='{value}'\n" + 'for f in $P; do X="$X|$f"; done; export X\n' for value in values
@@ -368,11 +369,49 @@ def test_quoted_pattern_characters_match_themselves(tmp_path: Path) -> None:
     scripts += [f'B={d}/a; for f in "$B"*; do X="$X|$f"; done; export X\n']
     for script in scripts:
         assert environment(on_host(script)) == by_dash(script), script
-    # Splitting loses what was quoted: not known, and said so.
-    mixed = f'Y=b; for f in {d}/"a*"$Y {d}/"a?"$Y; do export A="$f"; done\n'
-    state = on_host(mixed)
-    assert "A" in state.unknown or state.opaque is not None
-    assert "pathname expansion of a word mixing" in " ".join(n.message for n in state.notes)
+    # Quoted pieces beside an unquoted expansion are neither split nor matched.
+    for script in (
+        f'Y=b; for f in {d}/"a*"$Y {d}/"a?"$Y {d}/"a "$Y; do X="$X|$f"; done; export X\n',
+        f'Y="a b"; for f in {d}/$Y"$Y" ${{Q:-"{d}/a b"}} ${{Q:-{d}/"*"}}; do X="$X|$f"; done\n'
+        "export X\n",
+    ):
+        assert environment(on_host(script)) == by_dash(script), script
+
+
+# Fields: only what an unquoted expansion gave is split; a quoted part is not.
+FIELDS = [
+    'X=a; export A$X"=1 B=2"\n',
+    'X=A; export $X"=a b"\n',
+    'X=; readonly $X"A=x y"; export A\n',
+    'X=1; for f in ${X}"a b" "a b"$X $X\'a b\'; do C="$C|$f"; done; export C\n',
+    'X=" 1 "; for f in "a b"$X"c d"; do C="$C|$f"; done; export C\n',
+    'X="a "; Y=", b"; IFS=", "; for f in $X$Y x$Y $X""; do C="$C|$f"; done; export C\n',
+    'for f in ${Q-a b} ${Q-"a b"c d} ${Q:+x} ${Q:-"*"}; do C="$C|$f"; done; export C\n',
+]
+
+
+@pytest.mark.parametrize("script", FIELDS)
+def test_only_what_an_expansion_gave_is_split(script: str) -> None:
+    assert environment(on_host(script)) == by_dash(script), script
+
+
+@pytest.mark.parametrize(
+    "expansion",
+    ["${A,,}", "${A@Q}", "${A:0}", "${A: -1}", "${A//b}", "${!A*}", '"${A/a/q}"', "${#A:-1}",
+     "${}", "${ A}", "${A.b}"],
+)  # fmt: skip
+def test_a_bad_substitution_stops_dash_and_tcpaudit(expansion: str) -> None:
+    script = f"A=abc; export B={expansion}; export C=1\n"
+    assert b"reached" not in sourced_by_dash(script).stdout
+    with pytest.raises(ApacheConfigError, match="bad substitution"):
+        on_host(script)
+
+
+@pytest.mark.parametrize("expansion", ["${10}", "${11:-z}", "${#@}", "${A%}", "${-}", "${!}"])
+def test_what_dash_expands_is_no_bad_substitution(expansion: str) -> None:
+    script = f"A=abc; export B={expansion}; export C=1\n"
+    assert b"reached" in sourced_by_dash(script).stdout
+    assert environment(on_host(script))["C"] == b"1"
 
 
 def test_bash_gives_status_1_to_a_failed_redirection() -> None:
@@ -448,6 +487,20 @@ NOT_KNOWN_BASH = [
     'export A=$"hi"\n',
     "GLOBIGNORE=/etc; for f in /e*; do export A=$f; done\n",
     "for f in /.*; do export A=$f; done\n",
+    # $'...' inside ${...} and patterns, single quotes in "${X-'...'}", $[...],
+    # collating symbols, &>, bash's own variables.
+    "export A=${X-$'a\\tb'}\n",
+    ": ${A:=$'q'}\nexport A\n",
+    "X=abc; export A=${X#$'a'}\n",
+    "case x in $'x') export A=1;; *) export A=2;; esac\n",
+    'export A="${X:-\'}"; export C=1\n',
+    "export A=\"${X-'}'}\"\n",
+    "export A=$[1+1]\n",
+    "for f in /e[[.t.]]c; do export A=$f; done\n",
+    "export A=1 &>/dev/null\n",
+    "A=1 &>/dev/null; export A\n",
+    'export A="$BASH_VERSION" B=$BASH C=$HOSTNAME X=$UID\n',
+    "[ a == a ] && export A=1\n",
     # Assignments before a special builtin are the builtin's own in bash;
     # a forked command's redirections are expanded in the child.
     "export A=1\nA=2 :\nexport B=$A\n",

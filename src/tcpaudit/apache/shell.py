@@ -29,7 +29,6 @@ gigabytes; all expansions of one start-up together may produce at most
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import partial
 
@@ -37,10 +36,9 @@ from ..errors import ApacheConfigError, ParseError
 from .shell_builtins import LoopControlError, ReturnError, stop
 from .shell_commands import expand_targets, failed, open_redirections, run_simple
 from .shell_effects import Effects, arithmetic_names, effects_of, effects_of_lists
-from .shell_lexer import Command, ShellSyntaxError, Word, brace_expansion, literal
+from .shell_lexer import Command, ShellSyntaxError, brace_expansion, literal
 from .shell_parser import parse
 from .shell_pathnames import Pathnames, is_pattern
-from .shell_patterns import GLOB
 from .shell_redirections import shown_text
 from .shell_state import MAX_LOOP_ITERATIONS, MAX_SOURCED_BYTES, PARSE_WORK, ShellState
 from .shell_tree import AndOr, Compound, Node, Pipeline
@@ -50,8 +48,6 @@ __all__ = ["run_script"]
 
 _MAX_SOURCE_DEPTH = 8
 _LOOPS = {"while": "a while loop", "until": "an until loop", "for": "a for loop"}
-_PATTERN_CHARACTERS = re.compile(r"[*?\[\\]")
-_MAY_HOLD_PATTERN = re.compile(r"[*?\[\\$`]")
 
 
 def run_script(
@@ -287,17 +283,7 @@ class _Runner:
         for word in node.words:
             if not self.state.dash and brace_expansion(word):
                 expander.not_known("bash's brace expansion is not evaluated")
-            bare = [text for kind, text in word.parts if kind == ""]
-            if not any("$" in text or "`" in text for text in bare):
-                value, pattern = expander.word_pattern(word)
-                fields.append((pattern, value))
-                continue
-            pieces = expander.fields(word)
-            if any(GLOB.search(piece) for piece in pieces) and _quotes_pattern(word):
-                # Splitting loses which characters were quoted ("*"$X).
-                expander.not_known("pathname expansion of a word mixing quoted pattern "
-                                   "characters and an unquoted expansion is not evaluated")  # fmt: skip
-            fields.extend(pieces)
+            fields.extend((pattern, value) for value, pattern in expander.fields_patterns(word))
         if self.pathnames is None or self.state.noglob:
             return [field if isinstance(field, str) else field[1] for field in fields]
         if not self.state.dash and _bash_matching_differs(fields, self.state):
@@ -423,23 +409,16 @@ class _Runner:
         return state.last_status
 
 
-def _quotes_pattern(word: Word) -> bool:
-    """Whether a quoted part of ``word`` holds, or may expand to, a pattern's
-    character or a backslash."""
-    return any(
-        (kind == "'" and _PATTERN_CHARACTERS.search(text))
-        or (kind == '"' and _MAY_HOLD_PATTERN.search(text))
-        for kind, text in word.parts
-    )
-
-
 def _bash_matching_differs(fields: list[str | tuple[str, str]], state: ShellState) -> bool:
     """Whether bash's own rules may match otherwise: ``.*`` matches ``.`` and
-    ``..`` up to bash 5.1 only, and GLOBIGNORE drops names."""
+    ``..`` up to bash 5.1 only, GLOBIGNORE drops names, and bash knows
+    collating symbols and classes dash has not."""
     if "GLOBIGNORE" in state.variables or "GLOBIGNORE" in state.unknown:
         return True
     for field in fields:
         pattern = field if isinstance(field, str) else field[0]
+        if "[[." in pattern or "[[=" in pattern or "[:word:]" in pattern:
+            return True  # collating symbols and classes dash has not
         for component in pattern.split("/"):
             if component.startswith((".", "\\.")) and is_pattern(component):
                 return True

@@ -267,8 +267,9 @@ def _condition(name: str, args: list[str], runner: Runner, number: int) -> bool 
             runner.state.failed_test = True
             return False  # "[: missing ]", an error: the condition fails
         args = args[:-1]
-    result = evaluate_test(args, runner.exists)
-    if result is False and is_error(args):
+    bash = not runner.state.dash
+    result = evaluate_test(args, runner.exists, bash=bash)
+    if result is False and is_error(args, bash=bash):
         runner.state.failed_test = True  # test's status 2, as $? shows it
     if result is None:
         # Its operators only: an operand may be any value, a secret too.

@@ -121,6 +121,13 @@ class _Parser:
             line=line,
         )
 
+    def background(self, token: Token) -> None:
+        """``&`` ends a command run in the background; bash reads ``&>`` and
+        ``&>>`` as a redirection of both outputs, which dash's grammar has not."""
+        text, index = self.tokens.text, self.tokens.index
+        if not self.dash and not self.tokens.back and text.startswith(">", index):
+            raise self.error("bash's &> redirection", token[2])
+
     def unexpected(self, token: Token | None, expecting: str = "") -> ApacheConfigError:
         if token is None:
             what = f"the file ends before its {expecting}" if expecting else "the file ends"
@@ -157,6 +164,7 @@ class _Parser:
             if token is None or token[0] == "newline":
                 return lists
             if token[1] == "&":
+                self.background(token)
                 lists[-1].background = True
             elif token[1] != ";":
                 raise self.unexpected(token)
@@ -178,6 +186,7 @@ class _Parser:
             if token[0] == "newline" or token[1] == ";":
                 continue
             if token[1] == "&":
+                self.background(token)
                 lists[-1].background = True
                 continue
             if _ends_list(token):

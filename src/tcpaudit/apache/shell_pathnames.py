@@ -72,7 +72,7 @@ def expand_pathnames(
 def _matches(field: str, fs: RootFS, budget: PathnameBudget) -> list[str]:
     """What ``field`` matches, each written as dash writes it (its own slashes
     kept; a final ``/`` matches directories only)."""
-    components = field.split("/")
+    components = _components(field)
     directories_only = len(components) > 1 and components[-1] == ""
     if directories_only:
         components = components[:-1]
@@ -95,6 +95,34 @@ def _matches(field: str, fs: RootFS, budget: PathnameBudget) -> list[str]:
         if _exists(fs, tree) and (not directories_only or _is_directory(fs, tree)):
             matches.append("/".join(written) + ("/" if directories_only else ""))
     return matches
+
+
+def _components(pattern: str) -> list[str]:
+    """``pattern`` split at its slashes, escaped ones too (dash matches
+    ``/etc\\/host*`` as ``/etc/host*``); other escapes are kept."""
+    if "\\/" not in pattern:
+        return pattern.split("/")
+    components: list[str] = []
+    current: list[str] = []
+    index, length = 0, len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == "\\" and index + 1 < length:
+            if pattern[index + 1] == "/":
+                components.append("".join(current))
+                current = []
+            else:
+                current.append(pattern[index : index + 2])
+            index += 2
+            continue
+        if char == "/":
+            components.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        index += 1
+    components.append("".join(current))
+    return components
 
 
 def _listed(fs: RootFS, tree: str, component: str, budget: PathnameBudget) -> list[str]:

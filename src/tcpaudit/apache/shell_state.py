@@ -16,6 +16,7 @@ from ..errors import ApacheConfigError
 from ..notes import BoundedNotes
 
 __all__ = [
+    "BASH_VARIABLES",
     "DEFAULT_IFS",
     "MAX_COMMANDS",
     "MAX_ENVIRONMENT_BYTES",
@@ -29,10 +30,12 @@ __all__ = [
     "TRIM_WORK_PER_BYTE",
     "TRIM_WORK_PER_RUN",
     "WORD_WORK",
+    "Segment",
     "ShellState",
     "is_secret_variable",
     "redact_environment",
     "split_fields",
+    "split_segments",
 ]
 
 # Linux's MAX_ARG_STRLEN (32 pages): execve refuses a longer NAME=value (E2BIG).
@@ -71,6 +74,19 @@ PARSE_WORK = 8
 TRIM_WORK_PER_BYTE = 64
 TRIM_WORK_PER_RUN = 64
 DEFAULT_IFS = " \t\n"
+# Variables bash sets itself (its version, its path, the host, the user,
+# counters, the time): their values are not known.
+BASH_VARIABLES = frozenset(("BASH", "BASH_VERSION", "BASH_VERSINFO", "BASHPID", "BASH_SOURCE",
+    "BASH_LINENO", "BASH_ARGV", "BASH_ARGC", "BASH_ARGV0", "BASH_COMMAND", "BASH_SUBSHELL",
+    "BASH_EXECUTION_STRING", "BASH_REMATCH", "BASHOPTS", "SHELLOPTS", "HOSTNAME", "HOSTTYPE",
+    "MACHTYPE", "OSTYPE", "UID", "EUID", "GROUPS", "PPID", "RANDOM", "SRANDOM", "SECONDS",
+    "LINENO", "EPOCHSECONDS", "EPOCHREALTIME", "FUNCNAME", "DIRSTACK", "PIPESTATUS", "HISTCMD",
+    "COMP_WORDBREAKS", "OPTERR", "MAILCHECK", "HISTFILE", "HISTFILESIZE", "HISTSIZE",
+    "BASH_LOADABLES_PATH", "BASH_COMPAT", "_"))  # fmt: skip
+# A piece of a word as expanded: (text, split, quoted). An unquoted
+# expansion's value is split at IFS and matched as a pattern; the word's own
+# unquoted text is matched, not split; what was quoted is neither.
+Segment = tuple[str, bool, bool]
 _IFS = re.compile("[ \t\n]+")
 
 
@@ -121,6 +137,8 @@ class ShellState:
             self.variables.setdefault(name, value)
         self.variables["PWD"] = "/"
         self.exported.add("PWD")
+        if not self.dash:
+            self.unknown.update(BASH_VARIABLES)  # bash sets them to what no file tells
 
     def make_opaque(self, message: str, file: str, line: int) -> None:
         """Something may have changed any name: from here on none is known
@@ -241,3 +259,58 @@ def split_fields(value: str, ifs: str = DEFAULT_IFS) -> list[str]:
     if start < length:
         fields.append(value[start:])
     return fields
+
+
+def split_segments(segments: list[Segment], ifs: str = DEFAULT_IFS) -> list[tuple[str, str]]:
+    """The fields of a word made of ``segments``, each with its pattern (what
+    was quoted escaped, ``/`` but).
+
+    Only what an unquoted expansion gave is split; a quoted part, even
+    empty, makes a field (``$P"$P"`` with P of ``a b`` gives ``a`` and
+    ``ba b``). Delimiters as in ``split_fields``, found in each expansion's
+    text on its own, as dash does (with IFS of ``, ``, ``a `` then ``, b``
+    give ``a``, an empty field and ``b``).
+    """
+    white = "".join(char for char in ifs if char in DEFAULT_IFS)
+    delimiter = re.compile(f"[{re.escape(ifs)}]") if ifs else None
+    fields: list[tuple[str, str]] = []
+    values: list[str] = []
+    patterns: list[str] = []
+    exists = False  # the field being built holds a character or a quoted part
+
+    def add(text: str, quoted: bool) -> None:
+        values.append(text)
+        patterns.append("/".join(_escaped(piece) for piece in text.split("/")) if quoted else text)
+
+    for text, split, quoted in segments:
+        if not split or delimiter is None:
+            add(text, quoted)
+            exists = exists or quoted or bool(text)
+            continue
+        index, length = 0, len(text)
+        while index < length:
+            found = delimiter.search(text, index)
+            end = found.start() if found else length
+            if end > index:
+                add(text[index:end], False)
+                exists = True
+            if found is None:
+                break
+            index = end
+            while index < length and text[index] in white:
+                index += 1
+            hard = index < length and text[index] not in white and text[index] in ifs
+            if hard:
+                index += 1
+                while index < length and text[index] in white:
+                    index += 1
+            if exists or hard:
+                fields.append(("".join(values), "".join(patterns)))
+                values, patterns, exists = [], [], False
+    if exists:
+        fields.append(("".join(values), "".join(patterns)))
+    return fields
+
+
+def _escaped(text: str) -> str:
+    return "".join(f"\\{char}" for char in text)

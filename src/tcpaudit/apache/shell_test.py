@@ -16,9 +16,14 @@ _NUMBER = re.compile(r"\s*[-+]?[0-9]+\s*")
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-def evaluate_test(args: list[str], exists: Callable[[str, str], bool | None] | None) -> bool | None:
+def evaluate_test(
+    args: list[str], exists: Callable[[str, str], bool | None] | None, *, bash: bool = False
+) -> bool | None:
     """What ``test args`` gives (``[``'s closing ``]`` removed); None when not
-    known. ``exists(test, path)`` answers the file tests."""
+    known. ``exists(test, path)`` answers the file tests. bash's test takes
+    ``==`` for ``=``."""
+    if bash and len(args) >= 3:
+        args = ["=" if arg == "==" else arg for arg in args]
     negations = 0
     while args[:1] == ["!"] and len(args) > 1:
         negations, args = negations + 1, args[1:]
@@ -57,10 +62,10 @@ def _test_plain(args: list[str], exists: Callable[[str, str], bool | None] | Non
     return None
 
 
-def is_error(args: list[str]) -> bool:
+def is_error(args: list[str], *, bash: bool = False) -> bool:
     """Whether a failing three-word test failed as an error (an unknown
     operator, a number that is none): test(1) then gives 2, not 1."""
-    if len(args) != 3 or args[1] in ("=", "!="):
+    if len(args) != 3 or args[1] in ("=", "!=") or (bash and args[1] == "=="):
         return False
     return args[1] == "==" or _integer(args[0]) is None or _integer(args[2]) is None
 

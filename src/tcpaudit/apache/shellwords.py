@@ -26,14 +26,16 @@ from .shell_scan import (
     plain_expansion_end,
 )
 from .shell_state import (
+    BASH_VARIABLES,
     DEFAULT_IFS,
     MAX_EXPANSION_DEPTH,
     TRIM_WORK_PER_BYTE,
     TRIM_WORK_PER_RUN,
     WORD_WORK,
+    Segment,
     ShellState,
     is_secret_variable,
-    split_fields,
+    split_segments,
 )
 
 __all__ = ["Expander"]
@@ -68,23 +70,37 @@ class Expander:
         # Values are bounded by what execve passes; a here-document's body is
         # no value (its expansion work is still charged).
         self.bounded = True
+        # The pieces of the word ${X:-word} gives, for field splitting (see _used_word).
+        self._inner: list[Segment] | None = None
+        self._inner_used = False
 
     def word(self, word: Word) -> str:
-        return self.word_pattern(word)[0]
+        return self._expand(word, None)
 
     def word_pattern(self, word: Word) -> tuple[str, str]:
         """The word after quote removal, and as a pattern (what was quoted
         escaped, as dash marks it): ``'*'x*`` is ``*x*`` and ``\\*x*``."""
+        segments: list[Segment] = []
+        value = self._expand(word, segments)
+        return value, "".join(
+            _pattern_text(text) if quoted else text for text, _, quoted in segments
+        )
+
+    def _expand(self, word: Word, segments: list[Segment] | None) -> str:
+        """The word after quote removal; ``segments`` receives its pieces (see
+        ``Segment``)."""
         pieces: list[str] = []
-        pattern: list[str] = []
         parts = word.parts
         if parts and parts[0][0] == "" and parts[0][1].startswith("~"):
             parts = [*self._tilde(parts[0][1], len(parts) == 1), *parts[1:]]
         for index, (kind, text) in enumerate(parts):
-            piece = text if kind == "'" else self.text(text, kind == '"')
+            if kind == "" and segments is not None:
+                piece = self.text(text, False, segments)
+            else:
+                piece = text if kind == "'" else self.text(text, kind == '"')
+                if segments is not None:
+                    segments.append((piece, False, True))
             pieces.append(piece)
-            # Slashes stay as they are: pathname matching splits at them.
-            pattern.append(_escaped(piece).replace("\\/", "/") if kind else piece)
             following = parts[index + 1][0] if index + 1 < len(parts) else ""
             if not self.state.dash and kind == "" and text.endswith("$") and following:
                 # bash's $'\n' quoting and $"..." translation (dash: a $ and a quote).
@@ -98,7 +114,7 @@ class Expander:
         # of expansion, so a file of a million one-letter words sourced again
         # and again ends in an error, not a minute (15 MiB of "A ": 59 s).
         self.state.charge_work(WORD_WORK, self.file, self.line)
-        return value, "".join(pattern)
+        return value
 
     def body(self, word: Word) -> str:
         """A here-document's body, expanded as dash expands it."""
@@ -109,21 +125,35 @@ class Expander:
             self.bounded = True
 
     def fields(self, word: Word) -> list[str]:
-        """The word after field splitting (unquoted expansions split at blanks)."""
-        if all(kind for kind, _ in word.parts):
+        """The word after field splitting: what unquoted expansions gave is
+        split at IFS, the rest of the word is not."""
+        if not _expands_unquoted(word):
             return [self.word(word)]
-        value = self.word(word)
-        quoted = any(kind for kind, _ in word.parts)
-        expands = any(kind == "" and ("$" in text or "`" in text) for kind, text in word.parts)
-        if expands and ("IFS" in self.state.unknown or self.state.opaque is not None):
-            self.unknown = True  # how it splits is not known
-        split = split_fields(value, self.state.variables.get("IFS", DEFAULT_IFS))
-        return split if split or not quoted else [value]
+        return [value for value, _ in self.fields_patterns(word)]
 
-    def text(self, text: str, quoted: bool) -> str:
+    def fields_patterns(self, word: Word) -> list[tuple[str, str]]:
+        """The word's fields, each with its pattern (as ``word_pattern``)."""
+        if not _expands_unquoted(word):
+            return [self.word_pattern(word)]
+        segments: list[Segment] = []
+        self._expand(word, segments)
+        if "IFS" in self.state.unknown or self.state.opaque is not None:
+            self.unknown = True  # how it splits is not known
+        return split_segments(segments, self.state.variables.get("IFS", DEFAULT_IFS))
+
+    def text(self, text: str, quoted: bool, segments: list[Segment] | None = None) -> str:
+        """``text`` expanded; ``segments`` (unquoted text only) receives its
+        literal runs and its expansions' pieces."""
         special = _SPECIAL_QUOTED if quoted else _SPECIAL_BARE
+        if not self.state.dash and "$[" in text:
+            # bash's $[...] is arithmetic (dash's a $ and a [).
+            self.state.make_opaque("bash's $[...] arithmetic is not evaluated, so no value is "
+                                   "known from here on", self.file, self.line)  # fmt: skip
+            self.unknown = True
         found = special.search(text)
         if found is None:
+            if segments is not None and text:
+                segments.append((text, False, False))
             return text
         out: list[str] = []
         built = 0
@@ -131,13 +161,18 @@ class Expander:
         while found is not None:
             start = found.start()
             out.append(text[index:start])
+            if segments is not None and start > index:
+                segments.append((text[index:start], False, False))
             char = text[start]
             if char == "\\":  # inside double quotes: escapes only these
                 following = text[start + 1 : start + 2]
                 out.append(following if following and following in '$`"\\\n' else "\\" + following)
                 index = start + 2
             else:
-                expanded, index = self._expansion(text, start, quoted)
+                if segments is None:
+                    expanded, index = self._expansion(text, start, quoted)
+                else:
+                    expanded, index = self._split_expansion(text, start, segments)
                 out.append(expanded)
                 built += len(expanded)
                 if self.bounded:
@@ -148,7 +183,26 @@ class Expander:
                     self.state.charge_work(len(expanded), self.file, self.line)
             found = special.search(text, index)
         out.append(text[index:])
+        if segments is not None and index < len(text):
+            segments.append((text[index:], False, False))
         return "".join(out)
+
+    def _split_expansion(self, text: str, index: int, segments: list[Segment]) -> tuple[str, int]:
+        """An unquoted expansion's value and end; ``segments`` receives it
+        whole, to be split, or the pieces of the word ``${X:-word}`` used."""
+        inner: list[Segment] = []
+        saved = self._inner, self._inner_used
+        self._inner, self._inner_used = inner, False
+        try:
+            expanded, end = self._expansion(text, index, False)
+            used = self._inner_used
+        finally:
+            self._inner, self._inner_used = saved
+        if used:
+            segments.extend(inner)
+        else:
+            segments.append((expanded, True, False))
+        return expanded, end
 
     def _expansion(self, text: str, index: int, quoted: bool) -> tuple[str, int]:
         """The value of the ``$...`` or backquote at ``text[index]``, and the index
@@ -228,16 +282,33 @@ class Expander:
         self.state.check(len(built), self.file, self.line)
         return built
 
-    def word_value(self, text: str, quoted: bool) -> str:
+    def _used_word(self, word: str, quoted: bool) -> str:
+        """The word of ``${X:-word}`` or ``${X:+word}`` as the expansion's
+        value: unquoted, its own quotes keep their pieces from splitting and
+        matching (``${X:-"a b"}`` is one field)."""
+        inner, self._inner = self._inner, None
+        if inner is None or quoted:
+            return self.word_value(word, quoted)
+        self._inner_used = True
+        return self.word_value(word, quoted, inner)
+
+    def word_value(self, text: str, quoted: bool, segments: list[Segment] | None = None) -> str:
         """The word of ``${X:-word}`` (and ``-``, ``:+``, ``+``, ``:=``, ``=``, ``:?``,
         ``?``) after quote removal, as dash gives it: outside double quotes,
         quotes and backslashes quote; inside (``quoted``), single quotes are
-        characters and a backslash escapes only ``$ ` " \\ }`` and a newline."""
+        characters and a backslash escapes only ``$ ` " \\ }`` and a newline.
+        ``segments`` (unquoted only) receives its pieces: its own text and
+        expansions to be split, what it quotes not."""
+        if not self.state.dash and ("$'" in text or '$"' in text):
+            self._note("bash's $'...' or $\"...\" quoting inside ${...} is not evaluated")
         out: list[str] = []
         index = 0
         length = len(text)
+        literal_from = len(out)  # out[literal_from:] is unquoted text not yet in segments
         while index < length:
             char = text[index]
+            if segments is not None and (char in "\\'\"$`") and len(out) > literal_from:
+                segments.append(("".join(out[literal_from:]), True, False))
             if char == "\\":
                 following = text[index + 1 : index + 2]
                 if not following:
@@ -247,21 +318,34 @@ class Expander:
                 else:
                     out.append(char + following)
                 index += 2
+                if segments is not None:
+                    segments.append((out[-1], False, True))
             elif char == "'" and not quoted:
                 end = text.find("'", index + 1)
                 end = length if end < 0 else end
                 out.append(text[index + 1 : end])
                 index = end + 1
+                if segments is not None:
+                    segments.append((out[-1], False, True))
             elif char == '"':
                 end = closing_quote(text, index + 1)
                 out.append(self.text(text[index + 1 : end], True))
                 index = end + 1
+                if segments is not None:
+                    segments.append((out[-1], False, True))
             elif char in "$`":
-                expanded, index = self._expansion(text, index, quoted)
+                if segments is None:
+                    expanded, index = self._expansion(text, index, quoted)
+                else:
+                    expanded, index = self._split_expansion(text, index, segments)
                 out.append(expanded)
             else:
                 out.append(char)
                 index += 1
+                continue
+            literal_from = len(out)
+        if segments is not None and len(out) > literal_from:
+            segments.append(("".join(out[literal_from:]), True, False))
         value = "".join(out)
         self.state.check(len(value), self.file, self.line)
         return value
@@ -269,12 +353,27 @@ class Expander:
     def parameter(self, piece: str, quoted: bool = False) -> str:
         match = _PARAMETER.fullmatch(piece)
         if match is None:
+            if piece.startswith("${"):
+                self._bad_substitution("${...}")
             return piece
         length, name, operation, bare = match.groups()
-        name = name or bare
+        name, operation = name or bare, operation or ""
+        if name.isdigit() and operation[:1].isdigit():
+            digits = len(operation) - len(operation.lstrip("0123456789"))
+            name, operation = name + operation[:digits], operation[digits:]  # ${10}
+        if length and operation:
+            self._bad_substitution(f"${{#{name}...}}")
+        if not self.state.dash and quoted and "'" in operation:
+            # bash reads single quotes as quotes there (dash as characters);
+            # one left open stops it.
+            self.state.make_opaque(f"${{{name}...}} holding a single quote inside double quotes "
+                                   "is not evaluated (bash reads it as a quote), so no value is "
+                                   "known from here on", self.file, self.line)  # fmt: skip
         variables = self.state.variables
         before, self.unknown = self.unknown, False
         value = variables.get(name) if NAME.fullmatch(name) else self._special(name)
+        if not self.state.dash and name in BASH_VARIABLES:
+            self._note(f"${name} is set by bash itself; its value is not known")
         if value is None and name == "PPID":
             # dash sets it to its parent's process number, which no file tells.
             self._note("$PPID (a process number) is not known; it is taken as unset")
@@ -313,13 +412,15 @@ class Expander:
         else:
             # Its words (a pattern, a replacement) may quote a secret: not shown.
             kind = operation[:1]
+            if self.state.dash:
+                self._bad_substitution(f"${{{name}{kind}...}}")
             self._note(f"parameter expansion ${{{name}{kind}...}} is not evaluated")
             return ""
         unset_or_empty = value is None or (op.startswith(":") and value == "")
         # The word is expanded only where it is used, as in dash: an unused
         # ${X:+${Y:=v}} assigns nothing.
         if op in (":-", "-"):
-            return self.word_value(word, quoted) if unset_or_empty else value or ""
+            return self._used_word(word, quoted) if unset_or_empty else value or ""
         if not_known and op not in (":-", "-", ":+", "+"):
             self._note(f"${{{name}{op}...}} of a value not known is not evaluated")
             return value or ""
@@ -344,7 +445,7 @@ class Expander:
                 return variables[name]
             return value or ""
         if op in (":+", "+"):
-            return "" if unset_or_empty else self.word_value(word, quoted)
+            return "" if unset_or_empty else self._used_word(word, quoted)
         if unset_or_empty:
             # ":?" and "?": the shell stops (apachectl fails, httpd never starts).
             raise ApacheConfigError(
@@ -354,6 +455,20 @@ class Expander:
                 line=self.line,
             )
         return value or ""
+
+    def _bad_substitution(self, shown: str) -> None:
+        """dash stops at an expansion it cannot read (``${A:0}``, ``${A,,}``);
+        bash reads more of them, or stops too: nothing is known from here on."""
+        if self.state.dash:
+            raise ApacheConfigError(
+                f"{shown}: a bad substitution: the shell sourcing the start-up files stops here",
+                file=self.file,
+                line=self.line,
+            )
+        self.state.make_opaque(f"{shown} is not evaluated (bash's own expansion, or a bad "
+                               "substitution), so no value is known from here on",
+                               self.file, self.line)  # fmt: skip
+        self.unknown = True
 
     def _tilde(self, text: str, whole: bool) -> list[tuple[str, str]]:
         """``~`` or ``~/...`` at a word's start: HOME when set, as in dash;
@@ -381,6 +496,8 @@ class Expander:
         return None
 
     def _trim(self, value: str, op: str, text: str) -> str:
+        if not self.state.dash and ("$'" in text or '$"' in text or "[[" in text):
+            self._note("bash's $'...' quoting or collating classes in a pattern are not evaluated")
         written = self.pattern(text)
         pattern = compile_pattern(written)
         if pattern.plain is None:
@@ -404,6 +521,8 @@ class Expander:
             else self.pattern(text)
             for kind, text in pattern.parts
         )  # fmt: skip
+        if not self.state.dash and _bash_pattern(pattern.parts, written):
+            self._note("bash's $'...' quoting or collating classes in a pattern are not evaluated")
         compiled = compile_pattern(written)
         data = os.fsencode(value)
         if compiled.plain is not None:
@@ -428,6 +547,27 @@ class Expander:
     def _note(self, message: str) -> None:
         self.unknown = True
         self.state.notes.append_message(message, self.file, self.line)
+
+
+def _bash_pattern(parts: list[tuple[str, str]], written: str) -> bool:
+    """Whether bash reads a pattern its own way: ``$'x'`` quoting, ``[[.x.]]``,
+    ``[[=x=]]`` or ``[[:word:]]`` (dash: characters)."""
+    if "[[." in written or "[[=" in written or "[:word:]" in written:
+        return True
+    return any(
+        kind == "" and text.endswith("$") and index + 1 < len(parts)
+        for index, (kind, text) in enumerate(parts)
+    )
+
+
+def _expands_unquoted(word: Word) -> bool:
+    return any(kind == "" and ("$" in text or "`" in text) for kind, text in word.parts)
+
+
+def _pattern_text(text: str) -> str:
+    """Quoted text in a pattern: each character escaped but ``/``, at which
+    pathname matching splits."""
+    return _escaped(text).replace("\\/", "/")
 
 
 def _escaped(text: str) -> str:

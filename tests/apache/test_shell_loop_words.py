@@ -1,0 +1,76 @@
+"""A for loop's words built from quoted, escaped and expanded pattern pieces,
+matched as pathnames against the real dash: each value tcpaudit keeps as
+known must be dash's (a quoted ``*`` matches itself; a backslash from an
+expansion escapes; an escaped dot matches a dot file)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_shell_lists import EXAMPLES, by_dash
+from test_shell_tree import environment, on_host
+
+from tcpaudit.errors import ApacheConfigError
+
+NAMES = ("a*", "ab", "a\\b", ".hid", "a?", "b", "a b", "[ab]", "sub/x")
+# A piece of a word as written in the file, and values of $P.
+PIECES = ("a", "b", ".", "*", "?", "[ab]", "[!a]", "[.]", "\\*", "\\.", "'*'", "'?'", '"*"',
+          '"a"', "'['", "\\\\", "'\\'", "[\\*]", "$P", '"$P"', "${P}x", "/", "~", ":",
+          '${Q:-"x y"}', "${Q-a b}", "${P#a}", '"${P%b}"', "''")  # fmt: skip
+VALUES = ("*", "a\\*", "\\.h*", "b", "a b", "?", "[ab]", "\\", "a*/", ".*", "a:b", " a: ")
+IFS_VALUES = ("", "IFS=:\n", "IFS=' :'\n", "IFS=\n", "IFS='*'\n")
+
+ROOT = Path(tempfile.mkdtemp(prefix="tcpaudit-loop-words-"))
+for _name in NAMES:
+    (ROOT / _name).parent.mkdir(exist_ok=True)
+    (ROOT / _name).write_text("")
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    words=st.lists(st.lists(st.sampled_from(PIECES), min_size=1, max_size=4), min_size=1,
+                   max_size=3),
+    value=st.sampled_from(VALUES),
+    ifs=st.sampled_from(IFS_VALUES),
+)  # fmt: skip
+def test_loop_words_match_as_dashs(words: list[list[str]], value: str, ifs: str) -> None:
+    written = " ".join(f"{ROOT}/{''.join(pieces)}" for pieces in words)
+    script = f"P='{value}'\n{ifs}" + f'for f in {written}; do X="$X|$f"; done; export X\n'
+    state = on_host(script)
+    if state.opaque is None and "X" not in state.unknown:
+        assert environment(state).get("X") == by_dash(script).get("X"), script
+
+
+EXPORT_PIECES = ("A", "B", "=", "$P", '"$P"', "'x y'", '"=1 B=2"', "x", "${Q:-'a b'}", "$Q",
+                 '""', "${P:+\"$P\"}")  # fmt: skip
+EXPORT_VALUES = ("a", "A=1", "a b", "=", "B=2 C=3", "", " A ")
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    words=st.lists(st.lists(st.sampled_from(EXPORT_PIECES), min_size=1, max_size=4), min_size=1,
+                   max_size=3),
+    value=st.sampled_from(EXPORT_VALUES),
+    ifs=st.sampled_from(IFS_VALUES),
+)  # fmt: skip
+def test_export_arguments_split_as_dashs(words: list[list[str]], value: str, ifs: str) -> None:
+    """export's arguments are fields: only what unquoted expansions gave is
+    split (``export A$X"=1 B=2"`` sets one name, not two)."""
+    written = " ".join("".join(pieces) for pieces in words)
+    script = f"P='{value}'\n{ifs}export {written}\nexport C=end\n"
+    theirs = by_dash(script)
+    try:
+        state = on_host(script)
+    except ApacheConfigError:
+        assert "PATH" not in theirs, script  # tcpaudit stops where dash stops
+        return
+    if state.opaque is not None:
+        return
+    assert "PATH" in theirs, script  # dash went on, as tcpaudit did
+    ours = environment(state)
+    for name in set(ours) | set(theirs):
+        if name not in state.unknown:
+            assert ours.get(name) == theirs.get(name), (name, script)
