@@ -563,6 +563,29 @@ def test_secret_assignments_of_every_shape_stay_on_the_host(
     assert "-DKEPT" in sent
 
 
+def test_start_up_values_shaped_like_credentials_stay_on_the_host(
+    tmp_path: Path, module: ModuleType
+) -> None:
+    """A credential kept under a name that says nothing ("Bearer ...",
+    "Authorization: Basic ...") went out verbatim: only names were tested."""
+    root = debian_tree(tmp_path / "root")
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(
+        envvars.read_text() + "export BEARER='Bearer LEAK1abcdefghij0123456789'\n"
+        "export AUTH_HEADER='Authorization: Basic LEAK2dXNlcjpwYXNzd29yZDEyMw=='\n"
+        'OPTS="-x 1 H=Bearer LEAK3zzzzzzzz"\nexport APACHE_ARGUMENTS=-DKEPT\n'
+    )
+    write(root, "/etc/systemd/system/apache2.service",
+          '[Service]\nEnvironment="AUTH=Bearer LEAK4abcdefghij0123" PLAIN=1\n'
+          "ExecStart=/usr/sbin/apachectl start\n")  # fmt: skip
+    for path in (envvars, root / "etc/systemd/system/apache2.service"):
+        path.chmod(0o644)
+    document = json.dumps(module.snapshot(root=str(root), probe=False))
+    assert re.findall(r"LEAK\d", document) == []
+    sent = json.loads(document)["files"]["/etc/apache2/envvars"]["content"]
+    assert "-DKEPT" in sent and "APACHE_RUN_USER=www-data" in sent
+
+
 DIRECTIVE_CANARY = "DIRECTIVE-CANARY-c2d1"
 
 

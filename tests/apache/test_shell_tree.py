@@ -395,6 +395,60 @@ def test_only_what_an_expansion_gave_is_split(script: str) -> None:
     assert environment(on_host(script)) == by_dash(script), script
 
 
+# Patterns keep the quoting of a nested ${X:-word}; an unset name's trim
+# pattern is not expanded; tildes after ':' in assignments, in ${...} words,
+# trims and case patterns are HOME.
+EXPANDED = [
+    'case a in ${B:-"*"}) export X=1;; esac\n',
+    "case a in ${B:-'*'}) export X=1;; esac; case a in ${B-\\*}) export C=1;; esac\n",
+    "A='*bc'; export X=${A#${B:-\\*}} C=${A#${B:-'*'}}\n",
+    "export X=${A#${B?}} C=${A%%${B:?}}\n",
+    "export X=${A#${}}\n",
+    "export X=${A#${B=foo}} B\n",
+    "export X=${A#${B:=foo}} B\n",
+    "HOME=/h; export X=a:~/b:~ C=a:~:b\n",
+    "HOME=/h; export X=${A:-~/y}\n",
+    "HOME=/h; : ${X:=~}; export X\n",
+    "HOME=/h; export X=${A-a:~}\n",
+    "HOME=/h; A=/h/x; export X=${A#~/}\n",
+    "HOME=/h; case /h in ~) export X=1;; esac\n",
+    "HOME=/h; X=~:~/a; export X; C=x~:~; export C\n",
+]
+
+
+@pytest.mark.parametrize("script", EXPANDED)
+def test_patterns_trims_and_tildes_expand_as_dashs(script: str) -> None:
+    assert environment(on_host(script)) == by_dash(script), script
+
+
+def test_dot_reads_the_first_field_its_pattern_matches(tmp_path: Path) -> None:
+    """'. /dir/*.sh' was opened as written (and stopped): dash expands it and
+    reads the first match."""
+    (tmp_path / "a.sh").write_text("export A=1\n")
+    (tmp_path / "b.sh").write_text("export B=1\n")
+    for script in (
+        f". {tmp_path}/*.sh\nexport C=1\n",
+        f". {tmp_path}/[b].sh\nexport C=1\n",
+        f"P='{tmp_path}/b.sh {tmp_path}/a.sh'; . $P\nexport C=1\n",
+    ):
+        state = on_host(script)
+        assert state.opaque is None and environment(state) == by_dash(script), script
+
+
+def test_relative_paths_after_a_cd_are_not_known(tmp_path: Path) -> None:
+    """After a cd tcpaudit does not evaluate, a relative '.' or redirection
+    was opened from / and taken to stop dash, which went on."""
+    (tmp_path / "a.sh").write_text("export A=1\n")
+    for script in (
+        f"cd {tmp_path}\n. ./a.sh\nexport C=1\n",
+        f"cd {tmp_path}; export X=1 <a.sh; export C=1\n",
+        f"cd {tmp_path}; : <./a.sh\nexport C=1\n",
+    ):
+        assert b"reached" in sourced_by_dash(script).stdout
+        state = on_host(script)  # no stop
+        assert state.opaque is not None, script
+
+
 @pytest.mark.parametrize(
     "expansion",
     ["${A,,}", "${A@Q}", "${A:0}", "${A: -1}", "${A//b}", "${!A*}", '"${A/a/q}"', "${#A:-1}",
@@ -501,6 +555,10 @@ NOT_KNOWN_BASH = [
     "A=1 &>/dev/null; export A\n",
     'export A="$BASH_VERSION" B=$BASH C=$HOSTNAME X=$UID\n',
     "[ a == a ] && export A=1\n",
+    "export X=$TERM A=$SHELL\n",
+    "case b in [^a]) export A=1;; esac\n",
+    "case a in [^a]) export A=1;; esac\n",
+    "A=bab; export X=${A#[^a]}\n",
     # Assignments before a special builtin are the builtin's own in bash;
     # a forked command's redirections are expanded in the child.
     "export A=1\nA=2 :\nexport B=$A\n",

@@ -36,7 +36,7 @@ from ..errors import ApacheConfigError, ParseError
 from .shell_builtins import LoopControlError, ReturnError, stop
 from .shell_commands import expand_targets, failed, open_redirections, run_simple
 from .shell_effects import Effects, arithmetic_names, effects_of, effects_of_lists
-from .shell_lexer import Command, ShellSyntaxError, brace_expansion, literal
+from .shell_lexer import Command, ShellSyntaxError, Word, brace_expansion, literal
 from .shell_parser import parse
 from .shell_pathnames import Pathnames, is_pattern
 from .shell_redirections import shown_text
@@ -259,7 +259,7 @@ class _Runner:
                         return self.sequence(body, tested)
             return True
         if node.kind == "for":
-            fields, unknown = expander.tracked(partial(self._for_fields, node, expander))
+            fields, unknown = expander.tracked(partial(self.expand_words, node.words, expander))
             iterations = self.state.iterations + len(fields)
             if node.has_in and not unknown and iterations <= MAX_LOOP_ITERATIONS:
                 self.state.iterations = iterations
@@ -274,13 +274,13 @@ class _Runner:
         self.skipped(effects_of(node, Effects()), node.line)
         return None
 
-    def _for_fields(self, node: Compound, expander: Expander) -> list[str]:
-        """The loop's words: split where an unquoted expansion stands, and
+    def expand_words(self, words: list[Word], expander: Expander) -> list[str]:
+        """Words as fields: split where an unquoted expansion stands, and
         matched as pathnames in the root where an unquoted *, ? or [ stands
         (in the text or from an unquoted expansion), as dash does
         (``for f in /etc/apache2/envvars.d/*``); a quoted one matches itself."""
         fields: list[str | tuple[str, str]] = []
-        for word in node.words:
+        for word in words:
             if not self.state.dash and brace_expansion(word):
                 expander.not_known("bash's brace expansion is not evaluated")
             fields.extend((pattern, value) for value, pattern in expander.fields_patterns(word))
@@ -360,6 +360,10 @@ class _Runner:
         """``. path`` (``written`` so in the file: notes show that, not what it
         expands to, which may hold a secret's value)."""
         state = self.state
+        if "/" in path and not path.startswith("/") and state.opaque is not None:
+            # A cd not evaluated may have changed the working directory.
+            self.make_opaque(line, f"'. {shown_text(written)}' from a working directory not known")
+            return None
         found = self._sourced_path(path)
         if found is None:
             stop(self, line, f"{shown_text(written)}: not found in PATH")
@@ -417,7 +421,7 @@ def _bash_matching_differs(fields: list[str | tuple[str, str]], state: ShellStat
         return True
     for field in fields:
         pattern = field if isinstance(field, str) else field[0]
-        if "[[." in pattern or "[[=" in pattern or "[:word:]" in pattern:
+        if "[[." in pattern or "[[=" in pattern or "[:word:]" in pattern or "[^" in pattern:
             return True  # collating symbols and classes dash has not
         for component in pattern.split("/"):
             if component.startswith((".", "\\.")) and is_pattern(component):

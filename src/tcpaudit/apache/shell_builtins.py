@@ -74,6 +74,8 @@ class Runner(Protocol):
 
     def make_opaque(self, line: int, why: str) -> None: ...
 
+    def expand_words(self, words: list[Word], expander: Expander) -> list[str]: ...
+
     @property
     def in_loop(self) -> bool: ...
 
@@ -255,7 +257,9 @@ def assignment_value(word: Word, expander: Expander) -> tuple[str, str, bool]:
     ``A+=x`` appends to A's value)."""
     kind, text = word.parts[0]
     name, _, rest = text.partition("=")
-    value, unknown = expander.tracked(lambda: expander.word(Word([(kind, rest), *word.parts[1:]])))
+    value, unknown = expander.tracked(
+        lambda: expander.assigned(Word([(kind, rest), *word.parts[1:]]))
+    )
     if name.endswith("+"):
         name = name[:-1]
         state = expander.state

@@ -136,9 +136,11 @@ def open_redirections(
     operators: list[str], words: list[Word], targets: list[str | None], runner: Runner, number: int
 ) -> str | None:
     """Why the first of a command's redirections cannot be opened, or None."""
+    state = runner.state
     opened = failed_redirection(
-        operators, words, targets, runner.exists, noclobber=runner.state.noclobber
-    )
+        operators, words, targets, runner.exists, noclobber=state.noclobber,
+        working_directory_known=state.opaque is None,
+    )  # fmt: skip
     if opened.unknown is not None:
         runner.note(f"{opened.unknown}; taken as it can", number)
     if opened.fatal and runner.state.dash:
@@ -208,11 +210,17 @@ def _expanded_action(
             return lambda: set_flags(fields, state, runner, number)
         return lambda: read_names(name, fields, runner, number)
     if name in (".", "source") and words:
+        # Its words are fields, matched as pathnames: the first is read (the
+        # others are ignored by dash, positional parameters to bash).
         written = "".join(text for _, text in words[0].parts)
-        path, unknown = expander.tracked(partial(expander.word, words[0]))
+        fields, unknown = expander.tracked(lambda: runner.expand_words(words, expander))
         if unknown:
             return lambda: opaque(runner, number, f"{name} of a path not known")
-        return lambda: runner.source(path, written, number)
+        if not fields:
+            return lambda: opaque(runner, number, f"{name} of no word")
+        if len(fields) > 1 and not state.dash:
+            return lambda: opaque(runner, number, f"{name} with arguments")
+        return lambda: runner.source(fields[0], written, number)
     if not state.dash and name in ("printf", "trap") and (name == "trap" or _option_v(words)):
         # bash's printf -v assigns; its traps (DEBUG, RETURN, ERR) run anywhere.
         for word in words:

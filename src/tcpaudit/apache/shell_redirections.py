@@ -51,9 +51,12 @@ def failed_redirection(
     exists: Callable[[str, str], bool | None] | None,
     *,
     noclobber: bool = False,
+    working_directory_known: bool = True,
 ) -> Opened:
     """Open ``targets`` (their expanded ``values``, None when not known) in
-    turn, as far as the root tells, with the descriptors each leaves open or closed (``2>&- >&2`` fails)."""
+    turn, as far as the root tells, with the descriptors each leaves open or
+    closed (``2>&- >&2`` fails); a relative name from ``/`` while the
+    working directory is known (a ``cd`` not evaluated may have changed it)."""
     opened = {0, 1, 2}
     unknown: str | None = None
     for written, target, value in zip(operators, targets, values, strict=True):
@@ -77,6 +80,11 @@ def failed_redirection(
                 if int(value) <= 2:
                     return Opened(f"descriptor {value} is closed", unknown)
                 unknown = unknown or f"whether descriptor {shown} is open is not known"
+            opened.add(number)
+            continue
+        if not working_directory_known and not value.startswith("/"):
+            unknown = unknown or f"whether {shown} can be opened is not known (the working " \
+                "directory is not known)"  # fmt: skip
             opened.add(number)
             continue
         why = _why_not(operator, value, shown, exists, noclobber)

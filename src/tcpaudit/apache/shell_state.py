@@ -82,7 +82,7 @@ BASH_VARIABLES = frozenset(("BASH", "BASH_VERSION", "BASH_VERSINFO", "BASHPID", 
     "MACHTYPE", "OSTYPE", "UID", "EUID", "GROUPS", "PPID", "RANDOM", "SRANDOM", "SECONDS",
     "LINENO", "EPOCHSECONDS", "EPOCHREALTIME", "FUNCNAME", "DIRSTACK", "PIPESTATUS", "HISTCMD",
     "COMP_WORDBREAKS", "OPTERR", "MAILCHECK", "HISTFILE", "HISTFILESIZE", "HISTSIZE",
-    "BASH_LOADABLES_PATH", "BASH_COMPAT", "_"))  # fmt: skip
+    "BASH_LOADABLES_PATH", "BASH_COMPAT", "BASH_ALIASES", "BASH_CMDS", "TERM", "SHELL", "_"))  # fmt: skip
 # A piece of a word as expanded: (text, split, quoted). An unquoted
 # expansion's value is split at IFS and matched as a pattern; the word's own
 # unquoted text is matched, not split; what was quoted is neither.

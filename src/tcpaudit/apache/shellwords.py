@@ -70,6 +70,7 @@ class Expander:
         # Values are bounded by what execve passes; a here-document's body is
         # no value (its expansion work is still charged).
         self.bounded = True
+        self.assignment = False  # expanding an assignment's value (tildes after ':')
         # The pieces of the word ${X:-word} gives, for field splitting (see _used_word).
         self._inner: list[Segment] | None = None
         self._inner_used = False
@@ -144,12 +145,17 @@ class Expander:
     def text(self, text: str, quoted: bool, segments: list[Segment] | None = None) -> str:
         """``text`` expanded; ``segments`` (unquoted text only) receives its
         literal runs and its expansions' pieces."""
-        special = _SPECIAL_QUOTED if quoted else _SPECIAL_BARE
         if not self.state.dash and "$[" in text:
             # bash's $[...] is arithmetic (dash's a $ and a [).
             self.state.make_opaque("bash's $[...] arithmetic is not evaluated, so no value is "
                                    "known from here on", self.file, self.line)  # fmt: skip
             self.unknown = True
+        if self.assignment and not quoted and ":~" in text:
+            return self._assignment_tildes(text, segments)
+        return self._text(text, quoted, segments)
+
+    def _text(self, text: str, quoted: bool, segments: list[Segment] | None) -> str:
+        special = _SPECIAL_QUOTED if quoted else _SPECIAL_BARE
         found = special.search(text)
         if found is None:
             if segments is not None and text:
@@ -185,6 +191,23 @@ class Expander:
         out.append(text[index:])
         if segments is not None and index < len(text):
             segments.append((text[index:], False, False))
+        return "".join(out)
+
+    def _assignment_tildes(self, text: str, segments: list[Segment] | None) -> str:
+        """Unquoted text of an assignment holding ``:~``: each tilde prefix
+        after a ``:`` outside expansions is HOME (``PATH=a:~/bin``)."""
+        out: list[str] = []
+        start = 0
+        for index in _top_level_tildes(text):
+            expanded = self._tilde_at(text, index)
+            if expanded is None:
+                continue
+            out.append(self._text(text[start:index], False, segments))
+            out.append(expanded[0])
+            if segments is not None:
+                segments.append((expanded[0], False, True))
+            start = expanded[1]
+        out.append(self._text(text[start:], False, segments))
         return "".join(out)
 
     def _split_expansion(self, text: str, index: int, segments: list[Segment]) -> tuple[str, int]:
@@ -258,6 +281,10 @@ class Expander:
         out: list[str] = []
         index = 0
         length = len(text)
+        tilde = self._tilde_at(text, 0) if text.startswith("~") else None
+        if tilde is not None:
+            out.append(_escaped(tilde[0]))
+            index = tilde[1]
         while index < length:
             char = text[index]
             if char == "\\":
@@ -273,8 +300,11 @@ class Expander:
                 out.append(_escaped(self.text(text[index + 1 : end], True)))
                 index = end + 1
             elif char in "$`":
-                expanded, index = self._expansion(text, index, False)
-                out.append(expanded)
+                # ${X:-"*"} gives a quoted * (it matches itself).
+                segments: list[Segment] = []
+                _, index = self._split_expansion(text, index, segments)
+                out.append("".join(_escaped(piece) if quoted else piece
+                                   for piece, _, quoted in segments))  # fmt: skip
             else:
                 out.append(char)
                 index += 1
@@ -307,6 +337,20 @@ class Expander:
         literal_from = len(out)  # out[literal_from:] is unquoted text not yet in segments
         while index < length:
             char = text[index]
+            if (
+                char == "~"
+                and not quoted
+                and (index == 0 or (self.assignment and text[index - 1] == ":"))
+                and (tilde := self._tilde_at(text, index)) is not None
+            ):
+                if segments is not None and len(out) > literal_from:
+                    segments.append(("".join(out[literal_from:]), True, False))
+                out.append(tilde[0])
+                if segments is not None:
+                    segments.append((tilde[0], False, True))
+                index = tilde[1]
+                literal_from = len(out)
+                continue
             if segments is not None and (char in "\\'\"$`") and len(out) > literal_from:
                 segments.append(("".join(out[literal_from:]), True, False))
             if char == "\\":
@@ -406,6 +450,14 @@ class Expander:
         for op in (":-", ":=", ":+", ":?", "-", "=", "+", "?", "##", "#", "%%", "%"):
             if operation.startswith(op):
                 if op[0] in "#%":
+                    if value is None and not not_known:
+                        return ""  # the pattern of an unset name is not expanded
+                    if not_known and "${" in operation:
+                        # Whether its pattern is expanded (and assigns or stops) is not known.
+                        self.state.make_opaque(f"${{{name}{op}...}} of a value not known is not "
+                                               "evaluated, so no value is known from here on",
+                                               self.file, self.line)  # fmt: skip
+                        return ""
                     return self._trim(value or "", op, operation[len(op) :])
                 word = operation[len(op) :]
                 break
@@ -471,21 +523,47 @@ class Expander:
         self.unknown = True
 
     def _tilde(self, text: str, whole: bool) -> list[tuple[str, str]]:
-        """``~`` or ``~/...`` at a word's start: HOME when set, as in dash;
-        ``~user`` is left as written, with a note."""
-        slash = text.find("/")
-        if slash < 0 and not whole:
-            return [("", text)]  # "~"x": a quoted tilde prefix is not expanded
-        prefix = text[1:] if slash < 0 else text[1:slash]
-        home = self.state.variables.get("HOME")
+        """``~`` or ``~/...`` at a word's start (in an assignment, ``~:`` too):
+        HOME when set, as in dash, quoted; ``~user`` is left as written, with
+        a note. ``whole``: the word is this bare text alone."""
+        expanded = self._tilde_at(text, 0, whole)
+        if expanded is None:
+            return [("", text)]
+        home, end = expanded
+        return [("'", home), ("", text[end:])]
+
+    def _tilde_at(self, text: str, index: int, whole: bool = True) -> tuple[str, int] | None:
+        """HOME for the tilde prefix at ``text[index]``, and where the prefix
+        ends (at ``/``, in an assignment at ``:`` too); None where none stands
+        (a quoted or expanded character in it, or not ``whole`` and no end)."""
+        ends = "/:" if self.assignment else "/"
+        end = index + 1
+        while end < len(text) and text[end] not in ends:
+            end += 1
+        if end == len(text) and not whole:
+            return None  # "~"x: the prefix goes on into a quoted part
+        prefix = text[index + 1 : end]
+        if any(char in prefix for char in "'\"\\$`{}"):
+            return None
         if "HOME" in self.state.unknown or self.state.opaque is not None:
             self.unknown = True
         if prefix:
             self._note("~user is not expanded (the host's user database is not read)")
-            return [("", text)]
+            return None
+        home = self.state.variables.get("HOME")
         if home is None:
-            return [("", text)]
-        return [("'", home), ("", "" if slash < 0 else text[slash:])]
+            if not self.state.dash:
+                self._note("~ with HOME unset is the user's home directory to bash, not known")
+            return None
+        return home, end
+
+    def assigned(self, word: Word) -> str:
+        """An assignment's value word expanded: a tilde after ``:`` is expanded too."""
+        self.assignment = True
+        try:
+            return self.word(word)
+        finally:
+            self.assignment = False
 
     def _special(self, name: str) -> str | None:
         """``$?``, and the parameters tcpaudit cannot know (``$1``, ``$#``, ``$$``...:
@@ -496,7 +574,7 @@ class Expander:
         return None
 
     def _trim(self, value: str, op: str, text: str) -> str:
-        if not self.state.dash and ("$'" in text or '$"' in text or "[[" in text):
+        if not self.state.dash and ("$'" in text or '$"' in text or "[[" in text or "[^" in text):
             self._note("bash's $'...' quoting or collating classes in a pattern are not evaluated")
         written = self.pattern(text)
         pattern = compile_pattern(written)
@@ -515,13 +593,16 @@ class Expander:
     def case_matches(self, value: str, pattern: Word) -> bool:
         """Whether a case pattern matches ``value`` whole (quoted characters
         match themselves); the match is charged as a trim's step."""
+        parts = pattern.parts
+        if parts and parts[0][0] == "" and parts[0][1].startswith("~"):
+            parts = [*self._tilde(parts[0][1], len(parts) == 1), *parts[1:]]
         written = "".join(
             _escaped(text) if kind == "'"
             else _escaped(self.text(text, True)) if kind == '"'
             else self.pattern(text)
-            for kind, text in pattern.parts
+            for kind, text in parts
         )  # fmt: skip
-        if not self.state.dash and _bash_pattern(pattern.parts, written):
+        if not self.state.dash and _bash_pattern(parts, written):
             self._note("bash's $'...' quoting or collating classes in a pattern are not evaluated")
         compiled = compile_pattern(written)
         data = os.fsencode(value)
@@ -549,11 +630,32 @@ class Expander:
         self.state.notes.append_message(message, self.file, self.line)
 
 
+def _top_level_tildes(text: str) -> list[int]:
+    """Where ``:~`` puts a tilde outside ``${...}``, ``$(...)`` and backquotes
+    (one pass: a text of many of them is read once)."""
+    found: list[int] = []
+    position, length = 0, len(text)
+    while position < length:
+        char = text[position]
+        if char == "`" or text.startswith("$(", position):
+            end = closing_substitution(text, position)
+            if end < 0:
+                break
+            position = end
+        elif text.startswith("${", position):
+            position = closing_brace(text, position + 2, False)
+        else:
+            if char == "~" and position > 0 and text[position - 1] == ":":
+                found.append(position)
+            position += 1
+    return found
+
+
 def _bash_pattern(parts: list[tuple[str, str]], written: str) -> bool:
     """Whether bash reads a pattern its own way: ``$'x'`` quoting, ``[[.x.]]``,
     ``[[=x=]]`` or ``[[:word:]]`` (dash: characters)."""
-    if "[[." in written or "[[=" in written or "[:word:]" in written:
-        return True
+    if "[[." in written or "[[=" in written or "[:word:]" in written or "[^" in written:
+        return True  # collating, bash's classes, [^...] negated
     return any(
         kind == "" and text.endswith("$") and index + 1 < len(parts)
         for index, (kind, text) in enumerate(parts)

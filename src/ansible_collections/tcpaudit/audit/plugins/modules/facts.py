@@ -72,8 +72,10 @@ description:
   - "Secrets are removed before anything leaves the host: the value of a
     sysctl line that sets a secret key, directly or through a glob
     (C(net.ipv4.tcp_fastopen_ke? = ...)), the body of a PEM private key in any
-    collected file, and variables named like secrets (C(DB_PASSWORD)) in
-    envvars, sysconfig and environment files and in units' C(Environment=),
+    collected file, and variables named like secrets (C(DB_PASSWORD)) or
+    holding a value shaped like a credential (C(Bearer ...), C(Basic ...), a
+    blank then 16 token characters with a digit) in envvars, sysconfig and
+    environment files and in units' C(Environment=),
     and in Apache files the secrets of directives (a password in a URL,
     AJP's C(secret=), C(AuthLDAPBindPassword), a credential header such as
     C(RequestHeader set Authorization) however its name is written, any
@@ -2483,20 +2485,40 @@ def _value_end(text, start):
     return min(index, length)
 
 
+# A value shaped like a credential, wherever it stands in a start-up value:
+# a scheme word then a token, or a blank then 16 token characters holding a digit.
+_SHELL_CREDENTIAL = re.compile(
+    r"(?i)(?:(?<![A-Za-z0-9_-])(?:basic|bearer|digest|negotiate|ntlm|apikey|api-key"
+    r"|aws4-hmac-sha256|ssws|sso-key)[ \t]+[A-Za-z0-9._~+/=-]{4,})"
+    r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
+)
+
+
 def redact_secret_assignments(text, names=frozenset()):
-    """``text`` with the value of every assignment to a secret-named variable replaced.
+    """``text`` with the value of every assignment to a secret-named variable, or
+    of a value shaped like a credential, replaced.
 
     Wherever the assignment is on its line, whichever builtin precedes it,
     with ``+=``, continued over lines by a backslash or a quote: the value
     becomes one quoted placeholder followed by as many empty lines as it
     spanned, so line numbers stay right.
     """
-    if not names and not _SECRET_HINT.search(text):
+    if not names and not _SECRET_HINT.search(text) and not _SHELL_CREDENTIAL.search(text):
         return text
     out = []
     position = 0
+    shaped_until = 0  # values already tested for a credential's shape
     for match in _ANY_ASSIGNMENT.finditer(text):
-        if match.start() < position or not _is_secret_name(match.group(1), names):
+        if match.start() < position:
+            continue
+        secret = _is_secret_name(match.group(1), names)
+        if not secret and match.start() >= shaped_until:
+            # A credential kept under any name ("Bearer ...", "Authorization:
+            # Basic ..."); an assignment inside a value tested is not tested
+            # again (its value is part of that one): linear.
+            shaped_until = _value_end(text, match.end())
+            secret = _SHELL_CREDENTIAL.search(text, match.end(), shaped_until) is not None
+        if not secret:
             continue
         end = _value_end(text, match.end())
         out.append(text[position : match.end()])
@@ -2600,18 +2622,21 @@ def _unquote(word):
 
 
 def redact_unit(text, names=frozenset()):
-    """A systemd unit with each secret-named ``Environment=`` value replaced."""
+    """A systemd unit with each ``Environment=`` value secret-named or shaped
+    like a credential replaced."""
     text = _redact_environment_lines(text, names)
     lines = text.split("\n")
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if not stripped.startswith("Environment=") or not (names or _SECRET_HINT.search(stripped)):
+        if not stripped.startswith("Environment=") or not (
+            names or _SECRET_HINT.search(stripped) or _SHELL_CREDENTIAL.search(stripped)
+        ):
             continue
         head, _, value = line.partition("=")
         words = []
         for match in _WORD.finditer(value):
-            name, sep, _ = _unquote(match.group(0)).partition("=")
-            if sep and _is_secret_name(name, names):
+            name, sep, assigned = _unquote(match.group(0)).partition("=")
+            if sep and (_is_secret_name(name, names) or _SHELL_CREDENTIAL.search(" " + assigned)):
                 words.append(f'"{name}={REDACTED}"')
             else:
                 words.append(match.group(0))
