@@ -74,3 +74,60 @@ def test_export_arguments_split_as_dashs(words: list[list[str]], value: str, ifs
     for name in set(ours) | set(theirs):
         if name not in state.unknown:
             assert ours.get(name) == theirs.get(name), (name, script)
+
+
+PATTERN_PIECES = ("a", "*", "?", "[ab]", "[!a]", "[^a]", "\\*", "'*'", '"*"', "$P", '"$P"',
+                  "${Q:-'*'}", "${Q:-*}", "~", "\\\\", "b", "${P#a}", "'a'", "/")  # fmt: skip
+SUBJECTS = ("a", "*", "ab", "a*b", "/h", "x", "^", "/h/a", "\\a", "")
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(PATTERN_PIECES), min_size=1, max_size=4),
+    value=st.sampled_from(VALUES),
+    subject=st.sampled_from(SUBJECTS),
+)  # fmt: skip
+def test_case_and_trim_patterns_match_as_dashs(pieces: list[str], value: str, subject: str) -> None:
+    """A pattern built of quoted, escaped and expanded pieces (and a tilde)
+    decides a case and trims a value as in dash."""
+    pattern = "".join(pieces)
+    script = (
+        f"HOME=/h; P='{value}'; S='{subject}'\n"
+        f"case $S in {pattern}) export X=1;; *) export X=2;; esac\n"
+        f'export T="${{S#{pattern}}}" U="${{S%%{pattern}}}"\n'
+    )
+    theirs = by_dash(script)
+    try:
+        state = on_host(script)
+    except ApacheConfigError:
+        assert "PATH" not in theirs, script
+        return
+    if state.opaque is not None:
+        return
+    assert "PATH" in theirs, script
+    ours = environment(state)
+    for name in ("X", "T", "U"):
+        if name not in state.unknown:
+            assert ours.get(name) == theirs.get(name), (name, script)
+
+
+ASSIGNED_PIECES = ("~", ":", "~/", "/x", "a", "$P", '"~"', "'~'", "${Q:-~}", "${Q:-a:~}",
+                   "\\~", "${Q:-~/y}", "${P#~}", ":~", "=")  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(ASSIGNED_PIECES), min_size=1, max_size=5),
+    value=st.sampled_from(("/h/x", "~", "a:b", "")),
+    exported=st.booleans(),
+)  # fmt: skip
+def test_assignments_expand_tildes_as_dashs(pieces: list[str], value: str, exported: bool) -> None:
+    """Tildes in an assignment's value: at its start and after each ':'
+    outside expansions, and at the start of a ${X:-word}'s word."""
+    word = "".join(pieces)
+    assignment = f"export X={word}" if exported else f"X={word}; export X"
+    script = f"HOME=/h; P='{value}'\n{assignment}\n"
+    theirs = by_dash(script)
+    state = on_host(script)
+    if state.opaque is None and "X" not in state.unknown:
+        assert environment(state).get("X") == theirs.get("X"), script

@@ -63,6 +63,7 @@ class Expander(ParameterExpansion):
         # no value (its expansion work is still charged).
         self.bounded = True
         self.assignment = False  # expanding an assignment's value (tildes after ':')
+        self.continued = False  # the bare text being expanded is followed by more of its word
         # The pieces of the word ${X:-word} gives, for field splitting (see _used_word).
         self._inner: list[Segment] | None = None
         self._inner_used = False
@@ -87,6 +88,8 @@ class Expander(ParameterExpansion):
         if parts and parts[0][0] == "" and parts[0][1].startswith("~"):
             parts = [*self._tilde(parts[0][1], len(parts) == 1), *parts[1:]]
         for index, (kind, text) in enumerate(parts):
+            # A tilde prefix running into the next (quoted) part is none: ~\~.
+            self.continued = index + 1 < len(parts)
             if kind == "" and segments is not None:
                 piece = self.text(text, False, segments)
             else:
@@ -191,7 +194,7 @@ class Expander(ParameterExpansion):
         out: list[str] = []
         start = 0
         for index in _top_level_tildes(text):
-            expanded = self._tilde_at(text, index)
+            expanded = self._tilde_at(text, index, not self.continued)
             if expanded is None:
                 continue
             out.append(self._text(text[start:index], False, segments))
