@@ -574,9 +574,21 @@ def test_start_up_values_shaped_like_credentials_stay_on_the_host(
         envvars.read_text() + "export BEARER='Bearer LEAK1abcdefghij0123456789'\n"
         "export AUTH_HEADER='Authorization: Basic LEAK2dXNlcjpwYXNzd29yZDEyMw=='\n"
         'OPTS="-x 1 H=Bearer LEAK3zzzzzzzz"\nexport APACHE_ARGUMENTS=-DKEPT\n'
+        # Other schemes, quoting and escapes between scheme and token, a name
+        # split by a continuation, a ${X:-word}, a loop, a here-document.
+        "export U='OAuth LEAK5abcdefgh' D='DPoP LEAK6abcdefgh'\n"
+        "export X=\"Bearer\"' LEAK7abcdefgh' Y=Bearer\\ LEAK8abcdefgh\n"
+        "export Z=$'Bearer\\x20LEAK9abcdefgh' W=\"Bearer \\\nLEAK10abcdefgh\"\n"
+        "export X31\\\n='Bearer LEAK11abcdefgh'\n"
+        'export X14="${U:-Bearer LEAK12abcdefgh}"\n'
+        "for X in 'Bearer LEAK13abcdefgh'; do :; done\n"
+        "cat <<EOF >/dev/null\nAuthorization: Bearer LEAK14abcdefgh1234567890\nEOF\n"
     )
     write(root, "/etc/systemd/system/apache2.service",
           '[Service]\nEnvironment="AUTH=Bearer LEAK4abcdefghij0123" PLAIN=1\n'
+          'Environment = "X=Bearer LEAK15abcdefgh"\n'
+          'Environment="X=Bearer\\x20LEAK16abcdefgh"\n'
+          'Environment="X=Bearer \\\n LEAK17abcdefgh"\n'
           "ExecStart=/usr/sbin/apachectl start\n")  # fmt: skip
     for path in (envvars, root / "etc/systemd/system/apache2.service"):
         path.chmod(0o644)

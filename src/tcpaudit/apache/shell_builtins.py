@@ -163,14 +163,15 @@ def refused(runner: Runner, number: int, reason: str) -> bool:
 
 def stop(runner: Runner, number: int, reason: str) -> None:
     """A special builtin's error: dash (Debian's apachectl) stops there; bash,
-    which sources the other families' files, says so and goes on."""
+    which sources the other families' files, goes on with a status and
+    attributes tcpaudit does not follow (readonly B=1; export B=2 exports B)."""
     if runner.state.dash:
         raise ApacheConfigError(
             f"{reason}: the shell sourcing the start-up files stops here",
             file=runner.file,
             line=number,
         )
-    runner.note(f"{reason}: skipped, as bash skips it", number)
+    runner.make_opaque(number, f"what bash does after '{reason}'")
 
 
 def declare(

@@ -45,13 +45,18 @@ from .shell_lexer import (
     literal,
     split_redirection,
 )
+from .shell_patterns import GLOB
 from .shell_redirections import failed_redirection
 from .shell_state import WORD_WORK
 from .shell_test import evaluate_test, is_error
 from .shellwords import Expander
 
-__all__ = ["expand_targets", "failed", "open_redirections", "run_simple"]
+__all__ = ["NOT_KNOWN_OPENING", "expand_targets", "failed", "open_redirections", "run_simple"]
 
+# open_redirections: whether the redirections open is not known.
+NOT_KNOWN_OPENING = "\0not known"
+
+_NAMED_DESCRIPTOR = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 # Builtins tcpaudit does not run that may change any variable ('.' it runs).
 _NOT_RUN_OPAQUE = OPAQUE_BUILTINS - {".", "source"}
 # Builtins that change the shell's variables or options when run.
@@ -88,17 +93,34 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     action = _expanded_action(name, arguments, expander, runner, number) if arguments else None
     # Redirections (here-documents too) are expanded, then opened, before the
     # assignments written before the command take effect, as in dash.
+    if bash and (assignments and action is None and command.redirections):
+        # bash makes the assignments first, dash the redirections first.
+        return opaque(runner, number, "assignments beside redirections, in bash's order,")
+    if (
+        bash
+        and command.redirections
+        and any(_NAMED_DESCRIPTOR.fullmatch(literal(word) or "") for word in arguments)
+    ):
+        return opaque(runner, number, "bash's {name}> redirection, which assigns name,")
     targets = expand_targets(command.operators, command.redirections, expander)
+    if expander.body_failed:
+        # dash expands a here-document in a child, which alone stops.
+        return opaque(runner, number, "a here-document whose expansion fails")
+    if bash and action is not None and name not in _RUN_BUILTINS:
+        # bash expands a forked command's redirections in the child: what
+        # their ${A=x} assign does not reach this shell (dash's does).
+        state.unknown.update(assigned_in_words(command.redirections))
     failure = open_redirections(command.operators, command.redirections, targets, runner, number)
+    if failure == NOT_KNOWN_OPENING:
+        if name in SPECIAL_BUILTINS or name in _CHANGING or action is None:
+            # It may fail (and stop dash), or assign: nothing known after it.
+            return opaque(runner, number, "a command whose redirections may fail")
+        return None
     if failure is not None:
         # dash stops at the failing redirection: the assignments are not even expanded.
         return failed(failure, runner, number, special=name in SPECIAL_BUILTINS)
     # Alone, or before a special builtin, assignments stay in the shell;
     # before another command they are its own environment: expanded, not kept.
-    if bash and action is not None and name not in _RUN_BUILTINS:
-        # bash expands a forked command's redirections in the child: what
-        # their ${A=x} assign does not reach this shell (dash's does).
-        state.unknown.update(assigned_in_words(command.redirections))
     for word in assignments:
         if action is None or name in SPECIAL_BUILTINS:
             # bash keeps one before a special builtin only in POSIX mode.
@@ -109,6 +131,9 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
                             "POSIX mode: its value is not known", number)  # fmt: skip
             continue
         variable, _, _ = assignment_value(word, expander)
+        if bash and variable in state.readonly:
+            # bash says so and runs the command (status not known); dash stops.
+            return opaque(runner, number, f"an assignment to the read-only {variable}")
         refuse_read_only(variable, state, expander)
         if state.all_export and variable not in state.variables:
             state.exported.add(variable)  # dash leaves an unset name marked for export
@@ -128,21 +153,27 @@ def expand_targets(operators: list[str], words: list[Word], expander: Expander) 
             targets.append(expander.body(word))
             continue
         target, unknown = expander.tracked(partial(expander.word, word))
+        if not expander.state.dash and _splits_or_matches(word):
+            unknown = True  # bash splits and matches a target (dash does neither)
         targets.append(None if unknown else target)
     return targets
+
+
+def _splits_or_matches(word: Word) -> bool:
+    return any(kind == "" and ("$" in text or "`" in text or GLOB.search(text))
+               for kind, text in word.parts)  # fmt: skip
 
 
 def open_redirections(
     operators: list[str], words: list[Word], targets: list[str | None], runner: Runner, number: int
 ) -> str | None:
-    """Why the first of a command's redirections cannot be opened, or None."""
+    """Why the first of a command's redirections cannot be opened, None when
+    all open, ``NOT_KNOWN_OPENING`` when whether they open is not known."""
     state = runner.state
     opened = failed_redirection(
         operators, words, targets, runner.exists, noclobber=state.noclobber,
         working_directory_known=state.opaque is None,
     )  # fmt: skip
-    if opened.unknown is not None:
-        runner.note(f"{opened.unknown}; taken as it can", number)
     if opened.fatal and runner.state.dash:
         raise ApacheConfigError(
             f"{opened.failure}: a syntax error to the shell sourcing the start-up files, "
@@ -150,7 +181,12 @@ def open_redirections(
             file=runner.file,
             line=number,
         )
-    return None if opened.fatal else opened.failure
+    if opened.fatal:
+        return NOT_KNOWN_OPENING  # bash's >&word is &>word
+    if opened.unknown is not None and opened.failure is None:
+        runner.note(f"{opened.unknown}, nor the command's result", number)
+        return NOT_KNOWN_OPENING
+    return opened.failure
 
 
 def failed(reason: str, runner: Runner, number: int, *, special: bool) -> bool:

@@ -45,6 +45,8 @@ class ParameterExpansion:
     depth: int  # ${...} being expanded, one inside another
     unknown: bool  # something expanded was not known
     assignment: bool  # expanding an assignment's value (tildes after ':')
+    bounded: bool  # off while a here-document's body is expanded
+    body_failed: bool  # a here-document's expansion failed (the shell's child stops)
     _inner: list[Segment] | None  # the pieces a ${X:-word} used gives, for splitting
     _inner_used: bool
 
@@ -191,12 +193,8 @@ class ParameterExpansion:
             and name not in "@*"
             and (not operation or operation[:1] in "#%" or length)
         ):
-            raise ApacheConfigError(
-                f"{name}: parameter not set (set -u): the shell sourcing the start-up files "
-                "stops here",
-                file=self.file,
-                line=self.line,
-            )
+            self._stops(f"{name}: parameter not set (set -u)")
+            return ""
         if length:
             # dash counts bytes, not characters (${#Y} of "é" is 2).
             return str(len((value or "").encode("utf-8", "surrogateescape")))
@@ -233,21 +231,14 @@ class ParameterExpansion:
             return value or ""
         if op in (":=", "="):
             if unset_or_empty and not NAME.fullmatch(name):
-                raise ApacheConfigError(
-                    f"${{{name}{op}...}}: a special parameter cannot be assigned; the shell "
-                    "sourcing the start-up files stops here",
-                    file=self.file,
-                    line=self.line,
-                )
+                self._stops(f"${{{name}{op}...}}: a special parameter cannot be assigned")
+                return ""
             if unset_or_empty:
                 assigned, unknown = self.tracked(lambda: self.word_value(word, quoted))
                 self.state.may_stop_on(name, self.file, self.line)
                 if name in self.state.readonly:
-                    raise ApacheConfigError(
-                        f"{name}: is read only: the shell sourcing the start-up files stops here",
-                        file=self.file,
-                        line=self.line,
-                    )
+                    self._stops(f"{name}: is read only")
+                    return value or ""
                 self.state.assign(name, assigned, unknown)
                 return variables[name]
             return value or ""
@@ -255,27 +246,33 @@ class ParameterExpansion:
             return "" if unset_or_empty else self._used_word(word, quoted)
         if unset_or_empty:
             # ":?" and "?": the shell stops (apachectl fails, httpd never starts).
-            raise ApacheConfigError(
-                f"{name}: parameter not set (${{{name}{op}...}}): the shell sourcing the "
-                "start-up files stops here",
-                file=self.file,
-                line=self.line,
-            )
+            self._stops(f"{name}: parameter not set (${{{name}{op}...}})")
+            return ""
         return value or ""
 
     def _bad_substitution(self, shown: str) -> None:
         """dash stops at an expansion it cannot read (``${A:0}``, ``${A,,}``);
         bash reads more of them, or stops too: nothing is known from here on."""
-        if self.state.dash:
-            raise ApacheConfigError(
-                f"{shown}: a bad substitution: the shell sourcing the start-up files stops here",
-                file=self.file,
-                line=self.line,
-            )
+        if self.state.dash or not self.bounded:
+            self._stops(f"{shown}: a bad substitution")
+            return
         self.state.make_opaque(f"{shown} is not evaluated (bash's own expansion, or a bad "
                                "substitution), so no value is known from here on",
                                self.file, self.line)  # fmt: skip
         self.unknown = True
+
+    def _stops(self, reason: str) -> None:
+        """The shell stops here; in a here-document's body (``bounded`` off)
+        only the child dash expands it in does, and bash fails that command."""
+        if not self.bounded:
+            self.body_failed = True
+            self._note(f"{reason} in a here-document: what it makes fail is not known")
+            return
+        raise ApacheConfigError(
+            f"{reason}: the shell sourcing the start-up files stops here",
+            file=self.file,
+            line=self.line,
+        )
 
     def _tilde(self, text: str, whole: bool) -> list[tuple[str, str]]:
         """``~`` or ``~/...`` at a word's start (in an assignment, ``~:`` too):

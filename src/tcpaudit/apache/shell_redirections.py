@@ -87,6 +87,19 @@ def failed_redirection(
                 "directory is not known)"  # fmt: skip
             opened.add(number)
             continue
+        if value.startswith("/dev/fd/"):
+            # The descriptor itself: open when it is, else dash cannot open it.
+            descriptor_text = value[len("/dev/fd/") :]
+            if descriptor_text.isdigit() and int(descriptor_text) in opened:
+                opened.add(number)
+                continue
+            if descriptor_text.isdigit() and int(descriptor_text) <= 2:
+                return Opened(
+                    f"cannot open {shown}: descriptor {descriptor_text} is closed", unknown
+                )
+            unknown = unknown or f"whether {shown} is open is not known"
+            opened.add(number)
+            continue
         why = _why_not(operator, value, shown, exists, noclobber)
         if why is None:
             opened.add(number)
@@ -109,7 +122,7 @@ def _why_not(
     if not value:
         return f"cannot open {shown}: an empty name"
     path = value if value.startswith("/") else "/" + value  # the service runs from /
-    if path in _ALWAYS_OPEN or path.startswith("/dev/fd/"):
+    if path in _ALWAYS_OPEN:
         return None
     if exists is None:
         return f"whether {shown} can be opened is not known"

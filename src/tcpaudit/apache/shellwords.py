@@ -64,6 +64,7 @@ class Expander(ParameterExpansion):
         self.bounded = True
         self.assignment = False  # expanding an assignment's value (tildes after ':')
         self.continued = False  # the bare text being expanded is followed by more of its word
+        self.body_failed = False  # a here-document's expansion failed
         # The pieces of the word ${X:-word} gives, for field splitting (see _used_word).
         self._inner: list[Segment] | None = None
         self._inner_used = False

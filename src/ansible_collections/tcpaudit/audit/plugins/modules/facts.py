@@ -2487,11 +2487,69 @@ def _value_end(text, start):
 
 # A value shaped like a credential, wherever it stands in a start-up value:
 # a scheme word then a token, or a blank then 16 token characters holding a digit.
+# (Tested on the value as the shell gives it: _shell_unquoted.) The schemes
+# are _CREDENTIAL_SCHEME's, the Apache side's.
 _SHELL_CREDENTIAL = re.compile(
-    r"(?i)(?:(?<![A-Za-z0-9_-])(?:basic|bearer|digest|negotiate|ntlm|apikey|api-key"
-    r"|aws4-hmac-sha256|ssws|sso-key)[ \t]+[A-Za-z0-9._~+/=-]{4,})"
-    r"|[ \t](?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16}"
+    r"(?i)(?:(?<![A-Za-z0-9_])(?:basic|bearer|digest|negotiate|ntlm|kerberos|gssapi|token"
+    r"|apikey|api-key|key|aws|aws4-hmac-sha256|ssws|hoba|mutual|scram-sha-1|scram-sha-256"
+    r"|vapid|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedkeylite"
+    r"|sharedaccesssignature|privatetoken|concealed|otp|jwt|sso-key|client-id|googlelogin"
+    r"|gsessionid)[ \t\n]+[A-Za-z0-9._~+/=,-]{4,})"
+    # A header holding one, written in the value: "X-Api-Key: ...".
+    r"|(?i:auth|key|token|secret|session|cookie|signature)[A-Za-z0-9_-]*:[ \t]*"
+    r"[A-Za-z0-9._~+/=-]{8,}"
 )
+# Or of a scheme not listed, as the Apache side's _OPAQUE_CREDENTIAL: the
+# whole value one word, a blank and an opaque token of 16 characters or more
+# holding a digit (a path with a digit after a word is no such value whole).
+_SHELL_OPAQUE_VALUE = re.compile(
+    r"\s*[A-Za-z][A-Za-z0-9!#$%&*+.^_`|~-]*[ \t]+(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}=*\s*"
+)
+# Where either may stand (a first, cheap test of a whole file).
+_MAY_HOLD_CREDENTIAL = re.compile(
+    r"(?:[ \t\n:]|\\(?:x20|x09|040|011|t|s|u0020))[A-Za-z0-9._~+/=,-]{4}"
+)
+
+
+def _shell_credential(value):
+    """Whether a start-up value, as the shell gives it, is shaped like a credential."""
+    return (
+        _SHELL_CREDENTIAL.search(value) is not None
+        or _SHELL_OPAQUE_VALUE.fullmatch(value) is not None
+    )
+
+
+# C escapes of a blank ($'\x20', systemd's Environment="A=\x20"), then any
+# other escape, then quotes: what the shell or systemd make of a value.
+_ESCAPED_BLANK = re.compile(r"\\(?:x20|x09|040|011|t|s|u0020)")
+_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _shell_unquoted(raw):
+    """``raw`` roughly as the shell or systemd give it: continuations joined,
+    escapes and quotes removed (a blank written ``\\x20`` is one)."""
+    text = _ESCAPED_BLANK.sub(" ", raw.replace("\\\n", ""))
+    return _ESCAPE.sub(r"\1", text).replace("'", "").replace('"', "").replace("$", "")
+
+
+def _blank_credential_lines(text):
+    """``text`` with each logical line (continuations joined) that still holds
+    a value shaped like a credential emptied, its line count kept: the last
+    net under the assignments' redaction (a name split by a continuation, a
+    credential in a loop's words, a here-document or a command's arguments)."""
+    if not _SHELL_CREDENTIAL.search(_shell_unquoted(text)):
+        return text
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        end = index + 1
+        while lines[end - 1].endswith("\\") and end < len(lines):
+            end += 1
+        logical = " " + "\n".join(lines[index:end])
+        if REDACTED not in logical and _SHELL_CREDENTIAL.search(_shell_unquoted(logical)):
+            lines[index:end] = [""] * (end - index)
+        index = end
+    return "\n".join(lines)
 
 
 def redact_secret_assignments(text, names=frozenset()):
@@ -2503,7 +2561,7 @@ def redact_secret_assignments(text, names=frozenset()):
     becomes one quoted placeholder followed by as many empty lines as it
     spanned, so line numbers stay right.
     """
-    if not names and not _SECRET_HINT.search(text) and not _SHELL_CREDENTIAL.search(text):
+    if not names and not _SECRET_HINT.search(text) and not _MAY_HOLD_CREDENTIAL.search(text):
         return text
     out = []
     position = 0
@@ -2517,7 +2575,7 @@ def redact_secret_assignments(text, names=frozenset()):
             # Basic ..."); an assignment inside a value tested is not tested
             # again (its value is part of that one): linear.
             shaped_until = _value_end(text, match.end())
-            secret = _SHELL_CREDENTIAL.search(text, match.end(), shaped_until) is not None
+            secret = _shell_credential(_shell_unquoted(text[match.end() : shaped_until]))
         if not secret:
             continue
         end = _value_end(text, match.end())
@@ -2562,7 +2620,8 @@ def redact_shell(text, private=False, names=frozenset()):
                 index += 1
                 if closed:
                     break
-    return redact_userinfo(redact_private_keys(redact_expansion_words("\n".join(lines), names)))
+    redacted = redact_expansion_words("\n".join(lines), names)
+    return _blank_credential_lines(redact_userinfo(redact_private_keys(redacted)))
 
 
 # ${NAME:=word}, ${NAME=word}, ${NAME:-word}, ${NAME-word}: the word becomes (or
@@ -2621,6 +2680,9 @@ def _unquote(word):
     return word
 
 
+_ENVIRONMENT_LINE = re.compile(r"Environment[ \t]*=")
+
+
 def redact_unit(text, names=frozenset()):
     """A systemd unit with each ``Environment=`` value secret-named or shaped
     like a credential replaced."""
@@ -2628,21 +2690,23 @@ def redact_unit(text, names=frozenset()):
     lines = text.split("\n")
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if not stripped.startswith("Environment=") or not (
-            names or _SECRET_HINT.search(stripped) or _SHELL_CREDENTIAL.search(stripped)
+        if not _ENVIRONMENT_LINE.match(stripped) or not (
+            names or _SECRET_HINT.search(stripped) or _MAY_HOLD_CREDENTIAL.search(stripped)
         ):
             continue
         head, _, value = line.partition("=")
         words = []
         for match in _WORD.finditer(value):
             name, sep, assigned = _unquote(match.group(0)).partition("=")
-            if sep and (_is_secret_name(name, names) or _SHELL_CREDENTIAL.search(" " + assigned)):
+            shown = _shell_unquoted(assigned)
+            if sep and (_is_secret_name(name, names) or _shell_credential(shown)):
                 words.append(f'"{name}={REDACTED}"')
             else:
                 words.append(match.group(0))
         lines[index] = head + "=" + " ".join(words)
     # ExecStart's -C "Define API_TOKEN x" and URL passwords, as in envvars.
-    return redact_userinfo(redact_private_keys(redact_expansion_words("\n".join(lines), names)))
+    redacted = redact_expansion_words("\n".join(lines), names)
+    return _blank_credential_lines(redact_userinfo(redact_private_keys(redacted)))
 
 
 def _redact_environment_lines(text, names=frozenset()):
