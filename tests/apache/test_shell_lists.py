@@ -41,9 +41,10 @@ REPORT = "REPORT=" + "".join(f'"{name}=${{{name}--}};"' for name in NAMES) + "\n
 
 def by_dash(script: str, shell: str = DASH) -> dict[str, bytes]:
     """What ``shell`` (dash, or bash for the files bash sources) exports
-    after sourcing ``script``, less what bash itself adds."""
+    after sourcing ``script``, less what bash itself adds (env is run by its
+    path: the script may change PATH)."""
     done = subprocess.run(
-        [shell, "-c", '. "$0" >/dev/null 2>&1; env -0', "/dev/stdin"],
+        [shell, "-c", '. "$0" >/dev/null 2>&1; /usr/bin/env -0', "/dev/stdin"],
         input=os.fsencode(script), capture_output=True, env={"PATH": "/usr/bin:/bin"},
         check=False, cwd="/",
     )  # fmt: skip
