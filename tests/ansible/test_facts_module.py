@@ -598,6 +598,27 @@ def test_start_up_values_shaped_like_credentials_stay_on_the_host(
     assert "-DKEPT" in sent and "APACHE_RUN_USER=www-data" in sent
 
 
+def test_values_the_audit_needs_are_not_taken_for_credentials(
+    tmp_path: Path, module: ModuleType
+) -> None:
+    """-D mac, -D token, a host:port after a word with 'key' or 'session', a
+    PATH: a scheme word before an option, or a colon without a blank, was
+    taken for a credential and redacted (the controller's audit changed)."""
+    root = debian_tree(tmp_path / "root")
+    envvars = root / "etc/apache2/envvars"
+    kept = (
+        'export APACHE_ARGUMENTS="-D mac -DSSL"\n'
+        'OPTIONS="-D token -DSSL"\n'
+        "EXTRA=\"-C 'Define KC http://keycloak:8080/realms/main'\"\n"
+        "PATH=/opt/tokenizer:/usr/bin:/bin\n"
+        "APACHE_SESSION_DIR=/run/session:/var/run/apache2\n"
+    )
+    envvars.write_text(envvars.read_text() + kept)
+    envvars.chmod(0o644)
+    sent = module.snapshot(root=str(root), probe=False)["files"]["/etc/apache2/envvars"]["content"]
+    assert sent.endswith(kept)
+
+
 DIRECTIVE_CANARY = "DIRECTIVE-CANARY-c2d1"
 
 

@@ -313,6 +313,12 @@ NOT_KNOWN = [
     "true <~root/x && export A=1 || export A=2\n",
     "true </dev/fd/5 && export A=1 || export A=2\n",
     "true <&5; export A=$?\n",
+    # A compound command whose redirections may not open; dash's descriptor
+    # is one digit (10>x is the word 10, then >x).
+    'export A=0; { export A=1; } >"$(echo /dev/null)"\n',
+    "if true; then export A=1; fi <&5\n",
+    "A=1 10>/dev/null; export A\n",
+    "test 10 -eq 10 11>/dev/null && export A=1\n",
     # shift fails, and stops dash, when no parameter is left.
     "set --; shift; export A=1\n",
     "shift; shift; shift; shift; export A=1\n",
@@ -490,6 +496,54 @@ def test_what_fails_in_a_here_document_stops_only_its_child(body: str) -> None:
     assert state.opaque is not None and "in a here-document" in notes
 
 
+@pytest.mark.parametrize(
+    "script",
+    [
+        "export A=1; export A=2 2>&- >/dev/stderr\n",
+        "export A=1; export A=2 >&- >/dev/stdout\n",
+        "export A=0; { export A=1 >&2; } 2>&-\n",
+        "export A=0; { export A=1 >/dev/fd/2; } 2>&-\n",
+        "export A=1 10>/dev/null; export B=2\n",
+        "X=1; unset X 10>/dev/null\nexport B=2\n",
+    ],
+)
+def test_what_dash_cannot_open_stops_it_or_is_not_known(script: str) -> None:
+    """/dev/std* are descriptors 0-2, closed when a redirection closed them
+    (around a block too); 10>x is no redirection to dash. Each stops dash."""
+    assert b"reached" not in sourced_by_dash(script).stdout
+    try:
+        state = on_host(script)
+    except ApacheConfigError:
+        return
+    assert state.opaque is not None, script
+
+
+def test_notes_and_errors_show_no_credential() -> None:
+    """Notes and error lines showed words shaped like credentials, and the
+    value of a secret-named variable written out again."""
+    for script in (
+        "DB_PASSWORD:hunter2hunter2Z\n",
+        '"Bearer abcdefghijklmnop12345" arg\n',
+        ": >/nonexist/Authorization:\\ Bearer\\ abcdefghijklmnop12345\n",
+        ": >/nonexist/user:Pa55word1234567@db\n",
+    ):
+        try:
+            shown = " ".join(note.message for note in on_host(script).notes)
+        except ApacheConfigError as error:
+            shown = str(error)
+        for secret in ("hunter2hunter2Z", "abcdefghijklmnop12345", "Pa55word1234567"):
+            assert secret not in shown, (script, shown)
+
+
+def test_a_secret_value_written_out_again_is_hidden(tmp_path: Path) -> None:
+    with pytest.raises(ApacheConfigError) as raised:
+        debian_invocation(
+            tmp_path / "deb",
+            "export DB_PASSWORD=Sup3rS3cretValue99\n: >/nonexist/Sup3rS3cretValue99\n",
+        )
+    assert "Sup3rS3cretValue99" not in str(raised.value) and "nonexist" in str(raised.value)
+
+
 def test_bash_gives_status_1_to_a_failed_redirection() -> None:
     script = "true >/nonexistent/x; export C=$?\nexport B=2 >/nonexistent/x; export A=$?\n"
     assert environment(on_host(script, dash=False)) == by_dash(script, shell="bash")
@@ -596,6 +650,8 @@ NOT_KNOWN_BASH = [
     "readonly B=1; unset B; export A=$?\n",
     "readonly B=1; export B=2\n",
     "true {X}>/dev/null; export A=$? X\n",
+    "F=/dev/null; { export A=1; } >$F\n",
+    "for x in 1; do export A=$x; done >/dev/nul*\n",
     # Assignments before a special builtin are the builtin's own in bash;
     # a forked command's redirections are expanded in the child.
     "export A=1\nA=2 :\nexport B=$A\n",

@@ -165,10 +165,13 @@ class _Reader:
         if loaded is None:
             return False
         text, shown = loaded
-        run_script(
-            text, state, shown, source=self.sourced, exists=self.exists,
-            pathnames=lambda fields: expand_pathnames(fields, self.fs, budget=self.budget),
-        )  # fmt: skip
+        try:
+            run_script(
+                text, state, shown, source=self.sourced, exists=self.exists,
+                pathnames=lambda fields: expand_pathnames(fields, self.fs, budget=self.budget),
+            )  # fmt: skip
+        except ApacheConfigError as error:
+            raise ApacheConfigError(state.hidden(error.reason), error.file, error.line) from None
         return True
 
     def sourced(self, path: str) -> tuple[str, str] | None:
@@ -223,6 +226,13 @@ def read_invocation(
     return invocation
 
 
+def hidden_notes(state: ShellState) -> list[Note]:
+    """The shell's notes, each secret value written out in them replaced."""
+    if not state.secret_values:
+        return list(state.notes)
+    return [note.model_copy(update={"message": state.hidden(note.message)}) for note in state.notes]
+
+
 def _check_size(invocation: Invocation) -> None:
     size = sum(len(name) + len(value) + 2 for name, value in invocation.environment.items())
     if size > MAX_ENVIRONMENT_BYTES:
@@ -274,7 +284,7 @@ def _debian(
     invocation.binary = httpd[0]
     apply_arguments([*httpd[1:], *arguments], invocation)
     invocation.environment = _environment(reader, state)
-    invocation.notes.extend(state.notes)
+    invocation.notes.extend(hidden_notes(state))
 
 
 def _environment(reader: _Reader, state: ShellState) -> dict[str, str]:
@@ -329,7 +339,7 @@ def _rhel(
         environment = _environment(reader, state)
         environment["LANG"] = state.variables.get("HTTPD_LANG", "C")
         invocation.environment = environment
-        invocation.notes.extend(state.notes)
+        invocation.notes.extend(hidden_notes(state))
         return
     if unit is None:
         # RHEL/Fedora's own httpd.service, when the root holds no unit.
@@ -375,7 +385,7 @@ def _gentoo(
     invocation.binary = "/usr/sbin/apache2"
     apply_arguments(words, invocation)
     invocation.environment = _environment(reader, state)
-    invocation.notes.extend(state.notes)
+    invocation.notes.extend(hidden_notes(state))
 
 
 def _suse(
@@ -407,7 +417,7 @@ def _suse(
     invocation.binary = f"/usr/sbin/httpd-{mpm}"
     apply_arguments(arguments, invocation)
     invocation.environment = _environment(reader, state)
-    invocation.notes.extend(state.notes)
+    invocation.notes.extend(hidden_notes(state))
 
 
 def _upstream(

@@ -34,7 +34,13 @@ from functools import partial
 
 from ..errors import ApacheConfigError, ParseError
 from .shell_builtins import LoopControlError, ReturnError, stop
-from .shell_commands import expand_targets, failed, open_redirections, run_simple
+from .shell_commands import (
+    NOT_KNOWN_OPENING,
+    expand_targets,
+    failed,
+    open_redirections,
+    run_simple,
+)
 from .shell_effects import Effects, arithmetic_names, effects_of, effects_of_lists
 from .shell_lexer import Command, ShellSyntaxError, Word, brace_expansion, literal
 from .shell_parser import parse
@@ -228,6 +234,11 @@ class _Runner:
         # dash opens a compound command's redirections before it runs it.
         targets = expand_targets(node.operators, node.redirections, expander)
         failure = open_redirections(node.operators, node.redirections, targets, self, node.line)
+        if failure == NOT_KNOWN_OPENING or _closes_descriptor(node.operators, targets):
+            # Whether it runs is not known; closed, a descriptor its commands
+            # use would fail them (and stop dash): nothing known after it.
+            self.make_opaque(node.line, "a compound command whose redirections may fail")
+            return None
         if failure is not None:
             return failed(failure, self, node.line, special=False)
         self.nesting += 1
@@ -411,6 +422,14 @@ class _Runner:
             depth=self.depth + 1, nesting=self.nesting, pathnames=self.pathnames,
         )  # fmt: skip
         return state.last_status
+
+
+def _closes_descriptor(operators: list[str], targets: list[str | None]) -> bool:
+    """Whether redirections close a descriptor (``2>&-``)."""
+    return any(
+        operator.lstrip("0123456789") in (">&", "<&") and target == "-"
+        for operator, target in zip(operators, targets, strict=True)
+    )
 
 
 def _bash_matching_differs(fields: list[str | tuple[str, str]], state: ShellState) -> bool:

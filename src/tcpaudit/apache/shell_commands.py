@@ -46,7 +46,7 @@ from .shell_lexer import (
     split_redirection,
 )
 from .shell_patterns import GLOB
-from .shell_redirections import failed_redirection
+from .shell_redirections import SHAPED_LIKE_SECRET, failed_redirection, looks_secret
 from .shell_state import WORD_WORK
 from .shell_test import evaluate_test, is_error
 from .shellwords import Expander
@@ -54,7 +54,7 @@ from .shellwords import Expander
 __all__ = ["NOT_KNOWN_OPENING", "expand_targets", "failed", "open_redirections", "run_simple"]
 
 # open_redirections: whether the redirections open is not known.
-NOT_KNOWN_OPENING = "\0not known"
+NOT_KNOWN_OPENING = "whether the redirections open is not known"
 
 _NAMED_DESCRIPTOR = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 # Builtins tcpaudit does not run that may change any variable ('.' it runs).
@@ -329,4 +329,7 @@ def _shown_command(head: str | None) -> str:
     if not head:
         return "?"
     name, equals, _ = head.partition("=")
-    return f"{name}=..." if equals else redact_text(head)
+    if equals:
+        return f"{name}=..."
+    shown = redact_text(head)
+    return SHAPED_LIKE_SECRET if looks_secret(shown) else shown

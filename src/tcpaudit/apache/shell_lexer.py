@@ -94,9 +94,10 @@ Token = tuple[str, object, int]
 class Tokens:
     """Words, operators and newlines of a text, with line numbers and a push-back."""
 
-    def __init__(self, text: str, file: str) -> None:
+    def __init__(self, text: str, file: str, *, dash: bool = True) -> None:
         self.text = text
         self.file = file
+        self.dash = dash  # dash takes one digit for a descriptor (10>x is 10 and >x)
         self.index = 0
         self.line = 1
         self.heredocs: list[tuple[str, bool]] = []  # delimiters whose bodies come next
@@ -138,7 +139,12 @@ class Tokens:
             else:
                 line = self.line
                 word = self._word()
-                if self.index < length and text[self.index] in "<>" and _digits(word):
+                if (
+                    self.index < length
+                    and text[self.index] in "<>"
+                    and _digits(word)
+                    and (not self.dash or len(word.parts[0][1]) == 1)
+                ):
                     # "2>&1": the descriptor belongs to the redirection.
                     return self._operator(word.parts[0][1])
                 if self.delimiter_next is not None:

@@ -65,7 +65,7 @@ def parse(
     Raises:
         ApacheConfigError: a syntax error (dash stops there) or nesting past MAX_NESTING.
     """
-    parser = _Parser(Tokens(text, file), file, count, nesting)
+    parser = _Parser(Tokens(text, file, dash=dash), file, count, nesting)
     parser.work, parser.dash = work, dash
     while True:
         lists = parser.top_line()

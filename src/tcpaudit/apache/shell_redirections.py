@@ -14,21 +14,54 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .credentials import credential_shape
 from .secret_words import redact_text
 from .shell_lexer import Word, split_redirection
 
-__all__ = ["Opened", "failed_redirection", "shown_text", "shown_word"]
+__all__ = [
+    "SHAPED_LIKE_SECRET",
+    "Opened",
+    "failed_redirection",
+    "looks_secret",
+    "shown_text",
+    "shown_word",
+]
 
 _EXPANSION_WORDS = re.compile(r"\$\{[^}]*\}?|\$\(.*|`.*")
+SHAPED_LIKE_SECRET = "(a word shaped like a credential, not shown)"
+_SCHEME_AND_TOKEN = re.compile(r"(?i)\b(?:bearer|basic|digest|negotiate|token|apikey)[ \t]+\S{4}")
+_NAMED_SECRET = re.compile(
+    r"(?i)(?:pass|secret|token|key|pwd|auth|credential)[A-Za-z0-9_-]*[:=]\S{4}"
+)
+_USERINFO = re.compile(r"[^\s/:@]+:[^\s/@]+@")
 # Opened whatever the root holds (the service's descriptors 0-2 are open).
-_ALWAYS_OPEN = frozenset(("/dev/null", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/zero"))
+_ALWAYS_OPEN = frozenset(("/dev/null", "/dev/zero"))
+# The service's descriptors 0-2, open unless a redirection closed them.
+_STANDARD = {"/dev/stdin": "0", "/dev/stdout": "1", "/dev/stderr": "2"}
+# Kernel file systems: an audited tree does not hold the host's.
+_HOST_ONLY = ("/dev/", "/proc/", "/sys/")
+_SLASHES = re.compile(r"/(?:\.?/)+")
 _WRITING = frozenset((">", ">>", ">|", "<>"))
 
 
 def shown_text(written: str) -> str:
     """A word as written, each ``${...}`` shown without its word
-    (``${DB_PASSWORD:=value}`` assigns a secret) and passwords redacted."""
-    return redact_text(_EXPANSION_WORDS.sub("${...}", written))
+    (``${DB_PASSWORD:=value}`` assigns a secret) and passwords redacted; a
+    word shaped like a credential is not shown."""
+    shown = redact_text(_EXPANSION_WORDS.sub("${...}", written))
+    return SHAPED_LIKE_SECRET if looks_secret(shown) else shown
+
+
+def looks_secret(text: str) -> bool:
+    """Whether ``text`` may hold a credential: a scheme and a token ("Bearer
+    ..."), an opaque token after a word, a secret-named name and its value
+    (``DB_PASSWORD:x``), or a password before an ``@``."""
+    return (
+        credential_shape(text, text.lower())
+        or _SCHEME_AND_TOKEN.search(text) is not None
+        or _NAMED_SECRET.search(text) is not None
+        or _USERINFO.search(text) is not None
+    )
 
 
 def shown_word(word: Word) -> str:
@@ -87,9 +120,9 @@ def failed_redirection(
                 "directory is not known)"  # fmt: skip
             opened.add(number)
             continue
-        if value.startswith("/dev/fd/"):
+        if value.startswith("/dev/fd/") or value in _STANDARD:
             # The descriptor itself: open when it is, else dash cannot open it.
-            descriptor_text = value[len("/dev/fd/") :]
+            descriptor_text = _STANDARD.get(value) or value[len("/dev/fd/") :]
             if descriptor_text.isdigit() and int(descriptor_text) in opened:
                 opened.add(number)
                 continue
@@ -121,9 +154,13 @@ def _why_not(
     """Why a file redirection cannot be opened ("whether..." when not known), or None."""
     if not value:
         return f"cannot open {shown}: an empty name"
-    path = value if value.startswith("/") else "/" + value  # the service runs from /
+    # From / (the service's working directory); "//" and "/./" are "/" to the
+    # kernel ("/x/../" is not: /x must exist).
+    path = _SLASHES.sub("/", value if value.startswith("/") else "/" + value)
     if path in _ALWAYS_OPEN:
         return None
+    if path.startswith(_HOST_ONLY) or path in _STANDARD:
+        return f"whether {shown} can be opened on the host is not known"
     if exists is None:
         return f"whether {shown} can be opened is not known"
     found = exists("-e", path)

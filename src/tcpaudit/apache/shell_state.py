@@ -52,6 +52,7 @@ _SECRET_VARIABLE = re.compile(
     r"(?i)password|passwd|passphrase|secret|token|credential|api[_-]?key|private[_-]?key"
     r"|(^|[_-])(pass|pwd)($|[_-])|(^|[_-])key$"
 )
+MAX_SECRET_VALUES = 64  # secret values remembered to hide (4 characters or more)
 REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directive's
 # Commands all start-up files of one service may hold (a real envvars: about
 # 30); each costs microseconds, and a 1 MiB file of "a;" holds 500,000.
@@ -97,6 +98,9 @@ class ShellState:
     variables: dict[str, str] = field(default_factory=dict)
     exported: set[str] = field(default_factory=set)
     notes: BoundedNotes = field(default_factory=BoundedNotes)
+    # The values given to secret-named variables (kept as REDACTED_VALUE):
+    # hidden wherever a note or an error line would show them written out.
+    secret_values: set[str] = field(default_factory=set)
     all_export: bool = False
     expanded: int = 0
     commands: int = 0
@@ -165,13 +169,24 @@ class ShellState:
     def assign(self, name: str, value: str, unknown: bool = False) -> None:
         """Set ``name``; a variable named like a secret holds REDACTED_VALUE instead.
         ``unknown``: the value came from an expansion tcpaudit does not evaluate."""
-        self.variables[name] = REDACTED_VALUE if is_secret_variable(name) else value
+        secret = is_secret_variable(name)
+        self.variables[name] = REDACTED_VALUE if secret else value
+        if secret and len(value) >= 4 and len(self.secret_values) < MAX_SECRET_VALUES:
+            self.secret_values.add(value)
         if unknown or name in self.unsure:
             self.unknown.add(name)
         else:
             self.unknown.discard(name)
         if self.all_export:  # set -a: every assignment exports, ${X:=v} too
             self.exported.add(name)
+
+    def hidden(self, text: str) -> str:
+        """``text`` with each secret-named variable's value replaced (a file
+        may write the value out again: ``: >/x/$value-as-written``)."""
+        for value in self.secret_values:
+            if value in text:
+                text = text.replace(value, REDACTED_VALUE)
+        return text
 
     def count_command(self, file: str, line: int) -> None:
         """Count one command against MAX_COMMANDS."""

@@ -2490,14 +2490,21 @@ def _value_end(text, start):
 # (Tested on the value as the shell gives it: _shell_unquoted.) The schemes
 # are _CREDENTIAL_SCHEME's, the Apache side's.
 _SHELL_CREDENTIAL = re.compile(
-    r"(?i)(?:(?<![A-Za-z0-9_])(?:basic|bearer|digest|negotiate|ntlm|kerberos|gssapi|token"
+    # A scheme starting the value (or after "=", ":" or ${X:-), then a token
+    # that is no option ("-D mac -DSSL" is no credential).
+    r"(?i)(?:(?:^|[=:{+-])[ \t]*(?:basic|bearer|digest|negotiate|ntlm|kerberos|gssapi|token"
     r"|apikey|api-key|key|aws|aws4-hmac-sha256|ssws|hoba|mutual|scram-sha-1|scram-sha-256"
     r"|vapid|splunk|signature|dpop|oauth|mac|hawk|sharedkey|sharedkeylite"
     r"|sharedaccesssignature|privatetoken|concealed|otp|jwt|sso-key|client-id|googlelogin"
-    r"|gsessionid)[ \t\n]+[A-Za-z0-9._~+/=,-]{4,})"
-    # A header holding one, written in the value: "X-Api-Key: ...".
-    r"|(?i:auth|key|token|secret|session|cookie|signature)[A-Za-z0-9_-]*:[ \t]*"
-    r"[A-Za-z0-9._~+/=-]{8,}"
+    r"|gsessionid)[ \t\n]+[A-Za-z0-9._~+/=,][A-Za-z0-9._~+/=,-]{3,})"
+    # Anywhere, a scheme then a long token holding a digit (a loop's word).
+    r"|(?<![A-Za-z0-9_-])(?:basic|bearer|digest|negotiate|ntlm|token|apikey|oauth|dpop|jwt)"
+    r"[ \t]+(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{12,}"
+    # A header holding one, written in the value: "X-Api-Key: ..." (a blank
+    # after the colon: "keycloak:8080" is a host and port).
+    r"|(?<![A-Za-z0-9_.-])[A-Za-z0-9_-]*(?:auth|key|token|secret|session|cookie|signature)"
+    r"[A-Za-z0-9_-]*:[ \t]+[A-Za-z0-9._~+/=-]{8,}",
+    re.M,
 )
 # Or of a scheme not listed, as the Apache side's _OPAQUE_CREDENTIAL: the
 # whole value one word, a blank and an opaque token of 16 characters or more
