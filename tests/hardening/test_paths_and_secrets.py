@@ -130,7 +130,8 @@ def test_secret_named_values_reach_neither_notes_nor_fixes(tmp_path: Path) -> No
     root = tmp_path / "debian"
     shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
     with (root / "etc/apache2/envvars").open("a") as envvars:
-        envvars.write(f"DB_PASSWORD+={MARKER}\nA=${{DB_PASSWORD/{MARKER}/x}}\n")
+        # (${DB_PASSWORD/x/y} was the second line: a bad substitution, dash stops.)
+        envvars.write(f"DB_PASSWORD+={MARKER}\nA=$(printf %s {MARKER}) eval B={MARKER}\n")
     conf = root / "etc/apache2/apache2.conf"
     conf.write_text(
         conf.read_text().replace("Timeout 300", f"Define DB_PASSWORD {MARKER}\nTimeout 300")

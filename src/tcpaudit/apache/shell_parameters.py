@@ -173,7 +173,8 @@ class ParameterExpansion:
         variables = self.state.variables
         before, self.unknown = self.unknown, False
         value = variables.get(name) if NAME.fullmatch(name) else self._special(name)
-        if not self.state.dash and name in BASH_VARIABLES:
+        if not self.state.dash and name in BASH_VARIABLES and value is None:
+            # bash sets them to what no file tells (unless the file did).
             self._note(f"${name} is set by bash itself; its value is not known")
         if value is None and name == "PPID":
             # dash sets it to its parent's process number, which no file tells.

@@ -141,8 +141,6 @@ class ShellState:
             self.variables.setdefault(name, value)
         self.variables["PWD"] = "/"
         self.exported.add("PWD")
-        if not self.dash:
-            self.unknown.update(BASH_VARIABLES)  # bash sets them to what no file tells
 
     def make_opaque(self, message: str, file: str, line: int) -> None:
         """Something may have changed any name: from here on none is known
