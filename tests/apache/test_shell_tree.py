@@ -319,6 +319,11 @@ NOT_KNOWN = [
     "if true; then export A=1; fi <&5\n",
     "A=1 10>/dev/null; export A\n",
     "test 10 -eq 10 11>/dev/null && export A=1\n",
+    # ?, :?, := and set -u over a value not known may stop dash.
+    "X=$(true)\n: ${X:?}\nexport A=1\n",
+    'Y=1\nif [ -n "$(echo)" ]; then :; else unset Y; fi\nset -u\n: $Y\nexport A=1\n',
+    "DB_PASSWORD=\n: ${DB_PASSWORD:?}\nexport A=1\n",
+    "readonly DB_PASSWORD=\nexport B=${DB_PASSWORD:=dflt}\nexport A=1\n",
     # shift fails, and stops dash, when no parameter is left.
     "set --; shift; export A=1\n",
     "shift; shift; shift; shift; export A=1\n",
@@ -526,13 +531,37 @@ def test_notes_and_errors_show_no_credential() -> None:
         '"Bearer abcdefghijklmnop12345" arg\n',
         ": >/nonexist/Authorization:\\ Bearer\\ abcdefghijklmnop12345\n",
         ": >/nonexist/user:Pa55word1234567@db\n",
+        ': > "/nonexistent/x-api-key: QQhdrQQ"\n',
+        ': > "/nonexistent/X-Session: QQsesQQ"\n',
+        '"api-key QQapikeyvalQQ" x\n',
+        '"PrivateToken QQprivtokQQ" x\n',
+        '. "api-key QQpathQQ"\n',
     ):
         try:
             shown = " ".join(note.message for note in on_host(script).notes)
         except ApacheConfigError as error:
             shown = str(error)
-        for secret in ("hunter2hunter2Z", "abcdefghijklmnop12345", "Pa55word1234567"):
+        for secret in ("hunter2hunter2Z", "abcdefghijklmnop12345", "Pa55word1234567", "QQ"):
             assert secret not in shown, (script, shown)
+
+
+@pytest.mark.parametrize(
+    ("script", "shell"),
+    [
+        ("export HOSTNAME UID SHELLOPTS PPID OSTYPE\n", "bash"),
+        ("UID=5\nexport UID\n", "bash"),
+        ("export PPID\n", "dash"),
+    ],
+)
+def test_the_shells_own_variables_are_not_claimed(script: str, shell: str) -> None:
+    """Exported without being read, they were taken as unset; bash's read-only
+    UID was taken as assigned."""
+    state = on_host(script, dash=shell == "dash")
+    theirs = by_dash(script) if shell == "dash" else by_dash(script, shell="bash")
+    ours = environment(state)
+    for name in set(ours) | set(theirs):
+        if state.opaque is None and name not in state.unknown:
+            assert ours.get(name) == theirs.get(name), (name, script)
 
 
 def test_a_secret_value_written_out_again_is_hidden(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Protocol
 from ..errors import ApacheConfigError
 from .shell_lexer import Word, assignment_name
 from .shell_scan import NAME
-from .shell_state import ShellState
+from .shell_state import BASH_READ_ONLY, BASH_VARIABLES, ShellState
 from .shellwords import Expander
 
 __all__ = [
@@ -185,6 +185,13 @@ def declare(
     for variable, value, unknown in pending:
         if value is not None:
             state.may_stop_on(variable, runner.file, number)
+            shells_own(variable, state, runner.file, number)
+        elif variable not in state.variables and (
+            variable == "PPID" or (not state.dash and variable in BASH_VARIABLES)
+        ):
+            # Set by the shell itself to what no file tells: exported so.
+            state.assign(variable, "", unknown=True)
+            runner.note(f"{variable} is set by the shell itself; its value is not known", number)
         if value is not None and variable in state.readonly:
             stop(runner, number, f"{name}: {variable} is read only")
             continue
@@ -253,6 +260,14 @@ def set_flags(flags: list[str], state: ShellState, runner: Runner, number: int) 
     return True
 
 
+def shells_own(name: str, state: ShellState, file: str, line: int) -> None:
+    """bash's own read-only names (UID, PPID...): assigning one is an error
+    bash goes on after, with a status and a value tcpaudit does not follow."""
+    if not state.dash and name in BASH_READ_ONLY:
+        state.make_opaque(f"an assignment to bash's read-only {name} is not evaluated, so no "
+                          "value is known from here on", file, line)  # fmt: skip
+
+
 def assignment_value(word: Word, expander: Expander) -> tuple[str, str, bool]:
     """The name, the value and whether it holds what is not known (bash's
     ``A+=x`` appends to A's value)."""
@@ -278,6 +293,7 @@ def assign(word: Word, state: ShellState, expander: Expander, *, unknown: bool =
 
 def refuse_read_only(name: str, state: ShellState, expander: Expander) -> None:
     state.may_stop_on(name, expander.file, expander.line)
+    shells_own(name, state, expander.file, expander.line)
     if name in state.readonly:
         # An assignment's error ends a shell that is not interactive: dash and bash.
         raise ApacheConfigError(

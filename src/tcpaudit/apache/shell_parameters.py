@@ -187,13 +187,17 @@ class ParameterExpansion:
                        "on its value is not known")  # fmt: skip
         # Whether it is set is not known: no ':=' assigns, no ':?' or set -u stops.
         not_known, self.unknown = self.unknown, self.unknown or before
-        if (
-            value is None
-            and self.state.nounset
-            and not not_known
+        unset_stops = (
+            self.state.nounset
             and name not in "@*"
             and (not operation or operation[:1] in "#%" or length)
-        ):
+        )
+        if unset_stops and not_known:
+            # Unset or not, which is not known: set -u may stop the shell.
+            self.state.make_opaque(f"${name} under set -u, whether set or not not known, may stop "
+                                   "the shell, so no value is known from here on",
+                                   self.file, self.line)  # fmt: skip
+        elif unset_stops and value is None:
             self._stops(f"{name}: parameter not set (set -u)")
             return ""
         if length:
@@ -228,7 +232,11 @@ class ParameterExpansion:
         if op in (":-", "-"):
             return self._used_word(word, quoted) if unset_or_empty else value or ""
         if not_known and op not in (":-", "-", ":+", "+"):
-            self._note(f"${{{name}{op}...}} of a value not known is not evaluated")
+            # It may stop the shell (?, a read-only name's =) or assign.
+            self.state.make_opaque(f"${{{name}{op}...}} of a value not known is not evaluated; it "
+                                   "may stop the shell, so no value is known from here on",
+                                   self.file, self.line)  # fmt: skip
+            self.unknown = True
             return value or ""
         if op in (":=", "="):
             if unset_or_empty and not NAME.fullmatch(name):

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .credentials import credential_shape
+from .credentials import credential_shape, has_secret_name, is_credential_header
 from .secret_words import redact_text
 from .shell_lexer import Word, split_redirection
 
@@ -29,9 +29,18 @@ __all__ = [
 
 _EXPANSION_WORDS = re.compile(r"\$\{[^}]*\}?|\$\(.*|`.*")
 SHAPED_LIKE_SECRET = "(a word shaped like a credential, not shown)"
-_SCHEME_AND_TOKEN = re.compile(r"(?i)\b(?:bearer|basic|digest|negotiate|token|apikey)[ \t]+\S{4}")
+# The Apache side's schemes (credentials._CREDENTIAL_SCHEME), then a token.
+_SCHEME_AND_TOKEN = re.compile(
+    r"(?i)\b(?:basic|bearer|digest|negotiate|ntlm|kerberos|gssapi|token|apikey|api-key|key|aws"
+    r"|aws4-hmac-sha256|ssws|hoba|mutual|scram-sha-1|scram-sha-256|vapid|splunk|signature"
+    r"|dpop|oauth|mac|hawk|sharedkey|sharedkeylite|sharedaccesssignature|privatetoken"
+    r"|concealed|otp|jwt|sso-key|client-id|googlelogin|gsessionid)[ \t]+\S{4}"
+)
+# "Name: value": a header written with its value.
+_HEADER_NAMES = re.compile(r"([A-Za-z0-9_-]+):[ \t]*\S")
 _NAMED_SECRET = re.compile(
-    r"(?i)(?:pass|secret|token|key|pwd|auth|credential)[A-Za-z0-9_-]*[:=]\S{4}"
+    r"(?i)(?:pass|secret|token|key|pwd|auth|credential|cookie|session|private)[A-Za-z0-9_-]*"
+    r"[:=][ \t]*\S{4}"
 )
 _USERINFO = re.compile(r"[^\s/:@]+:[^\s/@]+@")
 # Opened whatever the root holds (the service's descriptors 0-2 are open).
@@ -61,6 +70,10 @@ def looks_secret(text: str) -> bool:
         or _SCHEME_AND_TOKEN.search(text) is not None
         or _NAMED_SECRET.search(text) is not None
         or _USERINFO.search(text) is not None
+        or any(
+            is_credential_header(name) or has_secret_name(name.lower())
+            for name in _HEADER_NAMES.findall(text)
+        )
     )
 
 

@@ -16,6 +16,7 @@ from ..errors import ApacheConfigError
 from ..notes import BoundedNotes
 
 __all__ = [
+    "BASH_READ_ONLY",
     "BASH_VARIABLES",
     "DEFAULT_IFS",
     "MAX_COMMANDS",
@@ -84,6 +85,7 @@ BASH_VARIABLES = frozenset(("BASH", "BASH_VERSION", "BASH_VERSINFO", "BASHPID", 
     "LINENO", "EPOCHSECONDS", "EPOCHREALTIME", "FUNCNAME", "DIRSTACK", "PIPESTATUS", "HISTCMD",
     "COMP_WORDBREAKS", "OPTERR", "MAILCHECK", "HISTFILE", "HISTFILESIZE", "HISTSIZE",
     "BASH_LOADABLES_PATH", "BASH_COMPAT", "BASH_ALIASES", "BASH_CMDS", "TERM", "SHELL", "_"))  # fmt: skip
+BASH_READ_ONLY = frozenset(("UID", "EUID", "PPID", "BASHOPTS", "SHELLOPTS"))
 # A piece of a word as expanded: (text, split, quoted). An unquoted
 # expansion's value is split at IFS and matched as a pattern; the word's own
 # unquoted text is matched, not split; what was quoted is neither.
