@@ -8,6 +8,7 @@ that what a redirection or ``.`` finds is the same file for both.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -324,6 +325,13 @@ NOT_KNOWN = [
     'Y=1\nif [ -n "$(echo)" ]; then :; else unset Y; fi\nset -u\n: $Y\nexport A=1\n',
     "DB_PASSWORD=\n: ${DB_PASSWORD:?}\nexport A=1\n",
     "readonly DB_PASSWORD=\nexport B=${DB_PASSWORD:=dflt}\nexport A=1\n",
+    # ${X:-word} and ${X:+word} over a value not known: whether the word
+    # (and what it assigns or stops on) is expanded is not known.
+    "B=$(echo hi); export A=${B:-${C:=3}}; export C\n",
+    "B=$(echo hi); export A=${B:+${C:=3}}; export C\n",
+    "export A=${PPID:+${C:=3}}; export C\n",
+    "B=$(echo hi); : ${B:+${C:?}}; export X=1\n",
+    "B=$(echo hi); : ${B:+${C=$(true)}}; export C\n",
     # shift fails, and stops dash, when no parameter is left.
     "set --; shift; export A=1\n",
     "shift; shift; shift; shift; export A=1\n",
@@ -551,6 +559,9 @@ def test_notes_and_errors_show_no_credential() -> None:
         ("export HOSTNAME UID SHELLOPTS PPID OSTYPE\n", "bash"),
         ("UID=5\nexport UID\n", "bash"),
         ("export PPID\n", "dash"),
+        ("export RANDOM=4 FUNCNAME=4 LINENO=7 GROUPS=1\n", "bash"),
+        ("export BASH_VERSINFO=4; export A=1\n", "bash"),
+        ("RANDOM=4; export A=$RANDOM\n", "bash"),
     ],
 )
 def test_the_shells_own_variables_are_not_claimed(script: str, shell: str) -> None:
@@ -562,6 +573,38 @@ def test_the_shells_own_variables_are_not_claimed(script: str, shell: str) -> No
     for name in set(ours) | set(theirs):
         if state.opaque is None and name not in state.unknown:
             assert ours.get(name) == theirs.get(name), (name, script)
+
+
+def test_source_return_and_tests_as_dash_runs_them(tmp_path: Path) -> None:
+    """dash has no 'source' (a command not found); 'return N' gives N (an
+    illegal number ends dash); test's words are matched as pathnames."""
+    (tmp_path / "inc.sh").write_text("export PASSW=1\n")
+    (tmp_path / "r1.sh").write_text("export X=1; return 3; export Y=1\n")
+    (tmp_path / "r0.sh").write_text("return 0\n")
+    for name in ("a1", "a2", ".h"):
+        (tmp_path / name).write_text("")
+    d = str(tmp_path)
+    for script in (
+        f"source {d}/inc.sh; export A=1\n",
+        "source /nonexistent; export A=1\n",
+        f". {d}/r1.sh; export A=$?\n",
+        f". {d}/r1.sh || export B=1\n",
+        f"if . {d}/r0.sh; then export B=1; fi\n",
+        f"[ {d}/a* ] && export A=1\n",
+        f"[ -f {d}/a* ]; export A=$?\n",
+        f"X={d}/a*; [ $X ]; export A=$?\n",
+        f"[ -f {d}/a1* ]; export A=$?\n",
+    ):
+        state = on_host(script)
+        theirs, ours = by_dash(script), environment(state)
+        for name in set(ours) | set(theirs):
+            if state.opaque is None and name not in state.unknown:
+                assert ours.get(name) == theirs.get(name), (name, script)
+    (tmp_path / "rx.sh").write_text("return x\n")
+    for script in (f"set -e; . {d}/r1.sh; export A=$?\n", f". {d}/rx.sh; export A=1\n"):
+        assert b"reached" not in sourced_by_dash(script).stdout
+        with contextlib.suppress(ApacheConfigError):  # stopping too is right
+            assert on_host(script).opaque is not None, script
 
 
 def test_a_secret_value_written_out_again_is_hidden(tmp_path: Path) -> None:

@@ -94,7 +94,8 @@ def run_script(
     try:
         for lists in parse(text, file, count=count, work=work, nesting=nesting, dash=state.dash):
             runner.sequence(lists, tested=False)
-    except ReturnError:
+    except ReturnError as returned:
+        state.last_status = returned.status
         return
     except ShellSyntaxError as error:
         if state.dash:

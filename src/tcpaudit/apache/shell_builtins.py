@@ -57,7 +57,12 @@ class LoopControlError(Exception):
 
 
 class ReturnError(Exception):
-    """``return`` in a sourced file: that file ends, its caller goes on."""
+    """``return`` in a sourced file: that file ends, its caller goes on with
+    ``status`` (None: the last command's)."""
+
+    def __init__(self, status: bool | None) -> None:
+        super().__init__("return")
+        self.status = status
 
 
 class Runner(Protocol):
@@ -105,9 +110,26 @@ def read_names(name: str, fields: list[str], runner: Runner, number: int) -> boo
     return None
 
 
-def leave(name: str, runner: Runner, number: int) -> bool:
+def leave(name: str, fields: list[str], runner: Runner, number: int) -> bool:
     if name == "return":  # every start-up file is sourced: it ends that file
-        raise ReturnError
+        if not fields:
+            raise ReturnError(runner.state.last_status)
+        if not fields[0].isdigit() or len(fields) > 1:
+            # dash: "Illegal number", which ends the shell; bash: its own status.
+            if runner.state.dash and not fields[0].isdigit():
+                raise ApacheConfigError(
+                    "return: an illegal number: the shell sourcing the start-up files ends here",
+                    file=runner.file,
+                    line=number,
+                )
+            runner.make_opaque(number, "return with that argument")
+            raise ReturnError(None)
+        # dash keeps the number whole, bash its low 8 bits (256 is 0 to bash);
+        # $? holds it, where tcpaudit keeps success or failure only.
+        value = int(fields[0][:12]) % (256 if not runner.state.dash else 1 << 40)
+        if value > 1:
+            runner.note(f"return {value}: the status it gives is not known", number)
+        raise ReturnError(value == 0 if value <= 1 else None)
     raise ApacheConfigError(
         "exit: the shell sourcing the start-up files ends here, before it starts httpd",
         file=runner.file,
@@ -261,10 +283,10 @@ def set_flags(flags: list[str], state: ShellState, runner: Runner, number: int) 
 
 
 def shells_own(name: str, state: ShellState, file: str, line: int) -> None:
-    """bash's own read-only names (UID, PPID...): assigning one is an error
-    bash goes on after, with a status and a value tcpaudit does not follow."""
+    """bash's own read-only, dynamic and array names (UID, RANDOM, FUNCNAME...):
+    what a file assigns them is not what they hold after."""
     if not state.dash and name in BASH_READ_ONLY:
-        state.make_opaque(f"an assignment to bash's read-only {name} is not evaluated, so no "
+        state.make_opaque(f"an assignment to bash's own {name} is not evaluated, so no "
                           "value is known from here on", file, line)  # fmt: skip
 
 

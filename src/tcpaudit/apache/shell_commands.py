@@ -235,9 +235,7 @@ def _expanded_action(
         )
         return lambda: opaque(runner, number, why)
     if name in ("unset", "set", "read", "getopts"):
-        fields, unknown = expander.tracked(
-            lambda: [piece for word in words for piece in expander.fields(word)]
-        )
+        fields, unknown = expander.tracked(lambda: runner.expand_words(words, expander))
         if unknown:
             return lambda: opaque(runner, number, f"{name} of names not known")
         if name == "unset":
@@ -245,7 +243,7 @@ def _expanded_action(
         if name == "set":
             return lambda: set_flags(fields, state, runner, number)
         return lambda: read_names(name, fields, runner, number)
-    if name in (".", "source") and words:
+    if (name == "." or (name == "source" and not state.dash)) and words:
         # Its words are fields, matched as pathnames: the first is read (the
         # others are ignored by dash, positional parameters to bash).
         written = "".join(text for _, text in words[0].parts)
@@ -268,9 +266,7 @@ def _expanded_action(
             expander.fields(word)
         return lambda: name != "false"
     if name in ("[", "test"):
-        args, unknown = expander.tracked(
-            lambda: [piece for word in words for piece in expander.fields(word)]
-        )
+        args, unknown = expander.tracked(lambda: runner.expand_words(words, expander))
         if unknown:
             return lambda: not_known(runner, number, "a test of a value not known")
         return lambda: _condition(name, args, runner, number)
@@ -280,9 +276,10 @@ def _expanded_action(
             expander.fields(word)
         return lambda: refused(runner, number, "local: not in a function")
     if name in ("exit", "return"):
-        for word in words:
-            expander.fields(word)
-        return lambda: leave(name, runner, number)
+        fields, unknown = expander.tracked(lambda: runner.expand_words(words, expander))
+        if unknown:
+            return lambda: opaque(runner, number, f"{name} with a value not known")
+        return lambda: leave(name, fields, runner, number)
     # Not run, but its words are expanded first, as dash does: their ':='
     # assign and their ':?' stop the shell.
     for word in arguments:

@@ -229,6 +229,14 @@ class ParameterExpansion:
         unset_or_empty = value is None or (op.startswith(":") and value == "")
         # The word is expanded only where it is used, as in dash: an unused
         # ${X:+${Y:=v}} assigns nothing.
+        if not_known and op in (":-", "-", ":+", "+") and _may_act(word):
+            # Whether the word is expanded is not known: what it may assign or
+            # stop on leaves nothing known.
+            self.state.make_opaque(f"${{{name}{op}...}} of a value not known is not evaluated; its "
+                                   "word may assign or stop the shell, so no value is known "
+                                   "from here on", self.file, self.line)  # fmt: skip
+            self.unknown = True
+            return value or ""
         if op in (":-", "-"):
             return self._used_word(word, quoted) if unset_or_empty else value or ""
         if not_known and op not in (":-", "-", ":+", "+"):
@@ -342,3 +350,9 @@ class ParameterExpansion:
             compiling = 8 * len(written)
             self.state.charge_work(compiling + steps // TRIM_WORK_PER_BYTE, self.file, self.line)
         return trim(value, op, pattern)
+
+
+def _may_act(word: str) -> bool:
+    """Whether the word of ``${X:-word}`` may assign or stop the shell when
+    expanded (an expansion inside it)."""
+    return "${" in word or "$(" in word or "`" in word

@@ -85,7 +85,13 @@ BASH_VARIABLES = frozenset(("BASH", "BASH_VERSION", "BASH_VERSINFO", "BASHPID", 
     "LINENO", "EPOCHSECONDS", "EPOCHREALTIME", "FUNCNAME", "DIRSTACK", "PIPESTATUS", "HISTCMD",
     "COMP_WORDBREAKS", "OPTERR", "MAILCHECK", "HISTFILE", "HISTFILESIZE", "HISTSIZE",
     "BASH_LOADABLES_PATH", "BASH_COMPAT", "BASH_ALIASES", "BASH_CMDS", "TERM", "SHELL", "_"))  # fmt: skip
-BASH_READ_ONLY = frozenset(("UID", "EUID", "PPID", "BASHOPTS", "SHELLOPTS"))
+# bash's read-only, dynamic (RANDOM, LINENO...) and array variables: what a
+# file assigns them is not what they hold (or are exported with) after.
+BASH_READ_ONLY = frozenset(("UID", "EUID", "PPID", "BASHOPTS", "SHELLOPTS", "BASH_VERSINFO",
+    "RANDOM", "SRANDOM", "LINENO", "BASHPID", "EPOCHSECONDS", "EPOCHREALTIME", "HISTCMD",
+    "BASH_COMMAND", "SECONDS", "FUNCNAME", "GROUPS", "DIRSTACK", "BASH_LINENO", "BASH_SOURCE",
+    "BASH_ARGC", "BASH_ARGV", "BASH_ARGV0", "BASH_ALIASES", "BASH_CMDS", "PIPESTATUS",
+    "BASH_REMATCH", "BASH_SUBSHELL", "BASH_EXECUTION_STRING"))  # fmt: skip
 # A piece of a word as expanded: (text, split, quoted). An unquoted
 # expansion's value is split at IFS and matched as a pattern; the word's own
 # unquoted text is matched, not split; what was quoted is neither.
