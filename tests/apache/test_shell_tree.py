@@ -332,6 +332,14 @@ NOT_KNOWN = [
     "export A=${PPID:+${C:=3}}; export C\n",
     "B=$(echo hi); : ${B:+${C:?}}; export X=1\n",
     "B=$(echo hi); : ${B:+${C=$(true)}}; export C\n",
+    # A command named by an expansion: exit, return, break, continue.
+    "E=exit; $E; export A=1\n",
+    "E=ex; ${E}it 0; export A=1\n",
+    "B=break; for i in 1 2; do export A=$i; $B; done\n",
+    "C=continue; for i in 1 2; do $C; export A=$i; done\n",
+    # Under set -u, any $ in the word of ${U:+...} over a value not known.
+    "U=$(echo x); set -u; export A=${U:+$Y}; export B=2\n",
+    "U=$(echo x); set -u; export A=${U:-$Y}; export B=2\n",
     # shift fails, and stops dash, when no parameter is left.
     "set --; shift; export A=1\n",
     "shift; shift; shift; shift; export A=1\n",
@@ -562,6 +570,8 @@ def test_notes_and_errors_show_no_credential() -> None:
         ("export RANDOM=4 FUNCNAME=4 LINENO=7 GROUPS=1\n", "bash"),
         ("export BASH_VERSINFO=4; export A=1\n", "bash"),
         ("RANDOM=4; export A=$RANDOM\n", "bash"),
+        ("REPLY=x; read </etc/hostname; export REPLY\n", "bash"),
+        ("A=1; wait -p A; export A\n", "bash"),
     ],
 )
 def test_the_shells_own_variables_are_not_claimed(script: str, shell: str) -> None:
@@ -601,7 +611,23 @@ def test_source_return_and_tests_as_dash_runs_them(tmp_path: Path) -> None:
             if state.opaque is None and name not in state.unknown:
                 assert ours.get(name) == theirs.get(name), (name, script)
     (tmp_path / "rx.sh").write_text("return x\n")
-    for script in (f"set -e; . {d}/r1.sh; export A=$?\n", f". {d}/rx.sh; export A=1\n"):
+    (tmp_path / "rsup.sh").write_text("return \u00b2\n")
+    (tmp_path / "rarab.sh").write_text("return \u0661\n")
+    (tmp_path / "rbig.sh").write_text("return 2147483648\n")
+    (tmp_path / "rhuge.sh").write_text("return " + "9" * 5000 + "\n")
+    (tmp_path / "rplus.sh").write_text("return +1\n")
+    (tmp_path / "r12.sh").write_text("return 1000000000002\n")
+    script = f". {d}/r12.sh && export A=1; export B=$?\n"
+    state, theirs = on_host(script, dash=False), by_dash(script, shell="bash")
+    for name in ("A", "B"):
+        if state.opaque is None and name not in state.unknown:
+            assert environment(state).get(name) == theirs.get(name), name
+    plus = f". {d}/rplus.sh; export A=$?\n"
+    assert environment(on_host(plus))["A"] == by_dash(plus)["A"] == b"1"
+    for script in (
+        f"set -e; . {d}/r1.sh; export A=$?\n",
+        *(f". {d}/r{name}.sh; export A=1\n" for name in ("x", "sup", "arab", "big", "huge")),
+    ):
         assert b"reached" not in sourced_by_dash(script).stdout
         with contextlib.suppress(ApacheConfigError):  # stopping too is right
             assert on_host(script).opaque is not None, script

@@ -8,6 +8,7 @@ functions here run it on the shell's state.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Protocol
@@ -56,6 +57,9 @@ class LoopControlError(Exception):
         self.kind = kind
 
 
+_RETURN_NUMBER = re.compile(r"([+-]?)([0-9]+)")
+
+
 class ReturnError(Exception):
     """``return`` in a sourced file: that file ends, its caller goes on with
     ``status`` (None: the last command's)."""
@@ -102,6 +106,8 @@ def opaque(runner: Runner, number: int, why: str) -> bool | None:
 def read_names(name: str, fields: list[str], runner: Runner, number: int) -> bool | None:
     """``read A B`` and ``getopts spec NAME``: the names get values not known."""
     names = fields[1:2] if name == "getopts" else [f for f in fields if not f.startswith("-")]
+    if name == "read" and not names and not runner.state.dash:
+        names = ["REPLY"]  # bash's read with no name
     if name == "getopts":
         names += ["OPTIND", "OPTARG"]
     for variable in names:
@@ -114,19 +120,27 @@ def leave(name: str, fields: list[str], runner: Runner, number: int) -> bool:
     if name == "return":  # every start-up file is sourced: it ends that file
         if not fields:
             raise ReturnError(runner.state.last_status)
-        if not fields[0].isdigit() or len(fields) > 1:
-            # dash: "Illegal number", which ends the shell; bash: its own status.
-            if runner.state.dash and not fields[0].isdigit():
-                raise ApacheConfigError(
-                    "return: an illegal number: the shell sourcing the start-up files ends here",
-                    file=runner.file,
-                    line=number,
-                )
-            runner.make_opaque(number, "return with that argument")
+        dash = runner.state.dash
+        written = _RETURN_NUMBER.fullmatch(fields[0]) if len(fields) == 1 else None
+        digits = written.group(2).lstrip("0") or "0" if written else ""
+        if dash and (
+            written is None
+            or written.group(1) == "-"
+            or len(digits) > 10
+            or int(digits) > 2**31 - 1
+        ):
+            # dash's "Illegal number" ends the shell (ASCII digits, +, up to INT_MAX).
+            raise ApacheConfigError(
+                "return: an illegal number: the shell sourcing the start-up files ends here",
+                file=runner.file,
+                line=number,
+            )
+        if written is None or written.group(1) == "-" or len(digits) > 18:
+            runner.make_opaque(number, "return with that argument")  # bash's own rules
             raise ReturnError(None)
-        # dash keeps the number whole, bash its low 8 bits (256 is 0 to bash);
-        # $? holds it, where tcpaudit keeps success or failure only.
-        value = int(fields[0][:12]) % (256 if not runner.state.dash else 1 << 40)
+        # dash keeps the number, bash its low 8 bits (256 is 0 to bash); $?
+        # holds it, where tcpaudit keeps success or failure only.
+        value = int(digits) % 256 if not dash else int(digits)
         if value > 1:
             runner.note(f"return {value}: the status it gives is not known", number)
         raise ReturnError(value == 0 if value <= 1 else None)

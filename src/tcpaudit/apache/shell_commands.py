@@ -210,7 +210,13 @@ def _expanded_action(
         # A command named by an expansion: dash runs whatever it names.
         fields, unknown = expander.tracked(partial(expander.fields, arguments[0]))
         named = fields[0] if fields else ""
-        if unknown or named in _CHANGING or named in OPAQUE_BUILTINS or named in state.functions:
+        if (
+            unknown
+            or named in _CHANGING
+            or named in OPAQUE_BUILTINS
+            or named in SPECIAL_BUILTINS  # exit, return, break... (their errors stop dash)
+            or named in state.functions
+        ):
             for word in words:
                 expander.fields(word)
             return lambda: opaque(runner, number, "a command named by an expansion")
@@ -255,7 +261,11 @@ def _expanded_action(
         if len(fields) > 1 and not state.dash:
             return lambda: opaque(runner, number, f"{name} with arguments")
         return lambda: runner.source(fields[0], written, number)
-    if not state.dash and name in ("printf", "trap") and (name == "trap" or _option_v(words)):
+    if (
+        not state.dash
+        and name in ("printf", "trap", "wait")
+        and (name == "trap" or _option_v(words))
+    ):
         # bash's printf -v assigns; its traps (DEBUG, RETURN, ERR) run anywhere.
         for word in words:
             expander.fields(word)
@@ -298,7 +308,8 @@ def _loop_control(name: str, runner: Runner) -> bool:
 
 
 def _option_v(words: list[Word]) -> bool:
-    return bool(words) and (literal(words[0]) or "").startswith("-v")
+    """printf -v NAME, wait -p NAME: bash assigns NAME."""
+    return any((literal(word) or "-").startswith(("-v", "-p")) for word in words)
 
 
 def _condition(name: str, args: list[str], runner: Runner, number: int) -> bool | None:

@@ -229,7 +229,7 @@ class ParameterExpansion:
         unset_or_empty = value is None or (op.startswith(":") and value == "")
         # The word is expanded only where it is used, as in dash: an unused
         # ${X:+${Y:=v}} assigns nothing.
-        if not_known and op in (":-", "-", ":+", "+") and _may_act(word):
+        if not_known and op in (":-", "-", ":+", "+") and _may_act(word, self.state.nounset):
             # Whether the word is expanded is not known: what it may assign or
             # stop on leaves nothing known.
             self.state.make_opaque(f"${{{name}{op}...}} of a value not known is not evaluated; its "
@@ -352,7 +352,7 @@ class ParameterExpansion:
         return trim(value, op, pattern)
 
 
-def _may_act(word: str) -> bool:
+def _may_act(word: str, nounset: bool) -> bool:
     """Whether the word of ``${X:-word}`` may assign or stop the shell when
-    expanded (an expansion inside it)."""
-    return "${" in word or "$(" in word or "`" in word
+    expanded (an expansion inside it; under set -u, any ``$``)."""
+    return "${" in word or "$(" in word or "`" in word or (nounset and "$" in word)
