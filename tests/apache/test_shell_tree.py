@@ -337,6 +337,10 @@ NOT_KNOWN = [
     "E=ex; ${E}it 0; export A=1\n",
     "B=break; for i in 1 2; do export A=$i; $B; done\n",
     "C=continue; for i in 1 2; do $C; export A=$i; done\n",
+    # A command word that expands to nothing: the next word is the command.
+    "E=\n$E exit 1\nexport A=1\n",
+    "E=; A=0; $E export A=1; export A\n",
+    "E=; $E return; export A=1\n",
     # Under set -u, any $ in the word of ${U:+...} over a value not known.
     "U=$(echo x); set -u; export A=${U:+$Y}; export B=2\n",
     "U=$(echo x); set -u; export A=${U:-$Y}; export B=2\n",
@@ -572,6 +576,12 @@ def test_notes_and_errors_show_no_credential() -> None:
         ("RANDOM=4; export A=$RANDOM\n", "bash"),
         ("REPLY=x; read </etc/hostname; export REPLY\n", "bash"),
         ("A=1; wait -p A; export A\n", "bash"),
+        ("A=0; X=printf; $X -v A %s new; export A\n", "bash"),
+        ("A=0; V=-v; printf $V A x; export A\n", "bash"),
+        ("A=0; wait -np A; export A\n", "bash"),
+        ("REPLY=x; read -p prompt </dev/null; export REPLY\n", "bash"),
+        ("readonly B\nB=2\nexport C=1\n", "bash"),
+        ("readonly B=\n: ${B:=x}\nexport C=1\n", "bash"),
     ],
 )
 def test_the_shells_own_variables_are_not_claimed(script: str, shell: str) -> None:
@@ -622,6 +632,10 @@ def test_source_return_and_tests_as_dash_runs_them(tmp_path: Path) -> None:
     for name in ("A", "B"):
         if state.opaque is None and name not in state.unknown:
             assert environment(state).get(name) == theirs.get(name), name
+    for body, status in (("return -0", b"0"), ('return " 1"', b"1"), ("return 1 2", b"1")):
+        (tmp_path / "rn.sh").write_text(body + "\n")
+        script = f". {d}/rn.sh; export A=$?\n"
+        assert environment(on_host(script))["A"] == by_dash(script)["A"] == status, body
     plus = f". {d}/rplus.sh; export A=$?\n"
     assert environment(on_host(plus))["A"] == by_dash(plus)["A"] == b"1"
     for script in (
@@ -631,6 +645,20 @@ def test_source_return_and_tests_as_dash_runs_them(tmp_path: Path) -> None:
         assert b"reached" not in sourced_by_dash(script).stdout
         with contextlib.suppress(ApacheConfigError):  # stopping too is right
             assert on_host(script).opaque is not None, script
+
+
+def test_a_failing_end_under_set_e_stops_apachectl(tmp_path: Path) -> None:
+    """apache2ctl sources envvars in an if's body: the file's failing status
+    under the set -e it turned on ends apachectl (tcpaudit went on)."""
+    appended = "set -e\n[ -f /etc/apache2/nope ] && . /etc/apache2/nope\n"
+    (tmp_path / "envvars").write_text(appended)
+    done = subprocess.run(
+        [DASH, "-c", f"if test -f {tmp_path}/envvars; then . {tmp_path}/envvars; fi; echo reached"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert b"reached" not in done.stdout
+    with pytest.raises(ApacheConfigError, match="failing status under set -e"):
+        debian_invocation(tmp_path / "deb", appended)
 
 
 def test_a_secret_value_written_out_again_is_hidden(tmp_path: Path) -> None:

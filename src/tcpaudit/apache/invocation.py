@@ -172,6 +172,16 @@ class _Reader:
             )  # fmt: skip
         except ApacheConfigError as error:
             raise ApacheConfigError(state.hidden(error.reason), error.file, error.line) from None
+        if state.errexit and state.last_status is False:
+            # The '.' that sourced it fails under the set -e the file turned on.
+            raise ApacheConfigError(
+                f"{shown} ends with a failing status under set -e: the shell sourcing it stops "
+                "there, before it starts httpd",
+                file=shown,
+            )
+        if state.errexit and state.last_status is None:
+            state.make_opaque("the file's own status under set -e is not known, nor whether "
+                              "the shell sourcing it goes on", shown, 0)  # fmt: skip
         return True
 
     def sourced(self, path: str) -> tuple[str, str] | None:

@@ -105,6 +105,9 @@ def opaque(runner: Runner, number: int, why: str) -> bool | None:
 
 def read_names(name: str, fields: list[str], runner: Runner, number: int) -> bool | None:
     """``read A B`` and ``getopts spec NAME``: the names get values not known."""
+    if name == "read" and not runner.state.dash and any(f.startswith("-") for f in fields):
+        # bash's options take arguments (-p prompt, -d x, -a NAME...).
+        return opaque(runner, number, "bash's read with options")
     names = fields[1:2] if name == "getopts" else [f for f in fields if not f.startswith("-")]
     if name == "read" and not names and not runner.state.dash:
         names = ["REPLY"]  # bash's read with no name
@@ -121,21 +124,20 @@ def leave(name: str, fields: list[str], runner: Runner, number: int) -> bool:
         if not fields:
             raise ReturnError(runner.state.last_status)
         dash = runner.state.dash
-        written = _RETURN_NUMBER.fullmatch(fields[0]) if len(fields) == 1 else None
+        # dash reads its first word as strtoimax does (blanks around, a sign);
+        # bash refuses more than one.
+        first = fields[0].strip(" \t\n") if dash else fields[0]
+        written = _RETURN_NUMBER.fullmatch(first) if dash or len(fields) == 1 else None
         digits = written.group(2).lstrip("0") or "0" if written else ""
-        if dash and (
-            written is None
-            or written.group(1) == "-"
-            or len(digits) > 10
-            or int(digits) > 2**31 - 1
-        ):
+        negative = written is not None and written.group(1) == "-" and digits != "0"
+        if dash and (written is None or negative or len(digits) > 10 or int(digits) > 2**31 - 1):
             # dash's "Illegal number" ends the shell (ASCII digits, +, up to INT_MAX).
             raise ApacheConfigError(
                 "return: an illegal number: the shell sourcing the start-up files ends here",
                 file=runner.file,
                 line=number,
             )
-        if written is None or written.group(1) == "-" or len(digits) > 18:
+        if written is None or negative or len(digits) > 18:
             runner.make_opaque(number, "return with that argument")  # bash's own rules
             raise ReturnError(None)
         # dash keeps the number, bash its low 8 bits (256 is 0 to bash); $?
@@ -330,8 +332,12 @@ def assign(word: Word, state: ShellState, expander: Expander, *, unknown: bool =
 def refuse_read_only(name: str, state: ShellState, expander: Expander) -> None:
     state.may_stop_on(name, expander.file, expander.line)
     shells_own(name, state, expander.file, expander.line)
-    if name in state.readonly:
-        # An assignment's error ends a shell that is not interactive: dash and bash.
+    if name in state.readonly and not state.dash:
+        # bash drops that command and goes on (outside POSIX mode).
+        state.make_opaque(f"{name}: is read only; what bash does after is not evaluated, so no "
+                          "value is known from here on", expander.file, expander.line)  # fmt: skip
+    elif name in state.readonly:
+        # An assignment's error ends dash (a shell that is not interactive).
         raise ApacheConfigError(
             f"{name}: is read only: the shell sourcing the start-up files stops here",
             file=expander.file,

@@ -56,6 +56,8 @@ __all__ = ["NOT_KNOWN_OPENING", "expand_targets", "failed", "open_redirections",
 # open_redirections: whether the redirections open is not known.
 NOT_KNOWN_OPENING = "whether the redirections open is not known"
 
+# bash builtins that may assign with an option (printf -v, wait -p, read -a...).
+_BASH_ASSIGNING = frozenset(("printf", "wait", "read", "mapfile", "readarray"))
 _NAMED_DESCRIPTOR = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 # Builtins tcpaudit does not run that may change any variable ('.' it runs).
 _NOT_RUN_OPAQUE = OPAQUE_BUILTINS - {".", "source"}
@@ -212,6 +214,8 @@ def _expanded_action(
         named = fields[0] if fields else ""
         if (
             unknown
+            or not fields  # then the next word names the command
+            or (not state.dash and named in _BASH_ASSIGNING)
             or named in _CHANGING
             or named in OPAQUE_BUILTINS
             or named in SPECIAL_BUILTINS  # exit, return, break... (their errors stop dash)
@@ -308,8 +312,13 @@ def _loop_control(name: str, runner: Runner) -> bool:
 
 
 def _option_v(words: list[Word]) -> bool:
-    """printf -v NAME, wait -p NAME: bash assigns NAME."""
-    return any((literal(word) or "-").startswith(("-v", "-p")) for word in words)
+    """printf -v NAME, wait -p NAME (-np too): bash assigns NAME; a word
+    holding an expansion may be such an option."""
+    for word in words:
+        text = literal(word)
+        if text is None or (text.startswith("-") and ("v" in text or "p" in text)):
+            return True
+    return False
 
 
 def _condition(name: str, args: list[str], runner: Runner, number: int) -> bool | None:

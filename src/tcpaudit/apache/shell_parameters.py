@@ -253,6 +253,11 @@ class ParameterExpansion:
             if unset_or_empty:
                 assigned, unknown = self.tracked(lambda: self.word_value(word, quoted))
                 self.state.may_stop_on(name, self.file, self.line)
+                if name in self.state.readonly and not self.state.dash and self.bounded:
+                    self.state.make_opaque(f"{name}: is read only; what bash does after is not "
+                                           "evaluated, so no value is known from here on",
+                                           self.file, self.line)  # fmt: skip
+                    return value or ""
                 if name in self.state.readonly:
                     self._stops(f"{name}: is read only")
                     return value or ""
