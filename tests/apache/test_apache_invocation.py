@@ -313,3 +313,50 @@ def test_suse_server_flags_and_sysconfig_define(tmp_path: Path) -> None:
     assert (config.mpm, config.mpm_source) == ("event", "build")
     assert config.settings["Timeout"].value == 3
     assert config.settings["MaxRequestWorkers"].value == 200
+
+
+OPENRC_SOURCEX = (
+    'sourcex() { if ! . "$1"; then echo "error loading $1"; exit 1; fi; }\n'
+    'sourcex "$0"; echo "reached $APACHE2_OPTS"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("conf_d", "outcome"),
+    [
+        # A failing end: OpenRC says "error loading" and the service stops.
+        ('APACHE2_OPTS="-D SSL"\n[ -n "$X" ] && APACHE2_OPTS="-D X"\n', "stops"),
+        # set -e has no effect inside the condition OpenRC sources it in.
+        ('set -e\nfalse\nAPACHE2_OPTS="-D SSL"\n', "SSL"),
+        ('APACHE2_OPTS="-D SSL"\n', "SSL"),
+    ],
+)
+def test_gentoo_conf_d_is_sourced_as_openrc_sources_it(
+    tmp_path: Path, conf_d: str, outcome: str
+) -> None:
+    """OpenRC's openrc-run sources conf.d/NAME in 'if ! . FILE': set -e is
+    off inside, and a failing end stops the service (tcpaudit took both the
+    other way)."""
+    (tmp_path / "conf").write_text(conf_d)
+    done = subprocess.run(["bash", "-c", OPENRC_SOURCEX, str(tmp_path / "conf")],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    write(tmp_path, "/etc/conf.d/apache2", conf_d)
+    write(tmp_path, "/etc/apache2/httpd.conf", "Timeout 1\n")
+    if outcome == "stops":
+        assert "reached" not in done.stdout
+        with pytest.raises(ApacheConfigError, match="failing status"):
+            load_apache(root=tmp_path)
+        return
+    assert f"reached -D {outcome}" in done.stdout
+    config = load_apache(root=tmp_path)
+    assert config is not None and config.invocation is not None
+    assert config.invocation.defines == [outcome]
+
+
+def test_a_runlevel_conf_d_file_makes_gentoo_options_not_known(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/conf.d/apache2", 'APACHE2_OPTS="-D SSL"\n')
+    write(tmp_path, "/etc/conf.d/apache2.default", 'APACHE2_OPTS=""\n')
+    write(tmp_path, "/etc/apache2/httpd.conf", "Timeout 1\n")
+    config = load_apache(root=tmp_path)
+    assert config is not None and config.invocation is not None
+    assert any("apache2.default" in note.message for note in config.notes)

@@ -632,7 +632,10 @@ def test_source_return_and_tests_as_dash_runs_them(tmp_path: Path) -> None:
     for name in ("A", "B"):
         if state.opaque is None and name not in state.unknown:
             assert environment(state).get(name) == theirs.get(name), name
-    for body, status in (("return -0", b"0"), ('return " 1"', b"1"), ("return 1 2", b"1")):
+    for body, status in (
+        ("return -0", b"0"), ('return " 1"', b"1"), ("return 1 2", b"1"), ("return 0\r", b"0"),
+        ('return "\v1\f"', b"1"),
+    ):  # fmt: skip
         (tmp_path / "rn.sh").write_text(body + "\n")
         script = f". {d}/rn.sh; export A=$?\n"
         assert environment(on_host(script))["A"] == by_dash(script)["A"] == status, body
@@ -657,8 +660,9 @@ def test_a_failing_end_under_set_e_stops_apachectl(tmp_path: Path) -> None:
         capture_output=True, check=False,
     )  # fmt: skip
     assert b"reached" not in done.stdout
-    with pytest.raises(ApacheConfigError, match="failing status under set -e"):
+    with pytest.raises(ApacheConfigError, match="failing status, under set -e") as raised:
         debian_invocation(tmp_path / "deb", appended)
+    assert raised.value.line is not None  # the file's last line
 
 
 def test_a_secret_value_written_out_again_is_hidden(tmp_path: Path) -> None:

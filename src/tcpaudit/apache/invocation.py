@@ -172,16 +172,21 @@ class _Reader:
             )  # fmt: skip
         except ApacheConfigError as error:
             raise ApacheConfigError(state.hidden(error.reason), error.file, error.line) from None
-        if state.errexit and state.last_status is False:
-            # The '.' that sourced it fails under the set -e the file turned on.
+        # The file's status: its '.' fails under the set -e it turned on, and
+        # a failing condition ends OpenRC's service ("error loading", exit 1).
+        acted_on = state.in_condition or state.errexit
+        last_line = len(text.rstrip().splitlines()) or 1
+        if acted_on and state.last_status is False:
+            why = "in OpenRC's condition" if state.in_condition else "under set -e"
             raise ApacheConfigError(
-                f"{shown} ends with a failing status under set -e: the shell sourcing it stops "
+                f"the file ends with a failing status, {why}: the shell sourcing it stops "
                 "there, before it starts httpd",
                 file=shown,
+                line=last_line,
             )
-        if state.errexit and state.last_status is None:
-            state.make_opaque("the file's own status under set -e is not known, nor whether "
-                              "the shell sourcing it goes on", shown, 0)  # fmt: skip
+        if acted_on and state.last_status is None:
+            state.make_opaque("the file's own status is not known, nor whether the shell "
+                              "sourcing it goes on", shown, last_line)  # fmt: skip
         return True
 
     def sourced(self, path: str) -> tuple[str, str] | None:
@@ -383,9 +388,15 @@ def _gentoo(
         return
     # OpenRC's init.d/apache2 sources conf.d/apache2 and runs
     # `apache2 ${APACHE2_OPTS} -d ${SERVERROOT} -f ${CONFIGFILE}`.
-    state = ShellState(dash=False)
+    # openrc-run: "if ! sourcex -e conf.d/NAME.RUNLEVEL; then sourcex -e
+    # conf.d/NAME; fi", where sourcex is "if ! . FILE; then ...; exit 1; fi".
+    state = ShellState(dash=False, in_condition=True)
     read = reader.shell("/etc/conf.d/apache2", state)
     invocation.how = "OpenRC sources etc/conf.d/apache2" if read else ""
+    runlevel_file = _runlevel_file(reader)
+    if runlevel_file is not None:
+        state.make_opaque(f"OpenRC reads etc/conf.d/{runlevel_file} instead of etc/conf.d/apache2 "
+                          "in that runlevel, which is not known", "etc/conf.d", 0)  # fmt: skip
     variables = state.variables
     words = _unquoted(reader, state, "APACHE2_OPTS")
     if variables.get("SERVERROOT"):
@@ -396,6 +407,20 @@ def _gentoo(
     apply_arguments(words, invocation)
     invocation.environment = _environment(reader, state)
     invocation.notes.extend(hidden_notes(state))
+
+
+def _runlevel_file(reader: _Reader) -> str | None:
+    """A conf.d/apache2.RUNLEVEL file, which OpenRC reads instead in that runlevel."""
+    try:
+        with reader.fs.scandir_real(reader.fs.resolve("/etc/conf.d")) as entries:
+            for seen, entry in enumerate(entries):
+                if entry.name.startswith("apache2."):
+                    return entry.name
+                if seen > 10_000:  # a directory built to be long: not read further
+                    return None
+    except OSError:
+        return None
+    return None
 
 
 def _suse(

@@ -155,7 +155,8 @@ class _Runner:
         # Under set -e any command of it may fail and stop the shell, under
         # set -u any expansion; an assignment to a read-only name stops it.
         read_only = state.readonly | state.maybe_readonly
-        stops = (state.errexit or (state.nounset and effects.expands)
+        errexit = state.errexit and not state.in_condition
+        stops = (errexit or (state.nounset and effects.expands)
                  or bool((effects.names | effects.attributes) & read_only))  # fmt: skip
         if effects.opaque or effects.calls & state.functions or stops:
             self.make_opaque(line, "what it runs")
@@ -202,7 +203,13 @@ class _Runner:
             # dash checks set -e after a simple command or a subshell, not
             # after a compound command (whose own commands were checked).
             checked = isinstance(first, Command) or first.kind == "subshell"
-        if checked and not tested and not pipeline.negated and self.state.errexit:
+        if (
+            checked
+            and not tested
+            and not pipeline.negated
+            and self.state.errexit
+            and not self.state.in_condition
+        ):
             self._errexit(status, first.line)
         return status if status is None or not pipeline.negated else not status
 

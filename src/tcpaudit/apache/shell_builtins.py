@@ -126,7 +126,7 @@ def leave(name: str, fields: list[str], runner: Runner, number: int) -> bool:
         dash = runner.state.dash
         # dash reads its first word as strtoimax does (blanks around, a sign);
         # bash refuses more than one.
-        first = fields[0].strip(" \t\n") if dash else fields[0]
+        first = fields[0].strip(" \t\n\r\v\f") if dash else fields[0]
         written = _RETURN_NUMBER.fullmatch(first) if dash or len(fields) == 1 else None
         digits = written.group(2).lstrip("0") or "0" if written else ""
         negative = written is not None and written.group(1) == "-" and digits != "0"

@@ -122,6 +122,9 @@ class ShellState:
     test_error: bool = False  # that pipeline failed as a test's error ($? is 2, not 1)
     failed_test: bool = False  # set by the running pipeline's test, for test_error
     errexit: bool = False  # set -e
+    # Sourced as an if's condition (OpenRC's "if ! . file"): set -e has no
+    # effect anywhere inside, and a failing end is the caller's to act on.
+    in_condition: bool = False
     readonly: set[str] = field(default_factory=set)
     nounset: bool = False  # set -u
     noglob: bool = False  # set -f: no pathname expansion of the service's arguments
