@@ -329,6 +329,8 @@ OPENRC_SOURCEX = (
         # set -e has no effect inside the condition OpenRC sources it in.
         ('set -e\nfalse\nAPACHE2_OPTS="-D SSL"\n', "SSL"),
         ('APACHE2_OPTS="-D SSL"\n', "SSL"),
+        # umask fails on what is not octal: the end fails.
+        ('APACHE2_OPTS="-D SSL"\numask 0778\n', "stops"),
     ],
 )
 def test_gentoo_conf_d_is_sourced_as_openrc_sources_it(
@@ -360,3 +362,13 @@ def test_a_runlevel_conf_d_file_makes_gentoo_options_not_known(tmp_path: Path) -
     config = load_apache(root=tmp_path)
     assert config is not None and config.invocation is not None
     assert any("apache2.default" in note.message for note in config.notes)
+
+
+def test_the_failing_end_names_the_shells_last_line(tmp_path: Path) -> None:
+    """Lines are counted at \\n only, as the shell counts them (form feeds and
+    other breaks of str.splitlines gave line 7 of a 3-line file)."""
+    write(tmp_path, "/etc/conf.d/apache2", 'APACHE2_OPTS="-D A" # \x0c\x1c\x1d\x0b\nfalse\n#')
+    write(tmp_path, "/etc/apache2/httpd.conf", "Timeout 1\n")
+    with pytest.raises(ApacheConfigError) as raised:
+        load_apache(root=tmp_path)
+    assert raised.value.line == 3

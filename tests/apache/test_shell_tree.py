@@ -337,6 +337,14 @@ NOT_KNOWN = [
     "E=ex; ${E}it 0; export A=1\n",
     "B=break; for i in 1 2; do export A=$i; $B; done\n",
     "C=continue; for i in 1 2; do $C; export A=$i; done\n",
+    # printf, umask and ulimit may fail; echo to a closed output fails.
+    'printf "%d" x || export A=1\n',
+    "printf || export A=1\n",
+    "umask 0778 || export A=1\n",
+    "umask u=rwx,g=Q || export A=1\n",
+    "ulimit -n x || export A=1\n",
+    "echo hi >&- || export A=1\n",
+    "umask 022 && export A=1\n",
     # A command word that expands to nothing: the next word is the command.
     "E=\n$E exit 1\nexport A=1\n",
     "E=; A=0; $E export A=1; export A\n",

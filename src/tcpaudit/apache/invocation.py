@@ -175,7 +175,7 @@ class _Reader:
         # The file's status: its '.' fails under the set -e it turned on, and
         # a failing condition ends OpenRC's service ("error loading", exit 1).
         acted_on = state.in_condition or state.errexit
-        last_line = len(text.rstrip().splitlines()) or 1
+        last_line = text.rstrip().count("\n") + 1  # the shell counts \n only
         if acted_on and state.last_status is False:
             why = "in OpenRC's condition" if state.in_condition else "under set -e"
             raise ApacheConfigError(

@@ -68,6 +68,7 @@ _RUN_BUILTINS = frozenset(("export", "readonly", "unset", "set", ".", "source", 
                            "local", "exit", "return", "read", "getopts", ":", "true",
                            "false"))  # fmt: skip
 _EXPANDING = frozenset((":", "true", "false", "echo", "printf", "umask", "ulimit"))
+_OCTAL_MASK = re.compile(r"[0-7]{1,4}")
 _TEST_OPERATOR = re.compile(r"-[a-zA-Z]{1,2}|!?=|[!()<>]")
 
 
@@ -143,7 +144,24 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         # Assignments alone take the status of their last command
         # substitution (X=$(false) fails), which is not run: not known.
         return None if expander.substituted else True
-    return action()
+    status = action()
+    if status and name in ("echo", "printf") and _closes_output(command.operators, targets):
+        runner.note(f"{name} to a closed output fails", number)
+        return False
+    return status
+
+
+def _closes_output(operators: list[str], targets: list[str | None]) -> bool:
+    """Whether redirections close descriptor 1 (``>&-``, ``1>&-``)."""
+    for operator, target in zip(operators, targets, strict=True):
+        descriptor, kind = split_redirection(operator)
+        if (
+            kind in (">&", "<&")
+            and target == "-"
+            and ((1 if kind == ">&" else 0) if descriptor is None else descriptor) == 1
+        ):
+            return True
+    return False
 
 
 def expand_targets(operators: list[str], words: list[Word], expander: Expander) -> list[str | None]:
@@ -276,9 +294,8 @@ def _expanded_action(
         return lambda: opaque(runner, number, f"bash's {name}")
     if name in _EXPANDING:
         # Run for their expansions' effects: ": ${X:=default}" sets X.
-        for word in words:
-            expander.fields(word)
-        return lambda: name != "false"
+        fields = [piece for word in words for piece in expander.fields(word)]
+        return lambda: _expanding_status(name, fields, runner, number)
     if name in ("[", "test"):
         args, unknown = expander.tracked(lambda: runner.expand_words(words, expander))
         if unknown:
@@ -309,6 +326,25 @@ def _loop_control(name: str, runner: Runner) -> bool:
     if runner.in_loop:
         raise LoopControlError(name)
     return True  # outside a loop dash does nothing
+
+
+def _expanding_status(name: str, fields: list[str], runner: Runner, number: int) -> bool | None:
+    """The status of : true false echo printf umask ulimit: printf's formats,
+    ulimit's limits and a write to a closed output may fail (not known);
+    umask fails on what is not octal (dash: "Illegal number")."""
+    if name in (":", "true", "false"):
+        return name != "false"
+    if name == "umask":
+        if not fields or (_OCTAL_MASK.fullmatch(fields[0]) and len(fields) == 1):
+            return True
+        if not fields[0][:1].isdigit() or len(fields) > 1:
+            runner.note("umask with that argument: its result is not known", number)
+            return None
+        return False  # not octal: dash's "Illegal number", bash's "out of range"
+    if name == "echo":
+        return True  # (unless its output is closed: run_simple)
+    runner.note(f"{name}: its result is not known", number)
+    return None
 
 
 def _option_v(words: list[Word]) -> bool:
