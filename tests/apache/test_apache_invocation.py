@@ -355,15 +355,6 @@ def test_gentoo_conf_d_is_sourced_as_openrc_sources_it(
     assert config.invocation.defines == [outcome]
 
 
-def test_a_runlevel_conf_d_file_makes_gentoo_options_not_known(tmp_path: Path) -> None:
-    write(tmp_path, "/etc/conf.d/apache2", 'APACHE2_OPTS="-D SSL"\n')
-    write(tmp_path, "/etc/conf.d/apache2.default", 'APACHE2_OPTS=""\n')
-    write(tmp_path, "/etc/apache2/httpd.conf", "Timeout 1\n")
-    config = load_apache(root=tmp_path)
-    assert config is not None and config.invocation is not None
-    assert any("apache2.default" in note.message for note in config.notes)
-
-
 def test_the_failing_end_names_the_shells_last_line(tmp_path: Path) -> None:
     """Lines are counted at \\n only, as the shell counts them (form feeds and
     other breaks of str.splitlines gave line 7 of a 3-line file)."""

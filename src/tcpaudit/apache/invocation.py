@@ -393,10 +393,6 @@ def _gentoo(
     state = ShellState(dash=False, in_condition=True)
     read = reader.shell("/etc/conf.d/apache2", state)
     invocation.how = "OpenRC sources etc/conf.d/apache2" if read else ""
-    runlevel_file = _runlevel_file(reader)
-    if runlevel_file is not None:
-        state.make_opaque(f"OpenRC reads etc/conf.d/{runlevel_file} instead of etc/conf.d/apache2 "
-                          "in that runlevel, which is not known", "etc/conf.d", 0)  # fmt: skip
     variables = state.variables
     words = _unquoted(reader, state, "APACHE2_OPTS")
     if variables.get("SERVERROOT"):
@@ -407,20 +403,6 @@ def _gentoo(
     apply_arguments(words, invocation)
     invocation.environment = _environment(reader, state)
     invocation.notes.extend(hidden_notes(state))
-
-
-def _runlevel_file(reader: _Reader) -> str | None:
-    """A conf.d/apache2.RUNLEVEL file, which OpenRC reads instead in that runlevel."""
-    try:
-        with reader.fs.scandir_real(reader.fs.resolve("/etc/conf.d")) as entries:
-            for seen, entry in enumerate(entries):
-                if entry.name.startswith("apache2."):
-                    return entry.name
-                if seen > 10_000:  # a directory built to be long: not read further
-                    return None
-    except OSError:
-        return None
-    return None
 
 
 def _suse(
