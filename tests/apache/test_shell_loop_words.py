@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_shell_lists import EXAMPLES, by_dash
-from test_shell_tree import environment, on_host
+from test_shell_tree import assert_known_values_are_theirs, environment, on_host
 
 from tcpaudit.errors import ApacheConfigError
 
@@ -70,10 +70,7 @@ def test_export_arguments_split_as_dashs(words: list[list[str]], value: str, ifs
     if state.opaque is not None:
         return
     assert "PATH" in theirs, script  # dash went on, as tcpaudit did
-    ours = environment(state)
-    for name in set(ours) | set(theirs):
-        if name not in state.unknown:
-            assert ours.get(name) == theirs.get(name), (name, script)
+    assert_known_values_are_theirs(state, theirs, script)
 
 
 PATTERN_PIECES = ("a", "*", "?", "[ab]", "[!a]", "[^a]", "\\*", "'*'", '"*"', "$P", '"$P"',
@@ -105,10 +102,7 @@ def test_case_and_trim_patterns_match_as_dashs(pieces: list[str], value: str, su
     if state.opaque is not None:
         return
     assert "PATH" in theirs, script
-    ours = environment(state)
-    for name in ("X", "T", "U"):
-        if name not in state.unknown:
-            assert ours.get(name) == theirs.get(name), (name, script)
+    assert_known_values_are_theirs(state, theirs, script, ("X", "T", "U"))
 
 
 ASSIGNED_PIECES = ("~", ":", "~/", "/x", "a", "$P", '"~"', "'~'", "${Q:-~}", "${Q:-a:~}",

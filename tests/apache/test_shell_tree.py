@@ -43,6 +43,19 @@ def environment(state: ShellState) -> dict[str, bytes]:
     return {name: os.fsencode(value) for name, value in state.environment().items()}
 
 
+def assert_known_values_are_theirs(
+    state: ShellState, theirs: dict[str, bytes], script: str, names: tuple[str, ...] = ()
+) -> None:
+    """Each value tcpaudit keeps as known (of ``names``, or of every name either
+    side exports) is the one the real shell ``theirs`` exported."""
+    if state.opaque is not None:
+        return
+    ours = environment(state)
+    for name in names or set(ours) | set(theirs):
+        if name not in state.unknown:
+            assert ours.get(name) == theirs.get(name), (name, script)
+
+
 @pytest.mark.parametrize(
     "script",
     [
@@ -597,10 +610,7 @@ def test_the_shells_own_variables_are_not_claimed(script: str, shell: str) -> No
     UID was taken as assigned."""
     state = on_host(script, dash=shell == "dash")
     theirs = by_dash(script) if shell == "dash" else by_dash(script, shell="bash")
-    ours = environment(state)
-    for name in set(ours) | set(theirs):
-        if state.opaque is None and name not in state.unknown:
-            assert ours.get(name) == theirs.get(name), (name, script)
+    assert_known_values_are_theirs(state, theirs, script)
 
 
 def test_source_return_and_tests_as_dash_runs_them(tmp_path: Path) -> None:
@@ -623,11 +633,7 @@ def test_source_return_and_tests_as_dash_runs_them(tmp_path: Path) -> None:
         f"X={d}/a*; [ $X ]; export A=$?\n",
         f"[ -f {d}/a1* ]; export A=$?\n",
     ):
-        state = on_host(script)
-        theirs, ours = by_dash(script), environment(state)
-        for name in set(ours) | set(theirs):
-            if state.opaque is None and name not in state.unknown:
-                assert ours.get(name) == theirs.get(name), (name, script)
+        assert_known_values_are_theirs(on_host(script), by_dash(script), script)
     (tmp_path / "rx.sh").write_text("return x\n")
     (tmp_path / "rsup.sh").write_text("return \u00b2\n")
     (tmp_path / "rarab.sh").write_text("return \u0661\n")
@@ -637,9 +643,7 @@ def test_source_return_and_tests_as_dash_runs_them(tmp_path: Path) -> None:
     (tmp_path / "r12.sh").write_text("return 1000000000002\n")
     script = f". {d}/r12.sh && export A=1; export B=$?\n"
     state, theirs = on_host(script, dash=False), by_dash(script, shell="bash")
-    for name in ("A", "B"):
-        if state.opaque is None and name not in state.unknown:
-            assert environment(state).get(name) == theirs.get(name), name
+    assert_known_values_are_theirs(state, theirs, script, ("A", "B"))
     for body, status in (
         ("return -0", b"0"), ('return " 1"', b"1"), ("return 1 2", b"1"), ("return 0\r", b"0"),
         ('return "\v1\f"', b"1"),
@@ -804,9 +808,7 @@ def assert_claims_hold(script: str, *, dash: bool = True) -> None:
     state = on_host(script, dash=dash)
     theirs = by_dash(script) if dash else by_dash(script, shell="bash")
     ours = environment(state)
-    for name in ("A", "B", "C", "X"):
-        if state.opaque is None and name not in state.unknown:
-            assert ours.get(name) == theirs.get(name), (name, script)
+    assert_known_values_are_theirs(state, theirs, script, ("A", "B", "C", "X"))
     notes = " ".join(note.message for note in state.notes)
     assert "not known" in notes or "not evaluated" in notes or ours == theirs, script
 
