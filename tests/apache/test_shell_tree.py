@@ -870,3 +870,87 @@ def test_arithmetic_of_a_long_name_costs_linear_time() -> None:
     started = time.process_time()
     run_script(": $((" + "A" * 200_000 + "))\n", ShellState(), "envvars")
     assert time.process_time() - started < 5
+
+
+# A builtin writing to a closed output fails (status 1); redirections are
+# made left to right, so a later one may open descriptor 1 again; and a
+# builtin that writes nothing does not fail.
+CLOSED_OUTPUT = [
+    "umask >&- || export A=1\n",
+    "umask >&- && export A=1\n",
+    "umask -S >&- || export A=1\n",
+    "export >&- || export A=1\n",
+    "export -p >&- || export A=1\n",
+    "set >&- && export A=1\n",
+    "set -o >&- || export A=1\n",
+    "echo hi >&- >/dev/null || export A=1\n",
+    "echo hi >&- 1>>/dev/null || export A=1\n",
+    "echo hi >&- 1<>/dev/null || export A=1\n",
+    "echo hi >&- >|/dev/null || export A=1\n",
+    "echo hi 1>&- 1>&2 || export A=1\n",
+    "echo hi 3>/dev/null 1>&- 1>&3 || export A=1\n",
+    "echo hi 1>&2 1>&- || export A=1\n",
+    "echo -n >&- || export A=1\n",
+    "echo -n '' >&- || export A=1\n",
+    "E=; echo -n $E >&- || export A=1\n",
+    "echo '\\c' >&- || export A=1\n",
+    "echo -n -n >&- || export A=1\n",
+    "echo -nn >&- || export A=1\n",
+    "echo -e -n >&- || export A=1\n",
+    "echo -n a >&- || export A=1\n",
+    "echo '' >&- || export A=1\n",
+    "echo 'a\\c' >&- || export A=1\n",
+    "true >&- && export A=1\n",
+    "export B=1 >&- && export A=1\n",
+    "set -e >&- && export A=1\n",
+]
+
+
+@pytest.mark.parametrize("dash", [True, False], ids=["dash", "bash"])
+@pytest.mark.parametrize("script", CLOSED_OUTPUT)
+def test_a_closed_output_fails_as_the_shells_writes_fail(script: str, dash: bool) -> None:
+    assert_claims_hold(script + "export A B C X\n", dash=dash)
+
+
+# umask takes any octal digits in dash; bash refuses a mask over 07777;
+# what is not octal fails, with status 2 in dash.
+UMASKS = [
+    "umask 00000 && export A=1\n",
+    "umask 0000022 && export A=1\n",
+    "umask 01000 && export A=1\n",
+    "umask 7777 && export A=1\n",
+    "umask 77777 || export A=1\n",
+    "umask 12345 || export A=1\n",
+    "umask 8; export A=$?\n",
+    "umask 99; export A=$?\n",
+    "umask 0778; export A=$?\n",
+]
+
+
+@pytest.mark.parametrize("dash", [True, False], ids=["dash", "bash"])
+@pytest.mark.parametrize("script", UMASKS)
+def test_umask_succeeds_and_fails_as_the_shells(script: str, dash: bool) -> None:
+    state = on_host(script + "export A\n", dash=dash)
+    theirs = by_dash(script + "export A\n", shell=DASH if dash else "bash")
+    assert state.opaque is None and "A" not in state.unknown, script
+    assert environment(state).get("A") == theirs.get("A"), script
+
+
+@pytest.mark.parametrize("script", ["set -e\numask >&-\n", "set -e\necho -n x >&-\n"])
+def test_under_set_e_a_write_to_a_closed_output_stops_them(script: str) -> None:
+    assert b"reached" not in sourced_by_dash(script).stdout
+    with pytest.raises(ApacheConfigError, match="stops here"):
+        on_host(script + "export A=1\n")
+
+
+def test_under_set_e_a_closed_output_stops_apachectl(tmp_path: Path) -> None:
+    script = 'set -e\nexport >&-\nexport APACHE_ARGUMENTS="-D EVIL"\n'
+    done = subprocess.run(["bash", "-c", ". /dev/stdin; echo reached"], input=script.encode(),
+                          capture_output=True, check=False)  # fmt: skip
+    assert b"reached" not in done.stdout and b"reached" not in sourced_by_dash(script).stdout
+    # tcpaudit may stop too, or go on knowing nothing of what follows.
+    with contextlib.suppress(ApacheConfigError):
+        invocation = debian_invocation(tmp_path / "deb", script)
+        notes = " ".join(note.message for note in invocation.notes)
+        assert "EVIL" not in invocation.defines or "APACHE_ARGUMENTS holds a value" in notes
+        assert "may be closed" in notes

@@ -45,6 +45,7 @@ from .shell_lexer import (
     literal,
     split_redirection,
 )
+from .shell_output import echo_writes, output_closed, writes
 from .shell_patterns import GLOB
 from .shell_redirections import SHAPED_LIKE_SECRET, failed_redirection, looks_secret
 from .shell_state import WORD_WORK
@@ -68,7 +69,8 @@ _RUN_BUILTINS = frozenset(("export", "readonly", "unset", "set", ".", "source", 
                            "local", "exit", "return", "read", "getopts", ":", "true",
                            "false"))  # fmt: skip
 _EXPANDING = frozenset((":", "true", "false", "echo", "printf", "umask", "ulimit"))
-_OCTAL_MASK = re.compile(r"[0-7]{1,4}")
+_OCTAL_MASK = re.compile(r"[0-7]+")
+_BASH_MASK_MAX = 0o7777  # bash refuses a mask above ("octal number out of range"); dash does not
 _TEST_OPERATOR = re.compile(r"-[a-zA-Z]{1,2}|!?=|[!()<>]")
 
 
@@ -93,7 +95,9 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         return None
     assignments, arguments = words[:prefix], words[prefix:]
     name = literal(arguments[0]) if arguments else None
-    action = _expanded_action(name, arguments, expander, runner, number) if arguments else None
+    action, output = (
+        _expanded_action(name, arguments, expander, runner, number) if arguments else (None, False)
+    )
     # Redirections (here-documents too) are expanded, then opened, before the
     # assignments written before the command take effect, as in dash.
     if bash and (assignments and action is None and command.redirections):
@@ -145,23 +149,19 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         # substitution (X=$(false) fails), which is not run: not known.
         return None if expander.substituted else True
     status = action()
-    if status and name in ("echo", "printf") and _closes_output(command.operators, targets):
-        runner.note(f"{name} to a closed output fails", number)
-        return False
+    if status is not None and output is not False:
+        closed = output_closed(command.operators, targets)
+        if closed is not False:
+            # Writing to a closed output fails (status 1), which stops dash
+            # after a special builtin.
+            shown = _shown_command(name)
+            if name in SPECIAL_BUILTINS:
+                return opaque(runner, number, f"{shown} writing to an output that may be closed")
+            if closed and output:
+                runner.note(f"{shown} to a closed output fails", number)
+                return False
+            return not_known(runner, number, f"{shown} to an output that may be closed")
     return status
-
-
-def _closes_output(operators: list[str], targets: list[str | None]) -> bool:
-    """Whether redirections close descriptor 1 (``>&-``, ``1>&-``)."""
-    for operator, target in zip(operators, targets, strict=True):
-        descriptor, kind = split_redirection(operator)
-        if (
-            kind in (">&", "<&")
-            and target == "-"
-            and ((1 if kind == ">&" else 0) if descriptor is None else descriptor) == 1
-        ):
-            return True
-    return False
 
 
 def expand_targets(operators: list[str], words: list[Word], expander: Expander) -> list[str | None]:
@@ -222,8 +222,28 @@ def failed(reason: str, runner: Runner, number: int, *, special: bool) -> bool:
 
 def _expanded_action(
     name: str | None, arguments: list[Word], expander: Expander, runner: Runner, number: int
+) -> tuple[Callable[[], bool | None], bool | None]:
+    """Expand the arguments of command ``name``; what running it then does,
+    and whether it writes to its output (None: it may)."""
+    words = arguments[1:]
+    if (
+        name in _EXPANDING
+        and name not in runner.state.functions
+        and not _bash_printf_v(name, words, runner)
+    ):
+        # Run for their expansions' effects: ": ${X:=default}" sets X.
+        fields = [piece for word in words for piece in expander.fields(word)]
+        if name == "echo":
+            output = echo_writes(fields, dash=runner.state.dash)
+        else:
+            output = name == "umask" and fields in ([], ["-S"])
+        return partial(_expanding_status, name, fields, runner, number), output
+    return _action(name, arguments, expander, runner, number), writes(name, words)
+
+
+def _action(
+    name: str | None, arguments: list[Word], expander: Expander, runner: Runner, number: int
 ) -> Callable[[], bool | None]:
-    """Expand the arguments of command ``name``; what running it then does."""
     state = runner.state
     words = arguments[1:]
     if name is None:
@@ -283,19 +303,11 @@ def _expanded_action(
         if len(fields) > 1 and not state.dash:
             return lambda: opaque(runner, number, f"{name} with arguments")
         return lambda: runner.source(fields[0], written, number)
-    if (
-        not state.dash
-        and name in ("printf", "trap", "wait")
-        and (name == "trap" or _option_v(words))
-    ):
+    if _bash_printf_v(name, words, runner) or (not state.dash and name == "trap"):
         # bash's printf -v assigns; its traps (DEBUG, RETURN, ERR) run anywhere.
         for word in words:
             expander.fields(word)
         return lambda: opaque(runner, number, f"bash's {name}")
-    if name in _EXPANDING:
-        # Run for their expansions' effects: ": ${X:=default}" sets X.
-        fields = [piece for word in words for piece in expander.fields(word)]
-        return lambda: _expanding_status(name, fields, runner, number)
     if name in ("[", "test"):
         args, unknown = expander.tracked(lambda: runner.expand_words(words, expander))
         if unknown:
@@ -335,16 +347,25 @@ def _expanding_status(name: str, fields: list[str], runner: Runner, number: int)
     if name in (":", "true", "false"):
         return name != "false"
     if name == "umask":
-        if not fields or (_OCTAL_MASK.fullmatch(fields[0]) and len(fields) == 1):
-            return True
+        if not fields or fields == ["-S"]:
+            return True  # (unless its output is closed: run_simple)
+        if len(fields) == 1 and _OCTAL_MASK.fullmatch(fields[0]):
+            return runner.state.dash or int(fields[0], 8) <= _BASH_MASK_MAX
         if not fields[0][:1].isdigit() or len(fields) > 1:
             runner.note("umask with that argument: its result is not known", number)
             return None
-        return False  # not octal: dash's "Illegal number", bash's "out of range"
+        # Not octal: dash's "Illegal number" (status 2), bash's 1.
+        runner.state.failed_test = runner.state.dash
+        return False
     if name == "echo":
         return True  # (unless its output is closed: run_simple)
     runner.note(f"{name}: its result is not known", number)
     return None
+
+
+def _bash_printf_v(name: str | None, words: list[Word], runner: Runner) -> bool:
+    """bash's ``printf -v NAME`` or ``wait -p NAME``, which assign NAME."""
+    return not runner.state.dash and name in ("printf", "wait") and _option_v(words)
 
 
 def _option_v(words: list[Word]) -> bool:
