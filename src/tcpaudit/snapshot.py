@@ -35,6 +35,8 @@ from pydantic import ValidationError
 
 from .apache.effective import NUMERIC_SETTINGS
 from .apache.model import ApacheSetting
+from .apache.secret_words import redact_text
+from .apache.shell_redirections import looks_secret
 from .apache.values import RequestReadTimeoutValue
 from .errors import FactsError, UsageError
 from .facts import HostFacts, gather
@@ -185,14 +187,27 @@ def _materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, 
         tree.close()
 
 
+def _collector_note(text: str) -> Note:
+    """A note of the collector's, withheld when it holds what looks like a
+    credential: a snapshot's notes are free text from the managed host."""
+    if "PRIVATE KEY" in text or looks_secret(redact_text(text)) or looks_secret(text):
+        text = "a note was withheld: it holds what looks like a credential"
+    return Note(message=f"collector: {redact_text(text)}")
+
+
 def _rebuild(snapshot: Snapshot, tree: _Tree) -> tuple[list[Note], dict[str, str]]:
-    notes = [Note(message=f"collector: {text}") for text in snapshot.notes]
+    notes = [_collector_note(text) for text in snapshot.notes]
     links: dict[str, str] = {}
     budget = MAX_CONTENT_BYTES
     # Directories and files first, links last, so a link never hides a file below it.
     for tree_path in sorted(snapshot.files):
         entry = snapshot.files[tree_path]
         shown = tree_path.lstrip("/")
+        if tree_path == "/":
+            # The root, listed for a wildcard below it: the tree's own root.
+            if not entry.dir:
+                raise FactsError("snapshot lists / as something other than a directory")
+            continue
         if entry.link is not None:
             links[tree_path] = entry.link
         elif entry.dir:
@@ -242,6 +257,36 @@ def _rebuild(snapshot: Snapshot, tree: _Tree) -> tuple[list[Note], dict[str, str
     return notes, links
 
 
+# Where a snapshot is rebuilt when it fits: a file made on a memory file
+# system takes tens of microseconds, on a disk with a journal up to a
+# millisecond (20,000 entries: 15 s). A tmpfs file takes a page at least.
+_MEMORY_DIRECTORY = "/dev/shm"
+_PAGE_BYTES = 4096
+
+
+def _memory_directory(snapshot: Snapshot) -> str | None:
+    """/dev/shm when it is a world-writable directory with room for the tree
+    four times over, else None (the usual temporary directory, which a TMPDIR
+    set always chooses)."""
+    if os.environ.get("TMPDIR"):
+        return None
+    try:
+        info = os.stat(_MEMORY_DIRECTORY)
+        space = os.statvfs(_MEMORY_DIRECTORY)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or stat.S_IMODE(info.st_mode) & 0o1777 != 0o1777:
+        return None
+    entries = len(snapshot.files) + len(snapshot.binaries) + len(snapshot.proc)
+    # Text and base64 are at least as long as the bytes they give.
+    needed = entries * _PAGE_BYTES + sum(
+        len(entry.content or entry.content_base64 or "") for entry in snapshot.files.values()
+    )
+    if space.f_bavail * space.f_frsize < 4 * needed or space.f_favail < 4 * entries:
+        return None
+    return _MEMORY_DIRECTORY
+
+
 def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None) -> HostFacts:
     """Judge a snapshot with the same loaders a local audit uses.
 
@@ -271,7 +316,9 @@ def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None)
             Note(message=f"httpd -v reports Apache {version}, which tcpaudit does not model")
         )
         version = None
-    with tempfile.TemporaryDirectory(prefix="tcpaudit-snapshot-") as temporary:
+    with tempfile.TemporaryDirectory(
+        prefix="tcpaudit-snapshot-", dir=_memory_directory(snapshot)
+    ) as temporary:
         root = Path(temporary)
         os.chmod(root, 0o700)
         try:

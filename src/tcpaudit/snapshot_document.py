@@ -36,8 +36,12 @@ SNAPSHOT_FORMAT = "tcpaudit-snapshot/1"
 # contents, base64 or JSON escapes making it larger on disk.
 MAX_DOCUMENT_BYTES = DEFAULT_LIMIT_BYTES
 MAX_CONTENT_BYTES = DEFAULT_LIMIT_BYTES
-# The collector's max_files is 10,000 by default; /proc adds a few hundred.
-MAX_ENTRIES = 100_000
+# Entries of files, binaries and /proc together, each a file or directory the
+# rebuilt tree holds. The collector's max_files is 10,000 by default; /proc
+# adds a few hundred. Where no memory file system has room, the tree is made
+# on disk, where a file may take a millisecond to make: the bound keeps the
+# rebuild within seconds there too.
+MAX_ENTRIES = 30_000
 # A path rebuilt below the private tree: NAME_MAX per name, a host's path
 # length (below PATH_MAX, 4,096 bytes with its NUL; the tree is rebuilt and
 # read one directory at a time, so the temporary directory's own path does
@@ -191,9 +195,10 @@ class Snapshot(BaseModel):
         for path in value:
             # Each key becomes a path below the private tree: only normalised
             # absolute paths, so none can climb out of it.
+            if path == "/":
+                continue  # the root, listed for a wildcard below it (a dir only)
             if (
                 not path.startswith("/")
-                or path == "/"
                 or posixpath.normpath(path) != path
                 or path.startswith("//")
                 or "\x00" in path
@@ -215,6 +220,12 @@ class Snapshot(BaseModel):
                     f"{_MAX_PATH_BYTES} bytes to the last name)"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _entries_in_all(self) -> Snapshot:
+        if len(self.files) + len(self.binaries) + len(self.proc) > MAX_ENTRIES:
+            raise ValueError(f"more than {MAX_ENTRIES} entries (files, binaries and proc)")
+        return self
 
     @field_validator("proc")
     @classmethod

@@ -107,12 +107,27 @@ def test_private_tree_is_0700_and_removed(
         return real_gather(root, *args, **kwargs)
 
     monkeypatch.setattr(snapshot_module, "gather", spy)
-    facts_from_snapshot(take(module, TUNED), host="web2")
-    assert len(seen) == 1
-    root, mode = seen[0]
-    assert mode == 0o700
-    assert root.parent == scratch
-    assert list(scratch.iterdir()) == []
+    # On a memory file system when one has room, else in the temporary
+    # directory; always there when TMPDIR names it.
+    memory = tmp_path / "shm"
+    memory.mkdir()
+    memory.chmod(0o1777)
+    monkeypatch.delenv("TMPDIR", raising=False)
+    for place, tmpdir, expected in (
+        (memory, None, memory),
+        (tmp_path / "none", None, scratch),
+        (memory, str(scratch), scratch),
+    ):
+        monkeypatch.setattr(snapshot_module, "_MEMORY_DIRECTORY", str(place))
+        if tmpdir is not None:
+            monkeypatch.setenv("TMPDIR", tmpdir)
+        seen.clear()
+        facts_from_snapshot(take(module, TUNED), host="web2")
+        assert len(seen) == 1
+        root, mode = seen[0]
+        assert mode == 0o700
+        assert root.parent == expected
+        assert list(expected.iterdir()) == []
 
 
 def test_version_from_httpd_v_output(module: ModuleType) -> None:
@@ -340,3 +355,61 @@ def test_a_live_value_longer_than_any_kernel_prints_is_unknown_on_both_sides(
     assert from_snapshot.sysctl.settings["net.ipv4.tcp_retries2"].live is None
     direct, via_snapshot = report_json(facts), report_json(from_snapshot)
     assert via_snapshot["findings"] == direct["findings"]
+
+
+@pytest.mark.parametrize(
+    "include",
+    [
+        "IncludeOptional /nonexist*/x.conf\n",
+        "Include /e*/apache2/more.conf\n",
+        "IncludeOptional up/*.conf\n",
+    ],
+)
+def test_a_wildcard_below_the_root_travels(
+    module: ModuleType, tmp_path: Path, include: str
+) -> None:
+    """A wildcard in the first component lists the root: the snapshot held
+    "/", which the controller refused."""
+    root = debian_tree(tmp_path / "deb")
+    (root / "etc/apache2/up").symlink_to("../..")
+    (root / "etc/apache2/more.conf").write_text("KeepAliveTimeout 7\n")
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write(include)
+    document = take(module, root)
+    assert "/" not in document["files"]
+    assert report_json(facts_from_snapshot(document)) == report_json(tcpaudit.gather(root))
+    # A snapshot of an older collector, listing the root, is read the same.
+    document["files"]["/"] = {"dir": True}
+    assert report_json(facts_from_snapshot(document)) == report_json(tcpaudit.gather(root))
+    document["files"]["/"] = {"content": "x"}
+    with pytest.raises(FactsError, match="/ as something other than a directory"):
+        facts_from_snapshot(document)
+
+
+def test_entries_are_bounded_in_all(module: ModuleType) -> None:
+    document = take(module, TUNED)
+    room = snapshot_module.MAX_ENTRIES - len(document["files"]) - len(document["proc"])
+    document["files"].update({f"/srv/x{index}": {"present": True} for index in range(room)})
+    facts_from_snapshot(document)
+    document["proc"]["net/ipv4/conf/eth9/rp_filter"] = None
+    with pytest.raises(FactsError, match="more than 30000 entries"):
+        facts_from_snapshot(document)
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "DB_PASSWORD=hunter2hunter2",
+        "Authorization: Bearer abcdefghijklmnop1234567",
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
+        "fetched https://deploy:s3cretpass@example.com/x",
+    ],
+)
+def test_collector_notes_never_carry_a_credential(module: ModuleType, note: str) -> None:
+    document = take(module, TUNED)
+    document["notes"].append(note)
+    facts = facts_from_snapshot(document)
+    text = facts.model_dump_json() + tcpaudit.audit(facts).to_json()
+    for secret in ("hunter2hunter2", "abcdefghijklmnop1234567", "MIIEvQIBADAN", "s3cretpass"):
+        assert secret not in text
+    assert any(str(n).startswith("collector: ") for n in facts.notes)

@@ -160,7 +160,7 @@ class DirectoryBudget:
         if self.remaining < 0:
             raise IncludeError(
                 f"Include/IncludeOptional: more than {self.limit} directories read while "
-                f"reading '{tree}'; directory links fan out"
+                f"reading '{tree}' (directory links that fan out, or a tree that large)"
             )
 
 

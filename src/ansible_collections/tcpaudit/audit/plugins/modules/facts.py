@@ -2968,6 +2968,8 @@ class Collector:
     # -- recording ---------------------------------------------------------------
 
     def _record(self, tree, entry):
+        if tree == "/":
+            return True  # the root is the controller's tree itself
         if tree in self.files:
             return True
         if len(self.files) >= self.max_files:
