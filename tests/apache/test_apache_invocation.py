@@ -25,10 +25,10 @@ from click.testing import CliRunner
 from test_apache_differential import Tree, assert_same, load_with_tcpaudit
 
 from tcpaudit.apache import load_apache
+from tcpaudit.apache.environment_files import parse_environment_file
 from tcpaudit.apache.invocation import read_invocation
 from tcpaudit.apache.shell import run_script
 from tcpaudit.apache.shell_state import MAX_VALUE_BYTES, ShellState
-from tcpaudit.apache.units import parse_environment_file
 from tcpaudit.cli import cli
 from tcpaudit.errors import ApacheConfigError
 from tcpaudit.rootfs import RootFS
@@ -270,7 +270,7 @@ def test_environment_file_syntax() -> None:
         'A=plain value \nB=\'single $X \\n\'\nC="double \\"q\\" \\\\ $X"\nexport D=1\n'
         'E=one\\\ntwo\n#F=comment\n;G=comment\nH\n I = spaced\nJ="multi\nline"\n'
     )
-    assert parse_environment_file(text) == [
+    assert [(a.name, a.value, a.line) for a in parse_environment_file(text)] == [
         ("A", "plain value", 1),
         ("B", "single $X \\n", 2),
         ("C", 'double "q" \\ $X', 3),
@@ -363,3 +363,27 @@ def test_the_failing_end_names_the_shells_last_line(tmp_path: Path) -> None:
     with pytest.raises(ApacheConfigError) as raised:
         load_apache(root=tmp_path)
     assert raised.value.line == 3
+
+
+@pytest.mark.parametrize(
+    ("sysconfig", "defines", "note"),
+    [
+        ('OPTIONS="-DONE" -DTWO\n', ["ONE-DTWO"], None),  # blanks skipped after a quote
+        ("# old \\\nOPTIONS=-DONE\n", ["ONE"], "systemd before 254 reads it as part of"),
+        ("OPTIONS=-DONE\nX=\udcff\n", [], "not UTF-8: systemd would refuse"),
+    ],
+)
+def test_environment_files_as_systemd_reads_them(
+    tmp_path: Path, sysconfig: str, defines: list[str], note: str | None
+) -> None:
+    write(tmp_path, "/etc/httpd/conf/httpd.conf", EVENT)
+    write(tmp_path, "/usr/lib/systemd/system/httpd.service", (
+        "[Service]\nEnvironmentFile=/etc/sysconfig/httpd\n"
+        "ExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND\n"
+    ))  # fmt: skip
+    (tmp_path / "etc/sysconfig").mkdir(parents=True)
+    (tmp_path / "etc/sysconfig/httpd").write_bytes(sysconfig.encode("utf-8", "surrogateescape"))
+    invocation = read_invocation(RootFS(tmp_path), "rhel", (2, 4), None)
+    assert invocation.defines == [*defines, "FOREGROUND"]
+    notes = " ".join(n.message for n in invocation.notes)
+    assert note is None or note in notes, notes

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from ..errors import ApacheConfigError
 from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
+from .environment_files import unit_environment
+from .service_arguments import Invocation, apply_arguments
 from .shell import run_script
 from .shell_pathnames import PathnameBudget, expand_pathnames
 from .shell_state import (
@@ -43,7 +44,7 @@ from .shell_state import (
     redact_environment,
     split_fields,
 )
-from .units import ServiceUnit, exec_arguments, parse_environment_file, read_unit
+from .units import ServiceUnit, exec_arguments, read_unit
 
 __all__ = ["Invocation", "apply_arguments", "read_invocation"]
 
@@ -56,51 +57,6 @@ _UNITS = {
     "upstream": "httpd.service",
 }
 _CONTROL_SCRIPTS = frozenset({"apachectl", "apache2ctl"})
-
-
-@dataclass
-class Invocation:
-    """What httpd is started with besides its configuration files."""
-
-    defines: list[str] = field(default_factory=list)
-    before: list[str] = field(default_factory=list)  # -C, read before the main file
-    after: list[str] = field(default_factory=list)  # -c, read after it
-    environment: dict[str, str] = field(default_factory=dict)
-    config_file: str | None = None  # -f
-    server_root: str | None = None  # -d
-    binary: str | None = None
-    files: list[str] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
-    how: str = ""
-
-
-def apply_arguments(arguments: list[str], invocation: Invocation) -> None:
-    """Take httpd's own command-line options from ``arguments`` (its getopt string)."""
-    index = 0
-    with_value = {"-C", "-c", "-D", "-d", "-E", "-e", "-f", "-k", "-n", "-R"}
-    while index < len(arguments):
-        word = arguments[index]
-        index += 1
-        option, value = word[:2], word[2:]
-        if option in with_value:
-            if not value:
-                if index >= len(arguments):
-                    break
-                value = arguments[index]
-                index += 1
-            if option == "-D":
-                invocation.defines.append(value)
-            elif option == "-C":
-                invocation.before.append(value)
-            elif option == "-c":
-                invocation.after.append(value)
-            elif option == "-f":
-                invocation.config_file = value
-            elif option == "-d":
-                invocation.server_root = value
-        elif word == "-X":
-            # main.c: -X is "debug mode", a define named DEBUG.
-            invocation.defines.append("DEBUG")
 
 
 class _Reader:
@@ -194,23 +150,7 @@ class _Reader:
 
     def unit_environment(self, unit: ServiceUnit) -> dict[str, str]:
         """Environment= then EnvironmentFile= (which win), as systemd builds them."""
-        environment = {name: value for name, value, _, _ in unit.environment}
-        for path, optional, file, line in unit.environment_files:
-            loaded = self.text(path) if path.startswith("/") else None
-            if loaded is None:
-                if not optional:
-                    self.invocation.notes.append(
-                        Note(
-                            message=f"EnvironmentFile {path} is missing: systemd would refuse "
-                            "to start the service",
-                            file=file,
-                            line=line,
-                        )
-                    )
-                continue
-            for name, value, _ in parse_environment_file(loaded[0]):
-                environment[name] = value
-        return environment
+        return unit_environment(unit, self.text, self.invocation.notes)
 
 
 def read_invocation(

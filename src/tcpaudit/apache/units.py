@@ -25,7 +25,6 @@ __all__ = [
     "UNIT_DIRECTORIES",
     "ServiceUnit",
     "exec_arguments",
-    "parse_environment_file",
     "read_unit",
 ]
 
@@ -223,68 +222,3 @@ def exec_arguments(words: list[str], environment: dict[str, str]) -> list[str]:
             )
         )
     return expanded
-
-
-def parse_environment_file(text: str) -> list[tuple[str, str, int]]:
-    """``EnvironmentFile=`` contents: ``(NAME, value, line)`` per assignment (systemd.exec(5)).
-
-    Lines starting with ``#`` or ``;`` and lines without ``=`` are ignored; a
-    value may be single-quoted (verbatim), double-quoted (backslash escapes)
-    or bare (backslash escapes, outer blanks dropped, inner ones kept); a
-    trailing backslash continues the line; no variable is expanded.
-    """
-    found: list[tuple[str, str, int]] = []
-    lines = text.split("\n")
-    index = 0
-    while index < len(lines):
-        number = index + 1
-        line = lines[index]
-        index += 1
-        stripped = line.lstrip(" \t\r")
-        if not stripped or stripped[0] in "#;" or "=" not in stripped:
-            continue
-        name, _, value = stripped.partition("=")
-        name = name.strip(" \t")
-        value = value.lstrip(" \t\r")
-        if value[:1] in ("'", '"'):
-            quote = value[0]
-            body = value[1:]
-            while quote not in _unescaped(body, quote) and index < len(lines):
-                body += "\n" + lines[index]
-                index += 1
-            parsed = _quoted(body, quote)
-        else:
-            while value.endswith("\\") and index < len(lines):
-                value = value[:-1] + lines[index]
-                index += 1
-            parsed = _bare(value.rstrip(" \t\r"))
-        if _NAME.fullmatch(name) and len(parsed) <= MAX_VALUE_BYTES:
-            found.append((name, parsed, number))
-    return found
-
-
-def _unescaped(body: str, quote: str) -> str:
-    """``body`` with escaped characters removed (to find the closing quote)."""
-    return re.sub(r"\\.", "", body, flags=re.S) if quote == '"' else body
-
-
-def _quoted(body: str, quote: str) -> str:
-    out: list[str] = []
-    index = 0
-    while index < len(body):
-        char = body[index]
-        if char == quote:
-            break
-        if quote == '"' and char == "\\" and index + 1 < len(body):
-            following = body[index + 1]
-            if following != "\n":
-                out.append(following if following in '"\\`$' else char + following)
-            index += 2
-            continue
-        out.append(char)
-        index += 1
-    return "".join(out)
-
-
-def _bare(value: str) -> str:
-    return re.sub(r"\\(.)", r"\1", value, flags=re.S)
