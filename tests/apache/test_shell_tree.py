@@ -883,6 +883,15 @@ CLOSED_OUTPUT = [
     "export -p >&- || export A=1\n",
     "set >&- && export A=1\n",
     "set -o >&- || export A=1\n",
+    "export -p X >&- || export A=1\n",
+    "readonly -p X >&- || export A=1\n",
+    # Open for reading only, a write fails too; descriptor 0's mode is not known.
+    "echo hi 1</dev/null || export A=1\n",
+    "umask 1</dev/null || export A=1\n",
+    "echo hi 1<<E || export A=1\nx\nE\n",
+    "echo hi 1<&0 && export A=1\n",
+    "echo hi >&0 && export A=1\n",
+    "echo hi 1<>/dev/null || export A=1\n",
     "echo hi >&- >/dev/null || export A=1\n",
     "echo hi >&- 1>>/dev/null || export A=1\n",
     "echo hi >&- 1<>/dev/null || export A=1\n",
@@ -936,7 +945,10 @@ def test_umask_succeeds_and_fails_as_the_shells(script: str, dash: bool) -> None
     assert environment(state).get("A") == theirs.get("A"), script
 
 
-@pytest.mark.parametrize("script", ["set -e\numask >&-\n", "set -e\necho -n x >&-\n"])
+@pytest.mark.parametrize(
+    "script",
+    ["set -e\numask >&-\n", "set -e\necho -n x >&-\n", "set -e\numask 1</dev/null\n"],
+)
 def test_under_set_e_a_write_to_a_closed_output_stops_them(script: str) -> None:
     assert b"reached" not in sourced_by_dash(script).stdout
     with pytest.raises(ApacheConfigError, match="stops here"):
@@ -954,3 +966,20 @@ def test_under_set_e_a_closed_output_stops_apachectl(tmp_path: Path) -> None:
         notes = " ".join(note.message for note in invocation.notes)
         assert "EVIL" not in invocation.defines or "APACHE_ARGUMENTS holds a value" in notes
         assert "may be closed" in notes
+
+
+@pytest.mark.parametrize(
+    ("script", "dash_stops"),
+    [
+        ("X=$(echo abc)\necho hi >&$X\n", True),
+        ("echo hi >&$1\n", True),
+        ("X=$(echo 1)\ntrue 2>&$X\n", False),
+        ("X=$(echo abc)\n{ true; } >&$X\n", True),
+    ],
+)
+def test_a_descriptor_from_a_value_not_known_may_stop_dash(script: str, dash_stops: bool) -> None:
+    """dash stops on ">&WORD" when WORD is no number: from a value not known,
+    nothing after it is known (a note alone left the values after it known)."""
+    assert (b"reached" not in sourced_by_dash(script).stdout) is dash_stops
+    state = on_host(script + "export A=1\n")
+    assert state.opaque is not None

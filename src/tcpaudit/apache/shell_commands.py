@@ -45,7 +45,7 @@ from .shell_lexer import (
     literal,
     split_redirection,
 )
-from .shell_output import echo_writes, output_closed, writes
+from .shell_output import echo_writes, output_fails, writes
 from .shell_patterns import GLOB
 from .shell_redirections import SHAPED_LIKE_SECRET, failed_redirection, looks_secret
 from .shell_state import WORD_WORK
@@ -150,15 +150,15 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         return None if expander.substituted else True
     status = action()
     if status is not None and output is not False:
-        closed = output_closed(command.operators, targets)
-        if closed is not False:
-            # Writing to a closed output fails (status 1), which stops dash
-            # after a special builtin.
+        fails = output_fails(command.operators, targets)
+        if fails is not False:
+            # Writing to a closed (or read-only) output fails (status 1),
+            # which stops dash after a special builtin.
             shown = _shown_command(name)
             if name in SPECIAL_BUILTINS:
                 return opaque(runner, number, f"{shown} writing to an output that may be closed")
-            if closed and output:
-                runner.note(f"{shown} to a closed output fails", number)
+            if fails and output:
+                runner.note(f"{shown} to a closed or read-only output fails", number)
                 return False
             return not_known(runner, number, f"{shown} to an output that may be closed")
     return status
@@ -201,6 +201,11 @@ def open_redirections(
             file=runner.file,
             line=number,
         )
+    if opened.may_be_fatal and runner.state.dash:
+        # Before the redirection that fails, if one does: dash may stop there.
+        runner.make_opaque(number, "a descriptor duplicated from a value not known (dash "
+                           "stops on one that is no number)")  # fmt: skip
+        return NOT_KNOWN_OPENING
     if opened.fatal:
         return NOT_KNOWN_OPENING  # bash's >&word is &>word
     if opened.unknown is not None and opened.failure is None:

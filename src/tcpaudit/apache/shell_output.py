@@ -2,7 +2,7 @@
 
 A builtin writing to a closed descriptor 1 (``umask >&-``, ``export >&-``)
 fails with status 1 in dash and bash, and ``set -e`` then stops the shell:
-``run_simple`` asks ``output_closed`` of the command's redirections, taken
+``run_simple`` asks ``output_fails`` of the command's redirections, taken
 in order as the shell makes them (``echo hi >&- >/dev/null`` writes), and
 ``writes`` of the command whether it writes at all (``echo -n`` does not).
 """
@@ -13,7 +13,7 @@ import re
 
 from .shell_lexer import Word, literal, split_redirection
 
-__all__ = ["echo_writes", "output_closed", "writes"]
+__all__ = ["echo_writes", "output_fails", "writes"]
 
 # bash's echo takes a word of these letters only as its options.
 _BASH_ECHO_OPTIONS = re.compile(r"-[neE]+")
@@ -22,27 +22,31 @@ _SILENT = frozenset((":", "true", "false", "[", "test", "unset", "read", "getopt
                      "exit", "return", "break", "continue", "shift"))  # fmt: skip
 
 
-def output_closed(operators: list[str], targets: list[str | None]) -> bool | None:
-    """Whether descriptor 1 is closed once the redirections are made, left to
-    right as the shell makes them (None: not known).
+def output_fails(operators: list[str], targets: list[str | None]) -> bool | None:
+    """Whether a write to descriptor 1 fails once the redirections are made,
+    left to right as the shell makes them (None: not known).
 
-    ``>&-`` closes it, a file opens it again, ``>&N`` makes it what N is then.
+    It fails once closed (``>&-``) or open for reading only (``1</dev/null``,
+    ``1<<END``); a file opened for writing (``>``, ``>>``, ``>|``, ``<>``)
+    takes writes, and ``>&N`` makes it what N is then. Descriptor 0's mode
+    is not known (the service's is /dev/null for reading, a terminal's both).
     """
-    closed: dict[int, bool | None] = {}
+    writable: dict[int, bool | None] = {0: None, 1: True, 2: True}
     for operator, target in zip(operators, targets, strict=True):
         descriptor, kind = split_redirection(operator)
         if descriptor is None:
             descriptor = 1 if kind.startswith(">") else 0
         if kind in (">&", "<&"):
             if target == "-":
-                closed[descriptor] = True
+                writable[descriptor] = False
             elif target is not None and target.isdigit():
-                closed[descriptor] = closed.get(int(target), False)
+                writable[descriptor] = writable.get(int(target), False)
             else:
-                closed[descriptor] = None
+                writable[descriptor] = None
         else:
-            closed[descriptor] = False
-    return closed.get(1, False)
+            writable[descriptor] = kind in (">", ">>", ">|", "<>")
+    fd1 = writable.get(1, True)
+    return None if fd1 is None else not fd1
 
 
 def writes(name: str | None, words: list[Word]) -> bool | None:
@@ -50,12 +54,13 @@ def writes(name: str | None, words: list[Word]) -> bool | None:
     expansion (None: it may; echo and umask are decided on their fields)."""
     if name in _SILENT:
         return False
-    written = [literal(word) for word in words]
-    if None in written:
+    literals = [literal(word) for word in words]
+    written = [text for text in literals if text is not None]
+    if len(written) < len(literals):
         return None
     if name in ("export", "readonly"):
-        # With no name (or only -p) they list the variables.
-        return None if all(text.startswith("-") for text in written if text) else False
+        # With no name they list the variables; dash's -p lists them whatever follows.
+        return None if not written or any(text.startswith("-") for text in written) else False
     if name == "set":
         # Alone it lists the variables, with -o/+o last the options.
         return None if not written or written[-1] in ("-o", "+o") else False

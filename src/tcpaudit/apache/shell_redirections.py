@@ -88,6 +88,9 @@ class Opened:
     failure: str | None = None  # why the first that cannot be opened fails
     unknown: str | None = None  # what is not known of one
     fatal: bool = False  # a syntax error to dash ("&>x" with no number): it stops
+    # A descriptor duplicated from a value not known (">&$X"): dash stops
+    # when it is no number, which is not known.
+    may_be_fatal: bool = False
 
 
 def failed_redirection(
@@ -105,6 +108,7 @@ def failed_redirection(
     working directory is known (a ``cd`` not evaluated may have changed it)."""
     opened = {0, 1, 2}
     unknown: str | None = None
+    may_be_fatal = False
     for written, target, value in zip(operators, targets, values, strict=True):
         descriptor, operator = split_redirection(written)
         number = (0 if operator[0] == "<" else 1) if descriptor is None else descriptor
@@ -114,6 +118,7 @@ def failed_redirection(
         shown = shown_word(target)
         if value is None:
             unknown = unknown or f"whether {shown} (a value not known) can be opened is not known"
+            may_be_fatal = may_be_fatal or operator in (">&", "<&")
             opened.add(number)
             continue
         if operator in (">&", "<&"):
@@ -121,10 +126,12 @@ def failed_redirection(
                 opened.discard(number)
                 continue
             if not value.isdigit():
-                return Opened(f"{shown}: a bad descriptor number", unknown, fatal=True)
+                return Opened(f"{shown}: a bad descriptor number", unknown, fatal=True,
+                              may_be_fatal=may_be_fatal)  # fmt: skip
             if int(value) not in opened and int(value) != number:  # "<&0": no change
                 if int(value) <= 2:
-                    return Opened(f"descriptor {value} is closed", unknown)
+                    return Opened(f"descriptor {value} is closed", unknown,
+                                  may_be_fatal=may_be_fatal)  # fmt: skip
                 unknown = unknown or f"whether descriptor {shown} is open is not known"
             opened.add(number)
             continue
@@ -141,7 +148,9 @@ def failed_redirection(
                 continue
             if descriptor_text.isdigit() and int(descriptor_text) <= 2:
                 return Opened(
-                    f"cannot open {shown}: descriptor {descriptor_text} is closed", unknown
+                    f"cannot open {shown}: descriptor {descriptor_text} is closed",
+                    unknown,
+                    may_be_fatal=may_be_fatal,
                 )
             unknown = unknown or f"whether {shown} is open is not known"
             opened.add(number)
@@ -153,8 +162,8 @@ def failed_redirection(
             unknown = unknown or why
             opened.add(number)
         else:
-            return Opened(why, unknown)
-    return Opened(None, unknown)
+            return Opened(why, unknown, may_be_fatal=may_be_fatal)
+    return Opened(None, unknown, may_be_fatal=may_be_fatal)
 
 
 def _why_not(
