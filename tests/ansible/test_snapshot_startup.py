@@ -151,6 +151,21 @@ def rhel_tree(root: Path) -> None:
     proc(root)
 
 
+def rhel_specifier_tree(root: Path) -> None:
+    """RHEL 9: EnvironmentFile= named with %N and a glob, a comment ending in a
+    backslash, quotes in $OPTIONS (systemd removes them when it splits)."""
+    rhel_tree(root)
+    write(
+        root,
+        "/etc/systemd/system/httpd.service.d/10-options.conf",
+        "[Service]\n# see below \\\nEnvironmentFile=-/etc/sysconfig/%N-site\n"
+        "EnvironmentFile=/etc/sysconfig/extra-*.env\n",
+    )
+    write(root, "/etc/sysconfig/httpd-site", "OPTIONS='\"-DLOWTIMEOUT\" -f conf/site.conf'\n")
+    write(root, "/etc/sysconfig/extra-1.env", "X=1\n")
+    write(root, "/etc/sysconfig/.extra-2.env", "X=2\n")
+
+
 def suse_tree(root: Path) -> None:
     """openSUSE: MPM and unixd linked in, -D flags and the MPM from sysconfig."""
     write(root, "/etc/os-release", 'ID="opensuse-leap"\nVERSION_ID="15.6"\n')
@@ -234,6 +249,7 @@ TREES: dict[str, Callable[[Path], None]] = {
     "debian": debian_tree,
     "debian-2.2": debian22_tree,
     "rhel": rhel_tree,
+    "rhel-specifiers": rhel_specifier_tree,
     "suse": suse_tree,
     "gentoo": gentoo_tree,
     "upstream-unit": upstream_tree,
@@ -270,6 +286,7 @@ def test_snapshot_facts_and_report_equal_the_local_ones(
         "debian": ("debian", "2.4.71", "binary", 42),
         "debian-2.2": ("debian", "2.2.16", "package", 300),
         "rhel": ("rhel", "2.4.37", "os-release", 20),
+        "rhel-specifiers": ("rhel", "2.4.37", "os-release", 20),
         "suse": ("suse", "2.4", "inferred", 60),
         "gentoo": ("gentoo", "2.4.62", "package", 90),
         "upstream-unit": ("debian", "2.4.71", "binary", 45),

@@ -253,10 +253,10 @@ def test_rhel_unit_drop_ins_and_environment_files(tmp_path: Path) -> None:
     ))  # fmt: skip
     invocation = read_invocation(RootFS(tmp_path), "rhel", (2, 4), None)
     # EnvironmentFile= wins over Environment= (systemd.exec(5)); $OPTIONS splits
-    # at blanks, quotes not honoured; ${EXTRA} stays one word; the empty
-    # ExecStart= resets the list.
+    # at blanks, quotes removed (replace_env_argv); ${EXTRA} stays one word;
+    # the empty ExecStart= resets the list.
     assert invocation.defines == ["FROM_SYSCONFIG", "FROM_DROP_IN"]
-    assert invocation.before == ["'Timeout"]
+    assert invocation.before == ["Timeout 5"]
     assert invocation.environment["SITE"] == "a b"
     assert invocation.files == [
         "usr/lib/systemd/system/httpd.service",

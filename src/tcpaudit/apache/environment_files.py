@@ -33,6 +33,7 @@ from enum import Enum, auto
 
 from ..provenance import Note
 from .shell_state import MAX_VALUE_BYTES
+from .unit_syntax import is_valid_text
 from .units import ServiceUnit
 
 __all__ = [
@@ -47,14 +48,17 @@ _LINE_ENDS = "\n\r"
 _COMMENT_STARTS = "#;"
 _ESCAPED_IN_DOUBLE_QUOTES = '"\\`$'
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_GLOB = re.compile(r"[*?\[]")
 
 
 class EnvironmentFileError(ValueError):
-    """systemd refuses the file (a name or value that is not UTF-8)."""
+    """systemd refuses the file: a NUL byte, or a name or value that is not
+    UTF-8 to it (noncharacters such as U+FFFF included)."""
 
-    def __init__(self, line: int) -> None:
-        super().__init__(f"line {line} is not UTF-8")
+    def __init__(self, line: int, what: str = "text that is not UTF-8") -> None:
+        super().__init__(f"line {line}: {what}")
         self.line = line
+        self.what = what
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +102,8 @@ class _Reader:
         if self.state is _State.VALUE and self.value_blank_from is not None:
             value = value[: self.value_blank_from]
         text, assigned = "".join(name), "".join(value)
-        for piece in (text, assigned):
-            try:
-                piece.encode("utf-8")
-            except UnicodeEncodeError:
-                raise EnvironmentFileError(self.name_line) from None
+        if not (is_valid_text(text) and is_valid_text(assigned)):
+            raise EnvironmentFileError(self.name_line)
         if _NAME.fullmatch(text) and len(assigned) <= MAX_VALUE_BYTES:
             # The last one wins, in the first one's place (strv_env_replace).
             self.found[text] = EnvironmentAssignment(
@@ -203,6 +204,9 @@ def parse_environment_file(text: str) -> list[EnvironmentAssignment]:
         EnvironmentFileError: a name or value is not UTF-8 (``text`` decoded
             with surrogateescape): systemd refuses the file.
     """
+    if "\x00" in text:
+        # systemd reads the file whole and refuses one holding a NUL byte.
+        raise EnvironmentFileError(text[: text.index("\x00")].count("\n") + 1, "a NUL byte")
     reader = _Reader()
     for char in text:
         reader.feed(char)
@@ -212,18 +216,25 @@ def parse_environment_file(text: str) -> list[EnvironmentAssignment]:
 
 
 def unit_environment(
-    unit: ServiceUnit, text: Callable[[str], tuple[str, str] | None], notes: list[Note]
+    unit: ServiceUnit,
+    text: Callable[[str], tuple[str, str] | None],
+    matches: Callable[[str], list[str]],
+    notes: list[Note],
 ) -> dict[str, str]:
     """Environment= then EnvironmentFile= (which win), as systemd builds them.
 
-    ``text`` reads a start-up file of the root (its text and shown name);
-    what systemd would refuse, or reads otherwise in another version, is
-    added to ``notes``.
+    ``text`` reads a start-up file of the root (its text and shown name),
+    ``matches`` gives the names a path's pattern matches in the root (systemd
+    globs an EnvironmentFile= path); what systemd would refuse, or reads
+    otherwise in another version, and what is not known, go to ``notes``.
     """
+    notes.extend(unit.notes)
     environment = {name: value for name, value, _, _ in unit.environment}
     for path, optional, file, line in unit.environment_files:
-        loaded = text(path) if path.startswith("/") else None
-        if loaded is None:
+        found = matches(path) if _GLOB.search(path) else [path]
+        loaded = [text(name) for name in found]
+        if not found or None in loaded:
+            # No match is an error to glob(3), as a missing file is to open.
             if not optional:
                 notes.append(
                     Note(
@@ -234,28 +245,43 @@ def unit_environment(
                     )
                 )
             continue
-        try:
-            assignments = parse_environment_file(loaded[0])
-        except EnvironmentFileError as error:
+        for one in loaded:
+            assert one is not None
+            _take(one, path, optional, environment, notes)
+    return environment
+
+
+def _take(
+    loaded: tuple[str, str],
+    path: str,
+    optional: bool,
+    environment: dict[str, str],
+    notes: list[Note],
+) -> None:
+    """One environment file's assignments into ``environment``."""
+    contents, shown = loaded
+    try:
+        assignments = parse_environment_file(contents)
+    except EnvironmentFileError as error:
+        if not optional:
             notes.append(
                 Note(
-                    message=f"EnvironmentFile {path} holds text that is not UTF-8: "
-                    "systemd would refuse to start the service",
-                    file=loaded[1],
+                    message=f"EnvironmentFile {path} holds {error.what}: systemd would refuse "
+                    "to start the service",
+                    file=shown,
                     line=error.line,
                 )
             )
-            continue
-        for assignment in assignments:
-            environment[assignment.name] = assignment.value
-            if assignment.version_dependent:
-                notes.append(
-                    Note(
-                        message=f"{assignment.name} follows a comment ending in a backslash: "
-                        "systemd before 254 reads it as part of the comment, so its value "
-                        "may not be the one shown",
-                        file=loaded[1],
-                        line=assignment.line,
-                    )
+        return
+    for assignment in assignments:
+        environment[assignment.name] = assignment.value
+        if assignment.version_dependent:
+            notes.append(
+                Note(
+                    message=f"{assignment.name} follows a comment ending in a backslash: "
+                    "systemd before 254 reads it as part of the comment, so its value "
+                    "may not be the one shown",
+                    file=shown,
+                    line=assignment.line,
                 )
-    return environment
+            )

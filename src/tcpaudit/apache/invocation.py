@@ -150,7 +150,12 @@ class _Reader:
 
     def unit_environment(self, unit: ServiceUnit) -> dict[str, str]:
         """Environment= then EnvironmentFile= (which win), as systemd builds them."""
-        return unit_environment(unit, self.text, self.invocation.notes)
+        return unit_environment(
+            unit,
+            self.text,
+            lambda path: expand_pathnames([path], self.fs, budget=self.budget),
+            self.invocation.notes,
+        )
 
 
 def read_invocation(

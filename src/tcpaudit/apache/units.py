@@ -8,8 +8,10 @@ settings. This module reads them from the audited root, following
 systemd.unit(5) and systemd.exec(5): the unit from the first directory that
 has it (/etc before /run before /usr/lib), drop-ins from every directory,
 sorted by file name, a name in an earlier directory hiding the same name in a
-later one; an empty assignment resets a list. It runs nothing and expands no
-specifiers (``%n``). ``invocation.py`` decides what the values mean for httpd.
+later one; an empty assignment resets a list. Lines, words, escapes and
+specifiers are read as systemd reads them (``unit_syntax.py``); what depends
+on the running host (``%H``, ``%m``) is noted as not known. It runs nothing.
+``invocation.py`` decides what the values mean for httpd.
 """
 
 from __future__ import annotations
@@ -18,8 +20,17 @@ import re
 from dataclasses import dataclass, field
 
 from ..inputs import read_bytes
+from ..provenance import Note
 from ..rootfs import RootFS
 from .shell_state import MAX_VALUE_BYTES
+from .unit_syntax import (
+    UnitName,
+    WordError,
+    is_valid_text,
+    logical_lines,
+    resolve_specifiers,
+    split_words,
+)
 
 __all__ = [
     "UNIT_DIRECTORIES",
@@ -39,6 +50,7 @@ UNIT_DIRECTORIES = (
 MAX_UNIT_BYTES = 1024 * 1024
 _MAX_DROP_INS = 256
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BLANKS = " \t\n\r"
 
 
 @dataclass
@@ -53,6 +65,14 @@ class ServiceUnit:
     environment_files: list[tuple[str, bool, str, int]] = field(default_factory=list)
     # The words of the last ExecStart=, unexpanded, with its place.
     exec_start: tuple[list[str], str, int] | None = None
+    # Names whose values are not known ("*": any name, from a file not known).
+    unknown: set[str] = field(default_factory=set)
+    # Why systemd refuses to load the unit, when it does.
+    bad_setting: str | None = None
+    notes: list[Note] = field(default_factory=list)
+
+    def note(self, message: str, file: str, line: int) -> None:
+        self.notes.append(Note(message=message, file=file, line=line))
 
 
 def _read(fs: RootFS, tree_path: str) -> str | None:
@@ -117,108 +137,154 @@ def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
     for path, text in sources:
         shown = fs.display_tree(path)
         unit.files.append(shown)
-        _apply(unit, text, shown)
+        _apply(unit, text, shown, UnitName(name, main[0]))
     return unit
 
 
-def _apply(unit: ServiceUnit, text: str, shown: str) -> None:
+def _apply(unit: ServiceUnit, text: str, shown: str, name: UnitName) -> None:
     section = ""
-    # The pieces of a continued line, joined once it ends (joining at each
-    # piece is quadratic in a run of backslash lines).
-    pending: list[str] = []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        if raw.endswith("\\"):
-            pending.append(raw[:-1] + " ")
-            continue
-        line = "".join(pending) + raw if pending else raw
-        pending = []
-        stripped = line.strip()
-        if not stripped or stripped[0] in "#;":
+    for number, line in logical_lines(text):
+        stripped = line.strip(_BLANKS)
+        if not stripped:
             continue
         if stripped.startswith("[") and stripped.endswith("]"):
             section = stripped[1:-1]
             continue
-        if section != "Service" or "=" not in stripped:
+        key, equals, value = stripped.partition("=")
+        if section != "Service" or not equals:
             continue
-        key, _, value = stripped.partition("=")
-        key, value = key.strip(), value.strip()
+        key, value = key.strip(_BLANKS), value.strip(_BLANKS)
         if key == "Environment":
-            if not value:
-                unit.environment.clear()
-                continue
-            for word in _unit_words(value):
-                name, sep, assigned = word.partition("=")
-                if sep and _NAME.fullmatch(name) and len(assigned) <= MAX_VALUE_BYTES:
-                    unit.environment.append((name, assigned, shown, number))
+            _environment(unit, value, shown, number, name)
         elif key == "EnvironmentFile":
-            if not value:
-                unit.environment_files.clear()
-                continue
-            optional = value.startswith("-")
-            unit.environment_files.append((value.lstrip("-"), optional, shown, number))
+            _environment_file(unit, value, shown, number, name)
         elif key == "ExecStart":
-            unit.exec_start = (_unit_words(value), shown, number) if value else None
+            _exec_start(unit, value, shown, number, name)
 
 
-def _unit_words(value: str) -> list[str]:
-    """systemd's word splitting of a setting: blanks separate, quotes group, C escapes."""
-    words: list[str] = []
-    index = 0
-    length = len(value)
-    while index < length:
-        while index < length and value[index] in " \t":
-            index += 1
-        if index >= length:
-            break
-        word: list[str] = []
-        while index < length and value[index] not in " \t":
-            char = value[index]
-            if char in "\"'":
-                end = index + 1
-                while end < length and value[end] != char:
-                    if value[end] == "\\" and end + 1 < length:
-                        word.append(_unescape(value[end + 1]))
-                        end += 2
-                        continue
-                    word.append(value[end])
-                    end += 1
-                index = end + 1
-            elif char == "\\" and index + 1 < length:
-                word.append(_unescape(value[index + 1]))
-                index += 2
-            else:
-                word.append(char)
-                index += 1
-        words.append("".join(word))
-    return words
+def _environment(unit: ServiceUnit, value: str, shown: str, number: int, name: UnitName) -> None:
+    if not value:
+        unit.environment.clear()
+        return
+    try:
+        words = split_words(value, cunescape=True)
+    except WordError as error:
+        # systemd keeps the words before the error and ignores the rest.
+        words = error.words
+        unit.note(f"Environment= {error}: systemd ignores the rest of the line", shown, number)
+    for word in words:
+        resolved = resolve_specifiers(word, name)
+        variable, equals, assigned = (resolved or word).partition("=")
+        if not equals or not _NAME.fullmatch(variable):
+            continue  # "Invalid environment assignment, ignoring"
+        if resolved is None:
+            unit.note(f"Environment= {variable} holds a specifier tcpaudit does not resolve: "
+                      "its value is not known", shown, number)  # fmt: skip
+            unit.unknown.add(variable)
+        elif not is_valid_text(assigned) or len(assigned) > MAX_VALUE_BYTES:
+            continue
+        unit.environment.append((variable, assigned, shown, number))
 
 
-def _unescape(char: str) -> str:
-    return {"n": "\n", "t": "\t", "r": "\r"}.get(char, char)
+def _environment_file(
+    unit: ServiceUnit, value: str, shown: str, number: int, name: UnitName
+) -> None:
+    if not value:
+        unit.environment_files.clear()
+        return
+    resolved = resolve_specifiers(value, name)
+    if resolved is None:
+        unit.note("EnvironmentFile= names its file with a specifier tcpaudit does not "
+                  "resolve: what it sets is not known", shown, number)  # fmt: skip
+        unit.unknown.add("*")
+        return
+    optional = resolved.startswith("-")
+    path = resolved[1:] if optional else resolved
+    parts = path.split("/")
+    if not path.startswith("/") or ".." in parts:
+        unit.note("EnvironmentFile= path is not absolute and normalised: systemd ignores it",
+                  shown, number)  # fmt: skip
+        return
+    # systemd simplifies it: "//", "/./" and a final "/" go.
+    path = "/" + "/".join(part for part in parts if part not in ("", "."))
+    unit.environment_files.append((path, optional, shown, number))
+
+
+def _exec_start(unit: ServiceUnit, value: str, shown: str, number: int, name: UnitName) -> None:
+    if not value:
+        unit.exec_start = None
+        return
+    try:
+        # An unknown escape is kept as written (systemd warns); unbalanced
+        # quotes make systemd ignore the line.
+        words = split_words(value, cunescape=True, keep_unknown_escapes=True)
+    except WordError as error:
+        # In the program's word, or with the "-" prefix, systemd ignores the
+        # line; past it, the unit is refused ("bad setting") and not started.
+        if not error.words or "-" in _prefix(error.words[0]):
+            unit.note(f"ExecStart= {error}: systemd ignores the line", shown, number)
+        else:
+            unit.bad_setting = f"ExecStart= {error}"
+            unit.note(f"ExecStart= {error}: systemd refuses the unit, and the service "
+                      "does not start", shown, number)  # fmt: skip
+        return
+    resolved = [resolve_specifiers(word, name) for word in words]
+    if None in resolved:
+        unit.note("ExecStart= holds a specifier tcpaudit does not resolve: httpd's "
+                  "arguments may differ from those shown", shown, number)  # fmt: skip
+    unit.exec_start = ([r if r is not None else w for r, w in zip(resolved, words, strict=True)],
+                       shown, number)  # fmt: skip
+
+
+def _prefix(program: str) -> str:
+    return program[: len(program) - len(program.lstrip("@-:+!|"))]
 
 
 def exec_arguments(words: list[str], environment: dict[str, str]) -> list[str]:
     """ExecStart's words after systemd's variable expansion (systemd.service(5)).
 
-    A word that is exactly ``$NAME`` becomes the value split at blanks (zero
-    or more words); ``${NAME}`` anywhere is replaced by the whole value, in one
-    word; ``$$`` is a literal ``$``. The prefixes ``@-:+!`` are dropped.
+    A word that is exactly ``$NAME`` becomes the value split into words as
+    systemd splits it (quotes removed, a backslash taking the next
+    character), none when NAME is not set; ``${NAME}`` anywhere is replaced
+    by the whole value (empty when not set), in one word; ``$$`` is a
+    literal ``$``; anything else stays as written. The prefixes ``@-:+!|``
+    are dropped.
     """
     if words:
-        words = [words[0].lstrip("@-:+!"), *words[1:]]
+        words = [words[0].lstrip("@-:+!|"), *words[1:]]
     expanded: list[str] = []
     for word in words:
-        bare = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", word)
-        if bare:
-            expanded.extend(environment.get(bare.group(1), "").split())
+        if word.startswith("$") and word[1:2] not in ("{", "$"):
+            value = environment.get(word[1:])
+            if value is not None:
+                expanded.extend(split_words(value, cunescape=False, relax=True))
             continue
-        expanded.append(
-            re.sub(
-                r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
-                lambda match: (
-                    "$" if match.group(0) == "$$" else environment.get(match.group(1), "")
-                ),
-                word,
-            )
-        )
+        expanded.append(_replace_variables(word, environment))
     return expanded
+
+
+def _replace_variables(word: str, environment: dict[str, str]) -> str:
+    out: list[str] = []
+    index, length = 0, len(word)
+    while index < length:
+        if word[index] == "$" and index + 1 < length:
+            following = word[index + 1]
+            if following == "$":
+                out.append("$")
+                index += 2
+                continue
+            if following == "{":
+                end = index + 2
+                while end < length and word[end] not in "}:":
+                    end += 1
+                if end < length and word[end] == "}":
+                    out.append(environment.get(word[index + 2 : end], ""))
+                    index = end + 1
+                    continue
+                # ${NAME:-x} (and an unclosed ${) is no expansion to systemd 252.
+                out.append(word[index:end])
+                index = end
+                continue
+        out.append(word[index])
+        index += 1
+    return "".join(out)

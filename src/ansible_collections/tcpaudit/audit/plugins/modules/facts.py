@@ -2754,16 +2754,36 @@ def _redact_environment_lines(text, names=frozenset()):
     return "\n".join(lines)
 
 
+def _unit_lines(text):
+    """A unit file's lines as systemd's parser takes them: ``\\r`` ends a line
+    too, comment lines are skipped (inside a continued line as well) and never
+    continue, an unescaped final backslash continues (src/tcpaudit/apache/unit_syntax.py)."""
+    pending = []
+    for raw in re.split(r"\r\n|\r|\n", text):
+        if raw.lstrip(" \t")[:1] in ("#", ";"):
+            continue
+        escaped = False
+        for char in raw:
+            escaped = not escaped and char == "\\"
+        if escaped:
+            pending.append(raw[:-1] + " ")
+            continue
+        yield "".join(pending) + raw
+        pending = []
+    if pending:
+        yield "".join(pending)
+
+
 def unit_settings(text):
     """(Environment= assignments, EnvironmentFile= paths, ExecStart= words) of a unit's [Service]."""
     environment, files, command = {}, [], []
     section = ""
-    for raw in text.replace("\\\n", " ").splitlines():
+    for raw in _unit_lines(text):
         line = raw.strip()
         if line.startswith("[") and line.endswith("]"):
             section = line[1:-1]
             continue
-        if section != "Service" or "=" not in line or line[0] in "#;":
+        if section != "Service" or "=" not in line:
             continue
         key, _, value = line.partition("=")
         key, value = key.strip(), value.strip()
@@ -2773,10 +2793,41 @@ def unit_settings(text):
                 if sep:
                     environment[name] = assigned
         elif key == "EnvironmentFile" and value:
-            files.append(value.lstrip("-"))
+            files.append(value)
         elif key == "ExecStart":
             command = [_unquote(match.group(0)) for match in _WORD.finditer(value)]
     return environment, files, command
+
+
+# Specifiers of systemd's system manager that do not depend on the running host.
+_UNIT_SPECIFIERS = {"E": "/etc", "C": "/var/cache", "L": "/var/log", "S": "/var/lib",
+                    "t": "/run", "T": "/tmp", "V": "/var/tmp", "h": "/root", "u": "root",
+                    "U": "0", "g": "root", "G": "0", "s": "/bin/sh", "%": "%"}  # fmt: skip
+
+
+def unit_path(value, unit_name):
+    """An EnvironmentFile= value as systemd takes it: specifiers resolved, the
+    "-" dropped, the path simplified; None when it is not known or ignored."""
+    stem = unit_name.rpartition(".")[0]
+    prefix, _, instance = stem.partition("@")
+    known = dict(_UNIT_SPECIFIERS, n=unit_name, N=stem, p=prefix, i=instance)
+    out, index = [], 0
+    while index < len(value):
+        if value[index] != "%":
+            out.append(value[index])
+            index += 1
+            continue
+        letter = value[index + 1 : index + 2]
+        if letter not in known:
+            return None
+        out.append(known[letter])
+        index += 2
+    path = "".join(out)
+    path = path[1:] if path.startswith("-") else path
+    parts = path.split("/")
+    if not path.startswith("/") or ".." in parts:
+        return None
+    return "/" + "/".join(part for part in parts if part not in ("", "."))
 
 
 # `. FILE` / `source FILE` and `[ -f FILE ]` / `test -f FILE` in a shell fragment.
@@ -3293,11 +3344,13 @@ class Collector:
         texts = []
         for directory in UNIT_DIRECTORIES:
             self.present(directory)
+        unit_texts = []
         for name in UNIT_NAMES:
             for directory in UNIT_DIRECTORIES:
                 _, kind, text = self.collect(directory + "/" + name, redact=redact_unit)
                 if kind == "file" and text is not None:
                     texts.append(("unit", text))
+                    unit_texts.append((name, text))
                 resolved, names = self.listdir(directory + "/" + name + ".d")
                 for entry in [entry for entry in names or () if entry.endswith(".conf")][
                     :MAX_DROP_INS
@@ -3307,12 +3360,13 @@ class Collector:
                     )
                     if kind == "file" and text is not None:
                         texts.append(("unit", text))
+                        unit_texts.append((name, text))
         shells = list(STARTUP_FILES)
-        for _, text in list(texts):
+        for unit_name, text in unit_texts:
             environment, files, command = unit_settings(text)
             variables.update(environment)
-            for path in files:
-                if path.startswith("/"):
+            for value in files:
+                for path in self._environment_files(unit_path(value, unit_name)):
                     _, kind, loaded = self.collect(path, redact=self._shell_redaction(path))
                     if kind == "file" and loaded is not None:
                         texts.append(("environment", loaded))
@@ -3335,6 +3389,24 @@ class Collector:
             for name, word in _GENTOO_PATH.findall(text):
                 (configs if name == "CONFIGFILE" else roots).append(shell_path(word, variables))
         return variables, [path for path in configs if path], [path for path in roots if path]
+
+    def _environment_files(self, path):
+        """The files an EnvironmentFile= path names: systemd globs it (a
+        pattern in its last component is matched here; elsewhere, not)."""
+        if path is None:
+            return []
+        directory, _, pattern = path.rpartition("/")
+        if not any(char in pattern for char in "*?["):
+            return [path]
+        if any(char in directory for char in "*?["):
+            return []
+        _, names = self.listdir(directory or "/")
+        return [
+            f"{directory}/{name}"
+            for name in names or ()
+            if (pattern.startswith(".") or not name.startswith("."))
+            and _glob_component_matches(name, pattern)
+        ]
 
     def _collect_shell(self, path, variables, texts, depth):
         """A shell fragment, the files it sources, and the paths it tests (present or not)."""
