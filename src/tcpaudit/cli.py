@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from importlib import import_module
@@ -361,6 +362,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
     10,000 vhosts), which the operating system does better when the process ends.
     """
     code: int | str | None
+    # Terminated (a CI timeout, systemd, kill): unwind as on Ctrl-C, so that
+    # what tcpaudit made (a snapshot's private tree) is removed.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _stop)
     try:
         returned = cli.main(args=argv, prog_name="tcpaudit", standalone_mode=False)
         code = returned if isinstance(returned, int) else 0
@@ -383,6 +388,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo(str(code), err=True)
         code = 1
     _leave(code or 0)
+
+
+def _stop(number: int, _frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 def _leave(code: int) -> NoReturn:

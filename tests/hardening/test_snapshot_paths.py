@@ -11,6 +11,11 @@ result in bounded time, and the private tree is always removed.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,4 +68,27 @@ def test_deep_long_and_undecodable_paths(tmp_path: Path) -> None:
     assert_one_error_line(outcome["surrogate-path"], "not a normalised absolute path")
     assert_one_error_line(outcome["surrogate-link"], "a link target must be text")
     assert_one_error_line(outcome["surrogate-proc"], "not text a file system can hold")
+    assert list(private.iterdir()) == []
+
+
+def test_a_terminated_audit_leaves_no_private_tree(tmp_path: Path) -> None:
+    """SIGTERM (a CI job's timeout, kill) unwinds as Ctrl-C does: the tree a
+    snapshot was rebuilt in is removed (it stayed, in /dev/shm too)."""
+    files = {f"/a/{index % 50}/{index}.conf": {"content": "Timeout 3\n"} for index in range(20_000)}
+    files["/etc/apache2/apache2.conf"] = {"content": "IncludeOptional /a/*/*.conf\n"}
+    document = tmp_path / "snapshot.json"
+    document.write_text(json.dumps(_snapshot(files)))
+    private = tmp_path / "tmp"
+    private.mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tcpaudit", "audit", "--facts", str(document)],
+        env={**os.environ, "TMPDIR": str(private)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(private.iterdir()) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.02)
+    assert list(private.iterdir()), "the private tree was made"
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=60) == 128 + signal.SIGTERM
     assert list(private.iterdir()) == []
