@@ -153,7 +153,7 @@ class RootFS:
 
     def resolve_counting(self, tree_path: str | PurePosixPath) -> tuple[Path, int]:
         """``resolve``, and how many links the walk followed (for ``resolve_below``)."""
-        return self._walk([], str(tree_path), 0, str(tree_path))
+        return self._walk([], str(tree_path), 0, str(tree_path))[:2]
 
     def resolve_below(self, real_dir: str, name: str, links: int, tree_path: str) -> Path:
         """``resolve(tree_path)`` for ``tree_path`` = a resolved directory + ``name``.
@@ -168,13 +168,18 @@ class RootFS:
 
     def resolve_below_counting(
         self, real_dir: str, name: str, links: int, tree_path: str
-    ) -> tuple[Path, int]:
-        """``resolve_below``, and how many links the whole walk followed."""
+    ) -> tuple[Path, int, int | None]:
+        """``resolve_below``, how many links the whole walk followed, and the
+        ``st_mode`` its last lstat found for the path it gives (None when it
+        ended otherwise: a missing name, ``..``), which spares the caller that
+        lstat again."""
         below = real_dir[len(self._root_text) :] if real_dir != str(self.root) else ""
         resolved = [part for part in below.split("/") if part]
         return self._walk(resolved, name, links, tree_path)
 
-    def _walk(self, resolved: list[str], rest: str, links: int, shown: str) -> tuple[Path, int]:
+    def _walk(
+        self, resolved: list[str], rest: str, links: int, shown: str
+    ) -> tuple[Path, int, int | None]:
         # Plain strings and os calls: this runs for every included file, and
         # pathlib objects cost more than the system calls themselves.
         # "" and "." are kept while walking: after a name they say it must be
@@ -183,8 +188,10 @@ class RootFS:
         parts = rest.split("/")
         parts.reverse()
         base = self._root_text
+        last_mode: int | None = None
         while parts:
             name = parts.pop()
+            last_mode = None
             if name in ("", "."):
                 continue
             if name == "..":
@@ -224,7 +231,8 @@ class RootFS:
                 parts.extend(reversed(target.split("/")))
                 continue
             resolved.append(name)
-        return (Path(base + "/".join(resolved)) if resolved else self.root), links
+            last_mode = mode
+        return (Path(base + "/".join(resolved)) if resolved else self.root), links, last_mode
 
     def lstat_real(self, real: str) -> os.stat_result:
         """``os.lstat`` of a path below the root, however long the root's path is.

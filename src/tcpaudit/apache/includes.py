@@ -109,18 +109,41 @@ def _too_long(tree: str) -> bool:
 
 
 def _sorted_names(fs: RootFS, real_dir: Path, tree: str) -> list[str]:
-    names: list[str] = []
-    with fs.scandir_real(real_dir) as entries:
-        for entry in entries:
-            names.append(entry.name)
-            if len(names) > MAX_DIRECTORY_ENTRIES:
+    return [name for name, _ in _sorted_entries(fs, real_dir, tree)]
+
+
+def _sorted_entries(fs: RootFS, real_dir: Path, tree: str) -> list[tuple[str, int | None]]:
+    """A directory's names in httpd's order, each with its type as the
+    directory gave it (d_type: S_IFDIR, S_IFREG, S_IFLNK), None for another
+    type or one the directory did not give (lstat it)."""
+    entries: list[tuple[str, int | None]] = []
+    with fs.scandir_real(real_dir) as listing:
+        for entry in listing:
+            entries.append((entry.name, _entry_type(entry)))
+            if len(entries) > MAX_DIRECTORY_ENTRIES:
                 raise IncludeError(
                     f"Include/IncludeOptional: more than {MAX_DIRECTORY_ENTRIES} entries in "
                     f"directory '{tree}'"
                 )
     # fname_alphasort is strcmp: byte order of the (UTF-8) names.
-    names.sort(key=lambda name: name.encode("utf-8", "surrogateescape"))
-    return names
+    entries.sort(key=lambda entry: entry[0].encode("utf-8", "surrogateescape"))
+    return entries
+
+
+def _entry_type(entry: os.DirEntry[str]) -> int | None:
+    # With d_type these make no system call; without it (DT_UNKNOWN) they
+    # would lstat a path that may be too long for the kernel: the caller's
+    # lstat_real does.
+    try:
+        if entry.is_symlink():
+            return stat.S_IFLNK
+        if entry.is_dir(follow_symlinks=False):
+            return stat.S_IFDIR
+        if entry.is_file(follow_symlinks=False):
+            return stat.S_IFREG
+    except OSError:
+        pass
+    return None
 
 
 class DirectoryBudget:
@@ -186,17 +209,20 @@ class _Walk:
         try:
             if _too_long(tree):
                 raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), tree)
+            mode: int | None = None
             if parent is None:
                 real, links = self.fs.resolve_counting(tree)
             else:
                 # Resolved from the directory already resolved, not from the
                 # root again: a lstat per component per entry otherwise.
-                real, links = self.fs.resolve_below_counting(*parent, tree)
-            info = self.fs.lstat_real(str(real))
+                real, links, mode = self.fs.resolve_below_counting(*parent, tree)
+            if mode is None or stat.S_ISDIR(mode):
+                info = self.fs.lstat_real(str(real))
+                mode = info.st_mode
         except OSError as exc:  # ENOENT, ENOTDIR, ELOOP (a link loop), ENAMETOOLONG
             self._unopenable(tree, exc)
             return
-        if stat.S_ISDIR(info.st_mode):
+        if stat.S_ISDIR(mode):
             self._directory(tree, real, links, info)
         elif tree.endswith("/") and tree != "/":
             # apr_stat of "file/" fails: the name is opened (Include) or skipped.
@@ -267,7 +293,7 @@ class _Walk:
                 raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), path)
             real, links = self.fs.resolve_counting(path)
             self.budget.take(path)
-            names = _sorted_names(self.fs, real, path)
+            entries = _sorted_entries(self.fs, real, path)
         except OSError as exc:
             # apr_dir_open failed: only a missing directory is optional.
             if self.optional and isinstance(exc, FileNotFoundError):
@@ -275,14 +301,18 @@ class _Walk:
             raise IncludeError(
                 f"Include/IncludeOptional: Could not open directory {path}: {exc.strerror}"
             ) from exc
-        self.budget.take_matching(first, len(names), path)
+        self.budget.take_matching(first, len(entries), path)
         candidates: list[tuple[str, int]] = []
         real_dir = str(real)
-        for name in names:
+        for name, known_mode in entries:
             if not wildcard_matches(first, name):
                 continue
             try:
-                mode = self.fs.lstat_real(f"{real_dir}/{name}").st_mode
+                mode = (
+                    known_mode
+                    if known_mode is not None
+                    else self.fs.lstat_real(f"{real_dir}/{name}").st_mode
+                )
             except OSError:
                 if slash:
                     continue
