@@ -983,3 +983,42 @@ def test_a_descriptor_from_a_value_not_known_may_stop_dash(script: str, dash_sto
     assert (b"reached" not in sourced_by_dash(script).stdout) is dash_stops
     state = on_host(script + "export A=1\n")
     assert state.opaque is not None
+
+
+# Descriptor numbers are ASCII digits, one for dash's ">&"; a compound
+# command's read-only output fails its writes; test's integers take C's
+# blanks only (bash: spaces and tabs after the digits).
+FIFTIETH = [
+    "export A=1 >&01\nexport B=2\n",
+    ": >&01; export A=$?\n",
+    "X=01; export A=1 >&$X\n",
+    "export A=1 2>&\u0661\n",
+    ": >/dev/fd/\u0661; export A=$?\n",
+    "{ echo hi && export A=1; } 1</dev/null\n",
+    "set -e\n{ echo hi; } 1</dev/null\nexport A=1\n",
+    "if true; then umask; fi 1</dev/null\nexport A=1\n",
+    "{ echo hi; export A=$?; } 3</dev/null >&3\n",
+    '[ "\x1c1" -eq 1 ] && export A=yes\n',
+    '[ "\u00a01" -eq 1 ] && export A=yes\n',
+    "[ '1\u2003' -eq 1 ]; export A=$?\n",
+    '[ "1\r" -eq 1 ]; export A=$?\n',
+    '[ "1\n" -eq 1 ]; export A=$?\n',
+    '[ "\t1 " -eq 1 ]; export A=$?\n',
+]
+
+
+@pytest.mark.parametrize(
+    ("script", "dash"),
+    [(script, dash) for script in FIFTIETH for dash in (True, False)]
+    # bash's ">&WORD" is "&>WORD": it would write a file named WORD in /.
+    + [("echo hi >&\u00b2; export A=$?\n", True)],
+)
+def test_descriptors_blocks_and_numbers_as_the_shells_read_them(script: str, dash: bool) -> None:
+    try:
+        assert_claims_hold(script + "export A B C X\n", dash=dash)
+    except ApacheConfigError as error:
+        # A stop: the shell must stop there too.
+        assert "stops here" in str(error)
+        done = subprocess.run([DASH if dash else "bash", "-c", ". /dev/stdin; echo reached"],
+                              input=script.encode(), capture_output=True, check=False)  # fmt: skip
+        assert b"reached" not in done.stdout, script

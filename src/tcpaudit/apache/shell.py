@@ -43,6 +43,7 @@ from .shell_commands import (
 )
 from .shell_effects import Effects, arithmetic_names, effects_of, effects_of_lists
 from .shell_lexer import Command, ShellSyntaxError, Word, brace_expansion, literal
+from .shell_output import output_fails
 from .shell_parser import parse
 from .shell_pathnames import Pathnames, is_pattern
 from .shell_redirections import shown_text
@@ -242,9 +243,14 @@ class _Runner:
         # dash opens a compound command's redirections before it runs it.
         targets = expand_targets(node.operators, node.redirections, expander)
         failure = open_redirections(node.operators, node.redirections, targets, self, node.line)
-        if failure == NOT_KNOWN_OPENING or _closes_descriptor(node.operators, targets):
-            # Whether it runs is not known; closed, a descriptor its commands
-            # use would fail them (and stop dash): nothing known after it.
+        if (
+            failure == NOT_KNOWN_OPENING
+            or _closes_descriptor(node.operators, targets)
+            or output_fails(node.operators, targets) is not False
+        ):
+            # Whether it runs is not known; closed (or read-only), a
+            # descriptor its commands use would fail them (and stop dash):
+            # nothing known after it.
             self.make_opaque(node.line, "a compound command whose redirections may fail")
             return None
         if failure is not None:

@@ -192,7 +192,7 @@ def open_redirections(
     state = runner.state
     opened = failed_redirection(
         operators, words, targets, runner.exists, noclobber=state.noclobber,
-        working_directory_known=state.opaque is None,
+        working_directory_known=state.opaque is None, dash=state.dash,
     )  # fmt: skip
     if opened.fatal and runner.state.dash:
         raise ApacheConfigError(

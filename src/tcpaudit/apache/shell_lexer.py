@@ -264,7 +264,8 @@ def _joined(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _digits(word: Word) -> bool:
-    return len(word.parts) == 1 and word.parts[0][0] == "" and word.parts[0][1].isdigit()
+    text = word.parts[0][1] if len(word.parts) == 1 and word.parts[0][0] == "" else ""
+    return text.isascii() and text.isdigit()
 
 
 def _without_continuations(text: str) -> str:

@@ -39,7 +39,7 @@ def output_fails(operators: list[str], targets: list[str | None]) -> bool | None
         if kind in (">&", "<&"):
             if target == "-":
                 writable[descriptor] = False
-            elif target is not None and target.isdigit():
+            elif target is not None and target.isascii() and target.isdigit():
                 writable[descriptor] = writable.get(int(target), False)
             else:
                 writable[descriptor] = None

@@ -47,6 +47,10 @@ _USERINFO = re.compile(r"[^\s/:@]+:[^\s/@]+@")
 _ALWAYS_OPEN = frozenset(("/dev/null", "/dev/zero"))
 # The service's descriptors 0-2, open unless a redirection closed them.
 _STANDARD = {"/dev/stdin": "0", "/dev/stdout": "1", "/dev/stderr": "2"}
+# Descriptor numbers: ASCII digits only (str.isdigit takes superscripts and
+# other scripts' digits).
+_ONE_DIGIT = re.compile(r"[0-9]")
+_DIGITS = re.compile(r"[0-9]+")
 # Kernel file systems: an audited tree does not hold the host's.
 _HOST_ONLY = ("/dev/", "/proc/", "/sys/")
 _SLASHES = re.compile(r"/(?:\.?/)+")
@@ -101,6 +105,7 @@ def failed_redirection(
     *,
     noclobber: bool = False,
     working_directory_known: bool = True,
+    dash: bool = True,
 ) -> Opened:
     """Open ``targets`` (their expanded ``values``, None when not known) in
     turn, as far as the root tells, with the descriptors each leaves open or
@@ -125,7 +130,8 @@ def failed_redirection(
             if value == "-":
                 opened.discard(number)
                 continue
-            if not value.isdigit():
+            # dash takes one ASCII digit (">&01" is a bad number), bash any.
+            if not (_ONE_DIGIT if dash else _DIGITS).fullmatch(value):
                 return Opened(f"{shown}: a bad descriptor number", unknown, fatal=True,
                               may_be_fatal=may_be_fatal)  # fmt: skip
             if int(value) not in opened and int(value) != number:  # "<&0": no change
@@ -143,10 +149,11 @@ def failed_redirection(
         if value.startswith("/dev/fd/") or value in _STANDARD:
             # The descriptor itself: open when it is, else dash cannot open it.
             descriptor_text = _STANDARD.get(value) or value[len("/dev/fd/") :]
-            if descriptor_text.isdigit() and int(descriptor_text) in opened:
+            ascii_number = _DIGITS.fullmatch(descriptor_text) is not None
+            if ascii_number and int(descriptor_text) in opened:
                 opened.add(number)
                 continue
-            if descriptor_text.isdigit() and int(descriptor_text) <= 2:
+            if ascii_number and int(descriptor_text) <= 2:
                 return Opened(
                     f"cannot open {shown}: descriptor {descriptor_text} is closed",
                     unknown,

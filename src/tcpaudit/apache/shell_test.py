@@ -12,7 +12,12 @@ from collections.abc import Callable
 
 __all__ = ["evaluate_test", "is_error"]
 
-_NUMBER = re.compile(r"\s*[-+]?[0-9]+\s*")
+# strtoimax skips C's blanks before a number; after it dash skips them too,
+# bash only spaces and tabs (legal_number). Python's \s and int() take
+# Unicode's, which neither shell does.
+_C_BLANKS = " \t\n\v\f\r"
+_NUMBER = re.compile(r"[ \t\n\v\f\r]*[-+]?[0-9]+[ \t\n\v\f\r]*")
+_BASH_NUMBER = re.compile(r"[ \t\n\v\f\r]*[-+]?[0-9]+[ \t]*")
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -27,11 +32,13 @@ def evaluate_test(
     negations = 0
     while args[:1] == ["!"] and len(args) > 1:
         negations, args = negations + 1, args[1:]
-    result = _test_plain(args, exists)
+    result = _test_plain(args, exists, bash)
     return result if result is None or negations % 2 == 0 else not result
 
 
-def _test_plain(args: list[str], exists: Callable[[str, str], bool | None] | None) -> bool | None:
+def _test_plain(
+    args: list[str], exists: Callable[[str, str], bool | None] | None, bash: bool
+) -> bool | None:
     if len(args) == 0:
         return False
     if len(args) == 1:
@@ -53,7 +60,7 @@ def _test_plain(args: list[str], exists: Callable[[str, str], bool | None] | Non
         numeric = {"-eq": int.__eq__, "-ne": int.__ne__, "-lt": int.__lt__,
                    "-le": int.__le__, "-gt": int.__gt__, "-ge": int.__ge__}  # fmt: skip
         if op in numeric:
-            numbers = [_integer(left), _integer(right)]
+            numbers = [_integer(left, bash), _integer(right, bash)]
             if numbers[0] is None or numbers[1] is None:
                 return False  # "illegal number" or out of range: an error, the test fails
             return bool(numeric[op](numbers[0], numbers[1]))
@@ -67,14 +74,15 @@ def is_error(args: list[str], *, bash: bool = False) -> bool:
     operator, a number that is none): test(1) then gives 2, not 1."""
     if len(args) != 3 or args[1] in ("=", "!=") or (bash and args[1] == "=="):
         return False
-    return args[1] == "==" or _integer(args[0]) is None or _integer(args[2]) is None
+    return args[1] == "==" or _integer(args[0], bash) is None or _integer(args[2], bash) is None
 
 
-def _integer(text: str) -> int | None:
-    if not _NUMBER.fullmatch(text):
+def _integer(text: str, bash: bool) -> int | None:
+    if not (_BASH_NUMBER if bash else _NUMBER).fullmatch(text):
         return None
-    digits = text.strip().lstrip("+-").lstrip("0")
+    number = text.strip(_C_BLANKS)
+    digits = number.lstrip("+-").lstrip("0")
     if len(digits) > 19:
         return None  # out of 64 bits whatever its digits (and int() of thousands is slow)
-    value = int(text)
+    value = int(number)
     return value if _INT64[0] <= value <= _INT64[1] else None
