@@ -519,3 +519,66 @@ def test_bare_variable_doubling_in_start_up_files_is_bounded(tmp_path: Path) -> 
     document = json.loads(done.stdout)
     assert "/etc/apache2/envvars.local" in document["files"]
     assert len(done.stdout) < 4 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        "Environment=DB_PASS\\x57ORD=SECRET-U1\n",
+        "Environment=A=1 \\\n# note\n DB_PASSWORD=SECRET-U2\n",
+        "Environment=A=1\rEnvironment=DB_PASSWORD=SECRET-U3\n",
+        "Environment=DB_\\120ASSWORD=SECRET-U4\n",
+        "Environment=DB_\\u0050ASSWORD=SECRET-U5\n",
+        "Environment=API_TOK'EN'=SECRET-U6 OPTIONS=-DLOWTIMEOUT\n",
+    ],
+)
+def test_a_unit_secret_written_as_systemd_reads_it_never_travels(
+    module: ModuleType, tmp_path: Path, environment: str
+) -> None:
+    """systemd decodes escapes, quotes inside a word, comments inside a
+    continued line and \\r line ends: the module redacted only what it read
+    plainly, so these values travelled."""
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(
+        root,
+        "/etc/systemd/system/httpd.service.d/20-secret.conf",
+        "[Service]\n" + environment,
+    )
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert "SECRET-U" not in json.dumps(document)
+    local = tcpaudit.gather(root)
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+@pytest.mark.parametrize(
+    ("unit", "extra"),
+    [
+        ("ExecStart=/usr/sbin/httpd -f /etc/httpd/conf/\\x73ite7.conf -DFOREGROUND\n", {}),
+        ("ExecStart=/usr/sbin/httpd -f %E/httpd/conf/site7.conf -DFOREGROUND\n", {}),
+        ('ExecStart=/usr/sbin/httpd -f /etc/httpd/conf/s"ite7".conf -DFOREGROUND\n', {}),
+        (
+            "EnvironmentFile=%Y/httpd.env\nExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND\n",
+            {"/usr/lib/systemd/system/httpd.env": "OPTIONS=-f conf/site7.conf\n"},
+        ),
+    ],
+)
+def test_files_a_unit_names_as_systemd_reads_it_travel(
+    module: ModuleType, tmp_path: Path, unit: str, extra: dict[str, str]
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(root, "/usr/lib/systemd/system/httpd.service", "[Service]\nExecStart=\n" + unit)
+    (root / "etc/systemd/system/httpd.service.d/10-options.conf").unlink()
+    write(root, "/etc/httpd/conf/site7.conf", (
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule unixd_module modules/mod_unixd.so\nTimeout 7\n"
+    ))  # fmt: skip
+    for path, text in extra.items():
+        write(root, path, text)
+    local = tcpaudit.gather(root)
+    assert local.apache is not None and local.apache.settings["Timeout"].value == 7
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)

@@ -387,3 +387,15 @@ def test_environment_files_as_systemd_reads_them(
     assert invocation.defines == [*defines, "FOREGROUND"]
     notes = " ".join(n.message for n in invocation.notes)
     assert note is None or note in notes, notes
+
+
+def test_unset_environment_removes_options_before_exec_start(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/httpd/conf/httpd.conf", EVENT)
+    write(tmp_path, "/usr/lib/systemd/system/httpd.service", (
+        "[Service]\nType=notify\nEnvironmentFile=/etc/sysconfig/httpd\n"
+        "UnsetEnvironment=OPTIONS LANG=C\nExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND\n"
+    ))  # fmt: skip
+    write(tmp_path, "/etc/sysconfig/httpd", "OPTIONS=-DX\nLANG=C\nKEEP=1\n")
+    invocation = read_invocation(RootFS(tmp_path), "rhel", (2, 4), None)
+    assert invocation.defines == ["FOREGROUND"]
+    assert "LANG" not in invocation.environment and "KEEP" in invocation.environment

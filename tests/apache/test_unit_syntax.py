@@ -218,3 +218,60 @@ def test_a_variable_alone_is_split_as_systemd_splits_it(options: str, arguments:
     assert exec_arguments(["/usr/sbin/httpd", "$OPTIONS"], environment)[1:] == arguments
     assert exec_arguments(["/h", "${S}", "$$X", "$UNSET", "$BAD-NAME", "a${S}b"], environment) == [
         "/h", "p q", "$X", "ap qb"]  # fmt: skip
+
+
+def systemd_refuses(unit_text: str) -> bool:
+    directory = Path(tempfile.mkdtemp(prefix="tcpaudit-units-"))
+    try:
+        directory.chmod(0o755)
+        (directory / UNIT).write_text(unit_text)
+        (directory / UNIT).chmod(0o644)
+        done = subprocess.run(
+            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+             SYSTEMD, "--test", "--system", f"--unit={UNIT}"],
+            env={"SYSTEMD_UNIT_PATH": str(directory), "SYSTEMD_LOG_TARGET": "console"},
+            capture_output=True, check=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(directory)
+    return b"bad unit file setting" in done.stderr or b"is masked" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("service", "refused"),
+    [
+        ("Type=notify\nExecStart=/usr/sbin/httpd a ; /bin/true\n", True),
+        ("Type=notify\nExecStart=/usr/sbin/httpd a\nExecStart=/usr/sbin/httpd b\n", True),
+        ("Type=notify\nExecStart=/usr/sbin/httpd a\nExecStart=\nExecStart=/usr/sbin/b\n", False),
+        ("Type=notify\nExecStart=/usr/sbin/httpd a \\; b\n", False),
+        ("Type=oneshot\nExecStart=/usr/sbin/httpd a ; /bin/true\n", False),
+    ],
+)
+def test_what_systemd_refuses_is_said_to_be_refused(
+    service: str, refused: bool, tmp_path: Path
+) -> None:
+    text = "[Unit]\nDefaultDependencies=no\n[Service]\n" + service
+    assert systemd_refuses(text) is refused
+    path = tmp_path / "etc/systemd/system" / UNIT
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    unit = read_unit(RootFS(tmp_path), UNIT)
+    assert unit is not None and (unit.bad_setting is not None) is refused
+
+
+def test_an_empty_unit_is_masked(tmp_path: Path) -> None:
+    assert systemd_refuses("")
+    path = tmp_path / "etc/systemd/system" / UNIT
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+    assert read_unit(RootFS(tmp_path), UNIT) is None
+
+
+def test_prefixes_and_unset_environment_as_systemd_runs_them() -> None:
+    """systemd.service(5): after "@" the next word is argv[0]; ":" turns the
+    expansion off. UnsetEnvironment= removes names before ExecStart= is expanded."""
+    environment = {"OPTIONS": "-DX"}
+    assert exec_arguments(["@/usr/sbin/httpd", "httpd", "$OPTIONS"], environment) == [
+        "/usr/sbin/httpd", "-DX"]  # fmt: skip
+    assert exec_arguments([":/usr/sbin/httpd", "$OPTIONS"], environment) == [
+        "/usr/sbin/httpd", "$OPTIONS"]  # fmt: skip

@@ -248,6 +248,10 @@ def unit_environment(
         for one in loaded:
             assert one is not None
             _take(one, path, optional, environment, notes)
+    for item in unit.unset:
+        name, equals, _ = item.partition("=")
+        if not equals or environment.get(name) == item[len(name) + 1 :]:
+            environment.pop(name, None)
     return environment
 
 

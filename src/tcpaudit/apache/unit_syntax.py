@@ -76,7 +76,12 @@ class WordError(ValueError):
 
 
 def split_words(
-    text: str, *, cunescape: bool, relax: bool = False, keep_unknown_escapes: bool = False
+    text: str,
+    *,
+    cunescape: bool,
+    relax: bool = False,
+    keep_unknown_escapes: bool = False,
+    written: list[str] | None = None,
 ) -> list[str]:
     """The words of ``text``, quotes removed, as ``extract_first_word`` gives them.
 
@@ -87,6 +92,8 @@ def split_words(
             (EXTRACT_RELAX) instead of being an error.
         keep_unknown_escapes: an unknown escape is kept as written (what
             systemd does after warning, for ExecStart=).
+        written: when given, receives each word as written (ExecStart= tells
+            its ";" separator from a quoted or escaped one by that).
 
     Raises:
         WordError: what systemd refuses (it ignores the setting, or the
@@ -101,6 +108,7 @@ def split_words(
             return words
         word: list[str] = []
         quote = ""
+        start = index
         while index < length:
             char = text[index]
             if char == "\\":
@@ -139,6 +147,8 @@ def split_words(
         if quote and index >= length and not relax:
             raise WordError("unbalanced quotes", words)
         words.append(_bytes_to_text("".join(word)))
+        if written is not None:
+            written.append(text[start:index])
 
 
 # Bytes written by \xNN and \NNN: marked while a word is built, then decoded

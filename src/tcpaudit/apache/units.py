@@ -17,6 +17,7 @@ on the running host (``%H``, ``%m``) is noted as not known. It runs nothing.
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass, field
 
 from ..inputs import read_bytes
@@ -69,6 +70,11 @@ class ServiceUnit:
     unknown: set[str] = field(default_factory=set)
     # Why systemd refuses to load the unit, when it does.
     bad_setting: str | None = None
+    # Commands given by ExecStart= since its last reset; Type= (simple when unset).
+    exec_commands: int = 0
+    service_type: str = "simple"
+    # UnsetEnvironment=: names, or exact NAME=VALUE assignments, removed last.
+    unset: list[str] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
 
     def note(self, message: str, file: str, line: int) -> None:
@@ -86,9 +92,13 @@ def _read(fs: RootFS, tree_path: str) -> str | None:
 
 
 def _masked(fs: RootFS, tree_path: str) -> bool:
-    """A unit linked to /dev/null is masked: systemd will not start it."""
+    """A unit linked to /dev/null, or an empty file, is masked: systemd will not start it."""
     try:
-        return str(fs.resolve(tree_path)) == str(fs.root / "dev/null")
+        real = fs.resolve(tree_path)
+        if str(real) == str(fs.root / "dev/null"):
+            return True
+        info = fs.lstat_real(str(real))
+        return stat.S_ISREG(info.st_mode) and info.st_size == 0
     except OSError:
         return False
 
@@ -138,6 +148,12 @@ def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
         shown = fs.display_tree(path)
         unit.files.append(shown)
         _apply(unit, text, shown, UnitName(name, main[0]))
+    if unit.exec_commands > 1 and unit.service_type != "oneshot" and unit.exec_start:
+        unit.bad_setting = "more than one ExecStart= command"
+        _, shown, number = unit.exec_start
+        unit.note("more than one ExecStart= command, which only a Type=oneshot service may "
+                  "have: systemd refuses the unit, and the service does not start",
+                  shown, number)  # fmt: skip
     return unit
 
 
@@ -160,6 +176,24 @@ def _apply(unit: ServiceUnit, text: str, shown: str, name: UnitName) -> None:
             _environment_file(unit, value, shown, number, name)
         elif key == "ExecStart":
             _exec_start(unit, value, shown, number, name)
+        elif key == "Type":
+            unit.service_type = value or "simple"
+        elif key == "UnsetEnvironment":
+            _unset_environment(unit, value, name)
+
+
+def _unset_environment(unit: ServiceUnit, value: str, name: UnitName) -> None:
+    if not value:
+        unit.unset.clear()
+        return
+    try:
+        words = split_words(value, cunescape=True)
+    except WordError as error:
+        words = error.words
+    for word in words:
+        resolved = resolve_specifiers(word, name)
+        if resolved is not None:
+            unit.unset.append(resolved)
 
 
 def _environment(unit: ServiceUnit, value: str, shown: str, number: int, name: UnitName) -> None:
@@ -213,11 +247,13 @@ def _environment_file(
 def _exec_start(unit: ServiceUnit, value: str, shown: str, number: int, name: UnitName) -> None:
     if not value:
         unit.exec_start = None
+        unit.exec_commands = 0
         return
+    written: list[str] = []
     try:
         # An unknown escape is kept as written (systemd warns); unbalanced
         # quotes make systemd ignore the line.
-        words = split_words(value, cunescape=True, keep_unknown_escapes=True)
+        words = split_words(value, cunescape=True, keep_unknown_escapes=True, written=written)
     except WordError as error:
         # In the program's word, or with the "-" prefix, systemd ignores the
         # line; past it, the unit is refused ("bad setting") and not started.
@@ -228,6 +264,18 @@ def _exec_start(unit: ServiceUnit, value: str, shown: str, number: int, name: Un
             unit.note(f"ExecStart= {error}: systemd refuses the unit, and the service "
                       "does not start", shown, number)  # fmt: skip
         return
+    # A ";" word separates commands ("\\;" is the word ";"): each counts.
+    commands: list[list[str]] = [[]]
+    for word, raw in zip(words, written, strict=True):
+        if raw == ";":
+            commands.append([])
+        else:
+            commands[-1].append(";" if raw == "\\;" else word)
+    commands = [command for command in commands if command]
+    unit.exec_commands += len(commands)
+    if not commands:
+        return
+    words = commands[0]
     resolved = [resolve_specifiers(word, name) for word in words]
     if None in resolved:
         unit.note("ExecStart= holds a specifier tcpaudit does not resolve: httpd's "
@@ -248,10 +296,16 @@ def exec_arguments(words: list[str], environment: dict[str, str]) -> list[str]:
     character), none when NAME is not set; ``${NAME}`` anywhere is replaced
     by the whole value (empty when not set), in one word; ``$$`` is a
     literal ``$``; anything else stays as written. The prefixes ``@-:+!|``
-    are dropped.
+    are dropped: after ``@`` the next word is argv[0] (dropped too), and
+    ``:`` turns the expansion off.
     """
-    if words:
-        words = [words[0].lstrip("@-:+!|"), *words[1:]]
+    if not words:
+        return []
+    prefix = _prefix(words[0])
+    # "@": the next word is argv[0], not an argument; ":": no expansion.
+    words = [words[0][len(prefix) :], *words[2 if "@" in prefix else 1 :]]
+    if ":" in prefix:
+        return words
     expanded: list[str] = []
     for word in words:
         if word.startswith("$") and word[1:2] not in ("{", "$"):

@@ -2692,110 +2692,189 @@ _ENVIRONMENT_LINE = re.compile(r"Environment[ \t]*=")
 
 def redact_unit(text, names=frozenset()):
     """A systemd unit with each ``Environment=`` value secret-named or shaped
-    like a credential replaced."""
-    text = _redact_environment_lines(text, names)
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if not _ENVIRONMENT_LINE.match(stripped) or not (
-            names or _SECRET_HINT.search(stripped) or _MAY_HOLD_CREDENTIAL.search(stripped)
-        ):
+    like a credential replaced, its words read as systemd reads them (C
+    escapes, quotes anywhere, continued lines, comments inside them)."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    for first, last, line in _unit_line_spans(lines):
+        key, equals, value = line.strip(" \t").partition("=")
+        if not equals or key.strip(" \t") != "Environment":
             continue
-        head, _, value = line.partition("=")
-        words = []
-        for match in _WORD.finditer(value):
-            name, sep, assigned = _unquote(match.group(0)).partition("=")
-            shown = _shell_unquoted(assigned)
-            if sep and (_is_secret_name(name, names) or _shell_credential(shown)):
-                words.append(f'"{name}={REDACTED}"')
-            else:
-                words.append(match.group(0))
-        lines[index] = head + "=" + " ".join(words)
+        words, complete = systemd_words(value.strip(" \t"))
+        secret = [
+            sep and (_is_secret_name(name, names) or _shell_credential(assigned))
+            for name, sep, assigned in (word.partition("=") for word in words)
+        ]
+        if not any(secret) and (complete or not _SECRET_HINT.search(value)):
+            continue
+        # Rewritten on its first line, the words systemd ignores dropped: the
+        # same assignments, line numbers kept.
+        kept = [
+            _systemd_quoted(word.partition("=")[0] + "=" + REDACTED if hidden else word)
+            for word, hidden in zip(words, secret, strict=True)
+        ]
+        lines[first] = "Environment=" + " ".join(kept)
+        for index in range(first + 1, last + 1):
+            lines[index] = ""
     # ExecStart's -C "Define API_TOKEN x" and URL passwords, as in envvars.
     redacted = redact_expansion_words("\n".join(lines), names)
     return _blank_credential_lines(redact_userinfo(redact_private_keys(redacted)))
 
 
-def _redact_environment_lines(text, names=frozenset()):
-    """Each ``Environment=`` setting (spaces around ``=``, continued by backslashes)
-    whose words assign a secret-named variable: those values replaced."""
-    lines = text.split("\n")
-    index = 0
-    while index < len(lines):
-        first = index
-        while lines[index].endswith("\\") and index + 1 < len(lines):
-            index += 1
-        index += 1
-        setting = "\n".join(lines[first:index])
-        key, equals, _ = setting.partition("=")
-        if (
-            not equals
-            or key.strip() != "Environment"
-            or not (names or _SECRET_HINT.search(setting))
-        ):
-            continue
-        redacted = []
-        for offset, raw in enumerate(setting.split("\n")):
-            # The words after the key's "=", on the first line; whole later lines.
-            head, value = (
-                (raw[: raw.index("=") + 1], raw[raw.index("=") + 1 :]) if not offset else ("", raw)
-            )
-            words = []
-            for match in _WORD.finditer(value):
-                word = match.group(0)
-                name, sep, _ = _unquote(word.rstrip("\\")).partition("=")
-                if sep and _is_secret_name(name, names):
-                    continued = "\\" if word.endswith("\\") else ""
-                    words.append(f'"{name}={REDACTED}"{continued}')
-                else:
-                    words.append(word)
-            redacted.append(head + " ".join(words))
-        lines[first:index] = redacted
-    return "\n".join(lines)
-
-
-def _unit_lines(text):
-    """A unit file's lines as systemd's parser takes them: ``\\r`` ends a line
-    too, comment lines are skipped (inside a continued line as well) and never
-    continue, an unescaped final backslash continues (src/tcpaudit/apache/unit_syntax.py)."""
-    pending = []
-    for raw in re.split(r"\r\n|\r|\n", text):
+def _unit_line_spans(lines):
+    """(first, last, text) of each logical line (src/tcpaudit/apache/unit_syntax.py)."""
+    pending, first = [], 0
+    for index, raw in enumerate(lines):
         if raw.lstrip(" \t")[:1] in ("#", ";"):
             continue
+        if not pending:
+            first = index
         escaped = False
         for char in raw:
             escaped = not escaped and char == "\\"
         if escaped:
             pending.append(raw[:-1] + " ")
             continue
-        yield "".join(pending) + raw
+        yield first, index, "".join(pending) + raw
         pending = []
     if pending:
-        yield "".join(pending)
+        yield first, len(lines) - 1, "".join(pending)
 
 
-def unit_settings(text):
-    """(Environment= assignments, EnvironmentFile= paths, ExecStart= words) of a unit's [Service]."""
+_SYSTEMD_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+                    "v": "\v", "\\": "\\", '"': '"', "'": "'", "s": " "}  # fmt: skip
+
+
+def systemd_words(text, keep_unknown_escapes=False):
+    """systemd's extract_first_word with C escapes and quotes removed:
+    (words, complete), complete False when it stopped at an unknown escape
+    or unbalanced quotes (systemd ignores the rest)."""
+    words, index, length = [], 0, len(text)
+    while True:
+        while index < length and text[index] in " \t\n\r":
+            index += 1
+        if index >= length:
+            return words, True
+        word, quote = [], ""
+        while index < length:
+            char = text[index]
+            if char == "\\":
+                if index + 1 >= length:
+                    if keep_unknown_escapes and not quote:
+                        word.append("\\")
+                        index += 1
+                        break
+                    return words, False
+                decoded, used = _systemd_escape(text, index + 1)
+                if decoded is None:
+                    if not keep_unknown_escapes:
+                        return words, False
+                    decoded, used = "\\" + text[index + 1], 1
+                word.append(decoded)
+                index += 1 + used
+            elif quote:
+                quote = "" if char == quote else quote
+                if quote:
+                    word.append(char)
+                index += 1
+            elif char in "'\"":
+                quote = char
+                index += 1
+            elif char in " \t\n\r":
+                break
+            else:
+                word.append(char)
+                index += 1
+        if quote:
+            return words, False
+        words.append(_from_escaped_bytes("".join(word)))
+
+
+_ESCAPED_BYTE = 0xF0000
+
+
+def _systemd_escape(text, start):
+    first = text[start]
+    if first in _SYSTEMD_ESCAPES:
+        return _SYSTEMD_ESCAPES[first], 1
+    hexdigits = "0123456789abcdefABCDEF"
+    if first == "x":
+        digits = text[start + 1 : start + 3]
+        if len(digits) == 2 and all(d in hexdigits for d in digits) and int(digits, 16):
+            return chr(_ESCAPED_BYTE + int(digits, 16)), 3
+        return None, 0
+    if first in "uU":
+        size = 4 if first == "u" else 8
+        digits = text[start + 1 : start + 1 + size]
+        if len(digits) != size or not all(d in hexdigits for d in digits):
+            return None, 0
+        code = int(digits, 16)
+        if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+            return None, 0
+        if first == "U" and (0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE):
+            return None, 0
+        return chr(code), 1 + size
+    if first in "01234567":
+        digits = text[start : start + 3]
+        if len(digits) == 3 and all(d in "01234567" for d in digits) and 0 < int(digits, 8) <= 255:
+            return chr(_ESCAPED_BYTE + int(digits, 8)), 3
+    return None, 0
+
+
+def _from_escaped_bytes(word):
+    if not any(ord(char) >= _ESCAPED_BYTE for char in word):
+        return word
+    data = bytearray()
+    for char in word:
+        code = ord(char)
+        if _ESCAPED_BYTE <= code <= _ESCAPED_BYTE + 0xFF:
+            data.append(code - _ESCAPED_BYTE)
+        else:
+            data.extend(char.encode("utf-8", "surrogateescape"))
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _systemd_quoted(word):
+    """A word written so that systemd reads it back as it is."""
+    out = []
+    for char in word:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 32 or ord(char) == 127:
+            out.append(f"\\x{ord(char):02x}")
+        elif 0xDC80 <= ord(char) <= 0xDCFF:
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def unit_settings(text, unit_name="", fragment=""):
+    """(Environment= assignments, EnvironmentFile= paths, ExecStart= words) of a
+    unit's [Service], read as systemd reads them (specifiers that do not
+    depend on the running host resolved; a word holding another is dropped)."""
     environment, files, command = {}, [], []
     section = ""
-    for raw in _unit_lines(text):
-        line = raw.strip()
+    for _, _, raw in _unit_line_spans(re.split(r"\r\n|\r|\n", text)):
+        line = raw.strip(" \t")
         if line.startswith("[") and line.endswith("]"):
             section = line[1:-1]
             continue
         if section != "Service" or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        key, value = key.strip(), value.strip()
+        key, value = key.strip(" \t"), value.strip(" \t")
         if key == "Environment":
-            for match in _WORD.finditer(value):
-                name, sep, assigned = _unquote(match.group(0)).partition("=")
+            for word in systemd_words(value)[0]:
+                name, sep, assigned = (unit_specifiers(word, unit_name, fragment) or "").partition(
+                    "="
+                )
                 if sep:
                     environment[name] = assigned
         elif key == "EnvironmentFile" and value:
             files.append(value)
         elif key == "ExecStart":
-            command = [_unquote(match.group(0)) for match in _WORD.finditer(value)]
+            words = systemd_words(value, keep_unknown_escapes=True)[0]
+            command = [unit_specifiers(word, unit_name, fragment) or "" for word in words]
     return environment, files, command
 
 
@@ -2805,24 +2884,45 @@ _UNIT_SPECIFIERS = {"E": "/etc", "C": "/var/cache", "L": "/var/log", "S": "/var/
                     "U": "0", "g": "root", "G": "0", "s": "/bin/sh", "%": "%"}  # fmt: skip
 
 
-def unit_path(value, unit_name):
-    """An EnvironmentFile= value as systemd takes it: specifiers resolved, the
-    "-" dropped, the path simplified; None when it is not known or ignored."""
+def _unescape_unit_name(text):
+    text = text.replace("-", "/")
+    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda match: chr(int(match.group(1), 16)), text)
+
+
+def unit_specifiers(text, unit_name, fragment=""):
+    """``text`` with its specifiers resolved (src/tcpaudit/apache/unit_syntax.py);
+    None when one depends on the running host or is none."""
+    if "%" not in text:
+        return text
     stem = unit_name.rpartition(".")[0]
     prefix, _, instance = stem.partition("@")
-    known = dict(_UNIT_SPECIFIERS, n=unit_name, N=stem, p=prefix, i=instance)
+    last = prefix.rpartition("-")[2]
+    known = dict(
+        _UNIT_SPECIFIERS, n=unit_name, N=stem, p=prefix, P=_unescape_unit_name(prefix),
+        i=instance, I=_unescape_unit_name(instance), j=last, J=_unescape_unit_name(last),
+        f="/" + _unescape_unit_name(instance or prefix).lstrip("/"), y=fragment,
+        Y=fragment.rpartition("/")[0] or "/",
+    )  # fmt: skip
     out, index = [], 0
-    while index < len(value):
-        if value[index] != "%":
-            out.append(value[index])
+    while index < len(text):
+        if text[index] != "%":
+            out.append(text[index])
             index += 1
             continue
-        letter = value[index + 1 : index + 2]
+        letter = text[index + 1 : index + 2]
         if letter not in known:
             return None
         out.append(known[letter])
         index += 2
-    path = "".join(out)
+    return "".join(out)
+
+
+def unit_path(value, unit_name, fragment=""):
+    """An EnvironmentFile= value as systemd takes it: specifiers resolved, the
+    "-" dropped, the path simplified; None when it is not known or ignored."""
+    path = unit_specifiers(value, unit_name, fragment)
+    if path is None:
+        return None
     path = path[1:] if path.startswith("-") else path
     parts = path.split("/")
     if not path.startswith("/") or ".." in parts:
@@ -3346,11 +3446,13 @@ class Collector:
             self.present(directory)
         unit_texts = []
         for name in UNIT_NAMES:
+            fragment = ""
             for directory in UNIT_DIRECTORIES:
                 _, kind, text = self.collect(directory + "/" + name, redact=redact_unit)
                 if kind == "file" and text is not None:
+                    fragment = fragment or directory + "/" + name
                     texts.append(("unit", text))
-                    unit_texts.append((name, text))
+                    unit_texts.append((name, fragment, text))
                 resolved, names = self.listdir(directory + "/" + name + ".d")
                 for entry in [entry for entry in names or () if entry.endswith(".conf")][
                     :MAX_DROP_INS
@@ -3360,13 +3462,13 @@ class Collector:
                     )
                     if kind == "file" and text is not None:
                         texts.append(("unit", text))
-                        unit_texts.append((name, text))
+                        unit_texts.append((name, fragment, text))
         shells = list(STARTUP_FILES)
-        for unit_name, text in unit_texts:
-            environment, files, command = unit_settings(text)
+        for unit_name, fragment, text in unit_texts:
+            environment, files, command = unit_settings(text, unit_name, fragment)
             variables.update(environment)
             for value in files:
-                for path in self._environment_files(unit_path(value, unit_name)):
+                for path in self._environment_files(unit_path(value, unit_name, fragment)):
                     _, kind, loaded = self.collect(path, redact=self._shell_redaction(path))
                     if kind == "file" and loaded is not None:
                         texts.append(("environment", loaded))
