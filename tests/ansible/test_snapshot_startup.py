@@ -582,3 +582,51 @@ def test_files_a_unit_names_as_systemd_reads_it_travel(
     assert local.apache is not None and local.apache.settings["Timeout"].value == 7
     document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
     assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+@pytest.mark.parametrize(
+    "drop_in",
+    [
+        "[Service]\nEnvironment=A=1\x00Environment=PASSWORD=SECRET-V1\n",
+        "[Service]\n\ufeffEnvironment=PASSWORD=SECRET-V2\n",
+        '[Service]\nExecStartPre=/usr/sbin/httpd -C "SetEnv API_TOKEN SECRET-V3"\n',
+        '[Service]\nExecStartPre=/usr/sbin/httpd "-CDefine API_TOKEN SECRET-V4"\n',
+        "[Service]\nExecStartPre=/usr/sbin/httpd -C Define\\sAPI_TOKEN\\sSECRET-V5\n",
+        "[Service]\nExecStartPre=/usr/bin/env DB_PASSWORD=SECRET-V6 /bin/true\n",
+        "[Service]\nSetCredential=db_password:SECRET-V7\n",
+    ],
+)
+def test_unit_secrets_in_any_setting_never_travel(
+    module: ModuleType, tmp_path: Path, drop_in: str
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(root, "/etc/systemd/system/httpd.service.d/20-secret.conf", drop_in)
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert "SECRET-V" not in json.dumps(document)
+    local = tcpaudit.gather(root)
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+def test_the_unit_systemd_reads_decides_what_travels(module: ModuleType, tmp_path: Path) -> None:
+    """/etc's unit hides /usr/lib's; a type-level service.d drop-in applies."""
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    (root / "etc/systemd/system/httpd.service.d/10-options.conf").unlink()
+    unit = "[Service]\nEnvironment=CONF={}\nExecStart=/usr/sbin/httpd -f ${{CONF}} $OPTIONS\n"
+    write(root, "/etc/systemd/system/httpd.service", unit.format("/etc/httpd/custom.conf"))
+    write(root, "/usr/lib/systemd/system/httpd.service", unit.format("/etc/httpd/conf/httpd.conf"))
+    write(root, "/etc/systemd/system/service.d/10-all.conf", (
+        "[Service]\nEnvironment=OPTIONS=-DLOWTIMEOUT\n"
+    ))  # fmt: skip
+    write(root, "/etc/httpd/custom.conf", (
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule unixd_module modules/mod_unixd.so\n"
+        "<IfDefine LOWTIMEOUT>\nTimeout 42\n</IfDefine>\n"
+    ))  # fmt: skip
+    local = tcpaudit.gather(root)
+    assert local.apache is not None and local.apache.settings["Timeout"].value == 42
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)

@@ -80,16 +80,23 @@ def _arguments(line: str) -> list[str]:
     return [_unquote_argument(word) for word in words if word]
 
 
-def by_systemd(service: str) -> tuple[dict[str, str], list[str], list[str] | None]:
-    """What systemd reads from the [Service] lines ``service``: the
-    environment, the environment files (``-`` when optional) and the words of
-    ExecStart= (None when it has none)."""
+def by_systemd(
+    service: str, drop_ins: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str], list[str] | None]:
+    """What systemd reads from the [Service] lines ``service`` (and the
+    drop-ins, by path below the unit directory): the environment, the
+    environment files (``-`` when optional) and the words of ExecStart=
+    (None when it has none)."""
     directory = Path(tempfile.mkdtemp(prefix="tcpaudit-units-"))
     try:
         directory.chmod(0o755)
         unit = directory / UNIT
         unit.write_text(_PREAMBLE + service)
         unit.chmod(0o644)
+        for relative, text in (drop_ins or {}).items():
+            (directory / relative).parent.mkdir(mode=0o755, exist_ok=True)
+            (directory / relative).write_text(text)
+            (directory / relative).chmod(0o644)
         done = subprocess.run(
             ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
              SYSTEMD, "--test", "--system", f"--unit={UNIT}"],
@@ -127,10 +134,15 @@ def _section(lines: Iterator[str]) -> Iterator[str]:
         yield line
 
 
-def by_tcpaudit(service: str, root: Path) -> tuple[dict[str, str], list[str], list[str] | None]:
+def by_tcpaudit(
+    service: str, root: Path, drop_ins: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str], list[str] | None]:
     path = root / "etc/systemd/system" / UNIT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_PREAMBLE + service)
+    for relative, text in (drop_ins or {}).items():
+        (path.parent / relative).parent.mkdir(exist_ok=True)
+        (path.parent / relative).write_text(text)
     unit = read_unit(RootFS(root), UNIT)
     assert unit is not None
     if unit.bad_setting is not None:
@@ -167,6 +179,9 @@ CASES = [
     'ExecStart="/usr/sbin/httpd\n',
     "ExecStart=/usr/sbin/httpd a\\x00b \\\n\n",
     "Environment=A=1\nEnvironment=\nEnvironment=B=2\n",
+    # A NUL byte ends a line; the first line's byte-order mark is dropped.
+    "Environment=A=1\x00Environment=B=2\n",
+    "Environment=A=1\n\ufeffEnvironment=B=2\n\ufeffEnvironment=C=3\n",
     # EnvironmentFile= paths are simplified; ".." and relative ones are ignored.
     "EnvironmentFile=/etc//a/./b/\nEnvironmentFile=-/etc/./\nEnvironmentFile=/etc/../a\n"
     "EnvironmentFile=-/etc/a b\n",
@@ -275,3 +290,18 @@ def test_prefixes_and_unset_environment_as_systemd_runs_them() -> None:
         "/usr/sbin/httpd", "-DX"]  # fmt: skip
     assert exec_arguments([":/usr/sbin/httpd", "$OPTIONS"], environment) == [
         "/usr/sbin/httpd", "$OPTIONS"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "drop_ins",
+    [
+        {"service.d/10-all.conf": "[Service]\nEnvironment=A=type\n"},
+        {
+            "service.d/10-x.conf": "[Service]\nEnvironment=A=type\n",
+            f"{UNIT}.d/10-x.conf": "[Service]\nEnvironment=A=unit\n",
+            "tcpaudit-.service.d/20-y.conf": "[Service]\nEnvironment=B=prefix\n",
+        },
+    ],
+)
+def test_drop_ins_are_found_where_systemd_looks(drop_ins: dict[str, str], tmp_path: Path) -> None:
+    assert by_tcpaudit("", tmp_path, drop_ins) == by_systemd("", drop_ins)

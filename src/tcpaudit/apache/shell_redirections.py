@@ -121,6 +121,12 @@ def failed_redirection(
             opened.add(number)
             continue
         shown = shown_word(target)
+        if not dash and number > 9:
+            # bash opens any number below the service's limit on open files
+            # (1,024 under systemd and RHEL 6's init), which is not known here.
+            unknown = unknown or f"whether descriptor {number} can be opened is not known"
+            opened.add(number)
+            continue
         if value is None:
             unknown = unknown or f"whether {shown} (a value not known) can be opened is not known"
             may_be_fatal = may_be_fatal or operator in (">&", "<&")

@@ -19,6 +19,7 @@ _C_BLANKS = " \t\n\v\f\r"
 _NUMBER = re.compile(r"[ \t\n\v\f\r]*[-+]?[0-9]+[ \t\n\v\f\r]*")
 _BASH_NUMBER = re.compile(r"[ \t\n\v\f\r]*[-+]?[0-9]+[ \t]*")
 _INT64 = (-(2**63), 2**63 - 1)
+_BINARY = frozenset(("=", "!=", "-eq", "-ne", "-lt", "-le", "-gt", "-ge", "-nt", "-ot", "-ef"))
 
 
 def evaluate_test(
@@ -27,8 +28,12 @@ def evaluate_test(
     """What ``test args`` gives (``[``'s closing ``]`` removed); None when not
     known. ``exists(test, path)`` answers the file tests. bash's test takes
     ``==`` for ``=``."""
-    if bash and len(args) >= 3:
-        args = ["=" if arg == "==" else arg for arg in args]
+    if len(args) == 3 and (args[1] in _BINARY or (bash and args[1] == "==")):
+        # Three words around a binary operator: that test, whatever the words
+        # ("[ = == == ]" compares "=" with "=="; bash's "==" is "=").
+        if bash and args[1] == "==":
+            args = [args[0], "=", args[2]]
+        return _test_plain(args, exists, bash)
     negations = 0
     while args[:1] == ["!"] and len(args) > 1:
         negations, args = negations + 1, args[1:]

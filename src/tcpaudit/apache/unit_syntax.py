@@ -1,7 +1,7 @@
 """The syntax of systemd unit files, as systemd 252 reads it.
 
 - ``logical_lines``: the lines of a unit file as systemd's configuration
-  parser takes them: a line ends at ``\\n``, ``\\r\\n`` or ``\\r``; a
+  parser takes them: a line ends at ``\\n``, ``\\r\\n``, ``\\r`` or NUL; a
   comment line (``#``, ``;`` after blanks) is skipped, even inside a
   continued line, and never continues; a line ending in an unescaped
   backslash goes on over the next one (the backslash becomes a blank).
@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 _BLANKS = " \t\n\r"
-_LINE_END = re.compile(r"\r\n|\r|\n")
+# systemd's read_line ends a line at \n, \r\n, \r and a NUL byte.
+_LINE_END = re.compile(r"\r\n|\r|\n|\x00")
 _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
                    "v": "\v", "\\": "\\", '"': '"', "'": "'", "s": " "}  # fmt: skip
 _HEX = "0123456789abcdefABCDEF"
@@ -43,7 +44,11 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     lines: list[tuple[int, str]] = []
     pending: list[str] = []
     first = 0
+    bom_seen = False
     for number, raw in enumerate(_LINE_END.split(text), start=1):
+        if not bom_seen and raw.startswith("\ufeff"):
+            # config_parse drops the byte-order mark of the first line holding one.
+            raw, bom_seen = raw[1:], True
         stripped = raw.lstrip(_BLANKS)
         if stripped[:1] in ("#", ";"):
             continue

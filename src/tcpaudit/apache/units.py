@@ -36,6 +36,7 @@ from .unit_syntax import (
 __all__ = [
     "UNIT_DIRECTORIES",
     "ServiceUnit",
+    "drop_in_directories",
     "exec_arguments",
     "read_unit",
 ]
@@ -132,13 +133,14 @@ def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
         return None
     drop_ins: dict[str, str] = {}
     for directory in directories:
-        try:
-            entries = sorted(fs.resolve(f"{directory}/{name}.d").iterdir())
-        except OSError:
-            continue
-        for entry in entries[:_MAX_DROP_INS]:
-            if entry.name.endswith(".conf") and entry.name not in drop_ins:
-                drop_ins[entry.name] = f"{directory}/{name}.d/{entry.name}"
+        for drop_in_directory in drop_in_directories(name):
+            try:
+                entries = sorted(fs.resolve(f"{directory}/{drop_in_directory}").iterdir())
+            except OSError:
+                continue
+            for entry in entries[:_MAX_DROP_INS]:
+                if entry.name.endswith(".conf") and entry.name not in drop_ins:
+                    drop_ins[entry.name] = f"{directory}/{drop_in_directory}/{entry.name}"
     sources = [main] + [
         (path, text)
         for _, path in sorted(drop_ins.items())
@@ -155,6 +157,21 @@ def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
                   "have: systemd refuses the unit, and the service does not start",
                   shown, number)  # fmt: skip
     return unit
+
+
+def drop_in_directories(name: str) -> list[str]:
+    """Where a unit's drop-ins are, in one unit directory, most specific first:
+    ``a-b.service.d``, then each dashed prefix (``a-.service.d``), then the
+    type's (``service.d``), as systemd looks (a name met first wins)."""
+    stem, _, kind = name.rpartition(".")
+    found = [f"{name}.d"]
+    template, at, _ = stem.partition("@")
+    if at:
+        found.append(f"{template}@.{kind}.d")
+    dashes = [index for index, char in enumerate(template) if char == "-"]
+    found += [f"{template[: index + 1]}.{kind}.d" for index in reversed(dashes)]
+    found.append(f"{kind}.d")
+    return found
 
 
 def _apply(unit: ServiceUnit, text: str, shown: str, name: UnitName) -> None:

@@ -2694,10 +2694,14 @@ def redact_unit(text, names=frozenset()):
     """A systemd unit with each ``Environment=`` value secret-named or shaped
     like a credential replaced, its words read as systemd reads them (C
     escapes, quotes anywhere, continued lines, comments inside them)."""
-    lines = re.split(r"\r\n|\r|\n", text)
+    lines = _unit_physical_lines(text)
     for first, last, line in _unit_line_spans(lines):
         key, equals, value = line.strip(" \t").partition("=")
-        if not equals or key.strip(" \t") != "Environment":
+        key = key.strip(" \t")
+        if equals and (key.startswith("Exec") or key.startswith("SetCredential")):
+            _redact_unit_command(lines, first, last, key, value.strip(" \t"), names)
+            continue
+        if not equals or key != "Environment":
             continue
         words, complete = systemd_words(value.strip(" \t"))
         secret = [
@@ -2718,6 +2722,63 @@ def redact_unit(text, names=frozenset()):
     # ExecStart's -C "Define API_TOKEN x" and URL passwords, as in envvars.
     redacted = redact_expansion_words("\n".join(lines), names)
     return _blank_credential_lines(redact_userinfo(redact_private_keys(redacted)))
+
+
+def _unit_physical_lines(text):
+    """A unit's lines as systemd's read_line ends them (\\n, \\r\\n, \\r, NUL),
+    the byte-order mark of the first line holding one dropped."""
+    lines = re.split(r"\r\n|\r|\n|\x00", text)
+    for index, line in enumerate(lines):
+        if line.startswith("\ufeff"):
+            lines[index] = line[1:]
+            break
+    return lines
+
+
+def _redact_unit_command(lines, first, last, key, value, names):
+    """An Exec*= or SetCredential*= setting with its secrets replaced: the
+    value of SetCredential=, httpd's -C/-c directives, NAME=VALUE words of a
+    secret-named variable and words shaped like a credential. A changed line
+    is rewritten on its first line, its words quoted only where needed."""
+    if key.startswith("SetCredential"):
+        identifier, colon, _ = value.partition(":")
+        if colon:
+            lines[first] = f"{key}={identifier}:{REDACTED}"
+            for index in range(first + 1, last + 1):
+                lines[index] = ""
+        return
+    words, _ = systemd_words(value, keep_unknown_escapes=True)
+    kept, changed, index = [], False, 0
+    while index < len(words):
+        word = words[index]
+        if word in ("-C", "-c") and index + 1 < len(words):
+            directive = redact_apache(words[index + 1])
+            changed |= directive != words[index + 1]
+            kept += [word, directive]
+            index += 2
+            continue
+        if word[:2] in ("-C", "-c") and len(word) > 2:
+            replaced = word[:2] + redact_apache(word[2:])
+        else:
+            name, sep, assigned = word.partition("=")
+            if (
+                sep
+                and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)
+                and (_is_secret_name(name, names) or _shell_credential(assigned))
+            ):
+                replaced = name + "=" + REDACTED
+            elif _shell_credential(word):
+                replaced = REDACTED
+            else:
+                replaced = word
+        changed |= replaced != word
+        kept.append(replaced)
+        index += 1
+    if not changed:
+        return
+    lines[first] = key + "=" + " ".join(_systemd_quoted(word, only_if_needed=True) for word in kept)
+    for index in range(first + 1, last + 1):
+        lines[index] = ""
 
 
 def _unit_line_spans(lines):
@@ -2833,8 +2894,10 @@ def _from_escaped_bytes(word):
     return data.decode("utf-8", "surrogateescape")
 
 
-def _systemd_quoted(word):
+def _systemd_quoted(word, only_if_needed=False):
     """A word written so that systemd reads it back as it is."""
+    if only_if_needed and word and re.fullmatch(r"[^\s\"'\\\x00-\x1f\x7f]+", word):
+        return word
     out = []
     for char in word:
         if char in '"\\':
@@ -2848,13 +2911,27 @@ def _systemd_quoted(word):
     return '"' + "".join(out) + '"'
 
 
+def unit_drop_in_directories(name):
+    """A unit's drop-in directories in one unit directory, most specific first
+    (src/tcpaudit/apache/units.py drop_in_directories)."""
+    stem, _, kind = name.rpartition(".")
+    found = [f"{name}.d"]
+    template, at, _ = stem.partition("@")
+    if at:
+        found.append(f"{template}@.{kind}.d")
+    dashes = [index for index, char in enumerate(template) if char == "-"]
+    found += [f"{template[: index + 1]}.{kind}.d" for index in reversed(dashes)]
+    found.append(f"{kind}.d")
+    return found
+
+
 def unit_settings(text, unit_name="", fragment=""):
     """(Environment= assignments, EnvironmentFile= paths, ExecStart= words) of a
     unit's [Service], read as systemd reads them (specifiers that do not
     depend on the running host resolved; a word holding another is dropped)."""
     environment, files, command = {}, [], []
     section = ""
-    for _, _, raw in _unit_line_spans(re.split(r"\r\n|\r|\n", text)):
+    for _, _, raw in _unit_line_spans(_unit_physical_lines(text)):
         line = raw.strip(" \t")
         if line.startswith("[") and line.endswith("]"):
             section = line[1:-1]
@@ -3446,23 +3523,29 @@ class Collector:
             self.present(directory)
         unit_texts = []
         for name in UNIT_NAMES:
-            fragment = ""
+            # As systemd reads them: the unit of the first directory holding
+            # it, then drop-ins by file name, a name's first directory winning.
+            fragment, main_text, drop_ins = "", None, {}
             for directory in UNIT_DIRECTORIES:
                 _, kind, text = self.collect(directory + "/" + name, redact=redact_unit)
                 if kind == "file" and text is not None:
-                    fragment = fragment or directory + "/" + name
                     texts.append(("unit", text))
-                    unit_texts.append((name, fragment, text))
-                resolved, names = self.listdir(directory + "/" + name + ".d")
-                for entry in [entry for entry in names or () if entry.endswith(".conf")][
-                    :MAX_DROP_INS
-                ]:
-                    _, kind, text = self.collect(
-                        posixpath.join(resolved, entry), redact=redact_unit
-                    )
-                    if kind == "file" and text is not None:
-                        texts.append(("unit", text))
-                        unit_texts.append((name, fragment, text))
+                    if not fragment:
+                        fragment, main_text = directory + "/" + name, text
+                for drop_in_directory in unit_drop_in_directories(name):
+                    resolved, names = self.listdir(directory + "/" + drop_in_directory)
+                    for entry in [entry for entry in names or () if entry.endswith(".conf")][
+                        :MAX_DROP_INS
+                    ]:
+                        _, kind, text = self.collect(
+                            posixpath.join(resolved, entry), redact=redact_unit
+                        )
+                        if kind == "file" and text is not None:
+                            texts.append(("unit", text))
+                            drop_ins.setdefault(entry, text)
+            if main_text is not None:
+                unit_texts.append((name, fragment, main_text))
+                unit_texts += [(name, fragment, drop_ins[entry]) for entry in sorted(drop_ins)]
         shells = list(STARTUP_FILES)
         for unit_name, fragment, text in unit_texts:
             environment, files, command = unit_settings(text, unit_name, fragment)
