@@ -261,15 +261,18 @@ def _rebuild(snapshot: Snapshot, tree: _Tree) -> tuple[list[Note], dict[str, str
 # system takes tens of microseconds, on a disk with a journal up to a
 # millisecond (20,000 entries: 15 s). A tmpfs file takes a page at least.
 _MEMORY_DIRECTORY = "/dev/shm"
+_DEFAULT_TEMPORARY = ("/tmp", "/var/tmp", "/usr/tmp")
 _PAGE_BYTES = 4096
 
 
 def _memory_directory(snapshot: Snapshot) -> str | None:
     """/dev/shm when it is a world-writable directory with room for the tree
-    four times over, else None (the usual temporary directory, which a TMPDIR
-    set always chooses)."""
-    if os.environ.get("TMPDIR"):
-        return None
+    four times over, else None (the usual temporary directory, which TMPDIR
+    or tempfile.tempdir set always choose)."""
+    if any(os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")) or (
+        tempfile.gettempdir() not in _DEFAULT_TEMPORARY
+    ):
+        return None  # the user (or the calling program) chose where
     try:
         info = os.stat(_MEMORY_DIRECTORY)
         space = os.statvfs(_MEMORY_DIRECTORY)

@@ -113,12 +113,15 @@ def test_private_tree_is_0700_and_removed(
     memory.mkdir()
     memory.chmod(0o1777)
     monkeypatch.delenv("TMPDIR", raising=False)
-    for place, tmpdir, expected in (
-        (memory, None, memory),
-        (tmp_path / "none", None, scratch),
-        (memory, str(scratch), scratch),
+    # tempfile.tempdir: None is the system's default (/tmp), a path the caller's choice.
+    for place, tmpdir, chosen, expected in (
+        (memory, None, None, memory),
+        (tmp_path / "none", None, None, None),  # None: the system's temporary directory
+        (memory, str(scratch), None, scratch),
+        (memory, None, str(scratch), scratch),
     ):
         monkeypatch.setattr(snapshot_module, "_MEMORY_DIRECTORY", str(place))
+        monkeypatch.setattr(tempfile, "tempdir", chosen)
         if tmpdir is not None:
             monkeypatch.setenv("TMPDIR", tmpdir)
         seen.clear()
@@ -126,8 +129,8 @@ def test_private_tree_is_0700_and_removed(
         assert len(seen) == 1
         root, mode = seen[0]
         assert mode == 0o700
-        assert root.parent == expected
-        assert list(expected.iterdir()) == []
+        assert root.parent == (expected or Path(tempfile.gettempdir()))
+        assert not root.exists()
 
 
 def test_version_from_httpd_v_output(module: ModuleType) -> None:
