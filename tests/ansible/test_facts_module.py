@@ -915,3 +915,24 @@ def test_start_up_secrets_in_expansions_and_command_lines_are_redacted(
     )
     document = json.dumps(module.snapshot(str(root), runner=never_run))
     assert "hunter" not in document
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'ErrorLog "|/usr/bin/curl https://h/?token=SECRET-P1"',
+        'CustomLog "|/usr/bin/curl https://h/x?password=SECRET-P2" common',
+        'ErrorLog "|/usr/bin/curl h/?access_token=SECRET-P3"',
+    ],
+)
+def test_a_piped_log_sends_no_secret_parameter(line: str) -> None:
+    module = load_facts_module()
+    assert "SECRET-P" not in module.redact_apache(line + "\n")
+
+
+def test_a_bare_token_of_a_known_kind_does_not_travel(tmp_path: Path) -> None:
+    module = load_facts_module()
+    text = "export X=ghp_abcdefghijklmnopqrstuvwxyz0123456789\nexport Y=AKIAIOSFODNN7EXAMPLE\n"
+    redacted = module.redact_shell(text)
+    assert "ghp_abcdefghij" not in redacted and "AKIAIOSFODNN7" not in redacted
+    assert redacted.count("\n") == text.count("\n")

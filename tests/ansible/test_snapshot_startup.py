@@ -594,6 +594,11 @@ def test_files_a_unit_names_as_systemd_reads_it_travel(
         "[Service]\nExecStartPre=/usr/sbin/httpd -C Define\\sAPI_TOKEN\\sSECRET-V5\n",
         "[Service]\nExecStartPre=/usr/bin/env DB_PASSWORD=SECRET-V6 /bin/true\n",
         "[Service]\nSetCredential=db_password:SECRET-V7\n",
+        "[Service]\nEnvironment=PASS%iWORD=SECRET-V8\n",
+        "[Service]\nExecStartPre=/usr/bin/env MY-PASSWORD=SECRET-V9 DB.PASSWORD=SECRET-VA /bin/true\n",
+        "[Service]\nExecStartPre=/usr/bin/tool --password=SECRET-VB --password SECRET-VC\n",
+        "[Service]\nExecStartPost=/usr/bin/curl 'https://h/?token=SECRET-VD'\n",
+        "[Service]\nUnsetEnvironment=DB_PASSWORD=SECRET-VE\nLogExtraFields=API_TOKEN=SECRET-VF\n",
     ],
 )
 def test_unit_secrets_in_any_setting_never_travel(

@@ -1039,3 +1039,49 @@ BASH_FIFTY_FIRST = [
 @pytest.mark.parametrize("script", BASH_FIFTY_FIRST)
 def test_bash_operators_and_descriptors_as_bash_reads_them(script: str) -> None:
     assert_claims_hold(script + "export A B C X\n", dash=False)
+
+
+# "!" before a test that fails as an error (status 2) leaves it an error;
+# bash's "==" is "=" under "!" too.
+NEGATED_ERRORS = [
+    "[ ! 1 -eq x ]\nA=$?\n",
+    '[ ! "" -eq 0 ]\nA=$?\n',
+    "[ ! -eq -eq -eq ]\nA=$?\n",
+    "[ ! -e -lt -z ]\nA=$?\n",
+    "[ ! a == a ]\nA=$?\n",
+    "[ ! ! a == a ]\nA=$?\n",
+    "[ ! 1 == -o ]\nA=$?\n",
+    "if test ! x -eq 1; then A=1; else A=2; fi\n",
+    "if [ ! a = b ]; then A=1; else A=2; fi\n",
+    "[ ! = a ]\nA=$?\n",
+]
+
+
+@pytest.mark.parametrize("dash", [True, False], ids=["dash", "bash"])
+@pytest.mark.parametrize("script", NEGATED_ERRORS)
+def test_negated_errors_stay_errors(script: str, dash: bool) -> None:
+    state = on_host(script + "export A\n", dash=dash)
+    theirs = by_dash(script + "export A\n", shell=DASH if dash else "bash")
+    assert state.opaque is None and "A" not in state.unknown, script
+    assert environment(state).get("A") == theirs.get("A"), script
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "AKIAIOSFODNN7EXAMPLE",
+        "xoxb-1234567890-abcdefghij",
+        "glpat-abcdefghij1234567890",
+        "sk_live_abcdefghij1234567890",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig",
+    ],
+)
+def test_a_bare_token_of_a_known_kind_is_not_shown(token: str) -> None:
+    """Notes and error lines showed such tokens: no scheme word came before them."""
+    for stops in (f": >&{token}\n", f". /nonexistent/{token}\n"):
+        with pytest.raises(ApacheConfigError) as caught:
+            on_host(stops)
+        assert token not in str(caught.value)
+    state = on_host(f"{token} --flag\n")
+    assert token not in " ".join(note.message for note in state.notes)

@@ -43,6 +43,13 @@ _NAMED_SECRET = re.compile(
     r"[:=][ \t]*\S{4}"
 )
 _USERINFO = re.compile(r"[^\s/:@]+:[^\s/@]+@")
+# Tokens whose prefix names their kind (GitHub, GitLab, Slack, AWS access
+# keys, Stripe, JSON Web Tokens, Google API keys, npm), found with no scheme word.
+_KNOWN_TOKEN = re.compile(
+    r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36})"
+)
 # Opened whatever the root holds (the service's descriptors 0-2 are open).
 _ALWAYS_OPEN = frozenset(("/dev/null", "/dev/zero"))
 # The service's descriptors 0-2, open unless a redirection closed them.
@@ -68,9 +75,11 @@ def shown_text(written: str) -> str:
 def looks_secret(text: str) -> bool:
     """Whether ``text`` may hold a credential: a scheme and a token ("Bearer
     ..."), an opaque token after a word, a secret-named name and its value
-    (``DB_PASSWORD:x``), or a password before an ``@``."""
+    (``DB_PASSWORD:x``), a password before an ``@``, or a token of a kind
+    that says what it is (``ghp_...``, ``AKIA...``, a JWT)."""
     return (
-        credential_shape(text, text.lower())
+        _KNOWN_TOKEN.search(text) is not None
+        or credential_shape(text, text.lower())
         or _SCHEME_AND_TOKEN.search(text) is not None
         or _NAMED_SECRET.search(text) is not None
         or _USERINFO.search(text) is not None

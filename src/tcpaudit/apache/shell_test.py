@@ -28,17 +28,30 @@ def evaluate_test(
     """What ``test args`` gives (``[``'s closing ``]`` removed); None when not
     known. ``exists(test, path)`` answers the file tests. bash's test takes
     ``==`` for ``=``."""
-    if len(args) == 3 and (args[1] in _BINARY or (bash and args[1] == "==")):
-        # Three words around a binary operator: that test, whatever the words
-        # ("[ = == == ]" compares "=" with "=="; bash's "==" is "=").
-        if bash and args[1] == "==":
-            args = [args[0], "=", args[2]]
-        return _test_plain(args, exists, bash)
-    negations = 0
-    while args[:1] == ["!"] and len(args) > 1:
-        negations, args = negations + 1, args[1:]
+    args, negations = _parsed(args, bash)
     result = _test_plain(args, exists, bash)
-    return result if result is None or negations % 2 == 0 else not result
+    if result is None or (result is False and _is_error(args, bash)):
+        return result  # an error (status 2) stays one under "!"
+    return result if negations % 2 == 0 else not result
+
+
+def _parsed(args: list[str], bash: bool) -> tuple[list[str], int]:
+    """The test under its leading ``!`` words, and how many there were.
+
+    Three words around a binary operator are that test, whatever the words
+    (``[ ! = a ]`` compares "!" with "a"; ``[ = == == ]`` "=" with "=="), and
+    bash's ``==`` there is ``=``.
+    """
+    negations = 0
+    while (
+        args[:1] == ["!"]
+        and len(args) > 1
+        and not (len(args) == 3 and (args[1] in _BINARY or (bash and args[1] == "==")))
+    ):
+        negations, args = negations + 1, args[1:]
+    if bash and len(args) == 3 and args[1] == "==":
+        args = [args[0], "=", args[2]]
+    return args, negations
 
 
 def _test_plain(
@@ -75,8 +88,12 @@ def _test_plain(
 
 
 def is_error(args: list[str], *, bash: bool = False) -> bool:
-    """Whether a failing three-word test failed as an error (an unknown
-    operator, a number that is none): test(1) then gives 2, not 1."""
+    """Whether a failing test failed as an error (an unknown operator, a
+    number that is none), under its ``!`` words too: test(1) then gives 2, not 1."""
+    return _is_error(_parsed(args, bash)[0], bash)
+
+
+def _is_error(args: list[str], bash: bool) -> bool:
     if len(args) != 3 or args[1] in ("=", "!=") or (bash and args[1] == "=="):
         return False
     return args[1] == "==" or _integer(args[0], bash) is None or _integer(args[2], bash) is None

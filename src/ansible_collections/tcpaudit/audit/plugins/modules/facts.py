@@ -1096,6 +1096,9 @@ def _is_secret_directive(key):
 def _may_hold_secret(key, text):
     if "@" in text and "://" in text:
         return True
+    if "=" in text and any(part in text.lower() for part in _SECRET_NAME_PARTS):
+        # A secret-named parameter anywhere (a piped log's "?token=...").
+        return True
     if key not in _SECRET_DIRECTIVES:
         return _is_secret_directive(key)
     if key in _SECRET_FROM or key in ("requestheader", "setenvif", "setenvifnocase"):
@@ -2518,10 +2521,19 @@ _MAY_HOLD_CREDENTIAL = re.compile(
 )
 
 
+# Tokens whose prefix names their kind (src/tcpaudit/apache/shell_redirections.py).
+_KNOWN_TOKEN = re.compile(
+    r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36})"
+)
+
+
 def _shell_credential(value):
     """Whether a start-up value, as the shell gives it, is shaped like a credential."""
     return (
-        _SHELL_CREDENTIAL.search(value) is not None
+        _KNOWN_TOKEN.search(value) is not None
+        or _SHELL_CREDENTIAL.search(value) is not None
         or _SHELL_OPAQUE_VALUE.fullmatch(value) is not None
     )
 
@@ -2698,14 +2710,14 @@ def redact_unit(text, names=frozenset()):
     for first, last, line in _unit_line_spans(lines):
         key, equals, value = line.strip(" \t").partition("=")
         key = key.strip(" \t")
-        if equals and (key.startswith("Exec") or key.startswith("SetCredential")):
+        if equals and key not in ("Environment", "EnvironmentFile"):
             _redact_unit_command(lines, first, last, key, value.strip(" \t"), names)
             continue
         if not equals or key != "Environment":
             continue
         words, complete = systemd_words(value.strip(" \t"))
         secret = [
-            sep and (_is_secret_name(name, names) or _shell_credential(assigned))
+            sep and (_unit_secret_name(name, names) or _shell_credential(assigned))
             for name, sep, assigned in (word.partition("=") for word in words)
         ]
         if not any(secret) and (complete or not _SECRET_HINT.search(value)):
@@ -2735,11 +2747,21 @@ def _unit_physical_lines(text):
     return lines
 
 
+def _unit_secret_name(name, names):
+    """A unit's variable name like a secret's, its specifiers resolved or
+    dropped (``PASS%iWORD`` is ``PASSWORD`` to systemd)."""
+    return _is_secret_name(name, names) or (
+        "%" in name and _is_secret_name(re.sub(r"%.?", "", name), names)
+    )
+
+
 def _redact_unit_command(lines, first, last, key, value, names):
-    """An Exec*= or SetCredential*= setting with its secrets replaced: the
-    value of SetCredential=, httpd's -C/-c directives, NAME=VALUE words of a
-    secret-named variable and words shaped like a credential. A changed line
-    is rewritten on its first line, its words quoted only where needed."""
+    """A unit setting other than Environment= with its secrets replaced: the
+    value of SetCredential=, httpd's -C/-c directives, NAME=VALUE words and
+    parameters of a secret-named variable (``--password=x``, ``?token=x``),
+    the word after a secret-named option (``--password x``) and words shaped
+    like a credential. A changed line is rewritten on its first line, its
+    words quoted only where needed."""
     if key.startswith("SetCredential"):
         identifier, colon, _ = value.partition(":")
         if colon:
@@ -2757,23 +2779,29 @@ def _redact_unit_command(lines, first, last, key, value, names):
             kept += [word, directive]
             index += 2
             continue
+        name, sep, assigned = word.partition("=")
         if word[:2] in ("-C", "-c") and len(word) > 2:
             replaced = word[:2] + redact_apache(word[2:])
+        elif sep and (_unit_secret_name(name.lstrip("-"), names) or _shell_credential(assigned)):
+            replaced = name + "=" + REDACTED
+        elif _shell_credential(word):
+            replaced = REDACTED
         else:
-            name, sep, assigned = word.partition("=")
-            if (
-                sep
-                and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)
-                and (_is_secret_name(name, names) or _shell_credential(assigned))
-            ):
-                replaced = name + "=" + REDACTED
-            elif _shell_credential(word):
-                replaced = REDACTED
-            else:
-                replaced = word
+            replaced = _without_secret_parameters(word)
         changed |= replaced != word
         kept.append(replaced)
         index += 1
+        if (
+            not sep
+            and word.startswith("-")
+            and _SECRET_VARIABLE.search(word)
+            and index < len(words)
+            and not words[index].startswith("-")
+        ):
+            # "--password VALUE": the option's argument.
+            kept.append(REDACTED)
+            changed = True
+            index += 1
     if not changed:
         return
     lines[first] = key + "=" + " ".join(_systemd_quoted(word, only_if_needed=True) for word in kept)
