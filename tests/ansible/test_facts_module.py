@@ -936,3 +936,14 @@ def test_a_bare_token_of_a_known_kind_does_not_travel(tmp_path: Path) -> None:
     redacted = module.redact_shell(text)
     assert "ghp_abcdefghij" not in redacted and "AKIAIOSFODNN7" not in redacted
     assert redacted.count("\n") == text.count("\n")
+
+
+def test_an_apache_comment_holding_a_secret_is_not_sent() -> None:
+    module = load_facts_module()
+    text = (
+        "# SetEnv DB_PASSWORD SECRET-C1\n#AuthLDAPBindPassword SECRET-C2\n"
+        "# note \\\nSetEnv API_TOKEN SECRET-C3\nTimeout 5\n"
+    )
+    redacted = module.redact_apache(text)
+    assert "SECRET-C" not in redacted
+    assert redacted.count("\n") == text.count("\n") and "Timeout 5" in redacted

@@ -599,6 +599,10 @@ def test_files_a_unit_names_as_systemd_reads_it_travel(
         "[Service]\nExecStartPre=/usr/bin/tool --password=SECRET-VB --password SECRET-VC\n",
         "[Service]\nExecStartPost=/usr/bin/curl 'https://h/?token=SECRET-VD'\n",
         "[Service]\nUnsetEnvironment=DB_PASSWORD=SECRET-VE\nLogExtraFields=API_TOKEN=SECRET-VF\n",
+        '[Service]\nEnvironment=HEALTH=http://127.0.0.1/ping?token=SECRET-VG "OPTS=--password '
+        'SECRET-VH" OPTS2=--api-key=SECRET-VI\n',
+        "[Service]\n#Environment=DB_PASSWORD=SECRET-VJ\n; Environment=API_TOKEN=SECRET-VK\n"
+        "# ghp_SECRETVLabcdefghij0123456789\n",
     ],
 )
 def test_unit_secrets_in_any_setting_never_travel(
@@ -634,4 +638,25 @@ def test_the_unit_systemd_reads_decides_what_travels(module: ModuleType, tmp_pat
     local = tcpaudit.gather(root)
     assert local.apache is not None and local.apache.settings["Timeout"].value == 42
     document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+def test_a_secret_named_word_inside_a_quoted_value_keeps_the_file_readable(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    """'--key=/path' inside a single-quoted value: the module cut the value
+    mid-quote, the next assignment was lost and the controller refused the file."""
+    root = tmp_path / "root"
+    root.mkdir()
+    debian_tree(root)
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(
+        envvars.read_text()
+        + "export SSL_OPTS='--key=/etc/ssl/private/site.pem --password=SECRET-Q1'\n"
+        + "export HEALTH_URL='http://127.0.0.1/ping?token=SECRET-Q2'\n"
+        + "export APACHE_ARGUMENTS='-D TUNED'\n"
+    )
+    local = tcpaudit.gather(root)
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert "SECRET-Q" not in json.dumps(document)
     assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)

@@ -45,6 +45,7 @@ from .locate import find_main_config, layout_for_build
 from .memory import MemoryGuard
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
 from .secret_words import redact_directive_line, redact_text
+from .shell_redirections import SHAPED_LIKE_SECRET, looks_secret
 from .shell_state import redact_environment
 from .tree import Directive
 
@@ -358,7 +359,10 @@ def _load(
             binary=invocation.binary,
             files=invocation.files,
             # Shown, never read again: a -D or -C given a secret is replaced.
-            defines=[redact_text(name) for name in start.defines],
+            defines=[
+                SHAPED_LIKE_SECRET if looks_secret(name) else redact_text(name)
+                for name in start.defines
+            ],
             directives=[redact_directive_line(line) for line in start.before],
             late_directives=[redact_directive_line(line) for line in invocation.after],
             environment=sorted(start.environment),

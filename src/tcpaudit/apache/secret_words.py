@@ -268,7 +268,9 @@ def may_hold_secret(key: str, text: str) -> bool:
         # parameter in a compared literal (pass=...).
         return _reads_request(lowered) or ("=" in text and has_secret_name(lowered))
     if key in _PROGRAMS and key not in _COMMANDS:
-        return _program_hint(text.lower())
+        # Or a secret-named parameter in its arguments (a piped log's "?token=").
+        lowered = text.lower()
+        return _program_hint(lowered) or ("=" in text and has_secret_name(lowered))
     if key in _NAMING or key in _COMPARING or key in _COMMANDS or "=" in text:
         # A name like a secret's, or a value shaped like a credential ("NTLM ...").
         lowered = text.lower()

@@ -36,13 +36,27 @@ def evaluate_test(
 
 
 def _parsed(args: list[str], bash: bool) -> tuple[list[str], int]:
-    """The test under its leading ``!`` words, and how many there were.
+    """The test under its leading ``!`` words, and how many negations they make.
 
     Three words around a binary operator are that test, whatever the words
     (``[ ! = a ]`` compares "!" with "a"; ``[ = == == ]`` "=" with "=="), and
-    bash's ``==`` there is ``=``.
+    bash's ``==`` there is ``=``. dash's test (testcmd) reads three or four
+    words its own way first: ``( ... )`` around them is dropped, and a
+    leading ``!`` *sets* the negation rather than flipping it, so ``[ ! ! -z x ]``
+    is ``[ ! -z x ]``; the words left go to its general parser, where each
+    ``!`` negates.
     """
     negations = 0
+    if not bash:
+        negated = False
+        while len(args) in (3, 4) and not (len(args) == 3 and args[1] in _BINARY):
+            if args[0] == "(" and args[-1] == ")":
+                args = args[1:-1]
+                break
+            if args[0] != "!":
+                break
+            negated, args = True, args[1:]
+        negations = int(negated)
     while (
         args[:1] == ["!"]
         and len(args) > 1
@@ -83,6 +97,8 @@ def _test_plain(
                 return False  # "illegal number" or out of range: an error, the test fails
             return bool(numeric[op](numbers[0], numbers[1]))
         if op == "==":
+            if any(word[:1] == "-" or word in ("(", ")", "!") for word in (left, right)):
+                return None  # dash's general parser may read "-n == -o" otherwise
             return False  # dash's test knows no "==": an error, the test fails
     return None
 

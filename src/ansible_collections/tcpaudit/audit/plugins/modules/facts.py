@@ -1096,9 +1096,6 @@ def _is_secret_directive(key):
 def _may_hold_secret(key, text):
     if "@" in text and "://" in text:
         return True
-    if "=" in text and any(part in text.lower() for part in _SECRET_NAME_PARTS):
-        # A secret-named parameter anywhere (a piped log's "?token=...").
-        return True
     if key not in _SECRET_DIRECTIVES:
         return _is_secret_directive(key)
     if key in _SECRET_FROM or key in ("requestheader", "setenvif", "setenvifnocase"):
@@ -1119,7 +1116,10 @@ def _may_hold_secret(key, text):
             "=" in text and any(part in lowered for part in _SECRET_NAME_PARTS)
         )
     if key in _PROGRAMS and key not in _COMMANDS:
-        return _program_hint(lowered)
+        # Or a secret-named parameter in its arguments (a piped log's "?token=").
+        return _program_hint(lowered) or (
+            "=" in text and any(part in lowered for part in _SECRET_NAME_PARTS)
+        )
     if key in _NAMING or key in _COMPARING or key in _COMMANDS or "=" in text:
         # A name like a secret's, or a value shaped like a credential ("NTLM ...").
         return any(part in lowered for part in _SECRET_NAME_PARTS) or _credential_shape(
@@ -1478,6 +1478,11 @@ def redact_apache(text, uses=None):
         if not head:
             continue
         word = head[0].lower()
+        if word.startswith("#"):
+            if any(map(_comment_may_hold_secret, [joined, *lines[start : index + 1]])):
+                # A comment (all its continued lines) carries nothing httpd reads.
+                lines[start : index + 1] = [""] * (index + 1 - start)
+            continue
         if word == "<macro":
             words = joined.strip().rstrip(">").split()
             macro = (words[1].lower(), words[2:]) if len(words) > 1 else None
@@ -2459,6 +2464,23 @@ INVOCATION_VARIABLES = frozenset(
 _ANY_ASSIGNMENT = re.compile(r"(?<![A-Za-z0-9_$\\])([A-Za-z_][A-Za-z0-9_]*)([ \t]*\+?=[ \t]*)")
 
 
+def _quote_at(text, start, position):
+    """The quote (' or ") open at ``position`` of a shell value starting at
+    ``start``, or ""."""
+    quote, index = "", start
+    while index < position:
+        char = text[index]
+        if char == "\\" and quote != "'":
+            index += 2
+            continue
+        if quote and char == quote:
+            quote = ""
+        elif not quote and char in "'\"":
+            quote = char
+        index += 1
+    return quote
+
+
 def _value_end(text, start):
     """Where the shell word starting at ``start`` ends: quotes, $'...' and escapes
     (an escaped newline too) are part of it."""
@@ -2523,9 +2545,14 @@ _MAY_HOLD_CREDENTIAL = re.compile(
 
 # Tokens whose prefix names their kind (src/tcpaudit/apache/shell_redirections.py).
 _KNOWN_TOKEN = re.compile(
-    r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
-    r"|xox[abprs]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
-    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36})"
+    r"(?<![A-Za-z0-9_.-])(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|gl(?:pat|rt|dt|ptt|oas|cbt|imt)-[A-Za-z0-9_-]{16,}|xox[abpers]-[A-Za-z0-9-]{10,}"
+    r"|xapp-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{20,}|pypi-[A-Za-z0-9_-]{20,}"
+    r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|ya29\.[A-Za-z0-9_-]{20,}|GOCSPX-[A-Za-z0-9_-]{20,}"
+    r"|whsec_[A-Za-z0-9+/=]{20,}|shp(?:at|ss|ca|pa)_[A-Fa-f0-9]{32}|dop_v1_[a-f0-9]{64}"
+    r"|hv[sb]\.[A-Za-z0-9_-]{20,}|SK[0-9a-fA-F]{32}|npm_[A-Za-z0-9]{36}|AIza[0-9A-Za-z_-]{35}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*)"
 )
 
 
@@ -2551,12 +2578,28 @@ def _shell_unquoted(raw):
     return _ESCAPE.sub(r"\1", text).replace("'", "").replace('"', "").replace("$", "")
 
 
+_NAMED_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*[=:][ \t]*[^\s=:]")
+
+
+def _comment_may_hold_secret(text):
+    """Whether a comment holds what would be a secret if it were read: a
+    directive whose secret would be redacted, a secret-named NAME=value or
+    NAME: value, a credential's shape or a token of a known kind."""
+    body = text.lstrip(" \t#;")
+    if _KNOWN_TOKEN.search(body) or _SHELL_CREDENTIAL.search(_shell_unquoted(body)):
+        return True
+    if any(_SECRET_VARIABLE.search(match.group(1)) for match in _NAMED_VALUE.finditer(body)):
+        return True
+    body = body.rstrip("\\ \t\r")
+    return bool(body) and not body.startswith("#") and redact_apache(body) != body
+
+
 def _blank_credential_lines(text):
     """``text`` with each logical line (continuations joined) that still holds
     a value shaped like a credential emptied, its line count kept: the last
     net under the assignments' redaction (a name split by a continuation, a
     credential in a loop's words, a here-document or a command's arguments)."""
-    if not _SHELL_CREDENTIAL.search(_shell_unquoted(text)):
+    if not _SHELL_CREDENTIAL.search(_shell_unquoted(text)) and not _KNOWN_TOKEN.search(text):
         return text
     lines = text.split("\n")
     index = 0
@@ -2565,7 +2608,9 @@ def _blank_credential_lines(text):
         while lines[end - 1].endswith("\\") and end < len(lines):
             end += 1
         logical = " " + "\n".join(lines[index:end])
-        if REDACTED not in logical and _SHELL_CREDENTIAL.search(_shell_unquoted(logical)):
+        if REDACTED not in logical and (
+            _SHELL_CREDENTIAL.search(_shell_unquoted(logical)) or _KNOWN_TOKEN.search(logical)
+        ):
             lines[index:end] = [""] * (end - index)
         index = end
     return "\n".join(lines)
@@ -2585,15 +2630,27 @@ def redact_secret_assignments(text, names=frozenset()):
     out = []
     position = 0
     shaped_until = 0  # values already tested for a credential's shape
+    value_start = 0  # where that value starts
     for match in _ANY_ASSIGNMENT.finditer(text):
         if match.start() < position:
             continue
         secret = _is_secret_name(match.group(1), names)
+        if secret and match.start() < shaped_until:
+            # "key=..." inside another assignment's value ('--key=/x'): only
+            # its own word goes, inside the value's quotes.
+            quote = _quote_at(text, value_start, match.start())
+            end = match.end()
+            while end < shaped_until and text[end] not in " \t\n'\"" + quote:
+                end += 1
+            out.append(text[position : match.end()])
+            out.append(REDACTED if quote else "'" + REDACTED + "'")
+            position = end
+            continue
         if not secret and match.start() >= shaped_until:
             # A credential kept under any name ("Bearer ...", "Authorization:
             # Basic ..."); an assignment inside a value tested is not tested
             # again (its value is part of that one): linear.
-            shaped_until = _value_end(text, match.end())
+            value_start, shaped_until = match.end(), _value_end(text, match.end())
             secret = _shell_credential(_shell_unquoted(text[match.end() : shaped_until]))
         if not secret:
             continue
@@ -2707,6 +2764,9 @@ def redact_unit(text, names=frozenset()):
     like a credential replaced, its words read as systemd reads them (C
     escapes, quotes anywhere, continued lines, comments inside them)."""
     lines = _unit_physical_lines(text)
+    for index, line in enumerate(lines):
+        if line.lstrip(" \t")[:1] in ("#", ";") and _comment_may_hold_secret(line):
+            lines[index] = ""  # a unit's comment never continues, nor is read
     for first, last, line in _unit_line_spans(lines):
         key, equals, value = line.strip(" \t").partition("=")
         key = key.strip(" \t")
@@ -2720,13 +2780,27 @@ def redact_unit(text, names=frozenset()):
             sep and (_unit_secret_name(name, names) or _shell_credential(assigned))
             for name, sep, assigned in (word.partition("=") for word in words)
         ]
+        # A value's own secret-named parameters and options ("URL=...?token=x",
+        # "OPTS=--password x") go, the rest of it stays.
+        inner = [
+            word if hidden else _without_secret_options(word)
+            for word, hidden in zip(words, secret, strict=True)
+        ]
+        if inner != words:
+            secret = [
+                hidden or new != old for hidden, new, old in zip(secret, inner, words, strict=True)
+            ]
         if not any(secret) and (complete or not _SECRET_HINT.search(value)):
             continue
         # Rewritten on its first line, the words systemd ignores dropped: the
         # same assignments, line numbers kept.
         kept = [
-            _systemd_quoted(word.partition("=")[0] + "=" + REDACTED if hidden else word)
-            for word, hidden in zip(words, secret, strict=True)
+            _systemd_quoted(
+                word
+                if word != original
+                else (word.partition("=")[0] + "=" + REDACTED if hidden else word)
+            )
+            for word, original, hidden in zip(inner, words, secret, strict=True)
         ]
         lines[first] = "Environment=" + " ".join(kept)
         for index in range(first + 1, last + 1):
@@ -2745,6 +2819,22 @@ def _unit_physical_lines(text):
             lines[index] = line[1:]
             break
     return lines
+
+
+_SECRET_OPTION_VALUE = re.compile(r"(?<![^\s=])(-{1,2}[A-Za-z0-9_.-]+)([ \t]+)([^\s-][^\s]*)")
+
+
+def _without_secret_options(word):
+    """A value with its secret-named parameters (``?token=x``, ``--key=x``) and
+    the arguments of its secret-named options (``--password x``) replaced."""
+    word = _without_secret_parameters(word)
+
+    def argument(match):
+        if not _SECRET_VARIABLE.search(match.group(1)):
+            return match.group(0)
+        return match.group(1) + match.group(2) + REDACTED
+
+    return _SECRET_OPTION_VALUE.sub(argument, word) if " " in word or "\t" in word else word
 
 
 def _unit_secret_name(name, names):
