@@ -947,3 +947,32 @@ def test_an_apache_comment_holding_a_secret_is_not_sent() -> None:
     redacted = module.redact_apache(text)
     assert "SECRET-C" not in redacted
     assert redacted.count("\n") == text.count("\n") and "Timeout 5" in redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "X=$'gh\\x70_abcdefghijklmnopqrstuvwxyz0123'\n",
+        "X=$'AK\\x49A0123456789ABCDEF'\n",
+        "X=$'mysql://user:SECRETpw\\x40db/x'\n",
+        "OPTIONS=\"-DLOWTIMEOUT -c 'SetEnv DB_PASSWORD SECRETpw'\"\n",
+    ],
+)
+def test_bash_escapes_and_quoted_directives_hide_no_secret(text: str) -> None:
+    module = load_facts_module()
+    redacted = module.redact_shell(text)
+    for secret in ("ghp_abcdef", "gh\\x70_abcdef", "AKIA0123", "AK\\x49A0123", "SECRETpw"):
+        assert secret not in redacted, (text, redacted)
+    assert redacted.count("\n") == text.count("\n")
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        '[Service]\nExecStartPre=/bin/sh -c "umask 077; DB_PASSWORD=SECRETpw /usr/local/bin/prep"\n',
+        '[Service]\nEnvironment="DBURL=mysql://app:SECRETpw\\x40db/x"\n',
+        '[Service]\nExecStart=/usr/sbin/httpd "--db=mysql://u:SECRETpw\\x40db/x" "X=1 --password SECRETpw"\n',
+    ],
+)
+def test_unit_commands_and_escaped_urls_hide_no_secret(unit: str) -> None:
+    assert "SECRETpw" not in load_facts_module().redact_unit(unit)

@@ -660,3 +660,19 @@ def test_a_secret_named_word_inside_a_quoted_value_keeps_the_file_readable(
     document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
     assert "SECRET-Q" not in json.dumps(document)
     assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+def test_a_url_password_across_a_quote_change_keeps_the_file_readable(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    debian_tree(root)
+    envvars = root / "etc/apache2/envvars"
+    lines = envvars.read_text().splitlines(keepends=True)
+    lines.insert(-1, "export DBURL=\"mysql://app:SECRET-W1\"'@db/x'\n")
+    envvars.write_text("".join(lines))
+    local = tcpaudit.gather(root)
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert "SECRET-W" not in json.dumps(document)
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)

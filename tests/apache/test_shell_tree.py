@@ -1123,3 +1123,31 @@ def test_a_define_shaped_like_a_token_is_not_shown(tmp_path: Path) -> None:
     )
     config = load_apache(root=root)
     assert "ghp_AbCdEf" not in json.dumps(config.invocation.model_dump(mode="json"))
+
+
+def test_bash_refuses_a_function_body_that_is_no_compound_command() -> None:
+    """'f() echo hi' is dash's function and bash's syntax error: bash stops
+    sourcing there (A stays unset)."""
+    script = "f() echo hi\nA=1\nexport A\n"
+    assert "A" not in by_dash(script, shell="bash")
+    try:
+        state = on_host(script, dash=False)
+    except ApacheConfigError:
+        return
+    assert "A" not in state.variables or "A" in state.unknown or state.opaque is not None
+
+
+def test_names_and_directives_shaped_like_tokens_are_not_shown(tmp_path: Path) -> None:
+    from tcpaudit.apache import load_apache
+
+    token = "ghp_Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9"
+    root = tmp_path / "deb"
+    debian_invocation(root, (
+        f"{token}=$(cat /x)\nexport {token}\nexport AKIAQWERTYUIOPASDFGH=1\n"
+        f'IFS=,\nexport APACHE_ARGUMENTS="-C,SetEnv X {token}"\n'
+    ))  # fmt: skip
+    config = load_apache(root=root)
+    shown = json.dumps(config.invocation.model_dump(mode="json")) + json.dumps(
+        [note.message for note in config.notes]
+    )
+    assert token not in shown and "AKIAQWERTYUIOPASDFGH" not in shown

@@ -37,6 +37,7 @@ from .environment_files import unit_environment
 from .service_arguments import Invocation, apply_arguments
 from .shell import run_script
 from .shell_pathnames import PathnameBudget, expand_pathnames
+from .shell_redirections import shown_name
 from .shell_state import (
     DEFAULT_IFS,
     MAX_ENVIRONMENT_BYTES,
@@ -251,7 +252,7 @@ def _environment(reader: _Reader, state: ShellState) -> dict[str, str]:
     """The exported variables; a note when some may differ from the service's
     (set or exported by what tcpaudit does not evaluate)."""
     if state.opaque is not None or state.unknown:
-        named = ", ".join(sorted(state.unknown)[:10]) or "any"
+        named = ", ".join(sorted(map(shown_name, state.unknown))[:10]) or "any"
         reader.invocation.notes.append(
             Note(
                 message=f"the start-up files set variables to values tcpaudit could not "

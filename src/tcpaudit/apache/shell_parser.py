@@ -421,6 +421,10 @@ class _Parser:
             body = self.command()
         finally:
             self.nesting -= 1
+        if not self.dash and not isinstance(body, Compound):
+            # bash takes only a compound command as a function's body
+            # ("f() echo hi" is a syntax error to it; dash takes it).
+            raise self.error("a function body that is no compound command", line)
         return Compound("function", line, [[AndOr([Pipeline([body])], [])]], name=name)
 
     def redirection_target(self, operator: str, line: int) -> Word:

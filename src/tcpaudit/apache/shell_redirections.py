@@ -23,6 +23,7 @@ __all__ = [
     "Opened",
     "failed_redirection",
     "looks_secret",
+    "shown_name",
     "shown_text",
     "shown_word",
 ]
@@ -75,6 +76,11 @@ def shown_text(written: str) -> str:
     word shaped like a credential is not shown."""
     shown = redact_text(_EXPANSION_WORDS.sub("${...}", written))
     return SHAPED_LIKE_SECRET if looks_secret(shown) else shown
+
+
+def shown_name(name: str) -> str:
+    """A variable's name as shown: a name shaped like a token is one's value."""
+    return SHAPED_LIKE_SECRET if _KNOWN_TOKEN.search(name) else name
 
 
 def looks_secret(text: str) -> bool:

@@ -1180,9 +1180,11 @@ def redact_userinfo(text):
         end = found.start() if found is not None else len(text)
         at = text.rfind("@", authority, end)
         if scheme < start and at >= 0 and authority >= position:
-            user, colon, _ = text[authority:at].partition(":")
+            user, colon, password = text[authority:at].partition(":")
             shown = user + ":" + APACHE_REDACTED if colon else APACHE_REDACTED
-            pieces += [text[position:authority], shown]
+            # The shell's quotes in what goes stay ('"pw"'"'@..."' stays a word).
+            quotes = "".join(char for char in (password if colon else user) if char in "'\"")
+            pieces += [text[position:authority], shown + quotes]
             position = at
         start = text.find("://", start + 3)
     return "".join(pieces) + text[position:] if pieces else text
@@ -2556,10 +2558,14 @@ _KNOWN_TOKEN = re.compile(
 )
 
 
+_URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+
+
 def _shell_credential(value):
     """Whether a start-up value, as the shell gives it, is shaped like a credential."""
     return (
         _KNOWN_TOKEN.search(value) is not None
+        or _URL_PASSWORD.search(value) is not None
         or _SHELL_CREDENTIAL.search(value) is not None
         or _SHELL_OPAQUE_VALUE.fullmatch(value) is not None
     )
@@ -2574,8 +2580,30 @@ _ESCAPE = re.compile(r"\\(.)", re.S)
 def _shell_unquoted(raw):
     """``raw`` roughly as the shell or systemd give it: continuations joined,
     escapes and quotes removed (a blank written ``\\x20`` is one)."""
+    raw = _ANSI_C_QUOTED.sub(lambda match: _ansi_c(match.group(1)), raw)
     text = _ESCAPED_BLANK.sub(" ", raw.replace("\\\n", ""))
     return _ESCAPE.sub(r"\1", text).replace("'", "").replace('"', "").replace("$", "")
+
+
+# bash's $'...' (ANSI-C quoting): its escapes decoded before shapes are tested.
+_ANSI_C_QUOTED = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.S)
+_ANSI_C_ESCAPE = re.compile(
+    r"\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|.)", re.S
+)
+_ANSI_C_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n",
+                  "r": "\r", "t": "\t", "v": "\v"}  # fmt: skip
+
+
+def _ansi_c(body):
+    def one(match):
+        escape = match.group(1)
+        if escape[0] in "xuU" and len(escape) > 1:
+            return chr(min(int(escape[1:], 16), 0x10FFFF))
+        if escape[0] in "01234567":
+            return chr(int(escape, 8) & 0xFF)
+        return _ANSI_C_SIMPLE.get(escape, escape)
+
+    return "'" + _ANSI_C_ESCAPE.sub(one, body).replace("'", "") + "'"
 
 
 _NAMED_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*[=:][ \t]*[^\s=:]")
@@ -2625,7 +2653,13 @@ def redact_secret_assignments(text, names=frozenset()):
     becomes one quoted placeholder followed by as many empty lines as it
     spanned, so line numbers stay right.
     """
-    if not names and not _SECRET_HINT.search(text) and not _MAY_HOLD_CREDENTIAL.search(text):
+    if (
+        not names
+        and not _SECRET_HINT.search(text)
+        and not _MAY_HOLD_CREDENTIAL.search(text)
+        and not _KNOWN_TOKEN.search(text)
+        and "$'" not in text  # bash's escapes may spell any of these
+    ):
         return text
     out = []
     position = 0
@@ -2706,11 +2740,28 @@ _EXPANSION_WORD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=+?]([^}]*)\}")
 _DEFINE_IN_SHELL = re.compile(r"(?i)(\bDefine[ \t]+)([A-Za-z_][A-Za-z0-9_]*)([ \t]+)([^\s,\"']+)")
 
 
+# httpd's -c/-C given a quoted directive inside a start-up value.
+_DIRECTIVE_OPTION_IN_SHELL = re.compile(r"(-[cC][ \t]*)(['\"])([^'\"\n]+)(\2)")
+
+
+def _redact_directive_options(text):
+    """``text`` with the secrets of each -c/-C directive quoted in it replaced
+    (``OPTIONS="-c 'SetEnv DB_PASSWORD x'"``)."""
+    if "-c" not in text and "-C" not in text:
+        return text
+    return _DIRECTIVE_OPTION_IN_SHELL.sub(
+        lambda match: (
+            match.group(1) + match.group(2) + redact_apache(match.group(3)) + match.group(4)
+        ),
+        text,
+    )
+
+
 def redact_expansion_words(text, names=frozenset()):
     """``text`` with the word of each expansion of a secret-named variable and
     the value of each ``Define`` of one replaced (``${DB_PASSWORD:=x}``,
     ``APACHE_ARGUMENTS="-C 'Define API_TOKEN x'"``)."""
-    if "${" not in text and "efine" not in text:
+    if "${" not in text and "efine" not in text and "-c" not in text and "-C" not in text:
         return text
 
     def word(match):
@@ -2723,7 +2774,7 @@ def redact_expansion_words(text, names=frozenset()):
             return match.group(0)
         return match.group(1) + match.group(2) + match.group(3) + REDACTED
 
-    return _DEFINE_IN_SHELL.sub(define, _EXPANSION_WORD.sub(word, text))
+    return _redact_directive_options(_DEFINE_IN_SHELL.sub(define, _EXPANSION_WORD.sub(word, text)))
 
 
 def redact_private_shell(text, names=frozenset()):
@@ -2783,7 +2834,7 @@ def redact_unit(text, names=frozenset()):
         # A value's own secret-named parameters and options ("URL=...?token=x",
         # "OPTS=--password x") go, the rest of it stays.
         inner = [
-            word if hidden else _without_secret_options(word)
+            word if hidden else redact_userinfo(_without_secret_options(word))
             for word, hidden in zip(words, secret, strict=True)
         ]
         if inner != words:
@@ -2864,7 +2915,10 @@ def _redact_unit_command(lines, first, last, key, value, names):
     while index < len(words):
         word = words[index]
         if word in ("-C", "-c") and index + 1 < len(words):
-            directive = redact_apache(words[index + 1])
+            # httpd's directive, or a shell's command line (sh -c "..."): both.
+            directive = redact_userinfo(
+                _without_secret_options(redact_shell(redact_apache(words[index + 1]), names=names))
+            )
             changed |= directive != words[index + 1]
             kept += [word, directive]
             index += 2
@@ -2877,7 +2931,7 @@ def _redact_unit_command(lines, first, last, key, value, names):
         elif _shell_credential(word):
             replaced = REDACTED
         else:
-            replaced = _without_secret_parameters(word)
+            replaced = redact_userinfo(_without_secret_options(word))
         changed |= replaced != word
         kept.append(replaced)
         index += 1
