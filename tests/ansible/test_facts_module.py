@@ -976,3 +976,27 @@ def test_bash_escapes_and_quoted_directives_hide_no_secret(text: str) -> None:
 )
 def test_unit_commands_and_escaped_urls_hide_no_secret(unit: str) -> None:
     assert "SECRETpw" not in load_facts_module().redact_unit(unit)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'export APACHE_ARGUMENTS="-c \\"SetEnv DB_PASSWORD SECRETval\\""\n',
+        "OPTIONS=$'-c \"SetEnv DB_PASS\\x20SECRETval\"'\n",
+        'OPTIONS="-cSetEnv\\ DB_PASSWORD\\ SECRETval"\n',
+        "curl -s ${PROTO}://admin:SECRETval@h/x >/dev/null 2>&1 || true\n",
+        'wget "https"://admin:SECRETval@h/x\n',
+    ],
+)
+def test_directives_and_urls_the_shell_assembles_hide_no_secret(text: str) -> None:
+    redacted = load_facts_module().redact_shell(text)
+    assert "SECRETval" not in redacted and redacted.count("\n") == text.count("\n")
+
+
+def test_a_url_does_not_take_a_later_words_at_sign_for_its_password() -> None:
+    module = load_facts_module()
+    text = (
+        'export STATUSURL=http://localhost:8080\nexport APACHE_ARGUMENTS="-D SSL"\n'
+        "export ADMIN_MAIL=root@example.com\nexport A='http://x' B='y@z'\n"
+    )
+    assert module.redact_shell(text) == text

@@ -1151,3 +1151,30 @@ def test_names_and_directives_shaped_like_tokens_are_not_shown(tmp_path: Path) -
         [note.message for note in config.notes]
     )
     assert token not in shown and "AKIAQWERTYUIOPASDFGH" not in shown
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'OPTIONS="-DSAFE"\nfunction f\nOPTIONS="-DUNSAFE"\nexport OPTIONS\n',
+        "export A=1\ntime A=3\nexport A\n",
+        "export A=1\ntime -p A=3\nexport A\n",
+        "export A=1\nfunction f echo\nA=2\nexport A\n",
+    ],
+)
+def test_bash_keywords_are_not_read_as_commands(script: str) -> None:
+    state = on_host(script, dash=False)
+    theirs = by_dash(script, shell="bash")
+    assert_known_values_are_theirs(state, theirs, script, ("A", "OPTIONS"))
+    assert state.opaque is not None or environment(state).get("A") == theirs.get("A")
+
+
+def test_token_shaped_names_never_reach_an_error_or_a_note(tmp_path: Path) -> None:
+    token = "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+    for script in (f"readonly {token}=1\n{token}=2\n", f"echo ${{{token}?}}\n",
+                   f"set -u\necho ${token}\n"):  # fmt: skip
+        with pytest.raises(ApacheConfigError) as caught:
+            debian_invocation(tmp_path / f"d{len(script)}", script)
+        assert token not in str(caught.value)
+    invocation = debian_invocation(tmp_path / "notes", f"{token}+=1\n")
+    assert token not in " ".join(note.message for note in invocation.notes)

@@ -188,10 +188,13 @@ def read_invocation(
 
 
 def hidden_notes(state: ShellState) -> list[Note]:
-    """The shell's notes, each secret value written out in them replaced."""
-    if not state.secret_values:
-        return list(state.notes)
-    return [note.model_copy(update={"message": state.hidden(note.message)}) for note in state.notes]
+    """The shell's notes, each secret value (and token-shaped word) in them replaced."""
+    return [
+        note
+        if (shown := state.hidden(note.message)) == note.message
+        else note.model_copy(update={"message": shown})
+        for note in state.notes
+    ]
 
 
 def _check_size(invocation: Invocation) -> None:

@@ -68,6 +68,7 @@ _CHANGING = frozenset(("export", "readonly", "unset", "set", "local", "read", "g
 _RUN_BUILTINS = frozenset(("export", "readonly", "unset", "set", ".", "source", "[", "test",
                            "local", "exit", "return", "read", "getopts", ":", "true",
                            "false"))  # fmt: skip
+_BASH_KEYWORDS = frozenset(("function", "time", "[[", "]]", "select", "coproc"))
 _EXPANDING = frozenset((":", "true", "false", "echo", "printf", "umask", "ulimit"))
 _OCTAL_MASK = re.compile(r"[0-7]+")
 _BASH_MASK_MAX = 0o7777  # bash refuses a mask above ("octal number out of range"); dash does not
@@ -267,6 +268,12 @@ def _action(
             for word in words:
                 expander.fields(word)
             return lambda: opaque(runner, number, "a command named by an expansion")
+    elif not state.dash and name in _BASH_KEYWORDS:
+        # bash's own grammar: "time A=1" assigns, "function f" alone is a
+        # syntax error that stops the sourcing; read as commands they are not.
+        for word in words:
+            expander.fields(word)
+        return lambda: opaque(runner, number, f"bash's {name!r} keyword")
     elif name in state.functions or name in _NOT_RUN_OPAQUE:
         for word in words:
             expander.fields(word)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .credentials import credential_shape, has_secret_name, is_credential_header
 from .secret_words import redact_text
 from .shell_lexer import Word, split_redirection
+from .shell_state import KNOWN_TOKEN
 
 __all__ = [
     "SHAPED_LIKE_SECRET",
@@ -44,18 +45,6 @@ _NAMED_SECRET = re.compile(
     r"[:=][ \t]*\S{4}"
 )
 _USERINFO = re.compile(r"[^\s/:@]+:[^\s/@]+@")
-# Tokens whose prefix names their kind (GitHub, GitLab, Slack, AWS access
-# keys, Stripe, JSON Web Tokens, Google API keys, npm), found with no scheme word.
-_KNOWN_TOKEN = re.compile(
-    r"(?<![A-Za-z0-9_.-])(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}"
-    r"|gl(?:pat|rt|dt|ptt|oas|cbt|imt)-[A-Za-z0-9_-]{16,}|xox[abpers]-[A-Za-z0-9-]{10,}"
-    r"|xapp-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
-    r"|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{20,}|pypi-[A-Za-z0-9_-]{20,}"
-    r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|ya29\.[A-Za-z0-9_-]{20,}|GOCSPX-[A-Za-z0-9_-]{20,}"
-    r"|whsec_[A-Za-z0-9+/=]{20,}|shp(?:at|ss|ca|pa)_[A-Fa-f0-9]{32}|dop_v1_[a-f0-9]{64}"
-    r"|hv[sb]\.[A-Za-z0-9_-]{20,}|SK[0-9a-fA-F]{32}|npm_[A-Za-z0-9]{36}|AIza[0-9A-Za-z_-]{35}"
-    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*)"
-)
 # Opened whatever the root holds (the service's descriptors 0-2 are open).
 _ALWAYS_OPEN = frozenset(("/dev/null", "/dev/zero"))
 # The service's descriptors 0-2, open unless a redirection closed them.
@@ -80,7 +69,7 @@ def shown_text(written: str) -> str:
 
 def shown_name(name: str) -> str:
     """A variable's name as shown: a name shaped like a token is one's value."""
-    return SHAPED_LIKE_SECRET if _KNOWN_TOKEN.search(name) else name
+    return SHAPED_LIKE_SECRET if KNOWN_TOKEN.search(name) else name
 
 
 def looks_secret(text: str) -> bool:
@@ -89,7 +78,7 @@ def looks_secret(text: str) -> bool:
     (``DB_PASSWORD:x``), a password before an ``@``, or a token of a kind
     that says what it is (``ghp_...``, ``AKIA...``, a JWT)."""
     return (
-        _KNOWN_TOKEN.search(text) is not None
+        KNOWN_TOKEN.search(text) is not None
         or credential_shape(text, text.lower())
         or _SCHEME_AND_TOKEN.search(text) is not None
         or _NAMED_SECRET.search(text) is not None

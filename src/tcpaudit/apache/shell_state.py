@@ -19,6 +19,7 @@ __all__ = [
     "BASH_READ_ONLY",
     "BASH_VARIABLES",
     "DEFAULT_IFS",
+    "KNOWN_TOKEN",
     "MAX_COMMANDS",
     "MAX_ENVIRONMENT_BYTES",
     "MAX_EXPANDED_BYTES",
@@ -97,6 +98,20 @@ BASH_READ_ONLY = frozenset(("UID", "EUID", "PPID", "BASHOPTS", "SHELLOPTS", "BAS
 # unquoted text is matched, not split; what was quoted is neither.
 Segment = tuple[str, bool, bool]
 _IFS = re.compile("[ \t\n]+")
+
+
+# Tokens whose prefix names their kind (GitHub, GitLab, Slack, AWS access
+# keys, Stripe, JSON Web Tokens, Google API keys, npm), found with no scheme word.
+KNOWN_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9_.-])(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|gl(?:pat|rt|dt|ptt|oas|cbt|imt)-[A-Za-z0-9_-]{16,}|xox[abpers]-[A-Za-z0-9-]{10,}"
+    r"|xapp-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{20,}|pypi-[A-Za-z0-9_-]{20,}"
+    r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|ya29\.[A-Za-z0-9_-]{20,}|GOCSPX-[A-Za-z0-9_-]{20,}"
+    r"|whsec_[A-Za-z0-9+/=]{20,}|shp(?:at|ss|ca|pa)_[A-Fa-f0-9]{32}|dop_v1_[a-f0-9]{64}"
+    r"|hv[sb]\.[A-Za-z0-9_-]{20,}|SK[0-9a-fA-F]{32}|npm_[A-Za-z0-9]{36}|AIza[0-9A-Za-z_-]{35}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*)"
+)
 
 
 @dataclass
@@ -195,7 +210,8 @@ class ShellState:
         for value in self.secret_values:
             if value in text:
                 text = text.replace(value, REDACTED_VALUE)
-        return text
+        # A name (or any word) shaped like a token of a known kind is one.
+        return KNOWN_TOKEN.sub(REDACTED_VALUE, text)
 
     def count_command(self, file: str, line: int) -> None:
         """Count one command against MAX_COMMANDS."""

@@ -1164,6 +1164,33 @@ def _reads_request(lowered):
     )
 
 
+def _authority_end(text, authority):
+    """Where a URL's authority ends: a path, a query, a fragment, the line's
+    end, or a blank outside quotes (a later word's '@' is no password's end:
+    "x='http://a' y='b@c'"; a quoted password may hold blanks)."""
+    found = _AUTHORITY_END.search(text, authority)
+    limit = found.start() if found is not None else len(text)
+    newline = text.find("\n", authority, limit)
+    limit = newline if newline >= 0 else limit
+    if " " not in text[authority:limit] and "\t" not in text[authority:limit]:
+        return limit
+    quote = _quote_at(text, text.rfind("\n", 0, authority) + 1, authority)
+    index = authority
+    while index < limit:
+        char = text[index]
+        if char == "\\" and quote != "'":
+            index += 2
+            continue
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in " \t":
+            return index
+        index += 1
+    return limit
+
+
 def redact_userinfo(text):
     """``text`` with the password of each URL's userinfo (or a lone user) replaced."""
     pieces = []
@@ -1176,8 +1203,7 @@ def redact_userinfo(text):
         while scheme < start and not text[scheme].isalpha():
             scheme += 1
         authority = start + 3
-        found = _AUTHORITY_END.search(text, authority)
-        end = found.start() if found is not None else len(text)
+        end = _authority_end(text, authority)
         at = text.rfind("@", authority, end)
         if scheme < start and at >= 0 and authority >= position:
             user, colon, password = text[authority:at].partition(":")
@@ -2561,11 +2587,23 @@ _KNOWN_TOKEN = re.compile(
 _URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
+# httpd's -c/-C and the directive after it, in a value as the shell gives it.
+_DIRECTIVE_OPTION = re.compile(r"(?:^|\s)-[cC]\s*(\S.*?)(?=\s-[A-Za-z]|$)")
+
+
 def _shell_credential(value):
-    """Whether a start-up value, as the shell gives it, is shaped like a credential."""
+    """Whether a start-up value, as the shell gives it, is shaped like a
+    credential, or gives httpd a -c/-C directive holding a secret."""
     return (
         _KNOWN_TOKEN.search(value) is not None
         or _URL_PASSWORD.search(value) is not None
+        or (
+            ("-c" in value or "-C" in value)
+            and any(
+                redact_apache(match.group(1)) != match.group(1)
+                for match in _DIRECTIVE_OPTION.finditer(value)
+            )
+        )
         or _SHELL_CREDENTIAL.search(value) is not None
         or _SHELL_OPAQUE_VALUE.fullmatch(value) is not None
     )
@@ -2627,7 +2665,12 @@ def _blank_credential_lines(text):
     a value shaped like a credential emptied, its line count kept: the last
     net under the assignments' redaction (a name split by a continuation, a
     credential in a loop's words, a here-document or a command's arguments)."""
-    if not _SHELL_CREDENTIAL.search(_shell_unquoted(text)) and not _KNOWN_TOKEN.search(text):
+    unquoted = _shell_unquoted(text)
+    if not (
+        _SHELL_CREDENTIAL.search(unquoted)
+        or _KNOWN_TOKEN.search(text)
+        or _URL_PASSWORD.search(unquoted)
+    ):
         return text
     lines = text.split("\n")
     index = 0
@@ -2636,8 +2679,11 @@ def _blank_credential_lines(text):
         while lines[end - 1].endswith("\\") and end < len(lines):
             end += 1
         logical = " " + "\n".join(lines[index:end])
+        unquoted = _shell_unquoted(logical)
         if REDACTED not in logical and (
-            _SHELL_CREDENTIAL.search(_shell_unquoted(logical)) or _KNOWN_TOKEN.search(logical)
+            _SHELL_CREDENTIAL.search(unquoted)
+            or _KNOWN_TOKEN.search(logical)
+            or _URL_PASSWORD.search(unquoted)
         ):
             lines[index:end] = [""] * (end - index)
         index = end
