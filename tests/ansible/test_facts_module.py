@@ -1000,3 +1000,26 @@ def test_a_url_does_not_take_a_later_words_at_sign_for_its_password() -> None:
         "export ADMIN_MAIL=root@example.com\nexport A='http://x' B='y@z'\n"
     )
     assert module.redact_shell(text) == text
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        '[Service]\nExecStart=/usr/sbin/httpd -TC "SetEnv DB_PASSWORD SECRETval" -DFOREGROUND\n',
+        '[Service]\nExecStart=/usr/sbin/httpd -TC"SetEnv DB_PASSWORD SECRETval"\n',
+    ],
+)
+def test_clustered_directive_options_hide_no_secret(unit: str) -> None:
+    assert "SECRETval" not in load_facts_module().redact_unit(unit)
+
+
+def test_a_define_redacted_in_a_directive_keeps_its_two_arguments() -> None:
+    module = load_facts_module()
+    redacted = module.redact_unit(
+        '[Service]\nExecStart=/usr/sbin/httpd -C "Define API_TOKEN SECRETval" -DFOREGROUND\n'
+    )
+    assert "SECRETval" not in redacted and 'Define API_TOKEN tcpaudit-redacted"' in redacted
+    shell = module.redact_shell(
+        "OPTIONS=\"-DLOWTIMEOUT -f conf/site.conf -c 'Define API_TOKEN x1'\"\n"
+    )
+    assert "x1" not in shell and "-DLOWTIMEOUT -f conf/site.conf" in shell

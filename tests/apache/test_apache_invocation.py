@@ -399,3 +399,35 @@ def test_unset_environment_removes_options_before_exec_start(tmp_path: Path) -> 
     invocation = read_invocation(RootFS(tmp_path), "rhel", (2, 4), None)
     assert invocation.defines == ["FOREGROUND"]
     assert "LANG" not in invocation.environment and "KEEP" in invocation.environment
+
+
+def test_httpd_options_are_read_as_apr_getopt_reads_them() -> None:
+    """Clustered (-TC, -XD) and glued (-DX, -C'x') options, as the real
+    httpd takes them: -Tc "Timeout 7" is read after the main file."""
+    from tcpaudit.apache.service_arguments import Invocation, apply_arguments
+
+    invocation = Invocation()
+    apply_arguments(["-Tc", "Timeout 7", "-XD", "X", "-DY", "-TC", "KeepAlive Off", "-k", "start",
+                     "-fconf/a.conf"], invocation)  # fmt: skip
+    assert invocation.after == ["Timeout 7"]
+    assert invocation.before == ["KeepAlive Off"]
+    assert invocation.defines == ["DEBUG", "X", "Y"]
+    assert invocation.config_file == "conf/a.conf"
+
+
+def test_a_clustered_c_option_reaches_httpd_as_the_real_apache2_shows(tmp_path: Path) -> None:
+    conf = tmp_path / "httpd.conf"
+    (tmp_path / "logs").mkdir()
+    conf.write_text(f"ServerRoot {tmp_path}\nLoadModule mpm_event_module {MODULE_DIR}/mod_mpm_event.so\n"
+                    "ServerName localhost\nErrorLog logs/error_log\nTimeout 20\n")  # fmt: skip
+    done = subprocess.run(
+        ["/usr/sbin/apache2", "-f", str(conf), "-Tc", "Bogus 7", "-t"],
+        capture_output=True, text=True, check=False, env={"APACHE_RUN_DIR": str(tmp_path)},
+    )  # fmt: skip
+    # httpd read the clustered -c's value as a directive (and refused it there).
+    assert done.returncode != 0 and "-c/-C directives" in done.stderr, done.stderr
+    from tcpaudit.apache.service_arguments import Invocation, apply_arguments
+
+    invocation = Invocation()
+    apply_arguments(["-Tc", "Timeout 7"], invocation)
+    assert invocation.after == ["Timeout 7"]

@@ -1178,3 +1178,16 @@ def test_token_shaped_names_never_reach_an_error_or_a_note(tmp_path: Path) -> No
         assert token not in str(caught.value)
     invocation = debian_invocation(tmp_path / "notes", f"{token}+=1\n")
     assert token not in " ".join(note.message for note in invocation.notes)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "PS4='${A:=5}'\nset -x\n:\nset +x\nexport A\n",
+        "set -x\nPS4='${A:=5}'\n:\nset +x\nexport A\n",
+        "PS4='${A=5}'\nset -o xtrace\n:\nset +x\nexport A\n",
+    ],
+)
+def test_set_x_expands_ps4_before_each_command(script: str) -> None:
+    for dash in (True, False):
+        assert_claims_hold(script + "export B C X\n", dash=dash)

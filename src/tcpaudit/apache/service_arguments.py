@@ -26,30 +26,49 @@ class Invocation:
     how: str = ""
 
 
+# httpd's getopt string (server/main.c): these take an argument, the rest not.
+_WITH_VALUE = frozenset("CcDdEefknR")
+
+
 def apply_arguments(arguments: list[str], invocation: Invocation) -> None:
-    """Take httpd's own command-line options from ``arguments`` (its getopt string)."""
+    """Take httpd's own command-line options from ``arguments``, as apr_getopt
+    reads them: options may be clustered (``-TC "Timeout 7"``, ``-XD X``), and
+    an option's value is the rest of its word or the next word."""
     index = 0
-    with_value = {"-C", "-c", "-D", "-d", "-E", "-e", "-f", "-k", "-n", "-R"}
     while index < len(arguments):
         word = arguments[index]
         index += 1
-        option, value = word[:2], word[2:]
-        if option in with_value:
+        if not word.startswith("-") or word in ("-", "--"):
+            if word == "--":
+                break
+            continue
+        position = 1
+        while position < len(word):
+            option = word[position]
+            position += 1
+            if option not in _WITH_VALUE:
+                if option == "X":
+                    # main.c: -X is "debug mode", a define named DEBUG.
+                    invocation.defines.append("DEBUG")
+                continue
+            value = word[position:]
             if not value:
                 if index >= len(arguments):
-                    break
+                    return
                 value = arguments[index]
                 index += 1
-            if option == "-D":
-                invocation.defines.append(value)
-            elif option == "-C":
-                invocation.before.append(value)
-            elif option == "-c":
-                invocation.after.append(value)
-            elif option == "-f":
-                invocation.config_file = value
-            elif option == "-d":
-                invocation.server_root = value
-        elif word == "-X":
-            # main.c: -X is "debug mode", a define named DEBUG.
-            invocation.defines.append("DEBUG")
+            _take(option, value, invocation)
+            break
+
+
+def _take(option: str, value: str, invocation: Invocation) -> None:
+    if option == "D":
+        invocation.defines.append(value)
+    elif option == "C":
+        invocation.before.append(value)
+    elif option == "c":
+        invocation.after.append(value)
+    elif option == "f":
+        invocation.config_file = value
+    elif option == "d":
+        invocation.server_root = value

@@ -46,7 +46,7 @@ _DASH_OPTIONS = {"errexit": "e", "noglob": "f", "ignoreeof": "I", "interactive":
                  "vi": "V", "emacs": "E", "noclobber": "C", "allexport": "a", "notify": "b",
                  "nounset": "u", "privileged": "p", "nolog": "", "debug": ""}  # fmt: skip
 _FLAG_ATTRIBUTES = {"a": "all_export", "e": "errexit", "u": "nounset", "f": "noglob",
-                    "C": "noclobber"}  # fmt: skip
+                    "C": "noclobber", "x": "xtrace"}  # fmt: skip
 
 
 class LoopControlError(Exception):

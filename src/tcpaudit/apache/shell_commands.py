@@ -48,7 +48,7 @@ from .shell_lexer import (
 from .shell_output import echo_writes, output_fails, writes
 from .shell_patterns import GLOB
 from .shell_redirections import SHAPED_LIKE_SECRET, failed_redirection, looks_secret
-from .shell_state import WORD_WORK
+from .shell_state import WORD_WORK, ShellState
 from .shell_test import evaluate_test, is_error
 from .shellwords import Expander
 
@@ -80,6 +80,9 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     state, file, number = runner.state, runner.file, command.line
     # Each command run is charged: a loop runs its body again and again.
     state.charge_work(WORD_WORK, file, number)
+    if state.xtrace and state.opaque is None and _ps4_expands(state):
+        # Traced, the shell expands PS4 first: its ${A:=x} assigns.
+        runner.make_opaque(number, "a command traced by set -x with a PS4 that expands")
     expander = Expander(state, file, number)
     words = command.words
     prefix = 0
@@ -163,6 +166,11 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
                 return False
             return not_known(runner, number, f"{shown} to an output that may be closed")
     return status
+
+
+def _ps4_expands(state: ShellState) -> bool:
+    ps4 = state.variables.get("PS4", "+ ")
+    return "PS4" in state.unknown or "$" in ps4 or "`" in ps4
 
 
 def expand_targets(operators: list[str], words: list[Word], expander: Expander) -> list[str | None]:

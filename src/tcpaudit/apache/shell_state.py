@@ -144,6 +144,7 @@ class ShellState:
     nounset: bool = False  # set -u
     noglob: bool = False  # set -f: no pathname expansion of the service's arguments
     noclobber: bool = False  # set -C: ">" does not open an existing regular file
+    xtrace: bool = False  # set -x: PS4 is expanded before each command traced
     # Variables whose value came from what tcpaudit does not evaluate (a
     # command substitution, $$...): a test, case or for over one is not known.
     unknown: set[str] = field(default_factory=set)

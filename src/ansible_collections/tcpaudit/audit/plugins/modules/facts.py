@@ -2588,22 +2588,23 @@ _URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
 # httpd's -c/-C and the directive after it, in a value as the shell gives it.
-_DIRECTIVE_OPTION = re.compile(r"(?:^|\s)-[cC]\s*(\S.*?)(?=\s-[A-Za-z]|$)")
+_DIRECTIVE_OPTION = re.compile(r"(?:^|\s)-[hlLtTSMvVX]*[cC]\s*(\S.*?)(?=\s-[A-Za-z]|$)", re.M)
+
+
+def _directive_secret(value):
+    """Whether a value, as the shell gives it, hands httpd a -c/-C directive
+    (alone or in a cluster: -TC, -Xc) holding a secret."""
+    return ("c" in value or "C" in value) and any(
+        redact_apache(match.group(1)) != match.group(1)
+        for match in _DIRECTIVE_OPTION.finditer(value)
+    )
 
 
 def _shell_credential(value):
-    """Whether a start-up value, as the shell gives it, is shaped like a
-    credential, or gives httpd a -c/-C directive holding a secret."""
+    """Whether a start-up value, as the shell gives it, is shaped like a credential."""
     return (
         _KNOWN_TOKEN.search(value) is not None
         or _URL_PASSWORD.search(value) is not None
-        or (
-            ("-c" in value or "-C" in value)
-            and any(
-                redact_apache(match.group(1)) != match.group(1)
-                for match in _DIRECTIVE_OPTION.finditer(value)
-            )
-        )
         or _SHELL_CREDENTIAL.search(value) is not None
         or _SHELL_OPAQUE_VALUE.fullmatch(value) is not None
     )
@@ -2731,7 +2732,13 @@ def redact_secret_assignments(text, names=frozenset()):
             # Basic ..."); an assignment inside a value tested is not tested
             # again (its value is part of that one): linear.
             value_start, shaped_until = match.end(), _value_end(text, match.end())
-            secret = _shell_credential(_shell_unquoted(text[match.end() : shaped_until]))
+            raw = text[match.end() : shaped_until]
+            unquoted = _shell_unquoted(raw)
+            # A -c directive quoted plainly is redacted in place (its -D and -f
+            # stay); escaped or $'...' quoting hides it, so the value goes.
+            secret = _shell_credential(unquoted) or (
+                _directive_secret(unquoted) and _redact_directive_options(raw) == raw
+            )
         if not secret:
             continue
         end = _value_end(text, match.end())
@@ -2787,13 +2794,13 @@ _DEFINE_IN_SHELL = re.compile(r"(?i)(\bDefine[ \t]+)([A-Za-z_][A-Za-z0-9_]*)([ \
 
 
 # httpd's -c/-C given a quoted directive inside a start-up value.
-_DIRECTIVE_OPTION_IN_SHELL = re.compile(r"(-[cC][ \t]*)(['\"])([^'\"\n]+)(\2)")
+_DIRECTIVE_OPTION_IN_SHELL = re.compile(r"(-[hlLtTSMvVX]*[cC][ \t]*)(['\"])([^'\"\n]+)(\2)")
 
 
 def _redact_directive_options(text):
     """``text`` with the secrets of each -c/-C directive quoted in it replaced
     (``OPTIONS="-c 'SetEnv DB_PASSWORD x'"``)."""
-    if "-c" not in text and "-C" not in text:
+    if "c" not in text and "C" not in text:
         return text
     return _DIRECTIVE_OPTION_IN_SHELL.sub(
         lambda match: (
@@ -2807,7 +2814,7 @@ def redact_expansion_words(text, names=frozenset()):
     """``text`` with the word of each expansion of a secret-named variable and
     the value of each ``Define`` of one replaced (``${DB_PASSWORD:=x}``,
     ``APACHE_ARGUMENTS="-C 'Define API_TOKEN x'"``)."""
-    if "${" not in text and "efine" not in text and "-c" not in text and "-C" not in text:
+    if "${" not in text and "efine" not in text and "c" not in text and "C" not in text:
         return text
 
     def word(match):
@@ -2818,7 +2825,8 @@ def redact_expansion_words(text, names=frozenset()):
     def define(match):
         if not _is_secret_name(match.group(2), names):
             return match.group(0)
-        return match.group(1) + match.group(2) + match.group(3) + REDACTED
+        # httpd's word, blank-free: the directive keeps its two arguments.
+        return match.group(1) + match.group(2) + match.group(3) + APACHE_REDACTED
 
     return _redact_directive_options(_DEFINE_IN_SHELL.sub(define, _EXPANSION_WORD.sub(word, text)))
 
@@ -2934,6 +2942,11 @@ def _without_secret_options(word):
     return _SECRET_OPTION_VALUE.sub(argument, word) if " " in word or "\t" in word else word
 
 
+# httpd's -c/-C, alone or after its flags in one word (-TC, -Xc), with the
+# directive glued (-C"...") or not.
+_HTTPD_DIRECTIVE_CLUSTER = re.compile(r"(-[hlLtTSMvVX]*[cC])(.*)", re.S)
+
+
 def _unit_secret_name(name, names):
     """A unit's variable name like a secret's, its specifiers resolved or
     dropped (``PASS%iWORD`` is ``PASSWORD`` to systemd)."""
@@ -2960,7 +2973,8 @@ def _redact_unit_command(lines, first, last, key, value, names):
     kept, changed, index = [], False, 0
     while index < len(words):
         word = words[index]
-        if word in ("-C", "-c") and index + 1 < len(words):
+        cluster = _HTTPD_DIRECTIVE_CLUSTER.fullmatch(word)
+        if cluster is not None and not cluster.group(2) and index + 1 < len(words):
             # httpd's directive, or a shell's command line (sh -c "..."): both.
             directive = redact_userinfo(
                 _without_secret_options(redact_shell(redact_apache(words[index + 1]), names=names))
@@ -2970,8 +2984,8 @@ def _redact_unit_command(lines, first, last, key, value, names):
             index += 2
             continue
         name, sep, assigned = word.partition("=")
-        if word[:2] in ("-C", "-c") and len(word) > 2:
-            replaced = word[:2] + redact_apache(word[2:])
+        if cluster is not None and cluster.group(2):
+            replaced = cluster.group(1) + redact_apache(cluster.group(2))
         elif sep and (_unit_secret_name(name.lstrip("-"), names) or _shell_credential(assigned)):
             replaced = name + "=" + REDACTED
         elif _shell_credential(word):
