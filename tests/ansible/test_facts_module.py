@@ -1023,3 +1023,16 @@ def test_a_define_redacted_in_a_directive_keeps_its_two_arguments() -> None:
         "OPTIONS=\"-DLOWTIMEOUT -f conf/site.conf -c 'Define API_TOKEN x1'\"\n"
     )
     assert "x1" not in shell and "-DLOWTIMEOUT -f conf/site.conf" in shell
+
+
+def test_every_directive_of_a_value_is_redacted_and_specifiers_hide_no_name() -> None:
+    module = load_facts_module()
+    shell = module.redact_shell(
+        "OPTIONS=\"-DLOWTIMEOUT -f conf/site.conf -c 'SetEnv DB_PASSWORD sekret1' "
+        '-c \\"SetEnv API_TOKEN sekret2\\""\n'
+    )
+    assert "sekret1" not in shell and "sekret2" not in shell
+    unit = module.redact_unit(
+        '[Service]\nExecStart=/usr/sbin/httpd -DFOREGROUND -c "SetEnv DB_PASS%iWORD sekret3"\n'
+    )
+    assert "sekret3" not in unit

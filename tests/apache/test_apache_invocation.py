@@ -431,3 +431,21 @@ def test_a_clustered_c_option_reaches_httpd_as_the_real_apache2_shows(tmp_path: 
     invocation = Invocation()
     apply_arguments(["-Tc", "Timeout 7"], invocation)
     assert invocation.after == ["Timeout 7"]
+
+
+def test_options_after_a_double_dash_still_reach_httpd(tmp_path: Path) -> None:
+    """httpd's MPM pass (ap_mpm_rewrite_args) takes the first '--' away: the
+    real apache2 reads '-t -- -DX' with X defined."""
+    from tcpaudit.apache.service_arguments import Invocation, apply_arguments
+
+    (tmp_path / "logs").mkdir()
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(f"ServerRoot {tmp_path}\nLoadModule mpm_event_module {MODULE_DIR}/mod_mpm_event.so\n"
+                    "ServerName localhost\nErrorLog logs/error_log\n<IfDefine X>\nBogus 1\n</IfDefine>\n")  # fmt: skip
+    done = subprocess.run(["/usr/sbin/apache2", "-f", str(conf), "-t", "--", "-DX"],
+                          capture_output=True, text=True, check=False,
+                          env={"APACHE_RUN_DIR": str(tmp_path)})  # fmt: skip
+    assert done.returncode != 0 and "Bogus" in done.stderr, done.stderr
+    invocation = Invocation()
+    apply_arguments(["-DA", "--", "-DB", "-C", "Timeout 9"], invocation)
+    assert invocation.defines == ["A", "B"] and invocation.before == ["Timeout 9"]

@@ -1191,3 +1191,14 @@ def test_token_shaped_names_never_reach_an_error_or_a_note(tmp_path: Path) -> No
 def test_set_x_expands_ps4_before_each_command(script: str) -> None:
     for dash in (True, False):
         assert_claims_hold(script + "export B C X\n", dash=dash)
+
+
+def test_set_x_left_on_traces_the_service_scripts_next_commands(tmp_path: Path) -> None:
+    script = "PS4='${APACHE_ARGUMENTS:=-DLEAKED}'\nset -x\n"
+    done = subprocess.run([DASH, "-c", '. /dev/stdin; : ; echo "[$APACHE_ARGUMENTS]"'],
+                          input=script.encode(), capture_output=True, check=False)  # fmt: skip
+    assert b"[-DLEAKED]" in done.stdout
+    invocation = debian_invocation(tmp_path / "deb", script)
+    notes = " ".join(note.message for note in invocation.notes)
+    assert "LEAKED" not in invocation.defines or "APACHE_ARGUMENTS holds a value" in notes
+    assert "set -x is left on" in notes

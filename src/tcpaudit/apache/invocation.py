@@ -36,6 +36,7 @@ from ..rootfs import RootFS
 from .environment_files import unit_environment
 from .service_arguments import Invocation, apply_arguments
 from .shell import run_script
+from .shell_commands import ps4_expands
 from .shell_pathnames import PathnameBudget, expand_pathnames
 from .shell_redirections import shown_name
 from .shell_state import (
@@ -144,6 +145,11 @@ class _Reader:
         if acted_on and state.last_status is None:
             state.make_opaque("the file's own status is not known, nor whether the shell "
                               "sourcing it goes on", shown, last_line)  # fmt: skip
+        if state.xtrace and state.opaque is None and ps4_expands(state):
+            # Left on, set -x traces the service script's next commands, each
+            # after expanding PS4 (whose ${A:=x} assigns).
+            state.make_opaque("set -x is left on with a PS4 that expands, before the "
+                              "service's next commands", shown, last_line)  # fmt: skip
         return True
 
     def sourced(self, path: str) -> tuple[str, str] | None:

@@ -35,12 +35,18 @@ def apply_arguments(arguments: list[str], invocation: Invocation) -> None:
     reads them: options may be clustered (``-TC "Timeout 7"``, ``-XD X``), and
     an option's value is the rest of its word or the next word."""
     index = 0
+    ends_seen = 0
     while index < len(arguments):
         word = arguments[index]
         index += 1
-        if not word.startswith("-") or word in ("-", "--"):
-            if word == "--":
+        if word == "--":
+            # The MPM's own pass over the options (ap_mpm_rewrite_args) takes
+            # the first "--" away: what follows is read as options still.
+            ends_seen += 1
+            if ends_seen > 1:
                 break
+            continue
+        if not word.startswith("-") or word == "-":
             continue
         position = 1
         while position < len(word):

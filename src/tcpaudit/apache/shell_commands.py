@@ -52,7 +52,14 @@ from .shell_state import WORD_WORK, ShellState
 from .shell_test import evaluate_test, is_error
 from .shellwords import Expander
 
-__all__ = ["NOT_KNOWN_OPENING", "expand_targets", "failed", "open_redirections", "run_simple"]
+__all__ = [
+    "NOT_KNOWN_OPENING",
+    "expand_targets",
+    "failed",
+    "open_redirections",
+    "ps4_expands",
+    "run_simple",
+]
 
 # open_redirections: whether the redirections open is not known.
 NOT_KNOWN_OPENING = "whether the redirections open is not known"
@@ -80,7 +87,7 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     state, file, number = runner.state, runner.file, command.line
     # Each command run is charged: a loop runs its body again and again.
     state.charge_work(WORD_WORK, file, number)
-    if state.xtrace and state.opaque is None and _ps4_expands(state):
+    if state.xtrace and state.opaque is None and ps4_expands(state):
         # Traced, the shell expands PS4 first: its ${A:=x} assigns.
         runner.make_opaque(number, "a command traced by set -x with a PS4 that expands")
     expander = Expander(state, file, number)
@@ -168,7 +175,8 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
     return status
 
 
-def _ps4_expands(state: ShellState) -> bool:
+def ps4_expands(state: ShellState) -> bool:
+    """Whether expanding PS4 (set -x does, before each command) may do anything."""
     ps4 = state.variables.get("PS4", "+ ")
     return "PS4" in state.unknown or "$" in ps4 or "`" in ps4
 

@@ -2737,7 +2737,8 @@ def redact_secret_assignments(text, names=frozenset()):
             # A -c directive quoted plainly is redacted in place (its -D and -f
             # stay); escaped or $'...' quoting hides it, so the value goes.
             secret = _shell_credential(unquoted) or (
-                _directive_secret(unquoted) and _redact_directive_options(raw) == raw
+                _directive_secret(unquoted)
+                and _directive_secret(_shell_unquoted(_redact_directive_options(raw)))
             )
         if not secret:
             continue
@@ -2975,9 +2976,15 @@ def _redact_unit_command(lines, first, last, key, value, names):
         word = words[index]
         cluster = _HTTPD_DIRECTIVE_CLUSTER.fullmatch(word)
         if cluster is not None and not cluster.group(2) and index + 1 < len(words):
-            # httpd's directive, or a shell's command line (sh -c "..."): both.
+            # httpd's directive, or a shell's command line (sh -c "..."): both,
+            # specifiers dropped where they hide a secret's name (DB_PASS%iWORD).
+            written = words[index + 1]
+            plain = re.sub(r"%.?", "", written) if "%" in written else written
+            directive = redact_apache(written)
+            if directive == written and redact_apache(plain) != plain:
+                directive = redact_apache(plain)
             directive = redact_userinfo(
-                _without_secret_options(redact_shell(redact_apache(words[index + 1]), names=names))
+                _without_secret_options(redact_shell(directive, names=names))
             )
             changed |= directive != words[index + 1]
             kept += [word, directive]
