@@ -1036,3 +1036,15 @@ def test_every_directive_of_a_value_is_redacted_and_specifiers_hide_no_name() ->
         '[Service]\nExecStart=/usr/sbin/httpd -DFOREGROUND -c "SetEnv DB_PASS%iWORD sekret3"\n'
     )
     assert "sekret3" not in unit
+
+
+def test_a_redacted_unit_directive_keeps_its_words() -> None:
+    """The directive was redacted, then emptied by the last net (which knew
+    only one placeholder); '%%' is '%' to systemd, not a specifier to drop."""
+    module = load_facts_module()
+    unit = module.redact_unit(
+        '[Service]\nExecStart=/usr/sbin/apache2 -c "RequestHeader set X-Api-Key SECRETx1" -k start\n'
+    )
+    assert "SECRETx1" not in unit and "RequestHeader set X-Api-Key tcpaudit-redacted" in unit
+    kept = '[Service]\nExecStart=/usr/sbin/apache2 -c "SetEnv DB_PASS%%WORD v" -k start\n'
+    assert "DB_PASS%%WORD" in module.redact_unit(kept)

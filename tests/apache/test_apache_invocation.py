@@ -449,3 +449,7 @@ def test_options_after_a_double_dash_still_reach_httpd(tmp_path: Path) -> None:
     invocation = Invocation()
     apply_arguments(["-DA", "--", "-DB", "-C", "Timeout 9"], invocation)
     assert invocation.defines == ["A", "B"] and invocation.before == ["Timeout 9"]
+    # Any word starting "--" ends apr_getopt's options as "--" does.
+    invocation = Invocation()
+    apply_arguments(["--X", "-DY", "--fbar", "-DZ"], invocation)
+    assert invocation.defines == ["Y"] and invocation.config_file is None

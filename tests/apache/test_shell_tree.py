@@ -1202,3 +1202,9 @@ def test_set_x_left_on_traces_the_service_scripts_next_commands(tmp_path: Path) 
     notes = " ".join(note.message for note in invocation.notes)
     assert "LEAKED" not in invocation.defines or "APACHE_ARGUMENTS holds a value" in notes
     assert "set -x is left on" in notes
+
+
+def test_bash_decodes_ps4s_escapes_before_expanding_it() -> None:
+    script = "PS4='\\044{A:=x}'\nset -x\nexport Z=1\nset +x\nexport A\n"
+    assert by_dash(script, shell="bash").get("A") == b"x"
+    assert_claims_hold(script + "export B C X\n", dash=False)

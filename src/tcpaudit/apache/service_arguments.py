@@ -39,9 +39,10 @@ def apply_arguments(arguments: list[str], invocation: Invocation) -> None:
     while index < len(arguments):
         word = arguments[index]
         index += 1
-        if word == "--":
-            # The MPM's own pass over the options (ap_mpm_rewrite_args) takes
-            # the first "--" away: what follows is read as options still.
+        if word.startswith("--"):
+            # apr_getopt ends its options at any word starting "--"; the MPM's
+            # own pass over them (ap_mpm_rewrite_args) takes the first such
+            # word away: what follows is read as options still.
             ends_seen += 1
             if ends_seen > 1:
                 break

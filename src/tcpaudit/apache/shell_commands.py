@@ -178,7 +178,8 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
 def ps4_expands(state: ShellState) -> bool:
     """Whether expanding PS4 (set -x does, before each command) may do anything."""
     ps4 = state.variables.get("PS4", "+ ")
-    return "PS4" in state.unknown or "$" in ps4 or "`" in ps4
+    # bash decodes a prompt's escapes first: "\\044" is a "$" there.
+    return "PS4" in state.unknown or "$" in ps4 or "`" in ps4 or (not state.dash and "\\" in ps4)
 
 
 def expand_targets(operators: list[str], words: list[Word], expander: Expander) -> list[str | None]:

@@ -2681,10 +2681,15 @@ def _blank_credential_lines(text):
             end += 1
         logical = " " + "\n".join(lines[index:end])
         unquoted = _shell_unquoted(logical)
-        if REDACTED not in logical and (
-            _SHELL_CREDENTIAL.search(unquoted)
-            or _KNOWN_TOKEN.search(logical)
-            or _URL_PASSWORD.search(unquoted)
+        # A line already redacted (either placeholder) keeps what is left.
+        if (
+            REDACTED not in logical
+            and APACHE_REDACTED not in logical
+            and (
+                _SHELL_CREDENTIAL.search(unquoted)
+                or _KNOWN_TOKEN.search(logical)
+                or _URL_PASSWORD.search(unquoted)
+            )
         ):
             lines[index:end] = [""] * (end - index)
         index = end
@@ -2979,7 +2984,11 @@ def _redact_unit_command(lines, first, last, key, value, names):
             # httpd's directive, or a shell's command line (sh -c "..."): both,
             # specifiers dropped where they hide a secret's name (DB_PASS%iWORD).
             written = words[index + 1]
-            plain = re.sub(r"%.?", "", written) if "%" in written else written
+            plain = (
+                re.sub(r"%(.?)", lambda match: "%" if match.group(1) == "%" else "", written)
+                if "%" in written
+                else written
+            )
             directive = redact_apache(written)
             if directive == written and redact_apache(plain) != plain:
                 directive = redact_apache(plain)
