@@ -87,25 +87,7 @@ def by_systemd(
     drop-ins, by path below the unit directory): the environment, the
     environment files (``-`` when optional) and the words of ExecStart=
     (None when it has none)."""
-    directory = Path(tempfile.mkdtemp(prefix="tcpaudit-units-"))
-    try:
-        directory.chmod(0o755)
-        unit = directory / UNIT
-        unit.write_text(_PREAMBLE + service)
-        unit.chmod(0o644)
-        for relative, text in (drop_ins or {}).items():
-            (directory / relative).parent.mkdir(mode=0o755, exist_ok=True)
-            (directory / relative).write_text(text)
-            (directory / relative).chmod(0o644)
-        done = subprocess.run(
-            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-             SYSTEMD, "--test", "--system", f"--unit={UNIT}"],
-            env={"SYSTEMD_UNIT_PATH": str(directory), "SYSTEMD_LOG_TARGET": "console",
-                 "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-            capture_output=True, check=False,
-        )  # fmt: skip
-    finally:
-        shutil.rmtree(directory)
+    done = _systemd_test(_PREAMBLE + service, drop_ins)
     lines = iter(done.stdout.decode("utf-8", "surrogateescape").split("\n"))
     environment: dict[str, str] = {}
     files: list[str] = []
@@ -122,6 +104,32 @@ def by_systemd(
         return {}, [], ["refused"]
     assert done.returncode == 0 or environment or command, done.stderr
     return environment, files, command
+
+
+def _systemd_test(
+    unit_text: str, drop_ins: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``systemd --test`` as nobody on the unit ``unit_text`` (and its drop-ins,
+    by path below the unit directory), in a directory nobody can read."""
+    directory = Path(tempfile.mkdtemp(prefix="tcpaudit-units-"))
+    try:
+        directory.chmod(0o755)
+        unit = directory / UNIT
+        unit.write_text(unit_text)
+        unit.chmod(0o644)
+        for relative, text in (drop_ins or {}).items():
+            (directory / relative).parent.mkdir(mode=0o755, exist_ok=True)
+            (directory / relative).write_text(text)
+            (directory / relative).chmod(0o644)
+        return subprocess.run(
+            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+             SYSTEMD, "--test", "--system", f"--unit={UNIT}"],
+            env={"SYSTEMD_UNIT_PATH": str(directory), "SYSTEMD_LOG_TARGET": "console",
+                 "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            capture_output=True, check=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(directory)
 
 
 def _section(lines: Iterator[str]) -> Iterator[str]:
@@ -236,19 +244,7 @@ def test_a_variable_alone_is_split_as_systemd_splits_it(options: str, arguments:
 
 
 def systemd_refuses(unit_text: str) -> bool:
-    directory = Path(tempfile.mkdtemp(prefix="tcpaudit-units-"))
-    try:
-        directory.chmod(0o755)
-        (directory / UNIT).write_text(unit_text)
-        (directory / UNIT).chmod(0o644)
-        done = subprocess.run(
-            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-             SYSTEMD, "--test", "--system", f"--unit={UNIT}"],
-            env={"SYSTEMD_UNIT_PATH": str(directory), "SYSTEMD_LOG_TARGET": "console"},
-            capture_output=True, check=False,
-        )  # fmt: skip
-    finally:
-        shutil.rmtree(directory)
+    done = _systemd_test(unit_text)
     return b"bad unit file setting" in done.stderr or b"is masked" in done.stderr
 
 
