@@ -1048,3 +1048,24 @@ def test_a_redacted_unit_directive_keeps_its_words() -> None:
     assert "SECRETx1" not in unit and "RequestHeader set X-Api-Key tcpaudit-redacted" in unit
     kept = '[Service]\nExecStart=/usr/sbin/apache2 -c "SetEnv DB_PASS%%WORD v" -k start\n'
     assert "DB_PASS%%WORD" in module.redact_unit(kept)
+
+
+def test_the_module_and_the_loader_share_their_secret_patterns(module: ModuleType) -> None:
+    # The module runs on hosts without tcpaudit, so it keeps its own copies;
+    # a pattern changed on one side only would let values through.
+    from tcpaudit.apache import shell_state
+
+    assert module._SECRET_VARIABLE.pattern == shell_state._SECRET_VARIABLE.pattern
+    assert module._KNOWN_TOKEN.pattern == shell_state.KNOWN_TOKEN.pattern
+
+
+@pytest.mark.parametrize("name", ["LDAP_BIND_PW", "DB_PW", "DBPASS", "MASTERKEY", "AES_KEY_1"])
+def test_short_secret_names_stay_on_the_host(module: ModuleType, tmp_path: Path, name: str) -> None:
+    root = debian_tree(tmp_path / "root")
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(envvars.read_text() + f"export {name}=LEAK-{name}\n")
+    write(root, "/etc/systemd/system/apache2.service",
+          f"[Service]\nEnvironment={name}=LEAK-unit\nExecStart=/usr/sbin/apachectl start\n")  # fmt: skip
+    text = json.dumps(module.snapshot(str(root), runner=never_run))
+    assert "LEAK-" not in text
+    assert name in text  # the names stay

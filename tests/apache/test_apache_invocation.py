@@ -27,6 +27,7 @@ from test_apache_differential import Tree, assert_same, load_with_tcpaudit
 from tcpaudit.apache import load_apache
 from tcpaudit.apache.environment_files import parse_environment_file
 from tcpaudit.apache.invocation import read_invocation
+from tcpaudit.apache.service_arguments import Invocation, apply_arguments
 from tcpaudit.apache.shell import run_script
 from tcpaudit.apache.shell_state import MAX_VALUE_BYTES, ShellState
 from tcpaudit.cli import cli
@@ -453,3 +454,45 @@ def test_options_after_a_double_dash_still_reach_httpd(tmp_path: Path) -> None:
     invocation = Invocation()
     apply_arguments(["--X", "-DY", "--fbar", "-DZ"], invocation)
     assert invocation.defines == ["Y"] and invocation.config_file is None
+
+
+@pytest.mark.parametrize(
+    "envvars",
+    [
+        # apachectl adds -d after sourcing, with the value envvars left.
+        'export APACHE_CONFDIR=/srv/conf\nAPACHE_ARGUMENTS="-DFROMENV"\n',
+        "APACHE_CONFDIR=/srv/conf\n",
+        "APACHE_CONFDIR=\nAPACHE_ARGUMENTS=-DX\n",
+        'APACHE_CONFDIR="/srv/a b"\nAPACHE_ARGUMENTS=-DX\n',
+        "IFS=,\nAPACHE_CONFDIR=/srv/conf\nAPACHE_ARGUMENTS=-DX,-DY\n",
+        "APACHE_CONFDIR=/etc/apache2\nAPACHE_ARGUMENTS=-DX\n",
+        # Blanks only are kept by ${APACHE_HTTPD:-...}: the first argument is run.
+        'APACHE_HTTPD=" "\nAPACHE_ARGUMENTS="{program} -DFROMENV"\n',
+        'APACHE_HTTPD="{program} -DA"\nAPACHE_ARGUMENTS="-DB"\n',
+    ],
+)
+def test_apachectl_assembles_the_command_as_tcpaudit_says(tmp_path: Path, envvars: str) -> None:
+    """Debian's real apache2ctl runs a program that prints its arguments;
+    tcpaudit's binary, defines and -d/-f are those of that command."""
+    program = tmp_path / "print-arguments"
+    program.write_text('#!/bin/sh\nprintf "%s\\n" "$0" "$@"\n')
+    program.chmod(0o755)
+    text = f"APACHE_HTTPD={program}\n" + envvars.format(program=program)
+    run_dir = tmp_path / "run"
+    text = f"APACHE_RUN_DIR={run_dir}\nAPACHE_LOCK_DIR={run_dir}/lock\n" + text
+    (tmp_path / "envvars").write_text(text)
+    done = subprocess.run(
+        ["apache2ctl", "start"], capture_output=True, text=True, timeout=60, check=True,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_STARTED_BY_SYSTEMD": "1",
+             "APACHE_ENVVARS": str(tmp_path / "envvars")},
+    )  # fmt: skip
+    theirs = done.stdout.splitlines()
+    assert theirs[-2:] == ["-k", "start"], done.stdout
+    root = tmp_path / "root"
+    write(root, "/etc/apache2/envvars", text)
+    ours = read_invocation(RootFS(root), "debian", (2, 4))
+    assert ours.binary == theirs[0]
+    expected = Invocation()
+    apply_arguments(theirs[1:-2], expected)
+    assert (ours.defines, ours.server_root, ours.config_file) == (
+        expected.defines, expected.server_root, expected.config_file)  # fmt: skip

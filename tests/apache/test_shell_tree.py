@@ -96,6 +96,11 @@ def test_redirections_open_as_dash_opens_them(script: str) -> None:
         "true\nlocal >/dev/null\n",
         "set -q\nexport A=1\n",
         "set -o nosuchoption\nexport A=1\n",
+        # dash's trap takes no option: a special builtin's error.
+        "trap -p\nexport A=1\n",
+        "trap -l\nexport A=1\n",
+        "X=-p; trap $X INT\nexport A=1\n",
+        "trap --- INT\nexport A=1\n",
     ],
 )
 def test_what_fails_so_stops_dash(script: str) -> None:
@@ -105,6 +110,11 @@ def test_what_fails_so_stops_dash(script: str) -> None:
     assert b"reached" not in done.stdout
     with pytest.raises(ApacheConfigError, match="stops here"):
         on_host(script)
+
+
+@pytest.mark.parametrize("script", ["trap -- -p\nA=1\n", "trap - INT\nA=1\n", "trap '' 1\nA=1\n"])
+def test_trap_without_an_option_does_not_stop_dash(script: str) -> None:
+    assert_a_is_known_as_theirs(script, dash=True)
 
 
 def test_bash_goes_on_after_them() -> None:

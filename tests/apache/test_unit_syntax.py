@@ -301,3 +301,28 @@ def test_prefixes_and_unset_environment_as_systemd_runs_them() -> None:
 )
 def test_drop_ins_are_found_where_systemd_looks(drop_ins: dict[str, str], tmp_path: Path) -> None:
     assert by_tcpaudit("", tmp_path, drop_ins) == by_systemd("", drop_ins)
+
+
+def test_files_that_are_no_drop_ins_do_not_hide_one(tmp_path: Path) -> None:
+    # Only names ending ".conf" are drop-ins; 300 others sorting first were
+    # counted against tcpaudit's bound, and z.conf was never read.
+    drop_ins = {f"{UNIT}.d/a{number:03}": "[Service]\nEnvironment=A=no\n" for number in range(300)}
+    drop_ins[f"{UNIT}.d/z.conf"] = "[Service]\nEnvironment=A=fromz\n"
+    ours = by_tcpaudit("Environment=A=main\n", tmp_path, drop_ins)
+    assert ours == by_systemd("Environment=A=main\n", drop_ins)
+    assert ours[0]["A"] == "fromz"
+
+
+def test_drop_ins_past_the_bound_are_said_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "etc/systemd/system" / UNIT
+    (path.parent / f"{UNIT}.d").mkdir(parents=True)
+    path.write_text(_PREAMBLE + "Environment=A=main\n")
+    for number in range(300):
+        (path.parent / f"{UNIT}.d/{number:03}.conf").write_text(
+            f"[Service]\nEnvironment=A={number}\n"
+        )
+    unit = read_unit(RootFS(tmp_path), UNIT)
+    assert unit is not None
+    said = " ".join(note.message for note in unit.notes)
+    assert "300 drop-ins, of which tcpaudit reads the first 256" in said
+    assert "may differ" in said

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tcpaudit.cli import cli
@@ -121,6 +122,30 @@ def test_a_secret_named_variable_used_in_a_directive_is_not_shown(tmp_path: Path
             outputs.append(result.output + result.stderr)
         for text in outputs:
             assert MARKER not in text
+
+
+@pytest.mark.parametrize(
+    "name", ["LDAP_BIND_PW", "DB_PW", "DBPASS", "MASTERKEY", "AES_KEY_1", "SMTP_PASS2"]
+)
+def test_short_secret_names_are_secret_names(tmp_path: Path, name: str) -> None:
+    # Named the short way, these values were shown in the notes of a
+    # directive using them (Timeout is not a number).
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    with (root / "etc/apache2/envvars").open("a") as envvars:
+        envvars.write(f"export {name}={MARKER}\n")
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write(f"Timeout ${{{name}}}\n")
+    runner = CliRunner()
+    facts = runner.invoke(cli, ["facts", "--root", str(root)])
+    assert facts.exit_code == 0, facts.output
+    assert name in json.loads(facts.output)["apache"]["invocation"]["environment"]
+    outputs = [facts.output]
+    for format_name in FORMATS:
+        result = runner.invoke(cli, ["audit", "--root", str(root), "--format", format_name])
+        outputs.append(result.output + result.stderr)
+    for text in outputs:
+        assert MARKER not in text
 
 
 def test_secret_named_values_reach_neither_notes_nor_fixes(tmp_path: Path) -> None:

@@ -52,6 +52,19 @@ CASES: dict[str, dict[str, str | tuple[str, str]]] = {
             "net.ipv4.tcp_keepalive_intvl = -1\n"
         ),
     },
+    # systemd strips only " \t\n\r" (procps any isspace()): a form feed or a
+    # vertical tab stays in its key (no such file) or value (the kernel
+    # takes only a blank, a tab or a newline after a number).
+    "form-feed-and-vertical-tab": {
+        "etc/sysctl.d/50-x.conf": (
+            "\fnet.ipv4.tcp_keepalive_time = 111\n"
+            "net.ipv4.tcp_fin_timeout = 22\f\n"
+            "\vnet.core.somaxconn\v=\v333\v\n"
+            "net.ipv4.tcp_rmem = 4096\v87380 6291456\n"
+            "net.ipv4.tcp_wmem = \v4096 16384 4000000\n"
+            "net.ipv4.tcp_keepalive_intvl = 31\r\n"
+        ),
+    },
     "refused-values": {
         "usr/lib/sysctl.d/10-base.conf": (
             "net.ipv4.tcp_syn_retries = 3\nnet.ipv4.tcp_keepalive_time = 600\n"

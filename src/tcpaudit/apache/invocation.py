@@ -237,7 +237,7 @@ def _debian(
         return
     state = ShellState(variables=redact_environment(environment), exported=set(environment))
     confdir = environment.get("APACHE_CONFDIR") or "/etc/apache2"
-    state.variables.setdefault("APACHE_CONFDIR", confdir)
+    state.variables["APACHE_CONFDIR"] = confdir  # `test -z` sets an empty one too
     path = environment.get("APACHE_ENVVARS") or (
         f"{confdir}/envvars" if confdir != "/etc/apache2" or envvars is None else envvars
     )
@@ -246,13 +246,28 @@ def _debian(
         f"{unit.name if unit else 'apache2.service'} runs apachectl, which sources "
         f"{fs_shown(reader, path) if read else path + ' (absent)'}"
     )
+    # apachectl, after sourcing: `if test "$APACHE_CONFDIR" != /etc/apache2;
+    # then APACHE_ARGUMENTS="-d $APACHE_CONFDIR $APACHE_ARGUMENTS"`, with the
+    # value envvars left; then `$HTTPD ${APACHE_ARGUMENTS} -k start`.
+    variables = state.variables
+    if variables.get("APACHE_CONFDIR", "") != "/etc/apache2":
+        given = variables.get("APACHE_ARGUMENTS", "")
+        variables["APACHE_ARGUMENTS"] = f"-d {variables.get('APACHE_CONFDIR', '')} {given}"
+        if "APACHE_CONFDIR" in state.unknown:
+            state.unknown.add("APACHE_ARGUMENTS")
     arguments = _unquoted(reader, state, "APACHE_ARGUMENTS")
-    if confdir != "/etc/apache2":
-        arguments = ["-d", confdir, *arguments]
+    # HTTPD=${APACHE_HTTPD:-/usr/sbin/apache2}: blanks only are kept, and
+    # split to nothing, so the first word of the arguments is run.
     httpd = _unquoted(reader, state, "APACHE_HTTPD", "/usr/sbin/apache2")
-    httpd = httpd or ["/usr/sbin/apache2"]  # blanks only: apachectl would run nothing
-    invocation.binary = httpd[0]
-    apply_arguments([*httpd[1:], *arguments], invocation)
+    command = [*httpd, *arguments]
+    if not httpd:
+        message = (
+            "APACHE_HTTPD holds only blanks: apachectl runs the first word of "
+            "APACHE_ARGUMENTS as the program"
+        )
+        invocation.notes.append(Note(message=message))
+    invocation.binary = command[0] if command else "-k"
+    apply_arguments(command[1:], invocation)
     invocation.environment = _environment(reader, state)
     invocation.notes.extend(hidden_notes(state))
 

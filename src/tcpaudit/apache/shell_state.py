@@ -52,7 +52,9 @@ MAX_EXPANDED_BYTES = 16 * 1024 * 1024
 # are ordinary values a configuration expands (Listen ${PRIVATE_PORT}).
 _SECRET_VARIABLE = re.compile(
     r"(?i)password|passwd|passphrase|secret|token|credential|api[_-]?key|private[_-]?key"
-    r"|(^|[_-])(pass|pwd)($|[_-])|(^|[_-])key$"
+    r"|(?:master|signing|encryption|access|auth|session|shared|client|app)[_-]?key"
+    r"|(?:^|[_-]|db|ldap|smtp|mysql|mariadb|pg|postgres|redis|admin|root|user|bind|mail|ftp|sql)"
+    r"(?:pass|pwd|pw)(?:$|[_-]|[0-9])|(?:^|[_-])key(?:$|[_-]?[0-9]+$)"
 )
 MAX_SECRET_VALUES = 64  # secret values remembered to hide (4 characters or more)
 REDACTED_VALUE = "tcpaudit-redacted"  # one word, as the value may be a directive's

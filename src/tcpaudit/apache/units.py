@@ -138,12 +138,20 @@ def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
                 entries = sorted(fs.resolve(f"{directory}/{drop_in_directory}").iterdir())
             except OSError:
                 continue
-            for entry in entries[:_MAX_DROP_INS]:
+            for entry in entries:
                 if entry.name.endswith(".conf") and entry.name not in drop_ins:
                     drop_ins[entry.name] = f"{directory}/{drop_in_directory}/{entry.name}"
+    chosen = sorted(drop_ins.items())
+    if len(chosen) > _MAX_DROP_INS:
+        # systemd reads them all; a later one may set anything again.
+        unit.note(f"{len(chosen)} drop-ins, of which tcpaudit reads the first {_MAX_DROP_INS}: "
+                  "the service's environment and arguments may differ from those shown",
+                  fs.display_tree(chosen[_MAX_DROP_INS][1]), 0)  # fmt: skip
+        unit.unknown.add("*")
+        del chosen[_MAX_DROP_INS:]
     sources = [main] + [
         (path, text)
-        for _, path in sorted(drop_ins.items())
+        for _, path in chosen
         if not _masked(fs, path) and (text := _read(fs, path)) is not None
     ]
     for path, text in sources:

@@ -32,6 +32,7 @@ key then keeps what the earlier writes left, or its kernel default.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from ..provenance import Note
@@ -59,6 +60,10 @@ def glob_matches(pattern: str, keys: Iterable[str]) -> list[str]:
     but not net.ipv4.conf.all.rp_filter.
     """
     return KeyUniverse.of_keys(keys).expand(pattern, MAX_GLOB_WRITES)
+
+
+# Blanks and control characters: no key under /proc/sys holds one.
+_NO_FILE_NAME = re.compile(r"[\x00-\x20\x7f]")
 
 
 def _systemd_entries(assignments: list[Assignment]) -> list[Assignment]:
@@ -130,6 +135,17 @@ def apply_assignments(
 
 def _exists(item: Assignment, universe: KeyUniverse, notes: list[Note], unknown: list[int]) -> bool:
     """False (with a note) for a key the kernel certainly lacks; a note when it likely does."""
+    if _NO_FILE_NAME.search(item.key):
+        # No /proc/sys name holds one (an interface's name may not either).
+        notes.append(
+            Note(
+                message=f"key {quoted(item.spelled)} holds a blank or a control character: "
+                "it names no file in /proc/sys, so the boot tool cannot set it",
+                file=item.file,
+                line=item.line,
+            )
+        )
+        return False
     exists = universe.exists(item.key)
     if exists is not False:
         return True

@@ -17,6 +17,7 @@ negative values included.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .model import SysctlValue
@@ -94,6 +95,13 @@ def _limit_for(key: str, kernel: tuple[int, int] | None) -> KeyLimit | None:
     return limit
 
 
+# A field of a value (isspace() ends it) and the character after it. Before
+# a number the kernel skips any isspace(); after one it takes only these
+# (proc_wspace_sep), or the value's end.
+_FIELD = re.compile(r"([^ \t\n\r\v\f]+)([ \t\n\r\v\f]?)")
+_AFTER_NUMBER = ("", " ", "\t", "\n")
+
+
 def check_value(
     key: str,
     raw: str,
@@ -117,15 +125,20 @@ def check_value(
     limit = _limit_for(key, kernel)
     if limit is None:
         return Checked(parse_value(raw))
-    tokens = raw.split()
+    fields = _FIELD.findall(raw)
+    tokens = [token for token, _ in fields]
     # __do_proc_dointvec reads as many fields as the key holds and ignores
     # what follows once a field ended at whitespace: "4 # note" sets 4
     # (seen with both boot tools), "5x" is refused.
     numbers: list[int] = []
-    for token in tokens[: limit.fields]:
+    for token, after in fields[: limit.fields]:
         number = parse_kernel_int(token)
         if number is None:
             return Checked(None, problem=kernel_int_problem(token) or "not a number")
+        if after not in _AFTER_NUMBER:
+            # proc_get_long: after a number only a blank, a tab or a newline.
+            return Checked(None, problem=f"{token} is followed by {after!r}, which the kernel "
+                           "does not take after a number")  # fmt: skip
         if not limit.minimum <= number <= limit.maximum:
             return Checked(None, problem=f"{number} is outside {limit.minimum}..{limit.maximum}")
         numbers.append(number)

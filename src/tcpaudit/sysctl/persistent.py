@@ -249,7 +249,7 @@ def read_assignments(fs: RootFS, boot: BootTool, notes: list[Note]) -> Persisten
         # A link's own name is the file's place in the order (drop-in names sort after it).
         via = listed if PurePosixPath(listed).name != config.real.name else None
         room = MAX_ASSIGNMENTS - len(result.assignments)
-        found = parse_assignments(text, shown, notes, via=via, limit=room)
+        found = parse_assignments(text, shown, notes, via=via, limit=room, boot=boot)
         result.assignments.extend(found[:room])
         if len(found) > room:
             notes.append(

@@ -51,8 +51,11 @@ from .values import (
 
 __all__ = ["Assignment", "parse_assignments", "parse_sysctl_n", "parse_sysctl_text"]
 
-# isspace() in the C locale, which both tools use to strip keys and values.
+# isspace() in the C locale, which procps uses to strip keys and values.
 _BLANKS = " \t\n\r\v\f"
+# systemd's WHITESPACE (strstrip): no vertical tab nor form feed, which stay
+# in its keys (naming no file) and values (the kernel refuses "22\f").
+_SYSTEMD_BLANKS = " \t\n\r"
 # Control characters other than blanks, and U+FFFD for bytes that are not
 # UTF-8: `sysctl -a` prints none of them (a few come from odd interface names).
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
@@ -90,11 +93,11 @@ class Assignment:
         return is_glob(self.key)
 
 
-def _lines(text: str, first_line: int) -> list[tuple[int, str]]:
-    """Non-comment lines with their numbers, stripped of blanks."""
+def _lines(text: str, first_line: int, blanks: str = _BLANKS) -> list[tuple[int, str]]:
+    """Non-comment lines with their numbers, stripped of ``blanks``."""
     kept: list[tuple[int, str]] = []
     for number, raw in enumerate(text.split("\n"), start=first_line):
-        line = raw.strip(_BLANKS)
+        line = raw.strip(blanks)
         if line and line[0] not in "#;":
             kept.append((number, line))
     return kept
@@ -123,6 +126,7 @@ def parse_assignments(
     first_line: int = 1,
     via: str | None = None,
     limit: int | None = None,
+    boot: str = "procps",
 ) -> list[Assignment]:
     """Every assignment and exclusion in a persistent file, in order.
 
@@ -136,15 +140,17 @@ def parse_assignments(
             its name differs from the file's.
         limit: stop after this many assignments (one more is returned, so
             the caller can tell the text went on).
+        boot: the boot tool whose blanks are stripped ("systemd" or "procps").
     """
+    blanks = _SYSTEMD_BLANKS if boot == "systemd" else _BLANKS
     found: list[Assignment] = []
-    for number, line in _lines(text, first_line):
+    for number, line in _lines(text, first_line, blanks):
         if limit is not None and len(found) > limit:
             break
         spelled, sep, value = line.partition("=")
         ignore_failure = spelled.startswith("-")
         blank_after_dash = ignore_failure and spelled[1:2] in tuple(_BLANKS)
-        spelled = spelled.removeprefix("-").strip(_BLANKS)
+        spelled = spelled.removeprefix("-").strip(blanks)
         if not sep and not ignore_failure:
             notes.append(
                 Note(
@@ -184,7 +190,7 @@ def parse_assignments(
         found.append(
             Assignment(
                 key=key,
-                value=value.strip(_BLANKS) if sep else None,
+                value=value.strip(blanks) if sep else None,
                 file=shown,
                 line=number,
                 spelled=spelled,

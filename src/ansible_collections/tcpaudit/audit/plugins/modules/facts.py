@@ -347,7 +347,9 @@ SECRET_PATHS = (
 # A name saying it holds a secret (tcpaudit/apache/shellwords.py: the same).
 _SECRET_VARIABLE = re.compile(
     r"(?i)password|passwd|passphrase|secret|token|credential|api[_-]?key|private[_-]?key"
-    r"|(^|[_-])(pass|pwd)($|[_-])|(^|[_-])key$"
+    r"|(?:master|signing|encryption|access|auth|session|shared|client|app)[_-]?key"
+    r"|(?:^|[_-]|db|ldap|smtp|mysql|mariadb|pg|postgres|redis|admin|root|user|bind|mail|ftp|sql)"
+    r"(?:pass|pwd|pw)(?:$|[_-]|[0-9])|(?:^|[_-])key(?:$|[_-]?[0-9]+$)"
 )
 # A text that may assign one (a cheap first test, never a false "no").
 _SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pwd")
