@@ -18,7 +18,13 @@ from .cli_support import fail
 if TYPE_CHECKING:
     from .facts import HostFacts
 
-__all__ = ["APACHE_BUILDS", "environment_option", "facts_from_sources", "source_options"]
+__all__ = [
+    "APACHE_BUILDS",
+    "environment_option",
+    "facts_from_sources",
+    "files_read",
+    "source_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -181,3 +187,36 @@ def facts_from_sources(
         environment=environment,
     )
     return facts
+
+
+# Files of a root the audit reads besides those its facts list.
+_ALSO_READ = ("etc/hostname", "etc/os-release", "usr/lib/os-release", "proc/sys/kernel/osrelease")
+
+
+def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -> list[str]:
+    """The files an audit of ``sources`` read (``others``: tcpaudit.toml, a
+    baseline...), for ``write_output`` to refuse writing over one."""
+    from pathlib import Path
+
+    found: list[str] = [other for other in (sources.get("facts_file"), *others) if other]
+    if sources.get("sysctl_source"):
+        found.append(sources["sysctl_source"])
+    if sources.get("facts_file"):
+        return found
+    from .rootfs import RootFS
+
+    fs = RootFS(Path(sources["root"]))
+    listed: list[str] = list(_ALSO_READ)
+    if facts.apache is not None:
+        listed += facts.apache.files
+        if facts.apache.invocation is not None:
+            listed += facts.apache.invocation.files
+    if facts.sysctl is not None:
+        listed += facts.sysctl.persistent_files
+    for name in listed:
+        try:
+            # Where the tree's links lead, inside the root, as the loaders read it.
+            found.append(str(fs.resolve("/" + name.lstrip("/"))))
+        except (OSError, ValueError):
+            continue
+    return found

@@ -11,7 +11,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar, cast
@@ -110,8 +110,24 @@ def link_inside_root(output: str, root: str | os.PathLike[str]) -> str | None:
     return None
 
 
+def _same_file(info: os.stat_result, inputs: Iterable[str]) -> str | None:
+    """The first of ``inputs`` that is the file ``info`` describes, or None."""
+    for name in inputs:
+        try:
+            other = os.stat(name)  # only stat: a FIFO is not opened
+        except (OSError, ValueError):
+            continue
+        if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
+            return name
+    return None
+
+
 def write_output(
-    text: str | bytes, output: str | None, *, root: str | os.PathLike[str] | None = None
+    text: str | bytes,
+    output: str | None,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    inputs: Iterable[str] = (),
 ) -> None:
     """Print ``text``, or write it to ``output`` atomically with mode 0600.
 
@@ -121,9 +137,12 @@ def write_output(
         output: the file, or None / ``-`` for stdout.
         root: the audited tree (``--root``, when not ``/``): a symlink inside
             it on the way to ``output`` is refused, never written through.
+        inputs: the files the run read (``cli_sources.files_read``): the
+            report is never written over one of them.
 
     Raises:
-        UsageError: ``output`` goes through a symlink inside ``root``.
+        UsageError: ``output`` goes through a symlink inside ``root``, or is
+            a file the run read.
         OSError: the file cannot be written.
     """
     # Invalid UTF-8 read from a configuration is kept as lone surrogates
@@ -146,6 +165,16 @@ def write_output(
         info = None
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(errno.EISDIR, "is a directory", output)
+    if info is not None and stat.S_ISREG(info.st_mode):
+        read = _same_file(info, inputs)
+        if read is not None:
+            same = (
+                "" if os.path.abspath(read) == os.path.abspath(output) else f" ({show_bytes(read)})"
+            )
+            raise UsageError(
+                f"refusing to write {output}: this run read that file{same}; write the "
+                "report elsewhere"
+            )
     if info is not None and not stat.S_ISREG(info.st_mode):
         # A terminal, pipe or device (-o /dev/stdout): write into it; renaming a
         # file over it would replace the device node itself.

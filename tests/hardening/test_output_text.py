@@ -323,3 +323,49 @@ def test_markdown_mentions_no_one_named_by_the_tree(tmp_path: Path) -> None:
             prose.append(line)
     text = "\n".join(prose)
     assert "acme-corp/security-team" in text and "@acme" not in text
+
+
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        ("audit", "etc/httpd/conf/httpd.conf"),
+        ("audit", "etc/sysctl.conf"),
+        ("facts", "etc/httpd/conf.d/shop.conf"),
+        ("fix", "etc/httpd/conf/httpd.conf"),
+        ("audit", "etc/hostname"),
+    ],
+)
+def test_output_is_never_written_over_a_file_the_run_read(
+    tmp_path: Path, command: str, target: str
+) -> None:
+    # -o naming the audited main file replaced it by the report.
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "etc/hostname").write_text("shop\n")
+    before = (root / target).read_bytes()
+    code, _, err = _run(command, "--root", str(root), "-o", str(root / target))
+    assert code == 2, err
+    assert err.startswith("tcpaudit: error: refusing to write ") and err.count("\n") == 1
+    assert "this run read that file" in err
+    assert (root / target).read_bytes() == before
+
+
+def test_output_is_never_written_over_a_file_read_through_a_link(tmp_path: Path) -> None:
+    # The tree reads sites-enabled/a.conf, a link to the real file: -o names the real one.
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    real = root / "etc/httpd/conf.d/shop.conf"
+    moved = root / "srv/shop.conf"
+    moved.parent.mkdir()
+    real.rename(moved)
+    real.symlink_to("../../../srv/shop.conf")
+    before = moved.read_bytes()
+    code, _, err = _run("audit", "--root", str(root), "-o", str(moved))
+    assert code == 2 and "this run read that file" in err, err
+    assert moved.read_bytes() == before
+    baseline = tmp_path / "baseline.json"
+    assert _run("audit", "--root", str(root), "--format", "json", "-o", str(baseline))[0] == 1
+    code, _, err = _run(
+        "audit", "--root", str(root), "--baseline", str(baseline), "-o", str(baseline)
+    )
+    assert code == 2 and "this run read that file" in err, err

@@ -217,3 +217,27 @@ def test_rule_name_is_the_rule_file_slug(incident: Report) -> None:
     names = {rule["id"]: rule["name"] for rule in rules}
     assert names["TA101"] == "apache-timeout"
     assert names["TA301"] == "worker-exhaustion"
+
+
+@pytest.mark.parametrize("file", ["etc/\ud800.conf", "/etc/\udbff\udfff-\ud800.conf", "etc/\udcff"])
+def test_any_lone_surrogate_in_a_path_becomes_percent_encoded(
+    file: str, sarif_validator: jsonschema.protocols.Validator
+) -> None:
+    # A facts document may carry a lone surrogate of any value in a file name
+    # (JSON's "\ud800"); only those surrogateescape makes (U+DC80..) encoded.
+    finding = hostile_finding(location=Location(file=file, line=3))
+    log = rendered(Report(host="h", grade="B", score=80, findings=[finding]))
+    assert_valid(sarif_validator, log)
+    uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert uri["uri"].isascii() and "%" in uri["uri"]
+
+
+def test_a_facts_document_with_a_lone_surrogate_renders_as_sarif(tmp_path: Any) -> None:
+    root = str(EXAMPLES / "closewait-incident")
+    facts = json.loads(CliRunner().invoke(cli, ["facts", "--root", root]).stdout)
+    facts["apache"]["settings"]["Timeout"]["file"] = "etc/\ud800.conf"
+    document = tmp_path / "facts.json"
+    document.write_text(json.dumps(facts))
+    result = CliRunner().invoke(cli, ["audit", "--facts", str(document), "--format", "sarif"])
+    assert result.exit_code == 1, result.output
+    assert "%ED%A0%80" in result.stdout

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ..cli import _catalogue_options, _load_catalogue
-from ..cli_sources import facts_from_sources, source_options
+from ..cli_sources import facts_from_sources, files_read, source_options
 from ..cli_support import errors_exit_2, fail, write_output
 
 __all__ = ["fix_command"]
@@ -92,24 +92,26 @@ def fix_command(
             "says what to run or decide)",
             err=True,
         )
+    # A patch written over the file it patches would be lost with the file.
+    inputs = files_read(facts, sources) if output else []
     if output_format == "sarif":
         from ..safetext import json_safe
         from .sarif_fixes import sarif_with_file_fixes
 
         log = sarif_with_file_fixes(report, sources["root"], catalogue, secret_lines=secret_lines)
         text = json_safe(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
-        write_output(text, output, root=sources["root"])
+        write_output(text, output, root=sources["root"], inputs=inputs)
         return
     if output_format == "ansible":
         layout = facts.apache.layout if facts.apache else None
         write_output(render_playbook(planned, host=report.host, layout=layout), output,
-                     root=sources["root"])  # fmt: skip
+                     root=sources["root"], inputs=inputs)  # fmt: skip
         return
-    _write_patch(render_diff(planned), output, sources["root"])
+    _write_patch(render_diff(planned), output, sources["root"], inputs)
 
 
-def _write_patch(text: str, output: str | None, root: str) -> None:
+def _write_patch(text: str, output: str | None, root: str, inputs: list[str]) -> None:
     """The patch as bytes: a line that is not UTF-8 must reach ``patch`` as it is in the
     file, through ``write_output`` like every report (mode 0600, atomic, no symlink
     inside the root followed)."""
-    write_output(text.encode("utf-8", "surrogateescape"), output, root=root)
+    write_output(text.encode("utf-8", "surrogateescape"), output, root=root, inputs=inputs)

@@ -156,11 +156,16 @@ def artifact_location(file: str) -> dict[str, Any]:
 
 
 def _artifact(file: str) -> dict[str, Any]:
-    path = PurePosixPath(file)
-    if path.is_absolute():
-        return {"uri": path.as_uri()}
-    # surrogateescape: a file name that is not UTF-8 is percent-encoded byte by byte.
-    return {"uri": quote(str(path), safe="/", errors="surrogateescape"), "uriBaseId": SRCROOT}
+    path = str(PurePosixPath(file))
+    # A file name that is not UTF-8 (surrogateescape) is percent-encoded byte
+    # by byte; so is any other lone surrogate a facts document may carry.
+    try:
+        raw = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = path.encode("utf-8", "surrogatepass")
+    if path.startswith("/"):
+        return {"uri": "file://" + quote(raw, safe="/")}
+    return {"uri": quote(raw, safe="/"), "uriBaseId": SRCROOT}
 
 
 def _location(finding: Finding, report: Report) -> dict[str, Any]:
