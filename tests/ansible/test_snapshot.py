@@ -21,7 +21,7 @@ import pytest
 from ansible_trees import INCIDENT, TUNED, debian_tree, load_facts_module, write
 
 import tcpaudit
-from tcpaudit import FactsError, HostFacts
+from tcpaudit import FactsError, HostFacts, snapshot_tree
 from tcpaudit import snapshot as snapshot_module
 from tcpaudit.snapshot import (
     facts_from_document,
@@ -120,7 +120,7 @@ def test_private_tree_is_0700_and_removed(
         (memory, str(scratch), None, scratch),
         (memory, None, str(scratch), scratch),
     ):
-        monkeypatch.setattr(snapshot_module, "_MEMORY_DIRECTORY", str(place))
+        monkeypatch.setattr(snapshot_tree, "_MEMORY_DIRECTORY", str(place))
         monkeypatch.setattr(tempfile, "tempdir", chosen)
         if tmpdir is not None:
             monkeypatch.setenv("TMPDIR", tmpdir)

@@ -39,7 +39,8 @@ from test_apache_differential import apache_version
 from tcpaudit.apache import load_apache
 from tcpaudit.errors import ApacheConfigError
 from tcpaudit.rootfs import overlay_links
-from tcpaudit.snapshot import Snapshot, _materialise
+from tcpaudit.snapshot import Snapshot
+from tcpaudit.snapshot_tree import materialise
 
 MAIN = "/etc/apache2/apache2.conf"
 SERVER_ROOT = "/etc/apache2"
@@ -84,7 +85,7 @@ def _through_snapshot(root: Path) -> Outcome:
     controller rebuilds it."""
     snapshot = Snapshot.model_validate(_document(root))
     with tempfile.TemporaryDirectory(prefix="snap-") as rebuilt:
-        _notes, links = _materialise(snapshot, Path(rebuilt))
+        _notes, links = materialise(snapshot, Path(rebuilt))
         with overlay_links(rebuilt, links):
             return _loader(rebuilt)
 

@@ -99,7 +99,8 @@ def plan_snapshot(
         FactsError: ``document`` is not a snapshot (a facts document holds no files).
     """
     from ..rootfs import overlay_links
-    from ..snapshot import Snapshot, _materialise
+    from ..snapshot import Snapshot
+    from ..snapshot_tree import materialise
 
     if "format" not in document:
         raise FactsError("remediate needs the snapshot tcpaudit.audit.facts collects (its files)")
@@ -107,6 +108,6 @@ def plan_snapshot(
     with tempfile.TemporaryDirectory(prefix="tcpaudit-fix-") as temporary:
         root = Path(temporary)
         os.chmod(root, 0o700)
-        _, links = _materialise(snapshot, root)
+        _, links = materialise(snapshot, root)
         with overlay_links(root, links):
             return plan(findings, root, rules=rules)
