@@ -16,9 +16,7 @@ from collections.abc import Callable
 from functools import partial
 
 from ..errors import ApacheConfigError
-from .secret_words import redact_text
 from .shell_builtins import (
-    LoopControlError,
     Runner,
     assign,
     assignment_value,
@@ -47,9 +45,15 @@ from .shell_lexer import (
 )
 from .shell_output import echo_writes, output_fails, writes
 from .shell_patterns import GLOB
-from .shell_redirections import SHAPED_LIKE_SECRET, failed_redirection, looks_secret
+from .shell_redirections import failed_redirection
 from .shell_state import WORD_WORK, ShellState
-from .shell_test import evaluate_test, is_error
+from .shell_statuses import (
+    bash_printf_v,
+    condition,
+    expanding_status,
+    loop_control,
+    shown_command,
+)
 from .shellwords import Expander
 
 __all__ = [
@@ -77,9 +81,6 @@ _RUN_BUILTINS = frozenset(("export", "readonly", "unset", "set", ".", "source", 
                            "false"))  # fmt: skip
 _BASH_KEYWORDS = frozenset(("function", "time", "[[", "]]", "select", "coproc"))
 _EXPANDING = frozenset((":", "true", "false", "echo", "printf", "umask", "ulimit"))
-_OCTAL_MASK = re.compile(r"[0-7]+")
-_BASH_MASK_MAX = 0o7777  # bash refuses a mask above ("octal number out of range"); dash does not
-_TEST_OPERATOR = re.compile(r"-[a-zA-Z]{1,2}|!?=|[!()<>]")
 
 
 def run_simple(command: Command, runner: Runner) -> bool | None:
@@ -165,7 +166,7 @@ def run_simple(command: Command, runner: Runner) -> bool | None:
         if fails is not False:
             # Writing to a closed (or read-only) output fails (status 1),
             # which stops dash after a special builtin.
-            shown = _shown_command(name)
+            shown = shown_command(name)
             if name in SPECIAL_BUILTINS:
                 return opaque(runner, number, f"{shown} writing to an output that may be closed")
             if fails and output:
@@ -252,7 +253,7 @@ def _expanded_action(
     if (
         name in _EXPANDING
         and name not in runner.state.functions
-        and not _bash_printf_v(name, words, runner)
+        and not bash_printf_v(name, words, runner)
     ):
         # Run for their expansions' effects: ": ${X:=default}" sets X.
         fields = [piece for word in words for piece in expander.fields(word)]
@@ -260,7 +261,7 @@ def _expanded_action(
             output = echo_writes(fields, dash=runner.state.dash)
         else:
             output = name == "umask" and fields in ([], ["-S"])
-        return partial(_expanding_status, name, fields, runner, number), output
+        return partial(expanding_status, name, fields, runner, number), output
     return _action(name, arguments, expander, runner, number), writes(name, words)
 
 
@@ -300,7 +301,7 @@ def _action(
         pending = declared(name, words, expander, runner, number)
         return lambda: declare(name, pending, state, runner, number)
     if name in ("break", "continue") and not words:
-        return lambda: _loop_control(name, runner)
+        return lambda: loop_control(name, runner)
     if name == "shift" or (name in ("break", "continue") and words):
         # shift fails and stops dash when $# is too small, which is not known.
         for word in words:
@@ -332,7 +333,7 @@ def _action(
         if len(fields) > 1 and not state.dash:
             return lambda: opaque(runner, number, f"{name} with arguments")
         return lambda: runner.source(fields[0], written, number)
-    if _bash_printf_v(name, words, runner) or (not state.dash and name == "trap"):
+    if bash_printf_v(name, words, runner) or (not state.dash and name == "trap"):
         # bash's printf -v assigns; its traps (DEBUG, RETURN, ERR) run anywhere.
         for word in words:
             expander.fields(word)
@@ -350,7 +351,7 @@ def _action(
         args, unknown = expander.tracked(lambda: runner.expand_words(words, expander))
         if unknown:
             return lambda: not_known(runner, number, "a test of a value not known")
-        return lambda: _condition(name, args, runner, number)
+        return lambda: condition(name, args, runner, number)
     if name == "local":
         # Run only where a function's body would run, which tcpaudit never runs.
         for word in words:
@@ -367,81 +368,6 @@ def _action(
         expander.fields(word)
 
     def not_run() -> None:
-        runner.note(f"shell command {_shown_command(name)!r} is not evaluated", number)
+        runner.note(f"shell command {shown_command(name)!r} is not evaluated", number)
 
     return not_run
-
-
-def _loop_control(name: str, runner: Runner) -> bool:
-    if runner.in_loop:
-        raise LoopControlError(name)
-    return True  # outside a loop dash does nothing
-
-
-def _expanding_status(name: str, fields: list[str], runner: Runner, number: int) -> bool | None:
-    """The status of : true false echo printf umask ulimit: printf's formats,
-    ulimit's limits and a write to a closed output may fail (not known);
-    umask fails on what is not octal (dash: "Illegal number")."""
-    if name in (":", "true", "false"):
-        return name != "false"
-    if name == "umask":
-        if not fields or fields == ["-S"]:
-            return True  # (unless its output is closed: run_simple)
-        if len(fields) == 1 and _OCTAL_MASK.fullmatch(fields[0]):
-            return runner.state.dash or int(fields[0], 8) <= _BASH_MASK_MAX
-        if not fields[0][:1].isdigit() or len(fields) > 1:
-            runner.note("umask with that argument: its result is not known", number)
-            return None
-        # Not octal: dash's "Illegal number" (status 2), bash's 1.
-        runner.state.failed_test = runner.state.dash
-        return False
-    if name == "echo":
-        return True  # (unless its output is closed: run_simple)
-    runner.note(f"{name}: its result is not known", number)
-    return None
-
-
-def _bash_printf_v(name: str | None, words: list[Word], runner: Runner) -> bool:
-    """bash's ``printf -v NAME`` or ``wait -p NAME``, which assign NAME."""
-    return not runner.state.dash and name in ("printf", "wait") and _option_v(words)
-
-
-def _option_v(words: list[Word]) -> bool:
-    """printf -v NAME, wait -p NAME (-np too): bash assigns NAME; a word
-    holding an expansion may be such an option."""
-    for word in words:
-        text = literal(word)
-        if text is None or (text.startswith("-") and ("v" in text or "p" in text)):
-            return True
-    return False
-
-
-def _condition(name: str, args: list[str], runner: Runner, number: int) -> bool | None:
-    """``[ ... ]`` / ``test ...``: string, integer and file tests; None when not known."""
-    if name == "[":
-        if args[-1:] != ["]"]:
-            runner.state.failed_test = True
-            return False  # "[: missing ]", an error: the condition fails
-        args = args[:-1]
-    bash = not runner.state.dash
-    result = evaluate_test(args, runner.exists, bash=bash)
-    if result is False and is_error(args, bash=bash):
-        runner.state.failed_test = True  # test's status 2, as $? shows it
-    if result is None:
-        # Its operators only: an operand may be any value, a secret too.
-        operators = " ".join(arg for arg in args if _TEST_OPERATOR.fullmatch(arg))
-        runner.note(f"a test of {len(args)} words ({operators or 'no operator'}) is not "
-                    "evaluated", number)  # fmt: skip
-    return result
-
-
-def _shown_command(head: str | None) -> str:
-    """The command's name for a note: up to an ``=``, whose value may be a secret
-    (``DB_PASSWORD+=x`` is an assignment this shell does not evaluate)."""
-    if not head:
-        return "?"
-    name, equals, _ = head.partition("=")
-    if equals:
-        return f"{name}=..."
-    shown = redact_text(head)
-    return SHAPED_LIKE_SECRET if looks_secret(shown) else shown
