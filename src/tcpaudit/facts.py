@@ -99,6 +99,13 @@ def _int(config: ApacheConfig, name: str) -> int | None:
     return setting.value
 
 
+# Compile-time limits of httpd 2.4 (MAX_SERVER_LIMIT, MAX_THREAD_LIMIT): a
+# larger ServerLimit or ThreadLimit is lowered at start-up with a warning
+# (apache2 2.4: AH00175, AH00300, AH00305, AH00497, AH00502).
+_HARD_SERVER_LIMIT = {"prefork": 200_000, "worker": 20_000, "event": 20_000}
+_HARD_THREAD_LIMIT = {"worker": 20_000, "event": 100_000}
+
+
 def threads_per_child_effective(config: ApacheConfig) -> int:
     """ThreadsPerChild as httpd runs it: at least 1, at most ThreadLimit (1 for prefork).
 
@@ -111,7 +118,7 @@ def threads_per_child_effective(config: ApacheConfig) -> int:
     thread_limit = _int(config, "ThreadLimit")
     if thread_limit is not None:
         threads = min(threads, max(thread_limit, 1))
-    return threads
+    return min(threads, _HARD_THREAD_LIMIT[config.mpm])
 
 
 def max_request_workers_effective(config: ApacheConfig) -> int | None:
@@ -123,6 +130,8 @@ def max_request_workers_effective(config: ApacheConfig) -> int | None:
     # httpd raises a ServerLimit, ThreadLimit or ThreadsPerChild below 1 to 1
     # at start-up (with a warning), so none of them divides by zero here.
     limit = max(limit, 1)
+    if config.mpm in _HARD_SERVER_LIMIT:
+        limit = min(limit, _HARD_SERVER_LIMIT[config.mpm])
     if config.mpm in ("worker", "event"):
         threads = threads_per_child_effective(config)
         # Threaded MPMs also round MaxRequestWorkers down to whole children.

@@ -496,3 +496,78 @@ def test_apachectl_assembles_the_command_as_tcpaudit_says(tmp_path: Path, envvar
     apply_arguments(theirs[1:-2], expected)
     assert (ours.defines, ours.server_root, ours.config_file) == (
         expected.defines, expected.server_root, expected.config_file)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "envvars",
+    [
+        # apachectl runs $ULIMIT_MAX_FILES as root: a command of any kind.
+        'export APACHE_ULIMIT_MAX_FILES="export APACHE_ARGUMENTS=-DFOO"\n',
+        'APACHE_ULIMIT_MAX_FILES="unset APACHE_HTTPD HTTPD"\nAPACHE_ARGUMENTS=-DZ\n',
+        'APACHE_ULIMIT_MAX_FILES="ulimit -n 4096"\nAPACHE_ARGUMENTS=-DZ\n',
+        'APACHE_ULIMIT_MAX_FILES=" "\nAPACHE_ARGUMENTS=-DZ\n',
+        # A function of the name of a command apachectl runs, run instead.
+        "mkdir() { APACHE_ARGUMENTS=-DFROMFN; }\nAPACHE_RUN_DIR=/nonexistent-run\n",
+        "ulimit() { APACHE_ARGUMENTS=-DFROMFN; }\n",
+    ],
+)
+def test_apachectl_after_envvars_is_followed_or_said_not_known(
+    tmp_path: Path, envvars: str
+) -> None:
+    program = tmp_path / "print-arguments"
+    program.write_text('#!/bin/sh\nprintf "%s\\n" "$0" "$@"\n')
+    program.chmod(0o755)
+    run_dir = tmp_path / "run"
+    text = f"APACHE_RUN_DIR={run_dir}\nAPACHE_LOCK_DIR={run_dir}/lock\nAPACHE_HTTPD={program}\n"
+    text += envvars
+    (tmp_path / "envvars").write_text(text)
+    done = subprocess.run(
+        ["apache2ctl", "start"], capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_STARTED_BY_SYSTEMD": "1",
+             "APACHE_ENVVARS": str(tmp_path / "envvars")},
+    )  # fmt: skip
+    theirs = done.stdout.splitlines()
+    root = tmp_path / "root"
+    write(root, "/etc/apache2/envvars", text)
+    ours = read_invocation(RootFS(root), "debian", (2, 4))
+    said = " ".join(note.message for note in ours.notes)
+    expected = Invocation()
+    apply_arguments(theirs[1:-2], expected)
+    same = theirs[-2:] == ["-k", "start"] and (ours.binary, ours.defines) == (
+        theirs[0], expected.defines)  # fmt: skip
+    assert same or "could not evaluate" in said, (theirs, ours.binary, ours.defines, said)
+
+
+def test_apachectl_unsets_started_by_systemd_before_httpd(tmp_path: Path) -> None:
+    # The unit sets it; apachectl's start removes it: ${APACHE_STARTED_BY_SYSTEMD}
+    # is no variable of httpd's.
+    program = tmp_path / "print-environment"
+    program.write_text('#!/bin/sh\necho "${APACHE_STARTED_BY_SYSTEMD-[unset]}"\n')
+    program.chmod(0o755)
+    text = (
+        f"APACHE_RUN_DIR={tmp_path}/run\nAPACHE_LOCK_DIR={tmp_path}/lock\nAPACHE_HTTPD={program}\n"
+    )
+    (tmp_path / "envvars").write_text(text)
+    done = subprocess.run(
+        ["apache2ctl", "start"], capture_output=True, text=True, timeout=60, check=True,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_STARTED_BY_SYSTEMD": "7",
+             "APACHE_ENVVARS": str(tmp_path / "envvars")},
+    )  # fmt: skip
+    assert done.stdout == "[unset]\n"
+    root = tmp_path / "root"
+    write(root, "/etc/apache2/envvars", text)
+    write(root, "/etc/systemd/system/apache2.service",
+          "[Service]\nEnvironment=APACHE_STARTED_BY_SYSTEMD=7\nExecStart=/usr/sbin/apachectl start\n")  # fmt: skip
+    ours = read_invocation(RootFS(root), "debian", (2, 4))
+    assert "APACHE_STARTED_BY_SYSTEMD" not in ours.environment
+    # Read only, the unset fails: dash stops, httpd is never run.
+    (tmp_path / "envvars").write_text(text + "readonly APACHE_STARTED_BY_SYSTEMD\n")
+    done = subprocess.run(
+        ["apache2ctl", "start"], capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_STARTED_BY_SYSTEMD": "7",
+             "APACHE_ENVVARS": str(tmp_path / "envvars")},
+    )  # fmt: skip
+    assert done.returncode != 0 and done.stdout == ""
+    write(root, "/etc/apache2/envvars", text + "readonly APACHE_STARTED_BY_SYSTEMD\n")
+    with pytest.raises(ApacheConfigError, match="read-only"):
+        read_invocation(RootFS(root), "debian", (2, 4))

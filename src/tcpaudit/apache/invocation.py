@@ -33,6 +33,7 @@ from ..errors import ApacheConfigError
 from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
+from .apachectl import apachectl_command
 from .environment_files import unit_environment
 from .service_arguments import Invocation, apply_arguments
 from .shell import run_script
@@ -246,27 +247,12 @@ def _debian(
         f"{unit.name if unit else 'apache2.service'} runs apachectl, which sources "
         f"{fs_shown(reader, path) if read else path + ' (absent)'}"
     )
-    # apachectl, after sourcing: `if test "$APACHE_CONFDIR" != /etc/apache2;
-    # then APACHE_ARGUMENTS="-d $APACHE_CONFDIR $APACHE_ARGUMENTS"`, with the
-    # value envvars left; then `$HTTPD ${APACHE_ARGUMENTS} -k start`.
-    variables = state.variables
-    if variables.get("APACHE_CONFDIR", "") != "/etc/apache2":
-        given = variables.get("APACHE_ARGUMENTS", "")
-        variables["APACHE_ARGUMENTS"] = f"-d {variables.get('APACHE_CONFDIR', '')} {given}"
-        if "APACHE_CONFDIR" in state.unknown:
-            state.unknown.add("APACHE_ARGUMENTS")
-    arguments = _unquoted(reader, state, "APACHE_ARGUMENTS")
-    # HTTPD=${APACHE_HTTPD:-/usr/sbin/apache2}: blanks only are kept, and
-    # split to nothing, so the first word of the arguments is run.
-    httpd = _unquoted(reader, state, "APACHE_HTTPD", "/usr/sbin/apache2")
-    command = [*httpd, *arguments]
-    if not httpd:
-        message = (
-            "APACHE_HTTPD holds only blanks: apachectl runs the first word of "
-            "APACHE_ARGUMENTS as the program"
-        )
-        invocation.notes.append(Note(message=message))
-    invocation.binary = command[0] if command else "-k"
+    shown = fs_shown(reader, path) if read else path
+    command = apachectl_command(
+        state, lambda name, default: _unquoted(reader, state, name, default),
+        invocation.notes, shown,
+    )  # fmt: skip
+    invocation.binary = command[0]
     apply_arguments(command[1:], invocation)
     invocation.environment = _environment(reader, state)
     invocation.notes.extend(hidden_notes(state))

@@ -17,6 +17,7 @@ __all__ = [
     "ReadTimeoutLimit",
     "RequestReadTimeoutValue",
     "StageDefaults",
+    "c_int",
     "parse_atoi",
     "parse_flag_keepalive",
     "parse_proxy_params",
@@ -24,7 +25,8 @@ __all__ = [
     "parse_timeout_parameter",
 ]
 
-_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
+# C's isspace() and digits only (Python's \s and \d take Unicode ones too).
+_LEADING_INT = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 
 
 class InvalidValueError(Exception):
@@ -47,10 +49,23 @@ def c_long(digits: str) -> int:
     return -value if negative else value
 
 
+def _fits(digits: str) -> bool:
+    """Whether strtol reads ``digits`` without ERANGE (a saturated value is exact)."""
+    body = digits.lstrip("+-").lstrip("0") or "0"
+    limit = str(_LONG_MAX + digits.startswith("-"))
+    return len(body) < len(limit) or (len(body) == len(limit) and body <= limit)
+
+
+def c_int(value: int) -> int:
+    """A long cast to C's 32-bit ``int``: the low 32 bits, signed (glibc's
+    ``atoi`` is ``(int) strtol``: 4294967306 is 10, a saturated long -1)."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
 def parse_atoi(text: str) -> int:
     """C ``atoi``: the leading integer, 0 when there is none (``5ms`` -> 5, ``abc`` -> 0)."""
     match = _LEADING_INT.match(text)
-    return c_long(match.group(1)) if match else 0
+    return c_int(c_long(match.group(1))) if match else 0
 
 
 def parse_timeout_parameter(text: str, version: tuple[int, ...]) -> float:
@@ -66,17 +81,29 @@ def parse_timeout_parameter(text: str, version: tuple[int, ...]) -> float:
     match = _LEADING_INT.match(text)
     amount = c_long(match.group(1)) if match else 0
     unit = text[match.end() :] if match else text
+    if (
+        match
+        and c_long(match.group(1)) in (_LONG_MAX, -_LONG_MAX - 1)
+        and not _fits(match.group(1))
+    ):
+        raise InvalidValueError(f"time value {text!r} is out of range")  # strtoi64's ERANGE
     if amount < 0:
         raise InvalidValueError(f"invalid time value {text!r}")
+    # The largest amount of each unit whose microseconds fit an int64 (2.4.x
+    # returns ERANGE past it): seconds, hours, milliseconds, minutes.
     if unit == "" or unit.startswith("s"):
-        return float(amount)
-    if unit.startswith("h"):
-        return amount * 3600.0
-    if unit.startswith("ms"):
-        return amount / 1000
-    if unit.startswith("mi"):
-        return amount * 60.0
-    raise InvalidValueError(f"invalid time unit in {text!r}")
+        seconds, most = float(amount), _LONG_MAX // 1_000_000
+    elif unit.startswith("h"):
+        seconds, most = amount * 3600.0, _LONG_MAX // 3600 // 1_000_000
+    elif unit.startswith("ms"):
+        seconds, most = amount / 1000, _LONG_MAX // 1000
+    elif unit.startswith("mi"):
+        seconds, most = amount * 60.0, _LONG_MAX // 60 // 1_000_000
+    else:
+        raise InvalidValueError(f"invalid time unit in {text!r}")
+    if amount > most:
+        raise InvalidValueError(f"time value {text!r} is out of range")
+    return seconds
 
 
 def parse_flag_keepalive(text: str, version: tuple[int, ...] = (2, 4)) -> bool:
@@ -149,21 +176,42 @@ class StageDefaults(tuple[str, ...]):
 _STAGE = re.compile(r"^(handshake|header|body)=(.*)$", re.IGNORECASE)
 
 
+def _reqtimeout_int(text: str) -> int:
+    """mod_reqtimeout's parse_int: ``(int) strtol`` of the whole word (leading
+    blanks and a sign taken), refused when nothing or more follows, or below 0."""
+    match = _LEADING_INT.match(text)
+    if not match:
+        raise InvalidValueError(f"RequestReadTimeout value {text!r} is not numerical")
+    if match.end() != len(text):
+        raise InvalidValueError(f"RequestReadTimeout cannot parse {text[match.end() :]!r}")
+    value = c_int(c_long(match.group(1)))
+    if value < 0:
+        raise InvalidValueError(f"RequestReadTimeout value {text!r} is negative as an int")
+    return value
+
+
 def _stage_limit(text: str) -> ReadTimeoutLimit:
-    timeout_part, _, rest = text.partition(",")
-    low, _, high = timeout_part.partition("-")
+    """One stage's value as set_reqtimeout_param reads it (mod_reqtimeout.c)."""
+    position = text.lower().find(",minrate=")
+    maximum = 0
     min_rate: int | None = None
-    if rest:
-        key, _, rate = rest.partition("=")
-        if key.lower() != "minrate" or not rate.isdigit():
-            raise InvalidValueError(f"invalid RequestReadTimeout parameter {text!r}")
-        min_rate = c_long(rate)
-    if not low.isdigit() or (high and not high.isdigit()):
-        raise InvalidValueError(f"invalid RequestReadTimeout timeout {timeout_part!r}")
+    if position >= 0:
+        initial = text[:position]
+        min_rate = _reqtimeout_int(text[position + len(",minrate=") :])
+        if min_rate == 0:
+            raise InvalidValueError("RequestReadTimeout MinRate must be larger than 0")
+        if "-" in initial:
+            initial, _, high = initial.partition("-")
+            maximum = _reqtimeout_int(high)
+    elif "-" in text:
+        raise InvalidValueError("RequestReadTimeout needs MinRate with a timeout range")
+    else:
+        initial = text
+    timeout = _reqtimeout_int(initial)
+    if maximum and timeout >= maximum:
+        raise InvalidValueError("RequestReadTimeout maximum must be larger than the timeout")
     return ReadTimeoutLimit(
-        timeout_seconds=c_long(low),
-        max_seconds=c_long(high) if high else None,
-        min_rate_bytes=min_rate,
+        timeout_seconds=timeout, max_seconds=maximum or None, min_rate_bytes=min_rate
     )
 
 

@@ -1,0 +1,104 @@
+"""What Debian's apachectl does between sourcing envvars and running httpd.
+
+apachectl (/usr/sbin/apache2ctl) sources envvars, then, in the same dash:
+
+- adds ``-d $APACHE_CONFDIR`` to APACHE_ARGUMENTS when the directory is not
+  /etc/apache2, with the value envvars left;
+- sets ``HTTPD=${APACHE_HTTPD:-/usr/sbin/apache2}`` and
+  ``ULIMIT_MAX_FILES=${APACHE_ULIMIT_MAX_FILES:-ulimit -n 8192}``, and, as
+  root, runs ``$ULIMIT_MAX_FILES`` as a command;
+- runs ``[``, ``mkdir``, ``rm``, ``readlink``... (a function envvars defined
+  under one of these names runs instead);
+- for ``start``: ``unset APACHE_STARTED_BY_SYSTEMD``, then
+  ``$HTTPD ${APACHE_ARGUMENTS} -k start``.
+
+Checked against the real apache2ctl running a program that prints its
+arguments (tests/apache/test_apache_invocation.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import ApacheConfigError
+from ..provenance import Note
+from .shell_state import DEFAULT_IFS, ShellState, split_fields
+
+__all__ = ["apachectl_command"]
+
+# Commands apachectl runs after sourcing envvars (for start): a function of
+# that name, defined in envvars, would run instead.
+_COMMANDS_RUN = frozenset(("[", "test", "ulimit", "id", "mkdir", "rm", "readlink", "echo",
+                           "systemctl", "stat", "mktemp", "chmod", "chown", "mv", "rmdir",
+                           "true", "false"))  # fmt: skip
+_STARTED_BY_SYSTEMD = "APACHE_STARTED_BY_SYSTEMD"
+
+
+def apachectl_command(
+    state: ShellState,
+    unquoted: Callable[[str, str], list[str]],
+    notes: list[Note],
+    envvars: str,
+) -> list[str]:
+    """The command apachectl runs for ``start`` after sourcing ``envvars`` into
+    ``state``: the program, then its arguments (``-k start`` left out).
+
+    ``unquoted(name, default)`` expands ``$name`` unquoted as the script does
+    (split, matched as pathnames, noted when not known).
+
+    Raises:
+        ApacheConfigError: apachectl stops before running httpd.
+    """
+    variables = state.variables
+    if variables.get("APACHE_CONFDIR", "") != "/etc/apache2":
+        given = variables.get("APACHE_ARGUMENTS", "")
+        variables["APACHE_ARGUMENTS"] = f"-d {variables.get('APACHE_CONFDIR', '')} {given}"
+        if "APACHE_CONFDIR" in state.unknown:
+            state.unknown.add("APACHE_ARGUMENTS")
+    _ulimit_and_functions(state, envvars)
+    if _STARTED_BY_SYSTEMD in state.readonly:
+        raise ApacheConfigError(
+            f"apachectl's `unset {_STARTED_BY_SYSTEMD}` fails on a read-only variable: dash "
+            "stops there, before it starts httpd",
+            file=envvars,
+        )
+    variables.pop(_STARTED_BY_SYSTEMD, None)
+    state.exported.discard(_STARTED_BY_SYSTEMD)
+    arguments = unquoted("APACHE_ARGUMENTS", "")
+    # Blanks only are kept by ':-', and split to nothing: the first word of
+    # the arguments is run.
+    httpd = unquoted("APACHE_HTTPD", "/usr/sbin/apache2")
+    if not httpd:
+        message = (
+            "APACHE_HTTPD holds only blanks: apachectl runs the first word of "
+            "APACHE_ARGUMENTS as the program"
+        )
+        notes.append(Note(message=message))
+    return [*httpd, *arguments] or ["-k"]
+
+
+def _ulimit_and_functions(state: ShellState, envvars: str) -> None:
+    """``$ULIMIT_MAX_FILES`` run as a command, and functions standing for the
+    commands apachectl runs: anything but ``ulimit`` may change any name."""
+    if state.opaque is not None:
+        return
+    if "APACHE_ULIMIT_MAX_FILES" in state.unknown or "IFS" in state.unknown:
+        why = "what APACHE_ULIMIT_MAX_FILES runs is not known"
+    else:
+        value = state.variables.get("APACHE_ULIMIT_MAX_FILES") or "ulimit -n 8192"
+        fields = split_fields(value, state.variables.get("IFS", DEFAULT_IFS))
+        # (An empty list runs nothing; its word is never a pattern in practice.)
+        why = (
+            "apachectl runs APACHE_ULIMIT_MAX_FILES as a command, which is not ulimit"
+            if fields and fields[0] != "ulimit"
+            else ""
+        )
+    defined = sorted(state.functions & _COMMANDS_RUN)
+    if not why and defined:
+        why = f"envvars defines a function {defined[0]!r}, which apachectl runs after it"
+    if why:
+        state.make_opaque(
+            f"{why}: what it changes is not evaluated, so no value is known from there",
+            envvars,
+            0,
+        )

@@ -1,0 +1,131 @@
+"""Numbers read as httpd 2.4's C reads them, against the real apache2.
+
+httpd reads most counts with ``atoi`` (``(int) strtol``: the low 32 bits),
+KeepAliveTimeout with ``ap_timeout_parameter_parse`` (refused past what an
+int64 of microseconds holds), RequestReadTimeout with mod_reqtimeout's own
+``parse_int`` and checks, and lowers ServerLimit and ThreadLimit to its
+compile-time limits. Each case runs ``apache2 -t`` on the same text.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from apache_harness import MODULE_DIR, map_tree, run_apache, static_modules
+from test_apache_differential import Tree, assert_same
+
+from tcpaudit.apache import load_apache
+from tcpaudit.errors import ApacheConfigError
+from tcpaudit.facts import max_request_workers_effective, threads_per_child_effective
+
+DEBIAN = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
+REQTIMEOUT = f"LoadModule reqtimeout_module {MODULE_DIR}/mod_reqtimeout.so\n"
+
+
+def _both(tmp_path: Path, text: str) -> tuple[object, object]:
+    tcpaudit_root = tmp_path / "tcpaudit"
+    main = tcpaudit_root / "etc/apache2/apache2.conf"
+    main.parent.mkdir(parents=True)
+    main.write_text("ErrorLog /dev/null\nServerName x\n" + text)
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tcpaudit_root, apache_root)
+    map_tree(apache_root)
+    run = run_apache(apache_root, DEBIAN.main_file, DEBIAN.server_root)
+    try:
+        loaded: object = load_apache(DEBIAN.main_file, root=tcpaudit_root, version="2.4.71",
+                                     compiled_in=static_modules())  # fmt: skip
+    except ApacheConfigError as exc:
+        loaded = exc
+    assert_same(run, loaded)  # type: ignore[arg-type]
+    return run, loaded
+
+
+def _mpm(name: str) -> str:
+    return f"LoadModule mpm_{name}_module {MODULE_DIR}/mod_mpm_{name}.so\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("9223372036854", 9223372036854.0),  # the most seconds an int64 of microseconds holds
+        ("9223372036855", None),
+        ("2562047788h", 9223372036800.0),
+        ("2562047789h", None),
+        ("153722867280mi", 9223372036800.0),
+        ("153722867281mi", None),
+        ("9223372036854775ms", 9223372036854.775),
+        ("9223372036854776ms", None),
+        ("99999999999999999999", None),  # strtoi64's ERANGE
+        ("-99999999999999999999", None),
+    ],
+)
+def test_keepalive_timeout_out_of_range_is_refused(
+    tmp_path: Path, value: str, seconds: float | None
+) -> None:
+    run, loaded = _both(tmp_path, _mpm("event") + f"KeepAliveTimeout {value}\n")
+    assert run.accepted == (seconds is not None)  # type: ignore[attr-defined]
+    if seconds is not None:
+        assert loaded.settings["KeepAliveTimeout"].value == seconds  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("value", "header"),
+    [
+        ("header=4294967306", 10),  # (int) strtol keeps the low 32 bits
+        ("header=2147483648", None),  # negative as an int
+        ("header=99999999999999999999", None),
+        ("header=+10", 10),
+        ('"header= 10"', 10),  # strtol skips blanks
+        ("header=20-10,MinRate=5", None),  # the maximum must be above the timeout
+        ("header=10-20", None),  # a range needs MinRate
+        ("header=10-20,MinRate=0", None),
+        ("header=10-20,minrate=500", 10),
+        ("header=10,foo=3", None),
+    ],
+)
+def test_request_read_timeout_is_read_as_mod_reqtimeout_reads_it(
+    tmp_path: Path, value: str, header: int | None
+) -> None:
+    run, loaded = _both(tmp_path, _mpm("event") + REQTIMEOUT + f"RequestReadTimeout {value}\n")
+    assert run.accepted == (header is not None)  # type: ignore[attr-defined]
+    if header is not None:
+        stage = loaded.settings["RequestReadTimeout"].value.header  # type: ignore[attr-defined]
+        assert stage.timeout_seconds == header
+
+
+# httpd's warnings lowering MaxRequestWorkers: the number it ends with.
+_LOWERED = re.compile(
+    r"WARNING: MaxRequestWorkers .*?decreasing (?:MaxRequestWorkers )?to (?:nearest multiple )?(\d+)"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _mpm("prefork") + "ServerLimit 9999999\nMaxRequestWorkers 99999999999\n",
+        _mpm("prefork") + "MaxRequestWorkers 4294967346\n",  # atoi: 50
+        _mpm("event") + "ThreadsPerChild 4294967297\nMaxRequestWorkers 400\n",  # atoi: 1
+        _mpm("event") + "ServerLimit 9999999\nThreadLimit 9999999\nThreadsPerChild 9999999\n"
+        "MaxRequestWorkers 99999999999\n",
+        _mpm("worker") + "ServerLimit 9999999\nThreadLimit 9999999\nThreadsPerChild 9999999\n"
+        "MaxRequestWorkers 99999999999\n",
+    ],
+)
+def test_counts_are_cut_and_lowered_as_httpd_does(tmp_path: Path, text: str) -> None:
+    run, loaded = _both(tmp_path, text)
+    assert run.accepted  # type: ignore[attr-defined]
+    warnings = run.stderr  # type: ignore[attr-defined]
+    lowered = [int(number) for number in _LOWERED.findall(warnings)]
+    workers = max_request_workers_effective(loaded)  # type: ignore[arg-type]
+    if "would require" in warnings and "ServerLimit of 16" in warnings:
+        # AH00515: MaxRequestWorkers over ServerLimit x ThreadsPerChild: the
+        # threads per child httpd read are what the limit is made of.
+        assert threads_per_child_effective(loaded) == 1  # type: ignore[arg-type]
+        assert workers == 16
+    elif lowered:
+        assert workers == lowered[-1], warnings
+    else:
+        assert workers == 50 and "AH00180" not in warnings, warnings
