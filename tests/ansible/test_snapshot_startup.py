@@ -676,3 +676,23 @@ def test_a_url_password_across_a_quote_change_keeps_the_file_readable(
     document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
     assert "SECRET-W" not in json.dumps(document)
     assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+def test_a_unit_variable_put_where_a_secret_stands_never_travels(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # systemd expands ${X} in ExecStart='s -c directive: X's value is the
+    # password httpd's SetEnv gets, though its name says nothing.
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(root, "/etc/httpd/conf.d/env.conf", "LoadModule env_module modules/mod_env.so\n")
+    write(root, "/etc/systemd/system/httpd.service.d/20-secret.conf", (
+        "[Service]\nEnvironment=X=SECRET-VX KEPT=1\nExecStart=\n"
+        'ExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND -c "SetEnv DB_PASSWORD ${X}"\n'
+    ))  # fmt: skip
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert "SECRET-V" not in json.dumps(document)
+    assert "KEPT=1" in json.dumps(document)
+    local = tcpaudit.gather(root)
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)

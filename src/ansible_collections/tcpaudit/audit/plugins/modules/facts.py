@@ -2880,6 +2880,15 @@ def redact_unit(text, names=frozenset()):
     for index, line in enumerate(lines):
         if line.lstrip(" \t")[:1] in ("#", ";") and _comment_may_hold_secret(line):
             lines[index] = ""  # a unit's comment never continues, nor is read
+    # A variable an ExecStart= -c directive puts where a secret stands
+    # ("SetEnv DB_PASSWORD ${PW}": systemd expands it) is a secret too.
+    uses = {"variables": set(), "macros": set()}
+    for first, last, line in _unit_line_spans(lines):
+        key, equals, value = line.strip(" \t").partition("=")
+        if equals and key.strip(" \t").startswith("Exec"):
+            _redact_unit_command(list(lines), first, last, key.strip(" \t"),
+                                 value.strip(" \t"), names, uses)  # fmt: skip
+    names = frozenset(names) | uses["variables"]
     for first, last, line in _unit_line_spans(lines):
         key, equals, value = line.strip(" \t").partition("=")
         key = key.strip(" \t")
@@ -2963,13 +2972,14 @@ def _unit_secret_name(name, names):
     )
 
 
-def _redact_unit_command(lines, first, last, key, value, names):
+def _redact_unit_command(lines, first, last, key, value, names, uses=None):
     """A unit setting other than Environment= with its secrets replaced: the
     value of SetCredential=, httpd's -C/-c directives, NAME=VALUE words and
     parameters of a secret-named variable (``--password=x``, ``?token=x``),
     the word after a secret-named option (``--password x``) and words shaped
     like a credential. A changed line is rewritten on its first line, its
-    words quoted only where needed."""
+    words quoted only where needed. ``uses`` collects the variables its
+    httpd directives put where a secret stands (``redact_apache``)."""
     if key.startswith("SetCredential"):
         identifier, colon, _ = value.partition(":")
         if colon:
@@ -2991,9 +3001,9 @@ def _redact_unit_command(lines, first, last, key, value, names):
                 if "%" in written
                 else written
             )
-            directive = redact_apache(written)
+            directive = redact_apache(written, uses)
             if directive == written and redact_apache(plain) != plain:
-                directive = redact_apache(plain)
+                directive = redact_apache(plain, uses)
             directive = redact_userinfo(
                 _without_secret_options(redact_shell(directive, names=names))
             )
@@ -3003,7 +3013,7 @@ def _redact_unit_command(lines, first, last, key, value, names):
             continue
         name, sep, assigned = word.partition("=")
         if cluster is not None and cluster.group(2):
-            replaced = cluster.group(1) + redact_apache(cluster.group(2))
+            replaced = cluster.group(1) + redact_apache(cluster.group(2), uses)
         elif sep and (_unit_secret_name(name.lstrip("-"), names) or _shell_credential(assigned)):
             replaced = name + "=" + REDACTED
         elif _shell_credential(word):
