@@ -50,12 +50,31 @@ def apachectl_command(
         ApacheConfigError: apachectl stops before running httpd.
     """
     variables = state.variables
-    if variables.get("APACHE_CONFDIR", "") != "/etc/apache2":
+    if variables.get("ARGV") != "start" and state.opaque is None:
+        # ARGV="$@" is set before sourcing; `case "$ARGV"` picks the action after.
+        state.make_opaque("envvars changes ARGV, so apachectl may take another action than "
+                          "start: what it runs is not evaluated", envvars, 0)  # fmt: skip
+    confdir_differs = variables.get("APACHE_CONFDIR", "") != "/etc/apache2"
+    _stops_at_assignments(state, envvars, confdir_differs)
+    if confdir_differs:
         given = variables.get("APACHE_ARGUMENTS", "")
         variables["APACHE_ARGUMENTS"] = f"-d {variables.get('APACHE_CONFDIR', '')} {given}"
         if "APACHE_CONFDIR" in state.unknown:
             state.unknown.add("APACHE_ARGUMENTS")
     _ulimit_and_functions(state, envvars)
+    for name in (_STARTED_BY_SYSTEMD, "APACHE_ARGUMENTS"):
+        # `[ -z "$APACHE_STARTED_BY_SYSTEMD" ]`, then `${APACHE_ARGUMENTS}`:
+        # under the set -u envvars left on, an unset one stops dash.
+        if state.nounset and name not in variables and state.opaque is None:
+            if name in state.unknown or name in state.unsure:
+                state.make_opaque(f"whether {name} is set under set -u is not known",
+                                  envvars, 0)  # fmt: skip
+            else:
+                raise ApacheConfigError(
+                    f"apachectl expands ${name}, unset, under the set -u envvars left on: "
+                    "dash stops there, before it starts httpd",
+                    file=envvars,
+                )
     if _STARTED_BY_SYSTEMD in state.readonly:
         raise ApacheConfigError(
             f"apachectl's `unset {_STARTED_BY_SYSTEMD}` fails on a read-only variable: dash "
@@ -68,6 +87,10 @@ def apachectl_command(
     # Blanks only are kept by ':-', and split to nothing: the first word of
     # the arguments is run.
     httpd = unquoted("APACHE_HTTPD", "/usr/sbin/apache2")
+    if httpd and httpd[0] in state.functions and state.opaque is None:
+        state.make_opaque(f"envvars defines a function {httpd[0]!r}, which apachectl runs "
+                          "instead of the program", envvars, 0)  # fmt: skip
+        httpd = unquoted("APACHE_HTTPD", "/usr/sbin/apache2")  # noted as not known now
     if not httpd:
         message = (
             "APACHE_HTTPD holds only blanks: apachectl runs the first word of "
@@ -75,6 +98,29 @@ def apachectl_command(
         )
         notes.append(Note(message=message))
     return [*httpd, *arguments] or ["-k"]
+
+
+# What apachectl assigns after sourcing, in its order: a read-only one stops
+# dash there (APACHE_ARGUMENTS only when -d is added). mkdir_chown's locals
+# are assigned only when a run directory is missing.
+_ASSIGNED = ("HTTPD", "LYNX", "STATUSURL", "ULIMIT_MAX_FILES", "ERROR", "need_systemd")
+_ASSIGNED_MAYBE = ("OWNER", "DIR", "STAT", "TMPNAME")
+
+
+def _stops_at_assignments(state: ShellState, envvars: str, confdir_differs: bool) -> None:
+    names = ("APACHE_ARGUMENTS", *_ASSIGNED) if confdir_differs else _ASSIGNED
+    for name in names:
+        if name in state.readonly:
+            raise ApacheConfigError(
+                f"apachectl assigns {name}, which envvars made read only: dash stops there, "
+                "before it starts httpd",
+                file=envvars,
+            )
+    maybe = [n for n in (*names, *_ASSIGNED_MAYBE) if n in state.maybe_readonly]
+    maybe += [n for n in _ASSIGNED_MAYBE if n in state.readonly]
+    if maybe and state.opaque is None:
+        state.make_opaque(f"apachectl may assign {maybe[0]}, which may be read only: whether "
+                          "dash stops there is not known", envvars, 0)  # fmt: skip
 
 
 def _ulimit_and_functions(state: ShellState, envvars: str) -> None:

@@ -35,6 +35,7 @@ from .values import (
     parse_request_read_timeout,
     parse_timeout_parameter,
 )
+from .vhost_addresses import has_address
 
 __all__ = [
     "CANONICAL_NAMES",
@@ -341,7 +342,10 @@ _READ_TIMEOUT = frozenset({"RequestReadTimeout"})
 
 
 def virtual_hosts(
-    directives: list[Directive], version: tuple[int, ...], memory: MemoryGuard | None = None
+    directives: list[Directive],
+    version: tuple[int, ...],
+    memory: MemoryGuard | None = None,
+    notes: list[Note] | None = None,
 ) -> list[VirtualHost]:
     """Return every ``<VirtualHost>``, in the order httpd reads them.
 
@@ -364,6 +368,19 @@ def virtual_hosts(
     for index, directive in enumerate(_sections(directives, "virtualhost")):
         if memory is not None and not index & 0xFFF:
             memory.check(directive.file or "", directive.line)
+        if not has_address(directive.args):
+            # Every word empty, or a name no resolver takes: httpd skips each
+            # ("Could not resolve host name"), and the vhost answers nothing.
+            if notes is not None:
+                notes.append(
+                    Note(
+                        message="<VirtualHost> with no address httpd can use (an empty word, "
+                        "or a name no resolver takes): it answers no connection",
+                        file=directive.file,
+                        line=directive.line,
+                    )
+                )
+            continue
         children = directive.children or []
         address = " ".join(directive.args)
         first_on_address = address not in seen_addresses

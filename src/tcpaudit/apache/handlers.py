@@ -36,6 +36,7 @@ from .handler_modules import header_error, setenvif_error
 from .modules import module_source_name
 from .tree import Directive
 from .values import parse_atoi
+from .vhost_addresses import address_error
 
 __all__ = [
     "HANDLED",
@@ -435,6 +436,8 @@ def section_error(directive: Directive) -> str | None:
 def empty_section_error(directive: Directive) -> str | None:
     """A section httpd's handler refuses before it walks the contents."""
     key = directive.key
+    if key == "virtualhost":
+        return address_error(directive.args)
     if not directive.args:
         if key in _ONE_PATH or key in _ONE_PATTERN:
             shown = canonical_name("<" + key) or "<" + directive.name

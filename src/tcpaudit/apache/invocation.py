@@ -239,6 +239,7 @@ def _debian(
     state = ShellState(variables=redact_environment(environment), exported=set(environment))
     confdir = environment.get("APACHE_CONFDIR") or "/etc/apache2"
     state.variables["APACHE_CONFDIR"] = confdir  # `test -z` sets an empty one too
+    state.variables["ARGV"] = "start"  # ARGV="$@", before envvars is sourced
     path = environment.get("APACHE_ENVVARS") or (
         f"{confdir}/envvars" if confdir != "/etc/apache2" or envvars is None else envvars
     )

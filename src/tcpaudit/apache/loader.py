@@ -352,7 +352,7 @@ def _load(
             result.directives, release, mpm_name, result.modules
         )
         memory.check(main_shown, None)
-        vhosts = virtual_hosts(result.directives, release, memory)
+        vhosts = virtual_hosts(result.directives, release, memory, notes)
     except ApacheConfigError as error:
         raise without_secret_values(error, result.secret_values) from None
     notes += _patch_level_notes(release, vhosts)
