@@ -696,3 +696,23 @@ def test_a_unit_variable_put_where_a_secret_stands_never_travels(
     assert "KEPT=1" in json.dumps(document)
     local = tcpaudit.gather(root)
     assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+def test_a_unit_running_httpd_through_env_grades_as_its_local_audit(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(root, "/etc/systemd/system/httpd.service.d/20-env.conf", (
+        "[Service]\nExecStart=\nExecStart=/usr/bin/env -u LANG EXTRA=1 /usr/sbin/httpd "
+        "$OPTIONS -DFOREGROUND\n"
+    ))  # fmt: skip
+    local = tcpaudit.gather(root)
+    assert local.apache is not None and local.apache.invocation is not None
+    assert local.apache.invocation.binary == "/usr/sbin/httpd"
+    assert "EXTRA" in local.apache.invocation.environment
+    assert "LANG" not in local.apache.invocation.environment
+    assert local.apache.settings["Timeout"].value == 20  # OPTIONS' -DLOWTIMEOUT reached httpd
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)

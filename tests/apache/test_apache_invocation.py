@@ -592,3 +592,44 @@ def test_apachectl_unsets_started_by_systemd_before_httpd(tmp_path: Path) -> Non
     write(root, "/etc/apache2/envvars", text + "readonly APACHE_STARTED_BY_SYSTEMD\n")
     with pytest.raises(ApacheConfigError, match="read-only"):
         read_invocation(RootFS(root), "debian", (2, 4))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["A=1", "B=x=y"],
+        ["-i", "A=1"],
+        ["-", "A=1"],
+        ["-u", "KEEP", "A=1"],
+        ["-uKEEP", "--", "A=2"],
+        ["--unset=KEEP", "--ignore-env", "A=3"],
+        ["--unset", "KEEP", "-v", "A=4"],
+        ["-iu", "KEEP", "A=5"],
+        ["-C", "/", "A=6"],
+        ["--chdir=/", "-v", "A=7"],
+    ],
+)
+def test_a_unit_running_httpd_through_env_is_read_as_env_runs_it(
+    tmp_path: Path, options: list[str]
+) -> None:
+    """GNU env's options and assignments, then the program: the binary, the
+    arguments and the environment are those the real env gives it."""
+    program = tmp_path / "print"
+    program.write_text('#!/bin/sh\nprintf "%s\\n" "$0" "$@"\necho ---\nenv | sort\n')
+    program.chmod(0o755)
+    done = subprocess.run(
+        ["/usr/bin/env", *options, str(program), "-DX"], capture_output=True, text=True,
+        check=True, env={"KEEP": "k", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    arguments, _, listed = done.stdout.partition("---\n")
+    theirs = dict(line.split("=", 1) for line in listed.splitlines())
+    for name in ("PWD", "SHLVL", "_", "OLDPWD"):  # the shell's own
+        theirs.pop(name, None)
+    root = tmp_path / "root"
+    unit_options = " ".join(options)
+    write(root, "/etc/systemd/system/httpd.service",
+          f"[Service]\nEnvironment=KEEP=k PATH=/usr/bin:/bin\n"
+          f"ExecStart=/usr/bin/env {unit_options} {program} -DX\n")  # fmt: skip
+    ours = read_invocation(RootFS(root), "rhel", (2, 4))
+    assert [ours.binary, *(f"-D{name}" for name in ours.defines)] == arguments.splitlines()
+    assert ours.environment == theirs

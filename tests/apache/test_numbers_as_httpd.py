@@ -135,7 +135,8 @@ def test_counts_are_cut_and_lowered_as_httpd_does(tmp_path: Path, text: str) -> 
     "address",
     ["", " ", '""', "*:0", "*:65536", "*:abc", "host:", "::1", "80", ":80", "[zz]:80",
      "[::1%lo]:80", "[::1]:80", "*:*", "_DEFAULT_:443", "*:4294967376", "127.0.0.1:8080 *:abc",
-     '"" *:80'],
+     '"" *:80', "1::a", "::", "::ffff:1.2.3.4", "2001:db8::ab", "::a:*", "1::a%lo",
+     "1.2.3.4%x"],
 )  # fmt: skip
 def test_virtual_host_addresses_are_read_as_httpd_reads_them(tmp_path: Path, address: str) -> None:
     # vhost.c's get_addresses: some words refuse the section, some give no
@@ -146,3 +147,15 @@ def test_virtual_host_addresses_are_read_as_httpd_reads_them(tmp_path: Path, add
     if run.accepted:  # type: ignore[attr-defined]
         vhosts = loaded.vhosts  # type: ignore[attr-defined]
         assert len(vhosts) == len(run.vhosts)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a:0", "a:99999", "a:abc", "a:", "[::1]:80", "a*", "a?", "::1", "a:81", "a:080", "a:+80",
+     "http://a:81", "https://a", "a", "a.example."],
+)  # fmt: skip
+def test_server_name_is_read_as_httpd_reads_it(tmp_path: Path, name: str) -> None:
+    # server_hostname_port: a pattern or a port outside 1..65535 is refused;
+    # the vhost's name is the host alone (DUMP_VHOSTS), scheme and port off.
+    _both(tmp_path, _mpm("event") + f"<VirtualHost *:80>\nServerName {name}\n</VirtualHost>\n")
+    _both(tmp_path / "server", _mpm("event") + f"ServerName {name}\n")

@@ -35,7 +35,7 @@ from .values import (
     parse_request_read_timeout,
     parse_timeout_parameter,
 )
-from .vhost_addresses import has_address
+from .vhost_addresses import has_address, server_name_parts
 
 __all__ = [
     "CANONICAL_NAMES",
@@ -397,7 +397,7 @@ def virtual_hosts(
             if key == "servername":
                 # Each ServerName replaces the one before (server_hostname_port in core.c).
                 if child.args:
-                    server_name = child.args[0]
+                    server_name = server_name_parts(child.args[0])[0]
             elif key in PROXY_KEYS:
                 proxies.append(child)
             elif child.children is None:

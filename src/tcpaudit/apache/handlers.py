@@ -36,7 +36,7 @@ from .handler_modules import header_error, setenvif_error
 from .modules import module_source_name
 from .tree import Directive
 from .values import parse_atoi
-from .vhost_addresses import address_error
+from .vhost_addresses import address_error, server_name_parts
 
 __all__ = [
     "HANDLED",
@@ -344,12 +344,46 @@ def _alias(directive: Directive, _state: WalkState, sections: tuple[str, ...]) -
     return None
 
 
+def fnmatch_test(text: str) -> bool:
+    """apr_fnmatch_test: whether ``text`` holds a pattern (``*``, ``?``, or a
+    ``[`` closed by a ``]``; a backslash escapes the next character)."""
+    nesting = 0
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char in "?*":
+            return True
+        if char == "\\":
+            index += 1
+            if index >= len(text):
+                return False
+        elif char == "[":
+            nesting += 1
+        elif char == "]" and nesting:
+            return True
+        index += 1
+    return False
+
+
+def _server_name(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    if not directive.args:
+        return None  # the word count's message
+    word = directive.args[0]
+    if fnmatch_test(word):
+        return f'Invalid ServerName "{word}" use ServerAlias to set multiple server names.'
+    _, port = server_name_parts(word)
+    if port is not None and not 0 < port < 65536:
+        return f'The port number "{word}" is outside the appropriate range (i.e., 1..65535).'
+    return None
+
+
 _Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]
 _HANDLERS: dict[str, _Handler] = {
     "options": _options,
     "allowoverride": _allow_override,
     "error": _error,
     "serveralias": _server_alias,
+    "servername": _server_name,
     "loglevel": _log_level,
     "listen": _listen,
     "listenbacklog": _at_least(1, "ListenBacklog must be > 0"),
@@ -382,7 +416,8 @@ HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
 # loaded, which no directive changes during a walk); ServerAlias and Alias
 # look at the sections around, Listen at the Listen lines before.
 _WORDS_ONLY = frozenset(
-    {"options", "allowoverride", "error", "loglevel", "listenbacklog", "limitrequestline",
+    {"options", "allowoverride", "error", "servername", "loglevel", "listenbacklog",
+     "limitrequestline",
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
      "requestheader", "setenvif", "setenvifnocase", "setenvifexpr", "browsermatch",

@@ -35,7 +35,7 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from .apachectl import apachectl_command
 from .environment_files import unit_environment
-from .service_arguments import Invocation, apply_arguments
+from .service_arguments import Invocation, apply_arguments, through_env
 from .shell import run_script
 from .shell_commands import ps4_expands
 from .shell_pathnames import PathnameBudget, expand_pathnames
@@ -220,7 +220,22 @@ def _exec(
     if unit is None or unit.exec_start is None:
         return None
     words, _, _ = unit.exec_start
-    return exec_arguments(words, environment)
+    command = exec_arguments(words, environment)
+    if command and PurePosixPath(command[0]).name == "env":
+        # ExecStart=/usr/bin/env NAME=value /usr/sbin/httpd ...: env's own
+        # options and assignments, then the program it runs.
+        changed = dict(environment)
+        through, problem = through_env(command, changed)
+        if problem is None:
+            environment.clear()
+            environment.update(changed)
+            return through
+        message = (
+            f"ExecStart= runs {problem}: the service's program, arguments and environment "
+            "may differ from those shown"
+        )
+        reader.invocation.notes.append(Note(message=message))
+    return command
 
 
 def _debian(

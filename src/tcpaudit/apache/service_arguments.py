@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ..provenance import Note
 
-__all__ = ["Invocation", "apply_arguments"]
+__all__ = ["Invocation", "apply_arguments", "through_env"]
 
 
 @dataclass
@@ -79,3 +79,76 @@ def _take(option: str, value: str, invocation: Invocation) -> None:
         invocation.config_file = value
     elif option == "d":
         invocation.server_root = value
+
+
+# GNU env's long options (a unique prefix is taken, as getopt_long does) and
+# whether each takes a value; signal handling and output ones change nothing
+# httpd reads.
+_ENV_LONG = {"ignore-environment": False, "null": False, "unset": True, "chdir": True,
+             "split-string": True, "block-signal": None, "default-signal": None,
+             "ignore-signal": None, "list-signal-handling": False, "debug": False,
+             "help": False, "version": False}  # fmt: skip
+
+
+def through_env(words: list[str], environment: dict[str, str]) -> tuple[list[str], str | None]:
+    """``env [OPTION]... [NAME=VALUE]... COMMAND [ARG]...`` as GNU env runs it:
+    ``environment`` changed in place, the command returned; with why the
+    command is not known, or env runs none, when so."""
+    index = 1
+    while index < len(words):
+        word = words[index]
+        if word == "--":
+            index += 1
+            break
+        if word == "-":
+            environment.clear()
+            index += 1
+            continue
+        if not word.startswith("-"):
+            break
+        index += 1
+        if word.startswith("--"):
+            name, equals, value = word[2:].partition("=")
+            matches = [option for option in _ENV_LONG if option.startswith(name)] if name else []
+            if name in _ENV_LONG:
+                matches = [name]
+            if len(matches) != 1 or matches[0] in ("help", "version", "split-string", "null"):
+                return [], f"env with {word.split('=')[0]}, which tcpaudit does not follow"
+            option = matches[0]
+            if _ENV_LONG[option] and not equals:
+                if index >= len(words):
+                    return [], f"env's {word} without its value"
+                value, index = words[index], index + 1
+            if option == "ignore-environment":
+                environment.clear()
+            elif option == "unset":
+                environment.pop(value, None)
+            continue
+        position = 1
+        while position < len(word):
+            letter = word[position]
+            position += 1
+            if letter == "i":
+                environment.clear()
+            elif letter == "v":
+                continue
+            elif letter in "uC":
+                value = word[position:]
+                if not value:
+                    if index >= len(words):
+                        return [], f"env's -{letter} without its value"
+                    value, index = words[index], index + 1
+                if letter == "u":
+                    environment.pop(value, None)
+                break
+            else:
+                return [], f"env with -{letter}, which tcpaudit does not follow"
+    while index < len(words) and "=" in words[index]:
+        name, _, value = words[index].partition("=")
+        if not name:
+            return [], "env given an assignment with no name, which fails"
+        environment[name] = value
+        index += 1
+    if index >= len(words):
+        return [], "env with no command prints the environment: httpd is not started"
+    return words[index:], None

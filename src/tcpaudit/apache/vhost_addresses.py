@@ -18,9 +18,9 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .values import c_int, c_long
+from .values import c_int, c_long, parse_atoi
 
-__all__ = ["address_error", "has_address"]
+__all__ = ["address_error", "has_address", "server_name_parts"]
 
 # What a host name a resolver may answer is made of.
 _HOST_NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -93,4 +93,21 @@ def has_address(words: tuple[str, ...]) -> bool:
             return True  # a wildcard, or an IPv6 address checked above
         if _HOST_NAME.fullmatch(host):
             return True  # a name that may resolve
+        try:
+            # getaddrinfo takes an IPv6 address unbracketed ("1::a", "::"),
+            # a scope id only on a link-local one.
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            continue
+        if "%" not in host or address.is_link_local:
+            return True
     return False
+
+
+def server_name_parts(word: str) -> tuple[str, int | None]:
+    """server_hostname_port (core.c): the host name (a ``scheme://`` and a
+    ``:port`` taken off) and the port (None when the word names none)."""
+    scheme_end = word.find("://")
+    part = word[scheme_end + 3 :] if scheme_end >= 0 else word
+    host, colon, port = part.partition(":")
+    return host, parse_atoi(port) if colon else None
