@@ -522,12 +522,20 @@ def test_apachectl_assembles_the_command_as_tcpaudit_says(tmp_path: Path, envvar
         "set -u\nAPACHE_ARGUMENTS=-DX\n",
         # A function of the program's name runs instead of it.
         "apache2() { :; }\nAPACHE_HTTPD=apache2\n",
+        # The IFS envvars leaves splits $HTTPD; a PATH without mktemp ends
+        # apachectl where its run directories are missing (at boot).
+        'IFS=/\nAPACHE_ULIMIT_MAX_FILES="ulimit -n 1024"\n',
+        'IFS=k\nAPACHE_ARGUMENTS=-DA\nAPACHE_ULIMIT_MAX_FILES="ulimit -n 1024"\n',
+        "IFS=k\nAPACHE_ARGUMENTS=-DA\n",
+        "PATH=/nonexistent\n",
+        "set -e\nPATH=/nonexistent\n",
+        "PATH=/opt/bin:$PATH\nAPACHE_ARGUMENTS=-DX\n",
     ],
 )
 def test_apachectl_after_envvars_is_followed_or_said_not_known(
     tmp_path: Path, envvars: str
 ) -> None:
-    program = tmp_path / "print-arguments"
+    program = tmp_path / "print-k-arguments"  # (a "k" for IFS=k to split at)
     program.write_text('#!/bin/sh\nprintf "%s\\n" "$0" "$@"\n')
     program.chmod(0o755)
     run_dir = tmp_path / "run"
@@ -633,3 +641,34 @@ def test_a_unit_running_httpd_through_env_is_read_as_env_runs_it(
     ours = read_invocation(RootFS(root), "rhel", (2, 4))
     assert [ours.binary, *(f"-D{name}" for name in ours.defines)] == arguments.splitlines()
     assert ours.environment == theirs
+
+
+@pytest.mark.parametrize("envvars", ["set -a\n", "set -a\nAPACHE_CONFDIR=/srv/c\n",
+                                     "export LYNX\nAPACHE_LYNX=lynx\n"])  # fmt: skip
+def test_apachectl_variables_reach_httpd_as_they_are_exported(tmp_path: Path, envvars: str) -> None:
+    """apachectl's own variables (HTTPD, LYNX...) are exported when envvars left
+    set -a on or exported the name: httpd's environment holds them."""
+    program = tmp_path / "print-environment"
+    program.write_text("#!/bin/sh\nenv\n")
+    program.chmod(0o755)
+    run_dir = tmp_path / "run"
+    text = f"APACHE_RUN_DIR={run_dir}\nAPACHE_LOCK_DIR={run_dir}/lock\nAPACHE_HTTPD={program}\n"
+    text += envvars
+    (tmp_path / "envvars").write_text(text)
+    done = subprocess.run(
+        ["apache2ctl", "start"], capture_output=True, text=True, timeout=60, check=True,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_STARTED_BY_SYSTEMD": "1",
+             "APACHE_ENVVARS": str(tmp_path / "envvars")},
+    )  # fmt: skip
+    theirs = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    root = tmp_path / "root"
+    write(root, "/etc/apache2/envvars", text)
+    write(root, "/etc/systemd/system/apache2.service",
+          "[Service]\nEnvironment=APACHE_STARTED_BY_SYSTEMD=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+          "ExecStart=/usr/sbin/apachectl start\n")  # fmt: skip
+    ours = read_invocation(RootFS(root), "debian", (2, 4))
+    names = ("HTTPD", "LYNX", "STATUSURL", "ULIMIT_MAX_FILES", "ERROR", "need_systemd",
+             "APACHE_ARGUMENTS")  # fmt: skip
+    assert any(name in theirs for name in names)
+    for name in names:
+        assert ours.environment.get(name) == theirs.get(name), name

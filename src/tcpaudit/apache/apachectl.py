@@ -39,9 +39,11 @@ def apachectl_command(
     unquoted: Callable[[str, str], list[str]],
     notes: list[Note],
     envvars: str,
+    path_before: str | None = None,
 ) -> list[str]:
     """The command apachectl runs for ``start`` after sourcing ``envvars`` into
     ``state``: the program, then its arguments (``-k start`` left out).
+    ``path_before`` is PATH as the service gave it, before envvars.
 
     ``unquoted(name, default)`` expands ``$name`` unquoted as the script does
     (split, matched as pathnames, noted when not known).
@@ -61,6 +63,8 @@ def apachectl_command(
         variables["APACHE_ARGUMENTS"] = f"-d {variables.get('APACHE_CONFDIR', '')} {given}"
         if "APACHE_CONFDIR" in state.unknown:
             state.unknown.add("APACHE_ARGUMENTS")
+    _assign(state, confdir_differs)
+    _path_and_ifs(state, envvars, path_before)
     _ulimit_and_functions(state, envvars)
     for name in (_STARTED_BY_SYSTEMD, "APACHE_ARGUMENTS"):
         # `[ -z "$APACHE_STARTED_BY_SYSTEMD" ]`, then `${APACHE_ARGUMENTS}`:
@@ -97,7 +101,66 @@ def apachectl_command(
             "APACHE_ARGUMENTS as the program"
         )
         notes.append(Note(message=message))
-    return [*httpd, *arguments] or ["-k"]
+    command = [*httpd, *arguments] or ["-k"]
+    if command[0] == "" and state.opaque is None:
+        raise ApacheConfigError(
+            "apachectl runs an empty program name ($HTTPD split with the IFS envvars left): "
+            "it fails, and httpd is not started",
+            file=envvars,
+        )
+    return command
+
+
+# apachectl's own variables, assigned after sourcing: their ':-' defaults.
+_DEFAULTS = {
+    "HTTPD": ("APACHE_HTTPD", "/usr/sbin/apache2"),
+    "LYNX": ("APACHE_LYNX", "www-browser -dump"),
+    "STATUSURL": ("APACHE_STATUSURL", "http://localhost:80/server-status"),
+    "ULIMIT_MAX_FILES": ("APACHE_ULIMIT_MAX_FILES", "ulimit -n 8192"),
+}
+
+
+def _assign(state: ShellState, confdir_differs: bool) -> None:
+    """apachectl's assignments, exported when envvars exported the name or
+    left ``set -a`` on (the environment httpd gets holds them then)."""
+    variables = state.variables
+    for name, (source, default) in _DEFAULTS.items():
+        variables[name] = variables.get(source) or default
+        if source in state.unknown:
+            state.unknown.add(name)
+    variables["ERROR"] = "0"
+    variables["need_systemd"] = "false"
+    if state.all_export:
+        exported = ("APACHE_ARGUMENTS", *_ASSIGNED) if confdir_differs else _ASSIGNED
+        state.exported.update(exported)
+
+
+# Where the commands apachectl runs before httpd are (mkdir, mktemp, id...).
+_COMMAND_DIRECTORIES = frozenset(("/usr/bin", "/bin", "/usr/bin/", "/bin/"))
+
+
+def _path_and_ifs(state: ShellState, envvars: str, path_before: str | None) -> None:
+    """A PATH envvars changed may hide mktemp, whose failure ends apachectl
+    (at boot its run directories are missing); an IFS it changed splits
+    ``$HTTPD`` where the program name may hold one of its characters."""
+    if state.opaque is not None:
+        return
+    path = state.variables.get("PATH")
+    why = ""
+    if "PATH" in state.unknown:
+        why = "envvars sets PATH to a value not known"
+    elif path != path_before and _COMMAND_DIRECTORIES.isdisjoint((path or "").split(":")):
+        why = "envvars sets PATH without /usr/bin: apachectl may not find mkdir or mktemp"
+    elif "IFS" in state.unknown:
+        why = "envvars sets IFS to a value not known"
+    else:
+        blanks = state.variables.get("IFS", DEFAULT_IFS)
+        httpd = state.variables.get("HTTPD", "")
+        if set(blanks) - set(DEFAULT_IFS) & set(httpd):
+            why = "the IFS envvars left splits $HTTPD inside the program's name"
+    if why:
+        state.make_opaque(f"{why}: whether httpd is started, and how, is not known",
+                          envvars, 0)  # fmt: skip
 
 
 # What apachectl assigns after sourcing, in its order: a read-only one stops

@@ -60,6 +60,8 @@ _UNITS = {
     "upstream": "httpd.service",
 }
 _CONTROL_SCRIPTS = frozenset({"apachectl", "apache2ctl"})
+# The PATH systemd sets for a service whose unit sets none (systemd 252).
+SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class _Reader:
@@ -251,6 +253,10 @@ def _debian(
         invocation.environment = environment
         apply_arguments(command[1:], invocation)
         return
+    if unit is not None and "PATH" not in environment:
+        # systemd gives every service a PATH (systemd.exec(5)), which apachectl
+        # and envvars see and httpd inherits.
+        environment["PATH"] = SYSTEMD_PATH
     state = ShellState(variables=redact_environment(environment), exported=set(environment))
     confdir = environment.get("APACHE_CONFDIR") or "/etc/apache2"
     state.variables["APACHE_CONFDIR"] = confdir  # `test -z` sets an empty one too
@@ -258,6 +264,7 @@ def _debian(
     path = environment.get("APACHE_ENVVARS") or (
         f"{confdir}/envvars" if confdir != "/etc/apache2" or envvars is None else envvars
     )
+    path_before = state.variables.get("PATH")
     read = reader.shell(path, state)
     invocation.how = (
         f"{unit.name if unit else 'apache2.service'} runs apachectl, which sources "
@@ -266,7 +273,7 @@ def _debian(
     shown = fs_shown(reader, path) if read else path
     command = apachectl_command(
         state, lambda name, default: _unquoted(reader, state, name, default),
-        invocation.notes, shown,
+        invocation.notes, shown, path_before,
     )  # fmt: skip
     invocation.binary = command[0]
     apply_arguments(command[1:], invocation)
