@@ -736,7 +736,7 @@ def _schemes() -> list[str]:
 def test_the_first_test_of_a_header_line_never_misses_a_credential_value(scheme: str) -> None:
     # worth_checking runs before redact_arguments and must never say "no" to a
     # line redact_arguments would change.
-    from tcpaudit.apache.secret_words import CHECK_HEADER, secret_check, worth_checking
+    from tcpaudit.apache.secret_checks import CHECK_HEADER, secret_check, worth_checking
 
     assert secret_check("header") == CHECK_HEADER
     for value in (f"{scheme} v", f"{scheme.upper()}\tv", f"Vendor{scheme} a1b2c3d4e5f6g7h8i9"):
@@ -750,15 +750,15 @@ def test_the_first_test_of_a_header_line_never_misses_a_credential_value(scheme:
 def test_only_short_lines_are_remembered_by_the_first_test() -> None:
     # The cache holds lines between loads: long ones (a hostile tree's) are
     # tested each time instead of kept.
-    from tcpaudit.apache import secret_words
+    from tcpaudit.apache import secret_checks
 
-    remembered = secret_words._worth_checking_remembered
+    remembered = secret_checks._worth_checking_remembered
     before = remembered.cache_info().currsize
     long_line = "Header set X-Long " + "a" * 300
-    assert secret_words.worth_checking(secret_words.CHECK_HEADER, long_line) is False
+    assert secret_checks.worth_checking(secret_checks.CHECK_HEADER, long_line) is False
     assert remembered.cache_info().currsize == before
     short_line = "Header set X-Short abc-" + str(before)
-    secret_words.worth_checking(secret_words.CHECK_HEADER, short_line)
+    secret_checks.worth_checking(secret_checks.CHECK_HEADER, short_line)
     assert remembered.cache_info().currsize == min(before + 1, remembered.cache_info().maxsize)
 
 

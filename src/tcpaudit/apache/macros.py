@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .lexer import first_word, split_words
-from .secret_words import is_secret_directive, references_in_secrets
+from .secret_checks import is_secret_directive
+from .secret_words import references_in_secrets
 from .sections import Line, capture_macro_body
 
 __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_header"]

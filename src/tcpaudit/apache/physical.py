@@ -19,8 +19,8 @@ from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .memory import CHECK_EVERY_LINES
 from .reader import CONDITIONALS, LineReader, NameEntry
+from .secret_checks import worth_checking
 from .secret_flows import FLOW_DIRECTIVES
-from .secret_words import worth_checking
 from .sections import Frame, kept_depth, push_kept
 from .tree import Directive
 

@@ -44,8 +44,9 @@ from .lexer import (
 from .macros import MacroError, MacroTable
 from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
 from .modules import LoadedModules
+from .secret_checks import secret_check, worth_checking
 from .secret_flows import FLOW_DIRECTIVES, SecretFlows
-from .secret_words import redact_arguments, secret_check, worth_checking
+from .secret_words import redact_arguments
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .tree import Directive
 from .variables import Variables

@@ -30,12 +30,8 @@ from .credentials import (
     header_conditions,
     is_credential_header,
 )
-from .secret_words import (
-    CONDITION_BACKREFERENCE,
-    ENVIRONMENT_SETTERS,
-    close_over,
-    set_environment_names,
-)
+from .secret_checks import CONDITION_BACKREFERENCE, ENVIRONMENT_SETTERS
+from .secret_words import close_over, set_environment_names
 
 __all__ = ["FLOW_DIRECTIVES", "SecretFlows", "names_read"]
 

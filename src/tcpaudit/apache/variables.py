@@ -22,13 +22,8 @@ from dataclasses import dataclass
 from ..errors import ApacheConfigError
 from ..provenance import Note
 from .lexer import first_word, split_words
-from .secret_words import (
-    close_over,
-    is_secret_directive,
-    references_in_secrets,
-    secret_check,
-    worth_checking,
-)
+from .secret_checks import is_secret_directive, secret_check, worth_checking
+from .secret_words import close_over, references_in_secrets
 from .shell_state import is_secret_variable
 
 __all__ = ["Variables"]

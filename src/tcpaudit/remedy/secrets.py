@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 
 from ..apache.lexer import split_words
-from ..apache.secret_words import may_hold_secret, secret_in_words
+from ..apache.secret_checks import may_hold_secret
+from ..apache.secret_words import secret_in_words
 from ..apache.shell_state import REDACTED_VALUE
 from ..lines import physical_lines
 from ..sysctl.apply import glob_matches
