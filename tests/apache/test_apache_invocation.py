@@ -672,3 +672,89 @@ def test_apachectl_variables_reach_httpd_as_they_are_exported(tmp_path: Path, en
     assert any(name in theirs for name in names)
     for name in names:
         assert ours.environment.get(name) == theirs.get(name), name
+
+
+def _libc_glob(pattern: str) -> list[str]:
+    """glob(3) of this host's libc, flags 0, as systemd calls it (safe_glob)."""
+    import ctypes
+    import ctypes.util
+
+    class Glob(ctypes.Structure):
+        _fields_ = [("gl_pathc", ctypes.c_size_t), ("gl_pathv", ctypes.POINTER(ctypes.c_char_p)),
+                    ("gl_offs", ctypes.c_size_t), ("gl_flags", ctypes.c_int),
+                    ("rest", ctypes.c_void_p * 8)]  # fmt: skip
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    found = Glob()
+    if libc.glob(pattern.encode(), 0, None, ctypes.byref(found)) != 0:
+        return []
+    names = [found.gl_pathv[index].decode() for index in range(found.gl_pathc)]
+    libc.globfree(ctypes.byref(found))
+    return names
+
+
+@pytest.mark.parametrize(
+    ("line", "defines"),
+    [
+        # A backslash is glob's escape: http\d matches httpd.
+        ("EnvironmentFile=/etc/sysconfig/http\\d", ["FROMFILE", "FOREGROUND"]),
+        # With '-', a match that is no file (a directory) is skipped alone.
+        ("EnvironmentFile=-/etc/sysconfig/httpd*", ["FROMFILE", "FOREGROUND"]),
+        ("EnvironmentFile=-/etc/sysconfig/nothing*", ["FOREGROUND"]),
+    ],
+)
+def test_environment_file_paths_are_globbed_as_systemd_globs_them(
+    tmp_path: Path, line: str, defines: list[str]
+) -> None:
+    root = tmp_path / "root"
+    write(root, "/usr/lib/systemd/system/httpd.service",
+          f"[Service]\n{line}\nExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND\n")  # fmt: skip
+    write(root, "/etc/sysconfig/httpd", "OPTIONS=-DFROMFILE\n")
+    (root / "etc/sysconfig/httpd.d").mkdir()
+    pattern = line.partition("=")[2].lstrip("-")
+    matched = _libc_glob(str(root) + pattern)
+    ours = read_invocation(RootFS(root), "rhel", (2, 4))
+    assert ours.defines == defines
+    # What libc's glob matches is what tcpaudit loaded from.
+    assert ("FROMFILE" in defines) == any(Path(name).is_file() for name in matched)
+
+
+@pytest.mark.parametrize(
+    "sysconfig",
+    [
+        'HTTPD="{program} -DWORKER"\nOPTIONS="-DA"\n',
+        "HTTPD={program}\nOPTIONS=-DB\n",
+        'HTTPD={program}\nOPTIONS="-DA -C \\"Timeout 5\\""\n',
+        "HTTPD={program}\nOPTIONS='-D$HOME'\n",
+        'HTTPD={program}\nDAEMON_COREFILE_LIMIT="0; echo -DINJECTED"\nOPTIONS=-DC\n',
+        "HTTPD=\nOPTIONS=-DA\n",
+    ],
+)
+def test_rhel6_daemon_runs_httpd_through_bash_c_as_tcpaudit_says(
+    tmp_path: Path, sysconfig: str
+) -> None:
+    """RHEL 6's init script: httpd=${HTTPD-/usr/sbin/httpd}, then daemon joins
+    "$httpd $OPTIONS" and runs it with bash -c after a ulimit: the words are
+    read a second time. tcpaudit gives the same program and -D names, or
+    says they may differ."""
+    program = tmp_path / "print-arguments"
+    program.write_text('#!/bin/sh\nprintf "%s\\n" "$0" "$@"\n')
+    program.chmod(0o755)
+    text = sysconfig.format(program=program)
+    (tmp_path / "httpd").write_text(text)
+    script = (
+        f". {tmp_path}/httpd\nhttpd=${{HTTPD-/usr/sbin/httpd}}\nset -- $httpd $OPTIONS\n"
+        'case "$1" in [-+]*) exit 1;; esac\n'
+        '/bin/bash -c "ulimit -S -c ${DAEMON_COREFILE_LIMIT:-0} >/dev/null 2>&1 ; $*"\n'
+    )
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/root"}, cwd=tmp_path)  # fmt: skip
+    theirs = done.stdout.splitlines()
+    root = tmp_path / "root"
+    write(root, "/etc/sysconfig/httpd", text)
+    ours = read_invocation(RootFS(root), "rhel", (2, 2))
+    said = " ".join(note.message for note in ours.notes)
+    expected = Invocation()
+    apply_arguments(theirs[1:], expected)
+    same = bool(theirs) and (ours.binary, ours.defines) == (theirs[0], expected.defines)
+    assert same or "may differ" in said, (theirs, ours.binary, ours.defines, said)

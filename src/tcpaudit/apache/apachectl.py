@@ -1,4 +1,7 @@
-"""What Debian's apachectl does between sourcing envvars and running httpd.
+"""What a family's start-up script does between sourcing its file and running httpd.
+
+Debian's apachectl (``apachectl_command``), and RHEL 6's init script
+(``rhel6_daemon_command``), whose ``daemon`` runs httpd through ``bash -c``.
 
 apachectl (/usr/sbin/apache2ctl) sources envvars, then, in the same dash:
 
@@ -18,13 +21,14 @@ arguments (tests/apache/test_apache_invocation.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
 from .shell_state import DEFAULT_IFS, ShellState, split_fields
 
-__all__ = ["apachectl_command"]
+__all__ = ["apachectl_command", "rhel6_daemon_command"]
 
 # Commands apachectl runs after sourcing envvars (for start): a function of
 # that name, defined in envvars, would run instead.
@@ -211,3 +215,44 @@ def _ulimit_and_functions(state: ShellState, envvars: str) -> None:
             envvars,
             0,
         )
+
+
+# What bash -c reads again in the joined command line: quotes, expansions,
+# operators, patterns, comments and braces.
+_BASH_SPECIAL = re.compile(r"""["'\\$`;&|<>()*?\[\]#~{}!\n]""")
+_NICE_LEVEL = re.compile(r"[-+]?[0-9]+")
+
+
+def rhel6_daemon_command(
+    state: ShellState, unquoted: Callable[[str, str], list[str]], notes: list[Note]
+) -> list[str]:
+    """The command RHEL 6's /etc/init.d/httpd runs after sourcing
+    /etc/sysconfig/httpd into ``state``: ``httpd=${HTTPD-/usr/sbin/httpd}``,
+    then ``daemon --pidfile=... $httpd $OPTIONS``, and daemon (initscripts'
+    functions) runs ``/bin/bash -c "ulimit -S -c ${DAEMON_COREFILE_LIMIT:-0}
+    >/dev/null 2>&1 ; $*"``: the words are joined and read again by bash.
+    """
+    variables = state.variables
+    httpd = unquoted("HTTPD", "") if "HTTPD" in variables else ["/usr/sbin/httpd"]
+    words = [*httpd, *unquoted("OPTIONS", "")]
+    ifs = variables.get("IFS", DEFAULT_IFS)
+    joined = (ifs[:1] if "IFS" in variables else " ").join(words)
+    problems = []
+    if _BASH_SPECIAL.search(joined) or _BASH_SPECIAL.search(
+        variables.get("DAEMON_COREFILE_LIMIT", "")
+    ):
+        problems.append("what bash -c reads again holds quotes, expansions or operators")
+    if variables.get("NICELEVEL") and not _NICE_LEVEL.fullmatch(variables["NICELEVEL"]):
+        problems.append("NICELEVEL is no number, and is run as words of the command")
+    if words and words[0][:1] in ("-", "+"):
+        problems.append("the first word starts with '-' or '+', which daemon takes as its own")
+    if {"DAEMON_COREFILE_LIMIT", "NICELEVEL", "HTTPD", "OPTIONS"} & state.unknown:
+        problems.append("a value it is built from is not known")
+    if problems:
+        message = (
+            f"the init script's daemon runs httpd through bash -c, and {problems[0]}: the "
+            "program and its arguments may differ from those shown"
+        )
+        notes.append(Note(message=message))
+    # bash -c splits the joined line again at blanks (its own IFS).
+    return joined.split()

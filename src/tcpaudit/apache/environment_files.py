@@ -49,6 +49,7 @@ _COMMENT_STARTS = "#;"
 _ESCAPED_IN_DOUBLE_QUOTES = '"\\`$'
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GLOB = re.compile(r"[*?\[]")
+_GLOB_ESCAPE = re.compile(r"\\(.)", re.S)  # glob(3): a backslash quotes the next character
 
 
 class EnvironmentFileError(ValueError):
@@ -231,22 +232,28 @@ def unit_environment(
     notes.extend(unit.notes)
     environment = {name: value for name, value, _, _ in unit.environment}
     for path, optional, file, line in unit.environment_files:
-        found = matches(path) if _GLOB.search(path) else [path]
-        loaded = [text(name) for name in found]
-        if not found or None in loaded:
-            # No match is an error to glob(3), as a missing file is to open.
-            if not optional:
+        # systemd globs every path (glob(3): a backslash escapes the next
+        # character); no match is an error, as a missing file is to open.
+        if _GLOB.search(path):
+            found = matches(path)
+        else:
+            found = [_GLOB_ESCAPE.sub(r"\1", path)] if "\\" in path else [path]
+        for name in found:
+            one = text(name)
+            if one is None:
+                # Each match is loaded on its own: with '-' one that cannot be
+                # read is skipped, without it the service is refused.
+                if optional:
+                    continue
                 notes.append(
                     Note(
-                        message=f"EnvironmentFile {path} is missing: systemd would refuse "
-                        "to start the service",
+                        message=f"EnvironmentFile {name} is missing or not a file: systemd "
+                        "would refuse to start the service",
                         file=file,
                         line=line,
                     )
                 )
-            continue
-        for one in loaded:
-            assert one is not None
+                break
             _take(one, path, optional, environment, notes)
     for item in unit.unset:
         name, equals, _ = item.partition("=")

@@ -33,7 +33,7 @@ from ..errors import ApacheConfigError
 from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
-from .apachectl import apachectl_command
+from .apachectl import apachectl_command, rhel6_daemon_command
 from .environment_files import unit_environment
 from .service_arguments import Invocation, apply_arguments, through_env
 from .shell import run_script
@@ -327,9 +327,12 @@ def _rhel(
         state = ShellState(dash=False)
         read = reader.shell("/etc/sysconfig/httpd", state)
         invocation.how = "the init script sources etc/sysconfig/httpd" if read else ""
-        words = _unquoted(reader, state, "OPTIONS")
-        invocation.binary = state.variables.get("HTTPD") or "/usr/sbin/httpd"
-        apply_arguments(words, invocation)
+        command = rhel6_daemon_command(
+            state, lambda name, default: _unquoted(reader, state, name, default),
+            invocation.notes,
+        )  # fmt: skip
+        invocation.binary = command[0] if command else ""
+        apply_arguments(command[1:], invocation)
         environment = _environment(reader, state)
         environment["LANG"] = state.variables.get("HTTPD_LANG", "C")
         invocation.environment = environment
