@@ -34,6 +34,7 @@ from importlib import resources
 from .directives import canonical_name
 from .handler_modules import header_error, setenvif_error
 from .modules import module_source_name
+from .proxy_params import ProxyWorkers, balancer_member_error, proxy_pass_error
 from .tree import Directive
 from .values import parse_atoi
 from .vhost_addresses import address_error, server_name_parts
@@ -58,6 +59,9 @@ class WalkState:
     source_names: frozenset[str] = frozenset()
     # (address or None for every address, port) of the Listen lines so far.
     listeners: set[tuple[str | None, int]] = field(default_factory=set)
+    # mod_proxy's workers so far, per server: 0 the main one, else the vhost's id.
+    proxy_workers: ProxyWorkers = field(default_factory=ProxyWorkers)
+    scope: int = 0
 
 
 # -- probed data ----------------------------------------------------------------------
@@ -377,6 +381,20 @@ def _server_name(directive: Directive, _state: WalkState, _sections: tuple[str, 
     return None
 
 
+def _proxy_pass(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
+    in_location = "location" in sections or "locationmatch" in sections
+    workers = state.proxy_workers.names(state.scope)
+    return proxy_pass_error(directive.key, directive.args, in_location, workers, state.modules)
+
+
+def _balancer_member(
+    directive: Directive, state: WalkState, sections: tuple[str, ...]
+) -> str | None:
+    in_proxy = "proxy" in sections or "proxymatch" in sections
+    workers = state.proxy_workers.names(state.scope)
+    return balancer_member_error(directive.args, in_proxy, workers, state.modules)
+
+
 _Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]
 _HANDLERS: dict[str, _Handler] = {
     "options": _options,
@@ -401,6 +419,9 @@ _HANDLERS: dict[str, _Handler] = {
     "errordocument": _error_document,
     "proxytimeout": _at_least(1, "Proxy Timeout must be at least 1 second."),
     "alias": _alias,
+    "proxypass": _proxy_pass,
+    "proxypassmatch": _proxy_pass,
+    "balancermember": _balancer_member,
     "scriptalias": _alias,
     "header": header_error,
     "requestheader": header_error,

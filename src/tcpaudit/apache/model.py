@@ -83,6 +83,10 @@ class ProxyRoute(BaseModel):
     words: list[str] = Field(default_factory=list)
     file: str
     line: int
+    # "file:line" of the ProxyPass whose worker this one shares (a worker of
+    # the same server covers its URL): httpd ignores this line's parameters
+    # (AH01146), and ``params`` are that worker's.
+    shared_with: str | None = None
 
 
 class VirtualHost(BaseModel):

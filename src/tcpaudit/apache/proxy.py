@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .model import ProxyRoute
+from .proxy_params import worker_covering, worker_name
 from .tree import Directive
 from .values import parse_proxy_params
 
@@ -24,12 +25,18 @@ _LOCATIONS = frozenset({"location", "locationmatch"})
 
 
 def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
-    """The routes set directly in this scope or in one of its Location sections."""
+    """The routes set directly in this scope or in one of its Location sections.
+
+    A route whose URL a worker of this scope already covers shares it:
+    its ``params`` are that worker's (proxy_params.worker_covering).
+    """
     routes: list[ProxyRoute] = []
+    workers: dict[str, ProxyRoute] = {}  # worker name -> the route defining it
     for directive in directives:
         if directive.key in _ROUTES and directive.children is None:
             if len(directive.args) >= 2 and directive.args[1] != "!":
-                routes.append(_route(directive, directive.args[0], directive.args[1:], None))
+                route = _route(directive, directive.args[0], directive.args[1:], None)
+                routes.append(_shared(route, workers))
         elif directive.key in _LOCATIONS and directive.children and directive.args:
             section = f"{directive.name} {directive.args[0]}"
             for child in directive.children:
@@ -39,8 +46,27 @@ def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
                     and child.children is None
                     and backend[:1] not in ((), ("!",))
                 ):
-                    routes.append(_route(child, directive.args[0], backend, section))
+                    route = _route(child, directive.args[0], backend, section)
+                    routes.append(_shared(route, workers))
     return routes
+
+
+def _shared(route: ProxyRoute, workers: dict[str, ProxyRoute]) -> ProxyRoute:
+    """``route`` as httpd runs it: with the parameters of the worker of this
+    scope covering its URL, else defining a worker of its own."""
+    if route.url[:9].lower() == "balancer:":
+        return route
+    url = route.url.partition("|")[2] if route.url[:5].lower() == "unix:" else route.url
+    covering = worker_covering(list(workers), url)
+    if covering is not None:
+        first = workers[covering]
+        return route.model_copy(
+            update={"params": first.params, "shared_with": f"{first.file}:{first.line}"}
+        )
+    name = worker_name(url)
+    if name is not None:
+        workers[name] = route
+    return route
 
 
 def _route(

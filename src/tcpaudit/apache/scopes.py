@@ -53,9 +53,13 @@ def scopes(config: ApacheConfig) -> Iterator[Scope]:
 
 
 def proxy_routes(config: ApacheConfig) -> Iterator[tuple[VirtualHost | None, ProxyRoute]]:
-    """Every ``ProxyPass`` with the vhost it sits in (None at server level)."""
+    """Every ``ProxyPass`` defining its own worker, with the vhost it sits in
+    (None at server level). A route sharing a worker (``shared_with``) runs
+    with that worker's parameters, judged where it is defined."""
     for route in config.proxy_routes:
-        yield None, route
+        if route.shared_with is None:
+            yield None, route
     for vhost in config.vhosts:
         for route in vhost.proxy_routes:
-            yield vhost, route
+            if route.shared_with is None:
+                yield vhost, route

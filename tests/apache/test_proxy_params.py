@@ -1,0 +1,89 @@
+"""mod_proxy's checks of ProxyPass, ProxyPassMatch and BalancerMember, against apache2.
+
+Each case runs ``apache2 -t`` on the same text as tcpaudit: both accept or
+both refuse, at the same line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from apache_harness import MODULE_DIR
+from test_numbers_as_httpd import _both, _mpm
+
+MODULES = "".join(
+    f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so\n"
+    for name in ("authz_core", "proxy", "proxy_http", "slotmem_shm", "proxy_balancer",
+                 "lbmethod_byrequests")
+)  # fmt: skip
+
+CASES = [
+    "ProxyPass /a http://b/ timeout=0",
+    "ProxyPass /a http://b/ timeout=abc",
+    "ProxyPass /a http://b/ ttl=0",
+    "ProxyPass /a http://b/ keepalive=yes",
+    "ProxyPass /a http://b/ retry=-1",
+    "ProxyPass /a http://b/ disablereuse=maybe",
+    "ProxyPass /a http://b/ max=-1",
+    "ProxyPass /a http://b/ connectiontimeout=0",
+    "ProxyPass /a http://b/ connectiontimeout=500ms",
+    "ProxyPass /a http://b/ flushwait=99999999",
+    "ProxyPass /a http://b/ status=+Q",
+    "ProxyPass /a http://b/ status=+H-D",
+    "ProxyPass /a http://b/ foo=1",
+    "ProxyPass /a http://b/ =5",
+    "ProxyPass /a http://b/ timeout",
+    "ProxyPass /a http://b/ nocanon timeout=5 TIMEOUT=6",
+    "ProxyPass /a http://b/ timeout=0 timeout=5",
+    "ProxyPass /a balancer://x lbmethod=nope",
+    "ProxyPass /a balancer://x lbmethod=byrequests",
+    "ProxyPass /a balancer://x lbmethod=bytraffic",
+    "ProxyPass /a",
+    "ProxyPass /a b",
+    "ProxyPass /a http:///x",
+    "ProxyPass /a http://b:x/",
+    "ProxyPass /a ! timeout=0",
+    "ProxyPass /a unix:/run/x.sock",
+    "ProxyPass /a unix:/run/x.sock|http://localhost/ timeout=0",
+    "ProxyPass /a http://b/ mapping=nope",
+    "ProxyPass /a http://b/ loadfactor=0.5",
+    "ProxyPass /a http://b/ loadfactor=1.5 acquire=0 ping=0",
+    "ProxyPass /a http://b/ smax=5 max=2 iobuffersize=100",
+    "ProxyPassMatch ~ /a http://b/",
+    "ProxyPassMatch ^/a http://b/ retry=0",
+    # A worker this server already has covers the URL: parameters ignored.
+    "ProxyPass /a http://b/\nProxyPass /c http://b/ timeout=0",
+    "ProxyPass /a http://b/\nProxyPass /c http://B/x timeout=0",
+    "ProxyPass /a http://b/x\nProxyPass /c http://b/ timeout=0",
+    "<VirtualHost *:80>\nProxyPass /a http://b/ timeout=0\n</VirtualHost>",
+    "ProxyPass /a http://b/\n<VirtualHost *:80>\nProxyPass /c http://b/ timeout=0\n</VirtualHost>",
+    "<Location /l>\nProxyPass http://b/ timeout=0\n</Location>",
+    "<Location /l>\nProxyPass http://b/ /x\n</Location>",
+    "<Proxy balancer://x>\nBalancerMember http://b timeout=0\n</Proxy>",
+    "<Proxy balancer://x>\nBalancerMember http://b route=r1 loadfactor=50\n</Proxy>",
+    "<Proxy balancer://x>\nBalancerMember http://b http://c\n</Proxy>",
+    "BalancerMember balancer://x http://b timeout=0",
+    "BalancerMember balancer://x http://b retry=5",
+    "BalancerMember http://b",
+]
+
+
+@pytest.mark.parametrize("text", CASES)
+def test_proxy_lines_are_checked_as_mod_proxy_checks_them(tmp_path: Path, text: str) -> None:
+    _both(tmp_path, _mpm("event") + MODULES + "Listen 8080\n" + text + "\n")
+
+
+def test_a_route_sharing_a_worker_runs_with_the_workers_parameters(tmp_path: Path) -> None:
+    # apache2 warns "Ignoring parameter 'timeout=700' ... because of worker
+    # sharing" (AH01146): /c runs with the worker /a defined, timeout 5.
+    run, loaded = _both(
+        tmp_path,
+        _mpm("event") + MODULES + "Listen 8080\nProxyPass /a http://b/ timeout=5\n"
+        "ProxyPass /c http://b/ timeout=700\n",
+    )
+    assert "AH01146" in run.stderr  # type: ignore[attr-defined]
+    first, second = loaded.proxy_routes  # type: ignore[attr-defined]
+    assert (first.params, first.shared_with) == ({"timeout": "5"}, None)
+    assert second.params == {"timeout": "5"}
+    assert second.shared_with == f"{first.file}:{first.line}"
