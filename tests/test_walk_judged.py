@@ -42,7 +42,7 @@ def test_words_only_handlers_are_handlers() -> None:
     for key in ("serveralias", "alias", "scriptalias", "listen"):  # they look around
         assert not handlers.words_decide(key)
     assert handlers.words_decide("options") and handlers.words_decide("servertokens")
-    assert not handlers.words_decide("servername")  # no handler check at all
+    assert not handlers.words_decide("documentroot")  # no handler check at all
 
 
 def test_a_repeated_refusal_names_its_first_line(tmp_path: Path) -> None:

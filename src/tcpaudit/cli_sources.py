@@ -206,11 +206,15 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
     from .rootfs import RootFS
 
     fs = RootFS(Path(sources["root"]))
-    listed: list[str] = list(_ALSO_READ)
+    from .apache.build import EVIDENCE_FILES
+
+    listed: list[str] = [*_ALSO_READ, *EVIDENCE_FILES]
     if facts.apache is not None:
         listed += facts.apache.files
         if facts.apache.invocation is not None:
             listed += facts.apache.invocation.files
+            if facts.apache.invocation.binary:
+                listed.append(facts.apache.invocation.binary)
     if facts.sysctl is not None:
         listed += facts.sysctl.persistent_files
     for name in listed:

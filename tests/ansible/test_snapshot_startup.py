@@ -716,3 +716,46 @@ def test_a_unit_running_httpd_through_env_grades_as_its_local_audit(
     assert local.apache.settings["Timeout"].value == 20  # OPTIONS' -DLOWTIMEOUT reached httpd
     document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
     assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+@pytest.mark.parametrize("name", ["DB_PW", "ADMINPW", "ADMIN_PASS"])
+def test_a_half_quoted_secret_assignment_never_travels(
+    module: ModuleType, tmp_path: Path, name: str
+) -> None:
+    # systemd ignores the line whole (a quote left open); its value still
+    # stood in the file the module sent.
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(root, "/etc/systemd/system/httpd.service.d/20-secret.conf",
+          f'[Service]\nEnvironment=KEPT=1\nEnvironment="{name}=SECRET-VQ\n')  # fmt: skip
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert "SECRET-V" not in json.dumps(document)
+    local = tcpaudit.gather(root)
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+    assert local.apache is not None and local.apache.invocation is not None
+    assert "KEPT" in local.apache.invocation.environment
+
+
+def test_a_drop_in_directive_naming_the_units_variable_keeps_it_on_the_host(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # The variable is set in the unit, used where a secret stands in a
+    # drop-in's ExecStart= -c: each file was redacted on its own.
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(root, "/etc/httpd/conf.d/env.conf", "LoadModule env_module modules/mod_env.so\n")
+    write(root, "/usr/lib/systemd/system/httpd.service", (
+        "[Service]\nEnvironment=V=SECRET-VD KEPT=1\nEnvironmentFile=/etc/sysconfig/httpd\n"
+        "ExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND\n"
+    ))  # fmt: skip
+    write(root, "/etc/systemd/system/httpd.service.d/20-secret.conf", (
+        "[Service]\nExecStart=\n"
+        'ExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND -c "SetEnv DB_PASSWORD ${V}"\n'
+    ))  # fmt: skip
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert "SECRET-V" not in json.dumps(document)
+    assert "KEPT=1" in json.dumps(document)
+    local = tcpaudit.gather(root)
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)

@@ -164,6 +164,8 @@ def by_tcpaudit(
 
 
 CASES = [
+    # A quote left open before any word: the line is ignored, no reset.
+    'Environment=X=1\nEnvironment="\nEnvironment=Y=2 "Z=3\n',
     # Escapes: C escapes in Environment=, an unknown one ignores the line.
     "Environment=\"OPTIONS=-DA\\x20-DB\" 'Q=a b' R=x\\\\\n",
     "Environment=A=\\q B=2\nEnvironment=C=1 D=\\q E=3\n",

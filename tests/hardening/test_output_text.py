@@ -333,6 +333,8 @@ def test_markdown_mentions_no_one_named_by_the_tree(tmp_path: Path) -> None:
         ("facts", "etc/httpd/conf.d/shop.conf"),
         ("fix", "etc/httpd/conf/httpd.conf"),
         ("audit", "etc/hostname"),
+        ("audit", "usr/sbin/httpd"),  # the binary the build was read from
+        ("audit", "var/lib/dpkg/status"),
     ],
 )
 def test_output_is_never_written_over_a_file_the_run_read(
@@ -342,6 +344,9 @@ def test_output_is_never_written_over_a_file_the_run_read(
     root = tmp_path / "root"
     shutil.copytree(INCIDENT, root, symlinks=True)
     (root / "etc/hostname").write_text("shop\n")
+    for extra in ("usr/sbin/httpd", "var/lib/dpkg/status"):
+        (root / extra).parent.mkdir(parents=True, exist_ok=True)
+        (root / extra).write_text("evidence\n")
     before = (root / target).read_bytes()
     code, _, err = _run(command, "--root", str(root), "-o", str(root / target))
     assert code == 2, err

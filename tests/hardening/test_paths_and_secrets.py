@@ -113,8 +113,9 @@ def test_a_secret_named_variable_used_in_a_directive_is_not_shown(tmp_path: Path
     for root in (debian, rhel):
         facts = runner.invoke(cli, ["facts", "--root", str(root)])
         assert facts.exit_code == 0, facts.output
-        notes = " ".join(note["message"] for note in json.loads(facts.output)["apache"]["notes"])
-        assert "tcpaudit-redacted" in notes
+        # Read as its placeholder, Timeout would be 0: it is "not known" instead.
+        timeout = json.loads(facts.output)["apache"]["settings"]["Timeout"]
+        assert timeout["value"] is None and "hides" in timeout["note"]
         outputs = [facts.output]
         for name in FORMATS:
             result = runner.invoke(cli, ["audit", "--root", str(root), "--format", name])
@@ -176,3 +177,29 @@ def test_secret_named_values_reach_neither_notes_nor_fixes(tmp_path: Path) -> No
     assert "secret-named variable" in outputs[-3]
     for text in outputs:
         assert MARKER not in text
+
+
+@pytest.mark.parametrize(
+    ("envvars", "conf"),
+    [
+        ("export PROXY_PASS_TIMEOUT=600\n", "Timeout ${PROXY_PASS_TIMEOUT}\n"),
+        ("export SORT_KEY=9090\n", "KeepAliveTimeout ${SORT_KEY}\n"),
+        ("", "Define TOKEN_TIMEOUT 7\nTimeout ${TOKEN_TIMEOUT}\n"),
+    ],
+)
+def test_a_hidden_value_used_as_a_number_is_not_known(
+    tmp_path: Path, envvars: str, conf: str
+) -> None:
+    # Its name is a secret's, so its value is hidden; read as the placeholder
+    # it was Timeout 0 (a wrong grade) or a refused KeepAliveTimeout.
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    with (root / "etc/apache2/envvars").open("a") as handle:
+        handle.write(envvars)
+    with (root / "etc/apache2/apache2.conf").open("a") as handle:
+        handle.write(conf)
+    facts = CliRunner().invoke(cli, ["facts", "--root", str(root)])
+    assert facts.exit_code == 0, facts.output
+    name = conf.splitlines()[-1].split()[0]
+    setting = json.loads(facts.output)["apache"]["settings"][name]
+    assert setting["value"] is None and "not known" in setting["note"]

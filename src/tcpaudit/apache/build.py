@@ -32,6 +32,7 @@ from .evidence import dpkg_status, os_release, portage_record, release_version, 
 
 __all__ = [
     "BUILD_NAMES",
+    "EVIDENCE_FILES",
     "Build",
     "BuildName",
     "detect_build",
@@ -58,6 +59,13 @@ _BINARIES: dict[BuildName, tuple[str, ...]] = {
     "gentoo": ("/usr/sbin/apache2",),
     "upstream": ("/usr/local/apache2/bin/httpd", "/usr/local/sbin/httpd", "/usr/sbin/httpd"),
 }
+# Every file the build and version are read from (cli's --output never
+# writes over one).
+EVIDENCE_FILES = (
+    *dict.fromkeys(path for paths in _BINARIES.values() for path in paths),
+    "/usr/sbin/apache2",
+    "/var/lib/dpkg/status",
+)
 # Module directories by family (their presence is weak evidence of the family).
 _MODULE_DIRS: tuple[tuple[str, BuildName], ...] = (
     ("/usr/lib/apache2/modules", "debian"),

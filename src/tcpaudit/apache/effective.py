@@ -26,6 +26,7 @@ from .defaults import (
 from .memory import MemoryGuard
 from .model import ApacheSetting, MpmName, SettingValue, VirtualHost
 from .proxy import PROXY_KEYS, proxy_routes
+from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import (
     InvalidValueError,
@@ -217,6 +218,8 @@ def validate_directive(
             file=directive.file,
             line=directive.line,
         )
+    if any(REDACTED_VALUE in word for word in directive.args):
+        return  # a hidden value httpd reads: not known, so not judged (_setting)
     try:
         _value(name, version, directive.args, None)
     except InvalidValueError as exc:
@@ -238,7 +241,7 @@ def atoi_note(directive: Directive, version: tuple[int, ...]) -> Note | None:
     if not directive.args:
         return None
     word = directive.args[0]
-    if word.isdigit():
+    if word.isdigit() or REDACTED_VALUE in word:
         return None
     name = CANONICAL_NAMES.get(directive.key)
     if name is None or not (
@@ -259,6 +262,16 @@ def _setting(
     directive: Directive, name: str, version: tuple[int, ...], old: ApacheSetting | None
 ) -> ApacheSetting:
     """The setting a tracked directive makes, over the one before (``old``)."""
+    if any(REDACTED_VALUE in word for word in directive.args):
+        # ${NAME} of a secret-named variable: the loaders hide its value, which
+        # httpd reads; read as the placeholder it would be 0 or refused.
+        return ApacheSetting(
+            value=None,
+            spelled=directive.name,
+            file=directive.file,
+            line=directive.line,
+            note="its value is a secret-named variable's, which tcpaudit hides: not known",
+        )
     try:
         value = _value(name, version, directive.args, old.value if old else None)
     except InvalidValueError as exc:

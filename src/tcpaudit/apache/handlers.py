@@ -34,7 +34,12 @@ from importlib import resources
 from .directives import canonical_name
 from .handler_modules import header_error, setenvif_error
 from .modules import module_source_name
-from .proxy_params import ProxyWorkers, balancer_member_error, proxy_pass_error
+from .proxy_params import (
+    ProxyWorkers,
+    balancer_member_error,
+    proxy_pass_error,
+    proxy_set_error,
+)
 from .tree import Directive
 from .values import parse_atoi
 from .vhost_addresses import address_error, server_name_parts
@@ -62,6 +67,8 @@ class WalkState:
     # mod_proxy's workers so far, per server: 0 the main one, else the vhost's id.
     proxy_workers: ProxyWorkers = field(default_factory=ProxyWorkers)
     scope: int = 0
+    # The first word of the <Proxy>/<ProxyMatch> section being walked, if any.
+    proxy_section: str | None = None
 
 
 # -- probed data ----------------------------------------------------------------------
@@ -383,16 +390,20 @@ def _server_name(directive: Directive, _state: WalkState, _sections: tuple[str, 
 
 def _proxy_pass(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
     in_location = "location" in sections or "locationmatch" in sections
-    workers = state.proxy_workers.names(state.scope)
-    return proxy_pass_error(directive.key, directive.args, in_location, workers, state.modules)
+    return proxy_pass_error(directive.key, directive.args, in_location, state.proxy_workers,
+                            state.scope, state.modules)  # fmt: skip
 
 
 def _balancer_member(
-    directive: Directive, state: WalkState, sections: tuple[str, ...]
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
-    in_proxy = "proxy" in sections or "proxymatch" in sections
-    workers = state.proxy_workers.names(state.scope)
-    return balancer_member_error(directive.args, in_proxy, workers, state.modules)
+    return balancer_member_error(directive.args, state.proxy_section, state.proxy_workers,
+                                 state.scope, state.modules)  # fmt: skip
+
+
+def _proxy_set(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    return proxy_set_error(directive.args, state.proxy_section, state.proxy_workers,
+                           state.scope, state.modules)  # fmt: skip
 
 
 _Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]
@@ -422,6 +433,7 @@ _HANDLERS: dict[str, _Handler] = {
     "proxypass": _proxy_pass,
     "proxypassmatch": _proxy_pass,
     "balancermember": _balancer_member,
+    "proxyset": _proxy_set,
     "scriptalias": _alias,
     "header": header_error,
     "requestheader": header_error,

@@ -17,12 +17,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .shell_state import REDACTED_VALUE
 from .values import InvalidValueError, c_long, parse_atoi, parse_timeout_parameter
 
 __all__ = [
     "ProxyWorkers",
+    "balancer_key",
     "balancer_member_error",
+    "balancer_name_error",
     "proxy_pass_error",
+    "proxy_set_error",
     "worker_covering",
     "worker_name",
 ]
@@ -30,6 +34,16 @@ __all__ = [
 _FLAGS = frozenset({"nocanon", "interpolate", "noquery"})
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _ON_OFF = ("on", "off")
+# Sizes of httpd's fixed fields (mod_proxy.h): a value as long is refused.
+_HOSTNAME_SIZE = 256
+_ROUTE_SIZE = 64
+_SCHEME_SIZE = 16
+_NONCE_SIZE = 37
+_C_FLOAT = re.compile(
+    r"[ \t\n\v\f\r]*([-+]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][-+]?[0-9]+)?"
+    r"|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|inf(?:inity)?|nan))",
+    re.IGNORECASE,
+)
 # mod_proxy_hcheck's parameters, taken when it is loaded.
 _HEALTH_CHECK = frozenset({"hcmethod", "hcinterval", "hcpasses", "hcfails", "hcuri",
                            "hctemplate", "hcexpr"})  # fmt: skip
@@ -38,22 +52,53 @@ _LBMETHODS = {"byrequests": "lbmethod_byrequests_module",
               "bytraffic": "lbmethod_bytraffic_module",
               "bybusyness": "lbmethod_bybusyness_module",
               "heartbeat": "lbmethod_heartbeat_module"}  # fmt: skip
-_STATUS_FLAGS = frozenset("DSIHENCdsihenc")
+# ap_proxy_set_wstatus: the worker status flags, any case.
+_STATUS_FLAGS = frozenset("OINGUDSEHFCRoingudsehfcr")
 
 
 @dataclass
 class ProxyWorkers:
-    """The workers each server defined so far (a vhost's apart from the main server's)."""
+    """The workers and balancers each server defined so far (a vhost's apart
+    from the main server's; a balancer's members apart from the server's)."""
 
-    by_scope: dict[int, list[str]] = field(default_factory=dict)
+    by_scope: dict[object, list[str]] = field(default_factory=dict)
+    balancers: dict[int, set[str]] = field(default_factory=dict)
 
-    def names(self, scope: int) -> list[str]:
+    def names(self, scope: object) -> list[str]:
         return self.by_scope.setdefault(scope, [])
 
+    def balancer_names(self, scope: int) -> set[str]:
+        return self.balancers.setdefault(scope, set())
 
-def worker_name(url: str) -> str | None:
-    """A worker's name: the URL with its ``scheme://host[:port]`` lower-cased,
-    or None when it has no ``://`` and host."""
+
+def balancer_key(name: str) -> str:
+    """A balancer's name as httpd keeps it: lower-cased, without its path."""
+    colon = name.find(":")
+    slash = name.find("/", colon + 3) if colon >= 0 else -1
+    return (name if slash < 0 else name[:slash]).lower()
+
+
+def balancer_name_error(name: str) -> str | None:
+    """ap_proxy_define_balancer's check of a balancer name."""
+    colon = name.find(":")
+    if colon < 0 or name[colon + 1 : colon + 3] != "//" or len(name) <= colon + 3:
+        return f"Bad syntax for a balancer name ({name})"
+    return None
+
+
+# Default ports, dropped from a worker's name (apr_uri_port_of_scheme, then
+# mod_proxy's own: fcgi, ajp, scgi, h2c, h2, ws, wss).
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ftp": "21", "gopher": "70", "nntp": "119",
+                  "snews": "563", "wais": "210", "prospero": "191", "ssh": "22",
+                  "telnet": "23", "ldap": "389", "rtsp": "554", "acap": "674", "nfs": "2049",
+                  "tip": "3372", "pop": "110", "imap": "143", "sip": "5060", "fcgi": "8000",
+                  "ajp": "8009", "scgi": "4000", "h2c": "80", "h2": "443", "ws": "80",
+                  "wss": "443"}  # fmt: skip
+
+
+def _lookup_form(url: str) -> str | None:
+    """The URL as ap_proxy_get_worker_ex compares it: ``scheme://host[:port]``
+    lower-cased, the path as written; None without ``://`` and a host."""
     colon = url.find(":")
     if colon < 0 or url[colon + 1 : colon + 3] != "//" or len(url) <= colon + 3:
         return None
@@ -62,17 +107,33 @@ def worker_name(url: str) -> str | None:
     return head.lower() + ("" if slash < 0 else url[slash:])
 
 
+def worker_name(url: str) -> str | None:
+    """The name a worker defined for ``url`` gets: its lookup form with the
+    scheme's default port dropped (``http://b:80/`` is ``http://b/``)."""
+    looked = _lookup_form(url)
+    if looked is None:
+        return None
+    scheme, _, rest = looked.partition("://")
+    slash = rest.find("/")
+    authority, path = (rest, "") if slash < 0 else (rest[:slash], rest[slash:])
+    host, colon, port = authority.rpartition(":")
+    if colon and "]" not in port and port.lstrip("0") == _DEFAULT_PORTS.get(scheme, "-"):
+        authority = host
+    return f"{scheme}://{authority}{path}"
+
+
 def worker_covering(names: list[str], url: str) -> str | None:
     """ap_proxy_get_worker_ex: the longest worker name that is a prefix of
-    ``url`` and spans at least its ``scheme://host[:port]``, or None."""
-    name = worker_name(url)
-    if name is None:
+    ``url`` (its lookup form) and spans at least its ``scheme://host[:port]``,
+    or None."""
+    looked = _lookup_form(url)
+    if looked is None:
         return None
-    slash = name.find("/", name.find("://") + 3)
-    least = len(name) if slash < 0 else slash
+    slash = looked.find("/", looked.find("://") + 3)
+    least = len(looked) if slash < 0 else slash
     best = None
     for worker in names:
-        spans = least <= len(worker) <= len(name) and name.startswith(worker)
+        spans = least <= len(worker) <= len(looked) and looked.startswith(worker)
         if spans and (best is None or len(worker) > len(best)):
             best = worker
     return best
@@ -104,6 +165,8 @@ def _absolute_error(url: str) -> str | None:
         return f"Unable to parse URL: {url}"
     if not hostname or hostname == "[":
         return f"URL must be absolute!: {url}"
+    if len(hostname.lstrip("[")) >= _HOSTNAME_SIZE:
+        return f"worker hostname ({hostname.lstrip('[').lower()}) too long"
     return None
 
 
@@ -114,6 +177,12 @@ def _parameters(words: list[str]) -> dict[str, tuple[str, str]]:
         key, _, value = word.partition("=")
         table[key.lower()] = (key, value)
     return table
+
+
+def _hidden_values_left_out(table: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """The parameters whose value tcpaudit can judge: a hidden secret's is
+    httpd's to read, not tcpaudit's."""
+    return {key: item for key, item in table.items() if REDACTED_VALUE not in item[1]}
 
 
 def _on_off(value: str, message: str) -> str | None:
@@ -138,16 +207,42 @@ def _parameter_seconds(value: str, unit: str) -> float:
     return parse_timeout_parameter(value, (2, 4))
 
 
+def _c_atof(value: str) -> float:
+    """C ``atof``: the leading decimal or hexadecimal number, 0 without one."""
+    match = _C_FLOAT.match(value)
+    if match is None:
+        return 0.0
+    text = match.group(1)
+    body = text.lstrip("+-")
+    try:
+        if body[:2].lower() == "0x":
+            number = float.fromhex(body if "p" in body.lower() else body + "p0")
+        else:
+            number = float(body)
+    except (ValueError, OverflowError):
+        return 0.0
+    return -number if text.startswith("-") else number
+
+
+def _address_ttl(value: str) -> bool:
+    """AddressTTL: -1, or whole seconds up to INT32_MAX (ap_timeout_parameter_parse)."""
+    if value == "-1":
+        return True
+    try:
+        seconds = parse_timeout_parameter(value, (2, 4))
+    except InvalidValueError:
+        return False
+    return seconds <= 2**31 - 1 and seconds == int(seconds)
+
+
 def _worker_error(key: str, value: str, modules: frozenset[str]) -> str | None:
     """set_worker_param's message for one parameter, or None."""
     number = parse_atoi(value)
     if key == "loadfactor":
-        try:
-            factor = float(re.match(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", value).group(0))  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OverflowError):
-            factor = 0.0
-        scaled = factor * 100.0
-        return None if 100 <= scaled <= 10000 else "LoadFactor must be a number between 1..100"
+        # ival = atof(val) * 100.0, an int: the fraction below 1/100 is cut.
+        scaled = _c_atof(value) * 100.0
+        whole = int(scaled) if abs(scaled) < 2**31 else -1
+        return None if 100 <= whole <= 10000 else "LoadFactor must be a number between 1..100"
     if key == "retry":
         return None if number >= 0 else "Retry must be a positive value"
     if key == "ttl":
@@ -213,8 +308,23 @@ def _worker_error(key: str, value: str, modules: frozenset[str]) -> str | None:
             if size >= 0
             else ("ResponseFieldSize must be greater than 0 bytes, or 0 for system default.")
         )
-    if key in ("route", "redirect", "flusher", "upgrade", "secret", "addressttl"):
-        return None  # lengths and AddressTTL's form are not checked here
+    if key in ("route", "redirect", "secret"):
+        if len(value.encode("utf-8", "surrogateescape")) >= _ROUTE_SIZE:
+            return f"{key.capitalize()} length must be < {_ROUTE_SIZE} characters"
+        return None
+    if key in ("flusher", "upgrade"):
+        shown = "flusher name" if key == "flusher" else "upgrade protocol"
+        if key == "upgrade" and value.lower() == "any":
+            value = "*"
+        if len(value.encode("utf-8", "surrogateescape")) >= _SCHEME_SIZE:
+            return f"{shown} length must be < {_SCHEME_SIZE} characters"
+        return None
+    if key == "addressttl":
+        return (
+            None
+            if _address_ttl(value)
+            else ("AddressTTL must be -1 or a number of seconds not exceeding (2147483647)")
+        )
     if key in _HEALTH_CHECK and "proxy_hcheck_module" in modules:
         return None
     return "unknown Worker parameter"
@@ -223,8 +333,11 @@ def _worker_error(key: str, value: str, modules: frozenset[str]) -> str | None:
 def _balancer_error(key: str, value: str, modules: frozenset[str]) -> str | None:
     """set_balancer_param's message for one parameter, or None."""
     number = parse_atoi(value)
-    if key in ("stickysession", "nonce"):
+    if key == "stickysession":
         return None
+    if key == "nonce":
+        too_long = len(value.encode("utf-8", "surrogateescape")) >= _NONCE_SIZE
+        return "Provided nonce is too large" if too_long and value.lower() != "none" else None
     if key == "stickysessionsep":
         return (
             None
@@ -256,11 +369,13 @@ def proxy_pass_error(
     key: str,
     words: tuple[str, ...],
     in_location: bool,
-    workers: list[str],
+    defined: ProxyWorkers,
+    scope: int,
     modules: frozenset[str],
 ) -> str | None:
     """add_pass's message for a ProxyPass (``key`` "proxypass") or ProxyPassMatch
-    line, or None; a new worker is added to ``workers``."""
+    line, or None; a new worker or balancer is added to ``defined``."""
+    workers = defined.names(scope)
     path_given = in_location
     backend: str | None = None
     parameters: list[str] = []
@@ -291,10 +406,16 @@ def proxy_pass_error(
         real = _backend(backend)
     except InvalidValueError:
         return 'ProxyPass|ProxyPassMatch uses an invalid "unix:" URL'
-    if backend == "!":
-        return None
-    table = _parameters(parameters)
+    if backend == "!" or REDACTED_VALUE in backend:
+        return None  # (a hidden secret in the URL: what it names is not known)
+    table = _hidden_values_left_out(_parameters(parameters))
     if backend[:9].lower() == "balancer:":
+        balancers = defined.balancer_names(scope)
+        if balancer_key(backend) not in balancers:
+            problem = balancer_name_error(backend)
+            if problem is not None:
+                return f"ProxyPass {problem}"
+            balancers.add(balancer_key(backend))
         for name, (_, value) in table.items():
             message = _balancer_error(name, value, modules)
             if message is not None:
@@ -316,25 +437,30 @@ def proxy_pass_error(
 
 
 def balancer_member_error(
-    words: tuple[str, ...], in_proxy: bool, workers: list[str], modules: frozenset[str]
+    words: tuple[str, ...],
+    proxy_section: str | None,
+    defined: ProxyWorkers,
+    scope: int,
+    modules: frozenset[str],
 ) -> str | None:
-    """add_member's message for a BalancerMember line, or None."""
-    path_given = in_proxy
+    """add_member's message for a BalancerMember line, or None. A member's
+    worker joins its balancer's workers, not the server's."""
+    path = proxy_section
     name: str | None = None
     parameters: list[str] = []
     for word in words:
         if "=" in word:
             parameters.append(word)
-        elif not path_given:
-            path_given = True
+        elif path is None:
+            path = word
         elif name is None:
             name = word
-        elif in_proxy:
+        elif proxy_section is not None:
             return "BalancerMember can not have a balancer name when defined in a location"
         else:
             return ("Invalid BalancerMember parameter. Parameter must be in the form "
                     "'key=value'")  # fmt: skip
-    if not path_given:
+    if path is None:
         return "BalancerMember must define balancer name when outside <Proxy > section"
     if name is None:
         return "BalancerMember must define remote proxy server"
@@ -342,16 +468,75 @@ def balancer_member_error(
         real = _backend(name)
     except InvalidValueError:
         return 'BalancerMember uses an invalid "unix:" URL'
-    if worker_covering(workers, real) is not None:
+    if REDACTED_VALUE in name or REDACTED_VALUE in path:
+        return None  # a hidden secret in the URL: what it names is not known
+    balancers = defined.balancer_names(scope)
+    if balancer_key(path) not in balancers:
+        problem = balancer_name_error(path.lower())
+        if problem is not None:
+            return f"BalancerMember {problem}"
+        balancers.add(balancer_key(path))
+    members = defined.names((scope, balancer_key(path)))
+    if worker_covering(members, real) is not None:
         return None
     problem = _absolute_error(name if name[:5].lower() != "unix:" else real)
     if problem is not None:
         return f"BalancerMember {problem}"
     worker = worker_name(real)
     if worker is not None:
-        workers.append(worker)
-    for key, (_, value) in _parameters(parameters).items():
+        members.append(worker)
+    for key, (_, value) in _hidden_values_left_out(_parameters(parameters)).items():
         message = _worker_error(key, value, modules)
         if message is not None:
             return f"BalancerMember {message}"
+    return None
+
+
+def proxy_set_error(
+    words: tuple[str, ...],
+    proxy_section: str | None,
+    defined: ProxyWorkers,
+    scope: int,
+    modules: frozenset[str],
+) -> str | None:
+    """set_proxy_param's message for a ProxySet line, or None: its worker or
+    balancer (the <Proxy> section's, defined there when new; else the first
+    word's, which must exist), then every parameter, shared or not."""
+    rest = list(words)
+    name = proxy_section if proxy_section is not None else (rest.pop(0) if rest else "")
+    if REDACTED_VALUE in name:
+        return None  # a hidden secret in the URL: what it names is not known
+    balancer = name[:9].lower() == "balancer:"
+    if balancer:
+        balancers = defined.balancer_names(scope)
+        if balancer_key(name) not in balancers:
+            if proxy_section is None:
+                return f"ProxySet can not find '{name}' Balancer."
+            problem = balancer_name_error(name)
+            if problem is not None:
+                return f"ProxySet {problem}"
+            balancers.add(balancer_key(name))
+    else:
+        try:
+            real = _backend(name)
+        except InvalidValueError:
+            return 'ProxySet uses an invalid "unix:" URL'
+        workers = defined.names(scope)
+        if worker_covering(workers, real) is None:
+            if proxy_section is None:
+                return f"ProxySet can not find '{name}' Worker."
+            problem = _absolute_error(name if name[:5].lower() != "unix:" else real)
+            if problem is not None:
+                return f"ProxySet {problem}"
+            worker = worker_name(real)
+            if worker is not None:
+                workers.append(worker)
+    for word in rest:
+        key, equals, value = word.partition("=")
+        if not equals:
+            return "Invalid ProxySet parameter. Parameter must be in the form 'key=value'"
+        check = _balancer_error if balancer else _worker_error
+        message = None if REDACTED_VALUE in value else check(key.lower(), value, modules)
+        if message is not None:
+            return f"ProxySet: {message} {key}={value}; {name}"
     return None

@@ -52,7 +52,7 @@ MAX_EXPANDED_BYTES = 16 * 1024 * 1024
 # are ordinary values a configuration expands (Listen ${PRIVATE_PORT}).
 _SECRET_VARIABLE = re.compile(
     r"(?i)password|passwd|passphrase|secret|token|credential|api[_-]?key|private[_-]?key"
-    r"|(?:master|signing|encryption|access|auth|session|shared|client|app)[_-]?key"
+    r"|(?:master|signing|encryption|access|auth|session|shared|client|app)[_-]?key(?:$|[_-]?[0-9]+$)"
     r"|(?:^|[_-]|db|ldap|smtp|mysql|mariadb|pg|postgres|redis|admin|root|user|bind|mail|ftp|sql)"
     r"(?:pass|pwd|pw)(?:$|[_-]|[0-9])|(?:^|[_-])key(?:$|[_-]?[0-9]+$)"
 )

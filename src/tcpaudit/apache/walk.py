@@ -284,16 +284,18 @@ def check_commands(
             # A <Macro> kept in the tree (mod_macro loaded only after it) is run by
             # its handler at walk time, which never walks the body.
             if children and key != "<macro":
-                scope = state.scope
+                scope, proxy_section = state.scope, state.proxy_section
                 if directive.key == "virtualhost":
                     state.scope = id(directive)  # a vhost's own server config
+                elif directive.key in ("proxy", "proxymatch") and directive.args:
+                    state.proxy_section = directive.args[0]
                 walk(
                     children,
                     (*sections, directive.key),
                     (*spelled, directive.name),
                     in_directory or directive.key in _PATH_SECTIONS,
                 )
-                state.scope = scope
+                state.scope, state.proxy_section = scope, proxy_section
             if children is not None and modern:
                 message = section_error(directive)
                 if message is None and key in ("<if", "<elseif", "<else"):

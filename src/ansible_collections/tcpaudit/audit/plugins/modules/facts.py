@@ -347,12 +347,12 @@ SECRET_PATHS = (
 # A name saying it holds a secret (tcpaudit/apache/shellwords.py: the same).
 _SECRET_VARIABLE = re.compile(
     r"(?i)password|passwd|passphrase|secret|token|credential|api[_-]?key|private[_-]?key"
-    r"|(?:master|signing|encryption|access|auth|session|shared|client|app)[_-]?key"
+    r"|(?:master|signing|encryption|access|auth|session|shared|client|app)[_-]?key(?:$|[_-]?[0-9]+$)"
     r"|(?:^|[_-]|db|ldap|smtp|mysql|mariadb|pg|postgres|redis|admin|root|user|bind|mail|ftp|sql)"
     r"(?:pass|pwd|pw)(?:$|[_-]|[0-9])|(?:^|[_-])key(?:$|[_-]?[0-9]+$)"
 )
 # A text that may assign one (a cheap first test, never a false "no").
-_SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pwd")
+_SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pw")
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -2880,15 +2880,7 @@ def redact_unit(text, names=frozenset()):
     for index, line in enumerate(lines):
         if line.lstrip(" \t")[:1] in ("#", ";") and _comment_may_hold_secret(line):
             lines[index] = ""  # a unit's comment never continues, nor is read
-    # A variable an ExecStart= -c directive puts where a secret stands
-    # ("SetEnv DB_PASSWORD ${PW}": systemd expands it) is a secret too.
-    uses = {"variables": set(), "macros": set()}
-    for first, last, line in _unit_line_spans(lines):
-        key, equals, value = line.strip(" \t").partition("=")
-        if equals and key.strip(" \t").startswith("Exec"):
-            _redact_unit_command(list(lines), first, last, key.strip(" \t"),
-                                 value.strip(" \t"), names, uses)  # fmt: skip
-    names = frozenset(names) | uses["variables"]
+    names = frozenset(names) | _unit_exec_uses(lines, names)
     for first, last, line in _unit_line_spans(lines):
         key, equals, value = line.strip(" \t").partition("=")
         key = key.strip(" \t")
@@ -2924,12 +2916,31 @@ def redact_unit(text, names=frozenset()):
             )
             for word, original, hidden in zip(inner, words, secret, strict=True)
         ]
-        lines[first] = "Environment=" + " ".join(kept)
+        # An empty Environment= resets the list: a line systemd ignored whole
+        # (a quote left open before any word) stays one it ignores.
+        lines[first] = "Environment=" + (" ".join(kept) if kept or complete else '"')
         for index in range(first + 1, last + 1):
             lines[index] = ""
     # ExecStart's -C "Define API_TOKEN x" and URL passwords, as in envvars.
     redacted = redact_expansion_words("\n".join(lines), names)
     return _blank_credential_lines(redact_userinfo(redact_private_keys(redacted)))
+
+
+def unit_secret_names(text):
+    """The variables a unit's Exec lines put where a secret stands in an httpd
+    directive (``-c "SetEnv DB_PASSWORD ${PW}"``: systemd expands them), so
+    their values, in this unit or its drop-ins, are secrets too."""
+    return _unit_exec_uses(_unit_physical_lines(text), frozenset())
+
+
+def _unit_exec_uses(lines, names):
+    uses = {"variables": set(), "macros": set()}
+    for first, last, line in _unit_line_spans(lines):
+        key, equals, value = line.strip(" \t").partition("=")
+        if equals and key.strip(" \t").startswith("Exec"):
+            _redact_unit_command(list(lines), first, last, key.strip(" \t"),
+                                 value.strip(" \t"), names, uses)  # fmt: skip
+    return frozenset(uses["variables"])
 
 
 def _unit_physical_lines(text):
@@ -3383,6 +3394,7 @@ class Collector:
         # standing in a secret's place (redact_secret_uses, at the end).
         self._redactions = {}
         self._apache_originals = {}  # never sent: only follow_secret_uses reads them
+        self.unit_secret_names = set()  # from every unit file's Exec lines
         self.secret_uses = {
             "variables": set(),
             "macros": set(),
@@ -3539,6 +3551,9 @@ class Collector:
             return resolved, "file", data.decode("latin-1")
         self._record(resolved, {"content": text})
         self._redactions[resolved] = redact
+        if redact is redact_unit:
+            # A drop-in's -c may name a variable the unit itself sets.
+            self.unit_secret_names |= unit_secret_names(decoded)
         if redact == self._redact_apache:
             # What follow_secret_uses reads: redaction may have replaced the very
             # word naming a copy's source (SetEnvIfExpr "req('Authorization') ...").
@@ -3895,6 +3910,12 @@ class Collector:
                 del self.files[path]
         for path, text in expanded.items():
             self.files[path]["content"] = text
+        unit_names = frozenset(self.unit_secret_names)
+        if unit_names:
+            for path, redact in self._redactions.items():
+                entry = self.files.get(path)
+                if redact is redact_unit and entry and entry.get("content"):
+                    entry["content"] = redact_unit(entry["content"], names=unit_names)
         if not any(self.secret_uses.values()):
             return
         follow_secret_uses(
@@ -3914,7 +3935,9 @@ class Collector:
                 continue
             if redact == self._redact_apache:
                 entry["content"] = redact_secret_uses(text, self.secret_uses)
-            elif redact in (redact_shell, redact_private_shell, redact_unit) and names:
+            elif redact is redact_unit and (names or unit_names):
+                entry["content"] = redact(text, names=names | unit_names)
+            elif redact in (redact_shell, redact_private_shell) and names:
                 entry["content"] = redact(text, names=names)
 
     def _shell_redaction(self, tree):
