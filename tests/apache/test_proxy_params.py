@@ -66,6 +66,47 @@ CASES = [
     "BalancerMember balancer://x http://b timeout=0",
     "BalancerMember balancer://x http://b retry=5",
     "BalancerMember http://b",
+    # The sixty-fifth round's: status flags, lengths, AddressTTL, LoadFactor.
+    "ProxyPass /a http://b/ status=R",
+    "ProxyPass /a http://b/ status=+f-G",
+    "ProxyPass /a http://b/ status=O",
+    "ProxyPass /a http://b/ route=" + "r" * 63,
+    "ProxyPass /a http://b/ route=" + "r" * 64,
+    "ProxyPass /a http://b/ redirect=" + "r" * 64,
+    # (secret='s length is not judged: its value is hidden as it is read.)
+    "ProxyPass /a http://b/ upgrade=" + "u" * 16,
+    "ProxyPass /a http://b/ upgrade=ANY",
+    "ProxyPass /a http://b/ flusher=" + "f" * 16,
+    "ProxyPass /a balancer://x nonce=" + "n" * 70,
+    "ProxyPass /a balancer://x nonce=None",
+    "ProxyPass /a http://" + "h" * 300 + "/",
+    "ProxyPass /a http://b/ addressttl=abc",
+    "ProxyPass /a http://b/ addressttl=-5",
+    "ProxyPass /a http://b/ addressttl=2147483648",
+    "ProxyPass /a http://b/ addressttl=-1",
+    "ProxyPass /a http://b/ addressttl=5",
+    "ProxyPass /a http://b/ loadfactor=0x10",
+    "ProxyPass /a http://b/ loadfactor=100.009",
+    "ProxyPass /a http://b/ loadfactor=0.999",
+    "ProxyPass /a balancer:// timeout=5",
+    "ProxyPass /a balancer:x",
+    # Worker names drop the scheme's default port.
+    "ProxyPass /a http://b:80/\nProxyPass /c http://b/ timeout=0",
+    "ProxyPass /a https://b:443/\nProxyPass /c https://b/ timeout=0",
+    "ProxyPass /a http://b/\nProxyPass /c http://b:80/ timeout=0",
+    # A member's worker is its balancer's, not the server's.
+    "<Proxy balancer://x>\nBalancerMember http://b\n</Proxy>\nProxyPass /c http://b/ timeout=0",
+    # ProxySet: in <Proxy>, or naming a worker or balancer that must exist.
+    "<Proxy balancer://x>\nProxySet timeout=0\n</Proxy>",
+    "<Proxy balancer://x>\nProxySet lbmethod=nope\n</Proxy>",
+    "<Proxy balancer://x>\nProxySet lbmethod=byrequests stickysession=S\n</Proxy>",
+    "<Proxy http://b>\nProxySet timeout=0\n</Proxy>",
+    "<Proxy http://b>\nProxySet timeout=5\n</Proxy>",
+    "ProxySet balancer://x timeout=0",
+    "ProxySet http://b/ foo=1",
+    "ProxyPass /a http://b/\nProxySet http://b/ timeout=0",
+    "ProxyPass /a http://b/\nProxySet http://b/ timeout=5",
+    "ProxyPass /a balancer://x\nProxySet balancer://x timeout",
 ]
 
 
