@@ -1069,3 +1069,14 @@ def test_short_secret_names_stay_on_the_host(module: ModuleType, tmp_path: Path,
     text = json.dumps(module.snapshot(str(root), runner=never_run))
     assert "LEAK-" not in text
     assert name in text  # the names stay
+
+
+@pytest.mark.parametrize("line", ["\x1f#LoadModule cgid_module modules/mod_cgid.so",
+                                  "\x1c\x1d# ProxyPass / http://u:pw@h/", "\u2028#x"])  # fmt: skip
+def test_a_comment_after_a_blank_only_python_knows_is_read_once(
+    module: ModuleType, line: str
+) -> None:
+    # str.split() takes U+001F for a blank, lstrip(" \t#;") did not: the
+    # comment's body was a comment again, read again until RecursionError
+    # (the fuzz run, seed 23, input 28058).
+    assert module.redact_apache(line + "\nTimeout 5\n").endswith("Timeout 5\n")

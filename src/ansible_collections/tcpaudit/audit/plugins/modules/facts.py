@@ -2650,11 +2650,16 @@ def _ansi_c(body):
 _NAMED_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*[=:][ \t]*[^\s=:]")
 
 
+_COMMENT_START = re.compile(r"^[\s#;]+")
+
+
 def _comment_may_hold_secret(text):
     """Whether a comment holds what would be a secret if it were read: a
     directive whose secret would be redacted, a secret-named NAME=value or
     NAME: value, a credential's shape or a token of a known kind."""
-    body = text.lstrip(" \t#;")
+    # Every blank str.split() takes (U+001F too), and every '#': what is left
+    # never starts a comment, so redact_apache below never comes back here.
+    body = _COMMENT_START.sub("", text)
     if _KNOWN_TOKEN.search(body) or _SHELL_CREDENTIAL.search(_shell_unquoted(body)):
         return True
     if any(_SECRET_VARIABLE.search(match.group(1)) for match in _NAMED_VALUE.finditer(body)):
