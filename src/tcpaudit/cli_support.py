@@ -110,14 +110,18 @@ def link_inside_root(output: str, root: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def _same_file(info: os.stat_result, inputs: Iterable[str]) -> str | None:
-    """The first of ``inputs`` that is the file ``info`` describes, or None."""
+def _same_file(info: os.stat_result, target: str, inputs: Iterable[str]) -> str | None:
+    """The first of ``inputs`` that is the file ``info`` describes, or a
+    directory read whole (``--sysctl DIR``) that holds ``target``, or None."""
+    real = os.path.realpath(target)
     for name in inputs:
         try:
             other = os.stat(name)  # only stat: a FIFO is not opened
         except (OSError, ValueError):
             continue
         if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
+            return name
+        if stat.S_ISDIR(other.st_mode) and real.startswith(os.path.realpath(name) + os.sep):
             return name
     return None
 
@@ -166,7 +170,7 @@ def write_output(
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(errno.EISDIR, "is a directory", output)
     if info is not None and stat.S_ISREG(info.st_mode):
-        read = _same_file(info, inputs)
+        read = _same_file(info, output, inputs)
         if read is not None:
             same = (
                 "" if os.path.abspath(read) == os.path.abspath(output) else f" ({show_bytes(read)})"

@@ -107,6 +107,34 @@ CASES = [
     "ProxyPass /a http://b/\nProxySet http://b/ timeout=0",
     "ProxyPass /a http://b/\nProxySet http://b/ timeout=5",
     "ProxyPass /a balancer://x\nProxySet balancer://x timeout",
+    # The sixty-sixth round's: a <Proxy> line's own parameters.
+    "<Proxy balancer://x timeout=0>\nBalancerMember http://a\n</Proxy>",
+    "<Proxy balancer://x foo=1>\nBalancerMember http://a\n</Proxy>",
+    "<Proxy balancer://x timeout=5>\nBalancerMember http://a\n</Proxy>",
+    "<Proxy http://b/ retry=-1>\n</Proxy>",
+    "<Proxy http://b/ bogus=1>\n</Proxy>",
+    "<Proxy http://b/* timeout=5>\n</Proxy>",
+    "<Proxy * timeout=5>\n</Proxy>",
+    "<Proxy /x timeout=5>\n</Proxy>",
+    "<Proxy http://b/ timeout>\n</Proxy>",
+    "<Proxy balancer:/x timeout=5>\n</Proxy>",
+    "<Proxy http:/b timeout=5>\n</Proxy>",
+    "<ProxyMatch ^http://b/ timeout=5>\n</ProxyMatch>",
+    "<Proxy proxy:balancer://x>\nBalancerMember http://a\n</Proxy>",
+    "<Proxy proxy:http://b/>\nProxySet timeout=5\n</Proxy>",
+    # ProxyPassMatch: $N in the port; its workers apart from ProxyPass's.
+    "ProxyPassMatch ^/(\\d+)$ http://b:$1/",
+    "ProxyPassMatch ^/(.*)$ http://[::1]:$1/ timeout=5",
+    "ProxyPass /a http://b:$1/",
+    "ProxyPass /a http://b/\nProxyPassMatch ^/c(.*)$ http://b/$1 timeout=0",
+    "ProxyPassMatch ^/a http://b/\nProxyPass /c http://b/ timeout=0",
+    "ProxyPass /c http://b/\nProxyPassMatch ^/a http://b/ timeout=0",
+    "ProxyPassMatch ^/a http://b/$1\nProxyPassMatch ^/c http://b/$1 timeout=0",
+    # A hidden password or value: the rest is still checked.
+    "ProxyPass /a http://user:s3cretpass@b/ timeout=0",
+    "Define DB_PASSWORD hunter2x\nProxyPass /a http://u:${DB_PASSWORD}@b/ timeout=0",
+    # (timeout=${API_TOKEN}: a hidden value httpd reads, not judged.)
+    "Define API_TOKEN 7\n<Proxy balancer://${API_TOKEN}>\nBalancerMember http://a timeout=0\n</Proxy>",
 ]
 
 
@@ -128,3 +156,22 @@ def test_a_route_sharing_a_worker_runs_with_the_workers_parameters(tmp_path: Pat
     assert (first.params, first.shared_with) == ({"timeout": "5"}, None)
     assert second.params == {"timeout": "5"}
     assert second.shared_with == f"{first.file}:{first.line}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ProxyPass /a http//alice:S3cr3tPassw0rd@backend.example/",
+        "BalancerMember balancer://x http:/alice:S3cr3tPassw0rd@x/",
+        "ProxyPass /a balancer:/alice:S3cr3tPassw0rd@x/",
+        "<Proxy balancer://x>\nProxySet nonce=S3cr3tPassw0rd" + "x" * 40 + "\n</Proxy>",
+        "<Proxy http://b/>\nProxySet upgrade=S3cr3tPassw0rdghp_abcdefghijklmnop\n</Proxy>",
+        "ProxySet http://alice:S3cr3tPassw0rd@nowhere/ timeout=5",
+    ],
+)
+def test_an_error_line_of_mod_proxy_never_shows_a_password(tmp_path: Path, text: str) -> None:
+    # The refusals quoted the URL or the value: a malformed URL's password,
+    # a nonce or a token reached the error line.
+    run, loaded = _both(tmp_path, _mpm("event") + MODULES + "Listen 8080\n" + text + "\n")
+    assert not run.accepted  # type: ignore[attr-defined]
+    assert "S3cr3tPassw0rd" not in str(loaded)

@@ -374,3 +374,14 @@ def test_output_is_never_written_over_a_file_read_through_a_link(tmp_path: Path)
         "audit", "--root", str(root), "--baseline", str(baseline), "-o", str(baseline)
     )
     assert code == 2 and "this run read that file" in err, err
+
+
+def test_output_is_never_written_over_a_file_of_a_sysctl_directory(tmp_path: Path) -> None:
+    # --sysctl DIR reads every file below DIR: -o naming one replaced it.
+    live = tmp_path / "sc"
+    (live / "net/ipv4").mkdir(parents=True)
+    target = live / "net/ipv4/tcp_keepalive_time"
+    target.write_text("7200\n")
+    code, _, err = _run("audit", "--root", str(INCIDENT), "--sysctl", str(live), "-o", str(target))
+    assert code == 2 and "this run read that file" in err, err
+    assert target.read_text() == "7200\n"

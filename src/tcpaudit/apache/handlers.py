@@ -38,6 +38,7 @@ from .proxy_params import (
     ProxyWorkers,
     balancer_member_error,
     proxy_pass_error,
+    proxy_section_error,
     proxy_set_error,
 )
 from .tree import Directive
@@ -67,8 +68,10 @@ class WalkState:
     # mod_proxy's workers so far, per server: 0 the main one, else the vhost's id.
     proxy_workers: ProxyWorkers = field(default_factory=ProxyWorkers)
     scope: int = 0
-    # The first word of the <Proxy>/<ProxyMatch> section being walked, if any.
+    # The path of the <Proxy>/<ProxyMatch> section being walked, if any.
     proxy_section: str | None = None
+    proxy_section_written: str | None = None  # as written: ProxySet reads it so
+    proxy_match: bool = False
 
 
 # -- probed data ----------------------------------------------------------------------
@@ -402,8 +405,16 @@ def _balancer_member(
 
 
 def _proxy_set(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
-    return proxy_set_error(directive.args, state.proxy_section, state.proxy_workers,
-                           state.scope, state.modules)  # fmt: skip
+    # ProxySet reads its parent's words again, without dropping "proxy:".
+    return proxy_set_error(directive.args, state.proxy_section_written, state.proxy_workers,
+                           state.scope, state.modules, state.proxy_match)  # fmt: skip
+
+
+def proxy_section_arguments_error(directive: Directive, state: WalkState) -> str | None:
+    """What httpd says of a <Proxy>/<ProxyMatch> line's parameters, once its
+    contents are read."""
+    return proxy_section_error(directive.key, directive.args, state.proxy_workers,
+                               state.scope, state.modules)  # fmt: skip
 
 
 _Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]

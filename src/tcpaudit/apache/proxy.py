@@ -31,12 +31,14 @@ def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
     its ``params`` are that worker's (proxy_params.worker_covering).
     """
     routes: list[ProxyRoute] = []
-    workers: dict[str, ProxyRoute] = {}  # worker name -> the route defining it
+    # worker name -> the route defining it, for ProxyPass and for
+    # ProxyPassMatch apart (each finds its own kind of worker only).
+    workers: dict[str, dict[str, ProxyRoute]] = {"proxypass": {}, "proxypassmatch": {}}
     for directive in directives:
         if directive.key in _ROUTES and directive.children is None:
             if len(directive.args) >= 2 and directive.args[1] != "!":
                 route = _route(directive, directive.args[0], directive.args[1:], None)
-                routes.append(_shared(route, workers))
+                routes.append(_shared(route, workers[directive.key]))
         elif directive.key in _LOCATIONS and directive.children and directive.args:
             section = f"{directive.name} {directive.args[0]}"
             for child in directive.children:
@@ -47,7 +49,7 @@ def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
                     and backend[:1] not in ((), ("!",))
                 ):
                     route = _route(child, directive.args[0], backend, section)
-                    routes.append(_shared(route, workers))
+                    routes.append(_shared(route, workers[child.key]))
     return routes
 
 

@@ -26,7 +26,10 @@ __all__ = [
     "balancer_member_error",
     "balancer_name_error",
     "proxy_pass_error",
+    "proxy_section_error",
+    "proxy_section_path",
     "proxy_set_error",
+    "shown_url",
     "worker_covering",
     "worker_name",
 ]
@@ -82,7 +85,7 @@ def balancer_name_error(name: str) -> str | None:
     """ap_proxy_define_balancer's check of a balancer name."""
     colon = name.find(":")
     if colon < 0 or name[colon + 1 : colon + 3] != "//" or len(name) <= colon + 3:
-        return f"Bad syntax for a balancer name ({name})"
+        return f"Bad syntax for a balancer name ({shown_url(name)})"
     return None
 
 
@@ -139,6 +142,23 @@ def worker_covering(names: list[str], url: str) -> str | None:
     return best
 
 
+def shown_url(url: str) -> str:
+    """A URL as error lines show it: whatever precedes an '@' after the last
+    '/' before it (a password, even in a malformed URL) replaced."""
+    if "@" not in url:
+        return url
+    head, _, tail = url.rpartition("@")
+    cut = head.rfind("/") + 1
+    return f"{head[:cut]}{REDACTED_VALUE}@{tail}"
+
+
+def _wholly_hidden(url: str) -> bool:
+    """A URL tcpaudit cannot read: a hidden value stands outside its userinfo."""
+    if REDACTED_VALUE not in url:
+        return False
+    return REDACTED_VALUE in url.rpartition("@")[2] or "@" not in url
+
+
 def _backend(url: str) -> str:
     """ap_proxy_de_socketfy: a ``unix:...|http://...`` URL's part after ``|``."""
     if url[:5].lower() == "unix:":
@@ -149,11 +169,12 @@ def _backend(url: str) -> str:
     return url
 
 
-def _absolute_error(url: str) -> str | None:
-    """ap_proxy_define_worker_ex's check of a backend URL."""
+def _absolute_error(url: str, match: bool = False) -> str | None:
+    """ap_proxy_define_worker_ex's check of a backend URL (``match``: a
+    ProxyPassMatch worker, whose ``$N`` in the port is replaced per request)."""
     scheme = _SCHEME.match(url)
     if scheme is None or not url[scheme.end() :].startswith("//"):
-        return f"URL must be absolute!: {url}"
+        return f"URL must be absolute!: {shown_url(url)}"
     rest = url[scheme.end() + 2 :]
     host = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
     if host.startswith("["):
@@ -161,10 +182,10 @@ def _absolute_error(url: str) -> str | None:
         port = port.removeprefix(":")
     else:
         hostname, _, port = host.partition(":")
-    if port and not port.isdigit():
-        return f"Unable to parse URL: {url}"
+    if port and not port.isdigit() and not (match and "$" in port):
+        return f"Unable to parse URL: {shown_url(url)}"
     if not hostname or hostname == "[":
-        return f"URL must be absolute!: {url}"
+        return f"URL must be absolute!: {shown_url(url)}"
     if len(hostname.lstrip("[")) >= _HOSTNAME_SIZE:
         return f"worker hostname ({hostname.lstrip('[').lower()}) too long"
     return None
@@ -374,9 +395,11 @@ def proxy_pass_error(
     modules: frozenset[str],
 ) -> str | None:
     """add_pass's message for a ProxyPass (``key`` "proxypass") or ProxyPassMatch
-    line, or None; a new worker or balancer is added to ``defined``."""
-    workers = defined.names(scope)
+    line, or None; a new worker or balancer is added to ``defined``. A
+    ProxyPassMatch worker is looked up among match workers only, a ProxyPass
+    one among prefix workers only."""
     path_given = in_location
+    match = key == "proxypassmatch"
     backend: str | None = None
     parameters: list[str] = []
     for word in words:
@@ -384,6 +407,7 @@ def proxy_pass_error(
             if word == "~":
                 if key == "proxypassmatch":
                     return "ProxyPassMatch invalid syntax ('~' usage)."
+                match = True
                 continue
             path_given = True
         elif backend is None:
@@ -406,12 +430,12 @@ def proxy_pass_error(
         real = _backend(backend)
     except InvalidValueError:
         return 'ProxyPass|ProxyPassMatch uses an invalid "unix:" URL'
-    if backend == "!" or REDACTED_VALUE in backend:
-        return None  # (a hidden secret in the URL: what it names is not known)
+    if backend == "!":
+        return None
     table = _hidden_values_left_out(_parameters(parameters))
     if backend[:9].lower() == "balancer:":
         balancers = defined.balancer_names(scope)
-        if balancer_key(backend) not in balancers:
+        if balancer_key(backend) not in balancers and not _wholly_hidden(backend):
             problem = balancer_name_error(backend)
             if problem is not None:
                 return f"ProxyPass {problem}"
@@ -421,14 +445,21 @@ def proxy_pass_error(
             if message is not None:
                 return f"ProxyPass {message}"
         return None
-    shared = worker_covering(workers, real)
+    workers = defined.names((scope, "match" if match else "prefix"))
+    if _wholly_hidden(real):
+        # What it names is not known, nor whether a worker covers it: its
+        # parameters are checked as a new worker's.
+        shared = None
+    else:
+        shared = worker_covering(workers, real)
+        if shared is None:
+            problem = _absolute_error(backend if backend[:5].lower() != "unix:" else real, match)
+            if problem is not None:
+                return f"ProxyPass {problem}"
+            worker = worker_name(real)
+            if worker is not None:
+                workers.append(worker)
     if shared is None:
-        problem = _absolute_error(backend if backend[:5].lower() != "unix:" else real)
-        if problem is not None:
-            return f"ProxyPass {problem}"
-        worker = worker_name(real)
-        if worker is not None:
-            workers.append(worker)
         for name, (_, value) in table.items():
             message = _worker_error(name, value, modules)
             if message is not None:
@@ -468,23 +499,22 @@ def balancer_member_error(
         real = _backend(name)
     except InvalidValueError:
         return 'BalancerMember uses an invalid "unix:" URL'
-    if REDACTED_VALUE in name or REDACTED_VALUE in path:
-        return None  # a hidden secret in the URL: what it names is not known
     balancers = defined.balancer_names(scope)
-    if balancer_key(path) not in balancers:
+    if balancer_key(path) not in balancers and not _wholly_hidden(path):
         problem = balancer_name_error(path.lower())
         if problem is not None:
             return f"BalancerMember {problem}"
         balancers.add(balancer_key(path))
     members = defined.names((scope, balancer_key(path)))
-    if worker_covering(members, real) is not None:
-        return None
-    problem = _absolute_error(name if name[:5].lower() != "unix:" else real)
-    if problem is not None:
-        return f"BalancerMember {problem}"
-    worker = worker_name(real)
-    if worker is not None:
-        members.append(worker)
+    if not _wholly_hidden(real):
+        if worker_covering(members, real) is not None:
+            return None
+        problem = _absolute_error(name if name[:5].lower() != "unix:" else real)
+        if problem is not None:
+            return f"BalancerMember {problem}"
+        worker = worker_name(real)
+        if worker is not None:
+            members.append(worker)
     for key, (_, value) in _hidden_values_left_out(_parameters(parameters)).items():
         message = _worker_error(key, value, modules)
         if message is not None:
@@ -498,20 +528,21 @@ def proxy_set_error(
     defined: ProxyWorkers,
     scope: int,
     modules: frozenset[str],
+    match: bool = False,
 ) -> str | None:
     """set_proxy_param's message for a ProxySet line, or None: its worker or
     balancer (the <Proxy> section's, defined there when new; else the first
     word's, which must exist), then every parameter, shared or not."""
     rest = list(words)
     name = proxy_section if proxy_section is not None else (rest.pop(0) if rest else "")
-    if REDACTED_VALUE in name:
-        return None  # a hidden secret in the URL: what it names is not known
     balancer = name[:9].lower() == "balancer:"
-    if balancer:
+    if _wholly_hidden(name):
+        pass  # what it names is not known: its parameters are still checked
+    elif balancer:
         balancers = defined.balancer_names(scope)
         if balancer_key(name) not in balancers:
             if proxy_section is None:
-                return f"ProxySet can not find '{name}' Balancer."
+                return f"ProxySet can not find '{shown_url(name)}' Balancer."
             problem = balancer_name_error(name)
             if problem is not None:
                 return f"ProxySet {problem}"
@@ -521,11 +552,11 @@ def proxy_set_error(
             real = _backend(name)
         except InvalidValueError:
             return 'ProxySet uses an invalid "unix:" URL'
-        workers = defined.names(scope)
+        workers = defined.names((scope, "match" if match else "prefix"))
         if worker_covering(workers, real) is None:
             if proxy_section is None:
-                return f"ProxySet can not find '{name}' Worker."
-            problem = _absolute_error(name if name[:5].lower() != "unix:" else real)
+                return f"ProxySet can not find '{shown_url(name)}' Worker."
+            problem = _absolute_error(name if name[:5].lower() != "unix:" else real, match)
             if problem is not None:
                 return f"ProxySet {problem}"
             worker = worker_name(real)
@@ -538,5 +569,67 @@ def proxy_set_error(
         check = _balancer_error if balancer else _worker_error
         message = None if REDACTED_VALUE in value else check(key.lower(), value, modules)
         if message is not None:
-            return f"ProxySet: {message} {key}={value}; {name}"
+            # httpd adds key=value: the value is left out, it may be a secret.
+            return f"ProxySet: {message} {key}=...; {shown_url(name)}"
+    return None
+
+
+def proxy_section_path(path: str) -> str:
+    """The path of a <Proxy> section as httpd keeps it (a ``proxy:`` prefix dropped)."""
+    return path[6:] if path[:6].lower() == "proxy:" else path
+
+
+def proxy_section_error(
+    key: str,
+    words: tuple[str, ...],
+    defined: ProxyWorkers,
+    scope: int,
+    modules: frozenset[str],
+) -> str | None:
+    """proxysection's message for the parameters on a <Proxy>/<ProxyMatch>
+    line (``key`` "proxy" or "proxymatch"), checked after its contents; its
+    worker or balancer is defined then when new."""
+    if len(words) < 2:
+        return None
+    if key == "proxymatch":
+        return "Multiple <ProxyMatch> arguments not (yet) supported."
+    path = proxy_section_path(words[0])
+    shown = "<Proxy"
+    from .handlers import fnmatch_test  # (handlers imports this module)
+
+    if fnmatch_test(path):
+        return f"{shown}> arguments are not supported for wildchar url."
+    if ":" not in path:
+        return f"{shown}> arguments are not supported for non url."
+    balancer = path[:9].lower() == "balancer:"
+    if _wholly_hidden(path):
+        pass
+    elif balancer:
+        balancers = defined.balancer_names(scope)
+        if balancer_key(path) not in balancers:
+            problem = balancer_name_error(path)
+            if problem is not None:
+                return f"{shown} {problem}"
+            balancers.add(balancer_key(path))
+    else:
+        try:
+            real = _backend(path)
+        except InvalidValueError:
+            return '<Proxy/ProxyMatch > uses an invalid "unix:" URL'
+        workers = defined.names((scope, "prefix"))
+        if worker_covering(workers, real) is None:
+            problem = _absolute_error(path if path[:5].lower() != "unix:" else real)
+            if problem is not None:
+                return f"{shown} {problem}"
+            worker = worker_name(real)
+            if worker is not None:
+                workers.append(worker)
+    for word in words[1:]:
+        name, equals, value = word.partition("=")
+        if not equals:
+            return "Invalid Proxy parameter. Parameter must be in the form 'key=value'"
+        check = _balancer_error if balancer else _worker_error
+        message = None if REDACTED_VALUE in value else check(name.lower(), value, modules)
+        if message is not None:
+            return f"{shown} {message} {name}=...; {shown_url(path)}"
     return None

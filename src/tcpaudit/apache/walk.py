@@ -36,9 +36,11 @@ from .handlers import (
     handler_error,
     has_context_rules,
     module_names,
+    proxy_section_arguments_error,
     section_error,
     words_decide,
 )
+from .proxy_params import proxy_section_path
 from .secret_words import redact_text
 from .tree import Directive
 
@@ -284,18 +286,26 @@ def check_commands(
             # A <Macro> kept in the tree (mod_macro loaded only after it) is run by
             # its handler at walk time, which never walks the body.
             if children and key != "<macro":
-                scope, proxy_section = state.scope, state.proxy_section
+                saved = (state.scope, state.proxy_section, state.proxy_section_written,
+                         state.proxy_match)  # fmt: skip
                 if directive.key == "virtualhost":
                     state.scope = id(directive)  # a vhost's own server config
                 elif directive.key in ("proxy", "proxymatch") and directive.args:
-                    state.proxy_section = directive.args[0]
+                    state.proxy_section = proxy_section_path(directive.args[0])
+                    state.proxy_section_written = directive.args[0]
+                    state.proxy_match = directive.key == "proxymatch"
                 walk(
                     children,
                     (*sections, directive.key),
                     (*spelled, directive.name),
                     in_directory or directive.key in _PATH_SECTIONS,
                 )
-                state.scope, state.proxy_section = scope, proxy_section
+                (state.scope, state.proxy_section, state.proxy_section_written,
+                 state.proxy_match) = saved  # fmt: skip
+            if directive.key in ("proxy", "proxymatch") and modern and children is not None:
+                message = proxy_section_arguments_error(directive, state)
+                if message is not None:
+                    raise ApacheConfigError(message, file=directive.file, line=directive.line)
             if children is not None and modern:
                 message = section_error(directive)
                 if message is None and key in ("<if", "<elseif", "<else"):
