@@ -43,7 +43,7 @@ from .proxy_params import (
 )
 from .tree import Directive
 from .values import parse_atoi
-from .vhost_addresses import address_error, server_name_parts
+from .vhost_addresses import address_error, fnmatch_test, server_name_parts
 
 __all__ = [
     "HANDLED",
@@ -356,27 +356,6 @@ def _alias(directive: Directive, _state: WalkState, sections: tuple[str, ...]) -
     if len(directive.args) == 1 and _PATH_SECTIONS.isdisjoint(sections):
         return "Alias must have two arguments when used globally"
     return None
-
-
-def fnmatch_test(text: str) -> bool:
-    """apr_fnmatch_test: whether ``text`` holds a pattern (``*``, ``?``, or a
-    ``[`` closed by a ``]``; a backslash escapes the next character)."""
-    nesting = 0
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char in "?*":
-            return True
-        if char == "\\":
-            index += 1
-            if index >= len(text):
-                return False
-        elif char == "[":
-            nesting += 1
-        elif char == "]" and nesting:
-            return True
-        index += 1
-    return False
 
 
 def _server_name(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:

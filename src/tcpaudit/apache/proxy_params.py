@@ -17,8 +17,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .proxy_parameters import balancer_parameter_error, worker_parameter_error
 from .shell_state import REDACTED_VALUE
-from .values import InvalidValueError, c_long, parse_atoi, parse_timeout_parameter
+from .values import InvalidValueError
+from .vhost_addresses import fnmatch_test
 
 __all__ = [
     "ProxyWorkers",
@@ -36,27 +38,7 @@ __all__ = [
 
 _FLAGS = frozenset({"nocanon", "interpolate", "noquery"})
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-_ON_OFF = ("on", "off")
-# Sizes of httpd's fixed fields (mod_proxy.h): a value as long is refused.
-_HOSTNAME_SIZE = 256
-_ROUTE_SIZE = 64
-_SCHEME_SIZE = 16
-_NONCE_SIZE = 37
-_C_FLOAT = re.compile(
-    r"[ \t\n\v\f\r]*([-+]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][-+]?[0-9]+)?"
-    r"|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|inf(?:inity)?|nan))",
-    re.IGNORECASE,
-)
-# mod_proxy_hcheck's parameters, taken when it is loaded.
-_HEALTH_CHECK = frozenset({"hcmethod", "hcinterval", "hcpasses", "hcfails", "hcuri",
-                           "hctemplate", "hcexpr"})  # fmt: skip
-# Load-balancing methods and the module registering each.
-_LBMETHODS = {"byrequests": "lbmethod_byrequests_module",
-              "bytraffic": "lbmethod_bytraffic_module",
-              "bybusyness": "lbmethod_bybusyness_module",
-              "heartbeat": "lbmethod_heartbeat_module"}  # fmt: skip
-# ap_proxy_set_wstatus: the worker status flags, any case.
-_STATUS_FLAGS = frozenset("OINGUDSEHFCRoingudsehfcr")
+_HOSTNAME_SIZE = 256  # (mod_proxy.h: PROXY_RFC1035_HOSTNAME_SIZE)
 
 
 @dataclass
@@ -206,186 +188,6 @@ def _hidden_values_left_out(table: dict[str, tuple[str, str]]) -> dict[str, tupl
     return {key: item for key, item in table.items() if REDACTED_VALUE not in item[1]}
 
 
-def _on_off(value: str, message: str) -> str | None:
-    return None if value.lower() in _ON_OFF else message
-
-
-def _timeout_at_least_a_millisecond(value: str, unit: str, name: str, message: str) -> str | None:
-    """ap_timeout_parameter_parse with ``unit`` as the default, then at least 1 ms."""
-    try:
-        seconds = _parameter_seconds(value, unit)
-    except InvalidValueError:
-        return f"{name} has wrong format"
-    return None if seconds * 1_000_000 >= 1000 else message
-
-
-def _parameter_seconds(value: str, unit: str) -> float:
-    """ap_timeout_parameter_parse with a default unit (``ms`` or ``s``)."""
-    stripped = value.lstrip(" \t\n\v\f\r")
-    digits = len(stripped) - len(stripped.lstrip("+-0123456789"))
-    if not stripped[digits:] and unit == "ms":
-        value = value + "ms"
-    return parse_timeout_parameter(value, (2, 4))
-
-
-def _c_atof(value: str) -> float:
-    """C ``atof``: the leading decimal or hexadecimal number, 0 without one."""
-    match = _C_FLOAT.match(value)
-    if match is None:
-        return 0.0
-    text = match.group(1)
-    body = text.lstrip("+-")
-    try:
-        if body[:2].lower() == "0x":
-            number = float.fromhex(body if "p" in body.lower() else body + "p0")
-        else:
-            number = float(body)
-    except (ValueError, OverflowError):
-        return 0.0
-    return -number if text.startswith("-") else number
-
-
-def _address_ttl(value: str) -> bool:
-    """AddressTTL: -1, or whole seconds up to INT32_MAX (ap_timeout_parameter_parse)."""
-    if value == "-1":
-        return True
-    try:
-        seconds = parse_timeout_parameter(value, (2, 4))
-    except InvalidValueError:
-        return False
-    return seconds <= 2**31 - 1 and seconds == int(seconds)
-
-
-def _worker_error(key: str, value: str, modules: frozenset[str]) -> str | None:
-    """set_worker_param's message for one parameter, or None."""
-    number = parse_atoi(value)
-    if key == "loadfactor":
-        # ival = atof(val) * 100.0, an int: the fraction below 1/100 is cut.
-        scaled = _c_atof(value) * 100.0
-        whole = int(scaled) if abs(scaled) < 2**31 else -1
-        return None if 100 <= whole <= 10000 else "LoadFactor must be a number between 1..100"
-    if key == "retry":
-        return None if number >= 0 else "Retry must be a positive value"
-    if key == "ttl":
-        return None if number >= 1 else "TTL must be at least one second"
-    if key in ("min", "max", "smax"):
-        return None if number >= 0 else f"{key.capitalize()} must be a positive number"
-    if key == "acquire":
-        return _timeout_at_least_a_millisecond(
-            value, "ms", "Acquire timeout", "Acquire must be at least one millisecond"
-        )
-    if key == "timeout":
-        return None if number >= 1 else "Timeout must be at least one second"
-    if key == "iobuffersize":
-        size = c_long(re.match(r"\s*([+-]?\d*)", value).group(1) or "0")  # type: ignore[union-attr]
-        return (
-            None
-            if size >= 512 or size == 0
-            else ("IOBufferSize must be >= 512 bytes, or 0 for system default.")
-        )
-    if key == "receivebuffersize":
-        return (
-            None
-            if number >= 512 or number == 0
-            else ("ReceiveBufferSize must be >= 512 bytes, or 0 for system default.")
-        )
-    if key in ("keepalive", "disablereuse", "enablereuse"):
-        spelled = {"keepalive": "KeepAlive", "disablereuse": "DisableReuse",
-                   "enablereuse": "EnableReuse"}[key]  # fmt: skip
-        return _on_off(value, f"{spelled} must be On|Off")
-    if key == "status":
-        index = 0
-        while index < len(value):
-            if value[index] in "+-":
-                index += 1
-            if index >= len(value) or value[index] not in _STATUS_FLAGS:
-                return "Unknown status parameter option"
-            index += 1
-        return None
-    if key == "flushpackets":
-        return (
-            None if value.lower() in ("on", "off", "auto") else "flushpackets must be on|off|auto"
-        )
-    if key == "flushwait":
-        return (
-            None
-            if 0 <= number <= 1000
-            else ("flushwait must be <= 1000, or 0 for system default of 10 millseconds.")
-        )
-    if key == "ping":
-        return _timeout_at_least_a_millisecond(
-            value, "s", "Ping/Pong timeout", "Ping/Pong timeout must be at least one millisecond"
-        )
-    if key == "lbset":
-        return None if 0 <= number <= 99 else "lbset must be between 0 and 99"
-    if key == "connectiontimeout":
-        return _timeout_at_least_a_millisecond(
-            value, "s", "Connectiontimeout", "Connectiontimeout must be at least one millisecond."
-        )
-    if key == "responsefieldsize":
-        size = c_long(re.match(r"\s*([+-]?\d*)", value).group(1) or "0")  # type: ignore[union-attr]
-        return (
-            None
-            if size >= 0
-            else ("ResponseFieldSize must be greater than 0 bytes, or 0 for system default.")
-        )
-    if key in ("route", "redirect", "secret"):
-        if len(value.encode("utf-8", "surrogateescape")) >= _ROUTE_SIZE:
-            return f"{key.capitalize()} length must be < {_ROUTE_SIZE} characters"
-        return None
-    if key in ("flusher", "upgrade"):
-        shown = "flusher name" if key == "flusher" else "upgrade protocol"
-        if key == "upgrade" and value.lower() == "any":
-            value = "*"
-        if len(value.encode("utf-8", "surrogateescape")) >= _SCHEME_SIZE:
-            return f"{shown} length must be < {_SCHEME_SIZE} characters"
-        return None
-    if key == "addressttl":
-        return (
-            None
-            if _address_ttl(value)
-            else ("AddressTTL must be -1 or a number of seconds not exceeding (2147483647)")
-        )
-    if key in _HEALTH_CHECK and "proxy_hcheck_module" in modules:
-        return None
-    return "unknown Worker parameter"
-
-
-def _balancer_error(key: str, value: str, modules: frozenset[str]) -> str | None:
-    """set_balancer_param's message for one parameter, or None."""
-    number = parse_atoi(value)
-    if key == "stickysession":
-        return None
-    if key == "nonce":
-        too_long = len(value.encode("utf-8", "surrogateescape")) >= _NONCE_SIZE
-        return "Provided nonce is too large" if too_long and value.lower() != "none" else None
-    if key == "stickysessionsep":
-        return (
-            None
-            if len(value) == 1 or value.lower() == "off"
-            else ("stickysessionsep must be a single character or Off")
-        )
-    if key == "nofailover":
-        return _on_off(value, "failover must be On|Off")
-    if key == "timeout":
-        return None if number >= 1 else "timeout must be at least one second"
-    if key == "maxattempts":
-        return None if number >= 0 else "maximum number of attempts must be a positive number"
-    if key == "lbmethod":
-        module = _LBMETHODS.get(value)
-        return None if module is not None and module in modules else "unknown lbmethod"
-    if key in ("scolonpathdelim", "failontimeout", "forcerecovery"):
-        return _on_off(value, f"{key} must be On|Off")
-    if key == "failonstatus":
-        for status in (part for part in re.split(r"[, ]+", value) if part):
-            if not 100 <= parse_atoi(status) <= 599:
-                return "failonstatus must be one or more HTTP response codes"
-        return None
-    if key == "growth":
-        return None if 1 <= number <= 100 else "growth must be between 1 and 100"
-    return "unknown Balancer parameter"
-
-
 def proxy_pass_error(
     key: str,
     words: tuple[str, ...],
@@ -441,7 +243,7 @@ def proxy_pass_error(
                 return f"ProxyPass {problem}"
             balancers.add(balancer_key(backend))
         for name, (_, value) in table.items():
-            message = _balancer_error(name, value, modules)
+            message = balancer_parameter_error(name, value, modules)
             if message is not None:
                 return f"ProxyPass {message}"
         return None
@@ -461,7 +263,7 @@ def proxy_pass_error(
                 workers.append(worker)
     if shared is None:
         for name, (_, value) in table.items():
-            message = _worker_error(name, value, modules)
+            message = worker_parameter_error(name, value, modules)
             if message is not None:
                 return f"ProxyPass {message}"
     return None
@@ -516,7 +318,7 @@ def balancer_member_error(
         if worker is not None:
             members.append(worker)
     for key, (_, value) in _hidden_values_left_out(_parameters(parameters)).items():
-        message = _worker_error(key, value, modules)
+        message = worker_parameter_error(key, value, modules)
         if message is not None:
             return f"BalancerMember {message}"
     return None
@@ -566,7 +368,7 @@ def proxy_set_error(
         key, equals, value = word.partition("=")
         if not equals:
             return "Invalid ProxySet parameter. Parameter must be in the form 'key=value'"
-        check = _balancer_error if balancer else _worker_error
+        check = balancer_parameter_error if balancer else worker_parameter_error
         message = None if REDACTED_VALUE in value else check(key.lower(), value, modules)
         if message is not None:
             # httpd adds key=value: the value is left out, it may be a secret.
@@ -595,8 +397,6 @@ def proxy_section_error(
         return "Multiple <ProxyMatch> arguments not (yet) supported."
     path = proxy_section_path(words[0])
     shown = "<Proxy"
-    from .handlers import fnmatch_test  # (handlers imports this module)
-
     if fnmatch_test(path):
         return f"{shown}> arguments are not supported for wildchar url."
     if ":" not in path:
@@ -628,7 +428,7 @@ def proxy_section_error(
         name, equals, value = word.partition("=")
         if not equals:
             return "Invalid Proxy parameter. Parameter must be in the form 'key=value'"
-        check = _balancer_error if balancer else _worker_error
+        check = balancer_parameter_error if balancer else worker_parameter_error
         message = None if REDACTED_VALUE in value else check(name.lower(), value, modules)
         if message is not None:
             return f"{shown} {message} {name}=...; {shown_url(path)}"
