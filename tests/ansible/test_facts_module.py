@@ -1080,3 +1080,13 @@ def test_a_comment_after_a_blank_only_python_knows_is_read_once(
     # comment's body was a comment again, read again until RecursionError
     # (the fuzz run, seed 23, input 28058).
     assert module.redact_apache(line + "\nTimeout 5\n").endswith("Timeout 5\n")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://alice:abc/SECRET-PW1@b/", "http://alice:a?SECRET-PW2#x@b/"]
+)
+def test_a_url_password_holding_a_slash_stays_on_the_host(module: ModuleType, url: str) -> None:
+    # The authority ends at the first '/', '?' or '#' (apr_uri_parse), so no
+    # '@' was found before it and the password travelled whole.
+    text = module.redact_apache(f"ProxyPass /a {url} timeout=5\n")
+    assert "SECRET-PW" not in text and "abc" not in text and "timeout=5" in text

@@ -759,3 +759,22 @@ def test_a_drop_in_directive_naming_the_units_variable_keeps_it_on_the_host(
     assert "KEPT=1" in json.dumps(document)
     local = tcpaudit.gather(root)
     assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+def test_a_secret_in_an_environment_file_path_and_a_token_in_apache_files_stay_home(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    rhel_tree(root)
+    write(root, "/etc/systemd/system/httpd.service.d/20-secret.conf",
+          "[Service]\nEnvironmentFile=-/etc/app/DB_PASSWORD=SECRET-VP1\n")  # fmt: skip
+    token = "ghp_" + "SECRETVT" * 5
+    write(root, "/etc/httpd/conf.d/env.conf",
+          f"LoadModule env_module modules/mod_env.so\nSetEnv X {token}\n")  # fmt: skip
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    text = json.dumps(document)
+    assert "SECRET-V" not in text and "SECRETVT" not in text
+    local = tcpaudit.gather(root)
+    assert "SECRET-V" not in local.model_dump_json() and "SECRETVT" not in local.model_dump_json()
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)

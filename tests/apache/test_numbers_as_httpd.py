@@ -159,3 +159,19 @@ def test_server_name_is_read_as_httpd_reads_it(tmp_path: Path, name: str) -> Non
     # the vhost's name is the host alone (DUMP_VHOSTS), scheme and port off.
     _both(tmp_path, _mpm("event") + f"<VirtualHost *:80>\nServerName {name}\n</VirtualHost>\n")
     _both(tmp_path / "server", _mpm("event") + f"ServerName {name}\n")
+
+
+def test_a_vhosts_unset_values_are_the_servers(tmp_path: Path) -> None:
+    # ap_fixup_virtual_hosts: Timeout 0 and KeepAliveTimeout 0 (atoi'd: 0.9,
+    # abc) and MaxKeepAliveRequests -1 in a vhost mean "unset"; the lab cell
+    # vhost-unset shows apache2 holding a silent client for the server's Timeout.
+    _, loaded = _both(
+        tmp_path,
+        _mpm("event") + "Timeout 7\n<VirtualHost *:80>\nTimeout 0.9\nKeepAliveTimeout 0\n"
+        "MaxKeepAliveRequests -1\n</VirtualHost>\n<VirtualHost *:81>\nTimeout 5\n</VirtualHost>\n",
+    )
+    first, second = loaded.vhosts  # type: ignore[attr-defined]
+    assert not {"Timeout", "KeepAliveTimeout", "MaxKeepAliveRequests"} & set(first.settings)
+    assert second.settings["Timeout"].value == 5
+    said = " ".join(note.message for note in loaded.notes)  # type: ignore[attr-defined]
+    assert "unset value" in said

@@ -135,6 +135,10 @@ CASES = [
     "Define DB_PASSWORD hunter2x\nProxyPass /a http://u:${DB_PASSWORD}@b/ timeout=0",
     # (timeout=${API_TOKEN}: a hidden value httpd reads, not judged.)
     "Define API_TOKEN 7\n<Proxy balancer://${API_TOKEN}>\nBalancerMember http://a timeout=0\n</Proxy>",
+    # A secret in the query leaves the rest of the URL to judge.
+    "ProxyPass /a http://b:x/?api_key=S3cr3tPassw0rd",
+    "ProxyPass /a http//b/?token=S3cr3tPassw0rdS3cr3t",
+    "ProxySet http://b/?password=S3cr3tPassw0rd timeout=5",
 ]
 
 
@@ -167,6 +171,10 @@ def test_a_route_sharing_a_worker_runs_with_the_workers_parameters(tmp_path: Pat
         "<Proxy balancer://x>\nProxySet nonce=S3cr3tPassw0rd" + "x" * 40 + "\n</Proxy>",
         "<Proxy http://b/>\nProxySet upgrade=S3cr3tPassw0rdghp_abcdefghijklmnop\n</Proxy>",
         "ProxySet http://alice:S3cr3tPassw0rd@nowhere/ timeout=5",
+        # A password holding '/', '?' or '#': the authority ends there for
+        # httpd, the password goes on to the '@'.
+        "ProxyPass /a http://alice:abc/S3cr3tPassw0rd@backend.example/",
+        "ProxyPass /a http://alice:abc?S3cr3tPassw0rd@backend.example:x/",
     ],
 )
 def test_an_error_line_of_mod_proxy_never_shows_a_password(tmp_path: Path, text: str) -> None:
@@ -174,4 +182,4 @@ def test_an_error_line_of_mod_proxy_never_shows_a_password(tmp_path: Path, text:
     # a nonce or a token reached the error line.
     run, loaded = _both(tmp_path, _mpm("event") + MODULES + "Listen 8080\n" + text + "\n")
     assert not run.accepted  # type: ignore[attr-defined]
-    assert "S3cr3tPassw0rd" not in str(loaded)
+    assert "S3cr3tPassw0rd" not in str(loaded) and "abc" not in str(loaded)

@@ -294,7 +294,10 @@ def test_sarif_fixes_of_findings_in_a_file_that_holds_a_secret(tmp_path: Path) -
     lines = "".join(f"LoadModule {name}_module /usr/lib/apache2/modules/mod_{name}.so\n"
                     for name in ("proxy", "proxy_http", "headers"))  # fmt: skip
     lines += "<VirtualHost *:80>\nServerName held.example\n"
-    lines += "ProxyPass / http://10.0.0.8:8080/\n" * 20_000 + "</VirtualHost>\n"
+    # Each a backend of its own: ProxyPass lines to one worker share it, and
+    # are judged once, where it is defined.
+    lines += "".join(f"ProxyPass /{index}/ http://b{index}.example:8080/\n"
+                     for index in range(20_000)) + "</VirtualHost>\n"  # fmt: skip
     lines += 'RequestHeader set Authorization "Bearer SECRET-CANARY-3f9a0000"\n'
     _append(root, "etc/apache2/conf-enabled/held.conf", lines)
     output = tmp_path / "held.sarif"

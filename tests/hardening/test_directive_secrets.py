@@ -634,10 +634,18 @@ def test_userinfo_is_found_in_linear_time_as_the_pattern_found_it() -> None:
 
     from tcpaudit.apache.secret_words import redact_userinfo
 
-    pattern = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)@")
+    # A userinfo before the authority's end; or a user:password whose
+    # password holds '/', '?' or '#', up to the last '@' before a blank.
+    pattern = re.compile(
+        r"([A-Za-z][A-Za-z0-9+.\-]*://)(?:([^/?#]*)@"
+        r"|([^/?#:@]+):((?![0-9]+[/?#])[^/?#@]*)([/?#])[^\s\"'<>]*@)"
+    )
 
     def by_pattern(text: str) -> str:
         def replace(match: re.Match[str]) -> str:
+            if match.group(2) is None:
+                shown = f"{match.group(3)}:{PLACEHOLDER}{match.group(5)}{PLACEHOLDER}"
+                return f"{match.group(1)}{shown}@"
             user, colon, _ = match.group(2).partition(":")
             shown = f"{user}:{PLACEHOLDER}" if colon else PLACEHOLDER
             return f"{match.group(1)}{shown}@"

@@ -203,3 +203,24 @@ def test_a_hidden_value_used_as_a_number_is_not_known(
     name = conf.splitlines()[-1].split()[0]
     setting = json.loads(facts.output)["apache"]["settings"][name]
     assert setting["value"] is None and "not known" in setting["note"]
+
+
+@pytest.mark.parametrize(
+    "line", ["Timeout ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+             "ServerName ghp_abcdefghijklmnopqrstuvwxyz0123456789*"],
+)  # fmt: skip
+def test_a_token_of_a_known_kind_in_an_apache_file_is_never_shown(
+    tmp_path: Path, line: str
+) -> None:
+    # Notes and error lines of Apache files quoted it (start-up files hid it).
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write(line + "\n")
+    runner = CliRunner()
+    outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
+    outputs += [
+        runner.invoke(cli, ["audit", "--root", str(root), "--format", name]) for name in FORMATS
+    ]
+    for result in outputs:
+        assert "ghp_" not in result.output + result.stderr

@@ -61,6 +61,19 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("silent", "header_trickle", "body_stall", "slow_reader", "keepalive_idle"),
         ),
         (
+            # A vhost's Timeout or KeepAliveTimeout of 0 is httpd's "unset": the
+            # server's applies (ap_fixup_virtual_hosts).
+            LabConfig(
+                "vhost-unset",
+                "prefork",
+                timeout=3,
+                keepalive_timeout="2",
+                vhosts=(VirtualHostSpec("first.example", ("Timeout 0", "KeepAliveTimeout 0")),),
+                target="first.example",
+            ),
+            ("silent", "keepalive_idle"),
+        ),
+        (
             LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
             ("silent", "slow_reader", "keepalive_idle"),
         ),

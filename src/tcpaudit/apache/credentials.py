@@ -41,6 +41,7 @@ _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV
 _MAX_SCHEME = 32
 
 _AUTHORITY_END = re.compile("[/?#]")
+_URL_BLANK = re.compile(r"[\s\"'<>]")  # where a URL written in a line ends
 
 # A header named in an expression or a test string: %{HTTP:Name},
 # %{HTTP_NAME}, %{req:Name}; or by a function (HEADER_FUNCTIONS).
@@ -234,6 +235,17 @@ def names_credential(text: str) -> bool:
     )
 
 
+def _password_past_authority(text: str, authority: int, end: int) -> int:
+    """The '@' ending a ``user:password`` whose password holds '/', '?' or
+    '#' (httpd reads no URL then, but the password is there), or -1: the
+    authority before ``end`` is ``user:`` and something not a port."""
+    user, colon, rest = text[authority:end].partition(":")
+    if not colon or rest.isdigit() or not user:
+        return -1
+    stop = _URL_BLANK.search(text, end)
+    return text.rfind("@", end, stop.start() if stop is not None else len(text))
+
+
 def redact_userinfo(text: str) -> str:
     """``text`` with the password of each URL's userinfo (or a lone user: a token) replaced."""
     pieces: list[str] = []
@@ -251,10 +263,17 @@ def redact_userinfo(text: str) -> str:
         found = _AUTHORITY_END.search(text, authority)
         end = found.start() if found is not None else len(text)
         at = text.rfind("@", authority, end)
-        if scheme < start and at >= 0 and authority >= position:
+        past = at < 0 and found is not None
+        if past:
+            at = _password_past_authority(text, authority, end)
+        if scheme < start and at >= 0 and authority > position:
             user, colon, _password = text[authority:at].partition(":")
             # A URL with a user and no password may carry a token as the user.
             shown = f"{user}:{REDACTED_VALUE}" if colon else REDACTED_VALUE
+            if past:
+                # Its first '/', '?' or '#' kept: the URL stays one httpd cannot parse.
+                user = text[authority:end].partition(":")[0]
+                shown = f"{user}:{REDACTED_VALUE}{text[end]}{REDACTED_VALUE}"
             pieces += (text[position:authority], shown)
             position = at
         start = text.find("://", start + 3)

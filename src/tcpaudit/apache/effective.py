@@ -354,6 +354,10 @@ def server_settings(
 _READ_TIMEOUT = frozenset({"RequestReadTimeout"})
 
 
+# The values ap_fixup_virtual_hosts takes for "unset" in a vhost.
+_VHOST_UNSET: dict[str, float] = {"Timeout": 0, "KeepAliveTimeout": 0, "MaxKeepAliveRequests": -1}
+
+
 def virtual_hosts(
     directives: list[Directive],
     version: tuple[int, ...],
@@ -419,6 +423,21 @@ def virtual_hosts(
                 if before is None and name == "RequestReadTimeout":
                     before = server_read
                 settings[name] = _setting(child, name, version, before)
+        for name, unset in _VHOST_UNSET.items():
+            # ap_fixup_virtual_hosts: a vhost's Timeout or KeepAliveTimeout of
+            # 0, or MaxKeepAliveRequests of -1, is "unset": the server's applies.
+            own = settings.get(name)
+            if own is not None and own.value == unset and not isinstance(own.value, bool):
+                del settings[name]
+                if notes is not None:
+                    notes.append(
+                        Note(
+                            message=f"{own.spelled or name} {own.value} in a <VirtualHost> "
+                            "is httpd's unset value: the main server's applies there",
+                            file=own.file,
+                            line=own.line,
+                        )
+                    )
         if legacy and not first_on_address and "KeepAliveTimeout" in settings:
             settings["KeepAliveTimeout"] = settings["KeepAliveTimeout"].model_copy(
                 update={

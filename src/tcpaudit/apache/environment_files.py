@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from ..provenance import Note
+from .secret_words import redact_text
 from .shell_state import MAX_VALUE_BYTES
 from .unit_syntax import is_valid_text
 from .units import ServiceUnit
@@ -247,7 +248,7 @@ def unit_environment(
                     continue
                 notes.append(
                     Note(
-                        message=f"EnvironmentFile {name} is missing or not a file: systemd "
+                        message=f"EnvironmentFile {redact_text(name)} is missing or not a file: systemd "
                         "would refuse to start the service",
                         file=file,
                         line=line,
@@ -277,7 +278,7 @@ def _take(
         if not optional:
             notes.append(
                 Note(
-                    message=f"EnvironmentFile {path} holds {error.what}: systemd would refuse "
+                    message=f"EnvironmentFile {redact_text(path)} holds {error.what}: systemd would refuse "
                     "to start the service",
                     file=shown,
                     line=error.line,

@@ -48,7 +48,7 @@ from .macros import MacroTable
 from .modules import LoadedModules
 from .physical import PhysicalLineReader
 from .reader import CONDITIONALS
-from .shell_state import REDACTED_VALUE
+from .shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from .tree import Directive
 from .variables import Variables
 from .walk import check_commands
@@ -350,12 +350,10 @@ def names_directory(value: str) -> bool:
 
 def notes_without_secret_values(notes: list[Note], values: Sequence[str]) -> list[Note]:
     """``notes`` with every value of ``values`` replaced (``Timeout ${PW}`` is noted
-    with its value, read as 0)."""
-    if not values:
-        return notes
+    with its value, read as 0), and every token of a known kind (``ghp_...``)."""
     hidden = []
     for note in notes:
-        message, file = note.message, note.file
+        message, file = KNOWN_TOKEN.sub(REDACTED_VALUE, note.message), note.file
         for value in values:
             message = message.replace(value, REDACTED_VALUE)
             file = file.replace(value, REDACTED_VALUE) if file is not None else None
@@ -366,8 +364,9 @@ def notes_without_secret_values(notes: list[Note], values: Sequence[str]) -> lis
 
 def without_secret_values(error: ApacheConfigError, values: Sequence[str]) -> ApacheConfigError:
     """``error`` with every value of ``values`` (secrets by use: ``Define PW x``
-    used as a URL's password, then ``Include ${PW}``) replaced by the placeholder."""
-    reason, file = error.reason, error.file
+    used as a URL's password, then ``Include ${PW}``) and every token of a known
+    kind replaced by the placeholder."""
+    reason, file = KNOWN_TOKEN.sub(REDACTED_VALUE, error.reason), error.file
     for value in values:
         reason = reason.replace(value, REDACTED_VALUE)
         file = file.replace(value, REDACTED_VALUE) if file is not None else None

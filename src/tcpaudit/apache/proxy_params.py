@@ -135,10 +135,15 @@ def shown_url(url: str) -> str:
 
 
 def _wholly_hidden(url: str) -> bool:
-    """A URL tcpaudit cannot read: a hidden value stands outside its userinfo."""
-    if REDACTED_VALUE not in url:
+    """A URL tcpaudit cannot read: a hidden value stands in its scheme, host
+    or path (one in its userinfo, query or fragment leaves those readable)."""
+    for separator in "/?#":
+        # A password holding a separator, hidden with it kept (credentials.py).
+        url = url.replace(f":{REDACTED_VALUE}{separator}{REDACTED_VALUE}@", ":@")
+    head = url.split("?", 1)[0].split("#", 1)[0]
+    if REDACTED_VALUE not in head:
         return False
-    return REDACTED_VALUE in url.rpartition("@")[2] or "@" not in url
+    return REDACTED_VALUE in head.rpartition("@")[2] or "@" not in head
 
 
 def _backend(url: str) -> str:

@@ -52,14 +52,17 @@ def scopes(config: ApacheConfig) -> Iterator[Scope]:
         yield Scope(config, vhost, keepalive_on(vhost.settings.get("KeepAlive"), server_on))
 
 
-def proxy_routes(config: ApacheConfig) -> Iterator[tuple[VirtualHost | None, ProxyRoute]]:
+def proxy_routes(
+    config: ApacheConfig, include_shared: bool = False
+) -> Iterator[tuple[VirtualHost | None, ProxyRoute]]:
     """Every ``ProxyPass`` defining its own worker, with the vhost it sits in
     (None at server level). A route sharing a worker (``shared_with``) runs
-    with that worker's parameters, judged where it is defined."""
+    with that worker's parameters, judged where it is defined; a rule about
+    routes rather than workers asks for them too (``include_shared``)."""
     for route in config.proxy_routes:
-        if route.shared_with is None:
+        if include_shared or route.shared_with is None:
             yield None, route
     for vhost in config.vhosts:
         for route in vhost.proxy_routes:
-            if route.shared_with is None:
+            if include_shared or route.shared_with is None:
                 yield vhost, route

@@ -48,7 +48,8 @@ def tunnel_pins_worker(facts: HostFacts, params: TunnelParams, context: Context)
     # The same for every route: made once (once per route scanned the whole
     # tree each time, 10,000 routes beside 500,000 lines took minutes).
     event_fix: Fix | None = None
-    for vhost, route in proxy_routes(config):
+    # Each route's tunnels hold workers, shared backend or not.
+    for vhost, route in proxy_routes(config, include_shared=True):
         scheme = backend_scheme(route.url)
         upgrade = route.params.get("upgrade")
         if scheme not in _TUNNEL_SCHEMES and not upgrade:

@@ -975,6 +975,7 @@ _PROGRAMS = frozenset([*_PIPES, *_COMMANDS, "rewritemap", "sslpassphrasedialog",
 _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING, *_PROGRAMS])
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
+_URL_BLANK = re.compile(r"[\s\"'<>]")  # where a URL written in a line ends
 _ENVIRONMENT_REFERENCE = re.compile(
     r"(?i)%\{([^}:{%$]+)\}e|%\{(?:la-[uf]:)?(?:reqenv|env|osenv):([^}{%$]+)\}"
 )
@@ -1193,8 +1194,9 @@ def _authority_end(text, authority):
     return limit
 
 
-def redact_userinfo(text):
-    """``text`` with the password of each URL's userinfo (or a lone user) replaced."""
+def redact_userinfo(text, shell=True):
+    """``text`` with the password of each URL's userinfo (or a lone user)
+    replaced; in a shell's text (``shell``) the quotes it held stay."""
     pieces = []
     position = 0
     start = text.find("://")
@@ -1207,11 +1209,24 @@ def redact_userinfo(text):
         authority = start + 3
         end = _authority_end(text, authority)
         at = text.rfind("@", authority, end)
-        if scheme < start and at >= 0 and authority >= position:
+        past = False
+        if at < 0 and end < len(text) and text[end] in "/?#":
+            # A user:password whose password holds '/', '?' or '#'.
+            user, colon, rest = text[authority:end].partition(":")
+            if colon and user and not rest.isdigit():
+                stop = _URL_BLANK.search(text, end)
+                at = text.rfind("@", end, stop.start() if stop is not None else len(text))
+                past = at >= 0
+        if scheme < start and at >= 0 and authority > position:
             user, colon, password = text[authority:at].partition(":")
             shown = user + ":" + APACHE_REDACTED if colon else APACHE_REDACTED
+            if past:
+                # Its first '/', '?' or '#' kept: the URL stays one httpd cannot parse.
+                user = text[authority:end].partition(":")[0]
+                shown = user + ":" + APACHE_REDACTED + text[end] + APACHE_REDACTED
             # The shell's quotes in what goes stay ('"pw"'"'@..."' stays a word).
             quotes = "".join(char for char in (password if colon else user) if char in "'\"")
+            quotes = quotes if shell else ""
             pieces += [text[position:authority], shown + quotes]
             position = at
         start = text.find("://", start + 3)
@@ -1220,7 +1235,7 @@ def redact_userinfo(text):
 
 def _redact_url_and_parameters(word):
     if "@" in word and "://" in word:
-        word = redact_userinfo(word)
+        word = redact_userinfo(word, shell=False)  # an Apache word: quotes are its own
     if "=" in word:
 
         def without_flag(match):
@@ -1527,6 +1542,12 @@ def redact_apache(text, uses=None):
             redacted = _rewrite_apache_line(joined, _secrets_of_line(uses, macro))
             if redacted != joined:
                 lines[start : index + 1] = [""] * (index - start) + [redacted]
+                joined = redacted
+        if _KNOWN_TOKEN.search(joined):
+            # A token of a known kind (ghp_..., AKIA...) whatever the directive.
+            lines[start : index + 1] = [""] * (index - start) + [
+                _KNOWN_TOKEN.sub(APACHE_REDACTED, joined)
+            ]
         if word.startswith("</macro"):
             macro = None
         if uses is not None and key in _COPYING and _copies_credential(key, joined):
@@ -2891,6 +2912,16 @@ def redact_unit(text, names=frozenset()):
         key = key.strip(" \t")
         if equals and key not in ("Environment", "EnvironmentFile"):
             _redact_unit_command(lines, first, last, key, value.strip(" \t"), names)
+            continue
+        if equals and key == "EnvironmentFile":
+            # A path holding NAME_PASSWORD=value or a token: its file is not
+            # there to read either way, and the name is shown in notes.
+            path = value.strip(" \t")
+            hidden = _KNOWN_TOKEN.sub(APACHE_REDACTED, _without_secret_parameters(path))
+            if hidden != path:
+                lines[first] = "EnvironmentFile=" + hidden
+                for index in range(first + 1, last + 1):
+                    lines[index] = ""
             continue
         if not equals or key != "Environment":
             continue
