@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import click
 
+from .apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from .errors import TcpauditError, UsageError
 from .rootfs import MAX_SYMLINKS
 from .safetext import printable, show_bytes
@@ -132,6 +133,7 @@ def write_output(
     *,
     root: str | os.PathLike[str] | None = None,
     inputs: Iterable[str] = (),
+    hide_tokens: bool = True,
 ) -> None:
     """Print ``text``, or write it to ``output`` atomically with mode 0600.
 
@@ -143,6 +145,9 @@ def write_output(
             it on the way to ``output`` is refused, never written through.
         inputs: the files the run read (``cli_sources.files_read``): the
             report is never written over one of them.
+        hide_tokens: replace tokens of a known kind (``ghp_...``) a value of
+            the audited files holds; off for a fix, whose text must match
+            the files it changes.
 
     Raises:
         UsageError: ``output`` goes through a symlink inside ``root``, or is
@@ -151,6 +156,8 @@ def write_output(
     """
     # Invalid UTF-8 read from a configuration is kept as lone surrogates
     # (surrogateescape); reports are UTF-8, so show those bytes as \xNN.
+    if isinstance(text, str) and hide_tokens:
+        text = KNOWN_TOKEN.sub(REDACTED_VALUE, text)
     data = text if isinstance(text, bytes) else show_bytes(text).encode("utf-8")
     if output is None or output == "-":
         click.echo(data, nl=False)

@@ -175,20 +175,35 @@ def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
     server_keepalive_on = keepalive_on(config.settings.get("KeepAlive"), True)
     distinct: dict[tuple[float, int, bool, float, bool], _Scope] = {}
     if server_timeout is not None:
-        key = (server_timeout, id(server_limits), server_keepalive_on, server_keepalive, True)
+        # The main server reads a connection's header only on an address no
+        # vhost covers; its own requests are read under it otherwise.
+        server_base = main_server_is_base(config)
+        key = (
+            server_timeout,
+            id(server_limits),
+            server_keepalive_on,
+            server_keepalive,
+            server_base,
+        )
         distinct[key] = _Scope(None, server_timeout, server_limits, *key[2:])
-    seen: set[str] = set()
+    # address -> the limits of its first vhost, the connection's base server.
+    base_limits: dict[str, RequestReadTimeoutValue | None] = {}
     for vhost in config.vhosts:
         settings = vhost.settings
         timeout = _seconds(settings.get("Timeout"))
         if timeout is None:
             timeout = server_timeout
-        base = vhost.address not in seen
-        seen.add(vhost.address)
+        base = vhost.address not in base_limits
         if timeout is None:
+            base_limits.setdefault(vhost.address, server_limits)
             continue
         own_limits = settings.get("RequestReadTimeout")
         limits = server_limits if own_limits is None else _limits(own_limits)
+        base_limits.setdefault(vhost.address, limits)
+        if not base and _reqtimeout_off(base_limits[vhost.address]):
+            # reqtimeout_init declines for the base server: no stage runs on
+            # these connections, this vhost's own included (measured).
+            limits = RequestReadTimeoutValue()
         keepalive_seconds = server_keepalive
         own_keepalive = settings.get("KeepAliveTimeout")
         if own_keepalive is not None and own_keepalive.effective:
@@ -200,6 +215,49 @@ def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
         if key not in distinct:
             distinct[key] = _Scope(vhost_label(vhost), timeout, limits, *key[2:])
     return list(distinct.values())
+
+
+def _reqtimeout_off(limits: RequestReadTimeoutValue | None) -> bool:
+    """reqtimeout_init's test: no handshake stage, header=0 and body=0."""
+    if limits is None or limits.header is None or limits.body is None:
+        return False
+    handshake_off = limits.handshake is None or limits.handshake.disabled
+    return handshake_off and limits.header.disabled and limits.body.disabled
+
+
+def main_server_is_base(config: ApacheConfig) -> bool:
+    """Whether some Listen address is one no vhost covers, so the main server
+    reads connections there (a vhost of ``*:port``, ``_default_:port`` or the
+    same address and port covers it; a host name is not resolved)."""
+    if not config.vhosts:
+        return True
+    listens = config.settings.get("Listen")
+    if listens is None or not isinstance(listens.value, list) or not listens.value:
+        return True
+    covered: set[tuple[str, str]] = set()
+    for vhost in config.vhosts:
+        for word in vhost.address.split():
+            host, port = _host_and_port(word)
+            covered.add((host.lower(), port))
+    for line in listens.value:
+        host, port = _host_and_port(line.split()[0] if line.split() else "")
+        wildcards = {("*", port), ("*", "*"), ("_default_", port), ("_default_", "*")}
+        exact = {(host.lower(), port), (host.lower(), "*")} if host != "*" else set()
+        if not (covered & (wildcards | exact)):
+            return True
+    return False
+
+
+def _host_and_port(word: str) -> tuple[str, str]:
+    """(host, port) of a Listen or <VirtualHost> word: ``*`` for any."""
+    if word.endswith(":*"):
+        return word[:-2] or "*", "*"
+    if word.isdigit():
+        return "*", word
+    host, colon, port = word.rpartition(":")
+    if not colon or not port.isdigit() or (host.startswith("[") != host.endswith("]")):
+        return word, "*"
+    return host or "*", str(int(port))
 
 
 def _limits(setting: ApacheSetting | None) -> RequestReadTimeoutValue | None:

@@ -1090,3 +1090,26 @@ def test_a_url_password_holding_a_slash_stays_on_the_host(module: ModuleType, ur
     # '@' was found before it and the password travelled whole.
     text = module.redact_apache(f"ProxyPass /a {url} timeout=5\n")
     assert "SECRET-PW" not in text and "abc" not in text and "timeout=5" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "hidden", "kept"),
+    [
+        ("http://alice@corp.com:SECRET-A/x@host/", "SECRET-A", "@host/"),
+        ('http://u:SECRET-B/pw"x@host/', "SECRET-B", "@host/"),
+        ("http://[::1]:8080/api/user@example.com/", None, "[::1]:8080/api/user@example.com/"),
+        ("http://host:/p@x", None, "http://host:/p@x"),
+    ],
+)
+def test_the_module_and_the_loader_hide_the_same_url_passwords(
+    module: ModuleType, url: str, hidden: str | None, kept: str
+) -> None:
+    from tcpaudit.apache.credentials import redact_userinfo
+
+    ours = module.redact_apache(f"ProxyPass /a {url}\n")
+    theirs = redact_userinfo(url)
+    assert kept in ours and kept in theirs
+    if hidden is not None:
+        assert hidden not in ours and hidden not in theirs
+    else:
+        assert ours == f"ProxyPass /a {url}\n" and theirs == url

@@ -224,3 +224,30 @@ def test_a_token_of_a_known_kind_in_an_apache_file_is_never_shown(
     ]
     for result in outputs:
         assert "ghp_" not in result.output + result.stderr
+
+
+def test_a_token_in_a_value_tcpaudit_shows_is_hidden_in_every_output(tmp_path: Path) -> None:
+    # A vhost's name, a route's path, URL and parameters reached findings,
+    # fixes and facts with the token in them.
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    for name in ("proxy", "proxy_http"):
+        (root / f"etc/apache2/mods-enabled/{name}.load").symlink_to(
+            f"../mods-available/{name}.load"
+        )
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write(
+            f"<VirtualHost *:80>\nServerName {token}.example.com\n"
+            f"ProxyPass /{token} http://backend.example/{token} timeout=500\n"
+            f"ProxyPass /b http://backend2.example/ route={token}\n</VirtualHost>\n"
+        )
+    runner = CliRunner()
+    outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
+    outputs += [
+        runner.invoke(cli, ["audit", "--root", str(root), "--format", name]) for name in FORMATS
+    ]
+    assert "tcpaudit-redacted.example.com" in outputs[0].output
+    for result in outputs:
+        assert result.exit_code in (0, 1), result.output
+        assert "ghp_" not in result.output + result.stderr

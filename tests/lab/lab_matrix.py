@@ -74,6 +74,35 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("silent", "keepalive_idle"),
         ),
         (
+            # The address's first vhost turns mod_reqtimeout off (handshake,
+            # header and body 0): no stage runs on its connections, a later
+            # vhost's own body stage included; its Timeout rules.
+            LabConfig(
+                "reqtimeout-off-at-base",
+                "prefork",
+                timeout=1,
+                reqtimeout="header=0 body=0",
+                vhosts=(
+                    VirtualHostSpec("first.example", ()),
+                    VirtualHostSpec("slow.example", ("Timeout 4", "RequestReadTimeout body=1")),
+                ),
+                target="slow.example",
+            ),
+            ("body_stall",),
+        ),
+        (
+            # A vhost covers the only Listen: the main server reads no header.
+            LabConfig(
+                "vhost-covers-listen",
+                "prefork",
+                timeout=5,
+                reqtimeout="header=4 body=4",
+                vhosts=(VirtualHostSpec("first.example", ("RequestReadTimeout header=1",)),),
+                target="first.example",
+            ),
+            ("header_stop",),
+        ),
+        (
             LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
             ("silent", "slow_reader", "keepalive_idle"),
         ),

@@ -41,7 +41,7 @@ _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV
 _MAX_SCHEME = 32
 
 _AUTHORITY_END = re.compile("[/?#]")
-_URL_BLANK = re.compile(r"[\s\"'<>]")  # where a URL written in a line ends
+_WORD_END = re.compile(r"\s")  # where a URL in an Apache word ends (quotes are its own)
 
 # A header named in an expression or a test string: %{HTTP:Name},
 # %{HTTP_NAME}, %{req:Name}; or by a function (HEADER_FUNCTIONS).
@@ -237,12 +237,14 @@ def names_credential(text: str) -> bool:
 
 def _password_past_authority(text: str, authority: int, end: int) -> int:
     """The '@' ending a ``user:password`` whose password holds '/', '?' or
-    '#' (httpd reads no URL then, but the password is there), or -1: the
-    authority before ``end`` is ``user:`` and something not a port."""
-    user, colon, rest = text[authority:end].partition(":")
-    if not colon or rest.isdigit() or not user:
+    '#' (httpd reads no URL then, but the password is there), or -1: what
+    the authority before ``end`` holds after its last '@' (a user may hold
+    one) is ``name:`` and something that is no port (nor an IPv6 address)."""
+    host = text[authority:end].rpartition("@")[2]
+    name, colon, rest = host.partition(":")
+    if not colon or not name or not rest or rest.isdigit() or host.startswith("["):
         return -1
-    stop = _URL_BLANK.search(text, end)
+    stop = _WORD_END.search(text, end)
     return text.rfind("@", end, stop.start() if stop is not None else len(text))
 
 
@@ -263,9 +265,10 @@ def redact_userinfo(text: str) -> str:
         found = _AUTHORITY_END.search(text, authority)
         end = found.start() if found is not None else len(text)
         at = text.rfind("@", authority, end)
-        past = at < 0 and found is not None
+        beyond = _password_past_authority(text, authority, end) if found is not None else -1
+        past = beyond >= 0
         if past:
-            at = _password_past_authority(text, authority, end)
+            at = beyond
         if scheme < start and at >= 0 and authority > position:
             user, colon, _password = text[authority:at].partition(":")
             # A URL with a user and no password may carry a token as the user.

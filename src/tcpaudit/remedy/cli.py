@@ -100,12 +100,12 @@ def fix_command(
 
         log = sarif_with_file_fixes(report, sources["root"], catalogue, secret_lines=secret_lines)
         text = json_safe(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
-        write_output(text, output, root=sources["root"], inputs=inputs)
+        write_output(text, output, root=sources["root"], inputs=inputs, hide_tokens=False)
         return
     if output_format == "ansible":
         layout = facts.apache.layout if facts.apache else None
         write_output(render_playbook(planned, host=report.host, layout=layout), output,
-                     root=sources["root"], inputs=inputs)  # fmt: skip
+                     root=sources["root"], inputs=inputs, hide_tokens=False)  # fmt: skip
         return
     _write_patch(render_diff(planned), output, sources["root"], inputs)
 

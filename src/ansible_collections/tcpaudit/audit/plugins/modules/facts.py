@@ -975,7 +975,8 @@ _PROGRAMS = frozenset([*_PIPES, *_COMMANDS, "rewritemap", "sslpassphrasedialog",
 _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARING, *_PROGRAMS])
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
-_URL_BLANK = re.compile(r"[\s\"'<>]")  # where a URL written in a line ends
+_SHELL_WORD_END = re.compile(r"[\s\"'<>]")  # where a URL in a shell's text ends
+_WORD_END = re.compile(r"\s")  # and in an Apache word (quotes are its own)
 _ENVIRONMENT_REFERENCE = re.compile(
     r"(?i)%\{([^}:{%$]+)\}e|%\{(?:la-[uf]:)?(?:reqenv|env|osenv):([^}{%$]+)\}"
 )
@@ -1210,13 +1211,16 @@ def redact_userinfo(text, shell=True):
         end = _authority_end(text, authority)
         at = text.rfind("@", authority, end)
         past = False
-        if at < 0 and end < len(text) and text[end] in "/?#":
-            # A user:password whose password holds '/', '?' or '#'.
-            user, colon, rest = text[authority:end].partition(":")
-            if colon and user and not rest.isdigit():
-                stop = _URL_BLANK.search(text, end)
-                at = text.rfind("@", end, stop.start() if stop is not None else len(text))
-                past = at >= 0
+        if end < len(text) and text[end] in "/?#":
+            # A user:password whose password holds '/', '?' or '#' (what
+            # follows the authority's last '@' is no port, nor IPv6).
+            host = text[authority:end].rpartition("@")[2]
+            name, colon, rest = host.partition(":")
+            if colon and name and rest and not rest.isdigit() and not host.startswith("["):
+                stop = (_SHELL_WORD_END if shell else _WORD_END).search(text, end)
+                beyond = text.rfind("@", end, stop.start() if stop is not None else len(text))
+                if beyond >= 0:
+                    at, past = beyond, True
         if scheme < start and at >= 0 and authority > position:
             user, colon, password = text[authority:at].partition(":")
             shown = user + ":" + APACHE_REDACTED if colon else APACHE_REDACTED
