@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .model import ProxyRoute
-from .proxy_params import worker_covering, worker_name
+from .proxy_params import WorkerNames, worker_covering, worker_name
 from .tree import Directive
 from .values import parse_proxy_params
 
@@ -33,7 +33,10 @@ def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
     routes: list[ProxyRoute] = []
     # worker name -> the route defining it, for ProxyPass and for
     # ProxyPassMatch apart (each finds its own kind of worker only).
-    workers: dict[str, dict[str, ProxyRoute]] = {"proxypass": {}, "proxypassmatch": {}}
+    workers: dict[str, tuple[WorkerNames, dict[str, ProxyRoute]]] = {
+        "proxypass": (WorkerNames(), {}),
+        "proxypassmatch": (WorkerNames(), {}),
+    }
     for directive in directives:
         if directive.key in _ROUTES and directive.children is None:
             if len(directive.args) >= 2 and directive.args[1] != "!":
@@ -53,21 +56,23 @@ def proxy_routes(directives: Iterable[Directive]) -> list[ProxyRoute]:
     return routes
 
 
-def _shared(route: ProxyRoute, workers: dict[str, ProxyRoute]) -> ProxyRoute:
+def _shared(route: ProxyRoute, workers: tuple[WorkerNames, dict[str, ProxyRoute]]) -> ProxyRoute:
     """``route`` as httpd runs it: with the parameters of the worker of this
     scope covering its URL, else defining a worker of its own."""
     if route.url[:9].lower() == "balancer:":
         return route
     url = route.url.partition("|")[2] if route.url[:5].lower() == "unix:" else route.url
-    covering = worker_covering(list(workers), url)
+    names, defining = workers
+    covering = worker_covering(names, url)
     if covering is not None:
-        first = workers[covering]
+        first = defining[covering]
         return route.model_copy(
             update={"params": first.params, "shared_with": f"{first.file}:{first.line}"}
         )
     name = worker_name(url)
-    if name is not None:
-        workers[name] = route
+    if name is not None and name not in defining:
+        names.append(name)
+        defining[name] = route
     return route
 
 

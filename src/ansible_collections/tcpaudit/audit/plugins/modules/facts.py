@@ -1536,6 +1536,7 @@ def redact_apache(text, uses=None):
             words = joined.strip().rstrip(">").split()
             macro = (words[1].lower(), words[2:]) if len(words) > 1 else None
         key = word.lstrip("<").rstrip(">")
+        current = joined  # the line as it will be sent
         secret = secret_keys.get(key)
         if secret is None:
             secret = secret_keys[key] = _is_secret_directive(key)
@@ -1546,11 +1547,12 @@ def redact_apache(text, uses=None):
             redacted = _rewrite_apache_line(joined, _secrets_of_line(uses, macro))
             if redacted != joined:
                 lines[start : index + 1] = [""] * (index - start) + [redacted]
-                joined = redacted
-        if _KNOWN_TOKEN.search(joined):
-            # A token of a known kind (ghp_..., AKIA...) whatever the directive.
+                current = redacted
+        if _KNOWN_TOKEN.search(current):
+            # A token of a known kind (ghp_..., AKIA...) whatever the directive
+            # (``joined`` stays as read: what copies a credential is found in it).
             lines[start : index + 1] = [""] * (index - start) + [
-                _KNOWN_TOKEN.sub(APACHE_REDACTED, joined)
+                _KNOWN_TOKEN.sub(APACHE_REDACTED, current)
             ]
         if word.startswith("</macro"):
             macro = None
