@@ -16,6 +16,7 @@ import pytest
 
 import tcpaudit
 from tcpaudit.apache.scopes import scopes as every_apache_scope
+from tcpaudit.apache.values import RequestReadTimeoutValue
 from tcpaudit.hold import (
     HOLD_KINDS,
     LINGER_SECONDS,
@@ -24,11 +25,13 @@ from tcpaudit.hold import (
     _for_scope,
     _limits,
     _longer,
+    _reqtimeout_off,
     _Scope,
     _seconds,
     has_tls_listener,
     holds_remembered,
     kind_holds,
+    main_server_is_base,
     worker_lingers,
 )
 
@@ -57,12 +60,14 @@ def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
     server_timeout = _seconds(config.settings.get("Timeout"))
     server_keepalive = _seconds(config.settings.get("KeepAliveTimeout")) or 0.0
     server_limits = _limits(config.settings.get("RequestReadTimeout"))
-    seen: set[str] = set()
+    # address -> its first vhost's limits (the connection's base server).
+    base_limits: dict[str, RequestReadTimeoutValue | None] = {}
     for scope in every_apache_scope(config):
         timeout = _seconds(scope.own("Timeout")) if scope.vhost else None
         limits = server_limits
         keepalive_seconds = server_keepalive
-        base = True
+        # The main server reads headers only where no vhost covers a Listen.
+        base = main_server_is_base(config)
         if scope.vhost is not None:
             own_limits = scope.vhost.settings.get("RequestReadTimeout")
             if own_limits is not None:
@@ -70,8 +75,10 @@ def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
             own_keepalive = scope.own("KeepAliveTimeout")
             if own_keepalive is not None and own_keepalive.effective:
                 keepalive_seconds = _seconds(own_keepalive) or 0.0
-            base = scope.vhost.address not in seen
-            seen.add(scope.vhost.address)
+            base = scope.vhost.address not in base_limits
+            base_limits.setdefault(scope.vhost.address, limits)
+            if not base and _reqtimeout_off(base_limits[scope.vhost.address]):
+                limits = RequestReadTimeoutValue()  # mod_reqtimeout declined at the base
         timeout = timeout if timeout is not None else server_timeout
         if timeout is None:
             continue
