@@ -251,3 +251,16 @@ def test_a_token_in_a_value_tcpaudit_shows_is_hidden_in_every_output(tmp_path: P
     for result in outputs:
         assert result.exit_code in (0, 1), result.output
         assert "ghp_" not in result.output + result.stderr
+
+
+def test_a_fix_leaves_out_a_file_holding_a_token_of_a_known_kind(tmp_path: Path) -> None:
+    # Reports hide such tokens; a patch must copy its files' text, so a file
+    # holding one gets no change (its context lines would carry the token).
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write("Timeout 300\nSetEnv X ghp_abcdefghijklmnopqrstuvwxyz0123456789\n")
+    result = CliRunner().invoke(cli, ["fix", "--root", str(root)])
+    assert result.exit_code in (0, 1), result.output
+    assert "ghp_" not in result.output + result.stderr
+    assert "etc/apache2/apache2.conf" in result.stderr  # named as left out

@@ -23,7 +23,7 @@ import re
 from ..apache.lexer import split_words
 from ..apache.secret_checks import may_hold_secret
 from ..apache.secret_words import secret_in_words
-from ..apache.shell_state import REDACTED_VALUE
+from ..apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from ..lines import physical_lines
 from ..sysctl.apply import glob_matches
 from ..sysctl.values import SECRET_KEYS, is_glob, is_secret_key, normalise_key
@@ -65,6 +65,8 @@ def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:
     for number, line in enumerate(physical_lines(text), start=1):
         if "-----BEGIN" in line and _PRIVATE_KEY in line:
             return number, "a private key"
+        if KNOWN_TOKEN.search(line):
+            return number, "a token of a known kind"
         if sysctl:
             if _sets_secret_key(line):
                 return number, "a secret sysctl key"
