@@ -33,6 +33,7 @@ from importlib import resources
 
 from .directives import canonical_name
 from .handler_modules import header_error, setenvif_error
+from .includes import has_wildcard
 from .modules import module_source_name
 from .proxy_params import (
     ProxyWorkers,
@@ -43,7 +44,7 @@ from .proxy_params import (
 )
 from .tree import Directive
 from .values import parse_atoi
-from .vhost_addresses import address_error, fnmatch_test, server_name_parts
+from .vhost_addresses import address_error, server_name_parts
 
 __all__ = [
     "HANDLED",
@@ -362,7 +363,7 @@ def _server_name(directive: Directive, _state: WalkState, _sections: tuple[str, 
     if not directive.args:
         return None  # the word count's message
     word = directive.args[0]
-    if fnmatch_test(word):
+    if has_wildcard(word):  # apr_fnmatch_test
         return f'Invalid ServerName "{word}" use ServerAlias to set multiple server names.'
     _, port = server_name_parts(word)
     if port is not None and not 0 < port < 65536:

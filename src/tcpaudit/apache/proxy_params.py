@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .includes import has_wildcard
 from .proxy_parameters import balancer_parameter_error, worker_parameter_error
 from .shell_state import REDACTED_VALUE
 from .values import InvalidValueError
-from .vhost_addresses import fnmatch_test
 
 __all__ = [
     "ProxyWorkers",
@@ -199,6 +199,24 @@ def _absolute_error(url: str, match: bool = False) -> str | None:
     return None
 
 
+def _new_worker(workers: WorkerNames, written: str, real: str, match: bool = False) -> str | None:
+    """ap_proxy_define_worker_ex for a URL no worker covers: its refusal, or
+    None with the new worker's name added to ``workers``."""
+    problem = _absolute_error(written if written[:5].lower() != "unix:" else real, match)
+    if problem is None and (worker := worker_name(real)) is not None:
+        workers.append(worker)
+    return problem
+
+
+def _new_balancer(balancers: set[str], name: str, checked: str) -> str | None:
+    """ap_proxy_define_balancer for a name not yet defined (``checked`` as
+    httpd checks it): its refusal, or None with the name added."""
+    problem = balancer_name_error(checked)
+    if problem is None:
+        balancers.add(balancer_key(name))
+    return problem
+
+
 def _parameters(words: list[str]) -> dict[str, tuple[str, str]]:
     """The ``key=value`` words as an apr table (lower-cased key -> (key, value))."""
     table: dict[str, tuple[str, str]] = {}
@@ -264,10 +282,9 @@ def proxy_pass_error(
     if backend[:9].lower() == "balancer:":
         balancers = defined.balancer_names(scope)
         if balancer_key(backend) not in balancers and not _wholly_hidden(backend):
-            problem = balancer_name_error(backend)
+            problem = _new_balancer(balancers, backend, backend)
             if problem is not None:
                 return f"ProxyPass {problem}"
-            balancers.add(balancer_key(backend))
         for name, (_, value) in table.items():
             message = balancer_parameter_error(name, value, modules)
             if message is not None:
@@ -281,12 +298,9 @@ def proxy_pass_error(
     else:
         shared = worker_covering(workers, real)
         if shared is None:
-            problem = _absolute_error(backend if backend[:5].lower() != "unix:" else real, match)
+            problem = _new_worker(workers, backend, real, match)
             if problem is not None:
                 return f"ProxyPass {problem}"
-            worker = worker_name(real)
-            if worker is not None:
-                workers.append(worker)
     if shared is None:
         for name, (_, value) in table.items():
             message = worker_parameter_error(name, value, modules)
@@ -329,20 +343,16 @@ def balancer_member_error(
         return 'BalancerMember uses an invalid "unix:" URL'
     balancers = defined.balancer_names(scope)
     if balancer_key(path) not in balancers and not _wholly_hidden(path):
-        problem = balancer_name_error(path.lower())
+        problem = _new_balancer(balancers, path, path.lower())
         if problem is not None:
             return f"BalancerMember {problem}"
-        balancers.add(balancer_key(path))
     members = defined.names((scope, balancer_key(path)))
     if not _wholly_hidden(real):
         if worker_covering(members, real) is not None:
             return None
-        problem = _absolute_error(name if name[:5].lower() != "unix:" else real)
+        problem = _new_worker(members, name, real)
         if problem is not None:
             return f"BalancerMember {problem}"
-        worker = worker_name(real)
-        if worker is not None:
-            members.append(worker)
     for key, (_, value) in _hidden_values_left_out(_parameters(parameters)).items():
         message = worker_parameter_error(key, value, modules)
         if message is not None:
@@ -371,10 +381,9 @@ def proxy_set_error(
         if balancer_key(name) not in balancers:
             if proxy_section is None:
                 return f"ProxySet can not find '{shown_url(name)}' Balancer."
-            problem = balancer_name_error(name)
+            problem = _new_balancer(balancers, name, name)
             if problem is not None:
                 return f"ProxySet {problem}"
-            balancers.add(balancer_key(name))
     else:
         try:
             real = _backend(name)
@@ -384,12 +393,9 @@ def proxy_set_error(
         if worker_covering(workers, real) is None:
             if proxy_section is None:
                 return f"ProxySet can not find '{shown_url(name)}' Worker."
-            problem = _absolute_error(name if name[:5].lower() != "unix:" else real, match)
+            problem = _new_worker(workers, name, real, match)
             if problem is not None:
                 return f"ProxySet {problem}"
-            worker = worker_name(real)
-            if worker is not None:
-                workers.append(worker)
     for word in rest:
         key, equals, value = word.partition("=")
         if not equals:
@@ -423,7 +429,7 @@ def proxy_section_error(
         return "Multiple <ProxyMatch> arguments not (yet) supported."
     path = proxy_section_path(words[0])
     shown = "<Proxy"
-    if fnmatch_test(path):
+    if has_wildcard(path):  # apr_fnmatch_test
         return f"{shown}> arguments are not supported for wildchar url."
     if ":" not in path:
         return f"{shown}> arguments are not supported for non url."
@@ -433,10 +439,9 @@ def proxy_section_error(
     elif balancer:
         balancers = defined.balancer_names(scope)
         if balancer_key(path) not in balancers:
-            problem = balancer_name_error(path)
+            problem = _new_balancer(balancers, path, path)
             if problem is not None:
                 return f"{shown} {problem}"
-            balancers.add(balancer_key(path))
     else:
         try:
             real = _backend(path)
@@ -444,12 +449,9 @@ def proxy_section_error(
             return '<Proxy/ProxyMatch > uses an invalid "unix:" URL'
         workers = defined.names((scope, "prefix"))
         if worker_covering(workers, real) is None:
-            problem = _absolute_error(path if path[:5].lower() != "unix:" else real)
+            problem = _new_worker(workers, path, real)
             if problem is not None:
                 return f"{shown} {problem}"
-            worker = worker_name(real)
-            if worker is not None:
-                workers.append(worker)
     for word in words[1:]:
         name, equals, value = word.partition("=")
         if not equals:

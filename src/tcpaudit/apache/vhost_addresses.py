@@ -20,7 +20,7 @@ import re
 
 from .values import c_int, c_long, parse_atoi
 
-__all__ = ["address_error", "fnmatch_test", "has_address", "server_name_parts"]
+__all__ = ["address_error", "has_address", "server_name_parts"]
 
 # What a host name a resolver may answer is made of.
 _HOST_NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -111,24 +111,3 @@ def server_name_parts(word: str) -> tuple[str, int | None]:
     part = word[scheme_end + 3 :] if scheme_end >= 0 else word
     host, colon, port = part.partition(":")
     return host, parse_atoi(port) if colon else None
-
-
-def fnmatch_test(text: str) -> bool:
-    """apr_fnmatch_test: whether ``text`` holds a pattern (``*``, ``?``, or a
-    ``[`` closed by a ``]``; a backslash escapes the next character)."""
-    nesting = 0
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char in "?*":
-            return True
-        if char == "\\":
-            index += 1
-            if index >= len(text):
-                return False
-        elif char == "[":
-            nesting += 1
-        elif char == "]" and nesting:
-            return True
-        index += 1
-    return False
