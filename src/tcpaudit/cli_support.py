@@ -133,21 +133,19 @@ def write_output(
     *,
     root: str | os.PathLike[str] | None = None,
     inputs: Iterable[str] = (),
-    hide_tokens: bool = True,
 ) -> None:
     """Print ``text``, or write it to ``output`` atomically with mode 0600.
 
     Args:
-        text: the report; bytes are written as they are (a patch whose lines
-            must match files that are not UTF-8).
+        text: the report, whose tokens of a known kind (``ghp_...``, a value
+            of the audited files) are hidden; bytes are written as they are
+            (a patch, whose lines must match the files it changes: ``plan``
+            leaves out every file holding such a token).
         output: the file, or None / ``-`` for stdout.
         root: the audited tree (``--root``, when not ``/``): a symlink inside
             it on the way to ``output`` is refused, never written through.
         inputs: the files the run read (``cli_sources.files_read``): the
             report is never written over one of them.
-        hide_tokens: replace tokens of a known kind (``ghp_...``) a value of
-            the audited files holds; off for a fix, whose text must match
-            the files it changes.
 
     Raises:
         UsageError: ``output`` goes through a symlink inside ``root``, or is
@@ -156,7 +154,7 @@ def write_output(
     """
     # Invalid UTF-8 read from a configuration is kept as lone surrogates
     # (surrogateescape); reports are UTF-8, so show those bytes as \xNN.
-    if isinstance(text, str) and hide_tokens:
+    if isinstance(text, str):
         text = KNOWN_TOKEN.sub(REDACTED_VALUE, text)
     data = text if isinstance(text, bytes) else show_bytes(text).encode("utf-8")
     if output is None or output == "-":

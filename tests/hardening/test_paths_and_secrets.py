@@ -247,7 +247,13 @@ def test_a_token_in_a_value_tcpaudit_shows_is_hidden_in_every_output(tmp_path: P
     outputs += [
         runner.invoke(cli, ["audit", "--root", str(root), "--format", name]) for name in FORMATS
     ]
+    # fix's SARIF log and playbook carry the findings' messages and fixes too.
+    outputs += [
+        runner.invoke(cli, ["fix", "--root", str(root), "--format", name])
+        for name in ("diff", "sarif", "ansible")
+    ]
     assert "tcpaudit-redacted.example.com" in outputs[0].output
+    assert "timeout=30" in outputs[-2].output  # the route's fix is there, its token hidden
     for result in outputs:
         assert result.exit_code in (0, 1), result.output
         assert "ghp_" not in result.output + result.stderr

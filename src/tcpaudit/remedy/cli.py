@@ -100,12 +100,15 @@ def fix_command(
 
         log = sarif_with_file_fixes(report, sources["root"], catalogue, secret_lines=secret_lines)
         text = json_safe(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
-        write_output(text, output, root=sources["root"], inputs=inputs, hide_tokens=False)
+        # Its messages and fixes show values as reports do: tokens of a known
+        # kind hidden. No file change is altered: plan left out every file
+        # holding one.
+        write_output(text, output, root=sources["root"], inputs=inputs)
         return
     if output_format == "ansible":
         layout = facts.apache.layout if facts.apache else None
         write_output(render_playbook(planned, host=report.host, layout=layout), output,
-                     root=sources["root"], inputs=inputs, hide_tokens=False)  # fmt: skip
+                     root=sources["root"], inputs=inputs)  # fmt: skip
         return
     _write_patch(render_diff(planned), output, sources["root"], inputs)
 
