@@ -105,14 +105,26 @@ _IFS = re.compile("[ \t\n]+")
 # Tokens whose prefix names their kind (GitHub, GitLab, Slack, AWS access
 # keys, Stripe, JSON Web Tokens, Google API keys, npm), found with no scheme word.
 KNOWN_TOKEN = re.compile(
-    r"(?<![A-Za-z0-9_.-])(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}"
-    r"|gl(?:pat|rt|dt|ptt|oas|cbt|imt)-[A-Za-z0-9_-]{16,}|xox[abpers]-[A-Za-z0-9-]{10,}"
-    r"|xapp-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
-    r"|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{20,}|pypi-[A-Za-z0-9_-]{20,}"
-    r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|ya29\.[A-Za-z0-9_-]{20,}|GOCSPX-[A-Za-z0-9_-]{20,}"
-    r"|whsec_[A-Za-z0-9+/=]{20,}|shp(?:at|ss|ca|pa)_[A-Fa-f0-9]{32}|dop_v1_[a-f0-9]{64}"
-    r"|hv[sb]\.[A-Za-z0-9_-]{20,}|SK[0-9a-fA-F]{32}|npm_[A-Za-z0-9]{36}|AIza[0-9A-Za-z_-]{35}"
-    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*)"
+    # A first character from a set, before anything else: the regex engine then skips
+    # to the next such character in C (three times faster on a 8 MB report than a
+    # look-behind first); then no word character before it, and its kind's shape.
+    r"[AGSdeghnprswxy](?<![A-Za-z0-9_.-].)(?:"
+    r"(?<=g)(?:h[pousr]_[A-Za-z0-9]{16,}|ithub_pat_[A-Za-z0-9_]{20,}"
+    r"|l(?:pat|rt|dt|ptt|oas|cbt|imt)-[A-Za-z0-9_-]{16,})"
+    r"|(?<=x)(?:ox[abpers]-[A-Za-z0-9-]{10,}|app-[A-Za-z0-9-]{10,})"
+    r"|(?<=A)(?:KIA[0-9A-Z]{16}|SIA[0-9A-Z]{16}|Iza[0-9A-Za-z_-]{35})"
+    r"|(?<=s)(?:k_(?:live|test)_[A-Za-z0-9]{16,}|k-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}"
+    r"|hp(?:at|ss|ca|pa)_[A-Fa-f0-9]{32})"
+    r"|(?<=r)k_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|(?<=h)(?:f_[A-Za-z0-9]{20,}|v[sb]\.[A-Za-z0-9_-]{20,})"
+    r"|(?<=p)ypi-[A-Za-z0-9_-]{20,}"
+    r"|(?<=S)(?:G\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|K[0-9a-fA-F]{32})"
+    r"|(?<=y)a29\.[A-Za-z0-9_-]{20,}"
+    r"|(?<=G)OCSPX-[A-Za-z0-9_-]{20,}"
+    r"|(?<=w)hsec_[A-Za-z0-9+/=]{20,}"
+    r"|(?<=d)op_v1_[a-f0-9]{64}"
+    r"|(?<=n)pm_[A-Za-z0-9]{36}"
+    r"|(?<=e)yJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*)"
 )
 
 

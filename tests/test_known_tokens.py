@@ -1,0 +1,77 @@
+"""KNOWN_TOKEN is written for speed (a first character, then its kind's
+shape); it must find exactly what the plain spelling of the same shapes finds."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tcpaudit.apache.shell_state import KNOWN_TOKEN
+
+# Each kind's shape, spelled plainly: no word character before it.
+SHAPES = [
+    r"gh[pousr]_[A-Za-z0-9]{16,}",
+    r"github_pat_[A-Za-z0-9_]{20,}",
+    r"gl(?:pat|rt|dt|ptt|oas|cbt|imt)-[A-Za-z0-9_-]{16,}",
+    r"xox[abpers]-[A-Za-z0-9-]{10,}",
+    r"xapp-[A-Za-z0-9-]{10,}",
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}",
+    r"[sr]k_(?:live|test)_[A-Za-z0-9]{16,}",
+    r"sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}",
+    r"hf_[A-Za-z0-9]{20,}",
+    r"pypi-[A-Za-z0-9_-]{20,}",
+    r"SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
+    r"ya29\.[A-Za-z0-9_-]{20,}",
+    r"GOCSPX-[A-Za-z0-9_-]{20,}",
+    r"whsec_[A-Za-z0-9+/=]{20,}",
+    r"shp(?:at|ss|ca|pa)_[A-Fa-f0-9]{32}",
+    r"dop_v1_[a-f0-9]{64}",
+    r"hv[sb]\.[A-Za-z0-9_-]{20,}",
+    r"SK[0-9a-fA-F]{32}",
+    r"npm_[A-Za-z0-9]{36}",
+    r"AIza[0-9A-Za-z_-]{35}",
+    r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*",
+]
+PLAIN = re.compile(r"(?<![A-Za-z0-9_.-])(?:" + "|".join(SHAPES) + ")")
+
+PREFIXES = [
+    "ghp_", "gho_", "github_pat_", "glpat-", "glimt-", "xoxb-", "xapp-", "AKIA", "ASIA",
+    "sk_live_", "rk_test_", "sk-", "sk-ant-", "sk-proj-", "hf_", "pypi-", "SG.", "ya29.",
+    "GOCSPX-", "whsec_", "shpat_", "dop_v1_", "hvs.", "hvb.", "SK", "npm_", "AIza", "eyJ",
+]  # fmt: skip
+# Pieces that make and break tokens: prefixes, their bodies, word characters
+# that must not stand before one, separators.
+PIECES = st.one_of(
+    st.sampled_from(PREFIXES),
+    st.text(alphabet="abcdefABCDEF0123456789", min_size=1, max_size=40),
+    st.sampled_from(["a", "_", ".", "-", " ", "/", "=", "+", '"', ":", "@", "\n", "\t", "é"]),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(PIECES, max_size=12).map("".join))
+def test_the_fast_spelling_finds_what_the_plain_one_finds(text: str) -> None:
+    assert [m.span() for m in KNOWN_TOKEN.finditer(text)] == [
+        m.span() for m in PLAIN.finditer(text)
+    ]
+
+
+def test_every_kind_is_found_at_the_start_and_after_a_separator() -> None:
+    samples = [
+        "ghp_" + "a" * 16, "github_pat_" + "a" * 20, "glpat-" + "a" * 16, "xoxb-" + "a" * 10,
+        "xapp-" + "a" * 10, "AKIA" + "A" * 16, "ASIA" + "7" * 16, "sk_live_" + "a" * 16,
+        "rk_test_" + "a" * 16, "sk-proj-" + "a" * 20, "hf_" + "a" * 20, "pypi-" + "a" * 20,
+        "SG." + "a" * 16 + "." + "b" * 16, "ya29." + "a" * 20, "GOCSPX-" + "a" * 20,
+        "whsec_" + "a" * 20, "shpat_" + "a" * 32, "dop_v1_" + "a" * 64, "hvs." + "a" * 20,
+        "SK" + "a" * 32, "npm_" + "a" * 36, "AIza" + "a" * 35, "eyJ" + "a" * 8 + ".ab.c",
+    ]  # fmt: skip
+    assert len(samples) == len(SHAPES) + 2  # AKIA/ASIA and sk_/rk_ share a shape
+    for sample in samples:
+        for text in (sample, "x=" + sample, "/" + sample + " tail"):
+            assert PLAIN.search(text) is not None, text
+            assert KNOWN_TOKEN.search(text).group() == sample, text  # type: ignore[union-attr]
+        assert KNOWN_TOKEN.search("a" + sample) is None
+        assert KNOWN_TOKEN.search("." + sample) is None
