@@ -161,6 +161,14 @@ FAITHFUL_CASES: dict[str, dict[str, str | tuple[str, str]]] = {
             "-net.ipv4.tcp_keepalive_probez = 3\n"
         ),
     },
+    # systemd-sysctl ends a line at \r and NUL too; procps reads a line up to
+    # its first NUL (the \r stays in the value, which the kernel refuses).
+    "carriage-returns-and-nuls": {
+        "etc/sysctl.d/10-a.conf": (
+            "net.ipv4.tcp_fin_timeout = 21\rnet.ipv4.tcp_keepalive_time = 99\r\n"
+            "net.ipv4.tcp_retries2 = 9\0net.ipv4.tcp_keepalive_intvl = 31\n"
+        ),
+    },
     "unknown-key-then-real-one": {
         "etc/sysctl.d/10-a.conf": "net.ipv4.tcp_retries2 = 7\nnet.ipv4.tcp_retires2 = 3\n",
         "etc/sysctl.d/20-b.conf": "net.ipv4.conf.lo.rp_filtre = 1\nnet.ipv4.conf.*.rp_filter = 1\n",

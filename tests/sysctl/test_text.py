@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tcpaudit.provenance import Note
+from tcpaudit.sysctl import load_sysctl
 from tcpaudit.sysctl.text import parse_assignments, parse_sysctl_n, parse_sysctl_text
 
 SECRET = "00000000-deadbeef-cafe0000-12345678"
@@ -75,6 +78,42 @@ def test_secret_keys_are_dropped_and_never_quoted() -> None:
         (2, True),
         (3, True),  # the line without '=' is quoted by a placeholder, not its text
     ]
+
+
+def test_a_secret_behind_a_line_end_of_the_other_tool_is_never_kept(tmp_path: Path) -> None:
+    # procps reads "21\rnet...key = S" as one value (refused, then quoted in a
+    # note); systemd-sysctl ends the line at \r and NUL. Neither shows S.
+    for boot in ("procps", "systemd"):
+        for end in ("\r", "\0", "\r\0"):
+            for spelled in ("net.ipv4.tcp_fastopen_key", "net/ipv4/tcp_fastopen_ke?", "-x.*_key"):
+                text = f"net.ipv4.tcp_fin_timeout = 21{end}{spelled} = {SECRET}\n"
+                notes: list[Note] = []
+                found = parse_assignments(text, "f", notes, boot=boot)
+                assert SECRET[:8] not in repr(notes), (boot, end, spelled)
+                if boot == "procps":
+                    assert SECRET[:8] not in repr(found), (boot, end, spelled)
+                # A glob's value waits for apply, which withholds it: nothing shows it.
+                root = tmp_path / f"{boot}-{end.encode().hex()}-{spelled.replace('/', '.')}"
+                (root / "etc/sysctl.d").mkdir(parents=True)
+                (root / "etc/sysctl.d/10-a.conf").write_text(text)
+                settings = load_sysctl(root=root, boot=boot, kernel="6.1.0")  # type: ignore[arg-type]
+                assert SECRET[:8] not in settings.model_dump_json(), (boot, end, spelled)
+                if boot == "systemd" or "\0" not in end:  # procps never reads past a NUL
+                    assert any("secret" in note.message for note in settings.notes), (boot, end)
+
+
+def test_line_ends_are_those_of_each_boot_tool() -> None:
+    text = "a.b = 1\rc.d = 2\r\ne.f = 3\0g.h = 4\n\ni.j = 5\r\0\rk.l = 6\n"
+    systemd = parse_assignments(text, "f", [], boot="systemd")
+    assert [(a.key, a.value, a.line) for a in systemd] == [
+        ("a.b", "1", 1), ("c.d", "2", 1), ("e.f", "3", 2), ("g.h", "4", 2),
+        ("i.j", "5", 4), ("k.l", "6", 4),
+    ]  # fmt: skip
+    procps = parse_assignments(text, "f", [], boot="procps")
+    # One line per \n, each read up to its first NUL; a \r inside is kept.
+    assert [(a.key, a.value, a.line) for a in procps] == [
+        ("a.b", "1\rc.d = 2", 1), ("e.f", "3", 2), ("i.j", "5", 4),
+    ]  # fmt: skip
 
 
 def test_sysctl_a_output_last_line_wins_and_fields_become_lists() -> None:

@@ -16,11 +16,14 @@ systemd-sysctl (sysctl.d(5), src/sysctl/sysctl.c) and procps ``sysctl``
 - a line without ``=`` is otherwise ignored with a warning (both tools warn);
 - keys may be dotted or slashed (values.normalise_key).
 
-Lines end at ``\\n``, as procps reads them (getline); systemd also ends a
-line at a lone ``\\r`` or NUL, so a file with old Mac line endings is one
-line here and for procps, several for systemd. Which assignment wins is
-decided in apply.py; this module keeps every one in order. Secret keys (values.py) are
-dropped here, before any value is stored or quoted in a note.
+Lines end at ``\\n`` for procps (getline), which then reads each as a C
+string, so a NUL ends its text; systemd-sysctl (read_line) also ends a line
+at ``\\r`` and at NUL, so a file with old Mac line endings is one line for
+procps and several for systemd. Which assignment wins is decided in
+apply.py; this module keeps every one in order. Secret keys (values.py) are
+dropped here, before any value is stored or quoted in a note, and so is a
+line whose value holds, after a ``\\r`` or NUL, the assignment of a secret
+key (what the other tool would read as a line of its own).
 
 A live listing (`sysctl -a`, `sysctl -n`) is what the kernel printed, so a
 tracked key whose value the kernel could not hold (a word, trailing text, no
@@ -34,12 +37,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from ..errors import SysctlError
 from ..provenance import Note
 from .limits import KEY_LIMITS, live_value_problem
 from .model import SysctlSource
 from .values import (
+    SECRET_KEYS,
     is_glob,
     is_secret_key,
     key_to_path,
@@ -64,6 +69,10 @@ MAX_NOT_TEXT_SHARE = 0.3
 # The share is measured on the first this many characters: binary data is
 # binary from the start, and counting a 64 MiB input whole costs seconds.
 _TEXT_SAMPLE_CHARACTERS = 1024 * 1024
+# systemd's read_line ends a line at \n, \r or NUL (fileio.c).
+_SYSTEMD_LINE_END = re.compile("[\r\0]")
+# The secret keys' last components, and the suffixes that make one.
+_SECRET_LAST_NAMES = (*sorted({key.rsplit(".", 1)[-1] for key in SECRET_KEYS}), "x_key", "x_secret")
 # PATH_MAX: a longer key names no file under /proc/sys.
 MAX_KEY_CHARACTERS = 4096
 
@@ -93,14 +102,42 @@ class Assignment:
         return is_glob(self.key)
 
 
-def _lines(text: str, first_line: int, blanks: str = _BLANKS) -> list[tuple[int, str]]:
-    """Non-comment lines with their numbers, stripped of ``blanks``."""
+def _lines(
+    text: str, first_line: int, blanks: str = _BLANKS, boot: str = "procps"
+) -> list[tuple[int, str]]:
+    """Non-comment lines with their numbers (of ``\\n`` lines, as editors count
+    them), stripped of ``blanks``, ended where ``boot`` ends them."""
     kept: list[tuple[int, str]] = []
     for number, raw in enumerate(text.split("\n"), start=first_line):
-        line = raw.strip(blanks)
-        if line and line[0] not in "#;":
-            kept.append((number, line))
+        if boot == "systemd":
+            pieces = _SYSTEMD_LINE_END.split(raw) if "\r" in raw or "\0" in raw else [raw]
+        else:
+            pieces = [raw.partition("\0")[0]]
+        for piece in pieces:
+            line = piece.strip(blanks)
+            if line and line[0] not in "#;":
+                kept.append((number, line))
     return kept
+
+
+def _hides_secret_line(value: str) -> bool:
+    """Whether ``value`` holds, after a character one boot tool ends lines at
+    (``\\r``, NUL), a line setting a secret key: the other tool's view of it."""
+    if "\r" not in value and "\0" not in value:
+        return False
+    for piece in _SYSTEMD_LINE_END.split(value)[1:]:
+        spelled, sep, _ = piece.strip(_BLANKS).partition("=")
+        key = normalise_key(spelled.removeprefix("-").strip(_BLANKS))
+        if sep and (is_secret_key(key) or (is_glob(key) and _may_name_secret(key))):
+            return True
+    return False
+
+
+def _may_name_secret(pattern: str) -> bool:
+    """A glob whose last component could match a secret key's (``*_ke?``):
+    taken as naming one, as apply.secret_glob takes any brace."""
+    last = pattern.rsplit(".", 1)[-1]
+    return any(fnmatchcase(name, last) for name in _SECRET_LAST_NAMES) or "{" in pattern
 
 
 def _first_word(line: str) -> str:
@@ -144,7 +181,7 @@ def parse_assignments(
     """
     blanks = _SYSTEMD_BLANKS if boot == "systemd" else _BLANKS
     found: list[Assignment] = []
-    for number, line in _lines(text, first_line, blanks):
+    for number, line in _lines(text, first_line, blanks, boot):
         if limit is not None and len(found) > limit:
             break
         spelled, sep, value = line.partition("=")
@@ -177,6 +214,17 @@ def parse_assignments(
         key = normalise_key(spelled)
         if is_secret_key(key):
             notes.append(_secret_note(key, shown, number))
+            continue
+        if sep and _hides_secret_line(value):
+            notes.append(
+                Note(
+                    message=f"skipped {quoted(key)}: its value holds, after a line end of "
+                    "the other boot tool (\\r or NUL), the assignment of a secret key; "
+                    "it is never kept",
+                    file=shown,
+                    line=number,
+                )
+            )
             continue
         if "/" in spelled and misplaced_dot(spelled):
             notes.append(
@@ -293,6 +341,17 @@ def parse_sysctl_text(
         key = normalise_key(spelled)
         if is_secret_key(key):
             notes.append(_secret_note(key, shown, number))
+            continue
+        if sep and _hides_secret_line(value):
+            notes.append(
+                Note(
+                    message=f"skipped {quoted(key)}: its value holds, after a line end of "
+                    "the other boot tool (\\r or NUL), the assignment of a secret key; "
+                    "it is never kept",
+                    file=shown,
+                    line=number,
+                )
+            )
             continue
         if keep is not None and not keep(key):
             continue
