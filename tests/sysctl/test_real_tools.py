@@ -141,6 +141,13 @@ INTERFACE_KEYS = (
     "net.ipv4.conf.lo.rp_filter",
     "net.ipv4.conf.lo.accept_redirects",
     "net.ipv4.conf.all.log_martians",
+    "net.ipv4.conf.lo.log_martians",
+    "net.ipv4.conf.all.accept_redirects",
+    "net.ipv4.conf.all.forwarding",
+    "net.ipv4.conf.default.forwarding",
+    "net.ipv4.conf.lo.forwarding",
+    "net.ipv4.ip_forward",
+    "net.ipv4.conf.lo.promote_secondaries",
     "net.ipv4.neigh.lo.gc_stale_time",
     "net.ipv4.tcp_retries2",
     "net.ipv4.tcp_keepalive_time",
@@ -168,6 +175,25 @@ FAITHFUL_CASES: dict[str, dict[str, str | tuple[str, str]]] = {
             "net.ipv4.tcp_fin_timeout = 21\rnet.ipv4.tcp_keepalive_time = 99\r\n"
             "net.ipv4.tcp_retries2 = 9\0net.ipv4.tcp_keepalive_intvl = 31\n"
         ),
+    },
+    # The kernel copies a write to conf/default to every interface whose own
+    # value was never written: lo's log_martians is written (procps) or left
+    # alone because it already holds 0 (systemd), and excluded from a glob.
+    "default-copied-to-interfaces-never-written": {
+        "etc/sysctl.d/10-a.conf": (
+            "net.ipv4.conf.default.rp_filter = 2\n"
+            "net.ipv4.conf.lo.log_martians = 0\n"
+            "net.ipv4.conf.default.log_martians = 1\n"
+            "net.ipv4.conf.default.promote_secondaries = 1\n"
+        ),
+    },
+    "glob-exclusion-then-default": {
+        "etc/sysctl.d/10-a.conf": "-net.ipv4.conf.lo.rp_filter\n",
+        "etc/sysctl.d/20-b.conf": "net.ipv4.conf.*.rp_filter = 2\n",
+    },
+    # ip_forward is conf/all/forwarding; changing it sets every interface's.
+    "ip-forward-sets-every-interface": {
+        "etc/sysctl.d/10-a.conf": "net.ipv4.ip_forward = 1\n",
     },
     "unknown-key-then-real-one": {
         "etc/sysctl.d/10-a.conf": "net.ipv4.tcp_retries2 = 7\nnet.ipv4.tcp_retires2 = 3\n",

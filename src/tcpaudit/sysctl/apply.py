@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from ..provenance import Note
+from .devconf import Devconf, boot_value, conf_parts
 from .globs import may_use_braces
 from .keys import KeyUniverse
 from .limits import Checked
@@ -110,6 +112,8 @@ def apply_assignments(
     ordered = _systemd_entries(assignments) if boot == "systemd" else assignments
     named = {item.key for item in ordered if not item.is_glob}
     result: dict[str, SysctlSource] = {}
+    interfaces = tuple(name for name in sorted(universe.conf) if name not in ("all", "default"))
+    writer = _Writer(check, result, notes, Devconf(interfaces), systemd=boot == "systemd")
     budget = MAX_GLOB_WRITES
     unknown: list[int] = [0]  # unknown keys met, so only the first get a suggestion
     for item in ordered:
@@ -127,9 +131,9 @@ def apply_assignments(
             )
             continue
         if item.is_glob:
-            budget = _apply_glob(item, universe, named, check, result, notes, budget)
+            budget = _apply_glob(item, universe, named, writer, notes, budget)
         elif _exists(item, universe, notes, unknown):
-            _write(item.key, item, item.value, check, result, notes, glob=None)
+            writer.write(item.key, item, item.value, glob=None)
     return result
 
 
@@ -179,8 +183,7 @@ def _apply_glob(
     item: Assignment,
     universe: KeyUniverse,
     named: set[str],
-    check: Checker,
-    result: dict[str, SysctlSource],
+    writer: _Writer,
     notes: list[Note],
     budget: int,
 ) -> int:
@@ -209,41 +212,73 @@ def _apply_glob(
     for key in matched:
         # A glob never brings a secret key's value into the model.
         if key not in named and not is_secret_key(key):
-            _write(key, item, item.value, check, result, notes, glob=item.spelled)
+            writer.write(key, item, item.value, glob=item.spelled)
     return budget - len(matched)
 
 
-def _write(
-    key: str,
-    item: Assignment,
-    value: str,
-    check: Checker,
-    result: dict[str, SysctlSource],
-    notes: list[Note],
-    glob: str | None,
-) -> None:
-    checked = check(key, value)
-    if checked.value is None:
+@dataclass
+class _Writer:
+    """Writes values as the boot tool does, with what the kernel changes besides."""
+
+    check: Checker
+    result: dict[str, SysctlSource]
+    notes: list[Note]
+    devconf: Devconf
+    systemd: bool
+
+    def write(self, key: str, item: Assignment, value: str, glob: str | None) -> None:
+        result = self.result
         kept = result.get(key)
-        keeps = (
-            f"it keeps {_shown(kept.value)} from {kept.file}:{kept.line}"
-            if kept
-            else "it keeps its boot value"
+        conf = conf_parts(key)
+        attempted = conf is None or self.devconf.attempted(
+            key, value, kept.value if kept else None, self.systemd
         )
-        notes.append(
-            Note(
-                message=f"{key} = {quoted(value)} is refused by the kernel ({checked.problem}); "
-                f"{keeps}",
-                file=item.file,
-                line=item.line,
+        before = kept.value if kept else (boot_value(*conf) if conf else None)
+        checked = self.check(key, value)
+        if checked.value is None:
+            keeps = (
+                f"it keeps {_shown(kept.value)} from {kept.file}:{kept.line}"
+                if kept
+                else "it keeps its boot value"
             )
-        )
-        return
-    if checked.remark:
-        notes.append(Note(message=f"{key}: {checked.remark}", file=item.file, line=item.line))
-    result[key] = SysctlSource(
-        value=checked.value, file=item.file, line=item.line, glob=glob, via=item.via
-    )
+            self.notes.append(
+                Note(
+                    message=f"{key} = {quoted(value)} is refused by the kernel "
+                    f"({checked.problem}); {keeps}",
+                    file=item.file,
+                    line=item.line,
+                )
+            )
+        else:
+            if checked.remark:
+                self.notes.append(
+                    Note(message=f"{key}: {checked.remark}", file=item.file, line=item.line)
+                )
+            result[key] = SysctlSource(
+                value=checked.value, file=item.file, line=item.line, glob=glob, via=item.via
+            )
+        if conf is None or not attempted:
+            return
+        accepted = checked.value if isinstance(checked.value, int) else None
+        changed = [
+            (other, new, why)
+            for other, new, why in self.devconf.written(key, accepted, before)
+            if other != key
+        ]
+        for other, new, _ in changed:
+            result[other] = SysctlSource(
+                value=new, file=item.file, line=item.line, glob=glob, via=item.via
+            )
+        if changed:
+            shown = ", ".join(f"{other} = {new} ({why})" for other, new, why in changed[:5])
+            more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+            self.notes.append(
+                Note(
+                    message=f"writing {key} also sets {shown}{more}, as the kernel does",
+                    file=item.file,
+                    line=item.line,
+                )
+            )
 
 
 def _shown(value: SysctlValue) -> str:
