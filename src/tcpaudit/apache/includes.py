@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -81,8 +82,13 @@ class IncludeError(Exception):
     """An include httpd refuses; the message is httpd's."""
 
 
+_WILDCARD_CHARACTER = re.compile(r"[*?\[]")
+
+
 def has_wildcard(pattern: str) -> bool:
     """``apr_fnmatch_test``: ``*``/``?`` anywhere, or ``[`` with a later ``]``."""
+    if _WILDCARD_CHARACTER.search(pattern) is None:
+        return False  # most words: one search in C instead of a loop per character
     nesting = 0
     index = 0
     length = len(pattern)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 from .values import c_int, c_long, parse_atoi
 
@@ -26,6 +27,7 @@ __all__ = ["address_error", "has_address", "server_name_parts"]
 _HOST_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
+@lru_cache(maxsize=4096)  # thousands of vhosts share a few addresses ("*:443")
 def _parse(word: str) -> tuple[str | None, str | None]:
     """(error, host) of one word: the error httpd gives, else the host it
     would look up (None: no address from this word)."""
