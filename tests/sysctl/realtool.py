@@ -13,6 +13,7 @@ Needs root, util-linux ``unshare`` and ``chroot``, procps and systemd.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,7 +74,8 @@ mount --bind "$tree/run" "$new/run"
 mount --bind "$tree/usr/local" "$new/usr/local"
 mount --bind "$tree/usr/lib/sysctl.d" "$new/usr/lib/sysctl.d"
 mount --bind "$tree/lib/sysctl.d" "$new/lib/sysctl.d"
-show() { for key in "$@"; do printf '%s %s\t%s\n' "$phase" "$key" "$(cat "/proc/sys/$(echo "$key" | tr . /)")"; done; }
+show() { for key in "$@"; do printf '%s %s\t%s\n' "$phase" "$key" "$(cat "/proc/sys/$(echo "$key" | tr ./ /.)")"; done; }
+eval "$TCPAUDIT_NAMESPACE_SETUP"
 phase=before; show "$@"
 if [ "$tool" = procps ]; then
     chroot "$new" /usr/sbin/sysctl --system >&2 || true
@@ -100,12 +102,18 @@ def host_values(keys: tuple[str, ...] = COMPARED_KEYS) -> dict[str, str]:
 
 
 def run_real_tool(
-    tree: Path, scratch: Path, tool: str, keys: tuple[str, ...] = COMPARED_KEYS
+    tree: Path,
+    scratch: Path,
+    tool: str,
+    keys: tuple[str, ...] = COMPARED_KEYS,
+    setup: str = "",
 ) -> tuple[dict[str, str], dict[str, str], str]:
     """Apply ``tree``'s sysctl files with the real ``tool`` in fresh namespaces.
 
     ``scratch`` is an empty directory outside ``tree``; the throw-away root is
     mounted on it inside the namespace only, so it is empty again afterwards.
+    ``setup`` is shell run in the namespace first (``ip link add ...``: the
+    interfaces present when the tool runs).
 
     Returns:
         The values before the run (the new namespace's own), the values after,
@@ -125,6 +133,7 @@ def run_real_tool(
     command = ["unshare", "--mount", "--net", "--fork", "sh", "-c", _SCRIPT, "sh"]
     completed = subprocess.run(
         [*command, str(tree), str(scratch), tool, *keys],
+        env={**os.environ, "TCPAUDIT_NAMESPACE_SETUP": setup},
         capture_output=True,
         text=True,
         timeout=60,

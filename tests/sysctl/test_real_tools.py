@@ -234,3 +234,53 @@ def test_interfaces_and_unknown_keys_match_real_tool(tmp_path: Path, case: str, 
     if "- net.ipv4.tcp_retries2" in str(FAITHFUL_CASES[case]):
         dropped = "procps drops '- net.ipv4.tcp_retries2' silently" in messages
         assert dropped == (tool == "procps")
+
+
+# Interfaces besides lo when the tool runs (a veth pair made in the namespace,
+# one named with a dot, spelled '/' in keys); tcpaudit learns them from the
+# tree's proc/sys, as from a host's.
+VETH_KEYS = (
+    "net.ipv4.conf.eth0.rp_filter",
+    "net.ipv4.conf.a/1.rp_filter",
+    "net.ipv4.conf.a/1.forwarding",
+    "net.ipv4.conf.eth0.forwarding",
+    "net.ipv4.conf.default.rp_filter",
+)
+VETH_CASES = {
+    # a/1 written, eth0 left to default's copy (systemd: eth0's 0 is no write).
+    "written-or-copied": "net.ipv4.conf.a/1.rp_filter = 1\nnet.ipv4.conf.eth0.rp_filter = 0\n"
+    "net.ipv4.conf.default.rp_filter = 2\n",
+    "forwarding-everywhere": "net.ipv4.ip_forward = 1\n",
+}
+
+
+@pytest.mark.parametrize("tool", ["procps", "systemd"])
+@pytest.mark.parametrize("case", sorted(VETH_CASES))
+def test_interfaces_present_at_boot_match_real_tool(tmp_path: Path, case: str, tool: str) -> None:
+    assert os.geteuid() == 0, "the real-tool comparison needs root for unshare and mount"
+    tree = write_files(tmp_path / "tree", {"etc/sysctl.d/10-a.conf": VETH_CASES[case]})
+    for interface in ("all", "default", "lo", "eth0", "a.1"):
+        directory = tree / "proc/sys/net/ipv4/conf" / interface
+        directory.mkdir(parents=True)
+        for name in ("rp_filter", "forwarding"):
+            (directory / name).write_text("0\n")
+    (tree / "proc/sys/net/ipv4/ip_forward").write_text("0\n")
+    before, after, output = run_real_tool(
+        tree,
+        tmp_path / "scratch",
+        tool,
+        VETH_KEYS,
+        setup="ip link add a.1 type veth peer name eth0",
+    )
+    boot: BootTool = "procps" if tool == "procps" else "systemd"
+    settings = load_sysctl(root=tree, boot=boot, kernel=os.uname().release)
+    expected: dict[str, object] = {}
+    for key in VETH_KEYS:
+        setting = settings.settings.get(key)
+        persistent = setting.persistent if setting is not None else None
+        expected[key] = persistent.value if persistent else parse_value(before[key])
+    actual = {key: parse_value(after[key]) for key in VETH_KEYS}
+    assert actual != {key: parse_value(before[key]) for key in VETH_KEYS}, output
+    assert actual == expected, f"{tool} output:\n{output}"
+    # No key the kernel lacks: an interface's '.' stays '/' in every key made.
+    assert not [key for key in settings.settings if key.count(".") > 4]

@@ -112,7 +112,10 @@ def apply_assignments(
     ordered = _systemd_entries(assignments) if boot == "systemd" else assignments
     named = {item.key for item in ordered if not item.is_glob}
     result: dict[str, SysctlSource] = {}
-    interfaces = tuple(name for name in sorted(universe.conf) if name not in ("all", "default"))
+    # Keys spell an interface's '.' as '/' (net.ipv4.conf.eth0/100.rp_filter).
+    interfaces = tuple(
+        name.replace(".", "/") for name in sorted(universe.conf) if name not in ("all", "default")
+    )
     writer = _Writer(check, result, notes, Devconf(interfaces), systemd=boot == "systemd")
     budget = MAX_GLOB_WRITES
     unknown: list[int] = [0]  # unknown keys met, so only the first get a suggestion

@@ -51,6 +51,8 @@ _FLUSHING = frozenset(
     }
 )
 _READ_ONLY = frozenset({"mc_forwarding"})
+# inetdev_init sets these on the loopback interface.
+_LOOPBACK_ONE = frozenset({"disable_xfrm", "disable_policy"})
 _ALL_FORWARDING = "net.ipv4.conf.all.forwarding"
 
 
@@ -65,9 +67,12 @@ def conf_parts(key: str) -> tuple[str, str] | None:
 
 
 def boot_value(interface: str, name: str) -> int:
-    """The kernel's value of conf/<interface>/<name> before any write."""
+    """The kernel's value of conf/<interface>/<name> before any write (an
+    interface other than all starts as a copy of default)."""
     if name in _NOT_ZERO:
         return _NOT_ZERO[name]
+    if interface == "lo" and name in _LOOPBACK_ONE:
+        return 1
     return 0 if interface == "all" else _NOT_ZERO_BUT_ALL.get(name, 0)
 
 
@@ -80,7 +85,7 @@ class Devconf:
             finds (other than all and default).
     """
 
-    interfaces: tuple[str, ...]
+    interfaces: tuple[str, ...]  # as keys spell them: "eth0/100" for the directory eth0.100
     # (interface, name) whose value was written (the kernel's state bit).
     marked: set[tuple[str, str]] = field(default_factory=set)
 
@@ -90,7 +95,8 @@ class Devconf:
         if not systemd:
             return True
         parts = conf_parts(key)
-        if current is None and parts is not None and parts[0] in ("all", "default", "lo"):
+        if current is None and parts is not None:
+            # An interface present when the tool runs holds what it started with.
             current = boot_value(*parts)
         return current is None or str(current) != value.strip()
 
