@@ -263,25 +263,13 @@ class _Writer:
         if conf is None or not attempted:
             return
         accepted = checked.value if isinstance(checked.value, int) else None
-        changed = [
-            (other, new, why)
-            for other, new, why in self.devconf.written(key, accepted, before)
-            if other != key
-        ]
-        for other, new, _ in changed:
-            result[other] = SysctlSource(
-                value=new, file=item.file, line=item.line, glob=glob, via=item.via
-            )
-        if changed:
-            shown = ", ".join(f"{other} = {new} ({why})" for other, new, why in changed[:5])
-            more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-            self.notes.append(
-                Note(
-                    message=f"writing {key} also sets {shown}{more}, as the kernel does",
-                    file=item.file,
-                    line=item.line,
+        # The line that wrote them is their source (no note: a stock sysctl.conf
+        # setting conf.default.rp_filter would get one on every host).
+        for other, new in self.devconf.written(key, accepted, before):
+            if other != key:
+                result[other] = SysctlSource(
+                    value=new, file=item.file, line=item.line, glob=glob, via=item.via
                 )
-            )
 
 
 def _shown(value: SysctlValue) -> str:

@@ -100,10 +100,10 @@ class Devconf:
             current = boot_value(*parts)
         return current is None or str(current) != value.strip()
 
-    def written(self, key: str, accepted: int | None, before: object) -> list[tuple[str, int, str]]:
+    def written(self, key: str, accepted: int | None, before: object) -> list[tuple[str, int]]:
         """Record a write to ``key`` (``accepted``: the value the kernel took, or
         None when it refused it); return the other keys the kernel changed with
-        it, their values, and why."""
+        it, and their values."""
         parts = conf_parts(key)
         if parts is None:
             return []
@@ -118,15 +118,14 @@ class Devconf:
         if interface != "default" or accepted is None:
             return []
         return [
-            (f"net.ipv4.conf.{other}.{name}", accepted, "copied from conf.default, "
-             f"{other}'s own {name} never written")
+            (f"net.ipv4.conf.{other}.{name}", accepted)
             for other in self.interfaces
             if (other, name) not in self.marked
-        ]  # fmt: skip
+        ]
 
     def _forwarding(
         self, interface: str, accepted: int | None, before: object
-    ) -> list[tuple[str, int, str]]:
+    ) -> list[tuple[str, int]]:
         if accepted is None:
             return []
         if interface not in ("all", "default"):
@@ -136,15 +135,12 @@ class Devconf:
             return []
         # inet_forward_change: ip_forward and all/forwarding are one value.
         changed = [
-            ("net.ipv4.ip_forward", accepted, "the same value as conf.all.forwarding"),
-            (_ALL_FORWARDING, accepted, "the same value as net.ipv4.ip_forward"),
-            ("net.ipv4.conf.all.accept_redirects", int(not accepted),
-             "set to the negation of forwarding when all's forwarding changes"),
-            ("net.ipv4.conf.default.forwarding", accepted, "set with all's forwarding"),
-        ]  # fmt: skip
+            ("net.ipv4.ip_forward", accepted),
+            (_ALL_FORWARDING, accepted),
+            ("net.ipv4.conf.all.accept_redirects", int(not accepted)),
+            ("net.ipv4.conf.default.forwarding", accepted),
+        ]
         for other in self.interfaces:
             self.marked.add((other, "forwarding"))
-            changed.append(
-                (f"net.ipv4.conf.{other}.forwarding", accepted, "set with all's forwarding")
-            )
+            changed.append((f"net.ipv4.conf.{other}.forwarding", accepted))
         return changed
