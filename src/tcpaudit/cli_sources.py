@@ -99,6 +99,13 @@ def source_options(function: F) -> F:
             help="Read DIRECTIVE before the main configuration file, as httpd -C (repeatable).",
         ),
         click.option(
+            "-c",
+            "late_directives",
+            multiple=True,
+            metavar="DIRECTIVE",
+            help="Read DIRECTIVE after the main configuration file, as httpd -c (repeatable).",
+        ),
+        click.option(
             "--env",
             "environment",
             multiple=True,
@@ -149,6 +156,7 @@ def facts_from_sources(
     defines: tuple[str, ...] = (),
     directives: tuple[str, ...] = (),
     environment: dict[str, str] | None = None,
+    late_directives: tuple[str, ...] = (),
 ) -> HostFacts:
     if facts_file is not None:
         given = [
@@ -160,6 +168,7 @@ def facts_from_sources(
                 ("--apache-build", apache_build),
                 ("-D", defines),
                 ("-C", directives),
+                ("-c", late_directives),
                 ("--env", environment),
                 ("--sysctl", sysctl_source),
                 ("--sysctl-boot", sysctl_boot),
@@ -185,6 +194,7 @@ def facts_from_sources(
         defines=defines,
         directives=directives,
         environment=environment,
+        late_directives=late_directives,
     )
     return facts
 

@@ -268,6 +268,7 @@ def gather(
     directives: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
     allow_empty: bool = False,
+    late_directives: Sequence[str] = (),
 ) -> HostFacts:
     """Read a host's Apache configuration and TCP sysctls into ``HostFacts``.
 
@@ -289,6 +290,8 @@ def gather(
         allow_empty: return facts with nothing in them rather than refuse a root
             that holds nothing to audit (for callers with other evidence, such as
             ``diagnose`` reading sockets).
+        late_directives: ``-c`` directives added to the service's (read after
+            the main file).
 
     Raises:
         UsageError: ``root`` is not a directory, or nothing under it can be
@@ -325,6 +328,7 @@ def gather(
         defines=defines,
         directives=directives,
         environment=environment,
+        late_directives=late_directives,
     )
     if apache is None:
         notes.append(

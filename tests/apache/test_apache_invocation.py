@@ -172,9 +172,14 @@ def test_debian_service_chain_matches_apache2ctl(tmp_path: Path) -> None:
         ((), {"SITE": "a b"}, ""),
         # main.c keeps each -D; UnDefine removes the first it finds: ONE stays defined.
         (("-D", "ONE", "-D", "ONE"), {}, "UnDefine ONE\n<IfDefine ONE>\nKeepAliveTimeout 9\n</IfDefine>\n"),
+        # -c: read after the main file, so over it; refused at "-c/-C directives".
+        (("-D", "ONE", "-c", "Timeout 12", "-c", "KeepAlive Off", "-C", "Timeout 5"), {}, ""),
+        (("-c", "KeepAliveTimeout x"), {}, ""),
+        (("-c", "Listen 8082", "-c", "<IfDefine ONE>"), {}, ""),
     ],
     ids=["defines", "directives-before", "invalid-in-C", "word-count-in-C", "open-section-in-C",
-         "environment", "define-with-equals", "environment-with-space", "define-twice-undefine-once"],
+         "environment", "define-with-equals", "environment-with-space", "define-twice-undefine-once",
+         "directives-after", "invalid-in-c", "open-section-in-c"],
 )  # fmt: skip
 def test_the_same_invocation_gives_the_same_reading(
     tmp_path: Path, options: tuple[str, ...], environment: dict[str, str], extra: str
@@ -191,10 +196,11 @@ def test_the_same_invocation_gives_the_same_reading(
                      environment=environment)  # fmt: skip
     defines = [options[i + 1] for i in range(len(options)) if options[i] == "-D"]
     directives = [options[i + 1] for i in range(len(options)) if options[i] == "-C"]
+    late = [options[i + 1] for i in range(len(options)) if options[i] == "-c"]
     try:
         loaded = load_apache(DEBIAN.main_file, root=tcpaudit_root, version="2.4.71",
                              compiled_in=_static(), defines=defines, directives=directives,
-                             environment=environment)  # fmt: skip
+                             environment=environment, late_directives=late)  # fmt: skip
     except ApacheConfigError as exc:
         loaded = exc  # type: ignore[assignment]
     assert_same(run, loaded)  # type: ignore[arg-type]
@@ -222,12 +228,15 @@ def test_cli_options_reach_the_loader(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, [
         "facts", "--root", str(tmp_path), "-D", "ONE", "-C", "KeepAlive Off",
         "--env", "SITE=cli.example", "--apache-build", "debian", "-o", str(output),
+        "-c", "MaxKeepAliveRequests 7",
     ])  # fmt: skip
     assert result.exit_code == 0, result.stderr
     import json
 
     apache = json.loads(output.read_text())["apache"]
     assert apache["settings"]["Timeout"]["value"] == 11
+    assert apache["settings"]["MaxKeepAliveRequests"]["value"] == 7
+    assert apache["invocation"]["late_directives"] == ["MaxKeepAliveRequests 7"]
     assert apache["settings"]["KeepAlive"]["value"] is False
     assert apache["settings"]["KeepAlive"]["file"] == "-c/-C directives"
     assert (apache["build"], apache["build_source"]) == ("debian", "option")

@@ -129,6 +129,20 @@ def test_the_command_line_decides_the_file_defines_directives_and_server_root(
     assert "SITE_LOGS" not in notes
 
 
+def test_directives_after_the_file_from_the_command_line_are_applied(tmp_path: Path) -> None:
+    # httpd -c reads its directive after the main file: over -C Timeout 45
+    # (and the user's own -c after the instance's).
+    _site_tree(tmp_path)
+    for pid in ("500", "501"):
+        cmdline = tmp_path / "proc" / pid / "cmdline"
+        cmdline.write_bytes(cmdline.read_bytes() + b"-c\0Timeout 120\0")
+    result = diagnose(tmp_path, ports=[8080])
+    assert {f.current for f in result.findings if f.setting == "Timeout"} == {120}
+    later = diagnose(tmp_path, ports=[8080], late_directives=["Timeout 90"])
+    assert {f.current for f in later.findings if f.setting == "Timeout"} == {90}
+    assert "-c" not in " ".join(n.message for n in later.notes).split()
+
+
 def test_kernel_counters_and_backends_in_the_verdict(tmp_path: Path) -> None:
     _site_tree(tmp_path)
     code, data = run_json("--root", str(tmp_path), "--ports", "8080")

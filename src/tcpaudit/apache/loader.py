@@ -131,6 +131,7 @@ def load_apache(
     build: BuildName | None = None,
     directives: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
+    late_directives: Sequence[str] = (),
 ) -> ApacheConfig | None:
     """Load the effective Apache configuration of a host.
 
@@ -155,6 +156,8 @@ def load_apache(
             the service's own).
         environment: variables of httpd's environment for ``${NAME}``; they
             override the service's.
+        late_directives: extra ``-c`` directives, read after the main file
+            (after the service's own).
 
     Returns:
         The configuration, or None when ``path`` is None and no configuration
@@ -177,7 +180,13 @@ def load_apache(
         assert tuned.settings["Timeout"].value == 300  # the file's line, read after -C, wins
     """
     request = _Request(
-        tuple(defines), mpm, compiled_in, build, tuple(directives), dict(environment or {})
+        tuple(defines),
+        mpm,
+        compiled_in,
+        build,
+        tuple(directives),
+        dict(environment or {}),
+        tuple(late_directives),
     )
     with _without_cycle_collection():
         return _load(path, root, version, request)
@@ -193,6 +202,7 @@ class _Request:
     build: BuildName | None
     directives: tuple[str, ...]
     environment: dict[str, str]
+    late_directives: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +211,7 @@ class _Start:
 
     defines: tuple[str, ...]
     before: tuple[str, ...]
+    after: tuple[str, ...]
     environment: dict[str, str]
     sysconfig_mpm: MpmName | None
     linked_mpm: MpmName | None
@@ -216,6 +227,7 @@ class _Start:
         return cls(
             defines=(*invocation.defines, *request.defines),
             before=(*invocation.before, *request.directives),
+            after=(*invocation.after, *request.late_directives),
             environment=redact_environment({**invocation.environment, **request.environment}),
             sysconfig_mpm=sysconfig_mpm,
             linked_mpm=request.mpm or sysconfig_mpm,
@@ -287,7 +299,7 @@ def _load(
             environment=start.environment,
             main_shown=main_shown,
             before=start.before,
-            after=invocation.after,
+            after=start.after,
             check=False,
         )
 
@@ -374,7 +386,7 @@ def _load(
                 for name in start.defines
             ],
             directives=[_shown_directive(line) for line in start.before],
-            late_directives=[_shown_directive(line) for line in invocation.after],
+            late_directives=[_shown_directive(line) for line in start.after],
             environment=sorted(shown_name(name) for name in start.environment),
         ),
         main_file=main_shown,

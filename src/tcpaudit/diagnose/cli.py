@@ -126,6 +126,13 @@ def exit_code(diagnosis: Diagnosis, fail_on: str) -> int:
     help="Read DIRECTIVE before the main configuration file, as httpd -C (repeatable).",
 )
 @click.option(
+    "-c",
+    "late_directives",
+    multiple=True,
+    metavar="DIRECTIVE",
+    help="Read DIRECTIVE after the main configuration file, as httpd -c (repeatable).",
+)
+@click.option(
     "--env",
     "environment",
     multiple=True,
@@ -217,6 +224,7 @@ def diagnose_command(
     apache_build: str | None,
     defines: tuple[str, ...],
     directives: tuple[str, ...],
+    late_directives: tuple[str, ...],
     environment: dict[str, str],
     watch_seconds: float | None,
     sample_count: int | None,
@@ -252,6 +260,7 @@ def diagnose_command(
             defines=defines,
             directives=directives,
             environment=environment,
+            late_directives=late_directives,
         ),
     )
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ

@@ -105,6 +105,7 @@ class LoadPlan:
     apache_conf: str | None = None
     defines: list[str] = field(default_factory=list)
     directives: list[str] = field(default_factory=list)
+    late_directives: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
     version: str | None = None
     compiled_in: tuple[str, ...] | None = None
@@ -346,14 +347,7 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
                 "takes the service's environment instead of this instance's"
             )
         )
-    if invocation.after:
-        plan.notes.append(
-            Note(
-                message=f"process {process.pid} was started with -c "
-                f"{'; '.join(invocation.after)}: directives read after the main file are not "
-                "applied by this diagnosis (check them by hand)"
-            )
-        )
+    plan.late_directives += invocation.after
     # Without -f, httpd reads its compiled-in SERVER_CONFIG_FILE, relative to ServerRoot.
     config_file = invocation.config_file or compiled.config_file
     if config_file is not None:

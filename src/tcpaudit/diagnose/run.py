@@ -369,6 +369,7 @@ def diagnose(
     defines: Sequence[str] = (),
     directives: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
+    late_directives: Sequence[str] = (),
 ) -> Diagnosis:
     """Explain the CLOSE_WAIT sockets on Apache's ports with the configuration that runs there.
 
@@ -380,7 +381,7 @@ def diagnose(
     Which configuration: without ``apache_conf``, each running httpd that
     holds a listening socket on the ports (``ports`` None: every httpd's
     listening ports) is judged with the file its command line names (``-f``,
-    ``-d``, ``-D``, ``-C``) and the build its binary shows; several
+    ``-d``, ``-D``, ``-C``, ``-c``) and the build its binary shows; several
     instances give one section each (``Diagnosis.instances``). When no
     holder is visible, or with a capture, the host's own configuration is
     judged, and the result says so.
@@ -403,6 +404,7 @@ def diagnose(
         defines: ``-D`` names added to the instance's.
         directives: ``-C`` directives added to the instance's.
         environment: variables added to (over) the instance's environment.
+        late_directives: ``-c`` directives added to the instance's.
 
     Raises:
         UsageError: no ports known, or two sources of one kind given.
@@ -425,6 +427,7 @@ def diagnose(
             defines=defines,
             directives=directives,
             environment=environment,
+            late_directives=late_directives,
         ),
     )
     return sampler.sample()

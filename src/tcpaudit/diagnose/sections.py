@@ -43,7 +43,7 @@ class ApacheOptions:
     """The user's Apache options, as on every command that reads Apache.
 
     They are added to what the instance's own command line gives (``-D``,
-    ``-C``, ``--env``) or override it (``apache_conf``, ``version``, ``build``).
+    ``-C``, ``-c``, ``--env``) or override it (``apache_conf``, ``version``, ``build``).
     """
 
     apache_conf: str | os.PathLike[str] | None = None
@@ -52,6 +52,7 @@ class ApacheOptions:
     defines: Sequence[str] = ()
     directives: Sequence[str] = ()
     environment: Mapping[str, str] | None = None
+    late_directives: Sequence[str] = ()
 
 
 @dataclass
@@ -76,6 +77,7 @@ def _gather(fs: RootFS, options: ApacheOptions, sysctl: str | os.PathLike[str] |
         directives=options.directives,
         environment=options.environment,
         allow_empty=True,
+        late_directives=options.late_directives,
     )
 
 
@@ -144,6 +146,7 @@ def judge_instance(
         options.version or plan.version,
         defines=[*plan.defines, *options.defines],
         directives=[*plan.directives, *options.directives],
+        late_directives=[*plan.late_directives, *options.late_directives],
         environment={**plan.environment, **(options.environment or {})},
         compiled_in=plan.compiled_in if options.build is None else None,
         build=options.build,
