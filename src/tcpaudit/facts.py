@@ -122,7 +122,10 @@ def threads_per_child_effective(config: ApacheConfig) -> int:
 
 
 def max_request_workers_effective(config: ApacheConfig) -> int | None:
-    """MaxRequestWorkers after httpd's silent caps (ServerLimit, ThreadsPerChild x ServerLimit)."""
+    """MaxRequestWorkers after httpd's silent caps (ServerLimit, ThreadsPerChild x ServerLimit);
+    one child's worth under ``ONE_PROCESS`` or ``DEBUG`` (``ApacheConfig.one_process``)."""
+    if config.one_process is not None:
+        return threads_per_child_effective(config) if config.mpm in ("worker", "event") else 1
     workers = _int(config, "MaxRequestWorkers")
     limit = _int(config, "ServerLimit")
     if workers is None or limit is None:

@@ -368,6 +368,17 @@ def _load(
     except ApacheConfigError as error:
         raise without_secret_values(error, result.secret_values) from None
     notes += _patch_level_notes(release, vhosts)
+    # Each MPM's pre_config reads them once the files are read (Define and
+    # UnDefine included): one child in the foreground serves every connection.
+    one_process = next((name for name in ("DEBUG", "ONE_PROCESS") if name in result.defines), None)
+    if one_process is not None:
+        notes.append(
+            Note(
+                message=f"{one_process} is defined: httpd runs one child in the foreground, "
+                f"which serves {'one connection' if mpm_name == 'prefork' else 'ThreadsPerChild connections'} "
+                "at a time, whatever MaxRequestWorkers says"
+            )
+        )
     config = ApacheConfig(
         version=version_text,
         version_source=version_source,
@@ -389,6 +400,7 @@ def _load(
             late_directives=[_shown_directive(line) for line in start.after],
             environment=sorted(shown_name(name) for name in start.environment),
         ),
+        one_process=one_process,
         main_file=main_shown,
         server_root=str(result.server_root),
         files=result.files,

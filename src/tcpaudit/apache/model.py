@@ -130,6 +130,10 @@ class ApacheConfig(BaseModel):
     LoadModule order, as ``-D DUMP_MODULES`` lists them. ``build`` names the
     httpd build whose linked-in modules were assumed and ``build_source`` the
     evidence (``binary usr/sbin/apache2``, ``etc/os-release``, ``option``...).
+    ``one_process`` names the define (``ONE_PROCESS``, or ``DEBUG``, which
+    ``-X`` gives) that makes httpd run a single child in the foreground,
+    serving ThreadsPerChild connections at a time (prefork: one); None when
+    it starts as usual.
     ``secret_value_lines`` are the lines whose value stands elsewhere where a
     secret is (``Define PW ...`` used as ``http://user:${PW}@backend/``, a
     ``Use`` argument a macro puts there): ``tcpaudit fix`` leaves their files
@@ -149,6 +153,7 @@ class ApacheConfig(BaseModel):
     build: str | None = None
     build_source: str | None = None
     invocation: ApacheInvocation | None = None
+    one_process: Literal["ONE_PROCESS", "DEBUG"] | None = None
     main_file: str
     server_root: str = "/"
     files: list[str] = Field(default_factory=list)

@@ -1,0 +1,84 @@
+"""httpd started with -D ONE_PROCESS or -D DEBUG (-X) serves from one process.
+
+Each MPM's pre_config reads the two defines: the server then runs a single
+child in the foreground, so prefork serves one connection at a time and
+worker/event ThreadsPerChild. tcpaudit's worker count
+(``max_request_workers_effective``) is checked against the real apache2:
+with one connection fewer than that count stalled in its headers, a request
+is answered at once; with that many, it waits for a worker.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnose"))
+
+from apache_server import free_port, make_workdir, start, write_config
+from lab_clients import probe
+
+import tcpaudit
+from tcpaudit.facts import max_request_workers_effective
+
+# Long enough that a stalled client holds its worker through the probe.
+TIMEOUT_SECONDS = 6
+PROBE_SECONDS = 1.5
+
+
+def _stall(port: int) -> object:
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")  # headers never end
+    return sock
+
+
+def _answered_with(port: int, stalled: int) -> bool:
+    held = [_stall(port) for _ in range(stalled)]
+    try:
+        time.sleep(0.4)  # every stalled connection accepted and read by a worker
+        return probe(port, time.monotonic() + PROBE_SECONDS) is not None
+    finally:
+        for sock in held:
+            sock.close()  # type: ignore[attr-defined]
+        time.sleep(0.3)  # the workers see the end of their connections
+
+
+@pytest.mark.parametrize(
+    ("mpm", "define", "extra"),
+    [
+        ("prefork", "ONE_PROCESS", ()),
+        ("prefork", "DEBUG", ()),
+        ("prefork", None, ()),
+        ("event", "ONE_PROCESS", ("ServerLimit 3", "MaxRequestWorkers 6", "StartServers 3")),
+    ],
+    ids=["prefork-one-process", "prefork-debug", "prefork", "event-one-process"],
+)
+def test_one_process_serves_the_workers_tcpaudit_counts(
+    mpm: str, define: str | None, extra: tuple[str, ...]
+) -> None:
+    workdir = make_workdir()
+    port = free_port()
+    conf = write_config(
+        workdir, port, mpm=mpm, workers=3 if mpm == "prefork" else 2,
+        timeout=TIMEOUT_SECONDS, extra=extra,
+    )  # fmt: skip
+    config = tcpaudit.load_apache(conf, root="/", defines=[define] if define else [])
+    assert config is not None
+    workers = max_request_workers_effective(config)
+    expected = (
+        {"prefork": 3, "event": 6}[mpm] if define is None else {"prefork": 1, "event": 2}[mpm]
+    )
+    assert workers == expected
+    if define is not None:
+        assert any(define in note.message for note in config.notes)
+    server = start(conf, port, 0, (f"-D{define}",) if define else ())
+    try:
+        assert _answered_with(port, workers - 1), server.error_log
+        assert not _answered_with(port, workers), server.error_log
+    finally:
+        server.stop()
