@@ -24,6 +24,7 @@ trees) and is held against a real apache2 by tests/lab, cell by cell.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -187,20 +188,23 @@ def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
         )
         distinct[key] = _Scope(None, server_timeout, server_limits, *key[2:])
     # address -> the limits of its first vhost, the connection's base server.
-    base_limits: dict[str, RequestReadTimeoutValue | None] = {}
+    base_limits: dict[tuple[str, str], RequestReadTimeoutValue | None] = {}
     for vhost in config.vhosts:
         settings = vhost.settings
         timeout = _seconds(settings.get("Timeout"))
         if timeout is None:
             timeout = server_timeout
-        base = vhost.address not in base_limits
+        addresses = _vhost_addresses(vhost.address)
+        base = any(address not in base_limits for address in addresses)
         if timeout is None:
-            base_limits.setdefault(vhost.address, server_limits)
+            for address in addresses:
+                base_limits.setdefault(address, server_limits)
             continue
         own_limits = settings.get("RequestReadTimeout")
         limits = server_limits if own_limits is None else _limits(own_limits)
-        base_limits.setdefault(vhost.address, limits)
-        if not base and _reqtimeout_off(base_limits[vhost.address]):
+        for address in addresses:
+            base_limits.setdefault(address, limits)
+        if not base and all(_reqtimeout_off(base_limits[address]) for address in addresses):
             # reqtimeout_init declines for the base server: no stage runs on
             # these connections, this vhost's own included (measured).
             limits = RequestReadTimeoutValue()
@@ -236,16 +240,34 @@ def main_server_is_base(config: ApacheConfig) -> bool:
         return True
     covered: set[tuple[str, str]] = set()
     for vhost in config.vhosts:
-        for word in vhost.address.split():
-            host, port = _host_and_port(word)
-            covered.add((host.lower(), port))
+        covered.update(_vhost_addresses(vhost.address))
     for line in listens.value:
-        host, port = _host_and_port(line.split()[0] if line.split() else "")
-        wildcards = {("*", port), ("*", "*"), ("_default_", port), ("_default_", "*")}
-        exact = {(host.lower(), port), (host.lower(), "*")} if host != "*" else set()
+        host, port = _address_key(line.split()[0] if line.split() else "")
+        wildcards = {("*", port), ("*", "*")}
+        exact = {(host, port), (host, "*")} if host != "*" else set()
         if not (covered & (wildcards | exact)):
             return True
     return False
+
+
+def _vhost_addresses(address: str) -> list[tuple[str, str]]:
+    """The (host, port) keys of a ``<VirtualHost>``'s words, as ap_fini_vhost_config
+    chains them: ``*``, ``_default_`` and an all-zero address (``0.0.0.0``,
+    ``[::]``) are one wildcard host; a host name is kept as written (not resolved)."""
+    return [_address_key(word) for word in address.split()] or [("*", "*")]
+
+
+def _address_key(word: str) -> tuple[str, str]:
+    host, port = _host_and_port(word)
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if host == "*" or host.lower() == "_default_":
+        return "*", port
+    try:
+        address = ipaddress.ip_address(bare.partition("%")[0])
+    except ValueError:
+        return host.lower(), port
+    # get_addresses resolves the text: spellings of one address are one key.
+    return ("*" if address.is_unspecified else str(address)), port
 
 
 def _host_and_port(word: str) -> tuple[str, str]:

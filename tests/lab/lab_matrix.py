@@ -103,6 +103,48 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("header_stop",),
         ),
         (
+            # `*` and `_default_` are one address (an all-zero one): the first
+            # vhost is the connection's base and turns reqtimeout off for both.
+            LabConfig(
+                "wildcard-spellings",
+                "prefork",
+                timeout=1,
+                reqtimeout="header=1 body=1",
+                extra=(
+                    "<VirtualHost *>",
+                    "ServerName first.example",
+                    "Timeout 1",
+                    "RequestReadTimeout header=0 body=0",
+                    "</VirtualHost>",
+                    "<VirtualHost _default_>",
+                    "ServerName slow.example",
+                    "Timeout 4",
+                    "RequestReadTimeout header=1 body=1",
+                    "</VirtualHost>",
+                ),
+                target="slow.example",
+            ),
+            ("body_stall",),
+        ),
+        (
+            # 0.0.0.0 is the wildcard too: the vhost covers the Listen address,
+            # so the main server reads no header there.
+            LabConfig(
+                "all-zero-covers-listen",
+                "prefork",
+                timeout=5,
+                reqtimeout="header=4 body=4",
+                extra=(
+                    "<VirtualHost 0.0.0.0>",
+                    "ServerName first.example",
+                    "RequestReadTimeout header=1",
+                    "</VirtualHost>",
+                ),
+                target="first.example",
+            ),
+            ("header_stop",),
+        ),
+        (
             LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
             ("silent", "slow_reader", "keepalive_idle"),
         ),
