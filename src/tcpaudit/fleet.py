@@ -18,6 +18,7 @@ naming the file).
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -343,10 +344,11 @@ def _loaded(files: list[Path]) -> Iterator[Report]:
 
     def one(path: Path) -> Report:
         report = load_report(path)
-        first = seen.setdefault(report.host, path)
+        first = seen.setdefault(_host_identity(report.host), path)
         if first != path:
             raise ParseError(
-                f"host {report.host} is already reported by {first}; give one report per host",
+                f"host {printable(report.host)!r} is already reported by {first} (host names "
+                "are compared as DNS compares them); give one report per host",
                 file=str(path),
             )
         return report
@@ -395,3 +397,9 @@ def fleet_command(
     write_output(FLEET_FORMATS[output_format](fleet), output)
     if failing:
         sys.exit(1)
+
+
+def _host_identity(host: str) -> str:
+    """A host name as DNS compares it: compatibility forms folded (a fullwidth
+    letter), blanks around it and a root's trailing dot dropped, case ignored."""
+    return unicodedata.normalize("NFKC", host).strip().rstrip(".").casefold()

@@ -149,6 +149,19 @@ def test_two_reports_of_one_host_are_refused(fleet_dir: Path, tmp_path: Path) ->
     code, out, err = run(str(fleet_dir), str(stale))
     assert code == 2 and out == ""
     assert err == (
-        f"tcpaudit: error: {stale}: host web2.shop.example is already reported by "
-        f"{fleet_dir / 'web2.json'}; give one report per host\n"
+        f"tcpaudit: error: {stale}: host 'web2.shop.example' is already reported by "
+        f"{fleet_dir / 'web2.json'} (host names are compared as DNS compares them); give one "
+        "report per host\n"
     )
+
+
+def test_one_host_spelled_otherwise_is_still_one_host(fleet_dir: Path, tmp_path: Path) -> None:
+    # Case, a root's trailing dot, blanks and a fullwidth letter name the same host.
+    for index, spelled in enumerate(
+        ["WEB2.Shop.Example", "web2.shop.example.", " web2.shop.example ", "\uff57eb2.shop.example"]
+    ):
+        copy = tmp_path / f"copy{index}.json"
+        copy.write_text(TUNED.model_copy(update={"host": spelled}).to_json(), encoding="utf-8")
+        code, out, err = run(str(fleet_dir), str(copy))
+        assert code == 2 and out == "", spelled
+        assert "is already reported by" in err, spelled

@@ -270,3 +270,60 @@ def test_a_fix_leaves_out_a_file_holding_a_token_of_a_known_kind(tmp_path: Path)
     assert result.exit_code in (0, 1), result.output
     assert "ghp_" not in result.output + result.stderr
     assert "etc/apache2/apache2.conf" in result.stderr  # named as left out
+
+
+def test_a_command_line_s_secrets_never_reach_diagnose_s_output(tmp_path: Path) -> None:
+    # The running httpd's own words: a -C URL password, a token in a -D, a
+    # secret-named Define given with -c, a secret-named -D value.
+    root = tmp_path / "site"
+    shutil.copytree(REPO / "tests/diagnose/fixtures/proxied-site", root, symlinks=True)
+    argv = [
+        "/usr/sbin/apache2", "-f", "/srv/site/site.conf",
+        "-C", "ProxyPass /z http://admin:hunter2pass@127.0.0.1:9/",
+        "-DSECRET_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "-c", "Define API_KEY AKIAIOSFODNN7EXAMPLE", "-DDB_PASSWORD=plainpw",
+    ]  # fmt: skip
+    for pid in ("11444", "11445", "11446"):
+        (root / "proc" / pid / "cmdline").write_bytes(b"\0".join(map(str.encode, argv)) + b"\0")
+    runner = CliRunner()
+    for name in ("table", "json"):
+        result = runner.invoke(cli, ["diagnose", "--root", str(root), "--format", name])
+        assert result.exit_code in (0, 1), result.output
+        shown = result.output + result.stderr
+        for secret in ("hunter2pass", "ghp_", "AKIAIOSFODNN7", "plainpw"):
+            assert secret not in shown, (name, secret)
+        assert "/srv/site/site.conf" in shown  # the rest of the command line is shown
+
+
+def test_markdown_escapes_no_token_past_the_writer(tmp_path: Path) -> None:
+    # Escaped for Markdown (ghp\_...), a token no longer looked like one to the
+    # writer's last pass: fleet and a baseline's reason showed it.
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    root = _tree(tmp_path)
+    runner = CliRunner()
+    report = json.loads(
+        runner.invoke(cli, ["audit", "--root", str(root), "--format", "json"]).output
+    )
+    for finding in report["findings"]:
+        finding["title"] = f"token {token} pw"
+        finding["current"] = f"was {token}"
+    (tmp_path / "a.json").write_text(json.dumps(report))
+    outputs = [
+        runner.invoke(cli, ["fleet", str(tmp_path / "a.json"), "--format", "markdown"]),
+        runner.invoke(
+            cli,
+            [
+                "audit",
+                "--root",
+                str(root),
+                "--baseline",
+                str(tmp_path / "a.json"),
+                "--format",
+                "markdown",
+            ],
+        ),
+    ]
+    for result in outputs:
+        assert result.exit_code in (0, 1), result.output
+        assert "ghp" not in result.output + result.stderr
+        assert "tcpaudit-redacted" in result.output

@@ -44,8 +44,8 @@ from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
 from .memory import MemoryGuard
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
-from .secret_words import redact_directive_line, redact_text
-from .shell_redirections import SHAPED_LIKE_SECRET, looks_secret, shown_name
+from .secret_words import redact_text
+from .shell_redirections import SHAPED_LIKE_SECRET, looks_secret, shown_directive, shown_name
 from .shell_state import redact_environment
 from .tree import Directive
 
@@ -242,16 +242,6 @@ def _version_source(evidence: str) -> VersionSource:
     return "package"
 
 
-def _shown_directive(line: str) -> str:
-    """A -C/-c directive as facts show it: its secrets redacted, and each word
-    shaped like a credential (a token of a known kind under any name) not shown."""
-    redacted = redact_directive_line(line)
-    words = redacted.split()
-    if not any(map(looks_secret, words)):
-        return redacted
-    return " ".join(SHAPED_LIKE_SECRET if looks_secret(word) else word for word in words)
-
-
 def _load(
     path: str | os.PathLike[str] | None,
     root: str | os.PathLike[str] | RootFS,
@@ -396,8 +386,8 @@ def _load(
                 SHAPED_LIKE_SECRET if looks_secret(name) else redact_text(name)
                 for name in start.defines
             ],
-            directives=[_shown_directive(line) for line in start.before],
-            late_directives=[_shown_directive(line) for line in start.after],
+            directives=[shown_directive(line) for line in start.before],
+            late_directives=[shown_directive(line) for line in start.after],
             environment=sorted(shown_name(name) for name in start.environment),
         ),
         one_process=one_process,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .credentials import credential_shape, has_secret_name, is_credential_header
-from .secret_words import redact_text
+from .secret_words import redact_directive_line, redact_text
 from .shell_lexer import Word, split_redirection
 from .shell_state import KNOWN_TOKEN
 
@@ -24,6 +24,7 @@ __all__ = [
     "Opened",
     "failed_redirection",
     "looks_secret",
+    "shown_directive",
     "shown_name",
     "shown_text",
     "shown_word",
@@ -228,3 +229,14 @@ def _why_not(
     if creatable is None:
         return f"whether {shown} can be created is not known"
     return None if creatable else f"cannot create {shown}: its directory is missing"
+
+
+def shown_directive(line: str) -> str:
+    """A directive or word of httpd's command line (``-C``/``-c``, ``-D``) as
+    outputs show it: its secrets redacted as in files, and each word shaped
+    like a credential (a token of a known kind under any name) not shown."""
+    redacted = redact_directive_line(line)
+    words = redacted.split()
+    if not any(map(looks_secret, words)):
+        return redacted
+    return " ".join(SHAPED_LIKE_SECRET if looks_secret(word) else word for word in words)

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import click
 
+from ..apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from ..cli_sources import APACHE_BUILDS, environment_option
 from ..cli_support import errors_exit_2
 from ..engine import Severity, load_config
@@ -267,9 +268,9 @@ def diagnose_command(
     if watch_seconds is None:
         diagnosis = sampler.sample()
         if output_format == "json":
-            click.echo(diagnosis.to_json())
+            _echo(diagnosis.to_json())
         else:
-            click.echo(render_table(diagnosis, color=color), nl=False)
+            _echo(render_table(diagnosis, color=color), nl=False)
         sys.exit(exit_code(diagnosis, fail_on))
     count = sample_count or DEFAULT_SAMPLES
     codes = []
@@ -281,14 +282,20 @@ def diagnose_command(
             last = sampler.sample(index, count)
             codes.append(exit_code(last, fail_on))
             if output_format == "json":
-                click.echo(last.to_json(indent=None))
+                _echo(last.to_json(indent=None))
             else:
-                click.echo(render_sample_line(last))
+                _echo(render_sample_line(last))
     except KeyboardInterrupt:
         # Ctrl-C ends the watch early: what was sampled stands, the last sample is explained.
         if not codes:
             sys.exit(130)
     if output_format != "json" and last is not None:
-        click.echo("")
-        click.echo(render_table(last, color=color), nl=False)
+        _echo("")
+        _echo(render_table(last, color=color), nl=False)
     sys.exit(max(codes))
+
+
+def _echo(text: str, nl: bool = True) -> None:
+    """Print as every report is written: tokens of a known kind (``ghp_...``) a
+    configuration or a process's command line holds are hidden."""
+    click.echo(KNOWN_TOKEN.sub(REDACTED_VALUE, text), nl=nl)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from ..apache.binary import BinaryFacts, read_binary
 from ..apache.invocation import Invocation, apply_arguments
 from ..apache.locate import find_main_config
+from ..apache.shell_redirections import shown_directive
 from ..errors import TcpauditError
 from ..provenance import Note
 from ..rootfs import RootFS
@@ -271,8 +272,14 @@ def _process_root(fs: RootFS, process: ProcessInfo) -> RootFS:
     return RootFS(process.root_path) if fs.is_host else fs
 
 
+def shown_arguments(arguments: list[str]) -> list[str]:
+    """A command line as outputs show it: a -C/-c directive, a -D name or any
+    word holding a secret (a URL password, a token) redacted."""
+    return [shown_directive(word) for word in arguments]
+
+
 def _short(arguments: list[str]) -> str:
-    shown = arguments[:_SHOWN_ARGUMENTS]
+    shown = shown_arguments(arguments[:_SHOWN_ARGUMENTS])
     text = " ".join(shown)
     return text + (" ..." if len(arguments) > _SHOWN_ARGUMENTS else "")
 

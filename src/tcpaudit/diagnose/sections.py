@@ -24,7 +24,7 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from ..sysctl.model import SysctlSettings
 from .classify import listen_ports
-from .instances import InstanceGroup, LoadPlan, plan_load
+from .instances import InstanceGroup, LoadPlan, plan_load, shown_arguments
 from .model import Instance, SocketSource
 from .processes import ProcessInfo, boot_time, started_at
 
@@ -171,7 +171,7 @@ def judge_instance(
             if binary is not None
             else None
         ),
-        arguments=plan.arguments,
+        arguments=shown_arguments(plan.arguments),
         listeners=list(group.addresses),
         config_file=config.main_file if config is not None else None,
         found_by=plan.found_by,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ..apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from ..engine.findings import Finding, JsonScalar, Report, Severity
 from ..safetext import printable
 from .hunks import change_hunks
@@ -31,7 +32,9 @@ def escape_text(text: str) -> str:
     """Prose as literal Markdown: markup characters backslash-escaped, one line,
     control characters shown as escapes (``\\x1b``), and an ``@`` followed by
     a word joiner: a ServerName ``@org/team`` in a pull request's comment
-    would notify that team."""
+    would notify that team. Tokens of a known kind are hidden first: escaped
+    (``ghp\\_...``), the writer's last pass would no longer know them."""
+    text = KNOWN_TOKEN.sub(REDACTED_VALUE, text)
     escaped = _MARKUP.sub(r"\\\1", printable(" ".join(text.split())))
     return escaped.replace("@", "@\u2060") if "@" in escaped else escaped
 
