@@ -32,6 +32,7 @@ from ..lines import physical_lines
 from ..provenance import Location
 from ..rootfs import RootFS
 from .linediff import Span
+from .macro_bodies import macro_body_line
 from .merge import MergedChange, merge_changes
 from .secrets import control_line, secret_line
 
@@ -380,6 +381,19 @@ def plan(
             if placeholder is not None:
                 secret = (placeholder.line or 0, "a secret tcpaudit does not show")
         control = control_line(before) if before and secret is None else None
+        in_macro = (
+            macro_body_line(before, (c.line for c in changes if c.action != "append"))
+            if before and secret is None and control is None and not is_sysctl_file(shown)
+            else None
+        )
+        if in_macro is not None:
+            rules_named = ", ".join(dict.fromkeys(r for merged in group for r in merged.rules))
+            notes.append(
+                f"{shown}: line {in_macro} is in a <Macro> body, which every Use of the macro "
+                f"shares: its changes are left out; change the value where the macro is used "
+                f"({rules_named})"
+            )
+            continue
         if secret is not None or control is not None:
             rules_named = ", ".join(dict.fromkeys(r for merged in group for r in merged.rules))
             held = (
