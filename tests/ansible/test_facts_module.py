@@ -1113,3 +1113,37 @@ def test_the_module_and_the_loader_hide_the_same_url_passwords(
         assert hidden not in ours and hidden not in theirs
     else:
         assert ours == f"ProxyPass /a {url}\n" and theirs == url
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "export 'DB_PASSWORD'=LEAKhunter2\n",
+        'export DB_PASS""WORD=LEAKhunter2\n',
+        "export DB_PASS\\WORD=LEAKhunter2\n",
+        "export DB_PASS$(:)WORD=LEAKhunter2\n",
+        "DB_PASSWORD\\\n=LEAKhunter2\nexport DB_PASSWORD\n",
+        "read DB_PASSWORD <<EOF\nLEAKhunter2\nEOF\nexport DB_PASSWORD\n",
+        "set -a; read API_TOKEN <<-'END'\n\tLEAKhunter2\n\tEND\n",
+        "for DB_PASSWORD in LEAKhunter2; do export DB_PASSWORD; done\n",
+        "printf -v DB_PASSWORD %s LEAKhunter2; export DB_PASSWORD\n",
+    ],
+    ids=["quoted-name", "empty-quotes", "escape", "empty-substitution", "continuation",
+         "read-heredoc", "read-heredoc-tabs", "for", "printf-v"],
+)  # fmt: skip
+def test_a_secret_named_variable_set_otherwise_stays_on_the_host(
+    module: ModuleType, tmp_path: Path, script: str
+) -> None:
+    # The shell exports the secret for each (dash; printf -v is bash's); the
+    # redaction looked for a plain NAME= only.
+    shell = "bash" if "printf" in script else "dash"
+    exported = subprocess.run(
+        [shell, "-c", script + "env\n"], capture_output=True, text=True, timeout=10, check=False
+    ).stdout
+    assert "=LEAKhunter2" in exported
+    root = debian_tree(tmp_path / "root")
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(envvars.read_text() + script + "export APACHE_LOG_DIR=/var/log/kept\n")
+    text = json.dumps(module.snapshot(str(root), runner=never_run))
+    assert "LEAKhunter2" not in text
+    assert "/var/log/kept" in text  # the lines around it travel

@@ -2836,7 +2836,68 @@ def redact_shell(text, private=False, names=frozenset()):
                 if closed:
                     break
     redacted = redact_expansion_words("\n".join(lines), names)
+    redacted = _blank_hidden_secret_assignments(redacted, names)
     return _blank_credential_lines(redact_userinfo(redact_private_keys(redacted)))
+
+
+# What a name looks like once the shell has read it: quotes, escapes and
+# empty command substitutions gone (DB_PASS""WORD, 'DB_PASSWORD', DB_PASS$(:)WORD).
+_NAME_NOISE = re.compile(r"[\\'\"]|\$\([^()]*\)|`[^`]*`")
+_ASSIGNED_NAME = re.compile(r"(?<![A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)\+?=")
+# Builtins that set the variables they name: read, mapfile/readarray, for,
+# printf -v; the words after them.
+_SETTING_BUILTIN = re.compile(
+    r"(?:^|[\s;&|(!{])(read|mapfile|readarray|for|printf|getopts)\s([^;&|\n]*)"
+)
+_HEREDOC = re.compile(r"<<-?[ \t]*['\"]?([A-Za-z0-9_]+)")
+
+
+def _blank_hidden_secret_assignments(text, names=frozenset()):
+    """``text`` with each logical line that still sets a secret-named variable
+    emptied (its line count kept): a name the shell reads only once quotes,
+    escapes or a continuation are taken away, and the names ``read``,
+    ``mapfile``, ``for`` and ``printf -v`` set, with a here-document they
+    read. The assignments redacted before hold a placeholder and are kept."""
+    if not names and not _SECRET_HINT.search(text):
+        return text
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        end = index + 1
+        while lines[end - 1].endswith("\\") and end < len(lines):
+            end += 1
+        logical = "\n".join(lines[index:end])
+        if REDACTED not in logical and APACHE_REDACTED not in logical:
+            view = _NAME_NOISE.sub("", logical.replace("\\\n", ""))
+            if _sets_secret_name(view, names):
+                lines[index:end] = [""] * (end - index)
+                heredoc = _HEREDOC.search(view)
+                if heredoc is not None:
+                    # Its body, up to its delimiter, would be read as commands.
+                    while end < len(lines):
+                        closing = lines[end].lstrip("\t") == heredoc.group(1)
+                        lines[end] = ""
+                        end += 1
+                        if closing:
+                            break
+        index = end
+    return "\n".join(lines)
+
+
+def _sets_secret_name(view, names):
+    for match in _ASSIGNED_NAME.finditer(view):
+        if _is_secret_name(match.group(1), names):
+            return True
+    for match in _SETTING_BUILTIN.finditer(view):
+        words = match.group(2).split()
+        if match.group(1) == "for":
+            words = words[:1]
+        elif match.group(1) == "printf":
+            words = [word[2:] or (words[at + 1] if at + 1 < len(words) else "")
+                     for at, word in enumerate(words) if word.startswith("-v")]  # fmt: skip
+        if any(_is_secret_name(word, names) for word in words if word[:1] != "-"):
+            return True
+    return False
 
 
 # ${NAME:=word}, ${NAME=word}, ${NAME:-word}, ${NAME-word}: the word becomes (or
