@@ -1147,3 +1147,39 @@ def test_a_secret_named_variable_set_otherwise_stays_on_the_host(
     text = json.dumps(module.snapshot(str(root), runner=never_run))
     assert "LEAKhunter2" not in text
     assert "/var/log/kept" in text  # the lines around it travel
+
+
+@pytest.mark.parametrize(
+    ("script", "shell", "secret"),
+    [
+        ('export DB_PASSWORD\n: ${DB_PASSWORD:="}"LEAKhunter2}\n', "dash", "LEAKhunter2"),
+        ("export DB_PASSWORD\n: ${DB_PASSWORD:='}'LEAKhunter2}\n", "dash", "LEAKhunter2"),
+        ("export DB_PASSWORD\nDB_PASSWORD[0]=LEAKhunter2\n", "bash", "LEAKhunter2"),
+        ("declare -n ref=DB_PASSWORD\nref=LEAKhunter2\nexport DB_PASSWORD\n", "bash",
+         "LEAKhunter2"),
+        ('x=DB_PASSWORD\nexport "$x=LEAKhunter2"\n', "bash", "LEAKhunter2"),
+        ('x=DB_PASSWORD\nprintf -v "$x" %s LEAKhunter2\nexport DB_PASSWORD\n', "bash",
+         "LEAKhunter2"),
+        ("E=\nexport DB_PASSWORD\neval DB_PASS${E}WORD=LEAKhunter2\n", "bash", "LEAKhunter2"),
+        ("export DB_PASSWORD=0\n(( DB_PASSWORD |= 987654 ))\n", "bash", "987654"),
+    ],
+    ids=["brace-in-double-quotes", "brace-in-single-quotes", "array-element", "nameref",
+         "name-in-a-variable", "printf-to-a-name-in-a-variable", "name-split-by-expansion",
+         "arithmetic"],
+)  # fmt: skip
+def test_other_shell_forms_of_a_secret_stay_on_the_host(
+    module: ModuleType, tmp_path: Path, script: str, shell: str, secret: str
+) -> None:
+    # The shell's secret-named variable holds the secret (an array's element 0
+    # is its value, though bash exports no array).
+    held = subprocess.run(
+        [shell, "-c", script + 'printf "%s\\n" "$DB_PASSWORD"\n'],
+        capture_output=True, text=True, timeout=10, check=False,
+    ).stdout  # fmt: skip
+    assert secret in held
+    root = debian_tree(tmp_path / "root")
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(envvars.read_text() + script + "export APACHE_LOG_DIR=/var/log/kept\n")
+    text = json.dumps(module.snapshot(str(root), runner=never_run))
+    assert secret not in text
+    assert "/var/log/kept" in text

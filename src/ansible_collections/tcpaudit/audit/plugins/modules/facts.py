@@ -2842,8 +2842,23 @@ def redact_shell(text, private=False, names=frozenset()):
 
 # What a name looks like once the shell has read it: quotes, escapes and
 # empty command substitutions gone (DB_PASS""WORD, 'DB_PASSWORD', DB_PASS$(:)WORD).
-_NAME_NOISE = re.compile(r"[\\'\"]|\$\([^()]*\)|`[^`]*`")
-_ASSIGNED_NAME = re.compile(r"(?<![A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)\+?=")
+# (DB_PASS${E}WORD, with E empty, is taken as DB_PASSWORD too.)
+_NAME_NOISE = re.compile(r"[\\'\"]|\$\([^()]*\)|`[^`]*`|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+# NAME=, NAME+=, NAME[i]=, and arithmetic's NAME |= and the like (not ==).
+_ASSIGNED_NAME = re.compile(
+    r"(?<![A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]]*\])?[ \t]*"
+    r"(?:[-+*/%&|^]|<<|>>)?=(?!=)"
+)
+# declare -n REF=NAME (bash's nameref): assigning REF assigns NAME.
+_NAMEREF = re.compile(
+    r"(?:declare|typeset|local)[ \t]+(?:-[A-Za-z]+[ \t]+)*?-[A-Za-z]*n[A-Za-z]*[ \t]+"
+    r"(?:-[A-Za-z]+[ \t]+)*([A-Za-z_][A-Za-z0-9_]*)=([A-Za-z_][A-Za-z0-9_]*)"
+)
+# X=DB_PASSWORD: X holds a secret's name, for "$X=..." or printf -v "$X".
+_NAME_IN_VALUE = re.compile(
+    r"(?<![A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)=[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?(?=[\s;&|)]|$)",
+    re.M,
+)
 # Builtins that set the variables they name: read, mapfile/readarray, for,
 # printf -v; the words after them.
 _SETTING_BUILTIN = re.compile(
@@ -2860,6 +2875,20 @@ def _blank_hidden_secret_assignments(text, names=frozenset()):
     read. The assignments redacted before hold a placeholder and are kept."""
     if not names and not _SECRET_HINT.search(text):
         return text
+    unquoted = _NAME_NOISE.sub("", text.replace("\\\n", ""))
+    holders = {
+        match.group(1)
+        for pattern in (_NAMEREF, _NAME_IN_VALUE)
+        for match in pattern.finditer(unquoted)
+        if _is_secret_name(match.group(2), names)
+    }
+    names = frozenset(names) | {name.lower() for name in holders}
+    # A use of a variable holding a secret's name may assign it ("$X=...").
+    holder_use = (
+        re.compile(r"\$\{?(?:" + "|".join(map(re.escape, sorted(holders))) + r")\b")
+        if holders
+        else None
+    )
     lines = text.split("\n")
     index = 0
     while index < len(lines):
@@ -2869,7 +2898,9 @@ def _blank_hidden_secret_assignments(text, names=frozenset()):
         logical = "\n".join(lines[index:end])
         if REDACTED not in logical and APACHE_REDACTED not in logical:
             view = _NAME_NOISE.sub("", logical.replace("\\\n", ""))
-            if _sets_secret_name(view, names):
+            if _sets_secret_name(view, names) or (
+                holder_use is not None and holder_use.search(logical)
+            ):
                 lines[index:end] = [""] * (end - index)
                 heredoc = _HEREDOC.search(view)
                 if heredoc is not None:
@@ -2902,7 +2933,9 @@ def _sets_secret_name(view, names):
 
 # ${NAME:=word}, ${NAME=word}, ${NAME:-word}, ${NAME-word}: the word becomes (or
 # stands for) NAME's value; and Define NAME value given with -C in a variable.
-_EXPANSION_WORD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=+?]([^}]*)\}")
+_EXPANSION_WORD = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=+?]((?:\"[^\"]*\"|'[^']*'|\\.|[^}\"'\\])*)\}", re.S
+)
 _DEFINE_IN_SHELL = re.compile(r"(?i)(\bDefine[ \t]+)([A-Za-z_][A-Za-z0-9_]*)([ \t]+)([^\s,\"']+)")
 
 
