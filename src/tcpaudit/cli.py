@@ -58,8 +58,22 @@ def _verbosity(ctx: click.Context, _param: click.Parameter, value: int) -> None:
         return
     meta = ctx.find_root().meta
     total = meta["tcpaudit.verbosity"] = meta.get("tcpaudit.verbosity", 0) + value
-    logging.basicConfig(stream=sys.stderr, format="tcpaudit: %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LogFormatter("tcpaudit: %(name)s: %(message)s"))
+    logging.basicConfig(handlers=[handler])
     logging.getLogger("tcpaudit").setLevel(logging.DEBUG if total > 1 else logging.INFO)
+
+
+class _LogFormatter(logging.Formatter):
+    """Log lines as reports are written: values read from the audited files
+    (a vhost's name in a rule's decision) with tokens of a known kind hidden
+    and control characters shown as escapes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from .apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
+        from .safetext import printable
+
+        return printable(KNOWN_TOKEN.sub(REDACTED_VALUE, super().format(record)))
 
 
 def _verbose_option() -> click.Option:

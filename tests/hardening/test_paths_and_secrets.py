@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -327,3 +329,22 @@ def test_markdown_escapes_no_token_past_the_writer(tmp_path: Path) -> None:
         assert result.exit_code in (0, 1), result.output
         assert "ghp" not in result.output + result.stderr
         assert "tcpaudit-redacted" in result.output
+
+
+def test_the_debug_log_hides_tokens_and_escapes(tmp_path: Path) -> None:
+    # -vv logs each rule's decision with the vhost it is about.
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write(f"<VirtualHost *:80>\nServerName {token}.ex\x1b[2Jample\nTimeout 900\n"
+                   "</VirtualHost>\n")  # fmt: skip
+    script = "import sys; from tcpaudit.cli import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", script, "-vv", "audit", "--root", str(root)],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    assert "tcpaudit.engine" in result.stderr  # the decisions were logged
+    assert "ghp_" not in result.stderr and "\x1b" not in result.stderr
