@@ -34,7 +34,8 @@ DEFAULT_REQUEST_READ_TIMEOUT_2_4 = StageDefaults(
 )
 
 # mpm_common docs: per-MPM defaults of the worker limits. MaxRequestWorkers of
-# threaded MPMs defaults to ServerLimit x ThreadsPerChild.
+# threaded MPMs is the compiled ServerLimit x ThreadsPerChild (16 x 25), set in
+# the MPM's pre_config before the configuration's own values are read.
 MPM_DEFAULTS: dict[str, dict[str, int]] = {
     "prefork": {
         "ServerLimit": 256,

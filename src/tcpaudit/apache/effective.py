@@ -320,15 +320,14 @@ def server_settings(
     mpm_defaults = MPM_DEFAULTS.get(mpm, MPM_DEFAULTS["prefork"])
     for name in ("ServerLimit", "ThreadsPerChild", "ThreadLimit"):
         default(name, mpm_defaults[name], f"compiled default for the {mpm} MPM")
-    if "MaxRequestWorkers" not in settings:
-        if mpm in ("worker", "event"):
-            limit = settings["ServerLimit"].value
-            threads = settings["ThreadsPerChild"].value
-            assert isinstance(limit, int) and isinstance(threads, int)
-            workers = limit * threads
-        else:
-            workers = mpm_defaults["MaxRequestWorkers"]
-        default("MaxRequestWorkers", workers, f"compiled default for the {mpm} MPM")
+    # The MPM's pre_config sets it from the compiled ServerLimit and
+    # ThreadsPerChild before any directive is read: 400 on worker and event
+    # whatever those two say (facts.max_request_workers_effective caps it).
+    default(
+        "MaxRequestWorkers",
+        mpm_defaults["MaxRequestWorkers"],
+        f"compiled default for the {mpm} MPM",
+    )
     default(
         "ProxyTimeout",
         settings["Timeout"].value,

@@ -368,8 +368,8 @@ def invalid_command(directive: Directive) -> str:
     if _BOM in shown:
         # Invisible in the message and in most editors: say what is there.
         message = message.replace(_BOM, "\\ufeff") + (
-            " (the name starts with a byte-order mark, U+FEFF: httpd skips one only at "
-            "the start of a file)"
+            " (the name starts with a byte-order mark, U+FEFF, which httpd on Unix reads "
+            "as part of the name, even at the start of a file: save the file without it)"
         )
     return message
 

@@ -1,4 +1,6 @@
-"""httpd started with -D ONE_PROCESS or -D DEBUG (-X) serves from one process.
+"""How many connections httpd serves at once, against tcpaudit's worker count.
+
+httpd started with -D ONE_PROCESS or -D DEBUG (-X) serves from one process.
 
 Each MPM's pre_config reads the two defines: the server then runs a single
 child in the foreground, so prefork serves one connection at a time and
@@ -6,6 +8,10 @@ worker/event ThreadsPerChild. tcpaudit's worker count
 (``max_request_workers_effective``) is checked against the real apache2:
 with one connection fewer than that count stalled in its headers, a request
 is answered at once; with that many, it waits for a worker.
+
+Without MaxRequestWorkers, worker and event take the compiled 16 x 25 = 400
+(set in pre_config, before ThreadsPerChild is read), then cap it: with
+ThreadsPerChild 0 (raised to 1) and ServerLimit 2, two connections.
 """
 
 from __future__ import annotations
@@ -67,12 +73,31 @@ def test_one_process_serves_the_workers_tcpaudit_counts(
         workdir, port, mpm=mpm, workers=3 if mpm == "prefork" else 2,
         timeout=TIMEOUT_SECONDS, extra=extra,
     )  # fmt: skip
-    config = tcpaudit.load_apache(conf, root="/", defines=[define] if define else [])
-    assert config is not None
-    workers = max_request_workers_effective(config)
     expected = (
         {"prefork": 3, "event": 6}[mpm] if define is None else {"prefork": 1, "event": 2}[mpm]
     )
+    _check_capacity(conf, port, define, expected)
+
+
+def test_threaded_default_max_request_workers_is_the_compiled_one() -> None:
+    # No MaxRequestWorkers: 400, not ServerLimit x ThreadsPerChild as
+    # configured (2 x 0 = 0, one worker); ThreadsPerChild 0 is raised to 1
+    # and 400 one-thread children are capped at ServerLimit 2.
+    workdir = make_workdir()
+    port = free_port()
+    conf = write_config(
+        workdir, port, mpm="event", workers=2, timeout=TIMEOUT_SECONDS,
+        extra=("ThreadsPerChild 0", "ServerLimit 2", "StartServers 2"),
+    )  # fmt: skip
+    lines = conf.read_text().splitlines()
+    conf.write_text("\n".join(line for line in lines if not line.startswith("MaxRequestWorkers")))
+    _check_capacity(conf, port, None, 2)
+
+
+def _check_capacity(conf: Path, port: int, define: str | None, expected: int) -> None:
+    config = tcpaudit.load_apache(conf, root="/", defines=[define] if define else [])
+    assert config is not None
+    workers = max_request_workers_effective(config)
     assert workers == expected
     if define is not None:
         assert any(define in note.message for note in config.notes)
