@@ -251,6 +251,13 @@ VETH_CASES = {
     "written-or-copied": "net.ipv4.conf.a/1.rp_filter = 1\nnet.ipv4.conf.eth0.rp_filter = 0\n"
     "net.ipv4.conf.default.rp_filter = 2\n",
     "forwarding-everywhere": "net.ipv4.ip_forward = 1\n",
+    # Each file there is one int (proc_dointvec): a second field and a comment
+    # after a blank are ignored, "x", "+2" and an int's overflow refused.
+    "one-int-each": "net.ipv4.conf.default.rp_filter = 2 3\n"
+    "net.ipv4.conf.default.forwarding = 1 # on\n"
+    "net.ipv4.conf.a/1.rp_filter = x\n"
+    "net.ipv4.conf.eth0.forwarding = +2\n"
+    "net.ipv4.conf.a/1.forwarding = 99999999999\n",
 }
 
 

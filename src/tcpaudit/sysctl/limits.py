@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .devconf import conf_parts
 from .model import SysctlValue
 from .values import kernel_int_problem, parse_kernel_int, parse_value
 
@@ -88,7 +89,16 @@ class Checked:
     remark: str | None = None
 
 
+# net/ipv4/devinet.c: every file under conf/<interface>/ (and ip_forward, which
+# is conf/all/forwarding) is one int read by proc_dointvec.
+_DEVCONF = KeyLimit(1, INT_MIN, INT_MAX)
+
+
 def _limit_for(key: str, kernel: tuple[int, int] | None) -> KeyLimit | None:
+    if key.startswith("net.ipv4.conf.") and conf_parts(key) is not None:
+        return _DEVCONF
+    if key == "net.ipv4.ip_forward":
+        return _DEVCONF
     limit = KEY_LIMITS.get(key)
     if limit is not None and limit.u8_since_5_15 and kernel is not None and kernel < U8_SINCE:
         return KeyLimit(1, INT_MIN, INT_MAX)
