@@ -2865,6 +2865,7 @@ _SETTING_BUILTIN = re.compile(
     r"(?:^|[\s;&|(!{])(read|mapfile|readarray|for|printf|getopts)\s([^;&|\n]*)"
 )
 _HEREDOC = re.compile(r"<<-?[ \t]*['\"]?([A-Za-z0-9_]+)")
+_VARIABLE_USE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _blank_hidden_secret_assignments(text, names=frozenset()):
@@ -2883,12 +2884,6 @@ def _blank_hidden_secret_assignments(text, names=frozenset()):
         if _is_secret_name(match.group(2), names)
     }
     names = frozenset(names) | {name.lower() for name in holders}
-    # A use of a variable holding a secret's name may assign it ("$X=...").
-    holder_use = (
-        re.compile(r"\$\{?(?:" + "|".join(map(re.escape, sorted(holders))) + r")\b")
-        if holders
-        else None
-    )
     lines = text.split("\n")
     index = 0
     while index < len(lines):
@@ -2898,8 +2893,9 @@ def _blank_hidden_secret_assignments(text, names=frozenset()):
         logical = "\n".join(lines[index:end])
         if REDACTED not in logical and APACHE_REDACTED not in logical:
             view = _NAME_NOISE.sub("", logical.replace("\\\n", ""))
+            # A use of a variable holding a secret's name may assign it ("$X=...").
             if _sets_secret_name(view, names) or (
-                holder_use is not None and holder_use.search(logical)
+                holders and any(use in holders for use in _VARIABLE_USE.findall(logical))
             ):
                 lines[index:end] = [""] * (end - index)
                 heredoc = _HEREDOC.search(view)
