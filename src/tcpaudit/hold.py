@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from .apache.model import ApacheConfig, ApacheSetting, MpmName
@@ -250,11 +251,12 @@ def main_server_is_base(config: ApacheConfig) -> bool:
     return False
 
 
-def _vhost_addresses(address: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=4096)  # thousands of vhosts share a few addresses
+def _vhost_addresses(address: str) -> tuple[tuple[str, str], ...]:
     """The (host, port) keys of a ``<VirtualHost>``'s words, as ap_fini_vhost_config
     chains them: ``*``, ``_default_`` and an all-zero address (``0.0.0.0``,
     ``[::]``) are one wildcard host; a host name is kept as written (not resolved)."""
-    return [_address_key(word) for word in address.split()] or [("*", "*")]
+    return tuple(_address_key(word) for word in address.split()) or (("*", "*"),)
 
 
 def _address_key(word: str) -> tuple[str, str]:

@@ -276,9 +276,7 @@ def _setting(
         value = _value(name, version, directive.args, old.value if old else None)
     except InvalidValueError as exc:
         raise ApacheConfigError(str(exc), file=directive.file, line=directive.line) from exc
-    # Built from values _value typed itself: validating each of 20,000 vhost
-    # settings again costs more than making them.
-    return ApacheSetting.model_construct(
+    return ApacheSetting(
         value=value, spelled=directive.name, file=directive.file, line=directive.line
     )
 
