@@ -34,6 +34,7 @@ from tcpaudit.hold import (
     main_server_is_base,
     worker_lingers,
 )
+from tcpaudit.vhost_matching import reachable_addresses, vhost_addresses
 
 HEAD = (
     "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\n"
@@ -61,8 +62,12 @@ def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
     server_keepalive = _seconds(config.settings.get("KeepAliveTimeout")) or 0.0
     server_limits = _limits(config.settings.get("RequestReadTimeout"))
     # address -> its first vhost's limits (the connection's base server).
-    base_limits: dict[str, RequestReadTimeoutValue | None] = {}
+    base_limits: dict[tuple[str, str], RequestReadTimeoutValue | None] = {}
+    reachable = reachable_addresses(config)
     for scope in every_apache_scope(config):
+        addresses = vhost_addresses(scope.vhost.address) if scope.vhost is not None else ()
+        if scope.vhost is not None and not any(map(reachable, addresses)):
+            continue  # no connection reaches it
         timeout = _seconds(scope.own("Timeout")) if scope.vhost else None
         limits = server_limits
         keepalive_seconds = server_keepalive
@@ -75,9 +80,10 @@ def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
             own_keepalive = scope.own("KeepAliveTimeout")
             if own_keepalive is not None and own_keepalive.effective:
                 keepalive_seconds = _seconds(own_keepalive) or 0.0
-            base = scope.vhost.address not in base_limits
-            base_limits.setdefault(scope.vhost.address, limits)
-            if not base and _reqtimeout_off(base_limits[scope.vhost.address]):
+            base = any(address not in base_limits for address in addresses)
+            for address in addresses:
+                base_limits.setdefault(address, limits)
+            if not base and all(_reqtimeout_off(base_limits[a]) for a in addresses):
                 limits = RequestReadTimeoutValue()  # mod_reqtimeout declined at the base
         timeout = timeout if timeout is not None else server_timeout
         if timeout is None:

@@ -24,18 +24,17 @@ trees) and is held against a real apache2 by tests/lab, cell by cell.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 from .apache.model import ApacheConfig, ApacheSetting, MpmName
 from .apache.scopes import keepalive_on, vhost_label
 from .apache.values import ReadTimeoutLimit, RequestReadTimeoutValue
+from .vhost_matching import main_server_is_base, reachable_addresses, vhost_addresses
 
 __all__ = [
     "ADVERSARIAL_KINDS",
@@ -190,12 +189,15 @@ def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
         distinct[key] = _Scope(None, server_timeout, server_limits, *key[2:])
     # address -> the limits of its first vhost, the connection's base server.
     base_limits: dict[tuple[str, str], RequestReadTimeoutValue | None] = {}
+    reachable = reachable_addresses(config)
     for vhost in config.vhosts:
+        if not any(map(reachable, vhost_addresses(vhost.address))):
+            continue  # no connection ever reaches it (an IP vhost shadows its `*`)
         settings = vhost.settings
         timeout = _seconds(settings.get("Timeout"))
         if timeout is None:
             timeout = server_timeout
-        addresses = _vhost_addresses(vhost.address)
+        addresses = vhost_addresses(vhost.address)
         base = any(address not in base_limits for address in addresses)
         if timeout is None:
             for address in addresses:
@@ -228,60 +230,6 @@ def _reqtimeout_off(limits: RequestReadTimeoutValue | None) -> bool:
         return False
     handshake_off = limits.handshake is None or limits.handshake.disabled
     return handshake_off and limits.header.disabled and limits.body.disabled
-
-
-def main_server_is_base(config: ApacheConfig) -> bool:
-    """Whether some Listen address is one no vhost covers, so the main server
-    reads connections there (a vhost of ``*:port``, ``_default_:port`` or the
-    same address and port covers it; a host name is not resolved)."""
-    if not config.vhosts:
-        return True
-    listens = config.settings.get("Listen")
-    if listens is None or not isinstance(listens.value, list) or not listens.value:
-        return True
-    covered: set[tuple[str, str]] = set()
-    for vhost in config.vhosts:
-        covered.update(_vhost_addresses(vhost.address))
-    for line in listens.value:
-        host, port = _address_key(line.split()[0] if line.split() else "")
-        wildcards = {("*", port), ("*", "*")}
-        exact = {(host, port), (host, "*")} if host != "*" else set()
-        if not (covered & (wildcards | exact)):
-            return True
-    return False
-
-
-@lru_cache(maxsize=4096)  # thousands of vhosts share a few addresses
-def _vhost_addresses(address: str) -> tuple[tuple[str, str], ...]:
-    """The (host, port) keys of a ``<VirtualHost>``'s words, as ap_fini_vhost_config
-    chains them: ``*``, ``_default_`` and an all-zero address (``0.0.0.0``,
-    ``[::]``) are one wildcard host; a host name is kept as written (not resolved)."""
-    return tuple(_address_key(word) for word in address.split()) or (("*", "*"),)
-
-
-def _address_key(word: str) -> tuple[str, str]:
-    host, port = _host_and_port(word)
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if host == "*" or host.lower() == "_default_":
-        return "*", port
-    try:
-        address = ipaddress.ip_address(bare.partition("%")[0])
-    except ValueError:
-        return host.lower(), port
-    # get_addresses resolves the text: spellings of one address are one key.
-    return ("*" if address.is_unspecified else str(address)), port
-
-
-def _host_and_port(word: str) -> tuple[str, str]:
-    """(host, port) of a Listen or <VirtualHost> word: ``*`` for any."""
-    if word.endswith(":*"):
-        return word[:-2] or "*", "*"
-    if word.isdigit():
-        return "*", word
-    host, colon, port = word.rpartition(":")
-    if not colon or not port.isdigit() or (host.startswith("[") != host.endswith("]")):
-        return word, "*"
-    return host or "*", str(int(port))
 
 
 def _limits(setting: ApacheSetting | None) -> RequestReadTimeoutValue | None:

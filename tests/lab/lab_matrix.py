@@ -145,6 +145,30 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("header_stop",),
         ),
         (
+            # An IP vhost on the Listen address hides a `*` vhost: httpd looks
+            # the connection up among IP vhosts first; the `*` one is unreached.
+            LabConfig(
+                "ip-shadows-star",
+                "prefork",
+                timeout=1,
+                reqtimeout="header=2 body=2",
+                extra=(
+                    "<VirtualHost *>",
+                    "ServerName slow.example",
+                    "Timeout 5",
+                    "RequestReadTimeout body=1",
+                    "</VirtualHost>",
+                ),
+                vhosts=(
+                    VirtualHostSpec(
+                        "first.example", ("Timeout 1", "RequestReadTimeout header=0 body=0")
+                    ),
+                ),
+                target="slow.example",
+            ),
+            ("slow_reader", "body_stall"),
+        ),
+        (
             LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
             ("silent", "slow_reader", "keepalive_idle"),
         ),

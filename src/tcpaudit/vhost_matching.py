@@ -1,0 +1,116 @@
+"""Which server reads a connection: httpd's matching of addresses to vhosts.
+
+httpd (vhost.c, ap_fini_vhost_config) chains vhosts by address: every
+all-zero address (``*``, ``_default_``, ``0.0.0.0``, ``[::]``) in one default
+list by port, an IP however it is written by that IP and port. A
+connection's local address is looked up among the IP vhosts first, then the
+default list; the first vhost of the chain found is the connection's base
+server, and with no chain the main server reads it. A host name is kept as
+written (tcpaudit resolves nothing). Measured in the lab
+(tests/lab/lab_matrix.py: wildcard-spellings, all-zero-covers-listen,
+ip-shadows-star, vhost-covers-listen).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from functools import lru_cache
+
+from .apache.model import ApacheConfig
+
+__all__ = ["main_server_is_base", "reachable_addresses", "vhost_addresses"]
+
+
+def main_server_is_base(config: ApacheConfig) -> bool:
+    """Whether some Listen address is one no vhost covers, so the main server
+    reads connections there (a vhost of ``*:port``, ``_default_:port`` or the
+    same address and port covers it; a host name is not resolved)."""
+    if not config.vhosts:
+        return True
+    listens = config.settings.get("Listen")
+    if listens is None or not isinstance(listens.value, list) or not listens.value:
+        return True
+    covered: set[tuple[str, str]] = set()
+    for vhost in config.vhosts:
+        covered.update(vhost_addresses(vhost.address))
+    for line in listens.value:
+        host, port = _address_key(line.split()[0] if line.split() else "")
+        wildcards = {("*", port), ("*", "*")}
+        exact = {(host, port), (host, "*")} if host != "*" else set()
+        if not (covered & (wildcards | exact)):
+            return True
+    return False
+
+
+def reachable_addresses(config: ApacheConfig) -> Callable[[tuple[str, str]], bool]:
+    """Whether a connection can reach a vhost address: httpd looks a connection's
+    local IP and port up among the IP vhosts first (find_ipaddr), and only
+    without one among the `*` vhosts (find_default_server). A `*` vhost is
+    unreachable where every Listen address of its port is a specific IP an IP
+    vhost covers; a host name (not resolved) is taken as reachable."""
+    listens = config.settings.get("Listen")
+    lines = listens.value if listens is not None and isinstance(listens.value, list) else []
+    listening = [_address_key(line.split()[0]) for line in lines if line.split()]
+    if not listening:
+        return lambda _key: True
+    covered = {
+        key for vhost in config.vhosts for key in vhost_addresses(vhost.address) if _is_ip(key[0])
+    }
+
+    def reachable(key: tuple[str, str]) -> bool:
+        host, port = key
+        for listen_host, listen_port in listening:
+            if port not in ("*", listen_port):
+                continue
+            if host != "*":
+                if listen_host in ("*", host) or not _is_ip(host):
+                    return True
+            elif listen_host == "*" or not (
+                {(listen_host, listen_port), (listen_host, "*")} & covered
+            ):
+                return True
+        return False
+
+    return reachable
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=4096)  # thousands of vhosts share a few addresses
+def vhost_addresses(address: str) -> tuple[tuple[str, str], ...]:
+    """The (host, port) keys of a ``<VirtualHost>``'s words, as ap_fini_vhost_config
+    chains them: ``*``, ``_default_`` and an all-zero address (``0.0.0.0``,
+    ``[::]``) are one wildcard host; a host name is kept as written (not resolved)."""
+    return tuple(_address_key(word) for word in address.split()) or (("*", "*"),)
+
+
+def _address_key(word: str) -> tuple[str, str]:
+    host, port = _host_and_port(word)
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if host == "*" or host.lower() == "_default_":
+        return "*", port
+    try:
+        address = ipaddress.ip_address(bare.partition("%")[0])
+    except ValueError:
+        return host.lower(), port
+    # get_addresses resolves the text: spellings of one address are one key.
+    return ("*" if address.is_unspecified else str(address)), port
+
+
+def _host_and_port(word: str) -> tuple[str, str]:
+    """(host, port) of a Listen or <VirtualHost> word: ``*`` for any."""
+    if word.endswith(":*"):
+        return word[:-2] or "*", "*"
+    if word.isdigit():
+        return "*", word
+    host, colon, port = word.rpartition(":")
+    if not colon or not port.isdigit() or (host.startswith("[") != host.endswith("]")):
+        return word, "*"
+    return host or "*", str(int(port))
