@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -1183,3 +1184,36 @@ def test_other_shell_forms_of_a_secret_stay_on_the_host(
     text = json.dumps(module.snapshot(str(root), runner=never_run))
     assert secret not in text
     assert "/var/log/kept" in text
+
+
+# The bound SECURITY.md promises for any input of the documented sizes.
+SAFE_SECONDS = 30
+# Within the 1 MiB a start-up file may hold, each once took minutes: a regex
+# backtracking over a run of option letters, over unclosed ${ and [.
+_COSTLY_STARTUP = {
+    "declare-option-letters": "# DB_PASSWORD is set elsewhere\ndeclare -" + "n" * 900_000 + "\n",
+    "declare-option-words": "# DB_PASSWORD\ndeclare " + "-n " * 280_000 + "\n",
+    "unclosed-expansions": "# DB_PASSWORD\n" + "${a:-" * 180_000 + "\n",
+    "unclosed-brackets": "# PASSWORD\nx " + "a[" * 450_000 + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_COSTLY_STARTUP))
+def test_start_up_files_built_to_backtrack_stay_within_the_time_bound(
+    tmp_path: Path, name: str
+) -> None:
+    root = debian_tree(tmp_path / "root")
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text("export APACHE_RUN_USER=www-data\n" + _COSTLY_STARTUP[name])
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[2]);"
+        "from ansible_trees import load_facts_module;"
+        "m = load_facts_module(); json.dumps(m.snapshot(sys.argv[1], runner=lambda *a, **k: None))"
+    )
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(root), str(Path(__file__).parent)],
+        capture_output=True, text=True, timeout=2 * SAFE_SECONDS, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert time.monotonic() - started < SAFE_SECONDS

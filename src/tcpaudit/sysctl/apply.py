@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..provenance import Note
-from .devconf import Devconf, boot_value, conf_parts
+from .devconf import MAX_COPIES, Devconf, boot_value, conf_parts
 from .globs import may_use_braces
 from .keys import KeyUniverse
 from .limits import Checked
@@ -137,6 +137,14 @@ def apply_assignments(
             budget = _apply_glob(item, universe, named, writer, notes, budget)
         elif _exists(item, universe, notes, unknown):
             writer.write(item.key, item, item.value, glob=None)
+    if writer.devconf.stopped:
+        notes.append(
+            Note(
+                message=f"the kernel's copies of conf/default and forwarding writes to each "
+                f"interface are modelled up to {MAX_COPIES} values: past them, interfaces' "
+                "persistent values may differ from those shown"
+            )
+        )
     return result
 
 

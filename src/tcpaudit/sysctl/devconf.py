@@ -26,7 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Devconf", "boot_value", "conf_parts"]
+__all__ = ["MAX_COPIES", "Devconf", "boot_value", "conf_parts"]
+
+# Values the kernel's copies may set in all (as globs' writes are bounded):
+# 20,000 conf/default lines on a host with 700 interfaces would be 14 million.
+MAX_COPIES = 100_000
 
 # ipv4_devconf (all, and what every interface starts from) and
 # ipv4_devconf_dflt (default): the values that are not 0.
@@ -88,6 +92,8 @@ class Devconf:
     interfaces: tuple[str, ...]  # as keys spell them: "eth0/100" for the directory eth0.100
     # (interface, name) whose value was written (the kernel's state bit).
     marked: set[tuple[str, str]] = field(default_factory=set)
+    copies_left: int = MAX_COPIES
+    stopped: bool = False  # a write's copies were left out: the budget ran out
 
     def attempted(self, key: str, value: str, current: object, systemd: bool) -> bool:
         """Whether the boot tool writes ``value`` to ``key`` at all: systemd
@@ -117,6 +123,8 @@ class Devconf:
             return []
         if interface != "default" or accepted is None:
             return []
+        if not self._spend(len(self.interfaces)):
+            return []
         return [
             (f"net.ipv4.conf.{other}.{name}", accepted)
             for other in self.interfaces
@@ -133,6 +141,8 @@ class Devconf:
             return []
         if interface == "default" or before == accepted:
             return []
+        if not self._spend(len(self.interfaces) + 4):
+            return []
         # inet_forward_change: ip_forward and all/forwarding are one value.
         changed = [
             ("net.ipv4.ip_forward", accepted),
@@ -144,3 +154,10 @@ class Devconf:
             self.marked.add((other, "forwarding"))
             changed.append((f"net.ipv4.conf.{other}.forwarding", accepted))
         return changed
+
+    def _spend(self, copies: int) -> bool:
+        if copies > self.copies_left:
+            self.stopped = True
+            return False
+        self.copies_left -= copies
+        return True

@@ -2846,13 +2846,8 @@ def redact_shell(text, private=False, names=frozenset()):
 _NAME_NOISE = re.compile(r"[\\'\"]|\$\([^()]*\)|`[^`]*`|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 # NAME=, NAME+=, NAME[i]=, and arithmetic's NAME |= and the like (not ==).
 _ASSIGNED_NAME = re.compile(
-    r"(?<![A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]]*\])?[ \t]*"
+    r"(?<![A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]\n]{0,64}\])?[ \t]*"
     r"(?:[-+*/%&|^]|<<|>>)?=(?!=)"
-)
-# declare -n REF=NAME (bash's nameref): assigning REF assigns NAME.
-_NAMEREF = re.compile(
-    r"(?:declare|typeset|local)[ \t]+(?:-[A-Za-z]+[ \t]+)*?-[A-Za-z]*n[A-Za-z]*[ \t]+"
-    r"(?:-[A-Za-z]+[ \t]+)*([A-Za-z_][A-Za-z0-9_]*)=([A-Za-z_][A-Za-z0-9_]*)"
 )
 # X=DB_PASSWORD: X holds a secret's name, for "$X=..." or printf -v "$X".
 _NAME_IN_VALUE = re.compile(
@@ -2865,6 +2860,7 @@ _SETTING_BUILTIN = re.compile(
     r"(?:^|[\s;&|(!{])(read|mapfile|readarray|for|printf|getopts)\s([^;&|\n]*)"
 )
 _HEREDOC = re.compile(r"<<-?[ \t]*['\"]?([A-Za-z0-9_]+)")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VARIABLE_USE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -2879,10 +2875,9 @@ def _blank_hidden_secret_assignments(text, names=frozenset()):
     unquoted = _NAME_NOISE.sub("", text.replace("\\\n", ""))
     holders = {
         match.group(1)
-        for pattern in (_NAMEREF, _NAME_IN_VALUE)
-        for match in pattern.finditer(unquoted)
+        for match in _NAME_IN_VALUE.finditer(unquoted)
         if _is_secret_name(match.group(2), names)
-    }
+    } | _namerefs(unquoted, names)
     names = frozenset(names) | {name.lower() for name in holders}
     lines = text.split("\n")
     index = 0
@@ -2911,6 +2906,24 @@ def _blank_hidden_secret_assignments(text, names=frozenset()):
     return "\n".join(lines)
 
 
+def _namerefs(text, names):
+    """The names ``declare -n REF=NAME`` (``typeset``, ``local``) makes refer to
+    a secret-named NAME: assigning REF assigns NAME (bash). Words, not a
+    regex: a run of option letters must cost its length, once."""
+    found = set()
+    for line in text.split("\n"):
+        words = line.split()
+        if not words or words[0] not in ("declare", "typeset", "local"):
+            continue
+        if not any(word[:1] == "-" and "n" in word[1:] for word in words[1:]):
+            continue
+        for word in words[1:]:
+            name, equals, target = word.partition("=")
+            if equals and _IDENTIFIER.fullmatch(name) and _is_secret_name(target, names):
+                found.add(name)
+    return found
+
+
 def _sets_secret_name(view, names):
     for match in _ASSIGNED_NAME.finditer(view):
         if _is_secret_name(match.group(1), names):
@@ -2929,9 +2942,6 @@ def _sets_secret_name(view, names):
 
 # ${NAME:=word}, ${NAME=word}, ${NAME:-word}, ${NAME-word}: the word becomes (or
 # stands for) NAME's value; and Define NAME value given with -C in a variable.
-_EXPANSION_WORD = re.compile(
-    r"\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=+?]((?:\"[^\"]*\"|'[^']*'|\\.|[^}\"'\\])*)\}", re.S
-)
 _DEFINE_IN_SHELL = re.compile(r"(?i)(\bDefine[ \t]+)([A-Za-z_][A-Za-z0-9_]*)([ \t]+)([^\s,\"']+)")
 
 
@@ -2959,18 +2969,65 @@ def redact_expansion_words(text, names=frozenset()):
     if "${" not in text and "efine" not in text and "c" not in text and "C" not in text:
         return text
 
-    def word(match):
-        if not _is_secret_name(match.group(1), names):
-            return match.group(0)
-        return "${" + match.group(0)[2 : match.start(2) - match.start(0)] + REDACTED + "}"
-
     def define(match):
         if not _is_secret_name(match.group(2), names):
             return match.group(0)
         # httpd's word, blank-free: the directive keeps its two arguments.
         return match.group(1) + match.group(2) + match.group(3) + APACHE_REDACTED
 
-    return _redact_directive_options(_DEFINE_IN_SHELL.sub(define, _EXPANSION_WORD.sub(word, text)))
+    return _redact_directive_options(_DEFINE_IN_SHELL.sub(define, _redact_expansions(text, names)))
+
+
+_EXPANSION_START = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=+?]")
+
+
+def _redact_expansions(text, names):
+    """``text`` with the word of each ``${NAME:=word}`` (and ``:-``, ``+``, ``?``)
+    of a secret-named NAME replaced, in one pass: a word ends at its first
+    ``}`` outside quotes. A ``${`` never closed makes the rest of the file
+    part of it (the shell refuses the file there): that rest is emptied,
+    its line count kept, when it names a secret."""
+    out = []
+    position = search_from = 0
+    while True:
+        match = _EXPANSION_START.search(text, search_from)
+        if match is None:
+            break
+        end = _expansion_end(text, match.end())
+        if end is None:
+            rest = text[match.start() :]
+            if names or _SECRET_HINT.search(rest):
+                out.append(text[position : match.start()])
+                out.append("\n" * rest.count("\n"))
+                position = len(text)
+            break
+        if _is_secret_name(match.group(1), names):
+            out.append(text[position : match.end()])
+            out.append(REDACTED + "}")
+            position = end + 1
+        search_from = end + 1
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _expansion_end(text, index):
+    """The index of the ``}`` that ends an expansion's word, quotes and
+    escapes skipped; None when nothing ends it."""
+    length = len(text)
+    while index < length:
+        char = text[index]
+        if char == "}":
+            return index
+        if char == "\\":
+            index += 2
+        elif char in "\"'":
+            close = text.find(char, index + 1)
+            if close < 0:
+                return None
+            index = close + 1
+        else:
+            index += 1
+    return None
 
 
 def redact_private_shell(text, names=frozenset()):
