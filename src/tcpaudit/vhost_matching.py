@@ -48,15 +48,15 @@ def reachable_addresses(config: ApacheConfig) -> Callable[[tuple[str, str]], boo
     local IP and port up among the IP vhosts first (find_ipaddr), and only
     without one among the `*` vhosts (find_default_server). A `*` vhost is
     unreachable where every Listen address of its port is a specific IP an IP
-    vhost covers; a host name (not resolved) is taken as reachable."""
+    vhost covers, or where a `*:port` vhost names the port; a host name (not
+    resolved) is taken as reachable."""
     listens = config.settings.get("Listen")
     lines = listens.value if listens is not None and isinstance(listens.value, list) else []
     listening = [_address_key(line.split()[0]) for line in lines if line.split()]
     if not listening:
         return lambda _key: True
-    covered = {
-        key for vhost in config.vhosts for key in vhost_addresses(vhost.address) if _is_ip(key[0])
-    }
+    keys = {key for vhost in config.vhosts for key in vhost_addresses(vhost.address)}
+    ip_keys = {key for key in keys if _is_ip(key[0])}
 
     def reachable(key: tuple[str, str]) -> bool:
         host, port = key
@@ -64,12 +64,19 @@ def reachable_addresses(config: ApacheConfig) -> Callable[[tuple[str, str]], boo
             if port not in ("*", listen_port):
                 continue
             if host != "*":
-                if listen_host in ("*", host) or not _is_ip(host):
+                if not _is_ip(host):
                     return True
-            elif listen_host == "*" or not (
-                {(listen_host, listen_port), (listen_host, "*")} & covered
-            ):
-                return True
+                # find_ipaddr: the exact port's chain before the port wildcard's.
+                if listen_host in ("*", host) and not (port == "*" and (host, listen_port) in keys):
+                    return True
+                continue
+            # A `*` vhost: where no IP vhost takes the listener's address, and the
+            # exact port's default chain before the port wildcard's.
+            if listen_host != "*" and {(listen_host, listen_port), (listen_host, "*")} & ip_keys:
+                continue
+            if port == "*" and ("*", listen_port) in keys:
+                continue
+            return True
         return False
 
     return reachable

@@ -169,6 +169,43 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("slow_reader", "body_stall"),
         ),
         (
+            # A port-wildcard vhost is hidden where a vhost of the same address
+            # names the port (find_ipaddr, find_default_server: exact port first).
+            LabConfig(
+                "port-wildcard-hidden",
+                "prefork",
+                timeout=1,
+                extra=(
+                    "<VirtualHost *>",
+                    "ServerName slow.example",
+                    "Timeout 6",
+                    "</VirtualHost>",
+                    "<VirtualHost *:@PORT@>",
+                    "ServerName first.example",
+                    "Timeout 1",
+                    "</VirtualHost>",
+                ),
+                target="slow.example",
+            ),
+            ("slow_reader",),
+        ),
+        (
+            LabConfig(
+                "ip-port-wildcard-hidden",
+                "prefork",
+                timeout=1,
+                extra=(
+                    "<VirtualHost 127.0.0.1:*>",
+                    "ServerName slow.example",
+                    "Timeout 6",
+                    "</VirtualHost>",
+                ),
+                vhosts=(VirtualHostSpec("first.example", ("Timeout 1",)),),
+                target="slow.example",
+            ),
+            ("slow_reader",),
+        ),
+        (
             LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
             ("silent", "slow_reader", "keepalive_idle"),
         ),

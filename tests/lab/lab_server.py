@@ -64,7 +64,8 @@ class LabConfig:
         websocket: proxy ``/ws/`` to a WebSocket backend (mod_proxy_wstunnel).
         vhosts: name-based virtual hosts on the plain listener, in order.
         target: the Host the stalled clients name once they send a header.
-        extra: more lines for the main server.
+        extra: more lines for the main server (``@PORT@`` stands for the plain
+            listener's port).
     """
 
     name: str
@@ -188,7 +189,7 @@ def write_lab_config(
         f"AcceptFilter http {config.accept_filter}",
         f"Alias /big {files.big_file}",
         f"ScriptAlias /read {script}",
-        *config.extra,
+        *(line.replace("@PORT@", str(port)) for line in config.extra),
     ]
     if config.mpm != "prefork":
         lines.append(f"ScriptSock {workdir}/run/cgid.sock")
