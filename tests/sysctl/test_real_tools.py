@@ -251,6 +251,10 @@ VETH_CASES = {
     "written-or-copied": "net.ipv4.conf.a/1.rp_filter = 1\nnet.ipv4.conf.eth0.rp_filter = 0\n"
     "net.ipv4.conf.default.rp_filter = 2\n",
     "forwarding-everywhere": "net.ipv4.ip_forward = 1\n",
+    # systemd strips blanks only (" \t\n\r"): "0\v" differs from the file's 0,
+    # so it is written (and refused), which marks the interface all the same.
+    "refused-equal-looking-value": "net.ipv4.conf.a/1.rp_filter = 0\v\n"
+    "net.ipv4.conf.eth0.rp_filter = 0\u00a0\nnet.ipv4.conf.default.rp_filter = 2\n",
     # Each file there is one int (proc_dointvec): a second field and a comment
     # after a blank are ignored, "x", "+2" and an int's overflow refused.
     "one-int-each": "net.ipv4.conf.default.rp_filter = 2 3\n"

@@ -104,7 +104,9 @@ class Devconf:
         if current is None and parts is not None:
             # An interface present when the tool runs holds what it started with.
             current = boot_value(*parts)
-        return current is None or str(current) != value.strip()
+        # The value as systemd keeps it (text.py stripped only its own blanks:
+        # a trailing \v or U+00A0 makes another text, so a write, refused or not).
+        return current is None or str(current) != value
 
     def written(self, key: str, accepted: int | None, before: object) -> list[tuple[str, int]]:
         """Record a write to ``key`` (``accepted``: the value the kernel took, or
