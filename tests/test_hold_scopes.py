@@ -65,14 +65,16 @@ def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
     base_limits: dict[tuple[str, str], RequestReadTimeoutValue | None] = {}
     reachable = reachable_addresses(config)
     for scope in every_apache_scope(config):
-        addresses = vhost_addresses(scope.vhost.address) if scope.vhost is not None else ()
-        if scope.vhost is not None and not any(map(reachable, addresses)):
-            continue  # no connection reaches it
+        addresses = []
+        if scope.vhost is not None:
+            addresses = [a for a in vhost_addresses(scope.vhost.address) if reachable(a)]
+            if not addresses:
+                continue  # no connection reaches it
         timeout = _seconds(scope.own("Timeout")) if scope.vhost else None
         limits = server_limits
         keepalive_seconds = server_keepalive
         # The main server reads headers only where no vhost covers a Listen.
-        base = main_server_is_base(config)
+        ways = [(limits, main_server_is_base(config))]
         if scope.vhost is not None:
             own_limits = scope.vhost.settings.get("RequestReadTimeout")
             if own_limits is not None:
@@ -80,15 +82,19 @@ def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
             own_keepalive = scope.own("KeepAliveTimeout")
             if own_keepalive is not None and own_keepalive.effective:
                 keepalive_seconds = _seconds(own_keepalive) or 0.0
-            base = any(address not in base_limits for address in addresses)
+            # On each address: a base server, or read under the address's base,
+            # whose reqtimeout off leaves no stage (mod_reqtimeout declined).
+            ways = []
             for address in addresses:
+                first = address not in base_limits
                 base_limits.setdefault(address, limits)
-            if not base and all(_reqtimeout_off(base_limits[a]) for a in addresses):
-                limits = RequestReadTimeoutValue()  # mod_reqtimeout declined at the base
+                off = not first and _reqtimeout_off(base_limits[address])
+                ways.append((RequestReadTimeoutValue() if off else limits, first))
         timeout = timeout if timeout is not None else server_timeout
         if timeout is None:
             continue
-        yield _Scope(scope.label, timeout, limits, scope.keepalive, keepalive_seconds, base)
+        for way_limits, base in ways:
+            yield _Scope(scope.label, timeout, way_limits, scope.keepalive, keepalive_seconds, base)
 
 
 def every_scope(config: tcpaudit.ApacheConfig) -> dict[HoldKind, KindHold]:

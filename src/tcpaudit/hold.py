@@ -162,6 +162,10 @@ def _seconds(setting: ApacheSetting | None) -> float | None:
     return math.inf if value < 0 else float(value)
 
 
+# The limits of a connection whose base server turned mod_reqtimeout off.
+_NO_STAGES = RequestReadTimeoutValue()
+
+
 def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
     """The server's scope and the vhosts', one of each set of scopes that hold alike.
 
@@ -191,36 +195,39 @@ def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
     base_limits: dict[tuple[str, str], RequestReadTimeoutValue | None] = {}
     reachable = reachable_addresses(config)
     for vhost in config.vhosts:
-        if not any(map(reachable, vhost_addresses(vhost.address))):
+        # The addresses a connection reaches it on; each has its own base server.
+        addresses = [a for a in vhost_addresses(vhost.address) if reachable(a)]
+        if not addresses:
             continue  # no connection ever reaches it (an IP vhost shadows its `*`)
         settings = vhost.settings
         timeout = _seconds(settings.get("Timeout"))
         if timeout is None:
             timeout = server_timeout
-        addresses = vhost_addresses(vhost.address)
-        base = any(address not in base_limits for address in addresses)
-        if timeout is None:
-            for address in addresses:
-                base_limits.setdefault(address, server_limits)
-            continue
+        first_on = [address not in base_limits for address in addresses]
         own_limits = settings.get("RequestReadTimeout")
         limits = server_limits if own_limits is None else _limits(own_limits)
         for address in addresses:
-            base_limits.setdefault(address, limits)
-        if not base and all(_reqtimeout_off(base_limits[address]) for address in addresses):
-            # reqtimeout_init declines for the base server: no stage runs on
-            # these connections, this vhost's own included (measured).
-            limits = RequestReadTimeoutValue()
+            base_limits.setdefault(address, server_limits if timeout is None else limits)
+        if timeout is None:
+            continue
         keepalive_seconds = server_keepalive
         own_keepalive = settings.get("KeepAliveTimeout")
         if own_keepalive is not None and own_keepalive.effective:
             keepalive_seconds = _seconds(own_keepalive) or 0.0
         scope_keepalive = keepalive_on(settings.get("KeepAlive"), server_keepalive_on)
-        # The limits by identity: hashing a model per vhost costs more than the
-        # rest of the loop, and equal limits kept twice change nothing.
-        key = (timeout, id(limits), scope_keepalive, keepalive_seconds, base)
-        if key not in distinct:
-            distinct[key] = _Scope(vhost_label(vhost), timeout, limits, *key[2:])
+        # One scope per way its connections are read: as a base server, or
+        # under another vhost's base, which may have turned mod_reqtimeout off
+        # (reqtimeout_init declines: no stage runs, this vhost's own included).
+        variants: dict[tuple[int, bool], tuple[RequestReadTimeoutValue | None, bool]] = {}
+        for address, first in zip(addresses, first_on, strict=True):
+            read_with = limits if first or not _reqtimeout_off(base_limits[address]) else _NO_STAGES
+            variants.setdefault((id(read_with), first), (read_with, first))
+        for scope_limits, base in variants.values():
+            # The limits by identity: hashing a model per vhost costs more than
+            # the rest of the loop, and equal limits kept twice change nothing.
+            key = (timeout, id(scope_limits), scope_keepalive, keepalive_seconds, base)
+            if key not in distinct:
+                distinct[key] = _Scope(vhost_label(vhost), timeout, scope_limits, *key[2:])
     return list(distinct.values())
 
 

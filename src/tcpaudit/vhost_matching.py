@@ -107,6 +107,9 @@ def _address_key(word: str) -> tuple[str, str]:
         address = ipaddress.ip_address(bare.partition("%")[0])
     except ValueError:
         return host.lower(), port
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # apr_sockaddr_equal takes ::ffff:a.b.c.d for the IPv4 address.
+        address = address.ipv4_mapped
     # get_addresses resolves the text: spellings of one address are one key.
     return ("*" if address.is_unspecified else str(address)), port
 

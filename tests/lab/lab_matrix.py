@@ -206,6 +206,46 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("slow_reader",),
         ),
         (
+            # A vhost on two addresses, one of which another vhost is the base
+            # of with reqtimeout off: on that one no stage runs, its Timeout rules.
+            LabConfig(
+                "base-off-on-one-address",
+                "prefork",
+                timeout=1,
+                reqtimeout="header=2 body=2",
+                extra=(
+                    "<VirtualHost 127.0.0.1:@PORT@>",
+                    "ServerName first.example",
+                    "RequestReadTimeout header=0 body=0",
+                    "</VirtualHost>",
+                    "<VirtualHost 127.0.0.1:@PORT@ 127.0.0.2:@PORT@>",
+                    "ServerName slow.example",
+                    "Timeout 4",
+                    "RequestReadTimeout header=1 body=1",
+                    "</VirtualHost>",
+                ),
+                target="slow.example",
+            ),
+            ("body_stall",),
+        ),
+        (
+            # An IPv4-mapped IPv6 address is the IPv4 one (apr_sockaddr_equal).
+            LabConfig(
+                "v4-mapped-covers-listen",
+                "prefork",
+                timeout=5,
+                reqtimeout="header=4 body=4",
+                extra=(
+                    "<VirtualHost [::ffff:127.0.0.1]:@PORT@>",
+                    "ServerName first.example",
+                    "RequestReadTimeout header=1",
+                    "</VirtualHost>",
+                ),
+                target="first.example",
+            ),
+            ("header_stop",),
+        ),
+        (
             LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
             ("silent", "slow_reader", "keepalive_idle"),
         ),
