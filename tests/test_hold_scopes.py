@@ -73,8 +73,8 @@ def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
         timeout = _seconds(scope.own("Timeout")) if scope.vhost else None
         limits = server_limits
         keepalive_seconds = server_keepalive
-        # The main server reads headers only where no vhost covers a Listen.
-        ways = [(limits, main_server_is_base(config))]
+        # The main server serves only where no vhost covers a Listen.
+        ways = [(limits, True)] if main_server_is_base(config) else []
         if scope.vhost is not None:
             own_limits = scope.vhost.settings.get("RequestReadTimeout")
             if own_limits is not None:

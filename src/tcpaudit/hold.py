@@ -179,17 +179,11 @@ def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
     server_limits = _limits(config.settings.get("RequestReadTimeout"))
     server_keepalive_on = keepalive_on(config.settings.get("KeepAlive"), True)
     distinct: dict[tuple[float, int, bool, float, bool], _Scope] = {}
-    if server_timeout is not None:
-        # The main server reads a connection's header only on an address no
-        # vhost covers; its own requests are read under it otherwise.
-        server_base = main_server_is_base(config)
-        key = (
-            server_timeout,
-            id(server_limits),
-            server_keepalive_on,
-            server_keepalive,
-            server_base,
-        )
+    # The main server serves connections only on an address no vhost covers:
+    # elsewhere a request naming no vhost goes to the address's first vhost
+    # (measured: lab cell main-server-unused), so its scope holds nothing.
+    if server_timeout is not None and main_server_is_base(config):
+        key = (server_timeout, id(server_limits), server_keepalive_on, server_keepalive, True)
         distinct[key] = _Scope(None, server_timeout, server_limits, *key[2:])
     # address -> the limits of its first vhost, the connection's base server.
     base_limits: dict[tuple[str, str], RequestReadTimeoutValue | None] = {}

@@ -246,6 +246,18 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("header_stop",),
         ),
         (
+            # Vhosts cover every Listen address: the main server serves nothing,
+            # its Timeout included (a request naming no vhost goes to the first).
+            LabConfig(
+                "main-server-unused",
+                "prefork",
+                timeout=6,
+                vhosts=(VirtualHostSpec("first.example", ("Timeout 2",)),),
+                target="nowhere.example",
+            ),
+            ("slow_reader", "body_stall"),
+        ),
+        (
             LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
             ("silent", "slow_reader", "keepalive_idle"),
         ),
