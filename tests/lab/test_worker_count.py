@@ -28,6 +28,7 @@ from apache_server import free_port, make_workdir, start, write_config
 from lab_clients import probe
 
 import tcpaudit
+from tcpaudit.apache.service_arguments import Invocation, apply_arguments
 from tcpaudit.facts import max_request_workers_effective
 
 # Long enough that a stalled client holds its worker through the probe.
@@ -55,17 +56,20 @@ def _answered_with(port: int, stalled: int) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("mpm", "define", "extra"),
+    ("mpm", "arguments", "extra", "expected"),
     [
-        ("prefork", "ONE_PROCESS", ()),
-        ("prefork", "DEBUG", ()),
-        ("prefork", None, ()),
-        ("event", "ONE_PROCESS", ("ServerLimit 3", "MaxRequestWorkers 6", "StartServers 3")),
+        ("prefork", ("-DONE_PROCESS",), (), 1),
+        ("prefork", ("-DDEBUG",), (), 1),
+        ("prefork", ("-X",), (), 1),
+        ("prefork", (), (), 3),
+        ("event", ("-DONE_PROCESS",), ("ServerLimit 3", "MaxRequestWorkers 6", "StartServers 3"), 2),
+        ("worker", ("-DONE_PROCESS",), ("ServerLimit 3", "MaxRequestWorkers 6", "StartServers 3"), 2),
     ],
-    ids=["prefork-one-process", "prefork-debug", "prefork", "event-one-process"],
-)
+    ids=["prefork-one-process", "prefork-debug", "prefork-X", "prefork", "event-one-process",
+         "worker-one-process"],
+)  # fmt: skip
 def test_one_process_serves_the_workers_tcpaudit_counts(
-    mpm: str, define: str | None, extra: tuple[str, ...]
+    mpm: str, arguments: tuple[str, ...], extra: tuple[str, ...], expected: int
 ) -> None:
     workdir = make_workdir()
     port = free_port()
@@ -73,10 +77,7 @@ def test_one_process_serves_the_workers_tcpaudit_counts(
         workdir, port, mpm=mpm, workers=3 if mpm == "prefork" else 2,
         timeout=TIMEOUT_SECONDS, extra=extra,
     )  # fmt: skip
-    expected = (
-        {"prefork": 3, "event": 6}[mpm] if define is None else {"prefork": 1, "event": 2}[mpm]
-    )
-    _check_capacity(conf, port, define, expected)
+    _check_capacity(conf, port, arguments, expected)
 
 
 def test_threaded_default_max_request_workers_is_the_compiled_one() -> None:
@@ -91,17 +92,20 @@ def test_threaded_default_max_request_workers_is_the_compiled_one() -> None:
     )  # fmt: skip
     lines = conf.read_text().splitlines()
     conf.write_text("\n".join(line for line in lines if not line.startswith("MaxRequestWorkers")))
-    _check_capacity(conf, port, None, 2)
+    _check_capacity(conf, port, (), 2)
 
 
-def _check_capacity(conf: Path, port: int, define: str | None, expected: int) -> None:
-    config = tcpaudit.load_apache(conf, root="/", defines=[define] if define else [])
+def _check_capacity(conf: Path, port: int, arguments: tuple[str, ...], expected: int) -> None:
+    # The defines httpd takes from these arguments (-X is DEBUG), as tcpaudit reads them.
+    invocation = Invocation()
+    apply_arguments(list(arguments), invocation)
+    config = tcpaudit.load_apache(conf, root="/", defines=invocation.defines)
     assert config is not None
     workers = max_request_workers_effective(config)
     assert workers == expected
-    if define is not None:
+    for define in invocation.defines:
         assert any(define in note.message for note in config.notes)
-    server = start(conf, port, 0, (f"-D{define}",) if define else ())
+    server = start(conf, port, 0, arguments)
     try:
         assert _answered_with(port, workers - 1), server.error_log
         assert not _answered_with(port, workers), server.error_log
