@@ -268,3 +268,23 @@ def test_debian_stock_tree_clears_with_its_fixes_pasted_in_apache2_conf(tmp_path
     after = findings(root)
     assert not {"TA101", "TA104", "TA301"} & set(after), {r: after[r] for r in after}
     assert set(after) <= set(before)
+
+
+def test_ta301_points_at_the_line_of_the_vhost_whose_hold_it_quotes(tmp_path: Path) -> None:
+    # The server's Timeout 30 is a later line than Debian's 300; vhost a sets
+    # its own 300, the longest hold: the finding quotes a's and must point there.
+    root = tmp_path / "debian"
+    shutil.copytree(DEBIAN, root, symlinks=True)
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write("Timeout 30\n")
+    (root / "etc/apache2/sites-enabled/x.conf").write_text(
+        "<VirtualHost *:80>\nServerName a\nTimeout 300\n</VirtualHost>\n"
+        "<VirtualHost *:80>\nServerName b\nKeepAliveTimeout 60\nTimeout 20\n</VirtualHost>\n"
+    )
+    (exhaustion,) = findings(root)["TA301"]
+    assert "<VirtualHost *:80> a 300 s" in exhaustion.message
+    assert exhaustion.location is not None
+    assert (exhaustion.location.file, exhaustion.location.line) == (
+        "etc/apache2/sites-enabled/x.conf",
+        3,
+    )

@@ -140,6 +140,19 @@ def editable(file: str | None) -> bool:
     return bool(file) and not (file or "").startswith("-")
 
 
+def scope_setting(config: ApacheConfig, scope: str | None, name: str) -> ApacheSetting | None:
+    """The setting ``name`` where a hold's ``scope`` (a vhost's label, None for
+    the server) takes it: the vhost's own line, else the server's it inherits."""
+    if scope is not None:
+        for vhost in config.vhosts:
+            if vhost_label(vhost) == scope:
+                own = vhost.settings.get(name)
+                if own is not None:
+                    return own
+                break
+    return config.settings.get(name)
+
+
 def apache_location(config: ApacheConfig, setting: ApacheSetting | None) -> Location:
     """The line that sets a value, or the main file when Apache's default applies."""
     if setting is not None and setting.file is not None:

@@ -20,7 +20,7 @@ from ..facts import HostFacts
 from ..hold import exhaustion, kind_holds
 from ..sysctl.defaults import KERNEL_DEFAULTS
 from .base import CheckParams, Hit
-from .fixes import apache_location
+from .fixes import apache_location, scope_setting
 from .hold_fixes import timer_fix
 from .hold_text import hold_sentence
 
@@ -74,7 +74,7 @@ def keepalive_hides_exhaustion(
     timer = "KeepAliveTimeout" if worst.limit == "KeepAliveTimeout" else "Timeout"
     if worst.limit.startswith("RequestReadTimeout"):
         timer = "RequestReadTimeout"
-    setting = config.settings.get(timer) or config.settings.get("Timeout")
+    setting = scope_setting(config, worst.scope, timer) or config.settings.get("Timeout")
     time_setting = sysctl.settings.get(_TIME)
     time_from = time_setting.location if time_setting else None
     yield Hit(

@@ -20,7 +20,7 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..hold import ADVERSARIAL_KINDS, HoldKind, KindHold, exhaustion, kind_holds
 from .base import CheckParams, Hit, plain_number
-from .fixes import apache_location
+from .fixes import apache_location, scope_setting
 from .hold_fixes import timer_fix
 from .hold_text import hold_sentence
 
@@ -85,7 +85,10 @@ def worker_exhaustion(
         setting="exhaustion_clients_per_second",
         current=round(rate, 2),
         recommended=plain_number(params.min_clients_per_second),
-        location=apache_location(config, config.settings.get(setting_name) or workers_setting),
+        # Where the quoted hold's timer is set: the vhost it is longest in.
+        location=apache_location(
+            config, scope_setting(config, worst.scope, setting_name) or workers_setting
+        ),
         fix=fix.text,
         changes=fix.fix.changes,
         severity=Severity.CRITICAL if rate < params.critical_below else None,
