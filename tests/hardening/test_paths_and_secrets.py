@@ -284,6 +284,9 @@ def test_a_command_line_s_secrets_never_reach_diagnose_s_output(tmp_path: Path) 
         "-C", "ProxyPass /z http://admin:hunter2pass@127.0.0.1:9/",
         "-DSECRET_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789",
         "-c", "Define API_KEY AKIAIOSFODNN7EXAMPLE", "-DDB_PASSWORD=plainpw",
+        # A value glued to its flag (apr_getopt reads it so), an <If> section.
+        "-CDefine DB_PASSWORD gluedpw1", "-XCDefine API_TOKEN gluedpw2",
+        "-c", "<If \"%{HTTP:X-Api-Key} == 'ifsecret3'\">", "-c", "</If>",
     ]  # fmt: skip
     for pid in ("11444", "11445", "11446"):
         (root / "proc" / pid / "cmdline").write_bytes(b"\0".join(map(str.encode, argv)) + b"\0")
@@ -292,7 +295,7 @@ def test_a_command_line_s_secrets_never_reach_diagnose_s_output(tmp_path: Path) 
         result = runner.invoke(cli, ["diagnose", "--root", str(root), "--format", name])
         assert result.exit_code in (0, 1), result.output
         shown = result.output + result.stderr
-        for secret in ("hunter2pass", "ghp_", "AKIAIOSFODNN7", "plainpw"):
+        for secret in ("hunter2pass", "ghp_", "AKIAIOSFODNN7", "plainpw", "gluedpw", "ifsecret"):
             assert secret not in shown, (name, secret)
         assert "/srv/site/site.conf" in shown  # the rest of the command line is shown
 

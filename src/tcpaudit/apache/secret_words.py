@@ -130,11 +130,16 @@ def redact_directive_line(line: str) -> str:
     words = split_words(line)
     if not words:
         return line
+    name = words[0]
+    if name.startswith("<") and not name.startswith("</") and line.rstrip().endswith(">"):
+        # A section opener (<If "expr">): its arguments as the section's.
+        opened = redact_directive_line(line.rstrip()[1:-1])
+        return "<" + opened + ">"
     arguments = tuple(words[1:])
-    redacted = redact_arguments(words[0].lower(), arguments)
+    redacted = redact_arguments(name.lower(), arguments)
     if redacted is arguments:
         return redact_text(line)
-    return redact_text(" ".join([words[0], *redacted]))
+    return redact_text(" ".join([name, *redacted]))
 
 
 def redact_text(text: str) -> str:

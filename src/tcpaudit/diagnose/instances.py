@@ -274,8 +274,40 @@ def _process_root(fs: RootFS, process: ProcessInfo) -> RootFS:
 
 def shown_arguments(arguments: list[str]) -> list[str]:
     """A command line as outputs show it: a -C/-c directive, a -D name or any
-    word holding a secret (a URL password, a token) redacted."""
-    return [shown_directive(word) for word in arguments]
+    word holding a secret (a URL password, a token) redacted. Options are read
+    as apr_getopt reads them: a value glued to its flag (``-CDefine X y``,
+    ``-XCSetEnv X y``) is redacted as the directive it is."""
+    shown: list[str] = []
+    takes_value = False
+    for word in arguments:
+        if takes_value:
+            shown.append(shown_directive(word))
+            takes_value = False
+            continue
+        flags, value = _option_and_value(word)
+        if flags is None:
+            shown.append(shown_directive(word))
+        elif value:
+            shown.append(flags + shown_directive(value))
+        else:
+            shown.append(word)
+            takes_value = flags[-1:] in _OPTIONS_WITH_VALUE
+    return shown
+
+
+# httpd's getopt string (server/main.c): the options that take a value.
+_OPTIONS_WITH_VALUE = frozenset("CcDdEefknR")
+
+
+def _option_and_value(word: str) -> tuple[str | None, str]:
+    """(the flags up to and including one that takes a value, the value glued to
+    it) of an option word; (None, "") for a word that is no option."""
+    if not word.startswith("-") or word.startswith("--") or word == "-":
+        return None, ""
+    for position in range(1, len(word)):
+        if word[position] in _OPTIONS_WITH_VALUE:
+            return word[: position + 1], word[position + 1 :]
+    return word, ""
 
 
 def _short(arguments: list[str]) -> str:
