@@ -63,6 +63,7 @@ def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
     server_limits = _limits(config.settings.get("RequestReadTimeout"))
     # address -> its first vhost's limits (the connection's base server).
     base_limits: dict[tuple[str, str], RequestReadTimeoutValue | None] = {}
+    base_keepalive: dict[tuple[str, str], float] = {}
     reachable = reachable_addresses(config)
     for scope in every_apache_scope(config):
         addresses = []
@@ -74,27 +75,34 @@ def all_scopes(config: tcpaudit.ApacheConfig) -> Iterator[_Scope]:
         limits = server_limits
         keepalive_seconds = server_keepalive
         # The main server serves only where no vhost covers a Listen.
-        ways = [(limits, True)] if main_server_is_base(config) else []
+        ways = [(limits, True, keepalive_seconds)] if main_server_is_base(config) else []
         if scope.vhost is not None:
             own_limits = scope.vhost.settings.get("RequestReadTimeout")
             if own_limits is not None:
                 limits = _limits(own_limits)
             own_keepalive = scope.own("KeepAliveTimeout")
+            own_seconds = None
             if own_keepalive is not None and own_keepalive.effective:
-                keepalive_seconds = _seconds(own_keepalive) or 0.0
+                own_seconds = _seconds(own_keepalive) or 0.0
             # On each address: a base server, or read under the address's base,
-            # whose reqtimeout off leaves no stage (mod_reqtimeout declined).
+            # whose reqtimeout off leaves no stage (mod_reqtimeout declined) and
+            # whose KeepAliveTimeout applies where this vhost sets none.
             ways = []
             for address in addresses:
                 first = address not in base_limits
                 base_limits.setdefault(address, limits)
+                if first:
+                    base_keepalive[address] = (
+                        server_keepalive if own_seconds is None else own_seconds
+                    )
                 off = not first and _reqtimeout_off(base_limits[address])
-                ways.append((RequestReadTimeoutValue() if off else limits, first))
+                waits = base_keepalive[address] if own_seconds is None else own_seconds
+                ways.append((RequestReadTimeoutValue() if off else limits, first, waits))
         timeout = timeout if timeout is not None else server_timeout
         if timeout is None:
             continue
-        for way_limits, base in ways:
-            yield _Scope(scope.label, timeout, way_limits, scope.keepalive, keepalive_seconds, base)
+        for way_limits, base, waits in ways:
+            yield _Scope(scope.label, timeout, way_limits, scope.keepalive, waits, base)
 
 
 def every_scope(config: tcpaudit.ApacheConfig) -> dict[HoldKind, KindHold]:

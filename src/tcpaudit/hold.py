@@ -187,6 +187,8 @@ def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
         distinct[key] = _Scope(None, server_timeout, server_limits, *key[2:])
     # address -> the limits of its first vhost, the connection's base server.
     base_limits: dict[tuple[str, str], RequestReadTimeoutValue | None] = {}
+    # address -> the KeepAliveTimeout of its base server.
+    base_keepalive: dict[tuple[str, str], float] = {}
     reachable = reachable_addresses(config)
     for vhost in config.vhosts:
         # The addresses a connection reaches it on; each has its own base server.
@@ -200,23 +202,35 @@ def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
         first_on = [address not in base_limits for address in addresses]
         own_limits = settings.get("RequestReadTimeout")
         limits = server_limits if own_limits is None else _limits(own_limits)
-        for address in addresses:
+        own_keepalive = settings.get("KeepAliveTimeout")
+        own_keepalive_seconds = (
+            _seconds(own_keepalive) or 0.0
+            if own_keepalive is not None and own_keepalive.effective
+            else None
+        )
+        for address, first in zip(addresses, first_on, strict=True):
             base_limits.setdefault(address, server_limits if timeout is None else limits)
+            if first:
+                base_keepalive[address] = (
+                    server_keepalive if own_keepalive_seconds is None else own_keepalive_seconds
+                )
         if timeout is None:
             continue
-        keepalive_seconds = server_keepalive
-        own_keepalive = settings.get("KeepAliveTimeout")
-        if own_keepalive is not None and own_keepalive.effective:
-            keepalive_seconds = _seconds(own_keepalive) or 0.0
         scope_keepalive = keepalive_on(settings.get("KeepAlive"), server_keepalive_on)
         # One scope per way its connections are read: as a base server, or
         # under another vhost's base, which may have turned mod_reqtimeout off
-        # (reqtimeout_init declines: no stage runs, this vhost's own included).
-        variants: dict[tuple[int, bool], tuple[RequestReadTimeoutValue | None, bool]] = {}
+        # (reqtimeout_init declines: no stage runs, this vhost's own included)
+        # and whose KeepAliveTimeout a vhost setting none waits for (http_core.c
+        # takes the base server's when the request's server sets none; measured).
+        variants: dict[tuple[int, bool, float], tuple[RequestReadTimeoutValue | None, bool, float]]
+        variants = {}
         for address, first in zip(addresses, first_on, strict=True):
             read_with = limits if first or not _reqtimeout_off(base_limits[address]) else _NO_STAGES
-            variants.setdefault((id(read_with), first), (read_with, first))
-        for scope_limits, base in variants.values():
+            waits = (
+                base_keepalive[address] if own_keepalive_seconds is None else own_keepalive_seconds
+            )
+            variants.setdefault((id(read_with), first, waits), (read_with, first, waits))
+        for scope_limits, base, keepalive_seconds in variants.values():
             # The limits by identity: hashing a model per vhost costs more than
             # the rest of the loop, and equal limits kept twice change nothing.
             key = (timeout, id(scope_limits), scope_keepalive, keepalive_seconds, base)

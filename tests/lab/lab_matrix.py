@@ -258,6 +258,28 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("slow_reader", "body_stall"),
         ),
         (
+            # A vhost setting no KeepAliveTimeout waits for its address's base
+            # vhost's (http_core.c), not the main server's.
+            LabConfig(
+                "keepalive-from-base",
+                "prefork",
+                timeout=2,
+                keepalive_timeout="1",
+                extra=(
+                    "<VirtualHost *:@PORT@>",
+                    "ServerName first.example",
+                    "KeepAlive Off",
+                    "KeepAliveTimeout 5",
+                    "</VirtualHost>",
+                    "<VirtualHost *:@PORT@>",
+                    "ServerName slow.example",
+                    "</VirtualHost>",
+                ),
+                target="slow.example",
+            ),
+            ("keepalive_idle",),
+        ),
+        (
             LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
             ("silent", "slow_reader", "keepalive_idle"),
         ),
