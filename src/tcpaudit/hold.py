@@ -278,7 +278,9 @@ def _trickle(stage: ReadTimeoutLimit | None, version: tuple[int, ...]) -> tuple[
 
 
 def has_tls_listener(config: ApacheConfig) -> bool:
-    """mod_ssl loaded and a ``Listen`` for https (``443``, or ``https`` named)."""
+    """mod_ssl loaded and a ``Listen`` for https (``443``, or ``https`` named),
+    or a server with ``SSLEngine on``: mod_ssl speaks TLS on its addresses
+    whatever the Listen line's protocol (measured in the lab)."""
     if not config.has_module("ssl_module"):
         return False
     listens = config.settings.get("Listen")
@@ -290,7 +292,13 @@ def has_tls_listener(config: ApacheConfig) -> bool:
         protocol = words[1].lower() if len(words) > 1 else ("https" if port == "443" else "http")
         if protocol == "https":
             return True
-    return False
+    return any(
+        directive.key == "sslengine"
+        and directive.args[:1] != ()
+        and directive.args[0].lower() == "on"
+        for top in config.directives
+        for directive in top.walk()
+    )
 
 
 def _candidate(

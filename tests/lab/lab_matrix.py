@@ -280,6 +280,11 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("keepalive_idle",),
         ),
         (
+            # A TLS listener whose Listen line names no protocol.
+            LabConfig("tls-listen-plain", "prefork", tls=True, tls_listen=""),
+            ("tls_handshake",),
+        ),
+        (
             LabConfig("ms", "prefork", timeout=3, keepalive_timeout="1500ms"),
             ("silent", "slow_reader", "keepalive_idle"),
         ),

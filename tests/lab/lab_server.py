@@ -61,6 +61,8 @@ class LabConfig:
             without the directive; None leaves the module out.
         accept_filter: the AcceptFilter of the plain listener (``none`` or ``data``).
         tls: a TLS listener too (mod_ssl), with AcceptFilter https none.
+        tls_listen: the protocol its Listen line names ("" for none: mod_ssl
+            speaks TLS there all the same, its vhost having SSLEngine on).
         websocket: proxy ``/ws/`` to a WebSocket backend (mod_proxy_wstunnel).
         vhosts: name-based virtual hosts on the plain listener, in order.
         target: the Host the stalled clients name once they send a header.
@@ -77,6 +79,7 @@ class LabConfig:
     accept_filter: str = "none"
     tls: bool = False
     websocket: bool = False
+    tls_listen: str = "https"
     vhosts: tuple[VirtualHostSpec, ...] = ()
     target: str = "localhost"
     extra: tuple[str, ...] = ()
@@ -227,7 +230,7 @@ def write_lab_config(
         ]
     if config.tls and tls_port is not None:
         lines += [
-            f"Listen 127.0.0.1:{tls_port} https",
+            f"Listen 127.0.0.1:{tls_port}" + (f" {config.tls_listen}" if config.tls_listen else ""),
             "AcceptFilter https none",
             f"SSLSessionCache shmcb:{workdir}/run/ssl_scache(512000)",
             f"<VirtualHost 127.0.0.1:{tls_port}>",
