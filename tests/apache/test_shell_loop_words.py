@@ -23,7 +23,11 @@ PIECES = ("a", "b", ".", "*", "?", "[ab]", "[!a]", "[.]", "\\*", "\\.", "'*'", "
 VALUES = ("*", "a\\*", "\\.h*", "b", "a b", "?", "[ab]", "\\", "a*/", ".*", "a:b", " a: ")
 IFS_VALUES = ("", "IFS=:\n", "IFS=' :'\n", "IFS=\n", "IFS='*'\n")
 
-ROOT = Path(tempfile.mkdtemp(prefix="tcpaudit-loop-words-"))
+# Deep inside directories of its own: a word such as \.${P#a} with P='a*/'
+# matches ".." and climbs, and above a few levels it would list the
+# machine's /tmp (on a busy machine, past the 16 MiB expansion bound).
+ROOT = Path(tempfile.mkdtemp(prefix="tcpaudit-loop-words-"), "1", "2", "3", "4", "5", "6", "root")
+ROOT.mkdir(parents=True)
 for _name in NAMES:
     (ROOT / _name).parent.mkdir(exist_ok=True)
     (ROOT / _name).write_text("")
