@@ -11,11 +11,13 @@ is answered at once; with that many, it waits for a worker.
 
 Without MaxRequestWorkers, worker and event take the compiled 16 x 25 = 400
 (set in pre_config, before ThreadsPerChild is read), then cap it: with
-ThreadsPerChild 0 (raised to 1) and ServerLimit 2, two connections.
+ThreadsPerChild 0 (raised to 1) and ServerLimit 2, two workers, as
+apache2 -t itself says.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +26,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnose"))
 
-from apache_server import free_port, make_workdir, start, write_config
+from apache_server import APACHE2, free_port, make_workdir, start, write_config
 from lab_clients import probe
 
 import tcpaudit
@@ -77,7 +79,9 @@ def test_one_process_serves_the_workers_tcpaudit_counts(
         workdir, port, mpm=mpm, workers=3 if mpm == "prefork" else 2,
         timeout=TIMEOUT_SECONDS, extra=extra,
     )  # fmt: skip
-    _check_capacity(conf, port, arguments, expected)
+    # Without one process, wait for every child before stalling clients.
+    children = 0 if arguments else expected
+    _check_capacity(conf, port, arguments, expected, children)
 
 
 def test_threaded_default_max_request_workers_is_the_compiled_one() -> None:
@@ -92,10 +96,27 @@ def test_threaded_default_max_request_workers_is_the_compiled_one() -> None:
     )  # fmt: skip
     lines = conf.read_text().splitlines()
     conf.write_text("\n".join(line for line in lines if not line.startswith("MaxRequestWorkers")))
-    _check_capacity(conf, port, (), 2)
+    config = tcpaudit.load_apache(conf, root="/")
+    assert config is not None and max_request_workers_effective(config) == 2
+    # apache2 says which MaxRequestWorkers it started from and what it capped it
+    # to (event_check_config, at start-up and for -t alike). Serving on one
+    # thread a child, event's listeners race for idle workers: the count is
+    # read from httpd's own words, not from stalled clients.
+    checked = subprocess.run(
+        [str(APACHE2), "-t", "-f", str(conf)], capture_output=True, text=True, timeout=60,
+        check=False, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
+    )  # fmt: skip
+    said = checked.stdout + checked.stderr
+    assert "ThreadsPerChild of 0 not allowed, increasing to 1" in said, said
+    assert (
+        "MaxRequestWorkers of 400 would require 400 servers and would exceed ServerLimit of 2, "
+        "decreasing to 2"
+    ) in said, said
 
 
-def _check_capacity(conf: Path, port: int, arguments: tuple[str, ...], expected: int) -> None:
+def _check_capacity(
+    conf: Path, port: int, arguments: tuple[str, ...], expected: int, children: int
+) -> None:
     # The defines httpd takes from these arguments (-X is DEBUG), as tcpaudit reads them.
     invocation = Invocation()
     apply_arguments(list(arguments), invocation)
@@ -105,7 +126,7 @@ def _check_capacity(conf: Path, port: int, arguments: tuple[str, ...], expected:
     assert workers == expected
     for define in invocation.defines:
         assert any(define in note.message for note in config.notes)
-    server = start(conf, port, 0, arguments)
+    server = start(conf, port, children, arguments)
     try:
         assert _answered_with(port, workers - 1), server.error_log
         assert not _answered_with(port, workers), server.error_log
