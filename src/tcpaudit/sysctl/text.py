@@ -148,6 +148,15 @@ def _first_word(line: str) -> str:
     return "<a secret key>" if is_secret_key(normalise_key(word.lstrip("-"))) else word
 
 
+def _hidden_secret_note(key: str, shown: str, number: int) -> Note:
+    return Note(
+        message=f"skipped {quoted(key)}: its value holds, after a line end of the other "
+        "boot tool (\\r or NUL), the assignment of a secret key; it is never kept",
+        file=shown,
+        line=number,
+    )
+
+
 def _secret_note(key: str, shown: str, number: int) -> Note:
     return Note(
         message=f"skipped {quoted(key)}: a secret key, its value is never kept",
@@ -216,15 +225,7 @@ def parse_assignments(
             notes.append(_secret_note(key, shown, number))
             continue
         if sep and _hides_secret_line(value):
-            notes.append(
-                Note(
-                    message=f"skipped {quoted(key)}: its value holds, after a line end of "
-                    "the other boot tool (\\r or NUL), the assignment of a secret key; "
-                    "it is never kept",
-                    file=shown,
-                    line=number,
-                )
-            )
+            notes.append(_hidden_secret_note(key, shown, number))
             continue
         if "/" in spelled and misplaced_dot(spelled):
             notes.append(
@@ -343,15 +344,7 @@ def parse_sysctl_text(
             notes.append(_secret_note(key, shown, number))
             continue
         if sep and _hides_secret_line(value):
-            notes.append(
-                Note(
-                    message=f"skipped {quoted(key)}: its value holds, after a line end of "
-                    "the other boot tool (\\r or NUL), the assignment of a secret key; "
-                    "it is never kept",
-                    file=shown,
-                    line=number,
-                )
-            )
+            notes.append(_hidden_secret_note(key, shown, number))
             continue
         if keep is not None and not keep(key):
             continue
