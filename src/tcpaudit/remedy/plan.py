@@ -359,7 +359,7 @@ def plan(
         exists = os.path.lexists(real)
         size = os.lstat(real).st_size if exists else 0
         if planned_bytes + size > MAX_PLANNED_BYTES:
-            rules_named = ", ".join(dict.fromkeys(r for merged in group for r in merged.rules))
+            rules_named = _rules_named(group)
             notes.append(
                 f"{shown} is left out: a plan holds at most {MAX_PLANNED_BYTES // 2**20} MiB "
                 f"of files, and the files before it reach that; make its changes by hand "
@@ -387,7 +387,7 @@ def plan(
             else None
         )
         if in_macro is not None:
-            rules_named = ", ".join(dict.fromkeys(r for merged in group for r in merged.rules))
+            rules_named = _rules_named(group)
             notes.append(
                 f"{shown}: line {in_macro} is in a <Macro> body, which every Use of the macro "
                 f"shares: its changes are left out; change the value where the macro is used "
@@ -395,7 +395,7 @@ def plan(
             )
             continue
         if secret is not None or control is not None:
-            rules_named = ", ".join(dict.fromkeys(r for merged in group for r in merged.rules))
+            rules_named = _rules_named(group)
             held = (
                 f"{secret[1]} (line {secret[0]})"
                 if secret is not None
@@ -428,3 +428,8 @@ def plan(
         notes=notes,
         bytes_read=planned_bytes,
     )
+
+
+def _rules_named(group: Sequence[MergedChange]) -> str:
+    """The rules a file's changes come from, in order, for a note leaving them out."""
+    return ", ".join(dict.fromkeys(rule for merged in group for rule in merged.rules))
