@@ -2720,11 +2720,7 @@ def _blank_credential_lines(text):
     ):
         return text
     lines = text.split("\n")
-    index = 0
-    while index < len(lines):
-        end = index + 1
-        while lines[end - 1].endswith("\\") and end < len(lines):
-            end += 1
+    for index, end in _logical_spans(lines):
         logical = " " + "\n".join(lines[index:end])
         unquoted = _shell_unquoted(logical)
         # A line already redacted (either placeholder) keeps what is left.
@@ -2738,8 +2734,19 @@ def _blank_credential_lines(text):
             )
         ):
             lines[index:end] = [""] * (end - index)
-        index = end
     return "\n".join(lines)
+
+
+def _logical_spans(lines):
+    """(first, end) of each logical line of ``lines``: physical lines joined by
+    a trailing backslash. Read as it goes: a caller may empty lines ahead."""
+    index = 0
+    while index < len(lines):
+        end = index + 1
+        while lines[end - 1].endswith("\\") and end < len(lines):
+            end += 1
+        yield index, end
+        index = end
 
 
 def redact_secret_assignments(text, names=frozenset()):
@@ -2880,11 +2887,7 @@ def _blank_hidden_secret_assignments(text, names=frozenset()):
     } | _namerefs(unquoted, names)
     names = frozenset(names) | {name.lower() for name in holders}
     lines = text.split("\n")
-    index = 0
-    while index < len(lines):
-        end = index + 1
-        while lines[end - 1].endswith("\\") and end < len(lines):
-            end += 1
+    for index, end in _logical_spans(lines):
         logical = "\n".join(lines[index:end])
         if REDACTED not in logical and APACHE_REDACTED not in logical:
             view = _NAME_NOISE.sub("", logical.replace("\\\n", ""))
@@ -2896,13 +2899,11 @@ def _blank_hidden_secret_assignments(text, names=frozenset()):
                 heredoc = _HEREDOC.search(view)
                 if heredoc is not None:
                     # Its body, up to its delimiter, would be read as commands.
-                    while end < len(lines):
-                        closing = lines[end].lstrip("\t") == heredoc.group(1)
-                        lines[end] = ""
-                        end += 1
+                    for body in range(end, len(lines)):
+                        closing = lines[body].lstrip("\t") == heredoc.group(1)
+                        lines[body] = ""
                         if closing:
                             break
-        index = end
     return "\n".join(lines)
 
 
