@@ -17,6 +17,7 @@ naming the file).
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from collections import Counter
@@ -399,7 +400,16 @@ def fleet_command(
         sys.exit(1)
 
 
+# RFC 3454 table B.1 (stringprep.in_table_b1; a test holds the two equal).
+_MAPPED_TO_NOTHING = re.compile(
+    "[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]"
+)
+
+
 def _host_identity(host: str) -> str:
-    """A host name as DNS compares it: compatibility forms folded (a fullwidth
-    letter), blanks around it and a root's trailing dot dropped, case ignored."""
-    return unicodedata.normalize("NFKC", host).strip().rstrip(".").casefold()
+    """A host name as DNS compares it: the characters nameprep maps to nothing
+    dropped (a soft hyphen, zero-width spaces and joiners, variation
+    selectors), compatibility forms folded (a fullwidth letter), blanks
+    around it and a root's trailing dot dropped, case ignored."""
+    visible = _MAPPED_TO_NOTHING.sub("", host)
+    return unicodedata.normalize("NFKC", visible).strip().rstrip(".").casefold()

@@ -26,15 +26,21 @@ from pydantic_core import PydanticSerializationError
 __all__ = ["dump_model_json", "json_safe", "printable", "show_bytes"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 but tab and newline, DEL, C1, the Unicode bidirectional controls
-# (U+061C, U+200E/F, U+202A-E, U+2066-9) that reorder a line as displayed,
-# and U+FEFF, which shows as nothing.
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+# What a terminal shows wrongly or not at all: C0 but tab and newline, DEL,
+# C1, every format character (Unicode's Cf: the bidirectional controls that
+# reorder a line, zero-width spaces and joiners, the soft hyphen, U+FEFF, the
+# tag characters U+E0000-E007F that can carry a whole hidden text), the
+# variation selectors and the fillers that show as blank (U+115F, U+1160,
+# U+3164, U+FFA0). A test holds the Cf part equal to unicodedata's.
+_INVISIBLE = (
+    "\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff"
 )
-_CONTROL_OR_BREAK = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
-)
+_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f{_INVISIBLE}]")
+_CONTROL_OR_BREAK = re.compile(f"[\x00-\x1f\u2028\u2029{_INVISIBLE}]")
 
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -45,7 +51,9 @@ def _escape(match: re.Match[str]) -> str:
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _byte(match: re.Match[str]) -> str:

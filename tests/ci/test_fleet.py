@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import stringprep
+import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from ci_helpers import EXAMPLES, audit_root, regraded
 from tcpaudit.engine import Finding, Report, Severity
 from tcpaudit.errors import ParseError
 from tcpaudit.fleet import (
+    _MAPPED_TO_NOTHING,
     FleetSummary,
     failing_hosts,
     load_report,
@@ -22,6 +26,7 @@ from tcpaudit.fleet import (
     report_files,
     roll_up,
 )
+from tcpaudit.safetext import printable
 
 INCIDENT = audit_root(EXAMPLES / "closewait-incident")
 TUNED = audit_root(EXAMPLES / "tuned")
@@ -235,6 +240,31 @@ def test_table_neutralises_control_characters_in_host_names() -> None:
     for raw in ("\x1b", "\u202e", "\u2028", "\ufeff"):
         assert raw not in text
     assert "evil\\x1b[2J\\nhost\\u202eb\\u2028c\\ufeffd" in text
+
+
+def test_table_shows_invisible_characters_escaped() -> None:
+    # Zero-width characters, a soft hyphen, a filler that shows as blank and
+    # tag characters (a hidden text) would make two names look alike.
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "IGNORE")
+    hostile = INCIDENT.model_copy(update={"host": f"web\u200b1\u00ad\u3164{hidden}"})
+    text = render_table(roll_up([hostile]))
+    assert "web\\u200b1\\xad\\u3164\\U000e0049\\U000e0047" in text
+    assert not any(0xE0000 <= ord(c) <= 0xE007F or c in "\u200b\u00ad\u3164" for c in text)
+
+
+def test_printable_escapes_every_format_character() -> None:
+    # Unicode's Cf (format) characters are invisible or reorder the line.
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if unicodedata.category(char) == "Cf":
+            assert printable(char) != char, f"U+{code:04X}"
+
+
+def test_host_names_drop_what_nameprep_maps_to_nothing() -> None:
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        dropped = _MAPPED_TO_NOTHING.fullmatch(char) is not None
+        assert dropped == stringprep.in_table_b1(char), f"U+{code:04X}"
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:

@@ -158,7 +158,18 @@ def test_two_reports_of_one_host_are_refused(fleet_dir: Path, tmp_path: Path) ->
 def test_one_host_spelled_otherwise_is_still_one_host(fleet_dir: Path, tmp_path: Path) -> None:
     # Case, a root's trailing dot, blanks and a fullwidth letter name the same host.
     for index, spelled in enumerate(
-        ["WEB2.Shop.Example", "web2.shop.example.", " web2.shop.example ", "\uff57eb2.shop.example"]
+        [
+            "WEB2.Shop.Example",
+            "web2.shop.example.",
+            " web2.shop.example ",
+            "\uff57eb2.shop.example",
+            # What nameprep maps to nothing: a soft hyphen, a zero-width space,
+            # a word joiner, a variation selector.
+            "web\u00ad2.shop.example",
+            "web2\u200b.shop.example",
+            "web2.shop\u2060.example",
+            "web2.shop.exam\ufe0fple",
+        ]
     ):
         copy = tmp_path / f"copy{index}.json"
         copy.write_text(TUNED.model_copy(update={"host": spelled}).to_json(), encoding="utf-8")
