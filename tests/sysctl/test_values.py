@@ -138,8 +138,12 @@ def test_fewer_fields_than_the_key_holds_is_remarked() -> None:
     assert checked.remark is not None and "2 of 3 fields" in checked.remark
 
 
-def test_u8_limits_apply_from_5_15_only() -> None:
-    assert check_value("net.ipv4.tcp_retries2", "300", kernel=(5, 15)).value is None
+def test_u8_limits_apply_from_5_13_on() -> None:
+    # Commit 4ecc1baf362c (the keys became u8) was merged for 5.13: RHEL 9's
+    # 5.14 refuses 300 too.
+    for kernel in ((5, 13), (5, 14), (5, 15), (6, 18)):
+        assert check_value("net.ipv4.tcp_retries2", "300", kernel=kernel).value is None, kernel
+    assert check_value("net.ipv4.tcp_retries2", "300", kernel=(5, 12)).value == 300
     assert check_value("net.ipv4.tcp_retries2", "300", kernel=(5, 10)).value == 300
 
 

@@ -9,8 +9,8 @@ parsed but not range-checked.
 Ranges come from the handlers in net/ipv4/sysctl_net_ipv4.c and
 net/core/sysctl_net_core.c, and were checked by writing the bounds on Linux
 6.18 in a private network namespace: the keys converted to u8 by commit
-4ecc1baf362c ("tcp: convert elligible sysctls to u8", Linux 5.15) take 0..255;
-before 5.15 they were ints. Jiffies-based keys (tcp_keepalive_time, _intvl,
+4ecc1baf362c ("tcp: convert elligible sysctls to u8", Linux 5.13) take 0..255;
+before 5.13 they were ints. Jiffies-based keys (tcp_keepalive_time, _intvl,
 tcp_fin_timeout) accept any int that does not overflow once multiplied by HZ,
 negative values included.
 """
@@ -38,7 +38,7 @@ MAX_TCP_SYNCNT = 127
 # below ip_unprivileged_port_start (default 1024) or above the high end.
 PORT_MAX = 65535
 UNPRIVILEGED_PORT_START_DEFAULT = 1024
-U8_SINCE = (5, 15)
+U8_SINCE = (5, 13)
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,10 @@ class KeyLimit:
     fields: int
     minimum: int
     maximum: int
-    u8_since_5_15: bool = False
+    u8_since_5_13: bool = False
 
 
-_U8 = KeyLimit(1, 0, U8_MAX, u8_since_5_15=True)
+_U8 = KeyLimit(1, 0, U8_MAX, u8_since_5_13=True)
 _JIFFIES = KeyLimit(1, INT_MIN, JIFFIES_SECONDS_MAX)
 
 KEY_LIMITS: dict[str, KeyLimit] = {
@@ -100,7 +100,7 @@ def _limit_for(key: str, kernel: tuple[int, int] | None) -> KeyLimit | None:
     if key == "net.ipv4.ip_forward":
         return _DEVCONF
     limit = KEY_LIMITS.get(key)
-    if limit is not None and limit.u8_since_5_15 and kernel is not None and kernel < U8_SINCE:
+    if limit is not None and limit.u8_since_5_13 and kernel is not None and kernel < U8_SINCE:
         return KeyLimit(1, INT_MIN, INT_MAX)
     return limit
 
@@ -175,7 +175,7 @@ def live_value_problem(key: str, text: str) -> str | None:
     such a key as a number, and nothing else, so an empty value, a word or a
     field too many or too few means the listing or the copied tree is not
     what the kernel holds. Ranges within an int are not checked: they
-    changed across kernels (u8 since 5.15), and the kernel did hold
+    changed across kernels (u8 since 5.13), and the kernel did hold
     whatever it prints; beyond an int no kernel holds it.
     """
     limit = KEY_LIMITS.get(key)
@@ -188,7 +188,7 @@ def live_value_problem(key: str, text: str) -> str | None:
         number = parse_kernel_int(token)
         if number is None:
             return kernel_int_problem(token) or "not a number"
-        # Every key listed here is an int in the kernel (u8 since 5.15 for some).
+        # Every key listed here is an int in the kernel (u8 since 5.13 for some).
         if not INT_MIN <= number <= INT_MAX:
             return f"{number} does not fit the int the kernel stores"
     if len(tokens) != limit.fields:
