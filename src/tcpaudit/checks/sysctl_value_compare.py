@@ -31,7 +31,9 @@ __all__ = ["ValueCompareParams", "sysctl_value_compare"]
 
 class ValueCompareParams(CheckParams):
     key: str
-    flag_when: Literal["below", "above", "equal"]
+    # "other": any value but the threshold (tcp_abort_on_overflow: the kernel
+    # tests only for zero, so 2..255 reset clients as 1 does).
+    flag_when: Literal["below", "above", "equal", "other"]
     threshold: int
     recommended: int
 
@@ -41,6 +43,8 @@ def _flagged(value: int, params: ValueCompareParams) -> bool:
         return value < params.threshold
     if params.flag_when == "above":
         return value > params.threshold
+    if params.flag_when == "other":
+        return value != params.threshold
     return value == params.threshold
 
 
