@@ -54,6 +54,28 @@ def test_retries2_giveup_formula(retries: int, seconds: float) -> None:
     assert retries2_giveup_seconds(retries) == seconds
 
 
+@pytest.mark.parametrize(
+    ("retries", "rto_max", "seconds"),
+    # tcp_model_timeout with tcp_rto_max_ms (Linux 6.15): the doubling stops
+    # at ilog2(rto_max / 200 ms), an exact power of two included (1.6 s: 3).
+    [
+        (15, 1.0, 14.4),
+        (8, 1.0, 7.4),
+        (2, 1.0, 1.4),
+        (3, 1.6, 3.0),
+        (4, 1.6, 4.6),
+        (15, 60.0, 522.2),
+    ],
+)
+def test_retries2_giveup_under_a_lowered_rto_cap(
+    retries: int, rto_max: float, seconds: float
+) -> None:
+    from tcpaudit.facts import least_retries2_for, retries2_giveup_seconds
+
+    assert retries2_giveup_seconds(retries, rto_max) == seconds
+    assert least_retries2_for(100, 1.0) == 101 and least_retries2_for(100) == 8
+
+
 def test_host_facts_from_dict_recomputes_derived() -> None:
     facts = tcpaudit.gather(root=REPO / "examples" / "tuned")
     document = facts.model_dump(mode="json")

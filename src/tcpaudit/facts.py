@@ -32,32 +32,61 @@ __all__ = [
     "DerivedTimings",
     "HostFacts",
     "gather",
+    "least_retries2_for",
     "retries2_giveup_seconds",
+    "rto_max_seconds",
     "threads_per_child_effective",
 ]
 
 # RFC 6298 / tcp.h: the first retransmission timeout is at least TCP_RTO_MIN
-# (200 ms) and doubles up to TCP_RTO_MAX (120 s).
+# (200 ms) and doubles up to TCP_RTO_MAX (120 s); from Linux 6.15 the cap is
+# each socket's, which starts at net.ipv4.tcp_rto_max_ms (1000..120000 ms).
 TCP_RTO_MIN_SECONDS = 0.2
 TCP_RTO_MAX_SECONDS = 120.0
+_RTO_MAX_KEY = "net.ipv4.tcp_rto_max_ms"
+_RTO_MAX_MS_RANGE = (1000, 120_000)  # sysctl_net_ipv4.c: extra1 1000, extra2 120 s
 
 
-def retries2_giveup_seconds(retries: int) -> float:
+def rto_max_seconds(sysctl: SysctlSettings | None) -> float:
+    """The retransmission timeout's cap a new socket gets: tcp_rto_max_ms when
+    the host has the key (Linux 6.15 on) with a value the kernel takes, else
+    TCP_RTO_MAX."""
+    value = sysctl.int_value(_RTO_MAX_KEY) if sysctl is not None else None
+    if value is None or not _RTO_MAX_MS_RANGE[0] <= value <= _RTO_MAX_MS_RANGE[1]:
+        return TCP_RTO_MAX_SECONDS
+    return value / 1000
+
+
+def retries2_giveup_seconds(retries: int, rto_max: float = TCP_RTO_MAX_SECONDS) -> float:
     """Minimum time before the kernel drops a connection whose data is never acknowledged.
 
-    With the RTO starting at 200 ms and doubling to the 120 s cap (ip-sysctl.rst):
-    (2^(N+1) - 1) x 0.2 s while uncapped, then 120 s per further retry.
-    In closed form, so that a value of two billion costs no more than 15.
+    tcp_model_timeout (net/ipv4/tcp_timer.c) with the RTO starting at 200 ms
+    and doubling up to ``rto_max`` seconds: (2^(N+1) - 1) x 0.2 s while N is
+    at most ilog2(rto_max / 0.2), then ``rto_max`` per further retry. In
+    closed form, so that a value of two billion costs no more than 15.
     """
     if retries < 0:
         return 0.0
-    doubling = 0  # retransmissions whose RTO is still below the cap
-    while doubling <= retries and TCP_RTO_MIN_SECONDS * (1 << doubling) < TCP_RTO_MAX_SECONDS:
-        doubling += 1
-    total = (
-        TCP_RTO_MIN_SECONDS * ((1 << doubling) - 1) + (retries + 1 - doubling) * TCP_RTO_MAX_SECONDS
-    )
-    return round(total, 1)
+    base_ms = round(TCP_RTO_MIN_SECONDS * 1000)
+    max_ms = round(rto_max * 1000)
+    linear_backoff_thresh = max(max_ms // base_ms, 1).bit_length() - 1
+    if retries <= linear_backoff_thresh:
+        total_ms = ((2 << retries) - 1) * base_ms
+    else:
+        total_ms = ((2 << linear_backoff_thresh) - 1) * base_ms + (
+            retries - linear_backoff_thresh
+        ) * max_ms
+    return round(total_ms / 1000, 1)
+
+
+def least_retries2_for(seconds: float, rto_max: float = TCP_RTO_MAX_SECONDS) -> int:
+    """The least tcp_retries2 whose give-up time is at least ``seconds`` (RFC
+    1122's 100 s: 8 with the default cap, more with a lowered tcp_rto_max_ms),
+    at most the kernel's 255."""
+    for retries in range(256):
+        if retries2_giveup_seconds(retries, rto_max) >= seconds:
+            return retries
+    return 255
 
 
 class DerivedTimings(BaseModel):
@@ -213,7 +242,9 @@ class HostFacts(BaseModel):
                 values["keepalive_detect_seconds"] = time + interval * probes
             retries = sysctl.int_value("net.ipv4.tcp_retries2")
             if retries is not None:
-                values["retries2_giveup_seconds"] = retries2_giveup_seconds(retries)
+                values["retries2_giveup_seconds"] = retries2_giveup_seconds(
+                    retries, rto_max_seconds(sysctl)
+                )
         config = self.apache
         if config is not None:
             workers = max_request_workers_effective(config)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 from ..engine.rule import Context
-from ..facts import HostFacts
+from ..facts import HostFacts, least_retries2_for, retries2_giveup_seconds, rto_max_seconds
 from ..sysctl.defaults import kernel_default, parse_kernel_version
 from ..sysctl.model import SysctlSetting, effective_int
 from .base import CheckParams, Hit
@@ -36,6 +36,19 @@ class ValueCompareParams(CheckParams):
     flag_when: Literal["below", "above", "equal", "other"]
     threshold: int
     recommended: int
+    # tcp_retries2 only: the threshold (and the least recommended value) is
+    # the least count that gives up after this many seconds under the host's
+    # RTO cap (8 for 100 s by default; more when tcp_rto_max_ms lowers it).
+    giveup_seconds: float | None = None
+
+
+def _with_host_threshold(params: ValueCompareParams, facts: HostFacts) -> ValueCompareParams:
+    if params.giveup_seconds is None:
+        return params
+    least = least_retries2_for(params.giveup_seconds, rto_max_seconds(facts.sysctl))
+    return params.model_copy(
+        update={"threshold": least, "recommended": max(params.recommended, least)}
+    )
 
 
 def _flagged(value: int, params: ValueCompareParams) -> bool:
@@ -71,6 +84,7 @@ def sysctl_value_compare(
     sysctl = facts.sysctl
     if sysctl is None:
         return
+    params = _with_host_threshold(params, facts)
     raw = sysctl.int_value(params.key)
     value = sysctl.effective_int_value(params.key)
     if raw is None or value is None or not _flagged(value, params):
@@ -95,6 +109,8 @@ def sysctl_value_compare(
             "effective": value,
             "source": value_source(setting, sysctl.kernel),
             "default": default if default is not None else "memory-dependent",
+            "threshold": params.threshold,
+            "default_giveup": retries2_giveup_seconds(8, rto_max_seconds(sysctl)),
             "pending": pending,
         },
     )
