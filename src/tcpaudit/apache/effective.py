@@ -25,7 +25,7 @@ from .defaults import (
 )
 from .memory import MemoryGuard
 from .model import ApacheSetting, MpmName, SettingValue, VirtualHost
-from .proxy import PROXY_KEYS, proxy_routes
+from .proxy import PROXY_KEYS, ServerWorkers, proxy_routes
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import (
@@ -362,8 +362,12 @@ def virtual_hosts(
     version: tuple[int, ...],
     memory: MemoryGuard | None = None,
     notes: list[Note] | None = None,
+    inherited: ServerWorkers | None = None,
 ) -> list[VirtualHost]:
     """Return every ``<VirtualHost>``, in the order httpd reads them.
+
+    ``inherited``: the main server's proxy workers, which a vhost's requests
+    find before its own (proxy.proxy_routes).
 
     ``memory``, the load's guard, is checked every 4,096 vhosts: their models
     cost more than the lines they come from (250,000 three-line vhosts held
@@ -410,12 +414,14 @@ def virtual_hosts(
             key = child.key
             if key not in _VHOST_KEYS:
                 continue
+            if key in PROXY_KEYS:
+                proxies.append(child)
             if key == "servername":
                 # Each ServerName replaces the one before (server_hostname_port in core.c).
                 if child.args:
                     server_name = server_name_parts(child.args[0])[0]
-            elif key in PROXY_KEYS:
-                proxies.append(child)
+            elif key in PROXY_KEYS and key != "proxytimeout":
+                continue
             elif child.children is None:
                 name = CANONICAL_NAMES[key]
                 before = settings.get(name)
@@ -451,7 +457,7 @@ def virtual_hosts(
                 file=directive.file,
                 line=directive.line,
                 settings=settings,
-                proxy_routes=proxy_routes(proxies) if proxies else [],
+                proxy_routes=proxy_routes(proxies, inherited) if proxies else [],
             )
         )
     return hosts

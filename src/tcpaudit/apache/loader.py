@@ -44,6 +44,7 @@ from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
 from .memory import MemoryGuard
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
+from .proxy import server_workers
 from .secret_words import redact_text
 from .shell_redirections import SHAPED_LIKE_SECRET, looks_secret, shown_directive, shown_name
 from .shell_state import redact_environment
@@ -354,7 +355,9 @@ def _load(
             result.directives, release, mpm_name, result.modules
         )
         memory.check(main_shown, None)
-        vhosts = virtual_hosts(result.directives, release, memory, notes)
+        vhosts = virtual_hosts(
+            result.directives, release, memory, notes, server_workers(result.directives)
+        )
     except ApacheConfigError as error:
         raise without_secret_values(error, result.secret_values) from None
     notes += _patch_level_notes(release, vhosts)

@@ -84,9 +84,17 @@ class ProxyRoute(BaseModel):
     file: str
     line: int
     # "file:line" of the ProxyPass whose worker this one shares (a worker of
-    # the same server covers its URL): httpd ignores this line's parameters
-    # (AH01146), and ``params`` are that worker's.
+    # the same server, or of the main server, covers its URL): httpd ignores
+    # this line's parameters (AH01146), and ``params`` are that worker's.
     shared_with: str | None = None
+    # "file:line" of the <Proxy> section or ProxySet that defined the worker
+    # this route runs with, when no route did (the route's parameters are
+    # ignored then too).
+    worker_at: str | None = None
+    # Parameter -> "file:line" of the line its value comes from, for those not
+    # from this route's own line (a ProxySet, a <Proxy> line, the route that
+    # defined the worker, a ProxyTimeout copied into it).
+    param_lines: dict[str, str] = Field(default_factory=dict)
 
 
 class VirtualHost(BaseModel):

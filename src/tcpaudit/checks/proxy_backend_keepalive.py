@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 from ..apache.scopes import proxy_routes, vhost_label
 from ..engine.rule import Context
 from ..facts import HostFacts
-from ..provenance import Location
 from .base import CheckParams, Hit
-from .fixes import proxy_pass_fix
+from .proxy_fix import worker_param_fix, worker_param_location
 
 __all__ = ["BackendKeepaliveParams", "proxy_backend_keepalive"]
 
@@ -62,8 +61,8 @@ def proxy_backend_keepalive(
             setting="ProxyPass keepalive",
             current=route.params.get("keepalive", "Off"),
             recommended="On",
-            location=Location(file=route.file, line=route.line),
-            fix=(fix := proxy_pass_fix(route, "keepalive", "On")).text,
+            location=worker_param_location(route, "keepalive"),
+            fix=(fix := worker_param_fix(config, route, "keepalive", "On")).text,
             changes=fix.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={

@@ -18,9 +18,8 @@ from ..apache.scopes import proxy_routes, vhost_label
 from ..apache.values import parse_atoi
 from ..engine.rule import Context
 from ..facts import HostFacts
-from ..provenance import Location
 from .base import CheckParams, Hit, plain_number
-from .fixes import proxy_pass_fix
+from .proxy_fix import worker_param_fix, worker_param_location
 
 __all__ = ["PoolParams", "backend_scheme", "proxy_pool_close_wait"]
 
@@ -70,8 +69,8 @@ def proxy_pool_close_wait(facts: HostFacts, params: PoolParams, context: Context
             setting="ProxyPass",
             current=f"ttl={ttl_text}" if ttl_text is not None else "no ttl",
             recommended=f"ttl={ttl_wanted}",
-            location=Location(file=route.file, line=route.line),
-            fix=(fix := proxy_pass_fix(route, "ttl", str(ttl_wanted))).text,
+            location=worker_param_location(route, "ttl"),
+            fix=(fix := worker_param_fix(config, route, "ttl", str(ttl_wanted))).text,
             changes=fix.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={

@@ -1,7 +1,10 @@
 """A ProxyPass route waits on its backend for a long time per read.
 
-mod_proxy waits up to ``timeout=`` on the ProxyPass line, else ProxyTimeout,
-which defaults to the (virtual) server's Timeout (mod_proxy docs). While it
+mod_proxy waits up to its worker's ``timeout=`` (on the ProxyPass line, a
+ProxySet or ``<Proxy>`` line, or the ProxyTimeout set before the ProxyPass
+that defined the worker), else ProxyTimeout, which defaults to the (virtual)
+server's Timeout (mod_proxy docs). A server-level route runs in every
+virtual host with that host's timers. While it
 waits, the Apache worker that serves the client is held on every MPM; when
 the wait ends the client gets 502/504, but the backend keeps working on a
 request nobody will read. A Timeout of 300 s inherited this way lets a slow
@@ -19,9 +22,10 @@ from ..engine.rule import Context
 from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
-from .fixes import Fix, proxy_pass_fix, set_directive
+from .fixes import Fix, line_text, set_directive
+from .proxy_fix import worker_param_fix, worker_param_location
 
-__all__ = ["ProxyTimeoutParams", "proxy_timeout_long"]
+__all__ = ["ProxyTimeoutParams", "proxy_timeout_long", "route_wait_seconds"]
 
 
 class ProxyTimeoutParams(CheckParams):
@@ -53,11 +57,20 @@ def _route_timeout(
             seconds = parse_atoi(route.params["timeout"])
         except InvalidValueError:
             return None
+        at = worker_param_location(route, "timeout")
+        if (at.file, at.line) == (route.file, route.line):
+            source = f"set by timeout= on ProxyPass {route.path}"
+        else:
+            name = (line_text(config, at.file, at.line) or "").lstrip("<").split(" ", 1)[0]
+            if name.lower() == "proxytimeout":
+                source = f"set by ProxyTimeout at {at}, copied into the worker ProxyPass defined"
+            else:
+                source = f"set by timeout= on {name or 'the line'} at {at}, for the route's worker"
         return (
             seconds,
-            f"set by timeout= on ProxyPass {route.path}",
-            Location(file=route.file, line=route.line),
-            lambda recommended: proxy_pass_fix(route, "timeout", str(recommended)),
+            source,
+            at,
+            lambda recommended: worker_param_fix(config, route, "timeout", str(recommended)),
         )
     scoped = vhost.settings if vhost else {}
     for name in ("ProxyTimeout", "Timeout"):
@@ -83,19 +96,41 @@ def _route_timeout(
     return None
 
 
+def route_wait_seconds(
+    config: ApacheConfig, vhost: VirtualHost | None, route: ProxyRoute
+) -> int | None:
+    """How long ``route``, run in ``vhost`` (None: the main server), waits per
+    backend read; None when not known."""
+    found = _route_timeout(config, vhost, route)
+    return None if found is None else found[0]
+
+
+def _route_scopes(config: ApacheConfig) -> Iterator[tuple[VirtualHost | None, ProxyRoute]]:
+    """Each route with each scope whose timers it runs with: a server-level
+    route also runs in every virtual host (their requests walk the main
+    server's ProxyPass lines too), with the vhost's ProxyTimeout or Timeout
+    when its worker has no timeout of its own."""
+    for vhost, route in proxy_routes(config):
+        yield vhost, route
+        if vhost is None and "timeout" not in route.params:
+            for host in config.vhosts:
+                if "ProxyTimeout" in host.settings or "Timeout" in host.settings:
+                    yield host, route
+
+
 def proxy_timeout_long(
     facts: HostFacts, params: ProxyTimeoutParams, context: Context
 ) -> Iterator[Hit]:
     config = facts.apache
     if config is None or not config.has_module("proxy_module"):
         return
-    for vhost, route in proxy_routes(config):
+    for vhost, route in _route_scopes(config):
         found = _route_timeout(config, vhost, route)
         if found is None or found[0] <= params.max_seconds:
             continue
         seconds, source, fix_at, fix = found
-        if source.startswith("set by timeout="):
-            where = f"on the ProxyPass line, {fix_at}"
+        if source.startswith("set by"):
+            where = f"on the line that sets it, {fix_at}"
         elif fix_at.line is not None and vhost is not None and fix_at.line == vhost.line:
             where = f"inside the <VirtualHost> at {fix_at}"
         else:

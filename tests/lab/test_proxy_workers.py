@@ -1,0 +1,149 @@
+"""Which worker, and so which timeout, a proxied request runs with, measured on a real apache2.
+
+A backend on 127.0.0.1 accepts and never answers: httpd answers the client
+with 502 once the worker's timeout ends, so the time to that answer is the
+timeout the request ran with. Each case puts ProxyPass, ProxySet, <Proxy>
+and ProxyTimeout lines in the main server and a virtual host in an order
+whose effect mod_proxy's source predicts (proxy.py), and checks that
+tcpaudit states the same number of seconds for the route as the request
+took.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnose"))
+
+from apache_server import free_port, make_workdir, start, write_config
+
+import tcpaudit
+from tcpaudit.checks.proxy_timeout_long import route_wait_seconds
+
+VHOST = "v.test"
+# name: (main server lines, vhost lines or None, path asked, Host, scope of
+# the route in tcpaudit's model ("main" or "vhost"), seconds expected)
+CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, str, str, str, int]] = {
+    "proxyset-after-route": (
+        ("ProxyPass /a http://127.0.0.1:@B@/ timeout=2", "ProxySet http://127.0.0.1:@B@/ timeout=5"),
+        None, "/a", "localhost", "main", 5,
+    ),
+    "proxy-section-before-route": (
+        ("<Proxy http://127.0.0.1:@B@/>", "ProxySet timeout=2", "</Proxy>",
+         "ProxyPass /a http://127.0.0.1:@B@/ timeout=5"),
+        None, "/a", "localhost", "main", 2,
+    ),
+    "proxy-line-parameters": (
+        ("<Proxy http://127.0.0.1:@B@/ timeout=2>", "</Proxy>",
+         "ProxyPass /a http://127.0.0.1:@B@/ timeout=5"),
+        None, "/a", "localhost", "main", 2,
+    ),
+    "server-route-in-vhost": (
+        ("ProxyPass /a http://127.0.0.1:@B@/",), ("Timeout 2",), "/a", VHOST, "vhost", 2,
+    ),
+    "vhost-route-finds-main-worker": (
+        ("ProxyPass /m http://127.0.0.1:@B@/ timeout=5",),
+        ("ProxyPass /v http://127.0.0.1:@B@/ timeout=2",), "/v", VHOST, "vhost", 5,
+    ),
+    "proxytimeout-copied-into-worker": (
+        ("ProxyTimeout 5", "ProxyPass /a http://127.0.0.1:@B@/"), ("ProxyTimeout 2",),
+        "/a", VHOST, "vhost", 5,
+    ),
+    "proxytimeout-after-route": (
+        ("ProxyPass /a http://127.0.0.1:@B@/", "ProxyTimeout 5"), ("ProxyTimeout 2",),
+        "/a", VHOST, "vhost", 2,
+    ),
+}  # fmt: skip
+TOLERANCE_SECONDS = 0.8
+
+
+@contextlib.contextmanager
+def silent_backend() -> Iterator[int]:
+    """A backend that accepts and never answers; yield its port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    taken: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            taken.append(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
+        for conn in taken:
+            conn.close()
+
+
+def _answer_after(port: int, path: str, host: str) -> tuple[float, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        began = time.monotonic()
+        client.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        status = client.recv(64)[:12]
+        return time.monotonic() - began, status
+
+
+def _measure(name: str, backend: int) -> tuple[Path, float, bytes, str]:
+    main, vhost, path, host, _, _ = CASES[name]
+    workdir = make_workdir()
+    port = free_port()
+    lines = [line.replace("@B@", str(backend)) for line in main]
+    if vhost is not None:
+        lines += [f"<VirtualHost 127.0.0.1:{port}>", f"ServerName {VHOST}"]
+        lines += [line.replace("@B@", str(backend)) for line in vhost]
+        lines.append("</VirtualHost>")
+    conf = write_config(
+        workdir, port, mpm="event", workers=2, timeout=8, modules=("proxy", "proxy_http"),
+        extra=tuple(lines),
+    )  # fmt: skip
+    server = start(conf, port, 1)
+    try:
+        seconds, status = _answer_after(port, path, host)
+    finally:
+        server.stop()
+    return conf, seconds, status, server.error_log
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict[str, tuple[Path, float, bytes, str]]:
+    with silent_backend() as backend, ThreadPoolExecutor(4) as pool:
+        futures = {name: pool.submit(_measure, name, backend) for name in CASES}
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_tcpaudit_states_the_timeout_the_request_ran_with(
+    name: str, measured: dict[str, tuple[Path, float, bytes, str]]
+) -> None:
+    conf, seconds, status, log = measured[name]
+    _, _, path, _, scope, expected = CASES[name]
+    assert status == b"HTTP/1.1 502", (status, log)
+    assert abs(seconds - expected) <= TOLERANCE_SECONDS, (seconds, expected, log)
+    config = tcpaudit.load_apache(conf, root="/")
+    assert config is not None
+    vhost = config.vhosts[0] if scope == "vhost" else None
+    own = vhost.proxy_routes if vhost is not None else []
+    routes = [r for r in (*own, *config.proxy_routes) if r.path == path]
+    assert routes, (path, config.proxy_routes)
+    assert route_wait_seconds(config, vhost, routes[0]) == expected
