@@ -58,6 +58,12 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, str, str, str, i
         ("ProxyTimeout 5", "ProxyPass /a http://127.0.0.1:@B@/"), ("ProxyTimeout 2",),
         "/a", VHOST, "vhost", 5,
     ),
+    # httpd 2.4's merge appends the main server's aliases whatever
+    # ProxyPassInherit says, and its workers unless BalancerInherit is off too.
+    "proxypassinherit-off-changes-nothing": (
+        ("ProxyPass /a http://127.0.0.1:@B@/ timeout=5",), ("ProxyPassInherit Off", "Timeout 2"),
+        "/a", VHOST, "vhost", 5,
+    ),
     "proxytimeout-after-route": (
         ("ProxyPass /a http://127.0.0.1:@B@/", "ProxyTimeout 5"), ("ProxyTimeout 2",),
         "/a", VHOST, "vhost", 2,
