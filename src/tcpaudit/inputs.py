@@ -219,6 +219,8 @@ def read_text(
 # A JSON string (escapes included) or one bracket: strings are skipped whole,
 # so brackets inside them do not count.
 _JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
+# Strings (skipped) and the constants Python's json reads beyond JSON.
+_JSON_CONSTANT = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|-?Infinity|NaN')
 
 
 def check_json_depth(text: str, limit: int = MAX_DOCUMENT_DEPTH) -> None:
@@ -277,7 +279,21 @@ def load_json(data: bytes | str, limit: int = MAX_DOCUMENT_DEPTH) -> object:
             raise _number_too_long(text)
         return int(literal)
 
-    return json.loads(text, parse_int=parse_int)
+    def parse_constant(literal: str) -> object:
+        # NaN, Infinity and -Infinity: Python's json reads them, JSON has
+        # none (RFC 8259), and a report, baseline or facts document of
+        # tcpaudit never holds one.
+        raise DocumentError(f"{literal} is not a JSON value{_constant_line(text, literal)}")
+
+    return json.loads(text, parse_int=parse_int, parse_constant=parse_constant)
+
+
+def _constant_line(text: str, literal: str) -> str:
+    """`` (line N)`` of the first ``literal`` outside a string, or ""."""
+    for match in _JSON_CONSTANT.finditer(text):
+        if match.group() == literal:
+            return f" (line {text.count(chr(10), 0, match.start()) + 1})"
+    return ""
 
 
 def check_yaml_shape(

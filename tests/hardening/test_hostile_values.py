@@ -117,6 +117,30 @@ def test_deep_json_is_one_error_line(tmp_path: Path) -> None:
         assert_one_error_line(run, str(document))
 
 
+def test_json_constants_beyond_json_are_one_error_line(tmp_path: Path) -> None:
+    # Python's json reads NaN and Infinity; a baseline holding one was taken.
+    report = json.loads(
+        cli_in_child(["audit", "--root", str(INCIDENT), "--format", "json"], tmp_path)["stdout"]
+    )
+    cases: list[tuple[Path, list[str]]] = []
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        for where in ("baseline", "facts"):
+            document = tmp_path / f"{where}{literal}.json"
+            text = json.dumps(report, indent=2).replace('"score": 0', f'"score": {literal}', 1)
+            assert literal in text
+            document.write_text(text)
+            args = (
+                ["audit", "--root", str(INCIDENT), "--baseline", str(document)]
+                if where == "baseline"
+                else ["audit", "--facts", str(document)]
+            )
+            cases.append((document, args))
+    outcome = clis_in_child([args for _, args in cases], tmp_path)
+    for (document, _), run in zip(cases, outcome["runs"], strict=True):
+        assert_one_error_line(run, str(document))
+        assert "is not a JSON value (line" in run["stderr"], run
+
+
 @pytest.mark.parametrize(
     "text",
     [
