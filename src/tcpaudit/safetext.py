@@ -29,13 +29,15 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # What a terminal shows wrongly or not at all: C0 but tab and newline, DEL,
 # C1, every format character (Unicode's Cf: the bidirectional controls that
 # reorder a line, zero-width spaces and joiners, the soft hyphen, U+FEFF, the
-# tag characters U+E0000-E007F that can carry a whole hidden text), the
-# variation selectors and the fillers that show as blank (U+115F, U+1160,
-# U+3164, U+FFA0). A test holds the Cf part equal to unicodedata's.
+# tag characters U+E0000-E007F that can carry a whole hidden text), every
+# code point Unicode says to draw as nothing (Default_Ignorable_Code_Point,
+# assigned or not: variation selectors, the fillers U+115F, U+1160, U+3164,
+# U+FFA0, U+2065, U+FFF0-FFF8) and the braille blank U+2800. Tests hold the
+# list against unicodedata's Cf and Unicode's ignorable ranges.
 _INVISIBLE = (
     "\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
-    "\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000110bd\U000110cd"
+    "\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U000110bd\U000110cd"
     "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     "\U000e0000-\U000e0fff"
 )

@@ -260,6 +260,24 @@ def test_printable_escapes_every_format_character() -> None:
             assert printable(char) != char, f"U+{code:04X}"
 
 
+# Unicode's DerivedCoreProperties.txt, Default_Ignorable_Code_Point (15.1):
+# drawn as nothing, assigned or not.
+DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)  # fmt: skip
+
+
+def test_printable_escapes_every_default_ignorable_code_point() -> None:
+    for first, last in DEFAULT_IGNORABLE:
+        for code in range(first, last + 1):
+            assert printable(chr(code)) != chr(code), f"U+{code:04X}"
+    assert printable("web1\u2800") == "web1\\u2800"  # the braille blank
+
+
 def test_host_names_drop_what_nameprep_maps_to_nothing() -> None:
     for code in range(sys.maxunicode + 1):
         char = chr(code)
