@@ -101,3 +101,24 @@ def _tree(root: Path, text: str) -> Path:
     conf.parent.mkdir(parents=True)
     conf.write_text(HEAD + text)
     return root
+
+
+def test_short_urls_of_a_proxypassmatch_run_with_the_default_worker(tmp_path: Path) -> None:
+    # timeout=5 covers only URLs at least as long as the worker's name; /m
+    # runs with the default worker and the server's Timeout of 600.
+    text = "Timeout 600\nProxyPassMatch ^/m(.*)$ http://backend.example/$1 timeout=5\n"
+    (finding,) = _findings(tmp_path, text, "TA108")
+    assert finding.current == 600
+    assert "shorter than its ProxyPassMatch worker's name" in finding.message
+
+
+def test_a_vhost_inheriting_no_workers_runs_server_routes_with_its_own_timers(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "ProxyPass /m http://backend.example/ timeout=5\n"
+        "<VirtualHost *:80>\nServerName v.example\nProxyPassInherit Off\nBalancerInherit Off\n"
+        "Timeout 600\n</VirtualHost>\n"
+    )
+    (finding,) = _findings(tmp_path, text, "TA108")
+    assert finding.current == 600 and finding.scope is not None and "v.example" in finding.scope

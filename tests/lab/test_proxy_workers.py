@@ -12,6 +12,7 @@ took.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import sys
 import threading
@@ -30,8 +31,9 @@ import tcpaudit
 from tcpaudit.checks.proxy_timeout_long import route_wait_seconds
 
 VHOST = "v.test"
-# name: (main server lines, vhost lines or None, path asked, Host, scope of
-# the route in tcpaudit's model ("main" or "vhost"), seconds expected)
+# name: (main server lines, vhost lines or None, path asked, Host, where the
+# route is in tcpaudit's model ("main", "vhost", "main-in-vhost": the
+# vhost's main_routes, "short": a main route's short URLs), seconds expected)
 CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, str, str, str, int]] = {
     "proxyset-after-route": (
         ("ProxyPass /a http://127.0.0.1:@B@/ timeout=2", "ProxySet http://127.0.0.1:@B@/ timeout=5"),
@@ -63,6 +65,27 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, str, str, str, i
     "proxypassinherit-off-changes-nothing": (
         ("ProxyPass /a http://127.0.0.1:@B@/ timeout=5",), ("ProxyPassInherit Off", "Timeout 2"),
         "/a", VHOST, "vhost", 5,
+    ),
+    # Both off: the vhost finds none of the main server's workers (merge_proxy_config).
+    "both-inherit-off-own-route": (
+        ("ProxyPass /m http://127.0.0.1:@B@/ timeout=5",),
+        ("ProxyPassInherit Off", "BalancerInherit Off",
+         "ProxyPass /v http://127.0.0.1:@B@/ timeout=2"), "/v", VHOST, "vhost", 2,
+    ),
+    # ... and the main server's route runs there with the default worker.
+    "both-inherit-off-main-route": (
+        ("ProxyPass /m http://127.0.0.1:@B@/ timeout=5",),
+        ("ProxyPassInherit Off", "BalancerInherit Off", "Timeout 3"), "/m", VHOST, "main-in-vhost", 3,
+    ),
+    # A URL shorter than the match worker's name ($1 empty) is served by the
+    # default worker, with the server's Timeout (8); a longer one by the worker.
+    "match-short-url": (
+        ("ProxyPassMatch ^/m(.*)$ http://127.0.0.1:@B@/$1 timeout=2",), None, "/m", "localhost",
+        "short", 8,
+    ),
+    "match-long-url": (
+        ("ProxyPassMatch ^/m(.*)$ http://127.0.0.1:@B@/$1 timeout=2",), None, "/mabcdef",
+        "localhost", "main", 2,
     ),
     "proxytimeout-after-route": (
         ("ProxyPass /a http://127.0.0.1:@B@/", "ProxyTimeout 5"), ("ProxyTimeout 2",),
@@ -148,8 +171,19 @@ def test_tcpaudit_states_the_timeout_the_request_ran_with(
     assert abs(seconds - expected) <= TOLERANCE_SECONDS, (seconds, expected, log)
     config = tcpaudit.load_apache(conf, root="/")
     assert config is not None
-    vhost = config.vhosts[0] if scope == "vhost" else None
-    own = vhost.proxy_routes if vhost is not None else []
-    routes = [r for r in (*own, *config.proxy_routes) if r.path == path]
+    vhost = config.vhosts[0] if scope in ("vhost", "main-in-vhost") else None
+    own = [] if vhost is None else vhost.proxy_routes
+    if scope == "main-in-vhost":
+        assert vhost is not None and vhost.main_routes is not None
+        own = vhost.main_routes
+    routes = [
+        r
+        for r in (*own, *config.proxy_routes)
+        if r.path == path or (r.directive == "ProxyPassMatch" and re.search(r.path, path))
+    ]
     assert routes, (path, config.proxy_routes)
-    assert route_wait_seconds(config, vhost, routes[0]) == expected
+    route = routes[0]
+    if scope == "short":
+        assert route.short_urls_default_worker
+        route = route.model_copy(update={"params": {}})
+    assert route_wait_seconds(config, vhost, route) == expected

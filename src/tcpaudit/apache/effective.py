@@ -25,7 +25,7 @@ from .defaults import (
 )
 from .memory import MemoryGuard
 from .model import ApacheSetting, MpmName, SettingValue, VirtualHost
-from .proxy import PROXY_KEYS, ServerWorkers, proxy_routes
+from .proxy import PROXY_KEYS, ServerWorkers, proxy_routes, vhost_proxy
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import (
@@ -450,6 +450,11 @@ def virtual_hosts(
                     "note": "ignored before 2.4.16: only the first vhost on an address sets it",
                 }
             )
+        own_routes, main_routes = (
+            vhost_proxy(proxies, inherited)
+            if proxies or (inherited is not None and inherited.routes)
+            else ([], None)
+        )
         hosts.append(
             VirtualHost(
                 address=address,
@@ -457,7 +462,8 @@ def virtual_hosts(
                 file=directive.file,
                 line=directive.line,
                 settings=settings,
-                proxy_routes=proxy_routes(proxies, inherited) if proxies else [],
+                proxy_routes=own_routes,
+                main_routes=main_routes,
             )
         )
     return hosts

@@ -95,6 +95,10 @@ class ProxyRoute(BaseModel):
     # from this route's own line (a ProxySet, a <Proxy> line, the route that
     # defined the worker, a ProxyTimeout copied into it).
     param_lines: dict[str, str] = Field(default_factory=dict)
+    # A ProxyPassMatch whose worker name holds ``$N``: a request whose URL
+    # is shorter than that name finds no worker of it, and none other covers
+    # the URL, so mod_proxy's default reverse worker (no parameters) serves it.
+    short_urls_default_worker: bool = False
 
 
 class VirtualHost(BaseModel):
@@ -108,6 +112,12 @@ class VirtualHost(BaseModel):
     line: int
     settings: dict[str, ApacheSetting] = Field(default_factory=dict)
     proxy_routes: list[ProxyRoute] = Field(default_factory=list)
+    # The main server's routes as they run here when this vhost finds none of
+    # the main server's workers (ProxyPassInherit and BalancerInherit both
+    # off): each with the worker of this vhost covering it, else mod_proxy's
+    # default reverse worker (no parameters). None: they run with the main
+    # server's workers, as the main server resolves them.
+    main_routes: list[ProxyRoute] | None = None
 
 
 class ApacheInvocation(BaseModel):

@@ -29,7 +29,7 @@ from .proxy_params import WorkerNames, proxy_section_path, worker_covering, work
 from .tree import Directive
 from .values import parse_proxy_params
 
-__all__ = ["PROXY_KEYS", "ServerWorkers", "proxy_routes", "server_workers"]
+__all__ = ["PROXY_KEYS", "ServerWorkers", "proxy_routes", "server_workers", "vhost_proxy"]
 
 # The lower-cased names a scope's lines are scanned for.
 PROXY_KEYS = frozenset(
@@ -42,6 +42,8 @@ PROXY_KEYS = frozenset(
         "proxymatch",
         "proxyset",
         "proxytimeout",
+        "proxypassinherit",
+        "balancerinherit",
     }
 )
 _ROUTES = frozenset({"proxypass", "proxypassmatch"})
@@ -69,14 +71,25 @@ class ServerWorkers:
         default_factory=lambda: {kind: WorkerNames() for kind in _KINDS}
     )
     workers: dict[tuple[str, str], _Worker] = field(default_factory=dict)
+    # ProxyPassInherit and BalancerInherit as this server sets them (None: not set).
+    inherit: dict[str, bool | None] = field(
+        default_factory=lambda: {"proxypassinherit": None, "balancerinherit": None}
+    )
+    # The main server's routes, each with its worker (None for a balancer's).
+    routes: list[tuple[ProxyRoute, _Worker | None]] = field(default_factory=list)
 
-    def covering(self, url: str, kinds: tuple[str, ...]) -> tuple[str, _Worker] | None:
+    def covering(
+        self, url: str, kinds: tuple[str, ...], other_than: _Worker | None = None
+    ) -> tuple[str, _Worker] | None:
         """ap_proxy_get_worker_ex: the longest name of these kinds covering ``url``."""
         best: tuple[str, _Worker] | None = None
         for kind in kinds:
             name = worker_covering(self.names[kind], url)
-            if name is not None and (best is None or len(name) > len(best[0])):
-                best = (name, self.workers[(kind, name)])
+            if name is None:
+                continue
+            worker = self.workers[(kind, name)]
+            if worker is not other_than and (best is None or len(name) > len(best[0])):
+                best = (name, worker)
         return best
 
     def define(self, url: str, kind: str, worker: _Worker) -> None:
@@ -185,6 +198,8 @@ class _Reader:
                     self.route(directive, directive.args[0], directive.args[1:], None)
             elif key == "proxytimeout" and directive.children is None:
                 self.proxy_timeout = directive
+            elif key in ("proxypassinherit", "balancerinherit") and directive.args:
+                self.workers.inherit[key] = directive.args[0].lower() == "on"
             elif key == "proxyset" and directive.children is None:
                 self.proxy_set(directive, None)
             elif key in ("proxy", "proxymatch") and directive.children is not None:
@@ -207,7 +222,21 @@ def server_workers(directives: Iterable[Directive]) -> ServerWorkers:
     """The main server's workers, for the virtual hosts' routes to find first."""
     reader = _Reader()
     reader.read(directives)
+    reader.workers.routes = [
+        (route, None if found is None else found[1]) for route, found in reader.routes
+    ]
     return reader.workers
+
+
+def _inherits_workers(own: ServerWorkers, main: ServerWorkers) -> bool:
+    """merge_proxy_config: a vhost gets the main server's workers unless
+    ProxyPassInherit and BalancerInherit are both off (each the vhost's, else
+    the main server's; On by default)."""
+    flags = [
+        own.inherit[key] if own.inherit[key] is not None else main.inherit[key]
+        for key in ("proxypassinherit", "balancerinherit")
+    ]
+    return any(flag is None or flag for flag in flags)
 
 
 def proxy_routes(
@@ -221,35 +250,75 @@ def proxy_routes(
     defined has ``shared_with`` that route's line; one whose worker a
     ``<Proxy>`` section or ProxySet defined has ``worker_at`` that line.
     """
+    return vhost_proxy(directives, inherited)[0]
+
+
+def vhost_proxy(
+    directives: Iterable[Directive], main: ServerWorkers | None = None
+) -> tuple[list[ProxyRoute], list[ProxyRoute] | None]:
+    """A scope's own routes (``proxy_routes``) and, for a virtual host that
+    finds none of the main server's workers, the main server's routes as
+    they run there (``VirtualHost.main_routes``; None otherwise)."""
     reader = _Reader()
     reader.read(directives)
+    outer = main if main is not None and _inherits_workers(reader.workers, main) else None
     first_route: dict[int, ProxyRoute] = {}
-    routes: list[ProxyRoute] = []
-    for route, found in reader.routes:
-        if found is None:
-            routes.append(route)
-            continue
-        name, worker = found
-        if inherited is not None:
-            # At request time the main server's workers come first; the
-            # longest name wins, the first of equal ones.
-            outer = inherited.covering(_real(route.url), _KINDS)
-            if outer is not None and len(outer[0]) >= len(name):
-                name, worker = outer
-        first = first_route.setdefault(id(worker), worker.defined_by or route)
-        shared = first is not route
-        routes.append(
-            route.model_copy(
-                update={
-                    "params": dict(worker.params),
-                    "param_lines": {
-                        key: where
-                        for key, where in worker.param_lines.items()
-                        if where != f"{route.file}:{route.line}"
-                    },
-                    "shared_with": f"{first.file}:{first.line}" if shared else None,
-                    "worker_at": None if worker.defined_by is not None else worker.defined_at,
-                }
+    routes = [
+        _resolved(route, found, reader.workers, outer, first_route)
+        for route, found in reader.routes
+    ]
+    main_routes = None
+    if main is not None and outer is None:
+        main_routes = []
+        for route, _ in main.routes:
+            if route.url[:9].lower() == "balancer:":
+                continue
+            found = reader.workers.covering(_real(route.url), _KINDS)
+            bare = route.model_copy(
+                update={"params": {}, "param_lines": {}, "shared_with": None, "worker_at": None}
             )
+            main_routes.append(_resolved(bare, found, reader.workers, None, {}))
+    return routes, main_routes
+
+
+def _resolved(
+    route: ProxyRoute,
+    found: tuple[str, _Worker] | None,
+    workers: ServerWorkers,
+    outer: ServerWorkers | None,
+    first_route: dict[int, ProxyRoute],
+) -> ProxyRoute:
+    """``route`` with the parameters of the worker its requests run with."""
+    if found is None:
+        return route
+    name, worker = found
+    if outer is not None:
+        # At request time the main server's workers come first; the
+        # longest name wins, the first of equal ones.
+        found_outer = outer.covering(_real(route.url), _KINDS)
+        if found_outer is not None and len(found_outer[0]) >= len(name):
+            name, worker = found_outer
+    first = first_route.setdefault(id(worker), worker.defined_by or route)
+    shared = first is not route
+    short_urls = False
+    if "$" in name and route.directive.lower() == "proxypassmatch":
+        # A URL shorter than the name is no candidate for this worker
+        # (ap_proxy_get_worker_ex); with its groups empty, whatever else
+        # covers it serves it, else the default reverse worker.
+        shortest = _real(route.url).split("$", 1)[0]
+        short_urls = workers.covering(shortest, _KINDS, other_than=worker) is None and (
+            outer is None or outer.covering(shortest, _KINDS) is None
         )
-    return routes
+    return route.model_copy(
+        update={
+            "params": dict(worker.params),
+            "param_lines": {
+                key: where
+                for key, where in worker.param_lines.items()
+                if where != f"{route.file}:{route.line}"
+            },
+            "shared_with": f"{first.file}:{first.line}" if shared else None,
+            "worker_at": None if worker.defined_by is not None else worker.defined_at,
+            "short_urls_default_worker": short_urls,
+        }
+    )

@@ -105,17 +105,49 @@ def route_wait_seconds(
     return None if found is None else found[0]
 
 
-def _route_scopes(config: ApacheConfig) -> Iterator[tuple[VirtualHost | None, ProxyRoute]]:
-    """Each route with each scope whose timers it runs with: a server-level
-    route also runs in every virtual host (their requests walk the main
-    server's ProxyPass lines too), with the vhost's ProxyTimeout or Timeout
-    when its worker has no timeout of its own."""
+_SHORT_URLS = (
+    "; for requests whose URL is shorter than its ProxyPassMatch worker's name,"
+    " which mod_proxy's default worker serves"
+)
+
+
+def _route_scopes(config: ApacheConfig) -> Iterator[tuple[VirtualHost | None, ProxyRoute, str]]:
+    """Each route with each scope whose timers it runs with, and what part of
+    its requests that is ("" for all): a server-level route also runs in
+    every virtual host (their requests walk the main server's ProxyPass lines
+    too), with the vhost's ProxyTimeout or Timeout when its worker has no
+    timeout of its own, or with the vhost's workers when it finds none of
+    the main server's (``VirtualHost.main_routes``); a ProxyPassMatch's short
+    URLs may run with the default worker (``short_urls_default_worker``)."""
     for vhost, route in proxy_routes(config):
-        yield vhost, route
-        if vhost is None and "timeout" not in route.params:
-            for host in config.vhosts:
-                if "ProxyTimeout" in host.settings or "Timeout" in host.settings:
-                    yield host, route
+        yield from _parts(vhost, route)
+        if vhost is not None:
+            continue
+        for host in config.vhosts:
+            if host.main_routes is None and (
+                "ProxyTimeout" in host.settings or "Timeout" in host.settings
+            ):
+                if "timeout" not in route.params:
+                    yield host, route, ""
+                if route.short_urls_default_worker:
+                    yield host, _bare(route), _SHORT_URLS
+    for host in config.vhosts:
+        for route in host.main_routes or ():
+            if route.shared_with is None:
+                yield from _parts(host, route)
+
+
+def _bare(route: ProxyRoute) -> ProxyRoute:
+    """``route`` run with the default reverse worker: no parameter of its own."""
+    return route.model_copy(update={"params": {}, "param_lines": {}, "worker_at": None})
+
+
+def _parts(
+    vhost: VirtualHost | None, route: ProxyRoute
+) -> Iterator[tuple[VirtualHost | None, ProxyRoute, str]]:
+    yield vhost, route, ""
+    if route.short_urls_default_worker:
+        yield vhost, _bare(route), _SHORT_URLS
 
 
 def proxy_timeout_long(
@@ -124,11 +156,12 @@ def proxy_timeout_long(
     config = facts.apache
     if config is None or not config.has_module("proxy_module"):
         return
-    for vhost, route in _route_scopes(config):
+    for vhost, route, part in _route_scopes(config):
         found = _route_timeout(config, vhost, route)
         if found is None or found[0] <= params.max_seconds:
             continue
         seconds, source, fix_at, fix = found
+        source += part
         if source.startswith("set by"):
             where = f"on the line that sets it, {fix_at}"
         elif fix_at.line is not None and vhost is not None and fix_at.line == vhost.line:
