@@ -32,13 +32,17 @@ HUGE_NUMBERS = (
     "NaN",
     "99999999999999999999ms",
 )
-CONTROL = ("\x1b[2J", "\x1b]0;x\x07", "\x9b31m", "\u202e", "\x00", "\r", "\x0b", "\ufeff")
+CONTROL = (
+    "\x1b[2J", "\x1b]0;x\x07", "\x9b31m", "\u202e", "\x00", "\r", "\x0b", "\ufeff", "\u200b",
+    "\U000e0041", "\u2800",
+)  # fmt: skip
 DIRECTIVES = (
     "Timeout", "KeepAlive", "KeepAliveTimeout", "MaxKeepAliveRequests", "MaxRequestWorkers",
     "MaxClients", "ServerLimit", "ThreadsPerChild", "ThreadLimit", "ListenBacklog",
     "RequestReadTimeout", "ProxyTimeout", "ProxyPass", "AcceptFilter", "Listen", "ServerName",
     "Include", "IncludeOptional", "Define", "LoadModule", "<VirtualHost", "<IfModule",
-    "<IfDefine", "<IfVersion", "<Directory", "<Macro", "Use",
+    "<IfDefine", "<IfVersion", "<Directory", "<Macro", "Use", "ProxySet", "ProxyPassMatch",
+    "<Proxy", "ProxyPassInherit", "BalancerInherit",
 )  # fmt: skip
 SYSCTL_KEYS = (
     "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_retries2",
@@ -46,6 +50,7 @@ SYSCTL_KEYS = (
     "net.ipv4.ip_local_port_range", "net.ipv4.conf.*.rp_filter", "net.ipv4.tcp_keepalive_*",
     "net/ipv4/tcp_syn_retries", "net.ipv4.tcp_keepalive_tme", "- net.ipv4.tcp_retries1",
     "net.ipv4/tcp_retries2", "-net.ipv4.conf.lo.rp_filter", "net.ipv4.neigh.*.gc_stale_time",
+    "net.ipv4.tcp_rto_max_ms", "net.ipv4.tcp_abort_on_overflow",
 )  # fmt: skip
 
 
@@ -183,6 +188,31 @@ def hostile_line(tree: Tree, rng: random.Random, context: dict[str, object]) -> 
     _edit(tree, rng, change)
 
 
+def proxy_workers(tree: Tree, rng: random.Random, context: dict[str, object]) -> None:
+    """Lines that build mod_proxy workers in an order that matters (proxy.py)."""
+    backend = f"http://127.0.0.1:{rng.choice([8080, 8081])}/"
+    choices = [
+        f"ProxyPass /p{rng.randrange(9)} {backend} timeout={rng.choice(['5', '900', 'x'])}",
+        f"ProxySet {backend} timeout={rng.choice(['7', '600'])} keepalive=On ttl=3",
+        f"<Proxy {backend}>\nProxySet timeout=800 keepalive=Off\n</Proxy>",
+        f"<Proxy {backend} timeout=700>\n</Proxy>",
+        f"ProxyPassMatch ^/m(.*)$ {backend}$1 timeout=4",
+        "ProxyPassInherit Off",
+        "BalancerInherit Off",
+        f"ProxyTimeout {rng.choice(['3', '1200'])}",
+        f"<VirtualHost *:80>\nServerName v{rng.randrange(9)}.example\nTimeout 900\n"
+        f"ProxyPass /v {backend} timeout=2\nProxyPassInherit Off\n</VirtualHost>",
+    ]
+    block = "\n".join(rng.choices(choices, k=rng.randint(1, 6))).encode()
+
+    def change(data: bytes) -> bytes:
+        lines = _lines(data)
+        lines.insert(rng.randint(0, len(lines)), block)
+        return b"\n".join(lines)
+
+    _edit(tree, rng, change)
+
+
 def nest_sections(tree: Tree, rng: random.Random, context: dict[str, object]) -> None:
     depth = _size(rng, [10, 150, 250], 3000)
     kind = rng.choice(["IfModule !x", "IfDefine !X", "Directory /", "IfVersion >= 1"])
@@ -314,7 +344,7 @@ def sysctl_files(tree: Tree, rng: random.Random, context: dict[str, object]) -> 
 MUTATIONS: tuple[Callable[[Tree, random.Random, dict[str, object]], None], ...] = (
     flip_bytes, insert_bytes, drop_lines, repeat_line, splice, huge_number, hostile_line,
     nest_sections, variable_chain, long_line, special_node, special_node, hostile_name,
-    proc_values, sysctl_files, shell_fragment,
+    proc_values, sysctl_files, shell_fragment, proxy_workers,
 )  # fmt: skip
 
 
