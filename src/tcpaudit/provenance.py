@@ -6,9 +6,19 @@ the file that decides it: a file and line, a /proc path, or a named default.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
 
-__all__ = ["Location", "Note"]
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = ["FileLine", "LineNumber", "Location", "Note"]
+
+# A line of a file: 1-based, as editors and SARIF (startLine >= 1) count. A
+# facts document or report read back must say no other (a line 0 or -5 went
+# into SARIF as it was).
+LineNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
+# "file:line" as a model field holds it (ProxyRoute.param_lines...): the line
+# in ASCII digits, so reading it back is int() of at most ten of them.
+FileLine = Annotated[str, StringConstraints(pattern=r"(?s)\A.*:[1-9][0-9]{0,9}\z")]
 
 
 class Location(BaseModel):
@@ -17,7 +27,7 @@ class Location(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     file: str
-    line: int | None = None
+    line: LineNumber | None = None
 
     def __str__(self) -> str:
         return self.file if self.line is None else f"{self.file}:{self.line}"
@@ -30,7 +40,7 @@ class Note(BaseModel):
 
     message: str
     file: str | None = None
-    line: int | None = None
+    line: LineNumber | None = None
 
     def __str__(self) -> str:
         if self.file is None:

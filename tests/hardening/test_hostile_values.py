@@ -117,6 +117,42 @@ def test_deep_json_is_one_error_line(tmp_path: Path) -> None:
         assert_one_error_line(run, str(document))
 
 
+def test_facts_places_out_of_shape_are_one_error_line(tmp_path: Path) -> None:
+    # A line below 1 went into SARIF's startLine as it was; a "file:line"
+    # whose line is not a number raised a traceback when a fix was built.
+    facts = json.loads(cli_in_child(["facts", "--root", str(INCIDENT)], tmp_path)["stdout"])
+    vhost = facts["apache"]["vhosts"][0]
+    route = {"path": "/a", "url": "http://backend.example/", "file": vhost["file"], "line": 1,
+             "params": {"timeout": "900"}}  # fmt: skip
+    hostile = {
+        "place-not-a-number": {**route, "param_lines": {"timeout": "x.conf:abc"}},
+        "place-without-line": {**route, "worker_at": "x.conf"},
+        "place-line-zero": {**route, "shared_with": "x.conf:0"},
+        "place-arabic-digits": {**route, "param_lines": {"timeout": "x.conf:\u0661\u0662"}},
+        "route-line-negative": {**route, "line": -7},
+    }
+    cases: list[tuple[Path, list[str]]] = []
+    for name, changed in hostile.items():
+        document = tmp_path / f"{name}.json"
+        copy = json.loads(json.dumps(facts))
+        copy["apache"]["vhosts"][0]["proxy_routes"] = [changed]
+        document.write_text(json.dumps(copy))
+        cases.append((document, ["audit", "--facts", str(document), "--format", "sarif"]))
+    copy = json.loads(json.dumps(facts))
+    copy["apache"]["vhosts"][0]["line"] = 0
+    (tmp_path / "vhost-line-zero.json").write_text(json.dumps(copy))
+    cases.append(
+        (
+            tmp_path / "vhost-line-zero.json",
+            ["audit", "--facts", str(tmp_path / "vhost-line-zero.json")],
+        )
+    )
+    outcome = clis_in_child([args for _, args in cases], tmp_path)
+    for (document, _), run in zip(cases, outcome["runs"], strict=True):
+        assert_one_error_line(run, str(document))
+        assert "apache.vhosts.0." in run["stderr"], run
+
+
 def test_json_constants_beyond_json_are_one_error_line(tmp_path: Path) -> None:
     # Python's json reads NaN and Infinity; a baseline holding one was taken.
     report = json.loads(

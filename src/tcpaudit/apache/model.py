@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from ..provenance import Location, Note
+from ..provenance import FileLine, LineNumber, Location, Note
 from .tree import Directive
 from .values import RequestReadTimeoutValue, c_long
 
@@ -55,7 +55,7 @@ class ApacheSetting(BaseModel):
     value: SettingValue
     spelled: str | None = None
     file: str | None = None
-    line: int | None = None
+    line: LineNumber | None = None
     default: bool = False
     note: str | None = None
     effective: bool = True
@@ -82,19 +82,19 @@ class ProxyRoute(BaseModel):
     # Every word after the URL as written, flags (nocanon, interpolate) included.
     words: list[str] = Field(default_factory=list)
     file: str
-    line: int
+    line: LineNumber
     # "file:line" of the ProxyPass whose worker this one shares (a worker of
     # the same server, or of the main server, covers its URL): httpd ignores
     # this line's parameters (AH01146), and ``params`` are that worker's.
-    shared_with: str | None = None
+    shared_with: FileLine | None = None
     # "file:line" of the <Proxy> section or ProxySet that defined the worker
     # this route runs with, when no route did (the route's parameters are
     # ignored then too).
-    worker_at: str | None = None
+    worker_at: FileLine | None = None
     # Parameter -> "file:line" of the line its value comes from, for those not
     # from this route's own line (a ProxySet, a <Proxy> line, the route that
     # defined the worker, a ProxyTimeout copied into it).
-    param_lines: dict[str, str] = Field(default_factory=dict)
+    param_lines: dict[str, FileLine] = Field(default_factory=dict)
     # A ProxyPassMatch whose worker name holds ``$N``: a request whose URL
     # is shorter than that name finds no worker of it, and none other covers
     # the URL, so mod_proxy's default reverse worker (no parameters) serves it.
@@ -109,7 +109,7 @@ class VirtualHost(BaseModel):
     address: str
     server_name: str | None = None
     file: str
-    line: int
+    line: LineNumber
     settings: dict[str, ApacheSetting] = Field(default_factory=dict)
     proxy_routes: list[ProxyRoute] = Field(default_factory=list)
     # The main server's routes as they run here when this vhost finds none of

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._version import __version__
 from ..facts import DerivedTimings
-from ..provenance import Location, Note
+from ..provenance import LineNumber, Location, Note
 from ..safetext import json_safe, show_bytes
 
 __all__ = [
@@ -112,7 +112,7 @@ class FileChange(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     file: str
-    line: int | None = None
+    line: LineNumber | None = None
     action: ChangeAction
     text: str
     link: bool = False

@@ -19,7 +19,7 @@ from pydantic import (
     model_serializer,
 )
 
-from ..provenance import Location, Note
+from ..provenance import LineNumber, Location, Note
 
 __all__ = [
     "BootTool",
@@ -68,7 +68,7 @@ class SysctlSource(BaseModel):
 
     value: SysctlValue
     file: str
-    line: int | None = None
+    line: LineNumber | None = None
     glob: str | None = None
     via: str | None = None
 
@@ -99,7 +99,7 @@ class SysctlGlob(BaseModel):
     pattern: str
     value: str | None
     file: str
-    line: int
+    line: LineNumber
 
 
 class SysctlSetting(BaseModel):
