@@ -18,7 +18,8 @@ __all__ = ["FileLine", "LineNumber", "Location", "Note"]
 LineNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 # "file:line" as a model field holds it (ProxyRoute.param_lines...): the line
 # in ASCII digits, so reading it back is int() of at most ten of them.
-FileLine = Annotated[str, StringConstraints(pattern=r"(?s)\A.*:[1-9][0-9]{0,9}\z")]
+# (Written for JSON Schema's dialect as well as pydantic's: "$" ends the text.)
+FileLine = Annotated[str, StringConstraints(pattern=r"^[\s\S]*:[1-9][0-9]{0,9}$")]
 
 
 class Location(BaseModel):

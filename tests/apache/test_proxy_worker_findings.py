@@ -122,3 +122,21 @@ def test_a_vhost_inheriting_no_workers_runs_server_routes_with_its_own_timers(
     )
     (finding,) = _findings(tmp_path, text, "TA108")
     assert finding.current == 600 and finding.scope is not None and "v.example" in finding.scope
+
+
+def test_a_balancer_routes_members_are_judged_and_fixed_on_their_lines(tmp_path: Path) -> None:
+    # timeout= on the ProxyPass is the balancer's wait for a free member;
+    # the member runs with the server's Timeout until its own line says otherwise.
+    text = (
+        "Timeout 600\n<Proxy balancer://pool>\nBalancerMember http://app1.example/\n"
+        "BalancerMember http://app2.example/ timeout=5\n</Proxy>\n"
+        "ProxyPass /a balancer://pool/ timeout=5\n"
+    )
+    findings = _findings(tmp_path, text, "TA108")
+    assert [finding.current for finding in findings] == [600]
+    assert "member http://app1.example/" in findings[0].message
+    keepalive = _findings(tmp_path / "again", text, "TA109")
+    assert {change.line for f in keepalive for change in f.fix_changes} == {
+        _line(text, "BalancerMember http://app1.example/"),
+        _line(text, "BalancerMember http://app2.example/ timeout=5"),
+    }

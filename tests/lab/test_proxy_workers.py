@@ -87,6 +87,17 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, str, str, str, i
         ("ProxyPassMatch ^/m(.*)$ http://127.0.0.1:@B@/$1 timeout=2",), None, "/mabcdef",
         "localhost", "main", 2,
     ),
+    # A balancer route's timeout= is the balancer's (the wait for a free
+    # member): the member's worker runs with the server's Timeout (8).
+    "balancer-route-timeout": (
+        ("<Proxy balancer://bb>", "BalancerMember http://127.0.0.1:@B@/", "</Proxy>",
+         "ProxyPass /a balancer://bb/ timeout=2"), None, "/a", "localhost", "main", 8,
+    ),
+    "balancer-member-timeout": (
+        ("<Proxy balancer://bb>", "BalancerMember http://127.0.0.1:@B@/ timeout=2",
+         "ProxySet timeout=5", "</Proxy>", "ProxyPass /a balancer://bb/"),
+        None, "/a", "localhost", "main", 2,
+    ),
     "proxytimeout-after-route": (
         ("ProxyPass /a http://127.0.0.1:@B@/", "ProxyTimeout 5"), ("ProxyTimeout 2",),
         "/a", VHOST, "vhost", 2,
@@ -143,7 +154,8 @@ def _measure(name: str, backend: int) -> tuple[Path, float, bytes, str]:
         lines += [line.replace("@B@", str(backend)) for line in vhost]
         lines.append("</VirtualHost>")
     conf = write_config(
-        workdir, port, mpm="event", workers=2, timeout=8, modules=("proxy", "proxy_http"),
+        workdir, port, mpm="event", workers=2, timeout=8,
+        modules=("proxy", "proxy_http", "proxy_balancer", "lbmethod_byrequests", "slotmem_shm"),
         extra=tuple(lines),
     )  # fmt: skip
     server = start(conf, port, 1)

@@ -99,6 +99,9 @@ class ProxyRoute(BaseModel):
     # is shorter than that name finds no worker of it, and none other covers
     # the URL, so mod_proxy's default reverse worker (no parameters) serves it.
     short_urls_default_worker: bool = False
+    # For a route to a balancer, the member this copy of it runs with (one
+    # copy per BalancerMember; ``params`` are that member's worker's).
+    member: str | None = None
 
 
 class VirtualHost(BaseModel):

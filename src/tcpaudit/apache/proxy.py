@@ -25,7 +25,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .model import ProxyRoute
-from .proxy_params import WorkerNames, proxy_section_path, worker_covering, worker_name
+from .proxy_params import (
+    WorkerNames,
+    balancer_key,
+    proxy_section_path,
+    worker_covering,
+    worker_name,
+)
 from .tree import Directive
 from .values import parse_proxy_params
 
@@ -44,6 +50,7 @@ PROXY_KEYS = frozenset(
         "proxytimeout",
         "proxypassinherit",
         "balancerinherit",
+        "balancermember",
     }
 )
 _ROUTES = frozenset({"proxypass", "proxypassmatch"})
@@ -77,6 +84,8 @@ class ServerWorkers:
     )
     # The main server's routes, each with its worker (None for a balancer's).
     routes: list[tuple[ProxyRoute, _Worker | None]] = field(default_factory=list)
+    # Balancer (its key) -> its members' workers by name, in order.
+    balancers: dict[str, dict[str, _Worker]] = field(default_factory=dict)
 
     def covering(
         self, url: str, kinds: tuple[str, ...], other_than: _Worker | None = None
@@ -143,15 +152,42 @@ class _Reader:
         found = self.workers.covering(url, (kind,))
         if found is None:
             worker = _Worker(dict(route.params), {}, route, _where(directive))
-            timeout = self.proxy_timeout
-            if "timeout" not in worker.params and timeout is not None and timeout.args:
-                # PROXY_COPY_CONF_PARAMS: the server's ProxyTimeout as set so far.
-                worker.params["timeout"] = timeout.args[0]
-                worker.param_lines["timeout"] = _where(timeout)
+            self._copy_conf_params(worker)
             self.workers.define(url, kind, worker)
             name = worker_name(url)
             found = None if name is None else (name, worker)
         self.routes.append((route, found))
+
+    def _copy_conf_params(self, worker: _Worker) -> None:
+        """PROXY_COPY_CONF_PARAMS: the server's ProxyTimeout as set so far."""
+        timeout = self.proxy_timeout
+        if "timeout" not in worker.params and timeout is not None and timeout.args:
+            worker.params["timeout"] = timeout.args[0]
+            worker.param_lines["timeout"] = _where(timeout)
+
+    def member(self, directive: Directive, section_path: str | None) -> None:
+        """add_member: a BalancerMember defines a worker of its balancer, or
+        shares one of the same name (its parameters ignored, AH01150)."""
+        path, name = section_path, None
+        params: list[str] = []
+        for word in directive.args:
+            if "=" in word:
+                params.append(word)
+            elif path is None:
+                path = word
+            elif name is None:
+                name = word
+        if path is None or name is None or path[:9].lower() != "balancer:":
+            return  # httpd refuses it: handlers.py says so
+        members = self.workers.balancers.setdefault(balancer_key(path), {})
+        key = worker_name(_real(name)) or name
+        if key in members:
+            return
+        where = _where(directive)
+        values = parse_proxy_params(tuple(params))
+        worker = _Worker(values, dict.fromkeys(values, where), None, where)
+        self._copy_conf_params(worker)
+        members[key] = worker
 
     def proxy_set(self, directive: Directive, section: Directive | None) -> None:
         words = list(directive.args)
@@ -177,6 +213,8 @@ class _Reader:
         for child in section.children or ():
             if child.key == "proxyset":
                 self.proxy_set(child, section)
+            elif child.key == "balancermember" and section.args:
+                self.member(child, proxy_section_path(section.args[0]))
         if section.key != "proxy" or len(section.args) < 2:
             return
         url = proxy_section_path(section.args[0])
@@ -202,6 +240,8 @@ class _Reader:
                 self.workers.inherit[key] = directive.args[0].lower() == "on"
             elif key == "proxyset" and directive.children is None:
                 self.proxy_set(directive, None)
+            elif key == "balancermember" and directive.children is None:
+                self.member(directive, None)
             elif key in ("proxy", "proxymatch") and directive.children is not None:
                 self.proxy_section(directive)
             elif key in _LOCATIONS and directive.children and directive.args:
@@ -263,10 +303,12 @@ def vhost_proxy(
     reader.read(directives)
     outer = main if main is not None and _inherits_workers(reader.workers, main) else None
     first_route: dict[int, ProxyRoute] = {}
-    routes = [
-        _resolved(route, found, reader.workers, outer, first_route)
-        for route, found in reader.routes
-    ]
+    routes: list[ProxyRoute] = []
+    for route, found in reader.routes:
+        if route.url[:9].lower() == "balancer:":
+            routes.extend(_balanced(route, reader.workers, outer, first_route))
+        else:
+            routes.append(_resolved(route, found, reader.workers, outer, first_route))
     main_routes = None
     if main is not None and outer is None:
         main_routes = []
@@ -279,6 +321,40 @@ def vhost_proxy(
             )
             main_routes.append(_resolved(bare, found, reader.workers, None, {}))
     return routes, main_routes
+
+
+def _balanced(
+    route: ProxyRoute,
+    workers: ServerWorkers,
+    outer: ServerWorkers | None,
+    first_route: dict[int, ProxyRoute],
+) -> list[ProxyRoute]:
+    """A route to a balancer as its members run it: one copy per member with
+    the member's worker (its BalancerMember line's parameters and the
+    ProxyTimeout set before it). The route's own ``key=value`` words are the
+    balancer's (``timeout=`` is how long to wait for a free member), not a
+    worker's; with no member known, the route runs with none of them."""
+    key = balancer_key(route.url)
+    members = workers.balancers.get(key)
+    if members is None and outer is not None:
+        members = outer.balancers.get(key)
+    if not members:
+        return [route.model_copy(update={"params": {}})]
+    copies = []
+    for name, worker in members.items():
+        first = first_route.setdefault(id(worker), route)
+        copies.append(
+            route.model_copy(
+                update={
+                    "params": dict(worker.params),
+                    "param_lines": dict(worker.param_lines),
+                    "worker_at": worker.defined_at,
+                    "member": name,
+                    "shared_with": None if first is route else f"{first.file}:{first.line}",
+                }
+            )
+        )
+    return copies
 
 
 def _resolved(

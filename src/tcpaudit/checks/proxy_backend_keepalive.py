@@ -18,7 +18,7 @@ from ..apache.scopes import proxy_routes, vhost_label
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit
-from .proxy_fix import worker_param_fix, worker_param_location
+from .proxy_fix import route_backend, route_label, worker_param_fix, worker_param_location
 
 __all__ = ["BackendKeepaliveParams", "proxy_backend_keepalive"]
 
@@ -54,7 +54,7 @@ def proxy_backend_keepalive(
     detect = facts.derived.keepalive_detect_seconds
     time = facts.sysctl.int_value("net.ipv4.tcp_keepalive_time") if facts.sysctl else None
     for vhost, route in proxy_routes(config):
-        host = _remote_host(route.url)
+        host = _remote_host(route_backend(route))
         if host is None or route.params.get("keepalive", "").lower() == "on":
             continue
         yield Hit(
@@ -66,7 +66,7 @@ def proxy_backend_keepalive(
             changes=fix.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={
-                "route": f"{route.path} -> {route.url}",
+                "route": route_label(route),
                 "backend": host,
                 "probe_after": f"{time} s" if time is not None else "tcp_keepalive_time",
                 "detect": f"{detect} s" if detect is not None else "unknown",

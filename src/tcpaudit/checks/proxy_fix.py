@@ -18,7 +18,18 @@ from ..engine.findings import FileChange
 from ..provenance import Location
 from .fixes import Fix, _directives_by_line, as_word, editable, proxy_pass_fix
 
-__all__ = ["worker_param_fix", "worker_param_location"]
+__all__ = ["route_backend", "route_label", "worker_param_fix", "worker_param_location"]
+
+
+def route_backend(route: ProxyRoute) -> str:
+    """The URL a route's requests reach: its balancer member's, else its own."""
+    return route.member or route.url
+
+
+def route_label(route: ProxyRoute) -> str:
+    """``/path -> backend`` for messages, naming the balancer member if any."""
+    label = f"{route.path} -> {route.url}"
+    return f"{label} (member {route.member})" if route.member else label
 
 
 def _param_line(route: ProxyRoute, key: str) -> tuple[str, int]:

@@ -19,7 +19,7 @@ from ..apache.values import parse_atoi
 from ..engine.rule import Context
 from ..facts import HostFacts
 from .base import CheckParams, Hit, plain_number
-from .proxy_fix import worker_param_fix, worker_param_location
+from .proxy_fix import route_backend, route_label, worker_param_fix, worker_param_location
 
 __all__ = ["PoolParams", "backend_scheme", "proxy_pool_close_wait"]
 
@@ -52,7 +52,7 @@ def proxy_pool_close_wait(facts: HostFacts, params: PoolParams, context: Context
         return
     ttl_wanted = max(int(params.backend_keepalive_seconds) - 1, 1)
     for vhost, route in proxy_routes(config):
-        scheme = backend_scheme(route.url)
+        scheme = backend_scheme(route_backend(route))
         reuse = _flag(route.params, "enablereuse")
         if _flag(route.params, "disablereuse"):
             reuse = False
@@ -74,7 +74,7 @@ def proxy_pool_close_wait(facts: HostFacts, params: PoolParams, context: Context
             changes=fix.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={
-                "route": f"{route.path} -> {route.url}",
+                "route": route_label(route),
                 "ttl": f"ttl={ttl_text}" if ttl_text is not None else "no ttl=",
                 "backend_keepalive": plain_number(params.backend_keepalive_seconds),
                 "ttl_wanted": ttl_wanted,

@@ -23,7 +23,7 @@ from ..facts import HostFacts
 from ..provenance import Location
 from .base import CheckParams, Hit
 from .fixes import Fix, line_text, set_directive
-from .proxy_fix import worker_param_fix, worker_param_location
+from .proxy_fix import route_label, worker_param_fix, worker_param_location
 
 __all__ = ["ProxyTimeoutParams", "proxy_timeout_long", "route_wait_seconds"]
 
@@ -177,7 +177,7 @@ def proxy_timeout_long(
             changes=changes.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={
-                "route": f"{route.path} -> {route.url}",
+                "route": route_label(route),
                 "route_at": f"{route.file}:{route.line}",
                 "source": source,
                 "fix_where": where,

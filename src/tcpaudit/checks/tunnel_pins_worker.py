@@ -25,6 +25,7 @@ from ..hold import HOLDING_MPMS, LINGER_SECONDS, worker_lingers
 from ..provenance import Location
 from .base import CheckParams, Hit, as_seconds
 from .fixes import Fix, editable
+from .proxy_fix import route_backend, route_label
 from .proxy_pool_close_wait import backend_scheme
 
 __all__ = ["TunnelParams", "tunnel_pins_worker"]
@@ -49,11 +50,17 @@ def tunnel_pins_worker(facts: HostFacts, params: TunnelParams, context: Context)
     # tree each time, 10,000 routes beside 500,000 lines took minutes).
     event_fix: Fix | None = None
     # Each route's tunnels hold workers, shared backend or not.
+    judged: set[tuple[int, str, int]] = set()
     for vhost, route in proxy_routes(config, include_shared=True):
-        scheme = backend_scheme(route.url)
+        scheme = backend_scheme(route_backend(route))
         upgrade = route.params.get("upgrade")
         if scheme not in _TUNNEL_SCHEMES and not upgrade:
             continue
+        # A balancer's route is listed once per member: one finding a route.
+        place = (id(vhost), route.file, route.line)
+        if place in judged:
+            continue
+        judged.add(place)
         if config.mpm in HOLDING_MPMS:
             fix = event_fix = event_fix or _event_fix(config)
             unit = "a whole process" if config.mpm == "prefork" else "a thread of a small pool"
@@ -74,14 +81,14 @@ def tunnel_pins_worker(facts: HostFacts, params: TunnelParams, context: Context)
             )
         yield Hit(
             setting="ProxyPass",
-            current=route.url if scheme in _TUNNEL_SCHEMES else f"upgrade={upgrade}",
+            current=route_backend(route) if scheme in _TUNNEL_SCHEMES else f"upgrade={upgrade}",
             recommended=None,
             location=Location(file=route.file, line=route.line),
             fix=fix.text,
             changes=fix.changes,
             scope=vhost_label(vhost) if vhost else None,
             values={
-                "route": f"{route.path} -> {route.url}",
+                "route": route_label(route),
                 "mpm": config.mpm,
                 "workers": workers if workers is not None else "all",
                 "idle": "without limit"
