@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnose"))
 from apache_server import free_port, make_workdir, start, write_config
 
 import tcpaudit
+from tcpaudit.apache.model import ProxyRoute
 from tcpaudit.checks.proxy_timeout_long import route_wait_seconds
 
 VHOST = "v.test"
@@ -97,6 +98,20 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, str, str, str, i
         ("<Proxy balancer://bb>", "BalancerMember http://127.0.0.1:@B@/ timeout=2",
          "ProxySet timeout=5", "</Proxy>", "ProxyPass /a balancer://bb/"),
         None, "/a", "localhost", "main", 2,
+    ),
+    # merge_balancers: the vhost's balancer of the main server's name runs
+    # with the main server's members.
+    "vhost-balancer-of-main-name": (
+        ("<Proxy balancer://bb>", "BalancerMember http://127.0.0.1:@B@/ timeout=5", "</Proxy>"),
+        ("<Proxy balancer://bb>", "BalancerMember http://127.0.0.1:@B@/ timeout=2", "</Proxy>",
+         "ProxyPass /a balancer://bb/"), "/a", VHOST, "vhost", 5,
+    ),
+    # A member whose URL an earlier member's name covers shares its worker:
+    # one worker, timeout 2, whichever member byrequests picks.
+    "member-covered-by-a-member": (
+        ("<Proxy balancer://bb>", "BalancerMember http://127.0.0.1:@B@/ timeout=2",
+         "BalancerMember http://127.0.0.1:@B@/x timeout=6", "</Proxy>",
+         "ProxyPass /a balancer://bb/"), None, "/a", "localhost", "main", 2,
     ),
     "proxytimeout-after-route": (
         ("ProxyPass /a http://127.0.0.1:@B@/", "ProxyTimeout 5"), ("ProxyTimeout 2",),
@@ -188,14 +203,19 @@ def test_tcpaudit_states_the_timeout_the_request_ran_with(
     if scope == "main-in-vhost":
         assert vhost is not None and vhost.main_routes is not None
         own = vhost.main_routes
-    routes = [
-        r
-        for r in (*own, *config.proxy_routes)
-        if r.path == path or (r.directive == "ProxyPassMatch" and re.search(r.path, path))
-    ]
+
+    def serving(candidates: list[ProxyRoute]) -> list[ProxyRoute]:
+        return [
+            r
+            for r in candidates
+            if r.path == path or (r.directive == "ProxyPassMatch" and re.search(r.path, path))
+        ]
+
+    # The scope's own routes first; a balancer's route is one copy per member,
+    # and the slowest member is the route's worst wait.
+    routes = serving(list(own)) or serving(config.proxy_routes)
     assert routes, (path, config.proxy_routes)
-    route = routes[0]
     if scope == "short":
-        assert route.short_urls_default_worker
-        route = route.model_copy(update={"params": {}})
-    assert route_wait_seconds(config, vhost, route) == expected
+        assert routes[0].short_urls_default_worker
+        routes = [routes[0].model_copy(update={"params": {}})]
+    assert max(route_wait_seconds(config, vhost, route) or 0 for route in routes) == expected

@@ -84,8 +84,10 @@ class ServerWorkers:
     )
     # The main server's routes, each with its worker (None for a balancer's).
     routes: list[tuple[ProxyRoute, _Worker | None]] = field(default_factory=list)
-    # Balancer (its key) -> its members' workers by name, in order.
+    # Balancer (its key) -> its members' workers by name, in order, and
+    # those names for lookups.
     balancers: dict[str, dict[str, _Worker]] = field(default_factory=dict)
+    member_names: dict[str, WorkerNames] = field(default_factory=dict)
 
     def covering(
         self, url: str, kinds: tuple[str, ...], other_than: _Worker | None = None
@@ -179,10 +181,17 @@ class _Reader:
                 name = word
         if path is None or name is None or path[:9].lower() != "balancer:":
             return  # httpd refuses it: handlers.py says so
-        members = self.workers.balancers.setdefault(balancer_key(path), {})
-        key = worker_name(_real(name)) or name
-        if key in members:
+        balancer = balancer_key(path)
+        members = self.workers.balancers.setdefault(balancer, {})
+        names = self.workers.member_names.setdefault(balancer, WorkerNames())
+        # ap_proxy_get_worker within the balancer: a member whose name covers
+        # this URL (the longest prefix spanning scheme://host) is shared.
+        if worker_covering(names, _real(name)) is not None:
             return
+        key = worker_name(_real(name))
+        if key is None:
+            return  # httpd refuses it: handlers.py says so
+        names.append(key)
         where = _where(directive)
         values = parse_proxy_params(tuple(params))
         worker = _Worker(values, dict.fromkeys(values, where), None, where)
@@ -335,9 +344,11 @@ def _balanced(
     balancer's (``timeout=`` is how long to wait for a free member), not a
     worker's; with no member known, the route runs with none of them."""
     key = balancer_key(route.url)
-    members = workers.balancers.get(key)
-    if members is None and outer is not None:
-        members = outer.balancers.get(key)
+    # merge_balancers: a balancer of the main server's name comes with the
+    # main server's members, whatever the vhost defined under that name.
+    members = outer.balancers.get(key) if outer is not None else None
+    if members is None:
+        members = workers.balancers.get(key)
     if not members:
         return [route.model_copy(update={"params": {}})]
     copies = []
