@@ -17,9 +17,10 @@ __all__ = ["FileLine", "LineNumber", "Location", "Note"]
 # into SARIF as it was).
 LineNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 # "file:line" as a model field holds it (ProxyRoute.param_lines...): the line
-# in ASCII digits, so reading it back is int() of at most ten of them.
-# (Written for JSON Schema's dialect as well as pydantic's: "$" ends the text.)
-FileLine = Annotated[str, StringConstraints(pattern=r"^[\s\S]*:[1-9][0-9]{0,9}$")]
+# in at most nine ASCII digits, so it is always a LineNumber (no file read
+# within the 64 MiB bound has a billion lines). Written for JSON Schema's
+# dialect as well as pydantic's: "$" ends the text.
+FileLine = Annotated[str, StringConstraints(pattern=r"^[\s\S]*:[1-9][0-9]{0,8}$")]
 
 
 class Location(BaseModel):

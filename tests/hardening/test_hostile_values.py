@@ -129,6 +129,9 @@ def test_facts_places_out_of_shape_are_one_error_line(tmp_path: Path) -> None:
         "place-without-line": {**route, "worker_at": "x.conf"},
         "place-line-zero": {**route, "shared_with": "x.conf:0"},
         "place-arabic-digits": {**route, "param_lines": {"timeout": "x.conf:\u0661\u0662"}},
+        # Ten digits: more than a line number holds (2^31 - 1 at most).
+        "place-ten-digits": {**route, "worker_at": "x.conf:9999999999"},
+        "place-beyond-int": {**route, "param_lines": {"timeout": "x.conf:2147483648"}},
         "route-line-negative": {**route, "line": -7},
     }
     cases: list[tuple[Path, list[str]]] = []
