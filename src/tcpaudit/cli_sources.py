@@ -227,6 +227,10 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
                 listed.append(facts.apache.invocation.binary)
     if facts.sysctl is not None:
         listed += facts.sysctl.persistent_files
+        if not sources.get("sysctl_source"):
+            # The live tree is read whole: every value file, and any new one
+            # the next run would take for a key.
+            listed.append("proc/sys")
     for name in listed:
         try:
             # Where the tree's links lead, inside the root, as the loaders read it.

@@ -127,6 +127,19 @@ def _same_file(info: os.stat_result, target: str, inputs: Iterable[str]) -> str 
     return None
 
 
+def _directory_holding(target: str, inputs: Iterable[str]) -> str | None:
+    """The first of ``inputs`` that is a directory read whole holding ``target``."""
+    real = os.path.realpath(target)
+    for name in inputs:
+        try:
+            other = os.stat(name)
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISDIR(other.st_mode) and real.startswith(os.path.realpath(name) + os.sep):
+            return name
+    return None
+
+
 def write_output(
     text: str | bytes,
     output: str | None,
@@ -174,6 +187,15 @@ def write_output(
         info = None
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(errno.EISDIR, "is a directory", output)
+    if info is None:
+        whole = _directory_holding(output, inputs)
+        if whole is not None:
+            # A new file there would be read by the next run (a key of a
+            # /proc/sys replay, a file of --sysctl DIR).
+            raise UsageError(
+                f"refusing to write {output}: it is inside {show_bytes(whole)}, which this run "
+                "reads whole; write the report elsewhere"
+            )
     if info is not None and stat.S_ISREG(info.st_mode):
         read = _same_file(info, output, inputs)
         if read is not None:

@@ -335,6 +335,10 @@ def test_markdown_mentions_no_one_named_by_the_tree(tmp_path: Path) -> None:
         ("audit", "etc/hostname"),
         ("audit", "usr/sbin/httpd"),  # the binary the build was read from
         ("audit", "var/lib/dpkg/status"),
+        # The live values of a /proc/sys replay.
+        ("audit", "proc/sys/net/ipv4/tcp_keepalive_time"),
+        ("facts", "proc/sys/net/core/somaxconn"),
+        ("fix", "proc/sys/net/ipv4/tcp_keepalive_time"),
     ],
 )
 def test_output_is_never_written_over_a_file_the_run_read(
@@ -385,3 +389,21 @@ def test_output_is_never_written_over_a_file_of_a_sysctl_directory(tmp_path: Pat
     code, _, err = _run("audit", "--root", str(INCIDENT), "--sysctl", str(live), "-o", str(target))
     assert code == 2 and "this run read that file" in err, err
     assert target.read_text() == "7200\n"
+
+
+@pytest.mark.parametrize("where", ["sysctl-dir", "proc-sys"])
+def test_output_is_never_a_new_file_of_a_tree_read_whole(tmp_path: Path, where: str) -> None:
+    # A new file there is a key the next run reads.
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    args = ["audit", "--root", str(root)]
+    target = root / "proc/sys/net/ipv4/report"
+    if where == "sysctl-dir":
+        live = tmp_path / "sc"
+        (live / "net/ipv4").mkdir(parents=True)
+        (live / "net/ipv4/tcp_keepalive_time").write_text("7200\n")
+        args += ["--sysctl", str(live)]
+        target = live / "net/ipv4/report"
+    code, _, err = _run(*args, "-o", str(target))
+    assert code == 2 and "which this run reads whole" in err, err
+    assert not target.exists()
