@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 __all__ = ["FileLine", "LineNumber", "Location", "Note"]
 
@@ -43,6 +43,13 @@ class Note(BaseModel):
     message: str
     file: str | None = None
     line: LineNumber | None = None
+
+    @field_validator("line", mode="before")
+    @classmethod
+    def _whole_file(cls, line: object) -> object:
+        # A note about a file as a whole (a start-up file apachectl sources,
+        # a unit's built-in default) has no line; 0 or less says so too.
+        return None if isinstance(line, int) and not isinstance(line, bool) and line < 1 else line
 
     def __str__(self) -> str:
         if self.file is None:

@@ -59,7 +59,7 @@ def apachectl_command(
     if variables.get("ARGV") != "start" and state.opaque is None:
         # ARGV="$@" is set before sourcing; `case "$ARGV"` picks the action after.
         state.make_opaque("envvars changes ARGV, so apachectl may take another action than "
-                          "start: what it runs is not evaluated", envvars, 0)  # fmt: skip
+                          "start: what it runs is not evaluated", envvars, None)  # fmt: skip
     confdir_differs = variables.get("APACHE_CONFDIR", "") != "/etc/apache2"
     _stops_at_assignments(state, envvars, confdir_differs)
     if confdir_differs:
@@ -76,7 +76,7 @@ def apachectl_command(
         if state.nounset and name not in variables and state.opaque is None:
             if name in state.unknown or name in state.unsure:
                 state.make_opaque(f"whether {name} is set under set -u is not known",
-                                  envvars, 0)  # fmt: skip
+                                  envvars, None)  # fmt: skip
             else:
                 raise ApacheConfigError(
                     f"apachectl expands ${name}, unset, under the set -u envvars left on: "
@@ -97,7 +97,7 @@ def apachectl_command(
     httpd = unquoted("APACHE_HTTPD", "/usr/sbin/apache2")
     if httpd and httpd[0] in state.functions and state.opaque is None:
         state.make_opaque(f"envvars defines a function {httpd[0]!r}, which apachectl runs "
-                          "instead of the program", envvars, 0)  # fmt: skip
+                          "instead of the program", envvars, None)  # fmt: skip
         httpd = unquoted("APACHE_HTTPD", "/usr/sbin/apache2")  # noted as not known now
     if not httpd:
         message = (
@@ -164,7 +164,7 @@ def _path_and_ifs(state: ShellState, envvars: str, path_before: str | None) -> N
             why = "the IFS envvars left splits $HTTPD inside the program's name"
     if why:
         state.make_opaque(f"{why}: whether httpd is started, and how, is not known",
-                          envvars, 0)  # fmt: skip
+                          envvars, None)  # fmt: skip
 
 
 # What apachectl assigns after sourcing, in its order: a read-only one stops
@@ -187,7 +187,7 @@ def _stops_at_assignments(state: ShellState, envvars: str, confdir_differs: bool
     maybe += [n for n in _ASSIGNED_MAYBE if n in state.readonly]
     if maybe and state.opaque is None:
         state.make_opaque(f"apachectl may assign {maybe[0]}, which may be read only: whether "
-                          "dash stops there is not known", envvars, 0)  # fmt: skip
+                          "dash stops there is not known", envvars, None)  # fmt: skip
 
 
 def _ulimit_and_functions(state: ShellState, envvars: str) -> None:

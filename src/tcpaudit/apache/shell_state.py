@@ -183,11 +183,11 @@ class ShellState:
         self.variables["PWD"] = "/"
         self.exported.add("PWD")
 
-    def make_opaque(self, message: str, file: str, line: int) -> None:
+    def make_opaque(self, message: str, file: str, line: int | None) -> None:
         """Something may have changed any name: from here on none is known
-        (noted once, with ``message``)."""
+        (noted once, with ``message``; ``line`` None: the file as a whole)."""
         if self.opaque is None:
-            self.opaque = f"{file}:{line}"
+            self.opaque = file if line is None else f"{file}:{line}"
             self.notes.append_message(message, file, line)
 
     def may_stop_on(self, name: str, file: str, line: int) -> None:
