@@ -22,6 +22,7 @@ from .hold import HOLDING_MPMS, exhaustion, kind_holds, silent_deferred_seconds
 from .provenance import Note
 from .rootfs import RootFS
 from .safetext import printable
+from .sysctl.defaults import parse_kernel_version
 from .sysctl.loader import load_sysctl
 from .sysctl.model import BootTool, SysctlSettings
 
@@ -45,13 +46,23 @@ TCP_RTO_MIN_SECONDS = 0.2
 TCP_RTO_MAX_SECONDS = 120.0
 _RTO_MAX_KEY = "net.ipv4.tcp_rto_max_ms"
 _RTO_MAX_MS_RANGE = (1000, 120_000)  # sysctl_net_ipv4.c: extra1 1000, extra2 120 s
+_RTO_MAX_SINCE = (6, 15)  # commit 1280c26228bd added the key
 
 
 def rto_max_seconds(sysctl: SysctlSettings | None) -> float:
     """The retransmission timeout's cap a new socket gets: tcp_rto_max_ms when
-    the host has the key (Linux 6.15 on) with a value the kernel takes, else
-    TCP_RTO_MAX."""
-    value = sysctl.int_value(_RTO_MAX_KEY) if sysctl is not None else None
+    the kernel has the key (a live value shows it; else a kernel of 6.15 or
+    later) with a value it takes, else TCP_RTO_MAX. An older kernel, or one
+    whose version is not known, has the fixed cap: a boot tool cannot write a
+    key the kernel lacks."""
+    setting = sysctl.settings.get(_RTO_MAX_KEY) if sysctl is not None else None
+    if sysctl is None or setting is None:
+        return TCP_RTO_MAX_SECONDS
+    if setting.live is None:
+        kernel = parse_kernel_version(sysctl.kernel) if sysctl.kernel else None
+        if kernel is None or kernel < _RTO_MAX_SINCE:
+            return TCP_RTO_MAX_SECONDS
+    value = sysctl.int_value(_RTO_MAX_KEY)
     if value is None or not _RTO_MAX_MS_RANGE[0] <= value <= _RTO_MAX_MS_RANGE[1]:
         return TCP_RTO_MAX_SECONDS
     return value / 1000

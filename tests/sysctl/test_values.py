@@ -147,6 +147,13 @@ def test_u8_limits_apply_from_5_13_on() -> None:
     assert check_value("net.ipv4.tcp_retries2", "300", kernel=(5, 10)).value == 300
 
 
+def test_tcp_rto_max_ms_takes_one_to_120_seconds() -> None:
+    # sysctl_net_ipv4.c (6.15): proc_dointvec_minmax, 1000 .. TCP_RTO_MAX in ms.
+    assert check_value("net.ipv4.tcp_rto_max_ms", "500").value is None
+    assert check_value("net.ipv4.tcp_rto_max_ms", "120001").value is None
+    assert check_value("net.ipv4.tcp_rto_max_ms", "1000").value == 1000
+
+
 def test_port_range_low_end_follows_unprivileged_port_start() -> None:
     assert check_value(
         "net.ipv4.ip_local_port_range", "100 200", unprivileged_port_start=0

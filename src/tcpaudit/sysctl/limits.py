@@ -73,6 +73,8 @@ KEY_LIMITS: dict[str, KeyLimit] = {
     "net.ipv4.tcp_rmem": KeyLimit(3, 1, INT_MAX),
     "net.ipv4.tcp_wmem": KeyLimit(3, 1, INT_MAX),
     "net.ipv4.ip_local_port_range": KeyLimit(2, 1, PORT_MAX),
+    # Linux 6.15: proc_dointvec_minmax between 1 s and TCP_RTO_MAX (120 s).
+    "net.ipv4.tcp_rto_max_ms": KeyLimit(1, 1000, 120_000),
 }
 
 
