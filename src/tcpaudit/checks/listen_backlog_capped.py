@@ -73,5 +73,7 @@ def listen_backlog_capped(
             else "Apache's compiled default",
             "somaxconn": somaxconn,
             "somaxconn_from": value_source(somaxconn_setting, sysctl.kernel),
+            # sk_acceptq_is_full: the queue is full past the backlog, not at it.
+            "queue_holds": effective + 1,
         },
     )
