@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..vhost_matching import main_server_is_base, reachable_addresses, vhost_addresses
 from .model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
 
 __all__ = ["Scope", "keepalive_on", "proxy_routes", "scopes", "vhost_label"]
@@ -22,11 +23,18 @@ def vhost_label(vhost: VirtualHost) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """The server (``vhost`` None) or one virtual host."""
+    """The server (``vhost`` None) or one virtual host a connection can reach.
+
+    ``served`` (the server's scope only): the vhosts connections reach, and
+    whether the main server reads connections itself; the server's value of
+    a setting is in force only there or in one of those vhosts that does not
+    set it.
+    """
 
     config: ApacheConfig
     vhost: VirtualHost | None
     keepalive: bool
+    served: tuple[tuple[VirtualHost, ...], bool] = ((), True)
 
     @property
     def label(self) -> str | None:
@@ -34,9 +42,15 @@ class Scope:
         return None if self.vhost is None else vhost_label(self.vhost)
 
     def own(self, name: str) -> ApacheSetting | None:
-        """The value this scope sets itself (the server's includes compiled defaults)."""
-        settings = self.config.settings if self.vhost is None else self.vhost.settings
-        return settings.get(name)
+        """The value this scope sets itself and some connection runs with (the
+        server's includes compiled defaults; None where every connection runs
+        with a vhost's own: measured, lab cell main-server-unused)."""
+        if self.vhost is not None:
+            return self.vhost.settings.get(name)
+        vhosts, main_is_base = self.served
+        if not main_is_base and all(name in vhost.settings for vhost in vhosts):
+            return None
+        return self.config.settings.get(name)
 
 
 def keepalive_on(setting: ApacheSetting | None, inherited: bool) -> bool:
@@ -45,10 +59,18 @@ def keepalive_on(setting: ApacheSetting | None, inherited: bool) -> bool:
 
 
 def scopes(config: ApacheConfig) -> Iterator[Scope]:
-    """The server first, then every vhost in the order httpd reads them."""
+    """The server first, then every vhost a connection can reach, in the
+    order httpd reads them (a vhost on a port nothing listens on, or behind
+    an IP vhost of its address, serves nothing: vhost_matching)."""
+    reachable = reachable_addresses(config)
+    served = tuple(
+        vhost
+        for vhost in config.vhosts
+        if any(reachable(address) for address in vhost_addresses(vhost.address))
+    )
     server_on = keepalive_on(config.settings.get("KeepAlive"), True)
-    yield Scope(config, None, server_on)
-    for vhost in config.vhosts:
+    yield Scope(config, None, server_on, (served, main_server_is_base(config)))
+    for vhost in served:
         yield Scope(config, vhost, keepalive_on(vhost.settings.get("KeepAlive"), server_on))
 
 

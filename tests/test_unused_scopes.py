@@ -1,0 +1,57 @@
+"""A scope no connection runs with is not judged: the per-scope rules follow httpd's vhost matching.
+
+Where vhosts cover every Listen address, the main server reads no
+connection (measured: lab cell main-server-unused), so its own Timeout,
+KeepAliveTimeout, KeepAlive or MaxKeepAliveRequests is in force only in a
+vhost that does not set that directive; a vhost on a port nothing listens
+on serves nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tcpaudit
+from tcpaudit.engine import Finding
+
+HEAD = (
+    "LoadModule mpm_prefork_module /usr/lib/apache2/modules/mod_mpm_prefork.so\n"
+    "LoadModule reqtimeout_module /usr/lib/apache2/modules/mod_reqtimeout.so\n"
+    "Listen 80\n"
+)
+
+
+def _findings(root: Path, text: str) -> list[Finding]:
+    conf = root / "etc" / "apache2" / "apache2.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(HEAD + text)
+    return tcpaudit.audit(tcpaudit.gather(root=root)).findings
+
+
+def _rules(findings: list[Finding], scope: str | None = None) -> set[str]:
+    return {f.rule for f in findings if f.scope == scope}
+
+
+def test_the_main_servers_values_no_connection_runs_with_are_not_judged(tmp_path: Path) -> None:
+    text = (
+        "Timeout 900\nKeepAliveTimeout 60\nMaxKeepAliveRequests 0\n"
+        "<VirtualHost *:80>\nServerName a\nTimeout 10\nKeepAliveTimeout 2\n"
+        "MaxKeepAliveRequests 100\n</VirtualHost>\n"
+    )
+    assert not _rules(_findings(tmp_path, text)) & {"TA101", "TA102", "TA106"}
+
+
+def test_a_value_a_vhost_inherits_is_still_judged(tmp_path: Path) -> None:
+    # The vhost sets no Timeout: it runs with the main server's 900.
+    text = "Timeout 900\n<VirtualHost *:80>\nServerName a\nKeepAliveTimeout 2\n</VirtualHost>\n"
+    assert "TA101" in _rules(_findings(tmp_path, text))
+
+
+def test_keepalive_off_in_an_unused_main_server_is_not_judged(tmp_path: Path) -> None:
+    text = "KeepAlive Off\n<VirtualHost *:80>\nServerName a\nKeepAlive On\n</VirtualHost>\n"
+    assert "TA105" not in _rules(_findings(tmp_path, text))
+
+
+def test_a_vhost_on_a_port_nothing_listens_on_is_not_judged(tmp_path: Path) -> None:
+    text = "Timeout 20\n<VirtualHost *:8080>\nServerName a\nTimeout 900\n</VirtualHost>\n"
+    assert not any(f.rule == "TA101" for f in _findings(tmp_path, text))
