@@ -17,6 +17,7 @@ from .cli_support import fail
 
 if TYPE_CHECKING:
     from .facts import HostFacts
+    from .rootfs import RootFS
 
 __all__ = [
     "APACHE_BUILDS",
@@ -214,6 +215,7 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
     if sources.get("facts_file"):
         return found
     from .rootfs import RootFS
+    from .sysctl.persistent import SYSCTL_DIRECTORIES
 
     fs = RootFS(Path(sources["root"]))
     from .apache.build import EVIDENCE_FILES
@@ -232,9 +234,27 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
             # the next run would take for a key.
             listed.append("proc/sys")
     for name in listed:
-        try:
-            # Where the tree's links lead, inside the root, as the loaders read it.
-            found.append(str(fs.resolve("/" + name.lstrip("/"))))
-        except (OSError, ValueError):
-            continue
+        found.extend(_as_read(fs, name))
+    if facts.apache is not None:
+        # Include wildcards: a new file one matches is configuration next time.
+        found += [f"{directory}/{wildcard}" for directory, wildcard in facts.apache.wildcards]
+    if facts.sysctl is not None and not sources.get("sysctl_source"):
+        for directory in SYSCTL_DIRECTORIES:
+            found += [f"{real}/*.conf" for real in _as_read(fs, directory)]
     return found
+
+
+def _as_read(fs: RootFS, name: str) -> list[str]:
+    """Where ``name`` leads inside the root, as the loaders read it (its
+    directory's, for a name that does not exist: the run looked for it)."""
+    path = "/" + name.lstrip("/")
+    try:
+        return [str(fs.resolve(path))]
+    except FileNotFoundError:
+        parent, _, leaf = path.rpartition("/")
+        try:
+            return [f"{fs.resolve(parent or '/')}/{leaf}"]
+        except (OSError, ValueError):
+            return []
+    except (OSError, ValueError):
+        return []

@@ -7,6 +7,7 @@ Kept apart from ``cli.py`` so that commands defined elsewhere (``fleet``,
 from __future__ import annotations
 
 import errno
+import fnmatch
 import os
 import stat
 import sys
@@ -140,6 +141,26 @@ def _directory_holding(target: str, inputs: Iterable[str]) -> str | None:
     return None
 
 
+_WILDCARD = frozenset("*?[")
+
+
+def _name_read_next_time(target: str, inputs: Iterable[str]) -> str | None:
+    """The first of ``inputs`` that a new ``target`` would be: a wildcard
+    (``DIR/*.conf``) its name matches in its directory, or a name the run
+    looked for and did not find."""
+    parent = os.path.realpath(os.path.dirname(os.path.abspath(target)))
+    leaf = os.path.basename(target)
+    real = os.path.join(parent, leaf)
+    for name in inputs:
+        directory, _, pattern = name.rpartition("/")
+        if _WILDCARD.intersection(pattern):
+            if os.path.realpath(directory or "/") == parent and fnmatch.fnmatchcase(leaf, pattern):
+                return name
+        elif os.path.realpath(name) == real:
+            return name
+    return None
+
+
 def write_output(
     text: str | bytes,
     output: str | None,
@@ -195,6 +216,14 @@ def write_output(
             raise UsageError(
                 f"refusing to write {output}: it is inside {show_bytes(whole)}, which this run "
                 "reads whole; write the report elsewhere"
+            )
+        looked_for = _name_read_next_time(output, inputs)
+        if looked_for is not None:
+            # An Include wildcard's or sysctl.d's match, or a file the run
+            # looked for: the next run would read the report as configuration.
+            raise UsageError(
+                f"refusing to write {output}: the next run would read it as configuration "
+                f"({show_bytes(looked_for)}); write the report elsewhere"
             )
     if info is not None and stat.S_ISREG(info.st_mode):
         read = _same_file(info, output, inputs)

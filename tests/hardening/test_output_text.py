@@ -407,3 +407,28 @@ def test_output_is_never_a_new_file_of_a_tree_read_whole(tmp_path: Path, where: 
     code, _, err = _run(*args, "-o", str(target))
     assert code == 2 and "which this run reads whole" in err, err
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        ("audit", "etc/sysctl.d/zz-report.conf"),  # the boot tool's *.conf
+        ("audit", "etc/httpd/conf.d/report.conf"),  # IncludeOptional conf.d/*.conf
+        ("fix", "etc/httpd/conf.d/zz-fix.conf"),  # a patch read as directives failed every run
+        ("audit", "etc/os-release"),  # looked for, not found
+    ],
+)
+def test_output_is_never_a_new_file_the_next_run_reads(
+    tmp_path: Path, command: str, target: str
+) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "etc/sysctl.d").mkdir(exist_ok=True)
+    code, _, err = _run(command, "--root", str(root), "-o", str(root / target))
+    assert code == 2 and "the next run would read it as configuration" in err, err
+    assert not (root / target).exists()
+    # What no wildcard matches is written: README's CI recipe.
+    code, _, err = _run(
+        "audit", "--root", str(root), "--format", "sarif", "-o", str(root / "x.sarif")
+    )
+    assert code in (0, 1) and (root / "x.sarif").exists(), err

@@ -100,6 +100,8 @@ class EvaluationResult:
     secret_value_lines: list[tuple[str, int]] = field(default_factory=list)
     # The values of secret Defines (Variables.secret_values), kept out of error lines.
     secret_values: list[str] = field(default_factory=list)
+    # (host directory, wildcard) of each Include wildcard matched (DirectoryBudget.scanned).
+    wildcards: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Evaluator(PhysicalLineReader):
@@ -434,6 +436,7 @@ def evaluate(
         notes=[*evaluator.notes, *evaluator.variables.notes],
         deferred=evaluator.deferred,
         load_module_names=evaluator.load_module_names,
+        wildcards=evaluator.directories.scanned,
         secret_value_lines=sorted(
             {
                 *evaluator.variables.secret_define_lines(),

@@ -155,7 +155,7 @@ def _entry_type(entry: os.DirEntry[str]) -> int | None:
 class DirectoryBudget:
     """The directory reads one configuration load may still make."""
 
-    __slots__ = ("limit", "names_left", "pattern_bytes_left", "patterns", "remaining")
+    __slots__ = ("limit", "names_left", "pattern_bytes_left", "patterns", "remaining", "scanned")
 
     def __init__(self, limit: int = MAX_DIRECTORIES_READ) -> None:
         self.limit = limit
@@ -163,6 +163,9 @@ class DirectoryBudget:
         self.names_left = MAX_NAMES_MATCHED
         self.pattern_bytes_left = MAX_WILDCARD_BYTES
         self.patterns: set[str] = set()
+        # (directory as read on the host, the wildcard its names were matched
+        # against): a new file there matching it is configuration next time.
+        self.scanned: list[tuple[str, str]] = []
 
     def take_matching(self, pattern: str, names: int, tree: str) -> None:
         """Count a wildcard matched against ``names`` entries of ``tree``; raise
@@ -310,6 +313,7 @@ class _Walk:
         self.budget.take_matching(first, len(entries), path)
         candidates: list[tuple[str, int]] = []
         real_dir = str(real)
+        self.budget.scanned.append((real_dir, first))
         for name, known_mode in entries:
             if not wildcard_matches(first, name):
                 continue

@@ -411,6 +411,7 @@ def _load(
         ),
     )
     config._directives = result.directives
+    config._wildcards = result.wildcards
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))
     return config
 

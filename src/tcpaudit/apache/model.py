@@ -186,11 +186,19 @@ class ApacheConfig(BaseModel):
     notes: list[Note] = Field(default_factory=list)
 
     _directives: list[Directive] = PrivateAttr(default_factory=list)
+    # (host directory, wildcard) of each Include wildcard the load matched.
+    _wildcards: list[tuple[str, str]] = PrivateAttr(default_factory=list)
 
     @property
     def directives(self) -> list[Directive]:
         """The effective directive tree (empty when built from a facts document)."""
         return self._directives
+
+    @property
+    def wildcards(self) -> list[tuple[str, str]]:
+        """Each Include wildcard matched, with the host directory it was matched
+        in (empty when built from a facts document)."""
+        return self._wildcards
 
     @property
     def version_info(self) -> tuple[int, ...]:
