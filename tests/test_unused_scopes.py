@@ -55,3 +55,26 @@ def test_keepalive_off_in_an_unused_main_server_is_not_judged(tmp_path: Path) ->
 def test_a_vhost_on_a_port_nothing_listens_on_is_not_judged(tmp_path: Path) -> None:
     text = "Timeout 20\n<VirtualHost *:8080>\nServerName a\nTimeout 900\n</VirtualHost>\n"
     assert not any(f.rule == "TA101" for f in _findings(tmp_path, text))
+
+
+def test_keepalivetimeout_a_vhost_waits_for_is_its_base_vhosts(tmp_path: Path) -> None:
+    # b.example sets none and waits for a.example's (the first on *:80;
+    # measured: lab cell keepalive-from-base), so the main server's 60 is
+    # used by no connection, and a.example's 60 is used by b.example even
+    # where a.example itself has keep-alive off.
+    unused = (
+        "KeepAliveTimeout 60\n<VirtualHost *:80>\nServerName a.example\nKeepAliveTimeout 2\n"
+        "</VirtualHost>\n<VirtualHost *:80>\nServerName b.example\n</VirtualHost>\n"
+    )
+    assert "TA102" not in _rules(_findings(tmp_path / "unused", unused))
+    used = (
+        "KeepAliveTimeout 2\n<VirtualHost *:80>\nServerName a.example\nKeepAlive Off\n"
+        "KeepAliveTimeout 60\n</VirtualHost>\n<VirtualHost *:80>\nServerName b.example\n"
+        "</VirtualHost>\n"
+    )
+    (finding,) = [f for f in _findings(tmp_path / "used", used) if f.rule == "TA102"]
+    assert finding.current == 60 and finding.scope == "<VirtualHost *:80> b.example"
+    assert (
+        finding.location is not None
+        and finding.location.line == (HEAD + used).splitlines().index("KeepAliveTimeout 60") + 1
+    )

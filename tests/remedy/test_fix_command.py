@@ -264,11 +264,12 @@ def test_a_configuration_file_holding_a_private_key_is_left_out(tmp_path: Path) 
 def test_a_value_a_macro_use_gives_is_not_fixed_in_the_macro_body(tmp_path: Path) -> None:
     # The main server's Timeout 600 comes from `Use M 600`, reported at the
     # body's `Timeout $t`: rewriting that line would also change vhost b's
-    # `Use M 5` (apache2's DUMP_CONFIG showed b going from 5 to 30).
+    # `Use M 5` (apache2's DUMP_CONFIG showed b going from 5 to 30). The
+    # main server reads connections on 8081, which no vhost covers.
     conf = tmp_path / "usr/local/apache2/conf"
     conf.mkdir(parents=True)
     (conf / "httpd.conf").write_text(
-        "ServerRoot /usr/local/apache2\nListen 8080\n"
+        "ServerRoot /usr/local/apache2\nListen 8080\nListen 8081\n"
         "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
         "LoadModule reqtimeout_module modules/mod_reqtimeout.so\n"
         "LoadModule authz_core_module modules/mod_authz_core.so\n"
@@ -279,6 +280,6 @@ def test_a_value_a_macro_use_gives_is_not_fixed_in_the_macro_body(tmp_path: Path
     )
     code, out, err = _fix("--root", str(tmp_path), "--apache-build", "debian")
     assert code in (0, 1), err
-    assert "usr/local/apache2/conf/httpd.conf: line 8 is in a <Macro> body" in err
+    assert "usr/local/apache2/conf/httpd.conf: line 9 is in a <Macro> body" in err
     assert "httpd.conf" not in out  # nothing of the shared body is changed
     assert "+++ b/etc/sysctl.d/99-tcpaudit.conf" in out  # the other fixes are still there

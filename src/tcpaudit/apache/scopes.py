@@ -21,6 +21,11 @@ def vhost_label(vhost: VirtualHost) -> str:
     return f"<VirtualHost {vhost.address}> {vhost.server_name or ''}".strip()
 
 
+# A vhost that sets none waits for its address's base vhost's (http_core.c
+# takes the base server's; measured: lab cell keepalive-from-base).
+_FROM_BASE = "KeepAliveTimeout"
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """The server (``vhost`` None) or one virtual host a connection can reach.
@@ -28,13 +33,16 @@ class Scope:
     ``served`` (the server's scope only): the vhosts connections reach, and
     whether the main server reads connections itself; the server's value of
     a setting is in force only there or in one of those vhosts that does not
-    set it.
+    set it (nor, for KeepAliveTimeout, its address's base vhost). ``base``
+    (a vhost's scope): the first vhost of its address, whose KeepAliveTimeout
+    it waits for when it sets none.
     """
 
     config: ApacheConfig
     vhost: VirtualHost | None
     keepalive: bool
-    served: tuple[tuple[VirtualHost, ...], bool] = ((), True)
+    served: tuple[tuple[tuple[VirtualHost, VirtualHost | None], ...], bool] = ((), True)
+    base: VirtualHost | None = None
 
     @property
     def label(self) -> str | None:
@@ -42,15 +50,26 @@ class Scope:
         return None if self.vhost is None else vhost_label(self.vhost)
 
     def own(self, name: str) -> ApacheSetting | None:
-        """The value this scope sets itself and some connection runs with (the
-        server's includes compiled defaults; None where every connection runs
-        with a vhost's own: measured, lab cell main-server-unused)."""
+        """The value this scope runs with that is not the server's, or the
+        server's where some connection runs with it (the server's includes
+        compiled defaults; None where every connection runs with a vhost's:
+        measured, lab cell main-server-unused)."""
         if self.vhost is not None:
-            return self.vhost.settings.get(name)
+            setting = self.vhost.settings.get(name)
+            if setting is None and name == _FROM_BASE and self.base is not None:
+                return self.base.settings.get(name)
+            return setting
         vhosts, main_is_base = self.served
-        if not main_is_base and all(name in vhost.settings for vhost in vhosts):
+        if not main_is_base and all(_sets(vhost, name, base) for vhost, base in vhosts):
             return None
         return self.config.settings.get(name)
+
+
+def _sets(vhost: VirtualHost, name: str, base: VirtualHost | None) -> bool:
+    """Whether ``vhost`` runs with a value of ``name`` other than the server's."""
+    if name in vhost.settings:
+        return True
+    return name == _FROM_BASE and base is not None and name in base.settings
 
 
 def keepalive_on(setting: ApacheSetting | None, inherited: bool) -> bool:
@@ -63,15 +82,20 @@ def scopes(config: ApacheConfig) -> Iterator[Scope]:
     order httpd reads them (a vhost on a port nothing listens on, or behind
     an IP vhost of its address, serves nothing: vhost_matching)."""
     reachable = reachable_addresses(config)
-    served = tuple(
-        vhost
-        for vhost in config.vhosts
-        if any(reachable(address) for address in vhost_addresses(vhost.address))
-    )
+    first_on: dict[tuple[str, str], VirtualHost] = {}
+    served: list[tuple[VirtualHost, VirtualHost | None]] = []
+    for vhost in config.vhosts:
+        addresses = [a for a in vhost_addresses(vhost.address) if reachable(a)]
+        if not addresses:
+            continue
+        bases = [first_on.setdefault(address, vhost) for address in addresses]
+        # The base of its first address (each address has its own).
+        served.append((vhost, bases[0] if bases[0] is not vhost else None))
     server_on = keepalive_on(config.settings.get("KeepAlive"), True)
-    yield Scope(config, None, server_on, (served, main_server_is_base(config)))
-    for vhost in served:
-        yield Scope(config, vhost, keepalive_on(vhost.settings.get("KeepAlive"), server_on))
+    yield Scope(config, None, server_on, (tuple(served), main_server_is_base(config)))
+    for vhost, base in served:
+        on = keepalive_on(vhost.settings.get("KeepAlive"), server_on)
+        yield Scope(config, vhost, on, base=base)
 
 
 def proxy_routes(
