@@ -215,7 +215,7 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
     if sources.get("facts_file"):
         return found
     from .rootfs import RootFS
-    from .sysctl.persistent import SYSCTL_DIRECTORIES
+    from .sysctl.persistent import SYSCTL_CONF, SYSCTL_DIRECTORIES
 
     fs = RootFS(Path(sources["root"]))
     from .apache.build import EVIDENCE_FILES
@@ -223,12 +223,13 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
     listed: list[str] = [*_ALSO_READ, *EVIDENCE_FILES]
     if facts.apache is not None:
         listed += facts.apache.files
+        listed += facts.apache.looked_for
         if facts.apache.invocation is not None:
             listed += facts.apache.invocation.files
             if facts.apache.invocation.binary:
                 listed.append(facts.apache.invocation.binary)
     if facts.sysctl is not None:
-        listed += facts.sysctl.persistent_files
+        listed += [*facts.sysctl.persistent_files, SYSCTL_CONF]
         if not sources.get("sysctl_source"):
             # The live tree is read whole: every value file, and any new one
             # the next run would take for a key.

@@ -7,7 +7,6 @@ Kept apart from ``cli.py`` so that commands defined elsewhere (``fleet``,
 from __future__ import annotations
 
 import errno
-import fnmatch
 import os
 import stat
 import sys
@@ -148,13 +147,16 @@ def _name_read_next_time(target: str, inputs: Iterable[str]) -> str | None:
     """The first of ``inputs`` that a new ``target`` would be: a wildcard
     (``DIR/*.conf``) its name matches in its directory, or a name the run
     looked for and did not find."""
+    from .apache.wildcards import wildcard_matches
+
     parent = os.path.realpath(os.path.dirname(os.path.abspath(target)))
     leaf = os.path.basename(target)
     real = os.path.join(parent, leaf)
     for name in inputs:
         directory, _, pattern = name.rpartition("/")
-        if _WILDCARD.intersection(pattern):
-            if os.path.realpath(directory or "/") == parent and fnmatch.fnmatchcase(leaf, pattern):
+        if _WILDCARD.intersection(pattern) or "\\" in pattern:
+            # As httpd matches an Include wildcard (apr_fnmatch: "\\x", "[^...]").
+            if os.path.realpath(directory or "/") == parent and wildcard_matches(pattern, leaf):
                 return name
         elif os.path.realpath(name) == real:
             return name

@@ -432,3 +432,30 @@ def test_output_is_never_a_new_file_the_next_run_reads(
         "audit", "--root", str(root), "--format", "sarif", "-o", str(root / "x.sarif")
     )
     assert code in (0, 1) and (root / "x.sarif").exists(), err
+
+
+@pytest.mark.parametrize(
+    ("include", "target"),
+    [
+        # httpd's wildcards (apr_fnmatch): an escape and a "[^...]" set.
+        ("IncludeOptional conf.d/*\\.conf", "etc/httpd/conf.d/report.conf"),
+        ("IncludeOptional conf.d/[^x]*.conf", "etc/httpd/conf.d/report.conf"),
+        # A literal IncludeOptional of a file that does not exist yet.
+        ("IncludeOptional conf.d/extra.txt", "etc/httpd/conf.d/extra.txt"),
+        # The boot tool's /etc/sysctl.conf, absent here.
+        ("", "etc/sysctl.conf"),
+    ],
+)
+def test_output_is_never_a_file_an_include_or_the_boot_tool_would_read(
+    tmp_path: Path, include: str, target: str
+) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    main = root / "etc/httpd/conf/httpd.conf"
+    main.write_text(
+        main.read_text().replace("Include conf.d/*.conf", include or "Include conf.d/*.conf")
+    )
+    (root / "etc/sysctl.conf").unlink()
+    code, _, err = _run("audit", "--root", str(root), "-o", str(root / target))
+    assert code == 2 and "the next run would read it as configuration" in err, err
+    assert not (root / target).exists()

@@ -102,6 +102,8 @@ class EvaluationResult:
     secret_values: list[str] = field(default_factory=list)
     # (host directory, wildcard) of each Include wildcard matched (DirectoryBudget.scanned).
     wildcards: list[tuple[str, str]] = field(default_factory=list)
+    # IncludeOptional paths that did not exist (DirectoryBudget.missing).
+    missing_includes: list[str] = field(default_factory=list)
 
 
 class _Evaluator(PhysicalLineReader):
@@ -437,6 +439,7 @@ def evaluate(
         deferred=evaluator.deferred,
         load_module_names=evaluator.load_module_names,
         wildcards=evaluator.directories.scanned,
+        missing_includes=evaluator.directories.missing,
         secret_value_lines=sorted(
             {
                 *evaluator.variables.secret_define_lines(),

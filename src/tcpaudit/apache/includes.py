@@ -155,7 +155,9 @@ def _entry_type(entry: os.DirEntry[str]) -> int | None:
 class DirectoryBudget:
     """The directory reads one configuration load may still make."""
 
-    __slots__ = ("limit", "names_left", "pattern_bytes_left", "patterns", "remaining", "scanned")
+    __slots__ = (
+        "limit", "missing", "names_left", "pattern_bytes_left", "patterns", "remaining", "scanned"
+    )  # fmt: skip
 
     def __init__(self, limit: int = MAX_DIRECTORIES_READ) -> None:
         self.limit = limit
@@ -166,6 +168,8 @@ class DirectoryBudget:
         # (directory as read on the host, the wildcard its names were matched
         # against): a new file there matching it is configuration next time.
         self.scanned: list[tuple[str, str]] = []
+        # IncludeOptional paths that do not exist: a file there is read next time.
+        self.missing: list[str] = []
 
     def take_matching(self, pattern: str, names: int, tree: str) -> None:
         """Count a wildcard matched against ``names`` entries of ``tree``; raise
@@ -244,6 +248,8 @@ class _Walk:
         it as a file, and that fails with the same error, in its turn."""
         if not self.optional:
             self.found.append((tree, error))
+        elif isinstance(error, FileNotFoundError):
+            self.budget.missing.append(tree)
 
     def _directory(self, tree: str, real: Path, links: int, info: os.stat_result) -> None:
         self.budget.take(tree)

@@ -412,6 +412,7 @@ def _load(
     )
     config._directives = result.directives
     config._wildcards = result.wildcards
+    config._looked_for = result.missing_includes
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))
     return config
 

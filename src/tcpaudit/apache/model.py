@@ -188,6 +188,7 @@ class ApacheConfig(BaseModel):
     _directives: list[Directive] = PrivateAttr(default_factory=list)
     # (host directory, wildcard) of each Include wildcard the load matched.
     _wildcards: list[tuple[str, str]] = PrivateAttr(default_factory=list)
+    _looked_for: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def directives(self) -> list[Directive]:
@@ -199,6 +200,12 @@ class ApacheConfig(BaseModel):
         """Each Include wildcard matched, with the host directory it was matched
         in (empty when built from a facts document)."""
         return self._wildcards
+
+    @property
+    def looked_for(self) -> list[str]:
+        """Paths an IncludeOptional named that did not exist (empty when built
+        from a facts document)."""
+        return self._looked_for
 
     @property
     def version_info(self) -> tuple[int, ...]:
