@@ -78,3 +78,19 @@ def test_keepalivetimeout_a_vhost_waits_for_is_its_base_vhosts(tmp_path: Path) -
         finding.location is not None
         and finding.location.line == (HEAD + used).splitlines().index("KeepAliveTimeout 60") + 1
     )
+
+
+def test_each_address_of_a_vhost_has_its_own_base(tmp_path: Path) -> None:
+    # v.example is the base of 10.0.0.2:80 (apache2's DUMP_VHOSTS says so) and
+    # sets no KeepAliveTimeout: connections there wait the main server's 300.
+    text = (
+        "Listen 10.0.0.2:80\nKeepAliveTimeout 300\n"
+        "<VirtualHost 10.0.0.1:80>\nServerName a.example\nKeepAliveTimeout 3\n</VirtualHost>\n"
+        "<VirtualHost 10.0.0.1:80 10.0.0.2:80>\nServerName v.example\n</VirtualHost>\n"
+    )
+    head = HEAD.replace("Listen 80\n", "Listen 10.0.0.1:80\n")
+    conf = tmp_path / "etc" / "apache2" / "apache2.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(head + text)
+    findings = tcpaudit.audit(tcpaudit.gather(root=tmp_path)).findings
+    assert any(f.rule == "TA102" and f.current == 300 for f in findings)

@@ -33,16 +33,16 @@ class Scope:
     ``served`` (the server's scope only): the vhosts connections reach, and
     whether the main server reads connections itself; the server's value of
     a setting is in force only there or in one of those vhosts that does not
-    set it (nor, for KeepAliveTimeout, its address's base vhost). ``base``
-    (a vhost's scope): the first vhost of its address, whose KeepAliveTimeout
-    it waits for when it sets none.
+    set it (nor, for KeepAliveTimeout, its address's base vhost). ``bases``
+    (a vhost's scope): the first vhost of each address it is reached on,
+    whose KeepAliveTimeout it waits for there when it sets none.
     """
 
     config: ApacheConfig
     vhost: VirtualHost | None
     keepalive: bool
-    served: tuple[tuple[tuple[VirtualHost, VirtualHost | None], ...], bool] = ((), True)
-    base: VirtualHost | None = None
+    served: tuple[tuple[tuple[VirtualHost, tuple[VirtualHost, ...]], ...], bool] = ((), True)
+    bases: tuple[VirtualHost, ...] = ()
 
     @property
     def label(self) -> str | None:
@@ -56,20 +56,25 @@ class Scope:
         measured, lab cell main-server-unused)."""
         if self.vhost is not None:
             setting = self.vhost.settings.get(name)
-            if setting is None and name == _FROM_BASE and self.base is not None:
-                return self.base.settings.get(name)
+            if setting is None and name == _FROM_BASE:
+                # The first base of its addresses that sets one (each
+                # address has its own; where none does, the server's).
+                for base in self.bases:
+                    if base is not self.vhost and name in base.settings:
+                        return base.settings[name]
             return setting
         vhosts, main_is_base = self.served
-        if not main_is_base and all(_sets(vhost, name, base) for vhost, base in vhosts):
+        if not main_is_base and all(_sets(vhost, name, bases) for vhost, bases in vhosts):
             return None
         return self.config.settings.get(name)
 
 
-def _sets(vhost: VirtualHost, name: str, base: VirtualHost | None) -> bool:
-    """Whether ``vhost`` runs with a value of ``name`` other than the server's."""
+def _sets(vhost: VirtualHost, name: str, bases: tuple[VirtualHost, ...]) -> bool:
+    """Whether ``vhost`` runs with a value of ``name`` other than the
+    server's on every address it is reached on."""
     if name in vhost.settings:
         return True
-    return name == _FROM_BASE and base is not None and name in base.settings
+    return name == _FROM_BASE and all(base is not vhost and name in base.settings for base in bases)
 
 
 def keepalive_on(setting: ApacheSetting | None, inherited: bool) -> bool:
@@ -83,19 +88,18 @@ def scopes(config: ApacheConfig) -> Iterator[Scope]:
     an IP vhost of its address, serves nothing: vhost_matching)."""
     reachable = reachable_addresses(config)
     first_on: dict[tuple[str, str], VirtualHost] = {}
-    served: list[tuple[VirtualHost, VirtualHost | None]] = []
+    served: list[tuple[VirtualHost, tuple[VirtualHost, ...]]] = []
     for vhost in config.vhosts:
         addresses = [a for a in vhost_addresses(vhost.address) if reachable(a)]
         if not addresses:
             continue
-        bases = [first_on.setdefault(address, vhost) for address in addresses]
-        # The base of its first address (each address has its own).
-        served.append((vhost, bases[0] if bases[0] is not vhost else None))
+        # Each address has its own base: its first vhost.
+        served.append((vhost, tuple(first_on.setdefault(a, vhost) for a in addresses)))
     server_on = keepalive_on(config.settings.get("KeepAlive"), True)
     yield Scope(config, None, server_on, (tuple(served), main_server_is_base(config)))
-    for vhost, base in served:
+    for vhost, bases in served:
         on = keepalive_on(vhost.settings.get("KeepAlive"), server_on)
-        yield Scope(config, vhost, on, base=base)
+        yield Scope(config, vhost, on, bases=bases)
 
 
 def proxy_routes(
