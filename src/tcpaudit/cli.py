@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from . import _version
-from .cli_sources import facts_from_sources, files_read, source_options
+from .cli_sources import facts_from_sources, files_read, source_options, tool_inputs
 from .cli_support import errors_exit_2, fail, keep_until_exit, write_output
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ def audit_command(
         FORMATS[output_format](report, color=color, **extra),
         output,
         root=None if sources["facts_file"] else sources["root"],
-        inputs=files_read(facts, sources, config.source, baseline) if output else (),
+        inputs=files_read(facts, sources, baseline, *tool_inputs(config)) if output else (),
     )
     sys.exit(_exit_code(report, fail_on))
 
@@ -267,7 +267,7 @@ def facts_command(output_format: str, output: str | None, **sources: Any) -> Non
     from .safetext import dump_model_json
 
     root = None if sources["facts_file"] else sources["root"]
-    inputs = files_read(facts, sources) if output else ()
+    inputs = files_read(facts, sources, *tool_inputs()) if output else ()
     write_output(dump_model_json(facts) + "\n", output, root=root, inputs=inputs)
 
 

@@ -7,6 +7,7 @@ cli.py so that each command module stays about one job.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,6 +17,7 @@ import click
 from .cli_support import fail
 
 if TYPE_CHECKING:
+    from .engine.config import AuditConfig
     from .facts import HostFacts
     from .rootfs import RootFS
 
@@ -25,6 +27,7 @@ __all__ = [
     "facts_from_sources",
     "files_read",
     "source_options",
+    "tool_inputs",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -200,6 +203,9 @@ def facts_from_sources(
     return facts
 
 
+# The trees of an audited root that hold what tcpaudit reads as the host's.
+_HOST_TREES = ("etc", "usr", "lib", "lib64", "run", "var", "proc", "sys")
+
 # Files of a root the audit reads besides those its facts list.
 _ALSO_READ = ("etc/hostname", "etc/os-release", "usr/lib/os-release", "proc/sys/kernel/osrelease")
 
@@ -218,6 +224,11 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
     from .sysctl.persistent import SYSCTL_CONF, SYSCTL_DIRECTORIES
 
     fs = RootFS(Path(sources["root"]))
+    if os.path.realpath(sources["root"]) != "/":
+        # What tcpaudit reads as a host's (its loaders probe names there: a
+        # main file of another layout, an envvars not there yet): a report
+        # written there is read as configuration next time.
+        found += [str(Path(sources["root"]) / name) for name in _HOST_TREES]
     from .apache.build import EVIDENCE_FILES
 
     listed: list[str] = [*_ALSO_READ, *EVIDENCE_FILES]
@@ -243,6 +254,26 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
         for directory in SYSCTL_DIRECTORIES:
             found += [f"{real}/*.conf" for real in _as_read(fs, directory)]
     return found
+
+
+def tool_inputs(config: AuditConfig | None = None) -> list[str]:
+    """What tcpaudit itself reads besides the audited host: its configuration
+    (the file found or named, and each name the search looks at from the
+    working directory up, where a new file would be found next time) and
+    the rule directories, read whole."""
+    from pathlib import Path
+
+    start = Path.cwd()
+    names = [
+        str(directory / name)
+        for directory in (start, *start.parents)
+        for name in ("tcpaudit.toml", "pyproject.toml")
+    ]
+    if config is not None:
+        if config.source is not None:
+            names.append(str(config.source))
+        names += [str(directory) for directory in config.rules_dirs]
+    return names
 
 
 def _as_read(fs: RootFS, name: str) -> list[str]:

@@ -211,14 +211,6 @@ def write_output(
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(errno.EISDIR, "is a directory", output)
     if info is None:
-        whole = _directory_holding(output, inputs)
-        if whole is not None:
-            # A new file there would be read by the next run (a key of a
-            # /proc/sys replay, a file of --sysctl DIR).
-            raise UsageError(
-                f"refusing to write {output}: it is inside {show_bytes(whole)}, which this run "
-                "reads whole; write the report elsewhere"
-            )
         looked_for = _name_read_next_time(output, inputs)
         if looked_for is not None:
             # An Include wildcard's or sysctl.d's match, or a file the run
@@ -226,6 +218,15 @@ def write_output(
             raise UsageError(
                 f"refusing to write {output}: the next run would read it as configuration "
                 f"({show_bytes(looked_for)}); write the report elsewhere"
+            )
+        whole = _directory_holding(output, inputs)
+        if whole is not None:
+            # A new file there would be read by the next run (a key of a
+            # /proc/sys replay, a file of --sysctl DIR or of a rules
+            # directory, a name the loaders probe under the root's etc/).
+            raise UsageError(
+                f"refusing to write {output}: it is inside {show_bytes(whole)}, which this run "
+                "reads; write the report elsewhere"
             )
     if info is not None and stat.S_ISREG(info.st_mode):
         read = _same_file(info, output, inputs)

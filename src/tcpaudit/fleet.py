@@ -395,7 +395,8 @@ def fleet_command(
             yield report
 
     fleet = roll_up(watched(_loaded(report_files(paths))))
-    write_output(FLEET_FORMATS[output_format](fleet), output)
+    # Never over a report it read, nor into a directory it reads whole.
+    write_output(FLEET_FORMATS[output_format](fleet), output, inputs=paths)
     if failing:
         sys.exit(1)
 

@@ -405,7 +405,7 @@ def test_output_is_never_a_new_file_of_a_tree_read_whole(tmp_path: Path, where: 
         args += ["--sysctl", str(live)]
         target = live / "net/ipv4/report"
     code, _, err = _run(*args, "-o", str(target))
-    assert code == 2 and "which this run reads whole" in err, err
+    assert code == 2 and "which this run reads" in err, err
     assert not target.exists()
 
 
@@ -459,3 +459,40 @@ def test_output_is_never_a_file_an_include_or_the_boot_tool_would_read(
     code, _, err = _run("audit", "--root", str(root), "-o", str(root / target))
     assert code == 2 and "the next run would read it as configuration" in err, err
     assert not (root / target).exists()
+
+
+def test_output_is_never_what_tcpaudit_itself_reads_next_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its configuration (searched for from the working directory up), its
+    # rule directories, fleet's reports, and a new file under the root's etc/.
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "etc/httpd/conf.d/extra").mkdir()
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    config = tmp_path / "my.toml"
+    config.write_text('disable = ["TA202"]\n')
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    assert (
+        _run("audit", "--root", str(root), "--format", "json", "-o", str(reports / "a.json"))[0]
+        == 1
+    )
+    cases = [
+        ("audit", "--root", str(root), "-o", str(work / "tcpaudit.toml")),
+        ("fix", "--root", str(root), "--config", str(config), "-o", str(config)),
+        ("audit", "--root", str(root), "--rules-dir", str(rules), "-o", str(rules / "r.yaml")),
+        ("fleet", str(reports / "a.json"), "-o", str(reports / "a.json")),
+        ("fleet", str(reports), "-o", str(reports / "all.json")),
+        ("audit", "--root", str(root), "-o", str(root / "etc/httpd/conf.d/extra/x.conf")),
+    ]
+    for args in cases:
+        before = sorted(path.name for path in tmp_path.rglob("*"))
+        code, _, err = _run(*args)
+        assert code == 2 and err.startswith("tcpaudit: error: refusing to write "), (args, err)
+        assert sorted(path.name for path in tmp_path.rglob("*")) == before, args
+    assert not (work / "tcpaudit.toml").exists()

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ..cli import _catalogue_options, _load_catalogue
-from ..cli_sources import facts_from_sources, files_read, source_options
+from ..cli_sources import facts_from_sources, files_read, source_options, tool_inputs
 from ..cli_support import errors_exit_2, fail, write_output
 
 __all__ = ["fix_command"]
@@ -93,7 +93,7 @@ def fix_command(
             err=True,
         )
     # A patch written over the file it patches would be lost with the file.
-    inputs = files_read(facts, sources) if output else []
+    inputs = files_read(facts, sources, *tool_inputs(config)) if output else []
     if output_format == "sarif":
         from ..safetext import json_safe
         from .sarif_fixes import sarif_with_file_fixes
