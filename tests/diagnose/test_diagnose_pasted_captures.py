@@ -169,3 +169,19 @@ def test_a_queue_close_to_its_backlog_is_said(tmp_path: Path, queued: int, warne
     verdict = data["verdict"]
     assert (f"is close to its backlog ({queued} of 8)" in verdict) is warned
     assert ("is full (9 > backlog 8)" in verdict) is (queued == 9)
+
+
+def test_a_listener_name_of_a_capture_is_shown_escaped(tmp_path: Path) -> None:
+    # ss without -n prints names; a capture is text someone hands over.
+    capture = tmp_path / "ss.txt"
+    capture.write_text(
+        "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+        "LISTEN 0 511 web1\x1b]0;PWNED\x07\x1b[2J\u202e:60801 0.0.0.0:* "
+        'users:(("apache2",pid=13449,fd=3)) ino:235141\n'
+    )
+    code, out, err = run(
+        "--root", str(REPO / "tests/diagnose/fixtures/healthy"), "--ss", str(capture)
+    )
+    assert code in (0, 1), err
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "web1\\x1b]0;PWNED\\x07\\x1b[2J\\u202e" in out

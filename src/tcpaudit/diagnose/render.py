@@ -166,10 +166,11 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
     if diagnosis.listeners:
         rows = [
             [
-                listener.address,
+                # A capture's text (ss without -n prints host names).
+                printable(listener.address),
                 listener.accept_queue,
                 "?" if listener.backlog is None else listener.backlog,
-                listener.backlog_source or "-",
+                printable(listener.backlog_source or "-"),
             ]
             for listener in diagnosis.listeners
         ]
@@ -200,10 +201,12 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
     workers = diagnosis.workers
     if workers.busy is not None:
         limit = "?" if workers.limit is None else workers.limit
-        lines.append(f"Workers busy: {workers.busy}/{limit} (from {workers.busy_source})")
+        lines.append(
+            f"Workers busy: {workers.busy}/{limit} (from {printable(str(workers.busy_source))})"
+        )
     if diagnosis.scoreboard is not None:
         states = ", ".join(f"{name} {n}" for name, n in diagnosis.scoreboard.states.items())
-        lines.append(f"Scoreboard ({diagnosis.scoreboard.source}): {states}")
+        lines.append(printable(f"Scoreboard ({diagnosis.scoreboard.source}): {states}"))
     if lines[-1]:  # no worker line (count unknown): the blank after the tables suffices
         lines.append("")
     lines.append("Verdict:")
