@@ -43,6 +43,7 @@ COMPARED_KEYS = (
     "net.ipv4.tcp_rmem",
     "net.ipv4.tcp_wmem",
     "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
     "net.core.somaxconn",
 )
 SYSTEMD_SYSCTL = "/usr/lib/systemd/systemd-sysctl"

@@ -109,7 +109,7 @@ def test_accepted_values(key: str, raw: str, value: object) -> None:
     ("key", "raw", "problem"),
     [
         ("net.ipv4.tcp_retries2", "256", "outside 0..255"),
-        ("net.ipv4.tcp_retries2", "-1", "outside 0..255"),
+        ("net.ipv4.tcp_retries2", "-1", "has a sign"),
         ("net.ipv4.tcp_syn_retries", "0", "outside 1..127"),
         ("net.ipv4.tcp_syn_retries", "128", "outside 1..127"),
         ("net.ipv4.tcp_keepalive_time", "5x", "not a number"),

@@ -33,7 +33,7 @@ key then keeps what the earlier writes left, or its kernel default.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ..provenance import Note
@@ -47,7 +47,8 @@ from .values import is_secret_key, quoted
 
 __all__ = ["MAX_GLOB_WRITES", "Checker", "apply_assignments", "glob_matches"]
 
-Checker = Callable[[str, str], Checked]
+# key, value, what keys hold when it is written -> the kernel's answer.
+Checker = Callable[[str, str, Mapping[str, SysctlValue]], Checked]
 # Keys all glob lines together may set; `net.ipv4.conf.*.*` on a host with a
 # thousand interfaces sets 35,000.
 MAX_GLOB_WRITES = 100_000
@@ -227,6 +228,23 @@ def _apply_glob(
     return budget - len(matched)
 
 
+class _Holds(Mapping[str, SysctlValue]):
+    """What each key holds so far in this run of the boot tool (the check
+    falls back to the kernel's values before it ran)."""
+
+    def __init__(self, result: dict[str, SysctlSource]) -> None:
+        self._result = result
+
+    def __getitem__(self, key: str) -> SysctlValue:
+        return self._result[key].value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._result)
+
+    def __len__(self) -> int:
+        return len(self._result)
+
+
 @dataclass
 class _Writer:
     """Writes values as the boot tool does, with what the kernel changes besides."""
@@ -245,7 +263,7 @@ class _Writer:
             key, value, kept.value if kept else None, self.systemd
         )
         before = kept.value if kept else (boot_value(*conf) if conf else None)
-        checked = self.check(key, value)
+        checked = self.check(key, value, _Holds(self.result))
         if checked.value is None:
             keeps = (
                 f"it keeps {_shown(kept.value)} from {kept.file}:{kept.line}"

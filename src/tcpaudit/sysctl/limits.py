@@ -18,6 +18,7 @@ negative values included.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .devconf import conf_parts
@@ -75,7 +76,11 @@ KEY_LIMITS: dict[str, KeyLimit] = {
     "net.ipv4.ip_local_port_range": KeyLimit(2, 1, PORT_MAX),
     # Linux 6.15: proc_dointvec_minmax between 1 s and TCP_RTO_MAX (120 s).
     "net.ipv4.tcp_rto_max_ms": KeyLimit(1, 1000, 120_000),
+    # ip_privileged_port_max: a port; and not above the local range (below).
+    "net.ipv4.ip_unprivileged_port_start": KeyLimit(1, 0, PORT_MAX),
 }
+_PORT_RANGE = "net.ipv4.ip_local_port_range"
+_PORT_START = "net.ipv4.ip_unprivileged_port_start"
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ _AFTER_NUMBER = ("", " ", "\t", "\n")
 def check_value(
     key: str,
     raw: str,
+    holds: Mapping[str, SysctlValue] | None = None,
     kernel: tuple[int, int] | None = None,
     unprivileged_port_start: int = UNPRIVILEGED_PORT_START_DEFAULT,
 ) -> Checked:
@@ -125,13 +131,18 @@ def check_value(
     Args:
         key: the dotted key.
         raw: the value as the file states it, stripped.
+        holds: what keys hold when this write happens (the earlier writes of
+            the boot tool, else the kernel's values before it ran): a value
+            of fewer fields keeps the others' (ip_local_port_range = 1024
+            leaves 1024 60999), and the two port keys bound each other.
         kernel: (major, minor) of the audited kernel, None when unknown.
-        unprivileged_port_start: net.ipv4.ip_unprivileged_port_start, which
-            bounds the low end of ip_local_port_range.
+        unprivileged_port_start: net.ipv4.ip_unprivileged_port_start where
+            ``holds`` has none.
 
     Returns:
         The value the key holds after the write, or the reason it is refused.
     """
+    holds = holds or {}
     if not raw:
         return Checked(None, problem="empty value")
     limit = _limit_for(key, kernel)
@@ -147,6 +158,9 @@ def check_value(
         number = parse_kernel_int(token)
         if number is None:
             return Checked(None, problem=kernel_int_problem(token) or "not a number")
+        if limit.u8_since_5_13 and limit.minimum == 0 and token.startswith("-"):
+            # proc_dou8vec_minmax: an unsigned byte; any sign, "-0" too, is refused.
+            return Checked(None, problem=f"{token} has a sign, which the kernel refuses here")
         if after not in _AFTER_NUMBER:
             # proc_get_long: after a number only a blank, a tab or a newline.
             return Checked(None, problem=f"{token} is followed by {after!r}, which the kernel "
@@ -159,14 +173,25 @@ def check_value(
         remark = f"the kernel reads {limit.fields} field(s) and ignores the rest of the line"
     elif len(numbers) < limit.fields:
         remark = f"{len(numbers)} of {limit.fields} fields given; the kernel keeps the others"
-    if key == "net.ipv4.ip_local_port_range" and len(numbers) == 2:
+        held = holds.get(key)
+        if isinstance(held, list) and len(held) == limit.fields:
+            numbers += held[len(numbers) :]
+    start = holds.get(_PORT_START, unprivileged_port_start)
+    if key == _PORT_RANGE and len(numbers) == 2 and isinstance(start, int):
         low, high = numbers
-        if high < low or low < unprivileged_port_start:
+        if high < low or low < start:
             return Checked(
                 None,
                 problem=f"range {low}..{high} is refused: the low end must be at least "
-                f"ip_unprivileged_port_start ({unprivileged_port_start}) and not above the high end",
+                f"ip_unprivileged_port_start ({start}) and not above the high end",
             )
+    ports = holds.get(_PORT_RANGE)
+    if key == _PORT_START and isinstance(ports, list) and ports and numbers[0] > ports[0]:
+        # ipv4_privileged_ports: never above the local port range's low end.
+        return Checked(
+            None,
+            problem=f"{numbers[0]} is above ip_local_port_range's low end ({ports[0]})",
+        )
     return Checked(numbers[0] if limit.fields == 1 else numbers, remark=remark)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from ..errors import SysctlError, raises_only_documented_errors
@@ -22,7 +23,7 @@ from ..rootfs import RootFS
 from .apply import apply_assignments, secret_glob
 from .defaults import MEMORY_DEPENDENT_KEYS, TRACKED_KEYS, kernel_default, parse_kernel_version
 from .keys import BOOT_CONF_INTERFACES, CONF_KEYS, NEIGH_DEFAULT_KEYS, NEIGH_KEYS, KeyUniverse
-from .limits import UNPRIVILEGED_PORT_START_DEFAULT, check_value
+from .limits import UNPRIVILEGED_PORT_START_DEFAULT, Checked, check_value
 from .model import (
     BootTool,
     SysctlGlob,
@@ -164,6 +165,16 @@ def _universe(live: _Live) -> KeyUniverse:
     return universe
 
 
+# Keys whose value before the boot tool runs a write can depend on: those of
+# more than one field, and the two that bound each other.
+_HELD_BEFORE_BOOT = (
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+)
+
+
 @raises_only_documented_errors
 def load_sysctl(
     source: str | os.PathLike[str] | None = None,
@@ -227,13 +238,26 @@ def load_sysctl(
     files = read_assignments(fs, boot_tool, notes)
     universe = _universe(live)
     port_start = live.values.get("net.ipv4.ip_unprivileged_port_start")
-    check = partial(
-        check_value,
-        kernel=version,
-        unprivileged_port_start=port_start.value
-        if port_start is not None and isinstance(port_start.value, int)
-        else UNPRIVILEGED_PORT_START_DEFAULT,
-    )
+    # What the keys that bound or complete others hold before the boot tool
+    # runs: the live tree's value, else the kernel's default.
+    before_boot: dict[str, SysctlValue] = {}
+    for key in _HELD_BEFORE_BOOT:
+        known = live.values.get(key)
+        value = known.value if known is not None else kernel_default(key, version)
+        if value is not None:
+            before_boot[key] = value
+
+    def check(key: str, raw: str, holds: Mapping[str, SysctlValue]) -> Checked:
+        return check_value(
+            key,
+            raw,
+            ChainMap(dict(holds), before_boot),
+            kernel=version,
+            unprivileged_port_start=port_start.value
+            if port_start is not None and isinstance(port_start.value, int)
+            else UNPRIVILEGED_PORT_START_DEFAULT,
+        )
+
     persistent = apply_assignments(files.assignments, boot_tool, universe, check, notes)
     persistent = {key: source for key, source in persistent.items() if _kept(key)}
     if live.complete:
