@@ -695,3 +695,25 @@ def test_honest_conditions_beside_a_copied_credential_are_sent_as_written(
     lines = sent_lines(take(module, debian_with(tmp_path, snippet)))
     for line in kept:
         assert line in lines
+
+
+@pytest.mark.parametrize(
+    "opener",
+    [
+        f"<Proxy ajp://10.0.0.7:8009/ timeout=5 secret={CANARY}>",
+        f"<Proxy balancer://c3 Secret={CANARY}>",
+        f"<Proxy http://10.0.0.7/?token={CANARY}>",
+        f"<Location /x?token={CANARY}>",
+    ],
+)
+def test_a_section_openers_hidden_last_word_keeps_its_closing_bracket(
+    module: ModuleType, tmp_path: Path, opener: str
+) -> None:
+    # The '>' went with the hidden value, and the controller refused the host
+    # ("<Proxy> directive missing closing '>'") that a local audit grades.
+    name = opener[1:].split()[0]
+    root = debian_with(tmp_path, f"{opener}\n  ProxySet timeout=7\n</{name}>"
+                       if name == "Proxy" else f"{opener}\n</{name}>")  # fmt: skip
+    document = assert_kept_out(module, root)
+    (shown,) = [line for line in sent_lines(document) if line.startswith(f"<{name}")]
+    assert shown.endswith(">") and shown.count(">") == 1, shown

@@ -1446,9 +1446,18 @@ def _rewrite_apache_line(line, rewrite):
     if not matches:
         return line
     values = [next(group for group in match.groups() if group is not None) for match in matches]
+    # A section opener's '>' closes the line, not its last word's value: the
+    # word is judged without it and keeps it (a hidden value took it along,
+    # and the controller refused the host: "missing closing '>'").
+    closing = stripped.startswith("<") and values[-1].endswith(">") and matches[-1].group(3) is not None
+    if closing:
+        values[-1] = values[-1][:-1]
     redacted = rewrite(key, values)
     if redacted is None:
         return line
+    if closing:
+        values[-1] += ">"
+        redacted = [*redacted[:-1], redacted[-1] + ">"]
     pieces = []
     position = 0
     for match, value, new in zip(matches, values, redacted):  # noqa: B905 (3.8: no strict=)
