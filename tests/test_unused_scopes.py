@@ -94,3 +94,44 @@ def test_each_address_of_a_vhost_has_its_own_base(tmp_path: Path) -> None:
     conf.write_text(head + text)
     findings = tcpaudit.audit(tcpaudit.gather(root=tmp_path)).findings
     assert any(f.rule == "TA102" and f.current == 300 for f in findings)
+
+
+def _tls_tree(root: Path, vhost_read_timeout: str) -> list[Finding]:
+    modules = "/usr/lib/apache2/modules"
+    conf = root / "etc" / "apache2" / "apache2.conf"
+    (conf.parent / "conf.d").mkdir(parents=True)
+    conf.write_text(
+        "ServerName localhost\n"
+        + "".join(
+            f"LoadModule {name}_module {modules}/mod_{name}.so\n"
+            for name in ("mpm_event", "authz_core", "reqtimeout", "socache_shmcb", "ssl")
+        )
+        + "Listen 8443\nTimeout 10\n"
+        "RequestReadTimeout handshake=5 header=20-40,MinRate=500 body=20-120,MinRate=500\n"
+        "IncludeOptional conf.d/*.conf\n"
+    )
+    (conf.parent / "conf.d" / "ssl.conf").write_text(
+        "<VirtualHost *:8443>\n  ServerName a.example\n  SSLEngine on\n"
+        "  SSLCertificateFile /etc/ssl/a.pem\n  Timeout 300\n"
+        f"  RequestReadTimeout {vhost_read_timeout}\n</VirtualHost>\n"
+    )
+    return tcpaudit.audit(
+        tcpaudit.gather(root=root, apache_version="2.4.71", apache_build="debian")
+    ).findings
+
+
+def test_a_read_timeout_no_connection_uses_is_not_judged_as_missing(tmp_path: Path) -> None:
+    # The vhost covers the only Listen: the server's line is used only
+    # through the vhost's merge, and was reported as "no line, no limits".
+    findings = _tls_tree(tmp_path, "handshake=0")
+    assert not [f for f in findings if f.rule == "TA104" and f.scope is None]
+
+
+def test_the_handshake_finding_fixes_the_vhost_that_turns_the_stage_off(tmp_path: Path) -> None:
+    # Its fix replaced the server's line by itself; the vhost's handshake=0
+    # (conf.d/ssl.conf:6) is what leaves the 300 s Timeout to hold.
+    (finding,) = [f for f in _tls_tree(tmp_path, "handshake=0") if f.rule == "TA114"]
+    assert finding.scope == "<VirtualHost *:8443> a.example"
+    (change,) = finding.fix_changes
+    assert (change.file, change.line) == ("etc/apache2/conf.d/ssl.conf", 6)
+    assert change.text != change.was and "handshake=" in change.text

@@ -63,10 +63,17 @@ class Scope:
                     if base is not self.vhost and name in base.settings:
                         return base.settings[name]
             return setting
-        vhosts, main_is_base = self.served
-        if not main_is_base and all(_sets(vhost, name, bases) for vhost, bases in vhosts):
+        if not self.in_force(name):
             return None
         return self.config.settings.get(name)
+
+    def in_force(self, name: str) -> bool:
+        """Whether some connection runs with this scope's value of ``name``
+        (always, for a vhost's scope: a vhost no connection reaches has none)."""
+        if self.vhost is not None:
+            return True
+        vhosts, main_is_base = self.served
+        return main_is_base or not all(_sets(vhost, name, bases) for vhost, bases in vhosts)
 
 
 def _sets(vhost: VirtualHost, name: str, bases: tuple[VirtualHost, ...]) -> bool:

@@ -71,7 +71,11 @@ def request_read_timeout_weak(
     padded = config.version_info + (10**6,) * (3 - len(config.version_info))
     for scope in scopes(config):
         setting = scope.own("RequestReadTimeout")
-        if scope.vhost is not None and setting is None:
+        if (scope.vhost is not None and setting is None) or not scope.in_force(
+            "RequestReadTimeout"
+        ):
+            # None at the server is "no line" (the module's defaults), unless
+            # no connection runs with the server's value at all.
             continue
         value = setting.value if setting else None
         limits = value if isinstance(value, RequestReadTimeoutValue) else RequestReadTimeoutValue()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..apache.scopes import vhost_label
 from ..apache.values import RequestReadTimeoutValue
 from ..engine.rule import Context
 from ..facts import HostFacts
@@ -50,7 +51,11 @@ def tls_handshake_timeout(
         return
     if hold.seconds is not None and hold.seconds <= params.max_seconds:
         return
-    setting = config.settings.get("RequestReadTimeout")
+    # The scope whose hold is longest: its own line, else the server's.
+    vhost = next((v for v in config.vhosts if vhost_label(v) == hold.scope), None)
+    own = vhost.settings.get("RequestReadTimeout") if vhost is not None else None
+    setting = own if own is not None else config.settings.get("RequestReadTimeout")
+    where = vhost if own is not None else None
     current = (
         setting.value if setting and isinstance(setting.value, RequestReadTimeoutValue) else None
     )
@@ -70,7 +75,7 @@ def tls_handshake_timeout(
         stage = "mod_reqtimeout's handshake stage is off (its default)"
         if not config.has_module("reqtimeout_module"):
             fix = load_module(config, "reqtimeout_module")
-        fix += set_directive(config, setting, line)
+        fix += set_directive(config, setting, line, vhost=where)
     seconds = "without limit" if hold.seconds is None else f"{hold.seconds:g} s"
     yield Hit(
         setting="RequestReadTimeout",
@@ -81,5 +86,6 @@ def tls_handshake_timeout(
         ),
         fix=fix.text,
         changes=fix.changes,
+        scope=hold.scope,
         values={"hold": seconds, "stage": stage, "mpm": config.mpm, "version": config.version},
     )

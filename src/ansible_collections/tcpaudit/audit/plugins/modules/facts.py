@@ -1449,7 +1449,9 @@ def _rewrite_apache_line(line, rewrite):
     # A section opener's '>' closes the line, not its last word's value: the
     # word is judged without it and keeps it (a hidden value took it along,
     # and the controller refused the host: "missing closing '>'").
-    closing = stripped.startswith("<") and values[-1].endswith(">") and matches[-1].group(3) is not None
+    closing = (
+        stripped.startswith("<") and values[-1].endswith(">") and matches[-1].group(3) is not None
+    )
     if closing:
         values[-1] = values[-1][:-1]
     redacted = rewrite(key, values)
