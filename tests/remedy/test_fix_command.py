@@ -283,3 +283,17 @@ def test_a_value_a_macro_use_gives_is_not_fixed_in_the_macro_body(tmp_path: Path
     assert "usr/local/apache2/conf/httpd.conf: line 9 is in a <Macro> body" in err
     assert "httpd.conf" not in out  # nothing of the shared body is changed
     assert "+++ b/etc/sysctl.d/99-tcpaudit.conf" in out  # the other fixes are still there
+
+
+@pytest.mark.parametrize("fmt", ["diff", "ansible", "sarif"])
+def test_a_dangling_link_never_leads_a_fix_outside_the_tree(tmp_path: Path, fmt: str) -> None:
+    # etc/sysctl.d links to missing/../../<outside>: the drop-in's path kept
+    # the "..", and the playbook made "missing" and wrote outside the root.
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    (root / "etc/sysctl.conf").write_text("net.core.somaxconn = 128\n")
+    (root / "etc/sysctl.d").symlink_to("../nonexist/../../../outside")
+    code, out, err = _fix("--root", str(root), "--format", fmt)
+    assert code in (0, 1), err
+    assert "leads outside the audited tree" in err
+    assert "outside/99-tcpaudit.conf" not in out and "nonexist" not in out

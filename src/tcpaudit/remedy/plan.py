@@ -244,11 +244,28 @@ def _shown(fs: RootFS, real: Path) -> str:
     return real.relative_to(fs.root).as_posix() if real != fs.root else "."
 
 
+def _climbs_out(shown: str) -> bool:
+    """A path that leaves the tree once a missing directory on it is made: a
+    link to ``missing/../../x`` resolves no further than ``missing``, and a
+    patch or playbook creating it would then write outside the root."""
+    return ".." in shown.split("/")
+
+
+def _outside_note(file: str, rules: list[str]) -> str:
+    return (
+        f"{file} leads outside the audited tree (through a link to a directory that is "
+        f"not there): its changes are left out ({', '.join(rules)})"
+    )
+
+
 def _link_edit(fs: RootFS, merged: MergedChange, notes: list[str]) -> FileEdit | None:
     change = merged.change
     parent = fs.resolve(posixpath.dirname(_host_name(change.file)))
     link = parent / posixpath.basename(change.file)
     shown = _shown(fs, link)
+    if _climbs_out(shown):
+        notes.append(_outside_note(change.file, merged.rules))
+        return None
     target = fs.resolve(posixpath.join(posixpath.dirname(_host_name(change.file)), change.text))
     if os.path.lexists(link):
         if os.path.islink(link) and os.readlink(link) == change.text:
@@ -344,6 +361,9 @@ def plan(
                 edits.append(edit)
             continue
         real = fs.resolve(_host_name(merged.change.file))
+        if _climbs_out(_shown(fs, real)):
+            notes.append(_outside_note(merged.change.file, merged.rules))
+            continue
         if _shown(fs, real) == "dev/null":
             # Masked (systemd-sysctl and procps skip a link to /dev/null): the
             # operator turned this file off; a patch must not write a file there.
