@@ -135,3 +135,19 @@ def test_the_handshake_finding_fixes_the_vhost_that_turns_the_stage_off(tmp_path
     (change,) = finding.fix_changes
     assert (change.file, change.line) == ("etc/apache2/conf.d/ssl.conf", 6)
     assert change.text != change.was and "handshake=" in change.text
+
+
+def test_the_balancer_rule_leaves_a_keepalivetimeout_no_connection_uses(tmp_path: Path) -> None:
+    # Each Listen has its own vhost as base, each setting KeepAliveTimeout:
+    # the main server's 5 s default serves no connection.
+    text = (
+        "Listen 81\n<VirtualHost *:80>\nServerName h80\nKeepAliveTimeout 90\n</VirtualHost>\n"
+        "<VirtualHost *:81>\nServerName h81\nKeepAliveTimeout 30\n</VirtualHost>\n"
+    )
+    conf = tmp_path / "etc" / "apache2" / "apache2.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(HEAD.replace("mpm_prefork", "mpm_event") + text)
+    facts = tcpaudit.gather(root=tmp_path)
+    report = tcpaudit.audit(facts, profile="proxy-backend")
+    ta118 = [(f.scope, f.current) for f in report.findings if f.rule == "TA118"]
+    assert ta118 == [("<VirtualHost *:81> h81", 30)]

@@ -52,8 +52,8 @@ def keepalive_below_balancer(
             (params.balancer_idle_timeout_seconds, float(recommended)),
         )
     for scope in scopes(config):
-        if not scope.keepalive:
-            continue
+        if not scope.keepalive or not scope.in_force("KeepAliveTimeout"):
+            continue  # (the server's value where no connection runs with it)
         setting = scope.own("KeepAliveTimeout")
         if scope.vhost is not None and setting is None:
             continue  # the server's value, judged once
