@@ -151,3 +151,26 @@ def test_the_balancer_rule_leaves_a_keepalivetimeout_no_connection_uses(tmp_path
     report = tcpaudit.audit(facts, profile="proxy-backend")
     ta118 = [(f.scope, f.current) for f in report.findings if f.rule == "TA118"]
     assert ta118 == [("<VirtualHost *:81> h81", 30)]
+
+
+def test_module_loading_fix_follows_what_the_configuration_reads(tmp_path: Path) -> None:
+    # A main file at Debian's path that loads modules through its own
+    # Include, not mods-enabled: a2enmod's links would load nothing, and the
+    # RequestReadTimeout line after them made apache2 refuse the file.
+    conf = tmp_path / "etc" / "apache2" / "apache2.conf"
+    (conf.parent / "mods").mkdir(parents=True)
+    (conf.parent / "mods" / "a.load").write_text(
+        "LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so\n"
+    )
+    conf.write_text(
+        "ServerRoot /etc/apache2\nInclude mods/*.load\n"
+        "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+        "Listen 80\nTimeout 20\n"
+    )
+    (finding,) = [
+        f for f in tcpaudit.audit(tcpaudit.gather(root=tmp_path)).findings if f.rule == "TA103"
+    ]
+    assert not any("mods-enabled" in change.file for change in finding.fix_changes)
+    assert any(
+        change.text.startswith("LoadModule reqtimeout_module") for change in finding.fix_changes
+    )

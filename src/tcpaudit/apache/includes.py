@@ -312,6 +312,8 @@ class _Walk:
         except OSError as exc:
             # apr_dir_open failed: only a missing directory is optional.
             if self.optional and isinstance(exc, FileNotFoundError):
+                # Read next time once it exists (and a2enmod's links go there).
+                self.budget.scanned.append((str(self.fs.root) + path, first))
                 return []
             raise IncludeError(
                 f"Include/IncludeOptional: Could not open directory {path}: {exc.strerror}"

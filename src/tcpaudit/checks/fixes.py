@@ -236,8 +236,13 @@ def load_module(config: ApacheConfig, module: str) -> Fix:
     file's last one, naming the module file in that line's directory.
     """
     stem = _module_stem(module)
-    if config.layout == "debian":
-        enabled = posixpath.join(posixpath.dirname(config.main_file), "mods-enabled")
+    enabled = posixpath.join(posixpath.dirname(config.main_file), "mods-enabled")
+    # a2enmod's links load a module only where the configuration reads
+    # mods-enabled (a file read there, or a wildcard matched in it).
+    reads_enabled = any(f.startswith(enabled + "/") for f in config.files) or any(
+        directory.endswith("/mods-enabled") for directory, _ in config.wildcards
+    )
+    if config.layout == "debian" and reads_enabled:
         return Fix(
             tuple(
                 FileChange(
