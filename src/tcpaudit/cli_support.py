@@ -21,7 +21,7 @@ import click
 from .apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from .errors import TcpauditError, UsageError
 from .rootfs import MAX_SYMLINKS
-from .safetext import printable, show_bytes
+from .safetext import no_workflow_commands, printable, show_bytes
 
 __all__ = ["errors_exit_2", "fail", "keep_until_exit", "link_inside_root", "write_output"]
 
@@ -191,7 +191,7 @@ def write_output(
     # Invalid UTF-8 read from a configuration is kept as lone surrogates
     # (surrogateescape); reports are UTF-8, so show those bytes as \xNN.
     if isinstance(text, str):
-        text = KNOWN_TOKEN.sub(REDACTED_VALUE, text)
+        text = no_workflow_commands(KNOWN_TOKEN.sub(REDACTED_VALUE, text))
     data = text if isinstance(text, bytes) else show_bytes(text).encode("utf-8")
     if output is None or output == "-":
         click.echo(data, nl=False)

@@ -23,7 +23,14 @@ import re
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
-__all__ = ["dump_model_json", "json_safe", "printable", "show_bytes"]
+__all__ = [
+    "dump_model_json",
+    "json_safe",
+    "no_line_commands",
+    "no_workflow_commands",
+    "printable",
+    "show_bytes",
+]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # What a terminal shows wrongly or not at all: C0 but tab and newline, DEL,
@@ -101,6 +108,19 @@ def dump_model_json(model: BaseModel, indent: int | None = 2) -> str:
         return json_safe(text)
 
 
+# A CI runner (GitHub Actions) acts on "##[command]" anywhere in a line of a
+# step's output and on "::command::" at a line's start: audited text must
+# not carry one into a log. "#\u0023[" reads back as "##[" from JSON.
+_OLD_COMMAND = "##["
+_OLD_COMMAND_SHOWN = "#\\u0023["
+
+
+def no_workflow_commands(text: str) -> str:
+    """``text`` with every "##[" written "#\\u0023[" (the same string to a
+    JSON reader): a CI runner acts on the first anywhere in a log's line."""
+    return text.replace(_OLD_COMMAND, _OLD_COMMAND_SHOWN) if _OLD_COMMAND in text else text
+
+
 def printable(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` as a terminal may show it: control characters and surrogates escaped.
 
@@ -111,4 +131,20 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     """
     text = show_bytes(text)
     pattern = _CONTROL if keep_newlines else _CONTROL_OR_BREAK
-    return pattern.sub(_escape, text) if pattern.search(text) else text
+    if pattern.search(text):
+        text = pattern.sub(_escape, text)
+    return no_workflow_commands(text)
+
+
+def no_line_commands(text: str) -> str:
+    """``text`` (a whole rendered report) with each line that would begin with
+    "::" once its blanks are dropped written "\\u003a:" there: a CI runner
+    takes such a line for a command. Not for --format github, whose lines are
+    commands by design."""
+    if "::" not in text:
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith("::"):
+            lines[index] = line.replace(":", "\\u003a", 1)
+    return "\n".join(lines)

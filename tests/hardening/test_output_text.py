@@ -496,3 +496,35 @@ def test_output_is_never_what_tcpaudit_itself_reads_next_time(
         assert code == 2 and err.startswith("tcpaudit: error: refusing to write "), (args, err)
         assert sorted(path.name for path in tmp_path.rglob("*")) == before, args
     assert not (work / "tcpaudit.toml").exists()
+
+
+def test_audited_text_never_makes_a_ci_runner_command(tmp_path: Path) -> None:
+    # GitHub's runner acts on "##[cmd]" anywhere in a line and on "::cmd::"
+    # at a line's start: a host name, a ServerName or a managed host's
+    # report could stop the job's commands (stop-commands) or set outputs.
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "etc/hostname").write_text("##[stop-commands]tok\n")
+    for fmt in ("table", "json", "markdown"):
+        code, out, err = _run("audit", "--root", str(root), "--format", fmt)
+        assert code in (0, 1), err
+        assert "##[" not in out.decode(), fmt
+    report = json.loads(_run("audit", "--root", str(root), "--format", "json")[1])
+    assert report["host"] == "##[stop-commands]tok"  # the data itself is kept
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for index, host in enumerate(["::stop-commands::tok", "##[add-mask]grade"]):
+        (reports / f"{index}.json").write_text(json.dumps({**report, "host": host}))
+    for fmt in ("table", "markdown"):
+        code, out, err = _run("fleet", str(reports), "--format", fmt)
+        text = out.decode()
+        assert "##[" not in text, fmt
+        assert not [line for line in text.splitlines() if line.lstrip().startswith("::")], fmt
+    broken = tmp_path / "broken" / "etc/apache2"
+    broken.mkdir(parents=True)
+    (broken / "apache2.conf").write_text(
+        "LoadModule mpm_event_module m.so\nListen 80\n"
+        'ServerName "##[set-output name=verdict;]pass x"\n'
+    )
+    code, _, err = _run("audit", "--root", str(tmp_path / "broken"))
+    assert code == 2 and "Invalid ServerName" in err and "##[" not in err, err
