@@ -177,7 +177,10 @@ def test_variables_defines_and_binaries_built_to_cost(tmp_path: Path) -> None:
 def test_thousands_of_vhosts_with_their_own_timers(tmp_path: Path) -> None:
     # Each finding recomputed the hold timings of every vhost: 2,000 took 87 s.
     root = _debian(tmp_path, "vhosts")
+    # Each on an address something listens on: a vhost no connection
+    # reaches is judged by no rule.
     _append(root, "etc/apache2/conf-enabled/z.conf", "".join(
+        f"Listen 10.0.{i // 250}.{i % 250}:{1024 + i}\n"
         f"<VirtualHost 10.0.{i // 250}.{i % 250}:{1024 + i}>\nServerName h{i}.example\n"
         f"Timeout {i % 500 + 1}\nKeepAliveTimeout {i % 100 + 1}\n"
         "RequestReadTimeout header=1 body=1\n</VirtualHost>\n"
