@@ -142,7 +142,8 @@ def check_value(
     Returns:
         The value the key holds after the write, or the reason it is refused.
     """
-    holds = holds or {}
+    if holds is None:  # (not "or": a mapping's truth counts its keys, once per write)
+        holds = {}
     if not raw:
         return Checked(None, problem="empty value")
     limit = _limit_for(key, kernel)

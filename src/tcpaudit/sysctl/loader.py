@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,6 +164,24 @@ def _universe(live: _Live) -> KeyUniverse:
     return universe
 
 
+class _Layered(Mapping[str, SysctlValue]):
+    """``first``'s value of a key, else ``then``'s."""
+
+    def __init__(self, first: Mapping[str, SysctlValue], then: Mapping[str, SysctlValue]):
+        self._first = first
+        self._then = then
+
+    def __getitem__(self, key: str) -> SysctlValue:
+        return self._first[key] if key in self._first else self._then[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._first
+        yield from (key for key in self._then if key not in self._first)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 # Keys whose value before the boot tool runs a write can depend on: those of
 # more than one field, and the two that bound each other.
 _HELD_BEFORE_BOOT = (
@@ -251,7 +268,9 @@ def load_sysctl(
         return check_value(
             key,
             raw,
-            ChainMap(dict(holds), before_boot),
+            # Read, never copied: a glob over thousands of interfaces writes
+            # as many values, and a copy each was quadratic (60 s).
+            _Layered(holds, before_boot),
             kernel=version,
             unprivileged_port_start=port_start.value
             if port_start is not None and isinstance(port_start.value, int)
