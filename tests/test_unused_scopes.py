@@ -174,3 +174,29 @@ def test_module_loading_fix_follows_what_the_configuration_reads(tmp_path: Path)
     assert any(
         change.text.startswith("LoadModule reqtimeout_module") for change in finding.fix_changes
     )
+
+
+def test_a_vhost_ip_without_a_port_takes_the_servernames_port(tmp_path: Path) -> None:
+    # get_addresses gives <VirtualHost 127.0.0.1> the port of a ServerName
+    # read before it (measured in the lab: 8.0 s held by the main server's
+    # Timeout 8 where the model said the vhost's 2): port 80 is the main
+    # server's, and its Timeout 300 holds every worker.
+    conf = tmp_path / "etc" / "apache2" / "apache2.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(
+        "LoadModule mpm_prefork_module /usr/lib/apache2/modules/mod_mpm_prefork.so\n"
+        "ServerName www.example:8443\n"
+        "LoadModule reqtimeout_module /usr/lib/apache2/modules/mod_reqtimeout.so\n"
+        "Listen 127.0.0.1:80\nTimeout 300\n"
+        "<VirtualHost 127.0.0.1>\n  ServerName v.example\n  Timeout 30\n</VirtualHost>\n"
+    )
+    facts = tcpaudit.gather(root=tmp_path)
+    assert facts.apache is not None and facts.apache.vhosts[0].address == "127.0.0.1:8443"
+    rules = {(f.rule, f.current) for f in tcpaudit.audit(facts).findings}
+    assert ("TA101", 300) in rules and any(rule == "TA301" for rule, _ in rules)
+    # Read after the vhost, the ServerName's port does not apply to it.
+    conf.write_text(
+        conf.read_text().replace("ServerName www.example:8443\n", "")
+        + "ServerName www.example:8443\n"
+    )
+    assert tcpaudit.gather(root=tmp_path).apache.vhosts[0].address == "127.0.0.1"  # type: ignore[union-attr]

@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
+from ..vhost_matching import _host_and_port
 from .defaults import (
     DEFAULT_KEEPALIVE,
     DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
@@ -385,6 +386,7 @@ def virtual_hosts(
     # mod_reqtimeout merges a vhost's stages over the main server's, stage by
     # stage: a vhost line starts from the server's value, not from the defaults.
     server_read = _collect(directives, version, _READ_TIMEOUT).get("RequestReadTimeout")
+    default_ports = _with_default_ports(directives)
     for index, directive in enumerate(_sections(directives, "virtualhost")):
         if memory is not None and not index & 0xFFF:
             memory.check(directive.file or "", directive.line)
@@ -402,7 +404,7 @@ def virtual_hosts(
                 )
             continue
         children = directive.children or []
-        address = " ".join(directive.args)
+        address = default_ports.get(id(directive)) or " ".join(directive.args)
         first_on_address = address not in seen_addresses
         seen_addresses.add(address)
         # One pass over the vhost's own lines; most are neither settings
@@ -473,3 +475,26 @@ def _sections(directives: Iterable[Directive], key: str) -> Iterable[Directive]:
     for directive in directives:
         if directive.key == key:
             yield directive
+
+
+def _with_default_ports(directives: Iterable[Directive]) -> dict[int, str]:
+    """id(<VirtualHost>) -> its address words with httpd's default port.
+
+    get_addresses (vhost.c) gives a word naming no port (an IP, a name,
+    ``_default_``; not ``*``) the main server's port as a ``ServerName
+    host:port`` read before the section set it (measured: ``<VirtualHost
+    127.0.0.1>`` after ``ServerName localhost:1`` serves port 1 only);
+    without one, any port."""
+    port: int | None = None
+    addresses: dict[int, str] = {}
+    for directive in directives:
+        if directive.key == "servername" and directive.args:
+            port = server_name_parts(directive.args[0])[1] or port
+        elif directive.key == "virtualhost" and port:
+            words = [
+                f"{word}:{port}" if word != "*" and _host_and_port(word)[1] == "*"
+                and not word.endswith(":*") else word
+                for word in directive.args
+            ]  # fmt: skip
+            addresses[id(directive)] = " ".join(words)
+    return addresses
