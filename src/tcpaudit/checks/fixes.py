@@ -52,6 +52,7 @@ __all__ = [
     "sysctl_fix",
     "sysctl_location",
     "value_source",
+    "with_parameter",
 ]
 
 DROP_IN_NAME = "99-tcpaudit.conf"
@@ -271,22 +272,24 @@ def load_module(config: ApacheConfig, module: str) -> Fix:
     return Fix((change,))
 
 
-def proxy_pass_with(route: ProxyRoute, key: str, value: str) -> str:
-    """The route's ``ProxyPass`` line with ``key=value`` set, every other word kept.
-
-    Flags such as ``nocanon`` or ``interpolate`` and the other parameters stay
-    where they are; an existing ``key=`` (any case) is replaced in place,
-    otherwise the pair is added at the end.
-    """
-    words = list(route.words)
+def with_parameter(words: Iterable[str], key: str, value: str) -> list[str]:
+    """``words`` with ``key=value`` set: an existing ``key=`` (any case)
+    replaced in place, otherwise the pair added at the end; every other word
+    (flags such as ``nocanon``, other parameters) kept where it is."""
+    words = list(words)
     wanted = f"{key}={value}"
     for index, word in enumerate(words):
         name, sep, _ = word.partition("=")
         if sep and name.lower() == key:
             words[index] = wanted
-            break
-    else:
-        words.append(wanted)
+            return words
+    words.append(wanted)
+    return words
+
+
+def proxy_pass_with(route: ProxyRoute, key: str, value: str) -> str:
+    """The route's ``ProxyPass`` line with ``key=value`` set (``with_parameter``)."""
+    words = with_parameter(route.words, key, value)
     # Inside a <Location> the line names only the backend: the path is the section's.
     head = [route.directive] if route.section else [route.directive, route.path]
     return " ".join(as_word(word) for word in (*head, route.url, *words))

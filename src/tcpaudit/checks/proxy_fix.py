@@ -16,7 +16,7 @@ from ..apache.model import ApacheConfig, ProxyRoute
 from ..apache.tree import Directive
 from ..engine.findings import FileChange
 from ..provenance import Location
-from .fixes import Fix, _directives_by_line, as_word, editable, proxy_pass_fix
+from .fixes import Fix, _directives_by_line, as_word, editable, proxy_pass_fix, with_parameter
 
 __all__ = ["route_backend", "route_label", "worker_param_fix", "worker_param_location"]
 
@@ -50,15 +50,7 @@ def _with(directive: Directive, key: str, value: str) -> str:
     """The directive's line with ``key=value`` set (in place, or added at the end)."""
     if directive.key == "proxytimeout":
         return f"{directive.name} {value}"
-    words = list(directive.args)
-    wanted = f"{key}={value}"
-    for index, word in enumerate(words):
-        name, equals, _ = word.partition("=")
-        if equals and name.lower() == key:
-            words[index] = wanted
-            break
-    else:
-        words.append(wanted)
+    words = with_parameter(directive.args, key, value)
     text = " ".join(as_word(word) for word in (directive.name, *words))
     return f"<{text}>" if directive.children is not None else text
 
