@@ -34,7 +34,7 @@ from .engine.grade import Grade
 from .errors import ParseError
 from .inputs import load_json, read_bytes
 from .report.markdown import escape_text
-from .safetext import dump_model_json, no_line_commands, printable
+from .safetext import dump_model_json, for_a_log, printable
 
 __all__ = [
     "FLEET_FORMATS",
@@ -294,7 +294,7 @@ def render_table(fleet: FleetSummary) -> str:
     lines.append(format_row(headers))
     lines.append(format_row(["-" * width for width in widths]))
     lines.extend(format_row(row) for row in rows_text)
-    return no_line_commands("\n".join(lines) + "\n")
+    return for_a_log("\n".join(lines) + "\n")
 
 
 def render_json(fleet: FleetSummary) -> str:
@@ -328,7 +328,7 @@ def render_markdown(fleet: FleetSummary) -> str:
         _md_row([h.host, h.grade, h.score, h.findings, h.critical, h.high]) for h in fleet.hosts
     ]
     lines += ["", "</details>"]
-    return no_line_commands("\n".join(lines) + "\n")
+    return for_a_log("\n".join(lines) + "\n")
 
 
 FLEET_FORMATS = {"table": render_table, "json": render_json, "markdown": render_markdown}

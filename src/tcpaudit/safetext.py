@@ -24,11 +24,14 @@ from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
 __all__ = [
+    "RUNNER_COMMAND_SHOWN",
     "dump_model_json",
+    "for_a_log",
     "json_safe",
     "no_line_commands",
     "no_workflow_commands",
     "printable",
+    "runner_marker_note",
     "show_bytes",
 ]
 
@@ -108,17 +111,36 @@ def dump_model_json(model: BaseModel, indent: int | None = 2) -> str:
         return json_safe(text)
 
 
-# A CI runner (GitHub Actions) acts on "##[command]" anywhere in a line of a
-# step's output and on "::command::" at a line's start: audited text must
-# not carry one into a log. "#\u0023[" reads back as "##[" from JSON.
-_OLD_COMMAND = "##["
-_OLD_COMMAND_SHOWN = "#\\u0023["
+# A CI runner acts on a marker anywhere in a line of a step's output:
+# GitHub's and Azure's "##[command]", Azure's "##vso[", TeamCity's
+# "##teamcity[" (any letters between "##" and "[", any case, are taken the
+# same way here). GitHub also acts on "::command::" at a line's start.
+# Audited text must not carry one into a log: "#\u0023" reads back as "##"
+# from JSON, and XML writes "#&#35;" (junit.py).
+_RUNNER_COMMAND = re.compile(r"##(?=[A-Za-z]*\[)")
+RUNNER_COMMAND_SHOWN = "#\\u0023"
+
+
+def _shown(_: re.Match[str]) -> str:
+    return RUNNER_COMMAND_SHOWN
 
 
 def no_workflow_commands(text: str) -> str:
-    """``text`` with every "##[" written "#\\u0023[" (the same string to a
-    JSON reader): a CI runner acts on the first anywhere in a log's line."""
-    return text.replace(_OLD_COMMAND, _OLD_COMMAND_SHOWN) if _OLD_COMMAND in text else text
+    """``text`` with the "##" of every CI runner's command marker ("##[",
+    "##vso[", "##teamcity[") written "#\\u0023" (the same string to a JSON
+    reader): a runner acts on the first anywhere in a log's line."""
+    return _RUNNER_COMMAND.sub(_shown, text) if "##" in text else text
+
+
+def runner_marker_note(rendered: str) -> str | None:
+    """The note a human-readable report adds when it shows such a marker
+    escaped: a fix quoted there is not as written, and JSON holds it as written."""
+    if RUNNER_COMMAND_SHOWN not in rendered:
+        return None
+    return (
+        'note: "#\\u0023" stands for "##" before a CI runner\'s command word and "["'
+        " (a log would run it); --format json holds such text as written"
+    )
 
 
 def printable(text: str, *, keep_newlines: bool = False) -> str:
@@ -148,3 +170,15 @@ def no_line_commands(text: str) -> str:
         if line.lstrip().startswith("::"):
             lines[index] = line.replace(":", "\\u003a", 1)
     return "\n".join(lines)
+
+
+def for_a_log(rendered: str) -> str:
+    """A whole human-readable report (table, Markdown, fleet, diagnose) as a CI
+    log may carry it: no runner's command marker, no line taken for a command,
+    and a last note when a marker was escaped (text quoted is then not as
+    written)."""
+    text = no_line_commands(no_workflow_commands(rendered))
+    note = runner_marker_note(text)
+    if note is None:
+        return text
+    return f"{text}{note}\n" if text.endswith("\n") else f"{text}\n{note}"

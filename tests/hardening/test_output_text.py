@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -528,3 +530,33 @@ def test_audited_text_never_makes_a_ci_runner_command(tmp_path: Path) -> None:
     )
     code, _, err = _run("audit", "--root", str(tmp_path / "broken"))
     assert code == 2 and "Invalid ServerName" in err and "##[" not in err, err
+
+
+_RUNNER_MARKER = re.compile(r"##[A-Za-z]*\[")
+
+
+def test_no_ci_runners_command_marker_reaches_a_log(tmp_path: Path) -> None:
+    # Azure Pipelines acts on "##vso[" and TeamCity on "##teamcity[" anywhere
+    # in a line, as GitHub does on "##[": a file name or host name holding one
+    # could set a pipeline variable or stop the build. Readers of JSON and XML
+    # get the text as written; the human formats say what they escaped.
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    conf_d = root / "etc/httpd/conf.d"
+    (conf_d / "shop.conf").rename(conf_d / "##vso[task.setvariable variable=ok]shop.conf")
+    (root / "etc/hostname").write_text("##TeamCity[buildStop comment='x']\n")
+    outputs = {}
+    for fmt in ("table", "json", "markdown", "junit", "sarif", "github"):
+        code, out, err = _run("audit", "--root", str(root), "--format", fmt)
+        assert code in (0, 1), err
+        outputs[fmt] = out.decode()
+        assert not _RUNNER_MARKER.search(outputs[fmt]), fmt
+    report = json.loads(outputs["json"])
+    assert report["host"] == "##TeamCity[buildStop comment='x']"
+    assert any("##vso[task" in str(finding["location"]) for finding in report["findings"])
+    suite = ET.fromstring(outputs["junit"])
+    assert suite.attrib["hostname"] == "##TeamCity[buildStop comment='x']"
+    failures = "".join(node.text or "" for node in suite.iter("failure"))
+    assert "##vso[task.setvariable" in failures
+    for fmt in ("table", "markdown"):
+        assert outputs[fmt].rstrip().splitlines()[-1].startswith('note: "#\\u0023" stands for'), fmt

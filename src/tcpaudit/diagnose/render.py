@@ -11,7 +11,7 @@ import textwrap
 from tabulate import tabulate
 
 from ..report import table
-from ..safetext import no_line_commands, printable
+from ..safetext import for_a_log, printable
 from .model import Diagnosis
 
 __all__ = ["render_sample_line", "render_table"]
@@ -155,7 +155,7 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
             )
             parts.append(f"=== {number}. {printable(who)} ===\n")
             parts.append(render_table(section, color=color))
-        return no_line_commands("\n".join(parts))
+        return for_a_log("\n".join(parts))
     ports = ", ".join(map(str, diagnosis.ports))
     lines = [
         f"Diagnosis of {printable(diagnosis.host)}: ports {ports}, sockets from "
@@ -212,4 +212,4 @@ def render_table(diagnosis: Diagnosis, *, color: bool = False) -> str:
     lines.append("Verdict:")
     lines += _wrapped(diagnosis.verdict)
     lines += ["", table.render(diagnosis, color=color)]
-    return no_line_commands("\n".join(lines))
+    return for_a_log("\n".join(lines))

@@ -17,7 +17,7 @@ from collections import Counter
 
 from ..apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from ..engine.findings import Finding, JsonScalar, Report, Severity
-from ..safetext import no_line_commands, printable
+from ..safetext import for_a_log, printable
 from .hunks import change_hunks
 
 __all__ = ["code_span", "escape_cell", "escape_text", "fenced", "render"]
@@ -158,4 +158,4 @@ def render(report: Report, *, color: bool = False) -> str:
     if report.notes:
         lines += ["", "### Notes", ""]
         lines += [f"- {escape_text(str(note))}" for note in report.notes]
-    return no_line_commands("\n".join(lines) + "\n")
+    return for_a_log("\n".join(lines) + "\n")

@@ -14,7 +14,7 @@ from collections import Counter
 from tabulate import tabulate
 
 from ..engine.findings import Finding, JsonScalar, Report, Severity
-from ..safetext import no_line_commands, printable
+from ..safetext import for_a_log, printable
 
 __all__ = ["render"]
 
@@ -107,4 +107,4 @@ def render(report: Report, *, color: bool = False) -> str:
     if report.notes:
         lines += ["", "notes:"]
         lines += [f"  - {printable(str(note))}" for note in report.notes]
-    return no_line_commands("\n".join(lines) + "\n")
+    return for_a_log("\n".join(lines) + "\n")
