@@ -704,6 +704,10 @@ def test_honest_conditions_beside_a_copied_credential_are_sent_as_written(
         f"<Proxy balancer://c3 Secret={CANARY}>",
         f"<Proxy http://10.0.0.7/?token={CANARY}>",
         f"<Location /x?token={CANARY}>",
+        # httpd drops what follows a section's last '>'.
+        f"<Proxy ajp://10.0.0.7:8009/ secret={CANARY}> # the backend",
+        f"<Proxy ajp://10.0.0.7:8009/ secret={CANARY}>x",
+        f"<Location /x?token={CANARY}> token={CANARY}",
     ],
 )
 def test_a_section_openers_hidden_last_word_keeps_its_closing_bracket(
@@ -716,4 +720,4 @@ def test_a_section_openers_hidden_last_word_keeps_its_closing_bracket(
                        if name == "Proxy" else f"{opener}\n</{name}>")  # fmt: skip
     document = assert_kept_out(module, root)
     (shown,) = [line for line in sent_lines(document) if line.startswith(f"<{name}")]
-    assert shown.endswith(">") and shown.count(">") == 1, shown
+    assert shown.count(">") == 1 and CANARY not in shown, shown

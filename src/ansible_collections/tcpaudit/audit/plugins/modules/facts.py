@@ -1442,6 +1442,17 @@ def _rewrite_apache_line(line, rewrite):
     key = stripped.split(None, 1)[0].lower()
     key = key[1:] if key.startswith("<") else key
     key = key[:-1] if key.endswith(">") else key
+    if stripped.startswith("<") and not stripped.startswith("</") and ">" in stripped:
+        # httpd reads a section opener's arguments up to the line's last '>'
+        # and drops what follows it: rewrite the part read, keeping its '>'.
+        cut = line.rindex(">") + 1
+        after = line[cut:]
+        if after.strip():
+            words = after.split()
+            hidden = [_redact_url_and_parameters(word) for word in words]
+            if hidden != words:
+                after = " " + " ".join(hidden)
+            return _rewrite_apache_line(line[:cut], rewrite) + after
     matches = list(_WORD.finditer(line))
     if not matches:
         return line
