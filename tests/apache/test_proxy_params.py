@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apache_harness import MODULE_DIR
-from test_numbers_as_httpd import _both, _mpm
+from apache_harness import MODULE_DIR, run_apache, static_modules
+from test_numbers_as_httpd import DEBIAN, _both, _mpm
+
+from tcpaudit.apache import load_apache
 
 MODULES = "".join(
     f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so\n"
@@ -139,12 +141,56 @@ CASES = [
     "ProxyPass /a http://b:x/?api_key=S3cr3tPassw0rd",
     "ProxyPass /a http//b/?token=S3cr3tPassw0rdS3cr3t",
     "ProxySet http://b/?password=S3cr3tPassw0rd timeout=5",
+    # A ProxyPassMatch port: httpd cuts "$N" (a digit after '$') and what
+    # follows it to the path, from the authority's first ':' on.
+    "ProxyPassMatch ^/(a) http://b:-$1/",
+    "ProxyPassMatch ^/(a) http://b:$a/",
+    "ProxyPassMatch ^/(a) http://b:x$1/",
+    "ProxyPassMatch ^/(a) http://b:1$1x/",
+    "ProxyPassMatch ^/(a) http://b:$1$x/",
+    "ProxyPassMatch ^/(a) http://[::1$1]/",
+    # apr reads a port with strtol: a sign, blanks; 16 bits; 0 or the
+    # scheme's own is no port (the next line shares that worker).
+    "ProxyPass /a http://b:-1/",
+    "ProxyPass /a http://b:+80/\nProxyPass /c http://b/ timeout=0",
+    'ProxyPass /a "http://b: 80/"',
+    "ProxyPass /a http://b:\u00b2/",
+    "ProxyPass /a http://b:65616/\nProxyPass /c http://b/ timeout=0",
+    "ProxyPass /a http://b:0/\nProxyPass /c http://b/ timeout=0",
+    "ProxyPass /a http://b:/\nProxyPass /c http://b/ timeout=0",
+    "ProxyPass /a http://[::1/",
+    "ProxyPass /a http://[/",
+    # A BalancerMember outside <Proxy> takes its balancer from the
+    # section's path; a ProxySet only from a <Proxy> that is its parent.
+    "<Location /a>\nBalancerMember http://b1/\n</Location>",
+    "<Directory /a>\nBalancerMember http://b1/\n</Directory>",
+    "<Files a>\nBalancerMember http://b1/\n</Files>",
+    '<If "true">\nBalancerMember http://b1/\n</If>',
+    "<Location balancer://c>\nBalancerMember http://b1/\n</Location>",
+    "<Proxy balancer://c>\n<Limit GET>\nBalancerMember http://b1/\n</Limit>\n</Proxy>",
+    "<Proxy balancer://c>\n<Limit GET>\nProxySet timeout=5\n</Limit>\n</Proxy>",
+    '<Proxy balancer://c>\n<If "true">\nProxySet timeout=5\n</If>\n</Proxy>',
+    "<Location /a>\nProxySet timeout=5\n</Location>",
+    "ProxyPass /a http://b/\n<Location /a>\nProxySet http://b/ timeout=5\n</Location>",
 ]
 
 
 @pytest.mark.parametrize("text", CASES)
 def test_proxy_lines_are_checked_as_mod_proxy_checks_them(tmp_path: Path, text: str) -> None:
     _both(tmp_path, _mpm("event") + MODULES + "Listen 8080\n" + text + "\n")
+
+
+def test_a_port_reference_cut_from_a_hidden_password_is_not_refused(tmp_path: Path) -> None:
+    # httpd cuts "$1@b:x" from the userinfo's ':' and accepts the line; the
+    # password is hidden as it is read, so the dumps differ by that word only.
+    text = _mpm("event") + MODULES + "Listen 8080\nProxyPassMatch ^/(a) http://u:$1@b:x/\n"
+    with pytest.raises(AssertionError, match="tcpaudit-redacted"):
+        _both(tmp_path, text)
+    run = run_apache(tmp_path / "apache", DEBIAN.main_file, DEBIAN.server_root)
+    assert run.returncode == 0, run.stderr
+    loaded = load_apache(DEBIAN.main_file, root=tmp_path / "tcpaudit", version="2.4.71",
+                         compiled_in=static_modules())  # fmt: skip
+    assert [route.url for route in loaded.proxy_routes] == ["http://u:tcpaudit-redacted@b:x/"]
 
 
 def test_a_route_sharing_a_worker_runs_with_the_workers_parameters(tmp_path: Path) -> None:

@@ -140,3 +140,24 @@ def test_a_balancer_routes_members_are_judged_and_fixed_on_their_lines(tmp_path:
         _line(text, "BalancerMember http://app1.example/"),
         _line(text, "BalancerMember http://app2.example/ timeout=5"),
     }
+
+
+def test_members_outside_a_proxy_section_join_the_balancer_its_path_names(tmp_path: Path) -> None:
+    # add_member takes the balancer from any section's path (cmd->path):
+    # <Location balancer://...> and a <Limit> inside <Proxy> define members
+    # (apache2 -t accepts both: tests/apache/test_proxy_params.py).
+    text = (
+        "LoadModule proxy_balancer_module /usr/lib/apache2/modules/mod_proxy_balancer.so\n"
+        "Timeout 600\n<Location balancer://pool>\nBalancerMember http://app1.example/\n"
+        "</Location>\n<Proxy balancer://pool>\n<Limit GET>\n"
+        "BalancerMember http://app2.example/ timeout=5\n</Limit>\n</Proxy>\n"
+        "ProxyPass /a balancer://pool/ timeout=5\n"
+    )
+    findings = _findings(tmp_path, text, "TA108")
+    assert [finding.current for finding in findings] == [600]
+    assert "member http://app1.example/" in findings[0].message
+    keepalive = _findings(tmp_path / "again", text, "TA109")
+    assert {change.line for f in keepalive for change in f.fix_changes} == {
+        _line(text, "BalancerMember http://app1.example/"),
+        _line(text, "BalancerMember http://app2.example/ timeout=5"),
+    }

@@ -73,6 +73,9 @@ class WalkState:
     proxy_section: str | None = None
     proxy_section_written: str | None = None  # as written: ProxySet reads it so
     proxy_match: bool = False
+    # httpd's cmd->path: the path of the innermost section giving one (a
+    # BalancerMember takes its balancer from it), None at server level.
+    section_path: str | None = None
 
 
 # -- probed data ----------------------------------------------------------------------
@@ -380,12 +383,17 @@ def _proxy_pass(directive: Directive, state: WalkState, sections: tuple[str, ...
 def _balancer_member(
     directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
-    return balancer_member_error(directive.args, state.proxy_section, state.proxy_workers,
+    # add_member takes the balancer from cmd->path: any section's path.
+    return balancer_member_error(directive.args, state.section_path, state.proxy_workers,
                                  state.scope, state.modules)  # fmt: skip
 
 
-def _proxy_set(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
-    # ProxySet reads its parent's words again, without dropping "proxy:".
+def _proxy_set(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
+    # ProxySet reads its parent's words again, without dropping "proxy:";
+    # only a <Proxy> that is its parent (a <Limit> or <If> between: none).
+    if sections[-1:] not in (("proxy",), ("proxymatch",)):
+        return proxy_set_error(directive.args, None, state.proxy_workers, state.scope,
+                               state.modules)  # fmt: skip
     return proxy_set_error(directive.args, state.proxy_section_written, state.proxy_workers,
                            state.scope, state.modules, state.proxy_match)  # fmt: skip
 

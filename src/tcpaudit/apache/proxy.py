@@ -29,6 +29,7 @@ from .proxy_params import (
     WorkerNames,
     balancer_key,
     proxy_section_path,
+    section_path,
     worker_covering,
     worker_name,
 )
@@ -55,6 +56,8 @@ PROXY_KEYS = frozenset(
 )
 _ROUTES = frozenset({"proxypass", "proxypassmatch"})
 _LOCATIONS = frozenset({"location", "locationmatch"})
+_OTHER_PATH_SECTIONS = frozenset({"directory", "directorymatch", "files", "filesmatch"})
+_LIMITS = frozenset({"limit", "limitexcept"})
 _KINDS = ("prefix", "match")
 
 
@@ -224,6 +227,8 @@ class _Reader:
                 self.proxy_set(child, section)
             elif child.key == "balancermember" and section.args:
                 self.member(child, proxy_section_path(section.args[0]))
+            elif child.key in _LIMITS and section.args:
+                self.members_in(child, proxy_section_path(section.args[0]))
         if section.key != "proxy" or len(section.args) < 2:
             return
         url = proxy_section_path(section.args[0])
@@ -236,6 +241,15 @@ class _Reader:
         else:
             worker = found[1]
         _set_params(worker, section.args[1:], _where(section))
+
+    def members_in(self, section: Directive, path: str | None) -> None:
+        """The BalancerMember lines of a path section (or of a <Limit> within
+        one), each of the balancer its path names (httpd's cmd->path)."""
+        for child in section.children or ():
+            if child.key == "balancermember" and child.children is None:
+                self.member(child, path)
+            elif child.key in _LIMITS:
+                self.members_in(child, path)
 
     def read(self, directives: Iterable[Directive]) -> None:
         for directive in directives:
@@ -265,6 +279,9 @@ class _Reader:
                         self.route(child, directive.args[0], backend, section)
                     elif child.key == "proxyset" and child.children is None:
                         self.proxy_set(child, None)
+                self.members_in(directive, section_path(directive))
+            elif key in _OTHER_PATH_SECTIONS and directive.children:
+                self.members_in(directive, section_path(directive))
 
 
 def server_workers(directives: Iterable[Directive]) -> ServerWorkers:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from .includes import has_wildcard
 from .proxy_parameters import balancer_parameter_error, worker_parameter_error
 from .shell_state import REDACTED_VALUE
+from .tree import Directive
 from .values import InvalidValueError
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "proxy_section_error",
     "proxy_section_path",
     "proxy_set_error",
+    "section_path",
     "shown_url",
     "worker_covering",
     "worker_name",
@@ -116,7 +118,8 @@ def _lookup_form(url: str) -> str | None:
 
 def worker_name(url: str) -> str | None:
     """The name a worker defined for ``url`` gets: its lookup form with the
-    scheme's default port dropped (``http://b:80/`` is ``http://b/``)."""
+    scheme's default port dropped (``http://b:80/`` is ``http://b/``; so is
+    ``http://b:+080/``, as apr reads a port)."""
     looked = _lookup_form(url)
     if looked is None:
         return None
@@ -124,9 +127,60 @@ def worker_name(url: str) -> str | None:
     slash = rest.find("/")
     authority, path = (rest, "") if slash < 0 else (rest[:slash], rest[slash:])
     host, colon, port = authority.rpartition(":")
-    if colon and "]" not in port and port.lstrip("0") == _DEFAULT_PORTS.get(scheme, "-"):
-        authority = host
+    if colon and "]" not in port:
+        number = port_number(port, scheme)
+        if number is not None and number in (0, int(_DEFAULT_PORTS.get(scheme, "0"))):
+            authority = host
     return f"{scheme}://{authority}{path}"
+
+
+# apr_uri_parse reads a port with strtol: blanks, a sign, digits, nothing after.
+_STRTOL_PORT = re.compile(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)\Z")
+_LONG = 2**63
+
+
+def port_number(text: str, scheme: str) -> int | None:
+    """The port apr_uri_parse reads from ``text`` (after a URL's ':'): the
+    scheme's own for none, strtol's value kept to 16 bits (``-1`` is 65535),
+    or None where apr refuses it ("Unable to parse URL")."""
+    if not text:
+        return int(_DEFAULT_PORTS.get(scheme, "0"))
+    digits = _STRTOL_PORT.match(text)
+    if digits is None:
+        return None
+    value = int(digits.group(2)) if len(digits.group(2)) < 30 else _LONG
+    value = min(value, _LONG - 1) if digits.group(1) != "-" else -min(value, _LONG)
+    return value & 0xFFFF
+
+
+def _without_port_references(url: str) -> tuple[str, str]:
+    """A ProxyPassMatch URL as ap_proxy_define_worker_ex parses it: the ``$N``
+    written in its port cut out, with what follows it up to the path (``$N``
+    only: another ``$`` stays and fails); returns (url, the part cut)."""
+    start = url.find("://")
+    if start < 0:
+        return url, ""
+    position = start + 3
+    while position < len(url) and url[position] not in ":/":
+        position += 1
+    if position >= len(url) or url[position] != ":":
+        return url, ""
+    position += 1
+    while position < len(url) and not _reference_at(url, position) and url[position] != "/":
+        position += 1
+    if not _reference_at(url, position):
+        return url, ""
+    path = position + 2
+    while path < len(url) and url[path] != "/":
+        path += 1
+    return url[:position] + url[path:], url[position:path]
+
+
+def _reference_at(url: str, position: int) -> bool:
+    return url[position : position + 1] == "$" and url[position + 1 : position + 2] in _DIGITS
+
+
+_DIGITS = frozenset("0123456789")
 
 
 def worker_covering(names: WorkerNames, url: str) -> str | None:
@@ -179,10 +233,13 @@ def _backend(url: str) -> str:
 
 def _absolute_error(url: str, match: bool = False) -> str | None:
     """ap_proxy_define_worker_ex's check of a backend URL (``match``: a
-    ProxyPassMatch worker, whose ``$N`` in the port is replaced per request)."""
+    ProxyPassMatch worker, whose ``$N`` in the port is cut out first)."""
+    written = url
+    if match:
+        url = _without_port_references(url)[0]
     scheme = _SCHEME.match(url)
     if scheme is None or not url[scheme.end() :].startswith("//"):
-        return f"URL must be absolute!: {shown_url(url)}"
+        return f"URL must be absolute!: {shown_url(written)}"
     rest = url[scheme.end() + 2 :]
     host = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
     if host.startswith("["):
@@ -190,10 +247,15 @@ def _absolute_error(url: str, match: bool = False) -> str | None:
         port = port.removeprefix(":")
     else:
         hostname, _, port = host.partition(":")
-    if port and not port.isdigit() and not (match and "$" in port):
-        return f"Unable to parse URL: {shown_url(url)}"
+    if host.startswith("[") and "]" not in host:
+        return f"Unable to parse URL: {shown_url(written)}"
+    # httpd cuts a "$N" from the authority's first ':' on, which may have
+    # been in a password hidden as it was read: the port is then not judged.
+    hidden_cut = match and f"{REDACTED_VALUE}@" in rest.split("/", 1)[0]
+    if port and not hidden_cut and port_number(port, scheme.group(1).lower()) is None:
+        return f"Unable to parse URL: {shown_url(written)}"
     if not hostname or hostname == "[":
-        return f"URL must be absolute!: {shown_url(url)}"
+        return f"URL must be absolute!: {shown_url(written)}"
     if len(hostname.lstrip("[")) >= _HOSTNAME_SIZE:
         return f"worker hostname ({hostname.lstrip('[').lower()}) too long"
     return None
@@ -203,9 +265,22 @@ def _new_worker(workers: WorkerNames, written: str, real: str, match: bool = Fal
     """ap_proxy_define_worker_ex for a URL no worker covers: its refusal, or
     None with the new worker's name added to ``workers``."""
     problem = _absolute_error(written if written[:5].lower() != "unix:" else real, match)
-    if problem is None and (worker := worker_name(real)) is not None:
+    if problem is None and (worker := _defined_name(real, match)) is not None:
         workers.append(worker)
     return problem
+
+
+def _defined_name(url: str, match: bool) -> str | None:
+    """The new worker's name: a ProxyPassMatch port's ``$N`` moved to the
+    path's start, as httpd names it (``http://b:$1/`` is ``http://b$1/``)."""
+    if not match:
+        return worker_name(url)
+    parsed, cut = _without_port_references(url)
+    name = worker_name(parsed)
+    if name is None or not cut:
+        return name
+    slash = name.find("/", name.find("://") + 3)
+    return name + cut if slash < 0 else name[:slash] + cut + name[slash:]
 
 
 def _new_balancer(balancers: set[str], name: str, checked: str) -> str | None:
@@ -406,6 +481,29 @@ def proxy_set_error(
             # httpd adds key=value: the value is left out, it may be a secret.
             return f"ProxySet: {message} {key}=...; {shown_url(name)}"
     return None
+
+
+_IF_PATHS = {"if": "*If", "elseif": "*ElseIf", "else": "*Else"}
+
+
+def section_path(section: Directive) -> str | None:
+    """httpd's cmd->path inside ``section`` (a path section): its path or
+    regular expression as written, a <Directory>'s with a '/' added, a
+    <Files>'s with '//' made '/', "*If" for <If>; a <Proxy>'s without "proxy:"."""
+    key, args = section.key, section.args
+    if key in _IF_PATHS:
+        return _IF_PATHS[key]
+    if not args:
+        return None
+    if key in ("proxy", "proxymatch"):
+        return proxy_section_path(args[0])
+    regex = args[0] == "~" and len(args) > 1
+    path = args[1] if regex else args[0]
+    if regex or key.endswith("match") or key == "location":
+        return path
+    if key == "directory":
+        return path if path.endswith("/") else path + "/"
+    return re.sub("/+", "/", path)
 
 
 def proxy_section_path(path: str) -> str:

@@ -40,7 +40,7 @@ from .handlers import (
     section_error,
     words_decide,
 )
-from .proxy_params import proxy_section_path
+from .proxy_params import proxy_section_path, section_path
 from .secret_words import redact_text
 from .tree import Directive
 
@@ -287,13 +287,16 @@ def check_commands(
             # its handler at walk time, which never walks the body.
             if children and key != "<macro":
                 saved = (state.scope, state.proxy_section, state.proxy_section_written,
-                         state.proxy_match)  # fmt: skip
+                         state.proxy_match, state.section_path)  # fmt: skip
                 if directive.key == "virtualhost":
                     state.scope = id(directive)  # a vhost's own server config
+                    state.section_path = None
                 elif directive.key in ("proxy", "proxymatch") and directive.args:
                     state.proxy_section = proxy_section_path(directive.args[0])
                     state.proxy_section_written = directive.args[0]
                     state.proxy_match = directive.key == "proxymatch"
+                if directive.key in _PATH_SECTIONS:
+                    state.section_path = section_path(directive)
                 walk(
                     children,
                     (*sections, directive.key),
@@ -301,7 +304,7 @@ def check_commands(
                     in_directory or directive.key in _PATH_SECTIONS,
                 )
                 (state.scope, state.proxy_section, state.proxy_section_written,
-                 state.proxy_match) = saved  # fmt: skip
+                 state.proxy_match, state.section_path) = saved  # fmt: skip
             if directive.key in ("proxy", "proxymatch") and modern and children is not None:
                 message = proxy_section_arguments_error(directive, state)
                 if message is not None:
