@@ -160,6 +160,8 @@ CASES = [
     "ProxyPass /a http://b:/\nProxyPass /c http://b/ timeout=0",
     "ProxyPass /a http://[::1/",
     "ProxyPass /a http://[/",
+    "ProxyPass /a http://[::1]x/",
+    "ProxyPass /a http://[::1]:x/",
     # A BalancerMember outside <Proxy> takes its balancer from the
     # section's path; a ProxySet only from a <Proxy> that is its parent.
     "<Location /a>\nBalancerMember http://b1/\n</Location>",

@@ -243,8 +243,9 @@ def _absolute_error(url: str, match: bool = False) -> str | None:
     rest = url[scheme.end() + 2 :]
     host = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
     if host.startswith("["):
-        hostname, _, port = host.partition("]")
-        port = port.removeprefix(":")
+        # apr reads a port only where ':' follows the ']'; other text is no port.
+        hostname, _, after = host.partition("]")
+        port = after[1:] if after.startswith(":") else ""
     else:
         hostname, _, port = host.partition(":")
     if host.startswith("[") and "]" not in host:
