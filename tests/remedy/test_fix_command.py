@@ -297,3 +297,28 @@ def test_a_dangling_link_never_leads_a_fix_outside_the_tree(tmp_path: Path, fmt:
     assert code in (0, 1), err
     assert "leads outside the audited tree" in err
     assert "outside/99-tcpaudit.conf" not in out and "nonexist" not in out
+
+
+def test_a_findings_fix_on_a_macro_body_line_says_every_use_shares_it(tmp_path: Path) -> None:
+    # The finding's own fix quoted "Timeout 600", the first Use's expansion,
+    # as the line to change, with nothing saying vhost b's `Use M 5` shares it.
+    conf = tmp_path / "usr/local/apache2/conf"
+    conf.mkdir(parents=True)
+    (conf / "httpd.conf").write_text(
+        "ServerRoot /usr/local/apache2\nListen 8080\nListen 8081\n"
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule authz_core_module modules/mod_authz_core.so\n"
+        "LoadModule macro_module modules/mod_macro.so\n"
+        "<Macro M $t>\nTimeout $t\n</Macro>\nUse M 600\n"
+        "<VirtualHost *:8080>\nServerName b\nUse M 5\n</VirtualHost>\n"
+    )
+    report = tcpaudit.audit(tcpaudit.gather(root=tmp_path, apache_build="debian"))
+    (timeout,) = [f for f in report.findings if f.rule == "TA101"]
+    assert timeout.location is not None and timeout.location.line == 8
+    assert timeout.fix is not None
+    assert timeout.fix.startswith(
+        "# usr/local/apache2/conf/httpd.conf:8 is in a <Macro> body, which every Use"
+    ), timeout.fix
+    for finding in report.findings:  # every fix changing that line says so, no other
+        in_body = any(change.line == 8 for change in finding.fix_changes)
+        assert in_body == ("<Macro> body" in (finding.fix or "")), finding.rule

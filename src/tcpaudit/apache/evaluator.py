@@ -98,6 +98,7 @@ class EvaluationResult:
     load_module_names: set[str] = field(default_factory=set)
     # (file, line) of the Define and Use lines whose values stand where a secret is.
     secret_value_lines: list[tuple[str, int]] = field(default_factory=list)
+    macro_body_lines: list[tuple[str, int]] = field(default_factory=list)
     # The values of secret Defines (Variables.secret_values), kept out of error lines.
     secret_values: list[str] = field(default_factory=list)
     # (host directory, wildcard) of each Include wildcard matched (DirectoryBudget.scanned).
@@ -448,6 +449,7 @@ def evaluate(
             }
         ),
         secret_values=evaluator.variables.secret_values(),
+        macro_body_lines=sorted(evaluator.macros.used_body_lines()),
     )
     if check:
         try:

@@ -404,6 +404,7 @@ def _load(
         secret_value_lines=[
             Location(file=file, line=line) for file, line in result.secret_value_lines
         ],
+        macro_body_lines=[Location(file=file, line=line) for file, line in result.macro_body_lines],
         notes=limit_notes(
             notes_without_secret_values(
                 [*notes, *invocation.notes, *setting_notes, *result.notes], result.secret_values

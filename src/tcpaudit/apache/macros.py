@@ -184,6 +184,9 @@ class MacroTable:
         # `Use` lines passing a value a macro puts where a secret is (a URL's
         # password): `fix` leaves their files out. Parameters per macro, kept.
         self.secret_use_lines: set[tuple[str, int]] = set()
+        # The macros some Use expanded, by place: their body lines are where
+        # a fix of what they built would go, shared by every Use.
+        self.used: dict[tuple[str, int], Macro] = {}
         self._secret_parameters: dict[tuple[str, str, int], set[int]] = {}
 
     def _secret_parameter_indexes(self, macro: Macro) -> set[int]:
@@ -217,6 +220,10 @@ class MacroTable:
                     stack.append((inner, False))
         return cache[place(macro)]
 
+    def used_body_lines(self) -> set[tuple[str, int]]:
+        """(file, line) of each body line of a macro some Use expanded."""
+        return {(file, number) for macro in self.used.values() for number, _, file in macro.body}
+
     def handle(self, key: str, rest: str, lines: list[Line], index: int) -> int:
         """Apply ``<Macro``, ``Use`` or ``UndefMacro`` (``key``) read at ``lines[index - 1]``.
 
@@ -249,6 +256,7 @@ class MacroTable:
             raise MacroError(f"recursive use of macro '{name}' is invalid")
         if self._secret_parameter_indexes(macro):
             self.secret_use_lines.add((where, number))
+        self.used[(macro.file, macro.line)] = macro
         self.expanded_lines += len(macro.body)
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")

@@ -159,6 +159,9 @@ class ApacheConfig(BaseModel):
     secret is (``Define PW ...`` used as ``http://user:${PW}@backend/``, a
     ``Use`` argument a macro puts there): ``tcpaudit fix`` leaves their files
     out. Only places are kept, never values.
+    ``macro_body_lines`` are the lines of each ``<Macro>`` body some ``Use``
+    expanded: a directive built there keeps the body's place, which every
+    ``Use`` shares, so a fix quoting it says so.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -183,6 +186,7 @@ class ApacheConfig(BaseModel):
     vhosts: list[VirtualHost] = Field(default_factory=list)
     proxy_routes: list[ProxyRoute] = Field(default_factory=list)
     secret_value_lines: list[Location] = Field(default_factory=list)
+    macro_body_lines: list[Location] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
 
     _directives: list[Directive] = PrivateAttr(default_factory=list)

@@ -23,6 +23,7 @@ from .catalogue import bundled_rule_ids, load_catalogue, registered_checks
 from .config import AuditConfig, suggest_rule_id
 from .findings import (
     ApacheSummary,
+    FileChange,
     Finding,
     JsonScalar,
     KernelSummary,
@@ -138,13 +139,43 @@ def _with_redaction_note(fix: str | None) -> str | None:
     )
 
 
+def _with_macro_note(
+    fix: str | None, changes: Sequence[FileChange], bodies: set[tuple[str, int]]
+) -> str | None:
+    """A fix changing a line of a ``<Macro>`` body says so first: the line it
+    quotes is one Use's expansion, and the body is every Use's."""
+    if fix is None or not bodies:
+        return fix
+    shared = next(
+        (
+            change
+            for change in changes
+            if change.line is not None and (change.file, change.line) in bodies
+        ),
+        None,
+    )
+    if shared is None:
+        return fix
+    return (
+        f"# {shared.file}:{shared.line} is in a <Macro> body, which every Use of the macro "
+        "shares: the line quoted is one Use's expansion. Change the value where the macro "
+        "is used (a Use's argument), or the body for every Use.\n"
+        f"{fix}"
+    )
+
+
 class _Graded(NamedTuple):
     rule: str
     severity: Severity
     suppressed: bool
 
 
-def _finding(rule: Rule, item: Judged, derived_values: Mapping[str, object]) -> Finding:
+def _finding(
+    rule: Rule,
+    item: Judged,
+    derived_values: Mapping[str, object],
+    macro_bodies: set[tuple[str, int]],
+) -> Finding:
     hit = item.hit
     values = {
         **derived_values,
@@ -164,7 +195,7 @@ def _finding(rule: Rule, item: Judged, derived_values: Mapping[str, object]) -> 
         current=hit.current,
         recommended=hit.recommended,
         location=hit.location,
-        fix=_with_redaction_note(hit.fix),
+        fix=_with_macro_note(_with_redaction_note(hit.fix), hit.changes, macro_bodies),
         fix_changes=list(hit.changes),
         references=rule.references,
         suppressed=item.suppressed,
@@ -398,7 +429,12 @@ def audit(
             fingerprint_of(rule.id, item.hit.setting, item.hit.scope, item.file or None)
             for rule, item in left_out
         )
-    findings = [_finding(rule, item, derived_values) for rule, item in shown]
+    macro_bodies = (
+        {(place.file, place.line) for place in apache.macro_body_lines if place.line is not None}
+        if apache
+        else set()
+    )
+    findings = [_finding(rule, item, derived_values, macro_bodies) for rule, item in shown]
     findings.sort(
         key=lambda f: (
             f.suppressed,
