@@ -22,6 +22,9 @@ KINDS = (
     "keepalive_idle",
     "tls_handshake",
 )
+# A slow reader of a response the server's send buffer takes whole (not a
+# kind of the model: what its "larger than the socket buffers" leaves out).
+FITTING_READER = "fitting_reader"
 # Proxied WebSockets (``LabConfig.websocket``): one left idle, one kept busy.
 TUNNEL_KINDS = ("websocket_idle", "websocket_active")
 # Just above the lab's MinRate=500, so mod_reqtimeout extends the stage to its maximum.
@@ -116,9 +119,10 @@ def stall(kind: str, config: LabConfig, port: int, tls_port: int | None) -> Stal
         if kind == "body_trickle":
             held.trickle(_trickle_body)
         return held
-    if kind == "slow_reader":
+    if kind in ("slow_reader", FITTING_READER):
         sock = _connect(port, rcvbuf=_SLOW_READER_RCVBUF)
-        sock.sendall(f"GET /big HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        path = "/big" if kind == "slow_reader" else "/fits"
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
         return Stall(sock, time.monotonic())
     if kind == "keepalive_idle":
         sock = _connect(port)

@@ -12,6 +12,7 @@ mod_reqtimeout's compiled defaults (header=20-40,MinRate=500 body=20,MinRate=500
 from __future__ import annotations
 
 from holdlab import KINDS, TUNNEL_KINDS, Cell, LabConfig, VirtualHostSpec
+from lab_clients import FITTING_READER
 
 __all__ = ["MPMS", "bench_cells", "ci_cells", "tunnel_cells"]
 
@@ -344,3 +345,9 @@ def bench_cells() -> list[Cell]:
         for kind in kinds
     ]
     return ci_cells() + tunnel_cells() + extra
+
+
+def send_buffer_cells() -> list[Cell]:
+    """A slow reader of a response the send buffer takes whole, per MPM."""
+    config = LabConfig("send-buffer", "prefork", timeout=8)
+    return [Cell(config.with_mpm(mpm), FITTING_READER) for mpm in MPMS]

@@ -113,6 +113,14 @@ class LabFiles:
     big_file: Path
     certificate: Path
     key: Path
+    # A response the socket's send buffer takes whole: a quarter of the most
+    # it grows to (net.ipv4.tcp_wmem's third field; 4 MiB by default).
+    fitting_file: Path | None = None
+
+
+def send_buffer_max_bytes() -> int:
+    """The most a TCP socket's send buffer grows to here (tcp_wmem's maximum)."""
+    return int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
 
 
 @contextlib.contextmanager
@@ -136,7 +144,11 @@ def lab_files() -> Iterator[LabFiles]:
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
         key.chmod(0o644)
-        yield LabFiles(directory, big, certificate, key)
+        fitting = directory / "fits.bin"
+        with fitting.open("wb") as handle:
+            handle.truncate(send_buffer_max_bytes() // 4)
+        fitting.chmod(0o644)
+        yield LabFiles(directory, big, certificate, key, fitting)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -191,6 +203,7 @@ def write_lab_config(
         "MaxKeepAliveRequests 100",
         f"AcceptFilter http {config.accept_filter}",
         f"Alias /big {files.big_file}",
+        *([f"Alias /fits {files.fitting_file}"] if files.fitting_file else []),
         f"ScriptAlias /read {script}",
         *(line.replace("@PORT@", str(port)) for line in config.extra),
     ]
