@@ -161,3 +161,19 @@ def test_members_outside_a_proxy_section_join_the_balancer_its_path_names(tmp_pa
         _line(text, "BalancerMember http://app1.example/"),
         _line(text, "BalancerMember http://app2.example/ timeout=5"),
     }
+
+
+def test_a_proxypassmatch_port_reference_names_the_worker_as_httpd_does(tmp_path: Path) -> None:
+    # httpd names the worker of http://b:$1/ "http://b$1/" (the "$1" cut from
+    # the port and put before the path), so the second line shares it and
+    # its timeout=7 is ignored (apache2 -t: AH01146).
+    text = (
+        "ProxyPassMatch ^/(a) http://b:$1/ timeout=5\nProxyPassMatch ^/(c) http://b$1/ timeout=7\n"
+    )
+    conf = tmp_path / "etc" / "apache2" / "apache2.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(HEAD + text)
+    apache = tcpaudit.gather(root=tmp_path).apache
+    assert apache is not None
+    second = apache.proxy_routes[1]
+    assert second.shared_with == f"etc/apache2/apache2.conf:{_line(text, text.splitlines()[0])}"

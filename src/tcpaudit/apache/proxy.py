@@ -28,6 +28,7 @@ from .model import ProxyRoute
 from .proxy_params import (
     WorkerNames,
     balancer_key,
+    defined_worker_name,
     proxy_section_path,
     section_path,
     worker_covering,
@@ -107,7 +108,7 @@ class ServerWorkers:
         return best
 
     def define(self, url: str, kind: str, worker: _Worker) -> None:
-        name = worker_name(url)
+        name = defined_worker_name(url, kind == "match")
         if name is not None and (kind, name) not in self.workers:
             self.names[kind].append(name)
             self.workers[(kind, name)] = worker
@@ -159,7 +160,7 @@ class _Reader:
             worker = _Worker(dict(route.params), {}, route, _where(directive))
             self._copy_conf_params(worker)
             self.workers.define(url, kind, worker)
-            name = worker_name(url)
+            name = defined_worker_name(url, kind == "match")
             found = None if name is None else (name, worker)
         self.routes.append((route, found))
 

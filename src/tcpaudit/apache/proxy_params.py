@@ -266,12 +266,12 @@ def _new_worker(workers: WorkerNames, written: str, real: str, match: bool = Fal
     """ap_proxy_define_worker_ex for a URL no worker covers: its refusal, or
     None with the new worker's name added to ``workers``."""
     problem = _absolute_error(written if written[:5].lower() != "unix:" else real, match)
-    if problem is None and (worker := _defined_name(real, match)) is not None:
+    if problem is None and (worker := defined_worker_name(real, match)) is not None:
         workers.append(worker)
     return problem
 
 
-def _defined_name(url: str, match: bool) -> str | None:
+def defined_worker_name(url: str, match: bool) -> str | None:
     """The new worker's name: a ProxyPassMatch port's ``$N`` moved to the
     path's start, as httpd names it (``http://b:$1/`` is ``http://b$1/``)."""
     if not match:
@@ -489,8 +489,9 @@ _IF_PATHS = {"if": "*If", "elseif": "*ElseIf", "else": "*Else"}
 
 def section_path(section: Directive) -> str | None:
     """httpd's cmd->path inside ``section`` (a path section): its path or
-    regular expression as written, a <Directory>'s with a '/' added, a
-    <Files>'s with '//' made '/', "*If" for <If>; a <Proxy>'s without "proxy:"."""
+    regular expression as written, a <Directory>'s or <Files>'s path with
+    '//' made '/' (and a '/' added to a <Directory>'s), "*If" for <If>; a
+    <Proxy>'s without "proxy:"."""
     key, args = section.key, section.args
     if key in _IF_PATHS:
         return _IF_PATHS[key]
@@ -502,9 +503,12 @@ def section_path(section: Directive) -> str | None:
     path = args[1] if regex else args[0]
     if regex or key.endswith("match") or key == "location":
         return path
+    # apr_filepath_merge makes a <Directory> or <Files> path canonical: '//'
+    # is '/' there, so such a path never names a balancer.
+    path = re.sub("/+", "/", path)
     if key == "directory":
         return path if path.endswith("/") else path + "/"
-    return re.sub("/+", "/", path)
+    return path
 
 
 def proxy_section_path(path: str) -> str:
