@@ -721,3 +721,29 @@ def test_a_section_openers_hidden_last_word_keeps_its_closing_bracket(
     document = assert_kept_out(module, root)
     (shown,) = [line for line in sent_lines(document) if line.startswith(f"<{name}")]
     assert shown.count(">") == 1 and CANARY not in shown, shown
+
+
+@pytest.mark.parametrize(
+    ("opener", "closer"),
+    [
+        (f"<Directory /srv> password={CANARY}", "</Directory>"),
+        (f'<Location /x> RequestHeader set Authorization "Basic {CANARY}"', "</Location>"),
+        ("<Location /x> Authorization: Bearer " + CANARY, "</Location>"),
+        (f"<Location /x> X-Api-Key:{CANARY}", "</Location>"),
+        (f"<IfModule mod_proxy.c> ProxyPass /b ajp://h:8009/ secret={CANARY}", "</IfModule>"),
+        (f"<VirtualHost *:80> SSLPassword {CANARY}", "</VirtualHost>"),
+        ("<Location /x>", f"</Location> secret={CANARY}"),
+        (f"<Proxy ajp://h:8009/> 'x' \"u:{CANARY}@h\"", "</Proxy>"),
+    ],
+)
+def test_text_httpd_drops_after_a_section_line_never_leaves_the_host(
+    module: ModuleType, tmp_path: Path, opener: str, closer: str
+) -> None:
+    # httpd reads an opener's arguments up to the line's last '>' and a
+    # closer's first word only: what follows is never read, and was sent as
+    # written whatever it held.
+    root = debian_with(tmp_path, f"{opener}\n{closer}")
+    document = assert_kept_out(module, root)
+    lines = sent_lines(document)
+    assert opener[: opener.rindex(">") + 1] in lines
+    assert closer.split()[0] in lines

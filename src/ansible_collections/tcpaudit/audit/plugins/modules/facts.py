@@ -1433,6 +1433,20 @@ def redact_directive_words(key, words):
     return [word if word == APACHE_REDACTED else _redact_url_and_parameters(word) for word in words]
 
 
+def _without_ignored_tail(line):
+    """A section opener or closer without the text httpd drops after it (an
+    opener's arguments end at the line's last '>', a closer is its first
+    word): never read, that text may hold anything, a secret included."""
+    stripped = line.lstrip()
+    if stripped.startswith("</"):
+        end = len(line) - len(stripped) + len(stripped.split(None, 1)[0])
+    elif stripped.startswith("<") and ">" in stripped:
+        end = line.rindex(">") + 1
+    else:
+        return line
+    return line[:end] if line[end:].strip() else line
+
+
 def _rewrite_apache_line(line, rewrite):
     """One logical Apache line with its words rewritten by ``rewrite(key, values)``
     (which returns the new values, the name's included), quoting kept."""
@@ -1442,17 +1456,8 @@ def _rewrite_apache_line(line, rewrite):
     key = stripped.split(None, 1)[0].lower()
     key = key[1:] if key.startswith("<") else key
     key = key[:-1] if key.endswith(">") else key
-    if stripped.startswith("<") and not stripped.startswith("</") and ">" in stripped:
-        # httpd reads a section opener's arguments up to the line's last '>'
-        # and drops what follows it: rewrite the part read, keeping its '>'.
-        cut = line.rindex(">") + 1
-        after = line[cut:]
-        if after.strip():
-            words = after.split()
-            hidden = [_redact_url_and_parameters(word) for word in words]
-            if hidden != words:
-                after = " " + " ".join(hidden)
-            return _rewrite_apache_line(line[:cut], rewrite) + after
+    if stripped.startswith("<"):
+        line = _without_ignored_tail(line)
     matches = list(_WORD.finditer(line))
     if not matches:
         return line
@@ -1554,6 +1559,11 @@ def redact_apache(text, uses=None):
                 # A comment (all its continued lines) carries nothing httpd reads.
                 lines[start : index + 1] = [""] * (index + 1 - start)
             continue
+        if word.startswith("<"):
+            cut = _without_ignored_tail(joined)
+            if cut != joined:
+                lines[start : index + 1] = [""] * (index - start) + [cut]
+                joined = cut
         if word == "<macro":
             words = joined.strip().rstrip(">").split()
             macro = (words[1].lower(), words[2:]) if len(words) > 1 else None
