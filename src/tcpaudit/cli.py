@@ -390,10 +390,16 @@ def main(argv: list[str] | None = None) -> NoReturn:
             exc.show()
             _leave(2)
         command = exc.ctx.command_path if exc.ctx is not None else "tcpaudit"
-        click.echo(f"tcpaudit: error: {exc.format_message()} (see {command} --help)", err=True)
+        from .safetext import printable
+
+        # The message may quote an argument (a path) as given: shown escaped.
+        message = printable(exc.format_message())
+        click.echo(f"tcpaudit: error: {message} (see {command} --help)", err=True)
         code = 2
     except click.ClickException as exc:
-        exc.show()
+        from .safetext import printable
+
+        click.echo(f"Error: {printable(exc.format_message())}", err=True)
         code = exc.exit_code
     except click.Abort:
         click.echo("Aborted!", err=True)

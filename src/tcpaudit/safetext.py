@@ -121,15 +121,14 @@ _RUNNER_COMMAND = re.compile(r"##(?=[A-Za-z]*\[)")
 RUNNER_COMMAND_SHOWN = "#\\u0023"
 
 
-def _shown(_: re.Match[str]) -> str:
-    return RUNNER_COMMAND_SHOWN
-
-
-def no_workflow_commands(text: str) -> str:
+def no_workflow_commands(text: str, shown: str = RUNNER_COMMAND_SHOWN) -> str:
     """``text`` with the "##" of every CI runner's command marker ("##[",
-    "##vso[", "##teamcity[") written "#\\u0023" (the same string to a JSON
-    reader): a runner acts on the first anywhere in a log's line."""
-    return _RUNNER_COMMAND.sub(_shown, text) if "##" in text else text
+    "##vso[", "##teamcity[") written ``shown``: "#\\u0023", the same string
+    to a JSON reader (XML writes "#&#35;"). A runner acts on the first
+    anywhere in a log's line."""
+    if "##" not in text:
+        return text
+    return _RUNNER_COMMAND.sub(lambda _: shown, text)
 
 
 def runner_marker_note(rendered: str) -> str | None:
@@ -158,18 +157,19 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     return no_workflow_commands(text)
 
 
-def no_line_commands(text: str) -> str:
-    """``text`` (a whole rendered report) with each line that would begin with
-    "::" once its blanks are dropped written "\\u003a:" there: a CI runner
-    takes such a line for a command. Not for --format github, whose lines are
-    commands by design."""
+# A line's start: the text's, or after a line feed or a carriage return (a
+# runner reading a step's output ends a line at either).
+_LINE_COMMAND = re.compile(r"(^|[\r\n])([^\S\r\n]*)::")
+
+
+def no_line_commands(text: str, colon: str = "\\u003a") -> str:
+    """``text`` (a whole rendered report) with the first ':' of each line
+    that would begin with "::" once its blanks are dropped written ``colon``
+    ("\\u003a"; XML writes "&#58;"): a CI runner takes such a line for a
+    command. Not for --format github, whose lines are commands by design."""
     if "::" not in text:
         return text
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        if line.lstrip().startswith("::"):
-            lines[index] = line.replace(":", "\\u003a", 1)
-    return "\n".join(lines)
+    return _LINE_COMMAND.sub(lambda match: f"{match.group(1)}{match.group(2)}{colon}:", text)
 
 
 def for_a_log(rendered: str) -> str:

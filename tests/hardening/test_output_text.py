@@ -560,3 +560,35 @@ def test_no_ci_runners_command_marker_reaches_a_log(tmp_path: Path) -> None:
     assert "##vso[task.setvariable" in failures
     for fmt in ("table", "markdown"):
         assert outputs[fmt].rstrip().splitlines()[-1].startswith('note: "#\\u0023" stands for'), fmt
+
+
+def test_junit_and_fix_notes_carry_no_runner_command(tmp_path: Path) -> None:
+    # JUnit wrote a suppression reason's "::stop-commands::" at a line's
+    # start, and read back a literal "#\u0023" as "##"; `fix` printed its
+    # notes (a file name holding "##vso[") to stderr as they were.
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    reason = "ok\n::stop-commands::pwn\n  ::add-mask::x\rsee #\\u0023[ and ##vso[x]"
+    config = tmp_path / "tcpaudit.toml"
+    config.write_text(f'[[suppress]]\nrule = "TA102"\nreason = {json.dumps(reason)}\n')
+    code, out, err = _run(
+        "audit", "--root", str(root), "--config", str(config), "--format", "junit"
+    )
+    assert code in (0, 1), err
+    text = out.decode()
+    assert not _RUNNER_MARKER.search(text)
+    assert not [line for line in re.split("[\r\n]", text) if line.lstrip().startswith("::")]
+    skipped = [
+        node.attrib.get("message", "") + (node.text or "")
+        for node in ET.fromstring(text).iter("skipped")
+    ]
+    assert any(reason.replace("\r", "\n") in message or reason in message for message in skipped), (
+        skipped
+    )
+    conf_d = root / "etc/httpd/conf.d"
+    (conf_d / "shop.conf").rename(conf_d / "##vso[task.setvariable variable=X]shop.conf")
+    with (conf_d / "##vso[task.setvariable variable=X]shop.conf").open("a") as handle:
+        handle.write("ProxyPass /b/ http://admin:S3cretPassw0rd@127.0.0.1:8081/\n")
+    code, _, err = _run("fix", "--root", str(root))
+    assert code in (0, 1), err
+    assert "holds a password in a URL" in err and not _RUNNER_MARKER.search(err), err

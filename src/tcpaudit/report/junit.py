@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from ..engine.catalogue import load_catalogue
 from ..engine.findings import Finding, Report
 from ..engine.rule import Rule
-from ..safetext import RUNNER_COMMAND_SHOWN, no_workflow_commands, printable, show_bytes
+from ..safetext import no_line_commands, no_workflow_commands, printable, show_bytes
 
 __all__ = ["render", "xml_safe"]
 
@@ -137,7 +137,8 @@ def render(report: Report, *, color: bool = False, rules: Sequence[Rule] | None 
     )
     ET.indent(suite)
     body = ET.tostring(suite, encoding="unicode")
-    # A CI runner acts on "##[" (and "##vso[", ...) anywhere in a log's line;
-    # "#&#35;" is the same text to an XML reader, and no marker to a runner.
-    body = no_workflow_commands(body).replace(RUNNER_COMMAND_SHOWN, "#&#35;")
+    # A CI runner acts on "##[" (and "##vso[", ...) anywhere in a log's line
+    # and on "::" at a line's start; "#&#35;" and "&#58;" are the same text
+    # to an XML reader, and no command to a runner.
+    body = no_line_commands(no_workflow_commands(body, "#&#35;"), "&#58;")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
