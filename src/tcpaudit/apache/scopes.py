@@ -24,6 +24,7 @@ def vhost_label(vhost: VirtualHost) -> str:
 # A vhost that sets none waits for its address's base vhost's (http_core.c
 # takes the base server's; measured: lab cell keepalive-from-base).
 _FROM_BASE = "KeepAliveTimeout"
+_READ_LIMITS = "RequestReadTimeout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,20 @@ class Scope:
         if not self.in_force(name):
             return None
         return self.config.settings.get(name)
+
+    @property
+    def reads_headers(self) -> bool:
+        """Whether some connection's request headers are read under this
+        scope: mod_reqtimeout's header stage (and whether it runs at all)
+        come from the connection's base server, the first vhost of its
+        address, or the server's for an address no vhost names or a base
+        vhost setting no RequestReadTimeout (reqtimeout_before_header)."""
+        if self.vhost is not None:
+            return any(base is self.vhost for base in self.bases)
+        vhosts, main_is_base = self.served
+        return main_is_base or any(
+            vhost in bases and _READ_LIMITS not in vhost.settings for vhost, bases in vhosts
+        )
 
     def in_force(self, name: str) -> bool:
         """Whether some connection runs with this scope's value of ``name``

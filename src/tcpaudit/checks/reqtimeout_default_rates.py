@@ -44,7 +44,8 @@ def reqtimeout_default_rates(
             continue
         stages = [
             name
-            for name in ("header", "body")
+            # The header stage runs only where headers are read (the base server).
+            for name in (("header", "body") if scope.reads_headers else ("body",))
             if (stage := getattr(setting.value, name)) is not None
             and stage.default
             and stage.min_rate_bytes

@@ -7,7 +7,10 @@ without end when it has none (extend_timeout in mod_reqtimeout.c): httpd
 2.4's own body default, ``body=20,MinRate=500``, never cuts a body that keeps
 arriving at 500 B/s (measured on a real apache2: still held after twice
 every timer). The server and each virtual host that sets its own stages are
-judged; 2.4.39's default stages, whose MinRate is not applied, are TA117's.
+judged, the header stage only where headers are read (a connection's base
+server: mod_reqtimeout takes it from there, the body stage from the
+request's vhost); 2.4.39's default stages, whose MinRate is not applied,
+are TA117's.
 """
 
 from __future__ import annotations
@@ -80,10 +83,15 @@ def request_read_timeout_weak(
         value = setting.value if setting else None
         limits = value if isinstance(value, RequestReadTimeoutValue) else RequestReadTimeoutValue()
         problems: list[tuple[str, str]] = []
-        for name, stage, limit, total in (
+        stages = [
             ("header", limits.header, params.max_header_seconds, None),
             ("body", limits.body, params.max_body_seconds, params.max_body_total_seconds),
-        ):
+        ]
+        if not scope.reads_headers:
+            # A name-based vhost's header stage is never used: its
+            # connections' headers are read under their base server's.
+            stages = stages[1:]
+        for name, stage, limit, total in stages:
             # 2.4.39 applies no MinRate to default stages (TA117): they do not extend.
             rate_applies = not (stage is not None and stage.default and padded == _MIN_RATE_BUG)
             problem = _problem(name, stage, limit, total, rate_applies)
