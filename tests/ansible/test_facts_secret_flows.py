@@ -747,3 +747,24 @@ def test_text_httpd_drops_after_a_section_line_never_leaves_the_host(
     lines = sent_lines(document)
     assert opener[: opener.rindex(">") + 1] in lines
     assert closer.split()[0] in lines
+
+
+@pytest.mark.parametrize(
+    ("opener", "closer", "valid"),
+    [
+        (f"<Directory /srv password={CANARY}>", "</Directory>", False),
+        (f"<Files x.txt password={CANARY}>", "</Files>", False),
+        (f"<Directory /srv Authorization:Bearer{CANARY}>", "</Directory>", False),
+        (f"<Directory ~ ^/srv token={CANARY}>", "</Directory>", False),
+        (f"<IfModule mod_ssl.c password={CANARY}>", "</IfModule>", True),
+        (f"<IfDefine X password={CANARY}>", "</IfDefine>", True),
+    ],
+)
+def test_words_httpd_never_reads_in_a_section_opener_never_leave_the_host(
+    module: ModuleType, tmp_path: Path, opener: str, closer: str, valid: bool
+) -> None:
+    # httpd reads one word of these openers (two after '~'): IfModule and
+    # IfDefine ignore the rest, Directory, Files and Location refuse them
+    # whatever they hold; the controller's verdict is the same either way.
+    root = debian_with(tmp_path, f"{opener}\n{closer}")
+    assert_kept_out(module, root, valid=valid)

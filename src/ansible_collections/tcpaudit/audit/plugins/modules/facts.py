@@ -1447,6 +1447,39 @@ def _without_ignored_tail(line):
     return line[:end] if line[end:].strip() else line
 
 
+# Sections whose opener httpd reads one word of (a path, or '~' and a
+# regular expression; a module or a name): IfModule and IfDefine never read
+# the others, Directory, Files and Location refuse them whatever they say
+# ("Multiple <Directory> arguments not (yet) supported").
+_ONE_WORD_SECTIONS = frozenset(
+    ["directory", "directorymatch", "files", "filesmatch", "location", "locationmatch",
+     "ifmodule", "ifdefine"]
+)  # fmt: skip
+
+
+def _unread_words_hidden(line):
+    """A one-word section opener with each word httpd does not read replaced
+    by one placeholder word (same verdict: such words may hold anything)."""
+    close = line.rfind(">")
+    if close < 0:
+        return line
+    matches = list(_WORD.finditer(line, 0, close))
+    if len(matches) < 3:
+        return line
+    key = matches[0].group().lstrip("<").lower()
+    if key not in _ONE_WORD_SECTIONS:
+        return line
+    read = 2 if matches[1].group() == "~" and not key.startswith("if") else 1
+    extra = matches[1 + read :]
+    if not extra:
+        return line
+    return (
+        line[: extra[0].start()]
+        + " ".join([APACHE_REDACTED] * len(extra))
+        + line[extra[-1].end() :]
+    )
+
+
 def _rewrite_apache_line(line, rewrite):
     """One logical Apache line with its words rewritten by ``rewrite(key, values)``
     (which returns the new values, the name's included), quoting kept."""
@@ -1560,7 +1593,7 @@ def redact_apache(text, uses=None):
                 lines[start : index + 1] = [""] * (index + 1 - start)
             continue
         if word.startswith("<"):
-            cut = _without_ignored_tail(joined)
+            cut = _unread_words_hidden(_without_ignored_tail(joined))
             if cut != joined:
                 lines[start : index + 1] = [""] * (index - start) + [cut]
                 joined = cut
