@@ -286,8 +286,11 @@ def rules_command(output_format: str, config_file: str | None, rules_dir: tuple[
     """List the rule catalogue (the bundled rules, tcpaudit.toml's rules_dirs, --rules-dir)."""
     _config, rules = _load_catalogue(config_file, rules_dir)
     if output_format == "json":
+        from .safetext import no_workflow_commands
+
         data = [rule.model_dump(mode="json") for rule in rules]
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        # "#\u0023" for a runner's "##": the same text to a JSON reader.
+        click.echo(no_workflow_commands(json.dumps(data, indent=2, ensure_ascii=False)))
         return
     from tabulate import tabulate
 
@@ -342,9 +345,10 @@ def explain_command(
         hint = f"did you mean {close}? " if close else ""
         fail(f"no rule {rule_id!r}; {hint}`tcpaudit rules` lists them")
         return
-    from .safetext import printable
+    from .safetext import for_a_log, printable
 
-    click.echo(printable(explain_rule(rule), keep_newlines=True))
+    # A rule of a rules directory is text from whoever wrote it.
+    click.echo(for_a_log(printable(explain_rule(rule), keep_newlines=True) + "\n"), nl=False)
 
 
 # `tcpaudit schema DOCUMENT`: the model behind each JSON output, imported on use.

@@ -179,6 +179,6 @@ def for_a_log(rendered: str) -> str:
     written)."""
     text = no_line_commands(no_workflow_commands(rendered))
     note = runner_marker_note(text)
-    if note is None:
+    if note is None or note in text:  # a report holding another says it once
         return text
     return f"{text}{note}\n" if text.endswith("\n") else f"{text}\n{note}"

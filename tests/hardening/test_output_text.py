@@ -592,3 +592,40 @@ def test_junit_and_fix_notes_carry_no_runner_command(tmp_path: Path) -> None:
     code, _, err = _run("fix", "--root", str(root))
     assert code in (0, 1), err
     assert "holds a password in a URL" in err and not _RUNNER_MARKER.search(err), err
+
+
+def test_rules_explain_and_diagnose_carry_no_runner_command(tmp_path: Path) -> None:
+    # A rules directory (an audited repository's tcpaudit.toml may name one)
+    # and a diagnosed host's name reached stdout as written through
+    # `rules --format json`, `explain` and `diagnose --format json`.
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "TA950-site.yaml").write_text(
+        "id: TA950\n"
+        'title: "Site ##[stop-commands]tok ##vso[task.setvariable variable=x]1"\n'
+        "severity: medium\ncheck: apache_setting_above\n"
+        "params: {setting: Timeout, max_seconds: 10, recommended_seconds: 10}\n"
+        'summary: "Flags ##teamcity[buildStop] a Timeout."\n'
+        "rationale: Our load balancer gives up after 10 s.\n"
+        'example: {bad: "Timeout 30\\n::error::from-example\\n", use_instead: "Timeout 10"}\n'
+        'message: "Timeout is {current} s."\n'
+        'references: ["https://x.example/##[group]ref"]\n'
+    )
+    code, out, err = _run("rules", "--rules-dir", str(rules), "--format", "json")
+    assert code == 0, err
+    assert not _RUNNER_MARKER.search(out.decode())
+    (site,) = [rule for rule in json.loads(out) if rule["id"] == "TA950"]
+    assert site["title"] == "Site ##[stop-commands]tok ##vso[task.setvariable variable=x]1"
+    code, out, err = _run("explain", "TA950", "--rules-dir", str(rules))
+    assert code == 0, err
+    text = out.decode()
+    assert not _RUNNER_MARKER.search(text)
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("::")], text
+    root = tmp_path / "host"
+    shutil.copytree(REPO / "tests/diagnose/fixtures/keepalive-drained", root, symlinks=True)
+    (root / "etc/hostname").write_text("##[stop-commands]tok\n")
+    code, out, err = _run("diagnose", "--root", str(root), "--format", "json")
+    assert not _RUNNER_MARKER.search(out.decode()), out
+    assert json.loads(out)["host"] == "##[stop-commands]tok"
+    code, out, err = _run("diagnose", "--root", str(root))
+    assert out.decode().count('stands for "##"') == 1

@@ -48,6 +48,7 @@ from ..cli_sources import APACHE_BUILDS, environment_option
 from ..cli_support import errors_exit_2
 from ..engine import Severity, load_config
 from ..errors import UsageError
+from ..safetext import no_line_commands, no_workflow_commands
 from .model import Diagnosis
 from .render import render_sample_line, render_table
 from .run import ApacheOptions, prepare
@@ -297,5 +298,6 @@ def diagnose_command(
 
 def _echo(text: str, nl: bool = True) -> None:
     """Print as every report is written: tokens of a known kind (``ghp_...``) a
-    configuration or a process's command line holds are hidden."""
-    click.echo(KNOWN_TOKEN.sub(REDACTED_VALUE, text), nl=nl)
+    configuration or a process's command line holds are hidden, and no CI
+    runner's command marker gets through (JSON reads "#\\u0023" as "#")."""
+    click.echo(no_line_commands(no_workflow_commands(KNOWN_TOKEN.sub(REDACTED_VALUE, text))), nl=nl)
