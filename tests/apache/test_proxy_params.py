@@ -234,3 +234,39 @@ def test_an_error_line_of_mod_proxy_never_shows_a_password(tmp_path: Path, text:
     run, loaded = _both(tmp_path, _mpm("event") + MODULES + "Listen 8080\n" + text + "\n")
     assert not run.accepted  # type: ignore[attr-defined]
     assert "S3cr3tPassw0rd" not in str(loaded) and "abc" not in str(loaded)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("http://$1/", "http://backend.internal:8080/$1"),
+        ("http://b/$1", "http://b/zz"),
+        ("http://b/x$1", "http://b/xyz"),
+        ("http://b/$1/q", "http://b/zzz/q"),
+        ("http://$1/", "http://other/"),
+        ("http://b:8$1/x", "http://b:8/$1/x"),
+        ("http://b/$1", "http://b/z"),  # the name is longer than the URL
+        ("http://b/$1", "http://c/zzzzz"),
+        ("http://b/\\\\x$1", "http://b/\\\\xyz"),
+        ("http://b", "http://bb/x"),  # no path: a prefix of another host
+        ("http://b", "http://b/x"),
+        ("http://a$1", "http://abcdefgh/y"),  # a $N name: no bound of the host's length
+        ("http://a/$1", "http://abcdefgh/y"),
+        ("http://b$1", "http://bb/x"),
+    ],
+)
+def test_a_proxypassmatch_worker_name_is_matched_as_httpd_matches_it(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    # ap_proxy_get_worker_ex compares a ProxyPassMatch worker's name as a
+    # pattern ($N: any text) against the next ProxyPassMatch's URL, without
+    # the scheme://host bound of a prefix; apache2 -t says AH01146 when the
+    # second line shares the first one's worker.
+    text = (
+        _mpm("event") + MODULES + "Listen 8080\n"
+        f"ProxyPassMatch ^/(a) {first}\nProxyPassMatch ^/(c) {second} timeout=7\n"
+    )
+    run, loaded = _both(tmp_path, text)
+    shared_by_apache = "Ignoring parameter 'timeout=7'" in run.stderr  # type: ignore[attr-defined]
+    routes = loaded.proxy_routes  # type: ignore[attr-defined]
+    assert (routes[1].shared_with is not None) == shared_by_apache, run.stderr  # type: ignore[attr-defined]

@@ -79,7 +79,7 @@ class ServerWorkers:
     ProxyPassMatch match ones; a ProxySet either)."""
 
     names: dict[str, WorkerNames] = field(
-        default_factory=lambda: {kind: WorkerNames() for kind in _KINDS}
+        default_factory=lambda: {kind: WorkerNames(kind == "match") for kind in _KINDS}
     )
     workers: dict[tuple[str, str], _Worker] = field(default_factory=dict)
     # ProxyPassInherit and BalancerInherit as this server sets them (None: not set).

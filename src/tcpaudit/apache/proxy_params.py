@@ -14,6 +14,7 @@ parameters (set_balancer_param); another gets worker ones
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -47,16 +48,89 @@ _HOSTNAME_SIZE = 256  # (mod_proxy.h: PROXY_RFC1035_HOSTNAME_SIZE)
 class WorkerNames:
     """Worker names by their ``scheme://host[:port]``: a URL is covered only by
     a name of its own head, so a lookup reads those alone (20,000 ProxyPass
-    lines to distinct backends were 200 million comparisons)."""
+    lines to distinct backends were 200 million comparisons).
 
-    def __init__(self) -> None:
+    ``matchable``: the workers of ProxyPassMatch lines, whose names httpd
+    compares as patterns (a ``$N`` stands for any text: ap_proxy_strcmp_ematch),
+    a name holding a ``$N`` without the head's bound (measured on apache2
+    2.4.71: ``http://a$1`` covers ``http://abcdefgh/y``); a name whose head
+    holds a ``$N`` (or a ``\\``) may then cover URLs of other heads: the
+    first ``MAX_SPANNING_NAMES`` of those are read for every lookup."""
+
+    def __init__(self, matchable: bool = False) -> None:
+        self.matchable = matchable
         self._by_head: dict[str, list[str]] = {}
+        self._spanning: list[str] = []
 
     def append(self, name: str) -> None:
-        self._by_head.setdefault(_head(name), []).append(name)
+        head = _head(name)
+        if self.matchable and ("\\" in head or _reference_in(head)):
+            if len(self._spanning) < MAX_SPANNING_NAMES:
+                self._spanning.append(name)
+            return
+        self._by_head.setdefault(head, []).append(name)
 
     def candidates(self, looked: str) -> list[str]:
-        return self._by_head.get(_head(looked), [])
+        found = self._by_head.get(_head(looked), [])
+        return [*found, *self._spanning] if self._spanning else found
+
+
+# Names of ProxyPassMatch workers compared with every URL looked up (each
+# lookup reads them all: httpd does so for every worker, in C).
+MAX_SPANNING_NAMES = 64
+
+
+def _reference_in(text: str) -> bool:
+    """Whether ``text`` holds a ``$N`` (a '$' then a digit)."""
+    position = text.find("$")
+    while position >= 0:
+        if text[position + 1 : position + 2] in _DIGITS:
+            return True
+        position = text.find("$", position + 1)
+    return False
+
+
+def _pattern_match(text: str, name: str) -> bool:
+    """ap_proxy_strcmp_ematch(text, name) == 0: ``name`` with each run of
+    ``$N`` standing for any text (none included) and ``\\`` taking the next
+    character as it is, a prefix of ``text``. Literal pieces are found
+    leftmost first, which decides as the backtracking of httpd does."""
+    pieces = _pattern_pieces(name)
+    if pieces is None or not text.startswith(pieces[0]):
+        return False
+    position = len(pieces[0])
+    for later in pieces[1:]:
+        found = text.find(later, position)
+        if found < 0:
+            return False
+        position = found + len(later)
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern_pieces(name: str) -> tuple[str, ...] | None:
+    """The literal pieces between a name's ``$N`` runs (one empty last piece
+    when it ends with one); None for a name ending with a lone ``\\``."""
+    pieces: list[str] = []
+    piece: list[str] = []
+    index = 0
+    while index < len(name):
+        char = name[index]
+        if char == "$" and name[index + 1 : index + 2] in _DIGITS:
+            pieces.append("".join(piece))
+            piece = []
+            while name[index : index + 1] == "$" and name[index + 1 : index + 2] in _DIGITS:
+                index += 2
+            continue
+        if char == "\\":
+            index += 1
+            if index >= len(name):
+                return None  # httpd's "invalid" (-2): no match
+            char = name[index]
+        piece.append(char)
+        index += 1
+    pieces.append("".join(piece))
+    return tuple(pieces)
 
 
 def _head(url: str) -> str:
@@ -74,7 +148,12 @@ class ProxyWorkers:
     balancers: dict[int, set[str]] = field(default_factory=dict)
 
     def names(self, scope: object) -> WorkerNames:
-        return self.by_scope.setdefault(scope, WorkerNames())
+        found = self.by_scope.get(scope)
+        if found is None:
+            # (server, "match"): ProxyPassMatch's workers, compared as patterns.
+            matchable = isinstance(scope, tuple) and scope[-1:] == ("match",)
+            found = self.by_scope[scope] = WorkerNames(matchable)
+        return found
 
     def balancer_names(self, scope: int) -> set[str]:
         return self.balancers.setdefault(scope, set())
@@ -185,13 +264,24 @@ _DIGITS = frozenset("0123456789")
 
 def worker_covering(names: WorkerNames, url: str) -> str | None:
     """ap_proxy_get_worker_ex: the longest worker name that is a prefix of
-    ``url`` (its lookup form) and spans at least its ``scheme://host[:port]``,
-    or None."""
+    ``url`` (its lookup form) and spans at least its ``scheme://host[:port]``
+    (a ProxyPassMatch worker's name: that matches it as a pattern, no longer
+    than the URL), or None."""
     looked = _lookup_form(url)
     if looked is None:
         return None
-    least = len(_head(looked))
     best = None
+    least = len(_head(looked))
+    if names.matchable:
+        for worker in names.candidates(looked):
+            if (
+                len(worker) <= len(looked)
+                and (best is None or len(worker) > len(best))
+                and (least <= len(worker) or _reference_in(worker))
+                and _pattern_match(looked, worker)
+            ):
+                best = worker
+        return best
     for worker in names.candidates(looked):
         spans = least <= len(worker) <= len(looked) and looked.startswith(worker)
         if spans and (best is None or len(worker) > len(best)):
