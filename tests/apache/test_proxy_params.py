@@ -270,3 +270,34 @@ def test_a_proxypassmatch_worker_name_is_matched_as_httpd_matches_it(
     shared_by_apache = "Ignoring parameter 'timeout=7'" in run.stderr  # type: ignore[attr-defined]
     routes = loaded.proxy_routes  # type: ignore[attr-defined]
     assert (routes[1].shared_with is not None) == shared_by_apache, run.stderr  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        "ProxyPass ~ ^/(a) http://b/$1\nProxyPassMatch ^/(c) http://b/zz timeout=7",
+        "ProxyPassMatch ^/(a) http://b/$1\nProxyPass ~ ^/(c) http://b/zz timeout=7",
+        "<Location /app*>\nProxyPass http://b/$1\n</Location>\n"
+        "ProxyPassMatch ^/(c) http://b/zz timeout=7",
+        "<LocationMatch ^/api/.*>\nProxyPass http://b/$1\n</LocationMatch>\n"
+        "ProxyPassMatch ^/(c) http://b/zz timeout=7",
+        "<LocationMatch ^/api/>\nProxyPass http://b/$1\n</LocationMatch>\n"
+        "ProxyPassMatch ^/(c) http://b/zz timeout=7",
+        "<LocationMatch ^/api/>\nProxyPass http://b/$1\n</LocationMatch>\n"
+        "ProxyPass /c http://b/$1zz timeout=7",
+        "<Location /a[b]>\nProxyPass http://b/$1\n</Location>\n"
+        "ProxyPassMatch ^/(c) http://b/zz timeout=7",
+        "<Location /a\\\\*>\nProxyPass http://b/$1\n</Location>\n"
+        "ProxyPassMatch ^/(c) http://b/zz timeout=7",
+    ],
+)
+def test_a_proxypass_makes_a_match_worker_where_httpd_does(tmp_path: Path, lines: str) -> None:
+    # add_pass makes a ProxyPass's worker a match one after '~' and in a
+    # location whose path is a wildcard pattern (apr_fnmatch_test): a later
+    # ProxyPassMatch then shares it (AH01146), a later ProxyPass does not.
+    text = _mpm("event") + MODULES + "Listen 8080\n" + lines + "\n"
+    run, loaded = _both(tmp_path, text)
+    shared_by_apache = "Ignoring parameter 'timeout=7'" in run.stderr  # type: ignore[attr-defined]
+    last = loaded.proxy_routes[-1]  # type: ignore[attr-defined]
+    assert last.words == ["timeout=7"]
+    assert (last.shared_with is not None) == shared_by_apache, run.stderr  # type: ignore[attr-defined]

@@ -377,7 +377,7 @@ def _server_name(directive: Directive, _state: WalkState, _sections: tuple[str, 
 def _proxy_pass(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
     in_location = "location" in sections or "locationmatch" in sections
     return proxy_pass_error(directive.key, directive.args, in_location, state.proxy_workers,
-                            state.scope, state.modules)  # fmt: skip
+                            state.scope, state.modules, state.section_path)  # fmt: skip
 
 
 def _balancer_member(

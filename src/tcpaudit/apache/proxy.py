@@ -29,6 +29,7 @@ from .proxy_params import (
     WorkerNames,
     balancer_key,
     defined_worker_name,
+    fnmatch_test,
     proxy_section_path,
     section_path,
     worker_covering,
@@ -138,7 +139,12 @@ class _Reader:
         self.proxy_timeout: Directive | None = None
 
     def route(
-        self, directive: Directive, path: str, backend: tuple[str, ...], section: str | None
+        self,
+        directive: Directive,
+        path: str,
+        backend: tuple[str, ...],
+        section: str | None,
+        match: bool = False,
     ) -> None:
         route = ProxyRoute(
             directive=directive.name,
@@ -153,7 +159,7 @@ class _Reader:
         if route.url[:9].lower() == "balancer:":
             self.routes.append((route, None))
             return
-        kind = "match" if directive.key == "proxypassmatch" else "prefix"
+        kind = "match" if match or directive.key == "proxypassmatch" else "prefix"
         url = _real(route.url)
         found = self.workers.covering(url, (kind,))
         if found is None:
@@ -256,8 +262,13 @@ class _Reader:
         for directive in directives:
             key = directive.key
             if key in _ROUTES and directive.children is None:
-                if len(directive.args) >= 2 and directive.args[1] != "!":
-                    self.route(directive, directive.args[0], directive.args[1:], None)
+                args = directive.args
+                # "ProxyPass ~ regex URL": a ProxyPassMatch's worker (add_pass).
+                tilde = key == "proxypass" and args[:1] == ("~",)
+                if tilde:
+                    args = args[1:]
+                if len(args) >= 2 and args[1] != "!":
+                    self.route(directive, args[0], args[1:], None, tilde)
             elif key == "proxytimeout" and directive.children is None:
                 self.proxy_timeout = directive
             elif key in ("proxypassinherit", "balancerinherit") and directive.args:
@@ -270,6 +281,8 @@ class _Reader:
                 self.proxy_section(directive)
             elif key in _LOCATIONS and directive.children and directive.args:
                 section = f"{directive.name} {directive.args[0]}"
+                # A wildcard path (cmd->path) makes a ProxyPass's worker a match one.
+                pattern = fnmatch_test(section_path(directive) or "")
                 for child in directive.children:
                     backend = child.args
                     if (
@@ -277,7 +290,7 @@ class _Reader:
                         and child.children is None
                         and backend[:1] not in ((), ("!",))
                     ):
-                        self.route(child, directive.args[0], backend, section)
+                        self.route(child, directive.args[0], backend, section, pattern)
                     elif child.key == "proxyset" and child.children is None:
                         self.proxy_set(child, None)
                 self.members_in(directive, section_path(directive))
