@@ -162,6 +162,11 @@ CASES = [
     "ProxyPass /a http://[/",
     "ProxyPass /a http://[::1]x/",
     "ProxyPass /a http://[::1]:x/",
+    # A ProxySet outside <Proxy> finds a ProxyPassMatch's worker too.
+    "ProxyPassMatch ^/(a) http://b/$1 timeout=3\nProxySet http://b/zz timeout=7",
+    "ProxyPassMatch ^/(a) http://b/$1 timeout=3\nProxySet http://c/zz timeout=7",
+    "ProxyPassMatch ^/(a) http://b/$1\n<Proxy http://b/zz>\nProxySet timeout=7\n</Proxy>\n"
+    "ProxyPass /q http://b/zz timeout=9",
     # A BalancerMember outside <Proxy> takes its balancer from the
     # section's path; a ProxySet only from a <Proxy> that is its parent.
     "<Location /a>\nBalancerMember http://b1/\n</Location>",

@@ -581,9 +581,12 @@ def proxy_set_error(
         except InvalidValueError:
             return 'ProxySet uses an invalid "unix:" URL'
         workers = defined.names((scope, "match" if match else "prefix"))
-        if worker_covering(workers, real) is None:
-            if proxy_section is None:
+        if proxy_section is None:
+            # Outside a <Proxy>, ap_proxy_get_worker looks among both kinds.
+            others = defined.names((scope, "match"))
+            if worker_covering(workers, real) is None and worker_covering(others, real) is None:
                 return f"ProxySet can not find '{shown_url(name)}' Worker."
+        elif worker_covering(workers, real) is None:
             problem = _new_worker(workers, name, real, match)
             if problem is not None:
                 return f"ProxySet {problem}"
