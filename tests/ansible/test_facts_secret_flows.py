@@ -758,6 +758,17 @@ def test_text_httpd_drops_after_a_section_line_never_leaves_the_host(
         (f"<Directory ~ ^/srv token={CANARY}>", "</Directory>", False),
         (f"<IfModule mod_ssl.c password={CANARY}>", "</IfModule>", True),
         (f"<IfDefine X password={CANARY}>", "</IfDefine>", True),
+        (f"<AuthnProviderAlias file f password={CANARY}>", "</AuthnProviderAlias>", True),
+        (
+            f'<AuthnProviderAlias file f "Authorization: Bearer {CANARY}">',
+            "</AuthnProviderAlias>",
+            True,
+        ),
+        (
+            f"<Directory /srv>\n<RequireAll password={CANARY}>\nRequire all granted\n</RequireAll>",
+            "</Directory>",
+            False,
+        ),
     ],
 )
 def test_words_httpd_never_reads_in_a_section_opener_never_leave_the_host(

@@ -123,6 +123,13 @@ CASES = {
     "directory-regex-extra": ["<Directory ~ ^/srv x>", "</Directory>"],
     "location-two": ["<Location /a /b>", "Bogus", "</Location>"],
     "files-none": ["<Files>", "</Files>"],
+    # mod_authz_core's sections take no argument (add_authz_section).
+    "requireall-argument": ["<Directory /srv>", "<RequireAll x=1>", "Require all granted",
+                            "</RequireAll>", "</Directory>"],
+    "requireany-argument": ["<Directory /srv>", "<RequireAny a b>", "Bogus", "</RequireAny>",
+                            "</Directory>"],
+    "requireall-none": ["<Directory /srv>", "<RequireAll>", "Require all granted",
+                        "</RequireAll>", "</Directory>"],
     "else-alone": ["<Else>", "</Else>"],
     "else-after-if": ["<If \"true\">", "</If>", "Timeout 5", "<Else>", "</Else>"],
     "else-with-argument": ["<If \"true\">", "</If>", "<Else x>", "</Else>"],

@@ -511,7 +511,14 @@ def empty_section_error(directive: Directive) -> str | None:
             return f"{shown}> directive requires additional arguments"
     elif key == "else":
         return "<Else> does not take an argument"
+    elif key in _AUTHZ_SECTIONS:
+        # add_authz_section (mod_authz_core) takes no argument at all.
+        shown = canonical_name("<" + key) or "<" + directive.name
+        return f"{shown}> directive doesn't take additional arguments"
     return None
+
+
+_AUTHZ_SECTIONS = frozenset({"requireall", "requireany", "requirenone"})
 
 
 def module_names(modules: frozenset[str]) -> frozenset[str]:

@@ -1447,29 +1447,33 @@ def _without_ignored_tail(line):
     return line[:end] if line[end:].strip() else line
 
 
-# Sections whose opener httpd reads one word of (a path, or '~' and a
-# regular expression; a module or a name): IfModule and IfDefine never read
-# the others, Directory, Files and Location refuse them whatever they say
-# ("Multiple <Directory> arguments not (yet) supported").
-_ONE_WORD_SECTIONS = frozenset(
-    ["directory", "directorymatch", "files", "filesmatch", "location", "locationmatch",
-     "ifmodule", "ifdefine"]
-)  # fmt: skip
+# Sections whose opener httpd reads a few words of (a path, or '~' and a
+# regular expression; a module or a name; none): IfModule, IfDefine and the
+# provider aliases never read the others, Directory, Files, Location and
+# the Require sections refuse them whatever they say ("Multiple <Directory>
+# arguments not (yet) supported", "doesn't take additional arguments").
+_WORDS_READ = {
+    "directory": 1, "directorymatch": 1, "files": 1, "filesmatch": 1, "location": 1,
+    "locationmatch": 1, "ifmodule": 1, "ifdefine": 1, "requireall": 0, "requireany": 0,
+    "requirenone": 0, "authnprovideralias": 2, "authzprovideralias": 3,
+}  # fmt: skip
 
 
 def _unread_words_hidden(line):
-    """A one-word section opener with each word httpd does not read replaced
-    by one placeholder word (same verdict: such words may hold anything)."""
+    """A section opener with each word httpd does not read replaced by one
+    placeholder word (same verdict: such words may hold anything)."""
     close = line.rfind(">")
     if close < 0:
         return line
     matches = list(_WORD.finditer(line, 0, close))
-    if len(matches) < 3:
+    if len(matches) < 2:
         return line
     key = matches[0].group().lstrip("<").lower()
-    if key not in _ONE_WORD_SECTIONS:
+    read = _WORDS_READ.get(key)
+    if read is None:
         return line
-    read = 2 if matches[1].group() == "~" and not key.startswith("if") else 1
+    if read == 1 and matches[1].group() == "~" and not key.startswith("if"):
+        read = 2
     extra = matches[1 + read :]
     if not extra:
         return line
