@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from apache_harness import MODULE_DIR, map_tree, run_apache
 from test_apache_differential import Tree, assert_same, load_with_tcpaudit
+from test_numbers_as_httpd import _both
 
 from tcpaudit.apache.handlers import _contexts, _keywords
 from tcpaudit.errors import ApacheConfigError
@@ -123,6 +124,18 @@ CASES = {
     "directory-regex-extra": ["<Directory ~ ^/srv x>", "</Directory>"],
     "location-two": ["<Location /a /b>", "Bogus", "</Location>"],
     "files-none": ["<Files>", "</Files>"],
+    # Argument checks of core's and mod_authn/authz_core's section handlers.
+    "limit-none": ["<Directory /x>", "<Limit>", "Bogus", "</Limit>", "</Directory>"],
+    "limitexcept-none": ["<Directory /x>", "<LimitExcept>", "</LimitExcept>", "</Directory>"],
+    "limit-trace": ["<Directory /x>", "<Limit GET TRACE>", "</Limit>", "</Directory>"],
+    "limitexcept-trace": ["<Directory /x>", "<LimitExcept TRACE>", "</LimitExcept>",
+                          "</Directory>"],
+    "if-none": ["<If>", "Bogus", "</If>"],
+    "if-two": ["<If \"true\" \"false\">", "Bogus", "</If>"],
+    "elseif-none": ["<If \"true\">", "</If>", "<ElseIf>", "</ElseIf>"],
+    "elseif-two": ["<If \"true\">", "</If>", "<ElseIf \"true\" x>", "</ElseIf>"],
+    "directorymatch-tilde": ["<DirectoryMatch ~ a>", "</DirectoryMatch>"],
+    "locationmatch-tilde": ["<LocationMatch ~ a>", "</LocationMatch>"],
     # mod_authz_core's sections take no argument (add_authz_section).
     "requireall-argument": ["<Directory /srv>", "<RequireAll x=1>", "Require all granted",
                             "</RequireAll>", "</Directory>"],
@@ -216,3 +229,24 @@ def test_the_shipped_tables_are_not_empty() -> None:
     assert len(_keywords()) >= 19 and "serversignature" in _keywords()
     assert _contexts()["listen"] == {"*": "V"}
     assert _contexts()["alias"] == {"1": "DFL", "2": "CL"}
+
+
+_AUTH_MODULES = "".join(
+    f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so\n"
+    for name in ("mpm_event", "authn_core", "authn_file", "authz_core", "authz_user")
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<AuthnProviderAlias>\n</AuthnProviderAlias>",
+        "<AuthnProviderAlias file>\n</AuthnProviderAlias>",
+        "<AuthnProviderAlias file f>\n</AuthnProviderAlias>",
+        "<AuthzProviderAlias>\n</AuthzProviderAlias>",
+        "<AuthzProviderAlias user>\n</AuthzProviderAlias>",
+        "<AuthzProviderAlias user u a>\n</AuthzProviderAlias>",
+    ],
+)
+def test_provider_aliases_need_two_words_as_apache2_says(tmp_path: Path, text: str) -> None:
+    _both(tmp_path, _AUTH_MODULES + text + "\n")

@@ -493,10 +493,17 @@ def section_error(directive: Directive) -> str | None:
     key = directive.key
     words = directive.args
     if len(words) > 1 and (key in _ONE_PATH or key in _ONE_PATTERN):
-        expected = 2 if key in _ONE_PATH and words[0] == "~" else 1
+        # dirsection takes a '~' before <DirectoryMatch>'s pattern too;
+        # urlsection and filesection do not for their Match forms.
+        tilde = key in _ONE_PATH or key == "directorymatch"
+        expected = 2 if tilde and words[0] == "~" else 1
         if len(words) > expected:
             shown = canonical_name("<" + key) or "<" + directive.name
             return f"Multiple {shown}> arguments not (yet) supported."
+    if key in ("if", "elseif") and len(words) > 1:
+        # ifsection says so once the contents are read.
+        shown = canonical_name("<" + key) or "<" + directive.name
+        return f"Multiple {shown}> arguments not supported."
     return None
 
 
@@ -506,11 +513,16 @@ def empty_section_error(directive: Directive) -> str | None:
     if key == "virtualhost":
         return address_error(directive.args)
     if not directive.args:
-        if key in _ONE_PATH or key in _ONE_PATTERN:
+        if key in _ONE_PATH or key in _ONE_PATTERN or key in _NEED_ARGUMENTS:
             shown = canonical_name("<" + key) or "<" + directive.name
             return f"{shown}> directive requires additional arguments"
     elif key == "else":
         return "<Else> does not take an argument"
+    elif key in _PROVIDER_ALIASES and len(directive.args) < 2:
+        shown = canonical_name("<" + key) or "<" + directive.name
+        return f"{shown}> directive requires additional arguments"
+    elif key == "limit" and any(word.upper() == "TRACE" for word in directive.args):
+        return "TRACE cannot be controlled by <Limit>, see TraceEnable"
     elif key in _AUTHZ_SECTIONS:
         # add_authz_section (mod_authz_core) takes no argument at all.
         shown = canonical_name("<" + key) or "<" + directive.name
@@ -519,6 +531,9 @@ def empty_section_error(directive: Directive) -> str | None:
 
 
 _AUTHZ_SECTIONS = frozenset({"requireall", "requireany", "requirenone"})
+_PROVIDER_ALIASES = frozenset({"authnprovideralias", "authzprovideralias"})
+# Sections whose handler refuses an opener with no argument at all.
+_NEED_ARGUMENTS = frozenset({"limit", "limitexcept", "if", "elseif", *_PROVIDER_ALIASES})
 
 
 def module_names(modules: frozenset[str]) -> frozenset[str]:
