@@ -734,6 +734,9 @@ def test_a_section_openers_hidden_last_word_keeps_its_closing_bracket(
         (f"<VirtualHost *:80> SSLPassword {CANARY}", "</VirtualHost>"),
         ("<Location /x>", f"</Location> secret={CANARY}"),
         (f"<Proxy ajp://h:8009/> 'x' \"u:{CANARY}@h\"", "</Proxy>"),
+        (f'"<Directory" /srv> password={CANARY}', "</Directory>"),
+        ("<Directory /srv>", f'"</Directory>" password={CANARY}'),
+        (f"'<Location' /x> password={CANARY}", "</Location>"),
     ],
 )
 def test_text_httpd_drops_after_a_section_line_never_leaves_the_host(
@@ -758,6 +761,11 @@ def test_text_httpd_drops_after_a_section_line_never_leaves_the_host(
         (f"<Directory ~ ^/srv token={CANARY}>", "</Directory>", False),
         (f"<IfModule mod_ssl.c password={CANARY}>", "</IfModule>", True),
         (f"<IfDefine X password={CANARY}>", "</IfDefine>", True),
+        (f'<If "true">\n</If>\n<Else password={CANARY}>', "</Else>", False),
+        (f"<LocationMatch ~ password={CANARY}>", "</LocationMatch>", False),
+        (f"<IfVersion >= 2.4 password={CANARY}>", "</IfVersion>", False),
+        (f"<IfDirective Timeout password={CANARY}>", "</IfDirective>", True),
+        (f"<IfSection Directory password={CANARY}>", "</IfSection>", True),
         (f"<AuthnProviderAlias file f password={CANARY}>", "</AuthnProviderAlias>", True),
         (
             f'<AuthnProviderAlias file f "Authorization: Bearer {CANARY}">',
@@ -779,3 +787,40 @@ def test_words_httpd_never_reads_in_a_section_opener_never_leave_the_host(
     # whatever they hold; the controller's verdict is the same either way.
     root = debian_with(tmp_path, f"{opener}\n{closer}")
     assert_kept_out(module, root, valid=valid)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"ProxyPass /a http://u:{CANARY}@b/x\\",
+        f"SetEnv PASSWORD {CANARY} \\",
+        f'RequestHeader set Authorization \\\n"Bearer {CANARY}"\\',
+    ],
+)
+def test_a_last_line_ending_in_a_backslash_is_still_redacted(
+    module: ModuleType, tmp_path: Path, text: str
+) -> None:
+    # The last group of a file was never handled when its line ended in
+    # '\\' with no line feed after it: it was sent as written.
+    root = debian_with(tmp_path, "Include /etc/apache2/x.conf")
+    (root / "etc/apache2/x.conf").write_text(text)
+    assert CANARY not in json.dumps(take(module, root))
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "<Directory /srv>\n<RequireAll> xjunk\nRequire all granted\n</RequireAll>\n</Directory>",
+        '<If "true">\n</If>\n<Else> password=' + CANARY + "\n</Else>",
+    ],
+)
+def test_an_openers_arguments_after_its_name_keep_the_refusal(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    # "<RequireAll> xjunk": httpd reads "xjunk" as the arguments and, with no
+    # '>' there, refuses the line; dropping it made the controller accept
+    # what a local audit refuses.
+    root = debian_with(tmp_path, snippet)
+    with pytest.raises(tcpaudit.ApacheConfigError, match="missing closing"):
+        tcpaudit.gather(root=root)
+    assert_kept_out(module, root, valid=False)

@@ -1436,14 +1436,32 @@ def redact_directive_words(key, words):
 def _without_ignored_tail(line):
     """A section opener or closer without the text httpd drops after it (an
     opener's arguments end at the line's last '>', a closer is its first
-    word): never read, that text may hold anything, a secret included."""
-    stripped = line.lstrip()
-    if stripped.startswith("</"):
-        end = len(line) - len(stripped) + len(stripped.split(None, 1)[0])
-    elif stripped.startswith("<") and ">" in stripped:
-        end = line.rindex(">") + 1
-    else:
+    word): never read, that text may hold anything, a secret included. An
+    opener whose name carries the '>' (``<Else> x``) has its arguments read
+    after it: with no '>' there httpd refuses the line, whatever the words,
+    so each is replaced by one placeholder word."""
+    first = _WORD.search(line)
+    if first is None:
         return line
+    name = next(group for group in first.groups() if group is not None)
+    if name.startswith("</"):
+        end = first.end()
+        return line[:end] if line[end:].strip() else line
+    if not name.startswith("<"):
+        return line
+    arguments = line[first.end() :]
+    if name.endswith(">") and ">" not in arguments:
+        words = list(_WORD.finditer(line, first.end()))
+        if not words:
+            return line
+        return (
+            line[: words[0].start()]
+            + " ".join([APACHE_REDACTED] * len(words))
+            + line[words[-1].end() :]
+        )
+    if ">" not in line:
+        return line
+    end = line.rindex(">") + 1
     return line[:end] if line[end:].strip() else line
 
 
@@ -1454,9 +1472,12 @@ def _without_ignored_tail(line):
 # arguments not (yet) supported", "doesn't take additional arguments").
 _WORDS_READ = {
     "directory": 1, "directorymatch": 1, "files": 1, "filesmatch": 1, "location": 1,
-    "locationmatch": 1, "ifmodule": 1, "ifdefine": 1, "requireall": 0, "requireany": 0,
-    "requirenone": 0, "authnprovideralias": 2, "authzprovideralias": 3,
+    "locationmatch": 1, "ifmodule": 1, "ifdefine": 1, "ifdirective": 1, "ifsection": 1,
+    "ifversion": 2, "else": 0, "requireall": 0, "requireany": 0, "requirenone": 0,
+    "authnprovideralias": 2, "authzprovideralias": 3,
 }  # fmt: skip
+# Of those, the ones whose handler takes a '~' and a regular expression.
+_TILDE_SECTIONS = frozenset(["directory", "directorymatch", "files", "location"])
 
 
 def _unread_words_hidden(line):
@@ -1468,11 +1489,12 @@ def _unread_words_hidden(line):
     matches = list(_WORD.finditer(line, 0, close))
     if len(matches) < 2:
         return line
-    key = matches[0].group().lstrip("<").lower()
+    name = next(group for group in matches[0].groups() if group is not None)
+    key = name.lstrip("<").lower()
     read = _WORDS_READ.get(key)
     if read is None:
         return line
-    if read == 1 and matches[1].group() == "~" and not key.startswith("if"):
+    if key in _TILDE_SECTIONS and matches[1].group() == "~":
         read = 2
     extra = matches[1 + read :]
     if not extra:
@@ -1582,8 +1604,10 @@ def redact_apache(text, uses=None):
     first = 0
     macro = None
     secret_keys = {}  # directive name -> _is_secret_directive (one test a name)
+    last = len(lines) - 1
     for index, raw in enumerate(lines):
-        if raw.endswith("\\") or (raw.endswith("\r") and raw.rstrip("\r").endswith("\\")):
+        # A '\\' ending the file continues nothing: its group ends there.
+        if index < last and raw.rstrip("\r").endswith("\\"):
             continue
         start, first = first, index + 1
         joined = raw if start == index else _joined(lines[start : index + 1])
@@ -1596,7 +1620,7 @@ def redact_apache(text, uses=None):
                 # A comment (all its continued lines) carries nothing httpd reads.
                 lines[start : index + 1] = [""] * (index + 1 - start)
             continue
-        if word.startswith("<"):
+        if word.lstrip("\"'").startswith("<"):  # a quoted name is a name too
             cut = _unread_words_hidden(_without_ignored_tail(joined))
             if cut != joined:
                 lines[start : index + 1] = [""] * (index - start) + [cut]
@@ -1700,8 +1724,9 @@ def _logical_lines(text):
     """(first line index, end index, the line with its continuations joined)."""
     lines = text.split("\n")
     first = 0
+    last = len(lines) - 1
     for index, raw in enumerate(lines):
-        if raw.rstrip("\r").endswith("\\"):
+        if index < last and raw.rstrip("\r").endswith("\\"):
             continue
         yield first, index + 1, _joined(lines[first : index + 1])
         first = index + 1
