@@ -521,7 +521,7 @@ def empty_section_error(directive: Directive) -> str | None:
     elif key in _PROVIDER_ALIASES and len(directive.args) < 2:
         shown = canonical_name("<" + key) or "<" + directive.name
         return f"{shown}> directive requires additional arguments"
-    elif key == "limit" and any(word.upper() == "TRACE" for word in directive.args):
+    elif key == "limit" and "TRACE" in directive.args:  # method names: case-sensitive
         return "TRACE cannot be controlled by <Limit>, see TraceEnable"
     elif key in _AUTHZ_SECTIONS:
         # add_authz_section (mod_authz_core) takes no argument at all.
