@@ -142,19 +142,21 @@ def runner_marker_note(rendered: str) -> str | None:
     )
 
 
-def printable(text: str, *, keep_newlines: bool = False) -> str:
+def printable(text: str, *, keep_newlines: bool = False, runner_markers: bool = True) -> str:
     """``text`` as a terminal may show it: control characters and surrogates escaped.
 
     Args:
         text: audited text (a host name, a path, a message).
         keep_newlines: keep ``\\n`` and tab (a multi-line fix); otherwise they
             are escaped too, so one field stays one line.
+        runner_markers: also write a CI runner's "##" as "#\\u0023"; False
+            for a format that escapes them its own way (JUnit's XML).
     """
     text = show_bytes(text)
     pattern = _CONTROL if keep_newlines else _CONTROL_OR_BREAK
     if pattern.search(text):
         text = pattern.sub(_escape, text)
-    return no_workflow_commands(text)
+    return no_workflow_commands(text) if runner_markers else text
 
 
 # A line's start: the text's, or after a line feed or a carriage return (a

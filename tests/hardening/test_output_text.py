@@ -558,6 +558,9 @@ def test_no_ci_runners_command_marker_reaches_a_log(tmp_path: Path) -> None:
     assert suite.attrib["hostname"] == "##TeamCity[buildStop comment='x']"
     failures = "".join(node.text or "" for node in suite.iter("failure"))
     assert "##vso[task.setvariable" in failures
+    # The location line of each failure reads back as written too.
+    assert "conf.d/##vso[task.setvariable variable=ok]shop.conf:" in failures
+    assert "#\\u0023" not in failures
     for fmt in ("table", "markdown"):
         assert outputs[fmt].rstrip().splitlines()[-1].startswith('note: "#\\u0023" stands for'), fmt
 

@@ -214,7 +214,7 @@ def set_directive(
 def delete_line(file: str, line: int | None, was: str, scope: str | None = None) -> Fix:
     """Delete the (logical) line at ``file:line``, which reads ``was``."""
     if line is None or not editable(file):
-        return Fix(comments=(f"# delete: {printable(was)}",))
+        return Fix(comments=(f"# delete: {printable(was, runner_markers=False)}",))
     change = FileChange(file=file, line=line, action="replace", text="", scope=scope, was=was)
     return Fix((change,), deleted=((change, was),), scope=scope)
 

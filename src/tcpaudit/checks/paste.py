@@ -48,12 +48,17 @@ def _apache_lines(
         return [f"ln -s {shlex.quote(change.text)} {shell_path(change.file)}"]
     if change.action == "create":
         # One comment line whatever the names hold (a file name may hold a newline).
-        return [f"# new file {printable(change.file)}:", *change.text.splitlines()]
+        return [
+            f"# new file {printable(change.file, runner_markers=False)}:",
+            *change.text.splitlines(),
+        ]
     if change.action == "replace" and not change.text:
         was = deleted.get(change)
         if was is not None:
-            return [f"# delete: {printable(was)} ({printable(change.file)}:{change.line})"]
-        return [f"# delete line {change.line} of {printable(change.file)}"]
+            return [
+                f"# delete: {printable(was, runner_markers=False)} ({printable(change.file, runner_markers=False)}:{change.line})"
+            ]
+        return [f"# delete line {change.line} of {printable(change.file, runner_markers=False)}"]
     return physical_lines(change.text)
 
 
@@ -102,7 +107,9 @@ def paste_text(
         if change.scope is not None and change.scope != scope and not deletion:
             where = change.file if change.line is None else f"{change.file}:{change.line}"
             # One comment line whatever the names hold (a file name may hold a newline).
-            lines.append(f"# in {printable(change.scope)} ({printable(where)}):")
+            lines.append(
+                f"# in {printable(change.scope, runner_markers=False)} ({printable(where, runner_markers=False)}):"
+            )
         lines.extend(_apache_lines(change, enabled, deleted or {}))
     lines.extend(_sysctl_lines(pending))
     now = [shlex.quote(f"{key}={value}") for key, value in apply_now]

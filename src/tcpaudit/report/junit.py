@@ -37,9 +37,12 @@ def xml_safe(text: str) -> str:
 
 def _finding_text(finding: Finding) -> str:
     # One line per field: a newline in a file name must not start a line of its own.
-    where = printable(str(finding.location)) if finding.location else "(no file)"
+    # Markers are escaped over the whole document, as XML reads them back.
+    where = (
+        printable(str(finding.location), runner_markers=False) if finding.location else "(no file)"
+    )
     if finding.scope:
-        where += f" ({printable(finding.scope)})"
+        where += f" ({printable(finding.scope, runner_markers=False)})"
     lines = [f"{where}: [{finding.severity.value}] {finding.message}"]
     if finding.setting is not None:
         current = "(unset)" if finding.current is None else finding.current

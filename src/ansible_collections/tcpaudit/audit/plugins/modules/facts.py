@@ -1434,23 +1434,23 @@ def redact_directive_words(key, words):
 
 
 def _without_ignored_tail(line):
-    """A section opener or closer without the text httpd drops after it (an
+    """A section opener or closer with the text httpd drops after it (an
     opener's arguments end at the line's last '>', a closer is its first
-    word): never read, that text may hold anything, a secret included. An
-    opener whose name carries the '>' (``<Else> x``) has its arguments read
-    after it: with no '>' there httpd refuses the line, whatever the words,
-    so each is replaced by one placeholder word."""
+    word) replaced by one placeholder word: never read, that text may hold
+    anything, a secret included (a placeholder, not nothing: <IfVersion>
+    reads its words apart and refuses "2.4>x", and must still). An opener
+    whose arguments hold no '>' (``<Else> x``, ``<Directory /srv``) is
+    refused whatever its words: each is replaced by one placeholder word."""
     first = _WORD.search(line)
     if first is None:
         return line
     name = next(group for group in first.groups() if group is not None)
     if name.startswith("</"):
-        end = first.end()
-        return line[:end] if line[end:].strip() else line
+        return _tail_hidden(line, first.end())
     if not name.startswith("<"):
         return line
     arguments = line[first.end() :]
-    if name.endswith(">") and ">" not in arguments:
+    if ">" not in arguments:
         words = list(_WORD.finditer(line, first.end()))
         if not words:
             return line
@@ -1459,10 +1459,17 @@ def _without_ignored_tail(line):
             + " ".join([APACHE_REDACTED] * len(words))
             + line[words[-1].end() :]
         )
-    if ">" not in line:
+    return _tail_hidden(line, line.rindex(">") + 1)
+
+
+def _tail_hidden(line, end):
+    """``line`` with its text from ``end`` on, if any, one placeholder word."""
+    tail = line[end:]
+    if not tail.strip():
         return line
-    end = line.rindex(">") + 1
-    return line[:end] if line[end:].strip() else line
+    kept = len(tail) - len(tail.lstrip())
+    trailing = tail[len(tail.rstrip()) :]
+    return line[: end + kept] + APACHE_REDACTED + trailing
 
 
 # Sections whose opener httpd reads a few words of (a path, or '~' and a
@@ -1490,7 +1497,7 @@ def _unread_words_hidden(line):
     if len(matches) < 2:
         return line
     name = next(group for group in matches[0].groups() if group is not None)
-    key = name.lstrip("<").lower()
+    key = name.lstrip("<").rstrip(">").lower()
     read = _WORDS_READ.get(key)
     if read is None:
         return line
@@ -1517,6 +1524,10 @@ def _rewrite_apache_line(line, rewrite):
     key = key[:-1] if key.endswith(">") else key
     if stripped.startswith("<"):
         line = _without_ignored_tail(line)
+        end = line.rfind(">") + 1
+        if end and not stripped.startswith("</") and line[end:].strip():
+            # The opener's words up to its '>' are rewritten; the tail is a placeholder.
+            return _rewrite_apache_line(line[:end], rewrite) + line[end:]
     matches = list(_WORD.finditer(line))
     if not matches:
         return line
