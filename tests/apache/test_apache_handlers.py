@@ -246,6 +246,10 @@ _AUTH_MODULES = "".join(
         "<AuthzProviderAlias>\n</AuthzProviderAlias>",
         "<AuthzProviderAlias user>\n</AuthzProviderAlias>",
         "<AuthzProviderAlias user u a>\n</AuthzProviderAlias>",
+        # The contents are read in a directory context (OR_AUTHCFG|ACCESS_CONF).
+        "<AuthnProviderAlias file a1>\nAuthUserFile /dev/null\n</AuthnProviderAlias>",
+        "<AuthzProviderAlias user u a>\nAuthName x\n</AuthzProviderAlias>",
+        "<AuthnProviderAlias file a1>\nServerAdmin a@b\n</AuthnProviderAlias>",
     ],
 )
 def test_provider_aliases_need_two_words_as_apache2_says(tmp_path: Path, text: str) -> None:

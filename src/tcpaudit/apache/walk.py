@@ -58,6 +58,11 @@ _PATH_SECTIONS = frozenset(
      "if", "elseif", "else", "proxy", "proxymatch"}
 )  # fmt: skip
 _LIMITS = frozenset({"limit", "limitexcept"})
+# Sections whose contents are read in a directory context: the path sections
+# and the provider aliases (cmd->override OR_AUTHCFG|ACCESS_CONF: an
+# AuthUserFile is allowed there; a directive allowed anywhere, such as
+# Options, which httpd refuses there, is not told apart).
+_DIRECTORY_CONTEXTS = _PATH_SECTIONS | {"authnprovideralias", "authzprovideralias"}
 _NOT_IN_DIR_CONTEXT = frozenset(
     {"directory", "directorymatch", "location", "locationmatch", "proxy", "proxymatch"}
 )
@@ -301,7 +306,7 @@ def check_commands(
                     children,
                     (*sections, directive.key),
                     (*spelled, directive.name),
-                    in_directory or directive.key in _PATH_SECTIONS,
+                    in_directory or directive.key in _DIRECTORY_CONTEXTS,
                 )
                 (state.scope, state.proxy_section, state.proxy_section_written,
                  state.proxy_match, state.section_path) = saved  # fmt: skip
