@@ -136,6 +136,17 @@ CASES = {
     "elseif-two": ["<If \"true\">", "</If>", "<ElseIf \"true\" x>", "</ElseIf>"],
     "directorymatch-tilde": ["<DirectoryMatch ~ a>", "</DirectoryMatch>"],
     "locationmatch-tilde": ["<LocationMatch ~ a>", "</LocationMatch>"],
+    # Sections httpd refuses in a limited context (<Limit>, a Require section).
+    "if-in-limit": ["<Location /a>", "<Limit GET>", "<If \"true\">", "</If>", "</Limit>",
+                    "</Location>"],
+    "files-in-limit": ["<Directory /a>", "<Limit GET>", "<Files x>", "</Files>", "</Limit>",
+                       "</Directory>"],
+    "if-in-requireall": ["<Location /a>", "<RequireAll>", "<If \"true\">", "</If>",
+                         "</RequireAll>", "</Location>"],
+    "files-in-requireany": ["<Directory /a>", "<RequireAny>", "<Files x>", "</Files>",
+                            "</RequireAny>", "</Directory>"],
+    "limit-in-requireall": ["<Location /a>", "<RequireAll>", "<Limit GET>", "Require all granted",
+                            "</Limit>", "</RequireAll>", "</Location>"],
     # mod_authz_core's sections take no argument (add_authz_section).
     "requireall-argument": ["<Directory /srv>", "<RequireAll x=1>", "Require all granted",
                             "</RequireAll>", "</Directory>"],

@@ -58,6 +58,9 @@ _PATH_SECTIONS = frozenset(
      "if", "elseif", "else", "proxy", "proxymatch"}
 )  # fmt: skip
 _LIMITS = frozenset({"limit", "limitexcept"})
+_LIMITED = _LIMITS | {"requireall", "requireany", "requirenone"}
+# Sections whose handler also refuses a limited context (NOT_IN_LIMIT).
+_NOT_IN_LIMIT = frozenset({"files", "filesmatch", "if", "elseif", "else"})
 # Sections whose contents are read in a directory context: the path sections
 # and the provider aliases (cmd->override OR_AUTHCFG|ACCESS_CONF: an
 # AuthUserFile is allowed there; a directive allowed anywhere, such as
@@ -74,8 +77,9 @@ def _section_context_error(key: str, sections: tuple[str, ...]) -> str | None:
     shown = f"{canonical_name(key) or key}>"
     if name == "virtualhost" and "virtualhost" in sections:
         return f"{shown} cannot occur within <VirtualHost> section"
-    if name == "virtualhost" or name in _NOT_IN_DIR_CONTEXT:
-        if _LIMITS & set(sections):
+    if name == "virtualhost" or name in _NOT_IN_DIR_CONTEXT or name in _NOT_IN_LIMIT:
+        # A Require section reads its contents as limited, as <Limit> does.
+        if _LIMITED & set(sections):
             return f"{shown} cannot occur within <Limit> or <LimitExcept> section"
         if _PATH_SECTIONS & set(sections):
             return f"{shown} cannot occur within directory context"
