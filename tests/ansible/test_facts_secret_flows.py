@@ -829,3 +829,23 @@ def test_an_openers_arguments_after_its_name_keep_the_refusal(
     with pytest.raises(tcpaudit.ApacheConfigError, match="missing closing"):
         tcpaudit.gather(root=root)
     assert_kept_out(module, root, valid=False)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f'"ProxyPass" /a ajp://h:8009/ secret={CANARY}',
+        f"'ProxyPass' /a ajp://h:8009/ secret={CANARY}",
+        f'"RequestHeader" set Authorization "Bearer {CANARY}"',
+        f'"Define" DB_PASSWORD {CANARY}',
+        f'"SetEnv" API_TOKEN {CANARY}',
+        f'"<Proxy" ajp://10.0.0.7:8009/ secret={CANARY}>\nProxySet timeout=7\n</Proxy>',
+        f'"<Location" /x?token={CANARY}>\n</Location>',
+    ],
+)
+def test_a_quoted_directive_name_is_redacted_as_the_name(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    # httpd strips the quotes of a quoted name, and so does tcpaudit's audit;
+    # the module compared the name with its quotes and sent the line as written.
+    assert_kept_out(module, debian_with(tmp_path, snippet))

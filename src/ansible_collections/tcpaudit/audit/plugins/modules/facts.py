@@ -1433,6 +1433,14 @@ def redact_directive_words(key, words):
     return [word if word == APACHE_REDACTED else _redact_url_and_parameters(word) for word in words]
 
 
+def _unquoted_name(word):
+    """A directive's first word as httpd's ap_getword_conf reads it: one pair
+    of quotes around it stripped."""
+    if len(word) > 1 and word[0] in "\"'" and word[-1] == word[0]:
+        return word[1:-1]
+    return word.lstrip("\"'")
+
+
 def _without_ignored_tail(line):
     """A section opener or closer with the text httpd drops after it (an
     opener's arguments end at the line's last '>', a closer is its first
@@ -1519,13 +1527,14 @@ def _rewrite_apache_line(line, rewrite):
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
         return line
-    key = stripped.split(None, 1)[0].lower()
-    key = key[1:] if key.startswith("<") else key
+    key = _unquoted_name(stripped.split(None, 1)[0].lower())
+    section = key.startswith("<")
+    key = key[1:] if section else key
     key = key[:-1] if key.endswith(">") else key
-    if stripped.startswith("<"):
+    if section:
         line = _without_ignored_tail(line)
         end = line.rfind(">") + 1
-        if end and not stripped.startswith("</") and line[end:].strip():
+        if end and not key.startswith("/") and line[end:].strip():
             # The opener's words up to its '>' are rewritten; the tail is a placeholder.
             return _rewrite_apache_line(line[:end], rewrite) + line[end:]
     matches = list(_WORD.finditer(line))
@@ -1535,9 +1544,7 @@ def _rewrite_apache_line(line, rewrite):
     # A section opener's '>' closes the line, not its last word's value: the
     # word is judged without it and keeps it (a hidden value took it along,
     # and the controller refused the host: "missing closing '>'").
-    closing = (
-        stripped.startswith("<") and values[-1].endswith(">") and matches[-1].group(3) is not None
-    )
+    closing = section and values[-1].endswith(">") and matches[-1].group(3) is not None
     if closing:
         values[-1] = values[-1][:-1]
     redacted = rewrite(key, values)
@@ -1631,7 +1638,9 @@ def redact_apache(text, uses=None):
                 # A comment (all its continued lines) carries nothing httpd reads.
                 lines[start : index + 1] = [""] * (index + 1 - start)
             continue
-        if word.lstrip("\"'").startswith("<"):  # a quoted name is a name too
+        # httpd strips the quotes of a quoted name ("ProxyPass" is ProxyPass).
+        word = _unquoted_name(word)
+        if word.startswith("<"):
             cut = _unread_words_hidden(_without_ignored_tail(joined))
             if cut != joined:
                 lines[start : index + 1] = [""] * (index - start) + [cut]
