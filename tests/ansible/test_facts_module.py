@@ -30,7 +30,7 @@ from ansible_trees import (
     load_facts_module,
     write,
 )
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tcpaudit
@@ -691,6 +691,10 @@ _PIECES = (
         st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6).map("".join), max_size=5
     ),
 )
+# Found by a CI run: a blank in a URL's userinfo is a character of the
+# password in an Apache word (the module stopped the authority there).
+@example(key="proxypass", words=["http:// @"])
+@example(key="proxypass", words=["http://a b:c d@h/x"])
 def test_the_module_redacts_directive_words_as_the_loaders_do(
     module: ModuleType, key: str, words: list[str]
 ) -> None:

@@ -226,7 +226,7 @@ def test_repository_rule_text_stays_literal_in_explain_and_sarif(tmp_path: Path)
     )
     assert explained.exit_code == 0, explained.output
     assert not [line for line in explained.output.splitlines() if line.startswith("C::error")]
-    # The example's lines too: none starts a line of the output.
+    # The example's lines too: none starts a line of the output, blanks aside.
     (repository / "rules/TA950-h.yaml").write_text(
         hostile.replace("bad: Timeout 300", 'bad: "Timeout 300\\n::error file=x::injected"')
     )
@@ -234,8 +234,9 @@ def test_repository_rule_text_stays_literal_in_explain_and_sarif(tmp_path: Path)
         cli, ["explain", "TA950", "--config", str(repository / "tcpaudit.toml")]
     )
     assert explained.exit_code == 0, explained.output
-    assert "::error file=x::injected" in explained.output
-    assert not [line for line in explained.output.splitlines() if line.startswith("::")]
+    # GitHub's runner trims a line's leading blanks before looking for "::".
+    assert "\\u003a:error file=x::injected" in explained.output
+    assert not [line for line in explained.output.splitlines() if line.lstrip().startswith("::")]
     code, output, _ = _audit(repository, "--format", "sarif")
     assert code in (0, 1)
     rules = json.loads(output)["runs"][0]["tool"]["driver"]["rules"]

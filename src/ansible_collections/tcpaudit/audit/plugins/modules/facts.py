@@ -1208,7 +1208,12 @@ def redact_userinfo(text, shell=True):
         while scheme < start and not text[scheme].isalpha():
             scheme += 1
         authority = start + 3
-        end = _authority_end(text, authority)
+        if shell:
+            end = _authority_end(text, authority)
+        else:
+            # One Apache word: a blank in it is a character of the password.
+            found = _AUTHORITY_END.search(text, authority)
+            end = found.start() if found is not None else len(text)
         at = text.rfind("@", authority, end)
         past = False
         if end < len(text) and text[end] in "/?#":
