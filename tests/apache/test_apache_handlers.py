@@ -145,6 +145,14 @@ CASES = {
                          "</RequireAll>", "</Location>"],
     "files-in-requireany": ["<Directory /a>", "<RequireAny>", "<Files x>", "</Files>",
                             "</RequireAny>", "</Directory>"],
+    # ... and allowed in every other directory context.
+    "files-in-directory": ["<Directory /var/www>", "<Files x>", "Require all denied", "</Files>",
+                           "</Directory>"],
+    "if-in-location": ["<Location /x>", "<If \"true\">", "</If>", "<ElseIf \"false\">",
+                       "</ElseIf>", "<Else>", "</Else>", "</Location>"],
+    "if-in-if": ["<If \"true\">", "<If \"false\">", "</If>", "</If>"],
+    "if-in-files-in-directory": ["<Directory /x>", "<Files y>", "<If \"true\">", "</If>",
+                                 "</Files>", "</Directory>"],
     "limit-in-requireall": ["<Location /a>", "<RequireAll>", "<Limit GET>", "Require all granted",
                             "</Limit>", "</RequireAll>", "</Location>"],
     # mod_authz_core's sections take no argument (add_authz_section).

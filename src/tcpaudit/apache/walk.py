@@ -77,12 +77,14 @@ def _section_context_error(key: str, sections: tuple[str, ...]) -> str | None:
     shown = f"{canonical_name(key) or key}>"
     if name == "virtualhost" and "virtualhost" in sections:
         return f"{shown} cannot occur within <VirtualHost> section"
-    if name == "virtualhost" or name in _NOT_IN_DIR_CONTEXT or name in _NOT_IN_LIMIT:
-        # A Require section reads its contents as limited, as <Limit> does.
-        if _LIMITED & set(sections):
+    limited = _LIMITED & set(sections)  # a Require section reads its contents as limited
+    if name == "virtualhost" or name in _NOT_IN_DIR_CONTEXT:
+        if limited:
             return f"{shown} cannot occur within <Limit> or <LimitExcept> section"
         if _PATH_SECTIONS & set(sections):
             return f"{shown} cannot occur within directory context"
+    if name in _NOT_IN_LIMIT and limited:
+        return f"{shown} cannot occur within <Limit> or <LimitExcept> section"
     if name in ("files", "filesmatch"):
         for parent in ("location", "locationmatch"):
             if parent in sections:
