@@ -841,6 +841,11 @@ def test_an_openers_arguments_after_its_name_keep_the_refusal(
         f'"SetEnv" API_TOKEN {CANARY}',
         f'"<Proxy" ajp://10.0.0.7:8009/ secret={CANARY}>\nProxySet timeout=7\n</Proxy>',
         f'"<Location" /x?token={CANARY}>\n</Location>',
+        # A quoted word ends at its closing quote: no blank is needed after it.
+        f'"ProxyPass"/a ajp://h:8009/ secret={CANARY}',
+        f"'Header'always set X-Api-Key {CANARY}",
+        f'"RequestHeader"set Authorization "Bearer {CANARY}"',
+        f'"<Proxy"ajp://10.0.0.7:8009/ secret={CANARY}>\nProxySet timeout=7\n</Proxy>',
     ],
 )
 def test_a_quoted_directive_name_is_redacted_as_the_name(

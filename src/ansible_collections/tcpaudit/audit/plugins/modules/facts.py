@@ -1438,12 +1438,14 @@ def redact_directive_words(key, words):
     return [word if word == APACHE_REDACTED else _redact_url_and_parameters(word) for word in words]
 
 
-def _unquoted_name(word):
-    """A directive's first word as httpd's ap_getword_conf reads it: one pair
-    of quotes around it stripped."""
-    if len(word) > 1 and word[0] in "\"'" and word[-1] == word[0]:
-        return word[1:-1]
-    return word.lstrip("\"'")
+def _name_and_rest(line):
+    """A directive's name as httpd's ap_getword_conf reads it (a quoted name
+    ends at its closing quote: ``"ProxyPass"/a`` is ProxyPass, then ``/a``)
+    and the text after it; ("", line) for a line with no word."""
+    first = _WORD.search(line)
+    if first is None:
+        return "", line
+    return next(group for group in first.groups() if group is not None), line[first.end() :]
 
 
 def _without_ignored_tail(line):
@@ -1532,7 +1534,7 @@ def _rewrite_apache_line(line, rewrite):
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
         return line
-    key = _unquoted_name(stripped.split(None, 1)[0].lower())
+    key = _name_and_rest(stripped)[0].lower()
     section = key.startswith("<")
     key = key[1:] if section else key
     key = key[:-1] if key.endswith(">") else key
@@ -1644,7 +1646,8 @@ def redact_apache(text, uses=None):
                 lines[start : index + 1] = [""] * (index + 1 - start)
             continue
         # httpd strips the quotes of a quoted name ("ProxyPass" is ProxyPass).
-        word = _unquoted_name(word)
+        name, arguments = _name_and_rest(joined)
+        word = name.lower()
         if word.startswith("<"):
             cut = _unread_words_hidden(_without_ignored_tail(joined))
             if cut != joined:
@@ -1659,9 +1662,7 @@ def redact_apache(text, uses=None):
         if secret is None:
             secret = secret_keys[key] = _is_secret_directive(key)
         # _may_hold_secret on the raw words: a hint within a word is there either way.
-        if "@" in joined or (
-            secret and _may_hold_secret(key, head[1].lower() if len(head) > 1 else "")
-        ):
+        if "@" in joined or (secret and _may_hold_secret(key, arguments.strip().lower())):
             redacted = _rewrite_apache_line(joined, _secrets_of_line(uses, macro))
             if redacted != joined:
                 lines[start : index + 1] = [""] * (index - start) + [redacted]
