@@ -24,12 +24,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .includes import has_wildcard
 from .model import ProxyRoute
 from .proxy_params import (
     WorkerNames,
     balancer_key,
     defined_worker_name,
-    fnmatch_test,
     proxy_section_path,
     section_path,
     worker_covering,
@@ -282,7 +282,7 @@ class _Reader:
             elif key in _LOCATIONS and directive.children and directive.args:
                 section = f"{directive.name} {directive.args[0]}"
                 # A wildcard path (cmd->path) makes a ProxyPass's worker a match one.
-                pattern = fnmatch_test(section_path(directive) or "")
+                pattern = has_wildcard(section_path(directive) or "")
                 for child in directive.children:
                     backend = child.args
                     if (

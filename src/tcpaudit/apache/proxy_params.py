@@ -398,27 +398,6 @@ def _hidden_values_left_out(table: dict[str, tuple[str, str]]) -> dict[str, tupl
     return {key: item for key, item in table.items() if REDACTED_VALUE not in item[1]}
 
 
-def fnmatch_test(pattern: str) -> bool:
-    """apr_fnmatch_test: whether ``pattern`` holds a wildcard ('*', '?', or
-    '[' closed by ']'; '\\' takes the next character as it is)."""
-    nesting = 0
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char in "?*":
-            return True
-        if char == "\\":
-            index += 1
-            if index >= len(pattern):
-                return False
-        elif char == "[":
-            nesting += 1
-        elif char == "]" and nesting:
-            return True
-        index += 1
-    return False
-
-
 def proxy_pass_error(
     key: str,
     words: tuple[str, ...],
@@ -435,7 +414,7 @@ def proxy_pass_error(
     match workers only, a ProxyPass one among prefix workers only."""
     path_given = in_location
     match = key == "proxypassmatch" or (
-        in_location and location_path is not None and fnmatch_test(location_path)
+        in_location and location_path is not None and has_wildcard(location_path)
     )
     backend: str | None = None
     parameters: list[str] = []
