@@ -1466,15 +1466,20 @@ def _without_ignored_tail(line):
         return line
     arguments = line[first.end() :]
     if ">" not in arguments:
-        words = list(_WORD.finditer(line, first.end()))
-        if not words:
-            return line
-        return (
-            line[: words[0].start()]
-            + " ".join([APACHE_REDACTED] * len(words))
-            + line[words[-1].end() :]
-        )
+        return _as_placeholders(line, list(_WORD.finditer(line, first.end())))
     return _tail_hidden(line, line.rindex(">") + 1)
+
+
+def _as_placeholders(line, words):
+    """``line`` with each of ``words`` (matches of _WORD in it, in order)
+    replaced by one placeholder word."""
+    if not words:
+        return line
+    return (
+        line[: words[0].start()]
+        + " ".join([APACHE_REDACTED] * len(words))
+        + line[words[-1].end() :]
+    )
 
 
 def _tail_hidden(line, end):
@@ -1518,14 +1523,7 @@ def _unread_words_hidden(line):
         return line
     if key in _TILDE_SECTIONS and matches[1].group() == "~":
         read = 2
-    extra = matches[1 + read :]
-    if not extra:
-        return line
-    return (
-        line[: extra[0].start()]
-        + " ".join([APACHE_REDACTED] * len(extra))
-        + line[extra[-1].end() :]
-    )
+    return _as_placeholders(line, matches[1 + read :])
 
 
 def _rewrite_apache_line(line, rewrite):
