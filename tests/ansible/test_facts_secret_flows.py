@@ -854,3 +854,37 @@ def test_a_quoted_directive_name_is_redacted_as_the_name(
     # httpd strips the quotes of a quoted name, and so does tcpaudit's audit;
     # the module compared the name with its quotes and sent the line as written.
     assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f"ProxyPass /a 'http://u:x\\' {CANARY}@127.0.0.1:8080/'",
+        f"ProxyPass /a 'http://u:x\\'{CANARY}@127.0.0.1:8080/'",
+        f"ProxyPass /a 'http://u:\\'{CANARY}\\'@127.0.0.1:8080/'",
+        f"ProxyPass /a http://127.0.0.1:8080/ 'secret=x\\' {CANARY}'",
+    ],
+)
+def test_an_escaped_quote_inside_single_quotes_stays_inside_the_word(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    # ap_getword_conf reads \' inside '...' as a quote of the word, as it
+    # reads \" inside "...": the module ended the word there and sent the rest.
+    assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f"'Proxy\\'Pass' /a http://127.0.0.1:8080/ secret={CANARY}",
+        f"ProxyPas /a ajp://127.0.0.1:8009/ secret={CANARY}",
+        f'<"Proxy" "http://127.0.0.1:8080/" secret={CANARY}>\n</Proxy>',
+        f"BalancerMembr ajp://127.0.0.1:8009 'secret=a b {CANARY}'",
+    ],
+)
+def test_secret_parameters_of_a_name_no_rule_knows_stay_on_the_host(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    # A misspelt directive (httpd refuses it, and so does the controller)
+    # was sent as written, "secret=" and all.
+    assert_kept_out(module, debian_with(tmp_path, snippet), valid=False)

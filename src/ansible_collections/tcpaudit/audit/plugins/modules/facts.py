@@ -366,8 +366,9 @@ def _variable_names(text):
 
 
 # Unrolled (runs of plain characters, then one escape): an alternation
-# tried per character read quoted words at a few MB/s.
-_WORD = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"|\'([^\']*)\'|(\S+)')
+# tried per character read quoted words at a few MB/s. As ap_getword_conf,
+# a backslash escapes the quote in either kind ('x\'y' is one word).
+_WORD = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"|\'([^\'\\]*(?:\\.[^\'\\]*)*)\'|(\S+)')
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _BARE_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -1057,10 +1058,12 @@ _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # "auth[password]="); names inside another's value are looked at too.
 _PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
 _PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;\s,]*")
+# In one Apache word a blank is the value's (a quoted 'secret=a b'), not its end.
+_WORD_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;,]*")
 _INDEX = re.compile(r"\[([^\]=]*)\]")
 
 
-def _without_secret_parameters(word):
+def _without_secret_parameters(word, value_pattern=_PARAMETER_VALUE):
     """``word`` with the value of each secret-named parameter replaced."""
     pieces = []
     position = 0
@@ -1073,7 +1076,7 @@ def _without_secret_parameters(word):
             or any(_SECRET_VARIABLE.search(index) for index in _INDEX.findall(closers))
         ):
             continue
-        value = _PARAMETER_VALUE.match(word, match.end())
+        value = value_pattern.match(word, match.end())
         if value is None or not value.group() or value.group() == APACHE_REDACTED:
             continue
         pieces += [word[position : match.end()], APACHE_REDACTED]
@@ -1257,7 +1260,7 @@ def _redact_url_and_parameters(word):
                 return match.group()
             return match.group(1) + match.group(2) + ":" + APACHE_REDACTED
 
-        word = _ENV_FLAG.sub(without_flag, _without_secret_parameters(word))
+        word = _ENV_FLAG.sub(without_flag, _without_secret_parameters(word, _WORD_PARAMETER_VALUE))
     return word
 
 
@@ -1570,15 +1573,26 @@ def _rewrite_apache_line(line, rewrite):
     return "".join(pieces) + line[position:] if pieces else line
 
 
+def _unruled_parameters(key, text):
+    """Whether ``text``, the words of directive ``key`` that no rule here
+    knows (a misspelt ProxyPass, a third-party module's directive), may
+    carry a secret-named parameter ("secret=...")."""
+    return key not in _SECRET_DIRECTIVES and "=" in text and _SECRET_HINT.search(text) is not None
+
+
 def _secrets_of_line(uses, macro):
     """The rewrite of ``redact_apache``: the secrets of a directive's words, and
     in ``uses`` the ${NAME}s and the macro parameters found in them."""
 
     def rewrite(key, values):
-        if "@" not in " ".join(values) and not _is_secret_directive(key):
+        joined = " ".join(values)
+        unruled = _unruled_parameters(key, joined)
+        if "@" not in joined and not _is_secret_directive(key) and not unruled:
             return None
         # A stray line (a broken continuation) may be a URL: its name goes too.
         redacted = [_redact_url_and_parameters(values[0]), *redact_directive_words(key, values[1:])]
+        if unruled:
+            redacted = [redacted[0], *map(_redact_url_and_parameters, redacted[1:])]
         if uses is not None:
             # ProxyPass ... interpolate reads an unexpanded ${NAME} from the
             # request's environment (ProxyPassInterpolateEnv).
@@ -1660,7 +1674,11 @@ def redact_apache(text, uses=None):
         if secret is None:
             secret = secret_keys[key] = _is_secret_directive(key)
         # _may_hold_secret on the raw words: a hint within a word is there either way.
-        if "@" in joined or (secret and _may_hold_secret(key, arguments.strip().lower())):
+        if (
+            "@" in joined
+            or (secret and _may_hold_secret(key, arguments.strip().lower()))
+            or _unruled_parameters(key, arguments)
+        ):
             redacted = _rewrite_apache_line(joined, _secrets_of_line(uses, macro))
             if redacted != joined:
                 lines[start : index + 1] = [""] * (index - start) + [redacted]
