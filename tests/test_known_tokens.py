@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tcpaudit.apache.known_tokens import hide_known_tokens
 from tcpaudit.apache.shell_state import KNOWN_TOKEN
 
 # Each kind's shape, spelled plainly: no word character before it.
@@ -75,3 +77,48 @@ def test_every_kind_is_found_at_the_start_and_after_a_separator() -> None:
             assert KNOWN_TOKEN.search(text).group() == sample, text  # type: ignore[union-attr]
         assert KNOWN_TOKEN.search("a" + sample) is None
         assert KNOWN_TOKEN.search("." + sample) is None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(PIECES, max_size=12).map("".join))
+def test_hiding_a_whole_report_replaces_what_the_plain_spelling_finds(text: str) -> None:
+    assert hide_known_tokens(text, "<hidden>") == PLAIN.sub("<hidden>", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A '/' in whsec_'s body: a token may start after it, inside that body.
+        "whsec_" + "a" * 20 + "/ghp_" + "b" * 16 + " ghp_" + "c" * 16,
+        "whsec_" + "a" * 20 + "/SG." + "b" * 16 + "." + "c" * 16,
+        "x " + "eyJ" + "a" * 8 + ".bb.c" + " AKIA" + "A" * 16 + ",AIza" + "z" * 35,
+        "sk-ant-" + "a" * 20 + " sk_live_" + "b" * 16 + " dop_v1_" + "0" * 64,
+        "xghp_" + "a" * 16 + " xoxb-" + "1" * 10 + " SK" + "f" * 32 + "-glpat-" + "q" * 16,
+    ],
+)
+def test_hiding_agrees_on_tokens_that_touch(text: str) -> None:
+    assert hide_known_tokens(text, "<hidden>") == PLAIN.sub("<hidden>", text)
+    assert hide_known_tokens(text, "<hidden>") == KNOWN_TOKEN.sub("<hidden>", text)
+
+
+EVERY_PREFIX = [
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "glrt-", "gldt-", "glptt-",
+    "gloas-", "glcbt-", "glimt-", "xoxa-", "xoxb-", "xoxp-", "xoxe-", "xoxr-", "xoxs-", "xapp-",
+    "AKIA", "ASIA", "AIza", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk-", "sk-ant-",
+    "sk-proj-", "shpat_", "shpss_", "shpca_", "shppa_", "hf_", "hvs.", "hvb.", "pypi-", "SG.",
+    "SK", "ya29.", "GOCSPX-", "whsec_", "dop_v1_", "npm_", "eyJ",
+]  # fmt: skip
+BODIES = ["0" * 70, "a" * 70, "A" * 70, "0a" * 36, "0A_-" * 9, "a" * 20 + "." + "b" * 20 + ".c"]
+
+
+@pytest.mark.parametrize("prefix", EVERY_PREFIX)
+def test_every_kind_is_hidden_as_the_plain_spelling_hides_it(prefix: str) -> None:
+    hidden = 0
+    for body in BODIES:
+        for length in (8, 10, 16, 20, 32, 35, 36, 64, 70):
+            for before, after in (("", ""), (" ", " "), ("x", ""), ("/", "/"), (".", "-")):
+                text = f"{before}{prefix}{body[:length]}{after} {prefix}{body}"
+                shown = hide_known_tokens(text, "<h>")
+                assert shown == PLAIN.sub("<h>", text), text
+                hidden += shown.startswith(f"{before}<h>")
+    assert hidden  # each kind is found, at the start too

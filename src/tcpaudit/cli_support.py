@@ -18,7 +18,8 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import click
 
-from .apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
+from .apache.known_tokens import hide_known_tokens
+from .apache.shell_state import REDACTED_VALUE
 from .errors import TcpauditError, UsageError
 from .rootfs import MAX_SYMLINKS
 from .safetext import no_workflow_commands, printable, show_bytes
@@ -191,7 +192,7 @@ def write_output(
     # Invalid UTF-8 read from a configuration is kept as lone surrogates
     # (surrogateescape); reports are UTF-8, so show those bytes as \xNN.
     if isinstance(text, str):
-        text = no_workflow_commands(KNOWN_TOKEN.sub(REDACTED_VALUE, text))
+        text = no_workflow_commands(hide_known_tokens(text, REDACTED_VALUE))
     data = text if isinstance(text, bytes) else show_bytes(text).encode("utf-8")
     if output is None or output == "-":
         click.echo(data, nl=False)

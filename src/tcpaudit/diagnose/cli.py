@@ -43,7 +43,8 @@ from pathlib import Path
 
 import click
 
-from ..apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
+from ..apache.known_tokens import hide_known_tokens
+from ..apache.shell_state import REDACTED_VALUE
 from ..cli_sources import APACHE_BUILDS, environment_option
 from ..cli_support import errors_exit_2
 from ..engine import Severity, load_config
@@ -300,4 +301,6 @@ def _echo(text: str, nl: bool = True) -> None:
     """Print as every report is written: tokens of a known kind (``ghp_...``) a
     configuration or a process's command line holds are hidden, and no CI
     runner's command marker gets through (JSON reads "#\\u0023" as "#")."""
-    click.echo(no_line_commands(no_workflow_commands(KNOWN_TOKEN.sub(REDACTED_VALUE, text))), nl=nl)
+    click.echo(
+        no_line_commands(no_workflow_commands(hide_known_tokens(text, REDACTED_VALUE))), nl=nl
+    )

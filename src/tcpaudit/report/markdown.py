@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ..apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
+from ..apache.known_tokens import hide_known_tokens
+from ..apache.shell_state import REDACTED_VALUE
 from ..engine.findings import Finding, JsonScalar, Report, Severity
 from ..safetext import for_a_log, printable
 from .hunks import change_hunks
@@ -34,7 +35,7 @@ def escape_text(text: str) -> str:
     a word joiner: a ServerName ``@org/team`` in a pull request's comment
     would notify that team. Tokens of a known kind are hidden first: escaped
     (``ghp\\_...``), the writer's last pass would no longer know them."""
-    text = KNOWN_TOKEN.sub(REDACTED_VALUE, text)
+    text = hide_known_tokens(text, REDACTED_VALUE)
     escaped = _MARKUP.sub(r"\\\1", printable(" ".join(text.split())))
     return escaped.replace("@", "@\u2060") if "@" in escaped else escaped
 
