@@ -37,6 +37,12 @@ SHAPES = [
     r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*",
 ]
 PLAIN = re.compile(r"(?<![A-Za-z0-9_.-])(?:" + "|".join(SHAPES) + ")")
+# In a written report, also after an escape the writers made of a character
+# (printable's \x01, \u200b, \t; a JSON encoder's \u0001).
+WRITTEN = re.compile(
+    r"(?:(?<![A-Za-z0-9_.-])|(?<=\\x[0-9a-fA-F]{2})|(?<=\\u[0-9a-fA-F]{4})"
+    r"|(?<=\\U[0-9a-fA-F]{8})|(?<=\\[nrtbf]))(?:" + "|".join(SHAPES) + ")"
+)
 
 PREFIXES = [
     "ghp_", "gho_", "github_pat_", "glpat-", "glimt-", "xoxb-", "xapp-", "AKIA", "ASIA",
@@ -79,10 +85,13 @@ def test_every_kind_is_found_at_the_start_and_after_a_separator() -> None:
         assert KNOWN_TOKEN.search("." + sample) is None
 
 
+ESCAPES = st.sampled_from(["\\x01", "\\xff", "\\u200b", "\\U000e0001", "\\t", "\\n", "\\x0", "\\"])
+
+
 @settings(max_examples=3000, deadline=None)
-@given(st.lists(PIECES, max_size=12).map("".join))
+@given(st.lists(st.one_of(PIECES, ESCAPES), max_size=12).map("".join))
 def test_hiding_a_whole_report_replaces_what_the_plain_spelling_finds(text: str) -> None:
-    assert hide_known_tokens(text, "<hidden>") == PLAIN.sub("<hidden>", text)
+    assert hide_known_tokens(text, "<hidden>") == WRITTEN.sub("<hidden>", text)
 
 
 @pytest.mark.parametrize(
@@ -99,6 +108,18 @@ def test_hiding_a_whole_report_replaces_what_the_plain_spelling_finds(text: str)
 def test_hiding_agrees_on_tokens_that_touch(text: str) -> None:
     assert hide_known_tokens(text, "<hidden>") == PLAIN.sub("<hidden>", text)
     assert hide_known_tokens(text, "<hidden>") == KNOWN_TOKEN.sub("<hidden>", text)
+
+
+@pytest.mark.parametrize(
+    "escape", ["\\x01", "\\xe9", "\\u0001", "\\u200b", "\\U000e0041", "\\t", "\\r"]
+)
+def test_a_token_after_an_escaped_character_is_hidden(escape: str) -> None:
+    # The writers escape a control or invisible character (or a byte that
+    # was not UTF-8) that stood before the token: the escape ends in a
+    # letter or a digit, which the raw text's boundary takes for a word.
+    token = "ghp_" + "a1" * 18
+    assert hide_known_tokens(f"caf{escape}{token}.example", "<h>") == f"caf{escape}<h>.example"
+    assert hide_known_tokens(f"caf{escape[1:]}{token}", "<h>") == f"caf{escape[1:]}{token}"
 
 
 EVERY_PREFIX = [
@@ -119,6 +140,6 @@ def test_every_kind_is_hidden_as_the_plain_spelling_hides_it(prefix: str) -> Non
             for before, after in (("", ""), (" ", " "), ("x", ""), ("/", "/"), (".", "-")):
                 text = f"{before}{prefix}{body[:length]}{after} {prefix}{body}"
                 shown = hide_known_tokens(text, "<h>")
-                assert shown == PLAIN.sub("<h>", text), text
+                assert shown == WRITTEN.sub("<h>", text), text
                 hidden += shown.startswith(f"{before}<h>")
     assert hidden  # each kind is found, at the start too

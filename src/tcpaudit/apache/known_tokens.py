@@ -7,8 +7,11 @@ entered at 1.4 million places to find none. Here each kind is found from a
 character inside its prefix that reports seldom hold (``_``, ``-``, ``.``,
 ``I``, ``z``, ``K``, ``J``), looking back for the rest of the prefix and the
 word boundary before it: about 160,000 entries on the same report, half the
-time. ``hide_known_tokens(text)`` equals ``KNOWN_TOKEN.sub(REDACTED_VALUE,
-text)`` (tests/test_known_tokens.py compares them).
+time. ``hide_known_tokens(text)`` replaces what ``KNOWN_TOKEN.sub`` replaces,
+and also a token after an escape the writers make of a character that
+stood before it in the audited text (``\\x01``, ``\\u200b``, ``\\t``: each
+ends in a letter or a digit, which KNOWN_TOKEN takes for part of a word):
+tests/test_known_tokens.py compares it with the plain spelling of both.
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ import re
 
 __all__ = ["hide_known_tokens"]
 
-# No word character before a token (KNOWN_TOKEN's boundary).
-_BOUNDARY = r"(?<![A-Za-z0-9_.-])"
+# What may stand before a token: no word character (KNOWN_TOKEN's
+# boundary), or the end of an escape of printable(), show_bytes() or a JSON
+# encoder, checked once a kind's prefix and body are found.
+_WORD_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_ESCAPE_BEFORE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[nrtbf])\Z")
+_LONGEST_ESCAPE = 10
 # (anchor, prefix up to and with the anchor, characters before the anchor,
 # body after it): each kind of KNOWN_TOKEN. Every prefix is made of word
 # characters, so no token starts inside another's prefix, and a position
@@ -57,7 +64,7 @@ def _anchored() -> tuple[re.Pattern[str], tuple[int, ...]]:
     for anchor in dict.fromkeys(kind[0] for kind in _KINDS):
         kinds = [kind for kind in _KINDS if kind[0] == anchor]
         offsets += [before for _mark, _prefix, before, _body in kinds]
-        bodies = "|".join(f"(?<={_BOUNDARY}{prefix})({body})" for _, prefix, _, body in kinds)
+        bodies = "|".join(f"(?<={prefix})({body})" for _, prefix, _, body in kinds)
         before = _BEFORE.get(anchor)
         check = f"(?<={before}{re.escape(anchor)})" if before else ""
         branches.append(f"{re.escape(anchor)}{check}(?:{bodies})")
@@ -78,9 +85,9 @@ def hide_known_tokens(text: str, replacement: str) -> str:
     while (match := search(text, position)) is not None:
         anchor = match.start()
         start = anchor - _BEFORE_ANCHOR[(match.lastindex or 1) - 1]
-        if start < kept:
-            # Inside the last token (after a '/' of whsec_'s body): sub never
-            # starts a token there; tokens after this anchor still may.
+        if start < kept or not _boundary_before(text, start):
+            # Inside the last token (after a '/' of whsec_'s body), or inside
+            # a word: no token starts there; tokens after this anchor still may.
             position = anchor + 1
             continue
         pieces += (text[kept:start], replacement)
@@ -89,3 +96,11 @@ def hide_known_tokens(text: str, replacement: str) -> str:
         return text
     pieces.append(text[kept:])
     return "".join(pieces)
+
+
+def _boundary_before(text: str, start: int) -> bool:
+    """Whether a token may start at ``start``: no word character before it, or
+    an escape that stands for a character in the audited text."""
+    if start == 0 or text[start - 1] not in _WORD_CHARACTERS:
+        return True
+    return _ESCAPE_BEFORE.search(text[max(0, start - _LONGEST_ESCAPE) : start]) is not None
