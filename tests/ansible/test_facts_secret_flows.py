@@ -888,3 +888,29 @@ def test_secret_parameters_of_a_name_no_rule_knows_stay_on_the_host(
     # A misspelt directive (httpd refuses it, and so does the controller)
     # was sent as written, "secret=" and all.
     assert_kept_out(module, debian_with(tmp_path, snippet), valid=False)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f"ProxyPass /a ajp://127.0.0.1:8009/ secret=a;{CANARY}",
+        f"ProxyPass /a ajp://127.0.0.1:8009/ secret=a&{CANARY}",
+        f"ProxyPass /a ajp://127.0.0.1:8009/ secret=a,{CANARY}",
+        f"<Proxy ajp://127.0.0.1:8009/>\nProxySet secret=a,{CANARY}\n</Proxy>",
+        f"ProxyPass /a ajp://127.0.0.1:8009/ secret='x'{CANARY}",
+        f'ProxyPass /a ajp://127.0.0.1:8009/ secret="x"{CANARY}',
+        f"<Proxy balancer://b>\nBalancerMember ajp://127.0.0.1:8009 secret='x'{CANARY}\n</Proxy>",
+        # A quote never closed runs to the end of the line: one word for httpd.
+        f'ProxyPass /a ajp://127.0.0.1:8009/ "secret=x {CANARY}',
+        f"ProxyPass /a ajp://127.0.0.1:8009/ 'secret=x {CANARY}",
+        f'ProxyPass /a "http://u:pw {CANARY}@127.0.0.1:8080/',
+        f'SetEnv P "secret=x;{CANARY}"',
+    ],
+)
+def test_a_parameter_word_s_whole_value_stays_on_the_host(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    # mod_proxy's value is the rest of the word (';', '&', ',' and quotes
+    # included), and an unclosed quote's word runs to the line's end: the
+    # module sent what followed the first of those.
+    assert_kept_out(module, debian_with(tmp_path, snippet))

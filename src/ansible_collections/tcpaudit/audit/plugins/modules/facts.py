@@ -368,7 +368,10 @@ def _variable_names(text):
 # Unrolled (runs of plain characters, then one escape): an alternation
 # tried per character read quoted words at a few MB/s. As ap_getword_conf,
 # a backslash escapes the quote in either kind ('x\'y' is one word).
-_WORD = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"|\'([^\'\\]*(?:\\.[^\'\\]*)*)\'|(\S+)')
+# A quote never closed runs to the line's end (one word, as httpd reads it).
+_WORD = re.compile(
+    r'"([^"\\]*(?:\\.[^"\\]*)*)(?:"|\\?$)|\'([^\'\\]*(?:\\.[^\'\\]*)*)(?:\'|\\?$)|(\S+)'
+)
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _BARE_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -1060,6 +1063,9 @@ _PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^
 _PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;\s,]*")
 # In one Apache word a blank is the value's (a quoted 'secret=a b'), not its end.
 _WORD_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;,]*")
+# A word that is a parameter (mod_proxy's "secret=a;b&c'd'"): httpd's value
+# is the rest of the word, whatever it holds.
+_WHOLE_VALUE = re.compile(r".*", re.S)
 _INDEX = re.compile(r"\[([^\]=]*)\]")
 
 
@@ -1076,7 +1082,12 @@ def _without_secret_parameters(word, value_pattern=_PARAMETER_VALUE):
             or any(_SECRET_VARIABLE.search(index) for index in _INDEX.findall(closers))
         ):
             continue
-        value = value_pattern.match(word, match.end())
+        pattern = (
+            _WHOLE_VALUE
+            if match.start() == 0 and value_pattern is _WORD_PARAMETER_VALUE
+            else value_pattern
+        )
+        value = pattern.match(word, match.end())
         if value is None or not value.group() or value.group() == APACHE_REDACTED:
             continue
         pieces += [word[position : match.end()], APACHE_REDACTED]
