@@ -394,16 +394,16 @@ def main(argv: list[str] | None = None) -> NoReturn:
             exc.show()
             _leave(2)
         command = exc.ctx.command_path if exc.ctx is not None else "tcpaudit"
-        from .safetext import printable
+        from .cli_support import for_stderr
 
         # The message may quote an argument (a path) as given: shown escaped.
-        message = printable(exc.format_message())
+        message = for_stderr(exc.format_message())
         click.echo(f"tcpaudit: error: {message} (see {command} --help)", err=True)
         code = 2
     except click.ClickException as exc:
-        from .safetext import printable
+        from .cli_support import for_stderr
 
-        click.echo(f"Error: {printable(exc.format_message())}", err=True)
+        click.echo(f"Error: {for_stderr(exc.format_message())}", err=True)
         code = exc.exit_code
     except click.Abort:
         click.echo("Aborted!", err=True)
@@ -411,7 +411,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except SystemExit as exc:
         code = exc.code
     if code is not None and not isinstance(code, int):
-        click.echo(str(code), err=True)
+        from .cli_support import for_stderr
+
+        click.echo(for_stderr(str(code)), err=True)
         code = 1
     _leave(code or 0)
 

@@ -24,7 +24,14 @@ from .errors import TcpauditError, UsageError
 from .rootfs import MAX_SYMLINKS
 from .safetext import no_workflow_commands, printable, show_bytes
 
-__all__ = ["errors_exit_2", "fail", "keep_until_exit", "link_inside_root", "write_output"]
+__all__ = [
+    "errors_exit_2",
+    "fail",
+    "for_stderr",
+    "keep_until_exit",
+    "link_inside_root",
+    "write_output",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,13 +52,20 @@ def keep_until_exit(*objects: object) -> None:
     _KEPT[:] = objects
 
 
+def for_stderr(message: str) -> str:
+    """``message`` as an error or note line shows it: tokens of a known kind
+    hidden (a file's name may hold one), then escaped (newlines and escape
+    sequences from the audited tree), so it stays one line."""
+    return printable(hide_known_tokens(message, REDACTED_VALUE))
+
+
 def fail(message: str) -> NoReturn:
     """Print one error line on stderr and exit 2 (the input or the command line is wrong).
 
-    A file name or value from the audited tree may hold a newline or an escape
-    sequence: they are shown escaped, so the error stays one line.
+    A file name or value from the audited tree may hold a newline, an escape
+    sequence or a token: see ``for_stderr``.
     """
-    click.echo(f"tcpaudit: error: {printable(message)}", err=True)
+    click.echo(f"tcpaudit: error: {for_stderr(message)}", err=True)
     sys.exit(2)
 
 

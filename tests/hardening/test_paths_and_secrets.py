@@ -359,3 +359,24 @@ def test_the_debug_log_hides_tokens_and_escapes(tmp_path: Path) -> None:
     assert result.returncode in (0, 1), result.stderr
     assert "tcpaudit.engine" in result.stderr  # the decisions were logged
     assert "ghp_" not in result.stderr and "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("content", ["<VirtualHost", "Timeout abc def"])
+@pytest.mark.parametrize("command", ["audit", "facts", "fix"])
+def test_a_token_in_a_file_s_name_is_hidden_in_the_error_line(
+    tmp_path: Path, content: str, command: str
+) -> None:
+    # The error line named the file as it is: a token in its name was shown,
+    # though notes and reports hid the same name.
+    token = "ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    root = tmp_path / "root"
+    (root / "etc/apache2/conf.d").mkdir(parents=True)
+    (root / "etc/apache2/apache2.conf").write_text(
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\nListen 80\n"
+        f"Include conf.d/{token}.conf\n"
+    )
+    (root / f"etc/apache2/conf.d/{token}.conf").write_text(content + "\n")
+    result = CliRunner().invoke(cli, [command, "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert "conf.d/tcpaudit-redacted.conf:1: " in result.stderr
+    assert "ghp_" not in result.output + result.stderr

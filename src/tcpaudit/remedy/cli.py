@@ -16,8 +16,7 @@ import click
 
 from ..cli import _catalogue_options, _load_catalogue
 from ..cli_sources import facts_from_sources, files_read, source_options, tool_inputs
-from ..cli_support import errors_exit_2, fail, write_output
-from ..safetext import printable
+from ..cli_support import errors_exit_2, fail, for_stderr, write_output
 
 __all__ = ["fix_command"]
 
@@ -76,7 +75,7 @@ def fix_command(
     secret_lines = facts.apache.secret_value_lines if facts.apache else []
     planned = plan(report.findings, sources["root"], rules=rules_wanted, secret_lines=secret_lines)
     for note in planned.notes:
-        click.echo(f"tcpaudit: note: {printable(note)}", err=True)
+        click.echo(f"tcpaudit: note: {for_stderr(note)}", err=True)
     without = sorted(
         {
             f.rule
