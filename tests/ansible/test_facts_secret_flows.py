@@ -914,3 +914,37 @@ def test_a_parameter_word_s_whole_value_stays_on_the_host(
     # included), and an unclosed quote's word runs to the line's end: the
     # module sent what followed the first of those.
     assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f"ProxyPass /a ajp://127.0.0.1:8009/ secret=a\u00a0{CANARY}",
+        f"ProxyPass /a ajp://127.0.0.1:8009/ secret=a\u2003{CANARY}",
+        f"ProxyPass /a ajp://127.0.0.1:8009/ secret=a\x1f{CANARY}",
+        f"ProxyPass /a ajp://127.0.0.1:8009/ secret=a\u3000{CANARY}",
+    ],
+)
+def test_only_httpd_s_blanks_end_a_word(module: ModuleType, tmp_path: Path, snippet: str) -> None:
+    # httpd splits words at space, tab, CR, LF, VT and FF only: the module
+    # split at any Unicode blank and sent the secret after it.
+    assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f'<Directory "/srv secret={CANARY}>\n</Directory>',
+        f"<Files 'x token={CANARY}>\n</Files>",
+        f'<Location "/x?token={CANARY}>\n</Location>',
+        f'<Proxy "ajp://127.0.0.1:8009/ secret={CANARY}>\n</Proxy>',
+        f'<Proxy ajp://127.0.0.1:8009/ "secret={CANARY}>\n</Proxy>',
+    ],
+)
+def test_an_unclosed_quote_in_an_opener_ends_at_its_closing_bracket(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    # httpd cuts an opener at its last '>' before reading words: the
+    # module's unclosed quote took the '>' along, and the redacted line lost
+    # it (the controller refused "missing closing '>'").
+    assert_kept_out(module, debian_with(tmp_path, snippet))

@@ -368,9 +368,11 @@ def _variable_names(text):
 # Unrolled (runs of plain characters, then one escape): an alternation
 # tried per character read quoted words at a few MB/s. As ap_getword_conf,
 # a backslash escapes the quote in either kind ('x\'y' is one word).
-# A quote never closed runs to the line's end (one word, as httpd reads it).
+# A quote never closed runs to the line's end (one word, as httpd reads it);
+# words end only at the blanks httpd's apr_isspace knows (not U+00A0, U+2003).
 _WORD = re.compile(
-    r'"([^"\\]*(?:\\.[^"\\]*)*)(?:"|\\?$)|\'([^\'\\]*(?:\\.[^\'\\]*)*)(?:\'|\\?$)|(\S+)'
+    r'"([^"\\]*(?:\\.[^"\\]*)*)(?:"|\\?$)|\'([^\'\\]*(?:\\.[^\'\\]*)*)(?:\'|\\?$)'
+    r"|([^ \t\n\v\f\r]+)"
 )
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _BARE_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -980,7 +982,7 @@ _SECRET_DIRECTIVES = frozenset([*_SECRET_FROM, *_NAMING, *_PARAMETERS, *_COMPARI
 _SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _AUTHORITY_END = re.compile("[/?#]")
 _SHELL_WORD_END = re.compile(r"[\s\"'<>]")  # where a URL in a shell's text ends
-_WORD_END = re.compile(r"\s")  # and in an Apache word (quotes are its own)
+_WORD_END = re.compile(r"[ \t\n\v\f\r]")  # and in an Apache word (quotes are its own)
 _ENVIRONMENT_REFERENCE = re.compile(
     r"(?i)%\{([^}:{%$]+)\}e|%\{(?:la-[uf]:)?(?:reqenv|env|osenv):([^}{%$]+)\}"
 )
@@ -1060,7 +1062,7 @@ _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # "#token="), a group close or an index follow it ("(token)=",
 # "auth[password]="); names inside another's value are looked at too.
 _PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
-_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;\s,]*")
+_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&; \t\n\v\f\r,]*")
 # In one Apache word a blank is the value's (a quoted 'secret=a b'), not its end.
 _WORD_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;,]*")
 # A word that is a parameter (mod_proxy's "secret=a;b&c'd'"): httpd's value
@@ -1550,19 +1552,22 @@ def _rewrite_apache_line(line, rewrite):
     section = key.startswith("<")
     key = key[1:] if section else key
     key = key[:-1] if key.endswith(">") else key
+    limit = len(line)
     if section:
         line = _without_ignored_tail(line)
         end = line.rfind(">") + 1
         if end and not key.startswith("/") and line[end:].strip():
             # The opener's words up to its '>' are rewritten; the tail is a placeholder.
             return _rewrite_apache_line(line[:end], rewrite) + line[end:]
-    matches = list(_WORD.finditer(line))
+        # httpd cuts an opener's arguments at its last '>' before reading
+        # words: a quote never closed ends there, and the '>' stays.
+        limit = end - 1 if end and not key.startswith("/") else len(line)
+    matches = list(_WORD.finditer(line, 0, limit))
     if not matches:
         return line
     values = [next(group for group in match.groups() if group is not None) for match in matches]
-    # A section opener's '>' closes the line, not its last word's value: the
-    # word is judged without it and keeps it (a hidden value took it along,
-    # and the controller refused the host: "missing closing '>'").
+    # An opener without '>' (refused whatever its words): its last word's
+    # '>'-less value is judged, and the '>' kept.
     closing = section and values[-1].endswith(">") and matches[-1].group(3) is not None
     if closing:
         values[-1] = values[-1][:-1]
@@ -1577,9 +1582,12 @@ def _rewrite_apache_line(line, rewrite):
     for match, value, new in zip(matches, values, redacted):  # noqa: B905 (3.8: no strict=)
         if new == value:
             continue
-        quote = match.group()[0] if match.group()[0] in "\"'" and match.group(3) is None else ""
+        text = match.group()
+        quote = text[0] if text[0] in "\"'" and match.group(3) is None else ""
+        # A quote never closed stays so (the word still runs to the opener's end).
+        closed = quote if len(text) > 1 and text[-1] == quote else ""
         pieces.append(line[position : match.start()])
-        pieces.append(quote + new + quote)
+        pieces.append(quote + new + closed)
         position = match.end()
     return "".join(pieces) + line[position:] if pieces else line
 
