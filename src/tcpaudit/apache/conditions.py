@@ -12,6 +12,7 @@ import os
 import re
 import select
 import signal
+import warnings
 
 from .lexer import split_words
 from .values import c_long
@@ -29,7 +30,11 @@ _NO_MATCH, _MATCH, _INVALID = 0, 1, 2
 
 def _search(pattern: str, subject: str) -> int:
     try:
-        compiled = re.compile(pattern)
+        # A pattern of the configuration ("[[a-z]") may make the re module
+        # warn (FutureWarning): stderr carries error and note lines only.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compiled = re.compile(pattern)
     except (re.error, RecursionError, OverflowError):
         return _INVALID
     return _MATCH if compiled.search(subject) is not None else _NO_MATCH

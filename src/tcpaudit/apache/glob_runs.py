@@ -16,6 +16,7 @@ Python took minutes on a few lines of stars over long names).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -97,7 +98,9 @@ def _run(items: list[bytes]) -> _Run:
         parts.append(item if end == index + 1 else b"(?:%s){%d}" % (item, end - index))
         index = end
     source = b"".join(parts)
-    return _Run(re.compile(source), len(items), source)
+    with warnings.catch_warnings():  # "[[" of a wildcard: the re module's FutureWarning
+        warnings.simplefilter("ignore")
+        return _Run(re.compile(source), len(items), source)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ others and shown.
 from __future__ import annotations
 
 import re
+import warnings
 from functools import lru_cache
 
 __all__ = ["component_matches", "may_use_braces"]
@@ -79,7 +80,9 @@ def _compiled(pattern: str) -> tuple[_Token, ...] | None:
                 members, index = bracket
                 if members is None:
                     return None  # an unknown class: glibc matches nothing
-                out.append(re.compile(members, re.DOTALL))
+                with warnings.catch_warnings():  # "[[": the re module's FutureWarning
+                    warnings.simplefilter("ignore")
+                    out.append(re.compile(members, re.DOTALL))
         else:
             out.append(char)
             index += 1
