@@ -948,3 +948,13 @@ def test_an_unclosed_quote_in_an_opener_ends_at_its_closing_bracket(
     # module's unclosed quote took the '>' along, and the redacted line lost
     # it (the controller refused "missing closing '>'").
     assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
+@pytest.mark.parametrize("blank", ["\u00a0", "\x1c", "\u3000"])
+def test_a_hash_after_a_blank_httpd_does_not_skip_is_no_comment(
+    module: ModuleType, tmp_path: Path, blank: str
+) -> None:
+    # httpd strips only space, tab, CR, LF, VT and FF before a '#': the line is
+    # a directive it refuses; the module emptied it as a comment, and the
+    # controller accepted the host.
+    assert_kept_out(module, debian_with(tmp_path, f"{blank}# password={CANARY}"), valid=False)

@@ -380,3 +380,24 @@ def test_a_token_in_a_file_s_name_is_hidden_in_the_error_line(
     assert result.exit_code == 2, result.output
     assert "conf.d/tcpaudit-redacted.conf:1: " in result.stderr
     assert "ghp_" not in result.output + result.stderr
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["secret=a;{m}", "secret=a&{m}", "secret=a,{m}", "secret='x'{m}", '"secret=a {m}"'],
+)
+def test_a_parameter_word_s_whole_value_is_hidden_in_facts(tmp_path: Path, word: str) -> None:
+    # mod_proxy's value is the rest of the word: facts showed what followed
+    # the first ';', '&', ',' or quoted run of it.
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    for name in ("proxy", "proxy_ajp"):
+        (root / f"etc/apache2/mods-enabled/{name}.load").symlink_to(
+            f"../mods-available/{name}.load"
+        )
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write(f"ProxyPass /a ajp://127.0.0.1:8009/ {word.format(m=MARKER)}\n")
+    result = CliRunner().invoke(cli, ["facts", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "secret=tcpaudit-redacted" in result.output
+    assert MARKER not in result.output

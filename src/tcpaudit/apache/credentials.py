@@ -76,7 +76,11 @@ _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 # another's value (``url=https://h/?token=...``).
 _PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
 
-_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;\s,]*")
+# In one Apache word a blank is the value's (a quoted 'x?token=a b'), not its end.
+_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;,]*")
+# A word that is a parameter (mod_proxy's "secret=a;b&c'd'"): httpd's value
+# is the rest of the word, whatever it holds.
+_WHOLE_VALUE = re.compile(r".*", re.S)
 
 _INDEX = re.compile(r"\[([^\]=]*)\]")
 
@@ -284,7 +288,9 @@ def redact_userinfo(text: str) -> str:
 
 
 def without_secret_parameters(word: str) -> str:
-    """``word`` with the value of each secret-named parameter replaced."""
+    """``word`` (one Apache word) with the value of each secret-named parameter
+    replaced: up to the next '&', ';' or ',' inside a word (a URL's query),
+    the rest of the word for a word that is a parameter (``secret=a;b``)."""
     pieces: list[str] = []
     position = 0
     for match in _PARAMETER_NAME.finditer(word):
@@ -296,7 +302,8 @@ def without_secret_parameters(word: str) -> str:
             or any(is_secret_variable(index) for index in _INDEX.findall(closers))
         ):
             continue
-        value = _PARAMETER_VALUE.match(word, match.end())
+        pattern = _WHOLE_VALUE if match.start() == 0 else _PARAMETER_VALUE
+        value = pattern.match(word, match.end())
         if value is None or not value.group() or value.group() == REDACTED_VALUE:
             continue
         pieces += (word[position : match.end()], REDACTED_VALUE)

@@ -370,6 +370,7 @@ def _variable_names(text):
 # a backslash escapes the quote in either kind ('x\'y' is one word).
 # A quote never closed runs to the line's end (one word, as httpd reads it);
 # words end only at the blanks httpd's apr_isspace knows (not U+00A0, U+2003).
+_APACHE_BLANKS = " \t\n\v\f\r"
 _WORD = re.compile(
     r'"([^"\\]*(?:\\.[^"\\]*)*)(?:"|\\?$)|\'([^\'\\]*(?:\\.[^\'\\]*)*)(?:\'|\\?$)'
     r"|([^ \t\n\v\f\r]+)"
@@ -1545,7 +1546,7 @@ def _unread_words_hidden(line):
 def _rewrite_apache_line(line, rewrite):
     """One logical Apache line with its words rewritten by ``rewrite(key, values)``
     (which returns the new values, the name's included), quoting kept."""
-    stripped = line.strip()
+    stripped = line.strip(_APACHE_BLANKS)
     if not stripped or stripped.startswith("#"):
         return line
     key = _name_and_rest(stripped)[0].lower()
@@ -1667,11 +1668,12 @@ def redact_apache(text, uses=None):
             continue
         start, first = first, index + 1
         joined = raw if start == index else _joined(lines[start : index + 1])
-        head = joined.split(None, 1)
-        if not head:
+        # httpd skips the blanks apr_isspace knows, then a '#' makes a comment
+        # ("\u00a0# x" is a directive named "\u00a0#", which httpd refuses).
+        body = joined.lstrip(_APACHE_BLANKS)
+        if not body:
             continue
-        word = head[0].lower()
-        if word.startswith("#"):
+        if body.startswith("#"):
             if any(map(_comment_may_hold_secret, [joined, *lines[start : index + 1]])):
                 # A comment (all its continued lines) carries nothing httpd reads.
                 lines[start : index + 1] = [""] * (index + 1 - start)
