@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+from .authz import require_error
 from .directives import canonical_name
 from .handler_modules import header_error, setenvif_error
 from .includes import has_wildcard
@@ -76,6 +77,10 @@ class WalkState:
     # httpd's cmd->path: the path of the innermost section giving one (a
     # BalancerMember takes its balancer from it), None at server level.
     section_path: str | None = None
+    # The names Require finds (None: any, a module tcpaudit does not know may
+    # register one), and the methods <Limit> sections registered so far.
+    authz_providers: set[str] | None = None
+    methods: set[str] = field(default_factory=set)
 
 
 # -- probed data ----------------------------------------------------------------------
@@ -405,6 +410,11 @@ def proxy_section_arguments_error(directive: Directive, state: WalkState) -> str
                                state.scope, state.modules)  # fmt: skip
 
 
+def _require(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
+    """add_authz_provider (mod_authz_core.c), see authz.py."""
+    return require_error(directive, state.authz_providers, state.methods, sections)
+
+
 _Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]
 _HANDLERS: dict[str, _Handler] = {
     "options": _options,
@@ -433,6 +443,7 @@ _HANDLERS: dict[str, _Handler] = {
     "proxypassmatch": _proxy_pass,
     "balancermember": _balancer_member,
     "proxyset": _proxy_set,
+    "require": _require,
     "scriptalias": _alias,
     "header": header_error,
     "requestheader": header_error,

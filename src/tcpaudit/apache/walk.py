@@ -17,6 +17,13 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from ..errors import ApacheConfigError
 from ..provenance import Note
 from .arity import arity_error, quick_bounds
+from .authz import (
+    AUTHZ_SECTIONS,
+    authz_providers,
+    authz_section_error,
+    limit_methods,
+    only_negative_error,
+)
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
     READ_TIME_DIRECTIVES,
@@ -66,6 +73,8 @@ _NOT_IN_LIMIT = frozenset({"files", "filesmatch", "if", "elseif", "else"})
 # AuthUserFile is allowed there; a directive allowed anywhere, such as
 # Options, which httpd refuses there, is not told apart).
 _DIRECTORY_CONTEXTS = _PATH_SECTIONS | {"authnprovideralias", "authzprovideralias"}
+# Sections whose own checks mod_authz_core makes once their contents are read.
+_AUTHZ_CHECKED = frozenset({*AUTHZ_SECTIONS, "authzprovideralias"})
 _NOT_IN_DIR_CONTEXT = frozenset(
     {"directory", "directorymatch", "location", "locationmatch", "proxy", "proxymatch"}
 )
@@ -203,7 +212,14 @@ def check_commands(
     """
     verdicts = _Verdicts(set(modules), version, validated if validate is not None else ())
     loaded = frozenset(modules)
-    state = WalkState(loaded, module_names(loaded))
+    state = WalkState(
+        loaded,
+        module_names(loaded),
+        authz_providers=authz_providers(loaded, verdicts.unknown_modules),
+    )
+    # The first configuration whose authorization list holds only negative
+    # directives: httpd says so once everything is read (AH01624).
+    negative_only: tuple[Directive, str] | None = None
     notes: list[Note] = []
     unknown: set[str] = set()
     first_unnoted: Directive | None = None  # the first unknown name past the limit
@@ -222,7 +238,7 @@ def check_commands(
         spelled: tuple[str, ...],
         in_directory: bool,
     ) -> None:
-        nonlocal first_unnoted
+        nonlocal first_unnoted, negative_only
         # <If>, <ElseIf> or <Else> last seen in this scope (ap_add_if_conf).
         last_condition = ""
         for directive in nodes:
@@ -296,6 +312,8 @@ def check_commands(
                     raise ApacheConfigError(message, file=directive.file, line=directive.line)
             # A <Macro> kept in the tree (mod_macro loaded only after it) is run by
             # its handler at walk time, which never walks the body.
+            if children and modern and directive.key in _LIMITS:
+                limit_methods(directive, state.methods)
             if children and key != "<macro":
                 saved = (state.scope, state.proxy_section, state.proxy_section_written,
                          state.proxy_match, state.section_path)  # fmt: skip
@@ -322,6 +340,12 @@ def check_commands(
                     raise ApacheConfigError(message, file=directive.file, line=directive.line)
             if children is not None and modern:
                 message = section_error(directive)
+                if message is None and directive.key in _AUTHZ_CHECKED:
+                    message = authz_section_error(
+                        directive, state.authz_providers, state.methods, sections
+                    )
+                if negative_only is None and directive.key in _DIRECTORY_CONTEXTS:
+                    negative_only = only_negative_error(directive)
                 if message is None and key in ("<if", "<elseif", "<else"):
                     if key != "<if" and last_condition not in ("<if", "<elseif"):
                         message = (
@@ -333,6 +357,14 @@ def check_commands(
                     raise ApacheConfigError(message, file=directive.file, line=directive.line)
 
     walk(directives, (), (), False)
+    if negative_only is not None:
+        section, message = negative_only
+        raise ApacheConfigError(
+            f"{message} (httpd says so once it has read the configuration, naming no line: "
+            "this is the section's)",
+            file=section.file,
+            line=section.line,
+        )
     if first_unnoted is not None:
         notes.append(
             Note(
