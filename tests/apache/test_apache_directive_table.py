@@ -28,8 +28,10 @@ from apache_directive_table import (
     _load_order,
     directive_table,
     module_identifiers,
+    override_table,
     probe_arity,
     render_modules,
+    render_overrides,
 )
 from apache_value_table import CANDIDATES, probe_keywords
 
@@ -92,6 +94,12 @@ def test_word_count_kinds_of_a_sample_as_apache2_checks_them() -> None:
 
 def test_modules_list_is_apache2s() -> None:
     assert _shipped("modules-2.4.txt") == render_modules(module_identifiers())
+
+
+def test_override_classes_are_apache2s() -> None:
+    # What a Require section lets in (AllowOverride AuthConfig's directives).
+    assert _shipped("overrides-2.4.tsv") == render_overrides(override_table())
+    assert "AuthConfig" in _shipped("overrides-2.4.tsv")
 
 
 def test_contexts_of_a_sample_as_apache2_refuses_them() -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from .apr_addresses import ip_subnet_error
 from .tree import Directive
 
 __all__ = [
@@ -43,7 +44,14 @@ _PROVIDERS: dict[str, tuple[str, ...]] = {
     "authz_dbm_module": ("dbm-group", "dbm-file-group"),
     "authz_owner_module": ("file-owner",),
     "authz_dbd_module": ("dbd-group", "dbd-login", "dbd-logout"),
-    "authnz_ldap_module": ("ldap-user", "ldap-group", "ldap-dn", "ldap-attribute", "ldap-filter"),
+    "authnz_ldap_module": (
+        "ldap-user",
+        "ldap-group",
+        "ldap-dn",
+        "ldap-attribute",
+        "ldap-filter",
+        "ldap-search",
+    ),
     "ssl_module": ("ssl", "ssl-verify-client"),
 }
 # Modules that register providers named by their own directives
@@ -104,8 +112,12 @@ def require_error(
     providers: set[str] | None,
     methods: Collection[str],
     sections: tuple[str, ...],
+    aliases: Collection[str] = (),
 ) -> str | None:
-    """add_authz_provider: what httpd says of a ``Require`` line, or None."""
+    """add_authz_provider: what httpd says of a ``Require`` line, or None.
+
+    ``aliases``: names ``<AuthzProviderAlias>`` registered so far; an alias
+    replaces a provider of its name and parses no arguments of its own."""
     words = list(directive.args)
     name = words.pop(0) if words else ""
     negate = name.lower() == "not"
@@ -113,9 +125,10 @@ def require_error(
         name = words.pop(0) if words else ""
     if providers is not None and name not in providers:
         return f"Unknown Authz provider: {name}"
-    message = _arguments_error(name, words, methods if providers is not None else None)
-    if message is not None:
-        return message
+    if name not in aliases:
+        message = _arguments_error(name, words, methods if providers is not None else None)
+        if message is not None:
+            return message
     enclosing = _enclosing(sections)
     if negate and enclosing[0] == _OR:
         return f"negative Require directive has no effect in {_SHOWN[enclosing]} directive"
@@ -132,6 +145,10 @@ def _arguments_error(name: str, words: list[str], methods: Collection[str] | Non
     elif name == "ip":
         if not read:
             return "'require ip' requires an argument"
+        for word in read:
+            message = ip_subnet_error(word)
+            if message is not None:
+                return message
     elif name == "expr":
         if not words:
             return "Cannot parse expression in require line: syntax error, unexpected $end"
@@ -150,9 +167,11 @@ def authz_section_error(
     providers: set[str] | None,
     methods: Collection[str],
     sections: tuple[str, ...],
+    aliases: set[str] | None = None,
 ) -> str | None:
     """What add_authz_section or authz_require_alias_section says once the
-    section's contents are read; an alias is registered in ``providers``."""
+    section's contents are read; an alias is registered in ``providers``
+    and ``aliases``."""
     key = directive.key
     if key in AUTHZ_SECTIONS:
         shown = _SHOWN[AUTHZ_SECTIONS[key]]
@@ -168,10 +187,14 @@ def authz_section_error(
                 return f"Unknown Authz provider: {base}"
             # One argument only (httpd warns of the others and drops them).
             given = directive.args[2:3]
-            message = _arguments_error(base, list(given), methods)
+            message = (
+                None if base in (aliases or ()) else _arguments_error(base, list(given), methods)
+            )
             if message is not None:
                 return f"Can't parse 'Require {base} {given[0] if given else ''}': {message}"
             providers.add(alias)
+        if aliases is not None:
+            aliases.add(alias)
     return None
 
 

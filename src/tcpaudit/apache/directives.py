@@ -20,6 +20,7 @@ from importlib import resources
 __all__ = [
     "KEPT_READ_TIME_DIRECTIVES",
     "READ_TIME_DIRECTIVES",
+    "allowed_by_authconfig",
     "allowed_here",
     "canonical_name",
     "directive_owners",
@@ -31,6 +32,7 @@ __all__ = [
 
 _TABLE_FILE = "directives-2.4.tsv"
 _MODULES_FILE = "modules-2.4.txt"
+_OVERRIDES_FILE = "overrides-2.4.tsv"
 
 # Directives httpd executes while reading the files (EXEC_ON_READ in httpd 2.4's
 # core.c, mod_so.c, mod_version.c, mod_macro.c, mod_remoteip.c) when their
@@ -211,6 +213,28 @@ def _table() -> dict[str, tuple[str, frozenset[str], str, str | None]]:
             None if kind == "-" else kind,
         )
     return table
+
+
+@cache
+def _overrides() -> dict[str, frozenset[str]]:
+    text = resources.files(__package__).joinpath(_OVERRIDES_FILE).read_text(encoding="utf-8")
+    table: dict[str, frozenset[str]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, classes = line.split("\t")
+            table[name.lower()] = frozenset(classes.split(","))
+    return table
+
+
+def allowed_by_authconfig(key: str) -> bool | None:
+    """Whether httpd 2.4 takes directive ``key`` (lower-cased, "<name" for a
+    section) where only AllowOverride AuthConfig's directives are (inside a
+    Require section: add_authz_section walks it with OR_AUTHCFG); None for a
+    name the probed table lacks."""
+    classes = _overrides().get(key)
+    if classes is None:
+        return None
+    return "AuthConfig" in classes or "All" in classes
 
 
 def similar_directive(key: str) -> str | None:

@@ -81,6 +81,7 @@ class WalkState:
     # register one), and the methods <Limit> sections registered so far.
     authz_providers: set[str] | None = None
     methods: set[str] = field(default_factory=set)
+    authz_aliases: set[str] = field(default_factory=set)
 
 
 # -- probed data ----------------------------------------------------------------------
@@ -412,7 +413,9 @@ def proxy_section_arguments_error(directive: Directive, state: WalkState) -> str
 
 def _require(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
     """add_authz_provider (mod_authz_core.c), see authz.py."""
-    return require_error(directive, state.authz_providers, state.methods, sections)
+    return require_error(
+        directive, state.authz_providers, state.methods, sections, state.authz_aliases
+    )
 
 
 _Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]

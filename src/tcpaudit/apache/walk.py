@@ -27,6 +27,7 @@ from .authz import (
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
     READ_TIME_DIRECTIVES,
+    allowed_by_authconfig,
     allowed_here,
     canonical_name,
     directive_owners,
@@ -78,6 +79,17 @@ _AUTHZ_CHECKED = frozenset({*AUTHZ_SECTIONS, "authzprovideralias"})
 _NOT_IN_DIR_CONTEXT = frozenset(
     {"directory", "directorymatch", "location", "locationmatch", "proxy", "proxymatch"}
 )
+
+
+def _in_authz_section(sections: tuple[str, ...]) -> bool:
+    """Whether a Require section encloses these lines (through <Limit>s), where
+    add_authz_section lets only AllowOverride AuthConfig's directives in."""
+    for name in reversed(sections):
+        if name in AUTHZ_SECTIONS:
+            return True
+        if name not in _LIMITS:
+            return False
+    return False
 
 
 def _section_context_error(key: str, sections: tuple[str, ...]) -> str | None:
@@ -241,11 +253,23 @@ def check_commands(
         nonlocal first_unnoted, negative_only
         # <If>, <ElseIf> or <Else> last seen in this scope (ap_add_if_conf).
         last_condition = ""
+        # In a Require section httpd takes AllowOverride AuthConfig's directives only.
+        authz_only = modern and _in_authz_section(sections)
         for directive in nodes:
             children = directive.children
             key = directive.key if children is None else "<" + directive.key
             verdict = known.get(key) or verdicts.of(key)
             status = verdict[in_directory]
+            if authz_only and status in (_OK, _NOT_ALLOWED) and allowed_by_authconfig(key) is False:
+                shown = canonical_name(key) or (
+                    directive.name if children is None else "<" + directive.name
+                )
+                parent = canonical_name("<" + sections[-1]) or "<" + spelled[-1]
+                raise ApacheConfigError(
+                    f"{shown} not allowed in {parent}> context",
+                    file=directive.file,
+                    line=directive.line,
+                )
             if status:
                 if status == _SKIP:
                     continue
@@ -342,7 +366,11 @@ def check_commands(
                 message = section_error(directive)
                 if message is None and directive.key in _AUTHZ_CHECKED:
                     message = authz_section_error(
-                        directive, state.authz_providers, state.methods, sections
+                        directive,
+                        state.authz_providers,
+                        state.methods,
+                        sections,
+                        state.authz_aliases,
                     )
                 if negative_only is None and directive.key in _DIRECTORY_CONTEXTS:
                     negative_only = only_negative_error(directive)

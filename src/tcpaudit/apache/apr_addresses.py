@@ -1,0 +1,151 @@
+"""IP addresses and subnets as APR reads them for ``Require ip`` (apr_ipsubnet_create).
+
+Written from APR 1.7's network_io/unix/inet_pton.c (the BIND parsers, which
+take leading zeros in an IPv4 octet and more than four hex digits of value at
+most 0xffff in an IPv6 group) and sockaddr.c (looks_like_ip, parse_ip,
+parse_network: the legacy ``10.1`` network form, and the mask as a bit count
+or an IPv4 netmask), and held to apache2 by tests/apache/test_authz.py.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ip_subnet_error"]
+
+_DIGITS = "0123456789"
+_HEX = "0123456789abcdefABCDEF"
+_V4_MAPPED = bytes(10) + b"\xff\xff"
+_LONG_MAX = 2**63 - 1
+
+
+def inet_pton4(text: str) -> bytes | None:
+    """apr_inet_pton(AF_INET): four dotted octets of decimal digits."""
+    octets: list[int] = [0]
+    saw_digit = False
+    for char in text:
+        if char in _DIGITS:
+            value = octets[-1] * 10 + int(char)
+            if value > 255:
+                return None
+            octets[-1] = value
+            if not saw_digit:
+                if len(octets) > 4:
+                    return None
+                saw_digit = True
+        elif char == "." and saw_digit:
+            if len(octets) == 4:
+                return None
+            octets.append(0)
+            saw_digit = False
+        else:
+            return None
+    if len(octets) < 4 or not saw_digit:
+        return None
+    return bytes(octets)
+
+
+def inet_pton6(text: str) -> bytes | None:
+    """apr_inet_pton(AF_INET6), an IPv4 tail included."""
+    if text.startswith(":"):
+        if text[1:2] != ":":
+            return None
+        text = text[1:]
+    out = bytearray()
+    gap: int | None = None  # where "::" stands, in bytes
+    current = 0  # the start of the current group (an IPv4 tail starts there)
+    value = 0
+    saw_digit = False
+    index = 0
+    while index < len(text):
+        char = text[index]
+        index += 1
+        if char in _HEX:
+            value = (value << 4) | int(char, 16)
+            if value > 0xFFFF:
+                return None
+            saw_digit = True
+            continue
+        if char == ":":
+            current = index
+            if not saw_digit:
+                if gap is not None:
+                    return None
+                gap = len(out)
+                continue
+            if len(out) + 2 > 16:
+                return None
+            out += value.to_bytes(2, "big")
+            saw_digit, value = False, 0
+            continue
+        if char == "." and len(out) + 4 <= 16:
+            tail = inet_pton4(text[current:])
+            if tail is not None:
+                out += tail
+                saw_digit = False
+                break
+        return None
+    if saw_digit:
+        if len(out) + 2 > 16:
+            return None
+        out += value.to_bytes(2, "big")
+    if gap is not None:
+        out[gap:gap] = bytes(16 - len(out))
+    return bytes(out) if len(out) == 16 else None
+
+
+def _looks_like_ip(text: str) -> bool:
+    if not text:
+        return False
+    if ":" in text:
+        return True  # an IPv6 address was meant
+    return all(char == "." or char in _DIGITS for char in text)
+
+
+def _network(text: str) -> bool:
+    """parse_network: the legacy ``10.1.`` form of an IPv4 network."""
+    if len(text) >= len("255.255.255.255") + 1:
+        return False
+    octets = text.split(".")
+    if octets and octets[-1] == "":
+        octets.pop()  # "10.1." ends with its separator
+    if len(octets) > 4:
+        return False
+    return all(
+        octet and octet.isascii() and octet.isdigit() and int(octet) <= 255 for octet in octets
+    )
+
+
+def _strtol(text: str) -> int | None:
+    """C strtol base 10 of the whole text (None when something follows the number)."""
+    stripped = text.lstrip(" \t\n\v\f\r")
+    sign = -1 if stripped[:1] == "-" else 1
+    digits = stripped[1:] if stripped[:1] in "+-" else stripped
+    if not digits:
+        return 0 if not text else None  # "" is 0 with nothing after it
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    return max(min(sign * int(digits), _LONG_MAX), -_LONG_MAX - 1)
+
+
+def ip_subnet_error(word: str) -> str | None:
+    """What mod_authz_host's ip_parse_config says of one ``Require ip`` word, or None."""
+    address, slash, mask = word.partition("/")
+    if not _looks_like_ip(address):
+        return f"ip address '{word}' appears to be invalid"
+    invalid = f"ip address '{word}' appears to be invalid: "
+    parsed = inet_pton6(address)
+    if parsed is not None:
+        if parsed.startswith(_V4_MAPPED):
+            return invalid + "The specified IP address is invalid."
+        family = 6
+    elif inet_pton4(address) is not None or (not slash and _network(address)):
+        family = 4
+    else:
+        return invalid + "The specified IP address is invalid."
+    if slash:
+        bits = _strtol(mask)
+        if bits is not None and 0 < bits <= (128 if family == 6 else 32):
+            return None
+        if family == 4 and inet_pton4(mask) is not None:
+            return None
+        return invalid + "The specified network mask is invalid."
+    return None
