@@ -958,3 +958,18 @@ def test_a_hash_after_a_blank_httpd_does_not_skip_is_no_comment(
     # a directive it refuses; the module emptied it as a comment, and the
     # controller accepted the host.
     assert_kept_out(module, debian_with(tmp_path, f"{blank}# password={CANARY}"), valid=False)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f"ProxyPass /a http://127.0.0.1:8080/?token='ab'{CANARY}",
+        f"ProxyPass /a \"http://127.0.0.1:8080/?token='ab'{CANARY}&x=1\"",
+        f"RequestHeader set X-Q \"q?password='a'{CANARY}\"",
+        f"<Proxy \"http://127.0.0.1:8080/?token='a'{CANARY}\">\n</Proxy>",
+    ],
+)
+def test_a_query_parameter_s_value_after_a_quoted_run_stays_on_the_host(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    assert_kept_out(module, debian_with(tmp_path, snippet))

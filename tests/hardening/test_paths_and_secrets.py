@@ -401,3 +401,32 @@ def test_a_parameter_word_s_whole_value_is_hidden_in_facts(tmp_path: Path, word:
     assert result.exit_code == 0, result.output
     assert "secret=tcpaudit-redacted" in result.output
     assert MARKER not in result.output
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "http://127.0.0.1:8080/?token='ab'{m}",
+        "\"http://127.0.0.1:8080/?token='ab'{m}&x=1\"",
+        '"http://127.0.0.1:8080/?password=\\"ab\\"{m}"',
+        "http://127.0.0.1:8080/?q=1&token='a'{m}",
+    ],
+)
+def test_a_query_parameter_s_value_after_a_quoted_run_is_hidden(tmp_path: Path, word: str) -> None:
+    # Inside a URL quotes are characters: the value ran only to the end of
+    # its first quoted run, and the rest was shown.
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    for name in ("proxy", "proxy_http"):
+        (root / f"etc/apache2/mods-enabled/{name}.load").symlink_to(
+            f"../mods-available/{name}.load"
+        )
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write(f"ProxyPass /a {word.format(m=MARKER)}\n")
+    runner = CliRunner()
+    outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
+    outputs += [runner.invoke(cli, ["audit", "--root", str(root), "--format", f]) for f in FORMATS]
+    assert "tcpaudit-redacted" in outputs[0].output
+    for result in outputs:
+        assert result.exit_code in (0, 1), result.output
+        assert MARKER not in result.output + result.stderr

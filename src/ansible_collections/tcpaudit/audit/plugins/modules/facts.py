@@ -1064,8 +1064,9 @@ _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # "auth[password]="); names inside another's value are looked at too.
 _PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
 _PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&; \t\n\v\f\r,]*")
-# In one Apache word a blank is the value's (a quoted 'secret=a b'), not its end.
-_WORD_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&;,]*")
+# In one Apache word a value runs to the next '&', ';' or ',' outside quotes:
+# a blank is the value's ('x?token=a b'), and so is what follows a quoted run.
+_WORD_PARAMETER_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^&;,])*")
 # A word that is a parameter (mod_proxy's "secret=a;b&c'd'"): httpd's value
 # is the rest of the word, whatever it holds.
 _WHOLE_VALUE = re.compile(r".*", re.S)
