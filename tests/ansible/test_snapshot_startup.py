@@ -603,6 +603,10 @@ def test_files_a_unit_names_as_systemd_reads_it_travel(
         'SECRET-VH" OPTS2=--api-key=SECRET-VI\n',
         "[Service]\n#Environment=DB_PASSWORD=SECRET-VJ\n; Environment=API_TOKEN=SECRET-VK\n"
         "# ghp_SECRETVLabcdefghij0123456789\n",
+        # A value runs past a quoted run, and over a blank inside systemd's quotes.
+        "[Service]\nEnvironment=\"HEALTH=http://127.0.0.1/ping?token='ab'SECRET-VM\"\n",
+        "[Service]\nEnvironmentFile=-/etc/sysconfig/x?token='a'SECRET-VN\n",
+        '[Service]\nEnvironment="U=http://h/?token=a SECRET-VO"\n',
     ],
 )
 def test_unit_secrets_in_any_setting_never_travel(
@@ -777,4 +781,32 @@ def test_a_secret_in_an_environment_file_path_and_a_token_in_apache_files_stay_h
     assert "SECRET-V" not in text and "SECRETVT" not in text
     local = tcpaudit.gather(root)
     assert "SECRET-V" not in local.model_dump_json() and "SECRETVT" not in local.model_dump_json()
+    assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "export HEALTH=\"http://h/?token='ab'SECRET-W1\"",
+        "export HEALTH='http://h/?token=\"ab\"SECRET-W2'",
+        "export OPTS=\"--token='ab'SECRET-W3\"",
+        "export HEALTH=\"http://h/?q=1&api_key='x'SECRET-W4&z=1\"",
+        'export HEALTH="http://h/?token=a SECRET-W5"',
+        'export HEALTH="http://h/?token=a\\"b\\"SECRET-W6"',
+        "HEALTH=http://h/?token=\\'ab\\'SECRET-W7",
+    ],
+)
+def test_a_secret_parameter_inside_a_start_up_value_goes_whole(
+    module: ModuleType, tmp_path: Path, line: str
+) -> None:
+    """A 'key=' inside another variable's value: the module cut its value at the
+    first quote or blank and sent the rest."""
+    root = tmp_path / "root"
+    root.mkdir()
+    debian_tree(root)
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(envvars.read_text() + line + "\nexport APACHE_ARGUMENTS='-D TUNED'\n")
+    local = tcpaudit.gather(root)
+    document = json.loads(json.dumps(module.snapshot(str(root), runner=never_run)))
+    assert "SECRET-W" not in json.dumps(document)
     assert comparable(facts_from_snapshot(document, host=local.host)) == comparable(local)

@@ -1063,7 +1063,11 @@ _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # "#token="), a group close or an index follow it ("(token)=",
 # "auth[password]="); names inside another's value are looked at too.
 _PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
-_PARAMETER_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[^&; \t\n\v\f\r,]*")
+# In a start-up file's or a unit's value, a parameter's value runs to the
+# next '&', ';' or ',' outside quotes, quoted runs and the text after them
+# included ("?token='ab'cd"), and over blanks unless an option follows
+# ("--token=a b" is all of it; "--token=a -DX" stops before "-DX").
+_PARAMETER_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^&;,\s]|\s+(?=[^\s&;,-]))*")
 # In one Apache word a value runs to the next '&', ';' or ',' outside quotes:
 # a blank is the value's ('x?token=a b'), and so is what follows a quoted run.
 _WORD_PARAMETER_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^&;,])*")
@@ -2936,9 +2940,10 @@ def redact_secret_assignments(text, names=frozenset()):
             # "key=..." inside another assignment's value ('--key=/x'): only
             # its own word goes, inside the value's quotes.
             quote = _quote_at(text, value_start, match.start())
-            end = match.end()
-            while end < shaped_until and text[end] not in " \t\n'\"" + quote:
-                end += 1
+            limit = shaped_until
+            if quote and text[limit - 1 : limit] == quote and limit - 1 >= match.end():
+                limit -= 1  # the value's closing quote stays
+            end = _PARAMETER_VALUE.match(text, match.end(), limit).end() if quote else limit
             out.append(text[position : match.end()])
             out.append(REDACTED if quote else "'" + REDACTED + "'")
             position = end
