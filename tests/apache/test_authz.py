@@ -142,6 +142,23 @@ CASES: dict[str, list[str]] = {
                                       "</Limit>"),
     "spelled-parent": _in_directory("<requireany>", "Require all granted", "Options None",
                                     "</requireany>"),
+    # mod_remoteip's lists run while httpd reads: server level and <VirtualHost> only.
+    "remoteip-in-all": ["LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so",
+                        *_in_directory("<RequireAll>", "Require all granted",
+                                       "RemoteIPTrustedProxyList /dev/null", "</RequireAll>")],
+    "remoteip-in-directory": ["LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so",
+                              *_in_directory("RemoteIPInternalProxyList /dev/null")],
+    "remoteip-in-ifmodule-in-location": [
+        "LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so",
+        "<Location /x>", "<IfModule remoteip_module>", "RemoteIPTrustedProxyList /dev/null",
+        "</IfModule>", "</Location>"],
+    "remoteip-in-vhost": ["LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so",
+                          "<VirtualHost *:80>", "RemoteIPTrustedProxyList /dev/null",
+                          "</VirtualHost>", "RemoteIPInternalProxyList /dev/null"],
+    "remoteip-loaded-later": [*_in_directory("RemoteIPInternalProxyList /dev/null"),
+                              "LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so"],
+    "remoteip-loaded-later-ok": ["RemoteIPInternalProxyList /dev/null",
+                                 "LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so"],
     # Provider aliases: a name Require finds from the alias on.
     "alias-used": ["<AuthzProviderAlias ip lan 10.0.0.0/8>", "</AuthzProviderAlias>",
                    *_in_directory("Require lan")],

@@ -37,9 +37,11 @@ _OVERRIDES_FILE = "overrides-2.4.tsv"
 # Directives httpd executes while reading the files (EXEC_ON_READ in httpd 2.4's
 # core.c, mod_so.c, mod_version.c, mod_macro.c, mod_remoteip.c) when their
 # module is loaded at that point: they change what is read next and never reach
-# the configuration tree `-D DUMP_CONFIG` prints. The evaluator keeps four of
-# them in its tree all the same (KEPT_READ_TIME_DIRECTIVES): they tell which
-# modules and names a configuration relies on.
+# the configuration tree `-D DUMP_CONFIG` prints, but for mod_remoteip's two
+# lists (the evaluator keeps those, and httpd's walk checks them when their
+# module was loaded only later). The evaluator keeps four of them in its tree
+# all the same (KEPT_READ_TIME_DIRECTIVES): they tell which modules and names a
+# configuration relies on.
 READ_TIME_DIRECTIVES: dict[str, str] = {
     "define": "core_module",
     "undefine": "core_module",

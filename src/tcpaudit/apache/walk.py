@@ -288,8 +288,14 @@ def check_commands(
                     shown = canonical_name(key) or (
                         directive.name if children is None else "<" + directive.name
                     )
+                    # invoke_cmd names the enclosing section when there is one.
+                    where = (
+                        f"in {canonical_name('<' + sections[-1]) or '<' + spelled[-1]}> context"
+                        if sections
+                        else "here"
+                    )
                     raise ApacheConfigError(
-                        f"{shown} not allowed here", file=directive.file, line=directive.line
+                        f"{shown} not allowed {where}", file=directive.file, line=directive.line
                     )
             if children is not None and modern:
                 context = (key, sections)
