@@ -607,6 +607,7 @@ def test_files_a_unit_names_as_systemd_reads_it_travel(
         "[Service]\nEnvironment=\"HEALTH=http://127.0.0.1/ping?token='ab'SECRET-VM\"\n",
         "[Service]\nEnvironmentFile=-/etc/sysconfig/x?token='a'SECRET-VN\n",
         '[Service]\nEnvironment="U=http://h/?token=a SECRET-VO"\n',
+        '[Service]\nEnvironment="OPTS=--token=ab,SECRET-VP"\n',
     ],
 )
 def test_unit_secrets_in_any_setting_never_travel(
@@ -794,6 +795,12 @@ def test_a_secret_in_an_environment_file_path_and_a_token_in_apache_files_stay_h
         'export HEALTH="http://h/?token=a SECRET-W5"',
         'export HEALTH="http://h/?token=a\\"b\\"SECRET-W6"',
         "HEALTH=http://h/?token=\\'ab\\'SECRET-W7",
+        # An option's value is the rest of its word ('--token=a,b' whole).
+        'export OPTS="--token=ab,SECRET-W8"',
+        "export OPTS='--api_key=ab;SECRET-W9 -DX'",
+        'export OPTS="--token=ab\\\n-SECRET-WA"',
+        'export OPTS="--token=ab\u00a0-SECRET-WB"',
+        "export OPTS=\"-c 'ProxyPass / http://b/ secret=ab,SECRET-WC'\"",
     ],
 )
 def test_a_secret_parameter_inside_a_start_up_value_goes_whole(

@@ -159,6 +159,15 @@ CASES: dict[str, list[str]] = {
                               "LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so"],
     "remoteip-loaded-later-ok": ["RemoteIPInternalProxyList /dev/null",
                                  "LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so"],
+    # Checked by httpd's walk, in order: an earlier line's refusal wins.
+    "remoteip-after-an-error": ["LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so",
+                                "KeepAlive maybe",
+                                *_in_directory("RemoteIPTrustedProxyList /dev/null")],
+    "remoteip-in-limitexcept-at-top": [
+        "LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so",
+        "<LimitExcept GET>", "RemoteIPInternalProxyList /dev/null", "</LimitExcept>"],
+    "remoteip-loaded-later-words": ["RemoteIPInternalProxyList /dev/null /x",
+                                    "LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so"],
     # Provider aliases: a name Require finds from the alias on.
     "alias-used": ["<AuthzProviderAlias ip lan 10.0.0.0/8>", "</AuthzProviderAlias>",
                    *_in_directory("Require lan")],

@@ -20,6 +20,7 @@ from importlib import resources
 __all__ = [
     "KEPT_READ_TIME_DIRECTIVES",
     "READ_TIME_DIRECTIVES",
+    "WALKED_READ_TIME_DIRECTIVES",
     "allowed_by_authconfig",
     "allowed_here",
     "canonical_name",
@@ -38,8 +39,7 @@ _OVERRIDES_FILE = "overrides-2.4.tsv"
 # core.c, mod_so.c, mod_version.c, mod_macro.c, mod_remoteip.c) when their
 # module is loaded at that point: they change what is read next and never reach
 # the configuration tree `-D DUMP_CONFIG` prints, but for mod_remoteip's two
-# lists (the evaluator keeps those, and httpd's walk checks them when their
-# module was loaded only later). The evaluator keeps four of them in its tree
+# lists (WALKED_READ_TIME_DIRECTIVES). The evaluator keeps four of them in its tree
 # all the same (KEPT_READ_TIME_DIRECTIVES): they tell which modules and names a
 # configuration relies on.
 READ_TIME_DIRECTIVES: dict[str, str] = {
@@ -64,6 +64,10 @@ READ_TIME_DIRECTIVES: dict[str, str] = {
     "remoteipinternalproxylist": "remoteip_module",
 }
 KEPT_READ_TIME_DIRECTIVES = frozenset({"loadmodule", "define", "undefine", "serverroot"})
+# Run while reading, yet kept in httpd's tree and checked by its walk like any
+# other directive, place and word count (measured: mod_remoteip's lists are
+# refused in <Directory> at the walk, after earlier lines' errors).
+WALKED_READ_TIME_DIRECTIVES = frozenset({"remoteiptrustedproxylist", "remoteipinternalproxylist"})
 
 _MPMS_2_2 = frozenset({"mpm_prefork_module", "mpm_worker_module", "mpm_event_module"})
 

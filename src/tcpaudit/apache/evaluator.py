@@ -38,6 +38,7 @@ from .conditions import condition_argument, if_version
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
     READ_TIME_DIRECTIVES,
+    WALKED_READ_TIME_DIRECTIVES,
     canonical_name,
     directive_owners,
     word_count_kind,
@@ -135,8 +136,6 @@ class _Evaluator(PhysicalLineReader):
         self.directories = DirectoryBudget()
         # The real path the root's /dev/null names (httpd reads its own, empty).
         self.null_device = str(fs.root / "dev/null") if not fs.is_host else "/dev/null"
-        # The tree read so far (evaluate sets it): where a read-time directive stands.
-        self.root: list[Directive] = []
 
     def _directive_exists(self, key: str) -> bool:
         owners = directive_owners(key, self.version)
@@ -244,8 +243,6 @@ class _Evaluator(PhysicalLineReader):
             args = list(redacted)
         if key in READ_TIME_DIRECTIVES:
             self._count_words(key, name, args, file, number)
-            if key in _SERVER_ONLY_READ_TIME and container is not self.root:
-                self._server_level_only(key, name, file, number, container)
         if key in ("include", "includeoptional"):
             if len(args) != 1:
                 raise ApacheConfigError(f"{name} takes one argument", file=file, line=number)
@@ -283,29 +280,10 @@ class _Evaluator(PhysicalLineReader):
                 )
         if (
             key in KEPT_READ_TIME_DIRECTIVES
-            or key in _SERVER_ONLY_READ_TIME  # httpd keeps them in its tree (measured)
+            or key in WALKED_READ_TIME_DIRECTIVES
             or READ_TIME_DIRECTIVES.get(key) not in self.modules.order
         ):
             container.append(Directive(name, tuple(args), file, number))
-
-    def _server_level_only(
-        self, key: str, name: str, file: str, number: int, container: list[Directive]
-    ) -> None:
-        """invoke_cmd's refusal of a directive httpd runs while reading, in a
-        section its RSRC_CONF does not cover ("not allowed in <Directory>
-        context"): mod_remoteip's lists, allowed at server level and in
-        <VirtualHost> only."""
-        if self.version < (2, 4) or READ_TIME_DIRECTIVES[key] not in self.modules.order:
-            return
-        owner = _owner_of(self.root, container)
-        if owner is None or owner.key == "virtualhost":
-            return
-        section = canonical_name("<" + owner.key) or "<" + owner.name
-        raise ApacheConfigError(
-            f"{canonical_name(key) or name} not allowed in {section}> context",
-            file=file,
-            line=number,
-        )
 
     def _count_words(self, key: str, name: str, args: list[str], file: str, number: int) -> None:
         """invoke_cmd's word count for a directive httpd runs while reading (2.4).
@@ -404,22 +382,6 @@ def without_secret_values(error: ApacheConfigError, values: Sequence[str]) -> Ap
     return ApacheConfigError(reason, file=file, line=error.line)
 
 
-# Directives httpd runs while reading whose handler takes RSRC_CONF only.
-_SERVER_ONLY_READ_TIME = frozenset({"remoteiptrustedproxylist", "remoteipinternalproxylist"})
-
-
-def _owner_of(nodes: list[Directive], container: list[Directive]) -> Directive | None:
-    """The section whose children ``container`` is, in the tree read so far."""
-    pending = [nodes]
-    while pending:
-        for node in pending.pop():
-            if node.children is not None:
-                if node.children is container:
-                    return node
-                pending.append(node.children)
-    return None
-
-
 def evaluate(
     fs: RootFS,
     main_file: Path,
@@ -456,7 +418,6 @@ def evaluate(
     """
     evaluator = _Evaluator(fs, server_root, version, compiled_in, defines, environment or {})
     root: list[Directive] = []
-    evaluator.root = root
     shown = main_shown if main_shown is not None else fs.display(main_file)
     # httpd reads -C directives, the main file and -c directives in that order,
     # each set of directives as a file of its own, one directive per line.

@@ -27,6 +27,7 @@ from .authz import (
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
     READ_TIME_DIRECTIVES,
+    WALKED_READ_TIME_DIRECTIVES,
     allowed_by_authconfig,
     allowed_here,
     canonical_name,
@@ -179,7 +180,8 @@ class _Verdicts:
         # directives differently (KeepAlive took any word), so none are checked there.
         # A directive httpd runs while reading is counted then (evaluator.py);
         # found in the tree (its module was loaded after it), the walk skips it.
-        kind = word_count_kind(key) if modern and key not in READ_TIME_DIRECTIVES else None
+        counted = key not in READ_TIME_DIRECTIVES or key in WALKED_READ_TIME_DIRECTIVES
+        kind = word_count_kind(key) if modern and counted else None
         # The handlers' own checks are those of httpd 2.4 (probed); none for 2.2.
         handler = (_HANDLER | (_WORDS if words_decide(key) else 0)) if key in HANDLED else 0
         checks = (handler | (_CONTEXT if has_context_rules(key) else 0)) if modern else 0

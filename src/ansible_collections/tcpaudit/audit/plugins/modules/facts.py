@@ -1063,11 +1063,23 @@ _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # "#token="), a group close or an index follow it ("(token)=",
 # "auth[password]="); names inside another's value are looked at too.
 _PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
-# In a start-up file's or a unit's value, a parameter's value runs to the
-# next '&', ';' or ',' outside quotes, quoted runs and the text after them
-# included ("?token='ab'cd"), and over blanks unless an option follows
-# ("--token=a b" is all of it; "--token=a -DX" stops before "-DX").
-_PARAMETER_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^&;,\s]|\s+(?=[^\s&;,-]))*")
+# In a start-up file's or a unit's value, a query parameter's value runs to
+# the next '&', ';' or ',' outside quotes, quoted runs and the text after
+# them included ("?token='ab'cd"), and over the shell's blanks unless an
+# option follows ("?token=a b" is all of it; "?token=a -DX" stops before
+# "-DX"); an option's ("--token=a,b;c") to the next blank outside quotes.
+_PARAMETER_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^&;, \t\n]|[ \t\n]+(?=[^ \t\n&;,-]))*")
+_OPTION_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^ \t\n])*")
+
+
+def _is_option(text, start):
+    """Whether the parameter named at ``start`` begins a word of ``text`` (after
+    its dashes): an option ("--token=", "token=" after a blank or '='), whose
+    value its program takes whole, not a URL query's."""
+    before = text[:start].rstrip("-")
+    return not before or before[-1] in " \t\n='\""
+
+
 # In one Apache word a value runs to the next '&', ';' or ',' outside quotes:
 # a blank is the value's ('x?token=a b'), and so is what follows a quoted run.
 _WORD_PARAMETER_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^&;,])*")
@@ -1090,11 +1102,12 @@ def _without_secret_parameters(word, value_pattern=_PARAMETER_VALUE):
             or any(_SECRET_VARIABLE.search(index) for index in _INDEX.findall(closers))
         ):
             continue
-        pattern = (
-            _WHOLE_VALUE
-            if match.start() == 0 and value_pattern is _WORD_PARAMETER_VALUE
-            else value_pattern
-        )
+        if value_pattern is _WORD_PARAMETER_VALUE:
+            pattern = _WHOLE_VALUE if match.start() == 0 else value_pattern
+        elif value_pattern is _PARAMETER_VALUE and _is_option(word, match.start()):
+            pattern = _OPTION_VALUE
+        else:
+            pattern = value_pattern
         value = pattern.match(word, match.end())
         if value is None or not value.group() or value.group() == APACHE_REDACTED:
             continue
@@ -2683,6 +2696,27 @@ INVOCATION_VARIABLES = frozenset(
 _ANY_ASSIGNMENT = re.compile(r"(?<![A-Za-z0-9_$\\])([A-Za-z_][A-Za-z0-9_]*)([ \t]*\+?=[ \t]*)")
 
 
+def _inner_value_end(text, value_start, match, limit, quote):
+    """Where the value of a ``key=`` inside another variable's quoted value ends
+    (before ``limit``, that value's closing quote): an option's runs to the
+    shell's next blank (a backslash-newline inside double quotes joins the
+    lines; U+00A0 is no blank), or to the quote a ``-c '...'`` argument
+    opened before it; a URL query's to the next '&', ';' or ','."""
+    inner = _quote_at(text, value_start + 1, match.start()) if quote == '"' else ""
+    if not _is_option(text, match.start()):
+        return _PARAMETER_VALUE.match(text, match.end(), limit).end()
+    index = match.end()
+    while index < limit:
+        char = text[index]
+        if char == "\\" and quote == '"':
+            index += 2  # an escape, or a line joined to the next
+            continue
+        if char in " \t\n" or (inner and char == inner):
+            break
+        index += 1
+    return min(index, limit)
+
+
 def _quote_at(text, start, position):
     """The quote (' or ") open at ``position`` of a shell value starting at
     ``start``, or ""."""
@@ -2943,7 +2977,7 @@ def redact_secret_assignments(text, names=frozenset()):
             limit = shaped_until
             if quote and text[limit - 1 : limit] == quote and limit - 1 >= match.end():
                 limit -= 1  # the value's closing quote stays
-            end = _PARAMETER_VALUE.match(text, match.end(), limit).end() if quote else limit
+            end = _inner_value_end(text, value_start, match, limit, quote) if quote else limit
             out.append(text[position : match.end()])
             out.append(REDACTED if quote else "'" + REDACTED + "'")
             position = end
