@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from .apache.model import ApacheConfig
+from .numbers import ascii_int
 
 __all__ = ["main_server_is_base", "reachable_addresses", "vhost_addresses"]
 
@@ -118,9 +119,10 @@ def _host_and_port(word: str) -> tuple[str, str]:
     """(host, port) of a Listen or <VirtualHost> word: ``*`` for any."""
     if word.endswith(":*"):
         return word[:-2] or "*", "*"
-    if word.isdigit():
+    if word.isascii() and word.isdigit():
         return "*", word
     host, colon, port = word.rpartition(":")
-    if not colon or not port.isdigit() or (host.startswith("[") != host.endswith("]")):
+    number = ascii_int(port)
+    if not colon or number is None or (host.startswith("[") != host.endswith("]")):
         return word, "*"
-    return host or "*", str(int(port))
+    return host or "*", str(number)

@@ -123,6 +123,10 @@ def _strtol(text: str) -> int | None:
         return 0 if not text else None  # "" is 0 with nothing after it
     if not (digits.isascii() and digits.isdigit()):
         return None
+    if (
+        len(digits.lstrip("0")) > 19
+    ):  # past LONG_MAX: strtol saturates (and int() would refuse 4,300 digits)
+        return _LONG_MAX if sign > 0 else -_LONG_MAX - 1
     return max(min(sign * int(digits), _LONG_MAX), -_LONG_MAX - 1)
 
 

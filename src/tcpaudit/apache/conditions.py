@@ -113,7 +113,7 @@ def compare_version(text: str, current: tuple[int, ...]) -> int:
         "Version appears to be invalid. It must have the format major[.minor[.patch]] "
         "where major, minor and patch are numbers."
     )
-    if not text[:1].isdigit():
+    if not ("0" <= text[:1] <= "9" and text[:1]):  # apr_isdigit: ASCII only
         raise invalid
     # The C loop: up to three '.'-separated runs of digits (empty runs count as 0);
     # anything after the third separator, or a non-digit, is an error.
@@ -127,7 +127,7 @@ def compare_version(text: str, current: tuple[int, ...]) -> int:
             position += 1
             segment_start = position
             continue
-        if not text[position].isdigit():
+        if not "0" <= text[position] <= "9":
             break
         position += 1
     if position < len(text):

@@ -40,7 +40,7 @@ def version_tuple(version: str) -> tuple[int, ...]:
     """``"2.4.62"`` -> ``(2, 4, 62)``; ``"2.4"`` -> ``(2, 4)``."""
     parts: list[int] = []
     for piece in version.split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
+        digits = "".join(ch for ch in piece if "0" <= ch <= "9")
         if not digits:
             break
         parts.append(c_long(digits))

@@ -43,7 +43,10 @@ def c_long(digits: str) -> int:
     4300 digits with ValueError); httpd's C never sees more than a long.
     """
     negative = digits.startswith("-")
-    body = digits.lstrip("+-").lstrip("0") or "0"
+    body = digits.lstrip("+-").lstrip("0")
+    # strtol reads ASCII digits only ('²' is a digit to str.isdigit): the run of them.
+    ascii_run = len(body) - len(body.lstrip("0123456789"))
+    body = body[:ascii_run] or "0"
     value = _LONG_MAX + (1 if negative else 0) if len(body) > 19 else int(body)
     value = min(value, _LONG_MAX + (1 if negative else 0))
     return -value if negative else value

@@ -27,6 +27,7 @@ from ..hold import (
     has_tls_listener,
     kind_holds,
 )
+from ..numbers import ascii_int
 from .fixes import Fix, delete_line, load_module, set_directive
 
 __all__ = [
@@ -394,7 +395,7 @@ def _asked_workers(lines: Iterable[str], workers: int) -> int:
         if (
             len(words) == 2
             and words[0] in ("MaxRequestWorkers", "MaxClients")
-            and words[1].isdigit()
+            and ascii_int(words[1]) is not None
         ):
             return int(words[1])
     return workers

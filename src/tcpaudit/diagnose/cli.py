@@ -49,6 +49,7 @@ from ..cli_sources import APACHE_BUILDS, environment_option
 from ..cli_support import errors_exit_2
 from ..engine import Severity, load_config
 from ..errors import UsageError
+from ..numbers import ascii_int
 from ..safetext import no_line_commands, no_workflow_commands
 from .model import Diagnosis
 from .render import render_sample_line, render_table
@@ -69,9 +70,10 @@ def _ports(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
         text = part.strip()
         if not text:
             continue
-        if not text.isdigit() or not 0 < int(text) < 65536:
+        port = ascii_int(text)
+        if port is None or not 0 < port < 65536:
             raise click.BadParameter(f"{text!r} is not a TCP port (1-65535)")
-        ports.append(int(text))
+        ports.append(port)
     if not ports:
         raise click.BadParameter("no port given")
     return sorted(set(ports))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from ..numbers import ascii_int
 from ..rootfs import RootFS
 
 __all__ = ["ListenCounters", "parse_netstat_counters", "read_listen_counters"]
@@ -46,9 +47,15 @@ def parse_netstat_counters(text: str) -> dict[str, int]:
             continue
         names = names_line.split()[1:]
         values = values_line.split()[1:]
-        if len(names) != len(values) or not all(v.lstrip("-").isdigit() for v in values):
-            continue  # the names line again, or a malformed pair
-        counters.update(zip(names, map(int, values), strict=True))
+        numbers = [ascii_int(value.removeprefix("-")) for value in values]
+        if len(names) != len(values) or None in numbers:
+            continue  # the names line again, a malformed pair, a number over 20 digits
+        signed = [
+            -number if value.startswith("-") else number
+            for value, number in zip(values, numbers, strict=True)
+            if number is not None
+        ]
+        counters.update(zip(names, signed, strict=True))
         break
     return counters
 

@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..inputs import open_subdirectory, read_entry
+from ..numbers import ascii_int
 from ..rootfs import RootFS
 from .sockets import ProcessRef
 
@@ -93,8 +94,9 @@ def _scan(proc: int) -> OwnerMap:
     holders: dict[int, list[ProcessRef]] = {}
     scanned = denied = 0
     for entry in sorted(os.listdir(proc), key=lambda name: (len(name), name)):
-        if not entry.isdigit():
-            continue
+        pid = ascii_int(entry)
+        if pid is None:
+            continue  # not a process ('²' is a digit to str.isdigit, not to int)
         try:
             process = open_subdirectory(proc, entry)
         except OSError:
@@ -108,7 +110,7 @@ def _scan(proc: int) -> OwnerMap:
                 if inode is None:
                     continue
                 if reference is None:
-                    reference = ProcessRef(pid=int(entry), command=_command(process))
+                    reference = ProcessRef(pid=pid, command=_command(process))
                 owners = holders.setdefault(inode, [])
                 if reference not in owners:
                     owners.append(reference)
