@@ -175,3 +175,17 @@ def test_a_vhosts_unset_values_are_the_servers(tmp_path: Path) -> None:
     assert second.settings["Timeout"].value == 5
     said = " ".join(note.message for note in loaded.notes)  # type: ignore[attr-defined]
     assert "unset value" in said
+
+
+@pytest.mark.parametrize(
+    "condition",
+    ["= 2.4.4294967367", ">= 2.4.2147483648", ">= 2.4.99999999999999999999", ">= 2.4294967300",
+     "< 2.4.9999999999", "= 2.4.0071", "> 2.4.-1"],
+)  # fmt: skip
+def test_if_version_reads_each_part_as_atoi(tmp_path: Path, condition: str) -> None:
+    # mod_version's atoi keeps a part's low 32 bits (4294967367 is 71): the
+    # section's contents are read or dropped as httpd reads or drops them.
+    _both(
+        tmp_path,
+        _mpm("event") + f"<IfVersion {condition}>\nTimeout 7\n</IfVersion>\n",
+    )  # mod_version is built into Debian's apache2

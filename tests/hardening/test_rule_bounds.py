@@ -245,3 +245,19 @@ def test_repository_rule_text_stays_literal_in_explain_and_sarif(tmp_path: Path)
     assert "![t](" not in help_text and "\\<img" in help_text
     assert not re.search(r"(?<!\\)<img", help_text)
     assert "[click](javascript:" not in help_text and "\nC::error" not in help_text
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1.0e+400"])
+def test_a_number_that_is_not_finite_in_a_rule_is_one_error_line(
+    tmp_path: Path, value: str
+) -> None:
+    # JSON has no Infinity or NaN: the report and the SARIF log held
+    # "-Infinity", which --baseline then refused to read back.
+    repository = _repository(tmp_path)
+    text = _rule("TA951").replace(
+        "params: {setting: Timeout,", f"params: {{bogus: {value}, setting: Timeout,"
+    )
+    (repository / "rules/TA951-inf.yaml").write_text(text)
+    code, _, errors = _audit(repository)
+    assert code == 2 and errors.count("\n") == 1, errors
+    assert "TA951-inf.yaml:4: params.bogus: not a finite number" in errors

@@ -15,7 +15,7 @@ import signal
 import warnings
 
 from .lexer import split_words
-from .values import c_long
+from .values import c_int, c_long
 
 __all__ = ["ConditionError", "compare_version", "condition_argument", "if_version"]
 
@@ -123,7 +123,9 @@ def compare_version(text: str, current: tuple[int, ...]) -> int:
     while position <= len(text) and len(parts) < 3:
         if position == len(text) or text[position] == ".":
             segment = text[segment_start:position]
-            parts.append(c_long(segment) if segment else 0)
+            # atoi: (int) strtol, so a part past a long saturates and then
+            # keeps its low 32 bits (4294967367 is 71; 2147483648 is negative).
+            parts.append(c_int(c_long(segment)) if segment else 0)
             position += 1
             segment_start = position
             continue

@@ -9,6 +9,7 @@ entry-point group (each entry point loads a ``Check``).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -130,6 +131,23 @@ def _control_character_at(
     return None
 
 
+def _non_finite_at(data: object, where: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """Where in a loaded rule file a number is not finite (YAML's .inf, .nan, 1e400)."""
+    if isinstance(data, float):
+        return None if math.isfinite(data) else where
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found = _non_finite_at(value, (*where, str(key)))
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found = _non_finite_at(value, (*where, index))
+            if found is not None:
+                return found
+    return None
+
+
 def _load_file(path: Path) -> Rule:
     shown = str(path)
     if path.is_symlink():
@@ -169,6 +187,15 @@ def _load_file(path: Path) -> Rule:
             f"{where}: a control character (an escape a terminal would act on)",
             file=shown,
             line=_yaml_line(text, control),
+        )
+    # A value reaches reports and fixes: JSON has no Infinity or NaN, and no
+    # setting is infinite (a report with one was refused by --baseline).
+    infinite = _non_finite_at({"params": data.get("params"), "when": data.get("when")}, ())
+    if infinite is not None:
+        raise CatalogueError(
+            f"{'.'.join(str(part) for part in infinite)}: not a finite number",
+            file=shown,
+            line=_yaml_line(text, infinite),
         )
     try:
         rule = Rule.model_validate(data)
