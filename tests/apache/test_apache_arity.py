@@ -12,12 +12,11 @@ the directive's description).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from apache_harness import MODULE_DIR, map_tree, run_apache
-from test_apache_differential import Tree, assert_same, load_with_tcpaudit
+from apache_harness import MODULE_DIR
+from test_apache_differential import Tree, main_file_both_ways
 
 from tcpaudit.apache.arity import ARITY_BOUNDS, arity_error, quick_bounds
 from tcpaudit.errors import ApacheConfigError
@@ -62,15 +61,7 @@ LINES = [
 
 @pytest.mark.parametrize("line", LINES)
 def test_word_count_as_apache2(line: str, tmp_path: Path) -> None:
-    tcpaudit_root = tmp_path / "tcpaudit"
-    (tcpaudit_root / "etc/apache2").mkdir(parents=True)
-    (tcpaudit_root / "etc/apache2/apache2.conf").write_text("\n".join([*BASE, line]) + "\n")
-    apache_root = tmp_path / "apache"
-    shutil.copytree(tcpaudit_root, apache_root)
-    map_tree(apache_root)
-    run = run_apache(apache_root, TREE.main_file, TREE.server_root)
-    loaded = load_with_tcpaudit(tcpaudit_root, TREE)
-    assert_same(run, loaded)
+    run, loaded = main_file_both_ways(tmp_path, [*BASE, line], TREE)
     if isinstance(loaded, ApacheConfigError):
         httpd_message = run.stderr.strip().splitlines()[-1]
         assert f": {loaded.reason}" in httpd_message or httpd_message.startswith(loaded.reason), (
@@ -129,14 +120,7 @@ def test_read_time_directive_before_its_module_is_not_counted(
     # reading; the next refusal, if any, is the one httpd reports.
     base = [line for line in BASE if "macro_module" not in line]
     late = [line for line in BASE if "macro_module" in line]
-    tcpaudit_root = tmp_path / "tcpaudit"
-    (tcpaudit_root / "etc/apache2").mkdir(parents=True)
-    (tcpaudit_root / "etc/apache2/apache2.conf").write_text("\n".join(base + lines + late) + "\n")
-    apache_root = tmp_path / "apache"
-    shutil.copytree(tcpaudit_root, apache_root)
-    map_tree(apache_root)
-    run = run_apache(apache_root, TREE.main_file, TREE.server_root)
-    assert_same(run, load_with_tcpaudit(tcpaudit_root, TREE))
+    run, _ = main_file_both_ways(tmp_path, base + lines + late, TREE)
     # Only a directive after it can make httpd refuse the file.
     assert run.accepted == (len(lines) == 1)
 

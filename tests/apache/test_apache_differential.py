@@ -210,6 +210,24 @@ def _startup(apache_root: Path, tree: Tree) -> tuple[dict[str, str], tuple[str, 
     return environment, options
 
 
+def main_file_both_ways(
+    tmp_path: Path, lines: list[str], tree: Tree
+) -> tuple[ApacheRun, ApacheConfig | ApacheConfigError]:
+    """``lines`` as ``tree``'s main file, read by the real apache2 (on a mapped
+    copy) and by tcpaudit: both results, already held to ``assert_same``."""
+    tcpaudit_root = tmp_path / "tcpaudit"
+    main = tcpaudit_root / tree.main_file.lstrip("/")
+    main.parent.mkdir(parents=True)
+    main.write_text("\n".join(lines) + "\n")
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tcpaudit_root, apache_root)
+    map_tree(apache_root)
+    run = run_apache(apache_root, tree.main_file, tree.server_root)
+    loaded = load_with_tcpaudit(tcpaudit_root, tree)
+    assert_same(run, loaded)
+    return run, loaded
+
+
 def load_with_tcpaudit(
     root: Path, tree: Tree, preload: tuple[str, ...] = ()
 ) -> ApacheConfig | ApacheConfigError:

@@ -13,12 +13,11 @@ of contexts-2.4.tsv and the argument rules of sections.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from apache_harness import MODULE_DIR, map_tree, run_apache
-from test_apache_differential import Tree, assert_same, load_with_tcpaudit
+from apache_harness import MODULE_DIR
+from test_apache_differential import Tree, main_file_both_ways
 from test_numbers_as_httpd import _both
 
 from tcpaudit.apache.handlers import _contexts, _keywords
@@ -221,15 +220,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_handler_refusals_as_apache2(case: str, tmp_path: Path) -> None:
-    tcpaudit_root = tmp_path / "tcpaudit"
-    (tcpaudit_root / "etc/apache2").mkdir(parents=True)
-    (tcpaudit_root / "etc/apache2/apache2.conf").write_text("\n".join([*BASE, *CASES[case]]) + "\n")
-    apache_root = tmp_path / "apache"
-    shutil.copytree(tcpaudit_root, apache_root)
-    map_tree(apache_root)
-    run = run_apache(apache_root, TREE.main_file, TREE.server_root)
-    loaded = load_with_tcpaudit(tcpaudit_root, TREE)
-    assert_same(run, loaded)
+    run, loaded = main_file_both_ways(tmp_path, [*BASE, *CASES[case]], TREE)
     if isinstance(loaded, ApacheConfigError):
         httpd_message = run.stderr.strip().splitlines()[-1]
         reason = loaded.reason.split(" (did you mean")[0]

@@ -7,12 +7,11 @@ check of lists holding only negative directives, AH01624, names none).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from apache_harness import MODULE_DIR, map_tree, run_apache
-from test_apache_differential import Tree, assert_same, load_with_tcpaudit
+from apache_harness import MODULE_DIR
+from test_apache_differential import Tree, main_file_both_ways
 
 from tcpaudit.errors import ApacheConfigError
 
@@ -192,15 +191,7 @@ CASES: dict[str, list[str]] = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_require_as_apache2_reads_it(case: str, tmp_path: Path) -> None:
-    tcpaudit_root = tmp_path / "tcpaudit"
-    (tcpaudit_root / "etc/apache2").mkdir(parents=True)
-    (tcpaudit_root / "etc/apache2/apache2.conf").write_text("\n".join([*BASE, *CASES[case]]) + "\n")
-    apache_root = tmp_path / "apache"
-    shutil.copytree(tcpaudit_root, apache_root)
-    map_tree(apache_root)
-    run = run_apache(apache_root, TREE.main_file, TREE.server_root)
-    loaded = load_with_tcpaudit(tcpaudit_root, TREE)
-    assert_same(run, loaded)
+    run, loaded = main_file_both_ways(tmp_path, [*BASE, *CASES[case]], TREE)
     if isinstance(loaded, ApacheConfigError):
         # httpd's own words, whether or not it names a line.
         reason = loaded.reason.split(" (httpd says so")[0]
@@ -227,13 +218,5 @@ def test_providers_of_other_modules(modules: tuple[str, ...], tmp_path: Path) ->
     for index, extra in enumerate([lines, ["Require ssl x"] if modules[0] == "ssl" else []]):
         if not extra:
             continue
-        root = tmp_path / str(index)
-        tcpaudit_root = root / "tcpaudit"
-        (tcpaudit_root / "etc/apache2").mkdir(parents=True)
         text = [*BASE, *_lines(*modules), *_in_directory(*extra)]
-        (tcpaudit_root / "etc/apache2/apache2.conf").write_text("\n".join(text) + "\n")
-        apache_root = root / "apache"
-        shutil.copytree(tcpaudit_root, apache_root)
-        map_tree(apache_root)
-        run = run_apache(apache_root, TREE.main_file, TREE.server_root)
-        assert_same(run, load_with_tcpaudit(tcpaudit_root, TREE))
+        main_file_both_ways(tmp_path / str(index), text, TREE)
