@@ -25,6 +25,20 @@ def _tree(tmp_path: Path) -> Path:
     return root
 
 
+def _debian_proxy(tmp_path: Path, backend: str, text: str) -> Path:
+    """Debian's stock tree with mod_proxy and its ``backend`` module enabled
+    and ``text`` appended to apache2.conf."""
+    root = tmp_path / "debian"
+    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
+    for name in ("proxy", backend):
+        (root / f"etc/apache2/mods-enabled/{name}.load").symlink_to(
+            f"../mods-available/{name}.load"
+        )
+    with (root / "etc/apache2/apache2.conf").open("a") as conf:
+        conf.write(text)
+    return root
+
+
 def test_absolute_symlink_and_dotdot_stay_inside_the_root(tmp_path: Path) -> None:
     root = _tree(tmp_path)
     outside = tmp_path / "outside.conf"
@@ -239,18 +253,13 @@ def test_a_token_in_a_value_tcpaudit_shows_is_hidden_in_every_output(
     # escape (\x01, \u200b, \x7f: the escape ends in a word character), the
     # token was shown in every format but Markdown.
     token = before + "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
-    root = tmp_path / "debian"
-    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
-    for name in ("proxy", "proxy_http"):
-        (root / f"etc/apache2/mods-enabled/{name}.load").symlink_to(
-            f"../mods-available/{name}.load"
-        )
-    with (root / "etc/apache2/apache2.conf").open("a") as conf:
-        conf.write(
-            f"<VirtualHost *:80>\nServerName {token}.example.com\n"
-            f"ProxyPass /{token} http://backend.example/{token} timeout=500\n"
-            f"ProxyPass /b http://backend2.example/ route={token}\n</VirtualHost>\n"
-        )
+    root = _debian_proxy(
+        tmp_path,
+        "proxy_http",
+        f"<VirtualHost *:80>\nServerName {token}.example.com\n"
+        f"ProxyPass /{token} http://backend.example/{token} timeout=500\n"
+        f"ProxyPass /b http://backend2.example/ route={token}\n</VirtualHost>\n",
+    )
     runner = CliRunner()
     outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
     outputs += [
@@ -389,14 +398,8 @@ def test_a_token_in_a_file_s_name_is_hidden_in_the_error_line(
 def test_a_parameter_word_s_whole_value_is_hidden_in_facts(tmp_path: Path, word: str) -> None:
     # mod_proxy's value is the rest of the word: facts showed what followed
     # the first ';', '&', ',' or quoted run of it.
-    root = tmp_path / "debian"
-    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
-    for name in ("proxy", "proxy_ajp"):
-        (root / f"etc/apache2/mods-enabled/{name}.load").symlink_to(
-            f"../mods-available/{name}.load"
-        )
-    with (root / "etc/apache2/apache2.conf").open("a") as conf:
-        conf.write(f"ProxyPass /a ajp://127.0.0.1:8009/ {word.format(m=MARKER)}\n")
+    line = f"ProxyPass /a ajp://127.0.0.1:8009/ {word.format(m=MARKER)}\n"
+    root = _debian_proxy(tmp_path, "proxy_ajp", line)
     result = CliRunner().invoke(cli, ["facts", "--root", str(root)])
     assert result.exit_code == 0, result.output
     assert "secret=tcpaudit-redacted" in result.output
@@ -415,14 +418,7 @@ def test_a_parameter_word_s_whole_value_is_hidden_in_facts(tmp_path: Path, word:
 def test_a_query_parameter_s_value_after_a_quoted_run_is_hidden(tmp_path: Path, word: str) -> None:
     # Inside a URL quotes are characters: the value ran only to the end of
     # its first quoted run, and the rest was shown.
-    root = tmp_path / "debian"
-    shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
-    for name in ("proxy", "proxy_http"):
-        (root / f"etc/apache2/mods-enabled/{name}.load").symlink_to(
-            f"../mods-available/{name}.load"
-        )
-    with (root / "etc/apache2/apache2.conf").open("a") as conf:
-        conf.write(f"ProxyPass /a {word.format(m=MARKER)}\n")
+    root = _debian_proxy(tmp_path, "proxy_http", f"ProxyPass /a {word.format(m=MARKER)}\n")
     runner = CliRunner()
     outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
     outputs += [runner.invoke(cli, ["audit", "--root", str(root), "--format", f]) for f in FORMATS]
