@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -110,42 +110,32 @@ def _yaml_line(text: str, location: tuple[str | int, ...]) -> int | None:
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def _control_character_at(
-    data: object, where: tuple[str | int, ...]
+def _first_at(
+    data: object, where: tuple[str | int, ...], bad: Callable[[object], bool]
 ) -> tuple[str | int, ...] | None:
-    """Where in a loaded rule file a string holds a control character, or None."""
-    if isinstance(data, str):
-        return where if _CONTROL.search(data) else None
+    """Where in a loaded rule file the first key or value ``bad`` refuses stands, or None."""
     if isinstance(data, dict):
         for key, value in data.items():
-            found = _control_character_at(key, where)
-            if found is None:
-                found = _control_character_at(value, (*where, str(key)))
+            found = where if bad(key) else _first_at(value, (*where, str(key)), bad)
             if found is not None:
                 return found
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            found = _control_character_at(value, (*where, index))
+            found = _first_at(value, (*where, index), bad)
             if found is not None:
                 return found
+    elif bad(data):
+        return where
     return None
 
 
-def _non_finite_at(data: object, where: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
-    """Where in a loaded rule file a number is not finite (YAML's .inf, .nan, 1e400)."""
-    if isinstance(data, float):
-        return None if math.isfinite(data) else where
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found = _non_finite_at(value, (*where, str(key)))
-            if found is not None:
-                return found
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            found = _non_finite_at(value, (*where, index))
-            if found is not None:
-                return found
-    return None
+def _has_control_character(value: object) -> bool:
+    return isinstance(value, str) and _CONTROL.search(value) is not None
+
+
+def _not_finite(value: object) -> bool:
+    """YAML's .inf, .nan, 1.0e+400: no JSON value, and no setting."""
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _load_file(path: Path) -> Rule:
@@ -180,7 +170,8 @@ def _load_file(path: Path) -> Rule:
         raise CatalogueError("a rule file must hold a mapping", file=shown)
     # Parameters reach patches (a fix's added lines), which cannot escape
     # what they copy; the text fields are shown escaped.
-    control = _control_character_at({"params": data.get("params"), "when": data.get("when")}, ())
+    checked = {"params": data.get("params"), "when": data.get("when")}
+    control = _first_at(checked, (), _has_control_character)
     if control is not None:
         where = ".".join(str(part) for part in control) or "rule"
         raise CatalogueError(
@@ -190,7 +181,7 @@ def _load_file(path: Path) -> Rule:
         )
     # A value reaches reports and fixes: JSON has no Infinity or NaN, and no
     # setting is infinite (a report with one was refused by --baseline).
-    infinite = _non_finite_at({"params": data.get("params"), "when": data.get("when")}, ())
+    infinite = _first_at(checked, (), _not_finite)
     if infinite is not None:
         raise CatalogueError(
             f"{'.'.join(str(part) for part in infinite)}: not a finite number",
