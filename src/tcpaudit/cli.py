@@ -21,7 +21,7 @@ import click
 
 from . import _version
 from .cli_sources import facts_from_sources, files_read, source_options, tool_inputs
-from .cli_support import errors_exit_2, fail, keep_until_exit, write_output
+from .cli_support import errors_exit_2, fail, for_stderr, keep_until_exit, write_output
 
 if TYPE_CHECKING:
     from .engine import AuditConfig, Report, Rule
@@ -70,10 +70,7 @@ class _LogFormatter(logging.Formatter):
     and control characters shown as escapes."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from .apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
-        from .safetext import printable
-
-        return printable(KNOWN_TOKEN.sub(REDACTED_VALUE, super().format(record)))
+        return for_stderr(super().format(record))
 
 
 def _verbose_option() -> click.Option:
@@ -394,15 +391,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
             exc.show()
             _leave(2)
         command = exc.ctx.command_path if exc.ctx is not None else "tcpaudit"
-        from .cli_support import for_stderr
-
         # The message may quote an argument (a path) as given: shown escaped.
         message = for_stderr(exc.format_message())
         click.echo(f"tcpaudit: error: {message} (see {command} --help)", err=True)
         code = 2
     except click.ClickException as exc:
-        from .cli_support import for_stderr
-
         click.echo(f"Error: {for_stderr(exc.format_message())}", err=True)
         code = exc.exit_code
     except click.Abort:
@@ -411,8 +404,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except SystemExit as exc:
         code = exc.code
     if code is not None and not isinstance(code, int):
-        from .cli_support import for_stderr
-
         click.echo(for_stderr(str(code)), err=True)
         code = 1
     _leave(code or 0)
