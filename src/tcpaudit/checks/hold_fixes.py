@@ -395,9 +395,9 @@ def _asked_workers(lines: Iterable[str], workers: int) -> int:
         if (
             len(words) == 2
             and words[0] in ("MaxRequestWorkers", "MaxClients")
-            and ascii_int(words[1]) is not None
+            and (asked := ascii_int(words[1])) is not None
         ):
-            return int(words[1])
+            return asked
     return workers
 
 

@@ -38,6 +38,11 @@ class ListenCounters:
     listen_drops: int | None
 
 
+def _signed(text: str) -> int | None:
+    number = ascii_int(text.removeprefix("-"))
+    return -number if number is not None and text.startswith("-") else number
+
+
 def parse_netstat_counters(text: str) -> dict[str, int]:
     """The TcpExt counters of a ``/proc/net/netstat`` text, by name."""
     lines = text.splitlines()
@@ -47,15 +52,14 @@ def parse_netstat_counters(text: str) -> dict[str, int]:
             continue
         names = names_line.split()[1:]
         values = values_line.split()[1:]
-        numbers = [ascii_int(value.removeprefix("-")) for value in values]
+        numbers = [_signed(value) for value in values]
         if len(names) != len(values) or None in numbers:
             continue  # the names line again, a malformed pair, a number over 20 digits
-        signed = [
-            -number if value.startswith("-") else number
-            for value, number in zip(values, numbers, strict=True)
+        counters.update(
+            (name, number)
+            for name, number in zip(names, numbers, strict=True)
             if number is not None
-        ]
-        counters.update(zip(names, signed, strict=True))
+        )
         break
     return counters
 
