@@ -276,6 +276,9 @@ def run_apache(
 ) -> ApacheRun:
     """Run ``apache2 -t`` with every dump on the apache copy; never starts a server.
 
+    It runs from the copy's root, which stands for ``/``: a service's working
+    directory (a relative ServerRoot is taken from there).
+
     ``preload`` modules are loaded with ``-C`` before the configuration, as a
     host's module list would be; tcpaudit is told they are built in.
     """
@@ -289,7 +292,7 @@ def run_apache(
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", **(environment or {})}
     for _ in range(20):
         done = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=60, check=False
+            command, capture_output=True, text=True, env=env, timeout=60, check=False, cwd=prefix
         )
         # A real host has these; create them, but only inside the copy.
         missing = _MISSING_DIR.search(done.stderr)

@@ -39,7 +39,9 @@ def apache_version() -> str:
 
 def model_of(result: CellResult, directory: Path) -> tcpaudit.ApacheConfig:
     conf = directory / "httpd.conf"
-    conf.write_text(result.config_text)
+    # The server's ServerRoot was removed when it stopped, and httpd refuses
+    # a ServerRoot that is no directory; its files are all named absolutely.
+    conf.write_text(re.sub(r"(?m)^ServerRoot .*$", f"ServerRoot {directory}", result.config_text))
     config = tcpaudit.load_apache(conf, root="/", version=apache_version())
     assert config is not None
     return config

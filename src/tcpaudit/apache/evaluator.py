@@ -260,7 +260,10 @@ class _Evaluator(PhysicalLineReader):
         elif key == "serverroot":
             if len(args) != 1:
                 raise ApacheConfigError("ServerRoot takes one argument", file=file, line=number)
-            self.server_root = self._tree_path(args[0])
+            # set_server_root merges the argument with the working directory,
+            # not with the ServerRoot before it; the service runs from /.
+            joined = posixpath.join("/", args[0])
+            self.server_root = PurePosixPath(posixpath.normpath(joined).replace("//", "/", 1))
             # apr_filepath_merge keeps one trailing '/' ("/x/", "/x/." and
             # "/x//" are "/x/"): httpd's ServerRoot is a byte longer.
             self.server_root_slash = str(self.server_root) != "/" and args[0].endswith(("/", "/."))
@@ -270,13 +273,8 @@ class _Evaluator(PhysicalLineReader):
             except OSError:  # ENAMETOOLONG, ELOOP
                 is_dir = False
             if not is_dir:
-                self.notes.append(
-                    Note(
-                        message=f"ServerRoot {self.server_root} is not a directory in the audited "
-                        "root (httpd would refuse to start)",
-                        file=file,
-                        line=number,
-                    )
+                raise ApacheConfigError(
+                    "ServerRoot must be a valid directory", file=file, line=number
                 )
         if (
             key in KEPT_READ_TIME_DIRECTIVES

@@ -4435,6 +4435,8 @@ class Collector:
                     if value is not None:
                         variables.define(args[0], value)
                 elif name == "serverroot":
+                    # httpd takes a relative ServerRoot from its working directory, /.
+                    argument = posixpath.normpath(posixpath.join("/", argument))
                     if argument not in roots:
                         roots.append(argument)
                     self.present(argument)

@@ -1,0 +1,105 @@
+"""ServerRoot as httpd 2.4's set_server_root takes it, against the real apache2.
+
+httpd merges the argument with its working directory (a service's is ``/``),
+not with the ServerRoot before it, and refuses the line when the result is
+no directory ("ServerRoot must be a valid directory"). The harness runs
+apache2 from the copy's root, which stands for ``/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from apache_harness import MODULE_DIR, map_tree, run_apache, static_modules
+from test_apache_differential import Tree, assert_same
+
+from tcpaudit.apache import load_apache
+from tcpaudit.errors import ApacheConfigError
+
+DEBIAN = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
+HEAD = (
+    f"ErrorLog /dev/null\nServerName x\nLoadModule mpm_event_module {MODULE_DIR}/mod_mpm_event.so\n"
+)
+FILES = {
+    "etc/apache2/a/x/one.conf": "Timeout 41\n",
+    "a/x/one.conf": "Timeout 42\n",
+    "etc/apache2/plain.conf": "Timeout 43\n",
+}
+
+
+def _both(
+    tmp_path: Path, text: str, files: dict[str, str], links: dict[str, str] | None = None
+) -> tuple[object, object]:
+    tcpaudit_root = tmp_path / "tcpaudit"
+    main = tcpaudit_root / "etc/apache2/apache2.conf"
+    main.parent.mkdir(parents=True)
+    main.write_text(HEAD + text)
+    for name, content in files.items():
+        (tcpaudit_root / name).parent.mkdir(parents=True, exist_ok=True)
+        (tcpaudit_root / name).write_text(content)
+    for name, target in (links or {}).items():
+        (tcpaudit_root / name).symlink_to(target)
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tcpaudit_root, apache_root, symlinks=True)
+    map_tree(apache_root)
+    run = run_apache(apache_root, DEBIAN.main_file, DEBIAN.server_root)
+    try:
+        loaded: object = load_apache(DEBIAN.main_file, root=tcpaudit_root, version="2.4.71",
+                                     compiled_in=static_modules())  # fmt: skip
+    except ApacheConfigError as exc:
+        loaded = exc
+    assert_same(run, loaded)  # type: ignore[arg-type]
+    return run, loaded
+
+
+@pytest.mark.parametrize(
+    ("server_root", "without", "timeout"),
+    [
+        # Relative: from the working directory, not from /etc/apache2.
+        ("a", (), 42),
+        ("a", ("a/x/one.conf",), None),  # /a missing: refused, though /etc/apache2/a exists
+        ("etc/apache2/a", (), 41),
+        ("./etc/../etc/apache2/a", (), 41),
+        ('"a"', (), 42),
+        # Absolute ones that are no directory.
+        ("/etc/apache2/nope", (), None),
+        ("/etc/apache2/plain.conf", (), None),
+        ("/etc/apache2/a", (), 41),
+    ],
+)
+def test_server_root_is_taken_from_the_working_directory(
+    tmp_path: Path, server_root: str, without: tuple[str, ...], timeout: int | None
+) -> None:
+    files = {name: text for name, text in FILES.items() if name not in without}
+    run, loaded = _both(tmp_path, f"ServerRoot {server_root}\nInclude x/one.conf\n", files)
+    assert run.accepted == (timeout is not None)  # type: ignore[attr-defined]
+    if timeout is None:
+        assert isinstance(loaded, ApacheConfigError)
+        assert "ServerRoot must be a valid directory" in str(loaded)
+        assert loaded.line == 4
+    else:
+        assert loaded.settings["Timeout"].value == timeout  # type: ignore[attr-defined]
+
+
+def test_server_root_through_a_link_to_a_directory(tmp_path: Path) -> None:
+    run, loaded = _both(
+        tmp_path,
+        "ServerRoot etc/apache2/to-a\nInclude x/one.conf\n",
+        FILES,
+        {"etc/apache2/to-a": "a", "etc/apache2/to-plain": "plain.conf"},
+    )
+    assert run.accepted  # type: ignore[attr-defined]
+    assert loaded.settings["Timeout"].value == 41  # type: ignore[attr-defined]
+
+
+def test_server_root_through_a_link_to_a_file_is_refused(tmp_path: Path) -> None:
+    run, loaded = _both(
+        tmp_path,
+        "ServerRoot /etc/apache2/to-plain\n",
+        FILES,
+        {"etc/apache2/to-plain": "plain.conf"},
+    )
+    assert not run.accepted  # type: ignore[attr-defined]
+    assert isinstance(loaded, ApacheConfigError) and loaded.line == 4
