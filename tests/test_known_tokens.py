@@ -38,10 +38,11 @@ SHAPES = [
 ]
 PLAIN = re.compile(r"(?<![A-Za-z0-9_.-])(?:" + "|".join(SHAPES) + ")")
 # In a written report, also after an escape the writers made of a character
-# (printable's \x01, \u200b, \t; a JSON encoder's \u0001).
+# (printable's \x01, \u200b, \t; a JSON encoder's \u0001; a workflow
+# command's %2C).
 WRITTEN = re.compile(
     r"(?:(?<![A-Za-z0-9_.-])|(?<=\\x[0-9a-fA-F]{2})|(?<=\\u[0-9a-fA-F]{4})"
-    r"|(?<=\\U[0-9a-fA-F]{8})|(?<=\\[nrtbf]))(?:" + "|".join(SHAPES) + ")"
+    r"|(?<=\\U[0-9a-fA-F]{8})|(?<=\\[nrtbf])|(?<=%[0-9a-fA-F]{2}))(?:" + "|".join(SHAPES) + ")"
 )
 
 PREFIXES = [
@@ -85,7 +86,22 @@ def test_every_kind_is_found_at_the_start_and_after_a_separator() -> None:
         assert KNOWN_TOKEN.search("." + sample) is None
 
 
-ESCAPES = st.sampled_from(["\\x01", "\\xff", "\\u200b", "\\U000e0001", "\\t", "\\n", "\\x0", "\\"])
+ESCAPES = st.sampled_from(
+    [
+        "\\x01",
+        "\\xff",
+        "\\u200b",
+        "\\U000e0001",
+        "\\t",
+        "\\n",
+        "\\x0",
+        "\\",
+        "%2C",
+        "%0a",
+        "%2",
+        "%",
+    ]
+)
 
 
 @settings(max_examples=3000, deadline=None)
@@ -111,7 +127,7 @@ def test_hiding_agrees_on_tokens_that_touch(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "escape", ["\\x01", "\\xe9", "\\u0001", "\\u200b", "\\U000e0041", "\\t", "\\r"]
+    "escape", ["\\x01", "\\xe9", "\\u0001", "\\u200b", "\\U000e0041", "\\t", "\\r", "%2C", "%0A"]
 )
 def test_a_token_after_an_escaped_character_is_hidden(escape: str) -> None:
     # The writers escape a control or invisible character (or a byte that

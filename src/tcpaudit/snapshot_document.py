@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .apache.known_tokens import shown_prefix
 from .inputs import DEFAULT_LIMIT_BYTES
 from .safetext import printable
 
@@ -215,7 +216,7 @@ class Snapshot(BaseModel):
                 or max(map(len, names)) > _MAX_NAME_BYTES
             ):
                 raise ValueError(
-                    f"{printable(path[:80])}...: longer or deeper than a path of a host "
+                    f"{printable(shown_prefix(path, 80))}...: longer or deeper than a path of a host "
                     f"(names of at most {_MAX_NAME_BYTES} bytes, {_MAX_PATH_DEPTH} levels, "
                     f"{_MAX_PATH_BYTES} bytes to the last name)"
                 )

@@ -426,3 +426,49 @@ def test_a_query_parameter_s_value_after_a_quoted_run_is_hidden(tmp_path: Path, 
     for result in outputs:
         assert result.exit_code in (0, 1), result.output
         assert MARKER not in result.output + result.stderr
+
+
+def _windows(token: str, length: int = 10) -> set[str]:
+    body = token[4:]
+    return {body[start : start + length] for start in range(len(body) - length + 1)}
+
+
+def test_no_piece_of_a_token_survives_a_wrap_a_cut_or_an_escape(tmp_path: Path) -> None:
+    # The table wrapped a message before the pass over the whole output (a
+    # JWT over two lines: no piece of it was a token); a note cut a value at
+    # 60 characters inside a token (its first characters shown); the GitHub
+    # format escaped the comma before a token in a file's name to "%2C",
+    # which the pass took for a word the token was part of.
+    jwt = "eyJ" + "hbGciOiJIUzI1NiJ9QkLmNoPqRsTuVwXyZ" * 3 + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0"
+    long_token = "ghp_" + "Zq8Wm2Xr7Ty4Up1Vs6Nk3Lj9Hg5Fd0Ca" * 3
+    named = "ghp_" + "Mx7Pq2Wr9Ks4Lt6Vb1Nz3Jh8"
+    cut = "ghp_" + "Rf4Tg7Yh2Uj5Ik8Ol3Pa6Sd9"
+    root = _debian_proxy(
+        tmp_path,
+        "proxy_http",
+        f"ProxyPass /{jwt} http://127.0.0.1:8081/ timeout=900\n"
+        f"ProxyPass /b http://127.0.0.1:8082/{long_token} timeout=900\n",
+    )
+    (root / f"etc/apache2/sites-enabled/x,{named}.conf").write_text(
+        "ProxyPass /c http://127.0.0.1:8083/ timeout=900\n"
+    )
+    (root / "etc/sysctl.d").mkdir(parents=True, exist_ok=True)
+    (root / "etc/sysctl.d/90-x.conf").write_text(
+        f"net.ipv4.tcp_keepalive_time = {'y' * 44} {cut}\n"
+    )
+    runner = CliRunner()
+    outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
+    outputs += [
+        runner.invoke(cli, ["audit", "--root", str(root), "--format", name]) for name in FORMATS
+    ]
+    outputs += [
+        runner.invoke(cli, ["fix", "--root", str(root), "--format", name])
+        for name in ("diff", "sarif", "ansible")
+    ]
+    assert "refused by the kernel" in outputs[1].output  # the cut note is there
+    assert "x%2Ctcpaudit-redacted.conf" in outputs[list(FORMATS).index("github") + 1].output
+    pieces = _windows(jwt) | _windows(long_token) | _windows(named) | _windows(cut)
+    for result in outputs:
+        assert result.exit_code in (0, 1), result.output
+        text = result.output + result.stderr
+        assert not [piece for piece in pieces if piece in text], text

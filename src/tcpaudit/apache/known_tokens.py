@@ -9,8 +9,9 @@ character inside its prefix that reports seldom hold (``_``, ``-``, ``.``,
 word boundary before it: about 160,000 entries on the same report, half the
 time. ``hide_known_tokens(text)`` replaces what ``KNOWN_TOKEN.sub`` replaces,
 and also a token after an escape the writers make of a character that
-stood before it in the audited text (``\\x01``, ``\\u200b``, ``\\t``: each
-ends in a letter or a digit, which KNOWN_TOKEN takes for part of a word):
+stood before it in the audited text (``\\x01``, ``\\u200b``, ``\\t``, a
+workflow command's ``%2C``: each ends in a letter or a digit, which
+KNOWN_TOKEN takes for part of a word):
 tests/test_known_tokens.py compares it with the plain spelling of both.
 """
 
@@ -18,13 +19,17 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["hide_known_tokens"]
+from .shell_state import REDACTED_VALUE
+
+__all__ = ["hide_known_tokens", "shown_prefix"]
 
 # What may stand before a token: no word character (KNOWN_TOKEN's
 # boundary), or the end of an escape of printable(), show_bytes() or a JSON
 # encoder, checked once a kind's prefix and body are found.
 _WORD_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-_ESCAPE_BEFORE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[nrtbf])\Z")
+_ESCAPE_BEFORE = re.compile(
+    r"(?:\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[nrtbf])|%[0-9a-fA-F]{2})\Z"
+)
 _LONGEST_ESCAPE = 10
 # (anchor, prefix up to and with the anchor, characters before the anchor,
 # body after it): each kind of KNOWN_TOKEN. Every prefix is made of word
@@ -96,6 +101,13 @@ def hide_known_tokens(text: str, replacement: str) -> str:
         return text
     pieces.append(text[kept:])
     return "".join(pieces)
+
+
+def shown_prefix(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text``, tokens of a known kind hidden
+    first: a token cut short is no token for the pass over a whole output,
+    which would let its first characters through."""
+    return hide_known_tokens(text, REDACTED_VALUE)[:limit]
 
 
 def _boundary_before(text: str, start: int) -> bool:

@@ -24,6 +24,7 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..apache.known_tokens import shown_prefix
 from ..errors import ParseError
 from ..safetext import printable
 from .status_target import StatusTarget, shown_url, status_target
@@ -131,7 +132,7 @@ def _worker_count(values: dict[str, str], key: str, slots: int, source: str) -> 
         return None
     text = values[key]
     if not text.isdigit() or not text.isascii() or len(text) > 9 or int(text) > slots:
-        shown = printable(text[:24]) + ("..." if len(text) > 24 else "")
+        shown = printable(shown_prefix(text, 24)) + ("..." if len(text) > 24 else "")
         raise ParseError(
             f"{key} {shown!r} is not a count of the scoreboard's {slots} slots", file=source
         )

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..apache.known_tokens import shown_prefix
 from ..errors import ParseError
 from ..inputs import DocumentError, load_json, read_bytes
 from ..provenance import Location, Note
@@ -165,7 +166,7 @@ def _scalar(value: object) -> JsonScalar:
 
 def _shown(value: JsonScalar) -> str:
     text = str(value)
-    return text if len(text) <= _SHOWN_VALUE else text[:_SHOWN_VALUE] + "..."
+    return text if len(text) <= _SHOWN_VALUE else shown_prefix(text, _SHOWN_VALUE) + "..."
 
 
 def apply_baseline(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..apache.known_tokens import shown_prefix
 from ..apache.model import MpmName, version_tuple
 from ..facts import HostFacts
 from ..provenance import Location
@@ -191,7 +192,7 @@ class Rule(BaseModel):
         for reference in value:
             if not _REFERENCE.fullmatch(reference):
                 raise ValueError(
-                    f"{reference[:80]!r} is not an http(s) address without spaces, quotes or <>"
+                    f"{shown_prefix(reference, 80)!r} is not an http(s) address without spaces, quotes or <>"
                 )
         return value
 

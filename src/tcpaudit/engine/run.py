@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
+from ..apache.known_tokens import shown_prefix
 from ..apache.shell_state import REDACTED_VALUE
 from ..errors import CatalogueError, ConfigError, raises_only_documented_errors
 from ..facts import HostFacts
@@ -84,9 +85,7 @@ def render_template(template: str, values: Mapping[str, object], rule_id: str) -
         pieces.append(template[position:])
     text = " ".join("".join(pieces).split())
     if size > MAX_RENDERED_CHARACTERS:
-        text = (
-            f"{text[:MAX_RENDERED_CHARACTERS]}... (cut at {MAX_RENDERED_CHARACTERS:,} characters)"
-        )
+        text = f"{shown_prefix(text, MAX_RENDERED_CHARACTERS)}... (cut at {MAX_RENDERED_CHARACTERS:,} characters)"
     return text
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..apache.lexer import split_words
-from ..apache.shell_state import REDACTED_VALUE
+from ..apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from ..checks.paste import is_sysctl_file
 from ..engine.findings import FileChange, Finding
 from ..errors import ParseError
@@ -392,6 +392,9 @@ def plan(
         if before is None and any(c.action in ("replace", "insert_after") for c in changes):
             raise ParseError("does not exist: audit the tree again", file=shown)
         secret = secret_line(before, sysctl=is_sysctl_file(shown)) if before else None
+        if secret is None and KNOWN_TOKEN.search(shown):
+            # A patch names the file as it is, and cannot name it otherwise.
+            secret = (0, "a token of a known kind in its name")
         if secret is None and shown in secret_by_file:
             secret = (secret_by_file[shown], "a value used as a secret elsewhere")
         if secret is None:
@@ -417,7 +420,7 @@ def plan(
         if secret is not None or control is not None:
             rules_named = _rules_named(group)
             held = (
-                f"{secret[1]} (line {secret[0]})"
+                (f"{secret[1]} (line {secret[0]})" if secret[0] else secret[1])
                 if secret is not None
                 else f"a control character a terminal acts on (line {control})"
             )

@@ -13,6 +13,8 @@ from collections import Counter
 
 from tabulate import tabulate
 
+from ..apache.known_tokens import hide_known_tokens
+from ..apache.shell_state import REDACTED_VALUE
 from ..engine.findings import Finding, JsonScalar, Report, Severity
 from ..safetext import for_a_log, printable
 
@@ -96,8 +98,13 @@ def render(report: Report, *, color: bool = False) -> str:
             where = printable(str(finding.location))
             scope = f" ({printable(finding.scope)})" if finding.scope else ""
             lines.append(f"  at {where}{scope}")
+        # Tokens hidden before wrapping: a token cut over two lines is none
+        # for the pass over the whole output.
         lines += textwrap.wrap(
-            printable(finding.message), _WIDTH, initial_indent="  ", subsequent_indent="  "
+            printable(hide_known_tokens(finding.message, REDACTED_VALUE)),
+            _WIDTH,
+            initial_indent="  ",
+            subsequent_indent="  ",
         )
         if finding.suppression_reason:
             lines.append(f"  suppressed: {printable(finding.suppression_reason)}")

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..apache.known_tokens import shown_prefix
 from ..errors import SysctlError, raises_only_documented_errors
 from ..inputs import read_text
 from ..notes import limit_notes
@@ -238,7 +239,7 @@ def load_sysctl(
     release = kernel or read_osrelease(fs, live.proc_sys, notes)
     listed_release = live.values.pop("kernel.osrelease", None)
     if release is None and listed_release is not None:
-        release = str(listed_release.value)[:64]
+        release = shown_prefix(str(listed_release.value), 64)
     version = parse_kernel_version(release) if release else None
     if release is None:
         notes.append(Note(message="kernel version unknown: defaults are those of current kernels"))

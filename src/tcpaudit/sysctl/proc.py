@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..apache.known_tokens import shown_prefix
 from ..inputs import open_directory, open_subdirectory, read_entry
 from ..provenance import Note
 from ..rootfs import RootFS
@@ -222,7 +223,9 @@ def _read_value(
     text = data.decode("utf-8", errors="replace")
     problem = live_value_problem(key, text) if tracked else None
     if problem is not None:
-        _unknown(key, f"it holds {text.strip()[:40]!r} ({problem})", shown, notes, unknown)
+        _unknown(
+            key, f"it holds {shown_prefix(text.strip(), 40)!r} ({problem})", shown, notes, unknown
+        )
         return None
     return SysctlSource.model_construct(value=parse_value(text), file=shown, line=None, glob=None)
 

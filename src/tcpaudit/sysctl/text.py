@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from ..apache.known_tokens import shown_prefix
 from ..errors import SysctlError
 from ..provenance import Note
 from .limits import KEY_LIMITS, live_value_problem
@@ -144,7 +145,7 @@ def _first_word(line: str) -> str:
     # split(None) also splits on Unicode spaces (U+0085) that _BLANKS keeps,
     # so a line of such characters has no word at all.
     words = line.split(maxsplit=1)
-    word = words[0][:60] if words else line[:60]
+    word = shown_prefix(words[0] if words else line, 60)
     return "<a secret key>" if is_secret_key(normalise_key(word.lstrip("-"))) else word
 
 

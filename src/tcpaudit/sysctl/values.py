@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..apache.known_tokens import shown_prefix
 from .model import SysctlValue
 
 __all__ = [
@@ -64,7 +65,7 @@ def is_secret_key(key: str) -> bool:
 def quoted(text: str, limit: int = QUOTED_CHARACTERS) -> str:
     """``repr`` of at most ``limit`` characters of ``text``, for notes: a hostile
     line of a megabyte must not be copied into every report."""
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+    return repr(text) if len(text) <= limit else repr(shown_prefix(text, limit)) + "..."
 
 
 def is_glob(key: str) -> bool:
