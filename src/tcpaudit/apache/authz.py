@@ -8,7 +8,9 @@ apache2 by tests/apache/test_authz.py:
 - a provider no loaded module registers ("Unknown Authz provider: x";
   names are case-sensitive: ``Require All granted`` is refused);
 - the providers' own argument checks that need no expression parser
-  (``all``, ``ip``, ``method``, ``expr``, ``ssl``);
+  (``all``, ``ip``, ``method``, ``expr``, ``ssl``); ``all`` compares the
+  text after its name whole, quotes included (``Require all "granted"``
+  is refused), which the reader checks on the line (``raw_require_error``);
 - ``Require not`` or ``<RequireNone>`` where the enclosing section grants
   on any one directive (``<RequireAny>``, or none: a directory section's
   own list is one);
@@ -23,6 +25,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .apr_addresses import ip_subnet_error
+from .lexer import split_words
 from .tree import Directive
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "authz_section_error",
     "limit_methods",
     "only_negative_error",
+    "raw_require_error",
     "require_error",
 ]
 
@@ -64,6 +68,8 @@ _METHODS = frozenset(
      "CHECKOUT", "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL", "REPORT", "MKWORKSPACE",
      "MKACTIVITY", "BASELINE-CONTROL", "MERGE"}
 )  # fmt: skip
+# METHOD_NUMBER_FIRST (27) to METHOD_NUMBER_LAST (62) in http_protocol.c.
+_MOST_REGISTERED = 36
 _AND, _OR = "and", "or"
 # Require section -> (how its directives combine, whether it negates).
 AUTHZ_SECTIONS: dict[str, tuple[str, bool]] = {
@@ -92,8 +98,14 @@ def authz_providers(loaded: Collection[str], unknown_modules: list[str] | None) 
 
 def limit_methods(directive: Directive, methods: set[str]) -> None:
     """Note the methods a ``<Limit>``/``<LimitExcept>`` registers (ap_limit_section
-    registers each name it does not know, for every later ``Require method``)."""
-    methods.update(word for word in directive.args if word not in _METHODS)
+    registers each name it does not know, for every later ``Require method``),
+    or ``RegisterHttpMethod`` and mod_actions' ``Script`` (their first word)."""
+    words = directive.args if directive.children is not None else directive.args[:1]
+    for word in words:
+        # ap_method_register numbers new methods from 27 to 62, then refuses
+        # (AH01610, logged only): a later Require method of the name fails.
+        if word not in _METHODS and word not in methods and len(methods) < _MOST_REGISTERED:
+            methods.add(word)
 
 
 def _enclosing(sections: Iterable[str]) -> tuple[str, bool]:
@@ -105,6 +117,41 @@ def _enclosing(sections: Iterable[str]) -> tuple[str, bool]:
         if name in _OWN_CONFIG:
             break
     return _OR, False
+
+
+# apr_isspace: what ap_getword_conf skips around a word.
+_C_BLANKS = " \t\n\v\f\r"
+
+
+def _word_and_rest(text: str) -> tuple[str, str]:
+    """ap_getword_conf: the next word (unquoted) and the text after it and its blanks."""
+    text = text.lstrip(_C_BLANKS)
+    quote = text[:1]
+    if quote in ('"', "'"):
+        end = 1
+        while end < len(text) and text[end] != quote:
+            # A backslash keeps the quote or backslash after it inside the word.
+            end += 2 if text[end] == "\\" and text[end + 1 : end + 2] in (quote, "\\") else 1
+        word, end = text[1:end], min(end + 1, len(text))
+    else:
+        end = next((at for at, char in enumerate(text) if char in _C_BLANKS), len(text))
+        word = text[:end]
+    return word, text[end:].lstrip(_C_BLANKS)
+
+
+def raw_require_error(rest: str) -> str | None:
+    """What the ``all`` provider says of the raw text after ``Require`` (variables
+    substituted), or None: it compares the text after its name whole with
+    ``granted`` and ``denied``, so a quoted word is refused where the tree's
+    unquoted words pass (an alias named ``all`` is not looked for)."""
+    if '"' not in rest and "'" not in rest:
+        return None
+    name, after = _word_and_rest(rest)
+    if name.lower() == "not":
+        name, after = _word_and_rest(after)
+    if name == "all" and after.rstrip(_C_BLANKS).lower() not in ("granted", "denied"):
+        return "Argument for 'Require all' must be 'granted' or 'denied'"
+    return None
 
 
 def require_error(
@@ -185,11 +232,12 @@ def authz_section_error(
         if providers is not None:
             if base not in providers:
                 return f"Unknown Authz provider: {base}"
-            # One argument only (httpd warns of the others and drops them).
+            # One argument only (httpd warns of the others and drops them),
+            # unquoted, which the provider reads as it reads a Require line's
+            # rest: ``all`` whole, the others word by word ("10.0.0.1 10.0.0.2").
             given = directive.args[2:3]
-            message = (
-                None if base in (aliases or ()) else _arguments_error(base, list(given), methods)
-            )
+            words = list(given) if base == "all" or not given else split_words(given[0])
+            message = None if base in (aliases or ()) else _arguments_error(base, words, methods)
             if message is not None:
                 return f"Can't parse 'Require {base} {given[0] if given else ''}': {message}"
             providers.add(alias)

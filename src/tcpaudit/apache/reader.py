@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import ApacheConfigError
+from .authz import raw_require_error
 from .conditions import ConditionError
 from .directives import READ_TIME_DIRECTIVES
 from .lexer import (
@@ -250,9 +251,10 @@ class LineReader:
                             args = tuple(split_words(line[len(name) :]))
                             if (known[3] or "@" in line) and worth_checking(known[3], line):
                                 args = self._redact(known[2], args, where, number)
-                            container.append(
-                                Directive(known[1], args, where, number, None, known[2])
-                            )
+                            node = Directive(known[1], args, where, number, None, known[2])
+                            container.append(node)
+                            if known[2] == "require":
+                                self._check_raw_require(line[len(name) :], node)
                             continue
                         # (A section whose line holds ${VAR} takes the general path,
                         # which also records a missing '>'; substituting twice would
@@ -458,4 +460,13 @@ class LineReader:
             push_kept(stack, Frame(name[1:], node, number, node.children), where)
             return index
         self._directive(name, split_words(rest), where, number, container)
+        if key == "require" and container and container[-1].key == "require":
+            self._check_raw_require(rest, container[-1])
         return index
+
+    def _check_raw_require(self, rest: str, node: Directive) -> None:
+        """The ``all`` provider's check of the raw text, which the tree's words
+        no longer show (``Require all "granted"``): refused at the walk."""
+        refused = raw_require_error(rest)
+        if refused is not None:
+            self.deferred[id(node)] = refused

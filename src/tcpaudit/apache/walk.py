@@ -68,6 +68,8 @@ _PATH_SECTIONS = frozenset(
 )  # fmt: skip
 _LIMITS = frozenset({"limit", "limitexcept"})
 _LIMITED = _LIMITS | {"requireall", "requireany", "requirenone"}
+# Directives whose handler registers the method they name (ap_method_register).
+_REGISTERING_METHODS = frozenset({"registerhttpmethod", "script"})
 # Sections whose handler also refuses a limited context (NOT_IN_LIMIT).
 _NOT_IN_LIMIT = frozenset({"files", "filesmatch", "if", "elseif", "else"})
 # Sections whose contents are read in a directory context: the path sections
@@ -344,7 +346,10 @@ def check_commands(
                     raise ApacheConfigError(message, file=directive.file, line=directive.line)
             # A <Macro> kept in the tree (mod_macro loaded only after it) is run by
             # its handler at walk time, which never walks the body.
-            if children and modern and directive.key in _LIMITS:
+            if modern and (
+                (children is not None and directive.key in _LIMITS)
+                or (children is None and directive.key in _REGISTERING_METHODS)
+            ):
                 limit_methods(directive, state.methods)
             if children and key != "<macro":
                 saved = (state.scope, state.proxy_section, state.proxy_section_written,
