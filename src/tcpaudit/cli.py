@@ -282,12 +282,11 @@ def facts_command(output_format: str, output: str | None, **sources: Any) -> Non
 def rules_command(output_format: str, config_file: str | None, rules_dir: tuple[str, ...]) -> None:
     """List the rule catalogue (the bundled rules, tcpaudit.toml's rules_dirs, --rules-dir)."""
     _config, rules = _load_catalogue(config_file, rules_dir)
+    # Written as reports are (write_output): tokens of a known kind in a rule
+    # of a rules directory hidden, runners' markers escaped.
     if output_format == "json":
-        from .safetext import no_workflow_commands
-
         data = [rule.model_dump(mode="json") for rule in rules]
-        # "#\u0023" for a runner's "##": the same text to a JSON reader.
-        click.echo(no_workflow_commands(json.dumps(data, indent=2, ensure_ascii=False)))
+        write_output(json.dumps(data, indent=2, ensure_ascii=False) + "\n", None)
         return
     from tabulate import tabulate
 
@@ -309,10 +308,12 @@ def rules_command(output_format: str, config_file: str | None, rules_dir: tuple[
             for rule in rules
         ]
         headers = ["id", "severity", "title", "what it does"]
-        click.echo(tabulate(rows, headers=headers, tablefmt="github"))
+        write_output(tabulate(rows, headers=headers, tablefmt="github") + "\n", None)
         return
     rows = [[rule.id, rule.severity.value, printable(rule.title.strip())] for rule in rules]
-    click.echo(tabulate(rows, headers=["id", "severity", "title"], tablefmt="simple"))
+    write_output(
+        tabulate(rows, headers=["id", "severity", "title"], tablefmt="simple") + "\n", None
+    )
 
 
 @cli.command("explain")
@@ -327,7 +328,7 @@ def explain_command(
     from .report.explain import explain_grading, explain_rule
 
     if grading:
-        click.echo(explain_grading())
+        write_output(explain_grading() + "\n", None)
         return
     if rule_id is None:
         fail("explain needs a RULE_ID (or --grading)")
@@ -345,7 +346,7 @@ def explain_command(
     from .safetext import for_a_log, printable
 
     # A rule of a rules directory is text from whoever wrote it.
-    click.echo(for_a_log(printable(explain_rule(rule), keep_newlines=True) + "\n"), nl=False)
+    write_output(for_a_log(printable(explain_rule(rule), keep_newlines=True) + "\n"), None)
 
 
 # `tcpaudit schema DOCUMENT`: the model behind each JSON output, imported on use.

@@ -472,3 +472,71 @@ def test_no_piece_of_a_token_survives_a_wrap_a_cut_or_an_escape(tmp_path: Path) 
         assert result.exit_code in (0, 1), result.output
         text = result.output + result.stderr
         assert not [piece for piece in pieces if piece in text], text
+
+
+def test_a_token_in_a_file_s_name_survives_no_percent_encoding(tmp_path: Path) -> None:
+    # SARIF's URIs percent-encoded whsec_'s "+" before the pass over the
+    # whole log, which then found only "whsec_Ab": the rest was shown.
+    token = "whsec_Ab+cdefghijklmnopqrstuvwxyz0123456789"
+    root = _debian_proxy(tmp_path, "proxy_http", "")
+    (root / f"etc/apache2/sites-enabled/{token}.conf").write_text(
+        "ProxyPass /c http://127.0.0.1:8083/ timeout=900\n"
+    )
+    runner = CliRunner()
+    outputs = [
+        runner.invoke(cli, [command, "--root", str(root), "--format", "sarif"])
+        for command in ("audit", "fix")
+    ]
+    assert "tcpaudit-redacted.conf" in outputs[0].output
+    for result in outputs:
+        assert result.exit_code in (0, 1), result.output
+        assert not [piece for piece in _windows(token) if piece in result.output]
+
+
+_RULE_WITH_TOKENS = """\
+id: TA950
+title: demo {github} rule
+severity: medium
+check: sysctl_value_compare
+params: {{key: net.ipv4.tcp_retries2, flag_when: below, threshold: 8, recommended: 8}}
+applies_to: {{requires: sysctl}}
+summary: Flags {anthropic} here.
+rationale: >
+  A rationale long enough to be wrapped, so that the key we rotate lands at
+  the end of a line: sk-ant-{anthropic_body} and then the jwt, {jwt} ok
+example: {{bad: "net.ipv4.tcp_retries2 = 3", use_instead: "net.ipv4.tcp_retries2 = 8"}}
+message: tcp_retries2 is {{current}}
+references: [https://www.kernel.org/doc/html/latest/networking/ip-sysctl.html]
+tags: [kernel]
+"""
+
+
+def test_rules_and_explain_show_no_token_of_a_rules_directory(tmp_path: Path) -> None:
+    # A rules directory may come from the audited repository (tcpaudit.toml):
+    # `rules` and `explain` wrote its text without the pass that hides
+    # tokens, and explain wrapped its rationale inside them first.
+    github = "ghp_AbCdEfGhIjKlMnOpQrStUvWx0123"
+    anthropic_body = "api03AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+    jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + "eyJzdWIiOiIxMjM0NTY3ODkwIn0" * 3 + ".Sfl"
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "TA950-demo.yaml").write_text(
+        _RULE_WITH_TOKENS.format(
+            github=github,
+            anthropic="sk-ant-" + anthropic_body,
+            anthropic_body=anthropic_body,
+            jwt=jwt,
+        )
+    )
+    runner = CliRunner()
+    outputs = [
+        runner.invoke(cli, ["rules", "--rules-dir", str(rules), "--format", name])
+        for name in ("table", "json", "markdown")
+    ]
+    outputs.append(runner.invoke(cli, ["explain", "--rules-dir", str(rules), "TA950"]))
+    assert "## Why is this bad?" in outputs[-1].output
+    pieces = _windows(github) | _windows("sk-ant-" + anthropic_body) | _windows(jwt)
+    for result in outputs:
+        assert result.exit_code == 0, result.output
+        assert "TA950" in result.output
+        assert not [piece for piece in pieces if piece in result.output], result.output

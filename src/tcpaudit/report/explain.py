@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+from ..apache.known_tokens import hide_known_tokens
+from ..apache.shell_state import REDACTED_VALUE
 from ..engine.catalogue import bundled_rule_ids
 from ..engine.grade import GRADE_FLOORS, SEVERITY_WEIGHTS
 from ..engine.rule import Rule
@@ -40,7 +42,10 @@ def explain_rule(rule: Rule) -> str:
         # line of its own (an Actions workflow command such as ::error).
         f"{rule.id}: {printable(rule.title)}  [{rule.severity.value}]",
         "\n## What it does\n" + " ".join(rule.summary.split()),
-        "\n## Why is this bad?\n" + textwrap.fill(" ".join(rule.rationale.split()), 88),
+        # Tokens hidden before the wrap, which could cut one in pieces the
+        # pass over the whole output no longer finds.
+        "\n## Why is this bad?\n"
+        + textwrap.fill(hide_known_tokens(" ".join(rule.rationale.split()), REDACTED_VALUE), 88),
         f"\n## Example\n{_example(rule, rule.example.bad)}",
         f"\nUse instead:\n{_example(rule, rule.example.use_instead)}",
     ]

@@ -17,6 +17,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from ..apache.known_tokens import hide_known_tokens
+from ..apache.shell_state import REDACTED_VALUE
 from ..engine.catalogue import bundled_rule_ids, bundled_rules_dir, load_catalogue
 from ..engine.findings import FileChange, Finding, Report, Severity
 from ..engine.rule import Rule
@@ -156,7 +158,9 @@ def artifact_location(file: str) -> dict[str, Any]:
 
 
 def _artifact(file: str) -> dict[str, Any]:
-    path = str(PurePosixPath(file))
+    # Tokens hidden before the percent-encoding, which would cut one in
+    # pieces the pass over the whole log no longer finds (whsec_'s "+").
+    path = hide_known_tokens(str(PurePosixPath(file)), REDACTED_VALUE)
     # A file name that is not UTF-8 (surrogateescape) is percent-encoded byte
     # by byte; so is any other lone surrogate a facts document may carry.
     try:
