@@ -9,8 +9,9 @@ apache2 by tests/apache/test_authz.py:
   names are case-sensitive: ``Require All granted`` is refused);
 - the providers' own argument checks that need no expression parser
   (``all``, ``ip``, ``method``, ``expr``, ``ssl``); ``all`` compares the
-  text after its name whole, quotes included (``Require all "granted"``
-  is refused), which the reader checks on the line (``raw_require_error``);
+  text after its name whole, quotes and blanks a variable leaves at the
+  end included (``Require all "granted"`` is refused): the reader keeps
+  that text of the lines whose words may not show it (``provider_rest``);
 - ``Require not`` or ``<RequireNone>`` where the enclosing section grants
   on any one directive (``<RequireAny>``, or none: a directory section's
   own list is one);
@@ -34,8 +35,9 @@ __all__ = [
     "authz_section_error",
     "limit_methods",
     "only_negative_error",
-    "raw_require_error",
+    "provider_rest",
     "require_error",
+    "script_error",
 ]
 
 # The providers each module registers at start-up (ap_register_auth_provider
@@ -99,13 +101,24 @@ def authz_providers(loaded: Collection[str], unknown_modules: list[str] | None) 
 def limit_methods(directive: Directive, methods: set[str]) -> None:
     """Note the methods a ``<Limit>``/``<LimitExcept>`` registers (ap_limit_section
     registers each name it does not know, for every later ``Require method``),
-    or ``RegisterHttpMethod`` and mod_actions' ``Script`` (their first word)."""
-    words = directive.args if directive.children is not None else directive.args[:1]
+    ``RegisterHttpMethod`` (each word) or mod_actions' ``Script`` (its first)."""
+    words = directive.args if directive.key != "script" else directive.args[:1]
     for word in words:
         # ap_method_register numbers new methods from 27 to 62, then refuses
         # (AH01610, logged only): a later Require method of the name fails.
         if word not in _METHODS and word not in methods and len(methods) < _MOST_REGISTERED:
             methods.add(word)
+
+
+def script_error(directive: Directive, methods: Collection[str]) -> str | None:
+    """mod_actions' set_script: ``Script TRACE`` is refused, and so is a new
+    method when ap_method_register has no number left for it."""
+    method = directive.args[0] if directive.args else ""
+    if method == "TRACE":
+        return "TRACE not allowed for Script"
+    if method not in _METHODS and method not in methods and len(methods) >= _MOST_REGISTERED:
+        return f"Could not register method '{method}' for Script"
+    return None
 
 
 def _enclosing(sections: Iterable[str]) -> tuple[str, bool]:
@@ -119,6 +132,7 @@ def _enclosing(sections: Iterable[str]) -> tuple[str, bool]:
     return _OR, False
 
 
+_ALL_ARGUMENT = "Argument for 'Require all' must be 'granted' or 'denied'"
 # apr_isspace: what ap_getword_conf skips around a word.
 _C_BLANKS = " \t\n\v\f\r"
 
@@ -139,19 +153,13 @@ def _word_and_rest(text: str) -> tuple[str, str]:
     return word, text[end:].lstrip(_C_BLANKS)
 
 
-def raw_require_error(rest: str) -> str | None:
-    """What the ``all`` provider says of the raw text after ``Require`` (variables
-    substituted), or None: it compares the text after its name whole with
-    ``granted`` and ``denied``, so a quoted word is refused where the tree's
-    unquoted words pass (an alias named ``all`` is not looked for)."""
-    if '"' not in rest and "'" not in rest:
-        return None
+def provider_rest(rest: str) -> str:
+    """The raw text add_authz_provider hands the provider: what follows its
+    name (and ``not``) in the text after ``Require``, variables substituted."""
     name, after = _word_and_rest(rest)
     if name.lower() == "not":
-        name, after = _word_and_rest(after)
-    if name == "all" and after.rstrip(_C_BLANKS).lower() not in ("granted", "denied"):
-        return "Argument for 'Require all' must be 'granted' or 'denied'"
-    return None
+        after = _word_and_rest(after)[1]
+    return after
 
 
 def require_error(
@@ -160,11 +168,15 @@ def require_error(
     methods: Collection[str],
     sections: tuple[str, ...],
     aliases: Collection[str] = (),
+    raw: str | None = None,
 ) -> str | None:
     """add_authz_provider: what httpd says of a ``Require`` line, or None.
 
     ``aliases``: names ``<AuthzProviderAlias>`` registered so far; an alias
-    replaces a provider of its name and parses no arguments of its own."""
+    replaces a provider of its name and parses no arguments of its own.
+    ``raw``: the text after ``Require`` as written (variables substituted)
+    when the words may not show it (quotes, ``${VAR}``, backslashes): the
+    ``all`` provider compares it whole."""
     words = list(directive.args)
     name = words.pop(0) if words else ""
     negate = name.lower() == "not"
@@ -173,7 +185,11 @@ def require_error(
     if providers is not None and name not in providers:
         return f"Unknown Authz provider: {name}"
     if name not in aliases:
-        message = _arguments_error(name, words, methods if providers is not None else None)
+        if name == "all" and raw is not None:
+            granted = provider_rest(raw).lower() in ("granted", "denied")
+            message = None if granted else _ALL_ARGUMENT
+        else:
+            message = _arguments_error(name, words, methods if providers is not None else None)
         if message is not None:
             return message
     enclosing = _enclosing(sections)
@@ -188,7 +204,7 @@ def _arguments_error(name: str, words: list[str], methods: Collection[str] | Non
     read = words[: words.index("")] if "" in words else words
     if name == "all":
         if len(words) != 1 or words[0].lower() not in ("granted", "denied"):
-            return "Argument for 'Require all' must be 'granted' or 'denied'"
+            return _ALL_ARGUMENT
     elif name == "ip":
         if not read:
             return "'require ip' requires an argument"

@@ -26,12 +26,12 @@ Version 2.2 is not checked here (its handlers were not probed).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from .authz import require_error
+from .authz import require_error, script_error
 from .directives import canonical_name
 from .handler_modules import header_error, setenvif_error
 from .includes import has_wildcard
@@ -82,6 +82,7 @@ class WalkState:
     authz_providers: set[str] | None = None
     methods: set[str] = field(default_factory=set)
     authz_aliases: set[str] = field(default_factory=set)
+    raw_requires: Mapping[int, str] = field(default_factory=dict)
 
 
 # -- probed data ----------------------------------------------------------------------
@@ -411,10 +412,20 @@ def proxy_section_arguments_error(directive: Directive, state: WalkState) -> str
                                state.scope, state.modules)  # fmt: skip
 
 
+def _script(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
+    """set_script (mod_actions.c), see authz.py."""
+    return script_error(directive, state.methods)
+
+
 def _require(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
     """add_authz_provider (mod_authz_core.c), see authz.py."""
     return require_error(
-        directive, state.authz_providers, state.methods, sections, state.authz_aliases
+        directive,
+        state.authz_providers,
+        state.methods,
+        sections,
+        state.authz_aliases,
+        state.raw_requires.get(id(directive)),
     )
 
 
@@ -447,6 +458,7 @@ _HANDLERS: dict[str, _Handler] = {
     "balancermember": _balancer_member,
     "proxyset": _proxy_set,
     "require": _require,
+    "script": _script,
     "scriptalias": _alias,
     "header": header_error,
     "requestheader": header_error,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .authz import raw_require_error
 from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .memory import CHECK_EVERY_LINES
@@ -162,7 +161,9 @@ class PhysicalLineReader(LineReader):
             return self._open(known, raw, name, file, number, container, stack, split_words)
         substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
         words = tuple(split_words(substituted[len(name) :]))
-        refused = raw_require_error(substituted[len(name) :]) if known[2] == "require" else None
+        # The words may not show a Require line's text (quotes, blanks from a
+        # variable): its node is kept with that text, never remembered.
+        is_require = known[2] == "require"
         # Without ${VAR} (whose value a Define may change) the same text makes
         # the same node, as for plain lines.
         if (known[3] or "@" in substituted) and worth_checking(known[3], substituted):
@@ -172,15 +173,15 @@ class PhysicalLineReader(LineReader):
                 words = self._redact(known[2], words, file, number)
         elif (
             substituted is raw
-            and refused is None
+            and not is_require
             and len(self._plain_lines) < _REMEMBERED_LINES
             and len(line) <= _REMEMBERED_LINE
         ):
             self._plain_lines[line] = (known[1], words, known[2])
         node = Directive(known[1], words, file, number, None, known[2])
         container.append(node)
-        if refused is not None:
-            self.deferred[id(node)] = refused
+        if is_require:
+            self.raw_requires[id(node)] = substituted[len(name) :]
         return container
 
     def _remembered_section(

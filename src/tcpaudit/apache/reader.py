@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import ApacheConfigError
-from .authz import raw_require_error
 from .conditions import ConditionError
 from .directives import READ_TIME_DIRECTIVES
 from .lexer import (
@@ -100,6 +99,9 @@ class LineReader:
     modules: LoadedModules
     macros: MacroTable
     deferred: dict[int, str]
+    # id(Require node) -> the text after "Require" where its words may not
+    # show it (quotes, ${VAR}, continuation lines): authz.require_error.
+    raw_requires: dict[int, str]
 
     def __init__(self) -> None:
         # First word as spelled -> _name_entry(); a configuration repeats few names.
@@ -254,7 +256,7 @@ class LineReader:
                             node = Directive(known[1], args, where, number, None, known[2])
                             container.append(node)
                             if known[2] == "require":
-                                self._check_raw_require(line[len(name) :], node)
+                                self.raw_requires[id(node)] = line[len(name) :]
                             continue
                         # (A section whose line holds ${VAR} takes the general path,
                         # which also records a missing '>'; substituting twice would
@@ -461,12 +463,5 @@ class LineReader:
             return index
         self._directive(name, split_words(rest), where, number, container)
         if key == "require" and container and container[-1].key == "require":
-            self._check_raw_require(rest, container[-1])
+            self.raw_requires[id(container[-1])] = rest
         return index
-
-    def _check_raw_require(self, rest: str, node: Directive) -> None:
-        """The ``all`` provider's check of the raw text, which the tree's words
-        no longer show (``Require all "granted"``): refused at the walk."""
-        refused = raw_require_error(rest)
-        if refused is not None:
-            self.deferred[id(node)] = refused

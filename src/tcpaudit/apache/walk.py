@@ -199,6 +199,7 @@ def check_commands(
     version: tuple[int, ...],
     *,
     deferred: Mapping[int, str] | None = None,
+    raw_requires: Mapping[int, str] | None = None,
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
     validated: Collection[str] | None = None,
 ) -> list[Note]:
@@ -216,6 +217,8 @@ def check_commands(
         modules: identifiers of the loaded modules.
         version: the Apache version.
         deferred: ``id(directive)`` -> the error its handler gives.
+        raw_requires: ``id(directive)`` -> the text after ``Require`` where
+            its words may not show it (authz.require_error).
         validate: called with each directive and the names of its sections.
         validated: the lower-cased names ``validate`` needs to see (None: all);
             it is not called for the others.
@@ -232,6 +235,7 @@ def check_commands(
         loaded,
         module_names(loaded),
         authz_providers=authz_providers(loaded, verdicts.unknown_modules),
+        raw_requires=raw_requires or {},
     )
     # The first configuration whose authorization list holds only negative
     # directives: httpd says so once everything is read (AH01624).
