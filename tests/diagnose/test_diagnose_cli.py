@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,22 @@ def test_no_configuration_and_no_ports(tmp_path: Path) -> None:
     # With ports but without a socket table: the missing file is named.
     code, _, err = run("--root", str(tmp_path), "--ports", "80")
     assert code == 2 and "proc/net/tcp: no TCP socket table here" in err
+
+
+@pytest.mark.parametrize("output_format", ["table", "json"])
+def test_a_queue_of_thousands_of_digits_is_one_error_line(
+    tmp_path: Path, output_format: str
+) -> None:
+    # Read with int(x, 16), it failed only when shown: a traceback, exit 1.
+    root = tmp_path / "root"
+    shutil.copytree(case("backlog-full"), root, symlinks=True)
+    table = root / "proc/net/tcp"
+    lines = table.read_text().splitlines()
+    words = lines[1].split()
+    words[4] = "00000000:" + "F" * 4000
+    lines[1] = "   " + " ".join(words)
+    table.write_text("\n".join(lines) + "\n")
+    code, out, err = run("--root", str(root), "--format", output_format)
+    assert code == 2
+    assert err == "tcpaudit: error: proc/net/tcp:2: not a /proc/net/tcp line\n"
+    assert out == ""

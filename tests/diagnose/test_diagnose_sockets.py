@@ -80,3 +80,50 @@ def test_a_bad_address_names_file_and_line() -> None:
     with pytest.raises(ParseError) as caught:
         parse_proc_net_tcp(HEADER + line, "proc/net/tcp")
     assert str(caught.value) == "proc/net/tcp:2: bad address '0100007F00:0050'"
+
+
+GOOD = "   0: 0100007F:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1\n"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        # int(x, 16) has no digit limit: a queue of thousands of digits was
+        # read, then failed where it was shown (a traceback, exit 1).
+        (4, "00000000:" + "F" * 4000),
+        (4, "F" * 9 + ":00000000"),
+        (1, "0100007F:" + "F" * 4000),
+        (2, "00000000:10000"),
+        (3, "00A"),
+        (3, "0x"),
+        (4, "0x1:0"),
+        (4, "_1:0"),
+        (7, "1" * 11),
+        (7, "٣"),  # an Arabic-Indic digit: int() reads it, the kernel never writes it
+        (9, "9" * 4400),
+    ],
+)
+def test_a_field_the_kernel_cannot_print_is_a_bad_line(field: int, value: str) -> None:
+    words = GOOD.split()
+    words[field] = value
+    with pytest.raises(ParseError) as caught:
+        parse_proc_net_tcp(HEADER + "   " + " ".join(words) + "\n", "proc/net/tcp")
+    assert str(caught.value).startswith("proc/net/tcp:2: ")
+    assert len(str(caught.value)) < 200
+
+
+def test_the_widest_fields_the_kernel_prints_are_read() -> None:
+    words = GOOD.split()
+    words[1], words[3], words[4], words[7] = (
+        "FFFFFFFF:FFFF",
+        "0A",
+        "FFFFFFFF:FFFFFFFF",
+        "4294967295",
+    )
+    (record,) = parse_proc_net_tcp(HEADER + "   " + " ".join(words) + "\n")
+    assert (record.local_port, record.tx_queue, record.rx_queue, record.uid) == (
+        65535,
+        2**32 - 1,
+        2**32 - 1,
+        2**32 - 1,
+    )

@@ -95,8 +95,10 @@ def _scan(proc: int) -> OwnerMap:
     scanned = denied = 0
     for entry in sorted(os.listdir(proc), key=lambda name: (len(name), name)):
         pid = ascii_int(entry)
-        if pid is None:
-            continue  # not a process ('²' is a digit to str.isdigit, not to int)
+        if pid is None or str(pid) != entry:
+            # Not a process ('²' is a digit to str.isdigit, not to int), or a
+            # name the kernel never gives one ("0042" would be read as 42).
+            continue
         try:
             process = open_subdirectory(proc, entry)
         except OSError:

@@ -26,7 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ..apache.known_tokens import shown_prefix
 from ..errors import ParseError
+from ..numbers import ascii_hex, ascii_int
 from ..rootfs import RootFS
 
 __all__ = [
@@ -155,14 +157,13 @@ def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
     ):
         # IPv4, most of a table: the dotted quad from the number, without
         # building an address object (a table of millions spent half its time there).
-        try:
-            port = int(port_hex, 16)
-        except ValueError as exc:
-            raise ParseError(f"bad address {text!r}", file=where, line=line) from exc
+        port = _port(port_hex, text, where, line)
         try:
             value = int(address_hex, 16)
         except ValueError as exc:
-            raise ParseError(f"bad address {text!r}", file=where, line=line) from exc
+            raise ParseError(
+                f"bad address {shown_prefix(text, 60)!r}", file=where, line=line
+            ) from exc
         first, second, third, fourth = (
             value >> 24,
             value >> 16 & 255,
@@ -172,11 +173,11 @@ def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
         if _LITTLE_ENDIAN:
             first, second, third, fourth = fourth, third, second, first
         return f"{first}.{second}.{third}.{fourth}", port
+    port = _port(port_hex, text, where, line)
     try:
-        port = int(port_hex, 16)
         raw = bytes.fromhex(address_hex)
     except ValueError as exc:
-        raise ParseError(f"bad address {text!r}", file=where, line=line) from exc
+        raise ParseError(f"bad address {shown_prefix(text, 60)!r}", file=where, line=line) from exc
     # The kernel prints each 32-bit word of the address as a number in host
     # byte order (%08X of a __be32), so on little-endian hosts (x86, arm64)
     # every 4-byte group is reversed. Captures are read in this host's order.
@@ -185,11 +186,19 @@ def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
     if len(raw) == 4:
         return str(ipaddress.IPv4Address(raw)), port
     if len(raw) != 16:
-        raise ParseError(f"bad address {text!r}", file=where, line=line)
+        raise ParseError(f"bad address {shown_prefix(text, 60)!r}", file=where, line=line)
     address6 = ipaddress.IPv6Address(raw)
     # Dual-stack listeners (``Listen 80`` binds [::]) see IPv4 peers as ::ffff:a.b.c.d.
     mapped = address6.ipv4_mapped
     return (str(mapped) if mapped is not None else str(address6)), port
+
+
+def _port(port_hex: str, text: str, where: str, line: int) -> int:
+    # The kernel prints a port as %04X: four digits at most.
+    port = ascii_hex(port_hex, 4)
+    if port is None:
+        raise ParseError(f"bad address {shown_prefix(text, 60)!r}", file=where, line=line)
+    return port
 
 
 def parse_proc_net_tcp(
@@ -220,13 +229,13 @@ def parse_proc_net_tcp(
         # sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
         if len(fields) < 10 or not fields[0].endswith(":"):
             raise ParseError("not a /proc/net/tcp line", file=where, line=number)
-        try:
-            state = _PROC_STATES[int(fields[3], 16)]
-            tx_hex, _, rx_hex = fields[4].partition(":")
-            tx_queue, rx_queue = int(tx_hex, 16), int(rx_hex, 16)
-            uid, inode = int(fields[7]), int(fields[9])
-        except (KeyError, ValueError) as exc:
-            raise ParseError("not a /proc/net/tcp line", file=where, line=number) from exc
+        # As the kernel prints them: %02X, %08X:%08X, %5u and %lu.
+        state = _PROC_STATES.get(ascii_hex(fields[3], 2) or 0)
+        tx_hex, _, rx_hex = fields[4].partition(":")
+        tx_queue, rx_queue = ascii_hex(tx_hex, 8), ascii_hex(rx_hex, 8)
+        uid, inode = ascii_int(fields[7], 10), ascii_int(fields[9])
+        if state is None or tx_queue is None or rx_queue is None or uid is None or inode is None:
+            raise ParseError("not a /proc/net/tcp line", file=where, line=number)
         local = locals_seen.get(fields[1])
         if local is None:
             local = _decode_address(fields[1], where, number)
