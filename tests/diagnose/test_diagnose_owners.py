@@ -58,3 +58,15 @@ def test_unreadable_fd_tables_are_counted_not_guessed(
 def test_a_root_without_proc_attributes_nothing(tmp_path: Path) -> None:
     owners = scan_owners(RootFS(tmp_path))
     assert (owners.by_inode, owners.scanned, owners.denied) == ({}, 0, 0)
+
+
+def test_a_directory_named_with_leading_zeros_is_no_process(tmp_path: Path) -> None:
+    # "0042" was read as pid 42: its sockets were given to a process that
+    # instances.read_process then read from proc/42, another directory.
+    root = tmp_path / "root"
+    shutil.copytree(case("slow-handler-drained"), root, symlinks=True)
+    pids = case_pids("slow-handler-drained")
+    shutil.copytree(root / "proc" / str(pids[1]), root / "proc" / f"00{pids[1]}", symlinks=True)
+    owners = scan_owners(RootFS(root))
+    assert owners.scanned == 3
+    assert {ref.pid for refs in owners.by_inode.values() for ref in refs} == set(pids)
