@@ -17,6 +17,7 @@ from pathlib import Path
 from .apache.secret_words import redact_text
 from .apache.shell_redirections import looks_secret
 from .errors import FactsError
+from .private_keys import KEY_BEGIN
 from .provenance import Note
 from .safetext import printable
 from .snapshot_document import MAX_CONTENT_BYTES, Snapshot
@@ -135,7 +136,12 @@ def materialise(snapshot: Snapshot, root: Path) -> tuple[list[Note], dict[str, s
 def _collector_note(text: str) -> Note:
     """A note of the collector's, withheld when it holds what looks like a
     credential: a snapshot's notes are free text from the managed host."""
-    if "PRIVATE KEY" in text or looks_secret(redact_text(text)) or looks_secret(text):
+    if (
+        "PRIVATE KEY" in text
+        or KEY_BEGIN.search(text)
+        or looks_secret(redact_text(text))
+        or looks_secret(text)
+    ):
         text = "a note was withheld: it holds what looks like a credential"
     return Note(message=f"collector: {redact_text(text)}")
 

@@ -462,6 +462,54 @@ def test_private_keys_and_secret_variables_never_leave_the_host(
     assert pem[0] == "-----BEGIN PRIVATE KEY-----" and len(pem) == 4
 
 
+KEYS_OF_EVERY_ARMOUR = (
+    "# -----BEGIN PRIVATE KEY----- MIIEvSECRET-ONE-LINE -----END PRIVATE KEY-----\n"
+    "# -----BEGIN PGP PRIVATE KEY BLOCK-----\n#\n# lQOYBGSECRET-PGP\n# =SECRET-PGP-SUM\n"
+    "# -----END PGP PRIVATE KEY BLOCK-----\n"
+    "# ---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\n# Comment: k\n# P2/56wSECRET-SSH2\n"
+    "# ---- END SSH2 ENCRYPTED PRIVATE KEY ----\n"
+    "# PuTTY-User-Key-File-3: ssh-ed25519\n# Encryption: none\n# Public-Lines: 1\n"
+    "# AAAAC3Nz\n# Private-Lines: 1\n# AAAAISECRET-PUTTY\n# Private-MAC: 0a1b\n"
+    "  -----BEGIN OPENSSH PRIVATE KEY-----\n  b3BlSECRET-INDENTED-----END OPENSSH PRIVATE KEY-----\n"
+)
+
+
+def test_a_private_key_of_any_armour_never_leaves_the_host(
+    module: ModuleType, tmp_path: Path
+) -> None:
+    # A key on one line kept its body and blanked every later line (the
+    # controller then refused the file); OpenPGP, SSH2 and PuTTY keys were
+    # sent whole.
+    root = debian_tree(tmp_path / "root")
+    conf = root / "etc/apache2/apache2.conf"
+    conf.write_text(KEYS_OF_EVERY_ARMOUR.replace("\n  ", "\n# ") + conf.read_text())
+    envvars = root / "etc/apache2/envvars"
+    envvars.write_text(
+        envvars.read_text() + 'export TLS_BLOB="-----BEGIN PRIVATE KEY-----\\nMIIEvSECRET-ENV\\n'
+        '-----END PRIVATE KEY-----"\n'
+    )
+    document = module.snapshot(str(root), runner=never_run)
+    text = json.dumps(document)
+    assert "SECRET" not in text
+    sent = document["files"]["/etc/apache2/apache2.conf"]["content"].splitlines()
+    assert len(sent) == len(conf.read_text().splitlines())
+    # Each line of the keys stays a comment (or blank): the verdicts below agree.
+    key_lines = sent[: KEYS_OF_EVERY_ARMOUR.count("\n")]
+    assert all(line.startswith("#") or not line for line in key_lines), key_lines
+    local = tcpaudit.audit(tcpaudit.gather(root=root))
+    remote = tcpaudit.audit(snapshot_facts(document))
+    assert [(f.rule, str(f.location)) for f in remote.findings] == [
+        (f.rule, str(f.location)) for f in local.findings
+    ]
+
+
+def test_the_module_and_the_controller_know_the_same_private_keys(module: ModuleType) -> None:
+    from tcpaudit.private_keys import KEY_BEGIN, KEY_END
+
+    assert module._KEY_BEGIN.pattern == KEY_BEGIN.pattern
+    assert module._KEY_END.pattern == KEY_END.pattern
+
+
 def test_define_and_envvars_doubling_is_bounded(tmp_path: Path) -> None:
     root = tmp_path / "root"
     defines = "".join(f"Define V{i} ${{V{i - 1}}}${{V{i - 1}}}\n" for i in range(1, 70))

@@ -261,6 +261,29 @@ def test_a_configuration_file_holding_a_private_key_is_left_out(tmp_path: Path) 
     assert "etc/httpd/conf/httpd.conf holds a private key (line" in err
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "# -----BEGIN PGP PRIVATE KEY BLOCK-----\n# lQOYBGSECRETBODY\n# -----END PGP PRIVATE KEY BLOCK-----\n",
+        "# ---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\n# P2/56wSECRETBODY\n# ---- END SSH2 ENCRYPTED PRIVATE KEY ----\n",
+        "# PuTTY-User-Key-File-3: ssh-ed25519\n# Private-Lines: 1\n# AAAASECRETBODY\n# Private-MAC: 0a\n",
+        "# -----BEGIN PRIVATE KEY----- MIIEvSECRETBODY -----END PRIVATE KEY-----\n",
+    ],
+    ids=["pgp", "ssh2", "putty", "one-line-pem"],
+)
+def test_a_file_holding_a_private_key_of_any_armour_is_left_out(tmp_path: Path, key: str) -> None:
+    # Only "-----BEGIN ... PRIVATE KEY-----" was a key: an OpenPGP, SSH2 or
+    # PuTTY key was copied into the playbook, and into a patch's context.
+    root = _copy(tmp_path)
+    main = root / "etc/httpd/conf/httpd.conf"
+    main.write_text(main.read_text().replace("Timeout 300\n", f"{key}Timeout 300\n"))
+    for output_format in ("ansible", "diff"):
+        code, out, err = _fix("--root", str(root), "--format", output_format)
+        assert code == 0, err
+        assert "SECRETBODY" not in out
+        assert "etc/httpd/conf/httpd.conf holds a private key (line" in err
+
+
 def test_a_value_a_macro_use_gives_is_not_fixed_in_the_macro_body(tmp_path: Path) -> None:
     # The main server's Timeout 600 comes from `Use M 600`, reported at the
     # body's `Timeout $t`: rewriting that line would also change vhost b's

@@ -6,7 +6,8 @@ the secret in the output (a CI artifact, a pull request comment). Such a
 file's changes are left out of the plan, with a note; the secret is named
 by kind and line, never shown.
 
-Secrets are what SECURITY.md lists: a PEM private key in any file, in a
+Secrets are what SECURITY.md lists: a private key in any file (PEM,
+OpenPGP, SSH2, PuTTY: private_keys.py), in a
 sysctl file a line setting a secret key (tcp_fastopen_key and the like,
 sysctl/values.py), directly or through a glob that names one, and in an
 Apache file every value the loaders redact (apache/secret_words.py: a
@@ -25,12 +26,12 @@ from ..apache.secret_checks import may_hold_secret
 from ..apache.secret_words import secret_in_words
 from ..apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from ..lines import physical_lines
+from ..private_keys import KEY_BEGIN
 from ..sysctl.apply import glob_matches
 from ..sysctl.values import SECRET_KEYS, is_glob, is_secret_key, normalise_key
 
 __all__ = ["control_line", "secret_line"]
 
-_PRIVATE_KEY = "PRIVATE KEY-----"
 # The placeholders of the loaders and of the Ansible module (plugins/modules/facts.py).
 _REDACTED_AT_SOURCE = re.compile(
     re.escape(REDACTED_VALUE) + "|" + re.escape("<redacted by tcpaudit.audit.facts>")
@@ -63,7 +64,7 @@ def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:
     """
     pending: list[str] = []  # the physical lines of an Apache line continued by '\\'
     for number, line in enumerate(physical_lines(text), start=1):
-        if "-----BEGIN" in line and _PRIVATE_KEY in line:
+        if KEY_BEGIN.search(line):
             return number, "a private key"
         if KNOWN_TOKEN.search(line):
             return number, "a token of a known kind"

@@ -353,8 +353,19 @@ _SECRET_VARIABLE = re.compile(
 )
 # A text that may assign one (a cheap first test, never a false "no").
 _SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pw")
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+# The armour of private keys: PEM (PKCS#1, PKCS#8, OpenSSH...), OpenPGP's
+# "PRIVATE KEY BLOCK", SSH.com's SSH2, and PuTTY's files, whose private part
+# ends with their MAC line (src/tcpaudit/private_keys.py holds the same).
+_KEY_BEGIN = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+    r"|---- BEGIN SSH2 [A-Z0-9 ]*PRIVATE KEY ----|PuTTY-User-Key-File-[0-9]+:"
+)
+_KEY_END = re.compile(
+    r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+    r"|---- END SSH2 [A-Z0-9 ]*PRIVATE KEY ----|Private-MAC:[ \t]*[0-9A-Fa-f]*"
+)
+# What a key's line keeps in front of the placeholder: its indent and a comment's '#'.
+_KEY_LINE_PREFIX = re.compile(r"[ \t]*(?:#[ \t]*)?")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -915,18 +926,44 @@ def redact_sysctl(text, secret_paths):
 
 
 def redact_private_keys(text):
-    """The text with the body of each PEM private key replaced, line for line."""
-    if "PRIVATE KEY-----" not in text:
+    """The text with the material of each private key replaced, line for line.
+
+    The armour stays, so a line keeps its meaning (a comment stays one): a
+    body line becomes its indent and ``#`` then the placeholder, and a key
+    written on one line keeps its markers around the placeholder.
+    """
+    if _KEY_BEGIN.search(text) is None:
         return text
     lines = text.split("\n")
     inside = False
     for index, line in enumerate(lines):
-        if _PEM_BEGIN.search(line):
-            inside = True
-        elif _PEM_END.search(line):
+        kept = []
+        position = 0
+        while True:
+            if not inside:
+                begin = _KEY_BEGIN.search(line, position)
+                if begin is None:
+                    kept.append(line[position:])
+                    break
+                kept.append(line[position : begin.end()])
+                position = begin.end()
+                inside = True
+                material_from = position
+            else:
+                material_from = _KEY_LINE_PREFIX.match(line, position).end()
+                kept.append(line[position:material_from])
+            end = _KEY_END.search(line, material_from)
+            stop = len(line) if end is None else end.start()
+            if line[material_from:stop].strip():
+                kept.append((" " if kept and kept[-1][-1:] not in ("", " ") else "") + REDACTED)
+                if end is not None:
+                    kept.append(" ")
+            if end is None:
+                break
+            kept.append(end.group())
+            position = end.end()
             inside = False
-        elif inside:
-            lines[index] = REDACTED
+        lines[index] = "".join(kept)
     return "\n".join(lines)
 
 
