@@ -133,6 +133,7 @@ def load_apache(
     directives: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
     late_directives: Sequence[str] = (),
+    server_root: str | None = None,
 ) -> ApacheConfig | None:
     """Load the effective Apache configuration of a host.
 
@@ -159,6 +160,9 @@ def load_apache(
             override the service's.
         late_directives: extra ``-c`` directives, read after the main file
             (after the service's own).
+        server_root: httpd's ``-d``: the ServerRoot before any directive
+            (the service's own ``-d`` otherwise, else the layout's). Unlike a
+            ``ServerRoot`` line, httpd does not check that it is a directory.
 
     Returns:
         The configuration, or None when ``path`` is None and no configuration
@@ -188,6 +192,7 @@ def load_apache(
         tuple(directives),
         dict(environment or {}),
         tuple(late_directives),
+        server_root,
     )
     with _without_cycle_collection():
         return _load(path, root, version, request)
@@ -204,6 +209,7 @@ class _Request:
     directives: tuple[str, ...]
     environment: dict[str, str]
     late_directives: tuple[str, ...]
+    server_root: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +266,7 @@ def _load(
 
     release_hint = version_tuple(version or detected.version or "2.4")
     invocation = read_invocation(fs, detected.name, release_hint, layout.environment_file)
-    server_root = invocation.server_root or layout.server_root
+    server_root = request.server_root or invocation.server_root or layout.server_root
     main_shown = fs.display_tree(layout.main_file)
     if path is None and invocation.config_file is not None:
         # The service names its main file (-f), relative to its ServerRoot.

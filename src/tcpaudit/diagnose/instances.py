@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 
 from ..apache.binary import BinaryFacts, read_binary
 from ..apache.invocation import Invocation, apply_arguments
-from ..apache.locate import find_main_config
 from ..apache.shell_redirections import shown_directive
-from ..errors import TcpauditError
 from ..provenance import Note
 from ..rootfs import RootFS
 from .processes import ProcessInfo, read_environment, read_process
@@ -108,6 +106,8 @@ class LoadPlan:
     directives: list[str] = field(default_factory=list)
     late_directives: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
+    # -d, or the compiled-in root: httpd's ServerRoot before any directive.
+    server_root: str | None = None
     version: str | None = None
     compiled_in: tuple[str, ...] | None = None
     process: ProcessInfo | None = None
@@ -369,11 +369,10 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
         else CompiledPaths(None, None)
     )
     compiled_root = compiled.server_root or _compiled_server_root(plan.binary)
-    server_root = invocation.server_root or compiled_root
-    if server_root is not None:
-        # -d (or the compiled-in root) as httpd applies it: before the -C lines,
-        # which may set another, and before the main file, which may too.
-        plan.directives.append(f"ServerRoot {server_root}")
+    # -d (or the compiled-in root) as httpd applies it: before the -C lines,
+    # which may set another, and before the main file, which may too; unlike
+    # a ServerRoot line, never checked to be a directory.
+    plan.server_root = invocation.server_root or compiled_root
     plan.directives += invocation.before
     plan.defines = list(invocation.defines)
     environment = read_environment(fs, process.pid)
@@ -390,16 +389,8 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
     # Without -f, httpd reads its compiled-in SERVER_CONFIG_FILE, relative to ServerRoot.
     config_file = invocation.config_file or compiled.config_file
     if config_file is not None:
-        effective_root = _last_server_root(plan.directives) or "/"
+        effective_root = _last_server_root(plan.directives) or plan.server_root or "/"
         plan.apache_conf = posixpath.normpath(posixpath.join(effective_root, config_file))
-    if (
-        server_root is not None
-        and plan.apache_conf is not None
-        and _layout_root(_process_root(fs, process), plan.apache_conf) == server_root
-    ):
-        # The loader takes that ServerRoot from the file's place anyway: no extra -C line
-        # (it would show among the instance's own -C lines and shift their numbers).
-        plan.directives.remove(f"ServerRoot {server_root}")
     if process.own_root:
         plan.notes.append(
             Note(
@@ -433,15 +424,6 @@ def plan_load(fs: RootFS, group: InstanceGroup, processes: dict[int, ProcessInfo
         f"({_short(list(process.arguments)) or '-'}) gives {config_text}; binary {binary_text}"
     )
     return plan
-
-
-def _layout_root(where: RootFS, main_file: str) -> str | None:
-    """The ServerRoot ``load_apache`` assumes for ``main_file`` (its layout's, or its directory)."""
-    try:
-        located = find_main_config(where, main_file)
-    except (OSError, TcpauditError):
-        return None
-    return located[0].server_root if located is not None else None
 
 
 def _last_server_root(directives: list[str]) -> str | None:

@@ -147,6 +147,7 @@ def judge_instance(
         defines=[*plan.defines, *options.defines],
         directives=[*plan.directives, *options.directives],
         late_directives=[*plan.late_directives, *options.late_directives],
+        server_root=plan.server_root,
         environment={**plan.environment, **(options.environment or {})},
         compiled_in=plan.compiled_in if options.build is None else None,
         build=options.build,
