@@ -9,10 +9,11 @@ apache2 from the copy's root, which stands for ``/``.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from apache_harness import MODULE_DIR, map_tree, run_apache, static_modules
+from apache_harness import APACHE2, MODULE_DIR, map_tree, run_apache, static_modules
 from test_apache_differential import Tree, assert_same
 
 from tcpaudit.apache import load_apache
@@ -103,3 +104,27 @@ def test_server_root_through_a_link_to_a_file_is_refused(tmp_path: Path) -> None
     )
     assert not run.accepted  # type: ignore[attr-defined]
     assert isinstance(loaded, ApacheConfigError) and loaded.line == 4
+
+
+def test_a_d_option_naming_no_directory_is_not_checked(tmp_path: Path) -> None:
+    # httpd assigns -d without a check (main.c); a ServerRoot line is checked.
+    # diagnose passes an instance's -d to the loader as -d, not as such a line.
+    tcpaudit_root = tmp_path / "tcpaudit"
+    main = tcpaudit_root / "etc/apache2/apache2.conf"
+    (tcpaudit_root / "etc/apache2/a/x").mkdir(parents=True)
+    (tcpaudit_root / "etc/apache2/a/x/one.conf").write_text("Timeout 41\n")
+    main.write_text(HEAD + "ServerRoot /etc/apache2/a\nInclude x/one.conf\n")
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tcpaudit_root, apache_root)
+    map_tree(apache_root)
+    done = subprocess.run(
+        [APACHE2, "-t", "-d", str(tmp_path / "nowhere"), "-f", f"{apache_root}{DEBIAN.main_file}"],
+        capture_output=True, text=True, check=False, cwd=apache_root, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    loaded = load_apache(DEBIAN.main_file, root=tcpaudit_root, version="2.4.71",
+                         compiled_in=static_modules(), server_root="/nowhere")  # fmt: skip
+    assert loaded is not None and loaded.settings["Timeout"].value == 41
+    with pytest.raises(ApacheConfigError, match="ServerRoot must be a valid directory"):
+        load_apache(DEBIAN.main_file, root=tcpaudit_root, version="2.4.71",
+                    compiled_in=static_modules(), directives=["ServerRoot /nowhere"])  # fmt: skip
