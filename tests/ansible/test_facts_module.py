@@ -504,10 +504,33 @@ def test_a_private_key_of_any_armour_never_leaves_the_host(
 
 
 def test_the_module_and_the_controller_know_the_same_private_keys(module: ModuleType) -> None:
-    from tcpaudit.private_keys import KEY_BEGIN, KEY_END
+    from tcpaudit.private_keys import KEY_BEGIN
 
     assert module._KEY_BEGIN.pattern == KEY_BEGIN.pattern
-    assert module._KEY_END.pattern == KEY_END.pattern
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Another armour's end marker, in an OpenPGP comment or a PEM body,
+        # ended the key: every later line was sent.
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\nComment: Private-MAC: x\nSECRET-9\n"
+        "-----END PGP PRIVATE KEY BLOCK-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nSECRET-6a\nPrivate-MAC: \n SECRET-6b\n"
+        "-----END RSA PRIVATE KEY-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nSECRET-1\n-----END EC PRIVATE KEY-----\nSECRET-2\n",
+        "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: -----END PRIVATE KEY-----\n"
+        "SECRET-3\n---- END SSH2 ENCRYPTED PRIVATE KEY ----\n",
+        # PuTTY's MAC is derived from the key (and the passphrase): hidden too.
+        "PuTTY-User-Key-File-2: ssh-rsa\nPrivate-Lines: 1\nSECRET-4\nPrivate-MAC: SECRET05ab\n",
+        "PuTTY-User-Key-File-1: ssh-rsa\nPrivate-Lines: 1\nSECRET-5\nPrivate-Hash: SECRET06cd\n",
+    ],
+)
+def test_a_key_ends_only_at_its_own_end_marker(module: ModuleType, text: str) -> None:
+    redacted = module.redact_private_keys(text + "Timeout 5\n")
+    assert "SECRET" not in redacted
+    assert redacted.count("\n") == text.count("\n") + 1
+    assert redacted.endswith("Timeout 5\n") or "SECRET-2" in text
 
 
 def test_define_and_envvars_doubling_is_bounded(tmp_path: Path) -> None:

@@ -355,15 +355,13 @@ _SECRET_VARIABLE = re.compile(
 _SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pw")
 # The armour of private keys: PEM (PKCS#1, PKCS#8, OpenSSH...), OpenPGP's
 # "PRIVATE KEY BLOCK", SSH.com's SSH2, and PuTTY's files, whose private part
-# ends with their MAC line (src/tcpaudit/private_keys.py holds the same).
+# ends with their MAC (or v1's hash) line (src/tcpaudit/private_keys.py).
 _KEY_BEGIN = re.compile(
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-    r"|---- BEGIN SSH2 [A-Z0-9 ]*PRIVATE KEY ----|PuTTY-User-Key-File-[0-9]+:"
+    r"-----BEGIN (?P<pem>[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----"
+    r"|---- BEGIN SSH2 (?P<ssh2>[A-Z0-9 ]*PRIVATE KEY) ----"
+    r"|PuTTY-User-Key-File-[0-9]+:"
 )
-_KEY_END = re.compile(
-    r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-    r"|---- END SSH2 [A-Z0-9 ]*PRIVATE KEY ----|Private-MAC:[ \t]*[0-9A-Fa-f]*"
-)
+_PUTTY_LAST_LINE = re.compile(r"Private-(?:MAC|Hash):")
 # What a key's line keeps in front of the placeholder: its indent and a comment's '#'.
 _KEY_LINE_PREFIX = re.compile(r"[ \t]*(?:#[ \t]*)?")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -925,6 +923,17 @@ def redact_sysctl(text, secret_paths):
     return "\n".join(lines)
 
 
+def _key_end(begin):
+    """The end of the key ``begin`` starts: its own armour's end marker (another
+    kind's, in an OpenPGP comment, ends nothing), and whether the line holding
+    it is the key's last, all of it hidden (PuTTY's MAC)."""
+    if begin.group("pem") is not None:
+        return re.compile(re.escape("-----END " + begin.group("pem") + "-----")), False
+    if begin.group("ssh2") is not None:
+        return re.compile(re.escape("---- END SSH2 " + begin.group("ssh2") + " ----")), False
+    return _PUTTY_LAST_LINE, True
+
+
 def redact_private_keys(text):
     """The text with the material of each private key replaced, line for line.
 
@@ -935,34 +944,36 @@ def redact_private_keys(text):
     if _KEY_BEGIN.search(text) is None:
         return text
     lines = text.split("\n")
-    inside = False
+    end_pattern = None  # inside a key: the end it waits for
+    last_line = False
     for index, line in enumerate(lines):
         kept = []
         position = 0
         while True:
-            if not inside:
+            if end_pattern is None:
                 begin = _KEY_BEGIN.search(line, position)
                 if begin is None:
                     kept.append(line[position:])
                     break
                 kept.append(line[position : begin.end()])
-                position = begin.end()
-                inside = True
-                material_from = position
+                position = material_from = begin.end()
+                end_pattern, last_line = _key_end(begin)
             else:
                 material_from = _KEY_LINE_PREFIX.match(line, position).end()
                 kept.append(line[position:material_from])
-            end = _KEY_END.search(line, material_from)
-            stop = len(line) if end is None else end.start()
+            end = end_pattern.search(line, material_from)
+            stop = len(line) if end is None or last_line else end.start()
             if line[material_from:stop].strip():
                 kept.append((" " if kept and kept[-1][-1:] not in ("", " ") else "") + REDACTED)
-                if end is not None:
+                if end is not None and not last_line:
                     kept.append(" ")
             if end is None:
                 break
+            end_pattern = None
+            if last_line:
+                break
             kept.append(end.group())
             position = end.end()
-            inside = False
         lines[index] = "".join(kept)
     return "\n".join(lines)
 
