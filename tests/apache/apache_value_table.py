@@ -5,7 +5,8 @@ from a fixed list and refuse any other with a message of their own
 (``ServerSignature: use one of: off | on | email``). For each directive in
 ``CANDIDATES`` (read from httpd 2.4's sources: server/core.c,
 modules/http/http_core.c, modules/proxy/mod_proxy.c, mod_authz_core.c,
-mod_access_compat.c, mod_negotiation.c, mod_deflate.c), this script confirms
+mod_access_compat.c, mod_negotiation.c, mod_deflate.c,
+modules/ssl/ssl_engine_config.c), this script confirms
 against the real apache2 that every listed word is accepted in any case, and
 that a word outside the list and a number are refused; it records the message
 (with ``{word}`` where httpd repeats the word). It also records which status
@@ -46,6 +47,7 @@ CANDIDATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Order": ("1", ("deny,allow", "allow,deny", "mutual-failure")),
     "DeflateAlterETag": ("1", ("nochange", "addsuffix", "remove")),
     "ForceLanguagePriority": ("*", ("none", "prefer", "fallback")),
+    "SSLEngine": ("1", ("on", "off", "optional")),
 }  # fmt: skip
 BOGUS = "zzbogus"
 

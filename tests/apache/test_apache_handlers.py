@@ -32,6 +32,7 @@ BASE = [
     "ErrorLog /dev/null",
 ]
 
+_SSL = f"LoadModule ssl_module {MODULE_DIR}/mod_ssl.so"
 CASES = {
     # Unknown names, with every loaded module known to tcpaudit.
     "unknown": ["FooBarBaz 1"],
@@ -215,6 +216,18 @@ CASES = {
     "setenvifexpr-no-variable": ['SetEnvIfExpr "true"'],
     "setenvifexpr-empty-variable": ['SetEnvIfExpr "true" ""'],
     "setenvifexpr-ok": ['SetEnvIfExpr "true" a'],
+    # mod_ssl's own checks (its module loaded here only).
+    "sslengine-bad": [_SSL, "SSLEngine maybe"],
+    "sslengine-optional": [_SSL, "<VirtualHost *:80>", "SSLEngine Optional", "</VirtualHost>"],
+    "sslengine-two-words": [_SSL, "SSLEngine on off"],
+    "sslprotocol-bad": [_SSL, "SSLProtocol foo"],
+    "sslprotocol-ok": [_SSL, "SSLProtocol all -SSLv3 -TLSv1 -tlsv1.1 +TLSv1.2 +TLSv1.3"],
+    "sslprotocol-sslv3": [_SSL, "SSLProtocol all +SSLv3"],
+    "sslprotocol-sslv2": [_SSL, "SSLProtocol SSLv2"],
+    "sslprotocol-no-sslv2": [_SSL, "SSLProtocol -SSLv2 TLSv1.2"],
+    "sslprotocol-quoted": [_SSL, 'SSLProtocol "all -SSLv3"'],
+    "sslprotocol-sign-alone": [_SSL, "SSLProtocol all -"],
+    "sslproxyprotocol-bad": [_SSL, "SSLProxyProtocol +TLSv1.4"],
 }  # fmt: skip
 
 

@@ -1,7 +1,8 @@
-"""What the handlers of mod_headers and mod_setenvif refuse in their arguments.
+"""What the handlers of mod_headers, mod_setenvif and mod_ssl refuse in their arguments.
 
 Written from httpd 2.4's modules/metadata/mod_headers.c (``header_cmd``,
-``header_inout_cmd``) and mod_setenvif.c (``add_setenvif_core``), and held
+``header_inout_cmd``), mod_setenvif.c (``add_setenvif_core``) and
+modules/ssl/ssl_engine_config.c (``ssl_cmd_protocol_parse``), and held
 to the real apache2 by tests/apache/test_apache_handlers.py. What needs a
 regular expression, an ap_expr or a format string compiled the way httpd
 compiles them is not judged here (accepted).
@@ -12,7 +13,7 @@ from __future__ import annotations
 from .directives import canonical_name
 from .tree import Directive
 
-__all__ = ["header_error", "setenvif_error"]
+__all__ = ["header_error", "setenvif_error", "ssl_protocol_error"]
 
 _HEADER_ACTIONS = frozenset(
     {"set", "setifempty", "add", "append", "merge", "unset", "echo", "edit", "edit*", "note"}
@@ -92,4 +93,28 @@ def setenvif_error(directive: Directive, _state: object, _sections: tuple[str, .
         return f"Missing regular expression for {name}"
     if len(words) < 3 or not words[2]:
         return f"Missing envariable expression for {name}"
+    return None
+
+
+# ssl_cmd_protocol_parse's names (any case). SSLv3 is refused unless turned
+# off: the OpenSSL of current distributions is built without it.
+_SSL_PROTOCOLS = frozenset({"tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3", "all"})
+
+
+def ssl_protocol_error(
+    directive: Directive, _state: object, _sections: tuple[str, ...]
+) -> str | None:
+    """``SSLProtocol``/``SSLProxyProtocol``: each word a protocol, with an optional +/-."""
+    name = canonical_name(directive.key) or directive.name
+    for word in directive.args:
+        action, protocol = (word[0], word[1:]) if word[:1] in ("+", "-") else ("", word)
+        lowered = protocol.lower()
+        if lowered == "sslv2":
+            if action != "-":
+                return "SSLProtocol: SSLv2 is no longer supported"
+        elif lowered == "sslv3":
+            if action != "-":
+                return "SSLv3 not supported by this version of OpenSSL"
+        elif lowered not in _SSL_PROTOCOLS:
+            return f"{name}: Illegal protocol '{protocol}'"
     return None

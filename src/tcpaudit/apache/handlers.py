@@ -33,7 +33,7 @@ from importlib import resources
 
 from .authz import require_error, script_error
 from .directives import canonical_name
-from .handler_modules import header_error, setenvif_error
+from .handler_modules import header_error, setenvif_error, ssl_protocol_error
 from .includes import has_wildcard
 from .modules import module_source_name
 from .proxy_params import (
@@ -467,6 +467,8 @@ _HANDLERS: dict[str, _Handler] = {
     "setenvifexpr": setenvif_error,
     "browsermatch": setenvif_error,
     "browsermatchnocase": setenvif_error,
+    "sslprotocol": ssl_protocol_error,
+    "sslproxyprotocol": ssl_protocol_error,
 }
 # Every name handler_error may refuse (the walk asks about these only).
 HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
@@ -479,7 +481,7 @@ _WORDS_ONLY = frozenset(
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
      "requestheader", "setenvif", "setenvifnocase", "setenvifexpr", "browsermatch",
-     "browsermatchnocase"}
+     "browsermatchnocase", "sslprotocol", "sslproxyprotocol"}
 )  # fmt: skip
 
 
