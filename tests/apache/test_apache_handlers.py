@@ -228,6 +228,25 @@ CASES = {
     "sslprotocol-quoted": [_SSL, 'SSLProtocol "all -SSLv3"'],
     "sslprotocol-sign-alone": [_SSL, "SSLProtocol all -"],
     "sslproxyprotocol-bad": [_SSL, "SSLProxyProtocol +TLSv1.4"],
+    # mod_ssl's SSLProxy* directives are allowed in <Proxy> (PROXY_CONF), not elsewhere.
+    "sslproxy-in-proxy": [_SSL, "<Proxy https://backend/>", "SSLProxyEngine on",
+                          "SSLProxyVerify none", "SSLProxyCheckPeerName off",
+                          "SSLProxyCipherSuite HIGH", "SSLProxyProtocol -all +TLSv1.3",
+                          "</Proxy>"],
+    "sslproxy-in-proxymatch": [_SSL, "<ProxyMatch ^https://b>", "SSLProxyEngine on",
+                               "</ProxyMatch>"],
+    "sslproxy-in-proxy-in-vhost": [_SSL, "<VirtualHost *:80>", "<Proxy https://b/>",
+                                   "SSLProxyEngine on", "</Proxy>", "</VirtualHost>"],
+    "sslproxy-bad-in-proxy": [_SSL, "<Proxy https://b/>", "SSLProxyProtocol foo", "</Proxy>"],
+    "sslproxy-in-location": [_SSL, "<Location /x>", "SSLProxyEngine on", "</Location>"],
+    "sslproxy-in-if-in-proxy": [_SSL, "<Proxy https://b/>", "<If \"true\">",
+                                "SSLProxyEngine on", "</If>", "</Proxy>"],
+    "sslprotocol-in-proxy": [_SSL, "<Proxy https://b/>", "SSLProtocol all", "</Proxy>"],
+    "sslproxy-in-files-in-proxy": [_SSL, "<Proxy https://b/>", "<Files x>", "SSLProxyEngine on",
+                                   "</Files>", "</Proxy>"],
+    "sslproxy-in-limit-in-proxy": [_SSL, "<Proxy https://b/>", "<Limit GET>",
+                                   "SSLProxyEngine on", "</Limit>", "</Proxy>"],
+    "sslproxy-in-files": [_SSL, "<Files x>", "SSLProxyEngine on", "</Files>"],
 }  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from importlib import resources
 
 __all__ = [
     "KEPT_READ_TIME_DIRECTIVES",
+    "PROXY_SECTION_DIRECTIVES",
     "READ_TIME_DIRECTIVES",
     "WALKED_READ_TIME_DIRECTIVES",
     "allowed_by_authconfig",
@@ -262,6 +263,31 @@ def canonical_name(key: str) -> str | None:
     """The spelling httpd registers for a lower-cased directive name, or None if unknown."""
     known = _table().get(key)
     return known[0] if known else None
+
+
+# Directives declared RSRC_CONF|PROXY_CONF (mod_ssl's SSL_CMD_PXY): refused in
+# a directory context but allowed in <Proxy> and <ProxyMatch>, whose contents
+# httpd reads with OR_ALL|ACCESS_CONF|PROXY_CONF (mod_proxy.c, proxysection).
+PROXY_SECTION_DIRECTIVES = frozenset(
+    {
+        "sslproxycacertificatefile",
+        "sslproxycacertificatepath",
+        "sslproxycarevocationcheck",
+        "sslproxycarevocationfile",
+        "sslproxycarevocationpath",
+        "sslproxycheckpeercn",
+        "sslproxycheckpeerexpire",
+        "sslproxycheckpeername",
+        "sslproxyciphersuite",
+        "sslproxyengine",
+        "sslproxymachinecertificatechainfile",
+        "sslproxymachinecertificatefile",
+        "sslproxymachinecertificatepath",
+        "sslproxyprotocol",
+        "sslproxyverify",
+        "sslproxyverifydepth",
+    }
+)
 
 
 def allowed_here(key: str, in_directory: bool) -> bool:

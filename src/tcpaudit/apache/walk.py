@@ -26,6 +26,7 @@ from .authz import (
 )
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
+    PROXY_SECTION_DIRECTIVES,
     READ_TIME_DIRECTIVES,
     WALKED_READ_TIME_DIRECTIVES,
     allowed_by_authconfig,
@@ -77,6 +78,24 @@ _NOT_IN_LIMIT = frozenset({"files", "filesmatch", "if", "elseif", "else"})
 # AuthUserFile is allowed there; a directive allowed anywhere, such as
 # Options, which httpd refuses there, is not told apart).
 _DIRECTORY_CONTEXTS = _PATH_SECTIONS | {"authnprovideralias", "authzprovideralias"}
+_PROXY_SECTIONS = frozenset({"proxy", "proxymatch"})
+# Sections that set the overrides their contents are read with; <Files>,
+# <If> and <Limit> inside one keep them (core.c: only without a path).
+_SETTING_OVERRIDES = frozenset(
+    {"directory", "directorymatch", "location", "locationmatch", "virtualhost", "proxy",
+     "proxymatch"}
+)  # fmt: skip
+
+
+def _in_proxy(sections: tuple[str, ...]) -> bool:
+    """Whether httpd reads this place with PROXY_CONF: inside a <Proxy> or
+    <ProxyMatch>, through sections that keep its overrides."""
+    for name in reversed(sections):
+        if name in _SETTING_OVERRIDES:
+            return name in _PROXY_SECTIONS
+    return False
+
+
 # Sections whose own checks mod_authz_core makes once their contents are read.
 _AUTHZ_CHECKED = frozenset({*AUTHZ_SECTIONS, "authzprovideralias"})
 _NOT_IN_DIR_CONTEXT = frozenset(
@@ -268,6 +287,8 @@ def check_commands(
             key = directive.key if children is None else "<" + directive.key
             verdict = known.get(key) or verdicts.of(key)
             status = verdict[in_directory]
+            if status == _NOT_ALLOWED and key in PROXY_SECTION_DIRECTIVES and _in_proxy(sections):
+                status = _OK
             if authz_only and status in (_OK, _NOT_ALLOWED) and allowed_by_authconfig(key) is False:
                 shown = canonical_name(key) or (
                     directive.name if children is None else "<" + directive.name
