@@ -1,8 +1,9 @@
-"""The loader's memory guard: what it counts from.
+"""The loader's memory and time guard: what it counts from, and where it stops.
 
 A command counts from its start (``count_memory_from_now``), so what it read
 before the configuration (a 64 MiB baseline) counts toward the load's bound;
-a library call counts from the load's own start.
+a library call counts from the load's own start. Lines that add no memory
+(comments, ``IncludeOptional`` of a missing file) stop at the CPU time bound.
 """
 
 from __future__ import annotations
@@ -10,6 +11,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+import pytest
+
+from tcpaudit.apache.evaluator import evaluate
+from tcpaudit.apache.memory import MAX_LOAD_CPU_SECONDS, MemoryGuard
+from tcpaudit.errors import ApacheConfigError
+from tcpaudit.rootfs import RootFS
 
 PROBE = textwrap.dedent(
     """
@@ -47,3 +56,45 @@ def test_a_command_counts_what_it_read_before_the_load() -> None:
 
 def test_a_library_load_counts_from_its_own_start() -> None:
     assert _probe(command=False) == "went on"
+
+
+@pytest.mark.parametrize(
+    ("line", "count"),
+    [
+        ("#", 4_000_000),
+        ("IncludeOptional /nowhere/x.conf", 100_000),
+        ("<IfDefine NOPE>\n</IfDefine>", 300_000),
+        ("<IfDefine NOPE>\n" + "Timeout 1\n" * 2_000_000 + "</IfDefine>", 1),
+    ],
+    ids=["comments", "include-optional", "false-sections", "one-long-false-section"],
+)
+def test_lines_that_add_no_memory_stop_at_the_time_bound(
+    tmp_path: Path, line: str, count: int
+) -> None:
+    # 256 MiB of such lines fit the bounds on bytes and took 49 s (comments)
+    # or minutes (IncludeOptional, 40 us a line): a load now stops at its
+    # CPU time bound, with one error naming the file and the line it reached.
+    main = tmp_path / "etc/apache2/apache2.conf"
+    main.parent.mkdir(parents=True)
+    main.write_text((line + "\n") * count)
+    guard = MemoryGuard(seconds=0.5)
+    with pytest.raises(ApacheConfigError) as caught:
+        evaluate(
+            RootFS(tmp_path),
+            main,
+            server_root=Path("/etc/apache2"),  # type: ignore[arg-type]
+            version=(2, 4),
+            compiled_in=("core_module", "so_module", "mpm_event_module"),
+            main_shown="etc/apache2/apache2.conf",
+            check=False,
+            guard=guard,
+        )
+    message = str(caught.value)
+    assert "reading the configuration takes more than 0.5 s of CPU time" in message
+    assert message.startswith("etc/apache2/apache2.conf:")
+    assert int(message.split(":")[1]) > 1
+
+
+def test_the_time_bound_leaves_room_in_the_promise() -> None:
+    # SECURITY.md promises an answer in under 30 s: the reading may take half.
+    assert MAX_LOAD_CPU_SECONDS <= 15

@@ -46,6 +46,7 @@ from .directives import (
 from .includes import DirectoryBudget, IncludeError, expand_include
 from .lexer import decode_config
 from .macros import MacroTable
+from .memory import MemoryGuard
 from .modules import LoadedModules
 from .physical import PhysicalLineReader
 from .reader import CONDITIONALS
@@ -397,6 +398,7 @@ def evaluate(
     after: Sequence[str] = (),
     check: bool = True,
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
+    guard: MemoryGuard | None = None,
 ) -> EvaluationResult:
     """Read ``main_file`` and everything it includes; return the effective tree.
 
@@ -413,11 +415,15 @@ def evaluate(
         after: ``-c`` directives, read after it.
         check: walk the tree as httpd does and refuse what it refuses (``check_commands``).
         validate: the value checks of that walk (``effective.validate_directive``).
+        guard: the memory and time a whole load may take, shared by its
+            readings (the version may need a second one); a new one by default.
 
     Raises:
         ApacheConfigError: for anything httpd would refuse while reading.
     """
     evaluator = _Evaluator(fs, server_root, version, compiled_in, defines, environment or {})
+    if guard is not None:
+        evaluator.memory = guard
     root: list[Directive] = []
     shown = main_shown if main_shown is not None else fs.display(main_file)
     # httpd reads -C directives, the main file and -c directives in that order,

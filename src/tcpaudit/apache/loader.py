@@ -277,7 +277,7 @@ def _load(
     if not main_real.is_file():
         raise UsageError(f"{main_shown}: no such Apache configuration file")
     start = _Start.of(invocation, request, release_hint)
-    # The reading checks its own growth; what is built from it counts too.
+    # The readings check their growth and time; what is built from them counts too.
     memory = MemoryGuard()
 
     def run(release: tuple[int, ...], assume_mpm: bool = True) -> EvaluationResult:
@@ -298,6 +298,7 @@ def _load(
             before=start.before,
             after=start.after,
             check=False,
+            guard=memory,
         )
 
     version_source: VersionSource

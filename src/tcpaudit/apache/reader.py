@@ -202,11 +202,15 @@ class LineReader:
         name_entry = self._name_entry
         index = 0
         count = len(lines)
+        # A threshold, not a mask of the index: a false section skipped by
+        # _line moves the index by more than one.
+        next_check = CHECK_EVERY_LINES
         while index < count:
             number, raw, where, _expanding = lines[index]
             index += 1
-            if not index & CHECK_EVERY_LINES:
+            if index > next_check:
                 self.memory.check(where, number)
+                next_check = index + CHECK_EVERY_LINES
             # is_plain(raw), inline: this runs for every line of a large file.
             if all_plain or (
                 '"' not in raw and "'" not in raw and "\\\\" not in raw and "${" not in raw
@@ -439,7 +443,7 @@ class LineReader:
                 if self._condition(key, rest):
                     stack.append(Frame(conditional[0], None, number, container, kept_depth(stack)))
                     return index
-                return soak(lines, index, conditional[0], where, number)
+                return soak(lines, index, conditional[0], where, number, self.memory.check)
             if key in ("<macro", "use", "undefmacro") and "macro_module" in self.modules:
                 if key == "undefmacro":
                     self._count_words(key, name, split_words(rest), where, number)

@@ -10,10 +10,12 @@ lines keep the file and line of the macro body.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import ApacheConfigError
 from .lexer import first_word
+from .memory import CHECK_EVERY_LINES
 from .tree import Directive
 
 __all__ = [
@@ -100,16 +102,26 @@ def close_section(stack: list[Frame], word: str, file: str, number: int) -> None
     stack.pop()
 
 
-def soak(lines: list[Line], index: int, name: str, file: str, opened_at: int) -> int:
+def soak(
+    lines: list[Line],
+    index: int,
+    name: str,
+    file: str,
+    opened_at: int,
+    check: Callable[[str, int | None], None] | None = None,
+) -> int:
     """Skip a false conditional without evaluating it; return the index after its end.
 
     Variables are not substituted here, and httpd blames the line that opened
-    the conditional for any error.
+    the conditional for any error. ``check`` (the load's guard) is called
+    every 65,536 lines skipped.
     """
     expected = [name]
     while index < len(lines):
-        raw = lines[index][1]
+        number, raw, where, _expanding = lines[index]
         index += 1
+        if check is not None and not index & CHECK_EVERY_LINES:
+            check(where, number)
         word, rest = first_word(raw)
         if not word.startswith("<"):
             continue
