@@ -49,9 +49,6 @@ def _route_timeout(
     config: ApacheConfig, vhost: VirtualHost | None, route: ProxyRoute
 ) -> tuple[int, str, Location, Callable[[int], Fix]] | None:
     """Seconds, where they come from, where the fix goes and the fix for a number of seconds."""
-    inside = (
-        Location(file=vhost.file, line=vhost.line) if vhost else Location(file=config.main_file)
-    )
     if "timeout" in route.params:
         try:
             seconds = parse_atoi(route.params["timeout"])
@@ -72,6 +69,17 @@ def _route_timeout(
             at,
             lambda recommended: worker_param_fix(config, route, "timeout", str(recommended)),
         )
+    return _scope_timeout(config, vhost)
+
+
+def _scope_timeout(
+    config: ApacheConfig, vhost: VirtualHost | None
+) -> tuple[int, str, Location, Callable[[int], Fix]] | None:
+    """``_route_timeout`` for a route whose worker has no timeout of its own:
+    the scope's ProxyTimeout, else its Timeout."""
+    inside = (
+        Location(file=vhost.file, line=vhost.line) if vhost else Location(file=config.main_file)
+    )
     scoped = vhost.settings if vhost else {}
     for name in ("ProxyTimeout", "Timeout"):
         for setting in (scoped.get(name), config.settings.get(name)):
@@ -111,26 +119,37 @@ _SHORT_URLS = (
 )
 
 
-def _route_scopes(config: ApacheConfig) -> Iterator[tuple[VirtualHost | None, ProxyRoute, str]]:
+def _route_scopes(
+    config: ApacheConfig, max_seconds: int
+) -> Iterator[tuple[VirtualHost | None, ProxyRoute, str]]:
     """Each route with each scope whose timers it runs with, and what part of
     its requests that is ("" for all): a server-level route also runs in
     every virtual host (their requests walk the main server's ProxyPass lines
     too), with the vhost's ProxyTimeout or Timeout when its worker has no
     timeout of its own, or with the vhost's workers when it finds none of
     the main server's (``VirtualHost.main_routes``); a ProxyPassMatch's short
-    URLs may run with the default worker (``short_urls_default_worker``)."""
+    URLs may run with the default worker (``short_urls_default_worker``).
+
+    Of the pairs of a server-level route and a virtual host, only those whose
+    host's own timers pass ``max_seconds`` are given: the others find
+    nothing, and routes times hosts may be tens of millions of pairs."""
+    long_hosts = [
+        host
+        for host in config.vhosts
+        if host.main_routes is None
+        and ("ProxyTimeout" in host.settings or "Timeout" in host.settings)
+        and (found := _scope_timeout(config, host)) is not None
+        and found[0] > max_seconds
+    ]
     for vhost, route in proxy_routes(config):
         yield from _parts(vhost, route)
         if vhost is not None:
             continue
-        for host in config.vhosts:
-            if host.main_routes is None and (
-                "ProxyTimeout" in host.settings or "Timeout" in host.settings
-            ):
-                if "timeout" not in route.params:
-                    yield host, route, ""
-                if route.short_urls_default_worker:
-                    yield host, _bare(route), _SHORT_URLS
+        for host in long_hosts:
+            if "timeout" not in route.params:
+                yield host, route, ""
+            if route.short_urls_default_worker:
+                yield host, _bare(route), _SHORT_URLS
     for host in config.vhosts:
         for route in host.main_routes or ():
             if route.shared_with is None:
@@ -156,7 +175,7 @@ def proxy_timeout_long(
     config = facts.apache
     if config is None or not config.has_module("proxy_module"):
         return
-    for vhost, route, part in _route_scopes(config):
+    for vhost, route, part in _route_scopes(config, params.max_seconds):
         found = _route_timeout(config, vhost, route)
         if found is None or found[0] <= params.max_seconds:
             continue
