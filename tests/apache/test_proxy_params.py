@@ -182,6 +182,14 @@ CASES = [
     '<Proxy balancer://c>\n<If "true">\nProxySet timeout=5\n</If>\n</Proxy>',
     "<Location /a>\nProxySet timeout=5\n</Location>",
     "ProxyPass /a http://b/\n<Location /a>\nProxySet http://b/ timeout=5\n</Location>",
+    # <Proxy> and <ProxyMatch> give add_pass its path (cmd->path), as <Location> does.
+    "<Proxy http://b/>\nProxyPass http://c/ timeout=7\n</Proxy>",
+    "<Proxy http://b/>\nProxyPass http://c/\n</Proxy>",
+    "<Proxy http://b/>\nProxyPass /a http://c/\n</Proxy>",
+    "<ProxyMatch ^http://b/>\nProxyPass http://c/\n</ProxyMatch>",
+    "<Proxy http://b/>\nProxyPassMatch http://c/\n</Proxy>",
+    "<Proxy balancer://x>\nBalancerMember http://m1/\nProxyPass balancer://x/\n</Proxy>",
+    "<Proxy http://b/>\n<IfModule proxy_module>\nProxyPass http://c/\n</IfModule>\n</Proxy>",
 ]
 
 
@@ -215,6 +223,23 @@ def test_a_route_sharing_a_worker_runs_with_the_workers_parameters(tmp_path: Pat
     first, second = loaded.proxy_routes  # type: ignore[attr-defined]
     assert (first.params, first.shared_with) == ({"timeout": "5"}, None)
     assert second.params == {"timeout": "5"}
+    assert second.shared_with == f"{first.file}:{first.line}"
+
+
+def test_a_route_in_a_proxy_section_defines_the_worker_a_later_route_shares(
+    tmp_path: Path,
+) -> None:
+    # It was refused ("ProxyPass URL must be absolute!"): its worker, with its
+    # timeout, is the one a later ProxyPass to the same URL runs with.
+    run, loaded = _both(
+        tmp_path,
+        _mpm("event") + MODULES + "Listen 8080\n<Proxy http://b/>\nProxyPass http://c/ timeout=7\n"
+        "</Proxy>\nProxyPass /z http://c/ timeout=700\n",
+    )
+    assert "AH01146" in run.stderr  # type: ignore[attr-defined]
+    first, second = loaded.proxy_routes  # type: ignore[attr-defined]
+    assert (first.path, first.url, first.params) == ("http://b/", "http://c/", {"timeout": "7"})
+    assert (second.path, second.params) == ("/z", {"timeout": "7"})
     assert second.shared_with == f"{first.file}:{first.line}"
 
 

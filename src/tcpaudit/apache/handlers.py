@@ -382,7 +382,8 @@ def _server_name(directive: Directive, _state: WalkState, _sections: tuple[str, 
 
 
 def _proxy_pass(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
-    in_location = "location" in sections or "locationmatch" in sections
+    # add_pass takes the path from cmd->path, which <Proxy> and <ProxyMatch> set too.
+    in_location = any(name in _ROUTE_SECTIONS for name in sections)
     return proxy_pass_error(directive.key, directive.args, in_location, state.proxy_workers,
                             state.scope, state.modules, state.section_path)  # fmt: skip
 
@@ -429,6 +430,7 @@ def _require(directive: Directive, state: WalkState, sections: tuple[str, ...]) 
     )
 
 
+_ROUTE_SECTIONS = frozenset({"location", "locationmatch", "proxy", "proxymatch"})
 _Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]
 _HANDLERS: dict[str, _Handler] = {
     "options": _options,

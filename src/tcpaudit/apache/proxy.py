@@ -229,8 +229,19 @@ class _Reader:
         _set_params(worker, words, _where(directive))
 
     def proxy_section(self, section: Directive) -> None:
+        path = section_path(section)
         for child in section.children or ():
-            if child.key == "proxyset":
+            if (
+                child.key in _ROUTES
+                and child.children is None
+                and path is not None
+                and child.args[:1] not in ((), ("!",))
+            ):
+                # add_pass takes the section's path (cmd->path) as the route's:
+                # a proxy request for that URL, run with the worker it defines.
+                where = f"{section.name} {section.args[0]}"
+                self.route(child, path, child.args, where, has_wildcard(path))
+            elif child.key == "proxyset":
                 self.proxy_set(child, section)
             elif child.key == "balancermember" and section.args:
                 self.member(child, proxy_section_path(section.args[0]))
