@@ -48,6 +48,8 @@ CANDIDATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "DeflateAlterETag": ("1", ("nochange", "addsuffix", "remove")),
     "ForceLanguagePriority": ("*", ("none", "prefer", "fallback")),
     "SSLEngine": ("1", ("on", "off", "optional")),
+    "SSLVerifyClient": ("1", ("none", "off", "optional", "require", "on", "optional_no_ca")),
+    "SSLProxyVerify": ("1", ("none", "off", "optional", "require", "on", "optional_no_ca")),
 }  # fmt: skip
 BOGUS = "zzbogus"
 

@@ -471,6 +471,11 @@ _HANDLERS: dict[str, _Handler] = {
     "browsermatchnocase": setenvif_error,
     "sslprotocol": ssl_protocol_error,
     "sslproxyprotocol": ssl_protocol_error,
+    # mod_ssl's numbers, read with atoi (ssl_engine_config.c).
+    "sslverifydepth": _at_least(0, "SSLVerifyDepth: Invalid argument '{word}'"),
+    "sslproxyverifydepth": _at_least(0, "SSLProxyVerifyDepth: Invalid argument '{word}'"),
+    "sslsessioncachetimeout": _at_least(0, "SSLSessionCacheTimeout: Invalid argument"),
+    "sslrenegbuffersize": _at_least(0, "Invalid size for SSLRenegBufferSize: {word}"),
 }
 # Every name handler_error may refuse (the walk asks about these only).
 HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
@@ -483,7 +488,8 @@ _WORDS_ONLY = frozenset(
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
      "requestheader", "setenvif", "setenvifnocase", "setenvifexpr", "browsermatch",
-     "browsermatchnocase", "sslprotocol", "sslproxyprotocol"}
+     "browsermatchnocase", "sslprotocol", "sslproxyprotocol", "sslverifydepth",
+     "sslproxyverifydepth", "sslsessioncachetimeout", "sslrenegbuffersize"}
 )  # fmt: skip
 
 
