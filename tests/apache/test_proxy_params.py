@@ -190,6 +190,21 @@ CASES = [
     "<Proxy http://b/>\nProxyPassMatch http://c/\n</Proxy>",
     "<Proxy balancer://x>\nBalancerMember http://m1/\nProxyPass balancer://x/\n</Proxy>",
     "<Proxy http://b/>\n<IfModule proxy_module>\nProxyPass http://c/\n</IfModule>\n</Proxy>",
+    # A match worker's path is compiled as a regular expression, even a "!" route's.
+    "<Proxy *>\nProxyPass http://c/\n</Proxy>",
+    "<Proxy *>\nProxyPass !\n</Proxy>",
+    "<Proxy http://b/*>\nProxyPass http://c/\n</Proxy>",
+    "<Location /a**>\nProxyPass http://c/\n</Location>",
+    "<Location /(*>\nProxyPass http://c/\n</Location>",
+    '<Location "/a(*">\nProxyPass !\n</Location>',
+    "<Location /[a*>\nProxyPass http://c/\n</Location>",
+    "<Location /a{2,1}*>\nProxyPass http://c/\n</Location>",
+    # Python's re refuses "(?<n>...)", PCRE takes it: accepted.
+    "<Location /(?<n>a)*>\nProxyPass http://c/\n</Location>",
+    "ProxyPassMatch ^/(a* http://b/",
+    "ProxyPassMatch ^/a) http://b/",
+    "ProxyPass ~ ^/a** http://b/",
+    "ProxyPassMatch ^/(?<n>a) http://b/$1",
 ]
 
 

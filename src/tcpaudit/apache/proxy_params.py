@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from .includes import has_wildcard
+from .pcre_refusals import pcre_refuses
 from .proxy_parameters import balancer_parameter_error, worker_parameter_error
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
@@ -413,6 +414,7 @@ def proxy_pass_error(
     whose path ``location_path`` is a wildcard pattern) is looked up among
     match workers only, a ProxyPass one among prefix workers only."""
     path_given = in_location
+    fake = location_path if in_location else None
     match = key == "proxypassmatch" or (
         in_location and location_path is not None and has_wildcard(location_path)
     )
@@ -426,6 +428,7 @@ def proxy_pass_error(
                 match = True
                 continue
             path_given = True
+            fake = word
         elif backend is None:
             backend = word
         elif word.lower() in _FLAGS:
@@ -446,6 +449,9 @@ def proxy_pass_error(
         real = _backend(backend)
     except InvalidValueError:
         return 'ProxyPass|ProxyPassMatch uses an invalid "unix:" URL'
+    # A match worker's path is compiled (ap_pregcomp), a "!" route's too.
+    if match and fake is not None and pcre_refuses(fake):
+        return "Regular expression could not be compiled."
     if backend == "!":
         return None
     table = _hidden_values_left_out(_parameters(parameters))

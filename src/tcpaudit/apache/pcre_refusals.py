@@ -1,0 +1,42 @@
+"""Regular expressions PCRE refuses for certain, judged without PCRE.
+
+httpd compiles patterns with PCRE (ap_pregcomp); tcpaudit has Python's
+``re``, which refuses some patterns PCRE takes (``(?<name>...)`` before
+Python 3.12) and takes some PCRE refuses. A pattern is said refused only
+when ``re`` refuses it for a reason PCRE shares, each held to the real
+apache2 by tests/apache/test_proxy_params.py: a quantifier with nothing to
+repeat or repeated again, a group or character set never closed, a ``)``
+never opened, a ``{m,n}`` with m over n. Any other pattern is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+__all__ = ["pcre_refuses"]
+
+_SHARED_REASONS = frozenset(
+    {
+        "nothing to repeat",
+        "multiple repeat",
+        "missing ), unterminated subpattern",
+        "unbalanced parenthesis",
+        "unterminated character set",
+        "min repeat greater than max repeat",
+    }
+)
+
+
+def pcre_refuses(pattern: str) -> bool:
+    """Whether PCRE refuses ``pattern`` for a reason Python's ``re`` shows too."""
+    try:
+        with warnings.catch_warnings():
+            # A FutureWarning ("possible nested set") is no refusal.
+            warnings.simplefilter("ignore")
+            re.compile(pattern)
+    except re.error as error:
+        return error.msg in _SHARED_REASONS
+    except (RecursionError, OverflowError, MemoryError):
+        return False
+    return False
