@@ -26,7 +26,7 @@ from .defaults import (
 )
 from .memory import MemoryGuard
 from .model import ApacheSetting, MpmName, SettingValue, VirtualHost
-from .proxy import PROXY_KEYS, ServerWorkers, proxy_routes, vhost_proxy
+from .proxy import PROXY_KEYS, ServerWorkers, counting, proxy_routes, vhost_proxy
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import (
@@ -387,6 +387,8 @@ def virtual_hosts(
     # stage: a vhost line starts from the server's value, not from the defaults.
     server_read = _collect(directives, version, _READ_TIMEOUT).get("RequestReadTimeout")
     default_ports = _with_default_ports(directives)
+    # Routes through balancers are copied per member: counted across hosts.
+    copies = counting(memory.check) if memory is not None else None
     for index, directive in enumerate(_sections(directives, "virtualhost")):
         if memory is not None and not index & 0xFFF:
             memory.check(directive.file or "", directive.line)
@@ -453,7 +455,7 @@ def virtual_hosts(
                 }
             )
         own_routes, main_routes = (
-            vhost_proxy(proxies, inherited)
+            vhost_proxy(proxies, inherited, copies)
             if proxies or (inherited is not None and inherited.routes)
             else ([], None)
         )

@@ -44,7 +44,7 @@ from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
 from .memory import MemoryGuard
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
-from .proxy import server_workers
+from .proxy import counting, server_workers
 from .secret_words import redact_text
 from .shell_redirections import SHAPED_LIKE_SECRET, looks_secret, shown_directive, shown_name
 from .shell_state import redact_environment
@@ -407,7 +407,7 @@ def _load(
         modules=result.modules,
         settings=settings,
         vhosts=vhosts,
-        proxy_routes=proxy_routes(result.directives),
+        proxy_routes=proxy_routes(result.directives, check=counting(memory.check)),
         secret_value_lines=[
             Location(file=file, line=line) for file, line in result.secret_value_lines
         ],

@@ -21,7 +21,7 @@ worker. Each was measured on apache2 2.4 (tests/lab/test_proxy_workers.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .includes import has_wildcard
@@ -38,7 +38,14 @@ from .proxy_params import (
 from .tree import Directive
 from .values import parse_proxy_params
 
-__all__ = ["PROXY_KEYS", "ServerWorkers", "proxy_routes", "server_workers", "vhost_proxy"]
+__all__ = [
+    "PROXY_KEYS",
+    "ServerWorkers",
+    "counting",
+    "proxy_routes",
+    "server_workers",
+    "vhost_proxy",
+]
 
 # The lower-cased names a scope's lines are scanned for.
 PROXY_KEYS = frozenset(
@@ -330,8 +337,31 @@ def _inherits_workers(own: ServerWorkers, main: ServerWorkers) -> bool:
     return any(flag is None or flag for flag in flags)
 
 
+# A load's guard (memory.MemoryGuard.check), called as routes are built.
+Check = Callable[[str, int | None], None]
+# Routes through a balancer are copied once per member: the guard is asked
+# every this many copies, so routes times members stop at its bound.
+_CHECK_EVERY_COPIES = 4096
+
+
+def counting(check: Check) -> Check:
+    """``check`` as ``_balanced`` calls it for each copy: asked once every
+    _CHECK_EVERY_COPIES calls, however the copies fall into routes and hosts."""
+    calls = 0
+
+    def counted(file: str, line: int | None) -> None:
+        nonlocal calls
+        calls += 1
+        if not calls % _CHECK_EVERY_COPIES:
+            check(file, line)
+
+    return counted
+
+
 def proxy_routes(
-    directives: Iterable[Directive], inherited: ServerWorkers | None = None
+    directives: Iterable[Directive],
+    inherited: ServerWorkers | None = None,
+    check: Check | None = None,
 ) -> list[ProxyRoute]:
     """The routes set directly in this scope or in one of its Location sections,
     each with the parameters of the worker it runs with.
@@ -340,12 +370,15 @@ def proxy_routes(
     requests find before its own. A route whose worker a route before it
     defined has ``shared_with`` that route's line; one whose worker a
     ``<Proxy>`` section or ProxySet defined has ``worker_at`` that line.
+    ``check``: the load's guard, asked as routes through balancers are copied.
     """
-    return vhost_proxy(directives, inherited)[0]
+    return vhost_proxy(directives, inherited, check)[0]
 
 
 def vhost_proxy(
-    directives: Iterable[Directive], main: ServerWorkers | None = None
+    directives: Iterable[Directive],
+    main: ServerWorkers | None = None,
+    check: Check | None = None,
 ) -> tuple[list[ProxyRoute], list[ProxyRoute] | None]:
     """A scope's own routes (``proxy_routes``) and, for a virtual host that
     finds none of the main server's workers, the main server's routes as
@@ -357,7 +390,7 @@ def vhost_proxy(
     routes: list[ProxyRoute] = []
     for route, found in reader.routes:
         if route.url[:9].lower() == "balancer:":
-            routes.extend(_balanced(route, reader.workers, outer, first_route))
+            routes.extend(_balanced(route, reader.workers, outer, first_route, check))
         else:
             routes.append(_resolved(route, found, reader.workers, outer, first_route))
     main_routes = None
@@ -379,6 +412,7 @@ def _balanced(
     workers: ServerWorkers,
     outer: ServerWorkers | None,
     first_route: dict[int, ProxyRoute],
+    check: Check | None = None,
 ) -> list[ProxyRoute]:
     """A route to a balancer as its members run it: one copy per member with
     the member's worker (its BalancerMember line's parameters and the
@@ -395,6 +429,8 @@ def _balanced(
         return [route.model_copy(update={"params": {}})]
     copies = []
     for name, worker in members.items():
+        if check is not None:
+            check(route.file, route.line)
         first = first_route.setdefault(id(worker), route)
         copies.append(
             route.model_copy(
