@@ -259,6 +259,25 @@ def test_a_route_in_a_proxy_section_defines_the_worker_a_later_route_shares(
 
 
 @pytest.mark.parametrize(
+    ("section", "path"),
+    [("<Location ~ ^/x>", "^/x"), ("<LocationMatch ^/y>", "^/y"), ("<Location /z>", "/z")],
+)
+def test_a_route_in_a_location_takes_its_path_as_httpd_keeps_it(
+    tmp_path: Path, section: str, path: str
+) -> None:
+    # core.c's urlsection: cmd->path is the expression after "~" (the route
+    # was recorded with the path "~").
+    closing = "</LocationMatch>" if "Match" in section else "</Location>"
+    _, loaded = _both(
+        tmp_path,
+        _mpm("event") + MODULES + f"Listen 8080\n{section}\nProxyPass http://c/zz timeout=3\n"
+        f"{closing}\n",
+    )
+    (route,) = loaded.proxy_routes  # type: ignore[attr-defined]
+    assert (route.path, route.params) == (path, {"timeout": "3"})
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "ProxyPass /a http//alice:S3cr3tPassw0rd@backend.example/",

@@ -299,8 +299,10 @@ class _Reader:
                 self.proxy_section(directive)
             elif key in _LOCATIONS and directive.children and directive.args:
                 section = f"{directive.name} {directive.args[0]}"
-                # A wildcard path (cmd->path) makes a ProxyPass's worker a match one.
-                pattern = has_wildcard(section_path(directive) or "")
+                # The route's path is cmd->path: a <Location ~ re>'s is its
+                # expression. A wildcard path makes its worker a match one.
+                path = section_path(directive) or directive.args[0]
+                pattern = has_wildcard(path)
                 for child in directive.children:
                     backend = child.args
                     if (
@@ -308,7 +310,7 @@ class _Reader:
                         and child.children is None
                         and backend[:1] not in ((), ("!",))
                     ):
-                        self.route(child, directive.args[0], backend, section, pattern)
+                        self.route(child, path, backend, section, pattern)
                     elif child.key == "proxyset" and child.children is None:
                         self.proxy_set(child, None)
                 self.members_in(directive, section_path(directive))
