@@ -205,6 +205,11 @@ CASES = [
     "ProxyPassMatch ^/a) http://b/",
     "ProxyPass ~ ^/a** http://b/",
     "ProxyPassMatch ^/(?<n>a) http://b/$1",
+    # PCRE's verbs and options, which Python's re takes for "nothing to repeat".
+    'ProxyPassMatch "^/a(*FAIL)" http://b/',
+    'ProxyPassMatch "(*UTF)^/a" http://b/',
+    'ProxyPassMatch "^/a(*MARK:x)b" !',
+    '<Location "/a*(*COMMIT)">\nProxyPass http://c/\n</Location>',
 ]
 
 

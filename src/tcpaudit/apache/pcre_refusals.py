@@ -2,7 +2,7 @@
 
 httpd compiles patterns with PCRE (ap_pregcomp); tcpaudit has Python's
 ``re``, which refuses some patterns PCRE takes (``(?<name>...)`` before
-Python 3.12) and takes some PCRE refuses. A pattern is said refused only
+Python 3.12, PCRE's ``(*VERB)`` groups) and takes some PCRE refuses. A pattern is said refused only
 when ``re`` refuses it for a reason PCRE shares, each held to the real
 apache2 by tests/apache/test_proxy_params.py: a quantifier with nothing to
 repeat or repeated again, a group or character set never closed, a ``)``
@@ -16,6 +16,7 @@ import warnings
 
 __all__ = ["pcre_refuses"]
 
+_VERB = re.compile(r"\(\*[A-Za-z]")
 _SHARED_REASONS = frozenset(
     {
         "nothing to repeat",
@@ -30,6 +31,11 @@ _SHARED_REASONS = frozenset(
 
 def pcre_refuses(pattern: str) -> bool:
     """Whether PCRE refuses ``pattern`` for a reason Python's ``re`` shows too."""
+    if _VERB.search(pattern):
+        # PCRE's verbs, options and assertions ((*FAIL), (*UTF), (*pla:...)),
+        # which re reads as a quantifier with nothing to repeat; a "(*" with
+        # no name after it PCRE refuses too.
+        return False
     try:
         with warnings.catch_warnings():
             # A FutureWarning ("possible nested set") is no refusal.
