@@ -261,6 +261,27 @@ def test_routes_times_balancer_members_stop_at_the_memory_bound(tmp_path: Path) 
     assert read["exit_code"] == 0, read["stderr"]
 
 
+def test_thousands_of_processes_holding_one_socket(tmp_path: Path) -> None:
+    # diagnose searched a socket's holders for each process that holds it:
+    # 30,000 children sharing a listener (a large prefork pool) took two
+    # minutes. Each also holds the socket twice, which lists it once.
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "tests/diagnose/fixtures/healthy", root, symlinks=True)
+    listener = (root / "proc/net/tcp").read_text().splitlines()[1].split()
+    assert listener[3] == "0A"  # LISTEN
+    for index in range(20_000):
+        fd = root / f"proc/{100_000 + index}/fd"
+        fd.mkdir(parents=True)
+        (fd / "3").symlink_to(f"socket:[{listener[9]}]")
+        (fd / "4").symlink_to(f"socket:[{listener[9]}]")
+        (fd.parent / "comm").write_text("worker\n")
+    (run,) = clis_in_child([["diagnose", "--root", str(root), "--format", "json"]], tmp_path)[
+        "runs"
+    ]
+    assert run["exit_code"] in (0, 1), run["stderr"]
+    assert run["seconds"] < SAFE_SECONDS
+
+
 def test_configurations_that_need_gigabytes_stop_at_the_memory_bound(tmp_path: Path) -> None:
     # Within the bounds on files (64 MiB each, 200,000 of them) and yet
     # gigabytes of tree: one file of 6.6 million directives, 300 files of
