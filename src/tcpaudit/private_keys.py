@@ -1,7 +1,8 @@
 """The armour that marks a private key in any text.
 
 PEM (PKCS#1, PKCS#8, SEC1, OpenSSH: ``-----BEGIN ... PRIVATE KEY-----``),
-OpenPGP's ``PRIVATE KEY BLOCK``, SSH.com's SSH2 format and PuTTY's key
+OpenPGP's ``PRIVATE KEY BLOCK`` (PGP 2's ``SECRET KEY BLOCK``), OpenVPN's
+``Static key V1`` (a shared secret), SSH.com's SSH2 format and PuTTY's key
 files. The Ansible module (plugins/modules/facts.py), which must stand
 alone, spells the same pattern and also finds where each key ends;
 tests/ansible/test_facts_module.py holds the two equal.
@@ -14,7 +15,8 @@ import re
 __all__ = ["KEY_BEGIN"]
 
 KEY_BEGIN = re.compile(
-    r"-----BEGIN (?P<pem>[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----"
+    r"-----BEGIN (?P<pem>(?:[A-Za-z0-9 ]|-(?!-))*"
+    r"(?:PRIVATE KEY(?: BLOCK)?|SECRET KEY BLOCK|Static key V[0-9]+))-----"
     r"|---- BEGIN SSH2 (?P<ssh2>[A-Z0-9 ]*PRIVATE KEY) ----"
     r"|PuTTY-User-Key-File-[0-9]+:"
 )

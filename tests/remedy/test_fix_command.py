@@ -268,8 +268,9 @@ def test_a_configuration_file_holding_a_private_key_is_left_out(tmp_path: Path) 
         "# ---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\n# P2/56wSECRETBODY\n# ---- END SSH2 ENCRYPTED PRIVATE KEY ----\n",
         "# PuTTY-User-Key-File-3: ssh-ed25519\n# Private-Lines: 1\n# AAAASECRETBODY\n# Private-MAC: 0a\n",
         "# -----BEGIN PRIVATE KEY----- MIIEvSECRETBODY -----END PRIVATE KEY-----\n",
+        "# -----BEGIN PGP SECRET KEY BLOCK-----\n# lQOYBGSECRETBODY\n# -----END PGP SECRET KEY BLOCK-----\n",
     ],
-    ids=["pgp", "ssh2", "putty", "one-line-pem"],
+    ids=["pgp", "ssh2", "putty", "one-line-pem", "pgp2"],
 )
 def test_a_file_holding_a_private_key_of_any_armour_is_left_out(tmp_path: Path, key: str) -> None:
     # Only "-----BEGIN ... PRIVATE KEY-----" was a key: an OpenPGP, SSH2 or

@@ -357,7 +357,8 @@ _SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pw")
 # "PRIVATE KEY BLOCK", SSH.com's SSH2, and PuTTY's files, whose private part
 # ends with their MAC (or v1's hash) line (src/tcpaudit/private_keys.py).
 _KEY_BEGIN = re.compile(
-    r"-----BEGIN (?P<pem>[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----"
+    r"-----BEGIN (?P<pem>(?:[A-Za-z0-9 ]|-(?!-))*"
+    r"(?:PRIVATE KEY(?: BLOCK)?|SECRET KEY BLOCK|Static key V[0-9]+))-----"
     r"|---- BEGIN SSH2 (?P<ssh2>[A-Z0-9 ]*PRIVATE KEY) ----"
     r"|PuTTY-User-Key-File-[0-9]+:"
 )
