@@ -127,3 +127,13 @@ def test_the_widest_fields_the_kernel_prints_are_read() -> None:
         2**32 - 1,
         2**32 - 1,
     )
+
+
+@pytest.mark.parametrize("line", [b"   0: \xff\n", "   0: 0100007F:\u0660050 x\n".encode()])
+def test_a_byte_that_is_not_ascii_is_a_bad_line_named(tmp_path: Path, line: bytes) -> None:
+    # The whole table was decoded as ASCII first: the error named no line.
+    (tmp_path / "proc/net").mkdir(parents=True)
+    (tmp_path / "proc/net/tcp").write_bytes(HEADER.encode() + GOOD.encode() + line)
+    with pytest.raises(ParseError) as caught:
+        read_proc_sockets(RootFS(tmp_path))
+    assert str(caught.value).startswith("proc/net/tcp:3: ")

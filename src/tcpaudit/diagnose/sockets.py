@@ -279,15 +279,16 @@ def read_proc_sockets(
         shown = fs.display_tree(tree_path)
         try:
             # Inside the root, no link followed, regular files only (a FIFO
-            # here would block), 64 MiB at most.
-            text = fs.read_bytes(tree_path).decode("ascii")
+            # here would block), 64 MiB at most. A byte that is not ASCII is
+            # kept (surrogateescape) for the line parser to refuse by line.
+            text = fs.read_bytes(tree_path).decode("ascii", "surrogateescape")
         except FileNotFoundError as exc:
             if not required:
                 continue
             raise ParseError(
                 "no TCP socket table here (give --ss or --netstat with a capture)", file=shown
             ) from exc
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise ParseError(f"cannot read: {exc}", file=shown) from exc
         records.extend(parse_proc_net_tcp(text, shown, owners))
         del text  # before the next table is read
