@@ -210,6 +210,17 @@ CASES = [
     'ProxyPassMatch "(*UTF)^/a" http://b/',
     'ProxyPassMatch "^/a(*MARK:x)b" !',
     '<Location "/a*(*COMMIT)">\nProxyPass http://c/\n</Location>',
+    # A section's own expression, compiled before its contents are read.
+    '<LocationMatch "^/(">\nRequire all granted\n</LocationMatch>',
+    '<Location ~ "^/(">\nRequire all granted\n</Location>',
+    '<DirectoryMatch "^/(">\nRequire all granted\n</DirectoryMatch>',
+    '<Files ~ "a{2,1}">\nRequire all granted\n</Files>',
+    '<FilesMatch "(">\nRequire all granted\n</FilesMatch>',
+    '<ProxyMatch "^http://b/(">\nProxySet timeout=5\n</ProxyMatch>',
+    '<ProxyMatch "proxy:[">\nRequire all granted\n</ProxyMatch>',
+    '<LocationMatch "^/a(*FAIL)">\nRequire all granted\n</LocationMatch>',
+    '<LocationMatch "^/(?<n>a)">\nRequire all granted\n</LocationMatch>',
+    '<Directory ~ "^/srv/[a-z]+">\nRequire all granted\n</Directory>',
 ]
 
 

@@ -50,6 +50,7 @@ from .handlers import (
     section_error,
     words_decide,
 )
+from .pcre_refusals import pcre_refuses
 from .proxy_params import proxy_section_path, section_path
 from .secret_words import redact_text
 from .tree import Directive
@@ -85,6 +86,24 @@ _SETTING_OVERRIDES = frozenset(
     {"directory", "directorymatch", "location", "locationmatch", "virtualhost", "proxy",
      "proxymatch"}
 )  # fmt: skip
+
+
+# Sections whose path may be a regular expression (…Match, or "~" first).
+_REGEX_SECTIONS = frozenset(
+    {"directory", "directorymatch", "location", "locationmatch", "files", "filesmatch",
+     "proxymatch"}
+)  # fmt: skip
+
+
+def _section_regex(section: Directive) -> str | None:
+    """The regular expression a section's handler compiles, or None."""
+    args = section.args
+    if not args:
+        return None
+    if section.key.endswith("match"):
+        path = args[0]
+        return path[6:] if section.key == "proxymatch" and path[:6].lower() == "proxy:" else path
+    return args[1] if args[0] == "~" and len(args) > 1 else None
 
 
 def _in_proxy(sections: tuple[str, ...]) -> bool:
@@ -337,6 +356,13 @@ def check_commands(
                 raise ApacheConfigError(
                     errors[id(directive)], file=directive.file, line=directive.line
                 )
+            if children is not None and modern and directive.key in _REGEX_SECTIONS:
+                pattern = _section_regex(directive)
+                if pattern is not None and pcre_refuses(pattern):
+                    # The section's handler compiles it before its contents are read.
+                    raise ApacheConfigError(
+                        "Regex could not be compiled", file=directive.file, line=directive.line
+                    )
             arity = verdict[3]
             if arity is not None:
                 # invoke_cmd counts the words before the handler sees them. Most
