@@ -98,3 +98,19 @@ def test_lines_that_add_no_memory_stop_at_the_time_bound(
 def test_the_time_bound_leaves_room_in_the_promise() -> None:
     # SECURITY.md promises an answer in under 30 s: the reading may take half.
     assert MAX_LOAD_CPU_SECONDS <= 15
+
+
+@pytest.mark.parametrize(
+    ("setting", "seconds"),
+    [(None, MAX_LOAD_CPU_SECONDS), ("40", 40.0), ("0", float("inf")), ("x", MAX_LOAD_CPU_SECONDS),
+     ("-3", MAX_LOAD_CPU_SECONDS), ("nan", MAX_LOAD_CPU_SECONDS), (" 2.5 ", 2.5)],
+)  # fmt: skip
+def test_the_operator_may_raise_the_time_bound(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, seconds: float
+) -> None:
+    # An emulated runner or valgrind runs a load many times slower.
+    if setting is None:
+        monkeypatch.delenv("TCPAUDIT_LOAD_CPU_SECONDS", raising=False)
+    else:
+        monkeypatch.setenv("TCPAUDIT_LOAD_CPU_SECONDS", setting)
+    assert MemoryGuard().seconds == seconds
