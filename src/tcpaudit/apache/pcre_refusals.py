@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from functools import lru_cache
 
 __all__ = ["pcre_refuses"]
 
@@ -29,6 +30,9 @@ _SHARED_REASONS = frozenset(
 )
 
 
+# Thousands of vhosts repeat a few patterns (<FilesMatch "\.php$">): each is
+# judged once (a compile in a warnings context costs microseconds).
+@lru_cache(maxsize=4096)
 def pcre_refuses(pattern: str) -> bool:
     """Whether PCRE refuses ``pattern`` for a reason Python's ``re`` shows too."""
     if _VERB.search(pattern):
