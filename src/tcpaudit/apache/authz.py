@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .apr_addresses import ip_subnet_error
-from .lexer import split_words
+from .lexer import first_word, split_words
 from .tree import Directive
 
 __all__ = [
@@ -133,32 +133,14 @@ def _enclosing(sections: Iterable[str]) -> tuple[str, bool]:
 
 
 _ALL_ARGUMENT = "Argument for 'Require all' must be 'granted' or 'denied'"
-# apr_isspace: what ap_getword_conf skips around a word.
-_C_BLANKS = " \t\n\v\f\r"
-
-
-def _word_and_rest(text: str) -> tuple[str, str]:
-    """ap_getword_conf: the next word (unquoted) and the text after it and its blanks."""
-    text = text.lstrip(_C_BLANKS)
-    quote = text[:1]
-    if quote in ('"', "'"):
-        end = 1
-        while end < len(text) and text[end] != quote:
-            # A backslash keeps the quote or backslash after it inside the word.
-            end += 2 if text[end] == "\\" and text[end + 1 : end + 2] in (quote, "\\") else 1
-        word, end = text[1:end], min(end + 1, len(text))
-    else:
-        end = next((at for at, char in enumerate(text) if char in _C_BLANKS), len(text))
-        word = text[:end]
-    return word, text[end:].lstrip(_C_BLANKS)
 
 
 def provider_rest(rest: str) -> str:
     """The raw text add_authz_provider hands the provider: what follows its
     name (and ``not``) in the text after ``Require``, variables substituted."""
-    name, after = _word_and_rest(rest)
+    name, after = first_word(rest)
     if name.lower() == "not":
-        after = _word_and_rest(after)[1]
+        after = first_word(after)[1]
     return after
 
 

@@ -266,8 +266,7 @@ class _Evaluator(PhysicalLineReader):
                 raise ApacheConfigError("ServerRoot takes one argument", file=file, line=number)
             # set_server_root merges the argument with the working directory,
             # not with the ServerRoot before it; the service runs from /.
-            joined = posixpath.join("/", args[0])
-            self.server_root = PurePosixPath(posixpath.normpath(joined).replace("//", "/", 1))
+            self.server_root = _merged("/", args[0])
             # apr_filepath_merge keeps one trailing '/' ("/x/", "/x/." and
             # "/x//" are "/x/"): httpd's ServerRoot is a byte longer.
             self.server_root_slash = str(self.server_root) != "/" and args[0].endswith(("/", "/."))
@@ -341,10 +340,14 @@ class _Evaluator(PhysicalLineReader):
         self.include_depth -= 1
 
     def _tree_path(self, value: str) -> PurePosixPath:
-        # ap_server_root_relative: relative to ServerRoot, '.' and '..' folded
-        # (apr_filepath_merge with APR_FILEPATH_TRUENAME), symlinks kept.
-        joined = posixpath.join(str(self.server_root), value)
-        return PurePosixPath(posixpath.normpath(joined).replace("//", "/", 1))
+        # ap_server_root_relative: relative to ServerRoot.
+        return _merged(str(self.server_root), value)
+
+
+def _merged(base: str, value: str) -> PurePosixPath:
+    """apr_filepath_merge with APR_FILEPATH_TRUENAME: ``value`` relative to
+    ``base``, '.' and '..' folded, symlinks kept."""
+    return PurePosixPath(posixpath.normpath(posixpath.join(base, value)).replace("//", "/", 1))
 
 
 def names_directory(value: str) -> bool:

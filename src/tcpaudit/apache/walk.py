@@ -98,12 +98,9 @@ _REGEX_SECTIONS = frozenset(
 def _section_regex(section: Directive) -> str | None:
     """The regular expression a section's handler compiles, or None."""
     args = section.args
-    if not args:
-        return None
-    if section.key.endswith("match"):
-        path = args[0]
-        return path[6:] if section.key == "proxymatch" and path[:6].lower() == "proxy:" else path
-    return args[1] if args[0] == "~" and len(args) > 1 else None
+    if section.key.endswith("match") or (args[:1] == ("~",) and len(args) > 1):
+        return section_path(section)  # cmd->path, a <ProxyMatch>'s without "proxy:"
+    return None
 
 
 def _in_proxy(sections: tuple[str, ...]) -> bool:

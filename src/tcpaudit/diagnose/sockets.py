@@ -161,9 +161,7 @@ def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
         try:
             value = int(address_hex, 16)
         except ValueError as exc:
-            raise ParseError(
-                f"bad address {shown_prefix(text, 60)!r}", file=where, line=line
-            ) from exc
+            raise _bad_address(text, where, line) from exc
         first, second, third, fourth = (
             value >> 24,
             value >> 16 & 255,
@@ -177,7 +175,7 @@ def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
     try:
         raw = bytes.fromhex(address_hex)
     except ValueError as exc:
-        raise ParseError(f"bad address {shown_prefix(text, 60)!r}", file=where, line=line) from exc
+        raise _bad_address(text, where, line) from exc
     # The kernel prints each 32-bit word of the address as a number in host
     # byte order (%08X of a __be32), so on little-endian hosts (x86, arm64)
     # every 4-byte group is reversed. Captures are read in this host's order.
@@ -186,7 +184,7 @@ def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
     if len(raw) == 4:
         return str(ipaddress.IPv4Address(raw)), port
     if len(raw) != 16:
-        raise ParseError(f"bad address {shown_prefix(text, 60)!r}", file=where, line=line)
+        raise _bad_address(text, where, line)
     address6 = ipaddress.IPv6Address(raw)
     # Dual-stack listeners (``Listen 80`` binds [::]) see IPv4 peers as ::ffff:a.b.c.d.
     mapped = address6.ipv4_mapped
@@ -197,8 +195,13 @@ def _port(port_hex: str, text: str, where: str, line: int) -> int:
     # The kernel prints a port as %04X: four digits at most.
     port = ascii_hex(port_hex, 4)
     if port is None:
-        raise ParseError(f"bad address {shown_prefix(text, 60)!r}", file=where, line=line)
+        raise _bad_address(text, where, line)
     return port
+
+
+def _bad_address(text: str, where: str, line: int) -> ParseError:
+    # A hostile table's field may be megabytes, or hold a token: cut, hidden.
+    return ParseError(f"bad address {shown_prefix(text, 60)!r}", file=where, line=line)
 
 
 def parse_proc_net_tcp(
