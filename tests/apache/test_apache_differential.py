@@ -211,16 +211,26 @@ def _startup(apache_root: Path, tree: Tree) -> tuple[dict[str, str], tuple[str, 
 
 
 def main_file_both_ways(
-    tmp_path: Path, lines: list[str], tree: Tree
+    tmp_path: Path,
+    lines: list[str],
+    tree: Tree,
+    files: dict[str, str] | None = None,
+    links: dict[str, str] | None = None,
 ) -> tuple[ApacheRun, ApacheConfig | ApacheConfigError]:
-    """``lines`` as ``tree``'s main file, read by the real apache2 (on a mapped
-    copy) and by tcpaudit: both results, already held to ``assert_same``."""
+    """``lines`` as ``tree``'s main file (beside ``files`` and symbolic ``links``,
+    by path below the root), read by the real apache2 (on a mapped copy) and
+    by tcpaudit: both results, already held to ``assert_same``."""
     tcpaudit_root = tmp_path / "tcpaudit"
     main = tcpaudit_root / tree.main_file.lstrip("/")
     main.parent.mkdir(parents=True)
     main.write_text("\n".join(lines) + "\n")
+    for name, content in (files or {}).items():
+        (tcpaudit_root / name).parent.mkdir(parents=True, exist_ok=True)
+        (tcpaudit_root / name).write_text(content)
+    for name, target in (links or {}).items():
+        (tcpaudit_root / name).symlink_to(target)
     apache_root = tmp_path / "apache"
-    shutil.copytree(tcpaudit_root, apache_root)
+    shutil.copytree(tcpaudit_root, apache_root, symlinks=True)
     map_tree(apache_root)
     run = run_apache(apache_root, tree.main_file, tree.server_root)
     loaded = load_with_tcpaudit(tcpaudit_root, tree)

@@ -20,6 +20,8 @@ MODULES = "".join(
                  "lbmethod_byrequests")
 )  # fmt: skip
 
+# An event server with mod_proxy and its balancer's modules, listening.
+_PROXIED = _mpm("event") + MODULES + "Listen 8080\n"
 CASES = [
     "ProxyPass /a http://b/ timeout=0",
     "ProxyPass /a http://b/ timeout=abc",
@@ -226,13 +228,13 @@ CASES = [
 
 @pytest.mark.parametrize("text", CASES)
 def test_proxy_lines_are_checked_as_mod_proxy_checks_them(tmp_path: Path, text: str) -> None:
-    _both(tmp_path, _mpm("event") + MODULES + "Listen 8080\n" + text + "\n")
+    _both(tmp_path, _PROXIED + text + "\n")
 
 
 def test_a_port_reference_cut_from_a_hidden_password_is_not_refused(tmp_path: Path) -> None:
     # httpd cuts "$1@b:x" from the userinfo's ':' and accepts the line; the
     # password is hidden as it is read, so the dumps differ by that word only.
-    text = _mpm("event") + MODULES + "Listen 8080\nProxyPassMatch ^/(a) http://u:$1@b:x/\n"
+    text = _PROXIED + "ProxyPassMatch ^/(a) http://u:$1@b:x/\n"
     with pytest.raises(AssertionError, match="tcpaudit-redacted"):
         _both(tmp_path, text)
     run = run_apache(tmp_path / "apache", DEBIAN.main_file, DEBIAN.server_root)
@@ -247,8 +249,7 @@ def test_a_route_sharing_a_worker_runs_with_the_workers_parameters(tmp_path: Pat
     # sharing" (AH01146): /c runs with the worker /a defined, timeout 5.
     run, loaded = _both(
         tmp_path,
-        _mpm("event") + MODULES + "Listen 8080\nProxyPass /a http://b/ timeout=5\n"
-        "ProxyPass /c http://b/ timeout=700\n",
+        _PROXIED + "ProxyPass /a http://b/ timeout=5\nProxyPass /c http://b/ timeout=700\n",
     )
     assert "AH01146" in run.stderr  # type: ignore[attr-defined]
     first, second = loaded.proxy_routes  # type: ignore[attr-defined]
@@ -264,7 +265,7 @@ def test_a_route_in_a_proxy_section_defines_the_worker_a_later_route_shares(
     # timeout, is the one a later ProxyPass to the same URL runs with.
     run, loaded = _both(
         tmp_path,
-        _mpm("event") + MODULES + "Listen 8080\n<Proxy http://b/>\nProxyPass http://c/ timeout=7\n"
+        _PROXIED + "<Proxy http://b/>\nProxyPass http://c/ timeout=7\n"
         "</Proxy>\nProxyPass /z http://c/ timeout=700\n",
     )
     assert "AH01146" in run.stderr  # type: ignore[attr-defined]
@@ -311,7 +312,7 @@ def test_a_route_in_a_location_takes_its_path_as_httpd_keeps_it(
 def test_an_error_line_of_mod_proxy_never_shows_a_password(tmp_path: Path, text: str) -> None:
     # The refusals quoted the URL or the value: a malformed URL's password,
     # a nonce or a token reached the error line.
-    run, loaded = _both(tmp_path, _mpm("event") + MODULES + "Listen 8080\n" + text + "\n")
+    run, loaded = _both(tmp_path, _PROXIED + text + "\n")
     assert not run.accepted  # type: ignore[attr-defined]
     assert "S3cr3tPassw0rd" not in str(loaded) and "abc" not in str(loaded)
 
@@ -342,10 +343,7 @@ def test_a_proxypassmatch_worker_name_is_matched_as_httpd_matches_it(
     # pattern ($N: any text) against the next ProxyPassMatch's URL, without
     # the scheme://host bound of a prefix; apache2 -t says AH01146 when the
     # second line shares the first one's worker.
-    text = (
-        _mpm("event") + MODULES + "Listen 8080\n"
-        f"ProxyPassMatch ^/(a) {first}\nProxyPassMatch ^/(c) {second} timeout=7\n"
-    )
+    text = _PROXIED + f"ProxyPassMatch ^/(a) {first}\nProxyPassMatch ^/(c) {second} timeout=7\n"
     run, loaded = _both(tmp_path, text)
     shared_by_apache = "Ignoring parameter 'timeout=7'" in run.stderr  # type: ignore[attr-defined]
     routes = loaded.proxy_routes  # type: ignore[attr-defined]
@@ -375,7 +373,7 @@ def test_a_proxypass_makes_a_match_worker_where_httpd_does(tmp_path: Path, lines
     # add_pass makes a ProxyPass's worker a match one after '~' and in a
     # location whose path is a wildcard pattern (apr_fnmatch_test): a later
     # ProxyPassMatch then shares it (AH01146), a later ProxyPass does not.
-    text = _mpm("event") + MODULES + "Listen 8080\n" + lines + "\n"
+    text = _PROXIED + lines + "\n"
     run, loaded = _both(tmp_path, text)
     shared_by_apache = "Ignoring parameter 'timeout=7'" in run.stderr  # type: ignore[attr-defined]
     last = loaded.proxy_routes[-1]  # type: ignore[attr-defined]

@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from apache_harness import APACHE2, MODULE_DIR, map_tree, run_apache, static_modules
-from test_apache_differential import Tree, assert_same
+from apache_harness import APACHE2, MODULE_DIR, map_tree, static_modules
+from test_apache_differential import Tree, main_file_both_ways
 
 from tcpaudit.apache import load_apache
 from tcpaudit.errors import ApacheConfigError
@@ -33,26 +33,7 @@ FILES = {
 def _both(
     tmp_path: Path, text: str, files: dict[str, str], links: dict[str, str] | None = None
 ) -> tuple[object, object]:
-    tcpaudit_root = tmp_path / "tcpaudit"
-    main = tcpaudit_root / "etc/apache2/apache2.conf"
-    main.parent.mkdir(parents=True)
-    main.write_text(HEAD + text)
-    for name, content in files.items():
-        (tcpaudit_root / name).parent.mkdir(parents=True, exist_ok=True)
-        (tcpaudit_root / name).write_text(content)
-    for name, target in (links or {}).items():
-        (tcpaudit_root / name).symlink_to(target)
-    apache_root = tmp_path / "apache"
-    shutil.copytree(tcpaudit_root, apache_root, symlinks=True)
-    map_tree(apache_root)
-    run = run_apache(apache_root, DEBIAN.main_file, DEBIAN.server_root)
-    try:
-        loaded: object = load_apache(DEBIAN.main_file, root=tcpaudit_root, version="2.4.71",
-                                     compiled_in=static_modules())  # fmt: skip
-    except ApacheConfigError as exc:
-        loaded = exc
-    assert_same(run, loaded)  # type: ignore[arg-type]
-    return run, loaded
+    return main_file_both_ways(tmp_path, (HEAD + text).splitlines(), DEBIAN, files, links)
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,19 @@ def cli_in_child(
     return clis_in_child([args], cwd, timeout, memory, env)
 
 
+def audit_in_child(root: Path, cwd: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``tcpaudit audit --format json`` of ``root`` in a child (clis_in_child):
+    its outcome and the report it wrote, after checking it exited 1 (findings)
+    within SAFE_SECONDS."""
+    report = cwd / "report.json"
+    (run,) = clis_in_child(
+        [["audit", "--root", str(root), "--format", "json", "-o", str(report)]], cwd
+    )["runs"]
+    assert run["exit_code"] == 1, run["stderr"]
+    assert run["seconds"] < SAFE_SECONDS
+    return run, json.loads(report.read_text())
+
+
 def clis_in_child(
     runs: list[list[str]],
     cwd: Path,

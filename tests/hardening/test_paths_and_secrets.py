@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from tcpaudit.cli import cli
 from tcpaudit.report import FORMATS
@@ -23,6 +23,22 @@ def _tree(tmp_path: Path) -> Path:
     root = tmp_path / "root"
     shutil.copytree(REPO / "examples" / "closewait-incident", root, symlinks=True)
     return root
+
+
+def _every_output(root: Path, *, fixes: bool = True) -> list[Result]:
+    """``facts``, ``audit`` in every format, then (``fixes``) ``fix`` in the
+    formats that carry findings' text: patch, SARIF log, playbook."""
+    runner = CliRunner()
+    outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
+    outputs += [
+        runner.invoke(cli, ["audit", "--root", str(root), "--format", name]) for name in FORMATS
+    ]
+    if fixes:
+        outputs += [
+            runner.invoke(cli, ["fix", "--root", str(root), "--format", name])
+            for name in ("diff", "sarif", "ansible")
+        ]
+    return outputs
 
 
 def _debian_proxy(tmp_path: Path, backend: str, text: str) -> Path:
@@ -233,12 +249,7 @@ def test_a_token_of_a_known_kind_in_an_apache_file_is_never_shown(
     shutil.copytree(REPO / "tests/corpus/debian-12-apache2.4", root, symlinks=True)
     with (root / "etc/apache2/apache2.conf").open("a") as conf:
         conf.write(line + "\n")
-    runner = CliRunner()
-    outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
-    outputs += [
-        runner.invoke(cli, ["audit", "--root", str(root), "--format", name]) for name in FORMATS
-    ]
-    for result in outputs:
+    for result in _every_output(root, fixes=False):
         assert "ghp_" not in result.output + result.stderr
 
 
@@ -260,16 +271,8 @@ def test_a_token_in_a_value_tcpaudit_shows_is_hidden_in_every_output(
         f"ProxyPass /{token} http://backend.example/{token} timeout=500\n"
         f"ProxyPass /b http://backend2.example/ route={token}\n</VirtualHost>\n",
     )
-    runner = CliRunner()
-    outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
-    outputs += [
-        runner.invoke(cli, ["audit", "--root", str(root), "--format", name]) for name in FORMATS
-    ]
     # fix's SARIF log and playbook carry the findings' messages and fixes too.
-    outputs += [
-        runner.invoke(cli, ["fix", "--root", str(root), "--format", name])
-        for name in ("diff", "sarif", "ansible")
-    ]
+    outputs = _every_output(root)
     assert "tcpaudit-redacted.example.com" in outputs[0].output
     if not before:
         assert "timeout=30" in outputs[-2].output  # the route's fix is there, its token hidden
@@ -419,9 +422,7 @@ def test_a_query_parameter_s_value_after_a_quoted_run_is_hidden(tmp_path: Path, 
     # Inside a URL quotes are characters: the value ran only to the end of
     # its first quoted run, and the rest was shown.
     root = _debian_proxy(tmp_path, "proxy_http", f"ProxyPass /a {word.format(m=MARKER)}\n")
-    runner = CliRunner()
-    outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
-    outputs += [runner.invoke(cli, ["audit", "--root", str(root), "--format", f]) for f in FORMATS]
+    outputs = _every_output(root, fixes=False)
     assert "tcpaudit-redacted" in outputs[0].output
     for result in outputs:
         assert result.exit_code in (0, 1), result.output
@@ -456,15 +457,7 @@ def test_no_piece_of_a_token_survives_a_wrap_a_cut_or_an_escape(tmp_path: Path) 
     (root / "etc/sysctl.d/90-x.conf").write_text(
         f"net.ipv4.tcp_keepalive_time = {'y' * 44} {cut}\n"
     )
-    runner = CliRunner()
-    outputs = [runner.invoke(cli, ["facts", "--root", str(root)])]
-    outputs += [
-        runner.invoke(cli, ["audit", "--root", str(root), "--format", name]) for name in FORMATS
-    ]
-    outputs += [
-        runner.invoke(cli, ["fix", "--root", str(root), "--format", name])
-        for name in ("diff", "sarif", "ansible")
-    ]
+    outputs = _every_output(root)
     assert "refused by the kernel" in outputs[1].output  # the cut note is there
     assert "x%2Ctcpaudit-redacted.conf" in outputs[list(FORMATS).index("github") + 1].output
     pieces = _windows(jwt) | _windows(long_token) | _windows(named) | _windows(cut)
