@@ -96,8 +96,8 @@ class EvaluationResult:
     notes: list[Note] = field(default_factory=list)
     # id(directive) -> the error its handler gives when httpd walks the tree.
     deferred: dict[int, str] = field(default_factory=dict)
-    # id(Require node) -> the text after "Require", where its words may not show it.
-    raw_requires: dict[int, str] = field(default_factory=dict)
+    # id(node) -> the text after a RAW_TEXT_KEYS name, where its words may not show it.
+    raw_texts: dict[int, str] = field(default_factory=dict)
     # Module identifiers named by a LoadModule line of the tree (the first word).
     load_module_names: set[str] = field(default_factory=set)
     # (file, line) of the Define and Use lines whose values stand where a secret is.
@@ -131,7 +131,7 @@ class _Evaluator(PhysicalLineReader):
         self.notes: list[Note] = []
         self.macros = MacroTable()
         self.deferred: dict[int, str] = {}
-        self.raw_requires: dict[int, str] = {}
+        self.raw_texts: dict[int, str] = {}
         self.load_module_names: set[str] = set()
         self.include_depth = 0
         self.files_read = 0
@@ -450,7 +450,7 @@ def evaluate(
         main_file=shown,
         notes=[*evaluator.notes, *evaluator.variables.notes],
         deferred=evaluator.deferred,
-        raw_requires=evaluator.raw_requires,
+        raw_texts=evaluator.raw_texts,
         load_module_names=evaluator.load_module_names,
         wildcards=evaluator.directories.scanned,
         missing_includes=evaluator.directories.missing,
@@ -500,7 +500,7 @@ def check_result(
             result.modules,
             version,
             deferred=result.deferred,
-            raw_requires=result.raw_requires,
+            raw_texts=result.raw_texts,
             validate=validate,
             validated=validated,
         )

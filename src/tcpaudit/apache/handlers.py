@@ -16,7 +16,8 @@ httpd's message or None. Three kinds of checks live here:
   ``Options``, ``AllowOverride``, ``Error``, ``ServerAlias``, ``LogLevel``,
   ``Listen``, ``ListenBacklog``, ``LimitRequest*``, ``MaxRanges*``,
   ``ErrorDocument``, ``ProxyTimeout``, the argument count of sections and
-  ``<Else>`` without ``<If>``.
+  ``<Else>`` without ``<If>``; mod_rewrite's in rewrite_args.py, mod_headers',
+  mod_setenvif's and mod_ssl's in handler_modules.py, mod_authz_core's in authz.py.
 
 Checks that depend on the host (a DocumentRoot that exists, a user name,
 DNS for ``Listen host:port``) are left out: the audited tree is often a copy.
@@ -42,6 +43,12 @@ from .proxy_params import (
     proxy_pass_error,
     proxy_section_error,
     proxy_set_error,
+)
+from .rewrite_args import (
+    rewrite_base_error,
+    rewrite_cond_error,
+    rewrite_options_error,
+    rewrite_rule_error,
 )
 from .tree import Directive
 from .values import parse_atoi
@@ -82,7 +89,7 @@ class WalkState:
     authz_providers: set[str] | None = None
     methods: set[str] = field(default_factory=set)
     authz_aliases: set[str] = field(default_factory=set)
-    raw_requires: Mapping[int, str] = field(default_factory=dict)
+    raw_texts: Mapping[int, str] = field(default_factory=dict)
 
 
 # -- probed data ----------------------------------------------------------------------
@@ -369,6 +376,40 @@ def _alias(directive: Directive, _state: WalkState, sections: tuple[str, ...]) -
     return None
 
 
+def _raw_text(directive: Directive, state: WalkState) -> str | None:
+    """The text after a RAW_ARGS directive's name as httpd hands it to the
+    handler: kept by the reader where the words may not show it, else the
+    words themselves (a plain line); None when neither can say (a word ending
+    in a backslash was cut at a blank the handler's own reading keeps)."""
+    raw = state.raw_texts.get(id(directive))
+    if raw is not None:
+        return raw
+    if any(word.endswith("\\") for word in directive.args[:-1]):
+        return None
+    return " ".join(directive.args)
+
+
+def _rewrite_rule(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    text = _raw_text(directive, state)
+    return None if text is None else rewrite_rule_error(text, _error_document_codes())
+
+
+def _rewrite_cond(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    text = _raw_text(directive, state)
+    return None if text is None else rewrite_cond_error(text)
+
+
+def _rewrite_options(
+    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    return rewrite_options_error(directive.args)
+
+
+def _rewrite_base(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    # cmd_rewritebase tests cmd->path: set by any section giving a path.
+    return rewrite_base_error(directive.args, state.section_path)
+
+
 def _server_name(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
     if not directive.args:
         return None  # the word count's message
@@ -426,7 +467,7 @@ def _require(directive: Directive, state: WalkState, sections: tuple[str, ...]) 
         state.methods,
         sections,
         state.authz_aliases,
-        state.raw_requires.get(id(directive)),
+        state.raw_texts.get(id(directive)),
     )
 
 
@@ -469,6 +510,10 @@ _HANDLERS: dict[str, _Handler] = {
     "setenvifexpr": setenvif_error,
     "browsermatch": setenvif_error,
     "browsermatchnocase": setenvif_error,
+    "rewriterule": _rewrite_rule,
+    "rewritecond": _rewrite_cond,
+    "rewriteoptions": _rewrite_options,
+    "rewritebase": _rewrite_base,
     "sslprotocol": ssl_protocol_error,
     "sslproxyprotocol": ssl_protocol_error,
     # mod_ssl's numbers, read with atoi (ssl_engine_config.c).
@@ -488,7 +533,7 @@ _WORDS_ONLY = frozenset(
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
      "requestheader", "setenvif", "setenvifnocase", "setenvifexpr", "browsermatch",
-     "browsermatchnocase", "sslprotocol", "sslproxyprotocol", "sslverifydepth",
+     "browsermatchnocase", "rewriteoptions", "sslprotocol", "sslproxyprotocol", "sslverifydepth",
      "sslproxyverifydepth", "sslsessioncachetimeout", "sslrenegbuffersize"}
 )  # fmt: skip
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .memory import CHECK_EVERY_LINES
-from .reader import CONDITIONALS, LineReader, NameEntry
+from .reader import CONDITIONALS, RAW_TEXT_KEYS, LineReader, NameEntry
 from .secret_checks import worth_checking
 from .secret_flows import FLOW_DIRECTIVES
 from .sections import Frame, kept_depth, push_kept
@@ -97,6 +97,12 @@ class PhysicalLineReader(LineReader):
                     # Most names never hold a secret: one test, then worth_checking.
                     if (known[3] or "@" in line) and worth_checking(known[3], line):
                         args = self._redact_and_remember(line, known, args, file, number)
+                    elif "\\" in line and known[2] in RAW_TEXT_KEYS:
+                        # "a\ b": words cut at a blank its handler keeps (never remembered).
+                        node = Directive(known[1], args, file, number, None, known[2])
+                        self.raw_texts[id(node)] = line.strip(_SPACE)[len(name) :]
+                        container.append(node)
+                        continue
                     elif len(memo) < _REMEMBERED_LINES and len(line) <= _REMEMBERED_LINE:
                         # The same text makes the same node (args is a tuple,
                         # shared safely).
@@ -161,9 +167,9 @@ class PhysicalLineReader(LineReader):
             return self._open(known, raw, name, file, number, container, stack, split_words)
         substituted = self.variables.substitute(raw, file, number) if "${" in raw else raw
         words = tuple(split_words(substituted[len(name) :]))
-        # The words may not show a Require line's text (quotes, blanks from a
-        # variable): its node is kept with that text, never remembered.
-        is_require = known[2] == "require"
+        # The words may not show a Require or RewriteRule line's text (quotes,
+        # blanks from a variable): its node is kept with that text, never remembered.
+        raw_text = known[2] in RAW_TEXT_KEYS
         # Without ${VAR} (whose value a Define may change) the same text makes
         # the same node, as for plain lines.
         if (known[3] or "@" in substituted) and worth_checking(known[3], substituted):
@@ -173,15 +179,15 @@ class PhysicalLineReader(LineReader):
                 words = self._redact(known[2], words, file, number)
         elif (
             substituted is raw
-            and not is_require
+            and not raw_text
             and len(self._plain_lines) < _REMEMBERED_LINES
             and len(line) <= _REMEMBERED_LINE
         ):
             self._plain_lines[line] = (known[1], words, known[2])
         node = Directive(known[1], words, file, number, None, known[2])
         container.append(node)
-        if is_require:
-            self.raw_requires[id(node)] = substituted[len(name) :]
+        if raw_text:
+            self.raw_texts[id(node)] = substituted[len(name) :]
         return container
 
     def _remembered_section(

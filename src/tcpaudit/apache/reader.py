@@ -51,10 +51,13 @@ from .sections import Frame, Line, close_section, container_of, kept_depth, push
 from .tree import Directive
 from .variables import Variables
 
-__all__ = ["CONDITIONALS", "LineReader", "NameEntry", "Remembered"]
+__all__ = ["CONDITIONALS", "RAW_TEXT_KEYS", "LineReader", "NameEntry", "Remembered"]
 
 _SPACE = " \t\r\n\f\v"
 # Conditional sections and the module that registers each (core.c, mod_version.c).
+# Directives whose handler reads the text after the name itself (RAW_ARGS),
+# not ap_getword_conf's words: a node off the plain paths keeps that text.
+RAW_TEXT_KEYS = frozenset({"require", "rewriterule", "rewritecond"})
 CONDITIONALS = {
     "<ifmodule": ("IfModule", "core_module"),
     "<ifdefine": ("IfDefine", "core_module"),
@@ -99,9 +102,10 @@ class LineReader:
     modules: LoadedModules
     macros: MacroTable
     deferred: dict[int, str]
-    # id(Require node) -> the text after "Require" where its words may not
-    # show it (quotes, ${VAR}, continuation lines): authz.require_error.
-    raw_requires: dict[int, str]
+    # id(node) -> the text after the name of a directive whose handler reads
+    # its raw text (RAW_TEXT_KEYS), where its words may not show it (quotes,
+    # ${VAR}, continuation lines): authz.require_error, rewrite_args.
+    raw_texts: dict[int, str]
 
     def __init__(self) -> None:
         # First word as spelled -> _name_entry(); a configuration repeats few names.
@@ -223,7 +227,11 @@ class LineReader:
                         # Most names never hold a secret: one test, then worth_checking.
                         if (known[3] or "@" in raw) and worth_checking(known[3], raw):
                             args = self._redact(known[2], args, where, number)
-                        container.append(Directive(known[1], args, where, number, None, known[2]))
+                        node = Directive(known[1], args, where, number, None, known[2])
+                        container.append(node)
+                        if "\\" in raw and known[2] in RAW_TEXT_KEYS:
+                            # "a\ b": words cut at a blank its handler keeps.
+                            self.raw_texts[id(node)] = raw[len(words[0]) :]
                         continue
                 elif raw[1:2] == "/":
                     container = self._close(stack, raw, split(raw)[0], where, number, root)
@@ -259,8 +267,8 @@ class LineReader:
                                 args = self._redact(known[2], args, where, number)
                             node = Directive(known[1], args, where, number, None, known[2])
                             container.append(node)
-                            if known[2] == "require":
-                                self.raw_requires[id(node)] = line[len(name) :]
+                            if known[2] in RAW_TEXT_KEYS:
+                                self.raw_texts[id(node)] = line[len(name) :]
                             continue
                         # (A section whose line holds ${VAR} takes the general path,
                         # which also records a missing '>'; substituting twice would
@@ -466,6 +474,6 @@ class LineReader:
             push_kept(stack, Frame(name[1:], node, number, node.children), where)
             return index
         self._directive(name, split_words(rest), where, number, container)
-        if key == "require" and container and container[-1].key == "require":
-            self.raw_requires[id(container[-1])] = rest
+        if key in RAW_TEXT_KEYS and container and container[-1].key == key:
+            self.raw_texts[id(container[-1])] = rest
         return index

@@ -234,7 +234,7 @@ def check_commands(
     version: tuple[int, ...],
     *,
     deferred: Mapping[int, str] | None = None,
-    raw_requires: Mapping[int, str] | None = None,
+    raw_texts: Mapping[int, str] | None = None,
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
     validated: Collection[str] | None = None,
 ) -> list[Note]:
@@ -252,8 +252,9 @@ def check_commands(
         modules: identifiers of the loaded modules.
         version: the Apache version.
         deferred: ``id(directive)`` -> the error its handler gives.
-        raw_requires: ``id(directive)`` -> the text after ``Require`` where
-            its words may not show it (authz.require_error).
+        raw_texts: ``id(directive)`` -> the text after the name of a
+            ``Require``, ``RewriteRule`` or ``RewriteCond`` where its words may
+            not show it (authz.require_error, rewrite_args).
         validate: called with each directive and the names of its sections.
         validated: the lower-cased names ``validate`` needs to see (None: all);
             it is not called for the others.
@@ -270,7 +271,7 @@ def check_commands(
         loaded,
         module_names(loaded),
         authz_providers=authz_providers(loaded, verdicts.unknown_modules),
-        raw_requires=raw_requires or {},
+        raw_texts=raw_texts or {},
     )
     # The first configuration whose authorization list holds only negative
     # directives: httpd says so once everything is read (AH01624).
