@@ -1,15 +1,19 @@
-"""IP addresses and subnets as APR reads them for ``Require ip`` (apr_ipsubnet_create).
+"""IP addresses and subnets as APR reads them: ``Require ip`` (apr_ipsubnet_create)
+and ``Listen``'s address and port (apr_parse_addr_port).
 
 Written from APR 1.7's network_io/unix/inet_pton.c (the BIND parsers, which
 take leading zeros in an IPv4 octet and more than four hex digits of value at
 most 0xffff in an IPv6 group) and sockaddr.c (looks_like_ip, parse_ip,
 parse_network: the legacy ``10.1`` network form, and the mask as a bit count
-or an IPv4 netmask), and held to apache2 by tests/apache/test_authz.py.
+or an IPv4 netmask; apr_parse_addr_port), and held to apache2 by
+tests/apache/test_authz.py and tests/apache/test_listen_addresses.py.
 """
 
 from __future__ import annotations
 
-__all__ = ["ip_subnet_error"]
+from .values import c_int, c_long
+
+__all__ = ["ip_subnet_error", "parse_addr_port"]
 
 _DIGITS = "0123456789"
 _HEX = "0123456789abcdefABCDEF"
@@ -90,6 +94,44 @@ def inet_pton6(text: str) -> bytes | None:
     if gap is not None:
         out[gap:gap] = bytes(16 - len(out))
     return bytes(out) if len(out) == 16 else None
+
+
+def parse_addr_port(text: str) -> tuple[str | None, str | None, int] | None:
+    """apr_parse_addr_port: (host, scope id, port), None where APR refuses the text.
+
+    Trailing ASCII digits are the port when they are the whole text or follow
+    a ``:`` (read with atoi: 1 to 65535, else refused); a port may be absent
+    (0). What is before is the host, as written: an unbracketed IPv6 address
+    keeps its last group as the port (``2001:db8::1:8080``); a bracketed one
+    must be an IPv6 address, ``]`` its last character, with an optional
+    ``%scope``. None for the host when the text is a port only.
+    """
+    digits = len(text) - len(text.rstrip(_DIGITS))
+    if digits == len(text):
+        port = c_int(c_long(text)) if text else 0
+        return (None, None, port) if 1 <= port <= 65535 else None
+    host, port = text, 0
+    colon = len(text) - digits - 1
+    if digits and text[colon] == ":":
+        if colon == 0:
+            return None
+        port = c_int(c_long(text[colon + 1 :]))
+        if not 1 <= port <= 65535:
+            return None
+        host = text[:colon]
+    if not host.startswith("["):
+        return host, None, port
+    if host.find("]") != len(host) - 1:
+        return None
+    percent = host.find("%")
+    if percent == len(host) - 2:
+        return None
+    address, scope = (
+        (host[1:percent], host[percent + 1 : -1]) if percent >= 0 else (host[1:-1], None)
+    )
+    if inet_pton6(address) is None:
+        return None
+    return address, scope, port
 
 
 def _looks_like_ip(text: str) -> bool:

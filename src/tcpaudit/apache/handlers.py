@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+from .apr_addresses import parse_addr_port
 from .authz import require_error, script_error
 from .directives import canonical_name
 from .handler_modules import header_error, setenvif_error, ssl_protocol_error
@@ -73,7 +74,7 @@ class WalkState:
     modules: frozenset[str]
     source_names: frozenset[str] = frozenset()
     # (address or None for every address, port) of the Listen lines so far.
-    listeners: set[tuple[str | None, int]] = field(default_factory=set)
+    listeners: set[tuple[str | None, int, str | None]] = field(default_factory=set)
     # mod_proxy's workers so far, per server: 0 the main one, else the vhost's id.
     proxy_workers: ProxyWorkers = field(default_factory=ProxyWorkers)
     scope: int = 0
@@ -266,57 +267,21 @@ def _log_level(directive: Directive, state: WalkState, _sections: tuple[str, ...
     return None
 
 
-_PORT = re.compile(r"\d+")
-
-
-def _port_number(digits: str) -> int:
-    """The port a run of digits names; any over five significant digits is out of range.
-
-    Counting digits first keeps a hostile 5,000-digit port from reaching int(),
-    which refuses strings over 4,300 digits.
-    """
-    significant = digits.lstrip("0")
-    return int(significant or "0") if len(significant) <= 5 else 65536
-
-
-def _address_port(text: str) -> tuple[str | None, int] | None:
-    """apr_parse_addr_port: (address or None, port); None when APR refuses the text."""
-    if _PORT.fullmatch(text):
-        port = _port_number(text)
-        return (None, port) if 1 <= port <= 65535 else None
-    address, port_text = text, ""
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            return None
-        address, rest = text[1:end], text[end + 1 :]
-        if rest and not rest.startswith(":"):
-            return None
-        port_text = rest[1:]
-    else:
-        head, colon, tail = text.rpartition(":")
-        if colon and (tail == "" or _PORT.fullmatch(tail)) and ":" not in head:
-            address, port_text = head, tail
-    port = _port_number(port_text) if port_text else 0
-    if port_text and not 1 <= port <= 65535:
-        return None
-    if not address:
-        return None
-    return (None if address == "*" else address.lower()), port
-
-
 def _listen(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
     """ap_set_listener (server/listen.c); a host name is not resolved here."""
     if not 1 <= len(directive.args) <= 2:
         return "Listen requires 1 or 2 arguments."
-    parsed = _address_port(directive.args[0])
+    parsed = parse_addr_port(directive.args[0])
     if parsed is None:
         return "Invalid address or port"
-    if parsed[1] == 0:
+    host, scope, port = parsed
+    if port == 0:
         return "Port must be specified"
-    if parsed in state.listeners:
+    # find_listeners: the host as written (strcmp), "*" as none, and the scope.
+    listener = (None if host == "*" else host, port, scope)
+    if listener in state.listeners:
         return "Cannot define multiple Listeners on the same IP:port"
-    state.listeners.add(parsed)
+    state.listeners.add(listener)
     return None
 
 
