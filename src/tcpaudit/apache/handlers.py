@@ -364,6 +364,17 @@ def _rewrite_cond(directive: Directive, state: WalkState, _sections: tuple[str, 
     return None if text is None else rewrite_cond_error(text)
 
 
+def _allow_override_list(
+    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    # set_override_list (core.c): None only alone; other names are kept or
+    # discarded with a warning, never refused.
+    words = directive.args
+    if len(words) != 1 and any(word.isascii() and word.lower() == "none" for word in words):
+        return "'None' not allowed with other directives in AllowOverrideList"
+    return None
+
+
 def _rewrite_options(
     directive: Directive, _state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
@@ -475,6 +486,7 @@ _HANDLERS: dict[str, _Handler] = {
     "setenvifexpr": setenvif_error,
     "browsermatch": setenvif_error,
     "browsermatchnocase": setenvif_error,
+    "allowoverridelist": _allow_override_list,
     "rewriterule": _rewrite_rule,
     "rewritecond": _rewrite_cond,
     "rewriteoptions": _rewrite_options,
@@ -493,7 +505,7 @@ HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
 # loaded, which no directive changes during a walk); ServerAlias and Alias
 # look at the sections around, Listen at the Listen lines before.
 _WORDS_ONLY = frozenset(
-    {"options", "allowoverride", "error", "servername", "loglevel", "listenbacklog",
+    {"options", "allowoverride", "allowoverridelist", "error", "servername", "loglevel", "listenbacklog",
      "limitrequestline",
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
