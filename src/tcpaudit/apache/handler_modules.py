@@ -1,7 +1,8 @@
-"""What the handlers of mod_headers, mod_setenvif and mod_ssl refuse in their arguments.
+"""What the handlers of mod_headers, mod_setenvif, mod_alias and mod_ssl refuse in their arguments.
 
 Written from httpd 2.4's modules/metadata/mod_headers.c (``header_cmd``,
-``header_inout_cmd``), mod_setenvif.c (``add_setenvif_core``) and
+``header_inout_cmd``), mod_setenvif.c (``add_setenvif_core``),
+modules/mappers/mod_alias.c (``add_redirect_internal``) and
 modules/ssl/ssl_engine_config.c (``ssl_cmd_protocol_parse``), and held
 to the real apache2 by tests/apache/test_apache_handlers.py. What needs a
 regular expression, an ap_expr or a format string compiled the way httpd
@@ -11,9 +12,11 @@ compiles them is not judged here (accepted).
 from __future__ import annotations
 
 from .directives import canonical_name
+from .pcre_refusals import pcre_refuses
 from .tree import Directive
+from .values import parse_atoi
 
-__all__ = ["header_error", "setenvif_error", "ssl_protocol_error"]
+__all__ = ["header_error", "redirect_error", "setenvif_error", "ssl_protocol_error"]
 
 _HEADER_ACTIONS = frozenset(
     {"set", "setifempty", "add", "append", "merge", "unset", "echo", "edit", "edit*", "note"}
@@ -93,6 +96,57 @@ def setenvif_error(directive: Directive, _state: object, _sections: tuple[str, .
         return f"Missing regular expression for {name}"
     if len(words) < 3 or not words[2]:
         return f"Missing envariable expression for {name}"
+    return None
+
+
+# add_redirect_internal's status words: (status, understood as a redirect).
+_REDIRECT_WORDS = {"permanent": (301, 1), "temp": (302, 1), "seeother": (303, 1), "gone": (410, -1)}
+_URL_SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+
+
+def _is_url(text: str) -> bool:
+    """ap_is_url: a scheme of letters, digits, '+', '-' or '.' before a ':'."""
+    scheme, colon, _ = text.partition(":")
+    return bool(colon and scheme) and all(char in _URL_SCHEME for char in scheme)
+
+
+def redirect_error(key: str, words: tuple[str, ...], section_path: str | None) -> str | None:
+    """``Redirect [status] URL-path [URL]``, ``RedirectMatch``, ``RedirectTemp``,
+    ``RedirectPermanent`` (``section_path`` is httpd's cmd->path: in a section
+    an expression may stand for the URL, which is not judged here)."""
+    if not words:
+        return None  # the word count's message
+    status = 301 if key == "redirectpermanent" else 302
+    first = words[0]
+    second = words[1] if len(words) > 1 else None
+    third = words[2] if len(words) > 2 else None
+    lowered = first.lower() if first.isascii() else first
+    if lowered in _REDIRECT_WORDS:
+        status, understood = _REDIRECT_WORDS[lowered]
+    elif first[:1] in "0123456789" and first[:1]:
+        status = parse_atoi(first)
+        understood = 1 if 300 <= status < 400 else -1
+    else:
+        understood = 0
+    if third is not None and not understood:
+        return "Redirect: invalid first argument (of three)"
+    if section_path is not None and (
+        (understood > 0 and second is not None and third is None)
+        or (not understood and second is None)
+        or (understood < 0 and second is None)
+    ):
+        return None  # a URL given as an expression, or a status alone
+    pattern, url = (first, second) if third is None and not understood else (second, third)
+    use_regex = key == "redirectmatch"
+    if use_regex and pattern is not None and pcre_refuses(pattern):
+        return "Regular expression could not be compiled."
+    if 300 <= status < 400:
+        if url is None:
+            return "URL to redirect to is missing"
+        if not use_regex and not _is_url(url) and url[:1] != "/":
+            return "Redirect to non-URL"
+    elif url is not None:
+        return "Redirect URL not valid for this status"
     return None
 
 

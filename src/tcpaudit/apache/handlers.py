@@ -35,7 +35,7 @@ from importlib import resources
 from .apr_addresses import parse_addr_port
 from .authz import require_error, script_error
 from .directives import canonical_name
-from .handler_modules import header_error, setenvif_error, ssl_protocol_error
+from .handler_modules import header_error, redirect_error, setenvif_error, ssl_protocol_error
 from .includes import has_wildcard
 from .modules import module_source_name
 from .proxy_params import (
@@ -375,6 +375,10 @@ def _allow_override_list(
     return None
 
 
+def _redirect(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    return redirect_error(directive.key, directive.args, state.section_path)
+
+
 def _rewrite_options(
     directive: Directive, _state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
@@ -487,6 +491,10 @@ _HANDLERS: dict[str, _Handler] = {
     "browsermatch": setenvif_error,
     "browsermatchnocase": setenvif_error,
     "allowoverridelist": _allow_override_list,
+    "redirect": _redirect,
+    "redirectmatch": _redirect,
+    "redirecttemp": _redirect,
+    "redirectpermanent": _redirect,
     "rewriterule": _rewrite_rule,
     "rewritecond": _rewrite_cond,
     "rewriteoptions": _rewrite_options,
