@@ -62,6 +62,15 @@ CASES = {
     "override-list-ok": ["<Directory /srv>", "AllowOverrideList Redirect RewriteRule Bogus",
                          "</Directory>", "<Directory /x>", "AllowOverrideList NONE",
                          "</Directory>"],
+    # mod_log_config's condition clause (add_custom_log).
+    "customlog-clauses-ok": ["CustomLog /dev/null combined env=x", "CustomLog /dev/null c ENV=!x",
+                             'CustomLog /dev/null "%h" "expr=-n %{HTTP_HOST}"',
+                             "GlobalLog /dev/null combined Env=a"],
+    "customlog-bad-clause": ["CustomLog /dev/null combined envx=1"],
+    "customlog-empty-env": ["CustomLog /dev/null combined env="],
+    "customlog-negated-nothing": ["CustomLog /dev/null combined env=!"],
+    "customlog-empty-expr": ["CustomLog /dev/null combined expr="],
+    "globallog-bad-clause": ["GlobalLog /dev/null combined if=1"],
     # mod_alias's Redirect family (add_redirect_internal).
     "redirect-ok": ["Redirect /a http://x/", "Redirect permanent /b https://x/b",
                     "Redirect 303 /c /d", "Redirect gone /e", "Redirect 410 /f",

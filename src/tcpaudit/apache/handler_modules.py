@@ -2,7 +2,8 @@
 
 Written from httpd 2.4's modules/metadata/mod_headers.c (``header_cmd``,
 ``header_inout_cmd``), mod_setenvif.c (``add_setenvif_core``),
-modules/mappers/mod_alias.c (``add_redirect_internal``) and
+modules/mappers/mod_alias.c (``add_redirect_internal``),
+modules/loggers/mod_log_config.c (``add_custom_log``'s condition) and
 modules/ssl/ssl_engine_config.c (``ssl_cmd_protocol_parse``), and held
 to the real apache2 by tests/apache/test_apache_handlers.py. What needs a
 regular expression, an ap_expr or a format string compiled the way httpd
@@ -16,7 +17,13 @@ from .pcre_refusals import pcre_refuses
 from .tree import Directive
 from .values import parse_atoi
 
-__all__ = ["header_error", "redirect_error", "setenvif_error", "ssl_protocol_error"]
+__all__ = [
+    "custom_log_error",
+    "header_error",
+    "redirect_error",
+    "setenvif_error",
+    "ssl_protocol_error",
+]
 
 _HEADER_ACTIONS = frozenset(
     {"set", "setifempty", "add", "append", "merge", "unset", "echo", "edit", "edit*", "note"}
@@ -97,6 +104,23 @@ def setenvif_error(directive: Directive, _state: object, _sections: tuple[str, .
     if len(words) < 3 or not words[2]:
         return f"Missing envariable expression for {name}"
     return None
+
+
+def custom_log_error(
+    directive: Directive, _state: object, _sections: tuple[str, ...]
+) -> str | None:
+    """``CustomLog``/``GlobalLog file format [env=[!]var|expr=expression]``."""
+    if len(directive.args) < 3:
+        return None
+    clause = directive.args[2]
+    head = clause[:5].lower() if clause[:5].isascii() else ""
+    if head[:4] == "env=":
+        if clause[4:] in ("", "!"):
+            return "missing environment variable name"
+        return None
+    if head == "expr=":
+        return "missing condition" if clause == clause[:5] else None  # an ap_expr: not judged
+    return "error in condition clause"
 
 
 # add_redirect_internal's status words: (status, understood as a redirect).

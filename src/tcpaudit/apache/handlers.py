@@ -35,7 +35,13 @@ from importlib import resources
 from .apr_addresses import parse_addr_port
 from .authz import require_error, script_error
 from .directives import canonical_name
-from .handler_modules import header_error, redirect_error, setenvif_error, ssl_protocol_error
+from .handler_modules import (
+    custom_log_error,
+    header_error,
+    redirect_error,
+    setenvif_error,
+    ssl_protocol_error,
+)
 from .includes import has_wildcard
 from .modules import module_source_name
 from .proxy_params import (
@@ -491,6 +497,8 @@ _HANDLERS: dict[str, _Handler] = {
     "browsermatch": setenvif_error,
     "browsermatchnocase": setenvif_error,
     "allowoverridelist": _allow_override_list,
+    "customlog": custom_log_error,
+    "globallog": custom_log_error,
     "redirect": _redirect,
     "redirectmatch": _redirect,
     "redirecttemp": _redirect,
@@ -513,7 +521,7 @@ HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
 # loaded, which no directive changes during a walk); ServerAlias and Alias
 # look at the sections around, Listen at the Listen lines before.
 _WORDS_ONLY = frozenset(
-    {"options", "allowoverride", "allowoverridelist", "error", "servername", "loglevel", "listenbacklog",
+    {"options", "allowoverride", "allowoverridelist", "customlog", "globallog", "error", "servername", "loglevel", "listenbacklog",
      "limitrequestline",
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
