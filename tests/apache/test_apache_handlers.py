@@ -33,6 +33,7 @@ BASE = [
 ]
 
 _SSL = f"LoadModule ssl_module {MODULE_DIR}/mod_ssl.so"
+_DIR = f"LoadModule dir_module {MODULE_DIR}/mod_dir.so"
 CASES = {
     # Unknown names, with every loaded module known to tcpaudit.
     "unknown": ["FooBarBaz 1"],
@@ -62,6 +63,38 @@ CASES = {
     "override-list-ok": ["<Directory /srv>", "AllowOverrideList Redirect RewriteRule Bogus",
                          "</Directory>", "<Directory /x>", "AllowOverrideList NONE",
                          "</Directory>"],
+    # Numbers of core, the MPMs and mod_dir (core_numbers.py).
+    "numbers-ok": ["ListenCoresBucketsRatio 8", "LimitInternalRecursion 10 20",
+                   "LimitXMLRequestBody 0", "LimitXMLRequestBody 1000000x", "MaxMemFree 2048",
+                   "MaxMemFree 12abc", "ThreadStackSize 8388608", "MaxMemFree -0",
+                   "AsyncRequestWorkerFactor 2.5", "AsyncRequestWorkerFactor 0x1p1",
+                   "AsyncRequestWorkerFactor 1e2", "AsyncRequestWorkerFactor nan",
+                   "AsyncRequestWorkerFactor inf", "AsyncRequestWorkerFactor ' 3'",
+                   _DIR, "DirectoryIndexRedirect off", "DirectoryIndexRedirect 301",
+                   "DirectoryIndexRedirect SeeOther", "DirectoryIndexRedirect 399x"],
+    "cbratio-zero": ["ListenCoresBucketsRatio 0"],
+    "cbratio-word": ["ListenCoresBucketsRatio abc"],
+    "recursion-zero": ["LimitInternalRecursion 0"],
+    "recursion-second-negative": ["LimitInternalRecursion 10 -1"],
+    "recursion-word": ["LimitInternalRecursion abc"],
+    "xml-body-negative": ["LimitXMLRequestBody -1"],
+    "xml-body-too-big": ["LimitXMLRequestBody 3074457345618258602"],
+    "xml-body-largest": ["LimitXMLRequestBody 3074457345618258601"],
+    "xml-body-overflow": ["LimitXMLRequestBody 99999999999999999999"],
+    "maxmemfree-negative": ["MaxMemFree -1"],
+    "maxmemfree-overflow": ["MaxMemFree 9223372036854775808"],
+    "maxmemfree-largest": ["MaxMemFree 9223372036854775807"],
+    "threadstacksize-negative": ["ThreadStackSize -1"],
+    "worker-factor-zero": ["AsyncRequestWorkerFactor 0"],
+    "worker-factor-negative": ["AsyncRequestWorkerFactor -1"],
+    "worker-factor-word": ["AsyncRequestWorkerFactor abc"],
+    "worker-factor-suffix": ["AsyncRequestWorkerFactor 25x"],
+    "worker-factor-trailing-blank": ["AsyncRequestWorkerFactor '3 '"],
+    "worker-factor-hex-prefix": ["AsyncRequestWorkerFactor 0x"],
+    "worker-factor-nan-open": ["AsyncRequestWorkerFactor nan("],
+    "index-redirect-200": [_DIR, "DirectoryIndexRedirect 200"],
+    "index-redirect-word": [_DIR, "DirectoryIndexRedirect x"],
+    "index-redirect-digit-word": [_DIR, "DirectoryIndexRedirect 3xx4"],
     # mod_log_config's condition clause (add_custom_log).
     "customlog-clauses-ok": ["CustomLog /dev/null combined env=x", "CustomLog /dev/null c ENV=!x",
                              'CustomLog /dev/null "%h" "expr=-n %{HTTP_HOST}"',
@@ -352,3 +385,10 @@ _AUTH_MODULES = "".join(
 )
 def test_provider_aliases_need_two_words_as_apache2_says(tmp_path: Path, text: str) -> None:
     _both(tmp_path, _AUTH_MODULES + text + "\n")
+
+
+def test_the_number_cases_accept_what_apache2_accepts(tmp_path: Path) -> None:
+    # The refusals beside it would pass as well if apache2 refused every line.
+    run, loaded = main_file_both_ways(tmp_path, [*BASE, *CASES["numbers-ok"]], TREE)
+    assert run.accepted
+    assert not isinstance(loaded, ApacheConfigError)

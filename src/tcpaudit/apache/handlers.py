@@ -34,6 +34,13 @@ from importlib import resources
 
 from .apr_addresses import parse_addr_port
 from .authz import require_error, script_error
+from .core_numbers import (
+    directory_index_redirect_error,
+    limit_xml_body_error,
+    recursion_limit_error,
+    strtol_error,
+    worker_factor_error,
+)
 from .directives import canonical_name
 from .handler_modules import (
     custom_log_error,
@@ -385,6 +392,17 @@ def _redirect(directive: Directive, state: WalkState, _sections: tuple[str, ...]
     return redirect_error(directive.key, directive.args, state.section_path)
 
 
+def _words_check(
+    check: Callable[[tuple[str, ...]], str | None],
+) -> Callable[[Directive, WalkState, tuple[str, ...]], str | None]:
+    """A handler that judges the words alone (core_numbers)."""
+
+    def handler(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+        return check(directive.args)
+
+    return handler
+
+
 def _rewrite_options(
     directive: Directive, _state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
@@ -497,6 +515,13 @@ _HANDLERS: dict[str, _Handler] = {
     "browsermatch": setenvif_error,
     "browsermatchnocase": setenvif_error,
     "allowoverridelist": _allow_override_list,
+    "listencoresbucketsratio": _at_least(1, "ListenCoresBucketsRatio must be > 0"),
+    "limitinternalrecursion": _words_check(recursion_limit_error),
+    "limitxmlrequestbody": _words_check(limit_xml_body_error),
+    "maxmemfree": _words_check(lambda words: strtol_error(words, "MaxMemFree")),
+    "threadstacksize": _words_check(lambda words: strtol_error(words, "ThreadStackSize")),
+    "asyncrequestworkerfactor": _words_check(worker_factor_error),
+    "directoryindexredirect": _words_check(directory_index_redirect_error),
     "customlog": custom_log_error,
     "globallog": custom_log_error,
     "redirect": _redirect,
@@ -521,7 +546,9 @@ HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
 # loaded, which no directive changes during a walk); ServerAlias and Alias
 # look at the sections around, Listen at the Listen lines before.
 _WORDS_ONLY = frozenset(
-    {"options", "allowoverride", "allowoverridelist", "customlog", "globallog", "error", "servername", "loglevel", "listenbacklog",
+    {"options", "allowoverride", "allowoverridelist", "customlog", "globallog", "error",
+     "listencoresbucketsratio", "limitinternalrecursion", "limitxmlrequestbody", "maxmemfree",
+     "threadstacksize", "asyncrequestworkerfactor", "directoryindexredirect", "servername", "loglevel", "listenbacklog",
      "limitrequestline",
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
