@@ -1,7 +1,8 @@
-"""Numbers that httpd's core, the MPMs and mod_dir refuse, read as their C code reads them.
+"""Numbers and keywords that httpd's core, the MPMs and mod_dir refuse, read as their C code reads them.
 
 Written from httpd 2.4's server/core.c (``set_recursion_limit``,
-``set_limit_xml_req_body``), server/mpm_common.c
+``set_limit_xml_req_body``, ``set_etag_bits``, ``set_http_protocol_options``),
+server/mpm_common.c
 (``ap_mpm_set_max_mem_free``, ``ap_mpm_set_thread_stacksize``),
 server/listen.c (``ap_set_listencbratio``), server/mpm/event/event.c
 (``set_worker_factor``) and modules/mappers/mod_dir.c
@@ -19,7 +20,9 @@ from .values import c_long, parse_atoi
 
 __all__ = [
     "directory_index_redirect_error",
+    "file_etag_error",
     "limit_xml_body_error",
+    "protocol_option_error",
     "recursion_limit_error",
     "strtol_error",
     "worker_factor_error",
@@ -109,3 +112,52 @@ def directory_index_redirect_error(words: tuple[str, ...]) -> str | None:
             return None
         return "DirectoryIndexRedirect only accepts values between 300 and 399"
     return "DirectoryIndexRedirect ON|OFF|permanent|temp|seeother|3xx"
+
+
+_ETAG_ABSOLUTE = frozenset({"none", "all"})
+_ETAG_PARTS = frozenset({"size", "lmtime", "mtime", "lastmodified", "inode", "digest"})
+
+
+def file_etag_error(words: tuple[str, ...]) -> str | None:
+    """``FileETag``: keywords, each with an optional +/-, None and All without."""
+    for word in words:
+        signed = word[:1] in ("+", "-") and word[:1] != ""
+        token = word[1:] if signed else word
+        lowered = token.lower() if token.isascii() else token
+        if lowered in _ETAG_ABSOLUTE:
+            if signed:
+                return f"FileETag keyword '{token}' cannot be used with '+' or '-'"
+        elif lowered not in _ETAG_PARTS:
+            return f"Unknown keyword '{token}' for FileETag directive"
+    return None
+
+
+# set_http_protocol_options: each word, and the one it excludes.
+_PROTOCOL_OPTIONS = {
+    "allow0.9": "require1.0", "require1.0": "allow0.9", "strict": "unsafe", "unsafe": "strict",
+    "registeredmethods": "lenientmethods", "lenientmethods": "registeredmethods",
+}  # fmt: skip
+_PROTOCOL_PAIRS = {
+    frozenset({"allow0.9", "require1.0"}): "'Allow0.9' and 'Require1.0'",
+    frozenset({"strict", "unsafe"}): "'Strict' and 'Unsafe'",
+    frozenset({"registeredmethods", "lenientmethods"}): "'RegisteredMethods' and 'LenientMethods'",
+}
+
+
+def protocol_option_error(words: tuple[str, ...], seen: set[str]) -> str | None:
+    """``HttpProtocolOptions``: each word a known option; ``seen`` holds the
+    options the same server set before (a server's bits accumulate, so a later
+    line may contradict an earlier one) and takes this line's."""
+    for word in words:
+        option = word.lower() if word.isascii() else word
+        if option not in _PROTOCOL_OPTIONS:
+            return (
+                "HttpProtocolOptions accepts 'Unsafe' or 'Strict' (default), "
+                "'RegisteredMethods' or 'LenientMethods' (default), and "
+                "'Require1.0' or 'Allow0.9' (default)"
+            )
+        seen.add(option)
+        if _PROTOCOL_OPTIONS[option] in seen:
+            pair = _PROTOCOL_PAIRS[frozenset({option, _PROTOCOL_OPTIONS[option]})]
+            return f"HttpProtocolOptions {pair} are mutually exclusive"
+    return None

@@ -36,7 +36,9 @@ from .apr_addresses import parse_addr_port
 from .authz import require_error, script_error
 from .core_numbers import (
     directory_index_redirect_error,
+    file_etag_error,
     limit_xml_body_error,
+    protocol_option_error,
     recursion_limit_error,
     strtol_error,
     worker_factor_error,
@@ -91,6 +93,8 @@ class WalkState:
     # mod_proxy's workers so far, per server: 0 the main one, else the vhost's id.
     proxy_workers: ProxyWorkers = field(default_factory=ProxyWorkers)
     scope: int = 0
+    # HttpProtocolOptions set so far, per server (a server config's bits).
+    protocol_options: dict[int, set[str]] = field(default_factory=dict)
     # The path of the <Proxy>/<ProxyMatch> section being walked, if any.
     proxy_section: str | None = None
     proxy_section_written: str | None = None  # as written: ProxySet reads it so
@@ -403,6 +407,13 @@ def _words_check(
     return handler
 
 
+def _protocol_options(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    seen = state.protocol_options.setdefault(state.scope, set())
+    return protocol_option_error(directive.args, seen)
+
+
 def _rewrite_options(
     directive: Directive, _state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
@@ -522,6 +533,8 @@ _HANDLERS: dict[str, _Handler] = {
     "threadstacksize": _words_check(lambda words: strtol_error(words, "ThreadStackSize")),
     "asyncrequestworkerfactor": _words_check(worker_factor_error),
     "directoryindexredirect": _words_check(directory_index_redirect_error),
+    "fileetag": _words_check(file_etag_error),
+    "httpprotocoloptions": _protocol_options,
     "customlog": custom_log_error,
     "globallog": custom_log_error,
     "redirect": _redirect,
@@ -548,7 +561,7 @@ HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
 _WORDS_ONLY = frozenset(
     {"options", "allowoverride", "allowoverridelist", "customlog", "globallog", "error",
      "listencoresbucketsratio", "limitinternalrecursion", "limitxmlrequestbody", "maxmemfree",
-     "threadstacksize", "asyncrequestworkerfactor", "directoryindexredirect", "servername", "loglevel", "listenbacklog",
+     "threadstacksize", "asyncrequestworkerfactor", "directoryindexredirect", "fileetag", "servername", "loglevel", "listenbacklog",
      "limitrequestline",
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
