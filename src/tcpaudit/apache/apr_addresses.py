@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from .values import c_int, c_long
 
-__all__ = ["ip_subnet_error", "parse_addr_port"]
+__all__ = [
+    "NOT_AN_ADDRESS",
+    "allow_from_error",
+    "ip_subnet_error",
+    "ipsubnet_create_error",
+    "parse_addr_port",
+]
 
 _DIGITS = "0123456789"
 _HEX = "0123456789abcdefABCDEF"
@@ -172,26 +178,67 @@ def _strtol(text: str) -> int | None:
     return max(min(sign * int(digits), _LONG_MAX), -_LONG_MAX - 1)
 
 
-def ip_subnet_error(word: str) -> str | None:
-    """What mod_authz_host's ip_parse_config says of one ``Require ip`` word, or None."""
-    address, slash, mask = word.partition("/")
+# apr_ipsubnet_create's APR_EINVAL: the text looks like no IP address at all.
+NOT_AN_ADDRESS = "not an IP address"
+_BAD_ADDRESS = "The specified IP address is invalid."
+_BAD_MASK = "The specified network mask is invalid."
+
+
+def ipsubnet_create_error(address: str, mask: str | None) -> str | None:
+    """apr_ipsubnet_create: None when APR takes the address (and mask),
+    NOT_AN_ADDRESS for APR_EINVAL, else APR's message (apr_strerror)."""
     if not _looks_like_ip(address):
-        return f"ip address '{word}' appears to be invalid"
-    invalid = f"ip address '{word}' appears to be invalid: "
+        return NOT_AN_ADDRESS
     parsed = inet_pton6(address)
     if parsed is not None:
         if parsed.startswith(_V4_MAPPED):
-            return invalid + "The specified IP address is invalid."
+            return _BAD_ADDRESS
         family = 6
-    elif inet_pton4(address) is not None or (not slash and _network(address)):
+    elif inet_pton4(address) is not None or (mask is None and _network(address)):
         family = 4
     else:
-        return invalid + "The specified IP address is invalid."
-    if slash:
+        return _BAD_ADDRESS
+    if mask is not None:
         bits = _strtol(mask)
         if bits is not None and 0 < bits <= (128 if family == 6 else 32):
             return None
         if family == 4 and inet_pton4(mask) is not None:
             return None
-        return invalid + "The specified network mask is invalid."
+        return _BAD_MASK
+    return None
+
+
+def ip_subnet_error(word: str) -> str | None:
+    """What mod_authz_host's ip_parse_config says of one ``Require ip`` word, or None."""
+    address, slash, mask = word.partition("/")
+    error = ipsubnet_create_error(address, mask if slash else None)
+    if error is None:
+        return None
+    if error == NOT_AN_ADDRESS:
+        return f"ip address '{word}' appears to be invalid"
+    return f"ip address '{word}' appears to be invalid: {error}"
+
+
+def allow_from_error(words: tuple[str, ...]) -> str | None:
+    """mod_access_compat's ``Allow``/``Deny from host|ip|env=[!]var|all ...`` (allow_cmd)."""
+    if not words:
+        return None
+    if not (words[0].isascii() and words[0].lower() == "from"):
+        return "allow and deny must be followed by 'from'"
+    for where in words[1:]:
+        head = where[:4].lower() if where[:4].isascii() else ""
+        if head == "env=" or (where.isascii() and where.lower() == "all"):
+            continue
+        address, slash, mask = where.partition("/")
+        error = ipsubnet_create_error(address, mask if slash else None)
+        if slash:
+            if error == NOT_AN_ADDRESS:
+                return "An IP address was expected"
+            if error is not None:
+                return error
+        elif error == NOT_AN_ADDRESS:
+            if "#" in where:
+                return "No comments are allowed here"
+        elif error is not None:
+            return error
     return None

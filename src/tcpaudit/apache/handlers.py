@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from .apr_addresses import parse_addr_port
+from .apr_addresses import allow_from_error, parse_addr_port
 from .authz import require_error, script_error
 from .core_numbers import (
     directory_index_redirect_error,
@@ -534,6 +534,8 @@ _HANDLERS: dict[str, _Handler] = {
     "asyncrequestworkerfactor": _words_check(worker_factor_error),
     "directoryindexredirect": _words_check(directory_index_redirect_error),
     "fileetag": _words_check(file_etag_error),
+    "allow": _words_check(allow_from_error),
+    "deny": _words_check(allow_from_error),
     "httpprotocoloptions": _protocol_options,
     "customlog": custom_log_error,
     "globallog": custom_log_error,
@@ -561,7 +563,8 @@ HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
 _WORDS_ONLY = frozenset(
     {"options", "allowoverride", "allowoverridelist", "customlog", "globallog", "error",
      "listencoresbucketsratio", "limitinternalrecursion", "limitxmlrequestbody", "maxmemfree",
-     "threadstacksize", "asyncrequestworkerfactor", "directoryindexredirect", "fileetag", "servername", "loglevel", "listenbacklog",
+     "threadstacksize", "asyncrequestworkerfactor", "directoryindexredirect", "fileetag",
+     "allow", "deny", "servername", "loglevel", "listenbacklog",
      "limitrequestline",
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
