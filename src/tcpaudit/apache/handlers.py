@@ -66,6 +66,7 @@ from .rewrite_args import (
     rewrite_options_error,
     rewrite_rule_error,
 )
+from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import parse_atoi
 from .vhost_addresses import address_error, server_name_parts
@@ -366,19 +367,39 @@ def _raw_text(directive: Directive, state: WalkState) -> str | None:
     raw = state.raw_texts.get(id(directive))
     if raw is not None:
         return raw
-    if any(word.endswith("\\") for word in directive.args[:-1]):
+    text = " ".join(directive.args)
+    if "\\" in text and any(word.endswith("\\") for word in directive.args[:-1]):
         return None
-    return " ".join(directive.args)
+    return text
 
 
 def _rewrite_rule(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
     text = _raw_text(directive, state)
-    return None if text is None else rewrite_rule_error(text, _error_document_codes())
+    if text is None or REDACTED_VALUE in text:
+        return None  # a secret hidden as read may have taken a pattern's ')' with it
+    return rewrite_rule_error(text, _error_document_codes())
 
 
 def _rewrite_cond(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
     text = _raw_text(directive, state)
-    return None if text is None else rewrite_cond_error(text)
+    if text is None or REDACTED_VALUE in text:
+        return None
+    return rewrite_cond_error(text)
+
+
+def _unless_hidden(
+    handler: Callable[[Directive, WalkState, tuple[str, ...]], str | None],
+) -> Callable[[Directive, WalkState, tuple[str, ...]], str | None]:
+    """``handler``, not asked about words a secret was hidden in as they were
+    read (the placeholder stands for what may have been a pattern, a URL or a
+    clause, and may have taken more with it)."""
+
+    def checked(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
+        if any(REDACTED_VALUE in word for word in directive.args):
+            return None
+        return handler(directive, state, sections)
+
+    return checked
 
 
 def _allow_override_list(
@@ -534,15 +555,15 @@ _HANDLERS: dict[str, _Handler] = {
     "asyncrequestworkerfactor": _words_check(worker_factor_error),
     "directoryindexredirect": _words_check(directory_index_redirect_error),
     "fileetag": _words_check(file_etag_error),
-    "allow": _words_check(allow_from_error),
-    "deny": _words_check(allow_from_error),
+    "allow": _unless_hidden(_words_check(allow_from_error)),
+    "deny": _unless_hidden(_words_check(allow_from_error)),
     "httpprotocoloptions": _protocol_options,
-    "customlog": custom_log_error,
-    "globallog": custom_log_error,
-    "redirect": _redirect,
-    "redirectmatch": _redirect,
-    "redirecttemp": _redirect,
-    "redirectpermanent": _redirect,
+    "customlog": _unless_hidden(custom_log_error),
+    "globallog": _unless_hidden(custom_log_error),
+    "redirect": _unless_hidden(_redirect),
+    "redirectmatch": _unless_hidden(_redirect),
+    "redirecttemp": _unless_hidden(_redirect),
+    "redirectpermanent": _unless_hidden(_redirect),
     "rewriterule": _rewrite_rule,
     "rewritecond": _rewrite_cond,
     "rewriteoptions": _rewrite_options,
