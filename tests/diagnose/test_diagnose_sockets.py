@@ -8,6 +8,7 @@ import pytest
 from diagnose_helpers import case, case_port
 
 from tcpaudit.diagnose import TcpState, parse_proc_net_tcp, read_proc_sockets
+from tcpaudit.diagnose.ss import parse_netstat, parse_ss
 from tcpaudit.errors import ParseError
 from tcpaudit.rootfs import RootFS
 
@@ -65,6 +66,33 @@ def test_a_broken_line_names_file_and_line() -> None:
     with pytest.raises(ParseError) as caught:
         parse_proc_net_tcp(HEADER + "   0: 0100007F:0050 garbage\n", "proc/net/tcp")
     assert str(caught.value) == "proc/net/tcp:2: not a /proc/net/tcp line"
+
+
+@pytest.mark.parametrize("separator", ["\f", "\v", "\r", "\x1c", "\x1e", "\x85", "\u2028"])
+def test_lines_are_counted_at_line_feeds_only(separator: str) -> None:
+    # The kernel and the tools end a line with LF alone; a form feed inside
+    # line 2 is that line's (str.splitlines cut there: the error after it was
+    # said to be on line 4 of a 3-line file).
+    listener = "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1"
+    with pytest.raises(ParseError) as caught:
+        parse_proc_net_tcp(HEADER + listener + separator + listener + "\ngarbage\n")
+    assert str(caught.value).startswith("proc/net/tcp:3: ")
+    netstat = (
+        "Proto Recv-Q Send-Q Local Address Foreign Address State PID/Program name\n"
+        f"tcp 0 0 0.0.0.0:80 0.0.0.0:* LISTEN 11/apa{separator}che2\n"
+        "tcp x 0 10.0.0.1:80 10.0.0.2:5000 CLOSE_WAIT -\n"
+    )
+    with pytest.raises(ParseError) as caught:
+        parse_netstat(netstat, "ns.txt")
+    assert str(caught.value).startswith("ns.txt:3: ")
+    ss = (
+        "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+        f'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("apa{separator}che2",pid=11,fd=3))\n'
+        "CLOSE-WAIT x 0 10.0.0.1:80 10.0.0.2:5000\n"
+    )
+    with pytest.raises(ParseError) as caught:
+        parse_ss(ss, "ss.txt")
+    assert str(caught.value).startswith("ss.txt:3: ")
 
 
 def test_missing_table_is_an_error_but_missing_tcp6_is_not(tmp_path: Path) -> None:

@@ -395,7 +395,7 @@ def _unless_hidden(
     clause, and may have taken more with it)."""
 
     def checked(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
-        if any(REDACTED_VALUE in word for word in directive.args):
+        if REDACTED_VALUE in " ".join(directive.args):
             return None
         return handler(directive, state, sections)
 

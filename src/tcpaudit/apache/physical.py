@@ -18,7 +18,7 @@ from collections.abc import Callable
 from .conditions import ConditionError
 from .lexer import first_word, split_words
 from .memory import CHECK_EVERY_LINES
-from .reader import CONDITIONALS, RAW_TEXT_KEYS, LineReader, NameEntry
+from .reader import CONDITIONALS, ESCAPED_BLANK, RAW_TEXT_KEYS, LineReader, NameEntry
 from .secret_checks import worth_checking
 from .secret_flows import FLOW_DIRECTIVES
 from .sections import Frame, kept_depth, push_kept
@@ -97,7 +97,7 @@ class PhysicalLineReader(LineReader):
                     # Most names never hold a secret: one test, then worth_checking.
                     if (known[3] or "@" in line) and worth_checking(known[3], line):
                         args = self._redact_and_remember(line, known, args, file, number)
-                    elif "\\" in line and known[2] in RAW_TEXT_KEYS:
+                    elif known[2] in RAW_TEXT_KEYS and ESCAPED_BLANK.search(line):
                         # "a\ b": words cut at a blank its handler keeps (never remembered).
                         node = Directive(known[1], args, file, number, None, known[2])
                         self.raw_texts[id(node)] = line.strip(_SPACE)[len(name) :]

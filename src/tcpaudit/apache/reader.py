@@ -27,6 +27,7 @@ files, and the differential tests against apache2 hold both to httpd.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..errors import ApacheConfigError
@@ -51,13 +52,23 @@ from .sections import Frame, Line, close_section, container_of, kept_depth, push
 from .tree import Directive
 from .variables import Variables
 
-__all__ = ["CONDITIONALS", "RAW_TEXT_KEYS", "LineReader", "NameEntry", "Remembered"]
+__all__ = [
+    "CONDITIONALS",
+    "ESCAPED_BLANK",
+    "RAW_TEXT_KEYS",
+    "LineReader",
+    "NameEntry",
+    "Remembered",
+]
 
 _SPACE = " \t\r\n\f\v"
 # Conditional sections and the module that registers each (core.c, mod_version.c).
 # Directives whose handler reads the text after the name itself (RAW_ARGS),
 # not ap_getword_conf's words: a node off the plain paths keeps that text.
 RAW_TEXT_KEYS = frozenset({"require", "rewriterule", "rewritecond"})
+# On a plain line, only a backslash before a blank makes such a handler's
+# reading differ from the words ("a\ b" is one argument to parseargline).
+ESCAPED_BLANK = re.compile(r"\\[ \t\n\v\f\r]")
 CONDITIONALS = {
     "<ifmodule": ("IfModule", "core_module"),
     "<ifdefine": ("IfDefine", "core_module"),
@@ -229,7 +240,7 @@ class LineReader:
                             args = self._redact(known[2], args, where, number)
                         node = Directive(known[1], args, where, number, None, known[2])
                         container.append(node)
-                        if "\\" in raw and known[2] in RAW_TEXT_KEYS:
+                        if known[2] in RAW_TEXT_KEYS and ESCAPED_BLANK.search(raw):
                             # "a\ b": words cut at a blank its handler keeps.
                             self.raw_texts[id(node)] = raw[len(words[0]) :]
                         continue

@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from ..apache.known_tokens import shown_prefix
 from ..errors import ParseError
+from ..lines import physical_lines
 from ..numbers import ascii_hex, ascii_int
 from ..rootfs import RootFS
 
@@ -225,7 +226,7 @@ def parse_proc_net_tcp(
     # The local column names the same few endpoints (the listeners') millions
     # of times: each decoded once, one string each (at most 4,096 kept).
     locals_seen: dict[str, tuple[str, int]] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(physical_lines(text), start=1):
         fields = line.split()
         if not fields or fields[0] == "sl":
             continue

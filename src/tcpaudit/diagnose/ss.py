@@ -24,6 +24,7 @@ import ipaddress
 import re
 
 from ..errors import ParseError
+from ..lines import physical_lines
 from ..numbers import ascii_int
 from ..provenance import Note
 from ..sysctl.values import quoted
@@ -225,7 +226,7 @@ def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
     # A socket's line and its continuations, read when the next socket starts:
     # joining line by line is quadratic in a capture of many continuation lines.
     pending: tuple[int, list[str]] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(physical_lines(text), start=1):
         if not raw.strip() or raw.startswith(("State", "Netid")):
             continue
         first = raw.split(None, 1)[0]
@@ -250,7 +251,7 @@ def parse_netstat(text: str, file: str = "netstat") -> list[SocketRecord]:
     """
     records: list[SocketRecord] = []
     owners_listed = "PID/Program" in text
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(physical_lines(text), start=1):
         fields = raw.split()
         if not fields or fields[0] not in ("tcp", "tcp6"):
             continue  # headers, "Active Internet connections", UNIX sockets
