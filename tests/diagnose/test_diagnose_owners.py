@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from diagnose_helpers import case, case_pids
 
-from tcpaudit.diagnose import ProcessRef, scan_owners
+from tcpaudit.diagnose import ProcessRef, diagnose, scan_owners
+from tcpaudit.diagnose import owners as owners_module
 from tcpaudit.rootfs import RootFS
 
 
@@ -70,3 +71,59 @@ def test_a_directory_named_with_leading_zeros_is_no_process(tmp_path: Path) -> N
     owners = scan_owners(RootFS(root))
     assert owners.scanned == 3
     assert {ref.pid for refs in owners.by_inode.values() for ref in refs} == set(pids)
+
+
+def _forged_processes(root: Path, count: int, fds: int) -> None:
+    for pid in range(2, 2 + count):
+        (root / "proc" / str(pid) / "fd").mkdir(parents=True)
+        (root / "proc" / str(pid) / "comm").write_text("x\n")
+        for fd in range(fds):
+            os.symlink(f"socket:[{pid * 100 + fd}]", root / "proc" / str(pid) / "fd" / str(fd))
+
+
+@pytest.mark.parametrize(
+    ("processes", "descriptors", "scanned", "holders"),
+    [(3, 1_000, 3, 3), (1_000, 7, 4, 4)],
+    ids=["processes", "descriptors"],
+)
+def test_the_scan_stops_at_its_bounds_and_says_so(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    processes: int,
+    descriptors: int,
+    scanned: int,
+    holders: int,
+) -> None:
+    # 1,000,000 forged processes took 30 s: the scan reads at most so many
+    # processes and descriptors (the bounds lowered here to keep the tree small).
+    _forged_processes(tmp_path, 6, 2)
+    monkeypatch.setattr(owners_module, "MAX_PROCESSES_SCANNED", processes)
+    monkeypatch.setattr(owners_module, "MAX_DESCRIPTORS_READ", descriptors)
+    owners = scan_owners(RootFS(tmp_path))
+    assert owners.stopped
+    assert owners.scanned == scanned
+    assert len({ref.pid for refs in owners.by_inode.values() for ref in refs}) == holders
+    assert sum(len(refs) for refs in owners.by_inode.values()) <= 2 * processes
+    assert sum(len(refs) for refs in owners.by_inode.values()) <= descriptors
+
+
+def test_a_scan_within_its_bounds_is_not_stopped(tmp_path: Path) -> None:
+    _forged_processes(tmp_path, 6, 2)
+    owners = scan_owners(RootFS(tmp_path))
+    assert (owners.scanned, owners.stopped, len(owners.by_inode)) == (6, False, 12)
+
+
+def test_a_diagnosis_says_when_the_scan_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _forged_processes(tmp_path, 6, 2)
+    (tmp_path / "proc/net").mkdir()
+    (tmp_path / "proc/net/tcp").write_text(
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid"
+        "  timeout inode\n"
+        "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000"
+        "     0        0 200 1 0000000000000000 100 0 0 10 0\n"
+    )
+    monkeypatch.setattr(owners_module, "MAX_PROCESSES_SCANNED", 3)
+    notes = [note.message for note in diagnose(tmp_path, ports=[80]).notes]
+    assert any("in the first 3 processes only" in note for note in notes), notes

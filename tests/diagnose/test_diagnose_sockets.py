@@ -8,6 +8,7 @@ import pytest
 from diagnose_helpers import case, case_port
 
 from tcpaudit.diagnose import TcpState, parse_proc_net_tcp, read_proc_sockets
+from tcpaudit.diagnose import sockets as sockets_module
 from tcpaudit.diagnose.ss import parse_netstat, parse_ss
 from tcpaudit.errors import ParseError
 from tcpaudit.rootfs import RootFS
@@ -165,3 +166,21 @@ def test_a_byte_that_is_not_ascii_is_a_bad_line_named(tmp_path: Path, line: byte
     with pytest.raises(ParseError) as caught:
         read_proc_sockets(RootFS(tmp_path))
     assert str(caught.value).startswith("proc/net/tcp:3: ")
+
+
+def test_more_sockets_than_the_bound_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Short forged lines fit 1.6 million sockets in each 64 MiB table (40 s,
+    # 1.1 GB): the tables of one host are read up to a bound, lowered here.
+    line = "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1\n"
+    (tmp_path / "proc/net").mkdir(parents=True)
+    (tmp_path / "proc/net/tcp").write_text(HEADER + line * 3)
+    (tmp_path / "proc/net/tcp6").write_text(HEADER + line * 3)
+    monkeypatch.setattr(sockets_module, "MAX_PROC_SOCKETS", 6)
+    assert len(read_proc_sockets(RootFS(tmp_path))) == 6
+    monkeypatch.setattr(sockets_module, "MAX_PROC_SOCKETS", 4)
+    with pytest.raises(ParseError) as caught:
+        read_proc_sockets(RootFS(tmp_path))
+    # The fifth socket is the second of tcp6, on its third line.
+    assert str(caught.value).startswith("proc/net/tcp6:3: more than 4 sockets: give --ss")

@@ -13,7 +13,7 @@ from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .model import SocketSource
-from .owners import scan_owners
+from .owners import MAX_DESCRIPTORS_READ, MAX_PROCESSES_SCANNED, scan_owners
 from .sockets import SocketRecord, read_proc_sockets
 from .ss import capture_notes, parse_netstat, parse_ss
 from .status import Scoreboard, StatusUnavailable, fetch_status, parse_status
@@ -73,6 +73,15 @@ def read_sockets(
                 message=f"the fd tables of {owner_map.denied} processes were not readable: "
                 "run as root to attribute sockets of other users' processes (which sockets "
                 "were never accepted is known regardless)"
+            )
+        )
+    if owner_map.stopped:
+        notes.append(
+            Note(
+                message=f"the holders of sockets were looked for in the first "
+                f"{owner_map.scanned:,} processes only (at most {MAX_PROCESSES_SCANNED:,} "
+                f"processes and {MAX_DESCRIPTORS_READ:,} descriptors are read): a socket "
+                "held only by a later process counts as held by none"
             )
         )
     return records, "proc"
