@@ -526,6 +526,10 @@ def test_the_module_and_the_controller_know_the_same_private_keys(module: Module
         "# =SECRET-11\n# -----END PGP SECRET KEY BLOCK-----\n",
         "-----BEGIN RSA-PSS PRIVATE KEY-----\nSECRET-12\n-----END RSA-PSS PRIVATE KEY-----\n",
         "-----BEGIN OpenVPN Static key V1-----\nSECRET-13\n-----END OpenVPN Static key V1-----\n",
+        "-----BEGIN OpenVPN tls-crypt-v2 server key-----\nSECRET-14\n"
+        "-----END OpenVPN tls-crypt-v2 server key-----\n",
+        "-----BEGIN OpenVPN tls-crypt-v2 client key-----\nSECRET-15\n"
+        "-----END OpenVPN tls-crypt-v2 client key-----\n",
         # PuTTY's MAC is derived from the key (and the passphrase): hidden too.
         "PuTTY-User-Key-File-2: ssh-rsa\nPrivate-Lines: 1\nSECRET-4\nPrivate-MAC: SECRET05ab\n",
         "PuTTY-User-Key-File-1: ssh-rsa\nPrivate-Lines: 1\nSECRET-5\nPrivate-Hash: SECRET06cd\n",
