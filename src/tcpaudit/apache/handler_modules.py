@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .directives import canonical_name
 from .pcre_refusals import pcre_refuses
+from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import parse_atoi
 
@@ -113,6 +114,8 @@ def custom_log_error(
     if len(directive.args) < 3:
         return None
     clause = directive.args[2]
+    if REDACTED_VALUE in clause:
+        return None  # a secret hidden as read stands there
     head = clause[:5].lower() if clause[:5].isascii() else ""
     if head[:4] == "env=":
         if clause[4:] in ("", "!"):
@@ -148,7 +151,11 @@ def redirect_error(key: str, words: tuple[str, ...], section_path: str | None) -
     if lowered in _REDIRECT_WORDS:
         status, understood = _REDIRECT_WORDS[lowered]
     elif first[:1] in "0123456789" and first[:1]:
-        status = parse_atoi(first)
+        status = (
+            int(first)
+            if first.isdigit() and first.isascii() and len(first) < 10
+            else parse_atoi(first)
+        )
         understood = 1 if 300 <= status < 400 else -1
     else:
         understood = 0

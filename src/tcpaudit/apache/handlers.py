@@ -558,8 +558,8 @@ _HANDLERS: dict[str, _Handler] = {
     "allow": _unless_hidden(_words_check(allow_from_error)),
     "deny": _unless_hidden(_words_check(allow_from_error)),
     "httpprotocoloptions": _protocol_options,
-    "customlog": _unless_hidden(custom_log_error),
-    "globallog": _unless_hidden(custom_log_error),
+    "customlog": custom_log_error,
+    "globallog": custom_log_error,
     "redirect": _unless_hidden(_redirect),
     "redirectmatch": _unless_hidden(_redirect),
     "redirecttemp": _unless_hidden(_redirect),
@@ -576,6 +576,8 @@ _HANDLERS: dict[str, _Handler] = {
     "sslsessioncachetimeout": _at_least(0, "SSLSessionCacheTimeout: Invalid argument"),
     "sslrenegbuffersize": _at_least(0, "Invalid size for SSLRenegBufferSize: {word}"),
 }
+# Names with both a handler and a keyword list (the handler's None is not the answer).
+_KEYWORD_HANDLERS = frozenset(_HANDLERS) & frozenset(_keywords())
 # Every name handler_error may refuse (the walk asks about these only).
 HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
 # Handlers that judge the words alone (LogLevel also asks which modules are
@@ -608,7 +610,7 @@ def handler_error(directive: Directive, state: WalkState, sections: tuple[str, .
     handler = _HANDLERS.get(directive.key)
     if handler is not None:
         message = handler(directive, state, sections)
-        if message is not None:
+        if message is not None or directive.key not in _KEYWORD_HANDLERS:
             return message
     keyword = _keywords().get(directive.key)
     if keyword is None:
