@@ -4,7 +4,10 @@ Written from httpd 2.4's modules/metadata/mod_headers.c (``header_cmd``,
 ``header_inout_cmd``), mod_setenvif.c (``add_setenvif_core``),
 modules/mappers/mod_alias.c (``add_redirect_internal``),
 modules/loggers/mod_log_config.c (``add_custom_log``'s condition) and
-modules/ssl/ssl_engine_config.c (``ssl_cmd_protocol_parse``), and held
+modules/ssl/ssl_engine_config.c (``ssl_cmd_protocol_parse``, the handlers of
+``SSLCipherSuite``, ``SSLCARevocationCheck``, ``SSLOptions``,
+``SSLPassPhraseDialog`` and ``SSLRandomSeed``, not their checks of files
+on the host), and held
 to the real apache2 by tests/apache/test_apache_handlers.py. What needs a
 regular expression, an ap_expr or a format string compiled the way httpd
 compiles them is not judged here (accepted).
@@ -23,7 +26,12 @@ __all__ = [
     "header_error",
     "redirect_error",
     "setenvif_error",
+    "ssl_cipher_suite_error",
+    "ssl_options_error",
+    "ssl_pass_phrase_error",
     "ssl_protocol_error",
+    "ssl_random_seed_error",
+    "ssl_revocation_check_error",
 ]
 
 _HEADER_ACTIONS = frozenset(
@@ -202,4 +210,99 @@ def ssl_protocol_error(
                 return "SSLv3 not supported by this version of OpenSSL"
         elif lowered not in _SSL_PROTOCOLS:
             return f"{name}: Illegal protocol '{protocol}'"
+    return None
+
+
+def _ascii_lower(text: str) -> str:
+    # mod_ssl's strcEQ is strcasecmp: ASCII letters only fold.
+    return text.lower() if text.isascii() else text
+
+
+def ssl_cipher_suite_error(directive: Directive, section_path: str | None) -> str | None:
+    """``SSLCipherSuite``/``SSLProxyCipherSuite [protocol] spec``: the protocol
+    ``SSL`` or ``TLSv1.3`` as written (strcmp), the latter not in a section."""
+    if len(directive.args) != 2:
+        return None
+    protocol = directive.args[0]
+    if protocol == "SSL":
+        return None
+    if protocol == "TLSv1.3":
+        if directive.key == "sslciphersuite" and section_path is not None:
+            return "TLSv1.3 ciphers cannot be set inside a directory context"
+        return None
+    return f"protocol '{protocol}' not supported"
+
+
+_REVOCATION_MODES = frozenset({"none", "leaf", "chain"})
+
+
+def ssl_revocation_check_error(
+    directive: Directive, _state: object, _sections: tuple[str, ...]
+) -> str | None:
+    """``SSLCARevocationCheck``/``SSLProxyCARevocationCheck none|leaf|chain
+    [no_crl_for_cert_ok]`` (ssl_cmd_crlcheck_parse)."""
+    name = canonical_name(directive.key) or directive.name
+    words = directive.args or ("",)
+    if _ascii_lower(words[0]) not in _REVOCATION_MODES:
+        return f"{name}: Invalid argument '{words[0]}'"
+    for word in words[1:]:
+        if _ascii_lower(word) != "no_crl_for_cert_ok":
+            return f"{name}: Invalid argument '{word}'"
+    return None
+
+
+_SSL_OPTIONS = frozenset(
+    {"stdenvvars", "exportcertdata", "fakebasicauth", "strictrequire", "optrenegotiate",
+     "legacydnstringformat"}
+)  # fmt: skip
+
+
+def ssl_options_error(
+    directive: Directive, _state: object, _sections: tuple[str, ...]
+) -> str | None:
+    """``SSLOptions [+|-]option ...``."""
+    for word in directive.args:
+        option = word[1:] if word[:1] in ("+", "-") and word else word
+        if _ascii_lower(option) not in _SSL_OPTIONS:
+            return f"SSLOptions: Illegal option '{option}'"
+    return None
+
+
+def ssl_pass_phrase_error(
+    directive: Directive, _state: object, _sections: tuple[str, ...]
+) -> str | None:
+    """``SSLPassPhraseDialog builtin|exec:/path|'|/path'`` (whether the program
+    exists is the host's matter, not judged)."""
+    if not directive.args:
+        return None
+    word = directive.args[0]
+    if _ascii_lower(word) == "builtin" or (len(word) > 5 and word.startswith("exec:")):
+        return None
+    if len(word) > 1 and word.startswith("|"):
+        return None
+    return "SSLPassPhraseDialog: Invalid argument"
+
+
+def ssl_random_seed_error(
+    directive: Directive, _state: object, _sections: tuple[str, ...]
+) -> str | None:
+    """``SSLRandomSeed startup|connect source [bytes]`` (whether a source file
+    exists is the host's matter, not judged)."""
+    words = directive.args
+    if len(words) < 2:
+        return None
+    if _ascii_lower(words[0]) not in ("startup", "connect"):
+        return f"SSLRandomSeed: invalid context: `{words[0]}'"
+    source = words[1]
+    if len(source) > 4 and source.startswith("egd:") and not source.startswith(("file:", "exec:")):
+        return (
+            f"Invalid SSLRandomSeed entropy source `{source}': This version of OpenSSL "
+            "does not support the Entropy Gathering Daemon (EGD)."
+        )
+    builtin = _ascii_lower(source) == "builtin"
+    if len(words) > 2:
+        if builtin:
+            return "SSLRandomSeed: byte specification not allowed for builtin seed source"
+        if parse_atoi(words[2]) < 0:
+            return "SSLRandomSeed: invalid number of bytes specified"
     return None

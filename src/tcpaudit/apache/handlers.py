@@ -49,7 +49,12 @@ from .handler_modules import (
     header_error,
     redirect_error,
     setenvif_error,
+    ssl_cipher_suite_error,
+    ssl_options_error,
+    ssl_pass_phrase_error,
     ssl_protocol_error,
+    ssl_random_seed_error,
+    ssl_revocation_check_error,
 )
 from .includes import has_wildcard
 from .modules import module_source_name
@@ -428,6 +433,12 @@ def _words_check(
     return handler
 
 
+def _ssl_cipher_suite(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    return ssl_cipher_suite_error(directive, state.section_path)
+
+
 def _protocol_options(
     directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
@@ -569,6 +580,13 @@ _HANDLERS: dict[str, _Handler] = {
     "rewriteoptions": _rewrite_options,
     "rewritebase": _rewrite_base,
     "sslprotocol": ssl_protocol_error,
+    "sslciphersuite": _ssl_cipher_suite,
+    "sslproxyciphersuite": _ssl_cipher_suite,
+    "sslcarevocationcheck": ssl_revocation_check_error,
+    "sslproxycarevocationcheck": ssl_revocation_check_error,
+    "ssloptions": ssl_options_error,
+    "sslpassphrasedialog": ssl_pass_phrase_error,
+    "sslrandomseed": ssl_random_seed_error,
     "sslproxyprotocol": ssl_protocol_error,
     # mod_ssl's numbers, read with atoi (ssl_engine_config.c).
     "sslverifydepth": _at_least(0, "SSLVerifyDepth: Invalid argument '{word}'"),
@@ -587,7 +605,8 @@ _WORDS_ONLY = frozenset(
     {"options", "allowoverride", "allowoverridelist", "customlog", "globallog", "error",
      "listencoresbucketsratio", "limitinternalrecursion", "limitxmlrequestbody", "maxmemfree",
      "threadstacksize", "asyncrequestworkerfactor", "directoryindexredirect", "fileetag",
-     "allow", "deny", "servername", "loglevel", "listenbacklog",
+     "allow", "deny", "sslcarevocationcheck", "sslproxycarevocationcheck", "ssloptions",
+     "sslpassphrasedialog", "sslrandomseed", "servername", "loglevel", "listenbacklog",
      "limitrequestline",
      "limitrequestfieldsize", "limitrequestfields", "limitrequestbody", "maxranges",
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
