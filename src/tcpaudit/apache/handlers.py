@@ -57,6 +57,7 @@ from .handler_modules import (
     ssl_revocation_check_error,
 )
 from .includes import has_wildcard
+from .log_formats import log_format_error
 from .modules import module_source_name
 from .proxy_params import (
     ProxyWorkers,
@@ -114,6 +115,9 @@ class WalkState:
     methods: set[str] = field(default_factory=set)
     authz_aliases: set[str] = field(default_factory=set)
     raw_texts: Mapping[int, str] = field(default_factory=dict)
+    # The directives an access log format may use; None when a loaded module
+    # tcpaudit does not know may register more (no format is judged).
+    log_letters: frozenset[str] | None = None
 
 
 # -- probed data ----------------------------------------------------------------------
@@ -446,6 +450,20 @@ def _protocol_options(
     return protocol_option_error(directive.args, seen)
 
 
+def _log_format(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    if state.log_letters is None or not directive.args:
+        return None
+    return log_format_error(directive.args[0], state.log_letters)
+
+
+def _custom_log(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
+    # add_custom_log: the condition, then the format (a nickname parses as text).
+    message = custom_log_error(directive, state, sections)
+    if message is not None or state.log_letters is None or len(directive.args) < 2:
+        return message
+    return log_format_error(directive.args[1], state.log_letters)
+
+
 def _rewrite_options(
     directive: Directive, _state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
@@ -569,8 +587,9 @@ _HANDLERS: dict[str, _Handler] = {
     "allow": _unless_hidden(_words_check(allow_from_error)),
     "deny": _unless_hidden(_words_check(allow_from_error)),
     "httpprotocoloptions": _protocol_options,
-    "customlog": custom_log_error,
-    "globallog": custom_log_error,
+    "customlog": _custom_log,
+    "globallog": _custom_log,
+    "logformat": _log_format,
     "redirect": _unless_hidden(_redirect),
     "redirectmatch": _unless_hidden(_redirect),
     "redirecttemp": _unless_hidden(_redirect),
@@ -602,7 +621,8 @@ HANDLED = frozenset(_HANDLERS) | frozenset(_keywords())
 # loaded, which no directive changes during a walk); ServerAlias and Alias
 # look at the sections around, Listen at the Listen lines before.
 _WORDS_ONLY = frozenset(
-    {"options", "allowoverride", "allowoverridelist", "customlog", "globallog", "error",
+    {"options", "allowoverride", "allowoverridelist", "customlog", "globallog", "logformat",
+     "error",
      "listencoresbucketsratio", "limitinternalrecursion", "limitxmlrequestbody", "maxmemfree",
      "threadstacksize", "asyncrequestworkerfactor", "directoryindexredirect", "fileetag",
      "allow", "deny", "sslcarevocationcheck", "sslproxycarevocationcheck", "ssloptions",

@@ -50,6 +50,7 @@ from .handlers import (
     section_error,
     words_decide,
 )
+from .log_formats import log_format_letters
 from .pcre_refusals import pcre_refuses
 from .proxy_params import proxy_section_path, section_path
 from .secret_words import redact_text
@@ -272,6 +273,7 @@ def check_commands(
         module_names(loaded),
         authz_providers=authz_providers(loaded, verdicts.unknown_modules),
         raw_texts=raw_texts or {},
+        log_letters=log_format_letters(loaded) if verdicts.unknown_modules == [] else None,
     )
     # The first configuration whose authorization list holds only negative
     # directives: httpd says so once everything is read (AH01624).
