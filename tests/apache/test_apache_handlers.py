@@ -13,14 +13,16 @@ of contexts-2.4.tsv and the argument rules of sections.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
-from apache_harness import MODULE_DIR
-from test_apache_differential import Tree, main_file_both_ways
+from apache_harness import MODULE_DIR, map_tree, run_apache
+from test_apache_differential import Tree, load_with_tcpaudit, main_file_both_ways
 from test_numbers_as_httpd import _both
 
-from tcpaudit.apache.handlers import _contexts, _keywords
+from tcpaudit.apache.handlers import _keywords
+from tcpaudit.apache.places import _contexts
 from tcpaudit.errors import ApacheConfigError
 
 TREE = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
@@ -463,3 +465,51 @@ def test_the_number_cases_accept_what_apache2_accepts(tmp_path: Path) -> None:
     run, loaded = main_file_both_ways(tmp_path, [*BASE, *CASES["numbers-ok"]], TREE)
     assert run.accepted
     assert not isinstance(loaded, ApacheConfigError)
+
+
+# A secret-named Define's value is hidden as it is read: httpd judges the value,
+# tcpaudit sees the placeholder and must refuse nothing for it.
+_HIDDEN_VALUES = {
+    "listen": ["Define TOKEN_SERVICE_PORT 9443", "Listen 127.0.0.1:${TOKEN_SERVICE_PORT}"],
+    "keepalive": ["Define PROXY_PASS_KA On", "KeepAlive ${PROXY_PASS_KA}"],
+    "listenbacklog": ["Define PROXY_PASS_B 100", "ListenBacklog ${PROXY_PASS_B}"],
+    "fileetag": ["Define PROXY_PASS_E MTime", "FileETag ${PROXY_PASS_E}"],
+    "rewriteoptions": ["Define PROXY_PASS_O Inherit", "RewriteOptions ${PROXY_PASS_O}"],
+    "protocol": ["Define PROXY_PASS_P Strict", "HttpProtocolOptions ${PROXY_PASS_P}"],
+    "options": ["Define PROXY_PASS_X Indexes", "<Directory /srv>", "Options ${PROXY_PASS_X}",
+                "</Directory>"],
+    "servertokens": ["Define PROXY_PASS_T Prod", "ServerTokens ${PROXY_PASS_T}"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_HIDDEN_VALUES))
+def test_a_hidden_value_is_never_refused(case: str, tmp_path: Path) -> None:
+    main = tmp_path / "tcpaudit/etc/apache2/apache2.conf"
+    main.parent.mkdir(parents=True)
+    main.write_text("\n".join([*BASE, "ServerName x", *_HIDDEN_VALUES[case]]) + "\n")
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tmp_path / "tcpaudit", apache_root)
+    map_tree(apache_root)
+    assert run_apache(apache_root, TREE.main_file, TREE.server_root).accepted
+    loaded = load_with_tcpaudit(tmp_path / "tcpaudit", TREE)
+    assert not isinstance(loaded, ApacheConfigError), loaded
+
+
+# invoke_cmd stops an ITERATE handler's words at the first empty one, and drops
+# a TAKE_ARGV handler's empty last word.
+_EMPTY_WORDS = {
+    "rewriteoptions": ['RewriteOptions Inherit "" bogus'],
+    "protocol": ['HttpProtocolOptions Strict "" bogus'],
+    "protocol-last": ["HttpProtocolOptions Strict ''"],
+    "allow": ["<Directory /srv>", 'Allow from "" 1.2.3.999', "</Directory>"],
+    "loglevel": ['LogLevel warn "" bogus'],
+    "allowoverridelist": ["<Directory /srv>", 'AllowOverrideList None ""', "</Directory>"],
+    "allowoverridelist-middle": ["<Directory /srv>", 'AllowOverrideList None "" x',
+                                 "</Directory>"],
+    "rewriteoptions-first": ['RewriteOptions "" bogus'],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_EMPTY_WORDS))
+def test_words_after_an_empty_one_as_apache2(case: str, tmp_path: Path) -> None:
+    main_file_both_ways(tmp_path, [*BASE, *_EMPTY_WORDS[case]], TREE)

@@ -9,6 +9,7 @@ from diagnose_helpers import case, case_port
 
 from tcpaudit.diagnose import TcpState, parse_proc_net_tcp, read_proc_sockets
 from tcpaudit.diagnose import sockets as sockets_module
+from tcpaudit.diagnose import ss as ss_module
 from tcpaudit.diagnose.ss import parse_netstat, parse_ss
 from tcpaudit.errors import ParseError
 from tcpaudit.rootfs import RootFS
@@ -184,3 +185,22 @@ def test_more_sockets_than_the_bound_is_one_error_line(
         read_proc_sockets(RootFS(tmp_path))
     # The fifth socket is the second of tcp6, on its third line.
     assert str(caught.value).startswith("proc/net/tcp6:3: more than 4 sockets: give --ss")
+
+
+def test_a_capture_naming_more_processes_than_the_bound_is_one_error_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One line of 2.4 million users:((...)) entries fits in 64 MiB and took
+    # 1.1 GB: the distinct processes a capture names are bounded (lowered here).
+    users = ",".join(f'("a",pid={pid},fd=3)' for pid in range(6))
+    capture = (
+        "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+        'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("a",pid=0,fd=3))\n'
+        f"CLOSE-WAIT 1 0 10.0.0.1:80 10.0.0.2:1 users:({users}) ino:7\n"
+    )
+    monkeypatch.setattr(ss_module, "MAX_CAPTURE_PROCESSES", 6)
+    assert len(parse_ss(capture, "ss.txt")) == 2
+    monkeypatch.setattr(ss_module, "MAX_CAPTURE_PROCESSES", 5)
+    with pytest.raises(ParseError) as caught:
+        parse_ss(capture, "ss.txt")
+    assert str(caught.value).startswith("ss.txt:3: more than 5 processes named")

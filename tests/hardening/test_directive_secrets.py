@@ -231,6 +231,18 @@ VARIANTS = {
     "SSWS value in SetEnv": f'SetEnv UPH "SSWS {CANARY}"',
     # A secret-named parameter after any character no name holds: a regular
     # expression's group or alternation, a fragment.
+    # The argument checks of mod_rewrite read a quoted line's raw text, which
+    # the reader does not redact: a message quoting a flag showed the secret.
+    "URL password in a quoted rewrite flag": (
+        f'RewriteEngine On\nRewriteRule "^/a" "/x" "[L, https://bob:{CANARY}@h/]"'
+    ),
+    "URL password in a quoted condition flag": (
+        f'RewriteEngine On\nRewriteCond "%{{HTTP_HOST}}" "x" "[https://bob:{CANARY}@h/]"\n'
+        "RewriteRule ^/q1$ - [F]"
+    ),
+    "password in a quoted redirect code": (
+        f'RewriteEngine On\nRewriteRule "^/a" "/x" "[R=3 password={CANARY}]"'
+    ),
     "token in a regex of the query string": (
         f"RewriteEngine On\nRewriteCond %{{QUERY_STRING}} (^|&)token={CANARY}($|&)\n"
         "RewriteRule ^/q1$ - [F]"

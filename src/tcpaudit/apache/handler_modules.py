@@ -1,13 +1,9 @@
-"""What the handlers of mod_headers, mod_setenvif, mod_alias and mod_ssl refuse in their arguments.
+"""What the handlers of mod_headers, mod_setenvif, mod_alias and mod_log_config refuse in their arguments.
 
 Written from httpd 2.4's modules/metadata/mod_headers.c (``header_cmd``,
 ``header_inout_cmd``), mod_setenvif.c (``add_setenvif_core``),
 modules/mappers/mod_alias.c (``add_redirect_internal``),
-modules/loggers/mod_log_config.c (``add_custom_log``'s condition) and
-modules/ssl/ssl_engine_config.c (``ssl_cmd_protocol_parse``, the handlers of
-``SSLCipherSuite``, ``SSLCARevocationCheck``, ``SSLOptions``,
-``SSLPassPhraseDialog`` and ``SSLRandomSeed``, not their checks of files
-on the host), and held
+modules/loggers/mod_log_config.c (``add_custom_log``'s condition), and held
 to the real apache2 by tests/apache/test_apache_handlers.py. What needs a
 regular expression, an ap_expr or a format string compiled the way httpd
 compiles them is not judged here (accepted).
@@ -15,23 +11,41 @@ compiles them is not judged here (accepted).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
 from .directives import canonical_name
+from .log_formats import log_format_error
 from .pcre_refusals import pcre_refuses
+from .rewrite_args import (
+    rewrite_base_error,
+    rewrite_cond_error,
+    rewrite_options_error,
+    rewrite_rule_error,
+)
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import parse_atoi
 
+if TYPE_CHECKING:
+    from .handlers import WalkState
+
 __all__ = [
     "custom_log_error",
+    "custom_log_handler",
     "header_error",
+    "log_format_handler",
     "redirect_error",
+    "redirect_handler",
+    "rewrite_base_handler",
+    "rewrite_cond_handler",
+    "rewrite_options_handler",
+    "rewrite_rule_handler",
     "setenvif_error",
-    "ssl_cipher_suite_error",
-    "ssl_options_error",
-    "ssl_pass_phrase_error",
-    "ssl_protocol_error",
-    "ssl_random_seed_error",
-    "ssl_revocation_check_error",
+    "status_codes",
+    "unless_hidden",
 ]
 
 _HEADER_ACTIONS = frozenset(
@@ -189,120 +203,106 @@ def redirect_error(key: str, words: tuple[str, ...], section_path: str | None) -
     return None
 
 
-# ssl_cmd_protocol_parse's names (any case). SSLv3 is refused unless turned
-# off: the OpenSSL of current distributions is built without it.
-_SSL_PROTOCOLS = frozenset({"tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3", "all"})
+@cache
+def status_codes() -> frozenset[int]:
+    """The status codes httpd has a status line for (values-2.4.tsv, probed)."""
+    text = resources.files(__package__).joinpath("values-2.4.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("#ErrorDocument codes\t"):
+            return frozenset(int(code) for code in line.split("\t")[1].split(","))
+    return frozenset()
 
 
-def ssl_protocol_error(
-    directive: Directive, _state: object, _sections: tuple[str, ...]
+# -- handlers of the walk (WalkState) -------------------------------------------------
+
+
+def raw_text(directive: Directive, state: WalkState) -> str | None:
+    """The text after a RAW_ARGS directive's name as httpd hands it to the
+    handler: kept by the reader where the words may not show it, else the
+    words themselves (a plain line); None when neither can say (a word ending
+    in a backslash was cut at a blank the handler's own reading keeps)."""
+    raw = state.raw_texts.get(id(directive))
+    if raw is not None:
+        return raw
+    text = " ".join(directive.args)
+    if "\\" in text and any(word.endswith("\\") for word in directive.args[:-1]):
+        return None
+    return text
+
+
+def rewrite_rule_handler(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
-    """``SSLProtocol``/``SSLProxyProtocol``: each word a protocol, with an optional +/-."""
-    name = canonical_name(directive.key) or directive.name
-    for word in directive.args:
-        action, protocol = (word[0], word[1:]) if word[:1] in ("+", "-") else ("", word)
-        lowered = protocol.lower()
-        if lowered == "sslv2":
-            if action != "-":
-                return "SSLProtocol: SSLv2 is no longer supported"
-        elif lowered == "sslv3":
-            if action != "-":
-                return "SSLv3 not supported by this version of OpenSSL"
-        elif lowered not in _SSL_PROTOCOLS:
-            return f"{name}: Illegal protocol '{protocol}'"
-    return None
-
-
-def _ascii_lower(text: str) -> str:
-    # mod_ssl's strcEQ is strcasecmp: ASCII letters only fold.
-    return text.lower() if text.isascii() else text
-
-
-def ssl_cipher_suite_error(directive: Directive, section_path: str | None) -> str | None:
-    """``SSLCipherSuite``/``SSLProxyCipherSuite [protocol] spec``: the protocol
-    ``SSL`` or ``TLSv1.3`` as written (strcmp), the latter not in a section."""
-    if len(directive.args) != 2:
+    text = raw_text(directive, state)
+    if text is None or _hidden(directive, text):
         return None
-    protocol = directive.args[0]
-    if protocol == "SSL":
-        return None
-    if protocol == "TLSv1.3":
-        if directive.key == "sslciphersuite" and section_path is not None:
-            return "TLSv1.3 ciphers cannot be set inside a directory context"
-        return None
-    return f"protocol '{protocol}' not supported"
+    return rewrite_rule_error(text, status_codes())
 
 
-_REVOCATION_MODES = frozenset({"none", "leaf", "chain"})
-
-
-def ssl_revocation_check_error(
-    directive: Directive, _state: object, _sections: tuple[str, ...]
+def rewrite_cond_handler(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
-    """``SSLCARevocationCheck``/``SSLProxyCARevocationCheck none|leaf|chain
-    [no_crl_for_cert_ok]`` (ssl_cmd_crlcheck_parse)."""
-    name = canonical_name(directive.key) or directive.name
-    words = directive.args or ("",)
-    if _ascii_lower(words[0]) not in _REVOCATION_MODES:
-        return f"{name}: Invalid argument '{words[0]}'"
-    for word in words[1:]:
-        if _ascii_lower(word) != "no_crl_for_cert_ok":
-            return f"{name}: Invalid argument '{word}'"
-    return None
+    text = raw_text(directive, state)
+    if text is None or _hidden(directive, text):
+        return None
+    return rewrite_cond_error(text)
 
 
-_SSL_OPTIONS = frozenset(
-    {"stdenvvars", "exportcertdata", "fakebasicauth", "strictrequire", "optrenegotiate",
-     "legacydnstringformat"}
-)  # fmt: skip
+def _hidden(directive: Directive, text: str) -> bool:
+    """Whether the reader hid a secret in the line's words: its raw text (kept
+    for a quoted line) then holds the secret itself, which a message quoting
+    a flag would show, and a plain line's placeholder may have taken a
+    pattern's ')' with it. Such a line is not judged."""
+    return REDACTED_VALUE in text or REDACTED_VALUE in " ".join(directive.args)
 
 
-def ssl_options_error(
-    directive: Directive, _state: object, _sections: tuple[str, ...]
+def unless_hidden(
+    handler: Callable[[Directive, WalkState, tuple[str, ...]], str | None],
+) -> Callable[[Directive, WalkState, tuple[str, ...]], str | None]:
+    """``handler``, not asked about words a secret was hidden in as they were
+    read (the placeholder stands for what may have been a pattern, a URL or a
+    clause, and may have taken more with it)."""
+
+    def checked(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
+        if REDACTED_VALUE in " ".join(directive.args):
+            return None
+        return handler(directive, state, sections)
+
+    return checked
+
+
+def redirect_handler(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
-    """``SSLOptions [+|-]option ...``."""
-    for word in directive.args:
-        option = word[1:] if word[:1] in ("+", "-") and word else word
-        if _ascii_lower(option) not in _SSL_OPTIONS:
-            return f"SSLOptions: Illegal option '{option}'"
-    return None
+    return redirect_error(directive.key, directive.args, state.section_path)
 
 
-def ssl_pass_phrase_error(
-    directive: Directive, _state: object, _sections: tuple[str, ...]
+def log_format_handler(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
-    """``SSLPassPhraseDialog builtin|exec:/path|'|/path'`` (whether the program
-    exists is the host's matter, not judged)."""
-    if not directive.args:
+    if state.log_letters is None or not directive.args:
         return None
-    word = directive.args[0]
-    if _ascii_lower(word) == "builtin" or (len(word) > 5 and word.startswith("exec:")):
-        return None
-    if len(word) > 1 and word.startswith("|"):
-        return None
-    return "SSLPassPhraseDialog: Invalid argument"
+    return log_format_error(directive.args[0], state.log_letters)
 
 
-def ssl_random_seed_error(
-    directive: Directive, _state: object, _sections: tuple[str, ...]
+def custom_log_handler(
+    directive: Directive, state: WalkState, sections: tuple[str, ...]
 ) -> str | None:
-    """``SSLRandomSeed startup|connect source [bytes]`` (whether a source file
-    exists is the host's matter, not judged)."""
-    words = directive.args
-    if len(words) < 2:
-        return None
-    if _ascii_lower(words[0]) not in ("startup", "connect"):
-        return f"SSLRandomSeed: invalid context: `{words[0]}'"
-    source = words[1]
-    if len(source) > 4 and source.startswith("egd:") and not source.startswith(("file:", "exec:")):
-        return (
-            f"Invalid SSLRandomSeed entropy source `{source}': This version of OpenSSL "
-            "does not support the Entropy Gathering Daemon (EGD)."
-        )
-    builtin = _ascii_lower(source) == "builtin"
-    if len(words) > 2:
-        if builtin:
-            return "SSLRandomSeed: byte specification not allowed for builtin seed source"
-        if parse_atoi(words[2]) < 0:
-            return "SSLRandomSeed: invalid number of bytes specified"
-    return None
+    # add_custom_log: the condition, then the format (a nickname parses as text).
+    message = custom_log_error(directive, state, sections)
+    if message is not None or state.log_letters is None or len(directive.args) < 2:
+        return message
+    return log_format_error(directive.args[1], state.log_letters)
+
+
+def rewrite_options_handler(
+    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    return rewrite_options_error(directive.args)
+
+
+def rewrite_base_handler(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    # cmd_rewritebase tests cmd->path: set by any section giving a path.
+    return rewrite_base_error(directive.args, state.section_path)

@@ -43,22 +43,23 @@ from .core_numbers import (
     strtol_error,
     worker_factor_error,
 )
-from .directives import canonical_name
+from .directives import word_count_kind
 from .handler_modules import (
-    custom_log_error,
+    custom_log_handler,
     header_error,
-    redirect_error,
+    log_format_handler,
+    redirect_handler,
+    rewrite_base_handler,
+    rewrite_cond_handler,
+    rewrite_options_handler,
+    rewrite_rule_handler,
     setenvif_error,
-    ssl_cipher_suite_error,
-    ssl_options_error,
-    ssl_pass_phrase_error,
-    ssl_protocol_error,
-    ssl_random_seed_error,
-    ssl_revocation_check_error,
+    status_codes,
+    unless_hidden,
 )
 from .includes import has_wildcard
-from .log_formats import log_format_error
 from .modules import module_source_name
+from .places import PATH_SECTIONS
 from .proxy_params import (
     ProxyWorkers,
     balancer_member_error,
@@ -66,27 +67,26 @@ from .proxy_params import (
     proxy_section_error,
     proxy_set_error,
 )
-from .rewrite_args import (
-    rewrite_base_error,
-    rewrite_cond_error,
-    rewrite_options_error,
-    rewrite_rule_error,
+from .ssl_handlers import (
+    ssl_cipher_suite_handler,
+    ssl_options_error,
+    ssl_pass_phrase_error,
+    ssl_protocol_error,
+    ssl_random_seed_error,
+    ssl_revocation_check_error,
 )
-from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import parse_atoi
-from .vhost_addresses import address_error, server_name_parts
+from .vhost_addresses import server_name_parts
 
 __all__ = [
     "HANDLED",
     "WalkState",
-    "context_error",
     "handler_error",
-    "section_error",
+    "module_names",
+    "proxy_section_arguments_error",
     "words_decide",
 ]
-
-_SPACE = " \t\r\n\f\v"
 
 
 @dataclass
@@ -133,71 +133,6 @@ def _keywords() -> dict[str, tuple[str, frozenset[str], str]]:
             name, words, accepted, message = line.split("\t")
             table[name.lower()] = (words, frozenset(accepted.split("|")), message)
     return table
-
-
-@cache
-def _contexts() -> dict[str, dict[str, str]]:
-    """lower-cased name -> {word count or "*": flags} (see contexts-2.4.tsv)."""
-    text = resources.files(__package__).joinpath("contexts-2.4.tsv").read_text(encoding="utf-8")
-    table: dict[str, dict[str, str]] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, count, flags = line.split("\t")
-            table.setdefault(name.lower(), {})[count] = flags
-    return table
-
-
-@cache
-def _error_document_codes() -> frozenset[int]:
-    text = resources.files(__package__).joinpath("values-2.4.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line.startswith("#ErrorDocument codes\t"):
-            return frozenset(int(code) for code in line.split("\t")[1].split(","))
-    return frozenset()
-
-
-# -- places ---------------------------------------------------------------------------
-
-# ap_check_cmd_context's parents, in the order it looks for them (server/core.c).
-_PARENTS = (
-    ("D", ("directory", "directorymatch")),
-    ("O", ("location", "locationmatch")),
-    ("F", ("files", "filesmatch", "if", "elseif", "else")),
-    ("P", ("proxy", "proxymatch")),
-)
-_PATH_SECTIONS = frozenset(
-    {"directory", "directorymatch", "location", "locationmatch", "files", "filesmatch",
-     "if", "elseif", "else", "proxy", "proxymatch"}
-)  # fmt: skip
-
-
-def has_context_rules(key: str) -> bool:
-    return key in _contexts()
-
-
-def context_error(
-    directive: Directive, sections: tuple[str, ...], spelled: tuple[str, ...]
-) -> str | None:
-    """The place a handler refuses itself in (``sections``: lower-cased, outermost first)."""
-    rows = _contexts().get(directive.key)
-    if rows is None or not sections:
-        return None
-    flags = rows.get(str(len(directive.args)), rows.get("*", ""))
-    name = canonical_name(directive.key) or directive.name
-    if "V" in flags and "virtualhost" in sections:
-        return f"{name} cannot occur within <VirtualHost> section"
-    if "L" in flags and ("limit" in sections or "limitexcept" in sections):
-        return f"{name} cannot occur within <Limit> or <LimitExcept> section"
-    if "C" in flags and not _PATH_SECTIONS.isdisjoint(sections):
-        return f"{name} cannot occur within directory context"
-    for flag, parents in _PARENTS:
-        if flag not in flags:
-            continue
-        # find_parent walks up from the directive: the nearest such section.
-        for index in range(len(sections) - 1, -1, -1):
-            if sections[index] in parents:
-                return f"{name} cannot occur within <{spelled[index]}> section"
-    return None
 
 
 # -- the handlers ---------------------------------------------------------------------
@@ -356,59 +291,16 @@ def _error_document(
     if not directive.args:
         return None
     code = parse_atoi(directive.args[0])
-    if code == 500 or code in _error_document_codes():
+    if code == 500 or code in status_codes():
         return None
     return f"Unsupported HTTP response code {directive.args[0]}"
 
 
 def _alias(directive: Directive, _state: WalkState, sections: tuple[str, ...]) -> str | None:
     """add_alias_internal (mod_alias.c): one word is the <Location> form only."""
-    if len(directive.args) == 1 and _PATH_SECTIONS.isdisjoint(sections):
+    if len(directive.args) == 1 and PATH_SECTIONS.isdisjoint(sections):
         return "Alias must have two arguments when used globally"
     return None
-
-
-def _raw_text(directive: Directive, state: WalkState) -> str | None:
-    """The text after a RAW_ARGS directive's name as httpd hands it to the
-    handler: kept by the reader where the words may not show it, else the
-    words themselves (a plain line); None when neither can say (a word ending
-    in a backslash was cut at a blank the handler's own reading keeps)."""
-    raw = state.raw_texts.get(id(directive))
-    if raw is not None:
-        return raw
-    text = " ".join(directive.args)
-    if "\\" in text and any(word.endswith("\\") for word in directive.args[:-1]):
-        return None
-    return text
-
-
-def _rewrite_rule(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
-    text = _raw_text(directive, state)
-    if text is None or REDACTED_VALUE in text:
-        return None  # a secret hidden as read may have taken a pattern's ')' with it
-    return rewrite_rule_error(text, _error_document_codes())
-
-
-def _rewrite_cond(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
-    text = _raw_text(directive, state)
-    if text is None or REDACTED_VALUE in text:
-        return None
-    return rewrite_cond_error(text)
-
-
-def _unless_hidden(
-    handler: Callable[[Directive, WalkState, tuple[str, ...]], str | None],
-) -> Callable[[Directive, WalkState, tuple[str, ...]], str | None]:
-    """``handler``, not asked about words a secret was hidden in as they were
-    read (the placeholder stands for what may have been a pattern, a URL or a
-    clause, and may have taken more with it)."""
-
-    def checked(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
-        if REDACTED_VALUE in " ".join(directive.args):
-            return None
-        return handler(directive, state, sections)
-
-    return checked
 
 
 def _allow_override_list(
@@ -422,10 +314,6 @@ def _allow_override_list(
     return None
 
 
-def _redirect(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
-    return redirect_error(directive.key, directive.args, state.section_path)
-
-
 def _words_check(
     check: Callable[[tuple[str, ...]], str | None],
 ) -> Callable[[Directive, WalkState, tuple[str, ...]], str | None]:
@@ -437,42 +325,11 @@ def _words_check(
     return handler
 
 
-def _ssl_cipher_suite(
-    directive: Directive, state: WalkState, _sections: tuple[str, ...]
-) -> str | None:
-    return ssl_cipher_suite_error(directive, state.section_path)
-
-
 def _protocol_options(
     directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
     seen = state.protocol_options.setdefault(state.scope, set())
     return protocol_option_error(directive.args, seen)
-
-
-def _log_format(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
-    if state.log_letters is None or not directive.args:
-        return None
-    return log_format_error(directive.args[0], state.log_letters)
-
-
-def _custom_log(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
-    # add_custom_log: the condition, then the format (a nickname parses as text).
-    message = custom_log_error(directive, state, sections)
-    if message is not None or state.log_letters is None or len(directive.args) < 2:
-        return message
-    return log_format_error(directive.args[1], state.log_letters)
-
-
-def _rewrite_options(
-    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
-) -> str | None:
-    return rewrite_options_error(directive.args)
-
-
-def _rewrite_base(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
-    # cmd_rewritebase tests cmd->path: set by any section giving a path.
-    return rewrite_base_error(directive.args, state.section_path)
 
 
 def _server_name(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
@@ -584,23 +441,23 @@ _HANDLERS: dict[str, _Handler] = {
     "asyncrequestworkerfactor": _words_check(worker_factor_error),
     "directoryindexredirect": _words_check(directory_index_redirect_error),
     "fileetag": _words_check(file_etag_error),
-    "allow": _unless_hidden(_words_check(allow_from_error)),
-    "deny": _unless_hidden(_words_check(allow_from_error)),
+    "allow": unless_hidden(_words_check(allow_from_error)),
+    "deny": unless_hidden(_words_check(allow_from_error)),
     "httpprotocoloptions": _protocol_options,
-    "customlog": _custom_log,
-    "globallog": _custom_log,
-    "logformat": _log_format,
-    "redirect": _unless_hidden(_redirect),
-    "redirectmatch": _unless_hidden(_redirect),
-    "redirecttemp": _unless_hidden(_redirect),
-    "redirectpermanent": _unless_hidden(_redirect),
-    "rewriterule": _rewrite_rule,
-    "rewritecond": _rewrite_cond,
-    "rewriteoptions": _rewrite_options,
-    "rewritebase": _rewrite_base,
+    "customlog": custom_log_handler,
+    "globallog": custom_log_handler,
+    "logformat": log_format_handler,
+    "redirect": unless_hidden(redirect_handler),
+    "redirectmatch": unless_hidden(redirect_handler),
+    "redirecttemp": unless_hidden(redirect_handler),
+    "redirectpermanent": unless_hidden(redirect_handler),
+    "rewriterule": rewrite_rule_handler,
+    "rewritecond": rewrite_cond_handler,
+    "rewriteoptions": rewrite_options_handler,
+    "rewritebase": rewrite_base_handler,
     "sslprotocol": ssl_protocol_error,
-    "sslciphersuite": _ssl_cipher_suite,
-    "sslproxyciphersuite": _ssl_cipher_suite,
+    "sslciphersuite": ssl_cipher_suite_handler,
+    "sslproxyciphersuite": ssl_cipher_suite_handler,
     "sslcarevocationcheck": ssl_revocation_check_error,
     "sslproxycarevocationcheck": ssl_revocation_check_error,
     "ssloptions": ssl_options_error,
@@ -644,8 +501,32 @@ def words_decide(key: str) -> bool:
     return key in _keywords()
 
 
+# Handlers declared TAKE_ARGV: invoke_cmd drops an empty last word.
+_TAKE_ARGV = frozenset({"allowoverridelist", "listen"})
+
+
+def _as_passed(directive: Directive) -> Directive:
+    """``directive`` with the words invoke_cmd hands its handler: an ITERATE
+    handler gets the words before the first empty one, an ITERATE2 handler
+    the first word and those after it up to an empty one, a TAKE_ARGV handler
+    all but an empty last word."""
+    words = directive.args
+    kind = word_count_kind(directive.key)
+    if kind == "ITERATE":
+        words = words[: words.index("")]
+    elif kind == "ITERATE2" and "" in words[1:]:
+        words = words[: words.index("", 1)]
+    elif directive.key in _TAKE_ARGV and words[-1] == "":
+        words = words[:-1]
+    if words == directive.args:
+        return directive
+    return Directive(directive.name, words, directive.file, directive.line, None, directive.key)
+
+
 def handler_error(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
     """httpd's message when the handler of ``directive`` refuses its arguments, else None."""
+    if "" in directive.args:
+        directive = _as_passed(directive)
     handler = _HANDLERS.get(directive.key)
     if handler is not None:
         message = handler(directive, state, sections)
@@ -660,59 +541,6 @@ def handler_error(directive: Directive, state: WalkState, sections: tuple[str, .
         if word.lower() not in accepted:
             return message.replace("{word}", word)
     return None
-
-
-# Sections whose handler reads one path (two with "~" first) and refuses more.
-_ONE_PATH = frozenset({"directory", "location", "files"})
-_ONE_PATTERN = frozenset({"directorymatch", "locationmatch", "filesmatch"})
-
-
-def section_error(directive: Directive) -> str | None:
-    """What a section's own handler says of its arguments once its contents are walked."""
-    key = directive.key
-    words = directive.args
-    if len(words) > 1 and (key in _ONE_PATH or key in _ONE_PATTERN):
-        # dirsection takes a '~' before <DirectoryMatch>'s pattern too;
-        # urlsection and filesection do not for their Match forms.
-        tilde = key in _ONE_PATH or key == "directorymatch"
-        expected = 2 if tilde and words[0] == "~" else 1
-        if len(words) > expected:
-            shown = canonical_name("<" + key) or "<" + directive.name
-            return f"Multiple {shown}> arguments not (yet) supported."
-    if key in ("if", "elseif") and len(words) > 1:
-        # ifsection says so once the contents are read.
-        shown = canonical_name("<" + key) or "<" + directive.name
-        return f"Multiple {shown}> arguments not supported."
-    return None
-
-
-def empty_section_error(directive: Directive) -> str | None:
-    """A section httpd's handler refuses before it walks the contents."""
-    key = directive.key
-    if key == "virtualhost":
-        return address_error(directive.args)
-    if not directive.args:
-        if key in _ONE_PATH or key in _ONE_PATTERN or key in _NEED_ARGUMENTS:
-            shown = canonical_name("<" + key) or "<" + directive.name
-            return f"{shown}> directive requires additional arguments"
-    elif key == "else":
-        return "<Else> does not take an argument"
-    elif key in _PROVIDER_ALIASES and len(directive.args) < 2:
-        shown = canonical_name("<" + key) or "<" + directive.name
-        return f"{shown}> directive requires additional arguments"
-    elif key == "limit" and "TRACE" in directive.args:  # method names: case-sensitive
-        return "TRACE cannot be controlled by <Limit>, see TraceEnable"
-    elif key in _AUTHZ_SECTIONS:
-        # add_authz_section (mod_authz_core) takes no argument at all.
-        shown = canonical_name("<" + key) or "<" + directive.name
-        return f"{shown}> directive doesn't take additional arguments"
-    return None
-
-
-_AUTHZ_SECTIONS = frozenset({"requireall", "requireany", "requirenone"})
-_PROVIDER_ALIASES = frozenset({"authnprovideralias", "authzprovideralias"})
-# Sections whose handler refuses an opener with no argument at all.
-_NEED_ARGUMENTS = frozenset({"limit", "limitexcept", "if", "elseif", *_PROVIDER_ALIASES})
 
 
 def module_names(modules: frozenset[str]) -> frozenset[str]:

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from .lexer import split_words
 from .pcre_refusals import pcre_refuses
+from .secret_words import redact_text
 from .values import parse_atoi
 
 __all__ = [
@@ -121,7 +122,7 @@ def parse_flag_field(field: str, set_flag: Callable[[str, str], str | None]) -> 
 def _cond_flag(key: str, _value: str) -> str | None:
     if _ascii_lower(key) in ("nocase", "nc", "ornext", "or", "novary", "nv"):
         return None
-    return f"unknown flag '{key}'"
+    return f"unknown flag '{redact_text(key)}'"
 
 
 # RewriteRule's flags by first letter (any case): the rest of the key, lower-cased,
@@ -149,14 +150,14 @@ def _rule_flag(key: str, value: str, status_codes: frozenset[int]) -> str | None
     if first == "d":
         return None
     if rest not in _RULE_FLAGS.get(first, frozenset()):
-        return f"unknown flag '{key}'"
+        return f"unknown flag '{redact_text(key)}'"
     if first == "b" and rest == "ne" and not value:
         return "flag 'BNE' wants a list of characters (i.e. [BNE=...])"
     if first == "r" and value[:1].isdigit() and value[:1].isascii():
         status = parse_atoi(value)
         # ap_index_of_response: a code httpd has no status line for counts as 500.
         if status != 500 and status not in status_codes:
-            return f"invalid HTTP response code '{value}' for flag 'R'"
+            return f"invalid HTTP response code '{redact_text(value)}' for flag 'R'"
     return None
 
 
@@ -217,7 +218,7 @@ def rewrite_options_error(words: Iterable[str]) -> str | None:
         for option in split_words(word):
             lowered = _ascii_lower(option)
             if lowered not in _OPTIONS and not lowered.startswith("maxredirects="):
-                return f"RewriteOptions: unknown option '{option}'"
+                return f"RewriteOptions: unknown option '{redact_text(option)}'"
     return None
 
 

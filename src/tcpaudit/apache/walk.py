@@ -41,19 +41,18 @@ from .directives import (
 from .handlers import (
     HANDLED,
     WalkState,
-    context_error,
-    empty_section_error,
     handler_error,
-    has_context_rules,
     module_names,
     proxy_section_arguments_error,
-    section_error,
     words_decide,
 )
 from .log_formats import log_format_letters
 from .pcre_refusals import pcre_refuses
+from .places import context_error, has_context_rules
 from .proxy_params import proxy_section_path, section_path
 from .secret_words import redact_text
+from .section_checks import empty_section_error, section_error
+from .shell_state import REDACTED_VALUE
 from .tree import Directive
 
 __all__ = ["check_commands", "invalid_command"]
@@ -229,6 +228,19 @@ class _Verdicts:
         return outside, inside, validated, (fewest, most, kind), checks
 
 
+# mod_proxy's lines are judged around a hidden password or parameter value
+# (proxy_params.py), as the reader hides only those parts of their words.
+_JUDGED_AROUND_SECRETS = frozenset({"proxypass", "proxypassmatch", "balancermember", "proxyset"})
+
+
+def _hides_secret(key: str, words: tuple[str, ...]) -> bool:
+    """Whether a word holds the placeholder of a secret the reader hid (a
+    secret-named Define's value: ``Listen ${TOKEN_PORT}``): httpd judges the
+    value, tcpaudit cannot, so it refuses nothing for those words (but on
+    mod_proxy's lines, whose handlers judge around the placeholder)."""
+    return key not in _JUDGED_AROUND_SECRETS and any(REDACTED_VALUE in word for word in words)
+
+
 def check_commands(
     directives: list[Directive],
     modules: Iterable[str],
@@ -372,7 +384,7 @@ def check_commands(
                     # invoke_cmd names the directive as its module registers it.
                     registered = canonical_name(directive.key) or directive.name
                     message = arity_error(arity[2], registered, words)
-                    if message is not None:
+                    if message is not None and not _hides_secret(key, words):
                         raise ApacheConfigError(message, file=directive.file, line=directive.line)
             checks = verdict[4]
             if checks:
@@ -387,6 +399,8 @@ def check_commands(
                                 passed.add(words_key)
                     else:
                         message = handler_error(directive, state, sections)
+                    if message is not None and _hides_secret(key, directive.args):
+                        message = None
                 if message is not None:
                     raise ApacheConfigError(message, file=directive.file, line=directive.line)
             if verdict[2] and validate is not None:

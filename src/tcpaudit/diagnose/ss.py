@@ -167,6 +167,11 @@ def _int(text: str, file: str, line: int) -> int:
     return number
 
 
+# The distinct processes a capture may name (one object each): a single line
+# of 2.4 million users:((...)) entries fits in 64 MiB and took 1.1 GB.
+MAX_CAPTURE_PROCESSES = 100_000
+
+
 def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
     """Parse ``ss -tan`` output, with any of ``-p``, ``-o``, ``-e``.
 
@@ -197,12 +202,20 @@ def parse_ss(text: str, file: str = "ss") -> list[SocketRecord]:
         inode = _INODE.search(details)
         uid = _UID.search(details)
         owners: dict[ProcessRef, None] = {}
-        for name, pid_text in _USER.findall(details):
+        for match in _USER.finditer(details):
+            name, pid_text = match.groups()
             process = processes.get((name, pid_text))
             if process is None:
                 pid = ascii_int(pid_text)
                 if pid is None:
                     continue
+                if len(processes) >= MAX_CAPTURE_PROCESSES:
+                    raise ParseError(
+                        f"more than {MAX_CAPTURE_PROCESSES:,} processes named: give a capture "
+                        "of the ports judged (ss -tanpe 'sport = :80')",
+                        file=file,
+                        line=number,
+                    )
                 process = processes.setdefault((name, pid_text), ProcessRef(pid=pid, command=name))
             owners[process] = None
         listening = state is TcpState.LISTEN
