@@ -6,7 +6,9 @@ Python 3.12, PCRE's ``(*VERB)`` groups) and takes some PCRE refuses. A pattern i
 when ``re`` refuses it for a reason PCRE shares, each held to the real
 apache2 by tests/apache/test_proxy_params.py: a quantifier with nothing to
 repeat or repeated again, a group or character set never closed, a ``)``
-never opened, a ``{m,n}`` with m over n. Any other pattern is accepted.
+never opened, a ``{m,n}`` with m over n, a range out of order or with a
+class at one end (``[z-a]``, ``[\\w-a]``), a backslash ending the pattern.
+Any other pattern is accepted.
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ _SHARED_REASONS = frozenset(
         "unbalanced parenthesis",
         "unterminated character set",
         "min repeat greater than max repeat",
+        "bad escape (end of pattern)",
     }
 )
+# "bad character range z-a", "\w-a": PCRE2 refuses a range out of order or
+# with a class at one end too.
+_SHARED_PREFIXES = ("bad character range ",)
 
 
 # Thousands of vhosts repeat a few patterns (<FilesMatch "\.php$">): each is
@@ -46,7 +52,7 @@ def pcre_refuses(pattern: str) -> bool:
             warnings.simplefilter("ignore")
             re.compile(pattern)
     except re.error as error:
-        return error.msg in _SHARED_REASONS
+        return error.msg in _SHARED_REASONS or error.msg.startswith(_SHARED_PREFIXES)
     except (RecursionError, OverflowError, MemoryError):
         return False
     return False
