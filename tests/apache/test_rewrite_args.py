@@ -122,6 +122,7 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "options-ok": (["RewriteOptions Inherit AllowNoSlash MaxRedirects=5 inheritdownbefore"], None),
     "options-unknown": (["RewriteOptions Inherit Bogus"], "unknown option 'Bogus'"),
     "options-quoted-two": (['RewriteOptions "Inherit Bogus"'], "unknown option 'Bogus'"),
+    "options-blank": (['RewriteOptions " "'], "unknown option ''"),
     "options-quoted-ok": (['RewriteOptions "Inherit IgnoreInherit"'], None),
     "base-server": (["RewriteBase /"], "only valid in per-directory"),
     "base-vhost": (["<VirtualHost *:80>", "RewriteBase /", "</VirtualHost>"], "per-directory"),

@@ -215,6 +215,9 @@ def _is_regex(pattern: str) -> bool:
 def rewrite_options_error(words: Iterable[str]) -> str | None:
     """``RewriteOptions``: each word read again with ap_getword_conf."""
     for word in words:
+        if word and not word.strip(" \t\n\v\f\r"):
+            # ap_getword_conf of blanks alone gives an empty option.
+            return "RewriteOptions: unknown option ''"
         for option in split_words(word):
             lowered = _ascii_lower(option)
             if lowered not in _OPTIONS and not lowered.startswith("maxredirects="):
