@@ -262,6 +262,54 @@ def proc_tables_of_64_mib(work: Path) -> list[str]:
     return ["diagnose", "--root", str(root)]
 
 
+def ss_capture_of_one_long_users_line(work: Path) -> list[str]:
+    """One CLOSE-WAIT line naming 2.39 million processes, just under 64 MiB (1.1 GB and
+    a MemoryError under a 1 GiB cap before; now one error line past 100,000)."""
+    capture = work / "ss.txt"
+    with capture.open("w") as handle:
+        handle.write("State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n")
+        handle.write("LISTEN 0 511 0.0.0.0:80 0.0.0.0:*\n")
+        handle.write("CLOSE-WAIT 1 0 10.0.0.1:80 10.0.0.2:1 users:(")
+        size, pid = 0, 0
+        while size < 64 * MIB - 200:
+            entry = f'("a",pid={pid},fd={pid}),'
+            handle.write(entry)
+            size += len(entry)
+            pid += 1
+        handle.write('("a",pid=0,fd=0)) ino:7\n')
+    return ["diagnose", "--root", str(INCIDENT), "--ports", "80", "--ss", str(capture)]
+
+
+def proc_at_every_diagnose_bound(work: Path) -> list[str]:
+    """1,000,000 sockets of distinct addresses in tcp and tcp6 (the most read) and 100,000
+    processes of five socket descriptors (the owner scan's bounds): 30 s on a loaded
+    machine with the scan's first bounds (200,000 and 1,000,000)."""
+    root = work / "root"
+    net = root / "proc/net"
+    net.mkdir(parents=True)
+    header = (
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+        "timeout inode\n"
+    )
+    for name, first in (("tcp", 0), ("tcp6", 500_000)):
+        with (net / name).open("w") as handle:
+            handle.write(header)
+            if name == "tcp":
+                handle.write("0: 00000000:0050 00000000:0000 0A 0:0 0:0 0 0 0 1\n")
+            for index in range(first, first + 500_000 - (name == "tcp")):
+                handle.write(
+                    f"{index}: {index:08X}:0050 {index ^ 0x5A5A5A5A:08X}:{index & 65535:04X} "
+                    f"08 0:0 0:0 0 0 0 {index + 2}\n"
+                )
+    for pid in range(2, 100_002):
+        fd = root / f"proc/{pid}/fd"
+        fd.mkdir(parents=True)
+        (root / f"proc/{pid}/comm").write_text("x\n")
+        for number in range(5):
+            os.symlink(f"socket:[{pid * 5 + number}]", fd / str(number))
+    return ["diagnose", "--root", str(root), "--ports", "80"]
+
+
 CASES: dict[str, Callable[[Path], list[str]]] = {
     case.__name__: case
     for case in (
@@ -279,7 +327,9 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
         quoted_words_of_240_mb,
         include_wildcards_of_many_stars,
         ss_capture_of_64_mib,
+        ss_capture_of_one_long_users_line,
         proc_tables_of_64_mib,
+        proc_at_every_diagnose_bound,
     )
 }
 
