@@ -479,6 +479,13 @@ _HIDDEN_VALUES = {
     "options": ["Define PROXY_PASS_X Indexes", "<Directory /srv>", "Options ${PROXY_PASS_X}",
                 "</Directory>"],
     "servertokens": ["Define PROXY_PASS_T Prod", "ServerTokens ${PROXY_PASS_T}"],
+    "section-regex": ["Define RE_TOKEN abc", '<LocationMatch "^/[${RE_TOKEN}]+/">',
+                      "Require all denied", "</LocationMatch>",
+                      '<Directory ~ "^/srv/[a-${RE_TOKEN}]">', "</Directory>"],
+    "match-worker": [f"LoadModule proxy_module {MODULE_DIR}/mod_proxy.so",
+                     f"LoadModule proxy_http_module {MODULE_DIR}/mod_proxy_http.so",
+                     "Define RE_TOKEN abc",
+                     "ProxyPassMatch ^/[${RE_TOKEN}](.*) http://127.0.0.1:8080/$1"],
 }  # fmt: skip
 
 
@@ -507,6 +514,13 @@ _EMPTY_WORDS = {
     "allowoverridelist-middle": ["<Directory /srv>", 'AllowOverrideList None "" x',
                                  "</Directory>"],
     "rewriteoptions-first": ['RewriteOptions "" bogus'],
+    # TAKE12: an empty second word is NULL (the one-word form), counted so in places too.
+    "ciphersuite-empty-second": [_SSL, 'SSLCipherSuite HIGH:!aNULL ""',
+                                 "SSLProxyCipherSuite HIGH ''"],
+    "ciphersuite-tls13-empty": [_SSL, "<Directory /srv>", 'SSLCipherSuite TLSv1.3 ""',
+                                "</Directory>"],
+    "alias-empty-second": ["<Location /static>", 'Alias /srv/static ""', "</Location>"],
+    "alias-empty-second-server": ['Alias /x ""'],
 }  # fmt: skip
 
 

@@ -45,6 +45,9 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "rule-range-to-a-class": (["RewriteRule [a-\\d] /c"], "cannot compile regular expression"),
     "rule-ranges-in-order": (["RewriteRule ^/[a-z0-9_-]+$ /c [L]"], None),
     "rule-trailing-backslash": (['RewriteRule "^/a\\" /c'], "cannot compile regular expression"),
+    # A last backslash is a literal inside \Q...\E and in an extended-mode comment.
+    "rule-trailing-backslash-quoted": (['RewriteRule "^/\\Q\\" /c'], None),
+    "rule-trailing-backslash-comment": (['RewriteRule "(?x) ^/a  # x\\" /c'], None),
     "rule-nothing-to-repeat": (["RewriteRule * /x"], "cannot compile regular expression"),
     "rule-flags-no-brackets": (["RewriteRule ^/a /x L"], "bad flag delimiters"),
     "rule-flags-blank-inside": (["RewriteRule ^/a /x [L, R]"], "bad flag delimiters"),

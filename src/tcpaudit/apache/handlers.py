@@ -82,6 +82,7 @@ from .vhost_addresses import server_name_parts
 __all__ = [
     "HANDLED",
     "WalkState",
+    "as_passed",
     "handler_error",
     "module_names",
     "proxy_section_arguments_error",
@@ -505,14 +506,18 @@ def words_decide(key: str) -> bool:
 _TAKE_ARGV = frozenset({"allowoverridelist", "listen"})
 
 
-def _as_passed(directive: Directive) -> Directive:
-    """``directive`` with the words invoke_cmd hands its handler: an ITERATE
-    handler gets the words before the first empty one, an ITERATE2 handler
-    the first word and those after it up to an empty one, a TAKE_ARGV handler
-    all but an empty last word."""
+def as_passed(directive: Directive) -> Directive:
+    """``directive`` with the words invoke_cmd hands its handler, for one
+    holding an empty word: an ITERATE handler gets the words before the first
+    empty one, an ITERATE2 handler the first word and those after it up to an
+    empty one, a TAKE12 handler no empty second word (NULL), a TAKE_ARGV
+    handler all but an empty last word. The places a handler refuses itself
+    in are counted on these words too."""
     words = directive.args
     kind = word_count_kind(directive.key)
-    if kind == "ITERATE":
+    if kind == "TAKE12" and len(words) == 2 and words[1] == "":
+        words = words[:1]
+    elif kind == "ITERATE":
         words = words[: words.index("")]
     elif kind == "ITERATE2" and "" in words[1:]:
         words = words[: words.index("", 1)]
@@ -524,9 +529,8 @@ def _as_passed(directive: Directive) -> Directive:
 
 
 def handler_error(directive: Directive, state: WalkState, sections: tuple[str, ...]) -> str | None:
-    """httpd's message when the handler of ``directive`` refuses its arguments, else None."""
-    if "" in directive.args:
-        directive = _as_passed(directive)
+    """httpd's message when the handler of ``directive`` (its words as
+    ``as_passed`` gives them) refuses its arguments, else None."""
     handler = _HANDLERS.get(directive.key)
     if handler is not None:
         message = handler(directive, state, sections)

@@ -17,6 +17,8 @@ import re
 import warnings
 from functools import lru_cache
 
+from .shell_state import REDACTED_VALUE
+
 __all__ = ["pcre_refuses"]
 
 _VERB = re.compile(r"\(\*[A-Za-z]")
@@ -28,7 +30,6 @@ _SHARED_REASONS = frozenset(
         "unbalanced parenthesis",
         "unterminated character set",
         "min repeat greater than max repeat",
-        "bad escape (end of pattern)",
     }
 )
 # "bad character range z-a", "\w-a": PCRE2 refuses a range out of order or
@@ -41,6 +42,10 @@ _SHARED_PREFIXES = ("bad character range ",)
 @lru_cache(maxsize=4096)
 def pcre_refuses(pattern: str) -> bool:
     """Whether PCRE refuses ``pattern`` for a reason Python's ``re`` shows too."""
+    if REDACTED_VALUE in pattern:
+        # A secret-named Define's value the reader hid: what httpd compiles is
+        # not known ("[${RE_TOKEN}]" read as a range out of order).
+        return False
     if _VERB.search(pattern):
         # PCRE's verbs, options and assertions ((*FAIL), (*UTF), (*pla:...)),
         # which re reads as a quantifier with nothing to repeat; a "(*" with
@@ -52,6 +57,10 @@ def pcre_refuses(pattern: str) -> bool:
             warnings.simplefilter("ignore")
             re.compile(pattern)
     except re.error as error:
+        if error.msg == "bad escape (end of pattern)":
+            # PCRE reads a last backslash as a literal inside \Q...\E and in an
+            # extended-mode comment: a refusal only where neither may be.
+            return "\\Q" not in pattern and "(?" not in pattern
         return error.msg in _SHARED_REASONS or error.msg.startswith(_SHARED_PREFIXES)
     except (RecursionError, OverflowError, MemoryError):
         return False

@@ -41,6 +41,7 @@ from .directives import (
 from .handlers import (
     HANDLED,
     WalkState,
+    as_passed,
     handler_error,
     module_names,
     proxy_section_arguments_error,
@@ -388,17 +389,18 @@ def check_commands(
                         raise ApacheConfigError(message, file=directive.file, line=directive.line)
             checks = verdict[4]
             if checks:
-                message = context_error(directive, sections, spelled) if checks & _CONTEXT else None
+                judged = as_passed(directive) if "" in directive.args else directive
+                message = context_error(judged, sections, spelled) if checks & _CONTEXT else None
                 if message is None and checks & _HANDLER:
                     if checks & _WORDS:
                         # Thousands of vhosts repeat "Options -Indexes": judged once.
                         words_key = (key, directive.args)
                         if words_key not in passed:
-                            message = handler_error(directive, state, sections)
+                            message = handler_error(judged, state, sections)
                             if message is None:
                                 passed.add(words_key)
                     else:
-                        message = handler_error(directive, state, sections)
+                        message = handler_error(judged, state, sections)
                     if message is not None and _hides_secret(key, directive.args):
                         message = None
                 if message is not None:
