@@ -264,7 +264,7 @@ def proc_tables_of_64_mib(work: Path) -> list[str]:
 
 def ss_capture_of_one_long_users_line(work: Path) -> list[str]:
     """One CLOSE-WAIT line naming 2.39 million processes, just under 64 MiB (1.1 GB and
-    a MemoryError under a 1 GiB cap before; now one error line past 100,000)."""
+    a MemoryError under a 1 GiB cap before; now one error line past 1,000,000)."""
     capture = work / "ss.txt"
     with capture.open("w") as handle:
         handle.write("State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n")

@@ -527,3 +527,44 @@ _EMPTY_WORDS = {
 @pytest.mark.parametrize("case", sorted(_EMPTY_WORDS))
 def test_words_after_an_empty_one_as_apache2(case: str, tmp_path: Path) -> None:
     main_file_both_ways(tmp_path, [*BASE, *_EMPTY_WORDS[case]], TREE)
+
+
+# What httpd acts on while reading, through a secret-named Define: the reader
+# hides the value, so tcpaudit follows none of these and says so in a note.
+_HIDDEN_AT_READ_TIME = {
+    "include": (["Define CREDENTIALS_CONF /etc/apache2/credentials.conf",
+                 "Include ${CREDENTIALS_CONF}"], {"etc/apache2/credentials.conf": "Timeout 7\n"}),
+    "include-optional": (["Define CREDENTIALS_CONF /etc/apache2/credentials.conf",
+                          "IncludeOptional ${CREDENTIALS_CONF}"],
+                         {"etc/apache2/credentials.conf": "Timeout 7\n"}),
+    "ifversion": (["Define VER_TOKEN 2.4", "<IfVersion >= ${VER_TOKEN}>", "Timeout 7",
+                   "</IfVersion>"], {}),
+    "ifdefine": (["Define X_TOKEN FOO", "Define FOO", "<IfDefine ${X_TOKEN}>", "Timeout 7",
+                  "</IfDefine>"], {}),
+    "use": ([f"LoadModule macro_module {MODULE_DIR}/mod_macro.so", "<Macro Site $n>",
+             "ServerAdmin admin@$n", "</Macro>", "Define SITE_TOKEN Site",
+             "Use ${SITE_TOKEN} a.example"], {}),
+    "serverroot": (["Define ROOT_TOKEN /etc/apache2", "ServerRoot ${ROOT_TOKEN}"], {}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_HIDDEN_AT_READ_TIME))
+def test_a_hidden_value_read_by_httpd_is_noted_not_refused(case: str, tmp_path: Path) -> None:
+    lines, files = _HIDDEN_AT_READ_TIME[case]
+    root = tmp_path / "tcpaudit"
+    main = root / "etc/apache2/apache2.conf"
+    main.parent.mkdir(parents=True)
+    main.write_text("\n".join([*BASE, "ServerName x", *lines]) + "\n")
+    for name, text in files.items():
+        (root / name).write_text(text)
+    apache_root = tmp_path / "apache"
+    shutil.copytree(root, apache_root)
+    map_tree(apache_root)
+    assert run_apache(apache_root, TREE.main_file, TREE.server_root).accepted
+    loaded = load_with_tcpaudit(root, TREE)
+    assert not isinstance(loaded, ApacheConfigError), loaded
+    # The line that uses the value (after BASE and "ServerName x").
+    used = next(i for i, text in enumerate(lines) if "${" in text and not text.startswith("Define"))
+    line = len(BASE) + 2 + used
+    notes = [(note.line, note.message) for note in loaded.notes if "secret-named" in note.message]
+    assert [number for number, _ in notes] == [line], loaded.notes

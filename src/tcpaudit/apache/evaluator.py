@@ -211,7 +211,23 @@ class _Evaluator(PhysicalLineReader):
 
     # -- conditions --------------------------------------------------------------
 
-    def _condition(self, key: str, raw_args: str) -> bool:
+    def _note_hidden(self, what: str, file: str, number: int) -> None:
+        """A read-time use of a secret-named Define's value, which the reader hid
+        (its value never enters the model): httpd acts on the value, tcpaudit
+        cannot, and says so rather than refuse the line."""
+        self.notes.append(
+            Note(
+                message=f"{what} holds the value of a secret-named Define, which tcpaudit "
+                "hides as it reads: not followed here, as httpd follows it",
+                file=file,
+                line=number,
+            )
+        )
+
+    def _condition(self, key: str, raw_args: str, file: str, number: int) -> bool:
+        if REDACTED_VALUE in raw_args:
+            self._note_hidden(f"the condition of <{key[1:]}>", file, number)
+            return False
         if key == "<ifversion":
             return if_version(raw_args, self.version)
         section = CONDITIONALS[key][0]
@@ -250,6 +266,9 @@ class _Evaluator(PhysicalLineReader):
         if key in ("include", "includeoptional"):
             if len(args) != 1:
                 raise ApacheConfigError(f"{name} takes one argument", file=file, line=number)
+            if REDACTED_VALUE in args[0]:
+                self._note_hidden(f"the path of {name}", file, number)
+                return
             self._include(args[0], key == "includeoptional", file, number, container)
             return
         if key in ("define", "undefine"):
@@ -261,6 +280,8 @@ class _Evaluator(PhysicalLineReader):
             warning = self.modules.load(args[0], file, number)
             if warning is not None:
                 self.notes.append(warning)
+        elif key == "serverroot" and args and REDACTED_VALUE in args[0]:
+            self._note_hidden("ServerRoot", file, number)
         elif key == "serverroot":
             if len(args) != 1:
                 raise ApacheConfigError("ServerRoot takes one argument", file=file, line=number)

@@ -135,7 +135,7 @@ class PhysicalLineReader(LineReader):
                 if opened is not None:
                     container = opened
                     continue
-            elif self._enter_true_conditional(name, line, number, stack, container):
+            elif self._enter_true_conditional(name, line, file, number, stack, container):
                 continue
             return number - 1, container
         return len(physical), container
@@ -239,7 +239,13 @@ class PhysicalLineReader(LineReader):
         return True
 
     def _enter_true_conditional(
-        self, name: str, line: str, number: int, stack: list[Frame], container: list[Directive]
+        self,
+        name: str,
+        line: str,
+        file: str,
+        number: int,
+        stack: list[Frame],
+        container: list[Directive],
     ) -> bool:
         """Enter the conditional plain ``line`` opens if it holds (``<IfModule mod_ssl.c>``).
 
@@ -258,7 +264,7 @@ class PhysicalLineReader(LineReader):
             return False
         rest = first_word(line.strip(_SPACE))[1]
         try:
-            holds = self._condition(key, rest)
+            holds = self._condition(key, rest, file, number)
         except ConditionError:
             return False
         if holds:

@@ -49,6 +49,7 @@ from .secret_checks import secret_check, worth_checking
 from .secret_flows import FLOW_DIRECTIVES, SecretFlows
 from .secret_words import redact_arguments
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
+from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .variables import Variables
 
@@ -129,12 +130,15 @@ class LineReader:
         self.secret_lines: set[tuple[str, int]] = set()
         self.flows = SecretFlows()
 
-    def _condition(self, key: str, raw_args: str) -> bool:
+    def _condition(self, key: str, raw_args: str, file: str, number: int) -> bool:
         raise NotImplementedError
 
     def _directive(
         self, name: str, args: list[str], file: str, number: int, container: list[Directive]
     ) -> None:
+        raise NotImplementedError
+
+    def _note_hidden(self, what: str, file: str, number: int) -> None:
         raise NotImplementedError
 
     def _count_words(self, key: str, name: str, args: list[str], file: str, number: int) -> None:
@@ -459,11 +463,16 @@ class LineReader:
         conditional = CONDITIONALS.get(key)
         try:
             if conditional is not None and conditional[1] in self.modules.order:
-                if self._condition(key, rest):
+                if self._condition(key, rest, where, number):
                     stack.append(Frame(conditional[0], None, number, container, kept_depth(stack)))
                     return index
                 return soak(lines, index, conditional[0], where, number, self.memory.check)
             if key in ("<macro", "use", "undefmacro") and "macro_module" in self.modules:
+                if key == "use" and REDACTED_VALUE in first_word(rest)[0]:
+                    self._note_hidden(
+                        f"the macro used ({name} {first_word(rest)[0]})", where, number
+                    )
+                    return index
                 if key == "undefmacro":
                     self._count_words(key, name, split_words(rest), where, number)
                 index = self.macros.handle(key, rest, lines, index)
