@@ -30,7 +30,7 @@ from .tree import Directive
 from .values import parse_atoi
 
 if TYPE_CHECKING:
-    from .handlers import WalkState
+    from .walk_state import WalkState
 
 __all__ = [
     "custom_log_error",

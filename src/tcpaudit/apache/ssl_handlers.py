@@ -17,7 +17,7 @@ from .tree import Directive
 from .values import parse_atoi
 
 if TYPE_CHECKING:
-    from .handlers import WalkState
+    from .walk_state import WalkState
 
 __all__ = [
     "ssl_cipher_suite_error",

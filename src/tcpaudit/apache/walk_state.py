@@ -1,0 +1,41 @@
+"""What a walk of the tree remembers between directives, for the handlers' checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .proxy_params import ProxyWorkers
+
+__all__ = ["WalkState"]
+
+
+@dataclass
+class WalkState:
+    """What a walk of the tree remembers between directives."""
+
+    modules: frozenset[str]
+    source_names: frozenset[str] = frozenset()
+    # (address or None for every address, port) of the Listen lines so far.
+    listeners: set[tuple[str | None, int, str | None]] = field(default_factory=set)
+    # mod_proxy's workers so far, per server: 0 the main one, else the vhost's id.
+    proxy_workers: ProxyWorkers = field(default_factory=ProxyWorkers)
+    scope: int = 0
+    # HttpProtocolOptions set so far, per server (a server config's bits).
+    protocol_options: dict[int, set[str]] = field(default_factory=dict)
+    # The path of the <Proxy>/<ProxyMatch> section being walked, if any.
+    proxy_section: str | None = None
+    proxy_section_written: str | None = None  # as written: ProxySet reads it so
+    proxy_match: bool = False
+    # httpd's cmd->path: the path of the innermost section giving one (a
+    # BalancerMember takes its balancer from it), None at server level.
+    section_path: str | None = None
+    # The names Require finds (None: any, a module tcpaudit does not know may
+    # register one), and the methods <Limit> sections registered so far.
+    authz_providers: set[str] | None = None
+    methods: set[str] = field(default_factory=set)
+    authz_aliases: set[str] = field(default_factory=set)
+    raw_texts: Mapping[int, str] = field(default_factory=dict)
+    # The directives an access log format may use; None when a loaded module
+    # tcpaudit does not know may register more (no format is judged).
+    log_letters: frozenset[str] | None = None
