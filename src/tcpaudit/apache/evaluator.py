@@ -44,7 +44,7 @@ from .directives import (
     word_count_kind,
 )
 from .includes import DirectoryBudget, IncludeError, expand_include
-from .lexer import decode_config
+from .lexer import decode_config, split_words
 from .macros import MacroTable
 from .memory import MemoryGuard
 from .modules import LoadedModules
@@ -225,13 +225,18 @@ class _Evaluator(PhysicalLineReader):
         )
 
     def _condition(self, key: str, raw_args: str, file: str, number: int) -> bool:
-        if REDACTED_VALUE in raw_args:
-            self._note_hidden(f"the condition of <{key[1:]}>", file, number)
-            return False
-        if key == "<ifversion":
-            return if_version(raw_args, self.version)
         section = CONDITIONALS[key][0]
+        if key == "<ifversion":
+            # The version (the last of at most two words) hidden: not judged.
+            words = split_words(raw_args[: raw_args.rfind(">")])
+            if 0 < len(words) <= 2 and REDACTED_VALUE in words[-1]:
+                self._note_hidden(f"the version of <{section}>", file, number)
+                return False
+            return if_version(raw_args, self.version)
         negated, argument = condition_argument(section, raw_args)
+        if REDACTED_VALUE in argument:
+            self._note_hidden(f"the argument of <{section}>", file, number)
+            return False
         if key == "<ifmodule":
             result = self.modules.matches(argument)
         elif key == "<ifdefine":
