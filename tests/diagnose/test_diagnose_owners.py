@@ -126,4 +126,41 @@ def test_a_diagnosis_says_when_the_scan_stopped(
     )
     monkeypatch.setattr(owners_module, "MAX_PROCESSES_SCANNED", 3)
     notes = [note.message for note in diagnose(tmp_path, ports=[80]).notes]
-    assert any("in the first 3 processes only" in note for note in notes), notes
+    assert any("in the fd tables of 3 processes only" in note for note in notes), notes
+
+
+def test_entries_that_hold_no_fd_table_count_toward_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2,000,000 empty pid-named directories (or files) were visited whole, the
+    # bound counting only the fd tables read: 42 s. Every such entry counts.
+    for pid in range(2, 8):
+        (tmp_path / "proc" / str(pid)).mkdir(parents=True)
+    (tmp_path / "proc/8").write_text("")
+    _forged_processes(tmp_path / "later", 1, 1)
+    os.rename(tmp_path / "later/proc/2", tmp_path / "proc/9")
+    monkeypatch.setattr(owners_module, "MAX_PROCESSES_SCANNED", 7)
+    owners = scan_owners(RootFS(tmp_path))
+    assert owners.stopped
+    assert (owners.scanned, owners.by_inode) == (0, {})
+
+
+def test_names_in_an_fd_table_count_whether_or_not_they_are_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _forged_processes(tmp_path, 1, 0)
+    for number in range(10):
+        (tmp_path / f"proc/2/fd/{number}").write_text("")
+    os.symlink("socket:[7]", tmp_path / "proc/2/fd/99")
+    monkeypatch.setattr(owners_module, "MAX_DESCRIPTORS_READ", 5)
+    owners = scan_owners(RootFS(tmp_path))
+    assert owners.stopped
+    assert len(owners.by_inode) <= 1
+
+
+def test_the_listing_of_proc_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _forged_processes(tmp_path, 6, 1)
+    monkeypatch.setattr(owners_module, "MAX_ENTRIES_LISTED", 3)
+    owners = scan_owners(RootFS(tmp_path))
+    assert owners.stopped
+    assert owners.scanned == 3

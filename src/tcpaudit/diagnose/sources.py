@@ -78,10 +78,10 @@ def read_sockets(
     if owner_map.stopped:
         notes.append(
             Note(
-                message=f"the holders of sockets were looked for in the first "
+                message=f"the holders of sockets were looked for in the fd tables of "
                 f"{owner_map.scanned:,} processes only (at most {MAX_PROCESSES_SCANNED:,} "
-                f"processes and {MAX_DESCRIPTORS_READ:,} descriptors are read): a socket "
-                "held only by a later process counts as held by none"
+                f"process entries and {MAX_DESCRIPTORS_READ:,} descriptors are read): a "
+                "socket held only by a later process counts as held by none"
             )
         )
     return records, "proc"
