@@ -14,9 +14,16 @@ from pathlib import Path
 
 import pytest
 from apache_harness import MODULE_DIR
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_apache_differential import Tree, main_file_both_ways
 
-from tcpaudit.apache.rewrite_args import parse_arg_line, parse_flag_field
+from tcpaudit.apache.rewrite_args import (
+    arg_line_as_c,
+    flag_field_as_c,
+    parse_arg_line,
+    parse_flag_field,
+)
 from tcpaudit.errors import ApacheConfigError
 
 TREE = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
@@ -167,3 +174,17 @@ def test_a_flag_of_blanks_takes_the_rest_of_the_field() -> None:
     parse_flag_field("[L, ,R=1]", lambda key, value: seen.append((key, value)))  # type: ignore[func-returns-value]
     assert seen[0] == ("L", "")
     assert seen[1][0].startswith(",")
+
+
+@given(st.text(alphabet="ab[],=\t \"'\\\x0b\x1c\u00a0", max_size=24))
+@settings(max_examples=400, deadline=None)
+def test_the_quick_readings_agree_with_the_c_walk(text: str) -> None:
+    # parse_arg_line and parse_flag_field take most lines at a split; the
+    # character-by-character walk of the C code is the reference.
+    assert parse_arg_line(text) == arg_line_as_c(text)
+    field = f"[{text}]"
+    quick: list[tuple[str, str]] = []
+    walked: list[tuple[str, str]] = []
+    parse_flag_field(field, lambda key, value: quick.append((key, value)))  # type: ignore[func-returns-value]
+    flag_field_as_c(field, lambda key, value: walked.append((key, value)))  # type: ignore[func-returns-value]
+    assert quick == walked

@@ -11,6 +11,7 @@ not judged, and a pattern only as ``pcre_refusals`` can judge it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
@@ -35,6 +36,12 @@ _OPTIONS = frozenset(
 )  # fmt: skip
 
 
+# What makes parseargline differ from a split at blanks: quotes, a backslash
+# (before a blank it keeps the blank), and what str.split takes for a blank
+# that C's isspace does not.
+_NOT_PLAIN = re.compile(r"[\"'\\\x1c-\x1f]|[^\x00-\x7f]")
+
+
 def parse_arg_line(text: str) -> tuple[str, str, str | None] | None:
     """``parseargline``: the first two arguments and the optional third, or None
     when there is no second (httpd: "bad argument line").
@@ -43,6 +50,19 @@ def parse_arg_line(text: str) -> tuple[str, str, str | None] | None:
     not preceded by a backslash (which stays in the argument); text after the
     third is ignored.
     """
+    if _NOT_PLAIN.search(text) is None:
+        # Most lines: words at blanks, as the loop below would cut them.
+        words = text.split(None, 3)
+        if len(words) < 2:
+            # A blank after the only word ends it: the second is then empty.
+            trailing = words and text[-1] in _C_SPACE
+            return (words[0], "", None) if trailing else None
+        return words[0], words[1], words[2] if len(words) > 2 else None
+    return arg_line_as_c(text)
+
+
+def arg_line_as_c(text: str) -> tuple[str, str, str | None] | None:
+    """``parse_arg_line`` character by character, as the C code walks it."""
     arguments: list[str] = []
     index, length = 0, len(text)
     for which in range(3):
@@ -87,6 +107,20 @@ def parse_flag_field(field: str, set_flag: Callable[[str, str], str | None]) -> 
     rewrites in place (a flag of blanks only takes the rest of the field)."""
     if not field or field[0] != "[" or field[-1] != "]":
         return "bad flag delimiters"
+    if _NOT_PLAIN.search(field) is None and not any(blank in field for blank in _C_SPACE):
+        # No blank: the loop below cuts at each comma and the first '='.
+        for piece in field[1:-1].split(","):
+            flag, _, flag_value = piece.partition("=")
+            message = set_flag(flag, flag_value)
+            if message is not None:
+                return message
+        return None
+    return flag_field_as_c(field, set_flag)
+
+
+def flag_field_as_c(field: str, set_flag: Callable[[str, str], str | None]) -> str | None:
+    """``parse_flag_field`` on a buffer rewritten in place, as the C code does
+    (``field`` starts with '[' and ends with ']')."""
     buffer = [*field[:-1], ",", "\0"]
     key = 1
     while buffer[key] != "\0":
