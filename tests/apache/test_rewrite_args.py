@@ -51,6 +51,10 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "rule-range-of-a-class": (["RewriteRule [\\w-a] /c"], "cannot compile regular expression"),
     "rule-range-to-a-class": (["RewriteRule [a-\\d] /c"], "cannot compile regular expression"),
     "rule-ranges-in-order": (["RewriteRule ^/[a-z0-9_-]+$ /c [L]"], None),
+    # PCRE2 10.42 reads "{," as text; its patterns are bytes (no UTF mode).
+    "rule-brace-comma": (["RewriteRule ^/a+{,} /c", "RewriteRule ^{,5}x /c"], None),
+    "rule-utf8-range": (['RewriteRule "^/[\u00fc-\u00e9]" /c'], None),
+    "rule-utf8-range-to-ascii": (['RewriteRule "^/[\u00e9-a]" /c'], "cannot compile"),
     "rule-trailing-backslash": (['RewriteRule "^/a\\" /c'], "cannot compile regular expression"),
     # A last backslash is a literal inside \Q...\E and in an extended-mode comment.
     "rule-trailing-backslash-quoted": (['RewriteRule "^/\\Q\\" /c'], None),

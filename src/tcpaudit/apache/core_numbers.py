@@ -19,6 +19,7 @@ import re
 from .values import c_long, parse_atoi
 
 __all__ = [
+    "buffer_size_error",
     "directory_index_redirect_error",
     "file_etag_error",
     "limit_xml_body_error",
@@ -160,4 +161,11 @@ def protocol_option_error(words: tuple[str, ...], seen: set[str]) -> str | None:
         if _PROTOCOL_OPTIONS[option] in seen:
             pair = _PROTOCOL_PAIRS[frozenset({option, _PROTOCOL_OPTIONS[option]})]
             return f"HttpProtocolOptions {pair} are mutually exclusive"
+    return None
+
+
+def buffer_size_error(words: tuple[str, ...], name: str) -> str | None:
+    """``SendBufferSize``/``ReceiveBufferSize`` (listen.c): atoi, 0 or at least 512."""
+    if words and 0 != parse_atoi(words[0]) < 512:
+        return f"{name} must be >= 512 bytes, or 0 for system default."
     return None

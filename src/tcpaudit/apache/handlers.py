@@ -34,6 +34,7 @@ from importlib import resources
 from .apr_addresses import allow_from_error, parse_addr_port
 from .authz import require_error, script_error
 from .core_numbers import (
+    buffer_size_error,
     directory_index_redirect_error,
     file_etag_error,
     limit_xml_body_error,
@@ -406,6 +407,8 @@ _HANDLERS: dict[str, _Handler] = {
     "limitinternalrecursion": _words_check(recursion_limit_error),
     "limitxmlrequestbody": _words_check(limit_xml_body_error),
     "maxmemfree": _words_check(lambda words: strtol_error(words, "MaxMemFree")),
+    "sendbuffersize": _words_check(lambda words: buffer_size_error(words, "SendBufferSize")),
+    "receivebuffersize": _words_check(lambda words: buffer_size_error(words, "ReceiveBufferSize")),
     "threadstacksize": _words_check(lambda words: strtol_error(words, "ThreadStackSize")),
     "asyncrequestworkerfactor": _words_check(worker_factor_error),
     "directoryindexredirect": _words_check(directory_index_redirect_error),
@@ -451,6 +454,7 @@ _WORDS_ONLY = frozenset(
      "error",
      "listencoresbucketsratio", "limitinternalrecursion", "limitxmlrequestbody", "maxmemfree",
      "threadstacksize", "asyncrequestworkerfactor", "directoryindexredirect", "fileetag",
+     "sendbuffersize", "receivebuffersize",
      "allow", "deny", "sslcarevocationcheck", "sslproxycarevocationcheck", "ssloptions",
      "sslpassphrasedialog", "sslrandomseed", "servername", "loglevel", "listenbacklog",
      "limitrequestline",

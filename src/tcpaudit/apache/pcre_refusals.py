@@ -65,8 +65,13 @@ def _refused(pattern: str) -> bool:
         with warnings.catch_warnings():
             # A FutureWarning ("possible nested set") is no refusal.
             warnings.simplefilter("ignore")
-            re.compile(pattern)
+            # httpd's PCRE reads bytes (no UTF mode): "[ü-é]" is a range of
+            # bytes in order, which re compares as code points otherwise.
+            re.compile(pattern if pattern.isascii() else pattern.encode("utf-8", "surrogateescape"))
     except re.error as error:
+        if "{," in pattern and error.msg in ("nothing to repeat", "multiple repeat"):
+            # PCRE2 before 10.43 reads "{," and "{,n}" as text, re as a quantifier.
+            return False
         if error.msg == "bad escape (end of pattern)":
             # PCRE reads a last backslash as a literal inside \Q...\E and in an
             # extended-mode comment: a refusal only where neither may be.

@@ -195,6 +195,12 @@ def _rule_flag(key: str, value: str, status_codes: frozenset[int]) -> str | None
     return None
 
 
+# Every vhost repeats a few flag fields ("[R=301,L]"): each is read once.
+@lru_cache(maxsize=4096)
+def _rule_flags_error(field: str, status_codes: frozenset[int]) -> str | None:
+    return parse_flag_field(field, lambda key, value: _rule_flag(key, value, status_codes))
+
+
 @lru_cache(maxsize=4096)
 def rewrite_rule_error(text: str, status_codes: frozenset[int]) -> str | None:
     """``RewriteRule`` with ``text`` after its name; ``status_codes`` those httpd
@@ -204,7 +210,7 @@ def rewrite_rule_error(text: str, status_codes: frozenset[int]) -> str | None:
         return "RewriteRule: bad argument line"
     pattern, _substitution, flags = arguments
     if flags is not None:
-        message = parse_flag_field(flags, lambda key, value: _rule_flag(key, value, status_codes))
+        message = _rule_flags_error(flags, status_codes)
         if message is not None:
             return f"RewriteRule: {message}"
     pattern = pattern.removeprefix("!")
