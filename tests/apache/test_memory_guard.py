@@ -124,3 +124,35 @@ def test_the_operator_may_raise_the_time_bound(
     else:
         monkeypatch.setenv("TCPAUDIT_LOAD_CPU_SECONDS", setting)
     assert MemoryGuard().seconds == seconds
+
+
+def test_long_patterns_judged_after_the_reading_count_in_its_time(tmp_path: Path) -> None:
+    # 60 sections of a 900,000-character pattern each compiled for 77 s after a
+    # reading that ended within its bound: the walk's pattern checks count too.
+    pattern = "(a)" * 2_000
+    main = tmp_path / "etc/apache2/apache2.conf"
+    main.parent.mkdir(parents=True)
+    main.write_text(
+        "".join(f'<LocationMatch "{pattern}x{n}">\n</LocationMatch>\n' for n in range(3))
+    )
+    guard = MemoryGuard(seconds=1.0)
+    guard.started -= 10  # the bound already spent when the walk starts
+    with pytest.raises(ApacheConfigError) as caught:
+        _evaluate_checked(tmp_path, main, guard)
+    assert str(caught.value).startswith("etc/apache2/apache2.conf:1: reading the configuration")
+    assert "CPU time" in str(caught.value)
+    # Within the bound the same tree is judged (and accepted).
+    _evaluate_checked(tmp_path, main, MemoryGuard(seconds=float("inf")))
+
+
+def _evaluate_checked(root: Path, main: Path, guard: MemoryGuard) -> None:
+    evaluate(
+        RootFS(root),
+        main,
+        server_root=Path("/etc/apache2"),  # type: ignore[arg-type]
+        version=(2, 4),
+        compiled_in=("core_module", "so_module", "mpm_event_module"),
+        main_shown="etc/apache2/apache2.conf",
+        check=True,
+        guard=guard,
+    )

@@ -492,7 +492,7 @@ def evaluate(
     )
     if check:
         try:
-            check_result(result, version, validate)
+            check_result(result, version, validate, guard=evaluator.memory)
         except ApacheConfigError as error:
             raise without_secret_values(error, result.secret_values) from None
     return result
@@ -503,8 +503,11 @@ def check_result(
     version: tuple[int, ...],
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
     validated: Collection[str] | None = None,
+    guard: MemoryGuard | None = None,
 ) -> None:
     """Refuse what httpd refuses once everything is read; add the notes to ``result``.
+
+    ``guard``: the load's bounds, whose CPU time the walk's pattern checks count in.
 
     ``validate`` is called for the directives whose lower-cased name is in
     ``validated`` (every directive when None).
@@ -529,5 +532,6 @@ def check_result(
             raw_texts=result.raw_texts,
             validate=validate,
             validated=validated,
+            guard=guard,
         )
     )

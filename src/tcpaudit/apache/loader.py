@@ -342,6 +342,7 @@ def _load(
             release,
             lambda directive, sections: _validate(directive, sections, release, notes),
             TRACKED_KEYS,
+            guard=memory,
         )
     except ApacheConfigError as error:
         raise without_secret_values(error, result.secret_values) from None

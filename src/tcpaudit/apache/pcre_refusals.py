@@ -13,13 +13,17 @@ Any other pattern is accepted.
 
 from __future__ import annotations
 
+import math
 import re
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from .shell_state import REDACTED_VALUE
 
-__all__ = ["pcre_refuses"]
+__all__ = ["PatternDeadlineError", "pattern_deadline", "pcre_refuses"]
 
 _VERB = re.compile(r"\(\*[A-Za-z]")
 _SHARED_REASONS = frozenset(
@@ -43,9 +47,38 @@ _SHARED_PREFIXES = ("bad character range ",)
 _MAY_BE_REFUSED = re.compile(r"[()\[\]{}*+?]|\\\Z")
 
 
+# A long pattern compiles in about 2 us a character: 60 of 900,000 characters
+# took 77 s after the load's reading had ended within its CPU bound.
+_LONG_PATTERN = 1024
+_deadline = [math.inf]
+
+
+class PatternDeadlineError(Exception):
+    """A long pattern was to be compiled past the load's CPU time bound."""
+
+
+@contextmanager
+def pattern_deadline(deadline: float) -> Iterator[None]:
+    """Within this, a long pattern compiled past ``deadline`` (process time)
+    raises PatternDeadlineError: the caller names the line and stops the load."""
+    _deadline[0] = deadline
+    try:
+        yield
+    finally:
+        _deadline[0] = math.inf
+
+
 def pcre_refuses(pattern: str) -> bool:
-    """Whether PCRE refuses ``pattern`` for a reason Python's ``re`` shows too."""
-    return _MAY_BE_REFUSED.search(pattern) is not None and _refused(pattern)
+    """Whether PCRE refuses ``pattern`` for a reason Python's ``re`` shows too.
+
+    Raises:
+        PatternDeadlineError: see ``pattern_deadline``.
+    """
+    if _MAY_BE_REFUSED.search(pattern) is None:
+        return False
+    if len(pattern) > _LONG_PATTERN and time.process_time() > _deadline[0]:
+        raise PatternDeadlineError
+    return _refused(pattern)
 
 
 # Thousands of vhosts repeat a few patterns (<FilesMatch "\.php$">): each is

@@ -12,6 +12,7 @@ found while reading but httpd reports only here (a section missing its
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 
 from ..errors import ApacheConfigError
@@ -48,7 +49,8 @@ from .handlers import (
     words_decide,
 )
 from .log_formats import log_format_letters
-from .pcre_refusals import pcre_refuses
+from .memory import MemoryGuard
+from .pcre_refusals import PatternDeadlineError, pattern_deadline, pcre_refuses
 from .places import context_error, has_context_rules
 from .proxy_params import proxy_section_path, section_path
 from .secret_words import redact_text
@@ -251,6 +253,7 @@ def check_commands(
     raw_texts: Mapping[int, str] | None = None,
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
     validated: Collection[str] | None = None,
+    guard: MemoryGuard | None = None,
 ) -> list[Note]:
     """Walk the tree as httpd does after reading it, refusing what it refuses, in order.
 
@@ -314,157 +317,179 @@ def check_commands(
         last_condition = ""
         # In a Require section httpd takes AllowOverride AuthConfig's directives only.
         authz_only = modern and _in_authz_section(sections)
-        for directive in nodes:
-            children = directive.children
-            key = directive.key if children is None else "<" + directive.key
-            verdict = known.get(key) or verdicts.of(key)
-            status = verdict[in_directory]
-            if status == _NOT_ALLOWED and key in PROXY_SECTION_DIRECTIVES and _in_proxy(sections):
-                status = _OK
-            if authz_only and status in (_OK, _NOT_ALLOWED) and allowed_by_authconfig(key) is False:
-                shown = canonical_name(key) or (
-                    directive.name if children is None else "<" + directive.name
-                )
-                parent = canonical_name("<" + sections[-1]) or "<" + spelled[-1]
-                raise ApacheConfigError(
-                    f"{shown} not allowed in {parent}> context",
-                    file=directive.file,
-                    line=directive.line,
-                )
-            if status:
-                if status == _SKIP:
-                    continue
-                if status == _UNKNOWN:
-                    if key not in unknown:
-                        unknown.add(key)
-                        if len(unknown) <= MAX_UNKNOWN_NOTED:
-                            notes.append(
-                                _unknown_note(directive, key, verdicts.unknown_modules, version)
-                            )
-                        elif first_unnoted is None:
-                            first_unnoted = directive
-                elif status == _INVALID:
-                    _invalid(directive)
-                else:
+        try:
+            for directive in nodes:
+                children = directive.children
+                key = directive.key if children is None else "<" + directive.key
+                verdict = known.get(key) or verdicts.of(key)
+                status = verdict[in_directory]
+                if (
+                    status == _NOT_ALLOWED
+                    and key in PROXY_SECTION_DIRECTIVES
+                    and _in_proxy(sections)
+                ):
+                    status = _OK
+                if (
+                    authz_only
+                    and status in (_OK, _NOT_ALLOWED)
+                    and allowed_by_authconfig(key) is False
+                ):
                     shown = canonical_name(key) or (
                         directive.name if children is None else "<" + directive.name
                     )
-                    # invoke_cmd names the enclosing section when there is one.
-                    where = (
-                        f"in {canonical_name('<' + sections[-1]) or '<' + spelled[-1]}> context"
-                        if sections
-                        else "here"
-                    )
+                    parent = canonical_name("<" + sections[-1]) or "<" + spelled[-1]
                     raise ApacheConfigError(
-                        f"{shown} not allowed {where}", file=directive.file, line=directive.line
+                        f"{shown} not allowed in {parent}> context",
+                        file=directive.file,
+                        line=directive.line,
                     )
-            if children is not None and modern:
-                context = (key, sections)
-                if context not in misplaced:
-                    misplaced[context] = _section_context_error(key, sections)
-                error = misplaced[context]
-                if error is not None:
-                    raise ApacheConfigError(error, file=directive.file, line=directive.line)
-            if errors and id(directive) in errors:
-                raise ApacheConfigError(
-                    errors[id(directive)], file=directive.file, line=directive.line
-                )
-            if children is not None and modern and directive.key in _REGEX_SECTIONS:
-                pattern = _section_regex(directive)
-                if pattern is not None and pcre_refuses(pattern):
-                    # The section's handler compiles it before its contents are read.
-                    raise ApacheConfigError(
-                        "Regex could not be compiled", file=directive.file, line=directive.line
-                    )
-            arity = verdict[3]
-            if arity is not None:
-                # invoke_cmd counts the words before the handler sees them. Most
-                # lines pass the quick test; arity_error decides the others.
-                words = directive.args
-                if not arity[0] <= len(words) <= arity[1] or "" in words:
-                    # invoke_cmd names the directive as its module registers it.
-                    registered = canonical_name(directive.key) or directive.name
-                    message = arity_error(arity[2], registered, words)
-                    if message is not None and not _hides_secret(key, words):
-                        raise ApacheConfigError(message, file=directive.file, line=directive.line)
-            checks = verdict[4]
-            if checks:
-                judged = as_passed(directive) if "" in directive.args else directive
-                message = context_error(judged, sections, spelled) if checks & _CONTEXT else None
-                if message is None and checks & _HANDLER:
-                    if checks & _WORDS:
-                        # Thousands of vhosts repeat "Options -Indexes": judged once.
-                        words_key = (key, directive.args)
-                        if words_key not in passed:
-                            message = handler_error(judged, state, sections)
-                            if message is None:
-                                passed.add(words_key)
+                if status:
+                    if status == _SKIP:
+                        continue
+                    if status == _UNKNOWN:
+                        if key not in unknown:
+                            unknown.add(key)
+                            if len(unknown) <= MAX_UNKNOWN_NOTED:
+                                notes.append(
+                                    _unknown_note(directive, key, verdicts.unknown_modules, version)
+                                )
+                            elif first_unnoted is None:
+                                first_unnoted = directive
+                    elif status == _INVALID:
+                        _invalid(directive)
                     else:
-                        message = handler_error(judged, state, sections)
-                    if message is not None and _hides_secret(key, directive.args):
-                        message = None
-                if message is not None:
-                    raise ApacheConfigError(message, file=directive.file, line=directive.line)
-            if verdict[2] and validate is not None:
-                validate(directive, sections)
-            if children is not None and modern:
-                message = empty_section_error(directive)
-                if message is not None:
-                    raise ApacheConfigError(message, file=directive.file, line=directive.line)
-            # A <Macro> kept in the tree (mod_macro loaded only after it) is run by
-            # its handler at walk time, which never walks the body.
-            if modern and (
-                (children is not None and directive.key in _LIMITS)
-                or (children is None and directive.key in _REGISTERING_METHODS)
-            ):
-                limit_methods(directive, state.methods)
-            if children and key != "<macro":
-                saved = (state.scope, state.proxy_section, state.proxy_section_written,
-                         state.proxy_match, state.section_path)  # fmt: skip
-                if directive.key == "virtualhost":
-                    state.scope = id(directive)  # a vhost's own server config
-                    state.section_path = None
-                elif directive.key in ("proxy", "proxymatch") and directive.args:
-                    state.proxy_section = proxy_section_path(directive.args[0])
-                    state.proxy_section_written = directive.args[0]
-                    state.proxy_match = directive.key == "proxymatch"
-                if directive.key in _PATH_SECTIONS:
-                    state.section_path = section_path(directive)
-                walk(
-                    children,
-                    (*sections, directive.key),
-                    (*spelled, directive.name),
-                    in_directory or directive.key in _DIRECTORY_CONTEXTS,
-                )
-                (state.scope, state.proxy_section, state.proxy_section_written,
-                 state.proxy_match, state.section_path) = saved  # fmt: skip
-            if directive.key in ("proxy", "proxymatch") and modern and children is not None:
-                message = proxy_section_arguments_error(directive, state)
-                if message is not None:
-                    raise ApacheConfigError(message, file=directive.file, line=directive.line)
-            if children is not None and modern:
-                message = section_error(directive)
-                if message is None and directive.key in _AUTHZ_CHECKED:
-                    message = authz_section_error(
-                        directive,
-                        state.authz_providers,
-                        state.methods,
-                        sections,
-                        state.authz_aliases,
-                    )
-                if negative_only is None and directive.key in _DIRECTORY_CONTEXTS:
-                    negative_only = only_negative_error(directive)
-                if message is None and key in ("<if", "<elseif", "<else"):
-                    if key != "<if" and last_condition not in ("<if", "<elseif"):
-                        message = (
-                            "<Else> or <ElseIf> section without previous <If> or <ElseIf> "
-                            "section in same scope"
+                        shown = canonical_name(key) or (
+                            directive.name if children is None else "<" + directive.name
                         )
-                    last_condition = key
-                if message is not None:
-                    raise ApacheConfigError(message, file=directive.file, line=directive.line)
+                        # invoke_cmd names the enclosing section when there is one.
+                        where = (
+                            f"in {canonical_name('<' + sections[-1]) or '<' + spelled[-1]}> context"
+                            if sections
+                            else "here"
+                        )
+                        raise ApacheConfigError(
+                            f"{shown} not allowed {where}", file=directive.file, line=directive.line
+                        )
+                if children is not None and modern:
+                    context = (key, sections)
+                    if context not in misplaced:
+                        misplaced[context] = _section_context_error(key, sections)
+                    error = misplaced[context]
+                    if error is not None:
+                        raise ApacheConfigError(error, file=directive.file, line=directive.line)
+                if errors and id(directive) in errors:
+                    raise ApacheConfigError(
+                        errors[id(directive)], file=directive.file, line=directive.line
+                    )
+                if children is not None and modern and directive.key in _REGEX_SECTIONS:
+                    pattern = _section_regex(directive)
+                    if pattern is not None and pcre_refuses(pattern):
+                        # The section's handler compiles it before its contents are read.
+                        raise ApacheConfigError(
+                            "Regex could not be compiled", file=directive.file, line=directive.line
+                        )
+                arity = verdict[3]
+                if arity is not None:
+                    # invoke_cmd counts the words before the handler sees them. Most
+                    # lines pass the quick test; arity_error decides the others.
+                    words = directive.args
+                    if not arity[0] <= len(words) <= arity[1] or "" in words:
+                        # invoke_cmd names the directive as its module registers it.
+                        registered = canonical_name(directive.key) or directive.name
+                        message = arity_error(arity[2], registered, words)
+                        if message is not None and not _hides_secret(key, words):
+                            raise ApacheConfigError(
+                                message, file=directive.file, line=directive.line
+                            )
+                checks = verdict[4]
+                if checks:
+                    judged = as_passed(directive) if "" in directive.args else directive
+                    message = (
+                        context_error(judged, sections, spelled) if checks & _CONTEXT else None
+                    )
+                    if message is None and checks & _HANDLER:
+                        if checks & _WORDS:
+                            # Thousands of vhosts repeat "Options -Indexes": judged once.
+                            words_key = (key, directive.args)
+                            if words_key not in passed:
+                                message = handler_error(judged, state, sections)
+                                if message is None:
+                                    passed.add(words_key)
+                        else:
+                            message = handler_error(judged, state, sections)
+                        if message is not None and _hides_secret(key, directive.args):
+                            message = None
+                    if message is not None:
+                        raise ApacheConfigError(message, file=directive.file, line=directive.line)
+                if verdict[2] and validate is not None:
+                    validate(directive, sections)
+                if children is not None and modern:
+                    message = empty_section_error(directive)
+                    if message is not None:
+                        raise ApacheConfigError(message, file=directive.file, line=directive.line)
+                # A <Macro> kept in the tree (mod_macro loaded only after it) is run by
+                # its handler at walk time, which never walks the body.
+                if modern and (
+                    (children is not None and directive.key in _LIMITS)
+                    or (children is None and directive.key in _REGISTERING_METHODS)
+                ):
+                    limit_methods(directive, state.methods)
+                if children and key != "<macro":
+                    saved = (state.scope, state.proxy_section, state.proxy_section_written,
+                             state.proxy_match, state.section_path)  # fmt: skip
+                    if directive.key == "virtualhost":
+                        state.scope = id(directive)  # a vhost's own server config
+                        state.section_path = None
+                    elif directive.key in ("proxy", "proxymatch") and directive.args:
+                        state.proxy_section = proxy_section_path(directive.args[0])
+                        state.proxy_section_written = directive.args[0]
+                        state.proxy_match = directive.key == "proxymatch"
+                    if directive.key in _PATH_SECTIONS:
+                        state.section_path = section_path(directive)
+                    walk(
+                        children,
+                        (*sections, directive.key),
+                        (*spelled, directive.name),
+                        in_directory or directive.key in _DIRECTORY_CONTEXTS,
+                    )
+                    (state.scope, state.proxy_section, state.proxy_section_written,
+                     state.proxy_match, state.section_path) = saved  # fmt: skip
+                if directive.key in ("proxy", "proxymatch") and modern and children is not None:
+                    message = proxy_section_arguments_error(directive, state)
+                    if message is not None:
+                        raise ApacheConfigError(message, file=directive.file, line=directive.line)
+                if children is not None and modern:
+                    message = section_error(directive)
+                    if message is None and directive.key in _AUTHZ_CHECKED:
+                        message = authz_section_error(
+                            directive,
+                            state.authz_providers,
+                            state.methods,
+                            sections,
+                            state.authz_aliases,
+                        )
+                    if negative_only is None and directive.key in _DIRECTORY_CONTEXTS:
+                        negative_only = only_negative_error(directive)
+                    if message is None and key in ("<if", "<elseif", "<else"):
+                        if key != "<if" and last_condition not in ("<if", "<elseif"):
+                            message = (
+                                "<Else> or <ElseIf> section without previous <If> or <ElseIf> "
+                                "section in same scope"
+                            )
+                        last_condition = key
+                    if message is not None:
+                        raise ApacheConfigError(message, file=directive.file, line=directive.line)
+        except PatternDeadlineError:
+            # A long pattern past the load's CPU time bound: its error, at this line.
+            if guard is not None:
+                guard.check(directive.file, directive.line)
+            raise ApacheConfigError(
+                "reading the configuration takes too long", file=directive.file, line=directive.line
+            ) from None
 
-    walk(directives, (), (), False)
+    # The walk's pattern checks count in the load's CPU time (pcre_refusals).
+    with pattern_deadline(guard.started + guard.seconds if guard is not None else math.inf):
+        walk(directives, (), (), False)
     if negative_only is not None:
         section, message = negative_only
         raise ApacheConfigError(

@@ -217,6 +217,7 @@ def parse_proc_net_tcp(
     where: str = "proc/net/tcp",
     owners: Mapping[int, tuple[ProcessRef, ...]] | None = None,
     limit: int = MAX_PROC_SOCKETS,
+    inodes: set[int] | None = None,
 ) -> list[SocketRecord]:
     """Parse the text of ``/proc/net/tcp`` or ``/proc/net/tcp6``.
 
@@ -227,6 +228,8 @@ def parse_proc_net_tcp(
             socket with an inode gets them, as ``with_owners`` would attach
             them afterwards (without a second record per socket).
         limit: the most sockets read (the tables of one host together).
+        inodes: the socket inodes already read (tcp's, when tcp6 is read):
+            a kernel shows each socket once, inode 0 (not yet accepted) aside.
 
     Raises:
         ParseError: a line does not have the kernel's layout, or the table
@@ -236,6 +239,7 @@ def parse_proc_net_tcp(
     # The local column names the same few endpoints (the listeners') millions
     # of times: each decoded once, one string each (at most 4,096 kept).
     locals_seen: dict[str, tuple[str, int]] = {}
+    seen_inodes = inodes if inodes is not None else set()
     for number, line in enumerate(physical_lines(text), start=1):
         fields = line.split()
         if not fields or fields[0] == "sl":
@@ -257,6 +261,16 @@ def parse_proc_net_tcp(
         uid, inode = ascii_int(fields[7], 10), ascii_int(fields[9])
         if state is None or tx_queue is None or rx_queue is None or uid is None or inode is None:
             raise ParseError("not a /proc/net/tcp line", file=where, line=number)
+        if inode:
+            # One inode on many lines would give each the same holders: work
+            # of lines x holders (20,000 x 20,000 took 93 s), never a kernel's.
+            if inode in seen_inodes:
+                raise ParseError(
+                    f"socket inode {inode} is on two lines: not a kernel's table",
+                    file=where,
+                    line=number,
+                )
+            seen_inodes.add(inode)
         local = locals_seen.get(fields[1])
         if local is None:
             local = _decode_address(fields[1], where, number)
@@ -295,6 +309,7 @@ def read_proc_sockets(
             missing: IPv6 can be disabled).
     """
     records: list[SocketRecord] = []
+    inodes: set[int] = set()
     for name, required in (("tcp", True), ("tcp6", False)):
         tree_path = f"/proc/net/{name}"
         shown = fs.display_tree(tree_path)
@@ -311,7 +326,9 @@ def read_proc_sockets(
             ) from exc
         except OSError as exc:
             raise ParseError(f"cannot read: {exc}", file=shown) from exc
-        records.extend(parse_proc_net_tcp(text, shown, owners, MAX_PROC_SOCKETS - len(records)))
+        records.extend(
+            parse_proc_net_tcp(text, shown, owners, MAX_PROC_SOCKETS - len(records), inodes)
+        )
         del text  # before the next table is read
     return records
 
