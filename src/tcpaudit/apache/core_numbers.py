@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 
-from .values import c_long, parse_atoi
+from .values import ascii_lower, c_long, parse_atoi
 
 __all__ = [
     "buffer_size_error",
@@ -124,7 +124,7 @@ def file_etag_error(words: tuple[str, ...]) -> str | None:
     for word in words:
         signed = word[:1] in ("+", "-") and word[:1] != ""
         token = word[1:] if signed else word
-        lowered = token.lower() if token.isascii() else token
+        lowered = ascii_lower(token)
         if lowered in _ETAG_ABSOLUTE:
             if signed:
                 return f"FileETag keyword '{token}' cannot be used with '+' or '-'"
@@ -150,7 +150,7 @@ def protocol_option_error(words: tuple[str, ...], seen: set[str]) -> str | None:
     options the same server set before (a server's bits accumulate, so a later
     line may contradict an earlier one) and takes this line's."""
     for word in words:
-        option = word.lower() if word.isascii() else word
+        option = ascii_lower(word)
         if option not in _PROTOCOL_OPTIONS:
             return (
                 "HttpProtocolOptions accepts 'Unsafe' or 'Strict' (default), "

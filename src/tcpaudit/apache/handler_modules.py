@@ -27,7 +27,7 @@ from .rewrite_args import (
 )
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
-from .values import parse_atoi
+from .values import ascii_lower, parse_atoi
 
 if TYPE_CHECKING:
     from .walk_state import WalkState
@@ -169,7 +169,7 @@ def redirect_error(key: str, words: tuple[str, ...], section_path: str | None) -
     first = words[0]
     second = words[1] if len(words) > 1 else None
     third = words[2] if len(words) > 2 else None
-    lowered = first.lower() if first.isascii() else first
+    lowered = ascii_lower(first)
     if lowered in _REDIRECT_WORDS:
         status, understood = _REDIRECT_WORDS[lowered]
     elif first[:1] in "0123456789" and first[:1]:

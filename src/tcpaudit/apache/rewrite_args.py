@@ -18,7 +18,7 @@ from functools import lru_cache
 from .lexer import split_words
 from .pcre_refusals import pcre_refuses
 from .secret_words import redact_text
-from .values import parse_atoi
+from .values import ascii_lower, parse_atoi
 
 __all__ = [
     "rewrite_base_error",
@@ -90,12 +90,6 @@ def arg_line_as_c(text: str) -> tuple[str, str, str | None] | None:
     return arguments[0], arguments[1], arguments[2] if len(arguments) > 2 else None
 
 
-def _ascii_lower(text: str) -> str:
-    """strcasecmp's view of ``text``: only ASCII letters fold (a non-ASCII
-    one never matches an ASCII name, as the Kelvin sign would under str.lower)."""
-    return text.lower() if text.isascii() else text
-
-
 def _c_string(buffer: list[str], start: int) -> str:
     end = buffer.index("\0", start)
     return "".join(buffer[start:end])
@@ -154,7 +148,7 @@ def flag_field_as_c(field: str, set_flag: Callable[[str, str], str | None]) -> s
 
 
 def _cond_flag(key: str, _value: str) -> str | None:
-    if _ascii_lower(key) in ("nocase", "nc", "ornext", "or", "novary", "nv"):
+    if ascii_lower(key) in ("nocase", "nc", "ornext", "or", "novary", "nv"):
         return None
     return f"unknown flag '{redact_text(key)}'"
 
@@ -180,7 +174,7 @@ _RULE_FLAGS: dict[str, frozenset[str]] = {
 
 
 def _rule_flag(key: str, value: str, status_codes: frozenset[int]) -> str | None:
-    first, rest = _ascii_lower(key[:1]), _ascii_lower(key[1:])
+    first, rest = ascii_lower(key[:1]), ascii_lower(key[1:])
     if first == "d":
         return None
     if rest not in _RULE_FLAGS.get(first, frozenset()):
@@ -259,7 +253,7 @@ def rewrite_options_error(words: Iterable[str]) -> str | None:
             # ap_getword_conf of blanks alone gives an empty option.
             return "RewriteOptions: unknown option ''"
         for option in split_words(word):
-            lowered = _ascii_lower(option)
+            lowered = ascii_lower(option)
             if lowered not in _OPTIONS and not lowered.startswith("maxredirects="):
                 return f"RewriteOptions: unknown option '{redact_text(option)}'"
     return None

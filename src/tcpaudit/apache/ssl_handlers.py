@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .directives import canonical_name
 from .tree import Directive
-from .values import parse_atoi
+from .values import ascii_lower, parse_atoi
 
 if TYPE_CHECKING:
     from .walk_state import WalkState
@@ -53,11 +53,6 @@ def ssl_protocol_error(
     return None
 
 
-def _ascii_lower(text: str) -> str:
-    # mod_ssl's strcEQ is strcasecmp: ASCII letters only fold.
-    return text.lower() if text.isascii() else text
-
-
 def ssl_cipher_suite_error(directive: Directive, section_path: str | None) -> str | None:
     """``SSLCipherSuite``/``SSLProxyCipherSuite [protocol] spec``: the protocol
     ``SSL`` or ``TLSv1.3`` as written (strcmp), the latter not in a section."""
@@ -83,10 +78,10 @@ def ssl_revocation_check_error(
     [no_crl_for_cert_ok]`` (ssl_cmd_crlcheck_parse)."""
     name = canonical_name(directive.key) or directive.name
     words = directive.args or ("",)
-    if _ascii_lower(words[0]) not in _REVOCATION_MODES:
+    if ascii_lower(words[0]) not in _REVOCATION_MODES:
         return f"{name}: Invalid argument '{words[0]}'"
     for word in words[1:]:
-        if _ascii_lower(word) != "no_crl_for_cert_ok":
+        if ascii_lower(word) != "no_crl_for_cert_ok":
             return f"{name}: Invalid argument '{word}'"
     return None
 
@@ -103,7 +98,7 @@ def ssl_options_error(
     """``SSLOptions [+|-]option ...``."""
     for word in directive.args:
         option = word[1:] if word[:1] in ("+", "-") and word else word
-        if _ascii_lower(option) not in _SSL_OPTIONS:
+        if ascii_lower(option) not in _SSL_OPTIONS:
             return f"SSLOptions: Illegal option '{option}'"
     return None
 
@@ -116,7 +111,7 @@ def ssl_pass_phrase_error(
     if not directive.args:
         return None
     word = directive.args[0]
-    if _ascii_lower(word) == "builtin" or (len(word) > 5 and word.startswith("exec:")):
+    if ascii_lower(word) == "builtin" or (len(word) > 5 and word.startswith("exec:")):
         return None
     if len(word) > 1 and word.startswith("|"):
         return None
@@ -131,7 +126,7 @@ def ssl_random_seed_error(
     words = directive.args
     if len(words) < 2:
         return None
-    if _ascii_lower(words[0]) not in ("startup", "connect"):
+    if ascii_lower(words[0]) not in ("startup", "connect"):
         return f"SSLRandomSeed: invalid context: `{words[0]}'"
     source = words[1]
     if len(source) > 4 and source.startswith("egd:") and not source.startswith(("file:", "exec:")):
@@ -139,7 +134,7 @@ def ssl_random_seed_error(
             f"Invalid SSLRandomSeed entropy source `{source}': This version of OpenSSL "
             "does not support the Entropy Gathering Daemon (EGD)."
         )
-    builtin = _ascii_lower(source) == "builtin"
+    builtin = ascii_lower(source) == "builtin"
     if len(words) > 2:
         if builtin:
             return "SSLRandomSeed: byte specification not allowed for builtin seed source"

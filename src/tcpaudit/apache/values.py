@@ -17,6 +17,7 @@ __all__ = [
     "ReadTimeoutLimit",
     "RequestReadTimeoutValue",
     "StageDefaults",
+    "ascii_lower",
     "c_int",
     "parse_atoi",
     "parse_flag_keepalive",
@@ -63,6 +64,12 @@ def c_int(value: int) -> int:
     """A long cast to C's 32-bit ``int``: the low 32 bits, signed (glibc's
     ``atoi`` is ``(int) strtol``: 4294967306 is 10, a saturated long -1)."""
     return (value + 2**31) % 2**32 - 2**31
+
+
+def ascii_lower(text: str) -> str:
+    """strcasecmp's view of ``text``: only ASCII letters fold (a non-ASCII one
+    never matches an ASCII name, as the Kelvin sign would under str.lower)."""
+    return text.lower() if text.isascii() else text
 
 
 def parse_atoi(text: str) -> int:
