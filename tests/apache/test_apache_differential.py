@@ -238,6 +238,19 @@ def main_file_both_ways(
     return run, loaded
 
 
+def refused_as_apache2(tmp_path: Path, lines: list[str], tree: Tree, message: str | None) -> None:
+    """``main_file_both_ways``, and both accept (``message`` None) or both
+    refuse with ``message`` in apache2's error and in tcpaudit's."""
+    run, loaded = main_file_both_ways(tmp_path, lines, tree)
+    if message is None:
+        assert run.accepted
+        return
+    assert not run.accepted
+    assert message in run.stderr
+    assert isinstance(loaded, ApacheConfigError)
+    assert message in str(loaded)
+
+
 def load_with_tcpaudit(
     root: Path, tree: Tree, preload: tuple[str, ...] = ()
 ) -> ApacheConfig | ApacheConfigError:

@@ -92,7 +92,7 @@ def test_lines_that_add_no_memory_stop_at_the_time_bound(
     assert int(message.split(":")[1]) > 1
 
 
-def _evaluate(root: Path, main: Path, guard: MemoryGuard) -> None:
+def _evaluate(root: Path, main: Path, guard: MemoryGuard, *, check: bool = False) -> None:
     evaluate(
         RootFS(root),
         main,
@@ -100,7 +100,7 @@ def _evaluate(root: Path, main: Path, guard: MemoryGuard) -> None:
         version=(2, 4),
         compiled_in=("core_module", "so_module", "mpm_event_module"),
         main_shown="etc/apache2/apache2.conf",
-        check=False,
+        check=check,
         guard=guard,
     )
 
@@ -138,21 +138,8 @@ def test_long_patterns_judged_after_the_reading_count_in_its_time(tmp_path: Path
     guard = MemoryGuard(seconds=1.0)
     guard.started -= 10  # the bound already spent when the walk starts
     with pytest.raises(ApacheConfigError) as caught:
-        _evaluate_checked(tmp_path, main, guard)
+        _evaluate(tmp_path, main, guard, check=True)
     assert str(caught.value).startswith("etc/apache2/apache2.conf:1: reading the configuration")
     assert "CPU time" in str(caught.value)
     # Within the bound the same tree is judged (and accepted).
-    _evaluate_checked(tmp_path, main, MemoryGuard(seconds=float("inf")))
-
-
-def _evaluate_checked(root: Path, main: Path, guard: MemoryGuard) -> None:
-    evaluate(
-        RootFS(root),
-        main,
-        server_root=Path("/etc/apache2"),  # type: ignore[arg-type]
-        version=(2, 4),
-        compiled_in=("core_module", "so_module", "mpm_event_module"),
-        main_shown="etc/apache2/apache2.conf",
-        check=True,
-        guard=guard,
-    )
+    _evaluate(tmp_path, main, MemoryGuard(seconds=float("inf")), check=True)
