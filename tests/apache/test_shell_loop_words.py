@@ -5,6 +5,8 @@ expansion escapes; an escaped dot matches a dot file)."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,7 +28,9 @@ IFS_VALUES = ("", "IFS=:\n", "IFS=' :'\n", "IFS=\n", "IFS='*'\n")
 # Deep inside directories of its own: a word such as \.${P#a} with P='a*/'
 # matches ".." and climbs, and above a few levels it would list the
 # machine's /tmp (on a busy machine, past the 16 MiB expansion bound).
-ROOT = Path(tempfile.mkdtemp(prefix="tcpaudit-loop-words-"), "1", "2", "3", "4", "5", "6", "root")
+_TOP = Path(tempfile.mkdtemp(prefix="tcpaudit-loop-words-"))
+atexit.register(shutil.rmtree, _TOP, ignore_errors=True)
+ROOT = Path(_TOP, "1", "2", "3", "4", "5", "6", "root")
 ROOT.mkdir(parents=True)
 for _name in NAMES:
     (ROOT / _name).parent.mkdir(exist_ok=True)

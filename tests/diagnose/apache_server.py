@@ -8,11 +8,13 @@ server and every process it started, by pid (SIGTERM, then SIGKILL).
 The server's files live in a fresh ``tempfile.mkdtemp`` directory opened to
 0755, not in pytest's ``tmp_path``: when the tests run as root, Apache's
 workers switch to ``nobody`` and must reach the CGI script, and pytest keeps
-its temporary root at 0700.
+its temporary root at 0700. Each such directory is removed when the test
+process exits, so runs leave nothing behind in the temporary directory.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import grp
 import os
@@ -41,6 +43,15 @@ STOP_SECONDS = 5.0
 
 _HANDED_OUT: set[int] = set()
 _PORT_LOCK = threading.Lock()
+_WORKDIRS: list[Path] = []
+
+
+@atexit.register
+def _remove_workdirs() -> None:
+    # At exit, not per test: a server a failed test left running is stopped
+    # by its own fixture first, and its logs stay readable until then.
+    for workdir in _WORKDIRS:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _ephemeral_low() -> int:
@@ -79,6 +90,7 @@ def make_workdir() -> Path:
     """A directory Apache's workers can read even after dropping root."""
     workdir = Path(tempfile.mkdtemp(prefix="tcpaudit-apache-"))
     workdir.chmod(0o755)
+    _WORKDIRS.append(workdir)
     return workdir
 
 
