@@ -31,6 +31,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
+from .apache.apr_addresses import listen_port
 from .apache.model import ApacheConfig, ApacheSetting, MpmName
 from .apache.scopes import keepalive_on, vhost_label
 from .apache.values import ReadTimeoutLimit, RequestReadTimeoutValue
@@ -288,8 +289,9 @@ def has_tls_listener(config: ApacheConfig) -> bool:
         words = line.split()
         if not words:
             continue
-        port = words[0].rsplit(":", 1)[-1]
-        protocol = words[1].lower() if len(words) > 1 else ("https" if port == "443" else "http")
+        # ap_set_listener: https by default on port 443 however it is spelled.
+        port = listen_port(words[0])
+        protocol = words[1].lower() if len(words) > 1 else ("https" if port == 443 else "http")
         if protocol == "https":
             return True
     return any(

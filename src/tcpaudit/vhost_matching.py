@@ -17,8 +17,8 @@ import ipaddress
 from collections.abc import Callable
 from functools import lru_cache
 
+from .apache.apr_addresses import listen_port as port_of
 from .apache.model import ApacheConfig
-from .numbers import ascii_int
 
 __all__ = ["main_server_is_base", "reachable_addresses", "vhost_addresses"]
 
@@ -119,10 +119,10 @@ def _host_and_port(word: str) -> tuple[str, str]:
     """(host, port) of a Listen or <VirtualHost> word: ``*`` for any."""
     if word.endswith(":*"):
         return word[:-2] or "*", "*"
-    if word.isascii() and word.isdigit():
-        return "*", word
-    host, colon, port = word.rpartition(":")
-    number = ascii_int(port)
-    if not colon or number is None or (host.startswith("[") != host.endswith("]")):
+    port = port_of(word)
+    if port is None:
         return word, "*"
-    return host or "*", str(number)
+    digits = len(word) - len(word.rstrip("0123456789"))
+    # apr_parse_addr_port: the port's digits follow a colon, or are the word.
+    host = word[: -digits - 1] if digits < len(word) else ""
+    return host or "*", str(port)

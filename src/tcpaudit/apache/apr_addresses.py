@@ -18,6 +18,7 @@ __all__ = [
     "allow_from_error",
     "ip_subnet_error",
     "ipsubnet_create_error",
+    "listen_port",
     "parse_addr_port",
 ]
 
@@ -138,6 +139,14 @@ def parse_addr_port(text: str) -> tuple[str | None, str | None, int] | None:
     if inet_pton6(address) is None:
         return None
     return address, scope, port
+
+
+def listen_port(word: str) -> int | None:
+    """The port a ``Listen`` or ``<VirtualHost>`` address word names, as httpd
+    reads it (``4294967376`` is 80: atoi of a long); None when the word names
+    none (``1.2.3.4``, ``*:*``) or APR refuses it."""
+    parsed = parse_addr_port(word)
+    return parsed[2] if parsed is not None and parsed[2] else None
 
 
 def _looks_like_ip(text: str) -> bool:

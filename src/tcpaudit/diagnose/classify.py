@@ -20,8 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..apache.apr_addresses import listen_port
 from ..apache.model import ApacheConfig
-from ..numbers import ascii_int
 from .instances import APACHE_COMMANDS
 from .model import CloseWaitSocket, Connections, Listener, Owner
 from .sockets import SocketRecord, TcpState
@@ -114,10 +114,8 @@ def listen_ports(config: ApacheConfig) -> list[int]:
         words = str(value).split()
         if not words:
             continue
-        # The port is what follows the last colon, or the whole word (Listen 80).
-        port_text = words[0].rpartition(":")[2]
-        port = ascii_int(port_text)
-        if port is not None and 0 < port < 65536:
+        port = listen_port(words[0])
+        if port is not None:
             ports.add(port)
     return sorted(ports)
 
