@@ -58,6 +58,7 @@ from .handler_modules import (
     unless_hidden,
 )
 from .includes import has_wildcard
+from .module_arguments import MODULE_HANDLERS, WORDS_ONLY
 from .modules import module_source_name
 from .places import PATH_SECTIONS
 from .proxy_params import (
@@ -441,6 +442,7 @@ _HANDLERS: dict[str, _Handler] = {
     "sslproxyverifydepth": _at_least(0, "SSLProxyVerifyDepth: Invalid argument '{word}'"),
     "sslsessioncachetimeout": _at_least(0, "SSLSessionCacheTimeout: Invalid argument"),
     "sslrenegbuffersize": _at_least(0, "Invalid size for SSLRenegBufferSize: {word}"),
+    **MODULE_HANDLERS,
 }
 # Names with both a handler and a keyword list (the handler's None is not the answer).
 _KEYWORD_HANDLERS = frozenset(_HANDLERS) & frozenset(_keywords())
@@ -462,7 +464,7 @@ _WORDS_ONLY = frozenset(
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
      "requestheader", "setenvif", "setenvifnocase", "setenvifexpr", "browsermatch",
      "browsermatchnocase", "rewriteoptions", "sslprotocol", "sslproxyprotocol", "sslverifydepth",
-     "sslproxyverifydepth", "sslsessioncachetimeout", "sslrenegbuffersize"}
+     "sslproxyverifydepth", "sslsessioncachetimeout", "sslrenegbuffersize", *WORDS_ONLY}
 )  # fmt: skip
 
 
@@ -475,7 +477,7 @@ def words_decide(key: str) -> bool:
 
 
 # Handlers declared TAKE_ARGV: invoke_cmd drops an empty last word.
-_TAKE_ARGV = frozenset({"allowoverridelist", "listen"})
+_TAKE_ARGV = frozenset({"allowoverridelist", "listen", "indexoptions"})
 
 
 def as_passed(directive: Directive) -> Directive:

@@ -50,6 +50,7 @@ from .handlers import (
 )
 from .log_formats import log_format_letters
 from .memory import MemoryGuard
+from .module_arguments import socache_providers
 from .pcre_refusals import PatternDeadlineError, pattern_deadline, pcre_refuses
 from .places import context_error, has_context_rules
 from .proxy_params import proxy_section_path, section_path
@@ -82,6 +83,8 @@ _NOT_IN_LIMIT = frozenset({"files", "filesmatch", "if", "elseif", "else"})
 # AuthUserFile is allowed there; a directive allowed anywhere, such as
 # Options, which httpd refuses there, is not told apart).
 _DIRECTORY_CONTEXTS = _PATH_SECTIONS | {"authnprovideralias", "authzprovideralias"}
+# Sections read into a directory configuration of their own (a vhost's is its server's).
+_OWN_CONFIG = _DIRECTORY_CONTEXTS | {"virtualhost"}
 _PROXY_SECTIONS = frozenset({"proxy", "proxymatch"})
 # Sections that set the overrides their contents are read with; <Files>,
 # <If> and <Limit> inside one keep them (core.c: only without a path).
@@ -290,6 +293,7 @@ def check_commands(
         authz_providers=authz_providers(loaded, verdicts.unknown_modules),
         raw_texts=raw_texts or {},
         log_letters=log_format_letters(loaded) if verdicts.unknown_modules == [] else None,
+        socache_providers=socache_providers(loaded) if verdicts.unknown_modules == [] else None,
     )
     # The first configuration whose authorization list holds only negative
     # directives: httpd says so once everything is read (AH01624).
@@ -436,7 +440,9 @@ def check_commands(
                     limit_methods(directive, state.methods)
                 if children and key != "<macro":
                     saved = (state.scope, state.proxy_section, state.proxy_section_written,
-                             state.proxy_match, state.section_path)  # fmt: skip
+                             state.proxy_match, state.section_path, state.config_section)  # fmt: skip
+                    if directive.key in _OWN_CONFIG:
+                        state.config_section = id(directive)
                     if directive.key == "virtualhost":
                         state.scope = id(directive)  # a vhost's own server config
                         state.section_path = None
@@ -453,7 +459,7 @@ def check_commands(
                         in_directory or directive.key in _DIRECTORY_CONTEXTS,
                     )
                     (state.scope, state.proxy_section, state.proxy_section_written,
-                     state.proxy_match, state.section_path) = saved  # fmt: skip
+                     state.proxy_match, state.section_path, state.config_section) = saved  # fmt: skip
                 if directive.key in ("proxy", "proxymatch") and modern and children is not None:
                     message = proxy_section_arguments_error(directive, state)
                     if message is not None:

@@ -39,3 +39,10 @@ class WalkState:
     # The directives an access log format may use; None when a loaded module
     # tcpaudit does not know may register more (no format is judged).
     log_letters: frozenset[str] | None = None
+    # The socache providers SSLSessionCache may name; None as for log_letters.
+    socache_providers: tuple[str, ...] | None = None
+    # The section whose own directory configuration the walk is in (id of
+    # its node; 0 the main server's), and per such section whether its
+    # IndexOptions are None after its lines so far.
+    config_section: int = 0
+    index_options_none: dict[int, bool] = field(default_factory=dict)

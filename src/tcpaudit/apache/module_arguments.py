@@ -1,0 +1,390 @@
+"""What the handlers of ErrorLogFormat, Mutex, mod_expires, mod_autoindex and SSLSessionCache refuse.
+
+Written from httpd 2.4's server/core.c (``set_errorlog_format`` and
+``parse_errorlog_item``; the letters server/log.c registers),
+server/util_mutex.c (``ap_set_mutex``, ``ap_parse_mutex``),
+modules/metadata/mod_expires.c (``check_code``),
+modules/generators/mod_autoindex.c (``add_opts``, ``set_default_order``,
+``add_icon``) and
+modules/ssl/ssl_engine_config.c (``ssl_cmd_SSLSessionCache``) with
+modules/cache/mod_socache_shmcb.c (``socache_shmcb_create``), and held to the
+real apache2 by tests/apache/test_module_arguments.py.
+
+Not judged (accepted): whether a Mutex's directory exists (it is made on the
+host by the service's start-up, Debian's apache2ctl for one) and which mutex
+types exist (each module registers its own at start-up); a shmcb cache path
+relative to a ServerRoot holding ``(``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
+
+from .lexer import split_words
+from .tree import Directive
+from .values import ascii_lower, c_int, c_long
+
+if TYPE_CHECKING:
+    from .walk_state import WalkState
+
+__all__ = [
+    "MODULE_HANDLERS",
+    "WORDS_ONLY",
+    "add_icon_error",
+    "error_log_format_error",
+    "expires_error",
+    "index_options_error",
+    "index_order_error",
+    "mutex_error",
+    "socache_providers",
+    "ssl_session_cache_error",
+]
+
+# server/log.c's ap_register_errorlog_handler calls: one letter each.
+_ERROR_LOG_LETTERS = frozenset("aAeEFiklLmnPtTvV")
+_TRACE8 = 15
+_LEADING_LONG = re.compile(r"[ \t\n\v\f\r]*([+-]?)([0-9]*)")
+# ap_parse_mutex's mechanisms on Linux (APR has fcntl, flock, both semaphores, pthread).
+_MUTEX_MECHANISMS = frozenset(
+    {"none", "no", "default", "yes", "fcntl", "file", "flock", "posixsem", "sem", "sysvsem",
+     "pthread"}
+)  # fmt: skip
+_MUTEX_LIST = (
+    "(Mutex mechanisms are: 'none', 'default', 'flock:/path/to/file', 'fcntl:/path/to/file', "
+    "'file:/path/to/file', 'pthread', 'sysvsem', 'posixsem', 'sem')"
+)
+# The socache providers each module registers (ap_register_provider).
+_SOCACHE_PROVIDERS = {
+    "socache_shmcb_module": ("default", "shmcb"),
+    "socache_dbm_module": ("dbm",),
+    "socache_memcache_module": ("memcache",),
+    "socache_redis_module": ("redis",),
+    "socache_dc_module": ("dc",),
+}
+_SHMCB_MAX = 2**32 - 1  # SHMCB_MAX_SIZE on a 64-bit build: UINT_MAX
+
+
+def error_log_format_error(words: tuple[str, ...]) -> str | None:
+    """``ErrorLogFormat [connection|request] format``."""
+    if not words:
+        return None
+    if len(words) == 1:
+        return _error_log_string_error(words[0], main=True)
+    kind = ascii_lower(words[0])
+    if kind not in ("connection", "request"):
+        return "ErrorLogFormat type must be one of request, connection"
+    return _error_log_string_error(words[1], main=False) if words[1] else None
+
+
+def _error_log_string_error(text: str, *, main: bool) -> str | None:
+    """parse_errorlog_string: each item in turn, then the main format's %M."""
+    index, length, seen_message = 0, len(text), False
+    while index < length:
+        index, error, message, required, level = _error_log_item(text, index)
+        if error is not None:
+            return error
+        if message:
+            if not main:
+                return "%M cannot be used in once-per-request or once-per-connection formats"
+            seen_message = True
+        if main and required:
+            return "The '+' flag cannot be used in the main error log format"
+        if not main and level:
+            return (
+                "The loglevel cannot be used as a condition in once-per-request or "
+                "once-per-connection formats"
+            )
+        if level > _TRACE8:
+            return "The specified loglevel modifier is out of range"
+    if main and not seen_message:
+        return "main ErrorLogFormat must contain message format string '%M'"
+    return None
+
+
+def _error_log_item(text: str, index: int) -> tuple[int, str | None, bool, bool, int]:
+    """parse_errorlog_item from ``index``: (next index, error, %M, '+', loglevel)."""
+    length = len(text)
+    while index < length and text[index] == "%" and text[index + 1 : index + 2] == " ":
+        index += 2  # "% " is a field separator: the item goes on after it
+    if index >= length or text[index] != "%":
+        return _misc_string_end(text, index), None, False, False, 0
+    index += 1
+    if index < length and text[index] == "%":
+        return index + 1, None, False, False, 0
+    required, level = False, 0
+    while index < length:
+        character = text[index]
+        if character == "{":
+            close = text.find("}", index + 1)
+            index = length if close < 0 else close + 1
+        elif character == "+":
+            required, index = True, index + 1
+        elif character == "-":
+            index += 1
+        elif "0" <= character <= "9":
+            start = index
+            while index < length and "0" <= text[index] <= "9":
+                index += 1
+            # C's int arithmetic wraps: 10**32 is a multiple of 2**32, so the
+            # last 32 digits decide (and int() never sees thousands of them).
+            level = c_int(int(text[max(start, index - 32) : index]) % 2**32)
+        elif character == "M":
+            return index + 1, None, True, required, level
+        elif character in _ERROR_LOG_LETTERS:
+            return index + 1, None, False, required, level
+        else:
+            return index, f"Unrecognized error log format directive %{character}", False, False, 0
+    return index, "Ran off end of error log format parsing args to some directive", False, False, 0
+
+
+def _misc_string_end(text: str, index: int) -> int:
+    """Where parse_errorlog_misc_string stops: at ``%``, or at a blank past the
+    first non-blank (a backslash takes the next character with it)."""
+    at_start, length = True, len(text)
+    while index < length and text[index] != "%" and (text[index] != " " or at_start):
+        if text[index] == "\\":
+            index += 2  # the escaped character is copied; at_start is left as it was
+            continue
+        at_start = at_start and text[index] == " "
+        index += 1
+    return min(index, length)
+
+
+def mutex_error(words: tuple[str, ...]) -> str | None:
+    """``Mutex mechanism[:dir] [types...]``: the mechanism (ap_parse_mutex)."""
+    mechanism = words[0] if words else ""
+    if mechanism == "":
+        return f"Mutex requires at least a mechanism argument {_MUTEX_LIST}"
+    if ascii_lower(mechanism.partition(":")[0]) not in _MUTEX_MECHANISMS:
+        return f"Invalid Mutex argument {mechanism} {_MUTEX_LIST}"
+    return None
+
+
+def expires_error(key: str, words: tuple[str, ...]) -> str | None:
+    """``ExpiresByType mime code`` / ``ExpiresDefault code``: check_code."""
+    if key == "expiresbytype":
+        if len(words) != 2:
+            return None
+        mime, code = words
+        if "/" not in mime:
+            return "Invalid mimetype: should contain a slash"
+        shown = f"'ExpiresByType {mime} {code}': "
+    else:
+        if len(words) != 1:
+            return None
+        code = words[0]
+        shown = f"'ExpiresDefault {code}': "
+    reason = _expires_code_error(code)
+    return None if reason is None else shown + reason
+
+
+# check_code's units: strncasecmp against the name for 1 or 2 characters.
+_EXPIRES_UNITS = (("years", 1), ("months", 2), ("weeks", 1), ("days", 1), ("hours", 1),
+                  ("minutes", 2), ("seconds", 1))  # fmt: skip
+
+
+def _prefix_of(word: str, name: str, count: int) -> bool:
+    """strncasecmp(word, name, count) == 0."""
+    return ascii_lower(word[:count]) == name[:count]
+
+
+def _expires_code_error(code: str) -> str | None:
+    if code[:1] in ("A", "M"):
+        return None  # the 0.0.4 form (A3600), taken as written
+    # ap_getword_conf gives an empty word at the end, and stops nothing before it.
+    words = iter([*split_words(code), ""])
+    base = next(words)
+    if not (_prefix_of(base, "now", 1) or _prefix_of(base, "access", 1)
+            or _prefix_of(base, "modification", 1)):  # fmt: skip
+        return f"bad expires code, unrecognised <base> '{base}'"
+    word = next(words, "")
+    if _prefix_of(word, "plus", 1):
+        word = next(words, "")
+    while word:
+        if not "0" <= word[0] <= "9":
+            return f"bad expires code, numeric value expected <num> '{word}'"
+        unit = next(words, "")
+        if unit == "":
+            return "bad expires code, missing <type>"
+        if not any(_prefix_of(unit, name, count) for name, count in _EXPIRES_UNITS):
+            return f"bad expires code, unrecognised <type>'{unit}'"
+        word = next(words, "")
+    return None
+
+
+def socache_providers(loaded: Collection[str]) -> tuple[str, ...]:
+    """The socache provider names the loaded modules register."""
+    return tuple(name for module, names in _SOCACHE_PROVIDERS.items() if module in loaded
+                 for name in names)  # fmt: skip
+
+
+def ssl_session_cache_error(words: tuple[str, ...], providers: tuple[str, ...]) -> str | None:
+    """``SSLSessionCache none|nonenotnull|name[:args]``."""
+    if len(words) != 1 or ascii_lower(words[0]) in ("none", "nonenotnull"):
+        return None
+    name, _, argument = words[0].partition(":")
+    if name not in providers:
+        return (
+            f"SSLSessionCache: '{name}' session cache not supported (known names: "
+            f"{','.join(sorted(providers))}). Maybe you need to load the appropriate socache "
+            f"module (mod_socache_{name}?)."
+        )
+    if name in ("shmcb", "default") and argument:
+        reason = _shmcb_error(argument)
+        if reason is not None:
+            return f"SSLSessionCache: {reason}"
+    return None
+
+
+def _shmcb_error(path: str) -> str | None:
+    """socache_shmcb_create: an optional ``(size)`` at the end of the path."""
+    opening = path.rfind("(")
+    if opening < 0:
+        return "Invalid argument: no opening parenthesis" if path.endswith(")") else None
+    if not path.endswith(")"):
+        return (
+            "Invalid argument: no closing parenthesis or cache size missing after pathname "
+            "with parenthesis"
+        )
+    inside = path[opening + 1 : -1]
+    # strtol: blanks, a sign, digits; without a digit it reads nothing.
+    match = _LEADING_LONG.match(inside)
+    sign, digits = (match.group(1), match.group(2)) if match is not None else ("", "")
+    read = match.end() if match is not None and digits else 0
+    if read != len(inside):
+        return "Invalid argument: cache size not numerical"
+    size = c_long(sign + digits) % 2**64 if digits else 0  # apr_size_t: a negative long is huge
+    if size < 8192:
+        return "Invalid argument: size has to be >= 8192 bytes"
+    if size >= _SHMCB_MAX:
+        return f"Invalid argument: size has to be < {_SHMCB_MAX} bytes on this platform"
+    return None
+
+
+# add_opts' keywords (strcasecmp) that set an option bit; the others set a
+# value (IconWidth, Type=...) and leave the bits as they were.
+_INDEX_OPTIONS = frozenset(
+    {"fancyindexing", "foldersfirst", "htmltable", "iconsarelinks", "ignorecase", "ignoreclient",
+     "scanhtmltitles", "suppresscolumnsorting", "suppressdescription", "suppresshtmlpreamble",
+     "suppressicon", "suppresslastmodified", "suppresssize", "suppressrules", "trackmodified",
+     "versionsort", "xhtml", "showforbidden", "addaltclass"}
+)  # fmt: skip
+_INDEX_WIDTHS = {"namewidth=": ("NameWidth", 5), "descriptionwidth=": ("DescriptionWidth", 12)}
+
+
+def index_options_error(words: tuple[str, ...], none_before: bool) -> tuple[str | None, bool]:
+    """``IndexOptions``: (httpd's message or None, whether the section's options
+    are ``None`` after the line). ``none_before`` says so after the section's
+    earlier lines: a bare option after ``None`` is refused, even a line later."""
+    none, other = none_before, False
+    for word in words:
+        action, name = (word[0], word[1:]) if word[:1] in ("+", "-") else ("", word)
+        lowered = ascii_lower(name)
+        width = next((key for key in _INDEX_WIDTHS if lowered.startswith(key)), None)
+        if lowered == "none":
+            if action:
+                return "Cannot combine '+' or '-' with 'None' keyword", none
+            none, other = True, False
+        elif lowered in _INDEX_OPTIONS:
+            other = other or not action
+        elif lowered in ("iconwidth", "iconheight", "useolddateformat"):
+            continue
+        elif lowered.startswith(("iconwidth=", "iconheight=")):
+            if action == "-":
+                which = "IconWidth" if lowered.startswith("iconwidth=") else "IconHeight"
+                return f"Cannot combine '-' with {which}=n", none
+        elif lowered in ("namewidth", "descriptionwidth"):
+            if action != "-":
+                which = "NameWidth" if lowered == "namewidth" else "DescriptionWidth"
+                return f"{which} with no value may only appear as '-{which}'", none
+        elif width is not None:
+            which, least = _INDEX_WIDTHS[width]
+            if action == "-":
+                return f"Cannot combine '-' with {which}=n", none
+            value = name[len(width) :]
+            if value[:1] != "*":
+                number = c_int(c_long(value.lstrip(" \t\n\v\f\r")))  # atoi
+                if number and number < least:
+                    return f"{which} value must be greater than {least}", none
+        elif not lowered.startswith(("type=", "charset=")):
+            return "Invalid directory indexing option", none
+    if none and other:
+        return "Cannot combine other IndexOptions keywords with 'None'", none
+    return None, none
+
+
+def index_order_error(words: tuple[str, ...]) -> str | None:
+    """``IndexOrderDefault Ascending|Descending Name|Date|Size|Description``."""
+    if len(words) != 2:
+        return None
+    if ascii_lower(words[0]) not in ("ascending", "descending"):
+        return "First keyword must be 'Ascending' or 'Descending'"
+    if ascii_lower(words[1]) not in ("name", "date", "size", "description"):
+        return "Second keyword must be 'Name', 'Date', 'Size', or 'Description'"
+    return None
+
+
+def add_icon_error(words: tuple[str, ...]) -> str | None:
+    """``AddIcon``/``AddIconByType``/``AddIconByEncoding``: an ``(ALT,icon)`` closed."""
+    if len(words) >= 2 and words[0][:1] == "(" and ")" not in words[0]:
+        return "missing closing paren"
+    return None
+
+
+def _error_log_format(
+    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    return error_log_format_error(directive.args)
+
+
+def _mutex(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    return mutex_error(directive.args)
+
+
+def _expires(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    return expires_error(directive.key, directive.args)
+
+
+def _index_options(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    # Each section has its own options, which the lines of IndexOptions in it build up.
+    before = state.index_options_none.get(state.config_section, False)
+    message, after = index_options_error(directive.args, before)
+    state.index_options_none[state.config_section] = after
+    return message
+
+
+def _index_order(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    return index_order_error(directive.args)
+
+
+def _add_icon(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    return add_icon_error(directive.args)
+
+
+def _ssl_session_cache(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    # Not judged with a module tcpaudit does not know loaded: it may register a cache.
+    if state.socache_providers is None:
+        return None
+    return ssl_session_cache_error(directive.args, state.socache_providers)
+
+
+MODULE_HANDLERS: dict[str, Callable[[Directive, WalkState, tuple[str, ...]], str | None]] = {
+    "errorlogformat": _error_log_format,
+    "mutex": _mutex,
+    "expiresbytype": _expires,
+    "expiresdefault": _expires,
+    "sslsessioncache": _ssl_session_cache,
+    "indexoptions": _index_options,
+    "indexorderdefault": _index_order,
+    "addicon": _add_icon,
+    "addiconbytype": _add_icon,
+    "addiconbyencoding": _add_icon,
+}
+# The handlers whose answer depends on the words alone (and the modules, fixed for a walk).
+WORDS_ONLY = frozenset(MODULE_HANDLERS) - {"indexoptions"}

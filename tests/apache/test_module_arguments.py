@@ -1,0 +1,257 @@
+"""ErrorLogFormat, Mutex, mod_expires, mod_autoindex and SSLSessionCache, as apache2 reads them.
+
+Each case goes through the real ``apache2 -t`` and ``load_apache``: both
+accept it, or both refuse it at the same line with httpd's message
+(module_arguments.py). The generated cases put pieces of the two little
+languages (ErrorLogFormat's items, mod_expires' codes) together at random,
+with a fixed seed, and hold every one to apache2.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from apache_harness import MODULE_DIR
+from test_apache_differential import Tree, main_file_both_ways, refused_as_apache2
+
+from tcpaudit.apache.module_arguments import error_log_format_error, expires_error
+from tcpaudit.errors import ApacheConfigError
+
+TREE = Tree("/etc/apache2/apache2.conf", "/etc/apache2")
+BASE = [
+    *(f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so"
+      for name in ("mpm_event", "authz_core", "expires", "ssl", "socache_shmcb", "autoindex")),
+    "ErrorLog /dev/null",
+]  # fmt: skip
+_MAIN = "main ErrorLogFormat must contain message format string '%M'"
+_RAN_OFF = "Ran off end of error log format parsing args to some directive"
+_MUTEX = "Invalid Mutex argument"
+
+CASES: dict[str, tuple[list[str], str | None]] = {
+    # ErrorLogFormat (core.c): the main format, then per request or connection.
+    "elf-ok": (
+        [
+            'ErrorLogFormat "[%t] [%-m:%l] [pid %P:tid %T] %7F: %E: [client\\ %a] %M% ,\\ referer\\ %{Referer}i"'
+        ],
+        None,
+    ),
+    "elf-no-message": (['ErrorLogFormat "[%t]"'], _MAIN),
+    "elf-plus-main": (['ErrorLogFormat "%+M"'], "The '+' flag cannot be used"),
+    "elf-unknown-letter": (
+        ['ErrorLogFormat "%Z %M"'],
+        "Unrecognized error log format directive %Z",
+    ),
+    "elf-open-brace": (['ErrorLogFormat "%{x %M"'], _RAN_OFF),
+    "elf-level-16": (['ErrorLogFormat "%16t %M"'], "loglevel modifier is out of range"),
+    "elf-level-15": (['ErrorLogFormat "%15t %M"'], None),
+    "elf-level-wraps": (['ErrorLogFormat "%4294967297t %M"'], None),
+    "elf-request-message": (['ErrorLogFormat request "%M"'], "%M cannot be used"),
+    "elf-request-level": (['ErrorLogFormat request "%7t"'], "The loglevel cannot be used"),
+    "elf-request-ok": (
+        ['ErrorLogFormat request "%+t [%L]"', 'ErrorLogFormat connection "%0t"'],
+        None,
+    ),
+    "elf-connection-empty": (['ErrorLogFormat connection ""'], _MAIN),
+    "elf-bad-kind": (['ErrorLogFormat bogus "x"'], "type must be one of request, connection"),
+    "elf-trailing-percent": (['ErrorLogFormat "%M%"'], _RAN_OFF),
+    "elf-separator": (['ErrorLogFormat "% %M %%"'], None),
+    "elf-escapes": (['ErrorLogFormat "a\\ b\\%t %M x\\\\"'], None),
+    # Mutex (util_mutex.c): the mechanism.
+    "mutex-ok": (
+        ["Mutex default", "Mutex DEFAULT omitpid", "Mutex sem", "Mutex pthread default"],
+        None,
+    ),
+    "mutex-bad": (["Mutex bogus"], _MUTEX),
+    "mutex-bad-dir": (["Mutex bogus:/var/lock default"], _MUTEX),
+    "mutex-empty-mechanism": (["Mutex :/var/lock default"], _MUTEX),
+    "mutex-empty": (['Mutex "" default'], "Mutex requires at least a mechanism argument"),
+    # mod_expires: check_code.
+    "expires-ok": (
+        [
+            'ExpiresDefault "access plus 1 month"',
+            'ExpiresDefault "n p 1 mo 2 y 3 w"',
+            "ExpiresByType text/* A1",
+            'ExpiresDefault "a3600"',
+            'ExpiresByType image/png "M 1 s \\"\\" junk"',
+            'ExpiresDefault "nope 5 Seconds"',
+        ],
+        None,
+    ),
+    "expires-unit": (['ExpiresDefault "n p 1 m"'], "bad expires code, unrecognised <type>'m'"),
+    "expires-number": (['ExpiresDefault "access plus x"'], "numeric value expected <num> 'x'"),
+    "expires-missing-unit": (['ExpiresDefault "a 1"'], "bad expires code, missing <type>"),
+    "expires-base": (['ExpiresDefault "later plus 1 day"'], "unrecognised <base> 'later'"),
+    "expires-mime": (["ExpiresByType text A1"], "Invalid mimetype: should contain a slash"),
+    "expires-by-type": (
+        ['ExpiresByType text/html "access plus 1 zz"'],
+        "'ExpiresByType text/html access plus 1 zz': bad expires code",
+    ),
+    # mod_autoindex: IndexOptions (built up line by line in a section), the order, icons.
+    "index-ok": (
+        [
+            "<Directory /srv>",
+            "IndexOptions FancyIndexing HTMLTable FancyIndexing None",
+            "IndexOptions +FoldersFirst -NameWidth NameWidth=* DescriptionWidth=x",
+            'IndexOptions Type=text/html Charset=UTF-8 UseOldDateFormat iconwidth iconheight=3 ""',
+            "IndexOptions NameWidth=0 IconWidth=-5",
+            "</Directory>",
+            "<Directory /a>",
+            "IndexOptions FancyIndexing",
+            "</Directory>",
+            "<Location /b>",
+            "IndexOptions None",
+            "</Location>",
+            "IndexOptions FancyIndexing",
+            "IndexOrderDefault descending DATE",
+            "AddIcon (SND,/icons/sound2.gif) .wav",
+            "AddIconByType /icons/text.gif text/*",
+        ],
+        None,
+    ),
+    "index-none-then-option": (
+        ["<Directory /srv>", "IndexOptions None FancyIndexing", "</Directory>"],
+        "Cannot combine other IndexOptions keywords with 'None'",
+    ),
+    "index-none-a-line-before": (
+        [
+            "<Location /x>",
+            "IndexOptions None",
+            "IndexOptions +SuppressIcon",
+            "IndexOptions XHTML",
+            "</Location>",
+        ],
+        "Cannot combine other IndexOptions keywords with 'None'",
+    ),
+    "index-none-in-a-nested-section": (
+        [
+            "IndexOptions None",
+            "<Files x>",
+            "IndexOptions XHTML",
+            "</Files>",
+            "<If true>",
+            "IndexOptions None",
+            "<Files y>",
+            "IndexOptions None",
+            "</Files>",
+            "IndexOptions +XHTML",
+            "IndexOptions Type=x",
+            "IndexOptions IgnoreCase",
+            "</If>",
+        ],
+        "Cannot combine other IndexOptions keywords with 'None'",
+    ),
+    "index-signed-none": (["IndexOptions +None"], "Cannot combine '+' or '-' with 'None' keyword"),
+    "index-unknown": (["IndexOptions Fancy"], "Invalid directory indexing option"),
+    "index-empty-word": (['IndexOptions "" FancyIndexing'], "Invalid directory indexing option"),
+    "index-minus-width": (["IndexOptions -IconHeight=5"], "Cannot combine '-' with IconHeight=n"),
+    "index-bare-width": (
+        ["IndexOptions NameWidth"],
+        "NameWidth with no value may only appear as '-NameWidth'",
+    ),
+    "index-narrow": (["IndexOptions NameWidth=3"], "NameWidth value must be greater than 5"),
+    "index-narrow-description": (
+        ["IndexOptions DescriptionWidth=11"],
+        "DescriptionWidth value must be greater than 12",
+    ),
+    "index-order": (
+        ["IndexOrderDefault Up Name"],
+        "First keyword must be 'Ascending' or 'Descending'",
+    ),
+    "index-order-key": (["IndexOrderDefault Ascending Bogus"], "Second keyword must be 'Name'"),
+    "icon-paren": (
+        ["AddIconByEncoding (CMP,/icons/compressed.gif x-gzip"],
+        "missing closing paren",
+    ),
+    # SSLSessionCache: the provider and shmcb's size.
+    "sessioncache-ok": (
+        [
+            "SSLSessionCache none",
+            "SSLSessionCache NONE",
+            "SSLSessionCache shmcb",
+            "SSLSessionCache shmcb:",
+            "SSLSessionCache shmcb:/x(512000)",
+            "SSLSessionCache default:/x(+9000)",
+            'SSLSessionCache "shmcb:/x( 9000)"',
+            "SSLSessionCache shmcb:/a(b)/x(9000)",
+            "SSLSessionCache nonenotnull",
+        ],
+        None,
+    ),
+    "sessioncache-small": (["SSLSessionCache shmcb:/x(100)"], "size has to be >= 8192 bytes"),
+    "sessioncache-empty-size": (["SSLSessionCache shmcb:/x()"], "size has to be >= 8192 bytes"),
+    "sessioncache-negative": (
+        ["SSLSessionCache shmcb:/x(-1)"],
+        "size has to be < 4294967295 bytes",
+    ),
+    "sessioncache-huge": (["SSLSessionCache shmcb:/x(99999999999)"], "size has to be < 4294967295"),
+    "sessioncache-hex": (["SSLSessionCache shmcb:/x(0x3000)"], "cache size not numerical"),
+    "sessioncache-no-close": (["SSLSessionCache shmcb:/x(512000"], "no closing parenthesis"),
+    "sessioncache-no-open": (["SSLSessionCache shmcb:/x512000)"], "no opening parenthesis"),
+    "sessioncache-provider": (
+        ["SSLSessionCache dbm:/x"],
+        "SSLSessionCache: 'dbm' session cache not supported (known names: ",
+    ),
+    "sessioncache-case": (["SSLSessionCache Shmcb:/x"], "'Shmcb' session cache not supported"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_module_arguments_as_apache2(case: str, tmp_path: Path) -> None:
+    lines, message = CASES[case]
+    refused_as_apache2(tmp_path, [*BASE, *lines], TREE, message)
+
+
+def test_session_cache_without_its_module_as_apache2(tmp_path: Path) -> None:
+    lines = [line for line in BASE if "socache_shmcb" not in line]
+    message = "'shmcb' session cache not supported (known names: )"
+    refused_as_apache2(tmp_path, [*lines, "SSLSessionCache shmcb:/x(512000)"], TREE, message)
+
+
+_ELF_PIECES = ("%", "%M", "%t", "%+t", "%-m", "%{x}i", "%{", "}", "%7", "%16", "% ", " ", "\\",
+               "\\ ", "%%", "a", "[", "%Z", "%0", "%l", "%E", "%", "M")  # fmt: skip
+_EXPIRES_PIECES = ("access", "a", "now", "m", "modification", "plus", "p", "1", "30", "x",
+                   "mo", "mi", "m", "s", "y", "w", "d", "h", "days", "3w", '\\"\\"', "A1",
+                   "M", "later")  # fmt: skip
+
+
+def _generated(seed: int, count: int) -> list[str]:
+    chooser = random.Random(seed)
+    lines = []
+    for _ in range(count):
+        if chooser.random() < 0.5:
+            text = "".join(chooser.choice(_ELF_PIECES) for _ in range(chooser.randint(1, 6)))
+            kind = chooser.choice(("", "", "request ", "connection "))
+            lines.append(f'ErrorLogFormat {kind}"{text}"')
+        else:
+            code = " ".join(chooser.choice(_EXPIRES_PIECES) for _ in range(chooser.randint(1, 6)))
+            lines.append(f'ExpiresDefault "{code}"')
+    return lines
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_generated_formats_and_codes_as_apache2(seed: int, tmp_path: Path) -> None:
+    # One line a run: every line is held to apache2's verdict on it alone.
+    for index, line in enumerate(_generated(seed, 12)):
+        run, loaded = main_file_both_ways(tmp_path / str(index), [*BASE, line], TREE)
+        if isinstance(loaded, ApacheConfigError):
+            assert loaded.reason in run.stderr, (line, loaded.reason, run.stderr)
+
+
+def test_the_generated_lines_hold_both_verdicts() -> None:
+    lines = [line for seed in range(4) for line in _generated(seed, 12)]
+    verdicts = [
+        error_log_format_error(tuple(_words(line)[1:]))
+        if line.startswith("ErrorLogFormat")
+        else expires_error("expiresdefault", tuple(_words(line)[1:]))
+        for line in lines
+    ]
+    assert sum(v is None for v in verdicts) >= 5
+    assert sum(v is not None for v in verdicts) >= 5
+
+
+def _words(line: str) -> list[str]:
+    from tcpaudit.apache.lexer import split_words
+
+    return split_words(line)
