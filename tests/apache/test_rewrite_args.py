@@ -59,6 +59,21 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "rule-trailing-backslash-quoted": (['RewriteRule "^/\\Q\\" /c'], None),
     "rule-trailing-backslash-comment": (['RewriteRule "(?x) ^/a  # x\\" /c'], None),
     "rule-nothing-to-repeat": (["RewriteRule * /x"], "cannot compile regular expression"),
+    # PCRE counts to 65,535 (re to 4,294,967,295); braces of a class, \Q..\E, a comment
+    # or an escape are no count.
+    "rule-count-at-the-limit": (
+        [
+            "RewriteRule ^/x{65535}a{0065535} /c",
+            'RewriteRule "[{70000}][]{70000}]\\{70000}(?#{70000})" /c',
+            'RewriteRule "\\Qx{70000}\\E\\x{41}x{70000" /c',
+            "RewriteRule ^/x{,70000} /c",
+        ],
+        None,
+    ),
+    "rule-count-over": (["RewriteRule ^/x{65536} /c"], "cannot compile regular expression"),
+    "rule-count-over-zeros": (["RewriteRule ^/x{1,00065536} /c"], "cannot compile"),
+    "rule-count-over-open": (["RewriteRule ^/x{65536,} /c"], "cannot compile"),
+    "rule-count-over-re": (["RewriteRule ^/x{4294967296} /c"], "cannot compile"),
     "rule-flags-no-brackets": (["RewriteRule ^/a /x L"], "bad flag delimiters"),
     "rule-flags-blank-inside": (["RewriteRule ^/a /x [L, R]"], "bad flag delimiters"),
     "rule-flags-quoted-blank": (['RewriteRule ^/a /x "[L, R=302]"'], None),

@@ -7,8 +7,9 @@ when ``re`` refuses it for a reason PCRE shares, each held to the real
 apache2 by tests/apache/test_proxy_params.py: a quantifier with nothing to
 repeat or repeated again, a group or character set never closed, a ``)``
 never opened, a ``{m,n}`` with m over n, a range out of order or with a
-class at one end (``[z-a]``, ``[\\w-a]``), a backslash ending the pattern.
-Any other pattern is accepted.
+class at one end (``[z-a]``, ``[\\w-a]``), a backslash ending the pattern;
+and one ``re`` takes: a ``{m,n}`` count over 65,535 (PCRE's limit, re's is
+4,294,967,295). Any other pattern is accepted.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ _SHARED_PREFIXES = ("bad character range ",)
 # without any (``^/old0$``, one per vhost in a generated tree) is never
 # compiled (10,000 compiles took a second).
 _MAY_BE_REFUSED = re.compile(r"[()\[\]{}*+?]|\\\Z")
+# A count of five digits or more: what a count over PCRE's 65,535 needs.
+_LONG_COUNT = re.compile(r"\{[0-9]*,?[0-9]{5}")
+_COUNT = re.compile(r"\{([0-9]+)(?:,([0-9]*))?\}")
+_MAX_COUNT = 65_535
+# An escape whose braces are its own (\x{41}, \p{L}, \g{2}, \k{name}, \N{U+41}, \o{7}).
+_BRACED_ESCAPES = frozenset("xopPgkN")
+_EXTENDED = re.compile(r"\(\?[A-Za-z^-]*x")
 
 
 # A long pattern compiles in about 2 us a character: 60 of 900,000 characters
@@ -89,6 +97,8 @@ def _refused(pattern: str) -> bool:
         # A secret-named Define's value the reader hid: what httpd compiles is
         # not known ("[${RE_TOKEN}]" read as a range out of order).
         return False
+    if _LONG_COUNT.search(pattern) and _count_too_big(pattern):
+        return True
     if _VERB.search(pattern):
         # PCRE's verbs, options and assertions ((*FAIL), (*UTF), (*pla:...)),
         # which re reads as a quantifier with nothing to repeat; a "(*" with
@@ -113,3 +123,70 @@ def _refused(pattern: str) -> bool:
     except (RecursionError, OverflowError, MemoryError):
         return False
     return False
+
+
+def _count_too_big(pattern: str) -> bool:
+    """Whether a ``{m}``, ``{m,}`` or ``{m,n}`` quantifier counts past 65,535
+    ("number too big in {} quantifier"), read as PCRE2 10.42 reads the
+    pattern: not inside a character class, ``\\Q...\\E``, a ``(?#...)``
+    comment or an escape's own braces. Not judged in extended mode, where
+    ``#`` starts a comment."""
+    if _EXTENDED.search(pattern):
+        return False
+    index, length = 0, len(pattern)
+    while index < length:
+        character = pattern[index]
+        if character == "\\":
+            following = pattern[index + 1 : index + 2]
+            if following == "Q":
+                end = pattern.find("\\E", index + 2)
+                index = length if end < 0 else end + 2
+            elif following in _BRACED_ESCAPES and pattern[index + 2 : index + 3] == "{":
+                end = pattern.find("}", index + 3)
+                index = length if end < 0 else end + 1
+            else:
+                index += 2
+        elif character == "[":
+            index = _class_end(pattern, index)
+        elif pattern.startswith("(?#", index):
+            end = pattern.find(")", index)
+            index = length if end < 0 else end + 1
+        elif character == "{":
+            count = _COUNT.match(pattern, index)
+            if count is not None:
+                if any(_over_max(digits) for digits in count.groups("")):
+                    return True
+                index = count.end()
+            else:
+                index += 1
+        else:
+            index += 1
+    return False
+
+
+def _over_max(digits: str) -> bool:
+    significant = digits.lstrip("0")
+    return len(significant) > 5 or int(significant or 0) > _MAX_COUNT
+
+
+def _class_end(pattern: str, index: int) -> int:
+    """The index after the character class opening at ``index`` (``]`` first is
+    a member; ``[:alpha:]`` and escapes inside)."""
+    length = len(pattern)
+    index += 1
+    if pattern[index : index + 1] == "^":
+        index += 1
+    if pattern[index : index + 1] == "]":
+        index += 1
+    while index < length:
+        character = pattern[index]
+        if character == "\\":
+            index += 2
+        elif character == "[" and pattern[index + 1 : index + 2] in (":", ".", "="):
+            end = pattern.find(pattern[index + 1] + "]", index + 2)
+            index = index + 1 if end < 0 else end + 2
+        elif character == "]":
+            return index + 1
+        else:
+            index += 1
+    return length
