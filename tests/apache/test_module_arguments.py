@@ -255,3 +255,35 @@ def _words(line: str) -> list[str]:
     from tcpaudit.apache.lexer import split_words
 
     return split_words(line)
+
+
+_PROXY = [
+    *(f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so"
+      for name in ("mpm_event", "authz_core", "proxy", "proxy_http")),
+    "ErrorLog /dev/null",
+]  # fmt: skip
+_NEEDS_PATH = "ProxyPassReverse needs a path when not defined in a location"
+_HAS_PATH = "ProxyPassReverse can not have a path when defined in a location"
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["ProxyPassReverse /a http://h/", "ProxyPassReverse /b http://h/ Interpolate",
+          "<Location /x>", "ProxyPassReverse http://h/", "ProxyPassReverse http://h/ INTERPOLATE",
+          "</Location>", "<LocationMatch ^/y>", "ProxyPassReverse http://h/", "</LocationMatch>",
+          "<VirtualHost *:1>", "<Location /x>", "ProxyPassReverse http://h/ interpolate",
+          "</Location>", "ProxyPassReverse /y http://h/", "</VirtualHost>"], None),
+        (["ProxyPassReverse http://h/"], _NEEDS_PATH),
+        (["ProxyPassReverse http://h/ interpolate"], _NEEDS_PATH),
+        (["<VirtualHost *:1>", "ProxyPassReverse http://h/", "</VirtualHost>"], _NEEDS_PATH),
+        (["<Location /x>", 'ProxyPassReverse http://h/ ""', "</Location>"], _HAS_PATH),
+        (["<Location /x>", "ProxyPassReverse /a http://h/", "</Location>"], _HAS_PATH),
+        (["<Proxy http://b/>", "ProxyPassReverse /a http://h/", "</Proxy>"], _HAS_PATH),
+        (['<If "true">', "ProxyPassReverse /a http://h/", "</If>"], "cannot occur within <If>"),
+    ],
+)  # fmt: skip
+def test_proxy_pass_reverse_paths_as_apache2(
+    lines: list[str], message: str | None, tmp_path: Path
+) -> None:
+    refused_as_apache2(tmp_path, [*_PROXY, *lines], TREE, message)

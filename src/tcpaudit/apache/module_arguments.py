@@ -1,11 +1,12 @@
-"""What the handlers of ErrorLogFormat, Mutex, mod_expires, mod_autoindex and SSLSessionCache refuse.
+"""What the handlers of ErrorLogFormat, Mutex, mod_expires, mod_autoindex,
+ProxyPassReverse and SSLSessionCache refuse.
 
 Written from httpd 2.4's server/core.c (``set_errorlog_format`` and
 ``parse_errorlog_item``; the letters server/log.c registers),
 server/util_mutex.c (``ap_set_mutex``, ``ap_parse_mutex``),
 modules/metadata/mod_expires.c (``check_code``),
 modules/generators/mod_autoindex.c (``add_opts``, ``set_default_order``,
-``add_icon``) and
+``add_icon``), modules/proxy/mod_proxy.c (``add_pass_reverse``) and
 modules/ssl/ssl_engine_config.c (``ssl_cmd_SSLSessionCache``) with
 modules/cache/mod_socache_shmcb.c (``socache_shmcb_create``), and held to the
 real apache2 by tests/apache/test_module_arguments.py.
@@ -357,6 +358,21 @@ def _index_options(
     return message
 
 
+def _proxy_pass_reverse(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    """add_pass_reverse: a path before the URL outside a section giving one
+    (cmd->path), none inside; TAKE123 keeps an empty second word."""
+    second = directive.args[1] if len(directive.args) > 1 else None
+    interpolate = second is not None and ascii_lower(second) == "interpolate"
+    if state.section_path is None:
+        if second is None or interpolate:
+            return "ProxyPassReverse needs a path when not defined in a location"
+    elif second is not None and not interpolate:
+        return "ProxyPassReverse can not have a path when defined in a location"
+    return None
+
+
 def _index_order(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
     return index_order_error(directive.args)
 
@@ -381,10 +397,11 @@ MODULE_HANDLERS: dict[str, Callable[[Directive, WalkState, tuple[str, ...]], str
     "expiresdefault": _expires,
     "sslsessioncache": _ssl_session_cache,
     "indexoptions": _index_options,
+    "proxypassreverse": _proxy_pass_reverse,
     "indexorderdefault": _index_order,
     "addicon": _add_icon,
     "addiconbytype": _add_icon,
     "addiconbyencoding": _add_icon,
 }
 # The handlers whose answer depends on the words alone (and the modules, fixed for a walk).
-WORDS_ONLY = frozenset(MODULE_HANDLERS) - {"indexoptions"}
+WORDS_ONLY = frozenset(MODULE_HANDLERS) - {"indexoptions", "proxypassreverse"}
