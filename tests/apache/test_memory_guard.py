@@ -18,6 +18,7 @@ import pytest
 
 from tcpaudit.apache.evaluator import evaluate
 from tcpaudit.apache.memory import MAX_LOAD_CPU_SECONDS, MemoryGuard
+from tcpaudit.apache.pcre_refusals import pcre_refuses
 from tcpaudit.errors import ApacheConfigError
 from tcpaudit.rootfs import RootFS
 
@@ -143,3 +144,39 @@ def test_long_patterns_judged_after_the_reading_count_in_its_time(tmp_path: Path
     assert "CPU time" in str(caught.value)
     # Within the bound the same tree is judged (and accepted).
     _evaluate(tmp_path, main, MemoryGuard(seconds=float("inf")), check=True)
+
+
+def test_every_pattern_compiled_counts_in_the_time_bound(tmp_path: Path) -> None:
+    # 3,000 RewriteRule lines of distinct 1,000-character patterns (httpd takes
+    # them) compiled for 45 s when only patterns over 1,024 characters were held
+    # to the bound: the load stops during the walk now, at the line it reached.
+    def write(tag: str) -> Path:
+        main = tmp_path / tag / "etc/apache2/apache2.conf"
+        main.parent.mkdir(parents=True)
+        rules = "".join(
+            f"RewriteRule (?i)^/{tag}{n:05d}{'[a-z]' * 190} /x [L]\n" for n in range(400)
+        )
+        module = tmp_path / tag / "usr/lib/apache2/modules/mod_rewrite.so"
+        module.parent.mkdir(parents=True)
+        module.write_bytes(b"")
+        main.write_text(f"LoadModule rewrite_module /{module.relative_to(tmp_path / tag)}\n{rules}")
+        return main
+
+    # Distinct patterns in each run: a pattern judged once is not compiled again.
+    started = time.process_time()
+    unbounded = write("a")
+    _evaluate(unbounded.parents[2], unbounded, MemoryGuard(seconds=float("inf")), check=True)
+    bound = round((time.process_time() - started) / 2, 3)
+    bounded = write("b")
+    with pytest.raises(ApacheConfigError) as caught:
+        _evaluate(bounded.parents[2], bounded, MemoryGuard(seconds=bound), check=True)
+    message = str(caught.value)
+    assert "CPU time" in message
+    assert int(message.split(":")[1]) > 2
+
+
+def test_a_pattern_over_64_kib_is_not_judged() -> None:
+    # One compile of a 60 MiB pattern would take 90 s: such a pattern is taken
+    # as written (PCRE's compiled form holds 64 Ki units: httpd refuses most).
+    assert not pcre_refuses("a" * 64 * 1024 + "(")
+    assert pcre_refuses("a" * (64 * 1024 - 1) + "(")
