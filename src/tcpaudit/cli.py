@@ -111,10 +111,12 @@ class _LazyGroup(click.Group):
 )
 def cli() -> None:
     """Audit Apache httpd and Linux TCP settings for CLOSE_WAIT pile-ups."""
-    from .apache.memory import count_memory_from_now
+    from .apache.memory import count_memory_from_now, stop_counting
 
-    # The load's memory bound counts what the command read before it too.
+    # The load's memory bound counts what the command read before it too, and
+    # the command's loads share one CPU time bound (diagnose loads several).
     count_memory_from_now()
+    click.get_current_context().call_on_close(stop_counting)
 
 
 def _catalogue_options(function: F) -> F:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
-from childrun import SAFE_SECONDS, clis_in_child
+from childrun import SAFE_SECONDS, cli_in_child, clis_in_child
 
+import tcpaudit
 from tcpaudit.diagnose.classify import MAX_LISTED
 from tcpaudit.diagnose.run import MAX_INSTANCES
 
@@ -127,3 +129,36 @@ def test_processes_of_long_command_lines_and_many_instances(tmp_path: Path) -> N
     assert len(diagnosis["instances"]) == MAX_INSTANCES
     note = f"20 more Apache instances hold listening sockets (ports {8000 + MAX_INSTANCES}, "
     assert any(n["message"].startswith(note) for n in diagnosis["notes"]), diagnosis["notes"]
+
+
+def test_the_loads_of_one_diagnose_share_the_time_bound(tmp_path: Path) -> None:
+    # 20 instances, each a load of a configuration that takes the whole 15 s
+    # bound, took 292 s: each load had a bound of its own. Now the loads of
+    # one command share it. The bound here is 1.5 loads of this configuration
+    # (measured first): the first instance is judged, the fifth is not.
+    root = tmp_path / "root"
+    _proc_tree(root, 5, b"/usr/sbin/httpd\0")
+    main = root / "etc/httpd/conf/httpd.conf"
+    main.write_text(main.read_text() + "IncludeOptional /nowhere/x.conf\n" * 50_000)
+    spent = []
+    for _ in range(2):  # the second without the first's warm-up
+        started = time.process_time()
+        tcpaudit.load_apache(root=root)
+        spent.append(time.process_time() - started)
+    bound = round(1.5 * min(spent), 3)
+    (run,) = cli_in_child(
+        ["diagnose", "--root", str(root), "--format", "json"],
+        tmp_path,
+        env={"TCPAUDIT_LOAD_CPU_SECONDS": str(bound)},
+    )["runs"]
+    assert run["exit_code"] in (0, 1), run["stderr"]
+    diagnosis = json.loads(run["stdout"])
+    assert len(diagnosis["instances"]) == 5
+    unread = {
+        note["message"].split(" (")[0].removeprefix("the configuration of "): note["message"]
+        for note in diagnosis["notes"]
+        if note["message"].startswith("the configuration of httpd")
+    }
+    assert "httpd 1000" not in unread, unread
+    assert "httpd 1004" in unread, (bound, diagnosis["notes"])
+    assert "reading the configurations of this command takes more than" in unread["httpd 1004"]

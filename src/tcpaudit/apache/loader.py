@@ -42,7 +42,7 @@ from .evaluator import (
 )
 from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
-from .memory import MemoryGuard
+from .memory import MemoryGuard, counted_load
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
 from .proxy import counting, server_workers
 from .secret_words import redact_text
@@ -194,7 +194,7 @@ def load_apache(
         tuple(late_directives),
         server_root,
     )
-    with _without_cycle_collection():
+    with _without_cycle_collection(), counted_load():
         return _load(path, root, version, request)
 
 
@@ -279,6 +279,7 @@ def _load(
     start = _Start.of(invocation, request, release_hint)
     # The readings check their growth and time; what is built from them counts too.
     memory = MemoryGuard()
+    memory.check(main_shown, None)  # the command's earlier loads may have taken the bound
 
     def run(release: tuple[int, ...], assume_mpm: bool = True) -> EvaluationResult:
         compiled = (
