@@ -525,6 +525,11 @@ _EMPTY_WORDS = {
                                 "</Directory>"],
     "alias-empty-second": ["<Location /static>", 'Alias /srv/static ""', "</Location>"],
     "alias-empty-second-server": ['Alias /x ""'],
+    # ITERATE2: an empty second word leaves the handler no call (no "from" asked for).
+    "deny-empty-second": ["<Directory /srv>", 'Deny x ""', 'Allow bogus "" 1.2.3.4', "</Directory>"],
+    "deny-empty-first": ["<Directory /srv>", 'Deny "" x', "</Directory>"],
+    "addicon-empty-second": [f"LoadModule autoindex_module {MODULE_DIR}/mod_autoindex.so",
+                             'AddIcon (SND/icons/x.gif ""'],
 }  # fmt: skip
 
 

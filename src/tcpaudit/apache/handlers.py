@@ -16,7 +16,7 @@ httpd's message or None. Three kinds of checks live here:
   mod_headers', mod_setenvif's, mod_alias' and mod_log_config's in
   handler_modules.py, mod_ssl's in ssl_handlers.py, mod_proxy's in
   proxy_params.py, mod_authz_core's in authz.py, and those of ErrorLogFormat,
-  Mutex, mod_expires, mod_autoindex, ProxyPassReverse and SSLSessionCache in
+  Mutex, mod_expires, mod_autoindex, ProxyPassReverse, AddOutputFilterByType and SSLSessionCache in
   module_arguments.py;
   section arguments in section_checks.py.
 
@@ -221,16 +221,17 @@ def words_decide(key: str) -> bool:
 
 
 # Handlers declared TAKE_ARGV: invoke_cmd drops an empty last word.
-_TAKE_ARGV = frozenset({"allowoverridelist", "listen", "indexoptions"})
+_TAKE_ARGV = frozenset({"allowoverridelist", "listen", "indexoptions", "addoutputfilterbytype"})
 
 
-def as_passed(directive: Directive) -> Directive:
+def as_passed(directive: Directive) -> Directive | None:
     """``directive`` with the words invoke_cmd hands its handler, for one
     holding an empty word: an ITERATE handler gets the words before the first
     empty one, an ITERATE2 handler the first word and those after it up to an
-    empty one, a TAKE12 handler no empty second word (NULL), a TAKE_ARGV
-    handler all but an empty last word. The places a handler refuses itself
-    in are counted on these words too."""
+    empty one (None when that leaves it no call: ``Deny x ""``), a TAKE12
+    handler no empty second word (NULL), a TAKE_ARGV handler all but an empty
+    last word. The places a handler refuses itself in are counted on these
+    words too."""
     words = directive.args
     kind = word_count_kind(directive.key)
     if kind == "TAKE12" and len(words) == 2 and words[1] == "":
@@ -239,6 +240,8 @@ def as_passed(directive: Directive) -> Directive:
         words = words[: words.index("")]
     elif kind == "ITERATE2" and "" in words[1:]:
         words = words[: words.index("", 1)]
+        if len(words) < 2:
+            return None
     elif directive.key in _TAKE_ARGV and words[-1] == "":
         words = words[:-1]
     if words == directive.args:

@@ -406,8 +406,9 @@ def check_commands(
                                 message, file=directive.file, line=directive.line
                             )
                 checks = verdict[4]
-                if checks:
-                    judged = as_passed(directive) if "" in directive.args else directive
+                # An ITERATE2 handler with an empty second word is never called.
+                judged = as_passed(directive) if checks and "" in directive.args else directive
+                if checks and judged is not None:
                     message = (
                         context_error(judged, sections, spelled) if checks & _CONTEXT else None
                     )
