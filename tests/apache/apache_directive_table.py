@@ -106,7 +106,9 @@ ARITY_MESSAGES = {
     "takes one, two or three arguments": ("TAKE123", "a b c d"),
     "takes one or three arguments": ("TAKE13", "a b"),
     "requires at least one argument": ("ITERATE", None),
-    "requires at least two arguments": ("ITERATE2", None),
+    # mod_filter's AddOutputFilterByType (TAKE_ARGV) gives this message itself;
+    # invoke_cmd's ITERATE2 refuses an empty first word with it too.
+    "requires at least two arguments": ("ITERATE2", '"" x'),
     "must be On or Off": ("FLAG", "maybe"),
 }
 _MESSAGE = re.compile(

@@ -287,3 +287,50 @@ def test_proxy_pass_reverse_paths_as_apache2(
     lines: list[str], message: str | None, tmp_path: Path
 ) -> None:
     refused_as_apache2(tmp_path, [*_PROXY, *lines], TREE, message)
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        # mod_filter reads TAKE_ARGV words: an empty first one counts, an empty last one does not.
+        (['AddOutputFilterByType "" text/html', "AddOutputFilterByType DEFLATE text/html text/css"],
+         None),
+        (['AddOutputFilterByType DEFLATE ""'], "AddOutputFilterByType requires at least two arguments"),
+        (["AddOutputFilterByType DEFLATE"], "AddOutputFilterByType requires at least two arguments"),
+    ],
+)  # fmt: skip
+def test_output_filter_by_type_counts_as_apache2(
+    lines: list[str], message: str | None, tmp_path: Path
+) -> None:
+    modules = [
+        f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so" for name in ("filter", "deflate")
+    ]
+    refused_as_apache2(tmp_path, [*BASE, *modules, *lines], TREE, message)
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "Location /app",
+        "Directory /srv",
+        "Files x",
+        'If "true"',
+        "Proxy http://b/",
+        "VirtualHost *:1",
+    ],
+)
+def test_lua_authz_provider_is_run_as_it_is_read_in_any_section(
+    section: str, tmp_path: Path
+) -> None:
+    # mod_lua runs it while reading (EXEC_ON_READ): no section refuses it.
+    lua = f"LoadModule lua_module {MODULE_DIR}/mod_lua.so"
+    proxy = f"LoadModule proxy_module {MODULE_DIR}/mod_proxy.so"
+    lines = [lua, proxy, f"<{section}>", "LuaAuthzProvider foo /etc/apache2/authz.lua check",
+             f"</{section.split()[0]}>", "<Location /x>", "Require foo", "</Location>"]  # fmt: skip
+    refused_as_apache2(tmp_path, [*BASE, *lines], TREE, None)
+
+
+def test_lua_authz_provider_counts_its_words_as_it_is_read(tmp_path: Path) -> None:
+    lua = f"LoadModule lua_module {MODULE_DIR}/mod_lua.so"
+    lines = [lua, "<Location /app>", "LuaAuthzProvider foo /etc/apache2/authz.lua", "</Location>"]
+    refused_as_apache2(tmp_path, [*BASE, *lines], TREE, "LuaAuthzProvider takes three arguments")

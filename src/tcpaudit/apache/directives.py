@@ -37,7 +37,7 @@ _MODULES_FILE = "modules-2.4.txt"
 _OVERRIDES_FILE = "overrides-2.4.tsv"
 
 # Directives httpd executes while reading the files (EXEC_ON_READ in httpd 2.4's
-# core.c, mod_so.c, mod_version.c, mod_macro.c, mod_remoteip.c) when their
+# core.c, mod_so.c, mod_version.c, mod_macro.c, mod_remoteip.c, mod_lua.c) when their
 # module is loaded at that point: they change what is read next and never reach
 # the configuration tree `-D DUMP_CONFIG` prints, but for mod_remoteip's two
 # lists (WALKED_READ_TIME_DIRECTIVES). The evaluator keeps four of them in its tree
@@ -63,6 +63,8 @@ READ_TIME_DIRECTIVES: dict[str, str] = {
     "undefmacro": "macro_module",
     "remoteiptrustedproxylist": "remoteip_module",
     "remoteipinternalproxylist": "remoteip_module",
+    # Registers an authorization provider as it is read, in any section.
+    "luaauthzprovider": "lua_module",
 }
 KEPT_READ_TIME_DIRECTIVES = frozenset({"loadmodule", "define", "undefine", "serverroot"})
 # Run while reading, yet kept in httpd's tree and checked by its walk like any

@@ -1,12 +1,13 @@
 """What the handlers of ErrorLogFormat, Mutex, mod_expires, mod_autoindex,
-ProxyPassReverse and SSLSessionCache refuse.
+ProxyPassReverse, AddOutputFilterByType and SSLSessionCache refuse.
 
 Written from httpd 2.4's server/core.c (``set_errorlog_format`` and
 ``parse_errorlog_item``; the letters server/log.c registers),
 server/util_mutex.c (``ap_set_mutex``, ``ap_parse_mutex``),
 modules/metadata/mod_expires.c (``check_code``),
 modules/generators/mod_autoindex.c (``add_opts``, ``set_default_order``,
-``add_icon``), modules/proxy/mod_proxy.c (``add_pass_reverse``) and
+``add_icon``), modules/proxy/mod_proxy.c (``add_pass_reverse``),
+modules/filters/mod_filter.c (``filter_bytype``'s count) and
 modules/ssl/ssl_engine_config.c (``ssl_cmd_SSLSessionCache``) with
 modules/cache/mod_socache_shmcb.c (``socache_shmcb_create``), and held to the
 real apache2 by tests/apache/test_module_arguments.py.
@@ -373,6 +374,17 @@ def _proxy_pass_reverse(
     return None
 
 
+def _output_filter_by_type(
+    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    # filter_bytype (mod_filter.c, TAKE_ARGV): an empty first word counts, an
+    # empty last one is not passed. The filter names are not judged (each
+    # module registers its own).
+    if len(directive.args) < 2:
+        return "AddOutputFilterByType requires at least two arguments"
+    return None
+
+
 def _index_order(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
     return index_order_error(directive.args)
 
@@ -397,6 +409,7 @@ MODULE_HANDLERS: dict[str, Callable[[Directive, WalkState, tuple[str, ...]], str
     "expiresdefault": _expires,
     "sslsessioncache": _ssl_session_cache,
     "indexoptions": _index_options,
+    "addoutputfilterbytype": _output_filter_by_type,
     "proxypassreverse": _proxy_pass_reverse,
     "indexorderdefault": _index_order,
     "addicon": _add_icon,
