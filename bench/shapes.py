@@ -206,5 +206,7 @@ def apache2_environment(shape: str) -> dict[str, str]:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in SHAPES or not sys.argv[2].isdigit():
+        sys.exit(f"usage: python bench/shapes.py {'|'.join(SHAPES)} VHOSTS DIR")
     shape, count, directory = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     generate(shape, directory / f"{shape}-{count}", count)
