@@ -57,6 +57,12 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "elf-bad-kind": (['ErrorLogFormat bogus "x"'], "type must be one of request, connection"),
     "elf-trailing-percent": (['ErrorLogFormat "%M%"'], _RAN_OFF),
     "elf-separator": (['ErrorLogFormat "% %M %%"'], None),
+    "elf-braces-in-a-row": (['ErrorLogFormat "[%t] %M [referer %{Referer}}i] %{u}}}}}M"'], None),
+    "elf-level-unsigned": (
+        ['ErrorLogFormat "%2147483648t %M"'],
+        "loglevel modifier is out of range",
+    ),
+    "elf-level-unsigned-2": (['ErrorLogFormat "%3000000000t %M"'], "out of range"),
     "elf-escapes": (['ErrorLogFormat "a\\ b\\%t %M x\\\\"'], None),
     # Mutex (util_mutex.c): the mechanism.
     "mutex-ok": (
@@ -192,6 +198,37 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "sessioncache-provider": (
         ["SSLSessionCache dbm:/x"],
         "SSLSessionCache: 'dbm' session cache not supported (known names: ",
+    ),
+    "sessioncache-memcache": (
+        [
+            f"LoadModule socache_memcache_module {MODULE_DIR}/mod_socache_memcache.so",
+            "SSLSessionCache memcache",
+        ],
+        "SSLSessionCache: List of server names required to create memcache socache.",
+    ),
+    "sessioncache-redis": (
+        [
+            f"LoadModule socache_redis_module {MODULE_DIR}/mod_socache_redis.so",
+            "SSLSessionCache redis:",
+        ],
+        "List of server names required to create redis socache.",
+    ),
+    "sessioncache-memcache-ok": (
+        [
+            f"LoadModule socache_memcache_module {MODULE_DIR}/mod_socache_memcache.so",
+            "SSLSessionCache memcache:127.0.0.1:11211",
+        ],
+        None,
+    ),
+    "staplingcache-ok": (["SSLStaplingCache shmcb:/x(128000)"], None),
+    "staplingcache-provider": (
+        ["SSLStaplingCache bogus"],
+        "SSLStaplingCache: 'bogus' stapling cache not supported (known names: ",
+    ),
+    "staplingcache-none": (["SSLStaplingCache none"], "'none' stapling cache not supported"),
+    "staplingcache-size": (
+        ["SSLStaplingCache shmcb:/x(10)"],
+        "SSLStaplingCache: Invalid argument: size has to be >= 8192 bytes",
     ),
     "sessioncache-case": (["SSLSessionCache Shmcb:/x"], "'Shmcb' session cache not supported"),
 }

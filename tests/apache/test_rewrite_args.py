@@ -74,6 +74,10 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "rule-count-over-zeros": (["RewriteRule ^/x{1,00065536} /c"], "cannot compile"),
     "rule-count-over-open": (["RewriteRule ^/x{65536,} /c"], "cannot compile"),
     "rule-count-over-re": (["RewriteRule ^/x{4294967296} /c"], "cannot compile"),
+    # \cX takes the next character ("\c{" is a control character, "70000}" text); \N
+    # is "not a newline" without UTF mode, so its braces are a count.
+    "rule-count-control-escape": (['RewriteRule "^/a\\c{70000}" /c'], None),
+    "rule-count-after-not-newline": (['RewriteRule "^/a\\N{70000}" /c'], "cannot compile"),
     "rule-flags-no-brackets": (["RewriteRule ^/a /x L"], "bad flag delimiters"),
     "rule-flags-blank-inside": (["RewriteRule ^/a /x [L, R]"], "bad flag delimiters"),
     "rule-flags-quoted-blank": (['RewriteRule ^/a /x "[L, R=302]"'], None),

@@ -1,5 +1,5 @@
 """What the handlers of ErrorLogFormat, Mutex, mod_expires, mod_autoindex,
-ProxyPassReverse, AddOutputFilterByType and SSLSessionCache refuse.
+ProxyPassReverse, AddOutputFilterByType, SSLSessionCache and SSLStaplingCache refuse.
 
 Written from httpd 2.4's server/core.c (``set_errorlog_format`` and
 ``parse_errorlog_item``; the letters server/log.c registers),
@@ -8,8 +8,9 @@ modules/metadata/mod_expires.c (``check_code``),
 modules/generators/mod_autoindex.c (``add_opts``, ``set_default_order``,
 ``add_icon``), modules/proxy/mod_proxy.c (``add_pass_reverse``),
 modules/filters/mod_filter.c (``filter_bytype``'s count) and
-modules/ssl/ssl_engine_config.c (``ssl_cmd_SSLSessionCache``) with
-modules/cache/mod_socache_shmcb.c (``socache_shmcb_create``), and held to the
+modules/ssl/ssl_engine_config.c (``ssl_cmd_SSLSessionCache``,
+``ssl_cmd_SSLStaplingCache``) with the socache providers' ``create``
+(mod_socache_shmcb.c, mod_socache_memcache.c, mod_socache_redis.c), and held to the
 real apache2 by tests/apache/test_module_arguments.py.
 
 Not judged (accepted): whether a Mutex's directory exists (it is made on the
@@ -42,6 +43,7 @@ __all__ = [
     "mutex_error",
     "socache_providers",
     "ssl_session_cache_error",
+    "ssl_stapling_cache_error",
 ]
 
 # server/log.c's ap_register_errorlog_handler calls: one letter each.
@@ -119,8 +121,9 @@ def _error_log_item(text: str, index: int) -> tuple[int, str | None, bool, bool,
     while index < length:
         character = text[index]
         if character == "{":
+            # ap_getword(s, '}'): past the word, every '}' in a row is skipped.
             close = text.find("}", index + 1)
-            index = length if close < 0 else close + 1
+            index = length if close < 0 else len(text) - len(text[close:].lstrip("}"))
         elif character == "+":
             required, index = True, index + 1
         elif character == "-":
@@ -129,9 +132,10 @@ def _error_log_item(text: str, index: int) -> tuple[int, str | None, bool, bool,
             start = index
             while index < length and "0" <= text[index] <= "9":
                 index += 1
-            # C's int arithmetic wraps: 10**32 is a multiple of 2**32, so the
-            # last 32 digits decide (and int() never sees thousands of them).
-            level = c_int(int(text[max(start, index - 32) : index]) % 2**32)
+            # min_loglevel is an unsigned int and the arithmetic wraps: 10**32
+            # is a multiple of 2**32, so the last 32 digits decide (and int()
+            # never sees thousands of them). 2147483648 is out of range.
+            level = int(text[max(start, index - 32) : index]) % 2**32
         elif character == "M":
             return index + 1, None, True, required, level
         elif character in _ERROR_LOG_LETTERS:
@@ -226,18 +230,33 @@ def ssl_session_cache_error(words: tuple[str, ...], providers: tuple[str, ...]) 
     """``SSLSessionCache none|nonenotnull|name[:args]``."""
     if len(words) != 1 or ascii_lower(words[0]) in ("none", "nonenotnull"):
         return None
-    name, _, argument = words[0].partition(":")
+    return _socache_error("SSLSessionCache", "session", words[0], providers)
+
+
+def ssl_stapling_cache_error(words: tuple[str, ...], providers: tuple[str, ...]) -> str | None:
+    """``SSLStaplingCache name[:args]`` (no ``none``)."""
+    if len(words) != 1:
+        return None
+    return _socache_error("SSLStaplingCache", "stapling", words[0], providers)
+
+
+def _socache_error(directive: str, kind: str, word: str, providers: tuple[str, ...]) -> str | None:
+    """A socache provider by name (case-sensitive), then what its create() refuses."""
+    name, _, argument = word.partition(":")
     if name not in providers:
+        known = ",".join(sorted(providers))
+        # The two handlers word it apart: a full stop, or none.
+        stop = "." if kind == "session" else ""
         return (
-            f"SSLSessionCache: '{name}' session cache not supported (known names: "
-            f"{','.join(sorted(providers))}). Maybe you need to load the appropriate socache "
-            f"module (mod_socache_{name}?)."
+            f"{directive}: '{name}' {kind} cache not supported (known names: {known}){stop} "
+            f"Maybe you need to load the appropriate socache module (mod_socache_{name}?){stop}"
         )
+    reason: str | None = None
     if name in ("shmcb", "default") and argument:
         reason = _shmcb_error(argument)
-        if reason is not None:
-            return f"SSLSessionCache: {reason}"
-    return None
+    elif name in ("memcache", "redis") and not argument:
+        reason = f"List of server names required to create {name} socache."
+    return None if reason is None else f"{directive}: {reason}"
 
 
 def _shmcb_error(path: str) -> str | None:
@@ -399,6 +418,8 @@ def _ssl_session_cache(
     # Not judged with a module tcpaudit does not know loaded: it may register a cache.
     if state.socache_providers is None:
         return None
+    if directive.key == "sslstaplingcache":
+        return ssl_stapling_cache_error(directive.args, state.socache_providers)
     return ssl_session_cache_error(directive.args, state.socache_providers)
 
 
@@ -408,6 +429,7 @@ MODULE_HANDLERS: dict[str, Callable[[Directive, WalkState, tuple[str, ...]], str
     "expiresbytype": _expires,
     "expiresdefault": _expires,
     "sslsessioncache": _ssl_session_cache,
+    "sslstaplingcache": _ssl_session_cache,
     "indexoptions": _index_options,
     "addoutputfilterbytype": _output_filter_by_type,
     "proxypassreverse": _proxy_pass_reverse,

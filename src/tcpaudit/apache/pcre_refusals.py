@@ -49,8 +49,9 @@ _MAY_BE_REFUSED = re.compile(r"[()\[\]{}*+?]|\\\Z")
 _LONG_COUNT = re.compile(r"\{[0-9]*,?[0-9]{5}")
 _COUNT = re.compile(r"\{([0-9]+)(?:,([0-9]*))?\}")
 _MAX_COUNT = 65_535
-# An escape whose braces are its own (\x{41}, \p{L}, \g{2}, \k{name}, \N{U+41}, \o{7}).
-_BRACED_ESCAPES = frozenset("xopPgkN")
+# An escape whose braces are its own (\x{41}, \p{L}, \g{2}, \k{name}, \o{7}); not \N,
+# which is "not a newline" without UTF mode (\N{70000} is a count).
+_BRACED_ESCAPES = frozenset("xopPgk")
 _EXTENDED = re.compile(r"\(\?[A-Za-z^-]*x")
 
 
@@ -155,6 +156,8 @@ def _count_too_big(pattern: str) -> bool:
             elif following in _BRACED_ESCAPES and pattern[index + 2 : index + 3] == "{":
                 end = pattern.find("}", index + 3)
                 index = length if end < 0 else end + 1
+            elif following == "c":
+                index += 3  # \cX: the next character is its own (\c{ is a control character)
             else:
                 index += 2
         elif character == "[":
