@@ -234,7 +234,7 @@ def rewrite_rule_handler(
     directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
     text = raw_text(directive, state)
-    if text is None or _hidden(directive, text):
+    if text is None or _hidden(directive, text) or not state.judging(len(text), directive):
         return None
     return rewrite_rule_error(text, status_codes())
 
@@ -243,7 +243,7 @@ def rewrite_cond_handler(
     directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
     text = raw_text(directive, state)
-    if text is None or _hidden(directive, text):
+    if text is None or _hidden(directive, text) or not state.judging(len(text), directive):
         return None
     return rewrite_cond_error(text)
 
@@ -282,6 +282,8 @@ def log_format_handler(
 ) -> str | None:
     if state.log_letters is None or not directive.args:
         return None
+    if not state.judging(len(directive.args[0]), directive):
+        return None
     return log_format_error(directive.args[0], state.log_letters)
 
 
@@ -292,6 +294,8 @@ def custom_log_handler(
     message = custom_log_error(directive, state, sections)
     if message is not None or state.log_letters is None or len(directive.args) < 2:
         return message
+    if not state.judging(len(directive.args[1]), directive):
+        return None
     return log_format_error(directive.args[1], state.log_letters)
 
 

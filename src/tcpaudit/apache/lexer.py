@@ -218,10 +218,20 @@ def split_words(line: str) -> list[str]:
         if bare:
             out.append(bare.replace("\\\\", "\\") if "\\" in bare else bare)
         elif double:
-            out.append(_DOUBLE_ESCAPE.sub(r"\1", double) if "\\" in double else double)
+            out.append(_unescape_quoted(double, '"') if "\\" in double else double)
         else:
-            out.append(_SINGLE_ESCAPE.sub(r"\1", single) if "\\" in single else single)
+            out.append(_unescape_quoted(single, "'") if "\\" in single else single)
     return out
+
+
+def _unescape_quoted(text: str, quote: str) -> str:
+    """A quoted word's ``\\\\`` and backslash-quote undone, left to right
+    (ap_getword_conf). Three replaces in C: a substitution with a template
+    per escape took 1.3 s for a megabyte of ``\\\\`` (a minute for a 64 MiB line)."""
+    if "\x00" in text:
+        escape = _DOUBLE_ESCAPE if quote == '"' else _SINGLE_ESCAPE
+        return escape.sub(lambda match: match.group(1), text)
+    return text.replace("\\\\", "\x00").replace("\\" + quote, quote).replace("\x00", "\\")
 
 
 def first_word(line: str) -> tuple[str, str]:

@@ -355,8 +355,10 @@ def add_icon_error(words: tuple[str, ...]) -> str | None:
 
 
 def _error_log_format(
-    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
+    if not state.judging(sum(map(len, directive.args)), directive):
+        return None
     return error_log_format_error(directive.args)
 
 

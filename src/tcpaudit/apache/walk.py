@@ -294,6 +294,7 @@ def check_commands(
         raw_texts=raw_texts or {},
         log_letters=log_format_letters(loaded) if verdicts.unknown_modules == [] else None,
         socache_providers=socache_providers(loaded) if verdicts.unknown_modules == [] else None,
+        guard=guard,
     )
     # The first configuration whose authorization list holds only negative
     # directives: httpd says so once everything is read (AH01624).

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .memory import MemoryGuard
 from .proxy_params import ProxyWorkers
+from .tree import Directive
 
-__all__ = ["WalkState"]
+__all__ = ["LONGEST_JUDGED_TEXT", "WalkState"]
+
+# Handlers that read a text character by character in Python (an error log
+# format: 15 s for 64 MiB of "%a") judge one of at most 1 MiB (about 0.25 s)
+# and have the load's CPU bound checked after each 1 MiB judged.
+LONGEST_JUDGED_TEXT = 1 << 20
+_CHECK_AFTER_CHARACTERS = 1 << 20
 
 
 @dataclass
@@ -46,3 +54,18 @@ class WalkState:
     # IndexOptions are None after its lines so far.
     config_section: int = 0
     index_options_none: dict[int, bool] = field(default_factory=dict)
+    # The load's bounds, and the characters judged since they were last checked.
+    guard: MemoryGuard | None = None
+    judged_characters: int = 0
+
+    def judging(self, characters: int, directive: Directive) -> bool:
+        """Whether a handler reading ``characters`` one by one should judge
+        them (not past LONGEST_JUDGED_TEXT: accepted); raises ApacheConfigError,
+        naming the directive's line, once the load is past its CPU bound."""
+        if characters > LONGEST_JUDGED_TEXT:
+            return False
+        self.judged_characters += characters
+        if self.judged_characters > _CHECK_AFTER_CHARACTERS and self.guard is not None:
+            self.judged_characters = 0
+            self.guard.check(directive.file, directive.line)
+        return True
