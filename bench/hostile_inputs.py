@@ -206,6 +206,47 @@ def quoted_words_of_240_mb(work: Path) -> list[str]:
     return ["audit", "--root", str(root), "--format", "json"]
 
 
+def _debian_root(work: Path) -> Path:
+    """A Debian-layout 2.4 root (the handlers' checks are 2.4's) including conf.d/*.conf."""
+    root = work / "root"
+    (root / "etc/apache2/conf.d").mkdir(parents=True)
+    modules = "".join(
+        f"LoadModule {name}_module /usr/lib/apache2/modules/mod_{name}.so\n"
+        for name in ("mpm_event", "authz_core", "rewrite")
+    )
+    (root / "etc/apache2/apache2.conf").write_text(
+        f"{modules}ServerName bench\nListen 80\nIncludeOptional conf.d/*.conf\n"
+    )
+    return root
+
+
+def quoted_escapes_of_256_mib(work: Path) -> list[str]:
+    """4 files of one 64 MiB quoted line of escaped backslashes (a template substitution
+    per escape: about a minute a line before)."""
+    root = _debian_root(work)
+    for index in range(4):
+        (root / f"etc/apache2/conf.d/escapes{index}.conf").write_text(
+            f'ServerAdmin "{index}' + "\\\\" * ((64 << 20) // 2 - 64) + '"\n'
+        )
+    return ["audit", "--root", str(root), "--format", "json"]
+
+
+def handler_texts_of_256_mib(work: Path) -> list[str]:
+    """4 files of 64 ErrorLogFormat, LogFormat and quoted RewriteRule lines of 1 MiB each
+    (each judged character by character: 64 s for four 64 MiB lines before)."""
+    root = _debian_root(work)
+    kinds = (
+        lambda n: f'ErrorLogFormat "{n}' + "%a" * ((1 << 19) - 16) + '%M"',
+        lambda n: f'LogFormat "{n}' + "%h" * ((1 << 19) - 16) + '" n',
+        lambda n: f'RewriteRule "^/{n}' + "a\\\\" * ((1 << 20) // 3 - 16) + '" /x',
+    )
+    for index in range(4):
+        (root / f"etc/apache2/conf.d/texts{index}.conf").write_text(
+            "".join(kinds[n % 3](f"{index}-{n}") + "\n" for n in range(63))
+        )
+    return ["audit", "--root", str(root), "--format", "json"]
+
+
 def include_wildcards_of_many_stars(work: Path) -> list[str]:
     """50 Include lines of 100-star and 100-class patterns over 2,000 names of 250 bytes
     (over 120 s before: each name was matched in Python, a step per item per byte)."""
@@ -325,6 +366,8 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
         rules_dir_at_the_bounds,
         url_lines_of_a_megabyte,
         quoted_words_of_240_mb,
+        quoted_escapes_of_256_mib,
+        handler_texts_of_256_mib,
         include_wildcards_of_many_stars,
         ss_capture_of_64_mib,
         ss_capture_of_one_long_users_line,

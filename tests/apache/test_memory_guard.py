@@ -180,3 +180,74 @@ def test_a_pattern_over_64_kib_is_not_judged() -> None:
     # as written (PCRE's compiled form holds 64 Ki units: httpd refuses most).
     assert not pcre_refuses("a" * 64 * 1024 + "(")
     assert pcre_refuses("a" * (64 * 1024 - 1) + "(")
+
+
+@pytest.mark.parametrize(
+    ("directive", "text"),
+    [("ErrorLogFormat", '"{}%M"'), ("LogFormat", '"{}%h" n'), ("RewriteRule", '"^/{}" /x')],
+)
+def test_texts_judged_character_by_character_count_in_the_time_bound(
+    tmp_path: Path, directive: str, text: str
+) -> None:
+    # Four 64 MiB ErrorLogFormat lines of "%a" took 64 s: a handler reading a
+    # text character by character judges one of at most 1 MiB, and the load's
+    # CPU bound is checked after each 1 MiB judged, at the line reached.
+    modules = "".join(
+        f"LoadModule {name}_module /usr/lib/apache2/modules/mod_{name}.so\n"
+        for name in ("log_config", "rewrite")
+    )
+    piece = {"ErrorLogFormat": "%a", "LogFormat": "%h", "RewriteRule": "\\\\"}[directive]
+
+    def write(tag: str, lines: int, characters: int) -> Path:
+        root = tmp_path / tag
+        for name in ("log_config", "rewrite"):
+            module = root / f"usr/lib/apache2/modules/mod_{name}.so"
+            module.parent.mkdir(parents=True, exist_ok=True)
+            module.write_bytes(b"")
+        main = root / "etc/apache2/apache2.conf"
+        main.parent.mkdir(parents=True)
+        body = "".join(
+            f"{directive} {text.format(f'{tag}{n}' + piece * (characters // 2))}\n"
+            for n in range(lines)
+        )
+        main.write_text(modules + body)
+        return main
+
+    # Past 1 MiB a text is not judged (accepted), in no time.
+    long = write("long", 2, 4 << 20)
+    started = time.process_time()
+    _evaluate(long.parents[2], long, MemoryGuard(seconds=float("inf")), check=True)
+    assert time.process_time() - started < 2
+    # Texts of under 1 MiB are judged, each counted: the bound is half of
+    # what judging them takes, so the load stops past the first few lines.
+    unbounded = write("a", 12, (1 << 20) - 64)
+    started = time.process_time()
+    _evaluate(unbounded.parents[2], unbounded, MemoryGuard(seconds=float("inf")), check=True)
+    bound = round((time.process_time() - started) / 2, 3)
+    bounded = write("b", 12, (1 << 20) - 64)
+    with pytest.raises(ApacheConfigError) as caught:
+        _evaluate(bounded.parents[2], bounded, MemoryGuard(seconds=bound), check=True)
+    message = str(caught.value)
+    assert "CPU time" in message
+    assert int(message.split(":")[1]) > 3
+
+
+def test_waiting_for_an_ifversion_pattern_counts_in_the_time_bound(tmp_path: Path) -> None:
+    # An <IfVersion ~ pattern> is matched in a child, waited for up to 2 s:
+    # 25 sections of 1.4 s each took 38 s while the load's CPU time stayed
+    # low. The wait counts in the bound now, checked after each section.
+    main = tmp_path / "etc/apache2/apache2.conf"
+    main.parent.mkdir(parents=True)
+    module = tmp_path / "usr/lib/apache2/modules/mod_version.so"
+    module.parent.mkdir(parents=True)
+    module.write_bytes(b"")
+    section = "<IfVersion ~ (.?){24}(.?){24}x>\nTimeout 40\n</IfVersion>\n"
+    main.write_text(f"LoadModule version_module /{module.relative_to(tmp_path)}\n" + section * 25)
+    started = time.perf_counter()
+    with pytest.raises(ApacheConfigError) as caught:
+        _evaluate(tmp_path, main, MemoryGuard(seconds=1.0))
+    message = str(caught.value)
+    assert "CPU time" in message
+    assert int(message.split(":")[1]) > 1
+    # Stopped near the bound, not after the 25 sections (about 10 s here).
+    assert time.perf_counter() - started < 5

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -62,6 +64,9 @@ __all__ = [
     "EvaluationResult",
     "evaluate",
 ]
+
+# Longer than an <IfVersion> takes without a child (microseconds).
+_CHILD_WAIT = 0.01
 
 
 # How httpd names the directives given with -C and -c (server/main.c).
@@ -232,7 +237,16 @@ class _Evaluator(PhysicalLineReader):
             if 0 < len(words) <= 2 and REDACTED_VALUE in words[-1]:
                 self._note_hidden(f"the version of <{section}>", file, number)
                 return False
-            return if_version(raw_args, self.version)
+            begun = time.perf_counter()
+            holds = if_version(raw_args, self.version)
+            # A pattern matched in a child (conditions.py) is waited for, up to
+            # 2 s: that time counts in the load's CPU bound (25 sections of
+            # 1.4 s each took 38 s), which is checked at once.
+            waited = time.perf_counter() - begun
+            if waited > _CHILD_WAIT:
+                self.memory.charge(waited)
+                self.memory.check(file, number)
+            return holds
         negated, argument = condition_argument(section, raw_args)
         if REDACTED_VALUE in argument:
             self._note_hidden(f"the argument of <{section}>", file, number)
@@ -386,10 +400,32 @@ def names_directory(value: str) -> bool:
     return value.rpartition("/")[2] in ("", ".", "..")
 
 
+# Where a handler may cut a word it quotes (a provider before ':', a code's
+# words at blanks, a URL's parts), and httpd's one level of backslash escapes.
+_SECRET_PIECES = re.compile(r"[\s:/@,;=\\\"']+")
+# A piece this long is hidden (shorter ones, "pass" of "pass\\word1", would
+# take "ProxyPass" apart in every message and say little of the secret).
+_SHORTEST_PIECE = 6
+
+
+def _secret_forms(values: Sequence[str]) -> list[str]:
+    """Each value, as httpd's reading may unescape it, and its pieces of six
+    characters or more, as a handler's message may quote them; longest first."""
+    forms: set[str] = set()
+    for value in values:
+        for form in (value, value.replace("\\\\", "\\")):
+            forms.add(form)
+            forms.update(piece for piece in _SECRET_PIECES.split(form)
+                         if len(piece) >= _SHORTEST_PIECE)  # fmt: skip
+    return sorted(forms, key=len, reverse=True)
+
+
 def notes_without_secret_values(notes: list[Note], values: Sequence[str]) -> list[Note]:
     """``notes`` with every value of ``values`` replaced (``Timeout ${PW}`` is noted
-    with its value, read as 0), and every token of a known kind (``ghp_...``)."""
+    with its value, read as 0), its pieces too (``_secret_forms``), and every
+    token of a known kind (``ghp_...``)."""
     hidden = []
+    values = _secret_forms(values)
     for note in notes:
         message, file = KNOWN_TOKEN.sub(REDACTED_VALUE, note.message), note.file
         for value in values:
@@ -402,10 +438,11 @@ def notes_without_secret_values(notes: list[Note], values: Sequence[str]) -> lis
 
 def without_secret_values(error: ApacheConfigError, values: Sequence[str]) -> ApacheConfigError:
     """``error`` with every value of ``values`` (secrets by use: ``Define PW x``
-    used as a URL's password, then ``Include ${PW}``) and every token of a known
-    kind replaced by the placeholder."""
+    used as a URL's password, then ``Include ${PW}``), its pieces too
+    (``_secret_forms``: ``SSLSessionCache ${PW}`` quotes what is before a ':'),
+    and every token of a known kind replaced by the placeholder."""
     reason, file = KNOWN_TOKEN.sub(REDACTED_VALUE, error.reason), error.file
-    for value in values:
+    for value in _secret_forms(values):
         reason = reason.replace(value, REDACTED_VALUE)
         file = file.replace(value, REDACTED_VALUE) if file is not None else None
     if reason == error.reason and file == error.file:

@@ -141,6 +141,11 @@ class MemoryGuard:
         self.earlier = _COMMAND_LOAD_SECONDS or 0.0
         self.started = time.process_time() - self.earlier
 
+    def charge(self, seconds: float) -> None:
+        """Count ``seconds`` spent waiting for a child (a regular expression
+        matched in one) as CPU time of the load."""
+        self.started -= seconds
+
     def check(self, file: str, line: int | None, needed: int = 0) -> None:
         """Raise ApacheConfigError, naming ``file:line``, when over a limit
         (or when ``needed`` more bytes would take it there)."""
