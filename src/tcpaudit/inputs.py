@@ -218,9 +218,9 @@ def read_text(
 
 # A JSON string (escapes included) or one bracket: strings are skipped whole,
 # so brackets inside them do not count.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
+_JSON_TOKEN = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[\[\]{}]')
 # Strings (skipped) and the constants Python's json reads beyond JSON.
-_JSON_CONSTANT = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|-?Infinity|NaN')
+_JSON_CONSTANT = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|-?Infinity|NaN')
 
 
 def check_json_depth(text: str, limit: int = MAX_DOCUMENT_DEPTH) -> None:

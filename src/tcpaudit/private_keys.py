@@ -16,9 +16,9 @@ import re
 __all__ = ["KEY_BEGIN"]
 
 KEY_BEGIN = re.compile(
-    r"-----BEGIN (?P<pem>(?:[A-Za-z0-9 ]|-(?!-))*"
+    r"-----BEGIN (?P<pem>(?:[A-Za-z0-9 ]|-(?!-)){0,64}"
     r"(?:PRIVATE KEY(?: BLOCK)?|SECRET KEY BLOCK|Static key V[0-9]+"
     r"|tls-crypt-v2 (?:server|client) key))-----"
-    r"|---- BEGIN SSH2 (?P<ssh2>[A-Z0-9 ]*PRIVATE KEY) ----"
+    r"|---- BEGIN SSH2 (?P<ssh2>[A-Z0-9 ]{0,64}PRIVATE KEY) ----"
     r"|PuTTY-User-Key-File-[0-9]+:"
 )

@@ -74,12 +74,12 @@ _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 # may close, or an array's index follow, between a name and its '='
 # (``(token)=``, ``auth[password]=``). Each name is looked at, also inside
 # another's value (``url=https://h/?token=...``).
-_PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
+_PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*+\])*+)=")
 
 # Inside one Apache word (a URL's query) a value runs to the next '&', ';' or
 # ',' outside quotes: a blank is the value's ('x?token=a b'), and so is what
 # follows a quoted run ("?token='ab'cd": all of it).
-_PARAMETER_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^&;,])*")
+_PARAMETER_VALUE = re.compile(r"(?:[^&;,'\"]++|'[^']*+'|\"[^\"]*+\"|['\"])*+")
 # A word that is a parameter (mod_proxy's "secret=a;b&c'd'"): httpd's value
 # is the rest of the word, whatever it holds.
 _WHOLE_VALUE = re.compile(r".*", re.S)

@@ -27,7 +27,7 @@ __all__ = ["MAX_LISTED_NAMES", "PathnameBudget", "Pathnames", "expand_pathnames"
 Pathnames = Callable[[list[str | tuple[str, str]]], list[str]]
 MAX_LISTED_NAMES = 100_000  # directory entries read for one invocation's fields
 # An unescaped *, ? or [ (escaped pairs are skipped whole, so this is linear).
-_UNESCAPED_GLOB = re.compile(r"(?:[^\\*?\[]|\\.)*[*?\[]", re.S)
+_UNESCAPED_GLOB = re.compile(r"(?:[^\\*?\[]++|\\.)*+[*?\[]", re.S)
 _ESCAPE = re.compile(r"\\(.)", re.S)
 
 

@@ -56,7 +56,7 @@ _ONE_DIGIT = re.compile(r"[0-9]")
 _DIGITS = re.compile(r"[0-9]+")
 # Kernel file systems: an audited tree does not hold the host's.
 _HOST_ONLY = ("/dev/", "/proc/", "/sys/")
-_SLASHES = re.compile(r"/(?:\.?/)+")
+_SLASHES = re.compile(r"/(?:\.?/)++")
 _WRITING = frozenset((">", ">>", ">|", "<>"))
 
 

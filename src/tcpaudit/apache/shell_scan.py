@@ -27,7 +27,7 @@ _NESTING = re.compile(r"[()'\"`\\]")
 # inside double quotes (the word of "${X:-'a'}" keeps its single quotes).
 _TRIM_AFTER_BRACE = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])[#%]")
 # A run of `cmd` and $(cmd) with nothing nested: read at once, not one by one.
-SIMPLE_SUBSTITUTIONS = re.compile(r"(?:\$\([^()'\"`\\]*\)|`[^`\\]*`)+")
+SIMPLE_SUBSTITUTIONS = re.compile(r"(?:\$\([^()'\"`\\]*+\)|`[^`\\]*+`)++")
 
 
 def plain_expansion_end(text: str, index: int) -> int:

@@ -61,7 +61,7 @@ _NETSTAT_STATES: dict[str, TcpState] = {
     "LISTEN": TcpState.LISTEN,
     "CLOSING": TcpState.CLOSING,
 }
-_USER = re.compile(r'\("([^"\\]*(?:\\.[^"\\]*)*)",pid=(\d+),fd=\d+\)')
+_USER = re.compile(r'\("([^"\\]*+(?:\\.[^"\\]*+)*+)",pid=(\d+),fd=\d+\)')
 _INODE = re.compile(r"\bino:(\d+)")
 _UID = re.compile(r"\buid:(\d+)")
 

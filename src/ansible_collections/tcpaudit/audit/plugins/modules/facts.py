@@ -357,10 +357,10 @@ _SECRET_HINT = re.compile(r"(?i)pass|secret|token|credential|key|private|pw")
 # "PRIVATE KEY BLOCK", SSH.com's SSH2, and PuTTY's files, whose private part
 # ends with their MAC (or v1's hash) line (src/tcpaudit/private_keys.py).
 _KEY_BEGIN = re.compile(
-    r"-----BEGIN (?P<pem>(?:[A-Za-z0-9 ]|-(?!-))*"
+    r"-----BEGIN (?P<pem>(?:[A-Za-z0-9 ]|-(?!-)){0,64}"
     r"(?:PRIVATE KEY(?: BLOCK)?|SECRET KEY BLOCK|Static key V[0-9]+"
     r"|tls-crypt-v2 (?:server|client) key))-----"
-    r"|---- BEGIN SSH2 (?P<ssh2>[A-Z0-9 ]*PRIVATE KEY) ----"
+    r"|---- BEGIN SSH2 (?P<ssh2>[A-Z0-9 ]{0,64}PRIVATE KEY) ----"
     r"|PuTTY-User-Key-File-[0-9]+:"
 )
 _PUTTY_LAST_LINE = re.compile(r"Private-(?:MAC|Hash):")
