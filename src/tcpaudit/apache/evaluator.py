@@ -400,37 +400,84 @@ def names_directory(value: str) -> bool:
     return value.rpartition("/")[2] in ("", ".", "..")
 
 
-# Where a handler may cut a word it quotes (a provider before ':', a code's
-# words at blanks, a URL's parts), and httpd's one level of backslash escapes.
-_SECRET_PIECES = re.compile(r"[\s:/@,;=\\\"']+")
-# A piece this long is hidden (shorter ones, "pass" of "pass\\word1", would
+# Where a handler may cut a word it quotes: any character but a letter, a
+# digit, '_' or '.' (a provider before ':', a code's words at blanks, an option
+# after its sign); and httpd's one level of backslash escapes.
+_SECRET_PIECES = re.compile(r"[^A-Za-z0-9_.]+")
+# A piece this long is hidden (shorter ones, "pass" of "pass\\\\word1", would
 # take "ProxyPass" apart in every message and say little of the secret).
 _SHORTEST_PIECE = 6
 
 
-def _secret_forms(values: Sequence[str]) -> list[str]:
+# The pieces looked for as parts of longer words (mod_socache_PIECE), the
+# longest first; every piece is still hidden where it stands as a word.
+_PIECES_SEARCHED = 1024
+_WORD_RUN = re.compile(r"[A-Za-z0-9_.]{6,}")
+
+
+@dataclass(frozen=True)
+class _SecretForms:
+    """What of the secret values a message may show (``_secret_forms``)."""
+
+    searched: tuple[str, ...]  # replaced wherever they stand, in any ASCII case
+    words: frozenset[str]  # lower-cased: replaced where a whole word
+
+
+def _secret_forms(values: Sequence[str]) -> _SecretForms:
     """Each value, as httpd's reading may unescape it, and its pieces of six
-    characters or more, as a handler's message may quote them; longest first."""
-    forms: set[str] = set()
+    characters or more, as a handler's message may quote them, in any case (a
+    worker's host name is shown lower-cased)."""
+    whole: set[str] = set()
     for value in values:
-        for form in (value, value.replace("\\\\", "\\")):
-            forms.add(form)
-            forms.update(piece for piece in _SECRET_PIECES.split(form)
-                         if len(piece) >= _SHORTEST_PIECE)  # fmt: skip
-    return sorted(forms, key=len, reverse=True)
+        whole.update((value, value.replace("\\\\", "\\")))
+    pieces = {piece for form in whole for piece in _SECRET_PIECES.split(form)
+              if len(piece) >= _SHORTEST_PIECE} - whole  # fmt: skip
+    longest = sorted(pieces, key=len, reverse=True)[:_PIECES_SEARCHED]
+    return _SecretForms(
+        tuple(sorted(whole, key=len, reverse=True)) + tuple(longest),
+        frozenset(piece.lower() for piece in pieces),
+    )
+
+
+def _replaced(text: str, form: str) -> str:
+    """``form`` replaced in ``text`` in any ASCII case (exactly otherwise)."""
+    if not (text.isascii() and form.isascii()):
+        return text.replace(form, REDACTED_VALUE)
+    lowered, sought = text.lower(), form.lower()
+    found = lowered.find(sought)
+    if found < 0:
+        return text
+    kept: list[str] = []
+    start = 0
+    while found >= 0:
+        kept += (text[start:found], REDACTED_VALUE)
+        start = found + len(sought)
+        found = lowered.find(sought, start)
+    kept.append(text[start:])
+    return "".join(kept)
+
+
+def _hidden(text: str, forms: _SecretForms) -> str:
+    text = KNOWN_TOKEN.sub(REDACTED_VALUE, text)
+    for form in forms.searched:
+        text = _replaced(text, form)
+    if forms.words:
+        text = _WORD_RUN.sub(
+            lambda word: REDACTED_VALUE if word.group().lower() in forms.words else word.group(),
+            text,
+        )
+    return text
 
 
 def notes_without_secret_values(notes: list[Note], values: Sequence[str]) -> list[Note]:
     """``notes`` with every value of ``values`` replaced (``Timeout ${PW}`` is noted
-    with its value, read as 0), its pieces too (``_secret_forms``), and every
+    with its value, read as 0), its forms too (``_secret_forms``), and every
     token of a known kind (``ghp_...``)."""
+    forms = _secret_forms(values)
     hidden = []
-    values = _secret_forms(values)
     for note in notes:
-        message, file = KNOWN_TOKEN.sub(REDACTED_VALUE, note.message), note.file
-        for value in values:
-            message = message.replace(value, REDACTED_VALUE)
-            file = file.replace(value, REDACTED_VALUE) if file is not None else None
+        message = _hidden(note.message, forms)
+        file = _hidden(note.file, forms) if note.file is not None else None
         changed = message != note.message or file != note.file
         hidden.append(Note(message=message, file=file, line=note.line) if changed else note)
     return hidden
@@ -438,13 +485,13 @@ def notes_without_secret_values(notes: list[Note], values: Sequence[str]) -> lis
 
 def without_secret_values(error: ApacheConfigError, values: Sequence[str]) -> ApacheConfigError:
     """``error`` with every value of ``values`` (secrets by use: ``Define PW x``
-    used as a URL's password, then ``Include ${PW}``), its pieces too
-    (``_secret_forms``: ``SSLSessionCache ${PW}`` quotes what is before a ':'),
-    and every token of a known kind replaced by the placeholder."""
-    reason, file = KNOWN_TOKEN.sub(REDACTED_VALUE, error.reason), error.file
-    for value in _secret_forms(values):
-        reason = reason.replace(value, REDACTED_VALUE)
-        file = file.replace(value, REDACTED_VALUE) if file is not None else None
+    used as a URL's password, then ``Include ${PW}``), its forms too
+    (``_secret_forms``: ``SSLSessionCache ${PW}`` quotes what is before a ':',
+    ``Options ${PW}`` what is after a sign), and every token of a known kind
+    replaced by the placeholder."""
+    forms = _secret_forms(values)
+    reason = _hidden(error.reason, forms)
+    file = _hidden(error.file, forms) if error.file is not None else None
     if reason == error.reason and file == error.file:
         return error
     return ApacheConfigError(reason, file=file, line=error.line)
