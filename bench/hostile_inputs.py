@@ -247,6 +247,18 @@ def handler_texts_of_256_mib(work: Path) -> list[str]:
     return ["audit", "--root", str(root), "--format", "json"]
 
 
+def proxy_match_port_of_32_mib(work: Path) -> list[str]:
+    """One ProxyPassMatch line whose URL's port is 32 MiB of digits (49 s before: its
+    port, and a fix's check for blanks in the URL, were walked character by character)."""
+    root = _debian_root(work)
+    (root / "etc/apache2/conf.d/proxy.conf").write_text(
+        "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
+        "LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so\n"
+        "ProxyPassMatch ^/x http://h:" + "1" * (32 << 20) + "\n"
+    )
+    return ["audit", "--root", str(root), "--format", "json"]
+
+
 def include_wildcards_of_many_stars(work: Path) -> list[str]:
     """50 Include lines of 100-star and 100-class patterns over 2,000 names of 250 bytes
     (over 120 s before: each name was matched in Python, a step per item per byte)."""
@@ -368,6 +380,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
         quoted_words_of_240_mb,
         quoted_escapes_of_256_mib,
         handler_texts_of_256_mib,
+        proxy_match_port_of_32_mib,
         include_wildcards_of_many_stars,
         ss_capture_of_64_mib,
         ss_capture_of_one_long_users_line,

@@ -112,26 +112,30 @@ def _pattern_match(text: str, name: str) -> bool:
 def _pattern_pieces(name: str) -> tuple[str, ...] | None:
     """The literal pieces between a name's ``$N`` runs (one empty last piece
     when it ends with one); None for a name ending with a lone ``\\``."""
+    if "\\" not in name:
+        return tuple(_REFERENCE_RUN.split(name))  # in C: most names, and long ones
     pieces: list[str] = []
     piece: list[str] = []
-    index = 0
-    while index < len(name):
-        char = name[index]
-        if char == "$" and name[index + 1 : index + 2] in _DIGITS:
+    position = 0
+    # Only escapes and $N runs are looked at; the text between them is sliced.
+    for token in _ESCAPE_OR_REFERENCES.finditer(name):
+        piece.append(name[position : token.start()])
+        position = token.end()
+        text = token.group()
+        if text[0] == "$":
             pieces.append("".join(piece))
             piece = []
-            while name[index : index + 1] == "$" and name[index + 1 : index + 2] in _DIGITS:
-                index += 2
-            continue
-        if char == "\\":
-            index += 1
-            if index >= len(name):
-                return None  # httpd's "invalid" (-2): no match
-            char = name[index]
-        piece.append(char)
-        index += 1
+        elif len(text) == 1:
+            return None  # a lone "\\" at the end: httpd's "invalid" (-2), no match
+        else:
+            piece.append(text[1])
+    piece.append(name[position:])
     pieces.append("".join(piece))
     return tuple(pieces)
+
+
+_REFERENCE_RUN = re.compile(r"(?:\$[0-9])++")
+_ESCAPE_OR_REFERENCES = re.compile(r"\\[\s\S]?|(?:\$[0-9])++")
 
 
 def _head(url: str) -> str:
@@ -236,30 +240,26 @@ def port_number(text: str, scheme: str) -> int | None:
 def _without_port_references(url: str) -> tuple[str, str]:
     """A ProxyPassMatch URL as ap_proxy_define_worker_ex parses it: the ``$N``
     written in its port cut out, with what follows it up to the path (``$N``
-    only: another ``$`` stays and fails); returns (url, the part cut)."""
+    only: another ``$`` stays and fails); returns (url, the part cut).
+
+    Searched, not walked: a 32 MiB port took 49 s character by character."""
     start = url.find("://")
     if start < 0:
         return url, ""
-    position = start + 3
-    while position < len(url) and url[position] not in ":/":
-        position += 1
-    if position >= len(url) or url[position] != ":":
+    host_end = _HOST_END.search(url, start + 3)
+    if host_end is None or host_end.group() != ":":
         return url, ""
-    position += 1
-    while position < len(url) and not _reference_at(url, position) and url[position] != "/":
-        position += 1
-    if not _reference_at(url, position):
+    reference = _REFERENCE_OR_PATH.search(url, host_end.end())
+    if reference is None or reference.group() == "/":
         return url, ""
-    path = position + 2
-    while path < len(url) and url[path] != "/":
-        path += 1
+    position = reference.start()
+    slash = url.find("/", position + 2)
+    path = len(url) if slash < 0 else slash
     return url[:position] + url[path:], url[position:path]
 
 
-def _reference_at(url: str, position: int) -> bool:
-    return url[position : position + 1] == "$" and url[position + 1 : position + 2] in _DIGITS
-
-
+_HOST_END = re.compile(r"[:/]")
+_REFERENCE_OR_PATH = re.compile(r"\$[0-9]|/")
 _DIGITS = frozenset("0123456789")
 
 

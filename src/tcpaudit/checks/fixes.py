@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -54,6 +55,10 @@ __all__ = [
     "value_source",
     "with_parameter",
 ]
+
+# str.isspace's characters (re's \s is the same set), searched in C: a
+# generator per character took 0.75 s for a 4 MiB word.
+_SPACE = re.compile(r"\s")
 
 DROP_IN_NAME = "99-tcpaudit.conf"
 
@@ -308,7 +313,7 @@ def proxy_pass_fix(route: ProxyRoute, key: str, value: str) -> Fix:
 
 def as_word(word: str) -> str:
     """``word`` spelt so that httpd reads it back as one word."""
-    if word and not any(c.isspace() for c in word) and word[0] not in "\"'":
+    if word and not _SPACE.search(word) and word[0] not in "\"'":
         return word
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
