@@ -185,6 +185,26 @@ CASES: dict[str, tuple[list[str], str | None]] = {
         ],
         None,
     ),
+    # ap_server_root_relative merges the path first ("/x(512000)/.." is "/x/"... "/").
+    "sessioncache-merged": (
+        [
+            "SSLSessionCache shmcb:/tmp/x(512000)/..",
+            "SSLSessionCache shmcb:x(512000)/../y(9000)",
+            "SSLSessionCache shmcb://x(512000)",
+        ],
+        None,
+    ),
+    "sessioncache-trailing-dot": (
+        ["SSLSessionCache shmcb:/tmp/x(512000)/."],
+        "no closing parenthesis",
+    ),
+    "index-width-two-signs": (
+        [
+            "IndexOptions FancyIndexing NameWidth=+-3 DescriptionWidth=-+5",
+            "IndexOptions NameWidth=--3",
+        ],
+        None,
+    ),
     "sessioncache-small": (["SSLSessionCache shmcb:/x(100)"], "size has to be >= 8192 bytes"),
     "sessioncache-empty-size": (["SSLSessionCache shmcb:/x()"], "size has to be >= 8192 bytes"),
     "sessioncache-negative": (

@@ -76,6 +76,7 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "rule-count-over-re": (["RewriteRule ^/x{4294967296} /c"], "cannot compile"),
     # \cX takes the next character ("\c{" is a control character, "70000}" text); \N
     # is "not a newline" without UTF mode, so its braces are a count.
+    "rule-count-in-a-verb-name": (['RewriteRule "(*MARK:a{70000})^/app" /c'], None),
     "rule-count-control-escape": (['RewriteRule "^/a\\c{70000}" /c'], None),
     "rule-count-after-not-newline": (['RewriteRule "^/a\\N{70000}" /c'], "cannot compile"),
     "rule-flags-no-brackets": (["RewriteRule ^/a /x L"], "bad flag delimiters"),

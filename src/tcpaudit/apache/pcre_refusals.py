@@ -107,13 +107,14 @@ def _refused(pattern: str) -> bool:
         # A secret-named Define's value the reader hid: what httpd compiles is
         # not known ("[${RE_TOKEN}]" read as a range out of order).
         return False
-    if _LONG_COUNT.search(pattern) and _count_too_big(pattern):
-        return True
     if _VERB.search(pattern):
         # PCRE's verbs, options and assertions ((*FAIL), (*UTF), (*pla:...)),
         # which re reads as a quantifier with nothing to repeat; a "(*" with
-        # no name after it PCRE refuses too.
+        # no name after it PCRE refuses too. A verb's name is text
+        # ("(*MARK:a{70000})"): not judged at all.
         return False
+    if _LONG_COUNT.search(pattern) and _count_too_big(pattern):
+        return True
     try:
         with warnings.catch_warnings():
             # A FutureWarning ("possible nested set") is no refusal.
