@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
-from .arity import arity_error, quick_bounds
+from .arity import arity_error
 from .authz import (
     AUTHZ_SECTIONS,
     authz_providers,
@@ -26,42 +26,45 @@ from .authz import (
     only_negative_error,
 )
 from .directives import (
-    KEPT_READ_TIME_DIRECTIVES,
     PROXY_SECTION_DIRECTIVES,
-    READ_TIME_DIRECTIVES,
-    WALKED_READ_TIME_DIRECTIVES,
     allowed_by_authconfig,
-    allowed_here,
     canonical_name,
     directive_owners,
-    known_modules,
     probed_version,
     similar_directive,
-    word_count_kind,
 )
 from .handlers import (
-    HANDLED,
     WalkState,
     as_passed,
     handler_error,
     module_names,
     proxy_section_arguments_error,
-    words_decide,
 )
 from .log_formats import log_format_letters
 from .memory import MemoryGuard
 from .module_arguments import socache_providers
 from .pcre_refusals import PatternDeadlineError, pattern_deadline, pcre_refuses
-from .places import context_error, has_context_rules
+from .places import context_error
 from .proxy_params import proxy_section_path, section_path
 from .secret_words import redact_text
 from .section_checks import empty_section_error, section_error
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
+from .walk_verdicts import (
+    BOM,
+    CONTEXT,
+    HANDLER,
+    INVALID,
+    NOT_ALLOWED,
+    OK,
+    SKIP,
+    UNKNOWN,
+    WORDS,
+    Verdicts,
+)
 
 __all__ = ["check_commands", "invalid_command"]
 
-_BOM = "\ufeff"
 # Unknown directive names noted one by one; the rest are counted in one note
 # (each note looks for a similar known name: 5 ms, and 20,000 names took 100 s).
 MAX_UNKNOWN_NOTED = 100
@@ -157,83 +160,6 @@ def _section_context_error(key: str, sections: tuple[str, ...]) -> str | None:
     return None
 
 
-# What the walk does with a directive, by name and context (see _Verdicts).
-_OK, _UNKNOWN, _INVALID, _NOT_ALLOWED, _SKIP = range(5)
-# (verdict outside a directory context, inside one, whether validate sees it,
-# (fewest words, most words, word count kind) or None, the handler checks:
-# _HANDLER | _CONTEXT)
-_Verdict = tuple[int, int, bool, tuple[int, int, str] | None, int]
-# _WORDS: the handler's answer depends on the words alone (words_decide).
-_HANDLER, _CONTEXT, _WORDS = 1, 2, 4
-
-
-class _Verdicts:
-    """The walk's verdict on each name, worked out once per name.
-
-    A configuration repeats a few dozen names; the answers (known? loaded?
-    allowed in a directory context?) do not change during the walk, since
-    every module is loaded by then.
-    """
-
-    def __init__(
-        self, loaded: set[str], version: tuple[int, ...], validated: Collection[str] | None
-    ):
-        self.loaded = loaded
-        self.version = version
-        self.validated = validated
-        # Modules loaded whose directives tcpaudit cannot know (third-party,
-        # or any module of a 2.2 server: its list is not probed from httpd).
-        # (or of an httpd newer than the one the tables were probed on: it may
-        # register directives they lack)
-        self.unknown_modules = (
-            sorted(loaded - known_modules())
-            if version >= (2, 4) and version[:3] <= probed_version()
-            else None
-        )
-        # walked key ("<name" for a section) -> _Verdict
-        self.known: dict[str, _Verdict] = {}
-
-    def of(self, key: str) -> _Verdict:
-        cached = self.known.get(key)
-        if cached is None:
-            cached = self.known[key] = self._work_out(key)
-        return cached
-
-    def _work_out(self, key: str) -> _Verdict:
-        validated = self.validated is None or key in self.validated
-        if key in KEPT_READ_TIME_DIRECTIVES:
-            return _SKIP, _SKIP, False, None, 0
-        if key.lstrip("<").startswith(_BOM) or "${" in key:
-            # No module registers a name that starts with a byte-order mark
-            # or holds an undefined ${VAR} (httpd left it as written).
-            return _INVALID, _INVALID, validated, None, 0
-        owners = directive_owners(key, self.version)
-        if owners is None:
-            if self.unknown_modules == []:
-                # Every loaded module is one whose directives are all known:
-                # none registers this name, and httpd refuses it.
-                return _INVALID, _INVALID, validated, None, 0
-            return _UNKNOWN, _UNKNOWN, validated, None, 0
-        if not owners & self.loaded:
-            return _INVALID, _INVALID, validated, None, 0
-        modern = self.version >= (2, 4)
-        outside = _OK if not modern or allowed_here(key, False) else _NOT_ALLOWED
-        inside = _OK if not modern or allowed_here(key, True) else _NOT_ALLOWED
-        # Word counts are from httpd 2.4's declarations; 2.2 declared some
-        # directives differently (KeepAlive took any word), so none are checked there.
-        # A directive httpd runs while reading is counted then (evaluator.py);
-        # found in the tree (its module was loaded after it), the walk skips it.
-        counted = key not in READ_TIME_DIRECTIVES or key in WALKED_READ_TIME_DIRECTIVES
-        kind = word_count_kind(key) if modern and counted else None
-        # The handlers' own checks are those of httpd 2.4 (probed); none for 2.2.
-        handler = (_HANDLER | (_WORDS if words_decide(key) else 0)) if key in HANDLED else 0
-        checks = (handler | (_CONTEXT if has_context_rules(key) else 0)) if modern else 0
-        if kind is None:
-            return outside, inside, validated, None, checks
-        fewest, most = quick_bounds(kind)
-        return outside, inside, validated, (fewest, most, kind), checks
-
-
 # mod_proxy's lines are judged around a hidden password or parameter value
 # (proxy_params.py), as the reader hides only those parts of their words.
 _JUDGED_AROUND_SECRETS = frozenset({"proxypass", "proxypassmatch", "balancermember", "proxyset"})
@@ -285,7 +211,7 @@ def check_commands(
     Raises:
         ApacheConfigError: the first refusal, with the directive's file and line.
     """
-    verdicts = _Verdicts(set(modules), version, validated if validate is not None else ())
+    verdicts = Verdicts(set(modules), version, validated if validate is not None else ())
     loaded = frozenset(modules)
     state = WalkState(
         loaded,
@@ -329,14 +255,14 @@ def check_commands(
                 verdict = known.get(key) or verdicts.of(key)
                 status = verdict[in_directory]
                 if (
-                    status == _NOT_ALLOWED
+                    status == NOT_ALLOWED
                     and key in PROXY_SECTION_DIRECTIVES
                     and _in_proxy(sections)
                 ):
-                    status = _OK
+                    status = OK
                 if (
                     authz_only
-                    and status in (_OK, _NOT_ALLOWED)
+                    and status in (OK, NOT_ALLOWED)
                     and allowed_by_authconfig(key) is False
                 ):
                     shown = canonical_name(key) or (
@@ -349,9 +275,9 @@ def check_commands(
                         line=directive.line,
                     )
                 if status:
-                    if status == _SKIP:
+                    if status == SKIP:
                         continue
-                    if status == _UNKNOWN:
+                    if status == UNKNOWN:
                         if key not in unknown:
                             unknown.add(key)
                             if len(unknown) <= MAX_UNKNOWN_NOTED:
@@ -360,7 +286,7 @@ def check_commands(
                                 )
                             elif first_unnoted is None:
                                 first_unnoted = directive
-                    elif status == _INVALID:
+                    elif status == INVALID:
                         _invalid(directive)
                     else:
                         shown = canonical_name(key) or (
@@ -410,11 +336,9 @@ def check_commands(
                 # An ITERATE2 handler with an empty second word is never called.
                 judged = as_passed(directive) if checks and "" in directive.args else directive
                 if checks and judged is not None:
-                    message = (
-                        context_error(judged, sections, spelled) if checks & _CONTEXT else None
-                    )
-                    if message is None and checks & _HANDLER:
-                        if checks & _WORDS:
+                    message = context_error(judged, sections, spelled) if checks & CONTEXT else None
+                    if message is None and checks & HANDLER:
+                        if checks & WORDS:
                             # Thousands of vhosts repeat "Options -Indexes": judged once.
                             words_key = (key, directive.args)
                             if words_key not in passed:
@@ -552,9 +476,9 @@ def invalid_command(directive: Directive) -> str:
         similar = similar_directive(directive.key)
         if similar is not None:
             message += f" (did you mean {similar}?)"
-    if _BOM in shown:
+    if BOM in shown:
         # Invisible in the message and in most editors: say what is there.
-        message = message.replace(_BOM, "\\ufeff") + (
+        message = message.replace(BOM, "\\ufeff") + (
             " (the name starts with a byte-order mark, U+FEFF, which httpd on Unix reads "
             "as part of the name, even at the start of a file: save the file without it)"
         )
