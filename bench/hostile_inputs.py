@@ -259,6 +259,36 @@ def proxy_match_port_of_32_mib(work: Path) -> list[str]:
     return ["audit", "--root", str(root), "--format", "json"]
 
 
+def proxy_password_of_many_references(work: Path) -> list[str]:
+    """One ProxyPass line whose URL's password is 150,000 distinct ${NAME}s (46 s
+    before: each reference was looked for in the word in turn)."""
+    root = _debian_root(work)
+    references = "".join(f"${{V{index}}}" for index in range(150_000))
+    (root / "etc/apache2/conf.d/proxy.conf").write_text(
+        "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
+        "LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so\n"
+        f"ProxyPass /x http://u:{references}@127.0.0.1:8081/\n"
+    )
+    return ["audit", "--root", str(root), "--format", "json"]
+
+
+def notes_beside_many_secrets(work: Path) -> list[str]:
+    """20,000 Defines used as URL passwords and 100 notes of 20 KB (57 s before:
+    each value was searched in each note in turn)."""
+    root = _debian_root(work)
+    lines = [
+        "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so",
+        "LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so",
+        *(f"Define V{index} q{index:07d}w" for index in range(20_000)),
+        *(f"ServerAdmin ${{{chr(65 + n % 26)}{n:05d}{'x' * 20_000}}}" for n in range(100)),
+    ]
+    for start in range(0, 20_000, 100):
+        references = "".join(f"${{V{index}}}" for index in range(start, start + 100))
+        lines.append(f"ProxyPass /x{start} http://u:{references}@127.0.0.1:8081/")
+    (root / "etc/apache2/conf.d/secrets.conf").write_text("\n".join(lines) + "\n")
+    return ["audit", "--root", str(root), "--format", "json"]
+
+
 def include_wildcards_of_many_stars(work: Path) -> list[str]:
     """50 Include lines of 100-star and 100-class patterns over 2,000 names of 250 bytes
     (over 120 s before: each name was matched in Python, a step per item per byte)."""
@@ -381,6 +411,8 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
         quoted_escapes_of_256_mib,
         handler_texts_of_256_mib,
         proxy_match_port_of_32_mib,
+        proxy_password_of_many_references,
+        notes_beside_many_secrets,
         include_wildcards_of_many_stars,
         ss_capture_of_64_mib,
         ss_capture_of_one_long_users_line,

@@ -409,18 +409,20 @@ _SECRET_PIECES = re.compile(r"[^A-Za-z0-9_.]+")
 _SHORTEST_PIECE = 6
 
 
-# The pieces looked for as parts of longer words (mod_socache_PIECE), the
-# longest first; every piece is still hidden where it stands as a word.
-_PIECES_SEARCHED = 1024
-_WORD_RUN = re.compile(r"[A-Za-z0-9_.]{6,}")
+# What is searched for inside longer words (mod_socache_PIECE), longest first:
+# a value holding a separator, and the longest pieces. The rest is hidden where
+# it stands as a word, in one pass over the text: 20,000 values searched one by
+# one in 100 notes of 20 KB took 57 s.
+_SEARCHED = 1024
+_WORD_RUN = re.compile(r"[A-Za-z0-9_.]+")
 
 
 @dataclass(frozen=True)
 class _SecretForms:
     """What of the secret values a message may show (``_secret_forms``)."""
 
-    searched: tuple[str, ...]  # replaced wherever they stand, in any ASCII case
-    words: frozenset[str]  # lower-cased: replaced where a whole word
+    searched: tuple[str, ...]  # lower-cased; replaced wherever they stand
+    words: frozenset[str]  # lower-cased; replaced where a whole word
 
 
 def _secret_forms(values: Sequence[str]) -> _SecretForms:
@@ -429,38 +431,41 @@ def _secret_forms(values: Sequence[str]) -> _SecretForms:
     worker's host name is shown lower-cased)."""
     whole: set[str] = set()
     for value in values:
-        whole.update((value, value.replace("\\\\", "\\")))
+        whole.update((value.lower(), value.replace("\\\\", "\\").lower()))
     pieces = {piece for form in whole for piece in _SECRET_PIECES.split(form)
-              if len(piece) >= _SHORTEST_PIECE} - whole  # fmt: skip
-    longest = sorted(pieces, key=len, reverse=True)[:_PIECES_SEARCHED]
-    return _SecretForms(
-        tuple(sorted(whole, key=len, reverse=True)) + tuple(longest),
-        frozenset(piece.lower() for piece in pieces),
-    )
+              if len(piece) >= _SHORTEST_PIECE}  # fmt: skip
+    # A whole value that is one word is a word to look for; one holding a
+    # separator is searched (first), then the longest pieces.
+    separated = sorted((form for form in whole if _SECRET_PIECES.search(form)), key=len)
+    searched = [*separated[::-1], *sorted(pieces, key=len, reverse=True)][:_SEARCHED]
+    return _SecretForms(tuple(searched), frozenset(pieces | (whole - set(separated))))
 
 
-def _replaced(text: str, form: str) -> str:
-    """``form`` replaced in ``text`` in any ASCII case (exactly otherwise)."""
-    if not (text.isascii() and form.isascii()):
-        return text.replace(form, REDACTED_VALUE)
-    lowered, sought = text.lower(), form.lower()
-    found = lowered.find(sought)
-    if found < 0:
-        return text
+def _replaced(text: str, lowered: str, form: str) -> str:
+    """``form`` (lower-cased) replaced where ``lowered`` (``text`` lower-cased,
+    of the same length) holds it."""
     kept: list[str] = []
     start = 0
+    found = lowered.find(form)
     while found >= 0:
         kept += (text[start:found], REDACTED_VALUE)
-        start = found + len(sought)
-        found = lowered.find(sought, start)
+        start = found + len(form)
+        found = lowered.find(form, start)
     kept.append(text[start:])
     return "".join(kept)
 
 
 def _hidden(text: str, forms: _SecretForms) -> str:
     text = KNOWN_TOKEN.sub(REDACTED_VALUE, text)
-    for form in forms.searched:
-        text = _replaced(text, form)
+    lowered = text.lower()
+    if len(lowered) == len(text):  # lower() kept every index (no 'İ')
+        for form in forms.searched:
+            if form in lowered:
+                text = _replaced(text, lowered, form)
+                lowered = text.lower()
+    else:
+        for form in forms.searched:
+            text = text.replace(form, REDACTED_VALUE)
     if forms.words:
         text = _WORD_RUN.sub(
             lambda word: REDACTED_VALUE if word.group().lower() in forms.words else word.group(),

@@ -414,10 +414,10 @@ def _load(
             Location(file=file, line=line) for file, line in result.secret_value_lines
         ],
         macro_body_lines=[Location(file=file, line=line) for file, line in result.macro_body_lines],
-        notes=limit_notes(
-            notes_without_secret_values(
-                [*notes, *invocation.notes, *setting_notes, *result.notes], result.secret_values
-            )
+        # Limited first: hiding the secrets' forms reads each note kept.
+        notes=notes_without_secret_values(
+            limit_notes([*notes, *invocation.notes, *setting_notes, *result.notes]),
+            result.secret_values,
         ),
     )
     config._directives = result.directives

@@ -86,11 +86,25 @@ def references_in_secrets(key: str, args: Sequence[str], references: Iterable[st
     words, _kind = _redacted(key, args)
     if words is None:
         return set()
+    # ${NAME} references are found in each word (one pass: 150,000 of them
+    # tried against a 1.4 MB word one by one took 46 s); others (a macro's
+    # parameters) tried in turn.
+    wanted = set(references)
+    braced = {ref for ref in wanted if ref.startswith("${") and ref.endswith("}")}
+    others = wanted - braced
     found: set[str] = set()
     for before, after in zip(args, words, strict=True):
         if before != after:
-            found.update(ref for ref in references if ref in before and ref not in after)
+            if braced:
+                kept = set(_BRACED.findall(after))
+                found.update(
+                    ref for ref in _BRACED.findall(before) if ref in braced and ref not in kept
+                )
+            found.update(ref for ref in others if ref in before and ref not in after)
     return found
+
+
+_BRACED = re.compile(r"\$\{[^}]*\}")
 
 
 _SETTING = re.compile(r"(?i)(?<![^\[,\s])((?:e|env)=!?|)([A-Za-z0-9_.\-]+)([=:])([^,\]\s]*)")
