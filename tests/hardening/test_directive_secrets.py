@@ -902,3 +902,37 @@ def test_references_in_secrets_finds_what_trying_each_found(pieces: list[str]) -
     assert references_in_secrets("proxypass", args, references) == _references_tried_in_turn(
         "proxypass", args, references
     )
+
+
+@pytest.mark.parametrize("name", ["PW", "SHARED"])
+def test_a_secret_define_used_elsewhere_reaches_no_output(tmp_path: Path, name: str) -> None:
+    # A Define used as a URL's password (PW is a secret by its name as well,
+    # SHARED by its use only) and, in other files, in a vhost's name and a
+    # proxy route's host: its value went into those lines, and into findings,
+    # facts and a fix that would write it into a file that never held it.
+    value = "CanaryHorseBattery"
+    root = tmp_path / "root"
+    (root / "etc/apache2/sites").mkdir(parents=True)
+    modules = "".join(
+        f"LoadModule {module}_module modules/mod_{module}.so\n"
+        for module in ("mpm_event", "proxy", "proxy_http")
+    )
+    (root / "etc/apache2/apache2.conf").write_text(
+        f"{modules}Define {name} {value}\nIncludeOptional sites/*.conf\n"
+    )
+    (root / "etc/apache2/sites/a.conf").write_text(
+        "<VirtualHost *:80>\nServerName a.example\nKeepAlive Off\n"
+        f"ProxyPass /x http://u:${{{name}}}@127.0.0.1:8081/\n</VirtualHost>\n"
+    )
+    (root / "etc/apache2/sites/b.conf").write_text(
+        f"<VirtualHost *:80>\nServerName b.example\nServerAlias ${{{name}}}.example\n"
+        f"KeepAlive Off\nProxyPass /y http://${{{name}}}/\n</VirtualHost>\n"
+    )
+    runs = [["audit", "--root", str(root), "--format", form] for form in FORMATS]
+    runs += [["facts", "--root", str(root)], ["fix", "--root", str(root)]]
+    for args in runs:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert value.lower() not in (result.stdout + result.stderr).lower(), args
+    fixed = CliRunner().invoke(cli, ["fix", "--root", str(root)])
+    assert "sites/b.conf holds a value used as a secret elsewhere" in fixed.stderr

@@ -502,6 +502,43 @@ def without_secret_values(error: ApacheConfigError, values: Sequence[str]) -> Ap
     return ApacheConfigError(reason, file=file, line=error.line)
 
 
+def _hide_in_tree(
+    root: list[Directive],
+    substitutions: dict[tuple[str, int], list[str]],
+    raw_texts: dict[int, str],
+    guard: MemoryGuard,
+) -> set[tuple[str, int]]:
+    """Replace in each directive the secret values a ``${NAME}`` put into its
+    line (``Variables.secret_substitutions``), in its words and its kept raw
+    text; return the lines changed. Only there: the same text elsewhere
+    (``ServerAdmin admin@...`` beside a password ``admin``) is no secret."""
+    changed: set[tuple[str, int]] = set()
+    stack = list(reversed(root))
+    count = 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if not count & 0xFFF:
+            guard.check(node.file, node.line)
+        if node.children:
+            stack.extend(reversed(node.children))
+        values = substitutions.get((node.file, node.line))
+        if values is None:
+            continue
+        words = node.args
+        for value in values:
+            words = tuple(word.replace(value, REDACTED_VALUE) for word in words)
+        if words != node.args:
+            node.args = words
+            changed.add((node.file, node.line))
+        raw = raw_texts.get(id(node))
+        if raw is not None:
+            for value in values:
+                raw = raw.replace(value, REDACTED_VALUE)
+            raw_texts[id(node)] = raw
+    return changed
+
+
 def evaluate(
     fs: RootFS,
     main_file: Path,
@@ -554,13 +591,29 @@ def evaluate(
             evaluator.read_command_line(after, root)
     except ApacheConfigError as error:
         raise without_secret_values(error, evaluator.variables.secret_values()) from None
+    # A secret Define's value (by its name, or by its use as a URL's password)
+    # went into every line using it where no secret stands (ServerName
+    # ${PW}.example): hidden in the tree now, before anything is built from it
+    # (a finding's vhost name, a proxy route's URL, a fix's line), and those
+    # lines noted (a fix leaves their files out).
+    secret_values = evaluator.variables.secret_values()
+    substitutions = evaluator.variables.secret_substitutions()
+    hidden_lines = (
+        _hide_in_tree(root, substitutions, evaluator.raw_texts, evaluator.memory)
+        if substitutions
+        else set()
+    )
+    defines = {
+        name: evaluator.variables.value_of(name) or "" for name in evaluator.variables.defines
+    }
+    for name, value in defines.items():
+        if value in secret_values:
+            defines[name] = REDACTED_VALUE
     result = EvaluationResult(
         directives=root,
         files=evaluator.files,
         modules=list(evaluator.modules.order),
-        defines={
-            name: evaluator.variables.value_of(name) or "" for name in evaluator.variables.defines
-        },
+        defines=defines,
         server_root=evaluator.server_root,
         main_file=shown,
         notes=[*evaluator.notes, *evaluator.variables.notes],
@@ -574,6 +627,7 @@ def evaluate(
                 *evaluator.variables.secret_define_lines(),
                 *evaluator.macros.secret_use_lines,
                 *evaluator.secret_value_lines(),
+                *hidden_lines,
             }
         ),
         secret_values=evaluator.variables.secret_values(),

@@ -83,6 +83,8 @@ class Variables:
         # Names whose ${NAME} stands where a secret is (http://user:${PW}@host/):
         # their values are secrets, so `fix` leaves out the files defining them.
         self.secret_names: set[str] = set()
+        # (file, line) -> the lower-cased names substituted in it, with their values.
+        self.substituted_at: dict[tuple[str, int], dict[str, str]] = {}
         self._define_lines: dict[str, list[tuple[str, int]]] = {}
         self._define_uses: dict[str, set[str]] = {}  # Define A ${B}: A -> {B}
 
@@ -139,6 +141,10 @@ class Variables:
                 line=number,
             )
         self._note_secret_uses(line)
+        given = {line[position + 2 : close].lower(): value for position, close, value in found
+                 if value is not None}  # fmt: skip
+        if given:
+            self.substituted_at.setdefault((file, number), {}).update(given)
         pieces: list[str] = []
         done = 0
         for position, close, value in found:
@@ -190,6 +196,19 @@ class Variables:
         name whose value went into one (``Define A ${B}``), however deep."""
         names = close_over(self.secret_names, self._define_uses)
         return sorted(place for name in names for place in self._define_lines.get(name, ()))
+
+    def secret_substitutions(self) -> dict[tuple[str, int], list[str]]:
+        """(file, line) -> the secret values (``secret_values``' names') a
+        ``${NAME}`` put into that line, longest first."""
+        names = close_over(self.secret_names, self._define_uses)
+        lines: dict[tuple[str, int], list[str]] = {}
+        for place, given in self.substituted_at.items():
+            values = {value for name, value in given.items()
+                      if (name in names or is_secret_variable(name))
+                      and len(value) >= MIN_HIDDEN_VALUE}  # fmt: skip
+            if values:
+                lines[place] = sorted(values, key=len, reverse=True)
+        return lines
 
     def secret_values(self) -> list[str]:
         """The values of ``secret_define_lines``' names and of secret-named Defines
