@@ -413,6 +413,13 @@ CASES = {
     "sslproxy-in-limit-in-proxy": [_SSL, "<Proxy https://b/>", "<Limit GET>",
                                    "SSLProxyEngine on", "</Limit>", "</Proxy>"],
     "sslproxy-in-files": [_SSL, "<Files x>", "SSLProxyEngine on", "</Files>"],
+    # 64 words at most reach a TAKE_ARGV handler; "\\c\\" ends in a control character.
+    "override-list-past-64-words": ["<Directory /srv>", "AllowOverrideList " + "Redirect " * 64 + "None",
+                                    "</Directory>"],
+    "override-list-at-64-words": ["<Directory /srv>", "AllowOverrideList " + "Redirect " * 63 + "None",
+                                  "</Directory>"],
+    "locationmatch-control-last": ["<LocationMatch ^/a\\c\\>", "</LocationMatch>"],
+    "locationmatch-short-mark": ['<LocationMatch "^/app(*:m)/">', "</LocationMatch>"],
 }  # fmt: skip
 
 

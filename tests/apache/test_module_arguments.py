@@ -69,6 +69,11 @@ CASES: dict[str, tuple[list[str], str | None]] = {
         ["Mutex default", "Mutex DEFAULT omitpid", "Mutex sem", "Mutex pthread default"],
         None,
     ),
+    "mutex-none": (["Mutex none"], "None is not allowed for mutex type default"),
+    "mutex-no-default": (
+        ["Mutex NO default omitpid"],
+        "None is not allowed for mutex type default",
+    ),
     "mutex-bad": (["Mutex bogus"], _MUTEX),
     "mutex-bad-dir": (["Mutex bogus:/var/lock default"], _MUTEX),
     "mutex-empty-mechanism": (["Mutex :/var/lock default"], _MUTEX),
@@ -197,6 +202,12 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "sessioncache-trailing-dot": (
         ["SSLSessionCache shmcb:/tmp/x(512000)/."],
         "no closing parenthesis",
+    ),
+    # invoke_cmd passes a TAKE_ARGV handler 64 words at most.
+    "index-past-64-words": (["IndexOptions " + "FancyIndexing " * 64 + "Bogus"], None),
+    "index-at-64-words": (
+        ["IndexOptions " + "FancyIndexing " * 63 + "Bogus"],
+        "Invalid directory indexing option",
     ),
     "index-width-two-signs": (
         [

@@ -76,6 +76,10 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     "rule-count-over-re": (["RewriteRule ^/x{4294967296} /c"], "cannot compile"),
     # \cX takes the next character ("\c{" is a control character, "70000}" text); \N
     # is "not a newline" without UTF mode, so its braces are a count.
+    "rule-short-mark": (['RewriteRule "^/old(*:x)/(.*)$" /new/$1 [R=301,L]'], None),
+    "rule-short-mark-empty": (['RewriteRule "^/old(*:)/" /c'], "cannot compile"),
+    "rule-control-backslash-last": (['RewriteRule "^/a\\c\\" /c'], None),
+    "rule-count-in-a-callout": (["RewriteRule \"(?C'{70000}')x\" /c"], None),
     "rule-count-in-a-verb-name": (['RewriteRule "(*MARK:a{70000})^/app" /c'], None),
     "rule-count-control-escape": (['RewriteRule "^/a\\c{70000}" /c'], None),
     "rule-count-after-not-newline": (['RewriteRule "^/a\\N{70000}" /c'], "cannot compile"),

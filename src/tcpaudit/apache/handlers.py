@@ -222,6 +222,7 @@ def words_decide(key: str) -> bool:
 
 # Handlers declared TAKE_ARGV: invoke_cmd drops an empty last word.
 _TAKE_ARGV = frozenset({"allowoverridelist", "listen", "indexoptions", "addoutputfilterbytype"})
+_MAX_ARGC = 64
 
 
 def as_passed(directive: Directive) -> Directive | None:
@@ -242,8 +243,9 @@ def as_passed(directive: Directive) -> Directive | None:
         words = words[: words.index("", 1)]
         if len(words) < 2:
             return None
-    elif directive.key in _TAKE_ARGV and words[-1] == "":
-        words = words[:-1]
+    elif directive.key in _TAKE_ARGV:
+        # invoke_cmd collects AP_MAX_ARGC (64) words at most.
+        words = (words[:-1] if words[-1] == "" else words)[:_MAX_ARGC]
     if words == directive.args:
         return directive
     return Directive(directive.name, words, directive.file, directive.line, None, directive.key)

@@ -164,8 +164,14 @@ def mutex_error(words: tuple[str, ...]) -> str | None:
     mechanism = words[0] if words else ""
     if mechanism == "":
         return f"Mutex requires at least a mechanism argument {_MUTEX_LIST}"
-    if ascii_lower(mechanism.partition(":")[0]) not in _MUTEX_MECHANISMS:
+    method = ascii_lower(mechanism.partition(":")[0])
+    if method not in _MUTEX_MECHANISMS:
         return f"Invalid Mutex argument {mechanism} {_MUTEX_LIST}"
+    types = [word for word in words[1:] if ascii_lower(word) != "omitpid"]
+    if method in ("none", "no") and all(word == "default" for word in types):
+        # core's own type takes no "none" (AP_MUTEX_ALLOW_NONE); the others'
+        # types are registered by their modules, not judged.
+        return "None is not allowed for mutex type default"
     return None
 
 

@@ -25,7 +25,10 @@ from .shell_state import REDACTED_VALUE
 
 __all__ = ["PatternDeadlineError", "pattern_deadline", "pcre_refuses"]
 
-_VERB = re.compile(r"\(\*[A-Za-z]")
+# A verb, option or assertion, and "(*:NAME)", (*MARK:NAME) for short.
+_VERB = re.compile(r"\(\*(?:[A-Za-z]|:[^)])")
+# "\c\" at the end: a control character (0x1C) to PCRE, a last backslash to re.
+_CONTROL_LAST = re.compile(r"(?<!\\)(?:\\\\)*\\c\\\Z")
 _SHARED_REASONS = frozenset(
     {
         "nothing to repeat",
@@ -131,7 +134,11 @@ def _refused(pattern: str) -> bool:
         if error.msg == "bad escape (end of pattern)":
             # PCRE reads a last backslash as a literal inside \Q...\E and in an
             # extended-mode comment: a refusal only where neither may be.
-            return "\\Q" not in pattern and "(?" not in pattern
+            return (
+                "\\Q" not in pattern
+                and "(?" not in pattern
+                and _CONTROL_LAST.search(pattern) is None
+            )
         return error.msg in _SHARED_REASONS or error.msg.startswith(_SHARED_PREFIXES)
     except (RecursionError, OverflowError, MemoryError):
         return False
@@ -143,9 +150,9 @@ def _count_too_big(pattern: str) -> bool:
     ("number too big in {} quantifier"), read as PCRE2 10.42 reads the
     pattern: not inside a character class, ``\\Q...\\E``, a ``(?#...)``
     comment or an escape's own braces. Not judged in extended mode, where
-    ``#`` starts a comment."""
-    if _EXTENDED.search(pattern):
-        return False
+    ``#`` starts a comment, nor with a callout."""
+    if _EXTENDED.search(pattern) or "(?C" in pattern:
+        return False  # a callout's string ("(?C'{70000}')") is text: not judged
     index, length = 0, len(pattern)
     while index < length:
         character = pattern[index]
