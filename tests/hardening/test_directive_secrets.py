@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tcpaudit.apache import load_apache
 from tcpaudit.apache.secret_words import (
     redact_arguments,
     redact_text,
@@ -936,3 +938,59 @@ def test_a_secret_define_used_elsewhere_reaches_no_output(tmp_path: Path, name: 
         assert value.lower() not in (result.stdout + result.stderr).lower(), args
     fixed = CliRunner().invoke(cli, ["fix", "--root", str(root)])
     assert "sites/b.conf holds a value used as a secret elsewhere" in fixed.stderr
+
+
+_MODULES = "".join(
+    f"LoadModule {module}_module /usr/lib/apache2/modules/mod_{module}.so\n"
+    for module in ("mpm_event", "authz_core", "proxy", "proxy_http")
+)
+
+
+@pytest.mark.parametrize(
+    ("lines", "address"),
+    [
+        # A secret's value as a vhost's port, by its name or by its use as a password.
+        (["Define SITE_TOKEN 8443", "Listen [::1]:${SITE_TOKEN}",
+          "<VirtualHost [::1]:${SITE_TOKEN}>"], "[::1]:tcpaudit-redacted"),
+        (["Define PW 8443", "ProxyPass /a http://u:${PW}@127.0.0.1:8081/",
+          "Listen 127.0.0.1:${PW}", "<VirtualHost 127.0.0.1:${PW}>"], "127.0.0.1:tcpaudit-redacted"),
+    ],
+)  # fmt: skip
+def test_a_vhost_whose_address_holds_a_secret_is_kept(
+    tmp_path: Path, lines: list[str], address: str
+) -> None:
+    # apache2 takes it; tcpaudit refused it ("The address or port is invalid")
+    # or dropped the vhost ("no address httpd can use"): kept now, the port not known.
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(
+        f"{_MODULES}ErrorLog /dev/null\nListen 80\n"
+        + "\n".join(lines)
+        + "\nServerName a.example\n</VirtualHost>\n"
+    )
+    checked = subprocess.run(
+        ["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, check=False,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    config = load_apache(conf, root="/")
+    assert config is not None
+    assert [(vhost.address, vhost.server_name) for vhost in config.vhosts] == [
+        (address, "a.example")
+    ]
+
+
+def test_only_what_a_secret_reference_put_in_a_line_is_hidden(tmp_path: Path) -> None:
+    # The password "monitor" is a secret by its use; the host and path written
+    # as "monitor" on the same line are not, and stay.
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(
+        f"{_MODULES}ErrorLog /dev/null\nListen 80\nServerName a.example\n"
+        "Define SVC_CRED monitor\n"
+        "ProxyPass /monitor http://monitor:${SVC_CRED}@127.0.0.1:9000/monitor\n"
+        "ProxyPass /other http://backend/${SVC_CRED}/monitor\n"
+    )
+    config = load_apache(conf, root="/")
+    assert config is not None
+    routes = {route.path: route.url for route in config.proxy_routes}
+    assert routes["/monitor"] == f"http://monitor:{PLACEHOLDER}@127.0.0.1:9000/monitor"
+    assert routes["/other"] == f"http://backend/{PLACEHOLDER}/monitor"

@@ -110,6 +110,10 @@ class EvaluationResult:
     macro_body_lines: list[tuple[str, int]] = field(default_factory=list)
     # The values of secret Defines (Variables.secret_values), kept out of error lines.
     secret_values: list[str] = field(default_factory=list)
+    # (file, line) -> what hide_secret_substitutions hides there, until it has.
+    secret_substitutions: dict[tuple[str, int], tuple[str, dict[str, str], set[str]]] = field(
+        default_factory=dict
+    )
     # (host directory, wildcard) of each Include wildcard matched (DirectoryBudget.scanned).
     wildcards: list[tuple[str, str]] = field(default_factory=list)
     # IncludeOptional paths that did not exist (DirectoryBudget.missing).
@@ -407,6 +411,7 @@ _SECRET_PIECES = re.compile(r"[^A-Za-z0-9_.]+")
 # A piece this long is hidden (shorter ones, "pass" of "pass\\\\word1", would
 # take "ProxyPass" apart in every message and say little of the secret).
 _SHORTEST_PIECE = 6
+_PLACEHOLDER_PIECES = frozenset(REDACTED_VALUE.lower().split("-"))
 
 
 # What is searched for inside longer words (mod_socache_PIECE), longest first:
@@ -432,8 +437,10 @@ def _secret_forms(values: Sequence[str]) -> _SecretForms:
     whole: set[str] = set()
     for value in values:
         whole.update((value.lower(), value.replace("\\\\", "\\").lower()))
+    # Not the placeholder's own words: a value made of it (Define A ${SECRET})
+    # would hide "tcpaudit" in every note.
     pieces = {piece for form in whole for piece in _SECRET_PIECES.split(form)
-              if len(piece) >= _SHORTEST_PIECE}  # fmt: skip
+              if len(piece) >= _SHORTEST_PIECE} - _PLACEHOLDER_PIECES  # fmt: skip
     # A whole value that is one word is a word to look for; one holding a
     # separator is searched (first), then the longest pieces.
     separated = sorted((form for form in whole if _SECRET_PIECES.search(form)), key=len)
@@ -504,14 +511,14 @@ def without_secret_values(error: ApacheConfigError, values: Sequence[str]) -> Ap
 
 def _hide_in_tree(
     root: list[Directive],
-    substitutions: dict[tuple[str, int], list[str]],
+    substitutions: dict[tuple[str, int], tuple[str, dict[str, str], set[str]]],
     raw_texts: dict[int, str],
     guard: MemoryGuard,
 ) -> set[tuple[str, int]]:
-    """Replace in each directive the secret values a ``${NAME}`` put into its
-    line (``Variables.secret_substitutions``), in its words and its kept raw
-    text; return the lines changed. Only there: the same text elsewhere
-    (``ServerAdmin admin@...`` beside a password ``admin``) is no secret."""
+    """Hide in each directive the secret values a ``${NAME}`` put into its line
+    (``Variables.secret_substitutions``), there only: the same text written
+    as such (``http://monitor:${PW}@...`` with the password ``monitor``) is
+    kept. Returns the lines changed."""
     changed: set[tuple[str, int]] = set()
     stack = list(reversed(root))
     count = 0
@@ -522,21 +529,71 @@ def _hide_in_tree(
             guard.check(node.file, node.line)
         if node.children:
             stack.extend(reversed(node.children))
-        values = substitutions.get((node.file, node.line))
-        if values is None:
+        substitution = substitutions.get((node.file, node.line))
+        if substitution is None:
             continue
-        words = node.args
-        for value in values:
-            words = tuple(word.replace(value, REDACTED_VALUE) for word in words)
+        line, given, secret = substitution
+        words = _words_hidden(node, line, given, secret)
         if words != node.args:
             node.args = words
             changed.add((node.file, node.line))
         raw = raw_texts.get(id(node))
         if raw is not None:
-            for value in values:
-                raw = raw.replace(value, REDACTED_VALUE)
+            for name in secret:
+                raw = raw.replace(given[name], REDACTED_VALUE)
             raw_texts[id(node)] = raw
     return changed
+
+
+_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+
+
+def _words_hidden(
+    node: Directive, line: str, given: dict[str, str], secret: set[str]
+) -> tuple[str, ...]:
+    """``node``'s words with each secret ``${NAME}``'s value as the placeholder:
+    each word of the line as written, substituted again (a word the reader
+    changed, or words a value cut apart, get the values replaced in them)."""
+    written = split_words(line)
+    if node.children is not None and written:
+        written[-1] = written[-1].removesuffix(">")
+        written = [word for word in written if word]
+    written = written[1:]
+    secret_values = [given[name] for name in secret]
+
+    def everywhere(word: str) -> str:
+        for value in secret_values:
+            word = word.replace(value, REDACTED_VALUE)
+        return word
+
+    if len(written) != len(node.args):
+        return tuple(everywhere(word) for word in node.args)
+
+    def placed_in(as_written: str) -> str:
+        return _REFERENCE.sub(
+            lambda found: (
+                REDACTED_VALUE
+                if found[1].lower() in secret
+                else given.get(found[1].lower(), found[0])
+            ),
+            as_written,
+        )
+
+    hidden = []
+    for as_written, word in zip(written, node.args, strict=True):
+        if "${" not in as_written:
+            hidden.append(word)
+            continue
+        valued = _REFERENCE.sub(lambda found: given.get(found[1].lower(), found[0]), as_written)
+        placed = placed_in(as_written)
+        if word in (valued, placed):
+            # As substituted, or as the reader hid the secret where it stands.
+            hidden.append(placed)
+        elif any(found[1].lower() in secret for found in _REFERENCE.finditer(as_written)):
+            hidden.append(everywhere(word))
+        else:
+            hidden.append(word)
+    return tuple(hidden)
 
 
 def evaluate(
@@ -593,16 +650,9 @@ def evaluate(
         raise without_secret_values(error, evaluator.variables.secret_values()) from None
     # A secret Define's value (by its name, or by its use as a URL's password)
     # went into every line using it where no secret stands (ServerName
-    # ${PW}.example): hidden in the tree now, before anything is built from it
-    # (a finding's vhost name, a proxy route's URL, a fix's line), and those
-    # lines noted (a fix leaves their files out).
+    # ${PW}.example): hidden once the walk has judged the lines
+    # (hide_secret_substitutions), and in the Defines shown now.
     secret_values = evaluator.variables.secret_values()
-    substitutions = evaluator.variables.secret_substitutions()
-    hidden_lines = (
-        _hide_in_tree(root, substitutions, evaluator.raw_texts, evaluator.memory)
-        if substitutions
-        else set()
-    )
     defines = {
         name: evaluator.variables.value_of(name) or "" for name in evaluator.variables.defines
     }
@@ -627,18 +677,33 @@ def evaluate(
                 *evaluator.variables.secret_define_lines(),
                 *evaluator.macros.secret_use_lines,
                 *evaluator.secret_value_lines(),
-                *hidden_lines,
             }
         ),
         secret_values=evaluator.variables.secret_values(),
         macro_body_lines=sorted(evaluator.macros.used_body_lines()),
     )
+    result.secret_substitutions = evaluator.variables.secret_substitutions()
     if check:
         try:
             check_result(result, version, validate, guard=evaluator.memory)
         except ApacheConfigError as error:
             raise without_secret_values(error, result.secret_values) from None
+        hide_secret_substitutions(result, evaluator.memory)
     return result
+
+
+def hide_secret_substitutions(result: EvaluationResult, guard: MemoryGuard) -> None:
+    """Hide the secret values ``${NAME}``s put into lines of the tree, once the
+    walk has judged them as httpd does (``KeepAliveTimeout ${PW}`` is refused,
+    the error hiding the value): the model built next shows none of them (a
+    vhost's name, a proxy route's URL, a fix's line), and the lines changed
+    are noted with the secrets' (a fix leaves their files out)."""
+    if not result.secret_substitutions:
+        return
+    changed = _hide_in_tree(result.directives, result.secret_substitutions, result.raw_texts, guard)
+    result.secret_substitutions = {}
+    if changed:
+        result.secret_value_lines = sorted({*result.secret_value_lines, *changed})
 
 
 def check_result(

@@ -37,6 +37,7 @@ from .evaluator import (
     EvaluationResult,
     check_result,
     evaluate,
+    hide_secret_substitutions,
     notes_without_secret_values,
     without_secret_values,
 )
@@ -347,6 +348,7 @@ def _load(
         )
     except ApacheConfigError as error:
         raise without_secret_values(error, result.secret_values) from None
+    hide_secret_substitutions(result, memory)
 
     mpm_name, mpm_source = _decide_mpm(
         result, release, request.mpm, start.sysconfig_mpm, detected.linked_mpm is not None

@@ -83,8 +83,9 @@ class Variables:
         # Names whose ${NAME} stands where a secret is (http://user:${PW}@host/):
         # their values are secrets, so `fix` leaves out the files defining them.
         self.secret_names: set[str] = set()
-        # (file, line) -> the lower-cased names substituted in it, with their values.
-        self.substituted_at: dict[tuple[str, int], dict[str, str]] = {}
+        # (file, line) -> the line before substitution, and the lower-cased
+        # names substituted in it with their values.
+        self.substituted_at: dict[tuple[str, int], tuple[str, dict[str, str]]] = {}
         self._define_lines: dict[str, list[tuple[str, int]]] = {}
         self._define_uses: dict[str, set[str]] = {}  # Define A ${B}: A -> {B}
 
@@ -144,7 +145,7 @@ class Variables:
         given = {line[position + 2 : close].lower(): value for position, close, value in found
                  if value is not None}  # fmt: skip
         if given:
-            self.substituted_at.setdefault((file, number), {}).update(given)
+            self.substituted_at[(file, number)] = (line, given)
         pieces: list[str] = []
         done = 0
         for position, close, value in found:
@@ -197,17 +198,18 @@ class Variables:
         names = close_over(self.secret_names, self._define_uses)
         return sorted(place for name in names for place in self._define_lines.get(name, ()))
 
-    def secret_substitutions(self) -> dict[tuple[str, int], list[str]]:
-        """(file, line) -> the secret values (``secret_values``' names') a
-        ``${NAME}`` put into that line, longest first."""
+    def secret_substitutions(self) -> dict[tuple[str, int], tuple[str, dict[str, str], set[str]]]:
+        """(file, line) -> the line as written, the names substituted in it with
+        their values, and those of them whose value is a secret (``secret_values``'
+        names, MIN_HIDDEN_VALUE characters or more)."""
         names = close_over(self.secret_names, self._define_uses)
-        lines: dict[tuple[str, int], list[str]] = {}
-        for place, given in self.substituted_at.items():
-            values = {value for name, value in given.items()
+        lines: dict[tuple[str, int], tuple[str, dict[str, str], set[str]]] = {}
+        for place, (line, given) in self.substituted_at.items():
+            secret = {name for name, value in given.items()
                       if (name in names or is_secret_variable(name))
                       and len(value) >= MIN_HIDDEN_VALUE}  # fmt: skip
-            if values:
-                lines[place] = sorted(values, key=len, reverse=True)
+            if secret:
+                lines[place] = (line, given, secret)
         return lines
 
     def secret_values(self) -> list[str]:

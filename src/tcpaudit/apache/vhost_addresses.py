@@ -19,6 +19,7 @@ import ipaddress
 import re
 from functools import lru_cache
 
+from .shell_state import REDACTED_VALUE
 from .values import c_int, c_long, parse_atoi
 
 __all__ = ["address_error", "has_address", "server_name_parts"]
@@ -74,10 +75,13 @@ def _parse(word: str) -> tuple[str | None, str | None]:
 
 
 def address_error(words: tuple[str, ...]) -> str | None:
-    """Why httpd refuses a ``<VirtualHost>`` with these address words, or None."""
+    """Why httpd refuses a ``<VirtualHost>`` with these address words, or None
+    (a word holding a hidden secret's placeholder is not judged)."""
     if not words:
         return "<VirtualHost> directive requires additional arguments"
     for word in words:
+        if REDACTED_VALUE in word:
+            continue
         error, _ = _parse(word)
         if error is not None:
             return error
@@ -88,6 +92,8 @@ def has_address(words: tuple[str, ...]) -> bool:
     """Whether a vhost httpd accepted may keep an address (False when every
     word is empty or a host name no resolver takes)."""
     for word in words:
+        if REDACTED_VALUE in word:
+            return True  # a hidden secret's value: an address not known, kept
         _, host = _parse(word)
         if host is None:
             continue
