@@ -289,6 +289,28 @@ def notes_beside_many_secrets(work: Path) -> list[str]:
     return ["audit", "--root", str(root), "--format", "json"]
 
 
+def lines_of_many_secret_defines(work: Path) -> list[str]:
+    """60,000 Defines made secret by one holding them all used as a password, and
+    a ServerAlias line of them all (4 min 32 s before: each Define's value was
+    looked for in a list of them, and each value replaced in each word)."""
+    root = _debian_root(work)
+    count = 60_000
+    references = "".join(f"${{P{index}}}" for index in range(count))
+    lines = [
+        "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so",
+        "LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so",
+        *(f"Define P{index} v{index:06d}" for index in range(count)),
+        f"Define A {references}",
+        "ProxyPass /x http://u:${A}@127.0.0.1:8081/",
+        "<VirtualHost *:80>",
+        "ServerName a.example",
+        "ServerAlias " + " ".join(f"${{P{index}}}" for index in range(count)),
+        "</VirtualHost>",
+    ]
+    (root / "etc/apache2/conf.d/secrets.conf").write_text("\n".join(lines) + "\n")
+    return ["audit", "--root", str(root), "--format", "json"]
+
+
 def include_wildcards_of_many_stars(work: Path) -> list[str]:
     """50 Include lines of 100-star and 100-class patterns over 2,000 names of 250 bytes
     (over 120 s before: each name was matched in Python, a step per item per byte)."""
@@ -413,6 +435,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
         proxy_match_port_of_32_mib,
         proxy_password_of_many_references,
         notes_beside_many_secrets,
+        lines_of_many_secret_defines,
         include_wildcards_of_many_stars,
         ss_capture_of_64_mib,
         ss_capture_of_one_long_users_line,

@@ -994,3 +994,45 @@ def test_only_what_a_secret_reference_put_in_a_line_is_hidden(tmp_path: Path) ->
     routes = {route.path: route.url for route in config.proxy_routes}
     assert routes["/monitor"] == f"http://monitor:{PLACEHOLDER}@127.0.0.1:9000/monitor"
     assert routes["/other"] == f"http://backend/{PLACEHOLDER}/monitor"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # A Define made of a secret (Define HOST ${PW}x), used elsewhere.
+        ["Define SHARED CanaryHorseBattery", "Define HOSTY ${SHARED}x",
+         "ProxyPass /x http://u:${SHARED}@127.0.0.1:8081/", "ProxyPass /y http://${HOSTY}/"],
+        # Siblings: the password is one Define holding the secret, another shows it.
+        ["Define B CanaryHorseBattery", "Define A pre${B}", "Define S ${B}suf",
+         "ProxyPass /x http://u:${A}@127.0.0.1:8081/", "ProxyPass /y http://${S}/"],
+    ],
+)  # fmt: skip
+def test_a_define_holding_a_secret_reaches_no_output(tmp_path: Path, lines: list[str]) -> None:
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    modules = "".join(
+        f"LoadModule {module}_module modules/mod_{module}.so\n"
+        for module in ("mpm_event", "proxy", "proxy_http")
+    )
+    (root / "etc/apache2/apache2.conf").write_text(modules + "\n".join(lines) + "\n")
+    for args in (["audit", "--format", "json"], ["facts"], ["fix"]):
+        result = CliRunner().invoke(cli, [*args, "--root", str(root)])
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "canaryhorsebattery" not in (result.stdout + result.stderr).lower(), args
+
+
+def test_a_command_line_define_used_as_a_password_is_hidden(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    (root / "etc/apache2/apache2.conf").write_text(
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule proxy_module modules/mod_proxy.so\n"
+        "LoadModule proxy_http_module modules/mod_proxy_http.so\n"
+        "ProxyPass /x http://u:${SHARED}@127.0.0.1:8081/\n"
+    )
+    result = CliRunner().invoke(
+        cli, ["facts", "--root", str(root), "-C", "Define SHARED CanaryHorseBattery"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "CanaryHorseBattery" not in result.stdout
+    assert f"Define SHARED {PLACEHOLDER}" in result.stdout

@@ -52,6 +52,7 @@ from .memory import MemoryGuard
 from .modules import LoadedModules
 from .physical import PhysicalLineReader
 from .reader import CONDITIONALS
+from .secret_words import redact_arguments
 from .shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from .tree import Directive
 from .variables import Variables
@@ -481,6 +482,12 @@ def _hidden(text: str, forms: _SecretForms) -> str:
     return text
 
 
+def secret_values_hider(values: Sequence[str]) -> Callable[[str], str]:
+    """What hides ``values`` and their forms in a text (``_secret_forms``)."""
+    forms = _secret_forms(values)
+    return lambda text: _hidden(text, forms)
+
+
 def notes_without_secret_values(notes: list[Note], values: Sequence[str]) -> list[Note]:
     """``notes`` with every value of ``values`` replaced (``Timeout ${PW}`` is noted
     with its value, read as 0), its forms too (``_secret_forms``), and every
@@ -512,7 +519,6 @@ def without_secret_values(error: ApacheConfigError, values: Sequence[str]) -> Ap
 def _hide_in_tree(
     root: list[Directive],
     substitutions: dict[tuple[str, int], tuple[str, dict[str, str], set[str]]],
-    raw_texts: dict[int, str],
     guard: MemoryGuard,
 ) -> set[tuple[str, int]]:
     """Hide in each directive the secret values a ``${NAME}`` put into its line
@@ -533,67 +539,53 @@ def _hide_in_tree(
         if substitution is None:
             continue
         line, given, secret = substitution
+        if len(line) > _LONG_LINE:
+            guard.check(node.file, node.line)
         words = _words_hidden(node, line, given, secret)
         if words != node.args:
             node.args = words
             changed.add((node.file, node.line))
-        raw = raw_texts.get(id(node))
-        if raw is not None:
-            for name in secret:
-                raw = raw.replace(given[name], REDACTED_VALUE)
-            raw_texts[id(node)] = raw
     return changed
 
 
 _REFERENCE = re.compile(r"\$\{([^}]*)\}")
+_LONG_LINE = 1 << 16
 
 
 def _words_hidden(
     node: Directive, line: str, given: dict[str, str], secret: set[str]
 ) -> tuple[str, ...]:
     """``node``'s words with each secret ``${NAME}``'s value as the placeholder:
-    each word of the line as written, substituted again (a word the reader
-    changed, or words a value cut apart, get the values replaced in them)."""
+    each word of the line as written substituted again, then what the reader
+    hid in them hidden again (a URL's password); a line whose words a value
+    cut apart has the whole secret value replaced wherever it stands."""
     written = split_words(line)
     if node.children is not None and written:
         written[-1] = written[-1].removesuffix(">")
         written = [word for word in written if word]
     written = written[1:]
-    secret_values = [given[name] for name in secret]
-
-    def everywhere(word: str) -> str:
-        for value in secret_values:
-            word = word.replace(value, REDACTED_VALUE)
-        return word
-
     if len(written) != len(node.args):
-        return tuple(everywhere(word) for word in node.args)
-
-    def placed_in(as_written: str) -> str:
-        return _REFERENCE.sub(
-            lambda found: (
-                REDACTED_VALUE
-                if found[1].lower() in secret
-                else given.get(found[1].lower(), found[0])
-            ),
-            as_written,
-        )
-
-    hidden = []
-    for as_written, word in zip(written, node.args, strict=True):
-        if "${" not in as_written:
+        values = [given[name] for name in secret]
+        hidden = []
+        for word in node.args:
+            for value in values:
+                if value in word:
+                    word = word.replace(value, REDACTED_VALUE)
             hidden.append(word)
-            continue
-        valued = _REFERENCE.sub(lambda found: given.get(found[1].lower(), found[0]), as_written)
-        placed = placed_in(as_written)
-        if word in (valued, placed):
-            # As substituted, or as the reader hid the secret where it stands.
-            hidden.append(placed)
-        elif any(found[1].lower() in secret for found in _REFERENCE.finditer(as_written)):
-            hidden.append(everywhere(word))
-        else:
-            hidden.append(word)
-    return tuple(hidden)
+        return tuple(hidden)
+
+    def valued(found: re.Match[str]) -> str:
+        return given.get(found[1].lower(), found[0])
+
+    def placed(found: re.Match[str]) -> str:
+        return REDACTED_VALUE if found[1].lower() in secret else valued(found)
+
+    as_valued = tuple(_REFERENCE.sub(valued, word) if "${" in word else word for word in written)
+    as_placed = tuple(_REFERENCE.sub(placed, word) if "${" in word else word for word in written)
+    if as_valued == node.args:
+        return as_placed
+    # The reader hid a secret in these words (redact_arguments): hidden again.
+    return redact_arguments(node.key, as_placed)
 
 
 def evaluate(
@@ -656,8 +648,9 @@ def evaluate(
     defines = {
         name: evaluator.variables.value_of(name) or "" for name in evaluator.variables.defines
     }
+    hidden_values = set(secret_values)
     for name, value in defines.items():
-        if value in secret_values:
+        if value in hidden_values:
             defines[name] = REDACTED_VALUE
     result = EvaluationResult(
         directives=root,
@@ -700,7 +693,7 @@ def hide_secret_substitutions(result: EvaluationResult, guard: MemoryGuard) -> N
     are noted with the secrets' (a fix leaves their files out)."""
     if not result.secret_substitutions:
         return
-    changed = _hide_in_tree(result.directives, result.secret_substitutions, result.raw_texts, guard)
+    changed = _hide_in_tree(result.directives, result.secret_substitutions, guard)
     result.secret_substitutions = {}
     if changed:
         result.secret_value_lines = sorted({*result.secret_value_lines, *changed})

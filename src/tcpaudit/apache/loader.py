@@ -39,6 +39,7 @@ from .evaluator import (
     evaluate,
     hide_secret_substitutions,
     notes_without_secret_values,
+    secret_values_hider,
     without_secret_values,
 )
 from .invocation import Invocation, read_invocation
@@ -383,6 +384,7 @@ def _load(
                 "at a time, whatever MaxRequestWorkers says"
             )
         )
+    hidden = secret_values_hider(result.secret_values)
     config = ApacheConfig(
         version=version_text,
         version_source=version_source,
@@ -400,8 +402,9 @@ def _load(
                 SHAPED_LIKE_SECRET if looks_secret(name) else redact_text(name)
                 for name in start.defines
             ],
-            directives=[shown_directive(line) for line in start.before],
-            late_directives=[shown_directive(line) for line in start.after],
+            # A -C Define's value used as a password is hidden too.
+            directives=[hidden(shown_directive(line)) for line in start.before],
+            late_directives=[hidden(shown_directive(line)) for line in start.after],
             environment=sorted(shown_name(name) for name in start.environment),
         ),
         one_process=one_process,

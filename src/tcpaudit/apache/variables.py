@@ -198,28 +198,39 @@ class Variables:
         names = close_over(self.secret_names, self._define_uses)
         return sorted(place for name in names for place in self._define_lines.get(name, ()))
 
+    def _names_holding_secrets(self) -> set[str]:
+        """Lower-cased names whose value is a secret: secret-named, secret by use
+        (``secret_names`` and what went into them), or holding such a value
+        (``Define HOST ${PW}x``; the 256 longest values are looked for)."""
+        names = close_over(self.secret_names, self._define_uses)
+        names |= {name for name in self.values if is_secret_variable(name)}
+        held = sorted({self.values[name] for name in names if name in self.values
+                       and len(self.values[name]) >= MIN_HIDDEN_VALUE}, key=len)[::-1][:256]  # fmt: skip
+        if held:
+            names |= {name for name, value in self.values.items()
+                      if name not in names and any(secret in value for secret in held)}  # fmt: skip
+        return names
+
     def secret_substitutions(self) -> dict[tuple[str, int], tuple[str, dict[str, str], set[str]]]:
         """(file, line) -> the line as written, the names substituted in it with
-        their values, and those of them whose value is a secret (``secret_values``'
-        names, MIN_HIDDEN_VALUE characters or more)."""
-        names = close_over(self.secret_names, self._define_uses)
+        their values, and those of them whose value is a secret
+        (``_names_holding_secrets``, MIN_HIDDEN_VALUE characters or more)."""
+        names = self._names_holding_secrets()
         lines: dict[tuple[str, int], tuple[str, dict[str, str], set[str]]] = {}
         for place, (line, given) in self.substituted_at.items():
             secret = {name for name, value in given.items()
-                      if (name in names or is_secret_variable(name))
-                      and len(value) >= MIN_HIDDEN_VALUE}  # fmt: skip
+                      if name in names and len(value) >= MIN_HIDDEN_VALUE}  # fmt: skip
             if secret:
                 lines[place] = (line, given, secret)
         return lines
 
     def secret_values(self) -> list[str]:
-        """The values of ``secret_define_lines``' names and of secret-named Defines
-        (longest first), for an error line that would show one: a value
-        shorter than MIN_HIDDEN_VALUE characters is left (it would garble the line)."""
-        names = close_over(self.secret_names, self._define_uses)
+        """The values of ``_names_holding_secrets`` (longest first), for an error
+        line that would show one: a value shorter than MIN_HIDDEN_VALUE
+        characters is left (it would garble the line)."""
+        names = self._names_holding_secrets()
         found = {self.values[name] for name in names if name in self.values}
-        found.update(value for name, value in self.values.items() if is_secret_variable(name))
-        if names:
+        if self.secret_names:
             found.update(value for name, value in self.environment.items() if name.lower() in names)
         return sorted((value for value in found if len(value) >= MIN_HIDDEN_VALUE), key=len)[::-1]
 
