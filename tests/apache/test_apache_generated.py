@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from test_apache_differential import Tree, apache_version, assert_same
 
-from tcpaudit.apache import load_apache, walk
+from tcpaudit.apache import load_apache, walk, walk_verdicts
 from tcpaudit.apache.directives import directive_owners, known_modules
 from tcpaudit.errors import ApacheConfigError
 
@@ -264,7 +264,8 @@ def _third_party_hidden() -> Iterator[None]:
     """tcpaudit's view of a module it cannot know: neither it nor its directives are listed."""
     with (
         mock.patch.object(walk, "directive_owners", _hidden_owners),
-        mock.patch.object(walk, "known_modules", lambda: known_modules() - {THIRD_PARTY}),
+        mock.patch.object(walk_verdicts, "directive_owners", _hidden_owners),
+        mock.patch.object(walk_verdicts, "known_modules", lambda: known_modules() - {THIRD_PARTY}),
     ):
         yield
 

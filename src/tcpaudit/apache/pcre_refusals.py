@@ -28,7 +28,7 @@ __all__ = ["PatternDeadlineError", "pattern_deadline", "pcre_refuses"]
 # A verb, option or assertion, and "(*:NAME)", (*MARK:NAME) for short.
 _VERB = re.compile(r"\(\*(?:[A-Za-z]|:[^)])")
 # "\c\" at the end: a control character (0x1C) to PCRE, a last backslash to re.
-_CONTROL_LAST = re.compile(r"(?<!\\)(?:\\\\)*\\c\\\Z")
+_CONTROL_LAST = re.compile(r"(?<!\\)(?:\\\\)*+\\c\\\Z")
 _SHARED_REASONS = frozenset(
     {
         "nothing to repeat",
