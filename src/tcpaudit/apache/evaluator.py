@@ -23,7 +23,6 @@ error, unless it was opened inside a conditional that is itself still open.
 from __future__ import annotations
 
 import os
-import posixpath
 import re
 import stat
 import time
@@ -35,6 +34,7 @@ from ..errors import ApacheConfigError
 from ..inputs import NotRegularFileError, TooLargeError, read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
+from .apr_paths import merged_path, names_directory
 from .arity import arity_error
 from .conditions import condition_argument, if_version
 from .directives import (
@@ -55,7 +55,7 @@ from .reader import CONDITIONALS
 from .secret_words import redact_arguments
 from .shell_state import KNOWN_TOKEN, REDACTED_VALUE
 from .tree import Directive
-from .variables import Variables
+from .variables import REFERENCE, Variables
 from .walk import check_commands
 
 __all__ = [
@@ -311,7 +311,7 @@ class _Evaluator(PhysicalLineReader):
                 raise ApacheConfigError("ServerRoot takes one argument", file=file, line=number)
             # set_server_root merges the argument with the working directory,
             # not with the ServerRoot before it; the service runs from /.
-            self.server_root = _merged("/", args[0])
+            self.server_root = merged_path("/", args[0])
             # apr_filepath_merge keeps one trailing '/' ("/x/", "/x/." and
             # "/x//" are "/x/"): httpd's ServerRoot is a byte longer.
             self.server_root_slash = str(self.server_root) != "/" and args[0].endswith(("/", "/."))
@@ -386,23 +386,7 @@ class _Evaluator(PhysicalLineReader):
 
     def _tree_path(self, value: str) -> PurePosixPath:
         # ap_server_root_relative: relative to ServerRoot.
-        return _merged(str(self.server_root), value)
-
-
-def _merged(base: str, value: str) -> PurePosixPath:
-    """apr_filepath_merge with APR_FILEPATH_TRUENAME: ``value`` relative to
-    ``base``, '.' and '..' folded, symlinks kept."""
-    return PurePosixPath(posixpath.normpath(posixpath.join(base, value)).replace("//", "/", 1))
-
-
-def names_directory(value: str) -> bool:
-    """Whether a path httpd makes absolute names a directory only.
-
-    apr_filepath_merge keeps a trailing '/' when the path ends in an empty,
-    '.' or '..' component ("x/", "x//", "x/.", "x/y/.."), and the stat or open
-    of "file/" fails ("Not a directory").
-    """
-    return value.rpartition("/")[2] in ("", ".", "..")
+        return merged_path(str(self.server_root), value)
 
 
 # Where a handler may cut a word it quotes: any character but a letter, a
@@ -548,7 +532,6 @@ def _hide_in_tree(
     return changed
 
 
-_REFERENCE = re.compile(r"\$\{([^}]*)\}")
 _LONG_LINE = 1 << 16
 
 
@@ -580,8 +563,8 @@ def _words_hidden(
     def placed(found: re.Match[str]) -> str:
         return REDACTED_VALUE if found[1].lower() in secret else valued(found)
 
-    as_valued = tuple(_REFERENCE.sub(valued, word) if "${" in word else word for word in written)
-    as_placed = tuple(_REFERENCE.sub(placed, word) if "${" in word else word for word in written)
+    as_valued = tuple(REFERENCE.sub(valued, word) if "${" in word else word for word in written)
+    as_placed = tuple(REFERENCE.sub(placed, word) if "${" in word else word for word in written)
     if as_valued == node.args:
         return as_placed
     # The reader hid a secret in these words (redact_arguments): hidden again.
@@ -644,7 +627,8 @@ def evaluate(
     # went into every line using it where no secret stands (ServerName
     # ${PW}.example): hidden once the walk has judged the lines
     # (hide_secret_substitutions), and in the Defines shown now.
-    secret_values = evaluator.variables.secret_values()
+    secret_names = evaluator.variables.names_holding_secrets()
+    secret_values = evaluator.variables.secret_values(secret_names)
     defines = {
         name: evaluator.variables.value_of(name) or "" for name in evaluator.variables.defines
     }
@@ -672,10 +656,10 @@ def evaluate(
                 *evaluator.secret_value_lines(),
             }
         ),
-        secret_values=evaluator.variables.secret_values(),
+        secret_values=secret_values,
+        secret_substitutions=evaluator.variables.secret_substitutions(secret_names),
         macro_body_lines=sorted(evaluator.macros.used_body_lines()),
     )
-    result.secret_substitutions = evaluator.variables.secret_substitutions()
     if check:
         try:
             check_result(result, version, validate, guard=evaluator.memory)

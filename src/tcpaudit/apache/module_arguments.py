@@ -21,14 +21,14 @@ relative to a ServerRoot holding ``(``.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
+from .apr_paths import merged_path, names_directory
 from .lexer import split_words
 from .tree import Directive
-from .values import ascii_lower, c_int, c_long
+from .values import ascii_lower, c_long, parse_atoi
 
 if TYPE_CHECKING:
     from .walk_state import WalkState
@@ -198,14 +198,6 @@ _EXPIRES_UNITS = (("years", 1), ("months", 2), ("weeks", 1), ("days", 1), ("hour
                   ("minutes", 2), ("seconds", 1))  # fmt: skip
 
 
-def _atoi(text: str) -> int:
-    """C's atoi: blanks, one sign, digits (``+-3`` is 0), as a 32-bit int."""
-    match = _LEADING_LONG.match(text)
-    if match is None or not match.group(2):
-        return 0
-    return c_int(c_long(match.group(1) + match.group(2)))
-
-
 def _prefix_of(word: str, name: str, count: int) -> bool:
     """strncasecmp(word, name, count) == 0."""
     return ascii_lower(word[:count]) == name[:count]
@@ -278,8 +270,8 @@ def _shmcb_error(argument: str) -> str | None:
     """socache_shmcb_create: an optional ``(size)`` at the end of the path, which
     ap_server_root_relative has merged (``/x(512000)/..`` is ``/``; the
     ServerRoot of a relative path is taken to hold no parenthesis)."""
-    path = posixpath.normpath(posixpath.join("/", argument)).replace("//", "/", 1)
-    if path != "/" and argument.rpartition("/")[2] in ("", ".", ".."):
+    path = str(merged_path("/", argument))
+    if path != "/" and names_directory(argument):
         path += "/"  # apr_filepath_merge keeps one trailing '/' there
     opening = path.rfind("(")
     if opening < 0:
@@ -346,7 +338,7 @@ def index_options_error(words: tuple[str, ...], none_before: bool) -> tuple[str 
                 return f"Cannot combine '-' with {which}=n", none
             value = name[len(width) :]
             if value[:1] != "*":
-                number = _atoi(value)
+                number = parse_atoi(value)
                 if number and number < least:
                     return f"{which} value must be greater than {least}", none
         elif not lowered.startswith(("type=", "charset=")):

@@ -26,9 +26,10 @@ from .secret_checks import is_secret_directive, secret_check, worth_checking
 from .secret_words import close_over, references_in_secrets
 from .shell_state import is_secret_variable
 
-__all__ = ["Variables"]
+__all__ = ["REFERENCE", "Variables"]
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# A ${NAME}: the name runs to the next '}' (ap_resolve_env).
+REFERENCE = re.compile(r"\$\{([^}]*)\}")
 
 
 def _references(line: str) -> list[str]:
@@ -36,7 +37,7 @@ def _references(line: str) -> list[str]:
     runs to the next '}'). Searched only up to the last '}': from each '${'
     after it the pattern would scan to the end of the line in vain (a line
     of 40,000 '${' took 35 s)."""
-    return _VARIABLE.findall(line, 0, line.rfind("}") + 1)
+    return REFERENCE.findall(line, 0, line.rfind("}") + 1)
 
 
 # What ${VAR} substitution may add to a whole configuration: as much as one
@@ -113,7 +114,7 @@ class Variables:
             return line
 
         values, environment = self.values, self.environment
-        # What _VARIABLE finds, found with str.find (a line holds one or two):
+        # What REFERENCE finds, found with str.find (a line holds one or two):
         # each "${" up to the first "}" after it, searched up to the last "}"
         # (see _references). No "}" after a "${" means none after a later one.
         end = line.rfind("}") + 1
@@ -198,7 +199,7 @@ class Variables:
         names = close_over(self.secret_names, self._define_uses)
         return sorted(place for name in names for place in self._define_lines.get(name, ()))
 
-    def _names_holding_secrets(self) -> set[str]:
+    def names_holding_secrets(self) -> set[str]:
         """Lower-cased names whose value is a secret: secret-named, secret by use
         (``secret_names`` and what went into them), or holding such a value
         (``Define HOST ${PW}x``; the 256 longest values are looked for)."""
@@ -211,11 +212,12 @@ class Variables:
                       if name not in names and any(secret in value for secret in held)}  # fmt: skip
         return names
 
-    def secret_substitutions(self) -> dict[tuple[str, int], tuple[str, dict[str, str], set[str]]]:
+    def secret_substitutions(
+        self, names: set[str]
+    ) -> dict[tuple[str, int], tuple[str, dict[str, str], set[str]]]:
         """(file, line) -> the line as written, the names substituted in it with
-        their values, and those of them whose value is a secret
-        (``_names_holding_secrets``, MIN_HIDDEN_VALUE characters or more)."""
-        names = self._names_holding_secrets()
+        their values, and those of them whose value is a secret (of ``names``,
+        ``names_holding_secrets``; MIN_HIDDEN_VALUE characters or more)."""
         lines: dict[tuple[str, int], tuple[str, dict[str, str], set[str]]] = {}
         for place, (line, given) in self.substituted_at.items():
             secret = {name for name, value in given.items()
@@ -224,11 +226,12 @@ class Variables:
                 lines[place] = (line, given, secret)
         return lines
 
-    def secret_values(self) -> list[str]:
-        """The values of ``_names_holding_secrets`` (longest first), for an error
-        line that would show one: a value shorter than MIN_HIDDEN_VALUE
-        characters is left (it would garble the line)."""
-        names = self._names_holding_secrets()
+    def secret_values(self, names: set[str] | None = None) -> list[str]:
+        """The values of ``names`` (``names_holding_secrets`` by default; longest
+        first), for an error line that would show one: a value shorter than
+        MIN_HIDDEN_VALUE characters is left (it would garble the line)."""
+        if names is None:
+            names = self.names_holding_secrets()
         found = {self.values[name] for name in names if name in self.values}
         if self.secret_names:
             found.update(value for name, value in self.environment.items() if name.lower() in names)
