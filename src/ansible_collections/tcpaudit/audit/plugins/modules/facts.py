@@ -382,10 +382,101 @@ def _variable_names(text):
 # A quote never closed runs to the line's end (one word, as httpd reads it);
 # words end only at the blanks httpd's apr_isspace knows (not U+00A0, U+2003).
 _APACHE_BLANKS = " \t\n\v\f\r"
-_WORD = re.compile(
-    r'"([^"\\]*(?:\\.[^"\\]*)*)(?:"|\\?$)|\'([^\'\\]*(?:\\.[^\'\\]*)*)(?:\'|\\?$)'
-    r"|([^ \t\n\v\f\r]+)"
-)
+_BLANK_RUN = re.compile(r"[ \t\n\v\f\r]*")
+_BARE_WORD = re.compile(r"[^ \t\n\v\f\r]+")
+# A quote or a newline: the characters a quoted word's reading stops at.
+_QUOTED_WORD_STOP = {'"': re.compile('["\\n]'), "'": re.compile("['\\n]")}
+
+
+class _WordMatch:
+    """One word of an Apache line, read as httpd's ap_getword_conf reads it:
+    ``groups()`` is (double-quoted text, single-quoted text, bare word), one
+    of them set; ``start()``, ``end()`` and ``group(index)`` as a match's."""
+
+    __slots__ = ("_end", "_groups", "_line", "_start")
+
+    def __init__(self, line, start, end, groups):
+        self._line = line
+        self._start = start
+        self._end = end
+        self._groups = groups
+
+    def start(self):
+        return self._start
+
+    def end(self):
+        return self._end
+
+    def group(self, index=0):
+        return self._line[self._start : self._end] if index == 0 else self._groups[index - 1]
+
+    def groups(self):
+        return self._groups
+
+
+def _escaped(text, floor, index):
+    """Whether the character at ``index`` follows an odd run of backslashes
+    (none of them before ``floor``, a position no escape spans)."""
+    run = text[floor:index]
+    return (len(run) - len(run.rstrip("\\"))) % 2 == 1
+
+
+def _quoted_word_ends(line, start, endpos):
+    """(end of the text, end of the word) of the quoted word opening at
+    ``start``, or None when it is no quoted word (an escaped newline before
+    the text's end). A backslash escapes the next character, the quote
+    included; a word never closed runs to the end, a last lone backslash
+    left out of its text.
+
+    Read by finding quotes and counting the backslashes before each, not by
+    a pattern repeating a group: Python's engine (3.8 to 3.10 have no
+    possessive repeats) keeps a frame for each escape it passes, about
+    300 MB for a 4 MiB word of them."""
+    stop = _QUOTED_WORD_STOP[line[start]]
+    floor = start + 1
+    while True:
+        found = stop.search(line, floor, endpos)
+        if found is None:
+            if _escaped(line, floor, endpos):
+                return endpos - 1, endpos
+            return endpos, endpos
+        index = found.start()
+        if not _escaped(line, floor, index):
+            if line[index] != "\n":
+                return index, index + 1
+        elif line[index] == "\n":
+            # No escape takes a newline: the text ends at the backslash when
+            # the newline ends the line, else this is no quoted word.
+            return (index - 1, index) if index + 1 == endpos else None
+        floor = index + 1
+
+
+def _word_matches(line, pos=0, endpos=None):
+    """Each word of ``line`` (between ``pos`` and ``endpos``), as _WordMatch."""
+    endpos = len(line) if endpos is None else min(endpos, len(line))
+    index = pos
+    while index < endpos:
+        index = _BLANK_RUN.match(line, index, endpos).end()
+        if index >= endpos:
+            return
+        if line[index] in "\"'":
+            ends = _quoted_word_ends(line, index, endpos)
+            if ends is not None:
+                text = line[index + 1 : ends[0]]
+                groups = (text, None, None) if line[index] == '"' else (None, text, None)
+                yield _WordMatch(line, index, ends[1], groups)
+                index = ends[1]
+                continue
+        end = _BARE_WORD.match(line, index, endpos).end()
+        yield _WordMatch(line, index, end, (None, None, line[index:end]))
+        index = end
+
+
+def _first_word(line):
+    """The first word of ``line`` (a _WordMatch), or None."""
+    return next(_word_matches(line), None)
+
+
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _BARE_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -660,7 +751,7 @@ def directive_lines(text, wanted=None):
             continue
         words = [
             next(group for group in match.groups() if group is not None)
-            for match in _WORD.finditer(line)
+            for match in _word_matches(line)
         ]
         if words:
             yield words[0].lower(), words[1:]
@@ -1110,59 +1201,117 @@ _HEADER_REFERENCE = re.compile(
 # made of these characters only (mod_setenvif's is_header_regex).
 _PLAIN_ATTRIBUTE = re.compile(r"[-A-Za-z0-9_]*")
 # Any character that is not a name's may come before one ("(^|&)token=",
-# "#token="), a group close or an index follow it ("(token)=",
+# "#token="), group closes or indexes follow it ("(token)=",
 # "auth[password]="); names inside another's value are looked at too.
-_PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)((?:\)|\[[^\][=]*\])*)=")
+# Names, closes and values are read by runs of single characters, not by
+# patterns repeating a group: Python's engine (3.8 to 3.10 have no
+# possessive repeats) keeps a frame for each repetition, hundreds of MB for
+# a value of a few MiB.
+_PARAMETER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])[A-Za-z0-9_.\-]+(?=[)\[=])")
+_CLOSE_RUN = re.compile(r"\)+")
+_INDEX_CLOSE = re.compile(r"\[[^\][=]*\]")
+
+
+def _parameter_names(text):
+    """(start, end, name, closes) of each ``name=`` in ``text``, ``end``
+    after the '='; ``closes`` the group closes and indexes between."""
+    found = _PARAMETER_NAME.search(text)
+    while found is not None:
+        index = found.end()
+        while True:
+            run = _CLOSE_RUN.match(text, index) or _INDEX_CLOSE.match(text, index)
+            if run is None:
+                break
+            index = run.end()
+        if text.startswith("=", index):
+            yield found.start(), index + 1, found.group(), text[found.end() : index]
+            index += 1
+        found = _PARAMETER_NAME.search(text, index)
+
+
 # In a start-up file's or a unit's value, a query parameter's value runs to
 # the next '&', ';' or ',' outside quotes, quoted runs and the text after
 # them included ("?token='ab'cd"), and over the shell's blanks unless an
 # option follows ("?token=a b" is all of it; "?token=a -DX" stops before
 # "-DX"); an option's ("--token=a,b;c") to the next blank outside quotes.
-_PARAMETER_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^&;, \t\n]|[ \t\n]+(?=[^ \t\n&;,-]))*")
-_OPTION_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^ \t\n])*")
+# In one Apache word a value runs to the next '&', ';' or ',' outside
+# quotes: a blank is the value's ('x?token=a b'), and so is what follows a
+# quoted run. A quote never closed is a character like any other.
+_PARAMETER_VALUE = "&;, \t\n"
+_OPTION_VALUE = " \t\n"
+_WORD_PARAMETER_VALUE = "&;,"
+_PLAIN_RUN = {
+    stops: re.compile("[^'\"" + re.escape(stops) + "]+")
+    for stops in (_PARAMETER_VALUE, _OPTION_VALUE, _WORD_PARAMETER_VALUE)
+}
+_SHELL_BLANK_RUN = re.compile("[ \t\n]+")
+
+
+def _parameter_value_end(text, start, stops, limit=None):
+    """Where a value read from ``start`` ends (before ``limit``): quoted
+    runs, characters not in ``stops`` and, for a query parameter's value in
+    a shell's text (_PARAMETER_VALUE), blanks not followed by an option."""
+    if limit is None:
+        limit = len(text)
+    plain = _PLAIN_RUN[stops]
+    index = start
+    while index < limit:
+        run = plain.match(text, index, limit)
+        if run is not None:
+            index = run.end()
+            continue
+        char = text[index]
+        if char in "'\"":
+            close = text.find(char, index + 1, limit)
+            index = close + 1 if close >= 0 else index + 1
+            continue
+        if stops == _PARAMETER_VALUE and char in " \t\n":
+            after = _SHELL_BLANK_RUN.match(text, index, limit).end()
+            if after < limit and text[after] not in " \t\n&;,-":
+                index = after
+                continue
+        break
+    return index
 
 
 def _is_option(text, start):
     """Whether the parameter named at ``start`` begins a word of ``text`` (after
     its dashes): an option ("--token=", "token=" after a blank or '='), whose
     value its program takes whole, not a URL query's."""
-    before = text[:start].rstrip("-")
-    return not before or before[-1] in " \t\n='\""
+    index = start
+    while index and text[index - 1] == "-":
+        index -= 1
+    return not index or text[index - 1] in " \t\n='\""
 
 
-# In one Apache word a value runs to the next '&', ';' or ',' outside quotes:
-# a blank is the value's ('x?token=a b'), and so is what follows a quoted run.
-_WORD_PARAMETER_VALUE = re.compile(r"(?:'[^']*'|\"[^\"]*\"|[^&;,])*")
-# A word that is a parameter (mod_proxy's "secret=a;b&c'd'"): httpd's value
-# is the rest of the word, whatever it holds.
-_WHOLE_VALUE = re.compile(r".*", re.S)
 _INDEX = re.compile(r"\[([^\]=]*)\]")
 
 
-def _without_secret_parameters(word, value_pattern=_PARAMETER_VALUE):
+def _without_secret_parameters(word, value_stops=_PARAMETER_VALUE):
     """``word`` with the value of each secret-named parameter replaced."""
     pieces = []
     position = 0
-    for match in _PARAMETER_NAME.finditer(word):
-        if match.start() < position:
+    for start, name_end, name, closers in _parameter_names(word):
+        if start < position:
             continue
-        name, closers = match.groups()
         if not (
             _SECRET_VARIABLE.search(name)
             or any(_SECRET_VARIABLE.search(index) for index in _INDEX.findall(closers))
         ):
             continue
-        if value_pattern is _WORD_PARAMETER_VALUE:
-            pattern = _WHOLE_VALUE if match.start() == 0 else value_pattern
-        elif value_pattern is _PARAMETER_VALUE and _is_option(word, match.start()):
-            pattern = _OPTION_VALUE
+        if value_stops == _WORD_PARAMETER_VALUE and start == 0:
+            # A word that is a parameter (mod_proxy's "secret=a;b&c'd'"):
+            # httpd's value is the rest of the word, whatever it holds.
+            end = len(word)
+        elif value_stops == _PARAMETER_VALUE and _is_option(word, start):
+            end = _parameter_value_end(word, name_end, _OPTION_VALUE)
         else:
-            pattern = value_pattern
-        value = pattern.match(word, match.end())
-        if value is None or not value.group() or value.group() == APACHE_REDACTED:
+            end = _parameter_value_end(word, name_end, value_stops)
+        value = word[name_end:end]
+        if not value or value == APACHE_REDACTED:
             continue
-        pieces += [word[position : match.end()], APACHE_REDACTED]
-        position = value.end()
+        pieces += [word[position:name_end], APACHE_REDACTED]
+        position = end
     return "".join(pieces) + word[position:] if pieces else word
 
 
@@ -1527,7 +1676,7 @@ def _name_and_rest(line):
     """A directive's name as httpd's ap_getword_conf reads it (a quoted name
     ends at its closing quote: ``"ProxyPass"/a`` is ProxyPass, then ``/a``)
     and the text after it; ("", line) for a line with no word."""
-    first = _WORD.search(line)
+    first = _first_word(line)
     if first is None:
         return "", line
     return next(group for group in first.groups() if group is not None), line[first.end() :]
@@ -1541,7 +1690,7 @@ def _without_ignored_tail(line):
     reads its words apart and refuses "2.4>x", and must still). An opener
     whose arguments hold no '>' (``<Else> x``, ``<Directory /srv``) is
     refused whatever its words: each is replaced by one placeholder word."""
-    first = _WORD.search(line)
+    first = _first_word(line)
     if first is None:
         return line
     name = next(group for group in first.groups() if group is not None)
@@ -1551,12 +1700,12 @@ def _without_ignored_tail(line):
         return line
     arguments = line[first.end() :]
     if ">" not in arguments:
-        return _as_placeholders(line, list(_WORD.finditer(line, first.end())))
+        return _as_placeholders(line, list(_word_matches(line, first.end())))
     return _tail_hidden(line, line.rindex(">") + 1)
 
 
 def _as_placeholders(line, words):
-    """``line`` with each of ``words`` (matches of _WORD in it, in order)
+    """``line`` with each of ``words`` (from _word_matches, in order)
     replaced by one placeholder word."""
     if not words:
         return line
@@ -1598,7 +1747,7 @@ def _unread_words_hidden(line):
     close = line.rfind(">")
     if close < 0:
         return line
-    matches = list(_WORD.finditer(line, 0, close))
+    matches = list(_word_matches(line, 0, close))
     if len(matches) < 2:
         return line
     name = next(group for group in matches[0].groups() if group is not None)
@@ -1631,7 +1780,7 @@ def _rewrite_apache_line(line, rewrite):
         # httpd cuts an opener's arguments at its last '>' before reading
         # words: a quote never closed ends there, and the '>' stays.
         limit = end - 1 if end and not key.startswith("/") else len(line)
-    matches = list(_WORD.finditer(line, 0, limit))
+    matches = list(_word_matches(line, 0, limit))
     if not matches:
         return line
     values = [next(group for group in match.groups() if group is not None) for match in matches]
@@ -1874,7 +2023,7 @@ def _line_key(line):
 def _words(line):
     return [
         next(group for group in match.groups() if group is not None)
-        for match in _WORD.finditer(line)
+        for match in _word_matches(line)
     ]
 
 
@@ -2754,7 +2903,7 @@ def _inner_value_end(text, value_start, match, limit, quote):
     opened before it; a URL query's to the next '&', ';' or ','."""
     inner = _quote_at(text, value_start + 1, match.start()) if quote == '"' else ""
     if not _is_option(text, match.start()):
-        return _PARAMETER_VALUE.match(text, match.end(), limit).end()
+        return _parameter_value_end(text, match.end(), _PARAMETER_VALUE, limit)
     index = match.end()
     while index < limit:
         char = text[index]
@@ -2906,13 +3055,34 @@ _ESCAPE = re.compile(r"\\(.)", re.S)
 def _shell_unquoted(raw):
     """``raw`` roughly as the shell or systemd give it: continuations joined,
     escapes and quotes removed (a blank written ``\\x20`` is one)."""
-    raw = _ANSI_C_QUOTED.sub(lambda match: _ansi_c(match.group(1)), raw)
+    raw = _ansi_c_decoded(raw)
     text = _ESCAPED_BLANK.sub(" ", raw.replace("\\\n", ""))
     return _ESCAPE.sub(r"\1", text).replace("'", "").replace('"', "").replace("$", "")
 
 
 # bash's $'...' (ANSI-C quoting): its escapes decoded before shapes are tested.
-_ANSI_C_QUOTED = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.S)
+def _ansi_c_decoded(raw):
+    """``raw`` with each ``$'...'`` replaced by its text, escapes decoded.
+    The closing quote is the first with an even run of backslashes before
+    it (a search per quote, not a pattern repeating a group: see
+    _quoted_word_ends)."""
+    pieces = []
+    last = 0
+    opening = raw.find("$'")
+    while opening >= 0:
+        floor = opening + 2
+        close = raw.find("'", floor)
+        while close >= 0 and _escaped(raw, floor, close):
+            floor = close + 1
+            close = raw.find("'", floor)
+        if close < 0:
+            break  # no later "$'" closes either: its quote would close this one
+        pieces += [raw[last:opening], _ansi_c(raw[opening + 2 : close])]
+        last = close + 1
+        opening = raw.find("$'", last)
+    return "".join(pieces) + raw[last:]
+
+
 _ANSI_C_ESCAPE = re.compile(
     r"\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|.)", re.S
 )
