@@ -162,3 +162,37 @@ def test_the_loads_of_one_diagnose_share_the_time_bound(tmp_path: Path) -> None:
     assert "httpd 1000" not in unread, unread
     assert "httpd 1004" in unread, (bound, diagnosis["notes"])
     assert "reading the configurations of this command takes more than" in unread["httpd 1004"]
+
+
+def test_sockets_shared_by_thousands_of_processes(tmp_path: Path) -> None:
+    # A forking parent's children each inherit its sockets, and ss names every
+    # one of them on each socket's line: each CLOSE_WAIT names its lowest pids
+    # and counts the rest, and the verdict's sentence names a few.
+    users = ",".join(f'("httpd",pid={pid},fd=3)' for pid in range(2, 3002))
+    capture = tmp_path / "ss.txt"
+    capture.write_text(
+        HEADER
+        + 'LISTEN 0 511 10.0.0.1:80 0.0.0.0:* users:(("httpd",pid=1,fd=3))\n'
+        + "".join(
+            f"CLOSE-WAIT 1 0 10.0.0.1:80 {_address(index)}:40000 users:({users})\n"
+            for index in range(120)
+        )
+    )
+    runs = [
+        ["diagnose", "--root", str(INCIDENT), "--ss", str(capture), "--format", name]
+        for name in ("table", "json")
+    ]
+    table, document = clis_in_child(runs, tmp_path)["runs"]
+    for run in (table, document):
+        assert run["exit_code"] in (0, 1), run["stderr"]
+        assert len(run["stdout"]) < 200_000, len(run["stdout"])
+    diagnosis = json.loads(document["stdout"])
+    assert diagnosis["connections"]["close_wait_owned"] == 120
+    assert len(diagnosis["close_wait"]) == 100
+    for entry in diagnosis["close_wait"]:
+        assert entry["pids"] == list(range(2, 102))
+        assert entry["pids_not_listed"] == 3000 - 100
+    assert (
+        "120 CLOSE_WAIT held by Apache workers (pid 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and others)"
+        in diagnosis["verdict"]
+    )

@@ -25,11 +25,8 @@ from dataclasses import dataclass
 
 from ..apache.model import ApacheConfig
 from ..apache.tree import Directive
-from .model import BackendCloseWait
+from .model import MAX_PIDS_LISTED, BackendCloseWait
 from .sockets import SocketRecord, TcpState
-
-# The pids named for one backend: the lowest ones; the count says the rest.
-MAX_PIDS_LISTED = 100
 
 __all__ = ["ProxyTarget", "backend_close_wait", "proxy_targets"]
 

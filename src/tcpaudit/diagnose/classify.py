@@ -23,7 +23,7 @@ from typing import Literal
 from ..apache.apr_addresses import listen_port
 from ..apache.model import ApacheConfig
 from .instances import APACHE_COMMANDS
-from .model import CloseWaitSocket, Connections, Listener, Owner
+from .model import MAX_PIDS_LISTED, CloseWaitSocket, Connections, Listener, Owner
 from .sockets import SocketRecord, TcpState
 
 __all__ = [
@@ -224,16 +224,7 @@ def classify(
         close_wait,
         key=lambda item: (item[1] is not False, item[0].local, item[0].remote),
     )
-    result.close_wait = [
-        CloseWaitSocket(
-            local=record.local,
-            remote=record.remote,
-            unread_bytes=record.rx_queue,
-            accepted=held,
-            pids=[process.pid for process in record.owners],
-        )
-        for record, held in listed
-    ]
+    result.close_wait = [_close_wait_socket(record, held) for record, held in listed]
     result.close_wait_truncated = len(close_wait) > MAX_CLOSE_WAIT_LISTED
     # Past the bound, the fullest accept queues are kept, in the table's order.
     kept = heapq.nsmallest(MAX_LISTED, enumerate(listeners), key=lambda item: -item[1].rx_queue)
@@ -306,4 +297,18 @@ def _listener(record: SocketRecord, config_backlog: int | None) -> Listener:
         accept_queue=record.rx_queue,
         backlog=backlog,
         backlog_source=source,
+    )
+
+
+def _close_wait_socket(record: SocketRecord, held: bool | None) -> CloseWaitSocket:
+    # A socket shared by every child of a forking parent names each of them:
+    # the lowest pids, and a count of the rest.
+    holders = {process.pid for process in record.owners}
+    return CloseWaitSocket(
+        local=record.local,
+        remote=record.remote,
+        unread_bytes=record.rx_queue,
+        accepted=held,
+        pids=heapq.nsmallest(MAX_PIDS_LISTED, holders),
+        pids_not_listed=max(0, len(holders) - MAX_PIDS_LISTED),
     )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..engine.findings import KernelSummary, Report
 
 __all__ = [
+    "MAX_PIDS_LISTED",
     "BackendCloseWait",
     "CloseWaitSocket",
     "Connections",
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 SocketSource = Literal["proc", "ss", "netstat"]
+
+# The pids named for one socket or backend: the lowest ones, and a count of
+# the rest (a socket inherited by every child of a forking parent names each).
+MAX_PIDS_LISTED = 100
 
 
 class Listener(BaseModel):
@@ -110,7 +115,8 @@ class CloseWaitSocket(BaseModel):
     remote: str
     unread_bytes: int
     accepted: bool | None
-    pids: list[int] = Field(default_factory=list)
+    pids: list[int] = Field(default_factory=list, description="the lowest 100 pids holding it")
+    pids_not_listed: int = Field(0, description="how many more processes hold it")
 
 
 class ScoreboardSummary(BaseModel):

@@ -32,6 +32,8 @@ Pool = Literal["drained", "spare", "unknown"]
 
 # Below this backlog a queue at three quarters is a handful of clients, no warning sign.
 _NEAR_FULL_MINIMUM = 8
+# The pids a sentence names; a forking parent's children may be thousands.
+_MAX_PIDS_IN_SENTENCE = 10
 
 
 def pool_state(workers: Workers) -> Pool:
@@ -171,12 +173,16 @@ def symptoms(
 
 def _owned_sentence(classification: Classification, source: SocketSource) -> str:
     n = classification.connections.close_wait_owned
-    holders = sorted({pid for s in classification.close_wait if s.accepted for pid in s.pids})
-    pids = ", ".join(map(str, holders))
+    accepted = [s for s in classification.close_wait if s.accepted]
+    holders = sorted({pid for s in accepted for pid in s.pids})
+    # A sentence names a few; the JSON's close_wait lists each socket's.
+    more = len(holders) > _MAX_PIDS_IN_SENTENCE or any(s.pids_not_listed for s in accepted)
+    pids = ", ".join(map(str, holders[:_MAX_PIDS_IN_SENTENCE])) + (" and others" if more else "")
+    plural = "" if len(holders) == 1 and not more else "s"
     if holders and set(holders) <= classification.apache_pids:
-        who = f"Apache worker{'' if len(holders) == 1 else 's'} (pid {pids})"
+        who = f"Apache worker{plural} (pid {pids})"
     elif holders:
-        who = f"process{'' if len(holders) == 1 else 'es'} {pids}"
+        who = f"process{'e' if plural else ''}{plural} {pids}"
     elif source != "proc":
         who = "a process the capture does not name"
     else:
