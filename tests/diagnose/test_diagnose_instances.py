@@ -12,7 +12,7 @@ import socket
 import struct
 from pathlib import Path
 
-from diagnose_helpers import run_json
+from diagnose_helpers import run, run_json
 
 from tcpaudit.diagnose import diagnose
 from tcpaudit.diagnose.counters import parse_netstat_counters
@@ -265,3 +265,29 @@ def test_a_binary_replaced_since_start_is_not_read(tmp_path: Path) -> None:
         "/proc/500/exe points to /opt/httpd/bin/httpd (deleted): the binary was replaced" in notes
     )
     assert result.apache is not None and result.apache.version != "2.4.99"
+
+
+def test_a_command_line_define_used_as_a_password_is_hidden_everywhere(tmp_path: Path) -> None:
+    # -C "Define UPSTREAM_X ..." is a Define like any other: used as a URL's
+    # password, its value is a secret wherever the command line is shown
+    # (arguments, found_by), the --apache-conf comparison with the running
+    # server included (which judges another file, so never learns the use).
+    _site_tree(tmp_path)
+    secret = "hunter2-xyzzy-42"
+    proxy = tmp_path / "opt" / "site" / "conf.d" / "proxy.conf"
+    proxy.write_text(
+        proxy.read_text() + "ProxyPass /s/ http://user:${UPSTREAM_X}@backend.internal:8081/\n"
+    )
+    for pid in ("500", "501"):
+        cmdline = tmp_path / "proc" / pid / "cmdline"
+        cmdline.write_bytes(cmdline.read_bytes() + f"-C\0Define UPSTREAM_X {secret}\0".encode())
+    for extra in ([], ["--apache-conf", "/opt/site/conf/main.conf"]):
+        for output in ("json", "table"):
+            code, out, err = run(
+                "--root", str(tmp_path), "--ports", "8080", "--format", output, *extra
+            )
+            assert code in (0, 1), err
+            assert "UPSTREAM_X" in out, (extra, output)
+            assert secret not in out + err, (extra, output)
+            if extra and output == "json":
+                assert "the server running there is process 500" in out

@@ -428,6 +428,8 @@ def _load(
     config._directives = result.directives
     config._wildcards = result.wildcards
     config._looked_for = result.missing_includes
+    if result.secret_values:
+        config._secret_hider = hidden
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))
     return config
 

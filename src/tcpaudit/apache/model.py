@@ -7,6 +7,7 @@ when the file says ``MaxClients``; ``spelled`` keeps what the file says).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Literal
 
@@ -193,6 +194,9 @@ class ApacheConfig(BaseModel):
     # (host directory, wildcard) of each Include wildcard the load matched.
     _wildcards: list[tuple[str, str]] = PrivateAttr(default_factory=list)
     _looked_for: list[str] = PrivateAttr(default_factory=list)
+    # What hides the values the load found to be secrets (a Define used as a
+    # password), for texts shown beside the configuration; never serialised.
+    _secret_hider: Callable[[str], str] | None = PrivateAttr(default=None)
 
     @property
     def directives(self) -> list[Directive]:
@@ -204,6 +208,12 @@ class ApacheConfig(BaseModel):
         """Each Include wildcard matched, with the host directory it was matched
         in (empty when built from a facts document)."""
         return self._wildcards
+
+    def hide_secrets(self, text: str) -> str:
+        """``text`` with each value the load found to be a secret (a Define,
+        ``-C`` ones included, used as a password) and its forms hidden; as
+        it is when built from a facts document, which holds none."""
+        return text if self._secret_hider is None else self._secret_hider(text)
 
     @property
     def looked_for(self) -> list[str]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from ..apache.binary import BinaryFacts, read_binary
 from ..apache.invocation import Invocation, apply_arguments
 from ..apache.shell_redirections import shown_directive
+from ..apache.shell_state import REDACTED_VALUE
 from ..provenance import Note
 from ..rootfs import RootFS
 from .processes import ProcessInfo, read_environment, read_process
@@ -272,27 +273,37 @@ def _process_root(fs: RootFS, process: ProcessInfo) -> RootFS:
     return RootFS(process.root_path) if fs.is_host else fs
 
 
-def shown_arguments(arguments: list[str]) -> list[str]:
+def shown_arguments(arguments: list[str], *, define_values: bool = True) -> list[str]:
     """A command line as outputs show it: a -C/-c directive, a -D name or any
     word holding a secret (a URL password, a token) redacted. Options are read
     as apr_getopt reads them: a value glued to its flag (``-CDefine X y``,
-    ``-XCSetEnv X y``) is redacted as the directive it is."""
+    ``-XCSetEnv X y``) is redacted as the directive it is. Without
+    ``define_values`` the value of each -C/-c ``Define`` is not shown either:
+    for a command line whose configuration was not read, where the use that
+    would make it a secret (a password in a URL) is not known."""
     shown: list[str] = []
-    takes_value = False
+    flags: str | None = None
     for word in arguments:
-        if takes_value:
-            shown.append(shown_directive(word))
-            takes_value = False
+        if flags is not None:
+            shown.append(_shown_value(flags, word, define_values))
+            flags = None
             continue
-        flags, value = _option_and_value(word)
-        if flags is None:
+        word_flags, value = _option_and_value(word)
+        if word_flags is None:
             shown.append(shown_directive(word))
         elif value:
-            shown.append(flags + shown_directive(value))
+            shown.append(word_flags + _shown_value(word_flags, value, define_values))
         else:
             shown.append(word)
-            takes_value = flags[-1:] in _OPTIONS_WITH_VALUE
+            flags = word_flags if word_flags[-1:] in _OPTIONS_WITH_VALUE else None
     return shown
+
+
+def _shown_value(flags: str, value: str, define_values: bool) -> str:
+    words = value.split()
+    if not define_values and flags[-1] in "Cc" and len(words) > 2 and words[0].lower() == "define":
+        return f"{words[0]} {shown_directive(words[1])} {REDACTED_VALUE}"
+    return shown_directive(value)
 
 
 # httpd's getopt string (server/main.c): the options that take a value.

@@ -32,7 +32,7 @@ from ..sysctl import load_sysctl
 from .backends import backend_close_wait
 from .classify import MAX_LISTED, Classification, classify
 from .counters import ListenCounters, read_listen_counters
-from .instances import group_listeners
+from .instances import group_listeners, shown_arguments
 from .model import (
     BackendCloseWait,
     Diagnosis,
@@ -229,13 +229,19 @@ def _running_beside(fs: RootFS, records: list[SocketRecord], section: Section) -
     process = processes.get(group.root_pid) if group.root_pid is not None else None
     if process is None:
         return judged
-    arguments = " ".join(process.arguments) or "not readable"
+    # Its configuration was not read: a Define's value given on its command
+    # line may be a password there, and is not shown.
+    shown = [
+        section.facts.apache.hide_secrets(word) if section.facts.apache is not None else word
+        for word in shown_arguments(list(process.arguments), define_values=False)
+    ]
+    arguments = " ".join(shown) or "not readable"
     return judged.model_copy(
         update={
             "pid": group.root_pid,
             "command": process.command,
             "binary": process.exe,
-            "arguments": list(process.arguments[1:]),
+            "arguments": shown[1:],
             "listeners": list(group.addresses),
             "found_by": f"{judged.found_by}; the server running there is process "
             f"{group.root_pid} ({process.command}), started as: {arguments}",

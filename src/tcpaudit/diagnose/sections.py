@@ -157,6 +157,12 @@ def judge_instance(
         notes += _service_additions(config.invocation, plan, options, process.pid)
     if config is not None and fs.is_host and process is not None:
         notes += _changed_since_start(where, config.files, group, processes)
+    if config is not None:
+        # A -C Define's value the configuration uses as a password is a
+        # secret in the command line shown and in the notes that quote it.
+        notes = [
+            note.model_copy(update={"message": config.hide_secrets(note.message)}) for note in notes
+        ]
     if config is None:
         notes.append(
             Note(message="no Apache configuration found for this instance: Apache not audited")
@@ -172,10 +178,13 @@ def judge_instance(
             if binary is not None
             else None
         ),
-        arguments=shown_arguments(plan.arguments),
+        arguments=[
+            config.hide_secrets(word) if config is not None else word
+            for word in shown_arguments(plan.arguments)
+        ],
         listeners=list(group.addresses),
         config_file=config.main_file if config is not None else None,
-        found_by=plan.found_by,
+        found_by=config.hide_secrets(plan.found_by) if config is not None else plan.found_by,
     )
     return facts, instance, notes
 
