@@ -1036,3 +1036,77 @@ def test_a_command_line_define_used_as_a_password_is_hidden(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "CanaryHorseBattery" not in result.stdout
     assert f"Define SHARED {PLACEHOLDER}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # The password parameter is also the vhost's name and a route's host.
+        ["<VirtualHost *:80>", "ServerName $pw.example", "ServerAlias $pw",
+         "ProxyPass /a http://u:$pw@127.0.0.1:8081/", "ProxyPass /c http://$pw:8081/",
+         "</VirtualHost>"],
+        # Passed on to a macro that puts it in a password, and used here otherwise.
+        ["Use Inner $pw", "<VirtualHost *:80>", "ServerName $pw", "</VirtualHost>"],
+        # An @-parameter (its value quoted) as a name.
+        ["ProxyPass /a http://u:$pw@127.0.0.1:8081/", "<VirtualHost *:80>",
+         "ServerName @pw", "</VirtualHost>"],
+    ],
+)  # fmt: skip
+def test_a_macro_argument_used_as_a_password_reaches_no_output(
+    tmp_path: Path, body: list[str]
+) -> None:
+    # Each Use's own secret is hidden where that Use put it; an argument that
+    # is no secret (the port) and the same text written in a line (the
+    # literal ServerAlias) are kept.
+    parameters = "$pw @pw" if any("@pw" in line for line in body) else "$pw"
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    modules = "".join(
+        f"LoadModule {module}_module modules/mod_{module}.so\n"
+        for module in ("mpm_event", "macro", "proxy", "proxy_http")
+    )
+    uses = [
+        f"Use Site {value}" + (f" {value}" if "@pw" in parameters else "")
+        for value in ("CanaryHorseBattery", "StapleCorrectZebra")
+    ]
+    (root / "etc/apache2/apache2.conf").write_text(
+        modules
+        + "<Macro Inner $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\n"
+        + f"<Macro Site {parameters}>\n"
+        + "\n".join(body)
+        + "\n</Macro>\n"
+        + "\n".join(uses)
+        + "\n<VirtualHost *:80>\nServerName literal.example\nServerAlias canary.example\n"
+        "</VirtualHost>\n"
+    )
+    runs = [["audit", "--root", str(root), "--format", form] for form in FORMATS]
+    runs += [["facts", "--root", str(root)], ["fix", "--root", str(root)]]
+    for args in runs:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code in (0, 1), (args, result.output)
+        shown = (result.stdout + result.stderr).lower()
+        assert "canaryhorsebattery" not in shown, args
+        assert "staplecorrectzebra" not in shown, args
+    facts = json.loads(CliRunner().invoke(cli, ["facts", "--root", str(root)]).stdout)
+    names = [vhost["server_name"] for vhost in facts["apache"]["vhosts"]]
+    assert "literal.example" in names
+    assert any(PLACEHOLDER in str(name) for name in names)
+
+
+def test_a_macro_secret_is_hidden_once_the_walk_has_judged_it(tmp_path: Path) -> None:
+    # httpd refuses a KeepAliveTimeout of a password's text; so does tcpaudit,
+    # naming the line, without the value.
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(
+        _MODULES + "LoadModule macro_module /usr/lib/apache2/modules/mod_macro.so\n"
+        "ErrorLog /dev/null\nListen 80\nServerName a.example\n"
+        "<Macro Site $pw>\nProxyPass /a http://u:$pw@127.0.0.1:8081/\nTimeout 5$pw\n</Macro>\n"
+        "Use Site CanaryHorseBattery\n"
+    )
+    checked = subprocess.run(
+        ["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, check=False,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
+    )  # fmt: skip
+    result = CliRunner().invoke(cli, ["facts", "--root", "/", "--apache-conf", str(conf)])
+    assert "canaryhorsebattery" not in (result.stdout + result.stderr).lower()
+    assert (result.exit_code == 0) == (checked.returncode == 0), (checked.stderr, result.stderr)

@@ -33,20 +33,13 @@ from .effective import (
     validate_directive,
     virtual_hosts,
 )
-from .evaluator import (
-    EvaluationResult,
-    check_result,
-    evaluate,
-    hide_secret_substitutions,
-    notes_without_secret_values,
-    secret_values_hider,
-    without_secret_values,
-)
+from .evaluator import EvaluationResult, check_result, evaluate, hide_secret_substitutions
 from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
 from .memory import MemoryGuard, counted_load
 from .model import ApacheConfig, ApacheInvocation, MpmName, VirtualHost, version_tuple
 from .proxy import counting, server_workers
+from .secret_hiding import notes_without_secret_values, secret_values_hider, without_secret_values
 from .secret_words import redact_text
 from .shell_redirections import SHAPED_LIKE_SECRET, looks_secret, shown_directive, shown_name
 from .shell_state import redact_environment

@@ -28,6 +28,8 @@ from .lexer import first_word, split_words
 from .secret_checks import is_secret_directive
 from .secret_words import references_in_secrets
 from .sections import Line, capture_macro_body
+from .shell_state import REDACTED_VALUE
+from .variables import MIN_HIDDEN_VALUE
 
 __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_header"]
 
@@ -188,6 +190,15 @@ class MacroTable:
         # a fix of what they built would go, shared by every Use.
         self.used: dict[tuple[str, int], Macro] = {}
         self._secret_parameters: dict[tuple[str, str, int], set[int]] = {}
+        # Where a Use put a secret argument: (file, line) of the body line ->
+        # the text expanded -> that text with the placeholder there (None if
+        # it cannot be built), and the values; hidden once the walk judged
+        # the lines (secret_hiding.hide_macro_secrets). And every such value,
+        # for error lines and notes.
+        self.secret_expansions: dict[
+            tuple[str, int], dict[str, tuple[str | None, frozenset[str]]]
+        ] = {}
+        self.secret_values: set[str] = set()
 
     def _secret_parameter_indexes(self, macro: Macro) -> set[int]:
         """``secret_parameters`` of ``macro``, the macros it uses worked out first.
@@ -254,15 +265,18 @@ class MacroTable:
             raise MacroError(f"macro '{name}' undefined")
         if name in expanding:
             raise MacroError(f"recursive use of macro '{name}' is invalid")
-        if self._secret_parameter_indexes(macro):
+        secret = self._secret_parameter_indexes(macro)
+        if secret:
             self.secret_use_lines.add((where, number))
         self.used[(macro.file, macro.line)] = macro
         self.expanded_lines += len(macro.body)
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")
+        expansion = expand_macro(macro, rest)
+        if secret:
+            self._note_secrets(macro, rest, secret, expansion)
         expanded = [
-            (n, text.strip(" \t\r\n\f\v"), f, (*expanding, name))
-            for n, text, f in expand_macro(macro, rest)
+            (n, text.strip(" \t\r\n\f\v"), f, (*expanding, name)) for n, text, f in expansion
         ]
         self.expanded_characters += sum(len(entry[1]) for entry in expanded)
         if self.expanded_characters > MAX_EXPANDED_CHARACTERS:
@@ -272,3 +286,32 @@ class MacroTable:
         # The expansion is read like a file: blank and comment lines say nothing.
         lines[index:index] = [entry for entry in expanded if entry[1] and entry[1][0] != "#"]
         return index
+
+    def _note_secrets(
+        self, macro: Macro, raw_args: str, secret: set[int], body: list[tuple[int, str, str]]
+    ) -> None:
+        """Keep where this Use puts its secret arguments (``secret_expansions``)."""
+        values = split_words(raw_args)[1:]
+        hidden = frozenset(
+            values[index] for index in secret if len(values[index]) >= MIN_HIDDEN_VALUE
+        )
+        if not hidden:
+            return
+        self.secret_values |= hidden
+        placed_values = [
+            REDACTED_VALUE if index in secret and value in hidden else value
+            for index, value in enumerate(values)
+        ]
+        for (number, text, file), (_, written, _) in zip(body, macro.body, strict=True):
+            if not any(value in text for value in hidden):
+                continue
+            try:
+                placed: str | None = _substitute(written, macro, placed_values)
+            except MacroError:  # the placeholder is longer than the value
+                placed = None
+            stripped = text.strip(" \t\r\n\f\v")
+            texts = self.secret_expansions.setdefault((file, number), {})
+            texts[stripped] = (
+                placed.strip(" \t\r\n\f\v") if placed is not None else None,
+                hidden,
+            )

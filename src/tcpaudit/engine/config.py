@@ -217,9 +217,10 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
 
         import pathlib, tempfile
 
-        folder = pathlib.Path(tempfile.mkdtemp())
-        (folder / "tcpaudit.toml").write_text('profile = "internal"\ndisable = ["TA202"]\n')
-        config = tcpaudit.load_config(folder / "tcpaudit.toml")
+        with tempfile.TemporaryDirectory() as folder:
+            path = pathlib.Path(folder) / "tcpaudit.toml"
+            path.write_text('profile = "internal"\ndisable = ["TA202"]\n')
+            config = tcpaudit.load_config(path)
         report = tcpaudit.audit(tcpaudit.gather(root="examples/closewait-incident"), config)
         assert report.profile == "internal"
         assert "TA202" not in {finding.rule for finding in report.findings}
