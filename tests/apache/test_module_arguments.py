@@ -402,3 +402,49 @@ def test_lua_authz_provider_counts_its_words_as_it_is_read(tmp_path: Path) -> No
     lua = f"LoadModule lua_module {MODULE_DIR}/mod_lua.so"
     lines = [lua, "<Location /app>", "LuaAuthzProvider foo /etc/apache2/authz.lua", "</Location>"]
     refused_as_apache2(tmp_path, [*BASE, *lines], TREE, "LuaAuthzProvider takes three arguments")
+
+
+_MUTEX_BASE = [
+    f"LoadModule mpm_event_module {MODULE_DIR}/mod_mpm_event.so",
+    "ErrorLog /dev/null",
+]
+_NOT_VALID = "Mutex type {} is not valid"
+
+
+@pytest.mark.parametrize(
+    ("modules", "lines", "message"),
+    [
+        # Each type with the module that registers it (watchdog is linked into Debian's httpd).
+        ([], ["Mutex default default watchdog-callback"], None),
+        (["rewrite"], ["Mutex file:/tmp rewrite-map omitpid"], None),
+        (["proxy"], ["Mutex default proxy"], None),
+        (["proxy", "proxy_balancer"], ["Mutex sem proxy-balancer-shm proxy"], None),
+        (["socache_shmcb", "ssl"], ["Mutex default ssl-cache ssl-stapling ssl-stapling-refresh"],
+         None),
+        (["auth_digest"], ["Mutex default authdigest-client"], None),
+        (["authn_socache"], ["Mutex default authn-socache"], None),
+        (["cache", "cache_socache"], ["Mutex default cache-socache"], None),
+        (["ldap"], ["Mutex default ldap-cache"], None),
+        (["lua"], ["Mutex default lua-ivm-shm"], None),
+        # Not registered: its module is not loaded, the event MPM has no
+        # accept mutex, names are case-sensitive; the last type is judged first.
+        ([], ["Mutex default rewrite-map"], _NOT_VALID.format("rewrite-map")),
+        ([], ["Mutex default mpm-accept"], _NOT_VALID.format("mpm-accept")),
+        ([], ["Mutex default Default"], _NOT_VALID.format("Default")),
+        ([], ["Mutex default bogus1 bogus2"], _NOT_VALID.format("bogus2")),
+        (["rewrite"], ["Mutex none bogus rewrite-map"], "None is not allowed for mutex type rewrite-map"),
+        (["rewrite"], ["Mutex no rewrite-map bogus"], _NOT_VALID.format("bogus")),
+        (["proxy"], ["Mutex none proxy"], "None is not allowed for mutex type proxy"),
+    ],
+)  # fmt: skip
+def test_mutex_types_as_apache2(
+    modules: list[str], lines: list[str], message: str | None, tmp_path: Path
+) -> None:
+    loaded = [f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so" for name in modules]
+    refused_as_apache2(tmp_path, [*_MUTEX_BASE, *loaded, *lines], TREE, message)
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "worker"])
+def test_the_accept_mutex_of_prefork_and_worker_as_apache2(mpm: str, tmp_path: Path) -> None:
+    lines = [f"LoadModule mpm_{mpm}_module {MODULE_DIR}/mod_mpm_{mpm}.so", "ErrorLog /dev/null"]
+    refused_as_apache2(tmp_path, [*lines, "Mutex default mpm-accept"], TREE, None)

@@ -13,10 +13,12 @@ modules/ssl/ssl_engine_config.c (``ssl_cmd_SSLSessionCache``,
 (mod_socache_shmcb.c, mod_socache_memcache.c, mod_socache_redis.c), and held to the
 real apache2 by tests/apache/test_module_arguments.py.
 
-Not judged (accepted): whether a Mutex's directory exists (it is made on the
-host by the service's start-up, Debian's apache2ctl for one) and which mutex
-types exist (each module registers its own at start-up); a shmcb cache path
-relative to a ServerRoot holding ``(``.
+Mutex types are those the loaded modules register in their pre_config
+hooks (``ap_mutex_register`` in each module's source). Not judged
+(accepted): whether a Mutex's directory exists (it is made on the host by
+the service's start-up, Debian's apache2ctl for one), the mutex types when
+a module tcpaudit does not know is loaded, and a shmcb cache path relative
+to a ServerRoot holding ``(``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ __all__ = [
     "index_options_error",
     "index_order_error",
     "mutex_error",
+    "mutex_types",
     "socache_providers",
     "ssl_session_cache_error",
     "ssl_stapling_cache_error",
@@ -67,6 +70,24 @@ _SOCACHE_PROVIDERS = {
     "socache_memcache_module": ("memcache",),
     "socache_redis_module": ("redis",),
     "socache_dc_module": ("dc",),
+}
+# The mutex types each module registers in its pre_config hook (ap_mutex_register,
+# none with AP_MUTEX_ALLOW_NONE); core's "default" is always there. The event
+# MPM registers no "mpm-accept". mod_auth_digest's "authdigest-opaque" is in
+# its 2.4 source though Debian's 2.4.71 module does not have it: accepted.
+_MUTEX_TYPES = {
+    "mpm_prefork_module": ("mpm-accept",),
+    "mpm_worker_module": ("mpm-accept",),
+    "proxy_module": ("proxy",),
+    "proxy_balancer_module": ("proxy-balancer-shm",),
+    "rewrite_module": ("rewrite-map",),
+    "ssl_module": ("ssl-cache", "ssl-stapling", "ssl-stapling-refresh"),
+    "auth_digest_module": ("authdigest-client", "authdigest-opaque"),
+    "authn_socache_module": ("authn-socache",),
+    "cache_socache_module": ("cache-socache",),
+    "watchdog_module": ("watchdog-callback",),
+    "ldap_module": ("ldap-cache",),
+    "lua_module": ("lua-ivm-shm",),
 }
 _SHMCB_MAX = 2**32 - 1  # SHMCB_MAX_SIZE on a 64-bit build: UINT_MAX
 
@@ -159,19 +180,33 @@ def _misc_string_end(text: str, index: int) -> int:
     return min(index, length)
 
 
-def mutex_error(words: tuple[str, ...]) -> str | None:
-    """``Mutex mechanism[:dir] [types...]``: the mechanism (ap_parse_mutex)."""
+def mutex_types(loaded: Collection[str]) -> frozenset[str]:
+    """The mutex types the loaded modules register, core's ``default`` included."""
+    return frozenset(
+        ["default", *(name for module, names in _MUTEX_TYPES.items() if module in loaded
+                      for name in names)]
+    )  # fmt: skip
+
+
+def mutex_error(words: tuple[str, ...], types: frozenset[str] | None = None) -> str | None:
+    """``Mutex mechanism[:dir] [types...]``: the mechanism (ap_parse_mutex), then
+    each type from the last (ap_set_mutex pops them): registered (by name,
+    case-sensitive), and taking ``none`` (no module's does). ``types``: those
+    registered, None when a module tcpaudit does not know may register more
+    (a type other than ``default`` is then not judged, nor those before it)."""
     mechanism = words[0] if words else ""
     if mechanism == "":
         return f"Mutex requires at least a mechanism argument {_MUTEX_LIST}"
     method = ascii_lower(mechanism.partition(":")[0])
     if method not in _MUTEX_MECHANISMS:
         return f"Invalid Mutex argument {mechanism} {_MUTEX_LIST}"
-    types = [word for word in words[1:] if ascii_lower(word) != "omitpid"]
-    if method in ("none", "no") and all(word == "default" for word in types):
-        # core's own type takes no "none" (AP_MUTEX_ALLOW_NONE); the others'
-        # types are registered by their modules, not judged.
-        return "None is not allowed for mutex type default"
+    listed = [word for word in words[1:] if ascii_lower(word) != "omitpid"] or ["default"]
+    known = types if types is not None else frozenset(["default"])
+    for name in reversed(listed):
+        if name not in known:
+            return f"Mutex type {name} is not valid" if types is not None else None
+        if method in ("none", "no"):
+            return f"None is not allowed for mutex type {name}"
     return None
 
 
@@ -374,8 +409,8 @@ def _error_log_format(
     return error_log_format_error(directive.args)
 
 
-def _mutex(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
-    return mutex_error(directive.args)
+def _mutex(directive: Directive, state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    return mutex_error(directive.args, state.mutex_types)
 
 
 def _expires(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:

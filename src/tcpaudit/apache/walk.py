@@ -42,7 +42,7 @@ from .handlers import (
 )
 from .log_formats import log_format_letters
 from .memory import MemoryGuard
-from .module_arguments import socache_providers
+from .module_arguments import mutex_types, socache_providers
 from .pcre_refusals import PatternDeadlineError, pattern_deadline, pcre_refuses
 from .places import context_error
 from .proxy_params import proxy_section_path, section_path
@@ -220,6 +220,7 @@ def check_commands(
         raw_texts=raw_texts or {},
         log_letters=log_format_letters(loaded) if verdicts.unknown_modules == [] else None,
         socache_providers=socache_providers(loaded) if verdicts.unknown_modules == [] else None,
+        mutex_types=mutex_types(loaded) if verdicts.unknown_modules == [] else None,
         guard=guard,
     )
     # The first configuration whose authorization list holds only negative
