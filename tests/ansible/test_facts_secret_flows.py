@@ -435,6 +435,15 @@ def test_honest_sites_redefining_a_name_snapshot_unchanged(
         f"Use A {CANARY}\nProxyPass /q http://u:${{Q}}@h/",
         # A macro whose body Defines a name and another line using it.
         f"<Macro Mk $v>\nDefine H $v\nProxyPass /m ${{H}}@h/\n</Macro>\nUse Mk http://u:{CANARY}",
+        # The same value given to an @parameter (quoted by mod_macro where a name is).
+        f"<Macro S $pw @pw>\n<VirtualHost *:80>\nServerName @pw\n"
+        f"ProxyPass /a http://u:$pw@127.0.0.1:8081/\n</VirtualHost>\n</Macro>\n"
+        f"Use S {CANARY} {CANARY}",
+        # A macro named by a ${NAME}, inside and outside a macro.
+        f"Define INNER inner\n<Macro Inner $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n"
+        f"</Macro>\n<Macro Site $pw>\nUse ${{INNER}} $pw\n</Macro>\nUse Site {CANARY}",
+        f"Define INNER inner\n<Macro Inner $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n"
+        f"</Macro>\nUse ${{INNER}} {CANARY}",
     ],
 )
 def test_secrets_assembled_by_macros_stay_on_the_host(

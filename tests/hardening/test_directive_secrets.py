@@ -1050,6 +1050,11 @@ def test_a_command_line_define_used_as_a_password_is_hidden(tmp_path: Path) -> N
         # An @-parameter (its value quoted) as a name.
         ["ProxyPass /a http://u:$pw@127.0.0.1:8081/", "<VirtualHost *:80>",
          "ServerName @pw", "</VirtualHost>"],
+        # A macro named by a ${NAME} puts it in the password.
+        ["Use ${INNER} $pw", "<VirtualHost *:80>", "ServerName $pw.example", "</VirtualHost>"],
+        # A Define of the body made of it is the password.
+        ["Define PWV $pw", "ProxyPass /i http://u:${PWV}@127.0.0.1:8082/",
+         "<VirtualHost *:80>", "ServerName $pw.example", "</VirtualHost>"],
     ],
 )  # fmt: skip
 def test_a_macro_argument_used_as_a_password_reaches_no_output(
@@ -1071,6 +1076,7 @@ def test_a_macro_argument_used_as_a_password_reaches_no_output(
     ]
     (root / "etc/apache2/apache2.conf").write_text(
         modules
+        + "Define INNER Inner\n"
         + "<Macro Inner $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\n"
         + f"<Macro Site {parameters}>\n"
         + "\n".join(body)
@@ -1110,3 +1116,58 @@ def test_a_macro_secret_is_hidden_once_the_walk_has_judged_it(tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["facts", "--root", "/", "--apache-conf", str(conf)])
     assert "canaryhorsebattery" not in (result.stdout + result.stderr).lower()
     assert (result.exit_code == 0) == (checked.returncode == 0), (checked.stderr, result.stderr)
+
+
+@pytest.mark.parametrize("value", ['Canary"HorseBattery', "Canary\\HorseBattery"])
+def test_a_macro_password_with_a_quote_or_backslash_is_hidden_where_quoted(
+    tmp_path: Path, value: str
+) -> None:
+    # mod_macro puts an @parameter's value in quotes, its '"' and '\\' escaped:
+    # the text differs from the argument's, and is hidden all the same.
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    modules = "".join(
+        f"LoadModule {module}_module modules/mod_{module}.so\n"
+        for module in ("mpm_event", "macro", "proxy", "proxy_http")
+    )
+    (root / "etc/apache2/apache2.conf").write_text(
+        modules + "<Macro Site $pw @pw>\n<VirtualHost *:80>\nServerName @pw\n"
+        "ProxyPass /a http://u:$pw@127.0.0.1:8081/\n</VirtualHost>\n</Macro>\n"
+        f"Use Site {value} {value}\n"
+    )
+    for args in (["audit", "--format", "json"], ["facts"], ["fix"]):
+        result = CliRunner().invoke(cli, [*args, "--root", str(root)])
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "horsebattery" not in (result.stdout + result.stderr).lower(), args
+
+
+def test_only_what_a_macro_secret_put_in_a_line_is_hidden(tmp_path: Path) -> None:
+    # The password argument is "monitor" (and "8080" for the second Use): the
+    # same text written in the body, or put there by a ${NAME}, is no secret
+    # and stays, as httpd reads it (a route's host and path, a Listen port).
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(
+        _MODULES + "LoadModule macro_module /usr/lib/apache2/modules/mod_macro.so\n"
+        "ErrorLog /dev/null\nListen 80\nServerName a.example\nDefine ADDR 127.0.0.1\n"
+        "<Macro Site $pw $port>\nListen ${ADDR}:$port\n<VirtualHost ${ADDR}:$port>\n"
+        "ServerName monitor.${ADDR}\n"
+        "ProxyPass /monitor http://monitor:$pw@backend.local:8080/monitor\n"
+        "</VirtualHost>\n</Macro>\n"
+        "Use Site monitor 8081\nUse Site 8080 8082\n"
+    )
+    checked = subprocess.run(
+        ["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, check=False,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    config = load_apache(conf, root="/")
+    assert config is not None
+    assert [(vhost.address, vhost.server_name) for vhost in config.vhosts] == [
+        ("127.0.0.1:8081", "monitor.127.0.0.1"),
+        ("127.0.0.1:8082", "monitor.127.0.0.1"),
+    ]
+    routes = [(route.path, route.url) for vhost in config.vhosts for route in vhost.proxy_routes]
+    assert routes == [
+        ("/monitor", f"http://monitor:{PLACEHOLDER}@backend.local:8080/monitor"),
+        ("/monitor", f"http://monitor:{PLACEHOLDER}@backend.local:8080/monitor"),
+    ]

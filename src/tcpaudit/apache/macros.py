@@ -134,25 +134,41 @@ def _substitute(line: str, macro: Macro, values: list[str]) -> str:
     return "".join(done)
 
 
-def secret_parameters(macro: Macro, secret_of: Callable[[str], set[int]]) -> set[int]:
-    """The indexes of the parameters ``macro`` puts where a secret is, directly or
-    through a ``Use`` of another macro (``secret_of(name)``: that macro's)."""
+def secret_parameters(
+    macro: Macro, secret_of: Callable[[str], set[int]], resolve: Callable[[str], str] = str
+) -> set[int]:
+    """The indexes of the parameters ``macro`` puts where a secret is: directly,
+    through a ``Use`` of another macro (``secret_of(name)``: that macro's; a
+    name written ``${NAME}`` is ``resolve``d), or through a ``Define`` of the
+    body whose ``${NAME}`` the body puts there."""
     found: set[str] = set()
+    # Define NAME ...$p... in the body: ${NAME} -> the parameters in its value.
+    defined: dict[str, set[str]] = {}
+    for _number, text, _file in macro.body:
+        name, rest = first_word(text)
+        if name.lower() == "define":
+            words = split_words(rest)
+            held = {p for p in macro.parameters if any(p in word for word in words[1:])}
+            if len(words) > 1 and held:
+                defined["${" + words[0] + "}"] = held
+    references = {*macro.parameters, *defined}
     for _number, text, _file in macro.body:
         name, rest = first_word(text)
         key = name.lower().lstrip("<").rstrip(">")
         if key == "use":
             words = split_words(rest)
-            inner = secret_of(words[0].lower()) if words else set()
+            inner = secret_of(resolve(words[0]).lower()) if words else set()
             for index in inner:
                 if index + 1 < len(words):
-                    found.update(p for p in macro.parameters if p in words[index + 1])
+                    found.update(p for p in references if p in words[index + 1])
         elif "@" in text or is_secret_directive(key):
-            found |= references_in_secrets(key, split_words(rest), macro.parameters)
+            found |= references_in_secrets(key, split_words(rest), references)
+    for reference in found & defined.keys():
+        found |= defined[reference]
     return {index for index, parameter in enumerate(macro.parameters) if parameter in found}
 
 
-def used_macro_names(macro: Macro) -> list[str]:
+def used_macro_names(macro: Macro, resolve: Callable[[str], str] = str) -> list[str]:
     """The names of the macros ``macro``'s body uses, lower-cased."""
     names = []
     for _number, text, _file in macro.body:
@@ -160,7 +176,7 @@ def used_macro_names(macro: Macro) -> list[str]:
         if name.lower() == "use":
             words = split_words(rest)
             if words:
-                names.append(words[0].lower())
+                names.append(resolve(words[0]).lower())
     return names
 
 
@@ -178,7 +194,10 @@ def expand_macro(macro: Macro, raw_args: str) -> list[tuple[int, str, str]]:
 class MacroTable:
     """The macros defined so far, and the three directives that use the table."""
 
-    def __init__(self) -> None:
+    def __init__(self, resolve: Callable[[str], str] = str) -> None:
+        # ${NAME}s as they read now (Variables.resolved): a Use's macro name
+        # and the text an expansion's line is read as.
+        self.resolve = resolve
         self.macros: dict[str, Macro] = {}
         self.defined_any = False
         self.expanded_lines = 0
@@ -219,13 +238,13 @@ class MacroTable:
         while stack:
             current, ready = stack.pop()
             if ready:
-                cache[place(current)] = secret_parameters(current, known_of)
+                cache[place(current)] = secret_parameters(current, known_of, self.resolve)
                 continue
             if place(current) in cache:
                 continue
             cache[place(current)] = set()  # a macro using itself adds nothing
             stack.append((current, True))
-            for name in used_macro_names(current):
+            for name in used_macro_names(current, self.resolve):
                 inner = self.macros.get(name)
                 if inner is not None and place(inner) not in cache:
                     stack.append((inner, False))
@@ -298,20 +317,34 @@ class MacroTable:
         if not hidden:
             return
         self.secret_values |= hidden
-        placed_values = [
-            REDACTED_VALUE if index in secret and value in hidden else value
-            for index, value in enumerate(values)
+        # Every argument holding a secret's text, the same value given to an
+        # @parameter too (quoted there): the placeholder in its place.
+        placed_values = []
+        for value in values:
+            for secret_value in sorted(hidden, key=len, reverse=True):
+                value = value.replace(secret_value, REDACTED_VALUE)
+            placed_values.append(value)
+        secret_parameters = [
+            parameter
+            for parameter, value, placed_value in zip(
+                macro.parameters, values, placed_values, strict=True
+            )
+            if value != placed_value
         ]
         for (number, text, file), (_, written, _) in zip(body, macro.body, strict=True):
-            if not any(value in text for value in hidden):
+            # Only where a secret parameter stands: the same text written
+            # in the body (or put there by a ${NAME}) is no secret.
+            if not any(parameter in written for parameter in secret_parameters):
                 continue
             try:
                 placed: str | None = _substitute(written, macro, placed_values)
             except MacroError:  # the placeholder is longer than the value
                 placed = None
-            stripped = text.strip(" \t\r\n\f\v")
+            if placed == text:
+                continue
+            # As the line will be read: its ${NAME}s substituted.
             texts = self.secret_expansions.setdefault((file, number), {})
-            texts[stripped] = (
-                placed.strip(" \t\r\n\f\v") if placed is not None else None,
+            texts[self.resolve(text.strip(" \t\r\n\f\v"))] = (
+                self.resolve(placed.strip(" \t\r\n\f\v")) if placed is not None else None,
                 hidden,
             )

@@ -300,7 +300,12 @@ class LineReader:
                             continue
             index = self._line(lines, index, stack, root, unterminated_last)
             container = container_of(stack, root)
-            count = len(lines)  # a macro's expansion adds lines
+            if len(lines) != count:
+                # A macro's expansion adds lines, which may hold quotes (an
+                # @parameter's value, a body written in another file): the
+                # file's text said nothing of them.
+                count = len(lines)
+                all_plain = False
 
     # -- fast-path helpers ---------------------------------------------------------
 

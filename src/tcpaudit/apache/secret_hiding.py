@@ -260,11 +260,17 @@ def _macro_words_hidden(
     node: Directive, texts: dict[str, tuple[str | None, frozenset[str]]]
 ) -> tuple[str, ...]:
     for text, (placed, _values) in texts.items():
-        if placed is None or tuple(_argument_words(node, text)) != node.args:
+        if placed is None:
             continue
+        valued = tuple(_argument_words(node, text))
         words = tuple(_argument_words(node, placed))
-        if len(words) == len(node.args):
+        if len(words) != len(valued):
+            continue
+        if valued == node.args:
             return words
+        # The reader hid a secret in these words (a URL's password): hidden again.
+        if redact_arguments(node.key, valued) == node.args:
+            return redact_arguments(node.key, words)
     values = sorted({value for _, found in texts.values() for value in found}, key=len)[::-1]
     hidden = []
     for word in node.args:

@@ -90,6 +90,24 @@ class Variables:
         self._define_lines: dict[str, list[tuple[str, int]]] = {}
         self._define_uses: dict[str, set[str]] = {}  # Define A ${B}: A -> {B}
 
+    def resolved(self, text: str) -> str:
+        """``text`` with each ``${NAME}`` known now replaced by its value, and
+        nothing noted or counted (``substitute`` reads a line; this only looks)."""
+        if "${" not in text:
+            return text
+
+        def value(found: re.Match[str]) -> str:
+            name = found[1]
+            known = self.values.get(name.lower())
+            if known is None:
+                known = self.environment.get(name)
+            return found[0] if known is None else known
+
+        # Up to the last "}" only: a "${" with none after it would be tried
+        # to the end of the text, each in turn (see _references).
+        end = text.rfind("}") + 1
+        return REFERENCE.sub(value, text[:end]) + text[end:]
+
     def value_of(self, name: str) -> str | None:
         """The value ``Define`` gave ``name`` (matched whatever its case), or None."""
         return self.values.get(name.lower())

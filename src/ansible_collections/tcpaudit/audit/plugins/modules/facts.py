@@ -2622,6 +2622,8 @@ def follow_secret_uses(texts, uses):
     # and the arguments each Use gives: the names they set once expanded.
     named_by_parameter = {}
     calls = {}
+    defined_macros = {}  # name -> how many parameters
+    named_uses = []  # (args, macro) of each Use whose macro is a ${NAME}
     tested = set()  # what RewriteConds read (a later one may compare its capture)
 
     def feed(node, sources):
@@ -2674,12 +2676,30 @@ def follow_secret_uses(texts, uses):
             elif name.startswith("</macro"):
                 macro = None
             elif name == "use" and args:
+                if "$" in args[0]:
+                    # Use ${NAME} ...: the macro is named when the line is read;
+                    # its arguments go to every macro of that many parameters.
+                    named_uses.append((args, macro))
+                    continue
                 # A parameter of the macro used is made of what its argument holds.
                 for index, argument in enumerate(args[1:]):
                     feed(("macro", args[0].lower(), index), _sources(argument, macro))
                 calls.setdefault(args[0].lower(), []).append(args[1:])
+            if name in ("<macro", "<macro>") and macro is not None:
+                defined_macros.setdefault(macro[0], len(macro[1]))
     budget = MAX_FOLLOWED_CALLS
     forced = set()  # past the budget: what such a line sets is taken for a secret
+    for args, macro in named_uses:
+        for macro_name, count in defined_macros.items():
+            if count != len(args) - 1:
+                continue
+            budget -= 1
+            if budget < 0:
+                forced.update(node for argument in args[1:] for node in _sources(argument, macro))
+                break
+            for index, argument in enumerate(args[1:]):
+                feed(("macro", macro_name, index), _sources(argument, macro))
+            calls.setdefault(macro_name, []).append(args[1:])
     for macro_name, lines in named_by_parameter.items():
         for arguments in calls.get(macro_name, ()):
             for name, args, macro in lines:
@@ -2781,6 +2801,11 @@ _USES_REWRITTEN = frozenset(["define", "setenv", "requestheader", "use", *_ENVIR
 _COMPARED = frozenset([*_COMPARING, "<if", "<elseif", "header"])
 
 
+# A Use argument holding a secret argument's text is hidden too when that
+# text is this long (shorter ones, "on" or "80", are any word's).
+MIN_SECRET_ARGUMENT = 4
+
+
 def redact_secret_uses(text, uses):
     """An Apache file with the values of the ``Define``s and ``Use`` arguments that
     ``redact_apache`` found standing in a secret's place (``uses``) replaced."""
@@ -2848,9 +2873,20 @@ def redact_secret_uses(text, uses):
             values = [_without_environment_values(value, environment) for value in values]
         elif key == "use" and len(values) > 2:
             name = values[1].lower()
+            secrets = set()
             for index in range(len(values) - 2):
-                if (name, index) in macros:
+                # Use ${NAME}: any macro whose parameter there is a secret's.
+                if (name, index) in macros or (
+                    "$" in name and any(used[1] == index for used in macros)
+                ):
+                    secrets.add(values[index + 2])
                     values[index + 2] = APACHE_REDACTED
+            # The same text given to another parameter (an @parameter puts it
+            # quoted where a name is) goes too: the controller would show it.
+            secrets = [secret for secret in secrets if len(secret) >= MIN_SECRET_ARGUMENT]
+            for index in range(2, len(values)):
+                if any(secret in values[index] for secret in secrets):
+                    values[index] = APACHE_REDACTED
         return values
 
     lines = text.split("\n")
