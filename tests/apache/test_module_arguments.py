@@ -448,3 +448,54 @@ def test_mutex_types_as_apache2(
 def test_the_accept_mutex_of_prefork_and_worker_as_apache2(mpm: str, tmp_path: Path) -> None:
     lines = [f"LoadModule mpm_{mpm}_module {MODULE_DIR}/mod_mpm_{mpm}.so", "ErrorLog /dev/null"]
     refused_as_apache2(tmp_path, [*lines, "Mutex default mpm-accept"], TREE, None)
+
+
+_UNKNOWN_FILTER = "Unknown filter provider {}"
+
+
+@pytest.mark.parametrize(
+    ("modules", "line", "message"),
+    [
+        # Each module's filters (logio is linked into Debian's httpd); names fold case.
+        ([], "AddOutputFilterByType CONTENT_LENGTH;core;BYTERANGE;LOGIO_TTFB_OUT text/html", None),
+        (["deflate"], "AddOutputFilterByType deflate;INFLATE text/html", None),
+        (["cache"], "AddOutputFilterByType CACHE_SAVE;CACHE_INVALIDATE text/html", None),
+        (["sed", "substitute"], "AddOutputFilterByType SED;Substitute text/html", None),
+        (["include", "buffer", "ratelimit", "data"],
+         "AddOutputFilterByType INCLUDES;BUFFER;RATE_LIMIT;DATA text/html", None),
+        (["xml2enc", "proxy_html"], "AddOutputFilterByType proxy-html;xml2enc text/html", None),
+        (["socache_shmcb", "ssl"], 'AddOutputFilterByType "SSL/TLS Filter" text/html', None),
+        (["headers", "expires", "reqtimeout"],
+         "AddOutputFilterByType FIXUP_HEADERS_OUT;MOD_EXPIRES;reqtimeout text/html", None),
+        (["proxy", "proxy_ftp", "brotli", "charset_lite", "dumpio", "session", "bucketeer"],
+         "AddOutputFilterByType PROXY_SEND_DIR;BROTLI_COMPRESS;XLATEOUT;DUMPIO_OUT;"
+         "MOD_SESSION_OUT;BUCKETEER text/html", None),
+        (["http2"], "AddOutputFilterByType H2_C2_NET_OUT text/html", None),
+        # A module's filter without the module; a typo; the first unknown of a list.
+        ([], "AddOutputFilterByType DEFLATE text/html", _UNKNOWN_FILTER.format("DEFLATE")),
+        (["deflate"], "AddOutputFilterByType DEFALTE text/html", _UNKNOWN_FILTER.format("DEFALTE")),
+        (["deflate"], "AddOutputFilterByType DEFLATE;;BOGUS;OTHER text/css",
+         _UNKNOWN_FILTER.format("BOGUS")),
+        # An empty first word names none.
+        ([], 'AddOutputFilterByType "" text/html', None),
+    ],
+)  # fmt: skip
+def test_output_filter_names_as_apache2(
+    modules: list[str], line: str, message: str | None, tmp_path: Path
+) -> None:
+    loaded = [f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so" for name in modules]
+    lines = [*_MUTEX_BASE, f"LoadModule filter_module {MODULE_DIR}/mod_filter.so", *loaded]
+    refused_as_apache2(tmp_path, [*lines, line], TREE, message)
+
+
+def test_an_output_filter_defined_by_a_line_is_accepted_after_it(tmp_path: Path) -> None:
+    # ExtFilterDefine registers its filter when its line is walked (names
+    # are not judged with mod_ext_filter loaded: a line holding a secret may
+    # not be judged).
+    lines = [*_MUTEX_BASE, *(f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so"
+                             for name in ("filter", "ext_filter"))]  # fmt: skip
+    defined = [
+        "ExtFilterDefine upper mode=output cmd=/bin/cat",
+        "AddOutputFilterByType UPPER text/html",
+    ]
+    refused_as_apache2(tmp_path, [*lines, *defined], TREE, None)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from .apr_paths import merged_path, names_directory
 from .lexer import split_words
+from .output_filters import output_filter_error
 from .tree import Directive
 from .values import ascii_lower, c_long, parse_atoi
 
@@ -443,14 +444,15 @@ def _proxy_pass_reverse(
 
 
 def _output_filter_by_type(
-    directive: Directive, _state: WalkState, _sections: tuple[str, ...]
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
 ) -> str | None:
     # filter_bytype (mod_filter.c, TAKE_ARGV): an empty first word counts, an
-    # empty last one is not passed. The filter names are not judged (each
-    # module registers its own).
+    # empty last one is not passed; then each filter name (output_filters.py).
     if len(directive.args) < 2:
         return "AddOutputFilterByType requires at least two arguments"
-    return None
+    if state.output_filters is None:
+        return None
+    return output_filter_error(directive.args, state.output_filters)
 
 
 def _index_order(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:

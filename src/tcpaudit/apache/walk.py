@@ -43,6 +43,7 @@ from .handlers import (
 from .log_formats import log_format_letters
 from .memory import MemoryGuard
 from .module_arguments import mutex_types, socache_providers
+from .output_filters import output_filters
 from .pcre_refusals import PatternDeadlineError, pattern_deadline, pcre_refuses
 from .places import context_error
 from .proxy_params import proxy_section_path, section_path
@@ -221,6 +222,9 @@ def check_commands(
         log_letters=log_format_letters(loaded) if verdicts.unknown_modules == [] else None,
         socache_providers=socache_providers(loaded) if verdicts.unknown_modules == [] else None,
         mutex_types=mutex_types(loaded) if verdicts.unknown_modules == [] else None,
+        output_filters=(
+            output_filters(loaded) if verdicts.unknown_modules == [] and version >= (2, 4) else None
+        ),
         guard=guard,
     )
     # The first configuration whose authorization list holds only negative

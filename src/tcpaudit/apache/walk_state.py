@@ -49,6 +49,8 @@ class WalkState:
     log_letters: frozenset[str] | None = None
     # The socache providers SSLSessionCache may name; None as for log_letters.
     socache_providers: tuple[str, ...] | None = None
+    # The output filters AddOutputFilterByType may name (output_filters.py); None: not judged.
+    output_filters: frozenset[str] | None = None
     # The mutex types Mutex may name (module_arguments.mutex_types); None as for log_letters.
     mutex_types: frozenset[str] | None = None
     # The section whose own directory configuration the walk is in (id of
