@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_shell_lists import EXAMPLES, by_dash
@@ -133,3 +134,29 @@ def test_assignments_expand_tildes_as_dashs(pieces: list[str], value: str, expor
     state = on_host(script)
     if state.opaque is None and "X" not in state.unknown:
         assert environment(state).get("X") == theirs.get("X"), script
+
+
+@pytest.mark.parametrize(
+    ("pieces", "value"),
+    [
+        # A lone backslash an expansion gives escapes the ordinary quoted character after it.
+        (["$P", '"a"', "*"], "\\"),
+        (["$P", "'a'", "?"], "\\"),
+        (["$P", "'\\'", "*"], "\\"),
+        (["a", "$P", '"*"'], "\\"),
+        (["$P", '"a"', "*"], "\\\\"),
+        # Before a character dash marks when quoted, it is a backslash itself,
+        # and the character no longer quoted.
+        (["$P", '"."', "*"], "\\"),
+        (["$P", '"["', "ab]"], "\\"),
+        (["$P", '"?"'], "\\"),
+        (["a", "$P", "'?'"], "\\"),
+    ],
+)
+def test_a_backslash_from_an_expansion_before_a_quoted_character(
+    pieces: list[str], value: str
+) -> None:
+    script = f"P='{value}'\nfor f in {ROOT}/{''.join(pieces)}; do X=\"$X|$f\"; done; export X\n"
+    state = on_host(script)
+    assert state.opaque is None and "X" not in state.unknown
+    assert environment(state).get("X") == by_dash(script).get("X"), script

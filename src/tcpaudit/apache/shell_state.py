@@ -34,6 +34,7 @@ __all__ = [
     "WORD_WORK",
     "Segment",
     "ShellState",
+    "append_quoted_pattern",
     "is_secret_variable",
     "redact_environment",
     "split_fields",
@@ -316,6 +317,29 @@ def split_fields(value: str, ifs: str = DEFAULT_IFS) -> list[str]:
     return fields
 
 
+# The characters dash marks as quoted (CTLESC) inside quotes: its CCTL class.
+_MARKED_WHEN_QUOTED = frozenset("!*?[=~:/-]")
+
+
+def append_quoted_pattern(patterns: list[str], text: str) -> None:
+    """Add quoted ``text``'s pattern (each character escaped but ``/``) after
+    ``patterns``. A lone backslash an expansion left at their end is read as
+    dash's pmatch reads it before that first character: an ordinary one it
+    escapes (P='\\' makes ``$P"a"*`` the pattern ``a*``); before one dash
+    marks as quoted (``*?[`` and ``!=~:/-]``) it is a backslash itself, and
+    the character is no longer quoted (``a$P"*"`` matches ``a\\b``)."""
+    pattern = "/".join(_escaped(piece) for piece in text.split("/"))
+    if text and text[0] != "\\" and patterns:
+        last = patterns[-1]
+        if (len(last) - len(last.rstrip("\\"))) % 2:
+            if text[0] in _MARKED_WHEN_QUOTED:
+                patterns[-1] = last + "\\"
+                pattern = text[0] + pattern[2:] if text[0] != "/" else pattern
+            else:
+                patterns[-1] = last[:-1]
+    patterns.append(pattern)
+
+
 def split_segments(segments: list[Segment], ifs: str = DEFAULT_IFS) -> list[tuple[str, str]]:
     """The fields of a word made of ``segments``, each with its pattern (what
     was quoted escaped, ``/`` but).
@@ -335,7 +359,10 @@ def split_segments(segments: list[Segment], ifs: str = DEFAULT_IFS) -> list[tupl
 
     def add(text: str, quoted: bool) -> None:
         values.append(text)
-        patterns.append("/".join(_escaped(piece) for piece in text.split("/")) if quoted else text)
+        if quoted:
+            append_quoted_pattern(patterns, text)
+        else:
+            patterns.append(text)
 
     for text, split, quoted in segments:
         if not split or delimiter is None:

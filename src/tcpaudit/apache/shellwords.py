@@ -35,6 +35,7 @@ from .shell_state import (
     WORD_WORK,
     Segment,
     ShellState,
+    append_quoted_pattern,
     split_segments,
 )
 
@@ -77,9 +78,13 @@ class Expander(ParameterExpansion):
         escaped, as dash marks it): ``'*'x*`` is ``*x*`` and ``\\*x*``."""
         segments: list[Segment] = []
         value = self._expand(word, segments)
-        return value, "".join(
-            _pattern_text(text) if quoted else text for text, _, quoted in segments
-        )
+        patterns: list[str] = []
+        for text, _, quoted in segments:
+            if quoted:
+                append_quoted_pattern(patterns, text)
+            else:
+                patterns.append(text)
+        return value, "".join(patterns)
 
     def _expand(self, word: Word, segments: list[Segment] | None) -> str:
         """The word after quote removal; ``segments`` receives its pieces (see
@@ -390,12 +395,6 @@ def _bash_pattern(parts: list[tuple[str, str]], written: str) -> bool:
 
 def _expands_unquoted(word: Word) -> bool:
     return any(kind == "" and ("$" in text or "`" in text) for kind, text in word.parts)
-
-
-def _pattern_text(text: str) -> str:
-    """Quoted text in a pattern: each character escaped but ``/``, at which
-    pathname matching splits."""
-    return _escaped(text).replace("\\/", "/")
 
 
 def _escaped(text: str) -> str:
