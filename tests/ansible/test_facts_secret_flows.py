@@ -444,6 +444,11 @@ def test_honest_sites_redefining_a_name_snapshot_unchanged(
         f"</Macro>\n<Macro Site $pw>\nUse ${{INNER}} $pw\n</Macro>\nUse Site {CANARY}",
         f"Define INNER inner\n<Macro Inner $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n"
         f"</Macro>\nUse ${{INNER}} {CANARY}",
+        # A <Macro> line read as httpd reads it: a quoted name or parameter, a ${NAME} name.
+        f'<Macro "Inner" $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\nUse Inner {CANARY}',
+        f'<Macro Inner "$p">\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\nUse Inner {CANARY}',
+        f"Define MN Inner\n<Macro ${{MN}} $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\n"
+        f"Use Inner {CANARY}",
     ],
 )
 def test_secrets_assembled_by_macros_stay_on_the_host(

@@ -516,3 +516,34 @@ def test_conf_default_lines_times_interfaces(tmp_path: Path) -> None:
     assert run["exit_code"] == 0, run["stderr"]
     assert run["seconds"] < SAFE_SECONDS
     assert "modelled up to" in facts.read_text()
+
+
+def test_macro_secrets_built_to_cost(tmp_path: Path) -> None:
+    # A password parameter beside a thousand ${B} of a MiB each: the line
+    # as it reads was built whole (1.9 GB); a thousand secret parameters in
+    # one URL used 350 times: 78 s (each Use's expansion compared with
+    # every other's, a thousand values searched in each).
+    wide = _debian(tmp_path, "wide-references", "proxy", "proxy_http", "headers")
+    _append(wide, "etc/apache2/conf-enabled/zz-macro.conf",
+            "Define B " + "a" * (1 << 20) + "\n<Macro S $pw>\n"
+            "ProxyPass /a http://u:$pw@127.0.0.1:8081/\n"
+            'Header set X-A "$pw' + "${B}" * 600 + '"\n</Macro>\nUse S CanaryHorse\n')  # fmt: skip
+    many = _debian(tmp_path, "many-secrets", "proxy", "proxy_http")
+    parameters = [f"$q{index:03x}" for index in range(1_000)]
+    _append(many, "etc/apache2/conf-enabled/zz-macro.conf",
+            f"<Macro S {' '.join(parameters)}>\n"
+            f"ProxyPass /a http://u:{''.join(parameters)}@127.0.0.1:8081/\n</Macro>\n"
+            + "".join("Use S " + " ".join(f"{use:03x}{index:03x}" for index in range(1_000))
+                      + "\n" for use in range(350)))  # fmt: skip
+    for root in (wide, many):
+        (root / "etc/apache2/mods-enabled/macro.load").symlink_to("../mods-available/macro.load")
+    wide_run, many_run = clis_in_child(
+        [["facts", "--root", str(wide)], ["facts", "--root", str(many)]], tmp_path
+    )["runs"]
+    assert_one_error_line(
+        wide_run, "etc/apache2/conf-enabled/zz-macro.conf:", "substitution produces more than"
+    )
+    assert wide_run["seconds"] < SAFE_SECONDS
+    assert many_run["exit_code"] == 0, many_run["stderr"]
+    assert many_run["seconds"] < SAFE_SECONDS
+    assert "001002" not in many_run["stdout"]

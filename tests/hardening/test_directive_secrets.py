@@ -1171,3 +1171,47 @@ def test_only_what_a_macro_secret_put_in_a_line_is_hidden(tmp_path: Path) -> Non
         ("/monitor", f"http://monitor:{PLACEHOLDER}@backend.local:8080/monitor"),
         ("/monitor", f"http://monitor:{PLACEHOLDER}@backend.local:8080/monitor"),
     ]
+
+
+_INNER = "<Macro Inner $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\n"
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        # A macro named by a parameter of the macro using it.
+        _INNER + "<Macro Outer $m $pw>\n<VirtualHost *:80>\nServerName $pw.example\n"
+        "Use $m $pw\n</VirtualHost>\n</Macro>\nUse Outer Inner CanaryHorse\n",
+        # The macro ${INNER} names changes between two Uses of the same macro.
+        "<Macro Plain $p>\nHeader set X-Plain \"$p\"\n</Macro>\n" + _INNER
+        + "Define INNER Plain\n<Macro Outer $pw>\n<VirtualHost *:80>\nServerName $pw.example\n"
+        "Use ${INNER} $pw\n</VirtualHost>\n</Macro>\nUse Outer harmless\nDefine INNER Inner\n"
+        "Use Outer CanaryHorse\n",
+        # The macro used is defined again between two Uses.
+        "<Macro Inner $p>\nHeader set X-Plain \"$p\"\n</Macro>\n<Macro Outer $pw>\n"
+        "<VirtualHost *:80>\nServerName $pw.example\nUse Inner $pw\n</VirtualHost>\n</Macro>\n"
+        "Use Outer harmless\n" + _INNER + "Use Outer CanaryHorse\n",
+        # A Define of the body made of the password, used as a name.
+        "<Macro Site $pw>\nDefine X $pw\n<VirtualHost *:80>\nServerName ${X}.example\n"
+        "ProxyPass /a http://u:$pw@127.0.0.1:8081/\n</VirtualHost>\n</Macro>\nUse Site CanaryHorse\n",
+        # A Define given as the password argument, used elsewhere as a name.
+        "Define PWV CanaryHorse\n<Macro Site $pw>\nProxyPass /a http://u:$pw@127.0.0.1:8081/\n"
+        "</Macro>\n<VirtualHost *:80>\nUse Site ${PWV}\nServerName ${PWV}.example\n</VirtualHost>\n",
+    ],
+)  # fmt: skip
+def test_a_secret_through_macros_and_defines_reaches_no_output(tmp_path: Path, conf: str) -> None:
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    modules = "".join(
+        f"LoadModule {module}_module modules/mod_{module}.so\n"
+        for module in ("mpm_event", "macro", "proxy", "proxy_http", "headers")
+    )
+    (root / "etc/apache2/apache2.conf").write_text(modules + conf)
+    for args in (["audit", "--format", "json"], ["audit", "--format", "sarif"], ["facts"]):
+        result = CliRunner().invoke(cli, [*args, "--root", str(root)])
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "canaryhorse" not in (result.stdout + result.stderr).lower(), args
+    facts = json.loads(CliRunner().invoke(cli, ["facts", "--root", str(root)]).stdout)
+    names = [vhost["server_name"] for vhost in facts["apache"]["vhosts"]]
+    assert names[-1] == f"{PLACEHOLDER}.example"
+    assert set(names[:-1]) <= {"harmless.example"}

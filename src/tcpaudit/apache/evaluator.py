@@ -140,7 +140,8 @@ class _Evaluator(PhysicalLineReader):
         self.modules = LoadedModules(compiled_in)
         self.files: list[str] = []
         self.notes: list[Note] = []
-        self.macros = MacroTable(self.variables.resolved)
+        self.macros = MacroTable(self.variables)
+        self.macros.check = lambda file, line: self.memory.check(file, line)
         self.deferred: dict[int, str] = {}
         self.raw_texts: dict[int, str] = {}
         self.load_module_names: set[str] = set()

@@ -29,7 +29,7 @@ from .secret_checks import is_secret_directive
 from .secret_words import references_in_secrets
 from .sections import Line, capture_macro_body
 from .shell_state import REDACTED_VALUE
-from .variables import MIN_HIDDEN_VALUE
+from .variables import MIN_HIDDEN_VALUE, REFERENCE, Variables
 
 __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_header"]
 
@@ -41,6 +41,13 @@ _MAX_LINE = 8192
 MAX_EXPANDED_LINES = 100_000
 # And their text: 100,000 lines of up to 8 KiB would be 800 MB.
 MAX_EXPANDED_CHARACTERS = 64 * 1024 * 1024
+# The lines where Uses put secrets, kept until the walk has judged them; past
+# this, only the secret values are kept for those lines (hidden wherever they stand).
+MAX_KEPT_CHARACTERS = 16 * 1024 * 1024
+# A secret argument's text looked for inside the other arguments: the longest.
+_SEARCHED_SECRETS = 16
+# A body line with the placeholder for its secret arguments, built at most this long.
+_PLACED_LINE = 16 * _MAX_LINE
 
 
 class MacroError(Exception):
@@ -93,7 +100,7 @@ def _quoted(value: str) -> str:
     return '"' + "".join("\\" + c if c in '"\\' else c for c in value) + '"'
 
 
-def _substitute(line: str, macro: Macro, values: list[str]) -> str:
+def _substitute(line: str, macro: Macro, values: list[str], limit: int = _MAX_LINE) -> str:
     # One regex search per substitution, and the line built once: a search
     # per parameter and a new line per substitution cost occurrences x
     # parameters x line length (a minute for 25 uses of a macro of 1,000
@@ -115,7 +122,7 @@ def _substitute(line: str, macro: Macro, values: list[str]) -> str:
             position = end
             continue
         inserted = _quoted(value) if parameter[0] == _ESCAPE_ARGUMENT else value
-        if done_length + len(rest) - pending - len(parameter) + len(inserted) >= _MAX_LINE:
+        if done_length + len(rest) - pending - len(parameter) + len(inserted) >= limit:
             # An @parameter whose value holds it grows for ever; httpd stops here.
             raise MacroError("cannot substitute, buffer size too small")
         done.append(rest[pending:start])
@@ -135,12 +142,16 @@ def _substitute(line: str, macro: Macro, values: list[str]) -> str:
 
 
 def secret_parameters(
-    macro: Macro, secret_of: Callable[[str], set[int]], resolve: Callable[[str], str] = str
+    macro: Macro,
+    secret_of: Callable[[str], set[int]],
+    resolve: Callable[[str], str] = str,
+    secret_anywhere: Callable[[], set[int]] = set,
 ) -> set[int]:
     """The indexes of the parameters ``macro`` puts where a secret is: directly,
     through a ``Use`` of another macro (``secret_of(name)``: that macro's; a
-    name written ``${NAME}`` is ``resolve``d), or through a ``Define`` of the
-    body whose ``${NAME}`` the body puts there."""
+    name written ``${NAME}`` is ``resolve``d; one made of a parameter may be
+    any macro's, ``secret_anywhere``), or through a ``Define`` of the body
+    whose ``${NAME}`` the body puts there."""
     found: set[str] = set()
     # Define NAME ...$p... in the body: ${NAME} -> the parameters in its value.
     defined: dict[str, set[str]] = {}
@@ -157,7 +168,12 @@ def secret_parameters(
         key = name.lower().lstrip("<").rstrip(">")
         if key == "use":
             words = split_words(rest)
-            inner = secret_of(resolve(words[0]).lower()) if words else set()
+            if not words:
+                continue
+            if any(parameter in words[0] for parameter in macro.parameters):
+                inner = secret_anywhere()
+            else:
+                inner = secret_of(resolve(words[0]).lower())
             for index in inner:
                 if index + 1 < len(words):
                     found.update(p for p in references if p in words[index + 1])
@@ -194,10 +210,19 @@ def expand_macro(macro: Macro, raw_args: str) -> list[tuple[int, str, str]]:
 class MacroTable:
     """The macros defined so far, and the three directives that use the table."""
 
-    def __init__(self, resolve: Callable[[str], str] = str) -> None:
-        # ${NAME}s as they read now (Variables.resolved): a Use's macro name
-        # and the text an expansion's line is read as.
-        self.resolve = resolve
+    def __init__(self, variables: Variables | None = None) -> None:
+        # The Defines: ${NAME}s as they read now (a Use's macro name, the text
+        # an expansion's line is read as), and where secrets go.
+        self.variables = variables
+        self.resolve: Callable[[str], str] = variables.resolved if variables is not None else str
+        # Macros defined or removed so far: secret parameters worked out
+        # before are those of the macros as they were (with the Defines).
+        self.generation = 0
+        # What _note_secrets keeps in all (texts of lines), and what checks
+        # the load's bounds (the evaluator's guard) between Uses.
+        self.kept_characters = 0
+        self.check: Callable[[str, int], None] | None = None
+        self._anywhere: tuple[tuple[int, int], set[int]] | None = None
         self.macros: dict[str, Macro] = {}
         self.defined_any = False
         self.expanded_lines = 0
@@ -208,7 +233,7 @@ class MacroTable:
         # The macros some Use expanded, by place: their body lines are where
         # a fix of what they built would go, shared by every Use.
         self.used: dict[tuple[str, int], Macro] = {}
-        self._secret_parameters: dict[tuple[str, str, int], set[int]] = {}
+        self._secret_parameters: dict[tuple[str, str, int, int, int], set[int]] = {}
         # Where a Use put a secret argument: (file, line) of the body line ->
         # the text expanded -> that text with the placeholder there (None if
         # it cannot be built), and the values; hidden once the walk judged
@@ -226,9 +251,10 @@ class MacroTable:
         using the next is a configuration httpd accepts.
         """
         cache = self._secret_parameters
+        changes = self.variables.changes if self.variables is not None else 0
 
-        def place(of: Macro) -> tuple[str, str, int]:
-            return (of.name, of.file, of.line)
+        def place(of: Macro) -> tuple[str, str, int, int, int]:
+            return (of.name, of.file, of.line, self.generation, changes)
 
         def known_of(name: str) -> set[int]:
             inner = self.macros.get(name)
@@ -238,7 +264,9 @@ class MacroTable:
         while stack:
             current, ready = stack.pop()
             if ready:
-                cache[place(current)] = secret_parameters(current, known_of, self.resolve)
+                cache[place(current)] = secret_parameters(
+                    current, known_of, self.resolve, self._secret_anywhere
+                )
                 continue
             if place(current) in cache:
                 continue
@@ -249,6 +277,21 @@ class MacroTable:
                 if inner is not None and place(inner) not in cache:
                     stack.append((inner, False))
         return cache[place(macro)]
+
+    def _secret_anywhere(self) -> set[int]:
+        """The parameter indexes any macro defined now puts where a secret is:
+        what a Use naming its macro by a parameter (``Use $m $pw``) may pass.
+        Worked out once per state of the macros and Defines (asked again while
+        working it out, what is known so far)."""
+        changes = self.variables.changes if self.variables is not None else 0
+        key = (self.generation, changes)
+        if self._anywhere is not None and self._anywhere[0] == key:
+            return self._anywhere[1]
+        found: set[int] = set()
+        self._anywhere = (key, found)
+        for macro in list(self.macros.values()):
+            found |= self._secret_parameter_indexes(macro)
+        return found
 
     def used_body_lines(self) -> set[tuple[str, int]]:
         """(file, line) of each body line of a macro some Use expanded."""
@@ -265,6 +308,7 @@ class MacroTable:
             name, parameters = parse_macro_header(rest)
             body, index = capture_macro_body(lines, index, where, number)
             self.defined_any = True
+            self.generation += 1
             self.macros[name] = Macro(
                 name, parameters, tuple((n, t, f) for n, t, f, _ in body), where, number
             )
@@ -278,6 +322,7 @@ class MacroTable:
         if key == "undefmacro":
             if self.macros.pop(name, None) is None:
                 raise MacroError(f"cannot remove undefined macro '{name}'")
+            self.generation += 1
             return index
         macro = self.macros.get(name)
         if macro is None:
@@ -286,7 +331,10 @@ class MacroTable:
             raise MacroError(f"recursive use of macro '{name}' is invalid")
         secret = self._secret_parameter_indexes(macro)
         if secret:
+            if self.check is not None:  # what _note_secrets does per Use is bounded
+                self.check(where, number)
             self.secret_use_lines.add((where, number))
+            self._note_secret_references(where, number, secret)
         self.used[(macro.file, macro.line)] = macro
         self.expanded_lines += len(macro.body)
         if self.expanded_lines > MAX_EXPANDED_LINES:
@@ -306,6 +354,20 @@ class MacroTable:
         lines[index:index] = [entry for entry in expanded if entry[1] and entry[1][0] != "#"]
         return index
 
+    def _note_secret_references(self, where: str, number: int, secret: set[int]) -> None:
+        """The ``${NAME}``s written in this Use's secret arguments hold secrets too."""
+        if self.variables is None:
+            return
+        substituted = self.variables.substituted_at.get((where, number))
+        if substituted is None:
+            return
+        words = split_words(substituted[0])[2:]
+        for index in secret:
+            if index < len(words) and "${" in words[index]:
+                self.variables.secret_names.update(
+                    found[1].lower() for found in REFERENCE.finditer(words[index])
+                )
+
     def _note_secrets(
         self, macro: Macro, raw_args: str, secret: set[int], body: list[tuple[int, str, str]]
     ) -> None:
@@ -317,12 +379,22 @@ class MacroTable:
         if not hidden:
             return
         self.secret_values |= hidden
-        # Every argument holding a secret's text, the same value given to an
-        # @parameter too (quoted there): the placeholder in its place.
+        if self.variables is not None:
+            # A Define of the body made of one (Define X $pw) holds a secret.
+            self.variables.secret_values_given |= hidden
+        # Every argument holding a secret's text (the same value given to an
+        # @parameter too, quoted there): the placeholder in its place. The
+        # longest secrets are looked for inside the others; every one is
+        # matched whole (a thousand parameters: a set lookup each).
+        searched = sorted(hidden, key=len, reverse=True)[:_SEARCHED_SECRETS]
         placed_values = []
         for value in values:
-            for secret_value in sorted(hidden, key=len, reverse=True):
-                value = value.replace(secret_value, REDACTED_VALUE)
+            if value in hidden:
+                value = REDACTED_VALUE
+            else:
+                for secret_value in searched:
+                    if secret_value in value:
+                        value = value.replace(secret_value, REDACTED_VALUE)
             placed_values.append(value)
         secret_parameters = [
             parameter
@@ -336,15 +408,21 @@ class MacroTable:
             # in the body (or put there by a ${NAME}) is no secret.
             if not any(parameter in written for parameter in secret_parameters):
                 continue
+            texts = self.secret_expansions.setdefault((file, number), {})
+            if self.kept_characters > MAX_KEPT_CHARACTERS:
+                # Past the bound, the values only: each is hidden wherever it stands.
+                texts[""] = (None, hidden | texts.get("", (None, frozenset()))[1])
+                continue
             try:
-                placed: str | None = _substitute(written, macro, placed_values)
-            except MacroError:  # the placeholder is longer than the value
+                # The placeholder may be longer than the values: past httpd's
+                # bound, within another (an @parameter's quoting may grow).
+                placed: str | None = _substitute(written, macro, placed_values, _PLACED_LINE)
+            except MacroError:
                 placed = None
             if placed == text:
                 continue
             # As the line will be read: its ${NAME}s substituted.
-            texts = self.secret_expansions.setdefault((file, number), {})
-            texts[self.resolve(text.strip(" \t\r\n\f\v"))] = (
-                self.resolve(placed.strip(" \t\r\n\f\v")) if placed is not None else None,
-                hidden,
-            )
+            read = self.resolve(text.strip(" \t\r\n\f\v"))
+            placed_read = self.resolve(placed.strip(" \t\r\n\f\v")) if placed is not None else None
+            self.kept_characters += len(read) + len(placed_read or "")
+            texts[read] = (placed_read, hidden)

@@ -235,8 +235,10 @@ def hide_macro_secrets(
     the parameter stood; words the reading changed (a URL's password hidden,
     a ``${NAME}`` substituted) have each secret value replaced where it
     stands. Every Use shares its body's place, so each expansion is looked
-    for by its words. Returns the lines changed."""
+    for by its words (a table per place, built once). Returns the lines
+    changed."""
     changed: set[tuple[str, int]] = set()
+    tables: dict[tuple[str, int, bool, str], _HiddenWords] = {}
     stack = list(reversed(root))
     count = 0
     while stack:
@@ -249,33 +251,56 @@ def hide_macro_secrets(
         texts = expansions.get((node.file, node.line))
         if texts is None:
             continue
-        words = _macro_words_hidden(node, texts)
+        key = (node.file, node.line, node.children is not None, node.key)
+        table = tables.get(key)
+        if table is None:
+            table = tables[key] = _HiddenWords(node, texts)
+            guard.check(node.file, node.line)
+        words = table.hidden(node.args)
         if words != node.args:
             node.args = words
             changed.add((node.file, node.line))
     return changed
 
 
-def _macro_words_hidden(
-    node: Directive, texts: dict[str, tuple[str | None, frozenset[str]]]
-) -> tuple[str, ...]:
-    for text, (placed, _values) in texts.items():
-        if placed is None:
-            continue
-        valued = tuple(_argument_words(node, text))
-        words = tuple(_argument_words(node, placed))
-        if len(words) != len(valued):
-            continue
-        if valued == node.args:
-            return words
-        # The reader hid a secret in these words (a URL's password): hidden again.
-        if redact_arguments(node.key, valued) == node.args:
-            return redact_arguments(node.key, words)
-    values = sorted({value for _, found in texts.values() for value in found}, key=len)[::-1]
-    hidden = []
-    for word in node.args:
-        for value in values:
-            if value in word:
-                word = word.replace(value, REDACTED_VALUE)
-        hidden.append(word)
-    return tuple(hidden)
+class _HiddenWords:
+    """For one place of a macro body: the words each Use's expansion gives a
+    directive there (and after the reader's own hiding) -> those words with
+    the secret arguments' placeholder; and every secret value put there."""
+
+    def __init__(self, node: Directive, texts: dict[str, tuple[str | None, frozenset[str]]]):
+        self.words: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for text, (placed, _values) in texts.items():
+            if placed is None:
+                continue
+            valued = tuple(_argument_words(node, text))
+            words = tuple(_argument_words(node, placed))
+            if len(words) != len(valued):
+                continue
+            self.words.setdefault(valued, words)
+            # The reader hid a secret in these words (a URL's password): hidden again.
+            self.words.setdefault(
+                redact_arguments(node.key, valued), redact_arguments(node.key, words)
+            )
+        self.values = frozenset(value for _, found in texts.values() for value in found)
+        # Looked for inside words: the longest (a place where thousands of
+        # Uses put thousands of secrets would be searched for each).
+        self.searched = sorted(self.values, key=len, reverse=True)[:_SEARCHED_VALUES]
+
+    def hidden(self, args: tuple[str, ...]) -> tuple[str, ...]:
+        found = self.words.get(args)
+        if found is not None:
+            return found
+        hidden = []
+        for word in args:
+            if word in self.values:
+                word = REDACTED_VALUE
+            else:
+                for value in self.searched:
+                    if value in word:
+                        word = word.replace(value, REDACTED_VALUE)
+            hidden.append(word)
+        return tuple(hidden)
+
+
+_SEARCHED_VALUES = 256

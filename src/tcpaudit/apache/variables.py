@@ -46,6 +46,8 @@ def _references(line: str) -> list[str]:
 MAX_SUBSTITUTED_BYTES = 64 * 1024 * 1024
 # Shorter values of secret Defines are not hidden in error lines (see secret_values).
 MIN_HIDDEN_VALUE = 4
+# What Variables.resolved builds at most (mod_macro's lines are 8 KiB).
+MAX_RESOLVED = 64 * 1024
 # Undefined names noted one by one (each at its first use); the rest are counted.
 MAX_UNDEFINED_NOTED = 100
 
@@ -89,12 +91,27 @@ class Variables:
         self.substituted_at: dict[tuple[str, int], tuple[str, dict[str, str]]] = {}
         self._define_lines: dict[str, list[tuple[str, int]]] = {}
         self._define_uses: dict[str, set[str]] = {}  # Define A ${B}: A -> {B}
+        # Values of secrets given elsewhere (a macro's secret arguments): a
+        # name holding one holds a secret (names_holding_secrets).
+        self.secret_values_given: set[str] = set()
+        self.changes = 0  # Define and UnDefine lines applied (what resolved reads changes)
 
     def resolved(self, text: str) -> str:
         """``text`` with each ``${NAME}`` known now replaced by its value, and
-        nothing noted or counted (``substitute`` reads a line; this only looks)."""
+        nothing noted or counted (``substitute`` reads a line; this only looks);
+        as it is when that would pass MAX_RESOLVED characters (a line of a
+        thousand ``${B}`` of a MiB each is gigabytes)."""
         if "${" not in text:
             return text
+        end = text.rfind("}") + 1
+        size = len(text)
+        for found in REFERENCE.finditer(text, 0, end):
+            known = self.values.get(found[1].lower())
+            if known is None:
+                known = self.environment.get(found[1])
+            size += len(known) if known is not None else 0
+            if size > MAX_RESOLVED:
+                return text
 
         def value(found: re.Match[str]) -> str:
             name = found[1]
@@ -105,7 +122,6 @@ class Variables:
 
         # Up to the last "}" only: a "${" with none after it would be tried
         # to the end of the text, each in turn (see _references).
-        end = text.rfind("}") + 1
         return REFERENCE.sub(value, text[:end]) + text[end:]
 
     def value_of(self, name: str) -> str | None:
@@ -223,8 +239,9 @@ class Variables:
         (``Define HOST ${PW}x``; the 256 longest values are looked for)."""
         names = close_over(self.secret_names, self._define_uses)
         names |= {name for name in self.values if is_secret_variable(name)}
-        held = sorted({self.values[name] for name in names if name in self.values
-                       and len(self.values[name]) >= MIN_HIDDEN_VALUE}, key=len)[::-1][:256]  # fmt: skip
+        held = sorted({*(self.values[name] for name in names if name in self.values
+                         and len(self.values[name]) >= MIN_HIDDEN_VALUE),
+                       *self.secret_values_given}, key=len)[::-1][:256]  # fmt: skip
         if held:
             names |= {name for name, value in self.values.items()
                       if name not in names and any(secret in value for secret in held)}  # fmt: skip
@@ -273,6 +290,7 @@ class Variables:
 
     def apply(self, key: str, args: list[str], file: str, number: int) -> None:
         """Execute ``Define`` (``key`` "define") or ``UnDefine`` ("undefine")."""
+        self.changes += 1
         if len(args) not in ((1, 2) if key == "define" else (1,)):
             reason = (
                 "Define takes 1-2 arguments" if key == "define" else "UnDefine takes one argument"

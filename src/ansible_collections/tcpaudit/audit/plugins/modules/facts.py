@@ -1904,8 +1904,10 @@ def redact_apache(text, uses=None):
                 lines[start : index + 1] = [""] * (index - start) + [cut]
                 joined = cut
         if word == "<macro":
-            words = joined.strip().rstrip(">").split()
-            macro = (words[1].lower(), words[2:]) if len(words) > 1 else None
+            # Its words as httpd reads them (quotes removed); a name made of
+            # a ${NAME} is known only as httpd reads the line: any macro's.
+            words = _words(joined.strip().rstrip(">"))
+            macro = (_macro_name(words[1]), words[2:]) if len(words) > 1 else None
         key = word.lstrip("<").rstrip(">")
         current = joined  # the line as it will be sent
         secret = secret_keys.get(key)
@@ -2053,7 +2055,7 @@ def _walk_entries(text):
         elif key == "<macro":
             words = _words(line.strip().rstrip(">"))
             if len(words) > 1:
-                macro = (words[1].lower(), [word.rstrip(">") for word in words[2:]])
+                macro = (_macro_name(words[1]), [word.rstrip(">") for word in words[2:]])
                 body = []
         elif key in _WALKED or "${" in line:
             entries.append(("line", first, end, line, key))
@@ -2672,7 +2674,7 @@ def follow_secret_uses(texts, uses):
                 conditions = set()
             elif name in ("<macro", "<macro>"):
                 words = [word.rstrip(">") for word in args]
-                macro = (words[0].lower(), words[1:]) if words and words[0] else None
+                macro = (_macro_name(words[0]), words[1:]) if words and words[0] else None
             elif name.startswith("</macro"):
                 macro = None
             elif name == "use" and args:
@@ -2806,6 +2808,15 @@ _COMPARED = frozenset([*_COMPARING, "<if", "<elseif", "header"])
 MIN_SECRET_ARGUMENT = 4
 
 
+# The name of a macro whose <Macro> line names it by a ${NAME}: any macro.
+ANY_MACRO = "*"
+
+
+def _macro_name(word):
+    """A <Macro>'s name as the tables keep it (lower-cased; ANY_MACRO for a ${NAME})."""
+    return ANY_MACRO if "$" in word else word.lower()
+
+
 def redact_secret_uses(text, uses):
     """An Apache file with the values of the ``Define``s and ``Use`` arguments that
     ``redact_apache`` found standing in a secret's place (``uses``) replaced."""
@@ -2875,9 +2886,12 @@ def redact_secret_uses(text, uses):
             name = values[1].lower()
             secrets = set()
             for index in range(len(values) - 2):
-                # Use ${NAME}: any macro whose parameter there is a secret's.
-                if (name, index) in macros or (
-                    "$" in name and any(used[1] == index for used in macros)
+                # Use ${NAME}: any macro whose parameter there is a secret's;
+                # any Use, where a macro named by a ${NAME} has one.
+                if (
+                    (name, index) in macros
+                    or (ANY_MACRO, index) in macros
+                    or ("$" in name and any(used[1] == index for used in macros))
                 ):
                     secrets.add(values[index + 2])
                     values[index + 2] = APACHE_REDACTED
