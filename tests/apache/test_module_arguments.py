@@ -476,8 +476,10 @@ _UNKNOWN_FILTER = "Unknown filter provider {}"
         (["deflate"], "AddOutputFilterByType DEFALTE text/html", _UNKNOWN_FILTER.format("DEFALTE")),
         (["deflate"], "AddOutputFilterByType DEFLATE;;BOGUS;OTHER text/css",
          _UNKNOWN_FILTER.format("BOGUS")),
-        # An empty first word names none.
+        # An empty first word names none; only ASCII letters fold (a Kelvin sign is no K).
         ([], 'AddOutputFilterByType "" text/html', None),
+        (["bucketeer"], "AddOutputFilterByType BUC\u212aETEER text/html",
+         _UNKNOWN_FILTER.format("BUC")),  # apache2 writes the sign's bytes escaped
     ],
 )  # fmt: skip
 def test_output_filter_names_as_apache2(

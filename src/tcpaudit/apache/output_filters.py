@@ -1,7 +1,7 @@
 """The output filters ``AddOutputFilterByType`` may name: those the loaded modules register.
 
 mod_filter's ``filter_bytype`` looks each ``;``-separated name up with
-``ap_get_output_filter_handle`` (names fold case) and refuses the line with
+``ap_get_output_filter_handle`` (ASCII letters fold case) and refuses the line with
 "Unknown filter provider NAME" for the first one no module registered.
 Modules register theirs when they are loaded (``ap_register_output_filter``
 in their hooks; the names below are from httpd 2.4's sources, the union of
@@ -16,6 +16,8 @@ with a module tcpaudit does not know (it may register any), nor in httpd
 from __future__ import annotations
 
 from collections.abc import Collection
+
+from .values import ascii_lower
 
 __all__ = ["output_filter_error", "output_filters"]
 
@@ -70,6 +72,6 @@ def output_filter_error(words: tuple[str, ...], filters: frozenset[str]) -> str 
     if not words:
         return None
     for name in words[0].split(";"):
-        if name and name.lower() not in filters:
+        if name and ascii_lower(name) not in filters:
             return f"Unknown filter provider {name}"
     return None
