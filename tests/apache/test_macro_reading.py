@@ -9,11 +9,12 @@ another file may hold anything. Each case runs through the real apache2
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
-from apache_harness import MODULE_DIR
-from test_apache_differential import Tree, main_file_both_ways
+from apache_harness import MODULE_DIR, map_tree, run_apache
+from test_apache_differential import Tree, assert_same, load_with_tcpaudit, main_file_both_ways
 
 from tcpaudit.errors import ApacheConfigError
 
@@ -47,3 +48,34 @@ def test_expanded_lines_are_read_with_their_quotes(
     assert run.accepted, run.stderr
     assert not isinstance(loaded, ApacheConfigError)
     assert [vhost.server_name for vhost in loaded.vhosts] == names
+
+
+_MACRO = ["<Macro Site $host>", "ServerAdmin $host", "</Macro>", "Use Site one.example"]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        # The file's last line, without a line feed, right after the Use: dropped.
+        "Timeout 9",
+        # Continued into it from the line after the Use: the continuation is dropped.
+        "Timeout 7 \\\n</IfDefine>",
+        "Timeout 7 \\\n9",
+        # A line between: read as any other.
+        "Timeout 7\nTimeout 9",
+        "\nTimeout 7 \\\n9",
+    ],
+)
+def test_the_unterminated_last_line_after_a_use_as_apache2(tmp_path: Path, tail: str) -> None:
+    # mod_macro reads the line after a Use through its own reader
+    # (array_getstr), which drops a last line without a line feed.
+    main = tmp_path / "tcpaudit" / TREE.main_file.lstrip("/")
+    lines = [*BASE, "<IfDefine !NEVER>", *_MACRO] if "</IfDefine>" in tail else [*BASE, *_MACRO]
+    main.parent.mkdir(parents=True)
+    main.write_text("\n".join(lines) + "\n" + tail)  # no line feed at the end
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tmp_path / "tcpaudit", apache_root, symlinks=True)
+    map_tree(apache_root)
+    run = run_apache(apache_root, TREE.main_file, TREE.server_root)
+    loaded = load_with_tcpaudit(tmp_path / "tcpaudit", TREE)
+    assert_same(run, loaded)
