@@ -449,6 +449,9 @@ def test_honest_sites_redefining_a_name_snapshot_unchanged(
         f'<Macro Inner "$p">\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\nUse Inner {CANARY}',
         f"Define MN Inner\n<Macro ${{MN}} $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\n"
         f"Use Inner {CANARY}",
+        # A macro defined in the body of the one used, and used there.
+        f"<Macro Outer $pw>\n<Macro Inner $x>\nProxyPass /app http://user:$x@backend/\n</Macro>\n"
+        f"Use Inner $pw\n</Macro>\nUse Outer {CANARY}",
     ],
 )
 def test_secrets_assembled_by_macros_stay_on_the_host(

@@ -1197,6 +1197,17 @@ _INNER = "<Macro Inner $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\n
         # A Define given as the password argument, used elsewhere as a name.
         "Define PWV CanaryHorse\n<Macro Site $pw>\nProxyPass /a http://u:$pw@127.0.0.1:8081/\n"
         "</Macro>\n<VirtualHost *:80>\nUse Site ${PWV}\nServerName ${PWV}.example\n</VirtualHost>\n",
+        # A macro defined in the body of the one used, and used there.
+        "<Macro Outer $pw>\n<Macro Inner $x>\nProxyPass /app http://user:$x@backend/\n</Macro>\n"
+        "Use Inner $pw\n<VirtualHost *:80>\nServerName $pw.example\n</VirtualHost>\n</Macro>\n"
+        "Use Outer CanaryHorse\n",
+        # A line that is a secret's only with this Use's values.
+        "<Macro Site $n $v>\nProxyPass /app http://backend/?$n=$v\n<VirtualHost *:80>\n"
+        "ServerName $v.example\n</VirtualHost>\n</Macro>\nUse Site token CanaryHorse\n",
+        "<Macro Site $n $v>\nDefine $n $v\n<VirtualHost *:80>\nServerName $v.example\n"
+        "</VirtualHost>\n</Macro>\nUse Site DB_PASSWORD CanaryHorse\n",
+        "<Macro Site $h $v>\nRequestHeader set $h $v\n<VirtualHost *:80>\nServerName $v.example\n"
+        "</VirtualHost>\n</Macro>\nUse Site Authorization CanaryHorse\n",
     ],
 )  # fmt: skip
 def test_a_secret_through_macros_and_defines_reaches_no_output(tmp_path: Path, conf: str) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from .lexer import first_word, split_words
 from .secret_checks import is_secret_directive
-from .secret_words import references_in_secrets
+from .secret_words import redact_arguments, references_in_secrets
 from .sections import Line, capture_macro_body
 from .shell_state import REDACTED_VALUE
 from .variables import MIN_HIDDEN_VALUE, REFERENCE, Variables
@@ -153,6 +153,21 @@ def secret_parameters(
     any macro's, ``secret_anywhere``), or through a ``Define`` of the body
     whose ``${NAME}`` the body puts there."""
     found: set[str] = set()
+    # Macros the body defines (a Use of one, later in the body, is of it).
+    local = _defined_in_body(macro)
+    if local:
+        outer_secret_of = secret_of
+        local_secrets: dict[str, set[int]] = {}
+
+        def secret_of(name: str) -> set[int]:
+            if name in local_secrets:
+                return local_secrets[name]
+            return outer_secret_of(name)
+
+        for nested in local:
+            local_secrets[nested.name] = secret_parameters(
+                nested, secret_of, resolve, secret_anywhere
+            )
     # Define NAME ...$p... in the body: ${NAME} -> the parameters in its value.
     defined: dict[str, set[str]] = {}
     for _number, text, _file in macro.body:
@@ -182,6 +197,72 @@ def secret_parameters(
     for reference in found & defined.keys():
         found |= defined[reference]
     return {index for index, parameter in enumerate(macro.parameters) if parameter in found}
+
+
+def _secret_by_values(
+    macro: Macro, values: list[str], expansion: list[tuple[int, str, str]]
+) -> set[int]:
+    """The indexes of the parameters whose values a line of this expansion
+    hides as a secret (the reader's rule on the expanded words): the value
+    is gone from the words once hidden."""
+    found: set[int] = set()
+    if len(values) != len(macro.parameters):
+        return found
+    for (_number, text, _file), (_, written, _) in zip(expansion, macro.body, strict=True):
+        here = [
+            index
+            for index, parameter in enumerate(macro.parameters)
+            if parameter in written and len(values[index]) >= MIN_HIDDEN_VALUE
+        ]
+        if not here:
+            continue
+        name, rest = first_word(text)
+        key = name.lower().lstrip("<").rstrip(">")
+        if "@" not in text and not is_secret_directive(key):
+            continue
+        words = tuple(split_words(rest))
+        redacted = redact_arguments(key, words)
+        if redacted == words:
+            continue
+        kept = " ".join(redacted)
+        found.update(index for index in here if values[index] not in kept)
+    return found
+
+
+def _defined_in_body(macro: Macro) -> list[Macro]:
+    """The macros ``macro``'s body defines at its own level, in order."""
+    found: list[Macro] = []
+    body = macro.body
+    index = 0
+    while index < len(body):
+        number, text, file = body[index]
+        index += 1
+        name, rest = first_word(text)
+        if name.lower() != "<macro":
+            continue
+        depth = 1
+        inner: list[tuple[int, str, str]] = []
+        while index < len(body) and depth:
+            line = body[index]
+            index += 1
+            key = first_word(line[1])[0].lower()
+            depth += (key == "<macro") - (key.rstrip(">") == "</macro")
+            if depth:
+                inner.append(line)
+        try:
+            inner_name, parameters = parse_macro_header(rest)
+        except MacroError:
+            continue
+        found.append(Macro(inner_name, parameters, tuple(inner), file, number))
+    return found
+
+
+def _names_a_macro_by_variable(macro: Macro) -> bool:
+    """Whether a ``Use`` of ``macro``'s body names its macro by a ``${NAME}``."""
+    return any(
+        first_word(text)[0].lower() == "use" and "${" in first_word(first_word(text)[1])[0]
+        for _number, text, _file in macro.body
+    )
 
 
 def used_macro_names(macro: Macro, resolve: Callable[[str], str] = str) -> list[str]:
@@ -222,7 +303,7 @@ class MacroTable:
         # the load's bounds (the evaluator's guard) between Uses.
         self.kept_characters = 0
         self.check: Callable[[str, int], None] | None = None
-        self._anywhere: tuple[tuple[int, int], set[int]] | None = None
+        self._anywhere: set[int] | None = None
         self.macros: dict[str, Macro] = {}
         self.defined_any = False
         self.expanded_lines = 0
@@ -233,7 +314,12 @@ class MacroTable:
         # The macros some Use expanded, by place: their body lines are where
         # a fix of what they built would go, shared by every Use.
         self.used: dict[tuple[str, int], Macro] = {}
-        self._secret_parameters: dict[tuple[str, str, int, int, int], set[int]] = {}
+        self._secret_parameters: dict[tuple[str, str, int], set[int]] = {}
+        # What the cache holds: the macros' generation, the Defines' changes,
+        # and the places whose answer read a ${NAME}.
+        self._cache_generation = 0
+        self._dynamic_changes = 0
+        self._dynamic: set[tuple[str, str, int]] = set()
         # Where a Use put a secret argument: (file, line) of the body line ->
         # the text expanded -> that text with the placeholder there (None if
         # it cannot be built), and the values; hidden once the walk judged
@@ -248,13 +334,25 @@ class MacroTable:
         """``secret_parameters`` of ``macro``, the macros it uses worked out first.
 
         Depth first with a stack of its own: a chain of 3,000 macros each
-        using the next is a configuration httpd accepts.
+        using the next is a configuration httpd accepts. Kept until a macro
+        is defined or removed; those whose answer reads a ``${NAME}`` (a Use
+        naming its macro so, or using such a macro), until a Define changes.
         """
         cache = self._secret_parameters
         changes = self.variables.changes if self.variables is not None else 0
+        if self._cache_generation != self.generation:
+            cache.clear()
+            self._dynamic.clear()
+            self._anywhere = None
+            self._cache_generation = self.generation
+        if self._dynamic_changes != changes:
+            for stale in self._dynamic:
+                cache.pop(stale, None)
+            self._dynamic.clear()
+            self._dynamic_changes = changes
 
-        def place(of: Macro) -> tuple[str, str, int, int, int]:
-            return (of.name, of.file, of.line, self.generation, changes)
+        def place(of: Macro) -> tuple[str, str, int]:
+            return (of.name, of.file, of.line)
 
         def known_of(name: str) -> set[int]:
             inner = self.macros.get(name)
@@ -267,6 +365,11 @@ class MacroTable:
                 cache[place(current)] = secret_parameters(
                     current, known_of, self.resolve, self._secret_anywhere
                 )
+                used = [self.macros.get(name) for name in used_macro_names(current, self.resolve)]
+                if _names_a_macro_by_variable(current) or any(
+                    inner is not None and place(inner) in self._dynamic for inner in used
+                ):
+                    self._dynamic.add(place(current))
                 continue
             if place(current) in cache:
                 continue
@@ -281,14 +384,12 @@ class MacroTable:
     def _secret_anywhere(self) -> set[int]:
         """The parameter indexes any macro defined now puts where a secret is:
         what a Use naming its macro by a parameter (``Use $m $pw``) may pass.
-        Worked out once per state of the macros and Defines (asked again while
-        working it out, what is known so far)."""
-        changes = self.variables.changes if self.variables is not None else 0
-        key = (self.generation, changes)
-        if self._anywhere is not None and self._anywhere[0] == key:
-            return self._anywhere[1]
+        Worked out once per state of the macros (asked again while working it
+        out, what is known so far)."""
+        if self._anywhere is not None and self._cache_generation == self.generation:
+            return self._anywhere
         found: set[int] = set()
-        self._anywhere = (key, found)
+        self._anywhere = found
         for macro in list(self.macros.values()):
             found |= self._secret_parameter_indexes(macro)
         return found
@@ -340,6 +441,15 @@ class MacroTable:
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")
         expansion = expand_macro(macro, rest)
+        # Where an argument makes a line a secret's only with this Use's
+        # values (?$n=$v with n a "token", Define $n $v with n a password's name).
+        placed = _secret_by_values(macro, split_words(rest)[1:], expansion)
+        if placed - secret:
+            secret = secret | placed
+            if self.check is not None:
+                self.check(where, number)
+            self.secret_use_lines.add((where, number))
+            self._note_secret_references(where, number, secret)
         if secret:
             self._note_secrets(macro, rest, secret, expansion)
         expanded = [

@@ -1877,6 +1877,7 @@ def redact_apache(text, uses=None):
     lines = text.split("\n")
     first = 0
     macro = None
+    outer_macros = []  # the macros whose bodies define the one being read
     secret_keys = {}  # directive name -> _is_secret_directive (one test a name)
     last = len(lines) - 1
     for index, raw in enumerate(lines):
@@ -1907,6 +1908,7 @@ def redact_apache(text, uses=None):
             # Its words as httpd reads them (quotes removed); a name made of
             # a ${NAME} is known only as httpd reads the line: any macro's.
             words = _words(joined.strip().rstrip(">"))
+            outer_macros.append(macro)
             macro = (_macro_name(words[1]), words[2:]) if len(words) > 1 else None
         key = word.lstrip("<").rstrip(">")
         current = joined  # the line as it will be sent
@@ -1930,7 +1932,8 @@ def redact_apache(text, uses=None):
                 _KNOWN_TOKEN.sub(APACHE_REDACTED, current)
             ]
         if word.startswith("</macro"):
-            macro = None
+            # A macro defined in another's body ends: back in that body.
+            macro = outer_macros.pop() if outer_macros else None
         if uses is not None and key in _COPYING and _copies_credential(key, joined):
             # A variable or a capture made of a credential: what compares it,
             # in any file, is found by follow_secret_uses.
@@ -2633,6 +2636,7 @@ def follow_secret_uses(texts, uses):
 
     for text in texts:
         macro = None
+        outer_macros = []  # the macros whose bodies define the one being read
         conditions = set()  # what the RewriteConds since the last RewriteRule read
         for name, args in directive_lines(text, _FOLLOWED):
             if name == "header" and args and args[0].lower() in ("always", "onsuccess"):
@@ -2674,9 +2678,10 @@ def follow_secret_uses(texts, uses):
                 conditions = set()
             elif name in ("<macro", "<macro>"):
                 words = [word.rstrip(">") for word in args]
+                outer_macros.append(macro)
                 macro = (_macro_name(words[0]), words[1:]) if words and words[0] else None
             elif name.startswith("</macro"):
-                macro = None
+                macro = outer_macros.pop() if outer_macros else None
             elif name == "use" and args:
                 if "$" in args[0]:
                     # Use ${NAME} ...: the macro is named when the line is read;
