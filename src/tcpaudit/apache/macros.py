@@ -1,291 +1,47 @@
-"""mod_macro: ``<Macro>`` definitions and their ``Use``, expanded as httpd 2.4 does.
+"""mod_macro's table: ``<Macro>``, ``Use`` and ``UndefMacro`` as the reader meets them.
 
-Owns the text rules of modules/core/mod_macro.c; ``evaluator.py`` decides when
-they apply (only while macro_module is loaded) and parses the expanded lines in
-place of the ``Use`` line, in the same section context, as httpd does.
-
-- ``<Macro name $a $b>`` takes the lines up to the matching ``</Macro>``
-  (nested ``<Macro>`` counted, comment lines dropped), unevaluated;
-- ``Use name x y`` needs exactly as many values as parameters; in each body
-  line the earliest parameter found is replaced (the longest one when two
-  start at the same place), scanning on after the inserted value; a
-  parameter written ``@p`` inserts its value in double quotes with ``"`` and
-  ``\\`` escaped;
-- a macro may not ``Use`` itself, directly or through another macro.
-
-An expanded directive keeps the file and line of the body line it comes from;
-httpd names it after the use instead ("macro 'x' (defined on line N of F)
-used on line M of G", line = position in the body).
+``evaluator.py`` decides when they apply (only while macro_module is loaded)
+and parses the expanded lines in place of the ``Use`` line, in the same
+section context, as httpd does. The text rules (a definition's header, a
+Use's substitution) are in ``macro_text.py``; which arguments stand where a
+secret is, in ``macro_secrets.py``; the table keeps where a Use put such
+values, for ``secret_hiding`` to hide once the walk has judged the lines.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from .lexer import first_word, split_words
-from .secret_checks import is_secret_directive
-from .secret_words import redact_arguments, references_in_secrets
+from .lexer import split_words
+from .macro_secrets import (
+    names_a_macro_by_variable,
+    secret_by_values,
+    secret_parameters,
+    used_macro_names,
+)
+from .macro_text import (
+    MAX_EXPANDED_CHARACTERS,
+    MAX_EXPANDED_LINES,
+    MAX_LINE,
+    Macro,
+    MacroError,
+    expand_macro,
+    parse_macro_header,
+    substitute,
+)
 from .sections import Line, capture_macro_body
 from .shell_state import REDACTED_VALUE
 from .variables import MIN_HIDDEN_VALUE, REFERENCE, Variables
 
 __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_header"]
 
-_ESCAPE_ARGUMENT = "@"
-# mod_macro substitutes in a MAX_STRING_LEN buffer (httpd.h: 8192 bytes).
-_MAX_LINE = 8192
-# Lines that Use may splice into a configuration in all: each Use may expand
-# macros that Use others twice, 2**n lines for n macros.
-MAX_EXPANDED_LINES = 100_000
-# And their text: 100,000 lines of up to 8 KiB would be 800 MB.
-MAX_EXPANDED_CHARACTERS = 64 * 1024 * 1024
 # The lines where Uses put secrets, kept until the walk has judged them; past
 # this, only the secret values are kept for those lines (hidden wherever they stand).
 MAX_KEPT_CHARACTERS = 16 * 1024 * 1024
 # A secret argument's text looked for inside the other arguments: the longest.
 _SEARCHED_SECRETS = 16
 # A body line with the placeholder for its secret arguments, built at most this long.
-_PLACED_LINE = 16 * _MAX_LINE
-
-
-class MacroError(Exception):
-    """A macro httpd refuses; the message is httpd's."""
-
-
-@dataclass(frozen=True, slots=True)
-class Macro:
-    """A defined macro: lower-cased name, parameters and body lines (line, text, file)."""
-
-    name: str
-    parameters: tuple[str, ...]
-    body: tuple[tuple[int, str, str], ...]
-    file: str
-    line: int
-    # Finds the earliest parameter, the longest of those starting there:
-    # alternatives longest first (the regex takes the first that matches at
-    # a place), the first written first among equals, as mod_macro does.
-    finder: re.Pattern[str] = field(init=False, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        ordered = sorted(self.parameters, key=len, reverse=True)
-        finder = re.compile("|".join(map(re.escape, ordered))) if ordered else _NOTHING
-        object.__setattr__(self, "finder", finder)
-
-
-_NOTHING = re.compile(r"(?!)")
-
-
-def parse_macro_header(raw_args: str) -> tuple[str, tuple[str, ...]]:
-    """Return the lower-cased name and the parameters of ``<Macro name params...>``."""
-    end = raw_args.rfind(">")
-    if end < 0:
-        raise MacroError("<Macro> directive missing closing '>'")
-    if end == 0:
-        raise MacroError("<Macro macro definition: empty name")
-    words = split_words(raw_args[:end])
-    if not words or not words[0]:
-        raise MacroError("<Macro macro definition: name not found")
-    name, parameters = words[0].lower(), tuple(words[1:])
-    for position, parameter in enumerate(parameters):
-        if not parameter:
-            raise MacroError(f"macro '{name}': empty argument #{position + 1} name")
-        if parameter in parameters[position + 1 :]:
-            raise MacroError(f"argument name conflict in macro '{name}': argument '{parameter}'")
-    return name, parameters
-
-
-def _quoted(value: str) -> str:
-    return '"' + "".join("\\" + c if c in '"\\' else c for c in value) + '"'
-
-
-def _substitute(line: str, macro: Macro, values: list[str], limit: int = _MAX_LINE) -> str:
-    # One regex search per substitution, and the line built once: a search
-    # per parameter and a new line per substitution cost occurrences x
-    # parameters x line length (a minute for 25 uses of a macro of 1,000
-    # parameters named 1,100 times).
-    index_of = macro.parameters.index
-    done: list[str] = []  # the line before rest[pending:], final
-    done_length = 0
-    rest = line
-    pending = 0
-    position = 0
-    while True:
-        found = macro.finder.search(rest, position)
-        if found is None:
-            break
-        parameter = found.group()
-        value = values[index_of(parameter)]
-        start, end = found.span()
-        if parameter == value:
-            position = end
-            continue
-        inserted = _quoted(value) if parameter[0] == _ESCAPE_ARGUMENT else value
-        if done_length + len(rest) - pending - len(parameter) + len(inserted) >= limit:
-            # An @parameter whose value holds it grows for ever; httpd stops here.
-            raise MacroError("cannot substitute, buffer size too small")
-        done.append(rest[pending:start])
-        done.append(value if inserted is value else inserted[: len(value)])
-        done_length += start - pending + len(value)
-        if inserted is value:
-            pending = position = end
-        else:
-            # mod_macro moves on by the length of the value, not of what it
-            # inserted: the end of a quoted value is scanned again.
-            rest = inserted[len(value) :] + rest[end:]
-            pending = position = 0
-    if not done:
-        return rest
-    done.append(rest[pending:])
-    return "".join(done)
-
-
-def secret_parameters(
-    macro: Macro,
-    secret_of: Callable[[str], set[int]],
-    resolve: Callable[[str], str] = str,
-    secret_anywhere: Callable[[], set[int]] = set,
-) -> set[int]:
-    """The indexes of the parameters ``macro`` puts where a secret is: directly,
-    through a ``Use`` of another macro (``secret_of(name)``: that macro's; a
-    name written ``${NAME}`` is ``resolve``d; one made of a parameter may be
-    any macro's, ``secret_anywhere``), or through a ``Define`` of the body
-    whose ``${NAME}`` the body puts there."""
-    found: set[str] = set()
-    # Macros the body defines (a Use of one, later in the body, is of it).
-    local = _defined_in_body(macro)
-    if local:
-        outer_secret_of = secret_of
-        local_secrets: dict[str, set[int]] = {}
-
-        def secret_of(name: str) -> set[int]:
-            if name in local_secrets:
-                return local_secrets[name]
-            return outer_secret_of(name)
-
-        for nested in local:
-            local_secrets[nested.name] = secret_parameters(
-                nested, secret_of, resolve, secret_anywhere
-            )
-    # Define NAME ...$p... in the body: ${NAME} -> the parameters in its value.
-    defined: dict[str, set[str]] = {}
-    for _number, text, _file in macro.body:
-        name, rest = first_word(text)
-        if name.lower() == "define":
-            words = split_words(rest)
-            held = {p for p in macro.parameters if any(p in word for word in words[1:])}
-            if len(words) > 1 and held:
-                defined["${" + words[0] + "}"] = held
-    references = {*macro.parameters, *defined}
-    for _number, text, _file in macro.body:
-        name, rest = first_word(text)
-        key = name.lower().lstrip("<").rstrip(">")
-        if key == "use":
-            words = split_words(rest)
-            if not words:
-                continue
-            if any(parameter in words[0] for parameter in macro.parameters):
-                inner = secret_anywhere()
-            else:
-                inner = secret_of(resolve(words[0]).lower())
-            for index in inner:
-                if index + 1 < len(words):
-                    found.update(p for p in references if p in words[index + 1])
-        elif "@" in text or is_secret_directive(key):
-            found |= references_in_secrets(key, split_words(rest), references)
-    for reference in found & defined.keys():
-        found |= defined[reference]
-    return {index for index, parameter in enumerate(macro.parameters) if parameter in found}
-
-
-def _secret_by_values(
-    macro: Macro, values: list[str], expansion: list[tuple[int, str, str]]
-) -> set[int]:
-    """The indexes of the parameters whose values a line of this expansion
-    hides as a secret (the reader's rule on the expanded words): the value
-    is gone from the words once hidden."""
-    found: set[int] = set()
-    if len(values) != len(macro.parameters):
-        return found
-    for (_number, text, _file), (_, written, _) in zip(expansion, macro.body, strict=True):
-        here = [
-            index
-            for index, parameter in enumerate(macro.parameters)
-            if parameter in written and len(values[index]) >= MIN_HIDDEN_VALUE
-        ]
-        if not here:
-            continue
-        name, rest = first_word(text)
-        key = name.lower().lstrip("<").rstrip(">")
-        if "@" not in text and not is_secret_directive(key):
-            continue
-        words = tuple(split_words(rest))
-        redacted = redact_arguments(key, words)
-        if redacted == words:
-            continue
-        kept = " ".join(redacted)
-        found.update(index for index in here if values[index] not in kept)
-    return found
-
-
-def _defined_in_body(macro: Macro) -> list[Macro]:
-    """The macros ``macro``'s body defines at its own level, in order."""
-    found: list[Macro] = []
-    body = macro.body
-    index = 0
-    while index < len(body):
-        number, text, file = body[index]
-        index += 1
-        name, rest = first_word(text)
-        if name.lower() != "<macro":
-            continue
-        depth = 1
-        inner: list[tuple[int, str, str]] = []
-        while index < len(body) and depth:
-            line = body[index]
-            index += 1
-            key = first_word(line[1])[0].lower()
-            depth += (key == "<macro") - (key.rstrip(">") == "</macro")
-            if depth:
-                inner.append(line)
-        try:
-            inner_name, parameters = parse_macro_header(rest)
-        except MacroError:
-            continue
-        found.append(Macro(inner_name, parameters, tuple(inner), file, number))
-    return found
-
-
-def _names_a_macro_by_variable(macro: Macro) -> bool:
-    """Whether a ``Use`` of ``macro``'s body names its macro by a ``${NAME}``."""
-    return any(
-        first_word(text)[0].lower() == "use" and "${" in first_word(first_word(text)[1])[0]
-        for _number, text, _file in macro.body
-    )
-
-
-def used_macro_names(macro: Macro, resolve: Callable[[str], str] = str) -> list[str]:
-    """The names of the macros ``macro``'s body uses, lower-cased."""
-    names = []
-    for _number, text, _file in macro.body:
-        name, rest = first_word(text)
-        if name.lower() == "use":
-            words = split_words(rest)
-            if words:
-                names.append(resolve(words[0]).lower())
-    return names
-
-
-def expand_macro(macro: Macro, raw_args: str) -> list[tuple[int, str, str]]:
-    """Body lines of ``Use`` with the values of ``raw_args`` substituted."""
-    values = split_words(raw_args)[1:]
-    if len(values) != len(macro.parameters):
-        raise MacroError(
-            f"macro '{macro.name}' (defined on line {macro.line} of \"{macro.file}\") used "
-            f"with {len(values)} arguments instead of {len(macro.parameters)}"
-        )
-    return [(number, _substitute(text, macro, values), file) for number, text, file in macro.body]
+_PLACED_LINE = 16 * MAX_LINE
 
 
 class MacroTable:
@@ -366,7 +122,7 @@ class MacroTable:
                     current, known_of, self.resolve, self._secret_anywhere
                 )
                 used = [self.macros.get(name) for name in used_macro_names(current, self.resolve)]
-                if _names_a_macro_by_variable(current) or any(
+                if names_a_macro_by_variable(current) or any(
                     inner is not None and place(inner) in self._dynamic for inner in used
                 ):
                     self._dynamic.add(place(current))
@@ -443,7 +199,7 @@ class MacroTable:
         expansion = expand_macro(macro, rest)
         # Where an argument makes a line a secret's only with this Use's
         # values (?$n=$v with n a "token", Define $n $v with n a password's name).
-        placed = _secret_by_values(macro, split_words(rest)[1:], expansion)
+        placed = secret_by_values(macro, split_words(rest)[1:], expansion)
         if placed - secret:
             secret = secret | placed
             if self.check is not None:
@@ -526,7 +282,7 @@ class MacroTable:
             try:
                 # The placeholder may be longer than the values: past httpd's
                 # bound, within another (an @parameter's quoting may grow).
-                placed: str | None = _substitute(written, macro, placed_values, _PLACED_LINE)
+                placed: str | None = substitute(written, macro, placed_values, _PLACED_LINE)
             except MacroError:
                 placed = None
             if placed == text:

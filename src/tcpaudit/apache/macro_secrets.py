@@ -1,0 +1,157 @@
+"""Which arguments of a macro's ``Use`` stand where a secret is.
+
+A parameter is a secret's when its body puts it in a secret's place (a
+URL's password, a secret-named ``Define``), directly, through a macro it
+uses (one defined in its body, named by a ``${NAME}`` or by a parameter),
+or through a ``Define`` of the body; or when this Use's values make a line
+a secret's (``?$n=$v`` with n a token's name). ``macros.MacroTable`` keeps
+where the values went and ``secret_hiding`` hides them after the walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .lexer import first_word, split_words
+from .macro_text import Macro, MacroError, parse_macro_header
+from .secret_checks import is_secret_directive
+from .secret_words import redact_arguments, references_in_secrets
+from .variables import MIN_HIDDEN_VALUE
+
+__all__ = ["names_a_macro_by_variable", "secret_by_values", "secret_parameters", "used_macro_names"]
+
+
+def secret_parameters(
+    macro: Macro,
+    secret_of: Callable[[str], set[int]],
+    resolve: Callable[[str], str] = str,
+    secret_anywhere: Callable[[], set[int]] = set,
+) -> set[int]:
+    """The indexes of the parameters ``macro`` puts where a secret is: directly,
+    through a ``Use`` of another macro (``secret_of(name)``: that macro's; a
+    name written ``${NAME}`` is ``resolve``d; one made of a parameter may be
+    any macro's, ``secret_anywhere``), or through a ``Define`` of the body
+    whose ``${NAME}`` the body puts there."""
+    found: set[str] = set()
+    # Macros the body defines (a Use of one, later in the body, is of it).
+    local = _defined_in_body(macro)
+    if local:
+        outer_secret_of = secret_of
+        local_secrets: dict[str, set[int]] = {}
+
+        def secret_of(name: str) -> set[int]:
+            if name in local_secrets:
+                return local_secrets[name]
+            return outer_secret_of(name)
+
+        for nested in local:
+            local_secrets[nested.name] = secret_parameters(
+                nested, secret_of, resolve, secret_anywhere
+            )
+    # Define NAME ...$p... in the body: ${NAME} -> the parameters in its value.
+    defined: dict[str, set[str]] = {}
+    for _number, text, _file in macro.body:
+        name, rest = first_word(text)
+        if name.lower() == "define":
+            words = split_words(rest)
+            held = {p for p in macro.parameters if any(p in word for word in words[1:])}
+            if len(words) > 1 and held:
+                defined["${" + words[0] + "}"] = held
+    references = {*macro.parameters, *defined}
+    for _number, text, _file in macro.body:
+        name, rest = first_word(text)
+        key = name.lower().lstrip("<").rstrip(">")
+        if key == "use":
+            words = split_words(rest)
+            if not words:
+                continue
+            if any(parameter in words[0] for parameter in macro.parameters):
+                inner = secret_anywhere()
+            else:
+                inner = secret_of(resolve(words[0]).lower())
+            for index in inner:
+                if index + 1 < len(words):
+                    found.update(p for p in references if p in words[index + 1])
+        elif "@" in text or is_secret_directive(key):
+            found |= references_in_secrets(key, split_words(rest), references)
+    for reference in found & defined.keys():
+        found |= defined[reference]
+    return {index for index, parameter in enumerate(macro.parameters) if parameter in found}
+
+
+def secret_by_values(
+    macro: Macro, values: list[str], expansion: list[tuple[int, str, str]]
+) -> set[int]:
+    """The indexes of the parameters whose values a line of this expansion
+    hides as a secret (the reader's rule on the expanded words): the value
+    is gone from the words once hidden."""
+    found: set[int] = set()
+    if len(values) != len(macro.parameters):
+        return found
+    for (_number, text, _file), (_, written, _) in zip(expansion, macro.body, strict=True):
+        here = [
+            index
+            for index, parameter in enumerate(macro.parameters)
+            if parameter in written and len(values[index]) >= MIN_HIDDEN_VALUE
+        ]
+        if not here:
+            continue
+        name, rest = first_word(text)
+        key = name.lower().lstrip("<").rstrip(">")
+        if "@" not in text and not is_secret_directive(key):
+            continue
+        words = tuple(split_words(rest))
+        redacted = redact_arguments(key, words)
+        if redacted == words:
+            continue
+        kept = " ".join(redacted)
+        found.update(index for index in here if values[index] not in kept)
+    return found
+
+
+def _defined_in_body(macro: Macro) -> list[Macro]:
+    """The macros ``macro``'s body defines at its own level, in order."""
+    found: list[Macro] = []
+    body = macro.body
+    index = 0
+    while index < len(body):
+        number, text, file = body[index]
+        index += 1
+        name, rest = first_word(text)
+        if name.lower() != "<macro":
+            continue
+        depth = 1
+        inner: list[tuple[int, str, str]] = []
+        while index < len(body) and depth:
+            line = body[index]
+            index += 1
+            key = first_word(line[1])[0].lower()
+            depth += (key == "<macro") - (key.rstrip(">") == "</macro")
+            if depth:
+                inner.append(line)
+        try:
+            inner_name, parameters = parse_macro_header(rest)
+        except MacroError:
+            continue
+        found.append(Macro(inner_name, parameters, tuple(inner), file, number))
+    return found
+
+
+def names_a_macro_by_variable(macro: Macro) -> bool:
+    """Whether a ``Use`` of ``macro``'s body names its macro by a ``${NAME}``."""
+    return any(
+        first_word(text)[0].lower() == "use" and "${" in first_word(first_word(text)[1])[0]
+        for _number, text, _file in macro.body
+    )
+
+
+def used_macro_names(macro: Macro, resolve: Callable[[str], str] = str) -> list[str]:
+    """The names of the macros ``macro``'s body uses, lower-cased."""
+    names = []
+    for _number, text, _file in macro.body:
+        name, rest = first_word(text)
+        if name.lower() == "use":
+            words = split_words(rest)
+            if words:
+                names.append(resolve(words[0]).lower())
+    return names
