@@ -79,3 +79,20 @@ def test_the_unterminated_last_line_after_a_use_as_apache2(tmp_path: Path, tail:
     run = run_apache(apache_root, TREE.main_file, TREE.server_root)
     loaded = load_with_tcpaudit(tmp_path / "tcpaudit", TREE)
     assert_same(run, loaded)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # A value ending in a backslash continues its line on the next body line.
+        ["<Macro Site $tag>", "<VirtualHost *:80>", "ServerName a.example",
+         "Header set X-Tag $tag", "-suffix", "</VirtualHost>", "</Macro>", 'Use Site "v1\\\\"'],
+        ["<Macro VHost $name $aliases>", "<VirtualHost *:80>", "ServerName $name",
+         "ServerAlias $aliases", "KeepAliveTimeout 30", "</VirtualHost>", "</Macro>",
+         'Use VHost example.com "www.example.com\\\\"'],
+        # On the body's last line: on the file's next line (refused: two words).
+        ["<Macro Site $v>", "ServerAdmin $v", "</Macro>", 'Use Site "a\\\\"', "Timeout 7"],
+    ],
+)  # fmt: skip
+def test_an_expanded_line_ending_in_a_backslash_continues(tmp_path: Path, lines: list[str]) -> None:
+    main_file_both_ways(tmp_path, [*BASE, *lines], TREE)

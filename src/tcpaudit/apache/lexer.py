@@ -68,7 +68,9 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     continued line, as httpd reports it (``ap_cfg_getline`` counts every
     physical line it reads). A line continues only when ``\\`` is the very
     last byte before the line feed (or before ``\\r\\n``); a backslash
-    followed by blanks, or on a last line without a line feed, is data.
+    followed by blanks, or on a last line without a line feed, is data. An
+    empty line continues a joined line whose text still ends with ``\\``
+    (httpd looks at the end of all it joined).
     """
     physical = simple_physical_lines(text)
     if physical is not None:
@@ -119,6 +121,12 @@ def _continued_lines(text: str) -> Iterator[tuple[int, str]]:
             body = line[:-1] if line.endswith("\r") else line
             if body.endswith("\\"):
                 pending.append(body[:-1])
+                continue
+            if not body and pending and "".join(pending).endswith("\\"):
+                # ap_cfg_getline looks at the end of all it joined: an empty
+                # line after "x\\" leaves "x\" there, which continues again.
+                joined = "".join(pending)
+                pending = [joined[:-1]]
                 continue
         if pending:
             pending.append(line)

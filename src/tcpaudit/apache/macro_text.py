@@ -31,6 +31,7 @@ __all__ = [
     "MAX_LINE",
     "Macro",
     "MacroError",
+    "continued",
     "expand_macro",
     "parse_macro_header",
     "substitute",
@@ -146,3 +147,24 @@ def expand_macro(macro: Macro, raw_args: str) -> list[tuple[int, str, str]]:
             f"with {len(values)} arguments instead of {len(macro.parameters)}"
         )
     return [(number, substitute(text, macro, values), file) for number, text, file in macro.body]
+
+
+def continued(
+    expansion: list[tuple[int, str, str]],
+) -> tuple[list[tuple[int, str, str]], str | None]:
+    """``expansion``'s lines joined as httpd's reader joins them: mod_macro
+    hands the expanded text back to ap_cfg_getline, so a line a value left
+    ending in a backslash continues on the next (the number is the last
+    line's). Returns the lines, and the text the last line leaves to continue
+    on the file's next line (None when it ends)."""
+    joined: list[tuple[int, str, str]] = []
+    pending: str | None = None
+    for number, text, file in expansion:
+        if pending is not None:
+            text = pending + text
+            pending = None
+        if text.endswith("\\"):
+            pending = text[:-1]
+            continue
+        joined.append((number, text, file))
+    return joined, pending

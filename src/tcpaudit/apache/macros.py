@@ -25,6 +25,7 @@ from .macro_text import (
     MAX_LINE,
     Macro,
     MacroError,
+    continued,
     expand_macro,
     parse_macro_header,
     substitute,
@@ -208,9 +209,17 @@ class MacroTable:
             self._note_secret_references(where, number, secret)
         if secret:
             self._note_secrets(macro, rest, secret, expansion)
-        expanded = [
-            (n, text.strip(" \t\r\n\f\v"), f, (*expanding, name)) for n, text, f in expansion
-        ]
+        read, left = continued(expansion)
+        expanded = [(n, text.strip(" \t\r\n\f\v"), f, (*expanding, name)) for n, text, f in read]
+        if left is not None:
+            # The last line continues on the file's next one (read through
+            # mod_macro's reader), or on nothing.
+            following = lines[index] if index < len(lines) else None
+            if following is not None and not following[3] and following[0] == number + 1:
+                lines[index] = (following[0], left + following[1], following[2], following[3])
+            else:
+                last = expansion[-1]
+                expanded.append((last[0], left.strip(" \t\r\n\f\v"), last[2], (*expanding, name)))
         self.expanded_characters += sum(len(entry[1]) for entry in expanded)
         if self.expanded_characters > MAX_EXPANDED_CHARACTERS:
             raise MacroError(
