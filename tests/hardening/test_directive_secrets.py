@@ -1208,6 +1208,13 @@ _INNER = "<Macro Inner $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\n
         "</VirtualHost>\n</Macro>\nUse Site DB_PASSWORD CanaryHorse\n",
         "<Macro Site $h $v>\nRequestHeader set $h $v\n<VirtualHost *:80>\nServerName $v.example\n"
         "</VirtualHost>\n</Macro>\nUse Site Authorization CanaryHorse\n",
+        # A line that is a secret's once its ${NAME}s read (a Define's name in any case).
+        "Define N token\n<Macro Site $v>\nProxyPass /app http://127.0.0.1:8080/?${N}=$v\n"
+        "<VirtualHost *:80>\nServerName $v.example\n</VirtualHost>\n</Macro>\nUse Site CanaryHorse\n",
+        "Define PRE http://u:\n<Macro Site $pw>\nProxyPass /a ${PRE}$pw@127.0.0.1:8081/\n"
+        "<VirtualHost *:80>\nServerName $pw.example\n</VirtualHost>\n</Macro>\nUse Site CanaryHorse\n",
+        "<Macro Site $pw>\nDefine PWV $pw\nProxyPass /a http://u:${pwv}@127.0.0.1:8081/\n"
+        "<VirtualHost *:80>\nServerName $pw.example\n</VirtualHost>\n</Macro>\nUse Site CanaryHorse\n",
     ],
 )  # fmt: skip
 def test_a_secret_through_macros_and_defines_reaches_no_output(tmp_path: Path, conf: str) -> None:

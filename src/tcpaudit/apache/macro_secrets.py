@@ -16,7 +16,7 @@ from .lexer import first_word, split_words
 from .macro_text import Macro, MacroError, parse_macro_header
 from .secret_checks import is_secret_directive
 from .secret_words import redact_arguments, references_in_secrets
-from .variables import MIN_HIDDEN_VALUE
+from .variables import MIN_HIDDEN_VALUE, REFERENCE
 
 __all__ = ["names_a_macro_by_variable", "secret_by_values", "secret_parameters", "used_macro_names"]
 
@@ -56,7 +56,19 @@ def secret_parameters(
             words = split_words(rest)
             held = {p for p in macro.parameters if any(p in word for word in words[1:])}
             if len(words) > 1 and held:
-                defined["${" + words[0] + "}"] = held
+                defined.setdefault(words[0].lower(), set()).update(held)
+    # Each ${NAME} of the body naming one of them, as written (httpd's
+    # Defines match whatever the case).
+    if defined:
+        written = {
+            found[0]: defined[found[1].lower()]
+            for _number, text, _file in macro.body
+            if "${" in text
+            # Up to the last "}": a "${" with none after it is tried to the end.
+            for found in REFERENCE.finditer(text, 0, text.rfind("}") + 1)
+            if found[1].lower() in defined
+        }
+        defined = written
     references = {*macro.parameters, *defined}
     for _number, text, _file in macro.body:
         name, rest = first_word(text)
@@ -80,11 +92,15 @@ def secret_parameters(
 
 
 def secret_by_values(
-    macro: Macro, values: list[str], expansion: list[tuple[int, str, str]]
+    macro: Macro,
+    values: list[str],
+    expansion: list[tuple[int, str, str]],
+    resolve: Callable[[str], str] = str,
 ) -> set[int]:
     """The indexes of the parameters whose values a line of this expansion
-    hides as a secret (the reader's rule on the expanded words): the value
-    is gone from the words once hidden."""
+    hides as a secret (the reader's rule on the expanded words, its
+    ``${NAME}``s ``resolve``d as the line will read): the value is gone from
+    the words once hidden."""
     found: set[int] = set()
     if len(values) != len(macro.parameters):
         return found
@@ -96,6 +112,7 @@ def secret_by_values(
         ]
         if not here:
             continue
+        text = resolve(text)
         name, rest = first_word(text)
         key = name.lower().lstrip("<").rstrip(">")
         if "@" not in text and not is_secret_directive(key):

@@ -41,6 +41,11 @@ __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_hea
 MAX_KEPT_CHARACTERS = 16 * 1024 * 1024
 # A secret argument's text looked for inside the other arguments: the longest.
 _SEARCHED_SECRETS = 16
+# Macros whose secret parameters a Use naming its macro by a parameter has
+# worked out; past it, every index is taken for a secret's.
+MAX_MACROS_WORKED_OUT = 256
+# The load's bounds are checked every so many Uses.
+_CHECK_EVERY_USES = 256
 # A body line with the placeholder for its secret arguments, built at most this long.
 _PLACED_LINE = 16 * MAX_LINE
 
@@ -60,6 +65,8 @@ class MacroTable:
         # the load's bounds (the evaluator's guard) between Uses.
         self.kept_characters = 0
         self.check: Callable[[str, int], None] | None = None
+        self.most_parameters = 0  # of any macro defined (see _secret_anywhere)
+        self.uses = 0
         self._anywhere: set[int] | None = None
         self.macros: dict[str, Macro] = {}
         self.defined_any = False
@@ -142,8 +149,13 @@ class MacroTable:
         """The parameter indexes any macro defined now puts where a secret is:
         what a Use naming its macro by a parameter (``Use $m $pw``) may pass.
         Worked out once per state of the macros (asked again while working it
-        out, what is known so far)."""
+        out, what is known so far); with more than MAX_MACROS_WORKED_OUT
+        macros defined, every index (a definition between each Use would
+        work them all out again each time)."""
         if self._anywhere is not None and self._cache_generation == self.generation:
+            return self._anywhere
+        if len(self.macros) > MAX_MACROS_WORKED_OUT:
+            self._anywhere = set(range(self.most_parameters))
             return self._anywhere
         found: set[int] = set()
         self._anywhere = found
@@ -167,6 +179,7 @@ class MacroTable:
             body, index = capture_macro_body(lines, index, where, number)
             self.defined_any = True
             self.generation += 1
+            self.most_parameters = max(self.most_parameters, len(parameters))
             self.macros[name] = Macro(
                 name, parameters, tuple((n, t, f) for n, t, f, _ in body), where, number
             )
@@ -187,6 +200,9 @@ class MacroTable:
             raise MacroError(f"macro '{name}' undefined")
         if name in expanding:
             raise MacroError(f"recursive use of macro '{name}' is invalid")
+        self.uses += 1
+        if self.check is not None and not self.uses % _CHECK_EVERY_USES:
+            self.check(where, number)  # the work of secret parameters is per Use
         secret = self._secret_parameter_indexes(macro)
         if secret:
             if self.check is not None:  # what _note_secrets does per Use is bounded
@@ -200,7 +216,7 @@ class MacroTable:
         expansion = expand_macro(macro, rest)
         # Where an argument makes a line a secret's only with this Use's
         # values (?$n=$v with n a "token", Define $n $v with n a password's name).
-        placed = secret_by_values(macro, split_words(rest)[1:], expansion)
+        placed = secret_by_values(macro, split_words(rest)[1:], expansion, self.resolve)
         if placed - secret:
             secret = secret | placed
             if self.check is not None:
@@ -240,7 +256,8 @@ class MacroTable:
         for index in secret:
             if index < len(words) and "${" in words[index]:
                 self.variables.secret_names.update(
-                    found[1].lower() for found in REFERENCE.finditer(words[index])
+                    found[1].lower()
+                    for found in REFERENCE.finditer(words[index], 0, words[index].rfind("}") + 1)
                 )
 
     def _note_secrets(
