@@ -16,7 +16,7 @@ from .lexer import first_word, split_words
 from .macro_text import Macro, MacroError, parse_macro_header
 from .secret_checks import is_secret_directive
 from .secret_words import redact_arguments, references_in_secrets
-from .variables import MIN_HIDDEN_VALUE, REFERENCE
+from .variables import MIN_HIDDEN_VALUE, references
 
 __all__ = ["names_a_macro_by_variable", "secret_by_values", "secret_parameters", "used_macro_names"]
 
@@ -61,15 +61,14 @@ def secret_parameters(
     # Defines match whatever the case).
     if defined:
         written = {
-            found[0]: defined[found[1].lower()]
+            "${" + name + "}": defined[name.lower()]
             for _number, text, _file in macro.body
             if "${" in text
-            # Up to the last "}": a "${" with none after it is tried to the end.
-            for found in REFERENCE.finditer(text, 0, text.rfind("}") + 1)
-            if found[1].lower() in defined
+            for name in references(text)
+            if name.lower() in defined
         }
         defined = written
-    references = {*macro.parameters, *defined}
+    looked_for = {*macro.parameters, *defined}
     for _number, text, _file in macro.body:
         name, rest = first_word(text)
         key = name.lower().lstrip("<").rstrip(">")
@@ -83,9 +82,9 @@ def secret_parameters(
                 inner = secret_of(resolve(words[0]).lower())
             for index in inner:
                 if index + 1 < len(words):
-                    found.update(p for p in references if p in words[index + 1])
+                    found.update(p for p in looked_for if p in words[index + 1])
         elif "@" in text or is_secret_directive(key):
-            found |= references_in_secrets(key, split_words(rest), references)
+            found |= references_in_secrets(key, split_words(rest), looked_for)
     for reference in found & defined.keys():
         found |= defined[reference]
     return {index for index, parameter in enumerate(macro.parameters) if parameter in found}

@@ -32,7 +32,7 @@ from .macro_text import (
 )
 from .sections import Line, capture_macro_body
 from .shell_state import REDACTED_VALUE
-from .variables import MIN_HIDDEN_VALUE, REFERENCE, Variables
+from .variables import MIN_HIDDEN_VALUE, Variables, references
 
 __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_header"]
 
@@ -256,8 +256,7 @@ class MacroTable:
         for index in secret:
             if index < len(words) and "${" in words[index]:
                 self.variables.secret_names.update(
-                    found[1].lower()
-                    for found in REFERENCE.finditer(words[index], 0, words[index].rfind("}") + 1)
+                    name.lower() for name in references(words[index])
                 )
 
     def _note_secrets(

@@ -11,8 +11,9 @@ quote (``secret_values_hider``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..errors import ApacheConfigError
 from ..provenance import Note
@@ -153,18 +154,7 @@ def hide_in_tree(
     as such (``http://monitor:${PW}@...`` with the password ``monitor``) is
     kept. Returns the lines changed."""
     changed: set[tuple[str, int]] = set()
-    stack = list(reversed(root))
-    count = 0
-    while stack:
-        node = stack.pop()
-        count += 1
-        if not count & 0xFFF:
-            guard.check(node.file, node.line)
-        if node.children:
-            stack.extend(reversed(node.children))
-        substitution = substitutions.get((node.file, node.line))
-        if substitution is None:
-            continue
+    for node, substitution in _nodes_at(root, substitutions, guard):
         line, given, secret = substitution
         if len(line) > _LONG_LINE:
             guard.check(node.file, node.line)
@@ -176,6 +166,35 @@ def hide_in_tree(
 
 
 _LONG_LINE = 1 << 16
+_Found = TypeVar("_Found")
+
+
+def _nodes_at(
+    root: list[Directive], places: Mapping[tuple[str, int], _Found], guard: MemoryGuard
+) -> Iterator[tuple[Directive, _Found]]:
+    """Each node of the tree (in order, without recursion) whose (file, line)
+    ``places`` holds, with what it holds there; the load's bounds checked
+    every 4,096 nodes."""
+    stack = list(reversed(root))
+    count = 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if not count & 0xFFF:
+            guard.check(node.file, node.line)
+        if node.children:
+            stack.extend(reversed(node.children))
+        found = places.get((node.file, node.line))
+        if found is not None:
+            yield node, found
+
+
+def _values_replaced(word: str, values: Iterable[str]) -> str:
+    """``word`` with each of ``values``, in turn, as the placeholder."""
+    for value in values:
+        if value in word:
+            word = word.replace(value, REDACTED_VALUE)
+    return word
 
 
 def _words_hidden(
@@ -188,13 +207,7 @@ def _words_hidden(
     written = _argument_words(node, line)
     if len(written) != len(node.args):
         values = [given[name] for name in secret]
-        hidden = []
-        for word in node.args:
-            for value in values:
-                if value in word:
-                    word = word.replace(value, REDACTED_VALUE)
-            hidden.append(word)
-        return tuple(hidden)
+        return tuple(_values_replaced(word, values) for word in node.args)
 
     def valued(found: re.Match[str]) -> str:
         return given.get(found[1].lower(), found[0])
@@ -239,18 +252,7 @@ def hide_macro_secrets(
     changed."""
     changed: set[tuple[str, int]] = set()
     tables: dict[tuple[str, int, bool, str], _HiddenWords] = {}
-    stack = list(reversed(root))
-    count = 0
-    while stack:
-        node = stack.pop()
-        count += 1
-        if not count & 0xFFF:
-            guard.check(node.file, node.line)
-        if node.children:
-            stack.extend(reversed(node.children))
-        texts = expansions.get((node.file, node.line))
-        if texts is None:
-            continue
+    for node, texts in _nodes_at(root, expansions, guard):
         key = (node.file, node.line, node.children is not None, node.key)
         table = tables.get(key)
         if table is None:
@@ -291,16 +293,10 @@ class _HiddenWords:
         found = self.words.get(args)
         if found is not None:
             return found
-        hidden = []
-        for word in args:
-            if word in self.values:
-                word = REDACTED_VALUE
-            else:
-                for value in self.searched:
-                    if value in word:
-                        word = word.replace(value, REDACTED_VALUE)
-            hidden.append(word)
-        return tuple(hidden)
+        return tuple(
+            REDACTED_VALUE if word in self.values else _values_replaced(word, self.searched)
+            for word in args
+        )
 
 
 _SEARCHED_VALUES = 256

@@ -26,13 +26,13 @@ from .secret_checks import is_secret_directive, secret_check, worth_checking
 from .secret_words import close_over, references_in_secrets
 from .shell_state import is_secret_variable
 
-__all__ = ["REFERENCE", "Variables"]
+__all__ = ["REFERENCE", "Variables", "references"]
 
 # A ${NAME}: the name runs to the next '}' (ap_resolve_env).
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 
 
-def _references(line: str) -> list[str]:
+def references(line: str) -> list[str]:
     """The names of ``line``'s ``${NAME}``s, as ap_resolve_env finds them (a name
     runs to the next '}'). Searched only up to the last '}': from each '${'
     after it the pattern would scan to the end of the line in vain (a line
@@ -103,26 +103,25 @@ class Variables:
         thousand ``${B}`` of a MiB each is gigabytes)."""
         if "${" not in text:
             return text
-        end = text.rfind("}") + 1
-        size = len(text)
-        for found in REFERENCE.finditer(text, 0, end):
-            known = self.values.get(found[1].lower())
-            if known is None:
-                known = self.environment.get(found[1])
-            size += len(known) if known is not None else 0
-            if size > MAX_RESOLVED:
-                return text
-
-        def value(found: re.Match[str]) -> str:
-            name = found[1]
-            known = self.values.get(name.lower())
-            if known is None:
-                known = self.environment.get(name)
-            return found[0] if known is None else known
-
         # Up to the last "}" only: a "${" with none after it would be tried
-        # to the end of the text, each in turn (see _references).
-        return REFERENCE.sub(value, text[:end]) + text[end:]
+        # to the end of the text, each in turn (see references).
+        found = [
+            (match, self._known(match[1]))
+            for match in REFERENCE.finditer(text, 0, text.rfind("}") + 1)
+        ]
+        if len(text) + sum(len(known) for _, known in found if known is not None) > MAX_RESOLVED:
+            return text
+        pieces: list[str] = []
+        done = 0
+        for match, known in found:
+            pieces += (text[done : match.start()], match[0] if known is None else known)
+            done = match.end()
+        return "".join(pieces) + text[done:]
+
+    def _known(self, name: str) -> str | None:
+        """What ``${name}`` reads: a Define (whatever the case), else the environment."""
+        known = self.values.get(name.lower())
+        return known if known is not None else self.environment.get(name)
 
     def value_of(self, name: str) -> str | None:
         """The value ``Define`` gave ``name`` (matched whatever its case), or None."""
@@ -150,7 +149,7 @@ class Variables:
         values, environment = self.values, self.environment
         # What REFERENCE finds, found with str.find (a line holds one or two):
         # each "${" up to the first "}" after it, searched up to the last "}"
-        # (see _references). No "}" after a "${" means none after a later one.
+        # (see references). No "}" after a "${" means none after a later one.
         end = line.rfind("}") + 1
         found: list[tuple[int, int, str | None]] = []  # start, close, value
         grown = 0
@@ -202,7 +201,7 @@ class Variables:
         if words[0].lower() == "define" and len(words) > 2:
             # Define A ${B}: if A's value stands where a secret is, so does B's.
             self._define_uses.setdefault(words[1].lower(), set()).update(
-                used.lower() for used in _references(words[2])
+                used.lower() for used in references(words[2])
             )
         key = words[0].lower().strip("<>")
         if "@" not in line and not is_secret_directive(key):
@@ -212,8 +211,8 @@ class Variables:
             return
         name, rest = first_word(line)
         key = name.lower().lstrip("<").rstrip(">")
-        references = {f"${{{variable}}}" for variable in _references(line)}
-        found = references_in_secrets(key, split_words(rest.rstrip().rstrip(">")), references)
+        written = {f"${{{variable}}}" for variable in references(line)}
+        found = references_in_secrets(key, split_words(rest.rstrip().rstrip(">")), written)
         self.secret_names.update(reference[2:-1].lower() for reference in found)
 
     def _note_undefined(self, name: str, file: str, number: int) -> None:
