@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcpaudit.apache import load_apache
+from tcpaudit.apache import ApacheConfig, load_apache
 from tcpaudit.apache.secret_words import (
     redact_arguments,
     redact_text,
@@ -69,6 +69,28 @@ ProxyPass /f/ \\
     AuthLDAPBindPassword {CANARY}
 </IfModule>
 """
+
+
+def _load_lines(*modules: str) -> str:
+    """LoadModule lines for ``modules``, as a Debian-like tree names them."""
+    return "".join(f"LoadModule {module}_module modules/mod_{module}.so\n" for module in modules)
+
+
+def _apache2_checks(conf: Path) -> subprocess.CompletedProcess[str]:
+    """``apache2 -t`` on ``conf``, its verdict and messages."""
+    return subprocess.run(
+        ["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, check=False,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
+    )  # fmt: skip
+
+
+def _accepted_and_loaded(conf: Path) -> ApacheConfig:
+    """``conf`` as tcpaudit loads it, once apache2 has accepted it."""
+    checked = _apache2_checks(conf)
+    assert checked.returncode == 0, checked.stderr
+    config = load_apache(conf, root="/")
+    assert config is not None
+    return config
 
 
 def _centos_tree(tmp_path: Path, extra: str = SECRET_CONFIGURATION) -> Path:
@@ -860,11 +882,8 @@ def test_a_secret_changed_by_the_reading_is_not_shown_in_an_error(
 ) -> None:
     value, line, shown = _CHANGED_FORMS[name]
     root = tmp_path / "root"
+    modules = _load_lines("mpm_event", "proxy", "proxy_http", "expires", "ssl", "socache_shmcb")
     (root / "etc/apache2").mkdir(parents=True)
-    modules = "".join(
-        f"LoadModule {module}_module modules/mod_{module}.so\n"
-        for module in ("mpm_event", "proxy", "proxy_http", "expires", "ssl", "socache_shmcb")
-    )
     (root / "etc/apache2/apache2.conf").write_text(
         f'{modules}Define BK {value}\nProxyPass /p "http://u:${{BK}}@b/"\n{line}\n'
     )
@@ -914,11 +933,8 @@ def test_a_secret_define_used_elsewhere_reaches_no_output(tmp_path: Path, name: 
     # facts and a fix that would write it into a file that never held it.
     value = "CanaryHorseBattery"
     root = tmp_path / "root"
+    modules = _load_lines("mpm_event", "proxy", "proxy_http")
     (root / "etc/apache2/sites").mkdir(parents=True)
-    modules = "".join(
-        f"LoadModule {module}_module modules/mod_{module}.so\n"
-        for module in ("mpm_event", "proxy", "proxy_http")
-    )
     (root / "etc/apache2/apache2.conf").write_text(
         f"{modules}Define {name} {value}\nIncludeOptional sites/*.conf\n"
     )
@@ -967,13 +983,7 @@ def test_a_vhost_whose_address_holds_a_secret_is_kept(
         + "\n".join(lines)
         + "\nServerName a.example\n</VirtualHost>\n"
     )
-    checked = subprocess.run(
-        ["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, check=False,
-        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
-    )  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
-    config = load_apache(conf, root="/")
-    assert config is not None
+    config = _accepted_and_loaded(conf)
     assert [(vhost.address, vhost.server_name) for vhost in config.vhosts] == [
         (address, "a.example")
     ]
@@ -1009,11 +1019,8 @@ def test_only_what_a_secret_reference_put_in_a_line_is_hidden(tmp_path: Path) ->
 )  # fmt: skip
 def test_a_define_holding_a_secret_reaches_no_output(tmp_path: Path, lines: list[str]) -> None:
     root = tmp_path / "root"
+    modules = _load_lines("mpm_event", "proxy", "proxy_http")
     (root / "etc/apache2").mkdir(parents=True)
-    modules = "".join(
-        f"LoadModule {module}_module modules/mod_{module}.so\n"
-        for module in ("mpm_event", "proxy", "proxy_http")
-    )
     (root / "etc/apache2/apache2.conf").write_text(modules + "\n".join(lines) + "\n")
     for args in (["audit", "--format", "json"], ["facts"], ["fix"]):
         result = CliRunner().invoke(cli, [*args, "--root", str(root)])
@@ -1065,11 +1072,8 @@ def test_a_macro_argument_used_as_a_password_reaches_no_output(
     # literal ServerAlias) are kept.
     parameters = "$pw @pw" if any("@pw" in line for line in body) else "$pw"
     root = tmp_path / "root"
+    modules = _load_lines("mpm_event", "macro", "proxy", "proxy_http")
     (root / "etc/apache2").mkdir(parents=True)
-    modules = "".join(
-        f"LoadModule {module}_module modules/mod_{module}.so\n"
-        for module in ("mpm_event", "macro", "proxy", "proxy_http")
-    )
     uses = [
         f"Use Site {value}" + (f" {value}" if "@pw" in parameters else "")
         for value in ("CanaryHorseBattery", "StapleCorrectZebra")
@@ -1109,10 +1113,7 @@ def test_a_macro_secret_is_hidden_once_the_walk_has_judged_it(tmp_path: Path) ->
         "<Macro Site $pw>\nProxyPass /a http://u:$pw@127.0.0.1:8081/\nTimeout 5$pw\n</Macro>\n"
         "Use Site CanaryHorseBattery\n"
     )
-    checked = subprocess.run(
-        ["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, check=False,
-        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
-    )  # fmt: skip
+    checked = _apache2_checks(conf)
     result = CliRunner().invoke(cli, ["facts", "--root", "/", "--apache-conf", str(conf)])
     assert "canaryhorsebattery" not in (result.stdout + result.stderr).lower()
     assert (result.exit_code == 0) == (checked.returncode == 0), (checked.stderr, result.stderr)
@@ -1125,11 +1126,8 @@ def test_a_macro_password_with_a_quote_or_backslash_is_hidden_where_quoted(
     # mod_macro puts an @parameter's value in quotes, its '"' and '\\' escaped:
     # the text differs from the argument's, and is hidden all the same.
     root = tmp_path / "root"
+    modules = _load_lines("mpm_event", "macro", "proxy", "proxy_http")
     (root / "etc/apache2").mkdir(parents=True)
-    modules = "".join(
-        f"LoadModule {module}_module modules/mod_{module}.so\n"
-        for module in ("mpm_event", "macro", "proxy", "proxy_http")
-    )
     (root / "etc/apache2/apache2.conf").write_text(
         modules + "<Macro Site $pw @pw>\n<VirtualHost *:80>\nServerName @pw\n"
         "ProxyPass /a http://u:$pw@127.0.0.1:8081/\n</VirtualHost>\n</Macro>\n"
@@ -1155,13 +1153,7 @@ def test_only_what_a_macro_secret_put_in_a_line_is_hidden(tmp_path: Path) -> Non
         "</VirtualHost>\n</Macro>\n"
         "Use Site monitor 8081\nUse Site 8080 8082\n"
     )
-    checked = subprocess.run(
-        ["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, check=False,
-        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
-    )  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
-    config = load_apache(conf, root="/")
-    assert config is not None
+    config = _accepted_and_loaded(conf)
     assert [(vhost.address, vhost.server_name) for vhost in config.vhosts] == [
         ("127.0.0.1:8081", "monitor.127.0.0.1"),
         ("127.0.0.1:8082", "monitor.127.0.0.1"),
@@ -1219,11 +1211,8 @@ _INNER = "<Macro Inner $p>\nProxyPass /i http://u:$p@127.0.0.1:8082/\n</Macro>\n
 )  # fmt: skip
 def test_a_secret_through_macros_and_defines_reaches_no_output(tmp_path: Path, conf: str) -> None:
     root = tmp_path / "root"
+    modules = _load_lines("mpm_event", "macro", "proxy", "proxy_http", "headers")
     (root / "etc/apache2").mkdir(parents=True)
-    modules = "".join(
-        f"LoadModule {module}_module modules/mod_{module}.so\n"
-        for module in ("mpm_event", "macro", "proxy", "proxy_http", "headers")
-    )
     (root / "etc/apache2/apache2.conf").write_text(modules + conf)
     for args in (["audit", "--format", "json"], ["audit", "--format", "sarif"], ["facts"]):
         result = CliRunner().invoke(cli, [*args, "--root", str(root)])
