@@ -18,6 +18,8 @@ from ansible_trees import load_facts_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tcpaudit.apache.macro_text import without_flags
+
 WORD = re.compile(
     r'"([^"\\]*(?:\\.[^"\\]*)*)(?:"|\\?$)|\'([^\'\\]*(?:\\.[^\'\\]*)*)(?:\'|\\?$)'
     r"|([^ \t\n\v\f\r]+)"
@@ -98,3 +100,14 @@ def test_the_readings_on_the_forms_that_matter(facts: ModuleType) -> None:
         "auth[password]=" + facts.APACHE_REDACTED
     )
     assert facts._shell_unquoted("A=$'p\\x41ss'") == "A=pAss"
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.text(alphabet="/ \tIgnoreEmptyArgsBadNestingx$v", max_size=40))
+def test_macro_flags_taken_out_as_tcpaudit_takes_them(rest: str) -> None:
+    # The module's copy of the rule (it cannot import tcpaudit), held to the
+    # one tests/apache/test_macro_reading.py holds to apache2.
+    facts = load_facts_module()
+    assert facts._without_macro_flags(rest) == without_flags(rest)
+    for flagged in ("/IgnoreEmptyArgs" + rest, "/ignorebadnesting" + rest, "/" + rest):
+        assert facts._without_macro_flags(flagged) == without_flags(flagged)

@@ -452,6 +452,13 @@ def test_honest_sites_redefining_a_name_snapshot_unchanged(
         # A macro defined in the body of the one used, and used there.
         f"<Macro Outer $pw>\n<Macro Inner $x>\nProxyPass /app http://user:$x@backend/\n</Macro>\n"
         f"Use Inner $pw\n</Macro>\nUse Outer {CANARY}",
+        # Flags before the parameters are no parameters (httpd 2.4.71 takes them out).
+        f"<Macro Site /IgnoreEmptyArgs $pw>\nProxyPass /i http://u:$pw@127.0.0.1:8082/\n</Macro>\n"
+        f"Use Site {CANARY}",
+        f"<Macro Site /ignorebadnesting/IgnoreEmptyArgs $x $pw>\n"
+        f"ProxyPass /i http://u:$pw@127.0.0.1:8082/\n</Macro>\nUse Site a {CANARY}",
+        f"<Macro Site /Other\t$x $pw>\nProxyPass /i http://u:$pw@127.0.0.1:8082/\n</Macro>\n"
+        f"Use Site {CANARY}",
     ],
 )
 def test_secrets_assembled_by_macros_stay_on_the_host(

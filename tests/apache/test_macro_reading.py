@@ -64,6 +64,12 @@ _MACRO = ["<Macro Site $host>", "ServerAdmin $host", "</Macro>", "Use Site one.e
         # A line between: read as any other.
         "Timeout 7\nTimeout 9",
         "\nTimeout 7 \\\n9",
+        # Continued through an empty line (the joined text still ends in a
+        # backslash) into the last line: that part is dropped too.
+        "Timeout 7 \\\\\n\n9",
+        "Timeout 7 \\\\\n\nTimeout 9",
+        "ServerName 7\\\\\n\n9",
+        "Timeout 7 \\\\\r\n\r\n9",
     ],
 )
 def test_the_unterminated_last_line_after_a_use_as_apache2(tmp_path: Path, tail: str) -> None:
@@ -95,4 +101,71 @@ def test_the_unterminated_last_line_after_a_use_as_apache2(tmp_path: Path, tail:
     ],
 )  # fmt: skip
 def test_an_expanded_line_ending_in_a_backslash_continues(tmp_path: Path, lines: list[str]) -> None:
+    main_file_both_ways(tmp_path, [*BASE, *lines], TREE)
+
+
+_ENDS_IN_BACKSLASH = ["<Macro Site $v>", "ServerAdmin $v", "</Macro>", 'Use Site "a\\\\"']
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        # The file's next line is read into the expansion's last one whatever
+        # it holds: an empty line (the line is then numbered after it), a
+        # blank one, a comment (refused: two words), a continued line.
+        "\n\nTimeout 7\n",
+        "\n   \nTimeout 7\n",
+        "\n# note\nTimeout 7\n",
+        "\nb\\\nc\nTimeout 7\n",
+        "\n\\\nb\nTimeout 7\n",
+        # Two backslashes in the value: one is left, so the empty line continues.
+        "\n\nb\nTimeout 7\n",
+        # The end of the file (numbered one past the Use), with or without a line
+        # feed after the Use, and a last line without one (dropped, as right
+        # after a Use).
+        "",
+        "\n",
+        "\nb\\\nTimeout 7",
+        # Through a line ending in two backslashes and an empty line after it.
+        "\nb\\\nTimeout 7\\\\\n\n9\nTimeout 5\n",
+    ],
+)
+def test_an_expansion_continued_on_the_file_lines_after_the_use(tmp_path: Path, tail: str) -> None:
+    lines = [*BASE, *_ENDS_IN_BACKSLASH]
+    if tail.startswith("\n\nb\n"):
+        lines[-1] = 'Use Site "a\\\\\\\\"'
+    main = tmp_path / "tcpaudit" / TREE.main_file.lstrip("/")
+    main.parent.mkdir(parents=True)
+    main.write_text("\n".join(lines) + tail)
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tmp_path / "tcpaudit", apache_root, symlinks=True)
+    map_tree(apache_root)
+    run = run_apache(apache_root, TREE.main_file, TREE.server_root)
+    assert_same(run, load_with_tcpaudit(tmp_path / "tcpaudit", TREE))
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        "/IgnoreEmptyArgs $v",
+        "/ignoreemptyargs/IGNOREBADNESTING $v",
+        # In the other order the second is an unknown flag, dropped up to the space.
+        "/IgnoreBadNesting/IgnoreEmptyArgs $v",
+        "/IgnoreEmptyArgs /IgnoreBadNesting $v",
+        "/IgnoreEmptyArgsX $v",
+        "/Other $v",
+        "/ $v",
+        # No space after an unknown flag: one character is dropped ("x" is the parameter).
+        "/IgnoreEmptyArgs/x",
+        "/Other",
+        # Only a space ends an unknown flag: "$v" goes with the tab.
+        "/IgnoreEmptyArgs\t$v $w",
+        # No parameter left (refused: one value for none), quoted, or after a parameter.
+        "/IgnoreEmptyArgs",
+        '"/IgnoreEmptyArgs" $v',
+        "$v /IgnoreEmptyArgs",
+    ],
+)
+def test_macro_flags_are_no_parameters(tmp_path: Path, parameters: str) -> None:
+    lines = [f"<Macro M {parameters}>", "ServerAdmin x$v", "</Macro>", "Use M a"]
     main_file_both_ways(tmp_path, [*BASE, *lines], TREE)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .lexer import split_words
+from .lexer import first_word, split_words
 
 __all__ = [
     "MAX_EXPANDED_CHARACTERS",
@@ -35,6 +35,7 @@ __all__ = [
     "expand_macro",
     "parse_macro_header",
     "substitute",
+    "without_flags",
 ]
 
 _ESCAPE_ARGUMENT = "@"
@@ -81,16 +82,42 @@ def parse_macro_header(raw_args: str) -> tuple[str, tuple[str, ...]]:
         raise MacroError("<Macro> directive missing closing '>'")
     if end == 0:
         raise MacroError("<Macro macro definition: empty name")
-    words = split_words(raw_args[:end])
-    if not words or not words[0]:
+    name, rest = first_word(raw_args[:end])
+    if not name:
         raise MacroError("<Macro macro definition: name not found")
-    name, parameters = words[0].lower(), tuple(words[1:])
+    name, parameters = name.lower(), tuple(split_words(without_flags(rest)))
     for position, parameter in enumerate(parameters):
         if not parameter:
             raise MacroError(f"macro '{name}': empty argument #{position + 1} name")
         if parameter in parameters[position + 1 :]:
             raise MacroError(f"argument name conflict in macro '{name}': argument '{parameter}'")
     return name, parameters
+
+
+_FLAGS = ("/ignoreemptyargs", "/ignorebadnesting")
+
+
+def without_flags(rest: str) -> str:
+    """The text after a ``<Macro>``'s name with its flags taken out, as httpd
+    2.4.71 takes them (``/IgnoreEmptyArgs`` and ``/IgnoreBadNesting``, in that
+    order, any ASCII case, only before the parameters). Each round: each flag
+    in turn if it starts the text; then anything up to a space (not a tab) is
+    an unknown flag, dropped with the space (or one character when no space
+    follows). The flags only silence warnings: what matters is the rest."""
+    position = 0
+    while position < len(rest) and rest[position] == "/":
+        for flag in _FLAGS:
+            piece = rest[position : position + len(flag)]
+            if piece.isascii() and piece.lower() == flag:
+                position += len(flag)
+                if position >= len(rest):
+                    return ""
+        if rest[position] != " ":
+            space = rest.find(" ", position)
+            if space >= 0:
+                position = space
+        position += 1
+    return rest[position:]
 
 
 def _quoted(value: str) -> str:

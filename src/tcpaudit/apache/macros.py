@@ -67,6 +67,8 @@ class MacroTable:
         self.check: Callable[[str, int], None] | None = None
         self.most_parameters = 0  # of any macro defined (see _secret_anywhere)
         self.uses = 0
+        # What the last Use's expansion left to continue on the file's lines.
+        self.carried: str | None = None
         self._anywhere: set[int] | None = None
         self.macros: dict[str, Macro] = {}
         self.defined_any = False
@@ -174,6 +176,7 @@ class MacroTable:
         ``index``. Returns where reading goes on.
         """
         number, _raw, where, expanding = lines[index - 1]
+        self.carried = None
         if key == "<macro":
             name, parameters = parse_macro_header(rest)
             body, index = capture_macro_body(lines, index, where, number)
@@ -228,14 +231,13 @@ class MacroTable:
         read, left = continued(expansion)
         expanded = [(n, text.strip(" \t\r\n\f\v"), f, (*expanding, name)) for n, text, f in read]
         if left is not None:
-            # The last line continues on the file's next one (read through
-            # mod_macro's reader), or on nothing.
-            following = lines[index] if index < len(lines) else None
-            if following is not None and not following[3] and following[0] == number + 1:
-                lines[index] = (following[0], left + following[1], following[2], following[3])
-            else:
+            if expanding:
+                # Nested: the enclosing expansion's lines were joined already.
                 last = expansion[-1]
                 expanded.append((last[0], left.strip(" \t\r\n\f\v"), last[2], (*expanding, name)))
+            else:
+                # The last line continues on the file's next ones (after_use).
+                self.carried = left
         self.expanded_characters += sum(len(entry[1]) for entry in expanded)
         if self.expanded_characters > MAX_EXPANDED_CHARACTERS:
             raise MacroError(

@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable
 
 from ..errors import ApacheConfigError
+from .after_use import FileAfterUse
 from .conditions import ConditionError
 from .directives import READ_TIME_DIRECTIVES
 from .lexer import (
@@ -212,9 +213,8 @@ class LineReader:
         split: Callable[[str], list[str]],
     ) -> None:
         """The general loop over logical lines, with fast paths for plain lines."""
-        # mod_macro reads the line after a Use through its own reader, which
-        # drops it when the file ends there without a line feed (array_getstr).
-        unterminated_last = None if text.endswith("\n") else _last_line(text)
+        # mod_macro reads the line after a Use through its own reader.
+        after_use = FileAfterUse(text)
         # Most files hold no quote, backslash or ${ at all: then no line does.
         all_plain = is_plain(text)
         names = self._names
@@ -298,7 +298,7 @@ class LineReader:
                         if opened is not None:
                             container = opened
                             continue
-            index = self._line(lines, index, stack, root, unterminated_last)
+            index = self._line(lines, index, stack, root, after_use)
             container = container_of(stack, root)
             if len(lines) != count:
                 # A macro's expansion adds lines, which may hold quotes (an
@@ -444,7 +444,7 @@ class LineReader:
         index: int,
         stack: list[Frame],
         root: list[Directive],
-        unterminated_last: tuple[int, int, str] | None,
+        after_use: FileAfterUse,
     ) -> int:
         """Read ``lines[index - 1]`` in full generality; return where reading goes on."""
         number, raw, where, expanding = lines[index - 1]
@@ -481,8 +481,8 @@ class LineReader:
                 if key == "undefmacro":
                     self._count_words(key, name, split_words(rest), where, number)
                 index = self.macros.handle(key, rest, lines, index)
-                if key == "use" and not expanding and unterminated_last is not None:
-                    _drop_unterminated_last(lines, index, number, unterminated_last)
+                if key == "use" and not expanding:
+                    after_use.read_after(lines, index, number, self.macros.carried, where)
                 return index
         except (ConditionError, MacroError) as exc:
             raise ApacheConfigError(str(exc), file=where, line=number) from exc
@@ -502,49 +502,3 @@ class LineReader:
         if key in RAW_TEXT_KEYS and container and container[-1].key == key:
             self.raw_texts[id(container[-1])] = rest
         return index
-
-
-def _last_line(text: str) -> tuple[int, int, str]:
-    """(number of the first physical line of the logical line ending the file,
-    number of the file's last physical line, its text)."""
-    last = text.count("\n") + 1
-    end = text.rfind("\n")
-    first = last
-    while end >= 0:
-        start = text.rfind("\n", 0, end) + 1
-        previous = text[start:end]
-        if not previous.removesuffix("\r").endswith("\\"):
-            break
-        first -= 1
-        end = start - 1
-    return first, last, text[text.rfind("\n") + 1 :]
-
-
-def _drop_unterminated_last(
-    lines: list[Line], index: int, use_line: int, last: tuple[int, int, str]
-) -> None:
-    """After a Use at ``use_line``, the file's next line is read through
-    mod_macro's reader, which drops a last physical line without a line feed
-    (``last``: where its logical line starts, its number and text): the whole
-    line when it is the next one, the part a continuation took from it when
-    the next line runs into it."""
-    first, number, text = last
-    if first != use_line + 1:
-        return
-    following = next(
-        (position for position in range(index, len(lines)) if not lines[position][3]), None
-    )
-    if following is None or lines[following][0] != number:
-        return
-    if first == number:
-        del lines[following]
-        return
-    _number, raw, where, expanding = lines[following]
-    tail = text.strip(" \t\r\n\f\v")
-    if tail and not raw.endswith(tail):
-        return
-    kept = raw[: len(raw) - len(tail)].strip(" \t\r\n\f\v")
-    if kept:
-        lines[following] = (number, kept, where, expanding)
-    else:
-        del lines[following]

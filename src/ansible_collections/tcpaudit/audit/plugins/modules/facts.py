@@ -1907,9 +1907,8 @@ def redact_apache(text, uses=None):
         if word == "<macro":
             # Its words as httpd reads them (quotes removed); a name made of
             # a ${NAME} is known only as httpd reads the line: any macro's.
-            words = _words(joined.strip().rstrip(">"))
             outer_macros.append(macro)
-            macro = (_macro_name(words[1]), words[2:]) if len(words) > 1 else None
+            macro = _macro_header(joined)
         key = word.lstrip("<").rstrip(">")
         current = joined  # the line as it will be sent
         secret = secret_keys.get(key)
@@ -2056,9 +2055,9 @@ def _walk_entries(text):
             else:
                 body.append((first, end, line))
         elif key == "<macro":
-            words = _words(line.strip().rstrip(">"))
-            if len(words) > 1:
-                macro = (_macro_name(words[1]), [word.rstrip(">") for word in words[2:]])
+            header = _macro_header(line)
+            if header is not None:
+                macro = header
                 body = []
         elif key in _WALKED or "${" in line:
             entries.append(("line", first, end, line, key))
@@ -2815,6 +2814,45 @@ MIN_SECRET_ARGUMENT = 4
 
 # The name of a macro whose <Macro> line names it by a ${NAME}: any macro.
 ANY_MACRO = "*"
+
+
+def _macro_header(line):
+    """A <Macro> line's name (as _macro_name keeps it) and its parameters as
+    mod_macro reads them: the text up to the line's last '>', the flags before
+    the parameters taken out (_without_macro_flags); None without a name."""
+    text = line.strip()
+    end = text.rfind(">")
+    if end >= 0:
+        text = text[:end]
+    rest = _name_and_rest(text)[1]
+    name, rest = _name_and_rest(rest)
+    if not name:
+        return None
+    return _macro_name(name), _words(_without_macro_flags(rest.lstrip(" \t\n\r\f\v")))
+
+
+_MACRO_FLAGS = ("/ignoreemptyargs", "/ignorebadnesting")
+
+
+def _without_macro_flags(rest):
+    """The text after a <Macro>'s name without the flags httpd 2.4.71 takes
+    out of it (/IgnoreEmptyArgs, /IgnoreBadNesting, any ASCII case; an unknown
+    one up to a space, or one character). A parameter read as a flag would
+    shift every parameter after it, and a secret argument with them."""
+    position = 0
+    while position < len(rest) and rest[position] == "/":
+        for flag in _MACRO_FLAGS:
+            piece = rest[position : position + len(flag)]
+            if all(ord(c) < 128 for c in piece) and piece.lower() == flag:
+                position += len(flag)
+                if position >= len(rest):
+                    return ""
+        if rest[position] != " ":
+            space = rest.find(" ", position)
+            if space >= 0:
+                position = space
+        position += 1
+    return rest[position:]
 
 
 def _macro_name(word):
