@@ -169,3 +169,46 @@ def test_an_expansion_continued_on_the_file_lines_after_the_use(tmp_path: Path, 
 def test_macro_flags_are_no_parameters(tmp_path: Path, parameters: str) -> None:
     lines = [f"<Macro M {parameters}>", "ServerAdmin x$v", "</Macro>", "Use M a"]
     main_file_both_ways(tmp_path, [*BASE, *lines], TREE)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # mod_macro keeps a body's empty and blank lines (comments go): one ends
+        # the line a value leaves ending in a backslash.
+        ["<Macro M $v>", "Header set X-A $v", "", "Header set X-B b", "</Macro>", 'Use M "a\\\\"'],
+        ["<Macro M $v>", "Header set X-A $v", "   ", "Header set X-B b", "</Macro>",
+         'Use M "a\\\\"'],
+        ["<Macro M $v>", "Header set X-A $v", "# c", "Header set X-B b", "</Macro>",
+         'Use M "a\\\\"'],
+        # Two backslashes left by the value: the first empty line continues it.
+        ["<Macro M $v>", "Header set X-A $v", "", "", "Header set X-B b", "</Macro>",
+         'Use M "a\\\\\\\\"'],
+        # An empty last body line: the line after the Use is read on its own.
+        ["<Macro M $v>", "Header set X-A $v", "", "</Macro>", 'Use M "a\\\\"', "Header set X-C c"],
+        ["<Macro Site $n>", "<VirtualHost *:80>", "ServerName $n", "", "</VirtualHost>", "</Macro>",
+         "Use Site a.example"],
+    ],
+)  # fmt: skip
+def test_a_macro_body_keeps_its_empty_lines(tmp_path: Path, lines: list[str]) -> None:
+    main_file_both_ways(tmp_path, [*BASE, *lines], TREE)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # mod_macro reads a body line into 8,192 bytes, its line feed and a NUL
+        # included: 8,190 bytes fit, 8,191 end the definition ("expected token
+        # not found"), a comment line as any other, a continued line as joined.
+        ["  ServerAlias " + "a" * 8176],
+        ["  ServerAlias " + "a" * 8177],
+        ["# " + "c" * 8189, "ServerAdmin $n"],
+        ["ServerAlias " + "a" * 4090 + " \\", "b" * 4087],
+        ["ServerAlias " + "a" * 4090 + " \\", "b" * 4088],
+        # Bytes, not characters.
+        ["ServerAlias " + "\u00e9" * 4090],
+    ],
+)
+def test_a_macro_body_line_fits_mod_macros_buffer(tmp_path: Path, body: list[str]) -> None:
+    lines = ["<Macro Site $n>", "ServerName $n", *body, "</Macro>", "Use Site x.example"]
+    main_file_both_ways(tmp_path, [*BASE, *lines], TREE)

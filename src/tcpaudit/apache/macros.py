@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .lexer import split_words
+from .macro_lines import MacroFileLines
 from .macro_secrets import (
     names_a_macro_by_variable,
     secret_by_values,
@@ -169,17 +170,28 @@ class MacroTable:
         """(file, line) of each body line of a macro some Use expanded."""
         return {(file, number) for macro in self.used.values() for number, _, file in macro.body}
 
-    def handle(self, key: str, rest: str, lines: list[Line], index: int) -> int:
+    def handle(
+        self,
+        key: str,
+        rest: str,
+        lines: list[Line],
+        index: int,
+        file_lines: MacroFileLines | None = None,
+    ) -> int:
         """Apply ``<Macro``, ``Use`` or ``UndefMacro`` (``key``) read at ``lines[index - 1]``.
 
-        A definition consumes its body; a use splices the expanded lines in at
-        ``index``. Returns where reading goes on.
+        A definition consumes its body (read again in ``file_lines``, the
+        text of the file it is written in, for what the lexer does not keep);
+        a use splices the expanded lines in at ``index``. Returns where
+        reading goes on.
         """
         number, _raw, where, expanding = lines[index - 1]
         self.carried = None
         if key == "<macro":
             name, parameters = parse_macro_header(rest)
             body, index = capture_macro_body(lines, index, where, number)
+            if file_lines is not None and not expanding:
+                body = file_lines.macro_body(body, number, lines[index - 1][0], where)
             self.defined_any = True
             self.generation += 1
             self.most_parameters = max(self.most_parameters, len(parameters))
@@ -236,7 +248,7 @@ class MacroTable:
                 last = expansion[-1]
                 expanded.append((last[0], left.strip(" \t\r\n\f\v"), last[2], (*expanding, name)))
             else:
-                # The last line continues on the file's next ones (after_use).
+                # The last line continues on the file's next ones (macro_lines).
                 self.carried = left
         self.expanded_characters += sum(len(entry[1]) for entry in expanded)
         if self.expanded_characters > MAX_EXPANDED_CHARACTERS:

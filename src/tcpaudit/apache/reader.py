@@ -31,7 +31,6 @@ import re
 from collections.abc import Callable
 
 from ..errors import ApacheConfigError
-from .after_use import FileAfterUse
 from .conditions import ConditionError
 from .directives import READ_TIME_DIRECTIVES
 from .lexer import (
@@ -43,6 +42,7 @@ from .lexer import (
     simple_physical_lines,
     split_words,
 )
+from .macro_lines import MacroFileLines
 from .macros import MacroError, MacroTable
 from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
 from .modules import LoadedModules
@@ -213,8 +213,8 @@ class LineReader:
         split: Callable[[str], list[str]],
     ) -> None:
         """The general loop over logical lines, with fast paths for plain lines."""
-        # mod_macro reads the line after a Use through its own reader.
-        after_use = FileAfterUse(text)
+        # mod_macro reads a body, and the line after a Use, in its own ways.
+        macro_lines = MacroFileLines(text)
         # Most files hold no quote, backslash or ${ at all: then no line does.
         all_plain = is_plain(text)
         names = self._names
@@ -298,7 +298,7 @@ class LineReader:
                         if opened is not None:
                             container = opened
                             continue
-            index = self._line(lines, index, stack, root, after_use)
+            index = self._line(lines, index, stack, root, macro_lines)
             container = container_of(stack, root)
             if len(lines) != count:
                 # A macro's expansion adds lines, which may hold quotes (an
@@ -444,7 +444,7 @@ class LineReader:
         index: int,
         stack: list[Frame],
         root: list[Directive],
-        after_use: FileAfterUse,
+        macro_lines: MacroFileLines,
     ) -> int:
         """Read ``lines[index - 1]`` in full generality; return where reading goes on."""
         number, raw, where, expanding = lines[index - 1]
@@ -480,9 +480,9 @@ class LineReader:
                     return index
                 if key == "undefmacro":
                     self._count_words(key, name, split_words(rest), where, number)
-                index = self.macros.handle(key, rest, lines, index)
+                index = self.macros.handle(key, rest, lines, index, macro_lines)
                 if key == "use" and not expanding:
-                    after_use.read_after(lines, index, number, self.macros.carried, where)
+                    macro_lines.read_after(lines, index, number, self.macros.carried, where)
                 return index
         except (ConditionError, MacroError) as exc:
             raise ApacheConfigError(str(exc), file=where, line=number) from exc

@@ -1,0 +1,147 @@
+"""A file's physical lines where mod_macro reads them otherwise than the lexer.
+
+mod_macro reads a ``<Macro>``'s body line by line with ``ap_cfg_getline`` and
+keeps every line but comments: an empty line stays in the body (and ends a
+line a value leaves ending in a backslash, or continues one still ending in
+one), and a line that does not fit its 8,192-byte buffer ends the reading,
+so the definition is refused ("expected token not found: </Macro>").
+
+It splices a Use's expansion in as a reader of its own (``array_getstr``)
+which, once the expansion is spent, goes on with the file's characters until
+the logical line it is in ends; the file's own reader takes over after that
+line. Two things then differ from reading the file directly:
+
+- a last line without a line feed is dropped (the file's ``getstr`` answers
+  end of file, and what was read of the line goes with it);
+- an expansion whose last line a value left ending in a backslash goes on
+  with the file's next lines, joined by ``ap_cfg_getline``'s rule (the end of
+  all it has joined decides, so an empty line may continue too). The line's
+  number is the file's line count after the last line feed read, plus one at
+  the end of the file.
+"""
+
+from __future__ import annotations
+
+from .macro_text import MacroError
+from .sections import Line
+
+__all__ = ["BODY_LINE_BYTES", "MacroFileLines"]
+
+_SPACE = " \t\r\n\f\v"
+# What ap_cfg_getline reads a body line into (MAX_STRING_LEN): the joined
+# text and the line feed of its last physical line must leave room for a NUL.
+BODY_LINE_BYTES = 8192
+
+
+class MacroFileLines:
+    """One file's text, for the lines mod_macro reads in it."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._terminated = text.endswith("\n")
+        self._physical: list[str] | None = None
+
+    def _lines(self) -> list[str]:
+        # Split once per file, and only for a file where it matters.
+        if self._physical is None:
+            self._physical = self._text.split("\n")
+            if self._terminated:
+                self._physical.pop()
+        return self._physical
+
+    def macro_body(
+        self, body: list[Line], header_line: int, close_line: int, file: str
+    ) -> list[Line]:
+        """``body`` (a macro's lines as the lexer found them, between its
+        header ending at ``header_line`` and its ``</Macro>`` at
+        ``close_line``) with the empty lines mod_macro keeps; MacroError when a
+        line does not fit mod_macro's buffer."""
+        physical = self._lines()
+        last = len(physical) - 1
+        empty: list[Line] = []
+        pieces: list[str] = []  # the logical line so far, without empty pieces
+        joined_bytes = 0
+        for position in range(header_line, min(close_line, len(physical))):
+            line = physical[position]
+            size = len(line) if line.isascii() else len(line.encode("utf-8", "surrogateescape"))
+            if position < last or self._terminated:
+                size += 1  # its line feed
+            if joined_bytes + size >= BODY_LINE_BYTES:
+                raise MacroError("macro contents error: expected token not found: </Macro>")
+            if "\0" in line:
+                # A C string ends at the NUL: no line feed seen, no continuation.
+                text, continues = line[: line.index("\0")], False
+            else:
+                text = line[:-1] if line.endswith("\r") else line
+                continues = (text or (pieces[-1] if pieces else "")).endswith("\\")
+            if continues:
+                # The backslash goes: from this line, or from the text joined
+                # before an empty one.
+                if text:
+                    text = text[:-1]
+                    joined_bytes += (
+                        len(text)
+                        if text.isascii()
+                        else len(text.encode("utf-8", "surrogateescape"))
+                    )
+                else:
+                    pieces[-1] = pieces[-1][:-1]
+                    joined_bytes -= 1
+                if text:
+                    pieces.append(text)
+                elif pieces and not pieces[-1]:
+                    pieces.pop()
+                continue
+            if not text.strip(_SPACE) and not any(piece.strip(_SPACE) for piece in pieces):
+                empty.append((position + 1, "", file, ()))
+            pieces, joined_bytes = [], 0
+        if not empty:
+            return body
+        return sorted([*body, *empty], key=lambda entry: entry[0])
+
+    def read_after(
+        self, lines: list[Line], index: int, use_line: int, left: str | None, file: str
+    ) -> None:
+        """Make ``file``'s entries after a Use at ``use_line`` (its expansion
+        spliced in at ``index``) what the Use's reader reads: ``left`` is the
+        text its expansion's last line leaves to continue, or None."""
+        if left is None and self._terminated:
+            return  # the common case: the line reads as the file's own reader reads it
+        physical = self._lines()
+        count = len(physical)
+        joined = left or ""
+        position = use_line  # index of the file's next physical line
+        dropped = False
+        while True:
+            number = position + 1
+            if position >= count:
+                break
+            if position == count - 1 and not self._terminated:
+                dropped = True
+                break
+            line = physical[position]
+            position += 1
+            if "\0" in line:
+                # A C string ends at the NUL: no line feed seen, no continuation.
+                joined += line[: line.index("\0")]
+                break
+            joined += line[:-1] if line.endswith("\r") else line
+            if not joined.endswith("\\"):
+                break
+            joined = joined[:-1]
+        if left is None and not dropped:
+            return  # the line after the Use does not reach the file's last one
+        last_read = position + 1 if dropped else position
+        start = next(
+            (place for place in range(index, len(lines)) if not lines[place][3]), len(lines)
+        )
+        end = start
+        while end < len(lines) and lines[end][0] <= last_read:
+            end += 1
+        # No entry of the lexer's begins at or before last_read and ends after
+        # it: where this line stops, the lexer's line through it stops too (a
+        # line not ending in a backslash, or an empty one after a joined text
+        # whose end both see alike).
+        text = joined.strip(_SPACE)
+        kept = [(number, text, file, ())] if text and text[0] != "#" else []
+        lines[start:end] = kept
