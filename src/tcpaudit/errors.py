@@ -45,6 +45,10 @@ class UsageError(TcpauditError):
     """Raised when the arguments of a call contradict each other or name nothing."""
 
 
+# What an error line shows of its reason: the rest is counted, not printed.
+MAX_REASON_CHARACTERS = 4096
+
+
 class ParseError(TcpauditError):
     """Raised when an input file cannot be read or parsed.
 
@@ -61,12 +65,18 @@ class ParseError(TcpauditError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        reason = self.reason
+        if len(reason) > MAX_REASON_CHARACTERS:
+            # httpd quotes a word whole ("Invalid command '...'"): one line, not
+            # megabytes of it. Cut when shown: secrets are hidden in the whole.
+            cut = len(reason) - MAX_REASON_CHARACTERS
+            reason = f"{reason[:MAX_REASON_CHARACTERS]}... ({cut} more characters)"
         if self.file is None:
-            text = self.reason
+            text = reason
         elif self.line is None:
-            text = f"{self.file}: {self.reason}"
+            text = f"{self.file}: {reason}"
         else:
-            text = f"{self.file}:{self.line}: {self.reason}"
+            text = f"{self.file}:{self.line}: {reason}"
         # A file name from the audited tree may hold a newline or an escape
         # sequence: the message stays one line, whoever prints it.
         return _LINE_BREAKING.sub(_escaped, text)

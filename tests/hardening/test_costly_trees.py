@@ -578,3 +578,37 @@ def test_macro_definitions_between_uses_of_a_macro_named_by_a_parameter(tmp_path
     (run,) = clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"]
     assert run["exit_code"] == 0, run["stderr"]
     assert run["seconds"] < SAFE_SECONDS
+
+
+def test_continued_lines_built_to_cost(tmp_path: Path) -> None:
+    # Each joined a line by copying all it had joined at every step: an 8,000
+    # character value ending in a backslash at the end of 4,000 body lines
+    # (1 min 18 s), a line of 1.6 million backslashes then as many empty lines
+    # (1 min), the same after a Use whose expansion continues on them; and an
+    # unknown name of 30 MB looked up for a likely spelling (1.3 GB).
+    expansion = _debian(tmp_path, "expansion", "macro")
+    _append(expansion, "etc/apache2/conf-enabled/zz-macro.conf",
+            "<Macro Long $a>\n" + "$a\n" * 4_000 + "</Macro>\n"
+            + 'Use Long "' + "a" * 8_000 + '\\\\"\n')  # fmt: skip
+    empty = _debian(tmp_path, "empty")
+    _append(empty, "etc/apache2/conf-enabled/zz-empty.conf",
+            "Timeout 5" + "\\" * 1_600_000 + "\n" * 1_600_001 + "KeepAlive On\n")  # fmt: skip
+    after_use = _debian(tmp_path, "after-use", "macro")
+    _append(after_use, "etc/apache2/conf-enabled/zz-after.conf",
+            '<Macro M $v>\nServerAdmin $v\n</Macro>\nUse M "a\\\\"\n'
+            + "\\" * 1_600_000 + "\n" * 1_600_001 + "\\\n" * 500_000 + "KeepAlive On\n")  # fmt: skip
+    name = _debian(tmp_path, "name")
+    _append(name, "etc/apache2/conf-enabled/zz-name.conf", "a" * 30_000_000 + "\n")
+    runs = clis_in_child(
+        [["facts", "--root", str(root)] for root in (expansion, empty, after_use, name)], tmp_path
+    )["runs"]
+    for run in runs:
+        assert run["seconds"] < SAFE_SECONDS
+    assert_one_error_line(runs[0], "Invalid command 'aaaa", "more characters)")
+    assert runs[1]["exit_code"] == 0, runs[1]["stderr"]
+    settings = json.loads(runs[1]["stdout"])["apache"]["settings"]
+    assert settings["Timeout"]["value"] == 5
+    assert settings["Timeout"]["file"] == "etc/apache2/conf-enabled/zz-empty.conf"
+    assert runs[2]["exit_code"] == 0, runs[2]["stderr"]
+    line = assert_one_error_line(runs[3], "zz-name.conf:1: Invalid command 'aaaa")
+    assert len(line) < 5_000

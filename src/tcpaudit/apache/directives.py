@@ -250,8 +250,18 @@ def similar_directive(key: str) -> str | None:
     """The httpd 2.4 directive a lower-cased unknown name is most likely a typo of."""
     import difflib  # only for a name no module registers: kept out of every start
 
+    # A ratio of 0.85 needs the lengths within 2 / 0.85 - 1 (1.36) times each
+    # other: a longer name matches nothing, and difflib would index each of
+    # its characters (a 30 MB name: 1.3 GB).
+    if len(key) > _longest_name() * 2:
+        return None
     matches = difflib.get_close_matches(key, list(_table()), n=1, cutoff=0.85)
     return _table()[matches[0]][0] if matches else None
+
+
+@cache
+def _longest_name() -> int:
+    return max(map(len, _table()))
 
 
 def word_count_kind(key: str) -> str | None:

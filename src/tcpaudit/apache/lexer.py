@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from .continuation import JoinedLine
+
 __all__ = [
     "decode_config",
     "first_word",
@@ -108,7 +110,7 @@ def _continued_lines(text: str) -> Iterator[tuple[int, str]]:
     if terminated_last:
         physical.pop()
     count = len(physical)
-    pending: list[str] = []
+    joined: JoinedLine | None = None  # the logical line being continued
     for number, line in enumerate(physical, start=1):
         if "\0" in line:
             # httpd reads a line into a C string: it ends at the first NUL byte,
@@ -119,25 +121,26 @@ def _continued_lines(text: str) -> Iterator[tuple[int, str]]:
             terminated = number < count or terminated_last
         if terminated:
             body = line[:-1] if line.endswith("\r") else line
-            if body.endswith("\\"):
-                pending.append(body[:-1])
+            if joined is None:
+                if body.endswith("\\"):
+                    joined = JoinedLine()
+                    joined.add(body)
+                    continue
+            elif joined.add(body):
                 continue
-            if not body and pending and "".join(pending).endswith("\\"):
-                # ap_cfg_getline looks at the end of all it joined: an empty
-                # line after "x\\" leaves "x\" there, which continues again.
-                joined = "".join(pending)
-                pending = [joined[:-1]]
-                continue
-        if pending:
-            pending.append(line)
-            line = "".join(pending)
-            pending = []
+            else:
+                line = joined.text()
+                joined = None
+        elif joined is not None:
+            joined.add_last(line)
+            line = joined.text()
+            joined = None
         logical = line.strip(_SPACE)
         if logical and logical[0] != "#":
             yield number, logical
-    if pending:
+    if joined is not None:
         # End of file inside a continuation: httpd counted one more read.
-        logical = "".join(pending).strip(_SPACE)
+        logical = joined.text().strip(_SPACE)
         if logical and logical[0] != "#":
             yield count + 1, logical
 

@@ -22,6 +22,7 @@ line. Two things then differ from reading the file directly:
 
 from __future__ import annotations
 
+from .continuation import JoinedLine
 from .macro_text import MacroError
 from .sections import Line
 
@@ -59,7 +60,7 @@ class MacroFileLines:
         physical = self._lines()
         last = len(physical) - 1
         empty: list[Line] = []
-        pieces: list[str] = []  # the logical line so far, without empty pieces
+        joined: JoinedLine | None = None  # the logical line being continued
         joined_bytes = 0
         for position in range(header_line, min(close_line, len(physical))):
             line = physical[position]
@@ -68,36 +69,48 @@ class MacroFileLines:
                 size += 1  # its line feed
             if joined_bytes + size >= BODY_LINE_BYTES:
                 raise MacroError("macro contents error: expected token not found: </Macro>")
+            if joined is None:
+                joined = JoinedLine()
             if "\0" in line:
                 # A C string ends at the NUL: no line feed seen, no continuation.
-                text, continues = line[: line.index("\0")], False
-            else:
-                text = line[:-1] if line.endswith("\r") else line
-                continues = (text or (pieces[-1] if pieces else "")).endswith("\\")
-            if continues:
-                # The backslash goes: from this line, or from the text joined
-                # before an empty one.
-                if text:
-                    text = text[:-1]
-                    joined_bytes += (
-                        len(text)
-                        if text.isascii()
-                        else len(text.encode("utf-8", "surrogateescape"))
-                    )
-                else:
-                    pieces[-1] = pieces[-1][:-1]
-                    joined_bytes -= 1
-                if text:
-                    pieces.append(text)
-                elif pieces and not pieces[-1]:
-                    pieces.pop()
+                joined.add_last(line[: line.index("\0")])
+            elif joined.add(line[:-1] if line.endswith("\r") else line):
+                # Joined without its backslash, carriage return and line feed.
+                joined_bytes += size - 1 - line.endswith("\r") - 1
                 continue
-            if not text.strip(_SPACE) and not any(piece.strip(_SPACE) for piece in pieces):
+            if not joined.text().strip(_SPACE):
                 empty.append((position + 1, "", file, ()))
-            pieces, joined_bytes = [], 0
+            joined, joined_bytes = None, 0
         if not empty:
             return body
         return sorted([*body, *empty], key=lambda entry: entry[0])
+
+    def joined_after(self, use_line: int, left: str) -> str:
+        """The line an expansion's last line leaving ``left`` to continue makes
+        with the file's lines after its Use at ``use_line``."""
+        return self._join_after(use_line, left)[0].text()
+
+    def _join_after(self, use_line: int, left: str | None) -> tuple[JoinedLine, int, int, bool]:
+        """(the line joined, its number, the index of the physical line after
+        the last it took, whether the file's unterminated last line was dropped)."""
+        physical = self._lines()
+        count = len(physical)
+        joined = JoinedLine(left or "")
+        position = use_line  # index of the file's next physical line
+        while True:
+            number = position + 1
+            if position >= count:
+                return joined, number, position, False
+            if position == count - 1 and not self._terminated:
+                return joined, number, position, True
+            line = physical[position]
+            position += 1
+            if "\0" in line:
+                # A C string ends at the NUL: no line feed seen, no continuation.
+                joined.add_last(line[: line.index("\0")])
+                return joined, number, position, False
+            if not joined.add(line[:-1] if line.endswith("\r") else line):
+                return joined, number, position, False
 
     def read_after(
         self, lines: list[Line], index: int, use_line: int, left: str | None, file: str
@@ -107,28 +120,7 @@ class MacroFileLines:
         text its expansion's last line leaves to continue, or None."""
         if left is None and self._terminated:
             return  # the common case: the line reads as the file's own reader reads it
-        physical = self._lines()
-        count = len(physical)
-        joined = left or ""
-        position = use_line  # index of the file's next physical line
-        dropped = False
-        while True:
-            number = position + 1
-            if position >= count:
-                break
-            if position == count - 1 and not self._terminated:
-                dropped = True
-                break
-            line = physical[position]
-            position += 1
-            if "\0" in line:
-                # A C string ends at the NUL: no line feed seen, no continuation.
-                joined += line[: line.index("\0")]
-                break
-            joined += line[:-1] if line.endswith("\r") else line
-            if not joined.endswith("\\"):
-                break
-            joined = joined[:-1]
+        joined, number, position, dropped = self._join_after(use_line, left)
         if left is None and not dropped:
             return  # the line after the Use does not reach the file's last one
         last_read = position + 1 if dropped else position
@@ -142,6 +134,6 @@ class MacroFileLines:
         # it: where this line stops, the lexer's line through it stops too (a
         # line not ending in a backslash, or an empty one after a joined text
         # whose end both see alike).
-        text = joined.strip(_SPACE)
+        text = joined.text().strip(_SPACE)
         kept = [(number, text, file, ())] if text and text[0] != "#" else []
         lines[start:end] = kept

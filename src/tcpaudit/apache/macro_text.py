@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .continuation import JoinedLine
 from .lexer import first_word, split_words
 
 __all__ = [
@@ -185,13 +186,16 @@ def continued(
     line's). Returns the lines, and the text the last line leaves to continue
     on the file's next line (None when it ends)."""
     joined: list[tuple[int, str, str]] = []
-    pending: str | None = None
+    line: JoinedLine | None = None
     for number, text, file in expansion:
-        if pending is not None:
-            text = pending + text
-            pending = None
-        if text.endswith("\\"):
-            pending = text[:-1]
+        if line is None:
+            if not text.endswith("\\"):
+                joined.append((number, text, file))
+                continue
+            line = JoinedLine()
+        if line.add(text):
             continue
-        joined.append((number, text, file))
+        joined.append((number, line.text(), file))
+        line = None
+    pending = None if line is None else line.text()
     return joined, pending
