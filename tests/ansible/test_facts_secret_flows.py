@@ -997,3 +997,41 @@ def test_a_query_parameter_s_value_after_a_quoted_run_stays_on_the_host(
     module: ModuleType, tmp_path: Path, snippet: str
 ) -> None:
     assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # An empty line continues a joined line still ending in a backslash.
+        f"ProxyPass /x http://u:\\\\\n\n{CANARY}@127.0.0.1:8081/",
+        f"ProxyPass /x http://u:\\\\\r\n\r\n{CANARY}@127.0.0.1:8081/",
+        f"ProxyPass /x http://u:\\\\\\\\\n\n\n{CANARY}@127.0.0.1:8081/",
+    ],
+)
+def test_secrets_continued_through_empty_lines_stay_on_the_host(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # A value ending in a backslash joins the line it ends to the next body
+        # line: a URL's password made of two lines (httpd reads it so).
+        f"<Macro Site $a $pw>\nProxyPass /x $a\n$pw@127.0.0.1:8081/\n<VirtualHost *:80>\n"
+        f"ServerName $pw.example\n</VirtualHost>\n</Macro>\nUse Site http://u:\\ {CANARY}",
+        # ... or to the file's next line, after the Use.
+        f'<Macro Site $a>\nProxyPass /x $a\n</Macro>\nUse Site "http://u:\\\\"\n'
+        f"{CANARY}@127.0.0.1:8081/",
+    ],
+)
+def test_a_use_argument_ending_in_a_backslash_refuses_the_snapshot(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    root = debian_with(tmp_path, snippet)
+    with pytest.raises(
+        ValueError, match=r"^/etc/apache2/apache2\.conf:\d+: a Use argument"
+    ) as raised:
+        module.snapshot(str(root), runner=never_run)
+    assert CANARY not in str(raised.value)

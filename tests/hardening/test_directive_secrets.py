@@ -1222,3 +1222,37 @@ def test_a_secret_through_macros_and_defines_reaches_no_output(tmp_path: Path, c
     names = [vhost["server_name"] for vhost in facts["apache"]["vhosts"]]
     assert names[-1] == f"{PLACEHOLDER}.example"
     assert set(names[:-1]) <= {"harmless.example"}
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # A value ending in a backslash joins the line it ends to the next body
+        # line: the URL's password is the second argument (apache2 reads it so).
+        ["<Macro Site $a $pw>", "ProxyPass /x $a", "$pw@127.0.0.1:8081/",
+         "<VirtualHost *:80>", "ServerName $pw.example", "</VirtualHost>", "</Macro>",
+         "Use Site http://u:\\ CanaryHorseBattery"],
+        # ... or the expansion's last line to the file's line after the Use.
+        ["<Macro Site $a>", "<VirtualHost *:80>", "ServerName $a.example", "</VirtualHost>",
+         "ProxyPass /x http://u:$a", "</Macro>", 'Use Site "CanaryHorseBattery\\\\"',
+         "@127.0.0.1:8081/"],
+    ],
+)  # fmt: skip
+def test_a_macro_secret_made_by_continued_lines_reaches_no_output(
+    tmp_path: Path, lines: list[str]
+) -> None:
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    (root / "etc/apache2/apache2.conf").write_text(
+        _load_lines("mpm_event", "macro", "proxy", "proxy_http") + "\n".join(lines) + "\n"
+    )
+    runs = [["audit", "--root", str(root), "--format", form] for form in FORMATS]
+    runs += [["facts", "--root", str(root)], ["fix", "--root", str(root)]]
+    for args in runs:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "canaryhorsebattery" not in (result.stdout + result.stderr).lower(), args
+    facts = json.loads(CliRunner().invoke(cli, ["facts", "--root", str(root)]).stdout)
+    assert [vhost["server_name"] for vhost in facts["apache"]["vhosts"]] == [
+        f"{PLACEHOLDER}.example"
+    ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .continuation import JoinedLine
 from .lexer import first_word, split_words
 from .macro_text import Macro, MacroError, parse_macro_header
 from .secret_checks import is_secret_directive
@@ -95,34 +96,61 @@ def secret_by_values(
     values: list[str],
     expansion: list[tuple[int, str, str]],
     resolve: Callable[[str], str] = str,
+    completed_last: str | None = None,
 ) -> set[int]:
     """The indexes of the parameters whose values a line of this expansion
     hides as a secret (the reader's rule on the expanded words, its
     ``${NAME}``s ``resolve``d as the line will read): the value is gone from
-    the words once hidden."""
+    the words once hidden. Lines are judged as httpd joins them: a value
+    ending in a backslash joins the line it ends to the next (a URL's password
+    made of two body lines), and ``completed_last`` is the expansion's last
+    line as the file's next lines complete it, when they do."""
     found: set[int] = set()
     if len(values) != len(macro.parameters):
         return found
+    here: set[int] = set()  # the parameters written in the lines joined so far
+    joined: JoinedLine | None = None
     for (_number, text, _file), (_, written, _) in zip(expansion, macro.body, strict=True):
-        here = [
+        here.update(
             index
             for index, parameter in enumerate(macro.parameters)
             if parameter in written and len(values[index]) >= MIN_HIDDEN_VALUE
-        ]
-        if not here:
+        )
+        if joined is None:
+            if not text.endswith("\\"):
+                if here:
+                    found |= _hidden_values(text, here, values, resolve)
+                    here = set()
+                continue
+            joined = JoinedLine()
+        if joined.add(text):
             continue
-        text = resolve(text)
-        name, rest = first_word(text)
-        key = name.lower().lstrip("<").rstrip(">")
-        if "@" not in text and not is_secret_directive(key):
-            continue
-        words = tuple(split_words(rest))
-        redacted = redact_arguments(key, words)
-        if redacted == words:
-            continue
-        kept = " ".join(redacted)
-        found.update(index for index in here if values[index] not in kept)
+        if here:
+            found |= _hidden_values(joined.text(), here, values, resolve)
+        here, joined = set(), None
+    if joined is not None and here:
+        found |= _hidden_values(
+            joined.text() if completed_last is None else completed_last, here, values, resolve
+        )
     return found
+
+
+def _hidden_values(
+    text: str, here: set[int], values: list[str], resolve: Callable[[str], str]
+) -> set[int]:
+    """Those of ``here`` whose values the reader's rule hides in ``text``."""
+    text = resolve(text)
+    name, rest = first_word(text)
+    key = name.lower().lstrip("<").rstrip(">")
+    if "@" not in text and not is_secret_directive(key):
+        return set()
+    words = tuple(split_words(rest))
+    redacted = redact_arguments(key, words)
+    if redacted == words:
+        return set()
+    kept = " ".join(redacted)
+    # A value whose final backslash a continuation took stands without it.
+    return {index for index in here if values[index].removesuffix("\\") not in kept}
 
 
 def _defined_in_body(macro: Macro) -> list[Macro]:

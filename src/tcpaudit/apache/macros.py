@@ -229,9 +229,16 @@ class MacroTable:
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")
         expansion = expand_macro(macro, rest)
+        read, left = continued(expansion)
+        # The expansion's last line as the file's next lines complete it.
+        completed = (
+            file_lines.joined_after(number, left)
+            if left is not None and file_lines is not None and not expanding
+            else None
+        )
         # Where an argument makes a line a secret's only with this Use's
         # values (?$n=$v with n a "token", Define $n $v with n a password's name).
-        placed = secret_by_values(macro, split_words(rest)[1:], expansion, self.resolve)
+        placed = secret_by_values(macro, split_words(rest)[1:], expansion, self.resolve, completed)
         if placed - secret:
             secret = secret | placed
             if self.check is not None:
@@ -240,7 +247,6 @@ class MacroTable:
             self._note_secret_references(where, number, secret)
         if secret:
             self._note_secrets(macro, rest, secret, expansion)
-        read, left = continued(expansion)
         expanded = [(n, text.strip(" \t\r\n\f\v"), f, (*expanding, name)) for n, text, f in read]
         if left is not None:
             if expanding:

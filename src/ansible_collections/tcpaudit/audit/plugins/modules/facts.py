@@ -1875,17 +1875,11 @@ def redact_apache(text, uses=None):
     """
     text = redact_private_keys(text)
     lines = text.split("\n")
-    first = 0
     macro = None
     outer_macros = []  # the macros whose bodies define the one being read
     secret_keys = {}  # directive name -> _is_secret_directive (one test a name)
-    last = len(lines) - 1
-    for index, raw in enumerate(lines):
-        # A '\\' ending the file continues nothing: its group ends there.
-        if index < last and raw.rstrip("\r").endswith("\\"):
-            continue
-        start, first = first, index + 1
-        joined = raw if start == index else _joined(lines[start : index + 1])
+    for start, end, joined in _line_groups(lines):
+        index = end - 1
         # httpd skips the blanks apr_isspace knows, then a '#' makes a comment
         # ("\u00a0# x" is a directive named "\u00a0#", which httpd refuses).
         body = joined.lstrip(_APACHE_BLANKS)
@@ -1996,24 +1990,79 @@ _EFFECTS = frozenset(["define", "undefine", "include", "includeoptional", "use"]
 _WALKED = _EFFECTS | _CONDITION_SECTIONS | _CONDITION_ENDS
 
 
+class _JoinedLine:
+    """ap_cfg_getline's rule on the text joined so far (tcpaudit's
+    apache/continuation.py): a final backslash goes and the line goes on,
+    whatever the physical line (an empty one after "x\\\\" too). A piece's
+    end moves back instead of the piece being copied."""
+
+    __slots__ = ("ends", "pieces")
+
+    def __init__(self, start=""):
+        self.pieces = [start] if start else []
+        self.ends = [len(start)] if start else []
+
+    def add(self, text):
+        """Join ``text`` (without its line feed and the carriage return before
+        it); True when the line goes on."""
+        if text:
+            self.pieces.append(text)
+            self.ends.append(len(text))
+        while self.ends and not self.ends[-1]:
+            self.pieces.pop()
+            self.ends.pop()
+        if self.ends and self.pieces[-1][self.ends[-1] - 1] == "\\":
+            self.ends[-1] -= 1
+            return True
+        return False
+
+    def text(self):
+        return "".join(piece[:end] for piece, end in zip(self.pieces, self.ends))  # noqa: B905
+
+
 def _joined(group):
-    """Physical lines ending with '\\' (a '\\r' before the break allowed) joined
-    to the last one, as httpd joins a continued line."""
+    """A logical line's physical lines (``_line_groups``) joined as httpd joins
+    them; the last one keeps its carriage return."""
     if len(group) == 1:
         return group[0]
-    return "".join(part.rstrip("\r")[:-1] for part in group[:-1]) + group[-1]
+    joined = _JoinedLine()
+    for part in group[:-1]:
+        joined.add(part[:-1] if part.endswith("\r") else part)
+    return joined.text() + group[-1]
+
+
+def _line_groups(lines):
+    """(first index, index after the last, joined text) of each logical line of
+    a file's physical ``lines``, joined as httpd joins them: a line goes on while
+    the text joined so far ends in a backslash (an empty line included); the
+    file's last line has no line feed and goes on to nothing."""
+    last = len(lines) - 1
+    start = 0
+    joined = None
+    for index, raw in enumerate(lines):
+        if index < last:
+            body = raw[:-1] if raw.endswith("\r") else raw
+            if joined is None:
+                if not body.endswith("\\"):
+                    yield index, index + 1, raw
+                    start = index + 1
+                    continue
+                joined = _JoinedLine()
+            if joined.add(body):
+                continue
+            text = joined.text() + ("\r" if raw.endswith("\r") else "")
+        elif joined is None:
+            text = raw
+        else:
+            text = joined.text() + raw
+        yield start, index + 1, text
+        joined = None
+        start = index + 1
 
 
 def _logical_lines(text):
     """(first line index, end index, the line with its continuations joined)."""
-    lines = text.split("\n")
-    first = 0
-    last = len(lines) - 1
-    for index, raw in enumerate(lines):
-        if index < last and raw.rstrip("\r").endswith("\\"):
-            continue
-        yield first, index + 1, _joined(lines[first : index + 1])
-        first = index + 1
+    yield from _line_groups(text.split("\n"))
 
 
 def _line_key(line):
@@ -2194,7 +2243,7 @@ class _ExpansionWalk:
         if "${" not in line:
             if macro is not None and not self.check(source, template, line, macro):
                 self.close(source, template, macro)
-            return self.effects(frame, key, [line])
+            return self.effects(frame, key, [line], source)
         effect = key in _EFFECTS or "$" in key
         holds = self.may_hold(key, line)
         if not effect and not holds:
@@ -2215,7 +2264,7 @@ class _ExpansionWalk:
         if key in _CONDITION_SECTIONS:
             frame.conditions += 1
             return []
-        return self.effects(frame, key, expansions or [line])
+        return self.effects(frame, key, expansions or [line], source)
 
     def may_hold(self, key, line):
         """Whether ``line`` may hold a secret once its ${NAME}s are expanded (no false "no")."""
@@ -2336,7 +2385,7 @@ class _ExpansionWalk:
 
     # -- what a line changes ------------------------------------------------------
 
-    def effects(self, frame, key, lines):
+    def effects(self, frame, key, lines, source=None):
         conditional = frame.conditional or frame.conditions > 0 or len(lines) > 1
         if key in _CONDITION_SECTIONS:
             frame.conditions += 1
@@ -2362,7 +2411,7 @@ class _ExpansionWalk:
             elif name in ("include", "includeoptional") and len(words) > 1:
                 pushed.extend(self.include(frame, words[1], conditional))
             elif name == "use" and len(words) > 1:
-                pushed.extend(self.use(frame, words[1].lower(), words[2:], conditional))
+                pushed.extend(self.use(frame, words[1].lower(), words[2:], conditional, source))
         for folded, values in defines.items():
             self.define(folded, values, conditional)
         return pushed
@@ -2442,13 +2491,21 @@ class _ExpansionWalk:
                 pushed.append(_Frame(path, None, conditional, None, chain, repeat))
         return pushed
 
-    def use(self, frame, name, arguments, conditional):
+    def use(self, frame, name, arguments, conditional, source=None):
         macro = self.macros.get(name) or self.macro_anywhere(name)
         if macro is None or ("macro", name) in frame.chain or len(frame.chain) > 100000:
             return []
         parameters, body, path = macro
         if len(arguments) != len(parameters):
             return []  # mod_macro refuses it
+        if any(argument.endswith("\\") for argument in arguments) and source is not None:
+            # A value ending in a backslash continues the line it ends on the
+            # next body line, or on the file's next line: a secret may be made
+            # of pieces no line shows whole, which this walk does not join.
+            raise ValueError(
+                f"{source[0]}:{source[1] + 1}: a Use argument ending in a backslash continues "
+                "a line onto the next, which is not followed to check it for secrets: not collected"
+            )
         pattern = None
         if parameters:
             ordered = sorted((p for p in parameters if p), key=len, reverse=True)
