@@ -501,3 +501,41 @@ def test_an_output_filter_defined_by_a_line_is_accepted_after_it(tmp_path: Path)
         "AddOutputFilterByType UPPER text/html",
     ]
     refused_as_apache2(tmp_path, [*lines, *defined], TREE, None)
+
+
+_INTERNAL_MAP = "RewriteMap: internal map not found:{}"
+_DBD = "RewriteMap types dbd and fastdbd require mod_dbd!"
+
+
+@pytest.mark.parametrize(
+    ("modules", "source", "message"),
+    [
+        # mod_rewrite's internal maps, named exactly; the type in any case.
+        ([], "int:toupper", None),
+        ([], "INT:tolower", None),
+        ([], "int:escape", None),
+        ([], "int:unescape", None),
+        ([], "int:ToUpper", _INTERNAL_MAP.format("ToUpper")),
+        ([], "int:", _INTERNAL_MAP.format("")),
+        ([], "int:md5", _INTERNAL_MAP.format("md5")),
+        # dbd maps need mod_dbd (loaded anywhere).
+        ([], "dbd:SELECT 1", _DBD),
+        ([], "FastDbd:SELECT 1", _DBD),
+        (["dbd"], "dbd:SELECT 1", None),
+        # A dbm map names its file after ':' or after '=type:'.
+        ([], "dbm", "RewriteMap: bad map:dbm"),
+        ([], "dbm=db", "RewriteMap: bad map:dbm=db"),
+        ([], "DBMx:map", "RewriteMap: bad map:DBMx:map"),
+        # Programs are not judged (nor, on the host, whether a map's file exists).
+        ([], "prg:/bin/cat", None),
+    ],
+)
+def test_rewrite_maps_as_apache2(
+    modules: list[str], source: str, message: str | None, tmp_path: Path
+) -> None:
+    loaded = [
+        f"LoadModule {name}_module {MODULE_DIR}/mod_{name}.so" for name in ["rewrite", *modules]
+    ]
+    refused_as_apache2(
+        tmp_path, [*BASE, "Listen 80", *loaded, f'RewriteMap m "{source}"'], TREE, message
+    )

@@ -310,3 +310,36 @@ def rewrite_base_handler(
 ) -> str | None:
     # cmd_rewritebase tests cmd->path: set by any section giving a path.
     return rewrite_base_error(directive.args, state.section_path)
+
+
+# mod_rewrite's own internal maps (rewritemap_register in its pre_config);
+# names compare exactly.
+_INTERNAL_MAPS = frozenset({"tolower", "toupper", "escape", "unescape"})
+
+
+def rewrite_map_handler(
+    directive: Directive, state: WalkState, _sections: tuple[str, ...]
+) -> str | None:
+    """cmd_rewritemap's refusals that need no host file: an internal map no
+    module registers, a dbd map without mod_dbd, a dbm map naming no file.
+    (Whether a map's file exists on the host is not judged.)"""
+    if len(directive.args) < 2:
+        return None
+    source = directive.args[1]
+    kind = source[:4].lower()
+    if kind == "int:":
+        # A module tcpaudit does not know may register more (ap_register_rewrite_mapfunc):
+        # log_letters is None exactly when one is loaded.
+        if state.log_letters is None or source[4:] in _INTERNAL_MAPS:
+            return None
+        return f"RewriteMap: internal map not found:{source[4:]}"
+    if kind == "dbd:" or source[:8].lower() == "fastdbd:":
+        if "dbd_module" in state.modules:
+            return None
+        return "RewriteMap types dbd and fastdbd require mod_dbd!"
+    if source[:3].lower() == "dbm":
+        marker = source[3:4]
+        if marker == ":" or (marker == "=" and ":" in source[4:]):
+            return None
+        return f"RewriteMap: bad map:{source}"
+    return None

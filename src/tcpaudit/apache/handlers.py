@@ -41,6 +41,7 @@ from .handler_modules import (
     redirect_handler,
     rewrite_base_handler,
     rewrite_cond_handler,
+    rewrite_map_handler,
     rewrite_options_handler,
     rewrite_rule_handler,
     setenvif_error,
@@ -172,6 +173,7 @@ _HANDLERS: dict[str, _Handler] = {
     "rewritecond": rewrite_cond_handler,
     "rewriteoptions": rewrite_options_handler,
     "rewritebase": rewrite_base_handler,
+    "rewritemap": rewrite_map_handler,
     "sslprotocol": ssl_protocol_error,
     "sslciphersuite": ssl_cipher_suite_handler,
     "sslproxyciphersuite": ssl_cipher_suite_handler,
@@ -208,7 +210,8 @@ _WORDS_ONLY = frozenset(
      "maxrangeoverlaps", "maxrangereversals", "errordocument", "proxytimeout", "header",
      "requestheader", "setenvif", "setenvifnocase", "setenvifexpr", "browsermatch",
      "browsermatchnocase", "rewriteoptions", "sslprotocol", "sslproxyprotocol", "sslverifydepth",
-     "sslproxyverifydepth", "sslsessioncachetimeout", "sslrenegbuffersize", *WORDS_ONLY}
+     "sslproxyverifydepth", "sslsessioncachetimeout", "sslrenegbuffersize", "rewritemap",
+     *WORDS_ONLY}
 )  # fmt: skip
 
 
