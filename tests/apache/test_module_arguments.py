@@ -539,3 +539,30 @@ def test_rewrite_maps_as_apache2(
     refused_as_apache2(
         tmp_path, [*BASE, "Listen 80", *loaded, f'RewriteMap m "{source}"'], TREE, message
     )
+
+
+_LUA = f"LoadModule lua_module {MODULE_DIR}/mod_lua.so"
+_PROVIDER = "LuaAuthzProvider Foo /etc/apache2/authz.lua check"
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        # Registered as it is read, under its exact name: a Require before it
+        # finds it, one in another case does not.
+        ([_LUA, "<Location /x>", "Require Foo", "</Location>", _PROVIDER], None),
+        ([_LUA, _PROVIDER, "<Location /x>", "Require foo", "</Location>"],
+         "Unknown Authz provider: foo"),
+        ([_LUA, _PROVIDER, "<Location /x>", "Require bar", "</Location>"],
+         "Unknown Authz provider: bar"),
+        # mod_lua loaded after the line: it registers nothing.
+        ([_PROVIDER, _LUA, "<Location /x>", "Require Foo", "</Location>"],
+         "Unknown Authz provider: Foo"),
+        (["<Location /x>", "Require Foo", "</Location>", _PROVIDER, _LUA],
+         "Unknown Authz provider: Foo"),
+    ],
+)  # fmt: skip
+def test_lua_authz_provider_names_as_apache2(
+    lines: list[str], message: str | None, tmp_path: Path
+) -> None:
+    refused_as_apache2(tmp_path, [*BASE, "Listen 80", *lines], TREE, message)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from .apr_addresses import ip_subnet_error
 from .lexer import first_word, split_words
+from .shell_state import REDACTED_VALUE
 from .tree import Directive
 
 __all__ = [
@@ -60,9 +61,9 @@ _PROVIDERS: dict[str, tuple[str, ...]] = {
     ),
     "ssl_module": ("ssl", "ssl-verify-client"),
 }
-# Modules that register providers named by their own directives
-# (LuaAuthzProvider, AuthnzFcgiDefineProvider): any name may exist.
-_NAMING_MODULES = frozenset({"lua_module", "authnz_fcgi_module"})
+# mod_authnz_fcgi registers providers named by AuthnzFcgiDefineProvider as
+# the tree is walked: any name may exist once it is loaded.
+_NAMING_MODULES = frozenset({"authnz_fcgi_module"})
 # ap_method_number_of's built-in names (case-sensitive); <Limit> registers others.
 _METHODS = frozenset(
     {"GET", "HEAD", "PUT", "POST", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
@@ -89,13 +90,23 @@ _OWN_CONFIG = frozenset(
 )  # fmt: skip
 
 
-def authz_providers(loaded: Collection[str], unknown_modules: list[str] | None) -> set[str] | None:
-    """The provider names ``Require`` finds once these modules are loaded, or None
-    when any name may exist (a module tcpaudit does not know, or one that
-    registers providers the configuration names)."""
+def authz_providers(
+    loaded: Collection[str],
+    unknown_modules: list[str] | None,
+    lua_names: Collection[str] = (),
+) -> set[str] | None:
+    """The provider names ``Require`` finds once these modules are loaded (and
+    mod_lua's ``LuaAuthzProvider`` lines read, ``lua_names``, by their exact
+    names), or None when any name may exist (a module tcpaudit does not know, a
+    module naming providers as the tree is walked, or a name hidden as a secret)."""
     if unknown_modules is None or unknown_modules or not _NAMING_MODULES.isdisjoint(loaded):
         return None
-    return {name for module in loaded for name in _PROVIDERS.get(module, ())}
+    names = {name for module in loaded for name in _PROVIDERS.get(module, ())}
+    if "lua_module" in loaded:
+        if any(REDACTED_VALUE in name for name in lua_names):
+            return None
+        names.update(lua_names)
+    return names
 
 
 def limit_methods(directive: Directive, methods: set[str]) -> None:

@@ -105,6 +105,9 @@ class EvaluationResult:
     raw_texts: dict[int, str] = field(default_factory=dict)
     # Module identifiers named by a LoadModule line of the tree (the first word).
     load_module_names: set[str] = field(default_factory=set)
+    # The names LuaAuthzProvider registered as it was read (case kept: Require
+    # finds a provider by its exact name).
+    lua_authz_providers: set[str] = field(default_factory=set)
     # (file, line) of the Define and Use lines whose values stand where a secret is.
     secret_value_lines: list[tuple[str, int]] = field(default_factory=list)
     macro_body_lines: list[tuple[str, int]] = field(default_factory=list)
@@ -145,6 +148,7 @@ class _Evaluator(PhysicalLineReader):
         self.deferred: dict[int, str] = {}
         self.raw_texts: dict[int, str] = {}
         self.load_module_names: set[str] = set()
+        self.lua_authz_providers: set[str] = set()
         self.include_depth = 0
         self.files_read = 0
         self.bytes_read = 0
@@ -306,6 +310,8 @@ class _Evaluator(PhysicalLineReader):
             warning = self.modules.load(args[0], file, number)
             if warning is not None:
                 self.notes.append(warning)
+        elif key == "luaauthzprovider" and args and "lua_module" in self.modules.order:
+            self.lua_authz_providers.add(args[0])
         elif key == "serverroot" and args and REDACTED_VALUE in args[0]:
             self._note_hidden("ServerRoot", file, number)
         elif key == "serverroot":
@@ -468,6 +474,7 @@ def evaluate(
         deferred=evaluator.deferred,
         raw_texts=evaluator.raw_texts,
         load_module_names=evaluator.load_module_names,
+        lua_authz_providers=evaluator.lua_authz_providers,
         wildcards=evaluator.directories.scanned,
         missing_includes=evaluator.directories.missing,
         secret_value_lines=sorted(
@@ -543,5 +550,6 @@ def check_result(
             validate=validate,
             validated=validated,
             guard=guard,
+            lua_authz_providers=result.lua_authz_providers,
         )
     )

@@ -184,6 +184,7 @@ def check_commands(
     validate: Callable[[Directive, tuple[str, ...]], None] | None = None,
     validated: Collection[str] | None = None,
     guard: MemoryGuard | None = None,
+    lua_authz_providers: Collection[str] = (),
 ) -> list[Note]:
     """Walk the tree as httpd does after reading it, refusing what it refuses, in order.
 
@@ -205,6 +206,7 @@ def check_commands(
         validate: called with each directive and the names of its sections.
         validated: the lower-cased names ``validate`` needs to see (None: all);
             it is not called for the others.
+        lua_authz_providers: the names LuaAuthzProvider registered while reading.
 
     Returns:
         Notes for directives no known module registers (third-party modules).
@@ -217,7 +219,7 @@ def check_commands(
     state = WalkState(
         loaded,
         module_names(loaded),
-        authz_providers=authz_providers(loaded, verdicts.unknown_modules),
+        authz_providers=authz_providers(loaded, verdicts.unknown_modules, lua_authz_providers),
         raw_texts=raw_texts or {},
         log_letters=log_format_letters(loaded) if verdicts.unknown_modules == [] else None,
         socache_providers=socache_providers(loaded) if verdicts.unknown_modules == [] else None,
