@@ -459,6 +459,11 @@ def test_honest_sites_redefining_a_name_snapshot_unchanged(
         f"ProxyPass /i http://u:$pw@127.0.0.1:8082/\n</Macro>\nUse Site a {CANARY}",
         f"<Macro Site /Other\t$x $pw>\nProxyPass /i http://u:$pw@127.0.0.1:8082/\n</Macro>\n"
         f"Use Site {CANARY}",
+        # Two macros whose names differ by a non-ASCII letter's case (httpd folds
+        # ASCII letters only): the one used puts the argument in a password.
+        f"<Macro \u00c9t\u00e9 $pw>\nProxyPass /i http://u:$pw@127.0.0.1:8082/\n</Macro>\n"
+        f"<Macro \u00e9t\u00e9 $pw>\n<VirtualHost *:80>\nServerName $pw.example\n</VirtualHost>\n"
+        f"</Macro>\nUse \u00c9t\u00e9 {CANARY}",
     ],
 )
 def test_secrets_assembled_by_macros_stay_on_the_host(

@@ -43,3 +43,20 @@ def test_an_empty_line_continues_a_line_still_ending_in_a_backslash(
     tmp_path: Path, lines: list[str]
 ) -> None:
     main_file_both_ways(tmp_path, [*BASE, *lines], TREE)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # Directive names fold ASCII letters only: with a Kelvin sign the name is
+        # no directive (refused), and <IfDirective> does not find it.
+        ["KeepAliveTimeout 99".replace("K", "\u212a", 1)],
+        ["<IfDirective !" + "KeepAliveTimeout".replace("K", "\u212a", 1) + ">", "Timeout 3600",
+         "</IfDirective>"],
+        ["<IfDirective " + "KeepAliveTimeout".replace("K", "\u212a", 1) + ">", "Timeout 7",
+         "</IfDirective>"],
+        ["<IfModule mod_env.c>", "SetEnv A b", "</IfModul\u00c9>"],
+    ],
+)  # fmt: skip
+def test_directive_names_fold_ascii_letters_only(tmp_path: Path, lines: list[str]) -> None:
+    main_file_both_ways(tmp_path, [*BASE, *lines], TREE)

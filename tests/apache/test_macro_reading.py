@@ -212,3 +212,46 @@ def test_a_macro_body_keeps_its_empty_lines(tmp_path: Path, lines: list[str]) ->
 def test_a_macro_body_line_fits_mod_macros_buffer(tmp_path: Path, body: list[str]) -> None:
     lines = ["<Macro Site $n>", "ServerName $n", *body, "</Macro>", "Use Site x.example"]
     main_file_both_ways(tmp_path, [*BASE, *lines], TREE)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # httpd folds ASCII letters only (ap_str_tolower): "\u00c9t\u00e9" and
+        # "\u00e9t\u00e9" are two macros, a Kelvin sign is no "k".
+        ["<Macro \u00c9t\u00e9>", "Header set X-A a", "</Macro>", "Use \u00e9t\u00e9"],
+        ["<Macro \u00c9t\u00e9>", "Header set X-A upper", "</Macro>", "<Macro \u00e9t\u00e9>",
+         "Header set X-A lower", "</Macro>", "Use \u00c9t\u00e9"],
+        ["<Macro \u00c9T\u00c9>", "Header set X-A a", "</Macro>", "Use \u00c9t\u00c9"],
+        ["<Macro \u212aey>", "Header set X-A a", "</Macro>", "Use key"],
+        ["<Macro \u00c9t\u00e9>", "</Macro>", "<Macro x>", "</Macro>", "UndefMacro \u00e9t\u00e9",
+         "Use \u00c9t\u00e9"],
+    ],
+)  # fmt: skip
+def test_macro_names_fold_ascii_letters_only(tmp_path: Path, lines: list[str]) -> None:
+    main_file_both_ways(tmp_path, [*BASE, *lines], TREE)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        # mod_macro substitutes in the body line with its line feed, in 8,192
+        # bytes: "ServerAdmin " and 8,178 bytes fit, 8,179 do not.
+        ("$n", "a" * 8178),
+        ("$n", "a" * 8179),
+        ("@n", "a" * 8176),
+        ("@n", "a" * 8177),
+        # Bytes, not characters.
+        ("$n", "\u00e9" * 3000 + "a" * 2500),
+    ],
+)
+def test_a_use_substitutes_within_mod_macros_buffer(
+    tmp_path: Path, parameter: str, value: str
+) -> None:
+    lines = [
+        f"<Macro Site {parameter}>",
+        f"ServerAdmin {parameter}",
+        "</Macro>",
+        f"Use Site {value}",
+    ]
+    main_file_both_ways(tmp_path, [*BASE, *lines], TREE)

@@ -54,6 +54,7 @@ from .reader import CONDITIONALS
 from .secret_hiding import MacroSecrets, hide_in_tree, hide_macro_secrets, without_secret_values
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
+from .values import ascii_lower
 from .variables import Variables
 from .walk import check_commands
 
@@ -275,9 +276,9 @@ class _Evaluator(PhysicalLineReader):
             except OSError:  # ENAMETOOLONG, ELOOP: apr_stat fails, the file "does not exist"
                 result = False
         elif key == "<ifdirective":
-            result = self._directive_exists(argument.lower())
+            result = self._directive_exists(ascii_lower(argument))
         else:
-            result = self._directive_exists("<" + argument.lower())
+            result = self._directive_exists("<" + ascii_lower(argument))
         return result != negated
 
     # -- directives executed while reading ---------------------------------------
@@ -285,7 +286,7 @@ class _Evaluator(PhysicalLineReader):
     def _directive(
         self, name: str, args: list[str], file: str, number: int, container: list[Directive]
     ) -> None:
-        key = name.lower()
+        key = ascii_lower(name)
         # A secret's value never enters the model (a Define's value included).
         words = tuple(args)
         redacted = self._redact(key, words, file, number)

@@ -17,6 +17,7 @@ from .lexer import first_word, split_words
 from .macro_text import Macro, MacroError, parse_macro_header
 from .secret_checks import is_secret_directive
 from .secret_words import redact_arguments, references_in_secrets
+from .values import ascii_lower
 from .variables import MIN_HIDDEN_VALUE, references
 
 __all__ = ["names_a_macro_by_variable", "secret_by_values", "secret_parameters", "used_macro_names"]
@@ -80,7 +81,7 @@ def secret_parameters(
             if any(parameter in words[0] for parameter in macro.parameters):
                 inner = secret_anywhere()
             else:
-                inner = secret_of(resolve(words[0]).lower())
+                inner = secret_of(ascii_lower(resolve(words[0])))
             for index in inner:
                 if index + 1 < len(words):
                     found.update(p for p in looked_for if p in words[index + 1])
@@ -197,5 +198,5 @@ def used_macro_names(macro: Macro, resolve: Callable[[str], str] = str) -> list[
         if name.lower() == "use":
             words = split_words(rest)
             if words:
-                names.append(resolve(words[0]).lower())
+                names.append(ascii_lower(resolve(words[0])))
     return names

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from .continuation import JoinedLine
 from .lexer import first_word, split_words
+from .values import ascii_lower
 
 __all__ = [
     "MAX_EXPANDED_CHARACTERS",
@@ -86,7 +87,7 @@ def parse_macro_header(raw_args: str) -> tuple[str, tuple[str, ...]]:
     name, rest = first_word(raw_args[:end])
     if not name:
         raise MacroError("<Macro macro definition: name not found")
-    name, parameters = name.lower(), tuple(split_words(without_flags(rest)))
+    name, parameters = ascii_lower(name), tuple(split_words(without_flags(rest)))
     for position, parameter in enumerate(parameters):
         if not parameter:
             raise MacroError(f"macro '{name}': empty argument #{position + 1} name")
@@ -121,6 +122,10 @@ def without_flags(rest: str) -> str:
     return rest[position:]
 
 
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+
+
 def _quoted(value: str) -> str:
     return '"' + "".join("\\" + c if c in '"\\' else c for c in value) + '"'
 
@@ -132,7 +137,9 @@ def substitute(line: str, macro: Macro, values: list[str], limit: int = MAX_LINE
     # parameters named 1,100 times).
     index_of = macro.parameters.index
     done: list[str] = []  # the line before rest[pending:], final
-    done_length = 0
+    # mod_macro substitutes in the body line as stored, its line feed
+    # included, and counts bytes.
+    line_bytes = _utf8_length(line) + 1
     rest = line
     pending = 0
     position = 0
@@ -147,12 +154,12 @@ def substitute(line: str, macro: Macro, values: list[str], limit: int = MAX_LINE
             position = end
             continue
         inserted = _quoted(value) if parameter[0] == _ESCAPE_ARGUMENT else value
-        if done_length + len(rest) - pending - len(parameter) + len(inserted) >= limit:
+        line_bytes += _utf8_length(inserted) - _utf8_length(parameter)
+        if line_bytes >= limit:
             # An @parameter whose value holds it grows for ever; httpd stops here.
             raise MacroError("cannot substitute, buffer size too small")
         done.append(rest[pending:start])
         done.append(value if inserted is value else inserted[: len(value)])
-        done_length += start - pending + len(value)
         if inserted is value:
             pending = position = end
         else:

@@ -33,6 +33,7 @@ from .macro_text import (
 )
 from .sections import Line, capture_macro_body
 from .shell_state import REDACTED_VALUE
+from .values import ascii_lower
 from .variables import MIN_HIDDEN_VALUE, Variables, references
 
 __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_header"]
@@ -200,7 +201,7 @@ class MacroTable:
             )
             return index
         words = split_words(rest)
-        name = words[0].lower() if words else ""
+        name = ascii_lower(words[0]) if words else ""
         if not self.defined_any:
             raise MacroError(f"no macro defined before {'Use' if key == 'use' else 'UndefMacro'}")
         if not name:

@@ -23,6 +23,7 @@ from .secret_checks import worth_checking
 from .secret_flows import FLOW_DIRECTIVES
 from .sections import Frame, kept_depth, push_kept
 from .tree import Directive
+from .values import ascii_lower
 
 __all__ = ["PhysicalLineReader"]
 
@@ -231,7 +232,7 @@ class PhysicalLineReader(LineReader):
         """Run a plain line httpd executes while reading (``LoadModule``, ``Include``...)
         as the general path does; False leaves it to that path, untouched (a
         macro's ``Use``, a name ending with ``>`` or holding a backslash)."""
-        key = name.lower()
+        key = ascii_lower(name)
         if key in ("use", "undefmacro") or name[-1] == ">" or "\\" in name:
             return False
         # A plain line's words are what split_words gives for the rest of it.
@@ -253,7 +254,7 @@ class PhysicalLineReader(LineReader):
         that does not hold (soaked there), ``<IfFile>`` (it reads the disk),
         one that is not a conditional or is malformed (the error is raised there).
         """
-        key = name.lower()
+        key = ascii_lower(name)
         conditional = CONDITIONALS.get(key)
         if (
             conditional is None

@@ -52,6 +52,7 @@ from .secret_words import redact_arguments
 from .sections import Frame, Line, close_section, container_of, kept_depth, push_kept, soak
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
+from .values import ascii_lower
 from .variables import Variables
 
 __all__ = [
@@ -317,7 +318,7 @@ class LineReader:
         conditional, macro...), without a trailing ``>``. The kept strings
         are shared by every node of that spelling (memory).
         """
-        key = name.lower()
+        key = ascii_lower(name)
         fast = (
             key not in READ_TIME_DIRECTIVES
             and not name.endswith(">")
@@ -433,7 +434,7 @@ class LineReader:
         return (
             bool(stack)
             and stack[-1].node is None
-            and raw[2:].lower() == stack[-1].name.lower() + ">"
+            and ascii_lower(raw[2:]) == ascii_lower(stack[-1].name) + ">"
         )
 
     # -- the general path ----------------------------------------------------------
@@ -463,7 +464,7 @@ class LineReader:
             name = name[:-1]
         if name.startswith("<") and not rest:
             rest = ">"
-        key = name.lower()
+        key = ascii_lower(name)
         container = container_of(stack, root)
         conditional = CONDITIONALS.get(key)
         try:

@@ -17,6 +17,7 @@ from ..errors import ApacheConfigError
 from .lexer import first_word
 from .memory import CHECK_EVERY_LINES
 from .tree import Directive
+from .values import ascii_lower
 
 __all__ = [
     "MAX_SECTION_DEPTH",
@@ -97,7 +98,7 @@ def close_section(stack: list[Frame], word: str, file: str, number: int) -> None
     if not word.endswith(">"):
         raise ApacheConfigError(f"{word}> directive missing closing '>'", file=file, line=number)
     frame = stack[-1]
-    if word[2:-1].lower() != frame.name.lower():
+    if ascii_lower(word[2:-1]) != ascii_lower(frame.name):
         raise ApacheConfigError(f"Expected </{frame.name}> but saw {word}", file=file, line=number)
     stack.pop()
 
@@ -128,7 +129,7 @@ def soak(
         if word.startswith("</"):
             # httpd drops the last character, whatever it is.
             closing = word[2:-1]
-            if closing.lower() != expected[-1].lower():
+            if ascii_lower(closing) != ascii_lower(expected[-1]):
                 raise ApacheConfigError(
                     f"Expected </{expected[-1]}> but saw </{closing}>", file=file, line=opened_at
                 )
@@ -155,11 +156,11 @@ def capture_macro_body(
         line = lines[index]
         index += 1
         word = first_word(line[1])[0]
-        if word.lower() == "</macro>":
+        if ascii_lower(word) == "</macro>":
             depth -= 1
             if not depth:
                 return body, index
-        elif word.lower() == "<macro":
+        elif ascii_lower(word) == "<macro":
             depth += 1
         body.append(line)
     raise ApacheConfigError(

@@ -67,9 +67,13 @@ def c_int(value: int) -> int:
 
 
 def ascii_lower(text: str) -> str:
-    """strcasecmp's view of ``text``: only ASCII letters fold (a non-ASCII one
-    never matches an ASCII name, as the Kelvin sign would under str.lower)."""
-    return text.lower() if text.isascii() else text
+    """``text`` as httpd's ap_str_tolower and strcasecmp fold it: ASCII letters
+    only (str.lower folds the Kelvin sign to "k" and "É" to "é", httpd
+    does not)."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def parse_atoi(text: str) -> int:

@@ -2411,7 +2411,11 @@ class _ExpansionWalk:
             elif name in ("include", "includeoptional") and len(words) > 1:
                 pushed.extend(self.include(frame, words[1], conditional))
             elif name == "use" and len(words) > 1:
-                pushed.extend(self.use(frame, words[1].lower(), words[2:], conditional, source))
+                pushed.extend(
+                    self.use(
+                        frame, words[1].translate(_ASCII_LOWER), words[2:], conditional, source
+                    )
+                )
         for folded, values in defines.items():
             self.define(folded, values, conditional)
         return pushed
@@ -2451,7 +2455,7 @@ class _ExpansionWalk:
             self.set_values(words[1].lower(), None)
             self.every_value[words[1].lower()] = None
         elif key == "use" and len(words) > 1:
-            macro = self.macros.get(words[1].lower())
+            macro = self.macros.get(words[1].translate(_ASCII_LOWER))
             if macro is None:
                 return
             parameters, body, path = macro
@@ -2746,7 +2750,9 @@ def follow_secret_uses(texts, uses):
                     continue
                 # A parameter of the macro used is made of what its argument holds.
                 for index, argument in enumerate(args[1:]):
-                    feed(("macro", args[0].lower(), index), _sources(argument, macro))
+                    feed(
+                        ("macro", args[0].translate(_ASCII_LOWER), index), _sources(argument, macro)
+                    )
                 calls.setdefault(args[0].lower(), []).append(args[1:])
             if name in ("<macro", "<macro>") and macro is not None:
                 defined_macros.setdefault(macro[0], len(macro[1]))
@@ -2913,8 +2919,12 @@ def _without_macro_flags(rest):
 
 
 def _macro_name(word):
-    """A <Macro>'s name as the tables keep it (lower-cased; ANY_MACRO for a ${NAME})."""
-    return ANY_MACRO if "$" in word else word.lower()
+    """A <Macro>'s name as the tables keep it (ASCII letters lower-cased, as
+    httpd's ap_str_tolower: "Été" and "été" are two macros; ANY_MACRO for a ${NAME})."""
+    return ANY_MACRO if "$" in word else word.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 
 def redact_secret_uses(text, uses):
@@ -2983,7 +2993,7 @@ def redact_secret_uses(text, uses):
             # SetEnvIf attribute regex NAME=value, RewriteRule ... [E=NAME:value]
             values = [_without_environment_values(value, environment) for value in values]
         elif key == "use" and len(values) > 2:
-            name = values[1].lower()
+            name = values[1].translate(_ASCII_LOWER)
             secrets = set()
             for index in range(len(values) - 2):
                 # Use ${NAME}: any macro whose parameter there is a secret's;
