@@ -255,3 +255,41 @@ def test_a_use_substitutes_within_mod_macros_buffer(
         f"Use Site {value}",
     ]
     main_file_both_ways(tmp_path, [*BASE, *lines], TREE)
+
+
+@pytest.mark.parametrize(
+    ("lines", "refusal"),
+    [
+        # A macro defined in another's body keeps its empty lines too.
+        (["<Macro Outer $x>", "<Macro Inner $v>", "Header set X-A $v", "", "Header set X-B $x",
+          "</Macro>", "</Macro>", "Use Outer b", 'Use Inner "a\\\\"'], None),
+        # Its reader's name says where it was defined: using that macro from it recurses.
+        (["<Macro Outer $x>", "<Macro Inner $y>", "ServerAdmin $y", "Use Outer $y", "</Macro>",
+          "</Macro>", "Use Outer a@b", "Use Inner c@d"], "recursive use of macro 'outer' is invalid"),
+        # Its lines, as the expansion joins them, fit mod_macro's 8,192 bytes.
+        (["<Macro Outer $v>", "<Macro Inner $x>", "Header set X-A $v", "Header set X-B " + "b" * 5000,
+          "</Macro>", "</Macro>", 'Use Outer "' + "a" * 5000 + '\\\\"'],
+         "expected token not found: </Macro>"),
+    ],
+)  # fmt: skip
+def test_a_macro_defined_in_an_expansion_as_apache2(
+    tmp_path: Path, lines: list[str], refusal: str | None
+) -> None:
+    # Compared by verdict and effective words: apache2 names an expanded
+    # line's place by the reader's name, which the harness cannot map back.
+    main = tmp_path / "tcpaudit" / TREE.main_file.lstrip("/")
+    main.parent.mkdir(parents=True)
+    main.write_text("\n".join([*BASE, *lines]) + "\n")
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tmp_path / "tcpaudit", apache_root, symlinks=True)
+    map_tree(apache_root)
+    run = run_apache(apache_root, TREE.main_file, TREE.server_root)
+    loaded = load_with_tcpaudit(tmp_path / "tcpaudit", TREE)
+    if refusal is not None:
+        assert not run.accepted and refusal in run.stderr
+        assert isinstance(loaded, ApacheConfigError) and refusal in str(loaded)
+        return
+    assert run.accepted, run.stderr
+    assert not isinstance(loaded, ApacheConfigError), loaded
+    dumped = [(entry.name, entry.args) for entry in run.config if entry.name == "header"]
+    assert dumped == [(node.key, node.args) for node in loaded.directives if node.key == "header"]

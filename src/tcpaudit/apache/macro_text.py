@@ -63,6 +63,9 @@ class Macro:
     body: tuple[tuple[int, str, str], ...]
     file: str
     line: int
+    # The macros whose expansion it was defined in (where httpd's reader name
+    # says it was defined): using one of them from its body is a recursion.
+    defined_in: frozenset[str] = frozenset()
     # Finds the earliest parameter, the longest of those starting there:
     # alternatives longest first (the regex takes the first that matches at
     # a place), the first written first among equals, as mod_macro does.

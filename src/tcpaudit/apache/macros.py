@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .lexer import split_words
-from .macro_lines import MacroFileLines
+from .lexer import first_word, split_words
+from .macro_lines import BODY_LINE_BYTES, MacroFileLines
 from .macro_secrets import (
     names_a_macro_by_variable,
     secret_by_values,
@@ -193,11 +193,22 @@ class MacroTable:
             body, index = capture_macro_body(lines, index, where, number)
             if file_lines is not None and not expanding:
                 body = file_lines.macro_body(body, number, lines[index - 1][0], where)
+            elif expanding:
+                # Read from an expansion by ap_cfg_getline too: each line (as
+                # joined there) and its line feed in 8,192 bytes.
+                for entry in body:
+                    if _utf8_length(entry[1]) + 1 >= BODY_LINE_BYTES:
+                        raise MacroError("macro contents error: expected token not found: </Macro>")
             self.defined_any = True
             self.generation += 1
             self.most_parameters = max(self.most_parameters, len(parameters))
             self.macros[name] = Macro(
-                name, parameters, tuple((n, t, f) for n, t, f, _ in body), where, number
+                name,
+                parameters,
+                tuple((n, t, f) for n, t, f, _ in body),
+                where,
+                number,
+                self._enclosing(expanding),
             )
             return index
         words = split_words(rest)
@@ -214,7 +225,10 @@ class MacroTable:
         macro = self.macros.get(name)
         if macro is None:
             raise MacroError(f"macro '{name}' undefined")
-        if name in expanding:
+        if name in expanding or name in self._enclosing(expanding):
+            # httpd looks for "macro 'name'" in its reader's name, which holds
+            # the Uses being expanded and where each of their macros was
+            # defined: a macro defined in another's expansion may not use it.
             raise MacroError(f"recursive use of macro '{name}' is invalid")
         self.uses += 1
         if self.check is not None and not self.uses % _CHECK_EVERY_USES:
@@ -262,9 +276,22 @@ class MacroTable:
             raise MacroError(
                 f"macros expand to more than {MAX_EXPANDED_CHARACTERS} characters of text"
             )
-        # The expansion is read like a file: blank and comment lines say nothing.
-        lines[index:index] = [entry for entry in expanded if entry[1] and entry[1][0] != "#"]
+        # The expansion is read like a file: blank and comment lines say nothing
+        # (but in the body of a macro it defines, whose empty lines mod_macro keeps).
+        lines[index:index] = _read_lines(expanded)
         return index
+
+    def _enclosing(self, expanding: tuple[str, ...]) -> frozenset[str]:
+        """The macros named in the reader's name while ``expanding``: those
+        being expanded and, for each, those its definition was read in."""
+        if not expanding:
+            return frozenset()
+        names = set(expanding)
+        for used in expanding:
+            macro = self.macros.get(used)
+            if macro is not None:
+                names |= macro.defined_in
+        return frozenset(names)
 
     def _note_secret_references(self, where: str, number: int, secret: set[int]) -> None:
         """The ``${NAME}``s written in this Use's secret arguments hold secrets too."""
@@ -338,3 +365,31 @@ class MacroTable:
             placed_read = self.resolve(placed.strip(" \t\r\n\f\v")) if placed is not None else None
             self.kept_characters += len(read) + len(placed_read or "")
             texts[read] = (placed_read, hidden)
+
+
+def _read_lines(expanded: list[Line]) -> list[Line]:
+    """The lines of an expansion the reader takes: not its comments, and its
+    empty lines only inside the body of a macro it defines (the definition
+    takes them; the reader never sees them)."""
+    kept: list[Line] = []
+    depth = 0
+    for entry in expanded:
+        text = entry[1]
+        if not text:
+            if depth:
+                kept.append(entry)
+            continue
+        if text[0] == "#":
+            continue
+        if text[0] == "<":
+            word = ascii_lower(first_word(text)[0])
+            if word == "<macro":
+                depth += 1
+            elif word == "</macro>" and depth:
+                depth -= 1
+        kept.append(entry)
+    return kept
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
