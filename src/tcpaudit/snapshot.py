@@ -25,9 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,6 +37,7 @@ from .errors import FactsError, UsageError
 from .facts import HostFacts, gather
 from .inputs import DocumentError, load_json, read_bytes
 from .notes import limit_notes
+from .private_directory import private_directory
 from .provenance import Note
 from .rootfs import overlay_links
 from .safetext import printable
@@ -105,11 +104,7 @@ def facts_from_snapshot(document: Mapping[str, Any], *, host: str | None = None)
             Note(message=f"httpd -v reports Apache {version}, which tcpaudit does not model")
         )
         version = None
-    with tempfile.TemporaryDirectory(
-        prefix="tcpaudit-snapshot-", dir=memory_directory(snapshot)
-    ) as temporary:
-        root = Path(temporary)
-        os.chmod(root, 0o700)
+    with private_directory("tcpaudit-snapshot-", memory_directory(snapshot)) as root:
         try:
             notes, links = materialise(snapshot, root)
         except OSError as exc:

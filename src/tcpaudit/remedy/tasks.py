@@ -12,10 +12,7 @@ and removed once planned.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from ..engine.findings import Finding
@@ -98,6 +95,7 @@ def plan_snapshot(
     Raises:
         FactsError: ``document`` is not a snapshot (a facts document holds no files).
     """
+    from ..private_directory import private_directory
     from ..rootfs import overlay_links
     from ..snapshot import Snapshot
     from ..snapshot_tree import materialise
@@ -105,9 +103,7 @@ def plan_snapshot(
     if "format" not in document:
         raise FactsError("remediate needs the snapshot tcpaudit.audit.facts collects (its files)")
     snapshot = Snapshot.model_validate(document)
-    with tempfile.TemporaryDirectory(prefix="tcpaudit-fix-") as temporary:
-        root = Path(temporary)
-        os.chmod(root, 0o700)
+    with private_directory("tcpaudit-fix-") as root:
         _, links = materialise(snapshot, root)
         with overlay_links(root, links):
             return plan(findings, root, rules=rules)
