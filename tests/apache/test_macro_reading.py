@@ -98,6 +98,9 @@ def test_the_unterminated_last_line_after_a_use_as_apache2(tmp_path: Path, tail:
          'Use VHost example.com "www.example.com\\\\"'],
         # On the body's last line: on the file's next line (refused: two words).
         ["<Macro Site $v>", "ServerAdmin $v", "</Macro>", 'Use Site "a\\\\"', "Timeout 7"],
+        # A nested Use's last line: on the enclosing body's next line.
+        ["<Macro Inner $x $y>", "ServerAdmin $x", "</Macro>", "<Macro Outer $v>",
+         "Use Inner $v z", "b", "Timeout 7", "</Macro>", "Use Outer a\\\\"],
     ],
 )  # fmt: skip
 def test_an_expanded_line_ending_in_a_backslash_continues(tmp_path: Path, lines: list[str]) -> None:

@@ -612,3 +612,31 @@ def test_continued_lines_built_to_cost(tmp_path: Path) -> None:
     assert runs[2]["exit_code"] == 0, runs[2]["stderr"]
     line = assert_one_error_line(runs[3], "zz-name.conf:1: Invalid command 'aaaa")
     assert len(line) < 5_000
+
+
+def test_macro_headers_and_bodies_built_to_cost(tmp_path: Path) -> None:
+    # 100,000 parameters compared pairwise for a repeat (1 min 18 s); 16 Mi
+    # empty body lines each kept as a line (3.5 GB, a MemoryError under
+    # 1 GiB); 10,000 parameters against 90,000 body Defines (4 min 53 s).
+    header = _debian(tmp_path, "header", "macro")
+    _append(header, "etc/apache2/conf-enabled/zz-macro.conf",
+            "<Macro M " + " ".join(f"$p{index}" for index in range(100_000))
+            + ">\nServerAdmin x\n</Macro>\n")  # fmt: skip
+    empty = _debian(tmp_path, "empty-body", "macro")
+    _append(empty, "etc/apache2/conf-enabled/zz-macro.conf",
+            "<Macro M $a>\n" + "\n" * (16 * 1024 * 1024) + "ServerAdmin $a\n</Macro>\nUse M x\n")  # fmt: skip
+    defines = _debian(tmp_path, "defines", "macro")
+    _append(defines, "etc/apache2/conf-enabled/zz-macro.conf",
+            "<Macro M " + " ".join(f"$p{index}" for index in range(10_000)) + ">\n"
+            + "Define A x\n" * 90_000 + "</Macro>\n"
+            + "Use M " + " ".join(f"v{index}" for index in range(10_000)) + "\n")  # fmt: skip
+    runs = clis_in_child(
+        [["facts", "--root", str(root)] for root in (header, empty, defines)], tmp_path
+    )["runs"]
+    for run in runs:
+        assert run["seconds"] < SAFE_SECONDS
+    assert runs[0]["exit_code"] == 0, runs[0]["stderr"]
+    assert runs[1]["exit_code"] == 0, runs[1]["stderr"]
+    # Every parameter is taken for a secret's past the bound, and hiding ten
+    # thousand of them in 90,000 lines is past the bound of hiding.
+    assert_one_error_line(runs[2], "zz-macro.conf:", "arguments holding secrets in 90000 lines")

@@ -1236,6 +1236,11 @@ def test_a_secret_through_macros_and_defines_reaches_no_output(tmp_path: Path, c
         ["<Macro Site $a>", "<VirtualHost *:80>", "ServerName $a.example", "</VirtualHost>",
          "ProxyPass /x http://u:$a", "</Macro>", 'Use Site "CanaryHorseBattery\\\\"',
          "@127.0.0.1:8081/"],
+        # ... or a nested Use's last line to the enclosing body's next line,
+        # whose value is then the password.
+        ["<Macro Inner $v $w>", "ProxyPass /x http://u:$v", "</Macro>", "<Macro Outer $q>",
+         "Use Inner \\ x", "$q", "<VirtualHost *:80>", "ServerName $q.example",
+         "</VirtualHost>", "</Macro>", "Use Outer CanaryHorseBattery@h/"],
     ],
 )  # fmt: skip
 def test_a_macro_secret_made_by_continued_lines_reaches_no_output(

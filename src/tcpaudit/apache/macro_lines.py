@@ -22,8 +22,11 @@ line. Two things then differ from reading the file directly:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .continuation import JoinedLine
 from .macro_text import MacroError
+from .memory import CHECK_EVERY_LINES
 from .sections import Line
 
 __all__ = ["BODY_LINE_BYTES", "MacroFileLines"]
@@ -51,34 +54,52 @@ class MacroFileLines:
         return self._physical
 
     def macro_body(
-        self, body: list[Line], header_line: int, close_line: int, file: str
+        self,
+        body: list[Line],
+        header_line: int,
+        close_line: int,
+        file: str,
+        check: Callable[[str, int], None] | None = None,
     ) -> list[Line]:
         """``body`` (a macro's lines as the lexer found them, between its
         header ending at ``header_line`` and its ``</Macro>`` at
         ``close_line``) with the empty lines mod_macro keeps; MacroError when a
-        line does not fit mod_macro's buffer."""
+        line does not fit mod_macro's buffer. ``check`` (the load's bounds) is
+        called every CHECK_EVERY_LINES lines."""
         physical = self._lines()
         last = len(physical) - 1
         empty: list[Line] = []
+        run = 0  # empty lines in a row kept so far
         joined: JoinedLine | None = None  # the logical line being continued
         joined_bytes = 0
         for position in range(header_line, min(close_line, len(physical))):
+            if check is not None and not (position - header_line + 1) % CHECK_EVERY_LINES:
+                check(file, position + 1)
             line = physical[position]
             size = len(line) if line.isascii() else len(line.encode("utf-8", "surrogateescape"))
             if position < last or self._terminated:
                 size += 1  # its line feed
             if joined_bytes + size >= BODY_LINE_BYTES:
                 raise MacroError("macro contents error: expected token not found: </Macro>")
-            if joined is None:
-                joined = JoinedLine()
             if "\0" in line:
                 # A C string ends at the NUL: no line feed seen, no continuation.
-                joined.add_last(line[: line.index("\0")])
-            elif joined.add(line[:-1] if line.endswith("\r") else line):
-                # Joined without its backslash, carriage return and line feed.
-                joined_bytes += size - 1 - line.endswith("\r") - 1
-                continue
-            if not joined.text().strip(_SPACE):
+                text = line[: line.index("\0")]
+            else:
+                text = line[:-1] if line.endswith("\r") else line
+                if joined is not None or text.endswith("\\"):
+                    if joined is None:
+                        joined = JoinedLine()
+                    if joined.add(text):
+                        # Joined without its backslash, carriage return and line feed.
+                        joined_bytes += size - 1 - line.endswith("\r") - 1
+                        continue
+                    text = joined.text()
+            if text.strip(_SPACE):
+                run = 0
+            elif run < BODY_LINE_BYTES:
+                # A value brings at most this many backslashes for empty lines
+                # to take (its line fits the buffer): more in a row change nothing.
+                run += 1
                 empty.append((position + 1, "", file, ()))
             joined, joined_bytes = None, 0
         if not empty:

@@ -20,7 +20,18 @@ from .secret_words import redact_arguments, references_in_secrets
 from .values import ascii_lower
 from .variables import MIN_HIDDEN_VALUE, references
 
-__all__ = ["names_a_macro_by_variable", "secret_by_values", "secret_parameters", "used_macro_names"]
+__all__ = [
+    "MAX_PARAMETER_LINES",
+    "names_a_macro_by_variable",
+    "secret_by_values",
+    "secret_parameters",
+    "used_macro_names",
+    "values_hidden_in",
+]
+
+# Parameters x body lines that secret_parameters works through (a second's
+# work); past it every parameter is a secret's.
+MAX_PARAMETER_LINES = 4_000_000
 
 
 def secret_parameters(
@@ -34,6 +45,10 @@ def secret_parameters(
     name written ``${NAME}`` is ``resolve``d; one made of a parameter may be
     any macro's, ``secret_anywhere``), or through a ``Define`` of the body
     whose ``${NAME}`` the body puts there."""
+    if len(macro.parameters) * len(macro.body) > MAX_PARAMETER_LINES:
+        # Each body line is compared with each parameter: past this, every
+        # parameter is taken for a secret's (its values hidden), not worked out.
+        return set(range(len(macro.parameters)))
     found: set[str] = set()
     # Macros the body defines (a Use of one, later in the body, is of it).
     local = _defined_in_body(macro)
@@ -109,6 +124,8 @@ def secret_by_values(
     found: set[int] = set()
     if len(values) != len(macro.parameters):
         return found
+    if len(values) * len(expansion) > MAX_PARAMETER_LINES:
+        return set(range(len(values)))  # as secret_parameters past the same bound
     here: set[int] = set()  # the parameters written in the lines joined so far
     joined: JoinedLine | None = None
     for (_number, text, _file), (_, written, _) in zip(expansion, macro.body, strict=True):
@@ -120,23 +137,23 @@ def secret_by_values(
         if joined is None:
             if not text.endswith("\\"):
                 if here:
-                    found |= _hidden_values(text, here, values, resolve)
+                    found |= values_hidden_in(text, here, values, resolve)
                     here = set()
                 continue
             joined = JoinedLine()
         if joined.add(text):
             continue
         if here:
-            found |= _hidden_values(joined.text(), here, values, resolve)
+            found |= values_hidden_in(joined.text(), here, values, resolve)
         here, joined = set(), None
     if joined is not None and here:
-        found |= _hidden_values(
+        found |= values_hidden_in(
             joined.text() if completed_last is None else completed_last, here, values, resolve
         )
     return found
 
 
-def _hidden_values(
+def values_hidden_in(
     text: str, here: set[int], values: list[str], resolve: Callable[[str], str]
 ) -> set[int]:
     """Those of ``here`` whose values the reader's rule hides in ``text``."""

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .continuation import JoinedLine
 from .lexer import first_word, split_words
 from .macro_lines import BODY_LINE_BYTES, MacroFileLines
 from .macro_secrets import (
+    MAX_PARAMETER_LINES,
     names_a_macro_by_variable,
     secret_by_values,
     secret_parameters,
     used_macro_names,
+    values_hidden_in,
 )
 from .macro_text import (
     MAX_EXPANDED_CHARACTERS,
@@ -71,6 +74,11 @@ class MacroTable:
         self.uses = 0
         # What the last Use's expansion left to continue on the file's lines.
         self.carried: str | None = None
+        # The Use being expanded by its chain of macro names: (macro, its text,
+        # file, line, expansion), for a nested line joined with its lines.
+        self._active: dict[
+            tuple[str, ...], tuple[Macro, str, str, int, list[tuple[int, str, str]]]
+        ] = {}
         self._anywhere: set[int] | None = None
         self.macros: dict[str, Macro] = {}
         self.defined_any = False
@@ -192,7 +200,7 @@ class MacroTable:
             name, parameters = parse_macro_header(rest)
             body, index = capture_macro_body(lines, index, where, number)
             if file_lines is not None and not expanding:
-                body = file_lines.macro_body(body, number, lines[index - 1][0], where)
+                body = file_lines.macro_body(body, number, lines[index - 1][0], where, self.check)
             elif expanding:
                 # Read from an expansion by ap_cfg_getline too: each line (as
                 # joined there) and its line feed in 8,192 bytes.
@@ -244,13 +252,24 @@ class MacroTable:
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")
         expansion = expand_macro(macro, rest)
+        chain = (*expanding, name)
+        self._active[chain] = (macro, rest, where, number, expansion)
         read, left = continued(expansion)
-        # The expansion's last line as the file's next lines complete it.
-        completed = (
-            file_lines.joined_after(number, left)
-            if left is not None and file_lines is not None and not expanding
-            else None
-        )
+        # The expansion's last line as the lines after it complete it: the
+        # file's next ones, or the enclosing expansion's (taken from it).
+        completed = None
+        taken = 0
+        if left is not None and not expanding:
+            if file_lines is not None:
+                completed = file_lines.joined_after(number, left)
+        elif left is not None:
+            joined = JoinedLine(left)
+            while index + taken < len(lines) and lines[index + taken][3] == expanding:
+                taken += 1
+                if not joined.add(lines[index + taken - 1][1]):
+                    break
+            if taken:
+                completed = joined.text()
         # Where an argument makes a line a secret's only with this Use's
         # values (?$n=$v with n a "token", Define $n $v with n a password's name).
         placed = secret_by_values(macro, split_words(rest)[1:], expansion, self.resolve, completed)
@@ -261,13 +280,29 @@ class MacroTable:
             self.secret_use_lines.add((where, number))
             self._note_secret_references(where, number, secret)
         if secret:
+            if len(secret) * len(macro.body) > MAX_PARAMETER_LINES:
+                # Hiding compares each secret argument with each body line.
+                raise MacroError(
+                    f"macro '{name}' puts {len(secret)} arguments holding secrets in "
+                    f"{len(macro.body)} lines: more than the {MAX_PARAMETER_LINES} "
+                    "argument and line pairs tcpaudit hides secrets in"
+                )
             self._note_secrets(macro, rest, secret, expansion)
         expanded = [(n, text.strip(" \t\r\n\f\v"), f, (*expanding, name)) for n, text, f in read]
         if left is not None:
-            if expanding:
-                # Nested: the enclosing expansion's lines were joined already.
+            if taken and completed is not None:
+                # mod_macro's reader goes on with the enclosing expansion's
+                # lines: they become part of this one.
+                last_taken = lines[index + taken - 1]
+                del lines[index : index + taken]
+                expanded.append(
+                    (last_taken[0], completed.strip(" \t\r\n\f\v"), last_taken[2], expanding)
+                )
+                self._judge_enclosing(expanding, completed)
+            elif expanding:
+                # The enclosing expansion is spent: it would go on further out.
                 last = expansion[-1]
-                expanded.append((last[0], left.strip(" \t\r\n\f\v"), last[2], (*expanding, name)))
+                expanded.append((last[0], left.strip(" \t\r\n\f\v"), last[2], chain))
             else:
                 # The last line continues on the file's next ones (macro_lines).
                 self.carried = left
@@ -280,6 +315,26 @@ class MacroTable:
         # (but in the body of a macro it defines, whose empty lines mod_macro keeps).
         lines[index:index] = _read_lines(expanded)
         return index
+
+    def _judge_enclosing(self, expanding: tuple[str, ...], text: str) -> None:
+        """A line joined from a nested expansion and the enclosing one's lines
+        may be a secret's with the enclosing Uses' values: those are secrets."""
+        for depth in range(1, len(expanding) + 1):
+            record = self._active.get(expanding[:depth])
+            if record is None:
+                continue
+            macro, rest, where, number, expansion = record
+            values = split_words(rest)[1:]
+            hidden = values_hidden_in(
+                text,
+                {index for index, value in enumerate(values) if len(value) >= MIN_HIDDEN_VALUE},
+                values,
+                self.resolve,
+            )
+            if hidden:
+                self.secret_use_lines.add((where, number))
+                self._note_secret_references(where, number, hidden)
+                self._note_secrets(macro, rest, hidden, expansion)
 
     def _enclosing(self, expanding: tuple[str, ...]) -> frozenset[str]:
         """The macros named in the reader's name while ``expanding``: those
