@@ -25,11 +25,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .continuation import JoinedLine
+from .lexer import first_word
 from .macro_text import MacroError
 from .memory import CHECK_EVERY_LINES
 from .sections import Line
+from .values import ascii_lower
 
-__all__ = ["BODY_LINE_BYTES", "MacroFileLines"]
+__all__ = ["BODY_LINE_BYTES", "MacroFileLines", "expansion_lines_read"]
 
 _SPACE = " \t\r\n\f\v"
 # What ap_cfg_getline reads a body line into (MAX_STRING_LEN): the joined
@@ -158,3 +160,27 @@ class MacroFileLines:
         text = joined.text().strip(_SPACE)
         kept = [(number, text, file, ())] if text and text[0] != "#" else []
         lines[start:end] = kept
+
+
+def expansion_lines_read(expanded: list[Line]) -> list[Line]:
+    """The lines of an expansion the reader takes: not its comments, and its
+    empty lines only inside the body of a macro it defines (the definition
+    takes them; the reader never sees them)."""
+    kept: list[Line] = []
+    depth = 0
+    for entry in expanded:
+        text = entry[1]
+        if not text:
+            if depth:
+                kept.append(entry)
+            continue
+        if text[0] == "#":
+            continue
+        if text[0] == "<":
+            word = ascii_lower(first_word(text)[0])
+            if word == "<macro":
+                depth += 1
+            elif word == "</macro>" and depth:
+                depth -= 1
+        kept.append(entry)
+    return kept

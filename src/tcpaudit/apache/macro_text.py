@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from .continuation import JoinedLine
 from .lexer import first_word, split_words
-from .values import ascii_lower
+from .values import ascii_lower, utf8_length
 
 __all__ = [
     "MAX_EXPANDED_CHARACTERS",
@@ -136,10 +136,6 @@ def without_flags(rest: str) -> str:
     return rest[position:]
 
 
-def _utf8_length(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
-
-
 def _quoted(value: str) -> str:
     return '"' + "".join("\\" + c if c in '"\\' else c for c in value) + '"'
 
@@ -153,7 +149,7 @@ def substitute(line: str, macro: Macro, values: list[str], limit: int = MAX_LINE
     done: list[str] = []  # the line before rest[pending:], final
     # mod_macro substitutes in the body line as stored, its line feed
     # included, and counts bytes.
-    line_bytes = _utf8_length(line) + 1
+    line_bytes = utf8_length(line) + 1
     rest = line
     pending = 0
     position = 0
@@ -168,7 +164,7 @@ def substitute(line: str, macro: Macro, values: list[str], limit: int = MAX_LINE
             position = end
             continue
         inserted = _quoted(value) if parameter[0] == _ESCAPE_ARGUMENT else value
-        line_bytes += _utf8_length(inserted) - _utf8_length(parameter)
+        line_bytes += utf8_length(inserted) - utf8_length(parameter)
         if line_bytes >= limit:
             # An @parameter whose value holds it grows for ever; httpd stops here.
             raise MacroError("cannot substitute, buffer size too small")

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .continuation import JoinedLine
-from .lexer import first_word, split_words
-from .macro_lines import BODY_LINE_BYTES, MacroFileLines
+from .lexer import split_words
+from .macro_lines import BODY_LINE_BYTES, MacroFileLines, expansion_lines_read
 from .macro_secrets import (
     MAX_PARAMETER_LINES,
     names_a_macro_by_variable,
@@ -36,7 +36,7 @@ from .macro_text import (
 )
 from .sections import Line, capture_macro_body
 from .shell_state import REDACTED_VALUE
-from .values import ascii_lower
+from .values import ascii_lower, utf8_length
 from .variables import MIN_HIDDEN_VALUE, Variables, references
 
 __all__ = ["Macro", "MacroError", "MacroTable", "expand_macro", "parse_macro_header"]
@@ -205,7 +205,7 @@ class MacroTable:
                 # Read from an expansion by ap_cfg_getline too: each line (as
                 # joined there) and its line feed in 8,192 bytes.
                 for entry in body:
-                    if _utf8_length(entry[1]) + 1 >= BODY_LINE_BYTES:
+                    if utf8_length(entry[1]) + 1 >= BODY_LINE_BYTES:
                         raise MacroError("macro contents error: expected token not found: </Macro>")
             self.defined_any = True
             self.generation += 1
@@ -313,7 +313,7 @@ class MacroTable:
             )
         # The expansion is read like a file: blank and comment lines say nothing
         # (but in the body of a macro it defines, whose empty lines mod_macro keeps).
-        lines[index:index] = _read_lines(expanded)
+        lines[index:index] = expansion_lines_read(expanded)
         return index
 
     def _judge_enclosing(self, expanding: tuple[str, ...], text: str) -> None:
@@ -420,31 +420,3 @@ class MacroTable:
             placed_read = self.resolve(placed.strip(" \t\r\n\f\v")) if placed is not None else None
             self.kept_characters += len(read) + len(placed_read or "")
             texts[read] = (placed_read, hidden)
-
-
-def _read_lines(expanded: list[Line]) -> list[Line]:
-    """The lines of an expansion the reader takes: not its comments, and its
-    empty lines only inside the body of a macro it defines (the definition
-    takes them; the reader never sees them)."""
-    kept: list[Line] = []
-    depth = 0
-    for entry in expanded:
-        text = entry[1]
-        if not text:
-            if depth:
-                kept.append(entry)
-            continue
-        if text[0] == "#":
-            continue
-        if text[0] == "<":
-            word = ascii_lower(first_word(text)[0])
-            if word == "<macro":
-                depth += 1
-            elif word == "</macro>" and depth:
-                depth -= 1
-        kept.append(entry)
-    return kept
-
-
-def _utf8_length(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))

@@ -24,6 +24,7 @@ __all__ = [
     "parse_proxy_params",
     "parse_request_read_timeout",
     "parse_timeout_parameter",
+    "utf8_length",
 ]
 
 # C's isspace() and digits only (Python's \s and \d take Unicode ones too).
@@ -71,6 +72,11 @@ def ascii_lower(text: str) -> str:
     only (str.lower folds the Kelvin sign to "k" and "É" to "é", httpd
     does not)."""
     return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+def utf8_length(text: str) -> int:
+    """The bytes of ``text`` in UTF-8, as httpd counts them."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
