@@ -526,6 +526,9 @@ _DBD = "RewriteMap types dbd and fastdbd require mod_dbd!"
         ([], "dbm", "RewriteMap: bad map:dbm"),
         ([], "dbm=db", "RewriteMap: bad map:dbm=db"),
         ([], "DBMx:map", "RewriteMap: bad map:DBMx:map"),
+        # Its type one APR-util knows, in any case (db and gdbm are in this build).
+        ([], "dbm=foo:map", "RewriteMap: dbm type foo is invalid"),
+        ([], "dbm=:map", "RewriteMap: dbm type  is invalid"),
         # Programs are not judged (nor, on the host, whether a map's file exists).
         ([], "prg:/bin/cat", None),
     ],

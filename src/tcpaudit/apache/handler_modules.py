@@ -339,7 +339,18 @@ def rewrite_map_handler(
         return "RewriteMap types dbd and fastdbd require mod_dbd!"
     if source[:3].lower() == "dbm":
         marker = source[3:4]
-        if marker == ":" or (marker == "=" and ":" in source[4:]):
+        if marker == ":":
             return None
-        return f"RewriteMap: bad map:{source}"
+        if marker != "=" or ":" not in source[4:]:
+            return f"RewriteMap: bad map:{source}"
+        # apr_dbm_get_usednames_ex: a type APR-util has a driver for, in any
+        # case. Which of db, gdbm, ndbm and lmdb the host's build has is not
+        # judged; another name (or none) is no type in any build.
+        kind = source[4 : source.index(":", 4)]
+        if ascii_lower(kind) in _DBM_TYPES:
+            return None
+        return f"RewriteMap: dbm type {kind} is invalid"
     return None
+
+
+_DBM_TYPES = frozenset({"default", "sdbm", "db", "gdbm", "ndbm", "lmdb"})
