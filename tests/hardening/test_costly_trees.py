@@ -640,3 +640,24 @@ def test_macro_headers_and_bodies_built_to_cost(tmp_path: Path) -> None:
     # Every parameter is taken for a secret's past the bound, and hiding ten
     # thousand of them in 90,000 lines is past the bound of hiding.
     assert_one_error_line(runs[2], "zz-macro.conf:", "arguments holding secrets in 90000 lines")
+
+
+def test_large_files_built_to_cost(tmp_path: Path) -> None:
+    # 63 Mi empty lines read by the general loop (a copy of the line list:
+    # 1.15 GB, a MemoryError traceback under 1 GiB); 70,000 Listen lines
+    # (a new list of addresses, validated, per line: 57 s).
+    empty = _debian(tmp_path, "empty-lines")
+    _append(empty, "etc/apache2/conf-enabled/zz-empty.conf",
+            "<IfModule foo_module>\n" + "\n" * (63 * 1024 * 1024) + "</IfModule>\n")  # fmt: skip
+    listen = _debian(tmp_path, "listen")
+    _append(listen, "etc/apache2/conf-enabled/zz-listen.conf",
+            "".join(f"Listen 127.0.0.{1 + index % 2}:{1000 + index // 2}\n"
+                    for index in range(70_000)))  # fmt: skip
+    runs = clis_in_child([["facts", "--root", str(root)] for root in (empty, listen)], tmp_path)[
+        "runs"
+    ]
+    for run in runs:
+        assert run["seconds"] < SAFE_SECONDS
+        assert run["exit_code"] == 0, run["stderr"]
+    listens = json.loads(runs[1]["stdout"])["apache"]["settings"]["Listen"]["value"]
+    assert len(listens) == 70_001  # Debian's own Listen 80 first

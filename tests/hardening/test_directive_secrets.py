@@ -1261,3 +1261,21 @@ def test_a_macro_secret_made_by_continued_lines_reaches_no_output(
     assert [vhost["server_name"] for vhost in facts["apache"]["vhosts"]] == [
         f"{PLACEHOLDER}.example"
     ]
+
+
+def test_a_macro_value_that_is_a_secret_and_a_path_reaches_no_output(tmp_path: Path) -> None:
+    # The value is the query's token and the route's path in one line: its
+    # copy in the path does not make it no secret.
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    (root / "etc/apache2/apache2.conf").write_text(
+        _load_lines("mpm_event", "macro", "proxy", "proxy_http")
+        + "<Macro Site $n $v>\nProxyPass /$v http://backend/?$n=$v\n<VirtualHost *:80>\n"
+        "ServerName $v.example\n</VirtualHost>\n</Macro>\nUse Site token CanaryHorseBattery\n"
+    )
+    runs = [["audit", "--root", str(root), "--format", form] for form in FORMATS]
+    runs += [["facts", "--root", str(root)], ["fix", "--root", str(root)]]
+    for args in runs:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "canaryhorsebattery" not in (result.stdout + result.stderr).lower(), args

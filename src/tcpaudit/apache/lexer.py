@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from itertools import islice
 
 from .continuation import JoinedLine
 
@@ -98,7 +99,7 @@ def logical_from(physical: list[str], start: int) -> list[tuple[int, str]]:
     """
     return [
         (number, logical)
-        for number, line in enumerate(physical[start:], start=start + 1)
+        for number, line in enumerate(islice(physical, start, None), start=start + 1)
         if (logical := line.strip(_SPACE)) and logical[0] != "#"
     ]
 

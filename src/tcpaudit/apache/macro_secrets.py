@@ -166,9 +166,19 @@ def values_hidden_in(
     redacted = redact_arguments(key, words)
     if redacted == words:
         return set()
+    written = " ".join(words)
     kept = " ".join(redacted)
-    # A value whose final backslash a continuation took stands without it.
-    return {index for index in here if values[index].removesuffix("\\") not in kept}
+    hidden: set[int] = set()
+    for index in here:
+        value = values[index]
+        if value not in written:
+            # A value whose final backslash a continuation took stands without it.
+            value = value.removesuffix("\\")
+        # Hidden somewhere: it stands fewer times once the line is redacted
+        # (a copy in the route's path does not make the query's value no secret).
+        if value and kept.count(value) < written.count(value):
+            hidden.add(index)
+    return hidden
 
 
 def _defined_in_body(macro: Macro) -> list[Macro]:

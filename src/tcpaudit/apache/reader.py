@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import islice
 
 from ..errors import ApacheConfigError
 from .conditions import ConditionError
@@ -96,9 +97,10 @@ Remembered = (
 
 def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
     """``logical_from`` with each line in the general loop's form, in one pass."""
+    # islice, not physical[start:]: a copy of 63 Mi lines is 500 MB more.
     return [
         (number, logical, file, ())
-        for number, line in enumerate(physical[start:], start=start + 1)
+        for number, line in enumerate(islice(physical, start, None), start=start + 1)
         if (logical := line.strip(_SPACE)) and logical[0] != "#"
     ]
 
