@@ -325,6 +325,16 @@ CASES = {
     "header-env-negated": ["Header set X y env=!a", "Header set X \"\"", "Header set \"\" y"],
     "header-actions": ["Header setifempty X y", "Header merge X y", "Header append X y",
                        "Header add X y", "RequestHeader setifempty X y"],
+    # mod_headers' format tags: %D %t %e %s %l %i %b (an argument in braces
+    # first), %% and a final % for themselves; an edit's replacement too.
+    "header-format-ok": ['Header set X "%D %t %{FOO}e %{BAR}s %l %i %b"', 'Header set X "100%"',
+                         'Header set X "%%z"', 'Header edit X ^a "%{b}e"',
+                         'Header set X "expr=%{REMOTE_ADDR}"', "Header unset X"],
+    "header-format-unknown": ['Header always set X-Served-In "%z"'],
+    "header-format-brace": ['Header set X "%{X}"'],
+    "header-format-open-brace": ['Header set X "%{"'],
+    "requestheader-format": ['RequestHeader set X "%a"'],
+    "header-edit-format": ['Header edit X ^a "%z"'],
     "setenvif-bare": ["SetEnvIf"],
     "setenvif-one": ["SetEnvIf A"],
     "setenvif-two": ["SetEnvIfNoCase A b"],

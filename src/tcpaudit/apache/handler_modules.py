@@ -90,7 +90,37 @@ def header_error(directive: Directive, _state: object, _sections: tuple[str, ...
             clause, value = value, None
     elif value is None:
         return "Header requires three arguments"
-    return _clause_error(clause)
+    message = _clause_error(clause)
+    if message is not None or action in ("unset", "echo"):
+        return message
+    # parse_format_string: the value (an edit's replacement) and its %-tags.
+    return header_format_error(replacement if action in ("edit", "edit*") else value)
+
+
+# mod_headers' format tags (register_format_tag_handler), case-sensitive.
+_HEADER_TAGS = frozenset("Dtesli" + "b")
+
+
+def header_format_error(text: str | None) -> str | None:
+    """mod_headers' parse_format_tag over ``text``: ``%%`` and a final ``%``
+    stand for themselves; any other ``%`` is a tag, after an optional
+    ``{argument}`` (read up to its ``}``); an ``expr=`` value is an ap_expr."""
+    if text is None or text.startswith("expr="):
+        return None
+    position = text.find("%")
+    while position >= 0:
+        position += 1
+        if position >= len(text) or text[position] == "%":
+            position = text.find("%", position + 1)
+            continue
+        if text[position] == "{":
+            close = text.find("}", position + 1)
+            position = len(text) if close < 0 else close + 1
+        tag = text[position : position + 1]
+        if tag not in _HEADER_TAGS:
+            return f"Unrecognized header format %{tag}"
+        position = text.find("%", position + 1)
+    return None
 
 
 def _clause_error(clause: str | None) -> str | None:
