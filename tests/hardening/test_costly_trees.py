@@ -661,3 +661,22 @@ def test_large_files_built_to_cost(tmp_path: Path) -> None:
         assert run["exit_code"] == 0, run["stderr"]
     listens = json.loads(runs[1]["stdout"])["apache"]["settings"]["Listen"]["value"]
     assert len(listens) == 70_001  # Debian's own Listen 80 first
+
+
+def test_macro_secrets_over_many_words_built_to_cost(tmp_path: Path) -> None:
+    # 800 parameters, each in every one of 1,500 (or 5,000) long body lines
+    # holding a URL password: each line judged per parameter, and each
+    # parameter found by a scan of the parameter list (32 s, 1 min 50 s).
+    roots = []
+    for lines in (1_500, 5_000):
+        root = _debian(tmp_path, f"words-{lines}", "macro", "proxy", "proxy_http")
+        parameters = [f"$p{index:03d}" for index in range(800)]
+        line = "ProxyPass /a http://u:pw@h/ " + " ".join(f"k={p}" for p in parameters) + "\n"
+        _append(root, "etc/apache2/conf-enabled/zz-macro.conf",
+                "<Macro M " + " ".join(parameters) + ">\n" + line * lines + "</Macro>\n"
+                + "Use M " + " ".join(f"v{index:03d}" for index in range(800)) + "\n")  # fmt: skip
+        roots.append(root)
+    runs = clis_in_child([["facts", "--root", str(root)] for root in roots], tmp_path)["runs"]
+    for run in runs:
+        assert run["seconds"] < SAFE_SECONDS
+        assert_one_error_line(run, "zz-macro.conf:", "argument and line pairs")

@@ -1289,3 +1289,18 @@ def test_a_macro_value_that_is_a_secret_and_more_reaches_no_output(
         result = CliRunner().invoke(cli, args)
         assert result.exit_code in (0, 1), (args, result.output)
         assert value.lower() not in (result.stdout + result.stderr).lower(), args
+
+
+def test_a_macro_value_inside_the_placeholder_is_still_hidden(tmp_path: Path) -> None:
+    # "audit-re" stands in tcpaudit-redacted: the redacted line still held it.
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    (root / "etc/apache2/apache2.conf").write_text(
+        _load_lines("mpm_event", "macro", "proxy", "proxy_http")
+        + "<Macro Site $n $v>\nProxyPass /a http://backend/?$n=$v\n<VirtualHost *:80>\n"
+        "ServerName n$v.example\n</VirtualHost>\n</Macro>\nUse Site token audit-re\n"
+    )
+    facts = json.loads(CliRunner().invoke(cli, ["facts", "--root", str(root)]).stdout)
+    assert [vhost["server_name"] for vhost in facts["apache"]["vhosts"]] == [
+        f"n{PLACEHOLDER}.example"
+    ]

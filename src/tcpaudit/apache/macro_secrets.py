@@ -17,6 +17,7 @@ from .lexer import first_word, split_words
 from .macro_text import Macro, MacroError, parse_macro_header
 from .secret_checks import is_secret_directive
 from .secret_words import redact_arguments, references_in_secrets
+from .shell_state import REDACTED_VALUE
 from .values import ascii_lower
 from .variables import MIN_HIDDEN_VALUE, references
 
@@ -29,9 +30,10 @@ __all__ = [
     "values_hidden_in",
 ]
 
-# Parameters x body lines that secret_parameters works through (a second's
-# work); past it every parameter is a secret's.
-MAX_PARAMETER_LINES = 4_000_000
+# Parameters x body lines that the secret work goes through (each pair costs
+# up to about 30 us with lines of many words: some seconds); past it every
+# parameter is a secret's, and hiding that many is refused.
+MAX_PARAMETER_LINES = 250_000
 
 
 def secret_parameters(
@@ -167,7 +169,8 @@ def values_hidden_in(
     if redacted == words:
         return set()
     written = " ".join(words)
-    kept = " ".join(redacted)
+    # The placeholder's own letters are no value's ("audit-re" stands in it).
+    kept = " ".join(redacted).replace(REDACTED_VALUE, "\0")
     hidden: set[int] = set()
     for index in here:
         value = values[index]

@@ -70,11 +70,18 @@ class Macro:
     # alternatives longest first (the regex takes the first that matches at
     # a place), the first written first among equals, as mod_macro does.
     finder: re.Pattern[str] = field(init=False, compare=False, repr=False)
+    positions: dict[str, int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         ordered = sorted(self.parameters, key=len, reverse=True)
         finder = re.compile("|".join(map(re.escape, ordered))) if ordered else _NOTHING
         object.__setattr__(self, "finder", finder)
+        # A parameter's position, found once (tuple.index is a scan: 800
+        # parameters substituted 4 million times took 17 s).
+        positions: dict[str, int] = {}
+        for index, parameter in enumerate(self.parameters):
+            positions.setdefault(parameter, index)
+        object.__setattr__(self, "positions", positions)
 
 
 _NOTHING = re.compile(r"(?!)")
@@ -145,7 +152,8 @@ def substitute(line: str, macro: Macro, values: list[str], limit: int = MAX_LINE
     # per parameter and a new line per substitution cost occurrences x
     # parameters x line length (a minute for 25 uses of a macro of 1,000
     # parameters named 1,100 times).
-    index_of = macro.parameters.index
+    index_of = macro.positions.__getitem__
+    growth: dict[str, int] = {}  # parameter -> bytes its value adds, once per line
     done: list[str] = []  # the line before rest[pending:], final
     # mod_macro substitutes in the body line as stored, its line feed
     # included, and counts bytes.
@@ -164,7 +172,10 @@ def substitute(line: str, macro: Macro, values: list[str], limit: int = MAX_LINE
             position = end
             continue
         inserted = _quoted(value) if parameter[0] == _ESCAPE_ARGUMENT else value
-        line_bytes += utf8_length(inserted) - utf8_length(parameter)
+        added = growth.get(parameter)
+        if added is None:
+            added = growth[parameter] = utf8_length(inserted) - utf8_length(parameter)
+        line_bytes += added
         if line_bytes >= limit:
             # An @parameter whose value holds it grows for ever; httpd stops here.
             raise MacroError("cannot substitute, buffer size too small")

@@ -243,6 +243,7 @@ class MacroTable:
             self.check(where, number)  # the work of secret parameters is per Use
         secret = self._secret_parameter_indexes(macro)
         if secret:
+            _hiding_bound(name, macro, secret)  # before the expansion's work
             if self.check is not None:  # what _note_secrets does per Use is bounded
                 self.check(where, number)
             self.secret_use_lines.add((where, number))
@@ -280,13 +281,7 @@ class MacroTable:
             self.secret_use_lines.add((where, number))
             self._note_secret_references(where, number, secret)
         if secret:
-            if len(secret) * len(macro.body) > MAX_PARAMETER_LINES:
-                # Hiding compares each secret argument with each body line.
-                raise MacroError(
-                    f"macro '{name}' puts {len(secret)} arguments holding secrets in "
-                    f"{len(macro.body)} lines: more than the {MAX_PARAMETER_LINES} "
-                    "argument and line pairs tcpaudit hides secrets in"
-                )
+            _hiding_bound(name, macro, secret)
             self._note_secrets(macro, rest, secret, expansion)
         expanded = [(n, text.strip(" \t\r\n\f\v"), f, (*expanding, name)) for n, text, f in read]
         if left is not None:
@@ -420,3 +415,14 @@ class MacroTable:
             placed_read = self.resolve(placed.strip(" \t\r\n\f\v")) if placed is not None else None
             self.kept_characters += len(read) + len(placed_read or "")
             texts[read] = (placed_read, hidden)
+
+
+def _hiding_bound(name: str, macro: Macro, secret: set[int]) -> None:
+    """Hiding compares each secret argument with each body line: refuse past
+    MAX_PARAMETER_LINES pairs."""
+    if len(secret) * len(macro.body) > MAX_PARAMETER_LINES:
+        raise MacroError(
+            f"macro '{name}' puts {len(secret)} arguments holding secrets in "
+            f"{len(macro.body)} lines: more than the {MAX_PARAMETER_LINES} "
+            "argument and line pairs tcpaudit hides secrets in"
+        )
