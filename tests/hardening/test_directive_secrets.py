@@ -946,12 +946,8 @@ def test_a_secret_define_used_elsewhere_reaches_no_output(tmp_path: Path, name: 
         f"<VirtualHost *:80>\nServerName b.example\nServerAlias ${{{name}}}.example\n"
         f"KeepAlive Off\nProxyPass /y http://${{{name}}}/\n</VirtualHost>\n"
     )
-    runs = [["audit", "--root", str(root), "--format", form] for form in FORMATS]
-    runs += [["facts", "--root", str(root)], ["fix", "--root", str(root)]]
-    for args in runs:
-        result = CliRunner().invoke(cli, args)
-        assert result.exit_code in (0, 1), (args, result.output)
-        assert value.lower() not in (result.stdout + result.stderr).lower(), args
+    for shown in _outputs(root):
+        assert value.lower() not in shown.lower()
     fixed = CliRunner().invoke(cli, ["fix", "--root", str(root)])
     assert "sites/b.conf holds a value used as a secret elsewhere" in fixed.stderr
 
@@ -1251,12 +1247,8 @@ def test_a_macro_secret_made_by_continued_lines_reaches_no_output(
     (root / "etc/apache2/apache2.conf").write_text(
         _load_lines("mpm_event", "macro", "proxy", "proxy_http") + "\n".join(lines) + "\n"
     )
-    runs = [["audit", "--root", str(root), "--format", form] for form in FORMATS]
-    runs += [["facts", "--root", str(root)], ["fix", "--root", str(root)]]
-    for args in runs:
-        result = CliRunner().invoke(cli, args)
-        assert result.exit_code in (0, 1), (args, result.output)
-        assert "canaryhorsebattery" not in (result.stdout + result.stderr).lower(), args
+    for shown in _outputs(root):
+        assert "canaryhorsebattery" not in shown.lower()
     facts = json.loads(CliRunner().invoke(cli, ["facts", "--root", str(root)]).stdout)
     assert [vhost["server_name"] for vhost in facts["apache"]["vhosts"]] == [
         f"{PLACEHOLDER}.example"
@@ -1283,12 +1275,8 @@ def test_a_macro_value_that_is_a_secret_and_more_reaches_no_output(
         + f"<Macro Site $n $v>\n{route}\n<VirtualHost *:80>\n"
         f"ServerName n$v.example\n</VirtualHost>\n</Macro>\nUse Site token {value}\n"
     )
-    runs = [["audit", "--root", str(root), "--format", form] for form in FORMATS]
-    runs += [["facts", "--root", str(root)], ["fix", "--root", str(root)]]
-    for args in runs:
-        result = CliRunner().invoke(cli, args)
-        assert result.exit_code in (0, 1), (args, result.output)
-        assert value.lower() not in (result.stdout + result.stderr).lower(), args
+    for shown in _outputs(root):
+        assert value.lower() not in shown.lower()
 
 
 def test_a_macro_value_inside_the_placeholder_is_still_hidden(tmp_path: Path) -> None:
