@@ -521,6 +521,38 @@ INDIRECT = {
         f"Define UPVAL {CANARY}\nSetEnv UPHDR ${{UPVAL}}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "Basic %{UPHDR}e"\n'},
     ),
+    # The Define's value also stands in lines where no secret is (a route's
+    # path, a number): hidden there too, as the value's use made it a secret.
+    "Define copied by SetEnv into a credential header, used elsewhere": (
+        f"Define UPVAL {CANARY}\nSetEnv UPHDR ${{UPVAL}}\nInclude /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": 'RequestHeader set Authorization "Bearer %{UPHDR}e"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\nTimeout ${UPVAL}\n"
+        },
+    ),
+    "Define copied by SetEnvIf into an API key header, used elsewhere": (
+        f"Define UPVAL {CANARY}\nSetEnvIf Host . UPHDR=${{UPVAL}}\nInclude /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": 'RequestHeader set X-Api-Key "%{UPHDR}e"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n"
+        },
+    ),
+    "Define copied by [E=] into a credential header, used elsewhere": (
+        f"Define UPVAL {CANARY}\nRewriteEngine On\nRewriteRule ^ - [E=UPHDR:${{UPVAL}}]\n"
+        "Include /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": 'RequestHeader set Authorization "%{UPHDR}e"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n"
+        },
+    ),
+    "Define copied through a request header, used elsewhere": (
+        f"Define UPVAL {CANARY}\nDefine OTHER ${{UPVAL}}\nRequestHeader set X-Tmp ${{OTHER}}\n"
+        "Include /etc/apache2/hdr.conf",
+        {
+            "hdr.conf": 'RequestHeader set Authorization "%{X-Tmp}i"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n"
+        },
+    ),
     "expr= reading an environment variable": (
         f"SetEnv UPSTREAMHDR {CANARY}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "expr=Bearer %{reqenv:UPSTREAMHDR}"\n'},

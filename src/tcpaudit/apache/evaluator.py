@@ -449,8 +449,13 @@ def evaluate(
         if after:
             evaluator.read_command_line(after, root)
     except ApacheConfigError as error:
+        evaluator.variables.note_secret_places(evaluator.flows.value_lines())
         values = [*evaluator.variables.secret_values(), *evaluator.macros.secret_values]
         raise without_secret_values(error, values) from None
+    # A value copied into a variable or header a credential header reads
+    # (``SetEnv X ${V}``): V's value is a secret wherever else it stands.
+    flow_lines = evaluator.flows.value_lines()
+    evaluator.variables.note_secret_places(flow_lines)
     # A secret Define's value (by its name, or by its use as a URL's password)
     # went into every line using it where no secret stands (ServerName
     # ${PW}.example): hidden once the walk has judged the lines
@@ -482,7 +487,8 @@ def evaluate(
             {
                 *evaluator.variables.secret_define_lines(),
                 *evaluator.macros.secret_use_lines,
-                *evaluator.secret_value_lines(),
+                *evaluator.secret_lines,
+                *flow_lines,
             }
         ),
         secret_values=sorted({*secret_values, *evaluator.macros.secret_values}, key=len)[::-1],

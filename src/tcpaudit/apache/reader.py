@@ -350,11 +350,6 @@ class LineReader:
                     self.flows.note_secret(before)
         return redacted
 
-    def secret_value_lines(self) -> set[tuple[str, int]]:
-        """The lines holding a secret, and those giving a value to what a secret
-        is read from (``SetEnv``, ``RequestHeader set``...)."""
-        return self.secret_lines | self.flows.value_lines()
-
     def _open_words(
         self,
         known: NameEntry,

@@ -215,6 +215,15 @@ class Variables:
         found = references_in_secrets(key, split_words(rest.rstrip().rstrip(">")), written)
         self.secret_names.update(reference[2:-1].lower() for reference in found)
 
+    def note_secret_places(self, places: Iterable[tuple[str, int]]) -> None:
+        """Lines whose value is a secret's though no secret stands in their words
+        (``SetEnv X ${V}`` read by a credential header): the names substituted
+        there hold secrets (by use), as those in a secret's own place do."""
+        for place in places:
+            seen = self.substituted_at.get(place)
+            if seen is not None:
+                self.secret_names.update(seen[1])
+
     def _note_undefined(self, name: str, file: str, number: int) -> None:
         seen = self._undefined.get(name)
         if seen is not None:
