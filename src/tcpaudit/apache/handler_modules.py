@@ -17,7 +17,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from .directives import canonical_name
-from .log_formats import log_format_error
+from .log_formats import log_format_error, past_tag_argument
 from .pcre_refusals import pcre_refuses
 from .rewrite_args import (
     rewrite_base_error,
@@ -104,7 +104,7 @@ _HEADER_TAGS = frozenset("Dtesli" + "b")
 def header_format_error(text: str | None) -> str | None:
     """mod_headers' parse_format_tag over ``text``: ``%%`` and a final ``%``
     stand for themselves; any other ``%`` is a tag, after an optional
-    ``{argument}`` (read up to its ``}``); an ``expr=`` value is an ap_expr."""
+    ``{argument}`` (read up to its ``}``s); an ``expr=`` value is an ap_expr."""
     if text is None or text.startswith("expr="):
         return None
     position = text.find("%")
@@ -114,8 +114,7 @@ def header_format_error(text: str | None) -> str | None:
             position = text.find("%", position + 1)
             continue
         if text[position] == "{":
-            close = text.find("}", position + 1)
-            position = len(text) if close < 0 else close + 1
+            position = past_tag_argument(text, position)
         tag = text[position : position + 1]
         if tag not in _HEADER_TAGS:
             return f"Unrecognized header format %{tag}"

@@ -11,9 +11,10 @@ know (it may register more), no format is judged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
-__all__ = ["log_format_error", "log_format_letters"]
+__all__ = ["log_format_error", "log_format_letters", "past_tag_argument"]
 
 _LOG_CONFIG = frozenset("haAlutfbBinoLeVvpPHmqXCkrDTUsR") | {"^ti", "^to"}
 _BY_MODULE = {
@@ -31,6 +32,21 @@ def log_format_letters(loaded: Collection[str]) -> frozenset[str]:
         if module in loaded:
             letters |= more
     return frozenset(letters)
+
+
+_CLOSING_BRACES = re.compile(r"\}+")
+
+
+def past_tag_argument(text: str, brace: int) -> int:
+    """Where a ``%{argument}`` that opens at ``brace`` ends: past the first ``}``
+    and every ``}`` right after it (ap_getword(s, '}') skips them: ``%{X}}i`` is
+    ``X`` then ``i``), or the end of ``text`` when no ``}`` closes it."""
+    close = text.find("}", brace + 1)
+    if close < 0:
+        return len(text)
+    ended = _CLOSING_BRACES.match(text, close)
+    assert ended is not None  # text[close] is "}"
+    return ended.end()
 
 
 def log_format_error(text: str, letters: frozenset[str]) -> str | None:
@@ -52,8 +68,7 @@ def log_format_error(text: str, letters: frozenset[str]) -> str | None:
             if character in _MODIFIERS:
                 index += 1
             elif character == "{":
-                close = text.find("}", index + 1)
-                index = length if close < 0 else close + 1
+                index = past_tag_argument(text, index)
             elif character in _DIGITS:
                 index += 1
                 while index < length and text[index] in _DIGITS:

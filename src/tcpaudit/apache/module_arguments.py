@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from .apr_paths import merged_path, names_directory
 from .lexer import split_words
+from .log_formats import past_tag_argument
 from .output_filters import output_filter_error
 from .tree import Directive
 from .values import ascii_lower, c_long, parse_atoi
@@ -144,9 +145,7 @@ def _error_log_item(text: str, index: int) -> tuple[int, str | None, bool, bool,
     while index < length:
         character = text[index]
         if character == "{":
-            # ap_getword(s, '}'): past the word, every '}' in a row is skipped.
-            close = text.find("}", index + 1)
-            index = length if close < 0 else len(text) - len(text[close:].lstrip("}"))
+            index = past_tag_argument(text, index)
         elif character == "+":
             required, index = True, index + 1
         elif character == "-":
