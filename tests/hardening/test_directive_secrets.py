@@ -553,6 +553,22 @@ INDIRECT = {
             "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n"
         },
     ),
+    "macro parameter copied by SetEnv into a credential header, used elsewhere": (
+        f"Include /etc/apache2/macros.conf\nUse Upstream {CANARY}",
+        {
+            "macros.conf": "<Macro Upstream $v>\nSetEnv UPHDR $v\n"
+            'RequestHeader set Authorization "Bearer %{UPHDR}e"\n'
+            "ProxyPass /$v/ http://127.0.0.1:8081/\n</Macro>\n"
+        },
+    ),
+    "macro parameter copied through a request header, used elsewhere": (
+        f"Include /etc/apache2/macros.conf\nUse Upstream x{CANARY}",
+        {
+            "macros.conf": "<Macro Upstream $v>\nRequestHeader set X-Tmp $v\n"
+            'RequestHeader set X-Api-Key "%{X-Tmp}i"\n'
+            "ProxyPass /$v/ http://127.0.0.1:8081/\nTimeout $v\n</Macro>\n"
+        },
+    ),
     "expr= reading an environment variable": (
         f"SetEnv UPSTREAMHDR {CANARY}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "expr=Bearer %{reqenv:UPSTREAMHDR}"\n'},

@@ -16,6 +16,7 @@ from .continuation import JoinedLine
 from .lexer import first_word, split_words
 from .macro_text import Macro, MacroError, parse_macro_header
 from .secret_checks import is_secret_directive
+from .secret_flows import FLOW_DIRECTIVES, SecretFlows
 from .secret_words import redact_arguments, references_in_secrets
 from .shell_state import REDACTED_VALUE
 from .values import ascii_lower
@@ -104,9 +105,37 @@ def secret_parameters(
                     found.update(p for p in looked_for if p in words[index + 1])
         elif "@" in text or is_secret_directive(key):
             found |= references_in_secrets(key, split_words(rest), looked_for)
+    found |= _flowing_to_secrets(macro, looked_for)
     for reference in found & defined.keys():
         found |= defined[reference]
     return {index for index, parameter in enumerate(macro.parameters) if parameter in found}
+
+
+def _flowing_to_secrets(macro: Macro, looked_for: set[str]) -> set[str]:
+    """The parameters (and ``${NAME}``s of ``looked_for``) the body puts in a
+    variable or request header that a secret of the body reads (``SetEnv X $v``
+    with ``RequestHeader set Authorization "Bearer %{X}e"``), followed as the
+    reader's SecretFlows follows them."""
+    flows = SecretFlows()
+    texts: dict[int, str] = {}
+    for index, (_number, text, _file) in enumerate(macro.body):
+        name, rest = first_word(text)
+        key = name.lower().lstrip("<").rstrip(">")
+        if key not in FLOW_DIRECTIVES:
+            continue
+        words = tuple(split_words(rest.rstrip().rstrip(">") if name[:1] == "<" else rest))
+        texts[index] = text
+        # Places by the body's index: a body's lines may come from two files.
+        flows.note_line(key, words, "", index)
+        redacted = redact_arguments(key, words)
+        for before, after in zip(words, redacted, strict=True):
+            if before != after:
+                flows.note_secret(before)
+    found: set[str] = set()
+    for _file, index in flows.value_lines():
+        text = texts[index]
+        found.update(parameter for parameter in looked_for if parameter in text)
+    return found
 
 
 def secret_by_values(
