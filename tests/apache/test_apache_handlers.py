@@ -344,6 +344,9 @@ CASES = {
     "header-format-braces-run": ['Header set X "%{UNIQUE_ID}}e"', 'Header set X "%{}}e"',
                                 'RequestHeader set X "%{UNIQUE_ID}}}}e"'],
     "header-format-braces-run-unknown": ['Header set X "%{a}}}z"'],
+    # A value hidden as a secret as it was read is judged as written.
+    "header-format-hidden-secret": ['RequestHeader set Authorization "Bearer abcdef1234567890abcd%z"'],
+    "header-clause-hidden-secret": ['RequestHeader set Authorization "Bearer x" bogus=1'],
     "setenvif-bare": ["SetEnvIf"],
     "setenvif-one": ["SetEnvIf A"],
     "setenvif-two": ["SetEnvIfNoCase A b"],
@@ -449,6 +452,31 @@ def test_handler_refusals_as_apache2(case: str, tmp_path: Path) -> None:
         httpd_message = run.stderr.strip().splitlines()[-1]
         reason = loaded.reason.split(" (did you mean")[0]
         assert reason in httpd_message, (reason, httpd_message)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'RequestHeader set Authorization "Bearer abcdef1234567890%%"',
+        'Header set Set-Cookie "a=b%{X}e"',
+        'RequestHeader set Authorization "Basic %{CREDS}e"',
+        'Header always set Authorization "Bearer 0123456789abcdef%"',
+    ],
+)
+def test_hidden_header_values_apache2_accepts_are_accepted(line: str, tmp_path: Path) -> None:
+    # The value is hidden as it is read (so the effective trees differ in
+    # it): the verdict is still apache2's, judged on the value as written.
+    root = tmp_path / "tcpaudit"
+    main = root / TREE.main_file.lstrip("/")
+    main.parent.mkdir(parents=True)
+    main.write_text("\n".join([*BASE, line]) + "\n")
+    apache_root = tmp_path / "apache"
+    shutil.copytree(root, apache_root)
+    map_tree(apache_root)
+    assert run_apache(apache_root, TREE.main_file, TREE.server_root).accepted
+    loaded = load_with_tcpaudit(root, TREE)
+    assert not isinstance(loaded, ApacheConfigError), loaded
+    assert any(place.line == len(BASE) + 1 for place in loaded.secret_value_lines)
 
 
 def test_the_cases_exercise_refusals_and_acceptances() -> None:

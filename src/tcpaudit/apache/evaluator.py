@@ -469,6 +469,8 @@ def evaluate(
     for name, value in defines.items():
         if value in hidden_values:
             defines[name] = REDACTED_VALUE
+    if evaluator.hidden_header_errors:
+        _defer_hidden_header_errors(root, evaluator.hidden_header_errors, evaluator.deferred)
     result = EvaluationResult(
         directives=root,
         files=evaluator.files,
@@ -503,6 +505,24 @@ def evaluate(
             raise without_secret_values(error, result.secret_values) from None
         hide_secret_substitutions(result, evaluator.memory)
     return result
+
+
+def _defer_hidden_header_errors(
+    root: list[Directive],
+    errors: dict[tuple[str, int], tuple[tuple[str, ...], str]],
+    deferred: dict[int, str],
+) -> None:
+    """What mod_headers says of a Header line whose value was hidden as it was
+    read (its %-tags, as written), given to the walk for that line's node."""
+    for top in root:
+        for node in top.walk():
+            found = errors.get((node.file, node.line)) if node.children is None else None
+            if (
+                found is not None
+                and found[0] == node.args
+                and node.key in ("header", "requestheader")
+            ):
+                deferred.setdefault(id(node), found[1])
 
 
 def hide_secret_substitutions(result: EvaluationResult, guard: MemoryGuard) -> None:

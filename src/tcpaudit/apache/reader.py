@@ -34,6 +34,7 @@ from itertools import islice
 from ..errors import ApacheConfigError
 from .conditions import ConditionError
 from .directives import READ_TIME_DIRECTIVES
+from .handler_modules import header_error
 from .lexer import (
     first_word,
     is_plain,
@@ -105,6 +106,9 @@ def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
     ]
 
 
+_HEADER_KEYS = frozenset({"header", "requestheader"})
+
+
 class LineReader:
     """The line loop of the evaluator (``evaluator._Evaluator`` inherits it, through
     ``physical.PhysicalLineReader``).
@@ -133,6 +137,10 @@ class LineReader:
         # (file, line) of the directives whose words held a secret.
         self.secret_lines: set[tuple[str, int]] = set()
         self.flows = SecretFlows()
+        # (file, line) -> the words as hidden and what mod_headers says of the
+        # words as written: the walk judges the hidden words, which show
+        # neither the secret nor its %-tags (evaluator: deferred errors).
+        self.hidden_header_errors: dict[tuple[str, int], tuple[tuple[str, ...], str]] = {}
 
     def _condition(self, key: str, raw_args: str, file: str, number: int) -> bool:
         raise NotImplementedError
@@ -348,6 +356,10 @@ class LineReader:
             for before, after in zip(args, redacted, strict=True):
                 if before != after:
                     self.flows.note_secret(before)
+            if key in _HEADER_KEYS:
+                message = header_error(Directive(key, args, file, number, None, key), None, ())
+                if message is not None:
+                    self.hidden_header_errors[(file, number)] = (redacted, message)
         return redacted
 
     def _open_words(
