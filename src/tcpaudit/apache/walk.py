@@ -70,6 +70,8 @@ __all__ = ["check_commands", "invalid_command"]
 # (each note looks for a similar known name: 5 ms, and 20,000 names took 100 s).
 MAX_UNKNOWN_NOTED = 100
 
+# Plain lines remembered as passed per walk (a bound on what the memo holds).
+_REMEMBERED_LINES = 65_536
 # Sections that give their contents a directory context (cmd->path) and the
 # checks core.c's section handlers make with ap_check_cmd_context.
 _PATH_SECTIONS = frozenset(
@@ -241,6 +243,13 @@ def check_commands(
     misplaced: dict[tuple[str, tuple[str, ...]], str | None] = {}
     # (key, words) that handlers judging the words alone let pass.
     passed: set[tuple[str, tuple[str, ...]]] = set()
+    # (sections around, directory context) -> (key, words) of the plain lines
+    # that passed every check there: what each check of such a line says
+    # depends on nothing else (not a handler reading the walk's state, not a
+    # line validate reads or a method registering one), and vhosts repeat most
+    # of their lines word for word. Bounded as the reader's memo is.
+    passed_lines: dict[tuple[tuple[str, ...], bool], set[tuple[str, tuple[str, ...]]]] = {}
+    remembered = 0
 
     known = verdicts.known
 
@@ -250,14 +259,21 @@ def check_commands(
         spelled: tuple[str, ...],
         in_directory: bool,
     ) -> None:
-        nonlocal first_unnoted, negative_only
+        nonlocal first_unnoted, negative_only, remembered
         # <If>, <ElseIf> or <Else> last seen in this scope (ap_add_if_conf).
         last_condition = ""
         # In a Require section httpd takes AllowOverride AuthConfig's directives only.
         authz_only = modern and _in_authz_section(sections)
+        passed_here = passed_lines.setdefault((sections, in_directory), set())
         try:
             for directive in nodes:
                 children = directive.children
+                if (
+                    children is None
+                    and (directive.key, directive.args) in passed_here
+                    and not (errors and id(directive) in errors)
+                ):
+                    continue
                 key = directive.key if children is None else "<" + directive.key
                 verdict = known.get(key) or verdicts.of(key)
                 status = verdict[in_directory]
@@ -375,6 +391,17 @@ def check_commands(
                     or (children is None and directive.key in _REGISTERING_METHODS)
                 ):
                     limit_methods(directive, state.methods)
+                if children is None:
+                    if (
+                        status == OK
+                        and remembered < _REMEMBERED_LINES
+                        and not (verdict[2] and validate is not None)
+                        and (not checks & HANDLER or checks & WORDS)
+                        and directive.key not in _REGISTERING_METHODS
+                    ):
+                        passed_here.add((directive.key, directive.args))
+                        remembered += 1
+                    continue
                 if children and key != "<macro":
                     saved = (state.scope, state.proxy_section, state.proxy_section_written,
                              state.proxy_match, state.section_path, state.config_section)  # fmt: skip
