@@ -31,10 +31,9 @@ from tcpaudit.hold import (
     has_tls_listener,
     holds_remembered,
     kind_holds,
-    main_server_is_base,
     worker_lingers,
 )
-from tcpaudit.vhost_matching import reachable_addresses, vhost_addresses
+from tcpaudit.vhost_matching import main_server_is_base, reachable_addresses, vhost_addresses
 
 HEAD = (
     "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\n"

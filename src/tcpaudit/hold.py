@@ -35,7 +35,7 @@ from .apache.apr_addresses import listen_port
 from .apache.model import ApacheConfig, ApacheSetting, MpmName
 from .apache.scopes import keepalive_on, vhost_label
 from .apache.values import ReadTimeoutLimit, RequestReadTimeoutValue
-from .vhost_matching import main_server_is_base, reachable_addresses, vhost_addresses
+from .vhost_matching import reach, reach_remembered
 
 __all__ = [
     "ADVERSARIAL_KINDS",
@@ -183,19 +183,17 @@ def _distinct_scopes(config: ApacheConfig) -> list[_Scope]:
     # The main server serves connections only on an address no vhost covers:
     # elsewhere a request naming no vhost goes to the address's first vhost
     # (measured: lab cell main-server-unused), so its scope holds nothing.
-    if server_timeout is not None and main_server_is_base(config):
+    reached = reach(config)
+    if server_timeout is not None and reached.main_server_is_base:
         key = (server_timeout, id(server_limits), server_keepalive_on, server_keepalive, True)
         distinct[key] = _Scope(None, server_timeout, server_limits, *key[2:])
     # address -> the limits of its first vhost, the connection's base server.
     base_limits: dict[tuple[str, str], RequestReadTimeoutValue | None] = {}
     # address -> the KeepAliveTimeout of its base server.
     base_keepalive: dict[tuple[str, str], float] = {}
-    reachable = reachable_addresses(config)
-    for vhost in config.vhosts:
-        # The addresses a connection reaches it on; each has its own base server.
-        addresses = [a for a in vhost_addresses(vhost.address) if reachable(a)]
-        if not addresses:
-            continue  # no connection ever reaches it (an IP vhost shadows its `*`)
+    # The vhosts a connection reaches, with the addresses it reaches them on
+    # (each has its own base server); an IP vhost may shadow a `*` one.
+    for vhost, addresses in reached.served:
         settings = vhost.settings
         timeout = _seconds(settings.get("Timeout"))
         if timeout is None:
@@ -384,7 +382,8 @@ def holds_remembered() -> Iterator[None]:
     """Within the block, ``kind_holds`` answers again for a configuration without work."""
     token = _remembered.set({})
     try:
-        yield
+        with reach_remembered():
+            yield
     finally:
         _remembered.reset(token)
 

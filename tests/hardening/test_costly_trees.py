@@ -16,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from childrun import SAFE_SECONDS, assert_one_error_line, audit_in_child, clis_in_child
 
 REPO = Path(__file__).resolve().parents[2]
@@ -680,3 +681,37 @@ def test_macro_secrets_over_many_words_built_to_cost(tmp_path: Path) -> None:
     for run in runs:
         assert run["seconds"] < SAFE_SECONDS
         assert_one_error_line(run, "zz-macro.conf:", "argument and line pairs")
+
+
+def test_each_vhost_address_is_parsed_once_per_audit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every rule looking at scopes parsed every vhost's address again: 150,000
+    # IP vhosts took 43 s (24 parses each), a facts document of 200,000 64 s.
+    # More addresses than vhost_addresses' cache holds, so none is found there.
+    from click.testing import CliRunner
+
+    from tcpaudit import vhost_matching
+    from tcpaudit.cli import cli
+
+    count = 6_000
+    root = _debian(tmp_path, "ip-vhosts")
+    _append(root, "etc/apache2/sites-enabled/many.conf", "".join(
+        f"<VirtualHost 10.{i // 62500}.{i // 250 % 250}.{i % 250}:80>\n"
+        f"ServerName h{i}.example\nTimeout {i % 7 + 1}\n</VirtualHost>\n"
+        for i in range(count)))  # fmt: skip
+    parses = 0
+    parse = vhost_matching._address_key
+
+    def counted(word: str) -> tuple[str, str]:
+        nonlocal parses
+        parses += 1
+        return parse(word)
+
+    monkeypatch.setattr(vhost_matching, "_address_key", counted)
+    vhost_matching.vhost_addresses.cache_clear()
+    result = CliRunner().invoke(cli, ["audit", "--root", str(root), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    assert json.loads(result.output)["findings"]  # the rules did look at the vhosts
+    # Once in the audit, once for the facts' hold timings (outside it).
+    assert parses <= 3 * count, parses

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..vhost_matching import main_server_is_base, reachable_addresses, vhost_addresses
+from ..vhost_matching import reach
 from .model import ApacheConfig, ApacheSetting, ProxyRoute, VirtualHost
 
 __all__ = ["Scope", "keepalive_on", "proxy_routes", "scopes", "vhost_label"]
@@ -108,17 +108,14 @@ def scopes(config: ApacheConfig) -> Iterator[Scope]:
     """The server first, then every vhost a connection can reach, in the
     order httpd reads them (a vhost on a port nothing listens on, or behind
     an IP vhost of its address, serves nothing: vhost_matching)."""
-    reachable = reachable_addresses(config)
+    reached = reach(config)
     first_on: dict[tuple[str, str], VirtualHost] = {}
     served: list[tuple[VirtualHost, tuple[VirtualHost, ...]]] = []
-    for vhost in config.vhosts:
-        addresses = [a for a in vhost_addresses(vhost.address) if reachable(a)]
-        if not addresses:
-            continue
+    for vhost, addresses in reached.served:
         # Each address has its own base: its first vhost.
         served.append((vhost, tuple(first_on.setdefault(a, vhost) for a in addresses)))
     server_on = keepalive_on(config.settings.get("KeepAlive"), True)
-    yield Scope(config, None, server_on, (tuple(served), main_server_is_base(config)))
+    yield Scope(config, None, server_on, (tuple(served), reached.main_server_is_base))
     for vhost, bases in served:
         on = keepalive_on(vhost.settings.get("KeepAlive"), server_on)
         yield Scope(config, vhost, on, bases=bases)
