@@ -22,6 +22,7 @@ from test_apache_differential import Tree, load_with_tcpaudit, main_file_both_wa
 from test_numbers_as_httpd import _both
 
 from tcpaudit.apache.handlers import _keywords
+from tcpaudit.apache.model import ApacheConfig
 from tcpaudit.apache.places import _contexts
 from tcpaudit.errors import ApacheConfigError
 
@@ -35,6 +36,7 @@ BASE = [
 ]
 
 _SSL = f"LoadModule ssl_module {MODULE_DIR}/mod_ssl.so"
+_MACRO = f"LoadModule macro_module {MODULE_DIR}/mod_macro.so"
 _DIR = f"LoadModule dir_module {MODULE_DIR}/mod_dir.so"
 CASES = {
     # Unknown names, with every loaded module known to tcpaudit.
@@ -466,17 +468,67 @@ def test_handler_refusals_as_apache2(case: str, tmp_path: Path) -> None:
 def test_hidden_header_values_apache2_accepts_are_accepted(line: str, tmp_path: Path) -> None:
     # The value is hidden as it is read (so the effective trees differ in
     # it): the verdict is still apache2's, judged on the value as written.
+    loaded = _accepted_by_both(tmp_path, [*BASE, line], {})
+    assert any(place.line == len(BASE) + 1 for place in loaded.secret_value_lines)
+
+
+def test_a_file_read_where_apache2_never_walks_it_lends_no_error(tmp_path: Path) -> None:
+    # auth.conf is read twice: inside a <Macro> apache2 keeps and never walks
+    # (mod_macro loaded after it) with a value it would refuse, then with one
+    # it accepts. The error of the first reading is not the second's.
+    lines = ["Define TOK abcd%zbcd1234", "<Macro Never>", "Include /etc/apache2/auth.conf",
+             "</Macro>", "Define TOK abcd1234abcd1234", "Include /etc/apache2/auth.conf",
+             _MACRO]  # fmt: skip
+    files = {"etc/apache2/auth.conf": 'RequestHeader set Authorization "Bearer ${TOK}"\n'}
+    loaded = _accepted_by_both(tmp_path, [*BASE, *lines], files)
+    assert {"file": "etc/apache2/auth.conf", "line": 1} in [
+        place.model_dump() for place in loaded.secret_value_lines
+    ]
+
+
+def _accepted_by_both(tmp_path: Path, lines: list[str], files: dict[str, str]) -> ApacheConfig:
     root = tmp_path / "tcpaudit"
     main = root / TREE.main_file.lstrip("/")
     main.parent.mkdir(parents=True)
-    main.write_text("\n".join([*BASE, line]) + "\n")
+    main.write_text("\n".join(lines) + "\n")
+    for name, content in files.items():
+        (root / name).write_text(content)
     apache_root = tmp_path / "apache"
     shutil.copytree(root, apache_root)
     map_tree(apache_root)
     assert run_apache(apache_root, TREE.main_file, TREE.server_root).accepted
     loaded = load_with_tcpaudit(root, TREE)
     assert not isinstance(loaded, ApacheConfigError), loaded
-    assert any(place.line == len(BASE) + 1 for place in loaded.secret_value_lines)
+    return loaded
+
+
+@pytest.mark.parametrize(
+    ("lines", "files"),
+    [
+        # One body line, two Uses: the second's value is refused, after the
+        # first vhost's KeepAlive, which apache2 names first.
+        (
+            [_MACRO, "<Macro Backend $tok>",
+             'RequestHeader set Authorization "Bearer $tok"', "</Macro>",
+             "<VirtualHost *:80>", "Use Backend abcd1234abcd1234", "KeepAlive maybe",
+             "</VirtualHost>", "<VirtualHost *:80>", "Use Backend abcd%zbcd1234",
+             "</VirtualHost>"],
+            {},
+        ),
+        # The same file read twice with a value refused the second time.
+        (
+            ["Define TOK abcd1234abcd1234", "Include /etc/apache2/auth.conf", "KeepAlive maybe",
+             "Define TOK abcd%zbcd1234", "Include /etc/apache2/auth.conf"],
+            {"etc/apache2/auth.conf": 'RequestHeader set Authorization "Bearer ${TOK}"\n'},
+        ),
+    ],
+)  # fmt: skip
+def test_a_hidden_header_value_is_judged_where_it_was_read(
+    lines: list[str], files: dict[str, str], tmp_path: Path
+) -> None:
+    # The error found in a hidden value belongs to the line's reading that
+    # held it, not to every reading of that file and line.
+    main_file_both_ways(tmp_path, [*BASE, *lines], TREE, files)
 
 
 def test_the_cases_exercise_refusals_and_acceptances() -> None:

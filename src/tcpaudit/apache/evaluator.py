@@ -509,19 +509,16 @@ def evaluate(
 
 def _defer_hidden_header_errors(
     root: list[Directive],
-    errors: dict[tuple[str, int], tuple[tuple[str, ...], str]],
+    errors: dict[int, tuple[tuple[str, ...], str]],
     deferred: dict[int, str],
 ) -> None:
     """What mod_headers says of a Header line whose value was hidden as it was
-    read (its %-tags, as written), given to the walk for that line's node."""
+    read (its %-tags, as written), given to the walk for the node read from
+    that line (whose words are the very tuple the reader hid them in)."""
     for top in root:
         for node in top.walk():
-            found = errors.get((node.file, node.line)) if node.children is None else None
-            if (
-                found is not None
-                and found[0] == node.args
-                and node.key in ("header", "requestheader")
-            ):
+            found = errors.get(id(node.args))
+            if found is not None and found[0] is node.args:
                 deferred.setdefault(id(node), found[1])
 
 

@@ -137,10 +137,13 @@ class LineReader:
         # (file, line) of the directives whose words held a secret.
         self.secret_lines: set[tuple[str, int]] = set()
         self.flows = SecretFlows()
-        # (file, line) -> the words as hidden and what mod_headers says of the
+        # id(words as hidden) -> those words and what mod_headers says of the
         # words as written: the walk judges the hidden words, which show
-        # neither the secret nor its %-tags (evaluator: deferred errors).
-        self.hidden_header_errors: dict[tuple[str, int], tuple[tuple[str, ...], str]] = {}
+        # neither the secret nor its %-tags. The hidden words are a tuple of
+        # their own, which becomes that line's node's (never a remembered
+        # line's): the error is given to that node only (evaluator: deferred
+        # errors), not to another reading of the same file and line.
+        self.hidden_header_errors: dict[int, tuple[tuple[str, ...], str]] = {}
 
     def _condition(self, key: str, raw_args: str, file: str, number: int) -> bool:
         raise NotImplementedError
@@ -359,7 +362,7 @@ class LineReader:
             if key in _HEADER_KEYS:
                 message = header_error(Directive(key, args, file, number, None, key), None, ())
                 if message is not None:
-                    self.hidden_header_errors[(file, number)] = (redacted, message)
+                    self.hidden_header_errors[id(redacted)] = (redacted, message)
         return redacted
 
     def _open_words(
