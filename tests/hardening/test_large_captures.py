@@ -200,3 +200,21 @@ def test_sockets_shared_by_thousands_of_processes(tmp_path: Path) -> None:
         "120 CLOSE_WAIT held by Apache workers (pid 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and others)"
         in diagnosis["verdict"]
     )
+
+
+def test_a_socket_table_field_of_megabytes_is_one_error_line(tmp_path: Path) -> None:
+    # One forged tcp6 row whose address is 62 MiB of digits was decoded and
+    # regrouped before its length was looked at: 1.4 GB, then a MemoryError
+    # traceback under a 1 GiB cap.
+    root = tmp_path / "root"
+    (root / "proc/net").mkdir(parents=True)
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt\n"
+    (root / "proc/net/tcp").write_text(header)
+    row = f"   0: {'0' * (62 << 20)}:1F90 {'0' * 32}:0000 0A 00000000:00000001 00:00000000 0 0 0 1"
+    (root / "proc/net/tcp6").write_text(header + row + "\n")
+    (run,) = clis_in_child([["diagnose", "--root", str(root), "--ports", "8080"]], tmp_path)["runs"]
+    assert run["exit_code"] == 2, run["stderr"]
+    lines = run["stderr"].splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tcpaudit: error: proc/net/tcp6:2: bad address")
+    assert len(lines[0]) < 200
+    assert run["seconds"] < SAFE_SECONDS

@@ -173,6 +173,10 @@ def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
             first, second, third, fourth = fourth, third, second, first
         return f"{first}.{second}.{third}.{fourth}", port
     port = _port(port_hex, text, where, line)
+    # An IPv6 address is 32 digits: a longer field (a forged table's 62 MiB)
+    # is refused before it is decoded and regrouped.
+    if len(address_hex) != 32:
+        raise _bad_address(text, where, line)
     try:
         raw = bytes.fromhex(address_hex)
     except ValueError as exc:
@@ -182,8 +186,6 @@ def _decode_address(text: str, where: str, line: int) -> tuple[str, int]:
     # every 4-byte group is reversed. Captures are read in this host's order.
     if sys.byteorder == "little":
         raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    if len(raw) == 4:
-        return str(ipaddress.IPv4Address(raw)), port
     if len(raw) != 16:
         raise _bad_address(text, where, line)
     address6 = ipaddress.IPv6Address(raw)
