@@ -569,6 +569,35 @@ INDIRECT = {
             "ProxyPass /$v/ http://127.0.0.1:8081/\nTimeout $v\n</Macro>\n"
         },
     ),
+    # A Define passed to a macro whose body copies it where a credential
+    # header outside the body reads it.
+    "Define passed to a macro's SetEnv, read outside it": (
+        f"Define UPVAL {CANARY}\nInclude /etc/apache2/macros.conf\nUse Copy ${{UPVAL}}\n"
+        "Include /etc/apache2/hdr.conf",
+        {
+            "macros.conf": "<Macro Copy $x>\nSetEnv UPHDR $x\n</Macro>\n",
+            "hdr.conf": 'RequestHeader set Authorization "Bearer %{UPHDR}e"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n",
+        },
+    ),
+    "Define passed to a macro's SetEnvIf, read outside it": (
+        f"Define UPVAL {CANARY}\nInclude /etc/apache2/macros.conf\nUse Copy site ${{UPVAL}}\n"
+        "Include /etc/apache2/hdr.conf",
+        {
+            "macros.conf": "<Macro Copy $name $x>\nSetEnvIf Host . UPHDR=$x\n</Macro>\n",
+            "hdr.conf": 'RequestHeader set Proxy-Authorization "Basic %{UPHDR}e"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n",
+        },
+    ),
+    "Define passed to a macro's request header, read outside it": (
+        f"Define UPVAL {CANARY}\nInclude /etc/apache2/macros.conf\nUse Copy ${{UPVAL}}\n"
+        "Include /etc/apache2/hdr.conf",
+        {
+            "macros.conf": "<Macro Copy $x>\nRequestHeader set X-Tmp $x\n</Macro>\n",
+            "hdr.conf": 'RequestHeader set Authorization "%{X-Tmp}i"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n",
+        },
+    ),
     "expr= reading an environment variable": (
         f"SetEnv UPSTREAMHDR {CANARY}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "expr=Bearer %{reqenv:UPSTREAMHDR}"\n'},

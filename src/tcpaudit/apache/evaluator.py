@@ -55,7 +55,7 @@ from .secret_hiding import MacroSecrets, hide_in_tree, hide_macro_secrets, witho
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import ascii_lower
-from .variables import Variables
+from .variables import Variables, references
 from .walk import check_commands
 
 __all__ = [
@@ -449,13 +449,11 @@ def evaluate(
         if after:
             evaluator.read_command_line(after, root)
     except ApacheConfigError as error:
-        evaluator.variables.note_secret_places(evaluator.flows.value_lines())
+        _note_flowing_secrets(evaluator, evaluator.flows.value_lines())
         values = [*evaluator.variables.secret_values(), *evaluator.macros.secret_values]
         raise without_secret_values(error, values) from None
-    # A value copied into a variable or header a credential header reads
-    # (``SetEnv X ${V}``): V's value is a secret wherever else it stands.
     flow_lines = evaluator.flows.value_lines()
-    evaluator.variables.note_secret_places(flow_lines)
+    _note_flowing_secrets(evaluator, flow_lines)
     # A secret Define's value (by its name, or by its use as a URL's password)
     # went into every line using it where no secret stands (ServerName
     # ${PW}.example): hidden once the walk has judged the lines
@@ -505,6 +503,22 @@ def evaluate(
             raise without_secret_values(error, result.secret_values) from None
         hide_secret_substitutions(result, evaluator.memory)
     return result
+
+
+def _note_flowing_secrets(evaluator: _Evaluator, places: set[tuple[str, int]]) -> None:
+    """A value copied into a variable or header a credential header reads
+    (``SetEnv X ${V}``, at one of ``places``) is a secret wherever else it
+    stands: V's, and that of a ``${NAME}`` a Use passes to a macro whose body
+    so copies it (``Use M ${V}`` with ``SetEnv X $v`` in M)."""
+    variables = evaluator.variables
+    variables.note_secret_places(places)
+    for file, line, index in evaluator.macros.arguments_reaching(places):
+        seen = variables.substituted_at.get((file, line))
+        if seen is None:
+            continue  # no ${NAME} in the Use line
+        words = split_words(seen[0])  # Use, the macro's name, its arguments
+        if index + 2 < len(words):
+            variables.secret_names.update(name.lower() for name in references(words[index + 2]))
 
 
 def _defer_hidden_header_errors(

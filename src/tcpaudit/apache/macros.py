@@ -10,7 +10,7 @@ values, for ``secret_hiding`` to hide once the walk has judged the lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 
 from .continuation import JoinedLine
 from .lexer import split_words
@@ -90,6 +90,10 @@ class MacroTable:
         # The macros some Use expanded, by place: their body lines are where
         # a fix of what they built would go, shared by every Use.
         self.used: dict[tuple[str, int], Macro] = {}
+        # Each Use read from a file (not from an expansion), by place, with its
+        # macro: which of its arguments reach a line found a secret's only
+        # once everything is read (``arguments_reaching``).
+        self._file_uses: list[tuple[str, int, Macro]] = []
         self._secret_parameters: dict[tuple[str, str, int], set[int]] = {}
         # What the cache holds: the macros' generation, the Defines' changes,
         # and the places whose answer read a ${NAME}.
@@ -175,6 +179,27 @@ class MacroTable:
             found |= self._secret_parameter_indexes(macro)
         return found
 
+    def arguments_reaching(
+        self, places: Collection[tuple[str, int]]
+    ) -> Iterator[tuple[str, int, int]]:
+        """(file, line, index) of each argument a Use of a file passes to a body
+        line at one of ``places`` (``SetEnv X $v``, which a credential header
+        reads outside the body)."""
+        if not places:
+            return
+        indexes: dict[int, set[int]] = {}  # id(macro) -> its parameters there
+        for where, number, macro in self._file_uses:
+            found = indexes.get(id(macro))
+            if found is None:
+                texts = [text for line, text, file in macro.body if (file, line) in places]
+                found = indexes[id(macro)] = {
+                    index
+                    for index, parameter in enumerate(macro.parameters)
+                    if any(parameter in text for text in texts)
+                }
+            for index in found:
+                yield where, number, index
+
     def used_body_lines(self) -> set[tuple[str, int]]:
         """(file, line) of each body line of a macro some Use expanded."""
         return {(file, number) for macro in self.used.values() for number, _, file in macro.body}
@@ -249,6 +274,8 @@ class MacroTable:
             self.secret_use_lines.add((where, number))
             self._note_secret_references(where, number, secret)
         self.used[(macro.file, macro.line)] = macro
+        if not expanding:
+            self._file_uses.append((where, number, macro))
         self.expanded_lines += len(macro.body)
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")
