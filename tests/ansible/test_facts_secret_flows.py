@@ -129,6 +129,25 @@ def test_credential_headers_of_every_spelling_are_redacted(
     assert line.split()[:2] == snippet.split()[:2]
 
 
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # Unquoted: httpd reads the token as the line's condition and refuses
+        # it, quoting it ("Unknown parameter: ..."): kept out all the same.
+        f"RequestHeader set Authorization Bearer {CANARY}",
+        f"RequestHeader set Proxy-Authorization Basic {CANARY}",
+        f"Header set X-Auth-Token abc {CANARY}",
+        f"Header set X-Auth-Token abc {CANARY} early",
+    ],
+)
+def test_a_credential_header_value_of_several_words_is_kept_out(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    document = assert_kept_out(module, debian_with(tmp_path, snippet), valid=False)
+    line = next(line for line in sent_lines(document) if "eader" in line and "tcpaudit" in line)
+    assert line.endswith(" early") == snippet.endswith(" early")  # a condition stays
+
+
 def test_header_words_follow_the_package_for_these_rules(module: ModuleType) -> None:
     redact = module.redact_directive_words
     assert redact("requestheader", ["set", "Authorization:", "Bearer x"])[2] == "tcpaudit-redacted"
@@ -459,6 +478,18 @@ def test_honest_sites_redefining_a_name_snapshot_unchanged(
         f"ProxyPass /i http://u:$pw@127.0.0.1:8082/\n</Macro>\nUse Site a {CANARY}",
         f"<Macro Site /Other\t$x $pw>\nProxyPass /i http://u:$pw@127.0.0.1:8082/\n</Macro>\n"
         f"Use Site {CANARY}",
+        # A Define given to a macro that copies it where a credential header
+        # outside reads it, after a ${NAME} of two words (which moves it to the
+        # third parameter), through a nested Use, through the body's Define.
+        f'Define UPVAL {CANARY}\nDefine TWO "a b"\n<Macro Copy $n $m $x>\nSetEnv UPHDR $x\n'
+        '</Macro>\nUse Copy ${TWO} ${UPVAL}\nRequestHeader set Authorization "Bearer %{UPHDR}e"\n'
+        "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/",
+        f"Define UPVAL {CANARY}\n<Macro Inner $y>\nSetEnv UPHDR $y\n</Macro>\n"
+        "<Macro Outer $x>\nUse Inner $x\n</Macro>\nUse Outer ${UPVAL}\n"
+        'RequestHeader set Authorization "Bearer %{UPHDR}e"\nProxyPass /${UPVAL}/ http://h:8081/',
+        f"Define UPVAL {CANARY}\n<Macro Copy $y>\nSetEnv UPHDR $y\n</Macro>\n"
+        "<Macro Outer $x>\nDefine W $x\nUse Copy ${W}\n</Macro>\nUse Outer ${UPVAL}\n"
+        'RequestHeader set Authorization "Bearer %{UPHDR}e"\nProxyPass /${UPVAL}/ http://h:8081/',
         # Two macros whose names differ by a non-ASCII letter's case (httpd folds
         # ASCII letters only): the one used puts the argument in a password.
         f"<Macro \u00c9t\u00e9 $pw>\nProxyPass /i http://u:$pw@127.0.0.1:8082/\n</Macro>\n"

@@ -715,3 +715,25 @@ def test_each_vhost_address_is_parsed_once_per_audit(
     assert json.loads(result.output)["findings"]  # the rules did look at the vhosts
     # Once in the audit, once for the facts' hold timings (outside it).
     assert parses <= 3 * count, parses
+
+
+def test_many_macro_arguments_copied_where_a_credential_header_reads(tmp_path: Path) -> None:
+    # One Use of 1,500 arguments a body's SetEnv copies where a credential
+    # header reads it, after an 8 MB argument: the Use line was split again per
+    # argument (2,704 after 4 MB: 41 s, the CPU bound's error only after the work).
+    # Two letters each: the body line fits mod_macro's 8,192 bytes.
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    names = [f"${first}{second}" for first in letters for second in letters][:1_500]
+    root = _debian(tmp_path, "copied-arguments", "headers", "macro")
+    _append(root, "etc/apache2/conf-enabled/z.conf",
+            f"Define V abcd\n<Macro Copy $big {' '.join(names)}>\n"
+            f"SetEnv UPHDR {''.join(names)}\n</Macro>\n"
+            f"Use Copy {'y' * 8_000_000} {' '.join('${V}' for _ in names)}\n"
+            'RequestHeader set Authorization "Bearer %{UPHDR}e"\n')  # fmt: skip
+    output = tmp_path / "facts.json"
+    (run,) = clis_in_child([["facts", "--root", str(root), "-o", str(output)]], tmp_path)["runs"]
+    assert run["exit_code"] == 0, run["stderr"]
+    assert run["seconds"] < SAFE_SECONDS
+    # Not vacuous: V reaches the credential header, so its Define is a secret's.
+    places = json.loads(output.read_text())["apache"]["secret_value_lines"]
+    assert {"file": "etc/apache2/conf-enabled/z.conf", "line": 1} in places

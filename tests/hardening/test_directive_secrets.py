@@ -145,6 +145,25 @@ def test_fix_leaves_out_a_file_holding_a_secret_and_names_it(tmp_path: Path) -> 
     assert "+++ b/etc/httpd/conf.d/secrets.conf" not in result.output
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"RequestHeader set Authorization Bearer {CANARY}",
+        f"RequestHeader set Proxy-Authorization Basic {CANARY}",
+        f"Header set X-Auth-Token abc {CANARY}",
+    ],
+)
+def test_a_refused_credential_header_names_no_word_of_its_value(tmp_path: Path, line: str) -> None:
+    # Unquoted, the token is read as the line's condition: httpd refuses it
+    # quoting it ("Unknown parameter: <token>"); tcpaudit refuses it without.
+    root = _debian_with_modules(tmp_path, line)
+    for command in (["audit"], ["facts"], ["fix"]):
+        result = CliRunner().invoke(cli, [*command, "--root", str(root)])
+        assert result.exit_code == 2, result.output
+        assert CANARY not in result.output + result.stderr
+        assert "Unknown parameter: tcpaudit-redacted" in result.stderr
+
+
 def test_a_stray_url_line_is_refused_or_noted_without_its_password(tmp_path: Path) -> None:
     # A broken continuation leaves a URL as a line of its own: httpd refuses
     # it by name; where a loaded module tcpaudit does not know may provide

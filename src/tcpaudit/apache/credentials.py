@@ -25,6 +25,7 @@ __all__ = [
     "header_conditions",
     "is_credential_header",
     "is_credential_value",
+    "is_header_clause",
     "names_credential",
     "redact_userinfo",
     "without_secret_flags",
@@ -106,6 +107,14 @@ HEADER_CONDITIONS = frozenset({"always", "onsuccess"})
 
 # How many values a mod_headers action takes (one for the others).
 HEADER_VALUES = {"edit": 2, "edit*": 2, "unset": 0, "echo": 0}
+
+
+def is_header_clause(word: str) -> bool:
+    """Whether a Header line's word past its values is written as a condition
+    (``early``, ``env=...``, ``expr=...``), not as more of a value."""
+    lowered = word[:5].lower()
+    return (lowered == "early" and len(word) == 5) or lowered[:4] == "env=" or lowered == "expr="
+
 
 # A header value sent as credentials whatever the header is named
 # (X-Upstream: "Bearer ..."): the HTTP authentication schemes in use

@@ -55,7 +55,7 @@ from .secret_hiding import MacroSecrets, hide_in_tree, hide_macro_secrets, witho
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
 from .values import ascii_lower
-from .variables import Variables, references
+from .variables import MIN_HIDDEN_VALUE, Variables
 from .walk import check_commands
 
 __all__ = [
@@ -449,7 +449,7 @@ def evaluate(
         if after:
             evaluator.read_command_line(after, root)
     except ApacheConfigError as error:
-        _note_flowing_secrets(evaluator, evaluator.flows.value_lines())
+        evaluator.variables.note_secret_places(evaluator.flows.value_lines())
         values = [*evaluator.variables.secret_values(), *evaluator.macros.secret_values]
         raise without_secret_values(error, values) from None
     flow_lines = evaluator.flows.value_lines()
@@ -508,17 +508,24 @@ def evaluate(
 def _note_flowing_secrets(evaluator: _Evaluator, places: set[tuple[str, int]]) -> None:
     """A value copied into a variable or header a credential header reads
     (``SetEnv X ${V}``, at one of ``places``) is a secret wherever else it
-    stands: V's, and that of a ``${NAME}`` a Use passes to a macro whose body
-    so copies it (``Use M ${V}`` with ``SetEnv X $v`` in M)."""
+    stands: V's, and that of a ``${NAME}`` whose value a Use passes to a macro
+    whose body so copies it (``Use M ${V}`` with ``SetEnv X $v`` in M; through
+    nested Uses and Defines of the body, a ${NAME} of several words or part of
+    one), found by its value in the argument."""
     variables = evaluator.variables
     variables.note_secret_places(places)
-    for file, line, index in evaluator.macros.arguments_reaching(places):
-        seen = variables.substituted_at.get((file, line))
-        if seen is None:
-            continue  # no ${NAME} in the Use line
-        words = split_words(seen[0])  # Use, the macro's name, its arguments
-        if index + 2 < len(words):
-            variables.secret_names.update(name.lower() for name in references(words[index + 2]))
+    compared = 0
+    for place, origin, value in evaluator.macros.arguments_reaching(places):
+        for where in {place, origin}:
+            seen = variables.substituted_at.get(where)
+            if seen is None:
+                continue  # no ${NAME} in that line
+            for name, given in seen[1].items():
+                compared += 1
+                if not compared % 256:
+                    evaluator.memory.check(*where)
+                if len(given) >= MIN_HIDDEN_VALUE and given in value:
+                    variables.secret_names.add(name)
 
 
 def _defer_hidden_header_errors(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 
 from .continuation import JoinedLine
-from .lexer import split_words
+from .lexer import first_word, split_words
 from .macro_lines import BODY_LINE_BYTES, MacroFileLines, expansion_lines_read
 from .macro_secrets import (
     MAX_PARAMETER_LINES,
@@ -34,6 +34,7 @@ from .macro_text import (
     parse_macro_header,
     substitute,
 )
+from .secret_flows import FLOW_DIRECTIVES
 from .sections import Line, capture_macro_body
 from .shell_state import REDACTED_VALUE
 from .values import ascii_lower, utf8_length
@@ -90,10 +91,13 @@ class MacroTable:
         # The macros some Use expanded, by place: their body lines are where
         # a fix of what they built would go, shared by every Use.
         self.used: dict[tuple[str, int], Macro] = {}
-        # Each Use read from a file (not from an expansion), by place, with its
-        # macro: which of its arguments reach a line found a secret's only
-        # once everything is read (``arguments_reaching``).
-        self._file_uses: list[tuple[str, int, Macro]] = []
+        # Each Use of a macro whose body has a line SecretFlows follows (it may
+        # copy a value where a credential header reads it): its place, the
+        # outermost Use's (where a ${NAME} it passes on was written), its text
+        # after the name, its macro. Which arguments reach a line found a
+        # secret's is known once everything is read (``arguments_reaching``).
+        self._copying_uses: list[tuple[tuple[str, int], tuple[str, int], str, Macro]] = []
+        self._copies: dict[int, bool] = {}  # id(macro) -> whether its body may copy
         self._secret_parameters: dict[tuple[str, str, int], set[int]] = {}
         # What the cache holds: the macros' generation, the Defines' changes,
         # and the places whose answer read a ${NAME}.
@@ -179,16 +183,27 @@ class MacroTable:
             found |= self._secret_parameter_indexes(macro)
         return found
 
+    def _may_copy(self, macro: Macro) -> bool:
+        found = self._copies.get(id(macro))
+        if found is None:
+            found = self._copies[id(macro)] = any(
+                ascii_lower(first_word(text)[0]).lstrip("<").rstrip(">") in FLOW_DIRECTIVES
+                for _number, text, _file in macro.body
+            )
+        return found
+
     def arguments_reaching(
         self, places: Collection[tuple[str, int]]
-    ) -> Iterator[tuple[str, int, int]]:
-        """(file, line, index) of each argument a Use of a file passes to a body
-        line at one of ``places`` (``SetEnv X $v``, which a credential header
-        reads outside the body)."""
+    ) -> Iterator[tuple[tuple[str, int], tuple[str, int], str]]:
+        """Each value a Use passes to a body line at one of ``places`` (``SetEnv
+        X $v``, which a credential header reads outside the body), with the
+        Use's place and the outermost Use's."""
         if not places:
             return
         indexes: dict[int, set[int]] = {}  # id(macro) -> its parameters there
-        for where, number, macro in self._file_uses:
+        for count, (place, origin, rest, macro) in enumerate(self._copying_uses):
+            if self.check is not None and not count % _CHECK_EVERY_USES:
+                self.check(*place)
             found = indexes.get(id(macro))
             if found is None:
                 texts = [text for line, text, file in macro.body if (file, line) in places]
@@ -197,8 +212,12 @@ class MacroTable:
                     for index, parameter in enumerate(macro.parameters)
                     if any(parameter in text for text in texts)
                 }
+            if not found:
+                continue
+            values = split_words(rest)[1:]  # once per Use: its line may be megabytes
             for index in found:
-                yield where, number, index
+                if index < len(values):
+                    yield place, origin, values[index]
 
     def used_body_lines(self) -> set[tuple[str, int]]:
         """(file, line) of each body line of a macro some Use expanded."""
@@ -274,8 +293,10 @@ class MacroTable:
             self.secret_use_lines.add((where, number))
             self._note_secret_references(where, number, secret)
         self.used[(macro.file, macro.line)] = macro
-        if not expanding:
-            self._file_uses.append((where, number, macro))
+        if self._may_copy(macro):
+            outermost = self._active.get(expanding[:1]) if expanding else None
+            origin = (outermost[2], outermost[3]) if outermost is not None else (where, number)
+            self._copying_uses.append(((where, number), origin, rest, macro))
         self.expanded_lines += len(macro.body)
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")

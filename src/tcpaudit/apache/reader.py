@@ -362,6 +362,10 @@ class LineReader:
             if key in _HEADER_KEYS:
                 message = header_error(Directive(key, args, file, number, None, key), None, ())
                 if message is not None:
+                    # A message may quote a word as written ("Unknown parameter: <it>").
+                    for before, after in zip(args, redacted, strict=True):
+                        if before != after and before in message:
+                            message = message.replace(before, REDACTED_VALUE)
                     self.hidden_header_errors[id(redacted)] = (redacted, message)
         return redacted
 

@@ -26,6 +26,7 @@ from .credentials import (
     command_hint,
     is_credential_header,
     is_credential_value,
+    is_header_clause,
     names_credential,
     redact_userinfo,
     without_secret_flags,
@@ -245,6 +246,11 @@ def _redact_header(words: list[str]) -> str | None:
     if is_credential_header(name) or any(is_credential_value(words[i]) for i in values):
         for index in values:
             words[index] = REDACTED_VALUE
+        # Words past those the action takes (an unquoted "Bearer <token>"):
+        # httpd reads the next as a condition and quotes it when refusing it.
+        for index in range(last, len(words)):
+            if not is_header_clause(words[index]):
+                words[index] = REDACTED_VALUE
         kind = "a credential header's value"
     # An expr= condition comparing a credential header with a literal (a
     # value's expr= only reads one: RequestHeader set X "expr=%{req:Cookie}").

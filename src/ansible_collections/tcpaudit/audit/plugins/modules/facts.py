@@ -1596,6 +1596,12 @@ def _redact_comparison(key, words, names_credential=_names_credential):
 _HEADER_VALUES = {"edit": 2, "edit*": 2, "unset": 0, "echo": 0}
 
 
+def _is_header_clause(word):
+    """Whether a Header line's word past its values is written as a condition."""
+    lowered = word[:5].lower()
+    return (lowered == "early" and len(word) == 5) or lowered[:4] == "env=" or lowered == "expr="
+
+
 def _redact_header_conditions(words, start, names_credential=_names_credential):
     """Replace an expr= condition (from ``start``) of a Header line comparing a
     credential, kept a condition; a value's expr= only reads one."""
@@ -1646,6 +1652,11 @@ def redact_directive_words(key, words):
             ):
                 for index in range(start + 2, last):
                     words[index] = APACHE_REDACTED
+                # Words past the values (an unquoted "Bearer <token>"): httpd reads
+                # the next as a condition and quotes it when refusing it.
+                for index in range(last, len(words)):
+                    if not _is_header_clause(words[index]):
+                        words[index] = APACHE_REDACTED
             _redact_header_conditions(words, last)
     elif key == "proxyfcgisetenvif":
         if len(words) > 2 and (_SECRET_VARIABLE.search(words[1]) or _is_credential_value(words[2])):
@@ -2675,6 +2686,35 @@ _FOLLOWED = frozenset(
 MAX_FOLLOWED_CALLS = 1000000
 
 
+def _use_arguments(arguments, macro, defined_values, count):
+    """What each parameter of a Use's macro reads, by position: the arguments'
+    sources, an argument holding a ${NAME} counted as the words its value (the
+    last Define of it, unquoted) makes. When that does not give the macro's
+    ``count`` parameters, each parameter from the first such argument on may
+    hold what any argument from there on reads."""
+    read = [_sources(argument, macro) for argument in arguments]
+    if count is None or count == len(arguments) or not any("${" in a for a in arguments):
+        return read
+    by_position = []
+
+    def value_of(match):
+        return defined_values.get(match.group(1).lower(), match.group(0))
+
+    for argument, sources in zip(arguments, read):  # noqa: B905 (Python 3.8)
+        value = _bounded_substitution(argument, _VARIABLE, value_of) if "${" in argument else ""
+        if value is None:
+            break  # too long to count its words: every position may hold it
+        by_position.extend([sources] * (len(value.split()) if "${" in argument else 1))
+    else:
+        if len(by_position) == count:
+            return by_position
+    first = next(index for index, a in enumerate(arguments) if "${" in a)
+    rest = set()
+    for sources in read[first:]:
+        rest.update(sources)
+    return read[:first] + [rest] * (count - first)
+
+
 def follow_secret_uses(texts, uses):
     """Add to ``uses`` what feeds a secret through another name: ``Define A ${B}``
     with A's value in a secret's place makes B's a secret too; so does an
@@ -2689,6 +2729,7 @@ def follow_secret_uses(texts, uses):
     calls = {}
     defined_macros = {}  # name -> how many parameters
     named_uses = []  # (args, macro) of each Use whose macro is a ${NAME}
+    defined_values = {}  # name -> the value the last Define outside macros gave it
     tested = set()  # what RewriteConds read (a later one may compare its capture)
 
     def feed(node, sources):
@@ -2713,6 +2754,8 @@ def follow_secret_uses(texts, uses):
             if name in ("define", "setenv") and len(args) > 1:
                 kind = "variable" if name == "define" else "environment"
                 feed((kind, args[0].lower()), _sources(" ".join(args[1:]), macro))
+                if name == "define" and macro is None:
+                    defined_values[args[0].lower()] = args[1]
             elif name in ("requestheader", "header") and len(args) > 2:
                 # A request header, or a response header resp('X') reads.
                 if args[0].lower() in _HEADER_SETTING_ACTIONS:
@@ -2748,11 +2791,13 @@ def follow_secret_uses(texts, uses):
                     # its arguments go to every macro of that many parameters.
                     named_uses.append((args, macro))
                     continue
-                # A parameter of the macro used is made of what its argument holds.
-                for index, argument in enumerate(args[1:]):
-                    feed(
-                        ("macro", args[0].translate(_ASCII_LOWER), index), _sources(argument, macro)
-                    )
+                used = args[0].translate(_ASCII_LOWER)
+                # A parameter of the macro used is made of what its argument holds;
+                # a ${NAME} of several words (or of none) moves the ones after it.
+                for index, read in enumerate(
+                    _use_arguments(args[1:], macro, defined_values, defined_macros.get(used))
+                ):
+                    feed(("macro", used, index), read)
                 calls.setdefault(args[0].lower(), []).append(args[1:])
             if name in ("<macro", "<macro>") and macro is not None:
                 defined_macros.setdefault(macro[0], len(macro[1]))
