@@ -617,6 +617,35 @@ INDIRECT = {
             "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n",
         },
     ),
+    "Define passed through a nested Use to a macro's SetEnv": (
+        f"Define UPVAL {CANARY}\nInclude /etc/apache2/macros.conf\nUse Outer ${{UPVAL}}\n"
+        "Include /etc/apache2/hdr.conf",
+        {
+            "macros.conf": "<Macro Inner $y>\nSetEnv UPHDR $y\n</Macro>\n"
+            "<Macro Outer $x>\nUse Inner $x\n</Macro>\n",
+            "hdr.conf": 'RequestHeader set Authorization "Bearer %{UPHDR}e"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n",
+        },
+    ),
+    "Define passed through a body's Define to a macro's SetEnv": (
+        f"Define UPVAL {CANARY}\nInclude /etc/apache2/macros.conf\nUse Outer ${{UPVAL}}\n"
+        "Include /etc/apache2/hdr.conf",
+        {
+            "macros.conf": "<Macro Copy $y>\nSetEnv UPHDR $y\n</Macro>\n"
+            "<Macro Outer $x>\nDefine W $x\nUse Copy ${W}\n</Macro>\n",
+            "hdr.conf": 'RequestHeader set Authorization "Bearer %{UPHDR}e"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n",
+        },
+    ),
+    "Define passed after a Define of two words to a macro's SetEnv": (
+        f'Define UPVAL {CANARY}\nDefine TWO "a b"\nInclude /etc/apache2/macros.conf\n'
+        "Use Copy ${TWO} ${UPVAL}\nInclude /etc/apache2/hdr.conf",
+        {
+            "macros.conf": "<Macro Copy $n $m $x>\nSetEnv UPHDR $x\n</Macro>\n",
+            "hdr.conf": 'RequestHeader set Authorization "Bearer %{UPHDR}e"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n",
+        },
+    ),
     "expr= reading an environment variable": (
         f"SetEnv UPSTREAMHDR {CANARY}\nInclude /etc/apache2/hdr.conf",
         {"hdr.conf": 'RequestHeader set Authorization "expr=Bearer %{reqenv:UPSTREAMHDR}"\n'},
