@@ -37,6 +37,7 @@ BASE = [
 
 _SSL = f"LoadModule ssl_module {MODULE_DIR}/mod_ssl.so"
 _MACRO = f"LoadModule macro_module {MODULE_DIR}/mod_macro.so"
+_SUBSTITUTE = f"LoadModule substitute_module {MODULE_DIR}/mod_substitute.so"
 _DIR = f"LoadModule dir_module {MODULE_DIR}/mod_dir.so"
 CASES = {
     # Unknown names, with every loaded module known to tcpaudit.
@@ -346,6 +347,30 @@ CASES = {
     "header-format-braces-run": ['Header set X "%{UNIQUE_ID}}e"', 'Header set X "%{}}e"',
                                 'RequestHeader set X "%{UNIQUE_ID}}}}e"'],
     "header-format-braces-run-unknown": ['Header set X "%{a}}}z"'],
+    # Patterns the handlers compile as they read the line (regex_arguments.py).
+    "header-edit-regex": ['Header edit X-Foo "(abc" "x"'],
+    "header-edit-star-regex": ['RequestHeader edit* X-Foo "a[b" "x" early'],
+    "header-edit-credential-regex": ['Header edit Authorization "(abc" "x"'],
+    "header-echo-regex": ['Header echo "(abc"'],
+    "header-regex-ok": ['Header edit X-Foo "^(a|b)+$" "x"', 'Header echo "^X-(A|B)"',
+                        'Header edit* X-Frame "(?i)deny" "SAMEORIGIN"'],
+    "setenvif-regex": ['SetEnvIf User-Agent "(abc" X=1'],
+    "setenvif-nocase-regex": ['SetEnvIfNoCase Referer "a[b" X=1'],
+    "setenvif-name-regex": ['SetEnvIf "(abc" "x" X=1'],
+    "browsermatch-regex": ['BrowserMatch "(abc" X'],
+    "browsermatch-nocase-regex": ['BrowserMatchNoCase "*abc" X'],
+    "setenvif-plain-escapes": ['SetEnvIf User-Agent "a\\(b" X=1', "SetEnvIf Remote_Addr (x X=1",
+                               'SetEnvIf "^X-(A|B)$" "^y" X=1'],
+    "aliasmatch-regex": ['AliasMatch "(abc" /var/www'],
+    "scriptaliasmatch-regex": ['ScriptAliasMatch "(abc" /usr/lib/cgi-bin/'],
+    "aliasmatch-ok": ['AliasMatch "^/(a|b)/(.*)$" /srv/$1/$2'],
+    "substitute-regex": [_SUBSTITUTE, "<Location />", 'Substitute "s/(abc/x/"', "</Location>"],
+    "substitute-formats": [_SUBSTITUTE, "<Location />", 'Substitute "s/(abc/x/n"',
+                           'Substitute "S|a|b|iq"', 'Substitute "s/a/b"', "</Location>"],
+    "substitute-not-s": [_SUBSTITUTE, "<Location />", 'Substitute "x/a/b/"', "</Location>"],
+    "substitute-incomplete": [_SUBSTITUTE, "<Location />", 'Substitute "s/a"', "</Location>"],
+    "substitute-empty-pattern": [_SUBSTITUTE, "<Location />", 'Substitute "s//b/"', "</Location>"],
+    "substitute-flag": [_SUBSTITUTE, "<Location />", 'Substitute "s/a/b/g"', "</Location>"],
     # A value hidden as a secret as it was read is judged as written.
     "header-format-hidden-secret": ['RequestHeader set Authorization "Bearer abcdef1234567890abcd%z"'],
     "header-clause-hidden-secret": ['RequestHeader set Authorization "Bearer x" env='],

@@ -737,3 +737,17 @@ def test_many_macro_arguments_copied_where_a_credential_header_reads(tmp_path: P
     # Not vacuous: V reaches the credential header, so its Define is a secret's.
     places = json.loads(output.read_text())["apache"]["secret_value_lines"]
     assert {"file": "etc/apache2/conf-enabled/z.conf", "line": 1} in places
+
+
+def test_patterns_of_hidden_lines_are_compiled_within_the_cpu_bound(tmp_path: Path) -> None:
+    # A SetEnvIf line comparing Authorization is hidden as read and judged on
+    # its words as written: each pattern compiled (60 KiB: about 0.1 s) counts
+    # in the load's CPU time, checked between compiles, not every 65,536 lines.
+    root = _debian(tmp_path, "hidden-patterns")  # mod_setenvif is enabled there
+    _append(root, "etc/apache2/conf-enabled/z.conf", "".join(
+        f'SetEnvIf Authorization "^Bearer ({"ab|" * 20_000}{index})$" ok=1\n'
+        for index in range(300)))  # fmt: skip
+    runs = [["audit", "--root", str(root), "--format", "json"]]
+    (run,) = clis_in_child(runs, tmp_path, env={"TCPAUDIT_LOAD_CPU_SECONDS": "2"})["runs"]
+    assert_one_error_line(run, "conf-enabled/z.conf:", "reading the configuration takes")
+    assert run["seconds"] < SAFE_SECONDS

@@ -467,8 +467,8 @@ def evaluate(
     for name, value in defines.items():
         if value in hidden_values:
             defines[name] = REDACTED_VALUE
-    if evaluator.hidden_header_errors:
-        _defer_hidden_header_errors(root, evaluator.hidden_header_errors, evaluator.deferred)
+    if evaluator.hidden_line_errors:
+        _defer_hidden_line_errors(root, evaluator.hidden_line_errors, evaluator.deferred)
     result = EvaluationResult(
         directives=root,
         files=evaluator.files,
@@ -528,14 +528,15 @@ def _note_flowing_secrets(evaluator: _Evaluator, places: set[tuple[str, int]]) -
                     variables.secret_names.add(name)
 
 
-def _defer_hidden_header_errors(
+def _defer_hidden_line_errors(
     root: list[Directive],
     errors: dict[int, tuple[tuple[str, ...], str]],
     deferred: dict[int, str],
 ) -> None:
-    """What mod_headers says of a Header line whose value was hidden as it was
-    read (its %-tags, as written), given to the walk for the node read from
-    that line (whose words are the very tuple the reader hid them in)."""
+    """What the handler says of a line whose words were hidden as they were
+    read (a Header value's %-tags, a SetEnvIf pattern, as written), given to
+    the walk for the node read from that line (whose words are the very tuple
+    the reader hid them in)."""
     for top in root:
         for node in top.walk():
             found = errors.get(id(node.args))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from .directives import canonical_name
 from .log_formats import log_format_error, past_tag_argument
 from .pcre_refusals import pcre_refuses
+from .regex_arguments import header_regex_error, setenvif_regex_error
 from .rewrite_args import (
     rewrite_base_error,
     rewrite_cond_error,
@@ -73,9 +74,13 @@ def header_error(directive: Directive, _state: object, _sections: tuple[str, ...
         return _ACTION_MESSAGE
     if action == "note" and not is_response:
         return "RequestHeader does not support the 'note' action"
+    header = words[1] if len(words) > 1 else ""
     if action in ("edit", "edit*"):
         if replacement is None:
             return "Header edit requires a match and a substitution"
+        message = header_regex_error(action, header, value)
+        if message is not None:
+            return message
     else:
         # No replacement: the fourth word is the condition.
         if clause is not None:
@@ -88,6 +93,10 @@ def header_error(directive: Directive, _state: object, _sections: tuple[str, ...
             if clause is not None:
                 return f"header {action} takes two arguments"
             clause, value = value, None
+        if action == "echo":
+            message = header_regex_error(action, header, None)
+            if message is not None:
+                return message
     elif value is None:
         return "Header requires three arguments"
     message = _clause_error(clause)
@@ -155,7 +164,9 @@ def setenvif_error(directive: Directive, _state: object, _sections: tuple[str, .
         return f"Missing regular expression for {name}"
     if len(words) < 3 or not words[2]:
         return f"Missing envariable expression for {name}"
-    return None
+    if directive.key == "setenvifexpr":
+        return None  # an ap_expr: not judged
+    return setenvif_regex_error(name, words[0], words[1])
 
 
 def custom_log_error(

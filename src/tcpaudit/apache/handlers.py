@@ -55,6 +55,7 @@ from .proxy_params import (
     proxy_section_error,
     proxy_set_error,
 )
+from .regex_arguments import alias_match_error, substitute_error
 from .ssl_handlers import (
     ssl_cipher_suite_handler,
     ssl_options_error,
@@ -144,6 +145,14 @@ def _require(directive: Directive, state: WalkState, sections: tuple[str, ...]) 
     )
 
 
+def _alias_match(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    return alias_match_error(directive.args)
+
+
+def _substitute(directive: Directive, _state: WalkState, _sections: tuple[str, ...]) -> str | None:
+    return substitute_error(directive.args[0]) if directive.args else None
+
+
 _ROUTE_SECTIONS = frozenset({"location", "locationmatch", "proxy", "proxymatch"})
 _Handler = Callable[[Directive, WalkState, tuple[str, ...]], str | None]
 _HANDLERS: dict[str, _Handler] = {
@@ -169,6 +178,9 @@ _HANDLERS: dict[str, _Handler] = {
     "redirectmatch": unless_hidden(redirect_handler),
     "redirecttemp": unless_hidden(redirect_handler),
     "redirectpermanent": unless_hidden(redirect_handler),
+    "aliasmatch": _alias_match,
+    "scriptaliasmatch": _alias_match,
+    "substitute": _substitute,
     "rewriterule": rewrite_rule_handler,
     "rewritecond": rewrite_cond_handler,
     "rewriteoptions": rewrite_options_handler,
@@ -211,6 +223,7 @@ _WORDS_ONLY = frozenset(
      "requestheader", "setenvif", "setenvifnocase", "setenvifexpr", "browsermatch",
      "browsermatchnocase", "rewriteoptions", "sslprotocol", "sslproxyprotocol", "sslverifydepth",
      "sslproxyverifydepth", "sslsessioncachetimeout", "sslrenegbuffersize", "rewritemap",
+     "aliasmatch", "scriptaliasmatch", "substitute",
      *WORDS_ONLY}
 )  # fmt: skip
 

@@ -34,7 +34,7 @@ from itertools import islice
 from ..errors import ApacheConfigError
 from .conditions import ConditionError
 from .directives import READ_TIME_DIRECTIVES
-from .handler_modules import header_error
+from .handler_modules import header_error, setenvif_error
 from .lexer import (
     first_word,
     is_plain,
@@ -48,6 +48,7 @@ from .macro_lines import MacroFileLines
 from .macros import MacroError, MacroTable
 from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
 from .modules import LoadedModules
+from .pcre_refusals import PatternDeadlineError, pattern_deadline
 from .secret_checks import secret_check, worth_checking
 from .secret_flows import FLOW_DIRECTIVES, SecretFlows
 from .secret_words import redact_arguments
@@ -106,7 +107,26 @@ def _numbered(physical: list[str], start: int, file: str) -> list[Line]:
     ]
 
 
-_HEADER_KEYS = frozenset({"header", "requestheader"})
+# Handlers judging the words alone whose messages quote no more than a
+# character of them: a line whose words were hidden as read is judged by
+# them on its words as written (the walk sees only the hidden words).
+_JUDGED_AS_WRITTEN: dict[str, Callable[[Directive, None, tuple[str, ...]], str | None]] = {
+    "header": header_error,
+    "requestheader": header_error,
+    "setenvif": setenvif_error,
+    "setenvifnocase": setenvif_error,
+    "browsermatch": setenvif_error,
+    "browsermatchnocase": setenvif_error,
+}
+
+
+def _without_words(message: str, words: list[str]) -> str:
+    """``message`` with each of ``words`` it quotes whole ("Unknown parameter:
+    <it>") replaced by the placeholder (not a letter inside another word)."""
+    for word in words:
+        if word and word in message:
+            message = re.sub(rf"(?<!\S){re.escape(word)}(?!\S)", REDACTED_VALUE, message)
+    return message
 
 
 class LineReader:
@@ -137,13 +157,14 @@ class LineReader:
         # (file, line) of the directives whose words held a secret.
         self.secret_lines: set[tuple[str, int]] = set()
         self.flows = SecretFlows()
-        # id(words as hidden) -> those words and what mod_headers says of the
-        # words as written: the walk judges the hidden words, which show
-        # neither the secret nor its %-tags. The hidden words are a tuple of
-        # their own, which becomes that line's node's (never a remembered
-        # line's): the error is given to that node only (evaluator: deferred
-        # errors), not to another reading of the same file and line.
-        self.hidden_header_errors: dict[int, tuple[tuple[str, ...], str]] = {}
+        # id(words as hidden) -> those words and what the handler says of the
+        # words as written (_JUDGED_AS_WRITTEN): the walk judges the hidden
+        # words, which show neither the secret nor its %-tags or pattern. The
+        # hidden words are a tuple of their own, which becomes that line's
+        # node's (never a remembered line's): the error is given to that node
+        # only (evaluator: deferred errors), not to another reading of the
+        # same file and line.
+        self.hidden_line_errors: dict[int, tuple[tuple[str, ...], str]] = {}
 
     def _condition(self, key: str, raw_args: str, file: str, number: int) -> bool:
         raise NotImplementedError
@@ -359,15 +380,36 @@ class LineReader:
             for before, after in zip(args, redacted, strict=True):
                 if before != after:
                     self.flows.note_secret(before)
-            if key in _HEADER_KEYS:
-                message = header_error(Directive(key, args, file, number, None, key), None, ())
+            judge = _JUDGED_AS_WRITTEN.get(key)
+            if judge is not None:
+                message = self._judged(judge, Directive(key, args, file, number, None, key))
                 if message is not None:
-                    # A message may quote a word as written ("Unknown parameter: <it>").
-                    for before, after in zip(args, redacted, strict=True):
-                        if before != after and before in message:
-                            message = message.replace(before, REDACTED_VALUE)
-                    self.hidden_header_errors[id(redacted)] = (redacted, message)
+                    hidden = [before for before, after in zip(args, redacted, strict=True)
+                              if before != after]  # fmt: skip
+                    self.hidden_line_errors[id(redacted)] = (
+                        redacted,
+                        _without_words(message, hidden),
+                    )
         return redacted
+
+    def _judged(
+        self,
+        judge: Callable[[Directive, None, tuple[str, ...]], str | None],
+        directive: Directive,
+    ) -> str | None:
+        """``judge``'s message on ``directive``, its patterns compiled within the
+        load's CPU time bound (as the walk compiles the others)."""
+        guard = self.memory
+        try:
+            with pattern_deadline(guard.started + guard.seconds):
+                return judge(directive, None, ())
+        except PatternDeadlineError:
+            guard.check(directive.file, directive.line)
+            raise ApacheConfigError(
+                "reading the configuration takes too long",
+                file=directive.file,
+                line=directive.line,
+            ) from None
 
     def _open_words(
         self,
