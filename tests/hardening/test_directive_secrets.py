@@ -151,6 +151,11 @@ def test_fix_leaves_out_a_file_holding_a_secret_and_names_it(tmp_path: Path) -> 
         f"RequestHeader set Authorization Bearer {CANARY}",
         f"RequestHeader set Proxy-Authorization Basic {CANARY}",
         f"Header set X-Auth-Token abc {CANARY}",
+        f"RequestHeader set X-Api-Key k kk{CANARY}",
+        f"RequestHeader set Authorization Bearer xBearer{CANARY}",
+        # A scheme and its token in two words, under a header of any name.
+        f"Header set X-Upstream Bearer {CANARY}",
+        f'RequestHeader set X-Upstream "Bearer" {CANARY}',
     ],
 )
 def test_a_refused_credential_header_names_no_word_of_its_value(tmp_path: Path, line: str) -> None:
@@ -162,6 +167,14 @@ def test_a_refused_credential_header_names_no_word_of_its_value(tmp_path: Path, 
         assert result.exit_code == 2, result.output
         assert CANARY not in result.output + result.stderr
         assert "Unknown parameter: tcpaudit-redacted" in result.stderr
+
+
+def test_a_hidden_word_is_not_replaced_inside_the_words_of_a_message(tmp_path: Path) -> None:
+    # "y" is a hidden word of this line: the message's "many" stays whole.
+    root = _debian_with_modules(tmp_path, f"RequestHeader set Authorization Bearer {CANARY} x y")
+    result = CliRunner().invoke(cli, ["audit", "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.endswith(": RequestHeader has too many arguments\n"), result.stderr
 
 
 def test_a_stray_url_line_is_refused_or_noted_without_its_password(tmp_path: Path) -> None:
@@ -644,6 +657,25 @@ INDIRECT = {
             "macros.conf": "<Macro Copy $n $m $x>\nSetEnv UPHDR $x\n</Macro>\n",
             "hdr.conf": 'RequestHeader set Authorization "Bearer %{UPHDR}e"\n'
             "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n",
+        },
+    ),
+    "Define passed on a middle macro's Use to a macro's SetEnv": (
+        f"Define UPVAL {CANARY}\nInclude /etc/apache2/macros.conf\nUse Outer\n"
+        "Include /etc/apache2/hdr.conf",
+        {
+            "macros.conf": "<Macro Copy $y>\nSetEnv UPHDR $y\n</Macro>\n"
+            "<Macro Mid $m>\nUse Copy $m\n</Macro>\n<Macro Outer>\nUse Mid ${UPVAL}\n</Macro>\n",
+            "hdr.conf": 'RequestHeader set Authorization "Bearer %{UPHDR}e"\n'
+            "ProxyPass /${UPVAL}/ http://127.0.0.1:8081/\n",
+        },
+    ),
+    "Define of two words passed to a macro's SetEnv": (
+        f'Define UPVAL "{CANARY} zz"\nInclude /etc/apache2/macros.conf\nUse Copy ${{UPVAL}}\n'
+        "Include /etc/apache2/hdr.conf",
+        {
+            "macros.conf": "<Macro Copy $y $z>\nSetEnv UPHDR $y\n</Macro>\n",
+            "hdr.conf": 'RequestHeader set Authorization "Bearer %{UPHDR}e"\n'
+            'ProxyPass "/${UPVAL}/" http://127.0.0.1:8081/\n',
         },
     ),
     "expr= reading an environment variable": (

@@ -515,8 +515,8 @@ def _note_flowing_secrets(evaluator: _Evaluator, places: set[tuple[str, int]]) -
     variables = evaluator.variables
     variables.note_secret_places(places)
     compared = 0
-    for place, origin, value in evaluator.macros.arguments_reaching(places):
-        for where in {place, origin}:
+    for uses, value in evaluator.macros.arguments_reaching(places):
+        for where in uses:
             seen = variables.substituted_at.get(where)
             if seen is None:
                 continue  # no ${NAME} in that line
@@ -524,7 +524,10 @@ def _note_flowing_secrets(evaluator: _Evaluator, places: set[tuple[str, int]]) -
                 compared += 1
                 if not compared % 256:
                     evaluator.memory.check(*where)
-                if len(given) >= MIN_HIDDEN_VALUE and given in value:
+                # The value whole, or a word of it (a value of several words).
+                if (len(given) >= MIN_HIDDEN_VALUE and given in value) or (
+                    len(value) >= MIN_HIDDEN_VALUE and value in given
+                ):
                     variables.secret_names.add(name)
 
 

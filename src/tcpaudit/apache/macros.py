@@ -92,11 +92,11 @@ class MacroTable:
         # a fix of what they built would go, shared by every Use.
         self.used: dict[tuple[str, int], Macro] = {}
         # Each Use of a macro whose body has a line SecretFlows follows (it may
-        # copy a value where a credential header reads it): its place, the
-        # outermost Use's (where a ${NAME} it passes on was written), its text
-        # after the name, its macro. Which arguments reach a line found a
+        # copy a value where a credential header reads it): its place and the
+        # enclosing Uses' (where a ${NAME} it passes on may be written), its
+        # text after the name, its macro. Which arguments reach a line found a
         # secret's is known once everything is read (``arguments_reaching``).
-        self._copying_uses: list[tuple[tuple[str, int], tuple[str, int], str, Macro]] = []
+        self._copying_uses: list[tuple[tuple[tuple[str, int], ...], str, Macro]] = []
         self._copies: dict[int, bool] = {}  # id(macro) -> whether its body may copy
         self._secret_parameters: dict[tuple[str, str, int], set[int]] = {}
         # What the cache holds: the macros' generation, the Defines' changes,
@@ -194,16 +194,16 @@ class MacroTable:
 
     def arguments_reaching(
         self, places: Collection[tuple[str, int]]
-    ) -> Iterator[tuple[tuple[str, int], tuple[str, int], str]]:
+    ) -> Iterator[tuple[tuple[tuple[str, int], ...], str]]:
         """Each value a Use passes to a body line at one of ``places`` (``SetEnv
         X $v``, which a credential header reads outside the body), with the
-        Use's place and the outermost Use's."""
+        places of the Use and of those enclosing it."""
         if not places:
             return
         indexes: dict[int, set[int]] = {}  # id(macro) -> its parameters there
-        for count, (place, origin, rest, macro) in enumerate(self._copying_uses):
+        for count, (uses, rest, macro) in enumerate(self._copying_uses):
             if self.check is not None and not count % _CHECK_EVERY_USES:
-                self.check(*place)
+                self.check(*uses[0])
             found = indexes.get(id(macro))
             if found is None:
                 texts = [text for line, text, file in macro.body if (file, line) in places]
@@ -217,7 +217,7 @@ class MacroTable:
             values = split_words(rest)[1:]  # once per Use: its line may be megabytes
             for index in found:
                 if index < len(values):
-                    yield place, origin, values[index]
+                    yield uses, values[index]
 
     def used_body_lines(self) -> set[tuple[str, int]]:
         """(file, line) of each body line of a macro some Use expanded."""
@@ -294,9 +294,12 @@ class MacroTable:
             self._note_secret_references(where, number, secret)
         self.used[(macro.file, macro.line)] = macro
         if self._may_copy(macro):
-            outermost = self._active.get(expanding[:1]) if expanding else None
-            origin = (outermost[2], outermost[3]) if outermost is not None else (where, number)
-            self._copying_uses.append(((where, number), origin, rest, macro))
+            # The enclosing Uses' places: a ${NAME} passed on may be written on any.
+            enclosing = [
+                self._active.get(expanding[:depth]) for depth in range(1, len(expanding) + 1)
+            ]
+            places = ((where, number), *((use[2], use[3]) for use in enclosing if use is not None))
+            self._copying_uses.append((places, rest, macro))
         self.expanded_lines += len(macro.body)
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")

@@ -243,7 +243,13 @@ def _redact_header(words: list[str]) -> str | None:
     last = min(start + 2 + HEADER_VALUES.get(action, 1), len(words))
     values = range(start + 2, last)
     kind = None
-    if is_credential_header(name) or any(is_credential_value(words[i]) for i in values):
+    # A scheme and its token may be two words ("Bearer" <token>: httpd reads
+    # the token as the condition, and quotes it refusing it).
+    if (
+        is_credential_header(name)
+        or any(is_credential_value(words[i]) for i in values)
+        or (len(words) > last and is_credential_value(" ".join(words[start + 2 :])))
+    ):
         for index in values:
             words[index] = REDACTED_VALUE
         # Words past those the action takes (an unquoted "Bearer <token>"):

@@ -1647,8 +1647,11 @@ def redact_directive_words(key, words):
         if len(words) >= start + 3:
             action, name = words[start].lower(), words[start + 1]
             last = min(start + 2 + _HEADER_VALUES.get(action, 1), len(words))
-            if _is_credential_header(name) or any(
-                _is_credential_value(words[index]) for index in range(start + 2, last)
+            # A scheme and its token may be two words ("Bearer" <token>).
+            if (
+                _is_credential_header(name)
+                or any(_is_credential_value(words[index]) for index in range(start + 2, last))
+                or (len(words) > last and _is_credential_value(" ".join(words[start + 2 :])))
             ):
                 for index in range(start + 2, last):
                     words[index] = APACHE_REDACTED
@@ -2674,6 +2677,13 @@ _HEADER_SETTING_ACTIONS = frozenset(
 _CONDITION_BACKREFERENCE = re.compile(r"%[0-9]")
 
 
+# Sections whose contents may not apply (as directive_lines names their lines).
+_CONDITIONAL_SECTIONS = frozenset(
+    name
+    for section in ("ifdefine", "ifmodule", "iffile", "ifdirective", "ifsection", "ifversion",
+                    "if", "elseif", "else")
+    for name in ("<" + section, "<" + section + ">", "</" + section + ">", "</" + section)
+)  # fmt: skip
 _FOLLOWED = frozenset(
     ["define", "setenv", "requestheader", "header", "rewritecond", "rewriterule", "use", "<macro",
      "<macro>", "</macro>", "</macro", "setenvif", "setenvifnocase", "setenvifexpr",
@@ -2686,33 +2696,44 @@ _FOLLOWED = frozenset(
 MAX_FOLLOWED_CALLS = 1000000
 
 
-def _use_arguments(arguments, macro, defined_values, count):
+def _use_arguments(arguments, macro, defined_values, count, union):
     """What each parameter of a Use's macro reads, by position: the arguments'
-    sources, an argument holding a ${NAME} counted as the words its value (the
-    last Define of it, unquoted) makes. When that does not give the macro's
-    ``count`` parameters, each parameter from the first such argument on may
-    hold what any argument from there on reads."""
+    sources, an argument holding a ${NAME} counted as the words its value
+    makes (``defined_values``: the names given a value once, outside macros
+    and conditionals, unquoted). When a name is not among them, or that does
+    not give the macro's ``count`` parameters, each parameter from the first
+    such argument on may hold what any argument from there on reads: the
+    node ``union``, which stands for all of that (one node, not a copy of it
+    per parameter)."""
     read = [_sources(argument, macro) for argument in arguments]
     if count is None or count == len(arguments) or not any("${" in a for a in arguments):
-        return read
+        return read, None
     by_position = []
+    known = [True]
 
     def value_of(match):
-        return defined_values.get(match.group(1).lower(), match.group(0))
+        value = defined_values.get(match.group(1).lower())
+        if value is None:
+            known[0] = False  # a start-up variable, a name defined twice...
+            return match.group(0)
+        return value
 
     for argument, sources in zip(arguments, read):  # noqa: B905 (Python 3.8)
-        value = _bounded_substitution(argument, _VARIABLE, value_of) if "${" in argument else ""
-        if value is None:
-            break  # too long to count its words: every position may hold it
-        by_position.extend([sources] * (len(value.split()) if "${" in argument else 1))
+        if "${" not in argument:
+            by_position.append(sources)
+            continue
+        value = _bounded_substitution(argument, _VARIABLE, value_of)
+        if value is None or not known[0]:
+            break  # too long to count its words, or not known: any position
+        by_position.extend([sources] * len(value.split()))
     else:
         if len(by_position) == count:
-            return by_position
+            return by_position, None
     first = next(index for index, a in enumerate(arguments) if "${" in a)
     rest = set()
     for sources in read[first:]:
         rest.update(sources)
-    return read[:first] + [rest] * (count - first)
+    return read[:first] + [{union}] * (count - first), rest
 
 
 def follow_secret_uses(texts, uses):
@@ -2729,7 +2750,9 @@ def follow_secret_uses(texts, uses):
     calls = {}
     defined_macros = {}  # name -> how many parameters
     named_uses = []  # (args, macro) of each Use whose macro is a ${NAME}
-    defined_values = {}  # name -> the value the last Define outside macros gave it
+    # name -> the value of its one Define, outside macros and conditionals
+    # (None: defined more than once, or where it may not apply).
+    defined_values = {}
     tested = set()  # what RewriteConds read (a later one may compare its capture)
 
     def feed(node, sources):
@@ -2739,7 +2762,11 @@ def follow_secret_uses(texts, uses):
         macro = None
         outer_macros = []  # the macros whose bodies define the one being read
         conditions = set()  # what the RewriteConds since the last RewriteRule read
-        for name, args in directive_lines(text, _FOLLOWED):
+        conditional = 0  # sections deep in <IfDefine>, <IfModule>, <If>...
+        for name, args in directive_lines(text, _FOLLOWED | _CONDITIONAL_SECTIONS):
+            if name in _CONDITIONAL_SECTIONS:
+                conditional = max(0, conditional + (-1 if name[1] == "/" else 1))
+                continue
             if name == "header" and args and args[0].lower() in ("always", "onsuccess"):
                 args = args[1:]  # Header [condition] action name value: as RequestHeader
             named = (
@@ -2754,8 +2781,12 @@ def follow_secret_uses(texts, uses):
             if name in ("define", "setenv") and len(args) > 1:
                 kind = "variable" if name == "define" else "environment"
                 feed((kind, args[0].lower()), _sources(" ".join(args[1:]), macro))
-                if name == "define" and macro is None:
-                    defined_values[args[0].lower()] = args[1]
+                if name == "define":
+                    defined = args[0].lower()
+                    defined_values[defined] = (
+                        args[1] if macro is None and not conditional and defined not in
+                        defined_values else None
+                    )  # fmt: skip
             elif name in ("requestheader", "header") and len(args) > 2:
                 # A request header, or a response header resp('X') reads.
                 if args[0].lower() in _HEADER_SETTING_ACTIONS:
@@ -2794,9 +2825,13 @@ def follow_secret_uses(texts, uses):
                 used = args[0].translate(_ASCII_LOWER)
                 # A parameter of the macro used is made of what its argument holds;
                 # a ${NAME} of several words (or of none) moves the ones after it.
-                for index, read in enumerate(
-                    _use_arguments(args[1:], macro, defined_values, defined_macros.get(used))
-                ):
+                union = ("use", len(edges))
+                by_position, rest = _use_arguments(
+                    args[1:], macro, defined_values, defined_macros.get(used), union
+                )
+                if rest is not None:
+                    feed(union, rest)
+                for index, read in enumerate(by_position):
                     feed(("macro", used, index), read)
                 calls.setdefault(args[0].lower(), []).append(args[1:])
             if name in ("<macro", "<macro>") and macro is not None:
