@@ -17,6 +17,7 @@ naming the file).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import unicodedata
@@ -196,8 +197,9 @@ def load_reports(paths: Iterable[str | Path]) -> list[Report]:
 
 def _host_line(report: Report) -> tuple[FleetHost, set[str]]:
     active = [f for f in report.findings if not f.suppressed]
+    host = report.host
     line = FleetHost(
-        host=report.host,
+        host=host if len(host) <= _KEPT_HOST else host[: _KEPT_HOST - 1] + "\u2026",
         grade=report.grade,
         score=report.score,
         findings=len(active),
@@ -264,6 +266,19 @@ def _plain(text: str) -> str:
     return printable(text)
 
 
+# A host name is 253 characters at most: a longer one (a report written by
+# hand, or a hostile one) is cut in the table and Markdown views, whose
+# columns are as wide as the longest (500 hosts beside one of 2,000,000
+# characters made a 1 GB table), and kept cut at _KEPT_HOST in the roll-up
+# (twenty reports of 60 MB host names took 7.2 GB).
+_SHOWN_HOST = 255
+_KEPT_HOST = 4096
+
+
+def _host(host: str) -> str:
+    return host if len(host) <= _SHOWN_HOST else host[: _SHOWN_HOST - 1] + "\u2026"
+
+
 def render_table(fleet: FleetSummary) -> str:
     """The terminal view: summary, most common rules, worst hosts, then every host."""
     lines = [f"tcpaudit fleet: {_grades_line(fleet)}"]
@@ -272,14 +287,21 @@ def render_table(fleet: FleetSummary) -> str:
         lines += ["", "most common findings:"]
         lines.append(tabulate(rows, headers=["rule", "hosts", "title"], tablefmt="simple"))
     if fleet.summary.worst:
-        rows = [[_plain(w.host), w.grade, w.score] for w in fleet.summary.worst]
+        rows = [[_plain(_host(w.host)), w.grade, w.score] for w in fleet.summary.worst]
         lines += ["", "worst hosts:"]
         lines.append(tabulate(rows, headers=["host", "grade", "score"], tablefmt="simple"))
     lines += ["", "hosts:"]
     # tabulate would take seconds on 10,000 rows; plain columns take milliseconds.
     headers = ("host", "grade", "score", "findings", "critical", "high")
     rows_text = [
-        (_plain(h.host), h.grade, str(h.score), str(h.findings), str(h.critical), str(h.high))
+        (
+            _plain(_host(h.host)),
+            h.grade,
+            str(h.score),
+            str(h.findings),
+            str(h.critical),
+            str(h.high),
+        )
         for h in fleet.hosts
     ]
     widths = [max([len(headers[i]), *(len(row[i]) for row in rows_text)]) for i in range(6)]
@@ -318,14 +340,15 @@ def render_markdown(fleet: FleetSummary) -> str:
         lines += [_md_row([c.rule, c.hosts, c.title]) for c in fleet.summary.most_common]
     if fleet.summary.worst:
         lines += ["", "### Worst hosts", "", "| Host | Grade | Score |", "| --- | --- | --- |"]
-        lines += [_md_row([w.host, w.grade, w.score]) for w in fleet.summary.worst]
+        lines += [_md_row([_host(w.host), w.grade, w.score]) for w in fleet.summary.worst]
     lines += ["", "<details>", f"<summary>All {fleet.summary.hosts} hosts</summary>", ""]
     lines += [
         "| Host | Grade | Score | Findings | Critical | High |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     lines += [
-        _md_row([h.host, h.grade, h.score, h.findings, h.critical, h.high]) for h in fleet.hosts
+        _md_row([_host(h.host), h.grade, h.score, h.findings, h.critical, h.high])
+        for h in fleet.hosts
     ]
     lines += ["", "</details>"]
     return for_a_log("\n".join(lines) + "\n")
@@ -348,7 +371,7 @@ def _loaded(files: list[Path]) -> Iterator[Report]:
         first = seen.setdefault(_host_identity(report.host), path)
         if first != path:
             raise ParseError(
-                f"host {printable(report.host)!r} is already reported by {first} (host names "
+                f"host {printable(_host(report.host))!r} is already reported by {first} (host names "
                 "are compared as DNS compares them); give one report per host",
                 file=str(path),
             )
@@ -413,4 +436,9 @@ def _host_identity(host: str) -> str:
     selectors), compatibility forms folded (a fullwidth letter), blanks
     around it and a root's trailing dot dropped, case ignored."""
     visible = _MAPPED_TO_NOTHING.sub("", host)
-    return unicodedata.normalize("NFKC", visible).strip().rstrip(".").casefold()
+    identity = unicodedata.normalize("NFKC", visible).strip().rstrip(".").casefold()
+    if len(identity) <= _KEPT_HOST:
+        return identity
+    # Kept for every report: a name too long to be one is kept by its digest.
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{identity[:64]}\u2026sha256:{digest}"

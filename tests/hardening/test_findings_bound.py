@@ -228,3 +228,28 @@ def test_checks_that_searched_the_vhosts_once_per_finding(tmp_path: Path) -> Non
         assert run["seconds"] < SAFE_SECONDS, rule
         findings = json.loads(run["stdout"])["findings"]
         assert sum(f["rule"] == rule for f in findings) == MAX_FINDINGS_PER_RULE
+
+
+def test_fleet_cuts_host_names_no_host_has(tmp_path: Path) -> None:
+    # 500 reports beside one whose host name is 2,000,000 characters: the table
+    # was padded to it (3.0 GB, a 1.0 GB table); six of 5 MB were kept whole.
+    report = tcpaudit.audit(tcpaudit.gather(root=str(INCIDENT)))
+    document = json.loads(report.to_json())
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for index in range(500):
+        document["host"] = f"web{index}.example.org"
+        (folder / f"r{index}.json").write_text(json.dumps(document))
+    for index in range(6):
+        document["host"] = f"long{index}-" + "a" * (2_000_000 if index == 0 else 5_000_000)
+        (folder / f"long{index}.json").write_text(json.dumps(document))
+    output = tmp_path / "fleet.txt"
+    runs = [["fleet", str(folder), "-o", str(output)], ["fleet", str(folder), "--format", "json"]]
+    table, as_json = clis_in_child(runs, tmp_path)["runs"]
+    for run in (table, as_json):
+        assert run["exit_code"] == 0, run["stderr"]
+        assert run["seconds"] < SAFE_SECONDS
+    lines = output.read_text().splitlines()
+    assert len(lines) > 506 and max(map(len, lines)) < 400
+    assert any(line.startswith("long0-aaa") and "\u2026" in line for line in lines)
+    assert any(line.startswith("web499.example.org ") for line in lines)
