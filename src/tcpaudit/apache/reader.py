@@ -123,7 +123,7 @@ _JUDGED_AS_WRITTEN: dict[str, Callable[[Directive, None, tuple[str, ...]], str |
 def _without_words(message: str, words: list[str]) -> str:
     """``message`` with each of ``words`` it quotes whole ("Unknown parameter:
     <it>") replaced by the placeholder (not a letter inside another word)."""
-    for word in words:
+    for word in sorted(words, key=len, reverse=True):
         if word and word in message:
             message = re.sub(rf"(?<!\S){re.escape(word)}(?!\S)", REDACTED_VALUE, message)
     return message
