@@ -371,6 +371,23 @@ CASES = {
     "substitute-incomplete": [_SUBSTITUTE, "<Location />", 'Substitute "s/a"', "</Location>"],
     "substitute-empty-pattern": [_SUBSTITUTE, "<Location />", 'Substitute "s//b/"', "</Location>"],
     "substitute-flag": [_SUBSTITUTE, "<Location />", 'Substitute "s/a/b/g"', "</Location>"],
+    # PCRE's POSIX classes inside a class (re ends the class at ":]"), and an
+    # extended-mode modifier after a blank: patterns PCRE compiles.
+    "posix-classes-ok": ['SetEnvIfNoCase Request_URI "union[[:space:](/*]+select" bad',
+                         'SetEnvIfNoCase Query_String "[[:cntrl:]<>()]" bad',
+                         'BrowserMatch "compatible[;[:space:](]+MSIE" ie',
+                         'AliasMatch "^/[[:alnum:]]+[[:alnum:]?*]$" /var/www',
+                         '<FilesMatch "[[:alnum:]?*]$">', "</FilesMatch>",
+                         'RedirectMatch "^/[[:digit:]+*]" /x',
+                         'SetEnvIf Request_URI "(?x) ^/api/ v[0-9]+ ? /" api',
+                         _SUBSTITUTE, "<Location />", 'Substitute "s/[[:digit:]+*]/#/"',
+                         "</Location>"],
+    "posix-class-unclosed": ['SetEnvIf Request_URI "[[:space:]" bad'],
+    # mod_substitute's delimiter is a byte: "§" is two, the first one counts.
+    "substitute-byte-delimiter": [_SUBSTITUTE, "<Location />", 'Substitute "s\u00a7*a\u00a7b"',
+                                  "</Location>"],
+    "substitute-byte-flags": [_SUBSTITUTE, "<Location />", 'Substitute "s\u00a7a+\u00a7b\u00a7"',
+                              "</Location>"],
     # A value hidden as a secret as it was read is judged as written.
     "header-format-hidden-secret": ['RequestHeader set Authorization "Bearer abcdef1234567890abcd%z"'],
     "header-clause-hidden-secret": ['RequestHeader set Authorization "Bearer x" env='],

@@ -56,6 +56,13 @@ _MAX_COUNT = 65_535
 # which is "not a newline" without UTF mode (\N{70000} is a count).
 _BRACED_ESCAPES = frozenset("xopPgk")
 _EXTENDED = re.compile(r"\(\?[A-Za-z^-]*x")
+# A quantifier, blanks, then a lazy or possessive modifier (extended mode).
+_SPACED_MODIFIER = re.compile(r"[*+?}][ \t\n\r\f\v]+[?+]")
+# PCRE's POSIX classes, written inside a character class ("[[:alpha:]_]").
+_POSIX_CLASS = re.compile(
+    r"\[:\^?(?:alnum|alpha|ascii|blank|cntrl|digit|graph|lower|print|punct|space|upper|word"
+    r"|xdigit):\]"
+)
 
 
 # A pattern compiles in about 2 us a character (as bytes): 3,000 of 1,000
@@ -118,6 +125,14 @@ def _refused(pattern: str) -> bool:
         return False
     if _LONG_COUNT.search(pattern) and _count_too_big(pattern):
         return True
+    if _EXTENDED.search(pattern) and _SPACED_MODIFIER.search(pattern):
+        # (?x) a+ ?: PCRE skips the blank and reads a lazy or possessive
+        # quantifier, re a second one ("multiple repeat"). Not judged.
+        return False
+    if "[:" in pattern:
+        # re knows no POSIX class: in "[[:space:](]" it ends the class at ":]"
+        # and reads "(]" as a group. Each class stands for one character.
+        pattern = _POSIX_CLASS.sub("_", pattern)
     try:
         with warnings.catch_warnings():
             # A FutureWarning ("possible nested set") is no refusal.

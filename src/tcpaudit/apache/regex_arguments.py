@@ -80,20 +80,22 @@ def alias_match_error(words: tuple[str, ...]) -> str | None:
 
 def substitute_error(text: str) -> str | None:
     """mod_substitute's set_pattern: ``s`` and a delimiter, the pattern, the
-    replacement, flags of ``infq``; the pattern compiled unless ``n``."""
-    if text[:1].lower() != "s":
+    replacement, flags of ``infq``; the pattern compiled unless ``n``. The
+    delimiter is a byte, as in httpd: "§" is two, and only the first counts."""
+    data = text.encode("utf-8", "surrogateescape")
+    if data[:1].lower() != b"s":
         return "Bad Substitute format, must be an s/// pattern"
-    delimiter = text[1:2]
+    delimiter = data[1:2]
     if not delimiter:
         return "Bad Substitute format, must be a complete s/// pattern"
-    end = text.find(delimiter, 2)
+    end = data.find(delimiter, 2)
     if end <= 2:  # no pattern, or no delimiter after it
         return "Bad Substitute format, must be a complete s/// pattern"
-    pattern = text[2:end]
-    after = text.find(delimiter, end + 1)
-    flags = "" if after < 0 else text[after + 1 :]
-    if any(flag not in "infq" for flag in flags.lower()):
+    after = data.find(delimiter, end + 1)
+    flags = b"" if after < 0 else data[after + 1 :].lower()
+    if any(flag not in b"infq" for flag in flags):
         return "Bad Substitute flag, only s///[infq] are supported"
-    if "n" not in flags.lower() and pcre_refuses(pattern):
+    pattern = data[2:end].decode("utf-8", "surrogateescape")
+    if b"n" not in flags and pcre_refuses(pattern):
         return "Substitute could not compile regex"
     return None
