@@ -516,6 +516,8 @@ def test_secrets_assembled_by_macros_stay_on_the_host(
         'RequestHeader set Authorization "Bearer %{UPHDR}e"',
         # A scheme and its token in two words, under a header of any name.
         f"Header set X-Upstream Bearer {CANARY}",
+        f"RequestHeader edit X-Foo ^ Bearer {CANARY}",
+        f'RequestHeader set X-Foo v "Bearer {CANARY}"',
     ],
 )
 def test_no_word_count_or_split_value_sends_a_copied_secret(

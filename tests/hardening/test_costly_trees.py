@@ -751,3 +751,16 @@ def test_patterns_of_hidden_lines_are_compiled_within_the_cpu_bound(tmp_path: Pa
     (run,) = clis_in_child(runs, tmp_path, env={"TCPAUDIT_LOAD_CPU_SECONDS": "2"})["runs"]
     assert_one_error_line(run, "conf-enabled/z.conf:", "reading the configuration takes")
     assert run["seconds"] < SAFE_SECONDS
+
+
+def test_a_chain_of_macros_copying_their_argument(tmp_path: Path) -> None:
+    # 3,000 macros, each copying its argument into a variable and using the
+    # next: every Use looked up each enclosing one by a slice of its chain
+    # (cubic: the 15 s CPU bound's error on a configuration apache2 accepts).
+    root = _debian(tmp_path, "copying-chain", "macro")
+    _append(root, "etc/apache2/conf-enabled/z.conf", "".join(
+        f"<Macro M{index} $v>\nSetEnv X $v\nUse M{index + 1} $v\n</Macro>\n"
+        for index in range(3_000)) + "<Macro M3000 $v>\nSetEnv X $v\n</Macro>\nUse M0 abc\n")  # fmt: skip
+    (run,) = clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"]
+    assert run["exit_code"] == 0, run["stderr"]
+    assert run["seconds"] < SAFE_SECONDS

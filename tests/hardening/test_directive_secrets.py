@@ -156,6 +156,10 @@ def test_fix_leaves_out_a_file_holding_a_secret_and_names_it(tmp_path: Path) -> 
         # A scheme and its token in two words, under a header of any name.
         f"Header set X-Upstream Bearer {CANARY}",
         f'RequestHeader set X-Upstream "Bearer" {CANARY}',
+        # Past the value: an edit's replacement and condition, a condition's place.
+        f"RequestHeader edit X-Foo ^ Bearer {CANARY}",
+        f"Header always edit* X-Foo ^ Token {CANARY}",
+        f'RequestHeader set X-Foo v "Bearer {CANARY}"',
     ],
 )
 def test_a_refused_credential_header_names_no_word_of_its_value(tmp_path: Path, line: str) -> None:

@@ -98,6 +98,9 @@ class MacroTable:
         # secret's is known once everything is read (``arguments_reaching``).
         self._copying_uses: list[tuple[tuple[tuple[str, int], ...], str, Macro]] = []
         self._copies: dict[int, bool] = {}  # id(macro) -> whether its body may copy
+        # The Use being expanded by its chain of macro names -> the places of
+        # the Use lines in that chain a ${NAME} was substituted in.
+        self._substituted_uses: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
         self._secret_parameters: dict[tuple[str, str, int], set[int]] = {}
         # What the cache holds: the macros' generation, the Defines' changes,
         # and the places whose answer read a ${NAME}.
@@ -293,18 +296,22 @@ class MacroTable:
             self.secret_use_lines.add((where, number))
             self._note_secret_references(where, number, secret)
         self.used[(macro.file, macro.line)] = macro
+        # The enclosing Uses' lines a ${NAME} was substituted in: one a value
+        # passed on was written as may be any of them (kept per chain, not
+        # looked for at every depth: a chain of 3,000 macros took 15 s).
+        enclosing = self._substituted_uses.get(expanding, ()) if expanding else ()
+        chain = (*expanding, name)
+        self._substituted_uses[chain] = (
+            ((where, number), *enclosing)
+            if self.variables is not None and (where, number) in self.variables.substituted_at
+            else enclosing
+        )
         if self._may_copy(macro):
-            # The enclosing Uses' places: a ${NAME} passed on may be written on any.
-            enclosing = [
-                self._active.get(expanding[:depth]) for depth in range(1, len(expanding) + 1)
-            ]
-            places = ((where, number), *((use[2], use[3]) for use in enclosing if use is not None))
-            self._copying_uses.append((places, rest, macro))
+            self._copying_uses.append((((where, number), *enclosing), rest, macro))
         self.expanded_lines += len(macro.body)
         if self.expanded_lines > MAX_EXPANDED_LINES:
             raise MacroError(f"macros expand to more than {MAX_EXPANDED_LINES} lines")
         expansion = expand_macro(macro, rest)
-        chain = (*expanding, name)
         self._active[chain] = (macro, rest, where, number, expansion)
         read, left = continued(expansion)
         # The expansion's last line as the lines after it complete it: the

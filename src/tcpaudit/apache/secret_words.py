@@ -243,12 +243,12 @@ def _redact_header(words: list[str]) -> str | None:
     last = min(start + 2 + HEADER_VALUES.get(action, 1), len(words))
     values = range(start + 2, last)
     kind = None
-    # A scheme and its token may be two words ("Bearer" <token>: httpd reads
-    # the token as the condition, and quotes it refusing it).
-    if (
-        is_credential_header(name)
-        or any(is_credential_value(words[i]) for i in values)
-        or (len(words) > last and is_credential_value(" ".join(words[start + 2 :])))
+    # A scheme and its token may be two words ("Bearer" <token>), or stand past
+    # the value (an edit's replacement, a condition's place): httpd reads the
+    # words there as a condition, and quotes one refusing it.
+    if is_credential_header(name) or any(
+        is_credential_value(" ".join(words[index : index + 2]))
+        for index in range(start + 2, len(words))
     ):
         for index in values:
             words[index] = REDACTED_VALUE

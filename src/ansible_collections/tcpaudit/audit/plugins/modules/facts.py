@@ -1647,11 +1647,11 @@ def redact_directive_words(key, words):
         if len(words) >= start + 3:
             action, name = words[start].lower(), words[start + 1]
             last = min(start + 2 + _HEADER_VALUES.get(action, 1), len(words))
-            # A scheme and its token may be two words ("Bearer" <token>).
-            if (
-                _is_credential_header(name)
-                or any(_is_credential_value(words[index]) for index in range(start + 2, last))
-                or (len(words) > last and _is_credential_value(" ".join(words[start + 2 :])))
+            # A scheme and its token may be two words ("Bearer" <token>), or stand
+            # past the value (an edit's replacement, a condition's place).
+            if _is_credential_header(name) or any(
+                _is_credential_value(" ".join(words[index : index + 2]))
+                for index in range(start + 2, len(words))
             ):
                 for index in range(start + 2, last):
                     words[index] = APACHE_REDACTED
