@@ -383,6 +383,18 @@ CASES = {
                          _SUBSTITUTE, "<Location />", 'Substitute "s/[[:digit:]+*]/#/"',
                          "</Location>"],
     "posix-class-unclosed": ['SetEnvIf Request_URI "[[:space:]" bad'],
+    # An escaped "[" is no POSIX class's; a "]" inside \Q...\E ends no class.
+    "posix-escaped-bracket-ok": ['SetEnvIf Request_URI "[\\[:digit:]-9]" odd',
+                                 'RewriteCond %{REQUEST_URI} "[\\[:alpha:]x"',
+                                 "RewriteRule ^ - [L]",
+                                 '<FilesMatch "^x[\\[:alpha:]">', "</FilesMatch>",
+                                 'AliasMatch "^/x[\\[:alpha:]" /var/www',
+                                 'SetEnvIf Request_URI "[\\Q]\\E{70000}]" odd'],
+    # A scheme's name as a value, a condition after it: no credential stands.
+    "header-scheme-word-values": ["Header set X-Key-Type key env=HTTPS",
+                                  "Header set X-Mode token early",
+                                  "Header set X-Upstream Bearer env=A",
+                                  'Header always set X-Hint "Basic" "expr=%{REQUEST_STATUS} == 401"'],
     # mod_substitute's delimiter is a byte: "§" is two, the first one counts.
     "substitute-byte-delimiter": [_SUBSTITUTE, "<Location />", 'Substitute "s\u00a7*a\u00a7b"',
                                   "</Location>"],

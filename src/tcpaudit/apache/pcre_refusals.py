@@ -132,7 +132,7 @@ def _refused(pattern: str) -> bool:
     if "[:" in pattern:
         # re knows no POSIX class: in "[[:space:](]" it ends the class at ":]"
         # and reads "(]" as a group. Each class stands for one character.
-        pattern = _POSIX_CLASS.sub("_", pattern)
+        pattern = _without_posix_classes(pattern)
     try:
         with warnings.catch_warnings():
             # A FutureWarning ("possible nested set") is no refusal.
@@ -206,6 +206,45 @@ def _over_max(digits: str) -> bool:
     return len(significant) > 5 or int(significant or 0) > _MAX_COUNT
 
 
+def _without_posix_classes(pattern: str) -> str:
+    """``pattern`` with each POSIX class written inside a character class
+    replaced by ``_`` (not ``\\[:alpha:]``, an escaped bracket, nor one
+    inside ``\\Q...\\E``), classes read as PCRE reads them."""
+    pieces: list[str] = []
+    done, index, length = 0, 0, len(pattern)
+    inside = False
+    while index < length:
+        character = pattern[index]
+        if character == "\\":
+            index = _after_escape(pattern, index)
+        elif not inside:
+            if character == "[":
+                inside = True
+                index += 1
+                if pattern[index : index + 1] == "^":
+                    index += 1
+                if pattern[index : index + 1] == "]":
+                    index += 1  # a first "]" is a member
+            else:
+                index += 1
+        elif character == "[" and (posix := _POSIX_CLASS.match(pattern, index)) is not None:
+            pieces += (pattern[done:index], "_")
+            done = index = posix.end()
+        else:
+            inside = character != "]"
+            index += 1
+    pieces.append(pattern[done:])
+    return "".join(pieces)
+
+
+def _after_escape(pattern: str, index: int) -> int:
+    """The index after the escape at ``index``: ``\\Q...\\E`` whole, else two characters."""
+    if pattern.startswith("\\Q", index):
+        end = pattern.find("\\E", index + 2)
+        return len(pattern) if end < 0 else end + 2
+    return index + 2
+
+
 def _class_end(pattern: str, index: int) -> int:
     """The index after the character class opening at ``index`` (``]`` first is
     a member; ``[:alpha:]`` and escapes inside)."""
@@ -218,7 +257,7 @@ def _class_end(pattern: str, index: int) -> int:
     while index < length:
         character = pattern[index]
         if character == "\\":
-            index += 2
+            index = _after_escape(pattern, index)  # "[\\Q]\\E]": the first "]" is quoted
         elif character == "[" and pattern[index + 1 : index + 2] in (":", ".", "="):
             end = pattern.find(pattern[index + 1] + "]", index + 2)
             index = index + 1 if end < 0 else end + 2

@@ -233,6 +233,15 @@ def _is_program(key: str, index: int, word: str) -> bool:
     return index >= 1  # the words after a command's name
 
 
+def _with_next(words: list[str], index: int) -> str:
+    """Word ``index`` and the next, unless that one is written as a condition
+    (``Header set X-Mode token early`` holds no token: "token" is the value)."""
+    following = words[index + 1 : index + 2]
+    if following and not is_header_clause(following[0]):
+        return f"{words[index]} {following[0]}"
+    return words[index]
+
+
 def _redact_header(words: list[str]) -> str | None:
     """Header [condition] action name value [replacement] ...: a credential header's
     value, or any header's value sent as credentials (``Bearer ...``, ``Token ...``)."""
@@ -247,8 +256,7 @@ def _redact_header(words: list[str]) -> str | None:
     # the value (an edit's replacement, a condition's place): httpd reads the
     # words there as a condition, and quotes one refusing it.
     if is_credential_header(name) or any(
-        is_credential_value(" ".join(words[index : index + 2]))
-        for index in range(start + 2, len(words))
+        is_credential_value(_with_next(words, index)) for index in range(start + 2, len(words))
     ):
         for index in values:
             words[index] = REDACTED_VALUE

@@ -1596,6 +1596,14 @@ def _redact_comparison(key, words, names_credential=_names_credential):
 _HEADER_VALUES = {"edit": 2, "edit*": 2, "unset": 0, "echo": 0}
 
 
+def _with_next(words, index):
+    """Word ``index`` and the next, unless that one is written as a condition."""
+    following = words[index + 1 : index + 2]
+    if following and not _is_header_clause(following[0]):
+        return words[index] + " " + following[0]
+    return words[index]
+
+
 def _is_header_clause(word):
     """Whether a Header line's word past its values is written as a condition."""
     lowered = word[:5].lower()
@@ -1650,7 +1658,7 @@ def redact_directive_words(key, words):
             # A scheme and its token may be two words ("Bearer" <token>), or stand
             # past the value (an edit's replacement, a condition's place).
             if _is_credential_header(name) or any(
-                _is_credential_value(" ".join(words[index : index + 2]))
+                _is_credential_value(_with_next(words, index))
                 for index in range(start + 2, len(words))
             ):
                 for index in range(start + 2, last):
