@@ -252,6 +252,21 @@ def test_a_header_no_credential_reads_keeps_its_value(module: ModuleType, tmp_pa
     assert "tok" not in "".join(line for line in lines if line.startswith("<If"))
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Header set X-Key-Type key env=HTTPS",
+        "Header set X-Mode token early",
+        "Header set X-Upstream Bearer env=A",
+    ],
+)
+def test_a_scheme_name_before_a_condition_is_sent_as_written(
+    module: ModuleType, tmp_path: Path, line: str
+) -> None:
+    # A scheme's name as the value, a condition after it: no token stands.
+    assert line in sent_lines(take(module, debian_with(tmp_path, line)))
+
+
 # -- ${NAME}s tried in httpd's order; bounds that fail closed ----------------------
 
 
