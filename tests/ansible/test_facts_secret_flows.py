@@ -533,6 +533,7 @@ def test_secrets_assembled_by_macros_stay_on_the_host(
         f"Header set X-Upstream Bearer {CANARY}",
         f"RequestHeader edit X-Foo ^ Bearer {CANARY}",
         f'RequestHeader set X-Foo v "Bearer {CANARY}"',
+        f'Header set X-Custom "Custom 9f8e7d{CANARY}" env=foo',
     ],
 )
 def test_no_word_count_or_split_value_sends_a_copied_secret(

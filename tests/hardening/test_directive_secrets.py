@@ -285,6 +285,13 @@ VARIANTS = {
     ),
     "Set-Cookie read as %{resp:}": f'Header set X-C "v" "expr=%{{resp:Set-Cookie}} == \'{CANARY}\'"',
     # A credential kept in a variable of any name.
+    # An opaque token after a scheme of any name, a condition after it.
+    "scheme and opaque token before a condition": (
+        f'Header set X-Custom "Custom 9f8e7d{CANARY}" env=foo'
+    ),
+    "scheme and opaque token before a stray word": (
+        f'RequestHeader set X-Custom "Custom 9f8e7d{CANARY}" early'
+    ),
     "Bearer value in SetEnv": (
         f'SetEnv UPSTREAM_HDR "Bearer {CANARY}"\nRequestHeader set X-Up "%{{UPSTREAM_HDR}}e"'
     ),
