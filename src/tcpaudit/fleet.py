@@ -435,12 +435,14 @@ def _host_identity(host: str) -> str:
     dropped (a soft hyphen, zero-width spaces and joiners, variation
     selectors), compatibility forms folded (a fullwidth letter), blanks
     around it and a root's trailing dot dropped, case ignored."""
-    if len(host) > _SHOWN_HOST:
+    visible = _MAPPED_TO_NOTHING.sub("", host).strip().rstrip(".")
+    if len(visible) > _SHOWN_HOST:
         # Kept for every report: a name too long to be a host's is kept by the
-        # digest of its text as written, not normalised (NFKC may make it 18
-        # times longer, 63 MB of U+FDFA took 36 s and 3 GB; and sorts runs of
-        # combining marks in quadratic time, 37 ms for 4,088 of them).
-        digest = hashlib.sha256(host.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{host[:64]}\u2026sha256:{digest}"
-    visible = _MAPPED_TO_NOTHING.sub("", host)
+        # digest of its text (what nameprep drops, blanks and a last dot taken
+        # out; case folded), not normalised: NFKC may make it 18 times longer
+        # (63 MB of U+FDFA took 36 s and 3 GB) and sorts runs of combining
+        # marks in quadratic time (37 ms for 4,088 of them).
+        folded = visible.casefold()
+        digest = hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{folded[:64]}\u2026sha256:{digest}"
     return unicodedata.normalize("NFKC", visible).strip().rstrip(".").casefold()

@@ -542,6 +542,21 @@ def test_no_word_count_or_split_value_sends_a_copied_secret(
     assert CANARY not in json.dumps(take(module, debian_with(tmp_path, snippet)))
 
 
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        f"Define DB_PW {CANARY}\nServerName ${{DB_PW}}.example",
+        f"SetEnv LDAP_BIND_PW {CANARY}",
+        f"Header set X-Admin-PW {CANARY}",
+        f"ProxyPass /a http://127.0.0.1:8080/?db_pw={CANARY}",
+    ],
+)
+def test_names_whose_secret_part_is_pw_stay_on_the_host(
+    module: ModuleType, tmp_path: Path, snippet: str
+) -> None:
+    assert_kept_out(module, debian_with(tmp_path, snippet))
+
+
 def test_a_use_of_thousands_of_arguments_is_followed_in_little_memory(
     module: ModuleType, tmp_path: Path
 ) -> None:

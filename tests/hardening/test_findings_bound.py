@@ -283,3 +283,17 @@ def test_fleet_does_not_normalise_host_names_no_host_has(tmp_path: Path) -> None
     (run,) = clis_in_child([["fleet", str(folder)]], tmp_path)["runs"]
     assert run["exit_code"] == 0, run["stderr"]
     assert run["seconds"] < 10
+
+
+def test_fleet_finds_one_host_padded_past_a_host_name_length(tmp_path: Path) -> None:
+    # A copy of web1's report named "web1" and 253 zero-width spaces, or 300
+    # blanks, was kept by the digest of the padded text: three hosts.
+    report = tcpaudit.audit(tcpaudit.gather(root=str(INCIDENT)))
+    document = json.loads(report.to_json())
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for name, host in (("a", "web1"), ("b", "web1" + "\u200b" * 253), ("c", "web1" + " " * 300)):
+        document["host"] = host
+        (folder / f"{name}.json").write_text(json.dumps(document), encoding="utf-8")
+    (run,) = clis_in_child([["fleet", str(folder)]], tmp_path)["runs"]
+    assert_one_error_line(run, "already reported")

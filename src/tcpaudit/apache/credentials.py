@@ -95,7 +95,7 @@ _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]
 # a credential header's name. Tested with `in` on the lowered line: a
 # case-insensitive regular expression of these took 5 us a line.
 _SECRET_NAME_PARTS = (
-    "pass", "secret", "token", "key", "pwd", "credential", "private", "auth", "cookie",
+    "pass", "secret", "token", "key", "pw", "credential", "private", "auth", "cookie",
     "session", "bearer", "basic", "digest", "negotiate", "aws4",
 )  # fmt: skip
 
@@ -173,7 +173,7 @@ def has_secret_name(lowered: str) -> bool:
         or "secret" in lowered
         or "token" in lowered
         or "key" in lowered
-        or "pwd" in lowered
+        or "pw" in lowered  # LDAP_BIND_PW, DB_PW, ?db_pw= (and pwd)
         or "credential" in lowered
         or "private" in lowered
         or "auth" in lowered

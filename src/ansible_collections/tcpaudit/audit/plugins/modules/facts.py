@@ -1317,7 +1317,7 @@ def _without_secret_parameters(word, value_stops=_PARAMETER_VALUE):
 
 _ENV_FLAG = re.compile(r"(?i)(?<![^\[,])((?:e|env)=!?)([A-Za-z0-9_.\-]+):([^,\]]*)")
 _SECRET_NAME_PARTS = (
-    "pass", "secret", "token", "key", "pwd", "credential", "private", "auth", "cookie",
+    "pass", "secret", "token", "key", "pw", "credential", "private", "auth", "cookie",
     "session", "bearer", "basic", "digest", "negotiate", "aws4",
 )  # fmt: skip
 _CREDENTIAL_HEADERS = frozenset(
