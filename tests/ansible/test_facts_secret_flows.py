@@ -258,6 +258,7 @@ def test_a_header_no_credential_reads_keeps_its_value(module: ModuleType, tmp_pa
         "Header set X-Key-Type key env=HTTPS",
         "Header set X-Mode token early",
         "Header set X-Upstream Bearer env=A",
+        "Header edit* X-Kind Bearer Token",
     ],
 )
 def test_a_scheme_name_before_a_condition_is_sent_as_written(

@@ -394,7 +394,8 @@ CASES = {
     "header-scheme-word-values": ["Header set X-Key-Type key env=HTTPS",
                                   "Header set X-Mode token early",
                                   "Header set X-Upstream Bearer env=A",
-                                  'Header always set X-Hint "Basic" "expr=%{REQUEST_STATUS} == 401"'],
+                                  'Header always set X-Hint "Basic" "expr=%{REQUEST_STATUS} == 401"',
+                                  'Header edit* X-Kind "Bearer" "Token"'],
     # mod_substitute's delimiter is a byte: "§" is two, the first one counts.
     "substitute-byte-delimiter": [_SUBSTITUTE, "<Location />", 'Substitute "s\u00a7*a\u00a7b"',
                                   "</Location>"],

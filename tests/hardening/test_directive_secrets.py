@@ -497,10 +497,11 @@ def test_secret_line_finds_a_secret_across_a_continued_line() -> None:
 
 
 def test_values_used_as_secrets_elsewhere_keep_their_files_out_of_fixes(tmp_path: Path) -> None:
-    # `Define PW ...` in apache2.conf, used as a URL's password in a site
+    # `Define UPVAL ...` in apache2.conf (a name that says nothing of a
+    # secret), used as a URL's password in a site
     # file; a macro argument put there by `Use`: both lines are secrets by
     # use, and apache2.conf (which fix changes) must not be copied.
-    root = _debian_with_modules(tmp_path, "ProxyPass /d/ http://svc:${PW}@127.0.0.1:8081/")
+    root = _debian_with_modules(tmp_path, "ProxyPass /d/ http://svc:${UPVAL}@127.0.0.1:8081/")
     (root / "etc/apache2/mods-enabled/macro.load").symlink_to("../mods-available/macro.load")
     (root / "etc/apache2/sites-enabled/macro.conf").write_text(
         "<Macro Backend $password>\nProxyPass /m/ http://user:$password@127.0.0.1:8082/\n</Macro>\n"
@@ -508,7 +509,7 @@ def test_values_used_as_secrets_elsewhere_keep_their_files_out_of_fixes(tmp_path
     conf = root / "etc/apache2/apache2.conf"
     text = conf.read_text()
     conf.write_text(
-        text.replace("Timeout 300", f"Define PW {CANARY}\nTimeout 300")
+        text.replace("Timeout 300", f"Define UPVAL {CANARY}\nTimeout 300")
         + f"IncludeOptional sites-enabled/macro.conf\nUse Backend {CANARY}x\n"
     )
     facts = CliRunner().invoke(cli, ["facts", "--root", str(root)])

@@ -256,7 +256,10 @@ def _redact_header(words: list[str]) -> str | None:
     # the value (an edit's replacement, a condition's place): httpd reads the
     # words there as a condition, and quotes one refusing it.
     if is_credential_header(name) or any(
-        is_credential_value(words[index]) or is_credential_value(_with_next(words, index))
+        is_credential_value(words[index])
+        # Joined from the last value on: an edit's pattern and replacement
+        # ("Bearer" "Token") are two values, not a scheme and its token.
+        or (index >= last - 1 and is_credential_value(_with_next(words, index)))
         for index in range(start + 2, len(words))
     ):
         for index in values:

@@ -1658,7 +1658,10 @@ def redact_directive_words(key, words):
             # A scheme and its token may be two words ("Bearer" <token>), or stand
             # past the value (an edit's replacement, a condition's place).
             if _is_credential_header(name) or any(
-                _is_credential_value(words[index]) or _is_credential_value(_with_next(words, index))
+                _is_credential_value(words[index])
+                # Joined from the last value on: an edit's pattern and
+                # replacement are two values, not a scheme and its token.
+                or (index >= last - 1 and _is_credential_value(_with_next(words, index)))
                 for index in range(start + 2, len(words))
             ):
                 for index in range(start + 2, last):
