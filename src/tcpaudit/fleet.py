@@ -273,6 +273,11 @@ def _plain(text: str) -> str:
 # (twenty reports of 60 MB host names took 7.2 GB).
 _SHOWN_HOST = 255
 _KEPT_HOST = 4096
+# NFKC composes three characters into one at most in practice (a letter and two
+# marks): a name of up to three times a host name's length is normalised
+# before its length is judged (a host's name padded with full-width dots, or
+# written decomposed, is that host).
+_NORMALISED_HOST = 3 * _SHOWN_HOST
 
 
 def _host(host: str) -> str:
@@ -436,13 +441,15 @@ def _host_identity(host: str) -> str:
     selectors), compatibility forms folded (a fullwidth letter), blanks
     around it and a root's trailing dot dropped, case ignored."""
     visible = _MAPPED_TO_NOTHING.sub("", host).strip().rstrip(".")
-    if len(visible) > _SHOWN_HOST:
-        # Kept for every report: a name too long to be a host's is kept by the
-        # digest of its text (what nameprep drops, blanks and a last dot taken
-        # out; case folded), not normalised: NFKC may make it 18 times longer
-        # (63 MB of U+FDFA took 36 s and 3 GB) and sorts runs of combining
-        # marks in quadratic time (37 ms for 4,088 of them).
-        folded = visible.casefold()
-        digest = hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{folded[:64]}\u2026sha256:{digest}"
-    return unicodedata.normalize("NFKC", visible).strip().rstrip(".").casefold()
+    if len(visible) <= _NORMALISED_HOST:
+        identity = unicodedata.normalize("NFKC", visible).strip().rstrip(".").casefold()
+        if len(identity) <= _SHOWN_HOST:
+            return identity
+    else:
+        # Not normalised: NFKC may make a name 18 times longer (63 MB of
+        # U+FDFA took 36 s and 3 GB) and sorts runs of combining marks in
+        # quadratic time (37 ms for 4,088 of them).
+        identity = visible.casefold()
+    # Kept for every report: a name too long to be a host's is kept by its digest.
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{identity[:64]}\u2026sha256:{digest}"

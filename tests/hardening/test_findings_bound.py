@@ -292,8 +292,13 @@ def test_fleet_finds_one_host_padded_past_a_host_name_length(tmp_path: Path) -> 
     document = json.loads(report.to_json())
     folder = tmp_path / "reports"
     folder.mkdir()
-    for name, host in (("a", "web1"), ("b", "web1" + "\u200b" * 253), ("c", "web1" + " " * 300)):
+    composed = "caf\u00e9-" * 50 + "x"  # 251 characters, its é composed and decomposed
+    for name, host in (("a", "web1"), ("b", "web1" + "\u200b" * 253), ("c", "web1" + " " * 300),
+                       ("d", "web1" + "\uff0e" * 252), ("e", composed),
+                       ("f", composed.replace("\u00e9", "e\u0301"))):  # fmt: skip
         document["host"] = host
         (folder / f"{name}.json").write_text(json.dumps(document), encoding="utf-8")
-    (run,) = clis_in_child([["fleet", str(folder)]], tmp_path)["runs"]
-    assert_one_error_line(run, "already reported")
+    for pair in (("a", "b"), ("a", "c"), ("a", "d"), ("e", "f")):
+        files = [str(folder / f"{name}.json") for name in pair]
+        (run,) = clis_in_child([["fleet", *files]], tmp_path)["runs"]
+        assert_one_error_line(run, "already reported")
