@@ -197,9 +197,8 @@ def load_reports(paths: Iterable[str | Path]) -> list[Report]:
 
 def _host_line(report: Report) -> tuple[FleetHost, set[str]]:
     active = [f for f in report.findings if not f.suppressed]
-    host = report.host
     line = FleetHost(
-        host=host if len(host) <= _KEPT_HOST else host[: _KEPT_HOST - 1] + "\u2026",
+        host=_host(report.host, _KEPT_HOST),
         grade=report.grade,
         score=report.score,
         findings=len(active),
@@ -280,8 +279,9 @@ _KEPT_HOST = 4096
 _NORMALISED_HOST = 3 * _SHOWN_HOST
 
 
-def _host(host: str) -> str:
-    return host if len(host) <= _SHOWN_HOST else host[: _SHOWN_HOST - 1] + "\u2026"
+def _host(host: str, limit: int = _SHOWN_HOST) -> str:
+    """``host``, cut at ``limit`` characters (the last an ellipsis)."""
+    return host if len(host) <= limit else host[: limit - 1] + "\u2026"
 
 
 def render_table(fleet: FleetSummary) -> str:

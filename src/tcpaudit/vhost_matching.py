@@ -83,22 +83,19 @@ def reach(config: ApacheConfig) -> VhostReach:
     listening = (
         tuple(listens.value) if listens is not None and isinstance(listens.value, list) else ()
     )
-    if remembered is None:
-        keys = [vhost_addresses(vhost.address) for vhost in config.vhosts]
-        reachable = _reachable(config, keys)
-    else:
+    if remembered is not None:
         # The entry holds the list itself, so its id names no other.
         entry = remembered.answers.get(id(config.vhosts))
         if entry is not None and entry[0] is config.vhosts and entry[1] == listening:
             return entry[2]
-        known = remembered.keys
-        keys = []
-        for vhost in config.vhosts:
-            found_keys = known.get(vhost.address)
-            if found_keys is None:
-                found_keys = known[vhost.address] = vhost_addresses(vhost.address)
-            keys.append(found_keys)
-        reachable = _reachable(config, keys, remembered.is_ip)
+    known = remembered.keys if remembered is not None else {}
+    keys = []
+    for vhost in config.vhosts:
+        found_keys = known.get(vhost.address)
+        if found_keys is None:
+            found_keys = known[vhost.address] = vhost_addresses(vhost.address)
+        keys.append(found_keys)
+    reachable = _reachable(config, keys, remembered.is_ip if remembered is not None else None)
     served = []
     for vhost, addresses in zip(config.vhosts, keys, strict=True):
         reached = tuple(key for key in addresses if reachable(key))

@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from childrun import SAFE_SECONDS, assert_one_error_line, audit_in_child, clis_in_child
 
@@ -33,6 +34,11 @@ VHOST = (
     "<VirtualHost *:80>\nServerName v{index}.example\nTimeout 300\nKeepAliveTimeout 30\n"
     "ProxyPass /a/ http://127.0.0.1:8080/ timeout=600\nProxyTimeout 900\n</VirtualHost>\n"
 )
+
+
+def _incident_report() -> dict[str, Any]:
+    """The JSON report of the incident example, for fleet's inputs."""
+    return json.loads(tcpaudit.audit(tcpaudit.gather(root=str(INCIDENT))).to_json())
 
 
 def _root(tmp_path: Path, vhosts: int) -> Path:
@@ -169,8 +175,7 @@ def test_websocket_routes_beside_a_long_configuration(tmp_path: Path) -> None:
 
 def test_fleet_refuses_a_report_of_more_findings_than_tcpaudit_writes(tmp_path: Path) -> None:
     # 884,401 small findings in a 64 MiB report: fleet built every model, 1.7 GB.
-    report = tcpaudit.audit(tcpaudit.gather(root=str(INCIDENT)))
-    document = json.loads(report.to_json())
+    document = _incident_report()
     item = {"rule": "TA101", "severity": "high", "title": "", "message": ""}
     paths = []
     for count in (MAX_REPORT_FINDINGS, MAX_REPORT_FINDINGS + 1):
@@ -233,8 +238,7 @@ def test_checks_that_searched_the_vhosts_once_per_finding(tmp_path: Path) -> Non
 def test_fleet_cuts_host_names_no_host_has(tmp_path: Path) -> None:
     # 500 reports beside one whose host name is 2,000,000 characters: the table
     # was padded to it (3.0 GB, a 1.0 GB table); six of 5 MB were kept whole.
-    report = tcpaudit.audit(tcpaudit.gather(root=str(INCIDENT)))
-    document = json.loads(report.to_json())
+    document = _incident_report()
     folder = tmp_path / "reports"
     folder.mkdir()
     for index in range(500):
@@ -258,8 +262,7 @@ def test_fleet_cuts_host_names_no_host_has(tmp_path: Path) -> None:
 def test_fleet_keeps_a_host_name_no_host_has_by_its_digest(tmp_path: Path) -> None:
     # 63 MB of U+FDFA, which NFKC makes 18 times longer: comparing host names
     # as DNS compares them took 36 s and 3 GB before the name was cut.
-    report = tcpaudit.audit(tcpaudit.gather(root=str(INCIDENT)))
-    document = json.loads(report.to_json())
+    document = _incident_report()
     document["host"] = "\ufdfa" * 21_000_000
     path = tmp_path / "report.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
@@ -272,8 +275,7 @@ def test_fleet_does_not_normalise_host_names_no_host_has(tmp_path: Path) -> None
     # NFKC sorts a run of combining marks in quadratic time and may make a
     # name 18 times longer: 1,000 reports of 4,094-character names took 41 s,
     # 10,000 of 4,096 characters of U+FDFA 1.6 GB.
-    report = tcpaudit.audit(tcpaudit.gather(root=str(INCIDENT)))
-    document = json.loads(report.to_json())
+    document = _incident_report()
     folder = tmp_path / "reports"
     folder.mkdir()
     marks = "\u0345" * 1022 + "\u0301" * 1022 + "\u0316" * 1022 + "\u0334" * 1022
@@ -288,8 +290,7 @@ def test_fleet_does_not_normalise_host_names_no_host_has(tmp_path: Path) -> None
 def test_fleet_finds_one_host_padded_past_a_host_name_length(tmp_path: Path) -> None:
     # A copy of web1's report named "web1" and 253 zero-width spaces, or 300
     # blanks, was kept by the digest of the padded text: three hosts.
-    report = tcpaudit.audit(tcpaudit.gather(root=str(INCIDENT)))
-    document = json.loads(report.to_json())
+    document = _incident_report()
     folder = tmp_path / "reports"
     folder.mkdir()
     composed = "caf\u00e9-" * 50 + "x"  # 251 characters, its é composed and decomposed

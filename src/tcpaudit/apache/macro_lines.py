@@ -29,7 +29,7 @@ from .lexer import first_word
 from .macro_text import MacroError
 from .memory import CHECK_EVERY_LINES
 from .sections import Line
-from .values import ascii_lower
+from .values import ascii_lower, utf8_length
 
 __all__ = ["BODY_LINE_BYTES", "MacroFileLines", "expansion_lines_read"]
 
@@ -78,7 +78,7 @@ class MacroFileLines:
             if check is not None and not (position - header_line + 1) % CHECK_EVERY_LINES:
                 check(file, position + 1)
             line = physical[position]
-            size = len(line) if line.isascii() else len(line.encode("utf-8", "surrogateescape"))
+            size = utf8_length(line)
             if position < last or self._terminated:
                 size += 1  # its line feed
             if joined_bytes + size >= BODY_LINE_BYTES:
