@@ -175,6 +175,26 @@ def test_macro_flags_are_no_parameters(tmp_path: Path, parameters: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("parameters", "reason", "httpd_says"),
+    [
+        # check_macro_arguments looks at each parameter in turn: its emptiness,
+        # then the same name later.
+        ('$a $a ""', "argument name conflict in macro 'm': argument '$a'", "argument '$a': #1"),
+        ('"" $a $a', "macro 'm': empty argument #1 name", "empty argument #1 name"),
+        ("$a $b $b $a", "argument name conflict in macro 'm': argument '$a'", "argument '$a': #1"),
+    ],
+)
+def test_macro_parameters_are_checked_in_httpds_order(
+    tmp_path: Path, parameters: str, reason: str, httpd_says: str
+) -> None:
+    lines = [f"<Macro M {parameters}>", "ServerAdmin x", "</Macro>"]
+    run, loaded = main_file_both_ways(tmp_path, [*BASE, *lines], TREE)
+    assert isinstance(loaded, ApacheConfigError)
+    assert loaded.reason == reason
+    assert httpd_says in run.stderr
+
+
+@pytest.mark.parametrize(
     "lines",
     [
         # mod_macro keeps a body's empty and blank lines (comments go): one ends
