@@ -176,10 +176,23 @@ def test_debian_service_chain_matches_apache2ctl(tmp_path: Path) -> None:
         (("-D", "ONE", "-c", "Timeout 12", "-c", "KeepAlive Off", "-C", "Timeout 5"), {}, ""),
         (("-c", "KeepAliveTimeout x"), {}, ""),
         (("-c", "Listen 8082", "-c", "<IfDefine ONE>"), {}, ""),
+        # Each -C/-c directive is a line of its own: a last backslash is a word,
+        # unless a line feed follows it (then the next directive continues it).
+        (("-C", "Define A \\", "-C", "Timeout 5"), {}, ""),
+        (("-C", "Timeout 7 \\"), {}, ""),
+        (("-C", "KeepAlive \\", "-C", "On"), {}, ""),
+        (("-c", "LogLevel warn \\", "-c", "KeepAlive On"), {}, ""),
+        (("-C", "Timeout 8 \\\r", "-C", "KeepAlive Off"), {}, ""),
+        (("-C", "Timeout \\\n", "-C", "6"), {}, ""),
+        (("-C", "Timeout \\\r\n", "-C", "7 \\\n", "-C", "Bogus"), {}, ""),
+        (("-C", "Timeout\n13", "-c", "KeepAlive \\\n"), {}, ""),
     ],
     ids=["defines", "directives-before", "invalid-in-C", "word-count-in-C", "open-section-in-C",
          "environment", "define-with-equals", "environment-with-space", "define-twice-undefine-once",
-         "directives-after", "invalid-in-c", "open-section-in-c"],
+         "directives-after", "invalid-in-c", "open-section-in-c", "last-backslash-is-a-word",
+         "last-backslash-counted", "last-backslash-not-joined", "last-backslash-in-c",
+         "backslash-carriage-return", "backslash-line-feed-joins", "joins-twice",
+         "line-feed-inside"],
 )  # fmt: skip
 def test_the_same_invocation_gives_the_same_reading(
     tmp_path: Path, options: tuple[str, ...], environment: dict[str, str], extra: str

@@ -222,9 +222,24 @@ class _Evaluator(PhysicalLineReader):
         self._process(text, shown, container)
 
     def read_command_line(self, directives: Sequence[str], container: list[Directive]) -> None:
-        """``-C``/``-c`` directives: a pseudo-file httpd names "-c/-C directives"."""
-        text = "\n".join(line.replace("\n", " ") for line in directives) + "\n"
-        self._process(text, COMMAND_LINE_FILE, container)
+        """``-C``/``-c`` directives: a pseudo-file httpd names "-c/-C directives".
+
+        httpd reads each directive as one line (config.c, arr_elts_getstr): a
+        last backslash is a word of that line, not a continuation, unless a
+        line feed follows it; a line feed inside is a blank.
+        """
+        lines = []
+        for directive in directives:
+            for ending in ("\\\n", "\\\r\n"):
+                if directive.endswith(ending):
+                    # Continued with the next directive, as a file's line would be.
+                    lines.append(directive[: -len(ending)].replace("\n", " ") + "\\")
+                    break
+            else:
+                # A blank after a last backslash keeps it data (httpd trims the blank).
+                line = directive.replace("\n", " ")
+                lines.append(line + " " if line.endswith(("\\", "\\\r")) else line)
+        self._process("\n".join(lines) + "\n", COMMAND_LINE_FILE, container)
 
     # -- conditions --------------------------------------------------------------
 
