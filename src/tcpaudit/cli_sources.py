@@ -250,6 +250,9 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
     if facts.apache is not None:
         # Include wildcards: a new file one matches is configuration next time.
         found += [f"{directory}/{wildcard}" for directory, wildcard in facts.apache.wildcards]
+        # And the directories Include read whole, any file in them (hidden
+        # ones too) and in those below them.
+        found += facts.apache.directories_read
     if facts.sysctl is not None and not sources.get("sysctl_source"):
         for directory in SYSCTL_DIRECTORIES:
             found += [f"{real}/*.conf" for real in _as_read(fs, directory)]

@@ -463,6 +463,40 @@ def test_output_is_never_a_file_an_include_or_the_boot_tool_would_read(
     assert not (root / target).exists()
 
 
+@pytest.mark.parametrize(
+    ("include", "target", "command"),
+    [
+        # httpd reads a directory Include names whole, hidden files and
+        # subdirectories too; so the directories a wildcard matches.
+        ("Include /srv/inc", "srv/inc/report.txt", "audit"),
+        ("Include /srv/inc/", "srv/inc/sub/report.txt", "facts"),
+        ("Include /srv/inc", "srv/inc/.report", "fix"),
+        ("IncludeOptional /srv/empty/", "srv/empty/report.txt", "audit"),
+        ("Include /srv/inc/*", "srv/inc/sub/report.txt", "audit"),
+    ],
+)
+def test_output_is_never_a_new_file_of_a_directory_an_include_reads_whole(
+    tmp_path: Path, include: str, target: str, command: str
+) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(INCIDENT, root, symlinks=True)
+    (root / "srv/inc/sub").mkdir(parents=True)
+    (root / "srv/empty").mkdir()
+    (root / "srv/inc/a.conf").write_text("KeepAlive On\n")
+    (root / "srv/inc/sub/b.conf").write_text("KeepAliveTimeout 5\n")
+    main = root / "etc/httpd/conf/httpd.conf"
+    main.write_text(main.read_text() + include + "\n")
+    code, _, err = _run("audit", "--root", str(root))
+    assert code in (0, 1), err
+    code, _, err = _run(command, "--root", str(root), "-o", str(root / target))
+    assert code == 2 and "which this run reads" in err, err
+    assert not (root / target).exists()
+    # The refusal is not idle: a file there is read as configuration.
+    (root / target).write_text("# report\n")
+    code, out, err = _run("facts", "--root", str(root))
+    assert code == 0 and target in json.loads(out)["apache"]["files"], err
+
+
 def test_output_is_never_what_tcpaudit_itself_reads_next_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

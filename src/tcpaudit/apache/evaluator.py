@@ -124,6 +124,8 @@ class EvaluationResult:
     wildcards: list[tuple[str, str]] = field(default_factory=list)
     # IncludeOptional paths that did not exist (DirectoryBudget.missing).
     missing_includes: list[str] = field(default_factory=list)
+    # Directories Include read whole (DirectoryBudget.read_whole).
+    directories_read: list[str] = field(default_factory=list)
 
 
 class _Evaluator(PhysicalLineReader):
@@ -498,6 +500,7 @@ def evaluate(
         lua_authz_providers=evaluator.lua_authz_providers,
         wildcards=evaluator.directories.scanned,
         missing_includes=evaluator.directories.missing,
+        directories_read=evaluator.directories.read_whole,
         secret_value_lines=sorted(
             {
                 *evaluator.variables.secret_define_lines(),

@@ -156,7 +156,8 @@ class DirectoryBudget:
     """The directory reads one configuration load may still make."""
 
     __slots__ = (
-        "limit", "missing", "names_left", "pattern_bytes_left", "patterns", "remaining", "scanned"
+        "limit", "missing", "names_left", "pattern_bytes_left", "patterns", "read_whole",
+        "remaining", "scanned",
     )  # fmt: skip
 
     def __init__(self, limit: int = MAX_DIRECTORIES_READ) -> None:
@@ -170,6 +171,9 @@ class DirectoryBudget:
         self.scanned: list[tuple[str, str]] = []
         # IncludeOptional paths that do not exist: a file there is read next time.
         self.missing: list[str] = []
+        # Directories read whole (named, or matched by a wildcard, and those
+        # below them), as read on the host: any file new there is read next time.
+        self.read_whole: list[str] = []
 
     def take_matching(self, pattern: str, names: int, tree: str) -> None:
         """Count a wildcard matched against ``names`` entries of ``tree``; raise
@@ -276,6 +280,7 @@ class _Walk:
         self.reading.add(identity)
         base = tree.rstrip("/")
         real_dir = str(real)
+        self.budget.read_whole.append(real_dir)
         for name in names:
             self.no_wildcard(f"{base}/{name}", (real_dir, name, links))
         self.reading.discard(identity)

@@ -421,6 +421,7 @@ def _load(
     config._directives = result.directives
     config._wildcards = result.wildcards
     config._looked_for = result.missing_includes
+    config._directories_read = result.directories_read
     if result.secret_values:
         config._secret_hider = hidden
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))

@@ -194,6 +194,7 @@ class ApacheConfig(BaseModel):
     # (host directory, wildcard) of each Include wildcard the load matched.
     _wildcards: list[tuple[str, str]] = PrivateAttr(default_factory=list)
     _looked_for: list[str] = PrivateAttr(default_factory=list)
+    _directories_read: list[str] = PrivateAttr(default_factory=list)
     # What hides the values the load found to be secrets (a Define used as a
     # password), for texts shown beside the configuration; never serialised.
     _secret_hider: Callable[[str], str] | None = PrivateAttr(default=None)
@@ -220,6 +221,13 @@ class ApacheConfig(BaseModel):
         """Paths an IncludeOptional named that did not exist (empty when built
         from a facts document)."""
         return self._looked_for
+
+    @property
+    def directories_read(self) -> list[str]:
+        """Host directories an Include read whole, those below them included: a
+        new file in any is configuration next time (empty when built from a
+        facts document)."""
+        return self._directories_read
 
     @property
     def version_info(self) -> tuple[int, ...]:
