@@ -259,6 +259,7 @@ class _Evaluator(PhysicalLineReader):
         )
 
     def _condition(self, key: str, raw_args: str, file: str, number: int) -> bool:
+        self._ran_while_reading(file, number)
         section = CONDITIONALS[key][0]
         if key == "<ifversion":
             # The version (the last of at most two words) hidden: not judged.
@@ -304,6 +305,8 @@ class _Evaluator(PhysicalLineReader):
         self, name: str, args: list[str], file: str, number: int, container: list[Directive]
     ) -> None:
         key = ascii_lower(name)
+        if READ_TIME_DIRECTIVES.get(key) in self.modules.order:
+            self._ran_while_reading(file, number)
         # A secret's value never enters the model (a Define's value included).
         words = tuple(args)
         redacted = self._redact(key, words, file, number)

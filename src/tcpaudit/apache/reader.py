@@ -44,6 +44,7 @@ from .lexer import (
     simple_physical_lines,
     split_words,
 )
+from .line_limit import line_too_long
 from .macro_lines import MacroFileLines
 from .macros import MacroError, MacroTable
 from .memory import BYTES_PER_WORD, CHECK_EVERY_LINES, LONG_LINE_CHARACTERS, MemoryGuard
@@ -68,6 +69,8 @@ __all__ = [
 ]
 
 _SPACE = " \t\r\n\f\v"
+# The end of sections.soak's error for a false conditional not closed.
+_SOAKED_TO_END = "> before end of configuration"
 # Conditional sections and the module that registers each (core.c, mod_version.c).
 # Directives whose handler reads the text after the name itself (RAW_ARGS),
 # not ap_getword_conf's words: a node off the plain paths keeps that text.
@@ -165,6 +168,15 @@ class LineReader:
         # only (evaluator: deferred errors), not to another reading of the
         # same file and line.
         self.hidden_line_errors: dict[int, tuple[tuple[str, ...], str]] = {}
+        # Per file being read, outermost first: where the last directive httpd
+        # runs while reading was (its err_directive), which httpd names for
+        # an error of reading itself (a line too long).
+        self._run_while_reading: list[tuple[str, int] | None] = []
+
+    def _ran_while_reading(self, file: str, number: int) -> None:
+        """Note a directive run while reading (a conditional, Include, Use...)."""
+        if self._run_while_reading:
+            self._run_while_reading[-1] = (file, number)
 
     def _condition(self, key: str, raw_args: str, file: str, number: int) -> bool:
         raise NotImplementedError
@@ -184,6 +196,32 @@ class LineReader:
 
     def _process(self, text: str, file: str, root: list[Directive]) -> None:
         """Read the text of ``file`` into ``root`` (its container in the tree)."""
+        too_long = line_too_long(text)
+        if too_long is not None:
+            # httpd reads up to that line, then stops.
+            text = text[: too_long.offset]
+        self._run_while_reading.append(None)
+        try:
+            self._process_text(text, file, root, complete=too_long is None)
+        except ApacheConfigError as exc:
+            # A false conditional read to the end of what is read: httpd's
+            # soaking stopped at the long line with the same error.
+            if too_long is None or exc.file != file or not exc.reason.endswith(_SOAKED_TO_END):
+                raise
+        finally:
+            ran = self._run_while_reading.pop()
+        if too_long is not None:
+            if ran is None and self._run_while_reading:
+                # None in this file: the Include of it, in the file including it.
+                ran = self._run_while_reading[-1]
+            where, line = ran if ran is not None else (file, too_long.number)
+            raise ApacheConfigError(
+                f"Error reading {file} at line {too_long.number}: Line too long",
+                file=where,
+                line=line,
+            )
+
+    def _process_text(self, text: str, file: str, root: list[Directive], complete: bool) -> None:
         split = plain_splitter(text)
         stack: list[Frame] = []
         container = root
@@ -210,7 +248,7 @@ class LineReader:
             self._read_lines(text, lines, file, root, stack, container, split)
         # Only sections opened outside any still-open conditional must be closed
         # (ap_build_cont_config returns quietly at end of file).
-        if stack and stack[0].node is not None:
+        if complete and stack and stack[0].node is not None:
             frame = stack[0]
             raise ApacheConfigError(f"<{frame.name}> was not closed.", file=file, line=frame.line)
 
@@ -532,6 +570,7 @@ class LineReader:
                     return index
                 return soak(lines, index, conditional[0], where, number, self.memory.check)
             if key in ("<macro", "use", "undefmacro") and "macro_module" in self.modules:
+                self._ran_while_reading(where, number)
                 if key == "use" and REDACTED_VALUE in first_word(rest)[0]:
                     self._note_hidden(
                         f"the macro used ({name} {first_word(rest)[0]})", where, number
