@@ -51,6 +51,18 @@ CASES = {
     "carriage-return": (EVENT + _comment(LIMIT - 1) + "\r\n", {}),
     "continued-fits": (EVENT + _comment(LIMIT - 1) + "\\\n\nServerAdmin a@example.org\n", {}),
     "continued-a-byte-over": (EVENT + _comment(LIMIT - 2) + "\\\nyy\n", {}),
+    # Each empty line continues a joined text still ending in a backslash:
+    # pieces of a sixteenth of the limit each make one line.
+    "joined-through-empty-lines": (EVENT + "#" + ("y" * (LIMIT // 16) + "\\\\\n\n") * 17 + "end\n", {}),
+    "joined-through-empty-lines-fits": (EVENT + "#" + ("y" * (LIMIT // 16) + "\\\\\n\n") * 15 + "end\n", {}),
+    # The limit is checked when a continued line ends, unless a physical
+    # line does not fit the buffer, grown to 32 MiB: then the reading stops there.
+    "continued-past-the-limit": (
+        EVENT + _comment(LIMIT // 2) + "\\\n" + "y" * (LIMIT // 2 + 5000) + "\\\n" + "z\n", {}
+    ),
+    "continued-past-the-buffer": (
+        EVENT + _comment(20 * 2**20) + "\\\n" + "y" * (14 * 2**20) + "\\\n" + "z\n", {}
+    ),
     # Bytes, not characters: half as many two-byte characters.
     "two-byte-characters": (EVENT + "#" + "\u00e9" * (LIMIT // 2) + "\n", {}),
 }  # fmt: skip

@@ -11,11 +11,22 @@ feed when it is at most 16 MiB; a continued line counts what it joins
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from itertools import compress
+from itertools import count as count_from
+
 from .continuation import JoinedLine
+from .memory import CHECK_EVERY_LINES
 
 __all__ = ["LINE_LIMIT_BYTES", "TooLongLine", "line_too_long"]
 
 LINE_LIMIT_BYTES = 16 * 1024 * 1024
+# The buffer's last size: doubling from 207 bytes (each block the allocator's,
+# 2**k bytes less 57 of headers and NUL), it is 2**24 - 57 bytes, short of
+# the limit, when it grows once more, to 2**25 - 57. A continued line's
+# physical line that does not fit there (its line feed included) stops the
+# reading at once; otherwise the limit is checked when the logical line ends.
+_BUFFER_BYTES = 2**25 - 57
 
 
 class TooLongLine:
@@ -44,10 +55,35 @@ def _held(line: str, terminated: bool) -> int:
     return _size(line) + terminated
 
 
-def line_too_long(text: str) -> TooLongLine | None:
-    """The first logical line of ``text`` that httpd refuses as too long, or None."""
+def _may_hold_long_line(text: str) -> bool:
+    """Whether ``text`` may hold a logical line of a quarter of the limit in
+    characters, decided by a few searches in C, not a loop over its lines.
+
+    Continued lines are joined first (each joining backslash and line end
+    taken out, a few times over for a backslash an empty line continues);
+    then a line that long would hold a whole stretch of half its length,
+    at a multiple of that half, without a line feed.
+    """
+    joined = text
+    for _ in range(4):
+        shorter = joined.replace("\\\r\n", "").replace("\\\n", "")
+        if len(shorter) == len(joined):
+            break
+        joined = shorter
+    else:
+        return True  # a long chain of joins: the exact reading decides
+    half = LINE_LIMIT_BYTES // 8
+    return any(joined.find("\n", start, start + half) < 0 for start in range(0, len(joined), half))
+
+
+def line_too_long(text: str, check: Callable[[int], None] | None = None) -> TooLongLine | None:
+    """The first logical line of ``text`` that httpd refuses as too long, or None.
+
+    ``check`` (the load's guard, given the line reached) is called every
+    65,536 lines of a file whose lines continue.
+    """
     # A character is at most 4 bytes: most files are decided by their length.
-    if len(text) < LINE_LIMIT_BYTES // 4:
+    if len(text) < LINE_LIMIT_BYTES // 4 or not _may_hold_long_line(text):
         return None
     physical = text.split("\n")
     terminated_last = text.endswith("\n")
@@ -55,8 +91,10 @@ def line_too_long(text: str) -> TooLongLine | None:
         physical.pop()
     count = len(physical)
     if "\\\n" not in text and "\\\r\n" not in text:
-        # No line continues: only a line of a quarter of the limit may pass it.
-        for index in [i for i, line in enumerate(physical) if len(line) >= LINE_LIMIT_BYTES // 4]:
+        # No line continues: only a line of a quarter of the limit may pass
+        # it (found without a loop in Python over millions of short lines).
+        long_lines = compress(count_from(), map((LINE_LIMIT_BYTES // 4).__le__, map(len, physical)))
+        for index in long_lines:
             if _held(physical[index], index + 1 < count or terminated_last) > LINE_LIMIT_BYTES:
                 offset = sum(map(len, physical[:index])) + index
                 return TooLongLine(index + 1, index + 1, offset)
@@ -65,6 +103,8 @@ def line_too_long(text: str) -> TooLongLine | None:
     joined_bytes = 0
     first = first_offset = offset = 0
     for number, line in enumerate(physical, start=1):
+        if check is not None and not number & CHECK_EVERY_LINES:
+            check(number)
         if joined is None:
             first, first_offset = number, offset
         offset += len(line) + 1
@@ -80,10 +120,10 @@ def line_too_long(text: str) -> TooLongLine | None:
             else:
                 goes_on = joined.add(body)
             if goes_on:
+                if joined_bytes + _size(line) + 1 > _BUFFER_BYTES - 1:
+                    return TooLongLine(first, number, first_offset)
                 # What is held loses the backslash (and the line end).
                 joined_bytes += _size(body) - 1
-                if joined_bytes > LINE_LIMIT_BYTES:
-                    return TooLongLine(first, number, first_offset)
                 continue
         held = (joined_bytes if joined is not None else 0) + _held(line, terminated)
         joined = None

@@ -196,7 +196,7 @@ class LineReader:
 
     def _process(self, text: str, file: str, root: list[Directive]) -> None:
         """Read the text of ``file`` into ``root`` (its container in the tree)."""
-        too_long = line_too_long(text)
+        too_long = line_too_long(text, lambda number: self.memory.check(file, number))
         if too_long is not None:
             # httpd reads up to that line, then stops.
             text = text[: too_long.offset]
