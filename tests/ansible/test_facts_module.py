@@ -1301,3 +1301,56 @@ def test_start_up_files_built_to_backtrack_stay_within_the_time_bound(
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert time.monotonic() - started < SAFE_SECONDS
+
+
+# httpd reads these -C directives into one line (a backslash and a line feed
+# end the first; or the first fills httpd's 206-byte buffer and the next is
+# glued on): the secret is in no directive alone.
+_PAD = " " * 220
+JOINED_DIRECTIVES = {
+    "header-continued": ["RequestHeader set Authorization \\\n", '"Bearer SECRET-J1xxxxxxxxxx"'],
+    "define-continued": ["Define DB_PASSWORD \\\n", "SECRET-J2"],
+    "url-continued": ["ProxyPass /y http://admin:\\\n", "SECRET-J3@backend/"],
+    "header-glued": ["RequestHeader set Authorization" + _PAD, '"Bearer SECRET-J4xxxxxxxxxx"'],
+}
+
+
+@pytest.mark.parametrize("name", sorted(JOINED_DIRECTIVES))
+def test_directives_httpd_joins_into_a_secret_do_not_travel(
+    module: ModuleType, tmp_path: Path, name: str
+) -> None:
+    directives = JOINED_DIRECTIVES[name]
+    root = tmp_path / "host"
+    write(root, "/etc/httpd/conf/httpd.conf", (
+        'ServerRoot "/etc/httpd"\nListen 80\n'
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule proxy_module modules/mod_proxy.so\n"
+        "LoadModule proxy_http_module modules/mod_proxy_http.so\n"
+        "LoadModule headers_module modules/mod_headers.so\n"
+    ))  # fmt: skip
+    quoted = " ".join(
+        '-C "' + d.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"') + '"'
+        for d in directives
+    )
+    write(root, "/etc/systemd/system/httpd.service",
+          f"[Service]\nExecStart=/usr/sbin/httpd {quoted} -DFOREGROUND\n")  # fmt: skip
+    # The local audit reads them as httpd does, and shows none of the secret.
+    local = tcpaudit.gather(root=root, apache_build="rhel")
+    assert local.apache is not None and local.apache.invocation is not None
+    assert local.apache.invocation.directives == ["tcpaudit-redacted"] * len(directives)
+    assert "SECRET-J" not in local.model_dump_json()
+    # The module sends none of it, and the controller reads the rest.
+    document = module.snapshot(str(root), runner=never_run)
+    assert "SECRET-J" not in json.dumps(document)
+    remote = snapshot_facts(document)
+    assert remote.apache is not None and "SECRET-J" not in remote.model_dump_json()
+    assert remote.apache.settings["Timeout"] == local.apache.settings["Timeout"]
+
+
+def test_quoted_directives_httpd_joins_into_a_secret_are_hidden_in_start_up_files(
+    module: ModuleType,
+) -> None:
+    text = "OPTIONS=\"-C 'Define DB_PASSWORD \\\n' -DX -C 'SECRET-J5' -c 'Timeout 5'\"\n"
+    redacted = module.redact_shell(text)
+    assert "SECRET-J5" not in redacted and "-c 'Timeout 5'" in redacted
+    assert redacted.count("\n") == text.count("\n")

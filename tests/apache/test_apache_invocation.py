@@ -41,6 +41,19 @@ STOCK_ENVVARS = (
 )
 
 
+# Directives of over 205 bytes, as operators pass them.
+CSP_HEADER = (
+    "Header always set Content-Security-Policy \"default-src 'self'; script-src 'self' "
+    "https://cdn.example.com; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+    "frame-ancestors 'none'; base-uri 'self'\""
+)
+LONG_LOG_FORMAT = (
+    'LogFormat "%v:%p %h %l %u %t \\"%r\\" %>s %O \\"%{Referer}i\\" \\"%{User-Agent}i\\" %D '
+    "%{X-Forwarded-For}i %{X-Request-Id}i %{Host}i %{Content-Type}o %{Cache-Control}o "
+    '%{Location}o %k %P %{tid}P %L %T" vhost_timing'
+)
+
+
 def write(root: Path, path: str, text: str) -> Path:
     target = root / path.lstrip("/")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -186,13 +199,22 @@ def test_debian_service_chain_matches_apache2ctl(tmp_path: Path) -> None:
         (("-C", "Timeout \\\n", "-C", "6"), {}, ""),
         (("-C", "Timeout \\\r\n", "-C", "7 \\\n", "-C", "Bogus"), {}, ""),
         (("-C", "Timeout\n13", "-c", "KeepAlive \\\n"), {}, ""),
+        # httpd's buffer holds 205 bytes of a directive first: a longer one is
+        # cut there and the next glued on, or dropped when none follows (the
+        # last -C: run_apache adds a -c of its own).
+        (("-C", CSP_HEADER), {}, ""),
+        (("-C", "Timeout 7" + " " * 200), {}, ""),
+        (("-c", LONG_LOG_FORMAT, "-c", "Timeout 7"), {}, ""),
+        (("-C", LONG_LOG_FORMAT, "-C", "KeepAlive On", "-C", "Timeout 7", "-C", "Bogus 1"), {}, ""),
+        (("-C", "Define " + "a" * 199, "-C", "Timeout 8", "-C", "Timeout 9"), {}, ""),
     ],
     ids=["defines", "directives-before", "invalid-in-C", "word-count-in-C", "open-section-in-C",
          "environment", "define-with-equals", "environment-with-space", "define-twice-undefine-once",
          "directives-after", "invalid-in-c", "open-section-in-c", "last-backslash-is-a-word",
          "last-backslash-counted", "last-backslash-not-joined", "last-backslash-in-c",
          "backslash-carriage-return", "backslash-line-feed-joins", "joins-twice",
-         "line-feed-inside"],
+         "line-feed-inside", "long-last-dropped", "long-blanks-dropped", "long-glued-refused",
+         "long-glued-refused-at-its-line", "long-glued-defines"],
 )  # fmt: skip
 def test_the_same_invocation_gives_the_same_reading(
     tmp_path: Path, options: tuple[str, ...], environment: dict[str, str], extra: str

@@ -35,6 +35,7 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from .apr_paths import merged_path, names_directory
 from .arity import arity_error
+from .command_line import CommandLineTooLongError, command_lines
 from .conditions import condition_argument, if_version
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
@@ -224,24 +225,24 @@ class _Evaluator(PhysicalLineReader):
         self._process(text, shown, container)
 
     def read_command_line(self, directives: Sequence[str], container: list[Directive]) -> None:
-        """``-C``/``-c`` directives: a pseudo-file httpd names "-c/-C directives".
-
-        httpd reads each directive as one line (config.c, arr_elts_getstr): a
-        last backslash is a word of that line, not a continuation, unless a
-        line feed follows it; a line feed inside is a blank.
-        """
-        lines = []
-        for directive in directives:
-            for ending in ("\\\n", "\\\r\n"):
-                if directive.endswith(ending):
-                    # Continued with the next directive, as a file's line would be.
-                    lines.append(directive[: -len(ending)].replace("\n", " ") + "\\")
-                    break
-            else:
-                # A blank after a last backslash keeps it data (httpd trims the blank).
-                line = directive.replace("\n", " ")
-                lines.append(line + " " if line.endswith(("\\", "\\\r")) else line)
-        self._process("\n".join(lines) + "\n", COMMAND_LINE_FILE, container)
+        """``-C``/``-c`` directives: a pseudo-file httpd names "-c/-C directives",
+        read in the lines httpd's reader makes of them (command_line.py)."""
+        try:
+            lines = command_lines(directives)
+        except CommandLineTooLongError as exc:
+            raise ApacheConfigError(
+                f"Error reading {COMMAND_LINE_FILE} at line {exc.number}: Line too long",
+                file=COMMAND_LINE_FILE,
+                line=exc.number,
+            ) from exc
+        physical: list[str] = []
+        for number, text, _taken in lines:
+            physical.extend([""] * (number - 1 - len(physical)))
+            # A line feed inside is a blank; a last backslash is a word (a
+            # blank after it keeps it from continuing here: httpd trims it).
+            line = text.replace("\n", " ")
+            physical.append(line + " " if line.endswith("\\") else line)
+        self._process("\n".join(physical) + "\n", COMMAND_LINE_FILE, container)
 
     # -- conditions --------------------------------------------------------------
 

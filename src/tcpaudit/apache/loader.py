@@ -25,6 +25,7 @@ from ..notes import limit_notes
 from ..provenance import Location, Note
 from ..rootfs import RootFS
 from .build import BuildName, detect_build
+from .command_line import directives_shown
 from .effective import (
     TRACKED_KEYS,
     atoi_note,
@@ -396,8 +397,10 @@ def _load(
                 for name in start.defines
             ],
             # A -C Define's value used as a password is hidden too.
-            directives=[hidden(shown_directive(line)) for line in start.before],
-            late_directives=[hidden(shown_directive(line)) for line in start.after],
+            directives=directives_shown(start.before, lambda line: hidden(shown_directive(line))),
+            late_directives=directives_shown(
+                start.after, lambda line: hidden(shown_directive(line))
+            ),
             environment=sorted(shown_name(name) for name in start.environment),
         ),
         one_process=one_process,

@@ -3615,17 +3615,69 @@ _DEFINE_IN_SHELL = re.compile(r"(?i)(\bDefine[ \t]+)([A-Za-z_][A-Za-z0-9_]*)([ \
 
 
 # httpd's -c/-C given a quoted directive inside a start-up value.
-_DIRECTIVE_OPTION_IN_SHELL = re.compile(r"(-[hlLtTSMvVX]*[cC][ \t]*)(['\"])([^'\"\n]+)(\2)")
+_DIRECTIVE_OPTION_IN_SHELL = re.compile(r"(-[hlLtTSMvVX]*[cC][ \t]*)(['\"])([^'\"]+)(\2)")
+
+# httpd reads a -C/-c directive of this many bytes or more into a buffer it
+# fills, then glues the next directive on (src/tcpaudit/apache/command_line.py).
+_GLUING_DIRECTIVE_BYTES = 206
+# A -C/-c directive hidden whole: a comment, which the controller reads as
+# httpd would read a comment there (not as a directive it would refuse).
+_HIDDEN_DIRECTIVE = "# " + APACHE_REDACTED
+
+
+def _goes_on_into_next(directive):
+    """Whether httpd may read the next -C/-c directive into this one's line."""
+    return directive.endswith(("\\\n", "\\\r\n")) or (
+        len(directive) * 4 >= _GLUING_DIRECTIVE_BYTES
+        and len(directive.encode("utf-8", "surrogateescape")) >= _GLUING_DIRECTIVE_BYTES
+    )
+
+
+def joined_secret_directives(directives):
+    """The indexes of -C (or -c) directives, in httpd's order, that httpd may
+    read into one line whose text holds a secret, though none alone may
+    (``RequestHeader set Authorization \\`` and a line feed, then the token):
+    each is sent hidden whole."""
+    hidden = set()
+    start = 0
+    while start < len(directives):
+        end = start
+        while end + 1 < len(directives) and _goes_on_into_next(directives[end]):
+            end += 1
+        if end > start:
+            joined = "".join(
+                re.sub(r"\\\r?\n\Z", "", directive) for directive in directives[start : end + 1]
+            ).replace("\n", " ")
+            if redact_apache(joined) != joined:
+                hidden.update(range(start, end + 1))
+        start = end + 1
+    return hidden
 
 
 def _redact_directive_options(text):
     """``text`` with the secrets of each -c/-C directive quoted in it replaced
-    (``OPTIONS="-c 'SetEnv DB_PASSWORD x'"``)."""
+    (``OPTIONS="-c 'SetEnv DB_PASSWORD x'"``), and those httpd reads into one
+    line with a secret hidden whole."""
     if "c" not in text and "C" not in text:
         return text
+    matches = list(_DIRECTIVE_OPTION_IN_SHELL.finditer(text))
+    whole = set()
+    for letter in "cC":
+        mine = [match for match in matches if match.group(1).rstrip(" \t")[-1] == letter]
+        whole.update(
+            mine[index].start() for index in joined_secret_directives([m.group(3) for m in mine])
+        )
     return _DIRECTIVE_OPTION_IN_SHELL.sub(
         lambda match: (
-            match.group(1) + match.group(2) + redact_apache(match.group(3)) + match.group(4)
+            match.group(1)
+            + match.group(2)
+            + (
+                # A comment, on as many lines: the file keeps its line numbers.
+                _HIDDEN_DIRECTIVE + "\n" * match.group(3).count("\n")
+                if match.start() in whole
+                else redact_apache(match.group(3))
+            )
+            + match.group(4)
         ),
         text,
     )
@@ -3644,7 +3696,8 @@ def redact_expansion_words(text, names=frozenset()):
         # httpd's word, blank-free: the directive keeps its two arguments.
         return match.group(1) + match.group(2) + match.group(3) + APACHE_REDACTED
 
-    return _redact_directive_options(_DEFINE_IN_SHELL.sub(define, _redact_expansions(text, names)))
+    # Directives first: those httpd joins are judged as written.
+    return _DEFINE_IN_SHELL.sub(define, _redact_expansions(_redact_directive_options(text), names))
 
 
 _EXPANSION_START = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=+?]")
@@ -3869,10 +3922,21 @@ def _redact_unit_command(lines, first, last, key, value, names, uses=None):
                 lines[index] = ""
         return
     words, _ = systemd_words(value, keep_unknown_escapes=True)
+    hidden_whole = _joined_unit_directives(words)
     kept, changed, index = [], False, 0
     while index < len(words):
         word = words[index]
         cluster = _HTTPD_DIRECTIVE_CLUSTER.fullmatch(word)
+        if index + 1 in hidden_whole and cluster is not None and not cluster.group(2):
+            kept += [word, _HIDDEN_DIRECTIVE]
+            changed = True
+            index += 2
+            continue
+        if index in hidden_whole and cluster is not None:
+            kept.append(cluster.group(1) + _HIDDEN_DIRECTIVE)
+            changed = True
+            index += 1
+            continue
         if cluster is not None and not cluster.group(2) and index + 1 < len(words):
             # httpd's directive, or a shell's command line (sh -c "..."): both,
             # specifiers dropped where they hide a secret's name (DB_PASS%iWORD).
@@ -3920,6 +3984,26 @@ def _redact_unit_command(lines, first, last, key, value, names, uses=None):
     lines[first] = key + "=" + " ".join(_systemd_quoted(word, only_if_needed=True) for word in kept)
     for index in range(first + 1, last + 1):
         lines[index] = ""
+
+
+def _joined_unit_directives(words):
+    """The indexes of a command's words holding -C (or -c) directives that
+    httpd reads into one line holding a secret (joined_secret_directives)."""
+    found = {"c": [], "C": []}
+    index = 0
+    while index < len(words):
+        cluster = _HTTPD_DIRECTIVE_CLUSTER.fullmatch(words[index])
+        if cluster is not None and cluster.group(2):
+            found[cluster.group(1)[-1]].append((index, cluster.group(2)))
+        elif cluster is not None and index + 1 < len(words):
+            found[cluster.group(1)[-1]].append((index + 1, words[index + 1]))
+            index += 1
+        index += 1
+    hidden = set()
+    for directives in found.values():
+        for position in joined_secret_directives([directive for _, directive in directives]):
+            hidden.add(directives[position][0])
+    return hidden
 
 
 def _unit_line_spans(lines):

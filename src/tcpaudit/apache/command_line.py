@@ -1,0 +1,186 @@
+"""httpd's reading of ``-C``/``-c`` directives into lines (server/config.c).
+
+httpd hands its reader each directive as one line (``arr_elts_getstr``)
+into the buffer every configuration line is read into. That buffer starts
+at 207 bytes and grows by doubling; a directive that fills it is cut there,
+and the reader, asking again for the rest of the line, is given the *next*
+directive, glued on. So a directive of 206 bytes or more takes the next one
+into its line (what was past the cut is lost), and is dropped when no
+directive follows. A directive ending in a backslash and a line feed is
+continued with the next one, as a file's line would be; a last backslash
+alone is a word. The buffer stays grown for the lines after.
+
+How much it grows was measured on apache2 2.4 (APR 1.7, 64-bit): a size
+up to 2 KiB is rounded to 8 bytes and, while the reader has allocated
+nothing else since (the buffer was the last block taken, and the lines
+read since are blank or comments), lies right after the buffer and adds
+to it; a larger one is a block of the
+allocator (8 KiB at least, in steps of 4 KiB, less its headers). Each
+conditional section (``<IfModule>`` and the others) reads its lines into
+a buffer of its own, as ``ap_build_cont_config`` and ``ap_soak_end_container``
+do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from .line_limit import LINE_LIMIT_BYTES
+from .shell_state import REDACTED_VALUE
+
+__all__ = ["CommandLineTooLongError", "command_lines", "directives_shown"]
+
+_INITIAL_SIZE = 200  # VARBUF_INIT_LEN
+_SMALL_SIZE = 2048  # VARBUF_SMALL_SIZE: pool memory up to this, the allocator beyond
+_NODE_HEADER = 40  # APR_MEMNODE_T_SIZE
+_BUFFER_INFO = 16  # struct ap_varbuf_info, aligned
+_BOUNDARY = 4096
+_SMALLEST_NODE = 8192
+_CONDITIONALS = frozenset(
+    {"<ifmodule", "<ifdefine", "<ifversion", "<iffile", "<ifdirective", "<ifsection"}
+)
+_SPACE = b" \t\n\r\f\v"
+
+
+class CommandLineTooLongError(Exception):
+    """A line of ``-C``/``-c`` directives past httpd's 16 MiB (its line number)."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+class _Buffer:
+    """One ``struct ap_varbuf``: its size less the NUL, and whether the pool
+    has given out nothing since it (then growing it extends it in place)."""
+
+    __slots__ = ("avail", "last_allocated")
+
+    def __init__(self) -> None:
+        self.avail = 0
+        self.last_allocated = False
+        self.grow(_INITIAL_SIZE)
+
+    def grow(self, wanted: int) -> None:
+        """``ap_varbuf_grow``."""
+        if wanted <= self.avail:
+            return
+        size = max(wanted, 2 * self.avail) + 1
+        if size <= _SMALL_SIZE:
+            size = (size + 7) & ~7
+            # apr_palloc's block right after the buffer is used with it; either
+            # way the buffer is the pool's last block again.
+            self.avail = self.avail + size if self.last_allocated else size - 1
+            self.last_allocated = True
+            return
+        node = -(-(size + _BUFFER_INFO + _NODE_HEADER) // _BOUNDARY) * _BOUNDARY
+        self.avail = max(node, _SMALLEST_NODE) - _NODE_HEADER - _BUFFER_INFO - 1
+        self.last_allocated = False
+
+
+class _Directives:
+    """``arr_elts_getstr`` over the directives, and the reader's line count."""
+
+    __slots__ = ("elements", "next", "number")
+
+    def __init__(self, directives: Sequence[str]) -> None:
+        self.elements = [d.encode("utf-8", "surrogateescape") for d in directives]
+        self.next = 0
+        self.number = 0
+
+    def read_line(self, buffer: _Buffer) -> tuple[bytes, list[int]] | None:
+        """``ap_varbuf_cfg_getline``: a line and the directives it took, or None at the end."""
+        text = b""
+        taken: list[int] = []
+        while True:
+            done = self._read_core(buffer, text, taken)
+            if done is None:
+                return None  # the end of the directives: what was read is dropped
+            text, full = done
+            if not full:
+                break
+            if buffer.avail >= LINE_LIMIT_BYTES:
+                raise CommandLineTooLongError(self.number)
+            buffer.grow(min(buffer.avail * 2, LINE_LIMIT_BYTES))
+            self.number -= 1
+        if len(text) > LINE_LIMIT_BYTES:
+            raise CommandLineTooLongError(self.number)
+        return text, taken
+
+    def _read_core(
+        self, buffer: _Buffer, text: bytes, taken: list[int]
+    ) -> tuple[bytes, bool] | None:
+        """``ap_cfg_getline_core`` from ``len(text)`` on: the text and whether
+        the buffer was filled, or None at the end of the directives."""
+        start = cut = len(text)
+        room = buffer.avail - start
+        while True:
+            self.number += 1
+            if self.next >= len(self.elements):
+                # Continued into nothing: the line ends there.
+                return (text[:cut], False) if cut != start else None
+            element = self.elements[self.next]
+            taken.append(self.next)
+            self.next += 1
+            text = text[:cut] + element[: room - 1]
+            if len(element) >= room - 1:
+                return text, True
+            end = len(text)
+            if end and text[end - 1] == 10:  # a line feed ends the directive
+                end -= 1
+                if end and text[end - 1] == 13:
+                    end -= 1
+                if end and text[end - 1] == 92:  # a backslash: continued
+                    end -= 1
+                    room -= end - cut
+                    cut = end
+                    continue
+            return text, False
+
+
+def command_lines(directives: Sequence[str]) -> list[tuple[int, str, tuple[int, ...]]]:
+    """The lines httpd reads from ``directives``: each one's number, its text
+    (trimmed) and the indexes of the directives it took.
+
+    Raises:
+        CommandLineTooLongError: a line over httpd's 16 MiB.
+    """
+    source = _Directives(directives)
+    buffers = [_Buffer()]
+    lines: list[tuple[int, str, tuple[int, ...]]] = []
+    while True:
+        buffer = buffers[-1]
+        read = source.read_line(buffer)
+        if read is None:
+            return lines
+        raw, taken = read
+        text = raw.strip(_SPACE)
+        line = text.decode("utf-8", "surrogateescape")
+        lines.append((source.number, line, tuple(taken)))
+        if not text or text[:1] == b"#":
+            continue  # nothing allocated: the buffer may still grow in place
+        buffer.last_allocated = False
+        first = line.split(None, 1)[0].lower()
+        if first.endswith(">"):
+            first = first[:-1]
+        if first in _CONDITIONALS:
+            buffers.append(_Buffer())
+        elif first.startswith("</") and len(buffers) > 1 and "<" + first[2:] in _CONDITIONALS:
+            buffers.pop()
+
+
+def directives_shown(directives: Sequence[str], show: Callable[[str], str]) -> list[str]:
+    """Each directive as outputs show it (``show`` hides its secrets); those
+    httpd reads into one line are hidden whole when that line holds a
+    secret (``RequestHeader set Authorization \\`` and a line feed, then
+    the token in the next directive)."""
+    shown = [show(directive) for directive in directives]
+    try:
+        lines = command_lines(directives)
+    except CommandLineTooLongError:
+        return [REDACTED_VALUE] * len(directives)
+    for _number, text, taken in lines:
+        if len(taken) > 1 and show(text) != text:
+            for index in taken:
+                shown[index] = REDACTED_VALUE
+    return shown

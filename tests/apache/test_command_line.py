@@ -1,0 +1,103 @@
+"""``-C`` directives read into lines as httpd reads them, against the real apache2.
+
+httpd serves each directive as one line into a buffer that starts at 207
+bytes and grows (command_line.py): a directive that fills it is cut and the
+next one glued on, and the buffer's growth depends on what was allocated
+since. Lists of Defines, comments, blank and continued directives and
+conditionals, of lengths around each size the buffer takes, are read by
+apache2 (its Defines listed by -D DUMP_RUN_CFG) and by tcpaudit.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from apache_harness import map_tree, run_apache
+from test_apache_invocation import DEBIAN, EVENT, _static, write
+
+from tcpaudit.apache import load_apache
+from tcpaudit.apache.command_line import command_lines
+from tcpaudit.apache.tree import Directive
+from tcpaudit.errors import ApacheConfigError
+
+# Around each size the buffer takes: 207, 415 or 623, 831 or 1247 or 1871,
+# then the allocator's blocks (8135, 16327).
+LENGTHS = (1, 50, 199, 200, 205, 206, 207, 208, 209, 300, 414, 415, 416, 417, 830, 831,
+           832, 1246, 1247, 1248, 1249, 2100, 6263, 6264, 6265, 9000, 16326, 16327, 16328)  # fmt: skip
+
+
+def _directives(seed: int) -> list[str]:
+    rng = random.Random(seed)
+    directives = []
+    for index in range(rng.randint(1, 6)):
+        kind = rng.random()
+        length = rng.choice(LENGTHS)
+        if kind < 0.06:
+            directives.append(rng.choice(["<IfModule mod_so.c>", "<IfDefine NOPE>"]))
+        elif kind < 0.12:
+            directives.append(rng.choice(["</IfModule>", "</IfDefine>"]))
+        elif kind < 0.2:
+            directives.append("#" + "c" * length)
+        elif kind < 0.27:
+            directives.append("")
+        elif kind < 0.35:
+            directives.append("Define " + "k" * length + "\\\n")
+        elif kind < 0.45:
+            directives.append("v" * length)
+        else:
+            value = f" value{index}" if rng.random() < 0.3 else ""
+            directives.append(f"Define {'abcdefgh'[index]}{'x' * length}{value}")
+    return directives
+
+
+def _defines(nodes: list[Directive]) -> list[str]:
+    found = []
+    for node in nodes:
+        if node.key == "define" and node.file == "-c/-C directives":
+            found.append("=".join(node.args))
+        if node.children:
+            found += _defines(node.children)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_command_line_directives_are_read_as_apache2_reads_them(tmp_path: Path, seed: int) -> None:
+    directives = _directives(seed)
+    tcpaudit_root = tmp_path / "tcpaudit"
+    write(tcpaudit_root, DEBIAN.main_file, EVENT + "ServerName www.example\n")
+    apache_root = tmp_path / "apache"
+    shutil.copytree(tcpaudit_root, apache_root)
+    map_tree(apache_root)
+    options = tuple(word for directive in directives for word in ("-C", directive))
+    run = run_apache(apache_root, DEBIAN.main_file, DEBIAN.server_root, options=options)
+    try:
+        loaded: object = load_apache(
+            DEBIAN.main_file, root=tcpaudit_root, version="2.4.71", compiled_in=_static(),
+            directives=directives,
+        )  # fmt: skip
+    except ApacheConfigError as exc:
+        loaded = exc
+    shown = [(len(directive), directive[:12]) for directive in directives]
+    if not run.accepted:
+        assert isinstance(loaded, ApacheConfigError), (shown, run.stderr[-300:])
+        if run.error is not None:
+            assert (loaded.file, loaded.line) == run.error, (shown, str(loaded)[:200])
+        return
+    assert not isinstance(loaded, ApacheConfigError), (shown, str(loaded)[:300])
+    assert sorted(_defines(loaded.directives)) == sorted(run.defines), shown
+
+
+def test_a_directive_filling_the_buffer_takes_the_next_one() -> None:
+    cut = "Define " + "a" * 199
+    assert [text for _, text, _ in command_lines([cut + "lost", "B"])] == [cut + "B"]
+    # Which directives each line took, and the line numbers httpd counts.
+    assert command_lines(["Timeout 5", cut + "x", "B", "KeepAlive On"]) == [
+        (1, "Timeout 5", (0,)),
+        (2, cut + "B", (1, 2)),
+        (3, "KeepAlive On", (3,)),
+    ]
+    # Nothing to glue on: the line is dropped.
+    assert command_lines(["Timeout 5", cut + "x"]) == [(1, "Timeout 5", (0,))]
