@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tcpaudit.cli import cli
@@ -78,3 +79,31 @@ def test_a_device_that_refuses_the_write_is_named_in_one_line() -> None:
     code, output = _audit("/dev/full")
     assert code == 2
     assert output.count("\n") <= 1 and "/dev/full" in output, output
+
+
+def test_a_full_disk_is_named_in_one_line_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, handle: int, mode: str) -> None:
+            self.stream = real_fdopen(handle, mode)
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.stream.close()
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fdopen", Full)
+    target = tmp_path / "report.json"
+    code, output = _audit(target)
+    assert code == 2
+    assert output.count("\n") <= 1 and str(target) in output and "No space left" in output, output
+    assert list(tmp_path.iterdir()) == []

@@ -278,6 +278,10 @@ def write_output(
             stream.write(data)
         os.chmod(temporary, 0o600)
         os.replace(temporary, target)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        # One line naming the file (a full disk: "No space left on device").
+        raise OSError(exc.errno, exc.strerror, output) from exc
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
