@@ -268,8 +268,10 @@ def test_thousands_of_processes_holding_one_socket(tmp_path: Path) -> None:
 def test_configurations_that_need_gigabytes_stop_at_the_memory_bound(tmp_path: Path) -> None:
     # Within the bounds on files (64 MiB each, 200,000 of them) and yet
     # gigabytes of tree: one file of 6.6 million directives, 300 files of
-    # 60,000 (each below the loops' check interval), one line of 21 million
-    # words. Each ended in MemoryError under the 1 GiB cap before.
+    # 60,000 (each below the loops' check interval), lines of 7.9 million
+    # words each (a line holds less than 16 MiB, as in httpd; one of 21
+    # million words is refused as too long). Each ended in MemoryError under
+    # the 1 GiB cap before.
     dense = _debian(tmp_path, "dense")
     _append(dense, "etc/apache2/conf-enabled/z.conf", "Timeout 1\n" * 6_600_000)
     many = _debian(tmp_path, "many")
@@ -277,7 +279,8 @@ def test_configurations_that_need_gigabytes_stop_at_the_memory_bound(tmp_path: P
         _append(many, f"etc/apache2/conf-enabled/z{index:03d}.conf", "Timeout 1\n" * 60_000)
     wide = _debian(tmp_path, "wide")
     _append(wide, "etc/apache2/conf-enabled/z.conf",
-            "<VirtualHost *:80>\nServerAlias " + "ab " * 21_000_000 + "\n</VirtualHost>\n")  # fmt: skip
+            "<VirtualHost *:80>\n" + ("ServerAlias " + "a " * 7_900_000 + "\n") * 4
+            + "</VirtualHost>\n")  # fmt: skip
     # One child each: memory one run leaves behind would count against the next.
     runs = [clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"][0]
             for root in (dense, many, wide)]  # fmt: skip
