@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .cli_support import fail
+from .cli_support import ShellPattern, fail
 
 if TYPE_CHECKING:
     from .engine.config import AuditConfig
@@ -253,6 +253,14 @@ def files_read(facts: HostFacts, sources: dict[str, Any], *others: str | None) -
         # And the directories Include read whole, any file in them (hidden
         # ones too) and in those below them.
         found += facts.apache.directories_read
+        # What the start-up files' reading asked about: a file appearing
+        # there is sourced, read as an environment file or unit, or changes
+        # a test, next time.
+        found += _names_asked(fs, facts.apache.startup_names)
+        found += [
+            ShellPattern(f"{directory}/{pattern}")
+            for directory, pattern in facts.apache.startup_patterns
+        ]
     if facts.sysctl is not None and not sources.get("sysctl_source"):
         for directory in SYSCTL_DIRECTORIES:
             found += [f"{real}/*.conf" for real in _as_read(fs, directory)]
@@ -277,6 +285,27 @@ def tool_inputs(config: AuditConfig | None = None) -> list[str]:
             names.append(str(config.source))
         names += [str(directory) for directory in config.rules_dirs]
     return names
+
+
+def _names_asked(fs: RootFS, names: list[str]) -> list[str]:
+    """Where each of ``names`` leads inside the root, but a directory (asking
+    whether one exists reads none of its files, and no report replaces it).
+    A name not there is given with its wildcard characters escaped:
+    ``write_output`` takes a name holding one for an Include wildcard."""
+    found: list[str] = []
+    for name in names:
+        for real in _as_read(fs, name):
+            if os.path.isdir(real):
+                continue
+            found.append(real if os.path.lexists(real) else _escaped_leaf(real))
+    return found
+
+
+def _escaped_leaf(path: str) -> str:
+    """``path`` with a backslash before each ``\\``, ``*``, ``?`` and ``[`` of
+    its last name, which a wildcard then matches as itself."""
+    directory, slash, leaf = path.rpartition("/")
+    return directory + slash + re.sub(r"([\\*?\[])", r"\\\1", leaf)
 
 
 def _as_read(fs: RootFS, name: str) -> list[str]:

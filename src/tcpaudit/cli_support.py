@@ -25,6 +25,7 @@ from .rootfs import MAX_SYMLINKS
 from .safetext import no_workflow_commands, printable, show_bytes
 
 __all__ = [
+    "ShellPattern",
     "errors_exit_2",
     "fail",
     "for_stderr",
@@ -158,10 +159,17 @@ def _directory_holding(target: str, inputs: Iterable[str]) -> str | None:
 _WILDCARD = frozenset("*?[")
 
 
+class ShellPattern(str):
+    """An input ``DIR/PATTERN`` whose pattern is matched as the start-up
+    files' shell matches it (``[^x]`` is no negation, ``[[:alpha:]]`` a
+    class), not as an Include wildcard."""
+
+
 def _name_read_next_time(target: str, inputs: Iterable[str]) -> str | None:
     """The first of ``inputs`` that a new ``target`` would be: a wildcard
-    (``DIR/*.conf``) its name matches in its directory, or a name the run
-    looked for and did not find."""
+    (``DIR/*.conf``) or a ``ShellPattern`` its name matches in its
+    directory, or a name the run looked for and did not find."""
+    from .apache.shell_pathnames import name_matches
     from .apache.wildcards import wildcard_matches
 
     parent = os.path.realpath(os.path.dirname(os.path.abspath(target)))
@@ -169,7 +177,10 @@ def _name_read_next_time(target: str, inputs: Iterable[str]) -> str | None:
     real = os.path.join(parent, leaf)
     for name in inputs:
         directory, _, pattern = name.rpartition("/")
-        if _WILDCARD.intersection(pattern) or "\\" in pattern:
+        if isinstance(name, ShellPattern):
+            if os.path.realpath(directory or "/") == parent and name_matches(pattern, leaf):
+                return name
+        elif _WILDCARD.intersection(pattern) or "\\" in pattern:
             # As httpd matches an Include wildcard (apr_fnmatch: "\\x", "[^...]").
             if os.path.realpath(directory or "/") == parent and wildcard_matches(pattern, leaf):
                 return name

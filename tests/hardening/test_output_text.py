@@ -666,3 +666,74 @@ def test_rules_explain_and_diagnose_carry_no_runner_command(tmp_path: Path) -> N
     assert json.loads(out)["host"] == "##[stop-commands]tok"
     code, out, err = _run("diagnose", "--root", str(root))
     assert out.decode().count('stands for "##"') == 1
+
+
+# Where each start-up file is, and the main file its family's layout finds.
+_STARTUP_FILES = {
+    "envvars": "etc/apache2/envvars",
+    "conf.d": "etc/conf.d/apache2",
+    "unit": "etc/systemd/system/httpd.service",
+    "drop-in": "etc/systemd/system/httpd.service.d/env.conf",
+}
+_STARTUP_MAIN = {
+    "envvars": ("etc/apache2/apache2.conf",
+                "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"),
+    "conf.d": ("etc/apache2/httpd.conf", "Timeout 60\n"),
+    "unit": ("etc/httpd/conf/httpd.conf",
+             'ServerRoot "/etc/httpd"\nLoadModule mpm_event_module modules/mod_mpm_event.so\n'),
+}  # fmt: skip
+_RHEL_UNIT = "[Service]\nExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND\n"
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "target", "shown"),
+    [
+        # Debian's envvars, sourced by apachectl's dash: a file test, then '.'.
+        ("envvars", "[ -r /srv/extra.sh ] && . /srv/extra.sh\n", "srv/extra.sh", "srv/extra.sh"),
+        ("envvars", "if [ -f /srv/x2.sh ]; then . /srv/x2.sh; fi\n", "srv/x2.sh", "srv/x2.sh"),
+        ("envvars", "test -e /srv/flag && APACHE_ARGUMENTS=-DFLAG\n", "srv/flag", "FLAG"),
+        # Pathname expansion: of '.', of a loop's words (a class, as dash
+        # matches it), of the arguments apachectl expands unquoted (from /).
+        ("envvars", ". /srv/d/*.inc\n", "srv/d/0.inc", "srv/d/0.inc"),
+        ("envvars", 'for f in /srv/d/[[:alnum:]]*.inc; do . "$f"; done\n', "srv/d/0.inc",
+         "srv/d/0.inc"),
+        ("envvars", "APACHE_ARGUMENTS='-D KEEP?'\n", "KEEPX", "KEEPX"),
+        # Gentoo's conf.d, sourced by OpenRC's bash, which goes on past a
+        # 'source' of a missing file.
+        ("conf.d", "source /srv/g.sh\nAPACHE2_OPTS=-DSSL\n", "srv/g.sh", "srv/g.sh"),
+        # systemd's EnvironmentFile=: optional, globbed, required (the
+        # service would not start without it), set by a drop-in.
+        ("unit", "EnvironmentFile=-/srv/env\n", "srv/env", "srv/env"),
+        ("unit", "EnvironmentFile=-/srv/*.env\n", "srv/x.env", "srv/x.env"),
+        ("unit", "EnvironmentFile=/srv/needed\n", "srv/needed", "srv/needed"),
+        ("drop-in", "[Service]\nEnvironmentFile=-/srv/d.env\n", "srv/d.env", "srv/d.env"),
+    ],
+)  # fmt: skip
+def test_output_is_never_a_name_the_start_up_files_look_for(
+    tmp_path: Path, where: str, text: str, target: str, shown: str
+) -> None:
+    # The service's start-up files test, source and glob names anywhere in
+    # the root: a report there was sourced as shell (the next run stopped
+    # at its first line) or read as an environment file next time.
+    root = tmp_path / "root"
+    (root / "srv/d").mkdir(parents=True)
+    (root / "srv/d/a.inc").write_text("A=1\n")
+    main, main_text = _STARTUP_MAIN["unit" if where == "drop-in" else where]
+    files = {main: main_text, _STARTUP_FILES[where]: text}
+    if where in ("unit", "drop-in"):
+        files[_STARTUP_FILES["unit"]] = _RHEL_UNIT + (text if where == "unit" else "")
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content)
+    code, out, err = _run("facts", "--root", str(root))
+    invocation = json.loads(out)["apache"]["invocation"]
+    assert code == 0 and shown not in invocation["files"] + invocation["defines"], err
+    code, _, err = _run("facts", "--root", str(root), "-o", str(root / target))
+    assert code == 2 and err.count("\n") == 1, err
+    assert "the next run would read it as configuration" in err, err
+    assert not (root / target).exists()
+    # The refusal is not idle: a harmless file there changes what is read.
+    (root / target).write_text("# report\n")
+    code, out, err = _run("facts", "--root", str(root))
+    invocation = json.loads(out)["apache"]["invocation"]
+    assert code == 0 and shown in invocation["files"] + invocation["defines"], (err, invocation)

@@ -26,7 +26,7 @@ default. Every value is bounded (``shell.py``). The result is an
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
 
 from ..errors import ApacheConfigError
@@ -47,6 +47,7 @@ from .shell_state import (
     redact_environment,
     split_fields,
 )
+from .startup_queries import StartupQueries
 from .units import ServiceUnit, exec_arguments, read_unit
 
 __all__ = ["Invocation", "apply_arguments", "read_invocation"]
@@ -65,15 +66,21 @@ SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class _Reader:
-    """Reads the start-up files of one root, each once, within the bounds."""
+    """Reads the start-up files of one root, each once, within the bounds.
+
+    Every question the reading asks the root goes through ``text``,
+    ``exists`` and ``pathnames``, which record it in ``invocation.queries``.
+    """
 
     def __init__(self, fs: RootFS, invocation: Invocation) -> None:
         self.fs = fs
         self.invocation = invocation
+        self.queries = invocation.queries
         self.budget = PathnameBudget()  # directory entries read by all the loops' patterns
 
     def text(self, tree_path: str) -> tuple[str, str] | None:
         """The text and shown name of a start-up file in the root, or None."""
+        self.queries.asked(tree_path)
         try:
             real = self.fs.resolve(tree_path)
             if not real.is_file():
@@ -89,6 +96,7 @@ class _Reader:
     def exists(self, test: str, path: str) -> bool | None:
         if not path.startswith("/"):
             return None
+        self.queries.asked(path)
         if test == "creatable":
             # An open with O_CREAT: the link at the end followed, its
             # directory must be one.
@@ -129,7 +137,7 @@ class _Reader:
         try:
             run_script(
                 text, state, shown, source=self.sourced, exists=self.exists,
-                pathnames=lambda fields: expand_pathnames(fields, self.fs, budget=self.budget),
+                pathnames=self.pathnames,
             )  # fmt: skip
         except ApacheConfigError as error:
             raise ApacheConfigError(state.hidden(error.reason), error.file, error.line) from None
@@ -158,18 +166,23 @@ class _Reader:
     def sourced(self, path: str) -> tuple[str, str] | None:
         return self.text(path) if path.startswith("/") else None
 
+    def pathnames(self, fields: Sequence[str | tuple[str, str]]) -> list[str]:
+        """Fields matched as pathnames in the root, by the loops' shared budget."""
+        return expand_pathnames(fields, self.fs, budget=self.budget, queries=self.queries)
+
     def unit_environment(self, unit: ServiceUnit) -> dict[str, str]:
         """Environment= then EnvironmentFile= (which win), as systemd builds them."""
         return unit_environment(
-            unit,
-            self.text,
-            lambda path: expand_pathnames([path], self.fs, budget=self.budget),
-            self.invocation.notes,
+            unit, self.text, lambda path: self.pathnames([path]), self.invocation.notes
         )
 
 
 def read_invocation(
-    fs: RootFS, build: str, release: tuple[int, ...], environment_file: str | None = None
+    fs: RootFS,
+    build: str,
+    release: tuple[int, ...],
+    environment_file: str | None = None,
+    queries: StartupQueries | None = None,
 ) -> Invocation:
     """Work out how the service of a ``build`` family starts httpd on this root.
 
@@ -178,14 +191,16 @@ def read_invocation(
         build: the build family (``build.BUILD_NAMES``).
         release: the Apache version, for the family's 2.2-era start-up.
         environment_file: Debian's envvars path, when the layout names one.
+        queries: where to record what the reading asks the root (an earlier
+            reading's, to keep both); a new one when None.
 
     Raises:
         ApacheConfigError: an expansion beyond the bounds, or an environment
             larger than execve passes.
     """
-    invocation = Invocation()
+    invocation = Invocation(queries=queries if queries is not None else StartupQueries())
     reader = _Reader(fs, invocation)
-    unit = read_unit(fs, _UNITS.get(build, "httpd.service"))
+    unit = read_unit(fs, _UNITS.get(build, "httpd.service"), invocation.queries)
     if unit is not None:
         invocation.files.extend(unit.files)
     handler = _FAMILIES.get(build, _upstream)
@@ -311,7 +326,7 @@ def _unquoted(reader: _Reader, state: ShellState, name: str, default: str = "") 
                 "service's arguments may differ from those shown"
             )
         )
-    return expand_pathnames(fields, reader.fs, noglob=state.noglob)
+    return expand_pathnames(fields, reader.fs, noglob=state.noglob, queries=reader.queries)
 
 
 def fs_shown(reader: _Reader, tree_path: str) -> str:

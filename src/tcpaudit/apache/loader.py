@@ -320,8 +320,11 @@ def _load(
         notes.append(Note(message=f"Apache version {version_text} inferred: {why}"))
         release = version_tuple(version_text)
         if release < (2, 4):
-            # 2.2-era services start httpd otherwise (RHEL 6's init script).
-            invocation = read_invocation(fs, detected.name, release, layout.environment_file)
+            # 2.2-era services start httpd otherwise (RHEL 6's init script);
+            # the next run reads both ways too, so both readings' queries count.
+            invocation = read_invocation(
+                fs, detected.name, release, layout.environment_file, invocation.queries
+            )
             start = _Start.of(invocation, request, release)
             result = run(release)
     if (
@@ -425,6 +428,8 @@ def _load(
     config._wildcards = result.wildcards
     config._looked_for = result.missing_includes
     config._directories_read = result.directories_read
+    config._startup_names = list(invocation.queries.names)
+    config._startup_patterns = list(invocation.queries.patterns)
     if result.secret_values:
         config._secret_hider = hidden
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))

@@ -195,6 +195,8 @@ class ApacheConfig(BaseModel):
     _wildcards: list[tuple[str, str]] = PrivateAttr(default_factory=list)
     _looked_for: list[str] = PrivateAttr(default_factory=list)
     _directories_read: list[str] = PrivateAttr(default_factory=list)
+    _startup_names: list[str] = PrivateAttr(default_factory=list)
+    _startup_patterns: list[tuple[str, str]] = PrivateAttr(default_factory=list)
     # What hides the values the load found to be secrets (a Define used as a
     # password), for texts shown beside the configuration; never serialised.
     _secret_hider: Callable[[str], str] | None = PrivateAttr(default=None)
@@ -228,6 +230,23 @@ class ApacheConfig(BaseModel):
         new file in any is configuration next time (empty when built from a
         facts document)."""
         return self._directories_read
+
+    @property
+    def startup_names(self) -> list[str]:
+        """Paths inside the root that reading the service's start-up files
+        read, tested or looked for, there or not (a sourced file, a file
+        test, an ``EnvironmentFile=``, a unit): a file there is read, or
+        changes what is read, next time (empty when built from a facts
+        document)."""
+        return self._startup_names
+
+    @property
+    def startup_patterns(self) -> list[tuple[str, str]]:
+        """Each host directory whose entries a start-up file's pattern (a shell
+        pathname, an ``EnvironmentFile=`` glob, a unit's drop-ins) was matched
+        against, with that pattern as dash matches it: a new match is read
+        next time (empty when built from a facts document)."""
+        return self._startup_patterns
 
     @property
     def version_info(self) -> tuple[int, ...]:

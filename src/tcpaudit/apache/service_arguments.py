@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..provenance import Note
+from .startup_queries import StartupQueries
 
 __all__ = ["Invocation", "apply_arguments", "through_env"]
 
@@ -24,6 +25,8 @@ class Invocation:
     files: list[str] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     how: str = ""
+    # What the reading asked the root: a file appearing there changes it.
+    queries: StartupQueries = field(default_factory=StartupQueries)
 
 
 # httpd's getopt string (server/main.c): these take an argument, the rest not.

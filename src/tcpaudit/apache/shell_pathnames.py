@@ -20,8 +20,16 @@ from collections.abc import Callable, Sequence
 from ..errors import ApacheConfigError
 from ..rootfs import RootFS
 from .shell_patterns import compile_pattern
+from .startup_queries import StartupQueries
 
-__all__ = ["MAX_LISTED_NAMES", "PathnameBudget", "Pathnames", "expand_pathnames", "is_pattern"]
+__all__ = [
+    "MAX_LISTED_NAMES",
+    "PathnameBudget",
+    "Pathnames",
+    "expand_pathnames",
+    "is_pattern",
+    "name_matches",
+]
 
 # What matches fields as pathnames in the root (see expand_pathnames).
 Pathnames = Callable[[list[str | tuple[str, str]]], list[str]]
@@ -49,27 +57,33 @@ def expand_pathnames(
     *,
     noglob: bool = False,
     budget: PathnameBudget | None = None,
+    queries: StartupQueries | None = None,
 ) -> list[str]:
     """``fields`` with each pattern replaced by the names it matches in the root.
 
     A field is a value from an unquoted expansion (its backslashes escape,
     and it stays as written when it matches nothing), or a word's
     ``(pattern, written)``: its quoted characters escaped in the pattern,
-    and what it is after quote removal.
+    and what it is after quote removal. ``queries`` records each directory
+    whose entries a last component was matched against, and each name looked
+    for that did not exist: a file appearing there is a match next time.
 
     Raises:
         ApacheConfigError: more than MAX_LISTED_NAMES entries read with ``budget``.
     """
     budget = budget if budget is not None else PathnameBudget()
+    queries = queries if queries is not None else StartupQueries()
     expanded: list[str] = []
     for field in fields:
         pattern, written = (field, field) if isinstance(field, str) else field
-        matches = _matches(pattern, fs, budget) if not noglob and is_pattern(pattern) else []
+        matches = (
+            _matches(pattern, fs, budget, queries) if not noglob and is_pattern(pattern) else []
+        )
         expanded.extend(sorted(matches, key=os.fsencode) if matches else [written])
     return expanded
 
 
-def _matches(field: str, fs: RootFS, budget: PathnameBudget) -> list[str]:
+def _matches(field: str, fs: RootFS, budget: PathnameBudget, queries: StartupQueries) -> list[str]:
     """What ``field`` matches, each written as dash writes it (its own slashes
     kept; a final ``/`` matches directories only)."""
     components = _components(field)
@@ -78,21 +92,27 @@ def _matches(field: str, fs: RootFS, budget: PathnameBudget) -> list[str]:
         components = components[:-1]
     # (the match's components as written, its path in the tree); from "/".
     found: list[tuple[list[str], str]] = [([], "/")]
-    for component in components:
+    last = len(components) - 1
+    for index, component in enumerate(components):
         following: list[tuple[list[str], str]] = []
+        # Only a last component's match may be a file: a new file matching
+        # an earlier one, or ahead of a final "/", is no directory to go on in.
+        files_match = index == last and not directories_only
         for written, tree in found:
             if not is_pattern(component):
                 name = _ESCAPE.sub(r"\1", component)  # dash writes it unescaped
                 following.append(([*written, name], _join(tree, name)))
                 continue
-            for name in _listed(fs, tree, component, budget):
+            for name in _listed(fs, tree, component, budget, queries if files_match else None):
                 following.append(([*written, name], _join(tree, name)))
         found = following
         if not found:
             return []
     matches = []
     for written, tree in found:
-        if _exists(fs, tree) and (not directories_only or _is_directory(fs, tree)):
+        if not _exists(fs, tree):
+            queries.asked(tree)  # "/etc/*/x.sh": an x.sh there matches next time
+        elif not directories_only or _is_directory(fs, tree):
             matches.append("/".join(written) + ("/" if directories_only else ""))
     return matches
 
@@ -125,14 +145,31 @@ def _components(pattern: str) -> list[str]:
     return components
 
 
-def _listed(fs: RootFS, tree: str, component: str, budget: PathnameBudget) -> list[str]:
+def name_matches(component: str, name: str) -> bool:
+    """Whether directory entry ``name`` matches ``component``, one component
+    of a pattern, as dash matches it: a name starting with a dot only when
+    the component starts with one, escaped or not."""
+    dotted = component.startswith((".", "\\."))
+    return (dotted or not name.startswith(".")) and compile_pattern(component).matches(
+        os.fsencode(name)
+    )
+
+
+def _listed(
+    fs: RootFS,
+    tree: str,
+    component: str,
+    budget: PathnameBudget,
+    queries: StartupQueries | None,
+) -> list[str]:
     """The names in directory ``tree`` that ``component`` matches (dot files
-    only when it starts with a dot, escaped or not)."""
-    pattern = compile_pattern(component)
+    only when it starts with a dot, escaped or not); the directory and the
+    component recorded in ``queries``, when given."""
     dotted = component.startswith((".", "\\."))
     names: list[str] = [".", ".."] if dotted else []
     try:
-        with fs.scandir_real(fs.resolve(tree)) as entries:
+        real = fs.resolve(tree)
+        with fs.scandir_real(real) as entries:
             for entry in entries:
                 budget.left -= 1
                 if budget.left < 0:
@@ -143,11 +180,9 @@ def _listed(fs: RootFS, tree: str, component: str, budget: PathnameBudget) -> li
                 names.append(entry.name)
     except OSError:
         return []
-    return [
-        name
-        for name in names
-        if (dotted or not name.startswith(".")) and pattern.matches(os.fsencode(name))
-    ]
+    if queries is not None:
+        queries.matched(str(real), component)
+    return [name for name in names if name_matches(component, name)]
 
 
 def _exists(fs: RootFS, tree: str) -> bool:

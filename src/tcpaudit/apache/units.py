@@ -24,6 +24,7 @@ from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
 from .shell_state import MAX_VALUE_BYTES
+from .startup_queries import StartupQueries
 from .unit_syntax import (
     UnitName,
     WordError,
@@ -53,6 +54,10 @@ MAX_UNIT_BYTES = 1024 * 1024
 _MAX_DROP_INS = 256
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BLANKS = " \t\n\r"
+# The names read as drop-ins, as dash patterns: every name ending in
+# ".conf", hidden ones included (a name starting with a dot matches only a
+# pattern starting with one).
+_DROP_IN_PATTERNS = ("*.conf", ".*.conf", ".conf")
 
 
 @dataclass
@@ -116,13 +121,19 @@ def _directories(fs: RootFS) -> list[str]:
     return found
 
 
-def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
-    """Read ``name`` (``httpd.service``) and its drop-ins from the root; None if absent or masked."""
+def read_unit(fs: RootFS, name: str, queries: StartupQueries | None = None) -> ServiceUnit | None:
+    """Read ``name`` (``httpd.service``) and its drop-ins from the root; None if absent or masked.
+
+    ``queries`` records each unit path looked at and each drop-in directory
+    listed: a file appearing there is read next time.
+    """
+    queries = queries if queries is not None else StartupQueries()
     directories = _directories(fs)
     unit = ServiceUnit(name)
     main = None
     for directory in directories:
         path = f"{directory}/{name}"
+        queries.asked(path)
         if _masked(fs, path):
             return None
         text = _read(fs, path)
@@ -135,9 +146,12 @@ def read_unit(fs: RootFS, name: str) -> ServiceUnit | None:
     for directory in directories:
         for drop_in_directory in drop_in_directories(name):
             try:
-                entries = sorted(fs.resolve(f"{directory}/{drop_in_directory}").iterdir())
+                real = fs.resolve(f"{directory}/{drop_in_directory}")
+                entries = sorted(real.iterdir())
             except OSError:
                 continue
+            for pattern in _DROP_IN_PATTERNS:
+                queries.matched(str(real), pattern)
             for entry in entries:
                 if entry.name.endswith(".conf") and entry.name not in drop_ins:
                     drop_ins[entry.name] = f"{directory}/{drop_in_directory}/{entry.name}"
