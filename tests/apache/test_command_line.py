@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from apache_harness import map_tree, run_apache
+from apache_harness import MODULE_DIR, map_tree, run_apache
 from test_apache_invocation import DEBIAN, EVENT, _static, write
 
 from tcpaudit.apache import load_apache
@@ -56,18 +56,61 @@ def _directives(seed: int) -> list[str]:
 def _defines(nodes: list[Directive]) -> list[str]:
     found = []
     for node in nodes:
-        if node.key == "define" and node.file == "-c/-C directives":
+        if node.key == "define":
             found.append("=".join(node.args))
         if node.children:
             found += _defines(node.children)
     return found
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_command_line_uses_are_read_as_apache2_reads_them(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    body = rng.choice(LENGTHS)
+    macro = f"<Macro M $x>\nDefine U{'y' * body}$x\n</Macro>\n"
+    directives = [MACRO, "Include m.conf"]
+    for index, directive in enumerate(_directives(seed)):
+        if rng.random() < 0.4:
+            directives.append(f"Use M {index}")
+        directives.append(directive)
+    _same_defines(tmp_path, directives, {"/etc/apache2/m.conf": macro})
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_command_line_directives_are_read_as_apache2_reads_them(tmp_path: Path, seed: int) -> None:
-    directives = _directives(seed)
+    _same_defines(tmp_path, _directives(seed))
+
+
+MACRO = f"LoadModule macro_module {MODULE_DIR}/mod_macro.so"
+
+
+@pytest.mark.parametrize("length", [200, 1000, 8180, 8182, 9000])
+def test_a_macro_body_given_with_c_is_read_as_mod_macro_reads_it(
+    tmp_path: Path, length: int
+) -> None:
+    # mod_macro reads a body's lines into 8 KiB of its own, never glued.
+    body = "Define A" + "x" * length + "$x"
+    _same_defines(tmp_path, [MACRO, "<Macro M $x>", body, "</Macro>", "Use M y", "Define C 3"])
+
+
+@pytest.mark.parametrize(
+    ("body", "after"), [(100, 250), (300, 210), (300, 400), (1000, 250), (1000, 2000)]
+)
+def test_a_use_among_c_directives_grows_their_buffer(tmp_path: Path, body: int, after: int) -> None:
+    # The expansion is read into the -C directives' buffer: a long line grows
+    # it, and a long directive after it is then read whole, not glued.
+    macro = f"<Macro M $x>\nDefine A{'y' * body} $x\n</Macro>\n"
+    directives = [MACRO, "Include m.conf", "Use M 1", "Define B" + "b" * after, "Define C 3"]
+    _same_defines(tmp_path, directives, {"/etc/apache2/m.conf": macro})
+
+
+def _same_defines(
+    tmp_path: Path, directives: list[str], files: dict[str, str] | None = None
+) -> None:
     tcpaudit_root = tmp_path / "tcpaudit"
     write(tcpaudit_root, DEBIAN.main_file, EVENT + "ServerName www.example\n")
+    for name, text in (files or {}).items():
+        write(tcpaudit_root, name, text)
     apache_root = tmp_path / "apache"
     shutil.copytree(tcpaudit_root, apache_root)
     map_tree(apache_root)

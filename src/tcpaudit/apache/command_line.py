@@ -18,7 +18,8 @@ to it; a larger one is a block of the
 allocator (8 KiB at least, in steps of 4 KiB, less its headers). Each
 conditional section (``<IfModule>`` and the others) reads its lines into
 a buffer of its own, as ``ap_build_cont_config`` and ``ap_soak_end_container``
-do.
+do; mod_macro reads a ``<Macro>``'s body lines into a fixed 8 KiB line of
+its own, never glued.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from collections.abc import Callable, Sequence
 from .line_limit import LINE_LIMIT_BYTES
 from .shell_state import REDACTED_VALUE
 
-__all__ = ["CommandLineTooLongError", "command_lines", "directives_shown"]
+__all__ = [
+    "CommandLineState",
+    "CommandLineTooLongError",
+    "command_lines",
+    "directives_shown",
+    "grown_for",
+]
 
 _INITIAL_SIZE = 200  # VARBUF_INIT_LEN
 _SMALL_SIZE = 2048  # VARBUF_SMALL_SIZE: pool memory up to this, the allocator beyond
@@ -78,6 +85,10 @@ class _Buffer:
         self.last_allocated = False
 
 
+_MACRO_LINE = _Buffer()
+_MACRO_LINE.avail = 8192  # MAX_STRING_LEN, mod_macro's own line
+
+
 class _Directives:
     """``arr_elts_getstr`` over the directives, and the reader's line count."""
 
@@ -106,6 +117,16 @@ class _Directives:
         if len(text) > LINE_LIMIT_BYTES:
             raise CommandLineTooLongError(self.number)
         return text, taken
+
+    def read_body_line(self) -> tuple[bytes, list[int]] | None:
+        """mod_macro's reading of a ``<Macro>`` body line (``ap_cfg_getline``
+        into 8,192 bytes, never grown): None when it does not fit or the
+        directives end (mod_macro then says its end token is not found)."""
+        taken: list[int] = []
+        done = self._read_core(_MACRO_LINE, b"", taken)
+        if done is None or done[1]:
+            return None
+        return done[0], taken
 
     def _read_core(
         self, buffer: _Buffer, text: bytes, taken: list[int]
@@ -138,29 +159,58 @@ class _Directives:
             return text, False
 
 
-def command_lines(directives: Sequence[str]) -> list[tuple[int, str, tuple[int, ...]]]:
+# After a line: the next directive's index, the buffer's size, and whether
+# the line was read outside any conditional section and <Macro> body.
+CommandLineState = tuple[int, int, bool]
+
+
+def command_lines(
+    directives: Sequence[str],
+    *,
+    start: int = 0,
+    number: int = 0,
+    size: int | None = None,
+    states: dict[int, CommandLineState] | None = None,
+) -> list[tuple[int, str, tuple[int, ...]]]:
     """The lines httpd reads from ``directives``: each one's number, its text
     (trimmed) and the indexes of the directives it took.
+
+    ``start``, ``number`` and ``size`` go on from a line read outside any
+    section (its state), the buffer grown to ``size``; ``states`` receives
+    each line's state by its number.
 
     Raises:
         CommandLineTooLongError: a line over httpd's 16 MiB.
     """
     source = _Directives(directives)
+    source.next, source.number = start, number
     buffers = [_Buffer()]
+    if size is not None:
+        buffers[0].avail, buffers[0].last_allocated = size, False
     lines: list[tuple[int, str, tuple[int, ...]]] = []
+    body = 0  # the <Macro> nesting of a body being read (mod_macro's reading)
     while True:
         buffer = buffers[-1]
-        read = source.read_line(buffer)
+        read = source.read_body_line() if body else source.read_line(buffer)
         if read is None:
             return lines
         raw, taken = read
         text = raw.strip(_SPACE)
         line = text.decode("utf-8", "surrogateescape")
         lines.append((source.number, line, tuple(taken)))
+        if states is not None:
+            states[source.number] = (source.next, buffers[0].avail, len(buffers) == 1 and not body)
         if not text or text[:1] == b"#":
             continue  # nothing allocated: the buffer may still grow in place
         buffer.last_allocated = False
         first = line.split(None, 1)[0].lower()
+        if body:
+            # get_lines_till_end_token: "</Macro>" ends a level, "<Macro" opens one.
+            body += 1 if first == "<macro" else -1 if first == "</macro>" else 0
+            continue
+        if first == "<macro":
+            body = 1
+            continue
         if first.endswith(">"):
             first = first[:-1]
         if first in _CONDITIONALS:
@@ -184,3 +234,13 @@ def directives_shown(directives: Sequence[str], show: Callable[[str], str]) -> l
             for index in taken:
                 shown[index] = REDACTED_VALUE
     return shown
+
+
+def grown_for(size: int, longest: int) -> int:
+    """The buffer's size once a line of ``longest`` bytes (its line feed
+    included) was read into it in pieces, as a macro's expansion is read."""
+    buffer = _Buffer()
+    buffer.avail, buffer.last_allocated = size, False
+    while buffer.avail < longest + 1 and buffer.avail < LINE_LIMIT_BYTES:
+        buffer.grow(min(buffer.avail * 2, LINE_LIMIT_BYTES))
+    return buffer.avail

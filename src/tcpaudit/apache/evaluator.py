@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ..errors import ApacheConfigError
 from ..inputs import NotRegularFileError, TooLargeError, read_bytes
@@ -35,7 +36,7 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from .apr_paths import merged_path, names_directory
 from .arity import arity_error
-from .command_line import CommandLineTooLongError, command_lines
+from .command_line import CommandLineState, CommandLineTooLongError, command_lines, grown_for
 from .conditions import condition_argument, if_version
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
@@ -53,9 +54,10 @@ from .modules import LoadedModules
 from .physical import PhysicalLineReader
 from .reader import CONDITIONALS
 from .secret_hiding import MacroSecrets, hide_in_tree, hide_macro_secrets, without_secret_values
+from .sections import Line
 from .shell_state import REDACTED_VALUE
 from .tree import Directive
-from .values import ascii_lower
+from .values import ascii_lower, utf8_length
 from .variables import MIN_HIDDEN_VALUE, Variables
 from .walk import check_commands
 
@@ -158,6 +160,8 @@ class _Evaluator(PhysicalLineReader):
         self.bytes_read = 0
         self.server_root_slash = False
         self.directories = DirectoryBudget()
+        # The -C/-c directives being read, and each line's state (command_line.py).
+        self._command_line: tuple[Sequence[str], dict[int, CommandLineState]] | None = None
         # The real path the root's /dev/null names (httpd reads its own, empty).
         self.null_device = str(fs.root / "dev/null") if not fs.is_host else "/dev/null"
 
@@ -227,22 +231,62 @@ class _Evaluator(PhysicalLineReader):
     def read_command_line(self, directives: Sequence[str], container: list[Directive]) -> None:
         """``-C``/``-c`` directives: a pseudo-file httpd names "-c/-C directives",
         read in the lines httpd's reader makes of them (command_line.py)."""
+        states: dict[int, CommandLineState] = {}
+        lines = self._command_lines(directives, states=states)
+        physical: list[str] = []
+        for number, text in lines:
+            physical.extend([""] * (number - 1 - len(physical)))
+            physical.append(text)
+        self._command_line = (directives, states)
         try:
-            lines = command_lines(directives)
+            self._process("\n".join(physical) + "\n", COMMAND_LINE_FILE, container)
+        finally:
+            self._command_line = None
+
+    @staticmethod
+    def _command_lines(directives: Sequence[str], **going_on: Any) -> list[tuple[int, str]]:
+        """``command_lines`` as lines of the pseudo-file: a line feed inside is
+        a blank, and a last backslash a word (a blank after it keeps it from
+        continuing here: httpd trims the blank)."""
+        try:
+            lines = command_lines(directives, **going_on)
         except CommandLineTooLongError as exc:
             raise ApacheConfigError(
                 f"Error reading {COMMAND_LINE_FILE} at line {exc.number}: Line too long",
                 file=COMMAND_LINE_FILE,
                 line=exc.number,
             ) from exc
-        physical: list[str] = []
+        shown = []
         for number, text, _taken in lines:
-            physical.extend([""] * (number - 1 - len(physical)))
-            # A line feed inside is a blank; a last backslash is a word (a
-            # blank after it keeps it from continuing here: httpd trims it).
             line = text.replace("\n", " ")
-            physical.append(line + " " if line.endswith("\\") else line)
-        self._process("\n".join(physical) + "\n", COMMAND_LINE_FILE, container)
+            shown.append((number, line + " " if line.endswith("\\") else line))
+        return shown
+
+    def _after_use(self, lines: list[Line], index: int, number: int, file: str) -> None:
+        """A Use among ``-C``/``-c`` directives: httpd reads its expansion into
+        the buffer it reads them into, which grows for a long line; the
+        directives after it are read again with that buffer."""
+        if self._command_line is None or file != COMMAND_LINE_FILE:
+            return
+        directives, states = self._command_line
+        state = states.get(number)
+        if state is None or not state[2]:
+            return  # in a section or a macro's body: its own buffer (not followed)
+        end = index
+        while end < len(lines) and lines[end][3]:
+            end += 1
+        longest = max((utf8_length(line[1]) for line in lines[index:end]), default=0)
+        size = grown_for(state[1], longest + 1)
+        if size == state[1]:
+            return
+        rest = self._command_lines(
+            directives, start=state[0], number=number, size=size, states=states
+        )
+        lines[end:] = [
+            (line_number, logical, COMMAND_LINE_FILE, ())
+            for line_number, text in rest
+            if (logical := text.strip(" \t\r\n\f\v")) and logical[0] != "#"
+        ]
 
     # -- conditions --------------------------------------------------------------
 

@@ -192,6 +192,9 @@ class LineReader:
     def _count_words(self, key: str, name: str, args: list[str], file: str, number: int) -> None:
         raise NotImplementedError
 
+    def _after_use(self, lines: list[Line], index: int, number: int, file: str) -> None:
+        """A Use at ``number`` of ``file`` was expanded at ``lines[index]``."""
+
     # -- the loops ---------------------------------------------------------------
 
     def _process(self, text: str, file: str, root: list[Directive]) -> None:
@@ -581,6 +584,7 @@ class LineReader:
                 index = self.macros.handle(key, rest, lines, index, macro_lines)
                 if key == "use" and not expanding:
                     macro_lines.read_after(lines, index, number, self.macros.carried, where)
+                    self._after_use(lines, index, number, where)
                 return index
         except (ConditionError, MacroError) as exc:
             raise ApacheConfigError(str(exc), file=where, line=number) from exc
