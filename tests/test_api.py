@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -348,3 +349,16 @@ def facts_targets(root: Path, proxy_targets: object) -> list[object]:
     facts = tcpaudit.gather(root=root)
     assert facts.apache is not None
     return list(proxy_targets(facts.apache))  # type: ignore[operator]
+
+
+def test_the_json_report_hides_tokens_as_the_cli_does(tmp_path: Path) -> None:
+    # A token of a known kind in a file's name reached Report.to_json (and
+    # through it the Ansible check's report_dir) while the CLI hid it.
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "examples" / "closewait-incident", root, symlinks=True)
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    shutil.copy(root / "etc/httpd/conf.d/shop.conf", root / f"etc/httpd/conf.d/x,{token}.conf")
+    report = tcpaudit.audit(tcpaudit.gather(root=root))
+    assert token in report.model_dump_json()  # the model keeps what the host has
+    text = report.to_json()
+    assert token not in text and "x,tcpaudit-redacted.conf" in text

@@ -265,6 +265,9 @@ def test_a_hostile_managed_host_reaches_neither_the_report_nor_the_controller(
     for planted in ("proc/sys/kernel/osrelease", "etc/hostname"):
         (host / planted).unlink()
         (host / planted).symlink_to(controller / "shadow")
+    # A token of a known kind in a file's name: hidden as the CLI hides it.
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    shutil.copy(host / "etc/httpd/conf.d/shop.conf", host / f"etc/httpd/conf.d/x,{token}.conf")
     inventory = tmp_path / "inventory.ini"
     inventory.write_text(
         f'[web]\nhostile tcpaudit_root="{host}"\n\n[web:vars]\nansible_connection=local\n'
@@ -297,6 +300,10 @@ def test_a_hostile_managed_host_reaches_neither_the_report_nor_the_controller(
     for secret in ("HOST-KEY-BODY", "HOST-TFO-1", "HOST-TFO-2", "CONTROLLER-SHADOW"):
         for name, text in (("output", output), ("snapshot", snapshot), ("report", report)):
             assert secret not in text, f"{secret} in the {name}"
+    # The file's name travels as the host has it (the controller opens it by
+    # that name, in httpd's order); what the check shows and writes hides it.
+    check_output = output[output.index("TASK [tcpaudit.audit.check]") :]
+    assert token in snapshot and token not in check_output and token not in report
     document = json.loads(snapshot)
     assert "/etc/httpd/server.key" not in document["files"]
     # A link where the kernel has a file: named, never followed, on either side.

@@ -57,7 +57,8 @@ def cli_in_child(
 ) -> dict[str, Any]:
     """Run ``tcpaudit ARGS`` in a child; a timeout or a dead child fails the test.
 
-    ``seconds`` is the time the command took; ``peak_mib`` the child's peak RSS.
+    ``seconds`` is the time the command took; the child's address space is
+    capped at ``memory`` (a MemoryError fails the test).
     """
     return clis_in_child([args], cwd, timeout, memory, env)
 

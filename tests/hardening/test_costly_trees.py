@@ -768,3 +768,53 @@ def test_a_chain_of_macros_copying_their_argument(tmp_path: Path) -> None:
     (run,) = clis_in_child([["facts", "--root", str(root)]], tmp_path)["runs"]
     assert run["exit_code"] == 0, run["stderr"]
     assert run["seconds"] < SAFE_SECONDS
+
+
+def _rhel(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / name
+    conf = root / "etc/httpd/conf/httpd.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(
+        "ServerRoot /etc/httpd\nLoadModule mpm_event_module modules/mod_mpm_event.so\nListen 80\n"
+    )
+    (root / "etc/redhat-release").write_text("Red Hat Enterprise Linux release 9.4\n")
+    return root
+
+
+def test_long_words_of_the_start_up_files_are_shown_in_linear_time(tmp_path: Path) -> None:
+    # A word of 120 KiB on httpd's command line (sysconfig's OPTIONS) or in an
+    # envvars error line was searched for credential shapes by patterns that
+    # started again at every character: 89 s and 60 s (a 96 KiB name).
+    options = _rhel(tmp_path, "options")
+    (options / "etc/sysconfig").mkdir()
+    (options / "etc/sysconfig/httpd").write_text(
+        'OPTIONS="-C #' + "a" * 122_000 + " -D " + "b:" * 30_000 + '"\n'
+    )
+    envvars = _debian(tmp_path, "envvars")
+    _append(envvars, "etc/apache2/envvars", ". " + "a:" * 48_000 + "\n")
+    runs = clis_in_child(
+        [["facts", "--root", str(options), "--apache-build", "rhel"],
+         ["facts", "--root", str(envvars)]], tmp_path
+    )["runs"]  # fmt: skip
+    for run in runs:
+        assert run["seconds"] < 10, (run["args"], run["seconds"])
+    assert runs[0]["exit_code"] == 0, runs[0]["stderr"]
+    assert_one_error_line(runs[1], "etc/apache2/envvars:")
+
+
+def test_an_exec_start_expanding_past_what_execve_passes_is_one_error(tmp_path: Path) -> None:
+    # "-C ${X}" 4,000 times with X of 120 KiB: a unit of 155 KB made 470 MB
+    # of arguments (1.48 GB resident: past the child's 1 GiB); execve refuses
+    # more than 2 MiB.
+    root = _rhel(tmp_path, "unit")
+    unit = root / "etc/systemd/system/httpd.service"
+    unit.parent.mkdir(parents=True)
+    unit.write_text(
+        "[Service]\nEnvironment=X=#" + "a" * 120_000 + "\n"
+        "ExecStart=/usr/sbin/httpd " + "-C ${X} " * 4_000 + "-DFOREGROUND\n"
+    )
+    run = clis_in_child([["facts", "--root", str(root), "--apache-build", "rhel"]], tmp_path)[
+        "runs"
+    ][0]
+    assert_one_error_line(run, "etc/systemd/system/httpd.service:3: ExecStart= expands to more")
+    assert run["seconds"] < SAFE_SECONDS

@@ -48,7 +48,7 @@ from .shell_state import (
     split_fields,
 )
 from .startup_queries import StartupQueries
-from .units import ServiceUnit, exec_arguments, read_unit
+from .units import ArgumentsTooLongError, ServiceUnit, exec_arguments, read_unit
 
 __all__ = ["Invocation", "apply_arguments", "read_invocation"]
 
@@ -236,8 +236,16 @@ def _exec(
 ) -> list[str] | None:
     if unit is None or unit.exec_start is None:
         return None
-    words, _, _ = unit.exec_start
-    command = exec_arguments(words, environment)
+    words, file, line = unit.exec_start
+    try:
+        command = exec_arguments(words, environment)
+    except ArgumentsTooLongError as exc:
+        raise ApacheConfigError(
+            f"ExecStart= expands to more than {MAX_ENVIRONMENT_BYTES} bytes of arguments, more "
+            "than execve passes: the service could not start httpd",
+            file=file,
+            line=line,
+        ) from exc
     if command and PurePosixPath(command[0]).name == "env":
         # ExecStart=/usr/bin/env NAME=value /usr/sbin/httpd ...: env's own
         # options and assignments, then the program it runs.

@@ -39,13 +39,18 @@ _SCHEME_AND_TOKEN = re.compile(
     r"|dpop|oauth|mac|hawk|sharedkey|sharedkeylite|sharedaccesssignature|privatetoken"
     r"|concealed|otp|jwt|sso-key|client-id|googlelogin|gsessionid)[ \t]+\S{4}"
 )
-# "Name: value": a header written with its value.
-_HEADER_NAMES = re.compile(r"([A-Za-z0-9_-]+):[ \t]*\S")
-_NAMED_SECRET = re.compile(
-    r"(?i)(?:pass|secret|token|key|pwd|auth|credential|cookie|session|private)[A-Za-z0-9_-]*"
-    r"[:=][ \t]*\S{4}"
-)
-_USERINFO = re.compile(r"[^\s/:@]+:[^\s/@]+@")
+# "Name: value": a header written with its value. Each pattern below starts
+# only where its run of name characters starts, never gives back what it
+# took, and only looks at the value (a name may start in it): linear on a
+# word of 100 KiB of such characters (quadratic before).
+_HEADER_NAMES = re.compile(r"(?<![A-Za-z0-9_-])([A-Za-z0-9_-]++):(?=[ \t]*\S)")
+# A name holding a secret's word, with a value: "DB_PASSWORD=xxxx".
+_NAME_WITH_VALUE = re.compile(r"(?<![A-Za-z0-9_-])([A-Za-z0-9_-]++)[:=](?=[ \t]*\S{4})")
+_SECRET_WORD = re.compile(r"(?i)pass|secret|token|key|pwd|auth|credential|cookie|session|private")
+# A password before an "@": within what lies between two "@" (no blank,
+# no "/"), a ":" after a character other than ":" and before another.
+_PLACES = re.compile(r"[\s/]+")
+_PASSWORD_BEFORE_AT = re.compile(r"[^:]:.", re.S)
 # Opened whatever the root holds (the service's descriptors 0-2 are open).
 _ALWAYS_OPEN = frozenset(("/dev/null", "/dev/zero"))
 # The service's descriptors 0-2, open unless a redirection closed them.
@@ -82,12 +87,24 @@ def looks_secret(text: str) -> bool:
         KNOWN_TOKEN.search(text) is not None
         or credential_shape(text, text.lower())
         or _SCHEME_AND_TOKEN.search(text) is not None
-        or _NAMED_SECRET.search(text) is not None
-        or _USERINFO.search(text) is not None
+        or any(_SECRET_WORD.search(name) for name in _NAME_WITH_VALUE.findall(text))
+        or _has_userinfo(text)
         or any(
             is_credential_header(name) or has_secret_name(name.lower())
             for name in _HEADER_NAMES.findall(text)
         )
+    )
+
+
+def _has_userinfo(text: str) -> bool:
+    """``user:password@``: a name, a ":", a password and an "@", none of them
+    holding a blank or a "/"."""
+    if "@" not in text or ":" not in text:
+        return False
+    return any(
+        _PASSWORD_BEFORE_AT.search(piece)
+        for place in _PLACES.split(text)
+        for piece in place.split("@")[:-1]
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from ..inputs import read_bytes
 from ..provenance import Note
 from ..rootfs import RootFS
-from .shell_state import MAX_VALUE_BYTES
+from .shell_state import MAX_ENVIRONMENT_BYTES, MAX_VALUE_BYTES
 from .startup_queries import StartupQueries
 from .unit_syntax import (
     UnitName,
@@ -36,6 +36,7 @@ from .unit_syntax import (
 
 __all__ = [
     "UNIT_DIRECTORIES",
+    "ArgumentsTooLongError",
     "ServiceUnit",
     "drop_in_directories",
     "exec_arguments",
@@ -346,14 +347,28 @@ def exec_arguments(words: list[str], environment: dict[str, str]) -> list[str]:
     if ":" in prefix:
         return words
     expanded: list[str] = []
+    size = 0
     for word in words:
         if word.startswith("$") and word[1:2] not in ("{", "$"):
             value = environment.get(word[1:])
             if value is not None:
                 expanded.extend(split_words(value, cunescape=False, relax=True))
-            continue
-        expanded.append(_replace_variables(word, environment))
+                size += len(value) + 1
+        else:
+            expanded.append(_replace_variables(word, environment))
+            size += len(expanded[-1]) + 1
+        if size > MAX_ENVIRONMENT_BYTES:
+            # execve refuses more (E2BIG): checked before any more is built.
+            raise ArgumentsTooLongError(size)
     return expanded
+
+
+class ArgumentsTooLongError(Exception):
+    """ExecStart='s words expand to more than execve passes (their size so far)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 def _replace_variables(word: str, environment: dict[str, str]) -> str:

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._version import __version__
+from ..apache.known_tokens import hide_known_tokens
+from ..apache.shell_state import REDACTED_VALUE
 from ..facts import DerivedTimings
 from ..provenance import LineNumber, Location, Note
 from ..safetext import json_safe, show_bytes
@@ -219,9 +221,11 @@ class Report(BaseModel):
     notes: list[Note] = Field(default_factory=list)
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The JSON report (the contract documented by ``tcpaudit schema``)."""
+        """The JSON report (the contract documented by ``tcpaudit schema``),
+        each token of a known kind hidden as the CLI hides it (one may stand in
+        a file's name: ``conf.d/x,ghp_....conf``)."""
         text = json.dumps(self.model_dump(mode="json"), indent=indent, ensure_ascii=False)
-        return json_safe(text)
+        return json_safe(hide_known_tokens(text, REDACTED_VALUE))
 
     def at_or_above(self, severity: Severity) -> list[Finding]:
         """Unsuppressed findings whose severity is at least ``severity``."""

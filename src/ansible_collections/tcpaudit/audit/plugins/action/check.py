@@ -77,6 +77,9 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
 
     def run(self, tmp=None, task_vars=None):
+        return _without_known_tokens(self._run(tmp, task_vars))
+
+    def _run(self, tmp, task_vars):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         result["changed"] = False
@@ -164,6 +167,28 @@ class ActionModule(ActionBase):
         else:
             result["msg"] = summary
         return result
+
+
+def _without_known_tokens(value):
+    """``value`` (the task's result) with each token of a known kind in its
+    texts hidden, as the CLI hides it in every output (a file's name may
+    hold one: ``conf.d/x,ghp_....conf``); the report's JSON already is."""
+    try:
+        from tcpaudit.apache.known_tokens import hide_known_tokens
+        from tcpaudit.apache.shell_state import REDACTED_VALUE
+    except ImportError:
+        return value
+
+    def hidden(item):
+        if isinstance(item, str):
+            return hide_known_tokens(item, REDACTED_VALUE)
+        if isinstance(item, dict):
+            return {key: hidden(entry) for key, entry in item.items()}
+        if isinstance(item, list):
+            return [hidden(entry) for entry in item]
+        return item
+
+    return hidden(value)
 
 
 def _path(value):
