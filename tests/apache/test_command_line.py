@@ -144,3 +144,29 @@ def test_a_directive_filling_the_buffer_takes_the_next_one() -> None:
     ]
     # Nothing to glue on: the line is dropped.
     assert command_lines(["Timeout 5", cut + "x"]) == [(1, "Timeout 5", (0,))]
+
+
+def test_c_directives_whose_joining_httpd_decides_by_its_memory_are_said_so(
+    tmp_path: Path,
+) -> None:
+    # After a configuration, the pool may or may not have room right after
+    # the line buffer: on Debian's stock tree apache2 joined "Bogus 1" to a
+    # 700-byte comment, on a one-line tree it refused it. Both readings are
+    # possible; tcpaudit says where its reading may not be httpd's.
+    def comment(size: int) -> str:
+        return "#" + "x" * (size - 1)
+
+    write(tmp_path, DEBIAN.main_file, EVENT + "ServerName www.example\n")
+    doubtful = [comment(5000), comment(3000), comment(700), "Timeout 7"]
+    config = load_apache(
+        DEBIAN.main_file, root=tmp_path, version="2.4.71", compiled_in=_static(),
+        late_directives=doubtful,
+    )  # fmt: skip
+    said = [note for note in config.notes if "may join the -c directives" in note.message]
+    assert [(note.file, note.line) for note in said] == [("-c/-C directives", 1)]
+    for plain in (["Timeout 7", "KeepAlive Off"], [comment(300), "Timeout 7"]):
+        config = load_apache(
+            DEBIAN.main_file, root=tmp_path, version="2.4.71", compiled_in=_static(),
+            late_directives=plain,
+        )  # fmt: skip
+        assert not [note for note in config.notes if "may join" in note.message]

@@ -25,6 +25,7 @@ its own, never glued.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import product, zip_longest
 
 from .line_limit import LINE_LIMIT_BYTES
 from .shell_state import REDACTED_VALUE
@@ -35,6 +36,7 @@ __all__ = [
     "command_lines",
     "directives_shown",
     "grown_for",
+    "uncertain_line",
 ]
 
 _INITIAL_SIZE = 200  # VARBUF_INIT_LEN
@@ -57,15 +59,33 @@ class CommandLineTooLongError(Exception):
         self.number = number
 
 
+class _Placement:
+    """Whether each block the pool gives right after the buffer fits in its
+    memory (in order; True past the list): ``-C`` directives are read first,
+    with room; what ``-c`` directives find depends on the configuration read
+    before them."""
+
+    __slots__ = ("fits", "taken")
+
+    def __init__(self, fits: Sequence[bool] = ()) -> None:
+        self.fits = fits
+        self.taken = 0
+
+    def next_fits(self) -> bool:
+        self.taken += 1
+        return self.fits[self.taken - 1] if self.taken <= len(self.fits) else True
+
+
 class _Buffer:
     """One ``struct ap_varbuf``: its size less the NUL, and whether the pool
     has given out nothing since it (then growing it extends it in place)."""
 
-    __slots__ = ("avail", "last_allocated")
+    __slots__ = ("avail", "last_allocated", "placement")
 
-    def __init__(self) -> None:
+    def __init__(self, placement: _Placement | None = None) -> None:
         self.avail = 0
         self.last_allocated = False
+        self.placement = placement if placement is not None else _Placement()
         self.grow(_INITIAL_SIZE)
 
     def grow(self, wanted: int) -> None:
@@ -77,7 +97,8 @@ class _Buffer:
             size = (size + 7) & ~7
             # apr_palloc's block right after the buffer is used with it; either
             # way the buffer is the pool's last block again.
-            self.avail = self.avail + size if self.last_allocated else size - 1
+            in_place = self.last_allocated and self.placement.next_fits()
+            self.avail = self.avail + size if in_place else size - 1
             self.last_allocated = True
             return
         node = -(-(size + _BUFFER_INFO + _NODE_HEADER) // _BOUNDARY) * _BOUNDARY
@@ -171,20 +192,23 @@ def command_lines(
     number: int = 0,
     size: int | None = None,
     states: dict[int, CommandLineState] | None = None,
+    fits: Sequence[bool] = (),
 ) -> list[tuple[int, str, tuple[int, ...]]]:
     """The lines httpd reads from ``directives``: each one's number, its text
     (trimmed) and the indexes of the directives it took.
 
     ``start``, ``number`` and ``size`` go on from a line read outside any
     section (its state), the buffer grown to ``size``; ``states`` receives
-    each line's state by its number.
+    each line's state by its number; ``fits`` says, in order, whether each
+    block the pool gives right after the buffer fits there (``_Placement``).
 
     Raises:
         CommandLineTooLongError: a line over httpd's 16 MiB.
     """
     source = _Directives(directives)
     source.next, source.number = start, number
-    buffers = [_Buffer()]
+    placement = _Placement(fits)
+    buffers = [_Buffer(placement)]
     if size is not None:
         buffers[0].avail, buffers[0].last_allocated = size, False
     lines: list[tuple[int, str, tuple[int, ...]]] = []
@@ -214,7 +238,7 @@ def command_lines(
         if first.endswith(">"):
             first = first[:-1]
         if first in _CONDITIONALS:
-            buffers.append(_Buffer())
+            buffers.append(_Buffer(placement))
         elif first.startswith("</") and len(buffers) > 1 and "<" + first[2:] in _CONDITIONALS:
             buffers.pop()
 
@@ -244,3 +268,23 @@ def grown_for(size: int, longest: int) -> int:
     while buffer.avail < longest + 1 and buffer.avail < LINE_LIMIT_BYTES:
         buffer.grow(min(buffer.avail * 2, LINE_LIMIT_BYTES))
     return buffer.avail
+
+
+def uncertain_line(directives: Sequence[str]) -> int | None:
+    """The first line whose reading depends on where the pool's blocks fall,
+    or None: the same lines whether each block fits after the buffer or not
+    (at most four blocks of 2 KiB or less are ever taken for it)."""
+    if all(len(directive) < _INITIAL_SIZE for directive in directives):
+        return None  # nothing grows (a character is at least a byte)
+    try:
+        expected = command_lines(directives)
+        first: int | None = None
+        for fits in product((True, False), repeat=4):
+            for line, other in zip_longest(expected, command_lines(directives, fits=fits)):
+                if line is None or other is None or line[:2] != other[:2]:
+                    number = min(read[0] for read in (line, other) if read is not None)
+                    first = number if first is None else min(first, number)
+                    break
+    except CommandLineTooLongError:
+        return None
+    return first

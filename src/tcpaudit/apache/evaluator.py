@@ -36,7 +36,13 @@ from ..provenance import Note
 from ..rootfs import RootFS
 from .apr_paths import merged_path, names_directory
 from .arity import arity_error
-from .command_line import CommandLineState, CommandLineTooLongError, command_lines, grown_for
+from .command_line import (
+    CommandLineState,
+    CommandLineTooLongError,
+    command_lines,
+    grown_for,
+    uncertain_line,
+)
 from .conditions import condition_argument, if_version
 from .directives import (
     KEPT_READ_TIME_DIRECTIVES,
@@ -228,9 +234,28 @@ class _Evaluator(PhysicalLineReader):
         self.files.append(shown)
         self._process(text, shown, container)
 
-    def read_command_line(self, directives: Sequence[str], container: list[Directive]) -> None:
+    def read_command_line(
+        self, directives: Sequence[str], container: list[Directive], *, late: bool = False
+    ) -> None:
         """``-C``/``-c`` directives: a pseudo-file httpd names "-c/-C directives",
-        read in the lines httpd's reader makes of them (command_line.py)."""
+        read in the lines httpd's reader makes of them (command_line.py).
+
+        ``-c`` (``late``) ones are read after the configuration, in a pool
+        whose room tcpaudit does not follow: where that decides how httpd
+        joins them, a note says so.
+        """
+        uncertain = uncertain_line(directives) if late else None
+        if uncertain is not None:
+            self.notes.append(
+                Note(
+                    message="httpd may join the -c directives from here on otherwise: one of "
+                    "206 bytes or more fills its line buffer, which grows in place or not as "
+                    "the memory the configuration took leaves room; read as when it grows in "
+                    "place",
+                    file=COMMAND_LINE_FILE,
+                    line=uncertain,
+                )
+            )
         states: dict[int, CommandLineState] = {}
         lines = self._command_lines(directives, states=states)
         physical: list[str] = []
@@ -512,7 +537,7 @@ def evaluate(
             evaluator.read_command_line(before, root)
         evaluator.read_file(shown, main_file, root, shown, None)
         if after:
-            evaluator.read_command_line(after, root)
+            evaluator.read_command_line(after, root, late=True)
     except ApacheConfigError as error:
         evaluator.variables.note_secret_places(evaluator.flows.value_lines())
         values = [*evaluator.variables.secret_values(), *evaluator.macros.secret_values]
