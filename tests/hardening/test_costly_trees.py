@@ -818,3 +818,46 @@ def test_an_exec_start_expanding_past_what_execve_passes_is_one_error(tmp_path: 
     ][0]
     assert_one_error_line(run, "etc/systemd/system/httpd.service:3: ExecStart= expands to more")
     assert run["seconds"] < SAFE_SECONDS
+
+
+def test_a_command_line_continued_by_many_directives_is_read_in_linear_time(
+    tmp_path: Path,
+) -> None:
+    # A unit's -C directives that fill httpd's growing line buffer exactly
+    # (a line of up to 2 MB, from environment-file values), then 145,000
+    # "\<LF>" directives continuing it: each copied the whole line again
+    # (30 s of CPU; a library call with 1,000,000 of them, minutes).
+    from tcpaudit.apache.command_line import _Buffer
+
+    root = _rhel(tmp_path, "continued")
+    values = (("B", 100_000), ("C", 10_000), ("D", 1_000), ("E", 100), ("F", 10))
+    (root / "etc/sysconfig").mkdir()
+    (root / "etc/sysconfig/httpd").write_text(
+        "".join(f"{name}=" + "a" * size + "\n" for name, size in values)
+    )
+
+    def word(length: int, tail: str = "") -> str:
+        out, left = "", length - 1
+        for name, size in values:
+            count, left = divmod(left, size)
+            out += ("${" + name + "}") * count
+        return '"-C#' + out + "a" * left + tail + '"'
+
+    buffer, held, words = _Buffer(), 0, []
+    while buffer.avail - 1 <= 1_900_000:
+        words.append(word(buffer.avail - held - 1))
+        held = buffer.avail - 1
+        buffer.grow(buffer.avail * 2)
+    words += [word(1_000, "\\\\\\n"), *["-C\\\\\\n"] * 145_000, '"-CDefine Y 1"']
+    unit = root / "etc/systemd/system/httpd.service"
+    unit.parent.mkdir(parents=True)
+    unit.write_text(
+        "[Service]\nEnvironmentFile=/etc/sysconfig/httpd\nExecStart=/usr/sbin/httpd "
+        + " ".join(words)
+        + " -DFOREGROUND\n"
+    )
+    run = clis_in_child([["facts", "--root", str(root), "--apache-build", "rhel"]], tmp_path)[
+        "runs"
+    ][0]
+    assert run["exit_code"] == 0, run["stderr"]
+    assert run["seconds"] < 10, run["seconds"]

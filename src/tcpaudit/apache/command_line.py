@@ -106,6 +106,7 @@ class _Buffer:
         self.last_allocated = False
 
 
+_CHECK_EVERY_DIRECTIVES = 65_536
 _MACRO_LINE = _Buffer()
 _MACRO_LINE.avail = 8192  # MAX_STRING_LEN, mod_macro's own line
 
@@ -113,22 +114,25 @@ _MACRO_LINE.avail = 8192  # MAX_STRING_LEN, mod_macro's own line
 class _Directives:
     """``arr_elts_getstr`` over the directives, and the reader's line count."""
 
-    __slots__ = ("elements", "next", "number")
+    __slots__ = ("check", "elements", "next", "number")
 
-    def __init__(self, directives: Sequence[str]) -> None:
+    def __init__(
+        self, directives: Sequence[str], check: Callable[[int], None] | None = None
+    ) -> None:
         self.elements = [d.encode("utf-8", "surrogateescape") for d in directives]
         self.next = 0
         self.number = 0
+        # The load's guard, given the line reached, every 65,536 directives.
+        self.check = check
 
     def read_line(self, buffer: _Buffer) -> tuple[bytes, list[int]] | None:
         """``ap_varbuf_cfg_getline``: a line and the directives it took, or None at the end."""
-        text = b""
+        text = bytearray()
         taken: list[int] = []
         while True:
-            done = self._read_core(buffer, text, taken)
-            if done is None:
+            full = self._read_core(buffer, text, taken)
+            if full is None:
                 return None  # the end of the directives: what was read is dropped
-            text, full = done
             if not full:
                 break
             if buffer.avail >= LINE_LIMIT_BYTES:
@@ -137,36 +141,42 @@ class _Directives:
             self.number -= 1
         if len(text) > LINE_LIMIT_BYTES:
             raise CommandLineTooLongError(self.number)
-        return text, taken
+        return bytes(text), taken
 
     def read_body_line(self) -> tuple[bytes, list[int]] | None:
         """mod_macro's reading of a ``<Macro>`` body line (``ap_cfg_getline``
         into 8,192 bytes, never grown): None when it does not fit or the
         directives end (mod_macro then says its end token is not found)."""
+        text = bytearray()
         taken: list[int] = []
-        done = self._read_core(_MACRO_LINE, b"", taken)
-        if done is None or done[1]:
+        if self._read_core(_MACRO_LINE, text, taken) is not False:
             return None
-        return done[0], taken
+        return bytes(text), taken
 
-    def _read_core(
-        self, buffer: _Buffer, text: bytes, taken: list[int]
-    ) -> tuple[bytes, bool] | None:
-        """``ap_cfg_getline_core`` from ``len(text)`` on: the text and whether
-        the buffer was filled, or None at the end of the directives."""
+    def _read_core(self, buffer: _Buffer, text: bytearray, taken: list[int]) -> bool | None:
+        """``ap_cfg_getline_core`` from ``len(text)`` on, into ``text``: whether
+        the buffer was filled, or None at the end of the directives. Each
+        directive is written where the last one's joining backslash stood
+        (never the whole line again: linear in what is read)."""
         start = cut = len(text)
         room = buffer.avail - start
         while True:
             self.number += 1
+            if self.check is not None and not self.next % _CHECK_EVERY_DIRECTIVES:
+                self.check(self.number)
             if self.next >= len(self.elements):
                 # Continued into nothing: the line ends there.
-                return (text[:cut], False) if cut != start else None
+                if cut == start:
+                    return None
+                del text[cut:]
+                return False
             element = self.elements[self.next]
             taken.append(self.next)
             self.next += 1
-            text = text[:cut] + element[: room - 1]
+            del text[cut:]
+            text += element[: room - 1]
             if len(element) >= room - 1:
-                return text, True
+                return True
             end = len(text)
             if end and text[end - 1] == 10:  # a line feed ends the directive
                 end -= 1
@@ -177,7 +187,7 @@ class _Directives:
                     room -= end - cut
                     cut = end
                     continue
-            return text, False
+            return False
 
 
 # After a line: the next directive's index, the buffer's size, and whether
@@ -193,6 +203,7 @@ def command_lines(
     size: int | None = None,
     states: dict[int, CommandLineState] | None = None,
     fits: Sequence[bool] = (),
+    check: Callable[[int], None] | None = None,
 ) -> list[tuple[int, str, tuple[int, ...]]]:
     """The lines httpd reads from ``directives``: each one's number, its text
     (trimmed) and the indexes of the directives it took.
@@ -200,12 +211,13 @@ def command_lines(
     ``start``, ``number`` and ``size`` go on from a line read outside any
     section (its state), the buffer grown to ``size``; ``states`` receives
     each line's state by its number; ``fits`` says, in order, whether each
-    block the pool gives right after the buffer fits there (``_Placement``).
+    block the pool gives right after the buffer fits there (``_Placement``);
+    ``check`` (the load's guard) is called every 65,536 directives read.
 
     Raises:
         CommandLineTooLongError: a line over httpd's 16 MiB.
     """
-    source = _Directives(directives)
+    source = _Directives(directives, check)
     source.next, source.number = start, number
     placement = _Placement(fits)
     buffers = [_Buffer(placement)]

@@ -257,7 +257,11 @@ class _Evaluator(PhysicalLineReader):
                 )
             )
         states: dict[int, CommandLineState] = {}
-        lines = self._command_lines(directives, states=states)
+        lines = self._command_lines(
+            directives,
+            states=states,
+            check=lambda number: self.memory.check(COMMAND_LINE_FILE, number),
+        )
         physical: list[str] = []
         for number, text in lines:
             physical.extend([""] * (number - 1 - len(physical)))
@@ -305,7 +309,12 @@ class _Evaluator(PhysicalLineReader):
         if size == state[1]:
             return
         rest = self._command_lines(
-            directives, start=state[0], number=number, size=size, states=states
+            directives,
+            start=state[0],
+            number=number,
+            size=size,
+            states=states,
+            check=lambda line: self.memory.check(COMMAND_LINE_FILE, line),
         )
         lines[end:] = [
             (line_number, logical, COMMAND_LINE_FILE, ())

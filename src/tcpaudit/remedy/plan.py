@@ -34,7 +34,7 @@ from ..rootfs import RootFS
 from .linediff import Span
 from .macro_bodies import macro_body_line
 from .merge import MergedChange, merge_changes
-from .secrets import control_line, secret_line
+from .secrets import control_line, hides_token, secret_line
 
 __all__ = ["DEBIAN_MODULE_DIR", "FileEdit", "Plan", "plan"]
 
@@ -392,7 +392,7 @@ def plan(
         if before is None and any(c.action in ("replace", "insert_after") for c in changes):
             raise ParseError("does not exist: audit the tree again", file=shown)
         secret = secret_line(before, sysctl=is_sysctl_file(shown)) if before else None
-        if secret is None and KNOWN_TOKEN.search(shown):
+        if secret is None and (KNOWN_TOKEN.search(shown) or hides_token(shown)):
             # A patch names the file as it is, and cannot name it otherwise.
             secret = (0, "a token of a known kind in its name")
         if secret is None and shown in secret_by_file:

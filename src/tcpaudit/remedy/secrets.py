@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from ..apache.known_tokens import hide_known_tokens
 from ..apache.lexer import split_words
 from ..apache.secret_checks import may_hold_secret
 from ..apache.secret_words import secret_in_words
@@ -30,7 +31,7 @@ from ..private_keys import KEY_BEGIN
 from ..sysctl.apply import glob_matches
 from ..sysctl.values import SECRET_KEYS, is_glob, is_secret_key, normalise_key
 
-__all__ = ["control_line", "secret_line"]
+__all__ = ["control_line", "hides_token", "secret_line"]
 
 # The placeholders of the loaders and of the Ansible module (plugins/modules/facts.py).
 _REDACTED_AT_SOURCE = re.compile(
@@ -55,6 +56,13 @@ def control_line(text: str) -> int | None:
     return None if match is None else text.count("\n", 0, match.start()) + 1
 
 
+def hides_token(text: str) -> bool:
+    """Whether the pass that hides tokens in every output would change ``text``
+    (it also takes a token after an escape, ``%2Cghp_...``): a fix carrying
+    such text would be written with the placeholder in it."""
+    return hide_known_tokens(text, REDACTED_VALUE) != text
+
+
 def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:
     """The first line of ``text`` holding a secret, and what it is; None when none does.
 
@@ -66,7 +74,7 @@ def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:
     for number, line in enumerate(physical_lines(text), start=1):
         if KEY_BEGIN.search(line):
             return number, "a private key"
-        if KNOWN_TOKEN.search(line):
+        if KNOWN_TOKEN.search(line) or hides_token(line):
             return number, "a token of a known kind"
         if sysctl:
             if _sets_secret_key(line):
