@@ -170,3 +170,17 @@ def test_c_directives_whose_joining_httpd_decides_by_its_memory_are_said_so(
             late_directives=plain,
         )  # fmt: skip
         assert not [note for note in config.notes if "may join" in note.message]
+
+
+def test_every_reading_of_the_directives_reaches_the_load_s_guard() -> None:
+    # 524,288 directives fit the 2 MiB ExecStart= allows: the sixteen readings
+    # that find an uncertain -c line took 16 s of CPU without a check.
+    from tcpaudit.apache.command_line import directives_shown, uncertain_line
+
+    directives = ["#" + "a" * 300, *["x"] * 70_000]
+    reached: list[int] = []
+    assert uncertain_line(directives, reached.append) is None
+    assert len(reached) >= 17  # each reading, every 65,536 directives
+    reached.clear()
+    directives_shown(directives, str, reached.append)
+    assert len(reached) >= 1

@@ -312,6 +312,34 @@ def test_a_fix_leaves_out_a_file_holding_what_outputs_hide_as_a_token(
     assert "etc/apache2/apache2.conf holds a token" in result.stderr  # named as left out
 
 
+@pytest.mark.parametrize(
+    ("defines", "url"),
+    [
+        ("Define BK http://127.0.0.1:8080/ghp_AAAAAAAAAAAAAAAAAAAAAAAA/\n", "${BK}"),
+        ("Define A ghp_\nDefine B AAAAAAAAAAAAAAAAAAAAAAAA\n", "http://127.0.0.1:8080/${A}${B}/"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["diff", "ansible"])
+def test_a_fix_never_rewrites_a_line_into_a_token_it_reads_through_names(
+    tmp_path: Path, defines: str, url: str, fmt: str
+) -> None:
+    # The line holds ${BK}; its words as read hold the token: the patch
+    # printed it, the playbook wrote the placeholder over it.
+    root = tmp_path / "root"
+    (root / "etc/apache2").mkdir(parents=True)
+    (root / "etc/apache2/apache2.conf").write_text(
+        "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
+        "LoadModule proxy_module modules/mod_proxy.so\n"
+        "LoadModule reqtimeout_module modules/mod_reqtimeout.so\n"
+        f"Include backend.conf\nProxyPass /app {url} timeout=900\n"
+    )
+    (root / "etc/apache2/backend.conf").write_text(defines)
+    result = CliRunner().invoke(cli, ["fix", "--root", str(root), "--format", fmt])
+    assert result.exit_code in (0, 1), result.output
+    assert "ghp_" not in result.output and REDACTED_VALUE not in result.output
+    assert "a token of a known kind in its changed line" in result.stderr
+
+
 def test_a_command_line_s_secrets_never_reach_diagnose_s_output(tmp_path: Path) -> None:
     # The running httpd's own words: a -C URL password, a token in a -D, a
     # secret-named Define given with -c, a secret-named -D value.

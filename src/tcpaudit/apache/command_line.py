@@ -255,14 +255,18 @@ def command_lines(
             buffers.pop()
 
 
-def directives_shown(directives: Sequence[str], show: Callable[[str], str]) -> list[str]:
+def directives_shown(
+    directives: Sequence[str],
+    show: Callable[[str], str],
+    check: Callable[[int], None] | None = None,
+) -> list[str]:
     """Each directive as outputs show it (``show`` hides its secrets); those
     httpd reads into one line are hidden whole when that line holds a
     secret (``RequestHeader set Authorization \\`` and a line feed, then
     the token in the next directive)."""
     shown = [show(directive) for directive in directives]
     try:
-        lines = command_lines(directives)
+        lines = command_lines(directives, check=check)
     except CommandLineTooLongError:
         return [REDACTED_VALUE] * len(directives)
     for _number, text, taken in lines:
@@ -282,17 +286,20 @@ def grown_for(size: int, longest: int) -> int:
     return buffer.avail
 
 
-def uncertain_line(directives: Sequence[str]) -> int | None:
+def uncertain_line(
+    directives: Sequence[str], check: Callable[[int], None] | None = None
+) -> int | None:
     """The first line whose reading depends on where the pool's blocks fall,
     or None: the same lines whether each block fits after the buffer or not
     (at most four blocks of 2 KiB or less are ever taken for it)."""
     if all(len(directive) < _INITIAL_SIZE for directive in directives):
         return None  # nothing grows (a character is at least a byte)
     try:
-        expected = command_lines(directives)
+        expected = command_lines(directives, check=check)
         first: int | None = None
         for fits in product((True, False), repeat=4):
-            for line, other in zip_longest(expected, command_lines(directives, fits=fits)):
+            read = command_lines(directives, fits=fits, check=check)
+            for line, other in zip_longest(expected, read):
                 if line is None or other is None or line[:2] != other[:2]:
                     number = min(read[0] for read in (line, other) if read is not None)
                     first = number if first is None else min(first, number)

@@ -244,7 +244,8 @@ class _Evaluator(PhysicalLineReader):
         whose room tcpaudit does not follow: where that decides how httpd
         joins them, a note says so.
         """
-        uncertain = uncertain_line(directives) if late else None
+        check = lambda number: self.memory.check(COMMAND_LINE_FILE, number)  # noqa: E731
+        uncertain = uncertain_line(directives, check) if late else None
         if uncertain is not None:
             self.notes.append(
                 Note(

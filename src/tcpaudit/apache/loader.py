@@ -34,7 +34,13 @@ from .effective import (
     validate_directive,
     virtual_hosts,
 )
-from .evaluator import EvaluationResult, check_result, evaluate, hide_secret_substitutions
+from .evaluator import (
+    COMMAND_LINE_FILE,
+    EvaluationResult,
+    check_result,
+    evaluate,
+    hide_secret_substitutions,
+)
 from .invocation import Invocation, read_invocation
 from .locate import find_main_config, layout_for_build
 from .memory import MemoryGuard, counted_load
@@ -382,6 +388,13 @@ def _load(
             )
         )
     hidden = secret_values_hider(result.secret_values)
+
+    def shown_command(line: str) -> str:
+        return hidden(shown_directive(line))
+
+    def reached(number: int) -> None:
+        memory.check(COMMAND_LINE_FILE, number)
+
     config = ApacheConfig(
         version=version_text,
         version_source=version_source,
@@ -400,10 +413,8 @@ def _load(
                 for name in start.defines
             ],
             # A -C Define's value used as a password is hidden too.
-            directives=directives_shown(start.before, lambda line: hidden(shown_directive(line))),
-            late_directives=directives_shown(
-                start.after, lambda line: hidden(shown_directive(line))
-            ),
+            directives=directives_shown(start.before, shown_command, reached),
+            late_directives=directives_shown(start.after, shown_command, reached),
             environment=sorted(shown_name(name) for name in start.environment),
         ),
         one_process=one_process,

@@ -403,6 +403,14 @@ def plan(
             placeholder = next((c for c in changes if REDACTED_VALUE in c.text), None)
             if placeholder is not None:
                 secret = (placeholder.line or 0, "a secret tcpaudit does not show")
+        if secret is None:
+            # A line rewritten from its words as read: a token the file holds
+            # only through ${NAME}s (Define BK http://h/ghp_...) is in the text.
+            token = next(
+                (c for c in changes if KNOWN_TOKEN.search(c.text) or hides_token(c.text)), None
+            )
+            if token is not None:
+                secret = (token.line or 0, "a token of a known kind in its changed line")
         control = control_line(before) if before and secret is None else None
         in_macro = (
             macro_body_line(before, (c.line for c in changes if c.action != "append"))
