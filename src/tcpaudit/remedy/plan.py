@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..apache.lexer import split_words
-from ..apache.shell_state import KNOWN_TOKEN, REDACTED_VALUE
+from ..apache.shell_state import REDACTED_VALUE
 from ..checks.paste import is_sysctl_file
 from ..engine.findings import FileChange, Finding
 from ..errors import ParseError
@@ -392,7 +392,7 @@ def plan(
         if before is None and any(c.action in ("replace", "insert_after") for c in changes):
             raise ParseError("does not exist: audit the tree again", file=shown)
         secret = secret_line(before, sysctl=is_sysctl_file(shown)) if before else None
-        if secret is None and (KNOWN_TOKEN.search(shown) or hides_token(shown)):
+        if secret is None and hides_token(shown):
             # A patch names the file as it is, and cannot name it otherwise.
             secret = (0, "a token of a known kind in its name")
         if secret is None and shown in secret_by_file:
@@ -406,9 +406,7 @@ def plan(
         if secret is None:
             # A line rewritten from its words as read: a token the file holds
             # only through ${NAME}s (Define BK http://h/ghp_...) is in the text.
-            token = next(
-                (c for c in changes if KNOWN_TOKEN.search(c.text) or hides_token(c.text)), None
-            )
+            token = next((c for c in changes if hides_token(c.text)), None)
             if token is not None:
                 secret = (token.line or 0, "a token of a known kind in its changed line")
         control = control_line(before) if before and secret is None else None

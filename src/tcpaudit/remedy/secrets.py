@@ -57,10 +57,11 @@ def control_line(text: str) -> int | None:
 
 
 def hides_token(text: str) -> bool:
-    """Whether the pass that hides tokens in every output would change ``text``
-    (it also takes a token after an escape, ``%2Cghp_...``): a fix carrying
-    such text would be written with the placeholder in it."""
-    return hide_known_tokens(text, REDACTED_VALUE) != text
+    """Whether ``text`` holds a token of a known kind, or anything the pass
+    that hides tokens in every output would change (it also takes a token
+    after an escape, ``%2Cghp_...``): a fix carrying such text would be
+    written with the placeholder in it."""
+    return KNOWN_TOKEN.search(text) is not None or hide_known_tokens(text, REDACTED_VALUE) != text
 
 
 def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:
@@ -74,7 +75,7 @@ def secret_line(text: str, *, sysctl: bool) -> tuple[int, str] | None:
     for number, line in enumerate(physical_lines(text), start=1):
         if KEY_BEGIN.search(line):
             return number, "a private key"
-        if KNOWN_TOKEN.search(line) or hides_token(line):
+        if hides_token(line):
             return number, "a token of a known kind"
         if sysctl:
             if _sets_secret_key(line):
