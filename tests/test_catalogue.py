@@ -55,6 +55,25 @@ def test_pass_case_does_not_raise_its_rule(case: Path) -> None:
     assert not findings, [f.message for f in findings]
 
 
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_a_facts_document_gives_the_same_findings(case: Path) -> None:
+    # What a rule judges must travel in the facts document (fleet audits and
+    # the Ansible check audit from it), not only in the directive tree.
+    expect_file = case / "expect.yaml"
+    expect = yaml.safe_load(expect_file.read_text()) if expect_file.exists() else {}
+    facts = tcpaudit.gather(root=case, apache_version=expect.get("apache_version"))
+    config_file = case / "tcpaudit.toml"
+    config = load_config(config_file) if config_file.exists() else None
+    options = {"profile": expect.get("profile"), "today": expect.get("today")}
+    live = audit(facts, config, **options)
+    again = audit(
+        tcpaudit.HostFacts.model_validate_json(facts.model_dump_json()), config, **options
+    )
+    assert sorted(f.fingerprint for f in again.findings) == sorted(
+        f.fingerprint for f in live.findings
+    )
+
+
 @pytest.mark.parametrize("rule", CATALOGUE, ids=lambda rule: rule.id)
 def test_every_rule_has_both_kinds_of_fixture(rule: tcpaudit.engine.Rule) -> None:
     for kind in ("trigger", "pass"):

@@ -292,13 +292,7 @@ def has_tls_listener(config: ApacheConfig) -> bool:
         protocol = words[1].lower() if len(words) > 1 else ("https" if port == 443 else "http")
         if protocol == "https":
             return True
-    return any(
-        directive.key == "sslengine"
-        and directive.args[:1] != ()
-        and directive.args[0].lower() == "on"
-        for top in config.directives
-        for directive in top.walk()
-    )
+    return bool(config.tls_engine_lines)
 
 
 def _candidate(

@@ -163,6 +163,9 @@ class ApacheConfig(BaseModel):
     ``macro_body_lines`` are the lines of each ``<Macro>`` body some ``Use``
     expanded: a directive built there keeps the body's place, which every
     ``Use`` shares, so a fix quoting it says so.
+    ``tls_engine_lines`` are the places of each ``SSLEngine on``: mod_ssl
+    speaks TLS on that server's addresses whatever its ``Listen`` says, so a
+    facts document keeps them though it keeps no directive tree.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -188,6 +191,7 @@ class ApacheConfig(BaseModel):
     proxy_routes: list[ProxyRoute] = Field(default_factory=list)
     secret_value_lines: list[Location] = Field(default_factory=list)
     macro_body_lines: list[Location] = Field(default_factory=list)
+    tls_engine_lines: list[Location] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
 
     _directives: list[Directive] = PrivateAttr(default_factory=list)
