@@ -224,6 +224,16 @@ FAITHFUL_CASES: dict[str, dict[str, str | tuple[str, str]]] = {
     "ip-forward-sets-every-interface": {
         "etc/sysctl.d/10-a.conf": "net.ipv4.ip_forward = 1\n",
     },
+    # procps sets no key whose name ends in a separator (silently); systemd
+    # drops the separator.
+    "trailing-separators": {
+        "etc/sysctl.d/10-a.conf": (
+            "net.ipv4.tcp_keepalive_time. = 306\n"
+            "net/ipv4/tcp_keepalive_intvl/ = 21\n"
+            "net.ipv4.tcp_fin_tim*. = 22\n"
+            "net.ipv4.tcp_retries2 = 9\n"
+        ),
+    },
     "unknown-key-then-real-one": {
         "etc/sysctl.d/10-a.conf": "net.ipv4.tcp_retries2 = 7\nnet.ipv4.tcp_retires2 = 3\n",
         "etc/sysctl.d/20-b.conf": "net.ipv4.conf.lo.rp_filtre = 1\nnet.ipv4.conf.*.rp_filter = 1\n",
@@ -262,6 +272,9 @@ def test_interfaces_and_unknown_keys_match_real_tool(tmp_path: Path, case: str, 
                 assert "Couldn't write '" in output and typo.replace(".", "/") in output
     if "- net.ipv4.tcp_retries2" in str(FAITHFUL_CASES[case]):
         dropped = "procps drops '- net.ipv4.tcp_retries2' silently" in messages
+        assert dropped == (tool == "procps")
+    if "tcp_keepalive_time. =" in str(FAITHFUL_CASES[case]):
+        dropped = "procps drops 'net.ipv4.tcp_keepalive_time.' silently" in messages
         assert dropped == (tool == "procps")
 
 

@@ -134,6 +134,17 @@ def apply_assignments(
                 )
             )
             continue
+        if boot == "procps" and item.spelled[-1:] in (".", "/"):
+            notes.append(
+                Note(
+                    message=f"procps drops {quoted(item.spelled)} silently: a key ending in "
+                    f"{quoted(item.spelled[-1])} names no file for it (systemd-sysctl drops "
+                    "the separator and applies the line)",
+                    file=item.file,
+                    line=item.line,
+                )
+            )
+            continue
         if item.is_glob:
             budget = _apply_glob(item, universe, named, writer, notes, budget)
         elif _exists(item, universe, notes, unknown):
