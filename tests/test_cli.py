@@ -246,6 +246,52 @@ def test_facts_document_with_a_value_of_the_wrong_kind_is_refused(tmp_path: Path
     )
 
 
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # a secret-named variable's value, hidden, so not known
+        ("Define TOKEN_TIMEOUT 7", "Timeout ${TOKEN_TIMEOUT}", "KeepAlive ${TOKEN_TIMEOUT}"),
+        # a secret by use (a URL's password) given to a number and to KeepAlive
+        (
+            "LoadModule proxy_module modules/mod_proxy.so",
+            "LoadModule proxy_http_module modules/mod_proxy_http.so",
+            "Define PW 12345678",
+            "ProxyPass /a http://user:${PW}@backend.example/",
+            "Timeout ${PW}",
+            "<VirtualHost *:8080>",
+            "KeepAliveTimeout ${PW}",
+            "</VirtualHost>",
+        ),
+    ],
+    ids=["secret-named", "secret-by-use"],
+)
+def test_a_facts_document_with_a_setting_not_known_is_audited_as_the_tree(
+    tmp_path: Path, lines: tuple[str, ...]
+) -> None:
+    # The loader writes a value it hides as null with a note; its own document
+    # must be read back, graded as the tree was.
+    root = tmp_path / "root"
+    (root / "usr/local/apache2/conf").mkdir(parents=True)
+    conf = ["LoadModule mpm_event_module modules/mod_mpm_event.so", "Listen 8080", *lines]
+    (root / "usr/local/apache2/conf/httpd.conf").write_text("\n".join(conf) + "\n")
+    code, out, err = run("facts", "--root", str(root), "--apache-version", "2.4.71")
+    assert code == 0, err
+    assert json.loads(out)["apache"]["settings"]["Timeout"]["value"] is None
+    path = tmp_path / "facts.json"
+    path.write_text(out)
+    local_code, local, _ = run("audit", "--root", str(root), "--apache-version", "2.4.71",
+                               "--format", "json")  # fmt: skip
+    facts_code, again, err = run("audit", "--facts", str(path), "--format", "json")
+    assert (facts_code, err) == (local_code, "")
+
+    def judged(report: str) -> list[tuple[str, str | None, str | None, str]]:
+        findings = json.loads(report)["findings"]
+        return sorted((f["rule"], f["setting"], f["scope"], f["message"]) for f in findings)
+
+    assert judged(again) == judged(local)
+    assert json.loads(again)["grade"] == json.loads(local)["grade"]
+
+
 def _config_with_rules_dir(tmp_path: Path) -> Path:
     """A tcpaudit.toml whose rules_dirs adds TA950, a copy of TA101 under a new id."""
     rules = tmp_path / "house-rules"
