@@ -267,3 +267,42 @@ def test_evidence_with_numbers_no_httpd_has_gives_no_version(
     target.write_bytes(content)
     build = detect_build(RootFS(tmp_path), "debian")
     assert build.version is None or len(build.version) <= 14
+
+
+UPSTREAM = CORPUS / "upstream-httpd-2.4.62"
+# What a self-built httpd's bytes hold: its version and platform, and the
+# module names of its modules compiled in (upstream: core, so, http, the MPM
+# event by default... here the three every build has).
+SELF_BUILT = (
+    b"\x7fELF\x00\x00Apache/2.4.62 (Unix)\x00core_module\x00so_module\x00http_module\x00\x00"
+)
+
+
+@pytest.mark.parametrize(
+    ("top", "main"),
+    [
+        # the official httpd image: a Debian base, httpd built in /usr/local/apache2
+        ("usr/local/apache2", None),
+        # Bitnami: a Debian base, httpd built in /opt/bitnami/apache
+        ("opt/bitnami/apache", "/opt/bitnami/apache/conf/httpd.conf"),
+    ],
+)
+def test_a_self_built_httpd_on_a_debian_base_is_its_own_build(
+    tmp_path: Path, top: str, main: str | None
+) -> None:
+    # Debian links log_config, logio, version and unixd into apache2; the
+    # upstream httpd.conf loads them, which Debian's build refuses. The
+    # binary beside the configuration decides, not os-release.
+    root = tmp_path / "root"
+    shutil.copytree(UPSTREAM / "usr/local/apache2", root / top, symlinks=True)
+    conf = root / top / "conf/httpd.conf"
+    conf.write_text(conf.read_text().replace('"/usr/local/apache2"', f'"/{top}"'))
+    (root / top / "bin").mkdir(parents=True, exist_ok=True)
+    (root / top / "bin/httpd").write_bytes(SELF_BUILT)
+    os_release(root, ID="debian", VERSION_ID="12")
+    config = load_apache(main, root=root)
+    assert config is not None
+    assert config.build == "upstream"
+    assert config.build_source == f"binary {top}/bin/httpd (Apache/2.4.62 (Unix))"
+    assert config.version == "2.4.62"
+    assert "log_config_module" in config.modules

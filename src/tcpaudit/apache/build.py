@@ -22,6 +22,7 @@ It reads no configuration directive (``loader.py`` does).
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,6 +36,7 @@ __all__ = [
     "EVIDENCE_FILES",
     "Build",
     "BuildName",
+    "binary_beside",
     "detect_build",
     "read_binary",
     "static_modules",
@@ -221,7 +223,11 @@ def _family_of_binary(binary: BinaryFacts) -> BuildName | None:
 
 
 def detect_build(
-    fs: RootFS, layout: str, override: str | None = None, binary_override: str | None = None
+    fs: RootFS,
+    layout: str,
+    override: str | None = None,
+    binary_override: str | None = None,
+    main_file: str | None = None,
 ) -> Build:
     """Work out the httpd build of a root.
 
@@ -231,6 +237,11 @@ def detect_build(
         override: ``--apache-build``; it decides the family, the root still
             gives the version and MPM.
         binary_override: the binary the service runs (from its invocation), if known.
+        main_file: the main configuration file found (a tree path): the
+            binary of its own layout, and ``bin/httpd`` beside its directory
+            (``/opt/bitnami/apache/conf/httpd.conf``), come before the binaries
+            of the family os-release names (a self-built httpd on a Debian
+            base, as the official httpd image is).
 
     Raises:
         UsageError: ``override`` names no known build.
@@ -242,8 +253,11 @@ def detect_build(
     layout_family = _LAYOUT_FAMILIES.get(layout)
     guess = override or os_family or layout_family
     candidates: list[str] = [binary_override] if binary_override else []
-    # The guessed family's binaries, then the two names most builds use.
-    for path in (*_BINARIES[guess or "upstream"], "/usr/sbin/apache2", "/usr/sbin/httpd"):
+    beside = binary_beside(main_file)
+    own = (*_BINARIES[layout_family], *beside) if layout_family is not None else beside
+    # The configuration's own binaries, the guessed family's, then the two
+    # names most builds use.
+    for path in (*own, *_BINARIES[guess or "upstream"], "/usr/sbin/apache2", "/usr/sbin/httpd"):
         if path not in candidates:
             candidates.append(path)
     binary = next(
@@ -300,6 +314,15 @@ def detect_build(
         linked_mpm=linked_mpm,
         mpm_source=mpm_source,
     )
+
+
+def binary_beside(main_file: str | None) -> tuple[str, ...]:
+    """``bin/httpd`` of the directory above a main file's (ServerRoot's
+    ``conf/httpd.conf`` and ``bin/httpd`` in upstream's own layout)."""
+    if main_file is None or not main_file.startswith("/"):
+        return ()
+    top = posixpath.dirname(posixpath.dirname(posixpath.normpath(main_file)))
+    return (posixpath.join(top, "bin", "httpd"),) if top not in ("", "/") else ()
 
 
 def _before_2_4(version: str | None) -> bool:

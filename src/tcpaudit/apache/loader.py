@@ -24,7 +24,7 @@ from ..errors import ApacheConfigError, UsageError, raises_only_documented_error
 from ..notes import limit_notes
 from ..provenance import Location, Note
 from ..rootfs import RootFS
-from .build import BuildName, detect_build
+from .build import BuildName, binary_beside, detect_build
 from .command_line import directives_shown
 from .effective import (
     TRACKED_KEYS,
@@ -262,7 +262,7 @@ def _load(
     if located is None:
         return None
     layout, main_real = located
-    detected = detect_build(fs, layout.name, request.build)
+    detected = detect_build(fs, layout.name, request.build, main_file=str(layout.main_file))
     layout = layout_for_build(layout, detected.name)
     notes: list[Note] = []
 
@@ -440,7 +440,8 @@ def _load(
     config._wildcards = result.wildcards
     config._looked_for = result.missing_includes
     config._directories_read = result.directories_read
-    config._startup_names = list(invocation.queries.names)
+    # The binary beside the main file gives the build: a new one there changes it.
+    config._startup_names = [*invocation.queries.names, *binary_beside(str(layout.main_file))]
     config._startup_patterns = list(invocation.queries.patterns)
     if result.secret_values:
         config._secret_hider = hidden
