@@ -12,12 +12,13 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import ConfigDict, Field, computed_field, model_validator
 
 from .apache.build import BuildName
 from .apache.loader import load_apache
 from .apache.model import ApacheConfig
 from .errors import UsageError, raises_only_documented_errors
+from .first_error import FirstErrorModel
 from .hold import HOLDING_MPMS, exhaustion, kind_holds, silent_deferred_seconds
 from .provenance import Note
 from .rootfs import RootFS
@@ -100,7 +101,7 @@ def least_retries2_for(seconds: float, rto_max: float = TCP_RTO_MAX_SECONDS) -> 
     return 255
 
 
-class DerivedTimings(BaseModel):
+class DerivedTimings(FirstErrorModel):
     """Numbers computed from several settings; None when an input is unknown.
 
     ``worker_hold_seconds`` maps each kind of stalled client (``hold.HOLD_KINDS``)
@@ -210,7 +211,7 @@ def hold_timings(config: ApacheConfig, workers: int | None) -> dict[str, Any]:
     return values
 
 
-class HostFacts(BaseModel):
+class HostFacts(FirstErrorModel):
     """The audited host: its Apache configuration, its sysctls, and what follows from them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

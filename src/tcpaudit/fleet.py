@@ -26,14 +26,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import click
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 from tabulate import tabulate
 
 from .cli_support import errors_exit_2, write_output
 from .engine.findings import MAX_REPORT_FINDINGS, Report, Severity, too_many_findings
 from .engine.grade import Grade
 from .errors import ParseError
-from .inputs import load_json, read_bytes
+from .first_error import FirstErrorModel
+from .inputs import DocumentError, check_json_size, load_json, read_bytes
 from .report.markdown import escape_text
 from .safetext import dump_model_json, for_a_log, printable
 
@@ -60,7 +61,7 @@ WORST_LIMIT = 10  # hosts listed under summary.worst
 PROGRESS_MIN_FILES = 200
 
 
-class FleetHost(BaseModel):
+class FleetHost(FirstErrorModel):
     """One host's line in the roll-up; counts are of unsuppressed findings."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -73,7 +74,7 @@ class FleetHost(BaseModel):
     high: int
 
 
-class RuleCount(BaseModel):
+class RuleCount(FirstErrorModel):
     """A rule and how many hosts have at least one unsuppressed finding of it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -83,7 +84,7 @@ class RuleCount(BaseModel):
     hosts: int
 
 
-class HostScore(BaseModel):
+class HostScore(FirstErrorModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str
@@ -91,7 +92,7 @@ class HostScore(BaseModel):
     score: int
 
 
-class FleetStats(BaseModel):
+class FleetStats(FirstErrorModel):
     """The fleet at a glance: host count, grade distribution, top rules, worst hosts."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -102,7 +103,7 @@ class FleetStats(BaseModel):
     worst: list[HostScore]
 
 
-class FleetSummary(BaseModel):
+class FleetSummary(FirstErrorModel):
     """The JSON of ``tcpaudit fleet --format json``: ``{"hosts": [...], "summary": {...}}``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -158,6 +159,11 @@ def load_report(path: str | Path) -> Report:
             f"not a tcpaudit JSON report (more than {MAX_REPORT_FINDINGS:,} findings)",
             file=str(path),
         )
+    try:
+        # pydantic-core's parser holds about 500 bytes a value: counted first.
+        check_json_size(data)
+    except DocumentError as exc:
+        raise ParseError(f"not a tcpaudit JSON report ({exc})", file=str(path)) from exc
     try:
         # model_validate_json parses and validates in one pass in pydantic-core:
         # 69 us a report against 95 us for json.loads + model_validate (bench/RESULTS-fleet.md).

@@ -29,6 +29,8 @@ import stat
 __all__ = [
     "DEFAULT_LIMIT_BYTES",
     "MAX_DOCUMENT_DEPTH",
+    "MAX_DOCUMENT_OBJECTS",
+    "MAX_DOCUMENT_VALUES",
     "MAX_INT_DIGITS",
     "MAX_YAML_NODES",
     "DocumentError",
@@ -36,6 +38,7 @@ __all__ = [
     "SecretFileError",
     "TooLargeError",
     "check_json_depth",
+    "check_json_size",
     "check_yaml_shape",
     "load_json",
     "long_number_line",
@@ -52,6 +55,16 @@ _CHUNK_BYTES = 1024 * 1024
 # tcpaudit's own documents nest at most 8 deep (facts: apache.vhosts[i].settings.X.value.header);
 # far below the interpreter's recursion limit, which parsers and validators would hit.
 MAX_DOCUMENT_DEPTH = 64
+# Every JSON value costs memory once parsed, and an object more once validated:
+# a 64 MiB document of 22 million empty lists took 1.75 GB (10.8 GB in
+# pydantic-core's parser), 3 million small objects 2.2 GB. A facts document
+# tcpaudit writes within 64 MiB holds under 2.2 million values and 0.45
+# million objects (50,000 vhosts: 1.59 million and 315,000).
+MAX_DOCUMENT_VALUES = 4_000_000
+MAX_DOCUMENT_OBJECTS = 600_000
+# A value, counted where it starts: each one after a container's first
+# follows a comma, each container opens with a bracket; strings skipped whole.
+_JSON_VALUE_TOKEN = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[\[{,]')
 # A rule file has a few dozen nodes; YAML aliases could make a small file name billions.
 MAX_YAML_NODES = 100_000
 # int() refuses a decimal of more digits (sys.get_int_max_str_digits(), CVE-2020-10735):
@@ -246,6 +259,38 @@ def check_json_depth(text: str, limit: int = MAX_DOCUMENT_DEPTH) -> None:
             depth -= 1
 
 
+def check_json_size(
+    data: str | bytes,
+    max_values: int = MAX_DOCUMENT_VALUES,
+    max_objects: int = MAX_DOCUMENT_OBJECTS,
+) -> None:
+    """Refuse JSON that holds more values or objects than memory allows for.
+
+    Runs before any parser: counted on the text, so a refusal costs no memory.
+
+    Raises:
+        DocumentError: with the 1-based line of the value past the bound.
+    """
+    if isinstance(data, str):
+        braces, others = data.count("{"), data.count(",") + data.count("[")
+    else:
+        braces, others = data.count(b"{"), data.count(b",") + data.count(b"[")
+    if braces + others <= max_values and braces <= max_objects:
+        return  # within bounds even if every comma and bracket is outside strings
+    text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+    values = objects = 0
+    for match in _JSON_VALUE_TOKEN.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            continue
+        values += 1
+        objects += token == "{"
+        if values > max_values or objects > max_objects:
+            line = text.count("\n", 0, match.start()) + 1
+            what = f"{max_values:,} values" if values > max_values else f"{max_objects:,} objects"
+            raise DocumentError(f"holds more than {what} (line {line})")
+
+
 def long_number_line(text: str) -> int | None:
     """The 1-based line of the first number of more than MAX_INT_DIGITS digits, if any."""
     match = _LONG_NUMBER.search(text)
@@ -272,6 +317,7 @@ def load_json(data: bytes | str, limit: int = MAX_DOCUMENT_DEPTH) -> object:
             raise DocumentError(f"not UTF-8 text (byte {exc.start})") from exc
     else:
         text = data
+    check_json_size(text)  # first: it stops at the bound, the depth scan reads on
     check_json_depth(text, limit)
 
     def parse_int(literal: str) -> int:

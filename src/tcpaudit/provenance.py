@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
+
+from .first_error import FirstErrorModel
 
 __all__ = ["FileLine", "LineNumber", "Location", "Note"]
 
@@ -23,7 +25,7 @@ LineNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 FileLine = Annotated[str, StringConstraints(pattern=r"^[\s\S]*:[1-9][0-9]{0,8}$")]
 
 
-class Location(BaseModel):
+class Location(FirstErrorModel):
     """A place in an audited file; ``file`` is relative to the audited root."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -35,7 +37,7 @@ class Location(BaseModel):
         return self.file if self.line is None else f"{self.file}:{self.line}"
 
 
-class Note(BaseModel):
+class Note(FirstErrorModel):
     """Something a loader noticed that is not an error (Apache or the kernel tolerate it)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

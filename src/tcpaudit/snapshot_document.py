@@ -15,9 +15,10 @@ import posixpath
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .apache.known_tokens import shown_prefix
+from .first_error import FirstErrorModel
 from .inputs import DEFAULT_LIMIT_BYTES
 from .safetext import printable
 
@@ -59,7 +60,7 @@ _INTERFACE_KEY = re.compile(r"net/ipv4/(?:conf|neigh)/[^/\x00]{1,15}/[A-Za-z0-9_
 _SERVER_VERSION = re.compile(r"^Server version:\s*Apache/(\d+\.\d+(?:\.\d+)?)", re.MULTILINE)
 
 
-class FileEntry(BaseModel):
+class FileEntry(FirstErrorModel):
     """One path of a snapshot: exactly one of its kinds is set.
 
     ``present`` means the path exists but its contents were not needed
@@ -119,7 +120,7 @@ class FileEntry(BaseModel):
 _BINARY_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,60}_module")
 
 
-class HttpdBinary(BaseModel):
+class HttpdBinary(FirstErrorModel):
     """What the loader reads from an httpd binary's bytes (``apache/binary.py``).
 
     The collector reads the binary on the managed host and sends only this;
@@ -165,7 +166,7 @@ class HttpdBinary(BaseModel):
         return b"".join(parts)
 
 
-class Snapshot(BaseModel):
+class Snapshot(FirstErrorModel):
     """The document ``tcpaudit.audit.facts`` returns as ``ansible_facts.tcpaudit``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -117,6 +117,53 @@ def test_deep_json_is_one_error_line(tmp_path: Path) -> None:
         assert_one_error_line(run, str(document))
 
 
+# -- 8b. documents of many small values --------------------------------------------------
+# Each parsed value costs memory, each validated object more, and pydantic
+# made an error per bad item of a list: a 64 MiB facts document of 3 million
+# places took 2.2 GB, 22 million empty lists 1.75 GB (10.8 GB in fleet), a
+# 12 MB list of 2 million empty lists where names belong 2.3 GB of errors.
+
+
+def test_documents_of_many_small_values_are_one_error_line(tmp_path: Path) -> None:
+    facts = json.loads(cli_in_child(["facts", "--root", str(INCIDENT)], tmp_path)["stdout"])
+    report = json.loads(
+        cli_in_child(["audit", "--root", str(INCIDENT), "--format", "json"], tmp_path)["stdout"]
+    )
+
+    def facts_with(**apache: object) -> str:
+        copy = json.loads(json.dumps(facts))
+        copy["apache"].update(apache)
+        return json.dumps(copy, separators=(",", ":"))
+
+    place = {"file": "a", "line": 1}
+    documents = {
+        # within 64 MiB, over the counts: refused before parsing
+        "places": facts_with(tls_engine_lines=[place] * 610_000),
+        "empty-lists": "[" + "[]," * 2_100_000 + "[]]",
+        "report-of-empty-lists": json.dumps({**report, "x": [[]] * 2_100_000}),
+        # within the counts: validation stops at the first bad item
+        "lists-for-names": facts_with(files=[[]] * 1_500_000),
+        "numbers-for-names": facts_with(files=[1.5] * 1_500_000),
+        "report-numbers-for-fingerprints": json.dumps({**report, "unlisted": [1.5] * 1_500_000}),
+    }
+    cases: list[tuple[Path, list[str], str]] = []
+    for name, text in documents.items():
+        document = tmp_path / f"{name}.json"
+        document.write_text(text)
+        needle = "holds more than" if name in ("places", "empty-lists") else ""
+        cases.append((document, ["audit", "--facts", str(document)], needle))
+        if name.startswith("report") or name == "empty-lists":
+            cases.append(
+                (document, ["audit", "--root", str(INCIDENT), "--baseline", str(document)], "")
+            )
+            cases.append((document, ["fleet", str(document)], ""))
+    outcome = clis_in_child([args for _, args, _ in cases], tmp_path)
+    for (document, _, needle), run in zip(cases, outcome["runs"], strict=True):
+        assert_one_error_line(run, str(document), needle)
+    assert "holds more than 600,000 objects" in outcome["runs"][0]["stderr"]
+    assert "holds more than 4,000,000 values" in outcome["runs"][1]["stderr"]
+
+
 def test_facts_places_out_of_shape_are_one_error_line(tmp_path: Path) -> None:
     # A line below 1 went into SARIF's startLine as it was; a "file:line"
     # whose line is not a number raised a traceback when a fix was built.

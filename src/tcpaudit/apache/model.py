@@ -11,8 +11,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
+from ..first_error import FirstErrorModel
 from ..provenance import FileLine, LineNumber, Location, Note
 from .tree import Directive
 from .values import RequestReadTimeoutValue, c_long
@@ -48,7 +49,7 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-class ApacheSetting(BaseModel):
+class ApacheSetting(FirstErrorModel):
     """One effective directive value and where it comes from."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -66,7 +67,7 @@ class ApacheSetting(BaseModel):
         return None if self.file is None else Location(file=self.file, line=self.line)
 
 
-class ProxyRoute(BaseModel):
+class ProxyRoute(FirstErrorModel):
     """A ``ProxyPass`` mapping and its worker parameters (``timeout=``, ``keepalive=``).
 
     ``section`` is the ``<Location>`` it is written in, if any: there the line
@@ -105,7 +106,7 @@ class ProxyRoute(BaseModel):
     member: str | None = None
 
 
-class VirtualHost(BaseModel):
+class VirtualHost(FirstErrorModel):
     """A ``<VirtualHost>`` section and the settings it sets itself."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -124,7 +125,7 @@ class VirtualHost(BaseModel):
     main_routes: list[ProxyRoute] | None = None
 
 
-class ApacheInvocation(BaseModel):
+class ApacheInvocation(FirstErrorModel):
     """How the service starts httpd, besides its configuration files.
 
     ``environment`` holds the names of the variables httpd receives, not their
@@ -142,7 +143,7 @@ class ApacheInvocation(BaseModel):
     environment: list[str] = Field(default_factory=list)
 
 
-class ApacheConfig(BaseModel):
+class ApacheConfig(FirstErrorModel):
     """The effective Apache configuration of a host.
 
     ``files`` are the files httpd reads, in the order it reads them, each named

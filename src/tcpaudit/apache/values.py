@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from ..first_error import FirstErrorModel
 
 __all__ = [
     "InvalidValueError",
@@ -135,7 +137,7 @@ def parse_flag_keepalive(text: str, version: tuple[int, ...] = (2, 4)) -> bool:
     return not (text.lower() == "off" or text == "0")
 
 
-class ReadTimeoutLimit(BaseModel):
+class ReadTimeoutLimit(FirstErrorModel):
     """One stage of mod_reqtimeout: initial timeout, optional maximum, minimum rate.
 
     ``default`` marks a stage no RequestReadTimeout line names, which runs with
@@ -173,7 +175,7 @@ class ReadTimeoutLimit(BaseModel):
         return self.timeout_seconds == 0
 
 
-class RequestReadTimeoutValue(BaseModel):
+class RequestReadTimeoutValue(FirstErrorModel):
     """mod_reqtimeout's limits; a stage set to 0 or absent imposes no limit."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -12,17 +12,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from ..engine.findings import FileChange, JsonScalar, Severity
 from ..engine.rule import Context
 from ..facts import HostFacts
+from ..first_error import FirstErrorModel
 from ..provenance import Location
 
 __all__ = ["Check", "CheckParams", "Hit", "as_seconds", "plain_number"]
 
 
-class CheckParams(BaseModel):
+class CheckParams(FirstErrorModel):
     """Base of every check's parameter model: unknown parameters are rejected."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

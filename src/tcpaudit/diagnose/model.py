@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ..engine.findings import KernelSummary, Report
+from ..first_error import FirstErrorModel
 
 __all__ = [
     "MAX_PIDS_LISTED",
@@ -39,7 +40,7 @@ SocketSource = Literal["proc", "ss", "netstat"]
 MAX_PIDS_LISTED = 100
 
 
-class Listener(BaseModel):
+class Listener(FirstErrorModel):
     """One listening socket on an Apache port and its accept queue."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,7 +54,7 @@ class Listener(BaseModel):
     )
 
 
-class Connections(BaseModel):
+class Connections(FirstErrorModel):
     """Server-side sockets on the Apache ports, by state (listeners excluded).
 
     ``*_unaccepted`` sockets wait in a listener's accept queue (no process holds
@@ -89,7 +90,7 @@ class Connections(BaseModel):
     close_wait_other: int = 0
 
 
-class Owner(BaseModel):
+class Owner(FirstErrorModel):
     """A process holding sockets on the Apache ports."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -102,7 +103,7 @@ class Owner(BaseModel):
     listener: bool = Field(False, description="holds an Apache listening socket")
 
 
-class CloseWaitSocket(BaseModel):
+class CloseWaitSocket(FirstErrorModel):
     """One CLOSE_WAIT socket on an Apache port: the evidence behind the counts.
 
     ``unread_bytes`` is the receive queue: the FIN counts one byte, so 1 means
@@ -119,7 +120,7 @@ class CloseWaitSocket(BaseModel):
     pids_not_listed: int = Field(0, description="how many more processes hold it")
 
 
-class ScoreboardSummary(BaseModel):
+class ScoreboardSummary(FirstErrorModel):
     """What mod_status said each worker was doing."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -130,7 +131,7 @@ class ScoreboardSummary(BaseModel):
     states: dict[str, int] = Field(default_factory=dict)
 
 
-class Workers(BaseModel):
+class Workers(FirstErrorModel):
     """How many of Apache's workers are taken, and how that is known."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -147,7 +148,7 @@ class Workers(BaseModel):
     reading: int | None = Field(None, description="workers reading a request (scoreboard R)")
 
 
-class Instance(BaseModel):
+class Instance(FirstErrorModel):
     """The running httpd whose sockets a section explains, and how it was found."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -185,7 +186,7 @@ class KernelCounters(KernelSummary):
     listen_drops_increase: int | None = None
 
 
-class BackendCloseWait(BaseModel):
+class BackendCloseWait(FirstErrorModel):
     """CLOSE_WAIT that Apache holds toward a proxied backend that closed first."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -201,7 +202,7 @@ class BackendCloseWait(BaseModel):
     disablereuse: bool = False
 
 
-class Sample(BaseModel):
+class Sample(FirstErrorModel):
     """Where one ``--watch`` sample stands in the series, and what changed since the first."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -32,9 +32,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError
 
 from ..errors import ConfigError
+from ..first_error import FirstErrorModel
 from ..inputs import MAX_INT_DIGITS, long_number_line, read_text
 from ..provenance import Location
 from .findings import Profile, Severity
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 
-class RuleSettings(BaseModel):
+class RuleSettings(FirstErrorModel):
     """A ``[rules.TAnnn]`` table: turn a rule off, change its severity or its parameters."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -65,7 +66,7 @@ class RuleSettings(BaseModel):
 MAX_SUPPRESSIONS = 1_000
 
 
-class Suppression(BaseModel):
+class Suppression(FirstErrorModel):
     """Hide a finding from the grade and exit code, keeping it visible as suppressed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -87,7 +88,7 @@ class Suppression(BaseModel):
         return self.expires is not None and self.expires < today
 
 
-class AuditConfig(BaseModel):
+class AuditConfig(FirstErrorModel):
     """What a user's tcpaudit.toml (or ``[tool.tcpaudit]``) changes in an audit.
 
     Built by ``load_config``, or directly: ``AuditConfig(profile="internal",

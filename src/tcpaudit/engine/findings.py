@@ -10,12 +10,13 @@ import json
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from .._version import __version__
 from ..apache.known_tokens import hide_known_tokens
 from ..apache.shell_state import REDACTED_VALUE
 from ..facts import DerivedTimings
+from ..first_error import FirstErrorModel
 from ..provenance import LineNumber, Location, Note
 from ..safetext import json_safe, show_bytes
 
@@ -93,7 +94,7 @@ _RANKS = {
 ChangeAction = Literal["replace", "insert_after", "append", "create"]
 
 
-class FileChange(BaseModel):
+class FileChange(FirstErrorModel):
     """One edit of one file that applies a finding's fix.
 
     ``file`` is named as the finding's location names it (relative to the
@@ -122,7 +123,7 @@ class FileChange(BaseModel):
     was: str | None = None
 
 
-class Finding(BaseModel):
+class Finding(FirstErrorModel):
     """One rule's verdict on one setting (or one virtual host's setting)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -169,14 +170,14 @@ def too_many_findings(document: bytes) -> bool:
     return document.count(b'"rule"') > MAX_REPORT_FINDINGS
 
 
-class ToolInfo(BaseModel):
+class ToolInfo(FirstErrorModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Literal["tcpaudit"] = "tcpaudit"
     version: str = __version__
 
 
-class ApacheSummary(BaseModel):
+class ApacheSummary(FirstErrorModel):
     """The Apache facts a reader needs to follow the findings."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -190,14 +191,14 @@ class ApacheSummary(BaseModel):
     vhosts: int
 
 
-class KernelSummary(BaseModel):
+class KernelSummary(FirstErrorModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kernel: str | None = None
     boot: str | None = None
 
 
-class Report(BaseModel):
+class Report(FirstErrorModel):
     """The result of ``tcpaudit.audit``: graded, sorted findings about one host."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -14,11 +14,12 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from ..apache.known_tokens import shown_prefix
 from ..apache.model import MpmName, version_tuple
 from ..facts import HostFacts
+from ..first_error import FirstErrorModel
 from ..provenance import Location
 from .findings import JsonScalar, Profile, Severity
 
@@ -70,14 +71,14 @@ MAX_REFERENCES = 8  # copied into each finding too
 MAX_TAG_CHARACTERS = 64
 
 
-class Example(BaseModel):
+class Example(FirstErrorModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     bad: str = Field(max_length=MAX_TEXT_CHARACTERS)
     use_instead: str = Field(max_length=MAX_TEXT_CHARACTERS)
 
 
-class ExpiredSuppression(BaseModel):
+class ExpiredSuppression(FirstErrorModel):
     """A ``[[suppress]]`` entry of the user's configuration whose date has passed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -95,7 +96,7 @@ RuleRunner = Callable[
 ]
 
 
-class Context(BaseModel):
+class Context(FirstErrorModel):
     """What a rule may depend on besides the facts themselves.
 
     ``rules`` is what the engine hands checks that must know how the rest of
@@ -113,7 +114,7 @@ class Context(BaseModel):
     rules: RuleRunner | None = Field(default=None, exclude=True, repr=False)
 
 
-class _Selector(BaseModel):
+class _Selector(FirstErrorModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mpm: list[MpmName] | None = None
@@ -157,7 +158,7 @@ class ContextOverride(_Selector):
 _REFERENCE = re.compile(r"https?://[!#-&(-;=?-\[\]-~]{1,500}")
 
 
-class Rule(BaseModel):
+class Rule(FirstErrorModel):
     """One rule of the catalogue (``rules/TA101-apache-timeout.yaml``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
     model_serializer,
 )
 
+from ..first_error import FirstErrorModel
 from ..provenance import LineNumber, Location, Note
 
 __all__ = [
@@ -54,7 +54,7 @@ def value_text(value: SysctlValue) -> str:
     return " ".join(str(part) for part in value) if isinstance(value, list) else str(value)
 
 
-class SysctlSource(BaseModel):
+class SysctlSource(FirstErrorModel):
     """A value as one source states it (a /proc file, a line of a sysctl file).
 
     ``glob`` is the pattern as written when a glob line (``net.ipv4.tcp_keepalive_*``)
@@ -84,7 +84,7 @@ class SysctlSource(BaseModel):
         return data
 
 
-class SysctlGlob(BaseModel):
+class SysctlGlob(FirstErrorModel):
     """A glob line of a persistent file, kept as written.
 
     tcpaudit expands globs against the keys it knows (the live keys and the
@@ -102,7 +102,7 @@ class SysctlGlob(BaseModel):
     line: LineNumber
 
 
-class SysctlSetting(BaseModel):
+class SysctlSetting(FirstErrorModel):
     """One sysctl key: the value in force and every source that states it.
 
     ``default_depends_on_memory`` marks keys whose kernel default is computed
@@ -178,7 +178,7 @@ class SysctlSetting(BaseModel):
         )
 
 
-class SysctlSettings(BaseModel):
+class SysctlSettings(FirstErrorModel):
     """All sysctl keys tcpaudit knows of for a host, keyed by dotted name.
 
     ``persistent_files`` lists the files the boot tool applies, in its order

@@ -46,8 +46,19 @@ ARGUMENT_SPEC = {
 
 
 def _plain(value):
-    """The value as plain JSON types (facts may arrive as Ansible's wrapped strings)."""
-    return json.loads(json.dumps(value))
+    """The value as plain JSON types (facts may arrive as Ansible's wrapped strings),
+    held to the bounds of a document read from a file (the managed host wrote it)."""
+    from tcpaudit.errors import FactsError
+    from tcpaudit.inputs import DEFAULT_LIMIT_BYTES, DocumentError, check_json_size
+
+    text = json.dumps(value)  # ASCII: one byte a character
+    if len(text) > DEFAULT_LIMIT_BYTES:
+        raise FactsError(f"the facts document is larger than {DEFAULT_LIMIT_BYTES} bytes")
+    try:
+        check_json_size(text)
+    except DocumentError as exc:
+        raise FactsError(f"the facts document {exc}") from exc
+    return json.loads(text)
 
 
 def write_report(directory, name, text):
