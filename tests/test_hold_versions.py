@@ -17,7 +17,7 @@ from tcpaudit.hold import exhaustion, kind_holds, silent_deferred_seconds
 PREFORK = "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\n"
 EVENT = "LoadModule mpm_event_module modules/mod_mpm_event.so\n"
 REQTIMEOUT = "LoadModule reqtimeout_module modules/mod_reqtimeout.so\n"
-SSL = "LoadModule ssl_module modules/mod_ssl.so\nListen 443\n"
+SSL = "LoadModule ssl_module modules/mod_ssl.so\nListen 443\nSSLEngine on\n"
 
 
 def config(

@@ -31,8 +31,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
-from .apache.apr_addresses import listen_port
-from .apache.model import ApacheConfig, ApacheSetting, MpmName
+from .apache.model import ApacheConfig, ApacheSetting, MpmName, VirtualHost
 from .apache.scopes import keepalive_on, vhost_label
 from .apache.values import ReadTimeoutLimit, RequestReadTimeoutValue
 from .vhost_matching import reach, reach_remembered
@@ -277,22 +276,20 @@ def _trickle(stage: ReadTimeoutLimit | None, version: tuple[int, ...]) -> tuple[
 
 
 def has_tls_listener(config: ApacheConfig) -> bool:
-    """mod_ssl loaded and a ``Listen`` for https (``443``, or ``https`` named),
-    or a server with ``SSLEngine on``: mod_ssl speaks TLS on its addresses
-    whatever the Listen line's protocol (measured in the lab)."""
+    """mod_ssl loaded and the base server of some address speaking TLS (the
+    main server where some Listen address has no vhost): mod_ssl decides per
+    server, from SSLEngine, or an https Protocol with a certificate, never
+    from a Listen's protocol alone (apache/tls_servers.py, measured)."""
     if not config.has_module("ssl_module"):
         return False
-    listens = config.settings.get("Listen")
-    for line in listens.value if listens is not None and isinstance(listens.value, list) else []:
-        words = line.split()
-        if not words:
-            continue
-        # ap_set_listener: https by default on port 443 however it is spelled.
-        port = listen_port(words[0])
-        protocol = words[1].lower() if len(words) > 1 else ("https" if port == 443 else "http")
-        if protocol == "https":
-            return True
-    return bool(config.tls_engine_lines)
+    reached = reach(config)
+    if reached.main_server_is_base and config.main_server_tls:
+        return True
+    bases: dict[tuple[str, str], VirtualHost] = {}
+    for vhost, addresses in reached.served:
+        for address in addresses:
+            bases.setdefault(address, vhost)
+    return any(vhost.tls for vhost in bases.values())
 
 
 def _candidate(

@@ -74,7 +74,7 @@ def paste(conf: Path, fix: str) -> None:
             "tls-on-a-small-pool",
             EVENT
             + REQTIMEOUT
-            + "LoadModule ssl_module modules/mod_ssl.so\nListen 443\nTimeout 20\n"
+            + "LoadModule ssl_module modules/mod_ssl.so\nListen 443\nSSLEngine on\nTimeout 20\n"
             + "RequestReadTimeout header=10-20,MinRate=500 body=10-60,MinRate=500\n"
             + "MaxRequestWorkers 75\nServerLimit 3\n",
             # Timeout-bound, a stalled handshake ties with a slow reader (named first).
@@ -149,7 +149,9 @@ def test_debian_ta101_says_what_timeout_still_bounds(tmp_path: Path) -> None:
 
 def test_ta101_names_the_tls_handshake_where_no_stage_bounds_it(tmp_path: Path) -> None:
     text = (
-        EVENT + REQTIMEOUT + "LoadModule ssl_module modules/mod_ssl.so\nListen 443\nTimeout 300\n"
+        EVENT
+        + REQTIMEOUT
+        + "LoadModule ssl_module modules/mod_ssl.so\nListen 443\nSSLEngine on\nTimeout 300\n"
     )
     (timeout,) = findings(tree(tmp_path / "a", text), version="2.4.71")["TA101"]
     assert "a stalled TLS handshake (no handshake stage applies)" in timeout.message

@@ -28,6 +28,7 @@ from .memory import MemoryGuard
 from .model import ApacheSetting, MpmName, SettingValue, VirtualHost
 from .proxy import PROXY_KEYS, ServerWorkers, counting, proxy_routes, vhost_proxy
 from .shell_state import REDACTED_VALUE
+from .tls_servers import TlsDirectives
 from .tree import Directive
 from .values import (
     InvalidValueError,
@@ -404,6 +405,7 @@ def virtual_hosts(
     # stage: a vhost line starts from the server's value, not from the defaults.
     server_read = _collect(directives, version, _READ_TIMEOUT).get("RequestReadTimeout")
     default_ports = _with_default_ports(directives)
+    main_tls = TlsDirectives.of(directives)
     # Routes through balancers are copied per member: counted across hosts.
     copies = counting(memory.check) if memory is not None else None
     for index, directive in enumerate(_sections(directives, "virtualhost")):
@@ -484,6 +486,7 @@ def virtual_hosts(
                 line=directive.line,
                 settings=settings,
                 proxy_routes=own_routes,
+                tls=TlsDirectives.of(children).under(main_tls).speaks_tls,
                 main_routes=main_routes,
             )
         )

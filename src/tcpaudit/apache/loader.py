@@ -50,6 +50,7 @@ from .secret_hiding import notes_without_secret_values, secret_values_hider, wit
 from .secret_words import redact_text
 from .shell_redirections import SHAPED_LIKE_SECRET, looks_secret, shown_directive, shown_name
 from .shell_state import redact_environment
+from .tls_servers import TlsDirectives
 from .tree import Directive
 
 __all__ = ["infer_version", "load_apache"]
@@ -429,7 +430,7 @@ def _load(
             Location(file=file, line=line) for file, line in result.secret_value_lines
         ],
         macro_body_lines=[Location(file=file, line=line) for file, line in result.macro_body_lines],
-        tls_engine_lines=_tls_engine_lines(result.directives),
+        main_server_tls=TlsDirectives.of(result.directives).speaks_tls,
         # Limited first: hiding the secrets' forms reads each note kept.
         notes=notes_without_secret_values(
             limit_notes([*notes, *invocation.notes, *setting_notes, *result.notes]),
@@ -447,19 +448,6 @@ def _load(
         config._secret_hider = hidden
     log.debug("loaded %d files, %d vhosts", len(config.files), len(config.vhosts))
     return config
-
-
-def _tls_engine_lines(directives: Sequence[Directive]) -> list[Location]:
-    """Where ``SSLEngine on`` stands (``optional`` upgrades a plain
-    connection instead, RFC 2817: no handshake at accept)."""
-    return [
-        Location(file=directive.file, line=directive.line)
-        for top in directives
-        for directive in top.walk()
-        if directive.key == "sslengine"
-        and directive.args[:1] != ()
-        and directive.args[0].lower() == "on"
-    ]
 
 
 def _validate(

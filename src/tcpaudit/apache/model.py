@@ -117,6 +117,9 @@ class VirtualHost(FirstErrorModel):
     line: LineNumber
     settings: dict[str, ApacheSetting] = Field(default_factory=dict)
     proxy_routes: list[ProxyRoute] = Field(default_factory=list)
+    # mod_ssl speaks TLS to connections this vhost is the base server of
+    # (SSLEngine on in force here, or an https Protocol with a certificate).
+    tls: bool = False
     # The main server's routes as they run here when this vhost finds none of
     # the main server's workers (ProxyPassInherit and BalancerInherit both
     # off): each with the worker of this vhost covering it, else mod_proxy's
@@ -164,9 +167,9 @@ class ApacheConfig(FirstErrorModel):
     ``macro_body_lines`` are the lines of each ``<Macro>`` body some ``Use``
     expanded: a directive built there keeps the body's place, which every
     ``Use`` shares, so a fix quoting it says so.
-    ``tls_engine_lines`` are the places of each ``SSLEngine on``: mod_ssl
-    speaks TLS on that server's addresses whatever its ``Listen`` says, so a
-    facts document keeps them though it keeps no directive tree.
+    ``main_server_tls``: mod_ssl speaks TLS to connections the main server
+    is the base server of (``SSLEngine on``, or an https ``Protocol`` with a
+    certificate; a Listen's ``https`` alone does not: apache/tls_servers.py).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -192,7 +195,7 @@ class ApacheConfig(FirstErrorModel):
     proxy_routes: list[ProxyRoute] = Field(default_factory=list)
     secret_value_lines: list[Location] = Field(default_factory=list)
     macro_body_lines: list[Location] = Field(default_factory=list)
-    tls_engine_lines: list[Location] = Field(default_factory=list)
+    main_server_tls: bool = False
     notes: list[Note] = Field(default_factory=list)
 
     _directives: list[Directive] = PrivateAttr(default_factory=list)
