@@ -11,7 +11,9 @@ into another family's binary is loaded with ``-C`` before the configuration).
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,10 @@ from tcpaudit.apache.build import detect_build, read_binary
 from tcpaudit.apache.build import static_modules as family_modules
 from tcpaudit.errors import ApacheConfigError
 from tcpaudit.rootfs import RootFS
+from tcpaudit.snapshot import facts_from_snapshot
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ansible"))
+from ansible_trees import load_facts_module
 
 DEBIAN7 = CORPUS / "debian-7-apache2.2"
 SUSE = CORPUS / "opensuse-leap-15-apache2.4"
@@ -279,16 +285,23 @@ SELF_BUILT = (
 
 
 @pytest.mark.parametrize(
-    ("top", "main"),
+    ("top", "main", "binary", "source"),
     [
         # the official httpd image: a Debian base, httpd built in /usr/local/apache2
-        ("usr/local/apache2", None),
+        ("usr/local/apache2", None, "bin/httpd", "binary usr/local/apache2/bin/httpd"),
         # Bitnami: a Debian base, httpd built in /opt/bitnami/apache
-        ("opt/bitnami/apache", "/opt/bitnami/apache/conf/httpd.conf"),
+        ("opt/bitnami/apache", "/opt/bitnami/apache/conf/httpd.conf", "bin/httpd",
+         "binary opt/bitnami/apache/bin/httpd"),
+        # Bitnami's bin/httpd is a script running bin/httpd.bin
+        ("opt/bitnami/apache2", "/opt/bitnami/apache2/conf/httpd.conf", "bin/httpd.bin",
+         "binary opt/bitnami/apache2/bin/httpd.bin"),
+        # no binary at all: a main file in conf/ below /opt is a self-built httpd's
+        ("opt/bitnami/apache2", "/opt/bitnami/apache2/conf/httpd.conf", None,
+         "layout (a main file in opt/bitnami/apache2/conf: self-built)"),
     ],
-)
+)  # fmt: skip
 def test_a_self_built_httpd_on_a_debian_base_is_its_own_build(
-    tmp_path: Path, top: str, main: str | None
+    tmp_path: Path, top: str, main: str | None, binary: str | None, source: str
 ) -> None:
     # Debian links log_config, logio, version and unixd into apache2; the
     # upstream httpd.conf loads them, which Debian's build refuses. The
@@ -298,11 +311,18 @@ def test_a_self_built_httpd_on_a_debian_base_is_its_own_build(
     conf = root / top / "conf/httpd.conf"
     conf.write_text(conf.read_text().replace('"/usr/local/apache2"', f'"/{top}"'))
     (root / top / "bin").mkdir(parents=True, exist_ok=True)
-    (root / top / "bin/httpd").write_bytes(SELF_BUILT)
+    (root / top / "bin/httpd").write_text(f'#!/bin/sh\nexec /{top}/bin/httpd.bin "$@"\n')
+    if binary is not None:
+        (root / top / binary).write_bytes(SELF_BUILT)
     os_release(root, ID="debian", VERSION_ID="12")
     config = load_apache(main, root=root)
     assert config is not None
     assert config.build == "upstream"
-    assert config.build_source == f"binary {top}/bin/httpd (Apache/2.4.62 (Unix))"
-    assert config.version == "2.4.62"
+    assert config.build_source == (f"{source} (Apache/2.4.62 (Unix))" if binary else source)
+    assert config.version == ("2.4.62" if binary else "2.4")
     assert "log_config_module" in config.modules
+    # The Ansible module sends the same evidence: the controller decides alike.
+    document = load_facts_module().snapshot(root=str(root), apache_conf=main, probe=False)
+    again = facts_from_snapshot(json.loads(json.dumps(document)))
+    assert again.apache is not None
+    assert (again.apache.build, again.apache.build_source) == (config.build, config.build_source)

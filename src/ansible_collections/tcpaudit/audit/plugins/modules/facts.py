@@ -4951,7 +4951,7 @@ class Collector:
         if len(data) > BINARY_BYTES:
             return
         evidence = binary_evidence(data)
-        if evidence is not None and len(self.binaries) < len(HTTPD_BINARIES):
+        if evidence is not None and len(self.binaries) < len(HTTPD_BINARIES) + 2:
             self.binaries[resolved] = evidence
 
     # -- Apache configuration --------------------------------------------------------
@@ -5202,6 +5202,16 @@ def probe_apache(binary, runner=subprocess.run):
     return outputs[0], outputs[1]
 
 
+def binaries_beside(main):
+    """``bin/httpd``, then ``bin/httpd.bin`` (which Bitnami's ``bin/httpd`` script
+    runs), of the directory above a main file's: a self-built httpd's, which the
+    loader reads before those of the family os-release names."""
+    top = posixpath.dirname(posixpath.dirname(posixpath.normpath(main)))
+    if top in ("", "/"):
+        return ()
+    return (posixpath.join(top, "bin", "httpd"), posixpath.join(top, "bin", "httpd.bin"))
+
+
 def snapshot(
     root="/",
     apache_conf=None,
@@ -5226,6 +5236,8 @@ def snapshot(
     layout_roots = [*(layout[1] for layout in LAYOUTS), "/srv/www"]
     if found is not None:
         main, server_root, binary = found
+        for beside in binaries_beside(main):
+            collector._collect_binary(beside)
         extra = [*server_roots, *(["/srv/www"] if main == "/etc/apache2/httpd.conf" else [])]
         collector.collect_apache(main, server_root, variables, extra)
     # A main file the service names (-f), below its -d or else each layout's ServerRoot.
