@@ -60,3 +60,21 @@ def test_gather_refuses_a_view_of_a_missing_directory(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match=f"nothing to audit under {tmp_path / 'empty'}"):
         tcpaudit.gather(root=RootFS(tmp_path / "empty"))
+
+
+@pytest.mark.parametrize("mask", ["link", "empty-file"])
+def test_sysctl_files_all_masked_are_something_to_audit(tmp_path: Path, mask: str) -> None:
+    # systemd-sysctl and procps read the tree and set nothing: its values are
+    # the defaults, as where the mask is an empty file (not "nothing to audit").
+    (tmp_path / "usr/lib/sysctl.d").mkdir(parents=True)
+    (tmp_path / "usr/lib/sysctl.d/50-a.conf").write_text("net.ipv4.tcp_keepalive_time = 111\n")
+    (tmp_path / "etc/sysctl.d").mkdir(parents=True)
+    masked = tmp_path / "etc/sysctl.d/50-a.conf"
+    if mask == "link":
+        masked.symlink_to("/dev/null")
+    else:
+        masked.write_text("")
+    facts = tcpaudit.gather(root=tmp_path)
+    assert facts.sysctl is not None
+    setting = facts.sysctl.settings["net.ipv4.tcp_keepalive_time"]
+    assert (setting.value, setting.persistent) == (7200, None)

@@ -402,10 +402,16 @@ def gather(
 
 
 def _read_any_sysctl(settings: SysctlSettings) -> bool:
-    """Whether a sysctl source was found (defaults alone do not count)."""
-    return bool(settings.persistent_files) or any(
-        setting.live is not None or setting.persistent is not None
-        for setting in settings.settings.values()
+    """Whether a sysctl source was found (defaults alone do not count): a file
+    applied, a value, or a file the boot tool met and set nothing from (masked
+    by a /dev/null link, unreadable), which a note names."""
+    return (
+        bool(settings.persistent_files)
+        or any(
+            setting.live is not None or setting.persistent is not None
+            for setting in settings.settings.values()
+        )
+        or any(note.file is not None for note in settings.notes)
     )
 
 
