@@ -141,6 +141,11 @@ def report_files(paths: Iterable[str | Path]) -> list[Path]:
     return list(unique.values())
 
 
+# Reports up to this size are parsed by pydantic-core (faster); larger ones by
+# Python's json, which holds less per value.
+_FAST_REPORT_BYTES = 1024 * 1024
+
+
 def load_report(path: str | Path) -> Report:
     """Read one JSON report, validated against the report contract.
 
@@ -165,15 +170,24 @@ def load_report(path: str | Path) -> Report:
     except DocumentError as exc:
         raise ParseError(f"not a tcpaudit JSON report ({exc})", file=str(path)) from exc
     try:
-        # model_validate_json parses and validates in one pass in pydantic-core:
-        # 69 us a report against 95 us for json.loads + model_validate (bench/RESULTS-fleet.md).
-        return Report.model_validate_json(data)
+        if len(data) > _FAST_REPORT_BYTES:
+            # pydantic-core's parser holds about 500 bytes a value (4 million
+            # keys: 2 GB); Python's, then the models, about a third of it.
+            return _load_slowly(data, path)
+        try:
+            # model_validate_json parses and validates in one pass in pydantic-core:
+            # 69 us a report against 95 us for json.loads + model_validate
+            # (bench/RESULTS-fleet.md).
+            return Report.model_validate_json(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            if first["type"] == "json_invalid" and "surrogate" in first["msg"]:
+                # Reports of tcpaudit 0.1 wrote bytes that are not UTF-8 as \udcXX
+                # escapes, which pydantic-core refuses and Python's json reads.
+                return _load_slowly(data, path)
+            raise
     except ValidationError as exc:
         errors = exc.errors()
-        if errors[0]["type"] == "json_invalid" and "surrogate" in errors[0]["msg"]:
-            # Reports of tcpaudit 0.1 wrote bytes that are not UTF-8 as \udcXX
-            # escapes, which pydantic-core refuses and Python's json reads.
-            return _load_escaped(data, path)
         # A missing field says "this is some other document" better than an extra one.
         first = next((e for e in errors if e["type"] == "missing"), errors[0])
         if first["type"] == "json_invalid":
@@ -183,13 +197,13 @@ def load_report(path: str | Path) -> Report:
         raise ParseError(reason, file=str(path)) from exc
 
 
-def _load_escaped(data: bytes, path: str | Path) -> Report:
+def _load_slowly(data: bytes, path: str | Path) -> Report:
+    """Parsed by Python's json, then validated (its errors as pydantic-core's)."""
     try:
-        return Report.model_validate(load_json(data))
-    except (ValueError, ValidationError) as exc:
-        raise ParseError(
-            f"not a tcpaudit JSON report: {exc}".splitlines()[0], file=str(path)
-        ) from exc
+        document = load_json(data)
+    except ValueError as exc:  # JSONDecodeError, DocumentError
+        raise ParseError(f"not JSON: {exc}", file=str(path)) from exc
+    return Report.model_validate(document)
 
 
 def load_reports(paths: Iterable[str | Path]) -> list[Report]:

@@ -164,6 +164,42 @@ def test_documents_of_many_small_values_are_one_error_line(tmp_path: Path) -> No
     assert "holds more than 4,000,000 values" in outcome["runs"][1]["stderr"]
 
 
+def test_readers_of_other_shapes_stay_within_their_bounds(tmp_path: Path) -> None:
+    # A pyproject.toml found in the working directory (the audited repository
+    # in CI) was parsed whole by tomllib: 12 MiB of empty tables, 1.2 GB. A
+    # binary of 5 million module names, 1.9 GB; a fleet report of 4 million
+    # keys, 2 GB in pydantic-core's parser.
+    repository = _root(tmp_path, {})
+    (repository / "pyproject.toml").write_text("".join(f"[a{i}]\n" for i in range(1_400_000)))
+    named = tmp_path / "named" / "house.toml"  # not found by search from the repository
+    named.parent.mkdir()
+    named.write_text("[tool.tcpaudit]\n" + "".join(f"[a{i}]\n" for i in range(300_000)))
+    binary = _root(tmp_path / "binary", {})
+    names = b"".join(b"x%d_module\0" % i for i in range(4_000_000))
+    (binary / "usr/sbin").mkdir(parents=True, exist_ok=True)
+    (binary / "usr/sbin/httpd").write_bytes(
+        b"\x7fELF\0Apache/2.4.71 (Unix)\0\0core_module\0so_module\0" + names
+    )
+    keys = tmp_path / "keys.json"
+    keys.write_text('{"x":{' + ",".join(f'"{i:x}":0' for i in range(3_990_000)) + "}}")
+    outcome = clis_in_child(
+        [
+            ["audit", "--root", "."],
+            ["audit", "--root", ".", "--config", str(named)],
+            ["audit", "--root", str(binary)],
+            ["fleet", str(keys)],
+        ],
+        repository,
+    )
+    found, too_large, with_binary, fleet = outcome["runs"]
+    assert found["exit_code"] == 1, found["stderr"]  # audited: the file is not tcpaudit's
+    assert_one_error_line(too_large, str(named), "larger than 1048576 bytes")
+    # The run is no module table: an upstream build of the banner, which the
+    # RHEL tree does not suit; one error line, within the child's 1 GiB.
+    assert_one_error_line(with_binary, "etc/httpd/conf/httpd.conf")
+    assert_one_error_line(fleet, str(keys), "host")
+
+
 def test_facts_places_out_of_shape_are_one_error_line(tmp_path: Path) -> None:
     # A line below 1 went into SARIF's startLine as it was; a "file:line"
     # whose line is not a number raised a traceback when a fix was built.

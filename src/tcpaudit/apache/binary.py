@@ -21,6 +21,9 @@ __all__ = ["BinaryFacts", "read_binary"]
 _MAX_BINARY_BYTES = 64 * 1024 * 1024
 _VERSION = re.compile(rb"Apache/(\d{1,4}\.\d{1,4}\.\d{1,4})(?!\d)( \([^)\x00]{1,60}\))?")
 _IDENTIFIER = re.compile(rb"[a-z][a-z0-9_]{0,60}_module")
+# httpd -l lists about a hundred modules for a build with every one linked in;
+# a run of many more names is not its table (5 million held 1.9 GB).
+MAX_LINKED_MODULES = 1_000
 _MPM_SOURCES = {b"prefork.c": "prefork", b"worker.c": "worker", b"event.c": "event"}
 
 
@@ -103,10 +106,16 @@ def _prelinked(data: bytes) -> tuple[str, ...] | None:
                 break
             names.append(name)
             position = match.end()
+            if len(names) > MAX_LINKED_MODULES:
+                break
             # String literals may be padded to an alignment boundary.
             while position < len(data) and data[position] == 0 and position - match.end() < 16:
                 position += 1
-        if "core_module" in names[:1] and (best is None or len(names) > len(best)):
+        if (
+            "core_module" in names[:1]
+            and len(names) <= MAX_LINKED_MODULES
+            and (best is None or len(names) > len(best))
+        ):
             best = tuple(names)
         # A run starting inside this one is a part of it: search past its end
         # (from start + 1, a file repeating "core_module" took minutes).

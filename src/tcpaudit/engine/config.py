@@ -133,6 +133,11 @@ class AuditConfig(FirstErrorModel):
         return list(dict.fromkeys(named))
 
 
+# tomllib is pure Python: 12 MiB of empty tables took 1.2 GB, 64 MiB of one
+# array a minute. A configuration is a few KiB; a pyproject.toml rarely 100.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def find_config(start: Path) -> Path | None:
     """The nearest tcpaudit.toml, or pyproject.toml with [tool.tcpaudit], at or above ``start``.
 
@@ -151,7 +156,12 @@ def find_config(start: Path) -> Path | None:
         _refuse_link(pyproject)
         if pyproject.is_file():
             try:
-                data = tomllib.loads(read_text(pyproject))
+                text = read_text(pyproject)
+                if "tcpaudit" not in text:
+                    continue  # parsed only when it may hold [tool.tcpaudit]
+                if len(text.encode()) > MAX_CONFIG_BYTES:
+                    return pyproject  # load_config refuses it, naming it
+                data = tomllib.loads(text)
             except (OSError, ValueError, RecursionError):
                 continue  # not readable TOML: not ours (load_config says why when named)
             if "tcpaudit" in data.get("tool", {}):
@@ -232,7 +242,7 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Audit
             return AuditConfig()
     shown = str(path)
     try:
-        text = read_text(path)
+        text = read_text(path, MAX_CONFIG_BYTES)
         data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=shown) from exc
