@@ -295,13 +295,10 @@ SELF_BUILT = (
         # Bitnami's bin/httpd is a script running bin/httpd.bin
         ("opt/bitnami/apache2", "/opt/bitnami/apache2/conf/httpd.conf", "bin/httpd.bin",
          "binary opt/bitnami/apache2/bin/httpd.bin"),
-        # no binary at all: a main file in conf/ below /opt is a self-built httpd's
-        ("opt/bitnami/apache2", "/opt/bitnami/apache2/conf/httpd.conf", None,
-         "layout (a main file in opt/bitnami/apache2/conf: self-built)"),
     ],
 )  # fmt: skip
 def test_a_self_built_httpd_on_a_debian_base_is_its_own_build(
-    tmp_path: Path, top: str, main: str | None, binary: str | None, source: str
+    tmp_path: Path, top: str, main: str | None, binary: str, source: str
 ) -> None:
     # Debian links log_config, logio, version and unixd into apache2; the
     # upstream httpd.conf loads them, which Debian's build refuses. The
@@ -312,14 +309,13 @@ def test_a_self_built_httpd_on_a_debian_base_is_its_own_build(
     conf.write_text(conf.read_text().replace('"/usr/local/apache2"', f'"/{top}"'))
     (root / top / "bin").mkdir(parents=True, exist_ok=True)
     (root / top / "bin/httpd").write_text(f'#!/bin/sh\nexec /{top}/bin/httpd.bin "$@"\n')
-    if binary is not None:
-        (root / top / binary).write_bytes(SELF_BUILT)
+    (root / top / binary).write_bytes(SELF_BUILT)
     os_release(root, ID="debian", VERSION_ID="12")
     config = load_apache(main, root=root)
     assert config is not None
     assert config.build == "upstream"
-    assert config.build_source == (f"{source} (Apache/2.4.62 (Unix))" if binary else source)
-    assert config.version == ("2.4.62" if binary else "2.4")
+    assert config.build_source == f"{source} (Apache/2.4.62 (Unix))"
+    assert config.version == "2.4.62"
     assert "log_config_module" in config.modules
     # The Ansible module sends the same evidence: the controller decides alike.
     document = load_facts_module().snapshot(root=str(root), apache_conf=main, probe=False)

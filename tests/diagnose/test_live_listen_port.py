@@ -69,12 +69,13 @@ def test_listen_port(word: str, port: int | None) -> None:
     assert listen_port(word) == port
 
 
-def test_listen_0443_is_https_by_default() -> None:
-    # ap_set_listener: without a protocol word, port 443 (as atoi reads it) is https.
+def test_listen_0443_alone_is_no_tls_listener() -> None:
+    # ap_set_listener names port 443 (as atoi reads it) https, but mod_ssl
+    # speaks TLS only where SSLEngine on (or an https Protocol and a
+    # certificate) is in force: measured in tests/lab/test_tls_servers.py.
     root_conf = "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\nListen 0443\n"
-    config = _config(root_conf)
-    assert has_tls_listener(config)
-    assert not has_tls_listener(_config(root_conf.replace("0443", "0443 http")))
+    assert not has_tls_listener(_config(root_conf))
+    assert has_tls_listener(_config(root_conf + "SSLEngine on\n"))
 
 
 def _config(text: str) -> tcpaudit.ApacheConfig:

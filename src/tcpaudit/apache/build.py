@@ -269,9 +269,6 @@ def detect_build(
     elif binary is not None and _family_of_binary(binary) is not None:
         name = _family_of_binary(binary)  # type: ignore[assignment]  # not None
         source = f"binary {binary.path} (Apache/{binary.version} ({binary.platform}))"
-    elif (top := _self_built_top(main_file)) is not None:
-        # A distribution's build never reads a configuration there.
-        name, source = "upstream", f"layout (a main file in {top.lstrip('/')}/conf: self-built)"
     elif os_family is not None:
         name, source = os_family, f"etc/os-release (ID={release.get('ID', '')})"
     elif (module_dir := _module_dir_family(fs)) is not None:
@@ -323,27 +320,12 @@ def binary_beside(main_file: str | None) -> tuple[str, ...]:
     """``bin/httpd`` of the directory above a main file's (ServerRoot's
     ``conf/httpd.conf`` and ``bin/httpd`` in upstream's own layout), then
     ``bin/httpd.bin``, which Bitnami's ``bin/httpd`` script runs."""
-    top = _self_built_top(main_file, conf_only=False)
-    if top is None:
+    if main_file is None or not main_file.startswith("/"):
+        return ()
+    top = posixpath.dirname(posixpath.dirname(posixpath.normpath(main_file)))
+    if top in ("", "/"):
         return ()
     return (posixpath.join(top, "bin", "httpd"), posixpath.join(top, "bin", "httpd.bin"))
-
-
-def _self_built_top(main_file: str | None, *, conf_only: bool = True) -> str | None:
-    """The directory above a main file's; with ``conf_only``, only for a main
-    file in ``conf/`` below /opt or /usr/local, where an httpd built from
-    source keeps it (no distribution's package puts its own there)."""
-    if main_file is None or not main_file.startswith("/"):
-        return None
-    directory = posixpath.dirname(posixpath.normpath(main_file))
-    top = posixpath.dirname(directory)
-    if top in ("", "/"):
-        return None
-    if conf_only and (
-        posixpath.basename(directory) != "conf" or not top.startswith(("/opt/", "/usr/local/"))
-    ):
-        return None
-    return top
 
 
 def _before_2_4(version: str | None) -> bool:
