@@ -41,3 +41,36 @@ def test_files_past_the_bound_are_left_out_with_a_note(
     for edit in unbounded.edits:
         if edit.path in kept:
             assert kept[edit.path].after == edit.after
+
+
+def test_a_tree_swapped_after_resolution_is_never_read_outside(tmp_path: Path) -> None:
+    # plan() resolves each file inside the root, then reads it; a directory
+    # swapped for a link in between led a plain read outside the root (a host
+    # file copied whole into the playbook). The read now opens one directory
+    # at a time and follows no link: the swap is one error line.
+    import os
+
+    from tcpaudit.errors import ParseError
+    from tcpaudit.remedy.plan import _read
+    from tcpaudit.rootfs import RootFS
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "etc/httpd").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "httpd.conf").write_text("# HOST-SECRET\n")
+    fs = RootFS(root)
+    (root / "etc/httpd/conf").mkdir()
+    (root / "etc/httpd/conf/httpd.conf").write_text("Timeout 300\n")
+    real = fs.resolve("/etc/httpd/conf/httpd.conf")
+    assert _read(fs, real, "etc/httpd/conf/httpd.conf") == "Timeout 300\n"
+    (root / "etc/httpd/conf/httpd.conf").unlink()
+    (root / "etc/httpd/conf").rmdir()
+    (root / "etc/httpd/conf").symlink_to(outside)  # the swap
+    with pytest.raises(ParseError, match="cannot read it"):
+        _read(fs, real, "etc/httpd/conf/httpd.conf")
+    # A FIFO swapped in is refused at once, never waited on.
+    (root / "etc/httpd/conf").unlink()
+    (root / "etc/httpd/conf").mkdir()
+    os.mkfifo(root / "etc/httpd/conf/httpd.conf")
+    with pytest.raises(ParseError, match="not a regular file"):
+        _read(fs, real, "etc/httpd/conf/httpd.conf")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..apache.shell_state import REDACTED_VALUE
 from ..checks.paste import is_sysctl_file
 from ..engine.findings import FileChange, Finding
 from ..errors import ParseError
+from ..inputs import NotRegularFileError, TooLargeError
 from ..lines import physical_lines
 from ..provenance import Location
 from ..rootfs import RootFS
@@ -89,14 +89,16 @@ class Plan:
         return list(seen)
 
 
-def _read(real: Path, shown: str) -> str:
+def _read(fs: RootFS, real: Path, shown: str) -> str:
+    """The file's text, read as every input is: one directory at a time, no
+    link followed past resolution (a tree swapped since then fails), never
+    blocking on a FIFO, at most 64 MiB."""
     try:
-        info = os.stat(real)
-        if not stat.S_ISREG(info.st_mode):
-            raise ParseError("not a regular file: a patch cannot change it", file=shown)
-        if info.st_size > _MAX_FILE_BYTES:
-            raise ParseError("larger than 64 MiB", file=shown)
-        data = real.read_bytes()
+        data = fs.read_real(real, _MAX_FILE_BYTES)
+    except NotRegularFileError as exc:
+        raise ParseError("not a regular file: a patch cannot change it", file=shown) from exc
+    except TooLargeError as exc:
+        raise ParseError("larger than 64 MiB", file=shown) from exc
     except OSError as exc:
         raise ParseError(f"cannot read it: {exc.strerror or exc}", file=shown) from exc
     return data.decode("utf-8", "surrogateescape")
@@ -341,7 +343,7 @@ def plan(
         real = fs.resolve(_host_name(change.file))
         shown = _shown(fs, real)
         if shown not in texts:
-            text = _read(real, shown) if os.path.isfile(real) else None
+            text = _read(fs, real, shown) if os.path.isfile(real) else None
             cached[0] += len(text) if text is not None else 0
             if cached[0] > MAX_PLANNED_BYTES:
                 # Lines of other files are read again if needed: memory stays bounded.
@@ -387,7 +389,7 @@ def plan(
             )
             continue
         planned_bytes += size
-        before = _read(real, shown) if exists else None
+        before = _read(fs, real, shown) if exists else None
         changes = [merged.change for merged in group]
         if before is None and any(c.action in ("replace", "insert_after") for c in changes):
             raise ParseError("does not exist: audit the tree again", file=shown)
