@@ -322,3 +322,23 @@ def test_a_self_built_httpd_on_a_debian_base_is_its_own_build(
     again = facts_from_snapshot(json.loads(json.dumps(document)))
     assert again.apache is not None
     assert (again.apache.build, again.apache.build_source) == (config.build, config.build_source)
+
+
+GENTOO = CORPUS / "certbot-gentoo"
+
+
+def test_a_leftover_module_directory_of_another_family_does_not_decide(tmp_path: Path) -> None:
+    # No os-release, no binary: Gentoo's layout and its own module directory,
+    # beside an empty Debian one left over. Debian's build links log_config
+    # in and refused Gentoo's LoadModule of it ("built-in").
+    root = tmp_path / "root"
+    shutil.copytree(GENTOO, root, symlinks=True)
+    (root / "usr/lib64/apache2/modules").mkdir(parents=True, exist_ok=True)
+    (root / "usr/lib/apache2/modules").mkdir(parents=True)
+    config = load_apache(root=root)
+    assert config is not None
+    assert (config.build, config.build_source) == (
+        "gentoo",
+        "module directory usr/lib64/apache2/modules",
+    )
+    assert "log_config_module" in config.modules

@@ -271,7 +271,7 @@ def detect_build(
         source = f"binary {binary.path} (Apache/{binary.version} ({binary.platform}))"
     elif os_family is not None:
         name, source = os_family, f"etc/os-release (ID={release.get('ID', '')})"
-    elif (module_dir := _module_dir_family(fs)) is not None:
+    elif (module_dir := _module_dir_family(fs, layout_family)) is not None:
         name, source = module_dir
     elif layout_family is not None:
         name, source = layout_family, f"layout ({layout})"
@@ -333,11 +333,14 @@ def _before_2_4(version: str | None) -> bool:
     return numbers < [2, 4]
 
 
-def _module_dir_family(fs: RootFS) -> tuple[BuildName, str] | None:
+def _module_dir_family(fs: RootFS, layout: BuildName | None) -> tuple[BuildName, str] | None:
+    """The family whose module directory the root holds; where several do (a
+    leftover of another family), the configuration layout's own wins."""
+    found: list[tuple[BuildName, str]] = []
     for tree_path, family in _MODULE_DIRS:
         try:
             if fs.resolve(tree_path).is_dir():
-                return family, f"module directory {tree_path.lstrip('/')}"
+                found.append((family, f"module directory {tree_path.lstrip('/')}"))
         except OSError:
             continue
-    return None
+    return next((each for each in found if each[0] == layout), found[0] if found else None)
