@@ -281,6 +281,29 @@ def _configs() -> list[tuple[LabConfig, tuple[str, ...]]]:
             ("keepalive_idle",),
         ),
         (
+            # KeepAliveTimeout 0 in a vhost is httpd's unset value, but the vhost
+            # did set it: it waits the main server's (3 s), not its base
+            # vhost's (1 s) (ap_fixup_virtual_hosts, keep_alive_timeout_set).
+            LabConfig(
+                "keepalive-zero-in-a-named-vhost",
+                "prefork",
+                timeout=2,
+                keepalive_timeout="3",
+                extra=(
+                    "<VirtualHost *:@PORT@>",
+                    "ServerName first.example",
+                    "KeepAliveTimeout 1",
+                    "</VirtualHost>",
+                    "<VirtualHost *:@PORT@>",
+                    "ServerName slow.example",
+                    "KeepAliveTimeout 0",
+                    "</VirtualHost>",
+                ),
+                target="slow.example",
+            ),
+            ("keepalive_idle",),
+        ),
+        (
             # A TLS listener whose Listen line names no protocol.
             LabConfig("tls-listen-plain", "prefork", tls=True, tls_listen=""),
             ("tls_handshake",),

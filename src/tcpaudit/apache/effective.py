@@ -370,6 +370,7 @@ def server_settings(
 
 
 _READ_TIMEOUT = frozenset({"RequestReadTimeout"})
+_KEEPALIVE_TIMEOUT = frozenset({"KeepAliveTimeout"})
 
 
 # The values ap_fixup_virtual_hosts takes for "unset" in a vhost.
@@ -406,6 +407,10 @@ def virtual_hosts(
     server_read = _collect(directives, version, _READ_TIMEOUT).get("RequestReadTimeout")
     default_ports = _with_default_ports(directives)
     main_tls = TlsDirectives.of(directives)
+    found_keepalive = _collect(directives, version, _KEEPALIVE_TIMEOUT).get("KeepAliveTimeout")
+    server_keepalive = (
+        found_keepalive.value if found_keepalive is not None else DEFAULT_KEEPALIVE_TIMEOUT_SECONDS
+    )
     # Routes through balancers are copied per member: counted across hosts.
     copies = counting(memory.check) if memory is not None else None
     for index, directive in enumerate(_sections(directives, "virtualhost")):
@@ -456,7 +461,18 @@ def virtual_hosts(
             # 0, or MaxKeepAliveRequests of -1, is "unset": the server's applies.
             own = settings.get(name)
             if own is not None and own.value == unset and not isinstance(own.value, bool):
-                del settings[name]
+                if name == "KeepAliveTimeout":
+                    # The vhost did set it (keep_alive_timeout_set): it waits the
+                    # server's value, not its address's base vhost's (measured).
+                    settings[name] = own.model_copy(
+                        update={
+                            "value": server_keepalive,
+                            "note": f"{own.spelled or name} 0 is httpd's unset value: the "
+                            "main server's applies here, not the base vhost's",
+                        }
+                    )
+                else:
+                    del settings[name]
                 if notes is not None:
                     notes.append(
                         Note(
