@@ -342,3 +342,29 @@ def test_a_leftover_module_directory_of_another_family_does_not_decide(tmp_path:
         "module directory usr/lib64/apache2/modules",
     )
     assert "log_config_module" in config.modules
+
+
+def test_portage_records_are_listed_through_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The package directory was listed with a plain listdir after resolution:
+    # swapped for a link in between, a directory outside the root was listed
+    # and its entry's version reported as the tree's. The swap now fails.
+    from tcpaudit.apache.evidence import portage_record
+
+    root, outside = tmp_path / "root", tmp_path / "host"
+    (root / "var/db/pkg/www-servers/apache-2.4.62").mkdir(parents=True)
+    (outside / "www-servers/apache-2.2.99").mkdir(parents=True)
+    fs = RootFS(root)
+    assert portage_record(fs)[0] == "2.4.62"
+    resolve = RootFS.resolve
+
+    def resolve_then_swap(self: RootFS, tree_path: str) -> Path:
+        real = resolve(self, tree_path)
+        if tree_path == "/var/db/pkg/www-servers":
+            shutil.rmtree(root / "var/db/pkg")
+            (root / "var/db/pkg").symlink_to(outside)
+        return real
+
+    monkeypatch.setattr(RootFS, "resolve", resolve_then_swap)
+    assert portage_record(fs) == (None, None, None)

@@ -122,7 +122,10 @@ def portage_record(fs: RootFS) -> tuple[str | None, str | None, str | None]:
     """Gentoo: (version, linked MPM, the record's path) from var/db/pkg/www-servers/apache-*."""
     base = fs.resolve("/var/db/pkg/www-servers")
     try:
-        entries = sorted(os.listdir(base))
+        # Listed through the resolved directory, one component at a time: a
+        # tree swapped since resolution fails instead of listing elsewhere.
+        with fs.open_real_directory(base) as descriptor, os.scandir(descriptor) as scan:
+            entries = sorted(entry.name for entry in scan)
     except OSError:
         return None, None, None
     for entry in reversed(entries):

@@ -16,6 +16,7 @@ on the running host (``%H``, ``%m``) is noted as not known. It runs nothing.
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from dataclasses import dataclass, field
@@ -148,14 +149,16 @@ def read_unit(fs: RootFS, name: str, queries: StartupQueries | None = None) -> S
         for drop_in_directory in drop_in_directories(name):
             try:
                 real = fs.resolve(f"{directory}/{drop_in_directory}")
-                entries = sorted(real.iterdir())
+                # Listed as every directory is (a tree swapped since fails).
+                with fs.open_real_directory(real) as descriptor, os.scandir(descriptor) as scan:
+                    names = sorted(entry.name for entry in scan)
             except OSError:
                 continue
             for pattern in _DROP_IN_PATTERNS:
                 queries.matched(str(real), pattern)
-            for entry in entries:
-                if entry.name.endswith(".conf") and entry.name not in drop_ins:
-                    drop_ins[entry.name] = f"{directory}/{drop_in_directory}/{entry.name}"
+            for entry_name in names:
+                if entry_name.endswith(".conf") and entry_name not in drop_ins:
+                    drop_ins[entry_name] = f"{directory}/{drop_in_directory}/{entry_name}"
     chosen = sorted(drop_ins.items())
     if len(chosen) > _MAX_DROP_INS:
         # systemd reads them all; a later one may set anything again.

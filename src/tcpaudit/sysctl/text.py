@@ -35,12 +35,14 @@ line) is an error, not hundreds of notes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from ..apache.known_tokens import shown_prefix
 from ..errors import SysctlError
+from ..notes import NOTES_PER_KIND
 from ..provenance import Note
 from .limits import KEY_LIMITS, live_value_problem
 from .model import SysctlSource
@@ -101,6 +103,49 @@ class Assignment:
     @property
     def is_glob(self) -> bool:
         return is_glob(self.key)
+
+
+def _each_line(text: str) -> Iterator[str]:
+    """The ``\n`` lines of ``text`` one at a time: a list of them all held a
+    string each (64 MiB of two-character lines: 21 million, 1 GB)."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+class _LineNotes:
+    """The notes of one reading's ignored lines: the first NOTES_PER_KIND of
+    each kind, then one count (64 MiB of lines without '=' made 32 million
+    notes, 5.9 GB, before they were cut)."""
+
+    def __init__(self, notes: list[Note], shown: str) -> None:
+        self.notes = notes
+        self.shown = shown
+        self.counts: Counter[str] = Counter()
+
+    def keep(self, kind: str) -> bool:
+        """Count a line of ``kind``: whether its own note is still wanted."""
+        self.counts[kind] += 1
+        return self.counts[kind] <= NOTES_PER_KIND
+
+    def note(self, message: str, number: int) -> None:
+        self.notes.append(Note(message=message, file=self.shown, line=number))
+
+    def close(self) -> None:
+        for kind, count in self.counts.items():
+            if count > NOTES_PER_KIND:
+                self.notes.append(
+                    Note(
+                        message=f"{count - NOTES_PER_KIND} more lines {kind}: not noted one by one",
+                        file=self.shown,
+                    )
+                )
+        self.counts.clear()
 
 
 def _lines(
@@ -174,6 +219,7 @@ def parse_assignments(
     via: str | None = None,
     limit: int | None = None,
     boot: str = "procps",
+    line_notes: _LineNotes | None = None,
 ) -> list[Assignment]:
     """Every assignment and exclusion in a persistent file, in order.
 
@@ -191,6 +237,7 @@ def parse_assignments(
     """
     blanks = _SYSTEMD_BLANKS if boot == "systemd" else _BLANKS
     found: list[Assignment] = []
+    ignored = line_notes if line_notes is not None else _LineNotes(notes, shown)
     for number, line in _lines(text, first_line, blanks, boot):
         if limit is not None and len(found) > limit:
             break
@@ -199,43 +246,45 @@ def parse_assignments(
         blank_after_dash = ignore_failure and spelled[1:2] in tuple(_BLANKS)
         spelled = spelled.removeprefix("-").strip(blanks)
         if not sep and not ignore_failure:
-            notes.append(
-                Note(
-                    message=f"ignored line without '=': {_first_word(line)!r} "
-                    "(systemd-sysctl and procps skip it)",
-                    file=shown,
-                    line=number,
+            if ignored.keep("without '='"):
+                ignored.note(
+                    (
+                        f"ignored line without '=': {_first_word(line)!r} "
+                        "(systemd-sysctl and procps skip it)"
+                    ),
+                    number,
                 )
-            )
             continue
         if not spelled:
-            notes.append(Note(message="ignored assignment without a key", file=shown, line=number))
+            if ignored.keep("without a key"):
+                ignored.note("ignored assignment without a key", number)
             continue
         if len(spelled) > MAX_KEY_CHARACTERS:
-            notes.append(
-                Note(
-                    message=f"ignored key of {len(spelled)} characters: no file under "
-                    "/proc/sys has so long a name",
-                    file=shown,
-                    line=number,
+            if ignored.keep("of keys too long"):
+                ignored.note(
+                    (
+                        f"ignored key of {len(spelled)} characters: no file under "
+                        "/proc/sys has so long a name"
+                    ),
+                    number,
                 )
-            )
             continue
         key = normalise_key(spelled)
         if is_secret_key(key):
-            notes.append(_secret_note(key, shown, number))
+            if ignored.keep("setting a secret key"):
+                ignored.note(_secret_note(key, "", 0).message, number)
             continue
         if sep and _hides_secret_line(value):
-            notes.append(_hidden_secret_note(key, shown, number))
+            if ignored.keep("hiding a secret key's line"):
+                ignored.note(_hidden_secret_note(key, "", 0).message, number)
             continue
-        if "/" in spelled and misplaced_dot(spelled):
-            notes.append(
-                Note(
-                    message=f"key {quoted(spelled)} mixes '.' and '/': it names "
-                    f"/proc/sys/{quoted(key_to_path(spelled))}, which the boot tools cannot set",
-                    file=shown,
-                    line=number,
-                )
+        if "/" in spelled and misplaced_dot(spelled) and ignored.keep("mixing '.' and '/'"):
+            ignored.note(
+                (
+                    f"key {quoted(spelled)} mixes '.' and '/': it names "
+                    f"/proc/sys/{quoted(key_to_path(spelled))}, which the boot tools cannot set"
+                ),
+                number,
             )
         found.append(
             Assignment(
@@ -249,6 +298,8 @@ def parse_assignments(
                 blank_after_dash=blank_after_dash and bool(sep),
             )
         )
+    if line_notes is None:
+        ignored.close()
     return found
 
 
@@ -310,7 +361,8 @@ def parse_sysctl_text(
     values: dict[str, SysctlSource] = {}
     assignments = 0
     dropped = 0
-    for number, raw in enumerate(text.split("\n"), start=1):
+    ignored = _LineNotes(notes, shown)
+    for number, raw in enumerate(_each_line(text), start=1):
         line = raw.strip(_BLANKS)
         if not line or line[0] in "#;":
             continue
@@ -329,23 +381,36 @@ def parse_sysctl_text(
             if max_keys is not None and len(values) >= max_keys and spelled not in values:
                 dropped += 1
                 continue
-        if not sep or not spelled or spelled[0] == "-" or is_glob(spelled):
-            for item in parse_assignments(line, shown, notes, first_line=number):
-                notes.append(
-                    Note(
-                        message=f"ignored {quoted(item.spelled)}: a live listing holds no globs "
-                        "or exclusions",
-                        file=shown,
-                        line=number,
-                    )
+        if not sep and line[0] != "-":
+            # As parse_assignments says it, without its cost per line.
+            if ignored.keep("without '='"):
+                ignored.note(
+                    f"ignored line without '=': {_first_word(line)!r} "
+                    "(systemd-sysctl and procps skip it)",
+                    number,
                 )
+            continue
+        if not sep or not spelled or spelled[0] == "-" or is_glob(spelled):
+            for item in parse_assignments(
+                line, shown, notes, first_line=number, line_notes=ignored
+            ):
+                if ignored.keep("of globs or exclusions"):
+                    ignored.note(
+                        (
+                            f"ignored {quoted(item.spelled)}: a live listing holds no globs "
+                            "or exclusions"
+                        ),
+                        number,
+                    )
             continue
         key = normalise_key(spelled)
         if is_secret_key(key):
-            notes.append(_secret_note(key, shown, number))
+            if ignored.keep("setting a secret key"):
+                ignored.note(_secret_note(key, "", 0).message, number)
             continue
         if sep and _hides_secret_line(value):
-            notes.append(_hidden_secret_note(key, shown, number))
+            if ignored.keep("hiding a secret key's line"):
+                ignored.note(_hidden_secret_note(key, "", 0).message, number)
             continue
         if keep is not None and not keep(key):
             continue
@@ -354,12 +419,14 @@ def parse_sysctl_text(
             continue
         value = value.strip(_BLANKS)
         if key in KEY_LIMITS and (refused := _refused_live_value(key, value, shown, number)):
-            notes.append(refused)
+            if ignored.keep("of values refused"):
+                ignored.note(refused.message, number)
             continue
         # Built without validation: the parsed value already has the model's type.
         values[key] = SysctlSource.model_construct(
             value=parse_value(value), file=shown, line=number, glob=None
         )
+    ignored.close()
     if dropped:
         notes.append(
             Note(
